@@ -1,0 +1,124 @@
+# struere - GNU make. Out-of-tree objects under build/<variant>/.
+#   make            build the struere command (build/release/struere)
+#   make demo       check the bundled example project and print a summary
+#   make test       everything: unit, golden, limits, CLI, fuzz replay
+#   make check      the same tests under ASan+UBSan
+#   make fuzz       run each fuzz target for FUZZ_SECONDS (clang/libFuzzer)
+#   make bench      benchmarks against their peers (bench/README.md)
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+VARIANT ?= release
+FUZZ_SECONDS ?= 60
+WERROR ?=
+
+PKGS := yaml-0.1 libcmark libgit2 jansson libsodium zlib
+DEPS_STAMP := build/.deps-ok
+
+WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wformat=2 -Wvla $(if $(WERROR),-Werror)
+BASE_CFLAGS := -D_GNU_SOURCE -pthread -MMD -MP -Icompiler -Ibuild/$(VARIANT)
+ifeq ($(VARIANT),asan)
+OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+       -fno-sanitize-recover=undefined
+else ifeq ($(VARIANT),fuzz)
+OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+       -fno-omit-frame-pointer
+else
+OPT := -O2 -g
+endif
+CFLAGS ?=
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(WARN) $(OPT) $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS = $(PKG_LIBS) -lm -pthread
+
+B := build/$(VARIANT)
+SCHEMAS := $(sort $(wildcard schemas/*.yaml))
+SCAFFOLD := $(filter-out %/README.md,$(sort $(wildcard compiler/scaffold/*)))
+COMPILER_SRC := $(filter-out compiler/main.c,$(sort $(wildcard compiler/*.c)))
+COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/gen/embedded.o
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/%.o)
+
+.PHONY: all deps demo test check fuzz bench valgrind format format-check \
+        install uninstall clean unit golden limits cli replay
+all: $(B)/struere
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps.sh
+	@./scripts/install-deps.sh $(if $(filter asan fuzz,$(VARIANT)),--dev)
+	@mkdir -p build && touch $@
+
+$(B)/gen/embedded.c: $(SCHEMAS) $(SCAFFOLD) scripts/embed.sh | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	./scripts/embed.sh $@ embedded_schemas $(SCHEMAS) -- embedded_scaffold $(SCAFFOLD)
+
+$(B)/gen/embedded.o: $(B)/gen/embedded.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libstruerec.a: $(COMPILER_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/struere: $(B)/compiler/main.o $(B)/libstruerec.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/unit-tests: $(UNIT_OBJ) $(B)/libstruerec.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/fuzz-replay-check: $(B)/tests/fuzz/fuzz_check.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+demo: $(B)/struere
+	@./scripts/demo.sh $(B)/struere
+
+unit: $(B)/unit-tests
+	$(B)/unit-tests
+golden: $(B)/struere
+	./tests/golden/run.sh $(B)/struere
+limits: $(B)/struere
+	./tests/limits/run.sh $(B)/struere
+cli: $(B)/struere
+	./tests/cli/run.sh $(B)/struere
+replay: $(B)/fuzz-replay-check
+	$(B)/fuzz-replay-check tests/fuzz/corpus-check fixtures/example
+
+test: $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check
+	@./tests/run-all.sh $(B)
+
+check:
+	$(MAKE) VARIANT=asan CC=$(if $(filter cc,$(CC)),gcc,$(CC)) test
+
+valgrind: $(B)/unit-tests $(B)/struere
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(B)/unit-tests
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(B)/struere -C fixtures/example check
+
+fuzz:
+	$(MAKE) VARIANT=fuzz CC=clang build/fuzz/fuzz-check
+	./tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
+
+build/fuzz/fuzz-check: build/fuzz/tests/fuzz/fuzz_check.o build/fuzz/libstruerec.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+bench: $(B)/struere
+	./bench/compile.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+install: $(B)/struere
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(B)/struere $(DESTDIR)$(PREFIX)/bin/struere
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/struere
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,109 @@
+/*
+ * arena.c - bump allocator with geometrically growing blocks.
+ */
+#include "arena.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct arena_block {
+    struct arena_block *next;
+    size_t size;
+    size_t used;
+    max_align_t data[];
+};
+
+enum { MIN_BLOCK = 64 * 1024 };
+
+void arena_init(struct arena *a)
+{
+    a->head = NULL;
+    a->total = 0;
+}
+
+void arena_free(struct arena *a)
+{
+    struct arena_block *b = a->head;
+    while (b) {
+        struct arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+    a->total = 0;
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+    size_t align = sizeof(max_align_t);
+    size = (size + align - 1) & ~(align - 1);
+    if (size == 0)
+        size = align;
+    struct arena_block *b = a->head;
+    if (!b || b->size - b->used < size) {
+        size_t want = b ? b->size * 2 : MIN_BLOCK;
+        if (want > 8u * 1024 * 1024)
+            want = 8u * 1024 * 1024;
+        if (want < size)
+            want = size;
+        b = malloc(sizeof(*b) + want);
+        if (!b) {
+            fputs("struere: out of memory\n", stderr);
+            abort();
+        }
+        b->size = want;
+        b->used = 0;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += size;
+    a->total += size;
+    memset(p, 0, size);
+    return p;
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *arena_strdup(struct arena *a, const char *s)
+{
+    return arena_strndup(a, s, strlen(s));
+}
+
+char *arena_printf(struct arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return arena_strdup(a, "");
+    char *p = arena_alloc(a, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void arena_grow(struct arena *a, void **items, size_t *cap, size_t need,
+                size_t elem)
+{
+    if (need <= *cap)
+        return;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = arena_alloc(a, ncap * elem);
+    if (*items)
+        memcpy(p, *items, *cap * elem);
+    *items = p;
+    *cap = ncap;
+}

@@ -1,0 +1,271 @@
+/*
+ * cmd_init.c - `struere init` and `struere add`: write definitions from
+ * the embedded scaffolding templates (compiler/scaffold/), never
+ * overwriting a file.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "cli.h"
+#include "embedded.h"
+#include "kinds.h"
+#include "slug.h"
+#include "store.h"
+
+static const char add_usage[] =
+    "usage: struere add KIND NAME\n"
+    "\n"
+    "Scaffolds one definition file named after NAME's slug:\n"
+    "  agent       agents/<slug>.md      (YAML front matter + prompt)\n"
+    "  data        data/<slug>.yaml      (a data type)\n"
+    "  role        roles/<slug>.yaml\n"
+    "  automation  automations/<slug>.yaml\n"
+    "  tool        tools/<name>.yaml     (name: slug with '_' for '-')\n"
+    "  eval        evals/<slug>.eval.yaml\n"
+    "  fixture     fixtures/<slug>.fixture.yaml\n"
+    "Never overwrites a file.\n";
+
+static const char init_usage[] =
+    "usage: struere init [DIR]\n"
+    "\n"
+    "Creates a project in DIR (default: the current directory): struere.yaml\n"
+    "and one definition of each kind, named 'example', that check clean and\n"
+    "reference each other. Runs 'git init' when DIR is not inside a git\n"
+    "repository (the store of compiled bundles). Never overwrites a file.\n";
+
+static const struct {
+    const char *word;
+    enum kind kind;
+} kind_words[] = {
+    {"agent", KIND_AGENT},          {"data", KIND_DATA},
+    {"data-type", KIND_DATA},       {"datatype", KIND_DATA},
+    {"type", KIND_DATA},            {"role", KIND_ROLE},
+    {"automation", KIND_AUTOMATION}, {"trigger", KIND_AUTOMATION},
+    {"tool", KIND_TOOL},            {"eval", KIND_EVAL},
+    {"suite", KIND_EVAL},           {"fixture", KIND_FIXTURE},
+};
+
+static const char *const scaffold_files[KIND_COUNT] = {
+    [KIND_AGENT] = "agent.md",   [KIND_DATA] = "data",
+    [KIND_ROLE] = "role",        [KIND_AUTOMATION] = "automation",
+    [KIND_TOOL] = "tool",        [KIND_EVAL] = "eval",
+    [KIND_FIXTURE] = "fixture",
+};
+
+/* Template text with @NAME@, @SLUG@ and @TOOLNAME@ replaced. */
+static char *render(struct arena *a, const char *tmpl, const char *name,
+                    const char *slug)
+{
+    char *tool = arena_strdup(a, slug);
+    for (char *p = tool; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    size_t cap = strlen(tmpl) * 2 + 1024, used = 0;
+    char *out = arena_alloc(a, cap);
+    for (const char *t = tmpl; *t;) {
+        const char *sub = NULL;
+        size_t skip = 0;
+        if (!strncmp(t, "@NAME@", 6)) {
+            sub = name;
+            skip = 6;
+        } else if (!strncmp(t, "@SLUG@", 6)) {
+            sub = slug;
+            skip = 6;
+        } else if (!strncmp(t, "@TOOLNAME@", 10)) {
+            sub = tool;
+            skip = 10;
+        }
+        size_t need = sub ? strlen(sub) : 1;
+        if (used + need + 1 >= cap) {
+            char *bigger = arena_alloc(a, cap * 2 + need);
+            memcpy(bigger, out, used);
+            out = bigger;
+            cap = cap * 2 + need;
+        }
+        if (sub) {
+            memcpy(out + used, sub, need);
+            used += need;
+            t += skip;
+        } else {
+            out[used++] = *t++;
+        }
+    }
+    out[used] = '\0';
+    return out;
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0777) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Writes text to dir/rel, creating directories; refuses to overwrite. */
+static int write_new(const char *dir, const char *rel, const char *text)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    if (mkdir_p(path) < 0) {
+        cli_error("cannot create %s: %s", path, strerror(errno));
+        return EXIT_IO;
+    }
+    *slash = '/';
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        if (errno == EEXIST) {
+            cli_error("%s already exists; not overwriting it", rel);
+            return EXIT_INVALID;
+        }
+        cli_error("cannot create %s: %s", rel, strerror(errno));
+        return EXIT_IO;
+    }
+    size_t len = strlen(text);
+    ssize_t w = write(fd, text, len);
+    if (w < 0 || (size_t)w != len || close(fd) < 0) {
+        cli_error("cannot write %s: %s", rel, strerror(errno));
+        unlink(path);
+        return EXIT_IO;
+    }
+    printf("created %s\n", rel);
+    return EXIT_OK;
+}
+
+static char *def_path(struct arena *a, enum kind k, const char *slug)
+{
+    const struct kind_ops *ops = &kind_table[k];
+    if (k == KIND_AGENT)
+        return arena_printf(a, "%s/%s.md", ops->dir, slug);
+    if (k == KIND_TOOL) {
+        char *tool = arena_strdup(a, slug);
+        for (char *p = tool; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        return arena_printf(a, "%s/%s%s", ops->dir, tool, ops->suffix);
+    }
+    return arena_printf(a, "%s/%s%s", ops->dir, slug, ops->suffix);
+}
+
+static int scaffold(struct arena *a, const char *dir, enum kind k,
+                    const char *name, const char *slug)
+{
+    const struct embedded_file *t =
+        embedded_find(embedded_scaffold, scaffold_files[k]);
+    if (!t) {
+        cli_error("internal error: no scaffold for %s", kind_table[k].name);
+        return EXIT_IO;
+    }
+    return write_new(dir, def_path(a, k, slug), render(a, t->text, name, slug));
+}
+
+int cmd_add(const struct cli *g, int argc, char **argv)
+{
+    if (argc >= 2 && cli_wants_help(argv[1])) {
+        fputs(add_usage, stdout);
+        return EXIT_OK;
+    }
+    if (argc != 3) {
+        fputs(add_usage, stderr);
+        return EXIT_USAGE;
+    }
+    int kind = -1;
+    for (size_t i = 0; i < sizeof(kind_words) / sizeof(kind_words[0]); i++)
+        if (!strcmp(argv[1], kind_words[i].word))
+            kind = (int)kind_words[i].kind;
+    if (kind < 0) {
+        cli_error("unknown kind '%s': use agent, data, role, automation, "
+                  "tool, eval or fixture",
+                  argv[1]);
+        return EXIT_USAGE;
+    }
+    struct arena a;
+    arena_init(&a);
+    char *slug = slug_from_name(&a, argv[2]);
+    int rc;
+    if (!*slug) {
+        cli_error("'%s' has no letters or digits to make a slug from",
+                  argv[2]);
+        rc = EXIT_USAGE;
+    } else {
+        bool plain = !strcmp(slug, argv[2]);
+        const char *name = plain ? slug_display_name(&a, slug) : argv[2];
+        rc = scaffold(&a, g->dir, (enum kind)kind, name, slug);
+    }
+    arena_free(&a);
+    return rc;
+}
+
+int cmd_init(const struct cli *g, int argc, char **argv)
+{
+    if (argc >= 2 && cli_wants_help(argv[1])) {
+        fputs(init_usage, stdout);
+        return EXIT_OK;
+    }
+    if (argc > 2) {
+        fputs(init_usage, stderr);
+        return EXIT_USAGE;
+    }
+    struct arena a;
+    arena_init(&a);
+    const char *dir = argc == 2 ? (argv[1][0] == '/' || !strcmp(g->dir, ".")
+                                       ? argv[1]
+                                       : arena_printf(&a, "%s/%s", g->dir,
+                                                      argv[1]))
+                                : g->dir;
+    int rc = EXIT_OK;
+    char *cfg = arena_printf(&a, "%s/struere.yaml", dir);
+    if (access(cfg, F_OK) == 0) {
+        cli_error("%s is already a struere project (struere.yaml exists)",
+                  dir);
+        rc = EXIT_INVALID;
+        goto done;
+    }
+    if (mkdir_p(dir) < 0) {
+        cli_error("cannot create %s: %s", dir, strerror(errno));
+        rc = EXIT_IO;
+        goto done;
+    }
+    char real[4096];
+    const char *base = realpath(dir, real) ? strrchr(real, '/') + 1 : dir;
+    char *pslug = slug_from_name(&a, *base ? base : "project");
+    if (!*pslug)
+        pslug = "project";
+    const struct embedded_file *t = embedded_find(embedded_scaffold, "project");
+    rc = t ? write_new(dir, "struere.yaml",
+                       render(&a, t->text, slug_display_name(&a, pslug), pslug))
+           : EXIT_IO;
+    for (int k = 0; k < KIND_COUNT && rc == EXIT_OK; k++)
+        rc = scaffold(&a, dir, (enum kind)k, "Example", "example");
+    if (rc != EXIT_OK)
+        goto done;
+    bool created;
+    char err[512];
+    if (store_ensure_repository(dir, &created, err, sizeof(err)) < 0) {
+        cli_error("%s", err);
+        rc = EXIT_IO;
+        goto done;
+    }
+    if (created)
+        printf("initialised a git repository in %s (the bundle store)\n", dir);
+    printf("next: struere%s%s check\n", strcmp(dir, ".") ? " -C " : "",
+           strcmp(dir, ".") ? dir : "");
+done:
+    arena_free(&a);
+    return rc;
+}

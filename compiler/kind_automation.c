@@ -1,0 +1,342 @@
+/*
+ * kind_automation.c - automations: schedule and condition rules, the
+ * {{trigger.*}} / {{steps.*}} templates in arguments, references to data
+ * types, fields and tools, and cascade cycles between automations.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "kinds.h"
+#include "node.h"
+#include "suggest.h"
+#include "template.h"
+
+static const char *action_of(const struct node *view)
+{
+    return node_get_str(node_get(view, "on"), "action");
+}
+
+struct args_scan {
+    struct check_ctx *c;
+    const struct node *view;
+    const struct node *at;   /* the string being scanned */
+    size_t action_index;     /* steps may name earlier actions only */
+    const struct node *data; /* the watched data type's view, or NULL */
+    bool refs;               /* second pass: field references */
+};
+
+static bool earlier_step(const struct node *view, const char *name,
+                         size_t len, size_t before)
+{
+    const struct node *acts = node_get(view, "actions");
+    for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n &&
+                       i < before;
+         i++) {
+        const char *as = node_get_str(acts->kids[i], "as");
+        if (as && strlen(as) == len && !strncmp(as, name, len))
+            return true;
+    }
+    return false;
+}
+
+static void visit_arg(void *ctx, const struct tmpl_expr *e)
+{
+    struct args_scan *s = ctx;
+    char var[256];
+    snprintf(var, sizeof(var), "%.*s",
+             (int)(e->name_len < 200 ? e->name_len : 200), e->name);
+    if (e->is_call) {
+        if (!s->refs)
+            diag_error(s->c->diags, s->at, "template-unknown-variable",
+                       "automation arguments take {{trigger.*}} and "
+                       "{{steps.*}} variables; call tools as actions",
+                       "function call '%s(...)' is not available in "
+                       "automation arguments",
+                       var);
+        return;
+    }
+    static const char *const fixed[] = {"trigger.entityId",
+                                        "trigger.entityType",
+                                        "trigger.action", "trigger.data",
+                                        "trigger.previousData", NULL};
+    for (const char *const *f = fixed; *f; f++)
+        if (!strcmp(var, *f))
+            goto previous;
+    if (!strncmp(var, "trigger.data.", 13) ||
+        !strncmp(var, "trigger.previousData.", 21)) {
+        const char *field = strchr(var + 8, '.') + 1;
+        if (s->refs && s->data && !data_field(s->data, field))
+            diag_error(s->c->diags, s->at, "unknown-field",
+                       "name a field declared in the watched data type's "
+                       "schema",
+                       "'{{%s}}': '%s' is not a field of data type '%s'",
+                       var, field,
+                       node_get_str(s->data, "slug")
+                           ? node_get_str(s->data, "slug")
+                           : "?");
+        goto previous;
+    }
+    if (!strncmp(var, "steps.", 6)) {
+        const char *name = var + 6;
+        size_t n = strcspn(name, ".");
+        if (!s->refs && !earlier_step(s->view, name, n, s->action_index))
+            diag_error(s->c->diags, s->at, "unknown-step",
+                       "give an earlier action 'as: NAME' to use its "
+                       "result",
+                       "'{{%s}}' names step '%.*s', which no earlier action "
+                       "defines with 'as'",
+                       var, (int)n, name);
+        return;
+    }
+    if (!s->refs) {
+        struct suggest sg;
+        suggest_init(&sg, var);
+        for (const char *const *f = fixed; *f; f++)
+            suggest_offer(&sg, *f);
+        char hint[300];
+        if (suggest_best(&sg))
+            snprintf(hint, sizeof(hint), "did you mean '%s'?",
+                     suggest_best(&sg));
+        else
+            snprintf(hint, sizeof(hint),
+                     "automation arguments take trigger.entityId, "
+                     "trigger.entityType, trigger.action, trigger.data.*, "
+                     "trigger.previousData.* and steps.NAME.*");
+        diag_error(s->c->diags, s->at, "template-unknown-variable", hint,
+                   "unknown template variable '%s'", var);
+    }
+    return;
+previous:
+    if (!s->refs && !strncmp(var, "trigger.previousData", 20)) {
+        const char *act = action_of(s->view);
+        if (act && strcmp(act, "updated"))
+            diag_error(s->c->diags, s->at, "previous-data-action",
+                       "previousData exists only for on.action: updated",
+                       "'{{%s}}' is used in an automation on '%s'", var,
+                       act);
+    }
+}
+
+static void scan_value(struct args_scan *s, const struct node *n, int depth)
+{
+    if (!n || depth > 64)
+        return;
+    if (n->type == NODE_STRING) {
+        s->at = n;
+        size_t eo;
+        const char *err;
+        if (template_scan(n->str, n->len, visit_arg, s, &eo, &err) < 0 &&
+            !s->refs)
+            diag_error(s->c->diags, n, "template-unbalanced",
+                       "close it with '}}'", "template in argument: %s",
+                       err);
+        return;
+    }
+    if (n->type == NODE_MAP)
+        for (size_t i = 0; i < n->n; i++)
+            scan_value(s, n->kids[2 * i + 1], depth + 1);
+    if (n->type == NODE_SEQ)
+        for (size_t i = 0; i < n->n; i++)
+            scan_value(s, n->kids[i], depth + 1);
+}
+
+static void scan_templates(struct check_ctx *c, const struct node *view,
+                           const struct node *data, bool refs)
+{
+    struct args_scan s = {.c = c, .view = view, .data = data, .refs = refs};
+    const struct node *acts = node_get(view, "actions");
+    for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
+        s.action_index = i;
+        scan_value(&s, node_get(acts->kids[i], "args"), 0);
+    }
+    s.action_index = (size_t)-1;
+    scan_value(&s, node_get(node_get(view, "schedule"), "at"), 0);
+}
+
+void automation_check_file(struct check_ctx *c, struct def *d,
+                           const struct node *view)
+{
+    (void)d;
+    const struct node *sched = node_get(view, "schedule");
+    if (node_get(sched, "delay") && node_get(sched, "at"))
+        diag_error(c->diags, node_get_key(sched, "at"), "schedule-delay-at",
+                   "use 'delay' (ms after the event) or 'at' (a time, with "
+                   "'offset'), not both",
+                   "schedule cannot have both \"delay\" and \"at\"");
+    if (node_get(sched, "offset") && !node_get(sched, "at"))
+        diag_warning(c->diags, node_get_key(sched, "offset"),
+                     "offset-without-at", "add 'at', or remove 'offset'",
+                     "'offset' applies only to 'at'");
+    const char *act = action_of(view);
+    const struct node *cond = node_get(node_get(view, "on"), "condition");
+    for (size_t i = 0; cond && cond->type == NODE_MAP && i < cond->n; i++) {
+        const struct node *k = cond->kids[2 * i];
+        if (!strncmp(k->str, "previousData.", 13)) {
+            if (act && strcmp(act, "updated"))
+                diag_error(c->diags, k, "previous-data-action",
+                           "previousData exists only for on.action: "
+                           "updated",
+                           "condition on '%s' in an automation on '%s'",
+                           k->str, act);
+        } else if (strncmp(k->str, "data.", 5)) {
+            diag_error(c->diags, k, "bad-condition",
+                       "condition keys are 'data.<field>' or, for updated, "
+                       "'previousData.<field>'",
+                       "condition key '%s' must start with 'data.' or "
+                       "'previousData.'",
+                       k->str);
+        }
+        const struct node *v = cond->kids[2 * i + 1];
+        if (v->type == NODE_MAP || v->type == NODE_SEQ)
+            diag_error(c->diags, v, "bad-condition",
+                       "conditions compare with strict equality: use a "
+                       "string, number, boolean or null",
+                       "condition value for '%s' must be a scalar", k->str);
+    }
+    const struct node *acts = node_get(view, "actions");
+    for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
+        const struct node *as = node_get(acts->kids[i], "as");
+        if (!as || as->type != NODE_STRING)
+            continue;
+        for (size_t j = 0; j < i; j++)
+            if (node_equal(node_get(acts->kids[j], "as"), as)) {
+                diag_error(c->diags, as, "duplicate-entry",
+                           "give each action a different 'as'",
+                           "step name '%s' is already used by action %zu",
+                           as->str, j + 1);
+                break;
+            }
+    }
+    scan_templates(c, view, NULL, false);
+}
+
+void automation_check_refs(struct check_ctx *c, struct def *d,
+                           const struct node *view)
+{
+    (void)d;
+    const struct node *type = node_get(node_get(view, "on"), "entityType");
+    struct def *data = NULL;
+    if (type && type->type == NODE_STRING) {
+        data = check_lookup(c, KIND_DATA, type->str);
+        if (!data)
+            check_unknown_ref(c, type, KIND_DATA, "unknown-data-type",
+                              "watched data type", NULL);
+    }
+    const struct node *dview = data && data->root ? data->view[c->env] : NULL;
+    const struct node *cond = node_get(node_get(view, "on"), "condition");
+    for (size_t i = 0; dview && cond && cond->type == NODE_MAP && i < cond->n;
+         i++) {
+        const struct node *k = cond->kids[2 * i];
+        const char *dot = strchr(k->str, '.');
+        if (dot && !data_field(dview, dot + 1))
+            diag_error(c->diags, k, "unknown-field",
+                       "name a field declared in the data type's schema",
+                       "condition: '%s' is not a field of data type '%s'",
+                       dot + 1, type->str);
+    }
+    const struct node *acts = node_get(view, "actions");
+    for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
+        const struct node *tool = node_get(acts->kids[i], "tool");
+        if (tool && tool->type == NODE_STRING &&
+            !check_tool_exists(c, tool->str))
+            check_unknown_tool(c, tool, "action uses");
+        const struct node *t = node_get(node_get(acts->kids[i], "args"),
+                                        "type");
+        if (tool && !strncmp(tool->str, "entity.", 7) && t &&
+            t->type == NODE_STRING && !strstr(t->str, "{{") &&
+            !check_lookup(c, KIND_DATA, t->str))
+            check_unknown_ref(c, t, KIND_DATA, "unknown-data-type",
+                              "data type", NULL);
+    }
+    scan_templates(c, view, dview, true);
+}
+
+/* ---- cascades ------------------------------------------------------------- */
+
+struct cascade_graph {
+    struct def **autos;
+    size_t n;
+    int *color; /* 0 new, 1 on the path, 2 done */
+    size_t *path;
+    size_t depth;
+    bool reported;
+};
+
+static const char *event_of(const char *tool)
+{
+    if (!strcmp(tool, "entity.create"))
+        return "created";
+    if (!strcmp(tool, "entity.update"))
+        return "updated";
+    if (!strcmp(tool, "entity.delete"))
+        return "deleted";
+    return NULL;
+}
+
+static void visit_auto(struct check_ctx *c, struct cascade_graph *g,
+                       size_t u)
+{
+    g->color[u] = 1;
+    g->path[g->depth++] = u;
+    const struct node *view = g->autos[u]->view[c->env];
+    const struct node *acts = node_get(view, "actions");
+    for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
+        const struct node *args = node_get(acts->kids[i], "args");
+        const char *tool = node_get_str(acts->kids[i], "tool");
+        const struct node *cascade = node_get(args, "cascade");
+        const char *type = node_get_str(args, "type");
+        const char *ev = tool ? event_of(tool) : NULL;
+        if (!ev || !cascade || cascade->type != NODE_BOOL ||
+            !cascade->v.b || !type)
+            continue;
+        for (size_t v = 0; v < g->n; v++) {
+            const struct node *on = node_get(g->autos[v]->view[c->env], "on");
+            if (!node_is_str(node_get(on, "entityType"), type) ||
+                !node_is_str(node_get(on, "action"), ev))
+                continue;
+            if (g->color[v] == 1 && !g->reported) {
+                char chain[600];
+                size_t used = 0;
+                size_t start = 0;
+                while (g->path[start] != v)
+                    start++;
+                for (size_t k = start; k < g->depth && used < 500; k++)
+                    used += (size_t)snprintf(chain + used,
+                                             sizeof(chain) - used, "%s -> ",
+                                             g->autos[g->path[k]]->slug);
+                snprintf(chain + used, sizeof(chain) - used, "%s",
+                         g->autos[v]->slug);
+                diag_error(c->diags, node_get_key(args, "cascade"),
+                           "cascade-cycle",
+                           "remove 'cascade: true' from one action of the "
+                           "cycle, or narrow a condition",
+                           "automations cascade in a cycle: %s", chain);
+                g->reported = true;
+            } else if (g->color[v] == 0) {
+                visit_auto(c, g, v);
+            }
+        }
+    }
+    g->color[u] = 2;
+    g->depth--;
+}
+
+void automation_check_cascades(struct check_ctx *c)
+{
+    struct project *p = c->project;
+    struct cascade_graph g = {0};
+    g.n = p->ndefs[KIND_AUTOMATION];
+    g.autos = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.autos));
+    size_t k = 0;
+    for (size_t i = 0; i < g.n; i++)
+        if (p->defs[KIND_AUTOMATION][i].root && p->defs[KIND_AUTOMATION][i].slug)
+            g.autos[k++] = &p->defs[KIND_AUTOMATION][i];
+    g.n = k;
+    g.color = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.color));
+    g.path = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.path));
+    for (size_t i = 0; i < g.n && !g.reported; i++)
+        if (g.color[i] == 0)
+            visit_auto(c, &g, i);
+}

@@ -1,0 +1,174 @@
+/*
+ * kind_fixture.c - eval fixtures: record refs unique across all fixture
+ * files, record data valid against its data type's schema, `references`
+ * fields and relations naming records (of the right type).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "index.h"
+#include "kinds.h"
+#include "node.h"
+#include "schema.h"
+#include "source.h"
+
+void fixture_check_file(struct check_ctx *c, struct def *d,
+                        const struct node *view)
+{
+    (void)c;
+    (void)d;
+    (void)view;
+}
+
+void fixture_index_refs(struct check_ctx *c)
+{
+    struct project *p = c->project;
+    size_t total = 0;
+    for (size_t i = 0; i < p->ndefs[KIND_FIXTURE]; i++) {
+        const struct node *ents =
+            node_get(p->defs[KIND_FIXTURE][i].view[c->env], "entities");
+        total += ents && ents->type == NODE_SEQ ? ents->n : 0;
+    }
+    c->fixture_refs = index_new(c->arena, total);
+    for (size_t i = 0; i < p->ndefs[KIND_FIXTURE]; i++) {
+        struct def *d = &p->defs[KIND_FIXTURE][i];
+        if (!d->root)
+            continue;
+        const struct node *ents = node_get(d->view[c->env], "entities");
+        for (size_t e = 0; ents && ents->type == NODE_SEQ && e < ents->n;
+             e++) {
+            const struct node *ref = node_get(ents->kids[e], "ref");
+            if (!ref || ref->type != NODE_STRING)
+                continue;
+            const struct node *first =
+                index_put(c->fixture_refs, ref->str, ents->kids[e]);
+            if (first) {
+                const struct node *fref = node_get(first, "ref");
+                diag_error(c->diags, ref, "duplicate-ref",
+                           "refs name records across all fixture files; "
+                           "make this one unique",
+                           "record ref '%s' is already used at %s:%d",
+                           ref->str, fref->src ? fref->src->path : "?",
+                           fref->line);
+            }
+        }
+    }
+}
+
+static const struct schema *record_schema(struct check_ctx *c,
+                                          struct def *data)
+{
+    if (!c->record_schemas)
+        c->record_schemas =
+            index_new(c->arena, c->project->ndefs[KIND_DATA]);
+    const struct schema *s = index_get(c->record_schemas, data->slug);
+    if (s)
+        return s;
+    s = schema_compile_data(c->arena, node_get(data->view[c->env], "schema"),
+                            c->diags);
+    index_put(c->record_schemas, data->slug, (void *)s);
+    return s;
+}
+
+static void check_ref_to(struct check_ctx *c, const struct node *v,
+                         const char *type, const char *field)
+{
+    if (!v || v->type != NODE_STRING)
+        return;
+    const struct node *target = index_get(c->fixture_refs, v->str);
+    if (!target) {
+        diag_error(c->diags, v, "unknown-fixture-ref",
+                   "reference fields hold the ref of a fixture record",
+                   "'%s' references record '%s', which no fixture defines",
+                   field, v->str);
+        return;
+    }
+    const char *ttype = node_get_str(target, "type");
+    if (ttype && strcmp(ttype, type))
+        diag_error(c->diags, v, "fixture-ref-type",
+                   "point it at a record of the referenced type",
+                   "'%s' must reference a '%s' record, but '%s' is a '%s'",
+                   field, type, v->str, ttype);
+}
+
+/* Follows the data type's field schema through the record's data,
+ * checking every `references` field. */
+static void check_references(struct check_ctx *c, const struct node *schema,
+                             const struct node *data, const char *path,
+                             int depth)
+{
+    const struct node *props = node_get(schema, "properties");
+    if (!props || props->type != NODE_MAP || !data ||
+        data->type != NODE_MAP || depth > 64)
+        return;
+    for (size_t i = 0; i < props->n; i++) {
+        const char *name = props->kids[2 * i]->str;
+        const struct node *f = props->kids[2 * i + 1];
+        const struct node *v = node_get(data, name);
+        if (!v)
+            continue;
+        char sub[256];
+        snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", name);
+        const char *ref = node_get_str(f, "references");
+        if (ref) {
+            check_ref_to(c, v, ref, sub);
+            continue;
+        }
+        const struct node *items = node_get(f, "items");
+        if (v->type == NODE_SEQ && items) {
+            const char *iref = node_get_str(items, "references");
+            for (size_t k = 0; k < v->n; k++) {
+                if (iref)
+                    check_ref_to(c, v->kids[k], iref, sub);
+                else
+                    check_references(c, items, v->kids[k], sub, depth + 1);
+            }
+            continue;
+        }
+        check_references(c, f, v, sub, depth + 1);
+    }
+}
+
+void fixture_check_refs(struct check_ctx *c, struct def *d,
+                        const struct node *view)
+{
+    (void)d;
+    const struct node *ents = node_get(view, "entities");
+    for (size_t e = 0; ents && ents->type == NODE_SEQ && e < ents->n; e++) {
+        const struct node *ent = ents->kids[e];
+        const struct node *type = node_get(ent, "type");
+        if (!type || type->type != NODE_STRING)
+            continue;
+        struct def *data = check_lookup(c, KIND_DATA, type->str);
+        if (!data) {
+            check_unknown_ref(c, type, KIND_DATA, "unknown-data-type",
+                              "data type", NULL);
+            continue;
+        }
+        if (!data->root || !data->slug)
+            continue;
+        const struct node *rec = node_get(ent, "data");
+        if (!rec)
+            continue;
+        char what[200];
+        snprintf(what, sizeof(what), "data of record '%s'",
+                 node_get_str(ent, "ref") ? node_get_str(ent, "ref") : "?");
+        schema_validate(record_schema(c, data), rec, what, c->diags);
+        check_references(c, node_get(data->view[c->env], "schema"), rec, "",
+                         0);
+    }
+    const struct node *rels = node_get(view, "relations");
+    for (size_t r = 0; rels && rels->type == NODE_SEQ && r < rels->n; r++) {
+        const char *ends[] = {"from", "to"};
+        for (int k = 0; k < 2; k++) {
+            const struct node *v = node_get(rels->kids[r], ends[k]);
+            if (v && v->type == NODE_STRING &&
+                !index_get(c->fixture_refs, v->str))
+                diag_error(c->diags, v, "unknown-fixture-ref",
+                           "relations connect records by their ref",
+                           "relation '%s' names record '%s', which no "
+                           "fixture defines",
+                           ends[k], v->str);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+/*
+ * kinds.c - the kind table and the lookups every kind's checks share.
+ */
+#include "kinds.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "index.h"
+#include "node.h"
+#include "suggest.h"
+
+#define DEV_PROD ((1u << ENV_DEVELOPMENT) | (1u << ENV_PRODUCTION))
+#define ALL_ENVS (DEV_PROD | (1u << ENV_EVAL))
+#define EVAL_ONLY (1u << ENV_EVAL)
+
+const struct kind_ops kind_table[KIND_COUNT] = {
+    [KIND_AGENT] = {"agent", "agents", "agents", ".yaml", "slug", ALL_ENVS,
+                    agent_check_file, agent_check_refs},
+    [KIND_DATA] = {"data", "data types", "data", ".yaml", "slug", ALL_ENVS,
+                   data_check_file, data_check_refs},
+    [KIND_ROLE] = {"role", "roles", "roles", ".yaml", "slug", ALL_ENVS,
+                   role_check_file, role_check_refs},
+    [KIND_AUTOMATION] = {"automation", "automations", "automations", ".yaml",
+                         "slug", DEV_PROD, automation_check_file,
+                         automation_check_refs},
+    [KIND_TOOL] = {"tool", "tools", "tools", ".yaml", "name", ALL_ENVS,
+                   tool_check_file, NULL},
+    [KIND_EVAL] = {"eval", "eval suites", "evals", ".eval.yaml", "slug",
+                   EVAL_ONLY, NULL, eval_check_refs},
+    [KIND_FIXTURE] = {"fixture", "fixtures", "fixtures", ".fixture.yaml",
+                      "slug", EVAL_ONLY, fixture_check_file,
+                      fixture_check_refs},
+};
+
+struct def *check_lookup(const struct check_ctx *c, enum kind k,
+                         const char *slug)
+{
+    return index_get(c->index[k], slug);
+}
+
+void check_unknown_ref(struct check_ctx *c, const struct node *at,
+                       enum kind k, const char *code, const char *what,
+                       const char *const *extra)
+{
+    const char *name = at->str;
+    struct suggest sg;
+    suggest_init(&sg, name);
+    const struct index *ix = c->index[k];
+    for (size_t i = 0; ix && i < ix->cap; i++)
+        if (ix->keys[i])
+            suggest_offer(&sg, ix->keys[i]);
+    for (; extra && *extra; extra++)
+        suggest_offer(&sg, *extra);
+    char hint[300];
+    const char *h = NULL;
+    if (suggest_best(&sg)) {
+        snprintf(hint, sizeof(hint), "did you mean '%s'?", suggest_best(&sg));
+        h = hint;
+    } else if (!ix || ix->n == 0) {
+        snprintf(hint, sizeof(hint), "the project has no %s%s%s",
+                 kind_table[k].plural,
+                 c->env == ENV_EVAL || !(kind_table[k].envs & 1u) ? "" : "",
+                 "");
+        h = hint;
+    } else {
+        snprintf(hint, sizeof(hint), "define it in %s/%s%s",
+                 kind_table[k].dir, name, kind_table[k].suffix);
+        h = hint;
+    }
+    diag_error(c->diags, at, code, h, "%s '%s' does not exist", what, name);
+}
+
+static const struct node *builtin(const struct check_ctx *c, const char *name)
+{
+    const struct node *list = node_get(c->builtin_tools, "tools");
+    for (size_t i = 0; list && list->type == NODE_SEQ && i < list->n; i++)
+        if (node_is_str(node_get(list->kids[i], "name"), name))
+            return list->kids[i];
+    return NULL;
+}
+
+bool check_tool_exists(const struct check_ctx *c, const char *name)
+{
+    return builtin(c, name) || check_lookup(c, KIND_TOOL, name);
+}
+
+void check_unknown_tool(struct check_ctx *c, const struct node *at,
+                        const char *context)
+{
+    struct suggest sg;
+    suggest_init(&sg, at->str);
+    const struct node *list = node_get(c->builtin_tools, "tools");
+    for (size_t i = 0; list && list->type == NODE_SEQ && i < list->n; i++) {
+        const char *n = node_get_str(list->kids[i], "name");
+        if (n)
+            suggest_offer(&sg, n);
+    }
+    const struct index *ix = c->index[KIND_TOOL];
+    for (size_t i = 0; ix && i < ix->cap; i++)
+        if (ix->keys[i])
+            suggest_offer(&sg, ix->keys[i]);
+    char hint[300];
+    if (suggest_best(&sg))
+        snprintf(hint, sizeof(hint), "did you mean '%s'?", suggest_best(&sg));
+    else
+        snprintf(hint, sizeof(hint),
+                 "use a built-in tool (see schemas/builtin-tools.yaml) or "
+                 "declare it in tools/%s.yaml",
+                 at->str);
+    diag_error(c->diags, at, "unknown-tool", hint, "%s unknown tool '%s'",
+               context, at->str);
+}

@@ -1,0 +1,101 @@
+/*
+ * kinds.h - the table of definition kinds. Each kind has one module
+ * (kind_<name>.c) that knows its file naming, its identity and its checks:
+ * check_file runs on one file's environment view (in a worker thread, no
+ * access to other files); check_refs runs afterwards, serially, with every
+ * definition of the environment available through struct check_ctx.
+ */
+#ifndef STRUERE_KINDS_H
+#define STRUERE_KINDS_H
+
+#include <stdbool.h>
+
+#include "project.h"
+
+struct node;
+struct index;
+
+/* What a check sees: one environment of the whole project. */
+struct check_ctx {
+    struct project *project;
+    enum env env;
+    struct diag_list *diags;
+    struct arena *arena;
+    struct index *index[KIND_COUNT]; /* slug -> def, for this environment */
+    const struct node *builtin_tools; /* schemas/builtin-tools.yaml list */
+    struct index *fixture_refs;  /* eval: ref -> fixture entity node */
+    struct index *record_schemas; /* data slug -> compiled field schema */
+};
+
+struct kind_ops {
+    const char *name;   /* "agent": for messages and `struere add` */
+    const char *plural; /* "agents" */
+    const char *dir;    /* directory under the project */
+    const char *suffix; /* file name ending; agents also take ".md" */
+    const char *slug_key; /* "slug"; "name" for tools */
+    unsigned envs;      /* bit per env that receives this kind */
+    void (*check_file)(struct check_ctx *c, struct def *d,
+                       const struct node *view);
+    void (*check_refs)(struct check_ctx *c, struct def *d,
+                       const struct node *view);
+};
+
+extern const struct kind_ops kind_table[KIND_COUNT];
+
+/* The definition of kind k with slug in the context's environment. */
+struct def *check_lookup(const struct check_ctx *c, enum kind k,
+                         const char *slug);
+/* Reports an unknown reference at `at` with a did-you-mean over the slugs
+ * of kind k (code e.g. "unknown-data-type"). extra lists other accepted
+ * names ("users", "*"), NULL-terminated, or NULL. */
+void check_unknown_ref(struct check_ctx *c, const struct node *at,
+                       enum kind k, const char *code, const char *what,
+                       const char *const *extra);
+/* Whether name is a built-in tool, or a custom tool of the project. */
+bool check_tool_exists(const struct check_ctx *c, const char *name);
+/* Reports an unknown tool name with did-you-mean over all tools. */
+void check_unknown_tool(struct check_ctx *c, const struct node *at,
+                        const char *context);
+
+/* Data types: whether path (e.g. "data.address.street", "status") names a
+ * field of records of data type d; *why receives a reason when not. */
+bool data_record_path(const struct node *data_view, const char *path,
+                      const char **why);
+/* The schema node of field `path` inside the data type's `schema`
+ * ("address.street"), or NULL. */
+const struct node *data_field(const struct node *data_view,
+                              const char *path);
+
+/* Kind modules. */
+void agent_check_file(struct check_ctx *c, struct def *d,
+                      const struct node *view);
+void agent_check_refs(struct check_ctx *c, struct def *d,
+                      const struct node *view);
+void data_check_file(struct check_ctx *c, struct def *d,
+                     const struct node *view);
+void data_check_refs(struct check_ctx *c, struct def *d,
+                     const struct node *view);
+void role_check_file(struct check_ctx *c, struct def *d,
+                     const struct node *view);
+void role_check_refs(struct check_ctx *c, struct def *d,
+                     const struct node *view);
+void automation_check_file(struct check_ctx *c, struct def *d,
+                           const struct node *view);
+void automation_check_refs(struct check_ctx *c, struct def *d,
+                           const struct node *view);
+void tool_check_file(struct check_ctx *c, struct def *d,
+                     const struct node *view);
+void eval_check_refs(struct check_ctx *c, struct def *d,
+                     const struct node *view);
+void fixture_check_file(struct check_ctx *c, struct def *d,
+                        const struct node *view);
+void fixture_check_refs(struct check_ctx *c, struct def *d,
+                        const struct node *view);
+/* Eval: indexes every fixture record by ref, reporting duplicates. */
+void fixture_index_refs(struct check_ctx *c);
+/* Project-wide: two data types bound to one role. */
+void data_check_bindings(struct check_ctx *c);
+/* Project-wide: automation cascade cycles (after all refs are checked). */
+void automation_check_cascades(struct check_ctx *c);
+
+#endif

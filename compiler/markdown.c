@@ -1,0 +1,114 @@
+/*
+ * markdown.c - front matter split and cmark parse of agent prompts.
+ */
+#include "markdown.h"
+
+#include <cmark.h>
+#include <string.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "source.h"
+
+/* Length of the line starting at s (up to len), and of its terminator. */
+static size_t line_len(const char *s, size_t len, size_t *eol)
+{
+    size_t n = 0;
+    while (n < len && s[n] != '\n')
+        n++;
+    *eol = n < len ? 1 : 0;
+    if (n > 0 && s[n - 1] == '\r') {
+        n--;
+        (*eol)++;
+    }
+    return n;
+}
+
+static int is_fence(const char *s, size_t n)
+{
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    return (n == 3 && !memcmp(s, "---", 3)) || (n == 3 && !memcmp(s, "...", 3));
+}
+
+static void collect_text(cmark_node *n, char *buf, size_t size, size_t *used)
+{
+    for (cmark_node *c = cmark_node_first_child(n); c;
+         c = cmark_node_next(c)) {
+        const char *lit = cmark_node_get_literal(c);
+        if (lit) {
+            size_t l = strlen(lit);
+            if (*used + l >= size)
+                l = size - *used - 1;
+            memcpy(buf + *used, lit, l);
+            *used += l;
+            buf[*used] = '\0';
+        }
+        collect_text(c, buf, size, used);
+    }
+}
+
+static void outline(struct arena *a, struct markdown *md, const char *text,
+                    size_t len)
+{
+    cmark_node *doc = cmark_parse_document(text, len, CMARK_OPT_DEFAULT);
+    if (!doc)
+        return;
+    size_t cap = 0;
+    for (cmark_node *b = cmark_node_first_child(doc); b;
+         b = cmark_node_next(b)) {
+        md->nblocks++;
+        if (cmark_node_get_type(b) != CMARK_NODE_HEADING)
+            continue;
+        char buf[256];
+        size_t used = 0;
+        buf[0] = '\0';
+        collect_text(b, buf, sizeof(buf), &used);
+        arena_grow(a, (void **)&md->headings, &cap, md->nheadings + 1,
+                   sizeof(*md->headings));
+        struct md_heading *h = &md->headings[md->nheadings++];
+        h->level = cmark_node_get_heading_level(b);
+        h->line = cmark_node_get_start_line(b) + md->body_line - 1;
+        h->text = arena_strdup(a, buf);
+    }
+    cmark_node_free(doc);
+}
+
+struct markdown *markdown_load(struct arena *a, const struct source *src,
+                               struct diag_list *diags)
+{
+    const char *t = src->text;
+    size_t len = src->len;
+    size_t eol;
+    size_t first = line_len(t, len, &eol);
+    if (!is_fence(t, first) || t[0] != '-') {
+        diag_add(diags, SEV_ERROR, "missing-front-matter", src, 1, 1,
+                 "start the file with a line '---', the agent's YAML "
+                 "fields, then another '---' line; the prompt follows",
+                 "a Markdown agent must start with YAML front matter");
+        return NULL;
+    }
+    size_t pos = first + eol;
+    int line = 2;
+    size_t fm_start = pos;
+    while (pos < len) {
+        size_t n = line_len(t + pos, len - pos, &eol);
+        if (is_fence(t + pos, n)) {
+            struct markdown *md = arena_alloc(a, sizeof(*md));
+            md->fm_offset = fm_start;
+            md->fm_len = pos - fm_start;
+            md->fm_line = 2;
+            md->body_offset = pos + n + eol;
+            md->body_len = len - md->body_offset;
+            md->body_line = line + 1;
+            outline(a, md, t + md->body_offset, md->body_len);
+            return md;
+        }
+        pos += n + eol;
+        line++;
+    }
+    diag_add(diags, SEV_ERROR, "missing-front-matter", src, 1, 1,
+             "close the front matter with a line '---' before the prompt",
+             "the front matter opened on line 1 is never closed");
+    return NULL;
+}

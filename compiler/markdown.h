@@ -1,0 +1,37 @@
+/*
+ * markdown.h - agents written as Markdown: YAML front matter between ---
+ * lines, then the system prompt. The only module that uses cmark; it
+ * exposes the prompt's structure (its headings and blocks) to the rest.
+ */
+#ifndef STRUERE_MARKDOWN_H
+#define STRUERE_MARKDOWN_H
+
+#include <stddef.h>
+
+struct arena;
+struct source;
+struct diag_list;
+
+struct md_heading {
+    int level;
+    int line; /* file line */
+    const char *text;
+};
+
+struct markdown {
+    size_t fm_offset, fm_len; /* front matter, without the --- lines */
+    int fm_line;              /* file line where it starts */
+    size_t body_offset, body_len;
+    int body_line;            /* file line where the prompt starts */
+    struct md_heading *headings;
+    size_t nheadings;
+    size_t nblocks;           /* top-level blocks of the prompt */
+};
+
+/* Splits src into front matter and body and parses the body with cmark.
+ * Returns NULL after reporting a diagnostic when there is no front
+ * matter. */
+struct markdown *markdown_load(struct arena *a, const struct source *src,
+                               struct diag_list *diags);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * node.c - accessors, constructors and the deep merge used by overlays.
+ */
+#include "node.h"
+
+#include <string.h>
+
+#include "arena.h"
+
+struct node *node_get_key(const struct node *m, const char *key)
+{
+    if (!m || m->type != NODE_MAP)
+        return NULL;
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < m->n; i++) {
+        struct node *k = m->kids[2 * i];
+        if (k->len == klen && memcmp(k->str, key, klen) == 0)
+            return k;
+    }
+    return NULL;
+}
+
+struct node *node_get(const struct node *m, const char *key)
+{
+    if (!m || m->type != NODE_MAP)
+        return NULL;
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < m->n; i++) {
+        struct node *k = m->kids[2 * i];
+        if (k->len == klen && memcmp(k->str, key, klen) == 0)
+            return m->kids[2 * i + 1];
+    }
+    return NULL;
+}
+
+const char *node_get_str(const struct node *m, const char *key)
+{
+    struct node *v = node_get(m, key);
+    return v && v->type == NODE_STRING ? v->str : NULL;
+}
+
+bool node_is_str(const struct node *n, const char *s)
+{
+    return n && n->type == NODE_STRING && strcmp(n->str, s) == 0;
+}
+
+bool node_number(const struct node *n, double *out)
+{
+    if (!n)
+        return false;
+    if (n->type == NODE_INT) {
+        *out = (double)n->v.i;
+        return true;
+    }
+    if (n->type == NODE_FLOAT) {
+        *out = n->v.f;
+        return true;
+    }
+    return false;
+}
+
+const char *node_type_name(enum node_type t)
+{
+    switch (t) {
+    case NODE_NULL:
+        return "null";
+    case NODE_BOOL:
+        return "a boolean";
+    case NODE_INT:
+        return "an integer";
+    case NODE_FLOAT:
+        return "a number";
+    case NODE_STRING:
+        return "a string";
+    case NODE_MAP:
+        return "a map";
+    case NODE_SEQ:
+        return "a list";
+    }
+    return "?";
+}
+
+struct node *node_new(struct arena *a, enum node_type t,
+                      const struct source *src, int line, int col)
+{
+    struct node *n = arena_alloc(a, sizeof(*n));
+    n->type = t;
+    n->src = src;
+    n->line = line;
+    n->col = col;
+    n->str = "";
+    n->weight = 1;
+    return n;
+}
+
+struct node *node_new_string(struct arena *a, const char *s, size_t len,
+                             const struct source *src, int line, int col)
+{
+    struct node *n = node_new(a, NODE_STRING, src, line, col);
+    n->str = arena_strndup(a, s, len);
+    n->len = len;
+    return n;
+}
+
+struct node *node_merge(struct arena *a, struct node *base,
+                        struct node *overlay)
+{
+    if (!overlay)
+        return base;
+    if (!base || base->type != NODE_MAP || overlay->type != NODE_MAP)
+        return overlay;
+    struct node *m = node_new(a, NODE_MAP, base->src, base->line, base->col);
+    m->kids = arena_alloc(a, 2 * (base->n + overlay->n) * sizeof(*m->kids));
+    for (size_t i = 0; i < base->n; i++) {
+        struct node *k = base->kids[2 * i];
+        struct node *ov = node_get(overlay, k->str);
+        m->kids[2 * m->n] = k;
+        m->kids[2 * m->n + 1] = node_merge(a, base->kids[2 * i + 1], ov);
+        m->n++;
+    }
+    for (size_t i = 0; i < overlay->n; i++) {
+        struct node *k = overlay->kids[2 * i];
+        if (node_get_key(base, k->str))
+            continue;
+        m->kids[2 * m->n] = k;
+        m->kids[2 * m->n + 1] = overlay->kids[2 * i + 1];
+        m->n++;
+    }
+    return m;
+}
+
+struct node *node_without(struct arena *a, const struct node *m,
+                          const char *key)
+{
+    struct node *c = node_new(a, NODE_MAP, m->src, m->line, m->col);
+    c->kids = arena_alloc(a, 2 * (m->n + 1) * sizeof(*c->kids));
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->kids[2 * i]->str, key) == 0)
+            continue;
+        c->kids[2 * c->n] = m->kids[2 * i];
+        c->kids[2 * c->n + 1] = m->kids[2 * i + 1];
+        c->n++;
+    }
+    return c;
+}
+
+bool node_equal(const struct node *a, const struct node *b)
+{
+    if (a == b)
+        return true;
+    if (!a || !b)
+        return false;
+    double x, y;
+    if (node_number(a, &x) && node_number(b, &y))
+        return x == y;
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case NODE_NULL:
+        return true;
+    case NODE_BOOL:
+        return a->v.b == b->v.b;
+    case NODE_STRING:
+        return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
+    case NODE_SEQ:
+        if (a->n != b->n)
+            return false;
+        for (size_t i = 0; i < a->n; i++)
+            if (!node_equal(a->kids[i], b->kids[i]))
+                return false;
+        return true;
+    case NODE_MAP:
+        if (a->n != b->n)
+            return false;
+        for (size_t i = 0; i < a->n; i++) {
+            struct node *bv = node_get(b, a->kids[2 * i]->str);
+            if (!bv || !node_equal(a->kids[2 * i + 1], bv))
+                return false;
+        }
+        return true;
+    default:
+        return false;
+    }
+}

@@ -1,0 +1,72 @@
+/*
+ * node.h - the document tree every definition is checked on: maps,
+ * sequences and typed scalars, each with its file position. Built by the
+ * YAML adapter (yaml_load.c), read by the validator and the kind checks.
+ */
+#ifndef STRUERE_NODE_H
+#define STRUERE_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct arena;
+struct source;
+
+enum node_type {
+    NODE_NULL,
+    NODE_BOOL,
+    NODE_INT,
+    NODE_FLOAT,
+    NODE_STRING,
+    NODE_MAP,
+    NODE_SEQ,
+};
+
+struct node {
+    enum node_type type;
+    int line, col;            /* 1-based position of the node's start */
+    const struct source *src; /* NULL for nodes made by the compiler */
+    const char *str;          /* scalar text, NUL-terminated (all scalars) */
+    size_t len;               /* length of str */
+    union {
+        long long i;
+        double f;
+        bool b;
+    } v;
+    /* MAP: kids[2k] is the key (a scalar), kids[2k+1] its value, n pairs.
+     * SEQ: kids[k] is item k, n items. */
+    struct node **kids;
+    size_t n;
+    size_t weight; /* nodes in this subtree, for the alias budget */
+};
+
+/* Value for key in a map, or NULL (also when m is not a map). */
+struct node *node_get(const struct node *m, const char *key);
+/* The key node for key in a map, or NULL. */
+struct node *node_get_key(const struct node *m, const char *key);
+/* String value for key, or NULL when absent or not a string. */
+const char *node_get_str(const struct node *m, const char *key);
+/* Whether n is a string equal to s. */
+bool node_is_str(const struct node *n, const char *s);
+/* Scalar as a number (int or float); false when not numeric. */
+bool node_number(const struct node *n, double *out);
+/* Name of a node type for messages: "a string", "a map", ... */
+const char *node_type_name(enum node_type t);
+
+/* Constructors used by the adapter and the overlay merge. */
+struct node *node_new(struct arena *a, enum node_type t,
+                      const struct source *src, int line, int col);
+struct node *node_new_string(struct arena *a, const char *s, size_t len,
+                             const struct source *src, int line, int col);
+/* Deep-merges overlay over base: maps merge key by key (recursively),
+ * anything else is replaced. Returns base itself when overlay is NULL.
+ * Nodes are shared, never copied, so positions stay those of the files. */
+struct node *node_merge(struct arena *a, struct node *base,
+                        struct node *overlay);
+/* A copy of map m without key (shallow). */
+struct node *node_without(struct arena *a, const struct node *m,
+                          const char *key);
+/* Structural equality of two trees (positions ignored). */
+bool node_equal(const struct node *a, const struct node *b);
+
+#endif

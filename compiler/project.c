@@ -1,0 +1,533 @@
+/*
+ * project.c - finds the definition files, then parses and validates each
+ * one on a pool of worker threads (one arena each): YAML, schema,
+ * environment overlays, identity, and the kind's single-file checks.
+ */
+#include "project.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kinds.h"
+#include "limits.h"
+#include "markdown.h"
+#include "node.h"
+#include "slug.h"
+#include "source.h"
+#include "suggest.h"
+#include "yaml_load.h"
+
+const char *const env_names[ENV_COUNT] = {"development", "production",
+                                          "eval"};
+
+static const char *const identity_keys[] = {"name", "slug", NULL};
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && !strcmp(s + n - m, suffix);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads a whole file; returns 0, or an errno value. */
+static int read_file(const char *path, char **out, size_t *len,
+                     size_t limit, bool *too_big)
+{
+    *too_big = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return e;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return EISDIR;
+    }
+    if ((size_t)st.st_size > limit) {
+        *too_big = true;
+        *len = (size_t)st.st_size;
+        close(fd);
+        return 0;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        close(fd);
+        return ENOMEM;
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
+/* ---- per-file work -------------------------------------------------------- */
+
+struct job {
+    struct project *p;
+    struct def **defs; /* every def, config first */
+    size_t ndefs;
+    size_t next;       /* atomic */
+};
+
+static void inject_prompt(struct arena *a, struct def *d, struct node *root)
+{
+    struct markdown *md = d->md;
+    const char *body = d->src->text + md->body_offset;
+    size_t blen = md->body_len;
+    int line = md->body_line;
+    /* A blank line after the front matter is layout, not prompt. */
+    while (blen > 0 && (body[0] == '\n' || body[0] == '\r')) {
+        if (body[0] == '\n')
+            line++;
+        body++;
+        blen--;
+    }
+    struct node *key = node_get_key(root, "systemPrompt");
+    if (key) {
+        diag_error(&d->diags, key, "duplicate-prompt",
+                   "remove 'systemPrompt' from the front matter; the "
+                   "Markdown body is the prompt",
+                   "a Markdown agent has its prompt in the body, and "
+                   "'systemPrompt' here too");
+        return;
+    }
+    if (blen > LIMIT_STRING_BYTES) {
+        diag_add(&d->diags, SEV_ERROR, "string-too-long", d->src, line, 1,
+                 "shorten the prompt",
+                 "the system prompt is too long: %zu bytes (the limit is %u)",
+                 blen, LIMIT_STRING_BYTES);
+        return;
+    }
+    struct node **kids = arena_alloc(a, 2 * (root->n + 1) * sizeof(*kids));
+    memcpy(kids, root->kids, 2 * root->n * sizeof(*kids));
+    kids[2 * root->n] = node_new_string(a, "systemPrompt", 12, d->src,
+                                        md->body_line, 1);
+    kids[2 * root->n + 1] = node_new_string(a, body, blen, d->src, line, 1);
+    root->kids = kids;
+    root->n++;
+}
+
+static void overlays(struct project *p, struct arena *a, struct def *d,
+                     const struct schema *schema, const char *what)
+{
+    const struct kind_ops *ops = &kind_table[d->kind];
+    struct node *envs = node_get(d->root, "environments");
+    struct node *base = d->root;
+    if (envs)
+        base = node_without(a, d->root, "environments");
+    for (int e = 0; e < ENV_COUNT; e++)
+        d->view[e] = base;
+    if (!envs || envs->type != NODE_MAP)
+        return; /* wrong type already reported by the schema */
+    (void)p;
+    for (size_t i = 0; i < envs->n; i++) {
+        struct node *k = envs->kids[2 * i];
+        struct node *v = envs->kids[2 * i + 1];
+        int e = -1;
+        for (int j = 0; j < ENV_COUNT; j++)
+            if (!strcmp(k->str, env_names[j]))
+                e = j;
+        if (e < 0) {
+            struct suggest sg;
+            suggest_init(&sg, k->str);
+            for (int j = 0; j < ENV_COUNT; j++)
+                suggest_offer(&sg, env_names[j]);
+            char hint[128];
+            snprintf(hint, sizeof(hint), "did you mean '%s'?",
+                     suggest_best(&sg) ? suggest_best(&sg) : "");
+            diag_error(&d->diags, k, "unknown-environment",
+                       suggest_best(&sg)
+                           ? hint
+                           : "environments are development, production "
+                             "and eval",
+                       "unknown environment '%s'", k->str);
+            continue;
+        }
+        if (v->type != NODE_MAP) {
+            diag_error(&d->diags, v, "wrong-type",
+                       "write the fields to change under the environment",
+                       "'environments.%s' must be a map, not %s", k->str,
+                       node_type_name(v->type));
+            continue;
+        }
+        if (!(ops->envs & (1u << e)))
+            diag_warning(&d->diags, k, "overlay-unused",
+                         "remove the overlay",
+                         "%s definitions are not compiled into the %s "
+                         "environment, so this overlay is never used",
+                         ops->name, env_names[e]);
+        bool ok = true;
+        for (size_t j = 0; j < v->n; j++) {
+            struct node *ok_key = v->kids[2 * j];
+            for (const char *const *id = identity_keys; *id; id++)
+                if (!strcmp(ok_key->str, *id) ||
+                    !strcmp(ok_key->str, ops->slug_key)) {
+                    diag_error(&d->diags, ok_key, "overlay-identity",
+                               "identity is shared by every environment; "
+                               "change it in the base definition",
+                               "'%s' cannot be overlaid per environment",
+                               ok_key->str);
+                    ok = false;
+                    break;
+                }
+            if (!strcmp(ok_key->str, "environments")) {
+                diag_error(&d->diags, ok_key, "overlay-identity",
+                           "move these overlays to the top-level "
+                           "'environments'",
+                           "overlays cannot contain 'environments'");
+                ok = false;
+            }
+        }
+        if (!ok)
+            continue;
+        d->view[e] = node_merge(a, base, v);
+        d->has_overlay[e] = true;
+        char label[64];
+        snprintf(label, sizeof(label), "%s (%s)", what, env_names[e]);
+        schema_validate(schema, d->view[e], label, &d->diags);
+    }
+}
+
+static void identify(struct arena *a, struct def *d)
+{
+    const struct kind_ops *ops = &kind_table[d->kind];
+    struct node *n = node_get(d->root, ops->slug_key);
+    if (n && n->type == NODE_STRING && n->len) {
+        d->slug = n->str;
+        d->slug_node = n;
+    } else if (d->kind == KIND_ROLE) {
+        /* Role identity: slug, else derived from name (as Struere does). */
+        struct node *name = node_get(d->root, "name");
+        if (name && name->type == NODE_STRING && name->len) {
+            d->slug = slug_from_name(a, name->str);
+            d->slug_node = name;
+        }
+    }
+    if (!d->slug)
+        return;
+    /* The file is named after the definition. */
+    const char *base = strrchr(d->path, '/');
+    base = base ? base + 1 : d->path;
+    size_t stem = strlen(base);
+    if (ends_with(base, ops->suffix))
+        stem -= strlen(ops->suffix);
+    else if (ends_with(base, ".md"))
+        stem -= 3;
+    else if (ends_with(base, ".yml"))
+        stem -= 4;
+    else if (ends_with(base, ".eval.yml") || ends_with(base, ".fixture.yml"))
+        stem = strcspn(base, ".");
+    if (strlen(d->slug) != stem || strncmp(d->slug, base, stem)) {
+        char hint[300];
+        snprintf(hint, sizeof(hint), "rename the file to %s/%s%s",
+                 ops->dir, d->slug, ends_with(base, ".md") ? ".md"
+                                                           : ops->suffix);
+        diag_warning(&d->diags, d->slug_node, "file-name",
+                     hint, "file name does not match %s '%s'",
+                     ops->slug_key, d->slug);
+    }
+}
+
+static void load_def(struct project *p, struct arena *a, struct def *d)
+{
+    diag_list_init(&d->diags, a);
+    char *full = arena_printf(a, "%s/%s", p->dir, d->path);
+    char *bytes = NULL;
+    size_t len = 0;
+    bool too_big;
+    int err = read_file(full, &bytes, &len, LIMIT_FILE_BYTES, &too_big);
+    struct source *nosrc = source_from_bytes(a, d->path, "", 0);
+    if (err) {
+        diag_add(&d->diags, SEV_ERROR, "io-error", nosrc, 0, 0, NULL,
+                 "cannot read file: %s", strerror(err));
+        __atomic_store_n(&p->io_error, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    if (too_big) {
+        diag_add(&d->diags, SEV_ERROR, "file-too-large", nosrc, 0, 0,
+                 "split it into several definitions",
+                 "file is too large: %zu bytes (the limit is %u)", len,
+                 LIMIT_FILE_BYTES);
+        return;
+    }
+    struct source *src = source_from_bytes(a, d->path, bytes, len);
+    free(bytes);
+    d->src = src;
+    size_t bad = utf8_first_invalid(src->text, src->len);
+    if (bad != (size_t)-1) {
+        int line, col;
+        source_position(src, bad, &line, &col);
+        diag_add(&d->diags, SEV_ERROR, "invalid-utf8", src, line, col,
+                 "save the file as UTF-8",
+                 "invalid UTF-8 (byte 0x%02x at offset %zu)",
+                 (unsigned char)src->text[bad], bad);
+        return;
+    }
+    if (memchr(src->text, '\0', src->len)) {
+        size_t off = (size_t)((const char *)memchr(src->text, '\0',
+                                                   src->len) -
+                              src->text);
+        int line, col;
+        source_position(src, off, &line, &col);
+        diag_add(&d->diags, SEV_ERROR, "invalid-utf8", src, line, col,
+                 "remove the NUL byte; definition files are text",
+                 "NUL byte at offset %zu", off);
+        return;
+    }
+    int failed = 0;
+    bool md = d->kind == KIND_AGENT && ends_with(d->path, ".md");
+    if (md) {
+        d->md = markdown_load(a, src, &d->diags);
+        if (!d->md)
+            return;
+        d->root = yaml_load(a, src, d->md->fm_offset, d->md->fm_len,
+                            d->md->fm_line, &d->diags, &failed);
+    } else {
+        d->root = yaml_load(a, src, 0, src->len, 1, &d->diags, &failed);
+    }
+    if (!d->root) {
+        if (!failed)
+            diag_add(&d->diags, SEV_ERROR, "empty-file", src, 1, 1,
+                     "write the definition, or delete the file",
+                     "the file is empty");
+        return;
+    }
+    if (md && d->root->type == NODE_MAP)
+        inject_prompt(a, d, d->root);
+    const char *sname =
+        d->kind == KIND_PROJECT ? "project" : kind_table[d->kind].name;
+    const struct schema *schema = schema_set_get(&p->schemas, sname);
+    schema_validate(schema, d->root, sname, &d->diags);
+    if (d->root->type != NODE_MAP) {
+        d->root = NULL;
+        return;
+    }
+    if (d->kind == KIND_PROJECT)
+        return;
+    overlays(p, a, d, schema, sname);
+    identify(a, d);
+    const struct kind_ops *ops = &kind_table[d->kind];
+    if (!ops->check_file)
+        return;
+    struct check_ctx c = {
+        .project = p,
+        .diags = &d->diags,
+        .arena = a,
+        .builtin_tools = schema_set_file(&p->schemas, "builtin-tools"),
+    };
+    for (int e = 0; e < ENV_COUNT; e++) {
+        if (!(ops->envs & (1u << e)))
+            continue;
+        if (e > 0 && !d->has_overlay[e] && d->view[e] == d->view[0] &&
+            (ops->envs & 1u))
+            continue; /* same view as development: same findings */
+        c.env = (enum env)e;
+        ops->check_file(&c, d, d->view[e]);
+    }
+}
+
+static void *worker(void *arg)
+{
+    struct job *j = ((void **)arg)[0];
+    struct arena *a = ((void **)arg)[1];
+    for (;;) {
+        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->ndefs)
+            break;
+        load_def(j->p, a, j->defs[i]);
+    }
+    return NULL;
+}
+
+/* ---- discovery ------------------------------------------------------------ */
+
+static bool accepts(const struct kind_ops *ops, const char *name)
+{
+    if (ends_with(name, ops->suffix))
+        return true;
+    if (!strcmp(ops->suffix, ".yaml") && ends_with(name, ".yml"))
+        return true;
+    if (!strcmp(ops->suffix, ".eval.yaml") && ends_with(name, ".eval.yml"))
+        return true;
+    if (!strcmp(ops->suffix, ".fixture.yaml") &&
+        ends_with(name, ".fixture.yml"))
+        return true;
+    return ops == &kind_table[KIND_AGENT] && ends_with(name, ".md");
+}
+
+static void discover(struct project *p, enum kind k)
+{
+    const struct kind_ops *ops = &kind_table[k];
+    char *dirpath = arena_printf(&p->arena, "%s/%s", p->dir, ops->dir);
+    DIR *dir = opendir(dirpath);
+    if (!dir) {
+        if (errno != ENOENT) {
+            diag_add(&p->diags, SEV_ERROR, "io-error", NULL, 0, 0, NULL,
+                     "cannot read directory %s: %s", ops->dir,
+                     strerror(errno));
+            p->io_error = 1;
+        }
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (e->d_name[0] == '.')
+            continue;
+        arena_grow(&p->arena, (void **)&names, &cap, n + 1, sizeof(*names));
+        names[n++] = arena_strdup(&p->arena, e->d_name);
+    }
+    closedir(dir);
+    /* Byte order, never the file system's or the locale's. */
+    qsort(names, n, sizeof(*names), cmp_str);
+    size_t kept = 0;
+    p->defs[k] = arena_alloc(&p->arena, (n + 1) * sizeof(struct def));
+    for (size_t i = 0; i < n; i++) {
+        char *path = arena_printf(&p->arena, "%s/%s", ops->dir, names[i]);
+        struct source *where = source_from_bytes(&p->arena, path, "", 0);
+        if (!accepts(ops, names[i])) {
+            char *full = arena_printf(&p->arena, "%s/%s", p->dir, path);
+            struct stat st;
+            bool isdir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
+            diag_add(&p->diags, SEV_WARNING, "stray-file", where, 0, 0,
+                     isdir ? "definitions are not read from subdirectories"
+                           : arena_printf(&p->arena,
+                                          "%s files end in %s%s",
+                                          ops->name, ops->suffix,
+                                          k == KIND_AGENT ? " or .md" : ""),
+                     "ignored: not a %s definition file", ops->name);
+            continue;
+        }
+        if (kept == LIMIT_DEFINITIONS_PER_KIND) {
+            diag_add(&p->diags, SEV_ERROR, "too-many-definitions", where, 0,
+                     0, "split the project",
+                     "too many %s: more than %u (this file and %zu more are "
+                     "not read)",
+                     ops->plural, LIMIT_DEFINITIONS_PER_KIND, n - i - 1);
+            break;
+        }
+        struct def *d = &p->defs[k][kept++];
+        d->kind = k;
+        d->path = path;
+    }
+    p->ndefs[k] = kept;
+}
+
+static unsigned thread_count(unsigned threads, size_t files)
+{
+    if (threads == 0) {
+        const char *env = getenv("STRUERE_THREADS");
+        if (env && atoi(env) > 0)
+            threads = (unsigned)atoi(env);
+    }
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    if (threads > 64)
+        threads = 64;
+    size_t useful = files / 8 + 1;
+    return threads > useful ? (unsigned)useful : threads;
+}
+
+int project_load(struct project *p, const char *dir, unsigned threads)
+{
+    memset(p, 0, sizeof(*p));
+    arena_init(&p->arena);
+    diag_list_init(&p->diags, &p->arena);
+    p->dir = arena_strdup(&p->arena, dir);
+    if (schema_set_load(&p->schemas, &p->arena, &p->diags) < 0)
+        return -1;
+
+    char *cfg = arena_printf(&p->arena, "%s/struere.yaml", dir);
+    struct stat st;
+    if (stat(cfg, &st) != 0) {
+        diag_add(&p->diags, SEV_ERROR, "no-project", NULL, 0, 0,
+                 "run 'struere init' to create a project, or use -C DIR",
+                 "no struere.yaml in %s", dir);
+        return 0;
+    }
+    p->config = arena_alloc(&p->arena, sizeof(*p->config));
+    p->config->kind = KIND_PROJECT;
+    p->config->path = "struere.yaml";
+
+    size_t total = 1;
+    for (int k = 0; k < KIND_COUNT; k++) {
+        discover(p, (enum kind)k);
+        total += p->ndefs[k];
+    }
+    struct job job = {.p = p, .ndefs = total};
+    job.defs = malloc(total * sizeof(*job.defs));
+    if (!job.defs)
+        return -1;
+    size_t i = 0;
+    job.defs[i++] = p->config;
+    for (int k = 0; k < KIND_COUNT; k++)
+        for (size_t j = 0; j < p->ndefs[k]; j++)
+            job.defs[i++] = &p->defs[k][j];
+
+    unsigned n = thread_count(threads, total);
+    p->nworkers = n;
+    p->worker_arenas = calloc(n, sizeof(*p->worker_arenas));
+    pthread_t *tids = calloc(n, sizeof(*tids));
+    void *(*args)[2] = calloc(n, sizeof(*args));
+    if (!p->worker_arenas || !tids || !args) {
+        free(job.defs);
+        free(tids);
+        free(args);
+        return -1;
+    }
+    for (unsigned t = 0; t < n; t++) {
+        arena_init(&p->worker_arenas[t]);
+        args[t][0] = &job;
+        args[t][1] = &p->worker_arenas[t];
+    }
+    unsigned started = 1;
+    for (unsigned t = 1; t < n; t++)
+        if (pthread_create(&tids[t], NULL, worker, args[t]) == 0)
+            started++;
+        else
+            break;
+    worker(args[0]);
+    for (unsigned t = 1; t < started; t++)
+        pthread_join(tids[t], NULL);
+    for (size_t d = 0; d < total; d++)
+        diag_append(&p->diags, &job.defs[d]->diags);
+    free(job.defs);
+    free(tids);
+    free(args);
+    return 0;
+}
+
+void project_free(struct project *p)
+{
+    for (size_t t = 0; t < p->nworkers; t++)
+        arena_free(&p->worker_arenas[t]);
+    free(p->worker_arenas);
+    arena_free(&p->arena);
+}

@@ -1,0 +1,71 @@
+/*
+ * project.h - a definition project in memory: every definition file,
+ * parsed, validated against its schema, with its per-environment views.
+ * project_load does the per-file work (in parallel); check.c then checks
+ * the definitions against each other.
+ */
+#ifndef STRUERE_PROJECT_H
+#define STRUERE_PROJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "schema.h"
+
+struct node;
+struct source;
+struct markdown;
+
+enum kind {
+    KIND_AGENT,
+    KIND_DATA,
+    KIND_ROLE,
+    KIND_AUTOMATION,
+    KIND_TOOL,
+    KIND_EVAL,
+    KIND_FIXTURE,
+    KIND_COUNT,
+    KIND_PROJECT = KIND_COUNT, /* struere.yaml */
+};
+
+enum env { ENV_DEVELOPMENT, ENV_PRODUCTION, ENV_EVAL, ENV_COUNT };
+
+extern const char *const env_names[ENV_COUNT];
+
+struct def {
+    enum kind kind;
+    const char *path;        /* display path, relative to the project */
+    const struct source *src;
+    struct node *root;       /* NULL when the file could not be parsed */
+    struct node *view[ENV_COUNT]; /* base merged with that env's overlay */
+    bool has_overlay[ENV_COUNT];
+    const char *slug;        /* identity; NULL when missing */
+    const struct node *slug_node;
+    struct markdown *md;     /* agents written as Markdown */
+    struct diag_list diags;  /* problems found in this file alone */
+};
+
+struct project {
+    struct arena arena;
+    const char *dir;         /* project directory as given */
+    struct schema_set schemas;
+    struct def *config;      /* struere.yaml */
+    struct def *defs[KIND_COUNT];
+    size_t ndefs[KIND_COUNT];
+    struct diag_list diags;  /* everything, once project_check is done */
+    struct arena *worker_arenas;
+    size_t nworkers;
+    int io_error;            /* a file could not be read: exit 3 */
+};
+
+/* Reads and checks the project in dir: discovery, parsing, schema
+ * validation, overlays and single-file checks, using `threads` workers
+ * (0: one per core). Returns 0, or -1 when the schemas themselves are
+ * unusable. Diagnostics end up in p->diags (unsorted). */
+int project_load(struct project *p, const char *dir, unsigned threads);
+/* Releases everything project_load allocated. */
+void project_free(struct project *p);
+
+#endif

@@ -1,0 +1,939 @@
+/*
+ * schema.c - compiles schemas/<kind>.yaml into struct schema and validates node
+ * trees against them. The keywords and x- extensions are documented in
+ * schemas/README.md; anything else in a schema file is a schema error.
+ */
+#include "schema.h"
+
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "embedded.h"
+#include "node.h"
+#include "source.h"
+#include "suggest.h"
+#include "limits.h"
+#include "yaml_load.h"
+
+enum {
+    T_OBJECT = 1 << 0,
+    T_ARRAY = 1 << 1,
+    T_STRING = 1 << 2,
+    T_NUMBER = 1 << 3,
+    T_INTEGER = 1 << 4,
+    T_BOOLEAN = 1 << 5,
+    T_NULL = 1 << 6,
+};
+
+struct xdiag {
+    const char *code, *message, *hint;
+};
+
+struct schema_prop {
+    const char *name;
+    struct schema *schema;
+};
+
+struct xenum {
+    const char *value;
+    struct xdiag diag;
+};
+
+struct schema {
+    unsigned types; /* 0: any */
+    const char *description;
+    struct schema_prop *props;
+    size_t nprops;
+    enum { ADD_ANY, ADD_NONE, ADD_SCHEMA } additional;
+    struct schema *additional_schema;
+    const char **required;
+    size_t nrequired;
+    const struct node *enums; /* a SEQ node */
+    const struct node *constv;
+    regex_t pattern;
+    const char *pattern_src;
+    bool has_min, has_max;
+    double min, max;
+    long min_len, max_len, min_items, max_items;
+    struct schema *items;
+    struct schema **one_of;
+    size_t none_of;
+    const struct node *default_value;
+    struct xdiag *x_error, *x_pattern_error;
+    struct xenum *x_enum;
+    size_t nx_enum;
+    const char *ref;
+    struct schema *target;
+};
+
+/* ---- compiling ---------------------------------------------------------- */
+
+struct compiler {
+    struct arena *a;
+    struct diag_list *diags;
+    const struct node *definitions;
+    struct schema_prop *defs; /* compiled definitions, by name */
+    size_t ndefs;
+    int failed;
+    bool data_mode; /* compiling a data type's field schema */
+};
+
+static void bad(struct compiler *C, const struct node *at, const char *msg)
+{
+    diag_error(C->diags, at, "schema", NULL, "invalid schema: %s", msg);
+    C->failed = 1;
+}
+
+static struct schema *compile(struct compiler *C, const struct node *n);
+
+static unsigned type_bit(const struct node *n)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {
+        {"object", T_OBJECT}, {"array", T_ARRAY},     {"string", T_STRING},
+        {"number", T_NUMBER}, {"integer", T_INTEGER}, {"boolean", T_BOOLEAN},
+        {"null", T_NULL},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (node_is_str(n, names[i].name))
+            return names[i].bit;
+    return 0;
+}
+
+static struct xdiag *compile_xdiag(struct compiler *C, const struct node *n)
+{
+    if (!n || n->type != NODE_MAP || !node_get_str(n, "code") ||
+        !node_get_str(n, "message")) {
+        bad(C, n, "an x- diagnostic needs 'code' and 'message' strings");
+        return NULL;
+    }
+    struct xdiag *x = arena_alloc(C->a, sizeof(*x));
+    x->code = node_get_str(n, "code");
+    x->message = node_get_str(n, "message");
+    x->hint = node_get_str(n, "hint");
+    return x;
+}
+
+static long get_count(struct compiler *C, const struct node *n)
+{
+    if (!n)
+        return -1;
+    if (n->type != NODE_INT || n->v.i < 0) {
+        bad(C, n, "expected a non-negative integer");
+        return -1;
+    }
+    return (long)n->v.i;
+}
+
+static int cmp_prop(const void *a, const void *b)
+{
+    return strcmp(((const struct schema_prop *)a)->name,
+                  ((const struct schema_prop *)b)->name);
+}
+
+static struct schema *compile(struct compiler *C, const struct node *n)
+{
+    struct schema *s = arena_alloc(C->a, sizeof(*s));
+    s->min_len = s->max_len = s->min_items = s->max_items = -1;
+    if (n && n->type == NODE_BOOL) {
+        /* true: anything; false: nothing (used as x-error carriers) */
+        if (!n->v.b)
+            s->types = T_NULL & 0; /* matches nothing via x_error below */
+        return s;
+    }
+    if (!n || n->type != NODE_MAP) {
+        bad(C, n, "a schema must be a map");
+        return s;
+    }
+    for (size_t i = 0; i < n->n; i++) {
+        const struct node *k = n->kids[2 * i];
+        const struct node *v = n->kids[2 * i + 1];
+        const char *key = k->str;
+        if (!strcmp(key, "type")) {
+            if (v->type == NODE_SEQ) {
+                for (size_t j = 0; j < v->n; j++)
+                    s->types |= type_bit(v->kids[j]);
+            } else {
+                s->types = type_bit(v);
+            }
+            if (!s->types)
+                bad(C, v, "unknown type");
+        } else if (!strcmp(key, "properties")) {
+            if (v->type != NODE_MAP) {
+                bad(C, v, "'properties' must be a map");
+                continue;
+            }
+            s->nprops = v->n;
+            s->props = arena_alloc(C->a, (v->n + 1) * sizeof(*s->props));
+            for (size_t j = 0; j < v->n; j++) {
+                s->props[j].name = v->kids[2 * j]->str;
+                s->props[j].schema = compile(C, v->kids[2 * j + 1]);
+            }
+            qsort(s->props, s->nprops, sizeof(*s->props), cmp_prop);
+        } else if (!strcmp(key, "additionalProperties")) {
+            if (v->type == NODE_BOOL) {
+                s->additional = v->v.b ? ADD_ANY : ADD_NONE;
+            } else {
+                s->additional = ADD_SCHEMA;
+                s->additional_schema = compile(C, v);
+            }
+        } else if (!strcmp(key, "required")) {
+            if (v->type != NODE_SEQ) {
+                bad(C, v, "'required' must be a list");
+                continue;
+            }
+            s->nrequired = v->n;
+            s->required = arena_alloc(C->a, (v->n + 1) * sizeof(char *));
+            for (size_t j = 0; j < v->n; j++)
+                s->required[j] = v->kids[j]->str;
+        } else if (!strcmp(key, "enum")) {
+            if (v->type != NODE_SEQ)
+                bad(C, v, "'enum' must be a list");
+            else
+                s->enums = v;
+        } else if (!strcmp(key, "const")) {
+            s->constv = v;
+        } else if (!strcmp(key, "pattern")) {
+            if (v->type != NODE_STRING ||
+                regcomp(&s->pattern, v->str, REG_EXTENDED | REG_NOSUB)) {
+                bad(C, v, "'pattern' must be a POSIX extended regex");
+                continue;
+            }
+            s->pattern_src = v->str;
+        } else if (!strcmp(key, "minimum") || !strcmp(key, "maximum")) {
+            double d;
+            if (!node_number(v, &d)) {
+                bad(C, v, "bounds must be numbers");
+                continue;
+            }
+            if (key[1] == 'i') {
+                s->has_min = true;
+                s->min = d;
+            } else {
+                s->has_max = true;
+                s->max = d;
+            }
+        } else if (!strcmp(key, "minLength")) {
+            s->min_len = get_count(C, v);
+        } else if (!strcmp(key, "maxLength")) {
+            s->max_len = get_count(C, v);
+        } else if (!strcmp(key, "minItems")) {
+            s->min_items = get_count(C, v);
+        } else if (!strcmp(key, "maxItems")) {
+            s->max_items = get_count(C, v);
+        } else if (!strcmp(key, "items")) {
+            s->items = compile(C, v);
+        } else if (!strcmp(key, "oneOf")) {
+            if (v->type != NODE_SEQ || v->n == 0) {
+                bad(C, v, "'oneOf' must be a non-empty list");
+                continue;
+            }
+            s->none_of = v->n;
+            s->one_of = arena_alloc(C->a, v->n * sizeof(*s->one_of));
+            for (size_t j = 0; j < v->n; j++)
+                s->one_of[j] = compile(C, v->kids[j]);
+        } else if (!strcmp(key, "description")) {
+            s->description = v->str;
+        } else if (!strcmp(key, "default")) {
+            s->default_value = v;
+        } else if (!strcmp(key, "$ref")) {
+            const char *prefix = "#/definitions/";
+            if (v->type != NODE_STRING ||
+                strncmp(v->str, prefix, strlen(prefix))) {
+                bad(C, v, "'$ref' must be \"#/definitions/NAME\"");
+                continue;
+            }
+            s->ref = v->str + strlen(prefix);
+        } else if (!strcmp(key, "x-error")) {
+            s->x_error = compile_xdiag(C, v);
+        } else if (!strcmp(key, "x-pattern-error")) {
+            s->x_pattern_error = compile_xdiag(C, v);
+        } else if (!strcmp(key, "x-enum-errors")) {
+            if (v->type != NODE_MAP) {
+                bad(C, v, "'x-enum-errors' must be a map");
+                continue;
+            }
+            s->nx_enum = v->n;
+            s->x_enum = arena_alloc(C->a, (v->n + 1) * sizeof(*s->x_enum));
+            for (size_t j = 0; j < v->n; j++) {
+                struct xdiag *x = compile_xdiag(C, v->kids[2 * j + 1]);
+                s->x_enum[j].value = v->kids[2 * j]->str;
+                if (x)
+                    s->x_enum[j].diag = *x;
+            }
+        } else if (C->data_mode) {
+            /* references, format, ...: meaningful elsewhere, not here */
+        } else if (!strcmp(key, "title") || !strcmp(key, "$id") ||
+                   !strcmp(key, "$schema") || !strcmp(key, "definitions") ||
+                   !strcmp(key, "examples")) {
+            /* documentation, or handled by the caller */
+        } else {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "unsupported keyword '%.100s'", key);
+            bad(C, k, msg);
+        }
+    }
+    /* Records may hold only the fields their data type declares. */
+    if (C->data_mode && (s->types & T_OBJECT) &&
+        !node_get_key(n, "additionalProperties"))
+        s->additional = ADD_NONE;
+    return s;
+}
+
+static void resolve_refs(struct compiler *C, struct schema *s,
+                         const struct node *at, int depth)
+{
+    if (!s || depth > 64)
+        return;
+    if (s->ref && !s->target) {
+        for (size_t i = 0; i < C->ndefs; i++)
+            if (!strcmp(C->defs[i].name, s->ref))
+                s->target = C->defs[i].schema;
+        if (!s->target) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "unknown definition '%.100s'",
+                     s->ref);
+            bad(C, at, msg);
+        }
+        return;
+    }
+    for (size_t i = 0; i < s->nprops; i++)
+        resolve_refs(C, s->props[i].schema, at, depth + 1);
+    resolve_refs(C, s->additional_schema, at, depth + 1);
+    resolve_refs(C, s->items, at, depth + 1);
+    for (size_t i = 0; i < s->none_of; i++)
+        resolve_refs(C, s->one_of[i], at, depth + 1);
+}
+
+static struct schema *compile_file(struct compiler *C,
+                                   const struct node *root)
+{
+    C->defs = NULL;
+    C->ndefs = 0;
+    const struct node *defs = node_get(root, "definitions");
+    if (defs && defs->type == NODE_MAP) {
+        C->ndefs = defs->n;
+        C->defs = arena_alloc(C->a, (defs->n + 1) * sizeof(*C->defs));
+        for (size_t i = 0; i < defs->n; i++) {
+            C->defs[i].name = defs->kids[2 * i]->str;
+            C->defs[i].schema = compile(C, defs->kids[2 * i + 1]);
+        }
+    }
+    struct schema *s = compile(C, root);
+    resolve_refs(C, s, root, 0);
+    for (size_t i = 0; i < C->ndefs; i++)
+        resolve_refs(C, C->defs[i].schema, root, 0);
+    return s;
+}
+
+int schema_set_load(struct schema_set *set, struct arena *a,
+                    struct diag_list *diags)
+{
+    struct compiler C = {.a = a, .diags = diags};
+    set->nfiles = embedded_schemas_count;
+    set->files = arena_alloc(a, (set->nfiles + 1) * sizeof(*set->files));
+    for (size_t i = 0; i < embedded_schemas_count; i++) {
+        const struct embedded_file *e = &embedded_schemas[i];
+        char path[128];
+        snprintf(path, sizeof(path), "schemas/%s.yaml", e->name);
+        struct source *src = source_from_bytes(a, path, e->text, e->len);
+        int failed = 0;
+        struct node *root =
+            yaml_load(a, src, 0, src->len, 1, diags, &failed);
+        set->files[i].name = e->name;
+        set->files[i].root = root;
+        if (failed || !root) {
+            C.failed = 1;
+            continue;
+        }
+        if (node_get(root, "$id"))
+            set->files[i].schema = compile_file(&C, root);
+    }
+    return C.failed ? -1 : 0;
+}
+
+const struct schema *schema_compile_data(struct arena *a,
+                                        const struct node *field_schema,
+                                        struct diag_list *diags)
+{
+    struct compiler C = {.a = a, .diags = diags, .data_mode = true};
+    return compile(&C, field_schema);
+}
+
+const struct schema *schema_set_get(const struct schema_set *set,
+                                    const char *name)
+{
+    for (size_t i = 0; i < set->nfiles; i++)
+        if (!strcmp(set->files[i].name, name))
+            return set->files[i].schema;
+    return NULL;
+}
+
+const struct node *schema_set_file(const struct schema_set *set,
+                                   const char *name)
+{
+    for (size_t i = 0; i < set->nfiles; i++)
+        if (!strcmp(set->files[i].name, name))
+            return set->files[i].root;
+    return NULL;
+}
+
+static const struct schema *deref(const struct schema *s)
+{
+    for (int i = 0; s && s->target && i < 16; i++)
+        s = s->target;
+    return s;
+}
+
+static const struct schema_prop *find_prop(const struct schema *s,
+                                           const char *key)
+{
+    struct schema_prop probe = {.name = key};
+    if (!s->nprops)
+        return NULL;
+    return bsearch(&probe, s->props, s->nprops, sizeof(*s->props),
+                   cmp_prop);
+}
+
+const struct schema *schema_property(const struct schema *s, const char *key)
+{
+    s = deref(s);
+    if (!s)
+        return NULL;
+    const struct schema_prop *p = find_prop(s, key);
+    return p ? deref(p->schema) : NULL;
+}
+
+const struct node *schema_default(const struct schema *s, const char *key)
+{
+    const struct schema *p = schema_property(s, key);
+    return p ? p->default_value : NULL;
+}
+
+const char *schema_description(const struct schema *s)
+{
+    s = deref(s);
+    return s ? s->description : NULL;
+}
+
+/* ---- validating --------------------------------------------------------- */
+
+struct vpath {
+    const struct vpath *up;
+    const char *key; /* NULL: index */
+    size_t index;
+};
+
+struct vctx {
+    struct diag_list *diags;
+    const char *what;
+    size_t errors;
+};
+
+static void render_path(const struct vpath *p, char *buf, size_t size)
+{
+    const struct vpath *segs[LIMIT_PATH_SEGMENTS];
+    size_t n = 0;
+    for (; p && n < LIMIT_PATH_SEGMENTS; p = p->up)
+        segs[n++] = p;
+    size_t used = 0;
+    buf[0] = '\0';
+    while (n-- > 0 && used < size) {
+        int w;
+        if (segs[n]->key)
+            w = snprintf(buf + used, size - used, "%s%s", used ? "." : "",
+                         segs[n]->key);
+        else
+            w = snprintf(buf + used, size - used, "[%zu]", segs[n]->index);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* "'model.temperature'" or the document's name for the root. */
+static void describe(const struct vctx *V, const struct vpath *p, char *buf,
+                     size_t size)
+{
+    char path[256];
+    render_path(p, path, sizeof(path));
+    if (path[0])
+        snprintf(buf, size, "'%s'", path);
+    else
+        snprintf(buf, size, "the %s", V->what);
+}
+
+/* Expands {key} and {value} in an x- diagnostic text. */
+static void expand(char *out, size_t size, const char *tmpl, const char *key,
+                   const char *value)
+{
+    size_t used = 0;
+    for (const char *t = tmpl; *t && used + 1 < size;) {
+        const char *sub = NULL;
+        size_t skip = 0;
+        if (!strncmp(t, "{key}", 5)) {
+            sub = key;
+            skip = 5;
+        } else if (!strncmp(t, "{value}", 7)) {
+            sub = value;
+            skip = 7;
+        }
+        if (sub) {
+            int w = snprintf(out + used, size - used, "%s", sub);
+            if (w < 0)
+                break;
+            used += (size_t)w < size - used ? (size_t)w : size - used - 1;
+            t += skip;
+        } else {
+            out[used++] = *t++;
+        }
+    }
+    out[used < size ? used : size - 1] = '\0';
+}
+
+static void report_x(struct vctx *V, const struct node *at,
+                     const struct xdiag *x, const char *key,
+                     const char *value)
+{
+    char msg[512], hint[512];
+    expand(msg, sizeof(msg), x->message, key ? key : "", value ? value : "");
+    if (x->hint)
+        expand(hint, sizeof(hint), x->hint, key ? key : "",
+               value ? value : "");
+    diag_error(V->diags, at, x->code, x->hint ? hint : NULL, "%s", msg);
+    V->errors++;
+}
+
+static void types_text(unsigned types, char *buf, size_t size)
+{
+    static const char *names[] = {"a map",    "a list",     "a string",
+                                  "a number", "an integer", "a boolean",
+                                  "null"};
+    size_t used = 0;
+    buf[0] = '\0';
+    int count = 0;
+    for (int i = 0; i < 7; i++)
+        if (types & (1u << i))
+            count++;
+    int seen = 0;
+    for (int i = 0; i < 7; i++) {
+        if (!(types & (1u << i)))
+            continue;
+        /* number includes integer */
+        if ((1u << i) == T_INTEGER && (types & T_NUMBER)) {
+            count--;
+            continue;
+        }
+        const char *sep = seen == 0 ? "" : seen == count - 1 ? " or " : ", ";
+        int w = snprintf(buf + used, size - used, "%s%s", sep, names[i]);
+        if (w < 0 || (size_t)w >= size - used)
+            break;
+        used += (size_t)w;
+        seen++;
+    }
+}
+
+static bool type_ok(unsigned types, const struct node *n)
+{
+    if (!types)
+        return true;
+    switch (n->type) {
+    case NODE_MAP:
+        return types & T_OBJECT;
+    case NODE_SEQ:
+        return types & T_ARRAY;
+    case NODE_STRING:
+        return types & T_STRING;
+    case NODE_BOOL:
+        return types & T_BOOLEAN;
+    case NODE_NULL:
+        return types & T_NULL;
+    case NODE_INT:
+        return types & (T_NUMBER | T_INTEGER);
+    case NODE_FLOAT:
+        if (types & T_NUMBER)
+            return true;
+        return (types & T_INTEGER) && isfinite(n->v.f) &&
+               n->v.f == floor(n->v.f);
+    }
+    return false;
+}
+
+static void list_values(const struct node *seq, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < seq->n; i++) {
+        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+                         seq->kids[i]->str);
+        if (w < 0 || (size_t)w >= size - used)
+            break;
+        used += (size_t)w;
+    }
+}
+
+static void validate(const struct schema *s, const struct node *n,
+                     const struct vpath *path, struct vctx *V, int depth);
+
+static void check_type(const struct schema *s, const struct node *n,
+                       const struct vpath *path, struct vctx *V, bool *ok)
+{
+    *ok = type_ok(s->types, n);
+    if (*ok)
+        return;
+    char where[300], want[100], hint[300];
+    describe(V, path, where, sizeof(where));
+    types_text(s->types, want, sizeof(want));
+    const char *h = NULL;
+    if ((s->types & T_STRING) && n->type != NODE_MAP &&
+        n->type != NODE_SEQ && n->type != NODE_NULL) {
+        snprintf(hint, sizeof(hint), "quote it: \"%s\"", n->str);
+        h = hint;
+    } else if (n->type == NODE_NULL) {
+        h = "give it a value, or remove the key";
+    } else if ((s->types & T_ARRAY) && n->type != NODE_SEQ) {
+        h = "write a list: [a, b] or one '- item' per line";
+    }
+    diag_error(V->diags, n, "wrong-type", h, "%s must be %s, not %s", where,
+               want, node_type_name(n->type));
+    V->errors++;
+}
+
+static void check_map(const struct schema *s, const struct node *n,
+                      const struct vpath *path, struct vctx *V, int depth)
+{
+    char where[300];
+    for (size_t i = 0; i < n->n; i++) {
+        const struct node *k = n->kids[2 * i];
+        const struct node *v = n->kids[2 * i + 1];
+        struct vpath sub = {.up = path, .key = k->str};
+        const struct schema_prop *p = find_prop(s, k->str);
+        if (p) {
+            const struct schema *ps = deref(p->schema);
+            if (ps && ps->x_error) {
+                report_x(V, k, ps->x_error, k->str, v->str);
+                continue;
+            }
+            validate(p->schema, v, &sub, V, depth + 1);
+            continue;
+        }
+        if (s->additional == ADD_SCHEMA) {
+            validate(s->additional_schema, v, &sub, V, depth + 1);
+            continue;
+        }
+        if (s->additional != ADD_NONE)
+            continue;
+        struct suggest sg;
+        suggest_init(&sg, k->str);
+        for (size_t j = 0; j < s->nprops; j++) {
+            const struct schema *ps = deref(s->props[j].schema);
+            if (!(ps && ps->x_error))
+                suggest_offer(&sg, s->props[j].name);
+        }
+        char hint[600];
+        if (suggest_best(&sg)) {
+            snprintf(hint, sizeof(hint), "did you mean '%s'?",
+                     suggest_best(&sg));
+        } else {
+            size_t used = (size_t)snprintf(hint, sizeof(hint),
+                                           "allowed keys: ");
+            for (size_t j = 0; j < s->nprops && used < sizeof(hint); j++) {
+                const struct schema *ps = deref(s->props[j].schema);
+                if (ps && ps->x_error)
+                    continue;
+                int w = snprintf(hint + used, sizeof(hint) - used, "%s%s",
+                                 used > 14 ? ", " : "", s->props[j].name);
+                if (w < 0)
+                    break;
+                used += (size_t)w;
+            }
+        }
+        describe(V, path, where, sizeof(where));
+        diag_error(V->diags, k, "unknown-key", hint, "unknown key '%s' in %s",
+                   k->str, where);
+        V->errors++;
+    }
+    for (size_t r = 0; r < s->nrequired; r++) {
+        if (node_get_key(n, s->required[r]))
+            continue;
+        describe(V, path, where, sizeof(where));
+        const struct schema *ps = schema_property(s, s->required[r]);
+        char hint[400];
+        const char *h = NULL;
+        if (ps && ps->description) {
+            snprintf(hint, sizeof(hint), "add '%s:' (%s)", s->required[r],
+                     ps->description);
+            h = hint;
+        }
+        diag_error(V->diags, n, "missing-field", h,
+                   "%s is missing required key '%s'", where, s->required[r]);
+        V->errors++;
+    }
+}
+
+static bool enum_has(const struct node *enums, const struct node *n)
+{
+    for (size_t i = 0; i < enums->n; i++)
+        if (node_equal(enums->kids[i], n))
+            return true;
+    return false;
+}
+
+static void check_scalar(const struct schema *s, const struct node *n,
+                         const struct vpath *path, struct vctx *V)
+{
+    char where[300], hint[400];
+    const char *key = path && path->key ? path->key : "";
+    if (s->enums && !enum_has(s->enums, n)) {
+        for (size_t i = 0; i < s->nx_enum; i++) {
+            if (n->type == NODE_STRING && !strcmp(s->x_enum[i].value, n->str)) {
+                report_x(V, n, &s->x_enum[i].diag, key, n->str);
+                return;
+            }
+        }
+        char values[400];
+        list_values(s->enums, values, sizeof(values));
+        describe(V, path, where, sizeof(where));
+        struct suggest sg;
+        suggest_init(&sg, n->str);
+        for (size_t i = 0; i < s->enums->n; i++)
+            suggest_offer(&sg, s->enums->kids[i]->str);
+        if (suggest_best(&sg))
+            snprintf(hint, sizeof(hint), "did you mean '%s'?",
+                     suggest_best(&sg));
+        diag_error(V->diags, n, "bad-enum", suggest_best(&sg) ? hint : NULL,
+                   "%s must be one of %s, not '%s'", where, values, n->str);
+        V->errors++;
+        return;
+    }
+    if (s->constv && !node_equal(s->constv, n)) {
+        describe(V, path, where, sizeof(where));
+        diag_error(V->diags, n, "bad-value", NULL, "%s must be '%s', not '%s'",
+                   where, s->constv->str, n->str);
+        V->errors++;
+        return;
+    }
+    if (n->type == NODE_STRING) {
+        if (s->pattern_src && regexec(&s->pattern, n->str, 0, NULL, 0)) {
+            if (s->x_pattern_error) {
+                report_x(V, n, s->x_pattern_error, key, n->str);
+                return;
+            }
+            describe(V, path, where, sizeof(where));
+            diag_error(V->diags, n, "bad-pattern", NULL,
+                       "%s value '%s' does not match the pattern %s", where,
+                       n->str, s->pattern_src);
+            V->errors++;
+            return;
+        }
+        if (s->min_len >= 0 || s->max_len >= 0) {
+            long chars = 0;
+            for (size_t i = 0; i < n->len; i++)
+                if (((unsigned char)n->str[i] & 0xC0) != 0x80)
+                    chars++;
+            describe(V, path, where, sizeof(where));
+            if (s->min_len >= 0 && chars < s->min_len) {
+                diag_error(V->diags, n, "too-short", NULL,
+                           s->min_len == 1
+                               ? "%s must not be empty"
+                               : "%s must be at least %ld characters long",
+                           where, s->min_len);
+                V->errors++;
+            } else if (s->max_len >= 0 && chars > s->max_len) {
+                diag_error(V->diags, n, "too-long", NULL,
+                           "%s must be at most %ld characters long", where,
+                           s->max_len);
+                V->errors++;
+            }
+        }
+    }
+    double d;
+    if (node_number(n, &d)) {
+        if ((s->has_min && !(d >= s->min)) || (s->has_max && !(d <= s->max))) {
+            describe(V, path, where, sizeof(where));
+            if (s->has_min && s->has_max)
+                diag_error(V->diags, n, "out-of-range", NULL,
+                           "%s must be between %g and %g, not %s", where,
+                           s->min, s->max, n->str);
+            else if (s->has_min)
+                diag_error(V->diags, n, "out-of-range", NULL,
+                           "%s must be at least %g, not %s", where, s->min,
+                           n->str);
+            else
+                diag_error(V->diags, n, "out-of-range", NULL,
+                           "%s must be at most %g, not %s", where, s->max,
+                           n->str);
+            V->errors++;
+        }
+    }
+}
+
+/* For oneOf: does branch b's discriminator (const/enum properties) agree
+ * with n? Returns 1 yes, 0 no, -1 branch has no discriminator. */
+static int discriminates(const struct schema *b, const struct node *n)
+{
+    b = deref(b);
+    int has = -1;
+    for (size_t i = 0; i < b->nprops; i++) {
+        const struct schema *p = deref(b->props[i].schema);
+        if (!p || !(p->constv || p->enums))
+            continue;
+        const struct node *v = node_get(n, b->props[i].name);
+        has = 1;
+        if (!v)
+            return 0;
+        if (p->constv && !node_equal(p->constv, v))
+            return 0;
+        if (p->enums && !enum_has(p->enums, v))
+            return 0;
+    }
+    return has;
+}
+
+static void check_one_of(const struct schema *s, const struct node *n,
+                         const struct vpath *path, struct vctx *V, int depth)
+{
+    struct diag_list *saved = V->diags;
+    size_t saved_errors = V->errors;
+    size_t matches = 0;
+    int chosen = -1;
+    struct diag_list trial;
+    for (size_t i = 0; i < s->none_of; i++) {
+        diag_list_init(&trial, saved->arena);
+        V->diags = &trial;
+        V->errors = 0;
+        validate(s->one_of[i], n, path, V, depth + 1);
+        if (V->errors == 0)
+            matches++;
+        if (discriminates(s->one_of[i], n) == 1)
+            chosen = (int)i;
+    }
+    V->diags = saved;
+    V->errors = saved_errors;
+    if (matches == 1)
+        return;
+    char where[300];
+    describe(V, path, where, sizeof(where));
+    if (matches > 1) {
+        diag_error(V->diags, n, "ambiguous", NULL,
+                   "%s matches more than one allowed form", where);
+        V->errors++;
+        return;
+    }
+    if (chosen >= 0) {
+        validate(s->one_of[chosen], n, path, V, depth + 1);
+        return;
+    }
+    /* No branch claims n: report the discriminating key's choices. */
+    if (n->type == NODE_MAP) {
+        const struct schema *b0 = deref(s->one_of[0]);
+        for (size_t i = 0; b0 && i < b0->nprops; i++) {
+            const struct schema *p = deref(b0->props[i].schema);
+            if (!p || !(p->constv || p->enums))
+                continue;
+            const char *key = b0->props[i].name;
+            const struct node *v = node_get(n, key);
+            if (!v)
+                break;
+            char values[400];
+            size_t used = 0;
+            values[0] = '\0';
+            struct suggest sg;
+            suggest_init(&sg, v->str);
+            for (size_t j = 0; j < s->none_of; j++) {
+                const struct schema *pj = schema_property(s->one_of[j], key);
+                if (!pj)
+                    continue;
+                const struct node *vals[64];
+                size_t nv = 0;
+                if (pj->constv)
+                    vals[nv++] = pj->constv;
+                for (size_t e = 0; pj->enums && e < pj->enums->n && nv < 64;
+                     e++)
+                    vals[nv++] = pj->enums->kids[e];
+                for (size_t e = 0; e < nv; e++) {
+                    suggest_offer(&sg, vals[e]->str);
+                    int w = snprintf(values + used, sizeof(values) - used,
+                                     "%s%s", used ? ", " : "", vals[e]->str);
+                    if (w > 0 && (size_t)w < sizeof(values) - used)
+                        used += (size_t)w;
+                }
+            }
+            struct vpath sub = {.up = path, .key = key};
+            describe(V, &sub, where, sizeof(where));
+            char hint[200];
+            if (suggest_best(&sg))
+                snprintf(hint, sizeof(hint), "did you mean '%s'?",
+                         suggest_best(&sg));
+            diag_error(V->diags, v, "bad-enum",
+                       suggest_best(&sg) ? hint : NULL,
+                       "%s must be one of %s, not '%s'", where, values,
+                       v->str);
+            V->errors++;
+            return;
+        }
+    }
+    diag_error(V->diags, n, "no-match", NULL,
+               "%s does not match any allowed form", where);
+    V->errors++;
+}
+
+static void validate(const struct schema *s, const struct node *n,
+                     const struct vpath *path, struct vctx *V, int depth)
+{
+    s = deref(s);
+    if (!s || !n || depth > 2 * LIMIT_DEPTH)
+        return;
+    if (s->none_of) {
+        check_one_of(s, n, path, V, depth);
+        return;
+    }
+    bool ok;
+    check_type(s, n, path, V, &ok);
+    if (!ok)
+        return;
+    if (n->type == NODE_MAP) {
+        check_map(s, n, path, V, depth);
+        return;
+    }
+    if (n->type == NODE_SEQ) {
+        char where[300];
+        if (s->min_items >= 0 && (long)n->n < s->min_items) {
+            describe(V, path, where, sizeof(where));
+            diag_error(V->diags, n, "too-few-items", NULL,
+                       s->min_items == 1
+                           ? "%s must have at least one item"
+                           : "%s must have at least %ld items",
+                       where, s->min_items);
+            V->errors++;
+        }
+        if (s->max_items >= 0 && (long)n->n > s->max_items) {
+            describe(V, path, where, sizeof(where));
+            diag_error(V->diags, n, "too-many-items", NULL,
+                       "%s must have at most %ld items", where, s->max_items);
+            V->errors++;
+        }
+        if (s->items)
+            for (size_t i = 0; i < n->n; i++) {
+                struct vpath sub = {.up = path, .index = i};
+                validate(s->items, n->kids[i], &sub, V, depth + 1);
+            }
+        return;
+    }
+    check_scalar(s, n, path, V);
+}
+
+size_t schema_validate(const struct schema *s, const struct node *n,
+                       const char *what, struct diag_list *diags)
+{
+    struct vctx V = {.diags = diags, .what = what};
+    validate(s, n, NULL, &V, 0);
+    return V.errors;
+}

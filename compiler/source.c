@@ -1,0 +1,106 @@
+/*
+ * source.c - line maps and UTF-8 validation for definition files.
+ */
+#include "source.h"
+
+#include <string.h>
+
+#include "arena.h"
+
+struct source *source_from_bytes(struct arena *a, const char *path,
+                                 const char *bytes, size_t len)
+{
+    struct source *s = arena_alloc(a, sizeof(*s));
+    s->path = arena_strdup(a, path);
+    s->text = arena_strndup(a, bytes, len);
+    s->len = len;
+    size_t n = 1;
+    for (size_t i = 0; i < len; i++)
+        if (bytes[i] == '\n')
+            n++;
+    s->line_starts = arena_alloc(a, n * sizeof(size_t));
+    s->nlines = n;
+    size_t k = 0;
+    s->line_starts[k++] = 0;
+    for (size_t i = 0; i < len; i++)
+        if (bytes[i] == '\n')
+            s->line_starts[k++] = i + 1;
+    return s;
+}
+
+void source_position(const struct source *s, size_t offset, int *line,
+                     int *col)
+{
+    if (offset > s->len)
+        offset = s->len;
+    size_t lo = 0, hi = s->nlines;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->line_starts[mid] <= offset)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    int c = 1;
+    for (size_t i = s->line_starts[lo]; i < offset; i++)
+        if (((unsigned char)s->text[i] & 0xC0) != 0x80)
+            c++;
+    *line = (int)lo + 1;
+    *col = c;
+}
+
+const char *source_line(const struct source *s, int line, size_t *len)
+{
+    if (line < 1 || (size_t)line > s->nlines)
+        return NULL;
+    size_t start = s->line_starts[line - 1];
+    size_t end = start;
+    while (end < s->len && s->text[end] != '\n')
+        end++;
+    if (end > start && s->text[end - 1] == '\r')
+        end--;
+    *len = end - start;
+    return s->text + start;
+}
+
+size_t utf8_first_invalid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        unsigned min;
+        unsigned cp;
+        if ((c & 0xE0) == 0xC0) {
+            need = 1;
+            cp = c & 0x1F;
+            min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            need = 2;
+            cp = c & 0x0F;
+            min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            need = 3;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else {
+            return i;
+        }
+        if (len - i <= need)
+            return i;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += need + 1;
+    }
+    return (size_t)-1;
+}

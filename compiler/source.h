@@ -1,0 +1,33 @@
+/*
+ * source.h - a definition file's bytes, its display path, and the map from
+ * byte offsets to 1-based line and column used by every diagnostic.
+ */
+#ifndef STRUERE_SOURCE_H
+#define STRUERE_SOURCE_H
+
+#include <stddef.h>
+
+struct arena;
+
+struct source {
+    const char *path;  /* as shown to the user, relative to the project */
+    const char *text;  /* NUL-terminated copy of the file */
+    size_t len;
+    size_t *line_starts; /* offsets of each line's first byte */
+    size_t nlines;
+};
+
+/* Makes a source from bytes already in memory (copied into the arena). */
+struct source *source_from_bytes(struct arena *a, const char *path,
+                                 const char *bytes, size_t len);
+/* Byte offset to 1-based line and column (columns count characters). */
+void source_position(const struct source *s, size_t offset, int *line,
+                     int *col);
+/* The text of 1-based line, without its newline; *len receives its length.
+ * Returns NULL when the line does not exist. */
+const char *source_line(const struct source *s, int line, size_t *len);
+/* Returns the offset of the first invalid UTF-8 sequence, or (size_t)-1
+ * when the whole buffer is valid. */
+size_t utf8_first_invalid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,465 @@
+/*
+ * yaml_load.c - libyaml event stream to node tree. libyaml reports 0-based
+ * marks and 1/0 success codes; both are converted here and nowhere else.
+ */
+#include "yaml_load.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "limits.h"
+#include "node.h"
+#include "source.h"
+
+struct frame {
+    struct node *coll;
+    size_t cap;
+    struct node *key; /* map: key waiting for its value */
+};
+
+struct anchor {
+    const char *name;
+    struct node *node;
+};
+
+struct loader {
+    struct arena *a;
+    const struct source *src;
+    struct diag_list *diags;
+    int line_base;
+    struct frame stack[LIMIT_DEPTH + 1];
+    int depth;
+    struct anchor *anchors;
+    size_t nanchors, anchors_cap;
+    /* anchors of collections still open: name and frame index */
+    const char *open_anchor[LIMIT_DEPTH + 1];
+    size_t budget;
+    struct node *root;
+    int failed; /* an error was reported */
+    int fatal;  /* parsing cannot go on */
+    int documents;
+};
+
+static int line_of(struct loader *L, yaml_mark_t m)
+{
+    return (int)m.line + 1 + L->line_base;
+}
+
+static int col_of(yaml_mark_t m)
+{
+    return (int)m.column + 1;
+}
+
+static void error_at(struct loader *L, yaml_mark_t m, const char *code,
+                     const char *hint, const char *msg)
+{
+    diag_add(L->diags, SEV_ERROR, code, L->src, line_of(L, m), col_of(m),
+             hint, "%s", msg);
+    L->failed = 1;
+}
+
+static bool match_all(const char *s, size_t n, const char *accept)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr(accept, s[i]))
+            return false;
+    return true;
+}
+
+/* YAML 1.2 core schema resolution of a plain scalar. */
+static void resolve_plain(struct node *n)
+{
+    const char *s = n->str;
+    size_t len = n->len;
+    if (len == 0 || !strcmp(s, "~") || !strcmp(s, "null") ||
+        !strcmp(s, "Null") || !strcmp(s, "NULL")) {
+        n->type = NODE_NULL;
+        return;
+    }
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
+        n->type = NODE_BOOL;
+        n->v.b = true;
+        return;
+    }
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+        n->type = NODE_BOOL;
+        n->v.b = false;
+        return;
+    }
+    const char *d = s;
+    size_t dl = len;
+    if (*d == '-' || *d == '+') {
+        d++;
+        dl--;
+    }
+    if (match_all(d, dl, "0123456789")) {
+        errno = 0;
+        long long v = strtoll(s, NULL, 10);
+        if (errno == 0) {
+            n->type = NODE_INT;
+            n->v.i = v;
+        } else {
+            n->type = NODE_FLOAT;
+            n->v.f = strtod(s, NULL);
+        }
+        return;
+    }
+    if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+        const char *digits =
+            s[1] == 'x' ? "0123456789abcdefABCDEF" : "01234567";
+        if (match_all(s + 2, len - 2, digits) && len - 2 <= 15) {
+            n->type = NODE_INT;
+            n->v.i = strtoll(s + 2, NULL, s[1] == 'x' ? 16 : 8);
+            return;
+        }
+    }
+    if (!strcmp(s, ".inf") || !strcmp(s, ".Inf") || !strcmp(s, ".INF") ||
+        !strcmp(s, "+.inf") || !strcmp(s, "-.inf")) {
+        n->type = NODE_FLOAT;
+        n->v.f = s[0] == '-' ? -INFINITY : INFINITY;
+        return;
+    }
+    if (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN")) {
+        n->type = NODE_FLOAT;
+        n->v.f = NAN;
+        return;
+    }
+    /* [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
+    size_t i = 0;
+    if (s[i] == '-' || s[i] == '+')
+        i++;
+    size_t int_digits = 0, frac_digits = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9') {
+        i++;
+        int_digits++;
+    }
+    bool dot = false;
+    if (i < len && s[i] == '.') {
+        dot = true;
+        i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            i++;
+            frac_digits++;
+        }
+    }
+    if (int_digits + frac_digits == 0 || (!int_digits && !dot))
+        return;
+    bool exp = false;
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        size_t j = i + 1;
+        if (j < len && (s[j] == '-' || s[j] == '+'))
+            j++;
+        size_t ed = 0;
+        while (j < len && s[j] >= '0' && s[j] <= '9') {
+            j++;
+            ed++;
+        }
+        if (!ed)
+            return;
+        exp = true;
+        i = j;
+    }
+    if (i != len || (!dot && !exp))
+        return;
+    n->type = NODE_FLOAT;
+    n->v.f = strtod(s, NULL);
+}
+
+static bool spend(struct loader *L, size_t weight, yaml_mark_t m)
+{
+    L->budget += weight;
+    if (L->budget > LIMIT_NODES) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "document is too large: more than %u nodes (aliases "
+                 "count as the nodes they repeat)",
+                 LIMIT_NODES);
+        error_at(L, m, "too-many-nodes",
+                 "split the data over several files, or avoid repeating "
+                 "large anchors",
+                 msg);
+        L->fatal = 1;
+        return false;
+    }
+    return true;
+}
+
+static int cmp_key(const void *pa, const void *pb)
+{
+    const struct node *a = *(struct node *const *)pa;
+    const struct node *b = *(struct node *const *)pb;
+    int c = strcmp(a->str, b->str);
+    if (c)
+        return c;
+    if (a->line != b->line)
+        return a->line < b->line ? -1 : 1;
+    return a->col < b->col ? -1 : (a->col > b->col);
+}
+
+static void report_duplicate(struct loader *L, const struct node *first,
+                             const struct node *dup)
+{
+    diag_add(L->diags, SEV_ERROR, "duplicate-key", L->src, dup->line,
+             dup->col, "remove one of them; YAML keeps only one value",
+             "duplicate key '%s' (first defined at line %d)", dup->str,
+             first->line);
+    L->failed = 1;
+}
+
+static void check_duplicates(struct loader *L, struct node *m)
+{
+    if (m->n < 2)
+        return;
+    if (m->n <= 16) {
+        for (size_t i = 1; i < m->n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (!strcmp(m->kids[2 * i]->str, m->kids[2 * j]->str)) {
+                    report_duplicate(L, m->kids[2 * j], m->kids[2 * i]);
+                    break;
+                }
+        return;
+    }
+    struct node **keys = malloc(m->n * sizeof(*keys));
+    if (!keys)
+        return;
+    for (size_t i = 0; i < m->n; i++)
+        keys[i] = m->kids[2 * i];
+    qsort(keys, m->n, sizeof(*keys), cmp_key);
+    for (size_t i = 1; i < m->n; i++) {
+        if (strcmp(keys[i]->str, keys[i - 1]->str))
+            continue;
+        size_t first = i - 1;
+        while (first > 0 && !strcmp(keys[first - 1]->str, keys[i]->str))
+            first--;
+        report_duplicate(L, keys[first], keys[i]);
+    }
+    free(keys);
+}
+
+static void register_anchor(struct loader *L, const char *name,
+                            struct node *n)
+{
+    arena_grow(L->a, (void **)&L->anchors, &L->anchors_cap, L->nanchors + 1,
+               sizeof(*L->anchors));
+    L->anchors[L->nanchors].name = name;
+    L->anchors[L->nanchors].node = n;
+    L->nanchors++;
+}
+
+/* Attaches a finished node to the open collection (or makes it the root). */
+static void attach(struct loader *L, struct node *n, yaml_mark_t m)
+{
+    if (L->depth == 0) {
+        L->root = n;
+        return;
+    }
+    struct frame *f = &L->stack[L->depth - 1];
+    struct node *c = f->coll;
+    if (c->type == NODE_SEQ) {
+        arena_grow(L->a, (void **)&c->kids, &f->cap, c->n + 1,
+                   sizeof(*c->kids));
+        c->kids[c->n++] = n;
+        c->weight += n->weight;
+        return;
+    }
+    if (!f->key) {
+        if (n->type == NODE_MAP || n->type == NODE_SEQ) {
+            error_at(L, m, "yaml-syntax", "keys must be plain strings",
+                     "a map key must be a scalar, not a collection");
+            n = node_new_string(L->a, "?", 1, L->src, n->line, n->col);
+        }
+        f->key = n;
+        return;
+    }
+    arena_grow(L->a, (void **)&c->kids, &f->cap, 2 * (c->n + 1),
+               sizeof(*c->kids));
+    c->kids[2 * c->n] = f->key;
+    c->kids[2 * c->n + 1] = n;
+    c->n++;
+    c->weight += n->weight + 1;
+    f->key = NULL;
+}
+
+static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
+{
+    yaml_mark_t m = ev->start_mark;
+    size_t len = ev->data.scalar.length;
+    struct node *n;
+    if (len > LIMIT_STRING_BYTES) {
+        char msg[128];
+        snprintf(msg, sizeof(msg),
+                 "string is too long: %zu bytes (the limit is %u)", len,
+                 LIMIT_STRING_BYTES);
+        error_at(L, m, "string-too-long",
+                 "move large content out of the definition", msg);
+        n = node_new_string(L->a, "", 0, L->src, line_of(L, m), col_of(m));
+        return n;
+    }
+    n = node_new_string(L->a, (const char *)ev->data.scalar.value, len,
+                        L->src, line_of(L, m), col_of(m));
+    const char *tag = (const char *)ev->data.scalar.tag;
+    bool str_tag = tag && (!strcmp(tag, YAML_STR_TAG) || !strcmp(tag, "!"));
+    if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !str_tag)
+        resolve_plain(n);
+    return n;
+}
+
+static struct node *find_anchor(struct loader *L, const char *name)
+{
+    for (size_t i = L->nanchors; i-- > 0;)
+        if (!strcmp(L->anchors[i].name, name))
+            return L->anchors[i].node;
+    return NULL;
+}
+
+static const char *hint_for(const yaml_parser_t *p, const struct source *src,
+                            size_t offset)
+{
+    size_t at = offset + p->problem_mark.index;
+    if (at < src->len && src->text[at] == '\t')
+        return "YAML indentation must use spaces, not tabs";
+    if (p->problem && strstr(p->problem, "mapping values are not allowed"))
+        return "quote values that contain ': ', or check the indentation "
+               "of this line";
+    if (p->problem && strstr(p->problem, "did not find expected key"))
+        return "check the indentation: items of one map must line up";
+    return NULL;
+}
+
+struct node *yaml_load(struct arena *a, const struct source *src,
+                       size_t offset, size_t len, int first_line,
+                       struct diag_list *diags, int *failed)
+{
+    struct loader L;
+    memset(&L, 0, sizeof(L));
+    L.a = a;
+    L.src = src;
+    L.diags = diags;
+    L.line_base = first_line - 1;
+
+    yaml_parser_t p;
+    yaml_event_t ev;
+    if (!yaml_parser_initialize(&p)) {
+        diag_add(diags, SEV_ERROR, "internal", src, 0, 0, NULL,
+                 "cannot initialise the YAML parser");
+        *failed = 1;
+        return NULL;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)src->text + offset,
+                                 len);
+    yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+
+    bool done = false;
+    while (!done && !L.fatal) {
+        if (!yaml_parser_parse(&p, &ev)) {
+            char msg[512];
+            if (p.context)
+                snprintf(msg, sizeof(msg), "invalid YAML: %s (%s at line %d)",
+                         p.problem ? p.problem : "syntax error", p.context,
+                         line_of(&L, p.context_mark));
+            else
+                snprintf(msg, sizeof(msg), "invalid YAML: %s",
+                         p.problem ? p.problem : "syntax error");
+            error_at(&L, p.problem_mark, "yaml-syntax",
+                     hint_for(&p, src, offset), msg);
+            L.fatal = 1;
+            break;
+        }
+        yaml_mark_t m = ev.start_mark;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++L.documents > 1) {
+                error_at(&L, m, "yaml-syntax",
+                         "put each definition in its own file",
+                         "a definition file must hold one YAML document");
+                L.fatal = 1;
+            }
+            break;
+        case YAML_SCALAR_EVENT: {
+            if (!spend(&L, 1, m))
+                break;
+            struct node *n = scalar_node(&L, &ev);
+            if (ev.data.scalar.anchor)
+                register_anchor(&L,
+                                arena_strdup(a, (const char *)
+                                                    ev.data.scalar.anchor),
+                                n);
+            attach(&L, n, m);
+            break;
+        }
+        case YAML_ALIAS_EVENT: {
+            struct node *n =
+                find_anchor(&L, (const char *)ev.data.alias.anchor);
+            if (!n) {
+                char msg[300];
+                snprintf(msg, sizeof(msg), "unknown anchor '*%.200s'",
+                         (const char *)ev.data.alias.anchor);
+                error_at(&L, m, "yaml-syntax",
+                         "an alias must refer to an anchor (&name) defined "
+                         "earlier and outside of it",
+                         msg);
+                L.fatal = 1;
+                break;
+            }
+            if (!spend(&L, n->weight, m))
+                break;
+            attach(&L, n, m);
+            break;
+        }
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT: {
+            if (L.depth >= LIMIT_DEPTH) {
+                char msg[128];
+                snprintf(msg, sizeof(msg),
+                         "nesting is too deep: more than %d levels",
+                         LIMIT_DEPTH);
+                error_at(&L, m, "too-deep",
+                         "flatten the structure", msg);
+                L.fatal = 1;
+                break;
+            }
+            if (!spend(&L, 1, m))
+                break;
+            bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
+            struct node *n = node_new(a, seq ? NODE_SEQ : NODE_MAP, src,
+                                      line_of(&L, m), col_of(m));
+            const yaml_char_t *anchor = seq ? ev.data.sequence_start.anchor
+                                            : ev.data.mapping_start.anchor;
+            L.open_anchor[L.depth] =
+                anchor ? arena_strdup(a, (const char *)anchor) : NULL;
+            L.stack[L.depth].coll = n;
+            L.stack[L.depth].cap = 0;
+            L.stack[L.depth].key = NULL;
+            L.depth++;
+            break;
+        }
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT: {
+            L.depth--;
+            struct node *n = L.stack[L.depth].coll;
+            if (n->type == NODE_MAP)
+                check_duplicates(&L, n);
+            if (L.open_anchor[L.depth])
+                register_anchor(&L, L.open_anchor[L.depth], n);
+            attach(&L, n, m);
+            break;
+        }
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    *failed = L.failed;
+    return L.fatal ? NULL : L.root;
+}
