@@ -40,6 +40,7 @@ COMPILER_SRC := $(filter-out compiler/main.c,$(sort $(wildcard compiler/*.c)))
 COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/gen/embedded.o
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/%.o)
+$(UNIT_OBJ): ALL_CFLAGS += -Itests/unit
 
 .PHONY: all deps demo test check fuzz bench valgrind format format-check \
         install uninstall clean unit golden limits cli replay

@@ -60,14 +60,20 @@ static void check_env(struct project *p, enum env e)
         automation_check_cascades(&c);
 }
 
+void check_definitions(struct project *p)
+{
+    for (int e = 0; e < ENV_COUNT; e++)
+        check_env(p, (enum env)e);
+    diag_sort_unique(&p->diags);
+}
+
 int check_project(struct project *p, const char *dir, unsigned threads)
 {
     if (project_load(p, dir, threads) < 0)
         return -1;
-    if (p->config) {
-        for (int e = 0; e < ENV_COUNT; e++)
-            check_env(p, (enum env)e);
-    }
-    diag_sort_unique(&p->diags);
+    if (p->config)
+        check_definitions(p);
+    else
+        diag_sort_unique(&p->diags);
     return 0;
 }

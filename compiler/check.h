@@ -13,4 +13,7 @@ struct project;
  * -1 when the schemas themselves are unusable (an internal error). */
 int check_project(struct project *p, const char *dir, unsigned threads);
 
+/* The serial phase alone, on a project whose definitions are loaded. */
+void check_definitions(struct project *p);
+
 #endif

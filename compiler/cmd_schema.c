@@ -79,7 +79,7 @@ int cmd_schema(const struct cli *g, int argc, char **argv)
     arena_init(&a);
     struct diag_list diags;
     diag_list_init(&diags, &a);
-    struct schema_set set;
+    struct schema_set set = {0};
     int rc = EXIT_OK;
     if (schema_set_load(&set, &a, &diags) < 0) {
         cli_error("the built-in schemas are invalid");
@@ -114,6 +114,7 @@ int cmd_schema(const struct cli *g, int argc, char **argv)
         json_decref(j);
     }
 done:
+    schema_set_free(&set);
     arena_free(&a);
     return rc;
 }

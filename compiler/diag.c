@@ -29,7 +29,8 @@ static void push(struct diag_list *l, const struct diag *d)
         l->warnings++;
 }
 
-static void vadd(struct diag_list *l, enum severity sev, const char *code,
+__attribute__((format(printf, 8, 0))) static void
+vadd(struct diag_list *l, enum severity sev, const char *code,
                  const struct source *src, int line, int col,
                  const char *hint, const char *fmt, va_list ap)
 {

@@ -274,8 +274,16 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
                  LIMIT_FILE_BYTES);
         return;
     }
-    struct source *src = source_from_bytes(a, d->path, bytes, len);
+    project_parse_def(p, a, d, bytes, len);
     free(bytes);
+}
+
+void project_parse_def(struct project *p, struct arena *a, struct def *d,
+                       const char *bytes, size_t len)
+{
+    if (!d->diags.arena)
+        diag_list_init(&d->diags, a);
+    struct source *src = source_from_bytes(a, d->path, bytes, len);
     d->src = src;
     size_t bad = utf8_first_invalid(src->text, src->len);
     if (bad != (size_t)-1) {
@@ -455,13 +463,18 @@ static unsigned thread_count(unsigned threads, size_t files)
     return threads > useful ? (unsigned)useful : threads;
 }
 
-int project_load(struct project *p, const char *dir, unsigned threads)
+int project_open(struct project *p, const char *dir)
 {
     memset(p, 0, sizeof(*p));
     arena_init(&p->arena);
     diag_list_init(&p->diags, &p->arena);
     p->dir = arena_strdup(&p->arena, dir);
-    if (schema_set_load(&p->schemas, &p->arena, &p->diags) < 0)
+    return schema_set_load(&p->schemas, &p->arena, &p->diags);
+}
+
+int project_load(struct project *p, const char *dir, unsigned threads)
+{
+    if (project_open(p, dir) < 0)
         return -1;
 
     char *cfg = arena_printf(&p->arena, "%s/struere.yaml", dir);
@@ -526,6 +539,7 @@ int project_load(struct project *p, const char *dir, unsigned threads)
 
 void project_free(struct project *p)
 {
+    schema_set_free(&p->schemas);
     for (size_t t = 0; t < p->nworkers; t++)
         arena_free(&p->worker_arenas[t]);
     free(p->worker_arenas);

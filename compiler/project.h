@@ -65,7 +65,15 @@ struct project {
  * (0: one per core). Returns 0, or -1 when the schemas themselves are
  * unusable. Diagnostics end up in p->diags (unsorted). */
 int project_load(struct project *p, const char *dir, unsigned threads);
-/* Releases everything project_load allocated. */
+/* Starts an empty project for dir: arena, diagnostics, schemas. Returns
+ * 0, or -1 when the schemas are unusable. project_load calls it. */
+int project_open(struct project *p, const char *dir);
+/* Runs the per-file pipeline on bytes already in memory (d->kind and
+ * d->path set by the caller): parse, validate, overlays, identity, the
+ * kind's single-file checks. Allocates from a; findings go to d->diags. */
+void project_parse_def(struct project *p, struct arena *a, struct def *d,
+                       const char *bytes, size_t len);
+/* Releases everything project_open and project_load allocated. */
 void project_free(struct project *p);
 
 #endif

@@ -81,6 +81,7 @@ struct compiler {
     size_t ndefs;
     int failed;
     bool data_mode; /* compiling a data type's field schema */
+    struct schema_set *set; /* owns compiled patterns (regfree) */
 };
 
 static void bad(struct compiler *C, const struct node *at, const char *msg)
@@ -200,13 +201,17 @@ static struct schema *compile(struct compiler *C, const struct node *n)
                 s->enums = v;
         } else if (!strcmp(key, "const")) {
             s->constv = v;
-        } else if (!strcmp(key, "pattern")) {
+        } else if (!strcmp(key, "pattern") && !C->data_mode) {
             if (v->type != NODE_STRING ||
                 regcomp(&s->pattern, v->str, REG_EXTENDED | REG_NOSUB)) {
                 bad(C, v, "'pattern' must be a POSIX extended regex");
                 continue;
             }
             s->pattern_src = v->str;
+            struct schema_set *set = C->set;
+            arena_grow(C->a, (void **)&set->patterns, &set->patterns_cap,
+                       set->npatterns + 1, sizeof(*set->patterns));
+            set->patterns[set->npatterns++] = &s->pattern;
         } else if (!strcmp(key, "minimum") || !strcmp(key, "maximum")) {
             double d;
             if (!node_number(v, &d)) {
@@ -336,7 +341,8 @@ static struct schema *compile_file(struct compiler *C,
 int schema_set_load(struct schema_set *set, struct arena *a,
                     struct diag_list *diags)
 {
-    struct compiler C = {.a = a, .diags = diags};
+    memset(set, 0, sizeof(*set));
+    struct compiler C = {.a = a, .diags = diags, .set = set};
     set->nfiles = embedded_schemas_count;
     set->files = arena_alloc(a, (set->nfiles + 1) * sizeof(*set->files));
     for (size_t i = 0; i < embedded_schemas_count; i++) {
@@ -357,6 +363,13 @@ int schema_set_load(struct schema_set *set, struct arena *a,
             set->files[i].schema = compile_file(&C, root);
     }
     return C.failed ? -1 : 0;
+}
+
+void schema_set_free(struct schema_set *set)
+{
+    for (size_t i = 0; i < set->npatterns; i++)
+        regfree(set->patterns[i]);
+    set->npatterns = 0;
 }
 
 const struct schema *schema_compile_data(struct arena *a,

@@ -23,6 +23,8 @@ struct schema_file {
 struct schema_set {
     struct schema_file *files;
     size_t nfiles;
+    void **patterns; /* compiled regexes, released by schema_set_free */
+    size_t npatterns, patterns_cap;
 };
 
 /* Parses and compiles the embedded schema files into set (allocated from
@@ -36,6 +38,8 @@ int schema_set_load(struct schema_set *set, struct arena *a,
 const struct schema *schema_compile_data(struct arena *a,
                                         const struct node *field_schema,
                                         struct diag_list *diags);
+/* Releases what the arena does not own (compiled regexes). */
+void schema_set_free(struct schema_set *set);
 /* The compiled schema for a file name ("agent"), or NULL. */
 const struct schema *schema_set_get(const struct schema_set *set,
                                     const char *name);

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Runs every suite against the build in $1 (e.g. build/release) and ends
+# with the total "N passed, M failed" over all suites' closing lines.
+set -u
+b=$1
+total_pass=0
+total_fail=0
+run() {
+    name=$1
+    shift
+    echo "== $name"
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" | tail -n 40
+    line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    p=$(printf '%s' "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/')
+    f=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    [ -n "$line" ] || { p=0; f=1; echo "$name: no result line"; }
+    [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+}
+run unit "$b/unit-tests"
+run golden ./tests/golden/run.sh "$b/struere"
+run limits ./tests/limits/run.sh "$b/struere"
+run cli ./tests/cli/run.sh "$b/struere"
+run fuzz-replay "$b/fuzz-replay-check" tests/fuzz/corpus-check
+echo
+echo "all suites: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

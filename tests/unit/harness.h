@@ -1,0 +1,33 @@
+/*
+ * harness.h - a minimal unit-test harness: CHECK records a failure with
+ * its location and goes on; main (unit_main.c) runs every test and ends
+ * with "N passed, M failed".
+ */
+#ifndef STRUERE_HARNESS_H
+#define STRUERE_HARNESS_H
+
+#include <stdio.h>
+
+extern int harness_failures;
+
+#define CHECK(cond)                                                          \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, \
+                    #cond);                                                  \
+            harness_failures++;                                              \
+        }                                                                    \
+    } while (0)
+
+typedef void (*test_fn)(void);
+struct test {
+    const char *name;
+    test_fn fn;
+};
+
+/* Each test file exports its table, terminated by {0, 0}. */
+extern const struct test text_tests[];
+extern const struct test yaml_tests[];
+extern const struct test schema_tests[];
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * test_text.c - suggestions, slugs, UTF-8 validation, line maps and the
+ * template scanner.
+ */
+#include <string.h>
+
+#include "arena.h"
+#include "harness.h"
+#include "slug.h"
+#include "source.h"
+#include "suggest.h"
+#include "template.h"
+
+static void test_distance(void)
+{
+    CHECK(suggest_distance("effect", "effect", 3) == 0);
+    CHECK(suggest_distance("efect", "effect", 3) == 1);
+    CHECK(suggest_distance("ab", "ba", 3) == 1); /* transposition */
+    CHECK(suggest_distance("systemprompt", "systemPrompt", 3) == 0);
+    CHECK(suggest_distance("abc", "xyzuvw", 2) == 3); /* capped */
+}
+
+static void test_suggest(void)
+{
+    struct suggest s;
+    suggest_init(&s, "sytemPrompt");
+    suggest_offer(&s, "name");
+    suggest_offer(&s, "systemPrompt");
+    suggest_offer(&s, "slug");
+    CHECK(suggest_best(&s) && !strcmp(suggest_best(&s), "systemPrompt"));
+    suggest_init(&s, "zzz");
+    suggest_offer(&s, "systemPrompt");
+    CHECK(suggest_best(&s) == NULL);
+}
+
+static void test_slug(void)
+{
+    struct arena a;
+    arena_init(&a);
+    CHECK(!strcmp(slug_from_name(&a, "Support Agent"), "support-agent"));
+    CHECK(!strcmp(slug_from_name(&a, "  --Hello,  World!! "), "hello-world"));
+    CHECK(!strcmp(slug_from_name(&a, "ÉTÉ 2024"), "t-2024"));
+    CHECK(!strcmp(slug_from_name(&a, "!!!"), ""));
+    CHECK(!strcmp(slug_display_name(&a, "support-agent"), "Support Agent"));
+    arena_free(&a);
+}
+
+static void test_utf8(void)
+{
+    CHECK(utf8_first_invalid("plain", 5) == (size_t)-1);
+    CHECK(utf8_first_invalid("caf\xc3\xa9", 5) == (size_t)-1);
+    CHECK(utf8_first_invalid("ab\xff", 3) == 2);
+    CHECK(utf8_first_invalid("a\xc3", 2) == 1);             /* truncated */
+    CHECK(utf8_first_invalid("\xc0\xaf", 2) == 0);          /* overlong */
+    CHECK(utf8_first_invalid("\xed\xa0\x80", 3) == 0);      /* surrogate */
+    CHECK(utf8_first_invalid("\xf4\x90\x80\x80", 4) == 0);  /* > U+10FFFF */
+    CHECK(utf8_first_invalid("\xf0\x9f\x98\x80", 4) == (size_t)-1);
+}
+
+static void test_positions(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct source *s = source_from_bytes(&a, "f", "ab\nc\xc3\xa9" "d\n", 8);
+    int line, col;
+    source_position(s, 0, &line, &col);
+    CHECK(line == 1 && col == 1);
+    source_position(s, 3, &line, &col);
+    CHECK(line == 2 && col == 1);
+    source_position(s, 6, &line, &col); /* 'd' after a 2-byte char */
+    CHECK(line == 2 && col == 3);
+    size_t len;
+    const char *l = source_line(s, 2, &len);
+    CHECK(l && len == 4);
+    CHECK(source_line(s, 9, &len) == NULL);
+    arena_free(&a);
+}
+
+struct seen {
+    int n;
+    char names[8][64];
+    int calls;
+};
+
+static void collect(void *ctx, const struct tmpl_expr *e)
+{
+    struct seen *s = ctx;
+    if (s->n < 8)
+        snprintf(s->names[s->n++], 64, "%.*s", (int)e->name_len, e->name);
+    if (e->is_call)
+        s->calls++;
+}
+
+static void test_template_scan(void)
+{
+    struct seen s = {0};
+    size_t eo;
+    const char *err;
+    const char *t = "Hi {{ userId }}, {{entity.query({\"type\": "
+                    "\"{{agent.slug}}\"})}} and }} stray";
+    CHECK(template_scan(t, strlen(t), collect, &s, &eo, &err) == 0);
+    CHECK(s.n == 2);
+    CHECK(!strcmp(s.names[0], "userId"));
+    CHECK(!strcmp(s.names[1], "entity.query"));
+    CHECK(s.calls == 1);
+    struct seen u = {0};
+    CHECK(template_scan("a {{b", 5, collect, &u, &eo, &err) < 0);
+    CHECK(eo == 2 && strstr(err, "unclosed"));
+    char deep[64] = "";
+    for (int i = 0; i < 17; i++)
+        strcat(deep, "{{");
+    CHECK(template_scan(deep, strlen(deep), collect, &u, &eo, &err) < 0);
+    CHECK(strstr(err, "deep"));
+}
+
+static void test_template_args(void)
+{
+    char buf[256];
+    const char *why;
+    CHECK(template_args_json("", 0, buf, sizeof(buf), &why));
+    const char *ok = "{\"id\": \"{{userId}}\", \"limit\": {{n}}}";
+    CHECK(template_args_json(ok, strlen(ok), buf, sizeof(buf), &why));
+    const char *bad = "{type: session}";
+    CHECK(!template_args_json(bad, strlen(bad), buf, sizeof(buf), &why));
+    const char *arr = "[1, 2]";
+    CHECK(!template_args_json(arr, strlen(arr), buf, sizeof(buf), &why));
+    CHECK(strstr(why, "object"));
+}
+
+const struct test text_tests[] = {
+    {"suggest distance", test_distance},
+    {"suggest best", test_suggest},
+    {"slug", test_slug},
+    {"utf8", test_utf8},
+    {"source positions", test_positions},
+    {"template scan", test_template_scan},
+    {"template args", test_template_args},
+    {0, 0},
+};

@@ -1,0 +1,160 @@
+/*
+ * test_yaml.c - the YAML adapter: scalar resolution, positions, duplicate
+ * keys, anchors and aliases, limits; and the overlay merge.
+ */
+#include <string.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "harness.h"
+#include "limits.h"
+#include "node.h"
+#include "source.h"
+#include "yaml_load.h"
+
+static struct node *load(struct arena *a, const char *text,
+                         struct diag_list *d, int *failed)
+{
+    struct source *s = source_from_bytes(a, "t.yaml", text, strlen(text));
+    diag_list_init(d, a);
+    return yaml_load(a, s, 0, s->len, 1, d, failed);
+}
+
+static bool has_code(const struct diag_list *d, const char *code)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (!strcmp(d->items[i].code, code))
+            return true;
+    return false;
+}
+
+static void test_scalars(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    int failed;
+    struct node *r = load(&a,
+                          "a: 1\nb: -2.5\nc: true\nd: ~\ne: '1'\nf: on\n"
+                          "g: 0x1F\nh: 1e3\ni: .inf\nj: \"x\"\nk: 1.0.0\n",
+                          &d, &failed);
+    CHECK(r && !failed && d.n == 0);
+    CHECK(node_get(r, "a")->type == NODE_INT && node_get(r, "a")->v.i == 1);
+    CHECK(node_get(r, "b")->type == NODE_FLOAT);
+    CHECK(node_get(r, "c")->type == NODE_BOOL && node_get(r, "c")->v.b);
+    CHECK(node_get(r, "d")->type == NODE_NULL);
+    CHECK(node_get(r, "e")->type == NODE_STRING);
+    CHECK(node_get(r, "f")->type == NODE_STRING); /* YAML 1.2: not a bool */
+    CHECK(node_get(r, "g")->type == NODE_INT && node_get(r, "g")->v.i == 31);
+    CHECK(node_get(r, "h")->type == NODE_FLOAT);
+    CHECK(node_get(r, "i")->type == NODE_FLOAT);
+    CHECK(node_get(r, "k")->type == NODE_STRING);
+    arena_free(&a);
+}
+
+static void test_positions(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    int failed;
+    struct node *r = load(&a, "name: x\nmodel:\n  temperature: 3\n", &d,
+                          &failed);
+    struct node *t = node_get(node_get(r, "model"), "temperature");
+    CHECK(t && t->line == 3 && t->col == 16);
+    CHECK(node_get_key(r, "model")->line == 2);
+    arena_free(&a);
+}
+
+static void test_errors(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    int failed;
+    CHECK(load(&a, "a: 1\na: 2\n", &d, &failed) != NULL);
+    CHECK(failed && has_code(&d, "duplicate-key") && d.items[0].line == 2);
+    CHECK(load(&a, "a:\n\t- b\n", &d, &failed) == NULL);
+    CHECK(failed && has_code(&d, "yaml-syntax") && d.items[0].hint);
+    CHECK(load(&a, "a: 1\n---\nb: 2\n", &d, &failed) == NULL);
+    CHECK(has_code(&d, "yaml-syntax"));
+    CHECK(load(&a, "a: *nope\n", &d, &failed) == NULL);
+    CHECK(has_code(&d, "yaml-syntax"));
+    CHECK(load(&a, "", &d, &failed) == NULL && !failed && d.n == 0);
+    arena_free(&a);
+}
+
+static void test_aliases(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    int failed;
+    struct node *r = load(&a, "base: &b {x: 1}\nuse: *b\n", &d, &failed);
+    CHECK(r && !failed);
+    CHECK(node_get(r, "use") == node_get(r, "base"));
+    /* An alias bomb: each level doubles; 30 levels is 2^30 nodes. */
+    char bomb[4096] = "l0: &l0 [a, a]\n";
+    for (int i = 1; i < 30; i++) {
+        char line[64];
+        snprintf(line, sizeof(line), "l%d: &l%d [*l%d, *l%d]\n", i, i, i - 1,
+                 i - 1);
+        strcat(bomb, line);
+    }
+    CHECK(load(&a, bomb, &d, &failed) == NULL);
+    CHECK(has_code(&d, "too-many-nodes"));
+    arena_free(&a);
+}
+
+static void test_depth(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    int failed;
+    char text[LIMIT_DEPTH * 2 + 8];
+    size_t k = 0;
+    for (int i = 0; i < LIMIT_DEPTH; i++)
+        text[k++] = '[';
+    for (int i = 0; i < LIMIT_DEPTH; i++)
+        text[k++] = ']';
+    text[k] = '\0';
+    CHECK(load(&a, text, &d, &failed) != NULL && !failed);
+    k = 0;
+    for (int i = 0; i <= LIMIT_DEPTH; i++)
+        text[k++] = '[';
+    for (int i = 0; i <= LIMIT_DEPTH; i++)
+        text[k++] = ']';
+    text[k] = '\0';
+    CHECK(load(&a, text, &d, &failed) == NULL && has_code(&d, "too-deep"));
+    arena_free(&a);
+}
+
+static void test_merge(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    int failed;
+    struct node *base = load(&a,
+                             "model: {model: openai/x, temperature: 0.5}\n"
+                             "tools: [a, b]\nname: n\n",
+                             &d, &failed);
+    struct node *over = load(&a, "model: {temperature: 1}\ntools: [c]\n", &d,
+                             &failed);
+    struct node *m = node_merge(&a, base, over);
+    CHECK(node_is_str(node_get(node_get(m, "model"), "model"), "openai/x"));
+    CHECK(node_get(node_get(m, "model"), "temperature")->v.i == 1);
+    CHECK(node_get(m, "tools")->n == 1); /* lists are replaced */
+    CHECK(node_is_str(node_get(m, "name"), "n"));
+    CHECK(node_get(base, "tools")->n == 2); /* base untouched */
+    CHECK(node_merge(&a, base, NULL) == base);
+    arena_free(&a);
+}
+
+const struct test yaml_tests[] = {
+    {"yaml scalars", test_scalars},   {"yaml positions", test_positions},
+    {"yaml errors", test_errors},     {"yaml aliases", test_aliases},
+    {"yaml depth", test_depth},       {"overlay merge", test_merge},
+    {0, 0},
+};
