@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "arena.h"
 #include "index.h"
 #include "kinds.h"
 #include "node.h"
@@ -16,12 +17,20 @@ static void build_index(struct check_ctx *c, enum kind k)
 {
     struct project *p = c->project;
     c->index[k] = index_new(c->arena, p->ndefs[k]);
+    c->broken[k] = index_new(c->arena, 4);
     if (!(kind_table[k].envs & (1u << c->env)))
         return;
     for (size_t i = 0; i < p->ndefs[k]; i++) {
         struct def *d = &p->defs[k][i];
-        if (!d->root || !d->slug)
+        if (!d->root || !d->slug) {
+            /* Known by its file name only: references to it are not
+             * errors of their own. */
+            const char *base = strrchr(d->path, '/');
+            base = base ? base + 1 : d->path;
+            index_put(c->broken[k],
+                      arena_strndup(c->arena, base, strcspn(base, ".")), d);
             continue;
+        }
         struct def *first = index_put(c->index[k], d->slug, d);
         if (first)
             diag_error(c->diags, d->slug_node, "duplicate-slug",

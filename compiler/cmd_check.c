@@ -155,15 +155,18 @@ int cmd_check(const struct cli *g, int argc, char **argv)
         size_t defs = 0;
         for (int k = 0; k < KIND_COUNT; k++)
             defs += p.ndefs[k];
+        const char *s = defs == 1 ? "" : "s";
         if (p.diags.errors || p.diags.warnings)
-            printf("%zu error%s, %zu warning%s in %zu definitions\n",
+            printf("%zu error%s, %zu warning%s in %zu definition%s\n",
                    p.diags.errors, p.diags.errors == 1 ? "" : "s",
-                   p.diags.warnings, p.diags.warnings == 1 ? "" : "s", defs);
+                   p.diags.warnings, p.diags.warnings == 1 ? "" : "s", defs,
+                   s);
         if (!p.diags.errors && p.config) {
-            printf("ok: %zu definitions (", defs);
+            printf("ok: %zu definition%s (", defs, s);
             for (int k = 0; k < KIND_COUNT; k++)
                 printf("%s%zu %s", k ? ", " : "", p.ndefs[k],
-                       kind_table[k].plural);
+                       p.ndefs[k] == 1 ? kind_table[k].label
+                                       : kind_table[k].plural);
             printf(")\n");
             if (summary)
                 print_summary(stdout, &p);

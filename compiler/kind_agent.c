@@ -66,6 +66,12 @@ static void check_variable(struct prompt_scan *ps, const char *name,
     for (const char *const *v = prompt_variables; *v; v++)
         if (!strcmp(var, *v))
             return;
+    if (!*var) {
+        report(ps, offset, "template-unknown-variable",
+               "write a variable between the braces, e.g. {{agentName}}",
+               "empty template expression '{{}}'");
+        return;
+    }
     const char *prefix = "threadContext.params.";
     if (!strncmp(var, prefix, strlen(prefix))) {
         const char *param = var + strlen(prefix);

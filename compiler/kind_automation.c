@@ -242,6 +242,13 @@ void automation_check_refs(struct check_ctx *c, struct def *d,
         if (tool && tool->type == NODE_STRING &&
             !check_tool_exists(c, tool->str))
             check_unknown_tool(c, tool, "action uses");
+        const struct node *chat = node_get(node_get(acts->kids[i], "args"),
+                                           "agent");
+        if (node_is_str(tool, "agent.chat") && chat &&
+            chat->type == NODE_STRING && !strstr(chat->str, "{{") &&
+            !check_lookup(c, KIND_AGENT, chat->str))
+            check_unknown_ref(c, chat, KIND_AGENT, "unknown-agent", "agent",
+                              NULL);
         const struct node *t = node_get(node_get(acts->kids[i], "args"),
                                         "type");
         if (tool && !strncmp(tool->str, "entity.", 7) && t &&
@@ -261,7 +268,6 @@ struct cascade_graph {
     int *color; /* 0 new, 1 on the path, 2 done */
     size_t *path;
     size_t depth;
-    bool reported;
 };
 
 static const char *event_of(const char *tool)
@@ -296,7 +302,7 @@ static void visit_auto(struct check_ctx *c, struct cascade_graph *g,
             if (!node_is_str(node_get(on, "entityType"), type) ||
                 !node_is_str(node_get(on, "action"), ev))
                 continue;
-            if (g->color[v] == 1 && !g->reported) {
+            if (g->color[v] == 1) {
                 char chain[600];
                 size_t used = 0;
                 size_t start = 0;
@@ -313,7 +319,6 @@ static void visit_auto(struct check_ctx *c, struct cascade_graph *g,
                            "remove 'cascade: true' from one action of the "
                            "cycle, or narrow a condition",
                            "automations cascade in a cycle: %s", chain);
-                g->reported = true;
             } else if (g->color[v] == 0) {
                 visit_auto(c, g, v);
             }
@@ -336,7 +341,7 @@ void automation_check_cascades(struct check_ctx *c)
     g.n = k;
     g.color = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.color));
     g.path = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.path));
-    for (size_t i = 0; i < g.n && !g.reported; i++)
+    for (size_t i = 0; i < g.n; i++)
         if (g.color[i] == 0)
             visit_auto(c, &g, i);
 }

@@ -64,8 +64,12 @@ static const struct schema *record_schema(struct check_ctx *c,
     const struct schema *s = index_get(c->record_schemas, data->slug);
     if (s)
         return s;
+    /* The data type's own errors are reported on its file; compiling it
+     * again for records must not repeat them. */
+    struct diag_list scratch;
+    diag_list_init(&scratch, c->arena);
     s = schema_compile_data(c->arena, node_get(data->view[c->env], "schema"),
-                            c->diags);
+                            &scratch);
     index_put(c->record_schemas, data->slug, (void *)s);
     return s;
 }

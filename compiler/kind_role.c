@@ -56,6 +56,12 @@ static void check_value(struct check_ctx *c, const struct node *rule)
         for (const char *const *a = actor_values; !known && *a; a++)
             if (!strcmp(v->str, *a) && (*a)[strlen(*a) - 1] != ':')
                 known = true;
+        if (!known && related) {
+            diag_error(c->diags, v, "bad-actor-value",
+                       "name the relation type, e.g. actor.relatedIds:teaches",
+                       "'%s' needs a relation type after the colon", v->str);
+            return;
+        }
         if (!known) {
             struct suggest sg;
             suggest_init(&sg, v->str);
@@ -167,6 +173,14 @@ void role_check_refs(struct check_ctx *c, struct def *d,
         if (!check_lookup(c, KIND_DATA, r->str))
             check_unknown_ref(c, r, KIND_DATA, "unknown-data-type",
                               "policy resource", extra);
+    }
+    const struct node *access = node_get(view, "agentAccess");
+    for (size_t i = 0; access && access->type == NODE_SEQ && i < access->n;
+         i++) {
+        const struct node *a = access->kids[i];
+        if (a->type == NODE_STRING && !check_lookup(c, KIND_AGENT, a->str))
+            check_unknown_ref(c, a, KIND_AGENT, "unknown-agent", "agent",
+                              NULL);
     }
     const struct node *rules = node_get(view, "scopeRules");
     for (size_t i = 0; rules && rules->type == NODE_SEQ && i < rules->n; i++)

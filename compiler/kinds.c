@@ -15,20 +15,20 @@
 #define EVAL_ONLY (1u << ENV_EVAL)
 
 const struct kind_ops kind_table[KIND_COUNT] = {
-    [KIND_AGENT] = {"agent", "agents", "agents", ".yaml", "slug", ALL_ENVS,
+    [KIND_AGENT] = {"agent", "agent", "agents", "agents", ".yaml", "slug", ALL_ENVS,
                     agent_check_file, agent_check_refs},
-    [KIND_DATA] = {"data", "data types", "data", ".yaml", "slug", ALL_ENVS,
+    [KIND_DATA] = {"data", "data type", "data types", "data", ".yaml", "slug", ALL_ENVS,
                    data_check_file, data_check_refs},
-    [KIND_ROLE] = {"role", "roles", "roles", ".yaml", "slug", ALL_ENVS,
+    [KIND_ROLE] = {"role", "role", "roles", "roles", ".yaml", "slug", ALL_ENVS,
                    role_check_file, role_check_refs},
-    [KIND_AUTOMATION] = {"automation", "automations", "automations", ".yaml",
+    [KIND_AUTOMATION] = {"automation", "automation", "automations", "automations", ".yaml",
                          "slug", DEV_PROD, automation_check_file,
                          automation_check_refs},
-    [KIND_TOOL] = {"tool", "tools", "tools", ".yaml", "name", ALL_ENVS,
+    [KIND_TOOL] = {"tool", "tool", "tools", "tools", ".yaml", "name", ALL_ENVS,
                    tool_check_file, NULL},
-    [KIND_EVAL] = {"eval", "eval suites", "evals", ".eval.yaml", "slug",
+    [KIND_EVAL] = {"eval", "eval suite", "eval suites", "evals", ".eval.yaml", "slug",
                    EVAL_ONLY, NULL, eval_check_refs},
-    [KIND_FIXTURE] = {"fixture", "fixtures", "fixtures", ".fixture.yaml",
+    [KIND_FIXTURE] = {"fixture", "fixture", "fixtures", "fixtures", ".fixture.yaml",
                       "slug", EVAL_ONLY, fixture_check_file,
                       fixture_check_refs},
 };
@@ -39,11 +39,19 @@ struct def *check_lookup(const struct check_ctx *c, enum kind k,
     return index_get(c->index[k], slug);
 }
 
+bool check_is_broken(const struct check_ctx *c, enum kind k,
+                     const char *slug)
+{
+    return index_get(c->broken[k], slug) != NULL;
+}
+
 void check_unknown_ref(struct check_ctx *c, const struct node *at,
                        enum kind k, const char *code, const char *what,
                        const char *const *extra)
 {
     const char *name = at->str;
+    if (!*name || check_is_broken(c, k, name))
+        return; /* empty (reported by the schema) or its file is broken */
     struct suggest sg;
     suggest_init(&sg, name);
     const struct index *ix = c->index[k];
@@ -58,10 +66,8 @@ void check_unknown_ref(struct check_ctx *c, const struct node *at,
         snprintf(hint, sizeof(hint), "did you mean '%s'?", suggest_best(&sg));
         h = hint;
     } else if (!ix || ix->n == 0) {
-        snprintf(hint, sizeof(hint), "the project has no %s%s%s",
-                 kind_table[k].plural,
-                 c->env == ENV_EVAL || !(kind_table[k].envs & 1u) ? "" : "",
-                 "");
+        snprintf(hint, sizeof(hint), "the project has no %s",
+                 kind_table[k].plural);
         h = hint;
     } else {
         snprintf(hint, sizeof(hint), "define it in %s/%s%s",
@@ -88,6 +94,8 @@ bool check_tool_exists(const struct check_ctx *c, const char *name)
 void check_unknown_tool(struct check_ctx *c, const struct node *at,
                         const char *context)
 {
+    if (!*at->str || check_is_broken(c, KIND_TOOL, at->str))
+        return;
     struct suggest sg;
     suggest_init(&sg, at->str);
     const struct node *list = node_get(c->builtin_tools, "tools");

@@ -22,6 +22,7 @@ struct check_ctx {
     struct diag_list *diags;
     struct arena *arena;
     struct index *index[KIND_COUNT]; /* slug -> def, for this environment */
+    struct index *broken[KIND_COUNT]; /* file stems of unreadable defs */
     const struct node *builtin_tools; /* schemas/builtin-tools.yaml list */
     struct index *fixture_refs;  /* eval: ref -> fixture entity node */
     struct index *record_schemas; /* data slug -> compiled field schema */
@@ -29,7 +30,8 @@ struct check_ctx {
 
 struct kind_ops {
     const char *name;   /* "agent": for messages and `struere add` */
-    const char *plural; /* "agents" */
+    const char *label;  /* "data type": one definition, for messages */
+    const char *plural; /* "data types" */
     const char *dir;    /* directory under the project */
     const char *suffix; /* file name ending; agents also take ".md" */
     const char *slug_key; /* "slug"; "name" for tools */
@@ -53,6 +55,11 @@ void check_unknown_ref(struct check_ctx *c, const struct node *at,
                        const char *const *extra);
 /* Whether name is a built-in tool, or a custom tool of the project. */
 bool check_tool_exists(const struct check_ctx *c, const char *name);
+/* Whether a definition of kind k named slug exists but could not be
+ * read or parsed (its own errors are reported; references to it are
+ * not). */
+bool check_is_broken(const struct check_ctx *c, enum kind k,
+                     const char *slug);
 /* Reports an unknown tool name with did-you-mean over all tools. */
 void check_unknown_tool(struct check_ctx *c, const struct node *at,
                         const char *context);

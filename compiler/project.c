@@ -122,6 +122,8 @@ static void inject_prompt(struct arena *a, struct def *d, struct node *root)
                  blen, LIMIT_STRING_BYTES);
         return;
     }
+    if (blen == 0)
+        line = md->body_line - 1; /* the closing '---': nothing follows */
     struct node **kids = arena_alloc(a, 2 * (root->n + 1) * sizeof(*kids));
     memcpy(kids, root->kids, 2 * root->n * sizeof(*kids));
     kids[2 * root->n] = node_new_string(a, "systemPrompt", 12, d->src,
@@ -179,32 +181,30 @@ static void overlays(struct project *p, struct arena *a, struct def *d,
                          "remove the overlay",
                          "%s definitions are not compiled into the %s "
                          "environment, so this overlay is never used",
-                         ops->name, env_names[e]);
-        bool ok = true;
+                         ops->label, env_names[e]);
+        /* Identity keys are reported and left out; the rest applies. */
+        struct node *kept = v;
         for (size_t j = 0; j < v->n; j++) {
             struct node *ok_key = v->kids[2 * j];
+            bool identity = !strcmp(ok_key->str, ops->slug_key);
             for (const char *const *id = identity_keys; *id; id++)
-                if (!strcmp(ok_key->str, *id) ||
-                    !strcmp(ok_key->str, ops->slug_key)) {
-                    diag_error(&d->diags, ok_key, "overlay-identity",
-                               "identity is shared by every environment; "
-                               "change it in the base definition",
-                               "'%s' cannot be overlaid per environment",
-                               ok_key->str);
-                    ok = false;
-                    break;
-                }
-            if (!strcmp(ok_key->str, "environments")) {
+                identity = identity || !strcmp(ok_key->str, *id);
+            if (identity) {
+                diag_error(&d->diags, ok_key, "overlay-identity",
+                           "identity is shared by every environment; "
+                           "change it in the base definition",
+                           "'%s' cannot be overlaid per environment",
+                           ok_key->str);
+                kept = node_without(a, kept, ok_key->str);
+            } else if (!strcmp(ok_key->str, "environments")) {
                 diag_error(&d->diags, ok_key, "overlay-identity",
                            "move these overlays to the top-level "
                            "'environments'",
                            "overlays cannot contain 'environments'");
-                ok = false;
+                kept = node_without(a, kept, ok_key->str);
             }
         }
-        if (!ok)
-            continue;
-        d->view[e] = node_merge(a, base, v);
+        d->view[e] = node_merge(a, base, kept);
         d->has_overlay[e] = true;
         char label[64];
         snprintf(label, sizeof(label), "%s (%s)", what, env_names[e]);
@@ -225,6 +225,14 @@ static void identify(struct arena *a, struct def *d)
         if (name && name->type == NODE_STRING && name->len) {
             d->slug = slug_from_name(a, name->str);
             d->slug_node = name;
+            if (!*d->slug) {
+                diag_error(&d->diags, name, "bad-slug",
+                           "add 'slug:' with lowercase letters, digits and "
+                           "hyphens",
+                           "cannot derive a slug from name '%s'",
+                           name->str);
+                d->slug = NULL;
+            }
         }
     }
     if (!d->slug)
@@ -235,13 +243,17 @@ static void identify(struct arena *a, struct def *d)
     size_t stem = strlen(base);
     if (ends_with(base, ops->suffix))
         stem -= strlen(ops->suffix);
+    else if (ends_with(base, ".eval.yml") || ends_with(base, ".fixture.yml"))
+        stem = strcspn(base, ".");
     else if (ends_with(base, ".md"))
         stem -= 3;
     else if (ends_with(base, ".yml"))
         stem -= 4;
-    else if (ends_with(base, ".eval.yml") || ends_with(base, ".fixture.yml"))
-        stem = strcspn(base, ".");
-    if (strlen(d->slug) != stem || strncmp(d->slug, base, stem)) {
+    /* An invalid identity has its own error; renaming would not help. */
+    bool plausible = strspn(d->slug, "abcdefghijklmnopqrstuvwxyz0123456789-_.") ==
+                     strlen(d->slug);
+    if (plausible &&
+        (strlen(d->slug) != stem || strncmp(d->slug, base, stem))) {
         char hint[300];
         snprintf(hint, sizeof(hint), "rename the file to %s/%s%s",
                  ops->dir, d->slug, ends_with(base, ".md") ? ".md"
@@ -318,7 +330,18 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
         d->root = yaml_load(a, src, 0, src->len, 1, &d->diags, &failed);
     }
     if (!d->root) {
-        if (!failed)
+        if (failed)
+            return;
+        if (md)
+            diag_add(&d->diags, SEV_ERROR, "empty-file", src, 1, 1,
+                     "write the agent's fields (name, slug, version, ...) "
+                     "between the --- lines",
+                     "the front matter is empty");
+        else if (d->kind == KIND_PROJECT)
+            diag_add(&d->diags, SEV_ERROR, "empty-file", src, 1, 1,
+                     "write at least 'name:' and 'version:'",
+                     "struere.yaml is empty");
+        else
             diag_add(&d->diags, SEV_ERROR, "empty-file", src, 1, 1,
                      "write the definition, or delete the file",
                      "the file is empty");
@@ -426,9 +449,11 @@ static void discover(struct project *p, enum kind k)
                      isdir ? "definitions are not read from subdirectories"
                            : arena_printf(&p->arena,
                                           "%s files end in %s%s",
-                                          ops->name, ops->suffix,
+                                          ops->label, ops->suffix,
                                           k == KIND_AGENT ? " or .md" : ""),
-                     "ignored: not a %s definition file", ops->name);
+                     "ignored: not %s %s definition file",
+                     strchr("aeiou", ops->label[0]) ? "an" : "a",
+                     ops->label);
             continue;
         }
         if (kept == LIMIT_DEFINITIONS_PER_KIND) {

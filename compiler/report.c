@@ -41,10 +41,19 @@ static void print_caret(FILE *out, const struct diag *d)
     const char *line = d->src ? source_line(d->src, d->line, &len) : NULL;
     if (!line)
         return;
+    /* Long lines: show a window that contains the caret. */
+    int col = 1;
+    size_t start = 0;
+    while (d->col - col > 120 && start < len) {
+        if (((unsigned char)line[++start] & 0xC0) != 0x80)
+            col++;
+    }
+    line += start;
+    len -= start;
     if (len > 200)
         len = 200;
-    fprintf(out, "    %.*s\n    ", (int)len, line);
-    int col = 1;
+    fprintf(out, "    %s%.*s\n    %s", start ? "..." : "", (int)len, line,
+            start ? "   " : "");
     for (size_t i = 0; i < len && col < d->col; i++) {
         unsigned char c = (unsigned char)line[i];
         if ((c & 0xC0) == 0x80)

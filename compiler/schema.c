@@ -853,8 +853,14 @@ static void check_one_of(const struct schema *s, const struct node *n,
                 continue;
             const char *key = b0->props[i].name;
             const struct node *v = node_get(n, key);
-            if (!v)
-                break;
+            if (!v) {
+                describe(V, path, where, sizeof(where));
+                diag_error(V->diags, n, "missing-field",
+                           "it decides which other keys are allowed",
+                           "%s is missing required key '%s'", where, key);
+                V->errors++;
+                return;
+            }
             char values[400];
             size_t used = 0;
             values[0] = '\0';
