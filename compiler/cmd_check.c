@@ -128,9 +128,10 @@ int cmd_check(const struct cli *g, int argc, char **argv)
             }
             fmt = (enum report_format)f;
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            int n = atoi(argv[++i]);
-            if (n <= 0) {
-                cli_error("--threads takes a positive number");
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (n <= 0 || n > 256 || *end) {
+                cli_error("--threads takes a number from 1 to 256");
                 return EXIT_USAGE;
             }
             threads = (unsigned)n;

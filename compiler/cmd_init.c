@@ -81,7 +81,9 @@ static char *render(struct arena *a, const char *tmpl, const char *name,
             sub = tool;
             skip = 10;
         }
-        size_t need = sub ? strlen(sub) : 1;
+        /* Inside a YAML double-quoted string, escape " and \. */
+        bool quoted = sub == name && used > 0 && out[used - 1] == '"';
+        size_t need = sub ? 2 * strlen(sub) : 1;
         if (used + need + 1 >= cap) {
             char *bigger = arena_alloc(a, cap * 2 + need);
             memcpy(bigger, out, used);
@@ -89,8 +91,11 @@ static char *render(struct arena *a, const char *tmpl, const char *name,
             cap = cap * 2 + need;
         }
         if (sub) {
-            memcpy(out + used, sub, need);
-            used += need;
+            for (const char *c = sub; *c; c++) {
+                if (quoted && (*c == '"' || *c == '\\'))
+                    out[used++] = '\\';
+                out[used++] = *c;
+            }
             t += skip;
         } else {
             out[used++] = *t++;
@@ -162,6 +167,34 @@ static char *def_path(struct arena *a, enum kind k, const char *slug)
     return arena_printf(a, "%s/%s%s", ops->dir, slug, ops->suffix);
 }
 
+/* Whether a definition of kind k named slug already exists in any of
+ * the kind's spellings (agents: .md, .yaml, .yml). */
+static const char *existing(struct arena *a, const char *dir, enum kind k,
+                            const char *slug)
+{
+    const struct kind_ops *ops = &kind_table[k];
+    const char *exts[] = {ops->suffix, ".yml", ".md", ".eval.yml",
+                          ".fixture.yml"};
+    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+        if (i == 2 && k != KIND_AGENT)
+            continue;
+        if ((i == 3 && k != KIND_EVAL) || (i == 4 && k != KIND_FIXTURE))
+            continue;
+        if (i == 1 && (k == KIND_EVAL || k == KIND_FIXTURE))
+            continue;
+        char *rel = arena_printf(a, "%s/%s%s", ops->dir, slug, exts[i]);
+        if (k == KIND_TOOL) {
+            rel = def_path(a, k, slug);
+            if (i)
+                continue;
+        }
+        char *full = arena_printf(a, "%s/%s", dir, rel);
+        if (access(full, F_OK) == 0)
+            return rel;
+    }
+    return NULL;
+}
+
 static int scaffold(struct arena *a, const char *dir, enum kind k,
                     const char *name, const char *slug)
 {
@@ -176,12 +209,23 @@ static int scaffold(struct arena *a, const char *dir, enum kind k,
 
 int cmd_add(const struct cli *g, int argc, char **argv)
 {
-    if (argc >= 2 && cli_wants_help(argv[1])) {
-        fputs(add_usage, stdout);
-        return EXIT_OK;
-    }
+    for (int i = 1; i < argc; i++)
+        if (cli_wants_help(argv[i])) {
+            fputs(add_usage, stdout);
+            return EXIT_OK;
+        }
     if (argc != 3) {
         fputs(add_usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (argv[1][0] == '-' || argv[2][0] == '-') {
+        cli_error("add: unknown option '%s'\n",
+                  argv[1][0] == '-' ? argv[1] : argv[2]);
+        fputs(add_usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (strpbrk(argv[2], "\n\r\t")) {
+        cli_error("add: NAME cannot contain control characters");
         return EXIT_USAGE;
     }
     int kind = -1;
@@ -202,6 +246,15 @@ int cmd_add(const struct cli *g, int argc, char **argv)
         cli_error("'%s' has no letters or digits to make a slug from",
                   argv[2]);
         rc = EXIT_USAGE;
+    } else if (access(arena_printf(&a, "%s/struere.yaml", g->dir), F_OK)) {
+        cli_error("no struere.yaml in %s: run 'struere init' first, or use "
+                  "-C DIR",
+                  g->dir);
+        rc = EXIT_INVALID;
+    } else if (existing(&a, g->dir, (enum kind)kind, slug)) {
+        cli_error("%s already exists; not overwriting it",
+                  existing(&a, g->dir, (enum kind)kind, slug));
+        rc = EXIT_INVALID;
     } else {
         bool plain = !strcmp(slug, argv[2]);
         const char *name = plain ? slug_display_name(&a, slug) : argv[2];
@@ -217,7 +270,9 @@ int cmd_init(const struct cli *g, int argc, char **argv)
         fputs(init_usage, stdout);
         return EXIT_OK;
     }
-    if (argc > 2) {
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        if (argc == 2)
+            cli_error("init: unknown option '%s'\n", argv[1]);
         fputs(init_usage, stderr);
         return EXIT_USAGE;
     }
@@ -235,6 +290,16 @@ int cmd_init(const struct cli *g, int argc, char **argv)
                   dir);
         rc = EXIT_INVALID;
         goto done;
+    }
+    /* Refuse before writing anything, so a refusal leaves no half
+     * project behind. */
+    for (int k = 0; k < KIND_COUNT; k++) {
+        const char *there = existing(&a, dir, (enum kind)k, "example");
+        if (there) {
+            cli_error("%s/%s already exists; not overwriting it", dir, there);
+            rc = EXIT_INVALID;
+            goto done;
+        }
     }
     if (mkdir_p(dir) < 0) {
         cli_error("cannot create %s: %s", dir, strerror(errno));

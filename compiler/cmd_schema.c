@@ -62,11 +62,12 @@ static json_t *to_json(const struct node *n, int depth)
 int cmd_schema(const struct cli *g, int argc, char **argv)
 {
     (void)g;
-    if (argc >= 2 && cli_wants_help(argv[1])) {
-        fputs(schema_usage, stdout);
-        return EXIT_OK;
-    }
-    if (argc != 3 || strcmp(argv[1], "export")) {
+    for (int i = 1; i < argc; i++)
+        if (cli_wants_help(argv[i])) {
+            fputs(schema_usage, stdout);
+            return EXIT_OK;
+        }
+    if (argc != 3 || strcmp(argv[1], "export") || argv[2][0] == '-') {
         fputs(schema_usage, stderr);
         return EXIT_USAGE;
     }

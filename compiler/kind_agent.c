@@ -189,8 +189,10 @@ void agent_check_file(struct check_ctx *c, struct def *d,
         char msg[200];
         snprintf(msg, sizeof(msg), "system prompt template: %s", err);
         report(&ps, eo, "template-unbalanced",
-               "close it with '}}', or write the braces apart if they are "
-               "text",
+               strstr(err, "deep")
+                   ? "templates may nest at most 16 levels of {{ }}"
+                   : "close it with '}}', or write the braces apart if "
+                     "they are text",
                msg);
     }
     /* The same tool or role twice is a copy-paste slip. */

@@ -130,8 +130,10 @@ static void scan_value(struct args_scan *s, const struct node *n, int depth)
         if (template_scan(n->str, n->len, visit_arg, s, &eo, &err) < 0 &&
             !s->refs)
             diag_error(s->c->diags, n, "template-unbalanced",
-                       "close it with '}}'", "template in argument: %s",
-                       err);
+                       strstr(err, "deep")
+                           ? "templates may nest at most 16 levels of {{ }}"
+                           : "close it with '}}'",
+                       "template in argument: %s", err);
         return;
     }
     if (n->type == NODE_MAP)

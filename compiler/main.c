@@ -85,6 +85,21 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "schema"))
         return cmd_schema(&g, sub_argc, sub_argv);
     if (cli_wants_help(cmd)) {
+        if (sub_argc >= 2) { /* struere help COMMAND */
+            char help[] = "--help";
+            char *args[] = {sub_argv[1], help, NULL};
+            const char *c = sub_argv[1];
+            if (!strcmp(c, "check"))
+                return cmd_check(&g, 2, args);
+            if (!strcmp(c, "init"))
+                return cmd_init(&g, 2, args);
+            if (!strcmp(c, "add"))
+                return cmd_add(&g, 2, args);
+            if (!strcmp(c, "schema"))
+                return cmd_schema(&g, 2, args);
+            cli_error("unknown command '%s' (see 'struere --help')", c);
+            return EXIT_USAGE;
+        }
         fputs(usage, stdout);
         return EXIT_OK;
     }

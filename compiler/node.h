@@ -38,6 +38,7 @@ struct node {
     struct node **kids;
     size_t n;
     size_t weight; /* nodes in this subtree, for the alias budget */
+    int height;    /* collection levels in this subtree (scalars: 0) */
 };
 
 /* Value for key in a map, or NULL (also when m is not a map). */

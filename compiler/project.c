@@ -120,7 +120,9 @@ static void inject_prompt(struct arena *a, struct def *d, struct node *root)
                  "shorten the prompt",
                  "the system prompt is too long: %zu bytes (the limit is %u)",
                  blen, LIMIT_STRING_BYTES);
-        return;
+        blen = LIMIT_STRING_BYTES; /* check the rest as far as it goes */
+        while (blen > 0 && ((unsigned char)body[blen] & 0xC0) == 0x80)
+            blen--;
     }
     if (blen == 0)
         line = md->body_line - 1; /* the closing '---': nothing follows */
@@ -435,7 +437,8 @@ static void discover(struct project *p, enum kind k)
     }
     closedir(dir);
     /* Byte order, never the file system's or the locale's. */
-    qsort(names, n, sizeof(*names), cmp_str);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_str);
     size_t kept = 0;
     p->defs[k] = arena_alloc(&p->arena, (n + 1) * sizeof(struct def));
     for (size_t i = 0; i < n; i++) {
@@ -490,11 +493,21 @@ static unsigned thread_count(unsigned threads, size_t files)
 
 int project_open(struct project *p, const char *dir)
 {
+    project_open_shared(p, dir, NULL);
+    return schema_set_load(&p->schemas, &p->arena, &p->diags);
+}
+
+void project_open_shared(struct project *p, const char *dir,
+                         const struct schema_set *schemas)
+{
     memset(p, 0, sizeof(*p));
     arena_init(&p->arena);
     diag_list_init(&p->diags, &p->arena);
     p->dir = arena_strdup(&p->arena, dir);
-    return schema_set_load(&p->schemas, &p->arena, &p->diags);
+    if (schemas) {
+        p->schemas = *schemas;
+        p->schemas_shared = true;
+    }
 }
 
 int project_load(struct project *p, const char *dir, unsigned threads)
@@ -564,7 +577,8 @@ int project_load(struct project *p, const char *dir, unsigned threads)
 
 void project_free(struct project *p)
 {
-    schema_set_free(&p->schemas);
+    if (!p->schemas_shared)
+        schema_set_free(&p->schemas);
     for (size_t t = 0; t < p->nworkers; t++)
         arena_free(&p->worker_arenas[t]);
     free(p->worker_arenas);

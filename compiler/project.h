@@ -58,6 +58,7 @@ struct project {
     struct arena *worker_arenas;
     size_t nworkers;
     int io_error;            /* a file could not be read: exit 3 */
+    bool schemas_shared;     /* schemas belong to the caller */
 };
 
 /* Reads and checks the project in dir: discovery, parsing, schema
@@ -68,6 +69,10 @@ int project_load(struct project *p, const char *dir, unsigned threads);
 /* Starts an empty project for dir: arena, diagnostics, schemas. Returns
  * 0, or -1 when the schemas are unusable. project_load calls it. */
 int project_open(struct project *p, const char *dir);
+/* The same with schemas loaded once by the caller (shared read-only,
+ * not freed by project_free); for the fuzzer and long-running hosts. */
+void project_open_shared(struct project *p, const char *dir,
+                         const struct schema_set *schemas);
 /* Runs the per-file pipeline on bytes already in memory (d->kind and
  * d->path set by the caller): parse, validate, overlays, identity, the
  * kind's single-file checks. Allocates from a; findings go to d->diags. */

@@ -238,6 +238,12 @@ static void print_sarif(FILE *out, const struct diag_list *l, size_t n)
     json_t *run = json_object();
     json_object_set_new(run, "tool", tool);
     json_object_set_new(run, "results", results);
+    if (n < l->n) {
+        json_t *props = json_object();
+        json_object_set_new(props, "omitted",
+                            json_integer((json_int_t)(l->n - n)));
+        json_object_set_new(run, "properties", props);
+    }
     json_t *runs = json_array();
     json_array_append_new(runs, run);
     json_t *root = json_object();
@@ -258,15 +264,20 @@ void report_print(FILE *out, const struct diag_list *l,
         print_text(out, l, n, color);
         if (n < l->n)
             fprintf(out,
-                    "struere: note: %zu more diagnostics not shown (the "
+                    "struere: note: %zu more diagnostic%s not shown (the "
                     "limit is %u)\n",
-                    l->n - n, LIMIT_DIAGNOSTICS);
+                    l->n - n, l->n - n == 1 ? "" : "s", LIMIT_DIAGNOSTICS);
         break;
     case REPORT_JSON:
         print_json(out, l, n);
         break;
     case REPORT_GITHUB:
         print_github(out, l, n);
+        if (n < l->n)
+            fprintf(out,
+                    "::warning title=omitted::%zu more diagnostic%s not "
+                    "shown (the limit is %u)\n",
+                    l->n - n, l->n - n == 1 ? "" : "s", LIMIT_DIAGNOSTICS);
         break;
     case REPORT_SARIF:
         print_sarif(out, l, n);

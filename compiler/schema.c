@@ -908,8 +908,13 @@ static void validate(const struct schema *s, const struct node *n,
                      const struct vpath *path, struct vctx *V, int depth)
 {
     s = deref(s);
-    if (!s || !n || depth > 2 * LIMIT_DEPTH)
+    if (!s || !n)
         return;
+    if (depth > 2 * LIMIT_DEPTH) { /* unreachable: the adapter limits depth */
+        diag_error(V->diags, n, "too-deep", NULL, "nesting is too deep");
+        V->errors++;
+        return;
+    }
     if (s->none_of) {
         check_one_of(s, n, path, V, depth);
         return;

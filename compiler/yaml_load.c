@@ -262,6 +262,8 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
     }
     struct frame *f = &L->stack[L->depth - 1];
     struct node *c = f->coll;
+    if (n->height + 1 > c->height)
+        c->height = n->height + 1;
     if (c->type == NODE_SEQ) {
         arena_grow(L->a, (void **)&c->kids, &f->cap, c->n + 1,
                    sizeof(*c->kids));
@@ -413,6 +415,17 @@ struct node *yaml_load(struct arena *a, const struct source *src,
             }
             if (!spend(&L, n->weight, m))
                 break;
+            /* An alias repeats its anchor's depth where it is used. */
+            if (L.depth + n->height > LIMIT_DEPTH) {
+                char msg[160];
+                snprintf(msg, sizeof(msg),
+                         "nesting is too deep: this alias reaches more "
+                         "than %d levels",
+                         LIMIT_DEPTH);
+                error_at(&L, m, "too-deep", "flatten the structure", msg);
+                L.fatal = 1;
+                break;
+            }
             attach(&L, n, m);
             break;
         }
@@ -433,6 +446,7 @@ struct node *yaml_load(struct arena *a, const struct source *src,
             bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
             struct node *n = node_new(a, seq ? NODE_SEQ : NODE_MAP, src,
                                       line_of(&L, m), col_of(m));
+            n->height = 1;
             const yaml_char_t *anchor = seq ? ev.data.sequence_start.anchor
                                             : ev.data.mapping_start.anchor;
             L.open_anchor[L.depth] =

@@ -1,0 +1,620 @@
+#!/usr/bin/env bash
+# tests/cli/run.sh STRUERE_BINARY
+#
+# End-to-end tests of the struere command: init, add, check (four formats,
+# exit codes, determinism, writes nothing), schema export, usage and help.
+# Every test works in a temporary directory.
+set -u
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then
+    echo "usage: $0 STRUERE_BINARY" >&2
+    exit 2
+fi
+BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+EXAMPLE=$ROOT/fixtures/example
+T=$(mktemp -d "${TMPDIR:-/tmp}/struere-cli.XXXXXX")
+# KEEP=1 keeps the generated inputs for a look after a failure.
+if [ "${KEEP:-0}" = 1 ]; then
+    echo "inputs kept in $T"
+else
+    trap 'rm -rf "$T"' EXIT
+fi
+unset STRUERE_THREADS NO_COLOR
+export LC_ALL=C
+# git (run by init) needs an identity nowhere, but keep it quiet and
+# independent of the user's configuration.
+export GIT_CONFIG_NOSYSTEM=1 HOME=$T/home
+mkdir -p "$HOME"
+
+PASSED=0
+FAILED=0
+pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
+fail() { echo "FAIL $1${2:+ ($2)}"; FAILED=$((FAILED + 1)); }
+# t NAME COMMAND...: passes when COMMAND succeeds.
+t() {
+    local name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# run CMD...: stdout to $T/out, stderr to $T/err, exit code to $RC.
+run() {
+    "$@" >"$T/out" 2>"$T/err"
+    RC=$?
+}
+
+# tree_sum DIR: names, sizes, modification times and contents of
+# everything under DIR (including .git).
+tree_sum() {
+    (cd "$1" && find . -print0 | LC_ALL=C sort -z |
+        xargs -0 stat -c '%n %F %s %y' &&
+        find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) |
+        sha256sum
+}
+
+# files DIR: the files under DIR outside .git, sorted, one per line.
+files() { (cd "$1" && find . -path ./.git -prune -o -type f -print | sed 's|^\./||' | LC_ALL=C sort); }
+
+# added LISTFILE DIR: files under DIR not in LISTFILE (an earlier `files`).
+added() { files "$2" | LC_ALL=C comm -13 "$1" - | tr '\n' ' '; }
+
+# json_ok FILE PYTHON-EXPR: FILE parses as JSON and EXPR (over `d`) holds.
+json_ok() {
+    python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval("(" + sys.argv[2] + "\n)") else 1)' "$1" "$2" 2>/dev/null
+}
+
+HAVE_PY_SCHEMA=0
+python3 -c 'import jsonschema, yaml' 2>/dev/null && HAVE_PY_SCHEMA=1
+
+# ---- init ---------------------------------------------------------------
+
+P=$T/proj
+run "$BIN" init "$P"
+EXPECTED_FILES='agents/example.md
+automations/example.yaml
+data/example.yaml
+evals/example.eval.yaml
+fixtures/example.fixture.yaml
+roles/example.yaml
+struere.yaml
+tools/example.yaml'
+t "init: exit 0" [ "$RC" -eq 0 ]
+if [ "$(files "$P")" = "$EXPECTED_FILES" ]; then
+    pass "init: struere.yaml and one definition per kind"
+else
+    fail "init: struere.yaml and one definition per kind" "$(files "$P" | tr '\n' ' ')"
+fi
+t "init: runs git init (DIR/.git)" \
+    bash -c "[ \"\$(git -C '$P' rev-parse --show-toplevel 2>/dev/null)\" = \"\$(cd '$P' && pwd -P)\" ]"
+t "init: .git is DIR's own" [ -d "$P/.git" ]
+run "$BIN" -C "$P" check --format json
+if [ "$RC" -eq 0 ] && json_ok "$T/out" 'd["diagnostics"] == [] and d["errors"] == 0'; then
+    pass "init: the new project checks clean"
+else
+    fail "init: the new project checks clean" "exit $RC"
+fi
+run "$BIN" -C "$P" check
+t "init: text check says ok" grep -q '^ok: 7 definitions' "$T/out"
+
+# the project name comes from the directory
+run "$BIN" init "$T/My Project"
+t "init: project named after the directory's slug" \
+    grep -q '^name: "my-project"' "$T/My Project/struere.yaml"
+
+# no DIR: the current directory
+mkdir -p "$T/here"
+(cd "$T/here" && "$BIN" init >/dev/null 2>&1)
+RC=$?
+t "init: without DIR, in the current directory" \
+    [ "$RC" -eq 0 -a -f "$T/here/struere.yaml" -a -d "$T/here/.git" ]
+
+# -C BASE init SUB: SUB is relative to BASE
+mkdir -p "$T/base"
+run "$BIN" -C "$T/base" init sub
+t "init: -C BASE init SUB creates BASE/SUB" [ "$RC" -eq 0 -a -f "$T/base/sub/struere.yaml" ]
+
+# inside an existing repository: no nested .git
+mkdir -p "$T/repo"
+git -C "$T/repo" init -q
+run "$BIN" init "$T/repo/defs"
+if [ "$RC" -eq 0 ] && [ -f "$T/repo/defs/struere.yaml" ] && [ ! -e "$T/repo/defs/.git" ]; then
+    pass "init: inside a git repository, no nested .git"
+else
+    fail "init: inside a git repository, no nested .git" "exit $RC"
+fi
+t "init: inside a git repository, does not say it initialised one" \
+    bash -c "! grep -q 'initialised' '$T/out'"
+run "$BIN" -C "$T/repo/defs" check
+t "init: inside a git repository, checks clean" [ "$RC" -eq 0 ]
+
+# twice: refused, nothing overwritten
+echo "# edited" >>"$P/agents/example.md"
+echo "# edited" >>"$P/struere.yaml"
+BEFORE=$(tree_sum "$P")
+run "$BIN" init "$P"
+t "init: twice -> exit 1" [ "$RC" -eq 1 ]
+t "init: twice -> nothing overwritten or added" [ "$BEFORE" = "$(tree_sum "$P")" ]
+t "init: twice -> says why on stderr" grep -q 'already' "$T/err"
+
+# a directory holding one conflicting definition: that file is kept, and
+# nothing is half-made
+mkdir -p "$T/conflict/roles"
+echo "keep me" >"$T/conflict/roles/example.yaml"
+run "$BIN" init "$T/conflict"
+t "init: over an existing definition -> exit 1" [ "$RC" -eq 1 ]
+t "init: over an existing definition -> that file is kept" \
+    [ "$(cat "$T/conflict/roles/example.yaml")" = "keep me" ]
+if [ "$(files "$T/conflict")" = "roles/example.yaml" ] && [ ! -e "$T/conflict/.git" ]; then
+    pass "init: over an existing definition -> writes nothing"
+else
+    fail "init: over an existing definition -> writes nothing" \
+        "left $(files "$T/conflict" | tr '\n' ' ')"
+fi
+
+# ---- add ----------------------------------------------------------------
+
+A=$T/add
+"$BIN" init "$A" >/dev/null 2>&1
+# every kind under one display name: the scaffolds refer to each other by
+# slug, so the project stays clean
+declare -A ADD_PATH=(
+    [agent]=agents/support-agent.md
+    [data]=data/support-agent.yaml
+    [role]=roles/support-agent.yaml
+    [automation]=automations/support-agent.yaml
+    [tool]=tools/support_agent.yaml
+    [eval]=evals/support-agent.eval.yaml
+    [fixture]=fixtures/support-agent.fixture.yaml
+)
+for kind in agent data role automation tool eval fixture; do
+    run "$BIN" -C "$A" add "$kind" "Support Agent"
+    if [ "$RC" -eq 0 ] && [ -f "$A/${ADD_PATH[$kind]}" ]; then
+        pass "add: $kind 'Support Agent' -> ${ADD_PATH[$kind]}"
+    else
+        fail "add: $kind 'Support Agent' -> ${ADD_PATH[$kind]}" "exit $RC"
+    fi
+done
+t "add: display name kept" grep -q '^name: "Support Agent"' "$A/agents/support-agent.md"
+t "add: slug from the name" grep -q '^slug: "support-agent"' "$A/agents/support-agent.md"
+t "add: tool name uses '_'" grep -q '^name: "support_agent"' "$A/tools/support_agent.yaml"
+run "$BIN" -C "$A" check --format json
+if [ "$RC" -eq 0 ] && json_ok "$T/out" 'd["errors"] == 0 and d["warnings"] == 0'; then
+    pass "add: project with every kind added checks clean"
+else
+    fail "add: project with every kind added checks clean" "exit $RC"
+fi
+
+# the aliases
+declare -A ALIAS_PATH=(
+    [agent]=agents/billing.md
+    [type]=data/billing.yaml
+    [role]=roles/billing.yaml
+    [trigger]=automations/billing.yaml
+    [tool]=tools/billing.yaml
+    [suite]=evals/billing.eval.yaml
+    [fixture]=fixtures/billing.fixture.yaml
+)
+for kind in agent type role trigger tool suite fixture; do
+    run "$BIN" -C "$A" add "$kind" billing
+    if [ "$RC" -eq 0 ] && [ -f "$A/${ALIAS_PATH[$kind]}" ]; then
+        pass "add: $kind billing -> ${ALIAS_PATH[$kind]}"
+    else
+        fail "add: $kind billing -> ${ALIAS_PATH[$kind]}" "exit $RC"
+    fi
+done
+run "$BIN" -C "$A" add data-type Ledger
+t "add: data-type Ledger -> data/ledger.yaml" [ "$RC" -eq 0 -a -f "$A/data/ledger.yaml" ]
+run "$BIN" -C "$A" add datatype "Class Notes"
+t "add: datatype 'Class Notes' -> data/class-notes.yaml" [ "$RC" -eq 0 -a -f "$A/data/class-notes.yaml" ]
+t "add: a plain slug gets a display name" grep -q '^name: "Billing"' "$A/data/billing.yaml"
+run "$BIN" -C "$A" check --format json
+if [ "$RC" -eq 0 ] && json_ok "$T/out" 'd["errors"] == 0 and d["warnings"] == 0'; then
+    pass "add: project with the aliases added checks clean"
+else
+    fail "add: project with the aliases added checks clean" "exit $RC"
+fi
+
+# an existing name: refused, file unchanged
+echo "# mine" >>"$A/roles/billing.yaml"
+BEFORE=$(tree_sum "$A")
+run "$BIN" -C "$A" add role billing
+t "add: existing name -> exit 1" [ "$RC" -eq 1 ]
+t "add: existing name -> nothing changed" [ "$BEFORE" = "$(tree_sum "$A")" ]
+run "$BIN" -C "$A" add tool billing
+t "add: existing tool -> exit 1" [ "$RC" -eq 1 ]
+# an agent that exists as .yaml is the same agent as a new .md
+E=$T/example-copy
+cp -r "$EXAMPLE" "$E"
+BEFORE=$(tree_sum "$E")
+run "$BIN" -C "$E" add agent billing-assistant
+if [ "$RC" -eq 1 ] && [ "$BEFORE" = "$(tree_sum "$E")" ]; then
+    pass "add: agent existing as agents/SLUG.yaml -> exit 1, nothing written"
+else
+    fail "add: agent existing as agents/SLUG.yaml -> exit 1, nothing written" \
+        "exit $RC; $(files "$E/agents" | tr '\n' ' ')"
+fi
+
+# display names that need quoting in YAML are kept exactly
+Q=$T/quoted
+"$BIN" init "$Q" >/dev/null 2>&1
+for name in 'The "Best" Type' 'Back\slash Type' "It's: #1 Type"; do
+    run "$BIN" -C "$Q" add data "$name"
+    f=$(sed -n 's/^created //p' "$T/out")
+    if [ "$RC" -eq 0 ] && [ -n "$f" ] && "$BIN" -C "$Q" check >"$T/out" 2>&1; then
+        if [ "$HAVE_PY_SCHEMA" = 1 ] && ! python3 -c '
+import sys, yaml
+sys.exit(yaml.safe_load(open(sys.argv[1]))["name"] != sys.argv[2])' "$Q/$f" "$name" 2>/dev/null; then
+            fail "add: display name '$name' kept exactly" "$f"
+        else
+            pass "add: display name '$name' kept exactly, project clean"
+        fi
+    else
+        fail "add: display name '$name' kept exactly, project clean" \
+            "add exit $RC; $(grep -m1 'error' "$T/out")"
+    fi
+    rm -f "$Q/$f"
+done
+
+BEFORE=$(tree_sum "$A")
+run "$BIN" -C "$A" add widget foo
+t "add: unknown kind -> exit 2" [ "$RC" -eq 2 ]
+t "add: unknown kind -> nothing written" [ "$BEFORE" = "$(tree_sum "$A")" ]
+run "$BIN" -C "$A" add agent '!!!'
+t "add: a name without letters or digits -> exit 2" [ "$RC" -eq 2 ]
+t "add: ... nothing written" [ "$BEFORE" = "$(tree_sum "$A")" ]
+
+# ---- usage errors: exit 2, nothing written ------------------------------
+
+U=$T/usage
+"$BIN" init "$U" >/dev/null 2>&1
+BEFORE=$(tree_sum "$U")
+files "$U" >"$T/usage.files"
+while IFS= read -r args; do
+    # shellcheck disable=SC2086
+    (cd "$U" && "$BIN" $args >"$T/out" 2>"$T/err")
+    RC=$?
+    if [ "$RC" -eq 2 ] && [ -s "$T/err" ]; then
+        pass "usage: 'struere $args' -> exit 2 with a message"
+    else
+        fail "usage: 'struere $args' -> exit 2 with a message" "exit $RC"
+    fi
+done <<'EOF'
+
+frobnicate
+--frobnicate
+-C
+check --frobnicate
+check extra
+check --format
+check --format xml
+check --format=
+check --threads
+check --threads 0
+check --threads -1
+check --threads many
+init a b
+init --frobnicate
+add
+add agent
+add agent a b
+add widget x
+schema
+schema export
+schema import x
+schema export a b
+EOF
+if [ "$BEFORE" = "$(tree_sum "$U")" ]; then
+    pass "usage: bad usage writes nothing"
+else
+    fail "usage: bad usage writes nothing" "added $(added "$T/usage.files" "$U")"
+fi
+
+# ---- help and version ---------------------------------------------------
+
+H=$T/help
+"$BIN" init "$H" >/dev/null 2>&1
+BEFORE=$(tree_sum "$H")
+files "$H" >"$T/help.files"
+while IFS= read -r args; do
+    # shellcheck disable=SC2086
+    (cd "$H" && "$BIN" $args >"$T/out" 2>"$T/err")
+    RC=$?
+    if [ "$RC" -eq 0 ] && grep -q '^usage: struere' "$T/out"; then
+        pass "help: 'struere $args' -> exit 0, usage on stdout"
+    else
+        fail "help: 'struere $args' -> exit 0, usage on stdout" \
+            "exit $RC; stdout: $(head -1 "$T/out")"
+    fi
+done <<'EOF'
+--help
+-h
+help
+check --help
+check -h
+init --help
+add --help
+schema --help
+add agent --help
+schema export --help
+EOF
+if [ "$BEFORE" = "$(tree_sum "$H")" ]; then
+    pass "help: asking for help writes nothing"
+else
+    fail "help: asking for help writes nothing" "added $(added "$T/help.files" "$H")"
+fi
+run "$BIN" --help
+t "help: main help lists the commands" grep -q 'schema export' "$T/out"
+run "$BIN" check --help
+t "help: check help lists the formats" grep -q 'sarif' "$T/out"
+run "$BIN" --version
+t "version: exit 0, 'struere X.Y.Z'" \
+    bash -c "[ $RC -eq 0 ] && grep -Eqx 'struere [0-9]+\.[0-9]+\.[0-9]+.*' '$T/out'"
+
+# ---- check: formats on the example --------------------------------------
+
+for fmt in text json github sarif; do
+    run "$BIN" -C "$EXAMPLE" check --format "$fmt"
+    cp "$T/out" "$T/example.$fmt"
+    t "check: example, --format $fmt -> exit 0" [ "$RC" -eq 0 ]
+done
+t "check: example, text says ok" grep -q '^ok: 27 definitions' "$T/example.text"
+t "check: example, json parses" python3 -m json.tool "$T/example.json" >/dev/null
+t "check: example, json has diagnostics/errors/warnings" json_ok "$T/example.json" \
+    'isinstance(d["diagnostics"], list) and d["errors"] == 0 and d["warnings"] == 0'
+t "check: example, sarif is 2.1.0 with runs[0].results" json_ok "$T/example.sarif" \
+    'd["version"] == "2.1.0" and isinstance(d["runs"][0]["results"], list)'
+t "check: example, github output empty (no findings)" [ ! -s "$T/example.github" ]
+run "$BIN" -C "$EXAMPLE" check --json
+t "check: --json is --format json" cmp -s "$T/out" "$T/example.json"
+run "$BIN" -C "$EXAMPLE" check --format=sarif
+t "check: --format=sarif is --format sarif" cmp -s "$T/out" "$T/example.sarif"
+run "$BIN" -C "$EXAMPLE" check --summary
+t "check: --summary lists definitions" \
+    bash -c "[ $RC -eq 0 ] && grep -q '^agent front-desk:' '$T/out' && grep -q '^role staff:' '$T/out'"
+
+# ---- check: an invalid project ------------------------------------------
+
+B=$T/broken
+cp -r "$EXAMPLE" "$B"
+# one thing broken: a model id without its provider, line 6 column 10
+sed -i 's|^  model: openai/gpt-5-mini$|  model: gpt-5-mini|' "$B/agents/billing-assistant.yaml"
+for fmt in text json github sarif; do
+    run "$BIN" -C "$B" check --format "$fmt"
+    cp "$T/out" "$T/broken.$fmt"
+    t "check: invalid project, --format $fmt -> exit 1" [ "$RC" -eq 1 ]
+done
+t "check: invalid project, json errors >= 1 with file/line/column" json_ok "$T/broken.json" '
+d["errors"] >= 1 and all(x["file"] and x["line"] > 0 and x["column"] > 0
+                         for x in d["diagnostics"] if x["severity"] == "error")'
+t "check: invalid project, json points at the broken value" json_ok "$T/broken.json" '
+[(x["file"], x["line"], x["column"]) for x in d["diagnostics"]]
+    == [("agents/billing-assistant.yaml", 6, 10)]'
+t "check: invalid project, json diagnostics have every field" json_ok "$T/broken.json" '
+all(set(x) >= {"severity", "code", "file", "line", "column", "message", "hint"}
+    for x in d["diagnostics"])'
+t "check: invalid project, text 'path:line:col: error: message [code]'" \
+    grep -Eq '^agents/billing-assistant\.yaml:6:10: error: .+ \[[a-z-]+\]$' "$T/broken.text"
+t "check: invalid project, text shows the line and a caret" \
+    bash -c "grep -q '^    ^\$' '$T/broken.text' || grep -Eq '^ +\^\$' '$T/broken.text'"
+t "check: invalid project, text ends with the counts" \
+    grep -q '^1 error, 0 warnings in 27 definitions$' "$T/broken.text"
+t "check: invalid project, github lines start '::error ' or '::warning '" \
+    bash -c "[ -s '$T/broken.github' ] && ! grep -Ev '^::(error|warning) ' '$T/broken.github'"
+t "check: invalid project, github has file, line, col" \
+    grep -q '^::error file=agents/billing-assistant.yaml,line=6,col=10' "$T/broken.github"
+t "check: invalid project, sarif result with a region" json_ok "$T/broken.sarif" '
+d["version"] == "2.1.0" and
+d["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
+    == {"startLine": 6, "startColumn": 10}'
+
+# -C a directory that does not exist
+run "$BIN" -C "$T/does-not-exist" check --format json
+if [ "$RC" -eq 1 ] && json_ok "$T/out" '[x["code"] for x in d["diagnostics"]] == ["no-project"]'; then
+    pass "check: -C a missing directory -> no-project, exit 1"
+else
+    fail "check: -C a missing directory -> no-project, exit 1" "exit $RC"
+fi
+t "check: -C a missing directory creates nothing" [ ! -e "$T/does-not-exist" ]
+mkdir -p "$T/empty"
+run "$BIN" -C "$T/empty" check
+t "check: no struere.yaml -> exit 1 with a hint" \
+    bash -c "[ $RC -eq 1 ] && grep -q 'no-project' '$T/out' && grep -q 'struere init' '$T/out'"
+
+# empty kind directories, or ones holding only dot files, are fine
+mkdir -p "$T/sparse/tools" "$T/sparse/agents"
+printf 'name: sparse\nversion: 0.1.0\n' >"$T/sparse/struere.yaml"
+: >"$T/sparse/agents/.gitkeep"
+run "$BIN" -C "$T/sparse" check
+t "check: empty kind directories (and .gitkeep) -> exit 0" \
+    bash -c "[ $RC -eq 0 ] && grep -q '^ok: 0 definitions' '$T/out'"
+
+# I/O errors: exit 3
+IO=$T/io
+cp -r "$EXAMPLE" "$IO"
+rm -rf "$IO/data"
+echo "not a directory" >"$IO/data"
+run "$BIN" -C "$IO" check
+t "check: a kind directory that is a file -> exit 3" [ "$RC" -eq 3 ]
+run "$BIN" schema export "$IO/data/schemas"
+t "schema export: cannot create DIR -> exit 3" [ "$RC" -eq 3 ]
+
+# ---- colours -------------------------------------------------------------
+
+run "$BIN" -C "$B" check
+t "colour: none when piped" bash -c "! grep -q $'\033' '$T/out' '$T/err'"
+run env NO_COLOR=1 "$BIN" -C "$B" check
+t "colour: none with NO_COLOR when piped" bash -c "! grep -q $'\033' '$T/out'"
+if script -qec true /dev/null >/dev/null 2>&1; then
+    script -qec "'$BIN' -C '$B' check" /dev/null >"$T/tty" 2>&1
+    t "colour: on a terminal" grep -q $'\033\\[' "$T/tty"
+    NO_COLOR=1 script -qec "'$BIN' -C '$B' check" /dev/null >"$T/tty" 2>&1
+    t "colour: none on a terminal with NO_COLOR" \
+        bash -c "grep -q 'error' '$T/tty' && ! grep -q $'\033' '$T/tty'"
+else
+    echo "skip colour on a terminal: no 'script'"
+fi
+
+# ---- check writes nothing ------------------------------------------------
+
+for dir in "$P" "$B"; do
+    BEFORE=$(tree_sum "$dir")
+    for fmt in text json github sarif; do
+        "$BIN" -C "$dir" check --format "$fmt" --threads 2 >/dev/null 2>&1
+    done
+    "$BIN" -C "$dir" check --summary >/dev/null 2>&1
+    t "check: writes nothing ($(basename "$dir"))" [ "$BEFORE" = "$(tree_sum "$dir")" ]
+done
+
+# ---- schema export -------------------------------------------------------
+
+S=$T/schemas
+run "$BIN" schema export "$S"
+t "schema export: exit 0" [ "$RC" -eq 0 ]
+KINDS="project agent data role automation tool eval fixture"
+if [ "$(files "$S" | tr '\n' ' ')" = "agent.json automation.json builtin-tools.json data.json eval.json fixture.json project.json role.json tool.json " ]; then
+    pass "schema export: the 8 kinds and builtin-tools.json"
+else
+    fail "schema export: the 8 kinds and builtin-tools.json" "$(files "$S" | tr '\n' ' ')"
+fi
+for k in $KINDS; do
+    # shellcheck disable=SC2016
+    t "schema export: $k.json is draft-07 JSON Schema" json_ok "$S/$k.json" \
+        'd["$schema"] == "http://json-schema.org/draft-07/schema#" and d["type"] == "object"'
+done
+t "schema export: builtin-tools.json is JSON with the tools" json_ok "$S/builtin-tools.json" \
+    'len(d["tools"]) > 0 and all("name" in x for x in d["tools"])'
+if python3 - "$S" <<'EOF'; then
+import json, os, sys
+def keys(v):
+    if isinstance(v, dict):
+        for k, x in v.items():
+            yield k
+            yield from keys(x)
+    elif isinstance(v, list):
+        for x in v:
+            yield from keys(x)
+bad = [(f, k) for f in os.listdir(sys.argv[1])
+       for k in keys(json.load(open(os.path.join(sys.argv[1], f))))
+       if k.startswith("x-")]
+sys.exit(1 if bad else 0)
+EOF
+    pass "schema export: no x- keys anywhere"
+else
+    fail "schema export: no x- keys anywhere"
+fi
+run "$BIN" schema export "$S"
+t "schema export: into an existing directory -> exit 0" [ "$RC" -eq 0 ]
+if [ "$HAVE_PY_SCHEMA" = 1 ]; then
+    cat >"$T/validate.py" <<'EOF'
+"""validate.py SCHEMADIR PROJECT: each definition, read as YAML 1.2 core
+(PyYAML minus its YAML 1.1 booleans and timestamps), against the exported
+schema of its kind. Also checks each schema and that a bad one fails."""
+import json, os, re, sys
+import jsonschema, yaml
+
+sdir, proj = sys.argv[1], sys.argv[2]
+
+class Loader(yaml.SafeLoader):
+    pass
+Loader.yaml_implicit_resolvers = {
+    k: [(tag, r) for tag, r in v if tag not in (
+        "tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+validators = {}
+for k in "project agent data role automation tool eval fixture".split():
+    s = json.load(open(os.path.join(sdir, k + ".json")))
+    jsonschema.Draft7Validator.check_schema(s)
+    validators[k] = jsonschema.Draft7Validator(s)
+if validators["tool"].is_valid({"name": "x"}):
+    sys.exit("a tool without description and parameters passes")
+
+dirs = {"agents": "agent", "data": "data", "roles": "role",
+        "automations": "automation", "tools": "tool", "evals": "eval",
+        "fixtures": "fixture"}
+docs = [("project", "struere.yaml")]
+for d, k in dirs.items():
+    for f in sorted(os.listdir(os.path.join(proj, d))):
+        docs.append((k, os.path.join(d, f)))
+bad = 0
+for k, rel in docs:
+    text = open(os.path.join(proj, rel)).read()
+    if rel.endswith(".md"):
+        _, fm, body = text.split("---\n", 2)
+        doc = yaml.load(fm, Loader=Loader)
+        doc["systemPrompt"] = body.lstrip("\n")
+    else:
+        doc = yaml.load(text, Loader=Loader)
+    for e in validators[k].iter_errors(doc):
+        print("%s: %s: %s" % (rel, list(e.path), e.message[:200]))
+        bad += 1
+sys.exit(1 if bad else 0)
+EOF
+    t "schema export: schemas are valid draft-07 and accept the example" \
+        python3 "$T/validate.py" "$S" "$EXAMPLE"
+    t "schema export: ... and accept a project made by init + add" \
+        python3 "$T/validate.py" "$S" "$A"
+else
+    echo "skip schema export validation: python3 jsonschema/yaml not installed"
+fi
+
+# ---- determinism ----------------------------------------------------------
+
+M=$T/many
+cp -r "$EXAMPLE" "$M"
+i=0
+for f in "$M"/*/*.yaml; do
+    i=$((i + 1))
+    printf 'bogusKey%d: 1\n' "$i" >>"$f"
+done
+sed -i 's/^slug: front-desk$/slug: front-dsk/' "$M/agents/front-desk.md"
+sed -i 's/^  model: openai\/gpt-5-mini$/  model: gpt-5-mini/' "$M/agents/billing-assistant.yaml"
+python3 - "$M/tools" <<'EOF'
+import os, sys
+for i in range(60):
+    with open(os.path.join(sys.argv[1], "broken_%02d.yaml" % i), "w") as f:
+        f.write("name: Broken-%d\ndescription: ''\nparameters:\n"
+                "  type: array\n  required: [nope]\n" % i)
+EOF
+"$BIN" -C "$M" check >"$T/det.default" 2>&1
+RC=$?
+N=$(grep -c ': error: ' "$T/det.default")
+t "determinism: the project has many errors (exit 1, $N errors)" [ "$RC" -eq 1 -a "$N" -ge 200 ]
+"$BIN" -C "$M" check >"$T/det.again" 2>&1
+t "determinism: two runs identical" cmp -s "$T/det.default" "$T/det.again"
+STRUERE_THREADS=1 "$BIN" -C "$M" check >"$T/det.t1" 2>&1
+t "determinism: STRUERE_THREADS=1 identical" cmp -s "$T/det.default" "$T/det.t1"
+"$BIN" -C "$M" check --threads 2 >"$T/det.t2" 2>&1
+t "determinism: --threads 2 identical" cmp -s "$T/det.default" "$T/det.t2"
+"$BIN" -C "$M" check --threads 16 >"$T/det.t16" 2>&1
+t "determinism: --threads 16 identical" cmp -s "$T/det.default" "$T/det.t16"
+for fmt in json sarif github; do
+    "$BIN" -C "$M" check --format $fmt >"$T/det.$fmt.a" 2>&1
+    STRUERE_THREADS=1 "$BIN" -C "$M" check --format $fmt >"$T/det.$fmt.b" 2>&1
+    "$BIN" -C "$M" check --format $fmt --threads 3 >"$T/det.$fmt.c" 2>&1
+    t "determinism: --format $fmt identical across thread counts" \
+        bash -c "cmp -s '$T/det.$fmt.a' '$T/det.$fmt.b' && cmp -s '$T/det.$fmt.a' '$T/det.$fmt.c'"
+done
+LC_ALL=C "$BIN" -C "$M" check >"$T/det.c" 2>&1
+t "determinism: LC_ALL=C identical" cmp -s "$T/det.default" "$T/det.c"
+if locale -a 2>/dev/null | grep -qi '^c\.utf-\{0,1\}8$'; then
+    LC_ALL=C.UTF-8 "$BIN" -C "$M" check >"$T/det.utf8" 2>&1
+    t "determinism: LC_ALL=C.UTF-8 identical" cmp -s "$T/det.default" "$T/det.utf8"
+    LC_ALL=C.UTF-8 "$BIN" -C "$M" check --format json >"$T/det.utf8.json" 2>&1
+    t "determinism: LC_ALL=C.UTF-8 identical (json)" cmp -s "$T/det.json.a" "$T/det.utf8.json"
+else
+    echo "skip LC_ALL=C.UTF-8: locale not installed"
+fi
+# the directory it is run from does not matter
+(cd "$M" && "$BIN" check >"$T/det.cwd" 2>&1)
+t "determinism: cd DIR && check identical to -C DIR" cmp -s "$T/det.default" "$T/det.cwd"
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
