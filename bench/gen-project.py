@@ -391,7 +391,7 @@ class Gen:
                                               ["list", "read"]]),
                          "effect": "deny"})
         if r.random() < 0.1:
-            policies.append({"resource": "users", "actions": ["read"],
+            policies.append({"resource": "users", "actions": ["list", "read"],
                              "effect": "allow"})
         doc = {"name": title([base, str(i)]), "slug": slug,
                "description": f"What the {base} role may see and change.",

@@ -37,7 +37,7 @@ void arena_free(struct arena *a)
 
 void *arena_alloc(struct arena *a, size_t size)
 {
-    size_t align = sizeof(max_align_t);
+    size_t align = sizeof(void *); /* nothing here needs long double */
     size = (size + align - 1) & ~(align - 1);
     if (size == 0)
         size = align;
@@ -48,7 +48,9 @@ void *arena_alloc(struct arena *a, size_t size)
             want = 8u * 1024 * 1024;
         if (want < size)
             want = size;
-        b = malloc(sizeof(*b) + want);
+        /* calloc: fresh blocks are zero (large ones come zeroed from
+         * mmap), so allocations need no memset of their own. */
+        b = calloc(1, sizeof(*b) + want);
         if (!b) {
             fputs("struere: out of memory\n", stderr);
             abort();
@@ -61,7 +63,6 @@ void *arena_alloc(struct arena *a, size_t size)
     void *p = (char *)b->data + b->used;
     b->used += size;
     a->total += size;
-    memset(p, 0, size);
     return p;
 }
 

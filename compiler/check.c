@@ -11,6 +11,7 @@
 #include "index.h"
 #include "kinds.h"
 #include "node.h"
+#include "pool.h"
 #include "project.h"
 
 static void build_index(struct check_ctx *c, enum kind k)
@@ -41,6 +42,43 @@ static void build_index(struct check_ctx *c, enum kind k)
     }
 }
 
+struct refs_job {
+    struct check_ctx *shared;
+    struct check_ctx *per_worker;
+    struct def **defs;
+};
+
+static void check_one(void *ctx, size_t i, unsigned w)
+{
+    struct refs_job *j = ctx;
+    struct check_ctx *c = &j->per_worker[w];
+    struct def *d = j->defs[i];
+    kind_table[d->kind].check_refs(c, d, d->view[c->env]);
+}
+
+/* Runs the kinds' reference checks over defs on the worker pool; each
+ * worker reports into its own list, appended in order afterwards. */
+static void check_parallel(struct check_ctx *c, struct def **defs, size_t n)
+{
+    struct project *p = c->project;
+    unsigned workers = p->nworkers ? (unsigned)p->nworkers : 1;
+    struct check_ctx per[64];
+    struct diag_list lists[64];
+    if (workers > 64)
+        workers = 64;
+    for (unsigned w = 0; w < workers; w++) {
+        per[w] = *c;
+        struct arena *a = p->nworkers ? &p->worker_arenas[w] : c->arena;
+        diag_list_init(&lists[w], a);
+        per[w].diags = &lists[w];
+        per[w].arena = a;
+    }
+    struct refs_job job = {c, per, defs};
+    pool_run(workers, n, check_one, &job);
+    for (unsigned w = 0; w < workers; w++)
+        diag_append(c->diags, &lists[w]);
+}
+
 static void check_env(struct project *p, enum env e)
 {
     struct check_ctx c = {
@@ -54,16 +92,31 @@ static void check_env(struct project *p, enum env e)
         build_index(&c, (enum kind)k);
     if (e == ENV_EVAL)
         fixture_index_refs(&c);
+    /* Without overlays in this environment or in development, every view
+     * is development's: kinds checked there need no second pass. */
+    unsigned dev = 1u << ENV_DEVELOPMENT;
+    bool same_as_dev =
+        e != ENV_DEVELOPMENT && !(p->overlay_envs & ((1u << e) | dev));
+    size_t total = 0;
+    for (int k = 0; k < KIND_COUNT; k++)
+        total += p->ndefs[k];
+    struct def **todo = arena_alloc(&p->arena, (total + 1) * sizeof(*todo));
+    size_t n = 0;
     for (int k = 0; k < KIND_COUNT; k++) {
         const struct kind_ops *ops = &kind_table[k];
         if (!ops->check_refs || !(ops->envs & (1u << e)))
             continue;
-        for (size_t i = 0; i < p->ndefs[k]; i++) {
-            struct def *d = &p->defs[k][i];
-            if (d->root)
-                ops->check_refs(&c, d, d->view[e]);
-        }
+        if (same_as_dev && (ops->envs & dev))
+            continue;
+        for (size_t i = 0; i < p->ndefs[k]; i++)
+            if (p->defs[k][i].root)
+                todo[n++] = &p->defs[k][i];
     }
+    if (e == ENV_EVAL)
+        fixture_prepare_schemas(&c);
+    check_parallel(&c, todo, n);
+    if (same_as_dev)
+        return;
     data_check_bindings(&c);
     if (kind_table[KIND_AUTOMATION].envs & (1u << e))
         automation_check_cascades(&c);

@@ -20,6 +20,9 @@ void fixture_check_file(struct check_ctx *c, struct def *d,
     (void)view;
 }
 
+static const struct schema *compile_record(struct check_ctx *c,
+                                           struct def *data);
+
 void fixture_index_refs(struct check_ctx *c)
 {
     struct project *p = c->project;
@@ -55,22 +58,35 @@ void fixture_index_refs(struct check_ctx *c)
     }
 }
 
+/* Compiles the record schema of every data type of the environment, so
+ * that the (parallel) reference checks only read them. */
+void fixture_prepare_schemas(struct check_ctx *c)
+{
+    struct project *p = c->project;
+    c->record_schemas = index_new(c->arena, p->ndefs[KIND_DATA]);
+    for (size_t i = 0; i < p->ndefs[KIND_DATA]; i++) {
+        struct def *d = &p->defs[KIND_DATA][i];
+        if (d->root && d->slug && !index_get(c->record_schemas, d->slug))
+            index_put(c->record_schemas, d->slug, (void *)compile_record(c, d));
+    }
+}
+
 static const struct schema *record_schema(struct check_ctx *c,
                                           struct def *data)
 {
-    if (!c->record_schemas)
-        c->record_schemas =
-            index_new(c->arena, c->project->ndefs[KIND_DATA]);
-    const struct schema *s = index_get(c->record_schemas, data->slug);
-    if (s)
-        return s;
+    return index_get(c->record_schemas, data->slug);
+}
+
+static const struct schema *compile_record(struct check_ctx *c,
+                                           struct def *data)
+{
+    const struct schema *s;
     /* The data type's own errors are reported on its file; compiling it
      * again for records must not repeat them. */
     struct diag_list scratch;
     diag_list_init(&scratch, c->arena);
     s = schema_compile_data(c->arena, node_get(data->view[c->env], "schema"),
                             &scratch);
-    index_put(c->record_schemas, data->slug, (void *)s);
     return s;
 }
 

@@ -100,6 +100,9 @@ void fixture_check_refs(struct check_ctx *c, struct def *d,
                         const struct node *view);
 /* Eval: indexes every fixture record by ref, reporting duplicates. */
 void fixture_index_refs(struct check_ctx *c);
+/* Eval: compiles every data type's record schema before the parallel
+ * reference checks read them. */
+void fixture_prepare_schemas(struct check_ctx *c);
 /* Project-wide: two data types bound to one role. */
 void data_check_bindings(struct check_ctx *c);
 /* Project-wide: automation cascade cycles (after all refs are checked). */

@@ -22,23 +22,25 @@ enum node_type {
     NODE_SEQ,
 };
 
+/* Laid out to stay small: a project of 10,000 definitions has a few
+ * million nodes. */
 struct node {
-    enum node_type type;
+    unsigned char type;       /* enum node_type */
+    unsigned char height;     /* collection levels below (scalars: 0) */
     int line, col;            /* 1-based position of the node's start */
+    unsigned len;             /* length of str (<= LIMIT_STRING_BYTES) */
+    unsigned n;               /* MAP: pairs; SEQ: items */
+    unsigned weight;          /* nodes in this subtree (<= LIMIT_NODES) */
     const struct source *src; /* NULL for nodes made by the compiler */
     const char *str;          /* scalar text, NUL-terminated (all scalars) */
-    size_t len;               /* length of str */
     union {
         long long i;
         double f;
         bool b;
     } v;
-    /* MAP: kids[2k] is the key (a scalar), kids[2k+1] its value, n pairs.
-     * SEQ: kids[k] is item k, n items. */
+    /* MAP: kids[2k] is the key (a scalar), kids[2k+1] its value.
+     * SEQ: kids[k] is item k. */
     struct node **kids;
-    size_t n;
-    size_t weight; /* nodes in this subtree, for the alias budget */
-    int height;    /* collection levels in this subtree (scalars: 0) */
 };
 
 /* Value for key in a map, or NULL (also when m is not a map). */

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "limits.h"
 #include "markdown.h"
 #include "node.h"
+#include "pool.h"
 #include "slug.h"
 #include "source.h"
 #include "suggest.h"
@@ -40,9 +40,10 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Reads a whole file; returns 0, or an errno value. */
-static int read_file(const char *path, char **out, size_t *len,
-                     size_t limit, bool *too_big)
+/* Reads a whole file into arena memory (NUL-terminated); returns 0, or
+ * an errno value. */
+static int read_file(struct arena *a, const char *path, char **out,
+                     size_t *len, size_t limit, bool *too_big)
 {
     *too_big = false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -64,11 +65,7 @@ static int read_file(const char *path, char **out, size_t *len,
         close(fd);
         return 0;
     }
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
-        return ENOMEM;
-    }
+    char *buf = arena_alloc(a, (size_t)st.st_size + 1);
     size_t got = 0;
     while (got < (size_t)st.st_size) {
         ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
@@ -79,6 +76,7 @@ static int read_file(const char *path, char **out, size_t *len,
         got += (size_t)r;
     }
     close(fd);
+    buf[got] = '\0';
     *out = buf;
     *len = got;
     return 0;
@@ -90,7 +88,6 @@ struct job {
     struct project *p;
     struct def **defs; /* every def, config first */
     size_t ndefs;
-    size_t next;       /* atomic */
 };
 
 static void inject_prompt(struct arena *a, struct def *d, struct node *root)
@@ -147,7 +144,6 @@ static void overlays(struct project *p, struct arena *a, struct def *d,
         d->view[e] = base;
     if (!envs || envs->type != NODE_MAP)
         return; /* wrong type already reported by the schema */
-    (void)p;
     for (size_t i = 0; i < envs->n; i++) {
         struct node *k = envs->kids[2 * i];
         struct node *v = envs->kids[2 * i + 1];
@@ -208,6 +204,7 @@ static void overlays(struct project *p, struct arena *a, struct def *d,
         }
         d->view[e] = node_merge(a, base, kept);
         d->has_overlay[e] = true;
+        __atomic_fetch_or(&p->overlay_envs, 1u << e, __ATOMIC_RELAXED);
         char label[64];
         snprintf(label, sizeof(label), "%s (%s)", what, env_names[e]);
         schema_validate(schema, d->view[e], label, &d->diags);
@@ -273,7 +270,7 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
     char *bytes = NULL;
     size_t len = 0;
     bool too_big;
-    int err = read_file(full, &bytes, &len, LIMIT_FILE_BYTES, &too_big);
+    int err = read_file(a, full, &bytes, &len, LIMIT_FILE_BYTES, &too_big);
     struct source *nosrc = source_from_bytes(a, d->path, "", 0);
     if (err) {
         diag_add(&d->diags, SEV_ERROR, "io-error", nosrc, 0, 0, NULL,
@@ -288,8 +285,8 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
                  LIMIT_FILE_BYTES);
         return;
     }
+    d->src = source_adopt(a, d->path, bytes, len);
     project_parse_def(p, a, d, bytes, len);
-    free(bytes);
 }
 
 void project_parse_def(struct project *p, struct arena *a, struct def *d,
@@ -297,8 +294,11 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
 {
     if (!d->diags.arena)
         diag_list_init(&d->diags, a);
-    struct source *src = source_from_bytes(a, d->path, bytes, len);
-    d->src = src;
+    /* Files read by load_def are already a source; bytes from elsewhere
+     * (the fuzzer) are copied into one. */
+    if (!d->src || d->src->text != bytes)
+        d->src = source_from_bytes(a, d->path, bytes, len);
+    struct source *src = (struct source *)d->src;
     size_t bad = utf8_first_invalid(src->text, src->len);
     if (bad != (size_t)-1) {
         int line, col;
@@ -383,17 +383,10 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
     }
 }
 
-static void *worker(void *arg)
+static void load_one(void *ctx, size_t i, unsigned w)
 {
-    struct job *j = ((void **)arg)[0];
-    struct arena *a = ((void **)arg)[1];
-    for (;;) {
-        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
-        if (i >= j->ndefs)
-            break;
-        load_def(j->p, a, j->defs[i]);
-    }
-    return NULL;
+    struct job *j = ctx;
+    load_def(j->p, &j->p->worker_arenas[w], j->defs[i]);
 }
 
 /* ---- discovery ------------------------------------------------------------ */
@@ -474,23 +467,6 @@ static void discover(struct project *p, enum kind k)
     p->ndefs[k] = kept;
 }
 
-static unsigned thread_count(unsigned threads, size_t files)
-{
-    if (threads == 0) {
-        const char *env = getenv("STRUERE_THREADS");
-        if (env && atoi(env) > 0)
-            threads = (unsigned)atoi(env);
-    }
-    if (threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (unsigned)n : 1;
-    }
-    if (threads > 64)
-        threads = 64;
-    size_t useful = files / 8 + 1;
-    return threads > useful ? (unsigned)useful : threads;
-}
-
 int project_open(struct project *p, const char *dir)
 {
     project_open_shared(p, dir, NULL);
@@ -542,36 +518,19 @@ int project_load(struct project *p, const char *dir, unsigned threads)
         for (size_t j = 0; j < p->ndefs[k]; j++)
             job.defs[i++] = &p->defs[k][j];
 
-    unsigned n = thread_count(threads, total);
+    unsigned n = threads ? threads : pool_threads(total);
     p->nworkers = n;
     p->worker_arenas = calloc(n, sizeof(*p->worker_arenas));
-    pthread_t *tids = calloc(n, sizeof(*tids));
-    void *(*args)[2] = calloc(n, sizeof(*args));
-    if (!p->worker_arenas || !tids || !args) {
+    if (!p->worker_arenas) {
         free(job.defs);
-        free(tids);
-        free(args);
         return -1;
     }
-    for (unsigned t = 0; t < n; t++) {
+    for (unsigned t = 0; t < n; t++)
         arena_init(&p->worker_arenas[t]);
-        args[t][0] = &job;
-        args[t][1] = &p->worker_arenas[t];
-    }
-    unsigned started = 1;
-    for (unsigned t = 1; t < n; t++)
-        if (pthread_create(&tids[t], NULL, worker, args[t]) == 0)
-            started++;
-        else
-            break;
-    worker(args[0]);
-    for (unsigned t = 1; t < started; t++)
-        pthread_join(tids[t], NULL);
+    pool_run(n, total, load_one, &job);
     for (size_t d = 0; d < total; d++)
         diag_append(&p->diags, &job.defs[d]->diags);
     free(job.defs);
-    free(tids);
-    free(args);
     return 0;
 }
 

@@ -59,6 +59,7 @@ struct project {
     size_t nworkers;
     int io_error;            /* a file could not be read: exit 3 */
     bool schemas_shared;     /* schemas belong to the caller */
+    unsigned overlay_envs;   /* bit per env some definition overlays */
 };
 
 /* Reads and checks the project in dir: discovery, parsing, schema

@@ -813,6 +813,22 @@ static int discriminates(const struct schema *b, const struct node *n)
 static void check_one_of(const struct schema *s, const struct node *n,
                          const struct vpath *path, struct vctx *V, int depth)
 {
+    /* Fast path: when the branches are told apart by constants and
+     * exactly one claims n, it is the only one to validate. */
+    int claimed = -1, claims = 0, undecided = 0;
+    for (size_t i = 0; i < s->none_of; i++) {
+        int d = discriminates(s->one_of[i], n);
+        if (d == 1) {
+            claimed = (int)i;
+            claims++;
+        } else if (d < 0) {
+            undecided++;
+        }
+    }
+    if (claims == 1 && undecided == 0) {
+        validate(s->one_of[claimed], n, path, V, depth + 1);
+        return;
+    }
     struct diag_list *saved = V->diags;
     size_t saved_errors = V->errors;
     size_t matches = 0;

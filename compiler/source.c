@@ -10,9 +10,16 @@
 struct source *source_from_bytes(struct arena *a, const char *path,
                                  const char *bytes, size_t len)
 {
+    return source_adopt(a, path, arena_strndup(a, bytes, len), len);
+}
+
+struct source *source_adopt(struct arena *a, const char *path, char *text,
+                            size_t len)
+{
+    const char *bytes = text;
     struct source *s = arena_alloc(a, sizeof(*s));
     s->path = arena_strdup(a, path);
-    s->text = arena_strndup(a, bytes, len);
+    s->text = text;
     s->len = len;
     size_t n = 1;
     for (size_t i = 0; i < len; i++)

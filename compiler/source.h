@@ -20,6 +20,9 @@ struct source {
 /* Makes a source from bytes already in memory (copied into the arena). */
 struct source *source_from_bytes(struct arena *a, const char *path,
                                  const char *bytes, size_t len);
+/* Makes a source that takes over text (arena memory, NUL-terminated). */
+struct source *source_adopt(struct arena *a, const char *path, char *text,
+                            size_t len);
 /* Byte offset to 1-based line and column (columns count characters). */
 void source_position(const struct source *s, size_t offset, int *line,
                      int *col);

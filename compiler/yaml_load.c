@@ -220,7 +220,9 @@ static void check_duplicates(struct loader *L, struct node *m)
     if (m->n <= 16) {
         for (size_t i = 1; i < m->n; i++)
             for (size_t j = 0; j < i; j++)
-                if (!strcmp(m->kids[2 * i]->str, m->kids[2 * j]->str)) {
+                if (m->kids[2 * i]->len == m->kids[2 * j]->len &&
+                    !memcmp(m->kids[2 * i]->str, m->kids[2 * j]->str,
+                            m->kids[2 * i]->len)) {
                     report_duplicate(L, m->kids[2 * j], m->kids[2 * i]);
                     break;
                 }
