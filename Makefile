@@ -42,6 +42,9 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/%.o)
 $(UNIT_OBJ): ALL_CFLAGS += -Itests/unit
 
+# The runtime library (libstruere) and its tests: runtime/runtime.mk.
+-include runtime/runtime.mk
+
 .PHONY: all deps demo test check fuzz bench valgrind format format-check \
         install uninstall clean unit golden limits cli replay
 all: $(B)/struere

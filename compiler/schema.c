@@ -71,6 +71,8 @@ struct schema {
     struct schema *target;
 };
 
+static int discriminates(const struct schema *b, const struct node *n);
+
 /* ---- compiling ---------------------------------------------------------- */
 
 struct compiler {
@@ -428,6 +430,53 @@ const struct node *schema_default(const struct schema *s, const char *key)
 {
     const struct schema *p = schema_property(s, key);
     return p ? p->default_value : NULL;
+}
+
+size_t schema_prop_count(const struct schema *s)
+{
+    s = deref(s);
+    return s ? s->nprops : 0;
+}
+
+const char *schema_prop_name(const struct schema *s, size_t i)
+{
+    return deref(s)->props[i].name;
+}
+
+const struct schema *schema_prop_at(const struct schema *s, size_t i)
+{
+    return deref(deref(s)->props[i].schema);
+}
+
+const struct schema *schema_items(const struct schema *s)
+{
+    s = deref(s);
+    return s ? deref(s->items) : NULL;
+}
+
+const struct schema *schema_additional(const struct schema *s)
+{
+    s = deref(s);
+    return s && s->additional == ADD_SCHEMA ? deref(s->additional_schema)
+                                            : NULL;
+}
+
+const struct node *schema_own_default(const struct schema *s)
+{
+    s = deref(s);
+    return s ? s->default_value : NULL;
+}
+
+const struct schema *schema_branch(const struct schema *s,
+                                   const struct node *n)
+{
+    s = deref(s);
+    if (!s || !s->none_of)
+        return s;
+    for (size_t i = 0; i < s->none_of; i++)
+        if (discriminates(s->one_of[i], n) == 1)
+            return deref(s->one_of[i]);
+    return NULL;
 }
 
 const char *schema_description(const struct schema *s)

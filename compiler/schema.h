@@ -59,6 +59,19 @@ const struct schema *schema_property(const struct schema *s,
                                      const char *key);
 /* The default value of property key, or NULL. */
 const struct node *schema_default(const struct schema *s, const char *key);
+/* Walking a schema (for emitting definitions with their defaults): the
+ * properties of an object schema, an array's item schema, the schema of
+ * additional properties, a schema's own default, and for a oneOf the
+ * branch whose constants select n (the schema itself when not a oneOf,
+ * NULL when no branch does). */
+size_t schema_prop_count(const struct schema *s);
+const char *schema_prop_name(const struct schema *s, size_t i);
+const struct schema *schema_prop_at(const struct schema *s, size_t i);
+const struct schema *schema_items(const struct schema *s);
+const struct schema *schema_additional(const struct schema *s);
+const struct node *schema_own_default(const struct schema *s);
+const struct schema *schema_branch(const struct schema *s,
+                                   const struct node *n);
 /* The description of a schema, or NULL. */
 const char *schema_description(const struct schema *s);
 

@@ -1,0 +1,275 @@
+/*
+ * bundle_write.c - lays out a bundle: a string pool interned in the order
+ * of a walk over the slug-sorted definitions, one table per kind, META,
+ * then the header and section table with their CRCs. Nothing depends on
+ * the file system's order, the locale or the clock.
+ */
+#include "bundle_write.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "emit.h"
+#include "index.h"
+#include "kinds.h"
+#include "node.h"
+#include "version.h"
+
+/* Section ids per kind, in table order (BUNDLE.md). */
+static const char *const kind_section[KIND_COUNT] = {
+    [KIND_AGENT] = "AGNT", [KIND_DATA] = "DATA",       [KIND_ROLE] = "ROLE",
+    [KIND_TOOL] = "TOOL",  [KIND_AUTOMATION] = "AUTO", [KIND_EVAL] = "EVAL",
+    [KIND_FIXTURE] = "FIXT",
+};
+static const enum kind section_order[KIND_COUNT] = {
+    KIND_AGENT, KIND_DATA,    KIND_ROLE,   KIND_TOOL,
+    KIND_AUTOMATION, KIND_EVAL, KIND_FIXTURE,
+};
+
+struct buf {
+    unsigned char *data;
+    size_t len, cap;
+    int failed;
+};
+
+static void put(struct buf *b, const void *p, size_t n)
+{
+    if (b->failed)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        unsigned char *d = realloc(b->data, cap);
+        if (!d) {
+            b->failed = 1;
+            return;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void put_u32(struct buf *b, uint32_t v)
+{
+    unsigned char x[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff,
+                          (v >> 24) & 0xff};
+    put(b, x, 4);
+}
+
+static void put_u64(struct buf *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void set_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = v & 0xff;
+    p[1] = (v >> 8) & 0xff;
+    p[2] = (v >> 16) & 0xff;
+    p[3] = (v >> 24) & 0xff;
+}
+
+static void pad8(struct buf *b)
+{
+    static const unsigned char zero[8];
+    put(b, zero, (8 - b->len % 8) % 8);
+}
+
+/* The string pool: interned strings, each followed by a NUL. */
+struct pool {
+    struct buf bytes;
+    struct index *seen; /* string -> offset + 1 */
+    struct arena *arena;
+};
+
+static uint32_t intern(struct pool *p, const char *s, size_t len,
+                       uint32_t *out_len)
+{
+    *out_len = (uint32_t)len;
+    char *key = arena_strndup(p->arena, s, len);
+    uintptr_t at = (uintptr_t)index_get(p->seen, key);
+    if (at)
+        return (uint32_t)(at - 1);
+    uint32_t off = (uint32_t)p->bytes.len;
+    put(&p->bytes, s, len);
+    put(&p->bytes, "", 1);
+    index_put(p->seen, key, (void *)(uintptr_t)(off + 1));
+    return off;
+}
+
+struct entry {
+    const char *slug;
+    char *body;
+};
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const struct entry *)a)->slug,
+                  ((const struct entry *)b)->slug);
+}
+
+struct section {
+    char id[4];
+    struct buf data;
+};
+
+int bundle_write(const struct project *p, enum env e,
+                 const unsigned char source_digest[32],
+                 struct bundle_bytes *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct arena a;
+    arena_init(&a);
+    size_t total = 0;
+    for (int k = 0; k < KIND_COUNT; k++)
+        total += p->ndefs[k];
+    struct pool pool = {.seen = index_new(&a, total * 4 + 64), .arena = &a};
+    struct section secs[KIND_COUNT + 2];
+    size_t nsec = 0;
+    int rc = -1;
+    memset(secs, 0, sizeof(secs));
+
+    /* META first in the pool, then each kind's slugs and bodies. */
+    struct section *meta = &secs[nsec++];
+    memcpy(meta->id, "META", 4);
+    const struct node *cfg = p->config ? p->config->root : NULL;
+    const char *pname = node_get_str(cfg, "name");
+    const char *metas[5] = {
+        pname ? pname : "",
+        node_get_str(cfg, "version") ? node_get_str(cfg, "version") : "",
+        node_get_str(node_get(cfg, "organization"), "id")
+            ? node_get_str(node_get(cfg, "organization"), "id")
+            : "",
+        node_get_str(node_get(cfg, "organization"), "name")
+            ? node_get_str(node_get(cfg, "organization"), "name")
+            : (pname ? pname : ""),
+        "struere " STRUERE_VERSION,
+    };
+    for (int i = 0; i < 5; i++) {
+        uint32_t len;
+        uint32_t off = intern(&pool, metas[i], strlen(metas[i]), &len);
+        put_u32(&meta->data, off);
+        put_u32(&meta->data, len);
+    }
+
+    for (int si = 0; si < KIND_COUNT; si++) {
+        enum kind k = section_order[si];
+        if (!(kind_table[k].envs & (1u << e)))
+            continue;
+        struct entry *ents = calloc(p->ndefs[k] + 1, sizeof(*ents));
+        if (!ents)
+            goto done;
+        size_t n = 0;
+        for (size_t i = 0; i < p->ndefs[k]; i++) {
+            const struct def *d = &p->defs[k][i];
+            if (!d->root || !d->slug)
+                continue;
+            json_t *body = emit_definition(p, d, e);
+            ents[n].slug = d->slug;
+            ents[n].body = emit_canonical(body);
+            json_decref(body);
+            if (!ents[n].body) {
+                for (size_t j = 0; j < n; j++)
+                    free(ents[j].body);
+                free(ents);
+                goto done;
+            }
+            n++;
+        }
+        qsort(ents, n, sizeof(*ents), cmp_entry);
+        struct section *sec = &secs[nsec++];
+        memcpy(sec->id, kind_section[k], 4);
+        put_u32(&sec->data, (uint32_t)n);
+        put_u32(&sec->data, 0);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t slen, blen;
+            uint32_t soff = intern(&pool, ents[i].slug, strlen(ents[i].slug),
+                                   &slen);
+            uint32_t boff = intern(&pool, ents[i].body, strlen(ents[i].body),
+                                   &blen);
+            put_u32(&sec->data, soff);
+            put_u32(&sec->data, slen);
+            put_u32(&sec->data, boff);
+            put_u32(&sec->data, blen);
+            free(ents[i].body);
+        }
+        out->counts[k] = n;
+        free(ents);
+    }
+    struct section *strs = &secs[nsec++];
+    memcpy(strs->id, "STRS", 4);
+    strs->data = pool.bytes;
+    pool.bytes.data = NULL;
+
+    /* Sections in the order: STRS, META, then kinds (as BUNDLE.md lists
+     * ids; readers look sections up by id, not position). */
+    struct section *ordered[KIND_COUNT + 2];
+    size_t no = 0;
+    ordered[no++] = strs;
+    ordered[no++] = meta;
+    for (size_t i = 1; i + 1 < nsec; i++)
+        ordered[no++] = &secs[i];
+
+    struct buf b = {0};
+    unsigned char header[64] = {0};
+    memcpy(header, "STRBUND", 8);
+    header[8] = BUNDLE_MAJOR;
+    header[10] = BUNDLE_MINOR;
+    header[12] = (unsigned char)(e + 1);
+    set_u32(header + 16, (uint32_t)no);
+    memcpy(header + 32, source_digest, 32);
+    put(&b, header, 64);
+    size_t table = b.len;
+    for (size_t i = 0; i < no; i++) {
+        put(&b, ordered[i]->id, 4);
+        put_u32(&b, 0);
+        put_u64(&b, 0);
+        put_u64(&b, 0);
+    }
+    pad8(&b);
+    for (size_t i = 0; i < no; i++) {
+        struct buf *d = &ordered[i]->data;
+        if (d->failed) {
+            b.failed = 1;
+            break;
+        }
+        size_t off = b.len;
+        put(&b, d->data, d->len);
+        pad8(&b);
+        if (b.failed)
+            break;
+        unsigned char *ent = b.data + table + 24 * i;
+        uLong crc = crc32(0L, Z_NULL, 0);
+        crc = crc32(crc, d->len ? d->data : (const Bytef *)"", (uInt)d->len);
+        set_u32(ent + 4, (uint32_t)crc);
+        set_u32(ent + 8, (uint32_t)off);
+        set_u32(ent + 12, (uint32_t)((uint64_t)off >> 32));
+        set_u32(ent + 16, (uint32_t)d->len);
+        set_u32(ent + 20, (uint32_t)((uint64_t)d->len >> 32));
+    }
+    if (b.failed) {
+        free(b.data);
+        goto done;
+    }
+    set_u32(b.data + 24, (uint32_t)b.len);
+    set_u32(b.data + 28, (uint32_t)((uint64_t)b.len >> 32));
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, b.data, 64); /* header_crc field is still zero */
+    crc = crc32(crc, b.data + 64, (uInt)(24 * no));
+    set_u32(b.data + 20, (uint32_t)crc);
+    out->data = b.data;
+    out->len = b.len;
+    rc = 0;
+done:
+    for (size_t i = 0; i < nsec; i++)
+        free(secs[i].data.data);
+    free(pool.bytes.data);
+    arena_free(&a);
+    return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * bundle_write.h - the bundle writer: one environment's compiled
+ * definitions as the bytes of runtime/BUNDLE.md (format 1.0).
+ */
+#ifndef STRUERE_BUNDLE_WRITE_H
+#define STRUERE_BUNDLE_WRITE_H
+
+#include <stddef.h>
+
+#include "project.h"
+
+#define BUNDLE_MAJOR 1
+#define BUNDLE_MINOR 0
+
+struct bundle_bytes {
+    unsigned char *data; /* malloc'd; free() it */
+    size_t len;
+    size_t counts[KIND_COUNT]; /* definitions per kind */
+};
+
+/* Writes the bundle of environment e for a project that checked clean.
+ * source_digest is the 32-byte SHA-256 of the sources. Returns 0, or -1
+ * when out of memory or a bundle limit is exceeded. */
+int bundle_write(const struct project *p, enum env e,
+                 const unsigned char source_digest[32],
+                 struct bundle_bytes *out);
+
+#endif

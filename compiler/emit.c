@@ -1,0 +1,179 @@
+/*
+ * emit.c - definitions to canonical JSON. The schema walk adds defaults
+ * for absent keys at every level a value is present; everything else is
+ * the user's data, converted type for type.
+ */
+#include "emit.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kinds.h"
+#include "node.h"
+#include "schema.h"
+#include "slug.h"
+
+json_t *emit_node(const struct node *n)
+{
+    if (!n)
+        return json_null();
+    switch (n->type) {
+    case NODE_NULL:
+        return json_null();
+    case NODE_BOOL:
+        return json_boolean(n->v.b);
+    case NODE_INT:
+        return json_integer(n->v.i);
+    case NODE_FLOAT:
+        /* JSON has no NaN or infinities; they have no meaning here. */
+        return isfinite(n->v.f) ? json_real(n->v.f) : json_null();
+    case NODE_STRING:
+        return json_stringn(n->str, n->len);
+    case NODE_SEQ: {
+        json_t *a = json_array();
+        for (size_t i = 0; i < n->n; i++)
+            json_array_append_new(a, emit_node(n->kids[i]));
+        return a;
+    }
+    case NODE_MAP: {
+        json_t *o = json_object();
+        for (size_t i = 0; i < n->n; i++)
+            json_object_setn_new(o, n->kids[2 * i]->str, n->kids[2 * i]->len,
+                                 emit_node(n->kids[2 * i + 1]));
+        return o;
+    }
+    }
+    return json_null();
+}
+
+/* The value n under schema s, with defaults of absent properties. */
+static json_t *with_defaults(const struct schema *s, const struct node *n,
+                             int depth)
+{
+    if (!s || !n || depth > 128)
+        return emit_node(n);
+    s = schema_branch(s, n);
+    if (!s)
+        return emit_node(n);
+    if (n->type == NODE_SEQ) {
+        const struct schema *items = schema_items(s);
+        json_t *a = json_array();
+        for (size_t i = 0; i < n->n; i++)
+            json_array_append_new(a, with_defaults(items, n->kids[i],
+                                                   depth + 1));
+        return a;
+    }
+    if (n->type != NODE_MAP)
+        return emit_node(n);
+    json_t *o = json_object();
+    for (size_t i = 0; i < n->n; i++) {
+        const struct node *k = n->kids[2 * i];
+        const struct schema *ps = schema_property(s, k->str);
+        if (!ps)
+            ps = schema_additional(s);
+        json_object_setn_new(o, k->str, k->len,
+                             with_defaults(ps, n->kids[2 * i + 1], depth + 1));
+    }
+    for (size_t i = 0; i < schema_prop_count(s); i++) {
+        const char *name = schema_prop_name(s, i);
+        const struct schema *ps = schema_prop_at(s, i);
+        const struct node *def = schema_own_default(ps);
+        if (def && !node_get_key(n, name))
+            json_object_set_new(o, name, with_defaults(ps, def, depth + 1));
+    }
+    return o;
+}
+
+static json_t *builtin_tool(const struct project *p, const char *name)
+{
+    const struct node *list =
+        node_get(schema_set_file(&p->schemas, "builtin-tools"), "tools");
+    for (size_t i = 0; list && list->type == NODE_SEQ && i < list->n; i++)
+        if (node_is_str(node_get(list->kids[i], "name"), name)) {
+            json_t *t = emit_node(list->kids[i]);
+            json_object_set_new(t, "builtin", json_true());
+            return t;
+        }
+    return NULL;
+}
+
+static json_t *custom_tool(const struct project *p, const char *name,
+                           enum env e)
+{
+    for (size_t i = 0; i < p->ndefs[KIND_TOOL]; i++) {
+        const struct def *t = &p->defs[KIND_TOOL][i];
+        if (!t->slug || strcmp(t->slug, name))
+            continue;
+        json_t *body = emit_definition(p, t, e);
+        json_t *out = json_object();
+        const char *keep[] = {"name", "description", "parameters",
+                              "templateOnly"};
+        for (size_t k = 0; k < 4; k++) {
+            json_t *v = json_object_get(body, keep[k]);
+            if (v)
+                json_object_set(out, keep[k], v);
+        }
+        json_object_set_new(out, "builtin", json_false());
+        json_decref(body);
+        return out;
+    }
+    return NULL;
+}
+
+json_t *emit_definition(const struct project *p, const struct def *d,
+                        enum env e)
+{
+    const char *sname = kind_table[d->kind].name;
+    const struct schema *s = schema_set_get(&p->schemas, sname);
+    const struct node *view = d->view[e] ? d->view[e] : d->root;
+    json_t *o = with_defaults(s, view, 0);
+    json_object_del(o, "environments");
+    switch (d->kind) {
+    case KIND_ROLE:
+        json_object_set_new(o, "slug", json_string(d->slug));
+        break;
+    case KIND_DATA:
+        /* userIdField means something only for a bound data type. */
+        if (!json_object_get(o, "boundToRole"))
+            json_object_del(o, "userIdField");
+        break;
+    case KIND_AGENT: {
+        json_t *names = json_object_get(o, "tools");
+        json_t *tools = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(names, i, v)
+        {
+            const char *name = json_string_value(v);
+            json_t *t = name ? builtin_tool(p, name) : NULL;
+            if (!t && name)
+                t = custom_tool(p, name, e);
+            if (t)
+                json_array_append_new(tools, t);
+        }
+        json_object_set_new(o, "tools", tools);
+        break;
+    }
+    case KIND_FIXTURE: {
+        json_t *ents = json_object_get(o, "entities");
+        size_t i;
+        json_t *v;
+        json_array_foreach(ents, i, v)
+        {
+            json_t *ref = json_object_get(v, "ref");
+            if (ref)
+                json_object_set(v, "_id", ref);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    return o;
+}
+
+char *emit_canonical(const json_t *body)
+{
+    return json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS |
+                                JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+}
