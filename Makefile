@@ -17,7 +17,8 @@ DEPS_STAMP := build/.deps-ok
 
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wvla $(if $(WERROR),-Werror)
-BASE_CFLAGS := -D_GNU_SOURCE -pthread -MMD -MP -Icompiler -Ibuild/$(VARIANT)
+BASE_CFLAGS := -D_GNU_SOURCE -pthread -MMD -MP -Icompiler -Iruntime/include \
+               -Ibuild/$(VARIANT)
 ifeq ($(VARIANT),asan)
 OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
        -fno-sanitize-recover=undefined
@@ -68,13 +69,13 @@ $(B)/%.o: %.c | $(DEPS_STAMP)
 $(B)/libstruerec.a: $(COMPILER_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/struere: $(B)/compiler/main.o $(B)/libstruerec.a
+$(B)/struere: $(B)/compiler/main.o $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/unit-tests: $(UNIT_OBJ) $(B)/libstruerec.a
+$(B)/unit-tests: $(UNIT_OBJ) $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/fuzz-replay-check: $(B)/tests/fuzz/fuzz_check.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a
+$(B)/fuzz-replay-check: $(B)/tests/fuzz/fuzz_check.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 demo: $(B)/struere
@@ -91,7 +92,8 @@ cli: $(B)/struere
 replay: $(B)/fuzz-replay-check
 	$(B)/fuzz-replay-check tests/fuzz/corpus-check fixtures/example
 
-test: $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check
+test: $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check $(B)/runtime-tests \
+      $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so
 	@./tests/run-all.sh $(B)
 
 check:
@@ -102,10 +104,10 @@ valgrind: $(B)/unit-tests $(B)/struere
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(B)/struere -C fixtures/example check
 
 fuzz:
-	$(MAKE) VARIANT=fuzz CC=clang build/fuzz/fuzz-check
+	$(MAKE) VARIANT=fuzz CC=clang build/fuzz/fuzz-check build/fuzz/fuzz-bundle
 	./tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
-build/fuzz/fuzz-check: build/fuzz/tests/fuzz/fuzz_check.o build/fuzz/libstruerec.a
+build/fuzz/fuzz-check: build/fuzz/tests/fuzz/fuzz_check.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 bench: $(B)/struere

@@ -10,14 +10,48 @@
 enum exit_code { EXIT_OK = 0, EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
 
 struct cli {
-    const char *dir; /* -C DIR, or "." */
+    const char *dir;   /* -C DIR, or "." */
+    const char *store; /* --store PATH, or NULL: struere.yaml's store:, or
+                          the repository enclosing dir */
     const char *prog;
 };
+
+struct project;
+struct compiled;
+struct store;
+
+/* Checks and compiles the project of g (errors printed to stderr).
+ * Returns an exit code; on EXIT_OK c holds the result. The caller frees
+ * p and c in any case. */
+int cli_compile(const struct cli *g, struct project *p, struct compiled *c);
+/* The env index (ENV_*) of "development", "production", "eval"; -1. */
+int cli_env_parse(const char *name);
+/* Loads a bundle: spec is a .stb file, or a revision of the store s
+ * (s may be NULL for files only) whose `env` bundle is read. label
+ * receives a description for headings. Returns an exit code (errors
+ * printed). */
+struct struere_bundle;
+int cli_load_bundle(struct store *s, const char *spec, int env,
+                    struct struere_bundle **out, char *label,
+                    size_t label_size);
+/* Opens the store of the project (p may be NULL). Returns an exit code. */
+int cli_open_store(const struct cli *g, const struct project *p,
+                   struct store **out);
 
 int cmd_check(const struct cli *g, int argc, char **argv);
 int cmd_init(const struct cli *g, int argc, char **argv);
 int cmd_add(const struct cli *g, int argc, char **argv);
 int cmd_schema(const struct cli *g, int argc, char **argv);
+int cmd_build(const struct cli *g, int argc, char **argv);
+int cmd_dev(const struct cli *g, int argc, char **argv);
+int cmd_deploy(const struct cli *g, int argc, char **argv);
+int cmd_rollback(const struct cli *g, int argc, char **argv);
+int cmd_status(const struct cli *g, int argc, char **argv);
+int cmd_diff(const struct cli *g, int argc, char **argv);
+int cmd_log(const struct cli *g, int argc, char **argv);
+int cmd_inspect(const struct cli *g, int argc, char **argv);
+int cmd_keys(const struct cli *g, int argc, char **argv);
+int cmd_fetch(const struct cli *g, int argc, char **argv);
 
 /* Whether argv[i] asks for help. */
 int cli_wants_help(const char *arg);

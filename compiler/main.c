@@ -22,14 +22,38 @@ static const char usage[] =
     "                        automation, tool, eval, fixture)\n"
     "  check                 validate every definition; report all problems\n"
     "  schema export DIR     write the schemas as JSON Schema, for editors\n"
+    "  build [--out DIR]     check, then write the three bundles as files\n"
+    "  dev [--watch]         check, compile, commit to the development and\n"
+    "                        eval branches of the git store\n"
+    "  deploy [--dry-run]    promote the development commit to production\n"
+    "  rollback [--to REV]   move production back\n"
+    "  status [--env ENV]    local definitions against each environment\n"
+    "  diff [FROM] [TO]      semantic difference between two bundles\n"
+    "  log [--env ENV]       history: commits, deploys, rollbacks\n"
+    "  inspect [REV|FILE]    verify a bundle and print what it holds\n"
+    "  keys create|list|revoke  API keys (hashes only are stored)\n"
+    "  fetch REMOTE          bring a remote's environment and key refs in\n"
     "\n"
     "options:\n"
     "  -C DIR                run as if started in DIR\n"
+    "  --store PATH          the git store (default: struere.yaml's store:,\n"
+    "                        else the repository enclosing the project)\n"
     "  -h, --help            show help (also: struere COMMAND --help)\n"
     "  --version             print the version\n"
     "\n"
     "exit codes: 0 ok, 1 invalid input, 2 usage error, 3 I/O or internal "
     "error\n";
+
+static const struct {
+    const char *name;
+    int (*fn)(const struct cli *, int, char **);
+} commands[] = {
+    {"build", cmd_build},       {"dev", cmd_dev},
+    {"deploy", cmd_deploy},     {"rollback", cmd_rollback},
+    {"status", cmd_status},     {"diff", cmd_diff},
+    {"log", cmd_log},           {"inspect", cmd_inspect},
+    {"keys", cmd_keys},         {"fetch", cmd_fetch},
+};
 
 int cli_wants_help(const char *arg)
 {
@@ -52,7 +76,13 @@ int main(int argc, char **argv)
     struct cli g = {.dir = ".", .prog = "struere"};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "-C")) {
+        if (!strcmp(argv[i], "--store")) {
+            if (++i >= argc) {
+                cli_error("--store needs a path");
+                return EXIT_USAGE;
+            }
+            g.store = argv[i];
+        } else if (!strcmp(argv[i], "-C")) {
             if (++i >= argc) {
                 cli_error("-C needs a directory");
                 return EXIT_USAGE;
@@ -84,6 +114,9 @@ int main(int argc, char **argv)
         return cmd_add(&g, sub_argc, sub_argv);
     if (!strcmp(cmd, "schema"))
         return cmd_schema(&g, sub_argc, sub_argv);
+    for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+        if (!strcmp(cmd, commands[c].name))
+            return commands[c].fn(&g, sub_argc, sub_argv);
     if (cli_wants_help(cmd)) {
         if (sub_argc >= 2) { /* struere help COMMAND */
             char help[] = "--help";
@@ -97,6 +130,10 @@ int main(int argc, char **argv)
                 return cmd_add(&g, 2, args);
             if (!strcmp(c, "schema"))
                 return cmd_schema(&g, 2, args);
+            for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]);
+                 k++)
+                if (!strcmp(c, commands[k].name))
+                    return commands[k].fn(&g, 2, args);
             cli_error("unknown command '%s' (see 'struere --help')", c);
             return EXIT_USAGE;
         }

@@ -112,3 +112,8 @@ struct markdown *markdown_load(struct arena *a, const struct source *src,
              "the front matter opened on line 1 is never closed");
     return NULL;
 }
+
+char *markdown_to_html(const char *text, size_t len)
+{
+    return cmark_markdown_to_html(text, len, CMARK_OPT_DEFAULT);
+}

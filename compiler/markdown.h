@@ -34,4 +34,8 @@ struct markdown {
 struct markdown *markdown_load(struct arena *a, const struct source *src,
                                struct diag_list *diags);
 
+/* Markdown text to HTML (cmark, safe mode: raw HTML is not passed
+ * through). The caller frees the result with free(). */
+char *markdown_to_html(const char *text, size_t len);
+
 #endif

@@ -1,16 +1,38 @@
 /*
- * store.c - libgit2 calls. libgit2 1.5: git_error_last() may be NULL.
+ * store.c - libgit2 calls. libgit2 1.5 returns 0 or negative codes and
+ * git_error_last() may be NULL: every failure goes through fail(). Ref
+ * updates go through git's lock files, so a crash at any point leaves
+ * each ref at a complete commit (objects are written and fsynced first).
  */
 #include "store.h"
 
 #include <git2.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-static void git_message(char *err, size_t size, const char *what)
+struct store {
+    git_repository *repo;
+    char error[512];
+    char path[4096];
+};
+
+static int fail(struct store *s, const char *what)
 {
     const git_error *e = git_error_last();
-    snprintf(err, size, "%s: %s", what, e && e->message ? e->message
-                                                        : "unknown error");
+    snprintf(s->error, sizeof(s->error), "%s: %s", what,
+             e && e->message ? e->message : "unknown error");
+    return STORE_ERROR;
+}
+
+const char *store_error(const struct store *s)
+{
+    return s->error;
+}
+
+const char *store_path(const struct store *s)
+{
+    return s->path;
 }
 
 int store_ensure_repository(const char *dir, bool *created, char *err,
@@ -26,7 +48,9 @@ int store_ensure_repository(const char *dir, bool *created, char *err,
         goto cleanup;
     }
     if (git_repository_init(&repo, dir, 0) < 0) {
-        git_message(err, errsize, "git init failed");
+        const git_error *e = git_error_last();
+        snprintf(err, errsize, "git init failed: %s",
+                 e && e->message ? e->message : "unknown error");
         goto cleanup;
     }
     *created = true;
@@ -36,4 +60,521 @@ cleanup:
     git_repository_free(repo);
     git_libgit2_shutdown();
     return rc;
+}
+
+int store_open(struct store **out, const char *path, char *err,
+               size_t errsize)
+{
+    *out = NULL;
+    git_libgit2_init();
+    /* Objects and refs reach the disk before a ref points at them. */
+    git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+    struct store *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errsize, "out of memory");
+        git_libgit2_shutdown();
+        return STORE_ERROR;
+    }
+    if (git_repository_open_ext(&s->repo, path, 0, NULL) < 0) {
+        const git_error *e = git_error_last();
+        snprintf(err, errsize,
+                 "%s is not inside a git repository (%s); run 'git init' or "
+                 "'struere init', or set store: in struere.yaml",
+                 path, e && e->message ? e->message : "not found");
+        free(s);
+        git_libgit2_shutdown();
+        return STORE_ERROR;
+    }
+    const char *wd = git_repository_workdir(s->repo);
+    snprintf(s->path, sizeof(s->path), "%s",
+             wd ? wd : git_repository_path(s->repo));
+    *out = s;
+    return STORE_OK;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    git_repository_free(s->repo);
+    free(s);
+    git_libgit2_shutdown();
+}
+
+int store_ref_id(struct store *s, const char *ref, char id[41])
+{
+    git_oid oid;
+    int rc = git_reference_name_to_id(&oid, s->repo, ref);
+    if (rc == GIT_ENOTFOUND) {
+        id[0] = '\0';
+        return STORE_NOTFOUND;
+    }
+    if (rc < 0)
+        return fail(s, ref);
+    git_oid_tostr(id, 41, &oid);
+    return STORE_OK;
+}
+
+int store_resolve(struct store *s, const char *rev, char id[41])
+{
+    static const char *const envs[] = {"development", "production", "eval"};
+    char full[300];
+    for (size_t i = 0; i < 3; i++)
+        if (!strcmp(rev, envs[i])) {
+            snprintf(full, sizeof(full), "refs/heads/struere/%s", rev);
+            return store_ref_id(s, full, id);
+        }
+    git_object *obj = NULL;
+    git_object *commit = NULL;
+    int rc = git_revparse_single(&obj, s->repo, rev);
+    if (rc == GIT_ENOTFOUND || rc == GIT_EAMBIGUOUS || rc == GIT_EINVALIDSPEC) {
+        snprintf(s->error, sizeof(s->error), "unknown revision '%s'", rev);
+        return STORE_NOTFOUND;
+    }
+    if (rc < 0)
+        return fail(s, rev);
+    rc = git_object_peel(&commit, obj, GIT_OBJECT_COMMIT);
+    git_object_free(obj);
+    if (rc < 0) {
+        snprintf(s->error, sizeof(s->error), "'%s' is not a commit", rev);
+        return STORE_NOTFOUND;
+    }
+    git_oid_tostr(id, 41, git_object_id(commit));
+    git_object_free(commit);
+    return STORE_OK;
+}
+
+int store_read(struct store *s, const char *id, const char *path,
+               unsigned char **data, size_t *len)
+{
+    git_oid oid;
+    git_commit *commit = NULL;
+    git_tree *tree = NULL;
+    git_tree_entry *entry = NULL;
+    git_blob *blob = NULL;
+    int rc = STORE_ERROR;
+    *data = NULL;
+    *len = 0;
+    if (git_oid_fromstr(&oid, id) < 0 ||
+        git_commit_lookup(&commit, s->repo, &oid) < 0) {
+        rc = fail(s, id);
+        goto cleanup;
+    }
+    if (git_commit_tree(&tree, commit) < 0) {
+        rc = fail(s, "reading the commit's tree");
+        goto cleanup;
+    }
+    if (git_tree_entry_bypath(&entry, tree, path) < 0) {
+        snprintf(s->error, sizeof(s->error), "commit %.12s has no %s", id,
+                 path);
+        rc = STORE_NOTFOUND;
+        goto cleanup;
+    }
+    if (git_blob_lookup(&blob, s->repo, git_tree_entry_id(entry)) < 0) {
+        rc = fail(s, path);
+        goto cleanup;
+    }
+    size_t n = (size_t)git_blob_rawsize(blob);
+    unsigned char *buf = malloc(n ? n : 1);
+    if (!buf) {
+        snprintf(s->error, sizeof(s->error), "out of memory");
+        goto cleanup;
+    }
+    memcpy(buf, git_blob_rawcontent(blob), n);
+    *data = buf;
+    *len = n;
+    rc = STORE_OK;
+cleanup:
+    git_blob_free(blob);
+    git_tree_entry_free(entry);
+    git_tree_free(tree);
+    git_commit_free(commit);
+    return rc;
+}
+
+/* The signature for commits: the repository's user, else struere; the
+ * time from SOURCE_DATE_EPOCH when set (reproducible commits). */
+static int make_signature(struct store *s, git_signature **out)
+{
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    git_signature *def = NULL;
+    const char *name = "struere", *email = "struere@localhost";
+    if (git_signature_default(&def, s->repo) == 0) {
+        name = def->name;
+        email = def->email;
+    }
+    int rc;
+    if (sde && *sde) {
+        char *end;
+        long long t = strtoll(sde, &end, 10);
+        if (*end || t < 0) {
+            git_signature_free(def);
+            snprintf(s->error, sizeof(s->error),
+                     "SOURCE_DATE_EPOCH must be a number of seconds, not "
+                     "'%s'",
+                     sde);
+            return STORE_ERROR;
+        }
+        rc = git_signature_new(out, name, email, (git_time_t)t, 0);
+    } else {
+        rc = git_signature_now(out, name, email);
+    }
+    git_signature_free(def);
+    return rc < 0 ? fail(s, "making the commit signature") : STORE_OK;
+}
+
+static int update_ref(struct store *s, const char *ref, const git_oid *id,
+                      const char *expected, const char *msg)
+{
+    git_reference *r = NULL;
+    int rc;
+    if (!expected || !*expected) {
+        rc = git_reference_create(&r, s->repo, ref, id, 0, msg);
+    } else {
+        git_oid old;
+        if (git_oid_fromstr(&old, expected) < 0)
+            return fail(s, "expected id");
+        rc = git_reference_create_matching(&r, s->repo, ref, id, 1, &old,
+                                           msg);
+    }
+    git_reference_free(r);
+    if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED) {
+        snprintf(s->error, sizeof(s->error),
+                 "%s moved while this command ran (another dev or deploy "
+                 "won); nothing was changed, run it again",
+                 ref);
+        return STORE_MOVED;
+    }
+    return rc < 0 ? fail(s, ref) : STORE_OK;
+}
+
+int store_commit(struct store *s, const char *ref, const char *expected_parent,
+                 const struct store_file *files, size_t n,
+                 const char *message, char new_id[41], bool *committed)
+{
+    git_index *index = NULL;
+    git_tree *tree = NULL;
+    git_commit *parent = NULL;
+    git_signature *sig = NULL;
+    git_oid tree_id, commit_id, parent_id;
+    int rc = STORE_ERROR;
+    *committed = false;
+    new_id[0] = '\0';
+    if (git_index_new(&index) < 0) {
+        rc = fail(s, "creating an index");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        git_index_entry e;
+        memset(&e, 0, sizeof(e));
+        e.path = files[i].path;
+        e.mode = GIT_FILEMODE_BLOB;
+        e.file_size = (uint32_t)files[i].len;
+        if (git_blob_create_from_buffer(&e.id, s->repo, files[i].data,
+                                        files[i].len) < 0 ||
+            git_index_add(index, &e) < 0) {
+            rc = fail(s, files[i].path);
+            goto cleanup;
+        }
+    }
+    if (git_index_write_tree_to(&tree_id, index, s->repo) < 0) {
+        rc = fail(s, "writing the tree");
+        goto cleanup;
+    }
+    bool has_parent = expected_parent && *expected_parent;
+    if (has_parent) {
+        if (git_oid_fromstr(&parent_id, expected_parent) < 0 ||
+            git_commit_lookup(&parent, s->repo, &parent_id) < 0) {
+            rc = fail(s, "reading the parent commit");
+            goto cleanup;
+        }
+        if (git_oid_equal(git_commit_tree_id(parent), &tree_id)) {
+            git_oid_tostr(new_id, 41, &parent_id);
+            rc = STORE_OK; /* nothing changed: no commit */
+            goto cleanup;
+        }
+    }
+    if (git_tree_lookup(&tree, s->repo, &tree_id) < 0) {
+        rc = fail(s, "reading the tree");
+        goto cleanup;
+    }
+    if ((rc = make_signature(s, &sig)) != STORE_OK)
+        goto cleanup;
+    const git_commit *parents[1] = {parent};
+    if (git_commit_create(&commit_id, s->repo, NULL, sig, sig, "UTF-8",
+                          message, tree, has_parent ? 1 : 0, parents) < 0) {
+        rc = fail(s, "creating the commit");
+        goto cleanup;
+    }
+    char reflog[200];
+    snprintf(reflog, sizeof(reflog), "%.190s", message);
+    reflog[strcspn(reflog, "\n")] = '\0';
+    rc = update_ref(s, ref, &commit_id, expected_parent, reflog);
+    if (rc == STORE_OK) {
+        git_oid_tostr(new_id, 41, &commit_id);
+        *committed = true;
+    }
+cleanup:
+    git_signature_free(sig);
+    git_commit_free(parent);
+    git_tree_free(tree);
+    git_index_free(index);
+    return rc;
+}
+
+int store_move_ref(struct store *s, const char *ref, const char *new_id,
+                   const char *expected, const char *reflog_message)
+{
+    git_oid id;
+    if (git_oid_fromstr(&id, new_id) < 0)
+        return fail(s, new_id);
+    return update_ref(s, ref, &id, expected, reflog_message);
+}
+
+static void copy_signature(char *buf, size_t size, const git_signature *sig)
+{
+    if (sig)
+        snprintf(buf, size, "%s <%s>", sig->name, sig->email);
+    else
+        snprintf(buf, size, "?");
+}
+
+int store_reflog(struct store *s, const char *ref,
+                 struct store_reflog_entry **out, size_t *n)
+{
+    git_reflog *log = NULL;
+    *out = NULL;
+    *n = 0;
+    if (git_reflog_read(&log, s->repo, ref) < 0)
+        return fail(s, ref);
+    size_t count = git_reflog_entrycount(log);
+    struct store_reflog_entry *e = calloc(count + 1, sizeof(*e));
+    if (!e) {
+        git_reflog_free(log);
+        snprintf(s->error, sizeof(s->error), "out of memory");
+        return STORE_ERROR;
+    }
+    for (size_t i = 0; i < count; i++) { /* index 0 is the newest */
+        const git_reflog_entry *r = git_reflog_entry_byindex(log, i);
+        git_oid_tostr(e[i].old_id, 41, git_reflog_entry_id_old(r));
+        git_oid_tostr(e[i].new_id, 41, git_reflog_entry_id_new(r));
+        const git_signature *sig = git_reflog_entry_committer(r);
+        copy_signature(e[i].who, sizeof(e[i].who), sig);
+        e[i].time = sig ? (int64_t)sig->when.time : 0;
+        e[i].offset = sig ? sig->when.offset : 0;
+        const char *m = git_reflog_entry_message(r);
+        snprintf(e[i].message, sizeof(e[i].message), "%s", m ? m : "");
+    }
+    git_reflog_free(log);
+    *out = e;
+    *n = count;
+    return STORE_OK;
+}
+
+int store_log(struct store *s, const char *ref, size_t max,
+              struct store_commit_info **out, size_t *n)
+{
+    git_revwalk *walk = NULL;
+    git_oid oid;
+    *out = NULL;
+    *n = 0;
+    if (git_revwalk_new(&walk, s->repo) < 0)
+        return fail(s, "walking history");
+    git_revwalk_sorting(walk, GIT_SORT_TIME | GIT_SORT_TOPOLOGICAL);
+    if (git_revwalk_push_ref(walk, ref) < 0) {
+        git_revwalk_free(walk);
+        snprintf(s->error, sizeof(s->error), "%s does not exist yet", ref);
+        return STORE_NOTFOUND;
+    }
+    size_t cap = 64, count = 0;
+    struct store_commit_info *info = calloc(cap, sizeof(*info));
+    while (info && count < max && git_revwalk_next(&oid, walk) == 0) {
+        git_commit *c = NULL;
+        if (git_commit_lookup(&c, s->repo, &oid) < 0)
+            break;
+        if (count == cap) {
+            struct store_commit_info *bigger =
+                realloc(info, 2 * cap * sizeof(*info));
+            if (!bigger) {
+                git_commit_free(c);
+                break;
+            }
+            info = bigger;
+            cap *= 2;
+        }
+        struct store_commit_info *ci = &info[count++];
+        memset(ci, 0, sizeof(*ci));
+        git_oid_tostr(ci->id, 41, &oid);
+        ci->time = (int64_t)git_commit_time(c);
+        ci->offset = git_commit_time_offset(c);
+        copy_signature(ci->author, sizeof(ci->author), git_commit_author(c));
+        snprintf(ci->message, sizeof(ci->message), "%s",
+                 git_commit_message(c) ? git_commit_message(c) : "");
+        git_commit_free(c);
+    }
+    git_revwalk_free(walk);
+    if (!info) {
+        snprintf(s->error, sizeof(s->error), "out of memory");
+        return STORE_ERROR;
+    }
+    *out = info;
+    *n = count;
+    return STORE_OK;
+}
+
+int store_on_branch(struct store *s, const char *id, const char *ref,
+                    bool *yes)
+{
+    git_oid a, head;
+    *yes = false;
+    if (git_oid_fromstr(&a, id) < 0)
+        return fail(s, id);
+    if (git_reference_name_to_id(&head, s->repo, ref) < 0)
+        return STORE_NOTFOUND;
+    if (git_oid_equal(&a, &head)) {
+        *yes = true;
+        return STORE_OK;
+    }
+    int rc = git_graph_descendant_of(s->repo, &head, &a);
+    if (rc < 0)
+        return fail(s, "comparing history");
+    *yes = rc == 1;
+    return STORE_OK;
+}
+
+static int lookup_remote(struct store *s, const char *name, git_remote **out)
+{
+    if (git_remote_lookup(out, s->repo, name) == 0)
+        return STORE_OK;
+    if (git_remote_create_anonymous(out, s->repo, name) == 0)
+        return STORE_OK;
+    return fail(s, name);
+}
+
+int store_push(struct store *s, const char *remote, const char *const *refs,
+               size_t n)
+{
+    git_remote *r = NULL;
+    int rc = lookup_remote(s, remote, &r);
+    if (rc != STORE_OK)
+        return rc;
+    char **specs = calloc(n + 1, sizeof(*specs));
+    if (!specs) {
+        git_remote_free(r);
+        return STORE_ERROR;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        git_oid tmp;
+        if (git_reference_name_to_id(&tmp, s->repo, refs[i]) < 0)
+            continue; /* not created yet: nothing to push */
+        size_t len = 2 * strlen(refs[i]) + 3;
+        specs[k] = malloc(len);
+        if (specs[k])
+            snprintf(specs[k++], len, "+%s:%s", refs[i], refs[i]);
+    }
+    git_strarray arr = {specs, k};
+    git_push_options opts;
+    git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
+    rc = git_remote_push(r, &arr, &opts) < 0 ? fail(s, "push") : STORE_OK;
+    for (size_t i = 0; i < k; i++)
+        free(specs[i]);
+    free(specs);
+    git_remote_free(r);
+    return rc;
+}
+
+int store_fetch(struct store *s, const char *remote)
+{
+    git_remote *r = NULL;
+    int rc = lookup_remote(s, remote, &r);
+    if (rc != STORE_OK)
+        return rc;
+    char spec1[] = "+refs/heads/struere/*:refs/heads/struere/*";
+    char spec2[] = "+refs/struere/keys:refs/struere/keys";
+    char *specs[] = {spec1, spec2};
+    git_strarray arr = {specs, 2};
+    git_fetch_options opts;
+    git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+    rc = git_remote_fetch(r, &arr, &opts, "struere fetch") < 0
+             ? fail(s, "fetch")
+             : STORE_OK;
+    git_remote_free(r);
+    return rc;
+}
+
+struct walk_ctx {
+    const char *prefix;
+    struct store_blob *items;
+    size_t n, cap;
+    int failed;
+};
+
+static int walk_cb(const char *root, const git_tree_entry *entry, void *p)
+{
+    struct walk_ctx *w = p;
+    if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB)
+        return 0;
+    char path[512];
+    snprintf(path, sizeof(path), "%s%s", root, git_tree_entry_name(entry));
+    if (strncmp(path, w->prefix, strlen(w->prefix)))
+        return 0;
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 256;
+        struct store_blob *bigger = realloc(w->items, cap * sizeof(*bigger));
+        if (!bigger) {
+            w->failed = 1;
+            return -1;
+        }
+        w->items = bigger;
+        w->cap = cap;
+    }
+    snprintf(w->items[w->n].path, sizeof(w->items[w->n].path), "%s", path);
+    git_oid_tostr(w->items[w->n].id, 41, git_tree_entry_id(entry));
+    w->n++;
+    return 0;
+}
+
+static int cmp_blob(const void *a, const void *b)
+{
+    return strcmp(((const struct store_blob *)a)->path,
+                  ((const struct store_blob *)b)->path);
+}
+
+int store_tree_blobs(struct store *s, const char *id, const char *prefix,
+                     struct store_blob **out, size_t *n)
+{
+    git_oid oid;
+    git_commit *c = NULL;
+    git_tree *t = NULL;
+    struct walk_ctx w = {.prefix = prefix};
+    *out = NULL;
+    *n = 0;
+    if (git_oid_fromstr(&oid, id) < 0 || git_commit_lookup(&c, s->repo, &oid) < 0)
+        return fail(s, id);
+    int rc = STORE_OK;
+    if (git_commit_tree(&t, c) < 0 ||
+        git_tree_walk(t, GIT_TREEWALK_PRE, walk_cb, &w) < 0 || w.failed) {
+        rc = fail(s, "listing the tree");
+        free(w.items);
+        w.items = NULL;
+        w.n = 0;
+    }
+    git_tree_free(t);
+    git_commit_free(c);
+    if (w.n > 1)
+        qsort(w.items, w.n, sizeof(*w.items), cmp_blob);
+    *out = w.items;
+    *n = w.n;
+    return rc;
+}
+
+void store_hash_blob(const void *data, size_t len, char id[41])
+{
+    git_oid oid;
+    if (git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) < 0) {
+        id[0] = '\0';
+        return;
+    }
+    git_oid_tostr(id, 41, &oid);
 }

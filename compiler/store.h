@@ -1,18 +1,110 @@
 /*
- * store.h - the git store (DESIGN.md §4). The only compiler module that
- * includes <git2.h>. For now: making sure a project lives in a git
- * repository; the environment branches come with `struere dev`.
+ * store.h - the git store (DESIGN.md §4): the only compiler module that
+ * includes <git2.h>. Commits whole trees to the environment branches,
+ * moves refs with compare-and-swap, reads blobs back, walks history and
+ * reflogs, pushes and fetches. Object ids are passed as 40-char hex.
  */
 #ifndef STRUERE_STORE_H
 #define STRUERE_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#define STORE_DEVELOPMENT "refs/heads/struere/development"
+#define STORE_PRODUCTION "refs/heads/struere/production"
+#define STORE_EVAL "refs/heads/struere/eval"
+#define STORE_KEYS "refs/struere/keys"
+
+enum store_status {
+    STORE_OK = 0,
+    STORE_ERROR = -1,    /* message in store_error() */
+    STORE_MOVED = -2,    /* compare-and-swap lost: the ref moved */
+    STORE_NOTFOUND = -3, /* ref, revision or path absent */
+};
+
+struct store;
+
+struct store_file {
+    const char *path; /* in the tree, e.g. "bundles/eval.stb" */
+    const void *data;
+    size_t len;
+};
+
+struct store_reflog_entry {
+    char old_id[41], new_id[41];
+    int64_t time; /* seconds since the epoch */
+    int offset;   /* minutes from UTC */
+    char who[200];
+    char message[300];
+};
+
+struct store_commit_info {
+    char id[41];
+    int64_t time;
+    int offset;
+    char author[200];
+    char message[1000];
+};
 
 /* Ensures dir is inside a git repository, running `git init` on dir when
- * it is not. *created tells which. Returns 0, or -1 with a message in
- * err. */
+ * it is not. *created tells which. Returns 0, or -1 with a message. */
 int store_ensure_repository(const char *dir, bool *created, char *err,
                             size_t errsize);
+
+/* Opens the repository enclosing path. Returns STORE_OK, or STORE_ERROR
+ * with the reason in err. */
+int store_open(struct store **out, const char *path, char *err,
+               size_t errsize);
+void store_close(struct store *s);
+/* The message of the last failure on s. */
+const char *store_error(const struct store *s);
+/* The repository's working directory (or git dir when bare). */
+const char *store_path(const struct store *s);
+
+/* The commit id a ref points at: STORE_OK, or STORE_NOTFOUND. */
+int store_ref_id(struct store *s, const char *ref, char id[41]);
+/* A revision (ref, branch, id, id prefix, "production"...) to a commit. */
+int store_resolve(struct store *s, const char *rev, char id[41]);
+/* The bytes of path in commit id (malloc'd; free()). */
+int store_read(struct store *s, const char *id, const char *path,
+               unsigned char **data, size_t *len);
+/* Commits files as the complete tree of ref, on top of the commit the ref
+ * points at (expected_parent, "" when the ref must not exist yet). When
+ * the tree equals the parent's, nothing is written and *committed is
+ * false. The ref moves with compare-and-swap: STORE_MOVED if it is no
+ * longer expected_parent. Commit time from SOURCE_DATE_EPOCH when set. */
+int store_commit(struct store *s, const char *ref, const char *expected_parent,
+                 const struct store_file *files, size_t n,
+                 const char *message, char new_id[41], bool *committed);
+/* Moves ref to new_id if it still points at expected ("" : must not
+ * exist), recording reflog_message. STORE_MOVED when it moved. */
+int store_move_ref(struct store *s, const char *ref, const char *new_id,
+                   const char *expected, const char *reflog_message);
+/* The reflog of ref, newest first (malloc'd array; free()). */
+int store_reflog(struct store *s, const char *ref,
+                 struct store_reflog_entry **out, size_t *n);
+/* The commits of ref, newest first, at most max (malloc'd; free()). */
+int store_log(struct store *s, const char *ref, size_t max,
+              struct store_commit_info **out, size_t *n);
+/* Whether commit id is ref's commit or one of its ancestors. */
+int store_on_branch(struct store *s, const char *id, const char *ref,
+                    bool *yes);
+struct store_blob {
+    char path[512];
+    char id[41];
+};
+
+/* Every blob under prefix ("review/") in commit id, sorted by path
+ * (malloc'd; free()). A missing prefix gives an empty list. */
+int store_tree_blobs(struct store *s, const char *id, const char *prefix,
+                     struct store_blob **out, size_t *n);
+/* The git blob id data would have. */
+void store_hash_blob(const void *data, size_t len, char id[41]);
+/* Pushes refs (full names) to a remote name or URL. */
+int store_push(struct store *s, const char *remote, const char *const *refs,
+               size_t n);
+/* Fetches the environment and key refs of a remote name or URL. */
+int store_fetch(struct store *s, const char *remote);
 
 #endif

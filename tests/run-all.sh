@@ -24,7 +24,9 @@ run unit "$b/unit-tests"
 run golden ./tests/golden/run.sh "$b/struere"
 run limits ./tests/limits/run.sh "$b/struere"
 run cli ./tests/cli/run.sh "$b/struere"
-run fuzz-replay "$b/fuzz-replay-check" tests/fuzz/corpus-check
+run runtime "$b/runtime-tests"
+run fuzz-replay-check "$b/fuzz-replay-check" tests/fuzz/corpus-check
+run fuzz-replay-bundle "$b/fuzz-replay-bundle" tests/fuzz/corpus-bundle
 echo
 echo "all suites: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -5,9 +5,17 @@
 set -eu
 b=$1
 secs=$2
-work="$b/corpus-check"
-mkdir -p "$work" "$b/artifacts"
-cp -n tests/fuzz/corpus-check/* "$work"/ 2>/dev/null || true
-"$b/fuzz-check" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$b/artifacts/" \
-    -dict=tests/fuzz/yaml.dict "$work" 2>&1 | tail -n 25
+mkdir -p "$b/artifacts"
+for target in check bundle; do
+    work="$b/corpus-$target"
+    mkdir -p "$work"
+    cp -n tests/fuzz/corpus-$target/* "$work"/ 2>/dev/null || true
+    dict=""
+    [ "$target" = check ] && dict="-dict=tests/fuzz/yaml.dict"
+    echo "== fuzz-$target for $secs s"
+    # shellcheck disable=SC2086
+    "$b/fuzz-$target" -max_total_time="$secs" -timeout=10 \
+        -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="$b/artifacts/$target-" $dict "$work" 2>&1 |
+        tail -n 8
+done

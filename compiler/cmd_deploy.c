@@ -1,0 +1,278 @@
+/*
+ * cmd_deploy.c - promotion: `struere deploy` moves production to the
+ * development commit, `struere rollback` moves it back, both with a
+ * compare-and-swap ref update and a reflog message; `struere fetch`
+ * brings a remote's environment and key refs in.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "compile.h"
+#include "report.h"
+#include "semdiff.h"
+#include "store.h"
+#include "struere.h"
+
+static const char deploy_usage[] =
+    "usage: struere deploy [--dry-run] [--yes] [--push REMOTE]\n"
+    "\n"
+    "Shows what changes in production (the semantic diff from production\n"
+    "to the development commit's production bundle), asks for\n"
+    "confirmation on a terminal, then moves refs/heads/struere/production\n"
+    "to the development commit: nothing is recompiled. If production moved\n"
+    "meanwhile, nothing is changed and the command fails.\n"
+    "\n"
+    "  --dry-run      only show the diff\n"
+    "  --yes          do not ask (required when not on a terminal, e.g. CI)\n"
+    "  --push REMOTE  push refs/heads/struere/production to a git remote\n";
+
+static const char rollback_usage[] =
+    "usage: struere rollback [--to REV] [--yes] [--push REMOTE]\n"
+    "\n"
+    "Moves production back to the commit it had before the deploy that\n"
+    "brought its current commit (from the reflog), or to REV, which must\n"
+    "be a commit of the development branch. Same compare-and-swap rule as\n"
+    "deploy.\n";
+
+static const char fetch_usage[] =
+    "usage: struere fetch REMOTE\n"
+    "\n"
+    "Brings the remote's refs/heads/struere/* and refs/struere/keys into\n"
+    "the local store (for runtime hosts following a published store).\n";
+
+/* Loads the production bundle of commit id (NULL when id is empty). */
+static int production_bundle(struct store *s, const char *id,
+                             struere_bundle **out)
+{
+    char label[200];
+    *out = NULL;
+    if (!id[0])
+        return EXIT_OK;
+    return cli_load_bundle(s, id, ENV_PRODUCTION, out, label, sizeof(label));
+}
+
+static bool confirm(const char *question)
+{
+    fprintf(stderr, "%s [y/N] ", question);
+    fflush(stderr);
+    char line[32];
+    if (!fgets(line, sizeof(line), stdin))
+        return false;
+    return line[0] == 'y' || line[0] == 'Y';
+}
+
+/* Shows the change, asks, moves production from `from` to `to`. */
+static int promote(struct store *s, const char *from, const char *to,
+                   const char *verb, bool dry_run, bool yes,
+                   const char *push)
+{
+    struere_bundle *a = NULL, *b = NULL;
+    int rc = production_bundle(s, from, &a);
+    if (rc == EXIT_OK)
+        rc = production_bundle(s, to, &b);
+    if (rc != EXIT_OK) {
+        struere_bundle_free(a);
+        struere_bundle_free(b);
+        return rc;
+    }
+    char la[64], lb[64];
+    snprintf(la, sizeof(la), "production %.12s", from[0] ? from : "(empty)");
+    snprintf(lb, sizeof(lb), "%.12s", to);
+    json_t *diff = semdiff_bundles(a, b, la, lb);
+    semdiff_print(stdout, diff, SEMDIFF_TEXT, report_use_color(stdout));
+    json_decref(diff);
+    struere_bundle_free(a);
+    struere_bundle_free(b);
+    if (dry_run) {
+        printf("dry run: production not changed\n");
+        return EXIT_OK;
+    }
+    if (!yes) {
+        if (!isatty(STDIN_FILENO)) {
+            cli_error("%s: not on a terminal; pass --yes to confirm", verb);
+            return EXIT_USAGE;
+        }
+        char q[120];
+        snprintf(q, sizeof(q), "Move production to %.12s?", to);
+        if (!confirm(q)) {
+            printf("cancelled: production not changed\n");
+            return EXIT_OK;
+        }
+    }
+    char msg[200];
+    snprintf(msg, sizeof(msg), "struere %s: %.12s (was %.12s)", verb, to,
+             from[0] ? from : "none");
+    rc = store_move_ref(s, STORE_PRODUCTION, to, from, msg);
+    if (rc != STORE_OK) {
+        cli_error("%s", store_error(s));
+        return EXIT_IO;
+    }
+    printf("production: %.12s -> %.12s\n", from[0] ? from : "(none)", to);
+    if (push) {
+        const char *refs[] = {STORE_PRODUCTION};
+        if (store_push(s, push, refs, 1) != STORE_OK) {
+            cli_error("production moved, but the push failed: %s",
+                      store_error(s));
+            return EXIT_IO;
+        }
+        printf("pushed struere/production to %s\n", push);
+    }
+    return EXIT_OK;
+}
+
+struct options {
+    bool dry_run, yes;
+    const char *push, *to;
+};
+
+static int parse(int argc, char **argv, const char *usage, bool rollback,
+                 struct options *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (int i = 1; i < argc; i++) {
+        if (cli_wants_help(argv[i])) {
+            fputs(usage, stdout);
+            return -1;
+        } else if (!strcmp(argv[i], "--dry-run")) {
+            o->dry_run = true;
+        } else if (!strcmp(argv[i], "--yes") || !strcmp(argv[i], "-y")) {
+            o->yes = true;
+        } else if (!strcmp(argv[i], "--push") && i + 1 < argc) {
+            o->push = argv[++i];
+        } else if (rollback && !strcmp(argv[i], "--to") && i + 1 < argc) {
+            o->to = argv[++i];
+        } else {
+            cli_error("unknown argument '%s'\n", argv[i]);
+            fputs(usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+int cmd_deploy(const struct cli *g, int argc, char **argv)
+{
+    struct options o;
+    int prc = parse(argc, argv, deploy_usage, false, &o);
+    if (prc)
+        return prc < 0 ? EXIT_OK : prc;
+    struct store *s;
+    int rc = cli_open_store(g, NULL, &s);
+    if (rc != EXIT_OK)
+        return rc;
+    char dev[41], prod[41];
+    if (store_ref_id(s, STORE_DEVELOPMENT, dev) != STORE_OK) {
+        cli_error("nothing to deploy: struere/development does not exist; "
+                  "run 'struere dev' first");
+        rc = EXIT_INVALID;
+    } else if (store_ref_id(s, STORE_PRODUCTION, prod) == STORE_ERROR) {
+        cli_error("%s", store_error(s));
+        rc = EXIT_IO;
+    } else if (!strcmp(dev, prod)) {
+        printf("production is already at the development commit %.12s\n",
+               dev);
+    } else {
+        rc = promote(s, prod, dev, "deploy", o.dry_run, o.yes, o.push);
+    }
+    store_close(s);
+    return rc;
+}
+
+/* The commit production had before the deploy that brought `current`. */
+static int previous_production(struct store *s, const char *current,
+                               char out[41])
+{
+    struct store_reflog_entry *log;
+    size_t n;
+    if (store_reflog(s, STORE_PRODUCTION, &log, &n) != STORE_OK) {
+        cli_error("%s", store_error(s));
+        return EXIT_IO;
+    }
+    int rc = EXIT_INVALID;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(log[i].message, "struere deploy", 14) ||
+            strcmp(log[i].new_id, current))
+            continue;
+        if (strspn(log[i].old_id, "0") == 40)
+            break; /* the first deploy: nothing before it */
+        memcpy(out, log[i].old_id, 41);
+        rc = EXIT_OK;
+        break;
+    }
+    free(log);
+    if (rc != EXIT_OK)
+        cli_error("no earlier production commit to roll back to (use "
+                  "--to REV)");
+    return rc;
+}
+
+int cmd_rollback(const struct cli *g, int argc, char **argv)
+{
+    struct options o;
+    int prc = parse(argc, argv, rollback_usage, true, &o);
+    if (prc)
+        return prc < 0 ? EXIT_OK : prc;
+    struct store *s;
+    int rc = cli_open_store(g, NULL, &s);
+    if (rc != EXIT_OK)
+        return rc;
+    char prod[41], target[41];
+    if (store_ref_id(s, STORE_PRODUCTION, prod) != STORE_OK) {
+        cli_error("nothing to roll back: production was never deployed");
+        rc = EXIT_INVALID;
+        goto done;
+    }
+    if (o.to) {
+        bool on = false;
+        if (store_resolve(s, o.to, target) != STORE_OK) {
+            cli_error("%s", store_error(s));
+            rc = EXIT_INVALID;
+            goto done;
+        }
+        if (store_on_branch(s, target, STORE_DEVELOPMENT, &on) != STORE_OK ||
+            !on) {
+            cli_error("%s (%.12s) was never a development commit; "
+                      "production only takes development commits",
+                      o.to, target);
+            rc = EXIT_INVALID;
+            goto done;
+        }
+    } else if ((rc = previous_production(s, prod, target)) != EXIT_OK) {
+        goto done;
+    }
+    if (!strcmp(target, prod)) {
+        printf("production is already at %.12s\n", prod);
+        goto done;
+    }
+    rc = promote(s, prod, target, "rollback", o.dry_run, o.yes, o.push);
+done:
+    store_close(s);
+    return rc;
+}
+
+int cmd_fetch(const struct cli *g, int argc, char **argv)
+{
+    if (argc == 2 && cli_wants_help(argv[1])) {
+        fputs(fetch_usage, stdout);
+        return EXIT_OK;
+    }
+    if (argc != 2 || argv[1][0] == '-') {
+        fputs(fetch_usage, stderr);
+        return EXIT_USAGE;
+    }
+    struct store *s;
+    int rc = cli_open_store(g, NULL, &s);
+    if (rc != EXIT_OK)
+        return rc;
+    if (store_fetch(s, argv[1]) != STORE_OK) {
+        cli_error("%s", store_error(s));
+        rc = EXIT_IO;
+    } else {
+        printf("fetched struere refs from %s\n", argv[1]);
+    }
+    store_close(s);
+    return rc;
+}

@@ -1,0 +1,349 @@
+/*
+ * cmd_keys.c - API keys: `keys create` prints a new key once, `keys
+ * list`, `keys revoke PREFIX`. Only records are stored - the SHA-256 of
+ * the key, never the key - as keys.json in commits of refs/struere/keys,
+ * each change moved with compare-and-swap.
+ */
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "store.h"
+
+static const char keys_usage[] =
+    "usage: struere keys create --env ENV [--name NAME] [--expires DATE]\n"
+    "       struere keys list [--json]\n"
+    "       struere keys revoke PREFIX\n"
+    "       (each also takes --push REMOTE)\n"
+    "\n"
+    "API keys select an environment: sk_dev_ (development), sk_prod_\n"
+    "(production), sk_eval_ (eval), then 40 random base62 characters. A\n"
+    "key is printed once, at creation; the store keeps only its SHA-256,\n"
+    "prefix, name, environment, creation and expiry times and whether it\n"
+    "is revoked (refs/struere/keys, keys.json). DATE is YYYY-MM-DD or\n"
+    "YYYY-MM-DDTHH:MM:SSZ (UTC).\n";
+
+static const char *const env_prefix[3] = {"sk_dev_", "sk_prod_", "sk_eval_"};
+
+enum { KEY_RANDOM = 40, PREFIX_RANDOM = 6 };
+
+static void now_iso(char *buf, size_t size)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Accepts YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ; writes the full form. */
+static bool parse_date(const char *s, char *out, size_t size)
+{
+    int y, mo, d, h = 0, mi = 0, se = 0;
+    char z = 'Z';
+    int n = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+        return false;
+    if (s[n] == 'T') {
+        int m = 0;
+        if (sscanf(s + n, "T%2d:%2d:%2d%c%n", &h, &mi, &se, &z, &m) != 4 ||
+            s[n + m] || z != 'Z')
+            return false;
+    } else if (s[n]) {
+        return false;
+    }
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+        h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
+        return false;
+    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi,
+             se);
+    return true;
+}
+
+/* Reads keys.json of refs/struere/keys (an empty list when absent). */
+static int load(struct store *s, char parent[41], json_t **records)
+{
+    *records = NULL;
+    int rc = store_ref_id(s, STORE_KEYS, parent);
+    if (rc == STORE_NOTFOUND) {
+        *records = json_array();
+        return EXIT_OK;
+    }
+    if (rc != STORE_OK) {
+        cli_error("%s", store_error(s));
+        return EXIT_IO;
+    }
+    unsigned char *data;
+    size_t len;
+    if (store_read(s, parent, "keys.json", &data, &len) != STORE_OK) {
+        cli_error("%s", store_error(s));
+        return EXIT_IO;
+    }
+    json_error_t e;
+    *records = json_loadb((const char *)data, len, 0, &e);
+    free(data);
+    if (!json_is_array(*records)) {
+        json_decref(*records);
+        *records = NULL;
+        cli_error("refs/struere/keys: keys.json is not a list of records");
+        return EXIT_IO;
+    }
+    return EXIT_OK;
+}
+
+static int save(struct store *s, const char *parent, json_t *records,
+                const char *message, const char *push)
+{
+    char *text = json_dumps(records, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (!text) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
+    struct store_file f = {"keys.json", text, strlen(text)};
+    char id[41];
+    bool committed;
+    int rc = store_commit(s, STORE_KEYS, parent, &f, 1, message, id,
+                          &committed);
+    free(text);
+    if (rc != STORE_OK) {
+        cli_error("%s", store_error(s));
+        return EXIT_IO;
+    }
+    if (push) {
+        const char *refs[] = {STORE_KEYS};
+        if (store_push(s, push, refs, 1) != STORE_OK) {
+            cli_error("saved, but the push failed: %s", store_error(s));
+            return EXIT_IO;
+        }
+    }
+    return EXIT_OK;
+}
+
+static int create(struct store *s, int env, const char *name,
+                  const char *expires, const char *push)
+{
+    char parent[41];
+    json_t *records;
+    int rc = load(s, parent, &records);
+    if (rc != EXIT_OK)
+        return rc;
+    static const char alphabet[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    char key[64], prefix[32];
+    for (int attempt = 0;; attempt++) {
+        size_t k = (size_t)snprintf(key, sizeof(key), "%s", env_prefix[env]);
+        for (int i = 0; i < KEY_RANDOM; i++)
+            key[k++] = alphabet[randombytes_uniform(62)];
+        key[k] = '\0';
+        snprintf(prefix, sizeof(prefix), "%.*s",
+                 (int)(strlen(env_prefix[env]) + PREFIX_RANDOM), key);
+        bool clash = false;
+        size_t i;
+        json_t *r;
+        json_array_foreach(records, i, r)
+        {
+            const char *p = json_string_value(json_object_get(r, "prefix"));
+            if (p && !strcmp(p, prefix))
+                clash = true;
+        }
+        if (!clash)
+            break;
+        if (attempt > 100) {
+            cli_error("cannot find an unused key prefix");
+            json_decref(records);
+            return EXIT_IO;
+        }
+    }
+    unsigned char hash[32];
+    crypto_hash_sha256(hash, (const unsigned char *)key, strlen(key));
+    char hex[65];
+    sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+    char created[32];
+    now_iso(created, sizeof(created));
+    json_t *r = json_object();
+    json_object_set_new(r, "prefix", json_string(prefix));
+    json_object_set_new(r, "name", json_string(name ? name : ""));
+    json_object_set_new(r, "environment",
+                        json_string(env == 0   ? "development"
+                                    : env == 1 ? "production"
+                                               : "eval"));
+    json_object_set_new(r, "created", json_string(created));
+    json_object_set_new(r, "expires", expires ? json_string(expires)
+                                              : json_null());
+    json_object_set_new(r, "revoked", json_false());
+    json_object_set_new(r, "sha256", json_string(hex));
+    json_array_append_new(records, r);
+    char message[200];
+    snprintf(message, sizeof(message), "struere keys: create %s (%s)", prefix,
+             name ? name : "unnamed");
+    rc = save(s, parent, records, message, push);
+    json_decref(records);
+    if (rc == EXIT_OK) {
+        printf("%s\n", key);
+        fprintf(stderr,
+                "created key %s for %s; this is the only time it is shown\n",
+                prefix, env == 0 ? "development" : env == 1 ? "production"
+                                                           : "eval");
+    }
+    sodium_memzero(key, sizeof(key));
+    return rc;
+}
+
+static int list(struct store *s, bool json)
+{
+    char parent[41];
+    json_t *records;
+    int rc = load(s, parent, &records);
+    if (rc != EXIT_OK)
+        return rc;
+    if (json) {
+        json_dumpf(records, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        fputc('\n', stdout);
+    } else if (!json_array_size(records)) {
+        printf("no keys (create one with: struere keys create --env ENV)\n");
+    } else {
+        char now[32];
+        now_iso(now, sizeof(now));
+        printf("%-16s %-12s %-20s %-21s %-21s %s\n", "PREFIX", "ENV", "NAME",
+               "CREATED", "EXPIRES", "STATE");
+        size_t i;
+        json_t *r;
+        json_array_foreach(records, i, r)
+        {
+            const char *exp = json_string_value(json_object_get(r, "expires"));
+            const char *state =
+                json_is_true(json_object_get(r, "revoked")) ? "revoked"
+                : exp && strcmp(exp, now) < 0               ? "expired"
+                                                            : "active";
+            printf("%-16s %-12s %-20s %-21s %-21s %s\n",
+                   json_string_value(json_object_get(r, "prefix")),
+                   json_string_value(json_object_get(r, "environment")),
+                   json_string_value(json_object_get(r, "name")),
+                   json_string_value(json_object_get(r, "created")),
+                   exp ? exp : "never", state);
+        }
+    }
+    json_decref(records);
+    return EXIT_OK;
+}
+
+static int revoke(struct store *s, const char *prefix, const char *push)
+{
+    char parent[41];
+    json_t *records;
+    int rc = load(s, parent, &records);
+    if (rc != EXIT_OK)
+        return rc;
+    json_t *found = NULL;
+    size_t matches = 0, i;
+    json_t *r;
+    json_array_foreach(records, i, r)
+    {
+        const char *p = json_string_value(json_object_get(r, "prefix"));
+        if (p && !strncmp(p, prefix, strlen(prefix))) {
+            found = r;
+            matches++;
+        }
+    }
+    if (matches != 1) {
+        cli_error(matches ? "'%s' matches %zu keys; give more of the prefix"
+                          : "no key with prefix '%s'%.0zu",
+                  prefix, matches);
+        json_decref(records);
+        return EXIT_INVALID;
+    }
+    if (json_is_true(json_object_get(found, "revoked"))) {
+        printf("%s was already revoked\n",
+               json_string_value(json_object_get(found, "prefix")));
+        json_decref(records);
+        return EXIT_OK;
+    }
+    char now[32];
+    now_iso(now, sizeof(now));
+    json_object_set_new(found, "revoked", json_true());
+    json_object_set_new(found, "revokedAt", json_string(now));
+    char message[200];
+    snprintf(message, sizeof(message), "struere keys: revoke %s",
+             json_string_value(json_object_get(found, "prefix")));
+    rc = save(s, parent, records, message, push);
+    if (rc == EXIT_OK)
+        printf("revoked %s\n",
+               json_string_value(json_object_get(found, "prefix")));
+    json_decref(records);
+    return rc;
+}
+
+int cmd_keys(const struct cli *g, int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : NULL;
+    const char *name = NULL, *expires = NULL, *push = NULL, *target = NULL;
+    int env = -1;
+    bool json = false;
+    char exp[64];
+    for (int i = 1; i < argc; i++)
+        if (cli_wants_help(argv[i])) {
+            fputs(keys_usage, stdout);
+            return EXIT_OK;
+        }
+    if (!sub || (strcmp(sub, "create") && strcmp(sub, "list") &&
+                 strcmp(sub, "revoke"))) {
+        fputs(keys_usage, stderr);
+        return EXIT_USAGE;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--env") && i + 1 < argc) {
+            env = cli_env_parse(argv[++i]);
+            if (env < 0) {
+                cli_error("--env takes development, production or eval");
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
+            name = argv[++i];
+        } else if (!strcmp(argv[i], "--expires") && i + 1 < argc) {
+            if (!parse_date(argv[++i], exp, sizeof(exp))) {
+                cli_error("--expires takes YYYY-MM-DD or "
+                          "YYYY-MM-DDTHH:MM:SSZ, not '%s'",
+                          argv[i]);
+                return EXIT_USAGE;
+            }
+            expires = exp;
+        } else if (!strcmp(argv[i], "--push") && i + 1 < argc) {
+            push = argv[++i];
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (argv[i][0] != '-' && !target) {
+            target = argv[i];
+        } else {
+            cli_error("keys: unknown argument '%s'\n", argv[i]);
+            fputs(keys_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!strcmp(sub, "create") && (env < 0 || target)) {
+        cli_error("keys create needs --env development|production|eval");
+        return EXIT_USAGE;
+    }
+    if (!strcmp(sub, "revoke") && !target) {
+        cli_error("keys revoke needs the key's PREFIX");
+        return EXIT_USAGE;
+    }
+    if (sodium_init() < 0) {
+        cli_error("cannot initialise libsodium");
+        return EXIT_IO;
+    }
+    struct store *s;
+    int rc = cli_open_store(g, NULL, &s);
+    if (rc != EXIT_OK)
+        return rc;
+    if (!strcmp(sub, "create"))
+        rc = create(s, env, name, expires, push);
+    else if (!strcmp(sub, "list"))
+        rc = list(s, json);
+    else
+        rc = revoke(s, target, push);
+    store_close(s);
+    return rc;
+}

@@ -1,0 +1,263 @@
+/*
+ * cmd_log.c - `struere log` (each environment's history: commits,
+ * promotions and rollbacks, with times and who) and `struere inspect`
+ * (verify a bundle and print what it holds).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "compile.h"
+#include "store.h"
+#include "struere.h"
+
+static const char log_usage[] =
+    "usage: struere log [--env ENV] [--json] [-n N]\n"
+    "\n"
+    "The history of each environment (or ENV): the commits of\n"
+    "struere/development and struere/eval, and every move of\n"
+    "struere/production (deploys and rollbacks, from the reflog), newest\n"
+    "first, with times and who.\n";
+
+static const char inspect_usage[] =
+    "usage: struere inspect [REV|FILE] [--env ENV] [--json]\n"
+    "\n"
+    "Verifies a bundle and prints its header and contents. REV is an\n"
+    "environment or any revision of the store (default development); ENV\n"
+    "picks the commit's bundle (default: the environment named, else\n"
+    "development). Exit 1 when the bundle does not verify.\n";
+
+static void iso_time(int64_t t, int offset, char *buf, size_t size)
+__attribute__((nonnull));
+static void iso_time(int64_t t, int offset, char *buf, size_t size)
+{
+    time_t tt = (time_t)(t + offset * 60);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    char z[8];
+    offset %= 24 * 60;
+    if (offset)
+        snprintf(z, sizeof(z), "%c%02d:%02d", offset < 0 ? '-' : '+',
+                 abs(offset) / 60, abs(offset) % 60);
+    else
+        snprintf(z, sizeof(z), "Z");
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%s", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, z);
+}
+
+static int log_branch(struct store *s, int e, size_t max, json_t *out,
+                      bool json)
+{
+    char ref[100];
+    snprintf(ref, sizeof(ref), "refs/heads/struere/%s", env_names[e]);
+    json_t *list = json_array();
+    if (e == ENV_PRODUCTION) {
+        struct store_reflog_entry *log;
+        size_t n;
+        char id[41];
+        if (store_ref_id(s, ref, id) != STORE_OK ||
+            store_reflog(s, ref, &log, &n) != STORE_OK) {
+            n = 0;
+            log = NULL;
+        }
+        if (!json)
+            printf("production%s\n", n ? ":" : ": never deployed");
+        for (size_t i = 0; i < n && i < max; i++) {
+            char when[64];
+            iso_time(log[i].time, log[i].offset, when, sizeof(when));
+            const char *what = !strncmp(log[i].message, "struere rollback", 16)
+                                   ? "rollback"
+                               : !strncmp(log[i].message, "struere deploy", 14)
+                                   ? "deploy"
+                                   : "update";
+            if (!json)
+                printf("  %.12s %s %-8s %s (was %.12s)\n", log[i].new_id,
+                       when, what, log[i].who, log[i].old_id);
+            json_t *o = json_object();
+            json_object_set_new(o, "commit", json_string(log[i].new_id));
+            json_object_set_new(o, "previous", json_string(log[i].old_id));
+            json_object_set_new(o, "time", json_string(when));
+            json_object_set_new(o, "action", json_string(what));
+            json_object_set_new(o, "who", json_string(log[i].who));
+            json_object_set_new(o, "message", json_string(log[i].message));
+            json_array_append_new(list, o);
+        }
+        free(log);
+    } else {
+        struct store_commit_info *c;
+        size_t n;
+        if (store_log(s, ref, max, &c, &n) != STORE_OK) {
+            n = 0;
+            c = NULL;
+        }
+        if (!json)
+            printf("%s%s\n", env_names[e], n ? ":" : ": no commits yet");
+        for (size_t i = 0; i < n; i++) {
+            char when[64];
+            iso_time(c[i].time, c[i].offset, when, sizeof(when));
+            int len = (int)strcspn(c[i].message, "\n");
+            if (!json)
+                printf("  %.12s %s %s %.*s\n", c[i].id, when, c[i].author,
+                       len, c[i].message);
+            json_t *o = json_object();
+            json_object_set_new(o, "commit", json_string(c[i].id));
+            json_object_set_new(o, "time", json_string(when));
+            json_object_set_new(o, "author", json_string(c[i].author));
+            json_object_set_new(o, "message", json_string(c[i].message));
+            json_array_append_new(list, o);
+        }
+        free(c);
+    }
+    json_object_set_new(out, env_names[e], list);
+    return EXIT_OK;
+}
+
+int cmd_log(const struct cli *g, int argc, char **argv)
+{
+    int only = -1;
+    bool json = false;
+    size_t max = 50;
+    for (int i = 1; i < argc; i++) {
+        if (cli_wants_help(argv[i])) {
+            fputs(log_usage, stdout);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (n <= 0 || *end) {
+                cli_error("-n takes a positive number");
+                return EXIT_USAGE;
+            }
+            max = (size_t)n;
+        } else if (!strcmp(argv[i], "--env") && i + 1 < argc) {
+            only = cli_env_parse(argv[++i]);
+            if (only < 0) {
+                cli_error("--env takes development, production or eval");
+                return EXIT_USAGE;
+            }
+        } else {
+            cli_error("log: unknown argument '%s'\n", argv[i]);
+            fputs(log_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    struct store *s;
+    int rc = cli_open_store(g, NULL, &s);
+    if (rc != EXIT_OK)
+        return rc;
+    json_t *out = json_object();
+    for (int e = 0; e < ENV_COUNT; e++)
+        if (only < 0 || e == only)
+            log_branch(s, e, max, out, json);
+    if (json) {
+        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    }
+    json_decref(out);
+    store_close(s);
+    return rc;
+}
+
+int cmd_inspect(const struct cli *g, int argc, char **argv)
+{
+    const char *spec = NULL;
+    int env = -1;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (cli_wants_help(argv[i])) {
+            fputs(inspect_usage, stdout);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (!strcmp(argv[i], "--env") && i + 1 < argc) {
+            env = cli_env_parse(argv[++i]);
+            if (env < 0) {
+                cli_error("--env takes development, production or eval");
+                return EXIT_USAGE;
+            }
+        } else if (argv[i][0] != '-' && !spec) {
+            spec = argv[i];
+        } else {
+            cli_error("inspect: unknown argument '%s'\n", argv[i]);
+            fputs(inspect_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!spec)
+        spec = "development";
+    if (env < 0)
+        env = cli_env_parse(spec) >= 0 ? cli_env_parse(spec) : ENV_DEVELOPMENT;
+    struct store *s = NULL;
+    char err[600];
+    store_open(&s, g->store ? g->store : g->dir, err, sizeof(err));
+    struere_bundle *b = NULL;
+    char label[300];
+    int rc = cli_load_bundle(s, spec, env, &b, label, sizeof(label));
+    if (rc == EXIT_OK) {
+        struere_bundle_info info;
+        struere_bundle_get_info(b, &info);
+        char digest[65];
+        for (int i = 0; i < 32; i++)
+            snprintf(digest + 2 * i, 3, "%02x", info.source_digest[i]);
+        json_t *o = json_object();
+        json_object_set_new(o, "bundle", json_string(label));
+        json_object_set_new(o, "valid", json_true());
+        char ver[32];
+        snprintf(ver, sizeof(ver), "%u.%u", info.major, info.minor);
+        json_object_set_new(o, "format", json_string(ver));
+        json_object_set_new(o, "environment",
+                            json_string(struere_env_name(info.environment)));
+        json_object_set_new(o, "size", json_integer((json_int_t)info.size));
+        json_object_set_new(o, "sourceDigest", json_string(digest));
+        json_object_set_new(o, "project", json_string(info.project_name));
+        json_object_set_new(o, "projectVersion",
+                            json_string(info.project_version));
+        json_object_set_new(o, "organization",
+                            json_string(info.organization_name));
+        json_object_set_new(o, "compiler", json_string(info.compiler_version));
+        json_t *defs = json_object();
+        for (int k = 0; k < STRUERE_KIND_COUNT; k++) {
+            json_t *slugs = json_array();
+            for (size_t i = 0; i < info.counts[k]; i++) {
+                const char *slug;
+                struere_bundle_entry(b, k, i, &slug, NULL, NULL);
+                json_array_append_new(slugs, json_string(slug));
+            }
+            json_object_set_new(defs, struere_kind_name(k), slugs);
+        }
+        json_object_set_new(o, "definitions", defs);
+        if (json) {
+            json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', stdout);
+        } else {
+            printf("bundle %s: valid\n", label);
+            printf("  format %s, environment %s, %llu bytes\n", ver,
+                   struere_env_name(info.environment),
+                   (unsigned long long)info.size);
+            printf("  project %s %s (%s), compiled by %s\n",
+                   info.project_name, info.project_version,
+                   info.organization_name, info.compiler_version);
+            printf("  source digest %s\n", digest);
+            for (int k = 0; k < STRUERE_KIND_COUNT; k++) {
+                if (!info.counts[k])
+                    continue;
+                printf("  %s (%zu):", struere_kind_name(k), info.counts[k]);
+                for (size_t i = 0; i < info.counts[k] && i < 50; i++) {
+                    const char *slug;
+                    struere_bundle_entry(b, k, i, &slug, NULL, NULL);
+                    printf(" %s", slug);
+                }
+                printf("%s\n", info.counts[k] > 50 ? " ..." : "");
+            }
+        }
+        json_decref(o);
+    }
+    struere_bundle_free(b);
+    store_close(s);
+    return rc;
+}

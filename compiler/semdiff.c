@@ -1,0 +1,428 @@
+/*
+ * semdiff.c - compares the canonical JSON bodies of two bundles, kind by
+ * kind in slug order; field changes are found by walking both bodies.
+ */
+#include "semdiff.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "markdown.h"
+
+static const char *const kind_label[STRUERE_KIND_COUNT] = {
+    "agent", "data type", "role", "tool", "automation", "eval suite",
+    "fixture"};
+
+static json_t *load_body(const char *body, size_t len)
+{
+    json_error_t e;
+    return json_loadb(body, len, 0, &e);
+}
+
+static char *show(const json_t *v)
+{
+    if (!v)
+        return strdup("(none)");
+    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+                                JSON_REAL_PRECISION(15));
+    if (s && strlen(s) > 120) {
+        s[117] = '.';
+        s[118] = '.';
+        s[119] = '.';
+        s[120] = '\0';
+    }
+    return s ? s : strdup("?");
+}
+
+static void add_field(json_t *fields, const char *path, json_t *a, json_t *b)
+{
+    json_t *f = json_object();
+    json_object_set_new(f, "path", json_string(path[0] ? path : "(whole)"));
+    json_object_set(f, "from", a ? a : json_null());
+    json_object_set(f, "to", b ? b : json_null());
+    if (!a)
+        json_object_set_new(f, "added", json_true());
+    if (!b)
+        json_object_set_new(f, "removed", json_true());
+    json_array_append_new(fields, f);
+}
+
+/* Field-level differences; arrays of different length or of objects whose
+ * items changed are reported whole at their path. */
+static void diff_values(json_t *fields, const char *path, json_t *a,
+                        json_t *b, int depth)
+{
+    if (json_equal(a, b))
+        return;
+    if (depth < 16 && json_is_object(a) && json_is_object(b)) {
+        const char *key;
+        json_t *v;
+        /* Sorted walk over the union of keys. */
+        json_t *keys = json_array();
+        json_object_foreach(a, key, v) json_array_append_new(keys,
+                                                             json_string(key));
+        json_object_foreach(b, key, v) if (!json_object_get(a, key))
+            json_array_append_new(keys, json_string(key));
+        size_t n = json_array_size(keys);
+        const char **sorted = malloc((n + 1) * sizeof(*sorted));
+        for (size_t i = 0; sorted && i < n; i++)
+            sorted[i] = json_string_value(json_array_get(keys, i));
+        for (size_t i = 1; sorted && i < n; i++)
+            for (size_t j = i; j > 0 && strcmp(sorted[j - 1], sorted[j]) > 0;
+                 j--) {
+                const char *t = sorted[j];
+                sorted[j] = sorted[j - 1];
+                sorted[j - 1] = t;
+            }
+        for (size_t i = 0; sorted && i < n; i++) {
+            char sub[512];
+            snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "",
+                     sorted[i]);
+            diff_values(fields, sub, json_object_get(a, sorted[i]),
+                        json_object_get(b, sorted[i]), depth + 1);
+        }
+        free(sorted);
+        json_decref(keys);
+        return;
+    }
+    if (depth < 16 && json_is_array(a) && json_is_array(b) &&
+        json_array_size(a) == json_array_size(b)) {
+        for (size_t i = 0; i < json_array_size(a); i++) {
+            char sub[512];
+            snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+            diff_values(fields, sub, json_array_get(a, i),
+                        json_array_get(b, i), depth + 1);
+        }
+        return;
+    }
+    add_field(fields, path, a, b);
+}
+
+static const char *const actions[] = {"create", "read", "update", "delete",
+                                      "list"};
+
+/* The (action, resource, effect) triples a role's policies state, with
+ * "*" actions expanded. */
+static json_t *permissions(const char *role, json_t *body)
+{
+    json_t *set = json_object();
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(body, "policies"), i, p)
+    {
+        const char *res = json_string_value(json_object_get(p, "resource"));
+        const char *eff = json_string_value(json_object_get(p, "effect"));
+        size_t j;
+        json_t *a;
+        json_array_foreach(json_object_get(p, "actions"), j, a)
+        {
+            const char *act = json_string_value(a);
+            if (!act || !res || !eff)
+                continue;
+            for (size_t k = 0; k < 5; k++) {
+                if (strcmp(act, "*") && strcmp(act, actions[k]))
+                    continue;
+                char key[600];
+                snprintf(key, sizeof(key), "%s\t%s\t%s\t%s", eff, role,
+                         actions[k], res);
+                json_object_set_new(set, key, json_true());
+            }
+        }
+    }
+    return set;
+}
+
+/* Members of a's array not in b's (by canonical text), as an array. */
+static json_t *minus(json_t *a, json_t *b)
+{
+    json_t *out = json_array();
+    size_t i, j;
+    json_t *x, *y;
+    json_array_foreach(a, i, x)
+    {
+        bool found = false;
+        json_array_foreach(b, j, y) if (json_equal(x, y)) found = true;
+        if (!found)
+            json_array_append(out, x);
+    }
+    return out;
+}
+
+static json_t *triples(json_t *from, json_t *to, const char *effect)
+{
+    json_t *out = json_array();
+    const char *key;
+    json_t *v;
+    json_object_foreach(to, key, v)
+    {
+        if (json_object_get(from, key) || strncmp(key, effect, strlen(effect)))
+            continue;
+        char buf[600];
+        snprintf(buf, sizeof(buf), "%s", key + strlen(effect) + 1);
+        json_t *t = json_array();
+        char *save = NULL;
+        for (char *tok = strtok_r(buf, "\t", &save); tok;
+             tok = strtok_r(NULL, "\t", &save))
+            json_array_append_new(t, json_string(tok));
+        json_array_append_new(out, t);
+    }
+    return out;
+}
+
+static void role_changes(json_t *change, const char *slug, json_t *a,
+                         json_t *b)
+{
+    json_t *pa = permissions(slug, a), *pb = permissions(slug, b);
+    json_t *perm = json_object();
+    json_object_set_new(perm, "gained", triples(pa, pb, "allow"));
+    json_object_set_new(perm, "lost", triples(pb, pa, "allow"));
+    json_object_set_new(perm, "deniedNow", triples(pa, pb, "deny"));
+    json_object_set_new(perm, "denyLifted", triples(pb, pa, "deny"));
+    json_object_set_new(change, "permissions", perm);
+    const char *lists[] = {"scopeRules", "fieldMasks"};
+    for (int l = 0; l < 2; l++) {
+        json_t *x = json_object_get(a, lists[l]);
+        json_t *y = json_object_get(b, lists[l]);
+        json_t *o = json_object();
+        json_object_set_new(o, "added", minus(y, x));
+        json_object_set_new(o, "removed", minus(x, y));
+        json_object_set_new(change, lists[l], o);
+    }
+    json_decref(pa);
+    json_decref(pb);
+}
+
+json_t *semdiff_bundles(const struere_bundle *from, const struere_bundle *to,
+                        const char *from_label, const char *to_label)
+{
+    json_t *doc = json_object();
+    json_object_set_new(doc, "from", json_string(from_label));
+    json_object_set_new(doc, "to", json_string(to_label));
+    json_t *changes = json_array();
+    for (int k = 0; k < STRUERE_KIND_COUNT; k++) {
+        size_t na = struere_bundle_count(from, k);
+        size_t nb = struere_bundle_count(to, k);
+        size_t i = 0, j = 0;
+        while (i < na || j < nb) {
+            const char *sa = NULL, *sb = NULL, *ba = NULL, *bb = NULL;
+            size_t la = 0, lb = 0;
+            if (i < na)
+                struere_bundle_entry(from, k, i, &sa, &ba, &la);
+            if (j < nb)
+                struere_bundle_entry(to, k, j, &sb, &bb, &lb);
+            int cmp = !sa ? 1 : !sb ? -1 : strcmp(sa, sb);
+            json_t *a = NULL, *b = NULL;
+            const char *slug;
+            if (cmp < 0) {
+                slug = sa;
+                a = load_body(ba, la);
+                i++;
+            } else if (cmp > 0) {
+                slug = sb;
+                b = load_body(bb, lb);
+                j++;
+            } else {
+                slug = sa;
+                i++;
+                j++;
+                if (la == lb && !memcmp(ba, bb, la))
+                    continue;
+                a = load_body(ba, la);
+                b = load_body(bb, lb);
+            }
+            json_t *c = json_object();
+            json_object_set_new(c, "kind",
+                                json_string(struere_kind_name(k)));
+            json_object_set_new(c, "slug", json_string(slug));
+            json_object_set_new(c, "change",
+                                json_string(!a ? "added"
+                                            : !b ? "removed"
+                                                 : "changed"));
+            if (a && b) {
+                json_t *fields = json_array();
+                diff_values(fields, "", a, b, 0);
+                json_object_set_new(c, "fields", fields);
+            }
+            if (k == STRUERE_KIND_ROLE)
+                role_changes(c, slug, a ? a : json_object(),
+                             b ? b : json_object());
+            json_array_append_new(changes, c);
+            json_decref(a);
+            json_decref(b);
+        }
+    }
+    json_object_set_new(doc, "changes", changes);
+    return doc;
+}
+
+size_t semdiff_count(const json_t *diff)
+{
+    return json_array_size(json_object_get(diff, "changes"));
+}
+
+int semdiff_format_parse(const char *s)
+{
+    static const char *const names[] = {"text", "md", "html", "json"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return -1;
+}
+
+static const char *label_of(const char *kind)
+{
+    for (int k = 0; k < STRUERE_KIND_COUNT; k++)
+        if (!strcmp(struere_kind_name(k), kind))
+            return kind_label[k];
+    return kind;
+}
+
+/* One line per permission triple: "role: action on resource". */
+static void print_triples(FILE *out, const char *prefix, json_t *list,
+                          bool md)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(list, i, t)
+    {
+        const char *role = json_string_value(json_array_get(t, 0));
+        const char *act = json_string_value(json_array_get(t, 1));
+        const char *res = json_string_value(json_array_get(t, 2));
+        if (md)
+            fprintf(out, "- %s (`%s`, `%s`, `%s`)\n", prefix, role, act, res);
+        else
+            fprintf(out, "    %s (%s, %s, %s)\n", prefix, role, act, res);
+    }
+}
+
+static void print_rules(FILE *out, const char *what, json_t *o, bool md)
+{
+    const char *sides[] = {"added", "removed"};
+    for (int s = 0; s < 2; s++) {
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(o, sides[s]), i, r)
+        {
+            char *text = show(r);
+            if (md)
+                fprintf(out, "- %s %s: `%s`\n", what, sides[s], text);
+            else
+                fprintf(out, "    %s %s: %s\n", what, sides[s], text);
+            free(text);
+        }
+    }
+}
+
+static void print_change_details(FILE *out, json_t *c, bool md)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(c, "fields"), i, f)
+    {
+        const char *path = json_string_value(json_object_get(f, "path"));
+        char *a = show(json_object_get(f, "added") ? NULL
+                                                   : json_object_get(f, "from"));
+        char *b = show(json_object_get(f, "removed") ? NULL
+                                                     : json_object_get(f, "to"));
+        if (md)
+            fprintf(out, "- `%s`: `%s` → `%s`\n", path, a, b);
+        else
+            fprintf(out, "    %s: %s -> %s\n", path, a, b);
+        free(a);
+        free(b);
+    }
+    json_t *perm = json_object_get(c, "permissions");
+    if (perm) {
+        print_triples(out, "gains", json_object_get(perm, "gained"), md);
+        print_triples(out, "loses", json_object_get(perm, "lost"), md);
+        print_triples(out, "now denied", json_object_get(perm, "deniedNow"),
+                      md);
+        print_triples(out, "no longer denied",
+                      json_object_get(perm, "denyLifted"), md);
+        print_rules(out, "scope rule", json_object_get(c, "scopeRules"), md);
+        print_rules(out, "field mask", json_object_get(c, "fieldMasks"), md);
+    }
+}
+
+static void print_md(FILE *out, const json_t *diff)
+{
+    json_t *changes = json_object_get(diff, "changes");
+    fprintf(out, "## struere: %s → %s\n\n",
+            json_string_value(json_object_get(diff, "from")),
+            json_string_value(json_object_get(diff, "to")));
+    if (!json_array_size(changes)) {
+        fprintf(out, "No definition changes.\n");
+        return;
+    }
+    fprintf(out, "| change | kind | definition |\n| --- | --- | --- |\n");
+    size_t i;
+    json_t *c;
+    json_array_foreach(changes, i, c)
+    fprintf(out, "| %s | %s | `%s` |\n",
+            json_string_value(json_object_get(c, "change")),
+            label_of(json_string_value(json_object_get(c, "kind"))),
+            json_string_value(json_object_get(c, "slug")));
+    json_array_foreach(changes, i, c)
+    {
+        if (strcmp(json_string_value(json_object_get(c, "change")),
+                   "changed") &&
+            strcmp(json_string_value(json_object_get(c, "kind")), "role"))
+            continue;
+        fprintf(out, "\n### %s `%s` (%s)\n\n",
+                label_of(json_string_value(json_object_get(c, "kind"))),
+                json_string_value(json_object_get(c, "slug")),
+                json_string_value(json_object_get(c, "change")));
+        print_change_details(out, c, true);
+    }
+}
+
+void semdiff_print(FILE *out, const json_t *diff, enum semdiff_format fmt,
+                   bool color)
+{
+    if (fmt == SEMDIFF_JSON) {
+        json_dumpf(diff, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                  JSON_REAL_PRECISION(15));
+        fputc('\n', out);
+        return;
+    }
+    if (fmt == SEMDIFF_MD) {
+        print_md(out, diff);
+        return;
+    }
+    if (fmt == SEMDIFF_HTML) {
+        char *md = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&md, &len);
+        if (!mem)
+            return;
+        print_md(mem, diff);
+        fclose(mem);
+        char *html = markdown_to_html(md, len);
+        fputs(html ? html : "", out);
+        free(html);
+        free(md);
+        return;
+    }
+    json_t *changes = json_object_get(diff, "changes");
+    fprintf(out, "%s..%s: %zu definition%s differ\n",
+            json_string_value(json_object_get(diff, "from")),
+            json_string_value(json_object_get(diff, "to")),
+            json_array_size(changes),
+            json_array_size(changes) == 1 ? "" : "s");
+    size_t i;
+    json_t *c;
+    json_array_foreach(changes, i, c)
+    {
+        const char *ch = json_string_value(json_object_get(c, "change"));
+        char mark = ch[0] == 'a' ? '+' : ch[0] == 'r' ? '-' : '~';
+        const char *col = !color        ? ""
+                          : mark == '+' ? "\033[32m"
+                          : mark == '-' ? "\033[31m"
+                                        : "\033[33m";
+        fprintf(out, "%s%c %s %s%s\n", col, mark,
+                label_of(json_string_value(json_object_get(c, "kind"))),
+                json_string_value(json_object_get(c, "slug")),
+                color ? "\033[0m" : "");
+        print_change_details(out, c, false);
+    }
+}

@@ -1,0 +1,31 @@
+/*
+ * semdiff.h - the semantic difference between two bundles: per
+ * definition, added, removed or changed, which fields changed from what to
+ * what, and for roles the permissions gained and lost as (role, action,
+ * resource) and the scope rules and field masks added or removed.
+ * Rendered as text, review-ready Markdown, HTML or JSON.
+ */
+#ifndef STRUERE_SEMDIFF_H
+#define STRUERE_SEMDIFF_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "struere.h"
+
+enum semdiff_format { SEMDIFF_TEXT, SEMDIFF_MD, SEMDIFF_HTML, SEMDIFF_JSON };
+
+/* The difference from `from` (NULL: an empty environment) to `to`, as a
+ * JSON document {"from", "to", "changes": [...]} (caller owns it). */
+json_t *semdiff_bundles(const struere_bundle *from, const struere_bundle *to,
+                        const char *from_label, const char *to_label);
+/* Number of changed definitions in a semdiff document. */
+size_t semdiff_count(const json_t *diff);
+/* Prints a semdiff document; color only applies to text. */
+void semdiff_print(FILE *out, const json_t *diff, enum semdiff_format fmt,
+                   bool color);
+/* Parses "text", "md", "html", "json"; -1 otherwise. */
+int semdiff_format_parse(const char *s);
+
+#endif
