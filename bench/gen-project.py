@@ -570,7 +570,7 @@ class Gen:
                 case["tags"] = ["smoke"]
             if r.random() < 0.2:
                 case["finalAssertions"] = [{"type": "tool_not_called",
-                                            "value": "entity.delete"}]
+                                            "value": r.choice(tools)}]
             cases.append(case)
         doc = {"suite": title([agent.split("-")[0], "suite", str(i)]),
                "slug": slug, "agent": agent,

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "emit.h"
 #include "index.h"
 #include "kinds.h"
 #include "node.h"
@@ -103,15 +102,12 @@ static uint32_t intern(struct pool *p, const char *s, size_t len,
     return off;
 }
 
-struct entry {
-    const char *slug;
-    char *body;
-};
-
 static int cmp_entry(const void *a, const void *b)
 {
-    return strcmp(((const struct entry *)a)->slug,
-                  ((const struct entry *)b)->slug);
+    const struct bundle_entry *x = a, *y = b;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    return strcmp(x->slug, y->slug);
 }
 
 struct section {
@@ -121,15 +117,21 @@ struct section {
 
 int bundle_write(const struct project *p, enum env e,
                  const unsigned char source_digest[32],
+                 const struct bundle_entry *entries, size_t nentries,
                  struct bundle_bytes *out)
 {
     memset(out, 0, sizeof(*out));
     struct arena a;
     arena_init(&a);
-    size_t total = 0;
-    for (int k = 0; k < KIND_COUNT; k++)
-        total += p->ndefs[k];
-    struct pool pool = {.seen = index_new(&a, total * 4 + 64), .arena = &a};
+    struct bundle_entry *sorted =
+        malloc((nentries + 1) * sizeof(*sorted));
+    if (!sorted)
+        return -1;
+    if (nentries)
+        memcpy(sorted, entries, nentries * sizeof(*sorted));
+    qsort(sorted, nentries, sizeof(*sorted), cmp_entry);
+    struct pool pool = {.seen = index_new(&a, nentries * 2 + 64),
+                        .arena = &a};
     struct section secs[KIND_COUNT + 2];
     size_t nsec = 0;
     int rc = -1;
@@ -162,45 +164,32 @@ int bundle_write(const struct project *p, enum env e,
         enum kind k = section_order[si];
         if (!(kind_table[k].envs & (1u << e)))
             continue;
-        struct entry *ents = calloc(p->ndefs[k] + 1, sizeof(*ents));
-        if (!ents)
-            goto done;
-        size_t n = 0;
-        for (size_t i = 0; i < p->ndefs[k]; i++) {
-            const struct def *d = &p->defs[k][i];
-            if (!d->root || !d->slug)
-                continue;
-            json_t *body = emit_definition(p, d, e);
-            ents[n].slug = d->slug;
-            ents[n].body = emit_canonical(body);
-            json_decref(body);
-            if (!ents[n].body) {
-                for (size_t j = 0; j < n; j++)
-                    free(ents[j].body);
-                free(ents);
-                goto done;
-            }
-            n++;
-        }
-        qsort(ents, n, sizeof(*ents), cmp_entry);
         struct section *sec = &secs[nsec++];
         memcpy(sec->id, kind_section[k], 4);
+        size_t first = 0;
+        while (first < nentries && sorted[first].kind != k)
+            first++;
+        size_t n = 0;
+        while (first + n < nentries && sorted[first + n].kind == k)
+            n++;
         put_u32(&sec->data, (uint32_t)n);
         put_u32(&sec->data, 0);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = first; i < first + n; i++) {
             uint32_t slen, blen;
-            uint32_t soff = intern(&pool, ents[i].slug, strlen(ents[i].slug),
-                                   &slen);
-            uint32_t boff = intern(&pool, ents[i].body, strlen(ents[i].body),
-                                   &blen);
+            uint32_t soff = intern(&pool, sorted[i].slug,
+                                   strlen(sorted[i].slug), &slen);
+            /* Bodies are not interned: they are unique in practice, and
+             * hashing megabytes of them costs more than it saves. */
+            blen = (uint32_t)strlen(sorted[i].body);
+            uint32_t boff = (uint32_t)pool.bytes.len;
+            put(&pool.bytes, sorted[i].body, blen);
+            put(&pool.bytes, "", 1);
             put_u32(&sec->data, soff);
             put_u32(&sec->data, slen);
             put_u32(&sec->data, boff);
             put_u32(&sec->data, blen);
-            free(ents[i].body);
         }
         out->counts[k] = n;
-        free(ents);
     }
     struct section *strs = &secs[nsec++];
     memcpy(strs->id, "STRS", 4);
@@ -267,6 +256,7 @@ int bundle_write(const struct project *p, enum env e,
     out->len = b.len;
     rc = 0;
 done:
+    free(sorted);
     for (size_t i = 0; i < nsec; i++)
         free(secs[i].data.data);
     free(pool.bytes.data);

@@ -18,11 +18,19 @@ struct bundle_bytes {
     size_t counts[KIND_COUNT]; /* definitions per kind */
 };
 
-/* Writes the bundle of environment e for a project that checked clean.
- * source_digest is the 32-byte SHA-256 of the sources. Returns 0, or -1
- * when out of memory or a bundle limit is exceeded. */
+/* One compiled definition: its kind, slug and canonical JSON body. */
+struct bundle_entry {
+    enum kind kind;
+    const char *slug;
+    const char *body;
+};
+
+/* Writes the bundle of environment e from its n compiled definitions (in
+ * any order; slugs unique per kind). source_digest is the 32-byte SHA-256
+ * of the sources. Returns 0, or -1 when out of memory. */
 int bundle_write(const struct project *p, enum env e,
                  const unsigned char source_digest[32],
+                 const struct bundle_entry *entries, size_t n,
                  struct bundle_bytes *out);
 
 #endif

@@ -31,9 +31,12 @@ int cli_env_parse(const char *name);
  * receives a description for headings. Returns an exit code (errors
  * printed). */
 struct struere_bundle;
-int cli_load_bundle(struct store *s, const char *spec, int env,
-                    struct struere_bundle **out, char *label,
+int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
+                    int env, struct struere_bundle **out, char *label,
                     size_t label_size);
+/* Checks the project of g, printing its problems to stderr. Returns an
+ * exit code (EXIT_OK when it may be compiled). */
+int cli_check(const struct cli *g, struct project *p);
 /* Opens the store of the project (p may be NULL). Returns an exit code. */
 int cli_open_store(const struct cli *g, const struct project *p,
                    struct store **out);
@@ -53,6 +56,11 @@ int cmd_inspect(const struct cli *g, int argc, char **argv);
 int cmd_keys(const struct cli *g, int argc, char **argv);
 int cmd_fetch(const struct cli *g, int argc, char **argv);
 
+/* path as given on the command line, taken relative to -C DIR (buf
+ * receives the joined path when one is needed). */
+#include <stddef.h>
+const char *cli_path(const struct cli *g, const char *path, char *buf,
+                     size_t size);
 /* Whether argv[i] asks for help. */
 int cli_wants_help(const char *arg);
 /* Prints "struere: " + message to stderr. */

@@ -20,14 +20,17 @@ int cli_env_parse(const char *name)
     return -1;
 }
 
-int cli_load_bundle(struct store *s, const char *spec, int env,
-                    struere_bundle **out, char *label, size_t label_size)
+int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
+                    int env, struere_bundle **out, char *label,
+                    size_t label_size)
 {
     struct stat st;
     struere_error err;
+    char buf[4096];
+    const char *file = cli_path(g, spec, buf, sizeof(buf));
     *out = NULL;
-    if (stat(spec, &st) == 0 && S_ISREG(st.st_mode)) {
-        int rc = struere_bundle_open_file(out, spec, 0, &err);
+    if (stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
+        int rc = struere_bundle_open_file(out, file, 0, &err);
         if (rc != STRUERE_OK) {
             cli_error("%s: %s", spec, err.message);
             return rc == STRUERE_EIO ? EXIT_IO : EXIT_INVALID;

@@ -16,6 +16,18 @@
 int cli_compile(const struct cli *g, struct project *p, struct compiled *c)
 {
     memset(c, 0, sizeof(*c));
+    int rc = cli_check(g, p);
+    if (rc != EXIT_OK)
+        return rc;
+    if (compile_project(p, NULL, c) < 0) {
+        cli_error("out of memory while compiling");
+        return EXIT_IO;
+    }
+    return EXIT_OK;
+}
+
+int cli_check(const struct cli *g, struct project *p)
+{
     int rc = check_project(p, g->dir, 0);
     if (rc < 0) {
         report_print(stderr, &p->diags, REPORT_TEXT, report_use_color(stderr));
@@ -30,10 +42,6 @@ int cli_compile(const struct cli *g, struct project *p, struct compiled *c)
     }
     if (p->diags.warnings)
         report_print(stderr, &p->diags, REPORT_TEXT, report_use_color(stderr));
-    if (compile_project(p, c) < 0) {
-        cli_error("out of memory while compiling");
-        return EXIT_IO;
-    }
     return EXIT_OK;
 }
 
@@ -41,7 +49,8 @@ int cli_open_store(const struct cli *g, const struct project *p,
                    struct store **out)
 {
     char err[600];
-    const char *where = g->store;
+    char sbuf[4096];
+    const char *where = cli_path(g, g->store, sbuf, sizeof(sbuf));
     char buf[4096];
     const char *cfg_store =
         p && p->config ? node_get_str(p->config->root, "store") : NULL;

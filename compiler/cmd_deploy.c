@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "compile.h"
+#include "kinds.h"
 #include "report.h"
 #include "semdiff.h"
 #include "store.h"
@@ -43,15 +44,66 @@ static const char fetch_usage[] =
     "Brings the remote's refs/heads/struere/* and refs/struere/keys into\n"
     "the local store (for runtime hosts following a published store).\n";
 
-/* Loads the production bundle of commit id (NULL when id is empty). */
-static int production_bundle(struct store *s, const char *id,
-                             struere_bundle **out)
+static json_t *read_json(struct store *s, const char *id)
 {
+    unsigned char *data;
+    size_t len;
+    if (!id[0] || store_read_blob(s, id, &data, &len) != STORE_OK)
+        return NULL;
+    json_error_t e;
+    json_t *v = json_loadb((const char *)data, len, 0, &e);
+    free(data);
+    return v;
+}
+
+/* The semantic diff of production between commits a and b, from their
+ * review/production/ trees: git skips identical subtrees, so this costs
+ * what changed, not the project's size (deploy stays constant-time). */
+static json_t *production_diff(struct store *s, const char *a, const char *b,
+                               const char *la, const char *lb)
+{
+    struct store_change *ch;
+    size_t n;
+    const char *prefix = "review/production/";
+    if (store_changes(s, a, b, prefix, &ch, &n) != STORE_OK)
+        return NULL;
+    json_t *doc = semdiff_new(la, lb);
+    for (size_t i = 0; i < n; i++) {
+        const char *rest = ch[i].path + strlen(prefix);
+        size_t dlen = strcspn(rest, "/");
+        const char *slug = rest + dlen + (rest[dlen] ? 1 : 0);
+        int k = 0;
+        while (k < KIND_COUNT && (strlen(kind_table[k].dir) != dlen ||
+                                  strncmp(kind_table[k].dir, rest, dlen)))
+            k++;
+        if (k == KIND_COUNT || strlen(slug) < 6)
+            continue;
+        char name[512];
+        snprintf(name, sizeof(name), "%.*s", (int)(strlen(slug) - 5), slug);
+        json_t *x = read_json(s, ch[i].old_id);
+        json_t *y = read_json(s, ch[i].new_id);
+        semdiff_add(doc, kind_table[k].name, name, x, y);
+        json_decref(x);
+        json_decref(y);
+    }
+    free(ch);
+    return doc;
+}
+
+/* Production only takes a commit whose production bundle verifies: a
+ * corrupt or hand-made bundle never reaches the runtime hosts. This is
+ * the one step of deploy that reads the whole bundle. */
+static int has_production_bundle(struct store *s, const char *id)
+{
+    static const struct cli here = {.dir = "."};
+    struere_bundle *b = NULL;
     char label[200];
-    *out = NULL;
-    if (!id[0])
-        return EXIT_OK;
-    return cli_load_bundle(s, id, ENV_PRODUCTION, out, label, sizeof(label));
+    int rc = cli_load_bundle(&here, s, id, ENV_PRODUCTION, &b, label,
+                             sizeof(label));
+    struere_bundle_free(b);
+    if (rc != EXIT_OK)
+        cli_error("refusing to move production to %.12s", id);
+    return rc;
 }
 
 static bool confirm(const char *question)
@@ -69,23 +121,19 @@ static int promote(struct store *s, const char *from, const char *to,
                    const char *verb, bool dry_run, bool yes,
                    const char *push)
 {
-    struere_bundle *a = NULL, *b = NULL;
-    int rc = production_bundle(s, from, &a);
-    if (rc == EXIT_OK)
-        rc = production_bundle(s, to, &b);
-    if (rc != EXIT_OK) {
-        struere_bundle_free(a);
-        struere_bundle_free(b);
+    int rc = has_production_bundle(s, to);
+    if (rc != EXIT_OK)
         return rc;
-    }
     char la[64], lb[64];
     snprintf(la, sizeof(la), "production %.12s", from[0] ? from : "(empty)");
     snprintf(lb, sizeof(lb), "%.12s", to);
-    json_t *diff = semdiff_bundles(a, b, la, lb);
+    json_t *diff = production_diff(s, from, to, la, lb);
+    if (!diff) {
+        cli_error("%s", store_error(s));
+        return EXIT_IO;
+    }
     semdiff_print(stdout, diff, SEMDIFF_TEXT, report_use_color(stdout));
     json_decref(diff);
-    struere_bundle_free(a);
-    struere_bundle_free(b);
     if (dry_run) {
         printf("dry run: production not changed\n");
         return EXIT_OK;

@@ -17,6 +17,8 @@
 #include "compile.h"
 #include "kinds.h"
 #include "store.h"
+#include "struere.h"
+#include "arena.h"
 
 static const char dev_usage[] =
     "usage: struere dev [--watch] [--push REMOTE]\n"
@@ -37,23 +39,17 @@ static const char dev_usage[] =
 
 /* "1 agent changed, 2 roles added" + per-definition lines, comparing the
  * review files about to be committed with those of the parent. */
-static char *change_message(struct store *s, const char *parent,
+static char *change_message(const struct store_blob *old, size_t nold,
                             const struct compiled *c, unsigned env_mask,
                             size_t *changes)
 {
-    struct store_blob *old = NULL;
-    size_t nold = 0;
-    if (parent[0])
-        store_tree_blobs(s, parent, "review/", &old, &nold);
     /* added, changed, removed per environment; the summary counts a
      * definition once per branch (the largest count over its envs). */
     size_t counts[ENV_COUNT][KIND_COUNT][3] = {{{0}}};
     size_t cap = 4096, used = 0;
     char *body = malloc(cap);
-    if (!body) {
-        free(old);
+    if (!body)
         return NULL;
-    }
     body[0] = '\0';
     *changes = 0;
     for (int e = 0; e < ENV_COUNT; e++) {
@@ -85,7 +81,10 @@ static char *change_message(struct store *s, const char *parent,
                 j++;
             } else {
                 char id[41];
-                store_hash_blob(nf->data, nf->len, id);
+                if (nf->data)
+                    store_hash_blob(nf->data, nf->len, id);
+                else
+                    snprintf(id, sizeof(id), "%s", nf->blob_id);
                 bool same = !strcmp(id, old[j].id);
                 path = nf->path;
                 i++;
@@ -124,7 +123,6 @@ static char *change_message(struct store *s, const char *parent,
                                      kind_table[k].label, slen, slug);
         }
     }
-    free(old);
     char first[600] = "struere dev:";
     size_t fl = strlen(first);
     static const char *const verbs[3] = {"added", "changed", "removed"};
@@ -157,16 +155,13 @@ static char *change_message(struct store *s, const char *parent,
 }
 
 static int commit_branch(struct store *s, const char *ref,
-                         const struct project *p, const struct compiled *c,
+                         const char *parent, const struct store_blob *old,
+                         size_t nold, const struct project *p,
+                         const struct compiled *c, const char *sources,
                          unsigned env_mask, const char *label)
 {
-    char parent[41];
-    int rc = store_ref_id(s, ref, parent);
-    if (rc == STORE_ERROR) {
-        cli_error("%s", store_error(s));
-        return EXIT_IO;
-    }
-    size_t n = 1;
+    int rc;
+    size_t n = 2;
     for (int e = 0; e < ENV_COUNT; e++)
         if (env_mask & (1u << e))
             n += 1 + c->nreview[e];
@@ -180,23 +175,26 @@ static int commit_branch(struct store *s, const char *ref,
     }
     size_t k = 0;
     files[k++] = (struct store_file){"manifest.json", manifest,
-                                     strlen(manifest)};
+                                     strlen(manifest), NULL};
+    files[k++] = (struct store_file){"sources", sources, strlen(sources),
+                                     NULL};
     for (int e = 0; e < ENV_COUNT; e++) {
         if (!(env_mask & (1u << e)))
             continue;
         files[k++] = (struct store_file){compile_bundle_path((enum env)e),
-                                         c->bundle[e].data, c->bundle[e].len};
+                                         c->bundle[e].data, c->bundle[e].len,
+                                         NULL};
         for (size_t i = 0; i < c->nreview[e]; i++)
-            files[k++] = (struct store_file){c->review[e][i].path,
-                                             c->review[e][i].data,
-                                             c->review[e][i].len};
+            files[k++] = (struct store_file){
+                c->review[e][i].path, c->review[e][i].data,
+                c->review[e][i].len, c->review[e][i].blob_id};
     }
     size_t changes;
-    char *message = change_message(s, parent, c, env_mask, &changes);
+    char *message = change_message(old, nold, c, env_mask, &changes);
     char id[41];
     bool committed = false;
-    rc = message ? store_commit(s, ref, parent, files, k, message, id,
-                                &committed)
+    rc = message ? store_commit_known(s, ref, parent, parent[0] ? old : NULL,
+                                      nold, files, k, message, id, &committed)
                  : STORE_ERROR;
     int code = EXIT_OK;
     if (rc == STORE_MOVED) {
@@ -234,20 +232,107 @@ static int commit_branch(struct store *s, const char *ref,
     return code;
 }
 
+/* What the previous commit of a branch lets the compile reuse: its
+ * sources list, review blob ids and bundles. */
+struct branch_state {
+    char parent[41];
+    char *sources;
+    struct store_blob *blobs;
+    size_t nblobs;
+    const char **paths, **ids;
+};
+
+static int load_branch(struct store *s, const char *ref, unsigned env_mask,
+                       const struct project *p, struct arena *a,
+                       struct branch_state *b, struct compile_reuse *reuse)
+{
+    memset(b, 0, sizeof(*b));
+    int rc = store_ref_id(s, ref, b->parent);
+    if (rc == STORE_ERROR) {
+        cli_error("%s", store_error(s));
+        return EXIT_IO;
+    }
+    if (rc == STORE_NOTFOUND)
+        return EXIT_OK;
+    if (store_tree_blobs(s, b->parent, "", &b->blobs, &b->nblobs) !=
+        STORE_OK) {
+        b->blobs = NULL;
+        b->nblobs = 0;
+        return EXIT_OK;
+    }
+    unsigned char *data;
+    size_t len;
+    if (store_read(s, b->parent, "sources", &data, &len) != STORE_OK)
+        return EXIT_OK; /* an older commit: compile everything */
+    b->sources = (char *)data;
+    b->paths = arena_alloc(a, (b->nblobs + 1) * sizeof(char *));
+    b->ids = arena_alloc(a, (b->nblobs + 1) * sizeof(char *));
+    for (size_t i = 0; i < b->nblobs; i++) {
+        b->paths[i] = b->blobs[i].path;
+        b->ids[i] = b->blobs[i].id;
+    }
+    char *text = arena_strndup(a, b->sources, len);
+    struct store_blob_list list = {b->paths, b->ids, b->nblobs};
+    compile_reuse_prepare(p, a, text, &list, env_mask, reuse);
+    for (int e = 0; e < ENV_COUNT; e++) {
+        if (!(env_mask & (1u << e)) || !reuse->unchanged[e])
+            continue;
+        unsigned char *bytes;
+        size_t blen;
+        if (store_read(s, b->parent, compile_bundle_path((enum env)e), &bytes,
+                       &blen) != STORE_OK)
+            continue;
+        struere_error err;
+        if (struere_bundle_open_memory(&reuse->old[e], bytes, blen, e + 1,
+                                       &err) != STRUERE_OK)
+            reuse->old[e] = NULL; /* a bad old bundle: emit everything */
+        free(bytes);
+    }
+    return EXIT_OK;
+}
+
+static void branch_state_free(struct branch_state *b)
+{
+    free(b->sources);
+    free(b->blobs);
+}
+
 static int dev_once(const struct cli *g, const char *push)
 {
     struct project p;
     struct compiled c;
     struct store *s = NULL;
-    int rc = cli_compile(g, &p, &c);
+    struct arena a;
+    struct compile_reuse reuse;
+    struct branch_state dev, ev;
+    char *sources = NULL, *eval_sources = NULL;
+    arena_init(&a);
+    memset(&reuse, 0, sizeof(reuse));
+    memset(&c, 0, sizeof(c));
+    memset(&dev, 0, sizeof(dev));
+    memset(&ev, 0, sizeof(ev));
+    unsigned dev_mask = (1u << ENV_DEVELOPMENT) | (1u << ENV_PRODUCTION);
+    int rc = cli_check(g, &p);
     if (rc == EXIT_OK)
         rc = cli_open_store(g, &p, &s);
     if (rc == EXIT_OK)
-        rc = commit_branch(s, STORE_DEVELOPMENT, &p, &c,
-                           (1u << ENV_DEVELOPMENT) | (1u << ENV_PRODUCTION),
+        rc = load_branch(s, STORE_DEVELOPMENT, dev_mask, &p, &a, &dev, &reuse);
+    if (rc == EXIT_OK)
+        rc = load_branch(s, STORE_EVAL, 1u << ENV_EVAL, &p, &a, &ev, &reuse);
+    if (rc == EXIT_OK &&
+        (compile_project(&p, &reuse, &c) < 0 ||
+         !(sources = compile_sources(&p, dev_mask)) ||
+         !(eval_sources = compile_sources(&p, 1u << ENV_EVAL)))) {
+        cli_error("out of memory while compiling");
+        rc = EXIT_IO;
+    }
+    if (rc == EXIT_OK)
+        rc = commit_branch(s, STORE_DEVELOPMENT, dev.parent, dev.blobs,
+                           dev.nblobs, &p, &c, sources, dev_mask,
                            "development");
     if (rc == EXIT_OK)
-        rc = commit_branch(s, STORE_EVAL, &p, &c, 1u << ENV_EVAL, "eval");
+        rc = commit_branch(s, STORE_EVAL, ev.parent, ev.blobs, ev.nblobs, &p,
+                           &c, eval_sources, 1u << ENV_EVAL, "eval");
     if (rc == EXIT_OK && push) {
         const char *refs[] = {STORE_DEVELOPMENT, STORE_EVAL};
         if (store_push(s, push, refs, 2) != STORE_OK) {
@@ -258,9 +343,16 @@ static int dev_once(const struct cli *g, const char *push)
                    push);
         }
     }
+    for (int e = 0; e < ENV_COUNT; e++)
+        struere_bundle_free(reuse.old[e]);
+    branch_state_free(&dev);
+    branch_state_free(&ev);
+    free(sources);
+    free(eval_sources);
     store_close(s);
     compiled_free(&c);
     project_free(&p);
+    arena_free(&a);
     return rc;
 }
 

@@ -82,7 +82,10 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
                   : ENV_PRODUCTION;
     struct store *s = NULL;
     char err[600];
-    store_open(&s, g->store ? g->store : g->dir, err, sizeof(err));
+    char sbuf[4096];
+    store_open(&s, g->store ? cli_path(g, g->store, sbuf, sizeof(sbuf))
+                            : g->dir,
+               err, sizeof(err));
     struere_bundle *b[2] = {NULL, NULL};
     char label[2][300];
     int rc = EXIT_OK;
@@ -95,7 +98,7 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
                      "production (never deployed)");
             continue;
         }
-        rc = cli_load_bundle(s, side[k], env, &b[k], label[k],
+        rc = cli_load_bundle(g, s, side[k], env, &b[k], label[k],
                              sizeof(label[k]));
     }
     if (rc == EXIT_OK) {
@@ -153,7 +156,7 @@ int cmd_status(const struct cli *g, int argc, char **argv)
         char full[100];
         snprintf(full, sizeof(full), "refs/heads/struere/%s", refs[e]);
         if (store_ref_id(s, full, id) == STORE_OK)
-            rc = cli_load_bundle(s, refs[e], e, &committed, label,
+            rc = cli_load_bundle(g, s, refs[e], e, &committed, label,
                                  sizeof(label));
         struere_error err;
         if (rc == EXIT_OK &&

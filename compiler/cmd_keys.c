@@ -39,24 +39,46 @@ static void now_iso(char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Accepts YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ; writes the full form. */
+static bool digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static int num(const char *s, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+/* Accepts exactly YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), a real date;
+ * writes the full form. */
 static bool parse_date(const char *s, char *out, size_t size)
 {
-    int y, mo, d, h = 0, mi = 0, se = 0;
-    char z = 'Z';
-    int n = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+    size_t len = strlen(s);
+    if (!(len == 10 || len == 20) || !digits(s, 4) || s[4] != '-' ||
+        !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2))
         return false;
-    if (s[n] == 'T') {
-        int m = 0;
-        if (sscanf(s + n, "T%2d:%2d:%2d%c%n", &h, &mi, &se, &z, &m) != 4 ||
-            s[n + m] || z != 'Z')
+    int y = num(s, 4), mo = num(s + 5, 2), d = num(s + 8, 2);
+    int h = 0, mi = 0, se = 0;
+    if (len == 20) {
+        if (s[10] != 'T' || !digits(s + 11, 2) || s[13] != ':' ||
+            !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2) ||
+            s[19] != 'Z')
             return false;
-    } else if (s[n]) {
-        return false;
+        h = num(s + 11, 2);
+        mi = num(s + 14, 2);
+        se = num(s + 17, 2);
     }
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-        h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
+    static const int days[12] = {31, 28, 31, 30, 31, 30,
+                                 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
+        d > days[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || se > 59)
         return false;
     snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi,
              se);
@@ -102,7 +124,7 @@ static int save(struct store *s, const char *parent, json_t *records,
         cli_error("out of memory");
         return EXIT_IO;
     }
-    struct store_file f = {"keys.json", text, strlen(text)};
+    struct store_file f = {"keys.json", text, strlen(text), NULL};
     char id[41];
     bool committed;
     int rc = store_commit(s, STORE_KEYS, parent, &f, 1, message, id,

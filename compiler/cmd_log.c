@@ -109,7 +109,7 @@ static int log_branch(struct store *s, int e, size_t max, json_t *out,
             json_object_set_new(o, "message", json_string(c[i].message));
             json_array_append_new(list, o);
         }
-        free(c);
+        store_log_free(c, n);
     }
     json_object_set_new(out, env_names[e], list);
     return EXIT_OK;
@@ -194,10 +194,13 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
         env = cli_env_parse(spec) >= 0 ? cli_env_parse(spec) : ENV_DEVELOPMENT;
     struct store *s = NULL;
     char err[600];
-    store_open(&s, g->store ? g->store : g->dir, err, sizeof(err));
+    char sbuf[4096];
+    store_open(&s, g->store ? cli_path(g, g->store, sbuf, sizeof(sbuf))
+                            : g->dir,
+               err, sizeof(err));
     struere_bundle *b = NULL;
     char label[300];
-    int rc = cli_load_bundle(s, spec, env, &b, label, sizeof(label));
+    int rc = cli_load_bundle(g, s, spec, env, &b, label, sizeof(label));
     if (rc == EXIT_OK) {
         struere_bundle_info info;
         struere_bundle_get_info(b, &info);

@@ -13,6 +13,11 @@
 
 #include "emit.h"
 #include "kinds.h"
+#include "index.h"
+#include "pool.h"
+#include "struere.h"
+#include "arena.h"
+#include "embedded.h"
 #include "node.h"
 #include "source.h"
 #include "version.h"
@@ -53,18 +58,13 @@ static void digest(const struct project *p, unsigned env_mask,
                     all[m++] = &p->defs[k][i];
         if (m > 1)
             qsort(all, m, sizeof(*all), cmp_def_path);
+        /* path NUL sha256-of-file NUL, for every file in path order */
         for (size_t i = 0; i < m; i++) {
-            const struct source *s = all[i]->src;
-            unsigned char len[8];
-            size_t l = s ? s->len : 0;
-            for (int b = 0; b < 8; b++)
-                len[b] = (unsigned char)((uint64_t)l >> (8 * b));
             crypto_hash_sha256_update(&st, (const unsigned char *)all[i]->path,
                                       strlen(all[i]->path) + 1);
-            crypto_hash_sha256_update(&st, len, 8);
-            if (s)
-                crypto_hash_sha256_update(&st, (const unsigned char *)s->text,
-                                          s->len);
+            crypto_hash_sha256_update(&st,
+                                      (const unsigned char *)all[i]->sha256,
+                                      strlen(all[i]->sha256) + 1);
         }
         free(all);
     }
@@ -77,55 +77,129 @@ static int cmp_file(const void *a, const void *b)
                   ((const struct compiled_file *)b)->path);
 }
 
-static int review(const struct project *p, enum env e, struct compiled *c)
+struct emit_job {
+    const struct emit_env *x;
+    enum env e;
+    struct compiled_file *files;
+    const struct def **defs;
+    const struct compile_reuse *reuse;
+    int failed;
+};
+
+/* The runtime's kind numbers (STRUERE_KIND_*) for the compiler's kinds. */
+static const int runtime_kind[KIND_COUNT] = {
+    [KIND_AGENT] = STRUERE_KIND_AGENT,   [KIND_DATA] = STRUERE_KIND_DATA,
+    [KIND_ROLE] = STRUERE_KIND_ROLE,     [KIND_TOOL] = STRUERE_KIND_TOOL,
+    [KIND_AUTOMATION] = STRUERE_KIND_AUTOMATION,
+    [KIND_EVAL] = STRUERE_KIND_EVAL,     [KIND_FIXTURE] = STRUERE_KIND_FIXTURE,
+};
+
+/* Takes d's body and review blob from the previous commit when allowed. */
+static bool reuse_one(const struct emit_job *j, const struct def *d,
+                      struct compiled_file *f)
+{
+    const struct compile_reuse *r = j->reuse;
+    enum env e = j->e;
+    if (!r || !r->old[e] || !index_get(r->unchanged[e], d->path) ||
+        (d->kind == KIND_AGENT && r->tools_changed[e]))
+        return false;
+    const char *body;
+    size_t len;
+    if (struere_bundle_lookup(r->old[e], runtime_kind[d->kind], d->slug, &body,
+                              &len) != STRUERE_OK)
+        return false;
+    size_t plen = strlen(d->slug) + 64;
+    char *path = malloc(plen);
+    if (!path)
+        return false;
+    snprintf(path, plen, "review/%s/%s/%s.json", env_names[e],
+             kind_table[d->kind].dir, d->slug);
+    const char *id = index_get(r->review_ids[e], path);
+    char *canonical = id ? strndup(body, len) : NULL;
+    char *blob = id ? strdup(id) : NULL;
+    if (!canonical || !blob) {
+        free(path);
+        free(canonical);
+        free(blob);
+        return false;
+    }
+    f->kind = d->kind;
+    f->slug = d->slug;
+    f->path = path;
+    f->canonical = canonical;
+    f->blob_id = blob;
+    return true;
+}
+
+static void emit_one(void *ctx, size_t i, unsigned w)
+{
+    (void)w;
+    struct emit_job *j = ctx;
+    const struct def *d = j->defs[i];
+    struct compiled_file *f = &j->files[i];
+    if (reuse_one(j, d, f))
+        return;
+    json_t *body = emit_definition(j->x, d);
+    f->kind = d->kind;
+    f->slug = d->slug;
+    f->canonical = emit_canonical(body);
+    char *text = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS |
+                                      JSON_REAL_PRECISION(15));
+    json_decref(body);
+    size_t len = text ? strlen(text) : 0;
+    f->data = text ? malloc(len + 2) : NULL;
+    size_t plen = strlen(d->slug) + 64;
+    f->path = malloc(plen);
+    if (!f->canonical || !f->data || !f->path) {
+        free(text);
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    memcpy(f->data, text, len);
+    f->data[len] = '\n';
+    f->data[len + 1] = '\0';
+    f->len = len + 1;
+    free(text);
+    snprintf(f->path, plen, "review/%s/%s/%s.json", env_names[j->e],
+             kind_table[d->kind].dir, d->slug);
+}
+
+/* Emits every definition of environment e (on the worker pool), then
+ * sorts them by review path. */
+static int emit_env(const struct project *p, enum env e,
+                    const struct compile_reuse *reuse, struct compiled *c)
 {
     size_t n = 0;
     for (int k = 0; k < KIND_COUNT; k++)
         if (kind_table[k].envs & (1u << e))
             n += p->ndefs[k];
+    const struct def **defs = calloc(n + 1, sizeof(*defs));
     c->review[e] = calloc(n + 1, sizeof(struct compiled_file));
-    if (!c->review[e])
+    struct emit_env *x = emit_env_new(p, e);
+    if (!defs || !c->review[e] || !x) {
+        free(defs);
+        emit_env_free(x);
         return -1;
-    for (int k = 0; k < KIND_COUNT; k++) {
-        if (!(kind_table[k].envs & (1u << e)))
-            continue;
-        for (size_t i = 0; i < p->ndefs[k]; i++) {
-            const struct def *d = &p->defs[k][i];
-            if (!d->root || !d->slug)
-                continue;
-            json_t *body = emit_definition(p, d, e);
-            char *text = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS |
-                                              JSON_REAL_PRECISION(15));
-            json_decref(body);
-            if (!text)
-                return -1;
-            size_t len = strlen(text);
-            char *data = malloc(len + 2);
-            if (!data) {
-                free(text);
-                return -1;
-            }
-            memcpy(data, text, len);
-            data[len] = '\n';
-            data[len + 1] = '\0';
-            free(text);
-            struct compiled_file *f = &c->review[e][c->nreview[e]++];
-            f->data = data;
-            f->len = len + 1;
-            size_t plen = strlen(d->slug) + 64;
-            f->path = malloc(plen);
-            if (!f->path)
-                return -1;
-            snprintf(f->path, plen, "review/%s/%s/%s.json", env_names[e],
-                     kind_table[k].dir, d->slug);
-        }
     }
-    qsort(c->review[e], c->nreview[e], sizeof(struct compiled_file),
-          cmp_file);
+    size_t m = 0;
+    for (int k = 0; k < KIND_COUNT; k++)
+        if (kind_table[k].envs & (1u << e))
+            for (size_t i = 0; i < p->ndefs[k]; i++)
+                if (p->defs[k][i].root && p->defs[k][i].slug)
+                    defs[m++] = &p->defs[k][i];
+    struct emit_job job = {x, e, c->review[e], defs, reuse, 0};
+    pool_run(pool_threads(m), m, emit_one, &job);
+    c->nreview[e] = m;
+    free(defs);
+    emit_env_free(x);
+    if (job.failed)
+        return -1;
+    qsort(c->review[e], m, sizeof(struct compiled_file), cmp_file);
     return 0;
 }
 
-int compile_project(const struct project *p, struct compiled *out)
+int compile_project(const struct project *p, const struct compile_reuse *reuse,
+                    struct compiled *out)
 {
     memset(out, 0, sizeof(*out));
     if (sodium_init() < 0)
@@ -133,9 +207,24 @@ int compile_project(const struct project *p, struct compiled *out)
     digest(p, (1u << ENV_COUNT) - 1, out->source_digest);
     for (int e = 0; e < ENV_COUNT; e++) {
         digest(p, 1u << e, out->env_digest[e]);
-        if (bundle_write(p, (enum env)e, out->env_digest[e],
-                         &out->bundle[e]) < 0 ||
-            review(p, (enum env)e, out) < 0) {
+        if (emit_env(p, (enum env)e, reuse, out) < 0) {
+            compiled_free(out);
+            return -1;
+        }
+        size_t n = out->nreview[e];
+        struct bundle_entry *entries = malloc((n + 1) * sizeof(*entries));
+        if (!entries) {
+            compiled_free(out);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            entries[i] = (struct bundle_entry){out->review[e][i].kind,
+                                               out->review[e][i].slug,
+                                               out->review[e][i].canonical};
+        int rc = bundle_write(p, (enum env)e, out->env_digest[e], entries, n,
+                              &out->bundle[e]);
+        free(entries);
+        if (rc < 0) {
             compiled_free(out);
             return -1;
         }
@@ -147,9 +236,11 @@ void compiled_free(struct compiled *c)
 {
     for (int e = 0; e < ENV_COUNT; e++) {
         free(c->bundle[e].data);
-        for (size_t i = 0; i < c->nreview[e]; i++) {
+        for (size_t i = 0; c->review[e] && i < c->nreview[e]; i++) {
             free(c->review[e][i].path);
             free(c->review[e][i].data);
+            free(c->review[e][i].canonical);
+            free(c->review[e][i].blob_id);
         }
         free(c->review[e]);
     }
@@ -221,4 +312,105 @@ char *compile_manifest(const struct project *p, const struct compiled *c,
     out[len] = '\n';
     out[len + 1] = '\0';
     return out;
+}
+
+/* The compiler and the schemas it validates against: a different one
+ * may compile the same sources differently. */
+static void compiler_id(char out[65])
+{
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    const char *v = "struere " STRUERE_VERSION;
+    crypto_hash_sha256_update(&st, (const unsigned char *)v, strlen(v));
+    for (size_t i = 0; i < embedded_schemas_count; i++)
+        crypto_hash_sha256_update(&st,
+                                  (const unsigned char *)embedded_schemas[i].text,
+                                  embedded_schemas[i].len);
+    unsigned char h[32];
+    crypto_hash_sha256_final(&st, h);
+    hex(h, 32, out);
+}
+
+char *compile_sources(const struct project *p, unsigned env_mask)
+{
+    size_t n = 1;
+    for (int k = 0; k < KIND_COUNT; k++)
+        n += p->ndefs[k];
+    const struct def **all = malloc(n * sizeof(*all));
+    if (!all)
+        return NULL;
+    size_t m = 0;
+    if (p->config)
+        all[m++] = p->config;
+    for (int k = 0; k < KIND_COUNT; k++)
+        if (kind_table[k].envs & env_mask)
+            for (size_t i = 0; i < p->ndefs[k]; i++)
+                all[m++] = &p->defs[k][i];
+    if (m > 1)
+        qsort(all, m, sizeof(*all), cmp_def_path);
+    size_t cap = 256 + m * 80, used = 0;
+    for (size_t i = 0; i < m; i++)
+        cap += strlen(all[i]->path);
+    char *out = malloc(cap);
+    if (!out) {
+        free(all);
+        return NULL;
+    }
+    char id[65];
+    compiler_id(id);
+    used += (size_t)snprintf(out, cap, "struere-sources 1 %s\n", id);
+    for (size_t i = 0; i < m; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%s %s\n",
+                                 all[i]->sha256, all[i]->path);
+    free(all);
+    return out;
+}
+
+void compile_reuse_prepare(const struct project *p, struct arena *a,
+                           const char *old_sources,
+                           const struct store_blob_list *old_review,
+                           unsigned env_mask, struct compile_reuse *reuse)
+{
+    char id[65], head[128];
+    compiler_id(id);
+    snprintf(head, sizeof(head), "struere-sources 1 %s\n", id);
+    if (!old_sources || strncmp(old_sources, head, strlen(head)))
+        return; /* another compiler, or nothing to compare with */
+    /* path -> sha of the previous commit's sources */
+    struct index *was = index_new(a, 1024);
+    for (const char *line = old_sources + strlen(head); *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > 66 && line[64] == ' ')
+            index_put(was, arena_strndup(a, line + 65, len - 65),
+                      arena_strndup(a, line, 64));
+        line += len + (end ? 1 : 0);
+    }
+    struct index *same = index_new(a, 1024);
+    bool tools_changed = false;
+    size_t ntools_before = 0;
+    for (size_t i = 0; i < was->cap; i++)
+        if (was->keys[i] && !strncmp(was->keys[i], "tools/", 6))
+            ntools_before++;
+    if (ntools_before != p->ndefs[KIND_TOOL])
+        tools_changed = true;
+    for (int k = 0; k < KIND_COUNT; k++)
+        for (size_t i = 0; i < p->ndefs[k]; i++) {
+            const struct def *d = &p->defs[k][i];
+            const char *old = index_get(was, d->path);
+            if (old && !strcmp(old, d->sha256))
+                index_put(same, d->path, (void *)1);
+            else if (k == KIND_TOOL)
+                tools_changed = true;
+        }
+    struct index *ids = index_new(a, old_review ? old_review->n : 1);
+    for (size_t i = 0; old_review && i < old_review->n; i++)
+        index_put(ids, old_review->paths[i], (void *)old_review->ids[i]);
+    for (int e = 0; e < ENV_COUNT; e++) {
+        if (!(env_mask & (1u << e)))
+            continue;
+        reuse->unchanged[e] = same;
+        reuse->review_ids[e] = ids;
+        reuse->tools_changed[e] = tools_changed;
+    }
 }

@@ -12,10 +12,37 @@
 #include "bundle_write.h"
 #include "project.h"
 
+/* One definition as an environment receives it. */
 struct compiled_file {
-    char *path; /* e.g. "review/production/roles/teacher.json" */
-    char *data;
+    char *path;      /* its review rendering: review/<env>/<dir>/<slug>.json */
+    char *data;      /* that rendering: JSON, indented, keys sorted */
     size_t len;
+    char *canonical; /* the bundle body: the same JSON, compact */
+    enum kind kind;
+    const char *slug;
+    char *blob_id;   /* reused from the parent commit: data is NULL */
+};
+
+struct struere_bundle;
+struct index;
+struct arena;
+
+/* A parent's review blobs: paths and ids, sorted by path. */
+struct store_blob_list {
+    const char *const *paths;
+    const char *const *ids;
+    size_t n;
+};
+
+/* What an incremental compile may take from the previous commit of an
+ * environment's branch instead of emitting again: the definitions whose
+ * source file is unchanged (and, for agents, no custom tool changed)
+ * keep their body (from the old bundle) and their review blob. */
+struct compile_reuse {
+    struct struere_bundle *old[ENV_COUNT]; /* NULL: emit everything */
+    struct index *unchanged[ENV_COUNT];    /* source path -> (void *)1 */
+    struct index *review_ids[ENV_COUNT];   /* review path -> blob id */
+    bool tools_changed[ENV_COUNT];
 };
 
 struct compiled {
@@ -26,9 +53,22 @@ struct compiled {
     size_t nreview[ENV_COUNT];
 };
 
-/* Compiles a project that checked clean (p->diags has no errors).
- * Returns 0, or -1 when out of memory. */
-int compile_project(const struct project *p, struct compiled *out);
+/* Compiles a project that checked clean (p->diags has no errors), taking
+ * what reuse allows from a previous commit (reuse may be NULL). Returns 0,
+ * or -1 when out of memory. Same output either way. */
+int compile_project(const struct project *p, const struct compile_reuse *reuse,
+                    struct compiled *out);
+/* The `sources` file committed beside the bundles: the compiler and
+ * schemas it was compiled with, then "<sha256> <path>" for every source
+ * file the environments of env_mask read, sorted. An incremental compile compares it with the files now. */
+char *compile_sources(const struct project *p, unsigned env_mask);
+/* Fills reuse for the environments of env_mask from the sources text and
+ * review blobs of their previous commit (the caller loads those and the
+ * old bundles). Allocates from a. */
+void compile_reuse_prepare(const struct project *p, struct arena *a,
+                           const char *old_sources,
+                           const struct store_blob_list *old_review,
+                           unsigned env_mask, struct compile_reuse *reuse);
 void compiled_free(struct compiled *c);
 /* manifest.json for the bundles in env_mask (bit per env), as text the
  * caller frees. Keys sorted; no time, so it is reproducible. Its

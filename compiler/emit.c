@@ -6,8 +6,12 @@
 #include "emit.h"
 
 #include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
+#include "index.h"
 #include "kinds.h"
 #include "node.h"
 #include "schema.h"
@@ -84,48 +88,75 @@ static json_t *with_defaults(const struct schema *s, const struct node *n,
     return o;
 }
 
-static json_t *builtin_tool(const struct project *p, const char *name)
+struct emit_env {
+    const struct project *p;
+    enum env e;
+    struct arena arena;
+    struct index *tools; /* name -> json_t* {name, description, ...} */
+};
+
+static json_t *tool_summary(json_t *body, bool builtin)
 {
+    json_t *out = json_object();
+    const char *keep[] = {"name", "description", "parameters",
+                          "templateOnly"};
+    for (size_t k = 0; k < 4; k++) {
+        json_t *v = json_object_get(body, keep[k]);
+        if (v)
+            json_object_set_new(out, keep[k], json_deep_copy(v));
+    }
+    json_object_set_new(out, "builtin", json_boolean(builtin));
+    return out;
+}
+
+struct emit_env *emit_env_new(const struct project *p, enum env e)
+{
+    struct emit_env *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->p = p;
+    x->e = e;
+    arena_init(&x->arena);
     const struct node *list =
         node_get(schema_set_file(&p->schemas, "builtin-tools"), "tools");
-    for (size_t i = 0; list && list->type == NODE_SEQ && i < list->n; i++)
-        if (node_is_str(node_get(list->kids[i], "name"), name)) {
-            json_t *t = emit_node(list->kids[i]);
-            json_object_set_new(t, "builtin", json_true());
-            return t;
-        }
-    return NULL;
-}
-
-static json_t *custom_tool(const struct project *p, const char *name,
-                           enum env e)
-{
+    x->tools = index_new(&x->arena, (list ? list->n : 0) +
+                                        p->ndefs[KIND_TOOL]);
+    for (size_t i = 0; list && list->type == NODE_SEQ && i < list->n; i++) {
+        const char *name = node_get_str(list->kids[i], "name");
+        if (!name)
+            continue;
+        json_t *body = emit_node(list->kids[i]);
+        index_put(x->tools, name, tool_summary(body, true));
+        json_decref(body);
+    }
     for (size_t i = 0; i < p->ndefs[KIND_TOOL]; i++) {
         const struct def *t = &p->defs[KIND_TOOL][i];
-        if (!t->slug || strcmp(t->slug, name))
+        if (!t->root || !t->slug || index_get(x->tools, t->slug))
             continue;
-        json_t *body = emit_definition(p, t, e);
-        json_t *out = json_object();
-        const char *keep[] = {"name", "description", "parameters",
-                              "templateOnly"};
-        for (size_t k = 0; k < 4; k++) {
-            json_t *v = json_object_get(body, keep[k]);
-            if (v)
-                json_object_set(out, keep[k], v);
-        }
-        json_object_set_new(out, "builtin", json_false());
+        json_t *body = emit_definition(x, t);
+        index_put(x->tools, t->slug, tool_summary(body, false));
         json_decref(body);
-        return out;
     }
-    return NULL;
+    return x;
 }
 
-json_t *emit_definition(const struct project *p, const struct def *d,
-                        enum env e)
+void emit_env_free(struct emit_env *x)
 {
+    if (!x)
+        return;
+    for (size_t i = 0; i < x->tools->cap; i++)
+        if (x->tools->keys[i])
+            json_decref(x->tools->values[i]);
+    arena_free(&x->arena);
+    free(x);
+}
+
+json_t *emit_definition(const struct emit_env *x, const struct def *d)
+{
+    const struct project *p = x->p;
     const char *sname = kind_table[d->kind].name;
     const struct schema *s = schema_set_get(&p->schemas, sname);
-    const struct node *view = d->view[e] ? d->view[e] : d->root;
+    const struct node *view = d->view[x->e] ? d->view[x->e] : d->root;
     json_t *o = with_defaults(s, view, 0);
     json_object_del(o, "environments");
     switch (d->kind) {
@@ -145,11 +176,9 @@ json_t *emit_definition(const struct project *p, const struct def *d,
         json_array_foreach(names, i, v)
         {
             const char *name = json_string_value(v);
-            json_t *t = name ? builtin_tool(p, name) : NULL;
-            if (!t && name)
-                t = custom_tool(p, name, e);
+            json_t *t = name ? index_get(x->tools, name) : NULL;
             if (t)
-                json_array_append_new(tools, t);
+                json_array_append_new(tools, json_deep_copy(t));
         }
         json_object_set_new(o, "tools", tools);
         break;

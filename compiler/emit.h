@@ -12,10 +12,17 @@
 
 #include "project.h"
 
-/* The compiled body of d in environment e, as a new JSON object (caller
- * owns the reference). p must have checked clean. */
-json_t *emit_definition(const struct project *p, const struct def *d,
-                        enum env e);
+/* What emitting an environment needs beyond the project: its custom
+ * tools and the built-in tools, indexed by name, as the JSON that agents'
+ * `tools` expand to. Built once per environment, then read-only (so
+ * definitions can be emitted from several threads). */
+struct emit_env;
+struct emit_env *emit_env_new(const struct project *p, enum env e);
+void emit_env_free(struct emit_env *x);
+
+/* The compiled body of d in x's environment, as a new JSON object (caller
+ * owns the reference). The project must have checked clean. */
+json_t *emit_definition(const struct emit_env *x, const struct def *d);
 /* Compact canonical text of a body (sorted keys, no spaces); the caller
  * frees it with free(). */
 char *emit_canonical(const json_t *body);

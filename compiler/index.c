@@ -25,13 +25,35 @@ struct index *index_new(struct arena *a, size_t expected)
     while (cap < expected * 2 + 1)
         cap *= 2;
     ix->cap = cap;
+    ix->arena = a;
     ix->keys = arena_alloc(a, cap * sizeof(*ix->keys));
     ix->values = arena_alloc(a, cap * sizeof(*ix->values));
     return ix;
 }
 
+static void grow(struct index *ix)
+{
+    size_t old_cap = ix->cap;
+    const char **keys = ix->keys;
+    void **values = ix->values;
+    ix->cap *= 2;
+    ix->keys = arena_alloc(ix->arena, ix->cap * sizeof(*ix->keys));
+    ix->values = arena_alloc(ix->arena, ix->cap * sizeof(*ix->values));
+    for (size_t i = 0; i < old_cap; i++) {
+        if (!keys[i])
+            continue;
+        size_t j = hash(keys[i]) & (ix->cap - 1);
+        while (ix->keys[j])
+            j = (j + 1) & (ix->cap - 1);
+        ix->keys[j] = keys[i];
+        ix->values[j] = values[i];
+    }
+}
+
 void *index_put(struct index *ix, const char *key, void *d)
 {
+    if (2 * (ix->n + 1) > ix->cap)
+        grow(ix);
     size_t i = hash(key) & (ix->cap - 1);
     while (ix->keys[i]) {
         if (!strcmp(ix->keys[i], key))

@@ -13,6 +13,7 @@ struct index {
     const char **keys;
     void **values;
     size_t cap, n;
+    struct arena *arena; /* grows from here when half full */
 };
 
 struct index *index_new(struct arena *a, size_t expected);

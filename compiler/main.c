@@ -55,6 +55,15 @@ static const struct {
     {"keys", cmd_keys},         {"fetch", cmd_fetch},
 };
 
+const char *cli_path(const struct cli *g, const char *path, char *buf,
+                     size_t size)
+{
+    if (!path || path[0] == '/' || !strcmp(g->dir, "."))
+        return path;
+    snprintf(buf, size, "%s/%s", g->dir, path);
+    return buf;
+}
+
 int cli_wants_help(const char *arg)
 {
     return !strcmp(arg, "-h") || !strcmp(arg, "--help") ||
@@ -103,6 +112,8 @@ int main(int argc, char **argv)
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
+    /* As git does, relative paths given with -C DIR (--store, bundle
+     * files, --out) are taken from DIR: see cli_path. */
     const char *cmd = argv[i];
     int sub_argc = argc - i;
     char **sub_argv = argv + i;

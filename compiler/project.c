@@ -6,6 +6,7 @@
 #include "project.h"
 
 #include <dirent.h>
+#include <sodium.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -286,6 +287,9 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
         return;
     }
     d->src = source_adopt(a, d->path, bytes, len);
+    unsigned char h[32];
+    crypto_hash_sha256(h, (const unsigned char *)bytes, len);
+    sodium_bin2hex(d->sha256, sizeof(d->sha256), h, sizeof(h));
     project_parse_def(p, a, d, bytes, len);
 }
 
@@ -469,6 +473,8 @@ static void discover(struct project *p, enum kind k)
 
 int project_open(struct project *p, const char *dir)
 {
+    if (sodium_init() < 0)
+        return -1;
     project_open_shared(p, dir, NULL);
     return schema_set_load(&p->schemas, &p->arena, &p->diags);
 }

@@ -44,6 +44,7 @@ struct def {
     const char *slug;        /* identity; NULL when missing */
     const struct node *slug_node;
     struct markdown *md;     /* agents written as Markdown */
+    char sha256[65];         /* of the file's bytes, hex ("" unread) */
     struct diag_list diags;  /* problems found in this file alone */
 };
 

@@ -192,13 +192,43 @@ static void role_changes(json_t *change, const char *slug, json_t *a,
     json_decref(pb);
 }
 
-json_t *semdiff_bundles(const struere_bundle *from, const struere_bundle *to,
-                        const char *from_label, const char *to_label)
+json_t *semdiff_new(const char *from_label, const char *to_label)
 {
     json_t *doc = json_object();
     json_object_set_new(doc, "from", json_string(from_label));
     json_object_set_new(doc, "to", json_string(to_label));
-    json_t *changes = json_array();
+    json_object_set_new(doc, "changes", json_array());
+    return doc;
+}
+
+void semdiff_add(json_t *doc, const char *kind, const char *slug, json_t *a,
+                 json_t *b)
+{
+    if (!a && !b)
+        return;
+    json_t *c = json_object();
+    json_object_set_new(c, "kind", json_string(kind));
+    json_object_set_new(c, "slug", json_string(slug));
+    json_object_set_new(c, "change", json_string(!a   ? "added"
+                                                 : !b ? "removed"
+                                                      : "changed"));
+    if (a && b) {
+        json_t *fields = json_array();
+        diff_values(fields, "", a, b, 0);
+        json_object_set_new(c, "fields", fields);
+    }
+    if (!strcmp(kind, "role")) {
+        json_t *empty = json_object();
+        role_changes(c, slug, a ? a : empty, b ? b : empty);
+        json_decref(empty);
+    }
+    json_array_append_new(json_object_get(doc, "changes"), c);
+}
+
+json_t *semdiff_bundles(const struere_bundle *from, const struere_bundle *to,
+                        const char *from_label, const char *to_label)
+{
+    json_t *doc = semdiff_new(from_label, to_label);
     for (int k = 0; k < STRUERE_KIND_COUNT; k++) {
         size_t na = struere_bundle_count(from, k);
         size_t nb = struere_bundle_count(to, k);
@@ -230,28 +260,11 @@ json_t *semdiff_bundles(const struere_bundle *from, const struere_bundle *to,
                 a = load_body(ba, la);
                 b = load_body(bb, lb);
             }
-            json_t *c = json_object();
-            json_object_set_new(c, "kind",
-                                json_string(struere_kind_name(k)));
-            json_object_set_new(c, "slug", json_string(slug));
-            json_object_set_new(c, "change",
-                                json_string(!a ? "added"
-                                            : !b ? "removed"
-                                                 : "changed"));
-            if (a && b) {
-                json_t *fields = json_array();
-                diff_values(fields, "", a, b, 0);
-                json_object_set_new(c, "fields", fields);
-            }
-            if (k == STRUERE_KIND_ROLE)
-                role_changes(c, slug, a ? a : json_object(),
-                             b ? b : json_object());
-            json_array_append_new(changes, c);
+            semdiff_add(doc, struere_kind_name(k), slug, a, b);
             json_decref(a);
             json_decref(b);
         }
     }
-    json_object_set_new(doc, "changes", changes);
     return doc;
 }
 
@@ -344,7 +357,9 @@ static void print_change_details(FILE *out, json_t *c, bool md)
     }
 }
 
-static void print_md(FILE *out, const json_t *diff)
+/* table: a Markdown table (GitHub renders it in a pull request); else a
+ * list, for renderers without tables (cmark's HTML). */
+static void print_md(FILE *out, const json_t *diff, bool table)
 {
     json_t *changes = json_object_get(diff, "changes");
     fprintf(out, "## struere: %s → %s\n\n",
@@ -354,11 +369,12 @@ static void print_md(FILE *out, const json_t *diff)
         fprintf(out, "No definition changes.\n");
         return;
     }
-    fprintf(out, "| change | kind | definition |\n| --- | --- | --- |\n");
+    if (table)
+        fprintf(out, "| change | kind | definition |\n| --- | --- | --- |\n");
     size_t i;
     json_t *c;
     json_array_foreach(changes, i, c)
-    fprintf(out, "| %s | %s | `%s` |\n",
+    fprintf(out, table ? "| %s | %s | `%s` |\n" : "- %s %s `%s`\n",
             json_string_value(json_object_get(c, "change")),
             label_of(json_string_value(json_object_get(c, "kind"))),
             json_string_value(json_object_get(c, "slug")));
@@ -386,7 +402,7 @@ void semdiff_print(FILE *out, const json_t *diff, enum semdiff_format fmt,
         return;
     }
     if (fmt == SEMDIFF_MD) {
-        print_md(out, diff);
+        print_md(out, diff, true);
         return;
     }
     if (fmt == SEMDIFF_HTML) {
@@ -395,7 +411,7 @@ void semdiff_print(FILE *out, const json_t *diff, enum semdiff_format fmt,
         FILE *mem = open_memstream(&md, &len);
         if (!mem)
             return;
-        print_md(mem, diff);
+        print_md(mem, diff, false);
         fclose(mem);
         char *html = markdown_to_html(md, len);
         fputs(html ? html : "", out);

@@ -20,6 +20,13 @@ enum semdiff_format { SEMDIFF_TEXT, SEMDIFF_MD, SEMDIFF_HTML, SEMDIFF_JSON };
  * JSON document {"from", "to", "changes": [...]} (caller owns it). */
 json_t *semdiff_bundles(const struere_bundle *from, const struere_bundle *to,
                         const char *from_label, const char *to_label);
+/* An empty semdiff document, and adding one definition's change to it
+ * (a: the old body or NULL when added; b: the new body or NULL when
+ * removed; kind as struere_kind_name gives it). Changes are kept in the
+ * order they are added. */
+json_t *semdiff_new(const char *from_label, const char *to_label);
+void semdiff_add(json_t *doc, const char *kind, const char *slug, json_t *a,
+                 json_t *b);
 /* Number of changed definitions in a semdiff document. */
 size_t semdiff_count(const json_t *diff);
 /* Prints a semdiff document; color only applies to text. */

@@ -10,17 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct store {
     git_repository *repo;
-    char error[512];
+    char error[1024];
     char path[4096];
 };
 
 static int fail(struct store *s, const char *what)
 {
     const git_error *e = git_error_last();
-    snprintf(s->error, sizeof(s->error), "%s: %s", what,
+    snprintf(s->error, sizeof(s->error), "%.400s: %.500s", what,
              e && e->message ? e->message : "unknown error");
     return STORE_ERROR;
 }
@@ -203,6 +204,17 @@ static int make_signature(struct store *s, git_signature **out)
         name = def->name;
         email = def->email;
     }
+    /* As git does: the environment overrides the configuration. */
+    const char *env_name = getenv("GIT_COMMITTER_NAME");
+    const char *env_email = getenv("GIT_COMMITTER_EMAIL");
+    if (!env_name)
+        env_name = getenv("GIT_AUTHOR_NAME");
+    if (!env_email)
+        env_email = getenv("GIT_AUTHOR_EMAIL");
+    if (env_name && *env_name)
+        name = env_name;
+    if (env_email && *env_email)
+        email = env_email;
     int rc;
     if (sde && *sde) {
         char *end;
@@ -223,36 +235,212 @@ static int make_signature(struct store *s, git_signature **out)
     return rc < 0 ? fail(s, "making the commit signature") : STORE_OK;
 }
 
+static int make_signature(struct store *s, git_signature **out);
+
+/* Bare repositories keep no reflogs by default (git's
+ * core.logAllRefUpdates), but log and rollback read production's history
+ * from its reflog: record the update there ourselves. */
+static void append_reflog(struct store *s, const char *ref, const git_oid *id,
+                          const char *msg)
+{
+    git_reflog *log = NULL;
+    git_signature *sig = NULL;
+    if (make_signature(s, &sig) == STORE_OK &&
+        git_reflog_read(&log, s->repo, ref) == 0 &&
+        git_reflog_append(log, id, sig, msg) == 0)
+        git_reflog_write(log);
+    git_reflog_free(log);
+    git_signature_free(sig);
+}
+
 static int update_ref(struct store *s, const char *ref, const git_oid *id,
                       const char *expected, const char *msg)
 {
     git_reference *r = NULL;
     int rc;
-    if (!expected || !*expected) {
-        rc = git_reference_create(&r, s->repo, ref, id, 0, msg);
-    } else {
-        git_oid old;
-        if (git_oid_fromstr(&old, expected) < 0)
-            return fail(s, "expected id");
-        rc = git_reference_create_matching(&r, s->repo, ref, id, 1, &old,
-                                           msg);
+    /* Keep a reflog even where git would not (bare repositories): log
+     * and rollback read the history of production from it. */
+    git_oid old;
+    if (expected && *expected && git_oid_fromstr(&old, expected) < 0)
+        return fail(s, "expected id");
+    /* A lock held by a command running now is released within moments:
+     * wait for it (up to about 2 s) and then compare-and-swap; a lock
+     * that outlives that was left by a killed command. */
+    for (int attempt = 0;; attempt++) {
+        if (!expected || !*expected)
+            rc = git_reference_create(&r, s->repo, ref, id, 0, msg);
+        else
+            rc = git_reference_create_matching(&r, s->repo, ref, id, 1, &old,
+                                               msg);
+        git_reference_free(r);
+        r = NULL;
+        if (rc != GIT_ELOCKED || attempt >= 200)
+            break;
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
     }
-    git_reference_free(r);
-    if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED) {
+    if (rc == 0 && git_repository_is_bare(s->repo))
+        append_reflog(s, ref, id, msg);
+    if (rc == GIT_ELOCKED) {
         snprintf(s->error, sizeof(s->error),
-                 "%s moved while this command ran (another dev or deploy "
-                 "won); nothing was changed, run it again",
+                 "%s is locked by %s%s.lock: another struere or git "
+                 "command is updating it, or one was killed; if none is "
+                 "running, delete that lock file. %s was left unchanged",
+                 ref, git_repository_path(s->repo), ref, ref);
+        return STORE_MOVED;
+    }
+    if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS) {
+        snprintf(s->error, sizeof(s->error),
+                 "%s moved while this command ran (another command won the "
+                 "race); it was left unchanged: run the command again",
                  ref);
         return STORE_MOVED;
     }
     return rc < 0 ? fail(s, ref) : STORE_OK;
 }
 
+/* The id of a file's blob, writing the blob when it is given as data
+ * and not already the same as `existing`. */
+static int file_blob(struct store *s, const struct store_file *f,
+                     const char *existing, git_oid *id, bool *same)
+{
+    *same = false;
+    if (!f->data) {
+        if (git_oid_fromstr(id, f->id) < 0)
+            return fail(s, f->path);
+    } else if (git_odb_hash(id, f->data, f->len, GIT_OBJECT_BLOB) < 0) {
+        return fail(s, f->path);
+    }
+    if (existing) {
+        git_oid old;
+        if (git_oid_fromstr(&old, existing) == 0 && git_oid_equal(&old, id)) {
+            *same = true;
+            return STORE_OK;
+        }
+    }
+    if (f->data &&
+        git_blob_create_from_buffer(id, s->repo, f->data, f->len) < 0)
+        return fail(s, f->path);
+    return STORE_OK;
+}
+
+static int cmp_file_path(const void *a, const void *b)
+{
+    return strcmp(((const struct store_file *)a)->path,
+                  ((const struct store_file *)b)->path);
+}
+
+/* The new tree from scratch (no parent). */
+static int build_tree(struct store *s, const struct store_file *files,
+                      size_t n, git_oid *tree_id)
+{
+    git_index *index = NULL;
+    int rc = STORE_OK;
+    if (git_index_new(&index) < 0)
+        return fail(s, "creating an index");
+    for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+        git_index_entry e;
+        bool same;
+        memset(&e, 0, sizeof(e));
+        e.path = files[i].path;
+        e.mode = GIT_FILEMODE_BLOB;
+        e.file_size = (uint32_t)files[i].len;
+        rc = file_blob(s, &files[i], NULL, &e.id, &same);
+        if (rc == STORE_OK && git_index_add(index, &e) < 0)
+            rc = fail(s, files[i].path);
+    }
+    if (rc == STORE_OK && git_index_write_tree_to(tree_id, index, s->repo) < 0)
+        rc = fail(s, "writing the tree");
+    git_index_free(index);
+    return rc;
+}
+
+/* The parent's tree with only what differs updated. */
+static int update_tree(struct store *s, git_commit *parent,
+                       const struct store_blob *known, size_t nknown,
+                       const struct store_file *files, size_t n,
+                       git_oid *tree_id)
+{
+    char pid[41];
+    git_oid_tostr(pid, 41, git_commit_id(parent));
+    struct store_blob *owned = NULL;
+    const struct store_blob *old = known;
+    size_t nold = nknown;
+    git_tree *base = NULL;
+    git_tree_update *up = NULL;
+    struct store_file *sorted = NULL;
+    int rc = STORE_OK;
+    if (!known) {
+        rc = store_tree_blobs(s, pid, "", &owned, &nold);
+        old = owned;
+    }
+    if (rc != STORE_OK)
+        goto cleanup;
+    up = calloc(n + nold + 1, sizeof(*up));
+    sorted = malloc((n + 1) * sizeof(*sorted));
+    if (!up || !sorted) {
+        snprintf(s->error, sizeof(s->error), "out of memory");
+        rc = STORE_ERROR;
+        goto cleanup;
+    }
+    memcpy(sorted, files, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_file_path);
+    size_t nup = 0, i = 0, j = 0;
+    while (rc == STORE_OK && (i < n || j < nold)) {
+        int cmp = i >= n      ? 1
+                  : j >= nold ? -1
+                              : strcmp(sorted[i].path, old[j].path);
+        if (cmp > 0) { /* gone */
+            up[nup].action = GIT_TREE_UPDATE_REMOVE;
+            up[nup++].path = old[j++].path;
+            continue;
+        }
+        bool same;
+        git_oid id;
+        rc = file_blob(s, &sorted[i], cmp == 0 ? old[j].id : NULL, &id, &same);
+        if (rc == STORE_OK && !same) {
+            up[nup].action = GIT_TREE_UPDATE_UPSERT;
+            up[nup].id = id;
+            up[nup].filemode = GIT_FILEMODE_BLOB;
+            up[nup++].path = sorted[i].path;
+        }
+        i++;
+        if (cmp == 0)
+            j++;
+    }
+    if (rc != STORE_OK)
+        goto cleanup;
+    if (git_commit_tree(&base, parent) < 0) {
+        rc = fail(s, "reading the parent tree");
+        goto cleanup;
+    }
+    if (nup == 0) {
+        git_oid_cpy(tree_id, git_tree_id(base));
+    } else if (git_tree_create_updated(tree_id, s->repo, base, nup, up) < 0) {
+        rc = fail(s, "updating the tree");
+    }
+cleanup:
+    git_tree_free(base);
+    free(up);
+    free(sorted);
+    free(owned);
+    return rc;
+}
+
 int store_commit(struct store *s, const char *ref, const char *expected_parent,
                  const struct store_file *files, size_t n,
                  const char *message, char new_id[41], bool *committed)
 {
-    git_index *index = NULL;
+    return store_commit_known(s, ref, expected_parent, NULL, 0, files, n,
+                              message, new_id, committed);
+}
+
+int store_commit_known(struct store *s, const char *ref,
+                       const char *expected_parent,
+                       const struct store_blob *parent_blobs, size_t nparent,
+                       const struct store_file *files, size_t n,
+                       const char *message, char new_id[41], bool *committed)
+{
     git_tree *tree = NULL;
     git_commit *parent = NULL;
     git_signature *sig = NULL;
@@ -260,27 +448,6 @@ int store_commit(struct store *s, const char *ref, const char *expected_parent,
     int rc = STORE_ERROR;
     *committed = false;
     new_id[0] = '\0';
-    if (git_index_new(&index) < 0) {
-        rc = fail(s, "creating an index");
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n; i++) {
-        git_index_entry e;
-        memset(&e, 0, sizeof(e));
-        e.path = files[i].path;
-        e.mode = GIT_FILEMODE_BLOB;
-        e.file_size = (uint32_t)files[i].len;
-        if (git_blob_create_from_buffer(&e.id, s->repo, files[i].data,
-                                        files[i].len) < 0 ||
-            git_index_add(index, &e) < 0) {
-            rc = fail(s, files[i].path);
-            goto cleanup;
-        }
-    }
-    if (git_index_write_tree_to(&tree_id, index, s->repo) < 0) {
-        rc = fail(s, "writing the tree");
-        goto cleanup;
-    }
     bool has_parent = expected_parent && *expected_parent;
     if (has_parent) {
         if (git_oid_fromstr(&parent_id, expected_parent) < 0 ||
@@ -288,11 +455,17 @@ int store_commit(struct store *s, const char *ref, const char *expected_parent,
             rc = fail(s, "reading the parent commit");
             goto cleanup;
         }
-        if (git_oid_equal(git_commit_tree_id(parent), &tree_id)) {
-            git_oid_tostr(new_id, 41, &parent_id);
-            rc = STORE_OK; /* nothing changed: no commit */
-            goto cleanup;
-        }
+        rc = update_tree(s, parent, parent_blobs, nparent, files, n,
+                         &tree_id);
+    } else {
+        rc = build_tree(s, files, n, &tree_id);
+    }
+    if (rc != STORE_OK)
+        goto cleanup;
+    if (has_parent && git_oid_equal(git_commit_tree_id(parent), &tree_id)) {
+        git_oid_tostr(new_id, 41, &parent_id);
+        rc = STORE_OK; /* nothing changed: no commit */
+        goto cleanup;
     }
     if (git_tree_lookup(&tree, s->repo, &tree_id) < 0) {
         rc = fail(s, "reading the tree");
@@ -318,7 +491,6 @@ cleanup:
     git_signature_free(sig);
     git_commit_free(parent);
     git_tree_free(tree);
-    git_index_free(index);
     return rc;
 }
 
@@ -408,8 +580,8 @@ int store_log(struct store *s, const char *ref, size_t max,
         ci->time = (int64_t)git_commit_time(c);
         ci->offset = git_commit_time_offset(c);
         copy_signature(ci->author, sizeof(ci->author), git_commit_author(c));
-        snprintf(ci->message, sizeof(ci->message), "%s",
-                 git_commit_message(c) ? git_commit_message(c) : "");
+        ci->message = strdup(git_commit_message(c) ? git_commit_message(c)
+                                                    : "");
         git_commit_free(c);
     }
     git_revwalk_free(walk);
@@ -448,7 +620,9 @@ static int lookup_remote(struct store *s, const char *name, git_remote **out)
         return STORE_OK;
     if (git_remote_create_anonymous(out, s->repo, name) == 0)
         return STORE_OK;
-    return fail(s, name);
+    char what[600];
+    snprintf(what, sizeof(what), "remote '%s'", name);
+    return fail(s, what);
 }
 
 int store_push(struct store *s, const char *remote, const char *const *refs,
@@ -476,7 +650,9 @@ int store_push(struct store *s, const char *remote, const char *const *refs,
     git_strarray arr = {specs, k};
     git_push_options opts;
     git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
-    rc = git_remote_push(r, &arr, &opts) < 0 ? fail(s, "push") : STORE_OK;
+    char what[600];
+    snprintf(what, sizeof(what), "push to %s", remote);
+    rc = git_remote_push(r, &arr, &opts) < 0 ? fail(s, what) : STORE_OK;
     for (size_t i = 0; i < k; i++)
         free(specs[i]);
     free(specs);
@@ -496,8 +672,10 @@ int store_fetch(struct store *s, const char *remote)
     git_strarray arr = {specs, 2};
     git_fetch_options opts;
     git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+    char what[600];
+    snprintf(what, sizeof(what), "fetch from %s", remote);
     rc = git_remote_fetch(r, &arr, &opts, "struere fetch") < 0
-             ? fail(s, "fetch")
+             ? fail(s, what)
              : STORE_OK;
     git_remote_free(r);
     return rc;
@@ -577,4 +755,117 @@ void store_hash_blob(const void *data, size_t len, char id[41])
         return;
     }
     git_oid_tostr(id, 41, &oid);
+}
+
+struct changes_ctx {
+    struct store_change *items;
+    size_t n, cap;
+    int failed;
+};
+
+static int change_cb(const git_diff_delta *delta, float progress, void *p)
+{
+    (void)progress;
+    struct changes_ctx *c = p;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 64;
+        struct store_change *bigger = realloc(c->items, cap * sizeof(*bigger));
+        if (!bigger) {
+            c->failed = 1;
+            return -1;
+        }
+        c->items = bigger;
+        c->cap = cap;
+    }
+    struct store_change *ch = &c->items[c->n++];
+    const char *path = delta->new_file.path ? delta->new_file.path
+                                            : delta->old_file.path;
+    snprintf(ch->path, sizeof(ch->path), "%s", path);
+    ch->old_id[0] = ch->new_id[0] = '\0';
+    if (delta->status != GIT_DELTA_ADDED)
+        git_oid_tostr(ch->old_id, 41, &delta->old_file.id);
+    if (delta->status != GIT_DELTA_DELETED)
+        git_oid_tostr(ch->new_id, 41, &delta->new_file.id);
+    return 0;
+}
+
+static int commit_tree(struct store *s, const char *id, git_tree **out)
+{
+    git_oid oid;
+    git_commit *c = NULL;
+    *out = NULL;
+    if (!id || !*id)
+        return STORE_OK;
+    if (git_oid_fromstr(&oid, id) < 0 || git_commit_lookup(&c, s->repo, &oid) < 0)
+        return fail(s, id);
+    int rc = git_commit_tree(out, c) < 0 ? fail(s, id) : STORE_OK;
+    git_commit_free(c);
+    return rc;
+}
+
+int store_changes(struct store *s, const char *a, const char *b,
+                  const char *prefix, struct store_change **out, size_t *n)
+{
+    git_tree *ta = NULL, *tb = NULL;
+    git_diff *diff = NULL;
+    struct changes_ctx c = {0};
+    *out = NULL;
+    *n = 0;
+    int rc = commit_tree(s, a, &ta);
+    if (rc == STORE_OK)
+        rc = commit_tree(s, b, &tb);
+    if (rc != STORE_OK)
+        goto cleanup;
+    git_diff_options opts;
+    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+    char *spec = (char *)prefix;
+    opts.pathspec.strings = &spec;
+    opts.pathspec.count = 1;
+    opts.flags |= GIT_DIFF_DISABLE_PATHSPEC_MATCH;
+    if (git_diff_tree_to_tree(&diff, s->repo, ta, tb, &opts) < 0 ||
+        git_diff_foreach(diff, change_cb, NULL, NULL, NULL, &c) < 0 ||
+        c.failed) {
+        rc = fail(s, "comparing trees");
+        free(c.items);
+        c.items = NULL;
+        c.n = 0;
+    }
+cleanup:
+    git_diff_free(diff);
+    git_tree_free(ta);
+    git_tree_free(tb);
+    *out = c.items;
+    *n = c.n;
+    return rc;
+}
+
+int store_read_blob(struct store *s, const char *id, unsigned char **data,
+                    size_t *len)
+{
+    git_oid oid;
+    git_blob *blob = NULL;
+    *data = NULL;
+    *len = 0;
+    if (git_oid_fromstr(&oid, id) < 0 || git_blob_lookup(&blob, s->repo, &oid) < 0)
+        return fail(s, id);
+    size_t n = (size_t)git_blob_rawsize(blob);
+    unsigned char *buf = malloc(n + 1);
+    if (!buf) {
+        git_blob_free(blob);
+        snprintf(s->error, sizeof(s->error), "out of memory");
+        return STORE_ERROR;
+    }
+    memcpy(buf, git_blob_rawcontent(blob), n);
+    buf[n] = '\0';
+    git_blob_free(blob);
+    *data = buf;
+    *len = n;
+    return STORE_OK;
+}
+
+void store_log_free(struct store_commit_info *log, size_t n)
+{
+    for (size_t i = 0; log && i < n; i++)
+        free(log[i].message);
+    free(log);
 }

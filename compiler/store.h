@@ -27,8 +27,9 @@ struct store;
 
 struct store_file {
     const char *path; /* in the tree, e.g. "bundles/eval.stb" */
-    const void *data;
+    const void *data; /* NULL: the blob already exists as `id` */
     size_t len;
+    const char *id;   /* with data NULL: the existing blob's id */
 };
 
 struct store_reflog_entry {
@@ -44,7 +45,7 @@ struct store_commit_info {
     int64_t time;
     int offset;
     char author[200];
-    char message[1000];
+    char *message; /* malloc'd: free with store_log_free */
 };
 
 /* Ensures dir is inside a git repository, running `git init` on dir when
@@ -70,13 +71,23 @@ int store_resolve(struct store *s, const char *rev, char id[41]);
 int store_read(struct store *s, const char *id, const char *path,
                unsigned char **data, size_t *len);
 /* Commits files as the complete tree of ref, on top of the commit the ref
- * points at (expected_parent, "" when the ref must not exist yet). When
+ * points at (expected_parent, "" when the ref must not exist yet). With a
+ * parent, only the entries that differ from its tree are written (the
+ * tree is updated, not rebuilt), so a small change costs little. When
  * the tree equals the parent's, nothing is written and *committed is
  * false. The ref moves with compare-and-swap: STORE_MOVED if it is no
  * longer expected_parent. Commit time from SOURCE_DATE_EPOCH when set. */
 int store_commit(struct store *s, const char *ref, const char *expected_parent,
                  const struct store_file *files, size_t n,
                  const char *message, char new_id[41], bool *committed);
+/* The same, given the parent's complete blob list (store_tree_blobs with
+ * prefix ""), which the caller already read. */
+struct store_blob;
+int store_commit_known(struct store *s, const char *ref,
+                       const char *expected_parent,
+                       const struct store_blob *parent_blobs, size_t nparent,
+                       const struct store_file *files, size_t n,
+                       const char *message, char new_id[41], bool *committed);
 /* Moves ref to new_id if it still points at expected ("" : must not
  * exist), recording reflog_message. STORE_MOVED when it moved. */
 int store_move_ref(struct store *s, const char *ref, const char *new_id,
@@ -84,9 +95,11 @@ int store_move_ref(struct store *s, const char *ref, const char *new_id,
 /* The reflog of ref, newest first (malloc'd array; free()). */
 int store_reflog(struct store *s, const char *ref,
                  struct store_reflog_entry **out, size_t *n);
-/* The commits of ref, newest first, at most max (malloc'd; free()). */
+/* The commits of ref, newest first, at most max; free with
+ * store_log_free. */
 int store_log(struct store *s, const char *ref, size_t max,
               struct store_commit_info **out, size_t *n);
+void store_log_free(struct store_commit_info *log, size_t n);
 /* Whether commit id is ref's commit or one of its ancestors. */
 int store_on_branch(struct store *s, const char *id, const char *ref,
                     bool *yes);
@@ -99,6 +112,20 @@ struct store_blob {
  * (malloc'd; free()). A missing prefix gives an empty list. */
 int store_tree_blobs(struct store *s, const char *id, const char *prefix,
                      struct store_blob **out, size_t *n);
+struct store_change {
+    char path[512];
+    char old_id[41], new_id[41]; /* "" when added / removed */
+};
+
+/* The blobs under prefix that differ between commits a and b (a may be
+ * ""), by comparing their trees: unchanged subtrees are skipped, so the
+ * cost follows the size of the change, not of the trees. Sorted by path
+ * (malloc'd; free()). */
+int store_changes(struct store *s, const char *a, const char *b,
+                  const char *prefix, struct store_change **out, size_t *n);
+/* The bytes of blob id (malloc'd; free()). */
+int store_read_blob(struct store *s, const char *id, unsigned char **data,
+                    size_t *len);
 /* The git blob id data would have. */
 void store_hash_blob(const void *data, size_t len, char id[41]);
 /* Pushes refs (full names) to a remote name or URL. */

@@ -25,6 +25,7 @@ run golden ./tests/golden/run.sh "$b/struere"
 run limits ./tests/limits/run.sh "$b/struere"
 run cli ./tests/cli/run.sh "$b/struere"
 run runtime "$b/runtime-tests"
+run store ./tests/store/run.sh "$b/struere"
 run fuzz-replay-check "$b/fuzz-replay-check" tests/fuzz/corpus-check
 run fuzz-replay-bundle "$b/fuzz-replay-bundle" tests/fuzz/corpus-bundle
 echo

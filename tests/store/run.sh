@@ -1,0 +1,1173 @@
+#!/usr/bin/env bash
+# tests/store/run.sh STRUERE_BINARY
+#
+# End-to-end tests of the git store: dev, deploy, rollback, diff, log,
+# inspect, keys, fetch and --push, against real git repositories. Each
+# test runs in a subshell in its own temporary directory, removed when it
+# ends (KEEP=1 keeps everything, for a look after a failure).
+#
+# Environment knobs: ONLY="e2e keys" runs only those tests; SEED=N fixes
+# the random kill delays; CRASH_TRIALS (default 100), RACE_ROUNDS
+# (default 20), CRASH_DEFS (default 400 definitions in the crash project).
+#
+# A check marked known-failing prints XFAIL (it is a reported bug); it is
+# counted apart and does not fail the run. If it starts to pass it prints
+# XPASS and counts as a failure, so that the mark gets removed.
+set -u
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then
+    echo "usage: $0 STRUERE_BINARY" >&2
+    exit 2
+fi
+BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+EXAMPLE=$REPO/fixtures/example
+GEN=$REPO/bench/gen-project.py
+TOP=$(mktemp -d "${TMPDIR:-/tmp}/struere-store.XXXXXX")
+RESULTS=$TOP/results
+# Test a private copy, so a rebuild while the suite runs changes nothing.
+S=$TOP/struere
+cp "$BIN" "$S" || exit 2
+: >"$RESULTS"
+if [ "${KEEP:-0}" = 1 ]; then
+    echo "work kept in $TOP"
+else
+    trap 'rm -rf "$TOP"' EXIT
+fi
+SEED=${SEED:-$(( $$ ^ $(date +%s) ))}
+SEED=$((SEED % 32768))
+CRASH_TRIALS=${CRASH_TRIALS:-100}
+RACE_ROUNDS=${RACE_ROUNDS:-20}
+CRASH_DEFS=${CRASH_DEFS:-400}
+
+# A fixed, private identity and configuration: struere (libgit2) reads
+# user.name/email from $HOME/.gitconfig; git is told to skip the system
+# file. No colours, C locale, no reproducible-build time unless a test
+# sets one.
+export HOME=$TOP/home GIT_CONFIG_NOSYSTEM=1 NO_COLOR=1 LC_ALL=C TZ=UTC
+unset SOURCE_DATE_EPOCH STRUERE_THREADS STRUERE_API_KEY GIT_DIR GIT_WORK_TREE \
+    GIT_INDEX_FILE GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME \
+    GIT_COMMITTER_EMAIL GIT_AUTHOR_DATE GIT_COMMITTER_DATE
+mkdir -p "$HOME"
+cat >"$HOME/.gitconfig" <<'EOF'
+[user]
+	name = Store Test
+	email = store-test@example.com
+[init]
+	defaultBranch = master
+[advice]
+	detachedHead = false
+EOF
+
+# ---- reporting ----------------------------------------------------------
+
+pass() { echo "PASS $1"; echo P >>"$RESULTS"; }
+fail() { echo "FAIL $1: ${2:-failed}"; echo F >>"$RESULTS"; }
+# known NAME BUG COMMAND...: a check that fails because of reported bug BUG.
+known() {
+    local name=$1 bug=$2
+    shift 2
+    if "$@" >/dev/null 2>&1; then
+        echo "XPASS $name: known bug '$bug' seems fixed; remove the known-failing mark"
+        echo F >>"$RESULTS"
+    else
+        echo "XFAIL $name: known bug: $bug"
+        echo X >>"$RESULTS"
+    fi
+}
+# check NAME COMMAND...: passes when COMMAND succeeds.
+check() {
+    local name=$1
+    shift
+    if "$@" >/dev/null 2>&1; then pass "$name"; else fail "$name" "$*"; fi
+}
+
+# run CMD...: stdout to $OUT, stderr to $ERR, exit code to $RC.
+run() {
+    "$@" >"$OUT" 2>"$ERR"
+    RC=$?
+}
+# rc_is NAME WANT [GREP-E-PATTERN-IN-STDERR]: checks the last run.
+rc_is() {
+    local name=$1 want=$2 pat=${3:-}
+    if [ "$RC" != "$want" ]; then
+        fail "$name" "exit $RC, want $want; stderr: $(head -c 300 "$ERR" | tr '\n' ' ')"
+    elif [ -n "$pat" ] && ! grep -Eq -- "$pat" "$ERR"; then
+        fail "$name" "stderr does not match /$pat/: $(head -c 300 "$ERR" | tr '\n' ' ')"
+    else
+        pass "$name"
+    fi
+}
+# out_has NAME PATTERN: the last run's stdout matches the ERE.
+out_has() {
+    if grep -Eq -- "$2" "$OUT"; then pass "$1"; else
+        fail "$1" "stdout lacks /$2/: $(head -c 300 "$OUT" | tr '\n' ' ')"
+    fi
+}
+
+# ---- helpers ------------------------------------------------------------
+
+# newtest NAME: a fresh directory W for the test (removed when the test's
+# subshell exits), OUT/ERR files, and cd into it.
+newtest() {
+    W=$(mktemp -d "$TOP/$1.XXXXXX")
+    OUT=$W/out
+    ERR=$W/err
+    [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$W"' EXIT
+    cd "$W" || exit 1
+}
+# example DIR: a copy of the example project in DIR, in a fresh git repo.
+example() {
+    cp -R "$EXAMPLE" "$1" && git -C "$1" init -q
+}
+sha() { sha256sum | cut -c1-64; }
+# ref NAME: the commit of refs/heads/struere/NAME, or empty.
+ref() { git rev-parse -q --verify "refs/heads/struere/$1^{commit}" 2>/dev/null; }
+# snapshot: every ref with its id, and the reflogs (to prove nothing moved).
+snapshot() {
+    git for-each-ref --format='%(refname) %(objectname)'
+    cat .git/logs/refs/heads/struere/* .git/logs/refs/struere/* 2>/dev/null | sha
+}
+# json_ok FILE PYTHON-EXPR: FILE parses as JSON and EXPR (over d) holds.
+json_ok() {
+    python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval("(" + sys.argv[2] + "\n)") else 1)' "$1" "$2"
+}
+# edit FILE PYTHON-EXPR-OVER-s: rewrite FILE; fails when nothing changed
+# (so a change of the example's shape is reported, not silently ignored).
+edit() {
+    python3 - "$1" "$2" <<'EOF'
+import sys
+p, expr = sys.argv[1], sys.argv[2]
+s = open(p, encoding="utf-8").read()
+t = eval(expr)
+if t == s:
+    sys.exit("edit of %s changed nothing" % p)
+open(p, "w", encoding="utf-8").write(t)
+EOF
+}
+# bump N: a change to every environment (a line appended to a prompt).
+bump() { printf '\nRevision %s.\n' "$1" >>agents/front-desk.md; }
+# verify_commit COMMIT ENV...: each ENV bundle of COMMIT verifies through
+# `struere inspect`, and manifest.json's digests match the blobs.
+verify_commit() {
+    local c=$1 e
+    shift
+    for e in "$@"; do
+        "$S" inspect "$c" --env "$e" >/dev/null 2>"$W/verify.err" || {
+            echo "inspect $c --env $e: $(cat "$W/verify.err")"
+            return 1
+        }
+        # (no python here: it is called in loops, and python starts slowly)
+        local want got
+        want=$(git show "$c:manifest.json" 2>/dev/null | tr -d ' \n' |
+            grep -o "\"path\":\"bundles/$e\.stb\"[^{}]*\"sha256\":\"[0-9a-f]*\"" |
+            sed 's/.*"sha256":"//; s/"$//')
+        [ ${#want} = 64 ] || {
+            echo "manifest.json of $c has no sha256 for bundles/$e.stb"
+            return 1
+        }
+        got=$(git cat-file blob "$c:bundles/$e.stb" | sha)
+        [ "$want" = "$got" ] || {
+            echo "$c: manifest sha256 of $e is $want, blob is $got"
+            return 1
+        }
+    done
+}
+# verify_refs: every struere ref is absent or a commit whose bundles verify;
+# production is a development commit. Prints the problem and fails. Commits
+# are immutable, so one verified once (in VERIFIED) is not verified again:
+# call it without $(...) to keep that cache.
+VERIFIED=" "
+verify_refs() {
+    local r c
+    for r in development production eval; do
+        c=$(ref $r)
+        case $VERIFIED in *" $r:$c "*) continue ;; esac
+        if [ -z "$c" ]; then
+            if [ -s ".git/refs/heads/struere/$r" ]; then
+                echo "refs/heads/struere/$r exists but does not resolve: $(head -c 80 ".git/refs/heads/struere/$r")"
+                return 1
+            fi
+            continue
+        fi
+        case $r in
+        eval) verify_commit "$c" eval || return 1 ;;
+        *) verify_commit "$c" development production || return 1 ;;
+        esac
+        VERIFIED="$VERIFIED$r:$c "
+    done
+    c=$(ref production)
+    if [ -n "$c" ] && ! git merge-base --is-ancestor "$c" "$(ref development)" 2>/dev/null; then
+        echo "production $c is not a development commit"
+        return 1
+    fi
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ---- 1. end to end ------------------------------------------------------
+
+t_e2e() {
+    newtest e2e
+    local P=$W/p
+    example "$P"
+    cd "$P" || return
+    run "$S" dev
+    rc_is "e2e: dev" 0
+    local d1 e1
+    d1=$(ref development)
+    e1=$(ref eval)
+    if [ -n "$d1" ] && [ -n "$e1" ]; then pass "e2e: dev creates struere/development and struere/eval"; else
+        fail "e2e: dev creates struere/development and struere/eval" "development='$d1' eval='$e1'"
+    fi
+    check "e2e: dev does not create production" test -z "$(ref production)"
+    check "e2e: git log struere/development" git log --oneline struere/development
+    git show struere/development:manifest.json >"$W/m.json" 2>/dev/null
+    git show struere/eval:manifest.json >"$W/me.json" 2>/dev/null
+    check "e2e: development manifest.json parses" json_ok "$W/m.json" 'd["bundles"]["production"]["path"] == "bundles/production.stb"'
+    local env sum size
+    for env in development production; do
+        sum=$(git show "struere/development:bundles/$env.stb" | sha)
+        size=$(git cat-file -s "struere/development:bundles/$env.stb")
+        check "e2e: manifest sha256/size of $env.stb match the blob" \
+            json_ok "$W/m.json" "d['bundles']['$env']['sha256'] == '$sum' and d['bundles']['$env']['size'] == $size"
+    done
+    sum=$(git show struere/eval:bundles/eval.stb | sha)
+    check "e2e: eval manifest sha256 matches eval.stb" \
+        json_ok "$W/me.json" "d['bundles']['eval']['sha256'] == '$sum' and list(d['bundles']) == ['eval']"
+    check "e2e: manifest has format, compiler, project version, source digest" \
+        json_ok "$W/m.json" 'd["format"]["major"] == 1 and d["compiler"].startswith("struere") and d["project"]["version"] == "1.4.0" and len(d["sourceDigest"]) == 64'
+    # The trees hold exactly what the contract says.
+    git ls-tree -r --name-only struere/development >"$W/dtree"
+    git ls-tree -r --name-only struere/eval >"$W/etree"
+    check "e2e: development tree = bundles/{development,production}.stb, manifest.json, sources, review/{development,production}/**" \
+        test "$(grep -Ev '^review/(development|production)/[a-z]+/[^/]+$' "$W/dtree" | tr '\n' ' ')" = \
+        "bundles/development.stb bundles/production.stb manifest.json sources "
+    check "e2e: eval tree = bundles/eval.stb, manifest.json, sources, review/eval/**" \
+        test "$(grep -Ev '^review/eval/[a-z]+/[^/]+$' "$W/etree" | tr '\n' ' ')" = "bundles/eval.stb manifest.json sources "
+    local nrev ndef
+    for env in development production; do
+        nrev=$(grep -c "^review/$env/" "$W/dtree")
+        ndef=$(python3 -c "import json; print(sum(json.load(open('$W/m.json'))['bundles']['$env']['definitions'].values()))")
+        check "e2e: one review file per $env definition ($nrev, manifest says $ndef)" test "$nrev" = "$ndef" -a "$nrev" -gt 0
+    done
+    check "e2e: review/development/agents/billing-assistant.* exists" grep -q '^review/development/agents/billing-assistant\.' "$W/dtree"
+    check "e2e: review/eval has eval suites and fixtures" \
+        sh -c "grep -q '^review/eval/evals/' '$W/etree' && grep -q '^review/eval/fixtures/' '$W/etree'"
+    run git fsck --strict
+    if [ "$RC" = 0 ] && ! grep -Eiq 'error|missing|broken|bad' "$OUT" "$ERR"; then pass "e2e: git fsck --strict clean"; else
+        fail "e2e: git fsck --strict clean" "exit $RC: $(cat "$OUT" "$ERR" | head -5 | tr '\n' ' ')"
+    fi
+
+    # deploy
+    run "$S" deploy --yes
+    rc_is "e2e: deploy --yes" 0
+    check "e2e: production == development after deploy" test "$(ref production)" = "$d1"
+    run git reflog show struere/production
+    out_has "e2e: production reflog has a 'struere deploy' entry" 'struere deploy'
+
+    # change the base (temperature) and the production overlay (maxTokens)
+    local A=agents/billing-assistant.yaml
+    if edit $A 's.replace("  temperature: 0.3\n", "  temperature: 0.45\n", 1)' &&
+        edit $A 's.replace("  production:\n    model:\n      model: openai/gpt-5\n", "  production:\n    model:\n      model: openai/gpt-5\n      maxTokens: 2500\n", 1)'; then
+        pass "e2e: edit billing-assistant (base temperature, production maxTokens)"
+    else
+        fail "e2e: edit billing-assistant (base temperature, production maxTokens)" "the example changed shape"
+    fi
+    run "$S" dev
+    rc_is "e2e: dev after the change" 0
+    local d2
+    d2=$(ref development)
+    check "e2e: development moved, parent is the previous commit" test "$d2" != "$d1" -a "$(git rev-parse "$d2^" 2>/dev/null)" = "$d1"
+
+    run "$S" diff
+    rc_is "e2e: diff (production..development)" 0
+    out_has "e2e: diff text shows temperature 0.3 -> 0.45" 'model\.temperature: 0\.3 -> 0\.45'
+    out_has "e2e: diff text shows maxTokens 1500 -> 2500" 'model\.maxTokens: 1500 -> 2500'
+    run "$S" diff --format json
+    cp "$OUT" "$W/diff.json"
+    check "e2e: diff --format json has the field paths with from/to" json_ok "$W/diff.json" '
+[c for c in d["changes"] if c["kind"] == "agent" and c["slug"] == "billing-assistant" and c["change"] == "changed"
+  and {"path": "model.temperature", "from": 0.3, "to": 0.45} in c["fields"]
+  and {"path": "model.maxTokens", "from": 1500, "to": 2500} in c["fields"]] and len(d["changes"]) == 1'
+    run "$S" diff --env development --format json
+    cp "$OUT" "$W/diffd.json"
+    check "e2e: diff --env development has temperature but not the production-only maxTokens" json_ok "$W/diffd.json" '
+[f["path"] for c in d["changes"] for f in c.get("fields", [])] == ["model.temperature"]'
+    run "$S" diff --format md
+    out_has "e2e: diff --format md has a table" '^\| *--- *\|'
+    out_has "e2e: diff --format md names the agent" 'billing-assistant'
+    run "$S" diff --format html
+    out_has "e2e: diff --format html has <h2>" '<h2>'
+    # cmark has no tables: the html report lists the changes instead
+    check "e2e: diff --format html lists the changes, no raw pipes" \
+        sh -c "grep -q '<li>changed agent <code>billing-assistant</code>' '$OUT' && ! grep -q '^<p>|' '$OUT'"
+    run "$S" diff --exit-code
+    rc_is "e2e: diff --exit-code with differences" 1
+    run "$S" diff development development --exit-code
+    rc_is "e2e: diff --exit-code without differences" 0
+    run "$S" status --json
+    cp "$OUT" "$W/status.json"
+    check "e2e: status --json: development current, production differs" json_ok "$W/status.json" \
+        'd["development"]["changes"] == [] and d["eval"]["changes"] == [] and [c["slug"] for c in d["production"]["changes"]] == ["billing-assistant"]'
+
+    run "$S" deploy --yes
+    rc_is "e2e: second deploy" 0
+    check "e2e: production == new development" test "$(ref production)" = "$d2"
+    run "$S" rollback --yes
+    rc_is "e2e: rollback --yes" 0
+    check "e2e: rollback puts production back at the previous commit" test "$(ref production)" = "$d1"
+    run git reflog show struere/production
+    check "e2e: reflog top is 'struere rollback'" sh -c "head -1 '$OUT' | grep -q 'struere rollback'"
+    run "$S" diff production development --format json
+    cp "$OUT" "$W/diff2.json"
+    check "e2e: after rollback the diff shows the change again" json_ok "$W/diff2.json" 'len(d["changes"]) == 1'
+    run "$S" deploy --yes
+    rc_is "e2e: deploy again after rollback" 0
+    check "e2e: production == development again" test "$(ref production)" = "$d2"
+    # the production reflog is a chain: each entry's old id is the previous new id
+    check "e2e: production reflog is a chain of 4 moves" python3 - .git/logs/refs/heads/struere/production <<'EOF'
+import sys
+lines = [l.split("\t")[0].split() for l in open(sys.argv[1])]
+assert len(lines) == 4, lines
+assert lines[0][0] == "0" * 40
+for a, b in zip(lines, lines[1:]):
+    assert a[1] == b[0], (a, b)
+EOF
+
+    run "$S" log
+    rc_is "e2e: log" 0
+    out_has "e2e: log shows a deploy line" '^ +[0-9a-f]{12} .*deploy'
+    out_has "e2e: log shows a rollback line" '^ +[0-9a-f]{12} .*rollback'
+    run "$S" log --json
+    cp "$OUT" "$W/log.json"
+    check "e2e: log --json: production moves newest first (deploy, rollback, deploy, deploy)" \
+        json_ok "$W/log.json" "[e['action'] for e in d['production']] == ['deploy', 'rollback', 'deploy', 'deploy'] and d['production'][0]['commit'] == '$d2' and d['production'][1]['commit'] == '$d1'"
+    check "e2e: log --json: development commits match git rev-list" \
+        json_ok "$W/log.json" "[e['commit'] for e in d['development']] == '$(git rev-list struere/development | tr '\n' ' ')'.split()"
+    check "e2e: log --env production --json has only production" \
+        sh -c "'$S' log --env production --json > '$W/logp.json' && python3 -c 'import json; d=json.load(open(\"$W/logp.json\")); assert list(d) == [\"production\"]'"
+    # the first dev commit of the example has a message over 1000 bytes
+    git log -1 --format=%B "$d1" >"$W/msg"
+    check "e2e: log --json carries the whole commit message" \
+ \
+        python3 -c "
+import json
+d = json.load(open('$W/log.json'))
+m = [e['message'] for e in d['development'] if e['commit'] == '$d1'][0]
+assert m.strip() == open('$W/msg').read().strip(), (len(m), len(open('$W/msg').read()))"
+
+    run "$S" inspect
+    rc_is "e2e: inspect (default)" 0
+    out_has "e2e: inspect default is development and valid" "^bundle development \\(${d2:0:12}\\): valid"
+    run "$S" inspect production
+    rc_is "e2e: inspect production" 0
+    out_has "e2e: inspect production says environment production" 'environment production'
+    run "$S" inspect production --json
+    cp "$OUT" "$W/insp.json"
+    check "e2e: inspect production --json" json_ok "$W/insp.json" \
+        "d['valid'] is True and d['environment'] == 'production' and 'billing-assistant' in d['definitions']['agent'] and d['size'] == $(git cat-file -s struere/production:bundles/production.stb)"
+    run "$S" inspect eval
+    rc_is "e2e: inspect eval" 0
+    run "$S" build --out dist
+    rc_is "e2e: build --out dist" 0
+    run "$S" inspect dist/eval.stb
+    rc_is "e2e: inspect dist/eval.stb" 0
+    out_has "e2e: inspect dist/eval.stb is valid and eval" 'environment eval'
+    for env in development production; do
+        check "e2e: build's $env.stb is byte-identical to the committed one" \
+            sh -c "git show struere/development:bundles/$env.stb | cmp -s - dist/$env.stb"
+    done
+    check "e2e: build's eval.stb is byte-identical to the committed one" \
+        sh -c "git show struere/eval:bundles/eval.stb | cmp -s - dist/eval.stb"
+    run git fsck --strict
+    rc_is "e2e: git fsck --strict at the end" 0
+}
+
+# ---- 2. idempotence -----------------------------------------------------
+
+t_idempotence() {
+    newtest idem
+    example p
+    cd p || return
+    "$S" dev >/dev/null 2>&1
+    local d0 e0 s0
+    d0=$(ref development)
+    e0=$(ref eval)
+    s0=$(snapshot)
+    run "$S" dev
+    rc_is "idempotence: second dev" 0
+    out_has "idempotence: second dev says up to date" 'up to date'
+    check "idempotence: second dev makes no commit (refs and reflogs unchanged)" test "$(snapshot)" = "$s0"
+    touch agents/*.md automations/*.yaml
+    run "$S" dev
+    check "idempotence: touching files makes no commit" test "$RC" = 0 -a "$(snapshot)" = "$s0"
+
+    edit fixtures/austin-families.fixture.yaml 's.replace("hourlyRate: 38\n", "hourlyRate: 41\n", 1)' ||
+        fail "idempotence: edit fixture" "the example changed shape"
+    run "$S" dev
+    rc_is "idempotence: dev after a fixture change" 0
+    check "idempotence: fixture change leaves development unchanged" test "$(ref development)" = "$d0"
+    check "idempotence: fixture change moves eval" test -n "$(ref eval)" -a "$(ref eval)" != "$e0"
+    local e1
+    e1=$(ref eval)
+    edit automations/send-invoice.yaml 's.replace("replyTo: billing@acmetutoring.com", "replyTo: office@acmetutoring.com", 1)' ||
+        fail "idempotence: edit automation" "the example changed shape"
+    run "$S" dev
+    rc_is "idempotence: dev after an automation change" 0
+    check "idempotence: automation change leaves eval unchanged" test "$(ref eval)" = "$e1"
+    check "idempotence: automation change moves development" test "$(ref development)" != "$d0"
+    local d1 t1
+    d1=$(ref development)
+    t1=$(git rev-parse "$d1^{tree}")
+    # a change and its revert: the reverted tree is the earlier tree again
+    bump x
+    "$S" dev >/dev/null 2>&1
+    cp "$EXAMPLE/agents/front-desk.md" agents/front-desk.md
+    run "$S" dev
+    check "idempotence: change then revert gives back the same tree" \
+        test "$RC" = 0 -a "$(git rev-parse "$(ref development)^{tree}")" = "$t1"
+    "$S" deploy --yes >/dev/null 2>&1
+    s0=$(snapshot)
+    run "$S" deploy --yes
+    check "idempotence: deploy when production is current changes nothing" test "$RC" = 0 -a "$(snapshot)" = "$s0"
+}
+
+# ---- 3. determinism -----------------------------------------------------
+
+# copy_ordered SRC DST forward|reverse: copy file by file in sorted or
+# reverse sorted order (so directories list in different orders).
+copy_ordered() {
+    local src=$1 dst=$2 order=$3 f
+    mkdir -p "$dst"
+    (cd "$src" && find . -type f | LC_ALL=C sort $([ "$order" = reverse ] && echo -r)) |
+        while IFS= read -r f; do
+            mkdir -p "$dst/$(dirname "$f")"
+            cp "$src/$f" "$dst/$f"
+        done
+}
+
+t_determinism() {
+    newtest determinism
+    local A=$W/a B
+    # B on tmpfs when possible: it lists directories newest first, so with
+    # the reverse creation order B's readdir order differs from A's.
+    B=$(mktemp -d /dev/shm/struere-store-det.XXXXXX 2>/dev/null) || B=$(mktemp -d "$W/b.XXXXXX")
+    [ "${KEEP:-0}" = 1 ] || trap "rm -rf '$W' '$B'" EXIT
+    B=$B/proj
+    copy_ordered "$EXAMPLE" "$A" forward
+    copy_ordered "$EXAMPLE" "$B" reverse
+    git -C "$A" init -q
+    git -C "$B" init -q
+    local utf8
+    utf8=$(locale -a 2>/dev/null | grep -Eix 'c\.utf-?8' | head -1)
+    [ -n "$utf8" ] || utf8=$(locale -a 2>/dev/null | grep -Ei 'utf-?8' | head -1)
+    [ -n "$utf8" ] || utf8=C.UTF-8
+    if [ "$(ls -f "$A/agents" | tr '\n' ' ')" != "$(ls -f "$B/agents" | tr '\n' ' ')" ]; then
+        echo "     (directory order differs between the copies; locales C and $utf8)"
+    else
+        echo "     (note: this file system lists both copies in the same order; locales C and $utf8)"
+    fi
+    (cd "$A" && LC_ALL=C TZ=UTC SOURCE_DATE_EPOCH=1700000000 "$S" dev) >"$W/a.out" 2>&1
+    local ra=$?
+    (cd "$W" && LC_ALL=$utf8 TZ=Asia/Kathmandu SOURCE_DATE_EPOCH=1700000000 STRUERE_THREADS=1 "$S" -C "$B" dev) >"$W/b.out" 2>&1
+    local rb=$?
+    check "determinism: dev in both copies" test "$ra" = 0 -a "$rb" = 0
+    (cd "$A" && LC_ALL=C "$S" build --out "$W/dist-a") >/dev/null 2>&1
+    (cd "$B" && LC_ALL=$utf8 TZ=Asia/Kathmandu STRUERE_THREADS=1 "$S" build --out "$W/dist-b") >/dev/null 2>&1
+    local f
+    for f in development.stb production.stb eval.stb manifest.json; do
+        check "determinism: build $f identical (cmp)" cmp "$W/dist-a/$f" "$W/dist-b/$f"
+    done
+    local r
+    for r in development eval; do
+        check "determinism: struere/$r tree ids identical" \
+            test -n "$(git -C "$A" rev-parse "struere/$r^{tree}")" -a \
+            "$(git -C "$A" rev-parse "struere/$r^{tree}")" = "$(git -C "$B" rev-parse "struere/$r^{tree}")"
+        check "determinism: struere/$r commit ids identical" \
+            test "$(git -C "$A" rev-parse "struere/$r")" = "$(git -C "$B" rev-parse "struere/$r")"
+    done
+    check "determinism: commit times come from SOURCE_DATE_EPOCH" \
+        test "$(git -C "$A" log -1 --format='%at %ct' struere/development)" = "1700000000 1700000000"
+    # one more round of the same change in both: still identical
+    (cd "$A" && bump 1 && LC_ALL=C SOURCE_DATE_EPOCH=1700000100 "$S" dev) >/dev/null 2>&1
+    (cd "$B" && bump 1 && LC_ALL=$utf8 SOURCE_DATE_EPOCH=1700000100 "$S" dev) >/dev/null 2>&1
+    check "determinism: identical again after the same change" \
+        test "$(git -C "$A" rev-parse struere/development struere/eval)" = "$(git -C "$B" rev-parse struere/development struere/eval)"
+}
+
+# ---- 4. concurrency -----------------------------------------------------
+
+t_concurrency() {
+    newtest race
+    example p
+    cd p || return
+    "$S" dev >/dev/null 2>&1 && "$S" deploy --yes >/dev/null 2>&1
+    local i ra rb bad="" moved=0 both=0 dev
+    for i in $(seq 1 "$RACE_ROUNDS"); do
+        bump "$i"
+        "$S" dev >/dev/null 2>&1
+        dev=$(ref development)
+        "$S" deploy --yes >"$W/o1" 2>"$W/e1" &
+        local p1=$!
+        "$S" deploy --yes >"$W/o2" 2>"$W/e2" &
+        local p2=$!
+        wait $p1
+        ra=$?
+        wait $p2
+        rb=$?
+        if [ "$ra" != 0 ] && [ "$rb" != 0 ]; then
+            bad="round $i: both deploys failed ($ra, $rb): $(cat "$W/e1" "$W/e2" | tr '\n' ' ')"
+            break
+        fi
+        local r e
+        for r in 1 2; do
+            [ $r = 1 ] && e=$ra || e=$rb
+            if [ "$e" != 0 ]; then
+                moved=$((moved + 1))
+                if [ "$e" != 3 ] || ! grep -q moved "$W/e$r"; then
+                    bad="round $i: a losing deploy exited $e: $(cat "$W/e$r" | tr '\n' ' ')"
+                fi
+            fi
+        done
+        [ "$ra" = 0 ] && [ "$rb" = 0 ] && both=$((both + 1))
+        if [ "$(ref production)" != "$dev" ]; then
+            bad="round $i: production $(ref production) is not the development commit $dev"
+            break
+        fi
+        [ -z "$bad" ] || break
+    done
+    echo "     ($RACE_ROUNDS rounds: $moved deploys lost the race with 'moved', $both rounds both exited 0)"
+    if [ -z "$bad" ]; then pass "concurrency: two deploys at once, $RACE_ROUNDS rounds: one wins, a loser exits 3 'moved'"; else
+        fail "concurrency: two deploys at once" "$bad"
+    fi
+    check "concurrency: no lost update (production == development)" test "$(ref production)" = "$(ref development)"
+    check "concurrency: production reflog is a chain with one move per round" \
+        python3 - .git/logs/refs/heads/struere/production "$((RACE_ROUNDS + 1))" <<'EOF'
+import sys
+lines = [l.split("\t")[0].split() for l in open(sys.argv[1])]
+assert len(lines) == int(sys.argv[2]), (len(lines), sys.argv[2])
+for a, b in zip(lines, lines[1:]):
+    assert a[1] == b[0], (a, b)
+EOF
+
+    # dev racing deploy: something to deploy (X), then a change (Y) whose
+    # dev runs while X is deployed.
+    bad=""
+    for i in $(seq 1 8); do
+        bump "dx$i"
+        "$S" dev >/dev/null 2>&1
+        bump "dy$i"
+        "$S" dev >"$W/o1" 2>"$W/e1" &
+        local p1=$!
+        "$S" deploy --yes >"$W/o2" 2>"$W/e2" &
+        local p2=$!
+        wait $p1
+        ra=$?
+        wait $p2
+        rb=$?
+        if [ "$ra" != 0 ]; then bad="round $i: dev exited $ra: $(cat "$W/e1" | tr '\n' ' ')"; break; fi
+        if [ "$rb" != 0 ] && { [ "$rb" != 3 ] || ! grep -q moved "$W/e2"; }; then
+            bad="round $i: deploy exited $rb: $(cat "$W/e2" | tr '\n' ' ')"
+            break
+        fi
+        local msg
+        if ! msg=$(verify_refs); then bad="round $i: $msg"; break; fi
+    done
+    if [ -z "$bad" ]; then pass "concurrency: dev racing deploy leaves verified commits on all refs"; else
+        fail "concurrency: dev racing deploy" "$bad"
+    fi
+    check "concurrency: git fsck --connectivity-only" git fsck --connectivity-only
+
+    # two key creations at once: no key printed that is not stored
+    bad=""
+    for i in 1 2 3 4 5; do
+        "$S" keys create --env eval --name "r$i" >"$W/o1" 2>"$W/e1" &
+        local p1=$!
+        "$S" keys create --env eval --name "r$i" >"$W/o2" 2>"$W/e2" &
+        local p2=$!
+        wait $p1
+        ra=$?
+        wait $p2
+        rb=$?
+        [ "$ra" = 0 ] || [ "$rb" = 0 ] || { bad="round $i: both failed"; break; }
+        local r e k
+        for r in 1 2; do
+            [ $r = 1 ] && e=$ra || e=$rb
+            k=$(cat "$W/o$r")
+            if [ "$e" = 0 ]; then
+                if ! git show refs/struere/keys:keys.json | grep -q "$(printf %s "$k" | sha)"; then
+                    bad="round $i: key printed but not stored (lost update)"
+                fi
+            elif [ "$e" != 3 ] || [ -n "$k" ] || ! grep -q moved "$W/e$r"; then
+                bad="round $i: a losing keys create exited $e, printed '$k': $(cat "$W/e$r" | tr '\n' ' ')"
+            fi
+        done
+        [ -z "$bad" ] || break
+    done
+    if [ -z "$bad" ]; then pass "concurrency: two keys create at once: every printed key is stored"; else
+        fail "concurrency: two keys create at once" "$bad"
+    fi
+}
+
+# ---- 5. crash consistency -----------------------------------------------
+
+t_crash() {
+    newtest crash
+    if ! python3 "$GEN" "$CRASH_DEFS" "$W/p" >/dev/null 2>&1; then
+        fail "crash: generate a $CRASH_DEFS-definition project" "gen-project.py failed"
+        return
+    fi
+    cd p || return
+    git init -q
+    "$S" dev >/dev/null 2>&1 || { fail "crash: first dev" "exit $?"; return; }
+    "$S" deploy --yes >/dev/null 2>&1
+    local agent
+    agent=$(ls agents/*.md | head -1)
+    # change N: a new value of the first agent's maxTokens (all environments)
+    change() { sed -i "0,/^  maxTokens: .*/s//  maxTokens: $((100000 + $1))/" "$agent"; }
+    local t0 dev_ms dep_ms
+    change 0
+    t0=$(now_ms)
+    "$S" dev >/dev/null 2>&1
+    dev_ms=$(($(now_ms) - t0))
+    t0=$(now_ms)
+    "$S" deploy --yes >/dev/null 2>&1
+    dep_ms=$(($(now_ms) - t0))
+    # kill delays spread over the whole run and a little past it, so kills
+    # land before, during and after the ref updates
+    local dev_max=$((dev_ms * 5 / 4 + 10)) dep_max=$((dep_ms * 5 / 4 + 10))
+    [ $dev_max -ge 30 ] || dev_max=30
+    echo "     (seed $SEED; dev takes ${dev_ms} ms, deploy ${dep_ms} ms; kill delays 0-${dev_max} ms / 0-${dep_max} ms)"
+    RANDOM=$SEED
+    local i mode delay pid st killed=0 finished=0 kd=0 kp=0 locks=0 bad="" msg n=0
+    local lockfiles
+    for i in $(seq 1 "$CRASH_TRIALS"); do
+        if [ $((i % 4)) = 0 ]; then
+            mode=deploy
+            if [ "$(ref production)" = "$(ref development)" ]; then
+                change "$i"
+                "$S" dev >/dev/null 2>&1
+            fi
+            delay=$((RANDOM % (dep_max + 1)))
+        else
+            mode=dev
+            change "$i"
+            delay=$((RANDOM % (dev_max + 1)))
+        fi
+        if [ $mode = dev ]; then
+            "$S" dev >/dev/null 2>&1 &
+        else
+            "$S" deploy --yes >/dev/null 2>&1 &
+        fi
+        pid=$!
+        sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        st=$?
+        if [ "$st" = 137 ]; then
+            killed=$((killed + 1))
+            [ $mode = dev ] && kd=$((kd + 1)) || kp=$((kp + 1))
+        else
+            finished=$((finished + 1))
+            if [ "$st" != 0 ]; then
+                bad="trial $i ($mode): finished with exit $st"
+                break
+            fi
+        fi
+        n=$i
+        if ! verify_refs >"$W/vr.msg"; then
+            bad="trial $i ($mode killed after ${delay} ms): $(cat "$W/vr.msg")"
+            break
+        fi
+        if ! git fsck --connectivity-only >/dev/null 2>"$W/fsck.err"; then
+            bad="trial $i ($mode killed after ${delay} ms): git fsck --connectivity-only: $(head -3 "$W/fsck.err" | tr '\n' ' ')"
+            break
+        fi
+        # A kill while a ref is locked leaves its .lock file, as with git.
+        # Count them and remove them (as git's message tells a user to), so
+        # the next trials run; the message struere gives is checked below.
+        lockfiles=$(find .git -name '*.lock' 2>/dev/null)
+        if [ -n "$lockfiles" ]; then
+            locks=$((locks + 1))
+            rm -f $lockfiles
+        fi
+    done
+    echo "     ($n trials: $killed killed mid-run ($kd dev, $kp deploy), $finished finished; $locks left a stale .lock)"
+    if [ -z "$bad" ]; then
+        pass "crash: $n SIGKILL trials: every struere ref absent or verified, no missing objects"
+    else
+        fail "crash: SIGKILL trials" "$bad"
+    fi
+    if [ "$killed" -ge $((CRASH_TRIALS / 4)) ] && [ "$finished" -ge 1 ]; then
+        pass "crash: kills landed mid-run ($killed) and some runs finished ($finished)"
+    else
+        fail "crash: kill spread" "$killed killed, $finished finished"
+    fi
+    # after all that, the store still works and catches up
+    run "$S" dev
+    rc_is "crash: dev after the trials" 0
+    run "$S" deploy --yes
+    rc_is "crash: deploy after the trials" 0
+    run "$S" status --exit-code
+    rc_is "crash: status --exit-code is clean after the trials" 0
+    run git fsck
+    rc_is "crash: git fsck after the trials" 0
+}
+
+# A ref lock left by a killed dev/deploy (deterministic reproduction of
+# what the crash trials find): the next command must name the lock file,
+# not claim the ref moved.
+t_stale_lock() {
+    newtest lock
+    example p
+    cd p || return
+    "$S" dev >/dev/null 2>&1
+    "$S" deploy --yes >/dev/null 2>&1
+    bump 1
+    : >.git/refs/heads/struere/development.lock
+    local s0
+    s0=$(snapshot)
+    run "$S" dev
+    check "stale lock: dev fails and moves nothing" test "$RC" != 0 -a "$(snapshot)" = "$s0"
+    check "stale lock: dev's error names the lock file" \
+ \
+        grep -q 'development\.lock' "$ERR"
+    rm -f .git/refs/heads/struere/development.lock
+    # dev moves development, then fails on eval: it must not say that
+    # nothing was changed
+    local d0
+    d0=$(ref development)
+    : >.git/refs/heads/struere/eval.lock
+    run "$S" dev
+    check "stale lock: dev failing on eval exits 3 after committing development" \
+        test "$RC" = 3 -a "$(ref development)" != "$d0"
+    check "stale lock: that failure does not claim 'nothing was changed'" \
+ \
+        sh -c "! grep -q 'nothing was changed' '$ERR'"
+    rm -f .git/refs/heads/struere/eval.lock
+    run "$S" dev
+    rc_is "stale lock: dev works once the lock is gone" 0
+    check "stale lock: ... and eval caught up" verify_refs
+    : >.git/refs/heads/struere/production.lock
+    run "$S" deploy --yes
+    check "stale lock: deploy fails" test "$RC" != 0
+    check "stale lock: deploy's error names the lock file" \
+ \
+        grep -q 'production\.lock' "$ERR"
+    rm -f .git/refs/heads/struere/production.lock
+    run "$S" deploy --yes
+    rc_is "stale lock: deploy works once the lock is gone" 0
+}
+
+# ---- 6. corruption through the CLI --------------------------------------
+
+t_corruption() {
+    newtest corrupt
+    example p
+    cd p || return
+    "$S" build --out dist >/dev/null 2>&1 || { fail "corruption: build" "exit $?"; return; }
+    local G=dist/production.stb size
+    size=$(stat -c %s $G)
+    python3 - "$G" "$W" <<'EOF'
+import sys
+src, w = sys.argv[1], sys.argv[2]
+b = open(src, "rb").read()
+def put(name, data):
+    open(w + "/" + name, "wb").write(data)
+f = bytearray(b); f[len(b) // 2] ^= 0x40; put("flip.stb", f)
+f = bytearray(b); f[0] ^= 1; put("magic.stb", f)
+f = bytearray(b); f[8] = 9; put("major.stb", f)
+f = bytearray(b); f[12] = 7; put("envbyte.stb", f)
+f = bytearray(b); f[40] ^= 1; put("header.stb", f)
+put("trunc.stb", b[:-1])
+put("trunc-half.stb", b[: len(b) // 2])
+put("short.stb", b[:10])
+put("empty.stb", b"")
+put("append.stb", b + b"\0")
+EOF
+    run "$S" inspect "$W/flip.stb"
+    rc_is "corruption: flipped byte -> inspect exits 1 with a CRC message" 1 'flip\.stb: .*CRC mismatch'
+    run "$S" inspect "$W/magic.stb"
+    rc_is "corruption: bad magic -> exit 1 naming the magic" 1 'magic'
+    run "$S" inspect "$W/major.stb"
+    rc_is "corruption: unknown major -> exit 1 naming the version" 1 'version|major'
+    run "$S" inspect "$W/envbyte.stb"
+    rc_is "corruption: bad environment byte -> exit 1" 1 'environment'
+    run "$S" inspect "$W/header.stb"
+    rc_is "corruption: header byte flipped -> exit 1 with a header CRC message" 1 'header.*CRC|CRC.*header'
+    run "$S" inspect "$W/trunc.stb"
+    rc_is "corruption: truncated by one byte -> exit 1 'truncated' with both sizes" 1 "truncated.*$size.*$((size - 1))"
+    run "$S" inspect "$W/trunc-half.stb"
+    rc_is "corruption: truncated to half -> exit 1 'truncated'" 1 'truncated'
+    run "$S" inspect "$W/short.stb"
+    rc_is "corruption: 10 bytes -> exit 1 'truncated'" 1 'truncated'
+    run "$S" inspect "$W/empty.stb"
+    rc_is "corruption: empty file -> exit 1" 1 'truncated|empty'
+    run "$S" inspect "$W/append.stb"
+    rc_is "corruption: one byte appended -> exit 1 'trailing'" 1 'trailing'
+    run "$S" inspect --json "$W/flip.stb"
+    rc_is "corruption: inspect --json on a corrupt file exits 1" 1
+    run "$S" diff "$W/flip.stb" $G
+    rc_is "corruption: diff CORRUPT GOOD exits 1 naming the file" 1 'flip\.stb'
+    run "$S" diff $G "$W/trunc.stb"
+    rc_is "corruption: diff GOOD TRUNCATED exits 1" 1 'trunc\.stb.*truncated'
+    run "$S" diff $G dist/production.stb
+    rc_is "corruption: diff GOOD GOOD exits 0" 0
+    # Every single-byte change is caught (the format leaves no byte unchecked).
+    check "corruption: a flip of any of the first 128 and ~300 sampled bytes is refused (exit 1)" python3 - "$S" "$G" "$W/x.stb" <<'EOF'
+import subprocess, sys
+binary, src, tmp = sys.argv[1:]
+b = open(src, "rb").read()
+step = max(1, len(b) // 300)
+bad = []
+for i in list(range(0, 128)) + list(range(128, len(b), step)) + [len(b) - 1]:
+    f = bytearray(b); f[i] ^= 0x01
+    open(tmp, "wb").write(f)
+    r = subprocess.run([binary, "inspect", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if r.returncode != 1 or not r.stderr:
+        bad.append((i, r.returncode))
+if bad:
+    sys.exit("accepted or wrong exit: %s" % bad[:10])
+EOF
+    # A corrupt bundle committed to the store is refused by inspect and deploy.
+    git init -q
+    "$S" dev >/dev/null 2>&1
+    local D B T C
+    D=$(ref development)
+    B=$(git hash-object -w "$W/flip.stb")
+    GIT_INDEX_FILE=$W/idx git read-tree "$D"
+    GIT_INDEX_FILE=$W/idx git update-index --cacheinfo "100644,$B,bundles/production.stb"
+    T=$(GIT_INDEX_FILE=$W/idx git write-tree)
+    C=$(git commit-tree "$T" -p "$D" -m "tampered")
+    git update-ref refs/heads/struere/development "$C" "$D"
+    run "$S" inspect development --env production
+    rc_is "corruption: inspect of a corrupt committed bundle exits 1" 1 'CRC mismatch'
+    run "$S" deploy --yes
+    rc_is "corruption: deploy refuses a corrupt development bundle" 1
+    check "corruption: production not created by the refused deploy" test -z "$(ref production)"
+    run "$S" dev
+    rc_is "corruption: dev over a corrupt commit" 0
+    check "corruption: dev repaired development" verify_commit "$(ref development)" development production
+}
+
+# ---- 7. push, clone, fetch ----------------------------------------------
+
+t_push() {
+    newtest push
+    git init -q --bare remote.git
+    example p
+    cd p || return
+    run "$S" dev --push ../remote.git
+    rc_is "push: dev --push ../remote.git" 0
+    check "push: remote has development and eval" test \
+        "$(git -C ../remote.git rev-parse refs/heads/struere/development refs/heads/struere/eval 2>/dev/null)" = \
+        "$(git rev-parse refs/heads/struere/development refs/heads/struere/eval)"
+    run "$S" deploy --yes --push ../remote.git
+    rc_is "push: deploy --yes --push" 0
+    run "$S" keys create --env production --name host --push ../remote.git
+    rc_is "push: keys create --push" 0
+    for r in refs/heads/struere/production refs/struere/keys; do
+        check "push: remote $r equals local" test -n "$(git rev-parse -q --verify $r)" -a \
+            "$(git -C ../remote.git rev-parse -q --verify $r)" = "$(git rev-parse $r)"
+    done
+    bump 1
+    run "$S" dev --push "file://$W/remote.git"
+    rc_is "push: dev --push file:// URL" 0
+    check "push: remote development follows (file:// URL)" \
+        test "$(git -C ../remote.git rev-parse refs/heads/struere/development)" = "$(ref development)"
+
+    cd "$W" || return
+    git clone -q remote.git other 2>/dev/null
+    git -C other fetch -q origin 'refs/struere/*:refs/struere/*' 'refs/heads/struere/*:refs/heads/struere/*' 2>/dev/null
+    run "$S" --store other inspect production
+    rc_is "push: clone + fetch refs: struere --store other inspect production" 0
+    check "push: clone's production bundle has the original's bytes" test \
+        "$(git -C other show struere/production:bundles/production.stb | sha)" = \
+        "$(git -C p show struere/production:bundles/production.stb | sha)"
+    check "push: clone's keys.json equals the original's" test \
+        "$(git -C other show refs/struere/keys:keys.json | sha)" = "$(git -C p show refs/struere/keys:keys.json | sha)"
+    git clone -q --mirror remote.git mirror.git 2>/dev/null
+    run "$S" --store mirror.git inspect production
+    rc_is "push: clone --mirror: inspect production" 0
+
+    mkdir host && git -C host init -q
+    run "$S" -C host fetch "$W/remote.git"
+    rc_is "push: fetch REMOTE into a fresh repository" 0
+    local r
+    for r in refs/heads/struere/development refs/heads/struere/production refs/heads/struere/eval refs/struere/keys; do
+        check "push: fetch brought $r" test "$(git -C host rev-parse -q --verify $r)" = "$(git -C remote.git rev-parse $r)"
+    done
+    cd host || return
+    run "$S" fetch ../remote.git
+    rc_is "push: fetch ../remote.git (relative path)" 0
+    run "$S" inspect production
+    rc_is "push: fetched production verifies" 0
+    run "$S" keys list --json
+    cp "$OUT" "$W/k.json"
+    check "push: fetched keys list has the host key" json_ok "$W/k.json" '[k["name"] for k in d] == ["host"]'
+    # a rollback pushed (not a fast-forward) reaches the remote and followers
+    cd "$W/p" || return
+    "$S" deploy --yes --push ../remote.git >/dev/null 2>&1
+    local before
+    before=$(git rev-parse struere/production~0 2>/dev/null)
+    run "$S" rollback --yes --push ../remote.git
+    rc_is "push: rollback --push (a non-fast-forward)" 0
+    check "push: remote production rolled back" \
+        test "$(git -C ../remote.git rev-parse refs/heads/struere/production)" = "$(ref production)" -a "$(ref production)" != "$before"
+    (cd ../host && "$S" fetch ../remote.git) >/dev/null 2>&1
+    check "push: follower's fetch follows the rollback" \
+        test "$(git -C ../host rev-parse refs/heads/struere/production)" = "$(ref production)"
+    # pushing where there is no repository fails, after the local commit
+    bump 2
+    run "$S" dev --push "$W/nowhere.git"
+    rc_is "push: dev --push to a missing repository exits 3" 3
+    check "push: the push error names the remote" \
+ \
+        grep -q 'nowhere\.git' "$ERR"
+    check "push: the local commit was still made" test "$(ref development)" != "$(git -C ../remote.git rev-parse refs/heads/struere/development)"
+    run "$S" dev --push ../remote.git
+    rc_is "push: dev --push when up to date still pushes" 0
+    check "push: remote caught up" test "$(git -C ../remote.git rev-parse refs/heads/struere/development)" = "$(ref development)"
+}
+
+# ---- 8. keys ------------------------------------------------------------
+
+t_keys() {
+    newtest keys
+    example p
+    cd p || return
+    "$S" dev >/dev/null 2>&1
+    local s0 kd kp ke
+    s0=$(git rev-parse struere/development struere/eval)
+    run "$S" keys list
+    rc_is "keys: list with no keys" 0
+    run "$S" keys create --env development --name ci
+    rc_is "keys: create --env development --name ci" 0
+    kd=$(cat "$OUT")
+    check "keys: one line matching ^sk_dev_[0-9A-Za-z]{32,}\$" \
+        sh -c "test \$(wc -l <'$OUT') = 1 && grep -Eqx 'sk_dev_[0-9A-Za-z]{32,}' '$OUT'"
+    git show refs/struere/keys:keys.json >"$W/keys.json" 2>/dev/null
+    check "keys: keys.json record has sha256 of the key and the fields" json_ok "$W/keys.json" "
+len(d) == 1 and d[0]['sha256'] == '$(printf %s "$kd" | sha)' and d[0]['name'] == 'ci'
+and d[0]['environment'] == 'development' and d[0]['revoked'] is False and d[0]['expires'] is None
+and '$kd'.startswith(d[0]['prefix']) and len(d[0]['prefix']) < len('$kd') - 20
+and set(d[0]) == {'prefix', 'name', 'environment', 'created', 'expires', 'revoked', 'sha256'}"
+    kp=$("$S" keys create --env production 2>/dev/null)
+    ke=$("$S" keys create --env eval --expires 2000-01-01 2>/dev/null)
+    check "keys: production key starts sk_prod_" sh -c "printf %s '$kp' | grep -Eqx 'sk_prod_[0-9A-Za-z]{32,}'"
+    check "keys: eval key starts sk_eval_" sh -c "printf %s '$ke' | grep -Eqx 'sk_eval_[0-9A-Za-z]{32,}'"
+    check "keys: keys are distinct" test "$kd" != "$kp" -a "$kp" != "$ke"
+    local k found=0
+    git gc -q --prune=now 2>/dev/null # also look inside packs
+    for k in "$kd" "$kp" "$ke"; do
+        [ -n "$k" ] || continue
+        if git cat-file --batch-all-objects --batch 2>/dev/null | grep -qaF "$k"; then found=$((found + 1)); fi
+        if grep -rqaF "$k" .git; then found=$((found + 1)); fi
+        if git grep -qF "$k" $(git for-each-ref --format='%(refname)') 2>/dev/null; then found=$((found + 1)); fi
+    done
+    check "keys: no key appears in any object, ref, reflog or file under .git" test "$found" = 0
+    check "keys: keys commands do not move the struere branches" test "$(git rev-parse struere/development struere/eval)" = "$s0"
+    run "$S" keys list
+    rc_is "keys: list" 0
+    out_has "keys: list has a header with prefix/env/name/created/expires/state" 'PREFIX +ENV +NAME +CREATED +EXPIRES +STATE'
+    out_has "keys: list shows the ci key active" "^${kd:0:13} +development +ci +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z +never +active"
+    out_has "keys: list shows the old eval key expired" '^sk_eval_[0-9A-Za-z]+ +eval +[0-9T:Z-]+ +2000-01-01T00:00:00Z +expired'
+    local pp
+    pp=$("$S" keys list --json | python3 -c 'import json,sys; print([k["prefix"] for k in json.load(sys.stdin) if k["environment"] == "production"][0])')
+    run "$S" keys revoke "$pp"
+    rc_is "keys: revoke PREFIX" 0
+    run "$S" keys list
+    out_has "keys: list shows revoked" "^$pp .* revoked\$"
+    run "$S" keys list --json
+    cp "$OUT" "$W/l.json"
+    check "keys: list --json: revoked true for it only" json_ok "$W/l.json" \
+        "[k['prefix'] for k in d if k['revoked']] == ['$pp'] and len(d) == 3 and all('sha256' in k for k in d)"
+    run "$S" keys create --env production --expires 2099-12-31T23:59:59Z
+    rc_is "keys: --expires with a time" 0
+    run "$S" keys list
+    out_has "keys: list shows the time expiry active" '2099-12-31T23:59:59Z +active'
+    local bad
+    for bad in 2030-13-01 2030-00-10 1969-12-31 tomorrow 2030-01-01T25:00:00Z 2030-01-01T10:00:00 \
+        2030-01-01x ""; do
+        run "$S" keys create --env production --expires "$bad"
+        rc_is "keys: invalid --expires '$bad' -> exit 2" 2
+    done
+    run "$S" keys create --env production --expires 2030-02-30
+    check "keys: --expires 2030-02-30 (no such day) -> exit 2" \
+ \
+        test "$RC" = 2
+    run "$S" keys create --env production --expires 2030-1-1
+    check "keys: --expires 2030-1-1 (not YYYY-MM-DD) -> exit 2" \
+ \
+        test "$RC" = 2
+    git show refs/struere/keys:keys.json >"$W/keys2.json"
+    local nkeys
+    nkeys=$(python3 -c "import json; print(len(json.load(open('$W/keys2.json'))))")
+    run "$S" keys revoke sk_prod_NoSuchKey
+    rc_is "keys: revoke an unknown prefix -> exit 1" 1
+    run "$S" keys revoke sk_
+    rc_is "keys: revoke an ambiguous prefix -> exit 1" 1
+    run "$S" keys create
+    rc_is "keys: create without --env -> exit 2" 2
+    run "$S" keys create --env staging
+    rc_is "keys: create --env staging -> exit 2" 2
+    run "$S" keys frobnicate
+    rc_is "keys: unknown keys subcommand -> exit 2" 2
+    check "keys: failed commands stored nothing" \
+        test "$(git show refs/struere/keys:keys.json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = "$nkeys"
+}
+
+# ---- 9. error paths -----------------------------------------------------
+
+t_errors() {
+    newtest errors
+    example p
+    cd p || return
+    local s0
+    s0=$(snapshot)
+    run "$S" deploy --yes
+    rc_is "errors: deploy before any dev -> exit 1 with a message" 1 'dev'
+    run "$S" rollback --yes
+    rc_is "errors: rollback before any dev -> exit 1" 1 '.'
+    run "$S" inspect
+    rc_is "errors: inspect before any dev -> non-zero with a message" 1 '.'
+    check "errors: nothing created by the failed commands" test "$(snapshot)" = "$s0"
+    "$S" dev >/dev/null 2>&1
+    local d1
+    d1=$(ref development)
+    run "$S" rollback --yes
+    rc_is "errors: rollback with nothing deployed -> exit 1" 1 'never deployed|nothing'
+    run "$S" deploy </dev/null
+    rc_is "errors: deploy without --yes, stdin not a terminal -> exit 2" 2 '--yes'
+    check "errors: production not created by it" test -z "$(ref production)"
+    s0=$(snapshot)
+    run "$S" deploy --dry-run
+    rc_is "errors: deploy --dry-run" 0
+    check "errors: --dry-run changes nothing" test "$(snapshot)" = "$s0" -a -z "$(ref production)"
+    "$S" deploy --yes >/dev/null 2>&1
+    bump 1
+    "$S" dev >/dev/null 2>&1
+    s0=$(snapshot)
+    run "$S" deploy --dry-run --yes
+    check "errors: --dry-run --yes changes nothing" test "$RC" = 0 -a "$(snapshot)" = "$s0"
+    run "$S" rollback --yes
+    rc_is "errors: rollback with one deploy and no earlier commit -> exit 1" 1 '.'
+    # an unrelated commit on master
+    git add -A >/dev/null && git commit -qm 'project files'
+    s0=$(snapshot)
+    run "$S" rollback --to master --yes
+    rc_is "errors: rollback --to a commit not on development -> exit 1" 1 'development'
+    run "$S" rollback --to "$(git rev-parse struere/eval)" --yes
+    rc_is "errors: rollback --to an eval commit -> exit 1" 1 'development'
+    run "$S" rollback --to no-such-rev --yes
+    rc_is "errors: rollback --to an unknown revision -> exit 1" 1 'no-such-rev'
+    check "errors: production unchanged by the refused rollbacks" test "$(snapshot)" = "$s0"
+    run "$S" rollback --to "$d1" --yes
+    rc_is "errors: rollback --to a development commit" 0
+    check "errors: production at that commit" test "$(ref production)" = "$d1"
+    "$S" deploy --yes >/dev/null 2>&1
+    # a project with an error: exit 1, nothing moves
+    s0=$(snapshot)
+    printf 'bogusKey: 1\n' >>agents/billing-assistant.yaml
+    bump 2
+    run "$S" dev
+    rc_is "errors: dev on a project with an error -> exit 1" 1 'error'
+    check "errors: no ref or reflog moved" test "$(snapshot)" = "$s0"
+    run "$S" build --out dist
+    rc_is "errors: build on a project with an error -> exit 1" 1
+    check "errors: build wrote nothing" test ! -e dist
+    cp "$EXAMPLE/agents/billing-assistant.yaml" agents/
+    run "$S" deploy --bogus
+    rc_is "errors: unknown option -> exit 2" 2
+    run "$S" diff no-such-rev development
+    rc_is "errors: diff with an unknown revision -> exit 1" 1 'no-such-rev'
+    run "$S" log --env staging
+    rc_is "errors: log --env staging -> exit 2" 2
+    run "$S" inspect development --env eval
+    rc_is "errors: inspect development --env eval (no such bundle) -> exit 1" 1 'eval'
+    # no repository at all
+    mkdir "$W/norepo" && cp -R "$EXAMPLE/." "$W/norepo/"
+    if git -C "$W/norepo" rev-parse --git-dir >/dev/null 2>&1; then
+        echo "     (skipped no-repository check: $W is inside a git repository)"
+    else
+        run "$S" -C "$W/norepo" dev
+        rc_is "errors: dev outside any git repository -> exit 3 with advice" 3 'git init'
+        check "errors: ... and creates no repository" test ! -e "$W/norepo/.git"
+    fi
+}
+
+# ---- store location -----------------------------------------------------
+
+t_location() {
+    newtest location
+    example p
+    cd p || return
+    # dev leaves the enclosing repository's HEAD, index and work tree alone
+    git add -A >/dev/null && git commit -qm init
+    echo staged >>README.md && git add README.md
+    echo untracked >new.txt
+    local h i st
+    h=$(git rev-parse HEAD)
+    i=$(sha <.git/index)
+    st=$(git status --porcelain)
+    "$S" dev >/dev/null 2>&1
+    "$S" deploy --yes >/dev/null 2>&1
+    "$S" keys create --env eval >/dev/null 2>&1
+    check "location: dev/deploy/keys leave HEAD, index and work tree alone" \
+        test "$(git rev-parse HEAD)" = "$h" -a "$(sha <.git/index)" = "$i" -a "$(git status --porcelain)" = "$st" \
+        -a "$(git symbolic-ref HEAD)" = refs/heads/master
+    # store: in struere.yaml, relative to the project
+    cd "$W" || return
+    example q
+    git init -q qstore
+    printf 'store: ../qstore\n' >>q/struere.yaml
+    run "$S" -C q dev
+    rc_is "location: store: in struere.yaml" 0
+    check "location: the refs are in the store: repository, not the project's" \
+        test -n "$(git -C qstore rev-parse -q --verify refs/heads/struere/development)" -a \
+        -z "$(git -C q rev-parse -q --verify refs/heads/struere/development)"
+    # --store, a bare repository
+    git init -q --bare bare.git
+    run "$S" --store "$PWD/bare.git" -C q dev
+    rc_is "location: --store bare.git dev" 0
+    run "$S" --store "$PWD/bare.git" -C q deploy --yes
+    rc_is "location: --store bare.git deploy" 0
+    (cd q && bump 1)
+    "$S" --store "$PWD/bare.git" -C q dev >/dev/null 2>&1
+    run "$S" --store "$PWD/bare.git" -C q deploy --yes
+    rc_is "location: --store bare.git second deploy" 0
+    run "$S" --store "$PWD/bare.git" log --env production --json
+    cp "$OUT" "$W/bl.json"
+    check "location: a bare store records deploys (log shows 2)" \
+ \
+        json_ok "$W/bl.json" 'len(d["production"]) == 2'
+    run "$S" --store "$PWD/bare.git" rollback --yes
+    check "location: rollback in a bare store" test "$RC" = 0
+    # -C DIR: "as if started in DIR" -- paths given with it are relative to DIR
+    git init -q --bare q/inner.git
+    run "$S" -C q --store inner.git dev
+    check "location: -C q --store inner.git resolves inside q" \
+ \
+        test "$RC" = 0 -a -n "$(git -C q/inner.git rev-parse -q --verify refs/heads/struere/development)"
+}
+
+# ---- main ---------------------------------------------------------------
+
+TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location"
+[ -n "${ONLY:-}" ] && TESTS=$ONLY
+START=$(date +%s)
+for t in $TESTS; do
+    t0=$(date +%s)
+    (t_"$t")
+    echo "     ($t: $(($(date +%s) - t0)) s)"
+done
+P=$(grep -c P "$RESULTS")
+F=$(grep -c F "$RESULTS")
+X=$(grep -c X "$RESULTS")
+echo
+echo "store suite took $(($(date +%s) - START)) s"
+echo "$P passed, $F failed ($X known failures)"
+[ "$F" -eq 0 ]
