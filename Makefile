@@ -97,7 +97,8 @@ test: $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check $(B)/runtime-tests \
 	@./tests/run-all.sh $(B)
 
 check:
-	$(MAKE) VARIANT=asan CC=$(if $(filter cc,$(CC)),gcc,$(CC)) test
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	    $(MAKE) VARIANT=asan CC=$(if $(filter cc,$(CC)),gcc,$(CC)) test
 
 valgrind: $(B)/unit-tests $(B)/struere
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(B)/unit-tests
