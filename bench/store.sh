@@ -61,7 +61,7 @@ for n in "${sizes[@]}"; do
     git config user.name bench
     git config user.email bench@localhost
     full=$(once "$struere" dev)
-    agent=$(ls agents | head -n 1)
+    agent=$(ls agents | sed -n 1p)
     # each incremental run changes the agent again
     incr() {
         sed -i "s/^  temperature: .*/  temperature: 0.$RANDOM/" "agents/$agent"

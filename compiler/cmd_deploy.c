@@ -90,20 +90,31 @@ static json_t *production_diff(struct store *s, const char *a, const char *b,
     return doc;
 }
 
-/* Production only takes a commit whose production bundle verifies: a
- * corrupt or hand-made bundle never reaches the runtime hosts. This is
- * the one step of deploy that reads the whole bundle. */
+/* Production only takes a commit holding a production bundle whose
+ * header and section table verify (format version, environment, size,
+ * CRC). Reading only those bytes keeps deploy constant-time; `dev`
+ * verified the whole bundle before committing it, git's object ids
+ * protect its content, and a runtime verifies all of it when it loads. */
 static int has_production_bundle(struct store *s, const char *id)
 {
-    static const struct cli here = {.dir = "."};
-    struere_bundle *b = NULL;
-    char label[200];
-    int rc = cli_load_bundle(&here, s, id, ENV_PRODUCTION, &b, label,
-                             sizeof(label));
-    struere_bundle_free(b);
-    if (rc != EXIT_OK)
+    unsigned char head[64 + 24 * 32];
+    size_t got;
+    uint64_t total;
+    const char *path = compile_bundle_path(ENV_PRODUCTION);
+    int rc = store_read_head(s, id, path, head, sizeof(head), &got, &total);
+    if (rc != STORE_OK) {
+        cli_error("%s", store_error(s));
         cli_error("refusing to move production to %.12s", id);
-    return rc;
+        return rc == STORE_NOTFOUND ? EXIT_INVALID : EXIT_IO;
+    }
+    struere_error err;
+    if (struere_bundle_verify_header(head, got, total, STRUERE_ENV_PRODUCTION,
+                                     &err) != STRUERE_OK) {
+        cli_error("%.12s:%s: %s", id, path, err.message);
+        cli_error("refusing to move production to %.12s", id);
+        return EXIT_INVALID;
+    }
+    return EXIT_OK;
 }
 
 static bool confirm(const char *question)

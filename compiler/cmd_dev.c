@@ -326,6 +326,16 @@ static int dev_once(const struct cli *g, const char *push)
         cli_error("out of memory while compiling");
         rc = EXIT_IO;
     }
+    /* What is committed has verified: deploy relies on it. */
+    for (int e = 0; rc == EXIT_OK && e < ENV_COUNT; e++) {
+        struere_error err;
+        if (struere_bundle_verify(c.bundle[e].data, c.bundle[e].len, e + 1,
+                                  &err) != STRUERE_OK) {
+            cli_error("internal error: the %s bundle does not verify: %s",
+                      env_names[e], err.message);
+            rc = EXIT_IO;
+        }
+    }
     if (rc == EXIT_OK)
         rc = commit_branch(s, STORE_DEVELOPMENT, dev.parent, dev.blobs,
                            dev.nblobs, &p, &c, sources, dev_mask,

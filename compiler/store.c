@@ -869,3 +869,71 @@ void store_log_free(struct store_commit_info *log, size_t n)
         free(log[i].message);
     free(log);
 }
+
+int store_read_head(struct store *s, const char *id, const char *path,
+                    unsigned char *buf, size_t max, size_t *got,
+                    uint64_t *total)
+{
+    git_oid oid;
+    git_commit *commit = NULL;
+    git_tree *tree = NULL;
+    git_tree_entry *entry = NULL;
+    git_odb *odb = NULL;
+    git_odb_stream *stream = NULL;
+    int rc = STORE_ERROR;
+    *got = 0;
+    *total = 0;
+    if (git_oid_fromstr(&oid, id) < 0 ||
+        git_commit_lookup(&commit, s->repo, &oid) < 0 ||
+        git_commit_tree(&tree, commit) < 0) {
+        rc = fail(s, id);
+        goto cleanup;
+    }
+    if (git_tree_entry_bypath(&entry, tree, path) < 0) {
+        snprintf(s->error, sizeof(s->error), "commit %.12s has no %s", id,
+                 path);
+        rc = STORE_NOTFOUND;
+        goto cleanup;
+    }
+    if (git_repository_odb(&odb, s->repo) < 0) {
+        rc = fail(s, "opening the object database");
+        goto cleanup;
+    }
+    size_t len;
+    git_object_t type;
+    if (git_odb_open_rstream(&stream, &len, &type, odb,
+                             git_tree_entry_id(entry)) == 0) {
+        while (*got < max) {
+            int r = stream->read(stream, (char *)buf + *got, max - *got);
+            if (r < 0) {
+                rc = fail(s, path);
+                goto cleanup;
+            }
+            if (r == 0)
+                break;
+            *got += (size_t)r;
+        }
+        *total = len;
+        rc = STORE_OK;
+        goto cleanup;
+    }
+    /* Packed objects cannot be streamed: read the blob whole. */
+    unsigned char *data;
+    size_t n;
+    char blob[41];
+    git_oid_tostr(blob, 41, git_tree_entry_id(entry));
+    if ((rc = store_read_blob(s, blob, &data, &n)) != STORE_OK)
+        goto cleanup;
+    *got = n < max ? n : max;
+    memcpy(buf, data, *got);
+    *total = n;
+    free(data);
+cleanup:
+    if (stream)
+        git_odb_stream_free(stream);
+    git_odb_free(odb);
+    git_tree_entry_free(entry);
+    git_tree_free(tree);
+    git_commit_free(commit);
+    return rc;
+}

@@ -123,6 +123,12 @@ struct store_change {
  * (malloc'd; free()). */
 int store_changes(struct store *s, const char *a, const char *b,
                   const char *prefix, struct store_change **out, size_t *n);
+/* The first bytes of path in commit id, without reading the whole blob
+ * when git can stream it: up to max bytes into buf (*got), and the blob's
+ * whole size (*total). */
+int store_read_head(struct store *s, const char *id, const char *path,
+                    unsigned char *buf, size_t max, size_t *got,
+                    uint64_t *total);
 /* The bytes of blob id (malloc'd; free()). */
 int store_read_blob(struct store *s, const char *id, unsigned char **data,
                     size_t *len);

@@ -91,6 +91,19 @@ int struere_bundle_verify(const void *bytes, size_t len, int expected_env,
                           struere_error *err);
 
 /*
+ * Checks only what the first bytes of a bundle allow: magic, version,
+ * environment, the header's size against `total` (the bundle's length),
+ * and the header and section-table CRC. `prefix` holds the first `avail`
+ * bytes (at least 64 + 24 * section count, or the whole bundle). For
+ * tools that must not read a whole bundle (a deploy); a runtime opening a
+ * bundle verifies all of it. Returns 0 or the code of the problem, with
+ * details in `*err`; STRUERE_EINVAL when `avail` is too short.
+ */
+int struere_bundle_verify_header(const void *prefix, size_t avail,
+                                 uint64_t total, int expected_env,
+                                 struere_error *err);
+
+/*
  * Verifies the bundle at `bytes` (as struere_bundle_verify) and, when it
  * is valid, opens a private copy of it: the caller may free `bytes`
  * afterwards. On success `*out` is a new handle the caller owns and must

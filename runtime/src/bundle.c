@@ -611,6 +611,35 @@ static int verify(const unsigned char *b, size_t len, int expected_env,
     return check_contents(b, lay, err);
 }
 
+int struere_bundle_verify_header(const void *prefix, size_t avail,
+                                 uint64_t total, int expected_env,
+                                 struere_error *err)
+{
+    clear_error(err);
+    if ((!prefix && avail) || avail > total ||
+        (expected_env && !struere_env_name(expected_env)))
+        return fail(err, STRUERE_EINVAL, 0, "invalid argument");
+    const unsigned char *b = prefix;
+    if (total > SIZE_MAX)
+        return fail(err, STRUERE_ECORRUPT, 24, "bundle too large");
+    size_t need = HEADER_SIZE;
+    if (avail >= HEADER_SIZE) {
+        uint32_t count = rd32(b + 16);
+        if (count >= 1 && count <= MAX_SECTIONS)
+            need = HEADER_SIZE + (size_t)count * ENTRY_SIZE;
+    }
+    if (avail < need && avail < total)
+        return fail(err, STRUERE_EINVAL, avail,
+                    "need the first %zu bytes of the bundle, got %zu", need,
+                    avail);
+    struct layout lay;
+    memset(&lay, 0, sizeof(lay));
+    /* check_header reads no further than the section table; the length it
+     * compares with the header's size is the whole bundle's. */
+    return check_header(b, (size_t)total < avail ? avail : (size_t)total,
+                        expected_env, &lay, err);
+}
+
 int struere_bundle_verify(const void *bytes, size_t len, int expected_env,
                           struere_error *err)
 {
