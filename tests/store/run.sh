@@ -1158,7 +1158,52 @@ t_location() {
 
 # ---- main ---------------------------------------------------------------
 
-TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location"
+# ---- 12. dev --watch ----------------------------------------------------
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
+wait_for() {
+    local n=$(($1 * 10))
+    shift
+    for _ in $(seq "$n"); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+t_watch() {
+    newtest watch
+    cp -r "$EXAMPLE" p
+    cd p || return
+    git init -q
+    "$S" dev --watch >"$W/watch.out" 2>&1 &
+    local pid=$!
+    wait_for 20 grep -q '^watching' "$W/watch.out" || true
+    check "watch: commits at start" test -n "$(ref development)"
+    local d0
+    d0=$(ref development)
+    sed -i 's/^      temperature: 0.2$/      temperature: 0.21/' agents/front-desk.md
+    wait_for 20 sh -c "test \"\$(git rev-parse -q --verify refs/heads/struere/development)\" != '$d0'" || true
+    check "watch: a saved change is committed" test "$(ref development)" != "$d0"
+    local d1
+    d1=$(ref development)
+    printf 'bogus: [\n' >>roles/staff.yaml
+    wait_for 20 grep -q 'yaml-syntax' "$W/watch.out" || true
+    check "watch: an invalid change prints the problem" grep -q 'yaml-syntax' "$W/watch.out"
+    check "watch: keeps running after an invalid change" kill -0 "$pid"
+    check "watch: the invalid change moved no ref" test "$(ref development)" = "$d1"
+    wait_for 20 sh -c "test \$(grep -c '^watching' '$W/watch.out') -ge 3" || true
+    sed -i '$d' roles/staff.yaml
+    sed -i 's/^      temperature: 0.21$/      temperature: 0.22/' agents/front-desk.md
+    wait_for 20 sh -c "test \"\$(git rev-parse -q --verify refs/heads/struere/development)\" != '$d1'" || true
+    check "watch: recovers and commits the next valid change" test "$(ref development)" != "$d1"
+    kill -TERM "$pid" 2>/dev/null
+    local st=0
+    wait "$pid" || st=$?
+    check "watch: SIGTERM stops it cleanly (exit 0)" test "$st" = 0
+}
+
+TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do
