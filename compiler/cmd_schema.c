@@ -12,6 +12,7 @@
 #include "arena.h"
 #include "cli.h"
 #include "diag.h"
+#include "emit.h"
 #include "node.h"
 #include "schema.h"
 
@@ -24,39 +25,28 @@ static const char schema_usage[] =
     "  \"yaml.schemas\": {\"DIR/agent.json\": \"agents/*.yaml\",\n"
     "                   \"DIR/role.json\": \"roles/*.yaml\", ...}\n";
 
-static json_t *to_json(const struct node *n, int depth)
+/* Drops the x- extensions (struere's own diagnostics) at every level:
+ * editors only need the JSON Schema keywords. */
+static void strip_extensions(json_t *v, int depth)
 {
     if (depth > 200)
-        return json_null();
-    switch (n->type) {
-    case NODE_NULL:
-        return json_null();
-    case NODE_BOOL:
-        return json_boolean(n->v.b);
-    case NODE_INT:
-        return json_integer(n->v.i);
-    case NODE_FLOAT:
-        return json_real(n->v.f);
-    case NODE_STRING:
-        return json_stringn(n->str, n->len);
-    case NODE_SEQ: {
-        json_t *a = json_array();
-        for (size_t i = 0; i < n->n; i++)
-            json_array_append_new(a, to_json(n->kids[i], depth + 1));
-        return a;
-    }
-    case NODE_MAP: {
-        json_t *o = json_object();
-        for (size_t i = 0; i < n->n; i++) {
-            const char *k = n->kids[2 * i]->str;
-            if (!strncmp(k, "x-", 2))
-                continue;
-            json_object_set_new(o, k, to_json(n->kids[2 * i + 1], depth + 1));
+        return;
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *child;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, key, child)
+        {
+            if (!strncmp(key, "x-", 2))
+                json_object_del(v, key);
+            else
+                strip_extensions(child, depth + 1);
         }
-        return o;
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *child;
+        json_array_foreach(v, i, child) strip_extensions(child, depth + 1);
     }
-    }
-    return json_null();
 }
 
 int cmd_schema(const struct cli *g, int argc, char **argv)
@@ -90,7 +80,8 @@ int cmd_schema(const struct cli *g, int argc, char **argv)
     for (size_t i = 0; i < set.nfiles; i++) {
         if (!set.files[i].root)
             continue;
-        json_t *j = to_json(set.files[i].root, 0);
+        json_t *j = emit_node(set.files[i].root);
+        strip_extensions(j, 0);
         if (set.files[i].schema) {
             json_t *out = json_object();
             json_object_set_new(

@@ -36,28 +36,43 @@ static int cmp_def_path(const void *a, const void *b)
                   (*(const struct def *const *)b)->path);
 }
 
+/* struere.yaml and the definitions of the kinds the environments of
+ * env_mask receive, sorted by path (malloc'd; free()); *n is set. */
+static const struct def **sources_of(const struct project *p,
+                                     unsigned env_mask, size_t *n)
+{
+    size_t cap = 1;
+    for (int k = 0; k < KIND_COUNT; k++)
+        cap += p->ndefs[k];
+    const struct def **all = malloc(cap * sizeof(*all));
+    size_t m = 0;
+    if (!all) {
+        *n = 0;
+        return NULL;
+    }
+    if (p->config)
+        all[m++] = p->config;
+    for (int k = 0; k < KIND_COUNT; k++)
+        if (kind_table[k].envs & env_mask)
+            for (size_t i = 0; i < p->ndefs[k]; i++)
+                all[m++] = &p->defs[k][i];
+    if (m > 1)
+        qsort(all, m, sizeof(*all), cmp_def_path);
+    *n = m;
+    return all;
+}
+
 /* SHA-256 over the source files that feed the environments of env_mask:
  * struere.yaml and the definitions of the kinds those environments
  * receive, in path order. */
 static void digest(const struct project *p, unsigned env_mask,
                    unsigned char out[32])
 {
-    size_t n = 1;
-    for (int k = 0; k < KIND_COUNT; k++)
-        n += p->ndefs[k];
-    const struct def **all = malloc(n * sizeof(*all));
-    size_t m = 0;
+    size_t m;
+    const struct def **all = sources_of(p, env_mask, &m);
     crypto_hash_sha256_state st;
     crypto_hash_sha256_init(&st);
     if (all) {
-        if (p->config)
-            all[m++] = p->config;
-        for (int k = 0; k < KIND_COUNT; k++)
-            if (kind_table[k].envs & env_mask)
-                for (size_t i = 0; i < p->ndefs[k]; i++)
-                    all[m++] = &p->defs[k][i];
-        if (m > 1)
-            qsort(all, m, sizeof(*all), cmp_def_path);
         /* path NUL sha256-of-file NUL, for every file in path order */
         for (size_t i = 0; i < m; i++) {
             crypto_hash_sha256_update(&st, (const unsigned char *)all[i]->path,
@@ -333,21 +348,10 @@ static void compiler_id(char out[65])
 
 char *compile_sources(const struct project *p, unsigned env_mask)
 {
-    size_t n = 1;
-    for (int k = 0; k < KIND_COUNT; k++)
-        n += p->ndefs[k];
-    const struct def **all = malloc(n * sizeof(*all));
+    size_t m;
+    const struct def **all = sources_of(p, env_mask, &m);
     if (!all)
         return NULL;
-    size_t m = 0;
-    if (p->config)
-        all[m++] = p->config;
-    for (int k = 0; k < KIND_COUNT; k++)
-        if (kind_table[k].envs & env_mask)
-            for (size_t i = 0; i < p->ndefs[k]; i++)
-                all[m++] = &p->defs[k][i];
-    if (m > 1)
-        qsort(all, m, sizeof(*all), cmp_def_path);
     size_t cap = 256 + m * 80, used = 0;
     for (size_t i = 0; i < m; i++)
         cap += strlen(all[i]->path);

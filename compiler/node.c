@@ -7,30 +7,30 @@
 
 #include "arena.h"
 
-struct node *node_get_key(const struct node *m, const char *key)
+/* The index of key's pair in map m, or -1. */
+static long find(const struct node *m, const char *key)
 {
     if (!m || m->type != NODE_MAP)
-        return NULL;
+        return -1;
     size_t klen = strlen(key);
     for (size_t i = 0; i < m->n; i++) {
-        struct node *k = m->kids[2 * i];
+        const struct node *k = m->kids[2 * i];
         if (k->len == klen && memcmp(k->str, key, klen) == 0)
-            return k;
+            return (long)i;
     }
-    return NULL;
+    return -1;
+}
+
+struct node *node_get_key(const struct node *m, const char *key)
+{
+    long i = find(m, key);
+    return i < 0 ? NULL : m->kids[2 * i];
 }
 
 struct node *node_get(const struct node *m, const char *key)
 {
-    if (!m || m->type != NODE_MAP)
-        return NULL;
-    size_t klen = strlen(key);
-    for (size_t i = 0; i < m->n; i++) {
-        struct node *k = m->kids[2 * i];
-        if (k->len == klen && memcmp(k->str, key, klen) == 0)
-            return m->kids[2 * i + 1];
-    }
-    return NULL;
+    long i = find(m, key);
+    return i < 0 ? NULL : m->kids[2 * i + 1];
 }
 
 const char *node_get_str(const struct node *m, const char *key)
