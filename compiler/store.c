@@ -763,80 +763,156 @@ struct changes_ctx {
     int failed;
 };
 
-static int change_cb(const git_diff_delta *delta, float progress, void *p)
+static void add_change(struct changes_ctx *c, const char *path,
+                       const git_oid *old, const git_oid *new_id)
 {
-    (void)progress;
-    struct changes_ctx *c = p;
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 64;
         struct store_change *bigger = realloc(c->items, cap * sizeof(*bigger));
         if (!bigger) {
             c->failed = 1;
-            return -1;
+            return;
         }
         c->items = bigger;
         c->cap = cap;
     }
     struct store_change *ch = &c->items[c->n++];
-    const char *path = delta->new_file.path ? delta->new_file.path
-                                            : delta->old_file.path;
     snprintf(ch->path, sizeof(ch->path), "%s", path);
     ch->old_id[0] = ch->new_id[0] = '\0';
-    if (delta->status != GIT_DELTA_ADDED)
-        git_oid_tostr(ch->old_id, 41, &delta->old_file.id);
-    if (delta->status != GIT_DELTA_DELETED)
-        git_oid_tostr(ch->new_id, 41, &delta->new_file.id);
-    return 0;
+    if (old)
+        git_oid_tostr(ch->old_id, 41, old);
+    if (new_id)
+        git_oid_tostr(ch->new_id, 41, new_id);
 }
 
-static int commit_tree(struct store *s, const char *id, git_tree **out)
+static int compare_trees(struct store *s, const git_oid *a, const git_oid *b,
+                         const char *path, struct changes_ctx *c, int depth);
+
+/* Records one entry that differs: blobs directly, trees by comparing
+ * their contents (a side may be absent: NULL). */
+static int compare_entry(struct store *s, const git_tree_entry *x,
+                         const git_tree_entry *y, const char *dir,
+                         struct changes_ctx *c, int depth)
+{
+    const git_tree_entry *e = x ? x : y;
+    char path[512];
+    snprintf(path, sizeof(path), "%s%s", dir, git_tree_entry_name(e));
+    bool tx = x && git_tree_entry_type(x) == GIT_OBJECT_TREE;
+    bool ty = y && git_tree_entry_type(y) == GIT_OBJECT_TREE;
+    if (tx || ty) {
+        strncat(path, "/", sizeof(path) - strlen(path) - 1);
+        return compare_trees(s, tx ? git_tree_entry_id(x) : NULL,
+                             ty ? git_tree_entry_id(y) : NULL, path, c,
+                             depth + 1);
+    }
+    add_change(c, path, x ? git_tree_entry_id(x) : NULL,
+               y ? git_tree_entry_id(y) : NULL);
+    return STORE_OK;
+}
+
+/* Walks two trees' sorted entries side by side; identical ids (blobs or
+ * whole subtrees) are skipped without being read, so the cost follows
+ * the change, not the size of the trees. */
+static int compare_trees(struct store *s, const git_oid *a, const git_oid *b,
+                         const char *path, struct changes_ctx *c, int depth)
+{
+    git_tree *ta = NULL, *tb = NULL;
+    int rc = STORE_OK;
+    if (depth > 32)
+        return STORE_OK;
+    if ((a && git_tree_lookup(&ta, s->repo, a) < 0) ||
+        (b && git_tree_lookup(&tb, s->repo, b) < 0)) {
+        rc = fail(s, path);
+        goto cleanup;
+    }
+    size_t na = ta ? git_tree_entrycount(ta) : 0;
+    size_t nb = tb ? git_tree_entrycount(tb) : 0;
+    size_t i = 0, j = 0;
+    while (rc == STORE_OK && !c->failed && (i < na || j < nb)) {
+        const git_tree_entry *x = i < na ? git_tree_entry_byindex(ta, i) : NULL;
+        const git_tree_entry *y = j < nb ? git_tree_entry_byindex(tb, j) : NULL;
+        int cmp = !x ? 1 : !y ? -1 : git_tree_entry_cmp(x, y);
+        if (cmp < 0) {
+            rc = compare_entry(s, x, NULL, path, c, depth);
+            i++;
+        } else if (cmp > 0) {
+            rc = compare_entry(s, NULL, y, path, c, depth);
+            j++;
+        } else {
+            if (!git_oid_equal(git_tree_entry_id(x), git_tree_entry_id(y)))
+                rc = compare_entry(s, x, y, path, c, depth);
+            i++;
+            j++;
+        }
+    }
+cleanup:
+    git_tree_free(ta);
+    git_tree_free(tb);
+    return rc;
+}
+
+/* The id of the tree at dir ("a/b/") in commit id, NULL when absent. */
+static int subtree(struct store *s, const char *id, const char *dir,
+                   git_oid *out, bool *found)
 {
     git_oid oid;
     git_commit *c = NULL;
-    *out = NULL;
+    git_tree *t = NULL;
+    git_tree_entry *e = NULL;
+    *found = false;
     if (!id || !*id)
         return STORE_OK;
-    if (git_oid_fromstr(&oid, id) < 0 || git_commit_lookup(&c, s->repo, &oid) < 0)
+    if (git_oid_fromstr(&oid, id) < 0 || git_commit_lookup(&c, s->repo, &oid) < 0 ||
+        git_commit_tree(&t, c) < 0) {
+        git_tree_free(t);
+        git_commit_free(c);
         return fail(s, id);
-    int rc = git_commit_tree(out, c) < 0 ? fail(s, id) : STORE_OK;
+    }
+    char path[512];
+    snprintf(path, sizeof(path), "%s", dir);
+    size_t len = strlen(path);
+    if (len && path[len - 1] == '/')
+        path[len - 1] = '\0';
+    if (!path[0]) {
+        git_oid_cpy(out, git_tree_id(t));
+        *found = true;
+    } else if (git_tree_entry_bypath(&e, t, path) == 0 &&
+               git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+        git_oid_cpy(out, git_tree_entry_id(e));
+        *found = true;
+    }
+    git_tree_entry_free(e);
+    git_tree_free(t);
     git_commit_free(c);
-    return rc;
+    return STORE_OK;
 }
 
 int store_changes(struct store *s, const char *a, const char *b,
                   const char *prefix, struct store_change **out, size_t *n)
 {
-    git_tree *ta = NULL, *tb = NULL;
-    git_diff *diff = NULL;
     struct changes_ctx c = {0};
+    git_oid ta, tb;
+    bool fa, fb;
     *out = NULL;
     *n = 0;
-    int rc = commit_tree(s, a, &ta);
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s", prefix);
+    int rc = subtree(s, a, dir, &ta, &fa);
     if (rc == STORE_OK)
-        rc = commit_tree(s, b, &tb);
-    if (rc != STORE_OK)
-        goto cleanup;
-    git_diff_options opts;
-    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
-    char *spec = (char *)prefix;
-    opts.pathspec.strings = &spec;
-    opts.pathspec.count = 1;
-    opts.flags |= GIT_DIFF_DISABLE_PATHSPEC_MATCH;
-    if (git_diff_tree_to_tree(&diff, s->repo, ta, tb, &opts) < 0 ||
-        git_diff_foreach(diff, change_cb, NULL, NULL, NULL, &c) < 0 ||
-        c.failed) {
-        rc = fail(s, "comparing trees");
-        free(c.items);
-        c.items = NULL;
-        c.n = 0;
+        rc = subtree(s, b, dir, &tb, &fb);
+    if (rc == STORE_OK && (fa || fb) && !(fa && fb && git_oid_equal(&ta, &tb)))
+        rc = compare_trees(s, fa ? &ta : NULL, fb ? &tb : NULL, dir, &c, 0);
+    if (rc == STORE_OK && c.failed) {
+        snprintf(s->error, sizeof(s->error), "out of memory");
+        rc = STORE_ERROR;
     }
-cleanup:
-    git_diff_free(diff);
-    git_tree_free(ta);
-    git_tree_free(tb);
+    if (rc != STORE_OK) {
+        free(c.items);
+        return rc;
+    }
     *out = c.items;
     *n = c.n;
-    return rc;
+    return STORE_OK;
 }
 
 int store_read_blob(struct store *s, const char *id, unsigned char **data,

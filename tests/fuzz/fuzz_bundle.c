@@ -53,7 +53,12 @@ static void exercise(const uint8_t *data, size_t size)
     struere_error err;
     struere_error any;
     int env = (int)(size / 8 % 4);
+    /* The header check must agree with the full verifier: a bundle that
+     * verifies whole passes it, whatever prefix of it is given. */
+    int hrc = struere_bundle_verify_header(data, size, size, env, &err);
     int rc = struere_bundle_open_memory(&b, data, size, env, &err);
+    if (rc == STRUERE_OK && hrc != STRUERE_OK)
+        abort();
     int any_rc = struere_bundle_verify(data, size, 0, &any);
     /* The library's promises: a code, a message, nothing half-open, and
      * the expected environment the only difference. */
