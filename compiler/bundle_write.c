@@ -18,12 +18,12 @@
 
 /* Section ids per kind, in table order (BUNDLE.md). */
 static const char *const kind_section[KIND_COUNT] = {
-    [KIND_AGENT] = "AGNT", [KIND_DATA] = "DATA",       [KIND_ROLE] = "ROLE",
-    [KIND_TOOL] = "TOOL",  [KIND_AUTOMATION] = "AUTO", [KIND_EVAL] = "EVAL",
+    [KIND_AGENT] = "AGNT",   [KIND_DATA] = "DATA",       [KIND_ROLE] = "ROLE",
+    [KIND_TOOL] = "TOOL",    [KIND_AUTOMATION] = "AUTO", [KIND_EVAL] = "EVAL",
     [KIND_FIXTURE] = "FIXT",
 };
 static const enum kind section_order[KIND_COUNT] = {
-    KIND_AGENT, KIND_DATA,    KIND_ROLE,   KIND_TOOL,
+    KIND_AGENT,      KIND_DATA, KIND_ROLE,    KIND_TOOL,
     KIND_AUTOMATION, KIND_EVAL, KIND_FIXTURE,
 };
 
@@ -123,15 +123,13 @@ int bundle_write(const struct project *p, enum env e,
     memset(out, 0, sizeof(*out));
     struct arena a;
     arena_init(&a);
-    struct bundle_entry *sorted =
-        malloc((nentries + 1) * sizeof(*sorted));
+    struct bundle_entry *sorted = malloc((nentries + 1) * sizeof(*sorted));
     if (!sorted)
         return -1;
     if (nentries)
         memcpy(sorted, entries, nentries * sizeof(*sorted));
     qsort(sorted, nentries, sizeof(*sorted), cmp_entry);
-    struct pool pool = {.seen = index_new(&a, nentries * 2 + 64),
-                        .arena = &a};
+    struct pool pool = {.seen = index_new(&a, nentries * 2 + 64), .arena = &a};
     struct section secs[KIND_COUNT + 2];
     size_t nsec = 0;
     int rc = -1;
@@ -176,8 +174,8 @@ int bundle_write(const struct project *p, enum env e,
         put_u32(&sec->data, 0);
         for (size_t i = first; i < first + n; i++) {
             uint32_t slen, blen;
-            uint32_t soff = intern(&pool, sorted[i].slug,
-                                   strlen(sorted[i].slug), &slen);
+            uint32_t soff =
+                intern(&pool, sorted[i].slug, strlen(sorted[i].slug), &slen);
             /* Bodies are not interned: they are unique in practice, and
              * hashing megabytes of them costs more than it saves. */
             blen = (uint32_t)strlen(sorted[i].body);

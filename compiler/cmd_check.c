@@ -93,7 +93,9 @@ static void print_summary(FILE *out, const struct project *p)
         const struct def *d = &p->defs[KIND_EVAL][i];
         if (d->root)
             fprintf(out, "eval %s: agent %s, %zu cases\n", d->slug,
-                    node_get_str(d->root, "agent") ? node_get_str(d->root, "agent") : "?",
+                    node_get_str(d->root, "agent")
+                        ? node_get_str(d->root, "agent")
+                        : "?",
                     count(node_get(d->root, "cases")));
     }
     for (size_t i = 0; i < p->ndefs[KIND_FIXTURE]; i++) {
@@ -120,7 +122,8 @@ int cmd_check(const struct cli *g, int argc, char **argv)
         } else if (!strcmp(a, "--summary")) {
             summary = true;
         } else if (!strcmp(a, "--format") || !strncmp(a, "--format=", 9)) {
-            const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            const char *v =
+                a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
             int f = v ? report_format_parse(v) : -1;
             if (f < 0) {
                 cli_error("--format takes text, json, github or sarif");
@@ -160,8 +163,7 @@ int cmd_check(const struct cli *g, int argc, char **argv)
         if (p.diags.errors || p.diags.warnings)
             printf("%zu error%s, %zu warning%s in %zu definition%s\n",
                    p.diags.errors, p.diags.errors == 1 ? "" : "s",
-                   p.diags.warnings, p.diags.warnings == 1 ? "" : "s", defs,
-                   s);
+                   p.diags.warnings, p.diags.warnings == 1 ? "" : "s", defs, s);
         if (!p.diags.errors && p.config) {
             printf("ok: %zu definition%s (", defs, s);
             for (int k = 0; k < KIND_COUNT; k++)

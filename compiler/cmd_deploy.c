@@ -129,8 +129,7 @@ static bool confirm(const char *question)
 
 /* Shows the change, asks, moves production from `from` to `to`. */
 static int promote(struct store *s, const char *from, const char *to,
-                   const char *verb, bool dry_run, bool yes,
-                   const char *push)
+                   const char *verb, bool dry_run, bool yes, const char *push)
 {
     int rc = has_production_bundle(s, to);
     if (rc != EXIT_OK)
@@ -231,8 +230,7 @@ int cmd_deploy(const struct cli *g, int argc, char **argv)
         cli_error("%s", store_error(s));
         rc = EXIT_IO;
     } else if (!strcmp(dev, prod)) {
-        printf("production is already at the development commit %.12s\n",
-               dev);
+        printf("production is already at the development commit %.12s\n", dev);
     } else {
         rc = promote(s, prod, dev, "deploy", o.dry_run, o.yes, o.push);
     }

@@ -26,7 +26,8 @@ static const char dev_usage[] =
     "Checks and compiles the project, then commits\n"
     "  refs/heads/struere/development  bundles/development.stb,\n"
     "                                  bundles/production.stb, manifest.json,\n"
-    "                                  review/development/, review/production/\n"
+    "                                  review/development/, "
+    "review/production/\n"
     "  refs/heads/struere/eval         bundles/eval.stb, manifest.json,\n"
     "                                  review/eval/\n"
     "in the git repository enclosing the project (or struere.yaml's store:).\n"
@@ -118,9 +119,8 @@ static char *change_message(const struct store_blob *old, size_t nold,
                                          env_names[e]);
                 header = true;
             }
-            used += (size_t)snprintf(body + used, cap - used,
-                                     "  %c %s %.*s\n", mark,
-                                     kind_table[k].label, slen, slug);
+            used += (size_t)snprintf(body + used, cap - used, "  %c %s %.*s\n",
+                                     mark, kind_table[k].label, slen, slug);
         }
     }
     char first[600] = "struere dev:";
@@ -135,11 +135,10 @@ static char *change_message(const struct store_blob *old, size_t nold,
                     n = counts[e][k][v];
             if (!n)
                 continue;
-            fl += (size_t)snprintf(first + fl, sizeof(first) - fl,
-                                   "%s %zu %s %s", any ? "," : "", n,
-                                   n == 1 ? kind_table[k].label
-                                          : kind_table[k].plural,
-                                   verbs[v]);
+            fl += (size_t)snprintf(
+                first + fl, sizeof(first) - fl, "%s %zu %s %s", any ? "," : "",
+                n, n == 1 ? kind_table[k].label : kind_table[k].plural,
+                verbs[v]);
             any = true;
             if (fl >= sizeof(first) - 80)
                 break;
@@ -154,11 +153,11 @@ static char *change_message(const struct store_blob *old, size_t nold,
     return msg;
 }
 
-static int commit_branch(struct store *s, const char *ref,
-                         const char *parent, const struct store_blob *old,
-                         size_t nold, const struct project *p,
-                         const struct compiled *c, const char *sources,
-                         unsigned env_mask, const char *label)
+static int commit_branch(struct store *s, const char *ref, const char *parent,
+                         const struct store_blob *old, size_t nold,
+                         const struct project *p, const struct compiled *c,
+                         const char *sources, unsigned env_mask,
+                         const char *label)
 {
     int rc;
     size_t n = 2;
@@ -174,20 +173,19 @@ static int commit_branch(struct store *s, const char *ref,
         return EXIT_IO;
     }
     size_t k = 0;
-    files[k++] = (struct store_file){"manifest.json", manifest,
-                                     strlen(manifest), NULL};
-    files[k++] = (struct store_file){"sources", sources, strlen(sources),
-                                     NULL};
+    files[k++] =
+        (struct store_file){"manifest.json", manifest, strlen(manifest), NULL};
+    files[k++] = (struct store_file){"sources", sources, strlen(sources), NULL};
     for (int e = 0; e < ENV_COUNT; e++) {
         if (!(env_mask & (1u << e)))
             continue;
-        files[k++] = (struct store_file){compile_bundle_path((enum env)e),
-                                         c->bundle[e].data, c->bundle[e].len,
-                                         NULL};
+        files[k++] =
+            (struct store_file){compile_bundle_path((enum env)e),
+                                c->bundle[e].data, c->bundle[e].len, NULL};
         for (size_t i = 0; i < c->nreview[e]; i++)
             files[k++] = (struct store_file){
-                c->review[e][i].path, c->review[e][i].data,
-                c->review[e][i].len, c->review[e][i].blob_id};
+                c->review[e][i].path, c->review[e][i].data, c->review[e][i].len,
+                c->review[e][i].blob_id};
     }
     size_t changes;
     char *message = change_message(old, nold, c, env_mask, &changes);
@@ -254,8 +252,7 @@ static int load_branch(struct store *s, const char *ref, unsigned env_mask,
     }
     if (rc == STORE_NOTFOUND)
         return EXIT_OK;
-    if (store_tree_blobs(s, b->parent, "", &b->blobs, &b->nblobs) !=
-        STORE_OK) {
+    if (store_tree_blobs(s, b->parent, "", &b->blobs, &b->nblobs) != STORE_OK) {
         b->blobs = NULL;
         b->nblobs = 0;
         return EXIT_OK;
@@ -337,9 +334,9 @@ static int dev_once(const struct cli *g, const char *push)
         }
     }
     if (rc == EXIT_OK)
-        rc = commit_branch(s, STORE_DEVELOPMENT, dev.parent, dev.blobs,
-                           dev.nblobs, &p, &c, sources, dev_mask,
-                           "development");
+        rc =
+            commit_branch(s, STORE_DEVELOPMENT, dev.parent, dev.blobs,
+                          dev.nblobs, &p, &c, sources, dev_mask, "development");
     if (rc == EXIT_OK)
         rc = commit_branch(s, STORE_EVAL, ev.parent, ev.blobs, ev.nblobs, &p,
                            &c, eval_sources, 1u << ENV_EVAL, "eval");
@@ -349,8 +346,7 @@ static int dev_once(const struct cli *g, const char *push)
             cli_error("%s", store_error(s));
             rc = EXIT_IO;
         } else {
-            printf("pushed struere/development and struere/eval to %s\n",
-                   push);
+            printf("pushed struere/development and struere/eval to %s\n", push);
         }
     }
     for (int e = 0; e < ENV_COUNT; e++)

@@ -83,8 +83,8 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
     struct store *s = NULL;
     char err[600];
     char sbuf[4096];
-    store_open(&s, g->store ? cli_path(g, g->store, sbuf, sizeof(sbuf))
-                            : g->dir,
+    store_open(&s,
+               g->store ? cli_path(g, g->store, sbuf, sizeof(sbuf)) : g->dir,
                err, sizeof(err));
     struere_bundle *b[2] = {NULL, NULL};
     char label[2][300];
@@ -94,8 +94,7 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
         char id[41];
         if (s && !strcmp(side[k], "production") &&
             store_ref_id(s, STORE_PRODUCTION, id) == STORE_NOTFOUND) {
-            snprintf(label[k], sizeof(label[k]),
-                     "production (never deployed)");
+            snprintf(label[k], sizeof(label[k]), "production (never deployed)");
             continue;
         }
         rc = cli_load_bundle(g, s, side[k], env, &b[k], label[k],
@@ -159,10 +158,9 @@ int cmd_status(const struct cli *g, int argc, char **argv)
             rc = cli_load_bundle(g, s, refs[e], e, &committed, label,
                                  sizeof(label));
         struere_error err;
-        if (rc == EXIT_OK &&
-            struere_bundle_open_memory(&local, c.bundle[e].data,
-                                       c.bundle[e].len, e + 1,
-                                       &err) != STRUERE_OK) {
+        if (rc == EXIT_OK && struere_bundle_open_memory(
+                                 &local, c.bundle[e].data, c.bundle[e].len,
+                                 e + 1, &err) != STRUERE_OK) {
             cli_error("internal error: the compiled %s bundle does not "
                       "verify: %s",
                       env_names[e], err.message);

@@ -43,18 +43,24 @@ static const struct {
     const char *word;
     enum kind kind;
 } kind_words[] = {
-    {"agent", KIND_AGENT},          {"data", KIND_DATA},
-    {"data-type", KIND_DATA},       {"datatype", KIND_DATA},
-    {"type", KIND_DATA},            {"role", KIND_ROLE},
-    {"automation", KIND_AUTOMATION}, {"trigger", KIND_AUTOMATION},
-    {"tool", KIND_TOOL},            {"eval", KIND_EVAL},
-    {"suite", KIND_EVAL},           {"fixture", KIND_FIXTURE},
+    {"agent", KIND_AGENT},
+    {"data", KIND_DATA},
+    {"data-type", KIND_DATA},
+    {"datatype", KIND_DATA},
+    {"type", KIND_DATA},
+    {"role", KIND_ROLE},
+    {"automation", KIND_AUTOMATION},
+    {"trigger", KIND_AUTOMATION},
+    {"tool", KIND_TOOL},
+    {"eval", KIND_EVAL},
+    {"suite", KIND_EVAL},
+    {"fixture", KIND_FIXTURE},
 };
 
 static const char *const scaffold_files[KIND_COUNT] = {
-    [KIND_AGENT] = "agent.md",   [KIND_DATA] = "data",
-    [KIND_ROLE] = "role",        [KIND_AUTOMATION] = "automation",
-    [KIND_TOOL] = "tool",        [KIND_EVAL] = "eval",
+    [KIND_AGENT] = "agent.md",  [KIND_DATA] = "data",
+    [KIND_ROLE] = "role",       [KIND_AUTOMATION] = "automation",
+    [KIND_TOOL] = "tool",       [KIND_EVAL] = "eval",
     [KIND_FIXTURE] = "fixture",
 };
 
@@ -243,8 +249,7 @@ int cmd_add(const struct cli *g, int argc, char **argv)
     char *slug = slug_from_name(&a, argv[2]);
     int rc;
     if (!*slug) {
-        cli_error("'%s' has no letters or digits to make a slug from",
-                  argv[2]);
+        cli_error("'%s' has no letters or digits to make a slug from", argv[2]);
         rc = EXIT_USAGE;
     } else if (access(arena_printf(&a, "%s/struere.yaml", g->dir), F_OK)) {
         cli_error("no struere.yaml in %s: run 'struere init' first, or use "
@@ -278,16 +283,15 @@ int cmd_init(const struct cli *g, int argc, char **argv)
     }
     struct arena a;
     arena_init(&a);
-    const char *dir = argc == 2 ? (argv[1][0] == '/' || !strcmp(g->dir, ".")
-                                       ? argv[1]
-                                       : arena_printf(&a, "%s/%s", g->dir,
-                                                      argv[1]))
-                                : g->dir;
+    const char *dir = argc == 2
+                          ? (argv[1][0] == '/' || !strcmp(g->dir, ".")
+                                 ? argv[1]
+                                 : arena_printf(&a, "%s/%s", g->dir, argv[1]))
+                          : g->dir;
     int rc = EXIT_OK;
     char *cfg = arena_printf(&a, "%s/struere.yaml", dir);
     if (access(cfg, F_OK) == 0) {
-        cli_error("%s is already a struere project (struere.yaml exists)",
-                  dir);
+        cli_error("%s is already a struere project (struere.yaml exists)", dir);
         rc = EXIT_INVALID;
         goto done;
     }

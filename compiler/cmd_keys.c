@@ -80,8 +80,7 @@ static bool parse_date(const char *s, char *out, size_t size)
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
         d > days[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || se > 59)
         return false;
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi,
-             se);
+    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, se);
     return true;
 }
 
@@ -127,8 +126,8 @@ static int save(struct store *s, const char *parent, json_t *records,
     struct store_file f = {"keys.json", text, strlen(text), NULL};
     char id[41];
     bool committed;
-    int rc = store_commit(s, STORE_KEYS, parent, &f, 1, message, id,
-                          &committed);
+    int rc =
+        store_commit(s, STORE_KEYS, parent, &f, 1, message, id, &committed);
     free(text);
     if (rc != STORE_OK) {
         cli_error("%s", store_error(s));
@@ -193,8 +192,8 @@ static int create(struct store *s, int env, const char *name,
                                     : env == 1 ? "production"
                                                : "eval"));
     json_object_set_new(r, "created", json_string(created));
-    json_object_set_new(r, "expires", expires ? json_string(expires)
-                                              : json_null());
+    json_object_set_new(r, "expires",
+                        expires ? json_string(expires) : json_null());
     json_object_set_new(r, "revoked", json_false());
     json_object_set_new(r, "sha256", json_string(hex));
     json_array_append_new(records, r);
@@ -207,8 +206,10 @@ static int create(struct store *s, int env, const char *name,
         printf("%s\n", key);
         fprintf(stderr,
                 "created key %s for %s; this is the only time it is shown\n",
-                prefix, env == 0 ? "development" : env == 1 ? "production"
-                                                           : "eval");
+                prefix,
+                env == 0   ? "development"
+                : env == 1 ? "production"
+                           : "eval");
     }
     sodium_memzero(key, sizeof(key));
     return rc;
@@ -236,10 +237,10 @@ static int list(struct store *s, bool json)
         json_array_foreach(records, i, r)
         {
             const char *exp = json_string_value(json_object_get(r, "expires"));
-            const char *state =
-                json_is_true(json_object_get(r, "revoked")) ? "revoked"
-                : exp && strcmp(exp, now) < 0               ? "expired"
-                                                            : "active";
+            const char *state = json_is_true(json_object_get(r, "revoked"))
+                                    ? "revoked"
+                                : exp && strcmp(exp, now) < 0 ? "expired"
+                                                              : "active";
             printf("%-16s %-12s %-20s %-21s %-21s %s\n",
                    json_string_value(json_object_get(r, "prefix")),
                    json_string_value(json_object_get(r, "environment")),

@@ -31,7 +31,7 @@ static const char inspect_usage[] =
     "development). Exit 1 when the bundle does not verify.\n";
 
 static void iso_time(int64_t t, int offset, char *buf, size_t size)
-__attribute__((nonnull));
+    __attribute__((nonnull));
 static void iso_time(int64_t t, int offset, char *buf, size_t size)
 {
     time_t tt = (time_t)(t + offset * 60);
@@ -68,14 +68,13 @@ static int log_branch(struct store *s, int e, size_t max, json_t *out,
         for (size_t i = 0; i < n && i < max; i++) {
             char when[64];
             iso_time(log[i].time, log[i].offset, when, sizeof(when));
-            const char *what = !strncmp(log[i].message, "struere rollback", 16)
-                                   ? "rollback"
-                               : !strncmp(log[i].message, "struere deploy", 14)
-                                   ? "deploy"
-                                   : "update";
+            const char *what =
+                !strncmp(log[i].message, "struere rollback", 16) ? "rollback"
+                : !strncmp(log[i].message, "struere deploy", 14) ? "deploy"
+                                                                 : "update";
             if (!json)
-                printf("  %.12s %s %-8s %s (was %.12s)\n", log[i].new_id,
-                       when, what, log[i].who, log[i].old_id);
+                printf("  %.12s %s %-8s %s (was %.12s)\n", log[i].new_id, when,
+                       what, log[i].who, log[i].old_id);
             json_t *o = json_object();
             json_object_set_new(o, "commit", json_string(log[i].new_id));
             json_object_set_new(o, "previous", json_string(log[i].old_id));
@@ -100,8 +99,8 @@ static int log_branch(struct store *s, int e, size_t max, json_t *out,
             iso_time(c[i].time, c[i].offset, when, sizeof(when));
             int len = (int)strcspn(c[i].message, "\n");
             if (!json)
-                printf("  %.12s %s %s %.*s\n", c[i].id, when, c[i].author,
-                       len, c[i].message);
+                printf("  %.12s %s %s %.*s\n", c[i].id, when, c[i].author, len,
+                       c[i].message);
             json_t *o = json_object();
             json_object_set_new(o, "commit", json_string(c[i].id));
             json_object_set_new(o, "time", json_string(when));
@@ -195,8 +194,8 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
     struct store *s = NULL;
     char err[600];
     char sbuf[4096];
-    store_open(&s, g->store ? cli_path(g, g->store, sbuf, sizeof(sbuf))
-                            : g->dir,
+    store_open(&s,
+               g->store ? cli_path(g, g->store, sbuf, sizeof(sbuf)) : g->dir,
                err, sizeof(err));
     struere_bundle *b = NULL;
     char label[300];
@@ -242,9 +241,9 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
             printf("  format %s, environment %s, %llu bytes\n", ver,
                    struere_env_name(info.environment),
                    (unsigned long long)info.size);
-            printf("  project %s %s (%s), compiled by %s\n",
-                   info.project_name, info.project_version,
-                   info.organization_name, info.compiler_version);
+            printf("  project %s %s (%s), compiled by %s\n", info.project_name,
+                   info.project_version, info.organization_name,
+                   info.compiler_version);
             printf("  source digest %s\n", digest);
             for (int k = 0; k < STRUERE_KIND_COUNT; k++) {
                 if (!info.counts[k])

@@ -96,8 +96,7 @@ int cmd_schema(const struct cli *g, int argc, char **argv)
         }
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s.json", dir, set.files[i].name);
-        if (json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) <
-            0) {
+        if (json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0) {
             cli_error("cannot write %s", path);
             rc = EXIT_IO;
         } else {

@@ -24,9 +24,9 @@
 
 const char *compile_bundle_path(enum env e)
 {
-    static const char *const paths[ENV_COUNT] = {
-        "bundles/development.stb", "bundles/production.stb",
-        "bundles/eval.stb"};
+    static const char *const paths[ENV_COUNT] = {"bundles/development.stb",
+                                                 "bundles/production.stb",
+                                                 "bundles/eval.stb"};
     return paths[e];
 }
 
@@ -38,8 +38,8 @@ static int cmp_def_path(const void *a, const void *b)
 
 /* struere.yaml and the definitions of the kinds the environments of
  * env_mask receive, sorted by path (malloc'd; free()); *n is set. */
-static const struct def **sources_of(const struct project *p,
-                                     unsigned env_mask, size_t *n)
+static const struct def **sources_of(const struct project *p, unsigned env_mask,
+                                     size_t *n)
 {
     size_t cap = 1;
     for (int k = 0; k < KIND_COUNT; k++)
@@ -103,10 +103,13 @@ struct emit_job {
 
 /* The runtime's kind numbers (STRUERE_KIND_*) for the compiler's kinds. */
 static const int runtime_kind[KIND_COUNT] = {
-    [KIND_AGENT] = STRUERE_KIND_AGENT,   [KIND_DATA] = STRUERE_KIND_DATA,
-    [KIND_ROLE] = STRUERE_KIND_ROLE,     [KIND_TOOL] = STRUERE_KIND_TOOL,
+    [KIND_AGENT] = STRUERE_KIND_AGENT,
+    [KIND_DATA] = STRUERE_KIND_DATA,
+    [KIND_ROLE] = STRUERE_KIND_ROLE,
+    [KIND_TOOL] = STRUERE_KIND_TOOL,
     [KIND_AUTOMATION] = STRUERE_KIND_AUTOMATION,
-    [KIND_EVAL] = STRUERE_KIND_EVAL,     [KIND_FIXTURE] = STRUERE_KIND_FIXTURE,
+    [KIND_EVAL] = STRUERE_KIND_EVAL,
+    [KIND_FIXTURE] = STRUERE_KIND_FIXTURE,
 };
 
 /* Takes d's body and review blob from the previous commit when allowed. */
@@ -303,7 +306,8 @@ char *compile_manifest(const struct project *p, const struct compiled *c,
         hex(sum, 32, h);
         json_object_set_new(b, "path", json_string(compile_bundle_path(e)));
         json_object_set_new(b, "sha256", json_string(h));
-        json_object_set_new(b, "size", json_integer((json_int_t)c->bundle[e].len));
+        json_object_set_new(b, "size",
+                            json_integer((json_int_t)c->bundle[e].len));
         json_t *counts = json_object();
         for (int k = 0; k < KIND_COUNT; k++)
             if (kind_table[k].envs & (1u << e))
@@ -338,9 +342,9 @@ static void compiler_id(char out[65])
     const char *v = "struere " STRUERE_VERSION;
     crypto_hash_sha256_update(&st, (const unsigned char *)v, strlen(v));
     for (size_t i = 0; i < embedded_schemas_count; i++)
-        crypto_hash_sha256_update(&st,
-                                  (const unsigned char *)embedded_schemas[i].text,
-                                  embedded_schemas[i].len);
+        crypto_hash_sha256_update(
+            &st, (const unsigned char *)embedded_schemas[i].text,
+            embedded_schemas[i].len);
     unsigned char h[32];
     crypto_hash_sha256_final(&st, h);
     hex(h, 32, out);

@@ -14,13 +14,13 @@
 
 /* One definition as an environment receives it. */
 struct compiled_file {
-    char *path;      /* its review rendering: review/<env>/<dir>/<slug>.json */
-    char *data;      /* that rendering: JSON, indented, keys sorted */
+    char *path; /* its review rendering: review/<env>/<dir>/<slug>.json */
+    char *data; /* that rendering: JSON, indented, keys sorted */
     size_t len;
     char *canonical; /* the bundle body: the same JSON, compact */
     enum kind kind;
     const char *slug;
-    char *blob_id;   /* reused from the parent commit: data is NULL */
+    char *blob_id; /* reused from the parent commit: data is NULL */
 };
 
 struct struere_bundle;
@@ -47,7 +47,7 @@ struct compile_reuse {
 
 struct compiled {
     struct bundle_bytes bundle[ENV_COUNT];
-    unsigned char source_digest[32]; /* every source file */
+    unsigned char source_digest[32];         /* every source file */
     unsigned char env_digest[ENV_COUNT][32]; /* the files an env reads */
     struct compiled_file *review[ENV_COUNT]; /* per env, sorted by path */
     size_t nreview[ENV_COUNT];
@@ -60,7 +60,8 @@ int compile_project(const struct project *p, const struct compile_reuse *reuse,
                     struct compiled *out);
 /* The `sources` file committed beside the bundles: the compiler and
  * schemas it was compiled with, then "<sha256> <path>" for every source
- * file the environments of env_mask read, sorted. An incremental compile compares it with the files now. */
+ * file the environments of env_mask read, sorted. An incremental compile
+ * compares it with the files now. */
 char *compile_sources(const struct project *p, unsigned env_mask);
 /* Fills reuse for the environments of env_mask from the sources text and
  * review blobs of their previous commit (the caller loads those and the

@@ -31,8 +31,8 @@ static void push(struct diag_list *l, const struct diag *d)
 
 __attribute__((format(printf, 8, 0))) static void
 vadd(struct diag_list *l, enum severity sev, const char *code,
-                 const struct source *src, int line, int col,
-                 const char *hint, const char *fmt, va_list ap)
+     const struct source *src, int line, int col, const char *hint,
+     const char *fmt, va_list ap)
 {
     char buf[1024];
     vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -69,8 +69,8 @@ void diag_error(struct diag_list *l, const struct node *at, const char *code,
     va_end(ap);
 }
 
-void diag_warning(struct diag_list *l, const struct node *at,
-                  const char *code, const char *hint, const char *fmt, ...)
+void diag_warning(struct diag_list *l, const struct node *at, const char *code,
+                  const char *hint, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

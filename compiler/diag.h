@@ -16,12 +16,12 @@ enum severity { SEV_ERROR, SEV_WARNING };
 
 struct diag {
     enum severity severity;
-    const char *code;     /* stable, kebab-case, documented in DIAGNOSTICS.md */
-    const char *file;     /* display path, or NULL for project-wide */
+    const char *code; /* stable, kebab-case, documented in DIAGNOSTICS.md */
+    const char *file; /* display path, or NULL for project-wide */
     const struct source *src; /* for the source line and caret; may be NULL */
-    int line, col;        /* 1-based; 0 when unknown */
+    int line, col;            /* 1-based; 0 when unknown */
     const char *message;
-    const char *hint;     /* may be NULL */
+    const char *hint; /* may be NULL */
 };
 
 struct diag_list {
@@ -40,8 +40,8 @@ void diag_add(struct diag_list *l, enum severity sev, const char *code,
 void diag_error(struct diag_list *l, const struct node *at, const char *code,
                 const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-void diag_warning(struct diag_list *l, const struct node *at,
-                  const char *code, const char *hint, const char *fmt, ...)
+void diag_warning(struct diag_list *l, const struct node *at, const char *code,
+                  const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 /* Appends all of src's diagnostics to dst (pointers are shared). */
 void diag_append(struct diag_list *dst, const struct diag_list *src);

@@ -63,8 +63,8 @@ static json_t *with_defaults(const struct schema *s, const struct node *n,
         const struct schema *items = schema_items(s);
         json_t *a = json_array();
         for (size_t i = 0; i < n->n; i++)
-            json_array_append_new(a, with_defaults(items, n->kids[i],
-                                                   depth + 1));
+            json_array_append_new(a,
+                                  with_defaults(items, n->kids[i], depth + 1));
         return a;
     }
     if (n->type != NODE_MAP)
@@ -98,8 +98,7 @@ struct emit_env {
 static json_t *tool_summary(json_t *body, bool builtin)
 {
     json_t *out = json_object();
-    const char *keep[] = {"name", "description", "parameters",
-                          "templateOnly"};
+    const char *keep[] = {"name", "description", "parameters", "templateOnly"};
     for (size_t k = 0; k < 4; k++) {
         json_t *v = json_object_get(body, keep[k]);
         if (v)
@@ -119,8 +118,7 @@ struct emit_env *emit_env_new(const struct project *p, enum env e)
     arena_init(&x->arena);
     const struct node *list =
         node_get(schema_set_file(&p->schemas, "builtin-tools"), "tools");
-    x->tools = index_new(&x->arena, (list ? list->n : 0) +
-                                        p->ndefs[KIND_TOOL]);
+    x->tools = index_new(&x->arena, (list ? list->n : 0) + p->ndefs[KIND_TOOL]);
     for (size_t i = 0; list && list->type == NODE_SEQ && i < list->n; i++) {
         const char *name = node_get_str(list->kids[i], "name");
         if (!name)
@@ -203,6 +201,6 @@ json_t *emit_definition(const struct emit_env *x, const struct def *d)
 
 char *emit_canonical(const json_t *body)
 {
-    return json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS |
-                                JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    return json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+                                JSON_REAL_PRECISION(15));
 }

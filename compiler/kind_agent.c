@@ -14,20 +14,31 @@
 #include "template.h"
 
 static const char *const prompt_variables[] = {
-    "currentTime",     "datetime",         "timestamp",
-    "organizationName", "organizationId",  "agentName",
-    "agent.name",      "agent.slug",       "agent",
-    "userId",          "threadId",         "message",
-    "threadContext",   "threadContext.channel",
-    "threadContext.params", "entityTypes", "roles",
+    "currentTime",
+    "datetime",
+    "timestamp",
+    "organizationName",
+    "organizationId",
+    "agentName",
+    "agent.name",
+    "agent.slug",
+    "agent",
+    "userId",
+    "threadId",
+    "message",
+    "threadContext",
+    "threadContext.channel",
+    "threadContext.params",
+    "entityTypes",
+    "roles",
     NULL,
 };
 
 struct prompt_scan {
     struct check_ctx *c;
     const struct node *view;
-    const struct node *at;  /* the prompt node */
-    size_t base;            /* source offset of the prompt text, or -1 */
+    const struct node *at; /* the prompt node */
+    size_t base;           /* source offset of the prompt text, or -1 */
 };
 
 /* Reports at the expression's exact position when the prompt came from a
@@ -58,8 +69,8 @@ static bool declared_param(const struct node *view, const char *name,
     return false;
 }
 
-static void check_variable(struct prompt_scan *ps, const char *name,
-                           size_t len, size_t offset)
+static void check_variable(struct prompt_scan *ps, const char *name, size_t len,
+                           size_t offset)
 {
     char var[256], msg[400], hint[400];
     snprintf(var, sizeof(var), "%.*s", (int)(len < 200 ? len : 200), name);
@@ -117,8 +128,7 @@ static bool agent_lists_tool(const struct node *view, const char *name,
 {
     const struct node *tools = node_get(view, "tools");
     for (size_t i = 0; tools && tools->type == NODE_SEQ && i < tools->n; i++)
-        if (tools->kids[i]->type == NODE_STRING &&
-            tools->kids[i]->len == len &&
+        if (tools->kids[i]->type == NODE_STRING && tools->kids[i]->len == len &&
             !strncmp(tools->kids[i]->str, name, len))
             return true;
     return false;
@@ -217,15 +227,13 @@ void agent_check_refs(struct check_ctx *c, struct def *d,
 {
     (void)d;
     const struct node *tools = node_get(view, "tools");
-    for (size_t i = 0; tools && tools->type == NODE_SEQ && i < tools->n;
-         i++) {
+    for (size_t i = 0; tools && tools->type == NODE_SEQ && i < tools->n; i++) {
         const struct node *t = tools->kids[i];
         if (t->type == NODE_STRING && !check_tool_exists(c, t->str))
             check_unknown_tool(c, t, "agent lists");
     }
     const struct node *roles = node_get(view, "roles");
-    for (size_t i = 0; roles && roles->type == NODE_SEQ && i < roles->n;
-         i++) {
+    for (size_t i = 0; roles && roles->type == NODE_SEQ && i < roles->n; i++) {
         const struct node *r = roles->kids[i];
         if (r->type == NODE_STRING && !check_lookup(c, KIND_ROLE, r->str))
             check_unknown_ref(c, r, KIND_ROLE, "unknown-role", "role", NULL);

@@ -27,13 +27,12 @@ struct args_scan {
     bool refs;               /* second pass: field references */
 };
 
-static bool earlier_step(const struct node *view, const char *name,
-                         size_t len, size_t before)
+static bool earlier_step(const struct node *view, const char *name, size_t len,
+                         size_t before)
 {
     const struct node *acts = node_get(view, "actions");
-    for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n &&
-                       i < before;
-         i++) {
+    for (size_t i = 0;
+         acts && acts->type == NODE_SEQ && i < acts->n && i < before; i++) {
         const char *as = node_get_str(acts->kids[i], "as");
         if (as && strlen(as) == len && !strncmp(as, name, len))
             return true;
@@ -57,10 +56,9 @@ static void visit_arg(void *ctx, const struct tmpl_expr *e)
                        var);
         return;
     }
-    static const char *const fixed[] = {"trigger.entityId",
-                                        "trigger.entityType",
-                                        "trigger.action", "trigger.data",
-                                        "trigger.previousData", NULL};
+    static const char *const fixed[] = {
+        "trigger.entityId", "trigger.entityType",   "trigger.action",
+        "trigger.data",     "trigger.previousData", NULL};
     for (const char *const *f = fixed; *f; f++)
         if (!strcmp(var, *f))
             goto previous;
@@ -68,14 +66,13 @@ static void visit_arg(void *ctx, const struct tmpl_expr *e)
         !strncmp(var, "trigger.previousData.", 21)) {
         const char *field = strchr(var + 8, '.') + 1;
         if (s->refs && s->data && !data_field(s->data, field))
-            diag_error(s->c->diags, s->at, "unknown-field",
-                       "name a field declared in the watched data type's "
-                       "schema",
-                       "'{{%s}}': '%s' is not a field of data type '%s'",
-                       var, field,
-                       node_get_str(s->data, "slug")
-                           ? node_get_str(s->data, "slug")
-                           : "?");
+            diag_error(
+                s->c->diags, s->at, "unknown-field",
+                "name a field declared in the watched data type's "
+                "schema",
+                "'{{%s}}': '%s' is not a field of data type '%s'", var, field,
+                node_get_str(s->data, "slug") ? node_get_str(s->data, "slug")
+                                              : "?");
         goto previous;
     }
     if (!strncmp(var, "steps.", 6)) {
@@ -114,8 +111,7 @@ previous:
         if (act && strcmp(act, "updated"))
             diag_error(s->c->diags, s->at, "previous-data-action",
                        "previousData exists only for on.action: updated",
-                       "'{{%s}}' is used in an automation on '%s'", var,
-                       act);
+                       "'{{%s}}' is used in an automation on '%s'", var, act);
     }
 }
 
@@ -180,8 +176,8 @@ void automation_check_file(struct check_ctx *c, struct def *d,
                 diag_error(c->diags, k, "previous-data-action",
                            "previousData exists only for on.action: "
                            "updated",
-                           "condition on '%s' in an automation on '%s'",
-                           k->str, act);
+                           "condition on '%s' in an automation on '%s'", k->str,
+                           act);
         } else if (strncmp(k->str, "data.", 5)) {
             diag_error(c->diags, k, "bad-condition",
                        "condition keys are 'data.<field>' or, for updated, "
@@ -244,25 +240,26 @@ void automation_check_refs(struct check_ctx *c, struct def *d,
         if (tool && tool->type == NODE_STRING &&
             !check_tool_exists(c, tool->str))
             check_unknown_tool(c, tool, "action uses");
-        const struct node *chat = node_get(node_get(acts->kids[i], "args"),
-                                           "agent");
+        const struct node *chat =
+            node_get(node_get(acts->kids[i], "args"), "agent");
         if (node_is_str(tool, "agent.chat") && chat &&
             chat->type == NODE_STRING && !strstr(chat->str, "{{") &&
             !check_lookup(c, KIND_AGENT, chat->str))
             check_unknown_ref(c, chat, KIND_AGENT, "unknown-agent", "agent",
                               NULL);
-        const struct node *t = node_get(node_get(acts->kids[i], "args"),
-                                        "type");
+        const struct node *t =
+            node_get(node_get(acts->kids[i], "args"), "type");
         if (tool && !strncmp(tool->str, "entity.", 7) && t &&
             t->type == NODE_STRING && !strstr(t->str, "{{") &&
             !check_lookup(c, KIND_DATA, t->str))
-            check_unknown_ref(c, t, KIND_DATA, "unknown-data-type",
-                              "data type", NULL);
+            check_unknown_ref(c, t, KIND_DATA, "unknown-data-type", "data type",
+                              NULL);
     }
     scan_templates(c, view, dview, true);
 }
 
-/* ---- cascades ------------------------------------------------------------- */
+/* ---- cascades -------------------------------------------------------------
+ */
 
 struct cascade_graph {
     struct def **autos;
@@ -283,8 +280,7 @@ static const char *event_of(const char *tool)
     return NULL;
 }
 
-static void visit_auto(struct check_ctx *c, struct cascade_graph *g,
-                       size_t u)
+static void visit_auto(struct check_ctx *c, struct cascade_graph *g, size_t u)
 {
     g->color[u] = 1;
     g->path[g->depth++] = u;
@@ -296,8 +292,8 @@ static void visit_auto(struct check_ctx *c, struct cascade_graph *g,
         const struct node *cascade = node_get(args, "cascade");
         const char *type = node_get_str(args, "type");
         const char *ev = tool ? event_of(tool) : NULL;
-        if (!ev || !cascade || cascade->type != NODE_BOOL ||
-            !cascade->v.b || !type)
+        if (!ev || !cascade || cascade->type != NODE_BOOL || !cascade->v.b ||
+            !type)
             continue;
         for (size_t v = 0; v < g->n; v++) {
             const struct node *on = node_get(g->autos[v]->view[c->env], "on");
@@ -311,9 +307,9 @@ static void visit_auto(struct check_ctx *c, struct cascade_graph *g,
                 while (g->path[start] != v)
                     start++;
                 for (size_t k = start; k < g->depth && used < 500; k++)
-                    used += (size_t)snprintf(chain + used,
-                                             sizeof(chain) - used, "%s -> ",
-                                             g->autos[g->path[k]]->slug);
+                    used +=
+                        (size_t)snprintf(chain + used, sizeof(chain) - used,
+                                         "%s -> ", g->autos[g->path[k]]->slug);
                 snprintf(chain + used, sizeof(chain) - used, "%s",
                          g->autos[v]->slug);
                 diag_error(c->diags, node_get_key(args, "cascade"),
@@ -338,7 +334,8 @@ void automation_check_cascades(struct check_ctx *c)
     g.autos = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.autos));
     size_t k = 0;
     for (size_t i = 0; i < g.n; i++)
-        if (p->defs[KIND_AUTOMATION][i].root && p->defs[KIND_AUTOMATION][i].slug)
+        if (p->defs[KIND_AUTOMATION][i].root &&
+            p->defs[KIND_AUTOMATION][i].slug)
             g.autos[k++] = &p->defs[KIND_AUTOMATION][i];
     g.n = k;
     g.color = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.color));

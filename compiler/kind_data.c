@@ -13,9 +13,8 @@
 
 /* Record fields outside `data` that paths may name. */
 static const char *const record_fields[] = {
-    "_id",       "type",      "status",        "organizationId",
-    "createdAt", "updatedAt", "deletedAt",     "environment",
-    "entityTypeId", NULL,
+    "_id",       "type",      "status",      "organizationId", "createdAt",
+    "updatedAt", "deletedAt", "environment", "entityTypeId",   NULL,
 };
 
 const struct node *data_field(const struct node *data_view, const char *path)
@@ -124,8 +123,7 @@ static void need_field(struct check_ctx *c, const struct node *view,
         diag_error(c->diags, at, "unknown-field",
                    "name a field declared under schema.properties (use "
                    "dots for nested fields)",
-                   "%s '%s' is not a field of this data type", what,
-                   at->str);
+                   "%s '%s' is not a field of this data type", what, at->str);
 }
 
 void data_check_file(struct check_ctx *c, struct def *d,
@@ -139,8 +137,7 @@ void data_check_file(struct check_ctx *c, struct def *d,
     for (size_t r = 0; req && req->type == NODE_SEQ && r < req->n; r++)
         need_field(c, view, req->kids[r], "required field");
     const struct node *search = node_get(view, "searchFields");
-    for (size_t i = 0; search && search->type == NODE_SEQ && i < search->n;
-         i++)
+    for (size_t i = 0; search && search->type == NODE_SEQ && i < search->n; i++)
         need_field(c, view, search->kids[i], "search field");
     const struct node *display = node_get(view, "displayConfig");
     for (size_t i = 0; display && display->type == NODE_MAP && i < display->n;
@@ -156,15 +153,13 @@ void data_check_file(struct check_ctx *c, struct def *d,
     if (bound && uid)
         need_field(c, view, uid, "userIdField");
     if (bound && !uid && !data_field(view, "userId"))
-        diag_error(c->diags, node_get_key(view, "boundToRole"),
-                   "unknown-field",
+        diag_error(c->diags, node_get_key(view, "boundToRole"), "unknown-field",
                    "add a string field 'userId', or set userIdField",
                    "boundToRole needs a user id field: 'userId' (the "
                    "default userIdField) is not a field of this data type");
 }
 
-static void refs_in(struct check_ctx *c, const struct node *schema,
-                    int depth)
+static void refs_in(struct check_ctx *c, const struct node *schema, int depth)
 {
     const struct node *props = node_get(schema, "properties");
     if (!props || props->type != NODE_MAP || depth > 64)
@@ -190,8 +185,8 @@ void data_check_refs(struct check_ctx *c, struct def *d,
     const struct node *bound = node_get(view, "boundToRole");
     if (bound && bound->type == NODE_STRING &&
         !check_lookup(c, KIND_ROLE, bound->str))
-        check_unknown_ref(c, bound, KIND_ROLE, "unknown-role",
-                          "bound role", NULL);
+        check_unknown_ref(c, bound, KIND_ROLE, "unknown-role", "bound role",
+                          NULL);
 }
 
 void data_check_bindings(struct check_ctx *c)

@@ -11,8 +11,7 @@
 static bool lists(const struct node *seq, const char *key, const char *v)
 {
     for (size_t i = 0; seq && seq->type == NODE_SEQ && i < seq->n; i++) {
-        const struct node *x = key ? node_get(seq->kids[i], key)
-                                   : seq->kids[i];
+        const struct node *x = key ? node_get(seq->kids[i], key) : seq->kids[i];
         if (node_is_str(x, v))
             return true;
     }
@@ -57,8 +56,7 @@ void eval_check_refs(struct check_ctx *c, struct def *d,
         return;
     const struct node *aview = agent->view[c->env];
     const struct node *cases = node_get(view, "cases");
-    for (size_t i = 0; cases && cases->type == NODE_SEQ && i < cases->n;
-         i++) {
+    for (size_t i = 0; cases && cases->type == NODE_SEQ && i < cases->n; i++) {
         const struct node *cs = cases->kids[i];
         const struct node *turns = node_get(cs, "turns");
         for (size_t t = 0; turns && turns->type == NODE_SEQ && t < turns->n;
@@ -70,8 +68,7 @@ void eval_check_refs(struct check_ctx *c, struct def *d,
         for (size_t p = 0; params && params->type == NODE_MAP && p < params->n;
              p++) {
             const struct node *k = params->kids[2 * p];
-            if (!lists(node_get(aview, "threadContextParams"), "name",
-                       k->str))
+            if (!lists(node_get(aview, "threadContextParams"), "name", k->str))
                 diag_warning(c->diags, k, "unknown-param",
                              "declare it in the agent's threadContextParams",
                              "agent '%s' declares no thread context "
@@ -82,13 +79,11 @@ void eval_check_refs(struct check_ctx *c, struct def *d,
             if (node_equal(node_get(cases->kids[j], "name"),
                            node_get(cs, "name")) &&
                 node_get(cs, "name")) {
-                diag_warning(c->diags, node_get(cs, "name"),
-                             "duplicate-entry",
+                diag_warning(c->diags, node_get(cs, "name"), "duplicate-entry",
                              "give each case its own name",
                              "case name '%s' is used twice",
-                             node_get_str(cs, "name")
-                                 ? node_get_str(cs, "name")
-                                 : "?");
+                             node_get_str(cs, "name") ? node_get_str(cs, "name")
+                                                      : "?");
                 break;
             }
     }

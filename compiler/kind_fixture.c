@@ -38,8 +38,7 @@ void fixture_index_refs(struct check_ctx *c)
         if (!d->root)
             continue;
         const struct node *ents = node_get(d->view[c->env], "entities");
-        for (size_t e = 0; ents && ents->type == NODE_SEQ && e < ents->n;
-             e++) {
+        for (size_t e = 0; ents && ents->type == NODE_SEQ && e < ents->n; e++) {
             const struct node *ref = node_get(ents->kids[e], "ref");
             if (!ref || ref->type != NODE_STRING)
                 continue;
@@ -50,9 +49,8 @@ void fixture_index_refs(struct check_ctx *c)
                 diag_error(c->diags, ref, "duplicate-ref",
                            "refs name records across all fixture files; "
                            "make this one unique",
-                           "record ref '%s' is already used at %s:%d",
-                           ref->str, fref->src ? fref->src->path : "?",
-                           fref->line);
+                           "record ref '%s' is already used at %s:%d", ref->str,
+                           fref->src ? fref->src->path : "?", fref->line);
             }
         }
     }
@@ -71,8 +69,7 @@ void fixture_prepare_schemas(struct check_ctx *c)
     }
 }
 
-static const struct schema *record_schema(struct check_ctx *c,
-                                          struct def *data)
+static const struct schema *record_schema(struct check_ctx *c, struct def *data)
 {
     return index_get(c->record_schemas, data->slug);
 }
@@ -118,8 +115,8 @@ static void check_references(struct check_ctx *c, const struct node *schema,
                              int depth)
 {
     const struct node *props = node_get(schema, "properties");
-    if (!props || props->type != NODE_MAP || !data ||
-        data->type != NODE_MAP || depth > 64)
+    if (!props || props->type != NODE_MAP || !data || data->type != NODE_MAP ||
+        depth > 64)
         return;
     for (size_t i = 0; i < props->n; i++) {
         const char *name = props->kids[2 * i]->str;
@@ -174,8 +171,7 @@ void fixture_check_refs(struct check_ctx *c, struct def *d,
         snprintf(what, sizeof(what), "data of record '%s'",
                  node_get_str(ent, "ref") ? node_get_str(ent, "ref") : "?");
         schema_validate(record_schema(c, data), rec, what, c->diags);
-        check_references(c, node_get(data->view[c->env], "schema"), rec, "",
-                         0);
+        check_references(c, node_get(data->view[c->env], "schema"), rec, "", 0);
     }
     const struct node *rels = node_get(view, "relations");
     for (size_t r = 0; rels && rels->type == NODE_SEQ && r < rels->n; r++) {

@@ -11,8 +11,11 @@
 #include "suggest.h"
 
 static const char *const actor_values[] = {
-    "actor.userId", "actor.organizationId", "actor.entityId",
-    "actor.relatedIds:", NULL,
+    "actor.userId",
+    "actor.organizationId",
+    "actor.entityId",
+    "actor.relatedIds:",
+    NULL,
 };
 
 static bool lists_action(const struct node *actions, const char *a)
@@ -93,8 +96,7 @@ static void check_value(struct check_ctx *c, const struct node *rule)
                    "value: the rule would match nothing",
                    v->str);
     if (related && !node_is_str(op, "in"))
-        diag_error(c->diags, v, "scope-list-needs-in",
-                   "use operator: in",
+        diag_error(c->diags, v, "scope-list-needs-in", "use operator: in",
                    "'%s' is a list of ids; compare it with operator 'in'",
                    v->str);
 }
@@ -179,8 +181,7 @@ void role_check_refs(struct check_ctx *c, struct def *d,
          i++) {
         const struct node *a = access->kids[i];
         if (a->type == NODE_STRING && !check_lookup(c, KIND_AGENT, a->str))
-            check_unknown_ref(c, a, KIND_AGENT, "unknown-agent", "agent",
-                              NULL);
+            check_unknown_ref(c, a, KIND_AGENT, "unknown-agent", "agent", NULL);
     }
     const struct node *rules = node_get(view, "scopeRules");
     for (size_t i = 0; rules && rules->type == NODE_SEQ && i < rules->n; i++)

@@ -15,21 +15,21 @@
 #define EVAL_ONLY (1u << ENV_EVAL)
 
 const struct kind_ops kind_table[KIND_COUNT] = {
-    [KIND_AGENT] = {"agent", "agent", "agents", "agents", ".yaml", "slug", ALL_ENVS,
-                    agent_check_file, agent_check_refs},
-    [KIND_DATA] = {"data", "data type", "data types", "data", ".yaml", "slug", ALL_ENVS,
-                   data_check_file, data_check_refs},
+    [KIND_AGENT] = {"agent", "agent", "agents", "agents", ".yaml", "slug",
+                    ALL_ENVS, agent_check_file, agent_check_refs},
+    [KIND_DATA] = {"data", "data type", "data types", "data", ".yaml", "slug",
+                   ALL_ENVS, data_check_file, data_check_refs},
     [KIND_ROLE] = {"role", "role", "roles", "roles", ".yaml", "slug", ALL_ENVS,
                    role_check_file, role_check_refs},
-    [KIND_AUTOMATION] = {"automation", "automation", "automations", "automations", ".yaml",
-                         "slug", DEV_PROD, automation_check_file,
-                         automation_check_refs},
+    [KIND_AUTOMATION] = {"automation", "automation", "automations",
+                         "automations", ".yaml", "slug", DEV_PROD,
+                         automation_check_file, automation_check_refs},
     [KIND_TOOL] = {"tool", "tool", "tools", "tools", ".yaml", "name", ALL_ENVS,
                    tool_check_file, NULL},
-    [KIND_EVAL] = {"eval", "eval suite", "eval suites", "evals", ".eval.yaml", "slug",
-                   EVAL_ONLY, NULL, eval_check_refs},
-    [KIND_FIXTURE] = {"fixture", "fixture", "fixtures", "fixtures", ".fixture.yaml",
-                      "slug", EVAL_ONLY, fixture_check_file,
+    [KIND_EVAL] = {"eval", "eval suite", "eval suites", "evals", ".eval.yaml",
+                   "slug", EVAL_ONLY, NULL, eval_check_refs},
+    [KIND_FIXTURE] = {"fixture", "fixture", "fixtures", "fixtures",
+                      ".fixture.yaml", "slug", EVAL_ONLY, fixture_check_file,
                       fixture_check_refs},
 };
 
@@ -39,14 +39,13 @@ struct def *check_lookup(const struct check_ctx *c, enum kind k,
     return index_get(c->index[k], slug);
 }
 
-bool check_is_broken(const struct check_ctx *c, enum kind k,
-                     const char *slug)
+bool check_is_broken(const struct check_ctx *c, enum kind k, const char *slug)
 {
     return index_get(c->broken[k], slug) != NULL;
 }
 
-void check_unknown_ref(struct check_ctx *c, const struct node *at,
-                       enum kind k, const char *code, const char *what,
+void check_unknown_ref(struct check_ctx *c, const struct node *at, enum kind k,
+                       const char *code, const char *what,
                        const char *const *extra)
 {
     const char *name = at->str;
@@ -70,8 +69,8 @@ void check_unknown_ref(struct check_ctx *c, const struct node *at,
                  kind_table[k].plural);
         h = hint;
     } else {
-        snprintf(hint, sizeof(hint), "define it in %s/%s%s",
-                 kind_table[k].dir, name, kind_table[k].suffix);
+        snprintf(hint, sizeof(hint), "define it in %s/%s%s", kind_table[k].dir,
+                 name, kind_table[k].suffix);
         h = hint;
     }
     diag_error(c->diags, at, code, h, "%s '%s' does not exist", what, name);

@@ -21,21 +21,21 @@ struct check_ctx {
     enum env env;
     struct diag_list *diags;
     struct arena *arena;
-    struct index *index[KIND_COUNT]; /* slug -> def, for this environment */
+    struct index *index[KIND_COUNT];  /* slug -> def, for this environment */
     struct index *broken[KIND_COUNT]; /* file stems of unreadable defs */
     const struct node *builtin_tools; /* schemas/builtin-tools.yaml list */
-    struct index *fixture_refs;  /* eval: ref -> fixture entity node */
-    struct index *record_schemas; /* data slug -> compiled field schema */
+    struct index *fixture_refs;       /* eval: ref -> fixture entity node */
+    struct index *record_schemas;     /* data slug -> compiled field schema */
 };
 
 struct kind_ops {
-    const char *name;   /* "agent": for messages and `struere add` */
-    const char *label;  /* "data type": one definition, for messages */
-    const char *plural; /* "data types" */
-    const char *dir;    /* directory under the project */
-    const char *suffix; /* file name ending; agents also take ".md" */
+    const char *name;     /* "agent": for messages and `struere add` */
+    const char *label;    /* "data type": one definition, for messages */
+    const char *plural;   /* "data types" */
+    const char *dir;      /* directory under the project */
+    const char *suffix;   /* file name ending; agents also take ".md" */
     const char *slug_key; /* "slug"; "name" for tools */
-    unsigned envs;      /* bit per env that receives this kind */
+    unsigned envs;        /* bit per env that receives this kind */
     void (*check_file)(struct check_ctx *c, struct def *d,
                        const struct node *view);
     void (*check_refs)(struct check_ctx *c, struct def *d,
@@ -50,16 +50,15 @@ struct def *check_lookup(const struct check_ctx *c, enum kind k,
 /* Reports an unknown reference at `at` with a did-you-mean over the slugs
  * of kind k (code e.g. "unknown-data-type"). extra lists other accepted
  * names ("users", "*"), NULL-terminated, or NULL. */
-void check_unknown_ref(struct check_ctx *c, const struct node *at,
-                       enum kind k, const char *code, const char *what,
+void check_unknown_ref(struct check_ctx *c, const struct node *at, enum kind k,
+                       const char *code, const char *what,
                        const char *const *extra);
 /* Whether name is a built-in tool, or a custom tool of the project. */
 bool check_tool_exists(const struct check_ctx *c, const char *name);
 /* Whether a definition of kind k named slug exists but could not be
  * read or parsed (its own errors are reported; references to it are
  * not). */
-bool check_is_broken(const struct check_ctx *c, enum kind k,
-                     const char *slug);
+bool check_is_broken(const struct check_ctx *c, enum kind k, const char *slug);
 /* Reports an unknown tool name with did-you-mean over all tools. */
 void check_unknown_tool(struct check_ctx *c, const struct node *at,
                         const char *context);
@@ -70,8 +69,7 @@ bool data_record_path(const struct node *data_view, const char *path,
                       const char **why);
 /* The schema node of field `path` inside the data type's `schema`
  * ("address.street"), or NULL. */
-const struct node *data_field(const struct node *data_view,
-                              const char *path);
+const struct node *data_field(const struct node *data_view, const char *path);
 
 /* Kind modules. */
 void agent_check_file(struct check_ctx *c, struct def *d,

@@ -48,11 +48,11 @@ static const struct {
     const char *name;
     int (*fn)(const struct cli *, int, char **);
 } commands[] = {
-    {"build", cmd_build},       {"dev", cmd_dev},
-    {"deploy", cmd_deploy},     {"rollback", cmd_rollback},
-    {"status", cmd_status},     {"diff", cmd_diff},
-    {"log", cmd_log},           {"inspect", cmd_inspect},
-    {"keys", cmd_keys},         {"fetch", cmd_fetch},
+    {"build", cmd_build},   {"dev", cmd_dev},
+    {"deploy", cmd_deploy}, {"rollback", cmd_rollback},
+    {"status", cmd_status}, {"diff", cmd_diff},
+    {"log", cmd_log},       {"inspect", cmd_inspect},
+    {"keys", cmd_keys},     {"fetch", cmd_fetch},
 };
 
 const char *cli_path(const struct cli *g, const char *path, char *buf,
@@ -66,8 +66,7 @@ const char *cli_path(const struct cli *g, const char *path, char *buf,
 
 int cli_wants_help(const char *arg)
 {
-    return !strcmp(arg, "-h") || !strcmp(arg, "--help") ||
-           !strcmp(arg, "help");
+    return !strcmp(arg, "-h") || !strcmp(arg, "--help") || !strcmp(arg, "help");
 }
 
 void cli_error(const char *fmt, ...)
@@ -141,8 +140,7 @@ int main(int argc, char **argv)
                 return cmd_add(&g, 2, args);
             if (!strcmp(c, "schema"))
                 return cmd_schema(&g, 2, args);
-            for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]);
-                 k++)
+            for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
                 if (!strcmp(c, commands[k].name))
                     return commands[k].fn(&g, 2, args);
             cli_error("unknown command '%s' (see 'struere --help')", c);

@@ -33,8 +33,7 @@ static int is_fence(const char *s, size_t n)
 
 static void collect_text(cmark_node *n, char *buf, size_t size, size_t *used)
 {
-    for (cmark_node *c = cmark_node_first_child(n); c;
-         c = cmark_node_next(c)) {
+    for (cmark_node *c = cmark_node_first_child(n); c; c = cmark_node_next(c)) {
         const char *lit = cmark_node_get_literal(c);
         if (lit) {
             size_t l = strlen(lit);

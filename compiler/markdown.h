@@ -22,10 +22,10 @@ struct markdown {
     size_t fm_offset, fm_len; /* front matter, without the --- lines */
     int fm_line;              /* file line where it starts */
     size_t body_offset, body_len;
-    int body_line;            /* file line where the prompt starts */
+    int body_line; /* file line where the prompt starts */
     struct md_heading *headings;
     size_t nheadings;
-    size_t nblocks;           /* top-level blocks of the prompt */
+    size_t nblocks; /* top-level blocks of the prompt */
 };
 
 /* Splits src into front matter and body and parses the body with cmark.

@@ -25,8 +25,7 @@
 #include "suggest.h"
 #include "yaml_load.h"
 
-const char *const env_names[ENV_COUNT] = {"development", "production",
-                                          "eval"};
+const char *const env_names[ENV_COUNT] = {"development", "production", "eval"};
 
 static const char *const identity_keys[] = {"name", "slug", NULL};
 
@@ -43,8 +42,8 @@ static int cmp_str(const void *a, const void *b)
 
 /* Reads a whole file into arena memory (NUL-terminated); returns 0, or
  * an errno value. */
-static int read_file(struct arena *a, const char *path, char **out,
-                     size_t *len, size_t limit, bool *too_big)
+static int read_file(struct arena *a, const char *path, char **out, size_t *len,
+                     size_t limit, bool *too_big)
 {
     *too_big = false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -83,7 +82,8 @@ static int read_file(struct arena *a, const char *path, char **out,
     return 0;
 }
 
-/* ---- per-file work -------------------------------------------------------- */
+/* ---- per-file work --------------------------------------------------------
+ */
 
 struct job {
     struct project *p;
@@ -126,8 +126,8 @@ static void inject_prompt(struct arena *a, struct def *d, struct node *root)
         line = md->body_line - 1; /* the closing '---': nothing follows */
     struct node **kids = arena_alloc(a, 2 * (root->n + 1) * sizeof(*kids));
     memcpy(kids, root->kids, 2 * root->n * sizeof(*kids));
-    kids[2 * root->n] = node_new_string(a, "systemPrompt", 12, d->src,
-                                        md->body_line, 1);
+    kids[2 * root->n] =
+        node_new_string(a, "systemPrompt", 12, d->src, md->body_line, 1);
     kids[2 * root->n + 1] = node_new_string(a, body, blen, d->src, line, 1);
     root->kids = kids;
     root->n++;
@@ -176,8 +176,7 @@ static void overlays(struct project *p, struct arena *a, struct def *d,
             continue;
         }
         if (!(ops->envs & (1u << e)))
-            diag_warning(&d->diags, k, "overlay-unused",
-                         "remove the overlay",
+            diag_warning(&d->diags, k, "overlay-unused", "remove the overlay",
                          "%s definitions are not compiled into the %s "
                          "environment, so this overlay is never used",
                          ops->label, env_names[e]);
@@ -229,8 +228,7 @@ static void identify(struct arena *a, struct def *d)
                 diag_error(&d->diags, name, "bad-slug",
                            "add 'slug:' with lowercase letters, digits and "
                            "hyphens",
-                           "cannot derive a slug from name '%s'",
-                           name->str);
+                           "cannot derive a slug from name '%s'", name->str);
                 d->slug = NULL;
             }
         }
@@ -250,17 +248,17 @@ static void identify(struct arena *a, struct def *d)
     else if (ends_with(base, ".yml"))
         stem -= 4;
     /* An invalid identity has its own error; renaming would not help. */
-    bool plausible = strspn(d->slug, "abcdefghijklmnopqrstuvwxyz0123456789-_.") ==
-                     strlen(d->slug);
+    bool plausible =
+        strspn(d->slug, "abcdefghijklmnopqrstuvwxyz0123456789-_.") ==
+        strlen(d->slug);
     if (plausible &&
         (strlen(d->slug) != stem || strncmp(d->slug, base, stem))) {
         char hint[300];
-        snprintf(hint, sizeof(hint), "rename the file to %s/%s%s",
-                 ops->dir, d->slug, ends_with(base, ".md") ? ".md"
-                                                           : ops->suffix);
-        diag_warning(&d->diags, d->slug_node, "file-name",
-                     hint, "file name does not match %s '%s'",
-                     ops->slug_key, d->slug);
+        snprintf(hint, sizeof(hint), "rename the file to %s/%s%s", ops->dir,
+                 d->slug, ends_with(base, ".md") ? ".md" : ops->suffix);
+        diag_warning(&d->diags, d->slug_node, "file-name", hint,
+                     "file name does not match %s '%s'", ops->slug_key,
+                     d->slug);
     }
 }
 
@@ -314,8 +312,7 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
         return;
     }
     if (memchr(src->text, '\0', src->len)) {
-        size_t off = (size_t)((const char *)memchr(src->text, '\0',
-                                                   src->len) -
+        size_t off = (size_t)((const char *)memchr(src->text, '\0', src->len) -
                               src->text);
         int line, col;
         source_position(src, off, &line, &col);
@@ -393,7 +390,8 @@ static void load_one(void *ctx, size_t i, unsigned w)
     load_def(j->p, &j->p->worker_arenas[w], j->defs[i]);
 }
 
-/* ---- discovery ------------------------------------------------------------ */
+/* ---- discovery ------------------------------------------------------------
+ */
 
 static bool accepts(const struct kind_ops *ops, const char *name)
 {
@@ -417,8 +415,7 @@ static void discover(struct project *p, enum kind k)
     if (!dir) {
         if (errno != ENOENT) {
             diag_add(&p->diags, SEV_ERROR, "io-error", NULL, 0, 0, NULL,
-                     "cannot read directory %s: %s", ops->dir,
-                     strerror(errno));
+                     "cannot read directory %s: %s", ops->dir, strerror(errno));
             p->io_error = 1;
         }
         return;
@@ -447,18 +444,16 @@ static void discover(struct project *p, enum kind k)
             bool isdir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
             diag_add(&p->diags, SEV_WARNING, "stray-file", where, 0, 0,
                      isdir ? "definitions are not read from subdirectories"
-                           : arena_printf(&p->arena,
-                                          "%s files end in %s%s",
+                           : arena_printf(&p->arena, "%s files end in %s%s",
                                           ops->label, ops->suffix,
                                           k == KIND_AGENT ? " or .md" : ""),
                      "ignored: not %s %s definition file",
-                     strchr("aeiou", ops->label[0]) ? "an" : "a",
-                     ops->label);
+                     strchr("aeiou", ops->label[0]) ? "an" : "a", ops->label);
             continue;
         }
         if (kept == LIMIT_DEFINITIONS_PER_KIND) {
-            diag_add(&p->diags, SEV_ERROR, "too-many-definitions", where, 0,
-                     0, "split the project",
+            diag_add(&p->diags, SEV_ERROR, "too-many-definitions", where, 0, 0,
+                     "split the project",
                      "too many %s: more than %u (this file and %zu more are "
                      "not read)",
                      ops->plural, LIMIT_DEFINITIONS_PER_KIND, n - i - 1);

@@ -36,31 +36,31 @@ extern const char *const env_names[ENV_COUNT];
 
 struct def {
     enum kind kind;
-    const char *path;        /* display path, relative to the project */
+    const char *path; /* display path, relative to the project */
     const struct source *src;
-    struct node *root;       /* NULL when the file could not be parsed */
+    struct node *root;            /* NULL when the file could not be parsed */
     struct node *view[ENV_COUNT]; /* base merged with that env's overlay */
     bool has_overlay[ENV_COUNT];
-    const char *slug;        /* identity; NULL when missing */
+    const char *slug; /* identity; NULL when missing */
     const struct node *slug_node;
-    struct markdown *md;     /* agents written as Markdown */
-    char sha256[65];         /* of the file's bytes, hex ("" unread) */
-    struct diag_list diags;  /* problems found in this file alone */
+    struct markdown *md;    /* agents written as Markdown */
+    char sha256[65];        /* of the file's bytes, hex ("" unread) */
+    struct diag_list diags; /* problems found in this file alone */
 };
 
 struct project {
     struct arena arena;
-    const char *dir;         /* project directory as given */
+    const char *dir; /* project directory as given */
     struct schema_set schemas;
-    struct def *config;      /* struere.yaml */
+    struct def *config; /* struere.yaml */
     struct def *defs[KIND_COUNT];
     size_t ndefs[KIND_COUNT];
-    struct diag_list diags;  /* everything, once project_check is done */
+    struct diag_list diags; /* everything, once project_check is done */
     struct arena *worker_arenas;
     size_t nworkers;
-    int io_error;            /* a file could not be read: exit 3 */
-    bool schemas_shared;     /* schemas belong to the caller */
-    unsigned overlay_envs;   /* bit per env some definition overlays */
+    int io_error;          /* a file could not be read: exit 3 */
+    bool schemas_shared;   /* schemas belong to the caller */
+    unsigned overlay_envs; /* bit per env some definition overlays */
 };
 
 /* Reads and checks the project in dir: discovery, parsing, schema

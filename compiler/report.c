@@ -71,7 +71,7 @@ static void print_text(FILE *out, const struct diag_list *l, size_t n,
     const char *reset = color ? "\033[0m" : "";
     for (size_t i = 0; i < n; i++) {
         const struct diag *d = &l->items[i];
-        const char *sc = !color ? ""
+        const char *sc = !color                     ? ""
                          : d->severity == SEV_ERROR ? "\033[1;31m"
                                                     : "\033[1;35m";
         if (d->file && d->line > 0)
@@ -86,8 +86,8 @@ static void print_text(FILE *out, const struct diag_list *l, size_t n,
         if (d->line > 0)
             print_caret(out, d);
         if (d->hint)
-            fprintf(out, "    %shint:%s %s\n", color ? "\033[36m" : "",
-                    reset, d->hint);
+            fprintf(out, "    %shint:%s %s\n", color ? "\033[36m" : "", reset,
+                    d->hint);
     }
 }
 
@@ -96,11 +96,13 @@ static json_t *json_diag(const struct diag *d)
     json_t *o = json_object();
     json_object_set_new(o, "severity", json_string(sev_name(d->severity)));
     json_object_set_new(o, "code", json_string(d->code));
-    json_object_set_new(o, "file", d->file ? json_string(d->file) : json_null());
+    json_object_set_new(o, "file",
+                        d->file ? json_string(d->file) : json_null());
     json_object_set_new(o, "line", json_integer(d->line));
     json_object_set_new(o, "column", json_integer(d->col));
     json_object_set_new(o, "message", json_string(d->message));
-    json_object_set_new(o, "hint", d->hint ? json_string(d->hint) : json_null());
+    json_object_set_new(o, "hint",
+                        d->hint ? json_string(d->hint) : json_null());
     return o;
 }
 
@@ -122,7 +124,8 @@ static void print_json(FILE *out, const struct diag_list *l, size_t n)
     json_object_set_new(root, "warnings",
                         json_integer((json_int_t)l->warnings));
     if (n < l->n)
-        json_object_set_new(root, "omitted", json_integer((json_int_t)(l->n - n)));
+        json_object_set_new(root, "omitted",
+                            json_integer((json_int_t)(l->n - n)));
     dump(out, root);
 }
 
@@ -212,8 +215,7 @@ static void print_sarif(FILE *out, const struct diag_list *l, size_t n)
             json_object_set_new(phys, "artifactLocation", art);
             if (d->line > 0) {
                 json_t *region = json_object();
-                json_object_set_new(region, "startLine",
-                                    json_integer(d->line));
+                json_object_set_new(region, "startLine", json_integer(d->line));
                 json_object_set_new(region, "startColumn",
                                     json_integer(d->col > 0 ? d->col : 1));
                 json_object_set_new(phys, "region", region);
@@ -255,8 +257,8 @@ static void print_sarif(FILE *out, const struct diag_list *l, size_t n)
     dump(out, root);
 }
 
-void report_print(FILE *out, const struct diag_list *l,
-                  enum report_format fmt, bool color)
+void report_print(FILE *out, const struct diag_list *l, enum report_format fmt,
+                  bool color)
 {
     size_t n = l->n < LIMIT_DIAGNOSTICS ? l->n : LIMIT_DIAGNOSTICS;
     switch (fmt) {

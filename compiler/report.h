@@ -19,7 +19,7 @@ int report_format_parse(const char *s);
 bool report_use_color(FILE *f);
 /* Prints every diagnostic of l (at most LIMIT_DIAGNOSTICS, then a count
  * of the rest) in the given format. */
-void report_print(FILE *out, const struct diag_list *l,
-                  enum report_format fmt, bool color);
+void report_print(FILE *out, const struct diag_list *l, enum report_format fmt,
+                  bool color);
 
 #endif

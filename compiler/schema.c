@@ -82,7 +82,7 @@ struct compiler {
     struct schema_prop *defs; /* compiled definitions, by name */
     size_t ndefs;
     int failed;
-    bool data_mode; /* compiling a data type's field schema */
+    bool data_mode;         /* compiling a data type's field schema */
     struct schema_set *set; /* owns compiled patterns (regfree) */
 };
 
@@ -305,8 +305,7 @@ static void resolve_refs(struct compiler *C, struct schema *s,
                 s->target = C->defs[i].schema;
         if (!s->target) {
             char msg[160];
-            snprintf(msg, sizeof(msg), "unknown definition '%.100s'",
-                     s->ref);
+            snprintf(msg, sizeof(msg), "unknown definition '%.100s'", s->ref);
             bad(C, at, msg);
         }
         return;
@@ -319,8 +318,7 @@ static void resolve_refs(struct compiler *C, struct schema *s,
         resolve_refs(C, s->one_of[i], at, depth + 1);
 }
 
-static struct schema *compile_file(struct compiler *C,
-                                   const struct node *root)
+static struct schema *compile_file(struct compiler *C, const struct node *root)
 {
     C->defs = NULL;
     C->ndefs = 0;
@@ -353,8 +351,7 @@ int schema_set_load(struct schema_set *set, struct arena *a,
         snprintf(path, sizeof(path), "schemas/%s.yaml", e->name);
         struct source *src = source_from_bytes(a, path, e->text, e->len);
         int failed = 0;
-        struct node *root =
-            yaml_load(a, src, 0, src->len, 1, diags, &failed);
+        struct node *root = yaml_load(a, src, 0, src->len, 1, diags, &failed);
         set->files[i].name = e->name;
         set->files[i].root = root;
         if (failed || !root) {
@@ -375,8 +372,8 @@ void schema_set_free(struct schema_set *set)
 }
 
 const struct schema *schema_compile_data(struct arena *a,
-                                        const struct node *field_schema,
-                                        struct diag_list *diags)
+                                         const struct node *field_schema,
+                                         struct diag_list *diags)
 {
     struct compiler C = {.a = a, .diags = diags, .data_mode = true};
     return compile(&C, field_schema);
@@ -413,8 +410,7 @@ static const struct schema_prop *find_prop(const struct schema *s,
     struct schema_prop probe = {.name = key};
     if (!s->nprops)
         return NULL;
-    return bsearch(&probe, s->props, s->nprops, sizeof(*s->props),
-                   cmp_prop);
+    return bsearch(&probe, s->props, s->nprops, sizeof(*s->props), cmp_prop);
 }
 
 const struct schema *schema_property(const struct schema *s, const char *key)
@@ -467,8 +463,7 @@ const struct node *schema_own_default(const struct schema *s)
     return s ? s->default_value : NULL;
 }
 
-const struct schema *schema_branch(const struct schema *s,
-                                   const struct node *n)
+const struct schema *schema_branch(const struct schema *s, const struct node *n)
 {
     s = deref(s);
     if (!s || !s->none_of)
@@ -561,14 +556,12 @@ static void expand(char *out, size_t size, const char *tmpl, const char *key,
 }
 
 static void report_x(struct vctx *V, const struct node *at,
-                     const struct xdiag *x, const char *key,
-                     const char *value)
+                     const struct xdiag *x, const char *key, const char *value)
 {
     char msg[512], hint[512];
     expand(msg, sizeof(msg), x->message, key ? key : "", value ? value : "");
     if (x->hint)
-        expand(hint, sizeof(hint), x->hint, key ? key : "",
-               value ? value : "");
+        expand(hint, sizeof(hint), x->hint, key ? key : "", value ? value : "");
     diag_error(V->diags, at, x->code, x->hint ? hint : NULL, "%s", msg);
     V->errors++;
 }
@@ -654,8 +647,8 @@ static void check_type(const struct schema *s, const struct node *n,
     describe(V, path, where, sizeof(where));
     types_text(s->types, want, sizeof(want));
     const char *h = NULL;
-    if ((s->types & T_STRING) && n->type != NODE_MAP &&
-        n->type != NODE_SEQ && n->type != NODE_NULL) {
+    if ((s->types & T_STRING) && n->type != NODE_MAP && n->type != NODE_SEQ &&
+        n->type != NODE_NULL) {
         snprintf(hint, sizeof(hint), "quote it: \"%s\"", n->str);
         h = hint;
     } else if (n->type == NODE_NULL) {
@@ -704,8 +697,8 @@ static void check_map(const struct schema *s, const struct node *n,
             snprintf(hint, sizeof(hint), "did you mean '%s'?",
                      suggest_best(&sg));
         } else {
-            size_t used = (size_t)snprintf(hint, sizeof(hint),
-                                           "allowed keys: ");
+            size_t used =
+                (size_t)snprintf(hint, sizeof(hint), "allowed keys: ");
             for (size_t j = 0; j < s->nprops && used < sizeof(hint); j++) {
                 const struct schema *ps = deref(s->props[j].schema);
                 if (ps && ps->x_error)
@@ -956,10 +949,8 @@ static void check_one_of(const struct schema *s, const struct node *n,
             if (suggest_best(&sg))
                 snprintf(hint, sizeof(hint), "did you mean '%s'?",
                          suggest_best(&sg));
-            diag_error(V->diags, v, "bad-enum",
-                       suggest_best(&sg) ? hint : NULL,
-                       "%s must be one of %s, not '%s'", where, values,
-                       v->str);
+            diag_error(V->diags, v, "bad-enum", suggest_best(&sg) ? hint : NULL,
+                       "%s must be one of %s, not '%s'", where, values, v->str);
             V->errors++;
             return;
         }
@@ -997,9 +988,8 @@ static void validate(const struct schema *s, const struct node *n,
         if (s->min_items >= 0 && (long)n->n < s->min_items) {
             describe(V, path, where, sizeof(where));
             diag_error(V->diags, n, "too-few-items", NULL,
-                       s->min_items == 1
-                           ? "%s must have at least one item"
-                           : "%s must have at least %ld items",
+                       s->min_items == 1 ? "%s must have at least one item"
+                                         : "%s must have at least %ld items",
                        where, s->min_items);
             V->errors++;
         }

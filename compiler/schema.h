@@ -15,8 +15,8 @@ struct diag_list;
 struct schema;
 
 struct schema_file {
-    const char *name;     /* "agent", "builtin-tools", ... */
-    struct node *root;    /* the parsed file */
+    const char *name;      /* "agent", "builtin-tools", ... */
+    struct node *root;     /* the parsed file */
     struct schema *schema; /* NULL for non-schema files (builtin-tools) */
 };
 
@@ -36,8 +36,8 @@ int schema_set_load(struct schema_set *set, struct arena *a,
  * against): objects accept only their declared properties; keywords the
  * validator does not use (references, format) are ignored. */
 const struct schema *schema_compile_data(struct arena *a,
-                                        const struct node *field_schema,
-                                        struct diag_list *diags);
+                                         const struct node *field_schema,
+                                         struct diag_list *diags);
 /* Releases what the arena does not own (compiled regexes). */
 void schema_set_free(struct schema_set *set);
 /* The compiled schema for a file name ("agent"), or NULL. */
@@ -55,8 +55,7 @@ size_t schema_validate(const struct schema *s, const struct node *n,
 
 /* The schema of property key of an object schema (following $ref), or
  * NULL. */
-const struct schema *schema_property(const struct schema *s,
-                                     const char *key);
+const struct schema *schema_property(const struct schema *s, const char *key);
 /* The default value of property key, or NULL. */
 const struct node *schema_default(const struct schema *s, const char *key);
 /* Walking a schema (for emitting definitions with their defaults): the

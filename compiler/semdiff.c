@@ -10,8 +10,8 @@
 #include "markdown.h"
 
 static const char *const kind_label[STRUERE_KIND_COUNT] = {
-    "agent", "data type", "role", "tool", "automation", "eval suite",
-    "fixture"};
+    "agent",      "data type",  "role",   "tool",
+    "automation", "eval suite", "fixture"};
 
 static json_t *load_body(const char *body, size_t len)
 {
@@ -49,8 +49,8 @@ static void add_field(json_t *fields, const char *path, json_t *a, json_t *b)
 
 /* Field-level differences; arrays of different length or of objects whose
  * items changed are reported whole at their path. */
-static void diff_values(json_t *fields, const char *path, json_t *a,
-                        json_t *b, int depth)
+static void diff_values(json_t *fields, const char *path, json_t *a, json_t *b,
+                        int depth)
 {
     if (json_equal(a, b))
         return;
@@ -59,8 +59,8 @@ static void diff_values(json_t *fields, const char *path, json_t *a,
         json_t *v;
         /* Sorted walk over the union of keys. */
         json_t *keys = json_array();
-        json_object_foreach(a, key, v) json_array_append_new(keys,
-                                                             json_string(key));
+        json_object_foreach(a, key, v)
+            json_array_append_new(keys, json_string(key));
         json_object_foreach(b, key, v) if (!json_object_get(a, key))
             json_array_append_new(keys, json_string(key));
         size_t n = json_array_size(keys);
@@ -90,8 +90,8 @@ static void diff_values(json_t *fields, const char *path, json_t *a,
         for (size_t i = 0; i < json_array_size(a); i++) {
             char sub[512];
             snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-            diff_values(fields, sub, json_array_get(a, i),
-                        json_array_get(b, i), depth + 1);
+            diff_values(fields, sub, json_array_get(a, i), json_array_get(b, i),
+                        depth + 1);
         }
         return;
     }
@@ -169,8 +169,7 @@ static json_t *triples(json_t *from, json_t *to, const char *effect)
     return out;
 }
 
-static void role_changes(json_t *change, const char *slug, json_t *a,
-                         json_t *b)
+static void role_changes(json_t *change, const char *slug, json_t *a, json_t *b)
 {
     json_t *pa = permissions(slug, a), *pb = permissions(slug, b);
     json_t *perm = json_object();
@@ -209,9 +208,10 @@ void semdiff_add(json_t *doc, const char *kind, const char *slug, json_t *a,
     json_t *c = json_object();
     json_object_set_new(c, "kind", json_string(kind));
     json_object_set_new(c, "slug", json_string(slug));
-    json_object_set_new(c, "change", json_string(!a   ? "added"
-                                                 : !b ? "removed"
-                                                      : "changed"));
+    json_object_set_new(c, "change",
+                        json_string(!a   ? "added"
+                                    : !b ? "removed"
+                                         : "changed"));
     if (a && b) {
         json_t *fields = json_array();
         diff_values(fields, "", a, b, 0);
@@ -291,8 +291,7 @@ static const char *label_of(const char *kind)
 }
 
 /* One line per permission triple: "role: action on resource". */
-static void print_triples(FILE *out, const char *prefix, json_t *list,
-                          bool md)
+static void print_triples(FILE *out, const char *prefix, json_t *list, bool md)
 {
     size_t i;
     json_t *t;
@@ -333,10 +332,10 @@ static void print_change_details(FILE *out, json_t *c, bool md)
     json_array_foreach(json_object_get(c, "fields"), i, f)
     {
         const char *path = json_string_value(json_object_get(f, "path"));
-        char *a = show(json_object_get(f, "added") ? NULL
-                                                   : json_object_get(f, "from"));
-        char *b = show(json_object_get(f, "removed") ? NULL
-                                                     : json_object_get(f, "to"));
+        char *a = show(
+            json_object_get(f, "added") ? NULL : json_object_get(f, "from"));
+        char *b = show(
+            json_object_get(f, "removed") ? NULL : json_object_get(f, "to"));
         if (md)
             fprintf(out, "- `%s`: `%s` → `%s`\n", path, a, b);
         else
@@ -374,10 +373,10 @@ static void print_md(FILE *out, const json_t *diff, bool table)
     size_t i;
     json_t *c;
     json_array_foreach(changes, i, c)
-    fprintf(out, table ? "| %s | %s | `%s` |\n" : "- %s %s `%s`\n",
-            json_string_value(json_object_get(c, "change")),
-            label_of(json_string_value(json_object_get(c, "kind"))),
-            json_string_value(json_object_get(c, "slug")));
+        fprintf(out, table ? "| %s | %s | `%s` |\n" : "- %s %s `%s`\n",
+                json_string_value(json_object_get(c, "change")),
+                label_of(json_string_value(json_object_get(c, "kind"))),
+                json_string_value(json_object_get(c, "slug")));
     json_array_foreach(changes, i, c)
     {
         if (strcmp(json_string_value(json_object_get(c, "change")),
@@ -396,8 +395,9 @@ void semdiff_print(FILE *out, const json_t *diff, enum semdiff_format fmt,
                    bool color)
 {
     if (fmt == SEMDIFF_JSON) {
-        json_dumpf(diff, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-                                  JSON_REAL_PRECISION(15));
+        json_dumpf(diff, out,
+                   JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                       JSON_REAL_PRECISION(15));
         fputc('\n', out);
         return;
     }
@@ -423,8 +423,7 @@ void semdiff_print(FILE *out, const json_t *diff, enum semdiff_format fmt,
     fprintf(out, "%s..%s: %zu definition%s differ\n",
             json_string_value(json_object_get(diff, "from")),
             json_string_value(json_object_get(diff, "to")),
-            json_array_size(changes),
-            json_array_size(changes) == 1 ? "" : "s");
+            json_array_size(changes), json_array_size(changes) == 1 ? "" : "s");
     size_t i;
     json_t *c;
     json_array_foreach(changes, i, c)

@@ -35,8 +35,7 @@ struct source *source_adopt(struct arena *a, const char *path, char *text,
     return s;
 }
 
-void source_position(const struct source *s, size_t offset, int *line,
-                     int *col)
+void source_position(const struct source *s, size_t offset, int *line, int *col)
 {
     if (offset > s->len)
         offset = s->len;

@@ -10,8 +10,8 @@
 struct arena;
 
 struct source {
-    const char *path;  /* as shown to the user, relative to the project */
-    const char *text;  /* NUL-terminated copy of the file */
+    const char *path; /* as shown to the user, relative to the project */
+    const char *text; /* NUL-terminated copy of the file */
     size_t len;
     size_t *line_starts; /* offsets of each line's first byte */
     size_t nlines;

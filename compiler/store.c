@@ -63,8 +63,7 @@ cleanup:
     return rc;
 }
 
-int store_open(struct store **out, const char *path, char *err,
-               size_t errsize)
+int store_open(struct store **out, const char *path, char *err, size_t errsize)
 {
     *out = NULL;
     git_libgit2_init();
@@ -331,8 +330,8 @@ static int cmp_file_path(const void *a, const void *b)
 }
 
 /* The new tree from scratch (no parent). */
-static int build_tree(struct store *s, const struct store_file *files,
-                      size_t n, git_oid *tree_id)
+static int build_tree(struct store *s, const struct store_file *files, size_t n,
+                      git_oid *tree_id)
 {
     git_index *index = NULL;
     int rc = STORE_OK;
@@ -428,8 +427,8 @@ cleanup:
 }
 
 int store_commit(struct store *s, const char *ref, const char *expected_parent,
-                 const struct store_file *files, size_t n,
-                 const char *message, char new_id[41], bool *committed)
+                 const struct store_file *files, size_t n, const char *message,
+                 char new_id[41], bool *committed)
 {
     return store_commit_known(s, ref, expected_parent, NULL, 0, files, n,
                               message, new_id, committed);
@@ -455,8 +454,7 @@ int store_commit_known(struct store *s, const char *ref,
             rc = fail(s, "reading the parent commit");
             goto cleanup;
         }
-        rc = update_tree(s, parent, parent_blobs, nparent, files, n,
-                         &tree_id);
+        rc = update_tree(s, parent, parent_blobs, nparent, files, n, &tree_id);
     } else {
         rc = build_tree(s, files, n, &tree_id);
     }
@@ -474,8 +472,8 @@ int store_commit_known(struct store *s, const char *ref,
     if ((rc = make_signature(s, &sig)) != STORE_OK)
         goto cleanup;
     const git_commit *parents[1] = {parent};
-    if (git_commit_create(&commit_id, s->repo, NULL, sig, sig, "UTF-8",
-                          message, tree, has_parent ? 1 : 0, parents) < 0) {
+    if (git_commit_create(&commit_id, s->repo, NULL, sig, sig, "UTF-8", message,
+                          tree, has_parent ? 1 : 0, parents) < 0) {
         rc = fail(s, "creating the commit");
         goto cleanup;
     }
@@ -580,8 +578,8 @@ int store_log(struct store *s, const char *ref, size_t max,
         ci->time = (int64_t)git_commit_time(c);
         ci->offset = git_commit_time_offset(c);
         copy_signature(ci->author, sizeof(ci->author), git_commit_author(c));
-        ci->message = strdup(git_commit_message(c) ? git_commit_message(c)
-                                                    : "");
+        ci->message =
+            strdup(git_commit_message(c) ? git_commit_message(c) : "");
         git_commit_free(c);
     }
     git_revwalk_free(walk);
@@ -594,8 +592,7 @@ int store_log(struct store *s, const char *ref, size_t max,
     return STORE_OK;
 }
 
-int store_on_branch(struct store *s, const char *id, const char *ref,
-                    bool *yes)
+int store_on_branch(struct store *s, const char *id, const char *ref, bool *yes)
 {
     git_oid a, head;
     *yes = false;
@@ -674,9 +671,8 @@ int store_fetch(struct store *s, const char *remote)
     git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
     char what[600];
     snprintf(what, sizeof(what), "fetch from %s", remote);
-    rc = git_remote_fetch(r, &arr, &opts, "struere fetch") < 0
-             ? fail(s, what)
-             : STORE_OK;
+    rc = git_remote_fetch(r, &arr, &opts, "struere fetch") < 0 ? fail(s, what)
+                                                               : STORE_OK;
     git_remote_free(r);
     return rc;
 }
@@ -728,7 +724,8 @@ int store_tree_blobs(struct store *s, const char *id, const char *prefix,
     struct walk_ctx w = {.prefix = prefix};
     *out = NULL;
     *n = 0;
-    if (git_oid_fromstr(&oid, id) < 0 || git_commit_lookup(&c, s->repo, &oid) < 0)
+    if (git_oid_fromstr(&oid, id) < 0 ||
+        git_commit_lookup(&c, s->repo, &oid) < 0)
         return fail(s, id);
     int rc = STORE_OK;
     if (git_commit_tree(&t, c) < 0 ||
@@ -862,7 +859,8 @@ static int subtree(struct store *s, const char *id, const char *dir,
     *found = false;
     if (!id || !*id)
         return STORE_OK;
-    if (git_oid_fromstr(&oid, id) < 0 || git_commit_lookup(&c, s->repo, &oid) < 0 ||
+    if (git_oid_fromstr(&oid, id) < 0 ||
+        git_commit_lookup(&c, s->repo, &oid) < 0 ||
         git_commit_tree(&t, c) < 0) {
         git_tree_free(t);
         git_commit_free(c);
@@ -922,7 +920,8 @@ int store_read_blob(struct store *s, const char *id, unsigned char **data,
     git_blob *blob = NULL;
     *data = NULL;
     *len = 0;
-    if (git_oid_fromstr(&oid, id) < 0 || git_blob_lookup(&blob, s->repo, &oid) < 0)
+    if (git_oid_fromstr(&oid, id) < 0 ||
+        git_blob_lookup(&blob, s->repo, &oid) < 0)
         return fail(s, id);
     size_t n = (size_t)git_blob_rawsize(blob);
     unsigned char *buf = malloc(n + 1);

@@ -29,7 +29,7 @@ struct store_file {
     const char *path; /* in the tree, e.g. "bundles/eval.stb" */
     const void *data; /* NULL: the blob already exists as `id` */
     size_t len;
-    const char *id;   /* with data NULL: the existing blob's id */
+    const char *id; /* with data NULL: the existing blob's id */
 };
 
 struct store_reflog_entry {
@@ -55,8 +55,7 @@ int store_ensure_repository(const char *dir, bool *created, char *err,
 
 /* Opens the repository enclosing path. Returns STORE_OK, or STORE_ERROR
  * with the reason in err. */
-int store_open(struct store **out, const char *path, char *err,
-               size_t errsize);
+int store_open(struct store **out, const char *path, char *err, size_t errsize);
 void store_close(struct store *s);
 /* The message of the last failure on s. */
 const char *store_error(const struct store *s);
@@ -78,8 +77,8 @@ int store_read(struct store *s, const char *id, const char *path,
  * false. The ref moves with compare-and-swap: STORE_MOVED if it is no
  * longer expected_parent. Commit time from SOURCE_DATE_EPOCH when set. */
 int store_commit(struct store *s, const char *ref, const char *expected_parent,
-                 const struct store_file *files, size_t n,
-                 const char *message, char new_id[41], bool *committed);
+                 const struct store_file *files, size_t n, const char *message,
+                 char new_id[41], bool *committed);
 /* The same, given the parent's complete blob list (store_tree_blobs with
  * prefix ""), which the caller already read. */
 struct store_blob;

@@ -23,8 +23,8 @@ static void classify(struct tmpl_expr *e)
     if (n == 0 || !(isalpha((unsigned char)t[0]) || t[0] == '_'))
         return;
     size_t i = 1;
-    while (i < n && (isalnum((unsigned char)t[i]) || t[i] == '_' ||
-                     t[i] == '.'))
+    while (i < n &&
+           (isalnum((unsigned char)t[i]) || t[i] == '_' || t[i] == '.'))
         i++;
     if (i < n && t[i] == '(' && t[n - 1] == ')') {
         e->is_call = true;
@@ -80,8 +80,8 @@ int template_scan(const char *s, size_t len, tmpl_visit visit, void *ctx,
     return 0;
 }
 
-bool template_args_json(const char *args, size_t len, char *buf,
-                        size_t size, const char **why)
+bool template_args_json(const char *args, size_t len, char *buf, size_t size,
+                        const char **why)
 {
     size_t k = 0;
     bool in_string = false;

@@ -11,13 +11,13 @@
 #include <stddef.h>
 
 struct tmpl_expr {
-    size_t offset;     /* of the opening "{{" in the scanned text */
-    const char *text;  /* content between the braces, trimmed */
+    size_t offset;    /* of the opening "{{" in the scanned text */
+    const char *text; /* content between the braces, trimmed */
     size_t len;
-    bool is_call;      /* name(args) */
-    const char *name;  /* variable path, or function name */
+    bool is_call;     /* name(args) */
+    const char *name; /* variable path, or function name */
     size_t name_len;
-    const char *args;  /* call arguments (between the parentheses) */
+    const char *args; /* call arguments (between the parentheses) */
     size_t args_len;
 };
 
@@ -32,7 +32,7 @@ int template_scan(const char *s, size_t len, tmpl_visit visit, void *ctx,
 /* Whether call arguments parse as a JSON object (empty means {}), after
  * replacing each nested {{variable}} with a placeholder of the right kind.
  * On failure *why receives a short reason (static or in buf). */
-bool template_args_json(const char *args, size_t len, char *buf,
-                        size_t size, const char **why);
+bool template_args_json(const char *args, size_t len, char *buf, size_t size,
+                        const char **why);
 
 #endif

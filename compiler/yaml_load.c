@@ -58,8 +58,8 @@ static int col_of(yaml_mark_t m)
 static void error_at(struct loader *L, yaml_mark_t m, const char *code,
                      const char *hint, const char *msg)
 {
-    diag_add(L->diags, SEV_ERROR, code, L->src, line_of(L, m), col_of(m),
-             hint, "%s", msg);
+    diag_add(L->diags, SEV_ERROR, code, L->src, line_of(L, m), col_of(m), hint,
+             "%s", msg);
     L->failed = 1;
 }
 
@@ -206,8 +206,8 @@ static int cmp_key(const void *pa, const void *pb)
 static void report_duplicate(struct loader *L, const struct node *first,
                              const struct node *dup)
 {
-    diag_add(L->diags, SEV_ERROR, "duplicate-key", L->src, dup->line,
-             dup->col, "remove one of them; YAML keeps only one value",
+    diag_add(L->diags, SEV_ERROR, "duplicate-key", L->src, dup->line, dup->col,
+             "remove one of them; YAML keeps only one value",
              "duplicate key '%s' (first defined at line %d)", dup->str,
              first->line);
     L->failed = 1;
@@ -245,8 +245,7 @@ static void check_duplicates(struct loader *L, struct node *m)
     free(keys);
 }
 
-static void register_anchor(struct loader *L, const char *name,
-                            struct node *n)
+static void register_anchor(struct loader *L, const char *name, struct node *n)
 {
     arena_grow(L->a, (void **)&L->anchors, &L->anchors_cap, L->nanchors + 1,
                sizeof(*L->anchors));
@@ -306,8 +305,8 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
         n = node_new_string(L->a, "", 0, L->src, line_of(L, m), col_of(m));
         return n;
     }
-    n = node_new_string(L->a, (const char *)ev->data.scalar.value, len,
-                        L->src, line_of(L, m), col_of(m));
+    n = node_new_string(L->a, (const char *)ev->data.scalar.value, len, L->src,
+                        line_of(L, m), col_of(m));
     const char *tag = (const char *)ev->data.scalar.tag;
     bool str_tag = tag && (!strcmp(tag, YAML_STR_TAG) || !strcmp(tag, "!"));
     if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !str_tag)
@@ -337,9 +336,9 @@ static const char *hint_for(const yaml_parser_t *p, const struct source *src,
     return NULL;
 }
 
-struct node *yaml_load(struct arena *a, const struct source *src,
-                       size_t offset, size_t len, int first_line,
-                       struct diag_list *diags, int *failed)
+struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
+                       size_t len, int first_line, struct diag_list *diags,
+                       int *failed)
 {
     struct loader L;
     memset(&L, 0, sizeof(L));
@@ -394,10 +393,9 @@ struct node *yaml_load(struct arena *a, const struct source *src,
                 break;
             struct node *n = scalar_node(&L, &ev);
             if (ev.data.scalar.anchor)
-                register_anchor(&L,
-                                arena_strdup(a, (const char *)
-                                                    ev.data.scalar.anchor),
-                                n);
+                register_anchor(
+                    &L, arena_strdup(a, (const char *)ev.data.scalar.anchor),
+                    n);
             attach(&L, n, m);
             break;
         }
@@ -438,8 +436,7 @@ struct node *yaml_load(struct arena *a, const struct source *src,
                 snprintf(msg, sizeof(msg),
                          "nesting is too deep: more than %d levels",
                          LIMIT_DEPTH);
-                error_at(&L, m, "too-deep",
-                         "flatten the structure", msg);
+                error_at(&L, m, "too-deep", "flatten the structure", msg);
                 L.fatal = 1;
                 break;
             }

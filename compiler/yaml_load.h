@@ -19,8 +19,8 @@ struct diag_list;
  * or NULL after reporting why (empty documents return NULL and report
  * nothing: the caller decides whether emptiness is an error). *failed is
  * set when an error was reported. */
-struct node *yaml_load(struct arena *a, const struct source *src,
-                       size_t offset, size_t len, int first_line,
-                       struct diag_list *diags, int *failed);
+struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
+                       size_t len, int first_line, struct diag_list *diags,
+                       int *failed);
 
 #endif

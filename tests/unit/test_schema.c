@@ -40,15 +40,15 @@ static void test_embedded(void)
     diag_list_init(&d, &a);
     struct schema_set set;
     CHECK(schema_set_load(&set, &a, &d) == 0 && d.n == 0);
-    const char *kinds[] = {"project", "agent",   "data", "role",
-                           "automation", "tool", "eval", "fixture"};
+    const char *kinds[] = {"project",    "agent", "data", "role",
+                           "automation", "tool",  "eval", "fixture"};
     for (size_t i = 0; i < 8; i++)
         CHECK(schema_set_get(&set, kinds[i]) != NULL);
     CHECK(schema_set_file(&set, "builtin-tools") != NULL);
-    CHECK(schema_default(schema_set_get(&set, "data"), "userIdField") &&
-          node_is_str(schema_default(schema_set_get(&set, "data"),
-                                     "userIdField"),
-                      "userId"));
+    CHECK(
+        schema_default(schema_set_get(&set, "data"), "userIdField") &&
+        node_is_str(schema_default(schema_set_get(&set, "data"), "userIdField"),
+                    "userId"));
     schema_set_free(&set);
     arena_free(&a);
 }

@@ -50,10 +50,10 @@ static void test_utf8(void)
     CHECK(utf8_first_invalid("plain", 5) == (size_t)-1);
     CHECK(utf8_first_invalid("caf\xc3\xa9", 5) == (size_t)-1);
     CHECK(utf8_first_invalid("ab\xff", 3) == 2);
-    CHECK(utf8_first_invalid("a\xc3", 2) == 1);             /* truncated */
-    CHECK(utf8_first_invalid("\xc0\xaf", 2) == 0);          /* overlong */
-    CHECK(utf8_first_invalid("\xed\xa0\x80", 3) == 0);      /* surrogate */
-    CHECK(utf8_first_invalid("\xf4\x90\x80\x80", 4) == 0);  /* > U+10FFFF */
+    CHECK(utf8_first_invalid("a\xc3", 2) == 1);            /* truncated */
+    CHECK(utf8_first_invalid("\xc0\xaf", 2) == 0);         /* overlong */
+    CHECK(utf8_first_invalid("\xed\xa0\x80", 3) == 0);     /* surrogate */
+    CHECK(utf8_first_invalid("\xf4\x90\x80\x80", 4) == 0); /* > U+10FFFF */
     CHECK(utf8_first_invalid("\xf0\x9f\x98\x80", 4) == (size_t)-1);
 }
 
@@ -61,7 +61,10 @@ static void test_positions(void)
 {
     struct arena a;
     arena_init(&a);
-    struct source *s = source_from_bytes(&a, "f", "ab\nc\xc3\xa9" "d\n", 8);
+    struct source *s = source_from_bytes(&a, "f",
+                                         "ab\nc\xc3\xa9"
+                                         "d\n",
+                                         8);
     int line, col;
     source_position(s, 0, &line, &col);
     CHECK(line == 1 && col == 1);

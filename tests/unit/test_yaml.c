@@ -12,8 +12,8 @@
 #include "source.h"
 #include "yaml_load.h"
 
-static struct node *load(struct arena *a, const char *text,
-                         struct diag_list *d, int *failed)
+static struct node *load(struct arena *a, const char *text, struct diag_list *d,
+                         int *failed)
 {
     struct source *s = source_from_bytes(a, "t.yaml", text, strlen(text));
     diag_list_init(d, a);
@@ -58,8 +58,8 @@ static void test_positions(void)
     arena_init(&a);
     struct diag_list d;
     int failed;
-    struct node *r = load(&a, "name: x\nmodel:\n  temperature: 3\n", &d,
-                          &failed);
+    struct node *r =
+        load(&a, "name: x\nmodel:\n  temperature: 3\n", &d, &failed);
     struct node *t = node_get(node_get(r, "model"), "temperature");
     CHECK(t && t->line == 3 && t->col == 16);
     CHECK(node_get_key(r, "model")->line == 2);
@@ -140,8 +140,8 @@ static void test_merge(void)
                              "model: {model: openai/x, temperature: 0.5}\n"
                              "tools: [a, b]\nname: n\n",
                              &d, &failed);
-    struct node *over = load(&a, "model: {temperature: 1}\ntools: [c]\n", &d,
-                             &failed);
+    struct node *over =
+        load(&a, "model: {temperature: 1}\ntools: [c]\n", &d, &failed);
     struct node *m = node_merge(&a, base, over);
     CHECK(node_is_str(node_get(node_get(m, "model"), "model"), "openai/x"));
     CHECK(node_get(node_get(m, "model"), "temperature")->v.i == 1);
@@ -153,8 +153,11 @@ static void test_merge(void)
 }
 
 const struct test yaml_tests[] = {
-    {"yaml scalars", test_scalars},   {"yaml positions", test_positions},
-    {"yaml errors", test_errors},     {"yaml aliases", test_aliases},
-    {"yaml depth", test_depth},       {"overlay merge", test_merge},
+    {"yaml scalars", test_scalars},
+    {"yaml positions", test_positions},
+    {"yaml errors", test_errors},
+    {"yaml aliases", test_aliases},
+    {"yaml depth", test_depth},
+    {"overlay merge", test_merge},
     {0, 0},
 };
