@@ -4,8 +4,9 @@
  * thread (for .md only the front matter), counting events. No tree, no
  * validation: DESIGN.md §7 measures `struere check` against this.
  *
- *   cc -O2 bench/floor.c $(pkg-config --cflags --libs yaml-0.1) -o
- * build/bench/floor build/bench/floor PROJECTDIR
+ *   cc -O2 bench/floor.c $(pkg-config --cflags --libs yaml-0.1) \
+ *       -o build/bench/floor
+ *   build/bench/floor PROJECTDIR
  */
 #define _DEFAULT_SOURCE /* d_type, DT_* */
 #include <dirent.h>
