@@ -100,8 +100,9 @@ check:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	    $(MAKE) VARIANT=asan CC=$(if $(filter cc,$(CC)),gcc,$(CC)) test
 
-valgrind: $(B)/unit-tests $(B)/struere
+valgrind: $(B)/unit-tests $(B)/struere $(B)/runtime-tests
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(B)/unit-tests
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(B)/runtime-tests
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(B)/struere -C fixtures/example check
 
 fuzz:
