@@ -170,7 +170,7 @@ void fixture_check_refs(struct check_ctx *c, struct def *d,
         char what[200];
         snprintf(what, sizeof(what), "data of record '%s'",
                  node_get_str(ent, "ref") ? node_get_str(ent, "ref") : "?");
-        schema_validate(record_schema(c, data), rec, what, c->diags);
+        schema_validate_within(record_schema(c, data), rec, what, c->diags);
         check_references(c, node_get(data->view[c->env], "schema"), rec, "", 0);
     }
     const struct node *rels = node_get(view, "relations");

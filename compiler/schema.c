@@ -491,6 +491,7 @@ struct vpath {
 struct vctx {
     struct diag_list *diags;
     const char *what;
+    bool qualify; /* name `what` after every path, not only for the root */
     size_t errors;
 };
 
@@ -521,7 +522,9 @@ static void describe(const struct vctx *V, const struct vpath *p, char *buf,
 {
     char path[256];
     render_path(p, path, sizeof(path));
-    if (path[0])
+    if (path[0] && V->qualify)
+        snprintf(buf, size, "'%s' in the %s", path, V->what);
+    else if (path[0])
         snprintf(buf, size, "'%s'", path);
     else
         snprintf(buf, size, "the %s", V->what);
@@ -1013,6 +1016,14 @@ size_t schema_validate(const struct schema *s, const struct node *n,
                        const char *what, struct diag_list *diags)
 {
     struct vctx V = {.diags = diags, .what = what};
+    validate(s, n, NULL, &V, 0);
+    return V.errors;
+}
+
+size_t schema_validate_within(const struct schema *s, const struct node *n,
+                              const char *what, struct diag_list *diags)
+{
+    struct vctx V = {.diags = diags, .what = what, .qualify = true};
     validate(s, n, NULL, &V, 0);
     return V.errors;
 }

@@ -53,6 +53,11 @@ const struct node *schema_set_file(const struct schema_set *set,
 size_t schema_validate(const struct schema *s, const struct node *n,
                        const char *what, struct diag_list *diags);
 
+/* The same, naming `what` in every message ("'title' in the data of
+ * record 'x'"), for values nested in a larger document. */
+size_t schema_validate_within(const struct schema *s, const struct node *n,
+                              const char *what, struct diag_list *diags);
+
 /* The schema of property key of an object schema (following $ref), or
  * NULL. */
 const struct schema *schema_property(const struct schema *s, const char *key);
