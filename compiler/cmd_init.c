@@ -3,6 +3,7 @@
  * the embedded scaffolding templates (compiler/scaffold/), never
  * overwriting a file.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -64,9 +65,15 @@ static const char *const scaffold_files[KIND_COUNT] = {
     [KIND_FIXTURE] = "fixture",
 };
 
-/* Template text with @NAME@, @SLUG@ and @TOOLNAME@ replaced. */
+/* The definitions a scaffold refers to: @AGENT@, @DATA@, @ROLE@. */
+struct scaffold_refs {
+    const char *agent, *data, *role;
+};
+
+/* Template text with @NAME@, @SLUG@, @TOOLNAME@ and the references
+ * replaced. */
 static char *render(struct arena *a, const char *tmpl, const char *name,
-                    const char *slug)
+                    const char *slug, const struct scaffold_refs *refs)
 {
     char *tool = arena_strdup(a, slug);
     for (char *p = tool; *p; p++)
@@ -86,6 +93,15 @@ static char *render(struct arena *a, const char *tmpl, const char *name,
         } else if (!strncmp(t, "@TOOLNAME@", 10)) {
             sub = tool;
             skip = 10;
+        } else if (!strncmp(t, "@AGENT@", 7)) {
+            sub = refs->agent;
+            skip = 7;
+        } else if (!strncmp(t, "@DATA@", 6)) {
+            sub = refs->data;
+            skip = 6;
+        } else if (!strncmp(t, "@ROLE@", 6)) {
+            sub = refs->role;
+            skip = 6;
         }
         /* Inside a YAML double-quoted string, escape " and \. */
         bool quoted = sub == name && used > 0 && out[used - 1] == '"';
@@ -201,8 +217,41 @@ static const char *existing(struct arena *a, const char *dir, enum kind k,
     return NULL;
 }
 
+/* The slug of kind k's first definition file (by name) in dir, or own
+ * (the definition being added), or "example". */
+static const char *first_slug(struct arena *a, const char *dir, enum kind k,
+                              const char *own)
+{
+    if (own)
+        return own;
+    const struct kind_ops *ops = &kind_table[k];
+    DIR *d = opendir(arena_printf(a, "%s/%s", dir, ops->dir));
+    const char *best = NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t len = strlen(n), slen = strlen(ops->suffix);
+        size_t stem = 0;
+        if (n[0] == '.')
+            continue;
+        if (len > slen && !strcmp(n + len - slen, ops->suffix))
+            stem = len - slen;
+        else if (k == KIND_AGENT && len > 3 && !strcmp(n + len - 3, ".md"))
+            stem = len - 3;
+        if (!stem)
+            continue;
+        char *s = arena_strndup(a, n, stem);
+        if (!best || strcmp(s, best) < 0)
+            best = s;
+    }
+    if (d)
+        closedir(d);
+    return best ? best : "example";
+}
+
 static int scaffold(struct arena *a, const char *dir, enum kind k,
-                    const char *name, const char *slug)
+                    const char *name, const char *slug,
+                    const struct scaffold_refs *refs)
 {
     const struct embedded_file *t =
         embedded_find(embedded_scaffold, scaffold_files[k]);
@@ -210,7 +259,8 @@ static int scaffold(struct arena *a, const char *dir, enum kind k,
         cli_error("internal error: no scaffold for %s", kind_table[k].name);
         return EXIT_IO;
     }
-    return write_new(dir, def_path(a, k, slug), render(a, t->text, name, slug));
+    return write_new(dir, def_path(a, k, slug),
+                     render(a, t->text, name, slug, refs));
 }
 
 int cmd_add(const struct cli *g, int argc, char **argv)
@@ -263,7 +313,15 @@ int cmd_add(const struct cli *g, int argc, char **argv)
     } else {
         bool plain = !strcmp(slug, argv[2]);
         const char *name = plain ? slug_display_name(&a, slug) : argv[2];
-        rc = scaffold(&a, g->dir, (enum kind)kind, name, slug);
+        /* Refer to definitions the project has, so the new file checks
+         * clean where it can; the first by name, else "example". */
+        struct scaffold_refs refs = {
+            first_slug(&a, g->dir, KIND_AGENT,
+                       kind == KIND_AGENT ? slug : NULL),
+            first_slug(&a, g->dir, KIND_DATA, kind == KIND_DATA ? slug : NULL),
+            first_slug(&a, g->dir, KIND_ROLE, kind == KIND_ROLE ? slug : NULL),
+        };
+        rc = scaffold(&a, g->dir, (enum kind)kind, name, slug, &refs);
     }
     arena_free(&a);
     return rc;
@@ -316,11 +374,14 @@ int cmd_init(const struct cli *g, int argc, char **argv)
     if (!*pslug)
         pslug = "project";
     const struct embedded_file *t = embedded_find(embedded_scaffold, "project");
+    static const struct scaffold_refs together = {"example", "example",
+                                                  "example"};
     rc = t ? write_new(dir, "struere.yaml",
-                       render(&a, t->text, slug_display_name(&a, pslug), pslug))
+                       render(&a, t->text, slug_display_name(&a, pslug), pslug,
+                              &together))
            : EXIT_IO;
     for (int k = 0; k < KIND_COUNT && rc == EXIT_OK; k++)
-        rc = scaffold(&a, dir, (enum kind)k, "Example", "example");
+        rc = scaffold(&a, dir, (enum kind)k, "Example", "example", &together);
     if (rc != EXIT_OK)
         goto done;
     bool created;

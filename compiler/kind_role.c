@@ -118,6 +118,13 @@ void role_check_file(struct check_ctx *c, struct def *d,
                      "list, read only fetches one record by id",
                      "role grants 'read' on '%s' without 'list'", r);
     }
+    /* A policy whose effect is invalid (reported by the schema) may be
+     * meant as an allow: do not also claim its rules are unused. */
+    bool effects_known = true;
+    for (size_t i = 0; pol && pol->type == NODE_SEQ && i < pol->n; i++)
+        if (!node_is_str(node_get(pol->kids[i], "effect"), "allow") &&
+            !node_is_str(node_get(pol->kids[i], "effect"), "deny"))
+            effects_known = false;
     const char *sections[] = {"scopeRules", "fieldMasks"};
     for (int s = 0; s < 2; s++) {
         const struct node *seq = node_get(view, sections[s]);
@@ -126,7 +133,8 @@ void role_check_file(struct check_ctx *c, struct def *d,
             if (s == 0)
                 check_value(c, rule);
             const struct node *t = node_get(rule, "entityType");
-            if (t && t->type == NODE_STRING && !grants(view, t->str, NULL))
+            if (effects_known && t && t->type == NODE_STRING &&
+                !grants(view, t->str, NULL))
                 diag_warning(c->diags, t, "rule-unused",
                              "add an allow policy for this data type, or "
                              "remove the rule",
