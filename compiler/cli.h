@@ -26,6 +26,9 @@ struct store;
 int cli_compile(const struct cli *g, struct project *p, struct compiled *c);
 /* The env index (ENV_*) of "development", "production", "eval"; -1. */
 int cli_env_parse(const char *name);
+/* Parses the value of --env into *env; prints why and returns EXIT_USAGE
+ * when it is not an environment. */
+int cli_env_arg(const char *value, int *env);
 /* Loads a bundle: spec is a .stb file, or a revision of the store s
  * (s may be NULL for files only) whose `env` bundle is read. label
  * receives a description for headings. Returns an exit code (errors

@@ -20,6 +20,17 @@ int cli_env_parse(const char *name)
     return -1;
 }
 
+int cli_env_arg(const char *value, int *env)
+{
+    *env = cli_env_parse(value);
+    if (*env < 0) {
+        cli_error("--env takes development, production or eval, not '%s'",
+                  value);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
 int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
                     int env, struere_bundle **out, char *label,
                     size_t label_size)

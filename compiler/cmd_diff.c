@@ -57,11 +57,8 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
         } else if (!strcmp(a, "--json")) {
             fmt = SEMDIFF_JSON;
         } else if (!strcmp(a, "--env") && i + 1 < argc) {
-            env = cli_env_parse(argv[++i]);
-            if (env < 0) {
-                cli_error("--env takes development, production or eval");
+            if (cli_env_arg(argv[++i], &env) != EXIT_OK)
                 return EXIT_USAGE;
-            }
         } else if (!strcmp(a, "--exit-code")) {
             exit_code = true;
         } else if (a[0] != '-' && nside < 2) {
@@ -126,11 +123,8 @@ int cmd_status(const struct cli *g, int argc, char **argv)
         } else if (!strcmp(argv[i], "--exit-code")) {
             exit_code = true;
         } else if (!strcmp(argv[i], "--env") && i + 1 < argc) {
-            only = cli_env_parse(argv[++i]);
-            if (only < 0) {
-                cli_error("--env takes development, production or eval");
+            if (cli_env_arg(argv[++i], &only) != EXIT_OK)
                 return EXIT_USAGE;
-            }
         } else {
             cli_error("status: unknown argument '%s'\n", argv[i]);
             fputs(status_usage, stderr);

@@ -318,11 +318,8 @@ int cmd_keys(const struct cli *g, int argc, char **argv)
     }
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--env") && i + 1 < argc) {
-            env = cli_env_parse(argv[++i]);
-            if (env < 0) {
-                cli_error("--env takes development, production or eval");
+            if (cli_env_arg(argv[++i], &env) != EXIT_OK)
                 return EXIT_USAGE;
-            }
         } else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
             name = argv[++i];
         } else if (!strcmp(argv[i], "--expires") && i + 1 < argc) {

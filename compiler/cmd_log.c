@@ -134,11 +134,8 @@ int cmd_log(const struct cli *g, int argc, char **argv)
             }
             max = (size_t)n;
         } else if (!strcmp(argv[i], "--env") && i + 1 < argc) {
-            only = cli_env_parse(argv[++i]);
-            if (only < 0) {
-                cli_error("--env takes development, production or eval");
+            if (cli_env_arg(argv[++i], &only) != EXIT_OK)
                 return EXIT_USAGE;
-            }
         } else {
             cli_error("log: unknown argument '%s'\n", argv[i]);
             fputs(log_usage, stderr);
@@ -174,11 +171,8 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
         } else if (!strcmp(argv[i], "--json")) {
             json = true;
         } else if (!strcmp(argv[i], "--env") && i + 1 < argc) {
-            env = cli_env_parse(argv[++i]);
-            if (env < 0) {
-                cli_error("--env takes development, production or eval");
+            if (cli_env_arg(argv[++i], &env) != EXIT_OK)
                 return EXIT_USAGE;
-            }
         } else if (argv[i][0] != '-' && !spec) {
             spec = argv[i];
         } else {
