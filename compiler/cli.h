@@ -40,6 +40,9 @@ int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
 /* Checks the project of g, printing its problems to stderr. Returns an
  * exit code (EXIT_OK when it may be compiled). */
 int cli_check(const struct cli *g, struct project *p);
+/* The store of g, or NULL when there is none (for commands that also
+ * work on bundle files alone). Close it with store_close. */
+struct store *cli_store_if_any(const struct cli *g);
 /* Opens the store of the project (p may be NULL). Returns an exit code. */
 int cli_open_store(const struct cli *g, const struct project *p,
                    struct store **out);

@@ -70,3 +70,14 @@ int cli_open_store(const struct cli *g, const struct project *p,
     }
     return EXIT_OK;
 }
+
+struct store *cli_store_if_any(const struct cli *g)
+{
+    struct store *s = NULL;
+    char err[600], buf[4096];
+    const char *where =
+        g->store ? cli_path(g, g->store, buf, sizeof(buf)) : g->dir;
+    if (store_open(&s, where, err, sizeof(err)) != STORE_OK)
+        return NULL;
+    return s;
+}

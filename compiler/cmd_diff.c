@@ -77,12 +77,7 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
         env = !strcmp(side[0], "eval") || !strcmp(side[1], "eval")
                   ? ENV_EVAL
                   : ENV_PRODUCTION;
-    struct store *s = NULL;
-    char err[600];
-    char sbuf[4096];
-    store_open(&s,
-               g->store ? cli_path(g, g->store, sbuf, sizeof(sbuf)) : g->dir,
-               err, sizeof(err));
+    struct store *s = cli_store_if_any(g);
     struere_bundle *b[2] = {NULL, NULL};
     char label[2][300];
     int rc = EXIT_OK;

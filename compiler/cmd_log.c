@@ -185,12 +185,7 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
         spec = "development";
     if (env < 0)
         env = cli_env_parse(spec) >= 0 ? cli_env_parse(spec) : ENV_DEVELOPMENT;
-    struct store *s = NULL;
-    char err[600];
-    char sbuf[4096];
-    store_open(&s,
-               g->store ? cli_path(g, g->store, sbuf, sizeof(sbuf)) : g->dir,
-               err, sizeof(err));
+    struct store *s = cli_store_if_any(g);
     struere_bundle *b = NULL;
     char label[300];
     int rc = cli_load_bundle(g, s, spec, env, &b, label, sizeof(label));

@@ -144,51 +144,52 @@ int store_resolve(struct store *s, const char *rev, char id[41])
     return STORE_OK;
 }
 
-int store_read(struct store *s, const char *id, const char *path,
-               unsigned char **data, size_t *len)
+/* The tree of commit id (caller frees it). */
+static int tree_of(struct store *s, const char *id, git_tree **out)
 {
     git_oid oid;
-    git_commit *commit = NULL;
-    git_tree *tree = NULL;
-    git_tree_entry *entry = NULL;
-    git_blob *blob = NULL;
-    int rc = STORE_ERROR;
-    *data = NULL;
-    *len = 0;
+    git_commit *c = NULL;
+    *out = NULL;
     if (git_oid_fromstr(&oid, id) < 0 ||
-        git_commit_lookup(&commit, s->repo, &oid) < 0) {
-        rc = fail(s, id);
-        goto cleanup;
+        git_commit_lookup(&c, s->repo, &oid) < 0 ||
+        git_commit_tree(out, c) < 0) {
+        git_commit_free(c);
+        return fail(s, id);
     }
-    if (git_commit_tree(&tree, commit) < 0) {
-        rc = fail(s, "reading the commit's tree");
-        goto cleanup;
-    }
-    if (git_tree_entry_bypath(&entry, tree, path) < 0) {
+    git_commit_free(c);
+    return STORE_OK;
+}
+
+/* The tree entry at path in commit id (caller frees it); STORE_NOTFOUND
+ * with a message when the commit has no such path. */
+static int entry_at(struct store *s, const char *id, const char *path,
+                    git_tree_entry **out)
+{
+    git_tree *t = NULL;
+    *out = NULL;
+    int rc = tree_of(s, id, &t);
+    if (rc == STORE_OK && git_tree_entry_bypath(out, t, path) < 0) {
         snprintf(s->error, sizeof(s->error), "commit %.12s has no %s", id,
                  path);
         rc = STORE_NOTFOUND;
-        goto cleanup;
     }
-    if (git_blob_lookup(&blob, s->repo, git_tree_entry_id(entry)) < 0) {
-        rc = fail(s, path);
-        goto cleanup;
+    git_tree_free(t);
+    return rc;
+}
+
+int store_read(struct store *s, const char *id, const char *path,
+               unsigned char **data, size_t *len)
+{
+    git_tree_entry *entry = NULL;
+    *data = NULL;
+    *len = 0;
+    int rc = entry_at(s, id, path, &entry);
+    if (rc == STORE_OK) {
+        char blob[41];
+        git_oid_tostr(blob, 41, git_tree_entry_id(entry));
+        rc = store_read_blob(s, blob, data, len);
     }
-    size_t n = (size_t)git_blob_rawsize(blob);
-    unsigned char *buf = malloc(n ? n : 1);
-    if (!buf) {
-        snprintf(s->error, sizeof(s->error), "out of memory");
-        goto cleanup;
-    }
-    memcpy(buf, git_blob_rawcontent(blob), n);
-    *data = buf;
-    *len = n;
-    rc = STORE_OK;
-cleanup:
-    git_blob_free(blob);
     git_tree_entry_free(entry);
-    git_tree_free(tree);
-    git_commit_free(commit);
     return rc;
 }
 
@@ -718,25 +719,20 @@ static int cmp_blob(const void *a, const void *b)
 int store_tree_blobs(struct store *s, const char *id, const char *prefix,
                      struct store_blob **out, size_t *n)
 {
-    git_oid oid;
-    git_commit *c = NULL;
     git_tree *t = NULL;
     struct walk_ctx w = {.prefix = prefix};
     *out = NULL;
     *n = 0;
-    if (git_oid_fromstr(&oid, id) < 0 ||
-        git_commit_lookup(&c, s->repo, &oid) < 0)
-        return fail(s, id);
-    int rc = STORE_OK;
-    if (git_commit_tree(&t, c) < 0 ||
-        git_tree_walk(t, GIT_TREEWALK_PRE, walk_cb, &w) < 0 || w.failed) {
+    int rc = tree_of(s, id, &t);
+    if (rc != STORE_OK)
+        return rc;
+    if (git_tree_walk(t, GIT_TREEWALK_PRE, walk_cb, &w) < 0 || w.failed) {
         rc = fail(s, "listing the tree");
         free(w.items);
         w.items = NULL;
         w.n = 0;
     }
     git_tree_free(t);
-    git_commit_free(c);
     if (w.n > 1)
         qsort(w.items, w.n, sizeof(*w.items), cmp_blob);
     *out = w.items;
@@ -852,20 +848,14 @@ cleanup:
 static int subtree(struct store *s, const char *id, const char *dir,
                    git_oid *out, bool *found)
 {
-    git_oid oid;
-    git_commit *c = NULL;
     git_tree *t = NULL;
     git_tree_entry *e = NULL;
     *found = false;
     if (!id || !*id)
         return STORE_OK;
-    if (git_oid_fromstr(&oid, id) < 0 ||
-        git_commit_lookup(&c, s->repo, &oid) < 0 ||
-        git_commit_tree(&t, c) < 0) {
-        git_tree_free(t);
-        git_commit_free(c);
-        return fail(s, id);
-    }
+    int rc = tree_of(s, id, &t);
+    if (rc != STORE_OK)
+        return rc;
     char path[512];
     snprintf(path, sizeof(path), "%s", dir);
     size_t len = strlen(path);
@@ -881,7 +871,6 @@ static int subtree(struct store *s, const char *id, const char *dir,
     }
     git_tree_entry_free(e);
     git_tree_free(t);
-    git_commit_free(c);
     return STORE_OK;
 }
 
@@ -949,27 +938,14 @@ int store_read_head(struct store *s, const char *id, const char *path,
                     unsigned char *buf, size_t max, size_t *got,
                     uint64_t *total)
 {
-    git_oid oid;
-    git_commit *commit = NULL;
-    git_tree *tree = NULL;
     git_tree_entry *entry = NULL;
     git_odb *odb = NULL;
     git_odb_stream *stream = NULL;
-    int rc = STORE_ERROR;
     *got = 0;
     *total = 0;
-    if (git_oid_fromstr(&oid, id) < 0 ||
-        git_commit_lookup(&commit, s->repo, &oid) < 0 ||
-        git_commit_tree(&tree, commit) < 0) {
-        rc = fail(s, id);
+    int rc = entry_at(s, id, path, &entry);
+    if (rc != STORE_OK)
         goto cleanup;
-    }
-    if (git_tree_entry_bypath(&entry, tree, path) < 0) {
-        snprintf(s->error, sizeof(s->error), "commit %.12s has no %s", id,
-                 path);
-        rc = STORE_NOTFOUND;
-        goto cleanup;
-    }
     if (git_repository_odb(&odb, s->repo) < 0) {
         rc = fail(s, "opening the object database");
         goto cleanup;
@@ -1008,7 +984,5 @@ cleanup:
         git_odb_stream_free(stream);
     git_odb_free(odb);
     git_tree_entry_free(entry);
-    git_tree_free(tree);
-    git_commit_free(commit);
     return rc;
 }
