@@ -211,16 +211,24 @@ static int parse(int argc, char **argv, const char *usage, bool rollback,
     return 0;
 }
 
+/* Parses the options and opens the store. Returns EXIT_OK when the
+ * command goes on (*s open); else the exit code (-1 for --help: exit 0). */
+static int begin(const struct cli *g, int argc, char **argv, const char *usage,
+                 bool rollback, struct options *o, struct store **s)
+{
+    int prc = parse(argc, argv, usage, rollback, o);
+    if (prc)
+        return prc;
+    return cli_open_store(g, NULL, s);
+}
+
 int cmd_deploy(const struct cli *g, int argc, char **argv)
 {
     struct options o;
-    int prc = parse(argc, argv, deploy_usage, false, &o);
-    if (prc)
-        return prc < 0 ? EXIT_OK : prc;
     struct store *s;
-    int rc = cli_open_store(g, NULL, &s);
+    int rc = begin(g, argc, argv, deploy_usage, false, &o, &s);
     if (rc != EXIT_OK)
-        return rc;
+        return rc < 0 ? EXIT_OK : rc;
     char dev[41], prod[41];
     if (store_ref_id(s, STORE_DEVELOPMENT, dev) != STORE_OK) {
         cli_error("nothing to deploy: struere/development does not exist; "
@@ -269,13 +277,10 @@ static int previous_production(struct store *s, const char *current,
 int cmd_rollback(const struct cli *g, int argc, char **argv)
 {
     struct options o;
-    int prc = parse(argc, argv, rollback_usage, true, &o);
-    if (prc)
-        return prc < 0 ? EXIT_OK : prc;
     struct store *s;
-    int rc = cli_open_store(g, NULL, &s);
+    int rc = begin(g, argc, argv, rollback_usage, true, &o, &s);
     if (rc != EXIT_OK)
-        return rc;
+        return rc < 0 ? EXIT_OK : rc;
     char prod[41], target[41];
     if (store_ref_id(s, STORE_PRODUCTION, prod) != STORE_OK) {
         cli_error("nothing to roll back: production was never deployed");
