@@ -19,7 +19,9 @@ WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wvla $(if $(WERROR),-Werror)
 BASE_CFLAGS := -D_GNU_SOURCE -pthread -MMD -MP -Icompiler -Iruntime/include \
                -Ibuild/$(VARIANT)
-ifeq ($(VARIANT),asan)
+# A variant named asan or asan-NAME builds with the sanitizers (a name of
+# its own keeps its objects apart); any other name but fuzz is -O2.
+ifneq ($(filter asan asan-%,$(VARIANT)),)
 OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
        -fno-sanitize-recover=undefined
 else ifeq ($(VARIANT),fuzz)
@@ -93,7 +95,8 @@ replay: $(B)/fuzz-replay-check
 	$(B)/fuzz-replay-check tests/fuzz/corpus-check fixtures/example
 
 test: $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check $(B)/runtime-tests \
-      $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so
+      $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
+      $(ENGINE_BIN) $(KEYS_PROBE)
 	@./tests/run-all.sh $(B)
 
 check:
@@ -120,10 +123,10 @@ format:
 format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
-install: $(B)/struere
+install: $(B)/struere install-runtime
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(B)/struere $(DESTDIR)$(PREFIX)/bin/struere
-uninstall:
+uninstall: uninstall-runtime
 	rm -f $(DESTDIR)$(PREFIX)/bin/struere
 
 clean:

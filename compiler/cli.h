@@ -61,6 +61,13 @@ int cmd_log(const struct cli *g, int argc, char **argv);
 int cmd_inspect(const struct cli *g, int argc, char **argv);
 int cmd_keys(const struct cli *g, int argc, char **argv);
 int cmd_fetch(const struct cli *g, int argc, char **argv);
+/* The runtime-facing commands (cmd_runtime.c): libstruere, opened by key. */
+int cmd_get(const struct cli *g, int argc, char **argv);
+int cmd_can(const struct cli *g, int argc, char **argv);
+int cmd_query(const struct cli *g, int argc, char **argv);
+int cmd_prompt(const struct cli *g, int argc, char **argv);
+int cmd_fire(const struct cli *g, int argc, char **argv);
+int cmd_eval(const struct cli *g, int argc, char **argv);
 
 /* path as given on the command line, taken relative to -C DIR (buf
  * receives the joined path when one is needed). */

@@ -395,13 +395,15 @@ static int watch(const struct cli *g, const char *push)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     while (!stop) {
-        dev_once(g, push);
-        fflush(stdout);
+        /* Watch before compiling: a file saved while dev runs is an event
+         * waiting when it ends, so it is compiled next, never missed. */
         int fd = watch_fd(g);
         if (fd < 0) {
             cli_error("cannot watch %s: %s", g->dir, strerror(errno));
             return EXIT_IO;
         }
+        dev_once(g, push);
+        fflush(stdout);
         printf("watching %s for changes (Ctrl-C to stop)\n", g->dir);
         fflush(stdout);
         /* Wait for a change, then for 200 ms of quiet (editors write in

@@ -34,6 +34,15 @@ static const char usage[] =
     "  keys create|list|revoke  API keys (hashes only are stored)\n"
     "  fetch REMOTE          bring a remote's environment and key refs in\n"
     "\n"
+    "runtime commands (libstruere; key from STRUERE_API_KEY or --key):\n"
+    "  get KIND SLUG         one definition as the key's environment has it\n"
+    "  can ACTION RESOURCE   a permission decision, its reason, row scope\n"
+    "                        and field mask (--as ACTOR, --record FILE)\n"
+    "  prompt AGENT          render an agent's system prompt\n"
+    "  query TYPE            eval fixture records as an actor sees them\n"
+    "  fire TYPE ACTION      which automations a change fires\n"
+    "  eval list|plan        eval suites; their cases as JSON lines\n"
+    "\n"
     "options:\n"
     "  -C DIR                run as if started in DIR\n"
     "  --store PATH          the git store (default: struere.yaml's store:,\n"
@@ -53,6 +62,9 @@ static const struct {
     {"status", cmd_status}, {"diff", cmd_diff},
     {"log", cmd_log},       {"inspect", cmd_inspect},
     {"keys", cmd_keys},     {"fetch", cmd_fetch},
+    {"get", cmd_get},       {"can", cmd_can},
+    {"query", cmd_query},   {"prompt", cmd_prompt},
+    {"fire", cmd_fire},     {"eval", cmd_eval},
 };
 
 const char *cli_path(const struct cli *g, const char *path, char *buf,

@@ -1,12 +1,15 @@
 # runtime/runtime.mk - included by the Makefile: builds libstruere (static
 # and shared), its tests, the bundle fuzz target and the header test. The
-# runtime links zlib only: never libyaml, cmark or the compiler's library.
+# runtime links zlib, libgit2 (to read a store) and libsodium (to hash keys):
+# never libyaml, cmark or the compiler's library.
 #
 #   $(B)/libstruere.a $(B)/libstruere.so
 #   $(B)/runtime-tests        tests/runtime/*.c (make runtime-test runs it)
 #   $(B)/fuzz-replay-bundle   the bundle fuzz target over files, under gcc
 #   build/fuzz/fuzz-bundle    the libFuzzer build (VARIANT=fuzz CC=clang)
 #   $(B)/header-test.ok       struere.h compiles alone as C11 and C++11
+#   $(B)/engine/NAME          tests/engine/NAME_test.c: tests against the
+#                             example project's real bundles (engine-test)
 
 # Included before the Makefile's first rule: keep `all` the default goal.
 RT_SAVED_GOAL := $(.DEFAULT_GOAL)
@@ -17,10 +20,14 @@ RT_PIC_OBJ := $(RT_SRC:runtime/src/%.c=$(B)/runtime/pic/%.o)
 RT_TEST_SRC := $(sort $(wildcard tests/runtime/*.c))
 RT_TEST_OBJ := $(RT_TEST_SRC:%.c=$(B)/%.o)
 RT_FUZZ_OBJ := $(B)/tests/fuzz/fuzz_bundle.o
-RT_CFLAGS = -Iruntime/include $(shell pkg-config --cflags zlib 2>/dev/null)
-RT_LIBS = $(or $(shell pkg-config --libs zlib 2>/dev/null),-lz)
+RT_PKGS := zlib libgit2 libsodium
+RT_CFLAGS = -Iruntime/include $(shell pkg-config --cflags $(RT_PKGS) 2>/dev/null)
+RT_LIBS = $(or $(shell pkg-config --libs $(RT_PKGS) 2>/dev/null),-lz -lgit2 -lsodium)
+ENGINE_SRC := $(sort $(wildcard tests/engine/*_test.c))
+ENGINE_BIN := $(ENGINE_SRC:tests/engine/%_test.c=$(B)/engine/%)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)
 
-$(RT_OBJ) $(RT_PIC_OBJ) $(RT_TEST_OBJ) $(RT_FUZZ_OBJ): \
+$(RT_OBJ) $(RT_PIC_OBJ) $(RT_TEST_OBJ) $(RT_FUZZ_OBJ) $(ENGINE_OBJ): \
         ALL_CFLAGS += $(RT_CFLAGS)
 
 # Position-independent objects for the shared library, apart from the
@@ -32,8 +39,35 @@ $(B)/runtime/pic/%.o: runtime/src/%.c | $(DEPS_STAMP)
 $(B)/libstruere.a: $(RT_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/libstruere.so: $(RT_PIC_OBJ)
-	$(CC) $(ALL_CFLAGS) -shared -o $@ $^ $(RT_LIBS)
+# The shared library exports struere_* only (libstruere.map) and carries
+# the soname of its major version.
+RT_SOVERSION := 0
+RT_VERSION := $(shell sed -n 's/^\#define STRUERE_VERSION "\(.*\)"/\1/p' compiler/version.h)
+$(B)/libstruere.so: $(RT_PIC_OBJ) runtime/libstruere.map
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libstruere.so.$(RT_SOVERSION) \
+	    -Wl,--version-script=runtime/libstruere.map -o $@ $(RT_PIC_OBJ) \
+	    $(RT_LIBS)
+
+# make install: the library (static, shared with its soname links), the
+# header and struere.pc, so that `pkg-config --cflags --libs struere`
+# works; the command is installed by the Makefile's own install rule.
+.PHONY: install-runtime uninstall-runtime
+install-runtime: $(B)/libstruere.a $(B)/libstruere.so runtime/struere.pc.in
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 644 $(B)/libstruere.a $(DESTDIR)$(PREFIX)/lib/libstruere.a
+	install -m 755 $(B)/libstruere.so \
+	    $(DESTDIR)$(PREFIX)/lib/libstruere.so.$(RT_VERSION)
+	ln -sf libstruere.so.$(RT_VERSION) \
+	    $(DESTDIR)$(PREFIX)/lib/libstruere.so.$(RT_SOVERSION)
+	ln -sf libstruere.so.$(RT_SOVERSION) $(DESTDIR)$(PREFIX)/lib/libstruere.so
+	install -m 644 runtime/include/struere.h $(DESTDIR)$(PREFIX)/include/struere.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(RT_VERSION)|' \
+	    runtime/struere.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/struere.pc
+uninstall-runtime:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libstruere.a \
+	    $(DESTDIR)$(PREFIX)/lib/libstruere.so* \
+	    $(DESTDIR)$(PREFIX)/include/struere.h \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/struere.pc
 
 $(B)/runtime-tests: $(RT_TEST_OBJ) $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS)
@@ -46,6 +80,12 @@ build/fuzz/fuzz-bundle: build/fuzz/tests/fuzz/fuzz_bundle.o \
                         build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(RT_LIBS)
 
+# Each engine test is its own program (its own main), linked with the
+# library only; tests/engine/run.sh builds the example's bundles for them.
+$(B)/engine/%: $(B)/tests/engine/%_test.o $(B)/libstruere.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) -lm
+
 # The public header alone, as the strictest C and C++ compilers see it.
 $(B)/header-test.ok: runtime/include/struere.h
 	@mkdir -p $(dir $@)
@@ -54,12 +94,24 @@ $(B)/header-test.ok: runtime/include/struere.h
 	    -o /dev/null
 	@touch $@
 
-.PHONY: runtime runtime-test replay-bundle header-test
+.PHONY: runtime runtime-test replay-bundle header-test engine-test
 runtime: $(B)/libstruere.a $(B)/libstruere.so
 runtime-test: $(B)/runtime-tests
 	$(B)/runtime-tests
 replay-bundle: $(B)/fuzz-replay-bundle
 	$(B)/fuzz-replay-bundle tests/fuzz/corpus-bundle
 header-test: $(B)/header-test.ok
+engine-test: $(B)/struere $(ENGINE_BIN)
+	./tests/engine/run.sh $(B)
+
+# tests/keys/run.sh drives opening by key and reloading, against real git
+# stores, through this probe program (make keys-test runs it).
+KEYS_PROBE := $(B)/keys-probe
+$(B)/tests/keys/probe.o: ALL_CFLAGS += $(RT_CFLAGS)
+$(KEYS_PROBE): $(B)/tests/keys/probe.o $(B)/libstruere.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS)
+.PHONY: keys-test
+keys-test: $(B)/struere $(KEYS_PROBE)
+	./tests/keys/run.sh $(B)
 
 .DEFAULT_GOAL := $(RT_SAVED_GOAL)

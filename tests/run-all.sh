@@ -12,6 +12,10 @@ run() {
     out=$("$@" 2>&1)
     rc=$?
     printf '%s\n' "$out" | tail -n 40
+    # A failure early in a long suite would scroll out of the tail: repeat
+    # every failing check, with the lines that follow it, at the end.
+    fails=$(printf '%s\n' "$out" | grep -E -A 6 '^FAIL')
+    [ -z "$fails" ] || printf '%s failures:\n%s\n' "$name" "$fails"
     line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
     p=$(printf '%s' "$line" | sed -E 's/^(.*[^0-9])?([0-9]+) passed.*/\2/')
     f=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
@@ -26,6 +30,10 @@ run limits ./tests/limits/run.sh "$b/struere"
 run cli ./tests/cli/run.sh "$b/struere"
 run runtime "$b/runtime-tests"
 run store ./tests/store/run.sh "$b/struere"
+run engine ./tests/engine/run.sh "$b"
+run runtime-cli ./tests/runtime-cli/run.sh "$b/struere"
+run install ./tests/install/run.sh "$b"
+run keys ./tests/keys/run.sh "$b"
 run fuzz-replay-check "$b/fuzz-replay-check" tests/fuzz/corpus-check
 run fuzz-replay-bundle "$b/fuzz-replay-bundle" tests/fuzz/corpus-bundle
 echo

@@ -30,6 +30,12 @@ extern "C" {
 #define STRUERE_ECORRUPT (-8)   /* bad structure: offsets, padding, ... */
 #define STRUERE_ENOTFOUND (-9)  /* no such entry */
 #define STRUERE_EINVAL (-10)    /* invalid argument */
+#define STRUERE_EKEY (-11)      /* an API key that is malformed or unknown */
+#define STRUERE_EREVOKED (-12)  /* an API key that was revoked */
+#define STRUERE_EEXPIRED (-13)  /* an API key past its expiry date */
+#define STRUERE_ESTORE (-14) /* the store cannot be read as a struere store */
+#define STRUERE_EJSON (-15)  /* a JSON input that is not valid JSON */
+#define STRUERE_ERANGE (-16) /* an output buffer too small, or a limit */
 
 /*
  * A short, static description of a return code ("checksum mismatch").
@@ -183,6 +189,395 @@ int struere_bundle_lookup(const struere_bundle *b, int kind, const char *slug,
  * stored in `*len` when `len` is not NULL. NULL when `b` is NULL.
  */
 const void *struere_bundle_bytes(const struere_bundle *b, size_t *len);
+
+/* ------------------------------------------------------------------ */
+/* JSON values                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Bundle bodies are canonical JSON (BUNDLE.md). These read them, and the
+ * caller's records, in place: nothing is allocated.
+ *
+ * A struere_json is `len` bytes of JSON text at `ptr`, borrowed from the
+ * buffer it was found in (not NUL-terminated).
+ */
+typedef struct struere_json {
+    const char *ptr;
+    size_t len;
+} struere_json;
+
+#define STRUERE_JSON_NULL 1
+#define STRUERE_JSON_FALSE 2
+#define STRUERE_JSON_TRUE 3
+#define STRUERE_JSON_NUMBER 4
+#define STRUERE_JSON_STRING 5
+#define STRUERE_JSON_ARRAY 6
+#define STRUERE_JSON_OBJECT 7
+
+/*
+ * Finds the value at `path` in the JSON text `json` (`len` bytes): a dot
+ * path of object keys, where an all-digit segment indexes an array
+ * ("tools.0.parameters"); "" is the whole text. Returns 0 with the value
+ * in `*out`; STRUERE_ENOTFOUND when a segment is absent; STRUERE_EJSON
+ * when the text on the way is not valid JSON; STRUERE_EINVAL for NULL
+ * arguments.
+ */
+int struere_json_get(const char *json, size_t len, const char *path,
+                     struere_json *out);
+
+/* The STRUERE_JSON_* type of `v`, or STRUERE_EJSON when it is not one
+ * valid JSON value. */
+int struere_json_type(struere_json v);
+
+/*
+ * Decodes the JSON string `v` (escapes resolved) into `buf` (`cap` bytes)
+ * with a terminating NUL; `*len` (when not NULL) receives the decoded
+ * length. STRUERE_ERANGE when `cap` is too small (`*len` then says how
+ * many bytes are needed, without the NUL); STRUERE_EINVAL when `v` is not
+ * a string. A decoded NUL (\u0000) is refused with STRUERE_EJSON.
+ */
+int struere_json_string(struere_json v, char *buf, size_t cap, size_t *len);
+
+/* Frees a string or list the library allocated for the caller (prompt
+ * renderings, query results). NULL is a no-op. */
+void struere_free(void *p);
+
+/* ------------------------------------------------------------------ */
+/* The runtime: one environment's bundle, opened by key or by file       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A runtime answers from one verified bundle, and precomputes at open what
+ * its answers need (compiled roles, indexes of data types, automations
+ * and, in eval, fixture records). Opaque; freed with struere_runtime_free.
+ * Queries on one runtime may run from many threads at once; opening,
+ * reloading and freeing must not overlap with them.
+ */
+typedef struct struere_runtime struere_runtime;
+
+/*
+ * Opens the bundle of the environment the API key `key` belongs to, from
+ * the git store at `store` (a repository: its work tree or its .git or a
+ * bare repository; NULL means the current directory). In order:
+ *  - `key` must have the form sk_dev_|sk_prod_|sk_eval_ followed by 32 to
+ *    128 base62 characters (STRUERE_EKEY otherwise);
+ *  - its SHA-256 is looked up in the key records (refs/struere/keys,
+ *    keys.json) with a constant-time comparison (STRUERE_EKEY when no
+ *    record has it);
+ *  - the record's environment decides the environment; the key's prefix
+ *    must name the same one (STRUERE_EKEY);
+ *  - a revoked record gives STRUERE_EREVOKED, an expired one (expiry
+ *    before `now`, seconds since the epoch; 0 means the clock)
+ *    STRUERE_EEXPIRED;
+ *  - the bundle bundles/ENV.stb of refs/heads/struere/ENV is read,
+ *    verified whole, and its own environment must be the key's
+ *    (STRUERE_EENV).
+ * On success `*out` is a new runtime; on failure `*out` is NULL, nothing
+ * stays allocated, and the code and `*err` say why.
+ */
+int struere_runtime_open_key(struere_runtime **out, const char *store,
+                             const char *key, int64_t now, struere_error *err);
+
+/*
+ * Opens a bundle file directly, without a key (for tools). `expected_env`
+ * is a STRUERE_ENV_* value, or 0 to accept any.
+ */
+int struere_runtime_open_file(struere_runtime **out, const char *path,
+                              int expected_env, struere_error *err);
+
+/*
+ * For a runtime opened by key: checks the key's record again and, when the
+ * environment's ref names a commit other than the loaded one, reads,
+ * verifies and precomputes the new bundle, and only then swaps it in.
+ * `*changed` (when not NULL) is set to 1 when a new bundle was swapped in.
+ * On any failure (a revoked key included) the runtime keeps the bundle it
+ * had and the code says why. A swap invalidates everything borrowed from
+ * the runtime and every actor made on it (they then give STRUERE_EINVAL).
+ * STRUERE_EINVAL for a runtime opened from a file.
+ */
+int struere_runtime_reload(struere_runtime *rt, int64_t now, int *changed,
+                           struere_error *err);
+
+/* Frees a runtime and everything borrowed from it. NULL is a no-op. */
+void struere_runtime_free(struere_runtime *rt);
+
+/* The runtime's environment (STRUERE_ENV_*), or 0 when `rt` is NULL. */
+int struere_runtime_env(const struere_runtime *rt);
+
+/* The loaded bundle, borrowed: use the struere_bundle_* lookups on it.
+ * NULL when `rt` is NULL. */
+const struere_bundle *struere_runtime_bundle(const struere_runtime *rt);
+
+/* The commit the bundle was read from (40 hex digits), or "" for a
+ * runtime opened from a file. */
+const char *struere_runtime_commit(const struere_runtime *rt);
+
+/* ------------------------------------------------------------------ */
+/* Actors and permission decisions                                      */
+/* ------------------------------------------------------------------ */
+
+#define STRUERE_ACTOR_USER 1   /* a user holding roles */
+#define STRUERE_ACTOR_AGENT 2  /* an agent: the agent definition's roles */
+#define STRUERE_ACTOR_SYSTEM 3 /* automations, webhooks: full access */
+#define STRUERE_ACTOR_ADMIN 4  /* an organization admin: full access */
+
+/* The most roles one actor may hold. */
+#define STRUERE_MAX_ACTOR_ROLES 64
+
+/* One of an actor's relations: `actor.relatedIds:TYPE` holds the `id`s
+ * of the actor's relations of relation type `type`. */
+typedef struct struere_related {
+    const char *type;
+    const char *id;
+} struere_related;
+
+/* Who asks. Strings are copied by struere_actor_new. */
+typedef struct struere_actor_spec {
+    int type;                 /* STRUERE_ACTOR_* */
+    const char *id;           /* user id; agent slug; NULL otherwise */
+    const char *const *roles; /* a user's role slugs */
+    size_t role_count;
+    /* The actor's bound record (actor.entityId). NULL: in eval, the
+     * fixture record of a type bound to one of the user's roles whose
+     * userIdField equals `id`; elsewhere none. */
+    const char *entity_id;
+    /* actor.relatedIds. NULL: in eval, the fixture relations from the
+     * entity; elsewhere none. */
+    const struere_related *related;
+    size_t related_count;
+    const char *organization_id; /* NULL: the bundle's organization */
+} struere_actor_spec;
+
+/* An actor prepared against a runtime: its roles resolved, its values
+ * (user id, entity, related ids) ready, so that a decision allocates
+ * nothing. Opaque; freed with struere_actor_free. */
+typedef struct struere_actor struere_actor;
+
+/*
+ * Prepares an actor. STRUERE_ENOTFOUND (with the slug in `*err`) for a
+ * role or agent the bundle does not have; STRUERE_EINVAL for a bad type,
+ * a missing id or more than STRUERE_MAX_ACTOR_ROLES roles.
+ */
+int struere_actor_new(const struere_runtime *rt, const struere_actor_spec *spec,
+                      struere_actor **out, struere_error *err);
+void struere_actor_free(struere_actor *a);
+
+/* The actor's resolved entity id (actor.entityId), or NULL. */
+const char *struere_actor_entity(const struere_actor *a);
+
+/* Why a decision is what it is. */
+#define STRUERE_REASON_ADMIN 1     /* allow: organization admin */
+#define STRUERE_REASON_SYSTEM 2    /* allow: system actor */
+#define STRUERE_REASON_NO_ROLES 3  /* deny: the actor holds no role */
+#define STRUERE_REASON_DENIED 4    /* deny: a deny policy matched */
+#define STRUERE_REASON_ALLOWED 5   /* allow: an allow policy matched */
+#define STRUERE_REASON_NO_POLICY 6 /* deny: no policy grants it */
+#define STRUERE_REASON_OUT_OF_SCOPE                                            \
+    7 /* deny: the record is outside the                                       \
+         row scope of every granting role */
+
+/* A decision, filled by struere_decide. The caller owns the struct (on
+ * the stack is fine); nothing in it is allocated. */
+typedef struct struere_decision {
+    int allowed; /* 1 allow, 0 deny */
+    int reason;  /* STRUERE_REASON_* */
+    /* The role and policy that decided (REASON_DENIED, REASON_ALLOWED:
+     * the first matching deny, or the first granting allow, in role
+     * order then policy order); NULL and -1 otherwise. */
+    const char *role;
+    int policy;
+    /* Private to the library. */
+    const struere_actor *priv_actor;
+    uint64_t priv_granting;
+    size_t priv_resource;
+    unsigned priv_generation;
+} struere_decision;
+
+/*
+ * Decides whether `actor` may do `action` (create, read, update, delete,
+ * list) on `resource` (a data type slug, or "users"), as DESIGN.md §6
+ * says: admin and system allow everything; no role denies; a matching deny
+ * policy of any role denies; else a matching allow policy allows; else
+ * deny. `*` in a policy matches any action or resource. Allocates nothing.
+ * STRUERE_EINVAL for an unknown action or a stale actor, STRUERE_ENOTFOUND
+ * for an unknown resource.
+ */
+int struere_decide(const struere_runtime *rt, const struere_actor *actor,
+                   const char *action, const char *resource,
+                   struere_decision *out);
+
+/*
+ * Row scope: 1 when the record (`len` bytes of JSON, shaped {"_id",
+ * "type", "status", "data"}) is visible under an allow decision — some
+ * granting role has no scope rule for the resource, or all of one
+ * granting role's rules for it accept the record — 0 when it is not (or
+ * the decision is a deny). Allocates nothing. For speed the record is
+ * validated only as far as the rules read it (STRUERE_EJSON when that part
+ * is not valid JSON, or the text does not start with an object); a
+ * service taking records from untrusted callers checks them once with
+ * struere_json_type, or masks them (struere_record_mask validates all).
+ */
+int struere_record_visible(const struere_runtime *rt, const struere_decision *d,
+                           const char *record, size_t len);
+
+/*
+ * Decides for one record: struere_decide, then, when allowed, the row
+ * scope (as struere_record_visible); a record outside it turns the
+ * decision into a deny with STRUERE_REASON_OUT_OF_SCOPE (role NULL,
+ * policy -1). Allocates nothing.
+ */
+int struere_decide_record(const struere_runtime *rt, const struere_actor *actor,
+                          const char *action, const char *resource,
+                          const char *record, size_t len,
+                          struere_decision *out);
+
+/*
+ * The decision's reason as a sentence ("Denied by role 'guardian',
+ * policies[6] (deny delete on *)": the role, the index of the policy in
+ * its list, what the policy says), written to `buf` as snprintf would;
+ * returns the length it needs.
+ */
+size_t struere_reason_text(const struere_runtime *rt, const struere_decision *d,
+                           char *buf, size_t cap);
+
+/*
+ * The row predicate of an allow decision as JSON, with the actor's values
+ * resolved: `true` (every record), `false` (a deny), or
+ * {"anyOf":[{"role":R,"allOf":[{"field":F,"operator":O,"value":V},...]}]}.
+ * Written to `buf` as snprintf would; `*len` receives the length needed.
+ * Returns 0, or STRUERE_ERANGE when `cap` was too small.
+ */
+int struere_predicate_json(const struere_runtime *rt, const struere_decision *d,
+                           char *buf, size_t cap, size_t *len);
+
+/*
+ * The field mask of a decision as JSON: [] when nothing is masked, else
+ * [{"field":F,"mask":"hide"}|{"field":F,"mask":"redact","replacement":R}]
+ * (the masks of every granting role for the resource; hide wins over
+ * redact on one field). Written as struere_predicate_json writes.
+ */
+int struere_mask_json(const struere_runtime *rt, const struere_decision *d,
+                      char *buf, size_t cap, size_t *len);
+
+/*
+ * Applies the decision's field mask to a record (JSON, `len` bytes):
+ * writes the record with hidden fields removed and redacted values
+ * replaced, at any depth of their dot paths (through objects; arrays are
+ * copied as they are), to `buf` as snprintf would (`*out_len` receives the
+ * length needed). The whole record is validated: STRUERE_EJSON when it is
+ * not one valid JSON object; STRUERE_ERANGE when `cap` was too small; a
+ * deny decision masks nothing out of a record it never shows:
+ * STRUERE_EINVAL.
+ */
+int struere_record_mask(const struere_runtime *rt, const struere_decision *d,
+                        const char *record, size_t len, char *buf, size_t cap,
+                        size_t *out_len);
+
+/* ------------------------------------------------------------------ */
+/* Eval data: fixture records as an actor sees them                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The fixture records of data type `type` that `actor` may list, in
+ * fixture order, masked, as a JSON array of {"_id","type","status","data"}
+ * in `*out` (`*len` bytes, NUL-terminated, freed with struere_free).
+ * `filters` (`filters_len` bytes; NULL for none) is entity.query's filter
+ * object: a record is kept when, for every key K, its data's value at dot
+ * path K strictly equals the filter's value (JSON ===, before masking).
+ * `limit` 0 means all. STRUERE_EENV outside eval; STRUERE_ENOTFOUND for
+ * an unknown type; STRUERE_EJSON for filters that are not a JSON object; a
+ * deny gives an empty array (and `*decision`, when not NULL, says why).
+ */
+int struere_query(const struere_runtime *rt, const struere_actor *actor,
+                  const char *type, const char *filters, size_t filters_len,
+                  size_t limit, char **out, size_t *len,
+                  struere_decision *decision);
+
+/*
+ * The fixture record `id` as `actor` may read it (read permission, row
+ * scope, mask), as struere_query gives records. STRUERE_ENOTFOUND when
+ * there is no such record or the actor may not see it (the decision, when
+ * not NULL, tells which). STRUERE_EENV outside eval.
+ */
+int struere_get_record(const struere_runtime *rt, const struere_actor *actor,
+                       const char *id, char **out, size_t *len,
+                       struere_decision *decision);
+
+/* ------------------------------------------------------------------ */
+/* System-prompt templates                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A tool call in a template that the runtime cannot answer itself (any
+ * tool outside eval's entity.query/entity.get). Sets `*result` to a
+ * malloc'd NUL-terminated text (JSON or plain) the library frees with
+ * free(), and returns 0; or returns a negative value with `*result` an
+ * optional malloc'd error message ("[TEMPLATE_ERROR: NAME - MESSAGE]").
+ */
+typedef int (*struere_tool_fn)(void *user, const char *tool, const char *args,
+                               size_t args_len, char **result);
+
+/* What a rendering knows of the conversation. Every field may be 0/NULL. */
+typedef struct struere_prompt_context {
+    int64_t now_ms; /* currentTime, datetime, timestamp; 0: the clock */
+    const char *user_id;
+    const char *thread_id;
+    const char *message;
+    const char *channel;            /* threadContext.channel */
+    const char *const *param_names; /* threadContext.params.NAME */
+    const char *const *param_values;
+    size_t param_count;
+    /* Whose permissions embedded entity queries use; NULL: the agent's. */
+    const struere_actor *actor;
+    struere_tool_fn tool; /* for other tools; NULL: "no handler" */
+    void *tool_user;
+} struere_prompt_context;
+
+/*
+ * Renders the system prompt of agent `agent` with Struere's template
+ * semantics (reference §2.8): variables first, then function calls of the
+ * agent's tools; unresolved names, bad arguments and unknown tools become
+ * the [TEMPLATE_ERROR: ...] texts; each result is cut at 10 KiB with
+ * "...[truncated]". In eval, entity.query and entity.get run against the
+ * fixture records with the actor's permissions (a denial gives []).
+ * `*out` (NUL-terminated, `*len` bytes) is freed with struere_free.
+ * STRUERE_ENOTFOUND for an unknown agent.
+ */
+int struere_prompt_render(const struere_runtime *rt, const char *agent,
+                          const struere_prompt_context *ctx, char **out,
+                          size_t *len, struere_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Automations                                                          */
+/* ------------------------------------------------------------------ */
+
+/* A change to a record. `data` and `previous` are the record's data
+ * objects as JSON (`previous` only for "updated"; may be NULL). */
+typedef struct struere_event {
+    const char *type;      /* data type slug */
+    const char *action;    /* "created", "updated" or "deleted" */
+    const char *entity_id; /* the record's id (trigger.entityId) */
+    const char *data;
+    size_t data_len;
+    const char *previous;
+    size_t previous_len;
+} struere_event;
+
+/*
+ * The automations that `event` fires, in slug order, as a JSON array in
+ * `*out` (freed with struere_free):
+ * [{"automation":SLUG,"name":N,"actions":[{"tool":T,"args":A,"as":S?}],
+ *   "schedule":{...}?,"retry":{"maxAttempts":N,"backoffMs":N},
+ *   "deferred":["steps.NAME.X",...]}]
+ * where `args` (and schedule.at) have {{trigger.*}} resolved and every
+ * {{steps.*}} left as written for the executor (listed in "deferred").
+ * STRUERE_EENV in eval (which has no automations); STRUERE_EJSON for
+ * event data that is not a JSON object; STRUERE_EINVAL for an unknown
+ * action.
+ */
+int struere_automations_fire(const struere_runtime *rt,
+                             const struere_event *event, char **out,
+                             size_t *len, struere_error *err);
 
 #ifdef __cplusplus
 }

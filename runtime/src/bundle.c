@@ -12,8 +12,8 @@
 
 #include <zlib.h>
 
+#include "rt.h"
 #include "rt_limits.h"
-#include "struere.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
@@ -66,6 +66,8 @@ struct layout {
 struct struere_bundle {
     unsigned char *bytes;
     size_t len;
+    void (*release)(void *); /* frees bytes when set (else free()) */
+    void *release_arg;
     struct layout lay;
     const char *meta[META_REFS];
 };
@@ -215,6 +217,12 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        /* ASCII, the common case, eight bytes at a time */
+        uint64_t w;
+        while (n - i >= 8 && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080u)))
+            i += 8;
+        if (i >= n)
+            break;
         unsigned c = s[i];
         size_t need;
         unsigned lo = 0x80, hi = 0xBF;
@@ -250,14 +258,33 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t n)
     return n;
 }
 
+/* Names a string reference in messages: "META project name" (index < 0)
+ * or "AGNT entry 3 slug". Only formatted when a check fails. */
+struct ref_name {
+    const char *section;
+    long index;
+    const char *field;
+    char text[64];
+};
+
+static const char *ref_text(struct ref_name *n)
+{
+    if (n->index < 0)
+        snprintf(n->text, sizeof(n->text), "%s %s", n->section, n->field);
+    else
+        snprintf(n->text, sizeof(n->text), "%s entry %ld %s", n->section,
+                 n->index, n->field);
+    return n->text;
+}
+
 /*
  * Checks the string reference at bundle offset `at` against the STRS
- * section and stores where its bytes are. `what` names the reference in
- * messages ("META project name", "AGNT entry 3 slug").
+ * section and stores where its bytes are. `name` says which reference it
+ * is, for messages.
  */
 static int check_ref(const unsigned char *b, const struct layout *lay,
-                     size_t at, const char *what, size_t *s_off, size_t *s_len,
-                     struere_error *err)
+                     size_t at, struct ref_name name, size_t *s_off,
+                     size_t *s_len, struere_error *err)
 {
     uint32_t off = rd32(b + at), len = rd32(b + at + 4);
     const unsigned char *strs = b + lay->strs_off;
@@ -265,26 +292,28 @@ static int check_ref(const unsigned char *b, const struct layout *lay,
         return fail(err, STRUERE_ECORRUPT, at,
                     "%s at offset %zu: string (offset %lu, length %lu) runs "
                     "past the end of STRS (%zu bytes)",
-                    what, at, (unsigned long)off, (unsigned long)len,
+                    ref_text(&name), at, (unsigned long)off, (unsigned long)len,
                     lay->strs_size);
     if (strs[off + (size_t)len] != 0)
         return fail(err, STRUERE_ECORRUPT, lay->strs_off + off + (size_t)len,
                     "%s at offset %zu: string (offset %lu, length %lu) is "
                     "not followed by a NUL byte",
-                    what, at, (unsigned long)off, (unsigned long)len);
+                    ref_text(&name), at, (unsigned long)off,
+                    (unsigned long)len);
     const unsigned char *nul = memchr(strs + off, 0, len);
     if (nul)
         return fail(err, STRUERE_ECORRUPT, (uint64_t)(nul - b),
                     "%s at offset %zu: string (offset %lu, length %lu) "
                     "contains a NUL byte at offset %zu",
-                    what, at, (unsigned long)off, (unsigned long)len,
+                    ref_text(&name), at, (unsigned long)off, (unsigned long)len,
                     (size_t)(nul - b));
     size_t bad = utf8_invalid_at(strs + off, len);
     if (bad < len)
         return fail(err, STRUERE_ECORRUPT, lay->strs_off + off + bad,
                     "%s at offset %zu: invalid UTF-8 (byte 0x%02x at offset "
                     "%zu)",
-                    what, at, strs[off + bad], lay->strs_off + off + bad);
+                    ref_text(&name), at, strs[off + bad],
+                    lay->strs_off + off + bad);
     *s_off = lay->strs_off + off;
     *s_len = len;
     return 0;
@@ -483,7 +512,7 @@ static int check_table(const unsigned char *b, struct layout *lay, int kind,
 {
     const char *id = kind_ids[kind];
     size_t off = (size_t)rd64(b + e + 8), size = (size_t)rd64(b + e + 16);
-    char what[64], q1[48], q2[48];
+    char q1[48], q2[48];
     if (size < TABLE_HEAD)
         return fail(err, STRUERE_ECORRUPT, e + 16,
                     "section %s at offset %zu: size %zu is too small for a "
@@ -507,11 +536,11 @@ static int check_table(const unsigned char *b, struct layout *lay, int kind,
         size_t r = off + TABLE_HEAD + (size_t)i * RECORD_SIZE;
         size_t s_off, s_len, b_off, b_len;
         int rc;
-        snprintf(what, sizeof(what), "%s entry %lu slug", id, (unsigned long)i);
-        if ((rc = check_ref(b, lay, r, what, &s_off, &s_len, err)) < 0)
+        struct ref_name slug = {id, (long)i, "slug", ""};
+        struct ref_name body = {id, (long)i, "body", ""};
+        if ((rc = check_ref(b, lay, r, slug, &s_off, &s_len, err)) < 0)
             return rc;
-        snprintf(what, sizeof(what), "%s entry %lu body", id, (unsigned long)i);
-        if ((rc = check_ref(b, lay, r + REF_SIZE, what, &b_off, &b_len, err)) <
+        if ((rc = check_ref(b, lay, r + REF_SIZE, body, &b_off, &b_len, err)) <
             0)
             return rc;
         if (i > 0) {
@@ -543,7 +572,6 @@ static int check_contents(const unsigned char *b, struct layout *lay,
         "organization name", "compiler version"};
     const char *env = struere_env_name(lay->env);
     size_t strs = find_section(b, "STRS"), meta = find_section(b, "META");
-    char what[64];
     if (!strs)
         return fail(err, STRUERE_ECORRUPT, HEADER_SIZE,
                     "missing section STRS (the string pool)");
@@ -575,8 +603,8 @@ static int check_contents(const unsigned char *b, struct layout *lay,
     }
     for (unsigned i = 0; i < META_REFS; i++) {
         size_t s_off, s_len;
-        snprintf(what, sizeof(what), "META %s", meta_names[i]);
-        int rc = check_ref(b, lay, lay->meta_off + i * REF_SIZE, what, &s_off,
+        struct ref_name name = {"META", -1, meta_names[i], ""};
+        int rc = check_ref(b, lay, lay->meta_off + i * REF_SIZE, name, &s_off,
                            &s_len, err);
         if (rc < 0)
             return rc;
@@ -647,6 +675,11 @@ int struere_bundle_verify(const void *bytes, size_t len, int expected_env,
     return verify(bytes, len, expected_env, &lay, err);
 }
 
+static void noop_release(void *arg)
+{
+    (void)arg;
+}
+
 /*
  * Opens the verified bundle `bytes` (with its layout), taking ownership of
  * `bytes` on success only. Returns 0 or STRUERE_ENOMEM.
@@ -660,6 +693,8 @@ static int adopt(struere_bundle **out, unsigned char *bytes, size_t len,
                     "out of memory opening a %zu-byte bundle", len);
     b->bytes = bytes;
     b->len = len;
+    b->release = NULL;
+    b->release_arg = NULL;
     b->lay = *lay;
     for (unsigned i = 0; i < META_REFS; i++) {
         size_t ref = lay->meta_off + i * REF_SIZE;
@@ -772,11 +807,33 @@ cleanup:
     return rc;
 }
 
+int rt_bundle_open_owned(struere_bundle **out, const void *bytes, size_t len,
+                         int expected_env, void (*release)(void *),
+                         void *release_arg, struere_error *err)
+{
+    struct layout lay;
+    *out = NULL;
+    int rc = verify(bytes, len, expected_env, &lay, err);
+    if (rc < 0)
+        return rc;
+    rc = adopt(out, (unsigned char *)bytes, len, &lay, err);
+    if (rc < 0)
+        return rc;
+    (*out)->release = release;
+    (*out)->release_arg = release_arg;
+    if (!release)
+        (*out)->release = noop_release;
+    return 0;
+}
+
 void struere_bundle_free(struere_bundle *b)
 {
     if (!b)
         return;
-    free(b->bytes);
+    if (b->release)
+        b->release(b->release_arg);
+    else
+        free(b->bytes);
     free(b);
 }
 
@@ -834,14 +891,12 @@ int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
     return 0;
 }
 
-int struere_bundle_lookup(const struere_bundle *b, int kind, const char *slug,
-                          const char **body, size_t *body_len)
+int rt_bundle_find(const struere_bundle *b, int kind, const char *slug,
+                   size_t want, size_t *index)
 {
-    if (!b || !slug || kind < 0 || kind >= STRUERE_KIND_COUNT)
-        return STRUERE_EINVAL;
     if (!b->lay.present[kind])
-        return STRUERE_ENOTFOUND;
-    size_t want = strlen(slug), lo = 0, hi = b->lay.count[kind];
+        return 0;
+    size_t lo = 0, hi = b->lay.count[kind];
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2, n;
         size_t r = b->lay.table_off[kind] + mid * RECORD_SIZE;
@@ -850,19 +905,26 @@ int struere_bundle_lookup(const struere_bundle *b, int kind, const char *slug,
         if (c == 0)
             c = n < want ? -1 : n > want;
         if (c == 0) {
-            const char *body_s = string_at(b, r + REF_SIZE, &n);
-            if (body)
-                *body = body_s;
-            if (body_len)
-                *body_len = n;
-            return 0;
+            *index = mid;
+            return 1;
         }
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return STRUERE_ENOTFOUND;
+    return 0;
+}
+
+int struere_bundle_lookup(const struere_bundle *b, int kind, const char *slug,
+                          const char **body, size_t *body_len)
+{
+    size_t index;
+    if (!b || !slug || kind < 0 || kind >= STRUERE_KIND_COUNT)
+        return STRUERE_EINVAL;
+    if (!rt_bundle_find(b, kind, slug, strlen(slug), &index))
+        return STRUERE_ENOTFOUND;
+    return struere_bundle_entry(b, kind, index, NULL, body, body_len);
 }
 
 const void *struere_bundle_bytes(const struere_bundle *b, size_t *len)
@@ -872,4 +934,22 @@ const void *struere_bundle_bytes(const struere_bundle *b, size_t *len)
     if (len)
         *len = b->len;
     return b->bytes;
+}
+
+void rt_clear(struere_error *err)
+{
+    clear_error(err);
+}
+
+int rt_fail(struere_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        err->offset = 0;
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }

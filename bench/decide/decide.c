@@ -1,0 +1,155 @@
+/*
+ * decide.c - times libstruere's permission decisions on the requests of
+ * tests/runtime/cedar/decisions.jsonl (the Cedar differential's, so that
+ * bench/decide.sh compares the same requests with cedar-wasm in one run).
+ *
+ * usage: decide EVAL_BUNDLE DECISIONS_JSONL
+ *
+ * For each request: the actor is prepared once (as a service does per
+ * session), then struere_decide_record (decision + row scope) is run
+ * REPS times and the mean taken; also decision + scope + the field mask
+ * applied to the record. Prints the median and mean over the requests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "struere.h"
+
+#define REPS 2000
+#define MAX_REQ 20000
+
+struct req {
+    struere_actor *actor;
+    char action[16], resource[64];
+    char *record;
+    size_t rlen;
+};
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int str_at(const char *line, size_t len, const char *path, char *buf,
+                  size_t cap)
+{
+    struere_json v;
+    return struere_json_get(line, len, path, &v) == 0 &&
+           struere_json_type(v) == STRUERE_JSON_STRING &&
+           struere_json_string(v, buf, cap, NULL) == 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void report(const char *what, double *t, size_t n)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += t[i];
+    qsort(t, n, sizeof(double), cmp_double);
+    printf("libstruere %s: median %.3f us, mean %.3f us over %zu requests\n",
+           what, t[n / 2] / 1000, sum / n / 1000, n);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: decide EVAL_BUNDLE DECISIONS_JSONL\n");
+        return 2;
+    }
+    struere_runtime *rt;
+    struere_error err;
+    if (struere_runtime_open_file(&rt, argv[1], STRUERE_ENV_EVAL, &err) < 0) {
+        fprintf(stderr, "decide: %s: %s\n", argv[1], err.message);
+        return 1;
+    }
+    struere_actor_spec sys_spec = {.type = STRUERE_ACTOR_SYSTEM};
+    struere_actor *sys;
+    struere_actor_new(rt, &sys_spec, &sys, NULL);
+    FILE *f = fopen(argv[2], "r");
+    if (!f) {
+        perror(argv[2]);
+        return 1;
+    }
+    static struct req reqs[MAX_REQ];
+    static char line[8192];
+    size_t n = 0;
+    while (n < MAX_REQ && fgets(line, sizeof(line), f)) {
+        size_t len = strlen(line);
+        struct req *r = &reqs[n];
+        char type[16] = "", id[128], ent[128], roles[8][64], rec[128];
+        const char *rp[8];
+        struere_actor_spec spec = {0};
+        str_at(line, len, "actor.type", type, sizeof(type));
+        spec.type = !strcmp(type, "system")  ? STRUERE_ACTOR_SYSTEM
+                    : !strcmp(type, "admin") ? STRUERE_ACTOR_ADMIN
+                    : !strcmp(type, "agent") ? STRUERE_ACTOR_AGENT
+                                             : STRUERE_ACTOR_USER;
+        if (str_at(line, len, "actor.id", id, sizeof(id)))
+            spec.id = id;
+        if (str_at(line, len, "actor.entity", ent, sizeof(ent)))
+            spec.entity_id = ent;
+        for (size_t k = 0; k < 8; k++) {
+            char path[32];
+            snprintf(path, sizeof(path), "actor.roles.%zu", k);
+            if (!str_at(line, len, path, roles[k], sizeof(roles[k])))
+                break;
+            rp[k] = roles[k];
+            spec.role_count = k + 1;
+        }
+        spec.roles = rp;
+        if (struere_actor_new(rt, &spec, &r->actor, NULL) < 0 ||
+            !str_at(line, len, "action", r->action, sizeof(r->action)) ||
+            !str_at(line, len, "resource", r->resource, sizeof(r->resource)))
+            continue;
+        r->record = NULL;
+        if (str_at(line, len, "record", rec, sizeof(rec)))
+            struere_get_record(rt, sys, rec, &r->record, &r->rlen, NULL);
+        n++;
+    }
+    fclose(f);
+    double *t1 = malloc(n * sizeof(double)), *t2 = malloc(n * sizeof(double));
+    static char out[65536];
+    volatile int sink = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct req *r = &reqs[i];
+        struere_decision d;
+        double t0 = now_ns();
+        for (int k = 0; k < REPS; k++) {
+            struere_decide_record(rt, r->actor, r->action, r->resource,
+                                  r->record, r->rlen, &d);
+            sink += d.allowed;
+        }
+        t1[i] = (now_ns() - t0) / REPS;
+        t0 = now_ns();
+        for (int k = 0; k < REPS; k++) {
+            size_t len;
+            struere_decide_record(rt, r->actor, r->action, r->resource,
+                                  r->record, r->rlen, &d);
+            if (d.allowed && r->record)
+                struere_record_mask(rt, &d, r->record, r->rlen, out,
+                                    sizeof(out), &len);
+            sink += d.allowed;
+        }
+        t2[i] = (now_ns() - t0) / REPS;
+    }
+    report("decision with row scope", t1, n);
+    report("decision with row scope + mask applied", t2, n);
+    for (size_t i = 0; i < n; i++) {
+        struere_actor_free(reqs[i].actor);
+        struere_free(reqs[i].record);
+    }
+    free(t1);
+    free(t2);
+    struere_actor_free(sys);
+    struere_runtime_free(rt);
+    return sink < 0;
+}

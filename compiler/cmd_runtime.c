@@ -1,0 +1,1019 @@
+/*
+ * cmd_runtime.c - the runtime-facing commands: get, can, prompt, query,
+ * fire and eval. They use libstruere only (struere.h), opened with an API
+ * key (--key or STRUERE_API_KEY) on the store, or on a bundle file
+ * (--bundle FILE, for tools), exactly as a service embedding the library
+ * would. jansson only reads the caller's files and pretty-prints.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "struere.h"
+
+#define MAX_LIST 64 /* --role, --param, --filter: at most this many each */
+
+/* What every runtime command accepts. */
+struct rt_opts {
+    const char *key;
+    const char *bundle;
+    int json;
+    /* the actor */
+    const char *as;
+    const char *roles[MAX_LIST];
+    size_t nroles;
+    const char *entity;
+};
+
+static const char common_help[] =
+    "\n"
+    "opening (one of):\n"
+    "  STRUERE_API_KEY=KEY   an API key (struere keys create): opens the\n"
+    "                        bundle of the key's environment from the store\n"
+    "                        (--store, else the repository around -C DIR)\n"
+    "  --key KEY             the same, on the command line (visible to\n"
+    "                        other users of this machine: prefer the "
+    "variable)\n"
+    "  --bundle FILE         a bundle file (struere build --out), no key\n"
+    "  --json                machine-readable output\n";
+
+static const char actor_help[] =
+    "\n"
+    "the actor:\n"
+    "  --as system|admin     full access\n"
+    "  --as agent:SLUG       the agent's roles\n"
+    "  --as user:ID          a user, with --role SLUG (repeatable); in eval\n"
+    "                        actor.entityId is the fixture record of a type\n"
+    "                        bound to one of its roles whose userIdField is "
+    "ID\n"
+    "  --entity REF          overrides actor.entityId\n";
+
+/* Parses an option shared by all runtime commands at argv[*i]: 1 taken,
+ * 0 not one of them, -1 usage error (printed). */
+static int common_opt(struct rt_opts *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    const char **slot = NULL;
+    if (!strcmp(a, "--json")) {
+        o->json = 1;
+        return 1;
+    }
+    if (!strcmp(a, "--key"))
+        slot = &o->key;
+    else if (!strcmp(a, "--bundle"))
+        slot = &o->bundle;
+    else if (!strcmp(a, "--as"))
+        slot = &o->as;
+    else if (!strcmp(a, "--entity"))
+        slot = &o->entity;
+    else if (!strcmp(a, "--role")) {
+        if (o->nroles == MAX_LIST) {
+            cli_error("at most %d --role options", MAX_LIST);
+            return -1;
+        }
+        slot = &o->roles[o->nroles++];
+    } else
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_error("%s needs a value", a);
+        return -1;
+    }
+    *slot = argv[++*i];
+    return 1;
+}
+
+/* A command's own options: 1 taken (advancing *i past its value), 0 not
+ * one of them, -1 usage error (printed). */
+typedef int (*own_opt_fn)(void *ctx, int argc, char **argv, int *i);
+
+/* What a command's argument list says. */
+struct args {
+    const char *name;  /* the command, for messages */
+    const char *usage; /* its usage text */
+    const char *help;  /* printed after it for --help */
+    int min, max;      /* positional arguments */
+    own_opt_fn own;    /* its own options, or NULL */
+    void *ctx;
+    const char *pos[2];
+    int npos;
+};
+
+/* Parses argv into *o and a->pos. Returns -1 when --help was printed
+ * (exit 0), EXIT_USAGE (printed), or EXIT_OK. */
+static int parse_args(struct args *a, struct rt_opts *o, int argc,
+                      char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (cli_wants_help(argv[i])) {
+            printf("%s%s", a->usage, a->help);
+            return -1;
+        }
+        int t = common_opt(o, argc, argv, &i);
+        if (t == 0 && a->own)
+            t = a->own(a->ctx, argc, argv, &i);
+        if (t < 0)
+            return EXIT_USAGE;
+        if (t)
+            continue;
+        if (argv[i][0] == '-' || a->npos == a->max) {
+            cli_error("%s: unexpected '%s'\n\n%s", a->name, argv[i], a->usage);
+            return EXIT_USAGE;
+        }
+        a->pos[a->npos++] = argv[i];
+    }
+    if (a->npos < a->min) {
+        fprintf(stderr, "%s", a->usage);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* The value of option argv[*i] (advancing *i), or NULL after printing
+ * that it needs one. */
+static const char *opt_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        cli_error("%s needs a value", argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* The exit code for a library error: the caller's input (a key, a slug)
+ * is 1; the store, the bundle or memory is 3. */
+static int exit_for(int code)
+{
+    switch (code) {
+    case STRUERE_EKEY:
+    case STRUERE_EREVOKED:
+    case STRUERE_EEXPIRED:
+    case STRUERE_EENV:
+    case STRUERE_ENOTFOUND:
+    case STRUERE_EINVAL:
+    case STRUERE_EJSON:
+        return EXIT_INVALID;
+    default:
+        return EXIT_IO;
+    }
+}
+
+static int open_runtime(const struct cli *g, const struct rt_opts *o,
+                        struere_runtime **rt)
+{
+    struere_error err;
+    char buf[4096];
+    int rc;
+    if (o->bundle) {
+        const char *path = cli_path(g, o->bundle, buf, sizeof(buf));
+        rc = struere_runtime_open_file(rt, path, 0, &err);
+        if (rc < 0) {
+            cli_error("%s: %s", o->bundle, err.message);
+            return exit_for(rc);
+        }
+        return EXIT_OK;
+    }
+    const char *key = o->key ? o->key : getenv("STRUERE_API_KEY");
+    if (!key || !key[0]) {
+        cli_error("no API key: set STRUERE_API_KEY (or pass --key KEY, or "
+                  "--bundle FILE); create one with: struere keys create "
+                  "--env ENV");
+        return EXIT_USAGE;
+    }
+    const char *store =
+        g->store ? cli_path(g, g->store, buf, sizeof(buf)) : g->dir;
+    rc = struere_runtime_open_key(rt, store, key, 0, &err);
+    if (rc < 0) {
+        cli_error("cannot open with this key: %s", err.message);
+        return exit_for(rc);
+    }
+    return EXIT_OK;
+}
+
+/* The actor of --as/--role/--entity. `dflt_agent` is used when --as is
+ * absent (prompt: the agent itself); else --as is required. */
+static int make_actor(const struere_runtime *rt, const struct rt_opts *o,
+                      const char *dflt_agent, struere_actor **out)
+{
+    struere_actor_spec spec = {0};
+    struere_error err;
+    const char *as = o->as;
+    char agent_as[300];
+    if (!as && dflt_agent) {
+        snprintf(agent_as, sizeof(agent_as), "agent:%s", dflt_agent);
+        as = agent_as;
+    }
+    if (!as) {
+        cli_error("who asks? pass --as system|admin|agent:SLUG|user:ID");
+        return EXIT_USAGE;
+    }
+    if (!strcmp(as, "system"))
+        spec.type = STRUERE_ACTOR_SYSTEM;
+    else if (!strcmp(as, "admin"))
+        spec.type = STRUERE_ACTOR_ADMIN;
+    else if (!strncmp(as, "agent:", 6) && as[6]) {
+        spec.type = STRUERE_ACTOR_AGENT;
+        spec.id = as + 6;
+    } else if (!strncmp(as, "user:", 5) && as[5]) {
+        spec.type = STRUERE_ACTOR_USER;
+        spec.id = as + 5;
+    } else {
+        cli_error("--as '%s': expected system, admin, agent:SLUG or user:ID",
+                  as);
+        return EXIT_USAGE;
+    }
+    if (o->nroles && spec.type != STRUERE_ACTOR_USER) {
+        cli_error("--role is for --as user:ID (an agent has its own roles)");
+        return EXIT_USAGE;
+    }
+    spec.roles = o->roles;
+    spec.role_count = o->nroles;
+    spec.entity_id = o->entity;
+    int rc = struere_actor_new(rt, &spec, out, &err);
+    if (rc < 0) {
+        cli_error("%s", err.message);
+        return exit_for(rc);
+    }
+    return EXIT_OK;
+}
+
+/* Prints JSON text: as given on one line with --json, else indented by
+ * two spaces. The text is re-indented token by token, never re-encoded,
+ * so numbers and strings print exactly as the bundle holds them. */
+static void print_json(const char *text, size_t len, int compact)
+{
+    if (compact) {
+        fwrite(text, 1, len, stdout);
+        putchar('\n');
+        return;
+    }
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            putchar(c);
+            if (c == '\\' && i + 1 < len)
+                putchar(text[++i]);
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        switch (c) {
+        case '"':
+            in_str = 1;
+            putchar(c);
+            break;
+        case '{':
+        case '[':
+            putchar(c);
+            if (i + 1 < len && (text[i + 1] == '}' || text[i + 1] == ']')) {
+                putchar(text[++i]); /* {} and [] stay on one line */
+                break;
+            }
+            printf("\n%*s", 2 * ++depth, "");
+            break;
+        case '}':
+        case ']':
+            printf("\n%*s%c", 2 * (depth > 0 ? --depth : 0), "", c);
+            break;
+        case ',':
+            printf(",\n%*s", 2 * depth, "");
+            break;
+        case ':':
+            fputs(": ", stdout);
+            break;
+        case ' ':
+        case '\n':
+        case '\t':
+        case '\r':
+            break;
+        default:
+            putchar(c);
+        }
+    }
+    putchar('\n');
+}
+
+/* Reads a JSON file (or - for stdin) as compact text. */
+static char *read_json_file(const struct cli *g, const char *path,
+                            const char *what)
+{
+    char buf[4096];
+    json_error_t jerr;
+    json_t *v;
+    if (!strcmp(path, "-"))
+        v = json_loadf(stdin, 0, &jerr);
+    else
+        v = json_load_file(cli_path(g, path, buf, sizeof(buf)), 0, &jerr);
+    if (!v) {
+        cli_error("%s %s:%d:%d: %s", what, path, jerr.line, jerr.column,
+                  jerr.text);
+        return NULL;
+    }
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(v);
+    return s;
+}
+
+static const struct {
+    const char *name;
+    int kind;
+} kinds[] = {
+    {"agent", STRUERE_KIND_AGENT},
+    {"data", STRUERE_KIND_DATA},
+    {"role", STRUERE_KIND_ROLE},
+    {"tool", STRUERE_KIND_TOOL},
+    {"automation", STRUERE_KIND_AUTOMATION},
+    {"eval", STRUERE_KIND_EVAL},
+    {"fixture", STRUERE_KIND_FIXTURE},
+};
+
+/* ---- get ---- */
+
+static const char get_usage[] =
+    "usage: struere get KIND SLUG [--json]\n"
+    "\n"
+    "Prints one definition as the environment's bundle holds it (overlays\n"
+    "applied; agents with their resolved model, tools with parameter\n"
+    "schemas, roles and prompt). KIND: agent, data, role, tool, automation;\n"
+    "in eval also eval (suites with their cases) and fixture.\n";
+
+int cmd_get(const struct cli *g, int argc, char **argv)
+{
+    struct rt_opts o = {0};
+    struct args a = {.name = "get", .usage = get_usage, .help = common_help,
+                     .min = 2, .max = 2};
+    int ec = parse_args(&a, &o, argc, argv);
+    if (ec)
+        return ec < 0 ? EXIT_OK : ec;
+    const char **pos = a.pos;
+    int kind = -1;
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+        if (!strcmp(pos[0], kinds[k].name))
+            kind = kinds[k].kind;
+    if (kind < 0) {
+        cli_error("get: unknown kind '%s' (agent, data, role, tool, "
+                  "automation, eval, fixture)",
+                  pos[0]);
+        return EXIT_USAGE;
+    }
+    struere_runtime *rt;
+    if ((ec = open_runtime(g, &o, &rt)))
+        return ec;
+    const char *body;
+    size_t len;
+    int rc = struere_bundle_lookup(struere_runtime_bundle(rt), kind, pos[1],
+                                   &body, &len);
+    if (rc < 0) {
+        cli_error("no %s '%s' in the %s bundle", pos[0], pos[1],
+                  struere_env_name(struere_runtime_env(rt)));
+        struere_runtime_free(rt);
+        return EXIT_INVALID;
+    }
+    print_json(body, len, o.json);
+    struere_runtime_free(rt);
+    return EXIT_OK;
+}
+
+/* ---- can ---- */
+
+static const char can_usage[] =
+    "usage: struere can ACTION RESOURCE --as ACTOR [--record FILE|--id ID]\n"
+    "                   [--json]\n"
+    "\n"
+    "Decides whether the actor may do ACTION (create, read, update, delete,\n"
+    "list) on RESOURCE (a data type, or users), and prints the decision, its\n"
+    "reason (which role and policy), the row predicate and the field mask.\n"
+    "With a record (a JSON file {\"_id\",\"type\",\"status\",\"data\"}, or an\n"
+    "eval fixture record by --id), the row scope decides too and the record\n"
+    "is printed as the actor sees it.\n"
+    "Exit 0 when allowed, 1 when denied.\n";
+
+/* The fixture record `id` unmasked (as the system actor reads it). */
+static char *fixture_record(const struere_runtime *rt, const char *id)
+{
+    struere_actor_spec spec = {.type = STRUERE_ACTOR_SYSTEM};
+    struere_actor *sys;
+    char *out = NULL;
+    size_t len;
+    if (struere_actor_new(rt, &spec, &sys, NULL) < 0)
+        return NULL;
+    int rc = struere_get_record(rt, sys, id, &out, &len, NULL);
+    struere_actor_free(sys);
+    if (rc == STRUERE_EENV)
+        cli_error("--id reads eval fixture records: use an eval key or "
+                  "bundle, or --record FILE");
+    else if (rc < 0)
+        cli_error("no fixture record '%s' in the eval bundle", id);
+    return rc < 0 ? NULL : out;
+}
+
+/* Text from a buffer-filling call, grown until it fits. */
+typedef int (*fill_fn)(const struere_runtime *, const struere_decision *,
+                       char *, size_t, size_t *);
+static char *filled(const struere_runtime *rt, const struere_decision *d,
+                    fill_fn fn)
+{
+    size_t need = 0;
+    char small[1];
+    if (fn(rt, d, small, sizeof(small), &need) == 0)
+        return strdup("");
+    char *s = malloc(need + 1);
+    if (s && fn(rt, d, s, need + 1, &need) < 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+static int mask_fill(const struere_runtime *rt, const struere_decision *d,
+                     char *b, size_t cap, size_t *n)
+{
+    return struere_mask_json(rt, d, b, cap, n);
+}
+
+static int pred_fill(const struere_runtime *rt, const struere_decision *d,
+                     char *b, size_t cap, size_t *n)
+{
+    return struere_predicate_json(rt, d, b, cap, n);
+}
+
+static int can_run(const struere_runtime *rt, const struere_actor *actor,
+                   const char *action, const char *resource, const char *record,
+                   int json)
+{
+    struere_decision d;
+    int rc = record ? struere_decide_record(rt, actor, action, resource, record,
+                                            strlen(record), &d)
+                    : struere_decide(rt, actor, action, resource, &d);
+    if (rc == STRUERE_EINVAL) {
+        cli_error("unknown action '%s' (create, read, update, delete, list)",
+                  action);
+        return EXIT_USAGE;
+    }
+    if (rc == STRUERE_ENOTFOUND) {
+        cli_error("unknown resource '%s': not a data type of the %s bundle "
+                  "(nor users)",
+                  resource, struere_env_name(struere_runtime_env(rt)));
+        return EXIT_INVALID;
+    }
+    if (rc < 0) {
+        cli_error("%s", struere_strerror(rc));
+        return exit_for(rc);
+    }
+    char reason[300];
+    struere_reason_text(rt, &d, reason, sizeof(reason));
+    char *pred = filled(rt, &d, pred_fill);
+    char *mask = filled(rt, &d, mask_fill);
+    char *masked = NULL;
+    if (record && d.allowed) {
+        size_t need = 0;
+        char small[1];
+        if (struere_record_mask(rt, &d, record, strlen(record), small,
+                                sizeof(small), &need) == STRUERE_ERANGE &&
+            (masked = malloc(need + 1)) &&
+            struere_record_mask(rt, &d, record, strlen(record), masked,
+                                need + 1, &need) < 0) {
+            free(masked);
+            masked = NULL;
+        }
+    }
+    if (!pred || !mask) {
+        cli_error("out of memory");
+        free(pred);
+        free(mask);
+        free(masked);
+        return EXIT_IO;
+    }
+    if (json) {
+        /* built from the library's JSON texts as they are */
+        printf("{\"decision\":\"%s\",\"reason\":", d.allowed ? "allow" : "deny");
+        json_t *js = json_string(reason);
+        char *r = json_dumps(js, JSON_ENCODE_ANY);
+        fputs(r ? r : "null", stdout);
+        free(r);
+        json_decref(js);
+        if (d.role)
+            printf(",\"role\":\"%s\"", d.role); /* slugs need no escaping */
+        else
+            fputs(",\"role\":null", stdout);
+        printf(",\"predicate\":%s,\"mask\":%s,\"record\":%s}\n", pred, mask,
+               masked ? masked : "null");
+    } else {
+        printf("%s: %s\n", d.allowed ? "allow" : "deny", reason);
+        printf("predicate: %s\n", pred);
+        printf("mask: %s\n", mask);
+        if (masked) {
+            printf("record:\n");
+            print_json(masked, strlen(masked), 0);
+        }
+    }
+    free(pred);
+    free(mask);
+    free(masked);
+    return d.allowed ? EXIT_OK : EXIT_INVALID;
+}
+
+struct can_opts {
+    const char *record_file, *id;
+};
+
+static int can_opt(void *ctx, int argc, char **argv, int *i)
+{
+    struct can_opts *c = ctx;
+    const char **slot = !strcmp(argv[*i], "--record") ? &c->record_file
+                        : !strcmp(argv[*i], "--id")   ? &c->id
+                                                      : NULL;
+    if (!slot)
+        return 0;
+    return (*slot = opt_value(argc, argv, i)) ? 1 : -1;
+}
+
+int cmd_can(const struct cli *g, int argc, char **argv)
+{
+    struct rt_opts o = {0};
+    struct can_opts c = {0};
+    struct args a = {.name = "can", .usage = can_usage, .min = 2, .max = 2,
+                     .own = can_opt, .ctx = &c};
+    char help[2048];
+    snprintf(help, sizeof(help), "%s%s", actor_help, common_help);
+    a.help = help;
+    int ec = parse_args(&a, &o, argc, argv);
+    if (ec)
+        return ec < 0 ? EXIT_OK : ec;
+    const char **pos = a.pos, *record_file = c.record_file, *id = c.id;
+    if (record_file && id) {
+        cli_error("can: --record and --id are exclusive");
+        return EXIT_USAGE;
+    }
+    struere_runtime *rt;
+    if ((ec = open_runtime(g, &o, &rt)))
+        return ec;
+    struere_actor *actor = NULL;
+    char *record = NULL;
+    ec = make_actor(rt, &o, NULL, &actor);
+    if (!ec && record_file &&
+        !(record = read_json_file(g, record_file, "--record")))
+        ec = EXIT_INVALID;
+    if (!ec && id && !(record = fixture_record(rt, id)))
+        ec = EXIT_INVALID;
+    if (!ec)
+        ec = can_run(rt, actor, pos[0], pos[1], record, o.json);
+    free(record);
+    struere_actor_free(actor);
+    struere_runtime_free(rt);
+    return ec;
+}
+
+/* ---- query ---- */
+
+static const char query_usage[] =
+    "usage: struere query TYPE --as ACTOR [--filter FIELD=VALUE]... "
+    "[--limit N]\n"
+    "                     [--json]\n"
+    "\n"
+    "The eval fixture records of TYPE the actor may list, after row scope\n"
+    "and field masks, as a JSON array of "
+    "{\"_id\",\"type\",\"status\",\"data\"}.\n"
+    "--filter keeps records whose data FIELD (a dot path) equals VALUE (read\n"
+    "as JSON when it parses, else as a string). Needs an eval key or bundle.\n";
+
+/* --filter k=v pairs as a JSON object text. */
+static char *filters_json(char *const *pairs, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(pairs[i], '=');
+        char key[512];
+        size_t kn = (size_t)(eq - pairs[i]);
+        if (kn >= sizeof(key))
+            kn = sizeof(key) - 1;
+        memcpy(key, pairs[i], kn);
+        key[kn] = 0;
+        json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+        json_object_set_new(o, key, v ? v : json_string(eq + 1));
+    }
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+struct query_opts {
+    char *filters[MAX_LIST];
+    size_t nfilters;
+    unsigned long limit;
+};
+
+static int query_opt(void *ctx, int argc, char **argv, int *i)
+{
+    struct query_opts *q = ctx;
+    const char *v;
+    if (!strcmp(argv[*i], "--filter")) {
+        if (!(v = opt_value(argc, argv, i)))
+            return -1;
+        if (!strchr(v, '=') || v[0] == '=' || q->nfilters == MAX_LIST) {
+            cli_error("--filter '%s': expected FIELD=VALUE (at most %d)", v,
+                      MAX_LIST);
+            return -1;
+        }
+        q->filters[q->nfilters++] = argv[*i];
+        return 1;
+    }
+    if (!strcmp(argv[*i], "--limit")) {
+        char *end;
+        if (!(v = opt_value(argc, argv, i)))
+            return -1;
+        errno = 0;
+        q->limit = strtoul(v, &end, 10);
+        if (*end || errno || v[0] == '-' || !v[0]) {
+            cli_error("--limit '%s': expected a number", v);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_query(const struct cli *g, int argc, char **argv)
+{
+    struct rt_opts o = {0};
+    struct query_opts q = {0};
+    struct args a = {.name = "query", .usage = query_usage, .min = 1,
+                     .max = 1, .own = query_opt, .ctx = &q};
+    char help[2048];
+    snprintf(help, sizeof(help), "%s%s", actor_help, common_help);
+    a.help = help;
+    int ec = parse_args(&a, &o, argc, argv);
+    if (ec)
+        return ec < 0 ? EXIT_OK : ec;
+    const char *type = a.pos[0];
+    char **filters = q.filters;
+    size_t nfilters = q.nfilters;
+    unsigned long limit = q.limit;
+    struere_runtime *rt;
+    if ((ec = open_runtime(g, &o, &rt)))
+        return ec;
+    struere_actor *actor = NULL;
+    ec = make_actor(rt, &o, NULL, &actor);
+    if (ec) {
+        struere_runtime_free(rt);
+        return ec;
+    }
+    char *f = nfilters ? filters_json(filters, nfilters) : NULL;
+    char *out = NULL;
+    size_t len;
+    struere_decision d;
+    int rc = struere_query(rt, actor, type, f, f ? strlen(f) : 0, limit, &out,
+                           &len, &d);
+    if (rc == STRUERE_EENV) {
+        cli_error("query reads eval fixtures: this is the %s bundle (use an "
+                  "sk_eval_ key)",
+                  struere_env_name(struere_runtime_env(rt)));
+        ec = EXIT_INVALID;
+    } else if (rc == STRUERE_ENOTFOUND) {
+        cli_error("unknown data type '%s'", type);
+        ec = EXIT_INVALID;
+    } else if (rc < 0) {
+        cli_error("query: %s", struere_strerror(rc));
+        ec = exit_for(rc);
+    } else {
+        if (!d.allowed && !o.json) {
+            char reason[300];
+            struere_reason_text(rt, &d, reason, sizeof(reason));
+            fprintf(stderr, "struere: denied: %s\n", reason);
+        }
+        print_json(out, len, o.json);
+    }
+    free(out);
+    free(f);
+    struere_actor_free(actor);
+    struere_runtime_free(rt);
+    return ec;
+}
+
+/* ---- prompt ---- */
+
+static const char prompt_usage[] =
+    "usage: struere prompt AGENT [--param NAME=VALUE]... [--channel C]\n"
+    "                     [--message TEXT] [--user-id ID] [--thread-id ID]\n"
+    "                     [--now MILLISECONDS] [--as ACTOR] [--json]\n"
+    "\n"
+    "Renders the agent's system prompt with Struere's template variables and\n"
+    "tool calls. In eval, entity.query and entity.get run against the\n"
+    "fixture data with the agent's permissions (or --as ACTOR's).\n";
+
+struct prompt_opts {
+    struere_prompt_context ctx;
+    char *params[MAX_LIST];
+    size_t nparams;
+};
+
+static int prompt_opt(void *ctx, int argc, char **argv, int *i)
+{
+    struct prompt_opts *p = ctx;
+    const char *a = argv[*i], **slot = NULL;
+    if (!strcmp(a, "--channel"))
+        slot = &p->ctx.channel;
+    else if (!strcmp(a, "--message"))
+        slot = &p->ctx.message;
+    else if (!strcmp(a, "--user-id"))
+        slot = &p->ctx.user_id;
+    else if (!strcmp(a, "--thread-id"))
+        slot = &p->ctx.thread_id;
+    else if (strcmp(a, "--param") && strcmp(a, "--now"))
+        return 0;
+    const char *v = opt_value(argc, argv, i);
+    if (!v)
+        return -1;
+    if (slot) {
+        *slot = v;
+    } else if (!strcmp(a, "--param")) {
+        if (!strchr(v, '=') || p->nparams == MAX_LIST) {
+            cli_error("--param '%s': expected NAME=VALUE (at most %d)", v,
+                      MAX_LIST);
+            return -1;
+        }
+        p->params[p->nparams++] = argv[*i];
+    } else {
+        char *end;
+        long long ms = strtoll(v, &end, 10);
+        if (*end || ms <= 0) {
+            cli_error("--now '%s': expected milliseconds since 1970", v);
+            return -1;
+        }
+        p->ctx.now_ms = ms;
+    }
+    return 1;
+}
+
+int cmd_prompt(const struct cli *g, int argc, char **argv)
+{
+    struct rt_opts o = {0};
+    struct prompt_opts po = {0};
+    struct args a = {.name = "prompt", .usage = prompt_usage, .min = 1,
+                     .max = 1, .own = prompt_opt, .ctx = &po};
+    char help[2048];
+    snprintf(help, sizeof(help), "%s%s", actor_help, common_help);
+    a.help = help;
+    int ec = parse_args(&a, &o, argc, argv);
+    if (ec)
+        return ec < 0 ? EXIT_OK : ec;
+    const char *agent = a.pos[0];
+    struere_prompt_context ctx = po.ctx;
+    const char *names[MAX_LIST], *values[MAX_LIST];
+    char **params = po.params;
+    size_t nparams = po.nparams;
+    for (size_t i = 0; i < nparams; i++) {
+        char *eq = strchr(params[i], '=');
+        *eq = 0;
+        names[i] = params[i];
+        values[i] = eq + 1;
+    }
+    ctx.param_names = names;
+    ctx.param_values = values;
+    ctx.param_count = nparams;
+    struere_runtime *rt;
+    if ((ec = open_runtime(g, &o, &rt)))
+        return ec;
+    struere_actor *actor = NULL;
+    if (o.as && (ec = make_actor(rt, &o, NULL, &actor))) {
+        struere_runtime_free(rt);
+        return ec;
+    }
+    ctx.actor = actor;
+    char *out = NULL;
+    size_t len;
+    struere_error err;
+    int rc = struere_prompt_render(rt, agent, &ctx, &out, &len, &err);
+    if (rc < 0) {
+        cli_error("prompt: %s", err.message);
+        ec = exit_for(rc);
+    } else if (o.json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "agent", json_string(agent));
+        json_object_set_new(j, "prompt", json_stringn(out, len));
+        char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        puts(s);
+        free(s);
+        json_decref(j);
+    } else {
+        fwrite(out, 1, len, stdout);
+        if (len && out[len - 1] != '\n')
+            putchar('\n');
+    }
+    struere_free(out);
+    struere_actor_free(actor);
+    struere_runtime_free(rt);
+    return ec;
+}
+
+/* ---- fire ---- */
+
+static const char fire_usage[] =
+    "usage: struere fire TYPE ACTION --data FILE [--previous FILE] [--id ID]\n"
+    "                    [--json]\n"
+    "\n"
+    "Lists the automations that a change to a TYPE record fires (ACTION:\n"
+    "created, updated, deleted), in order, with their arguments resolved\n"
+    "({{trigger.*}}; {{steps.*}} are left for the executor and listed as\n"
+    "deferred), schedule and retry. FILE holds the record's data object\n"
+    "(- for standard input); --id is trigger.entityId.\n";
+
+struct fire_opts {
+    const char *data_file, *prev_file, *id;
+};
+
+static int fire_opt(void *ctx, int argc, char **argv, int *i)
+{
+    struct fire_opts *f = ctx;
+    const char **slot = !strcmp(argv[*i], "--data")       ? &f->data_file
+                        : !strcmp(argv[*i], "--previous") ? &f->prev_file
+                        : !strcmp(argv[*i], "--id")       ? &f->id
+                                                          : NULL;
+    if (!slot)
+        return 0;
+    return (*slot = opt_value(argc, argv, i)) ? 1 : -1;
+}
+
+int cmd_fire(const struct cli *g, int argc, char **argv)
+{
+    struct rt_opts o = {0};
+    struct fire_opts f = {.id = ""};
+    struct args a = {.name = "fire", .usage = fire_usage, .help = common_help,
+                     .min = 2, .max = 2, .own = fire_opt, .ctx = &f};
+    int ec = parse_args(&a, &o, argc, argv);
+    if (ec)
+        return ec < 0 ? EXIT_OK : ec;
+    if (!f.data_file) {
+        cli_error("fire: --data FILE is required\n\n%s", fire_usage);
+        return EXIT_USAGE;
+    }
+    const char **pos = a.pos, *data_file = f.data_file,
+               *prev_file = f.prev_file, *id = f.id;
+    char *data = read_json_file(g, data_file, "--data");
+    char *prev = prev_file ? read_json_file(g, prev_file, "--previous") : NULL;
+    if (!data || (prev_file && !prev)) {
+        free(data);
+        free(prev);
+        return EXIT_INVALID;
+    }
+    struere_runtime *rt;
+    if ((ec = open_runtime(g, &o, &rt))) {
+        free(data);
+        free(prev);
+        return ec;
+    }
+    struere_event ev = {
+        pos[0], pos[1], id, data, strlen(data), prev, prev ? strlen(prev) : 0};
+    char *out = NULL;
+    size_t len;
+    struere_error err;
+    int rc = struere_automations_fire(rt, &ev, &out, &len, &err);
+    if (rc < 0) {
+        cli_error("fire: %s", err.message);
+        ec = exit_for(rc);
+    } else {
+        print_json(out, len, o.json);
+    }
+    struere_free(out);
+    free(data);
+    free(prev);
+    struere_runtime_free(rt);
+    return ec;
+}
+
+/* ---- eval ---- */
+
+static const char eval_usage[] =
+    "usage: struere eval list [--json]\n"
+    "       struere eval plan [SUITE]\n"
+    "\n"
+    "list: the eval suites of the eval bundle, with their agent and number\n"
+    "of cases. plan: every case (of SUITE, or of all suites) as one JSON\n"
+    "line for an external runner: {\"suite\",\"agent\",\"case\",\"index\",\n"
+    "\"channel\",\"contextParams\",\"turns\",\"finalAssertions\","
+    "\"judgeModel\",\n"
+    "\"judgePrompt\",\"judgeContext\",\"tags\"} (absent fields omitted).\n"
+    "Needs an eval key or bundle.\n";
+
+/* Prints the cases of one suite body as JSON lines. */
+static int plan_suite(const char *slug, const char *body, size_t len)
+{
+    json_t *s = json_loadb(body, len, 0, NULL);
+    json_t *cases = json_object_get(s, "cases");
+    if (!json_is_array(cases)) {
+        json_decref(s);
+        cli_error("eval suite '%s' has no cases in the bundle", slug);
+        return EXIT_IO;
+    }
+    static const char *const suite_keys[] = {"judgeModel", "judgePrompt",
+                                             "judgeContext"};
+    static const char *const case_keys[] = {"description", "tags",
+                                            "channel",     "contextParams",
+                                            "turns",       "finalAssertions"};
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c)
+    {
+        json_t *line = json_object();
+        json_object_set_new(line, "suite", json_string(slug));
+        json_object_set(line, "agent", json_object_get(s, "agent"));
+        json_object_set(line, "case", json_object_get(c, "name"));
+        json_object_set_new(line, "index", json_integer((json_int_t)i));
+        for (size_t k = 0; k < sizeof(case_keys) / sizeof(*case_keys); k++) {
+            json_t *v = json_object_get(c, case_keys[k]);
+            if (v)
+                json_object_set(line, case_keys[k], v);
+        }
+        for (size_t k = 0; k < sizeof(suite_keys) / sizeof(*suite_keys); k++) {
+            json_t *v = json_object_get(s, suite_keys[k]);
+            if (v)
+                json_object_set(line, suite_keys[k], v);
+        }
+        char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        puts(text);
+        free(text);
+        json_decref(line);
+    }
+    json_decref(s);
+    return EXIT_OK;
+}
+
+int cmd_eval(const struct cli *g, int argc, char **argv)
+{
+    struct rt_opts o = {0};
+    struct args a = {.name = "eval", .usage = eval_usage, .help = common_help,
+                     .min = 1, .max = 2};
+    int ec = parse_args(&a, &o, argc, argv);
+    if (ec)
+        return ec < 0 ? EXIT_OK : ec;
+    const char **pos = a.pos;
+    int npos = a.npos;
+    if ((strcmp(pos[0], "list") && strcmp(pos[0], "plan")) ||
+        (npos == 2 && !strcmp(pos[0], "list"))) {
+        fprintf(stderr, "%s", eval_usage);
+        return EXIT_USAGE;
+    }
+    struere_runtime *rt;
+    if ((ec = open_runtime(g, &o, &rt)))
+        return ec;
+    const struere_bundle *b = struere_runtime_bundle(rt);
+    if (struere_runtime_env(rt) != STRUERE_ENV_EVAL) {
+        cli_error("eval suites live in the eval bundle; this is %s (use an "
+                  "sk_eval_ key)",
+                  struere_env_name(struere_runtime_env(rt)));
+        struere_runtime_free(rt);
+        return EXIT_INVALID;
+    }
+    size_t n = struere_bundle_count(b, STRUERE_KIND_EVAL);
+    if (!strcmp(pos[0], "plan") && npos == 2) {
+        const char *body;
+        size_t len;
+        if (struere_bundle_lookup(b, STRUERE_KIND_EVAL, pos[1], &body, &len) <
+            0) {
+            cli_error("no eval suite '%s' (see: struere eval list)", pos[1]);
+            ec = EXIT_INVALID;
+        } else {
+            ec = plan_suite(pos[1], body, len);
+        }
+        struere_runtime_free(rt);
+        return ec;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < n && !ec; i++) {
+        const char *slug, *body;
+        size_t len;
+        struere_bundle_entry(b, STRUERE_KIND_EVAL, i, &slug, &body, &len);
+        if (!strcmp(pos[0], "plan")) {
+            ec = plan_suite(slug, body, len);
+            continue;
+        }
+        json_t *s = json_loadb(body, len, 0, NULL);
+        json_t *item = json_object();
+        json_object_set_new(item, "slug", json_string(slug));
+        json_object_set(item, "name", json_object_get(s, "suite"));
+        json_object_set(item, "agent", json_object_get(s, "agent"));
+        json_object_set_new(item, "cases",
+                            json_integer((json_int_t)json_array_size(
+                                json_object_get(s, "cases"))));
+        if (!o.json)
+            printf("%-28s agent %-20s %zu case%s\n", slug,
+                   json_string_value(json_object_get(s, "agent")),
+                   json_array_size(json_object_get(s, "cases")),
+                   json_array_size(json_object_get(s, "cases")) == 1 ? ""
+                                                                     : "s");
+        json_array_append_new(list, item);
+        json_decref(s);
+    }
+    if (o.json && !strcmp(pos[0], "list")) {
+        char *text = json_dumps(list, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        puts(text);
+        free(text);
+    }
+    json_decref(list);
+    struere_runtime_free(rt);
+    return ec;
+}

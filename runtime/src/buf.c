@@ -1,0 +1,122 @@
+/*
+ * buf.c - output text for the runtime's JSON and prompt writers: into a
+ * caller's buffer (snprintf-style: the length needed is counted past the
+ * end) or into a growing malloc'd one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt.h"
+
+void rt_buf_fixed(rt_buf *b, char *buf, size_t cap)
+{
+    b->p = buf;
+    b->len = 0;
+    b->cap = cap;
+    b->growable = 0;
+    b->failed = 0;
+}
+
+void rt_buf_grow_init(rt_buf *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->growable = 1;
+}
+
+void rt_buf_put(rt_buf *b, const char *s, size_t n)
+{
+    if (b->growable && !b->failed && b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = 1;
+        } else {
+            b->p = p;
+            b->cap = cap;
+        }
+    }
+    if (b->len < b->cap) {
+        size_t room = b->cap - b->len;
+        memcpy(b->p + b->len, s, n < room ? n : room);
+    }
+    b->len += n;
+}
+
+void rt_buf_puts(rt_buf *b, const char *s)
+{
+    rt_buf_put(b, s, strlen(s));
+}
+
+void rt_buf_json_str(rt_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t run = 0;
+    rt_buf_put(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rt_buf_put(b, s + run, i - run);
+        run = i + 1;
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t en = 2;
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            en = 6;
+        }
+        rt_buf_put(b, esc, en);
+    }
+    rt_buf_put(b, s + run, n - run);
+    rt_buf_put(b, "\"", 1);
+}
+
+int rt_buf_finish(rt_buf *b)
+{
+    if (b->growable) {
+        rt_buf_put(b, "", 1); /* make room for the NUL */
+        b->len--;
+        if (b->failed) {
+            free(b->p);
+            b->p = NULL;
+            return STRUERE_ENOMEM;
+        }
+        b->p[b->len] = 0;
+        return 0;
+    }
+    if (b->cap == 0)
+        return STRUERE_ERANGE; /* not even room for the NUL */
+    if (b->len < b->cap) {
+        b->p[b->len] = 0;
+        return 0;
+    }
+    b->p[b->cap - 1] = 0;
+    return STRUERE_ERANGE;
+}

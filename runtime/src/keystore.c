@@ -1,0 +1,652 @@
+/*
+ * keystore.c - opening a runtime by API key, and reloading it. The key's
+ * SHA-256 is looked up, in constant time, in the key records of the git
+ * store (refs/struere/keys, keys.json, as compiler/cmd_keys.c writes them);
+ * the record's environment picks refs/heads/struere/ENV, whose
+ * bundles/ENV.stb is read through libgit2 and opened on the object's own
+ * bytes. The only runtime module that includes <git2.h> and <sodium.h>.
+ */
+#include <git2.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rt.h"
+#include "rt_limits.h"
+
+/* The random part of a key: `struere keys create` writes 40 base62
+ * characters; the header accepts 32 to 128, so longer keys from another
+ * issuer still parse. */
+enum { KEY_RANDOM_MIN = 32, KEY_RANDOM_MAX = 128 };
+
+/* How many characters of a key's random part a message may show. */
+enum { KEY_SHOWN = 4 };
+
+/* keys.json holds one short record per key: 16 MiB is far more than any
+ * store needs, and keeps a damaged store from exhausting memory. */
+#define KEYS_JSON_LIMIT ((size_t)16 << 20)
+
+#define KEYS_REF "refs/struere/keys"
+#define KEYS_FILE "keys.json"
+
+static const struct key_kind {
+    const char *prefix;
+    int env;
+} key_kinds[] = {
+    {"sk_dev_", STRUERE_ENV_DEVELOPMENT},
+    {"sk_prod_", STRUERE_ENV_PRODUCTION},
+    {"sk_eval_", STRUERE_ENV_EVAL},
+};
+
+/*
+ * What a runtime opened by key keeps of its store and key: the key's
+ * digest, never the key; the repository's path, not the open repository,
+ * which each open and reload opens and closes again - an open repository
+ * keeps its pack files mapped and its object caches, 1-2 MiB of resident
+ * memory a runtime should not carry between reloads (DESIGN §7).
+ */
+struct rt_keystore {
+    char *path;               /* the git directory (git_repository_path) */
+    int env;                  /* the key's environment */
+    unsigned char digest[32]; /* SHA-256 of the key text */
+    char label[24];           /* "sk_prod_abcd…", for messages */
+};
+
+/* One record of keys.json, with what the checks need. */
+struct key_record {
+    unsigned char digest[32];
+    int env;
+    int revoked;
+    int expires_set;
+    int64_t expires;
+    char expires_text[32];
+    char revoked_at[32]; /* "" when the record has none */
+};
+
+/* ---- the key itself ---- */
+
+static int base62(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+           (c >= 'a' && c <= 'z');
+}
+
+/*
+ * Checks the form of `key` and finds its environment from its prefix;
+ * `*len` receives the key's length. Messages never quote the key: a
+ * malformed one may be a secret pasted in the wrong place.
+ */
+static int key_parse(const char *key, int *env, size_t *prefix_len, size_t *len,
+                     struere_error *err)
+{
+    if (!key || !*key)
+        return rt_fail(err, STRUERE_EKEY, "no API key given");
+    const struct key_kind *kind = NULL;
+    for (size_t i = 0; i < sizeof(key_kinds) / sizeof(key_kinds[0]); i++)
+        if (!strncmp(key, key_kinds[i].prefix, strlen(key_kinds[i].prefix)))
+            kind = &key_kinds[i];
+    if (!kind)
+        return rt_fail(err, STRUERE_EKEY,
+                       "the API key does not start with sk_dev_, sk_prod_ "
+                       "or sk_eval_");
+    size_t plen = strlen(kind->prefix);
+    size_t n = strnlen(key + plen, KEY_RANDOM_MAX + 1);
+    if (n < KEY_RANDOM_MIN)
+        return rt_fail(err, STRUERE_EKEY,
+                       "the API key is too short: %zu characters after %s, "
+                       "at least %d needed",
+                       n, kind->prefix, KEY_RANDOM_MIN);
+    if (n > KEY_RANDOM_MAX)
+        return rt_fail(err, STRUERE_EKEY,
+                       "the API key is too long: more than %d characters "
+                       "after %s",
+                       KEY_RANDOM_MAX, kind->prefix);
+    for (size_t i = 0; i < n; i++)
+        if (!base62((unsigned char)key[plen + i]))
+            return rt_fail(err, STRUERE_EKEY,
+                           "the API key has a character that is not base62 "
+                           "(0-9, A-Z, a-z) at position %zu",
+                           plen + i + 1);
+    *env = kind->env;
+    *prefix_len = plen;
+    *len = plen + n;
+    return 0;
+}
+
+/* ---- dates of key records ---- */
+
+static int digits(const char *s, size_t n, int *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 1;
+}
+
+/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/*
+ * Reads a record's date: YYYY-MM-DDTHH:MM:SSZ as `struere keys` writes
+ * it, or YYYY-MM-DD (midnight UTC) as a person might. 1 with the time in
+ * `*t`, 0 when the text is not such a date.
+ */
+static int parse_date(const char *s, size_t n, int64_t *t)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+    int y, mo, d, h = 0, mi = 0, se = 0;
+    if (!(n == 10 || n == 20) || !digits(s, 4, &y) || s[4] != '-' ||
+        !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d))
+        return 0;
+    if (n == 20 && (s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
+                    !digits(s + 14, 2, &mi) || s[16] != ':' ||
+                    !digits(s + 17, 2, &se) || s[19] != 'Z'))
+        return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
+        h > 23 || mi > 59 || se > 59)
+        return 0;
+    *t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    return 1;
+}
+
+/* ---- keys.json ---- */
+
+/* Decodes the JSON string `v` into `buf`: 1, or 0 when `v` is not a
+ * string or does not fit (with its NUL) in `cap` bytes. */
+static int json_text(struere_json v, char *buf, size_t cap, size_t *len)
+{
+    if (rt_json_kind(v) != STRUERE_JSON_STRING || rt_json_str_len(v) >= cap)
+        return 0;
+    *len = rt_json_str_decode(v, buf);
+    return 1;
+}
+
+static int env_from_name(const char *s)
+{
+    for (int e = STRUERE_ENV_DEVELOPMENT; e <= STRUERE_ENV_EVAL; e++)
+        if (!strcmp(s, struere_env_name(e)))
+            return e;
+    return 0;
+}
+
+/*
+ * Reads record `index` of keys.json. Every record must be what cmd_keys.c
+ * writes: a damaged record refuses the whole store rather than being
+ * skipped, since skipping could skip a revocation.
+ */
+static int record_parse(struere_json obj, size_t index, struct key_record *r,
+                        struere_error *err)
+{
+    struere_json v;
+    char text[80];
+    size_t n, bin_len;
+    memset(r, 0, sizeof(*r));
+    if (rt_json_kind(obj) != STRUERE_JSON_OBJECT)
+        return rt_fail(err, STRUERE_ESTORE,
+                       KEYS_REF ": " KEYS_FILE " record %zu is not an object",
+                       index + 1);
+    if (rt_json_member(obj, "sha256", 6, &v) != 1 ||
+        !json_text(v, text, sizeof(text), &n) || n != 64 ||
+        sodium_hex2bin(r->digest, sizeof(r->digest), text, n, NULL, &bin_len,
+                       NULL) != 0 ||
+        bin_len != sizeof(r->digest))
+        return rt_fail(err, STRUERE_ESTORE,
+                       KEYS_REF ": " KEYS_FILE " record %zu has no valid "
+                                "sha256 (64 hex digits)",
+                       index + 1);
+    if (rt_json_member(obj, "environment", 11, &v) != 1 ||
+        !json_text(v, text, sizeof(text), &n) || strlen(text) != n ||
+        !(r->env = env_from_name(text)))
+        return rt_fail(err, STRUERE_ESTORE,
+                       KEYS_REF ": " KEYS_FILE " record %zu has no valid "
+                                "environment (development, production or "
+                                "eval)",
+                       index + 1);
+    int kind = rt_json_member(obj, "revoked", 7, &v) == 1 ? rt_json_kind(v) : 0;
+    if (kind != STRUERE_JSON_TRUE && kind != STRUERE_JSON_FALSE)
+        return rt_fail(err, STRUERE_ESTORE,
+                       KEYS_REF ": " KEYS_FILE " record %zu has no revoked "
+                                "flag (true or false)",
+                       index + 1);
+    r->revoked = kind == STRUERE_JSON_TRUE;
+    if (rt_json_member(obj, "expires", 7, &v) == 1 &&
+        rt_json_kind(v) != STRUERE_JSON_NULL) {
+        if (!json_text(v, r->expires_text, sizeof(r->expires_text), &n) ||
+            !parse_date(r->expires_text, n, &r->expires))
+            return rt_fail(err, STRUERE_ESTORE,
+                           KEYS_REF ": " KEYS_FILE " record %zu has an "
+                                    "expires that is not null or a date "
+                                    "(YYYY-MM-DDTHH:MM:SSZ)",
+                           index + 1);
+        r->expires_set = 1;
+    }
+    /* Only for messages: shown when it reads as a date. */
+    int64_t ignored;
+    if (rt_json_member(obj, "revokedAt", 9, &v) == 1 &&
+        (!json_text(v, r->revoked_at, sizeof(r->revoked_at), &n) ||
+         !parse_date(r->revoked_at, n, &ignored)))
+        r->revoked_at[0] = '\0';
+    return 0;
+}
+
+/* Copies `n` bytes of `src` over `dst` when `mask` is 0xff, and leaves
+ * `dst` as it is when `mask` is 0, taking the same time either way. */
+static void ct_copy(void *dst, const void *src, size_t n, unsigned char mask)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    for (size_t i = 0; i < n; i++)
+        d[i] ^= (unsigned char)((d[i] ^ s[i]) & mask);
+}
+
+/*
+ * Finds the record of the key whose SHA-256 is `digest` among the records
+ * of keys.json (`len` bytes). Every record is parsed and compared, with
+ * sodium_memcmp, whether or not an earlier one matched: the time taken
+ * does not depend on where, or how nearly, the digest matches.
+ */
+static int records_find(const char *json, size_t len,
+                        const unsigned char digest[32], const char *label,
+                        struct key_record *found, struere_error *err)
+{
+    struere_json all, v;
+    rt_json_it it;
+    if (rt_json_value(json, len, &all) < 0 ||
+        rt_json_iter(all, STRUERE_JSON_ARRAY, &it) < 0)
+        return rt_fail(err, STRUERE_ESTORE,
+                       KEYS_REF ": " KEYS_FILE
+                                " is not a JSON list of key records");
+    size_t index = 0, matches = 0;
+    int rc;
+    memset(found, 0, sizeof(*found));
+    while ((rc = rt_json_next(&it, NULL, &v)) == 1) {
+        struct key_record r;
+        int prc = record_parse(v, index++, &r, err);
+        if (prc < 0)
+            return prc;
+        unsigned eq = sodium_memcmp(r.digest, digest, 32) == 0;
+        matches += eq;
+        ct_copy(found, &r, sizeof(r), (unsigned char)(0u - eq));
+    }
+    if (rc < 0) /* unreachable: rt_json_value validated the whole text */
+        return rt_fail(err, STRUERE_ESTORE,
+                       KEYS_REF ": " KEYS_FILE " is not valid JSON");
+    if (matches == 0)
+        return rt_fail(err, STRUERE_EKEY, "no key record matches this key (%s)",
+                       label);
+    if (matches > 1)
+        return rt_fail(err, STRUERE_ESTORE,
+                       KEYS_REF ": %zu records of " KEYS_FILE
+                                " have the digest of key %s",
+                       matches, label);
+    return 0;
+}
+
+/*
+ * The checks on a found record, in the header's order: the key's prefix
+ * must name the record's environment, then not revoked, then not expired
+ * (expiry before `now`).
+ */
+static int record_check(const struct key_record *r, int key_env,
+                        const char *label, int64_t now, struere_error *err)
+{
+    if (r->env != key_env)
+        return rt_fail(err, STRUERE_EKEY,
+                       "the key's prefix says %s but its record says %s "
+                       "(%s)",
+                       struere_env_name(key_env), struere_env_name(r->env),
+                       label);
+    if (r->revoked)
+        return r->revoked_at[0]
+                   ? rt_fail(err, STRUERE_EREVOKED, "key %s was revoked on %s",
+                             label, r->revoked_at)
+                   : rt_fail(err, STRUERE_EREVOKED, "key %s was revoked",
+                             label);
+    if (r->expires_set && r->expires < now)
+        return rt_fail(err, STRUERE_EEXPIRED, "key %s expired on %s", label,
+                       r->expires_text);
+    return 0;
+}
+
+/* ---- the git store ---- */
+
+/* libgit2's reason for the last failure (it may have kept none). */
+static const char *libgit2_reason(void)
+{
+    const git_error *e = git_error_last();
+    return e && e->message ? e->message : "no reason given";
+}
+
+static int store_open(git_repository **repo, const char *store,
+                      struere_error *err)
+{
+    const char *path = store ? store : ".";
+    /* No search upwards: a store path that is not a repository must not
+     * quietly open the repository around it. */
+    if (git_repository_open_ext(repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+                                NULL) < 0) {
+        *repo = NULL;
+        return rt_fail(err, STRUERE_ESTORE,
+                       "store %s is not a git repository: %s", path,
+                       libgit2_reason());
+    }
+    return 0;
+}
+
+/* The commit `ref` names; `hint` says how to create a missing ref. */
+static int ref_commit(git_repository *repo, const char *ref, const char *hint,
+                      git_oid *id, struere_error *err)
+{
+    int rc = git_reference_name_to_id(id, repo, ref);
+    if (rc == GIT_ENOTFOUND) {
+        /* The store as its user knows it: the work tree, else the git
+         * directory, without libgit2's trailing slash. */
+        const char *name = git_repository_workdir(repo);
+        if (!name)
+            name = git_repository_path(repo);
+        size_t n = strlen(name);
+        if (n > 1 && name[n - 1] == '/')
+            n--;
+        return rt_fail(err, STRUERE_ESTORE, "store %.*s has no %s (%s)", (int)n,
+                       name, ref, hint);
+    }
+    if (rc < 0)
+        return rt_fail(err, STRUERE_ESTORE, "%s cannot be read: %s", ref,
+                       libgit2_reason());
+    return 0;
+}
+
+/*
+ * Reads the file `path` of the tree of commit `id` (the ref `ref` names)
+ * as an odb object the caller frees with git_odb_object_free, refusing one
+ * larger than `limit` before reading it.
+ */
+static int commit_file(git_repository *repo, const char *ref, const git_oid *id,
+                       const char *path, size_t limit, git_odb_object **out,
+                       struere_error *err)
+{
+    git_commit *commit = NULL;
+    git_tree *tree = NULL;
+    git_tree_entry *entry = NULL;
+    git_odb *odb = NULL;
+    size_t size;
+    git_object_t type;
+    int found, rc = STRUERE_ESTORE;
+    *out = NULL;
+    if (git_commit_lookup(&commit, repo, id) < 0 ||
+        git_commit_tree(&tree, commit) < 0) {
+        rt_fail(err, rc, "%s does not name a readable commit: %s", ref,
+                libgit2_reason());
+        goto cleanup;
+    }
+    found = git_tree_entry_bypath(&entry, tree, path);
+    if (found == GIT_ENOTFOUND) {
+        rt_fail(err, rc, "%s has no %s", ref, path);
+        goto cleanup;
+    }
+    if (found < 0 || git_tree_entry_type(entry) != GIT_OBJECT_BLOB) {
+        rt_fail(err, rc, "%s: %s is not a file", ref, path);
+        goto cleanup;
+    }
+    if (git_repository_odb(&odb, repo) < 0 ||
+        git_odb_read_header(&size, &type, odb, git_tree_entry_id(entry)) < 0) {
+        rt_fail(err, rc, "%s: %s cannot be read: %s", ref, path,
+                libgit2_reason());
+        goto cleanup;
+    }
+    if (size > limit) {
+        rt_fail(err, rc, "%s: %s is %zu bytes, more than the %zu allowed", ref,
+                path, size, limit);
+        goto cleanup;
+    }
+    if (git_odb_read(out, odb, git_tree_entry_id(entry)) < 0) {
+        *out = NULL;
+        rt_fail(err, rc, "%s: %s cannot be read: %s", ref, path,
+                libgit2_reason());
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    git_odb_free(odb);
+    git_tree_entry_free(entry);
+    git_tree_free(tree);
+    git_commit_free(commit);
+    return rc;
+}
+
+/* Finds and checks the record of the keystore's key in the store. */
+static int key_lookup(git_repository *repo, const struct rt_keystore *ks,
+                      int64_t now, struere_error *err)
+{
+    git_oid id;
+    git_odb_object *obj = NULL;
+    struct key_record rec;
+    int rc = ref_commit(repo, KEYS_REF,
+                        "create a key with: struere keys create --env ENV", &id,
+                        err);
+    if (rc == 0)
+        rc = commit_file(repo, KEYS_REF, &id, KEYS_FILE, KEYS_JSON_LIMIT, &obj,
+                         err);
+    if (rc == 0)
+        rc = records_find(git_odb_object_data(obj), git_odb_object_size(obj),
+                          ks->digest, ks->label, &rec, err);
+    if (rc == 0)
+        rc =
+            record_check(&rec, ks->env, ks->label, now ? now : time(NULL), err);
+    git_odb_object_free(obj);
+    sodium_memzero(&rec, sizeof(rec));
+    return rc;
+}
+
+/* The commit of the environment's branch. */
+static int env_commit(git_repository *repo, int env, git_oid *id,
+                      struere_error *err)
+{
+    char ref[64];
+    snprintf(ref, sizeof(ref), "refs/heads/struere/%s", struere_env_name(env));
+    return ref_commit(repo, ref,
+                      env == STRUERE_ENV_PRODUCTION
+                          ? "promote development with: struere deploy"
+                          : "compile it with: struere dev",
+                      id, err);
+}
+
+/* A bundle's bytes are an odb object's, which lives on its own once read
+ * (the repository may be closed): freeing the bundle frees it, then drops
+ * the libgit2 reference taken for it, so that it may outlive the keystore
+ * whatever order the two are freed in. */
+static void blob_release(void *obj)
+{
+    git_odb_object_free(obj);
+    git_libgit2_shutdown();
+}
+
+/*
+ * Reads bundles/ENV.stb of commit `id` and opens it on the object's bytes
+ * (no copy), verified whole and required to be of the key's environment.
+ */
+static int env_bundle(git_repository *repo, int env_code, const git_oid *id,
+                      struere_bundle **out, struere_error *err)
+{
+    const char *env = struere_env_name(env_code);
+    char ref[64], path[64];
+    git_odb_object *obj;
+    struere_error e;
+    *out = NULL;
+    snprintf(ref, sizeof(ref), "refs/heads/struere/%s", env);
+    snprintf(path, sizeof(path), "bundles/%s.stb", env);
+    int rc = commit_file(repo, ref, id, path, RT_LIMIT_BUNDLE_BYTES, &obj, err);
+    if (rc < 0)
+        return rc;
+    if (git_libgit2_init() < 0) {
+        git_odb_object_free(obj);
+        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
+                       libgit2_reason());
+    }
+    rc = rt_bundle_open_owned(out, git_odb_object_data(obj),
+                              git_odb_object_size(obj), env_code, blob_release,
+                              obj, &e);
+    if (rc < 0) {
+        blob_release(obj);
+        rt_fail(err, rc, "%s:%s: %s", ref, path, e.message);
+        if (err)
+            err->offset = e.offset;
+    }
+    return rc;
+}
+
+/* ---- the API ---- */
+
+void rt_keystore_free(struct rt_keystore *ks)
+{
+    if (!ks)
+        return;
+    free(ks->path);
+    sodium_memzero(ks, sizeof(*ks));
+    free(ks);
+    git_libgit2_shutdown();
+}
+
+/* A new keystore for the key `key` (`len` bytes, of the form checked), in
+ * the store `repo`. It holds a libgit2 reference until freed, so that
+ * each reload finds libgit2 initialised. */
+static int keystore_new(struct rt_keystore **out, git_repository *repo,
+                        const char *key, size_t len, size_t prefix_len, int env,
+                        struere_error *err)
+{
+    struct rt_keystore *ks = calloc(1, sizeof(*ks));
+    *out = NULL;
+    if (!ks || !(ks->path = strdup(git_repository_path(repo)))) {
+        free(ks);
+        return rt_fail(err, STRUERE_ENOMEM, "out of memory opening a store");
+    }
+    if (git_libgit2_init() < 0) {
+        free(ks->path);
+        free(ks);
+        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
+                       libgit2_reason());
+    }
+    ks->env = env;
+    crypto_hash_sha256(ks->digest, (const unsigned char *)key, len);
+    snprintf(ks->label, sizeof(ks->label), "%.*s\xe2\x80\xa6",
+             (int)(prefix_len + KEY_SHOWN), key);
+    *out = ks;
+    return 0;
+}
+
+/* The steps of an open after the key's form is checked: the store, the
+ * key's record, the environment's commit and bundle, the runtime. */
+static int open_store(struere_runtime **out, const char *store, const char *key,
+                      size_t len, size_t prefix_len, int env, int64_t now,
+                      struere_error *err)
+{
+    git_repository *repo = NULL;
+    struct rt_keystore *ks = NULL;
+    struere_bundle *b = NULL;
+    git_oid id;
+    int rc = store_open(&repo, store, err);
+    if (rc == 0)
+        rc = keystore_new(&ks, repo, key, len, prefix_len, env, err);
+    if (rc == 0)
+        rc = key_lookup(repo, ks, now, err);
+    if (rc == 0)
+        rc = env_commit(repo, env, &id, err);
+    if (rc == 0)
+        rc = env_bundle(repo, env, &id, &b, err);
+    git_repository_free(repo);
+    if (rc == 0 && (rc = rt_runtime_new(out, b, err)) < 0)
+        struere_bundle_free(b);
+    if (rc < 0) {
+        rt_keystore_free(ks);
+        return rc;
+    }
+    (*out)->ks = ks;
+    git_oid_tostr((*out)->commit, sizeof((*out)->commit), &id);
+    return 0;
+}
+
+int struere_runtime_open_key(struere_runtime **out, const char *store,
+                             const char *key, int64_t now, struere_error *err)
+{
+    int env = 0;
+    size_t len = 0, prefix_len = 0;
+    rt_clear(err);
+    if (!out)
+        return rt_fail(err, STRUERE_EINVAL, "no place to store the runtime");
+    *out = NULL;
+    int rc = key_parse(key, &env, &prefix_len, &len, err);
+    if (rc < 0)
+        return rc;
+    if (sodium_init() < 0)
+        return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
+    /* This reference covers the open; the keystore and each bundle take
+     * their own. */
+    if (git_libgit2_init() < 0)
+        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
+                       libgit2_reason());
+    rc = open_store(out, store, key, len, prefix_len, env, now, err);
+    git_libgit2_shutdown();
+    return rc;
+}
+
+/* What reload does in the store: the key's record checked again, the
+ * environment's commit, and its bundle when the commit moved (`*b` stays
+ * NULL when it did not). */
+static int reload_read(const struere_runtime *rt, int64_t now, git_oid *id,
+                       struere_bundle **b, struere_error *err)
+{
+    git_repository *repo = NULL;
+    git_oid loaded;
+    *b = NULL;
+    int rc = store_open(&repo, rt->ks->path, err);
+    if (rc == 0)
+        rc = key_lookup(repo, rt->ks, now, err);
+    if (rc == 0)
+        rc = env_commit(repo, rt->ks->env, id, err);
+    if (rc == 0 && !(git_oid_fromstr(&loaded, rt->commit) == 0 &&
+                     git_oid_equal(id, &loaded)))
+        rc = env_bundle(repo, rt->ks->env, id, b, err);
+    git_repository_free(repo);
+    return rc;
+}
+
+int struere_runtime_reload(struere_runtime *rt, int64_t now, int *changed,
+                           struere_error *err)
+{
+    struere_bundle *b;
+    git_oid id;
+    rt_clear(err);
+    if (changed)
+        *changed = 0;
+    if (!rt)
+        return rt_fail(err, STRUERE_EINVAL, "no runtime to reload");
+    if (!rt->ks)
+        return rt_fail(err, STRUERE_EINVAL,
+                       "this runtime was opened from a file: it has no "
+                       "store to reload from");
+    int rc = reload_read(rt, now, &id, &b, err);
+    if (rc < 0 || !b)
+        return rc;
+    if ((rc = rt_runtime_swap(rt, b, err)) < 0) {
+        struere_bundle_free(b);
+        return rc;
+    }
+    git_oid_tostr(rt->commit, sizeof(rt->commit), &id);
+    if (changed)
+        *changed = 1;
+    return 0;
+}

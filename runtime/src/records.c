@@ -1,0 +1,167 @@
+/*
+ * records.c - eval's fixture data as an actor sees it: entity.query and
+ * entity.get against the fixture records, through the permission engine
+ * (decision, row scope, field masks).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt.h"
+
+/* The record as {"_id","type","status","data"} (status "active" when the
+ * fixture has none), masked for the actor, appended to `out`. */
+static int put_record(const struere_runtime *rt, const struere_actor *a,
+                      const struere_decision *d, const rt_record *r,
+                      rt_buf *out)
+{
+    struere_json status, data;
+    rt_buf plain;
+    const rt_type *t = &rt->model->types[r->type];
+    if (rt_json_member(r->json, "status", 6, &status) != 1 ||
+        rt_json_kind(status) != STRUERE_JSON_STRING)
+        status = (struere_json){"\"active\"", 8};
+    if (rt_json_member(r->json, "data", 4, &data) != 1 ||
+        rt_json_kind(data) != STRUERE_JSON_OBJECT)
+        data = (struere_json){"{}", 2};
+    rt_buf_grow_init(&plain);
+    rt_buf_puts(&plain, "{\"_id\":");
+    rt_buf_json_str(&plain, r->id.p, r->id.n);
+    rt_buf_puts(&plain, ",\"type\":");
+    rt_buf_json_str(&plain, t->slug, strlen(t->slug));
+    rt_buf_puts(&plain, ",\"status\":");
+    rt_buf_put(&plain, status.ptr, status.len);
+    rt_buf_puts(&plain, ",\"data\":");
+    rt_buf_put(&plain, data.ptr, data.len);
+    rt_buf_puts(&plain, "}");
+    int rc = rt_buf_finish(&plain);
+    if (rc < 0)
+        return rc;
+    rc = rt_mask_record(rt, a, d, (struere_json){plain.p, plain.len}, out);
+    free(plain.p);
+    return rc;
+}
+
+/* Does the record's data match every filter (data path = value)? */
+static int filters_match(const rt_record *r, struere_json filters)
+{
+    rt_json_it it;
+    struere_json k, want, data, have;
+    char path[512];
+    int rc;
+    if (!filters.ptr)
+        return 1;
+    if (rt_json_member(r->json, "data", 4, &data) != 1)
+        return 0;
+    rt_json_iter(filters, STRUERE_JSON_OBJECT, &it);
+    while ((rc = rt_json_next(&it, &k, &want)) == 1) {
+        size_t n = rt_json_str_len(k);
+        if (n >= sizeof(path))
+            return 0;
+        rt_json_str_decode(k, path);
+        /* a dot path under data; all-digit segments index arrays */
+        if (struere_json_get(data.ptr, data.len, path, &have) != 0 ||
+            !rt_json_scalar_eq(have, want))
+            return 0;
+    }
+    return rc == 0;
+}
+
+static int need_eval(const struere_runtime *rt, const struere_actor *actor)
+{
+    if (!rt || !actor)
+        return STRUERE_EINVAL;
+    if (rt->env != STRUERE_ENV_EVAL)
+        return STRUERE_EENV;
+    return 0;
+}
+
+int struere_query(const struere_runtime *rt, const struere_actor *actor,
+                  const char *type, const char *filters, size_t filters_len,
+                  size_t limit, char **out, size_t *len,
+                  struere_decision *decision)
+{
+    struere_decision local;
+    struere_decision *d = decision ? decision : &local;
+    struere_json f = {NULL, 0};
+    if (!out)
+        return STRUERE_EINVAL;
+    *out = NULL;
+    int rc = need_eval(rt, actor);
+    if (rc < 0 || !type)
+        return rc < 0 ? rc : STRUERE_EINVAL;
+    if (filters && (rt_json_value(filters, filters_len, &f) < 0 ||
+                    rt_json_kind(f) != STRUERE_JSON_OBJECT))
+        return STRUERE_EJSON;
+    rc = struere_decide(rt, actor, "list", type, d);
+    if (rc < 0)
+        return rc;
+    rt_buf b;
+    rt_buf_grow_init(&b);
+    rt_buf_puts(&b, "[");
+    if (d->allowed && d->priv_resource < rt->model->ntypes) {
+        const rt_type *t = &rt->model->types[d->priv_resource];
+        size_t kept = 0;
+        for (uint32_t i = 0; i < t->nrecords && (!limit || kept < limit); i++) {
+            const rt_record *r =
+                &rt->model->records[rt->model->by_type[t->record0 + i]];
+            if (!filters_match(r, f))
+                continue;
+            rc = struere_record_visible(rt, d, r->json.ptr, r->json.len);
+            if (rc < 0)
+                break;
+            if (!rc)
+                continue;
+            if (kept++)
+                rt_buf_puts(&b, ",");
+            if ((rc = put_record(rt, actor, d, r, &b)) < 0)
+                break;
+        }
+    }
+    rt_buf_puts(&b, "]");
+    if (rc < 0) {
+        free(b.p);
+        return rc;
+    }
+    if ((rc = rt_buf_finish(&b)) < 0)
+        return rc;
+    *out = b.p;
+    if (len)
+        *len = b.len;
+    return 0;
+}
+
+int struere_get_record(const struere_runtime *rt, const struere_actor *actor,
+                       const char *id, char **out, size_t *len,
+                       struere_decision *decision)
+{
+    struere_decision local;
+    struere_decision *d = decision ? decision : &local;
+    if (!out)
+        return STRUERE_EINVAL;
+    *out = NULL;
+    int rc = need_eval(rt, actor);
+    if (rc < 0 || !id)
+        return rc < 0 ? rc : STRUERE_EINVAL;
+    const rt_record *r = rt_model_record(rt->model, id, strlen(id));
+    if (!r)
+        return STRUERE_ENOTFOUND;
+    const char *type = rt->model->types[r->type].slug;
+    rc = struere_decide_record(rt, actor, "read", type, r->json.ptr,
+                               r->json.len, d);
+    if (rc < 0)
+        return rc;
+    if (!d->allowed)
+        return STRUERE_ENOTFOUND;
+    rt_buf b;
+    rt_buf_grow_init(&b);
+    if ((rc = put_record(rt, actor, d, r, &b)) < 0) {
+        free(b.p);
+        return rc;
+    }
+    if ((rc = rt_buf_finish(&b)) < 0)
+        return rc;
+    *out = b.p;
+    if (len)
+        *len = b.len;
+    return 0;
+}

@@ -1,0 +1,231 @@
+/*
+ * rt.h - what the runtime's modules share: the runtime handle, the model
+ * precomputed from a bundle at open (model.c), and the few bundle
+ * internals the other modules need. Not installed; struere.h is the API.
+ *
+ * Modules: bundle.c (verify, tables), json.c (JSON in place), model.c
+ * (precompute at open), runtime.c (the handle, open by file, swap),
+ * keystore.c (open by key, reload: libgit2 + libsodium), policy.c (actors,
+ * decisions, scope, masks), records.c (eval fixture queries), template.c
+ * (system prompts), automation.c (which automations fire).
+ */
+#ifndef STRUERE_RT_H
+#define STRUERE_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rt_json.h"
+#include "struere.h"
+
+/* ---- bundle internals (bundle.c) ---- */
+
+/*
+ * Verifies `bytes` and opens the bundle on them in place, without a copy.
+ * On success the bundle owns them: struere_bundle_free calls
+ * release(release_arg) (or nothing when `release` is NULL). On failure
+ * nothing is taken and the caller still owns `bytes`.
+ */
+int rt_bundle_open_owned(struere_bundle **out, const void *bytes, size_t len,
+                         int expected_env, void (*release)(void *),
+                         void *release_arg, struere_error *err);
+
+/* The table index of the entry of `kind` whose slug is the `n` bytes at
+ * `slug`: 1 found (index in `*index`), 0 absent. */
+int rt_bundle_find(const struere_bundle *b, int kind, const char *slug,
+                   size_t n, size_t *index);
+
+/* Fills `*err` (when not NULL) and returns `code`. */
+int rt_fail(struere_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void rt_clear(struere_error *err);
+
+/* ---- output text (buf.c) ---- */
+
+/*
+ * Text being written: into a caller's fixed buffer (the length needed is
+ * still counted past its end, as snprintf does) or into a malloc'd one
+ * that grows. `failed` is set when growing fails; writers ignore errors
+ * and the caller checks once at the end.
+ */
+typedef struct rt_buf {
+    char *p;
+    size_t len, cap;
+    int growable;
+    int failed;
+} rt_buf;
+
+void rt_buf_fixed(rt_buf *b, char *buf, size_t cap);
+void rt_buf_grow_init(rt_buf *b);
+void rt_buf_put(rt_buf *b, const char *s, size_t n);
+void rt_buf_puts(rt_buf *b, const char *s);
+/* `s` (`n` bytes of UTF-8) as a JSON string, quoted and escaped. */
+void rt_buf_json_str(rt_buf *b, const char *s, size_t n);
+/* NUL-terminates. Fixed: 0, or STRUERE_ERANGE when it did not fit.
+ * Growable: 0, or STRUERE_ENOMEM (and the memory is freed). */
+int rt_buf_finish(rt_buf *b);
+
+/* ---- the model: what answers need, precomputed at open (model.c) ---- */
+
+/* A string of the bundle, decoded when its JSON had escapes (then held in
+ * the model's memory). Not NUL-terminated unless said. */
+typedef struct rt_str {
+    const char *p;
+    uint32_t n;
+} rt_str;
+
+#define RT_ACTION_CREATE 0x01
+#define RT_ACTION_READ 0x02
+#define RT_ACTION_UPDATE 0x04
+#define RT_ACTION_DELETE 0x08
+#define RT_ACTION_LIST 0x10
+#define RT_ACTION_ALL 0x1f
+
+/* A policy's resource: a data type's table index, or one of these. */
+#define RT_RES_ANY ((uint32_t)-1)   /* "*" */
+#define RT_RES_USERS ((uint32_t)-2) /* the built-in "users" */
+#define RT_RES_NONE ((uint32_t)-3)  /* a slug the bundle has no type for */
+
+typedef struct rt_policy {
+    uint32_t resource;
+    uint8_t actions; /* RT_ACTION_* bits */
+    uint8_t allow;   /* 1 allow, 0 deny */
+} rt_policy;
+
+#define RT_OP_EQ 1
+#define RT_OP_NEQ 2
+#define RT_OP_IN 3
+#define RT_OP_CONTAINS 4
+
+#define RT_VAL_LITERAL 1   /* literal:X or any other string: `text` */
+#define RT_VAL_USER_ID 2   /* actor.userId */
+#define RT_VAL_ORG_ID 3    /* actor.organizationId */
+#define RT_VAL_ENTITY_ID 4 /* actor.entityId */
+#define RT_VAL_RELATED 5   /* actor.relatedIds:TYPE, `text` = TYPE */
+
+typedef struct rt_rule {
+    uint32_t type; /* data type index (rules for unknown types dropped) */
+    uint8_t op;    /* RT_OP_* */
+    uint8_t value; /* RT_VAL_* */
+    rt_str field;  /* dot path on the whole record */
+    rt_str text;   /* the literal, or the relation type */
+    rt_str raw;    /* the value as written, for predicates */
+} rt_rule;
+
+typedef struct rt_mask {
+    uint32_t type;
+    uint8_t hide;       /* 1 hide, 0 redact */
+    rt_str path;        /* dot path on the whole record */
+    rt_str replacement; /* redact: the replacement text (decoded) */
+} rt_mask;
+
+typedef struct rt_role {
+    const char *slug; /* NUL-terminated, in the bundle */
+    uint32_t policy0, npolicies;
+    uint32_t rule0, nrules;
+    uint32_t mask0, nmasks;
+} rt_role;
+
+/* A data type: what actors and records need of it. */
+typedef struct rt_type {
+    const char *slug;           /* NUL-terminated, in the bundle */
+    uint32_t bound_role;        /* role index of boundToRole, or UINT32_MAX */
+    rt_str user_id_field;       /* userIdField (default "userId") */
+    uint32_t record0, nrecords; /* eval: its records in model->by_type */
+} rt_type;
+
+/* An eval fixture record: the entity object of its fixture's body, which
+ * holds _id, type, status and data. */
+typedef struct rt_record {
+    rt_str id;         /* _id */
+    uint32_t type;     /* data type index */
+    struere_json json; /* the entity object, in the bundle */
+} rt_record;
+
+typedef struct rt_relation {
+    rt_str from, to, type;
+} rt_relation;
+
+typedef struct rt_model {
+    size_t ntypes, nroles;
+    rt_type *types; /* by DATA table index */
+    rt_role *roles; /* by ROLE table index */
+    rt_policy *policies;
+    rt_rule *rules;
+    rt_mask *masks;
+    rt_str org_id; /* META organization id (project name when absent) */
+    /* eval only */
+    size_t nrecords, nrelations;
+    rt_record *records; /* fixture order (fixture slug, then entity) */
+    uint32_t *by_id;    /* record indexes sorted by id */
+    uint32_t *by_type;  /* record indexes grouped by type, fixture order */
+    rt_relation *relations;
+    void *priv_blocks; /* model.c: the memory of decoded strings */
+} rt_model;
+
+/* Precomputes the model of a verified bundle. A body that is not what the
+ * compiler writes is refused with STRUERE_ECORRUPT naming it. */
+int rt_model_build(const struere_bundle *b, rt_model **out, struere_error *err);
+void rt_model_free(rt_model *m);
+
+/* The data type index of `slug` (`n` bytes), or RT_RES_NONE. */
+uint32_t rt_model_type(const struere_bundle *b, const char *slug, size_t n);
+
+/* The record with id `id` (`n` bytes), or NULL. */
+const rt_record *rt_model_record(const rt_model *m, const char *id, size_t n);
+
+/* ---- the runtime handle (runtime.c) ---- */
+
+struct rt_keystore; /* keystore.c: the store and key a runtime came from */
+
+struct struere_runtime {
+    struere_bundle *bundle;
+    rt_model *model;
+    int env;
+    unsigned generation; /* bumped by each swap; actors remember theirs */
+    char commit[41];     /* "" when opened from a file */
+    struct rt_keystore *ks;
+};
+
+/* A runtime on the verified bundle `b` (taken on success only). */
+int rt_runtime_new(struere_runtime **out, struere_bundle *b,
+                   struere_error *err);
+
+/* Builds the model of `b` and, only when that succeeds, swaps it in place
+ * of the runtime's bundle (taken on success only). */
+int rt_runtime_swap(struere_runtime *rt, struere_bundle *b, struere_error *err);
+
+/* keystore.c frees its part of a runtime. */
+void rt_keystore_free(struct rt_keystore *ks);
+
+/* ---- actors (policy.c), shared with records.c and template.c ---- */
+
+struct struere_actor {
+    const struere_runtime *rt;
+    unsigned generation;
+    int type;
+    size_t nroles;
+    uint32_t roles[STRUERE_MAX_ACTOR_ROLES]; /* role indexes */
+    rt_str user_id;
+    rt_str org_id;
+    int has_entity;
+    rt_str entity_id;
+    size_t nrelated;
+    struere_related *related; /* owned copies */
+    char *text;               /* the copied strings */
+};
+
+/* The record `rec` (a JSON object) with the decision's field masks
+ * applied, appended to `b` (policy.c; used by records.c). */
+int rt_mask_record(const struere_runtime *rt, const struere_actor *a,
+                   const struere_decision *d, struere_json rec, rt_buf *b);
+
+/* The record `rec` (a JSON object) with the decision's field masks
+ * applied, appended to `b` (policy.c; used by records.c). */
+int rt_mask_record(const struere_runtime *rt, const struere_actor *a,
+                   const struere_decision *d, struere_json rec, rt_buf *b);
+
+#endif
