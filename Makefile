@@ -96,20 +96,24 @@ replay: $(B)/fuzz-replay-check
 
 test: $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check $(B)/runtime-tests \
       $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
-      $(ENGINE_BIN) $(KEYS_PROBE)
+      $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE)
 	@./tests/run-all.sh $(B)
 
 check:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	    $(MAKE) VARIANT=asan CC=$(if $(filter cc,$(CC)),gcc,$(CC)) test
 
-valgrind: $(B)/unit-tests $(B)/struere $(B)/runtime-tests
+valgrind: $(B)/unit-tests $(B)/struere $(B)/runtime-tests $(ENGINE_BIN)
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(B)/unit-tests
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(B)/runtime-tests
 	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite $(B)/struere -C fixtures/example check
+	ENGINE_WRAP="valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite" \
+	    ./tests/engine/run.sh $(B)
 
 fuzz:
-	$(MAKE) VARIANT=fuzz CC=clang build/fuzz/fuzz-check build/fuzz/fuzz-bundle
+	$(MAKE) VARIANT=fuzz CC=clang build/fuzz/fuzz-check build/fuzz/fuzz-bundle \
+	    $(RT_FUZZ_NAMES:%=build/fuzz/fuzz-%)
+	$(MAKE) build/release/struere
 	./tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 build/fuzz/fuzz-check: build/fuzz/tests/fuzz/fuzz_check.o build/fuzz/libstruerec.a build/fuzz/libstruere.a

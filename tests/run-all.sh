@@ -36,6 +36,7 @@ run install ./tests/install/run.sh "$b"
 run keys ./tests/keys/run.sh "$b"
 run fuzz-replay-check "$b/fuzz-replay-check" tests/fuzz/corpus-check
 run fuzz-replay-bundle "$b/fuzz-replay-bundle" tests/fuzz/corpus-bundle
+run fuzz-replay-runtime ./tests/fuzz/replay-runtime.sh "$b"
 echo
 echo "all suites: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -753,6 +753,10 @@ static int path_step(struere_json v, const char *seg, size_t n,
 static int path_get(struere_json v, const char *path, size_t n,
                     struere_json *out)
 {
+    if (!path) {
+        *out = v;
+        return 1;
+    }
     const char *p = path, *end = path + n;
     while (p) {
         const char *dot = memchr(p, '.', (size_t)(end - p));

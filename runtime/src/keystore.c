@@ -322,6 +322,32 @@ static int record_check(const struct key_record *r, int key_env,
     return 0;
 }
 
+int rt_key_check(const char *keys_json, size_t len, const char *key,
+                 int64_t now, int *env, struere_error *err)
+{
+    int key_env;
+    size_t prefix_len, key_len;
+    unsigned char digest[32];
+    char label[64];
+    struct key_record rec;
+    rt_clear(err);
+    if (sodium_init() < 0)
+        return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
+    int rc = key_parse(key, &key_env, &prefix_len, &key_len, err);
+    if (rc < 0)
+        return rc;
+    crypto_hash_sha256(digest, (const unsigned char *)key, key_len);
+    snprintf(label, sizeof(label), "%.*s\xe2\x80\xa6",
+             (int)(prefix_len + KEY_SHOWN), key);
+    rc = records_find(keys_json, len, digest, label, &rec, err);
+    if (rc == 0)
+        rc = record_check(&rec, key_env, label, now, err);
+    if (rc == 0)
+        *env = rec.env;
+    sodium_memzero(&rec, sizeof(rec));
+    return rc;
+}
+
 /* ---- the git store ---- */
 
 /* libgit2's reason for the last failure (it may have kept none). */

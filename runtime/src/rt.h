@@ -201,6 +201,13 @@ int rt_runtime_swap(struere_runtime *rt, struere_bundle *b, struere_error *err);
 /* keystore.c frees its part of a runtime. */
 void rt_keystore_free(struct rt_keystore *ks);
 
+/* The key checks of an open, on keys.json text in memory: the key's form,
+ * its record found by SHA-256 (constant time), prefix against record,
+ * revoked, expired at `now`. The environment in `*env`. For the key
+ * parser's fuzz target; opening a store runs the same functions. */
+int rt_key_check(const char *keys_json, size_t len, const char *key,
+                 int64_t now, int *env, struere_error *err);
+
 /* ---- actors (policy.c), shared with records.c and template.c ---- */
 
 struct struere_actor {

@@ -18,7 +18,9 @@ fail=0
 for t in "$b"/engine/*; do
     [ -x "$t" ] || continue
     name=$(basename "$t")
-    out=$("$t" "$tmp/bundles" "$S" fixtures/example 2>&1)
+    # ENGINE_WRAP (e.g. valgrind ...) runs each test under a tool.
+    # shellcheck disable=SC2086
+    out=$(${ENGINE_WRAP:-} "$t" "$tmp/bundles" "$S" fixtures/example 2>&1)
     rc=$?
     printf '%s\n' "$out"
     line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional, as with libFuzzer: targets that load something once. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static size_t ran;
 
@@ -75,6 +77,8 @@ static int run_path(const char *path)
 int main(int argc, char **argv)
 {
     int rc = 0;
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
     for (int i = 1; i < argc; i++)
         if (run_path(argv[i]) < 0)
             rc = 1;

@@ -6,7 +6,15 @@ set -eu
 b=$1
 secs=$2
 mkdir -p "$b/artifacts"
-for target in check bundle; do
+# The runtime targets that read the example's bundles get them here.
+bundles=$(mktemp -d)
+trap 'rm -rf "$bundles"' EXIT
+build/release/struere -C fixtures/example build --out "$bundles" >/dev/null
+for target in check bundle template automation keys mask; do
+    case $target in
+    automation) export STRUERE_FUZZ_BUNDLE="$bundles/development.stb" ;;
+    *) export STRUERE_FUZZ_BUNDLE="$bundles/eval.stb" ;;
+    esac
     work="$b/corpus-$target"
     mkdir -p "$work"
     cp -n tests/fuzz/corpus-$target/* "$work"/ 2>/dev/null || true

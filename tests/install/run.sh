@@ -39,6 +39,12 @@ esac
 bad=$(nm -D --defined-only "$P/lib/libstruere.so" | awk '$2 ~ /[TDB]/ {print $3}' | grep -v '^struere_' | head -5)
 if [ -z "$bad" ]; then pass "libstruere.so exports struere_* only"; else fail "libstruere.so exports struere_* only" "$bad"; fi
 
+# the library never prints, exits or aborts: it calls none of them
+bad=$(nm -u "$P/lib/libstruere.a" | awk '{print $2}' | sort -u |
+    grep -xE '(printf|fprintf|vfprintf|puts|fputs|putchar|perror|exit|_exit|abort|__assert_fail|write)' | tr '\n' ' ')
+if [ -z "$bad" ]; then pass "libstruere calls no printing, exit or abort function"; else
+    fail "libstruere calls no printing, exit or abort function" "$bad"; fi
+
 # the README's program, exactly
 awk '/<!-- example: service.c/ {on=1; next} on && /^```c/ {inb=1; next} inb && /^```/ {exit} inb {print}' \
     "$ROOT/README.md" >"$T/service.c"
