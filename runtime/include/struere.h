@@ -497,7 +497,8 @@ int struere_query(const struere_runtime *rt, const struere_actor *actor,
  * The fixture record `id` as `actor` may read it (read permission, row
  * scope, mask), as struere_query gives records. STRUERE_ENOTFOUND when
  * there is no such record or the actor may not see it (the decision, when
- * not NULL, tells which). STRUERE_EENV outside eval.
+ * not NULL, tells which: its reason is 0 when there is no such record).
+ * STRUERE_EENV outside eval.
  */
 int struere_get_record(const struere_runtime *rt, const struere_actor *actor,
                        const char *id, char **out, size_t *len,
@@ -509,10 +510,15 @@ int struere_get_record(const struere_runtime *rt, const struere_actor *actor,
 
 /*
  * A tool call in a template that the runtime cannot answer itself (any
- * tool outside eval's entity.query/entity.get). Sets `*result` to a
- * malloc'd NUL-terminated text (JSON or plain) the library frees with
- * free(), and returns 0; or returns a negative value with `*result` an
- * optional malloc'd error message ("[TEMPLATE_ERROR: NAME - MESSAGE]").
+ * tool outside eval's entity.query/entity.get; custom tools only when the
+ * bundle gives them a handler). `args` is the call's JSON object,
+ * NUL-terminated, nested variables resolved. Sets `*result` to a malloc'd
+ * NUL-terminated text (JSON or plain), inserted as it is, which the
+ * library frees with free(), and returns 0 (a NULL result renders as
+ * null; return "[]" for a permission denial, as Struere does); or returns
+ * a negative value with `*result` an optional malloc'd message, rendered
+ * "[TEMPLATE_ERROR: NAME - MESSAGE]" (a message that is already a
+ * [TEMPLATE_ERROR: ...] text is inserted unchanged).
  */
 typedef int (*struere_tool_fn)(void *user, const char *tool, const char *args,
                                size_t args_len, char **result);
@@ -523,8 +529,10 @@ typedef struct struere_prompt_context {
     const char *user_id;
     const char *thread_id;
     const char *message;
-    const char *channel;            /* threadContext.channel */
-    const char *const *param_names; /* threadContext.params.NAME */
+    const char *channel; /* threadContext.channel */
+    /* threadContext.params.NAME: only the parameters the agent declares
+     * (threadContextParams) are visible, as in Struere. */
+    const char *const *param_names;
     const char *const *param_values;
     size_t param_count;
     /* Whose permissions embedded entity queries use; NULL: the agent's. */
@@ -535,13 +543,20 @@ typedef struct struere_prompt_context {
 
 /*
  * Renders the system prompt of agent `agent` with Struere's template
- * semantics (reference §2.8): variables first, then function calls of the
+ * semantics (reference §2.8): variables and function calls of the
  * agent's tools; unresolved names, bad arguments and unknown tools become
  * the [TEMPLATE_ERROR: ...] texts; each result is cut at 10 KiB with
  * "...[truncated]". In eval, entity.query and entity.get run against the
  * fixture records with the actor's permissions (a denial gives []).
- * `*out` (NUL-terminated, `*len` bytes) is freed with struere_free.
- * STRUERE_ENOTFOUND for an unknown agent.
+ * Unlike Struere, the text is scanned once, left to right: a value
+ * inserted by a variable (a user's message, say) is never scanned again,
+ * so it cannot call a tool. `*out` (NUL-terminated, `*len` bytes) is freed
+ * with struere_free. STRUERE_ENOTFOUND for an unknown agent;
+ * STRUERE_EINVAL for NULL arguments, parameter arrays NULL with a count,
+ * or `now_ms` outside JavaScript's dates (+-8.64e15); STRUERE_ERANGE for
+ * a rendering over 1 MiB or {{ }} nested deeper than 16; STRUERE_ECORRUPT
+ * for an agent, data type or role body that is not what the compiler
+ * writes; STRUERE_ENOMEM.
  */
 int struere_prompt_render(const struere_runtime *rt, const char *agent,
                           const struere_prompt_context *ctx, char **out,

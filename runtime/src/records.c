@@ -136,6 +136,9 @@ int struere_get_record(const struere_runtime *rt, const struere_actor *actor,
 {
     struere_decision local;
     struere_decision *d = decision ? decision : &local;
+    /* No decision yet: reason 0 tells "no such record" from a denial. */
+    memset(d, 0, sizeof(*d));
+    d->policy = -1;
     if (!out)
         return STRUERE_EINVAL;
     *out = NULL;

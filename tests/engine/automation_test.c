@@ -719,7 +719,10 @@ static int patch_bundle(const char *src, const char *dst, const char *find,
     int rc = -1;
     if (f)
         fclose(f);
-    unsigned char *at = len ? memmem(b, len, find, n) : NULL;
+    unsigned char *at = NULL;
+    for (size_t i = 0; !at && n && i + n <= len; i++)
+        if (!memcmp(b + i, find, n))
+            at = b + i;
     if (at && strlen(repl) == n) {
         memcpy(at, repl, n);
         size_t count = (size_t)get_le(b + 16, 4);
