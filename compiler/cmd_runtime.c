@@ -104,8 +104,7 @@ struct args {
 
 /* Parses argv into *o and a->pos. Returns -1 when --help was printed
  * (exit 0), EXIT_USAGE (printed), or EXIT_OK. */
-static int parse_args(struct args *a, struct rt_opts *o, int argc,
-                      char **argv)
+static int parse_args(struct args *a, struct rt_opts *o, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (cli_wants_help(argv[i])) {
@@ -344,8 +343,11 @@ static const char get_usage[] =
 int cmd_get(const struct cli *g, int argc, char **argv)
 {
     struct rt_opts o = {0};
-    struct args a = {.name = "get", .usage = get_usage, .help = common_help,
-                     .min = 2, .max = 2};
+    struct args a = {.name = "get",
+                     .usage = get_usage,
+                     .help = common_help,
+                     .min = 2,
+                     .max = 2};
     int ec = parse_args(&a, &o, argc, argv);
     if (ec)
         return ec < 0 ? EXIT_OK : ec;
@@ -490,7 +492,8 @@ static int can_run(const struere_runtime *rt, const struere_actor *actor,
     }
     if (json) {
         /* built from the library's JSON texts as they are */
-        printf("{\"decision\":\"%s\",\"reason\":", d.allowed ? "allow" : "deny");
+        printf("{\"decision\":\"%s\",\"reason\":",
+               d.allowed ? "allow" : "deny");
         json_t *js = json_string(reason);
         char *r = json_dumps(js, JSON_ENCODE_ANY);
         fputs(r ? r : "null", stdout);
@@ -536,8 +539,12 @@ int cmd_can(const struct cli *g, int argc, char **argv)
 {
     struct rt_opts o = {0};
     struct can_opts c = {0};
-    struct args a = {.name = "can", .usage = can_usage, .min = 2, .max = 2,
-                     .own = can_opt, .ctx = &c};
+    struct args a = {.name = "can",
+                     .usage = can_usage,
+                     .min = 2,
+                     .max = 2,
+                     .own = can_opt,
+                     .ctx = &c};
     char help[2048];
     snprintf(help, sizeof(help), "%s%s", actor_help, common_help);
     a.help = help;
@@ -641,8 +648,12 @@ int cmd_query(const struct cli *g, int argc, char **argv)
 {
     struct rt_opts o = {0};
     struct query_opts q = {0};
-    struct args a = {.name = "query", .usage = query_usage, .min = 1,
-                     .max = 1, .own = query_opt, .ctx = &q};
+    struct args a = {.name = "query",
+                     .usage = query_usage,
+                     .min = 1,
+                     .max = 1,
+                     .own = query_opt,
+                     .ctx = &q};
     char help[2048];
     snprintf(help, sizeof(help), "%s%s", actor_help, common_help);
     a.help = help;
@@ -753,8 +764,12 @@ int cmd_prompt(const struct cli *g, int argc, char **argv)
 {
     struct rt_opts o = {0};
     struct prompt_opts po = {0};
-    struct args a = {.name = "prompt", .usage = prompt_usage, .min = 1,
-                     .max = 1, .own = prompt_opt, .ctx = &po};
+    struct args a = {.name = "prompt",
+                     .usage = prompt_usage,
+                     .min = 1,
+                     .max = 1,
+                     .own = prompt_opt,
+                     .ctx = &po};
     char help[2048];
     snprintf(help, sizeof(help), "%s%s", actor_help, common_help);
     a.help = help;
@@ -842,8 +857,13 @@ int cmd_fire(const struct cli *g, int argc, char **argv)
 {
     struct rt_opts o = {0};
     struct fire_opts f = {.id = ""};
-    struct args a = {.name = "fire", .usage = fire_usage, .help = common_help,
-                     .min = 2, .max = 2, .own = fire_opt, .ctx = &f};
+    struct args a = {.name = "fire",
+                     .usage = fire_usage,
+                     .help = common_help,
+                     .min = 2,
+                     .max = 2,
+                     .own = fire_opt,
+                     .ctx = &f};
     int ec = parse_args(&a, &o, argc, argv);
     if (ec)
         return ec < 0 ? EXIT_OK : ec;
@@ -945,8 +965,11 @@ static int plan_suite(const char *slug, const char *body, size_t len)
 int cmd_eval(const struct cli *g, int argc, char **argv)
 {
     struct rt_opts o = {0};
-    struct args a = {.name = "eval", .usage = eval_usage, .help = common_help,
-                     .min = 1, .max = 2};
+    struct args a = {.name = "eval",
+                     .usage = eval_usage,
+                     .help = common_help,
+                     .min = 1,
+                     .max = 2};
     int ec = parse_args(&a, &o, argc, argv);
     if (ec)
         return ec < 0 ? EXIT_OK : ec;

@@ -471,8 +471,8 @@ size_t rt_json_str_decode(struere_json s, char *out)
 
 /* The member `key` of `obj`; when `sorted`, stops at the first key past
  * it in byte order (keys with escapes are not compared that way). */
-static int member_of(struere_json obj, const char *key, size_t klen,
-                     int sorted, struere_json *out)
+static int member_of(struere_json obj, const char *key, size_t klen, int sorted,
+                     struere_json *out)
 {
     rt_json_it it;
     struere_json k, v;
