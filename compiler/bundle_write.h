@@ -16,6 +16,7 @@ struct bundle_bytes {
     unsigned char *data; /* malloc'd; free() it */
     size_t len;
     size_t counts[KIND_COUNT]; /* definitions per kind */
+    unsigned char sha256[32];  /* of data (compile_project fills it) */
 };
 
 /* One compiled definition: its kind, slug and canonical JSON body. */

@@ -216,6 +216,41 @@ static int emit_env(const struct project *p, enum env e,
     return 0;
 }
 
+/* Writing the environments' bundles, one per worker. */
+struct bundle_job {
+    const struct project *p;
+    struct compiled *c;
+    int failed;
+};
+
+/* Lays out environment i's bundle from its sorted definitions and hashes
+ * it for the manifest: the three environments are independent. */
+static void bundle_one(void *ctx, size_t i, unsigned w)
+{
+    (void)w;
+    struct bundle_job *j = ctx;
+    struct compiled *c = j->c;
+    size_t n = c->nreview[i];
+    struct bundle_entry *entries = malloc((n + 1) * sizeof(*entries));
+    if (!entries) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    for (size_t k = 0; k < n; k++)
+        entries[k] =
+            (struct bundle_entry){c->review[i][k].kind, c->review[i][k].slug,
+                                  c->review[i][k].canonical};
+    int rc = bundle_write(j->p, (enum env)i, c->env_digest[i], entries, n,
+                          &c->bundle[i]);
+    free(entries);
+    if (rc < 0) {
+        __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    crypto_hash_sha256(c->bundle[i].sha256, c->bundle[i].data,
+                       c->bundle[i].len);
+}
+
 int compile_project(const struct project *p, const struct compile_reuse *reuse,
                     struct compiled *out)
 {
@@ -229,23 +264,12 @@ int compile_project(const struct project *p, const struct compile_reuse *reuse,
             compiled_free(out);
             return -1;
         }
-        size_t n = out->nreview[e];
-        struct bundle_entry *entries = malloc((n + 1) * sizeof(*entries));
-        if (!entries) {
-            compiled_free(out);
-            return -1;
-        }
-        for (size_t i = 0; i < n; i++)
-            entries[i] = (struct bundle_entry){out->review[e][i].kind,
-                                               out->review[e][i].slug,
-                                               out->review[e][i].canonical};
-        int rc = bundle_write(p, (enum env)e, out->env_digest[e], entries, n,
-                              &out->bundle[e]);
-        free(entries);
-        if (rc < 0) {
-            compiled_free(out);
-            return -1;
-        }
+    }
+    struct bundle_job job = {p, out, 0};
+    pool_run(pool_threads(ENV_COUNT), ENV_COUNT, bundle_one, &job);
+    if (job.failed) {
+        compiled_free(out);
+        return -1;
     }
     return 0;
 }
@@ -301,9 +325,7 @@ char *compile_manifest(const struct project *p, const struct compiled *c,
         if (!(env_mask & (1u << e)))
             continue;
         json_t *b = json_object();
-        unsigned char sum[32];
-        crypto_hash_sha256(sum, c->bundle[e].data, c->bundle[e].len);
-        hex(sum, 32, h);
+        hex(c->bundle[e].sha256, 32, h);
         json_object_set_new(b, "path", json_string(compile_bundle_path(e)));
         json_object_set_new(b, "sha256", json_string(h));
         json_object_set_new(b, "size",

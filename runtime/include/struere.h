@@ -247,11 +247,13 @@ void struere_free(void *p);
 /* ------------------------------------------------------------------ */
 
 /*
- * A runtime answers from one verified bundle, and precomputes at open what
- * its answers need (compiled roles, indexes of data types, automations
- * and, in eval, fixture records). Opaque; freed with struere_runtime_free.
- * Queries on one runtime may run from many threads at once; opening,
- * reloading and freeing must not overlap with them.
+ * A runtime answers from one verified bundle, and precomputes what its
+ * answers need: at open, the data types and, in eval, the fixture records
+ * indexed; each role when an actor first holds it (so opening costs the
+ * same whatever the number of roles). Opaque; freed with
+ * struere_runtime_free. Queries and actor creation on one runtime may run
+ * from many threads at once; opening, reloading and freeing must not
+ * overlap with them.
  */
 typedef struct struere_runtime struere_runtime;
 
@@ -354,9 +356,11 @@ typedef struct struere_actor_spec {
 typedef struct struere_actor struere_actor;
 
 /*
- * Prepares an actor. STRUERE_ENOTFOUND (with the slug in `*err`) for a
- * role or agent the bundle does not have; STRUERE_EINVAL for a bad type,
- * a missing id or more than STRUERE_MAX_ACTOR_ROLES roles.
+ * Prepares an actor (compiling its roles the first time any actor holds
+ * them). STRUERE_ENOTFOUND (with the slug in `*err`) for a role or agent
+ * the bundle does not have; STRUERE_EINVAL for a bad type, a missing id
+ * or more than STRUERE_MAX_ACTOR_ROLES roles; STRUERE_ECORRUPT for a role
+ * body that is not what the compiler writes.
  */
 int struere_actor_new(const struere_runtime *rt, const struere_actor_spec *spec,
                       struere_actor **out, struere_error *err);

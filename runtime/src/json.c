@@ -3,6 +3,8 @@
  * public struere_json_* accessors built on it. Every read is bounds-checked
  * against the end of the text; nothing is allocated.
  */
+#include <locale.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -526,6 +528,21 @@ int rt_json_path(struere_json v, const char *path, size_t plen,
     return 1;
 }
 
+static locale_t the_c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void make_c_locale(void)
+{
+    the_c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/* The "C" locale, made once (NULL if it cannot be made). */
+static locale_t c_locale(void)
+{
+    pthread_once(&c_locale_once, make_c_locale);
+    return the_c_locale;
+}
+
 int rt_json_scalar_eq(struere_json a, struere_json b)
 {
     int ka = rt_json_kind(a), kb = rt_json_kind(b);
@@ -559,7 +576,11 @@ int rt_json_scalar_eq(struere_json a, struere_json b)
         ba[a.len] = 0;
         memcpy(bb, b.ptr, b.len);
         bb[b.len] = 0;
-        return strtod(ba, NULL) == strtod(bb, NULL);
+        /* JSON numbers have a '.' whatever the caller's locale is */
+        locale_t c = c_locale();
+        if (!c)
+            return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
+        return strtod_l(ba, NULL, c) == strtod_l(bb, NULL, c);
     }
     default:
         return 0;

@@ -12,6 +12,7 @@
  * be crafted with valid checksums): a body that is not what the compiler
  * writes is refused, naming it.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,11 @@ typedef struct text_block {
 typedef struct builder {
     const struere_bundle *b;
     rt_model *m;
-    text_block *blocks;
+    text_block **blocks; /* the model's list of decoded strings */
+    /* the role being compiled */
+    rt_policy *policies;
+    rt_rule *rules;
+    rt_mask *masks;
     size_t npolicies, cap_policies;
     size_t nrules, cap_rules;
     size_t nmasks, cap_masks;
@@ -79,7 +84,7 @@ static int str_of(builder *bd, struere_json s, rt_str *out)
         return 0;
     }
     size_t n = rt_json_str_len(s);
-    text_block *t = bd->blocks;
+    text_block *t = *bd->blocks;
     if (!t || t->cap - t->used < n + 1) {
         size_t cap = n + 1 > 65536 ? n + 1 : 65536;
         t = malloc(sizeof(*t) + cap);
@@ -87,8 +92,8 @@ static int str_of(builder *bd, struere_json s, rt_str *out)
             return nomem(bd);
         t->used = 0;
         t->cap = cap;
-        t->next = bd->blocks;
-        bd->blocks = t;
+        t->next = *bd->blocks;
+        *bd->blocks = t;
     }
     char *p = t->data + t->used;
     rt_json_str_decode(s, p);
@@ -207,10 +212,10 @@ static int read_policy(builder *bd, struere_json p)
     }
     if (rc < 0)
         return corrupt(bd, "invalid JSON in a policy");
-    if (grow((void **)&bd->m->policies, &bd->cap_policies, bd->npolicies, 1,
+    if (grow((void **)&bd->policies, &bd->cap_policies, bd->npolicies, 1,
              sizeof(rt_policy)) < 0)
         return nomem(bd);
-    bd->m->policies[bd->npolicies++] = pol;
+    bd->policies[bd->npolicies++] = pol;
     return 0;
 }
 
@@ -262,10 +267,10 @@ static int read_rule(builder *bd, struere_json r)
         rule.value = RT_VAL_LITERAL;
         rule.text = value;
     }
-    if (grow((void **)&bd->m->rules, &bd->cap_rules, bd->nrules, 1,
+    if (grow((void **)&bd->rules, &bd->cap_rules, bd->nrules, 1,
              sizeof(rt_rule)) < 0)
         return nomem(bd);
-    bd->m->rules[bd->nrules++] = rule;
+    bd->rules[bd->nrules++] = rule;
     return 0;
 }
 
@@ -299,22 +304,26 @@ static int read_mask(builder *bd, struere_json f)
         if (rc == 1 && str_of(bd, rep, &mask.replacement) < 0)
             return STRUERE_ECORRUPT;
     }
-    if (grow((void **)&bd->m->masks, &bd->cap_masks, bd->nmasks, 1,
+    if (grow((void **)&bd->masks, &bd->cap_masks, bd->nmasks, 1,
              sizeof(rt_mask)) < 0)
         return nomem(bd);
-    bd->m->masks[bd->nmasks++] = mask;
+    bd->masks[bd->nmasks++] = mask;
     return 0;
 }
 
 /* Calls fn on each element of the array `key` of `obj`. */
-static int each(builder *bd, struere_json obj, const char *key,
-                int (*fn)(builder *, struere_json))
+/* Calls fn on each element of the array `arr`. */
+static int each_of(builder *bd, struere_json arr, const char *key,
+                   int (*fn)(builder *, struere_json))
 {
     rt_json_it it;
     struere_json v;
     int rc;
-    if (member_array(bd, obj, key, &it) < 0)
-        return STRUERE_ECORRUPT;
+    if (rt_json_iter(arr, STRUERE_JSON_ARRAY, &it) < 0) {
+        char what[80];
+        snprintf(what, sizeof(what), "'%s' is not an array", key);
+        return corrupt(bd, what);
+    }
     while ((rc = rt_json_next(&it, NULL, &v)) == 1)
         if ((rc = fn(bd, v)) < 0)
             return rc;
@@ -323,28 +332,82 @@ static int each(builder *bd, struere_json obj, const char *key,
     return 0;
 }
 
-static int read_roles(builder *bd)
+/* Calls fn on each element of the array `key` of `obj` (absent: none). */
+static int each(builder *bd, struere_json obj, const char *key,
+                int (*fn)(builder *, struere_json))
 {
-    rt_model *m = bd->m;
-    for (size_t i = 0; i < m->nroles; i++) {
-        struere_json body;
-        int rc = body_of(bd, STRUERE_KIND_ROLE, i, &body);
-        if (rc < 0)
-            return rc;
-        rt_role *r = &m->roles[i];
-        r->slug = bd->slug;
-        r->policy0 = (uint32_t)bd->npolicies;
-        r->rule0 = (uint32_t)bd->nrules;
-        r->mask0 = (uint32_t)bd->nmasks;
-        if ((rc = each(bd, body, "policies", read_policy)) < 0 ||
-            (rc = each(bd, body, "scopeRules", read_rule)) < 0 ||
-            (rc = each(bd, body, "fieldMasks", read_mask)) < 0)
-            return rc;
-        r->npolicies = (uint32_t)bd->npolicies - r->policy0;
-        r->nrules = (uint32_t)bd->nrules - r->rule0;
-        r->nmasks = (uint32_t)bd->nmasks - r->mask0;
+    struere_json v;
+    int rc = rt_json_member_sorted(obj, key, strlen(key), &v);
+    if (rc < 0)
+        return corrupt(bd, "invalid JSON");
+    return rc == 0 ? 0 : each_of(bd, v, key, fn);
+}
+
+/* A role's policies, scope rules and masks, in one pass over its body. */
+static int read_role_body(builder *bd, struere_json body)
+{
+    static const struct {
+        const char *key;
+        int (*fn)(builder *, struere_json);
+    } parts[] = {{"fieldMasks", read_mask},
+                 {"policies", read_policy},
+                 {"scopeRules", read_rule}};
+    rt_json_it it;
+    struere_json k, v;
+    int rc;
+    rt_json_iter(body, STRUERE_JSON_OBJECT, &it);
+    while ((rc = rt_json_next(&it, &k, &v)) == 1)
+        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+            if (rt_json_str_eq(k, parts[i].key, strlen(parts[i].key)) &&
+                (rc = each_of(bd, v, parts[i].key, parts[i].fn)) < 0)
+                return rc;
+    return rc < 0 ? corrupt(bd, "invalid JSON") : 0;
+}
+
+/* Compiles role `index`: its policies, scope rules and masks. Called
+ * with the model's lock held. */
+static int compile_role(builder *bd, size_t index)
+{
+    struere_json body;
+    int rc = body_of(bd, STRUERE_KIND_ROLE, index, &body);
+    if (rc == 0)
+        rc = read_role_body(bd, body);
+    if (rc < 0) {
+        free(bd->policies);
+        free(bd->rules);
+        free(bd->masks);
+        return rc;
     }
+    rt_role *r = &bd->m->roles[index];
+    r->policies = bd->policies;
+    r->npolicies = (uint32_t)bd->npolicies;
+    r->rules = bd->rules;
+    r->nrules = (uint32_t)bd->nrules;
+    r->masks = bd->masks;
+    r->nmasks = (uint32_t)bd->nmasks;
     return 0;
+}
+
+int rt_model_role(const struere_bundle *b, rt_model *m, uint32_t index,
+                  struere_error *err)
+{
+    rt_role *r = &m->roles[index];
+    if (__atomic_load_n(&r->compiled, __ATOMIC_ACQUIRE))
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    int rc = 0;
+    if (!r->compiled) {
+        builder bd = {0};
+        bd.b = b;
+        bd.m = m;
+        bd.err = err;
+        bd.blocks = (text_block **)&m->priv_blocks;
+        rc = compile_role(&bd, index);
+        if (rc == 0)
+            __atomic_store_n(&r->compiled, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
 }
 
 static int read_types(builder *bd)
@@ -521,15 +584,19 @@ int rt_model_build(const struere_bundle *b, rt_model **out, struere_error *err)
         info.organization_id[0] ? info.organization_id : info.project_name;
     m->org_id.n = (uint32_t)strlen(m->org_id.p);
     int rc = 0;
+    bd.blocks = (text_block **)&m->priv_blocks;
+    pthread_mutex_init(&m->lock, NULL);
     if (!m->types || !m->roles)
         rc = rt_fail(err, STRUERE_ENOMEM, "out of memory opening a bundle");
-    if (rc == 0)
-        rc = read_roles(&bd);
+    /* Roles are compiled when an actor first holds one (rt_model_role):
+     * opening costs the same whatever the number of roles. */
+    for (size_t i = 0; rc == 0 && i < m->nroles; i++)
+        struere_bundle_entry(b, STRUERE_KIND_ROLE, i, &m->roles[i].slug, NULL,
+                             NULL);
     if (rc == 0)
         rc = read_types(&bd);
     if (rc == 0 && info.environment == STRUERE_ENV_EVAL)
         rc = read_fixtures(&bd);
-    m->priv_blocks = bd.blocks;
     if (rc < 0) {
         rt_model_free(m);
         return rc;
@@ -546,11 +613,14 @@ void rt_model_free(rt_model *m)
         next = t->next;
         free(t);
     }
+    for (size_t i = 0; m->roles && i < m->nroles; i++) {
+        free(m->roles[i].policies);
+        free(m->roles[i].rules);
+        free(m->roles[i].masks);
+    }
+    pthread_mutex_destroy(&m->lock);
     free(m->types);
     free(m->roles);
-    free(m->policies);
-    free(m->rules);
-    free(m->masks);
     free(m->records);
     free(m->by_id);
     free(m->by_type);

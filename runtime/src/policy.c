@@ -165,6 +165,10 @@ int struere_actor_new(const struere_runtime *rt, const struere_actor_spec *spec,
     } else if (type == STRUERE_ACTOR_AGENT) {
         rc = agent_roles(rt, spec->id, a, err);
     }
+    /* Each role is compiled the first time an actor holds it; from then
+     * on decisions only read it. */
+    for (size_t i = 0; rc == 0 && i < a->nroles; i++)
+        rc = rt_model_role(rt->bundle, rt->model, a->roles[i], err);
     if (rc < 0) {
         free(a);
         return rc;
@@ -331,7 +335,7 @@ int struere_decide(const struere_runtime *rt, const struere_actor *actor,
     uint64_t granting = 0;
     for (size_t i = 0; i < actor->nroles; i++) {
         const rt_role *r = &m->roles[actor->roles[i]];
-        const rt_policy *p = &m->policies[r->policy0];
+        const rt_policy *p = r->policies;
         for (uint32_t k = 0; k < r->npolicies; k++) {
             if (!(p[k].actions & bit) ||
                 (p[k].resource != res && p[k].resource != RT_RES_ANY))
@@ -467,7 +471,7 @@ static int visible(const struere_runtime *rt, const struere_actor *a,
         const rt_role *r = &m->roles[a->roles[i]];
         int all = 1;
         for (uint32_t k = 0; k < r->nrules && all; k++) {
-            const rt_rule *rule = &m->rules[r->rule0 + k];
+            const rt_rule *rule = &r->rules[k];
             if (!res_is_type || rule->type != d->priv_resource)
                 continue;
             int ok = rule_accepts(rule, a, rec);
@@ -544,7 +548,7 @@ static void policy_text(const struere_runtime *rt, const struere_decision *d,
                        &index)) {
         const rt_role *r = &rt->model->roles[index];
         if ((uint32_t)d->policy < r->npolicies)
-            p = &rt->model->policies[r->policy0 + (uint32_t)d->policy];
+            p = &r->policies[d->policy];
     }
     if (!p) {
         snprintf(buf, cap, "?");
@@ -696,7 +700,7 @@ int struere_predicate_json(const struere_runtime *rt, const struere_decision *d,
         const rt_role *r = &m->roles[a->roles[i]];
         int rules = 0;
         for (uint32_t k = 0; k < r->nrules; k++)
-            rules += m->rules[r->rule0 + k].type == d->priv_resource;
+            rules += r->rules[k].type == d->priv_resource;
         if (!rules) {
             rt_buf_puts(&b, "true");
             return finish_fixed(&b, len);
@@ -716,7 +720,7 @@ int struere_predicate_json(const struere_runtime *rt, const struere_decision *d,
         rt_buf_puts(&b, ",\"allOf\":[");
         int first = 1;
         for (uint32_t k = 0; k < r->nrules; k++) {
-            const rt_rule *rule = &m->rules[r->rule0 + k];
+            const rt_rule *rule = &r->rules[k];
             if (rule->type != d->priv_resource)
                 continue;
             if (!first)
@@ -754,7 +758,7 @@ static size_t masks_of(const struere_runtime *rt, const struere_actor *a,
             continue;
         const rt_role *r = &m->roles[a->roles[i]];
         for (uint32_t k = 0; k < r->nmasks; k++) {
-            const rt_mask *mk = &m->masks[r->mask0 + k];
+            const rt_mask *mk = &r->masks[k];
             if (mk->type != d->priv_resource)
                 continue;
             if (n < cap)

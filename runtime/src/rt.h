@@ -12,6 +12,7 @@
 #ifndef STRUERE_RT_H
 #define STRUERE_RT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -122,11 +123,15 @@ typedef struct rt_mask {
     rt_str replacement; /* redact: the replacement text (decoded) */
 } rt_mask;
 
+/* A role. Compiled when an actor first holds it (rt_model_role); once
+ * `compiled` is set the arrays never change until the model is freed. */
 typedef struct rt_role {
     const char *slug; /* NUL-terminated, in the bundle */
-    uint32_t policy0, npolicies;
-    uint32_t rule0, nrules;
-    uint32_t mask0, nmasks;
+    int compiled;     /* read and set atomically */
+    uint32_t npolicies, nrules, nmasks;
+    rt_policy *policies;
+    rt_rule *rules;
+    rt_mask *masks;
 } rt_role;
 
 /* A data type: what actors and records need of it. */
@@ -151,12 +156,10 @@ typedef struct rt_relation {
 
 typedef struct rt_model {
     size_t ntypes, nroles;
-    rt_type *types; /* by DATA table index */
-    rt_role *roles; /* by ROLE table index */
-    rt_policy *policies;
-    rt_rule *rules;
-    rt_mask *masks;
-    rt_str org_id; /* META organization id (project name when absent) */
+    rt_type *types;       /* by DATA table index */
+    rt_role *roles;       /* by ROLE table index */
+    pthread_mutex_t lock; /* compiling roles, from many threads */
+    rt_str org_id;        /* META organization id (project name when absent) */
     /* eval only */
     size_t nrecords, nrelations;
     rt_record *records; /* fixture order (fixture slug, then entity) */
@@ -170,6 +173,11 @@ typedef struct rt_model {
  * compiler writes is refused with STRUERE_ECORRUPT naming it. */
 int rt_model_build(const struere_bundle *b, rt_model **out, struere_error *err);
 void rt_model_free(rt_model *m);
+
+/* Compiles role `index` of the model, once (thread-safe): 0, or
+ * STRUERE_ECORRUPT/STRUERE_ENOMEM naming the role. */
+int rt_model_role(const struere_bundle *b, rt_model *m, uint32_t index,
+                  struere_error *err);
 
 /* The data type index of `slug` (`n` bytes), or RT_RES_NONE. */
 uint32_t rt_model_type(const struere_bundle *b, const char *slug, size_t n);

@@ -1,0 +1,102 @@
+/*
+ * threads_test.c - one runtime, many threads: roles are compiled when an
+ * actor first holds them (rt_model_role, under the model's lock), and
+ * decisions read them without a lock. Eight threads make actors for every
+ * role combination of the example's eval bundle at the same moment and
+ * decide every action on every type; every answer must equal the one a
+ * single thread gets on a fresh runtime.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "engine.h"
+
+#define THREADS 8
+#define MAXR 8
+
+static const char *dir;
+static struere_runtime *shared;
+static const char *roles[MAXR];
+static size_t nroles;
+static const char *types[16];
+static size_t ntypes;
+static const char *const actions[] = {"create", "read", "update", "delete",
+                                      "list"};
+
+/* Every decision of every pair of roles, as allow bits, into out. */
+static size_t decide_all(struere_runtime *rt, unsigned char *out)
+{
+    size_t n = 0;
+    for (size_t a = 0; a < nroles; a++)
+        for (size_t b = a; b < nroles; b++) {
+            const char *rs[2] = {roles[a], roles[b]};
+            struere_actor_spec spec = {.type = STRUERE_ACTOR_USER,
+                                       .id = "user_maria_martinez",
+                                       .roles = rs,
+                                       .role_count = a == b ? 1 : 2};
+            struere_actor *actor;
+            if (struere_actor_new(rt, &spec, &actor, NULL) < 0) {
+                out[n++] = 9;
+                continue;
+            }
+            for (size_t t = 0; t < ntypes; t++)
+                for (size_t k = 0; k < 5; k++) {
+                    struere_decision d;
+                    int rc =
+                        struere_decide(rt, actor, actions[k], types[t], &d);
+                    out[n++] =
+                        rc < 0 ? 8 : (unsigned char)(d.allowed | d.reason << 1);
+                }
+            struere_actor_free(actor);
+        }
+    return n;
+}
+
+static unsigned char want[1 << 14];
+static size_t nwant;
+static unsigned char got[THREADS][1 << 14];
+static size_t ngot[THREADS];
+static pthread_barrier_t start;
+
+static void *run(void *arg)
+{
+    size_t i = (size_t)arg;
+    pthread_barrier_wait(&start);
+    ngot[i] = decide_all(shared, got[i]);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    dir = argv[1];
+    struere_runtime *single = engine_open(dir, "eval");
+    const struere_bundle *b = struere_runtime_bundle(single);
+    for (size_t i = 0;
+         i < struere_bundle_count(b, STRUERE_KIND_ROLE) && nroles < MAXR; i++)
+        struere_bundle_entry(b, STRUERE_KIND_ROLE, i, &roles[nroles++], NULL,
+                             NULL);
+    for (size_t i = 0;
+         i < struere_bundle_count(b, STRUERE_KIND_DATA) && ntypes < 15; i++)
+        struere_bundle_entry(b, STRUERE_KIND_DATA, i, &types[ntypes++], NULL,
+                             NULL);
+    types[ntypes++] = "users";
+    nwant = decide_all(single, want);
+    CHECK(nwant > 100);
+
+    shared = engine_open(dir, "eval"); /* no role compiled yet */
+    pthread_t tids[THREADS];
+    pthread_barrier_init(&start, NULL, THREADS);
+    for (size_t i = 0; i < THREADS; i++)
+        pthread_create(&tids[i], NULL, run, (void *)i);
+    for (size_t i = 0; i < THREADS; i++)
+        pthread_join(tids[i], NULL);
+    pthread_barrier_destroy(&start);
+    for (size_t i = 0; i < THREADS; i++)
+        CHECKF(ngot[i] == nwant && memcmp(got[i], want, nwant) == 0,
+               "thread %zu: %zu answers differ from one thread's", i, ngot[i]);
+    struere_runtime_free(shared);
+    struere_runtime_free(single);
+    return ENGINE_DONE("threads");
+}
