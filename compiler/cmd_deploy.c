@@ -69,17 +69,10 @@ static json_t *production_diff(struct store *s, const char *a, const char *b,
         return NULL;
     json_t *doc = semdiff_new(la, lb);
     for (size_t i = 0; i < n; i++) {
-        const char *rest = ch[i].path + strlen(prefix);
-        size_t dlen = strcspn(rest, "/");
-        const char *slug = rest + dlen + (rest[dlen] ? 1 : 0);
-        int k = 0;
-        while (k < KIND_COUNT && (strlen(kind_table[k].dir) != dlen ||
-                                  strncmp(kind_table[k].dir, rest, dlen)))
-            k++;
-        if (k == KIND_COUNT || strlen(slug) < 6)
-            continue;
         char name[512];
-        snprintf(name, sizeof(name), "%.*s", (int)(strlen(slug) - 5), slug);
+        int k = compile_review_parse(ch[i].path, name, sizeof(name));
+        if (k < 0)
+            continue;
         json_t *x = read_json(s, ch[i].old_id);
         json_t *y = read_json(s, ch[i].new_id);
         semdiff_add(doc, kind_table[k].name, name, x, y);

@@ -38,6 +38,11 @@ static const char dev_usage[] =
     "                 printing problems instead of exiting\n"
     "  --push REMOTE  push the moved refs to a git remote (name or URL)\n";
 
+/* A commit message lists at most this many definitions (then "... and N
+ * more"): every deploy and log reads the commit objects, so their size
+ * must not grow with the project, whatever one commit changed. */
+#define MESSAGE_LINES 200
+
 /* "1 agent changed, 2 roles added" + per-definition lines, comparing the
  * review files about to be committed with those of the parent. */
 static char *change_message(const struct store_blob *old, size_t nold,
@@ -47,7 +52,7 @@ static char *change_message(const struct store_blob *old, size_t nold,
     /* added, changed, removed per environment; the summary counts a
      * definition once per branch (the largest count over its envs). */
     size_t counts[ENV_COUNT][KIND_COUNT][3] = {{{0}}};
-    size_t cap = 4096, used = 0;
+    size_t cap = 4096, used = 0, lines = 0;
     char *body = malloc(cap);
     if (!body)
         return NULL;
@@ -94,17 +99,10 @@ static char *change_message(const struct store_blob *old, size_t nold,
                     continue;
                 mark = '~';
             }
-            /* review/<env>/<dir>/<slug>.json */
-            const char *rest = path + plen;
-            size_t dlen = strcspn(rest, "/");
-            int k = 0;
-            while (k < KIND_COUNT && (strlen(kind_table[k].dir) != dlen ||
-                                      strncmp(kind_table[k].dir, rest, dlen)))
-                k++;
-            if (k == KIND_COUNT)
+            char slug[512];
+            int k = compile_review_parse(path, slug, sizeof(slug));
+            if (k < 0)
                 continue;
-            const char *slug = rest + dlen + 1;
-            int slen = (int)(strlen(slug) > 5 ? strlen(slug) - 5 : 0);
             counts[e][k][mark == '+' ? 0 : mark == '~' ? 1 : 2]++;
             (*changes)++;
             if (used + 300 > cap) {
@@ -119,10 +117,15 @@ static char *change_message(const struct store_blob *old, size_t nold,
                                          env_names[e]);
                 header = true;
             }
-            used += (size_t)snprintf(body + used, cap - used, "  %c %s %.*s\n",
-                                     mark, kind_table[k].label, slen, slug);
+            if (lines++ < MESSAGE_LINES)
+                used +=
+                    (size_t)snprintf(body + used, cap - used, "  %c %s %s\n",
+                                     mark, kind_table[k].label, slug);
         }
     }
+    if (lines > MESSAGE_LINES)
+        used += (size_t)snprintf(body + used, cap - used,
+                                 "  ... and %zu more\n", lines - MESSAGE_LINES);
     char first[600] = "struere dev:";
     size_t fl = strlen(first);
     static const char *const verbs[3] = {"added", "changed", "removed"};

@@ -30,6 +30,40 @@ const char *compile_bundle_path(enum env e)
     return paths[e];
 }
 
+size_t compile_review_path(char *buf, size_t size, enum env e, enum kind k,
+                           const char *slug)
+{
+    int n = snprintf(buf, size, "review/%s/%s/%c/%s.json", env_names[e],
+                     kind_table[k].dir, slug[0] ? slug[0] : '_', slug);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+int compile_review_parse(const char *path, char *slug, size_t size)
+{
+    /* review/<env>/<dir>/<c>/<slug>.json */
+    const char *p = path;
+    if (strncmp(p, "review/", 7))
+        return -1;
+    p = strchr(p + 7, '/');
+    if (!p)
+        return -1;
+    const char *dir = p + 1, *shard = strchr(dir, '/');
+    const char *file = shard ? strchr(shard + 1, '/') : NULL;
+    if (!file || strchr(file + 1, '/'))
+        return -1;
+    file++;
+    size_t dlen = (size_t)(shard - dir), flen = strlen(file);
+    if (flen < 6 || strcmp(file + flen - 5, ".json"))
+        return -1;
+    for (int k = 0; k < KIND_COUNT; k++)
+        if (strlen(kind_table[k].dir) == dlen &&
+            !strncmp(kind_table[k].dir, dir, dlen)) {
+            snprintf(slug, size, "%.*s", (int)(flen - 5), file);
+            return k;
+        }
+    return -1;
+}
+
 static int cmp_def_path(const void *a, const void *b)
 {
     return strcmp((*(const struct def *const *)a)->path,
@@ -126,12 +160,11 @@ static bool reuse_one(const struct emit_job *j, const struct def *d,
     if (struere_bundle_lookup(r->old[e], runtime_kind[d->kind], d->slug, &body,
                               &len) != STRUERE_OK)
         return false;
-    size_t plen = strlen(d->slug) + 64;
+    size_t plen = compile_review_path(NULL, 0, e, d->kind, d->slug) + 1;
     char *path = malloc(plen);
     if (!path)
         return false;
-    snprintf(path, plen, "review/%s/%s/%s.json", env_names[e],
-             kind_table[d->kind].dir, d->slug);
+    compile_review_path(path, plen, e, d->kind, d->slug);
     const char *id = index_get(r->review_ids[e], path);
     char *canonical = id ? strndup(body, len) : NULL;
     char *blob = id ? strdup(id) : NULL;
@@ -166,7 +199,7 @@ static void emit_one(void *ctx, size_t i, unsigned w)
     json_decref(body);
     size_t len = text ? strlen(text) : 0;
     f->data = text ? malloc(len + 2) : NULL;
-    size_t plen = strlen(d->slug) + 64;
+    size_t plen = compile_review_path(NULL, 0, j->e, d->kind, d->slug) + 1;
     f->path = malloc(plen);
     if (!f->canonical || !f->data || !f->path) {
         free(text);
@@ -178,8 +211,7 @@ static void emit_one(void *ctx, size_t i, unsigned w)
     f->data[len + 1] = '\0';
     f->len = len + 1;
     free(text);
-    snprintf(f->path, plen, "review/%s/%s/%s.json", env_names[j->e],
-             kind_table[d->kind].dir, d->slug);
+    compile_review_path(f->path, plen, j->e, d->kind, d->slug);
 }
 
 /* Emits every definition of environment e (on the worker pool), then

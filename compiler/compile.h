@@ -14,7 +14,7 @@
 
 /* One definition as an environment receives it. */
 struct compiled_file {
-    char *path; /* its review rendering: review/<env>/<dir>/<slug>.json */
+    char *path; /* its review rendering: compile_review_path */
     char *data; /* that rendering: JSON, indented, keys sorted */
     size_t len;
     char *canonical; /* the bundle body: the same JSON, compact */
@@ -79,5 +79,16 @@ char *compile_manifest(const struct project *p, const struct compiled *c,
                        unsigned env_mask);
 /* The file name of an environment's bundle: "bundles/<env>.stb". */
 const char *compile_bundle_path(enum env e);
+/* Where a definition's review rendering goes:
+ * review/<env>/<dir>/<first character of slug>/<slug>.json. The directory
+ * of a kind is split by first character so that no git tree grows with
+ * the project (deploy reads only the small trees that changed), and a
+ * reviewer still finds a definition by its name. Writes at most size
+ * bytes; returns the length it needs. */
+size_t compile_review_path(char *buf, size_t size, enum env e, enum kind k,
+                           const char *slug);
+/* Reads a review path back (any environment): its kind (-1 when it is
+ * not a review rendering) and its slug, copied to slug (size bytes). */
+int compile_review_parse(const char *path, char *slug, size_t size);
 
 #endif

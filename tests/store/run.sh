@@ -243,17 +243,17 @@ t_e2e() {
     git ls-tree -r --name-only struere/development >"$W/dtree"
     git ls-tree -r --name-only struere/eval >"$W/etree"
     check "e2e: development tree = bundles/{development,production}.stb, manifest.json, sources, review/{development,production}/**" \
-        test "$(grep -Ev '^review/(development|production)/[a-z]+/[^/]+$' "$W/dtree" | tr '\n' ' ')" = \
+        test "$(grep -Ev '^review/(development|production)/[a-z]+/[a-z0-9]/[^/]+$' "$W/dtree" | tr '\n' ' ')" = \
         "bundles/development.stb bundles/production.stb manifest.json sources "
     check "e2e: eval tree = bundles/eval.stb, manifest.json, sources, review/eval/**" \
-        test "$(grep -Ev '^review/eval/[a-z]+/[^/]+$' "$W/etree" | tr '\n' ' ')" = "bundles/eval.stb manifest.json sources "
+        test "$(grep -Ev '^review/eval/[a-z]+/[a-z0-9]/[^/]+$' "$W/etree" | tr '\n' ' ')" = "bundles/eval.stb manifest.json sources "
     local nrev ndef
     for env in development production; do
         nrev=$(grep -c "^review/$env/" "$W/dtree")
         ndef=$(python3 -c "import json; print(sum(json.load(open('$W/m.json'))['bundles']['$env']['definitions'].values()))")
         check "e2e: one review file per $env definition ($nrev, manifest says $ndef)" test "$nrev" = "$ndef" -a "$nrev" -gt 0
     done
-    check "e2e: review/development/agents/billing-assistant.* exists" grep -q '^review/development/agents/billing-assistant\.' "$W/dtree"
+    check "e2e: review/development/agents/b/billing-assistant.* exists" grep -q '^review/development/agents/b/billing-assistant\.' "$W/dtree"
     check "e2e: review/eval has eval suites and fixtures" \
         sh -c "grep -q '^review/eval/evals/' '$W/etree' && grep -q '^review/eval/fixtures/' '$W/etree'"
     run git fsck --strict
