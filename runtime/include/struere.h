@@ -290,8 +290,10 @@ int struere_runtime_open_file(struere_runtime **out, const char *path,
 /*
  * For a runtime opened by key: checks the key's record again and, when the
  * environment's ref names a commit other than the loaded one, reads,
- * verifies and precomputes the new bundle, and only then swaps it in.
- * `*changed` (when not NULL) is set to 1 when a new bundle was swapped in.
+ * verifies and precomputes the new bundle, and only then swaps it in
+ * (verified whole: every checksum and string; a role's body is read when
+ * an actor first holds it, see struere_actor_new). `*changed` (when not
+ * NULL) is set to 1 when a new bundle was swapped in.
  * On any failure (a revoked key included) the runtime keeps the bundle it
  * had and the code says why. A swap invalidates everything borrowed from
  * the runtime and every actor made on it (they then give STRUERE_EINVAL).
