@@ -1,7 +1,8 @@
 #!/bin/sh
 # make demo: check the bundled example project, then run the whole
 # environment workflow on a copy of it in a temporary git store:
-# dev -> keys -> deploy -> change -> diff -> deploy -> rollback -> log.
+# dev -> keys -> deploy -> runtime answers (can, query, eval) -> change ->
+# diff -> deploy -> rollback -> log.
 set -eu
 struere=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 step() {
@@ -25,6 +26,20 @@ key=$("$struere" keys create --env production --name web)
 echo "$key" | sed 's/\(sk_prod_......\).*/\1... (shown once; only its SHA-256 is stored)/'
 step struere deploy --yes
 "$struere" deploy --yes | tail -n 3
+
+# The runtime side: what a service holding the production key is told.
+export STRUERE_API_KEY="$key"
+step 'STRUERE_API_KEY=sk_prod_... struere can delete payment --as user:user_maria_martinez --role guardian'
+"$struere" can delete payment --as user:user_maria_martinez --role guardian || true
+step struere can read teacher --as agent:front-desk
+"$struere" can read teacher --as agent:front-desk
+eval_key=$("$struere" keys create --env eval --name demo-eval 2>/dev/null)
+step 'STRUERE_API_KEY=sk_eval_... struere query session --as user:user_maria_martinez --role guardian --json | grep -o "\"_id\":\"[^\"]*\""'
+STRUERE_API_KEY=$eval_key "$struere" query session --as user:user_maria_martinez --role guardian --json |
+    grep -o '"_id":"[^"]*"'
+step 'STRUERE_API_KEY=sk_eval_... struere eval list'
+STRUERE_API_KEY=$eval_key "$struere" eval list
+unset STRUERE_API_KEY
 
 step "# raise the front desk's production temperature, and let teachers delete sessions"
 sed -i 's/^      temperature: 0.2$/      temperature: 0.3/' agents/front-desk.md
