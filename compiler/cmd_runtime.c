@@ -94,7 +94,7 @@ typedef int (*own_opt_fn)(void *ctx, int argc, char **argv, int *i);
 struct args {
     const char *name;  /* the command, for messages */
     const char *usage; /* its usage text */
-    const char *help;  /* printed after it for --help */
+    int actor;         /* takes the actor options (their help too) */
     int min, max;      /* positional arguments */
     own_opt_fn own;    /* its own options, or NULL */
     void *ctx;
@@ -108,7 +108,7 @@ static int parse_args(struct args *a, struct rt_opts *o, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (cli_wants_help(argv[i])) {
-            printf("%s%s", a->usage, a->help);
+            printf("%s%s%s", a->usage, a->actor ? actor_help : "", common_help);
             return -1;
         }
         int t = common_opt(o, argc, argv, &i);
@@ -343,11 +343,7 @@ static const char get_usage[] =
 int cmd_get(const struct cli *g, int argc, char **argv)
 {
     struct rt_opts o = {0};
-    struct args a = {.name = "get",
-                     .usage = get_usage,
-                     .help = common_help,
-                     .min = 2,
-                     .max = 2};
+    struct args a = {.name = "get", .usage = get_usage, .min = 2, .max = 2};
     int ec = parse_args(&a, &o, argc, argv);
     if (ec)
         return ec < 0 ? EXIT_OK : ec;
@@ -540,14 +536,12 @@ int cmd_can(const struct cli *g, int argc, char **argv)
     struct rt_opts o = {0};
     struct can_opts c = {0};
     struct args a = {.name = "can",
+                     .actor = 1,
                      .usage = can_usage,
                      .min = 2,
                      .max = 2,
                      .own = can_opt,
                      .ctx = &c};
-    char help[2048];
-    snprintf(help, sizeof(help), "%s%s", actor_help, common_help);
-    a.help = help;
     int ec = parse_args(&a, &o, argc, argv);
     if (ec)
         return ec < 0 ? EXIT_OK : ec;
@@ -649,14 +643,12 @@ int cmd_query(const struct cli *g, int argc, char **argv)
     struct rt_opts o = {0};
     struct query_opts q = {0};
     struct args a = {.name = "query",
+                     .actor = 1,
                      .usage = query_usage,
                      .min = 1,
                      .max = 1,
                      .own = query_opt,
                      .ctx = &q};
-    char help[2048];
-    snprintf(help, sizeof(help), "%s%s", actor_help, common_help);
-    a.help = help;
     int ec = parse_args(&a, &o, argc, argv);
     if (ec)
         return ec < 0 ? EXIT_OK : ec;
@@ -765,14 +757,12 @@ int cmd_prompt(const struct cli *g, int argc, char **argv)
     struct rt_opts o = {0};
     struct prompt_opts po = {0};
     struct args a = {.name = "prompt",
+                     .actor = 1,
                      .usage = prompt_usage,
                      .min = 1,
                      .max = 1,
                      .own = prompt_opt,
                      .ctx = &po};
-    char help[2048];
-    snprintf(help, sizeof(help), "%s%s", actor_help, common_help);
-    a.help = help;
     int ec = parse_args(&a, &o, argc, argv);
     if (ec)
         return ec < 0 ? EXIT_OK : ec;
@@ -859,7 +849,6 @@ int cmd_fire(const struct cli *g, int argc, char **argv)
     struct fire_opts f = {.id = ""};
     struct args a = {.name = "fire",
                      .usage = fire_usage,
-                     .help = common_help,
                      .min = 2,
                      .max = 2,
                      .own = fire_opt,
@@ -965,11 +954,7 @@ static int plan_suite(const char *slug, const char *body, size_t len)
 int cmd_eval(const struct cli *g, int argc, char **argv)
 {
     struct rt_opts o = {0};
-    struct args a = {.name = "eval",
-                     .usage = eval_usage,
-                     .help = common_help,
-                     .min = 1,
-                     .max = 2};
+    struct args a = {.name = "eval", .usage = eval_usage, .min = 1, .max = 2};
     int ec = parse_args(&a, &o, argc, argv);
     if (ec)
         return ec < 0 ? EXIT_OK : ec;

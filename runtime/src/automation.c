@@ -499,39 +499,6 @@ typedef struct trig {
     struere_json prev;
 } trig;
 
-static int utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    while (p < end) {
-        unsigned c = *p, min, cp;
-        size_t len;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF)
-            len = 2, min = 0x80;
-        else if (c >= 0xE0 && c <= 0xEF)
-            len = 3, min = 0x800;
-        else if (c >= 0xF0 && c <= 0xF4)
-            len = 4, min = 0x10000;
-        else
-            return 0;
-        if ((size_t)(end - p) < len)
-            return 0;
-        cp = c & (0x3Fu >> (len - 1));
-        for (size_t i = 1; i < len; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (p[i] & 0x3Fu);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        p += len;
-    }
-    return 1;
-}
-
 static const char *kind_word(int kind)
 {
     static const char *const words[] = {"",        "null",   "boolean",
@@ -577,13 +544,13 @@ static int read_event(const struere_event *e, trig *t, struere_error *err)
     t->action = e->action;
     t->action_len = strlen(e->action);
     t->updated = strcmp(e->action, "updated") == 0;
-    if (!utf8_valid(t->type, t->type_len))
+    if (!rt_utf8_valid(t->type, t->type_len))
         return rt_fail(err, STRUERE_EINVAL,
                        "the event's type is not valid UTF-8");
     if (e->entity_id) {
         t->id = e->entity_id;
         t->id_len = strlen(e->entity_id);
-        if (!utf8_valid(t->id, t->id_len))
+        if (!rt_utf8_valid(t->id, t->id_len))
             return rt_fail(err, STRUERE_EINVAL,
                            "the event's entity id is not valid UTF-8");
     }

@@ -41,9 +41,7 @@ static long hex4(const char *p)
     return v;
 }
 
-/* Length of the UTF-8 sequence at p (valid, shortest form, no surrogates),
- * or 0. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+size_t rt_utf8_seq(const unsigned char *p, const unsigned char *end)
 {
     unsigned c = p[0];
     size_t n;
@@ -129,7 +127,7 @@ static const char *skip_string(const char *p, const char *end)
             continue;
         }
         size_t n =
-            utf8_seq((const unsigned char *)p, (const unsigned char *)end);
+            rt_utf8_seq((const unsigned char *)p, (const unsigned char *)end);
         if (!n)
             return NULL;
         p += n;
@@ -232,6 +230,18 @@ const char *rt_json_skip(const char *p, const char *end)
     if (!p)
         return NULL;
     return skip_value(p, end, 0);
+}
+
+int rt_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        size_t k = rt_utf8_seq(p, end);
+        if (!k)
+            return 0;
+        p += k;
+    }
+    return 1;
 }
 
 int rt_json_value(const char *p, size_t len, struere_json *v)

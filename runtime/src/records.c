@@ -66,6 +66,22 @@ static int filters_match(const rt_record *r, struere_json filters)
     return rc == 0;
 }
 
+/* Gives the text written to `b` to the caller (`rc` 0), or frees it and
+ * returns the error. */
+static int hand_over(rt_buf *b, int rc, char **out, size_t *len)
+{
+    if (rc < 0) {
+        free(b->p);
+        return rc;
+    }
+    if ((rc = rt_buf_finish(b)) < 0)
+        return rc;
+    *out = b->p;
+    if (len)
+        *len = b->len;
+    return 0;
+}
+
 static int need_eval(const struere_runtime *rt, const struere_actor *actor)
 {
     if (!rt || !actor)
@@ -118,16 +134,7 @@ int struere_query(const struere_runtime *rt, const struere_actor *actor,
         }
     }
     rt_buf_puts(&b, "]");
-    if (rc < 0) {
-        free(b.p);
-        return rc;
-    }
-    if ((rc = rt_buf_finish(&b)) < 0)
-        return rc;
-    *out = b.p;
-    if (len)
-        *len = b.len;
-    return 0;
+    return hand_over(&b, rc, out, len);
 }
 
 int struere_get_record(const struere_runtime *rt, const struere_actor *actor,
@@ -157,14 +164,5 @@ int struere_get_record(const struere_runtime *rt, const struere_actor *actor,
         return STRUERE_ENOTFOUND;
     rt_buf b;
     rt_buf_grow_init(&b);
-    if ((rc = put_record(rt, actor, d, r, &b)) < 0) {
-        free(b.p);
-        return rc;
-    }
-    if ((rc = rt_buf_finish(&b)) < 0)
-        return rc;
-    *out = b.p;
-    if (len)
-        *len = b.len;
-    return 0;
+    return hand_over(&b, put_record(rt, actor, d, r, &b), out, len);
 }

@@ -13,6 +13,13 @@
 /* Deepest nesting the reader follows; deeper text is invalid. */
 #define RT_JSON_MAX_DEPTH 128
 
+/* Length of the UTF-8 sequence at `p` (before `end`): valid, shortest
+ * form, no surrogates, at most U+10FFFF; 0 when there is none. */
+size_t rt_utf8_seq(const unsigned char *p, const unsigned char *end);
+
+/* 1 when the `n` bytes at `s` are valid UTF-8. */
+int rt_utf8_valid(const char *s, size_t n);
+
 /*
  * The end of the one JSON value starting at `p` (after leading white
  * space), or NULL when the text up to `end` is not one valid value. Trailing

@@ -178,29 +178,8 @@ static span js_trim(span s)
  * not start one (counted as one unit, as a replacement character). */
 static size_t utf8_len(const unsigned char *p, size_t n)
 {
-    unsigned c = p[0], min, cp;
-    size_t len;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, min = 0x10000;
-    else
-        return 1;
-    if (n < len)
-        return 1;
-    cp = c & (0x3Fu >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 1;
-        cp = cp << 6 | (p[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 1;
-    return len;
+    size_t k = rt_utf8_seq(p, p + n);
+    return k ? k : 1;
 }
 
 /*
