@@ -618,6 +618,8 @@ void rt_model_free(rt_model *m)
         free(m->roles[i].rules);
         free(m->roles[i].masks);
     }
+    free(m->autos);
+    free(m->autos_always);
     pthread_mutex_destroy(&m->lock);
     free(m->types);
     free(m->roles);

@@ -154,12 +154,26 @@ typedef struct rt_relation {
     rt_str from, to, type;
 } rt_relation;
 
+/* An automation by the entity type it watches. */
+typedef struct rt_auto_key {
+    rt_str type;
+    uint32_t index; /* in the AUTO table */
+} rt_auto_key;
+
 typedef struct rt_model {
     size_t ntypes, nroles;
     rt_type *types;       /* by DATA table index */
     rt_role *roles;       /* by ROLE table index */
     pthread_mutex_t lock; /* compiling roles, from many threads */
-    rt_str org_id;        /* META organization id (project name when absent) */
+    /* automation.c's index, built at the first event (under `lock`):
+     * automations by on.entityType (the raw JSON string's bytes), and
+     * those whose type could not be read fast (always looked at). */
+    int autos_ready; /* read and set atomically */
+    struct rt_auto_key *autos;
+    size_t nautos;
+    uint32_t *autos_always;
+    size_t nalways;
+    rt_str org_id; /* META organization id (project name when absent) */
     /* eval only */
     size_t nrecords, nrelations;
     rt_record *records; /* fixture order (fixture slug, then entity) */
