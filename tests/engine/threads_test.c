@@ -52,6 +52,41 @@ static size_t decide_all(struere_runtime *rt, unsigned char *out)
     return n;
 }
 
+/* Automations: eight threads fire the same events on a runtime whose
+ * index is built by whichever thread comes first. */
+static struere_runtime *dev_rt;
+static char *fired_want;
+static int fired_ok[THREADS];
+static const char session_data[] =
+    "{\"status\":\"completed\",\"isTrial\":false,\"studentId\":\"s\","
+    "\"price\":55}";
+static const char session_prev[] = "{\"status\":\"scheduled\"}";
+
+static char *fire_once(const struere_runtime *rt)
+{
+    struere_event ev = {"session",
+                        "updated",
+                        "s1",
+                        session_data,
+                        strlen(session_data),
+                        session_prev,
+                        strlen(session_prev)};
+    char *out = NULL;
+    size_t len;
+    if (struere_automations_fire(rt, &ev, &out, &len, NULL) < 0)
+        return NULL;
+    return out;
+}
+
+static void *run_fire(void *arg)
+{
+    size_t i = (size_t)arg;
+    char *out = fire_once(dev_rt);
+    fired_ok[i] = out && fired_want && !strcmp(out, fired_want);
+    struere_free(out);
+    return NULL;
+}
+
 static unsigned char want[1 << 14];
 static size_t nwant;
 static unsigned char got[THREADS][1 << 14];
@@ -98,5 +133,19 @@ int main(int argc, char **argv)
                "thread %zu: %zu answers differ from one thread's", i, ngot[i]);
     struere_runtime_free(shared);
     struere_runtime_free(single);
+
+    struere_runtime *dev_single = engine_open(dir, "development");
+    fired_want = fire_once(dev_single);
+    CHECK(fired_want && strstr(fired_want, "bill-completed-session"));
+    dev_rt = engine_open(dir, "development"); /* no index built yet */
+    for (size_t i = 0; i < THREADS; i++)
+        pthread_create(&tids[i], NULL, run_fire, (void *)i);
+    for (size_t i = 0; i < THREADS; i++)
+        pthread_join(tids[i], NULL);
+    for (size_t i = 0; i < THREADS; i++)
+        CHECKF(fired_ok[i], "thread %zu: automations differ", i);
+    struere_free(fired_want);
+    struere_runtime_free(dev_rt);
+    struere_runtime_free(dev_single);
     return ENGINE_DONE("threads");
 }
