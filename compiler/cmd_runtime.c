@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "store.h"
 #include "struere.h"
 
 #define MAX_LIST 64 /* --role, --param, --filter: at most this many each */
@@ -182,9 +183,14 @@ static int open_runtime(const struct cli *g, const struct rt_opts *o,
                   "--env ENV");
         return EXIT_USAGE;
     }
-    const char *store =
-        g->store ? cli_path(g, g->store, buf, sizeof(buf)) : g->dir;
-    rc = struere_runtime_open_key(rt, store, key, 0, &err);
+    /* The store: --store, else the repository enclosing -C DIR (found as
+     * the other commands find it; the library itself never searches). */
+    struct store *s;
+    if ((rc = cli_open_store(g, NULL, &s)) != EXIT_OK)
+        return rc;
+    snprintf(buf, sizeof(buf), "%s", store_path(s));
+    store_close(s);
+    rc = struere_runtime_open_key(rt, buf, key, 0, &err);
     if (rc < 0) {
         cli_error("cannot open with this key: %s", err.message);
         return exit_for(rc);

@@ -66,6 +66,13 @@ run env STRUERE_API_KEY="$DEV" "$S" get agent front-desk
 expect_err "a revoked key is refused" 1 "revoked"
 run "$S" get agent front-desk --key "$PROD"
 expect "--key opens too" 0 '"name": "Front Desk"'
+(cd agents && STRUERE_API_KEY=$PROD "$S" get agent front-desk >"$T/out" 2>"$T/err")
+RC=$?
+expect "from a subdirectory: the enclosing repository is the store" 0 '"name": "Front Desk"'
+run env STRUERE_API_KEY="$PROD" "$S" -C / get agent front-desk
+expect_err "outside any repository: says so" 3 "not inside a git repository"
+run env STRUERE_API_KEY="$PROD" "$S" --store "$T/store/.git" get agent front-desk
+expect "--store names the repository" 0 '"name": "Front Desk"'
 run "$S" get agent front-desk --bundle "$T/b/development.stb"
 expect "--bundle opens a bundle file without a key" 0 '"name": "Front Desk"'
 run "$S" -C "$T" get agent front-desk --bundle b/eval.stb
