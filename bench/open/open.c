@@ -130,6 +130,34 @@ int main(int argc, char **argv)
            "%ld KiB\n",
            kept_kb, kept_kb - (long)(size / 1024),
            first_kb - (long)(size / 1024));
+    /* What compiling every role adds (actors holding them, 64 at a
+     * time): the memory a service that uses all of them keeps. */
+    struere_runtime *rt;
+    struere_error err;
+    if (struere_runtime_open_key(&rt, argv[1], argv[2], 0, &err) == 0) {
+        const struere_bundle *b = struere_runtime_bundle(rt);
+        size_t n = struere_bundle_count(b, STRUERE_KIND_ROLE), made = 0;
+        long before = rss_kb();
+        for (size_t i = 0; i < n; i += 64) {
+            const char *roles[64];
+            size_t k = 0;
+            for (; k < 64 && i + k < n; k++)
+                struere_bundle_entry(b, STRUERE_KIND_ROLE, i + k, &roles[k],
+                                     NULL, NULL);
+            struere_actor_spec spec = {.type = STRUERE_ACTOR_USER,
+                                       .id = "bench",
+                                       .roles = roles,
+                                       .role_count = k};
+            struere_actor *a;
+            if (struere_actor_new(rt, &spec, &a, NULL) == 0) {
+                made += k;
+                struere_actor_free(a);
+            }
+        }
+        printf("every role compiled (%zu of %zu): + %ld KiB resident\n", made,
+               n, rss_kb() - before);
+        struere_runtime_free(rt);
+    }
     free(tf);
     free(to);
     git_libgit2_shutdown();

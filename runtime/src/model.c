@@ -366,6 +366,18 @@ static int read_role_body(builder *bd, struere_json body)
 
 /* Compiles role `index`: its policies, scope rules and masks. Called
  * with the model's lock held. */
+/* The array `p` of `n` items of `size` cut to its length (NULL when
+ * empty; unchanged when the system keeps the block). */
+static void *fit(void *p, size_t n, size_t size)
+{
+    if (!n) {
+        free(p);
+        return NULL;
+    }
+    void *q = realloc(p, n * size);
+    return q ? q : p;
+}
+
 static int compile_role(builder *bd, size_t index)
 {
     struere_json body;
@@ -378,12 +390,13 @@ static int compile_role(builder *bd, size_t index)
         free(bd->masks);
         return rc;
     }
+    /* A role lives as long as the runtime: keep exactly what it holds. */
     rt_role *r = &bd->m->roles[index];
-    r->policies = bd->policies;
+    r->policies = fit(bd->policies, bd->npolicies, sizeof(rt_policy));
     r->npolicies = (uint32_t)bd->npolicies;
-    r->rules = bd->rules;
+    r->rules = fit(bd->rules, bd->nrules, sizeof(rt_rule));
     r->nrules = (uint32_t)bd->nrules;
-    r->masks = bd->masks;
+    r->masks = fit(bd->masks, bd->nmasks, sizeof(rt_mask));
     r->nmasks = (uint32_t)bd->nmasks;
     return 0;
 }
