@@ -415,18 +415,20 @@ static char *fixture_record(const struere_runtime *rt, const char *id)
     return rc < 0 ? NULL : out;
 }
 
-/* Text from a buffer-filling call, grown until it fits. */
+/* Text from a buffer-filling call of the library (snprintf-style), in a
+ * buffer of the size it says it needs; NULL when the call fails. */
 typedef int (*fill_fn)(const struere_runtime *, const struere_decision *,
-                       char *, size_t, size_t *);
+                       const char *record, char *, size_t, size_t *);
 static char *filled(const struere_runtime *rt, const struere_decision *d,
-                    fill_fn fn)
+                    const char *record, fill_fn fn)
 {
     size_t need = 0;
     char small[1];
-    if (fn(rt, d, small, sizeof(small), &need) == 0)
+    int rc = fn(rt, d, record, small, sizeof(small), &need);
+    if (rc == 0)
         return strdup("");
-    char *s = malloc(need + 1);
-    if (s && fn(rt, d, s, need + 1, &need) < 0) {
+    char *s = rc == STRUERE_ERANGE ? malloc(need + 1) : NULL;
+    if (s && fn(rt, d, record, s, need + 1, &need) < 0) {
         free(s);
         s = NULL;
     }
@@ -434,15 +436,23 @@ static char *filled(const struere_runtime *rt, const struere_decision *d,
 }
 
 static int mask_fill(const struere_runtime *rt, const struere_decision *d,
-                     char *b, size_t cap, size_t *n)
+                     const char *record, char *b, size_t cap, size_t *n)
 {
+    (void)record;
     return struere_mask_json(rt, d, b, cap, n);
 }
 
 static int pred_fill(const struere_runtime *rt, const struere_decision *d,
-                     char *b, size_t cap, size_t *n)
+                     const char *record, char *b, size_t cap, size_t *n)
 {
+    (void)record;
     return struere_predicate_json(rt, d, b, cap, n);
+}
+
+static int record_fill(const struere_runtime *rt, const struere_decision *d,
+                       const char *record, char *b, size_t cap, size_t *n)
+{
+    return struere_record_mask(rt, d, record, strlen(record), b, cap, n);
 }
 
 static int can_run(const struere_runtime *rt, const struere_actor *actor,
@@ -470,21 +480,10 @@ static int can_run(const struere_runtime *rt, const struere_actor *actor,
     }
     char reason[300];
     struere_reason_text(rt, &d, reason, sizeof(reason));
-    char *pred = filled(rt, &d, pred_fill);
-    char *mask = filled(rt, &d, mask_fill);
-    char *masked = NULL;
-    if (record && d.allowed) {
-        size_t need = 0;
-        char small[1];
-        if (struere_record_mask(rt, &d, record, strlen(record), small,
-                                sizeof(small), &need) == STRUERE_ERANGE &&
-            (masked = malloc(need + 1)) &&
-            struere_record_mask(rt, &d, record, strlen(record), masked,
-                                need + 1, &need) < 0) {
-            free(masked);
-            masked = NULL;
-        }
-    }
+    char *pred = filled(rt, &d, NULL, pred_fill);
+    char *mask = filled(rt, &d, NULL, mask_fill);
+    char *masked =
+        record && d.allowed ? filled(rt, &d, record, record_fill) : NULL;
     if (!pred || !mask) {
         cli_error("out of memory");
         free(pred);

@@ -82,31 +82,35 @@ build/fuzz/fuzz-bundle: build/fuzz/tests/fuzz/fuzz_bundle.o \
 
 # Each engine test is its own program (its own main), linked with the
 # library only; tests/engine/run.sh builds the example's bundles for them.
-$(B)/engine/%: $(B)/tests/engine/%_test.o $(B)/libstruere.a
+$(B)/engine/%: $(B)/tests/engine/%_test.o $(B)/tests/runtime/builder.o \
+        $(B)/libstruere.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) -lm
 
 # The runtime's other fuzz targets (tests/fuzz/fuzz_NAME.c): replayed over
 # their corpus by tests/fuzz/replay-runtime.sh in `make test`, and built
-# for libFuzzer by `make fuzz`. fuzz_template also links the test bundle
-# writer; automation and mask read the example's bundles
+# for libFuzzer by `make fuzz`. template and automation link the test
+# bundle writer (tests/runtime/builder.c: bundles built or patched with
+# their CRCs made right); automation and mask read the example's bundles
 # (STRUERE_FUZZ_BUNDLE).
 RT_FUZZ_NAMES := template automation keys mask
 RT_FUZZ_REPLAYS := $(RT_FUZZ_NAMES:%=$(B)/fuzz-replay-%)
 RT_FUZZ_SRC_OBJ := $(RT_FUZZ_NAMES:%=$(B)/tests/fuzz/fuzz_%.o) \
                    $(B)/tests/runtime/builder.o
 $(RT_FUZZ_SRC_OBJ): ALL_CFLAGS += $(RT_CFLAGS) -Iruntime/src
-$(B)/fuzz-replay-template: $(B)/tests/fuzz/fuzz_template.o \
-        $(B)/tests/runtime/builder.o $(B)/tests/fuzz/replay.o $(B)/libstruere.a
+$(B)/fuzz-replay-template $(B)/fuzz-replay-automation: \
+$(B)/fuzz-replay-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/runtime/builder.o \
+        $(B)/tests/fuzz/replay.o $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) -lm
-$(B)/fuzz-replay-automation $(B)/fuzz-replay-keys $(B)/fuzz-replay-mask: \
+$(B)/fuzz-replay-keys $(B)/fuzz-replay-mask: \
 $(B)/fuzz-replay-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o \
         $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) -lm
-build/fuzz/fuzz-template: build/fuzz/tests/fuzz/fuzz_template.o \
+build/fuzz/fuzz-template build/fuzz/fuzz-automation: \
+build/fuzz/fuzz-%: build/fuzz/tests/fuzz/fuzz_%.o \
         build/fuzz/tests/runtime/builder.o build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(RT_LIBS) -lm
-build/fuzz/fuzz-automation build/fuzz/fuzz-keys build/fuzz/fuzz-mask: \
+build/fuzz/fuzz-keys build/fuzz/fuzz-mask: \
 build/fuzz/fuzz-%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(RT_LIBS) -lm
 

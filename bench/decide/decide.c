@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../tests/engine/cedar_request.h"
 #include "struere.h"
 
 #define REPS 2000
@@ -32,15 +33,6 @@ static double now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int str_at(const char *line, size_t len, const char *path, char *buf,
-                  size_t cap)
-{
-    struere_json v;
-    return struere_json_get(line, len, path, &v) == 0 &&
-           struere_json_type(v) == STRUERE_JSON_STRING &&
-           struere_json_string(v, buf, cap, NULL) == 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -85,33 +77,17 @@ int main(int argc, char **argv)
     while (n < MAX_REQ && fgets(line, sizeof(line), f)) {
         size_t len = strlen(line);
         struct req *r = &reqs[n];
-        char type[16] = "", id[128], ent[128], roles[8][64], rec[128];
-        const char *rp[8];
-        struere_actor_spec spec = {0};
-        str_at(line, len, "actor.type", type, sizeof(type));
-        spec.type = !strcmp(type, "system")  ? STRUERE_ACTOR_SYSTEM
-                    : !strcmp(type, "admin") ? STRUERE_ACTOR_ADMIN
-                    : !strcmp(type, "agent") ? STRUERE_ACTOR_AGENT
-                                             : STRUERE_ACTOR_USER;
-        if (str_at(line, len, "actor.id", id, sizeof(id)))
-            spec.id = id;
-        if (str_at(line, len, "actor.entity", ent, sizeof(ent)))
-            spec.entity_id = ent;
-        for (size_t k = 0; k < 8; k++) {
-            char path[32];
-            snprintf(path, sizeof(path), "actor.roles.%zu", k);
-            if (!str_at(line, len, path, roles[k], sizeof(roles[k])))
-                break;
-            rp[k] = roles[k];
-            spec.role_count = k + 1;
-        }
-        spec.roles = rp;
-        if (struere_actor_new(rt, &spec, &r->actor, NULL) < 0 ||
-            !str_at(line, len, "action", r->action, sizeof(r->action)) ||
-            !str_at(line, len, "resource", r->resource, sizeof(r->resource)))
+        char rec[128], why[300];
+        r->actor = cedar_actor(rt, line, len, why, sizeof(why));
+        if (!r->actor ||
+            !cedar_str(line, len, "action", r->action, sizeof(r->action)) ||
+            !cedar_str(line, len, "resource", r->resource,
+                       sizeof(r->resource))) {
+            struere_actor_free(r->actor);
             continue;
+        }
         r->record = NULL;
-        if (str_at(line, len, "record", rec, sizeof(rec)))
+        if (cedar_str(line, len, "record", rec, sizeof(rec)))
             struere_get_record(rt, sys, rec, &r->record, &r->rlen, NULL);
         n++;
     }

@@ -1356,10 +1356,7 @@ static int put_automation(fire *f, const char *slug, struere_json body)
 static int key_cmp(const void *x, const void *y)
 {
     const rt_auto_key *a = x, *b = y;
-    size_t n = a->type.n < b->type.n ? a->type.n : b->type.n;
-    int c = memcmp(a->type.p, b->type.p, n);
-    if (!c)
-        c = (a->type.n > b->type.n) - (a->type.n < b->type.n);
+    int c = rt_str_cmp(a->type, b->type);
     return c ? c : (a->index > b->index) - (a->index < b->index);
 }
 

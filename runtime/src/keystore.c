@@ -72,6 +72,14 @@ static int base62(unsigned char c)
            (c >= 'a' && c <= 'z');
 }
 
+/* How messages name a key: its prefix and KEY_SHOWN characters, then an
+ * ellipsis (never more of a secret). */
+static void key_label(char *buf, size_t size, const char *key,
+                      size_t prefix_len)
+{
+    snprintf(buf, size, "%.*s\xe2\x80\xa6", (int)(prefix_len + KEY_SHOWN), key);
+}
+
 /*
  * Checks the form of `key` and finds its environment from its prefix;
  * `*len` receives the key's length. Messages never quote the key: a
@@ -337,8 +345,7 @@ int rt_key_check(const char *keys_json, size_t len, const char *key,
     if (rc < 0)
         return rc;
     crypto_hash_sha256(digest, (const unsigned char *)key, key_len);
-    snprintf(label, sizeof(label), "%.*s\xe2\x80\xa6",
-             (int)(prefix_len + KEY_SHOWN), key);
+    key_label(label, sizeof(label), key, prefix_len);
     rc = records_find(keys_json, len, digest, label, &rec, err);
     if (rc == 0)
         rc = record_check(&rec, key_env, label, now, err);
@@ -568,8 +575,7 @@ static int keystore_new(struct rt_keystore **out, git_repository *repo,
     }
     ks->env = env;
     crypto_hash_sha256(ks->digest, (const unsigned char *)key, len);
-    snprintf(ks->label, sizeof(ks->label), "%.*s\xe2\x80\xa6",
-             (int)(prefix_len + KEY_SHOWN), key);
+    key_label(ks->label, sizeof(ks->label), key, prefix_len);
     *out = ks;
     return 0;
 }

@@ -495,14 +495,6 @@ static int read_relation(builder *bd, struere_json r)
     return 0;
 }
 
-static int str_cmp(rt_str a, rt_str b)
-{
-    int c = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
-    if (c)
-        return c;
-    return a.n < b.n ? -1 : a.n > b.n;
-}
-
 /* A record's id with its index: what the id index is sorted from. */
 typedef struct id_at {
     rt_str id;
@@ -512,7 +504,7 @@ typedef struct id_at {
 static int id_at_cmp(const void *x, const void *y)
 {
     const id_at *a = x, *b = y;
-    int c = str_cmp(a->id, b->id);
+    int c = rt_str_cmp(a->id, b->id);
     return c ? c : (a->at > b->at) - (a->at < b->at);
 }
 
@@ -566,13 +558,13 @@ const rt_record *rt_model_record(const rt_model *m, const char *id, size_t n)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const rt_record *r = &m->records[m->by_id[mid]];
-        int c = str_cmp(r->id, want);
+        int c = rt_str_cmp(r->id, want);
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < m->nrecords && str_cmp(m->records[m->by_id[lo]].id, want) == 0)
+    if (lo < m->nrecords && rt_str_cmp(m->records[m->by_id[lo]].id, want) == 0)
         return &m->records[m->by_id[lo]];
     return NULL;
 }

@@ -81,17 +81,6 @@ static int holds_role(const struere_actor *a, uint32_t role)
     return 0;
 }
 
-static int rt_str_eq(rt_str a, rt_str b)
-{
-    return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
-}
-
-static int rt_str_cmp(rt_str a, rt_str b)
-{
-    int c = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
-    return c ? c : (a.n > b.n) - (a.n < b.n);
-}
-
 /* In eval, a user's bound record: among the data types bound to one of
  * the user's roles (in slug order), the record whose data[userIdField]
  * equals the user id; the smallest id when several do. */

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "rt_json.h"
 #include "struere.h"
@@ -77,6 +78,18 @@ typedef struct rt_str {
     const char *p;
     uint32_t n;
 } rt_str;
+
+/* Byte-wise order of two strings (shorter first on a tie), and equality. */
+static inline int rt_str_cmp(rt_str a, rt_str b)
+{
+    int c = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
+    return c ? c : (a.n > b.n) - (a.n < b.n);
+}
+
+static inline int rt_str_eq(rt_str a, rt_str b)
+{
+    return a.n == b.n && memcmp(a.p, b.p, a.n) == 0;
+}
 
 #define RT_ACTION_CREATE 0x01
 #define RT_ACTION_READ 0x02

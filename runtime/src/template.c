@@ -941,12 +941,11 @@ static int entity_query(render *r, span name, struere_json args)
     return r->rc;
 }
 
+/* A deny decision (every reason but 0 — "no such record", as
+ * struere_get_record leaves it — and the allows). */
 static int is_denial(const struere_decision *d)
 {
-    return !d->allowed && (d->reason == STRUERE_REASON_NO_ROLES ||
-                           d->reason == STRUERE_REASON_DENIED ||
-                           d->reason == STRUERE_REASON_NO_POLICY ||
-                           d->reason == STRUERE_REASON_OUT_OF_SCOPE);
+    return !d->allowed && d->reason != 0;
 }
 
 /* entity.get in eval: one fixture record as the actor may read it; a
@@ -960,7 +959,6 @@ static int entity_get(render *r, span name, struere_json args)
     struere_decision d;
     if (!string_arg(r, name, args, "id", &id))
         return r->rc;
-    memset(&d, 0, sizeof(d));
     const struere_actor *a = call_actor(r, &why, &e);
     int rc = a ? struere_get_record(r->rt, a, id, &res, &len, &d) : 0;
     if (!a) {

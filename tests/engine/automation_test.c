@@ -11,8 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
+#include "../runtime/builder.h"
 #include "engine.h"
 
 /* ---- calling it ---- */
@@ -433,17 +432,6 @@ static const char aa_gone_yaml[] =
     "  - tool: entity.get\n"
     "    args: {id: \"{{trigger.entityId}}\", a: \"{{trigger.action}}\"}\n";
 
-static int write_file(const char *dir, const char *name, const char *text)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fputs(text, f);
-    return fclose(f);
-}
-
 /* Writes and builds the project in a new temporary directory (its path in
  * `dir`); 0 on success. */
 static int build_project(const char *struere, char *dir, size_t cap)
@@ -455,12 +443,13 @@ static int build_project(const char *struere, char *dir, size_t cap)
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s/data' '%s/automations'", dir, dir);
     if (system(cmd) != 0)
         return -1;
-    if (write_file(dir, "struere.yaml",
-                   "name: automation-test\nversion: \"1.0\"\n") < 0 ||
-        write_file(dir, "data/widget.yaml", widget_yaml) < 0 ||
-        write_file(dir, "automations/count-five.yaml", count_five_yaml) < 0 ||
-        write_file(dir, "automations/zz-any.yaml", zz_any_yaml) < 0 ||
-        write_file(dir, "automations/aa-gone.yaml", aa_gone_yaml) < 0)
+    if (engine_write_file(dir, "struere.yaml",
+                          "name: automation-test\nversion: \"1.0\"\n") < 0 ||
+        engine_write_file(dir, "data/widget.yaml", widget_yaml) < 0 ||
+        engine_write_file(dir, "automations/count-five.yaml", count_five_yaml) <
+            0 ||
+        engine_write_file(dir, "automations/zz-any.yaml", zz_any_yaml) < 0 ||
+        engine_write_file(dir, "automations/aa-gone.yaml", aa_gone_yaml) < 0)
         return -1;
     snprintf(cmd, sizeof(cmd), "'%s' -C '%s' build --out '%s/out' >/dev/null",
              struere, dir, dir);
@@ -694,20 +683,6 @@ static void test_big(struere_runtime *dev, struere_runtime *own)
 /* ---- bundles whose automation bodies are not what the compiler
  * writes (their CRCs made right again, so only the body is wrong) ---- */
 
-static uint64_t get_le(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
 /* Copies the bundle `src` to `dst` with the first `find` replaced by
  * `repl` (the same length), CRCs recomputed. 0 on success. */
 static int patch_bundle(const char *src, const char *dst, const char *find,
@@ -725,15 +700,7 @@ static int patch_bundle(const char *src, const char *dst, const char *find,
             at = b + i;
     if (at && strlen(repl) == n) {
         memcpy(at, repl, n);
-        size_t count = (size_t)get_le(b + 16, 4);
-        for (size_t i = 0; i < count && 64 + 24 * (i + 1) <= len; i++) {
-            unsigned char *e = b + 64 + 24 * i;
-            uint64_t off = get_le(e + 8, 8), size = get_le(e + 16, 8);
-            if (off + size <= len)
-                put_le32(e + 4, (uint32_t)crc32(0, b + off, (uInt)size));
-        }
-        put_le32(b + 20, 0);
-        put_le32(b + 20, (uint32_t)crc32(0, b, (uInt)(64 + 24 * count)));
+        tb_fix_crcs(b, len);
         f = fopen(dst, "wb");
         if (f) {
             rc = fwrite(b, 1, len, f) == len ? 0 : -1;

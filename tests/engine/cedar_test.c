@@ -11,60 +11,11 @@
  */
 #include <string.h>
 
+#include "cedar_request.h"
 #include "engine.h"
 
 #define DECISIONS "tests/runtime/cedar/decisions.jsonl"
 #define MAX_LINE 8192
-
-/* A JSON string at `path` of the line, decoded into buf; 0 when absent. */
-static int get_str(const char *line, size_t len, const char *path, char *buf,
-                   size_t cap)
-{
-    struere_json v;
-    if (struere_json_get(line, len, path, &v) < 0 ||
-        struere_json_type(v) != STRUERE_JSON_STRING)
-        return 0;
-    return struere_json_string(v, buf, cap, NULL) == 0;
-}
-
-/* The actor of the line's "actor" object. */
-static struere_actor *actor_of(struere_runtime *rt, const char *line,
-                               size_t len, char *why, size_t why_cap)
-{
-    char type[32], id[256], entity[256], roles[16][128];
-    const char *role_ptrs[16];
-    struere_actor_spec spec = {0};
-    struere_actor *a = NULL;
-    struere_error err;
-    if (!get_str(line, len, "actor.type", type, sizeof(type))) {
-        snprintf(why, why_cap, "no actor.type");
-        return NULL;
-    }
-    if (!strcmp(type, "system"))
-        spec.type = STRUERE_ACTOR_SYSTEM;
-    else if (!strcmp(type, "admin"))
-        spec.type = STRUERE_ACTOR_ADMIN;
-    else if (!strcmp(type, "agent"))
-        spec.type = STRUERE_ACTOR_AGENT;
-    else
-        spec.type = STRUERE_ACTOR_USER;
-    if (get_str(line, len, "actor.id", id, sizeof(id)))
-        spec.id = id;
-    if (get_str(line, len, "actor.entity", entity, sizeof(entity)))
-        spec.entity_id = entity;
-    for (size_t i = 0; i < 16; i++) {
-        char path[64];
-        snprintf(path, sizeof(path), "actor.roles.%zu", i);
-        if (!get_str(line, len, path, roles[i], sizeof(roles[i])))
-            break;
-        role_ptrs[i] = roles[i];
-        spec.role_count = i + 1;
-    }
-    spec.roles = role_ptrs;
-    if (struere_actor_new(rt, &spec, &a, &err) < 0)
-        snprintf(why, why_cap, "actor: %s", err.message);
-    return a;
-}
 
 int main(int argc, char **argv)
 {
@@ -86,13 +37,13 @@ int main(int argc, char **argv)
         if (len < 2)
             continue;
         n++;
-        struere_actor *a = actor_of(rt, line, len, why, sizeof(why));
-        int ok = a && get_str(line, len, "action", action, sizeof(action)) &&
-                 get_str(line, len, "resource", resource, sizeof(resource)) &&
-                 get_str(line, len, "decision", want, sizeof(want));
+        struere_actor *a = cedar_actor(rt, line, len, why, sizeof(why));
+        int ok = a && cedar_str(line, len, "action", action, sizeof(action)) &&
+                 cedar_str(line, len, "resource", resource, sizeof(resource)) &&
+                 cedar_str(line, len, "decision", want, sizeof(want));
         char *record = NULL;
         size_t rlen = 0;
-        if (ok && get_str(line, len, "record", id, sizeof(id)) &&
+        if (ok && cedar_str(line, len, "record", id, sizeof(id)) &&
             struere_get_record(rt, sys, id, &record, &rlen, NULL) < 0) {
             snprintf(why, sizeof(why), "no fixture record %s", id);
             ok = 0;

@@ -819,17 +819,6 @@ static const char audit_fixture[] = "name: Audit\n"
                                     "      preferredChannel: email\n"
                                     "      notes: Test family.\n";
 
-static int write_file(const char *dir, const char *name, const char *text)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    int ok = fputs(text, f) >= 0;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
-
 /* Copies the example to `tmp`/p, adds the auditor role, agent and fixture,
  * and builds its bundles into `tmp`/out. 0 on success. */
 static int build_variant(const char *tmp, const char *example,
@@ -840,9 +829,9 @@ static int build_variant(const char *tmp, const char *example,
     if (system(cmd) != 0)
         return -1;
     snprintf(p, sizeof(p), "%s/p", tmp);
-    if (write_file(p, "roles/auditor.yaml", auditor_role) < 0 ||
-        write_file(p, "agents/auditor-bot.yaml", auditor_agent) < 0 ||
-        write_file(p, "fixtures/audit.fixture.yaml", audit_fixture) < 0)
+    if (engine_write_file(p, "roles/auditor.yaml", auditor_role) < 0 ||
+        engine_write_file(p, "agents/auditor-bot.yaml", auditor_agent) < 0 ||
+        engine_write_file(p, "fixtures/audit.fixture.yaml", audit_fixture) < 0)
         return -1;
     snprintf(cmd, sizeof(cmd),
              "'%s' -C '%s/p' build --out '%s/out' >'%s/build.log' 2>&1",

@@ -43,6 +43,19 @@ static int engine_passed, engine_failed;
             engine_failed),                                                    \
      engine_failed ? 1 : 0)
 
+/* Writes `text` to the file `name` in directory `dir`: 0, or -1. */
+static inline int engine_write_file(const char *dir, const char *name,
+                                    const char *text)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
 /* Opens the example's bundle of `env` ("development", "production",
  * "eval") from the directory `dir`; exits the test on failure. */
 static inline struere_runtime *engine_open(const char *dir, const char *env)

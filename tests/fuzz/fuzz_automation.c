@@ -17,25 +17,16 @@
  * Checked on every call: a failure leaves *out NULL and *len 0 with a code
  * and a message; a success gives NUL-terminated text of *len bytes that
  * is a JSON array (when not nested past the reader's depth), the same on a
- * second call. Build (not in the Makefile):
- *
- *   make VARIANT=asan-aut-fuzz CC=clang CFLAGS=-fsanitize=fuzzer-no-link \
- *        build/asan-aut-fuzz/libstruere.a
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iruntime/include \
- *        -Iruntime/src tests/fuzz/fuzz_automation.c \
- *        build/asan-aut-fuzz/libstruere.a -lz -lgit2 -lsodium -lm \
- *        -o build/asan-aut-fuzz/fuzz-automation
- *   STRUERE_FUZZ_BUNDLE=DIR/development.stb \
- *        build/asan-aut-fuzz/fuzz-automation CORPUS
- * tests/fuzz/corpus-automation
+ * second call. `make fuzz` builds and runs it (build/fuzz/fuzz-automation,
+ * seeds and dictionary in tests/fuzz/); `make test` replays its corpus
+ * (tests/fuzz/replay-runtime.sh).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
+#include "../runtime/builder.h"
 #include "rt.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -178,33 +169,6 @@ static void fuzz_event(const uint8_t *in, size_t size)
     free(type), free(action), free(data), free(prev), free(id);
 }
 
-static uint64_t get_le(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void fix_crcs(unsigned char *b, size_t len)
-{
-    size_t n = (size_t)get_le(b + 16, 4);
-    for (size_t i = 0; i < n && 64 + 24 * (i + 1) <= len; i++) {
-        unsigned char *e = b + 64 + 24 * i;
-        uint64_t off = get_le(e + 8, 8), size = get_le(e + 16, 8);
-        if (off <= len && size <= len - off)
-            put_le32(e + 4, (uint32_t)crc32(0, b + off, (uInt)size));
-    }
-    put_le32(b + 20, 0);
-    put_le32(b + 20, (uint32_t)crc32(0, b, (uInt)(64 + 24 * n)));
-}
-
 /* A JSON string's text (no escapes expected: slugs and actions) copied
  * into buf; "" when absent. */
 static void get_str(const char *json, size_t len, const char *path, char *buf,
@@ -239,7 +203,7 @@ static void fuzz_body(const uint8_t *p, const uint8_t *end)
     memcpy(copy, bundle_bytes, bundle_len);
     memset(copy + at, ' ', len);
     memcpy(copy + at, p, bn < len ? bn : len);
-    fix_crcs(copy, bundle_len);
+    tb_fix_crcs(copy, bundle_len);
 
     struere_bundle *nb = NULL;
     struere_runtime *rt = NULL;

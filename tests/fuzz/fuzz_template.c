@@ -10,12 +10,8 @@
  * answers are checked: same bytes twice, NUL-terminated at `len`, within
  * the limit; the malformed agents must give STRUERE_ECORRUPT.
  *
- * Build (not wired into the Makefile):
- *   make VARIANT=asan-NAME CC=clang CFLAGS=-fsanitize=fuzzer-no-link \
- *        build/asan-NAME/libstruere.a
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iruntime/include \
- *        tests/fuzz/fuzz_template.c tests/runtime/builder.c \
- *        build/asan-NAME/libstruere.a -lz -lgit2 -lsodium -o fuzz-template
+ * `make fuzz` builds and runs it (build/fuzz/fuzz-template); `make test`
+ * replays its corpus (tests/fuzz/replay-runtime.sh).
  */
 #include <stdint.h>
 #include <stdio.h>

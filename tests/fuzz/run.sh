@@ -20,6 +20,7 @@ for target in check bundle template automation keys mask; do
     cp -n tests/fuzz/corpus-$target/* "$work"/ 2>/dev/null || true
     dict=""
     [ "$target" = check ] && dict="-dict=tests/fuzz/yaml.dict"
+    [ "$target" = automation ] && dict="-dict=tests/fuzz/automation.dict"
     echo "== fuzz-$target for $secs s"
     # shellcheck disable=SC2086
     "$b/fuzz-$target" -max_total_time="$secs" -timeout=10 \
