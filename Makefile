@@ -80,6 +80,9 @@ $(B)/unit-tests: $(UNIT_OBJ) $(B)/libstruerec.a $(B)/libstruere.a
 $(B)/fuzz-replay-check: $(B)/tests/fuzz/fuzz_check.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/fuzz-replay-defcache: $(B)/tests/fuzz/fuzz_defcache.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 demo: $(B)/struere
 	@./scripts/demo.sh $(B)/struere
 
@@ -94,7 +97,8 @@ cli: $(B)/struere
 replay: $(B)/fuzz-replay-check
 	$(B)/fuzz-replay-check tests/fuzz/corpus-check fixtures/example
 
-test: $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check $(B)/runtime-tests \
+test: $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check \
+      $(B)/fuzz-replay-defcache $(B)/runtime-tests \
       $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
       $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE)
 	@./tests/run-all.sh $(B)
@@ -112,11 +116,14 @@ valgrind: $(B)/unit-tests $(B)/struere $(B)/runtime-tests $(ENGINE_BIN)
 
 fuzz:
 	$(MAKE) VARIANT=fuzz CC=clang build/fuzz/fuzz-check build/fuzz/fuzz-bundle \
+	    build/fuzz/fuzz-defcache \
 	    $(RT_FUZZ_NAMES:%=build/fuzz/fuzz-%)
 	$(MAKE) build/release/struere
 	./tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 build/fuzz/fuzz-check: build/fuzz/tests/fuzz/fuzz_check.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+build/fuzz/fuzz-defcache: build/fuzz/tests/fuzz/fuzz_defcache.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 bench: $(B)/struere

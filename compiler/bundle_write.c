@@ -53,6 +53,20 @@ static void put(struct buf *b, const void *p, size_t n)
     b->len += n;
 }
 
+/* Room for n more bytes at once (the sizes are known: no regrowth). */
+static void reserve(struct buf *b, size_t n)
+{
+    if (b->failed || b->len + n <= b->cap)
+        return;
+    unsigned char *d = realloc(b->data, b->len + n);
+    if (!d) {
+        b->failed = 1;
+        return;
+    }
+    b->data = d;
+    b->cap = b->len + n;
+}
+
 static void put_u32(struct buf *b, uint32_t v)
 {
     unsigned char x[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff,
@@ -80,12 +94,23 @@ static void pad8(struct buf *b)
     put(b, zero, (8 - b->len % 8) % 8);
 }
 
-/* The string pool: interned strings, each followed by a NUL. */
+/* The string pool: interned strings, each followed by a NUL. It is
+ * written in place, where the STRS section lies in the bundle (from
+ * base), so that bodies are copied once. */
 struct pool {
-    struct buf bytes;
+    struct buf *bytes;
+    size_t base;
     struct index *seen; /* string -> offset + 1 */
     struct arena *arena;
 };
+
+static uint32_t pool_add(struct pool *p, const char *s, size_t len)
+{
+    uint32_t off = (uint32_t)(p->bytes->len - p->base);
+    put(p->bytes, s, len);
+    put(p->bytes, "", 1);
+    return off;
+}
 
 static uint32_t intern(struct pool *p, const char *s, size_t len,
                        uint32_t *out_len)
@@ -95,9 +120,7 @@ static uint32_t intern(struct pool *p, const char *s, size_t len,
     uintptr_t at = (uintptr_t)index_get(p->seen, key);
     if (at)
         return (uint32_t)(at - 1);
-    uint32_t off = (uint32_t)p->bytes.len;
-    put(&p->bytes, s, len);
-    put(&p->bytes, "", 1);
+    uint32_t off = pool_add(p, s, len);
     index_put(p->seen, key, (void *)(uintptr_t)(off + 1));
     return off;
 }
@@ -129,15 +152,51 @@ int bundle_write(const struct project *p, enum env e,
     if (nentries)
         memcpy(sorted, entries, nentries * sizeof(*sorted));
     qsort(sorted, nentries, sizeof(*sorted), cmp_entry);
-    struct pool pool = {.seen = index_new(&a, nentries * 2 + 64), .arena = &a};
-    struct section secs[KIND_COUNT + 2];
-    size_t nsec = 0;
     int rc = -1;
+
+    /* Sections: STRS, META, then this environment's kinds (as BUNDLE.md
+     * lists ids; readers look sections up by id, not position). STRS is
+     * written straight into the bundle; the others are small and go
+     * after it. */
+    struct section secs[KIND_COUNT + 2];
+    size_t no = 0;
     memset(secs, 0, sizeof(secs));
+    struct section *strs = &secs[no++];
+    memcpy(strs->id, "STRS", 4);
+    struct section *meta = &secs[no++];
+    memcpy(meta->id, "META", 4);
+    for (int si = 0; si < KIND_COUNT; si++)
+        if (kind_table[section_order[si]].envs & (1u << e))
+            memcpy(secs[no++].id, kind_section[section_order[si]], 4);
+
+    size_t text = 4096;
+    for (size_t i = 0; i < nentries; i++)
+        text += sorted[i].body_len + strlen(sorted[i].slug) + 2 + 16;
+    struct buf b = {0};
+    reserve(&b, 64 + 24 * no + 8 + text + 8 * no);
+    unsigned char header[64] = {0};
+    memcpy(header, "STRBUND", 8);
+    header[8] = BUNDLE_MAJOR;
+    header[10] = BUNDLE_MINOR;
+    header[12] = (unsigned char)(e + 1);
+    set_u32(header + 16, (uint32_t)no);
+    memcpy(header + 32, source_digest, 32);
+    put(&b, header, 64);
+    size_t table = b.len;
+    for (size_t i = 0; i < no; i++) {
+        put(&b, secs[i].id, 4);
+        put_u32(&b, 0);
+        put_u64(&b, 0);
+        put_u64(&b, 0);
+    }
+    pad8(&b);
+    size_t strs_off = b.len;
+    struct pool pool = {.bytes = &b,
+                        .base = strs_off,
+                        .seen = index_new(&a, nentries * 2 + 64),
+                        .arena = &a};
 
     /* META first in the pool, then each kind's slugs and bodies. */
-    struct section *meta = &secs[nsec++];
-    memcpy(meta->id, "META", 4);
     const struct node *cfg = p->config ? p->config->root : NULL;
     const char *pname = node_get_str(cfg, "name");
     const char *metas[5] = {
@@ -157,88 +216,60 @@ int bundle_write(const struct project *p, enum env e,
         put_u32(&meta->data, off);
         put_u32(&meta->data, len);
     }
-
+    size_t sec = 2;
     for (int si = 0; si < KIND_COUNT; si++) {
         enum kind k = section_order[si];
         if (!(kind_table[k].envs & (1u << e)))
             continue;
-        struct section *sec = &secs[nsec++];
-        memcpy(sec->id, kind_section[k], 4);
+        struct section *ks = &secs[sec++];
         size_t first = 0;
         while (first < nentries && sorted[first].kind != k)
             first++;
         size_t n = 0;
         while (first + n < nentries && sorted[first + n].kind == k)
             n++;
-        put_u32(&sec->data, (uint32_t)n);
-        put_u32(&sec->data, 0);
+        reserve(&ks->data, 8 + 16 * n);
+        put_u32(&ks->data, (uint32_t)n);
+        put_u32(&ks->data, 0);
         for (size_t i = first; i < first + n; i++) {
-            uint32_t slen, blen;
+            uint32_t slen, blen = (uint32_t)sorted[i].body_len;
             uint32_t soff =
                 intern(&pool, sorted[i].slug, strlen(sorted[i].slug), &slen);
             /* Bodies are not interned: they are unique in practice, and
              * hashing megabytes of them costs more than it saves. */
-            blen = (uint32_t)strlen(sorted[i].body);
-            uint32_t boff = (uint32_t)pool.bytes.len;
-            put(&pool.bytes, sorted[i].body, blen);
-            put(&pool.bytes, "", 1);
-            put_u32(&sec->data, soff);
-            put_u32(&sec->data, slen);
-            put_u32(&sec->data, boff);
-            put_u32(&sec->data, blen);
+            uint32_t boff = pool_add(&pool, sorted[i].body, blen);
+            put_u32(&ks->data, soff);
+            put_u32(&ks->data, slen);
+            put_u32(&ks->data, boff);
+            put_u32(&ks->data, blen);
         }
         out->counts[k] = n;
     }
-    struct section *strs = &secs[nsec++];
-    memcpy(strs->id, "STRS", 4);
-    strs->data = pool.bytes;
-    pool.bytes.data = NULL;
-
-    /* Sections in the order: STRS, META, then kinds (as BUNDLE.md lists
-     * ids; readers look sections up by id, not position). */
-    struct section *ordered[KIND_COUNT + 2];
-    size_t no = 0;
-    ordered[no++] = strs;
-    ordered[no++] = meta;
-    for (size_t i = 1; i + 1 < nsec; i++)
-        ordered[no++] = &secs[i];
-
-    struct buf b = {0};
-    unsigned char header[64] = {0};
-    memcpy(header, "STRBUND", 8);
-    header[8] = BUNDLE_MAJOR;
-    header[10] = BUNDLE_MINOR;
-    header[12] = (unsigned char)(e + 1);
-    set_u32(header + 16, (uint32_t)no);
-    memcpy(header + 32, source_digest, 32);
-    put(&b, header, 64);
-    size_t table = b.len;
-    for (size_t i = 0; i < no; i++) {
-        put(&b, ordered[i]->id, 4);
-        put_u32(&b, 0);
-        put_u64(&b, 0);
-        put_u64(&b, 0);
-    }
+    size_t strs_len = b.len - strs_off;
     pad8(&b);
     for (size_t i = 0; i < no; i++) {
-        struct buf *d = &ordered[i]->data;
-        if (d->failed) {
-            b.failed = 1;
-            break;
+        size_t off = strs_off, len = strs_len;
+        if (i > 0) {
+            struct buf *d = &secs[i].data;
+            if (d->failed) {
+                b.failed = 1;
+                break;
+            }
+            off = b.len;
+            len = d->len;
+            put(&b, d->data, d->len);
+            pad8(&b);
         }
-        size_t off = b.len;
-        put(&b, d->data, d->len);
-        pad8(&b);
         if (b.failed)
             break;
         unsigned char *ent = b.data + table + 24 * i;
         uLong crc = crc32(0L, Z_NULL, 0);
-        crc = crc32(crc, d->len ? d->data : (const Bytef *)"", (uInt)d->len);
+        crc = crc32(crc, len ? b.data + off : (const Bytef *)"", (uInt)len);
         set_u32(ent + 4, (uint32_t)crc);
         set_u32(ent + 8, (uint32_t)off);
         set_u32(ent + 12, (uint32_t)((uint64_t)off >> 32));
-        set_u32(ent + 16, (uint32_t)d->len);
-        set_u32(ent + 20, (uint32_t)((uint64_t)d->len >> 32));
+        set_u32(ent + 16, (uint32_t)len);
+        set_u32(ent + 20, (uint32_t)((uint64_t)len >> 32));
     }
     if (b.failed) {
         free(b.data);
@@ -255,9 +286,8 @@ int bundle_write(const struct project *p, enum env e,
     rc = 0;
 done:
     free(sorted);
-    for (size_t i = 0; i < nsec; i++)
+    for (size_t i = 0; i < no; i++)
         free(secs[i].data.data);
-    free(pool.bytes.data);
     arena_free(&a);
     return rc;
 }

@@ -5,6 +5,7 @@
 #ifndef STRUERE_BUNDLE_WRITE_H
 #define STRUERE_BUNDLE_WRITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "project.h"
@@ -16,7 +17,8 @@ struct bundle_bytes {
     unsigned char *data; /* malloc'd; free() it */
     size_t len;
     size_t counts[KIND_COUNT]; /* definitions per kind */
-    unsigned char sha256[32];  /* of data (compile_project fills it) */
+    unsigned char sha256[32];  /* of data, once digested */
+    bool digested;             /* compile_digests has filled sha256 */
 };
 
 /* One compiled definition: its kind, slug and canonical JSON body. */
@@ -24,6 +26,7 @@ struct bundle_entry {
     enum kind kind;
     const char *slug;
     const char *body;
+    size_t body_len;
 };
 
 /* Writes the bundle of environment e from its n compiled definitions (in

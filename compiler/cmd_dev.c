@@ -6,22 +6,28 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "bundle_cache.h"
 #include "cli.h"
+#include "defcache.h"
 #include "compile.h"
 #include "kinds.h"
+#include "pool.h"
 #include "store.h"
 #include "struere.h"
 #include "arena.h"
 
 static const char dev_usage[] =
-    "usage: struere dev [--watch] [--push REMOTE]\n"
+    "usage: struere dev [--watch] [--push REMOTE] [-v]\n"
     "\n"
     "Checks and compiles the project, then commits\n"
     "  refs/heads/struere/development  bundles/development.stb,\n"
@@ -34,9 +40,16 @@ static const char dev_usage[] =
     "Makes no commit when nothing changed; SOURCE_DATE_EPOCH sets commit\n"
     "times. Each ref moves with compare-and-swap.\n"
     "\n"
+    "A run after a small change is fast: definition files that did not\n"
+    "change are restored from a cache in the store's git directory\n"
+    "(.git/struere/), and unchanged definitions keep their compiled form\n"
+    "from the last commit. The result is the same as without the cache\n"
+    "(delete .git/struere/ at any time).\n"
+    "\n"
     "  --watch        keep running: re-check and re-commit on every change,\n"
     "                 printing problems instead of exiting\n"
-    "  --push REMOTE  push the moved refs to a git remote (name or URL)\n";
+    "  --push REMOTE  push the moved refs to a git remote (name or URL)\n"
+    "  -v, --verbose  say on stderr what each phase took\n";
 
 /* A commit message lists at most this many definitions (then "... and N
  * more"): every deploy and log reads the commit objects, so their size
@@ -156,212 +169,600 @@ static char *change_message(const struct store_blob *old, size_t nold,
     return msg;
 }
 
-static int commit_branch(struct store *s, const char *ref, const char *parent,
-                         const struct store_blob *old, size_t nold,
-                         const struct project *p, const struct compiled *c,
-                         const char *sources, unsigned env_mask,
-                         const char *label)
-{
+/* ---- one branch -----------------------------------------------------------
+ * development (development and production bundles) and eval are read and
+ * committed independently, each on its own thread with its own store
+ * handle (a libgit2 repository is used by one thread at a time). Refs
+ * move afterwards, development first, and eval only if development did. */
+
+struct branch {
+    const char *ref;   /* refs/heads/struere/... */
+    const char *label; /* "development", "eval" */
+    unsigned env_mask;
+    struct store *s;
+    struct arena arena;
+    /* What its previous commit lets the compile reuse. */
+    char parent[41];
+    char *old_sources;
+    struct store_blob *blobs; /* the parent's tree, sorted by path */
+    size_t nblobs;
+    struct struere_bundle *cached[ENV_COUNT]; /* its bundles, if cached */
+    size_t bundles_cached; /* previous bundles taken from the cache */
+    /* The commit. */
+    char *sources;
+    char *message;
+    char new_id[41];
+    bool changed; /* new_id is a new commit (else the parent) */
     int rc;
+    char error[1200]; /* why rc is not EXIT_OK */
+};
+
+static int cmp_blob_path(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct store_blob *)elem)->path);
+}
+
+/* The blob at path in a tree listing (sorted by path), or NULL. */
+static const struct store_blob *find_blob(const struct store_blob *blobs,
+                                          size_t n, const char *path)
+{
+    return n ? bsearch(path, blobs, n, sizeof(*blobs), cmp_blob_path) : NULL;
+}
+
+static void branch_fail(struct branch *b, int rc, const char *msg)
+{
+    snprintf(b->error, sizeof(b->error), "%s", msg);
+    b->rc = rc;
+}
+
+/* Reads what the branch's previous commit offers (on its own store
+ * handle, while the project is being checked): its tree, its sources
+ * list, and its bundles from the bundle cache when the sources say the
+ * same compiler made them. Failures are kept for branch_prepare. */
+static void branch_fetch(struct branch *b, const char *store_at)
+{
+    char err[600];
+    if (store_open(&b->s, store_at, err, sizeof(err)) != STORE_OK) {
+        branch_fail(b, EXIT_IO, err);
+        return;
+    }
+    int rc = store_ref_id(b->s, b->ref, b->parent);
+    if (rc == STORE_ERROR) {
+        branch_fail(b, EXIT_IO, store_error(b->s));
+        return;
+    }
+    if (rc == STORE_NOTFOUND)
+        return;
+    if (store_tree_blobs(b->s, b->parent, "", &b->blobs, &b->nblobs) !=
+        STORE_OK) {
+        b->blobs = NULL;
+        b->nblobs = 0;
+        return;
+    }
+    unsigned char *data;
+    size_t len;
+    if (store_read(b->s, b->parent, "sources", &data, &len) != STORE_OK)
+        return; /* an older commit: compile everything */
+    b->old_sources = (char *)data;
+    if (!compile_sources_compatible(b->old_sources))
+        return;
+    for (int e = 0; e < ENV_COUNT; e++) {
+        const struct store_blob *blob =
+            find_blob(b->blobs, b->nblobs, compile_bundle_path((enum env)e));
+        if (!(b->env_mask & (1u << e)) || !blob)
+            continue;
+        b->cached[e] = bundle_cache_open(store_git_dir(b->s), blob->id, e + 1);
+        b->bundles_cached += b->cached[e] != NULL;
+    }
+}
+
+/* What the compile may reuse from the previous commit: the unchanged
+ * definitions (compared with the sources list) and their bundles. */
+static void branch_prepare(struct branch *b, const struct project *p,
+                           struct compile_reuse *reuse)
+{
+    if (!b->old_sources)
+        return;
+    const char **paths =
+        arena_alloc(&b->arena, (b->nblobs + 1) * sizeof(char *));
+    const char **ids = arena_alloc(&b->arena, (b->nblobs + 1) * sizeof(char *));
+    for (size_t i = 0; i < b->nblobs; i++) {
+        paths[i] = b->blobs[i].path;
+        ids[i] = b->blobs[i].id;
+    }
+    struct store_blob_list list = {paths, ids, b->nblobs};
+    compile_reuse_prepare(p, &b->arena, b->old_sources, &list, b->env_mask,
+                          reuse);
+    for (int e = 0; e < ENV_COUNT; e++)
+        if (reuse->unchanged[e] && b->cached[e]) {
+            reuse->old[e] = b->cached[e];
+            b->cached[e] = NULL;
+        }
+}
+
+struct old_bundles {
+    int envs[ENV_COUNT];
+    struct compile_reuse *reuse;
+};
+
+/* Verified as the runtime would: a bad one is not used (everything is
+ * emitted again). */
+static void open_old_bundle(void *ctx, size_t i, const void *data, size_t len)
+{
+    struct old_bundles *o = ctx;
+    int e = o->envs[i];
+    struere_error err;
+    if (struere_bundle_open_memory(&o->reuse->old[e], data, len, e + 1, &err) !=
+        STRUERE_OK)
+        o->reuse->old[e] = NULL;
+}
+
+/* The previous bundles the bundle cache did not have, read out of git in
+ * parallel. A bundle that cannot be read is not used: its definitions
+ * are emitted again. */
+static void load_missing_bundles(struct store *s, struct branch *br,
+                                 struct compile_reuse *reuse)
+{
+    const char *ids[ENV_COUNT];
+    struct old_bundles o = {.reuse = reuse};
+    size_t n = 0;
+    for (int e = 0; e < ENV_COUNT; e++) {
+        const struct branch *b = &br[e == ENV_EVAL];
+        const struct store_blob *blob =
+            find_blob(b->blobs, b->nblobs, compile_bundle_path((enum env)e));
+        if (reuse->unchanged[e] && blob && !reuse->old[e]) {
+            o.envs[n] = e;
+            ids[n++] = blob->id;
+        }
+    }
+    if (n)
+        store_read_blobs_trusted(s, ids, n, open_old_bundle, &o);
+}
+
+/* Writes the branch's next commit (manifest.json, sources, its bundles,
+ * already written as bundle_ids, and its review/ renderings) without
+ * moving its ref: branch_finish does, in order. */
+static void branch_build(struct branch *b, const struct project *p,
+                         struct compiled *c, char bundle_ids[][41])
+{
     size_t n = 2;
     for (int e = 0; e < ENV_COUNT; e++)
-        if (env_mask & (1u << e))
+        if (b->env_mask & (1u << e))
             n += 1 + c->nreview[e];
     struct store_file *files = calloc(n, sizeof(*files));
-    char *manifest = compile_manifest(p, c, env_mask);
-    if (!files || !manifest) {
+    char *manifest = compile_manifest(p, c, b->env_mask);
+    size_t changes;
+    b->message = change_message(b->blobs, b->nblobs, c, b->env_mask, &changes);
+    if (!files || !manifest || !b->message) {
         free(files);
         free(manifest);
-        cli_error("out of memory");
-        return EXIT_IO;
+        branch_fail(b, EXIT_IO, "out of memory");
+        return;
     }
     size_t k = 0;
     files[k++] =
         (struct store_file){"manifest.json", manifest, strlen(manifest), NULL};
-    files[k++] = (struct store_file){"sources", sources, strlen(sources), NULL};
+    files[k++] =
+        (struct store_file){"sources", b->sources, strlen(b->sources), NULL};
     for (int e = 0; e < ENV_COUNT; e++) {
-        if (!(env_mask & (1u << e)))
+        if (!(b->env_mask & (1u << e)))
             continue;
-        files[k++] =
-            (struct store_file){compile_bundle_path((enum env)e),
-                                c->bundle[e].data, c->bundle[e].len, NULL};
+        files[k++] = (struct store_file){compile_bundle_path((enum env)e), NULL,
+                                         c->bundle[e].len, bundle_ids[e]};
         for (size_t i = 0; i < c->nreview[e]; i++)
             files[k++] = (struct store_file){
                 c->review[e][i].path, c->review[e][i].data, c->review[e][i].len,
                 c->review[e][i].blob_id};
     }
-    size_t changes;
-    char *message = change_message(old, nold, c, env_mask, &changes);
-    char id[41];
-    bool committed = false;
-    rc = message ? store_commit_known(s, ref, parent, parent[0] ? old : NULL,
-                                      nold, files, k, message, id, &committed)
-                 : STORE_ERROR;
-    int code = EXIT_OK;
-    if (rc == STORE_MOVED) {
-        cli_error("%s", store_error(s));
-        code = EXIT_IO;
-    } else if (rc != STORE_OK) {
-        cli_error("%s", message ? store_error(s) : "out of memory");
-        code = EXIT_IO;
-    } else if (committed) {
-        const char *summary = message + strlen("struere dev: ");
-        printf("%s: committed %.12s: %.*s\n", label, id,
-               (int)strcspn(summary, "\n"), summary);
-        /* The per-definition lines, at most 20 of them. */
-        const char *line = strchr(message, '\n');
-        int shown = 0, more = 0;
-        while (line && *++line) {
-            const char *end = strchr(line, '\n');
-            int len = end ? (int)(end - line) : (int)strlen(line);
-            if (len > 0) {
-                if (shown++ < 24)
-                    printf("  %.*s\n", len, line);
-                else
-                    more++;
-            }
-            line = end;
-        }
-        if (more)
-            printf("  ... and %d more\n", more);
-    } else {
-        printf("%s: up to date at %.12s\n", label, id);
-    }
-    free(message);
+    if (store_commit_objects(b->s, b->parent, b->parent[0] ? b->blobs : NULL,
+                             b->nblobs, files, k, b->message, b->new_id,
+                             &b->changed) != STORE_OK)
+        branch_fail(b, EXIT_IO, store_error(b->s));
     free(manifest);
     free(files);
-    return code;
 }
 
-/* What the previous commit of a branch lets the compile reuse: its
- * sources list, review blob ids and bundles. */
-struct branch_state {
-    char parent[41];
-    char *sources;
-    struct store_blob *blobs;
-    size_t nblobs;
-    const char **paths, **ids;
-};
-
-static int load_branch(struct store *s, const char *ref, unsigned env_mask,
-                       const struct project *p, struct arena *a,
-                       struct branch_state *b, struct compile_reuse *reuse)
+/* Moves the branch's ref to the commit branch_build made (compare-and-
+ * swap) and says what it did. */
+static int branch_finish(struct branch *b)
 {
-    memset(b, 0, sizeof(*b));
-    int rc = store_ref_id(s, ref, b->parent);
-    if (rc == STORE_ERROR) {
-        cli_error("%s", store_error(s));
-        return EXIT_IO;
+    if (b->rc == EXIT_OK && b->changed &&
+        store_commit_move(b->s, b->ref, b->parent, b->new_id, b->message) !=
+            STORE_OK)
+        branch_fail(b, EXIT_IO, store_error(b->s));
+    if (b->rc != EXIT_OK) {
+        cli_error("%s", b->error);
+        return b->rc;
     }
-    if (rc == STORE_NOTFOUND)
+    if (!b->changed) {
+        printf("%s: up to date at %.12s\n", b->label, b->new_id);
         return EXIT_OK;
-    if (store_tree_blobs(s, b->parent, "", &b->blobs, &b->nblobs) != STORE_OK) {
-        b->blobs = NULL;
-        b->nblobs = 0;
-        return EXIT_OK;
     }
-    unsigned char *data;
-    size_t len;
-    if (store_read(s, b->parent, "sources", &data, &len) != STORE_OK)
-        return EXIT_OK; /* an older commit: compile everything */
-    b->sources = (char *)data;
-    b->paths = arena_alloc(a, (b->nblobs + 1) * sizeof(char *));
-    b->ids = arena_alloc(a, (b->nblobs + 1) * sizeof(char *));
-    for (size_t i = 0; i < b->nblobs; i++) {
-        b->paths[i] = b->blobs[i].path;
-        b->ids[i] = b->blobs[i].id;
+    const char *summary = b->message + strlen("struere dev: ");
+    printf("%s: committed %.12s: %.*s\n", b->label, b->new_id,
+           (int)strcspn(summary, "\n"), summary);
+    /* The per-definition lines, at most 24 of them. */
+    const char *line = strchr(b->message, '\n');
+    int shown = 0, more = 0;
+    while (line && *++line) {
+        const char *end = strchr(line, '\n');
+        int len = end ? (int)(end - line) : (int)strlen(line);
+        if (len > 0) {
+            if (shown++ < 24)
+                printf("  %.*s\n", len, line);
+            else
+                more++;
+        }
+        line = end;
     }
-    char *text = arena_strndup(a, b->sources, len);
-    struct store_blob_list list = {b->paths, b->ids, b->nblobs};
-    compile_reuse_prepare(p, a, text, &list, env_mask, reuse);
-    for (int e = 0; e < ENV_COUNT; e++) {
-        if (!(env_mask & (1u << e)) || !reuse->unchanged[e])
-            continue;
-        unsigned char *bytes;
-        size_t blen;
-        if (store_read(s, b->parent, compile_bundle_path((enum env)e), &bytes,
-                       &blen) != STORE_OK)
-            continue;
-        struere_error err;
-        if (struere_bundle_open_memory(&reuse->old[e], bytes, blen, e + 1,
-                                       &err) != STRUERE_OK)
-            reuse->old[e] = NULL; /* a bad old bundle: emit everything */
-        free(bytes);
-    }
+    if (more)
+        printf("  ... and %d more\n", more);
     return EXIT_OK;
 }
 
-static void branch_state_free(struct branch_state *b)
+static void branch_free(struct branch *b)
 {
-    free(b->sources);
+    for (int e = 0; e < ENV_COUNT; e++)
+        struere_bundle_free(b->cached[e]);
+    free(b->message);
+    free(b->old_sources);
     free(b->blobs);
+    free(b->sources);
+    store_close(b->s);
+    arena_free(&b->arena);
 }
 
-static int dev_once(const struct cli *g, const char *push)
+/* Runs fn on both branches at once (the second on a thread of its own). */
+struct branch_job {
+    void (*fn)(struct branch *b, void *arg);
+    struct branch *b;
+    void *arg;
+};
+
+static void *branch_thread(void *arg)
+{
+    struct branch_job *j = arg;
+    j->fn(j->b, j->arg);
+    return NULL;
+}
+
+static void both_branches(struct branch br[2],
+                          void (*fn)(struct branch *b, void *arg), void *arg)
+{
+    struct branch_job j = {fn, &br[1], arg};
+    pthread_t t;
+    bool threaded = pthread_create(&t, NULL, branch_thread, &j) == 0;
+    fn(&br[0], arg);
+    if (threaded)
+        pthread_join(t, NULL);
+    else
+        fn(&br[1], arg);
+}
+
+struct dev_ctx {
+    const struct project *p;
+    struct compile_reuse *reuse;
+    struct compiled *c;
+    char (*bundle_ids)[41];
+};
+
+static void prepare_fn(struct branch *b, void *arg)
+{
+    struct dev_ctx *x = arg;
+    branch_prepare(b, x->p, x->reuse);
+}
+
+static void build_fn(struct branch *b, void *arg)
+{
+    struct dev_ctx *x = arg;
+    branch_build(b, x->p, x->c, x->bundle_ids);
+}
+
+/* ---- writing and hashing the bundles --------------------------------------
+ * Six independent jobs: each bundle's git blob (SHA-1 and compression)
+ * and its SHA-256 for the manifests, largest first, on every core. */
+
+struct bundle_jobs {
+    struct store *s;
+    struct compiled *c;
+    char (*ids)[41];
+    int order[2 * ENV_COUNT]; /* job k: env order[k] % ENV_COUNT, blob
+                                 when < ENV_COUNT, digest otherwise */
+    char errors[ENV_COUNT][300];
+};
+
+static void bundle_job(void *ctx, size_t k, unsigned w)
+{
+    struct bundle_jobs *j = ctx;
+    int job = j->order[k], e = job % ENV_COUNT;
+    struct bundle_bytes *b = &j->c->bundle[e];
+    if (job < ENV_COUNT)
+        store_write_blob(j->s, w, b->data, b->len, j->ids[e], j->errors[e],
+                         sizeof(j->errors[e]));
+    else
+        compile_digest(j->c, (enum env)e);
+}
+
+static int write_bundles(struct store *s, struct compiled *c, char ids[][41])
+{
+    struct bundle_jobs j = {.s = s, .c = c, .ids = ids};
+    /* Writing costs about twice hashing; larger bundles first. */
+    size_t cost[2 * ENV_COUNT];
+    for (int k = 0; k < 2 * ENV_COUNT; k++) {
+        j.order[k] = k;
+        cost[k] = c->bundle[k % ENV_COUNT].len * (k < ENV_COUNT ? 2 : 1);
+    }
+    for (int a = 1; a < 2 * ENV_COUNT; a++)
+        for (int b = a; b > 0 && cost[j.order[b]] > cost[j.order[b - 1]]; b--) {
+            int t = j.order[b];
+            j.order[b] = j.order[b - 1];
+            j.order[b - 1] = t;
+        }
+    pool_run(pool_threads_large(2 * ENV_COUNT), 2 * ENV_COUNT, bundle_job, &j);
+    for (int e = 0; e < ENV_COUNT; e++)
+        if (j.errors[e][0]) {
+            cli_error("%s: %s", compile_bundle_path((enum env)e), j.errors[e]);
+            return EXIT_IO;
+        }
+    return EXIT_OK;
+}
+
+/* The new bundles, verified as the runtime verifies them, in parallel. */
+struct verify_job {
+    const struct compiled *c;
+    int rc[ENV_COUNT];
+    struere_error err[ENV_COUNT];
+};
+
+static void verify_bundle(void *ctx, size_t e, unsigned w)
+{
+    (void)w;
+    struct verify_job *j = ctx;
+    j->rc[e] = struere_bundle_verify(j->c->bundle[e].data, j->c->bundle[e].len,
+                                     (int)e + 1, &j->err[e]);
+}
+
+/* ---- work on other threads while dev goes on ------------------------------
+ * Saving the caches overlaps everything after the check. */
+
+struct background {
+    pthread_t thread;
+    bool running;
+};
+
+static void background_start(struct background *b, void *(*fn)(void *),
+                             void *arg)
+{
+    b->running = pthread_create(&b->thread, NULL, fn, arg) == 0;
+    if (!b->running)
+        fn(arg); /* no thread: do it now */
+}
+
+static void background_wait(struct background *b)
+{
+    if (b->running)
+        pthread_join(b->thread, NULL);
+    b->running = false;
+}
+
+struct defcache_job {
+    const struct cli_check_stats *stats;
+    const struct project *p;
+};
+
+static void *save_defcache(void *arg)
+{
+    struct defcache_job *j = arg;
+    defcache_save(j->stats->cache_path, j->p, j->p->cache, j->stats->started);
+    return NULL;
+}
+
+struct bundle_cache_job {
+    const char *git_dir;
+    const char *ids[ENV_COUNT];
+    const void *data[ENV_COUNT];
+    size_t lens[ENV_COUNT];
+};
+
+static void *keep_bundles(void *arg)
+{
+    struct bundle_cache_job *j = arg;
+    bundle_cache_keep(j->git_dir, j->ids, j->data, j->lens, ENV_COUNT);
+    return NULL;
+}
+
+/* ---- -v: what each phase took ---------------------------------------------
+ */
+
+struct phases {
+    bool verbose;
+    struct timespec last;
+};
+
+static void phase(struct phases *ph, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void phase(struct phases *ph, const char *fmt, ...)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double s = (double)(now.tv_sec - ph->last.tv_sec) +
+               (double)(now.tv_nsec - ph->last.tv_nsec) / 1e9;
+    ph->last = now;
+    if (!ph->verbose)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "dev: %6.3f s  ", s);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* The branches, and a thread that fetches their previous commits while
+ * the project is checked. */
+struct fetch {
+    struct branch *br;
+    char store_at[4096];
+    pthread_t thread;
+    bool running;
+};
+
+static void *fetch_branches(void *arg)
+{
+    struct fetch *f = arg;
+    for (int i = 0; i < 2; i++)
+        branch_fetch(&f->br[i], f->store_at);
+    return NULL;
+}
+
+static void start_fetch(const char *store_at, void *arg)
+{
+    struct fetch *f = arg;
+    snprintf(f->store_at, sizeof(f->store_at), "%s", store_at);
+    f->running = pthread_create(&f->thread, NULL, fetch_branches, f) == 0;
+}
+
+static void branches_init(struct branch br[2])
+{
+    static const char *const refs[2] = {STORE_DEVELOPMENT, STORE_EVAL};
+    static const char *const labels[2] = {"development", "eval"};
+    static const unsigned masks[2] = {
+        (1u << ENV_DEVELOPMENT) | (1u << ENV_PRODUCTION), 1u << ENV_EVAL};
+    for (int i = 0; i < 2; i++) {
+        br[i].ref = refs[i];
+        br[i].label = labels[i];
+        br[i].env_mask = masks[i];
+        arena_init(&br[i].arena);
+    }
+}
+
+/* The first failure of a phase run on both branches (reported). */
+static int branches_failed(struct branch br[2])
+{
+    for (int i = 0; i < 2; i++)
+        if (br[i].rc != EXIT_OK) {
+            cli_error("%s", br[i].error);
+            return br[i].rc;
+        }
+    return EXIT_OK;
+}
+
+static int dev_once(const struct cli *g, const char *push, bool verbose)
 {
     struct project p;
     struct compiled c;
-    struct store *s = NULL;
-    struct arena a;
     struct compile_reuse reuse;
-    struct branch_state dev, ev;
-    char *sources = NULL, *eval_sources = NULL;
-    arena_init(&a);
+    struct branch br[2];
+    struct background saver = {0}, keeper = {0};
+    struct phases ph = {.verbose = verbose};
+    clock_gettime(CLOCK_MONOTONIC, &ph.last);
     memset(&reuse, 0, sizeof(reuse));
     memset(&c, 0, sizeof(c));
-    memset(&dev, 0, sizeof(dev));
-    memset(&ev, 0, sizeof(ev));
-    unsigned dev_mask = (1u << ENV_DEVELOPMENT) | (1u << ENV_PRODUCTION);
-    int rc = cli_check(g, &p);
-    if (rc == EXIT_OK)
+    memset(br, 0, sizeof(br));
+    /* The branches' previous commits are fetched on a thread of their own
+     * while the project is checked. */
+    struct fetch fetch = {.br = br};
+    branches_init(br);
+    struct cli_check_stats cs;
+    int rc = cli_check_cached(g, &p, &cs, start_fetch, &fetch);
+    struct defcache_job dj = {&cs, &p};
+    if (cs.cache_path[0])
+        background_start(&saver, save_defcache, &dj);
+    phase(&ph, "checked %zu definitions (%zu restored from the cache)",
+          cs.definitions, cs.restored);
+
+    struct dev_ctx x = {&p, &reuse, &c, NULL};
+    if (fetch.running)
+        pthread_join(fetch.thread, NULL);
+    if (rc == EXIT_OK && !fetch.running) {
+        /* No store was found before the check: say why now. */
+        struct store *s = NULL;
         rc = cli_open_store(g, &p, &s);
+        store_close(s);
+        if (rc == EXIT_OK)
+            fetch_branches(&fetch); /* it appeared meanwhile */
+    }
     if (rc == EXIT_OK)
-        rc = load_branch(s, STORE_DEVELOPMENT, dev_mask, &p, &a, &dev, &reuse);
+        rc = branches_failed(br);
     if (rc == EXIT_OK)
-        rc = load_branch(s, STORE_EVAL, 1u << ENV_EVAL, &p, &a, &ev, &reuse);
+        both_branches(br, prepare_fn, &x);
+    if (rc == EXIT_OK)
+        load_missing_bundles(br[0].s, br, &reuse);
+    size_t old = 0;
+    for (int e = 0; e < ENV_COUNT; e++)
+        old += reuse.old[e] != NULL;
+    phase(&ph,
+          "read the previous commits (%zu bundles to reuse, %zu from the "
+          "cache)",
+          old, br[0].bundles_cached + br[1].bundles_cached);
+
     if (rc == EXIT_OK &&
-        (compile_project(&p, &reuse, &c) < 0 ||
-         !(sources = compile_sources(&p, dev_mask)) ||
-         !(eval_sources = compile_sources(&p, 1u << ENV_EVAL)))) {
+        (!(br[0].sources = compile_sources(&p, br[0].env_mask)) ||
+         !(br[1].sources = compile_sources(&p, br[1].env_mask)) ||
+         compile_project(&p, &reuse, &c) < 0)) {
         cli_error("out of memory while compiling");
         rc = EXIT_IO;
     }
     /* What is committed has verified: deploy relies on it. */
-    for (int e = 0; rc == EXIT_OK && e < ENV_COUNT; e++) {
-        struere_error err;
-        if (struere_bundle_verify(c.bundle[e].data, c.bundle[e].len, e + 1,
-                                  &err) != STRUERE_OK) {
+    struct verify_job vj = {&c, {0}, {{0}}};
+    if (rc == EXIT_OK)
+        pool_run(pool_threads_large(ENV_COUNT), ENV_COUNT, verify_bundle, &vj);
+    for (int e = 0; rc == EXIT_OK && e < ENV_COUNT; e++)
+        if (vj.rc[e] != STRUERE_OK) {
             cli_error("internal error: the %s bundle does not verify: %s",
-                      env_names[e], err.message);
+                      env_names[e], vj.err[e].message);
             rc = EXIT_IO;
         }
+    size_t emitted = 0, reused = 0;
+    for (int e = 0; e < ENV_COUNT; e++)
+        for (size_t i = 0; i < c.nreview[e]; i++) {
+            emitted += c.review[e][i].canonical != NULL;
+            reused += c.review[e][i].canonical == NULL;
+        }
+    phase(&ph, "compiled the bundles (%zu definitions emitted, %zu reused)",
+          emitted, reused);
+
+    /* The bundles are the large blobs: written (and hashed for the
+     * manifests) first, in parallel; then both branches commit. */
+    char bundle_ids[ENV_COUNT][41];
+    x.bundle_ids = bundle_ids;
+    if (rc == EXIT_OK) {
+        rc = write_bundles(br[0].s, &c, bundle_ids);
+        phase(&ph, "wrote and hashed the bundles");
     }
     if (rc == EXIT_OK)
-        rc =
-            commit_branch(s, STORE_DEVELOPMENT, dev.parent, dev.blobs,
-                          dev.nblobs, &p, &c, sources, dev_mask, "development");
-    if (rc == EXIT_OK)
-        rc = commit_branch(s, STORE_EVAL, ev.parent, ev.blobs, ev.nblobs, &p,
-                           &c, eval_sources, 1u << ENV_EVAL, "eval");
+        both_branches(br, build_fn, &x);
+    for (int i = 0; rc == EXIT_OK && i < 2; i++)
+        rc = branch_finish(&br[i]);
+    struct bundle_cache_job bj = {.git_dir =
+                                      br[0].s ? store_git_dir(br[0].s) : NULL};
+    if (rc == EXIT_OK) {
+        phase(&ph, "committed");
+        for (int e = 0; e < ENV_COUNT; e++) {
+            bj.ids[e] = bundle_ids[e];
+            bj.data[e] = c.bundle[e].data;
+            bj.lens[e] = c.bundle[e].len;
+        }
+        background_start(&keeper, keep_bundles, &bj);
+    }
     if (rc == EXIT_OK && push) {
         const char *refs[] = {STORE_DEVELOPMENT, STORE_EVAL};
-        if (store_push(s, push, refs, 2) != STORE_OK) {
-            cli_error("%s", store_error(s));
+        if (store_push(br[0].s, push, refs, 2) != STORE_OK) {
+            cli_error("%s", store_error(br[0].s));
             rc = EXIT_IO;
         } else {
             printf("pushed struere/development and struere/eval to %s\n", push);
         }
     }
+    background_wait(&keeper);
+    background_wait(&saver);
+    phase(&ph, "saved the caches");
     for (int e = 0; e < ENV_COUNT; e++)
         struere_bundle_free(reuse.old[e]);
-    branch_state_free(&dev);
-    branch_state_free(&ev);
-    free(sources);
-    free(eval_sources);
-    store_close(s);
+    for (int i = 0; i < 2; i++)
+        branch_free(&br[i]);
     compiled_free(&c);
     project_free(&p);
-    arena_free(&a);
     return rc;
 }
 
@@ -390,7 +791,7 @@ static int watch_fd(const struct cli *g)
     return fd;
 }
 
-static int watch(const struct cli *g, const char *push)
+static int watch(const struct cli *g, const char *push, bool verbose)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -405,7 +806,7 @@ static int watch(const struct cli *g, const char *push)
             cli_error("cannot watch %s: %s", g->dir, strerror(errno));
             return EXIT_IO;
         }
-        dev_once(g, push);
+        dev_once(g, push, verbose);
         fflush(stdout);
         printf("watching %s for changes (Ctrl-C to stop)\n", g->dir);
         fflush(stdout);
@@ -433,7 +834,7 @@ static int watch(const struct cli *g, const char *push)
 
 int cmd_dev(const struct cli *g, int argc, char **argv)
 {
-    bool watching = false;
+    bool watching = false, verbose = false;
     const char *push = NULL;
     for (int i = 1; i < argc; i++) {
         if (cli_wants_help(argv[i])) {
@@ -441,6 +842,8 @@ int cmd_dev(const struct cli *g, int argc, char **argv)
             return EXIT_OK;
         } else if (!strcmp(argv[i], "--watch")) {
             watching = true;
+        } else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+            verbose = true;
         } else if (!strcmp(argv[i], "--push") && i + 1 < argc) {
             push = argv[++i];
         } else {
@@ -449,5 +852,5 @@ int cmd_dev(const struct cli *g, int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    return watching ? watch(g, push) : dev_once(g, push);
+    return watching ? watch(g, push, verbose) : dev_once(g, push, verbose);
 }

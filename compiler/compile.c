@@ -15,6 +15,7 @@
 #include "kinds.h"
 #include "index.h"
 #include "pool.h"
+#include "sha256.h"
 #include "struere.h"
 #include "arena.h"
 #include "embedded.h"
@@ -166,18 +167,16 @@ static bool reuse_one(const struct emit_job *j, const struct def *d,
         return false;
     compile_review_path(path, plen, e, d->kind, d->slug);
     const char *id = index_get(r->review_ids[e], path);
-    char *canonical = id ? strndup(body, len) : NULL;
     char *blob = id ? strdup(id) : NULL;
-    if (!canonical || !blob) {
+    if (!blob) {
         free(path);
-        free(canonical);
-        free(blob);
         return false;
     }
     f->kind = d->kind;
     f->slug = d->slug;
     f->path = path;
-    f->canonical = canonical;
+    f->body = body; /* borrowed: the old bundle outlives the compile */
+    f->body_len = len;
     f->blob_id = blob;
     return true;
 }
@@ -194,6 +193,8 @@ static void emit_one(void *ctx, size_t i, unsigned w)
     f->kind = d->kind;
     f->slug = d->slug;
     f->canonical = emit_canonical(body);
+    f->body = f->canonical;
+    f->body_len = f->canonical ? strlen(f->canonical) : 0;
     char *text = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS |
                                       JSON_REAL_PRECISION(15));
     json_decref(body);
@@ -255,8 +256,8 @@ struct bundle_job {
     int failed;
 };
 
-/* Lays out environment i's bundle from its sorted definitions and hashes
- * it for the manifest: the three environments are independent. */
+/* Lays out environment i's bundle from its sorted definitions: the three
+ * environments are independent. */
 static void bundle_one(void *ctx, size_t i, unsigned w)
 {
     (void)w;
@@ -269,18 +270,34 @@ static void bundle_one(void *ctx, size_t i, unsigned w)
         return;
     }
     for (size_t k = 0; k < n; k++)
-        entries[k] =
-            (struct bundle_entry){c->review[i][k].kind, c->review[i][k].slug,
-                                  c->review[i][k].canonical};
+        entries[k] = (struct bundle_entry){
+            c->review[i][k].kind, c->review[i][k].slug, c->review[i][k].body,
+            c->review[i][k].body_len};
     int rc = bundle_write(j->p, (enum env)i, c->env_digest[i], entries, n,
                           &c->bundle[i]);
     free(entries);
-    if (rc < 0) {
+    if (rc < 0)
         __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+}
+
+void compile_digest(struct compiled *c, enum env e)
+{
+    struct bundle_bytes *b = &c->bundle[e];
+    if (b->digested || !b->data)
         return;
-    }
-    crypto_hash_sha256(c->bundle[i].sha256, c->bundle[i].data,
-                       c->bundle[i].len);
+    sha256(b->data, b->len, b->sha256);
+    b->digested = true;
+}
+
+static void digest_one(void *ctx, size_t i, unsigned w)
+{
+    (void)w;
+    compile_digest(ctx, (enum env)i);
+}
+
+void compile_digests(struct compiled *c)
+{
+    pool_run(pool_threads_large(ENV_COUNT), ENV_COUNT, digest_one, c);
 }
 
 int compile_project(const struct project *p, const struct compile_reuse *reuse,
@@ -298,7 +315,7 @@ int compile_project(const struct project *p, const struct compile_reuse *reuse,
         }
     }
     struct bundle_job job = {p, out, 0};
-    pool_run(pool_threads(ENV_COUNT), ENV_COUNT, bundle_one, &job);
+    pool_run(pool_threads_large(ENV_COUNT), ENV_COUNT, bundle_one, &job);
     if (job.failed) {
         compiled_free(out);
         return -1;
@@ -327,9 +344,10 @@ static void hex(const unsigned char *b, size_t n, char *out)
         snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-char *compile_manifest(const struct project *p, const struct compiled *c,
+char *compile_manifest(const struct project *p, struct compiled *c,
                        unsigned env_mask)
 {
+    compile_digests(c);
     json_t *m = json_object();
     json_t *fmt = json_object();
     json_object_set_new(fmt, "major", json_integer(BUNDLE_MAJOR));
@@ -426,6 +444,14 @@ char *compile_sources(const struct project *p, unsigned env_mask)
                                  all[i]->sha256, all[i]->path);
     free(all);
     return out;
+}
+
+bool compile_sources_compatible(const char *old_sources)
+{
+    char id[65], head[128];
+    compiler_id(id);
+    snprintf(head, sizeof(head), "struere-sources 1 %s\n", id);
+    return old_sources && !strncmp(old_sources, head, strlen(head));
 }
 
 void compile_reuse_prepare(const struct project *p, struct arena *a,

@@ -17,7 +17,10 @@ struct compiled_file {
     char *path; /* its review rendering: compile_review_path */
     char *data; /* that rendering: JSON, indented, keys sorted */
     size_t len;
-    char *canonical; /* the bundle body: the same JSON, compact */
+    const char *body; /* the bundle body: the same JSON, compact */
+    size_t body_len;
+    char *canonical; /* body when emitted here (owned); NULL when body
+                        is borrowed from the previous bundle */
     enum kind kind;
     const char *slug;
     char *blob_id; /* reused from the parent commit: data is NULL */
@@ -54,7 +57,8 @@ struct compiled {
 };
 
 /* Compiles a project that checked clean (p->diags has no errors), taking
- * what reuse allows from a previous commit (reuse may be NULL). Returns 0,
+ * what reuse allows from a previous commit (reuse may be NULL; its old
+ * bundles must outlive out, whose bodies may point into them). Returns 0,
  * or -1 when out of memory. Same output either way. */
 int compile_project(const struct project *p, const struct compile_reuse *reuse,
                     struct compiled *out);
@@ -63,6 +67,9 @@ int compile_project(const struct project *p, const struct compile_reuse *reuse,
  * file the environments of env_mask read, sorted. An incremental compile
  * compares it with the files now. */
 char *compile_sources(const struct project *p, unsigned env_mask);
+/* Whether a previous commit's sources text was written by this compiler
+ * (with these schemas): only then can its definitions be reused. */
+bool compile_sources_compatible(const char *old_sources);
 /* Fills reuse for the environments of env_mask from the sources text and
  * review blobs of their previous commit (the caller loads those and the
  * old bundles). Allocates from a. */
@@ -75,8 +82,14 @@ void compiled_free(struct compiled *c);
  * caller frees. Keys sorted; no time, so it is reproducible. Its
  * sourceDigest covers the files those environments read, so a branch
  * gets no commit for a change that does not concern it. */
-char *compile_manifest(const struct project *p, const struct compiled *c,
+char *compile_manifest(const struct project *p, struct compiled *c,
                        unsigned env_mask);
+/* The SHA-256 of each bundle for the manifest (compile_manifest computes
+ * what is missing; a caller may compute them earlier, e.g. on another
+ * thread while the bundles are written to the store). */
+void compile_digests(struct compiled *c);
+/* The same for one environment's bundle. */
+void compile_digest(struct compiled *c, enum env e);
 /* The file name of an environment's bundle: "bundles/<env>.stb". */
 const char *compile_bundle_path(enum env e);
 /* Where a definition's review rendering goes:

@@ -6,6 +6,7 @@
 #include "emit.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,11 +89,23 @@ static json_t *with_defaults(const struct schema *s, const struct node *n,
     return o;
 }
 
+/* A tool agents may list: a built-in (its node in builtin-tools.yaml) or
+ * a custom tool, and its summary once an agent has needed it. */
+struct tool_entry {
+    const struct node *builtin;
+    const struct def *custom;
+    json_t *summary; /* {name, description, parameters, ...}, or NULL */
+};
+
 struct emit_env {
     const struct project *p;
     enum env e;
     struct arena arena;
-    struct index *tools; /* name -> json_t* {name, description, ...} */
+    /* name -> struct tool_entry: indexed when the first agent is emitted
+     * and summarised tool by tool as agents list them, so that a compile
+     * that emits one agent summarises only that agent's tools. */
+    pthread_mutex_t lock;
+    struct index *tools;
 };
 
 static json_t *tool_summary(json_t *body, bool builtin)
@@ -116,35 +129,59 @@ struct emit_env *emit_env_new(const struct project *p, enum env e)
     x->p = p;
     x->e = e;
     arena_init(&x->arena);
-    const struct node *list =
-        node_get(schema_set_file(&p->schemas, "builtin-tools"), "tools");
-    x->tools = index_new(&x->arena, (list ? list->n : 0) + p->ndefs[KIND_TOOL]);
-    for (size_t i = 0; list && list->type == NODE_SEQ && i < list->n; i++) {
-        const char *name = node_get_str(list->kids[i], "name");
-        if (!name)
-            continue;
-        json_t *body = emit_node(list->kids[i]);
-        index_put(x->tools, name, tool_summary(body, true));
-        json_decref(body);
-    }
-    for (size_t i = 0; i < p->ndefs[KIND_TOOL]; i++) {
-        const struct def *t = &p->defs[KIND_TOOL][i];
-        if (!t->root || !t->slug || index_get(x->tools, t->slug))
-            continue;
-        json_t *body = emit_definition(x, t);
-        index_put(x->tools, t->slug, tool_summary(body, false));
-        json_decref(body);
-    }
+    pthread_mutex_init(&x->lock, NULL);
     return x;
+}
+
+/* The summary of tool `name` as agents carry it, or NULL for a name that
+ * is no tool (thread-safe; made once per environment). */
+static json_t *tool_for_agent(const struct emit_env *cx, const char *name)
+{
+    struct emit_env *x = (struct emit_env *)cx;
+    const struct project *p = x->p;
+    pthread_mutex_lock(&x->lock);
+    if (!x->tools) {
+        const struct node *list =
+            node_get(schema_set_file(&p->schemas, "builtin-tools"), "tools");
+        size_t nb = list && list->type == NODE_SEQ ? list->n : 0;
+        x->tools = index_new(&x->arena, nb + p->ndefs[KIND_TOOL]);
+        for (size_t i = 0; i < nb; i++) {
+            const char *tname = node_get_str(list->kids[i], "name");
+            if (!tname || index_get(x->tools, tname))
+                continue;
+            struct tool_entry *t = arena_alloc(&x->arena, sizeof(*t));
+            t->builtin = list->kids[i];
+            index_put(x->tools, tname, t);
+        }
+        for (size_t i = 0; i < p->ndefs[KIND_TOOL]; i++) {
+            const struct def *d = &p->defs[KIND_TOOL][i];
+            if (!d->root || !d->slug || index_get(x->tools, d->slug))
+                continue;
+            struct tool_entry *t = arena_alloc(&x->arena, sizeof(*t));
+            t->custom = d;
+            index_put(x->tools, d->slug, t);
+        }
+    }
+    struct tool_entry *t = index_get(x->tools, name);
+    if (t && !t->summary) {
+        json_t *body =
+            t->builtin ? emit_node(t->builtin) : emit_definition(x, t->custom);
+        t->summary = tool_summary(body, t->builtin != NULL);
+        json_decref(body);
+    }
+    json_t *summary = t ? t->summary : NULL;
+    pthread_mutex_unlock(&x->lock);
+    return summary;
 }
 
 void emit_env_free(struct emit_env *x)
 {
     if (!x)
         return;
-    for (size_t i = 0; i < x->tools->cap; i++)
+    for (size_t i = 0; x->tools && i < x->tools->cap; i++)
         if (x->tools->keys[i])
-            json_decref(x->tools->values[i]);
+            json_decref(((struct tool_entry *)x->tools->values[i])->summary);
+    pthread_mutex_destroy(&x->lock);
     arena_free(&x->arena);
     free(x);
 }
@@ -174,7 +211,7 @@ json_t *emit_definition(const struct emit_env *x, const struct def *d)
         json_array_foreach(names, i, v)
         {
             const char *name = json_string_value(v);
-            json_t *t = name ? index_get(x->tools, name) : NULL;
+            json_t *t = name ? tool_for_agent(x, name) : NULL;
             if (t)
                 json_array_append_new(tools, json_deep_copy(t));
         }

@@ -14,8 +14,8 @@
 
 /* What emitting an environment needs beyond the project: its custom
  * tools and the built-in tools, indexed by name, as the JSON that agents'
- * `tools` expand to. Built once per environment, then read-only (so
- * definitions can be emitted from several threads). */
+ * `tools` expand to. Made once per environment, when the first agent is
+ * emitted; definitions can be emitted from several threads. */
 struct emit_env;
 struct emit_env *emit_env_new(const struct project *p, enum env e);
 void emit_env_free(struct emit_env *x);

@@ -32,7 +32,7 @@ static void *work(void *p)
     return NULL;
 }
 
-unsigned pool_threads(size_t count)
+unsigned pool_cores(void)
 {
     unsigned threads = 0;
     const char *env = getenv("STRUERE_THREADS");
@@ -42,10 +42,20 @@ unsigned pool_threads(size_t count)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
     }
-    if (threads > 64)
-        threads = 64;
+    return threads > 64 ? 64 : threads;
+}
+
+unsigned pool_threads(size_t count)
+{
+    unsigned threads = pool_cores();
     size_t useful = count / 8 + 1;
     return threads > useful ? (unsigned)useful : threads;
+}
+
+unsigned pool_threads_large(size_t count)
+{
+    unsigned threads = pool_cores();
+    return count < threads ? (count ? (unsigned)count : 1) : threads;
 }
 
 void pool_run(unsigned threads, size_t count, pool_fn fn, void *ctx)

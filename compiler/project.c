@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "defcache.h"
 #include "kinds.h"
 #include "limits.h"
 #include "markdown.h"
@@ -40,10 +41,24 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void file_stat_set(struct file_stat *fs, const struct stat *st)
+{
+    *fs = (struct file_stat){
+        .dev = (uint64_t)st->st_dev,
+        .ino = (uint64_t)st->st_ino,
+        .size = (uint64_t)st->st_size,
+        .mtime_ns =
+            (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+        .ctime_ns =
+            (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+        .known = true,
+    };
+}
+
 /* Reads a whole file into arena memory (NUL-terminated); returns 0, or
  * an errno value. */
 static int read_file(struct arena *a, const char *path, char **out, size_t *len,
-                     size_t limit, bool *too_big)
+                     size_t limit, bool *too_big, struct file_stat *fs)
 {
     *too_big = false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -59,6 +74,7 @@ static int read_file(struct arena *a, const char *path, char **out, size_t *len,
         close(fd);
         return EISDIR;
     }
+    file_stat_set(fs, &st);
     if ((size_t)st.st_size > limit) {
         *too_big = true;
         *len = (size_t)st.st_size;
@@ -66,15 +82,7 @@ static int read_file(struct arena *a, const char *path, char **out, size_t *len,
         return 0;
     }
     char *buf = arena_alloc(a, (size_t)st.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    size_t got = read_all(fd, buf, (size_t)st.st_size);
     close(fd);
     buf[got] = '\0';
     *out = buf;
@@ -84,12 +92,6 @@ static int read_file(struct arena *a, const char *path, char **out, size_t *len,
 
 /* ---- per-file work --------------------------------------------------------
  */
-
-struct job {
-    struct project *p;
-    struct def **defs; /* every def, config first */
-    size_t ndefs;
-};
 
 static void inject_prompt(struct arena *a, struct def *d, struct node *root)
 {
@@ -133,25 +135,47 @@ static void inject_prompt(struct arena *a, struct def *d, struct node *root)
     root->n++;
 }
 
+/* Every environment's view starts as the base definition (without its
+ * `environments`, *base); returns the overlays map, or NULL. */
+static struct node *base_views(struct arena *a, struct def *d,
+                               struct node **base)
+{
+    struct node *envs = node_get(d->root, "environments");
+    *base = envs ? node_without(a, d->root, "environments") : d->root;
+    for (int e = 0; e < ENV_COUNT; e++)
+        d->view[e] = *base;
+    return envs && envs->type == NODE_MAP ? envs : NULL;
+}
+
+/* Environment e's view: the base with overlay merged over it. */
+static void overlay_view(struct project *p, struct arena *a, struct def *d,
+                         int e, struct node *base, struct node *overlay)
+{
+    d->view[e] = node_merge(a, base, overlay);
+    d->has_overlay[e] = true;
+    __atomic_fetch_or(&p->overlay_envs, 1u << e, __ATOMIC_RELAXED);
+}
+
+static int env_index(const char *name)
+{
+    for (int j = 0; j < ENV_COUNT; j++)
+        if (!strcmp(name, env_names[j]))
+            return j;
+    return -1;
+}
+
 static void overlays(struct project *p, struct arena *a, struct def *d,
                      const struct schema *schema, const char *what)
 {
     const struct kind_ops *ops = &kind_table[d->kind];
-    struct node *envs = node_get(d->root, "environments");
-    struct node *base = d->root;
-    if (envs)
-        base = node_without(a, d->root, "environments");
-    for (int e = 0; e < ENV_COUNT; e++)
-        d->view[e] = base;
-    if (!envs || envs->type != NODE_MAP)
-        return; /* wrong type already reported by the schema */
+    struct node *base;
+    struct node *envs = base_views(a, d, &base);
+    if (!envs)
+        return; /* a wrong type is already reported by the schema */
     for (size_t i = 0; i < envs->n; i++) {
         struct node *k = envs->kids[2 * i];
         struct node *v = envs->kids[2 * i + 1];
-        int e = -1;
-        for (int j = 0; j < ENV_COUNT; j++)
-            if (!strcmp(k->str, env_names[j]))
-                e = j;
+        int e = env_index(k->str);
         if (e < 0) {
             struct suggest sg;
             suggest_init(&sg, k->str);
@@ -202,9 +226,7 @@ static void overlays(struct project *p, struct arena *a, struct def *d,
                 kept = node_without(a, kept, ok_key->str);
             }
         }
-        d->view[e] = node_merge(a, base, kept);
-        d->has_overlay[e] = true;
-        __atomic_fetch_or(&p->overlay_envs, 1u << e, __ATOMIC_RELAXED);
+        overlay_view(p, a, d, e, base, kept);
         char label[64];
         snprintf(label, sizeof(label), "%s (%s)", what, env_names[e]);
         schema_validate(schema, d->view[e], label, &d->diags);
@@ -269,7 +291,8 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
     char *bytes = NULL;
     size_t len = 0;
     bool too_big;
-    int err = read_file(a, full, &bytes, &len, LIMIT_FILE_BYTES, &too_big);
+    int err =
+        read_file(a, full, &bytes, &len, LIMIT_FILE_BYTES, &too_big, &d->stat);
     struct source *nosrc = source_from_bytes(a, d->path, "", 0);
     if (err) {
         diag_add(&d->diags, SEV_ERROR, "io-error", nosrc, 0, 0, NULL,
@@ -384,10 +407,54 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
     }
 }
 
+void project_restore_def(struct project *p, struct arena *a, struct def *d)
+{
+    diag_list_init(&d->diags, a);
+    /* It had no problem when it was cached: every overlay is a map for a
+     * known environment, without identity keys. */
+    struct node *base;
+    struct node *envs = base_views(a, d, &base);
+    for (size_t i = 0; envs && i < envs->n; i++) {
+        int e = env_index(envs->kids[2 * i]->str);
+        if (e >= 0 && envs->kids[2 * i + 1]->type == NODE_MAP)
+            overlay_view(p, a, d, e, base, envs->kids[2 * i + 1]);
+    }
+    identify(a, d);
+    d->restored = true;
+}
+
+void project_read_quoted_sources(struct project *p)
+{
+    for (size_t i = 0; i < p->diags.n; i++) {
+        struct source *src = (struct source *)p->diags.items[i].src;
+        if (!src || !src->unread)
+            continue;
+        char *full = arena_printf(&p->arena, "%s/%s", p->dir, src->path);
+        char *bytes;
+        size_t len;
+        bool too_big;
+        struct file_stat fs;
+        src->unread = false;
+        if (read_file(&p->arena, full, &bytes, &len, LIMIT_FILE_BYTES, &too_big,
+                      &fs) == 0 &&
+            !too_big)
+            *src = *source_adopt(&p->arena, src->path, bytes, len);
+    }
+}
+
+struct load_job {
+    struct project *p;
+    struct def **defs; /* every def, config first */
+    const struct defcache *cache;
+};
+
 static void load_one(void *ctx, size_t i, unsigned w)
 {
-    struct job *j = ctx;
-    load_def(j->p, &j->p->worker_arenas[w], j->defs[i]);
+    struct load_job *j = ctx;
+    struct arena *a = &j->p->worker_arenas[w];
+    if (j->cache && defcache_restore(j->cache, j->p, a, j->defs[i]))
+        return;
+    load_def(j->p, a, j->defs[i]);
 }
 
 /* ---- discovery ------------------------------------------------------------
@@ -487,11 +554,10 @@ void project_open_shared(struct project *p, const char *dir,
     }
 }
 
-int project_load(struct project *p, const char *dir, unsigned threads)
+int project_load_config(struct project *p, const char *dir)
 {
     if (project_open(p, dir) < 0)
         return -1;
-
     char *cfg = arena_printf(&p->arena, "%s/struere.yaml", dir);
     struct stat st;
     if (stat(cfg, &st) != 0) {
@@ -503,18 +569,26 @@ int project_load(struct project *p, const char *dir, unsigned threads)
     p->config = arena_alloc(&p->arena, sizeof(*p->config));
     p->config->kind = KIND_PROJECT;
     p->config->path = "struere.yaml";
+    load_def(p, &p->arena, p->config);
+    diag_append(&p->diags, &p->config->diags);
+    return 0;
+}
 
-    size_t total = 1;
+int project_load_defs(struct project *p, unsigned threads,
+                      const struct defcache *cache)
+{
+    if (!p->config)
+        return 0;
+    size_t total = 0;
     for (int k = 0; k < KIND_COUNT; k++) {
         discover(p, (enum kind)k);
         total += p->ndefs[k];
     }
-    struct job job = {.p = p, .ndefs = total};
-    job.defs = malloc(total * sizeof(*job.defs));
+    struct load_job job = {.p = p, .cache = cache};
+    job.defs = malloc((total + 1) * sizeof(*job.defs));
     if (!job.defs)
         return -1;
     size_t i = 0;
-    job.defs[i++] = p->config;
     for (int k = 0; k < KIND_COUNT; k++)
         for (size_t j = 0; j < p->ndefs[k]; j++)
             job.defs[i++] = &p->defs[k][j];
@@ -535,6 +609,13 @@ int project_load(struct project *p, const char *dir, unsigned threads)
     return 0;
 }
 
+int project_load(struct project *p, const char *dir, unsigned threads)
+{
+    if (project_load_config(p, dir) < 0)
+        return -1;
+    return project_load_defs(p, threads, NULL);
+}
+
 void project_free(struct project *p)
 {
     if (!p->schemas_shared)
@@ -543,4 +624,5 @@ void project_free(struct project *p)
         arena_free(&p->worker_arenas[t]);
     free(p->worker_arenas);
     arena_free(&p->arena);
+    defcache_free(p->cache);
 }

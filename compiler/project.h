@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arena.h"
 #include "diag.h"
@@ -17,6 +18,7 @@
 struct node;
 struct source;
 struct markdown;
+struct defcache;
 
 enum kind {
     KIND_AGENT,
@@ -32,6 +34,17 @@ enum kind {
 
 enum env { ENV_DEVELOPMENT, ENV_PRODUCTION, ENV_EVAL, ENV_COUNT };
 
+/* What stat() said of a definition file when it was read: the cache of
+ * parsed definitions (defcache.c) trusts an entry while it still holds. */
+struct file_stat {
+    uint64_t dev, ino, size;
+    int64_t mtime_ns, ctime_ns;
+    bool known; /* false: not read from a file (the fuzzer, errors) */
+};
+struct stat;
+/* What of st a file_stat keeps. */
+void file_stat_set(struct file_stat *fs, const struct stat *st);
+
 extern const char *const env_names[ENV_COUNT];
 
 struct def {
@@ -46,6 +59,8 @@ struct def {
     struct markdown *md;    /* agents written as Markdown */
     char sha256[65];        /* of the file's bytes, hex ("" unread) */
     struct diag_list diags; /* problems found in this file alone */
+    struct file_stat stat;  /* of the file, taken before reading it */
+    bool restored;          /* from the defcache, not parsed this run */
 };
 
 struct project {
@@ -58,16 +73,35 @@ struct project {
     struct diag_list diags; /* everything, once project_check is done */
     struct arena *worker_arenas;
     size_t nworkers;
-    int io_error;          /* a file could not be read: exit 3 */
-    bool schemas_shared;   /* schemas belong to the caller */
-    unsigned overlay_envs; /* bit per env some definition overlays */
+    int io_error;           /* a file could not be read: exit 3 */
+    bool schemas_shared;    /* schemas belong to the caller */
+    struct defcache *cache; /* restored trees point into it (freed last) */
+    unsigned overlay_envs;  /* bit per env some definition overlays */
 };
 
 /* Reads and checks the project in dir: discovery, parsing, schema
  * validation, overlays and single-file checks, using `threads` workers
  * (0: one per core). Returns 0, or -1 when the schemas themselves are
- * unusable. Diagnostics end up in p->diags (unsorted). */
+ * unusable. Diagnostics end up in p->diags (unsorted). It is
+ * project_load_config then project_load_defs without a cache. */
 int project_load(struct project *p, const char *dir, unsigned threads);
+/* The first half: opens the project and reads struere.yaml alone, so
+ * that the caller can act on its settings (where the store is) before
+ * the definitions are read. p->config stays NULL when there is no
+ * struere.yaml (a diagnostic says so). Returns 0, or -1 as above. */
+int project_load_config(struct project *p, const char *dir);
+/* The second half: finds and reads every definition file. A file that
+ * cache (may be NULL) holds unchanged is restored from it instead of
+ * being parsed and checked again: the same tree, views and identity. */
+int project_load_defs(struct project *p, unsigned threads,
+                      const struct defcache *cache);
+/* For the cache: completes a definition whose root was restored (views
+ * per environment, identity), as project_parse_def leaves a file that
+ * had no problem. */
+void project_restore_def(struct project *p, struct arena *a, struct def *d);
+/* Reads the text of restored definitions that diagnostics point into,
+ * so that reports can quote their lines. */
+void project_read_quoted_sources(struct project *p);
 /* Starts an empty project for dir: arena, diagnostics, schemas. Returns
  * 0, or -1 when the schemas are unusable. project_load calls it. */
 int project_open(struct project *p, const char *dir);

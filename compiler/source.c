@@ -3,7 +3,9 @@
  */
 #include "source.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
 
@@ -33,6 +35,20 @@ struct source *source_adopt(struct arena *a, const char *path, char *text,
         if (bytes[i] == '\n')
             s->line_starts[k++] = i + 1;
     return s;
+}
+
+size_t read_all(int fd, void *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, (char *)buf + got, len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
 }
 
 void source_position(const struct source *s, size_t offset, int *line, int *col)

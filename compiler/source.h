@@ -5,6 +5,7 @@
 #ifndef STRUERE_SOURCE_H
 #define STRUERE_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct arena;
@@ -15,6 +16,7 @@ struct source {
     size_t len;
     size_t *line_starts; /* offsets of each line's first byte */
     size_t nlines;
+    bool unread; /* text not read (a definition restored from the cache) */
 };
 
 /* Makes a source from bytes already in memory (copied into the arena). */
@@ -29,6 +31,9 @@ void source_position(const struct source *s, size_t offset, int *line,
 /* The text of 1-based line, without its newline; *len receives its length.
  * Returns NULL when the line does not exist. */
 const char *source_line(const struct source *s, int line, size_t *len);
+/* Reads up to len bytes from fd into buf, retrying when interrupted;
+ * returns how many it read (fewer at the end of the file or an error). */
+size_t read_all(int fd, void *buf, size_t len);
 /* Returns the offset of the first invalid UTF-8 sequence, or (size_t)-1
  * when the whole buffer is valid. */
 size_t utf8_first_invalid(const char *s, size_t len);

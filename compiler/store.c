@@ -6,6 +6,8 @@
  */
 #include "store.h"
 
+#include "pool.h"
+
 #include <git2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,11 @@ const char *store_error(const struct store *s)
 const char *store_path(const struct store *s)
 {
     return s->path;
+}
+
+const char *store_git_dir(const struct store *s)
+{
+    return git_repository_path(s->repo);
 }
 
 int store_ensure_repository(const char *dir, bool *created, char *err,
@@ -324,6 +331,101 @@ static int file_blob(struct store *s, const struct store_file *f,
     return STORE_OK;
 }
 
+/* Blobs read and written from a pool: worker 0 is the calling thread
+ * and uses the store's repository; the others open their own (a libgit2
+ * repository is used by one thread at a time). */
+static git_repository *worker_repo(struct store *s, unsigned w,
+                                   git_repository **own)
+{
+    *own = NULL;
+    if (w == 0)
+        return s->repo;
+    if (git_repository_open(own, git_repository_path(s->repo)) < 0)
+        return NULL;
+    return *own;
+}
+
+struct blob_job {
+    struct store *s;
+    const char *const *ids;
+    store_blob_fn fn;
+    void *ctx;
+    char (*errors)[300]; /* per item, "" when done */
+};
+
+static void blob_error(struct blob_job *j, size_t i, const char *what)
+{
+    const git_error *e = git_error_last();
+    snprintf(j->errors[i], sizeof(j->errors[i]), "%.100s: %.190s", what,
+             e && e->message ? e->message : "unknown error");
+}
+
+int store_write_blob(struct store *s, unsigned w, const void *data, size_t len,
+                     char id[41], char *err, size_t errsize)
+{
+    git_repository *own, *repo = worker_repo(s, w, &own);
+    git_oid oid;
+    int rc = STORE_OK;
+    if (!repo || git_blob_create_from_buffer(&oid, repo, data, len) < 0) {
+        const git_error *e = git_error_last();
+        snprintf(err, errsize, "%s",
+                 e && e->message ? e->message : "unknown error");
+        rc = STORE_ERROR;
+    } else {
+        git_oid_tostr(id, 41, &oid);
+        err[0] = '\0';
+    }
+    git_repository_free(own);
+    return rc;
+}
+
+static void read_blob_one(void *ctx, size_t i, unsigned w)
+{
+    struct blob_job *j = ctx;
+    git_repository *own, *repo = worker_repo(j->s, w, &own);
+    git_oid oid;
+    git_blob *blob = NULL;
+    if (!repo || git_oid_fromstr(&oid, j->ids[i]) < 0 ||
+        git_blob_lookup(&blob, repo, &oid) < 0) {
+        blob_error(j, i, j->ids[i]);
+    } else {
+        j->fn(j->ctx, i, git_blob_rawcontent(blob),
+              (size_t)git_blob_rawsize(blob));
+    }
+    git_blob_free(blob);
+    git_repository_free(own);
+}
+
+/* Runs fn over n items on one thread per item (up to the cores); the
+ * first failure becomes the store's error. */
+static int run_blob_job(struct blob_job *j, size_t n, pool_fn fn)
+{
+    j->errors = calloc(n + 1, sizeof(*j->errors));
+    if (!j->errors) {
+        snprintf(j->s->error, sizeof(j->s->error), "out of memory");
+        return STORE_ERROR;
+    }
+    pool_run(pool_threads_large(n), n, fn, j);
+    int rc = STORE_OK;
+    for (size_t i = 0; i < n && rc == STORE_OK; i++)
+        if (j->errors[i][0]) {
+            snprintf(j->s->error, sizeof(j->s->error), "%s", j->errors[i]);
+            rc = STORE_ERROR;
+        }
+    free(j->errors);
+    return rc;
+}
+
+int store_read_blobs_trusted(struct store *s, const char *const *ids, size_t n,
+                             store_blob_fn fn, void *ctx)
+{
+    struct blob_job job = {.s = s, .ids = ids, .fn = fn, .ctx = ctx};
+    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+    int rc = run_blob_job(&job, n, read_blob_one);
+    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1);
+    return rc;
+}
+
 static int cmp_file_path(const void *a, const void *b)
 {
     return strcmp(((const struct store_file *)a)->path,
@@ -435,18 +537,17 @@ int store_commit(struct store *s, const char *ref, const char *expected_parent,
                               message, new_id, committed);
 }
 
-int store_commit_known(struct store *s, const char *ref,
-                       const char *expected_parent,
-                       const struct store_blob *parent_blobs, size_t nparent,
-                       const struct store_file *files, size_t n,
-                       const char *message, char new_id[41], bool *committed)
+int store_commit_objects(struct store *s, const char *expected_parent,
+                         const struct store_blob *parent_blobs, size_t nparent,
+                         const struct store_file *files, size_t n,
+                         const char *message, char new_id[41], bool *changed)
 {
     git_tree *tree = NULL;
     git_commit *parent = NULL;
     git_signature *sig = NULL;
     git_oid tree_id, commit_id, parent_id;
     int rc = STORE_ERROR;
-    *committed = false;
+    *changed = false;
     new_id[0] = '\0';
     bool has_parent = expected_parent && *expected_parent;
     if (has_parent) {
@@ -478,18 +579,42 @@ int store_commit_known(struct store *s, const char *ref,
         rc = fail(s, "creating the commit");
         goto cleanup;
     }
-    char reflog[200];
-    snprintf(reflog, sizeof(reflog), "%.190s", message);
-    reflog[strcspn(reflog, "\n")] = '\0';
-    rc = update_ref(s, ref, &commit_id, expected_parent, reflog);
-    if (rc == STORE_OK) {
-        git_oid_tostr(new_id, 41, &commit_id);
-        *committed = true;
-    }
+    git_oid_tostr(new_id, 41, &commit_id);
+    *changed = true;
+    rc = STORE_OK;
 cleanup:
     git_signature_free(sig);
     git_commit_free(parent);
     git_tree_free(tree);
+    return rc;
+}
+
+int store_commit_move(struct store *s, const char *ref,
+                      const char *expected_parent, const char *new_id,
+                      const char *message)
+{
+    char reflog[200];
+    snprintf(reflog, sizeof(reflog), "%.190s", message);
+    reflog[strcspn(reflog, "\n")] = '\0';
+    return store_move_ref(s, ref, new_id, expected_parent, reflog);
+}
+
+int store_commit_known(struct store *s, const char *ref,
+                       const char *expected_parent,
+                       const struct store_blob *parent_blobs, size_t nparent,
+                       const struct store_file *files, size_t n,
+                       const char *message, char new_id[41], bool *committed)
+{
+    bool changed;
+    int rc = store_commit_objects(s, expected_parent, parent_blobs, nparent,
+                                  files, n, message, new_id, &changed);
+    *committed = false;
+    if (rc != STORE_OK || !changed)
+        return rc;
+    rc = store_commit_move(s, ref, expected_parent, new_id, message);
+    if (rc != STORE_OK)
+        new_id[0] = '\0';
+    *committed = rc == STORE_OK;
     return rc;
 }
 

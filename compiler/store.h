@@ -61,6 +61,9 @@ void store_close(struct store *s);
 const char *store_error(const struct store *s);
 /* The repository's working directory (or git dir when bare). */
 const char *store_path(const struct store *s);
+/* The repository's git directory ("/repo/.git/"; the repository itself
+ * when bare): where struere keeps its caches. */
+const char *store_git_dir(const struct store *s);
 
 /* The commit id a ref points at: STORE_OK, or STORE_NOTFOUND. */
 int store_ref_id(struct store *s, const char *ref, char id[41]);
@@ -87,6 +90,32 @@ int store_commit_known(struct store *s, const char *ref,
                        const struct store_blob *parent_blobs, size_t nparent,
                        const struct store_file *files, size_t n,
                        const char *message, char new_id[41], bool *committed);
+/* Writes one blob (its id to id) from worker w of a pool (pool.h): worker
+ * 0 is the calling thread and uses s's repository, the others open their
+ * own. For callers that mix blob writes with other work on one pool.
+ * STORE_ERROR with the reason in err. */
+int store_write_blob(struct store *s, unsigned w, const void *data, size_t len,
+                     char id[41], char *err, size_t errsize);
+/* Reads blobs ids[0..n) in parallel and hands each to fn (on the thread
+ * that read it; the bytes are valid during the call only), without
+ * libgit2's re-hashing of each object: for contents that carry their own
+ * checksums, which fn verifies (bundles). */
+typedef void (*store_blob_fn)(void *ctx, size_t i, const void *data,
+                              size_t len);
+int store_read_blobs_trusted(struct store *s, const char *const *ids, size_t n,
+                             store_blob_fn fn, void *ctx);
+/* store_commit_known in two steps, for callers that build several
+ * commits at once and move their refs in an order of their own: the
+ * objects (tree and commit; *changed false and new_id = the parent when
+ * the tree is the parent's), then the ref, with compare-and-swap and the
+ * message's first line in the reflog. */
+int store_commit_objects(struct store *s, const char *expected_parent,
+                         const struct store_blob *parent_blobs, size_t nparent,
+                         const struct store_file *files, size_t n,
+                         const char *message, char new_id[41], bool *changed);
+int store_commit_move(struct store *s, const char *ref,
+                      const char *expected_parent, const char *new_id,
+                      const char *message);
 /* Moves ref to new_id if it still points at expected ("" : must not
  * exist), recording reflog_message. STORE_MOVED when it moved. */
 int store_move_ref(struct store *s, const char *ref, const char *new_id,

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include <zlib.h>
@@ -754,7 +755,13 @@ int struere_bundle_open_file(struere_bundle **out, const char *path,
     if (!f)
         return fail(err, STRUERE_EIO, 0, "%s: %s", path,
                     sys_reason(errno, reason, sizeof(reason)));
+    /* A regular file is read in one go into a buffer of its size (one
+     * byte more, to see the end); anything else grows as it comes. */
     size_t cap = 1 << 16, len = 0;
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size < RT_LIMIT_BUNDLE_BYTES)
+        cap = (size_t)st.st_size + 1;
     unsigned char *buf = malloc(cap);
     int rc = 0;
     if (!buf) {

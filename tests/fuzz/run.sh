@@ -10,7 +10,7 @@ mkdir -p "$b/artifacts"
 bundles=$(mktemp -d)
 trap 'rm -rf "$bundles"' EXIT
 build/release/struere -C fixtures/example build --out "$bundles" >/dev/null
-for target in check bundle template automation keys mask; do
+for target in check defcache bundle template automation keys mask; do
     case $target in
     automation) export STRUERE_FUZZ_BUNDLE="$bundles/development.stb" ;;
     *) export STRUERE_FUZZ_BUNDLE="$bundles/eval.stb" ;;

@@ -1203,7 +1203,108 @@ t_watch() {
     check "watch: SIGTERM stops it cleanly (exit 0)" test "$st" = 0
 }
 
-TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch"
+# ---- 13. caches --------------------------------------------------------
+# dev keeps two caches in .git/struere/: parsed definitions (defs-*) and
+# the last bundles (bundles/<blob>.stb). They must never change a result.
+
+t_cache() {
+    newtest cache
+    # random edits, cached against uncached, on a generated project
+    python3 "$GEN" 140 gen --seed 7 >/dev/null 2>&1
+    if python3 "$REPO/tests/store/cache_diff.py" "$S" gen "$W/diff" \
+        "${CACHE_STEPS:-36}" "$SEED" >"$W/diff.out" 2>&1; then
+        check "cache: $(tail -1 "$W/diff.out")" true
+    else
+        fail "cache: cached and uncached dev give the same results" \
+            "$(tail -20 "$W/diff.out")"
+    fi
+
+    example p
+    cd p || return
+    run "$S" dev -v
+    rc_is "cache: first dev -v" 0 'restored from the cache'
+    check "cache: the first run restores nothing" grep -q '(0 restored from the cache)' "$ERR"
+    check "cache: the parsed definitions are cached in .git/struere/" \
+        sh -c 'ls .git/struere/defs-* >/dev/null'
+    check "cache: the three bundles are cached by blob id" \
+        test "$(ls .git/struere/bundles | wc -l)" = 3 -a \
+        -f ".git/struere/bundles/$(git rev-parse "$(ref development):bundles/development.stb").stb" -a \
+        -f ".git/struere/bundles/$(git rev-parse "$(ref eval):bundles/eval.stb").stb"
+    local total
+    total=$(find agents data roles automations tools evals fixtures -type f | wc -l)
+    sleep 2.2 # older than the cache's timestamp margin: stat alone decides
+    bump 1
+    run "$S" dev -v
+    rc_is "cache: dev -v after one change" 0
+    check "cache: all but the changed file are restored" \
+        grep -q "($((total - 1)) restored from the cache)" "$ERR"
+    check "cache: the previous bundles come from the cache" \
+        grep -q '(3 bundles to reuse, 3 from the cache)' "$ERR"
+    check "cache: only the old bundles' files are kept" test "$(ls .git/struere/bundles | wc -l)" = 3
+    local t1
+    t1=$(git rev-parse "$(ref development)^{tree}")
+
+    # A change of the same size with the old modification time is seen
+    # (its ctime and its bytes differ).
+    sleep 2.2
+    local st
+    st=$(stat -c %Y agents/homework-helper.md)
+    edit agents/homework-helper.md 's.replace("temperature: 0.6", "temperature: 0.7", 1)' ||
+        fail "cache: edit homework-helper" "the example changed shape"
+    touch -d "@$st" agents/homework-helper.md
+    run "$S" dev -v
+    check "cache: a same-size edit with the old mtime is committed" \
+        test "$RC" = 0 -a "$(git rev-parse "$(ref development)^{tree}")" != "$t1"
+    check "cache: ... and that file is read again" \
+        grep -q "($((total - 1)) restored from the cache)" "$ERR"
+
+    # Corrupt caches are ignored: the same commit as without them.
+    bump 2
+    cp -R . "$W/clean"
+    rm -rf "$W/clean/.git/struere"
+    local f
+    for f in .git/struere/defs-*; do
+        printf 'garbage' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
+    done
+    for f in .git/struere/bundles/*.stb; do
+        printf 'XXXX' | dd of="$f" bs=1 seek=5000 conv=notrunc 2>/dev/null
+    done
+    run "$S" dev -v
+    rc_is "cache: dev with corrupt caches" 0
+    check "cache: a corrupt definition cache restores nothing" grep -q '(0 restored from the cache)' "$ERR"
+    check "cache: a corrupt cached bundle is not used" grep -q '3 bundles to reuse, 0 from the cache' "$ERR"
+    (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
+    check "cache: ... and the commit is the one a run without caches makes" \
+        test "$(git rev-parse "$(ref development)^{tree}")" = \
+        "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}")"
+    run "$S" dev -v
+    check "cache: the corrupt caches were replaced" grep -q "($total restored from the cache)" "$ERR"
+    local trunc
+    for trunc in 0 1 17 1000; do
+        for f in .git/struere/defs-*; do truncate -s "$trunc" "$f"; done
+        run "$S" dev
+        check "cache: a definition cache cut to $trunc bytes is ignored" test "$RC" = 0
+    done
+
+    # A problem found in a file restored from the cache is reported with
+    # its line, as without the cache.
+    sleep 2.2
+    "$S" dev >/dev/null 2>&1
+    mv data/student.yaml "$W/student.yaml"
+    run "$S" dev
+    rc_is "cache: removing a data type that cached files use" 1 "unknown-data-type|unknown data type"
+    check "cache: the error in a restored file quotes its line" \
+        grep -q '^ *references: student$' "$ERR"
+    cp -R . "$W/clean2"
+    rm -rf "$W/clean2/.git/struere"
+    (cd "$W/clean2" && "$S" dev >"$W/clean2.out" 2>"$W/clean2.err")
+    check "cache: ... with the same report as without the cache" cmp -s "$ERR" "$W/clean2.err"
+    mv "$W/student.yaml" data/student.yaml
+    run "$S" dev
+    rc_is "cache: the data type back" 0
+}
+
+TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do

@@ -29,5 +29,6 @@ struct test {
 extern const struct test text_tests[];
 extern const struct test yaml_tests[];
 extern const struct test schema_tests[];
+extern const struct test sha256_tests[];
 
 #endif

@@ -10,7 +10,8 @@ int harness_failures;
 
 int main(void)
 {
-    const struct test *tables[] = {text_tests, yaml_tests, schema_tests};
+    const struct test *tables[] = {text_tests, yaml_tests, schema_tests,
+                                   sha256_tests};
     int passed = 0, failed = 0;
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
         for (const struct test *c = tables[t]; c->name; c++) {

@@ -1,0 +1,28 @@
+/*
+ * bundle_cache.h - the last bundles `struere dev` committed, kept as plain
+ * files in the store's git directory (<git dir>/struere/bundles/<blob
+ * id>.stb), so that the next run takes its unchanged definitions from
+ * them without inflating the blobs back out of git. A file is named by
+ * the git blob it holds and written whole before it is renamed into
+ * place; it is opened as any bundle (verified: checksums, bounds), and
+ * the caller reads the blob from git when it is missing or does not
+ * verify.
+ */
+#ifndef STRUERE_BUNDLE_CACHE_H
+#define STRUERE_BUNDLE_CACHE_H
+
+#include <stddef.h>
+
+struct struere_bundle;
+
+/* The bundle of blob id for environment env (STRUERE_ENV_*), when the
+ * cache has it and it verifies; else NULL. */
+struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
+                                         int env);
+/* Keeps exactly the n given bundles (blob ids and bytes): writes those
+ * not there yet and removes every other file. Failures are ignored (the
+ * cache is only a shortcut). */
+void bundle_cache_keep(const char *git_dir, const char *const *ids,
+                       const void *const *data, const size_t *lens, size_t n);
+
+#endif

@@ -1,0 +1,585 @@
+/*
+ * defcache.c - the parsed-definition cache (defcache.h).
+ *
+ * File layout (host byte order; the header's byte-order mark rejects a
+ * file from another architecture):
+ *
+ *   "STRDEFS1" | u32 0x01020304 | str compiler | str project | u64 count
+ *   count records | u32 crc32 of everything before it
+ *
+ *   record: u32 length of the rest | str path | u8 kind | u8 racy
+ *           u64 dev, ino, size | i64 mtime_ns, ctime_ns | 32 bytes sha256
+ *           node (the root)
+ *   node:   u8 type | uv line | uv col, then
+ *           scalar: uv len | len bytes | NUL | (int, float: 8 bytes;
+ *                   bool: 1 byte)
+ *           map: uv pairs | 2 x pairs nodes;  seq: uv items | items nodes
+ *   str:    uv len | len bytes | NUL          uv: LEB128 unsigned
+ *
+ * Restored scalars point at their text inside the loaded file (each is
+ * NUL-terminated there), so restoring a tree copies no string.
+ */
+#include "defcache.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "arena.h"
+#include "index.h"
+#include "limits.h"
+#include "node.h"
+#include "project.h"
+#include "source.h"
+#include "version.h"
+
+/* <limits.h> is shadowed by compiler/limits.h (-Icompiler). */
+#define PATH_BYTES 4096
+#define MAGIC "STRDEFS1"
+#define BOM 0x01020304u
+/* A write within this long before a run may leave a stat that a later
+ * write repeats (timestamps are coarse; FAT's are 2 s). */
+#define RACY_NS 2000000000LL
+
+struct defcache {
+    unsigned char *data; /* the whole file */
+    size_t len;
+    struct arena arena;
+    struct index *records; /* path -> record (the byte after its length) */
+};
+
+int64_t defcache_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* ---- the compiler's identity ---------------------------------------------
+ * The GNU build id of the running program: any change to the compiler's
+ * code or embedded schemas gives another one, so a cache written by
+ * another build is never used. */
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *out)
+{
+    (void)size;
+    char *hex = out;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const unsigned char *at =
+            (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        size_t left = ph->p_memsz;
+        while (left >= sizeof(ElfW(Nhdr))) {
+            ElfW(Nhdr) nh;
+            memcpy(&nh, at, sizeof(nh));
+            size_t name = (nh.n_namesz + 3) & ~(size_t)3;
+            size_t desc = (nh.n_descsz + 3) & ~(size_t)3;
+            size_t whole = sizeof(nh) + name + desc;
+            if (whole > left)
+                break;
+            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+                !memcmp(at + sizeof(nh), "GNU", 4) && nh.n_descsz >= 8 &&
+                nh.n_descsz <= 64) {
+                sodium_bin2hex(hex, 129, at + sizeof(nh) + name, nh.n_descsz);
+                return 1;
+            }
+            at += whole;
+            left -= whole;
+        }
+    }
+    return 1; /* the first object is the program itself: stop there */
+}
+
+/* "struere VERSION build HEX", or false without a build id. */
+static bool compiler_identity(char *buf, size_t size)
+{
+    char hex[129] = "";
+    dl_iterate_phdr(find_build_id, hex);
+    if (!hex[0])
+        return false;
+    snprintf(buf, size, "struere %s build %s", STRUERE_VERSION, hex);
+    return true;
+}
+
+bool defcache_path(const char *git_dir, const char *project_dir, char *buf,
+                   size_t size)
+{
+    char real[PATH_BYTES];
+    if (!realpath(project_dir, real))
+        return false;
+    unsigned char h[32];
+    crypto_hash_sha256(h, (const unsigned char *)real, strlen(real));
+    char hex[65];
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    size_t glen = strlen(git_dir);
+    int n = snprintf(buf, size, "%s%sstruere/defs-%.16s", git_dir,
+                     glen && git_dir[glen - 1] == '/' ? "" : "/", hex);
+    return n > 0 && (size_t)n < size;
+}
+
+/* ---- writing --------------------------------------------------------------
+ */
+
+struct out {
+    unsigned char *b;
+    size_t n, cap;
+    bool failed;
+};
+
+static void put(struct out *o, const void *p, size_t len)
+{
+    if (o->failed)
+        return;
+    if (o->n + len > o->cap) {
+        size_t cap = o->cap ? o->cap : 1u << 20;
+        while (cap < o->n + len)
+            cap *= 2;
+        unsigned char *b = realloc(o->b, cap);
+        if (!b) {
+            o->failed = true;
+            return;
+        }
+        o->b = b;
+        o->cap = cap;
+    }
+    memcpy(o->b + o->n, p, len);
+    o->n += len;
+}
+
+static void put_u8(struct out *o, unsigned v)
+{
+    unsigned char c = (unsigned char)v;
+    put(o, &c, 1);
+}
+
+static void put_uv(struct out *o, uint64_t v)
+{
+    unsigned char b[10];
+    size_t n = 0;
+    do {
+        b[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            b[n] |= 0x80;
+        n++;
+    } while (v);
+    put(o, b, n);
+}
+
+static void put_str(struct out *o, const char *s, size_t len)
+{
+    put_uv(o, len);
+    put(o, s, len);
+    put_u8(o, 0);
+}
+
+static void put_node(struct out *o, const struct node *n)
+{
+    put_u8(o, n->type);
+    put_uv(o, (uint64_t)(unsigned)n->line);
+    put_uv(o, (uint64_t)(unsigned)n->col);
+    switch (n->type) {
+    case NODE_MAP:
+    case NODE_SEQ: {
+        size_t kids = n->type == NODE_MAP ? 2 * (size_t)n->n : n->n;
+        put_uv(o, n->n);
+        for (size_t i = 0; i < kids; i++)
+            put_node(o, n->kids[i]);
+        return;
+    }
+    default:
+        put_str(o, n->str, n->len);
+        if (n->type == NODE_INT || n->type == NODE_FLOAT)
+            put(o, &n->v, 8);
+        else if (n->type == NODE_BOOL)
+            put_u8(o, n->v.b);
+    }
+}
+
+static const unsigned char *record_of(const struct defcache *c,
+                                      const char *path)
+{
+    return c ? index_get(c->records, path) : NULL;
+}
+
+/* A definition worth caching: read from a file, parsed, no problem. */
+static bool cacheable(const struct def *d)
+{
+    return d->root && d->stat.known && d->sha256[0] && d->diags.n == 0;
+}
+
+/* Where a record's racy mark is: after its path (a str) and kind. */
+static size_t racy_offset(size_t path_len)
+{
+    size_t n = 1;
+    for (uint64_t v = path_len >> 7; v; v >>= 7)
+        n++;
+    return n + path_len + 1 + 1;
+}
+
+static void put_record(struct out *o, const struct def *d,
+                       const struct defcache *old, int64_t started)
+{
+    size_t at = o->n;
+    uint32_t len = 0;
+    put(o, &len, 4);
+    const unsigned char *prev = d->restored ? record_of(old, d->path) : NULL;
+    if (prev) {
+        /* Restored: the same bytes again. */
+        memcpy(&len, prev - 4, 4);
+        put(o, prev, len);
+    } else {
+        put_str(o, d->path, strlen(d->path));
+        put_u8(o, d->kind);
+        put_u8(o, 0);
+        const struct file_stat *st = &d->stat;
+        put(o, &st->dev, 8);
+        put(o, &st->ino, 8);
+        put(o, &st->size, 8);
+        put(o, &st->mtime_ns, 8);
+        put(o, &st->ctime_ns, 8);
+        unsigned char h[32];
+        sodium_hex2bin(h, sizeof(h), d->sha256, 64, NULL, NULL, NULL);
+        put(o, h, 32);
+        put_node(o, d->root);
+    }
+    if (o->failed)
+        return;
+    len = (uint32_t)(o->n - at - 4);
+    memcpy(o->b + at, &len, 4);
+    /* Racy when written so shortly before this run that a later write
+     * could repeat its stat: the next run then compares the bytes. */
+    o->b[at + 4 + racy_offset(strlen(d->path))] =
+        d->stat.mtime_ns >= started - RACY_NS ||
+        d->stat.ctime_ns >= started - RACY_NS;
+}
+
+int defcache_save(const char *path, const struct project *p,
+                  const struct defcache *old, int64_t started)
+{
+    char id[200];
+    char real[PATH_BYTES];
+    if (!compiler_identity(id, sizeof(id)) || !realpath(p->dir, real))
+        return -1;
+    struct out o = {0};
+    put(&o, MAGIC, 8);
+    uint32_t bom = BOM;
+    put(&o, &bom, 4);
+    put_str(&o, id, strlen(id));
+    put_str(&o, real, strlen(real));
+    uint64_t count = 0;
+    size_t count_at = o.n;
+    put(&o, &count, 8);
+    for (int k = 0; k < KIND_COUNT; k++)
+        for (size_t i = 0; i < p->ndefs[k]; i++) {
+            const struct def *d = &p->defs[k][i];
+            if (!cacheable(d))
+                continue;
+            put_record(&o, d, old, started);
+            count++;
+        }
+    if (o.failed) {
+        free(o.b);
+        return -1;
+    }
+    memcpy(o.b + count_at, &count, 8);
+    uint32_t crc = (uint32_t)crc32(0, o.b, (uInt)o.n);
+    put(&o, &crc, 4);
+    if (o.failed) {
+        free(o.b);
+        return -1;
+    }
+    /* <path>.<pid>.tmp, renamed over path. */
+    char dir[PATH_BYTES], tmp[PATH_BYTES + 32];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        mkdir(dir, 0777);
+    }
+    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        size_t done = 0;
+        while (done < o.n) {
+            ssize_t w = write(fd, o.b + done, o.n - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            done += (size_t)w;
+        }
+        if (close(fd) == 0 && done == o.n && rename(tmp, path) == 0)
+            rc = 0;
+        else
+            unlink(tmp);
+    }
+    free(o.b);
+    return rc;
+}
+
+/* ---- reading --------------------------------------------------------------
+ */
+
+struct in {
+    const unsigned char *p, *end;
+    bool bad;
+};
+
+static unsigned get_u8(struct in *r)
+{
+    if (r->p >= r->end) {
+        r->bad = true;
+        return 0;
+    }
+    return *r->p++;
+}
+
+static uint64_t get_uv(struct in *r)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        unsigned c = get_u8(r);
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80))
+            return v;
+    }
+    r->bad = true;
+    return 0;
+}
+
+static void get_bytes(struct in *r, void *out, size_t len)
+{
+    if ((size_t)(r->end - r->p) < len) {
+        r->bad = true;
+        memset(out, 0, len);
+        return;
+    }
+    memcpy(out, r->p, len);
+    r->p += len;
+}
+
+/* A str in place: its bytes, NUL-terminated in the file. */
+static const char *get_str(struct in *r, size_t *len)
+{
+    uint64_t n = get_uv(r);
+    if (r->bad || n >= (uint64_t)(r->end - r->p) || r->p[n] != '\0') {
+        r->bad = true;
+        return "";
+    }
+    const char *s = (const char *)r->p;
+    r->p += n + 1;
+    *len = (size_t)n;
+    return s;
+}
+
+static struct node *get_node(struct in *r, struct arena *a,
+                             const struct source *src, int depth,
+                             size_t *budget)
+{
+    unsigned type = get_u8(r);
+    uint64_t line = get_uv(r), col = get_uv(r);
+    if (r->bad || type > NODE_SEQ || depth > LIMIT_DEPTH || !*budget ||
+        line > INT32_MAX || col > INT32_MAX) {
+        r->bad = true;
+        return NULL;
+    }
+    (*budget)--;
+    struct node *n =
+        node_new(a, (enum node_type)type, src, (int)line, (int)col);
+    if (type == NODE_MAP || type == NODE_SEQ) {
+        uint64_t count = get_uv(r);
+        uint64_t kids = type == NODE_MAP ? 2 * count : count;
+        /* Each node takes at least 4 bytes. */
+        if (r->bad || count > UINT32_MAX ||
+            kids > (uint64_t)(r->end - r->p) / 4) {
+            r->bad = true;
+            return NULL;
+        }
+        n->n = (unsigned)count;
+        n->kids = arena_alloc(a, (size_t)(kids ? kids : 1) * sizeof(*n->kids));
+        for (size_t i = 0; i < kids; i++) {
+            struct node *k = get_node(r, a, src, depth + 1, budget);
+            if (!k)
+                return NULL;
+            if (type == NODE_MAP && i % 2 == 0 &&
+                (k->type == NODE_MAP || k->type == NODE_SEQ)) {
+                r->bad = true; /* keys are scalars */
+                return NULL;
+            }
+            n->kids[i] = k;
+            if (k->height + 1 > n->height)
+                n->height = k->height + 1;
+            if (type == NODE_SEQ)
+                n->weight += k->weight;
+            else if (i % 2)
+                n->weight += k->weight + 1;
+        }
+        return n;
+    }
+    size_t len = 0;
+    n->str = get_str(r, &len);
+    if (len > LIMIT_STRING_BYTES) {
+        r->bad = true;
+        return NULL;
+    }
+    n->len = (unsigned)len;
+    if (type == NODE_INT || type == NODE_FLOAT)
+        get_bytes(r, &n->v, 8);
+    else if (type == NODE_BOOL)
+        n->v.b = get_u8(r) != 0;
+    return r->bad ? NULL : n;
+}
+
+/* Reads the whole file at path (malloc'd). */
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    unsigned char *b = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (b = malloc((size_t)st.st_size))) {
+        size_t got = read_all(fd, b, (size_t)st.st_size);
+        if (got != (size_t)st.st_size) {
+            free(b);
+            b = NULL;
+        }
+        *len = got;
+    }
+    close(fd);
+    return b;
+}
+
+struct defcache *defcache_open(const char *path, const struct project *p)
+{
+    char id[200], real[PATH_BYTES];
+    if (!compiler_identity(id, sizeof(id)) || !realpath(p->dir, real))
+        return NULL;
+    struct defcache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    arena_init(&c->arena);
+    c->data = slurp(path, &c->len);
+    if (!c->data || c->len < 8 + 4 + 8 + 4)
+        goto unusable;
+    uint32_t crc;
+    memcpy(&crc, c->data + c->len - 4, 4);
+    if (crc != (uint32_t)crc32(0, c->data, (uInt)(c->len - 4)))
+        goto unusable;
+    struct in r = {c->data, c->data + c->len - 4, false};
+    char magic[8];
+    uint32_t bom;
+    get_bytes(&r, magic, 8);
+    get_bytes(&r, &bom, 4);
+    size_t idlen = 0, rlen = 0;
+    const char *cid = get_str(&r, &idlen);
+    const char *cdir = get_str(&r, &rlen);
+    uint64_t count;
+    get_bytes(&r, &count, 8);
+    if (r.bad || memcmp(magic, MAGIC, 8) || bom != BOM || strcmp(cid, id) ||
+        strcmp(cdir, real) || count > (uint64_t)(r.end - r.p) / 4)
+        goto unusable;
+    c->records = index_new(&c->arena, (size_t)count + 1);
+    for (uint64_t i = 0; i < count; i++) {
+        uint32_t len;
+        get_bytes(&r, &len, 4);
+        if (r.bad || len > (size_t)(r.end - r.p))
+            goto unusable;
+        struct in rec = {r.p, r.p + len, false};
+        size_t plen = 0;
+        const char *rpath = get_str(&rec, &plen);
+        if (rec.bad)
+            goto unusable;
+        index_put(c->records, rpath, (void *)r.p);
+        r.p += len;
+    }
+    if (r.p != r.end)
+        goto unusable;
+    return c;
+unusable:
+    defcache_free(c);
+    return NULL;
+}
+
+bool defcache_restore(const struct defcache *c, struct project *p,
+                      struct arena *a, struct def *d)
+{
+    const unsigned char *rec = record_of(c, d->path);
+    if (!rec)
+        return false;
+    uint32_t len;
+    memcpy(&len, rec - 4, 4);
+    struct in r = {rec, rec + len, false};
+    size_t plen;
+    get_str(&r, &plen);
+    unsigned kind = get_u8(&r), racy = get_u8(&r);
+    struct file_stat was = {.known = true};
+    unsigned char h[32];
+    get_bytes(&r, &was.dev, 8);
+    get_bytes(&r, &was.ino, 8);
+    get_bytes(&r, &was.size, 8);
+    get_bytes(&r, &was.mtime_ns, 8);
+    get_bytes(&r, &was.ctime_ns, 8);
+    get_bytes(&r, h, 32);
+    if (r.bad || kind != (unsigned)d->kind)
+        return false;
+    char *full = arena_printf(a, "%s/%s", p->dir, d->path);
+    struct stat st;
+    if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    struct file_stat now;
+    file_stat_set(&now, &st);
+    if (now.dev != was.dev || now.ino != was.ino || now.size != was.size ||
+        now.mtime_ns != was.mtime_ns || now.ctime_ns != was.ctime_ns)
+        return false;
+    if (racy) {
+        /* Written just before the run that cached it: its bytes decide. */
+        size_t flen = 0;
+        unsigned char *bytes = slurp(full, &flen);
+        unsigned char fh[32];
+        bool same = (bytes || now.size == 0) && flen == now.size;
+        if (same) {
+            crypto_hash_sha256(fh, bytes ? bytes : (const unsigned char *)"",
+                               flen);
+            same = !memcmp(fh, h, 32);
+        }
+        free(bytes);
+        if (!same)
+            return false;
+    }
+    struct source *src = source_from_bytes(a, d->path, "", 0);
+    src->unread = true;
+    size_t budget = LIMIT_NODES;
+    struct node *root = get_node(&r, a, src, 0, &budget);
+    if (!root || r.bad || r.p != r.end || root->type != NODE_MAP)
+        return false; /* what was allocated stays in the arena, unused */
+    d->src = src;
+    d->root = root;
+    d->stat = now;
+    sodium_bin2hex(d->sha256, sizeof(d->sha256), h, 32);
+    project_restore_def(p, a, d);
+    return true;
+}
+
+void defcache_free(struct defcache *c)
+{
+    if (!c)
+        return;
+    free(c->data);
+    arena_free(&c->arena);
+    free(c);
+}

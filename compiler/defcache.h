@@ -1,0 +1,58 @@
+/*
+ * defcache.h - the cache of parsed definitions that `struere dev` keeps in
+ * the store's git directory between runs, so that a run after a small
+ * change parses and checks only the files that changed.
+ *
+ * For every definition file that had no problem of its own, the cache
+ * holds what stat() said of it, its SHA-256 and its parsed tree. A file
+ * whose stat still matches is restored instead of read, parsed and
+ * checked again; a file written so shortly before the run that cached it
+ * that a later write could leave the same stat (the file system's
+ * timestamp granularity) is restored only when its bytes still hash the
+ * same. The cross-definition checks always run on every definition.
+ *
+ * The cache is never trusted blindly and never an error: a file from
+ * another build of the compiler or another project directory, or one that
+ * does not read back whole (checksum, bounds, limits), is ignored, and
+ * every file is then parsed as without it.
+ */
+#ifndef STRUERE_DEFCACHE_H
+#define STRUERE_DEFCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct project;
+struct arena;
+struct def;
+struct defcache;
+
+/* Where the project's cache lives: <git dir>/struere/defs-<digest of the
+ * project's real path> (a store may hold several projects). Writes at
+ * most size bytes; false when the path does not fit or the project
+ * directory cannot be resolved. */
+bool defcache_path(const char *git_dir, const char *project_dir, char *buf,
+                   size_t size);
+/* Opens the cache at path for project p (p->dir). NULL when there is none
+ * or it is unusable. The trees restored from it point into its memory:
+ * free it after the projects restored from it. */
+struct defcache *defcache_open(const char *path, const struct project *p);
+/* Restores d (kind and path set, nothing else) when the cache holds its
+ * file unchanged: its tree, sha256, stat, views and identity, allocated
+ * from a. Returns false when d must be read and parsed. Safe to call from
+ * several threads at once. */
+bool defcache_restore(const struct defcache *c, struct project *p,
+                      struct arena *a, struct def *d);
+/* Writes the cache of p's definitions to path: a temporary file renamed
+ * over it, so readers see the old or the new cache whole. started is
+ * the time (CLOCK_REALTIME, ns) taken before the files were read; old (may
+ * be NULL) is the cache p was restored from, whose entries are copied.
+ * Returns 0, or -1 (the caller goes on: the cache is only a shortcut). */
+int defcache_save(const char *path, const struct project *p,
+                  const struct defcache *old, int64_t started);
+void defcache_free(struct defcache *c);
+/* CLOCK_REALTIME in ns, for `started`. */
+int64_t defcache_now(void);
+
+#endif

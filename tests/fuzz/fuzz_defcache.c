@@ -1,0 +1,191 @@
+/*
+ * fuzz_defcache.c - libFuzzer target for the reader of dev's parsed-
+ * definition cache (compiler/defcache.c): whatever bytes the cache file
+ * holds, opening it and restoring definitions from it must not crash,
+ * over-read or leak; a bad cache is simply not used.
+ *
+ * The example project is copied to a temporary directory once and a real
+ * cache of it is written, so that records match the files' stat and the
+ * fuzzer reaches the tree reader. Then, by the first input byte:
+ *   even: the tree of record (byte 1) is replaced by the rest of the input;
+ *   odd:  everything after the header is the rest of the input (the record
+ *         count is byte 1);
+ * the header is kept valid and the checksum fixed, the file written, and
+ * every definition of the project restored from it where it can be.
+ *
+ * Built by `make fuzz` (libFuzzer) and replayed over its corpus by
+ * `make test` (tests/fuzz/replay.c); run from the repository's root.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "defcache.h"
+#include "project.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char dir[64], cache_path[128];
+static unsigned char *base; /* a valid cache of the copy */
+static size_t base_len, header_len;
+static size_t rec_at[256], rec_len[256], nrec; /* records' bodies */
+static struct project shared;                  /* the schemas, loaded once */
+
+static size_t uv_len(const unsigned char *p, const unsigned char *end,
+                     uint64_t *v)
+{
+    size_t n = 0;
+    *v = 0;
+    while (p + n < end && n < 10) {
+        *v |= (uint64_t)(p[n] & 0x7f) << (7 * n);
+        if (!(p[n++] & 0x80))
+            return n;
+    }
+    return 0;
+}
+
+static void cleanup(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (dir[0] && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static size_t tree_offset(size_t r);
+
+/* STRUERE_FUZZ_SEEDS=DIR: writes the seed corpus (each record's tree as
+ * it is, and the whole records area) to DIR. */
+static void write_seeds(const char *out)
+{
+    char path[512];
+    for (size_t r = 0; r <= nrec; r++) {
+        snprintf(path, sizeof(path), "%s/seed-%03zu", out, r);
+        FILE *f = fopen(path, "wb");
+        if (!f)
+            abort();
+        if (r < nrec) {
+            size_t t = tree_offset(r);
+            unsigned char head[2] = {0, (unsigned char)r};
+            fwrite(head, 1, 2, f);
+            fwrite(base + rec_at[r] + t, 1, rec_len[r] - t, f);
+        } else {
+            unsigned char head[2] = {1, (unsigned char)nrec};
+            fwrite(head, 1, 2, f);
+            fwrite(base + header_len, 1, base_len - 4 - header_len, f);
+        }
+        fclose(f);
+    }
+}
+
+/* Copies the example, writes its cache, and finds the records in it. */
+static void setup(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/struere-fuzz-defcache.XXXXXX");
+    if (!mkdtemp(dir))
+        abort();
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "cp -R fixtures/example/. %s/", dir);
+    if (system(cmd) != 0)
+        abort();
+    snprintf(cache_path, sizeof(cache_path), "%s/cache", dir);
+    struct project p;
+    if (project_load(&p, dir, 1) < 0 || !p.config)
+        abort();
+    if (defcache_save(cache_path, &p, NULL, defcache_now()) != 0)
+        abort();
+    project_free(&p);
+    FILE *f = fopen(cache_path, "rb");
+    if (!f)
+        abort();
+    base = malloc(1 << 22);
+    base_len = fread(base, 1, 1 << 22, f);
+    fclose(f);
+    /* magic, byte-order mark, two strs, the count */
+    const unsigned char *q = base + 12, *end = base + base_len - 4;
+    for (int s = 0; s < 2; s++) {
+        uint64_t n;
+        size_t k = uv_len(q, end, &n);
+        q += k + n + 1;
+    }
+    header_len = (size_t)(q - base) + 8;
+    q += 8;
+    while (q + 4 <= end && nrec < 256) {
+        uint32_t len;
+        memcpy(&len, q, 4);
+        rec_at[nrec] = (size_t)(q + 4 - base);
+        rec_len[nrec++] = len;
+        q += 4 + len;
+    }
+    if (project_open(&shared, dir) < 0)
+        abort();
+    atexit(cleanup);
+    const char *seeds = getenv("STRUERE_FUZZ_SEEDS");
+    if (seeds) {
+        write_seeds(seeds);
+        exit(0);
+    }
+}
+
+/* Where a record's tree starts: after path, kind, racy, stat, sha256. */
+static size_t tree_offset(size_t r)
+{
+    uint64_t n;
+    size_t k = uv_len(base + rec_at[r], base + base_len, &n);
+    return k + (size_t)n + 1 + 2 + 40 + 32;
+}
+
+static void put(unsigned char **b, size_t *n, const void *p, size_t len)
+{
+    memcpy(*b + *n, p, len);
+    *n += len;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!base)
+        setup();
+    if (size < 2 || !nrec)
+        return 0;
+    unsigned char *b = malloc(base_len + size + 16);
+    size_t n = 0;
+    if (data[0] % 2 == 0) {
+        size_t r = data[1] % nrec, t = tree_offset(r);
+        put(&b, &n, base, rec_at[r] - 4);
+        uint32_t len = (uint32_t)(t + size - 2);
+        put(&b, &n, &len, 4);
+        put(&b, &n, base + rec_at[r], t);
+        put(&b, &n, data + 2, size - 2);
+        size_t after = rec_at[r] + rec_len[r];
+        put(&b, &n, base + after, base_len - 4 - after);
+    } else {
+        put(&b, &n, base, header_len - 8);
+        uint64_t count = data[1];
+        put(&b, &n, &count, 8);
+        put(&b, &n, data + 2, size - 2);
+    }
+    uint32_t crc = (uint32_t)crc32(0, b, (uInt)n);
+    put(&b, &n, &crc, 4);
+    FILE *f = fopen(cache_path, "wb");
+    if (!f)
+        abort();
+    fwrite(b, 1, n, f);
+    fclose(f);
+    free(b);
+
+    struct project p;
+    project_open_shared(&p, dir, &shared.schemas);
+    struct def config = {.kind = KIND_PROJECT, .path = "struere.yaml"};
+    p.config = &config;
+    struct defcache *c = defcache_open(cache_path, &p);
+    if (c) {
+        project_load_defs(&p, 1, c);
+        p.cache = c; /* freed with p */
+    }
+    project_free(&p);
+    return 0;
+}
