@@ -274,7 +274,7 @@ static void branch_prepare(struct branch *b, const struct project *p,
     compile_reuse_prepare(p, &b->arena, b->old_sources, &list, b->env_mask,
                           reuse);
     for (int e = 0; e < ENV_COUNT; e++)
-        if (reuse->unchanged[e] && b->cached[e]) {
+        if ((b->env_mask & (1u << e)) && b->cached[e] && reuse->unchanged[e]) {
             reuse->old[e] = b->cached[e];
             b->cached[e] = NULL;
         }
@@ -339,21 +339,26 @@ static void branch_build(struct branch *b, const struct project *p,
         branch_fail(b, EXIT_IO, "out of memory");
         return;
     }
+    /* In path order (bundles/, manifest.json, review/, sources), as the
+     * tree lists them: the store then has nothing to sort. */
     size_t k = 0;
+    for (int e = 0; e < ENV_COUNT; e++)
+        if (b->env_mask & (1u << e))
+            files[k++] =
+                (struct store_file){compile_bundle_path((enum env)e), NULL,
+                                    c->bundle[e].len, bundle_ids[e]};
     files[k++] =
         (struct store_file){"manifest.json", manifest, strlen(manifest), NULL};
-    files[k++] =
-        (struct store_file){"sources", b->sources, strlen(b->sources), NULL};
     for (int e = 0; e < ENV_COUNT; e++) {
         if (!(b->env_mask & (1u << e)))
             continue;
-        files[k++] = (struct store_file){compile_bundle_path((enum env)e), NULL,
-                                         c->bundle[e].len, bundle_ids[e]};
         for (size_t i = 0; i < c->nreview[e]; i++)
             files[k++] = (struct store_file){
                 c->review[e][i].path, c->review[e][i].data, c->review[e][i].len,
                 c->review[e][i].blob_id};
     }
+    files[k++] =
+        (struct store_file){"sources", b->sources, strlen(b->sources), NULL};
     if (store_commit_objects(b->s, b->parent, b->parent[0] ? b->blobs : NULL,
                              b->nblobs, files, k, b->message, b->new_id,
                              &b->changed) != STORE_OK)

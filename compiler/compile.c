@@ -147,6 +147,21 @@ static const int runtime_kind[KIND_COUNT] = {
     [KIND_FIXTURE] = STRUERE_KIND_FIXTURE,
 };
 
+static int cmp_path_key(const void *key, const void *elem)
+{
+    return strcmp(key, *(const char *const *)elem);
+}
+
+/* The blob id of a review path in the parent's (sorted) list, or NULL. */
+static const char *review_id(const struct store_blob_list *l, const char *path)
+{
+    if (!l->n)
+        return NULL;
+    const char *const *at =
+        bsearch(path, l->paths, l->n, sizeof(*l->paths), cmp_path_key);
+    return at ? l->ids[at - l->paths] : NULL;
+}
+
 /* Takes d's body and review blob from the previous commit when allowed. */
 static bool reuse_one(const struct emit_job *j, const struct def *d,
                       struct compiled_file *f)
@@ -166,7 +181,7 @@ static bool reuse_one(const struct emit_job *j, const struct def *d,
     if (!path)
         return false;
     compile_review_path(path, plen, e, d->kind, d->slug);
-    const char *id = index_get(r->review_ids[e], path);
+    const char *id = review_id(&r->review[e], path);
     char *blob = id ? strdup(id) : NULL;
     if (!blob) {
         free(path);
@@ -232,12 +247,26 @@ static int emit_env(const struct project *p, enum env e,
         emit_env_free(x);
         return -1;
     }
+    /* Kinds in the order of their review directories' names, so that the
+     * review paths come out sorted when the files are named after their
+     * slugs. */
+    int order[KIND_COUNT];
+    for (int k = 0; k < KIND_COUNT; k++) {
+        int j = k;
+        for (; j > 0 &&
+               strcmp(kind_table[order[j - 1]].dir, kind_table[k].dir) > 0;
+             j--)
+            order[j] = order[j - 1];
+        order[j] = k;
+    }
     size_t m = 0;
-    for (int k = 0; k < KIND_COUNT; k++)
+    for (int o = 0; o < KIND_COUNT; o++) {
+        int k = order[o];
         if (kind_table[k].envs & (1u << e))
             for (size_t i = 0; i < p->ndefs[k]; i++)
                 if (p->defs[k][i].root && p->defs[k][i].slug)
                     defs[m++] = &p->defs[k][i];
+    }
     struct emit_job job = {x, e, c->review[e], defs, reuse, 0};
     pool_run(pool_threads(m), m, emit_one, &job);
     c->nreview[e] = m;
@@ -245,7 +274,11 @@ static int emit_env(const struct project *p, enum env e,
     emit_env_free(x);
     if (job.failed)
         return -1;
-    qsort(c->review[e], m, sizeof(struct compiled_file), cmp_file);
+    bool in_order = true; /* definitions mostly come in path order */
+    for (size_t i = 1; i < m && in_order; i++)
+        in_order = cmp_file(&c->review[e][i - 1], &c->review[e][i]) < 0;
+    if (!in_order)
+        qsort(c->review[e], m, sizeof(struct compiled_file), cmp_file);
     return 0;
 }
 
@@ -465,7 +498,12 @@ void compile_reuse_prepare(const struct project *p, struct arena *a,
     if (!old_sources || strncmp(old_sources, head, strlen(head)))
         return; /* another compiler, or nothing to compare with */
     /* path -> sha of the previous commit's sources */
-    struct index *was = index_new(a, 1024);
+    size_t lines = 1, ndefs = 0;
+    for (const char *c = old_sources; (c = strchr(c, '\n')); c++)
+        lines++;
+    for (int k = 0; k < KIND_COUNT; k++)
+        ndefs += p->ndefs[k];
+    struct index *was = index_new(a, lines);
     for (const char *line = old_sources + strlen(head); *line;) {
         const char *end = strchr(line, '\n');
         size_t len = end ? (size_t)(end - line) : strlen(line);
@@ -474,7 +512,7 @@ void compile_reuse_prepare(const struct project *p, struct arena *a,
                       arena_strndup(a, line, 64));
         line += len + (end ? 1 : 0);
     }
-    struct index *same = index_new(a, 1024);
+    struct index *same = index_new(a, ndefs);
     bool tools_changed = false;
     size_t ntools_before = 0;
     for (size_t i = 0; i < was->cap; i++)
@@ -491,14 +529,12 @@ void compile_reuse_prepare(const struct project *p, struct arena *a,
             else if (k == KIND_TOOL)
                 tools_changed = true;
         }
-    struct index *ids = index_new(a, old_review ? old_review->n : 1);
-    for (size_t i = 0; old_review && i < old_review->n; i++)
-        index_put(ids, old_review->paths[i], (void *)old_review->ids[i]);
     for (int e = 0; e < ENV_COUNT; e++) {
         if (!(env_mask & (1u << e)))
             continue;
         reuse->unchanged[e] = same;
-        reuse->review_ids[e] = ids;
+        if (old_review)
+            reuse->review[e] = *old_review;
         reuse->tools_changed[e] = tools_changed;
     }
 }

@@ -30,7 +30,7 @@ struct struere_bundle;
 struct index;
 struct arena;
 
-/* A parent's review blobs: paths and ids, sorted by path. */
+/* A parent's review blobs: paths and ids, sorted by path (strcmp). */
 struct store_blob_list {
     const char *const *paths;
     const char *const *ids;
@@ -42,9 +42,9 @@ struct store_blob_list {
  * source file is unchanged (and, for agents, no custom tool changed)
  * keep their body (from the old bundle) and their review blob. */
 struct compile_reuse {
-    struct struere_bundle *old[ENV_COUNT]; /* NULL: emit everything */
-    struct index *unchanged[ENV_COUNT];    /* source path -> (void *)1 */
-    struct index *review_ids[ENV_COUNT];   /* review path -> blob id */
+    struct struere_bundle *old[ENV_COUNT];    /* NULL: emit everything */
+    struct index *unchanged[ENV_COUNT];       /* source path -> (void *)1 */
+    struct store_blob_list review[ENV_COUNT]; /* the parent's blobs */
     bool tools_changed[ENV_COUNT];
 };
 

@@ -272,7 +272,12 @@ int defcache_save(const char *path, const struct project *p,
     char real[PATH_BYTES];
     if (!compiler_identity(id, sizeof(id)) || !realpath(p->dir, real))
         return -1;
+    /* About the size of the cache it replaces: one allocation. */
     struct out o = {0};
+    o.cap = (old ? old->len : 0) + (1u << 20);
+    o.b = malloc(o.cap);
+    if (!o.b)
+        return -1;
     put(&o, MAGIC, 8);
     uint32_t bom = BOM;
     put(&o, &bom, 4);

@@ -486,7 +486,11 @@ static int update_tree(struct store *s, git_commit *parent,
         goto cleanup;
     }
     memcpy(sorted, files, n * sizeof(*sorted));
-    qsort(sorted, n, sizeof(*sorted), cmp_file_path);
+    bool in_order = true; /* callers usually give them sorted */
+    for (size_t i = 1; i < n && in_order; i++)
+        in_order = cmp_file_path(&sorted[i - 1], &sorted[i]) < 0;
+    if (!in_order)
+        qsort(sorted, n, sizeof(*sorted), cmp_file_path);
     size_t nup = 0, i = 0, j = 0;
     while (rc == STORE_OK && (i < n || j < nold)) {
         int cmp = i >= n      ? 1
