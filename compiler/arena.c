@@ -74,6 +74,16 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
     return p;
 }
 
+char *arena_path(struct arena *a, const char *dir, const char *name)
+{
+    size_t dl = strlen(dir), nl = strlen(name);
+    char *p = arena_alloc(a, dl + nl + 2);
+    memcpy(p, dir, dl);
+    p[dl] = '/';
+    memcpy(p + dl + 1, name, nl + 1);
+    return p;
+}
+
 char *arena_strdup(struct arena *a, const char *s)
 {
     return arena_strndup(a, s, strlen(s));

@@ -25,6 +25,9 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_printf(struct arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* "dir/name" (what arena_printf(a, "%s/%s", ...) gives, without the
+ * formatting machinery: it runs once per file). */
+char *arena_path(struct arena *a, const char *dir, const char *name);
 /* Grows *items (of *cap elements of size elem) to hold at least need. */
 void arena_grow(struct arena *a, void **items, size_t *cap, size_t need,
                 size_t elem);

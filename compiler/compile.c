@@ -73,6 +73,21 @@ static int cmp_def_path(const void *a, const void *b)
 
 /* struere.yaml and the definitions of the kinds the environments of
  * env_mask receive, sorted by path (malloc'd; free()); *n is set. */
+/* The kinds in the order of their directories' names: definitions taken
+ * kind by kind in this order (each kind's files are discovered sorted)
+ * come out in path order. */
+static void kinds_by_dir(int order[KIND_COUNT])
+{
+    for (int k = 0; k < KIND_COUNT; k++) {
+        int j = k;
+        for (; j > 0 &&
+               strcmp(kind_table[order[j - 1]].dir, kind_table[k].dir) > 0;
+             j--)
+            order[j] = order[j - 1];
+        order[j] = k;
+    }
+}
+
 static const struct def **sources_of(const struct project *p, unsigned env_mask,
                                      size_t *n)
 {
@@ -87,11 +102,18 @@ static const struct def **sources_of(const struct project *p, unsigned env_mask,
     }
     if (p->config)
         all[m++] = p->config;
-    for (int k = 0; k < KIND_COUNT; k++)
+    int order[KIND_COUNT];
+    kinds_by_dir(order);
+    for (int o = 0; o < KIND_COUNT; o++) {
+        int k = order[o];
         if (kind_table[k].envs & env_mask)
             for (size_t i = 0; i < p->ndefs[k]; i++)
                 all[m++] = &p->defs[k][i];
-    if (m > 1)
+    }
+    bool in_order = true; /* struere.yaml may sit among the directories */
+    for (size_t i = 1; i < m && in_order; i++)
+        in_order = cmp_def_path(&all[i - 1], &all[i]) < 0;
+    if (!in_order)
         qsort(all, m, sizeof(*all), cmp_def_path);
     *n = m;
     return all;
@@ -251,14 +273,7 @@ static int emit_env(const struct project *p, enum env e,
      * review paths come out sorted when the files are named after their
      * slugs. */
     int order[KIND_COUNT];
-    for (int k = 0; k < KIND_COUNT; k++) {
-        int j = k;
-        for (; j > 0 &&
-               strcmp(kind_table[order[j - 1]].dir, kind_table[k].dir) > 0;
-             j--)
-            order[j] = order[j - 1];
-        order[j] = k;
-    }
+    kinds_by_dir(order);
     size_t m = 0;
     for (int o = 0; o < KIND_COUNT; o++) {
         int k = order[o];

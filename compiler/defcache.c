@@ -542,7 +542,7 @@ bool defcache_restore(const struct defcache *c, struct project *p,
     get_bytes(&r, h, 32);
     if (r.bad || kind != (unsigned)d->kind)
         return false;
-    char *full = arena_printf(a, "%s/%s", p->dir, d->path);
+    char *full = arena_path(a, p->dir, d->path);
     struct stat st;
     if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
         return false;

@@ -8,6 +8,7 @@
 
 #include "index.h"
 #include "kinds.h"
+#include "pool.h"
 #include "node.h"
 #include "schema.h"
 #include "source.h"
@@ -56,16 +57,39 @@ void fixture_index_refs(struct check_ctx *c)
     }
 }
 
-/* Compiles the record schema of every data type of the environment, so
- * that the (parallel) reference checks only read them. */
+struct schemas_job {
+    struct check_ctx *c;
+    const struct schema **out;
+};
+
+static void compile_one(void *ctx, size_t i, unsigned w)
+{
+    struct schemas_job *j = ctx;
+    struct project *p = j->c->project;
+    struct def *d = &p->defs[KIND_DATA][i];
+    struct check_ctx mine = *j->c;
+    mine.arena = p->nworkers ? &p->worker_arenas[w] : j->c->arena;
+    if (d->root && d->slug)
+        j->out[i] = compile_record(&mine, d);
+}
+
+/* Compiles the record schema of every data type of the environment (on
+ * the worker pool), so that the parallel reference checks only read
+ * them. The first data type of a slug is the one records are checked
+ * against (a duplicate slug is an error of its own). */
 void fixture_prepare_schemas(struct check_ctx *c)
 {
     struct project *p = c->project;
-    c->record_schemas = index_new(c->arena, p->ndefs[KIND_DATA]);
-    for (size_t i = 0; i < p->ndefs[KIND_DATA]; i++) {
+    size_t n = p->ndefs[KIND_DATA];
+    c->record_schemas = index_new(c->arena, n);
+    struct schemas_job job = {
+        c, arena_alloc(c->arena, (n + 1) * sizeof(*job.out))};
+    unsigned workers = p->nworkers ? (unsigned)p->nworkers : 1;
+    pool_run(workers, n, compile_one, &job);
+    for (size_t i = 0; i < n; i++) {
         struct def *d = &p->defs[KIND_DATA][i];
         if (d->root && d->slug && !index_get(c->record_schemas, d->slug))
-            index_put(c->record_schemas, d->slug, (void *)compile_record(c, d));
+            index_put(c->record_schemas, d->slug, (void *)job.out[i]);
     }
 }
 

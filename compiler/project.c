@@ -287,7 +287,7 @@ static void identify(struct arena *a, struct def *d)
 static void load_def(struct project *p, struct arena *a, struct def *d)
 {
     diag_list_init(&d->diags, a);
-    char *full = arena_printf(a, "%s/%s", p->dir, d->path);
+    char *full = arena_path(a, p->dir, d->path);
     char *bytes = NULL;
     size_t len = 0;
     bool too_big;
@@ -429,7 +429,7 @@ void project_read_quoted_sources(struct project *p)
         struct source *src = (struct source *)p->diags.items[i].src;
         if (!src || !src->unread)
             continue;
-        char *full = arena_printf(&p->arena, "%s/%s", p->dir, src->path);
+        char *full = arena_path(&p->arena, p->dir, src->path);
         char *bytes;
         size_t len;
         bool too_big;
@@ -477,7 +477,7 @@ static bool accepts(const struct kind_ops *ops, const char *name)
 static void discover(struct project *p, enum kind k)
 {
     const struct kind_ops *ops = &kind_table[k];
-    char *dirpath = arena_printf(&p->arena, "%s/%s", p->dir, ops->dir);
+    char *dirpath = arena_path(&p->arena, p->dir, ops->dir);
     DIR *dir = opendir(dirpath);
     if (!dir) {
         if (errno != ENOENT) {
@@ -503,10 +503,10 @@ static void discover(struct project *p, enum kind k)
     size_t kept = 0;
     p->defs[k] = arena_alloc(&p->arena, (n + 1) * sizeof(struct def));
     for (size_t i = 0; i < n; i++) {
-        char *path = arena_printf(&p->arena, "%s/%s", ops->dir, names[i]);
-        struct source *where = source_from_bytes(&p->arena, path, "", 0);
+        char *path = arena_path(&p->arena, ops->dir, names[i]);
         if (!accepts(ops, names[i])) {
-            char *full = arena_printf(&p->arena, "%s/%s", p->dir, path);
+            struct source *where = source_from_bytes(&p->arena, path, "", 0);
+            char *full = arena_path(&p->arena, p->dir, path);
             struct stat st;
             bool isdir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
             diag_add(&p->diags, SEV_WARNING, "stray-file", where, 0, 0,
@@ -519,7 +519,8 @@ static void discover(struct project *p, enum kind k)
             continue;
         }
         if (kept == LIMIT_DEFINITIONS_PER_KIND) {
-            diag_add(&p->diags, SEV_ERROR, "too-many-definitions", where, 0, 0,
+            diag_add(&p->diags, SEV_ERROR, "too-many-definitions",
+                     source_from_bytes(&p->arena, path, "", 0), 0, 0,
                      "split the project",
                      "too many %s: more than %u (this file and %zu more are "
                      "not read)",

@@ -809,8 +809,13 @@ int store_fetch(struct store *s, const char *remote)
 
 struct walk_ctx {
     const char *prefix;
-    struct store_blob *items;
+    struct walked {
+        size_t path; /* offset in paths */
+        git_oid id;
+    } * items;
     size_t n, cap;
+    char *paths; /* NUL-separated */
+    size_t used, room;
     int failed;
 };
 
@@ -819,13 +824,15 @@ static int walk_cb(const char *root, const git_tree_entry *entry, void *p)
     struct walk_ctx *w = p;
     if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB)
         return 0;
-    char path[512];
-    snprintf(path, sizeof(path), "%s%s", root, git_tree_entry_name(entry));
-    if (strncmp(path, w->prefix, strlen(w->prefix)))
+    const char *name = git_tree_entry_name(entry);
+    size_t rl = strlen(root), nl = strlen(name), pl = strlen(w->prefix);
+    /* root + name starts with prefix */
+    if (pl && (rl + nl < pl || strncmp(root, w->prefix, rl < pl ? rl : pl) ||
+               (rl < pl && strncmp(name, w->prefix + rl, pl - rl))))
         return 0;
     if (w->n == w->cap) {
         size_t cap = w->cap ? 2 * w->cap : 256;
-        struct store_blob *bigger = realloc(w->items, cap * sizeof(*bigger));
+        struct walked *bigger = realloc(w->items, cap * sizeof(*bigger));
         if (!bigger) {
             w->failed = 1;
             return -1;
@@ -833,8 +840,23 @@ static int walk_cb(const char *root, const git_tree_entry *entry, void *p)
         w->items = bigger;
         w->cap = cap;
     }
-    snprintf(w->items[w->n].path, sizeof(w->items[w->n].path), "%s", path);
-    git_oid_tostr(w->items[w->n].id, 41, git_tree_entry_id(entry));
+    if (w->used + rl + nl + 1 > w->room) {
+        size_t room = w->room ? 2 * w->room : 1 << 16;
+        while (room < w->used + rl + nl + 1)
+            room *= 2;
+        char *bigger = realloc(w->paths, room);
+        if (!bigger) {
+            w->failed = 1;
+            return -1;
+        }
+        w->paths = bigger;
+        w->room = room;
+    }
+    w->items[w->n].path = w->used;
+    memcpy(w->paths + w->used, root, rl);
+    memcpy(w->paths + w->used + rl, name, nl + 1);
+    w->used += rl + nl + 1;
+    git_oid_cpy(&w->items[w->n].id, git_tree_entry_id(entry));
     w->n++;
     return 0;
 }
@@ -855,17 +877,36 @@ int store_tree_blobs(struct store *s, const char *id, const char *prefix,
     int rc = tree_of(s, id, &t);
     if (rc != STORE_OK)
         return rc;
-    if (git_tree_walk(t, GIT_TREEWALK_PRE, walk_cb, &w) < 0 || w.failed) {
+    if (git_tree_walk(t, GIT_TREEWALK_PRE, walk_cb, &w) < 0 || w.failed)
         rc = fail(s, "listing the tree");
-        free(w.items);
-        w.items = NULL;
-        w.n = 0;
-    }
     git_tree_free(t);
-    if (w.n > 1)
-        qsort(w.items, w.n, sizeof(*w.items), cmp_blob);
-    *out = w.items;
-    *n = w.n;
+    /* One block the caller frees: the entries, then their paths. */
+    struct store_blob *list = NULL;
+    if (rc == STORE_OK &&
+        !(list = malloc((w.n + 1) * sizeof(*list) + w.used + 1))) {
+        snprintf(s->error, sizeof(s->error), "out of memory");
+        rc = STORE_ERROR;
+    }
+    if (rc == STORE_OK) {
+        char *paths = (char *)(list + w.n + 1);
+        if (w.used)
+            memcpy(paths, w.paths, w.used);
+        bool in_order = true;
+        for (size_t i = 0; i < w.n; i++) {
+            list[i].path = paths + w.items[i].path;
+            git_oid_tostr(list[i].id, 41, &w.items[i].id);
+            if (i && in_order)
+                in_order = strcmp(list[i - 1].path, list[i].path) < 0;
+        }
+        /* git's pre-order walk is in path order already (a tree sorts a
+         * directory as its name + '/'); sorting is the fallback. */
+        if (!in_order)
+            qsort(list, w.n, sizeof(*list), cmp_blob);
+        *out = list;
+        *n = w.n;
+    }
+    free(w.items);
+    free(w.paths);
     return rc;
 }
 

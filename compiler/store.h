@@ -132,12 +132,13 @@ void store_log_free(struct store_commit_info *log, size_t n);
 int store_on_branch(struct store *s, const char *id, const char *ref,
                     bool *yes);
 struct store_blob {
-    char path[512];
+    const char *path; /* inside the list's own block */
     char id[41];
 };
 
-/* Every blob under prefix ("review/") in commit id, sorted by path
- * (malloc'd; free()). A missing prefix gives an empty list. */
+/* Every blob under prefix ("review/") in commit id, sorted by path: one
+ * malloc'd block holding the entries and their paths (free() it). A
+ * missing prefix gives an empty list. */
 int store_tree_blobs(struct store *s, const char *id, const char *prefix,
                      struct store_blob **out, size_t *n);
 struct store_change {
