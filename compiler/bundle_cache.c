@@ -10,9 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "struere.h"
+
+/* A temporary file this old was left by a run that was killed. */
+#define STALE_SECONDS 600
 
 /* <git dir>/struere/bundles */
 static bool cache_dir(const char *git_dir, char *buf, size_t size)
@@ -83,15 +87,24 @@ void bundle_cache_keep(const char *git_dir, const char *const *ids,
     for (size_t i = 0; i < n; i++)
         if (is_blob_id(ids[i]))
             write_one(dir, ids[i], data[i], lens[i]);
-    /* Older bundles go; files being written by another run (dot files)
-     * stay. */
+    /* Older bundles go; files another run is writing (dot files) stay,
+     * unless they are older than a run can take (left by a killed one). */
     DIR *d = opendir(dir);
     if (!d)
         return;
     struct dirent *e;
+    time_t now = time(NULL);
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
+        if (e->d_name[0] == '.') {
+            char path[4500];
+            struct stat st;
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            size_t len = strlen(e->d_name);
+            if (len > 4 && !strcmp(e->d_name + len - 4, ".tmp") &&
+                stat(path, &st) == 0 && now - st.st_mtime > STALE_SECONDS)
+                unlink(path);
             continue;
+        }
         bool keep = false;
         for (size_t i = 0; i < n && !keep; i++)
             keep = strlen(e->d_name) == 44 && !strncmp(e->d_name, ids[i], 40) &&

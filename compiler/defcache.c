@@ -21,6 +21,7 @@
  */
 #include "defcache.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +50,8 @@
 /* A write within this long before a run may leave a stat that a later
  * write repeats (timestamps are coarse; FAT's are 2 s). */
 #define RACY_NS 2000000000LL
+/* A temporary file this old was left by a run that was killed. */
+#define STALE_SECONDS 600
 
 struct defcache {
     unsigned char *data; /* the whole file */
@@ -265,6 +268,32 @@ static void put_record(struct out *o, const struct def *d,
         d->stat.ctime_ns >= started - RACY_NS;
 }
 
+/* Removes temporaries of the cache at path (path.PID.tmp) left by runs
+ * that were killed: older than any run takes. */
+static void sweep_temporaries(const char *dir, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t blen = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    time_t now = time(NULL);
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len <= blen + 4 || strncmp(e->d_name, base, blen) ||
+            e->d_name[blen] != '.' || strcmp(e->d_name + len - 4, ".tmp"))
+            continue;
+        char full[PATH_BYTES + 300];
+        struct stat st;
+        snprintf(full, sizeof(full), "%s/%s", dir, e->d_name);
+        if (stat(full, &st) == 0 && now - st.st_mtime > STALE_SECONDS)
+            unlink(full);
+    }
+    closedir(d);
+}
+
 int defcache_save(const char *path, const struct project *p,
                   const struct defcache *old, int64_t started)
 {
@@ -314,6 +343,8 @@ int defcache_save(const char *path, const struct project *p,
         mkdir(dir, 0777);
     }
     snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+    if (slash)
+        sweep_temporaries(dir, path);
     int rc = -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd >= 0) {

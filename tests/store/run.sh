@@ -1286,6 +1286,23 @@ t_cache() {
         check "cache: a definition cache cut to $trunc bytes is ignored" test "$RC" = 0
     done
 
+    # Temporaries left by a killed run go once they are old; a fresh one
+    # (a run writing now) stays.
+    local d
+    d=$(ls .git/struere/defs-* | head -1)
+    cp "$d" "$d.4242.tmp"
+    touch -d '1 hour ago' "$d.4242.tmp"
+    cp "$d" "$d.4243.tmp"
+    touch -d '1 hour ago' .git/struere/bundles/.stale.4242.tmp
+    touch .git/struere/bundles/.fresh.4243.tmp
+    bump 3
+    run "$S" dev
+    check "cache: stale temporaries are removed, fresh ones kept" \
+        test "$RC" = 0 -a ! -e "$d.4242.tmp" -a -e "$d.4243.tmp" -a \
+        ! -e .git/struere/bundles/.stale.4242.tmp -a \
+        -e .git/struere/bundles/.fresh.4243.tmp
+    rm -f "$d.4243.tmp" .git/struere/bundles/.fresh.4243.tmp
+
     # A problem found in a file restored from the cache is reported with
     # its line, as without the cache.
     sleep 2.2
