@@ -731,18 +731,15 @@ static int dev_once(const struct cli *g, const char *push, bool verbose)
      * manifests) first, in parallel; then both branches commit. */
     char bundle_ids[ENV_COUNT][41];
     x.bundle_ids = bundle_ids;
+    struct bundle_cache_job bj = {.git_dir =
+                                      br[0].s ? store_git_dir(br[0].s) : NULL};
     if (rc == EXIT_OK) {
         rc = write_bundles(br[0].s, &c, bundle_ids);
         phase(&ph, "wrote and hashed the bundles");
     }
-    if (rc == EXIT_OK)
-        both_branches(br, build_fn, &x);
-    for (int i = 0; rc == EXIT_OK && i < 2; i++)
-        rc = branch_finish(&br[i]);
-    struct bundle_cache_job bj = {.git_dir =
-                                      br[0].s ? store_git_dir(br[0].s) : NULL};
+    /* The next run takes its unchanged definitions from these bundles:
+     * they are kept as files while the branches commit. */
     if (rc == EXIT_OK) {
-        phase(&ph, "committed");
         for (int e = 0; e < ENV_COUNT; e++) {
             bj.ids[e] = bundle_ids[e];
             bj.data[e] = c.bundle[e].data;
@@ -750,6 +747,12 @@ static int dev_once(const struct cli *g, const char *push, bool verbose)
         }
         background_start(&keeper, keep_bundles, &bj);
     }
+    if (rc == EXIT_OK)
+        both_branches(br, build_fn, &x);
+    for (int i = 0; rc == EXIT_OK && i < 2; i++)
+        rc = branch_finish(&br[i]);
+    if (rc == EXIT_OK)
+        phase(&ph, "committed");
     if (rc == EXIT_OK && push) {
         const char *refs[] = {STORE_DEVELOPMENT, STORE_EVAL};
         if (store_push(br[0].s, push, refs, 2) != STORE_OK) {

@@ -425,7 +425,10 @@ void project_restore_def(struct project *p, struct arena *a, struct def *d)
 
 void project_read_quoted_sources(struct project *p)
 {
-    for (size_t i = 0; i < p->diags.n; i++) {
+    /* Reports show the first LIMIT_DIAGNOSTICS (the list is sorted). */
+    size_t shown =
+        p->diags.n < LIMIT_DIAGNOSTICS ? p->diags.n : LIMIT_DIAGNOSTICS;
+    for (size_t i = 0; i < shown; i++) {
         struct source *src = (struct source *)p->diags.items[i].src;
         if (!src || !src->unread)
             continue;

@@ -99,8 +99,9 @@ int project_load_defs(struct project *p, unsigned threads,
  * per environment, identity), as project_parse_def leaves a file that
  * had no problem. */
 void project_restore_def(struct project *p, struct arena *a, struct def *d);
-/* Reads the text of restored definitions that diagnostics point into,
- * so that reports can quote their lines. */
+/* Reads the text of restored definitions that the diagnostics a report
+ * shows (the first LIMIT_DIAGNOSTICS, once sorted) point into, so that
+ * they can quote their lines. */
 void project_read_quoted_sources(struct project *p);
 /* Starts an empty project for dir: arena, diagnostics, schemas. Returns
  * 0, or -1 when the schemas are unusable. project_load calls it. */
