@@ -34,7 +34,9 @@ CFLAGS ?=
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = $(WARN) $(OPT) $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS = $(PKG_LIBS) -lm -pthread
+# A build id in every binary: dev's cache of parsed definitions is only
+# used by the build that wrote it (compiler/defcache.c).
+LDLIBS = $(PKG_LIBS) -lm -pthread -Wl,--build-id=sha1
 
 B := build/$(VARIANT)
 SCHEMAS := $(sort $(wildcard schemas/*.yaml))

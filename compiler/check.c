@@ -88,15 +88,22 @@ static void check_env(struct project *p, enum env e)
         .arena = &p->arena,
         .builtin_tools = schema_set_file(&p->schemas, "builtin-tools"),
     };
+    /* Without overlays in this environment or in development, every view
+     * is development's: kinds checked there need no second pass (and an
+     * environment with no kind of its own needs no pass at all). */
+    unsigned dev = 1u << ENV_DEVELOPMENT;
+    bool same_as_dev =
+        e != ENV_DEVELOPMENT && !(p->overlay_envs & ((1u << e) | dev));
+    bool own_kinds = false;
+    for (int k = 0; k < KIND_COUNT; k++)
+        own_kinds = own_kinds || ((kind_table[k].envs & (1u << e)) &&
+                                  !(kind_table[k].envs & dev));
+    if (same_as_dev && !own_kinds)
+        return;
     for (int k = 0; k < KIND_COUNT; k++)
         build_index(&c, (enum kind)k);
     if (e == ENV_EVAL)
         fixture_index_refs(&c);
-    /* Without overlays in this environment or in development, every view
-     * is development's: kinds checked there need no second pass. */
-    unsigned dev = 1u << ENV_DEVELOPMENT;
-    bool same_as_dev =
-        e != ENV_DEVELOPMENT && !(p->overlay_envs & ((1u << e) | dev));
     size_t total = 0;
     for (int k = 0; k < KIND_COUNT; k++)
         total += p->ndefs[k];
