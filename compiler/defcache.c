@@ -60,6 +60,19 @@ struct defcache {
     struct index *records; /* path -> record (the byte after its length) */
 };
 
+/* zlib's crc32 takes 32-bit lengths: larger buffers go in pieces. */
+static uint32_t crc_of(const unsigned char *p, size_t n)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (n) {
+        uInt part = n > (1u << 30) ? 1u << 30 : (uInt)n;
+        crc = crc32(crc, p, part);
+        p += part;
+        n -= part;
+    }
+    return (uint32_t)crc;
+}
+
 int64_t defcache_now(void)
 {
     struct timespec t;
@@ -328,7 +341,7 @@ int defcache_save(const char *path, const struct project *p,
         return -1;
     }
     memcpy(o.b + count_at, &count, 8);
-    uint32_t crc = (uint32_t)crc32(0, o.b, (uInt)o.n);
+    uint32_t crc = crc_of(o.b, o.n);
     put(&o, &crc, 4);
     if (o.failed) {
         free(o.b);
@@ -514,7 +527,7 @@ struct defcache *defcache_open(const char *path, const struct project *p)
         goto unusable;
     uint32_t crc;
     memcpy(&crc, c->data + c->len - 4, 4);
-    if (crc != (uint32_t)crc32(0, c->data, (uInt)(c->len - 4)))
+    if (crc != crc_of(c->data, c->len - 4))
         goto unusable;
     struct in r = {c->data, c->data + c->len - 4, false};
     char magic[8];
