@@ -1,8 +1,10 @@
 /*
- * cmd_dev.c - `struere dev [--watch] [--push REMOTE]`: check, compile and
- * commit to the development branch (development and production bundles)
- * and the eval branch (eval bundle), each with manifest.json and review/.
- * No commit when nothing changed. --watch re-runs on every change.
+ * cmd_dev.c - `struere dev [--watch] [--push REMOTE] [-v]`: check,
+ * compile and commit to the development branch (development and
+ * production bundles) and the eval branch (eval bundle), each with
+ * manifest.json and review/. No commit when nothing changed. --watch
+ * re-runs on every change. Unchanged files and definitions come from
+ * dev's caches (defcache.h, bundle_cache.h); -v times each phase.
  */
 #include <errno.h>
 #include <poll.h>
@@ -170,10 +172,12 @@ static char *change_message(const struct store_blob *old, size_t nold,
 }
 
 /* ---- one branch -----------------------------------------------------------
- * development (development and production bundles) and eval are read and
- * committed independently, each on its own thread with its own store
- * handle (a libgit2 repository is used by one thread at a time). Refs
- * move afterwards, development first, and eval only if development did. */
+ * development (development and production bundles) and eval each have
+ * their own store handle (a libgit2 repository is used by one thread at a
+ * time). Their previous commits are fetched on one thread while the
+ * project is checked; their new trees and commits are made on a thread
+ * each. Refs move afterwards, development first, and eval only if
+ * development did. */
 
 struct branch {
     const char *ref;   /* refs/heads/struere/... */
