@@ -751,6 +751,13 @@ static int dev_once(const struct cli *g, const char *push, bool verbose)
         }
         background_start(&keeper, keep_bundles, &bj);
     }
+    /* The branches' commits are made on two threads at once: each is
+     * signed here first (the clock and time zone are read once). */
+    for (int i = 0; rc == EXIT_OK && i < 2; i++)
+        if (store_take_signature(br[i].s) != STORE_OK) {
+            cli_error("%s", store_error(br[i].s));
+            rc = EXIT_IO;
+        }
     if (rc == EXIT_OK)
         both_branches(br, build_fn, &x);
     for (int i = 0; rc == EXIT_OK && i < 2; i++)

@@ -33,14 +33,18 @@ struct node {
     unsigned weight;          /* nodes in this subtree (<= LIMIT_NODES) */
     const struct source *src; /* NULL for nodes made by the compiler */
     const char *str;          /* scalar text, NUL-terminated (all scalars) */
+    /* A scalar has a value, a collection children: they share the
+     * space (a project of 10,000 definitions has a million nodes). */
     union {
-        long long i;
-        double f;
-        bool b;
-    } v;
-    /* MAP: kids[2k] is the key (a scalar), kids[2k+1] its value.
-     * SEQ: kids[k] is item k. */
-    struct node **kids;
+        union {
+            long long i;
+            double f;
+            bool b;
+        } v; /* BOOL, INT, FLOAT */
+        /* MAP: kids[2k] is the key (a scalar), kids[2k+1] its value.
+         * SEQ: kids[k] is item k. */
+        struct node **kids;
+    };
 };
 
 /* Value for key in a map, or NULL (also when m is not a map). */

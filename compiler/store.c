@@ -16,6 +16,7 @@
 
 struct store {
     git_repository *repo;
+    git_signature *signature; /* store_take_signature's, or NULL */
     char error[1024];
     char path[4096];
 };
@@ -103,6 +104,7 @@ void store_close(struct store *s)
 {
     if (!s)
         return;
+    git_signature_free(s->signature);
     git_repository_free(s->repo);
     free(s);
     git_libgit2_shutdown();
@@ -204,6 +206,10 @@ int store_read(struct store *s, const char *id, const char *path,
  * time from SOURCE_DATE_EPOCH when set (reproducible commits). */
 static int make_signature(struct store *s, git_signature **out)
 {
+    if (s->signature)
+        return git_signature_dup(out, s->signature) < 0
+                   ? fail(s, "making the commit signature")
+                   : STORE_OK;
     const char *sde = getenv("SOURCE_DATE_EPOCH");
     git_signature *def = NULL;
     const char *name = "struere", *email = "struere@localhost";
@@ -242,7 +248,16 @@ static int make_signature(struct store *s, git_signature **out)
     return rc < 0 ? fail(s, "making the commit signature") : STORE_OK;
 }
 
-static int make_signature(struct store *s, git_signature **out);
+int store_take_signature(struct store *s)
+{
+    git_signature *sig;
+    int rc = make_signature(s, &sig);
+    if (rc == STORE_OK) {
+        git_signature_free(s->signature);
+        s->signature = sig;
+    }
+    return rc;
+}
 
 /* Bare repositories keep no reflogs by default (git's
  * core.logAllRefUpdates), but log and rollback read production's history

@@ -104,6 +104,10 @@ typedef void (*store_blob_fn)(void *ctx, size_t i, const void *data,
                               size_t len);
 int store_read_blobs_trusted(struct store *s, const char *const *ids, size_t n,
                              store_blob_fn fn, void *ctx);
+/* Takes the signature of the commits s makes from now on (who, and when:
+ * now or SOURCE_DATE_EPOCH), so that commits made later on other threads
+ * do not read the clock and time zone at the same time. */
+int store_take_signature(struct store *s);
 /* store_commit_known in two steps, for callers that build several
  * commits at once and move their refs in an order of their own: the
  * objects (tree and commit; *changed false and new_id = the parent when
