@@ -521,11 +521,9 @@ void compile_reuse_prepare(const struct project *p, struct arena *a,
                            const struct store_blob_list *old_review,
                            unsigned env_mask, struct compile_reuse *reuse)
 {
-    char id[65], head[128];
-    compiler_id(id);
-    snprintf(head, sizeof(head), "struere-sources 1 %s\n", id);
-    if (!old_sources || strncmp(old_sources, head, strlen(head)))
+    if (!compile_sources_compatible(old_sources))
         return; /* another compiler, or nothing to compare with */
+    const char *lines_at = strchr(old_sources, '\n') + 1; /* past the head */
     /* path -> sha of the previous commit's sources */
     size_t lines = 1, ndefs = 0;
     for (const char *c = old_sources; (c = strchr(c, '\n')); c++)
@@ -533,7 +531,7 @@ void compile_reuse_prepare(const struct project *p, struct arena *a,
     for (int k = 0; k < KIND_COUNT; k++)
         ndefs += p->ndefs[k];
     struct index *was = index_new(a, lines);
-    for (const char *line = old_sources + strlen(head); *line;) {
+    for (const char *line = lines_at; *line;) {
         const char *end = strchr(line, '\n');
         size_t len = end ? (size_t)(end - line) : strlen(line);
         if (len > 66 && line[64] == ' ')

@@ -21,9 +21,7 @@
  */
 #include "defcache.h"
 
-#include <dirent.h>
 #include <elf.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <sodium.h>
@@ -36,6 +34,7 @@
 #include <zlib.h>
 
 #include "arena.h"
+#include "cache_file.h"
 #include "index.h"
 #include "limits.h"
 #include "node.h"
@@ -50,8 +49,6 @@
 /* A write within this long before a run may leave a stat that a later
  * write repeats (timestamps are coarse; FAT's are 2 s). */
 #define RACY_NS 2000000000LL
-/* A temporary file this old was left by a run that was killed. */
-#define STALE_SECONDS 600
 
 struct defcache {
     unsigned char *data; /* the whole file */
@@ -136,12 +133,10 @@ bool defcache_path(const char *git_dir, const char *project_dir, char *buf,
         return false;
     unsigned char h[32];
     crypto_hash_sha256(h, (const unsigned char *)real, strlen(real));
-    char hex[65];
+    char hex[65], name[32];
     sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-    size_t glen = strlen(git_dir);
-    int n = snprintf(buf, size, "%s%sstruere/defs-%.16s", git_dir,
-                     glen && git_dir[glen - 1] == '/' ? "" : "/", hex);
-    return n > 0 && (size_t)n < size;
+    snprintf(name, sizeof(name), "defs-%.16s", hex);
+    return cache_file_path(git_dir, name, buf, size);
 }
 
 /* ---- writing --------------------------------------------------------------
@@ -281,32 +276,6 @@ static void put_record(struct out *o, const struct def *d,
         d->stat.ctime_ns >= started - RACY_NS;
 }
 
-/* Removes temporaries of the cache at path (path.PID.tmp) left by runs
- * that were killed: older than any run takes. */
-static void sweep_temporaries(const char *dir, const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t blen = strlen(base);
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    time_t now = time(NULL);
-    while ((e = readdir(d))) {
-        size_t len = strlen(e->d_name);
-        if (len <= blen + 4 || strncmp(e->d_name, base, blen) ||
-            e->d_name[blen] != '.' || strcmp(e->d_name + len - 4, ".tmp"))
-            continue;
-        char full[PATH_BYTES + 300];
-        struct stat st;
-        snprintf(full, sizeof(full), "%s/%s", dir, e->d_name);
-        if (stat(full, &st) == 0 && now - st.st_mtime > STALE_SECONDS)
-            unlink(full);
-    }
-    closedir(d);
-}
-
 int defcache_save(const char *path, const struct project *p,
                   const struct defcache *old, int64_t started)
 {
@@ -347,33 +316,15 @@ int defcache_save(const char *path, const struct project *p,
         free(o.b);
         return -1;
     }
-    /* <path>.<pid>.tmp, renamed over path. */
-    char dir[PATH_BYTES], tmp[PATH_BYTES + 32];
+    /* Written whole beside it, then renamed over it. */
+    char dir[PATH_BYTES];
     snprintf(dir, sizeof(dir), "%s", path);
     char *slash = strrchr(dir, '/');
+    int rc = -1;
     if (slash) {
         *slash = '\0';
-        mkdir(dir, 0777);
-    }
-    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-    if (slash)
-        sweep_temporaries(dir, path);
-    int rc = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-        size_t done = 0;
-        while (done < o.n) {
-            ssize_t w = write(fd, o.b + done, o.n - done);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                break;
-            done += (size_t)w;
-        }
-        if (close(fd) == 0 && done == o.n && rename(tmp, path) == 0)
-            rc = 0;
-        else
-            unlink(tmp);
+        cache_file_sweep(dir);
+        rc = cache_file_write(dir, slash + 1, o.b, o.n);
     }
     free(o.b);
     return rc;

@@ -1,5 +1,6 @@
 /*
- * source.c - line maps and UTF-8 validation for definition files.
+ * source.c - line maps and UTF-8 validation for definition files, and the
+ * loops that read and write a whole file.
  */
 #include "source.h"
 
@@ -49,6 +50,20 @@ size_t read_all(int fd, void *buf, size_t len)
         got += (size_t)r;
     }
     return got;
+}
+
+size_t write_all(int fd, const void *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, (const char *)buf + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    return done;
 }
 
 void source_position(const struct source *s, size_t offset, int *line, int *col)

@@ -34,6 +34,9 @@ const char *source_line(const struct source *s, int line, size_t *len);
 /* Reads up to len bytes from fd into buf, retrying when interrupted;
  * returns how many it read (fewer at the end of the file or an error). */
 size_t read_all(int fd, void *buf, size_t len);
+/* Writes len bytes of buf to fd, retrying when interrupted; returns how
+ * many it wrote (fewer on an error). */
+size_t write_all(int fd, const void *buf, size_t len);
 /* Returns the offset of the first invalid UTF-8 sequence, or (size_t)-1
  * when the whole buffer is valid. */
 size_t utf8_first_invalid(const char *s, size_t len);

@@ -548,14 +548,6 @@ cleanup:
     return rc;
 }
 
-int store_commit(struct store *s, const char *ref, const char *expected_parent,
-                 const struct store_file *files, size_t n, const char *message,
-                 char new_id[41], bool *committed)
-{
-    return store_commit_known(s, ref, expected_parent, NULL, 0, files, n,
-                              message, new_id, committed);
-}
-
 int store_commit_objects(struct store *s, const char *expected_parent,
                          const struct store_blob *parent_blobs, size_t nparent,
                          const struct store_file *files, size_t n,
@@ -618,15 +610,13 @@ int store_commit_move(struct store *s, const char *ref,
     return store_move_ref(s, ref, new_id, expected_parent, reflog);
 }
 
-int store_commit_known(struct store *s, const char *ref,
-                       const char *expected_parent,
-                       const struct store_blob *parent_blobs, size_t nparent,
-                       const struct store_file *files, size_t n,
-                       const char *message, char new_id[41], bool *committed)
+int store_commit(struct store *s, const char *ref, const char *expected_parent,
+                 const struct store_file *files, size_t n, const char *message,
+                 char new_id[41], bool *committed)
 {
     bool changed;
-    int rc = store_commit_objects(s, expected_parent, parent_blobs, nparent,
-                                  files, n, message, new_id, &changed);
+    int rc = store_commit_objects(s, expected_parent, NULL, 0, files, n,
+                                  message, new_id, &changed);
     *committed = false;
     if (rc != STORE_OK || !changed)
         return rc;

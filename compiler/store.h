@@ -82,14 +82,7 @@ int store_read(struct store *s, const char *id, const char *path,
 int store_commit(struct store *s, const char *ref, const char *expected_parent,
                  const struct store_file *files, size_t n, const char *message,
                  char new_id[41], bool *committed);
-/* The same, given the parent's complete blob list (store_tree_blobs with
- * prefix ""), which the caller already read. */
 struct store_blob;
-int store_commit_known(struct store *s, const char *ref,
-                       const char *expected_parent,
-                       const struct store_blob *parent_blobs, size_t nparent,
-                       const struct store_file *files, size_t n,
-                       const char *message, char new_id[41], bool *committed);
 /* Writes one blob (its id to id) from worker w of a pool (pool.h): worker
  * 0 is the calling thread and uses s's repository, the others open their
  * own. For callers that mix blob writes with other work on one pool.
@@ -108,11 +101,12 @@ int store_read_blobs_trusted(struct store *s, const char *const *ids, size_t n,
  * now or SOURCE_DATE_EPOCH), so that commits made later on other threads
  * do not read the clock and time zone at the same time. */
 int store_take_signature(struct store *s);
-/* store_commit_known in two steps, for callers that build several
- * commits at once and move their refs in an order of their own: the
- * objects (tree and commit; *changed false and new_id = the parent when
- * the tree is the parent's), then the ref, with compare-and-swap and the
- * message's first line in the reflog. */
+/* store_commit in two steps, for callers that build several commits at
+ * once and move their refs in an order of their own: the objects (tree
+ * and commit; *changed false and new_id = the parent when the tree is the
+ * parent's; parent_blobs, when given, is the parent's complete blob list
+ * from store_tree_blobs, which the caller already read), then the ref,
+ * with compare-and-swap and the message's first line in the reflog. */
 int store_commit_objects(struct store *s, const char *expected_parent,
                          const struct store_blob *parent_blobs, size_t nparent,
                          const struct store_file *files, size_t n,

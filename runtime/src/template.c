@@ -897,6 +897,26 @@ static long long query_limit(struere_json args)
     return (double)n == d ? n : -1;
 }
 
+/* What every entity tool call ends with, whatever the tool: no actor
+ * (why), the result, or running out of memory (doing what to whom).
+ * Returns whether it was one of those; the tool reports the rest. */
+static int call_done(render *r, span name, const struere_actor *a,
+                     const char *why, int rc, const char *res, size_t len,
+                     const char *doing, const char *what)
+{
+    if (!a) {
+        if (!r->rc)
+            put_error(r, name, why);
+    } else if (rc == 0) {
+        put_result(r, res, len);
+    } else if (rc == STRUERE_ENOMEM) {
+        r->rc = rt_fail(r->err, rc, "out of memory %s '%s'", doing, what);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 /* entity.query in eval: the fixture records of a type the actor may list. */
 static int entity_query(render *r, span name, struere_json args)
 {
@@ -920,14 +940,9 @@ static int entity_query(render *r, span name, struere_json args)
     int rc = a ? struere_query(r->rt, a, type, f.ptr, f.len, (size_t)limit,
                                &res, &len, &d)
                : 0;
-    if (!a) {
-        if (!r->rc)
-            put_error(r, name, why);
-    } else if (rc == 0) {
-        put_result(r, res, len);
-    } else if (rc == STRUERE_ENOMEM) {
-        r->rc = rt_fail(r->err, rc, "out of memory querying '%s'", type);
-    } else if (rc == STRUERE_ENOTFOUND) {
+    if (call_done(r, name, a, why, rc, res, len, "querying", type))
+        ;
+    else if (rc == STRUERE_ENOTFOUND) {
         char msg[300];
         snprintf(msg, sizeof(msg), "data type \"%.200s\" not found", type);
         put_error(r, name, msg);
@@ -961,14 +976,9 @@ static int entity_get(render *r, span name, struere_json args)
         return r->rc;
     const struere_actor *a = call_actor(r, &why, &e);
     int rc = a ? struere_get_record(r->rt, a, id, &res, &len, &d) : 0;
-    if (!a) {
-        if (!r->rc)
-            put_error(r, name, why);
-    } else if (rc == 0) {
-        put_result(r, res, len);
-    } else if (rc == STRUERE_ENOMEM) {
-        r->rc = rt_fail(r->err, rc, "out of memory reading '%s'", id);
-    } else if (rc == STRUERE_ENOTFOUND && is_denial(&d)) {
+    if (call_done(r, name, a, why, rc, res, len, "reading", id))
+        ;
+    else if (rc == STRUERE_ENOTFOUND && is_denial(&d)) {
         puts_(r, &r->out, "[]");
     } else if (rc == STRUERE_ENOTFOUND) {
         char msg[300];
