@@ -89,6 +89,23 @@ int cmd_prompt(const struct cli *g, int argc, char **argv);
 int cmd_fire(const struct cli *g, int argc, char **argv);
 int cmd_eval(const struct cli *g, int argc, char **argv);
 
+/* Signed promotions (cmd_trust.c). */
+int cmd_signing_key(const struct cli *g, int argc, char **argv);
+int cmd_trust(const struct cli *g, int argc, char **argv);
+int cmd_approve(const struct cli *g, int argc, char **argv);
+struct signer;
+struct promotion_result;
+/* Loads the signing keys named by --sign (paths[0..n)), or the one
+ * STRUERE_SIGNING_KEY names when n is 0 and use_default. Prints why and
+ * returns an exit code on failure; free with cli_signers_free. */
+int cli_signers_load(const char *const *paths, size_t n, bool use_default,
+                     struct signer **out, size_t *count);
+void cli_signers_free(struct signer *list, size_t n);
+/* Prints what a promotion did (moved, or pending and who is next). */
+void cli_promotion_report(int env, const struct promotion_result *r);
+/* Pushes env's branch and the promotion statements. */
+int cli_push_env(struct store *s, int env, const char *remote);
+
 /* path as given on the command line, taken relative to -C DIR (buf
  * receives the joined path when one is needed). */
 #include <stddef.h>

@@ -11,6 +11,7 @@
 #include "compile.h"
 #include "store.h"
 #include "struere.h"
+#include "verify.h"
 
 int cli_env_parse(const char *name)
 {
@@ -31,6 +32,41 @@ int cli_env_arg(const char *value, int *env)
     return EXIT_OK;
 }
 
+/* A bundle file's bodies, and its digest against the manifest.json
+ * beside it when there is one (as `struere build` writes them). */
+static int file_checks(const char *file, const struere_bundle *b,
+                       const char *spec)
+{
+    char why[600], mpath[4200];
+    if (verify_bodies(b, why, sizeof(why)) != VERIFY_OK) {
+        cli_error("%s: %s", spec, why);
+        return EXIT_INVALID;
+    }
+    const char *slash = strrchr(file, '/');
+    int dirlen = slash ? (int)(slash - file) : 1;
+    snprintf(mpath, sizeof(mpath), "%.*s/manifest.json", dirlen,
+             slash ? file : ".");
+    struct stat st;
+    FILE *f = NULL;
+    if (stat(mpath, &st) != 0 || !S_ISREG(st.st_mode) ||
+        !(f = fopen(mpath, "rb")))
+        return EXIT_OK; /* no manifest beside it (a FIFO is none) */
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    size_t len;
+    const void *bytes = struere_bundle_bytes(b, &len);
+    struere_bundle_info info;
+    struere_bundle_get_info(b, &info);
+    struere_error err;
+    if (struere_manifest_check(buf, n, info.environment, bytes, len, &err) !=
+        STRUERE_OK) {
+        cli_error("%s: %s (%s)", spec, err.message, mpath);
+        return EXIT_INVALID;
+    }
+    return EXIT_OK;
+}
+
 int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
                     int env, struere_bundle **out, char *label,
                     size_t label_size)
@@ -45,6 +81,11 @@ int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
         if (rc != STRUERE_OK) {
             cli_error("%s: %s", spec, err.message);
             return rc == STRUERE_EIO ? EXIT_IO : EXIT_INVALID;
+        }
+        if ((rc = file_checks(file, *out, spec)) != EXIT_OK) {
+            struere_bundle_free(*out);
+            *out = NULL;
+            return rc;
         }
         snprintf(label, label_size, "%s", spec);
         return EXIT_OK;
@@ -68,19 +109,14 @@ int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
         cli_error("%s", store_error(s));
         return EXIT_IO;
     }
-    unsigned char *data;
-    size_t len;
-    const char *path = compile_bundle_path((enum env)env);
-    rc = store_read(s, id, path, &data, &len);
-    if (rc != STORE_OK) {
-        cli_error("%s", store_error(s));
-        return rc == STORE_NOTFOUND ? EXIT_INVALID : EXIT_IO;
-    }
-    rc = struere_bundle_open_memory(out, data, len, env + 1, &err);
-    free(data);
-    if (rc != STRUERE_OK) {
-        cli_error("%s:%s in %.12s: %s", spec, path, id, err.message);
-        return EXIT_INVALID;
+    /* A bundle read from a commit is verified whole, its SHA-256 against
+     * the commit's manifest.json included. */
+    struct verified v;
+    char why[1024];
+    rc = verify_commit_bundle(s, id, env, out, &v, why, sizeof(why));
+    if (rc != VERIFY_OK) {
+        cli_error("%s: %s", spec, why);
+        return rc == VERIFY_IO ? EXIT_IO : EXIT_INVALID;
     }
     snprintf(label, label_size, "%s (%.12s)", spec, id);
     return EXIT_OK;

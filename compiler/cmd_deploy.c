@@ -16,9 +16,12 @@
 #include "semdiff.h"
 #include "store.h"
 #include "struere.h"
+#include "trust.h"
+#include "verify.h"
 
 static const char deploy_usage[] =
-    "usage: struere deploy [--dry-run] [--yes] [--push REMOTE]\n"
+    "usage: struere deploy [--dry-run] [--yes] [--sign FILE]... "
+    "[--push REMOTE]\n"
     "\n"
     "Shows what changes in production (the semantic diff from production\n"
     "to the development commit's production bundle), asks for\n"
@@ -26,22 +29,33 @@ static const char deploy_usage[] =
     "to the development commit: nothing is recompiled. If production moved\n"
     "meanwhile, nothing is changed and the command fails.\n"
     "\n"
+    "The bundle is verified whole first (every section, the SHA-256\n"
+    "against the commit's manifest.json, well-formed bodies); one that\n"
+    "does not verify is refused (exit 3). Every deploy writes a promotion\n"
+    "statement to refs/struere/promotions; when the trust policy requires\n"
+    "K signatures for production and fewer are given, the promotion waits\n"
+    "for 'struere approve' and production does not move.\n"
+    "\n"
     "  --dry-run      only show the diff\n"
     "  --yes          do not ask (required when not on a terminal, e.g. CI)\n"
+    "  --sign FILE    sign the promotion with this signing key (repeatable;\n"
+    "                 default: STRUERE_SIGNING_KEY)\n"
     "  --push REMOTE  push refs/heads/struere/production to a git remote\n";
 
 static const char rollback_usage[] =
-    "usage: struere rollback [--to REV] [--yes] [--push REMOTE]\n"
+    "usage: struere rollback [--to REV] [--yes] [--sign FILE]... "
+    "[--push REMOTE]\n"
     "\n"
     "Moves production back to the commit it had before the deploy that\n"
     "brought its current commit (from the reflog), or to REV, which must\n"
     "be a commit of the development branch. Same compare-and-swap rule as\n"
-    "deploy.\n";
+    "deploy; the same verification, promotion statement and signatures.\n";
 
 static const char fetch_usage[] =
     "usage: struere fetch REMOTE\n"
     "\n"
-    "Brings the remote's refs/heads/struere/* and refs/struere/keys into\n"
+    "Brings the remote's refs/heads/struere/* and refs/struere/* (keys,\n"
+    "trust policy, promotion statements) into\n"
     "the local store (for runtime hosts following a published store).\n";
 
 static json_t *read_json(struct store *s, const char *id)
@@ -83,29 +97,22 @@ static json_t *production_diff(struct store *s, const char *a, const char *b,
     return doc;
 }
 
-/* Production only takes a commit holding a production bundle whose
- * header and section table verify (format version, environment, size,
- * CRC). Reading only those bytes keeps deploy constant-time; `dev`
- * verified the whole bundle before committing it, git's object ids
- * protect its content, and a runtime verifies all of it when it loads. */
-static int has_production_bundle(struct store *s, const char *id)
+/* Production only takes a commit whose production bundle verifies whole
+ * (verify.h): every section, the environment, the SHA-256 against the
+ * commit's manifest.json, well-formed bodies. A bundle blob this store
+ * verified before is not read again, which keeps deploy constant-time.
+ * Anything else is refused with exit 3 and production is not moved. */
+static int verified_production(struct store *s, const char *id,
+                               struct verified *v)
 {
-    unsigned char head[64 + 24 * 32];
-    size_t got;
-    uint64_t total;
-    const char *path = compile_bundle_path(ENV_PRODUCTION);
-    int rc = store_read_head(s, id, path, head, sizeof(head), &got, &total);
-    if (rc != STORE_OK) {
-        cli_error("%s", store_error(s));
-        cli_error("refusing to move production to %.12s", id);
-        return rc == STORE_NOTFOUND ? EXIT_INVALID : EXIT_IO;
-    }
-    struere_error err;
-    if (struere_bundle_verify_header(head, got, total, STRUERE_ENV_PRODUCTION,
-                                     &err) != STRUERE_OK) {
-        cli_error("%.12s:%s: %s", id, path, err.message);
-        cli_error("refusing to move production to %.12s", id);
-        return EXIT_INVALID;
+    char err[1024];
+    int rc = verify_for_promotion(s, id, ENV_PRODUCTION, v, err, sizeof(err));
+    if (rc != VERIFY_OK) {
+        cli_error("%s", err);
+        cli_error("refusing to move production to %.12s: its bundle does "
+                  "not verify",
+                  id);
+        return EXIT_IO;
     }
     return EXIT_OK;
 }
@@ -120,11 +127,16 @@ static bool confirm(const char *question)
     return line[0] == 'y' || line[0] == 'Y';
 }
 
-/* Shows the change, asks, moves production from `from` to `to`. */
+/* Shows the change, asks, then writes the promotion statement of `to`
+ * (signed by signers) and moves production from `from` to `to` when the
+ * trust policy's signatures are there (trust.h); else the promotion waits
+ * for `struere approve`. */
 static int promote(struct store *s, const char *from, const char *to,
-                   const char *verb, bool dry_run, bool yes, const char *push)
+                   const char *verb, bool dry_run, bool yes, const char *push,
+                   const struct signer *signers, size_t nsigners)
 {
-    int rc = has_production_bundle(s, to);
+    struct verified v;
+    int rc = verified_production(s, to, &v);
     if (rc != EXIT_OK)
         return rc;
     char la[64], lb[64];
@@ -153,23 +165,28 @@ static int promote(struct store *s, const char *from, const char *to,
             return EXIT_OK;
         }
     }
-    char msg[200];
+    char msg[200], err[1024];
     snprintf(msg, sizeof(msg), "struere %s: %.12s (was %.12s)", verb, to,
              from[0] ? from : "none");
-    rc = store_move_ref(s, STORE_PRODUCTION, to, from, msg);
-    if (rc != STORE_OK) {
-        cli_error("%s", store_error(s));
-        return EXIT_IO;
+    struct promotion_result r;
+    int trc = promotion_propose(s, ENV_PRODUCTION, verb, to, from, &v, signers,
+                                nsigners, msg, &r, err, sizeof(err));
+    if (trc != TRUST_OK) {
+        cli_error("%s", err);
+        return trc == TRUST_INVALID ? EXIT_INVALID : EXIT_IO;
     }
-    printf("production: %.12s -> %.12s\n", from[0] ? from : "(none)", to);
+    if (r.complete)
+        printf("production: %.12s -> %.12s\n", from[0] ? from : "(none)", to);
+    cli_promotion_report(ENV_PRODUCTION, &r);
+    if (push && r.complete)
+        return cli_push_env(s, ENV_PRODUCTION, push);
     if (push) {
-        const char *refs[] = {STORE_PRODUCTION};
+        const char *refs[] = {PROMOTIONS_REF};
         if (store_push(s, push, refs, 1) != STORE_OK) {
-            cli_error("production moved, but the push failed: %s",
-                      store_error(s));
+            cli_error("the push failed: %s", store_error(s));
             return EXIT_IO;
         }
-        printf("pushed struere/production to %s\n", push);
+        printf("pushed the pending promotion to %s\n", push);
     }
     return EXIT_OK;
 }
@@ -177,6 +194,8 @@ static int promote(struct store *s, const char *from, const char *to,
 struct options {
     bool dry_run, yes;
     const char *push, *to;
+    const char *signs[16]; /* --sign FILE */
+    size_t nsigns;
 };
 
 static int parse(int argc, char **argv, const char *usage, bool rollback,
@@ -193,6 +212,9 @@ static int parse(int argc, char **argv, const char *usage, bool rollback,
             o->yes = true;
         } else if (!strcmp(argv[i], "--push") && i + 1 < argc) {
             o->push = argv[++i];
+        } else if (!strcmp(argv[i], "--sign") && i + 1 < argc &&
+                   o->nsigns < 16) {
+            o->signs[o->nsigns++] = argv[++i];
         } else if (rollback && !strcmp(argv[i], "--to") && i + 1 < argc) {
             o->to = argv[++i];
         } else {
@@ -207,19 +229,29 @@ static int parse(int argc, char **argv, const char *usage, bool rollback,
 /* Parses the options and opens the store. Returns EXIT_OK when the
  * command goes on (*s open); else the exit code (-1 for --help: exit 0). */
 static int begin(const struct cli *g, int argc, char **argv, const char *usage,
-                 bool rollback, struct options *o, struct store **s)
+                 bool rollback, struct options *o, struct store **s,
+                 struct signer **signers, size_t *nsigners)
 {
     int prc = parse(argc, argv, usage, rollback, o);
     if (prc)
         return prc;
-    return cli_open_store(g, NULL, s);
+    prc = cli_signers_load(o->signs, o->nsigns, true, signers, nsigners);
+    if (prc)
+        return prc;
+    prc = cli_open_store(g, NULL, s);
+    if (prc)
+        cli_signers_free(*signers, *nsigners);
+    return prc;
 }
 
 int cmd_deploy(const struct cli *g, int argc, char **argv)
 {
     struct options o;
     struct store *s;
-    int rc = begin(g, argc, argv, deploy_usage, false, &o, &s);
+    struct signer *signers = NULL;
+    size_t nsigners = 0;
+    int rc =
+        begin(g, argc, argv, deploy_usage, false, &o, &s, &signers, &nsigners);
     if (rc != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
     char dev[41], prod[41];
@@ -233,8 +265,10 @@ int cmd_deploy(const struct cli *g, int argc, char **argv)
     } else if (!strcmp(dev, prod)) {
         printf("production is already at the development commit %.12s\n", dev);
     } else {
-        rc = promote(s, prod, dev, "deploy", o.dry_run, o.yes, o.push);
+        rc = promote(s, prod, dev, "deploy", o.dry_run, o.yes, o.push, signers,
+                     nsigners);
     }
+    cli_signers_free(signers, nsigners);
     store_close(s);
     return rc;
 }
@@ -271,7 +305,10 @@ int cmd_rollback(const struct cli *g, int argc, char **argv)
 {
     struct options o;
     struct store *s;
-    int rc = begin(g, argc, argv, rollback_usage, true, &o, &s);
+    struct signer *signers = NULL;
+    size_t nsigners = 0;
+    int rc =
+        begin(g, argc, argv, rollback_usage, true, &o, &s, &signers, &nsigners);
     if (rc != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
     char prod[41], target[41];
@@ -302,8 +339,10 @@ int cmd_rollback(const struct cli *g, int argc, char **argv)
         printf("production is already at %.12s\n", prod);
         goto done;
     }
-    rc = promote(s, prod, target, "rollback", o.dry_run, o.yes, o.push);
+    rc = promote(s, prod, target, "rollback", o.dry_run, o.yes, o.push, signers,
+                 nsigners);
 done:
+    cli_signers_free(signers, nsigners);
     store_close(s);
     return rc;
 }

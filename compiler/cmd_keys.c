@@ -13,19 +13,27 @@
 
 #include "cli.h"
 #include "store.h"
+#include "trust.h"
 
 static const char keys_usage[] =
     "usage: struere keys create --env ENV [--name NAME] [--expires DATE]\n"
     "       struere keys list [--json]\n"
     "       struere keys revoke PREFIX\n"
-    "       (each also takes --push REMOTE)\n"
+    "       struere keys sign [PREFIX]\n"
+    "       (create, revoke and sign take --sign FILE and --push REMOTE)\n"
     "\n"
     "API keys select an environment: sk_dev_ (development), sk_prod_\n"
     "(production), sk_eval_ (eval), then 40 random base62 characters. A\n"
     "key is printed once, at creation; the store keeps only its SHA-256,\n"
     "prefix, name, environment, creation and expiry times and whether it\n"
     "is revoked (refs/struere/keys, keys.json). DATE is YYYY-MM-DD or\n"
-    "YYYY-MM-DDTHH:MM:SSZ (UTC).\n";
+    "YYYY-MM-DDTHH:MM:SSZ (UTC).\n"
+    "\n"
+    "While the trust policy requires signatures for an environment, its\n"
+    "key records must be signed by a trusted key (runtime/TRUST.md): create\n"
+    "and revoke sign the record they write with --sign FILE (default\n"
+    "STRUERE_SIGNING_KEY); 'keys sign' signs existing records (all, or the\n"
+    "one PREFIX names).\n";
 
 static const char *const env_prefix[3] = {"sk_dev_", "sk_prod_", "sk_eval_"};
 
@@ -143,8 +151,58 @@ static int save(struct store *s, const char *parent, json_t *records,
     return EXIT_OK;
 }
 
+/* Signs record r with signer when the trust policy requires signatures
+ * for its environment (or whenever a signer is given). Prints why not. */
+static int sign_record(struct store *s, json_t *r, const struct signer *signer)
+{
+    struct trust_state ts;
+    char err[1024], payload[512];
+    if (trust_read(s, &ts, err, sizeof(err)) != TRUST_OK) {
+        cli_error("%s", err);
+        return EXIT_INVALID;
+    }
+    const char *env_name = json_string_value(json_object_get(r, "environment"));
+    int env = env_name ? cli_env_parse(env_name) : -1;
+    int k = env >= 0 ? struere_trust_required(ts.t, env + 1) : 0;
+    int rc = EXIT_OK;
+    bool trusted = false;
+    for (size_t i = 0; signer && i < struere_trust_key_count(ts.t); i++) {
+        const char *key;
+        struere_trust_key(ts.t, i, NULL, &key);
+        trusted |= !strcmp(key, signer->pub);
+    }
+    if (k > 0 && !signer) {
+        cli_error("the trust policy requires signatures for %s: key "
+                  "records must be signed (pass --sign FILE or set "
+                  "STRUERE_SIGNING_KEY)",
+                  env_name);
+        rc = EXIT_INVALID;
+    } else if (k > 0 && !trusted) {
+        cli_error("signing key %s is not in the trust policy: the runtime "
+                  "would refuse the record",
+                  signer->pub);
+        rc = EXIT_INVALID;
+    } else if (signer) {
+        json_object_del(r, "signature");
+        if (!trust_record_payload(r, payload, sizeof(payload))) {
+            cli_error("key record %s lacks the fields it is signed over",
+                      json_string_value(json_object_get(r, "prefix")));
+            rc = EXIT_INVALID;
+        } else {
+            json_object_set_new(r, "signature",
+                                signer_sign(signer, trust_domain_record,
+                                            payload, strlen(payload)));
+        }
+    } else {
+        json_object_del(r, "signature"); /* a changed record's is void */
+    }
+    trust_state_free(&ts);
+    return rc;
+}
+
 static int create(struct store *s, int env, const char *name,
-                  const char *expires, const char *push)
+                  const char *expires, const char *push,
+                  const struct signer *signer)
 {
     char parent[41];
     json_t *records;
@@ -197,6 +255,11 @@ static int create(struct store *s, int env, const char *name,
     json_object_set_new(r, "revoked", json_false());
     json_object_set_new(r, "sha256", json_string(hex));
     json_array_append_new(records, r);
+    if ((rc = sign_record(s, r, signer)) != EXIT_OK) {
+        json_decref(records);
+        sodium_memzero(key, sizeof(key));
+        return rc;
+    }
     char message[200];
     snprintf(message, sizeof(message), "struere keys: create %s (%s)", prefix,
              name ? name : "unnamed");
@@ -253,7 +316,8 @@ static int list(struct store *s, bool json)
     return EXIT_OK;
 }
 
-static int revoke(struct store *s, const char *prefix, const char *push)
+static int revoke(struct store *s, const char *prefix, const char *push,
+                  const struct signer *signer)
 {
     char parent[41];
     json_t *records;
@@ -288,6 +352,10 @@ static int revoke(struct store *s, const char *prefix, const char *push)
     now_iso(now, sizeof(now));
     json_object_set_new(found, "revoked", json_true());
     json_object_set_new(found, "revokedAt", json_string(now));
+    if ((rc = sign_record(s, found, signer)) != EXIT_OK) {
+        json_decref(records);
+        return rc;
+    }
     char message[200];
     snprintf(message, sizeof(message), "struere keys: revoke %s",
              json_string_value(json_object_get(found, "prefix")));
@@ -295,6 +363,43 @@ static int revoke(struct store *s, const char *prefix, const char *push)
     if (rc == EXIT_OK)
         printf("revoked %s\n",
                json_string_value(json_object_get(found, "prefix")));
+    json_decref(records);
+    return rc;
+}
+
+/* keys sign [PREFIX]: (re-)signs every record, or the one PREFIX names. */
+static int sign_all(struct store *s, const char *prefix, const char *push,
+                    const struct signer *signer)
+{
+    char parent[41];
+    json_t *records, *r;
+    size_t i, signed_n = 0;
+    if (!signer) {
+        cli_error("keys sign: no signing key: pass --sign FILE or set "
+                  "STRUERE_SIGNING_KEY");
+        return EXIT_USAGE;
+    }
+    int rc = load(s, parent, &records);
+    if (rc != EXIT_OK)
+        return rc;
+    json_array_foreach(records, i, r)
+    {
+        const char *p = json_string_value(json_object_get(r, "prefix"));
+        if (prefix && (!p || strncmp(p, prefix, strlen(prefix))))
+            continue;
+        if ((rc = sign_record(s, r, signer)) != EXIT_OK)
+            break;
+        signed_n++;
+    }
+    if (rc == EXIT_OK && signed_n == 0) {
+        cli_error(prefix ? "no key with prefix '%s'" : "no keys to sign%s",
+                  prefix ? prefix : "");
+        rc = EXIT_INVALID;
+    }
+    if (rc == EXIT_OK)
+        rc = save(s, parent, records, "struere keys: sign", push);
+    if (rc == EXIT_OK)
+        printf("signed %zu key record(s) with %s\n", signed_n, signer->pub);
     json_decref(records);
     return rc;
 }
@@ -311,8 +416,9 @@ int cmd_keys(const struct cli *g, int argc, char **argv)
             fputs(keys_usage, stdout);
             return EXIT_OK;
         }
+    const char *sign_path = NULL;
     if (!sub || (strcmp(sub, "create") && strcmp(sub, "list") &&
-                 strcmp(sub, "revoke"))) {
+                 strcmp(sub, "revoke") && strcmp(sub, "sign"))) {
         fputs(keys_usage, stderr);
         return EXIT_USAGE;
     }
@@ -332,6 +438,8 @@ int cmd_keys(const struct cli *g, int argc, char **argv)
             expires = exp;
         } else if (!strcmp(argv[i], "--push") && i + 1 < argc) {
             push = argv[++i];
+        } else if (!strcmp(argv[i], "--sign") && i + 1 < argc) {
+            sign_path = argv[++i];
         } else if (!strcmp(argv[i], "--json")) {
             json = true;
         } else if (argv[i][0] != '-' && !target) {
@@ -354,16 +462,29 @@ int cmd_keys(const struct cli *g, int argc, char **argv)
         cli_error("cannot initialise libsodium");
         return EXIT_IO;
     }
-    struct store *s;
-    int rc = cli_open_store(g, NULL, &s);
+    struct signer *signer = NULL;
+    size_t nsigner = 0;
+    int rc = strcmp(sub, "list")
+                 ? cli_signers_load(&sign_path, sign_path != NULL, true,
+                                    &signer, &nsigner)
+                 : EXIT_OK;
     if (rc != EXIT_OK)
         return rc;
+    struct store *s;
+    rc = cli_open_store(g, NULL, &s);
+    if (rc != EXIT_OK) {
+        cli_signers_free(signer, nsigner);
+        return rc;
+    }
     if (!strcmp(sub, "create"))
-        rc = create(s, env, name, expires, push);
+        rc = create(s, env, name, expires, push, signer);
     else if (!strcmp(sub, "list"))
         rc = list(s, json);
+    else if (!strcmp(sub, "sign"))
+        rc = sign_all(s, target, push, signer);
     else
-        rc = revoke(s, target, push);
+        rc = revoke(s, target, push, signer);
+    cli_signers_free(signer, nsigner);
     store_close(s);
     return rc;
 }

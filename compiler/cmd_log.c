@@ -5,14 +5,17 @@
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
 #include "compile.h"
+#include "sha256.h"
 #include "store.h"
 #include "struere.h"
+#include "trust.h"
 
 static const char log_usage[] =
     "usage: struere log [--env ENV] [--json] [-n N]\n"
@@ -48,9 +51,46 @@ static void iso_time(int64_t t, int offset, char *buf, size_t size)
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, z);
 }
 
-static int log_branch(struct store *s, int e, size_t max, json_t *out,
-                      bool json)
+/* The statement of a promotion from old_id to new_id, if any. */
+static const struct promotion_entry *
+statement_for(const struct promotion_entry *h, size_t n, const char *new_id,
+              const char *old_id)
 {
+    bool from_none = strspn(old_id, "0") == 40;
+    for (size_t i = 0; i < n; i++)
+        if (!h[i].pending && !strcmp(h[i].st.commit, new_id) &&
+            (from_none ? !h[i].st.replaces[0]
+                       : !strcmp(h[i].st.replaces, old_id)))
+            return &h[i];
+    return NULL;
+}
+
+/* " [#N signed by a, b]" after a history line, and its JSON. */
+static void annotate(const struct promotion_entry *p, json_t *o, bool json)
+{
+    if (!p)
+        return;
+    if (!json)
+        printf(" [#%llu%s%s]", (unsigned long long)p->st.sequence,
+               p->signers[0] ? ", signed by " : ", unsigned", p->signers);
+    json_t *pr = json_object();
+    json_object_set_new(pr, "sequence",
+                        json_integer((json_int_t)p->st.sequence));
+    json_object_set_new(pr, "signatures", json_integer(p->st.signatures));
+    json_object_set_new(pr, "signers", json_string(p->signers));
+    json_object_set_new(pr, "who", json_string(p->st.who));
+    json_object_set_new(o, "promotion", pr);
+}
+
+static int log_branch(struct store *s, int e, size_t max, json_t *out,
+                      bool json, const struere_trust *t)
+{
+    struct promotion_entry *hist = NULL;
+    size_t nhist = 0;
+    char herr[600];
+    if (promotion_history(s, e, t, 1000, &hist, &nhist, herr, sizeof(herr)) !=
+        TRUST_OK)
+        nhist = 0;
     char ref[100];
     snprintf(ref, sizeof(ref), "refs/heads/struere/%s", env_names[e]);
     json_t *list = json_array();
@@ -73,9 +113,13 @@ static int log_branch(struct store *s, int e, size_t max, json_t *out,
                 : !strncmp(log[i].message, "struere deploy", 14) ? "deploy"
                                                                  : "update";
             if (!json)
-                printf("  %.12s %s %-8s %s (was %.12s)\n", log[i].new_id, when,
+                printf("  %.12s %s %-8s %s (was %.12s)", log[i].new_id, when,
                        what, log[i].who, log[i].old_id);
             json_t *o = json_object();
+            annotate(statement_for(hist, nhist, log[i].new_id, log[i].old_id),
+                     o, json);
+            if (!json)
+                putchar('\n');
             json_object_set_new(o, "commit", json_string(log[i].new_id));
             json_object_set_new(o, "previous", json_string(log[i].old_id));
             json_object_set_new(o, "time", json_string(when));
@@ -85,6 +129,12 @@ static int log_branch(struct store *s, int e, size_t max, json_t *out,
             json_array_append_new(list, o);
         }
         free(log);
+        if (!json && nhist && hist[0].pending)
+            printf("  pending: #%llu to %.12s by %s, %u of %d signature(s) "
+                   "(struere approve %s --sign FILE)\n",
+                   (unsigned long long)hist[0].st.sequence, hist[0].st.commit,
+                   hist[0].st.who, hist[0].st.signatures,
+                   struere_trust_required(t, e + 1), env_names[e]);
     } else {
         struct store_commit_info *c;
         size_t n;
@@ -111,6 +161,7 @@ static int log_branch(struct store *s, int e, size_t max, json_t *out,
         store_log_free(c, n);
     }
     json_object_set_new(out, env_names[e], list);
+    free(hist);
     return EXIT_OK;
 }
 
@@ -147,9 +198,16 @@ int cmd_log(const struct cli *g, int argc, char **argv)
     if (rc != EXIT_OK)
         return rc;
     json_t *out = json_object();
+    struct trust_state ts;
+    char terr[1024];
+    if (trust_read(s, &ts, terr, sizeof(terr)) != TRUST_OK) {
+        cli_error("warning: %s", terr);
+        memset(&ts, 0, sizeof(ts));
+    }
     for (int e = 0; e < ENV_COUNT; e++)
         if (only < 0 || e == only)
-            log_branch(s, e, max, out, json);
+            log_branch(s, e, max, out, json, ts.t);
+    trust_state_free(&ts);
     if (json) {
         json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
@@ -157,6 +215,72 @@ int cmd_log(const struct cli *g, int argc, char **argv)
     json_decref(out);
     store_close(s);
     return rc;
+}
+
+/* The promotion statement naming commit `id` of env, as inspect shows it:
+ * who approved it and whether it verifies as the runtime checks it. */
+static void inspect_statement(struct store *s, const char *spec, int env,
+                              const struere_bundle *b, json_t *o, bool json)
+{
+    char id[41], err[1024];
+    struct stat st_file;
+    if (!s || (stat(spec, &st_file) == 0 && S_ISREG(st_file.st_mode)) ||
+        store_resolve(s, spec, id) != STORE_OK)
+        return;
+    struct trust_state ts;
+    if (trust_read(s, &ts, err, sizeof(err)) != TRUST_OK) {
+        if (!json)
+            printf("  trust policy: does not verify: %s\n", err);
+        json_object_set_new(o, "trust", json_string(err));
+        return;
+    }
+    struct promotion_entry *h = NULL;
+    size_t n = 0;
+    const struct promotion_entry *p = NULL;
+    if (promotion_history(s, env, ts.t, 1000, &h, &n, err, sizeof(err)) ==
+        TRUST_OK)
+        for (size_t i = 0; i < n && !p; i++)
+            if (!h[i].pending && !strcmp(h[i].st.commit, id))
+                p = &h[i];
+    int k = struere_trust_required(ts.t, env + 1);
+    json_t *pr = json_object();
+    json_object_set_new(pr, "required", json_integer(k));
+    if (!p) {
+        if (!json)
+            printf("  promotion: no complete statement names %.12s%s\n", id,
+                   k ? " (the runtime would not serve it)" : "");
+        json_object_set_new(pr, "verifies", json_boolean(k == 0));
+    } else {
+        unsigned char sha[32];
+        size_t len;
+        const void *bytes = struere_bundle_bytes(b, &len);
+        rt_sha256(bytes, len, sha);
+        bool digest_ok = !memcmp(sha, p->st.bundle_sha256, 32);
+        bool ok = digest_ok && p->st.signatures >= (unsigned)k;
+        char when[64];
+        iso_time(p->st.time, 0, when, sizeof(when));
+        if (!json)
+            printf("  promotion: #%llu, %s by %s at %s; %u of %d required "
+                   "signature(s)%s%s; %s\n",
+                   (unsigned long long)p->st.sequence, p->st.action, p->st.who,
+                   when, p->st.signatures, k, p->signers[0] ? " by " : "",
+                   p->signers,
+                   ok           ? "verifies"
+                   : !digest_ok ? "does NOT verify: the bundle's SHA-256 "
+                                  "is not the statement's"
+                                : "does NOT verify: too few signatures");
+        json_object_set_new(pr, "sequence",
+                            json_integer((json_int_t)p->st.sequence));
+        json_object_set_new(pr, "action", json_string(p->st.action));
+        json_object_set_new(pr, "who", json_string(p->st.who));
+        json_object_set_new(pr, "time", json_string(when));
+        json_object_set_new(pr, "signatures", json_integer(p->st.signatures));
+        json_object_set_new(pr, "signers", json_string(p->signers));
+        json_object_set_new(pr, "verifies", json_boolean(ok));
+    }
+    json_object_set_new(o, "promotion", pr);
+    free(h);
+    trust_state_free(&ts);
 }
 
 int cmd_inspect(const struct cli *g, int argc, char **argv)
@@ -222,11 +346,13 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
             json_object_set_new(defs, struere_kind_name(k), slugs);
         }
         json_object_set_new(o, "definitions", defs);
+        if (!json)
+            printf("bundle %s: valid\n", label);
+        inspect_statement(s, spec, env, b, o, json);
         if (json) {
             json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             fputc('\n', stdout);
         } else {
-            printf("bundle %s: valid\n", label);
             printf("  format %s, environment %s, %llu bytes\n", ver,
                    struere_env_name(info.environment),
                    (unsigned long long)info.size);

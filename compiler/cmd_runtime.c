@@ -22,6 +22,7 @@
 struct rt_opts {
     const char *key;
     const char *bundle;
+    const char *trust, *state; /* --trust FILE, --state FILE */
     int json;
     /* the actor */
     const char *as;
@@ -40,6 +41,11 @@ static const char common_help[] =
     "                        other users of this machine: prefer the "
     "variable)\n"
     "  --bundle FILE         a bundle file (struere build --out), no key\n"
+    "  --trust FILE          pin the trust policy (a trust.json, from\n"
+    "                        struere trust show --json); default: the\n"
+    "                        store's first policy, trusted on first use\n"
+    "  --state FILE          keep the highest promotion sequence accepted\n"
+    "                        per environment there; refuse a lower one\n"
     "  --json                machine-readable output\n";
 
 static const char actor_help[] =
@@ -67,6 +73,10 @@ static int common_opt(struct rt_opts *o, int argc, char **argv, int *i)
         slot = &o->key;
     else if (!strcmp(a, "--bundle"))
         slot = &o->bundle;
+    else if (!strcmp(a, "--trust"))
+        slot = &o->trust;
+    else if (!strcmp(a, "--state"))
+        slot = &o->state;
     else if (!strcmp(a, "--as"))
         slot = &o->as;
     else if (!strcmp(a, "--entity"))
@@ -155,6 +165,10 @@ static int exit_for(int code)
     case STRUERE_ENOTFOUND:
     case STRUERE_EINVAL:
     case STRUERE_EJSON:
+    case STRUERE_EUNAPPROVED:
+    case STRUERE_ESIGNATURE:
+    case STRUERE_EREPLAY:
+    case STRUERE_ETRUST:
         return EXIT_INVALID;
     default:
         return EXIT_IO;
@@ -190,7 +204,14 @@ static int open_runtime(const struct cli *g, const struct rt_opts *o,
         return rc;
     snprintf(buf, sizeof(buf), "%s", store_path(s));
     store_close(s);
-    rc = struere_runtime_open_key(rt, buf, key, 0, &err);
+    char tbuf[4096], sbuf[4096];
+    struere_open_options opts = {0};
+    opts.store = buf;
+    opts.trust_file =
+        o->trust ? cli_path(g, o->trust, tbuf, sizeof(tbuf)) : NULL;
+    opts.state_file =
+        o->state ? cli_path(g, o->state, sbuf, sizeof(sbuf)) : NULL;
+    rc = struere_runtime_open(rt, key, &opts, &err);
     if (rc < 0) {
         cli_error("cannot open with this key: %s", err.message);
         return exit_for(rc);

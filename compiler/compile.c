@@ -347,7 +347,7 @@ void compile_digest(struct compiled *c, enum env e)
     struct bundle_bytes *b = &c->bundle[e];
     if (b->digested || !b->data)
         return;
-    sha256(b->data, b->len, b->sha256);
+    rt_sha256(b->data, b->len, b->sha256);
     b->digested = true;
 }
 

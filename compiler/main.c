@@ -33,6 +33,9 @@ static const char usage[] =
     "  inspect [REV|FILE]    verify a bundle and print what it holds\n"
     "  keys create|list|revoke  API keys (hashes only are stored)\n"
     "  fetch REMOTE          bring a remote's environment and key refs in\n"
+    "  signing-key create --out FILE   a new Ed25519 signing key\n"
+    "  trust add|remove|require|show   the trust policy (who must sign)\n"
+    "  approve [ENV] --sign FILE       sign a promotion that waits for it\n"
     "\n"
     "runtime commands (libstruere; key from STRUERE_API_KEY or --key):\n"
     "  get KIND SLUG         one definition as the key's environment has it\n"
@@ -57,14 +60,25 @@ static const struct {
     const char *name;
     int (*fn)(const struct cli *, int, char **);
 } commands[] = {
-    {"build", cmd_build},   {"dev", cmd_dev},
-    {"deploy", cmd_deploy}, {"rollback", cmd_rollback},
-    {"status", cmd_status}, {"diff", cmd_diff},
-    {"log", cmd_log},       {"inspect", cmd_inspect},
-    {"keys", cmd_keys},     {"fetch", cmd_fetch},
-    {"get", cmd_get},       {"can", cmd_can},
-    {"query", cmd_query},   {"prompt", cmd_prompt},
-    {"fire", cmd_fire},     {"eval", cmd_eval},
+    {"build", cmd_build},
+    {"dev", cmd_dev},
+    {"deploy", cmd_deploy},
+    {"rollback", cmd_rollback},
+    {"status", cmd_status},
+    {"diff", cmd_diff},
+    {"log", cmd_log},
+    {"inspect", cmd_inspect},
+    {"keys", cmd_keys},
+    {"fetch", cmd_fetch},
+    {"get", cmd_get},
+    {"can", cmd_can},
+    {"query", cmd_query},
+    {"prompt", cmd_prompt},
+    {"fire", cmd_fire},
+    {"eval", cmd_eval},
+    {"signing-key", cmd_signing_key},
+    {"trust", cmd_trust},
+    {"approve", cmd_approve},
 };
 
 const char *cli_path(const struct cli *g, const char *path, char *buf,

@@ -1,14 +1,6 @@
 /*
- * sha256.h - SHA-256 of large buffers (the bundles' digests): in hardware
- * when the CPU has the SHA extensions, else with libsodium.
+ * sha256.h - the bundles' SHA-256. It lives in libstruere
+ * (runtime/src/sha256.c), which checks bundle digests against manifests
+ * when it opens them; the compiler links it from there.
  */
-#ifndef STRUERE_SHA256_H
-#define STRUERE_SHA256_H
-
-#include <stddef.h>
-
-void sha256(const void *data, size_t len, unsigned char out[32]);
-/* Always libsodium's code: the reference the unit tests compare with. */
-void sha256_portable(const void *data, size_t len, unsigned char out[32]);
-
-#endif
+#include "../runtime/src/sha256.h"

@@ -799,7 +799,9 @@ int store_fetch(struct store *s, const char *remote)
     if (rc != STORE_OK)
         return rc;
     char spec1[] = "+refs/heads/struere/*:refs/heads/struere/*";
-    char spec2[] = "+refs/struere/keys:refs/struere/keys";
+    /* keys, and the trust policy and promotion statements a runtime host
+     * needs to open a signed environment */
+    char spec2[] = "+refs/struere/*:refs/struere/*";
     char *specs[] = {spec1, spec2};
     git_strarray arr = {specs, 2};
     git_fetch_options opts;
@@ -1160,4 +1162,38 @@ cleanup:
     git_odb_free(odb);
     git_tree_entry_free(entry);
     return rc;
+}
+
+int store_identity(struct store *s, char *buf, size_t size, int64_t *when)
+{
+    git_signature *sig = NULL;
+    int rc = make_signature(s, &sig);
+    if (rc != STORE_OK)
+        return rc;
+    copy_signature(buf, size, sig);
+    if (when)
+        *when = (int64_t)sig->when.time;
+    git_signature_free(sig);
+    return STORE_OK;
+}
+
+int store_delete_ref(struct store *s, const char *ref, const char *expected)
+{
+    git_reference *r = NULL;
+    int rc = git_reference_lookup(&r, s->repo, ref);
+    if (rc == GIT_ENOTFOUND)
+        return STORE_NOTFOUND;
+    if (rc < 0)
+        return fail(s, ref);
+    char id[GIT_OID_HEXSZ + 1];
+    const git_oid *target = git_reference_target(r);
+    git_oid_tostr(id, sizeof(id), target);
+    if (!target || strcmp(id, expected)) {
+        git_reference_free(r);
+        snprintf(s->error, sizeof(s->error), "%s moved", ref);
+        return STORE_MOVED;
+    }
+    rc = git_reference_delete(r);
+    git_reference_free(r);
+    return rc < 0 ? fail(s, ref) : STORE_OK;
 }

@@ -164,6 +164,13 @@ void store_hash_blob(const void *data, size_t len, char id[41]);
 /* Pushes refs (full names) to a remote name or URL. */
 int store_push(struct store *s, const char *remote, const char *const *refs,
                size_t n);
+/* Deletes ref if it still points at expected (40 hex). STORE_MOVED when
+ * it moved, STORE_NOTFOUND when it is gone. */
+int store_delete_ref(struct store *s, const char *ref, const char *expected);
+/* Who commits through s, as "Name <email>" (the GIT_COMMITTER_* and
+ * GIT_AUTHOR_* variables, else the configuration), and when (now, or
+ * SOURCE_DATE_EPOCH): for promotion statements. */
+int store_identity(struct store *s, char *buf, size_t size, int64_t *when);
 /* Fetches the environment and key refs of a remote name or URL. */
 int store_fetch(struct store *s, const char *remote);
 

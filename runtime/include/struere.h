@@ -33,9 +33,18 @@ extern "C" {
 #define STRUERE_EKEY (-11)      /* an API key that is malformed or unknown */
 #define STRUERE_EREVOKED (-12)  /* an API key that was revoked */
 #define STRUERE_EEXPIRED (-13)  /* an API key past its expiry date */
-#define STRUERE_ESTORE (-14) /* the store cannot be read as a struere store */
-#define STRUERE_EJSON (-15)  /* a JSON input that is not valid JSON */
-#define STRUERE_ERANGE (-16) /* an output buffer too small, or a limit */
+#define STRUERE_ESTORE (-14)  /* the store cannot be read as a struere store */
+#define STRUERE_EJSON (-15)   /* a JSON input that is not valid JSON */
+#define STRUERE_ERANGE (-16)  /* an output buffer too small, or a limit */
+#define STRUERE_EDIGEST (-17) /* a bundle's SHA-256 is not its manifest's */
+/* Signed promotions (runtime/TRUST.md): */
+#define STRUERE_EUNAPPROVED                                                    \
+    (-18) /* no complete promotion statement names the branch's commit */
+#define STRUERE_ESIGNATURE                                                     \
+    (-19)                     /* too few valid signatures by trusted keys      \
+                               */
+#define STRUERE_EREPLAY (-20) /* a statement older than one already seen */
+#define STRUERE_ETRUST (-21)  /* the trust policy cannot be trusted */
 
 /*
  * A short, static description of a return code ("checksum mismatch").
@@ -54,7 +63,7 @@ const char *struere_strerror(int code);
 typedef struct struere_error {
     int code;
     uint64_t offset;
-    char message[200];
+    char message[512];
 } struere_error;
 
 /* Environments, as stored in a bundle's header. */
@@ -164,9 +173,13 @@ size_t struere_bundle_count(const struere_bundle *b, int kind);
  * NUL-terminated, and valid until the bundle is freed. `body` is the
  * definition as canonical JSON.
  *
+ * A body is checked to be one well-formed JSON object the first time it
+ * is asked for (the rest of the bundle was verified when it was opened).
+ *
  * Returns 0; STRUERE_ENOTFOUND when `index` is past the end or the kind is
- * absent from the bundle's environment; STRUERE_EINVAL when `b` is NULL
- * or `kind` is not a STRUERE_KIND_* value.
+ * absent from the bundle's environment; STRUERE_ECORRUPT when the body
+ * (asked for through `body` or `body_len`) is not a JSON object;
+ * STRUERE_EINVAL when `b` is NULL or `kind` is not a STRUERE_KIND_* value.
  */
 int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
                          const char **slug, const char **body,
@@ -178,7 +191,8 @@ int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
  * NULL; the body is borrowed as in struere_bundle_entry.
  *
  * Returns 0; STRUERE_ENOTFOUND when there is no such entry or the kind is
- * absent from the bundle's environment; STRUERE_EINVAL when `b` or `slug`
+ * absent from the bundle's environment; STRUERE_ECORRUPT when its body is
+ * not a JSON object; STRUERE_EINVAL when `b` or `slug`
  * is NULL or `kind` is not a STRUERE_KIND_* value.
  */
 int struere_bundle_lookup(const struere_bundle *b, int kind, const char *slug,
@@ -189,6 +203,88 @@ int struere_bundle_lookup(const struere_bundle *b, int kind, const char *slug,
  * stored in `*len` when `len` is not NULL. NULL when `b` is NULL.
  */
 const void *struere_bundle_bytes(const struere_bundle *b, size_t *len);
+
+/*
+ * The SHA-256 that a manifest.json (as the compiler writes it beside the
+ * bundles, in each commit and with `struere build`) records for the
+ * bundle of environment `env` (a STRUERE_ENV_* value), into `out`.
+ * Returns 0; STRUERE_EDIGEST when the manifest is not JSON or has no such
+ * digest; STRUERE_EINVAL for NULL arguments or an invalid `env`.
+ */
+int struere_manifest_digest(const void *manifest, size_t len, int env,
+                            unsigned char out[32], struere_error *err);
+
+/*
+ * Checks that the `bundle_len` bytes at `bundle` have the SHA-256 the
+ * manifest records for environment `env`. Returns 0; STRUERE_EDIGEST
+ * (the message naming the bundle, the found and the expected digest)
+ * when they differ or the manifest has none; STRUERE_EINVAL for NULL
+ * arguments. The runtime does this itself when it opens by key.
+ */
+int struere_manifest_check(const void *manifest, size_t manifest_len, int env,
+                           const void *bundle, size_t bundle_len,
+                           struere_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Trust: policies and promotion statements (runtime/TRUST.md)          */
+/* ------------------------------------------------------------------ */
+
+/* The most keys a trust policy may name. */
+#define STRUERE_TRUST_MAX_KEYS 64
+
+/* A verified trust policy. Opaque; freed with struere_trust_free. */
+typedef struct struere_trust struere_trust;
+
+/*
+ * Reads a trust.json (`len` bytes) and verifies its chain: each policy
+ * after the first must follow the one before it and be signed by as many
+ * of its keys as it required anywhere. With `pinned` (another trust.json,
+ * `pinned_len` bytes; NULL for trust on first use) the chain must contain
+ * the pinned file's last policy, and only what follows it is checked.
+ * On success `*out` is the policy in force (free it with
+ * struere_trust_free). STRUERE_ETRUST (with the reason) when anything
+ * does not verify; STRUERE_EINVAL for NULL arguments.
+ */
+int struere_trust_load(struere_trust **out, const void *json, size_t len,
+                       const void *pinned, size_t pinned_len,
+                       struere_error *err);
+void struere_trust_free(struere_trust *t);
+/* The policy's version (1 for the first), 0 for NULL. */
+unsigned struere_trust_version(const struere_trust *t);
+/* K, the signatures environment `env` requires (0 for NULL). */
+int struere_trust_required(const struere_trust *t, int env);
+/* The policy's keys: how many, and the name and public key
+ * ("ed25519:<base64>") of key `i`, borrowed until `t` is freed. */
+size_t struere_trust_key_count(const struere_trust *t);
+int struere_trust_key(const struere_trust *t, size_t i, const char **name,
+                      const char **key);
+/* SHA-256 of the policy's payload (what the next policy names). */
+void struere_trust_digest(const struere_trust *t, unsigned char out[32]);
+
+/* A promotion statement, as read by struere_statement_read. */
+typedef struct struere_statement {
+    int environment;   /* STRUERE_ENV_* */
+    char commit[41];   /* the commit the branch moves to */
+    char replaces[41]; /* the one it pointed at; "" for none */
+    unsigned char bundle_sha256[32], manifest_sha256[32];
+    uint64_t sequence; /* grows with each statement of the environment */
+    int64_t time;      /* seconds since the epoch */
+    char who[256];
+    char action[16];     /* "deploy", "rollback" or "dev" */
+    unsigned signatures; /* valid signatures of distinct trusted keys */
+    uint64_t signed_by;  /* bit i set: key i of the policy signed */
+} struere_statement;
+
+/*
+ * Reads a statement document (`len` bytes) and counts its valid
+ * signatures by distinct keys of `t` (NULL: none count). Returns 0;
+ * STRUERE_EUNAPPROVED when it is not a well-formed statement;
+ * STRUERE_ESIGNATURE when a signature entry is malformed (an entry that
+ * is well-formed but does not verify, or is by an untrusted key, is only
+ * not counted).
+ */
+int struere_statement_read(const void *json, size_t len, const struere_trust *t,
+                           struere_statement *out, struere_error *err);
 
 /* ------------------------------------------------------------------ */
 /* JSON values                                                          */
@@ -301,6 +397,45 @@ int struere_runtime_open_file(struere_runtime **out, const char *path,
  */
 int struere_runtime_reload(struere_runtime *rt, int64_t now, int *changed,
                            struere_error *err);
+
+/*
+ * How struere_runtime_open opens a store (runtime/TRUST.md). Zero it and
+ * set what you need.
+ */
+typedef struct struere_open_options {
+    const char *store; /* the git store; NULL: the current directory */
+    int64_t now;       /* for key expiry, seconds since the epoch; 0: clock */
+    /* A pinned trust policy (a trust.json file, e.g. from `struere trust
+     * show --json`): the store's policy must descend from its last policy.
+     * NULL: the store's first policy is trusted on first use. */
+    const char *trust_file;
+    /* A file where the runtime keeps the highest promotion sequence it
+     * has accepted per environment, and refuses a lower one (a replayed
+     * older statement) with STRUERE_EREPLAY. NULL: none kept. */
+    const char *state_file;
+} struere_open_options;
+
+/*
+ * struere_runtime_open_key with options. Besides the checks listed there,
+ * when the store's trust policy (refs/struere/trust) requires K >= 1
+ * signatures for the key's environment: the key's record must be signed
+ * by a trusted key (STRUERE_ESIGNATURE); the latest complete promotion
+ * statement of the environment must name exactly the branch's commit
+ * (STRUERE_EUNAPPROVED), with the bundle's and manifest's SHA-256
+ * (STRUERE_EDIGEST) and K valid signatures of distinct trusted keys
+ * (STRUERE_ESIGNATURE); with a state file, its sequence must not be lower
+ * than one already accepted (STRUERE_EREPLAY). A trust policy that does
+ * not verify is STRUERE_ETRUST. The options are kept for reloads (the
+ * strings are copied).
+ */
+int struere_runtime_open(struere_runtime **out, const char *key,
+                         const struere_open_options *options,
+                         struere_error *err);
+
+/* The sequence number of the promotion statement the loaded bundle was
+ * accepted under, or 0 when its environment requires no signature (or
+ * `rt` is NULL or was opened from a file). */
+uint64_t struere_runtime_sequence(const struere_runtime *rt);
 
 /* Frees a runtime and everything borrowed from it. NULL is a no-op. */
 void struere_runtime_free(struere_runtime *rt);

@@ -71,7 +71,17 @@ struct struere_bundle {
     void *release_arg;
     struct layout lay;
     const char *meta[META_REFS];
+    /* Whether each entry's body was found to be one well-formed JSON
+     * value (BODY_*), checked when it is first returned: a bundle's
+     * structure is verified whole at open, the JSON of its bodies when a
+     * caller asks for one, so opening stays as cheap as reading. Entries
+     * of kind k start at first[k]. Written with relaxed atomics: two
+     * threads checking the same body store the same answer. */
+    unsigned char *body_state;
+    size_t first[STRUERE_KIND_COUNT];
 };
+
+enum { BODY_UNCHECKED = 0, BODY_VALID = 1, BODY_INVALID = 2 };
 
 const char *struere_strerror(int code)
 {
@@ -98,6 +108,28 @@ const char *struere_strerror(int code)
         return "not found";
     case STRUERE_EINVAL:
         return "invalid argument";
+    case STRUERE_EKEY:
+        return "malformed or unknown API key";
+    case STRUERE_EREVOKED:
+        return "API key revoked";
+    case STRUERE_EEXPIRED:
+        return "API key expired";
+    case STRUERE_ESTORE:
+        return "not a readable struere store";
+    case STRUERE_EJSON:
+        return "invalid JSON";
+    case STRUERE_ERANGE:
+        return "buffer too small or limit exceeded";
+    case STRUERE_EDIGEST:
+        return "bundle digest does not match its manifest";
+    case STRUERE_EUNAPPROVED:
+        return "commit not approved by a promotion statement";
+    case STRUERE_ESIGNATURE:
+        return "missing or invalid signatures";
+    case STRUERE_EREPLAY:
+        return "promotion statement older than one already seen";
+    case STRUERE_ETRUST:
+        return "trust policy not trusted";
     }
     return "unknown error";
 }
@@ -689,9 +721,21 @@ static int adopt(struere_bundle **out, unsigned char *bytes, size_t len,
                  const struct layout *lay, struere_error *err)
 {
     struere_bundle *b = malloc(sizeof(*b));
-    if (!b)
+    size_t entries = 0;
+    for (int k = 0; k < STRUERE_KIND_COUNT; k++)
+        entries += lay->count[k];
+    unsigned char *state = b ? calloc(entries ? entries : 1, 1) : NULL;
+    if (!state) {
+        free(b);
         return fail(err, STRUERE_ENOMEM, 0,
                     "out of memory opening a %zu-byte bundle", len);
+    }
+    b->body_state = state;
+    entries = 0;
+    for (int k = 0; k < STRUERE_KIND_COUNT; k++) {
+        b->first[k] = entries;
+        entries += lay->count[k];
+    }
     b->bytes = bytes;
     b->len = len;
     b->release = NULL;
@@ -841,6 +885,7 @@ void struere_bundle_free(struere_bundle *b)
         b->release(b->release_arg);
     else
         free(b->bytes);
+    free(b->body_state);
     free(b);
 }
 
@@ -878,6 +923,24 @@ static const char *string_at(const struere_bundle *b, size_t at, size_t *len)
     return (const char *)b->bytes + b->lay.strs_off + rd32(b->bytes + at);
 }
 
+/* Whether the body of entry `index` of `kind` (`n` bytes at `body`) is
+ * one well-formed JSON object, checked once per entry. */
+static int body_valid(const struere_bundle *b, int kind, size_t index,
+                      const char *body, size_t n)
+{
+    unsigned char *state = &b->body_state[b->first[kind] + index];
+    unsigned char st = __atomic_load_n(state, __ATOMIC_RELAXED);
+    if (st == BODY_UNCHECKED) {
+        struere_json v;
+        st = rt_json_value(body, n, &v) == 0 &&
+                     rt_json_kind(v) == STRUERE_JSON_OBJECT
+                 ? BODY_VALID
+                 : BODY_INVALID;
+        __atomic_store_n(state, st, __ATOMIC_RELAXED);
+    }
+    return st == BODY_VALID;
+}
+
 int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
                          const char **slug, const char **body, size_t *body_len)
 {
@@ -889,6 +952,8 @@ int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
     size_t r = b->lay.table_off[kind] + index * RECORD_SIZE;
     const char *s = string_at(b, r, &n);
     const char *body_s = string_at(b, r + REF_SIZE, &n);
+    if ((body || body_len) && !body_valid(b, kind, index, body_s, n))
+        return STRUERE_ECORRUPT;
     if (slug)
         *slug = s;
     if (body)

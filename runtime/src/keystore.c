@@ -6,14 +6,19 @@
  * bundles/ENV.stb is read through libgit2 and opened on the object's own
  * bytes. The only runtime module that includes <git2.h> and <sodium.h>.
  */
+#include <errno.h>
 #include <git2.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rt.h"
 #include "rt_limits.h"
+#include "sha256.h"
 
 /* The random part of a key: `struere keys create` writes 40 base62
  * characters; the header accepts 32 to 128, so longer keys from another
@@ -48,6 +53,8 @@ static const struct key_kind {
  */
 struct rt_keystore {
     char *path;               /* the git directory (git_repository_path) */
+    char *trust_file;         /* a pinned trust policy, or NULL */
+    char *state_file;         /* highest sequences accepted, or NULL */
     int env;                  /* the key's environment */
     unsigned char digest[32]; /* SHA-256 of the key text */
     char label[24];           /* "sk_prod_abcd…", for messages */
@@ -61,7 +68,8 @@ struct key_record {
     int expires_set;
     int64_t expires;
     char expires_text[32];
-    char revoked_at[32]; /* "" when the record has none */
+    char revoked_at[32];    /* "" when the record has none */
+    struere_json signature; /* {"key", "signature"}, or empty */
 };
 
 /* ---- the key itself ---- */
@@ -242,6 +250,8 @@ static int record_parse(struere_json obj, size_t index, struct key_record *r,
                            index + 1);
         r->expires_set = 1;
     }
+    if (rt_json_member(obj, "signature", 9, &v) == 1)
+        r->signature = v;
     /* Only for messages: shown when it reads as a date. */
     int64_t ignored;
     if (rt_json_member(obj, "revokedAt", 9, &v) == 1 &&
@@ -461,9 +471,40 @@ cleanup:
     return rc;
 }
 
+/* While the trust policy requires signatures for the record's
+ * environment, the record must be signed by a trusted key over its
+ * fields (TRUST.md §5): a record added by hand, or a revoked flag flipped
+ * back, does not verify. */
+static int record_signed(const struct key_record *r, const struere_trust *t,
+                         const char *label, struere_error *err)
+{
+    char payload[256], hex[65];
+    if (struere_trust_required(t, r->env) < 1)
+        return 0;
+    rt_hex_encode(r->digest, 32, hex);
+    int n = snprintf(payload, sizeof(payload),
+                     "sha256=%s\nenvironment=%s\nrevoked=%s\nexpires=%s\n", hex,
+                     struere_env_name(r->env), r->revoked ? "true" : "false",
+                     r->expires_set ? r->expires_text : "null");
+    if (!r->signature.ptr)
+        return rt_fail(err, STRUERE_ESIGNATURE,
+                       "the record of key %s is not signed, and the trust "
+                       "policy requires signatures for %s (sign it with: "
+                       "struere keys sign --sign FILE)",
+                       label, struere_env_name(r->env));
+    if (!rt_record_signed(t, r->signature, payload, (size_t)n))
+        return rt_fail(err, STRUERE_ESIGNATURE,
+                       "the signature of key %s's record does not verify "
+                       "with a trusted key: the record was changed after it "
+                       "was signed, or signed by an untrusted key",
+                       label);
+    return 0;
+}
+
 /* Finds and checks the record of the keystore's key in the store. */
 static int key_lookup(git_repository *repo, const struct rt_keystore *ks,
-                      int64_t now, struere_error *err)
+                      const struere_trust *trust, int64_t now,
+                      struere_error *err)
 {
     git_oid id;
     git_odb_object *obj = NULL;
@@ -480,6 +521,8 @@ static int key_lookup(git_repository *repo, const struct rt_keystore *ks,
     if (rc == 0)
         rc =
             record_check(&rec, ks->env, ks->label, now ? now : time(NULL), err);
+    if (rc == 0)
+        rc = record_signed(&rec, trust, ks->label, err);
     git_odb_object_free(obj);
     sodium_memzero(&rec, sizeof(rec));
     return rc;
@@ -498,6 +541,48 @@ static int env_commit(git_repository *repo, int env, git_oid *id,
                       id, err);
 }
 
+/* The SHA-256 of a commit's bundle and of its manifest.json. */
+struct digests {
+    unsigned char bundle[32], manifest[32];
+};
+
+/* Checks `len` bytes of bundles/ENV.stb against manifest.json of the same
+ * commit (TRUST.md §1), keeping both digests in *d. */
+static int manifest_match(git_repository *repo, const char *ref,
+                          const git_oid *id, int env, const void *bytes,
+                          size_t len, struct digests *d, struere_error *err)
+{
+    git_odb_object *manifest;
+    struere_error e;
+    unsigned char want[32];
+    char short_id[13], want_hex[65], got_hex[65];
+    git_oid_tostr(short_id, sizeof(short_id), id);
+    int rc = commit_file(repo, ref, id, "manifest.json", (size_t)1 << 20,
+                         &manifest, &e);
+    if (rc < 0)
+        return rt_fail(err, STRUERE_EDIGEST,
+                       "%s (commit %s): the bundle's digest cannot be "
+                       "checked: %s",
+                       ref, short_id, e.message);
+    rc = struere_manifest_digest(git_odb_object_data(manifest),
+                                 git_odb_object_size(manifest), env, want, &e);
+    rt_sha256(git_odb_object_data(manifest), git_odb_object_size(manifest),
+              d->manifest);
+    git_odb_object_free(manifest);
+    if (rc < 0)
+        return rt_fail(err, rc, "%s (commit %s): %s", ref, short_id, e.message);
+    rt_sha256(bytes, len, d->bundle);
+    if (memcmp(want, d->bundle, 32) == 0)
+        return 0;
+    rt_hex_encode(want, 32, want_hex);
+    rt_hex_encode(d->bundle, 32, got_hex);
+    return rt_fail(err, STRUERE_EDIGEST,
+                   "%s (commit %s): bundles/%s.stb has SHA-256 %s but "
+                   "manifest.json says %s: it is not the bundle that was "
+                   "compiled",
+                   ref, short_id, struere_env_name(env), got_hex, want_hex);
+}
+
 /* A bundle's bytes are an odb object's, which lives on its own once read
  * (the repository may be closed): freeing the bundle frees it, then drops
  * the libgit2 reference taken for it, so that it may outlive the keystore
@@ -513,7 +598,8 @@ static void blob_release(void *obj)
  * (no copy), verified whole and required to be of the key's environment.
  */
 static int env_bundle(git_repository *repo, int env_code, const git_oid *id,
-                      struere_bundle **out, struere_error *err)
+                      struere_bundle **out, struct digests *d,
+                      struere_error *err)
 {
     const char *env = struere_env_name(env_code);
     char ref[64], path[64];
@@ -538,7 +624,274 @@ static int env_bundle(git_repository *repo, int env_code, const git_oid *id,
         rt_fail(err, rc, "%s:%s: %s", ref, path, e.message);
         if (err)
             err->offset = e.offset;
+        return rc;
     }
+    /* Every rule of BUNDLE.md holds; the bundle must also be the one the
+     * commit's manifest describes (one re-crafted with its CRCs
+     * recomputed is not). */
+    rc = manifest_match(repo, ref, id, env_code, git_odb_object_data(obj),
+                        git_odb_object_size(obj), d, err);
+    if (rc < 0) {
+        struere_bundle_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* ---- trust: the policy, promotion statements, the state file ---- */
+
+#define TRUST_REF "refs/struere/trust"
+#define PROMOTIONS_REF "refs/struere/promotions"
+#define TRUST_LIMIT ((size_t)1 << 20)
+
+/* Reads the regular file `path` whole (at most `limit` bytes) into a
+ * malloc'd buffer. ENOENT gives STRUERE_ENOTFOUND. */
+static int file_read(const char *path, size_t limit, char **out, size_t *len,
+                     struere_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT
+                   ? STRUERE_ENOTFOUND
+                   : rt_fail(err, STRUERE_EIO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    char *buf = NULL;
+    int rc = 0;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+        rc = rt_fail(err, STRUERE_EIO, "%s: not a regular file", path);
+    else if ((uint64_t)st.st_size > limit)
+        rc =
+            rt_fail(err, STRUERE_EIO, "%s: larger than %zu bytes", path, limit);
+    else if (!(buf = malloc((size_t)st.st_size + 1)))
+        rc = rt_fail(err, STRUERE_ENOMEM, "out of memory reading %s", path);
+    else if ((*len = fread(buf, 1, (size_t)st.st_size, f)) !=
+             (size_t)st.st_size)
+        rc = rt_fail(err, STRUERE_EIO, "%s: cannot be read", path);
+    fclose(f);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    buf[*len] = '\0';
+    *out = buf;
+    return 0;
+}
+
+/* The trust policy in force (TRUST.md §3): *t NULL when the store has
+ * none and none is pinned. */
+static int trust_read(git_repository *repo, const struct rt_keystore *ks,
+                      struere_trust **t, struere_error *err)
+{
+    git_oid id;
+    git_odb_object *obj = NULL;
+    char *pinned = NULL;
+    size_t pinned_len = 0;
+    *t = NULL;
+    int rc = git_reference_name_to_id(&id, repo, TRUST_REF);
+    if (rc == GIT_ENOTFOUND)
+        return ks->trust_file
+                   ? rt_fail(err, STRUERE_ETRUST,
+                             "a trust policy is pinned (%s) but the store "
+                             "has none (" TRUST_REF ")",
+                             ks->trust_file)
+                   : 0;
+    if (rc < 0)
+        return rt_fail(err, STRUERE_ETRUST, TRUST_REF " cannot be read: %s",
+                       libgit2_reason());
+    rc =
+        commit_file(repo, TRUST_REF, &id, "trust.json", TRUST_LIMIT, &obj, err);
+    if (rc < 0)
+        return rt_fail(err, STRUERE_ETRUST, "%.400s", err ? err->message : "");
+    if (ks->trust_file) {
+        rc = file_read(ks->trust_file, TRUST_LIMIT, &pinned, &pinned_len, err);
+        if (rc == STRUERE_ENOTFOUND)
+            rc = rt_fail(err, STRUERE_ETRUST,
+                         "the pinned trust policy %s does not exist",
+                         ks->trust_file);
+    }
+    if (rc == 0)
+        rc = struere_trust_load(t, git_odb_object_data(obj),
+                                git_odb_object_size(obj), pinned, pinned_len,
+                                err);
+    free(pinned);
+    git_odb_object_free(obj);
+    return rc;
+}
+
+/* The highest sequence the state file records for `env` (0: none). */
+static int state_read(const char *path, int env, uint64_t *seq,
+                      struere_error *err)
+{
+    char *text;
+    size_t len;
+    *seq = 0;
+    int rc = file_read(path, 4096, &text, &len, err);
+    if (rc == STRUERE_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    const char *name = struere_env_name(env);
+    size_t n = strlen(name);
+    for (char *line = text; line && *line;) {
+        char *next = strchr(line, '\n');
+        if (!strncmp(line, name, n) && line[n] == ' ')
+            *seq = strtoull(line + n + 1, NULL, 10);
+        line = next ? next + 1 : NULL;
+    }
+    free(text);
+    return 0;
+}
+
+/* Records `seq` for `env` in the state file (a temporary renamed over
+ * it), keeping the other environments' lines. */
+static int state_write(const char *path, int env, uint64_t seq,
+                       struere_error *err)
+{
+    uint64_t seen[4] = {0};
+    char tmp[4200];
+    for (int e = STRUERE_ENV_DEVELOPMENT; e <= STRUERE_ENV_EVAL; e++) {
+        int rc = state_read(path, e, &seen[e], err);
+        if (rc < 0)
+            return rc;
+    }
+    if (seen[env] >= seq)
+        return 0;
+    seen[env] = seq;
+    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return rt_fail(err, STRUERE_EIO, "%s: %s", tmp, strerror(errno));
+    char text[256];
+    size_t n = 0;
+    for (int e = STRUERE_ENV_DEVELOPMENT; e <= STRUERE_ENV_EVAL; e++)
+        if (seen[e])
+            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s %llu\n",
+                                  struere_env_name(e),
+                                  (unsigned long long)seen[e]);
+    int wrote = fwrite(text, 1, n, f) == n;
+    if (fclose(f) != 0 || !wrote || rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return rt_fail(err, STRUERE_EIO, "%s: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+/*
+ * When the policy requires signatures for the environment: the latest
+ * complete statement must name the branch's commit `id`, with the
+ * digests read, and enough trusted signatures (TRUST.md §4). `*seq`
+ * receives its sequence (0 when no signature is required).
+ */
+static int promotion_check(git_repository *repo, const struct rt_keystore *ks,
+                           const struere_trust *t, const git_oid *id,
+                           const struct digests *d, uint64_t *seq,
+                           struere_error *err)
+{
+    int env = ks->env, k = struere_trust_required(t, env);
+    const char *name = struere_env_name(env);
+    char file[32], branch[41];
+    git_oid pid;
+    git_odb_object *obj = NULL;
+    struere_statement st;
+    struere_error e;
+    *seq = 0;
+    if (k < 1)
+        return 0;
+    git_oid_tostr(branch, sizeof(branch), id);
+    snprintf(file, sizeof(file), "%s.json", name);
+    int rc = git_reference_name_to_id(&pid, repo, PROMOTIONS_REF);
+    if (rc < 0)
+        return rt_fail(err, STRUERE_EUNAPPROVED,
+                       "%s requires %d signature(s) but the store has no "
+                       "promotion statement (" PROMOTIONS_REF "): "
+                       "refs/heads/struere/%s was not promoted by struere",
+                       name, k, name);
+    rc = commit_file(repo, PROMOTIONS_REF, &pid, file, TRUST_LIMIT, &obj, &e);
+    if (rc < 0)
+        return rt_fail(err, STRUERE_EUNAPPROVED,
+                       "%s requires %d signature(s) but no complete "
+                       "promotion statement exists for it (%.200s)",
+                       name, k, e.message);
+    rc = struere_statement_read(git_odb_object_data(obj),
+                                git_odb_object_size(obj), t, &st, &e);
+    git_odb_object_free(obj);
+    if (rc < 0)
+        return rt_fail(err, rc, PROMOTIONS_REF ":%s: %.400s", file, e.message);
+    if (st.environment != env)
+        return rt_fail(err, STRUERE_EUNAPPROVED,
+                       PROMOTIONS_REF ":%s is a statement for %s", file,
+                       struere_env_name(st.environment));
+    if (strcmp(st.commit, branch))
+        return rt_fail(err, STRUERE_EUNAPPROVED,
+                       "refs/heads/struere/%s points to %.12s but its latest "
+                       "approved promotion (#%llu) names %.12s: the branch "
+                       "was moved without an approved statement",
+                       name, branch, (unsigned long long)st.sequence,
+                       st.commit);
+    if (memcmp(st.bundle_sha256, d->bundle, 32) ||
+        memcmp(st.manifest_sha256, d->manifest, 32))
+        return rt_fail(err, STRUERE_EDIGEST,
+                       "promotion #%llu of %s names commit %.12s but other "
+                       "%s digests than the commit holds",
+                       (unsigned long long)st.sequence, name, st.commit,
+                       memcmp(st.bundle_sha256, d->bundle, 32) ? "bundle"
+                                                               : "manifest");
+    if (st.signatures < (unsigned)k)
+        return rt_fail(err, STRUERE_ESIGNATURE,
+                       "promotion #%llu of %s has %u valid signature(s) of "
+                       "trusted keys; the trust policy requires %d",
+                       (unsigned long long)st.sequence, name, st.signatures, k);
+    if (ks->state_file) {
+        uint64_t seen;
+        if ((rc = state_read(ks->state_file, env, &seen, err)) < 0)
+            return rc;
+        if (st.sequence < seen)
+            return rt_fail(err, STRUERE_EREPLAY,
+                           "promotion #%llu of %s is older than #%llu, "
+                           "already accepted (%s): a replayed statement",
+                           (unsigned long long)st.sequence, name,
+                           (unsigned long long)seen, ks->state_file);
+    }
+    *seq = st.sequence;
+    return 0;
+}
+
+/* What an open and a reload read from the store once the key's form is
+ * known: the trust policy, the key's record, the environment's commit,
+ * and (unless it is `loaded`) its bundle, verified, with its promotion. */
+struct reading {
+    git_oid id;
+    struere_bundle *bundle; /* NULL when the commit is `loaded` */
+    uint64_t sequence;
+};
+
+static int store_reading(git_repository *repo, const struct rt_keystore *ks,
+                         int64_t now, const git_oid *loaded, struct reading *r,
+                         struere_error *err)
+{
+    struere_trust *trust = NULL;
+    struct digests d;
+    r->bundle = NULL;
+    r->sequence = 0;
+    int rc = trust_read(repo, ks, &trust, err);
+    if (rc == 0)
+        rc = key_lookup(repo, ks, trust, now, err);
+    if (rc == 0)
+        rc = env_commit(repo, ks->env, &r->id, err);
+    if (rc == 0 && !(loaded && git_oid_equal(&r->id, loaded))) {
+        rc = env_bundle(repo, ks->env, &r->id, &r->bundle, &d, err);
+        if (rc == 0)
+            rc =
+                promotion_check(repo, ks, trust, &r->id, &d, &r->sequence, err);
+    }
+    if (rc < 0) {
+        struere_bundle_free(r->bundle);
+        r->bundle = NULL;
+    }
+    struere_trust_free(trust);
     return rc;
 }
 
@@ -549,6 +902,8 @@ void rt_keystore_free(struct rt_keystore *ks)
     if (!ks)
         return;
     free(ks->path);
+    free(ks->trust_file);
+    free(ks->state_file);
     sodium_memzero(ks, sizeof(*ks));
     free(ks);
     git_libgit2_shutdown();
@@ -559,16 +914,24 @@ void rt_keystore_free(struct rt_keystore *ks)
  * each reload finds libgit2 initialised. */
 static int keystore_new(struct rt_keystore **out, git_repository *repo,
                         const char *key, size_t len, size_t prefix_len, int env,
-                        struere_error *err)
+                        const struere_open_options *o, struere_error *err)
 {
     struct rt_keystore *ks = calloc(1, sizeof(*ks));
     *out = NULL;
-    if (!ks || !(ks->path = strdup(git_repository_path(repo)))) {
+    if (!ks || !(ks->path = strdup(git_repository_path(repo))) ||
+        (o->trust_file && !(ks->trust_file = strdup(o->trust_file))) ||
+        (o->state_file && !(ks->state_file = strdup(o->state_file)))) {
+        if (ks) {
+            free(ks->path);
+            free(ks->trust_file);
+        }
         free(ks);
         return rt_fail(err, STRUERE_ENOMEM, "out of memory opening a store");
     }
     if (git_libgit2_init() < 0) {
         free(ks->path);
+        free(ks->trust_file);
+        free(ks->state_file);
         free(ks);
         return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
                        libgit2_reason());
@@ -580,42 +943,45 @@ static int keystore_new(struct rt_keystore **out, git_repository *repo,
     return 0;
 }
 
-/* The steps of an open after the key's form is checked: the store, the
- * key's record, the environment's commit and bundle, the runtime. */
-static int open_store(struere_runtime **out, const char *store, const char *key,
-                      size_t len, size_t prefix_len, int env, int64_t now,
+/* The steps of an open after the key's form is checked: the store, what
+ * store_reading reads, the runtime, the state file. */
+static int open_store(struere_runtime **out, const char *key, size_t len,
+                      size_t prefix_len, int env, const struere_open_options *o,
                       struere_error *err)
 {
     git_repository *repo = NULL;
     struct rt_keystore *ks = NULL;
-    struere_bundle *b = NULL;
-    git_oid id;
-    int rc = store_open(&repo, store, err);
+    struct reading r = {0};
+    int rc = store_open(&repo, o->store, err);
     if (rc == 0)
-        rc = keystore_new(&ks, repo, key, len, prefix_len, env, err);
+        rc = keystore_new(&ks, repo, key, len, prefix_len, env, o, err);
     if (rc == 0)
-        rc = key_lookup(repo, ks, now, err);
-    if (rc == 0)
-        rc = env_commit(repo, env, &id, err);
-    if (rc == 0)
-        rc = env_bundle(repo, env, &id, &b, err);
+        rc = store_reading(repo, ks, o->now, NULL, &r, err);
     git_repository_free(repo);
-    if (rc == 0 && (rc = rt_runtime_new(out, b, err)) < 0)
-        struere_bundle_free(b);
+    if (rc == 0 && (rc = rt_runtime_new(out, r.bundle, err)) < 0)
+        struere_bundle_free(r.bundle);
+    if (rc == 0 && r.sequence && ks->state_file &&
+        (rc = state_write(ks->state_file, env, r.sequence, err)) < 0) {
+        struere_runtime_free(*out); /* the keystore is not attached yet */
+        *out = NULL;
+    }
     if (rc < 0) {
         rt_keystore_free(ks);
         return rc;
     }
     (*out)->ks = ks;
-    git_oid_tostr((*out)->commit, sizeof((*out)->commit), &id);
+    (*out)->sequence = r.sequence;
+    git_oid_tostr((*out)->commit, sizeof((*out)->commit), &r.id);
     return 0;
 }
 
-int struere_runtime_open_key(struere_runtime **out, const char *store,
-                             const char *key, int64_t now, struere_error *err)
+int struere_runtime_open(struere_runtime **out, const char *key,
+                         const struere_open_options *options,
+                         struere_error *err)
 {
     int env = 0;
     size_t len = 0, prefix_len = 0;
+    struere_open_options none = {0};
     rt_clear(err);
     if (!out)
         return rt_fail(err, STRUERE_EINVAL, "no place to store the runtime");
@@ -630,37 +996,32 @@ int struere_runtime_open_key(struere_runtime **out, const char *store,
     if (git_libgit2_init() < 0)
         return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
                        libgit2_reason());
-    rc = open_store(out, store, key, len, prefix_len, env, now, err);
+    rc = open_store(out, key, len, prefix_len, env, options ? options : &none,
+                    err);
     git_libgit2_shutdown();
     return rc;
 }
 
-/* What reload does in the store: the key's record checked again, the
- * environment's commit, and its bundle when the commit moved (`*b` stays
- * NULL when it did not). */
-static int reload_read(const struere_runtime *rt, int64_t now, git_oid *id,
-                       struere_bundle **b, struere_error *err)
+int struere_runtime_open_key(struere_runtime **out, const char *store,
+                             const char *key, int64_t now, struere_error *err)
 {
-    git_repository *repo = NULL;
-    git_oid loaded;
-    *b = NULL;
-    int rc = store_open(&repo, rt->ks->path, err);
-    if (rc == 0)
-        rc = key_lookup(repo, rt->ks, now, err);
-    if (rc == 0)
-        rc = env_commit(repo, rt->ks->env, id, err);
-    if (rc == 0 && !(git_oid_fromstr(&loaded, rt->commit) == 0 &&
-                     git_oid_equal(id, &loaded)))
-        rc = env_bundle(repo, rt->ks->env, id, b, err);
-    git_repository_free(repo);
-    return rc;
+    struere_open_options o = {0};
+    o.store = store;
+    o.now = now;
+    return struere_runtime_open(out, key, &o, err);
+}
+
+uint64_t struere_runtime_sequence(const struere_runtime *rt)
+{
+    return rt ? rt->sequence : 0;
 }
 
 int struere_runtime_reload(struere_runtime *rt, int64_t now, int *changed,
                            struere_error *err)
 {
-    struere_bundle *b;
-    git_oid id;
+    git_repository *repo = NULL;
+    git_oid loaded;
+    struct reading r = {0};
     rt_clear(err);
     if (changed)
         *changed = 0;
@@ -670,14 +1031,25 @@ int struere_runtime_reload(struere_runtime *rt, int64_t now, int *changed,
         return rt_fail(err, STRUERE_EINVAL,
                        "this runtime was opened from a file: it has no "
                        "store to reload from");
-    int rc = reload_read(rt, now, &id, &b, err);
-    if (rc < 0 || !b)
+    int have = git_oid_fromstr(&loaded, rt->commit) == 0;
+    int rc = store_open(&repo, rt->ks->path, err);
+    if (rc == 0)
+        rc = store_reading(repo, rt->ks, now, have ? &loaded : NULL, &r, err);
+    git_repository_free(repo);
+    if (rc < 0 || !r.bundle)
         return rc;
-    if ((rc = rt_runtime_swap(rt, b, err)) < 0) {
-        struere_bundle_free(b);
+    if (r.sequence && rt->ks->state_file &&
+        (rc = state_write(rt->ks->state_file, rt->ks->env, r.sequence, err)) <
+            0) {
+        struere_bundle_free(r.bundle);
         return rc;
     }
-    git_oid_tostr(rt->commit, sizeof(rt->commit), &id);
+    if ((rc = rt_runtime_swap(rt, r.bundle, err)) < 0) {
+        struere_bundle_free(r.bundle);
+        return rc;
+    }
+    git_oid_tostr(rt->commit, sizeof(rt->commit), &r.id);
+    rt->sequence = r.sequence;
     if (changed)
         *changed = 1;
     return 0;

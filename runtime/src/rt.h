@@ -45,6 +45,24 @@ int rt_fail(struere_error *err, int code, const char *fmt, ...)
     ;
 void rt_clear(struere_error *err);
 
+/* ---- hex (integrity.c) ---- */
+
+/* Decodes exactly `2 * size` lowercase hex digits into `out`: 0, or -1
+ * when `n` is not `2 * size` or a digit is not lowercase hex. */
+int rt_hex_decode(const char *hex, size_t n, unsigned char *out, size_t size);
+/* `n` bytes as 2n lowercase hex digits and a NUL into `out`. */
+void rt_hex_encode(const unsigned char *b, size_t n, char *out);
+
+/* ---- trust (trust.c) ---- */
+
+/* "ed25519:<base64>" into its 32 bytes: 0, or -1 when malformed. */
+int rt_pubkey_parse(const char *text, unsigned char pk[32]);
+/* 1 when `sig` (a signature object of TRUST.md) is by a key `t` trusts
+ * and verifies over the key-record domain and the `n` bytes of
+ * `payload`; 0 otherwise. */
+int rt_record_signed(const struere_trust *t, struere_json sig,
+                     const char *payload, size_t n);
+
 /* ---- output text (buf.c) ---- */
 
 /*
@@ -222,6 +240,7 @@ struct struere_runtime {
     int env;
     unsigned generation; /* bumped by each swap; actors remember theirs */
     char commit[41];     /* "" when opened from a file */
+    uint64_t sequence;   /* the promotion statement's, 0 when none needed */
     struct rt_keystore *ks;
 };
 

@@ -28,10 +28,11 @@
 static const char *code_name(int code)
 {
     static const char *const names[] = {
-        "OK",         "ENOMEM",    "EIO",      "EFORMAT",  "EVERSION",
-        "ETRUNCATED", "ECHECKSUM", "EENV",     "ECORRUPT", "ENOTFOUND",
-        "EINVAL",     "EKEY",      "EREVOKED", "EEXPIRED", "ESTORE",
-        "EJSON",      "ERANGE"};
+        "OK",         "ENOMEM",    "EIO",      "EFORMAT",     "EVERSION",
+        "ETRUNCATED", "ECHECKSUM", "EENV",     "ECORRUPT",    "ENOTFOUND",
+        "EINVAL",     "EKEY",      "EREVOKED", "EEXPIRED",    "ESTORE",
+        "EJSON",      "ERANGE",    "EDIGEST",  "EUNAPPROVED", "ESIGNATURE",
+        "EREPLAY",    "ETRUST"};
     if (code > 0 || -code >= (int)(sizeof(names) / sizeof(names[0])))
         return "E?";
     return names[-code];

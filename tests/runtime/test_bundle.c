@@ -96,12 +96,13 @@ static int refused_with(const unsigned char *b, size_t len, int env, int code)
 static void test_names(void)
 {
     CHECK(strcmp(struere_strerror(STRUERE_OK), "success") == 0);
-    for (int c = STRUERE_EINVAL; c < 0; c++) {
+    for (int c = STRUERE_ETRUST; c < 0; c++) {
         CHECK(struere_strerror(c)[0] != '\0');
         CHECK(strcmp(struere_strerror(c), "unknown error") != 0);
         for (int d = c + 1; d < 0; d++)
             CHECK(strcmp(struere_strerror(c), struere_strerror(d)) != 0);
     }
+    CHECK(strcmp(struere_strerror(STRUERE_ETRUST - 1), "unknown error") == 0);
     CHECK(strcmp(struere_strerror(-99), "unknown error") == 0);
     CHECK(strcmp(struere_strerror(5), "unknown error") == 0);
     CHECK(strcmp(struere_env_name(STRUERE_ENV_DEVELOPMENT), "development") ==

@@ -848,7 +848,7 @@ EOF
     run "$S" inspect development --env production
     rc_is "corruption: inspect of a corrupt committed bundle exits 1" 1 'CRC mismatch'
     run "$S" deploy --yes
-    rc_is "corruption: deploy refuses a development bundle with a corrupt header" 1 CRC
+    rc_is "corruption: deploy refuses a development bundle with a corrupt header (exit 3)" 3 CRC
     check "corruption: production not created by the refused deploy" test -z "$(ref production)"
     run "$S" dev
     rc_is "corruption: dev over a corrupt commit" 0

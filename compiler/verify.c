@@ -1,0 +1,213 @@
+/*
+ * verify.c - a commit's bundle verified whole before a command uses or
+ * promotes it (verify.h), and the records of verified blobs that keep
+ * promotions constant-time.
+ */
+#include "verify.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache_file.h"
+#include "compile.h"
+#include "kinds.h"
+#include "sha256.h"
+#include "store.h"
+#include "struere.h"
+
+static void hex(const unsigned char *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* The directory of the records: <git dir>/struere/verified. */
+static bool records_dir(struct store *s, char *buf, size_t size)
+{
+    return cache_file_path(store_git_dir(s), "verified", buf, size);
+}
+
+/* A record's text: the SHA-256 in hex, a space, the environment. */
+static int record_text(int env, const unsigned char sha256[32], char *buf,
+                       size_t size)
+{
+    char h[65];
+    hex(sha256, 32, h);
+    return snprintf(buf, size, "%s %s\n", h, env_names[env]);
+}
+
+void verify_record(struct store *s, const char *blob, int env,
+                   const unsigned char sha256[32])
+{
+    char dir[4200], text[128];
+    if (strlen(blob) != 40 || strspn(blob, "0123456789abcdef") != 40 ||
+        !records_dir(s, dir, sizeof(dir)))
+        return;
+    int n = record_text(env, sha256, text, sizeof(text));
+    cache_file_write(dir, blob, text, (size_t)n);
+}
+
+/* Whether a record says blob holds a verified bundle of env whose
+ * SHA-256 is sha256. Anything unreadable or different is no record. */
+static bool recorded(struct store *s, const char *blob, int env,
+                     const unsigned char sha256[32])
+{
+    char dir[4200], path[4300], want[128], got[128];
+    if (!records_dir(s, dir, sizeof(dir)))
+        return false;
+    snprintf(path, sizeof(path), "%s/%s", dir, blob);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, got, sizeof(got));
+    close(fd);
+    int w = record_text(env, sha256, want, sizeof(want));
+    return n == w && memcmp(got, want, (size_t)n) == 0;
+}
+
+int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize)
+{
+    for (int k = 0; k < STRUERE_KIND_COUNT; k++) {
+        size_t n = struere_bundle_count(b, k);
+        for (size_t i = 0; i < n; i++) {
+            const char *slug, *body;
+            if (struere_bundle_entry(b, k, i, &slug, &body, NULL) != 0) {
+                struere_bundle_entry(b, k, i, &slug, NULL, NULL);
+                snprintf(err, errsize,
+                         "the body of %s '%s' is not a JSON object",
+                         struere_kind_name(k), slug);
+                return VERIFY_INVALID;
+            }
+        }
+    }
+    return VERIFY_OK;
+}
+
+/* The bundle's blob id in commit id, and the manifest's digest for it
+ * (with the manifest's own SHA-256). */
+static int locate(struct store *s, const char *id, int env, struct verified *v,
+                  char *err, size_t errsize)
+{
+    const char *path = compile_bundle_path((enum env)env);
+    struct store_blob *blobs;
+    size_t n;
+    unsigned char *manifest;
+    size_t mlen;
+    int rc = store_tree_blobs(s, id, "bundles/", &blobs, &n);
+    if (rc != STORE_OK) {
+        snprintf(err, errsize, "%s", store_error(s));
+        return VERIFY_IO;
+    }
+    v->blob[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(blobs[i].path, path))
+            memcpy(v->blob, blobs[i].id, sizeof(v->blob));
+    free(blobs);
+    if (!v->blob[0]) {
+        snprintf(err, errsize, "commit %.12s has no %s", id, path);
+        return VERIFY_INVALID;
+    }
+    rc = store_read(s, id, "manifest.json", &manifest, &mlen);
+    if (rc == STORE_NOTFOUND) {
+        snprintf(err, errsize,
+                 "commit %.12s has no manifest.json: the digest of %s "
+                 "cannot be checked",
+                 id, path);
+        return VERIFY_INVALID;
+    }
+    if (rc != STORE_OK) {
+        snprintf(err, errsize, "%s", store_error(s));
+        return VERIFY_IO;
+    }
+    struere_error e;
+    rt_sha256(manifest, mlen, v->manifest_sha256);
+    rc = struere_manifest_digest(manifest, mlen, env + 1, v->sha256, &e);
+    free(manifest);
+    if (rc != STRUERE_OK) {
+        snprintf(err, errsize, "commit %.12s: %s", id, e.message);
+        return VERIFY_INVALID;
+    }
+    return VERIFY_OK;
+}
+
+/* Reads the bundle blob and verifies all of it against v->sha256. */
+static int verify_whole(struct store *s, const char *id, int env,
+                        struct struere_bundle **out, struct verified *v,
+                        char *err, size_t errsize)
+{
+    const char *path = compile_bundle_path((enum env)env);
+    unsigned char *data, got[32];
+    size_t len;
+    struere_error e;
+    struct struere_bundle *b = NULL;
+    if (store_read_blob(s, v->blob, &data, &len) != STORE_OK) {
+        snprintf(err, errsize, "%s", store_error(s));
+        return VERIFY_IO;
+    }
+    int rc = struere_bundle_open_memory(&b, data, len, env + 1, &e);
+    if (rc == STRUERE_OK) {
+        rt_sha256(data, len, got);
+        if (memcmp(got, v->sha256, 32)) {
+            char want_hex[65], got_hex[65];
+            hex(v->sha256, 32, want_hex);
+            hex(got, 32, got_hex);
+            snprintf(e.message, sizeof(e.message),
+                     "SHA-256 is %s but manifest.json says %s: it is not "
+                     "the bundle that was compiled",
+                     got_hex, want_hex);
+            rc = STRUERE_EDIGEST;
+        }
+    }
+    free(data);
+    if (rc != STRUERE_OK) {
+        snprintf(err, errsize, "%.12s:%s: %s", id, path, e.message);
+        struere_bundle_free(b);
+        return VERIFY_INVALID;
+    }
+    char why[600];
+    if (verify_bodies(b, why, sizeof(why)) != VERIFY_OK) {
+        snprintf(err, errsize, "%.12s:%s: %s", id, path, why);
+        struere_bundle_free(b);
+        return VERIFY_INVALID;
+    }
+    verify_record(s, v->blob, env, v->sha256);
+    if (out)
+        *out = b;
+    else
+        struere_bundle_free(b);
+    return VERIFY_OK;
+}
+
+int verify_commit_bundle(struct store *s, const char *id, int env,
+                         struct struere_bundle **out, struct verified *v,
+                         char *err, size_t errsize)
+{
+    if (out)
+        *out = NULL;
+    memset(v, 0, sizeof(*v));
+    int rc = locate(s, id, env, v, err, errsize);
+    if (rc != VERIFY_OK)
+        return rc;
+    return verify_whole(s, id, env, out, v, err, errsize);
+}
+
+int verify_for_promotion(struct store *s, const char *id, int env,
+                         struct verified *v, char *err, size_t errsize)
+{
+    memset(v, 0, sizeof(*v));
+    int rc = locate(s, id, env, v, err, errsize);
+    if (rc != VERIFY_OK)
+        return rc;
+    if (recorded(s, v->blob, env, v->sha256)) {
+        v->from_record = true;
+        return VERIFY_OK;
+    }
+    return verify_whole(s, id, env, NULL, v, err, errsize);
+}

@@ -1,0 +1,62 @@
+/*
+ * verify.h - a commit's bundle verified whole before a command uses or
+ * promotes it (DESIGN §9): every rule of runtime/BUNDLE.md, the expected
+ * environment, the SHA-256 against manifest.json of the same commit, and
+ * every definition body well-formed JSON. Promotions stay constant-time
+ * through records of blobs this store already verified
+ * (.git/struere/verified/<blob id>): a blob id names its bytes.
+ */
+#ifndef STRUERE_VERIFY_H
+#define STRUERE_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct store;
+struct struere_bundle;
+
+/* What a verification found out about a commit's bundle. */
+struct verified {
+    char blob[41];                     /* the bundle's git blob id */
+    unsigned char sha256[32];          /* the bundle's SHA-256 (= manifest's) */
+    unsigned char manifest_sha256[32]; /* SHA-256 of manifest.json */
+    bool from_record;                  /* taken from a record, not re-read */
+};
+
+enum verify_status {
+    VERIFY_OK = 0,
+    VERIFY_INVALID = -1, /* the bundle or manifest does not verify */
+    VERIFY_IO = -2,      /* the store cannot be read */
+};
+
+/*
+ * Verifies the bundle of environment env (ENV_*) in commit id whole and,
+ * when it verifies, opens it (*out, when out is not NULL; the caller frees
+ * it with struere_bundle_free) and records blob -> digest for later
+ * promotions. err receives the reason (naming the commit and path).
+ */
+int verify_commit_bundle(struct store *s, const char *id, int env,
+                         struct struere_bundle **out, struct verified *v,
+                         char *err, size_t errsize);
+
+/*
+ * For promotions: as verify_commit_bundle without opening, but a bundle
+ * whose blob this store already verified with the digest the commit's
+ * manifest gives is not read again (v->from_record). The manifest and the
+ * tree are always read.
+ */
+int verify_for_promotion(struct store *s, const char *id, int env,
+                         struct verified *v, char *err, size_t errsize);
+
+/* Every body of b is one JSON object: VERIFY_OK, or VERIFY_INVALID with
+ * the kind and slug of the first that is not. */
+int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize);
+
+/* Records that blob (40 hex) holds a verified bundle of environment env
+ * with SHA-256 sha256, for verify_for_promotion. For `dev`, after its own
+ * verification. Best effort: a record that cannot be written only costs a
+ * re-read later. */
+void verify_record(struct store *s, const char *blob, int env,
+                   const unsigned char sha256[32]);
+
+#endif

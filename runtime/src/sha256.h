@@ -1,0 +1,14 @@
+/*
+ * sha256.h - SHA-256 of large buffers (the bundles' digests): in hardware
+ * when the CPU has the SHA extensions, else with libsodium.
+ */
+#ifndef STRUERE_SHA256_H
+#define STRUERE_SHA256_H
+
+#include <stddef.h>
+
+void rt_sha256(const void *data, size_t len, unsigned char out[32]);
+/* Always libsodium's code: the reference the unit tests compare with. */
+void rt_sha256_portable(const void *data, size_t len, unsigned char out[32]);
+
+#endif
