@@ -262,9 +262,13 @@ int cmd_deploy(const struct cli *g, int argc, char **argv)
     } else if (store_ref_id(s, STORE_PRODUCTION, prod) == STORE_ERROR) {
         cli_error("%s", store_error(s));
         rc = EXIT_IO;
-    } else if (!strcmp(dev, prod)) {
+    } else if (!strcmp(dev, prod) &&
+               !promotion_missing(s, ENV_PRODUCTION, prod)) {
         printf("production is already at the development commit %.12s\n", dev);
     } else {
+        /* With prod == dev here, production has no approved statement
+         * (a trust policy newer than its commit): approving the commit
+         * it already has is what makes runtimes serve it again. */
         rc = promote(s, prod, dev, "deploy", o.dry_run, o.yes, o.push, signers,
                      nsigners);
     }

@@ -293,6 +293,24 @@ static int trust_sane(const struct trust_change *c)
     return EXIT_OK;
 }
 
+/* After a change: the branches the runtime would now refuse for want of
+ * an approved statement, and what to do about it. */
+static void warn_unapproved(struct store *s)
+{
+    for (int e = 0; e < ENV_COUNT; e++) {
+        char ref[64], id[41];
+        snprintf(ref, sizeof(ref), "refs/heads/struere/%s", env_names[e]);
+        if (store_ref_id(s, ref, id) != STORE_OK ||
+            !promotion_missing(s, e, id))
+            continue;
+        printf("note: %s (%.12s) has no approved promotion statement: its "
+               "keys are refused until one is approved (struere %s --sign "
+               "FILE, then struere approve %s)\n",
+               env_names[e], id, e == ENV_PRODUCTION ? "deploy --yes" : "dev",
+               env_names[e]);
+    }
+}
+
 int cmd_trust(const struct cli *g, int argc, char **argv)
 {
     const char *verb = argc >= 2 ? argv[1] : "";
@@ -382,6 +400,7 @@ int cmd_trust(const struct cli *g, int argc, char **argv)
                 show_text(&now);
                 trust_state_free(&now);
             }
+            warn_unapproved(s);
         }
     }
     cli_signers_free(signers, nsigners);

@@ -756,6 +756,29 @@ int promotion_history(struct store *s, int env, const struere_trust *t,
     return TRUST_OK;
 }
 
+bool promotion_missing(struct store *s, int env, const char *commit)
+{
+    struct trust_state ts;
+    struct promotions p;
+    struere_statement st;
+    char err[1024];
+    bool missing = false;
+    if (trust_read(s, &ts, err, sizeof(err)) != TRUST_OK)
+        return false;
+    if (struere_trust_required(ts.t, env + 1) > 0 &&
+        promotions_read(s, env, &p, err, sizeof(err)) == TRUST_OK) {
+        missing =
+            !p.latest_text ||
+            struere_statement_read(p.latest_text, p.latest_len, ts.t, &st,
+                                   NULL) != 0 ||
+            strcmp(st.commit, commit) ||
+            st.signatures < (unsigned)struere_trust_required(ts.t, env + 1);
+        promotions_free(&p);
+    }
+    trust_state_free(&ts);
+    return missing;
+}
+
 bool trust_record_payload(json_t *record, char *buf, size_t size)
 {
     const char *sha = json_string_value(json_object_get(record, "sha256"));

@@ -136,6 +136,11 @@ int promotion_history(struct store *s, int env, const struere_trust *t,
                       size_t max, struct promotion_entry **out, size_t *n,
                       char *err, size_t errsize);
 
+/* Whether env's branch (at `commit`) would be refused by the runtime for
+ * want of a complete statement naming it: the policy requires K >= 1 and
+ * no complete statement of env names `commit`. */
+bool promotion_missing(struct store *s, int env, const char *commit);
+
 /* Whether text is a public key "ed25519:<base64 of 32 bytes>". */
 bool trust_pubkey_ok(const char *text);
 
