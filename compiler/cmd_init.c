@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -152,6 +153,18 @@ static int write_new(const char *dir, const char *rel, const char *text)
     if (mkdir_p(path) < 0) {
         cli_error("cannot create %s: %s", path, strerror(errno));
         return EXIT_IO;
+    }
+    /* Never write through a directory link that leaves the project. */
+    char *real_dir = realpath(dir, NULL), *real_sub = realpath(path, NULL);
+    size_t n = real_dir ? strlen(real_dir) : 0;
+    bool inside = real_dir && real_sub && !strncmp(real_sub, real_dir, n) &&
+                  (real_sub[n] == '/' || real_sub[n] == '\0' || n == 1);
+    free(real_dir);
+    free(real_sub);
+    if (!inside) {
+        cli_error("refused: %.*s resolves outside the project directory",
+                  (int)(strrchr(rel, '/') ? strrchr(rel, '/') - rel : 0), rel);
+        return EXIT_INVALID;
     }
     *slash = '/';
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

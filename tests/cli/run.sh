@@ -616,5 +616,137 @@ fi
 (cd "$M" && "$BIN" check >"$T/det.cwd" 2>&1)
 t "determinism: cd DIR && check identical to -C DIR" cmp -s "$T/det.default" "$T/det.cwd"
 
+# ---- hardening: project files are regular files inside the project ------
+# Nothing may block (every run under `timeout`), nothing outside the
+# project is read or printed, and each case names the path in the project.
+
+# hp DIR: a small valid project with a data type, in a git repository.
+hp() {
+    rm -rf "$1"
+    mkdir -p "$1/data"
+    printf 'name: hard\nversion: 0.1.0\n' >"$1/struere.yaml"
+    printf 'name: Item\nslug: item\nschema:\n  type: object\n  properties:\n    name: {type: string}\n' \
+        >"$1/data/item.yaml"
+}
+# codes_are FILE 'code path' ...: the JSON diagnostics, as "code file"
+# pairs sorted, are exactly the arguments.
+codes_are() {
+    local f=$1
+    shift
+    python3 - "$f" "$@" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1]))
+got = sorted("%s %s" % (x["code"], x["file"]) for x in d["diagnostics"])
+want = sorted(sys.argv[2:])
+if got != want:
+    print("got %s" % got)
+    sys.exit(1)
+EOF2
+}
+SECRET="struere-secret-$$-do-not-print"
+printf 'name: %s\nslug: leak\n' "$SECRET" >"$T/outside.yaml"
+
+H=$T/hard
+hp "$H"
+mkfifo "$H/data/x.yaml"
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: a FIFO in data/ does not block, exit 1" [ "$RC" -eq 1 ]
+t "hardening: a FIFO -> not-regular-file at data/x.yaml" \
+    codes_are "$T/out" "not-regular-file data/x.yaml"
+run timeout 10 "$BIN" -C "$H" check
+t "hardening: a FIFO's message says what it is" \
+    grep -q '^data/x.yaml: error: not a regular file: a FIFO (named pipe) \[not-regular-file\]$' "$T/out"
+rm "$H/data/x.yaml"
+
+hp "$H"
+rm "$H/struere.yaml"
+mkfifo "$H/struere.yaml"
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: struere.yaml as a FIFO does not block, exit 1" [ "$RC" -eq 1 ]
+t "hardening: struere.yaml as a FIFO -> not-regular-file" \
+    codes_are "$T/out" "not-regular-file struere.yaml"
+
+hp "$H"
+ln -s /dev/zero "$H/data/z.yaml"
+run timeout 10 "$BIN" -C "$H" check
+t "hardening: a link to /dev/zero -> exit 1" [ "$RC" -eq 1 ]
+t "hardening: a link to /dev/zero says it leaves the project, to a device" \
+    grep -q '^data/z.yaml: error: refused: a symbolic link that resolves outside the project directory, to a character device (not a regular file) \[outside-project\]$' "$T/out"
+t "hardening: a link to /dev/zero does not say 'Is a directory'" \
+    bash -c "! grep -q 'directory:\\|Is a directory' '$T/out'"
+rm "$H/data/z.yaml"
+
+hp "$H"
+ln -s /etc/passwd "$H/data/p.yaml"
+ln -s "$T/outside.yaml" "$H/data/leak.yaml"
+ln -s ../../outside.yaml "$H/data/rel.yaml"
+for fmt in text json github sarif; do
+    run timeout 10 "$BIN" -C "$H" check --format $fmt
+    t "hardening: links leaving the project, --format $fmt -> exit 1" [ "$RC" -eq 1 ]
+    t "hardening: links leaving the project, --format $fmt prints nothing of them" \
+        bash -c "! grep -q 'root:\\|$SECRET' '$T/out' '$T/err'"
+done
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: each link leaving the project -> outside-project at its path" \
+    codes_are "$T/out" "outside-project data/leak.yaml" \
+    "outside-project data/p.yaml" "outside-project data/rel.yaml"
+rm "$H/data/"{p,leak,rel}.yaml
+
+# A link that stays inside the project is followed (here into a folder
+# that is not a kind directory, and from one kind directory to another).
+hp "$H"
+mkdir -p "$H/shared" "$H/roles"
+mv "$H/data/item.yaml" "$H/shared/item.yaml"
+ln -s ../shared/item.yaml "$H/data/item.yaml"
+printf 'name: Viewer\nslug: viewer\npolicies:\n  - resource: item\n    actions: [read, list]\n    effect: allow\n' \
+    >"$H/shared/viewer.yaml"
+ln -s "$H/shared/viewer.yaml" "$H/roles/viewer.yaml"
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: links inside the project are followed (exit 0, clean)" \
+    bash -c "[ $RC -eq 0 ] && python3 -c 'import json,sys; sys.exit(json.load(open(\"$T/out\"))[\"diagnostics\"] != [])'"
+ln -s does-not-exist "$H/data/gone.yaml"
+run timeout 10 "$BIN" -C "$H" check
+t "hardening: a dangling link -> io-error naming it, exit 3" \
+    bash -c "[ $RC -eq 3 ] && grep -q '^data/gone.yaml: error: cannot read file: a symbolic link to nothing \[io-error\]$' '$T/out'"
+
+# A kind directory that is a link out of the project is not even listed.
+hp "$H"
+mkdir -p "$T/elsewhere"
+printf 'name: %s\n' "$SECRET" >"$T/elsewhere/$SECRET.yaml"
+ln -s "$T/elsewhere" "$H/agents"
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: agents -> a directory outside -> exit 1" [ "$RC" -eq 1 ]
+t "hardening: agents -> outside: outside-project at agents" \
+    codes_are "$T/out" "outside-project agents"
+t "hardening: agents -> outside: no file of it named or read" \
+    bash -c "! grep -q '$SECRET' '$T/out' '$T/err'"
+rm "$H/agents"
+ln -s /etc "$H/agents"
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: agents -> /etc: exit 1" [ "$RC" -eq 1 ]
+t "hardening: agents -> /etc: outside-project at agents" \
+    codes_are "$T/out" "outside-project agents"
+run timeout 10 "$BIN" -C "$H" add agent helper
+t "hardening: add through agents -> /etc refused, exit 1" [ "$RC" -eq 1 ]
+t "hardening: add through agents -> /etc writes nothing" [ ! -e /etc/helper.md ]
+rm "$H/agents"
+
+# dev: nothing compiled, nothing committed.
+hp "$H"
+git -C "$H" init -q
+ln -s "$T/outside.yaml" "$H/data/leak.yaml"
+run timeout 30 "$BIN" -C "$H" dev
+t "hardening: dev with a link leaving the project -> exit 1" [ "$RC" -eq 1 ]
+t "hardening: dev with a link leaving the project commits nothing" \
+    bash -c "! git -C '$H' rev-parse -q --verify refs/heads/struere/development >/dev/null"
+t "hardening: dev with a link leaving the project prints nothing of it" \
+    bash -c "! grep -q '$SECRET' '$T/out' '$T/err'"
+rm "$H/data/leak.yaml"
+mkfifo "$H/data/x.yaml"
+run timeout 30 "$BIN" -C "$H" dev
+t "hardening: dev with a FIFO -> exit 1 without blocking, no commit" \
+    bash -c "[ $RC -eq 1 ] && ! git -C '$H' rev-parse -q --verify refs/heads/struere/development >/dev/null"
+rm "$H/data/x.yaml"
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
