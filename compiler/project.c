@@ -434,7 +434,7 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
         diag_list_init(&d->diags, a);
     /* Files read by load_def are already a source; bytes from elsewhere
      * (the fuzzer) are copied into one. */
-    if (!d->src || d->src->text != bytes)
+    if (!d->src || d->src->text - d->src->skipped != bytes)
         d->src = source_from_bytes(a, d->path, bytes, len);
     struct source *src = (struct source *)d->src;
     size_t bad = utf8_first_invalid(src->text, src->len);
@@ -444,7 +444,7 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
         diag_add(&d->diags, SEV_ERROR, "invalid-utf8", src, line, col,
                  "save the file as UTF-8",
                  "invalid UTF-8 (byte 0x%02x at offset %zu)",
-                 (unsigned char)src->text[bad], bad);
+                 (unsigned char)src->text[bad], bad + src->skipped);
         return;
     }
     if (memchr(src->text, '\0', src->len)) {
@@ -454,7 +454,7 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
         source_position(src, off, &line, &col);
         diag_add(&d->diags, SEV_ERROR, "invalid-utf8", src, line, col,
                  "remove the NUL byte; definition files are text",
-                 "NUL byte at offset %zu", off);
+                 "NUL byte at offset %zu", off + src->skipped);
         return;
     }
     int failed = 0;

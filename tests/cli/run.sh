@@ -748,5 +748,28 @@ t "hardening: dev with a FIFO -> exit 1 without blocking, no commit" \
     bash -c "[ $RC -eq 1 ] && ! git -C '$H' rev-parse -q --verify refs/heads/struere/development >/dev/null"
 rm "$H/data/x.yaml"
 
+# ---- hardening: a UTF-8 byte order mark is skipped ---------------------
+
+hp "$H"
+mkdir -p "$H/agents"
+printf '\357\273\277name: hard\nversion: 0.1.0\n' >"$H/struere.yaml"
+printf '\357\273\277name: Item\nslug: item\nschema:\n  type: object\n  properties:\n    name: {type: string}\n' \
+    >"$H/data/item.yaml"
+printf '\357\273\277---\nname: Writer\nslug: writer\nversion: "1"\n---\n\nYou write.\n' \
+    >"$H/agents/writer.md"
+run "$BIN" -C "$H" check --format json
+t "hardening: BOM in struere.yaml, a data type, a Markdown agent -> clean, exit 0" \
+    bash -c "[ $RC -eq 0 ] && python3 -c 'import json,sys; sys.exit(json.load(open(\"$T/out\"))[\"diagnostics\"] != [])'"
+# columns on line 1 count from after the BOM: `slug: Bad` -> 1:7
+printf '\357\273\277---\nslug: Bad\nname: Writer\nversion: "1"\n---\n\nYou write.\n' \
+    >"$H/agents/writer.md"
+printf '\357\273\277name: {a: 1}\nslug: item\nschema:\n  type: object\n  properties:\n    name: {type: string}\n' \
+    >"$H/data/item.yaml"
+run "$BIN" -C "$H" check --format json
+t "hardening: BOM files: errors at their true line and column" json_ok "$T/out" '
+sorted((x["file"], x["line"], x["column"], x["code"]) for x in d["diagnostics"]
+       if x["severity"] == "error")
+    == [("agents/writer.md", 2, 7, "bad-slug"), ("data/item.yaml", 1, 7, "wrong-type")]'
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
