@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "embedded.h"
 #include "kinds.h"
+#include "limits.h"
 #include "slug.h"
 #include "store.h"
 
@@ -311,8 +312,14 @@ int cmd_add(const struct cli *g, int argc, char **argv)
     arena_init(&a);
     char *slug = slug_from_name(&a, argv[2]);
     int rc;
+    size_t limit = kind == KIND_TOOL ? LIMIT_TOOL_NAME_BYTES : LIMIT_SLUG_BYTES;
     if (!*slug) {
         cli_error("'%s' has no letters or digits to make a slug from", argv[2]);
+        rc = EXIT_USAGE;
+    } else if (strlen(slug) > limit) {
+        cli_error("add: the %s would be too long: %zu bytes (the limit is %zu)",
+                  kind == KIND_TOOL ? "tool name" : "slug", strlen(slug),
+                  limit);
         rc = EXIT_USAGE;
     } else if (access(arena_printf(&a, "%s/struere.yaml", g->dir), F_OK)) {
         cli_error("no struere.yaml in %s: run 'struere init' first, or use "

@@ -371,6 +371,27 @@ static void identify(struct arena *a, struct def *d)
     }
     if (!d->slug)
         return;
+    /* A slug names files (limits.h): one too long cannot be committed. */
+    size_t limit =
+        d->kind == KIND_TOOL ? LIMIT_TOOL_NAME_BYTES : LIMIT_SLUG_BYTES;
+    size_t slen = strlen(d->slug);
+    if (slen > limit) {
+        const char *what = d->kind == KIND_TOOL ? "tool name"
+                           : d->slug_node == n  ? "slug"
+                                               : "the slug derived from 'name'";
+        diag_error(&d->diags, d->slug_node, "slug-too-long",
+                   d->kind == KIND_TOOL
+                       ? "model providers accept tool names of at most 64 "
+                         "characters"
+                   : d->slug_node == n
+                       ? "shorten it: slugs name files in the project and "
+                         "in the store"
+                       : "add a shorter 'slug:', or shorten the name",
+                   "%s is too long: %zu bytes (the limit is %zu)", what, slen,
+                   limit);
+        d->slug = NULL;
+        return;
+    }
     /* The file is named after the definition. */
     const char *base = strrchr(d->path, '/');
     base = base ? base + 1 : d->path;

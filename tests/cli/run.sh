@@ -771,5 +771,21 @@ sorted((x["file"], x["line"], x["column"], x["code"]) for x in d["diagnostics"]
        if x["severity"] == "error")
     == [("agents/writer.md", 2, 7, "bad-slug"), ("data/item.yaml", 1, 7, "wrong-type")]'
 
+# ---- hardening: slugs at their limit can be committed and checked out ---
+
+S128=$(printf 's%.0s' $(seq 127))x
+hp "$H"
+rm -rf "$H/data"
+git -C "$H" init -q
+for k in data role agent automation eval fixture; do
+    "$BIN" -C "$H" add $k "$S128" >/dev/null 2>&1
+done
+run "$BIN" -C "$H" dev
+t "hardening: dev with 128-byte slugs -> exit 0" [ "$RC" -eq 0 ]
+run git -C "$H" worktree add -q "$T/wt-slug" struere/development
+t "hardening: the development commit with 128-byte slugs checks out" \
+    bash -c "[ $RC -eq 0 ] && [ -f '$T/wt-slug/review/development/agents/s/$S128.json' ]"
+git -C "$H" worktree remove --force "$T/wt-slug" >/dev/null 2>&1
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
