@@ -787,5 +787,34 @@ t "hardening: the development commit with 128-byte slugs checks out" \
     bash -c "[ $RC -eq 0 ] && [ -f '$T/wt-slug/review/development/agents/s/$S128.json' ]"
 git -C "$H" worktree remove --force "$T/wt-slug" >/dev/null 2>&1
 
+# ---- hardening: integers stay integers, exactly ---------------------------
+
+hp "$H"
+git -C "$H" init -q
+mkdir -p "$H/agents" "$H/tools"
+printf 'name: A\nslug: a\nversion: "1"\nsystemPrompt: Hi.\nmodel:\n  model: openai/gpt-5-mini\n  maxTokens: 1e3\n' \
+    >"$H/agents/a.yaml"
+printf 'name: n\ndescription: d\nparameters:\n  type: object\n  properties:\n    a:\n      default: 9223372036854775807\n    b:\n      default: -9223372036854775808\n    c:\n      default: 2.5\n' \
+    >"$H/tools/n.yaml"
+run "$BIN" -C "$H" dev
+t "hardening: integers: dev exit 0" [ "$RC" -eq 0 ]
+git -C "$H" show struere/development:review/development/agents/a/a.json >"$T/a.json" 2>/dev/null
+git -C "$H" show struere/development:review/development/tools/n/n.json >"$T/n.json" 2>/dev/null
+t "hardening: integers: maxTokens: 1e3 (an integer field) is emitted as 1000" \
+    grep -q '"maxTokens": 1000,$' "$T/a.json"
+t "hardening: integers: int64 extremes are emitted exactly" \
+    bash -c "grep -q '\"default\": 9223372036854775807\$' '$T/n.json' &&
+             grep -q '\"default\": -9223372036854775808\$' '$T/n.json'"
+t "hardening: integers: a float stays a float" grep -q '"default": 2.5$' "$T/n.json"
+DEV=$(git -C "$H" rev-parse struere/development)
+sed -i 's/maxTokens: 1e3/maxTokens: 9223372036854775808/' "$H/agents/a.yaml"
+run "$BIN" -C "$H" dev
+t "hardening: integers: 2^63 -> exit 1, located" \
+    bash -c "[ $RC -eq 1 ] && cat '$T/out' '$T/err' | grep -q '^agents/a.yaml:7:14: error: integer 9223372036854775808 is out of range'"
+t "hardening: integers: 2^63 -> nothing committed" \
+    [ "$(git -C "$H" rev-parse struere/development)" = "$DEV" ]
+t "hardening: integers: 2^63 is never printed as a rounded float" \
+    bash -c "! grep -q '9.22337' '$T/out' '$T/err'"
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

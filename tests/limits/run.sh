@@ -767,5 +767,51 @@ RC=$?
 t_ok=$([ "$RC" -eq 0 ] && [ -f "$P/agents/$S128.md" ] && echo 1)
 if [ "$t_ok" = 1 ]; then pass "slug: add with a slug of 128 bytes"; else fail "slug: add with a slug of 128 bytes" "exit $RC"; fi
 
+# ---- integers: the int64 range, kept exactly: integer-out-of-range -------
+# An integer is emitted as a JSON integer, exactly; one outside int64 is an
+# error where it is written, never a rounded float. In a tool's free-form
+# parameter schema (no type, no bounds) only the range matters.
+
+P=$T/int
+project "$P"
+mkdir -p "$P/tools"
+# int_tool VALUE: a tool whose parameter default is VALUE (line 7, col 16).
+int_tool() {
+    printf 'name: n\ndescription: d\nparameters:\n  type: object\n  properties:\n    a:\n      default: %s\n' \
+        "$1" >"$P/tools/n.yaml"
+}
+for v in 9223372036854775807 -9223372036854775808 0x7fffffffffffffff \
+    0o777777777777777777777; do
+    int_tool "$v"
+    check "$P"
+    accepted "integer: $v accepted" integer-out-of-range
+done
+for v in 9223372036854775808 -9223372036854775809 0x8000000000000000 \
+    0o1000000000000000000000 123456789012345678901234567890; do
+    int_tool "$v"
+    check "$P"
+    rejected "integer: $v rejected where it is written" integer-out-of-range \
+        count=1 file=tools/n.yaml line=7 column=16 message="integer $v is out of range"
+done
+# Where the schema wants an integer, an integral float is taken as one
+# (`maxTokens: 1e3` is 1000); past int64 it is out of range too.
+rm -rf "$P/tools"
+mkdir -p "$P/agents"
+agent_tokens() {
+    printf 'name: A\nslug: a\nversion: "1"\nsystemPrompt: Hi.\nmodel:\n  model: openai/gpt-5-mini\n  maxTokens: %s\n' \
+        "$1" >"$P/agents/a.yaml"
+}
+for v in 1e3 9.2e18 9223372036854775807; do
+    agent_tokens "$v"
+    check "$P"
+    accepted "integer: maxTokens: $v accepted" integer-out-of-range
+done
+for v in 9223372036854775808 9.3e18 1e30; do
+    agent_tokens "$v"
+    check "$P"
+    rejected "integer: maxTokens: $v rejected" integer-out-of-range count=1 \
+        file=agents/a.yaml line=7 column=14
+done
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
