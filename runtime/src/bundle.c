@@ -98,6 +98,18 @@ const char *struere_strerror(int code)
         return "not found";
     case STRUERE_EINVAL:
         return "invalid argument";
+    case STRUERE_EKEY:
+        return "malformed or unknown API key";
+    case STRUERE_EREVOKED:
+        return "API key revoked";
+    case STRUERE_EEXPIRED:
+        return "API key expired";
+    case STRUERE_ESTORE:
+        return "not a struere store";
+    case STRUERE_EJSON:
+        return "invalid JSON input (or not the JSON value expected)";
+    case STRUERE_ERANGE:
+        return "output buffer too small, or a limit exceeded";
     }
     return "unknown error";
 }
