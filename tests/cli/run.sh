@@ -816,5 +816,39 @@ t "hardening: integers: 2^63 -> nothing committed" \
 t "hardening: integers: 2^63 is never printed as a rounded float" \
     bash -c "! grep -q '9.22337' '$T/out' '$T/err'"
 
+# ---- hardening: control characters in names never reach the terminal raw --
+
+hp "$H"
+mkdir -p "$H/agents" "$H/tools"
+ESC=$(printf '\033')
+# a stray file and a definition whose names hold ESC, a newline, a C1 CSI
+printf 'x\n' >"$H/agents/${ESC}[2Jwipe.txt"
+printf 'name: Item\nslug: item\nschema:\n  type: object\n  properties:\n    name: {type: string}\n' \
+    >"$H/data/new
+line.yaml"
+printf 'name: A\nslug: "\\e[31mred"\nversion: "1"\nsystemPrompt: Hi.\n' >"$H/agents/$(printf '\302\233')c1.yaml"
+run "$BIN" -C "$H" check
+t "hardening: control characters: exit 1" [ "$RC" -eq 1 ]
+t "hardening: control characters: no raw ESC, CSI or stray newline in text output" \
+    python3 -c '
+import sys
+b = open(sys.argv[1], "rb").read()
+assert b"\x1b" not in b and b"\xc2\x9b" not in b, b
+assert b"data/new\n" not in b, b' "$T/out"
+t "hardening: control characters: ESC in a file name printed as \\x1b" \
+    grep -qF 'agents/\x1b[2Jwipe.txt: warning: ' "$T/out"
+t "hardening: control characters: a newline in a file name printed as \\n" \
+    grep -qF 'data/new\nline.yaml:2:7: warning: ' "$T/out"
+t "hardening: control characters: C1 CSI in a file name printed as \\u009b" \
+    grep -qF 'agents/\u009bc1.yaml:2:7: error: ' "$T/out"
+t "hardening: control characters: ESC in a quoted value printed as \\x1b" \
+    grep -qF "'\x1b[31mred' is not a valid slug" "$T/out"
+run "$BIN" -C "$H" check --format github
+t "hardening: control characters: github format escapes them too" \
+    bash -c "! grep -q \$'\\033' '$T/out' && grep -qF 'file=agents/\\x1b[2Jwipe.txt,' '$T/out' && grep -qF 'file=data/new%0Aline.yaml,' '$T/out'"
+run "$BIN" -C "$H" check --format json
+t "hardening: control characters: JSON keeps the names exactly" json_ok "$T/out" '
+{"agents/\x1b[2Jwipe.txt", "data/new\nline.yaml"} <= {x["file"] for x in d["diagnostics"]}'
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
