@@ -850,5 +850,48 @@ run "$BIN" -C "$H" check --format json
 t "hardening: control characters: JSON keeps the names exactly" json_ok "$T/out" '
 {"agents/\x1b[2Jwipe.txt", "data/new\nline.yaml"} <= {x["file"] for x in d["diagnostics"]}'
 
+# ---- hardening: who commits and deploys, as git decides it ---------------
+# Author from GIT_AUTHOR_*, committer from GIT_COMMITTER_*, each else the
+# repository's user.name/user.email; reflog entries (deploys) and `log`
+# name the committer. SOURCE_DATE_EPOCH still fixes both times.
+
+hp "$H"
+git -C "$H" init -q
+git -C "$H" config user.name "Config User"
+git -C "$H" config user.email config@example.com
+ids() { git -C "$H" log -1 --format='%an <%ae> %at | %cn <%ce> %ct' "$1"; }
+run env GIT_AUTHOR_NAME="Alice Author" GIT_AUTHOR_EMAIL=alice@example.com \
+    GIT_COMMITTER_NAME="Carl Committer" GIT_COMMITTER_EMAIL=carl@example.com \
+    GIT_AUTHOR_DATE="2020-01-02T03:04:05+02:00" GIT_COMMITTER_DATE="@1600000000 +0000" \
+    "$BIN" -C "$H" dev
+t "identity: dev with GIT_AUTHOR_*/GIT_COMMITTER_* -> exit 0" [ "$RC" -eq 0 ]
+t "identity: author and committer from their own variables, dates too" \
+    [ "$(ids struere/development)" = "Alice Author <alice@example.com> 1577927045 | Carl Committer <carl@example.com> 1600000000" ]
+run env GIT_COMMITTER_NAME="Dora Deployer" GIT_COMMITTER_EMAIL=dora@example.com \
+    "$BIN" -C "$H" deploy --yes
+t "identity: deploy -> exit 0" [ "$RC" -eq 0 ]
+t "identity: the deploy's reflog entry names the committer" \
+    [ "$(git -C "$H" reflog show -1 --format='%gn <%ge>' struere/production)" = "Dora Deployer <dora@example.com>" ]
+run "$BIN" -C "$H" log --env production --json
+t "identity: log credits the deploy to the committer" json_ok "$T/out" '
+[e["who"] for e in d["production"]] == ["Dora Deployer <dora@example.com>"]'
+# only a name in the environment: the email from the configuration
+printf '# change\n' >>"$H/data/item.yaml"
+run env GIT_AUTHOR_NAME="Ann Only" SOURCE_DATE_EPOCH=1234567890 \
+    GIT_AUTHOR_DATE="@1 +0000" "$BIN" -C "$H" dev
+t "identity: a name alone, the email from config; SOURCE_DATE_EPOCH wins" \
+    [ "$(ids struere/development)" = "Ann Only <config@example.com> 1234567890 | Config User <config@example.com> 1234567890" ]
+"$BIN" -C "$H" deploy --yes >/dev/null 2>&1
+run env GIT_COMMITTER_NAME="Rob Roll" GIT_COMMITTER_EMAIL=rob@example.com "$BIN" -C "$H" rollback --yes
+t "identity: rollback -> exit 0" [ "$RC" -eq 0 ]
+run "$BIN" -C "$H" log --env production --json
+t "identity: a rollback is credited to its committer" json_ok "$T/out" '
+d["production"][0]["who"] == "Rob Roll <rob@example.com>"'
+printf '# change 2\n' >>"$H/data/item.yaml"
+DEV=$(git -C "$H" rev-parse struere/development)
+run env GIT_AUTHOR_DATE=yesterdayish "$BIN" -C "$H" dev
+t "identity: an unreadable GIT_AUTHOR_DATE -> exit 3 naming it, no commit" \
+    bash -c "[ $RC -eq 3 ] && grep -q 'GIT_AUTHOR_DATE' '$T/err' && [ \"\$(git -C '$H' rev-parse struere/development)\" = '$DEV' ]"
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
