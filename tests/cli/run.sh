@@ -893,5 +893,79 @@ run env GIT_AUTHOR_DATE=yesterdayish "$BIN" -C "$H" dev
 t "identity: an unreadable GIT_AUTHOR_DATE -> exit 3 naming it, no commit" \
     bash -c "[ $RC -eq 3 ] && grep -q 'GIT_AUTHOR_DATE' '$T/err' && [ \"\$(git -C '$H' rev-parse struere/development)\" = '$DEV' ]"
 
+# ---- hardening: keys commands refuse a damaged keys.json ----------------
+# Every record is checked as the runtime reads it (sha256: 64 hex digits,
+# environment, revoked: a boolean, expires: null or a date; and a prefix):
+# a damaged one is named (record N, which field), exit 3, nothing written.
+
+K=$T/keys
+hp "$K"
+git -C "$K" init -q
+"$BIN" -C "$K" dev >/dev/null 2>&1
+"$BIN" -C "$K" keys create --env development --name good >/dev/null 2>&1
+GOOD=$(git -C "$K" show refs/struere/keys:keys.json)
+# put_keys PYTHON-EXPR: keys.json := EXPR over `good` (the record above),
+# committed to refs/struere/keys by hand, as a push by anyone could.
+put_keys() {
+    local text blob tree commit
+    text=$(printf '%s' "$GOOD" | python3 -c '
+import json, sys
+good = json.load(sys.stdin)[0]
+def without(k):
+    r = dict(good); del r[k]; return r
+def with_(k, v):
+    r = dict(good); r[k] = v; return r
+print(json.dumps(eval(sys.argv[1]), indent=2))' "$1")
+    blob=$(printf '%s\n' "$text" | git -C "$K" hash-object -w --stdin)
+    tree=$(printf '100644 blob %s\tkeys.json\n' "$blob" | git -C "$K" mktree)
+    commit=$(GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x \
+        GIT_COMMITTER_EMAIL=x@x git -C "$K" commit-tree "$tree" -m hand)
+    git -C "$K" update-ref refs/struere/keys "$commit"
+}
+# damaged NAME EXPR MESSAGE: list, list --json, create and revoke all
+# refuse with MESSAGE (exit 3), and refs/struere/keys does not move.
+damaged() {
+    local name=$1 msg=$3 before sub
+    put_keys "$2"
+    before=$(git -C "$K" rev-parse refs/struere/keys)
+    for sub in "list" "list --json" "create --env production" "revoke sk_dev_"; do
+        # shellcheck disable=SC2086
+        run "$BIN" -C "$K" keys $sub
+        if [ "$RC" -eq 3 ] && grep -qF -- "$msg" "$T/err" && ! grep -q '(null)' "$T/out" &&
+            ! grep -q '^sk_' "$T/out" && [ "$(git -C "$K" rev-parse refs/struere/keys)" = "$before" ]; then
+            pass "keys: $name -> keys $sub refused, exit 3, nothing written"
+        else
+            fail "keys: $name -> keys $sub refused, exit 3, nothing written" \
+                "exit $RC: $(head -c 200 "$T/err")"
+        fi
+    done
+}
+damaged "record 2 without sha256" '[good, without("sha256")]' \
+    'keys.json record 2 has no valid "sha256" (64 hex digits)'
+damaged "record 1 with a short sha256" '[with_("sha256", "ab" * 31)]' \
+    'keys.json record 1 has no valid "sha256"'
+damaged "record 2 without environment" \
+    '[good, {k: v for k, v in with_("sha256", "0" * 64).items() if k != "environment"}]' \
+    'keys.json record 2 has no valid "environment" (development, production or eval)'
+damaged "a record with environment staging" '[with_("environment", "staging")]' \
+    'record 1 has no valid "environment"'
+damaged "a record without revoked" '[without("revoked")]' \
+    'record 1 has no "revoked" flag (true or false)'
+damaged "a record with revoked \"false\" (a string)" '[with_("revoked", "false")]' \
+    'record 1 has no "revoked" flag'
+damaged "a record with expires soon" '[with_("expires", "soon")]' \
+    'record 1 has an "expires" that is not null or a date'
+damaged "a record that is a number" '[good, 5]' 'keys.json record 2 is not an object'
+damaged "a record without prefix" '[without("prefix")]' 'record 1 has no "prefix"'
+damaged "two records with one digest" '[good, with_("prefix", "sk_dev_zzzzzz")]' \
+    'keys.json records 1 and 2 have the same "sha256"'
+# Sound records without the optional name and created: listed, no (null).
+put_keys '[{k: v for k, v in good.items() if k not in ("name", "created")}]'
+run "$BIN" -C "$K" keys list
+t "keys: a sound record without name or created is listed, without (null)" \
+    bash -c "[ $RC -eq 0 ] && grep -q '^sk_dev_' '$T/out' && ! grep -q '(null)' '$T/out'"
+run "$BIN" -C "$K" keys create --env eval
+t "keys: create after sound records appends (exit 0)" [ "$RC" -eq 0 ]
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
