@@ -144,6 +144,18 @@ static int mkdir_p(const char *path)
     return mkdir(buf, 0777) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Whether path resolves inside the project directory dir (both exist). */
+static bool inside_project(const char *dir, const char *path)
+{
+    char *real_dir = realpath(dir, NULL), *real_sub = realpath(path, NULL);
+    size_t n = real_dir ? strlen(real_dir) : 0;
+    bool inside = real_dir && real_sub && !strncmp(real_sub, real_dir, n) &&
+                  (real_sub[n] == '/' || real_sub[n] == '\0' || n == 1);
+    free(real_dir);
+    free(real_sub);
+    return inside;
+}
+
 /* Writes text to dir/rel, creating directories; refuses to overwrite. */
 static int write_new(const char *dir, const char *rel, const char *text)
 {
@@ -156,13 +168,7 @@ static int write_new(const char *dir, const char *rel, const char *text)
         return EXIT_IO;
     }
     /* Never write through a directory link that leaves the project. */
-    char *real_dir = realpath(dir, NULL), *real_sub = realpath(path, NULL);
-    size_t n = real_dir ? strlen(real_dir) : 0;
-    bool inside = real_dir && real_sub && !strncmp(real_sub, real_dir, n) &&
-                  (real_sub[n] == '/' || real_sub[n] == '\0' || n == 1);
-    free(real_dir);
-    free(real_sub);
-    if (!inside) {
+    if (!inside_project(dir, path)) {
         cli_error("refused: %.*s resolves outside the project directory",
                   (int)(strrchr(rel, '/') ? strrchr(rel, '/') - rel : 0), rel);
         return EXIT_INVALID;
@@ -239,7 +245,9 @@ static const char *first_slug(struct arena *a, const char *dir, enum kind k,
     if (own)
         return own;
     const struct kind_ops *ops = &kind_table[k];
-    DIR *d = opendir(arena_printf(a, "%s/%s", dir, ops->dir));
+    const char *kind_dir = arena_printf(a, "%s/%s", dir, ops->dir);
+    /* A kind directory linked out of the project is not listed. */
+    DIR *d = inside_project(dir, kind_dir) ? opendir(kind_dir) : NULL;
     const char *best = NULL;
     struct dirent *e;
     while (d && (e = readdir(d))) {

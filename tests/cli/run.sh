@@ -730,6 +730,16 @@ run timeout 10 "$BIN" -C "$H" add agent helper
 t "hardening: add through agents -> /etc refused, exit 1" [ "$RC" -eq 1 ]
 t "hardening: add through agents -> /etc writes nothing" [ ! -e /etc/helper.md ]
 rm "$H/agents"
+# add lists kind directories to refer to existing definitions: one linked
+# out of the project is not listed, so no name from there is written.
+rm -rf "$H/data"
+ln -s "$T/elsewhere" "$H/data"
+run timeout 10 "$BIN" -C "$H" add role viewer
+t "hardening: add with data -> outside: the role is written (exit 0)" \
+    [ "$RC" -eq 0 -a -f "$H/roles/viewer.yaml" ]
+t "hardening: add with data -> outside: no name from outside in it" \
+    bash -c "! grep -q '$SECRET' '$H/roles/viewer.yaml'"
+rm -rf "$H/data" "$H/roles"
 
 # dev: nothing compiled, nothing committed.
 hp "$H"
