@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "cli.h"
 #include "embedded.h"
 #include "kinds.h"
+#include "limits.h"
 #include "slug.h"
 #include "store.h"
 
@@ -142,6 +144,18 @@ static int mkdir_p(const char *path)
     return mkdir(buf, 0777) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Whether path resolves inside the project directory dir (both exist). */
+static bool inside_project(const char *dir, const char *path)
+{
+    char *real_dir = realpath(dir, NULL), *real_sub = realpath(path, NULL);
+    size_t n = real_dir ? strlen(real_dir) : 0;
+    bool inside = real_dir && real_sub && !strncmp(real_sub, real_dir, n) &&
+                  (real_sub[n] == '/' || real_sub[n] == '\0' || n == 1);
+    free(real_dir);
+    free(real_sub);
+    return inside;
+}
+
 /* Writes text to dir/rel, creating directories; refuses to overwrite. */
 static int write_new(const char *dir, const char *rel, const char *text)
 {
@@ -152,6 +166,12 @@ static int write_new(const char *dir, const char *rel, const char *text)
     if (mkdir_p(path) < 0) {
         cli_error("cannot create %s: %s", path, strerror(errno));
         return EXIT_IO;
+    }
+    /* Never write through a directory link that leaves the project. */
+    if (!inside_project(dir, path)) {
+        cli_error("refused: %.*s resolves outside the project directory",
+                  (int)(strrchr(rel, '/') ? strrchr(rel, '/') - rel : 0), rel);
+        return EXIT_INVALID;
     }
     *slash = '/';
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -225,7 +245,9 @@ static const char *first_slug(struct arena *a, const char *dir, enum kind k,
     if (own)
         return own;
     const struct kind_ops *ops = &kind_table[k];
-    DIR *d = opendir(arena_printf(a, "%s/%s", dir, ops->dir));
+    const char *kind_dir = arena_printf(a, "%s/%s", dir, ops->dir);
+    /* A kind directory linked out of the project is not listed. */
+    DIR *d = inside_project(dir, kind_dir) ? opendir(kind_dir) : NULL;
     const char *best = NULL;
     struct dirent *e;
     while (d && (e = readdir(d))) {
@@ -298,8 +320,14 @@ int cmd_add(const struct cli *g, int argc, char **argv)
     arena_init(&a);
     char *slug = slug_from_name(&a, argv[2]);
     int rc;
+    size_t limit = kind == KIND_TOOL ? LIMIT_TOOL_NAME_BYTES : LIMIT_SLUG_BYTES;
     if (!*slug) {
         cli_error("'%s' has no letters or digits to make a slug from", argv[2]);
+        rc = EXIT_USAGE;
+    } else if (strlen(slug) > limit) {
+        cli_error("add: the %s would be too long: %zu bytes (the limit is %zu)",
+                  kind == KIND_TOOL ? "tool name" : "slug", strlen(slug),
+                  limit);
         rc = EXIT_USAGE;
     } else if (access(arena_printf(&a, "%s/struere.yaml", g->dir), F_OK)) {
         cli_error("no struere.yaml in %s: run 'struere init' first, or use "

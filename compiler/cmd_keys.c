@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
@@ -92,6 +93,78 @@ static bool parse_date(const char *s, char *out, size_t size)
     return true;
 }
 
+/* What is wrong with record r (the index-th, from 0) of keys.json, as
+ * the runtime's reader (runtime/src/keystore.c, record_parse) would find
+ * it, plus what these commands rely on (a string prefix); NULL when it
+ * is sound. The runtime refuses every key of a store with a bad record,
+ * so these commands refuse to list or extend one. */
+static const char *record_problem(const json_t *r)
+{
+    if (!json_is_object(r))
+        return "is not an object";
+    const char *sha = json_string_value(json_object_get(r, "sha256"));
+    if (!sha || strlen(sha) != 64 ||
+        strspn(sha, "0123456789abcdefABCDEF") != 64)
+        return "has no valid \"sha256\" (64 hex digits)";
+    const char *env = json_string_value(json_object_get(r, "environment"));
+    if (!env || (strcmp(env, "development") && strcmp(env, "production") &&
+                 strcmp(env, "eval")))
+        return "has no valid \"environment\" (development, production or "
+               "eval)";
+    if (!json_is_boolean(json_object_get(r, "revoked")))
+        return "has no \"revoked\" flag (true or false)";
+    const json_t *exp = json_object_get(r, "expires");
+    char date[32];
+    if (exp && !json_is_null(exp) &&
+        (!json_is_string(exp) ||
+         !parse_date(json_string_value(exp), date, sizeof(date))))
+        return "has an \"expires\" that is not null or a date "
+               "(YYYY-MM-DDTHH:MM:SSZ)";
+    if (!json_is_string(json_object_get(r, "prefix")))
+        return "has no \"prefix\" (a string)";
+    static const char *const texts[] = {"name", "created", "revokedAt"};
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *v = json_object_get(r, texts[i]);
+        if (v && !json_is_string(v))
+            return i == 0   ? "has a \"name\" that is not a string"
+                   : i == 1 ? "has a \"created\" that is not a string"
+                            : "has a \"revokedAt\" that is not a string";
+    }
+    return NULL;
+}
+
+/* Refuses keys.json unless every record is sound and no two share a
+ * digest (the runtime refuses such a key too). */
+static int check_records(const json_t *records)
+{
+    size_t i;
+    const json_t *r;
+    json_array_foreach(records, i, r)
+    {
+        const char *why = record_problem(r);
+        if (why) {
+            cli_error("refs/struere/keys: keys.json record %zu %s; the "
+                      "runtime refuses every key of this store until it is "
+                      "repaired, and nothing was changed",
+                      i + 1, why);
+            return EXIT_IO;
+        }
+        const char *sha = json_string_value(json_object_get(r, "sha256"));
+        for (size_t j = 0; j < i; j++) {
+            const char *other = json_string_value(
+                json_object_get(json_array_get(records, j), "sha256"));
+            if (!strcasecmp(sha, other)) {
+                cli_error("refs/struere/keys: keys.json records %zu and %zu "
+                          "have the same \"sha256\"; the runtime refuses "
+                          "that key, and nothing was changed",
+                          j + 1, i + 1);
+                return EXIT_IO;
+            }
+        }
+    }
+    return EXIT_OK;
+}
+
 /* Reads keys.json of refs/struere/keys (an empty list when absent). */
 static int load(struct store *s, char parent[41], json_t **records)
 {
@@ -118,6 +191,11 @@ static int load(struct store *s, char parent[41], json_t **records)
         json_decref(*records);
         *records = NULL;
         cli_error("refs/struere/keys: keys.json is not a list of records");
+        return EXIT_IO;
+    }
+    if (check_records(*records) != EXIT_OK) {
+        json_decref(*records);
+        *records = NULL;
         return EXIT_IO;
     }
     return EXIT_OK;
@@ -304,12 +382,13 @@ static int list(struct store *s, bool json)
                                     ? "revoked"
                                 : exp && strcmp(exp, now) < 0 ? "expired"
                                                               : "active";
+            const char *name = json_string_value(json_object_get(r, "name"));
+            const char *made = json_string_value(json_object_get(r, "created"));
             printf("%-16s %-12s %-20s %-21s %-21s %s\n",
                    json_string_value(json_object_get(r, "prefix")),
                    json_string_value(json_object_get(r, "environment")),
-                   json_string_value(json_object_get(r, "name")),
-                   json_string_value(json_object_get(r, "created")),
-                   exp ? exp : "never", state);
+                   name ? name : "-", made ? made : "-", exp ? exp : "never",
+                   state);
         }
     }
     json_decref(records);

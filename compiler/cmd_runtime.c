@@ -324,8 +324,33 @@ static void print_json(const char *text, size_t len, int compact)
 }
 
 /* Reads a JSON file (or - for stdin) as compact text. */
+static const char *json_type_text(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        break;
+    }
+    return "null";
+}
+
+/* The JSON in path (or stdin for "-") as compact text (malloc'd), which
+ * must be an object: `must` says what the object is, for the message;
+ * a record's members are checked too. NULL (a message printed) when it
+ * is not what is wanted. */
 static char *read_json_file(const struct cli *g, const char *path,
-                            const char *what)
+                            const char *what, const char *must, bool record)
 {
     char buf[4096];
     json_error_t jerr;
@@ -338,6 +363,31 @@ static char *read_json_file(const struct cli *g, const char *path,
         cli_error("%s %s:%d:%d: %s", what, path, jerr.line, jerr.column,
                   jerr.text);
         return NULL;
+    }
+    if (!json_is_object(v)) {
+        cli_error("%s %s: must be a JSON object (%s), not %s", what, path, must,
+                  json_type_text(v));
+        json_decref(v);
+        return NULL;
+    }
+    /* A record's members, when present, have these types. */
+    static const struct {
+        const char *key;
+        json_type type;
+        const char *text;
+    } record_members[] = {{"_id", JSON_STRING, "a string"},
+                          {"type", JSON_STRING, "a string"},
+                          {"status", JSON_STRING, "a string"},
+                          {"data", JSON_OBJECT, "an object"}};
+    for (size_t i = 0; record && i < 4; i++) {
+        json_t *m = json_object_get(v, record_members[i].key);
+        if (m && json_typeof(m) != record_members[i].type) {
+            cli_error("%s %s: the record's \"%s\" must be %s, not %s", what,
+                      path, record_members[i].key, record_members[i].text,
+                      json_type_text(m));
+            json_decref(v);
+            return NULL;
+        }
     }
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(v);
@@ -583,7 +633,10 @@ int cmd_can(const struct cli *g, int argc, char **argv)
     char *record = NULL;
     ec = make_actor(rt, &o, NULL, &actor);
     if (!ec && record_file &&
-        !(record = read_json_file(g, record_file, "--record")))
+        !(record = read_json_file(g, record_file, "--record",
+                                  "a record {\"_id\", \"type\", "
+                                  "\"status\", \"data\"}",
+                                  true)))
         ec = EXIT_INVALID;
     if (!ec && id && !(record = fixture_record(rt, id)))
         ec = EXIT_INVALID;
@@ -888,8 +941,13 @@ int cmd_fire(const struct cli *g, int argc, char **argv)
     }
     const char **pos = a.pos, *data_file = f.data_file,
                *prev_file = f.prev_file, *id = f.id;
-    char *data = read_json_file(g, data_file, "--data");
-    char *prev = prev_file ? read_json_file(g, prev_file, "--previous") : NULL;
+    char *data =
+        read_json_file(g, data_file, "--data", "the record's data", false);
+    char *prev = prev_file ? read_json_file(g, prev_file, "--previous",
+                                            "the record's data before the "
+                                            "change",
+                                            false)
+                           : NULL;
     if (!data || (prev_file && !prev)) {
         free(data);
         free(prev);

@@ -446,7 +446,7 @@ static struct node *get_node(struct in *r, struct arena *a,
 /* Reads the whole file at path (malloc'd). */
 static unsigned char *slurp(const char *path, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0)
         return NULL;
     struct stat st;
@@ -539,7 +539,9 @@ bool defcache_restore(const struct defcache *c, struct project *p,
         return false;
     char *full = arena_path(a, p->dir, d->path);
     struct stat st;
-    if (stat(full, &st) != 0 || !S_ISREG(st.st_mode))
+    /* lstat: a symbolic link is never restored; it is read again, and
+     * its target checked (project.c), on every run. */
+    if (lstat(full, &st) != 0 || !S_ISREG(st.st_mode))
         return false;
     struct file_stat now;
     file_stat_set(&now, &st);

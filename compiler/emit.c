@@ -68,6 +68,10 @@ static json_t *with_defaults(const struct schema *s, const struct node *n,
                                   with_defaults(items, n->kids[i], depth + 1));
         return a;
     }
+    if (n->type == NODE_FLOAT && schema_wants_integer(s) &&
+        schema_float_is_int64(n->v.f))
+        return json_integer((json_int_t)n->v.f); /* `1e3` where an integer
+                                                    is wanted: 1000 */
     if (n->type != NODE_MAP)
         return emit_node(n);
     json_t *o = json_object();

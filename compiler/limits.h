@@ -35,6 +35,19 @@
  * were left out, so a broken generator cannot flood a CI log. */
 #define LIMIT_DIAGNOSTICS 1000u
 
+/* Longest slug (a role's slug derived from its name too), in bytes. A
+ * slug names files: the definition (agents/<slug>.fixture.yaml at most
+ * adds 13 bytes) and its review rendering in every bundle commit
+ * (review/<env>/<kind>/<c>/<slug>.json adds 5), and git, ext4, XFS, APFS
+ * and NTFS refuse a path component over 255 bytes; a store with one
+ * cannot be checked out. 128 leaves room for any suffix, and is still far
+ * longer than a slug anyone reads or types. */
+#define LIMIT_SLUG_BYTES 128u
+
+/* Longest custom tool name, in bytes (a tool's name is its slug): model
+ * providers refuse function names over 64 characters (DESIGN.md §2). */
+#define LIMIT_TOOL_NAME_BYTES 64u
+
 /* Deepest nesting of {{ }} inside one template expression. */
 #define LIMIT_TEMPLATE_DEPTH 16
 

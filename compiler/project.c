@@ -55,24 +55,86 @@ void file_stat_set(struct file_stat *fs, const struct stat *st)
     };
 }
 
-/* Reads a whole file into arena memory (NUL-terminated); returns 0, or
- * an errno value. */
-static int read_file(struct arena *a, const char *path, char **out, size_t *len,
-                     size_t limit, bool *too_big, struct file_stat *fs)
+/* Why a project file was not read (read_file's negative returns). */
+enum {
+    READ_NOT_REGULAR = -1, /* a FIFO, device or socket (*mode says which) */
+    READ_OUTSIDE = -2,     /* a symbolic link leading out of the project */
+    READ_DANGLING = -3,    /* a symbolic link to nothing */
+};
+
+/* Whether the resolved path real lies in the project directory. */
+static bool inside_project(const struct project *p, const char *real)
+{
+    const char *root = p->real_dir;
+    if (!root)
+        return false;
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/')
+        return true;
+    return !strncmp(real, root, n) && (real[n] == '/' || real[n] == '\0');
+}
+
+/* Where project path full really is, following symbolic links, when it
+ * stays inside the project: 0 with *real set (arena memory), or one of
+ * READ_OUTSIDE, READ_DANGLING, or an errno value. */
+static int resolve_inside(const struct project *p, struct arena *a,
+                          const char *full, char **real)
+{
+    char *buf = realpath(full, NULL);
+    if (!buf)
+        return errno == ENOENT ? READ_DANGLING : errno;
+    bool inside = inside_project(p, buf);
+    if (inside)
+        *real = arena_strdup(a, buf);
+    free(buf);
+    return inside ? 0 : READ_OUTSIDE;
+}
+
+/* Reads project file rel (relative to the project directory) into arena
+ * memory (NUL-terminated). Project files are regular files inside the
+ * project: a symbolic link is followed only when it resolves inside the
+ * project directory (checked before anything is opened, so a link to a
+ * device is never opened), and nothing that is not a regular file is
+ * opened in a way that could block (O_NONBLOCK, O_NOFOLLOW, then fstat).
+ * Returns 0, an errno value, or one of the READ_* codes (*mode is the
+ * file's type for READ_NOT_REGULAR). */
+static int read_file(const struct project *p, struct arena *a, const char *rel,
+                     char **out, size_t *len, size_t limit, bool *too_big,
+                     struct file_stat *fs, mode_t *mode)
 {
     *too_big = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno;
+    const char *path = arena_path(a, p->dir, rel);
     struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno;
+    if (S_ISLNK(st.st_mode)) {
+        char *real;
+        int r = resolve_inside(p, a, path, &real);
+        if (r == READ_OUTSIDE && stat(path, &st) == 0)
+            *mode = st.st_mode; /* its type, for the message (not opened) */
+        if (r)
+            return r;
+        path = real;
+        if (lstat(path, &st) < 0)
+            return errno;
+    }
+    *mode = st.st_mode;
+    if (S_ISDIR(st.st_mode))
+        return EISDIR;
+    if (!S_ISREG(st.st_mode))
+        return READ_NOT_REGULAR;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ELOOP ? READ_OUTSIDE : errno; /* swapped meanwhile */
     if (fstat(fd, &st) < 0) {
         int e = errno;
         close(fd);
         return e;
     }
     if (!S_ISREG(st.st_mode)) {
+        *mode = st.st_mode;
         close(fd);
-        return EISDIR;
+        return S_ISDIR(st.st_mode) ? EISDIR : READ_NOT_REGULAR;
     }
     file_stat_set(fs, &st);
     if ((size_t)st.st_size > limit) {
@@ -88,6 +150,58 @@ static int read_file(struct arena *a, const char *path, char **out, size_t *len,
     *out = buf;
     *len = got;
     return 0;
+}
+
+/* What a file of this type is, for messages. */
+static const char *file_type_name(mode_t m)
+{
+    if (S_ISFIFO(m))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
+/* Reports why project file src could not be read (err from read_file).
+ * Returns whether it is an I/O error (exit 3) rather than invalid input. */
+static bool report_unreadable(struct diag_list *diags, struct source *src,
+                              int err, mode_t mode)
+{
+    switch (err) {
+    case READ_NOT_REGULAR:
+        diag_add(diags, SEV_ERROR, "not-regular-file", src, 0, 0,
+                 "definition files must be regular files; replace it with "
+                 "one, or remove it",
+                 "not a regular file: %s", file_type_name(mode));
+        return false;
+    case READ_OUTSIDE:
+        if (mode && !S_ISREG(mode) && !S_ISDIR(mode))
+            diag_add(diags, SEV_ERROR, "outside-project", src, 0, 0,
+                     "definition files must be regular files in the project",
+                     "refused: a symbolic link that resolves outside the "
+                     "project directory, to %s (not a regular file)",
+                     file_type_name(mode));
+        else
+            diag_add(diags, SEV_ERROR, "outside-project", src, 0, 0,
+                     "copy the file into the project instead of linking to "
+                     "it",
+                     "refused: a symbolic link that resolves outside the "
+                     "project directory");
+        return false;
+    case READ_DANGLING:
+        diag_add(diags, SEV_ERROR, "io-error", src, 0, 0,
+                 "point the link at a file in the project, or remove it",
+                 "cannot read file: a symbolic link to nothing");
+        return true;
+    default:
+        diag_add(diags, SEV_ERROR, "io-error", src, 0, 0, NULL,
+                 "cannot read file: %s", strerror(err));
+        return true;
+    }
 }
 
 /* ---- per-file work --------------------------------------------------------
@@ -257,6 +371,27 @@ static void identify(struct arena *a, struct def *d)
     }
     if (!d->slug)
         return;
+    /* A slug names files (limits.h): one too long cannot be committed. */
+    size_t limit =
+        d->kind == KIND_TOOL ? LIMIT_TOOL_NAME_BYTES : LIMIT_SLUG_BYTES;
+    size_t slen = strlen(d->slug);
+    if (slen > limit) {
+        const char *what = d->kind == KIND_TOOL ? "tool name"
+                           : d->slug_node == n  ? "slug"
+                                               : "the slug derived from 'name'";
+        diag_error(&d->diags, d->slug_node, "slug-too-long",
+                   d->kind == KIND_TOOL
+                       ? "model providers accept tool names of at most 64 "
+                         "characters"
+                   : d->slug_node == n
+                       ? "shorten it: slugs name files in the project and "
+                         "in the store"
+                       : "add a shorter 'slug:', or shorten the name",
+                   "%s is too long: %zu bytes (the limit is %zu)", what, slen,
+                   limit);
+        d->slug = NULL;
+        return;
+    }
     /* The file is named after the definition. */
     const char *base = strrchr(d->path, '/');
     base = base ? base + 1 : d->path;
@@ -287,17 +422,16 @@ static void identify(struct arena *a, struct def *d)
 static void load_def(struct project *p, struct arena *a, struct def *d)
 {
     diag_list_init(&d->diags, a);
-    char *full = arena_path(a, p->dir, d->path);
     char *bytes = NULL;
     size_t len = 0;
     bool too_big;
-    int err =
-        read_file(a, full, &bytes, &len, LIMIT_FILE_BYTES, &too_big, &d->stat);
+    mode_t mode = 0;
+    int err = read_file(p, a, d->path, &bytes, &len, LIMIT_FILE_BYTES, &too_big,
+                        &d->stat, &mode);
     struct source *nosrc = source_from_bytes(a, d->path, "", 0);
     if (err) {
-        diag_add(&d->diags, SEV_ERROR, "io-error", nosrc, 0, 0, NULL,
-                 "cannot read file: %s", strerror(err));
-        __atomic_store_n(&p->io_error, 1, __ATOMIC_RELAXED);
+        if (report_unreadable(&d->diags, nosrc, err, mode))
+            __atomic_store_n(&p->io_error, 1, __ATOMIC_RELAXED);
         return;
     }
     if (too_big) {
@@ -321,7 +455,7 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
         diag_list_init(&d->diags, a);
     /* Files read by load_def are already a source; bytes from elsewhere
      * (the fuzzer) are copied into one. */
-    if (!d->src || d->src->text != bytes)
+    if (!d->src || d->src->text - d->src->skipped != bytes)
         d->src = source_from_bytes(a, d->path, bytes, len);
     struct source *src = (struct source *)d->src;
     size_t bad = utf8_first_invalid(src->text, src->len);
@@ -331,7 +465,7 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
         diag_add(&d->diags, SEV_ERROR, "invalid-utf8", src, line, col,
                  "save the file as UTF-8",
                  "invalid UTF-8 (byte 0x%02x at offset %zu)",
-                 (unsigned char)src->text[bad], bad);
+                 (unsigned char)src->text[bad], bad + src->skipped);
         return;
     }
     if (memchr(src->text, '\0', src->len)) {
@@ -341,7 +475,7 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
         source_position(src, off, &line, &col);
         diag_add(&d->diags, SEV_ERROR, "invalid-utf8", src, line, col,
                  "remove the NUL byte; definition files are text",
-                 "NUL byte at offset %zu", off);
+                 "NUL byte at offset %zu", off + src->skipped);
         return;
     }
     int failed = 0;
@@ -432,14 +566,14 @@ void project_read_quoted_sources(struct project *p)
         struct source *src = (struct source *)p->diags.items[i].src;
         if (!src || !src->unread)
             continue;
-        char *full = arena_path(&p->arena, p->dir, src->path);
         char *bytes;
         size_t len;
         bool too_big;
         struct file_stat fs;
+        mode_t mode;
         src->unread = false;
-        if (read_file(&p->arena, full, &bytes, &len, LIMIT_FILE_BYTES, &too_big,
-                      &fs) == 0 &&
+        if (read_file(p, &p->arena, src->path, &bytes, &len, LIMIT_FILE_BYTES,
+                      &too_big, &fs, &mode) == 0 &&
             !too_big)
             *src = *source_adopt(&p->arena, src->path, bytes, len);
     }
@@ -481,6 +615,22 @@ static void discover(struct project *p, enum kind k)
 {
     const struct kind_ops *ops = &kind_table[k];
     char *dirpath = arena_path(&p->arena, p->dir, ops->dir);
+    struct stat lst;
+    if (lstat(dirpath, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+        /* A linked kind directory is listed only when it stays inside
+         * the project: the names of files elsewhere are not printed. */
+        char *real;
+        int r = resolve_inside(p, &p->arena, dirpath, &real);
+        if (r == READ_OUTSIDE) {
+            diag_add(&p->diags, SEV_ERROR, "outside-project",
+                     source_from_bytes(&p->arena, ops->dir, "", 0), 0, 0,
+                     "make it a directory in the project",
+                     "refused: directory %s/ is a symbolic link that "
+                     "resolves outside the project directory",
+                     ops->dir);
+            return;
+        }
+    }
     DIR *dir = opendir(dirpath);
     if (!dir) {
         if (errno != ENOENT) {
@@ -564,11 +714,18 @@ int project_load_config(struct project *p, const char *dir)
         return -1;
     char *cfg = arena_printf(&p->arena, "%s/struere.yaml", dir);
     struct stat st;
-    if (stat(cfg, &st) != 0) {
+    /* lstat: a struere.yaml that is a broken or outside link is
+     * reported as such by load_def, not as a missing project. */
+    if (lstat(cfg, &st) != 0) {
         diag_add(&p->diags, SEV_ERROR, "no-project", NULL, 0, 0,
                  "run 'struere init' to create a project, or use -C DIR",
                  "no struere.yaml in %s", dir);
         return 0;
+    }
+    char *real = realpath(dir, NULL);
+    if (real) {
+        p->real_dir = arena_strdup(&p->arena, real);
+        free(real);
     }
     p->config = arena_alloc(&p->arena, sizeof(*p->config));
     p->config->kind = KIND_PROJECT;

@@ -65,7 +65,9 @@ struct def {
 
 struct project {
     struct arena arena;
-    const char *dir; /* project directory as given */
+    const char *dir;      /* project directory as given */
+    const char *real_dir; /* the same resolved (realpath): files must
+                             resolve inside it */
     struct schema_set schemas;
     struct def *config; /* struere.yaml */
     struct def *defs[KIND_COUNT];

@@ -35,6 +35,61 @@ static const char *sev_name(enum severity s)
     return s == SEV_ERROR ? "error" : "warning";
 }
 
+/* The escape of the character at s (n > 0 bytes left), written to buf
+ * (NUL-terminated), or 0 when it prints as itself; *used is its length
+ * in bytes. Control characters (C0, DEL, C1) and bytes that are not
+ * UTF-8 never reach a terminal raw: a file name could move the cursor,
+ * recolour or rewrite the screen. Tabs are kept when keep_tab. */
+static size_t escape_at(const char *s, size_t n, bool keep_tab, char buf[8],
+                        size_t *used)
+{
+    unsigned char c = (unsigned char)s[0];
+    *used = 1;
+    if (c == '\t' && keep_tab)
+        return 0;
+    if (c < 0x20 || c == 0x7f) {
+        const char *named = c == '\n'   ? "\\n"
+                            : c == '\r' ? "\\r"
+                            : c == '\t' ? "\\t"
+                                        : NULL;
+        if (named)
+            return (size_t)snprintf(buf, 8, "%s", named);
+        return (size_t)snprintf(buf, 8, "\\x%02x", c);
+    }
+    if (c < 0x80)
+        return 0;
+    size_t window = n < 4 ? n : 4;
+    if (utf8_first_invalid(s, window) == 0)
+        return (size_t)snprintf(buf, 8, "\\x%02x", c);
+    *used = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+    if (c == 0xC2 && (unsigned char)s[1] < 0xA0) /* U+0080..U+009F */
+        return (size_t)snprintf(buf, 8, "\\u%04x", (unsigned char)s[1]);
+    return 0;
+}
+
+/* Prints n bytes of s with control characters escaped (escape_at). */
+static void put_escaped(FILE *out, const char *s, size_t n, bool keep_tab)
+{
+    char buf[8];
+    size_t used;
+    while (n > 0) {
+        size_t w = escape_at(s, n, keep_tab, buf, &used);
+        if (used > n)
+            used = n;
+        if (w)
+            fputs(buf, out);
+        else
+            fwrite(s, 1, used, out);
+        s += used;
+        n -= used;
+    }
+}
+
+void report_put_escaped(FILE *out, const char *s)
+{
+    put_escaped(out, s, strlen(s), false);
+}
+
 static void print_caret(FILE *out, const struct diag *d)
 {
     size_t len;
@@ -52,14 +107,25 @@ static void print_caret(FILE *out, const struct diag *d)
     len -= start;
     if (len > 200)
         len = 200;
-    fprintf(out, "    %s%.*s\n    %s", start ? "..." : "", (int)len, line,
-            start ? "   " : "");
-    for (size_t i = 0; i < len && col < d->col; i++) {
-        unsigned char c = (unsigned char)line[i];
-        if ((c & 0xC0) == 0x80)
-            continue;
-        fputc(c == '\t' ? '\t' : ' ', out);
-        col++;
+    fprintf(out, "    %s", start ? "..." : "");
+    put_escaped(out, line, len, true);
+    fprintf(out, "\n    %s", start ? "   " : "");
+    /* Columns count characters (source_position): each byte that does not
+     * continue a sequence; the caret moves by what was printed. */
+    char buf[8];
+    size_t used;
+    for (size_t i = 0; i < len && col < d->col; i += used) {
+        size_t w = escape_at(line + i, len - i, true, buf, &used);
+        if (used > len - i)
+            used = len - i;
+        if (w == 0 && line[i] == '\t')
+            fputc('\t', out);
+        else
+            for (size_t k = 0; k < (w ? w : 1); k++)
+                fputc(' ', out);
+        for (size_t k = 0; k < used; k++)
+            if (((unsigned char)line[i + k] & 0xC0) != 0x80)
+                col++;
     }
     fputs("^\n", out);
 }
@@ -74,20 +140,26 @@ static void print_text(FILE *out, const struct diag_list *l, size_t n,
         const char *sc = !color                     ? ""
                          : d->severity == SEV_ERROR ? "\033[1;31m"
                                                     : "\033[1;35m";
-        if (d->file && d->line > 0)
-            fprintf(out, "%s%s:%d:%d:%s ", bold, d->file, d->line, d->col,
-                    reset);
-        else if (d->file)
-            fprintf(out, "%s%s:%s ", bold, d->file, reset);
-        else
-            fprintf(out, "%sstruere:%s ", bold, reset);
-        fprintf(out, "%s%s:%s %s [%s]\n", sc, sev_name(d->severity), reset,
-                d->message, d->code);
+        fputs(bold, out);
+        if (d->file && d->line > 0) {
+            report_put_escaped(out, d->file);
+            fprintf(out, ":%d:%d:%s ", d->line, d->col, reset);
+        } else if (d->file) {
+            report_put_escaped(out, d->file);
+            fprintf(out, ":%s ", reset);
+        } else {
+            fprintf(out, "struere:%s ", reset);
+        }
+        fprintf(out, "%s%s:%s ", sc, sev_name(d->severity), reset);
+        report_put_escaped(out, d->message);
+        fprintf(out, " [%s]\n", d->code);
         if (d->line > 0)
             print_caret(out, d);
-        if (d->hint)
-            fprintf(out, "    %shint:%s %s\n", color ? "\033[36m" : "", reset,
-                    d->hint);
+        if (d->hint) {
+            fprintf(out, "    %shint:%s ", color ? "\033[36m" : "", reset);
+            report_put_escaped(out, d->hint);
+            fputc('\n', out);
+        }
     }
 }
 
@@ -129,29 +201,42 @@ static void print_json(FILE *out, const struct diag_list *l, size_t n)
     dump(out, root);
 }
 
-/* Workflow command escaping: data escapes %, CR, LF; properties also : , */
+/* Workflow command escaping: data escapes %, CR, LF; properties also
+ * : and ,; other control characters as in text (escape_at). */
 static void gh_escape(FILE *out, const char *s, bool property)
 {
-    for (; *s; s++) {
+    char buf[8];
+    size_t used, n = strlen(s);
+    for (; n > 0; s += used, n -= used) {
         switch (*s) {
         case '%':
             fputs("%25", out);
-            break;
+            used = 1;
+            continue;
         case '\r':
             fputs("%0D", out);
-            break;
+            used = 1;
+            continue;
         case '\n':
             fputs("%0A", out);
-            break;
+            used = 1;
+            continue;
         case ':':
             fputs(property ? "%3A" : ":", out);
-            break;
+            used = 1;
+            continue;
         case ',':
             fputs(property ? "%2C" : ",", out);
-            break;
-        default:
-            fputc(*s, out);
+            used = 1;
+            continue;
         }
+        size_t w = escape_at(s, n, false, buf, &used);
+        if (used > n)
+            used = n;
+        if (w)
+            fputs(buf, out);
+        else
+            fwrite(s, 1, used, out);
     }
 }
 

@@ -21,5 +21,9 @@ bool report_use_color(FILE *f);
  * of the rest) in the given format. */
 void report_print(FILE *out, const struct diag_list *l, enum report_format fmt,
                   bool color);
+/* Prints s for a terminal: control characters escaped (\x1b, \n, \t,
+ * \u009b) and bytes that are not UTF-8 as \xNN, so that a file name
+ * cannot drive the terminal. */
+void report_put_escaped(FILE *out, const char *s);
 
 #endif

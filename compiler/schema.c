@@ -463,6 +463,19 @@ const struct node *schema_own_default(const struct schema *s)
     return s ? s->default_value : NULL;
 }
 
+bool schema_wants_integer(const struct schema *s)
+{
+    s = deref(s);
+    return s && (s->types & T_INTEGER) && !(s->types & T_NUMBER);
+}
+
+bool schema_float_is_int64(double f)
+{
+    /* 2^63 is exact as a double; every integral double below it fits. */
+    return isfinite(f) && f == floor(f) && f >= -9223372036854775808.0 &&
+           f < 9223372036854775808.0;
+}
+
 const struct schema *schema_branch(const struct schema *s, const struct node *n)
 {
     s = deref(s);
@@ -618,8 +631,7 @@ static bool type_ok(unsigned types, const struct node *n)
     case NODE_FLOAT:
         if (types & T_NUMBER)
             return true;
-        return (types & T_INTEGER) && isfinite(n->v.f) &&
-               n->v.f == floor(n->v.f);
+        return (types & T_INTEGER) && schema_float_is_int64(n->v.f);
     }
     return false;
 }
@@ -648,6 +660,16 @@ static void check_type(const struct schema *s, const struct node *n,
         return;
     char where[300], want[100], hint[300];
     describe(V, path, where, sizeof(where));
+    if (n->type == NODE_FLOAT && (s->types & T_INTEGER) && isfinite(n->v.f) &&
+        n->v.f == floor(n->v.f)) {
+        /* Integral, but past what an integer is kept exactly as. */
+        diag_error(V->diags, n, "integer-out-of-range", "use a smaller number",
+                   "%s is out of range: integers are kept exactly, from "
+                   "-9223372036854775808 to 9223372036854775807",
+                   where);
+        V->errors++;
+        return;
+    }
     types_text(s->types, want, sizeof(want));
     const char *h = NULL;
     if ((s->types & T_STRING) && n->type != NODE_MAP && n->type != NODE_SEQ &&

@@ -76,6 +76,11 @@ const struct schema *schema_additional(const struct schema *s);
 const struct node *schema_own_default(const struct schema *s);
 const struct schema *schema_branch(const struct schema *s,
                                    const struct node *n);
+/* Whether the schema takes integers and not other numbers: an integral
+ * float there (`1e3`) is accepted and emitted as the integer. */
+bool schema_wants_integer(const struct schema *s);
+/* Whether float f is integral and within the int64 range. */
+bool schema_float_is_int64(double f);
 /* The description of a schema, or NULL. */
 const char *schema_description(const struct schema *s);
 

@@ -19,9 +19,15 @@ struct source *source_from_bytes(struct arena *a, const char *path,
 struct source *source_adopt(struct arena *a, const char *path, char *text,
                             size_t len)
 {
-    const char *bytes = text;
     struct source *s = arena_alloc(a, sizeof(*s));
     s->path = arena_strdup(a, path);
+    s->skipped = 0;
+    if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
+        text += 3;
+        len -= 3;
+        s->skipped = 3;
+    }
+    const char *bytes = text;
     s->text = text;
     s->len = len;
     size_t n = 1;

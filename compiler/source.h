@@ -12,8 +12,9 @@ struct arena;
 
 struct source {
     const char *path; /* as shown to the user, relative to the project */
-    const char *text; /* NUL-terminated copy of the file */
+    const char *text; /* NUL-terminated copy of the file, after its BOM */
     size_t len;
+    unsigned skipped;    /* bytes of a UTF-8 byte order mark before text */
     size_t *line_starts; /* offsets of each line's first byte */
     size_t nlines;
     bool unread; /* text not read (a definition restored from the cache) */
@@ -22,7 +23,9 @@ struct source {
 /* Makes a source from bytes already in memory (copied into the arena). */
 struct source *source_from_bytes(struct arena *a, const char *path,
                                  const char *bytes, size_t len);
-/* Makes a source that takes over text (arena memory, NUL-terminated). */
+/* Makes a source that takes over text (arena memory, NUL-terminated).
+ * Both skip a leading UTF-8 byte order mark: it is not content, and
+ * line 1's columns count from after it. */
 struct source *source_adopt(struct arena *a, const char *path, char *text,
                             size_t len);
 /* Byte offset to 1-based line and column (columns count characters). */

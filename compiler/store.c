@@ -16,7 +16,8 @@
 
 struct store {
     git_repository *repo;
-    git_signature *signature; /* store_take_signature's, or NULL */
+    git_signature *signature; /* store_take_signature's committer, or NULL */
+    git_signature *author;    /* and author, or NULL */
     char error[1024];
     char path[4096];
 };
@@ -71,6 +72,8 @@ cleanup:
     return rc;
 }
 
+static void set_reflog_ident(struct store *s);
+
 int store_open(struct store **out, const char *path, char *err, size_t errsize)
 {
     *out = NULL;
@@ -96,6 +99,7 @@ int store_open(struct store **out, const char *path, char *err, size_t errsize)
     const char *wd = git_repository_workdir(s->repo);
     snprintf(s->path, sizeof(s->path), "%s",
              wd ? wd : git_repository_path(s->repo));
+    set_reflog_ident(s);
     *out = s;
     return STORE_OK;
 }
@@ -105,6 +109,7 @@ void store_close(struct store *s)
     if (!s)
         return;
     git_signature_free(s->signature);
+    git_signature_free(s->author);
     git_repository_free(s->repo);
     free(s);
     git_libgit2_shutdown();
@@ -202,32 +207,128 @@ int store_read(struct store *s, const char *id, const char *path,
     return rc;
 }
 
-/* The signature for commits: the repository's user, else struere; the
- * time from SOURCE_DATE_EPOCH when set (reproducible commits). */
-static int make_signature(struct store *s, git_signature **out)
+/* Who makes commits and moves refs, as git decides it: the committer from
+ * GIT_COMMITTER_NAME/_EMAIL, the author from GIT_AUTHOR_NAME/_EMAIL, each
+ * else the repository's user.name/user.email, else $EMAIL for the email,
+ * else struere. Times: SOURCE_DATE_EPOCH when set (reproducible commits,
+ * for both), else GIT_COMMITTER_DATE/GIT_AUTHOR_DATE, else now. */
+enum role { COMMITTER, AUTHOR };
+
+static const char *env_nonempty(const char *name)
 {
-    if (s->signature)
-        return git_signature_dup(out, s->signature) < 0
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* The name and email of role (pointers into def, the environment or
+ * static strings); def is the repository's default signature or NULL. */
+static void ident_of(enum role r, const git_signature *def, const char **name,
+                     const char **email)
+{
+    const char *n =
+        env_nonempty(r == AUTHOR ? "GIT_AUTHOR_NAME" : "GIT_COMMITTER_NAME");
+    const char *e =
+        env_nonempty(r == AUTHOR ? "GIT_AUTHOR_EMAIL" : "GIT_COMMITTER_EMAIL");
+    *name = n ? n : def ? def->name : "struere";
+    *email = e                                     ? e
+             : def                                 ? def->email
+             : getenv("EMAIL") && *getenv("EMAIL") ? getenv("EMAIL")
+                                                   : "struere@localhost";
+}
+
+/* Reflog entries (libgit2 writes them when a ref moves) name the
+ * committer: tell libgit2 who that is when the environment says so. */
+static void set_reflog_ident(struct store *s)
+{
+    if (!env_nonempty("GIT_COMMITTER_NAME") &&
+        !env_nonempty("GIT_COMMITTER_EMAIL"))
+        return; /* libgit2 uses the configuration, as git does */
+    git_signature *def = NULL;
+    if (git_signature_default(&def, s->repo) < 0)
+        def = NULL;
+    const char *name, *email;
+    ident_of(COMMITTER, def, &name, &email);
+    git_repository_set_ident(s->repo, name, email);
+    git_signature_free(def);
+}
+
+/* Reads a git date: "@SECONDS [+-HHMM]", "SECONDS +-HHMM" (git's own
+ * form) or ISO 8601 "YYYY-MM-DD[T ]HH:MM:SS[.frac][Z|+-HH[:]MM]".
+ * Returns 0, or -1 when s is none of these. */
+static int parse_git_date(const char *s, long long *t, int *offset_min)
+{
+    char *end;
+    const char *p = s[0] == '@' ? s + 1 : s;
+    *offset_min = 0;
+    if (*p >= '0' && *p <= '9') {
+        long long v = strtoll(p, &end, 10);
+        if (end != p && (*end == '\0' || *end == ' ')) {
+            while (*end == ' ')
+                end++;
+            if (*end == '\0' && (s[0] == '@' || v > 99999999)) {
+                *t = v;
+                return 0;
+            }
+            int sign = *end == '-' ? -1 : *end == '+' ? 1 : 0;
+            if (sign && strlen(end + 1) == 4 &&
+                strspn(end + 1, "0123456789") == 4) {
+                int hhmm = atoi(end + 1);
+                *t = v;
+                *offset_min = sign * (hhmm / 100 * 60 + hhmm % 100);
+                return 0;
+            }
+        }
+    }
+    struct tm tm = {0};
+    int n = 0;
+    char sep;
+    if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &sep, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+               &n) != 7 ||
+        (sep != 'T' && sep != ' '))
+        return -1;
+    const char *z = s + n;
+    if (*z == '.')
+        for (z++; *z >= '0' && *z <= '9';)
+            z++;
+    int off = 0;
+    if (*z == 'Z') {
+        z++;
+    } else if (*z == '+' || *z == '-') {
+        int sign = *z == '-' ? -1 : 1, hh, mm;
+        if (sscanf(z + 1, "%2d:%2d", &hh, &mm) == 2 && strlen(z + 1) == 5)
+            z += 6;
+        else if (sscanf(z + 1, "%2d%2d", &hh, &mm) == 2 && strlen(z + 1) == 4)
+            z += 5;
+        else
+            return -1;
+        off = sign * (hh * 60 + mm);
+    }
+    if (*z)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *t = (long long)timegm(&tm) - (long long)off * 60;
+    *offset_min = off;
+    return 0;
+}
+
+static int make_signature_for(struct store *s, enum role r, git_signature **out)
+{
+    git_signature *taken = r == AUTHOR ? s->author : s->signature;
+    if (taken)
+        return git_signature_dup(out, taken) < 0
                    ? fail(s, "making the commit signature")
                    : STORE_OK;
     const char *sde = getenv("SOURCE_DATE_EPOCH");
+    const char *date_var =
+        r == AUTHOR ? "GIT_AUTHOR_DATE" : "GIT_COMMITTER_DATE";
+    const char *gdate = env_nonempty(date_var);
     git_signature *def = NULL;
-    const char *name = "struere", *email = "struere@localhost";
-    if (git_signature_default(&def, s->repo) == 0) {
-        name = def->name;
-        email = def->email;
-    }
-    /* As git does: the environment overrides the configuration. */
-    const char *env_name = getenv("GIT_COMMITTER_NAME");
-    const char *env_email = getenv("GIT_COMMITTER_EMAIL");
-    if (!env_name)
-        env_name = getenv("GIT_AUTHOR_NAME");
-    if (!env_email)
-        env_email = getenv("GIT_AUTHOR_EMAIL");
-    if (env_name && *env_name)
-        name = env_name;
-    if (env_email && *env_email)
-        email = env_email;
+    if (git_signature_default(&def, s->repo) < 0)
+        def = NULL;
+    const char *name, *email;
+    ident_of(r, def, &name, &email);
     int rc;
     if (sde && *sde) {
         char *end;
@@ -241,6 +342,18 @@ static int make_signature(struct store *s, git_signature **out)
             return STORE_ERROR;
         }
         rc = git_signature_new(out, name, email, (git_time_t)t, 0);
+    } else if (gdate) {
+        long long t;
+        int off;
+        if (parse_git_date(gdate, &t, &off) < 0) {
+            git_signature_free(def);
+            snprintf(s->error, sizeof(s->error),
+                     "%s: cannot read the date '%.200s' (write @SECONDS "
+                     "+HHMM or YYYY-MM-DDTHH:MM:SS+HH:MM)",
+                     date_var, gdate);
+            return STORE_ERROR;
+        }
+        rc = git_signature_new(out, name, email, (git_time_t)t, off);
     } else {
         rc = git_signature_now(out, name, email);
     }
@@ -248,13 +361,25 @@ static int make_signature(struct store *s, git_signature **out)
     return rc < 0 ? fail(s, "making the commit signature") : STORE_OK;
 }
 
+/* The committer's signature (commits and reflog entries). */
+static int make_signature(struct store *s, git_signature **out)
+{
+    return make_signature_for(s, COMMITTER, out);
+}
+
 int store_take_signature(struct store *s)
 {
-    git_signature *sig;
+    git_signature *sig = NULL, *author = NULL;
     int rc = make_signature(s, &sig);
+    if (rc == STORE_OK)
+        rc = make_signature_for(s, AUTHOR, &author);
     if (rc == STORE_OK) {
         git_signature_free(s->signature);
+        git_signature_free(s->author);
         s->signature = sig;
+        s->author = author;
+    } else {
+        git_signature_free(sig);
     }
     return rc;
 }
@@ -555,7 +680,7 @@ int store_commit_objects(struct store *s, const char *expected_parent,
 {
     git_tree *tree = NULL;
     git_commit *parent = NULL;
-    git_signature *sig = NULL;
+    git_signature *sig = NULL, *author = NULL;
     git_oid tree_id, commit_id, parent_id;
     int rc = STORE_ERROR;
     *changed = false;
@@ -582,11 +707,12 @@ int store_commit_objects(struct store *s, const char *expected_parent,
         rc = fail(s, "reading the tree");
         goto cleanup;
     }
-    if ((rc = make_signature(s, &sig)) != STORE_OK)
+    if ((rc = make_signature(s, &sig)) != STORE_OK ||
+        (rc = make_signature_for(s, AUTHOR, &author)) != STORE_OK)
         goto cleanup;
     const git_commit *parents[1] = {parent};
-    if (git_commit_create(&commit_id, s->repo, NULL, sig, sig, "UTF-8", message,
-                          tree, has_parent ? 1 : 0, parents) < 0) {
+    if (git_commit_create(&commit_id, s->repo, NULL, author, sig, "UTF-8",
+                          message, tree, has_parent ? 1 : 0, parents) < 0) {
         rc = fail(s, "creating the commit");
         goto cleanup;
     }
@@ -595,6 +721,7 @@ int store_commit_objects(struct store *s, const char *expected_parent,
     rc = STORE_OK;
 cleanup:
     git_signature_free(sig);
+    git_signature_free(author);
     git_commit_free(parent);
     git_tree_free(tree);
     return rc;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -73,25 +74,28 @@ static bool match_all(const char *s, size_t n, const char *accept)
     return true;
 }
 
-/* YAML 1.2 core schema resolution of a plain scalar. */
-static void resolve_plain(struct node *n)
+/* YAML 1.2 core schema resolution of a plain scalar. Integers stay
+ * integers, exactly: one outside the int64 range JSON consumers can hold
+ * is not rounded to a float; resolve_plain returns false for it (the
+ * node is then an INT clamped to the range, and the caller reports it). */
+static bool resolve_plain(struct node *n)
 {
     const char *s = n->str;
     size_t len = n->len;
     if (len == 0 || !strcmp(s, "~") || !strcmp(s, "null") ||
         !strcmp(s, "Null") || !strcmp(s, "NULL")) {
         n->type = NODE_NULL;
-        return;
+        return true;
     }
     if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
         n->type = NODE_BOOL;
         n->v.b = true;
-        return;
+        return true;
     }
     if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
         n->type = NODE_BOOL;
         n->v.b = false;
-        return;
+        return true;
     }
     const char *d = s;
     size_t dl = len;
@@ -102,34 +106,32 @@ static void resolve_plain(struct node *n)
     if (match_all(d, dl, "0123456789")) {
         errno = 0;
         long long v = strtoll(s, NULL, 10);
-        if (errno == 0) {
-            n->type = NODE_INT;
-            n->v.i = v;
-        } else {
-            n->type = NODE_FLOAT;
-            n->v.f = strtod(s, NULL);
-        }
-        return;
+        n->type = NODE_INT;
+        n->v.i = v; /* clamped when out of range */
+        return errno == 0;
     }
     if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
         const char *digits =
             s[1] == 'x' ? "0123456789abcdefABCDEF" : "01234567";
-        if (match_all(s + 2, len - 2, digits) && len - 2 <= 15) {
+        if (match_all(s + 2, len - 2, digits)) {
+            errno = 0;
+            unsigned long long v = strtoull(s + 2, NULL, s[1] == 'x' ? 16 : 8);
+            bool ok = errno == 0 && v <= (unsigned long long)INT64_MAX;
             n->type = NODE_INT;
-            n->v.i = strtoll(s + 2, NULL, s[1] == 'x' ? 16 : 8);
-            return;
+            n->v.i = ok ? (long long)v : INT64_MAX;
+            return ok;
         }
     }
     if (!strcmp(s, ".inf") || !strcmp(s, ".Inf") || !strcmp(s, ".INF") ||
         !strcmp(s, "+.inf") || !strcmp(s, "-.inf")) {
         n->type = NODE_FLOAT;
         n->v.f = s[0] == '-' ? -INFINITY : INFINITY;
-        return;
+        return true;
     }
     if (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN")) {
         n->type = NODE_FLOAT;
         n->v.f = NAN;
-        return;
+        return true;
     }
     /* [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
     size_t i = 0;
@@ -150,7 +152,7 @@ static void resolve_plain(struct node *n)
         }
     }
     if (int_digits + frac_digits == 0 || (!int_digits && !dot))
-        return;
+        return true;
     bool exp = false;
     if (i < len && (s[i] == 'e' || s[i] == 'E')) {
         size_t j = i + 1;
@@ -162,14 +164,15 @@ static void resolve_plain(struct node *n)
             ed++;
         }
         if (!ed)
-            return;
+            return true;
         exp = true;
         i = j;
     }
     if (i != len || (!dot && !exp))
-        return;
+        return true;
     n->type = NODE_FLOAT;
     n->v.f = strtod(s, NULL);
+    return true;
 }
 
 static bool spend(struct loader *L, size_t weight, yaml_mark_t m)
@@ -309,8 +312,18 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
                         line_of(L, m), col_of(m));
     const char *tag = (const char *)ev->data.scalar.tag;
     bool str_tag = tag && (!strcmp(tag, YAML_STR_TAG) || !strcmp(tag, "!"));
-    if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !str_tag)
-        resolve_plain(n);
+    if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !str_tag &&
+        !resolve_plain(n)) {
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "integer %.60s%s is out of range: integers are kept exactly, "
+                 "from -9223372036854775808 to 9223372036854775807",
+                 n->str, n->len > 60 ? "..." : "");
+        diag_add(L->diags, SEV_ERROR, "integer-out-of-range", L->src,
+                 line_of(L, m), col_of(m),
+                 "use a smaller number, or quote it if it is text", "%s", msg);
+        L->failed = 1;
+    }
     return n;
 }
 

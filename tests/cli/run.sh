@@ -616,5 +616,366 @@ fi
 (cd "$M" && "$BIN" check >"$T/det.cwd" 2>&1)
 t "determinism: cd DIR && check identical to -C DIR" cmp -s "$T/det.default" "$T/det.cwd"
 
+# ---- hardening: project files are regular files inside the project ------
+# Nothing may block (every run under `timeout`), nothing outside the
+# project is read or printed, and each case names the path in the project.
+
+# hp DIR: a small valid project with a data type, in a git repository.
+hp() {
+    rm -rf "$1"
+    mkdir -p "$1/data"
+    printf 'name: hard\nversion: 0.1.0\n' >"$1/struere.yaml"
+    printf 'name: Item\nslug: item\nschema:\n  type: object\n  properties:\n    name: {type: string}\n' \
+        >"$1/data/item.yaml"
+}
+# codes_are FILE 'code path' ...: the JSON diagnostics, as "code file"
+# pairs sorted, are exactly the arguments.
+codes_are() {
+    local f=$1
+    shift
+    python3 - "$f" "$@" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1]))
+got = sorted("%s %s" % (x["code"], x["file"]) for x in d["diagnostics"])
+want = sorted(sys.argv[2:])
+if got != want:
+    print("got %s" % got)
+    sys.exit(1)
+EOF2
+}
+SECRET="struere-secret-$$-do-not-print"
+printf 'name: %s\nslug: leak\n' "$SECRET" >"$T/outside.yaml"
+
+H=$T/hard
+hp "$H"
+mkfifo "$H/data/x.yaml"
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: a FIFO in data/ does not block, exit 1" [ "$RC" -eq 1 ]
+t "hardening: a FIFO -> not-regular-file at data/x.yaml" \
+    codes_are "$T/out" "not-regular-file data/x.yaml"
+run timeout 10 "$BIN" -C "$H" check
+t "hardening: a FIFO's message says what it is" \
+    grep -q '^data/x.yaml: error: not a regular file: a FIFO (named pipe) \[not-regular-file\]$' "$T/out"
+rm "$H/data/x.yaml"
+
+hp "$H"
+rm "$H/struere.yaml"
+mkfifo "$H/struere.yaml"
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: struere.yaml as a FIFO does not block, exit 1" [ "$RC" -eq 1 ]
+t "hardening: struere.yaml as a FIFO -> not-regular-file" \
+    codes_are "$T/out" "not-regular-file struere.yaml"
+
+hp "$H"
+ln -s /dev/zero "$H/data/z.yaml"
+run timeout 10 "$BIN" -C "$H" check
+t "hardening: a link to /dev/zero -> exit 1" [ "$RC" -eq 1 ]
+t "hardening: a link to /dev/zero says it leaves the project, to a device" \
+    grep -q '^data/z.yaml: error: refused: a symbolic link that resolves outside the project directory, to a character device (not a regular file) \[outside-project\]$' "$T/out"
+t "hardening: a link to /dev/zero does not say 'Is a directory'" \
+    bash -c "! grep -q 'directory:\\|Is a directory' '$T/out'"
+rm "$H/data/z.yaml"
+
+hp "$H"
+ln -s /etc/passwd "$H/data/p.yaml"
+ln -s "$T/outside.yaml" "$H/data/leak.yaml"
+ln -s ../../outside.yaml "$H/data/rel.yaml"
+for fmt in text json github sarif; do
+    run timeout 10 "$BIN" -C "$H" check --format $fmt
+    t "hardening: links leaving the project, --format $fmt -> exit 1" [ "$RC" -eq 1 ]
+    t "hardening: links leaving the project, --format $fmt prints nothing of them" \
+        bash -c "! grep -q 'root:\\|$SECRET' '$T/out' '$T/err'"
+done
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: each link leaving the project -> outside-project at its path" \
+    codes_are "$T/out" "outside-project data/leak.yaml" \
+    "outside-project data/p.yaml" "outside-project data/rel.yaml"
+rm "$H/data/"{p,leak,rel}.yaml
+
+# A link that stays inside the project is followed (here into a folder
+# that is not a kind directory, and from one kind directory to another).
+hp "$H"
+mkdir -p "$H/shared" "$H/roles"
+mv "$H/data/item.yaml" "$H/shared/item.yaml"
+ln -s ../shared/item.yaml "$H/data/item.yaml"
+printf 'name: Viewer\nslug: viewer\npolicies:\n  - resource: item\n    actions: [read, list]\n    effect: allow\n' \
+    >"$H/shared/viewer.yaml"
+ln -s "$H/shared/viewer.yaml" "$H/roles/viewer.yaml"
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: links inside the project are followed (exit 0, clean)" \
+    bash -c "[ $RC -eq 0 ] && python3 -c 'import json,sys; sys.exit(json.load(open(\"$T/out\"))[\"diagnostics\"] != [])'"
+ln -s does-not-exist "$H/data/gone.yaml"
+run timeout 10 "$BIN" -C "$H" check
+t "hardening: a dangling link -> io-error naming it, exit 3" \
+    bash -c "[ $RC -eq 3 ] && grep -q '^data/gone.yaml: error: cannot read file: a symbolic link to nothing \[io-error\]$' '$T/out'"
+
+# A kind directory that is a link out of the project is not even listed.
+hp "$H"
+mkdir -p "$T/elsewhere"
+printf 'name: %s\n' "$SECRET" >"$T/elsewhere/$SECRET.yaml"
+ln -s "$T/elsewhere" "$H/agents"
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: agents -> a directory outside -> exit 1" [ "$RC" -eq 1 ]
+t "hardening: agents -> outside: outside-project at agents" \
+    codes_are "$T/out" "outside-project agents"
+t "hardening: agents -> outside: no file of it named or read" \
+    bash -c "! grep -q '$SECRET' '$T/out' '$T/err'"
+rm "$H/agents"
+ln -s /etc "$H/agents"
+run timeout 10 "$BIN" -C "$H" check --format json
+t "hardening: agents -> /etc: exit 1" [ "$RC" -eq 1 ]
+t "hardening: agents -> /etc: outside-project at agents" \
+    codes_are "$T/out" "outside-project agents"
+run timeout 10 "$BIN" -C "$H" add agent helper
+t "hardening: add through agents -> /etc refused, exit 1" [ "$RC" -eq 1 ]
+t "hardening: add through agents -> /etc writes nothing" [ ! -e /etc/helper.md ]
+rm "$H/agents"
+# add lists kind directories to refer to existing definitions: one linked
+# out of the project is not listed, so no name from there is written.
+rm -rf "$H/data"
+ln -s "$T/elsewhere" "$H/data"
+run timeout 10 "$BIN" -C "$H" add role viewer
+t "hardening: add with data -> outside: the role is written (exit 0)" \
+    [ "$RC" -eq 0 -a -f "$H/roles/viewer.yaml" ]
+t "hardening: add with data -> outside: no name from outside in it" \
+    bash -c "! grep -q '$SECRET' '$H/roles/viewer.yaml'"
+rm -rf "$H/data" "$H/roles"
+
+# dev: nothing compiled, nothing committed.
+hp "$H"
+git -C "$H" init -q
+ln -s "$T/outside.yaml" "$H/data/leak.yaml"
+run timeout 30 "$BIN" -C "$H" dev
+t "hardening: dev with a link leaving the project -> exit 1" [ "$RC" -eq 1 ]
+t "hardening: dev with a link leaving the project commits nothing" \
+    bash -c "! git -C '$H' rev-parse -q --verify refs/heads/struere/development >/dev/null"
+t "hardening: dev with a link leaving the project prints nothing of it" \
+    bash -c "! grep -q '$SECRET' '$T/out' '$T/err'"
+rm "$H/data/leak.yaml"
+mkfifo "$H/data/x.yaml"
+run timeout 30 "$BIN" -C "$H" dev
+t "hardening: dev with a FIFO -> exit 1 without blocking, no commit" \
+    bash -c "[ $RC -eq 1 ] && ! git -C '$H' rev-parse -q --verify refs/heads/struere/development >/dev/null"
+rm "$H/data/x.yaml"
+
+# ---- hardening: a UTF-8 byte order mark is skipped ---------------------
+
+hp "$H"
+mkdir -p "$H/agents"
+printf '\357\273\277name: hard\nversion: 0.1.0\n' >"$H/struere.yaml"
+printf '\357\273\277name: Item\nslug: item\nschema:\n  type: object\n  properties:\n    name: {type: string}\n' \
+    >"$H/data/item.yaml"
+printf '\357\273\277---\nname: Writer\nslug: writer\nversion: "1"\n---\n\nYou write.\n' \
+    >"$H/agents/writer.md"
+run "$BIN" -C "$H" check --format json
+t "hardening: BOM in struere.yaml, a data type, a Markdown agent -> clean, exit 0" \
+    bash -c "[ $RC -eq 0 ] && python3 -c 'import json,sys; sys.exit(json.load(open(\"$T/out\"))[\"diagnostics\"] != [])'"
+# columns on line 1 count from after the BOM: `slug: Bad` -> 1:7
+printf '\357\273\277---\nslug: Bad\nname: Writer\nversion: "1"\n---\n\nYou write.\n' \
+    >"$H/agents/writer.md"
+printf '\357\273\277name: {a: 1}\nslug: item\nschema:\n  type: object\n  properties:\n    name: {type: string}\n' \
+    >"$H/data/item.yaml"
+run "$BIN" -C "$H" check --format json
+t "hardening: BOM files: errors at their true line and column" json_ok "$T/out" '
+sorted((x["file"], x["line"], x["column"], x["code"]) for x in d["diagnostics"]
+       if x["severity"] == "error")
+    == [("agents/writer.md", 2, 7, "bad-slug"), ("data/item.yaml", 1, 7, "wrong-type")]'
+
+# ---- hardening: slugs at their limit can be committed and checked out ---
+
+S128=$(printf 's%.0s' $(seq 127))x
+hp "$H"
+rm -rf "$H/data"
+git -C "$H" init -q
+for k in data role agent automation eval fixture; do
+    "$BIN" -C "$H" add $k "$S128" >/dev/null 2>&1
+done
+run "$BIN" -C "$H" dev
+t "hardening: dev with 128-byte slugs -> exit 0" [ "$RC" -eq 0 ]
+run git -C "$H" worktree add -q "$T/wt-slug" struere/development
+t "hardening: the development commit with 128-byte slugs checks out" \
+    bash -c "[ $RC -eq 0 ] && [ -f '$T/wt-slug/review/development/agents/s/$S128.json' ]"
+git -C "$H" worktree remove --force "$T/wt-slug" >/dev/null 2>&1
+
+# ---- hardening: integers stay integers, exactly ---------------------------
+
+hp "$H"
+git -C "$H" init -q
+mkdir -p "$H/agents" "$H/tools"
+printf 'name: A\nslug: a\nversion: "1"\nsystemPrompt: Hi.\nmodel:\n  model: openai/gpt-5-mini\n  maxTokens: 1e3\n' \
+    >"$H/agents/a.yaml"
+printf 'name: n\ndescription: d\nparameters:\n  type: object\n  properties:\n    a:\n      default: 9223372036854775807\n    b:\n      default: -9223372036854775808\n    c:\n      default: 2.5\n' \
+    >"$H/tools/n.yaml"
+run "$BIN" -C "$H" dev
+t "hardening: integers: dev exit 0" [ "$RC" -eq 0 ]
+git -C "$H" show struere/development:review/development/agents/a/a.json >"$T/a.json" 2>/dev/null
+git -C "$H" show struere/development:review/development/tools/n/n.json >"$T/n.json" 2>/dev/null
+t "hardening: integers: maxTokens: 1e3 (an integer field) is emitted as 1000" \
+    grep -q '"maxTokens": 1000,$' "$T/a.json"
+t "hardening: integers: int64 extremes are emitted exactly" \
+    bash -c "grep -q '\"default\": 9223372036854775807\$' '$T/n.json' &&
+             grep -q '\"default\": -9223372036854775808\$' '$T/n.json'"
+t "hardening: integers: a float stays a float" grep -q '"default": 2.5$' "$T/n.json"
+DEV=$(git -C "$H" rev-parse struere/development)
+sed -i 's/maxTokens: 1e3/maxTokens: 9223372036854775808/' "$H/agents/a.yaml"
+run "$BIN" -C "$H" dev
+t "hardening: integers: 2^63 -> exit 1, located" \
+    bash -c "[ $RC -eq 1 ] && cat '$T/out' '$T/err' | grep -q '^agents/a.yaml:7:14: error: integer 9223372036854775808 is out of range'"
+t "hardening: integers: 2^63 -> nothing committed" \
+    [ "$(git -C "$H" rev-parse struere/development)" = "$DEV" ]
+t "hardening: integers: 2^63 is never printed as a rounded float" \
+    bash -c "! grep -q '9.22337' '$T/out' '$T/err'"
+
+# ---- hardening: control characters in names never reach the terminal raw --
+
+hp "$H"
+mkdir -p "$H/agents" "$H/tools"
+ESC=$(printf '\033')
+# a stray file and a definition whose names hold ESC, a newline, a C1 CSI
+printf 'x\n' >"$H/agents/${ESC}[2Jwipe.txt"
+printf 'name: Item\nslug: item\nschema:\n  type: object\n  properties:\n    name: {type: string}\n' \
+    >"$H/data/new
+line.yaml"
+printf 'name: A\nslug: "\\e[31mred"\nversion: "1"\nsystemPrompt: Hi.\n' >"$H/agents/$(printf '\302\233')c1.yaml"
+run "$BIN" -C "$H" check
+t "hardening: control characters: exit 1" [ "$RC" -eq 1 ]
+t "hardening: control characters: no raw ESC, CSI or stray newline in text output" \
+    python3 -c '
+import sys
+b = open(sys.argv[1], "rb").read()
+assert b"\x1b" not in b and b"\xc2\x9b" not in b, b
+assert b"data/new\n" not in b, b' "$T/out"
+t "hardening: control characters: ESC in a file name printed as \\x1b" \
+    grep -qF 'agents/\x1b[2Jwipe.txt: warning: ' "$T/out"
+t "hardening: control characters: a newline in a file name printed as \\n" \
+    grep -qF 'data/new\nline.yaml:2:7: warning: ' "$T/out"
+t "hardening: control characters: C1 CSI in a file name printed as \\u009b" \
+    grep -qF 'agents/\u009bc1.yaml:2:7: error: ' "$T/out"
+t "hardening: control characters: ESC in a quoted value printed as \\x1b" \
+    grep -qF "'\x1b[31mred' is not a valid slug" "$T/out"
+run "$BIN" -C "$H" check --format github
+t "hardening: control characters: github format escapes them too" \
+    bash -c "! grep -q \$'\\033' '$T/out' && grep -qF 'file=agents/\\x1b[2Jwipe.txt,' '$T/out' && grep -qF 'file=data/new%0Aline.yaml,' '$T/out'"
+run "$BIN" -C "$H" check --format json
+t "hardening: control characters: JSON keeps the names exactly" json_ok "$T/out" '
+{"agents/\x1b[2Jwipe.txt", "data/new\nline.yaml"} <= {x["file"] for x in d["diagnostics"]}'
+
+# ---- hardening: who commits and deploys, as git decides it ---------------
+# Author from GIT_AUTHOR_*, committer from GIT_COMMITTER_*, each else the
+# repository's user.name/user.email; reflog entries (deploys) and `log`
+# name the committer. SOURCE_DATE_EPOCH still fixes both times.
+
+hp "$H"
+git -C "$H" init -q
+git -C "$H" config user.name "Config User"
+git -C "$H" config user.email config@example.com
+ids() { git -C "$H" log -1 --format='%an <%ae> %at | %cn <%ce> %ct' "$1"; }
+run env GIT_AUTHOR_NAME="Alice Author" GIT_AUTHOR_EMAIL=alice@example.com \
+    GIT_COMMITTER_NAME="Carl Committer" GIT_COMMITTER_EMAIL=carl@example.com \
+    GIT_AUTHOR_DATE="2020-01-02T03:04:05+02:00" GIT_COMMITTER_DATE="@1600000000 +0000" \
+    "$BIN" -C "$H" dev
+t "identity: dev with GIT_AUTHOR_*/GIT_COMMITTER_* -> exit 0" [ "$RC" -eq 0 ]
+t "identity: author and committer from their own variables, dates too" \
+    [ "$(ids struere/development)" = "Alice Author <alice@example.com> 1577927045 | Carl Committer <carl@example.com> 1600000000" ]
+run env GIT_COMMITTER_NAME="Dora Deployer" GIT_COMMITTER_EMAIL=dora@example.com \
+    "$BIN" -C "$H" deploy --yes
+t "identity: deploy -> exit 0" [ "$RC" -eq 0 ]
+t "identity: the deploy's reflog entry names the committer" \
+    [ "$(git -C "$H" reflog show -1 --format='%gn <%ge>' struere/production)" = "Dora Deployer <dora@example.com>" ]
+run "$BIN" -C "$H" log --env production --json
+t "identity: log credits the deploy to the committer" json_ok "$T/out" '
+[e["who"] for e in d["production"]] == ["Dora Deployer <dora@example.com>"]'
+# only a name in the environment: the email from the configuration
+printf '# change\n' >>"$H/data/item.yaml"
+run env GIT_AUTHOR_NAME="Ann Only" SOURCE_DATE_EPOCH=1234567890 \
+    GIT_AUTHOR_DATE="@1 +0000" "$BIN" -C "$H" dev
+t "identity: a name alone, the email from config; SOURCE_DATE_EPOCH wins" \
+    [ "$(ids struere/development)" = "Ann Only <config@example.com> 1234567890 | Config User <config@example.com> 1234567890" ]
+"$BIN" -C "$H" deploy --yes >/dev/null 2>&1
+run env GIT_COMMITTER_NAME="Rob Roll" GIT_COMMITTER_EMAIL=rob@example.com "$BIN" -C "$H" rollback --yes
+t "identity: rollback -> exit 0" [ "$RC" -eq 0 ]
+run "$BIN" -C "$H" log --env production --json
+t "identity: a rollback is credited to its committer" json_ok "$T/out" '
+d["production"][0]["who"] == "Rob Roll <rob@example.com>"'
+printf '# change 2\n' >>"$H/data/item.yaml"
+DEV=$(git -C "$H" rev-parse struere/development)
+run env GIT_AUTHOR_DATE=yesterdayish "$BIN" -C "$H" dev
+t "identity: an unreadable GIT_AUTHOR_DATE -> exit 3 naming it, no commit" \
+    bash -c "[ $RC -eq 3 ] && grep -q 'GIT_AUTHOR_DATE' '$T/err' && [ \"\$(git -C '$H' rev-parse struere/development)\" = '$DEV' ]"
+
+# ---- hardening: keys commands refuse a damaged keys.json ----------------
+# Every record is checked as the runtime reads it (sha256: 64 hex digits,
+# environment, revoked: a boolean, expires: null or a date; and a prefix):
+# a damaged one is named (record N, which field), exit 3, nothing written.
+
+K=$T/keys
+hp "$K"
+git -C "$K" init -q
+"$BIN" -C "$K" dev >/dev/null 2>&1
+"$BIN" -C "$K" keys create --env development --name good >/dev/null 2>&1
+GOOD=$(git -C "$K" show refs/struere/keys:keys.json)
+# put_keys PYTHON-EXPR: keys.json := EXPR over `good` (the record above),
+# committed to refs/struere/keys by hand, as a push by anyone could.
+put_keys() {
+    local text blob tree commit
+    text=$(printf '%s' "$GOOD" | python3 -c '
+import json, sys
+good = json.load(sys.stdin)[0]
+def without(k):
+    r = dict(good); del r[k]; return r
+def with_(k, v):
+    r = dict(good); r[k] = v; return r
+print(json.dumps(eval(sys.argv[1]), indent=2))' "$1")
+    blob=$(printf '%s\n' "$text" | git -C "$K" hash-object -w --stdin)
+    tree=$(printf '100644 blob %s\tkeys.json\n' "$blob" | git -C "$K" mktree)
+    commit=$(GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x \
+        GIT_COMMITTER_EMAIL=x@x git -C "$K" commit-tree "$tree" -m hand)
+    git -C "$K" update-ref refs/struere/keys "$commit"
+}
+# damaged NAME EXPR MESSAGE: list, list --json, create and revoke all
+# refuse with MESSAGE (exit 3), and refs/struere/keys does not move.
+damaged() {
+    local name=$1 msg=$3 before sub
+    put_keys "$2"
+    before=$(git -C "$K" rev-parse refs/struere/keys)
+    for sub in "list" "list --json" "create --env production" "revoke sk_dev_"; do
+        # shellcheck disable=SC2086
+        run "$BIN" -C "$K" keys $sub
+        if [ "$RC" -eq 3 ] && grep -qF -- "$msg" "$T/err" && ! grep -q '(null)' "$T/out" &&
+            ! grep -q '^sk_' "$T/out" && [ "$(git -C "$K" rev-parse refs/struere/keys)" = "$before" ]; then
+            pass "keys: $name -> keys $sub refused, exit 3, nothing written"
+        else
+            fail "keys: $name -> keys $sub refused, exit 3, nothing written" \
+                "exit $RC: $(head -c 200 "$T/err")"
+        fi
+    done
+}
+damaged "record 2 without sha256" '[good, without("sha256")]' \
+    'keys.json record 2 has no valid "sha256" (64 hex digits)'
+damaged "record 1 with a short sha256" '[with_("sha256", "ab" * 31)]' \
+    'keys.json record 1 has no valid "sha256"'
+damaged "record 2 without environment" \
+    '[good, {k: v for k, v in with_("sha256", "0" * 64).items() if k != "environment"}]' \
+    'keys.json record 2 has no valid "environment" (development, production or eval)'
+damaged "a record with environment staging" '[with_("environment", "staging")]' \
+    'record 1 has no valid "environment"'
+damaged "a record without revoked" '[without("revoked")]' \
+    'record 1 has no "revoked" flag (true or false)'
+damaged "a record with revoked \"false\" (a string)" '[with_("revoked", "false")]' \
+    'record 1 has no "revoked" flag'
+damaged "a record with expires soon" '[with_("expires", "soon")]' \
+    'record 1 has an "expires" that is not null or a date'
+damaged "a record that is a number" '[good, 5]' 'keys.json record 2 is not an object'
+damaged "a record without prefix" '[without("prefix")]' 'record 1 has no "prefix"'
+damaged "two records with one digest" '[good, with_("prefix", "sk_dev_zzzzzz")]' \
+    'keys.json records 1 and 2 have the same "sha256"'
+# Sound records without the optional name and created: listed, no (null).
+put_keys '[{k: v for k, v in good.items() if k not in ("name", "created")}]'
+run "$BIN" -C "$K" keys list
+t "keys: a sound record without name or created is listed, without (null)" \
+    bash -c "[ $RC -eq 0 ] && grep -q '^sk_dev_' '$T/out' && ! grep -q '(null)' '$T/out'"
+run "$BIN" -C "$K" keys create --env eval
+t "keys: create after sound records appends (exit 0)" [ "$RC" -eq 0 ]
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -642,5 +642,176 @@ else
     fail "template: 17 nested levels in an automation argument rejected" "exit $RC"
 fi
 
+# ---- LIMIT_SLUG_BYTES (128), LIMIT_TOOL_NAME_BYTES (64): slug-too-long ------
+# A slug names the definition's file and its review rendering in the store
+# (review/<env>/<kind>/<c>/<slug>.json): past 255 bytes a path component
+# cannot be checked out. Tool names follow the model providers' 64.
+
+S128=$(printf 's%.0s' $(seq 127))x
+S129=${S128}y
+T64=$(printf 't%.0s' $(seq 64))
+P=$T/slug
+project "$P"
+# One definition of every kind at the limit, each referring to the others
+# (`add` scaffolds them so that they check clean).
+for k in data role agent automation eval fixture; do
+    "$BIN" -C "$P" add $k "$S128" >/dev/null 2>&1 || fail "slug: add $k $S128"
+done
+"$BIN" -C "$P" add tool "$T64" >/dev/null 2>&1 || fail "slug: add tool (64)"
+check "$P"
+accepted "slug: a slug of 128 bytes in every kind, a tool name of 64, accepted" \
+    slug-too-long
+# past_in KIND-DIR FILE: the file's own `slug:` one byte longer; rejected
+# at that value (column 7, after `slug: `), nothing else reported.
+past_in() {
+    local f=$P/$1/$2 line
+    cp "$f" "$T/saved"
+    line=$(grep -n '^slug: ' "$f" | head -1 | cut -d: -f1)
+    sed -i "${line}s/$S128/$S129/" "$f"
+    check "$P"
+    rejected "slug: $1 with a slug of 129 bytes rejected" slug-too-long count=1 \
+        file="$1/$2" line="$line" column=7 message="129 bytes (the limit is 128)"
+    cp "$T/saved" "$f"
+}
+# Nothing refers to automations, eval suites or fixture files by slug.
+past_in automations "$S128.yaml"
+past_in evals "$S128.eval.yaml"
+past_in fixtures "$S128.fixture.yaml"
+
+# Kinds others refer to, alone in a project.
+P=$T/slug1
+project "$P"
+mkdir -p "$P/agents" "$P/data" "$P/roles" "$P/tools"
+for n in "$S128" "$S129"; do
+    rm -f "$P"/*/*
+    printf 'name: A\nslug: %s\nversion: "1"\nsystemPrompt: Hi.\n' "$n" >"$P/agents/$n.yaml"
+    check "$P"
+    if [ "$n" = "$S128" ]; then
+        accepted "slug: agent (YAML) with a slug of 128 bytes accepted" slug-too-long
+    else
+        rejected "slug: agent (YAML) with a slug of 129 bytes rejected" \
+            slug-too-long count=1 file="agents/$n.yaml" line=2 column=7
+    fi
+    rm -f "$P"/*/*
+    printf -- '---\nname: A\nversion: "1"\nslug: %s\n---\n\nHi.\n' "$n" >"$P/agents/$n.md"
+    check "$P"
+    if [ "$n" = "$S128" ]; then
+        accepted "slug: agent (Markdown) with a slug of 128 bytes accepted" slug-too-long
+    else
+        rejected "slug: agent (Markdown) with a slug of 129 bytes rejected" \
+            slug-too-long count=1 file="agents/$n.md" line=4 column=7
+    fi
+    rm -f "$P"/*/*
+    printf 'name: D\nslug: %s\nschema:\n  type: object\n  properties:\n    a: {type: string}\n' \
+        "$n" >"$P/data/$n.yaml"
+    check "$P"
+    if [ "$n" = "$S128" ]; then
+        accepted "slug: data type with a slug of 128 bytes accepted" slug-too-long
+    else
+        rejected "slug: data type with a slug of 129 bytes rejected" \
+            slug-too-long count=1 file="data/$n.yaml" line=2 column=7
+    fi
+    rm -f "$P"/*/*
+    printf 'name: R\nslug: %s\npolicies:\n  - resource: "*"\n    actions: [read, list]\n    effect: allow\n' \
+        "$n" >"$P/roles/$n.yaml"
+    check "$P"
+    if [ "$n" = "$S128" ]; then
+        accepted "slug: role with a slug of 128 bytes accepted" slug-too-long
+    else
+        rejected "slug: role with a slug of 129 bytes rejected" \
+            slug-too-long count=1 file="roles/$n.yaml" line=2 column=7
+    fi
+    # a role's slug derived from its name
+    rm -f "$P"/*/*
+    printf 'name: %s\npolicies:\n  - resource: "*"\n    actions: [read, list]\n    effect: allow\n' \
+        "$n" >"$P/roles/$n.yaml"
+    check "$P"
+    if [ "$n" = "$S128" ]; then
+        accepted "slug: role slug derived from a name of 128 bytes accepted" slug-too-long
+    else
+        rejected "slug: role slug derived from a name of 129 bytes rejected at the name" \
+            slug-too-long count=1 file="roles/$n.yaml" line=1 column=7 \
+            message="derived from 'name'"
+    fi
+done
+rm -f "$P"/*/*
+for n in "$T64" "${T64}u"; do
+    rm -f "$P"/tools/*
+    printf 'name: %s\ndescription: d\nparameters:\n  type: object\n' "$n" >"$P/tools/$n.yaml"
+    check "$P"
+    if [ "$n" = "$T64" ]; then
+        accepted "slug: tool name of 64 bytes accepted" slug-too-long
+    else
+        rejected "slug: tool name of 65 bytes rejected" slug-too-long count=1 \
+            file="tools/$n.yaml" line=1 column=7 message="65 bytes (the limit is 64)"
+    fi
+done
+# 20,000 bytes (the issue's case): one error, at the slug.
+rm -f "$P"/*/*
+BIG=$(printf 'a%.0s' $(seq 20000))
+printf 'name: A\nslug: %s\nversion: "1"\nsystemPrompt: Hi.\n' "$BIG" >"$P/agents/big.yaml"
+check "$P"
+rejected "slug: a slug of 20,000 bytes rejected" slug-too-long count=1 \
+    file=agents/big.yaml line=2 column=7 message="20000 bytes"
+# `add` refuses to make one (usage error, nothing written).
+rm -f "$P"/*/*
+"$BIN" -C "$P" add agent "$S129" >/dev/null 2>"$T/err.txt"
+RC=$?
+if [ "$RC" -eq 2 ] && [ -z "$(ls "$P/agents")" ] && grep -q '129 bytes (the limit is 128)' "$T/err.txt"; then
+    pass "slug: add with a slug of 129 bytes -> exit 2, nothing written"
+else
+    fail "slug: add with a slug of 129 bytes -> exit 2, nothing written" "exit $RC"
+fi
+"$BIN" -C "$P" add agent "$S128" >/dev/null 2>&1
+RC=$?
+t_ok=$([ "$RC" -eq 0 ] && [ -f "$P/agents/$S128.md" ] && echo 1)
+if [ "$t_ok" = 1 ]; then pass "slug: add with a slug of 128 bytes"; else fail "slug: add with a slug of 128 bytes" "exit $RC"; fi
+
+# ---- integers: the int64 range, kept exactly: integer-out-of-range -------
+# An integer is emitted as a JSON integer, exactly; one outside int64 is an
+# error where it is written, never a rounded float. In a tool's free-form
+# parameter schema (no type, no bounds) only the range matters.
+
+P=$T/int
+project "$P"
+mkdir -p "$P/tools"
+# int_tool VALUE: a tool whose parameter default is VALUE (line 7, col 16).
+int_tool() {
+    printf 'name: n\ndescription: d\nparameters:\n  type: object\n  properties:\n    a:\n      default: %s\n' \
+        "$1" >"$P/tools/n.yaml"
+}
+for v in 9223372036854775807 -9223372036854775808 0x7fffffffffffffff \
+    0o777777777777777777777; do
+    int_tool "$v"
+    check "$P"
+    accepted "integer: $v accepted" integer-out-of-range
+done
+for v in 9223372036854775808 -9223372036854775809 0x8000000000000000 \
+    0o1000000000000000000000 123456789012345678901234567890; do
+    int_tool "$v"
+    check "$P"
+    rejected "integer: $v rejected where it is written" integer-out-of-range \
+        count=1 file=tools/n.yaml line=7 column=16 message="integer $v is out of range"
+done
+# Where the schema wants an integer, an integral float is taken as one
+# (`maxTokens: 1e3` is 1000); past int64 it is out of range too.
+rm -rf "$P/tools"
+mkdir -p "$P/agents"
+agent_tokens() {
+    printf 'name: A\nslug: a\nversion: "1"\nsystemPrompt: Hi.\nmodel:\n  model: openai/gpt-5-mini\n  maxTokens: %s\n' \
+        "$1" >"$P/agents/a.yaml"
+}
+for v in 1e3 9.2e18 9223372036854775807; do
+    agent_tokens "$v"
+    check "$P"
+    accepted "integer: maxTokens: $v accepted" integer-out-of-range
+done
+for v in 9223372036854775808 9.3e18 1e30; do
+    agent_tokens "$v"
+    check "$P"
+    rejected "integer: maxTokens: $v rejected" integer-out-of-range count=1 \
+        file=agents/a.yaml line=7 column=14
+done
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -149,6 +149,25 @@ expect_err "can: an unknown agent" 1 "no agent 'nosuch'"
 printf '{"_id": ' >"$T/bad.json"
 run "$S" can read payment --as admin --record "$T/bad.json"
 expect_err "can --record: invalid JSON is located" 1 "bad.json:1:"
+# A record that is valid JSON but not a record: a message naming the file
+# and what is wrong (never "unknown error"), exit 1.
+printf '[1,2]\n' >"$T/arr.json"
+for who in admin "user:user_maria_martinez --role guardian"; do
+    # shellcheck disable=SC2086
+    run "$S" can read teacher --as $who --record "$T/arr.json"
+    expect_err "can --record [1,2] ($who): says it must be an object" 1 \
+        'arr.json: must be a JSON object \(a record \{"_id", "type", "status", "data"\}\), not an array'
+    t_err=$(cat "$T/err" "$T/out")
+    case $t_err in *"unknown error"*) fail "can --record [1,2] ($who): no 'unknown error'" ;;
+    *) pass "can --record [1,2] ($who): no 'unknown error'" ;; esac
+done
+printf '{"_id":"t1","type":"teacher","data":[1]}' >"$T/recarr.json"
+run "$S" can read teacher --as user:user_maria_martinez --role guardian --record "$T/recarr.json"
+expect_err "can --record with data an array: names the member" 1 \
+    'the record.s "data" must be an object, not an array'
+printf '[{"status":"completed"}]' >"$T/dataarr.json"
+run "$S" fire session updated --data "$T/dataarr.json"
+expect_err "fire --data [..]: says it must be an object" 1 "dataarr.json: must be a JSON object"
 run "$S" can read payment --as admin --record "$T/rec.json" --id x
 expect_err "can: --record and --id are exclusive" 2 "exclusive"
 

@@ -2,6 +2,7 @@
  * test_yaml.c - the YAML adapter: scalar resolution, positions, duplicate
  * keys, anchors and aliases, limits; and the overlay merge.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "arena.h"
@@ -152,8 +153,65 @@ static void test_merge(void)
     arena_free(&a);
 }
 
+/* Integers are kept exactly over the whole int64 range, in decimal, hex
+ * and octal; past it they are an error at the scalar, not a float. */
+static void test_integers(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    int failed;
+    struct node *r = load(&a,
+                          "a: 9223372036854775807\nb: -9223372036854775808\n"
+                          "c: 0x7fffffffffffffff\nd: 0o777777777777777777777\n"
+                          "e: 0x00000000000000000001\n",
+                          &d, &failed);
+    CHECK(r && !failed && d.n == 0);
+    CHECK(node_get(r, "a")->type == NODE_INT &&
+          node_get(r, "a")->v.i == INT64_MAX);
+    CHECK(node_get(r, "b")->type == NODE_INT &&
+          node_get(r, "b")->v.i == INT64_MIN);
+    CHECK(node_get(r, "c")->type == NODE_INT &&
+          node_get(r, "c")->v.i == INT64_MAX);
+    CHECK(node_get(r, "d")->type == NODE_INT &&
+          node_get(r, "d")->v.i == INT64_MAX);
+    CHECK(node_get(r, "e")->type == NODE_INT && node_get(r, "e")->v.i == 1);
+    static const char *const past[] = {
+        "x: 9223372036854775808\n", "x: -9223372036854775809\n",
+        "x: 0x8000000000000000\n", "x: 0o1000000000000000000000\n",
+        "x: 99999999999999999999999999\n"};
+    for (size_t i = 0; i < sizeof(past) / sizeof(past[0]); i++) {
+        r = load(&a, past[i], &d, &failed);
+        CHECK(r && failed && d.n == 1 && has_code(&d, "integer-out-of-range") &&
+              d.items[0].line == 1 && d.items[0].col == 4);
+        CHECK(r && node_get(r, "x")->type == NODE_INT);
+    }
+    arena_free(&a);
+}
+
+/* A UTF-8 byte order mark is skipped: line 1's columns count after it. */
+static void test_bom(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    int failed;
+    struct node *r = load(&a, "\xEF\xBB\xBFname: x\nb: 2\n", &d, &failed);
+    CHECK(r && !failed && d.n == 0);
+    CHECK(r && node_get(r, "name") && node_get(r, "name")->col == 7 &&
+          node_get(r, "name")->line == 1);
+    struct source *s = source_from_bytes(&a, "t",
+                                         "\xEF\xBB\xBF"
+                                         "ab",
+                                         5);
+    CHECK(s->len == 2 && s->skipped == 3 && !strcmp(s->text, "ab"));
+    arena_free(&a);
+}
+
 const struct test yaml_tests[] = {
     {"yaml scalars", test_scalars},
+    {"yaml integers", test_integers},
+    {"yaml byte order mark", test_bom},
     {"yaml positions", test_positions},
     {"yaml errors", test_errors},
     {"yaml aliases", test_aliases},
