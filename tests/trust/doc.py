@@ -18,6 +18,8 @@ dotted FIELD (require.production) reaches into an object.
                                               record changed (signature=
                                               SIGFILE, or signature=- to
                                               remove it)
+  doc.py record-add KEYS ENV SHA256 PREFIX   keys.json with a new,
+                                              unsigned record
 Documents are printed to stdout.
 """
 import hashlib
@@ -109,6 +111,12 @@ def main(a):
                     r["signature"] = load(v)
             else:
                 r[field] = value(v)
+        out(keys)
+    elif cmd == "record-add":
+        keys = load(a[2])
+        keys.append({"created": "2026-01-01T00:00:00Z", "environment": a[3],
+                     "expires": None, "name": "by hand", "prefix": a[5],
+                     "revoked": False, "sha256": a[4]})
         out(keys)
     else:
         sys.exit(__doc__)
