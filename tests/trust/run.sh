@@ -636,7 +636,7 @@ rt_refused "the revoke flipped back and the signature removed" "$SIGNED" "$KR" E
 rt_opens "the other keys still open" "$SIGNED" "$KS" "$D3"
 
 # ---- exhaustive single-byte corruption of a small bundle ----
-echo "== exhaustive corruption (every ${STEP}th offset; STEP=1 for all)"
+echo "== exhaustive corruption (STEP=$STEP: every STEP-th offset; STEP=1 tries all)"
 TINY=$TOP/tiny
 mkdir -p "$TINY/agents" "$TINY/data" "$TINY/roles"
 printf 'name: tiny\nversion: 0.1.0\n' >"$TINY/struere.yaml"
