@@ -33,6 +33,11 @@ if [ $# -ne 1 ] || [ ! -x "$1/struere" ] || [ ! -x "$1/trust-tool" ]; then
     echo "usage: $0 BUILD_DIR (with struere and trust-tool built)" >&2
     exit 2
 fi
+if ! command -v python3 >/dev/null; then
+    echo "FAIL setup: python3 (stb.py, doc.py, exhaustive.py) not found"
+    echo "trust: 0 passed, 1 failed"
+    exit 1
+fi
 B=$(cd "$1" && pwd)
 S=$B/struere
 T=$B/trust-tool
