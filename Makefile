@@ -102,7 +102,7 @@ replay: $(B)/fuzz-replay-check
 test: $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check \
       $(B)/fuzz-replay-defcache $(B)/runtime-tests \
       $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
-      $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE)
+      $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE) $(TRUST_TOOL)
 	@./tests/run-all.sh $(B)
 
 check:

@@ -92,8 +92,9 @@ $(B)/engine/%: $(B)/tests/engine/%_test.o $(B)/tests/runtime/builder.o \
 # for libFuzzer by `make fuzz`. template and automation link the test
 # bundle writer (tests/runtime/builder.c: bundles built or patched with
 # their CRCs made right); automation and mask read the example's bundles
-# (STRUERE_FUZZ_BUNDLE).
-RT_FUZZ_NAMES := template automation keys mask
+# (STRUERE_FUZZ_BUNDLE). trust and statement read the trust policy and
+# promotion statement documents (runtime/TRUST.md) against a fixed policy.
+RT_FUZZ_NAMES := template automation keys mask trust statement
 RT_FUZZ_REPLAYS := $(RT_FUZZ_NAMES:%=$(B)/fuzz-replay-%)
 RT_FUZZ_SRC_OBJ := $(RT_FUZZ_NAMES:%=$(B)/tests/fuzz/fuzz_%.o) \
                    $(B)/tests/runtime/builder.o
@@ -102,7 +103,8 @@ $(B)/fuzz-replay-template $(B)/fuzz-replay-automation: \
 $(B)/fuzz-replay-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/runtime/builder.o \
         $(B)/tests/fuzz/replay.o $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) -lm
-$(B)/fuzz-replay-keys $(B)/fuzz-replay-mask: \
+$(B)/fuzz-replay-keys $(B)/fuzz-replay-mask $(B)/fuzz-replay-trust \
+$(B)/fuzz-replay-statement: \
 $(B)/fuzz-replay-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o \
         $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) -lm
@@ -110,7 +112,8 @@ build/fuzz/fuzz-template build/fuzz/fuzz-automation: \
 build/fuzz/fuzz-%: build/fuzz/tests/fuzz/fuzz_%.o \
         build/fuzz/tests/runtime/builder.o build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(RT_LIBS) -lm
-build/fuzz/fuzz-keys build/fuzz/fuzz-mask: \
+build/fuzz/fuzz-keys build/fuzz/fuzz-mask build/fuzz/fuzz-trust \
+build/fuzz/fuzz-statement: \
 build/fuzz/fuzz-%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(RT_LIBS) -lm
 
@@ -143,3 +146,10 @@ keys-test: $(B)/struere $(KEYS_PROBE)
 	./tests/keys/run.sh $(B)
 
 .DEFAULT_GOAL := $(RT_SAVED_GOAL)
+
+# tests/trust/run.sh (the tamper matrix) signs by hand and opens with
+# struere_runtime_open's options through this tool.
+TRUST_TOOL := $(B)/trust-tool
+$(B)/tests/trust/tool.o: ALL_CFLAGS += $(RT_CFLAGS)
+$(TRUST_TOOL): $(B)/tests/trust/tool.o $(B)/libstruere.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS)

@@ -573,10 +573,12 @@ int struere_statement_read(const void *json, size_t len, const struere_trust *t,
     if (rt_json_value(json, len, &doc) < 0 ||
         rt_json_kind(doc) != STRUERE_JSON_OBJECT ||
         member(doc, "statement", &p) || str_dup(p, &payload, &n) ||
-        member(doc, "signatures", &sigs))
+        member(doc, "signatures", &sigs)) {
+        free(payload); /* decoded when only "signatures" is missing */
         return rt_fail(err, STRUERE_EUNAPPROVED,
                        "not a statement document ({\"statement\": STRING, "
                        "\"signatures\": [...]})");
+    }
     int rc = statement_parse(payload, n, out, err);
     if (rc == 0)
         rc = count_signatures(sigs, domain_statement, payload, n,

@@ -1,8 +1,8 @@
 #!/bin/sh
 # tests/fuzz/replay-runtime.sh BUILD_DIR - replays the runtime's fuzz
-# corpora (template, automation, keys, mask) with BUILD_DIR's replay
+# corpora (template, automation, keys, mask, trust, statement) with BUILD_DIR's replay
 # drivers; automation and mask read the example project's bundles, built
-# here first. Ends "fuzz replay: N passed, M failed" over all four.
+# here first. Ends "fuzz replay: N passed, M failed" over all six.
 set -u
 b=$1
 tmp=$(mktemp -d)
@@ -14,7 +14,7 @@ if ! "$b/struere" -C fixtures/example build --out "$tmp" >"$tmp/out" 2>&1; then
 fi
 pass=0
 fail=0
-for t in template automation keys mask; do
+for t in template automation keys mask trust statement; do
     case $t in
     automation) bundle=$tmp/development.stb ;;
     *) bundle=$tmp/eval.stb ;;

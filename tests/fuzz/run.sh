@@ -10,7 +10,7 @@ mkdir -p "$b/artifacts"
 bundles=$(mktemp -d)
 trap 'rm -rf "$bundles"' EXIT
 build/release/struere -C fixtures/example build --out "$bundles" >/dev/null
-for target in check defcache bundle template automation keys mask; do
+for target in ${FUZZ_TARGETS:-check defcache bundle template automation keys mask trust statement}; do
     case $target in
     automation) export STRUERE_FUZZ_BUNDLE="$bundles/development.stb" ;;
     *) export STRUERE_FUZZ_BUNDLE="$bundles/eval.stb" ;;
@@ -21,6 +21,7 @@ for target in check defcache bundle template automation keys mask; do
     dict=""
     [ "$target" = check ] && dict="-dict=tests/fuzz/yaml.dict"
     [ "$target" = automation ] && dict="-dict=tests/fuzz/automation.dict"
+    case $target in trust | statement) dict="-dict=tests/fuzz/trust.dict" ;; esac
     echo "== fuzz-$target for $secs s"
     # shellcheck disable=SC2086
     "$b/fuzz-$target" -max_total_time="$secs" -timeout=10 \
