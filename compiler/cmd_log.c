@@ -217,14 +217,17 @@ int cmd_log(const struct cli *g, int argc, char **argv)
     return rc;
 }
 
-/* The promotion statement naming commit `id` of env, as inspect shows it:
- * who approved it and whether it verifies as the runtime checks it. */
-static void inspect_statement(struct store *s, const char *spec, int env,
+/* What a runtime would decide about commit `id` of env as the branch's
+ * commit (struere_promotion_check, the check opening by key makes, on the
+ * latest complete statement), as inspect shows it. */
+static void inspect_statement(const struct cli *g, struct store *s,
+                              const char *spec, int env,
                               const struere_bundle *b, json_t *o, bool json)
 {
-    char id[41], err[1024];
+    char id[41], err[1024], buf[4096];
     struct stat st_file;
-    if (!s || (stat(spec, &st_file) == 0 && S_ISREG(st_file.st_mode)) ||
+    const char *file = cli_path(g, spec, buf, sizeof(buf));
+    if (!s || (stat(file, &st_file) == 0 && S_ISREG(st_file.st_mode)) ||
         store_resolve(s, spec, id) != STORE_OK)
         return;
     struct trust_state ts;
@@ -234,52 +237,66 @@ static void inspect_statement(struct store *s, const char *spec, int env,
         json_object_set_new(o, "trust", json_string(err));
         return;
     }
-    struct promotion_entry *h = NULL;
-    size_t n = 0;
-    const struct promotion_entry *p = NULL;
-    if (promotion_history(s, env, ts.t, 1000, &h, &n, err, sizeof(err)) ==
-        TRUST_OK)
-        for (size_t i = 0; i < n && !p; i++)
-            if (!h[i].pending && !strcmp(h[i].st.commit, id))
-                p = &h[i];
     int k = struere_trust_required(ts.t, env + 1);
     json_t *pr = json_object();
     json_object_set_new(pr, "required", json_integer(k));
-    if (!p) {
-        if (!json)
-            printf("  promotion: no complete statement names %.12s%s\n", id,
-                   k ? " (the runtime would not serve it)" : "");
-        json_object_set_new(pr, "verifies", json_boolean(k == 0));
+    struct promotions p;
+    unsigned char sha[32], msha[32], *manifest = NULL;
+    size_t len, mlen;
+    struere_statement st;
+    struere_error e;
+    int rc = STRUERE_EUNAPPROVED;
+    snprintf(e.message, sizeof(e.message),
+             "no complete promotion statement of %s", env_names[env]);
+    const void *bytes = struere_bundle_bytes(b, &len);
+    rt_sha256(bytes, len, sha);
+    if (promotions_read(s, env, &p, err, sizeof(err)) == TRUST_OK) {
+        if (p.latest_text &&
+            store_read(s, id, "manifest.json", &manifest, &mlen) == STORE_OK) {
+            rt_sha256(manifest, mlen, msha);
+            rc = struere_promotion_check(p.latest_text, p.latest_len, ts.t,
+                                         env + 1, id, sha, msha, 0, &st, &e);
+            free(manifest);
+        }
+        promotions_free(&p);
     } else {
-        unsigned char sha[32];
-        size_t len;
-        const void *bytes = struere_bundle_bytes(b, &len);
-        rt_sha256(bytes, len, sha);
-        bool digest_ok = !memcmp(sha, p->st.bundle_sha256, 32);
-        bool ok = digest_ok && p->st.signatures >= (unsigned)k;
-        char when[64];
-        iso_time(p->st.time, 0, when, sizeof(when));
+        snprintf(e.message, sizeof(e.message), "%.500s", err);
+    }
+    bool serves = rc == STRUERE_OK || k == 0;
+    if (rc == STRUERE_OK) {
+        char when[64], names[300] = "";
+        iso_time(st.time, 0, when, sizeof(when));
+        for (size_t i = 0; i < struere_trust_key_count(ts.t) && i < 64; i++) {
+            const char *name;
+            if (!(st.signed_by & ((uint64_t)1 << i)))
+                continue;
+            struere_trust_key(ts.t, i, &name, NULL);
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof(names) - used, "%s%s",
+                     used ? ", " : "", name);
+        }
         if (!json)
             printf("  promotion: #%llu, %s by %s at %s; %u of %d required "
-                   "signature(s)%s%s; %s\n",
-                   (unsigned long long)p->st.sequence, p->st.action, p->st.who,
-                   when, p->st.signatures, k, p->signers[0] ? " by " : "",
-                   p->signers,
-                   ok           ? "verifies"
-                   : !digest_ok ? "does NOT verify: the bundle's SHA-256 "
-                                  "is not the statement's"
-                                : "does NOT verify: too few signatures");
+                   "signature(s)%s%s: verifies\n",
+                   (unsigned long long)st.sequence, st.action, st.who, when,
+                   st.signatures, k, names[0] ? " by " : "", names);
         json_object_set_new(pr, "sequence",
-                            json_integer((json_int_t)p->st.sequence));
-        json_object_set_new(pr, "action", json_string(p->st.action));
-        json_object_set_new(pr, "who", json_string(p->st.who));
+                            json_integer((json_int_t)st.sequence));
+        json_object_set_new(pr, "action", json_string(st.action));
+        json_object_set_new(pr, "who", json_string(st.who));
         json_object_set_new(pr, "time", json_string(when));
-        json_object_set_new(pr, "signatures", json_integer(p->st.signatures));
-        json_object_set_new(pr, "signers", json_string(p->signers));
-        json_object_set_new(pr, "verifies", json_boolean(ok));
+        json_object_set_new(pr, "signatures", json_integer(st.signatures));
+        json_object_set_new(pr, "signers", json_string(names));
+    } else {
+        if (!json)
+            printf("  promotion: %s%s\n", e.message,
+                   k ? " (a runtime would not serve this commit)"
+                     : " (none is required)");
+        json_object_set_new(pr, "error", json_string(e.message));
     }
+    json_object_set_new(pr, "verifies", json_boolean(rc == STRUERE_OK));
+    json_object_set_new(pr, "served", json_boolean(serves));
     json_object_set_new(o, "promotion", pr);
-    free(h);
     trust_state_free(&ts);
 }
 
@@ -348,7 +365,7 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
         json_object_set_new(o, "definitions", defs);
         if (!json)
             printf("bundle %s: valid\n", label);
-        inspect_statement(s, spec, env, b, o, json);
+        inspect_statement(g, s, spec, env, b, o, json);
         if (json) {
             json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             fputc('\n', stdout);

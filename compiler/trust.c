@@ -617,7 +617,7 @@ int promotion_approve(struct store *s, int env, const struct signer *signer,
     int vrc = verify_for_promotion(s, st.commit, env, &v, why, sizeof(why));
     if (vrc != VERIFY_OK) {
         snprintf(err, errsize, "%s", why);
-        rc = vrc == VERIFY_IO ? TRUST_IO : TRUST_INVALID;
+        rc = vrc == VERIFY_IO ? TRUST_IO : TRUST_UNVERIFIED;
         goto done;
     }
     if (memcmp(v.sha256, st.bundle_sha256, 32) ||

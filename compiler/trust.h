@@ -24,9 +24,10 @@ struct verified;
 
 enum trust_status {
     TRUST_OK = 0,
-    TRUST_INVALID = -1, /* refused: a rule of TRUST.md, a bad key file */
-    TRUST_IO = -2,      /* the store or a file cannot be read or written */
-    TRUST_MOVED = -3,   /* a ref moved meanwhile (compare-and-swap lost) */
+    TRUST_INVALID = -1,    /* refused: a rule of TRUST.md, a bad key file */
+    TRUST_IO = -2,         /* the store or a file cannot be read or written */
+    TRUST_MOVED = -3,      /* a ref moved meanwhile (compare-and-swap lost) */
+    TRUST_UNVERIFIED = -4, /* a bundle to promote does not verify */
 };
 
 /* A secret signing key, loaded. */

@@ -286,6 +286,25 @@ typedef struct struere_statement {
 int struere_statement_read(const void *json, size_t len, const struere_trust *t,
                            struere_statement *out, struere_error *err);
 
+/*
+ * Whether the statement document `json` (`len` bytes), the latest
+ * complete statement of environment `env`, lets a runtime serve `commit`
+ * (40 hex digits) whose bundle and manifest.json have the SHA-256s
+ * given: it must be a well-formed statement of `env` naming exactly
+ * `commit` (STRUERE_EUNAPPROVED), with those digests (STRUERE_EDIGEST),
+ * valid signatures of at least struere_trust_required(t, env) distinct
+ * keys `t` trusts (STRUERE_ESIGNATURE), and a sequence not below
+ * `min_sequence` (STRUERE_EREPLAY). Returns 0 with `*out` (may be NULL)
+ * filled; the code and `*err` say why not. What opening by key checks;
+ * for tools that show what a runtime would decide.
+ */
+int struere_promotion_check(const void *json, size_t len,
+                            const struere_trust *t, int env, const char *commit,
+                            const unsigned char bundle_sha256[32],
+                            const unsigned char manifest_sha256[32],
+                            uint64_t min_sequence, struere_statement *out,
+                            struere_error *err);
+
 /* ------------------------------------------------------------------ */
 /* JSON values                                                          */
 /* ------------------------------------------------------------------ */

@@ -815,46 +815,20 @@ static int promotion_check(git_repository *repo, const struct rt_keystore *ks,
                        "%s requires %d signature(s) but no complete "
                        "promotion statement exists for it (%.200s)",
                        name, k, e.message);
-    rc = struere_statement_read(git_odb_object_data(obj),
-                                git_odb_object_size(obj), t, &st, &e);
-    git_odb_object_free(obj);
-    if (rc < 0)
-        return rt_fail(err, rc, PROMOTIONS_REF ":%s: %.400s", file, e.message);
-    if (st.environment != env)
-        return rt_fail(err, STRUERE_EUNAPPROVED,
-                       PROMOTIONS_REF ":%s is a statement for %s", file,
-                       struere_env_name(st.environment));
-    if (strcmp(st.commit, branch))
-        return rt_fail(err, STRUERE_EUNAPPROVED,
-                       "refs/heads/struere/%s points to %.12s but its latest "
-                       "approved promotion (#%llu) names %.12s: the branch "
-                       "was moved without an approved statement",
-                       name, branch, (unsigned long long)st.sequence,
-                       st.commit);
-    if (memcmp(st.bundle_sha256, d->bundle, 32) ||
-        memcmp(st.manifest_sha256, d->manifest, 32))
-        return rt_fail(err, STRUERE_EDIGEST,
-                       "promotion #%llu of %s names commit %.12s but other "
-                       "%s digests than the commit holds",
-                       (unsigned long long)st.sequence, name, st.commit,
-                       memcmp(st.bundle_sha256, d->bundle, 32) ? "bundle"
-                                                               : "manifest");
-    if (st.signatures < (unsigned)k)
-        return rt_fail(err, STRUERE_ESIGNATURE,
-                       "promotion #%llu of %s has %u valid signature(s) of "
-                       "trusted keys; the trust policy requires %d",
-                       (unsigned long long)st.sequence, name, st.signatures, k);
-    if (ks->state_file) {
-        uint64_t seen;
-        if ((rc = state_read(ks->state_file, env, &seen, err)) < 0)
-            return rc;
-        if (st.sequence < seen)
-            return rt_fail(err, STRUERE_EREPLAY,
-                           "promotion #%llu of %s is older than #%llu, "
-                           "already accepted (%s): a replayed statement",
-                           (unsigned long long)st.sequence, name,
-                           (unsigned long long)seen, ks->state_file);
+    uint64_t seen = 0;
+    if (ks->state_file &&
+        (rc = state_read(ks->state_file, env, &seen, err)) < 0) {
+        git_odb_object_free(obj);
+        return rc;
     }
+    rc = struere_promotion_check(git_odb_object_data(obj),
+                                 git_odb_object_size(obj), t, env, branch,
+                                 d->bundle, d->manifest, seen, &st, &e);
+    git_odb_object_free(obj);
+    if (rc == STRUERE_EREPLAY)
+        return rt_fail(err, rc, "%.400s (%s)", e.message, ks->state_file);
+    if (rc < 0)
+        return rt_fail(err, rc, "%.480s", e.message);
     *seq = st.sequence;
     return 0;
 }

@@ -590,6 +590,61 @@ int struere_statement_read(const void *json, size_t len, const struere_trust *t,
     return rc;
 }
 
+int struere_promotion_check(const void *json, size_t len,
+                            const struere_trust *t, int env, const char *commit,
+                            const unsigned char bundle_sha256[32],
+                            const unsigned char manifest_sha256[32],
+                            uint64_t min_sequence, struere_statement *out,
+                            struere_error *err)
+{
+    struere_statement local;
+    struere_statement *st = out ? out : &local;
+    const char *name = struere_env_name(env);
+    int k = struere_trust_required(t, env);
+    rt_clear(err);
+    if (!name || !commit || !bundle_sha256 || !manifest_sha256)
+        return rt_fail(err, STRUERE_EINVAL, "invalid argument");
+    struere_error e;
+    int rc = struere_statement_read(json, len, t, st, &e);
+    if (rc < 0)
+        return rt_fail(err, rc, "the latest promotion statement of %s: %.400s",
+                       name, e.message);
+    if (st->environment != env)
+        return rt_fail(err, STRUERE_EUNAPPROVED,
+                       "the latest promotion statement of %s is a statement "
+                       "for %s",
+                       name, struere_env_name(st->environment));
+    if (strcmp(st->commit, commit))
+        return rt_fail(err, STRUERE_EUNAPPROVED,
+                       "refs/heads/struere/%s points to %.12s but its latest "
+                       "approved promotion (#%llu) names %.12s: the branch "
+                       "was moved without an approved statement",
+                       name, commit, (unsigned long long)st->sequence,
+                       st->commit);
+    if (memcmp(st->bundle_sha256, bundle_sha256, 32) ||
+        memcmp(st->manifest_sha256, manifest_sha256, 32))
+        return rt_fail(err, STRUERE_EDIGEST,
+                       "promotion #%llu of %s names commit %.12s but other "
+                       "%s digests than the commit holds",
+                       (unsigned long long)st->sequence, name, st->commit,
+                       memcmp(st->bundle_sha256, bundle_sha256, 32)
+                           ? "bundle"
+                           : "manifest");
+    if (st->signatures < (unsigned)k)
+        return rt_fail(err, STRUERE_ESIGNATURE,
+                       "promotion #%llu of %s has %u valid signature(s) of "
+                       "trusted keys; the trust policy requires %d",
+                       (unsigned long long)st->sequence, name, st->signatures,
+                       k);
+    if (st->sequence < min_sequence)
+        return rt_fail(err, STRUERE_EREPLAY,
+                       "promotion #%llu of %s is older than #%llu, already "
+                       "accepted: a replayed statement",
+                       (unsigned long long)st->sequence, name,
+                       (unsigned long long)min_sequence);
+    return 0;
+}
+
 /* ---- key records ---- */
 
 int rt_record_signed(const struere_trust *t, struere_json sig,
