@@ -1324,3 +1324,21 @@ int store_delete_ref(struct store *s, const char *ref, const char *expected)
     git_reference_free(r);
     return rc < 0 ? fail(s, ref) : STORE_OK;
 }
+
+int store_blob_id(struct store *s, const char *id, const char *path,
+                  char blob[41])
+{
+    git_tree_entry *e = NULL;
+    int rc = entry_at(s, id, path, &e);
+    if (rc != STORE_OK)
+        return rc;
+    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+        snprintf(s->error, sizeof(s->error), "%.12s:%s is not a file", id,
+                 path);
+        rc = STORE_NOTFOUND;
+    } else {
+        git_oid_tostr(blob, 41, git_tree_entry_id(e));
+    }
+    git_tree_entry_free(e);
+    return rc;
+}

@@ -164,6 +164,10 @@ void store_hash_blob(const void *data, size_t len, char id[41]);
 /* Pushes refs (full names) to a remote name or URL. */
 int store_push(struct store *s, const char *remote, const char *const *refs,
                size_t n);
+/* The blob id of path in commit id, without listing the tree:
+ * STORE_NOTFOUND when there is no such file. */
+int store_blob_id(struct store *s, const char *id, const char *path,
+                  char blob[41]);
 /* Deletes ref if it still points at expected (40 hex). STORE_MOVED when
  * it moved, STORE_NOTFOUND when it is gone. */
 int store_delete_ref(struct store *s, const char *ref, const char *expected);

@@ -145,11 +145,12 @@ $(KEYS_PROBE): $(B)/tests/keys/probe.o $(B)/libstruere.a
 keys-test: $(B)/struere $(KEYS_PROBE)
 	./tests/keys/run.sh $(B)
 
-.DEFAULT_GOAL := $(RT_SAVED_GOAL)
-
 # tests/trust/run.sh (the tamper matrix) signs by hand and opens with
 # struere_runtime_open's options through this tool.
 TRUST_TOOL := $(B)/trust-tool
 $(B)/tests/trust/tool.o: ALL_CFLAGS += $(RT_CFLAGS)
 $(TRUST_TOOL): $(B)/tests/trust/tool.o $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS)
+
+# Last: rules above must not become the default goal.
+.DEFAULT_GOAL := $(RT_SAVED_GOAL)
