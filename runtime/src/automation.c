@@ -1386,7 +1386,7 @@ static int build_index(rt_model *m, const struere_bundle *b)
         const char *text;
         size_t len;
         struere_json body, on, w;
-        struere_bundle_entry(b, STRUERE_KIND_AUTOMATION, i, NULL, &text, &len);
+        rt_bundle_body(b, STRUERE_KIND_AUTOMATION, i, NULL, &text, &len);
         body = (struere_json){text, len};
         if (tail_on(body, &on) == 1 &&
             quick_member(on, "entityType", &w) == 1 && w.len >= 2 &&

@@ -950,10 +950,21 @@ int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
     if (!b->lay.present[kind] || index >= b->lay.count[kind])
         return STRUERE_ENOTFOUND;
     size_t r = b->lay.table_off[kind] + index * RECORD_SIZE;
-    const char *s = string_at(b, r, &n);
     const char *body_s = string_at(b, r + REF_SIZE, &n);
     if ((body || body_len) && !body_valid(b, kind, index, body_s, n))
         return STRUERE_ECORRUPT;
+    return rt_bundle_body(b, kind, index, slug, body, body_len);
+}
+
+int rt_bundle_body(const struere_bundle *b, int kind, size_t index,
+                   const char **slug, const char **body, size_t *body_len)
+{
+    size_t n;
+    if (!b->lay.present[kind] || index >= b->lay.count[kind])
+        return STRUERE_ENOTFOUND;
+    size_t r = b->lay.table_off[kind] + index * RECORD_SIZE;
+    const char *s = string_at(b, r, &n);
+    const char *body_s = string_at(b, r + REF_SIZE, &n);
     if (slug)
         *slug = s;
     if (body)

@@ -126,7 +126,7 @@ static int body_of(builder *bd, int kind, size_t i, struere_json *out)
 {
     const char *slug, *body;
     size_t len;
-    struere_bundle_entry(bd->b, kind, i, &slug, &body, &len);
+    rt_bundle_body(bd->b, kind, i, &slug, &body, &len);
     bd->kind = struere_kind_name(kind);
     bd->slug = slug;
     /* Not validated whole here (data type schemas are large): what is

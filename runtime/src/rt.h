@@ -32,6 +32,13 @@ int rt_bundle_open_owned(struere_bundle **out, const void *bytes, size_t len,
                          int expected_env, void (*release)(void *),
                          void *release_arg, struere_error *err);
 
+/* struere_bundle_entry without checking that the body is well-formed
+ * JSON: for the runtime's own readers, which validate what they read as
+ * they read it (the model's large data type schemas, the automation
+ * index). `kind` must be valid. */
+int rt_bundle_body(const struere_bundle *b, int kind, size_t index,
+                   const char **slug, const char **body, size_t *body_len);
+
 /* The table index of the entry of `kind` whose slug is the `n` bytes at
  * `slug`: 1 found (index in `*index`), 0 absent. */
 int rt_bundle_find(const struere_bundle *b, int kind, const char *slug,
