@@ -8,10 +8,12 @@
 # so it does at every size; git's default starts it at 6,700 loose
 # objects), and a loop of `git prune-packed` (what gc runs last: it
 # removes every empty .git/objects/xx/) runs beside dev for the whole run,
-# as many gc's would. Every run must succeed with the same tree ids, leave
-# no temporary in .git/objects and pass `git fsck`.
+# as many gc's would (PRUNE_LOOP=0: the commit's gc alone, the issue's
+# exact steps; at 10,000 definitions the loop makes each run minutes).
+# Every run must succeed with the same tree ids, leave no temporary in
+# .git/objects and pass `git fsck`.
 #
-#   tests/store/first_dev.sh build/release/struere 10000 20   # by hand
+#   PRUNE_LOOP=0 tests/store/first_dev.sh build/release/struere 10000 20
 #   tests/store/first_dev.sh build/release/struere 1000 5     # make test
 #
 # Prints one line per run and "first_dev: R of RUNS runs ok, tree ids
@@ -32,6 +34,7 @@ export SOURCE_DATE_EPOCH=1700000000 GIT_CONFIG_NOSYSTEM=1 LC_ALL=C
 export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com \
     GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
 
+rm -rf "$WORK/proj"
 python3 "$REPO/bench/gen-project.py" "$N" "$WORK/proj" >/dev/null 2>&1 || exit 2
 ok=0
 first=""
@@ -47,12 +50,15 @@ for i in $(seq "$RUNS"); do
     git config gc.auto 1
     git add -A
     git commit -qm init >/dev/null 2>&1
-    (while [ ! -e "$WORK/stop" ]; do git prune-packed 2>/dev/null; sleep 0.01; done) &
-    looper=$!
+    looper=""
+    if [ "${PRUNE_LOOP:-1}" = 1 ]; then
+        (while [ ! -e "$WORK/stop" ]; do git prune-packed 2>/dev/null; sleep 0.01; done) &
+        looper=$!
+    fi
     "$S" dev >"$WORK/out" 2>"$WORK/err"
     rc=$?
     touch "$WORK/stop"
-    wait "$looper"
+    [ -z "$looper" ] || wait "$looper"
     rm -f "$WORK/stop"
     # the background gc of the commit, if still running
     for _ in $(seq 600); do [ -e .git/gc.pid ] || break; sleep 0.1; done

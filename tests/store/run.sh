@@ -1440,7 +1440,47 @@ t_first_dev() {
     [ "$RC" = 0 ] || grep FAILED "$W/log" | head -3
 }
 
-TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_trust first_dev"
+# ---- 15. two dev at once on one store -----------------------------------
+# Both write the same objects at the same time (each with its own
+# temporaries) and race for the refs: each run succeeds or fails cleanly
+# with "moved", and the store ends as one run alone leaves it.
+t_two_devs() {
+    newtest two_devs
+    python3 "$GEN" 300 "$W/proj" >/dev/null 2>&1
+    export SOURCE_DATE_EPOCH=1700000000
+    cp -R "$W/proj" "$W/alone"
+    (cd "$W/alone" && git init -q && "$S" dev >/dev/null 2>&1)
+    local want i ra rb bad=""
+    want="$(git -C "$W/alone" rev-parse 'refs/heads/struere/development^{tree}' 'refs/heads/struere/eval^{tree}' | tr '\n' ' ')"
+    for i in 1 2 3 4 5; do
+        rm -rf "$W/r"
+        cp -R "$W/proj" "$W/r"
+        cd "$W/r" || return
+        git init -q
+        "$S" dev >"$W/o1" 2>"$W/e1" &
+        "$S" dev >"$W/o2" 2>"$W/e2" &
+        wait %1; ra=$?
+        wait %2; rb=$?
+        for r in "$ra:$W/e1" "$rb:$W/e2"; do
+            case ${r%%:*} in
+            0) ;;
+            3) grep -q 'moved while this command ran' "${r#*:}" ||
+                bad="round $i: exit 3 without 'moved': $(head -c 200 "${r#*:}")" ;;
+            *) bad="round $i: exit ${r%%:*}: $(head -c 200 "${r#*:}")" ;;
+            esac
+        done
+        [ "$ra" = 0 ] || [ "$rb" = 0 ] || bad="round $i: neither run succeeded"
+        got="$(git rev-parse 'refs/heads/struere/development^{tree}' 'refs/heads/struere/eval^{tree}' | tr '\n' ' ')"
+        [ "$got" = "$want" ] || bad="round $i: trees $got, alone $want"
+        git fsck --strict --no-progress >/dev/null 2>&1 || bad="round $i: git fsck failed"
+        [ -z "$(find .git/objects -name 'tmp_*')" ] || bad="round $i: temporaries left in .git/objects"
+        [ -z "$bad" ] || break
+    done
+    cd "$W" || return
+    check "two devs: each succeeds or fails with 'moved'; the trees of one run alone; fsck clean${bad:+ ($bad)}" test -z "$bad"
+}
+
+TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_trust first_dev two_devs"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do
