@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cache_file.h"
+#include "sha256.h"
 #include "struere.h"
 
 /* <git dir>/struere/bundles */
@@ -24,7 +25,8 @@ static bool is_blob_id(const char *s)
 }
 
 struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
-                                         int env)
+                                         int env,
+                                         const unsigned char sha256_want[32])
 {
     char dir[4200], path[4300];
     if (!is_blob_id(id) || !cache_dir(git_dir, dir, sizeof(dir)))
@@ -34,9 +36,22 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
         return NULL;
     struere_bundle *b = NULL;
     struere_error err;
-    if (struere_bundle_open_file(&b, path, env, &err) != STRUERE_OK)
-        return NULL;
-    return b;
+    int rc = struere_bundle_open_file(&b, path, env, &err);
+    if (rc == STRUERE_OK) {
+        /* The bytes, not only their CRCs: those are easily recomputed
+         * after an edit. */
+        size_t len;
+        const void *bytes = struere_bundle_bytes(b, &len);
+        unsigned char got[32];
+        rt_sha256(bytes, len, got);
+        if (memcmp(got, sha256_want, 32) == 0)
+            return b;
+        struere_bundle_free(b);
+    } else if (rc == STRUERE_EIO || rc == STRUERE_ENOMEM) {
+        return NULL; /* not read: nothing to say of its bytes */
+    }
+    unlink(path); /* rewritten from the new bundles by bundle_cache_keep */
+    return NULL;
 }
 
 void bundle_cache_keep(const char *git_dir, const char *const *ids,

@@ -4,9 +4,12 @@
  * id>.stb), so that the next run takes its unchanged definitions from
  * them without inflating the blobs back out of git. A file is named by
  * the git blob it holds and written whole before it is renamed into
- * place; it is opened as any bundle (verified: checksums, bounds), and
- * the caller reads the blob from git when it is missing or does not
- * verify.
+ * place. Anyone who can write the git directory can write these files,
+ * and a bundle's CRCs are no seal (they can be recomputed after an edit):
+ * a file is used only when its bytes have the SHA-256 that the commit's
+ * manifest.json gives for that blob, and is opened as any bundle
+ * (verified: checksums, bounds). Any other file is removed; the caller
+ * then reads the blob from git.
  */
 #ifndef STRUERE_BUNDLE_CACHE_H
 #define STRUERE_BUNDLE_CACHE_H
@@ -16,9 +19,12 @@
 struct struere_bundle;
 
 /* The bundle of blob id for environment env (STRUERE_ENV_*), when the
- * cache has it and it verifies; else NULL. */
+ * cache has it, its bytes have the SHA-256 sha256 (the manifest's digest
+ * of that blob) and it verifies; else NULL (and a file that did not
+ * match or verify is removed). */
 struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
-                                         int env);
+                                         int env,
+                                         const unsigned char sha256[32]);
 /* Keeps exactly the n given bundles (blob ids and bytes): writes those
  * not there yet and removes every other file. Failures are ignored (the
  * cache is only a shortcut). */

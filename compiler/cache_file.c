@@ -4,7 +4,9 @@
 #include "cache_file.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,4 +76,55 @@ void cache_file_sweep(const char *dir)
             unlink(path);
     }
     closedir(d);
+}
+
+/* Reads dir/key when it is a key only this user can read or write. */
+static bool read_key(const char *path, unsigned char key[CACHE_KEY_BYTES])
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+              st.st_uid == geteuid() && (st.st_mode & 077) == 0 &&
+              st.st_size == CACHE_KEY_BYTES &&
+              read_all(fd, key, CACHE_KEY_BYTES) == CACHE_KEY_BYTES;
+    close(fd);
+    return ok;
+}
+
+bool cache_file_key(const char *dir, bool create,
+                    unsigned char key[CACHE_KEY_BYTES])
+{
+    char path[4400], tmp[4500];
+    snprintf(path, sizeof(path), "%s/key", dir);
+    if (read_key(path, key))
+        return true;
+    if (!create)
+        return false;
+    /* A key that is not usable (wrong owner, mode or size) is replaced:
+     * the caches made under it are then ignored, as they should be. */
+    struct stat st;
+    if (lstat(path, &st) == 0)
+        unlink(path);
+    /* A new key, written whole with mode 0600 and linked into place: when
+     * two runs make one at once, the first link wins and both use it. */
+    if (sodium_init() < 0)
+        return false;
+    unsigned char fresh[CACHE_KEY_BYTES];
+    randombytes_buf(fresh, sizeof(fresh));
+    snprintf(tmp, sizeof(tmp), "%s/.key.%ld.tmp", dir, (long)getpid());
+    make_dirs(dir);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return false;
+    bool written =
+        write_all(fd, fresh, sizeof(fresh)) == sizeof(fresh) && fsync(fd) == 0;
+    written = close(fd) == 0 && written;
+    if (written && link(tmp, path) != 0 && errno != EEXIST)
+        written = false;
+    unlink(tmp);
+    sodium_memzero(fresh, sizeof(fresh));
+    return written && read_key(path, key);
 }

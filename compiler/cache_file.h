@@ -25,4 +25,15 @@ int cache_file_write(const char *dir, const char *name, const void *data,
  * by killed runs); a run writing now keeps its own. */
 void cache_file_sweep(const char *dir);
 
+/* The store's secret key for authenticating its caches (CACHE_KEY_BYTES
+ * random bytes in dir/key, dir being <git dir>/struere), made when
+ * missing if create is set. Only a regular file of the right size, of
+ * this user and readable or writable by no one else, is taken: whoever
+ * else can write the git directory can then neither read nor replace it.
+ * With create, an unusable key is replaced by a new one. Returns false
+ * when there is no usable key (the caches are then not used). */
+#define CACHE_KEY_BYTES 32
+bool cache_file_key(const char *dir, bool create,
+                    unsigned char key[CACHE_KEY_BYTES]);
+
 #endif

@@ -24,6 +24,7 @@
 #include "compile.h"
 #include "kinds.h"
 #include "pool.h"
+#include "sha256.h"
 #include "store.h"
 #include "struere.h"
 #include "arena.h"
@@ -190,6 +191,11 @@ struct branch {
     char *old_sources;
     struct store_blob *blobs; /* the parent's tree, sorted by path */
     size_t nblobs;
+    /* The SHA-256 of its bundles, as its manifest.json gives them: a
+     * previous bundle is reused only when its bytes have that digest,
+     * whether it comes from the cache or from git. */
+    unsigned char digest[ENV_COUNT][32];
+    bool has_digest[ENV_COUNT];
     struct struere_bundle *cached[ENV_COUNT]; /* its bundles, if cached */
     size_t bundles_cached; /* previous bundles taken from the cache */
     /* The commit. */
@@ -221,8 +227,9 @@ static void branch_fail(struct branch *b, int rc, const char *msg)
 
 /* Reads what the branch's previous commit offers (on its own store
  * handle, while the project is being checked): its tree, its sources
- * list, and its bundles from the bundle cache when the sources say the
- * same compiler made them. Failures are kept for branch_prepare. */
+ * list, its bundles' digests from its manifest.json, and its bundles from
+ * the bundle cache when the sources say the same compiler made them.
+ * Failures are kept for branch_prepare. */
 static void branch_fetch(struct branch *b, const char *store_at)
 {
     char err[600];
@@ -250,12 +257,20 @@ static void branch_fetch(struct branch *b, const char *store_at)
     b->old_sources = (char *)data;
     if (!compile_sources_compatible(b->old_sources))
         return;
+    if (store_read(b->s, b->parent, "manifest.json", &data, &len) != STORE_OK)
+        return; /* no digests: nothing is reused */
+    for (int e = 0; e < ENV_COUNT; e++)
+        b->has_digest[e] = (b->env_mask & (1u << e)) &&
+                           compile_manifest_digest((const char *)data, len,
+                                                   (enum env)e, b->digest[e]);
+    free(data);
     for (int e = 0; e < ENV_COUNT; e++) {
         const struct store_blob *blob =
             find_blob(b->blobs, b->nblobs, compile_bundle_path((enum env)e));
-        if (!(b->env_mask & (1u << e)) || !blob)
+        if (!b->has_digest[e] || !blob)
             continue;
-        b->cached[e] = bundle_cache_open(store_git_dir(b->s), blob->id, e + 1);
+        b->cached[e] = bundle_cache_open(store_git_dir(b->s), blob->id, e + 1,
+                                         b->digest[e]);
         b->bundles_cached += b->cached[e] != NULL;
     }
 }
@@ -286,18 +301,23 @@ static void branch_prepare(struct branch *b, const struct project *p,
 
 struct old_bundles {
     int envs[ENV_COUNT];
+    const unsigned char *digests[ENV_COUNT];
     struct compile_reuse *reuse;
 };
 
-/* Verified as the runtime would: a bad one is not used (everything is
- * emitted again). */
+/* Used only when its bytes have the manifest's SHA-256 and it verifies as
+ * the runtime would: a bad one is not used (everything is emitted again).
+ * (The blob was read without libgit2's hash check.) */
 static void open_old_bundle(void *ctx, size_t i, const void *data, size_t len)
 {
     struct old_bundles *o = ctx;
     int e = o->envs[i];
     struere_error err;
-    if (struere_bundle_open_memory(&o->reuse->old[e], data, len, e + 1, &err) !=
-        STRUERE_OK)
+    unsigned char got[32];
+    rt_sha256(data, len, got);
+    if (memcmp(got, o->digests[i], 32) != 0 ||
+        struere_bundle_open_memory(&o->reuse->old[e], data, len, e + 1, &err) !=
+            STRUERE_OK)
         o->reuse->old[e] = NULL;
 }
 
@@ -314,8 +334,9 @@ static void load_missing_bundles(struct store *s, struct branch *br,
         const struct branch *b = &br[e == ENV_EVAL];
         const struct store_blob *blob =
             find_blob(b->blobs, b->nblobs, compile_bundle_path((enum env)e));
-        if (reuse->unchanged[e] && blob && !reuse->old[e]) {
+        if (reuse->unchanged[e] && blob && !reuse->old[e] && b->has_digest[e]) {
             o.envs[n] = e;
+            o.digests[n] = b->digest[e];
             ids[n++] = blob->id;
         }
     }

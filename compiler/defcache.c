@@ -4,8 +4,9 @@
  * File layout (host byte order; the header's byte-order mark rejects a
  * file from another architecture):
  *
- *   "STRDEFS1" | u32 0x01020304 | str compiler | str project | u64 count
- *   count records | u32 crc32 of everything before it
+ *   "STRDEFS2" | u32 0x01020304 | str compiler | str project | u64 count
+ *   count records | 32 bytes: HMAC-SHA-256, under the store's cache key
+ *   (cache_file_key), of the SHA-256 of everything before it
  *
  *   record: u32 length of the rest | str path | u8 kind | u8 racy
  *           u64 dev, ino, size | i64 mtime_ns, ctime_ns | 32 bytes sha256
@@ -18,6 +19,17 @@
  *
  * Restored scalars point at their text inside the loaded file (each is
  * NUL-terminated there), so restoring a tree copies no string.
+ *
+ * Why a key: a restored tree is compiled as it is, and a checksum is no
+ * seal (an edit can recompute it). Each record's SHA-256 of its source
+ * bytes cannot seal it either: an edited tree can keep the digest, and
+ * checking that the tree is the parse of those bytes means reading and
+ * parsing the file, the work the cache saves. So the whole file carries
+ * a MAC under a secret only this user can read (.git/struere/key, 0600):
+ * a cache written or edited by anyone without the key (another user with
+ * write access to a shared repository, a cache restored from elsewhere)
+ * is ignored. Hash-then-MAC costs one SHA-256 of the file (the CPU's SHA
+ * extensions), about what the CRC-32 it replaces cost.
  */
 #include "defcache.h"
 
@@ -31,7 +43,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "arena.h"
 #include "cache_file.h"
@@ -39,12 +50,14 @@
 #include "limits.h"
 #include "node.h"
 #include "project.h"
+#include "sha256.h"
 #include "source.h"
 #include "version.h"
 
 /* <limits.h> is shadowed by compiler/limits.h (-Icompiler). */
 #define PATH_BYTES 4096
-#define MAGIC "STRDEFS1"
+#define MAGIC "STRDEFS2"
+#define TAG_BYTES 32
 #define BOM 0x01020304u
 /* A write within this long before a run may leave a stat that a later
  * write repeats (timestamps are coarse; FAT's are 2 s). */
@@ -57,17 +70,24 @@ struct defcache {
     struct index *records; /* path -> record (the byte after its length) */
 };
 
-/* zlib's crc32 takes 32-bit lengths: larger buffers go in pieces. */
-static uint32_t crc_of(const unsigned char *p, size_t n)
+/* The tag of a cache file's n bytes under the cache key of the directory
+ * holding path (made if create): false when there is no key. */
+static bool tag_of(const char *path, bool create, const unsigned char *p,
+                   size_t n, unsigned char tag[TAG_BYTES])
 {
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (n) {
-        uInt part = n > (1u << 30) ? 1u << 30 : (uInt)n;
-        crc = crc32(crc, p, part);
-        p += part;
-        n -= part;
-    }
-    return (uint32_t)crc;
+    char dir[PATH_BYTES];
+    unsigned char key[CACHE_KEY_BYTES], digest[32];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return false;
+    *slash = '\0';
+    if (!cache_file_key(dir, create, key))
+        return false;
+    rt_sha256(p, n, digest);
+    crypto_auth_hmacsha256(tag, digest, sizeof(digest), key);
+    sodium_memzero(key, sizeof(key));
+    return true;
 }
 
 int64_t defcache_now(void)
@@ -310,8 +330,12 @@ int defcache_save(const char *path, const struct project *p,
         return -1;
     }
     memcpy(o.b + count_at, &count, 8);
-    uint32_t crc = crc_of(o.b, o.n);
-    put(&o, &crc, 4);
+    unsigned char tag[TAG_BYTES];
+    if (!tag_of(path, true, o.b, o.n, tag)) {
+        free(o.b);
+        return -1;
+    }
+    put(&o, tag, TAG_BYTES);
     if (o.failed) {
         free(o.b);
         return -1;
@@ -474,13 +498,12 @@ struct defcache *defcache_open(const char *path, const struct project *p)
         return NULL;
     arena_init(&c->arena);
     c->data = slurp(path, &c->len);
-    if (!c->data || c->len < 8 + 4 + 8 + 4)
+    unsigned char tag[TAG_BYTES];
+    if (!c->data || c->len < 8 + 4 + 8 + TAG_BYTES ||
+        !tag_of(path, false, c->data, c->len - TAG_BYTES, tag) ||
+        sodium_memcmp(tag, c->data + c->len - TAG_BYTES, TAG_BYTES) != 0)
         goto unusable;
-    uint32_t crc;
-    memcpy(&crc, c->data + c->len - 4, 4);
-    if (crc != crc_of(c->data, c->len - 4))
-        goto unusable;
-    struct in r = {c->data, c->data + c->len - 4, false};
+    struct in r = {c->data, c->data + c->len - TAG_BYTES, false};
     char magic[8];
     uint32_t bom;
     get_bytes(&r, magic, 8);

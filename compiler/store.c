@@ -8,11 +8,17 @@
 
 #include "pool.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <git2.h>
+#include <git2/sys/odb_backend.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct store {
     git_repository *repo;
@@ -74,6 +80,141 @@ cleanup:
 
 static void set_reflog_ident(struct store *s);
 
+/* ---- loose objects written next to a running git gc -----------------------
+ * libgit2 1.5 writes a loose object to objects/tmp_object_git2_*, then
+ * makes objects/xx/, fsyncs the file and links it into objects/xx/. Git's
+ * own writers make their temporary inside objects/xx/ instead, because
+ * `git prune-packed` (part of every `git gc`, which `git commit` starts in
+ * the background once 6,700 objects are loose) removes each objects/xx/
+ * it finds empty. Under libgit2 it can remove it between the mkdir and
+ * the link, and the write fails: "failed to rename lockfile to
+ * '.git/objects/xx/...': No such file or directory". So every repository
+ * the store opens writes through a backend placed before libgit2's own:
+ * it keeps a file in each objects/xx/ it writes to while the repository
+ * is open (named tmp_obj_*, git's name for its temporaries: fsck ignores
+ * them and `git prune` removes stale ones), so that directory is never
+ * empty while an object is linked into it, and hands the write to a
+ * loose backend of its own. Two processes (or threads) writing the same
+ * object is safe without it: each writes its own temporary and links
+ * or renames it into place. */
+
+/* Makes pin names unique within the process (with the pid, across). */
+static atomic_uint pin_serial;
+
+struct pinned_odb {
+    git_odb_backend parent;
+    git_odb_backend *loose;
+    char *pins[256]; /* objects/xx/tmp_obj_... made, by xx; NULL: none */
+    size_t dirlen;
+    char dir[]; /* the objects directory, with a trailing slash */
+};
+
+/* Keeps a file in objects/xx/ for id's xx. Best effort: when it cannot,
+ * the write goes ahead (and reports whatever fails). */
+static void pin_dir(struct pinned_odb *p, const git_oid *id)
+{
+    unsigned x = id->id[0];
+    if (p->pins[x])
+        return;
+    size_t size = p->dirlen + 64;
+    char *path = malloc(size);
+    if (!path)
+        return;
+    /* Another process may remove objects/xx/ between the mkdir and the
+     * open (ENOENT: again), or hold the name (EEXIST: another name). */
+    for (int attempt = 0; attempt < 100; attempt++) {
+        snprintf(path, size, "%s%02x", p->dir, x);
+        if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            break;
+        snprintf(path + p->dirlen + 2, size - p->dirlen - 2,
+                 "/tmp_obj_struere_%ld_%u", (long)getpid(),
+                 atomic_fetch_add(&pin_serial, 1));
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+        if (fd >= 0) {
+            close(fd);
+            p->pins[x] = path;
+            return;
+        }
+        if (errno != ENOENT && errno != EEXIST)
+            break;
+    }
+    free(path);
+}
+
+static int pinned_write(git_odb_backend *b, const git_oid *id, const void *data,
+                        size_t len, git_object_t type)
+{
+    struct pinned_odb *p = (struct pinned_odb *)b;
+    pin_dir(p, id);
+    return p->loose->write(p->loose, id, data, len, type);
+}
+
+/* Holds no objects of its own: the repository's backends list them. */
+static int pinned_foreach(git_odb_backend *b, git_odb_foreach_cb cb,
+                          void *payload)
+{
+    (void)b;
+    (void)cb;
+    (void)payload;
+    return 0;
+}
+
+static void pinned_free(git_odb_backend *b)
+{
+    struct pinned_odb *p = (struct pinned_odb *)b;
+    for (size_t x = 0; x < 256; x++)
+        if (p->pins[x]) {
+            unlink(p->pins[x]);
+            free(p->pins[x]);
+        }
+    p->loose->free(p->loose);
+    free(p);
+}
+
+/* Puts the pinning backend in front of repo's loose objects (above). */
+static int pin_objects(git_repository *repo)
+{
+    git_odb *odb = NULL;
+    git_buf dir = GIT_BUF_INIT;
+    struct pinned_odb *p = NULL;
+    int rc = -1;
+    if (git_repository_odb(&odb, repo) < 0 ||
+        git_repository_item_path(&dir, repo, GIT_REPOSITORY_ITEM_OBJECTS) < 0)
+        goto cleanup;
+    size_t len = strlen(dir.ptr);
+    p = calloc(1, sizeof(*p) + len + 2);
+    if (!p) {
+        git_error_set_oom();
+        goto cleanup;
+    }
+    memcpy(p->dir, dir.ptr, len);
+    if (len && p->dir[len - 1] != '/')
+        p->dir[len++] = '/';
+    p->dirlen = len;
+    /* libgit2's defaults, as the repository's own loose backend has
+     * them; fsync as store_open asks of every write. */
+    if (git_odb_init_backend(&p->parent, GIT_ODB_BACKEND_VERSION) < 0 ||
+        git_odb_backend_loose(&p->loose, p->dir, -1, 1, 0, 0) < 0)
+        goto cleanup;
+    p->parent.write = pinned_write;
+    p->parent.foreach = pinned_foreach;
+    p->parent.free = pinned_free;
+    /* Above the loose (1) and pack (2) backends: writes come here. */
+    if (git_odb_add_backend(odb, &p->parent, 100) < 0)
+        goto cleanup;
+    p = NULL; /* the odb owns it */
+    rc = 0;
+cleanup:
+    if (p) {
+        if (p->loose)
+            p->loose->free(p->loose);
+        free(p);
+    }
+    git_buf_dispose(&dir);
+    git_odb_free(odb);
+    return rc;
+}
+
 int store_open(struct store **out, const char *path, char *err, size_t errsize)
 {
     *out = NULL;
@@ -86,12 +227,14 @@ int store_open(struct store **out, const char *path, char *err, size_t errsize)
         git_libgit2_shutdown();
         return STORE_ERROR;
     }
-    if (git_repository_open_ext(&s->repo, path, 0, NULL) < 0) {
+    if (git_repository_open_ext(&s->repo, path, 0, NULL) < 0 ||
+        pin_objects(s->repo) < 0) {
         const git_error *e = git_error_last();
         snprintf(err, errsize,
                  "%s is not inside a git repository (%s); run 'git init' or "
                  "'struere init', or set store: in struere.yaml",
                  path, e && e->message ? e->message : "not found");
+        git_repository_free(s->repo);
         free(s);
         git_libgit2_shutdown();
         return STORE_ERROR;
@@ -480,8 +623,12 @@ static git_repository *worker_repo(struct store *s, unsigned w,
     *own = NULL;
     if (w == 0)
         return s->repo;
-    if (git_repository_open(own, git_repository_path(s->repo)) < 0)
+    if (git_repository_open(own, git_repository_path(s->repo)) < 0 ||
+        pin_objects(*own) < 0) {
+        git_repository_free(*own);
+        *own = NULL;
         return NULL;
+    }
     return *own;
 }
 

@@ -10,8 +10,9 @@
  *   even: the tree of record (byte 1) is replaced by the rest of the input;
  *   odd:  everything after the header is the rest of the input (the record
  *         count is byte 1);
- * the header is kept valid and the checksum fixed, the file written, and
- * every definition of the project restored from it where it can be.
+ * the header is kept valid and the MAC made again under the copy's cache
+ * key (as only its owner can), the file written, and every definition of
+ * the project restored from it where it can be.
  *
  * Built by `make fuzz` (libFuzzer) and replayed over its corpus by
  * `make test` (tests/fuzz/replay.c); run from the repository's root.
@@ -21,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sodium.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "defcache.h"
 #include "project.h"
@@ -33,6 +34,8 @@ static char dir[64], cache_path[128];
 static unsigned char *base; /* a valid cache of the copy */
 static size_t base_len, header_len;
 static size_t rec_at[256], rec_len[256], nrec; /* records' bodies */
+static unsigned char key[32];                  /* the copy's cache key */
+#define TAG 32                                 /* the MAC at the end */
 static struct project shared;                  /* the schemas, loaded once */
 
 static size_t uv_len(const unsigned char *p, const unsigned char *end,
@@ -76,7 +79,7 @@ static void write_seeds(const char *out)
         } else {
             unsigned char head[2] = {1, (unsigned char)nrec};
             fwrite(head, 1, 2, f);
-            fwrite(base + header_len, 1, base_len - 4 - header_len, f);
+            fwrite(base + header_len, 1, base_len - TAG - header_len, f);
         }
         fclose(f);
     }
@@ -106,7 +109,7 @@ static void setup(void)
     base_len = fread(base, 1, 1 << 22, f);
     fclose(f);
     /* magic, byte-order mark, two strs, the count */
-    const unsigned char *q = base + 12, *end = base + base_len - 4;
+    const unsigned char *q = base + 12, *end = base + base_len - TAG;
     for (int s = 0; s < 2; s++) {
         uint64_t n;
         size_t k = uv_len(q, end, &n);
@@ -121,6 +124,11 @@ static void setup(void)
         rec_len[nrec++] = len;
         q += 4 + len;
     }
+    snprintf(cmd, sizeof(cmd), "%s/key", dir);
+    f = fopen(cmd, "rb");
+    if (!f || fread(key, 1, sizeof(key), f) != sizeof(key))
+        abort();
+    fclose(f);
     if (project_open(&shared, dir) < 0)
         abort();
     atexit(cleanup);
@@ -151,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setup();
     if (size < 2 || !nrec)
         return 0;
-    unsigned char *b = malloc(base_len + size + 16);
+    unsigned char *b = malloc(base_len + size + TAG + 16);
     size_t n = 0;
     if (data[0] % 2 == 0) {
         size_t r = data[1] % nrec, t = tree_offset(r);
@@ -161,15 +169,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         put(&b, &n, base + rec_at[r], t);
         put(&b, &n, data + 2, size - 2);
         size_t after = rec_at[r] + rec_len[r];
-        put(&b, &n, base + after, base_len - 4 - after);
+        put(&b, &n, base + after, base_len - TAG - after);
     } else {
         put(&b, &n, base, header_len - 8);
         uint64_t count = data[1];
         put(&b, &n, &count, 8);
         put(&b, &n, data + 2, size - 2);
     }
-    uint32_t crc = (uint32_t)crc32(0, b, (uInt)n);
-    put(&b, &n, &crc, 4);
+    unsigned char digest[32], tag[TAG];
+    crypto_hash_sha256(digest, b, n);
+    crypto_auth_hmacsha256(tag, digest, sizeof(digest), key);
+    put(&b, &n, tag, TAG);
     FILE *f = fopen(cache_path, "wb");
     if (!f)
         abort();

@@ -8,7 +8,8 @@
 #
 # Environment knobs: ONLY="e2e keys" runs only those tests; SEED=N fixes
 # the random kill delays; CRASH_TRIALS (default 100), RACE_ROUNDS
-# (default 20), CRASH_DEFS (default 400 definitions in the crash project).
+# (default 20), CRASH_DEFS (default 400 definitions in the crash project),
+# FIRST_DEV_DEFS and FIRST_DEV_RUNS (default 1000 and 5: first_dev.sh).
 #
 # A check marked known-failing prints XFAIL (it is a reported bug); it is
 # counted apart and does not fail the run. If it starts to pass it prints
@@ -1320,7 +1321,166 @@ t_cache() {
     rc_is "cache: the data type back" 0
 }
 
-TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache"
+# ---- 13b. caches cannot change a result --------------------------------
+# Issue 8: a cached bundle edited with its CRCs recomputed was committed by
+# the next dev. Edits an attacker can make, every checksum kept
+# consistent (tamper.py): the cached bundles, the committed bundle's loose
+# object (read without libgit2's hash check), the definition cache (its
+# MAC recomputed under a key that is not the store's); each time dev after
+# an unrelated change must commit what a run without caches commits.
+t_cache_trust() {
+    newtest cache_trust
+    example proj
+    cd proj || return
+    export SOURCE_DATE_EPOCH=1700000000
+    local T="python3 $REPO/tests/store/tamper.py" f id
+    "$S" dev >/dev/null 2>&1
+    check "cache trust: the cache key is this user's alone (0600)" \
+        test "$(stat -c %a .git/struere/key)" = 600
+    # cached bundles: a description changed, CRCs recomputed
+    for f in .git/struere/bundles/*.stb; do
+        $T bundle "$f" "Answers parents" "Answers pirates" || fail "cache trust: tamper $f"
+    done
+    id=$(git rev-parse "$(ref development):bundles/development.stb")
+    run "$S" inspect ".git/struere/bundles/$id.stb"
+    rc_is "cache trust: the edited cached bundle is a valid bundle (CRCs consistent)" 0
+    printf '\nRevision 1.\n' >>agents/homework-helper.md
+    cp -R . "$W/clean"
+    rm -rf "$W/clean/.git/struere"
+    run "$S" dev -v
+    rc_is "cache trust: dev after an unrelated change" 0
+    check "cache trust: the edited cached bundles are not used" \
+        grep -q '3 bundles to reuse, 0 from the cache' "$ERR"
+    (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
+    local b
+    for b in development eval; do
+        check "cache trust: $b's tree is the one a run without caches makes" \
+            test "$(git rev-parse "$(ref $b)^{tree}")" = \
+            "$(git -C "$W/clean" rev-parse "refs/heads/struere/$b^{tree}")"
+    done
+    check "cache trust: the edit is in no committed bundle" \
+        sh -c "! git show $(ref development):bundles/production.stb | grep -q 'Answers pirates'"
+    check "cache trust: ... and in no cached bundle (replaced)" \
+        sh -c "! grep -lq 'Answers pirates' .git/struere/bundles/*.stb"
+    run "$S" dev -v
+    check "cache trust: the cache is used again next time" \
+        grep -q 'reuse, [1-9] from the cache' "$ERR"
+
+    # the committed bundle's loose object, with no cached copy
+    rm -rf .git/struere/bundles "$W/clean"
+    cp -R . "$W/clean"
+    id=$(git rev-parse "$(ref development):bundles/development.stb")
+    git cat-file blob "$id" >"$W/dev.stb"
+    $T bundle "$W/dev.stb" "Answers parents" "Answers pirates"
+    $T loose .git "$id" "$W/dev.stb"
+    check "cache trust: the edited object reads back from git" \
+        sh -c "git cat-file blob $id | grep -q 'Answers pirates'"
+    printf '\nRevision 2.\n' >>agents/homework-helper.md
+    printf '\nRevision 2.\n' >>"$W/clean/agents/homework-helper.md"
+    run "$S" dev
+    rc_is "cache trust: dev over an edited bundle object" 0
+    (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
+    check "cache trust: ... commits what an untouched store commits" \
+        test "$(git rev-parse "$(ref development)^{tree}")" = \
+        "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}")"
+
+    # the definition cache, its MAC made with another key
+    sleep 2.2 # past the cache's timestamp margin: stat alone decides
+    "$S" dev >/dev/null 2>&1
+    rm -rf "$W/clean"
+    cp -R . "$W/clean"
+    rm -rf "$W/clean/.git/struere"
+    for f in .git/struere/defs-*; do
+        $T defs "$f" "Answers parents" "Answers pirates" random ||
+            fail "cache trust: tamper $f"
+    done
+    printf '\nRevision 3.\n' >>agents/homework-helper.md
+    printf '\nRevision 3.\n' >>"$W/clean/agents/homework-helper.md"
+    run "$S" dev -v
+    rc_is "cache trust: dev over a definition cache with a forged MAC" 0
+    check "cache trust: ... restores nothing from it" grep -q '(0 restored from the cache)' "$ERR"
+    (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
+    check "cache trust: ... and commits what a run without caches commits" \
+        test "$(git rev-parse "$(ref development)^{tree}")" = \
+        "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}")"
+    # with the store's own key the same edit is taken: the MAC is what
+    # keeps it out (the test is not passing for another reason)
+    sleep 2.2
+    "$S" dev >/dev/null 2>&1
+    for f in .git/struere/defs-*; do
+        $T defs "$f" "Answers parents" "Answers pirates" .git/struere/key
+    done
+    check "cache trust: (control) a cache signed with the store's key is restored" \
+        sh -c "\"$S\" dev -v 2>&1 >/dev/null | grep -q '([1-9][0-9]* restored from the cache)'"
+    # a key others can read is replaced, not used
+    chmod 644 .git/struere/key
+    printf '\nRevision 4.\n' >>agents/homework-helper.md
+    run "$S" dev -v
+    rc_is "cache trust: a key readable by others" 0
+    check "cache trust: ... is not used" grep -q '(0 restored from the cache)' "$ERR"
+    check "cache trust: ... and is replaced by a new 0600 key" \
+        test "$(stat -c %a .git/struere/key)" = 600
+}
+
+# ---- 14. the first dev beside a git gc -----------------------------------
+# Issue 8: the first dev of a generated project failed in about half the
+# runs ("failed to rename lockfile to '.git/objects/xx/...'"): the gc that
+# `git commit` starts in the background removes empty .git/objects/xx/
+# directories while libgit2 links objects into them. first_dev.sh runs
+# the issue's steps with a gc and a prune-packed loop beside dev
+# (FIRST_DEV_DEFS definitions, FIRST_DEV_RUNS runs; by hand: 10000 20).
+t_first_dev() {
+    newtest first_dev
+    tests_dir=$REPO/tests/store
+    "$tests_dir/first_dev.sh" "$S" "${FIRST_DEV_DEFS:-1000}" \
+        "${FIRST_DEV_RUNS:-5}" "$W/work" >"$W/log" 2>&1
+    RC=$?
+    check "first_dev: every first dev beside a gc succeeds with the same trees ($(tail -1 "$W/log"))" \
+        test "$RC" = 0
+    [ "$RC" = 0 ] || grep FAILED "$W/log" | head -3
+}
+
+# ---- 15. two dev at once on one store -----------------------------------
+# Both write the same objects at the same time (each with its own
+# temporaries) and race for the refs: each run succeeds or fails cleanly
+# with "moved", and the store ends as one run alone leaves it.
+t_two_devs() {
+    newtest two_devs
+    python3 "$GEN" 300 "$W/proj" >/dev/null 2>&1
+    export SOURCE_DATE_EPOCH=1700000000
+    cp -R "$W/proj" "$W/alone"
+    (cd "$W/alone" && git init -q && "$S" dev >/dev/null 2>&1)
+    local want i ra rb bad=""
+    want="$(git -C "$W/alone" rev-parse 'refs/heads/struere/development^{tree}' 'refs/heads/struere/eval^{tree}' | tr '\n' ' ')"
+    for i in 1 2 3 4 5; do
+        rm -rf "$W/r"
+        cp -R "$W/proj" "$W/r"
+        cd "$W/r" || return
+        git init -q
+        "$S" dev >"$W/o1" 2>"$W/e1" &
+        "$S" dev >"$W/o2" 2>"$W/e2" &
+        wait %1; ra=$?
+        wait %2; rb=$?
+        for r in "$ra:$W/e1" "$rb:$W/e2"; do
+            case ${r%%:*} in
+            0) ;;
+            3) grep -q 'moved while this command ran' "${r#*:}" ||
+                bad="round $i: exit 3 without 'moved': $(head -c 200 "${r#*:}")" ;;
+            *) bad="round $i: exit ${r%%:*}: $(head -c 200 "${r#*:}")" ;;
+            esac
+        done
+        [ "$ra" = 0 ] || [ "$rb" = 0 ] || bad="round $i: neither run succeeded"
+        got="$(git rev-parse 'refs/heads/struere/development^{tree}' 'refs/heads/struere/eval^{tree}' | tr '\n' ' ')"
+        [ "$got" = "$want" ] || bad="round $i: trees $got, alone $want"
+        git fsck --strict --no-progress >/dev/null 2>&1 || bad="round $i: git fsck failed"
+        [ -z "$(find .git/objects -name 'tmp_*')" ] || bad="round $i: temporaries left in .git/objects"
+        [ -z "$bad" ] || break
+    done
+    cd "$W" || return
+    check "two devs: each succeeds or fails with 'moved'; the trees of one run alone; fsck clean${bad:+ ($bad)}" test -z "$bad"
+}
+
+TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_trust first_dev two_devs"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do
