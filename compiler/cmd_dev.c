@@ -27,10 +27,12 @@
 #include "sha256.h"
 #include "store.h"
 #include "struere.h"
+#include "trust.h"
+#include "verify.h"
 #include "arena.h"
 
 static const char dev_usage[] =
-    "usage: struere dev [--watch] [--push REMOTE] [-v]\n"
+    "usage: struere dev [--watch] [--sign FILE]... [--push REMOTE] [-v]\n"
     "\n"
     "Checks and compiles the project, then commits\n"
     "  refs/heads/struere/development  bundles/development.stb,\n"
@@ -51,6 +53,11 @@ static const char dev_usage[] =
     "\n"
     "  --watch        keep running: re-check and re-commit on every change,\n"
     "                 printing problems instead of exiting\n"
+    "  --sign FILE    sign the promotion statements of development and\n"
+    "                 eval with this key (repeatable; default\n"
+    "                 STRUERE_SIGNING_KEY): needed only when the trust\n"
+    "                 policy requires signatures there; with fewer than it\n"
+    "                 requires, the branch waits for 'struere approve'\n"
     "  --push REMOTE  push the moved refs to a git remote (name or URL)\n"
     "  -v, --verbose  say on stderr what each phase took\n";
 
@@ -392,11 +399,58 @@ static void branch_build(struct branch *b, const struct project *p,
     free(files);
 }
 
-/* Moves the branch's ref to the commit branch_build made (compare-and-
- * swap) and says what it did. */
-static int branch_finish(struct branch *b)
+/* The signing keys of --sign, for branches whose environment the trust
+ * policy wants signed. */
+struct dev_signers {
+    const struct signer *list;
+    size_t n;
+};
+
+/* When the trust policy requires signatures for the branch's
+ * environment, the branch moves through a promotion statement
+ * (trust.h): at once with enough --sign keys, else after `struere
+ * approve`. 1 when it took care of the branch, 0 when the policy
+ * requires nothing, or an exit code < 0 negated. */
+static int branch_promote(struct branch *b, int env,
+                          const struct dev_signers *sig, bool *pending)
 {
-    if (b->rc == EXIT_OK && b->changed &&
+    char err[1024];
+    int k = trust_required(b->s, env, err, sizeof(err));
+    if (k < 0) {
+        branch_fail(b, EXIT_INVALID, err);
+        return 1;
+    }
+    if (k == 0 || (!b->changed && !promotion_missing(b->s, env, b->new_id)))
+        return 0;
+    struct verified v;
+    struct promotion_result r;
+    int vrc = verify_for_promotion(b->s, b->new_id, env, &v, err, sizeof(err));
+    if (vrc != VERIFY_OK) {
+        branch_fail(b, EXIT_IO, err);
+        return 1;
+    }
+    const char *from = b->changed ? b->parent : b->new_id;
+    int trc =
+        promotion_propose(b->s, env, "dev", b->new_id, from, &v, sig->list,
+                          sig->n, b->message, &r, err, sizeof(err));
+    if (trc != TRUST_OK) {
+        branch_fail(b, trc == TRUST_INVALID ? EXIT_INVALID : EXIT_IO, err);
+        return 1;
+    }
+    cli_promotion_report(env, &r);
+    *pending = !r.complete;
+    return 1;
+}
+
+/* Moves the branch's ref to the commit branch_build made (compare-and-
+ * swap), or proposes the move when the trust policy wants it signed, and
+ * says what it did. */
+static int branch_finish(struct branch *b, int env,
+                         const struct dev_signers *sig)
+{
+    bool pending = false;
+    if (b->rc == EXIT_OK && !branch_promote(b, env, sig, &pending) &&
+        b->changed &&
         store_commit_move(b->s, b->ref, b->parent, b->new_id, b->message) !=
             STORE_OK)
         branch_fail(b, EXIT_IO, store_error(b->s));
@@ -409,7 +463,8 @@ static int branch_finish(struct branch *b)
         return EXIT_OK;
     }
     const char *summary = b->message + strlen("struere dev: ");
-    printf("%s: committed %.12s: %.*s\n", b->label, b->new_id,
+    printf("%s: %s %.12s: %.*s\n", b->label,
+           pending ? "proposed (waits for approval)" : "committed", b->new_id,
            (int)strcspn(summary, "\n"), summary);
     /* The per-definition lines, at most 24 of them. */
     const char *line = strchr(b->message, '\n');
@@ -677,7 +732,8 @@ static int branches_failed(struct branch br[2])
     return EXIT_OK;
 }
 
-static int dev_once(const struct cli *g, const char *push, bool verbose)
+static int dev_once(const struct cli *g, const char *push, bool verbose,
+                    const struct dev_signers *sig)
 {
     struct project p;
     struct compiled c;
@@ -762,6 +818,10 @@ static int dev_once(const struct cli *g, const char *push, bool verbose)
         rc = write_bundles(br[0].s, &c, bundle_ids);
         phase(&ph, "wrote and hashed the bundles");
     }
+    /* They verified above: a promotion of these blobs need not read
+     * them again (verify.h). */
+    for (int e = 0; rc == EXIT_OK && e < ENV_COUNT; e++)
+        verify_record(br[0].s, bundle_ids[e], e, c.bundle[e].sha256);
     /* The next run takes its unchanged definitions from these bundles:
      * they are kept as files while the branches commit. */
     if (rc == EXIT_OK) {
@@ -782,7 +842,7 @@ static int dev_once(const struct cli *g, const char *push, bool verbose)
     if (rc == EXIT_OK)
         both_branches(br, build_fn, &x);
     for (int i = 0; rc == EXIT_OK && i < 2; i++)
-        rc = branch_finish(&br[i]);
+        rc = branch_finish(&br[i], i == 0 ? ENV_DEVELOPMENT : ENV_EVAL, sig);
     if (rc == EXIT_OK)
         phase(&ph, "committed");
     if (rc == EXIT_OK && push) {
@@ -831,7 +891,8 @@ static int watch_fd(const struct cli *g)
     return fd;
 }
 
-static int watch(const struct cli *g, const char *push, bool verbose)
+static int watch(const struct cli *g, const char *push, bool verbose,
+                 const struct dev_signers *sig)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -846,7 +907,7 @@ static int watch(const struct cli *g, const char *push, bool verbose)
             cli_error("cannot watch %s: %s", g->dir, strerror(errno));
             return EXIT_IO;
         }
-        dev_once(g, push, verbose);
+        dev_once(g, push, verbose, sig);
         fflush(stdout);
         printf("watching %s for changes (Ctrl-C to stop)\n", g->dir);
         fflush(stdout);
@@ -875,7 +936,8 @@ static int watch(const struct cli *g, const char *push, bool verbose)
 int cmd_dev(const struct cli *g, int argc, char **argv)
 {
     bool watching = false, verbose = false;
-    const char *push = NULL;
+    const char *push = NULL, *signs[16];
+    size_t nsigns = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_wants_help(argv[i])) {
             fputs(dev_usage, stdout);
@@ -886,11 +948,22 @@ int cmd_dev(const struct cli *g, int argc, char **argv)
             verbose = true;
         } else if (!strcmp(argv[i], "--push") && i + 1 < argc) {
             push = argv[++i];
+        } else if (!strcmp(argv[i], "--sign") && i + 1 < argc && nsigns < 16) {
+            signs[nsigns++] = argv[++i];
         } else {
             cli_error("dev: unknown argument '%s'\n", argv[i]);
             fputs(dev_usage, stderr);
             return EXIT_USAGE;
         }
     }
-    return watching ? watch(g, push, verbose) : dev_once(g, push, verbose);
+    struct signer *signers = NULL;
+    size_t nsigners = 0;
+    int rc = cli_signers_load(signs, nsigns, true, &signers, &nsigners);
+    if (rc != EXIT_OK)
+        return rc;
+    struct dev_signers sig = {signers, nsigners};
+    rc = watching ? watch(g, push, verbose, &sig)
+                  : dev_once(g, push, verbose, &sig);
+    cli_signers_free(signers, nsigners);
+    return rc;
 }

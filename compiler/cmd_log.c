@@ -149,9 +149,16 @@ static int log_branch(struct store *s, int e, size_t max, json_t *out,
             iso_time(c[i].time, c[i].offset, when, sizeof(when));
             int len = (int)strcspn(c[i].message, "\n");
             if (!json)
-                printf("  %.12s %s %s %.*s\n", c[i].id, when, c[i].author, len,
+                printf("  %.12s %s %s %.*s", c[i].id, when, c[i].author, len,
                        c[i].message);
             json_t *o = json_object();
+            const struct promotion_entry *pe = NULL;
+            for (size_t h = 0; h < nhist && !pe; h++)
+                if (!hist[h].pending && !strcmp(hist[h].st.commit, c[i].id))
+                    pe = &hist[h];
+            annotate(pe, o, json);
+            if (!json)
+                putchar('\n');
             json_object_set_new(o, "commit", json_string(c[i].id));
             json_object_set_new(o, "time", json_string(when));
             json_object_set_new(o, "author", json_string(c[i].author));

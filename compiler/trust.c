@@ -756,6 +756,16 @@ int promotion_history(struct store *s, int env, const struere_trust *t,
     return TRUST_OK;
 }
 
+int trust_required(struct store *s, int env, char *err, size_t errsize)
+{
+    struct trust_state ts;
+    if (trust_read(s, &ts, err, errsize) != TRUST_OK)
+        return -1;
+    int k = struere_trust_required(ts.t, env + 1);
+    trust_state_free(&ts);
+    return k;
+}
+
 bool promotion_missing(struct store *s, int env, const char *commit)
 {
     struct trust_state ts;

@@ -137,6 +137,10 @@ int promotion_history(struct store *s, int env, const struere_trust *t,
                       size_t max, struct promotion_entry **out, size_t *n,
                       char *err, size_t errsize);
 
+/* K, the signatures the store's trust policy requires for env (0 when
+ * there is no policy); -1 with err when the policy does not verify. */
+int trust_required(struct store *s, int env, char *err, size_t errsize);
+
 /* Whether env's branch (at `commit`) would be refused by the runtime for
  * want of a complete statement naming it: the policy requires K >= 1 and
  * no complete statement of env names `commit`. */

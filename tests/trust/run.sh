@@ -638,6 +638,63 @@ put "$SIGNED" refs/struere/keys keys.json "$TOP/k-flip2.json"
 rt_refused "the revoke flipped back and the signature removed" "$SIGNED" "$KR" ESIGNATURE "not signed"
 rt_opens "the other keys still open" "$SIGNED" "$KS" "$D3"
 
+# ---- dev: development and eval under a policy ----
+# development requires 1 signature, eval 2: dev moves a branch only
+# through a complete statement; without one it proposes and waits.
+echo "== dev under a trust policy"
+DEVS=$TOP/devsigned
+cp -r "$PLAIN" "$DEVS"
+(
+    cd "$DEVS" &&
+        "$S" trust add "$(cat "$TOP/alice.pub")" --name alice >/dev/null &&
+        "$S" trust add "$(cat "$TOP/bob.pub")" --name bob >/dev/null &&
+        "$S" trust require development 1 >/dev/null &&
+        "$S" trust require eval 2 --sign "$A" >/dev/null
+) || bad "setup" "trust add/require in $DEVS"
+DEV0=$(rev "$DEVS" refs/heads/struere/development)
+EVAL0=$(rev "$DEVS" refs/heads/struere/eval)
+KD=$("$S" -C "$DEVS" keys create --env development --sign "$A" 2>/dev/null)
+KE=$("$S" -C "$DEVS" keys create --env eval --sign "$A" 2>/dev/null)
+rt_refused "dev policy: development's commit has no statement yet" "$DEVS" "$KD" EUNAPPROVED "no complete promotion statement"
+sed -i 's/^version: 1.3.9/version: 1.4.1/' "$DEVS/agents/front-desk.md"
+out=$("$S" -C "$DEVS" dev 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && [ "$(rev "$DEVS" refs/heads/struere/development)" = "$DEV0" ] &&
+    [ "$(rev "$DEVS" refs/heads/struere/eval)" = "$EVAL0" ] &&
+    [[ $out == *"struere approve development"* ]] &&
+    git -C "$DEVS" cat-file -e refs/struere/promotions:pending/eval.json; then
+    ok "dev without a signature proposes both branches and moves neither"
+else
+    bad "dev without a signature" "exit $rc: $out"
+fi
+out=$("$S" -C "$DEVS" dev --sign "$A" 2>&1)
+rc=$?
+DEV1=$(rev "$DEVS" refs/heads/struere/development)
+if [ $rc -eq 0 ] && [ "$DEV1" != "$DEV0" ] &&
+    [ "$(rev "$DEVS" refs/heads/struere/eval)" = "$EVAL0" ] &&
+    [[ $out == *"1 of 2 required"* ]]; then
+    ok "dev --sign alice moves development (1 of 1) and eval waits (1 of 2)"
+else
+    bad "dev --sign alice" "exit $rc: $out"
+fi
+rt_opens "dev policy: the development key opens the signed commit" "$DEVS" "$KD" "$DEV1"
+refused "approve eval with alice again: already signed" "$DEVS" 1 "already signed"     approve eval --sign "$A"
+refused "approve eval with an untrusted key" "$DEVS" 1 "not in the trust policy"     approve eval --sign "$C"
+if "$S" -C "$DEVS" approve eval --sign "$Bk" >"$TOP/out" 2>&1 &&
+    [ "$(rev "$DEVS" refs/heads/struere/eval)" != "$EVAL0" ]; then
+    ok "approve eval with bob (2 of 2) moves eval"
+else
+    bad "approve eval" "$(cat "$TOP/out")"
+fi
+rt_opens "dev policy: the eval key opens the approved eval commit" "$DEVS" "$KE" \
+    "$(rev "$DEVS" refs/heads/struere/eval)"
+case $("$S" -C "$DEVS" log --env development 2>&1) in
+*"${DEV1:0:12}"*"signed by alice"*) ok "log shows development's promotion and its signer" ;;
+*) bad "log --env development" "$("$S" -C "$DEVS" log --env development 2>&1 | head -n 3)" ;;
+esac
+move "$DEVS" development "$DEV0"
+rt_refused "dev policy: development moved back by hand" "$DEVS" "$KD" EUNAPPROVED "without an approved statement"
+
 # ---- exhaustive single-byte corruption of a small bundle ----
 echo "== exhaustive corruption (STEP=$STEP: every STEP-th offset; STEP=1 tries all)"
 TINY=$TOP/tiny
