@@ -484,11 +484,14 @@ static int count(const struere_trust *t, const char *text,
  * withdrawn. */
 static int complete(struct store *s, int env, const struct promotions *p,
                     const char *text, const char *commit, const char *replaces,
-                    const char *reflog_message, char *err, size_t errsize)
+                    const char *reflog_message,
+                    const struct promotion_result *r, char *err, size_t errsize)
 {
     char ref[64], id[41], msg[200];
     snprintf(ref, sizeof(ref), "refs/heads/struere/%s", env_names[env]);
-    snprintf(msg, sizeof(msg), "%s: %.12s approved", env_names[env], commit);
+    snprintf(msg, sizeof(msg), "%s: %.12s, promotion #%llu (%u signature(s))",
+             env_names[env], commit, (unsigned long long)r->sequence,
+             r->signatures);
     int rc = promotions_commit(s, env, p, text, NULL, msg, id, err, errsize);
     if (rc != TRUST_OK)
         return rc;
@@ -555,12 +558,14 @@ int promotion_propose(struct store *s, int env, const char *action,
     rc = count(ts.t, text, r, err, errsize);
     if (rc == TRUST_OK && r->signatures >= (unsigned)r->required) {
         r->complete = true;
-        rc = complete(s, env, &p, text, commit, replaces, reflog_message, err,
-                      errsize);
+        rc = complete(s, env, &p, text, commit, replaces, reflog_message, r,
+                      err, errsize);
     } else if (rc == TRUST_OK) {
         char id[41], msg[200];
-        snprintf(msg, sizeof(msg), "%s: %.12s proposed (%u of %d signatures)",
-                 env_names[env], commit, r->signatures, r->required);
+        snprintf(msg, sizeof(msg),
+                 "%s: %.12s, promotion #%llu proposed (%u of %d signatures)",
+                 env_names[env], commit, (unsigned long long)r->sequence,
+                 r->signatures, r->required);
         rc = promotions_commit(s, env, &p, NULL, text, msg, id, err, errsize);
     }
     free(text);
@@ -668,7 +673,7 @@ int promotion_approve(struct store *s, int env, const struct signer *signer,
         snprintf(msg, sizeof(msg), "struere %s: %.12s (was %.12s), approved",
                  st.action, st.commit, st.replaces[0] ? st.replaces : "none");
         r->complete = true;
-        rc = complete(s, env, &p, text, st.commit, st.replaces, msg, err,
+        rc = complete(s, env, &p, text, st.commit, st.replaces, msg, r, err,
                       errsize);
     } else if (rc == TRUST_OK) {
         char id[41], msg[200];
