@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "compile.h"
+#include "sha256.h"
 #include "store.h"
 #include "verify.h"
 
@@ -25,16 +26,6 @@ const char trust_domain_statement[] = "struere-promotion/1\n";
 const char trust_domain_record[] = "struere-key-record/1\n";
 
 #define SEED_PREFIX "struere-signing-key ed25519-seed:"
-
-static void hex(const unsigned char *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
 
 static void pub_text(const unsigned char pk[32], char out[64])
 {
@@ -272,7 +263,7 @@ int trust_change_commit(struct store *s, struct trust_state *st,
                                 c->require, "version", (json_int_t)version);
     if (st->t) {
         struere_trust_digest(st->t, digest);
-        hex(digest, 32, prev);
+        rt_sha256_hex(digest, prev);
         json_object_set_new(payload, "previous", json_string(prev));
     } else {
         json_object_set_new(payload, "previous", json_null());
@@ -510,6 +501,18 @@ static int complete(struct store *s, int env, const struct promotions *p,
     return src == STORE_MOVED ? TRUST_MOVED : TRUST_IO;
 }
 
+/* The policy in force and env's statements, both read (or neither, with
+ * the reason in err). */
+static int promotion_state(struct store *s, int env, struct trust_state *ts,
+                           struct promotions *p, char *err, size_t errsize)
+{
+    int rc = trust_read(s, ts, err, errsize);
+    if (rc == TRUST_OK &&
+        (rc = promotions_read(s, env, p, err, errsize)) != TRUST_OK)
+        trust_state_free(ts);
+    return rc;
+}
+
 int promotion_propose(struct store *s, int env, const char *action,
                       const char *commit, const char *replaces,
                       const struct verified *v, const struct signer *signers,
@@ -521,13 +524,9 @@ int promotion_propose(struct store *s, int env, const char *action,
     char who[256], bundle_hex[65], manifest_hex[65];
     int64_t when;
     memset(r, 0, sizeof(*r));
-    int rc = trust_read(s, &ts, err, errsize);
+    int rc = promotion_state(s, env, &ts, &p, err, errsize);
     if (rc != TRUST_OK)
         return rc;
-    if ((rc = promotions_read(s, env, &p, err, errsize)) != TRUST_OK) {
-        trust_state_free(&ts);
-        return rc;
-    }
     if (store_identity(s, who, sizeof(who), &when) != STORE_OK) {
         snprintf(err, errsize, "%s", store_error(s));
         rc = TRUST_IO;
@@ -535,8 +534,8 @@ int promotion_propose(struct store *s, int env, const char *action,
     }
     uint64_t a = sequence_of(p.latest_text, p.latest_len),
              b = sequence_of(p.pending_text, p.pending_len);
-    hex(v->sha256, 32, bundle_hex);
-    hex(v->manifest_sha256, 32, manifest_hex);
+    rt_sha256_hex(v->sha256, bundle_hex);
+    rt_sha256_hex(v->manifest_sha256, manifest_hex);
     json_t *payload =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "action", action,
                   "bundleSha256", bundle_hex, "commit", commit, "environment",
@@ -585,13 +584,9 @@ int promotion_approve(struct store *s, int env, const struct signer *signer,
     struct verified v;
     char ref[64], current[41] = "", why[1024];
     memset(r, 0, sizeof(*r));
-    int rc = trust_read(s, &ts, err, errsize);
+    int rc = promotion_state(s, env, &ts, &p, err, errsize);
     if (rc != TRUST_OK)
         return rc;
-    if ((rc = promotions_read(s, env, &p, err, errsize)) != TRUST_OK) {
-        trust_state_free(&ts);
-        return rc;
-    }
     rc = TRUST_INVALID;
     if (!p.pending) {
         snprintf(err, errsize, "no promotion of %s is waiting for approval",

@@ -18,16 +18,6 @@
 #include "store.h"
 #include "struere.h"
 
-static void hex(const unsigned char *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* The directory of the records: <git dir>/struere/verified. */
 static bool records_dir(struct store *s, char *buf, size_t size)
 {
@@ -39,7 +29,7 @@ static int record_text(int env, const unsigned char sha256[32], char *buf,
                        size_t size)
 {
     char h[65];
-    hex(sha256, 32, h);
+    rt_sha256_hex(sha256, h);
     return snprintf(buf, size, "%s %s\n", h, env_names[env]);
 }
 
@@ -150,8 +140,8 @@ static int verify_whole(struct store *s, const char *id, int env,
         rt_sha256(data, len, got);
         if (memcmp(got, v->sha256, 32)) {
             char want_hex[65], got_hex[65];
-            hex(v->sha256, 32, want_hex);
-            hex(got, 32, got_hex);
+            rt_sha256_hex(v->sha256, want_hex);
+            rt_sha256_hex(got, got_hex);
             snprintf(e.message, sizeof(e.message),
                      "SHA-256 is %s but manifest.json says %s: it is not "
                      "the bundle that was compiled",

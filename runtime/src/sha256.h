@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 void rt_sha256(const void *data, size_t len, unsigned char out[32]);
+/* A digest as 64 lowercase hex digits and a NUL. */
+void rt_sha256_hex(const unsigned char digest[32], char out[65]);
 /* Always libsodium's code: the reference the unit tests compare with. */
 void rt_sha256_portable(const void *data, size_t len, unsigned char out[32]);
 
