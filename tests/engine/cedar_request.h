@@ -60,7 +60,7 @@ static inline struere_actor *cedar_actor(struere_runtime *rt, const char *line,
     }
     spec.roles = role_ptrs;
     if (struere_actor_new(rt, &spec, &a, &err) < 0)
-        snprintf(why, why_cap, "actor: %s", err.message);
+        snprintf(why, why_cap, "actor: %.280s", err.message);
     return a;
 }
 
