@@ -846,12 +846,19 @@ static int dev_once(const struct cli *g, const char *push, bool verbose,
     if (rc == EXIT_OK)
         phase(&ph, "committed");
     if (rc == EXIT_OK && push) {
-        const char *refs[] = {STORE_DEVELOPMENT, STORE_EVAL};
-        if (store_push(br[0].s, push, refs, 2) != STORE_OK) {
+        /* The promotion statements too, when there are any: a runtime
+         * host following the remote needs them to open a signed
+         * environment. */
+        const char *refs[] = {STORE_DEVELOPMENT, STORE_EVAL, PROMOTIONS_REF};
+        char id[41];
+        size_t n =
+            store_ref_id(br[0].s, PROMOTIONS_REF, id) == STORE_OK ? 3 : 2;
+        if (store_push(br[0].s, push, refs, n) != STORE_OK) {
             cli_error("%s", store_error(br[0].s));
             rc = EXIT_IO;
         } else {
-            printf("pushed struere/development and struere/eval to %s\n", push);
+            printf("pushed struere/development and struere/eval%s to %s\n",
+                   n == 3 ? " and the promotion statements" : "", push);
         }
     }
     background_wait(&keeper);

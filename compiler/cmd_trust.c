@@ -27,6 +27,7 @@ static const char trust_usage[] =
     "       struere trust remove NAME [--sign FILE]...\n"
     "       struere trust require ENV K [--sign FILE]...\n"
     "       struere trust show [--json]\n"
+    "       (add, remove and require also take --push REMOTE)\n"
     "\n"
     "The trust policy in refs/struere/trust: named public keys, and per\n"
     "environment how many distinct trusted signatures (K) a promotion to\n"
@@ -314,7 +315,7 @@ static void warn_unapproved(struct store *s)
 int cmd_trust(const struct cli *g, int argc, char **argv)
 {
     const char *verb = argc >= 2 ? argv[1] : "";
-    const char *args[4], *name = NULL, *signs[64];
+    const char *args[4], *name = NULL, *signs[64], *push = NULL;
     size_t nargs = 0, nsigns = 0;
     bool json = false;
     if (argc >= 2 && cli_wants_help(argv[1])) {
@@ -334,6 +335,9 @@ int cmd_trust(const struct cli *g, int argc, char **argv)
             json = true;
         } else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
             name = argv[++i];
+        } else if (!strcmp(argv[i], "--push") && i + 1 < argc &&
+                   strcmp(verb, "show")) {
+            push = argv[++i];
         } else if (!strcmp(argv[i], "--sign") && i + 1 < argc && nsigns < 64) {
             signs[nsigns++] = argv[++i];
         } else if (argv[i][0] != '-' && nargs < 4) {
@@ -401,6 +405,14 @@ int cmd_trust(const struct cli *g, int argc, char **argv)
                 trust_state_free(&now);
             }
             warn_unapproved(s);
+            const char *refs[] = {TRUST_REF};
+            if (push && store_push(s, push, refs, 1) != STORE_OK) {
+                cli_error("the policy changed, but the push failed: %s",
+                          store_error(s));
+                rc = EXIT_IO;
+            } else if (push) {
+                printf("pushed %s to %s\n", TRUST_REF, push);
+            }
         }
     }
     cli_signers_free(signers, nsigners);

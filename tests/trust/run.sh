@@ -695,6 +695,32 @@ esac
 move "$DEVS" development "$DEV0"
 rt_refused "dev policy: development moved back by hand" "$DEVS" "$KD" EUNAPPROVED "without an approved statement"
 
+# ---- a runtime host following a remote ----
+# dev, trust and keys publish with --push what a host needs; the host
+# fetches and opens the signed environment.
+echo "== push and fetch"
+REMOTE=$TOP/remote.git
+HOST=$TOP/host
+git init -q --bare "$REMOTE"
+git init -q "$HOST"
+"$S" -C "$DEVS" trust require development 1 --sign "$A" --sign "$Bk" --push "$REMOTE" >/dev/null 2>&1
+sed -i 's/^version: 1.4.1/version: 1.4.2/' "$DEVS/agents/front-desk.md"
+"$S" -C "$DEVS" dev --sign "$A" --push "$REMOTE" >"$TOP/out" 2>&1
+KH=$("$S" -C "$DEVS" keys create --env development --sign "$A" --push "$REMOTE" 2>/dev/null)
+if grep -q "promotion statements" "$TOP/out" &&
+    git -C "$REMOTE" rev-parse -q --verify refs/struere/promotions >/dev/null &&
+    git -C "$REMOTE" rev-parse -q --verify refs/struere/trust >/dev/null; then
+    ok "dev --push and trust --push publish the statements and the policy"
+else
+    bad "dev --push" "$(cat "$TOP/out")"
+fi
+if "$S" -C "$HOST" fetch "$REMOTE" >/dev/null 2>&1; then
+    rt_opens "a host that fetched the remote opens the signed development commit" \
+        "$HOST" "$KH" "$(rev "$DEVS" refs/heads/struere/development)"
+else
+    bad "fetch" "struere fetch $REMOTE failed"
+fi
+
 # ---- exhaustive single-byte corruption of a small bundle ----
 echo "== exhaustive corruption (STEP=$STEP: every STEP-th offset; STEP=1 tries all)"
 TINY=$TOP/tiny
