@@ -34,7 +34,8 @@ static const char keys_usage[] =
     "key records must be signed by a trusted key (runtime/TRUST.md): create\n"
     "and revoke sign the record they write with --sign FILE (default\n"
     "STRUERE_SIGNING_KEY); 'keys sign' signs existing records (all, or the\n"
-    "one PREFIX names).\n";
+    "one PREFIX names). 'keys list' says whether each record's signature\n"
+    "verifies with a trusted key (SIGNED: yes, - for none, INVALID).\n";
 
 static const char *const env_prefix[3] = {"sk_dev_", "sk_prod_", "sk_eval_"};
 
@@ -369,10 +370,17 @@ static int list(struct store *s, bool json)
     } else if (!json_array_size(records)) {
         printf("no keys (create one with: struere keys create --env ENV)\n");
     } else {
-        char now[32];
+        char now[32], err[1024];
         now_iso(now, sizeof(now));
-        printf("%-16s %-12s %-20s %-21s %-21s %s\n", "PREFIX", "ENV", "NAME",
-               "CREATED", "EXPIRES", "STATE");
+        /* Whether each record's signature verifies with the policy in
+         * force, as the runtime checks it (TRUST.md §5). */
+        struct trust_state ts;
+        if (trust_read(s, &ts, err, sizeof(err)) != TRUST_OK) {
+            cli_error("warning: %s", err);
+            memset(&ts, 0, sizeof(ts));
+        }
+        printf("%-16s %-12s %-20s %-21s %-21s %-8s %s\n", "PREFIX", "ENV",
+               "NAME", "CREATED", "EXPIRES", "STATE", "SIGNED");
         size_t i;
         json_t *r;
         json_array_foreach(records, i, r)
@@ -384,12 +392,20 @@ static int list(struct store *s, bool json)
                                                               : "active";
             const char *name = json_string_value(json_object_get(r, "name"));
             const char *made = json_string_value(json_object_get(r, "created"));
-            printf("%-16s %-12s %-20s %-21s %-21s %s\n",
+            char *text = json_dumps(r, JSON_COMPACT);
+            int sig = text ? struere_key_record_signed(ts.t, text, strlen(text))
+                           : STRUERE_ENOMEM;
+            free(text);
+            printf("%-16s %-12s %-20s %-21s %-21s %-8s %s\n",
                    json_string_value(json_object_get(r, "prefix")),
                    json_string_value(json_object_get(r, "environment")),
                    name ? name : "-", made ? made : "-", exp ? exp : "never",
-                   state);
+                   state,
+                   sig == STRUERE_OK          ? "yes"
+                   : sig == STRUERE_ENOTFOUND ? "-"
+                                              : "INVALID");
         }
+        trust_state_free(&ts);
     }
     json_decref(records);
     return EXIT_OK;

@@ -261,6 +261,16 @@ int struere_trust_key(const struere_trust *t, size_t i, const char **name,
 /* SHA-256 of the policy's payload (what the next policy names). */
 void struere_trust_digest(const struere_trust *t, unsigned char out[32]);
 
+/*
+ * Whether one API key record (a JSON object of keys.json, `len` bytes)
+ * carries a valid signature by a key `t` trusts (TRUST.md §5): 0 when it
+ * does; STRUERE_ENOTFOUND when it carries none; STRUERE_ESIGNATURE when
+ * its signature does not verify with a trusted key; STRUERE_ESTORE when
+ * it is not a well-formed record. For tools that list key records.
+ */
+int struere_key_record_signed(const struere_trust *t, const void *record,
+                              size_t len);
+
 /* A promotion statement, as read by struere_statement_read. */
 typedef struct struere_statement {
     int environment;   /* STRUERE_ENV_* */

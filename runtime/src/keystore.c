@@ -476,17 +476,42 @@ cleanup:
  * environment, the record must be signed by a trusted key over its
  * fields (TRUST.md §5): a record added by hand, or a revoked flag flipped
  * back, does not verify. */
+/* The payload a record is signed over (TRUST.md §5); its length. */
+static int record_payload(const struct key_record *r, char *payload,
+                          size_t size)
+{
+    char hex[65];
+    rt_hex_encode(r->digest, 32, hex);
+    return snprintf(payload, size,
+                    "sha256=%s\nenvironment=%s\nrevoked=%s\nexpires=%s\n", hex,
+                    struere_env_name(r->env), r->revoked ? "true" : "false",
+                    r->expires_set ? r->expires_text : "null");
+}
+
+int struere_key_record_signed(const struere_trust *t, const void *record,
+                              size_t len)
+{
+    struere_json v;
+    struct key_record r;
+    char payload[256];
+    if (!record || rt_json_value(record, len, &v) < 0 ||
+        record_parse(v, 0, &r, NULL) < 0)
+        return STRUERE_ESTORE;
+    if (!r.signature.ptr)
+        return STRUERE_ENOTFOUND;
+    int n = record_payload(&r, payload, sizeof(payload));
+    return rt_record_signed(t, r.signature, payload, (size_t)n)
+               ? 0
+               : STRUERE_ESIGNATURE;
+}
+
 static int record_signed(const struct key_record *r, const struere_trust *t,
                          const char *label, struere_error *err)
 {
-    char payload[256], hex[65];
+    char payload[256];
     if (struere_trust_required(t, r->env) < 1)
         return 0;
-    rt_hex_encode(r->digest, 32, hex);
-    int n = snprintf(payload, sizeof(payload),
-                     "sha256=%s\nenvironment=%s\nrevoked=%s\nexpires=%s\n", hex,
-                     struere_env_name(r->env), r->revoked ? "true" : "false",
-                     r->expires_set ? r->expires_text : "null");
+    int n = record_payload(r, payload, sizeof(payload));
     if (!r->signature.ptr)
         return rt_fail(err, STRUERE_ESIGNATURE,
                        "the record of key %s is not signed, and the trust "

@@ -632,6 +632,14 @@ $DOC record-set "$TOP/keys.json" "$(prefix_of "$KR")" revoked=false >"$TOP/k-fli
 put "$SIGNED" refs/struere/keys keys.json "$TOP/k-flip.json"
 rt_refused "the revoked flag flipped back to false" "$SIGNED" "$KR" ESIGNATURE "changed after"
 get_refused "the revoked flag flipped back: struere get serves nothing" "$SIGNED" "$KR" "changed after"
+case $("$S" -C "$SIGNED" keys list 2>/dev/null | grep "^$(prefix_of "$KR") ") in
+*" INVALID") ok "keys list marks the flipped record's signature INVALID" ;;
+*) bad "keys list" "$("$S" -C "$SIGNED" keys list 2>&1 | head -n 4)" ;;
+esac
+case $("$S" -C "$SIGNED" keys list 2>/dev/null | grep "^$(prefix_of "$KS") ") in
+*" yes") ok "keys list marks a signed record yes" ;;
+*) bad "keys list (signed)" "$("$S" -C "$SIGNED" keys list 2>&1 | head -n 4)" ;;
+esac
 $DOC record-set "$TOP/keys.json" "$(prefix_of "$KR")" revoked=false 'revokedAt=null' \
     "signature=-" >"$TOP/k-flip2.json"
 put "$SIGNED" refs/struere/keys keys.json "$TOP/k-flip2.json"
