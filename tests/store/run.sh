@@ -983,7 +983,7 @@ and set(d[0]) == {'prefix', 'name', 'environment', 'created', 'expires', 'revoke
     run "$S" keys revoke "$pp"
     rc_is "keys: revoke PREFIX" 0
     run "$S" keys list
-    out_has "keys: list shows revoked" "^$pp .* revoked\$"
+    out_has "keys: list shows revoked (then SIGNED: - without a policy)" "^$pp .* revoked +-\$"
     run "$S" keys list --json
     cp "$OUT" "$W/l.json"
     check "keys: list --json: revoked true for it only" json_ok "$W/l.json" \
