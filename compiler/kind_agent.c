@@ -42,17 +42,35 @@ struct prompt_scan {
 };
 
 /* Reports at the expression's exact position when the prompt came from a
- * Markdown body, else at the prompt's node. */
+ * Markdown body or a literal block scalar ('|', node.h's block_indent),
+ * else at the prompt's node: a plain, quoted or folded ('>') scalar's
+ * text does not map exactly onto its source (escapes, folding), so its
+ * start is the honest position. */
 static void report(struct prompt_scan *ps, size_t offset, const char *code,
                    const char *hint, const char *msg)
 {
+    const struct node *at = ps->at;
+    size_t src_offset = (size_t)-1;
     if (ps->base != (size_t)-1) {
+        src_offset = ps->base + offset;
+    } else if (at->block_indent && at->src && !at->src->unread &&
+               offset <= at->len) {
+        size_t k = 0, line_start = 0, len;
+        for (size_t i = 0; i < offset; i++)
+            if (at->str[i] == '\n')
+                k++, line_start = i + 1;
+        const char *t = source_line(at->src, at->line + 1 + (int)k, &len);
+        if (t)
+            src_offset = (size_t)(t - at->src->text) + at->block_indent +
+                         (offset - line_start);
+    }
+    if (src_offset != (size_t)-1) {
         int line, col;
-        source_position(ps->at->src, ps->base + offset, &line, &col);
-        diag_add(ps->c->diags, SEV_ERROR, code, ps->at->src, line, col, hint,
-                 "%s", msg);
+        source_position(at->src, src_offset, &line, &col);
+        diag_add(ps->c->diags, SEV_ERROR, code, at->src, line, col, hint, "%s",
+                 msg);
     } else {
-        diag_error(ps->c->diags, ps->at, code, hint, "%s", msg);
+        diag_error(ps->c->diags, at, code, hint, "%s", msg);
     }
 }
 

@@ -25,8 +25,14 @@ enum node_type {
 /* Laid out to stay small: a project of 10,000 definitions has a few
  * million nodes. */
 struct node {
-    unsigned char type;       /* enum node_type */
-    unsigned char height;     /* collection levels below (scalars: 0) */
+    unsigned char type;   /* enum node_type */
+    unsigned char height; /* collection levels below (scalars: 0) */
+    /* A literal block scalar ('|') whose text maps line for line onto the
+     * source: line k of str is source line (line + 1 + k) from column
+     * block_indent + 1. 0 for every other scalar (plain, quoted, folded
+     * '>', or an indentation over 255), whose positions inside the text
+     * are not exact: report those at the scalar's start. */
+    unsigned char block_indent;
     int line, col;            /* 1-based position of the node's start */
     unsigned len;             /* length of str (<= LIMIT_STRING_BYTES) */
     unsigned n;               /* MAP: pairs; SEQ: items */

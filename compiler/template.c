@@ -1,7 +1,8 @@
 /*
- * template.c - Struere's template scanner: "{{" increments depth, "}}"
- * decrements it; a top-level expression is a function call when it reads
- * name(args), with name [A-Za-z_][A-Za-z0-9_.]*, and a variable otherwise.
+ * template.c - the compiler's view of Struere's templates: each top-level
+ * {{ }} as the runtime's own scanner finds and trims it (tmpl_scan.h), a
+ * call when it reads name(args) by the same rule, else a variable; and
+ * the check that a call's arguments are JSON.
  */
 #include "template.h"
 
@@ -12,72 +13,38 @@
 #include <string.h>
 
 #include "limits.h"
+#include "tmpl_scan.h"
 
 static void classify(struct tmpl_expr *e)
 {
-    const char *t = e->text;
-    size_t n = e->len;
-    e->is_call = false;
-    e->name = t;
-    e->name_len = n;
-    if (n == 0 || !(isalpha((unsigned char)t[0]) || t[0] == '_'))
-        return;
-    size_t i = 1;
-    while (i < n &&
-           (isalnum((unsigned char)t[i]) || t[i] == '_' || t[i] == '.'))
-        i++;
-    if (i < n && t[i] == '(' && t[n - 1] == ')') {
-        e->is_call = true;
-        e->name_len = i;
-        e->args = t + i + 1;
-        e->args_len = n - i - 2;
+    size_t i = rt_tmpl_call_name(e->text, e->len);
+    e->is_call = i > 0;
+    e->name = e->text;
+    e->name_len = i ? i : e->len;
+    if (i) {
+        e->args = e->text + i + 1;
+        e->args_len = e->len - i - 2;
     }
 }
 
 int template_scan(const char *s, size_t len, tmpl_visit visit, void *ctx,
                   size_t *err_offset, const char **err)
 {
-    size_t i = 0;
-    while (i + 1 < len) {
-        if (!(s[i] == '{' && s[i + 1] == '{')) {
-            i++;
-            continue;
-        }
-        size_t open = i;
-        int depth = 1;
-        i += 2;
-        while (i + 1 < len && depth > 0) {
-            if (s[i] == '{' && s[i + 1] == '{') {
-                if (++depth > LIMIT_TEMPLATE_DEPTH) {
-                    *err_offset = open;
-                    *err = "templates nest too deeply";
-                    return -1;
-                }
-                i += 2;
-            } else if (s[i] == '}' && s[i + 1] == '}') {
-                depth--;
-                i += 2;
-            } else {
-                i++;
-            }
-        }
-        if (depth > 0) {
-            *err_offset = open;
-            *err = "unclosed '{{'";
-            return -1;
-        }
-        struct tmpl_expr e = {.offset = open};
-        const char *b = s + open + 2, *end = s + i - 2;
-        while (b < end && isspace((unsigned char)*b))
-            b++;
-        while (end > b && isspace((unsigned char)end[-1]))
-            end--;
-        e.text = b;
-        e.len = (size_t)(end - b);
+    size_t pos = 0;
+    rt_tmpl_expr x;
+    int rc;
+    while ((rc = rt_tmpl_next(s, len, &pos, LIMIT_TEMPLATE_DEPTH, &x)) ==
+           RT_TMPL_FOUND) {
+        struct tmpl_expr e = {.offset = x.open, .text = x.text, .len = x.len};
         classify(&e);
         visit(ctx, &e);
     }
-    return 0;
+    if (rc == RT_TMPL_NONE)
+        return 0;
+    *err_offset = x.open;
+    *err =
+        rc == RT_TMPL_TOO_DEEP ? "templates nest too deeply" : "unclosed '{{'";
+    return -1;
 }
 
 bool template_args_json(const char *args, size_t len, char *buf, size_t size,

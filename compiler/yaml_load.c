@@ -293,6 +293,54 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
     f->key = NULL;
 }
 
+/*
+ * The indentation of literal block scalar n's content when each of its
+ * lines is the source line below the header at that indentation, byte for
+ * byte; 0 otherwise. Checked against the source rather than derived from
+ * the header, so anything unusual (an explicit indentation indicator,
+ * tabs, a file not read) falls back to the scalar's
+ * start. Trailing empty lines (chomping) hold nothing and are not checked.
+ */
+static unsigned char literal_indent(const struct loader *L,
+                                    const struct node *n)
+{
+    const char *s = n->str, *end = n->str + n->len;
+    while (end > s && end[-1] == '\n')
+        end--;
+    if (end == s || !L->src || L->src->unread)
+        return 0;
+    size_t indent = 0, len;
+    int line = n->line + 1;
+    for (int l = line;; l++) { /* the first line with content */
+        const char *t = source_line(L->src, l, &len);
+        if (!t)
+            return 0;
+        size_t sp = strspn(t, " ");
+        if (sp < len) {
+            indent = sp;
+            break;
+        }
+    }
+    if (indent == 0 || indent > 255)
+        return 0;
+    for (const char *p = s; p < end; line++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t want = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        const char *t = source_line(L->src, line, &len);
+        if (!t)
+            return 0;
+        if (want == 0) {
+            if (strspn(t, " ") != len || len > indent)
+                return 0;
+        } else if (len != indent + want || strspn(t, " ") < indent ||
+                   memcmp(t + indent, p, want)) {
+            return 0;
+        }
+        p += want + 1;
+    }
+    return (unsigned char)indent;
+}
+
 static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
 {
     yaml_mark_t m = ev->start_mark;
@@ -310,6 +358,8 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
     }
     n = node_new_string(L->a, (const char *)ev->data.scalar.value, len, L->src,
                         line_of(L, m), col_of(m));
+    if (ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE)
+        n->block_indent = literal_indent(L, n);
     const char *tag = (const char *)ev->data.scalar.tag;
     bool str_tag = tag && (!strcmp(tag, YAML_STR_TAG) || !strcmp(tag, "!"));
     if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !str_tag &&

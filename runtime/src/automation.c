@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rt.h"
+#include "rt_tmpl_scan.h"
 
 /* retry's defaults when the definition leaves them out (reference §2.4;
  * the compiler writes `retry` only when the source has it). */
@@ -885,75 +886,20 @@ static void put_interpolated(fire *f, tval v)
 
 /* ---- templates ---- */
 
-/* The length of the white space (as JavaScript's trim() sees it) that
- * starts at `p` (`back` 0) or ends at `p` (`back` 1), `n` bytes
- * available; 0 when there is none. */
-static size_t js_space(const char *p, size_t n, int back)
-{
-    static const char *const multi[] = {
-        "\xC2\xA0",     "\xE1\x9A\x80", "\xE2\x80\xA8", "\xE2\x80\xA9",
-        "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80", "\xEF\xBB\xBF"};
-    const unsigned char *u = (const unsigned char *)p;
-    if (!n)
-        return 0;
-    unsigned char c = back ? u[-1] : u[0];
-    if (c == ' ' || (c >= '\t' && c <= '\r'))
-        return 1;
-    for (size_t i = 0; i < sizeof(multi) / sizeof(multi[0]); i++) {
-        size_t m = strlen(multi[i]);
-        if (n >= m && !memcmp(back ? p - m : p, multi[i], m))
-            return m;
-    }
-    /* U+2000 to U+200A */
-    if (n >= 3) {
-        const unsigned char *s = back ? u - 3 : u;
-        if (s[0] == 0xE2 && s[1] == 0x80 && s[2] >= 0x80 && s[2] <= 0x8A)
-            return 3;
-    }
-    return 0;
-}
-
+/* White space inside the braces is trimmed, and {{path}} found, by the
+ * shared scanner (rt_tmpl_scan.h): the same definition of a template as
+ * the prompt renderer and the compiler. */
 static void trim(const char **p, size_t *n)
 {
-    size_t m;
-    while ((m = js_space(*p, *n, 0)) != 0)
-        *p += m, *n -= m;
-    while ((m = js_space(*p + *n, *n, 1)) != 0)
-        *n -= m;
+    rt_tmpl_trim(p, n);
 }
 
-/*
- * The next {{path}} in the `n` bytes at `s` from `from` on, as the
- * regular expression /\{\{([^}]+)\}\}/ finds it: 1 with the match at
- * [*start, *stop), 0 when there is none. Linear: a failed "{{" skips to
- * past the '}' that ended its attempt, where every later start would
- * fail alike.
- */
+/* The next {{path}}, as Struere's automation regex /\{\{([^}]+)\}\}/
+ * finds it (rt_tmpl_next_flat). */
 static int next_template(const char *s, size_t n, size_t from, size_t *start,
                          size_t *stop)
 {
-    size_t j = from;
-    while (j + 1 < n) {
-        const char *o = memchr(s + j, '{', n - j - 1);
-        if (!o)
-            return 0;
-        j = (size_t)(o - s);
-        if (s[j + 1] != '{') {
-            j++;
-            continue;
-        }
-        const char *c = memchr(s + j + 2, '}', n - j - 2);
-        if (!c)
-            return 0; /* no '}' left: no later "{{" can match either */
-        size_t k = (size_t)(c - s);
-        if (k > j + 2 && k + 1 < n && s[k + 1] == '}') {
-            *start = j;
-            *stop = k + 2;
-            return 1;
-        }
-        j = k + 1;
-    }
-    return 0;
+    return rt_tmpl_next_flat(s, n, from, start, stop);
 }
 
 /*

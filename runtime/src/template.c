@@ -39,6 +39,7 @@
 
 #include "rt.h"
 #include "rt_template.h"
+#include "rt_tmpl_scan.h"
 
 /* `n` bytes at `p`, not NUL-terminated. */
 typedef struct span {
@@ -120,58 +121,12 @@ static const char truncated_suffix[] = "...[truncated]";
 
 /* ---- text: JavaScript white space, UTF-8, UTF-16 lengths ---- */
 
-/* Length of the white space or line terminator that JavaScript's trim()
- * removes (ECMA-262 WhiteSpace and LineTerminator) at `p`, or 0. */
-static size_t js_space_at(const unsigned char *p, size_t n)
-{
-    if (n == 0)
-        return 0;
-    switch (p[0]) {
-    case '\t':
-    case '\n':
-    case 0x0B:
-    case 0x0C:
-    case '\r':
-    case ' ':
-        return 1;
-    case 0xC2: /* U+00A0 */
-        return n >= 2 && p[1] == 0xA0 ? 2 : 0;
-    case 0xE1: /* U+1680 */
-        return n >= 3 && p[1] == 0x9A && p[2] == 0x80 ? 3 : 0;
-    case 0xE2: /* U+2000..U+200A, U+2028, U+2029, U+202F, U+205F */
-        if (n < 3)
-            return 0;
-        if (p[1] == 0x80 &&
-            (p[2] <= 0x8A || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF))
-            return p[2] >= 0x80 ? 3 : 0;
-        return p[1] == 0x81 && p[2] == 0x9F ? 3 : 0;
-    case 0xE3: /* U+3000 */
-        return n >= 3 && p[1] == 0x80 && p[2] == 0x80 ? 3 : 0;
-    case 0xEF: /* U+FEFF */
-        return n >= 3 && p[1] == 0xBB && p[2] == 0xBF ? 3 : 0;
-    default:
-        return 0;
-    }
-}
-
-/* Length of the trimmable white space that ends the `n` bytes at `p`. */
-static size_t js_space_before(const unsigned char *p, size_t n)
-{
-    for (size_t k = 1; k <= 3 && k <= n; k++)
-        if (js_space_at(p + n - k, k) == k)
-            return k;
-    return 0;
-}
-
+/* Trimmed as JavaScript's trim(), by the shared scanner's definition of
+ * white space (rt_tmpl_scan.h). */
 static span js_trim(span s)
 {
-    const unsigned char *p = (const unsigned char *)s.p;
-    size_t n = s.n, k;
-    while ((k = js_space_at(p, n)) > 0)
-        p += k, n -= k;
-    while ((k = js_space_before(p, n)) > 0)
-        n -= k;
-    return (span){(const char *)p, n};
+    rt_tmpl_trim(&s.p, &s.n);
+    return s;
 }
 
 /* Length of the valid UTF-8 sequence at `p`, or 1 for a byte that does
@@ -208,75 +163,36 @@ static size_t utf16_prefix(const char *s, size_t n, size_t limit)
 
 /* ---- the scanner ---- */
 
-static int is_name_start(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static int is_name_char(char c)
-{
-    return is_name_start(c) || (c >= '0' && c <= '9') || c == '.';
-}
-
 /*
  * Finds the next top-level expression at or after `*pos` in the `n` bytes
- * at `s`, as Struere's parser does: "{{" opens one, then each "{{" adds a
- * level and each "}}" closes one. Returns 1 with `*e` filled and `*pos`
- * past it; 0 when there is none (an expression never closed ends the
- * search: the rest is text); STRUERE_ERANGE when one nests deeper than
- * RT_TEMPLATE_MAX_DEPTH (its offset in e->open).
+ * at `s` with the shared scanner (rt_tmpl_next, as Struere's parser does).
+ * Returns 1 with `*e` filled and `*pos` past it; 0 when there is none (an
+ * expression never closed ends the search: the rest is text);
+ * STRUERE_ERANGE when one nests deeper than RT_TEMPLATE_MAX_DEPTH (its
+ * offset in e->open).
  */
 static int scan_next(const char *s, size_t n, size_t *pos, expr *e)
 {
-    size_t i = *pos;
-    while (i + 1 < n) {
-        const char *brace = memchr(s + i, '{', n - i - 1);
-        if (!brace)
-            break;
-        i = (size_t)(brace - s);
-        if (s[i + 1] != '{') {
-            i++;
-            continue;
-        }
-        size_t open = i, depth = 1, close = 0;
-        i += 2;
-        while (i < n && depth > 0) {
-            if (i + 1 < n && s[i] == '{' && s[i + 1] == '{') {
-                if (++depth > RT_TEMPLATE_MAX_DEPTH) {
-                    e->open = open;
-                    return STRUERE_ERANGE;
-                }
-                i += 2;
-            } else if (i + 1 < n && s[i] == '}' && s[i + 1] == '}') {
-                if (--depth == 0)
-                    close = i;
-                i += 2;
-            } else {
-                i++;
-            }
-        }
-        if (depth > 0)
-            break;
-        e->open = open;
-        e->end = i;
-        e->content = js_trim((span){s + open + 2, close - open - 2});
-        *pos = i;
-        return 1;
-    }
-    *pos = n;
-    return 0;
+    rt_tmpl_expr x;
+    int rc = rt_tmpl_next(s, n, pos, RT_TEMPLATE_MAX_DEPTH, &x);
+    e->open = x.open;
+    if (rc == RT_TMPL_TOO_DEEP)
+        return STRUERE_ERANGE;
+    if (rc != RT_TMPL_FOUND)
+        return 0;
+    e->end = x.end;
+    e->content = (span){x.text, x.len};
+    return 1;
 }
 
-/* Whether `c` reads NAME(ARGS) as Struere's /^([a-zA-Z_][\w.]*)\(([\s\S]*)\)$/
- * does; then the two parts are in `*name` and `*args`. */
+/* Whether `c` reads NAME(ARGS) (rt_tmpl_call_name: Struere's
+ * /^([a-zA-Z_][\w.]*)\(([\s\S]*)\)$/, with '-' in NAME so that every
+ * valid tool name can be called); then the two parts are in `*name` and
+ * `*args`. */
 static int split_call(span c, span *name, span *args)
 {
-    size_t i = 1;
-    if (c.n == 0 || !is_name_start(c.p[0]))
-        return 0;
-    while (i < c.n && is_name_char(c.p[i]))
-        i++;
-    if (i >= c.n || c.p[i] != '(' || c.p[c.n - 1] != ')')
+    size_t i = rt_tmpl_call_name(c.p, c.n);
+    if (!i)
         return 0;
     *name = (span){c.p, i};
     *args = (span){c.p + i + 1, c.n - i - 2};

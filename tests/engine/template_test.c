@@ -287,8 +287,26 @@ static void test_errors(struere_runtime *ev)
            "[TEMPLATE_ERROR: /each not found]");
     /* Trimmed as JavaScript trims: tabs, newlines, U+00A0, U+3000. */
     EXPECT(ev, a, "{{ \t\n agentName \xc2\xa0\xe3\x80\x80}}", &c, "Front Desk");
+    /* The same texts the compiler's unit test (test_text.c, "template
+     * white space") reads as {{agentName}}: one scanner on both sides. */
+    EXPECT(ev, a,
+           "{{ agentName }}|{{\xc2\xa0"
+           "agentName}}|{{\tagentName\t}}",
+           &c, "Front Desk|Front Desk|Front Desk");
+    EXPECT(ev, a, "{{\n agentName\r\n}}", &c, "Front Desk");
+    /* U+200B is not white space to JavaScript: not resolved (and check
+     * reports it: tests/golden/template-unknown-variable-zero-width). */
+    EXPECT(ev, a,
+           "{{\xe2\x80\x8b"
+           "agentName}}",
+           &c,
+           "[TEMPLATE_ERROR: \xe2\x80\x8b"
+           "agentName not found]");
     EXPECT(ev, a, "{{web.fetch({\"url\":\"x\"})}}", &c,
            "[TEMPLATE_ERROR: web.fetch - tool not found]");
+    /* A '-' in the name is still a call (valid tool names take it). */
+    EXPECT(ev, a, "{{ lookup-insurance({}) }}", &c,
+           "[TEMPLATE_ERROR: lookup-insurance - tool not found]");
     EXPECT(ev, a, "{{price_list({currency: 'USD'})}}", &c,
            "[TEMPLATE_ERROR: price_list - invalid JSON arguments]");
     EXPECT(ev, a, "{{price_list([\"USD\"])}}", &c,

@@ -615,7 +615,7 @@ accepted "template: 16 nested levels in a YAML systemPrompt accepted" \
 python3 "$T/tmpl.py" yaml 17 "$P/agents/nest.yaml"
 check "$P"
 rejected "template: 17 nested levels in a YAML systemPrompt rejected" \
-    template-unbalanced count=1 file=agents/nest.yaml line=5 \
+    template-unbalanced count=1 file=agents/nest.yaml line=7 column=10 \
     message="nest too deeply"
 rm -rf "$P/agents"
 # In automation arguments only the nesting matters here: the nested

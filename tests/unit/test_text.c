@@ -116,6 +116,41 @@ static void test_template_scan(void)
     CHECK(strstr(err, "deep"));
 }
 
+/* The compiler sees each template as the runtime does (the shared scanner,
+ * tests/engine/template_test.c checks the rendering side): white space is
+ * JavaScript's trim(), so a space, tab, newline, U+00A0 or U+3000 around
+ * the name is trimmed, and U+200B (not white space to JavaScript) is kept,
+ * so check reports it as the runtime would fail to resolve it. */
+static void test_template_space(void)
+{
+    static const char *const same[] = {
+        "{{ agentName }}",
+        "{{\xc2\xa0"
+        "agentName}}",
+        "{{\tagentName\t}}",
+        "{{\n agentName\r\n}}",
+        "{{agentName\xe3\x80\x80\xef\xbb\xbf}}",
+    };
+    size_t eo;
+    const char *err;
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        struct seen s = {0};
+        CHECK(template_scan(same[i], strlen(same[i]), collect, &s, &eo, &err) ==
+              0);
+        CHECK(s.n == 1 && !strcmp(s.names[0], "agentName"));
+    }
+    struct seen z = {0};
+    const char *zw = "{{\xe2\x80\x8b"
+                     "agentName}}";
+    CHECK(template_scan(zw, strlen(zw), collect, &z, &eo, &err) == 0);
+    CHECK(z.n == 1 && strcmp(z.names[0], "agentName"));
+    /* A hyphenated tool name is a call, as for the runtime. */
+    struct seen h = {0};
+    const char *hy = "{{ lookup-insurance({\"patientId\": \"p1\"}) }}";
+    CHECK(template_scan(hy, strlen(hy), collect, &h, &eo, &err) == 0);
+    CHECK(h.n == 1 && h.calls == 1 && !strcmp(h.names[0], "lookup-insurance"));
+}
+
 static void test_template_args(void)
 {
     char buf[256];
@@ -137,6 +172,7 @@ const struct test text_tests[] = {
     {"utf8", test_utf8},
     {"source positions", test_positions},
     {"template scan", test_template_scan},
+    {"template white space", test_template_space},
     {"template args", test_template_args},
     {0, 0},
 };

@@ -67,6 +67,29 @@ static void test_positions(void)
     arena_free(&a);
 }
 
+/* A literal block scalar records the indentation its lines map onto; a
+ * folded or quoted one, or one the source does not match line for line,
+ * records 0 (template diagnostics then point at the scalar's start). */
+static void test_block_indent(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    int failed;
+    struct node *r = load(&a,
+                          "a: |  # c\n  x {{y}}\n\n    z\nb: >\n  x\n  y\n"
+                          "c: \"x\\ny\"\nd: |\r\n  x\r\n  y\r\ne: |2\n   x\n",
+                          &d, &failed);
+    CHECK(r && !failed && d.n == 0);
+    CHECK(node_get(r, "a")->block_indent == 2);
+    CHECK(node_get(r, "a")->line == 1);
+    CHECK(node_get(r, "b")->block_indent == 0);
+    CHECK(node_get(r, "c")->block_indent == 0);
+    CHECK(node_get(r, "d")->block_indent == 2); /* CR LF lines map too */
+    CHECK(node_get(r, "e")->block_indent == 0); /* indicator: not derived */
+    arena_free(&a);
+}
+
 static void test_errors(void)
 {
     struct arena a;
@@ -213,6 +236,7 @@ const struct test yaml_tests[] = {
     {"yaml integers", test_integers},
     {"yaml byte order mark", test_bom},
     {"yaml positions", test_positions},
+    {"yaml block indent", test_block_indent},
     {"yaml errors", test_errors},
     {"yaml aliases", test_aliases},
     {"yaml depth", test_depth},
