@@ -41,7 +41,8 @@ static const char access_usage[] =
     "inspect; default: the --env environment's commit (default\n"
     "development). A role subject's user id is \"" ROLE_USER_ID "\".\n"
     "\n"
-    "JSON: {\"environment\", \"commit\": ID|null, \"subjects\": [{\"subject\",\n"
+    "JSON: {\"environment\", \"commit\": ID|null, \"subjects\": "
+    "[{\"subject\",\n"
     "\"roles\", \"allowed\": [{\"resource\", \"action\", \"by\", \"scope\",\n"
     "\"masks\": [{\"field\", \"type\", \"replacement\"}]}], \"denied\":\n"
     "[{\"resource\", \"action\", \"by\"}]}]}\n"
@@ -119,8 +120,7 @@ static int subject_access(const struere_runtime *rt, const struere_actor *a,
                  i++) {
                 char by[300];
                 snprintf(by, sizeof(by), "%s#policies[%d]", role, policy);
-                json_array_append_new(allow ? allows : denies,
-                                      json_string(by));
+                json_array_append_new(allow ? allows : denies, json_string(by));
             }
             json_t *entry = NULL;
             if (d.allowed) {
@@ -186,8 +186,7 @@ static int add_subject(const struere_runtime *rt, json_t *list, int agent,
         spec.type = STRUERE_ACTOR_AGENT;
         spec.id = slug;
     } else {
-        if (struere_bundle_lookup(b, STRUERE_KIND_ROLE, slug, NULL, NULL) <
-            0) {
+        if (struere_bundle_lookup(b, STRUERE_KIND_ROLE, slug, NULL, NULL) < 0) {
             json_decref(roles);
             cli_error("access: no role '%s' in the bundle", slug);
             return EXIT_INVALID;
@@ -225,8 +224,8 @@ static void print_by(const json_t *by, const char *sep)
 {
     size_t i;
     json_t *p;
-    json_array_foreach(by, i, p) printf("%s%s", i ? sep : "",
-                                        json_string_value(p));
+    json_array_foreach(by, i, p)
+        printf("%s%s", i ? sep : "", json_string_value(p));
 }
 
 static void print_masks(const json_t *masks)
@@ -299,8 +298,8 @@ static void print_text(const json_t *o)
 static void print_md(const json_t *o)
 {
     const json_t *c = json_object_get(o, "commit");
-    printf("# Effective access (%s", json_string_value(json_object_get(
-                                         o, "environment")));
+    printf("# Effective access (%s",
+           json_string_value(json_object_get(o, "environment")));
     if (json_is_string(c))
         printf(", commit `%.12s`", json_string_value(c));
     printf(")\n");
@@ -385,8 +384,7 @@ int cmd_access(const struct cli *g, int argc, char **argv)
             }
         } else if (!strcmp(arg, "--json")) {
             fmt = FMT_JSON;
-        } else if ((!strcmp(arg, "--agent") || !strcmp(arg, "--role")) &&
-                   has) {
+        } else if ((!strcmp(arg, "--agent") || !strcmp(arg, "--role")) && has) {
             int agent = arg[2] == 'a';
             size_t *n = agent ? &nagents : &nroles;
             if (*n == MAX_SUBJECTS) {
@@ -435,15 +433,14 @@ int cmd_access(const struct cli *g, int argc, char **argv)
         goto cleanup;
     }
     out = json_object();
-    json_object_set_new(
-        out, "environment",
-        json_string(struere_env_name(struere_runtime_env(rt))));
+    json_object_set_new(out, "environment",
+                        json_string(struere_env_name(struere_runtime_env(rt))));
     json_object_set_new(out, "commit", id[0] ? json_string(id) : json_null());
     json_t *list = json_array();
     json_object_set_new(out, "subjects", list);
     if (!nagents && !nroles) {
-        for (size_t i = 0; rc == EXIT_OK &&
-                           i < struere_bundle_count(b, STRUERE_KIND_AGENT);
+        for (size_t i = 0;
+             rc == EXIT_OK && i < struere_bundle_count(b, STRUERE_KIND_AGENT);
              i++) {
             const char *slug;
             struere_bundle_entry(b, STRUERE_KIND_AGENT, i, &slug, NULL, NULL);
