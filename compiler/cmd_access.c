@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "markdown.h"
 #include "project.h"
 #include "store.h"
 #include "struere.h"
@@ -25,7 +26,7 @@
 
 static const char access_usage[] =
     "usage: struere access [REV|FILE] [--env ENV] [--agent SLUG]...\n"
-    "                      [--role SLUG]... [--format text|md|json]\n"
+    "                      [--role SLUG]... [--format text|md|html|json]\n"
     "\n"
     "Effective access, computed by libstruere's engine: for each subject\n"
     "(every agent with its roles, and every role alone as a user holding\n"
@@ -40,6 +41,8 @@ static const char access_usage[] =
     "REV|FILE: a revision of the store or a bundle file (.stb), as for\n"
     "inspect; default: the --env environment's commit (default\n"
     "development). A role subject's user id is \"" ROLE_USER_ID "\".\n"
+    "md is a report for a pull request; html is it as a page (lists, not\n"
+    "tables).\n"
     "\n"
     "JSON: {\"environment\", \"commit\": ID|null, \"subjects\": "
     "[{\"subject\",\n"
@@ -52,7 +55,7 @@ static const char access_usage[] =
 static const char *const actions[] = {"create", "read", "update", "delete",
                                       "list"};
 
-enum format { FMT_TEXT, FMT_MD, FMT_JSON };
+enum format { FMT_TEXT, FMT_MD, FMT_HTML, FMT_JSON };
 
 /* A libstruere JSON text (predicate or mask) of decision d, parsed. */
 static json_t *lib_json(const struere_runtime *rt, const struere_decision *d,
@@ -220,137 +223,185 @@ static char *compact(const json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
 }
 
-static void print_by(const json_t *by, const char *sep)
+static void print_by(FILE *out, const json_t *by, const char *sep)
 {
     size_t i;
     json_t *p;
     json_array_foreach(by, i, p)
-        printf("%s%s", i ? sep : "", json_string_value(p));
+        fprintf(out, "%s%s", i ? sep : "", json_string_value(p));
 }
 
-static void print_masks(const json_t *masks)
+/* JSON text (a predicate, a replacement) in a Markdown table cell or
+ * list item: | would split a cell, ` and * and _ and \ would format. */
+static void print_md_text(FILE *out, const char *t)
+{
+    for (const char *p = t; *p; p++) {
+        if (strchr("|`*_\\[]<>", *p))
+            fputc('\\', out);
+        fputc(*p, out);
+    }
+}
+
+static void print_masks(FILE *out, const json_t *masks, int md)
 {
     size_t i;
     json_t *m;
     json_array_foreach(masks, i, m)
     {
         const json_t *r = json_object_get(m, "replacement");
-        printf("%s%s %s", i ? "; " : "",
-               json_string_value(json_object_get(m, "field")),
-               json_string_value(json_object_get(m, "type")));
+        fprintf(out, "%s", i ? "; " : "");
+        if (md)
+            print_md_text(out, json_string_value(json_object_get(m, "field")));
+        else
+            fputs(json_string_value(json_object_get(m, "field")), out);
+        fprintf(out, " %s", json_string_value(json_object_get(m, "type")));
         if (!json_is_null(r)) {
             char *t = compact(r);
-            printf(" %s", t ? t : "?");
+            fputc(' ', out);
+            if (md)
+                print_md_text(out, t ? t : "?");
+            else
+                fputs(t ? t : "?", out);
             free(t);
         }
     }
 }
 
-static void print_text(const json_t *o)
+static void print_text(FILE *out, const json_t *o)
 {
     const json_t *c = json_object_get(o, "commit");
-    printf("effective access, %s bundle%s%s\n",
-           json_string_value(json_object_get(o, "environment")),
-           json_is_string(c) ? " of commit " : " (file)",
-           json_is_string(c) ? json_string_value(c) : "");
+    fprintf(out, "effective access, %s bundle%s%s\n",
+            json_string_value(json_object_get(o, "environment")),
+            json_is_string(c) ? " of commit " : " (file)",
+            json_is_string(c) ? json_string_value(c) : "");
     size_t i, j;
     json_t *s, *e;
     json_array_foreach(json_object_get(o, "subjects"), i, s)
     {
-        printf("\n%s (roles: ",
-               json_string_value(json_object_get(s, "subject")));
+        fprintf(out, "\n%s (roles: ",
+                json_string_value(json_object_get(s, "subject")));
         json_t *roles = json_object_get(s, "roles");
         if (!json_array_size(roles))
-            printf("none");
-        print_by(roles, ", ");
-        printf(")\n");
+            fprintf(out, "none");
+        print_by(out, roles, ", ");
+        fprintf(out, ")\n");
         json_t *al = json_object_get(s, "allowed");
         if (!json_array_size(al))
-            printf("  allowed: nothing\n");
+            fprintf(out, "  allowed: nothing\n");
         json_array_foreach(al, j, e)
         {
-            printf("  allow %s %s  by ",
-                   json_string_value(json_object_get(e, "action")),
-                   json_string_value(json_object_get(e, "resource")));
-            print_by(json_object_get(e, "by"), ", ");
+            fprintf(out, "  allow %s %s  by ",
+                    json_string_value(json_object_get(e, "action")),
+                    json_string_value(json_object_get(e, "resource")));
+            print_by(out, json_object_get(e, "by"), ", ");
             json_t *scope = json_object_get(e, "scope");
             char *t = json_is_null(scope) ? NULL : compact(scope);
-            printf("\n    rows: %s\n", t ? t : "every row");
+            fprintf(out, "\n    rows: %s\n", t ? t : "every row");
             free(t);
             json_t *masks = json_object_get(e, "masks");
             if (json_array_size(masks)) {
-                printf("    masks: ");
-                print_masks(masks);
-                printf("\n");
+                fprintf(out, "    masks: ");
+                print_masks(out, masks, 0);
+                fprintf(out, "\n");
             }
         }
         json_array_foreach(json_object_get(s, "denied"), j, e)
         {
-            printf("  deny  %s %s  by ",
-                   json_string_value(json_object_get(e, "action")),
-                   json_string_value(json_object_get(e, "resource")));
-            print_by(json_object_get(e, "by"), ", ");
-            printf("\n");
+            fprintf(out, "  deny  %s %s  by ",
+                    json_string_value(json_object_get(e, "action")),
+                    json_string_value(json_object_get(e, "resource")));
+            print_by(out, json_object_get(e, "by"), ", ");
+            fprintf(out, "\n");
         }
     }
 }
 
-static void print_md(const json_t *o)
+/* Markdown; `table` false gives lists instead of tables (cmark, which
+ * renders the html format, has no tables). */
+static void print_md(FILE *out, const json_t *o, int table)
 {
     const json_t *c = json_object_get(o, "commit");
-    printf("# Effective access (%s",
-           json_string_value(json_object_get(o, "environment")));
+    fprintf(out, "# Effective access (%s",
+            json_string_value(json_object_get(o, "environment")));
     if (json_is_string(c))
-        printf(", commit `%.12s`", json_string_value(c));
-    printf(")\n");
+        fprintf(out, ", commit `%.12s`", json_string_value(c));
+    fprintf(out, ")\n");
     size_t i, j;
     json_t *s, *e;
     json_array_foreach(json_object_get(o, "subjects"), i, s)
     {
-        printf("\n## %s\n\nRoles: ",
-               json_string_value(json_object_get(s, "subject")));
+        fprintf(out, "\n## %s\n\nRoles: ",
+                json_string_value(json_object_get(s, "subject")));
         json_t *roles = json_object_get(s, "roles");
         if (!json_array_size(roles))
-            printf("none");
-        print_by(roles, ", ");
-        printf("\n\n");
+            fprintf(out, "none");
+        print_by(out, roles, ", ");
+        fprintf(out, "\n\n");
         json_t *al = json_object_get(s, "allowed");
-        if (!json_array_size(al)) {
-            printf("Allowed: nothing.\n");
-        } else {
-            printf("| resource | action | by | rows | masks |\n"
-                   "| --- | --- | --- | --- | --- |\n");
-            json_array_foreach(al, j, e)
-            {
-                printf("| %s | %s | ",
-                       json_string_value(json_object_get(e, "resource")),
-                       json_string_value(json_object_get(e, "action")));
-                print_by(json_object_get(e, "by"), ", ");
-                json_t *scope = json_object_get(e, "scope");
-                char *t = json_is_null(scope) ? NULL : compact(scope);
-                /* a | inside the predicate would split the cell */
-                printf(" | %s | ", t ? "" : "every row");
-                for (char *p = t; p && *p; p++)
-                    fputs(*p == '|' ? "\\|" : (char[]){*p, 0}, stdout);
-                free(t);
-                print_masks(json_object_get(e, "masks"));
-                printf(" |\n");
+        if (!json_array_size(al))
+            fprintf(out, "Allowed: nothing.\n");
+        else if (table)
+            fprintf(out, "| resource | action | by | rows | masks |\n"
+                         "| --- | --- | --- | --- | --- |\n");
+        else
+            fprintf(out, "Allowed:\n\n");
+        json_array_foreach(al, j, e)
+        {
+            fprintf(out, table ? "| %s | %s | " : "- %2$s %1$s by ",
+                    json_string_value(json_object_get(e, "resource")),
+                    json_string_value(json_object_get(e, "action")));
+            print_by(out, json_object_get(e, "by"), ", ");
+            json_t *scope = json_object_get(e, "scope");
+            char *t = json_is_null(scope) ? NULL : compact(scope);
+            fputs(table ? " | " : "; rows: ", out);
+            print_md_text(out, t ? t : "every row");
+            free(t);
+            json_t *masks = json_object_get(e, "masks");
+            if (table || json_array_size(masks)) {
+                fputs(table ? " | " : "; masks: ", out);
+                print_masks(out, masks, 1);
             }
+            fputs(table ? " |\n" : "\n", out);
         }
         json_t *dn = json_object_get(s, "denied");
         if (json_array_size(dn)) {
-            printf("\nRemoved by an explicit deny:\n\n"
-                   "| resource | action | by |\n| --- | --- | --- |\n");
+            fprintf(out, "\nRemoved by an explicit deny:\n\n");
+            if (table)
+                fprintf(out, "| resource | action | by |\n"
+                             "| --- | --- | --- |\n");
             json_array_foreach(dn, j, e)
             {
-                printf("| %s | %s | ",
-                       json_string_value(json_object_get(e, "resource")),
-                       json_string_value(json_object_get(e, "action")));
-                print_by(json_object_get(e, "by"), ", ");
-                printf(" |\n");
+                fprintf(out, table ? "| %s | %s | " : "- %2$s %1$s by ",
+                        json_string_value(json_object_get(e, "resource")),
+                        json_string_value(json_object_get(e, "action")));
+                print_by(out, json_object_get(e, "by"), ", ");
+                fputs(table ? " |\n" : "\n", out);
             }
         }
     }
+}
+
+/* The md report without tables, through cmark (raw HTML is not passed
+ * through). */
+static int print_html(FILE *out, const json_t *o)
+{
+    char *md = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&md, &len);
+    if (!mem)
+        return EXIT_IO;
+    print_md(mem, o, 0);
+    if (fclose(mem) != 0) {
+        free(md);
+        return EXIT_IO;
+    }
+    char *html = markdown_to_html(md, len);
+    free(md);
+    if (!html)
+        return EXIT_IO;
+    fputs(html, out);
+    free(html);
+    return EXIT_OK;
 }
 
 int cmd_access(const struct cli *g, int argc, char **argv)
@@ -375,11 +426,14 @@ int cmd_access(const struct cli *g, int argc, char **argv)
                 fmt = FMT_TEXT;
             else if (!strcmp(f, "md"))
                 fmt = FMT_MD;
+            else if (!strcmp(f, "html"))
+                fmt = FMT_HTML;
             else if (!strcmp(f, "json"))
                 fmt = FMT_JSON;
             else {
-                cli_error("access: --format '%s': expected text, md or json",
-                          f);
+                cli_error(
+                    "access: --format '%s': expected text, md, html or json",
+                    f);
                 return EXIT_USAGE;
             }
         } else if (!strcmp(arg, "--json")) {
@@ -465,9 +519,11 @@ int cmd_access(const struct cli *g, int argc, char **argv)
         json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
     } else if (fmt == FMT_MD) {
-        print_md(out);
+        print_md(stdout, out, 1);
+    } else if (fmt == FMT_HTML) {
+        rc = print_html(stdout, out);
     } else {
-        print_text(out);
+        print_text(stdout, out);
     }
     if (fflush(stdout) != 0)
         rc = EXIT_IO;

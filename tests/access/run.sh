@@ -115,6 +115,11 @@ expect "text: a mask" 0 'masks: data.card.last4 redact "\*\*\*"'
 run "$S" access --role guardian --format md
 expect "md: a heading per subject" 0 '^## role:guardian'
 expect "md: a table row" 0 '^\| teacher \| read \| guardian#policies\[5\] \| every row \| data.hourlyRate hide'
+expect "md: a scope, its brackets escaped" 0 '^\| session \| read \| guardian#policies\[2\] \| \{"anyOf":\\\['
+run "$S" access --role guardian --format html
+expect "html: a heading per subject" 0 '^<h2>role:guardian</h2>'
+expect "html: an allowed pair, text escaped" 0 '^<li>read teacher by guardian#policies\[5\]; rows: every row; masks: data.hourlyRate hide; data.address hide; data.phone redact &quot;\*\*\*&quot;</li>'
+if grep -q '|' "$T/out"; then fail "html: no raw table pipes"; else pass "html: no raw table pipes"; fi
 
 # ---- usage, bad input ----------------------------------------------------
 run "$S" access --help

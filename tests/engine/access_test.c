@@ -101,13 +101,13 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/eval.stb", argv[1]);
     size_t elen = 0;
     char *ebytes = read_all(path, &elen);
-    CHECK(ebytes && struere_runtime_open_memory(&bad, ebytes, elen,
-                                                STRUERE_ENV_PRODUCTION,
-                                                &err) == STRUERE_EENV &&
+    CHECK(ebytes &&
+          struere_runtime_open_memory(&bad, ebytes, elen,
+                                      STRUERE_ENV_PRODUCTION,
+                                      &err) == STRUERE_EENV &&
           bad == NULL);
     free(ebytes);
-    CHECK(struere_runtime_open_memory(NULL, "x", 1, 0, &err) ==
-          STRUERE_EINVAL);
+    CHECK(struere_runtime_open_memory(NULL, "x", 1, 0, &err) == STRUERE_EINVAL);
 
     /* ---- struere_decision_policy ---- */
     /* staff: allow * on * (0), deny delete on payment (1) */
@@ -138,8 +138,7 @@ int main(int argc, char **argv)
         CHECK(struere_decide(rt, a, "create", "guardian", &d) == 0);
         CHECK(!d.allowed && strcmp(nth(rt, &d, 0), "end") == 0);
         /* an unknown action leaves a decision that names no action */
-        CHECK(struere_decide(rt, a, "frob", "guardian", &d) ==
-              STRUERE_EINVAL);
+        CHECK(struere_decide(rt, a, "frob", "guardian", &d) == STRUERE_EINVAL);
         CHECK(strcmp(nth(rt, &d, 0), "err") == 0);
         CHECK(struere_decision_policy(rt, NULL, 0, NULL, NULL, NULL) ==
               STRUERE_EINVAL);
@@ -157,8 +156,7 @@ int main(int argc, char **argv)
     CHECK(struere_actor_new(rt, &ss, &a, NULL) == 0);
     {
         struere_decision d;
-        CHECK(struere_decide(rt, a, "delete", "payment", &d) == 0 &&
-              d.allowed);
+        CHECK(struere_decide(rt, a, "delete", "payment", &d) == 0 && d.allowed);
         CHECK(strcmp(nth(rt, &d, 0), "end") == 0);
     }
     struere_actor_free(a);
