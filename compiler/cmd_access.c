@@ -316,6 +316,18 @@ static void print_text(FILE *out, const json_t *o)
     }
 }
 
+/* The start of a row ("| RESOURCE | ACTION | ") or item ("- ACTION
+ * RESOURCE by "). */
+static void md_pair(FILE *out, const json_t *e, int table)
+{
+    const char *res = json_string_value(json_object_get(e, "resource"));
+    const char *act = json_string_value(json_object_get(e, "action"));
+    if (table)
+        fprintf(out, "| %s | %s | ", res, act);
+    else
+        fprintf(out, "- %s %s by ", act, res);
+}
+
 /* Markdown; `table` false gives lists instead of tables (cmark, which
  * renders the html format, has no tables). */
 static void print_md(FILE *out, const json_t *o, int table)
@@ -347,9 +359,7 @@ static void print_md(FILE *out, const json_t *o, int table)
             fprintf(out, "Allowed:\n\n");
         json_array_foreach(al, j, e)
         {
-            fprintf(out, table ? "| %s | %s | " : "- %2$s %1$s by ",
-                    json_string_value(json_object_get(e, "resource")),
-                    json_string_value(json_object_get(e, "action")));
+            md_pair(out, e, table);
             print_by(out, json_object_get(e, "by"), ", ");
             json_t *scope = json_object_get(e, "scope");
             char *t = json_is_null(scope) ? NULL : compact(scope);
@@ -371,9 +381,7 @@ static void print_md(FILE *out, const json_t *o, int table)
                              "| --- | --- | --- |\n");
             json_array_foreach(dn, j, e)
             {
-                fprintf(out, table ? "| %s | %s | " : "- %2$s %1$s by ",
-                        json_string_value(json_object_get(e, "resource")),
-                        json_string_value(json_object_get(e, "action")));
+                md_pair(out, e, table);
                 print_by(out, json_object_get(e, "by"), ", ");
                 fputs(table ? " |\n" : "\n", out);
             }
