@@ -31,6 +31,8 @@ static const char usage[] =
     "  diff [FROM] [TO]      semantic difference between two bundles\n"
     "  log [--env ENV]       history: commits, deploys, rollbacks\n"
     "  inspect [REV|FILE]    verify a bundle and print what it holds\n"
+    "  access [REV|FILE]     effective access: per agent and role, what it\n"
+    "                        may do, on which rows, with which masks\n"
     "  keys create|list|revoke  API keys (hashes only are stored)\n"
     "  fetch REMOTE          bring a remote's environment and key refs in\n"
     "  signing-key create --out FILE   a new Ed25519 signing key\n"
@@ -60,25 +62,16 @@ static const struct {
     const char *name;
     int (*fn)(const struct cli *, int, char **);
 } commands[] = {
-    {"build", cmd_build},
-    {"dev", cmd_dev},
-    {"deploy", cmd_deploy},
-    {"rollback", cmd_rollback},
-    {"status", cmd_status},
-    {"diff", cmd_diff},
-    {"log", cmd_log},
-    {"inspect", cmd_inspect},
-    {"keys", cmd_keys},
-    {"fetch", cmd_fetch},
-    {"get", cmd_get},
-    {"can", cmd_can},
-    {"query", cmd_query},
-    {"prompt", cmd_prompt},
-    {"fire", cmd_fire},
-    {"eval", cmd_eval},
-    {"signing-key", cmd_signing_key},
-    {"trust", cmd_trust},
-    {"approve", cmd_approve},
+    {"build", cmd_build},   {"dev", cmd_dev},
+    {"deploy", cmd_deploy}, {"rollback", cmd_rollback},
+    {"status", cmd_status}, {"diff", cmd_diff},
+    {"log", cmd_log},       {"inspect", cmd_inspect},
+    {"access", cmd_access}, {"keys", cmd_keys},
+    {"fetch", cmd_fetch},   {"get", cmd_get},
+    {"can", cmd_can},       {"query", cmd_query},
+    {"prompt", cmd_prompt}, {"fire", cmd_fire},
+    {"eval", cmd_eval},     {"signing-key", cmd_signing_key},
+    {"trust", cmd_trust},   {"approve", cmd_approve},
 };
 
 const char *cli_path(const struct cli *g, const char *path, char *buf,

@@ -413,6 +413,15 @@ int struere_runtime_open_file(struere_runtime **out, const char *path,
                               int expected_env, struere_error *err);
 
 /*
+ * As struere_runtime_open_file, from `len` bytes of bundle in memory (a
+ * bundle a tool already holds, e.g. one read from a commit). The bytes
+ * are verified and copied: the caller may free them afterwards.
+ */
+int struere_runtime_open_memory(struere_runtime **out, const void *bytes,
+                                size_t len, int expected_env,
+                                struere_error *err);
+
+/*
  * For a runtime opened by key: checks the key's record again and, when the
  * environment's ref names a commit other than the loaded one, reads,
  * verifies and precomputes the new bundle, and only then swaps it in
@@ -561,6 +570,7 @@ typedef struct struere_decision {
     uint64_t priv_granting;
     size_t priv_resource;
     unsigned priv_generation;
+    int priv_action;
 } struere_decision;
 
 /*
@@ -575,6 +585,22 @@ typedef struct struere_decision {
 int struere_decide(const struere_runtime *rt, const struere_actor *actor,
                    const char *action, const char *resource,
                    struere_decision *out);
+
+/*
+ * The policies of the decision's actor that match its action and
+ * resource, allow and deny alike, in role order then policy order (what
+ * the decision was made from: a deny decision's deny policies, an allow
+ * decision's granting policies). Sets `*role` (borrowed until the runtime
+ * is freed or reloaded), `*policy` (the index in the role's policies)
+ * and `*allow` (1 allow, 0 deny) of the `index`th; each may be NULL.
+ * Returns 0; STRUERE_ENOTFOUND past the last one (an admin, system or
+ * role-less actor has none); STRUERE_EINVAL for a stale or unfilled
+ * decision. For tools that list every policy behind a decision
+ * (`struere access`) without re-deriving the rules.
+ */
+int struere_decision_policy(const struere_runtime *rt,
+                            const struere_decision *d, size_t index,
+                            const char **role, int *policy, int *allow);
 
 /*
  * Row scope: 1 when the record (`len` bytes of JSON, shaped {"_id",

@@ -282,6 +282,7 @@ static void decision_init(struere_decision *d, const struere_actor *a)
     d->priv_granting = 0;
     d->priv_resource = 0;
     d->priv_generation = a ? a->generation : 0;
+    d->priv_action = 0;
 }
 
 int struere_decide(const struere_runtime *rt, const struere_actor *actor,
@@ -297,6 +298,7 @@ int struere_decide(const struere_runtime *rt, const struere_actor *actor,
     int bit = action_bit(action);
     if (!bit)
         return STRUERE_EINVAL;
+    out->priv_action = bit;
     uint32_t res;
     if (strcmp(resource, "users") == 0) {
         res = RT_RES_USERS;
@@ -365,6 +367,40 @@ static const struere_actor *actor_of(const struere_runtime *rt,
         d->priv_generation != rt->generation)
         return NULL;
     return a;
+}
+
+int struere_decision_policy(const struere_runtime *rt,
+                            const struere_decision *d, size_t index,
+                            const char **role, int *policy, int *allow)
+{
+    const struere_actor *a = actor_of(rt, d);
+    if (!a || !d->priv_action)
+        return STRUERE_EINVAL;
+    if (a->type != STRUERE_ACTOR_USER && a->type != STRUERE_ACTOR_AGENT)
+        return STRUERE_ENOTFOUND;
+    const rt_model *m = rt->model;
+    size_t seen = 0;
+    /* The same walk and the same match as struere_decide. */
+    for (size_t i = 0; i < a->nroles; i++) {
+        const rt_role *r = &m->roles[a->roles[i]];
+        const rt_policy *p = r->policies;
+        for (uint32_t k = 0; k < r->npolicies; k++) {
+            if (!(p[k].actions & d->priv_action) ||
+                (p[k].resource != d->priv_resource &&
+                 p[k].resource != RT_RES_ANY))
+                continue;
+            if (seen++ != index)
+                continue;
+            if (role)
+                *role = r->slug;
+            if (policy)
+                *policy = (int)k;
+            if (allow)
+                *allow = p[k].allow ? 1 : 0;
+            return 0;
+        }
+    }
+    return STRUERE_ENOTFOUND;
 }
 
 /* Does one rule accept the record? 1, 0, or STRUERE_EJSON. */

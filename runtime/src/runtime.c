@@ -72,6 +72,24 @@ int struere_runtime_open_file(struere_runtime **out, const char *path,
     return rc;
 }
 
+int struere_runtime_open_memory(struere_runtime **out, const void *bytes,
+                                size_t len, int expected_env,
+                                struere_error *err)
+{
+    struere_bundle *b;
+    rt_clear(err);
+    if (!out)
+        return rt_fail(err, STRUERE_EINVAL, "no place for the runtime");
+    *out = NULL;
+    int rc = struere_bundle_open_memory(&b, bytes, len, expected_env, err);
+    if (rc < 0)
+        return rc;
+    rc = rt_runtime_new(out, b, err);
+    if (rc < 0)
+        struere_bundle_free(b);
+    return rc;
+}
+
 void struere_runtime_free(struere_runtime *rt)
 {
     if (!rt)

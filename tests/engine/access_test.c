@@ -1,0 +1,165 @@
+/*
+ * access_test.c - the two calls `struere access` is built on:
+ * struere_runtime_open_memory (a runtime over bundle bytes a tool holds)
+ * and struere_decision_policy (every policy behind a decision), against
+ * the example's bundles. Expectations written from fixtures/example/roles.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        if (n > 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n)) &&
+            fread(buf, 1, (size_t)n, f) != (size_t)n) {
+            free(buf);
+            buf = NULL;
+        }
+        *len = (size_t)n;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* The `index`th policy of the decision as "ROLE#i+" (allow) or "ROLE#i-"
+ * (deny), "end" past the last, "err" on another code. */
+static const char *nth(const struere_runtime *rt, const struere_decision *d,
+                       size_t index)
+{
+    static char buf[300];
+    const char *role;
+    int policy, allow;
+    int rc = struere_decision_policy(rt, d, index, &role, &policy, &allow);
+    if (rc == STRUERE_ENOTFOUND)
+        return "end";
+    if (rc < 0)
+        return "err";
+    snprintf(buf, sizeof(buf), "%s#%d%c", role, policy, allow ? '+' : '-');
+    return buf;
+}
+
+static struere_actor *user(const struere_runtime *rt, const char *const *roles,
+                           size_t n)
+{
+    struere_actor_spec spec = {.type = STRUERE_ACTOR_USER,
+                               .id = "u1",
+                               .roles = roles,
+                               .role_count = n};
+    struere_actor *a = NULL;
+    if (struere_actor_new(rt, &spec, &a, NULL) < 0)
+        printf("FAIL cannot make a user\n");
+    return a;
+}
+
+#define POLICIES(rt, a, action, resource, ...)                                 \
+    do {                                                                       \
+        struere_decision d_;                                                   \
+        const char *want_[] = {__VA_ARGS__, "end"};                            \
+        CHECK(struere_decide(rt, a, action, resource, &d_) == 0);              \
+        for (size_t i_ = 0; i_ < sizeof(want_) / sizeof(*want_); i_++) {       \
+            const char *got_ = nth(rt, &d_, i_);                               \
+            CHECKF(strcmp(got_, want_[i_]) == 0, "%s %s [%zu]: %s, want %s",   \
+                   action, resource, i_, got_, want_[i_]);                     \
+        }                                                                      \
+    } while (0)
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        printf("usage: access_test BUNDLE_DIR\n");
+        return 2;
+    }
+    char path[4096];
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s/development.stb", argv[1]);
+    char *bytes = read_all(path, &len);
+    CHECK(bytes != NULL);
+    if (!bytes)
+        return ENGINE_DONE("access");
+
+    /* ---- struere_runtime_open_memory ---- */
+    struere_runtime *rt = NULL;
+    struere_error err;
+    CHECK(struere_runtime_open_memory(&rt, bytes, len, 0, &err) == 0);
+    CHECK(rt != NULL && err.code == 0);
+    free(bytes); /* the runtime holds its own copy */
+    CHECK(struere_runtime_env(rt) == STRUERE_ENV_DEVELOPMENT);
+    CHECK(strcmp(struere_runtime_commit(rt), "") == 0);
+    struere_runtime *bad = (struere_runtime *)1;
+    CHECK(struere_runtime_open_memory(&bad, "not a bundle", 12, 0, &err) ==
+              STRUERE_EFORMAT &&
+          bad == NULL && err.message[0]);
+    bad = (struere_runtime *)1;
+    snprintf(path, sizeof(path), "%s/eval.stb", argv[1]);
+    size_t elen = 0;
+    char *ebytes = read_all(path, &elen);
+    CHECK(ebytes &&
+          struere_runtime_open_memory(&bad, ebytes, elen,
+                                      STRUERE_ENV_PRODUCTION,
+                                      &err) == STRUERE_EENV &&
+          bad == NULL);
+    free(ebytes);
+    CHECK(struere_runtime_open_memory(NULL, "x", 1, 0, &err) == STRUERE_EINVAL);
+
+    /* ---- struere_decision_policy ---- */
+    /* staff: allow * on * (0), deny delete on payment (1) */
+    const char *staff[] = {"staff"};
+    struere_actor *a = user(rt, staff, 1);
+    POLICIES(rt, a, "delete", "payment", "staff#0+", "staff#1-");
+    POLICIES(rt, a, "read", "users", "staff#0+");
+    struere_actor_free(a);
+
+    /* roles in the order held: ai-assistant's deny delete on * (6), then
+     * staff's allow * on * (0) */
+    const char *two[] = {"ai-assistant", "staff"};
+    a = user(rt, two, 2);
+    POLICIES(rt, a, "delete", "guardian", "ai-assistant#6-", "staff#0+");
+    POLICIES(rt, a, "read", "users", "ai-assistant#7-", "staff#0+");
+    POLICIES(rt, a, "list", "teacher", "ai-assistant#0+", "staff#0+");
+    struere_actor_free(a);
+
+    /* two granting roles: guardian's teacher directory (5), teacher's own
+     * profile (2) */
+    const char *gt[] = {"guardian", "teacher"};
+    a = user(rt, gt, 2);
+    POLICIES(rt, a, "read", "teacher", "guardian#5+", "teacher#2+");
+    POLICIES(rt, a, "update", "teacher", "teacher#2+");
+    POLICIES(rt, a, "create", "payment", "teacher#4-");
+    {
+        struere_decision d;
+        CHECK(struere_decide(rt, a, "create", "guardian", &d) == 0);
+        CHECK(!d.allowed && strcmp(nth(rt, &d, 0), "end") == 0);
+        /* an unknown action leaves a decision that names no action */
+        CHECK(struere_decide(rt, a, "frob", "guardian", &d) == STRUERE_EINVAL);
+        CHECK(strcmp(nth(rt, &d, 0), "err") == 0);
+        CHECK(struere_decision_policy(rt, NULL, 0, NULL, NULL, NULL) ==
+              STRUERE_EINVAL);
+    }
+    struere_actor_free(a);
+
+    /* an agent: front-desk holds ai-assistant */
+    struere_actor_spec as = {.type = STRUERE_ACTOR_AGENT, .id = "front-desk"};
+    CHECK(struere_actor_new(rt, &as, &a, NULL) == 0);
+    POLICIES(rt, a, "update", "payment", "ai-assistant#4+");
+    struere_actor_free(a);
+
+    /* system: allowed by no policy */
+    struere_actor_spec ss = {.type = STRUERE_ACTOR_SYSTEM};
+    CHECK(struere_actor_new(rt, &ss, &a, NULL) == 0);
+    {
+        struere_decision d;
+        CHECK(struere_decide(rt, a, "delete", "payment", &d) == 0 && d.allowed);
+        CHECK(strcmp(nth(rt, &d, 0), "end") == 0);
+    }
+    struere_actor_free(a);
+    struere_runtime_free(rt);
+    return ENGINE_DONE("access");
+}
