@@ -773,7 +773,7 @@ int struere_bundle_open_memory(struere_bundle **out, const void *bytes,
 }
 
 /* The system's reason for errno `e`, thread-safely. */
-static const char *sys_reason(int e, char *buf, size_t n)
+const char *rt_sys_reason(int e, char *buf, size_t n)
 {
 #if defined(__GLIBC__) && defined(_GNU_SOURCE)
     return strerror_r(e, buf, n);
@@ -798,7 +798,7 @@ int struere_bundle_open_file(struere_bundle **out, const char *path,
     FILE *f = fopen(path, "rb");
     if (!f)
         return fail(err, STRUERE_EIO, 0, "%s: %s", path,
-                    sys_reason(errno, reason, sizeof(reason)));
+                    rt_sys_reason(errno, reason, sizeof(reason)));
     /* A regular file is read in one go into a buffer of its size (one
      * byte more, to see the end); anything else grows as it comes. */
     size_t cap = 1 << 16, len = 0;
@@ -818,7 +818,7 @@ int struere_bundle_open_file(struere_bundle **out, const char *path,
         if (got == 0 || len < cap) {
             if (ferror(f)) {
                 rc = fail(err, STRUERE_EIO, 0, "%s: %s", path,
-                          sys_reason(errno, reason, sizeof(reason)));
+                          rt_sys_reason(errno, reason, sizeof(reason)));
                 goto cleanup;
             }
             if (feof(f))

@@ -572,12 +572,12 @@ struct digests {
     unsigned char bundle[32], manifest[32];
 };
 
-/* Checks bundles/ENV.stb (`len` bytes, whose SHA-256 the caller put in
- * d->bundle) against manifest.json of the same commit (TRUST.md §1),
+/* Checks bundles/ENV.stb (whose SHA-256 the caller put in d->bundle)
+ * against manifest.json of the same commit (TRUST.md §1),
  * keeping the manifest's own SHA-256 in d->manifest. */
 static int manifest_match(git_repository *repo, const char *ref,
-                          const git_oid *id, int env, const void *bytes,
-                          size_t len, struct digests *d, struere_error *err)
+                          const git_oid *id, int env, struct digests *d,
+                          struere_error *err)
 {
     git_odb_object *manifest;
     struere_error e;
@@ -598,8 +598,6 @@ static int manifest_match(git_repository *repo, const char *ref,
     git_odb_object_free(manifest);
     if (rc < 0)
         return rt_fail(err, rc, "%s (commit %s): %s", ref, short_id, e.message);
-    (void)bytes;
-    (void)len; /* d->bundle is their SHA-256, computed by the caller */
     if (memcmp(want, d->bundle, 32) == 0)
         return 0;
     rt_hex_encode(want, 32, want_hex);
@@ -684,8 +682,7 @@ static int env_bundle(git_repository *repo, int env_code, const git_oid *id,
     /* Every rule of BUNDLE.md holds; the bundle must also be the one the
      * commit's manifest describes (one re-crafted with its CRCs
      * recomputed is not). */
-    rc = manifest_match(repo, ref, id, env_code, git_odb_object_data(obj),
-                        git_odb_object_size(obj), d, err);
+    rc = manifest_match(repo, ref, id, env_code, d, err);
     if (rc < 0) {
         struere_bundle_free(*out);
         *out = NULL;
@@ -704,13 +701,15 @@ static int env_bundle(git_repository *repo, int env_code, const git_oid *id,
 static int file_read(const char *path, size_t limit, char **out, size_t *len,
                      struere_error *err)
 {
+    char reason[128];
     *out = NULL;
     *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
         return errno == ENOENT
                    ? STRUERE_ENOTFOUND
-                   : rt_fail(err, STRUERE_EIO, "%s: %s", path, strerror(errno));
+                   : rt_fail(err, STRUERE_EIO, "%s: %s", path,
+                             rt_sys_reason(errno, reason, sizeof(reason)));
     struct stat st;
     char *buf = NULL;
     int rc = 0;
@@ -776,48 +775,47 @@ static int trust_read(git_repository *repo, const struct rt_keystore *ks,
 }
 
 /* The highest sequence the state file records for `env` (0: none). */
-static int state_read(const char *path, int env, uint64_t *seq,
-                      struere_error *err)
+/* The highest sequence the state file records for each environment
+ * (seen[STRUERE_ENV_*]; 0: none, also when there is no file yet). */
+static int state_read(const char *path, uint64_t seen[4], struere_error *err)
 {
     char *text;
     size_t len;
-    *seq = 0;
+    memset(seen, 0, 4 * sizeof(*seen));
     int rc = file_read(path, 4096, &text, &len, err);
     if (rc == STRUERE_ENOTFOUND)
         return 0;
     if (rc < 0)
         return rc;
-    const char *name = struere_env_name(env);
-    size_t n = strlen(name);
     for (char *line = text; line && *line;) {
         char *next = strchr(line, '\n');
-        if (!strncmp(line, name, n) && line[n] == ' ')
-            *seq = strtoull(line + n + 1, NULL, 10);
+        for (int e = STRUERE_ENV_DEVELOPMENT; e <= STRUERE_ENV_EVAL; e++) {
+            size_t n = strlen(struere_env_name(e));
+            if (!strncmp(line, struere_env_name(e), n) && line[n] == ' ')
+                seen[e] = strtoull(line + n + 1, NULL, 10);
+        }
         line = next ? next + 1 : NULL;
     }
     free(text);
     return 0;
 }
 
-/* Records `seq` for `env` in the state file (a temporary renamed over
- * it), keeping the other environments' lines. */
 static int state_write(const char *path, int env, uint64_t seq,
                        struere_error *err)
 {
-    uint64_t seen[4] = {0};
-    char tmp[4200];
-    for (int e = STRUERE_ENV_DEVELOPMENT; e <= STRUERE_ENV_EVAL; e++) {
-        int rc = state_read(path, e, &seen[e], err);
-        if (rc < 0)
-            return rc;
-    }
+    uint64_t seen[4];
+    char tmp[4200], reason[128];
+    int rc = state_read(path, seen, err);
+    if (rc < 0)
+        return rc;
     if (seen[env] >= seq)
         return 0;
     seen[env] = seq;
     snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f)
-        return rt_fail(err, STRUERE_EIO, "%s: %s", tmp, strerror(errno));
+        return rt_fail(err, STRUERE_EIO, "%s: %s", tmp,
+                       rt_sys_reason(errno, reason, sizeof(reason)));
     char text[256];
     size_t n = 0;
     for (int e = STRUERE_ENV_DEVELOPMENT; e <= STRUERE_ENV_EVAL; e++)
@@ -829,7 +827,8 @@ static int state_write(const char *path, int env, uint64_t seq,
     if (fclose(f) != 0 || !wrote || rename(tmp, path) != 0) {
         int e = errno;
         remove(tmp);
-        return rt_fail(err, STRUERE_EIO, "%s: %s", path, strerror(e));
+        return rt_fail(err, STRUERE_EIO, "%s: %s", path,
+                       rt_sys_reason(e, reason, sizeof(reason)));
     }
     return 0;
 }
@@ -870,15 +869,14 @@ static int promotion_check(git_repository *repo, const struct rt_keystore *ks,
                        "%s requires %d signature(s) but no complete "
                        "promotion statement exists for it (%.200s)",
                        name, k, e.message);
-    uint64_t seen = 0;
-    if (ks->state_file &&
-        (rc = state_read(ks->state_file, env, &seen, err)) < 0) {
+    uint64_t seen[4] = {0};
+    if (ks->state_file && (rc = state_read(ks->state_file, seen, err)) < 0) {
         git_odb_object_free(obj);
         return rc;
     }
     rc = struere_promotion_check(git_odb_object_data(obj),
                                  git_odb_object_size(obj), t, env, branch,
-                                 d->bundle, d->manifest, seen, &st, &e);
+                                 d->bundle, d->manifest, seen[env], &st, &e);
     git_odb_object_free(obj);
     if (rc == STRUERE_EREPLAY)
         return rt_fail(err, rc, "%.400s (%s)", e.message, ks->state_file);

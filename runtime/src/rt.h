@@ -51,6 +51,8 @@ int rt_fail(struere_error *err, int code, const char *fmt, ...)
 #endif
     ;
 void rt_clear(struere_error *err);
+/* The system's reason for errno `e` (thread-safe), in `buf` or static. */
+const char *rt_sys_reason(int e, char *buf, size_t n);
 
 /* ---- hex (integrity.c) ---- */
 

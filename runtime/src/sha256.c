@@ -9,6 +9,8 @@
  */
 #include "sha256.h"
 
+#include "rt.h"
+
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -146,10 +148,5 @@ void rt_sha256_portable(const void *data, size_t len, unsigned char out[32])
 
 void rt_sha256_hex(const unsigned char digest[32], char out[65])
 {
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = digits[digest[i] >> 4];
-        out[2 * i + 1] = digits[digest[i] & 15];
-    }
-    out[64] = '\0';
+    rt_hex_encode(digest, 32, out);
 }

@@ -129,45 +129,61 @@ static int sig_ok(const char *domain, const char *payload, size_t n,
  * bit per counted key. STRUERE_ESIGNATURE when `sigs` is not an array of
  * signature objects (a malformed one is refused, not skipped).
  */
+/* A signature object {"key": "ed25519:...", "signature": "<base64>"}
+ * into its public key and 64 bytes: 0, or -1 when it is not one. */
+static int sig_parse(struere_json s, unsigned char pk[32],
+                     unsigned char sig[64])
+{
+    struere_json k, v;
+    char key_text[80], sig_text[100];
+    size_t bin_len = 0;
+    if (rt_json_kind(s) != STRUERE_JSON_OBJECT || member(s, "key", &k) ||
+        str_get(k, key_text, sizeof(key_text)) ||
+        rt_pubkey_parse(key_text, pk) || member(s, "signature", &v) ||
+        str_get(v, sig_text, sizeof(sig_text)) ||
+        sodium_base642bin(sig, 64, sig_text, strlen(sig_text), NULL, &bin_len,
+                          NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        bin_len != 64)
+        return -1;
+    return 0;
+}
+
+/* The index of the key `pk` among `keys`, or -1 when it is not there. */
+static int key_index(const struct trust_key *keys, size_t nkeys,
+                     const unsigned char pk[32])
+{
+    for (size_t i = 0; i < nkeys; i++)
+        if (sodium_memcmp(keys[i].pk, pk, 32) == 0)
+            return (int)i;
+    return -1;
+}
+
 static int count_signatures(struere_json sigs, const char *domain,
                             const char *payload, size_t n,
                             const struct trust_key *keys, size_t nkeys,
                             uint64_t *which, struere_error *err)
 {
     rt_json_it it;
-    struere_json s, k, v;
+    struere_json s;
     size_t index = 0;
     int rc;
     *which = 0;
     if (rt_json_iter(sigs, STRUERE_JSON_ARRAY, &it) < 0)
         return rt_fail(err, STRUERE_ESIGNATURE, "signatures is not a list");
     while ((rc = rt_json_next(&it, NULL, &s)) == 1) {
-        char key_text[80], sig_text[100];
         unsigned char pk[32], sig[64];
-        size_t bin_len = 0;
         if (++index > SIGNATURES_MAX)
             return rt_fail(err, STRUERE_ESIGNATURE, "more than %d signatures",
                            SIGNATURES_MAX);
-        if (rt_json_kind(s) != STRUERE_JSON_OBJECT || member(s, "key", &k) ||
-            str_get(k, key_text, sizeof(key_text)) ||
-            rt_pubkey_parse(key_text, pk) || member(s, "signature", &v) ||
-            str_get(v, sig_text, sizeof(sig_text)) ||
-            sodium_base642bin(sig, 64, sig_text, strlen(sig_text), NULL,
-                              &bin_len, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            bin_len != 64)
+        if (sig_parse(s, pk, sig) < 0)
             return rt_fail(err, STRUERE_ESIGNATURE,
                            "signature %zu is not {\"key\": \"ed25519:...\", "
                            "\"signature\": \"<base64 of 64 bytes>\"}",
                            index);
-        for (size_t i = 0; i < nkeys; i++) {
-            if (sodium_memcmp(keys[i].pk, pk, 32) != 0)
-                continue;
-            if (!(*which & ((uint64_t)1 << i)) &&
-                sig_ok(domain, payload, n, pk, sig))
-                *which |= (uint64_t)1 << i;
-            break;
-        }
+        int i = key_index(keys, nkeys, pk);
+        uint64_t bit = i < 0 ? 0 : (uint64_t)1 << i;
+        if (bit && !(*which & bit) && sig_ok(domain, payload, n, pk, sig))
+            *which |= bit;
     }
     if (rc < 0)
         return rt_fail(err, STRUERE_ESIGNATURE, "signatures is not valid JSON");
@@ -650,20 +666,8 @@ int struere_promotion_check(const void *json, size_t len,
 int rt_record_signed(const struere_trust *t, struere_json sig,
                      const char *payload, size_t n)
 {
-    struere_json k, v;
-    char key_text[80], sig_text[100];
     unsigned char pk[32], s[64];
-    size_t bin_len = 0;
-    if (!t || rt_json_kind(sig) != STRUERE_JSON_OBJECT ||
-        member(sig, "key", &k) || str_get(k, key_text, sizeof(key_text)) ||
-        rt_pubkey_parse(key_text, pk) || member(sig, "signature", &v) ||
-        str_get(v, sig_text, sizeof(sig_text)) ||
-        sodium_base642bin(s, 64, sig_text, strlen(sig_text), NULL, &bin_len,
-                          NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        bin_len != 64)
-        return 0;
-    for (size_t i = 0; i < t->nkeys; i++)
-        if (sodium_memcmp(t->keys[i].pk, pk, 32) == 0)
-            return sig_ok(domain_record, payload, n, pk, s);
-    return 0;
+    return t && sig_parse(sig, pk, s) == 0 &&
+           key_index(t->keys, t->nkeys, pk) >= 0 &&
+           sig_ok(domain_record, payload, n, pk, s);
 }
