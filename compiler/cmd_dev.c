@@ -267,9 +267,9 @@ static void branch_fetch(struct branch *b, const char *store_at)
     if (store_read(b->s, b->parent, "manifest.json", &data, &len) != STORE_OK)
         return; /* no digests: nothing is reused */
     for (int e = 0; e < ENV_COUNT; e++)
-        b->has_digest[e] = (b->env_mask & (1u << e)) &&
-                           compile_manifest_digest((const char *)data, len,
-                                                   (enum env)e, b->digest[e]);
+        b->has_digest[e] =
+            (b->env_mask & (1u << e)) &&
+            struere_manifest_digest(data, len, e + 1, b->digest[e], NULL) == 0;
     free(data);
     for (int e = 0; e < ENV_COUNT; e++) {
         const struct store_blob *blob =

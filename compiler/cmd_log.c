@@ -271,17 +271,9 @@ static void inspect_statement(const struct cli *g, struct store *s,
     }
     bool serves = rc == STRUERE_OK || k == 0;
     if (rc == STRUERE_OK) {
-        char when[64], names[300] = "";
+        char when[64], names[300];
         iso_time(st.time, 0, when, sizeof(when));
-        for (size_t i = 0; i < struere_trust_key_count(ts.t) && i < 64; i++) {
-            const char *name;
-            if (!(st.signed_by & ((uint64_t)1 << i)))
-                continue;
-            struere_trust_key(ts.t, i, &name, NULL);
-            size_t used = strlen(names);
-            snprintf(names + used, sizeof(names) - used, "%s%s",
-                     used ? ", " : "", name);
-        }
+        trust_signer_names(ts.t, st.signed_by, names, sizeof(names));
         if (!json)
             printf("  promotion: #%llu, %s by %s at %s; %u of %d required "
                    "signature(s)%s%s: verifies\n",

@@ -467,22 +467,6 @@ char *compile_manifest(const struct project *p, struct compiled *c,
     return out;
 }
 
-bool compile_manifest_digest(const char *manifest, size_t len, enum env e,
-                             unsigned char out[32])
-{
-    json_t *m = json_loadb(manifest, len, 0, NULL);
-    json_t *b = json_object_get(json_object_get(m, "bundles"), env_names[e]);
-    const char *path = json_string_value(json_object_get(b, "path"));
-    const char *h = json_string_value(json_object_get(b, "sha256"));
-    size_t got = 0;
-    bool ok = path && !strcmp(path, compile_bundle_path(e)) && h &&
-              strlen(h) == 64 && strspn(h, "0123456789abcdef") == 64 &&
-              sodium_hex2bin(out, 32, h, 64, NULL, &got, NULL) == 0 &&
-              got == 32;
-    json_decref(m);
-    return ok;
-}
-
 /* The compiler and the schemas it validates against: a different one
  * may compile the same sources differently. */
 static void compiler_id(char out[65])

@@ -90,11 +90,6 @@ char *compile_manifest(const struct project *p, struct compiled *c,
 void compile_digests(struct compiled *c);
 /* The same for one environment's bundle. */
 void compile_digest(struct compiled *c, enum env e);
-/* The SHA-256 that a commit's manifest.json (text of len bytes) gives for
- * environment e's bundle, into out: false when it gives none (or the
- * manifest does not parse). */
-bool compile_manifest_digest(const char *manifest, size_t len, enum env e,
-                             unsigned char out[32]);
 /* The file name of an environment's bundle: "bundles/<env>.stb". */
 const char *compile_bundle_path(enum env e);
 /* Where a definition's review rendering goes:

@@ -67,19 +67,27 @@ static size_t escape_at(const char *s, size_t n, bool keep_tab, char buf[8],
     return 0;
 }
 
-/* Prints n bytes of s with control characters escaped (escape_at). */
-static void put_escaped(FILE *out, const char *s, size_t n, bool keep_tab)
+/* Prints the character at s (of the n bytes left), escaped when
+ * escape_at says so; returns how many bytes it took. */
+static size_t put_char(FILE *out, const char *s, size_t n, bool keep_tab)
 {
     char buf[8];
     size_t used;
+    size_t w = escape_at(s, n, keep_tab, buf, &used);
+    if (used > n)
+        used = n;
+    if (w)
+        fputs(buf, out);
+    else
+        fwrite(s, 1, used, out);
+    return used;
+}
+
+/* Prints n bytes of s with control characters escaped (escape_at). */
+static void put_escaped(FILE *out, const char *s, size_t n, bool keep_tab)
+{
     while (n > 0) {
-        size_t w = escape_at(s, n, keep_tab, buf, &used);
-        if (used > n)
-            used = n;
-        if (w)
-            fputs(buf, out);
-        else
-            fwrite(s, 1, used, out);
+        size_t used = put_char(out, s, n, keep_tab);
         s += used;
         n -= used;
     }
@@ -205,7 +213,6 @@ static void print_json(FILE *out, const struct diag_list *l, size_t n)
  * : and ,; other control characters as in text (escape_at). */
 static void gh_escape(FILE *out, const char *s, bool property)
 {
-    char buf[8];
     size_t used, n = strlen(s);
     for (; n > 0; s += used, n -= used) {
         switch (*s) {
@@ -230,13 +237,7 @@ static void gh_escape(FILE *out, const char *s, bool property)
             used = 1;
             continue;
         }
-        size_t w = escape_at(s, n, false, buf, &used);
-        if (used > n)
-            used = n;
-        if (w)
-            fputs(buf, out);
-        else
-            fwrite(s, 1, used, out);
+        used = put_char(out, s, n, false);
     }
 }
 

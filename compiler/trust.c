@@ -683,8 +683,8 @@ done:
     return rc;
 }
 
-static void signer_names(const struere_trust *t, uint64_t bits, char *buf,
-                         size_t size)
+void trust_signer_names(const struere_trust *t, uint64_t bits, char *buf,
+                        size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
@@ -746,7 +746,7 @@ int promotion_history(struct store *s, int env, const struere_trust *t,
             if (seen)
                 continue;
             e.pending = which == 0;
-            signer_names(t, e.st.signed_by, e.signers, sizeof(e.signers));
+            trust_signer_names(t, e.st.signed_by, e.signers, sizeof(e.signers));
             list[k++] = e;
         }
     }

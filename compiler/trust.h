@@ -121,6 +121,11 @@ int promotion_propose(struct store *s, int env, const char *action,
 int promotion_approve(struct store *s, int env, const struct signer *signer,
                       struct promotion_result *r, char *err, size_t errsize);
 
+/* The names of the keys of t whose bits are set in `bits` (a statement's
+ * signed_by), comma-separated, into buf; "" for none. */
+void trust_signer_names(const struere_trust *t, uint64_t bits, char *buf,
+                        size_t size);
+
 /* One complete statement of an environment, as the history has it. */
 struct promotion_entry {
     struere_statement st;

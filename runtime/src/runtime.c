@@ -54,16 +54,11 @@ int rt_runtime_swap(struere_runtime *rt, struere_bundle *b, struere_error *err)
     return 0;
 }
 
-int struere_runtime_open_file(struere_runtime **out, const char *path,
-                              int expected_env, struere_error *err)
+/* A runtime on the bundle an open just gave (rc its result): the bundle
+ * is freed when the runtime cannot be made. */
+static int runtime_on(struere_runtime **out, int rc, struere_bundle *b,
+                      struere_error *err)
 {
-    struere_bundle *b;
-    rt_clear(err);
-    if (!out || !path)
-        return rt_fail(err, STRUERE_EINVAL,
-                       "no path or no place for the runtime");
-    *out = NULL;
-    int rc = struere_bundle_open_file(&b, path, expected_env, err);
     if (rc < 0)
         return rc;
     rc = rt_runtime_new(out, b, err);
@@ -72,22 +67,30 @@ int struere_runtime_open_file(struere_runtime **out, const char *path,
     return rc;
 }
 
+int struere_runtime_open_file(struere_runtime **out, const char *path,
+                              int expected_env, struere_error *err)
+{
+    struere_bundle *b = NULL;
+    rt_clear(err);
+    if (!out || !path)
+        return rt_fail(err, STRUERE_EINVAL,
+                       "no path or no place for the runtime");
+    *out = NULL;
+    int rc = struere_bundle_open_file(&b, path, expected_env, err);
+    return runtime_on(out, rc, b, err);
+}
+
 int struere_runtime_open_memory(struere_runtime **out, const void *bytes,
                                 size_t len, int expected_env,
                                 struere_error *err)
 {
-    struere_bundle *b;
+    struere_bundle *b = NULL;
     rt_clear(err);
     if (!out)
         return rt_fail(err, STRUERE_EINVAL, "no place for the runtime");
     *out = NULL;
     int rc = struere_bundle_open_memory(&b, bytes, len, expected_env, err);
-    if (rc < 0)
-        return rc;
-    rc = rt_runtime_new(out, b, err);
-    if (rc < 0)
-        struere_bundle_free(b);
-    return rc;
+    return runtime_on(out, rc, b, err);
 }
 
 void struere_runtime_free(struere_runtime *rt)

@@ -24,19 +24,7 @@
 #include <unistd.h>
 
 #include "struere.h"
-
-static const char *code_name(int code)
-{
-    static const char *const names[] = {
-        "OK",         "ENOMEM",    "EIO",      "EFORMAT",     "EVERSION",
-        "ETRUNCATED", "ECHECKSUM", "EENV",     "ECORRUPT",    "ENOTFOUND",
-        "EINVAL",     "EKEY",      "EREVOKED", "EEXPIRED",    "ESTORE",
-        "EJSON",      "ERANGE",    "EDIGEST",  "EUNAPPROVED", "ESIGNATURE",
-        "EREPLAY",    "ETRUST"};
-    if (code > 0 || -code >= (int)(sizeof(names) / sizeof(names[0])))
-        return "E?";
-    return names[-code];
-}
+#include "code_name.h"
 
 /* Prints "error CODE: message", checking that the struct agrees. */
 static int report_error(const char *step, int rc, const struere_error *err)

@@ -19,19 +19,7 @@
 #include <string.h>
 
 #include "struere.h"
-
-static const char *code_name(int code)
-{
-    static const char *const names[] = {
-        "OK",         "ENOMEM",    "EIO",      "EFORMAT",     "EVERSION",
-        "ETRUNCATED", "ECHECKSUM", "EENV",     "ECORRUPT",    "ENOTFOUND",
-        "EINVAL",     "EKEY",      "EREVOKED", "EEXPIRED",    "ESTORE",
-        "EJSON",      "ERANGE",    "EDIGEST",  "EUNAPPROVED", "ESIGNATURE",
-        "EREPLAY",    "ETRUST"};
-    if (code > 0 || -code >= (int)(sizeof(names) / sizeof(names[0])))
-        return "E?";
-    return names[-code];
-}
+#include "../keys/code_name.h"
 
 /* The whole of a file, NUL-terminated; NULL when it cannot be read. */
 static char *slurp(const char *path, size_t *len)
