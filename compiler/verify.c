@@ -6,6 +6,7 @@
 #include "verify.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,33 +25,53 @@ static bool records_dir(struct store *s, char *buf, size_t size)
     return cache_file_path(store_git_dir(s), "verified", buf, size);
 }
 
-/* A record's text: the SHA-256 in hex, a space, the environment. */
-static int record_text(int env, const unsigned char sha256[32], char *buf,
-                       size_t size)
+/* A record's text: the SHA-256 in hex, the environment, and an HMAC of
+ * the blob id, digest and environment under the store's cache key
+ * (cache_file.h): a record written by anyone who cannot read the key, or
+ * copied to another blob's name, does not match. False when there is no
+ * key (made when `create`). */
+static bool record_text(struct store *s, const char *blob, int env,
+                        const unsigned char sha256[32], bool create,
+                        char buf[256])
 {
-    char h[65];
+    char h[65], dir[4200], signed_part[160], mac_hex[65];
+    unsigned char key[CACHE_KEY_BYTES], mac[32];
+    if (!cache_file_path(store_git_dir(s), "", dir, sizeof(dir)))
+        return false;
+    dir[strlen(dir) - 1] = '\0'; /* <git dir>/struere, without its '/' */
+    if (!cache_file_key(dir, create, key))
+        return false;
     rt_sha256_hex(sha256, h);
-    return snprintf(buf, size, "%s %s\n", h, env_names[env]);
+    int n = snprintf(signed_part, sizeof(signed_part), "%s %s %s", blob, h,
+                     env_names[env]);
+    crypto_auth_hmacsha256(mac, (const unsigned char *)signed_part, (size_t)n,
+                           key);
+    sodium_memzero(key, sizeof(key));
+    rt_sha256_hex(mac, mac_hex);
+    snprintf(buf, 256, "%s %s %s\n", h, env_names[env], mac_hex);
+    return true;
 }
 
 void verify_record(struct store *s, const char *blob, int env,
                    const unsigned char sha256[32])
 {
-    char dir[4200], text[128];
+    char dir[4200], text[256];
     if (strlen(blob) != 40 || strspn(blob, "0123456789abcdef") != 40 ||
-        !records_dir(s, dir, sizeof(dir)))
+        !records_dir(s, dir, sizeof(dir)) ||
+        !record_text(s, blob, env, sha256, true, text))
         return;
-    int n = record_text(env, sha256, text, sizeof(text));
-    cache_file_write(dir, blob, text, (size_t)n);
+    cache_file_write(dir, blob, text, strlen(text));
 }
 
 /* Whether a record says blob holds a verified bundle of env whose
- * SHA-256 is sha256. Anything unreadable or different is no record. */
+ * SHA-256 is sha256, authenticated by the store's key. Anything
+ * unreadable or different is no record. */
 static bool recorded(struct store *s, const char *blob, int env,
                      const unsigned char sha256[32])
 {
-    char dir[4200], path[4300], want[128], got[128];
-    if (!records_dir(s, dir, sizeof(dir)))
+    char dir[4200], path[4300], want[256], got[256];
+    if (!records_dir(s, dir, sizeof(dir)) ||
+        !record_text(s, blob, env, sha256, false, want))
         return false;
     snprintf(path, sizeof(path), "%s/%s", dir, blob);
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -58,8 +79,8 @@ static bool recorded(struct store *s, const char *blob, int env,
         return false;
     ssize_t n = read(fd, got, sizeof(got));
     close(fd);
-    int w = record_text(env, sha256, want, sizeof(want));
-    return n == w && memcmp(got, want, (size_t)n) == 0;
+    size_t w = strlen(want);
+    return n == (ssize_t)w && sodium_memcmp(got, want, w) == 0;
 }
 
 int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize)

@@ -203,6 +203,31 @@ else
     bad "setup" "trust-tool pubkey disagrees with signing-key create"
 fi
 
+# What signing-key create and every --sign promise about secret keys.
+cp "$A" "$TOP/alice.copy"
+if ! "$S" signing-key create --out "$A" >/dev/null 2>"$TOP/err" &&
+    grep -q "never overwritten" "$TOP/err" && cmp -s "$A" "$TOP/alice.copy"; then
+    ok "signing-key create never overwrites an existing key file"
+else
+    bad "signing-key create over a key" "$(cat "$TOP/err")"
+fi
+case $(stat -c %a "$A") in
+600) ok "a new secret key file has mode 0600" ;;
+*) bad "key file mode" "$(stat -c %a "$A")" ;;
+esac
+cp "$A" "$TOP/open.key"
+chmod 644 "$TOP/open.key"
+mkfifo "$TOP/fifo.key"
+for k in open fifo; do
+    if timeout 10 "$S" -C "$TOP" keys sign --sign "$TOP/$k.key" >/dev/null 2>"$TOP/err"; then
+        bad "--sign with a $k key file" "accepted"
+    elif grep -q -e "let others read it" -e "not a regular file" "$TOP/err"; then
+        ok "--sign refuses a $k key file, without blocking: $(head -c 80 "$TOP/err")"
+    else
+        bad "--sign with a $k key file" "$(cat "$TOP/err")"
+    fi
+done
+
 # ---- the plain store: no policy; production at D1, development at D2 ----
 PLAIN=$TOP/plain
 cp -r "$REPO/fixtures/example" "$PLAIN"
@@ -323,6 +348,31 @@ while read -r v code frag; do
 done <<EOF
 $MATRIX
 EOF
+# The records that let a promotion skip re-reading a verified blob
+# (.git/struere/verified/<blob>) cannot be forged or moved: a record
+# claiming a tampered blob verified, in the old unauthenticated form or
+# copied from a good blob's record, is ignored and the blob is verified
+# in full (and refused).
+X=$(variant fix-STRS)
+XB=$(rev "$PLAIN" "$X:bundles/production.stb")
+GB=$(rev "$PLAIN" "$D2:bundles/production.stb")
+VD=$(git -C "$PLAIN" rev-parse --absolute-git-dir)/struere/verified
+"$S" -C "$PLAIN" inspect "$D2" --env production >/dev/null 2>&1 # records GB
+move "$PLAIN" development "$X"
+MSHA=$(git -C "$PLAIN" show "$X:manifest.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bundles"]["production"]["sha256"])')
+if [ -f "$VD/$GB" ]; then
+    cp "$VD/$GB" "$VD/$XB"
+    refused "verified record copied from a good blob to a tampered one: deploy verifies and refuses" \
+        "$PLAIN" 3 "SHA-256" deploy --yes
+else
+    bad "verified record of a good blob" "no $VD/$GB after inspect"
+fi
+printf '%s production\n' "$MSHA" >"$VD/$XB"
+refused "verified record forged without the store's key: deploy verifies and refuses" \
+    "$PLAIN" 3 "SHA-256" deploy --yes
+rm -f "$VD/$XB"
+move "$PLAIN" development "$D2"
+
 # The matrix leaves the store as it found it: a good deploy still works.
 refused "plain store after the matrix: deploy of D2 still works" "$PLAIN" 0 \
     "production" deploy --yes --dry-run
@@ -505,6 +555,13 @@ for v in raw-STRS fix-STRS manifest; do
         "$TOP/p-bad.json" nz "$frag"
     move "$SIGNED" development "$D3"
 done
+# Production moved since the proposal (by hand, to D1): the statement
+# replaces D2, so approving it now would move production from a commit
+# nobody reviewed it against; approve refuses and moves nothing.
+move "$SIGNED" production "$D1"
+refused "approve after production moved since the proposal" "$SIGNED" 1 \
+    "moved since promotion" approve production --sign "$Bk"
+move "$SIGNED" production "$D2"
 if "$S" -C "$SIGNED" approve production --sign "$Bk" >"$TOP/out" 2>&1 &&
     [ "$(rev "$SIGNED" refs/heads/struere/production)" = "$D3" ]; then
     ok "approve of the true pending statement moves production to D3"
