@@ -1,10 +1,7 @@
 /*
  * cmd_access.c - `struere access`: effective access per subject (an agent
- * with its roles, a role alone), every (resource, action) it may do, with
- * the granting policies, row scope and field masks, and what explicit
- * denies remove. Every answer comes from libstruere's engine (struere_decide,
- * struere_decision_policy, struere_predicate_json, struere_mask_json) on a
- * runtime opened over the bundle; nothing here reads a role's rules.
+ * with its roles, a role alone; access.h computes it with libstruere's
+ * engine), printed as text, Markdown, HTML or JSON.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -12,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "access.h"
 #include "cli.h"
 #include "markdown.h"
 #include "project.h"
@@ -19,10 +17,6 @@
 #include "struere.h"
 
 #define MAX_SUBJECTS 64 /* --agent and --role: at most this many each */
-
-/* A role subject is a user holding that role alone; its user id is this,
- * so that a rule on actor.userId prints as what it compares with. */
-#define ROLE_USER_ID "actor.userId"
 
 static const char access_usage[] =
     "usage: struere access [REV|FILE] [--env ENV] [--agent SLUG]...\n"
@@ -40,7 +34,7 @@ static const char access_usage[] =
     "\n"
     "REV|FILE: a revision of the store or a bundle file (.stb), as for\n"
     "inspect; default: the --env environment's commit (default\n"
-    "development). A role subject's user id is \"" ROLE_USER_ID "\".\n"
+    "development). A role subject's user id is \"" ACCESS_ROLE_USER_ID "\".\n"
     "md is a report for a pull request; html is it as a page (lists, not\n"
     "tables).\n"
     "\n"
@@ -52,169 +46,21 @@ static const char access_usage[] =
     "Exit 0; 1 bad input (an unknown agent or role, a bad bundle); 2 usage;\n"
     "3 I/O.\n";
 
-static const char *const actions[] = {"create", "read", "update", "delete",
-                                      "list"};
-
 enum format { FMT_TEXT, FMT_MD, FMT_HTML, FMT_JSON };
 
-/* A libstruere JSON text (predicate or mask) of decision d, parsed. */
-static json_t *lib_json(const struere_runtime *rt, const struere_decision *d,
-                        int mask)
-{
-    size_t need = 0;
-    char small[1];
-    int rc = mask ? struere_mask_json(rt, d, small, sizeof(small), &need)
-                  : struere_predicate_json(rt, d, small, sizeof(small), &need);
-    if (rc < 0 && rc != STRUERE_ERANGE)
-        return NULL;
-    char *s = malloc(need + 1);
-    if (!s)
-        return NULL;
-    rc = mask ? struere_mask_json(rt, d, s, need + 1, &need)
-              : struere_predicate_json(rt, d, s, need + 1, &need);
-    json_t *v = rc < 0 ? NULL : json_loadb(s, need, JSON_DECODE_ANY, NULL);
-    free(s);
-    return v;
-}
-
-/* {"field","type","replacement"} from the engine's mask list. */
-static json_t *masks_of(json_t *lib)
-{
-    json_t *out = json_array(), *m;
-    size_t i;
-    json_array_foreach(lib, i, m)
-    {
-        json_t *o = json_object();
-        json_object_set(o, "field", json_object_get(m, "field"));
-        json_object_set(o, "type", json_object_get(m, "mask"));
-        json_t *r = json_object_get(m, "replacement");
-        json_object_set(o, "replacement", r ? r : json_null());
-        json_array_append_new(out, o);
-    }
-    return out;
-}
-
-/* The subject's allowed and denied lists. Returns an exit code. */
-static int subject_access(const struere_runtime *rt, const struere_actor *a,
-                          json_t *subject)
-{
-    const struere_bundle *b = struere_runtime_bundle(rt);
-    size_t ntypes = struere_bundle_count(b, STRUERE_KIND_DATA);
-    json_t *allowed = json_array(), *denied = json_array();
-    json_object_set_new(subject, "allowed", allowed);
-    json_object_set_new(subject, "denied", denied);
-    for (size_t t = 0; t <= ntypes; t++) {
-        const char *res = "users";
-        if (t < ntypes)
-            struere_bundle_entry(b, STRUERE_KIND_DATA, t, &res, NULL, NULL);
-        for (size_t k = 0; k < 5; k++) {
-            struere_decision d;
-            int rc = struere_decide(rt, a, actions[k], res, &d);
-            if (rc < 0) {
-                cli_error("access: %s on %s: %s", actions[k], res,
-                          struere_strerror(rc));
-                return EXIT_IO;
-            }
-            json_t *allows = json_array(), *denies = json_array();
-            const char *role;
-            int policy, allow;
-            for (size_t i = 0; struere_decision_policy(rt, &d, i, &role,
-                                                       &policy, &allow) == 0;
-                 i++) {
-                char by[300];
-                snprintf(by, sizeof(by), "%s#policies[%d]", role, policy);
-                json_array_append_new(allow ? allows : denies, json_string(by));
-            }
-            json_t *entry = NULL;
-            if (d.allowed) {
-                json_t *pred = lib_json(rt, &d, 0);
-                json_t *mask = lib_json(rt, &d, 1);
-                if (!pred || !mask) {
-                    json_decref(pred);
-                    json_decref(mask);
-                    json_decref(allows);
-                    json_decref(denies);
-                    cli_error("access: out of memory");
-                    return EXIT_IO;
-                }
-                entry = json_object();
-                json_object_set_new(entry, "resource", json_string(res));
-                json_object_set_new(entry, "action", json_string(actions[k]));
-                json_object_set(entry, "by", allows);
-                json_object_set_new(entry, "scope",
-                                    json_is_true(pred) ? json_null()
-                                                       : json_incref(pred));
-                json_object_set_new(entry, "masks", masks_of(mask));
-                json_array_append_new(allowed, entry);
-                json_decref(pred);
-                json_decref(mask);
-            } else if (d.reason == STRUERE_REASON_DENIED &&
-                       json_array_size(allows)) {
-                entry = json_object();
-                json_object_set_new(entry, "resource", json_string(res));
-                json_object_set_new(entry, "action", json_string(actions[k]));
-                json_object_set(entry, "by", denies);
-                json_array_append_new(denied, entry);
-            }
-            json_decref(allows);
-            json_decref(denies);
-        }
-    }
-    return EXIT_OK;
-}
-
-/* One subject: the actor made, its access filled. Returns an exit code. */
-static int add_subject(const struere_runtime *rt, json_t *list, int agent,
+/* One subject's access, appended to list. Returns an exit code. */
+static int add_subject(const struere_runtime *rt, json_t *list, bool agent,
                        const char *slug)
 {
-    const struere_bundle *b = struere_runtime_bundle(rt);
-    struere_actor_spec spec = {0};
-    struere_error err;
-    struere_actor *a;
-    json_t *roles = json_array();
-    if (agent) {
-        const char *body;
-        size_t len;
-        if (struere_bundle_lookup(b, STRUERE_KIND_AGENT, slug, &body, &len) <
-            0) {
-            json_decref(roles);
-            cli_error("access: no agent '%s' in the bundle", slug);
-            return EXIT_INVALID;
-        }
-        json_t *def = json_loadb(body, len, 0, NULL);
-        json_t *r = json_object_get(def, "roles");
-        if (json_is_array(r))
-            json_array_extend(roles, r);
-        json_decref(def);
-        spec.type = STRUERE_ACTOR_AGENT;
-        spec.id = slug;
-    } else {
-        if (struere_bundle_lookup(b, STRUERE_KIND_ROLE, slug, NULL, NULL) < 0) {
-            json_decref(roles);
-            cli_error("access: no role '%s' in the bundle", slug);
-            return EXIT_INVALID;
-        }
-        json_array_append_new(roles, json_string(slug));
-        spec.type = STRUERE_ACTOR_USER;
-        spec.id = ROLE_USER_ID;
-        spec.roles = &slug;
-        spec.role_count = 1;
+    json_t *s;
+    char err[512];
+    int rc = access_subject(rt, agent, slug, &s, err, sizeof(err));
+    if (rc != ACCESS_OK) {
+        cli_error("access: %s", err);
+        return rc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
     }
-    int rc = struere_actor_new(rt, &spec, &a, &err);
-    if (rc < 0) {
-        json_decref(roles);
-        cli_error("access: %s", err.message);
-        return rc == STRUERE_ENOMEM ? EXIT_IO : EXIT_INVALID;
-    }
-    char name[300];
-    snprintf(name, sizeof(name), "%s:%s", agent ? "agent" : "role", slug);
-    json_t *s = json_object();
-    json_object_set_new(s, "subject", json_string(name));
-    json_object_set_new(s, "roles", roles);
-    rc = subject_access(rt, a, s);
-    struere_actor_free(a);
     json_array_append_new(list, s);
-    return rc;
+    return EXIT_OK;
 }
 
 /* Compact JSON text of v (for text and md), freed by the caller. */
@@ -506,20 +352,20 @@ int cmd_access(const struct cli *g, int argc, char **argv)
              i++) {
             const char *slug;
             struere_bundle_entry(b, STRUERE_KIND_AGENT, i, &slug, NULL, NULL);
-            rc = add_subject(rt, list, 1, slug);
+            rc = add_subject(rt, list, true, slug);
         }
         for (size_t i = 0;
              rc == EXIT_OK && i < struere_bundle_count(b, STRUERE_KIND_ROLE);
              i++) {
             const char *slug;
             struere_bundle_entry(b, STRUERE_KIND_ROLE, i, &slug, NULL, NULL);
-            rc = add_subject(rt, list, 0, slug);
+            rc = add_subject(rt, list, false, slug);
         }
     } else {
         for (size_t i = 0; rc == EXIT_OK && i < nagents; i++)
-            rc = add_subject(rt, list, 1, agents[i]);
+            rc = add_subject(rt, list, true, agents[i]);
         for (size_t i = 0; rc == EXIT_OK && i < nroles; i++)
-            rc = add_subject(rt, list, 0, roles[i]);
+            rc = add_subject(rt, list, false, roles[i]);
     }
     if (rc != EXIT_OK)
         goto cleanup;

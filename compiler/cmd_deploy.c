@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "cli.h"
 #include "compile.h"
 #include "kinds.h"
@@ -20,8 +21,8 @@
 #include "verify.h"
 
 static const char deploy_usage[] =
-    "usage: struere deploy [--dry-run] [--yes] [--sign FILE]... "
-    "[--push REMOTE]\n"
+    "usage: struere deploy [--dry-run] [--yes] [--allow-widening]\n"
+    "                      [--sign FILE]... [--push REMOTE]\n"
     "\n"
     "Shows what changes in production (the semantic diff from production\n"
     "to the development commit's production bundle), asks for\n"
@@ -36,20 +37,32 @@ static const char deploy_usage[] =
     "K signatures for production and fewer are given, the promotion waits\n"
     "for 'struere approve' and production does not move.\n"
     "\n"
+    "A deploy that widens access (what `struere diff` lists under \"Access\n"
+    "widened\": access granted, more rows, a mask removed or relaxed) shows\n"
+    "that first; at a terminal it asks with the widening shown, and with\n"
+    "--yes it is refused (exit 1, nothing moved) unless --allow-widening\n"
+    "is given. The first deploy (production empty) shows all its access as\n"
+    "granted and is not refused.\n"
+    "\n"
     "  --dry-run      only show the diff\n"
     "  --yes          do not ask (required when not on a terminal, e.g. CI)\n"
+    "  --allow-widening  deploy under --yes even when access widens\n"
     "  --sign FILE    sign the promotion with this signing key (repeatable;\n"
     "                 default: STRUERE_SIGNING_KEY)\n"
     "  --push REMOTE  push refs/heads/struere/production to a git remote\n";
 
 static const char rollback_usage[] =
-    "usage: struere rollback [--to REV] [--yes] [--sign FILE]... "
-    "[--push REMOTE]\n"
+    "usage: struere rollback [--to REV] [--yes] [--allow-widening]\n"
+    "                        [--sign FILE]... [--push REMOTE]\n"
     "\n"
     "Moves production back to the commit it had before the deploy that\n"
     "brought its current commit (from the reflog), or to REV, which must\n"
     "be a commit of the development branch. Same compare-and-swap rule as\n"
-    "deploy; the same verification, promotion statement and signatures.\n";
+    "deploy; the same verification, promotion statement and signatures.\n"
+    "The access it changes is shown first, as for deploy. Rolling back to\n"
+    "the previous production commit restores what production had and is\n"
+    "never refused for widening access; with --to, a commit production\n"
+    "may never have had, it is gated as deploy is (--allow-widening).\n";
 
 static const char fetch_usage[] =
     "usage: struere fetch REMOTE\n"
@@ -117,6 +130,66 @@ static int verified_production(struct store *s, const char *id,
     return EXIT_OK;
 }
 
+struct options {
+    bool dry_run, yes, allow_widening;
+    const char *push, *to;
+    const char *signs[16]; /* --sign FILE */
+    size_t nsigns;
+};
+
+/* The access changes of production from commit a (empty: never
+ * deployed) to commit b, set on diff. Computed from both bundles only
+ * when the diff changes an agent, a role or a data type, which is all a
+ * decision reads; otherwise access cannot differ and the list is empty
+ * (deploy stays constant-time). */
+static int production_access(struct store *s, const char *a, const char *b,
+                             json_t *diff)
+{
+    bool reads = false;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(diff, "changes"), i, c)
+    {
+        const char *kind = json_string_value(json_object_get(c, "kind"));
+        reads |= !strcmp(kind, "agent") || !strcmp(kind, "role") ||
+                 !strcmp(kind, "data");
+    }
+    json_t *access = NULL;
+    int rc = EXIT_OK;
+    if (!reads) {
+        access = json_array();
+    } else {
+        struere_bundle *bundle[2] = {NULL, NULL};
+        const char *ids[2] = {a, b};
+        char err[1024];
+        for (int k = 0; k < 2 && rc == EXIT_OK; k++) {
+            struct verified v;
+            if (!ids[k][0])
+                continue;
+            int vrc = verify_commit_bundle(s, ids[k], ENV_PRODUCTION,
+                                           &bundle[k], &v, err, sizeof(err));
+            if (vrc != VERIFY_OK) {
+                cli_error("%s", err);
+                rc = vrc == VERIFY_IO ? EXIT_IO : EXIT_INVALID;
+            }
+        }
+        if (rc == EXIT_OK) {
+            int arc =
+                access_changes(bundle[0], bundle[1], &access, err, sizeof(err));
+            if (arc != ACCESS_OK) {
+                cli_error("access: %s", err);
+                rc = arc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
+            }
+        }
+        struere_bundle_free(bundle[0]);
+        struere_bundle_free(bundle[1]);
+    }
+    if (rc == EXIT_OK)
+        semdiff_set_access(diff, access);
+    json_decref(access);
+    return rc;
+}
+
 static bool confirm(const char *question)
 {
     fprintf(stderr, "%s [y/N] ", question);
@@ -127,12 +200,14 @@ static bool confirm(const char *question)
     return line[0] == 'y' || line[0] == 'Y';
 }
 
-/* Shows the change, asks, then writes the promotion statement of `to`
- * (signed by signers) and moves production from `from` to `to` when the
- * trust policy's signatures are there (trust.h); else the promotion waits
- * for `struere approve`. */
+/* Shows the change (what widens access first), asks, then writes the
+ * promotion statement of `to` (signed by signers) and moves production
+ * from `from` to `to` when the trust policy's signatures are there
+ * (trust.h); else the promotion waits for `struere approve`. With `gate`
+ * (deploy), a promotion that widens access needs --allow-widening under
+ * --yes, and is asked about with the widening shown at a terminal. */
 static int promote(struct store *s, const char *from, const char *to,
-                   const char *verb, bool dry_run, bool yes, const char *push,
+                   const char *verb, const struct options *o, bool gate,
                    const struct signer *signers, size_t nsigners)
 {
     struct verified v;
@@ -147,19 +222,36 @@ static int promote(struct store *s, const char *from, const char *to,
         cli_error("%s", store_error(s));
         return EXIT_IO;
     }
-    semdiff_print(stdout, diff, SEMDIFF_TEXT, report_use_color(stdout));
+    rc = production_access(s, from, to, diff);
+    bool widens = json_is_true(json_object_get(diff, "widens"));
+    if (rc == EXIT_OK)
+        semdiff_print(stdout, diff, SEMDIFF_TEXT, report_use_color(stdout));
     json_decref(diff);
-    if (dry_run) {
+    if (rc != EXIT_OK)
+        return rc;
+    if (o->dry_run) {
         printf("dry run: production not changed\n");
         return EXIT_OK;
     }
-    if (!yes) {
+    /* The first deploy has no production access to widen: all of it is
+     * shown as granted, and it is not refused. */
+    widens = widens && gate && !o->allow_widening && from[0];
+    if (widens && o->yes) {
+        cli_error("%s: refusing to move production to %.12s: it widens "
+                  "access (above); pass --allow-widening to deploy it "
+                  "anyway",
+                  verb, to);
+        return EXIT_INVALID;
+    }
+    if (!o->yes) {
         if (!isatty(STDIN_FILENO)) {
             cli_error("%s: not on a terminal; pass --yes to confirm", verb);
             return EXIT_USAGE;
         }
-        char q[120];
-        snprintf(q, sizeof(q), "Move production to %.12s?", to);
+        char q[160];
+        snprintf(q, sizeof(q), "%sMove production to %.12s%s?",
+                 widens ? "This WIDENS ACCESS (above). " : "", to,
+                 widens ? " anyway" : "");
         if (!confirm(q)) {
             printf("cancelled: production not changed\n");
             return EXIT_OK;
@@ -178,25 +270,18 @@ static int promote(struct store *s, const char *from, const char *to,
     if (r.complete)
         printf("production: %.12s -> %.12s\n", from[0] ? from : "(none)", to);
     cli_promotion_report(ENV_PRODUCTION, &r);
-    if (push && r.complete)
-        return cli_push_env(s, ENV_PRODUCTION, push);
-    if (push) {
+    if (o->push && r.complete)
+        return cli_push_env(s, ENV_PRODUCTION, o->push);
+    if (o->push) {
         const char *refs[] = {PROMOTIONS_REF};
-        if (store_push(s, push, refs, 1) != STORE_OK) {
+        if (store_push(s, o->push, refs, 1) != STORE_OK) {
             cli_error("the push failed: %s", store_error(s));
             return EXIT_IO;
         }
-        printf("pushed the pending promotion to %s\n", push);
+        printf("pushed the pending promotion to %s\n", o->push);
     }
     return EXIT_OK;
 }
-
-struct options {
-    bool dry_run, yes;
-    const char *push, *to;
-    const char *signs[16]; /* --sign FILE */
-    size_t nsigns;
-};
 
 static int parse(int argc, char **argv, const char *usage, bool rollback,
                  struct options *o)
@@ -210,6 +295,8 @@ static int parse(int argc, char **argv, const char *usage, bool rollback,
             o->dry_run = true;
         } else if (!strcmp(argv[i], "--yes") || !strcmp(argv[i], "-y")) {
             o->yes = true;
+        } else if (!strcmp(argv[i], "--allow-widening")) {
+            o->allow_widening = true;
         } else if (!strcmp(argv[i], "--push") && i + 1 < argc) {
             o->push = argv[++i];
         } else if (!strcmp(argv[i], "--sign") && i + 1 < argc &&
@@ -269,8 +356,7 @@ int cmd_deploy(const struct cli *g, int argc, char **argv)
         /* With prod == dev here, production has no approved statement
          * (a trust policy newer than its commit): approving the commit
          * it already has is what makes runtimes serve it again. */
-        rc = promote(s, prod, dev, "deploy", o.dry_run, o.yes, o.push, signers,
-                     nsigners);
+        rc = promote(s, prod, dev, "deploy", &o, true, signers, nsigners);
     }
     cli_signers_free(signers, nsigners);
     store_close(s);
@@ -343,7 +429,7 @@ int cmd_rollback(const struct cli *g, int argc, char **argv)
         printf("production is already at %.12s\n", prod);
         goto done;
     }
-    rc = promote(s, prod, target, "rollback", o.dry_run, o.yes, o.push, signers,
+    rc = promote(s, prod, target, "rollback", &o, o.to != NULL, signers,
                  nsigners);
 done:
     cli_signers_free(signers, nsigners);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "cli.h"
 #include "compile.h"
 #include "report.h"
@@ -16,17 +17,35 @@
 
 static const char diff_usage[] =
     "usage: struere diff [FROM] [TO] [--env ENV] [--format text|md|html|json]\n"
-    "                    [--exit-code]\n"
+    "                    [--exit-code] [--check no-new-access]\n"
     "\n"
-    "The semantic difference between two bundles: definitions added,\n"
-    "removed and changed, fields changed from what to what, and for roles\n"
-    "the permissions gained and lost as (role, action, resource) and the\n"
-    "scope rules and field masks added or removed. FROM and TO are\n"
-    "environments (development, production, eval), any git revision of\n"
-    "the store, or .stb files; default production development. ENV picks\n"
-    "which bundle of a commit (default production; eval for the eval\n"
-    "branch). md is a review-ready report for a pull request; html is it\n"
-    "rendered. --exit-code: exit 1 when they differ.\n";
+    "What changes from FROM to TO: first the effective access (computed\n"
+    "by libstruere's engine on both bundles, as `struere access` shows\n"
+    "it), per subject (every agent with its roles, every role alone) and\n"
+    "(resource, action): granted, revoked, scope-widened, scope-narrowed,\n"
+    "scope-changed, mask-removed, mask-added, mask-changed, each marked as\n"
+    "widening access or not (granted, a wider row scope, a mask removed or\n"
+    "relaxed from hide to redact, and a scope change that cannot be\n"
+    "proven narrower widen access); then the definitions added, removed\n"
+    "and changed, field by field.\n"
+    "\n"
+    "FROM and TO are environments (development, production, eval), any\n"
+    "git revision of the store, or .stb files; default production\n"
+    "development. ENV picks which bundle of a commit (default production;\n"
+    "eval for the eval branch). md is a review-ready report for a pull\n"
+    "request (\"Access widened\" first); html is it rendered.\n"
+    "\n"
+    "JSON: {\"from\", \"to\", \"changes\": [...], \"access\": [{\"subject\",\n"
+    "\"resource\", \"action\", \"change\", \"widens\", \"from\", \"to\"}],\n"
+    "\"widens\": BOOL}.\n"
+    "\n"
+    "  --exit-code             exit 1 when they differ\n"
+    "  --check no-new-access   a CI gate: exit 1 when access widens, 0\n"
+    "                          otherwise; the text format then prints only\n"
+    "                          what widens, the others the whole report\n"
+    "\n"
+    "Exit 0; 1 differ (--exit-code) or access widens (--check), or a bad\n"
+    "bundle; 2 usage; 3 I/O.\n";
 
 static const char status_usage[] =
     "usage: struere status [--env ENV] [--json] [--exit-code]\n"
@@ -41,12 +60,20 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
     const char *side[2] = {NULL, NULL};
     int nside = 0, env = -1;
     enum semdiff_format fmt = SEMDIFF_TEXT;
-    bool exit_code = false;
+    bool exit_code = false, gate = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_wants_help(a)) {
             fputs(diff_usage, stdout);
             return EXIT_OK;
+        } else if (!strcmp(a, "--check") && i + 1 < argc) {
+            if (strcmp(argv[++i], "no-new-access")) {
+                cli_error("diff: --check '%s': the only check is "
+                          "no-new-access",
+                          argv[i]);
+                return EXIT_USAGE;
+            }
+            gate = true;
         } else if (!strcmp(a, "--format") && i + 1 < argc) {
             int f = semdiff_format_parse(argv[++i]);
             if (f < 0) {
@@ -92,13 +119,32 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
         rc = cli_load_bundle(g, s, side[k], env, &b[k], label[k],
                              sizeof(label[k]));
     }
+    json_t *access = NULL;
     if (rc == EXIT_OK) {
+        char err[512];
+        int arc = access_changes(b[0], b[1], &access, err, sizeof(err));
+        if (arc != ACCESS_OK) {
+            cli_error("diff: access: %s", err);
+            rc = arc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
+        }
+    }
+    if (rc == EXIT_OK && gate && fmt == SEMDIFF_TEXT) {
+        bool widens = access_widens(access);
+        printf("%s..%s: %s\n", label[0], label[1],
+               widens ? "access widens" : "no new access");
+        access_print_text(stdout, access, 2, true, report_use_color(stdout));
+        rc = widens ? EXIT_INVALID : EXIT_OK;
+    } else if (rc == EXIT_OK) {
         json_t *diff = semdiff_bundles(b[0], b[1], label[0], label[1]);
+        semdiff_set_access(diff, access);
         semdiff_print(stdout, diff, fmt, report_use_color(stdout));
-        if (exit_code && semdiff_count(diff))
+        if (gate)
+            rc = access_widens(access) ? EXIT_INVALID : EXIT_OK;
+        else if (exit_code && (semdiff_count(diff) || json_array_size(access)))
             rc = EXIT_INVALID;
         json_decref(diff);
     }
+    json_decref(access);
     struere_bundle_free(b[0]);
     struere_bundle_free(b[1]);
     store_close(s);

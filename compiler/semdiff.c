@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "markdown.h"
 
 static const char *const kind_label[STRUERE_KIND_COUNT] = {
@@ -98,97 +99,10 @@ static void diff_values(json_t *fields, const char *path, json_t *a, json_t *b,
     add_field(fields, path, a, b);
 }
 
-static const char *const actions[] = {"create", "read", "update", "delete",
-                                      "list"};
-
-/* The (action, resource, effect) triples a role's policies state, with
- * "*" actions expanded. */
-static json_t *permissions(const char *role, json_t *body)
+void semdiff_set_access(json_t *doc, json_t *access)
 {
-    json_t *set = json_object();
-    size_t i;
-    json_t *p;
-    json_array_foreach(json_object_get(body, "policies"), i, p)
-    {
-        const char *res = json_string_value(json_object_get(p, "resource"));
-        const char *eff = json_string_value(json_object_get(p, "effect"));
-        size_t j;
-        json_t *a;
-        json_array_foreach(json_object_get(p, "actions"), j, a)
-        {
-            const char *act = json_string_value(a);
-            if (!act || !res || !eff)
-                continue;
-            for (size_t k = 0; k < 5; k++) {
-                if (strcmp(act, "*") && strcmp(act, actions[k]))
-                    continue;
-                char key[600];
-                snprintf(key, sizeof(key), "%s\t%s\t%s\t%s", eff, role,
-                         actions[k], res);
-                json_object_set_new(set, key, json_true());
-            }
-        }
-    }
-    return set;
-}
-
-/* Members of a's array not in b's (by canonical text), as an array. */
-static json_t *minus(json_t *a, json_t *b)
-{
-    json_t *out = json_array();
-    size_t i, j;
-    json_t *x, *y;
-    json_array_foreach(a, i, x)
-    {
-        bool found = false;
-        json_array_foreach(b, j, y) if (json_equal(x, y)) found = true;
-        if (!found)
-            json_array_append(out, x);
-    }
-    return out;
-}
-
-static json_t *triples(json_t *from, json_t *to, const char *effect)
-{
-    json_t *out = json_array();
-    const char *key;
-    json_t *v;
-    json_object_foreach(to, key, v)
-    {
-        if (json_object_get(from, key) || strncmp(key, effect, strlen(effect)))
-            continue;
-        char buf[600];
-        snprintf(buf, sizeof(buf), "%s", key + strlen(effect) + 1);
-        json_t *t = json_array();
-        char *save = NULL;
-        for (char *tok = strtok_r(buf, "\t", &save); tok;
-             tok = strtok_r(NULL, "\t", &save))
-            json_array_append_new(t, json_string(tok));
-        json_array_append_new(out, t);
-    }
-    return out;
-}
-
-static void role_changes(json_t *change, const char *slug, json_t *a, json_t *b)
-{
-    json_t *pa = permissions(slug, a), *pb = permissions(slug, b);
-    json_t *perm = json_object();
-    json_object_set_new(perm, "gained", triples(pa, pb, "allow"));
-    json_object_set_new(perm, "lost", triples(pb, pa, "allow"));
-    json_object_set_new(perm, "deniedNow", triples(pa, pb, "deny"));
-    json_object_set_new(perm, "denyLifted", triples(pb, pa, "deny"));
-    json_object_set_new(change, "permissions", perm);
-    const char *lists[] = {"scopeRules", "fieldMasks"};
-    for (int l = 0; l < 2; l++) {
-        json_t *x = json_object_get(a, lists[l]);
-        json_t *y = json_object_get(b, lists[l]);
-        json_t *o = json_object();
-        json_object_set_new(o, "added", minus(y, x));
-        json_object_set_new(o, "removed", minus(x, y));
-        json_object_set_new(change, lists[l], o);
-    }
-    json_decref(pa);
-    json_decref(pb);
+    json_object_set(doc, "access", access);
+    json_object_set_new(doc, "widens", json_boolean(access_widens(access)));
 }
 
 json_t *semdiff_new(const char *from_label, const char *to_label)
@@ -216,11 +130,6 @@ void semdiff_add(json_t *doc, const char *kind, const char *slug, json_t *a,
         json_t *fields = json_array();
         diff_values(fields, "", a, b, 0);
         json_object_set_new(c, "fields", fields);
-    }
-    if (!strcmp(kind, "role")) {
-        json_t *empty = json_object();
-        role_changes(c, slug, a ? a : empty, b ? b : empty);
-        json_decref(empty);
     }
     json_array_append_new(json_object_get(doc, "changes"), c);
 }
@@ -290,41 +199,6 @@ static const char *label_of(const char *kind)
     return kind;
 }
 
-/* One line per permission triple: "role: action on resource". */
-static void print_triples(FILE *out, const char *prefix, json_t *list, bool md)
-{
-    size_t i;
-    json_t *t;
-    json_array_foreach(list, i, t)
-    {
-        const char *role = json_string_value(json_array_get(t, 0));
-        const char *act = json_string_value(json_array_get(t, 1));
-        const char *res = json_string_value(json_array_get(t, 2));
-        if (md)
-            fprintf(out, "- %s (`%s`, `%s`, `%s`)\n", prefix, role, act, res);
-        else
-            fprintf(out, "    %s (%s, %s, %s)\n", prefix, role, act, res);
-    }
-}
-
-static void print_rules(FILE *out, const char *what, json_t *o, bool md)
-{
-    const char *sides[] = {"added", "removed"};
-    for (int s = 0; s < 2; s++) {
-        size_t i;
-        json_t *r;
-        json_array_foreach(json_object_get(o, sides[s]), i, r)
-        {
-            char *text = show(r);
-            if (md)
-                fprintf(out, "- %s %s: `%s`\n", what, sides[s], text);
-            else
-                fprintf(out, "    %s %s: %s\n", what, sides[s], text);
-            free(text);
-        }
-    }
-}
-
 static void print_change_details(FILE *out, json_t *c, bool md)
 {
     size_t i;
@@ -343,27 +217,24 @@ static void print_change_details(FILE *out, json_t *c, bool md)
         free(a);
         free(b);
     }
-    json_t *perm = json_object_get(c, "permissions");
-    if (perm) {
-        print_triples(out, "gains", json_object_get(perm, "gained"), md);
-        print_triples(out, "loses", json_object_get(perm, "lost"), md);
-        print_triples(out, "now denied", json_object_get(perm, "deniedNow"),
-                      md);
-        print_triples(out, "no longer denied",
-                      json_object_get(perm, "denyLifted"), md);
-        print_rules(out, "scope rule", json_object_get(c, "scopeRules"), md);
-        print_rules(out, "field mask", json_object_get(c, "fieldMasks"), md);
-    }
 }
 
 /* table: a Markdown table (GitHub renders it in a pull request); else a
- * list, for renderers without tables (cmark's HTML). */
+ * list, for renderers without tables (cmark's HTML). Access changes, when
+ * the document has them, come first: widened, then narrowed. */
 static void print_md(FILE *out, const json_t *diff, bool table)
 {
     json_t *changes = json_object_get(diff, "changes");
+    json_t *access = json_object_get(diff, "access");
     fprintf(out, "## struere: %s → %s\n\n",
             json_string_value(json_object_get(diff, "from")),
             json_string_value(json_object_get(diff, "to")));
+    if (access) {
+        if (access_widens(access))
+            fprintf(out, "**This change widens access.**\n\n");
+        access_print_md(out, access, 3);
+        fprintf(out, "### Definitions\n\n");
+    }
     if (!json_array_size(changes)) {
         fprintf(out, "No definition changes.\n");
         return;
@@ -379,11 +250,9 @@ static void print_md(FILE *out, const json_t *diff, bool table)
                 json_string_value(json_object_get(c, "slug")));
     json_array_foreach(changes, i, c)
     {
-        if (strcmp(json_string_value(json_object_get(c, "change")),
-                   "changed") &&
-            strcmp(json_string_value(json_object_get(c, "kind")), "role"))
+        if (strcmp(json_string_value(json_object_get(c, "change")), "changed"))
             continue;
-        fprintf(out, "\n### %s `%s` (%s)\n\n",
+        fprintf(out, "\n%s %s `%s` (%s)\n\n", access ? "####" : "###",
                 label_of(json_string_value(json_object_get(c, "kind"))),
                 json_string_value(json_object_get(c, "slug")),
                 json_string_value(json_object_get(c, "change")));
@@ -424,6 +293,11 @@ void semdiff_print(FILE *out, const json_t *diff, enum semdiff_format fmt,
             json_string_value(json_object_get(diff, "from")),
             json_string_value(json_object_get(diff, "to")),
             json_array_size(changes), json_array_size(changes) == 1 ? "" : "s");
+    json_t *access = json_object_get(diff, "access");
+    if (access && !json_array_size(access))
+        fprintf(out, "Effective access: unchanged\n");
+    else if (access)
+        access_print_text(out, access, 0, false, color);
     size_t i;
     json_t *c;
     json_array_foreach(changes, i, c)

@@ -1,9 +1,8 @@
 /*
  * semdiff.h - the semantic difference between two bundles: per
- * definition, added, removed or changed, which fields changed from what to
- * what, and for roles the permissions gained and lost as (role, action,
- * resource) and the scope rules and field masks added or removed.
- * Rendered as text, review-ready Markdown, HTML or JSON.
+ * definition, added, removed or changed, and which fields changed from
+ * what to what; with the changes in effective access (access.h) when they
+ * are set. Rendered as text, review-ready Markdown, HTML or JSON.
  */
 #ifndef STRUERE_SEMDIFF_H
 #define STRUERE_SEMDIFF_H
@@ -27,6 +26,9 @@ json_t *semdiff_bundles(const struere_bundle *from, const struere_bundle *to,
 json_t *semdiff_new(const char *from_label, const char *to_label);
 void semdiff_add(json_t *doc, const char *kind, const char *slug, json_t *a,
                  json_t *b);
+/* Sets the document's "access" (an access_changes list, which the
+ * document takes a reference to) and "widens". */
+void semdiff_set_access(json_t *doc, json_t *access);
 /* Number of changed definitions in a semdiff document. */
 size_t semdiff_count(const json_t *diff);
 /* Prints a semdiff document; color only applies to text. */

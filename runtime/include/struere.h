@@ -603,6 +603,21 @@ int struere_decision_policy(const struere_runtime *rt,
                             const char **role, int *policy, int *allow);
 
 /*
+ * The resources some policy of the actor's roles names, allow or deny:
+ * every data type when one names `*`, and for admin and system actors;
+ * "users" when one names it (or `*`). Data type slugs come in bundle
+ * order, then "users", each once. Every other resource is denied to the
+ * actor for every action with STRUERE_REASON_NO_POLICY, so a tool that
+ * enumerates what an actor may do (`struere access`, `struere diff`)
+ * decides only on these. Stores the first `cap` in `out` (borrowed until
+ * the runtime is freed or reloaded) and the number there are in
+ * `*count`. Returns 0; STRUERE_EINVAL for a stale actor or a NULL count;
+ * STRUERE_ENOMEM.
+ */
+int struere_actor_resources(const struere_runtime *rt, const struere_actor *a,
+                            const char **out, size_t cap, size_t *count);
+
+/*
  * Row scope: 1 when the record (`len` bytes of JSON, shaped {"_id",
  * "type", "status", "data"}) is visible under an allow decision — some
  * granting role has no scope rule for the resource, or all of one

@@ -403,6 +403,65 @@ int struere_decision_policy(const struere_runtime *rt,
     return STRUERE_ENOTFOUND;
 }
 
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+int struere_actor_resources(const struere_runtime *rt, const struere_actor *a,
+                            const char **out, size_t cap, size_t *count)
+{
+    if (!count || !rt || !a || a->rt != rt || a->generation != rt->generation)
+        return STRUERE_EINVAL;
+    const rt_model *m = rt->model;
+    int every =
+            a->type == STRUERE_ACTOR_ADMIN || a->type == STRUERE_ACTOR_SYSTEM,
+        users = every;
+    size_t total = 0, n = 0;
+    for (size_t i = 0; i < a->nroles; i++)
+        total += m->roles[a->roles[i]].npolicies;
+    uint32_t *named = malloc((total ? total : 1) * sizeof(*named));
+    if (!named)
+        return STRUERE_ENOMEM;
+    /* The same resources struere_decide matches policies against. */
+    for (size_t i = 0; i < a->nroles && !every; i++) {
+        const rt_role *r = &m->roles[a->roles[i]];
+        for (uint32_t k = 0; k < r->npolicies; k++) {
+            uint32_t res = r->policies[k].resource;
+            if (res == RT_RES_ANY)
+                every = users = 1;
+            else if (res == RT_RES_USERS)
+                users = 1;
+            else if (res < m->ntypes)
+                named[n++] = res;
+        }
+    }
+    size_t found = 0;
+    if (every) {
+        for (size_t t = 0; t < m->ntypes; t++, found++)
+            if (found < cap)
+                out[found] = m->types[t].slug;
+    } else {
+        qsort(named, n, sizeof(*named), cmp_u32);
+        for (size_t i = 0; i < n; i++) {
+            if (i && named[i] == named[i - 1])
+                continue;
+            if (found < cap)
+                out[found] = m->types[named[i]].slug;
+            found++;
+        }
+    }
+    if (users) {
+        if (found < cap)
+            out[found] = "users";
+        found++;
+    }
+    free(named);
+    *count = found;
+    return 0;
+}
+
 /* Does one rule accept the record? 1, 0, or STRUERE_EJSON. */
 static int rule_accepts(const rt_rule *rule, const struere_actor *a,
                         struere_json record)

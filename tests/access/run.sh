@@ -5,7 +5,10 @@
 # project: the hand-written expectations of expected.table (expected.py),
 # the differential against `struere can` over every subject, resource,
 # action and eval fixture record (differential.py), the formats, the
-# options and the exit codes. Ends "access: N passed, M failed".
+# options and the exit codes; the access changes of `struere diff`: the
+# catalogue of hand-made edits (catalogue.py), --check no-new-access, the
+# md/html/json reports, and deploy's gate on widening. Ends "access: N
+# passed, M failed".
 set -u
 BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -120,6 +123,83 @@ run "$S" access --role guardian --format html
 expect "html: a heading per subject" 0 '^<h2>role:guardian</h2>'
 expect "html: an allowed pair, text escaped" 0 '^<li>read teacher by guardian#policies\[5\]; rows: every row; masks: data.hourlyRate hide; data.address hide; data.phone redact &quot;\*\*\*&quot;</li>'
 if grep -q '|' "$T/out"; then fail "html: no raw table pipes"; else pass "html: no raw table pipes"; fi
+
+# ---- diff: the access changes, the gate, deploy ------------------------
+py "catalogue" "$HERE/catalogue.py" "$S" "$T/catalogue"
+run "$S" deploy --yes
+expect "the first deploy is not refused for widening" 0 'Access widened'
+PROD0=$(git rev-parse struere/production)
+run "$S" diff --check no-new-access
+expect "--check: production = development: no new access (0)" 0 'no new access'
+# the learning assistant reads cancelled sessions too, and student
+# addresses redacted instead of hidden; the homework helper holds it.
+python3 - roles/learning-assistant.yaml <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace("""  - entityType: session
+    field: data.status
+    operator: neq
+    value: literal:cancelled
+""", "")
+s = s.replace("""    fieldPath: data.address
+    maskType: hide""", """    fieldPath: data.address
+    maskType: redact
+    maskConfig:
+      replacement: "(on file)\"""")
+open(p, "w").write(s)
+PY
+"$S" dev >/dev/null 2>&1 || fail "dev after the edit"
+run "$S" diff --check no-new-access
+expect "--check: widening exits 1" 1 '^production .*: access widens$'
+expect "--check: says who gains what" 1 '^    \+ agent homework-helper can read session on more rows: rows where data.status != "cancelled" -> every row$'
+expect "--check: a mask relaxed" 1 '^    \+ role learning-assistant can list student with data.address redacted as "\(on file\)" \(was hidden\)$'
+if grep -q 'Access narrowed' "$T/out"; then fail "--check prints only what widens"; else pass "--check prints only what widens"; fi
+run "$S" diff --check no-new-access development production
+expect "--check the other way: only narrowing (0)" 0 'no new access'
+run "$S" diff --check something-else
+expect_err "--check takes only no-new-access (2)" 2 "no-new-access"
+run "$S" diff --format json
+json_is "diff json: widens, and 8 access changes (2 subjects x read, list x scope, mask)" \
+    "d['widens'] is True and len(d['access']) == 8 and all(c['widens'] for c in d['access']) and sorted(set(c['subject'] for c in d['access'])) == ['agent:homework-helper', 'role:learning-assistant']"
+json_is "diff json: the scope change from/to" \
+    "[c for c in d['access'] if c['change'] == 'scope-widened' and c['resource'] == 'session' and c['action'] == 'read' and c['subject'] == 'role:learning-assistant'][0]['to'] is None"
+json_is "diff json: no per-role permissions object" \
+    "all('permissions' not in c for c in d['changes'])"
+run "$S" diff --format md
+expect "md: widening first" 0 '^\*\*This change widens access.\*\*$'
+python3 - "$T/out" <<'PY' && pass "md: Access widened, then Definitions" || fail "md: Access widened, then Definitions"
+import sys
+t = open(sys.argv[1]).read()
+a, d = t.find("### Access widened (8)"), t.find("### Definitions")
+sys.exit(0 if 0 <= a < d else 1)
+PY
+expect "md: a change in words" 0 '^- role \*\*learning-assistant\*\* can `read session` on more rows: rows where `data.status != "cancelled"` → every row$'
+run "$S" diff --format html
+expect "html: Access widened heading" 0 '^<h3>Access widened \(8\)</h3>$'
+run "$S" deploy --yes
+expect_err "deploy --yes refuses to widen access (1)" 1 'widens access .*--allow-widening'
+if [ "$(git rev-parse struere/production)" = "$PROD0" ]; then pass "refused: production unmoved"; else fail "refused: production unmoved"; fi
+expect "refused: the widening was shown" 1 '^Access widened \(8 changes\):$'
+run "$S" deploy --dry-run
+expect "deploy --dry-run shows it (0)" 0 '^Access widened'
+if command -v script >/dev/null; then
+    printf 'n\n' | script -qec "$S deploy" /dev/null >"$T/out" 2>&1
+    RC=$?
+    expect "at a terminal: asks with the widening shown" 0 'This WIDENS ACCESS \(above\)\. Move production to [0-9a-f]{12} anyway\? \[y/N\]'
+    if [ "$(git rev-parse struere/production)" = "$PROD0" ]; then pass "answered no: production unmoved"; else fail "answered no: production unmoved"; fi
+else
+    echo "SKIP at a terminal: no script(1)"
+fi
+run "$S" deploy --yes --allow-widening
+expect "deploy --yes --allow-widening moves production" 0 'production: .* -> '
+[ "$(git rev-parse struere/production)" = "$(git rev-parse struere/development)" ] && pass "production = development" || fail "production = development"
+run "$S" rollback --yes
+expect "rollback to the previous production is not gated" 0 'Access narrowed'
+run "$S" rollback --yes --to "$(git rev-parse struere/development)"
+expect_err "rollback --to a commit that widens: gated (1)" 1 'widens access'
+run "$S" rollback --yes --to "$(git rev-parse struere/development)" --allow-widening
+expect "rollback --to --allow-widening" 0 'production: '
 
 # ---- usage, bad input ----------------------------------------------------
 run "$S" access --help

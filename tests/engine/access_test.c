@@ -1,7 +1,8 @@
 /*
  * access_test.c - the two calls `struere access` is built on:
- * struere_runtime_open_memory (a runtime over bundle bytes a tool holds)
- * and struere_decision_policy (every policy behind a decision), against
+ * struere_runtime_open_memory (a runtime over bundle bytes a tool holds),
+ * struere_decision_policy (every policy behind a decision) and
+ * struere_actor_resources (what an actor's policies name), against
  * the example's bundles. Expectations written from fixtures/example/roles.
  */
 #include <stdio.h>
@@ -150,6 +151,49 @@ int main(int argc, char **argv)
     CHECK(struere_actor_new(rt, &as, &a, NULL) == 0);
     POLICIES(rt, a, "update", "payment", "ai-assistant#4+");
     struere_actor_free(a);
+
+    /* ---- struere_actor_resources ---- */
+    /* learning-assistant names student, session, progress-report and
+     * payment; teacher adds teacher; staff names "*"; data types come in
+     * slug order, then users. */
+    {
+        const char *la[] = {"learning-assistant"}, *got[8];
+        size_t n = 99;
+        a = user(rt, la, 1);
+        CHECK(struere_actor_resources(rt, a, got, 8, &n) == 0 && n == 4);
+        CHECK(n == 4 && !strcmp(got[0], "payment") &&
+              !strcmp(got[1], "progress-report") &&
+              !strcmp(got[2], "session") && !strcmp(got[3], "student"));
+        struere_actor_free(a);
+        const char *lt[] = {"teacher", "learning-assistant"};
+        a = user(rt, lt, 2);
+        CHECK(struere_actor_resources(rt, a, got, 8, &n) == 0 && n == 5);
+        CHECK(n == 5 && !strcmp(got[4], "teacher"));
+        /* a short array: the first `cap`, the count of all */
+        got[2] = NULL;
+        CHECK(struere_actor_resources(rt, a, got, 2, &n) == 0 && n == 5 &&
+              !strcmp(got[1], "progress-report") && got[2] == NULL);
+        CHECK(struere_actor_resources(rt, a, NULL, 0, &n) == 0 && n == 5);
+        CHECK(struere_actor_resources(rt, a, got, 8, NULL) == STRUERE_EINVAL);
+        CHECK(struere_actor_resources(NULL, a, got, 8, &n) == STRUERE_EINVAL);
+        struere_actor_free(a);
+        a = user(rt, staff, 1);
+        CHECK(struere_actor_resources(rt, a, got, 8, &n) == 0 && n == 7);
+        CHECK(n == 7 && !strcmp(got[0], "guardian") &&
+              !strcmp(got[5], "teacher") && !strcmp(got[6], "users"));
+        struere_actor_free(a);
+        /* every resource not listed: no policy, for every action */
+        a = user(rt, la, 1);
+        const char *acts[] = {"create", "read", "update", "delete", "list"};
+        const char *others[] = {"guardian", "teacher", "users"};
+        for (size_t i = 0; i < 3; i++)
+            for (size_t k = 0; k < 5; k++) {
+                struere_decision d;
+                CHECK(struere_decide(rt, a, acts[k], others[i], &d) == 0 &&
+                      !d.allowed && d.reason == STRUERE_REASON_NO_POLICY);
+            }
+        struere_actor_free(a);
+    }
 
     /* system: allowed by no policy */
     struere_actor_spec ss = {.type = STRUERE_ACTOR_SYSTEM};

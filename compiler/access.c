@@ -1,0 +1,826 @@
+/*
+ * access.c - effective access per subject from libstruere's engine, and
+ * its difference between two bundles.
+ *
+ * A subject's access is decided on the resources its policies name
+ * (struere_actor_resources; every other resource has no policy for any
+ * action), for the five actions; each allowed pair is explained with the
+ * engine's granting policies, row predicate and field mask. The
+ * difference compares two subjects' allowed pairs: scopes by containment
+ * of their OR-of-AND predicates, masks field by field.
+ */
+#include "access.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const actions[] = {"create", "read", "update", "delete",
+                                      "list"};
+#define NACTIONS 5
+
+static int fail(char *err, size_t n, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* ---- one subject ---- */
+
+/* A libstruere JSON text (predicate or mask) of decision d, parsed. */
+static json_t *lib_json(const struere_runtime *rt, const struere_decision *d,
+                        bool mask)
+{
+    size_t need = 0;
+    char small[1];
+    int rc = mask ? struere_mask_json(rt, d, small, sizeof(small), &need)
+                  : struere_predicate_json(rt, d, small, sizeof(small), &need);
+    if (rc < 0 && rc != STRUERE_ERANGE)
+        return NULL;
+    char *s = malloc(need + 1);
+    if (!s)
+        return NULL;
+    rc = mask ? struere_mask_json(rt, d, s, need + 1, &need)
+              : struere_predicate_json(rt, d, s, need + 1, &need);
+    json_t *v = rc < 0 ? NULL : json_loadb(s, need, JSON_DECODE_ANY, NULL);
+    free(s);
+    return v;
+}
+
+/* {"field","type","replacement"} from the engine's mask list. */
+static json_t *masks_of(json_t *lib)
+{
+    json_t *out = json_array(), *m;
+    size_t i;
+    json_array_foreach(lib, i, m)
+    {
+        json_t *o = json_object();
+        json_object_set(o, "field", json_object_get(m, "field"));
+        json_object_set(o, "type", json_object_get(m, "mask"));
+        json_t *r = json_object_get(m, "replacement");
+        json_object_set(o, "replacement", r ? r : json_null());
+        json_array_append_new(out, o);
+    }
+    return out;
+}
+
+static json_t *pair(const char *res, const char *act)
+{
+    json_t *e = json_object();
+    json_object_set_new(e, "resource", json_string(res));
+    json_object_set_new(e, "action", json_string(act));
+    return e;
+}
+
+/* Decides (res, act) and appends it to allowed or denied. */
+static int decide_one(const struere_runtime *rt, const struere_actor *a,
+                      const char *res, const char *act, json_t *allowed,
+                      json_t *denied, char *err, size_t errlen)
+{
+    struere_decision d;
+    int rc = struere_decide(rt, a, act, res, &d);
+    if (rc < 0)
+        return fail(err, errlen, ACCESS_FAILED, "%s on %s: %s", act, res,
+                    struere_strerror(rc));
+    json_t *allows = json_array(), *denies = json_array();
+    const char *role;
+    int policy, allow;
+    for (size_t i = 0;
+         struere_decision_policy(rt, &d, i, &role, &policy, &allow) == 0; i++) {
+        char by[300];
+        snprintf(by, sizeof(by), "%s#policies[%d]", role, policy);
+        json_array_append_new(allow ? allows : denies, json_string(by));
+    }
+    rc = ACCESS_OK;
+    if (d.allowed) {
+        json_t *pred = lib_json(rt, &d, false);
+        json_t *mask = lib_json(rt, &d, true);
+        if (pred && mask) {
+            json_t *e = pair(res, act);
+            json_object_set(e, "by", allows);
+            json_object_set_new(e, "scope", json_is_true(pred)
+                                                ? json_null()
+                                                : json_incref(pred));
+            json_object_set_new(e, "masks", masks_of(mask));
+            json_array_append_new(allowed, e);
+        } else {
+            rc = fail(err, errlen, ACCESS_FAILED,
+                      "%s on %s: cannot read the engine's predicate or mask",
+                      act, res);
+        }
+        json_decref(pred);
+        json_decref(mask);
+    } else if (d.reason == STRUERE_REASON_DENIED && json_array_size(allows)) {
+        json_t *e = pair(res, act);
+        json_object_set(e, "by", denies);
+        json_array_append_new(denied, e);
+    }
+    json_decref(allows);
+    json_decref(denies);
+    return rc;
+}
+
+/* The allowed and denied lists of actor a, into subject s. */
+static int fill_access(const struere_runtime *rt, const struere_actor *a,
+                       json_t *s, char *err, size_t errlen)
+{
+    json_t *allowed = json_array(), *denied = json_array();
+    json_object_set_new(s, "allowed", allowed);
+    json_object_set_new(s, "denied", denied);
+    size_t n = 0;
+    int rc = struere_actor_resources(rt, a, NULL, 0, &n);
+    const char **res = rc == 0 ? malloc((n ? n : 1) * sizeof(*res)) : NULL;
+    if (!res || struere_actor_resources(rt, a, res, n, &n) < 0) {
+        free(res);
+        return fail(err, errlen, ACCESS_FAILED, "out of memory");
+    }
+    rc = ACCESS_OK;
+    for (size_t i = 0; i < n && rc == ACCESS_OK; i++)
+        for (size_t k = 0; k < NACTIONS && rc == ACCESS_OK; k++)
+            rc = decide_one(rt, a, res[i], actions[k], allowed, denied, err,
+                            errlen);
+    free(res);
+    return rc;
+}
+
+/* The roles an agent's body lists (a new array; empty when none). */
+static json_t *agent_roles(const struere_bundle *b, const char *slug)
+{
+    const char *body;
+    size_t len;
+    json_t *roles = json_array();
+    if (struere_bundle_lookup(b, STRUERE_KIND_AGENT, slug, &body, &len) < 0)
+        return roles;
+    json_t *def = json_loadb(body, len, 0, NULL);
+    json_t *r = json_object_get(def, "roles");
+    if (json_is_array(r))
+        json_array_extend(roles, r);
+    json_decref(def);
+    return roles;
+}
+
+int access_subject(const struere_runtime *rt, bool agent, const char *slug,
+                   json_t **out, char *err, size_t errlen)
+{
+    const struere_bundle *b = struere_runtime_bundle(rt);
+    struere_actor_spec spec = {0};
+    *out = NULL;
+    if (struere_bundle_lookup(b, agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE,
+                              slug, NULL, NULL) < 0)
+        return fail(err, errlen, ACCESS_INVALID, "no %s '%s' in the bundle",
+                    agent ? "agent" : "role", slug);
+    json_t *roles;
+    if (agent) {
+        roles = agent_roles(b, slug);
+        spec.type = STRUERE_ACTOR_AGENT;
+        spec.id = slug;
+    } else {
+        roles = json_array();
+        json_array_append_new(roles, json_string(slug));
+        spec.type = STRUERE_ACTOR_USER;
+        spec.id = ACCESS_ROLE_USER_ID;
+        spec.roles = &slug;
+        spec.role_count = 1;
+    }
+    struere_actor *a;
+    struere_error e;
+    int rc = struere_actor_new(rt, &spec, &a, &e);
+    if (rc < 0) {
+        json_decref(roles);
+        return fail(err, errlen,
+                    rc == STRUERE_ENOMEM ? ACCESS_FAILED : ACCESS_INVALID,
+                    "%.400s", e.message);
+    }
+    char name[300];
+    snprintf(name, sizeof(name), "%s:%s", agent ? "agent" : "role", slug);
+    json_t *s = json_object();
+    json_object_set_new(s, "subject", json_string(name));
+    json_object_set_new(s, "roles", roles);
+    rc = fill_access(rt, a, s, err, errlen);
+    struere_actor_free(a);
+    if (rc != ACCESS_OK) {
+        json_decref(s);
+        return rc;
+    }
+    *out = s;
+    return ACCESS_OK;
+}
+
+/* ---- the difference ---- */
+
+/* A predicate as a list of terms, each the set (a JSON object keyed by
+ * canonical text) of its conditions; every row is one empty term. */
+static json_t *terms_of(const json_t *scope)
+{
+    json_t *terms = json_array(), *t;
+    size_t i;
+    if (json_is_null(scope) || !scope) {
+        json_array_append_new(terms, json_object());
+        return terms;
+    }
+    json_array_foreach(json_object_get(scope, "anyOf"), i, t)
+    {
+        json_t *set = json_object(), *c;
+        size_t j;
+        json_array_foreach(json_object_get(t, "allOf"), j, c)
+        {
+            char *key = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+            if (key)
+                json_object_set_new(set, key, json_true());
+            free(key);
+        }
+        json_array_append_new(terms, set);
+    }
+    return terms;
+}
+
+static bool subset(const json_t *a, const json_t *b)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)a, k, v) if (!json_object_get(b, k)) return
+        false;
+    return true;
+}
+
+/* Is every row of `inner` a row of `outer`? Proven when each term of
+ * inner has every condition of some term of outer (an AND with more
+ * conditions selects fewer rows). False when it cannot be proven. */
+static bool contains(const json_t *outer, const json_t *inner)
+{
+    size_t i, j;
+    json_t *ti, *to;
+    json_array_foreach(inner, i, ti)
+    {
+        bool covered = false;
+        json_array_foreach(outer, j, to) if (subset(to, ti)) covered = true;
+        if (!covered)
+            return false;
+    }
+    return true;
+}
+
+static void add_change(json_t *list, const char *subject, const char *res,
+                       const char *act, const char *change, bool widens,
+                       json_t *from, json_t *to)
+{
+    json_t *c = json_object();
+    json_object_set_new(c, "subject", json_string(subject));
+    json_object_set_new(c, "resource", json_string(res));
+    json_object_set_new(c, "action", json_string(act));
+    json_object_set_new(c, "change", json_string(change));
+    json_object_set_new(c, "widens", json_boolean(widens));
+    json_object_set(c, "from", from ? from : json_null());
+    json_object_set(c, "to", to ? to : json_null());
+    json_array_append_new(list, c);
+}
+
+/* The mask on `field` in a masks list, or NULL. */
+static json_t *mask_on(const json_t *masks, const char *field)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(masks, i, m) if (!strcmp(
+        json_string_value(json_object_get(m, "field")), field)) return m;
+    return NULL;
+}
+
+/* Is some proper ancestor of `field` masked? Then the whole value above
+ * it is hidden or replaced, and its own mask decides nothing. */
+static bool covered(const json_t *masks, const char *field)
+{
+    size_t i;
+    json_t *m;
+    size_t n = strlen(field);
+    json_array_foreach(masks, i, m)
+    {
+        const char *f = json_string_value(json_object_get(m, "field"));
+        size_t k = strlen(f);
+        if (k < n && !strncmp(f, field, k) && field[k] == '.')
+            return true;
+    }
+    return false;
+}
+
+static void mask_changes(json_t *list, const char *subject, const char *res,
+                         const char *act, const json_t *ma, const json_t *mb)
+{
+    /* every field masked on either side, in the order the masks come */
+    const json_t *sides[2] = {ma, mb};
+    for (int s = 0; s < 2; s++) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(sides[s], i, m)
+        {
+            const char *f = json_string_value(json_object_get(m, "field"));
+            json_t *x = mask_on(ma, f), *y = mask_on(mb, f);
+            if ((s == 1 && x) || covered(ma, f) || covered(mb, f) ||
+                json_equal(x, y))
+                continue;
+            if (!y) {
+                add_change(list, subject, res, act, "mask-removed", true, x,
+                           NULL);
+            } else if (!x) {
+                add_change(list, subject, res, act, "mask-added", false, NULL,
+                           y);
+            } else {
+                /* hide to redact shows that the field is there */
+                bool widens = !strcmp(json_string_value(json_object_get(x,
+                                                                        "type")),
+                                      "hide") &&
+                              strcmp(json_string_value(json_object_get(y,
+                                                                       "type")),
+                                     "hide");
+                add_change(list, subject, res, act, "mask-changed", widens, x,
+                           y);
+            }
+        }
+    }
+}
+
+/* {"by","scope","masks"} of an allowed entry. */
+static json_t *grant_of(const json_t *e)
+{
+    json_t *g = json_object();
+    json_object_set(g, "by", json_object_get(e, "by"));
+    json_object_set(g, "scope", json_object_get(e, "scope"));
+    json_object_set(g, "masks", json_object_get(e, "masks"));
+    return g;
+}
+
+static void pair_changes(json_t *list, const char *subject, const json_t *ea,
+                         const json_t *eb)
+{
+    const json_t *e = ea ? ea : eb;
+    const char *res = json_string_value(json_object_get(e, "resource"));
+    const char *act = json_string_value(json_object_get(e, "action"));
+    if (!ea || !eb) {
+        json_t *g = grant_of(e);
+        add_change(list, subject, res, act, ea ? "revoked" : "granted", !ea,
+                   ea ? g : NULL, ea ? NULL : g);
+        json_decref(g);
+        return;
+    }
+    json_t *sa = json_object_get(ea, "scope"), *sb = json_object_get(eb, "scope");
+    json_t *ta = terms_of(sa), *tb = terms_of(sb);
+    bool narrower = contains(ta, tb), wider = contains(tb, ta);
+    if (!(narrower && wider))
+        add_change(list, subject, res, act,
+                   narrower ? "scope-narrowed"
+                   : wider  ? "scope-widened"
+                            : "scope-changed",
+                   !narrower, sa, sb);
+    json_decref(ta);
+    json_decref(tb);
+    mask_changes(list, subject, res, act, json_object_get(ea, "masks"),
+                 json_object_get(eb, "masks"));
+}
+
+/* The allowed list of a subject keyed "RESOURCE\tACTION". */
+static json_t *by_pair(const json_t *subject)
+{
+    json_t *map = json_object(), *e;
+    size_t i;
+    json_array_foreach(json_object_get(subject, "allowed"), i, e)
+    {
+        char key[600];
+        snprintf(key, sizeof(key), "%s\t%s",
+                 json_string_value(json_object_get(e, "resource")),
+                 json_string_value(json_object_get(e, "action")));
+        json_object_set(map, key, e);
+    }
+    return map;
+}
+
+/* Changes of one subject, given its access on each side (NULL: absent). */
+static void subject_changes(json_t *list, const char *name, const json_t *a,
+                            const json_t *b)
+{
+    json_t *ma = by_pair(a), *mb = by_pair(b);
+    /* pairs in the new side's order, then those only the old side has */
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(b, "allowed"), i, e)
+    {
+        char key[600];
+        snprintf(key, sizeof(key), "%s\t%s",
+                 json_string_value(json_object_get(e, "resource")),
+                 json_string_value(json_object_get(e, "action")));
+        pair_changes(list, name, json_object_get(ma, key), e);
+    }
+    json_array_foreach(json_object_get(a, "allowed"), i, e)
+    {
+        char key[600];
+        snprintf(key, sizeof(key), "%s\t%s",
+                 json_string_value(json_object_get(e, "resource")),
+                 json_string_value(json_object_get(e, "action")));
+        if (!json_object_get(mb, key))
+            pair_changes(list, name, e, NULL);
+    }
+    json_decref(ma);
+    json_decref(mb);
+}
+
+/* One side of the difference: its bundle and a runtime over it. */
+struct side {
+    const struere_bundle *b;
+    struere_runtime *rt;
+};
+
+static bool same_body(const struct side *x, const struct side *y, int kind,
+                      const char *slug)
+{
+    const char *ba, *bb;
+    size_t la, lb;
+    if (!x->b || !y->b ||
+        struere_bundle_lookup(x->b, kind, slug, &ba, &la) < 0 ||
+        struere_bundle_lookup(y->b, kind, slug, &bb, &lb) < 0)
+        return false;
+    return la == lb && !memcmp(ba, bb, la);
+}
+
+static bool same_types(const struct side *x, const struct side *y)
+{
+    size_t n = struere_bundle_count(x->b, STRUERE_KIND_DATA);
+    if (n != struere_bundle_count(y->b, STRUERE_KIND_DATA))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const char *a, *b;
+        struere_bundle_entry(x->b, STRUERE_KIND_DATA, i, &a, NULL, NULL);
+        struere_bundle_entry(y->b, STRUERE_KIND_DATA, i, &b, NULL, NULL);
+        if (strcmp(a, b))
+            return false;
+    }
+    return true;
+}
+
+/* The roles whose definitions differ between the sides (present on one
+ * only, or with other bodies), as a set. */
+static json_t *changed_roles(const struct side *x, const struct side *y)
+{
+    json_t *set = json_object();
+    const struct side *sides[2] = {x, y};
+    for (int s = 0; s < 2; s++) {
+        size_t n = struere_bundle_count(sides[s]->b, STRUERE_KIND_ROLE);
+        for (size_t i = 0; i < n; i++) {
+            const char *slug;
+            struere_bundle_entry(sides[s]->b, STRUERE_KIND_ROLE, i, &slug, NULL,
+                                 NULL);
+            if (!same_body(x, y, STRUERE_KIND_ROLE, slug))
+                json_object_set_new(set, slug, json_true());
+        }
+    }
+    return set;
+}
+
+static bool holds_changed(const json_t *roles, const json_t *changed)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach((json_t *)roles, i, r) if (json_object_get(
+        changed, json_string_value(r))) return true;
+    return false;
+}
+
+/* Can the subject's access differ between the sides? A decision reads
+ * the subject's roles' policies, scope rules and masks, and the data
+ * types (which resources exist); so it can only when the subject is on
+ * one side only, the data types differ, an agent's role list differs, or
+ * one of its roles' definitions does. */
+static bool may_differ(const struct side *x, const struct side *y, bool agent,
+                       const char *slug, bool types_same, const json_t *changed)
+{
+    if (!types_same)
+        return true;
+    if (!agent)
+        return json_object_get(changed, slug) != NULL;
+    bool same = same_body(x, y, STRUERE_KIND_AGENT, slug);
+    if (same && !json_object_size(changed))
+        return false;
+    if (!same && (struere_bundle_lookup(x->b, STRUERE_KIND_AGENT, slug, NULL,
+                                        NULL) < 0 ||
+                  struere_bundle_lookup(y->b, STRUERE_KIND_AGENT, slug, NULL,
+                                        NULL) < 0))
+        return true;
+    json_t *ra = agent_roles(x->b, slug);
+    json_t *rb = same ? json_incref(ra) : agent_roles(y->b, slug);
+    bool differ = !json_equal(ra, rb) || holds_changed(ra, changed);
+    json_decref(ra);
+    json_decref(rb);
+    return differ;
+}
+
+/* A runtime over the side's bundle, opened the first time it is needed
+ * (the bundle was verified when it was loaded). */
+static int open_side(struct side *s, char *err, size_t errlen)
+{
+    if (s->rt)
+        return ACCESS_OK;
+    size_t len;
+    const void *bytes = struere_bundle_bytes(s->b, &len);
+    struere_error e;
+    int rc = struere_runtime_open_memory(&s->rt, bytes, len, 0, &e);
+    if (rc < 0)
+        return fail(err, errlen,
+                    rc == STRUERE_ENOMEM ? ACCESS_FAILED : ACCESS_INVALID,
+                    "%.400s", e.message);
+    return ACCESS_OK;
+}
+
+/* A subject's access on one side, or NULL when the side lacks it. */
+static int side_access(struct side *s, bool agent, const char *slug,
+                       json_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!s->b || struere_bundle_lookup(s->b,
+                                       agent ? STRUERE_KIND_AGENT
+                                             : STRUERE_KIND_ROLE,
+                                       slug, NULL, NULL) < 0)
+        return ACCESS_OK;
+    int rc = open_side(s, err, errlen);
+    if (rc != ACCESS_OK)
+        return rc;
+    return access_subject(s->rt, agent, slug, out, err, errlen);
+}
+
+int access_changes(const struere_bundle *from, const struere_bundle *to,
+                   json_t **out, char *err, size_t errlen)
+{
+    struct side x = {from, NULL}, y = {to, NULL};
+    *out = NULL;
+    int rc = ACCESS_OK;
+    bool types_same = from && to && same_types(&x, &y);
+    json_t *changed = changed_roles(&x, &y);
+    json_t *list = json_array();
+    static const int kinds[2] = {STRUERE_KIND_AGENT, STRUERE_KIND_ROLE};
+    for (int k = 0; k < 2 && rc == ACCESS_OK; k++) {
+        bool agent = kinds[k] == STRUERE_KIND_AGENT;
+        size_t na = struere_bundle_count(from, kinds[k]);
+        size_t nb = struere_bundle_count(to, kinds[k]);
+        size_t i = 0, j = 0;
+        /* the union of the two sorted slug lists */
+        while (rc == ACCESS_OK && (i < na || j < nb)) {
+            const char *sa = NULL, *sb = NULL;
+            if (i < na)
+                struere_bundle_entry(from, kinds[k], i, &sa, NULL, NULL);
+            if (j < nb)
+                struere_bundle_entry(to, kinds[k], j, &sb, NULL, NULL);
+            int cmp = !sa ? 1 : !sb ? -1 : strcmp(sa, sb);
+            const char *slug = cmp <= 0 ? sa : sb;
+            i += cmp <= 0;
+            j += cmp >= 0;
+            if (!may_differ(&x, &y, agent, slug, types_same, changed))
+                continue;
+            json_t *a = NULL, *b = NULL;
+            rc = side_access(&x, agent, slug, &a, err, errlen);
+            if (rc == ACCESS_OK)
+                rc = side_access(&y, agent, slug, &b, err, errlen);
+            if (rc == ACCESS_OK) {
+                char name[300];
+                snprintf(name, sizeof(name), "%s:%s",
+                         agent ? "agent" : "role", slug);
+                subject_changes(list, name, a, b);
+            }
+            json_decref(a);
+            json_decref(b);
+        }
+    }
+    json_decref(changed);
+    struere_runtime_free(x.rt);
+    struere_runtime_free(y.rt);
+    if (rc != ACCESS_OK) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
+    return ACCESS_OK;
+}
+
+bool access_widens(const json_t *changes)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach((json_t *)changes, i, c) if (json_is_true(
+        json_object_get(c, "widens"))) return true;
+    return false;
+}
+
+/* ---- words ---- */
+
+/* Text as Markdown inline code (a fence longer than any run of backticks
+ * in it), or as it is. */
+static void print_code(FILE *out, const char *text, bool md)
+{
+    if (!md) {
+        fputs(text, out);
+        return;
+    }
+    int run = 0, longest = 0;
+    for (const char *p = text; *p; p++) {
+        run = *p == '`' ? run + 1 : 0;
+        longest = run > longest ? run : longest;
+    }
+    bool pad = text[0] == '`' || (text[0] && text[strlen(text) - 1] == '`');
+    for (int i = 0; i <= longest; i++)
+        fputc('`', out);
+    fprintf(out, pad ? " %s " : "%s", text);
+    for (int i = 0; i <= longest; i++)
+        fputc('`', out);
+}
+
+static const char *op_word(const char *op)
+{
+    return !strcmp(op, "eq")    ? "="
+           : !strcmp(op, "neq") ? "!="
+                                : op;
+}
+
+/* A scope in words: "every row", or "rows where a = 1 and b in [...] or
+ * c = 2". */
+static void print_scope(FILE *out, const json_t *scope, bool md)
+{
+    if (json_is_null(scope) || !scope) {
+        fputs("every row", out);
+        return;
+    }
+    const json_t *terms = json_object_get(scope, "anyOf");
+    size_t i, j;
+    json_t *t, *c;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (!mem)
+        return;
+    json_array_foreach((json_t *)terms, i, t)
+    {
+        const json_t *all = json_object_get(t, "allOf");
+        bool paren = json_array_size(terms) > 1 && json_array_size(all) > 1;
+        fprintf(mem, "%s%s", i ? " or " : "", paren ? "(" : "");
+        json_array_foreach((json_t *)all, j, c)
+        {
+            char *v = json_dumps(json_object_get(c, "value"),
+                                 JSON_COMPACT | JSON_ENCODE_ANY);
+            const char *op = json_string_value(json_object_get(c, "operator"));
+            fprintf(mem, "%s%s %s %s", j ? " and " : "",
+                    json_string_value(json_object_get(c, "field")),
+                    op_word(op ? op : "?"), v ? v : "?");
+            free(v);
+        }
+        fputs(paren ? ")" : "", mem);
+    }
+    if (fclose(mem) != 0) {
+        free(text);
+        return;
+    }
+    fputs("rows where ", out);
+    print_code(out, text, md);
+    free(text);
+}
+
+/* "agent front-desk" / "role staff" */
+static void print_subject(FILE *out, const char *subject, bool md)
+{
+    const char *colon = strchr(subject, ':');
+    int n = colon ? (int)(colon - subject) : 0;
+    fprintf(out, md ? "%.*s **%s**" : "%.*s %s", n, subject,
+            colon ? colon + 1 : subject);
+}
+
+/* A field's state under a mask: "hidden", "redacted as R", or
+ * "visible" (m NULL). */
+static void print_state(FILE *out, const json_t *m, bool md)
+{
+    const char *type = m ? json_string_value(json_object_get(m, "type")) : "";
+    if (!m || json_is_null(m)) {
+        fputs("visible", out);
+    } else if (type && !strcmp(type, "hide")) {
+        fputs("hidden", out);
+    } else {
+        char *r = json_dumps(json_object_get(m, "replacement"),
+                             JSON_COMPACT | JSON_ENCODE_ANY);
+        fputs("redacted as ", out);
+        print_code(out, r ? r : "?", md);
+        free(r);
+    }
+}
+
+static void print_field(FILE *out, const json_t *m, bool md)
+{
+    print_code(out, json_string_value(json_object_get(m, "field")), md);
+}
+
+static void print_grant(FILE *out, const json_t *g, bool md)
+{
+    fputs(" on ", out);
+    print_scope(out, json_object_get(g, "scope"), md);
+    const json_t *masks = json_object_get(g, "masks");
+    size_t i;
+    json_t *m;
+    json_array_foreach((json_t *)masks, i, m)
+    {
+        fputs(i ? ", " : ", with ", out);
+        print_field(out, m, md);
+        fputc(' ', out);
+        print_state(out, m, md);
+    }
+    fputs(" (by ", out);
+    json_array_foreach(json_object_get(g, "by"), i, m)
+        fprintf(out, "%s%s", i ? ", " : "", json_string_value(m));
+    fputc(')', out);
+}
+
+/* One change as a sentence. */
+static void print_change(FILE *out, const json_t *c, bool md)
+{
+    const char *ch = json_string_value(json_object_get(c, "change"));
+    const char *res = json_string_value(json_object_get(c, "resource"));
+    const char *act = json_string_value(json_object_get(c, "action"));
+    const json_t *from = json_object_get(c, "from"),
+                 *to = json_object_get(c, "to");
+    const char *q = md ? "`" : "";
+    print_subject(out, json_string_value(json_object_get(c, "subject")), md);
+    if (!strcmp(ch, "granted")) {
+        fprintf(out, " can now %s%s %s%s", q, act, res, q);
+        print_grant(out, to, md);
+    } else if (!strcmp(ch, "revoked")) {
+        fprintf(out, " can no longer %s%s %s%s", q, act, res, q);
+    } else if (!strncmp(ch, "scope-", 6)) {
+        fprintf(out, " can %s%s %s%s on %s: ", q, act, res, q,
+                !strcmp(ch, "scope-widened")    ? "more rows"
+                : !strcmp(ch, "scope-narrowed") ? "fewer rows"
+                                                : "other rows (not provably "
+                                                  "fewer)");
+        print_scope(out, from, md);
+        fputs(md ? " → " : " -> ", out);
+        print_scope(out, to, md);
+    } else {
+        const json_t *m = json_is_null(to) ? from : to;
+        fprintf(out, " can %s%s %s%s with ", q, act, res, q);
+        print_field(out, m, md);
+        fputc(' ', out);
+        print_state(out, json_is_null(to) ? NULL : to, md);
+        fputs(" (was ", out);
+        print_state(out, json_is_null(from) ? NULL : from, md);
+        fputc(')', out);
+    }
+}
+
+static size_t count(const json_t *changes, bool widens)
+{
+    size_t n = 0, i;
+    json_t *c;
+    json_array_foreach((json_t *)changes, i, c) n +=
+        json_is_true(json_object_get(c, "widens")) == widens;
+    return n;
+}
+
+void access_print_text(FILE *out, const json_t *changes, int indent,
+                       bool only_widening, bool color)
+{
+    for (int w = 1; w >= 0; w--) {
+        size_t n = count(changes, w), i;
+        json_t *c;
+        if (!n || (!w && only_widening))
+            continue;
+        fprintf(out, "%*s%sAccess %s (%zu change%s):%s\n", indent, "",
+                color ? (w ? "\033[31m" : "\033[32m") : "",
+                w ? "widened" : "narrowed", n, n == 1 ? "" : "s",
+                color ? "\033[0m" : "");
+        json_array_foreach((json_t *)changes, i, c)
+        {
+            if (json_is_true(json_object_get(c, "widens")) != (bool)w)
+                continue;
+            fprintf(out, "%*s  %c ", indent, "", w ? '+' : '-');
+            print_change(out, c, false);
+            fputc('\n', out);
+        }
+    }
+}
+
+void access_print_md(FILE *out, const json_t *changes, int level)
+{
+    if (!json_array_size(changes)) {
+        fprintf(out, "Effective access is unchanged.\n\n");
+        return;
+    }
+    for (int w = 1; w >= 0; w--) {
+        size_t n = count(changes, w), i;
+        json_t *c;
+        if (!n)
+            continue;
+        fprintf(out, "%.*s Access %s (%zu)\n\n", level, "######",
+                w ? "widened" : "narrowed", n);
+        json_array_foreach((json_t *)changes, i, c)
+        {
+            if (json_is_true(json_object_get(c, "widens")) != (bool)w)
+                continue;
+            fputs("- ", out);
+            print_change(out, c, true);
+            fputc('\n', out);
+        }
+        fputc('\n', out);
+    }
+}

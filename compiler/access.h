@@ -1,0 +1,72 @@
+/*
+ * access.h - effective access: for a subject (an agent with its roles, or
+ * a role alone, held by a user), every (resource, action) it may do, with
+ * the policies that allow it, the row scope and the field masks; and the
+ * difference in effective access between two bundles, each change marked
+ * as widening access or not. Every answer comes from libstruere's engine
+ * (struere_decide and the calls that explain a decision) on a runtime
+ * opened over the bundle; nothing here reads a role's rules.
+ *
+ * Documents are JSON (jansson), as `struere access --format json` and the
+ * "access" list of `struere diff --format json` print them.
+ */
+#ifndef STRUERE_ACCESS_H
+#define STRUERE_ACCESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "struere.h"
+
+/* A role subject is a user holding that role alone; its user id is this,
+ * so that a rule on actor.userId prints as what it compares with. */
+#define ACCESS_ROLE_USER_ID "actor.userId"
+
+enum access_status {
+    ACCESS_OK = 0,
+    ACCESS_INVALID = 1, /* an unknown agent or role, a bad bundle */
+    ACCESS_FAILED = 3   /* out of memory, or the engine failed */
+};
+
+/*
+ * The effective access of one subject of `rt` (agent: the agent `slug`
+ * with its roles; else the role `slug` alone) as
+ * {"subject": "agent:SLUG"|"role:SLUG", "roles": [...], "allowed":
+ * [{"resource", "action", "by", "scope", "masks"}], "denied":
+ * [{"resource", "action", "by"}]}, in `*out` (caller owns it). Resources
+ * in bundle order then "users", actions create, read, update, delete,
+ * list. Returns an access_status; `err` says why when it is not ACCESS_OK.
+ */
+int access_subject(const struere_runtime *rt, bool agent, const char *slug,
+                   json_t **out, char *err, size_t errlen);
+
+/*
+ * The access changes from bundle `from` to bundle `to` (NULL: an empty
+ * environment), in `*out` (caller owns it): an array of {"subject",
+ * "resource", "action", "change", "widens", "from", "to"}, subject by
+ * subject (agents, then roles, in slug order), where change is one of
+ * granted, revoked, scope-widened, scope-narrowed, scope-changed,
+ * mask-removed, mask-added, mask-changed. granted: from null, to
+ * {"by","scope","masks"}; revoked: the reverse; scope-*: the scopes (null:
+ * every row); mask-*: {"field","type","replacement"} or null. Only
+ * subjects whose access can differ are computed (the agent or role, its
+ * roles' definitions or the set of data types changed); a change where
+ * effective access is identical is never listed. Returns an access_status.
+ */
+int access_changes(const struere_bundle *from, const struere_bundle *to,
+                   json_t **out, char *err, size_t errlen);
+
+/* Does any change of an access_changes list widen access? */
+bool access_widens(const json_t *changes);
+
+/* The changes as text: widened first, then narrowed, one sentence each,
+ * indented by `indent` spaces. `only_widening` leaves the rest out. */
+void access_print_text(FILE *out, const json_t *changes, int indent,
+                       bool only_widening, bool color);
+
+/* The changes as Markdown sections "Access widened", "Access narrowed"
+ * (level `level` headings), or a sentence saying access is unchanged. */
+void access_print_md(FILE *out, const json_t *changes, int level);
+
+#endif

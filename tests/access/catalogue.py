@@ -1,0 +1,457 @@
+#!/usr/bin/env python3
+"""The catalogue of access changes: hand-made edits of a small project,
+each with the access changes `struere diff` must report, written by hand
+from the project below and DESIGN.md section 10 (never from the program's
+output).
+
+    catalogue.py STRUERE_BINARY WORKDIR
+
+For each edit: both projects are built (`struere build`), `struere diff
+--format json` of their production bundles must list exactly the expected
+(subject, resource, action, change, widens) tuples, "widens" must be their
+OR, `diff --check no-new-access` must exit 1 exactly when one widens, and
+`struere can` on both bundles must not contradict the list: a decision that
+flips is listed as granted/revoked, and a pair whose decision, predicate
+and mask are identical is not listed. Ends "catalogue: N passed, M failed".
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+BIN, WORK = sys.argv[1], sys.argv[2]
+PASSED = FAILED = 0
+
+
+def check(name, ok, why=""):
+    global PASSED, FAILED
+    if ok:
+        PASSED += 1
+    else:
+        FAILED += 1
+        print(f"FAIL {name}" + (f" ({why})" if why else ""))
+
+
+AGENT = """name: {name}
+slug: {slug}
+version: 1.0.0
+model:
+  model: openai/gpt-5-mini
+  temperature: {temp}
+roles: {roles}
+systemPrompt: |
+  You help the support desk.
+"""
+
+# The base project. Effective access, worked out by hand:
+#   support (helper):  ticket read/list/update where data.ownerId = the
+#       user, data.customer.phone redacted "***"; invoice read/list, every
+#       row, data.card hidden.
+#   billing (cashier): invoice create/read/update/list where data.status !=
+#       "void" (delete: denied); ticket read/list, every row, data.notes
+#       hidden.
+#   auditor: read/list on ticket, invoice and users, every row.
+BASE = {
+    "struere.yaml": "name: catalogue\nversion: 1.0.0\n",
+    "data/ticket.yaml": """name: Ticket
+slug: ticket
+schema:
+  type: object
+  properties:
+    title: {type: string}
+    status: {type: string, enum: [open, closed]}
+    ownerId: {type: string}
+    notes: {type: string}
+    customer:
+      type: object
+      properties:
+        email: {type: string}
+        phone: {type: string}
+  required: [title]
+""",
+    "data/invoice.yaml": """name: Invoice
+slug: invoice
+schema:
+  type: object
+  properties:
+    amount: {type: number}
+    status: {type: string, enum: [draft, paid, void]}
+    customerId: {type: string}
+    card:
+      type: object
+      properties:
+        last4: {type: string}
+  required: [amount]
+""",
+    "roles/support.yaml": """name: Support
+slug: support
+policies:
+  - resource: ticket
+    actions: [read, list]
+    effect: allow
+  - resource: ticket
+    actions: [update]
+    effect: allow
+  - resource: invoice
+    actions: [read, list]
+    effect: allow
+scopeRules:
+  - entityType: ticket
+    field: data.ownerId
+    operator: eq
+    value: actor.userId
+fieldMasks:
+  - entityType: invoice
+    fieldPath: data.card
+    maskType: hide
+  - entityType: ticket
+    fieldPath: data.customer.phone
+    maskType: redact
+    maskConfig:
+      replacement: "***"
+""",
+    "roles/billing.yaml": """name: Billing
+slug: billing
+policies:
+  - resource: invoice
+    actions: ["*"]
+    effect: allow
+  - resource: invoice
+    actions: [delete]
+    effect: deny
+  - resource: ticket
+    actions: [read, list]
+    effect: allow
+scopeRules:
+  - entityType: invoice
+    field: data.status
+    operator: neq
+    value: literal:void
+fieldMasks:
+  - entityType: ticket
+    fieldPath: data.notes
+    maskType: hide
+""",
+    "roles/auditor.yaml": """name: Auditor
+slug: auditor
+policies:
+  - resource: "*"
+    actions: [read, list]
+    effect: allow
+""",
+    "agents/helper.yaml": AGENT.format(name="Helper", slug="helper", temp="0.3",
+                                       roles="[support]"),
+    "agents/cashier.yaml": AGENT.format(name="Cashier", slug="cashier",
+                                        temp="0.3", roles="[billing]"),
+}
+
+
+def sub(path, old, new):
+    """An edit replacing `old` by `new` once in file `path`."""
+    def edit(files):
+        assert old in files[path], (path, old)
+        files[path] = files[path].replace(old, new, 1)
+    return edit
+
+
+def add(path, text):
+    def edit(files):
+        files[path] = text
+    return edit
+
+
+def remove(path):
+    def edit(files):
+        del files[path]
+    return edit
+
+
+def both(*edits):
+    def edit(files):
+        for e in edits:
+            e(files)
+    return edit
+
+
+SUPPORT, BILLING, AUDITOR = ("roles/support.yaml", "roles/billing.yaml",
+                             "roles/auditor.yaml")
+W, N = True, False  # widens, or not
+
+
+def pairs(subjects, resource, actions, change, widens):
+    return [(s, resource, a, change, widens) for s in subjects
+            for a in actions]
+
+
+SUP = ["agent:helper", "role:support"]
+BIL = ["agent:cashier", "role:billing"]
+RL = ["read", "list"]
+RLU = ["read", "list", "update"]
+CRUL = ["create", "read", "update", "list"]
+
+# (name, edit, expected changes)
+CATALOGUE = [
+    ("allow added under a deny",
+     sub(BILLING, "  - resource: ticket\n",
+         "  - resource: invoice\n    actions: [delete]\n    effect: allow\n"
+         "  - resource: ticket\n"), []),
+    ("a duplicate policy",
+     sub(SUPPORT, "  - resource: invoice\n",
+         "  - resource: ticket\n    actions: [update]\n    effect: allow\n"
+         "  - resource: invoice\n"), []),
+    ("policies reordered",
+     sub(SUPPORT, "    actions: [read, list]\n    effect: allow\n"
+         "  - resource: ticket\n    actions: [update]\n",
+         "    actions: [update]\n    effect: allow\n"
+         "  - resource: ticket\n    actions: [read, list]\n"), []),
+    ("an action list reordered",
+     sub(SUPPORT, "actions: [read, list]", "actions: [list, read]"), []),
+    ("a role's description", sub(AUDITOR, "slug: auditor\n",
+                                 "slug: auditor\ndescription: Reads.\n"), []),
+    ("an agent's model", sub("agents/helper.yaml", "temperature: 0.3",
+                             "temperature: 0.9"), []),
+    ("a deny policy that removes nothing (deny delete on *)",
+     sub(BILLING, "  - resource: ticket\n",
+         "  - resource: \"*\"\n    actions: [delete]\n    effect: deny\n"
+         "  - resource: ticket\n"), []),
+    ("a scope rule written twice",
+     sub(SUPPORT, "fieldMasks:\n",
+         "  - entityType: ticket\n    field: data.ownerId\n    operator: eq\n"
+         "    value: actor.userId\nfieldMasks:\n"), []),
+    ("two edits that cancel (update moved into the first policy)",
+     both(sub(SUPPORT, "actions: [read, list]", "actions: [read, list, update]"),
+          sub(SUPPORT, "  - resource: ticket\n    actions: [update]\n"
+              "    effect: allow\n", "")), []),
+    ("a deny removed",
+     sub(BILLING, "  - resource: invoice\n    actions: [delete]\n"
+         "    effect: deny\n", ""),
+     pairs(BIL, "invoice", ["delete"], "granted", W)),
+    ("a deny added",
+     sub(SUPPORT, "scopeRules:\n",
+         "  - resource: ticket\n    actions: [update]\n    effect: deny\n"
+         "scopeRules:\n"),
+     pairs(SUP, "ticket", ["update"], "revoked", N)),
+    ("an action added",
+     sub(SUPPORT, "actions: [update]", "actions: [update, create]"),
+     pairs(SUP, "ticket", ["create"], "granted", W)),
+    ("an action removed",
+     sub(SUPPORT, "actions: [read, list]", "actions: [read]"),
+     pairs(SUP, "ticket", ["list"], "revoked", N)),
+    ("a wildcard action for a role no agent holds",
+     sub(AUDITOR, "actions: [read, list]", "actions: [\"*\"]"),
+     [("role:auditor", r, a, "granted", W)
+      for r in ("invoice", "ticket", "users")
+      for a in ("create", "update", "delete")]),
+    ("a scope rule removed",
+     sub(SUPPORT, "scopeRules:\n  - entityType: ticket\n"
+         "    field: data.ownerId\n    operator: eq\n    value: actor.userId\n",
+         ""),
+     pairs(SUP, "ticket", RLU, "scope-widened", W)),
+    ("a scope rule added (an AND with more conditions)",
+     sub(BILLING, "fieldMasks:\n",
+         "  - entityType: invoice\n    field: data.customerId\n"
+         "    operator: eq\n    value: actor.userId\nfieldMasks:\n"),
+     pairs(BIL, "invoice", CRUL, "scope-narrowed", N)),
+    ("a scope rule's field and value replaced",
+     sub(SUPPORT, "    field: data.ownerId\n    operator: eq\n"
+         "    value: actor.userId\n",
+         "    field: data.status\n    operator: eq\n    value: literal:open\n"),
+     pairs(SUP, "ticket", RLU, "scope-changed", W)),
+    ("a scope rule's operator flipped",
+     sub(BILLING, "operator: neq", "operator: eq"),
+     pairs(BIL, "invoice", CRUL, "scope-changed", W)),
+    ("a scope rule for a role with its own rules added to another type",
+     sub(AUDITOR, "    effect: allow\n",
+         "    effect: allow\nscopeRules:\n  - entityType: ticket\n"
+         "    field: data.status\n    operator: eq\n"
+         "    value: literal:open\n"),
+     pairs(["role:auditor"], "ticket", RL, "scope-narrowed", N)),
+    ("a mask removed",
+     sub(SUPPORT, "  - entityType: invoice\n    fieldPath: data.card\n"
+         "    maskType: hide\n", ""),
+     pairs(SUP, "invoice", RL, "mask-removed", W)),
+    ("a mask added",
+     sub(BILLING, "fieldMasks:\n",
+         "fieldMasks:\n  - entityType: invoice\n    fieldPath: data.card\n"
+         "    maskType: hide\n"),
+     pairs(BIL, "invoice", CRUL, "mask-added", N)),
+    ("a mask relaxed from hide to redact",
+     sub(SUPPORT, "    fieldPath: data.card\n    maskType: hide\n",
+         "    fieldPath: data.card\n    maskType: redact\n"
+         "    maskConfig:\n      replacement: \"****\"\n"),
+     pairs(SUP, "invoice", RL, "mask-changed", W)),
+    ("a mask tightened from redact to hide",
+     sub(SUPPORT, "    fieldPath: data.customer.phone\n    maskType: redact\n"
+         "    maskConfig:\n      replacement: \"***\"\n",
+         "    fieldPath: data.customer.phone\n    maskType: hide\n"),
+     pairs(SUP, "ticket", RLU, "mask-changed", N)),
+    ("a redaction's replacement changed",
+     sub(SUPPORT, "replacement: \"***\"", "replacement: \"[redacted]\""),
+     pairs(SUP, "ticket", RLU, "mask-changed", N)),
+    ("a mask on a parent added: the child's own mask decides nothing more",
+     sub(SUPPORT, "fieldMasks:\n",
+         "fieldMasks:\n  - entityType: ticket\n    fieldPath: data.customer\n"
+         "    maskType: hide\n"),
+     pairs(SUP, "ticket", RLU, "mask-added", N)),
+    # helper with support and billing: tickets read/list are also granted by
+    # billing on every row (so the OR is every row) with billing's
+    # data.notes mask added; invoices create/update come from billing
+    # alone; read/list already every row with data.card hidden by support.
+    ("an agent gains a role",
+     sub("agents/helper.yaml", "roles: [support]", "roles: [support, billing]"),
+     pairs(["agent:helper"], "ticket", RL, "scope-widened", W) +
+     pairs(["agent:helper"], "ticket", RL, "mask-added", N) +
+     pairs(["agent:helper"], "invoice", ["create", "update"], "granted", W)),
+    # cashier with auditor instead of billing: invoices every row, read and
+    # list only; tickets without the notes mask; users readable.
+    ("an agent's role replaced",
+     sub("agents/cashier.yaml", "roles: [billing]", "roles: [auditor]"),
+     pairs(["agent:cashier"], "invoice", ["create", "update"], "revoked", N) +
+     pairs(["agent:cashier"], "invoice", RL, "scope-widened", W) +
+     pairs(["agent:cashier"], "ticket", RL, "mask-removed", W) +
+     pairs(["agent:cashier"], "users", RL, "granted", W)),
+    ("an agent gains a role listed first (the order of roles does not matter)",
+     both(sub("agents/helper.yaml", "roles: [support]",
+              "roles: [billing, support]")),
+     pairs(["agent:helper"], "ticket", RL, "scope-widened", W) +
+     pairs(["agent:helper"], "ticket", RL, "mask-added", N) +
+     pairs(["agent:helper"], "invoice", ["create", "update"], "granted", W)),
+    ("an agent added",
+     add("agents/auditbot.yaml", AGENT.format(name="Audit bot", slug="auditbot",
+                                              temp="0", roles="[auditor]")),
+     pairs(["agent:auditbot"], "invoice", RL, "granted", W) +
+     pairs(["agent:auditbot"], "ticket", RL, "granted", W) +
+     pairs(["agent:auditbot"], "users", RL, "granted", W)),
+    ("an agent removed", remove("agents/cashier.yaml"),
+     pairs(["agent:cashier"], "invoice", CRUL, "revoked", N) +
+     pairs(["agent:cashier"], "ticket", RL, "revoked", N)),
+    ("a role added that no agent holds",
+     add("roles/viewer.yaml", "name: Viewer\nslug: viewer\npolicies:\n"
+         "  - resource: ticket\n    actions: [read, list]\n"
+         "    effect: allow\n"),
+     pairs(["role:viewer"], "ticket", RL, "granted", W)),
+    ("a role removed", remove(AUDITOR),
+     [("role:auditor", r, a, "revoked", N)
+      for r in ("invoice", "ticket", "users") for a in RL]),
+    ("a data type added: the auditor's * reaches it",
+     add("data/note.yaml", "name: Note\nslug: note\nschema:\n  type: object\n"
+         "  properties:\n    text: {type: string}\n"),
+     pairs(["role:auditor"], "note", RL, "granted", W)),
+    ("users made readable",
+     sub(SUPPORT, "scopeRules:\n",
+         "  - resource: users\n    actions: [read]\n    effect: allow\n"
+         "scopeRules:\n"),
+     pairs(SUP, "users", ["read"], "granted", W)),
+]
+
+# For the differential against `can`.
+ACTIONS = ["create", "read", "update", "delete", "list"]
+
+
+def write(files, root):
+    shutil.rmtree(root, ignore_errors=True)
+    for path, text in files.items():
+        p = os.path.join(root, path)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+
+
+def build(files, root):
+    write(files, root)
+    r = subprocess.run([BIN, "-C", root, "build", "--out", root + "/dist"],
+                       capture_output=True, text=True)
+    return r.returncode == 0, r.stderr
+
+
+def can(bundle, subject, resource, action):
+    kind, slug = subject.split(":", 1)
+    actor = (["--as", "agent:" + slug] if kind == "agent" else
+             ["--as", "user:actor.userId", "--role", slug])
+    r = subprocess.run([BIN, "can", action, resource, "--bundle", bundle,
+                        "--json"] + actor, capture_output=True, text=True)
+    if r.returncode not in (0, 1):
+        return None
+    d = json.loads(r.stdout)
+    return (d["decision"], json.dumps(d["predicate"], sort_keys=True),
+            json.dumps(d["mask"], sort_keys=True))
+
+
+def subjects(files):
+    out = []
+    for prefix, kind in (("agents/", "agent"), ("roles/", "role")):
+        for p in sorted(files):
+            if p.startswith(prefix):
+                out.append(kind + ":" + os.path.splitext(p[len(prefix):])[0])
+    return out
+
+
+def resources(files):
+    return sorted(os.path.splitext(p[5:])[0] for p in files
+                  if p.startswith("data/")) + ["users"]
+
+
+def table(bundle, files):
+    return {(s, r, a): can(bundle, s, r, a) for s in subjects(files)
+            for r in resources(files) for a in ACTIONS}
+
+
+base_dir = os.path.join(WORK, "base")
+ok, err = build(BASE, base_dir)
+check("the base project builds", ok, err)
+base_bundle = base_dir + "/dist/production.stb"
+base_table = table(base_bundle, BASE) if ok else {}
+check("at least 30 edits in the catalogue", len(CATALOGUE) >= 30,
+      str(len(CATALOGUE)))
+
+for i, (name, edit, expected) in enumerate(CATALOGUE):
+    files = dict(BASE)
+    edit(files)
+    root = os.path.join(WORK, "edit%02d" % i)
+    ok, err = build(files, root)
+    check(f"{name}: builds", ok, err)
+    if not ok:
+        continue
+    bundle = root + "/dist/production.stb"
+    r = subprocess.run([BIN, "diff", base_bundle, bundle, "--format", "json"],
+                       capture_output=True, text=True)
+    check(f"{name}: diff exits 0", r.returncode == 0, r.stderr)
+    try:
+        doc = json.loads(r.stdout)
+    except ValueError:
+        check(f"{name}: diff prints JSON", False, r.stdout[:300])
+        continue
+    got = sorted((c["subject"], c["resource"], c["action"], c["change"],
+                  c["widens"]) for c in doc.get("access", []))
+    want = sorted(expected)
+    check(f"{name}: the access changes", got == want,
+          f"got {got} want {want}")
+    widens = any(c[4] for c in expected)
+    check(f"{name}: widens is {widens}", doc.get("widens") is widens)
+    g = subprocess.run([BIN, "diff", base_bundle, bundle, "--check",
+                        "no-new-access"], capture_output=True, text=True)
+    check(f"{name}: --check no-new-access exits {int(widens)}",
+          g.returncode == int(widens), g.stdout + g.stderr)
+    # never contradicts can
+    after = table(bundle, files)
+    listed = {(c["subject"], c["resource"], c["action"]): c["change"]
+              for c in doc.get("access", [])}
+    bad = []
+    for key in set(base_table) | set(after):
+        a, b = base_table.get(key), after.get(key)
+        da = a[0] if a else "deny"
+        db = b[0] if b else "deny"
+        change = listed.get(key)
+        if da != db:
+            want_change = "granted" if db == "allow" else "revoked"
+            if change != want_change:
+                bad.append((key, da, db, change))
+        elif a == b and change:
+            bad.append((key, "identical", change))
+    check(f"{name}: agrees with can on every subject x resource x action",
+          not bad, str(bad[:3]))
+
+print(f"catalogue: {PASSED} passed, {FAILED} failed")
+sys.exit(1 if FAILED else 0)
