@@ -30,23 +30,69 @@ static int fail(char *err, size_t n, int status, const char *fmt, ...)
 
 /* ---- one subject ---- */
 
-/* A libstruere JSON text (predicate or mask) of decision d, parsed. */
+static int lib_text(const struere_runtime *rt, const struere_decision *d,
+                    bool mask, char *buf, size_t cap, size_t *need)
+{
+    return mask ? struere_mask_json(rt, d, buf, cap, need)
+                : struere_predicate_json(rt, d, buf, cap, need);
+}
+
+/* The last predicate and mask text of a subject, and what they became:
+ * the actions on one resource mostly share them, and are parsed once. */
+struct memo {
+    char *text[2];
+    size_t len[2];
+    json_t *value[2];
+};
+
+static void memo_free(struct memo *m)
+{
+    for (int i = 0; i < 2; i++) {
+        free(m->text[i]);
+        json_decref(m->value[i]);
+    }
+}
+
+static json_t *masks_of(json_t *lib);
+
+/* Decision d's predicate (mask false: `true` for every row, else the
+ * engine's JSON) or masks (mask true: {"field","type","replacement"}
+ * list) from libstruere's JSON text, through the memo. NULL when out of
+ * memory or the text does not parse. */
 static json_t *lib_json(const struere_runtime *rt, const struere_decision *d,
-                        bool mask)
+                        bool mask, struct memo *m)
 {
     size_t need = 0;
-    char small[1];
-    int rc = mask ? struere_mask_json(rt, d, small, sizeof(small), &need)
-                  : struere_predicate_json(rt, d, small, sizeof(small), &need);
-    if (rc < 0 && rc != STRUERE_ERANGE)
-        return NULL;
-    char *s = malloc(need + 1);
-    if (!s)
-        return NULL;
-    rc = mask ? struere_mask_json(rt, d, s, need + 1, &need)
-              : struere_predicate_json(rt, d, s, need + 1, &need);
-    json_t *v = rc < 0 ? NULL : json_loadb(s, need, JSON_DECODE_ANY, NULL);
-    free(s);
+    char small[256], *text = small;
+    int rc = lib_text(rt, d, mask, small, sizeof(small), &need);
+    if (rc == STRUERE_ERANGE) {
+        if (!(text = malloc(need + 1)))
+            return NULL;
+        rc = lib_text(rt, d, mask, text, need + 1, &need);
+    }
+    json_t *v = NULL;
+    if (rc == 0 && m->text[mask] && m->len[mask] == need &&
+        !memcmp(m->text[mask], text, need)) {
+        v = json_incref(m->value[mask]);
+    } else if (rc == 0) {
+        v = json_loadb(text, need, JSON_DECODE_ANY, NULL);
+        if (v && mask) {
+            json_t *l = masks_of(v);
+            json_decref(v);
+            v = l;
+        }
+        char *copy = v ? malloc(need + 1) : NULL;
+        if (copy) {
+            memcpy(copy, text, need);
+            free(m->text[mask]);
+            json_decref(m->value[mask]);
+            m->text[mask] = copy;
+            m->len[mask] = need;
+            m->value[mask] = json_incref(v);
+        }
+    }
+    if (text != small)
+        free(text);
     return v;
 }
 
@@ -78,7 +124,7 @@ static json_t *pair(const char *res, const char *act)
 /* Decides (res, act) and appends it to allowed or denied. */
 static int decide_one(const struere_runtime *rt, const struere_actor *a,
                       const char *res, const char *act, json_t *allowed,
-                      json_t *denied, char *err, size_t errlen)
+                      json_t *denied, struct memo *m, char *err, size_t errlen)
 {
     struere_decision d;
     int rc = struere_decide(rt, a, act, res, &d);
@@ -96,15 +142,15 @@ static int decide_one(const struere_runtime *rt, const struere_actor *a,
     }
     rc = ACCESS_OK;
     if (d.allowed) {
-        json_t *pred = lib_json(rt, &d, false);
-        json_t *mask = lib_json(rt, &d, true);
+        json_t *pred = lib_json(rt, &d, false, m);
+        json_t *mask = lib_json(rt, &d, true, m);
         if (pred && mask) {
             json_t *e = pair(res, act);
             json_object_set(e, "by", allows);
-            json_object_set_new(e, "scope", json_is_true(pred)
-                                                ? json_null()
-                                                : json_incref(pred));
-            json_object_set_new(e, "masks", masks_of(mask));
+            json_object_set_new(e, "scope",
+                                json_is_true(pred) ? json_null()
+                                                   : json_incref(pred));
+            json_object_set(e, "masks", mask);
             json_array_append_new(allowed, e);
         } else {
             rc = fail(err, errlen, ACCESS_FAILED,
@@ -123,9 +169,16 @@ static int decide_one(const struere_runtime *rt, const struere_actor *a,
     return rc;
 }
 
-/* The allowed and denied lists of actor a, into subject s. */
+/* A set of resource names (a JSON object), or NULL for all. */
+static bool wanted(const json_t *only, const char *res)
+{
+    return !only || json_object_get(only, res);
+}
+
+/* The allowed and denied lists of actor a, into subject s, over the
+ * resources in `only` (NULL: all). */
 static int fill_access(const struere_runtime *rt, const struere_actor *a,
-                       json_t *s, char *err, size_t errlen)
+                       const json_t *only, json_t *s, char *err, size_t errlen)
 {
     json_t *allowed = json_array(), *denied = json_array();
     json_object_set_new(s, "allowed", allowed);
@@ -138,10 +191,13 @@ static int fill_access(const struere_runtime *rt, const struere_actor *a,
         return fail(err, errlen, ACCESS_FAILED, "out of memory");
     }
     rc = ACCESS_OK;
+    struct memo m = {{NULL, NULL}, {0, 0}, {NULL, NULL}};
     for (size_t i = 0; i < n && rc == ACCESS_OK; i++)
-        for (size_t k = 0; k < NACTIONS && rc == ACCESS_OK; k++)
-            rc = decide_one(rt, a, res[i], actions[k], allowed, denied, err,
+        for (size_t k = 0;
+             k < NACTIONS && rc == ACCESS_OK && wanted(only, res[i]); k++)
+            rc = decide_one(rt, a, res[i], actions[k], allowed, denied, &m, err,
                             errlen);
+    memo_free(&m);
     free(res);
     return rc;
 }
@@ -162,8 +218,10 @@ static json_t *agent_roles(const struere_bundle *b, const char *slug)
     return roles;
 }
 
-int access_subject(const struere_runtime *rt, bool agent, const char *slug,
-                   json_t **out, char *err, size_t errlen)
+/* access_subject over the resources in `only` (NULL: all). */
+static int subject_on(const struere_runtime *rt, bool agent, const char *slug,
+                      const json_t *only, json_t **out, char *err,
+                      size_t errlen)
 {
     const struere_bundle *b = struere_runtime_bundle(rt);
     struere_actor_spec spec = {0};
@@ -172,14 +230,10 @@ int access_subject(const struere_runtime *rt, bool agent, const char *slug,
                               slug, NULL, NULL) < 0)
         return fail(err, errlen, ACCESS_INVALID, "no %s '%s' in the bundle",
                     agent ? "agent" : "role", slug);
-    json_t *roles;
     if (agent) {
-        roles = agent_roles(b, slug);
         spec.type = STRUERE_ACTOR_AGENT;
         spec.id = slug;
     } else {
-        roles = json_array();
-        json_array_append_new(roles, json_string(slug));
         spec.type = STRUERE_ACTOR_USER;
         spec.id = ACCESS_ROLE_USER_ID;
         spec.roles = &slug;
@@ -188,18 +242,19 @@ int access_subject(const struere_runtime *rt, bool agent, const char *slug,
     struere_actor *a;
     struere_error e;
     int rc = struere_actor_new(rt, &spec, &a, &e);
-    if (rc < 0) {
-        json_decref(roles);
+    if (rc < 0)
         return fail(err, errlen,
                     rc == STRUERE_ENOMEM ? ACCESS_FAILED : ACCESS_INVALID,
                     "%.400s", e.message);
-    }
     char name[300];
     snprintf(name, sizeof(name), "%s:%s", agent ? "agent" : "role", slug);
-    json_t *s = json_object();
+    json_t *s = json_object(), *roles = json_array();
     json_object_set_new(s, "subject", json_string(name));
     json_object_set_new(s, "roles", roles);
-    rc = fill_access(rt, a, s, err, errlen);
+    const char *r;
+    for (size_t i = 0; (r = struere_actor_role(a, i)); i++)
+        json_array_append_new(roles, json_string(r));
+    rc = fill_access(rt, a, only, s, err, errlen);
     struere_actor_free(a);
     if (rc != ACCESS_OK) {
         json_decref(s);
@@ -207,6 +262,12 @@ int access_subject(const struere_runtime *rt, bool agent, const char *slug,
     }
     *out = s;
     return ACCESS_OK;
+}
+
+int access_subject(const struere_runtime *rt, bool agent, const char *slug,
+                   json_t **out, char *err, size_t errlen)
+{
+    return subject_on(rt, agent, slug, NULL, out, err, errlen);
 }
 
 /* ---- the difference ---- */
@@ -241,8 +302,8 @@ static bool subset(const json_t *a, const json_t *b)
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)a, k, v) if (!json_object_get(b, k)) return
-        false;
+    json_object_foreach((json_t *)a, k,
+                        v) if (!json_object_get(b, k)) return false;
     return true;
 }
 
@@ -283,8 +344,9 @@ static json_t *mask_on(const json_t *masks, const char *field)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(masks, i, m) if (!strcmp(
-        json_string_value(json_object_get(m, "field")), field)) return m;
+    json_array_foreach(
+        masks, i, m) if (!strcmp(json_string_value(json_object_get(m, "field")),
+                                 field)) return m;
     return NULL;
 }
 
@@ -328,12 +390,11 @@ static void mask_changes(json_t *list, const char *subject, const char *res,
                            y);
             } else {
                 /* hide to redact shows that the field is there */
-                bool widens = !strcmp(json_string_value(json_object_get(x,
-                                                                        "type")),
-                                      "hide") &&
-                              strcmp(json_string_value(json_object_get(y,
-                                                                       "type")),
-                                     "hide");
+                bool widens =
+                    !strcmp(json_string_value(json_object_get(x, "type")),
+                            "hide") &&
+                    strcmp(json_string_value(json_object_get(y, "type")),
+                           "hide");
                 add_change(list, subject, res, act, "mask-changed", widens, x,
                            y);
             }
@@ -364,7 +425,8 @@ static void pair_changes(json_t *list, const char *subject, const json_t *ea,
         json_decref(g);
         return;
     }
-    json_t *sa = json_object_get(ea, "scope"), *sb = json_object_get(eb, "scope");
+    json_t *sa = json_object_get(ea, "scope"),
+           *sb = json_object_get(eb, "scope");
     json_t *ta = terms_of(sa), *tb = terms_of(sb);
     bool narrower = contains(ta, tb), wider = contains(tb, ta);
     if (!(narrower && wider))
@@ -442,19 +504,19 @@ static bool same_body(const struct side *x, const struct side *y, int kind,
     return la == lb && !memcmp(ba, bb, la);
 }
 
-static bool same_types(const struct side *x, const struct side *y)
+/* The data types of side x that side y lacks, as a set. */
+static json_t *types_only_in(const struct side *x, const struct side *y)
 {
+    json_t *set = json_object();
     size_t n = struere_bundle_count(x->b, STRUERE_KIND_DATA);
-    if (n != struere_bundle_count(y->b, STRUERE_KIND_DATA))
-        return false;
     for (size_t i = 0; i < n; i++) {
-        const char *a, *b;
-        struere_bundle_entry(x->b, STRUERE_KIND_DATA, i, &a, NULL, NULL);
-        struere_bundle_entry(y->b, STRUERE_KIND_DATA, i, &b, NULL, NULL);
-        if (strcmp(a, b))
-            return false;
+        const char *slug;
+        struere_bundle_entry(x->b, STRUERE_KIND_DATA, i, &slug, NULL, NULL);
+        if (!y->b || struere_bundle_lookup(y->b, STRUERE_KIND_DATA, slug, NULL,
+                                           NULL) < 0)
+            json_object_set_new(set, slug, json_true());
     }
-    return true;
+    return set;
 }
 
 /* The roles whose definitions differ between the sides (present on one
@@ -476,34 +538,60 @@ static json_t *changed_roles(const struct side *x, const struct side *y)
     return set;
 }
 
+/* Can the agent's body name a changed role? Its body holds each role as
+ * a JSON string; one that contains none of the changed roles' slugs as
+ * "SLUG" cannot hold one (slugs need no escaping). Only consulted for a
+ * few changed roles; otherwise the body is parsed. */
+static bool may_name(const struct side *s, const char *slug,
+                     const json_t *changed)
+{
+    const char *body;
+    size_t len;
+    if (json_object_size(changed) > 16 ||
+        struere_bundle_lookup(s->b, STRUERE_KIND_AGENT, slug, &body, &len) < 0)
+        return true;
+    const char *role;
+    json_t *v;
+    json_object_foreach((json_t *)changed, role, v)
+    {
+        char quoted[300];
+        int n = snprintf(quoted, sizeof(quoted), "\"%s\"", role);
+        if (n < 0 || (size_t)n >= sizeof(quoted) ||
+            memmem(body, len, quoted, (size_t)n))
+            return true;
+    }
+    return false;
+}
+
 static bool holds_changed(const json_t *roles, const json_t *changed)
 {
     size_t i;
     json_t *r;
-    json_array_foreach((json_t *)roles, i, r) if (json_object_get(
-        changed, json_string_value(r))) return true;
+    json_array_foreach(
+        (json_t *)roles, i,
+        r) if (json_object_get(changed, json_string_value(r))) return true;
     return false;
 }
 
-/* Can the subject's access differ between the sides? A decision reads
- * the subject's roles' policies, scope rules and masks, and the data
- * types (which resources exist); so it can only when the subject is on
- * one side only, the data types differ, an agent's role list differs, or
- * one of its roles' definitions does. */
+/* Can the subject's access differ between the sides on the resources
+ * both have? A decision reads the subject's roles' policies, scope rules
+ * and masks; so it can only when the subject is on one side only, an
+ * agent's role list differs, or one of its roles' definitions does.
+ * (Data types added or removed are looked at on their own.) */
 static bool may_differ(const struct side *x, const struct side *y, bool agent,
-                       const char *slug, bool types_same, const json_t *changed)
+                       const char *slug, const json_t *changed)
 {
-    if (!types_same)
+    if (!x->b || !y->b)
         return true;
     if (!agent)
         return json_object_get(changed, slug) != NULL;
     bool same = same_body(x, y, STRUERE_KIND_AGENT, slug);
-    if (same && !json_object_size(changed))
+    if (same && (!json_object_size(changed) || !may_name(x, slug, changed)))
         return false;
-    if (!same && (struere_bundle_lookup(x->b, STRUERE_KIND_AGENT, slug, NULL,
-                                        NULL) < 0 ||
-                  struere_bundle_lookup(y->b, STRUERE_KIND_AGENT, slug, NULL,
-                                        NULL) < 0))
+    if (!same &&
+        (struere_bundle_lookup(x->b, STRUERE_KIND_AGENT, slug, NULL, NULL) <
+             0 ||
+         struere_bundle_lookup(y->b, STRUERE_KIND_AGENT, slug, NULL, NULL) < 0))
         return true;
     json_t *ra = agent_roles(x->b, slug);
     json_t *rb = same ? json_incref(ra) : agent_roles(y->b, slug);
@@ -530,20 +618,21 @@ static int open_side(struct side *s, char *err, size_t errlen)
     return ACCESS_OK;
 }
 
-/* A subject's access on one side, or NULL when the side lacks it. */
+/* A subject's access on one side over the resources in `only` (NULL:
+ * all), or NULL when the side lacks the subject. */
 static int side_access(struct side *s, bool agent, const char *slug,
-                       json_t **out, char *err, size_t errlen)
+                       const json_t *only, json_t **out, char *err,
+                       size_t errlen)
 {
     *out = NULL;
-    if (!s->b || struere_bundle_lookup(s->b,
-                                       agent ? STRUERE_KIND_AGENT
-                                             : STRUERE_KIND_ROLE,
-                                       slug, NULL, NULL) < 0)
+    if (!s->b || struere_bundle_lookup(
+                     s->b, agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE, slug,
+                     NULL, NULL) < 0)
         return ACCESS_OK;
     int rc = open_side(s, err, errlen);
     if (rc != ACCESS_OK)
         return rc;
-    return access_subject(s->rt, agent, slug, out, err, errlen);
+    return subject_on(s->rt, agent, slug, only, out, err, errlen);
 }
 
 int access_changes(const struere_bundle *from, const struere_bundle *to,
@@ -552,7 +641,11 @@ int access_changes(const struere_bundle *from, const struere_bundle *to,
     struct side x = {from, NULL}, y = {to, NULL};
     *out = NULL;
     int rc = ACCESS_OK;
-    bool types_same = from && to && same_types(&x, &y);
+    /* the data types one side has and the other lacks: every subject's
+     * access to them is compared, even when nothing else of it can
+     * differ */
+    json_t *removed = types_only_in(&x, &y), *added = types_only_in(&y, &x);
+    bool types_same = !json_object_size(removed) && !json_object_size(added);
     json_t *changed = changed_roles(&x, &y);
     json_t *list = json_array();
     static const int kinds[2] = {STRUERE_KIND_AGENT, STRUERE_KIND_ROLE};
@@ -572,16 +665,19 @@ int access_changes(const struere_bundle *from, const struere_bundle *to,
             const char *slug = cmp <= 0 ? sa : sb;
             i += cmp <= 0;
             j += cmp >= 0;
-            if (!may_differ(&x, &y, agent, slug, types_same, changed))
+            bool whole = may_differ(&x, &y, agent, slug, changed);
+            if (!whole && types_same)
                 continue;
             json_t *a = NULL, *b = NULL;
-            rc = side_access(&x, agent, slug, &a, err, errlen);
+            rc = side_access(&x, agent, slug, whole ? NULL : removed, &a, err,
+                             errlen);
             if (rc == ACCESS_OK)
-                rc = side_access(&y, agent, slug, &b, err, errlen);
+                rc = side_access(&y, agent, slug, whole ? NULL : added, &b, err,
+                                 errlen);
             if (rc == ACCESS_OK) {
                 char name[300];
-                snprintf(name, sizeof(name), "%s:%s",
-                         agent ? "agent" : "role", slug);
+                snprintf(name, sizeof(name), "%s:%s", agent ? "agent" : "role",
+                         slug);
                 subject_changes(list, name, a, b);
             }
             json_decref(a);
@@ -589,6 +685,8 @@ int access_changes(const struere_bundle *from, const struere_bundle *to,
         }
     }
     json_decref(changed);
+    json_decref(removed);
+    json_decref(added);
     struere_runtime_free(x.rt);
     struere_runtime_free(y.rt);
     if (rc != ACCESS_OK) {
@@ -603,8 +701,9 @@ bool access_widens(const json_t *changes)
 {
     size_t i;
     json_t *c;
-    json_array_foreach((json_t *)changes, i, c) if (json_is_true(
-        json_object_get(c, "widens"))) return true;
+    json_array_foreach(
+        (json_t *)changes, i,
+        c) if (json_is_true(json_object_get(c, "widens"))) return true;
     return false;
 }
 
@@ -633,9 +732,7 @@ static void print_code(FILE *out, const char *text, bool md)
 
 static const char *op_word(const char *op)
 {
-    return !strcmp(op, "eq")    ? "="
-           : !strcmp(op, "neq") ? "!="
-                                : op;
+    return !strcmp(op, "eq") ? "=" : !strcmp(op, "neq") ? "!=" : op;
 }
 
 /* A scope in words: "every row", or "rows where a = 1 and b in [...] or

@@ -544,6 +544,11 @@ void struere_actor_free(struere_actor *a);
 /* The actor's resolved entity id (actor.entityId), or NULL. */
 const char *struere_actor_entity(const struere_actor *a);
 
+/* The `index`th role the actor holds (a user's in the order given,
+ * duplicates dropped; an agent's as its definition lists them), or NULL
+ * past the last; borrowed until the runtime is freed or reloaded. */
+const char *struere_actor_role(const struere_actor *a, size_t index);
+
 /* Why a decision is what it is. */
 #define STRUERE_REASON_ADMIN 1     /* allow: organization admin */
 #define STRUERE_REASON_SYSTEM 2    /* allow: system actor */

@@ -260,6 +260,13 @@ const char *struere_actor_entity(const struere_actor *a)
     return a && a->has_entity ? a->entity_id.p : NULL;
 }
 
+const char *struere_actor_role(const struere_actor *a, size_t index)
+{
+    if (!a || index >= a->nroles || a->generation != a->rt->generation)
+        return NULL;
+    return a->rt->model->roles[a->roles[index]].slug;
+}
+
 /* ---- decisions ---- */
 
 static int action_bit(const char *action)

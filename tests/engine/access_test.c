@@ -152,6 +152,23 @@ int main(int argc, char **argv)
     POLICIES(rt, a, "update", "payment", "ai-assistant#4+");
     struere_actor_free(a);
 
+    /* ---- struere_actor_role ---- */
+    {
+        const char *three[] = {"teacher", "staff", "teacher"};
+        a = user(rt, three, 3);
+        CHECK(a && !strcmp(struere_actor_role(a, 0), "teacher") &&
+              !strcmp(struere_actor_role(a, 1), "staff") &&
+              struere_actor_role(a, 2) == NULL); /* duplicates dropped */
+        struere_actor_free(a);
+        struere_actor_spec fd = {.type = STRUERE_ACTOR_AGENT,
+                                 .id = "front-desk"};
+        CHECK(struere_actor_new(rt, &fd, &a, NULL) == 0);
+        CHECK(!strcmp(struere_actor_role(a, 0), "ai-assistant") &&
+              struere_actor_role(a, 1) == NULL);
+        struere_actor_free(a);
+        CHECK(struere_actor_role(NULL, 0) == NULL);
+    }
+
     /* ---- struere_actor_resources ---- */
     /* learning-assistant names student, session, progress-report and
      * payment; teacher adds teacher; staff names "*"; data types come in
