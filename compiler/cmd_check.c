@@ -167,9 +167,10 @@ int cmd_check(const struct cli *g, int argc, char **argv)
         if (!p.diags.errors && p.config) {
             printf("ok: %zu definition%s (", defs, s);
             for (int k = 0; k < KIND_COUNT; k++)
-                printf("%s%zu %s", k ? ", " : "", p.ndefs[k],
-                       p.ndefs[k] == 1 ? kind_table[k].label
-                                       : kind_table[k].plural);
+                if (k != KIND_TEST || p.ndefs[k]) /* listed when there */
+                    printf("%s%zu %s", k ? ", " : "", p.ndefs[k],
+                           p.ndefs[k] == 1 ? kind_table[k].label
+                                           : kind_table[k].plural);
             printf(")\n");
             if (summary)
                 print_summary(stdout, &p);

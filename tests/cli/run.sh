@@ -81,6 +81,7 @@ evals/example.eval.yaml
 fixtures/example.fixture.yaml
 roles/example.yaml
 struere.yaml
+tests/example.test.yaml
 tools/example.yaml'
 t "init: exit 0" [ "$RC" -eq 0 ]
 if [ "$(files "$P")" = "$EXPECTED_FILES" ]; then
@@ -98,7 +99,7 @@ else
     fail "init: the new project checks clean" "exit $RC"
 fi
 run "$BIN" -C "$P" check
-t "init: text check says ok" grep -q '^ok: 7 definitions' "$T/out"
+t "init: text check says ok" grep -q '^ok: 8 definitions' "$T/out"
 
 # the project name comes from the directory
 run "$BIN" init "$T/My Project"
@@ -474,11 +475,11 @@ done
 S=$T/schemas
 run "$BIN" schema export "$S"
 t "schema export: exit 0" [ "$RC" -eq 0 ]
-KINDS="project agent data role automation tool eval fixture"
-if [ "$(files "$S" | tr '\n' ' ')" = "agent.json automation.json builtin-tools.json data.json eval.json fixture.json project.json role.json tool.json " ]; then
-    pass "schema export: the 8 kinds and builtin-tools.json"
+KINDS="project agent data role automation tool eval fixture test"
+if [ "$(files "$S" | tr '\n' ' ')" = "agent.json automation.json builtin-tools.json data.json eval.json fixture.json project.json role.json test.json tool.json " ]; then
+    pass "schema export: the 9 kinds and builtin-tools.json"
 else
-    fail "schema export: the 8 kinds and builtin-tools.json" "$(files "$S" | tr '\n' ' ')"
+    fail "schema export: the 9 kinds and builtin-tools.json" "$(files "$S" | tr '\n' ' ')"
 fi
 for k in $KINDS; do
     # shellcheck disable=SC2016

@@ -118,8 +118,8 @@ int main(int argc, char **argv)
             "{\"_id\":\"s1\",\"type\":\"session\",\"status\":\"active\","
             "\"data\":{\"teacherId\":\"t9\",\"status\":\"scheduled\"}}";
         struere_decision d;
-        CHECK(struere_decide_record(rt, a, "read", "session", rec,
-                                    strlen(rec), &d) == 0);
+        CHECK(struere_decide_record(rt, a, "read", "session", rec, strlen(rec),
+                                    &d) == 0);
         CHECK(!d.allowed && d.reason == STRUERE_REASON_OUT_OF_SCOPE);
         expect(rt, &d, 0, "out of scope", LIST("teacher#0", "teacher#1"));
         expect(rt, &d, 1, "out of scope", NONE);
