@@ -59,8 +59,7 @@ static void check_actor(struct check_ctx *c, const struct node *actor)
                    "a user actor needs 'roles'");
     if (agent && agent->type == NODE_STRING &&
         !check_lookup(c, KIND_AGENT, agent->str))
-        check_unknown_ref(c, agent, KIND_AGENT, "unknown-agent", "agent",
-                          NULL);
+        check_unknown_ref(c, agent, KIND_AGENT, "unknown-agent", "agent", NULL);
     check_roles(c, role);
     check_roles(c, node_get(actor, "roles"));
     const struct node *entity = node_get(actor, "entity");
