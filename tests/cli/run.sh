@@ -362,7 +362,7 @@ for fmt in text json github sarif; do
     cp "$T/out" "$T/example.$fmt"
     t "check: example, --format $fmt -> exit 0" [ "$RC" -eq 0 ]
 done
-t "check: example, text says ok" grep -q '^ok: 27 definitions' "$T/example.text"
+t "check: example, text says ok" grep -q '^ok: 31 definitions' "$T/example.text"
 t "check: example, json parses" python3 -m json.tool "$T/example.json" >/dev/null
 t "check: example, json has diagnostics/errors/warnings" json_ok "$T/example.json" \
     'isinstance(d["diagnostics"], list) and d["errors"] == 0 and d["warnings"] == 0'
@@ -402,7 +402,7 @@ t "check: invalid project, text 'path:line:col: error: message [code]'" \
 t "check: invalid project, text shows the line and a caret" \
     bash -c "grep -q '^    ^\$' '$T/broken.text' || grep -Eq '^ +\^\$' '$T/broken.text'"
 t "check: invalid project, text ends with the counts" \
-    grep -q '^1 error, 0 warnings in 27 definitions$' "$T/broken.text"
+    grep -q '^1 error, 0 warnings in 31 definitions$' "$T/broken.text"
 t "check: invalid project, github lines start '::error ' or '::warning '" \
     bash -c "[ -s '$T/broken.github' ] && ! grep -Ev '^::(error|warning) ' '$T/broken.github'"
 t "check: invalid project, github has file, line, col" \
