@@ -45,8 +45,11 @@ static const char test_usage[] =
     "holds the masked values. A query case (query: TYPE) passes when the\n"
     "fixture records the actor may list are exactly the ids expected (any\n"
     "order), each with the field expectations. Outside eval, query cases\n"
-    "are skipped (no fixture records), and a user's actor.entityId is only\n"
-    "the entity the case names. A failure is reported at the expectation's\n"
+    "are skipped (no fixture records), a user's actor.entityId is only the\n"
+    "entity the case names and actor.relatedIds are empty (fixture\n"
+    "relations exist only in eval). A role: actor is a user whose id is\n"
+    "\"" ROLE_USER_ID "\"; an inline record's _id is \"" INLINE_ID "\" unless\n"
+    "given. A failure is reported at the expectation's\n"
     "file:line:col with what was expected and what the runtime answered.\n"
     "\n"
     "--coverage: per role of the bundle, which policies, scope rules and\n"
@@ -68,7 +71,8 @@ static const char test_usage[] =
     "\"column\", \"expectation\", \"expected\", \"actual\", \"message\"}]}],\n"
     "\"coverage\": null|{\"roles\": [{\"role\", \"policies\", \"scopeRules\",\n"
     "\"fieldMasks\" (each [{\"index\", \"what\", \"covered\"}]), \"covered\",\n"
-    "\"total\", \"percent\"}], \"covered\", \"total\", \"percent\"}} (coverage\n"
+    "\"total\", \"percent\"}], \"covered\", \"total\", \"percent\"}} "
+    "(coverage\n"
     "with --coverage or --threshold); junit: JUnit XML, one testsuite per\n"
     "file, a testcase per case (failure, error or skipped).\n"
     "\n"
@@ -93,8 +97,7 @@ struct coverage {
     size_t nroles;
 };
 
-static const char *const part_key[3] = {"policies", "scopeRules",
-                                        "fieldMasks"};
+static const char *const part_key[3] = {"policies", "scopeRules", "fieldMasks"};
 
 static int coverage_init(struct coverage *cv, const struere_bundle *b)
 {
@@ -239,8 +242,7 @@ static json_t *coverage_json(const struct coverage *cv)
         }
         json_object_set_new(o, "covered", json_integer((json_int_t)rh));
         json_object_set_new(o, "total", json_integer((json_int_t)rt));
-        json_object_set_new(o, "percent",
-                            json_real(tenths(percent(rh, rt))));
+        json_object_set_new(o, "percent", json_real(tenths(percent(rh, rt))));
         json_array_append_new(roles, o);
         hit += rh;
         total += rt;
@@ -248,8 +250,7 @@ static json_t *coverage_json(const struct coverage *cv)
     json_object_set_new(out, "roles", roles);
     json_object_set_new(out, "covered", json_integer((json_int_t)hit));
     json_object_set_new(out, "total", json_integer((json_int_t)total));
-    json_object_set_new(out, "percent",
-                        json_real(tenths(percent(hit, total))));
+    json_object_set_new(out, "percent", json_real(tenths(percent(hit, total))));
     return out;
 }
 
@@ -268,13 +269,11 @@ static void coverage_print(FILE *out, const json_t *cov)
         for (int p = 0; p < 3; p++) {
             json_t *it;
             size_t k;
-            json_array_foreach(json_object_get(r, part_key[p]), k, it)
-                fprintf(out, "    %s %s[%lld] %s\n",
-                        json_is_true(json_object_get(it, "covered")) ? "+"
-                                                                     : "-",
-                        part_key[p],
-                        json_integer_value(json_object_get(it, "index")),
-                        json_string_value(json_object_get(it, "what")));
+            json_array_foreach(json_object_get(r, part_key[p]), k, it) fprintf(
+                out, "    %s %s[%lld] %s\n",
+                json_is_true(json_object_get(it, "covered")) ? "+" : "-",
+                part_key[p], json_integer_value(json_object_get(it, "index")),
+                json_string_value(json_object_get(it, "what")));
         }
     }
     fprintf(out, "coverage: %lld/%lld (%.1f%%)\n",
@@ -376,17 +375,16 @@ static json_t *at_path(json_t *rec, const char *path)
 
 /* The field expectations of `expect` on one record as the actor sees
  * it; `which` names the record in messages. */
-static void check_fields(struct run *r, const struct node *expect,
-                         json_t *rec, const char *which)
+static void check_fields(struct run *r, const struct node *expect, json_t *rec,
+                         const char *which)
 {
     const struct node *vis = node_get(expect, "visible");
     const struct node *hid = node_get(expect, "hidden");
     const struct node *msk = node_get(expect, "masked");
     for (size_t i = 0; vis && vis->type == NODE_SEQ && i < vis->n; i++)
         if (!at_path(rec, vis->kids[i]->str))
-            failure(r, vis->kids[i], "visible",
-                    json_string(vis->kids[i]->str), NULL,
-                    "visible: expected %s in %s, but it is absent",
+            failure(r, vis->kids[i], "visible", json_string(vis->kids[i]->str),
+                    NULL, "visible: expected %s in %s, but it is absent",
                     vis->kids[i]->str, which);
     for (size_t i = 0; hid && hid->type == NODE_SEQ && i < hid->n; i++) {
         json_t *v = at_path(rec, hid->kids[i]->str);
@@ -408,8 +406,7 @@ static void check_fields(struct run *r, const struct node *expect,
             continue;
         }
         char *ws = json_dumps(w, JSON_ENCODE_ANY | JSON_COMPACT);
-        char *gs =
-            got ? json_dumps(got, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+        char *gs = got ? json_dumps(got, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
         failure(r, want, "masked", w, got ? json_incref(got) : NULL,
                 "masked: expected %s = %s in %s, but it is %s", k->str,
                 ws ? ws : "?", which, gs ? gs : "absent");
@@ -456,8 +453,10 @@ static struere_actor *make_actor(struct run *r, const struct node *actor)
     struere_error err;
     int rc = struere_actor_new(r->rt, &spec, &a, &err);
     if (rc < 0) {
-        failure(r, actor, "actor", NULL, NULL, "the runtime refused the "
-                "actor: %s", err.message);
+        failure(r, actor, "actor", NULL, NULL,
+                "the runtime refused the "
+                "actor: %s",
+                err.message);
         r->error = 1;
         return NULL;
     }
@@ -469,8 +468,7 @@ static const char *decision_word(int allowed)
     return allowed ? "allow" : "deny";
 }
 
-static void run_request(struct run *r, const struct node *cs,
-                        struere_actor *a)
+static void run_request(struct run *r, const struct node *cs, struere_actor *a)
 {
     const char *action = node_get_str(cs, "action");
     const char *resource = node_get_str(cs, "resource");
@@ -496,8 +494,7 @@ static void run_request(struct run *r, const struct node *cs,
             json_object_set_new(rec, "type", json_string(resource));
             json_object_set_new(rec, "status",
                                 json_string(status ? status : "active"));
-            json_object_set_new(rec, "data",
-                                emit_node(node_get(recn, "data")));
+            json_object_set_new(rec, "data", emit_node(node_get(recn, "data")));
         }
     }
     char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
@@ -526,10 +523,10 @@ static void run_request(struct run *r, const struct node *cs,
         char small[1];
         rc = struere_record_mask(r->rt, &d, text, strlen(text), small,
                                  sizeof(small), &need);
-        char *masked = rc == 0 || rc == STRUERE_ERANGE ? malloc(need + 1)
-                                                       : NULL;
-        if (masked && struere_record_mask(r->rt, &d, text, strlen(text),
-                                          masked, need + 1, &need) == 0) {
+        char *masked =
+            rc == 0 || rc == STRUERE_ERANGE ? malloc(need + 1) : NULL;
+        if (masked && struere_record_mask(r->rt, &d, text, strlen(text), masked,
+                                          need + 1, &need) == 0) {
             shown = 1;
             json_t *seen = json_loadb(masked, need, 0, NULL);
             if (has_fields(expect))
@@ -583,8 +580,8 @@ static void run_query(struct run *r, const struct node *cs, struere_actor *a)
     char *out = NULL;
     size_t len = 0;
     struere_decision d;
-    int rc = struere_query(r->rt, a, type, ftext, ftext ? strlen(ftext) : 0,
-                           0, &out, &len, &d);
+    int rc = struere_query(r->rt, a, type, ftext, ftext ? strlen(ftext) : 0, 0,
+                           &out, &len, &d);
     free(ftext);
     if (rc < 0) {
         failure(r, node_get(cs, "query"), "ids", NULL, NULL,
@@ -600,8 +597,8 @@ static void run_query(struct run *r, const struct node *cs, struere_actor *a)
     const char **gids = calloc(n + 1, sizeof(*gids));
     const char **wids = calloc((want ? want->n : 0) + 1, sizeof(*wids));
     size_t nw = 0;
-    json_array_foreach(got, k, rec)
-        gids[k] = json_string_value(json_object_get(rec, "_id"));
+    json_array_foreach(got, k, rec) gids[k] =
+        json_string_value(json_object_get(rec, "_id"));
     for (size_t i = 0; want && want->type == NODE_SEQ && i < want->n; i++)
         wids[nw++] = want->kids[i]->str;
     qsort(gids, n, sizeof(*gids), cmp_str);
@@ -731,8 +728,8 @@ static void print_junit(FILE *out, const json_t *doc)
     json_t *cases = json_object_get(doc, "cases"), *c;
     size_t i;
     double total_time = 0;
-    json_array_foreach(cases, i, c)
-        total_time += json_real_value(json_object_get(c, "time"));
+    json_array_foreach(cases, i, c) total_time +=
+        json_real_value(json_object_get(c, "time"));
     fprintf(out,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<testsuites name=\"struere test\" tests=\"%zu\" failures=\"%lld\" "
@@ -753,8 +750,8 @@ static void print_junit(FILE *out, const json_t *doc)
             counts[0] += !strcmp(st, "fail");
             counts[1] += !strcmp(st, "error");
             counts[2] += !strcmp(st, "skip");
-            t += json_real_value(json_object_get(json_array_get(cases, end),
-                                                 "time"));
+            t += json_real_value(
+                json_object_get(json_array_get(cases, end), "time"));
         }
         c = json_array_get(cases, i);
         fputs("  <testsuite name=\"", out);
@@ -792,9 +789,8 @@ static void print_junit(FILE *out, const json_t *doc)
                 const char *tag = !strcmp(st, "error") ? "error" : "failure";
                 fprintf(out, "      <%s message=\"", tag);
                 xml(out, str_of(json_array_get(fs, 0), "message"));
-                fprintf(out, "\" type=\"%s\">", !strcmp(st, "error")
-                                                    ? "error"
-                                                    : "policy-test");
+                fprintf(out, "\" type=\"%s\">",
+                        !strcmp(st, "error") ? "error" : "policy-test");
                 json_array_foreach(fs, k, f)
                 {
                     char where[64];
@@ -907,8 +903,7 @@ int cmd_test(const struct cli *g, int argc, char **argv)
             }
         } else {
             int takes = !strcmp(arg, "--env") || !strcmp(arg, "--bundle") ||
-                        !strcmp(arg, "--format") ||
-                        !strcmp(arg, "--threshold");
+                        !strcmp(arg, "--format") || !strcmp(arg, "--threshold");
             cli_error("test: %s '%s'",
                       takes ? "missing value for" : "unknown argument", arg);
             fputs(test_usage, stderr);
@@ -927,9 +922,9 @@ int cmd_test(const struct cli *g, int argc, char **argv)
     int lrc;
     if (bundle_file) {
         char buf[4096];
-        lrc = struere_runtime_open_file(&rt, cli_path(g, bundle_file, buf,
-                                                      sizeof(buf)),
-                                        env_given ? env + 1 : 0, &err);
+        lrc = struere_runtime_open_file(
+            &rt, cli_path(g, bundle_file, buf, sizeof(buf)),
+            env_given ? env + 1 : 0, &err);
     } else {
         lrc = struere_runtime_open_memory(&rt, c.bundle[env].data,
                                           c.bundle[env].len, env + 1, &err);
@@ -966,8 +961,7 @@ int cmd_test(const struct cli *g, int argc, char **argv)
         const struct def *d = &p.defs[KIND_TEST][i];
         const struct node *list = node_get(d->root, "cases");
         run.def = d;
-        for (size_t k = 0; list && list->type == NODE_SEQ && k < list->n;
-             k++) {
+        for (size_t k = 0; list && list->type == NODE_SEQ && k < list->n; k++) {
             json_t *res = run_case(&run, list->kids[k]);
             const char *st = str_of(res, "status");
             counts[!strcmp(st, "pass")    ? 0
@@ -978,9 +972,8 @@ int cmd_test(const struct cli *g, int argc, char **argv)
         }
     }
     doc = json_object();
-    json_object_set_new(
-        doc, "environment",
-        json_string(struere_env_name(struere_runtime_env(rt))));
+    json_object_set_new(doc, "environment",
+                        json_string(struere_env_name(struere_runtime_env(rt))));
     json_object_set_new(doc, "passed", json_integer(counts[0]));
     json_object_set_new(doc, "failed", json_integer(counts[1]));
     json_object_set_new(doc, "errors", json_integer(counts[2]));
