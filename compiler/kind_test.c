@@ -145,7 +145,8 @@ static void check_record(struct check_ctx *c, const struct node *rec,
     } else if (data && data->root && inline_data->type == NODE_MAP) {
         const struct schema *s = index_get(c->record_schemas, data->slug);
         if (s)
-            schema_validate_within(s, inline_data, "record data", c->diags);
+            schema_validate_within(s, inline_data, "inline record data",
+                                   c->diags);
     }
 }
 
