@@ -105,6 +105,12 @@ static void print_summary(FILE *out, const struct project *p)
                     count(node_get(d->root, "entities")),
                     count(node_get(d->root, "relations")));
     }
+    for (size_t i = 0; i < p->ndefs[KIND_TEST]; i++) {
+        const struct def *d = &p->defs[KIND_TEST][i];
+        if (d->root)
+            fprintf(out, "test %s: %zu cases\n", d->slug,
+                    count(node_get(d->root, "cases")));
+    }
 }
 
 int cmd_check(const struct cli *g, int argc, char **argv)

@@ -81,6 +81,16 @@ expect "example on production: the case that needs fixture relations fails" 1 \
 expect "example on production: a skipped query says why" 1 \
     '^      skipped: a query needs the eval bundle.s fixture records$'
 
+run "$S" -C "$ROOT/fixtures/example" check --summary
+expect "check --summary: a line per test file with its cases" 0 '^test guardian-portal: 12 cases$'
+
+# ---- struere init: the scaffolded test passes, covering its role -------
+run "$S" init "$T/init"
+expect "init: scaffolds tests/example.test.yaml" 0 '^created tests/example\.test\.yaml$'
+run "$S" -C "$T/init" test --coverage --threshold 100
+expect "init: its 5 cases pass" 0 '^policy tests \(eval\): 5 passed, 0 failed, 0 errors, 0 skipped$'
+expect "init: they cover the scaffolded role's 4 items" 0 '^coverage: 4/4 \(100\.0%\)$'
+
 # ---- coverage by hand (tests/ptest/README.md) -------------------------
 P=$T/cov
 cp -r "$HERE/cov" "$P"
