@@ -22,7 +22,7 @@ static const char *const kind_section[KIND_COUNT] = {
     [KIND_TOOL] = "TOOL",    [KIND_AUTOMATION] = "AUTO", [KIND_EVAL] = "EVAL",
     [KIND_FIXTURE] = "FIXT",
 };
-static const enum kind section_order[KIND_COUNT] = {
+static const enum kind section_order[] = {
     KIND_AGENT,      KIND_DATA, KIND_ROLE,    KIND_TOOL,
     KIND_AUTOMATION, KIND_EVAL, KIND_FIXTURE,
 };
@@ -158,14 +158,15 @@ int bundle_write(const struct project *p, enum env e,
      * lists ids; readers look sections up by id, not position). STRS is
      * written straight into the bundle; the others are small and go
      * after it. */
-    struct section secs[KIND_COUNT + 2];
+    enum { NSECTIONS = sizeof(section_order) / sizeof(section_order[0]) };
+    struct section secs[NSECTIONS + 2];
     size_t no = 0;
     memset(secs, 0, sizeof(secs));
     struct section *strs = &secs[no++];
     memcpy(strs->id, "STRS", 4);
     struct section *meta = &secs[no++];
     memcpy(meta->id, "META", 4);
-    for (int si = 0; si < KIND_COUNT; si++)
+    for (int si = 0; si < NSECTIONS; si++)
         if (kind_table[section_order[si]].envs & (1u << e))
             memcpy(secs[no++].id, kind_section[section_order[si]], 4);
 
@@ -217,7 +218,7 @@ int bundle_write(const struct project *p, enum env e,
         put_u32(&meta->data, len);
     }
     size_t sec = 2;
-    for (int si = 0; si < KIND_COUNT; si++) {
+    for (int si = 0; si < NSECTIONS; si++) {
         enum kind k = section_order[si];
         if (!(kind_table[k].envs & (1u << e)))
             continue;

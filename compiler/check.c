@@ -19,7 +19,7 @@ static void build_index(struct check_ctx *c, enum kind k)
     struct project *p = c->project;
     c->index[k] = index_new(c->arena, p->ndefs[k]);
     c->broken[k] = index_new(c->arena, 4);
-    if (!(kind_table[k].envs & (1u << c->env)))
+    if (!(kind_checked_envs(&kind_table[k]) & (1u << c->env)))
         return;
     for (size_t i = 0; i < p->ndefs[k]; i++) {
         struct def *d = &p->defs[k][i];
@@ -96,8 +96,9 @@ static void check_env(struct project *p, enum env e)
         e != ENV_DEVELOPMENT && !(p->overlay_envs & ((1u << e) | dev));
     bool own_kinds = false;
     for (int k = 0; k < KIND_COUNT; k++)
-        own_kinds = own_kinds || ((kind_table[k].envs & (1u << e)) &&
-                                  !(kind_table[k].envs & dev));
+        own_kinds =
+            own_kinds || ((kind_checked_envs(&kind_table[k]) & (1u << e)) &&
+                          !(kind_checked_envs(&kind_table[k]) & dev));
     if (same_as_dev && !own_kinds)
         return;
     for (int k = 0; k < KIND_COUNT; k++)
@@ -111,9 +112,10 @@ static void check_env(struct project *p, enum env e)
     size_t n = 0;
     for (int k = 0; k < KIND_COUNT; k++) {
         const struct kind_ops *ops = &kind_table[k];
-        if (!ops->check_refs || !(ops->envs & (1u << e)))
+        unsigned checked = kind_checked_envs(ops);
+        if (!ops->check_refs || !(checked & (1u << e)))
             continue;
-        if (same_as_dev && (ops->envs & dev))
+        if (same_as_dev && (checked & dev))
             continue;
         for (size_t i = 0; i < p->ndefs[k]; i++)
             if (p->defs[k][i].root)

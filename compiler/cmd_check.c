@@ -105,6 +105,12 @@ static void print_summary(FILE *out, const struct project *p)
                     count(node_get(d->root, "entities")),
                     count(node_get(d->root, "relations")));
     }
+    for (size_t i = 0; i < p->ndefs[KIND_TEST]; i++) {
+        const struct def *d = &p->defs[KIND_TEST][i];
+        if (d->root)
+            fprintf(out, "test %s: %zu cases\n", d->slug,
+                    count(node_get(d->root, "cases")));
+    }
 }
 
 int cmd_check(const struct cli *g, int argc, char **argv)
@@ -167,9 +173,10 @@ int cmd_check(const struct cli *g, int argc, char **argv)
         if (!p.diags.errors && p.config) {
             printf("ok: %zu definition%s (", defs, s);
             for (int k = 0; k < KIND_COUNT; k++)
-                printf("%s%zu %s", k ? ", " : "", p.ndefs[k],
-                       p.ndefs[k] == 1 ? kind_table[k].label
-                                       : kind_table[k].plural);
+                if (k != KIND_TEST || p.ndefs[k]) /* listed when there */
+                    printf("%s%zu %s", k ? ", " : "", p.ndefs[k],
+                           p.ndefs[k] == 1 ? kind_table[k].label
+                                           : kind_table[k].plural);
             printf(")\n");
             if (summary)
                 print_summary(stdout, &p);

@@ -64,7 +64,7 @@ static const char *const scaffold_files[KIND_COUNT] = {
     [KIND_AGENT] = "agent.md",  [KIND_DATA] = "data",
     [KIND_ROLE] = "role",       [KIND_AUTOMATION] = "automation",
     [KIND_TOOL] = "tool",       [KIND_EVAL] = "eval",
-    [KIND_FIXTURE] = "fixture",
+    [KIND_FIXTURE] = "fixture", [KIND_TEST] = "test",
 };
 
 /* The definitions a scaffold refers to: @AGENT@, @DATA@, @ROLE@. */
@@ -222,7 +222,7 @@ static const char *existing(struct arena *a, const char *dir, enum kind k,
             continue;
         if ((i == 3 && k != KIND_EVAL) || (i == 4 && k != KIND_FIXTURE))
             continue;
-        if (i == 1 && (k == KIND_EVAL || k == KIND_FIXTURE))
+        if (i == 1 && (k == KIND_EVAL || k == KIND_FIXTURE || k == KIND_TEST))
             continue;
         char *rel = arena_printf(a, "%s/%s%s", ops->dir, slug, exts[i]);
         if (k == KIND_TOOL) {

@@ -31,6 +31,11 @@ const struct kind_ops kind_table[KIND_COUNT] = {
     [KIND_FIXTURE] = {"fixture", "fixture", "fixtures", "fixtures",
                       ".fixture.yaml", "slug", EVAL_ONLY, fixture_check_file,
                       fixture_check_refs},
+    /* Policy tests are run by `struere test` from the project, never
+     * shipped: no bundle holds them; they are checked against eval's
+     * view, where the fixture records they name exist. */
+    [KIND_TEST] = {"test", "policy test", "policy tests", "tests", ".test.yaml",
+                   "slug", 0, NULL, test_check_refs, EVAL_ONLY},
 };
 
 struct def *check_lookup(const struct check_ctx *c, enum kind k,

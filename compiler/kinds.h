@@ -40,7 +40,16 @@ struct kind_ops {
                        const struct node *view);
     void (*check_refs)(struct check_ctx *c, struct def *d,
                        const struct node *view);
+    /* Environments whose checks see this kind although their bundles do
+     * not hold it (policy tests: eval, where fixtures exist). */
+    unsigned checked_only;
 };
+
+/* The environments whose cross-definition checks cover kind `ops`. */
+static inline unsigned kind_checked_envs(const struct kind_ops *ops)
+{
+    return ops->envs | ops->checked_only;
+}
 
 extern const struct kind_ops kind_table[KIND_COUNT];
 
@@ -96,6 +105,8 @@ void fixture_check_file(struct check_ctx *c, struct def *d,
                         const struct node *view);
 void fixture_check_refs(struct check_ctx *c, struct def *d,
                         const struct node *view);
+void test_check_refs(struct check_ctx *c, struct def *d,
+                     const struct node *view);
 /* Eval: indexes every fixture record by ref, reporting duplicates. */
 void fixture_index_refs(struct check_ctx *c);
 /* Eval: compiles every data type's record schema before the parallel

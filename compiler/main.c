@@ -37,6 +37,8 @@ static const char usage[] =
     "  inspect [REV|FILE]    verify a bundle and print what it holds\n"
     "  access [REV|FILE]     effective access: per agent and role, what it\n"
     "                        may do, on which rows, with which masks\n"
+    "  test [--coverage]     run the policy tests (tests/*.test.yaml)\n"
+    "                        through the runtime, with coverage\n"
     "  keys create|list|revoke  API keys (hashes only are stored)\n"
     "  fetch REMOTE          bring a remote's environment and key refs in\n"
     "  signing-key create --out FILE   a new Ed25519 signing key\n"
@@ -76,6 +78,7 @@ static const struct {
     {"prompt", cmd_prompt}, {"fire", cmd_fire},
     {"eval", cmd_eval},     {"signing-key", cmd_signing_key},
     {"trust", cmd_trust},   {"approve", cmd_approve},
+    {"test", cmd_test},
 };
 
 const char *cli_path(const struct cli *g, const char *path, char *buf,

@@ -601,6 +601,9 @@ static bool accepts(const struct kind_ops *ops, const char *name)
 {
     if (ends_with(name, ops->suffix))
         return true;
+    if (ops == &kind_table[KIND_TEST]) /* exactly *.test.yaml */
+        return ends_with(name, ops->suffix) &&
+               strlen(name) > strlen(ops->suffix);
     if (!strcmp(ops->suffix, ".yaml") && ends_with(name, ".yml"))
         return true;
     if (!strcmp(ops->suffix, ".eval.yaml") && ends_with(name, ".eval.yml"))
@@ -658,6 +661,10 @@ static void discover(struct project *p, enum kind k)
     for (size_t i = 0; i < n; i++) {
         char *path = arena_path(&p->arena, ops->dir, names[i]);
         if (!accepts(ops, names[i])) {
+            /* tests/ is a common name: whatever else lives there (a
+             * project's own test scripts) is not ours to judge. */
+            if (k == KIND_TEST)
+                continue;
             struct source *where = source_from_bytes(&p->arena, path, "", 0);
             char *full = arena_path(&p->arena, p->dir, path);
             struct stat st;

@@ -28,6 +28,7 @@ enum kind {
     KIND_TOOL,
     KIND_EVAL,
     KIND_FIXTURE,
+    KIND_TEST, /* policy tests: checked, never compiled into a bundle */
     KIND_COUNT,
     KIND_PROJECT = KIND_COUNT, /* struere.yaml */
 };

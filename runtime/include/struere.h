@@ -689,6 +689,30 @@ int struere_record_mask(const struere_runtime *rt, const struere_decision *d,
                         const char *record, size_t len, char *buf, size_t cap,
                         size_t *out_len);
 
+/*
+ * The scope rules behind a decision: for the decision's resource, the
+ * rules of each role that granted its action (those struere_record_visible
+ * evaluates), for an allow and for a deny that struere_decide_record
+ * turned out of scope; in role order then rule order. Sets `*role`
+ * (borrowed until the runtime is freed or reloaded) and `*rule` (the
+ * index in the role's scopeRules, as written) of the `index`th; either
+ * may be NULL. Returns 0; STRUERE_ENOTFOUND past the last one (no role
+ * granted, an admin or system actor, no rule); STRUERE_EINVAL for a stale
+ * or unfilled decision. For coverage (`struere test`).
+ */
+int struere_decision_rule(const struere_runtime *rt, const struere_decision *d,
+                          size_t index, const char **role, int *rule);
+
+/*
+ * The field masks behind an allow decision: for its resource, the masks
+ * of each granting role (those struere_mask_json merges and
+ * struere_record_mask applies), in role order then mask order; `*mask` is
+ * the index in the role's fieldMasks, as written. Returns as
+ * struere_decision_rule (STRUERE_ENOTFOUND for every deny).
+ */
+int struere_decision_mask(const struere_runtime *rt, const struere_decision *d,
+                          size_t index, const char **role, int *mask);
+
 /* ------------------------------------------------------------------ */
 /* Eval data: fixture records as an actor sees them                     */
 /* ------------------------------------------------------------------ */

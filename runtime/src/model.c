@@ -37,6 +37,7 @@ typedef struct builder {
     size_t npolicies, cap_policies;
     size_t nrules, cap_rules;
     size_t nmasks, cap_masks;
+    uint32_t seen_rules, seen_masks; /* read so far, dropped ones too */
     size_t cap_records, cap_relations;
     struere_error *err;
     const char *kind, *slug; /* the body being read, for messages */
@@ -223,6 +224,7 @@ static int read_rule(builder *bd, struere_json r)
 {
     rt_str type, op, value;
     rt_rule rule = {0};
+    rule.index = bd->seen_rules++;
     if (rt_json_kind(r) != STRUERE_JSON_OBJECT)
         return corrupt(bd, "a scope rule is not an object");
     if (member_str(bd, r, "entityType", &type) < 0 ||
@@ -279,6 +281,7 @@ static int read_mask(builder *bd, struere_json f)
     rt_str type, kind;
     rt_mask mask = {0};
     struere_json cfg, rep;
+    mask.index = bd->seen_masks++;
     if (rt_json_kind(f) != STRUERE_JSON_OBJECT)
         return corrupt(bd, "a field mask is not an object");
     if (member_str(bd, f, "entityType", &type) < 0 ||

@@ -1023,3 +1023,48 @@ int rt_mask_record(const struere_runtime *rt, const struere_actor *a,
 {
     return mask_record(rt, a, d, rec, b);
 }
+
+/* ---- what a decision was made from, for coverage ---- */
+
+/* The `index`th scope rule (masks: 0) or mask (1) of the decision's
+ * granting roles for its resource. */
+static int decision_part(const struere_runtime *rt, const struere_decision *d,
+                         int masks, size_t index, const char **role, int *at)
+{
+    const struere_actor *a = actor_of(rt, d);
+    if (!a || !d->priv_action)
+        return STRUERE_EINVAL;
+    if (masks && !d->allowed)
+        return STRUERE_ENOTFOUND;
+    const rt_model *m = rt->model;
+    size_t seen = 0;
+    for (size_t i = 0; i < a->nroles; i++) {
+        if (!(d->priv_granting & ((uint64_t)1 << i)))
+            continue;
+        const rt_role *r = &m->roles[a->roles[i]];
+        uint32_t n = masks ? r->nmasks : r->nrules;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t type = masks ? r->masks[k].type : r->rules[k].type;
+            if (type != d->priv_resource || seen++ != index)
+                continue;
+            if (role)
+                *role = r->slug;
+            if (at)
+                *at = (int)(masks ? r->masks[k].index : r->rules[k].index);
+            return 0;
+        }
+    }
+    return STRUERE_ENOTFOUND;
+}
+
+int struere_decision_rule(const struere_runtime *rt, const struere_decision *d,
+                          size_t index, const char **role, int *rule)
+{
+    return decision_part(rt, d, 0, index, role, rule);
+}
+
+int struere_decision_mask(const struere_runtime *rt, const struere_decision *d,
+                          size_t index, const char **role, int *mask)
+{
+    return decision_part(rt, d, 1, index, role, mask);
+}

@@ -148,16 +148,18 @@ typedef struct rt_policy {
 #define RT_VAL_RELATED 5   /* actor.relatedIds:TYPE, `text` = TYPE */
 
 typedef struct rt_rule {
-    uint32_t type; /* data type index (rules for unknown types dropped) */
-    uint8_t op;    /* RT_OP_* */
-    uint8_t value; /* RT_VAL_* */
-    rt_str field;  /* dot path on the whole record */
-    rt_str text;   /* the literal, or the relation type */
-    rt_str raw;    /* the value as written, for predicates */
+    uint32_t type;  /* data type index (rules for unknown types dropped) */
+    uint32_t index; /* in the role's scopeRules, as written */
+    uint8_t op;     /* RT_OP_* */
+    uint8_t value;  /* RT_VAL_* */
+    rt_str field;   /* dot path on the whole record */
+    rt_str text;    /* the literal, or the relation type */
+    rt_str raw;     /* the value as written, for predicates */
 } rt_rule;
 
 typedef struct rt_mask {
     uint32_t type;
+    uint32_t index;     /* in the role's fieldMasks, as written */
     uint8_t hide;       /* 1 hide, 0 redact */
     rt_str path;        /* dot path on the whole record */
     rt_str replacement; /* redact: the replacement text (decoded) */

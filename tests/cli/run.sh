@@ -81,6 +81,7 @@ evals/example.eval.yaml
 fixtures/example.fixture.yaml
 roles/example.yaml
 struere.yaml
+tests/example.test.yaml
 tools/example.yaml'
 t "init: exit 0" [ "$RC" -eq 0 ]
 if [ "$(files "$P")" = "$EXPECTED_FILES" ]; then
@@ -98,7 +99,7 @@ else
     fail "init: the new project checks clean" "exit $RC"
 fi
 run "$BIN" -C "$P" check
-t "init: text check says ok" grep -q '^ok: 7 definitions' "$T/out"
+t "init: text check says ok" grep -q '^ok: 8 definitions' "$T/out"
 
 # the project name comes from the directory
 run "$BIN" init "$T/My Project"
@@ -361,7 +362,7 @@ for fmt in text json github sarif; do
     cp "$T/out" "$T/example.$fmt"
     t "check: example, --format $fmt -> exit 0" [ "$RC" -eq 0 ]
 done
-t "check: example, text says ok" grep -q '^ok: 27 definitions' "$T/example.text"
+t "check: example, text says ok" grep -q '^ok: 31 definitions' "$T/example.text"
 t "check: example, json parses" python3 -m json.tool "$T/example.json" >/dev/null
 t "check: example, json has diagnostics/errors/warnings" json_ok "$T/example.json" \
     'isinstance(d["diagnostics"], list) and d["errors"] == 0 and d["warnings"] == 0'
@@ -401,7 +402,7 @@ t "check: invalid project, text 'path:line:col: error: message [code]'" \
 t "check: invalid project, text shows the line and a caret" \
     bash -c "grep -q '^    ^\$' '$T/broken.text' || grep -Eq '^ +\^\$' '$T/broken.text'"
 t "check: invalid project, text ends with the counts" \
-    grep -q '^1 error, 0 warnings in 27 definitions$' "$T/broken.text"
+    grep -q '^1 error, 0 warnings in 31 definitions$' "$T/broken.text"
 t "check: invalid project, github lines start '::error ' or '::warning '" \
     bash -c "[ -s '$T/broken.github' ] && ! grep -Ev '^::(error|warning) ' '$T/broken.github'"
 t "check: invalid project, github has file, line, col" \
@@ -474,11 +475,11 @@ done
 S=$T/schemas
 run "$BIN" schema export "$S"
 t "schema export: exit 0" [ "$RC" -eq 0 ]
-KINDS="project agent data role automation tool eval fixture"
-if [ "$(files "$S" | tr '\n' ' ')" = "agent.json automation.json builtin-tools.json data.json eval.json fixture.json project.json role.json tool.json " ]; then
-    pass "schema export: the 8 kinds and builtin-tools.json"
+KINDS="project agent data role automation tool eval fixture test"
+if [ "$(files "$S" | tr '\n' ' ')" = "agent.json automation.json builtin-tools.json data.json eval.json fixture.json project.json role.json test.json tool.json " ]; then
+    pass "schema export: the 9 kinds and builtin-tools.json"
 else
-    fail "schema export: the 8 kinds and builtin-tools.json" "$(files "$S" | tr '\n' ' ')"
+    fail "schema export: the 9 kinds and builtin-tools.json" "$(files "$S" | tr '\n' ' ')"
 fi
 for k in $KINDS; do
     # shellcheck disable=SC2016

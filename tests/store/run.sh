@@ -1231,7 +1231,7 @@ t_cache() {
         -f ".git/struere/bundles/$(git rev-parse "$(ref development):bundles/development.stb").stb" -a \
         -f ".git/struere/bundles/$(git rev-parse "$(ref eval):bundles/eval.stb").stb"
     local total
-    total=$(find agents data roles automations tools evals fixtures -type f | wc -l)
+    total=$(find agents data roles automations tools evals fixtures tests -type f | wc -l)
     sleep 2.2 # older than the cache's timestamp margin: stat alone decides
     bump 1
     run "$S" dev -v
