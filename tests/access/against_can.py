@@ -14,6 +14,24 @@ BIN = "struere"
 ACTIONS = ["create", "read", "update", "delete", "list"]
 
 
+class Checks:
+    """Counts checks; prints each failure as FAIL NAME (WHY)."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def __call__(self, name, ok, why=""):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL {name}" + (f" ({why})" if why else ""))
+
+    def done(self, what):
+        print(f"{what}: {self.passed} passed, {self.failed} failed")
+        return 1 if self.failed else 0
+
+
 def write(files, root):
     shutil.rmtree(root, ignore_errors=True)
     for path, text in files.items():

@@ -23,20 +23,11 @@ import subprocess
 import sys
 
 import against_can
-from against_can import build, contradictions, table
+from against_can import Checks, build, contradictions, table
 
 BIN, WORK = sys.argv[1], sys.argv[2]
 against_can.BIN = BIN
-PASSED = FAILED = 0
-
-
-def check(name, ok, why=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-    else:
-        FAILED += 1
-        print(f"FAIL {name}" + (f" ({why})" if why else ""))
+check = Checks()
 
 
 AGENT = """name: {name}
@@ -405,5 +396,4 @@ for i, (name, edit, expected) in enumerate(CATALOGUE):
     check(f"{name}: agrees with can on every subject x resource x action",
           not bad, str(bad[:3]))
 
-print(f"catalogue: {PASSED} passed, {FAILED} failed")
-sys.exit(1 if FAILED else 0)
+sys.exit(check.done("catalogue"))

@@ -23,22 +23,13 @@ import subprocess
 import sys
 
 import against_can
-from against_can import ACTIONS, build, contradictions, table
+from against_can import Checks, ACTIONS, build, contradictions, table
 
 BIN, WORK = sys.argv[1], sys.argv[2]
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 12
 SEED = int(sys.argv[4]) if len(sys.argv) > 4 else 20261202
 against_can.BIN = BIN
-PASSED = FAILED = 0
-
-
-def check(name, ok, why=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-    else:
-        FAILED += 1
-        print(f"FAIL {name}" + (f" ({why})" if why else ""))
+check = Checks()
 
 
 # every type has these fields (paths for rules and masks)
@@ -228,5 +219,4 @@ for n in range(ROUNDS):
     check(f"{name}: --check exits as widens says",
           g.returncode == (1 if doc["widens"] else 0), g.stdout[-300:])
 
-print(f"random edits: {PASSED} passed, {FAILED} failed")
-sys.exit(1 if FAILED else 0)
+sys.exit(check.done("random edits"))
