@@ -417,16 +417,16 @@ int struere_runtime_open_file(struere_runtime **out, const char *path,
  * bundle a tool already holds, e.g. one read from a commit). The bytes
  * are verified and copied: the caller may free them afterwards.
  */
+int struere_runtime_open_memory(struere_runtime **out, const void *bytes,
+                                size_t len, int expected_env,
+                                struere_error *err);
+
 /*
  * A runtime on a bundle the caller opened (struere_bundle_open_file or
  * _memory verified it then), without verifying or copying it again: the
  * runtime takes `b` and frees it with itself, or at once when this fails.
  */
 int struere_runtime_open_bundle(struere_runtime **out, struere_bundle *b,
-                                struere_error *err);
-
-int struere_runtime_open_memory(struere_runtime **out, const void *bytes,
-                                size_t len, int expected_env,
                                 struere_error *err);
 
 /*
