@@ -32,7 +32,8 @@ struct diag_list {
 };
 
 void diag_list_init(struct diag_list *l, struct arena *a);
-/* Adds a diagnostic at a source position. message is printf-formatted. */
+/* Adds a diagnostic at a source position. message is printf-formatted.
+ * A NULL list records nothing and formats nothing. */
 void diag_add(struct diag_list *l, enum severity sev, const char *code,
               const struct source *src, int line, int col, const char *hint,
               const char *fmt, ...) __attribute__((format(printf, 8, 9)));

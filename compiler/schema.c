@@ -529,10 +529,15 @@ static void render_path(const struct vpath *p, char *buf, size_t size)
     }
 }
 
-/* "'model.temperature'" or the document's name for the root. */
+/* "'model.temperature'" or the document's name for the root; nothing
+ * while a oneOf branch is only being counted (V->diags NULL). */
 static void describe(const struct vctx *V, const struct vpath *p, char *buf,
                      size_t size)
 {
+    if (!V->diags) {
+        buf[0] = '\0';
+        return;
+    }
     char path[256];
     render_path(p, path, sizeof(path));
     if (path[0] && V->qualify)
@@ -818,8 +823,8 @@ static void check_scalar(const struct schema *s, const struct node *n,
             for (size_t i = 0; i < n->len; i++)
                 if (((unsigned char)n->str[i] & 0xC0) != 0x80)
                     chars++;
-            describe(V, path, where, sizeof(where));
             if (s->min_len >= 0 && chars < s->min_len) {
+                describe(V, path, where, sizeof(where));
                 diag_error(V->diags, n, "too-short", NULL,
                            s->min_len == 1
                                ? "%s must not be empty"
@@ -827,6 +832,7 @@ static void check_scalar(const struct schema *s, const struct node *n,
                            where, s->min_len);
                 V->errors++;
             } else if (s->max_len >= 0 && chars > s->max_len) {
+                describe(V, path, where, sizeof(where));
                 diag_error(V->diags, n, "too-long", NULL,
                            "%s must be at most %ld characters long", where,
                            s->max_len);
@@ -896,14 +902,14 @@ static void check_one_of(const struct schema *s, const struct node *n,
         validate(s->one_of[claimed], n, path, V, depth + 1);
         return;
     }
+    /* Each branch is tried counting its errors only: no message is
+     * formatted for a branch that is not reported. */
     struct diag_list *saved = V->diags;
     size_t saved_errors = V->errors;
     size_t matches = 0;
     int chosen = -1;
-    struct diag_list trial;
     for (size_t i = 0; i < s->none_of; i++) {
-        diag_list_init(&trial, saved->arena);
-        V->diags = &trial;
+        V->diags = NULL;
         V->errors = 0;
         validate(s->one_of[i], n, path, V, depth + 1);
         if (V->errors == 0)

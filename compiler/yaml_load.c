@@ -82,21 +82,31 @@ static bool resolve_plain(struct node *n)
 {
     const char *s = n->str;
     size_t len = n->len;
-    if (len == 0 || !strcmp(s, "~") || !strcmp(s, "null") ||
-        !strcmp(s, "Null") || !strcmp(s, "NULL")) {
+    /* The words of the core schema are 1, 4 or 5 bytes long and start
+     * with one of these; anything else is looked at as a number only. */
+    bool word = (len == 1 && s[0] == '~') ||
+                ((len == 4 || len == 5) && strchr("nNtTfF.+-", s[0]));
+    if (len == 0 || (word && (!strcmp(s, "~") || !strcmp(s, "null") ||
+                              !strcmp(s, "Null") || !strcmp(s, "NULL")))) {
         n->type = NODE_NULL;
         return true;
     }
-    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
+    if (word &&
+        (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))) {
         n->type = NODE_BOOL;
         n->v.b = true;
         return true;
     }
-    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+    if (word &&
+        (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))) {
         n->type = NODE_BOOL;
         n->v.b = false;
         return true;
     }
+    /* Every number starts with a digit, a sign or a dot. */
+    if (!(s[0] == '-' || s[0] == '+' || s[0] == '.' ||
+          (s[0] >= '0' && s[0] <= '9')))
+        return true;
     const char *d = s;
     size_t dl = len;
     if (*d == '-' || *d == '+') {

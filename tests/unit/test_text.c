@@ -55,6 +55,23 @@ static void test_utf8(void)
     CHECK(utf8_first_invalid("\xed\xa0\x80", 3) == 0);     /* surrogate */
     CHECK(utf8_first_invalid("\xf4\x90\x80\x80", 4) == 0); /* > U+10FFFF */
     CHECK(utf8_first_invalid("\xf0\x9f\x98\x80", 4) == (size_t)-1);
+    /* long ASCII runs (read eight bytes at a time): a bad byte at every
+     * position is found there; a valid 2-byte character at every position
+     * (across word boundaries) is accepted, and truncated at the end */
+    char buf[40];
+    for (size_t at = 0; at < 33; at++) {
+        memset(buf, 'a', sizeof(buf));
+        buf[at] = (char)0xff;
+        CHECK(utf8_first_invalid(buf, 33) == at);
+        memset(buf, 'a', sizeof(buf));
+        buf[at] = (char)0xc3;
+        buf[at + 1] = (char)0xa9;
+        CHECK(utf8_first_invalid(buf, 34) == (size_t)-1);
+        CHECK(utf8_first_invalid(buf, at + 1) == at);
+    }
+    memset(buf, 'a', sizeof(buf));
+    CHECK(utf8_first_invalid(buf, 0) == (size_t)-1);
+    CHECK(utf8_first_invalid(buf, 40) == (size_t)-1);
 }
 
 static void test_positions(void)

@@ -53,6 +53,50 @@ static void test_scalars(void)
     arena_free(&a);
 }
 
+/* Every spelling of the YAML 1.2 core schema's words and number forms,
+ * and near misses that stay strings (written from the YAML 1.2 spec,
+ * 10.3.2 "Tag Resolution"). */
+static void test_core_schema(void)
+{
+    static const struct {
+        const char *text;
+        enum node_type type;
+    } cases[] = {
+        {"~", NODE_NULL},       {"null", NODE_NULL},   {"Null", NODE_NULL},
+        {"NULL", NODE_NULL},    {"nULL", NODE_STRING}, {"nul", NODE_STRING},
+        {"nulls", NODE_STRING}, {"~~", NODE_STRING},   {"true", NODE_BOOL},
+        {"True", NODE_BOOL},    {"TRUE", NODE_BOOL},   {"tRUE", NODE_STRING},
+        {"false", NODE_BOOL},   {"False", NODE_BOOL},  {"FALSE", NODE_BOOL},
+        {"fALSE", NODE_STRING}, {"yes", NODE_STRING},  {"off", NODE_STRING},
+        {".inf", NODE_FLOAT},   {".Inf", NODE_FLOAT},  {".INF", NODE_FLOAT},
+        {"+.inf", NODE_FLOAT},  {"-.inf", NODE_FLOAT}, {".iNF", NODE_STRING},
+        {"-.Inf", NODE_STRING}, {".nan", NODE_FLOAT},  {".NaN", NODE_FLOAT},
+        {".NAN", NODE_FLOAT},   {".nAN", NODE_STRING}, {"0", NODE_INT},
+        {"-7", NODE_INT},       {"+7", NODE_INT},      {"0o17", NODE_INT},
+        {"0x1f", NODE_INT},     {"0x", NODE_STRING},   {"1.5", NODE_FLOAT},
+        {".5", NODE_FLOAT},     {"-.5", NODE_FLOAT},   {"5.", NODE_FLOAT},
+        {"1e3", NODE_FLOAT},    {"1E-3", NODE_FLOAT},  {"+", NODE_STRING},
+        {"-x", NODE_STRING},    {".", NODE_STRING},    {"1e", NODE_STRING},
+        {"x1", NODE_STRING},    {"tru", NODE_STRING},  {"Falsey", NODE_STRING},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct arena a;
+        arena_init(&a);
+        struct diag_list d;
+        int failed;
+        char text[64];
+        snprintf(text, sizeof(text), "v: %s\n", cases[i].text);
+        struct node *r = load(&a, text, &d, &failed);
+        const struct node *v = r ? node_get(r, "v") : NULL;
+        if (!v || v->type != cases[i].type) {
+            fprintf(stderr, "core schema: '%s' is %d, want %d\n", cases[i].text,
+                    v ? (int)v->type : -1, (int)cases[i].type);
+            harness_failures++;
+        }
+        arena_free(&a);
+    }
+}
+
 static void test_positions(void)
 {
     struct arena a;
@@ -232,6 +276,7 @@ static void test_bom(void)
 }
 
 const struct test yaml_tests[] = {
+    {"core schema spellings", test_core_schema},
     {"yaml scalars", test_scalars},
     {"yaml integers", test_integers},
     {"yaml byte order mark", test_bom},
