@@ -685,6 +685,23 @@ static void discover(struct project *p, enum kind k)
     p->ndefs[k] = kept;
 }
 
+const char *project_store_path(const struct project *p, const char *dir,
+                               const char *given, char *buf, size_t size)
+{
+    if (given) {
+        snprintf(buf, size, "%s", given);
+        return buf;
+    }
+    const char *cfg_store =
+        p && p->config ? node_get_str(p->config->root, "store") : NULL;
+    if (!cfg_store)
+        return dir;
+    if (cfg_store[0] == '/')
+        return cfg_store;
+    snprintf(buf, size, "%s/%s", dir, cfg_store);
+    return buf;
+}
+
 int project_open(struct project *p, const char *dir)
 {
     if (sodium_init() < 0)

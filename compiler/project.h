@@ -93,6 +93,12 @@ int project_load_defs(struct project *p, unsigned threads,
  * shows (the first LIMIT_DIAGNOSTICS, once sorted) point into, so that
  * they can quote their lines. */
 void project_read_quoted_sources(struct project *p);
+/* Where the project's git store is: given (--store, a path usable as it
+ * is) when not NULL, else struere.yaml's store: (taken from dir), else
+ * dir (the repository enclosing it). p may be NULL. buf receives a
+ * joined path when one is needed; returns it, given or dir. */
+const char *project_store_path(const struct project *p, const char *dir,
+                               const char *given, char *buf, size_t size);
 /* Starts an empty project for dir: arena, diagnostics, schemas. Returns
  * 0, or -1 when the schemas are unusable. project_load calls it. */
 int project_open(struct project *p, const char *dir);
