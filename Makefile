@@ -41,7 +41,11 @@ LDLIBS = $(PKG_LIBS) -lm -pthread -Wl,--build-id=sha1
 B := build/$(VARIANT)
 SCHEMAS := $(sort $(wildcard schemas/*.yaml))
 SCAFFOLD := $(filter-out %/README.md,$(sort $(wildcard compiler/scaffold/*)))
-COMPILER_SRC := $(filter-out compiler/main.c,$(sort $(wildcard compiler/*.c)))
+# The program (main.c, the commands, the helpers they share: cli*.c) over
+# the compiler's library (every other module), which never calls into it.
+PROG_SRC := compiler/main.c $(sort $(wildcard compiler/cli*.c compiler/cmd_*.c))
+PROG_OBJ := $(PROG_SRC:%.c=$(B)/%.o)
+COMPILER_SRC := $(filter-out $(PROG_SRC),$(sort $(wildcard compiler/*.c)))
 COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/gen/embedded.o
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/%.o)
@@ -70,11 +74,22 @@ $(B)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(B)/libstruerec.a: $(COMPILER_OBJ)
-	rm -f $@ && ar rcs $@ $^
+$(B)/libstruerec.a: $(COMPILER_OBJ) Makefile
+	rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
-$(B)/struere: $(B)/compiler/main.o $(B)/libstruerec.a $(B)/libstruere.a
+$(B)/struere: $(PROG_OBJ) $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The library must not depend on the program: no cli_ or cmd_ symbol in
+# the archive, undefined or defined (make test fails, naming the objects).
+$(B)/lib-boundary.ok: $(B)/libstruerec.a
+	@bad=$$(nm -A -g $< | grep -E ' [A-Za-z] (cli|cmd)_'); \
+	if [ -n "$$bad" ]; then \
+	    echo "error: the compiler library ($<) uses the program's" \
+	         "cli_/cmd_ symbols; move the code to the program or return" \
+	         "a result the command prints:" >&2; \
+	    echo "$$bad" >&2; exit 1; \
+	fi; touch $@
 
 $(B)/unit-tests: $(UNIT_OBJ) $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -99,7 +114,7 @@ cli: $(B)/struere
 replay: $(B)/fuzz-replay-check
 	$(B)/fuzz-replay-check tests/fuzz/corpus-check fixtures/example
 
-test: $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check \
+test: $(B)/lib-boundary.ok $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check \
       $(B)/fuzz-replay-defcache $(B)/runtime-tests \
       $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
       $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE) $(TRUST_TOOL)

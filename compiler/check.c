@@ -138,13 +138,23 @@ void check_definitions(struct project *p)
     diag_sort_unique(&p->diags);
 }
 
-int check_project(struct project *p, const char *dir, unsigned threads)
+int check_project(struct project *p, const char *dir,
+                  const struct check_options *opt)
 {
-    if (project_load(p, dir, threads) < 0)
+    static const struct check_options none;
+    if (!opt)
+        opt = &none;
+    if (project_load_config(p, dir) < 0)
+        return -1;
+    if (p->config && opt->cache)
+        p->cache = opt->cache(p, opt->arg);
+    if (project_load_defs(p, opt->threads, p->cache) < 0)
         return -1;
     if (p->config)
         check_definitions(p);
     else
         diag_sort_unique(&p->diags);
+    /* Restored definitions were not read: the lines a report quotes are. */
+    project_read_quoted_sources(p);
     return 0;
 }

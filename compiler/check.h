@@ -7,11 +7,27 @@
 #define STRUERE_CHECK_H
 
 struct project;
+struct defcache;
 
-/* Loads and checks the project in dir (threads as in project_load).
- * Diagnostics end up sorted and de-duplicated in p->diags. Returns 0, or
- * -1 when the schemas themselves are unusable (an internal error). */
-int check_project(struct project *p, const char *dir, unsigned threads);
+/* What check_project may use besides the files (all optional). */
+struct check_options {
+    unsigned threads; /* as in project_load (0: one per core) */
+    /* Called once struere.yaml is read (p->config set), before any
+     * definition is: the cache of parsed definitions to restore unchanged
+     * files from (defcache.h), or NULL. The project takes it: project_free
+     * frees it. */
+    struct defcache *(*cache)(const struct project *p, void *arg);
+    void *arg;
+};
+
+/* Loads and checks the project in dir: struere.yaml, every definition
+ * (restored from opt's cache when unchanged), then the cross-definition
+ * checks. opt may be NULL. Diagnostics end up sorted and de-duplicated in
+ * p->diags, with the lines they quote readable. Returns 0, or -1 when the
+ * schemas themselves are unusable (an internal error). The one entry point
+ * of every command that checks: check, build, dev and the others. */
+int check_project(struct project *p, const char *dir,
+                  const struct check_options *opt);
 
 /* The serial phase alone, on a project whose definitions are loaded. */
 void check_definitions(struct project *p);

@@ -50,22 +50,9 @@ int cli_load_runtime(const struct cli *g, struct store *s, const char *spec,
 /* Checks the project of g, printing its problems to stderr. Returns an
  * exit code (EXIT_OK when it may be compiled). */
 int cli_check(const struct cli *g, struct project *p);
-/* cli_check for `dev`: unchanged definition files are restored from the
- * cache in the store's git directory (defcache.h). The same findings and
- * the same project as cli_check. store_found (may be NULL) is called with
- * the store's location as soon as it is known, before the definitions are
- * read, so that the caller can start on the store meanwhile. The caller
- * saves the cache afterwards (defcache_save with cache_path, p, p->cache,
- * started) when cache_path is set. */
-struct cli_check_stats {
-    size_t definitions, restored; /* files found; restored from the cache */
-    char cache_path[4600];        /* "" when there is no cache to save */
-    int64_t started;              /* CLOCK_REALTIME ns before reading */
-};
-int cli_check_cached(const struct cli *g, struct project *p,
-                     struct cli_check_stats *stats,
-                     void (*store_found)(const char *store_at, void *arg),
-                     void *arg);
+/* Prints what the check of p found (rc: check_project's result) to
+ * stderr. Returns an exit code (EXIT_OK when it may be compiled). */
+int cli_report_check(const struct project *p, int rc);
 /* The store of g, or NULL when there is none (for commands that also
  * work on bundle files alone). Close it with store_close. */
 struct store *cli_store_if_any(const struct cli *g);

@@ -150,7 +150,8 @@ int cmd_check(const struct cli *g, int argc, char **argv)
         }
     }
     struct project p;
-    int rc = check_project(&p, g->dir, threads);
+    struct check_options opt = {.threads = threads};
+    int rc = check_project(&p, g->dir, &opt);
     report_print(stdout, &p.diags, fmt, report_use_color(stdout));
     int code = EXIT_OK;
     if (rc < 0) {

@@ -538,7 +538,7 @@ unusable:
     return NULL;
 }
 
-bool defcache_restore(const struct defcache *c, struct project *p,
+bool defcache_restore(const struct defcache *c, const char *project_dir,
                       struct arena *a, struct def *d)
 {
     const unsigned char *rec = record_of(c, d->path);
@@ -560,7 +560,7 @@ bool defcache_restore(const struct defcache *c, struct project *p,
     get_bytes(&r, h, 32);
     if (r.bad || kind != (unsigned)d->kind)
         return false;
-    char *full = arena_path(a, p->dir, d->path);
+    char *full = arena_path(a, project_dir, d->path);
     struct stat st;
     /* lstat: a symbolic link is never restored; it is read again, and
      * its target checked (project.c), on every run. */
@@ -596,7 +596,6 @@ bool defcache_restore(const struct defcache *c, struct project *p,
     d->root = root;
     d->stat = now;
     sodium_bin2hex(d->sha256, sizeof(d->sha256), h, 32);
-    project_restore_def(p, a, d);
     return true;
 }
 

@@ -15,6 +15,10 @@
  * another build of the compiler or another project directory, or one that
  * does not read back whole (checksum, bounds, limits), is ignored, and
  * every file is then parsed as without it.
+ *
+ * It sits below the project: it reads and writes definitions (struct
+ * def), hands restored trees to the project (project_load_defs) and never
+ * calls into it; the project owns an open cache while its trees are used.
  */
 #ifndef STRUERE_DEFCACHE_H
 #define STRUERE_DEFCACHE_H
@@ -36,13 +40,16 @@ bool defcache_path(const char *git_dir, const char *project_dir, char *buf,
                    size_t size);
 /* Opens the cache at path for project p (p->dir). NULL when there is none
  * or it is unusable. The trees restored from it point into its memory:
- * free it after the projects restored from it. */
+ * it must outlive the projects restored from it. Handed to a project
+ * (p->cache, check_project), it is the project's: project_free frees it. */
 struct defcache *defcache_open(const char *path, const struct project *p);
-/* Restores d (kind and path set, nothing else) when the cache holds its
- * file unchanged: its tree, sha256, stat, views and identity, allocated
- * from a. Returns false when d must be read and parsed. Safe to call from
- * several threads at once. */
-bool defcache_restore(const struct defcache *c, struct project *p,
+/* Restores d (kind and path set, nothing else; its file is under
+ * project_dir) when the cache holds that file unchanged: its source (not
+ * read: src->unread), tree, sha256 and stat, allocated from a; the tree's
+ * strings point into c. The caller completes d (views, identity: the
+ * project does, project.c). Returns false when d must be read and
+ * parsed. Safe to call from several threads at once. */
+bool defcache_restore(const struct defcache *c, const char *project_dir,
                       struct arena *a, struct def *d);
 /* Writes the cache of p's definitions to path: a temporary file renamed
  * over it, so readers see the old or the new cache whole. started is

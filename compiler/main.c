@@ -1,8 +1,8 @@
 /*
  * main.c - the struere command: global options, dispatch to a
- * subcommand, exit codes. All the work is in the library modules.
+ * subcommand, exit codes. The commands are cmd_*.c (with cli*.c, what
+ * they share); all the work is in the library modules.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,30 +80,6 @@ static const struct {
     {"trust", cmd_trust},   {"approve", cmd_approve},
     {"test", cmd_test},
 };
-
-const char *cli_path(const struct cli *g, const char *path, char *buf,
-                     size_t size)
-{
-    if (!path || path[0] == '/' || !strcmp(g->dir, "."))
-        return path;
-    snprintf(buf, size, "%s/%s", g->dir, path);
-    return buf;
-}
-
-int cli_wants_help(const char *arg)
-{
-    return !strcmp(arg, "-h") || !strcmp(arg, "--help") || !strcmp(arg, "help");
-}
-
-void cli_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("struere: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 
 int main(int argc, char **argv)
 {

@@ -41,20 +41,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void file_stat_set(struct file_stat *fs, const struct stat *st)
-{
-    *fs = (struct file_stat){
-        .dev = (uint64_t)st->st_dev,
-        .ino = (uint64_t)st->st_ino,
-        .size = (uint64_t)st->st_size,
-        .mtime_ns =
-            (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
-        .ctime_ns =
-            (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
-        .known = true,
-    };
-}
-
 /* Why a project file was not read (read_file's negative returns). */
 enum {
     READ_NOT_REGULAR = -1, /* a FIFO, device or socket (*mode says which) */
@@ -541,7 +527,10 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
     }
 }
 
-void project_restore_def(struct project *p, struct arena *a, struct def *d)
+/* Completes a definition whose file the cache restored (its tree, bytes'
+ * digest and stat: defcache_restore) as project_parse_def leaves a file
+ * that had no problem: views per environment, identity. */
+static void restore_def(struct project *p, struct arena *a, struct def *d)
 {
     diag_list_init(&d->diags, a);
     /* It had no problem when it was cached: every overlay is a map for a
@@ -589,8 +578,10 @@ static void load_one(void *ctx, size_t i, unsigned w)
 {
     struct load_job *j = ctx;
     struct arena *a = &j->p->worker_arenas[w];
-    if (j->cache && defcache_restore(j->cache, j->p, a, j->defs[i]))
+    if (j->cache && defcache_restore(j->cache, j->p->dir, a, j->defs[i])) {
+        restore_def(j->p, a, j->defs[i]);
         return;
+    }
     load_def(j->p, a, j->defs[i]);
 }
 
@@ -692,6 +683,23 @@ static void discover(struct project *p, enum kind k)
         d->path = path;
     }
     p->ndefs[k] = kept;
+}
+
+const char *project_store_path(const struct project *p, const char *dir,
+                               const char *given, char *buf, size_t size)
+{
+    if (given) {
+        snprintf(buf, size, "%s", given);
+        return buf;
+    }
+    const char *cfg_store =
+        p && p->config ? node_get_str(p->config->root, "store") : NULL;
+    if (!cfg_store)
+        return dir;
+    if (cfg_store[0] == '/')
+        return cfg_store;
+    snprintf(buf, size, "%s/%s", dir, cfg_store);
+    return buf;
 }
 
 int project_open(struct project *p, const char *dir)

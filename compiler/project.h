@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "diag.h"
 #include "schema.h"
+#include "source.h"
 
 struct node;
 struct source;
@@ -34,17 +35,6 @@ enum kind {
 };
 
 enum env { ENV_DEVELOPMENT, ENV_PRODUCTION, ENV_EVAL, ENV_COUNT };
-
-/* What stat() said of a definition file when it was read: the cache of
- * parsed definitions (defcache.c) trusts an entry while it still holds. */
-struct file_stat {
-    uint64_t dev, ino, size;
-    int64_t mtime_ns, ctime_ns;
-    bool known; /* false: not read from a file (the fuzzer, errors) */
-};
-struct stat;
-/* What of st a file_stat keeps. */
-void file_stat_set(struct file_stat *fs, const struct stat *st);
 
 extern const char *const env_names[ENV_COUNT];
 
@@ -78,7 +68,8 @@ struct project {
     size_t nworkers;
     int io_error;           /* a file could not be read: exit 3 */
     bool schemas_shared;    /* schemas belong to the caller */
-    struct defcache *cache; /* restored trees point into it (freed last) */
+    struct defcache *cache; /* restored trees point into it: the project
+                               owns it (project_free frees it last) */
     unsigned overlay_envs;  /* bit per env some definition overlays */
 };
 
@@ -98,14 +89,16 @@ int project_load_config(struct project *p, const char *dir);
  * being parsed and checked again: the same tree, views and identity. */
 int project_load_defs(struct project *p, unsigned threads,
                       const struct defcache *cache);
-/* For the cache: completes a definition whose root was restored (views
- * per environment, identity), as project_parse_def leaves a file that
- * had no problem. */
-void project_restore_def(struct project *p, struct arena *a, struct def *d);
 /* Reads the text of restored definitions that the diagnostics a report
  * shows (the first LIMIT_DIAGNOSTICS, once sorted) point into, so that
  * they can quote their lines. */
 void project_read_quoted_sources(struct project *p);
+/* Where the project's git store is: given (--store, a path usable as it
+ * is) when not NULL, else struere.yaml's store: (taken from dir), else
+ * dir (the repository enclosing it). p may be NULL. buf receives a
+ * joined path when one is needed; returns it, given or dir. */
+const char *project_store_path(const struct project *p, const char *dir,
+                               const char *given, char *buf, size_t size);
 /* Starts an empty project for dir: arena, diagnostics, schemas. Returns
  * 0, or -1 when the schemas are unusable. project_load calls it. */
 int project_open(struct project *p, const char *dir);

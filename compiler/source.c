@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -156,4 +157,18 @@ size_t utf8_first_invalid(const char *str, size_t len)
         i += need + 1;
     }
     return (size_t)-1;
+}
+
+void file_stat_set(struct file_stat *fs, const struct stat *st)
+{
+    *fs = (struct file_stat){
+        .dev = (uint64_t)st->st_dev,
+        .ino = (uint64_t)st->st_ino,
+        .size = (uint64_t)st->st_size,
+        .mtime_ns =
+            (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+        .ctime_ns =
+            (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+        .known = true,
+    };
 }

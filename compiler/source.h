@@ -7,8 +7,20 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct arena;
+struct stat;
+
+/* What stat() said of a definition file when it was read: the cache of
+ * parsed definitions (defcache.c) trusts an entry while it still holds. */
+struct file_stat {
+    uint64_t dev, ino, size;
+    int64_t mtime_ns, ctime_ns;
+    bool known; /* false: not read from a file (the fuzzer, errors) */
+};
+/* What of st a file_stat keeps. */
+void file_stat_set(struct file_stat *fs, const struct stat *st);
 
 struct source {
     const char *path; /* as shown to the user, relative to the project */

@@ -1,0 +1,871 @@
+/*
+ * dev.c - the pipeline of `struere dev` (dev.h): the check with dev's
+ * cache, the branches' previous commits fetched meanwhile, the compile
+ * reusing them, the bundles written and hashed in parallel, the two
+ * branches committed on a thread each, the caches saved in the
+ * background, and the commit messages.
+ */
+#include "dev.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "bundle_cache.h"
+#include "check.h"
+#include "compile.h"
+#include "defcache.h"
+#include "kinds.h"
+#include "node.h"
+#include "pool.h"
+#include "project.h"
+#include "sha256.h"
+#include "store.h"
+#include "struere.h"
+#include "trust.h"
+#include "verify.h"
+
+/* A commit message lists at most this many definitions (then "... and N
+ * more"): every deploy and log reads the commit objects, so their size
+ * must not grow with the project, whatever one commit changed. */
+#define MESSAGE_LINES 200
+
+/* "1 agent changed, 2 roles added" + per-definition lines, comparing the
+ * review files about to be committed with those of the parent. */
+static char *change_message(const struct store_blob *old, size_t nold,
+                            const struct compiled *c, unsigned env_mask,
+                            size_t *changes)
+{
+    /* added, changed, removed per environment; the summary counts a
+     * definition once per branch (the largest count over its envs). */
+    size_t counts[ENV_COUNT][KIND_COUNT][3] = {{{0}}};
+    size_t cap = 4096, used = 0, lines = 0;
+    char *body = malloc(cap);
+    if (!body)
+        return NULL;
+    body[0] = '\0';
+    *changes = 0;
+    for (int e = 0; e < ENV_COUNT; e++) {
+        if (!(env_mask & (1u << e)))
+            continue;
+        char prefix[64];
+        snprintf(prefix, sizeof(prefix), "review/%s/", env_names[e]);
+        size_t plen = strlen(prefix);
+        bool header = false;
+        /* Merge the two sorted lists of review paths. */
+        size_t i = 0, j = 0;
+        while (i < c->nreview[e] || j < nold) {
+            if (j < nold && strncmp(old[j].path, prefix, plen)) {
+                j++;
+                continue;
+            }
+            const struct compiled_file *nf =
+                i < c->nreview[e] ? &c->review[e][i] : NULL;
+            int cmp = !nf ? 1 : j >= nold ? -1 : strcmp(nf->path, old[j].path);
+            char mark;
+            const char *path;
+            if (cmp < 0) {
+                mark = '+';
+                path = nf->path;
+                i++;
+            } else if (cmp > 0) {
+                mark = '-';
+                path = old[j].path;
+                j++;
+            } else {
+                char id[41];
+                if (nf->data)
+                    store_hash_blob(nf->data, nf->len, id);
+                else
+                    snprintf(id, sizeof(id), "%s", nf->blob_id);
+                bool same = !strcmp(id, old[j].id);
+                path = nf->path;
+                i++;
+                j++;
+                if (same)
+                    continue;
+                mark = '~';
+            }
+            char slug[512];
+            int k = compile_review_parse(path, slug, sizeof(slug));
+            if (k < 0)
+                continue;
+            counts[e][k][mark == '+' ? 0 : mark == '~' ? 1 : 2]++;
+            (*changes)++;
+            if (used + 300 > cap) {
+                char *bigger = realloc(body, cap * 2);
+                if (!bigger)
+                    break;
+                body = bigger;
+                cap *= 2;
+            }
+            if (!header) {
+                used += (size_t)snprintf(body + used, cap - used, "\n%s:\n",
+                                         env_names[e]);
+                header = true;
+            }
+            if (lines++ < MESSAGE_LINES)
+                used +=
+                    (size_t)snprintf(body + used, cap - used, "  %c %s %s\n",
+                                     mark, kind_table[k].label, slug);
+        }
+    }
+    if (lines > MESSAGE_LINES)
+        used += (size_t)snprintf(body + used, cap - used,
+                                 "  ... and %zu more\n", lines - MESSAGE_LINES);
+    char first[600] = "struere dev:";
+    size_t fl = strlen(first);
+    static const char *const verbs[3] = {"added", "changed", "removed"};
+    bool any = false;
+    for (int k = 0; k < KIND_COUNT; k++)
+        for (int v = 0; v < 3; v++) {
+            size_t n = 0;
+            for (int e = 0; e < ENV_COUNT; e++)
+                if (counts[e][k][v] > n)
+                    n = counts[e][k][v];
+            if (!n)
+                continue;
+            fl += (size_t)snprintf(
+                first + fl, sizeof(first) - fl, "%s %zu %s %s", any ? "," : "",
+                n, n == 1 ? kind_table[k].label : kind_table[k].plural,
+                verbs[v]);
+            any = true;
+            if (fl >= sizeof(first) - 80)
+                break;
+        }
+    if (!any)
+        snprintf(first + fl, sizeof(first) - fl, " no definition changed");
+    size_t total = strlen(first) + used + 4;
+    char *msg = malloc(total);
+    if (msg)
+        snprintf(msg, total, "%s\n%s", first, body);
+    free(body);
+    return msg;
+}
+
+/* ---- one branch -----------------------------------------------------------
+ * development (development and production bundles) and eval each have
+ * their own store handle (a libgit2 repository is used by one thread at a
+ * time). Their previous commits are fetched on one thread while the
+ * project is checked; their new trees and commits are made on a thread
+ * each. Refs move afterwards, development first, and eval only if
+ * development did. */
+
+struct branch {
+    const char *ref;   /* refs/heads/struere/... */
+    const char *label; /* "development", "eval" */
+    unsigned env_mask;
+    struct store *s;
+    struct arena arena;
+    /* What its previous commit lets the compile reuse. */
+    char parent[41];
+    char *old_sources;
+    struct store_blob *blobs; /* the parent's tree, sorted by path */
+    size_t nblobs;
+    /* The SHA-256 of its bundles, as its manifest.json gives them: a
+     * previous bundle is reused only when its bytes have that digest,
+     * whether it comes from the cache or from git. */
+    unsigned char digest[ENV_COUNT][32];
+    bool has_digest[ENV_COUNT];
+    struct struere_bundle *cached[ENV_COUNT]; /* its bundles, if cached */
+    size_t bundles_cached; /* previous bundles taken from the cache */
+    /* The commit. */
+    char *sources;
+    char *message;
+    char new_id[41];
+    bool changed; /* new_id is a new commit (else the parent) */
+    bool proposed; /* its move is the promotion statement below */
+    struct promotion_result promotion;
+    int rc;
+    char error[1200]; /* why rc is not DEV_OK */
+};
+
+static int cmp_blob_path(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct store_blob *)elem)->path);
+}
+
+/* The blob at path in a tree listing (sorted by path), or NULL. */
+static const struct store_blob *find_blob(const struct store_blob *blobs,
+                                          size_t n, const char *path)
+{
+    return n ? bsearch(path, blobs, n, sizeof(*blobs), cmp_blob_path) : NULL;
+}
+
+/* The first failure of a run, told to the caller. */
+static void fail(const struct dev_hooks *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void fail(const struct dev_hooks *h, const char *fmt, ...)
+{
+    char msg[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (h->error)
+        h->error(h->arg, msg);
+}
+
+static void branch_fail(struct branch *b, int rc, const char *msg)
+{
+    snprintf(b->error, sizeof(b->error), "%s", msg);
+    b->rc = rc;
+}
+
+/* Reads what the branch's previous commit offers (on its own store
+ * handle, while the project is being checked): its tree, its sources
+ * list, its bundles' digests from its manifest.json, and its bundles from
+ * the bundle cache when the sources say the same compiler made them.
+ * Failures are kept for branch_prepare. */
+static void branch_fetch(struct branch *b, const char *store_at)
+{
+    char err[600];
+    if (store_open(&b->s, store_at, err, sizeof(err)) != STORE_OK) {
+        branch_fail(b, DEV_IO, err);
+        return;
+    }
+    int rc = store_ref_id(b->s, b->ref, b->parent);
+    if (rc == STORE_ERROR) {
+        branch_fail(b, DEV_IO, store_error(b->s));
+        return;
+    }
+    if (rc == STORE_NOTFOUND)
+        return;
+    if (store_tree_blobs(b->s, b->parent, "", &b->blobs, &b->nblobs) !=
+        STORE_OK) {
+        b->blobs = NULL;
+        b->nblobs = 0;
+        return;
+    }
+    unsigned char *data;
+    size_t len;
+    if (store_read(b->s, b->parent, "sources", &data, &len) != STORE_OK)
+        return; /* an older commit: compile everything */
+    b->old_sources = (char *)data;
+    if (!compile_sources_compatible(b->old_sources))
+        return;
+    if (store_read(b->s, b->parent, "manifest.json", &data, &len) != STORE_OK)
+        return; /* no digests: nothing is reused */
+    for (int e = 0; e < ENV_COUNT; e++)
+        b->has_digest[e] =
+            (b->env_mask & (1u << e)) &&
+            struere_manifest_digest(data, len, e + 1, b->digest[e], NULL) == 0;
+    free(data);
+    for (int e = 0; e < ENV_COUNT; e++) {
+        const struct store_blob *blob =
+            find_blob(b->blobs, b->nblobs, compile_bundle_path((enum env)e));
+        if (!b->has_digest[e] || !blob)
+            continue;
+        b->cached[e] = bundle_cache_open(store_git_dir(b->s), blob->id, e + 1,
+                                         b->digest[e]);
+        b->bundles_cached += b->cached[e] != NULL;
+    }
+}
+
+/* What the compile may reuse from the previous commit: the unchanged
+ * definitions (compared with the sources list) and their bundles. */
+static void branch_prepare(struct branch *b, const struct project *p,
+                           struct compile_reuse *reuse)
+{
+    if (!b->old_sources)
+        return;
+    const char **paths =
+        arena_alloc(&b->arena, (b->nblobs + 1) * sizeof(char *));
+    const char **ids = arena_alloc(&b->arena, (b->nblobs + 1) * sizeof(char *));
+    for (size_t i = 0; i < b->nblobs; i++) {
+        paths[i] = b->blobs[i].path;
+        ids[i] = b->blobs[i].id;
+    }
+    struct store_blob_list list = {paths, ids, b->nblobs};
+    compile_reuse_prepare(p, &b->arena, b->old_sources, &list, b->env_mask,
+                          reuse);
+    for (int e = 0; e < ENV_COUNT; e++)
+        if ((b->env_mask & (1u << e)) && b->cached[e] && reuse->unchanged[e]) {
+            reuse->old[e] = b->cached[e];
+            b->cached[e] = NULL;
+        }
+}
+
+struct old_bundles {
+    int envs[ENV_COUNT];
+    const unsigned char *digests[ENV_COUNT];
+    struct compile_reuse *reuse;
+};
+
+/* Used only when its bytes have the manifest's SHA-256 and it verifies as
+ * the runtime would: a bad one is not used (everything is emitted again).
+ * (The blob was read without libgit2's hash check.) */
+static void open_old_bundle(void *ctx, size_t i, const void *data, size_t len)
+{
+    struct old_bundles *o = ctx;
+    int e = o->envs[i];
+    struere_error err;
+    unsigned char got[32];
+    rt_sha256(data, len, got);
+    if (memcmp(got, o->digests[i], 32) != 0 ||
+        struere_bundle_open_memory(&o->reuse->old[e], data, len, e + 1, &err) !=
+            STRUERE_OK)
+        o->reuse->old[e] = NULL;
+}
+
+/* The previous bundles the bundle cache did not have, read out of git in
+ * parallel. A bundle that cannot be read is not used: its definitions
+ * are emitted again. */
+static void load_missing_bundles(struct store *s, struct branch *br,
+                                 struct compile_reuse *reuse)
+{
+    const char *ids[ENV_COUNT];
+    struct old_bundles o = {.reuse = reuse};
+    size_t n = 0;
+    for (int e = 0; e < ENV_COUNT; e++) {
+        const struct branch *b = &br[e == ENV_EVAL];
+        const struct store_blob *blob =
+            find_blob(b->blobs, b->nblobs, compile_bundle_path((enum env)e));
+        if (reuse->unchanged[e] && blob && !reuse->old[e] && b->has_digest[e]) {
+            o.envs[n] = e;
+            o.digests[n] = b->digest[e];
+            ids[n++] = blob->id;
+        }
+    }
+    if (n)
+        store_read_blobs_trusted(s, ids, n, open_old_bundle, &o);
+}
+
+/* Writes the branch's next commit (manifest.json, sources, its bundles,
+ * already written as bundle_ids, and its review/ renderings) without
+ * moving its ref: branch_finish does, in order. */
+static void branch_build(struct branch *b, const struct project *p,
+                         struct compiled *c, char bundle_ids[][41])
+{
+    size_t n = 2;
+    for (int e = 0; e < ENV_COUNT; e++)
+        if (b->env_mask & (1u << e))
+            n += 1 + c->nreview[e];
+    struct store_file *files = calloc(n, sizeof(*files));
+    char *manifest = compile_manifest(p, c, b->env_mask);
+    size_t changes;
+    b->message = change_message(b->blobs, b->nblobs, c, b->env_mask, &changes);
+    if (!files || !manifest || !b->message) {
+        free(files);
+        free(manifest);
+        branch_fail(b, DEV_IO, "out of memory");
+        return;
+    }
+    /* In path order (bundles/, manifest.json, review/, sources), as the
+     * tree lists them: the store then has nothing to sort. */
+    size_t k = 0;
+    for (int e = 0; e < ENV_COUNT; e++)
+        if (b->env_mask & (1u << e))
+            files[k++] =
+                (struct store_file){compile_bundle_path((enum env)e), NULL,
+                                    c->bundle[e].len, bundle_ids[e]};
+    files[k++] =
+        (struct store_file){"manifest.json", manifest, strlen(manifest), NULL};
+    for (int e = 0; e < ENV_COUNT; e++) {
+        if (!(b->env_mask & (1u << e)))
+            continue;
+        for (size_t i = 0; i < c->nreview[e]; i++)
+            files[k++] = (struct store_file){
+                c->review[e][i].path, c->review[e][i].data, c->review[e][i].len,
+                c->review[e][i].blob_id};
+    }
+    files[k++] =
+        (struct store_file){"sources", b->sources, strlen(b->sources), NULL};
+    if (store_commit_objects(b->s, b->parent, b->parent[0] ? b->blobs : NULL,
+                             b->nblobs, files, k, b->message, b->new_id,
+                             &b->changed) != STORE_OK)
+        branch_fail(b, DEV_IO, store_error(b->s));
+    free(manifest);
+    free(files);
+}
+
+/* When the trust policy requires signatures for the branch's
+ * environment, the branch moves through a promotion statement
+ * (trust.h): at once with enough --sign keys, else after `struere
+ * approve`. 1 when it took care of the branch, 0 when the policy
+ * requires nothing, or an exit code < 0 negated. */
+static int branch_promote(struct branch *b, int env,
+                          const struct dev_options *o)
+{
+    char err[1024];
+    int k = trust_required(b->s, env, err, sizeof(err));
+    if (k < 0) {
+        branch_fail(b, DEV_INVALID, err);
+        return 1;
+    }
+    if (k == 0 || (!b->changed && !promotion_missing(b->s, env, b->new_id)))
+        return 0;
+    struct verified v;
+    struct promotion_result r;
+    int vrc = verify_for_promotion(b->s, b->new_id, env, &v, err, sizeof(err));
+    if (vrc != VERIFY_OK) {
+        branch_fail(b, DEV_IO, err);
+        return 1;
+    }
+    const char *from = b->changed ? b->parent : b->new_id;
+    int trc =
+        promotion_propose(b->s, env, "dev", b->new_id, from, &v, o->signers,
+                          o->nsigners, b->message, &r, err, sizeof(err));
+    if (trc != TRUST_OK) {
+        branch_fail(b, trc == TRUST_INVALID ? DEV_INVALID : DEV_IO, err);
+        return 1;
+    }
+    b->promotion = r;
+    b->proposed = true;
+    return 1;
+}
+
+/* Moves the branch's ref to the commit branch_build made (compare-and-
+ * swap), or proposes the move when the trust policy wants it signed, and
+ * tells the caller what it did. */
+static int branch_finish(struct branch *b, int env,
+                         const struct dev_options *o,
+                         const struct dev_hooks *h)
+{
+    if (b->rc == DEV_OK && !branch_promote(b, env, o) && b->changed &&
+        store_commit_move(b->s, b->ref, b->parent, b->new_id, b->message) !=
+            STORE_OK)
+        branch_fail(b, DEV_IO, store_error(b->s));
+    if (b->rc != DEV_OK) {
+        fail(h, "%s", b->error);
+        return b->rc;
+    }
+    struct dev_branch r = {
+        .label = b->label,
+        .env = env,
+        .id = b->new_id,
+        .changed = b->changed,
+        .promotion = b->proposed ? &b->promotion : NULL,
+        .message = b->message,
+    };
+    if (h->branch)
+        h->branch(h->arg, &r);
+    return DEV_OK;
+}
+
+static void branch_free(struct branch *b)
+{
+    for (int e = 0; e < ENV_COUNT; e++)
+        struere_bundle_free(b->cached[e]);
+    free(b->message);
+    free(b->old_sources);
+    free(b->blobs);
+    free(b->sources);
+    store_close(b->s);
+    arena_free(&b->arena);
+}
+
+/* Runs fn on both branches at once (the second on a thread of its own). */
+struct branch_job {
+    void (*fn)(struct branch *b, void *arg);
+    struct branch *b;
+    void *arg;
+};
+
+static void *branch_thread(void *arg)
+{
+    struct branch_job *j = arg;
+    j->fn(j->b, j->arg);
+    return NULL;
+}
+
+static void both_branches(struct branch br[2],
+                          void (*fn)(struct branch *b, void *arg), void *arg)
+{
+    struct branch_job j = {fn, &br[1], arg};
+    pthread_t t;
+    bool threaded = pthread_create(&t, NULL, branch_thread, &j) == 0;
+    fn(&br[0], arg);
+    if (threaded)
+        pthread_join(t, NULL);
+    else
+        fn(&br[1], arg);
+}
+
+struct dev_ctx {
+    const struct project *p;
+    struct compile_reuse *reuse;
+    struct compiled *c;
+    char (*bundle_ids)[41];
+};
+
+static void prepare_fn(struct branch *b, void *arg)
+{
+    struct dev_ctx *x = arg;
+    branch_prepare(b, x->p, x->reuse);
+}
+
+static void build_fn(struct branch *b, void *arg)
+{
+    struct dev_ctx *x = arg;
+    branch_build(b, x->p, x->c, x->bundle_ids);
+}
+
+/* ---- writing and hashing the bundles --------------------------------------
+ * Six independent jobs: each bundle's git blob (SHA-1 and compression)
+ * and its SHA-256 for the manifests, largest first, on every core. */
+
+struct bundle_jobs {
+    struct store *s;
+    struct compiled *c;
+    char (*ids)[41];
+    int order[2 * ENV_COUNT]; /* job k: env order[k] % ENV_COUNT, blob
+                                 when < ENV_COUNT, digest otherwise */
+    char errors[ENV_COUNT][300];
+};
+
+static void bundle_job(void *ctx, size_t k, unsigned w)
+{
+    struct bundle_jobs *j = ctx;
+    int job = j->order[k], e = job % ENV_COUNT;
+    struct bundle_bytes *b = &j->c->bundle[e];
+    if (job < ENV_COUNT)
+        store_write_blob(j->s, w, b->data, b->len, j->ids[e], j->errors[e],
+                         sizeof(j->errors[e]));
+    else
+        compile_digest(j->c, (enum env)e);
+}
+
+static int write_bundles(struct store *s, struct compiled *c, char ids[][41],
+                         const struct dev_hooks *h)
+{
+    struct bundle_jobs j = {.s = s, .c = c, .ids = ids};
+    /* Writing costs about twice hashing; larger bundles first. */
+    size_t cost[2 * ENV_COUNT];
+    for (int k = 0; k < 2 * ENV_COUNT; k++) {
+        j.order[k] = k;
+        cost[k] = c->bundle[k % ENV_COUNT].len * (k < ENV_COUNT ? 2 : 1);
+    }
+    for (int a = 1; a < 2 * ENV_COUNT; a++)
+        for (int b = a; b > 0 && cost[j.order[b]] > cost[j.order[b - 1]]; b--) {
+            int t = j.order[b];
+            j.order[b] = j.order[b - 1];
+            j.order[b - 1] = t;
+        }
+    pool_run(pool_threads_large(2 * ENV_COUNT), 2 * ENV_COUNT, bundle_job, &j);
+    for (int e = 0; e < ENV_COUNT; e++)
+        if (j.errors[e][0]) {
+            fail(h, "%s: %s", compile_bundle_path((enum env)e), j.errors[e]);
+            return DEV_IO;
+        }
+    return DEV_OK;
+}
+
+/* The new bundles, verified as the runtime verifies them, in parallel. */
+struct verify_job {
+    const struct compiled *c;
+    int rc[ENV_COUNT];
+    struere_error err[ENV_COUNT];
+};
+
+static void verify_bundle(void *ctx, size_t e, unsigned w)
+{
+    (void)w;
+    struct verify_job *j = ctx;
+    j->rc[e] = struere_bundle_verify(j->c->bundle[e].data, j->c->bundle[e].len,
+                                     (int)e + 1, &j->err[e]);
+}
+
+/* ---- work on other threads while dev goes on ------------------------------
+ * Saving the caches overlaps everything after the check. */
+
+struct background {
+    pthread_t thread;
+    bool running;
+};
+
+static void background_start(struct background *b, void *(*fn)(void *),
+                             void *arg)
+{
+    b->running = pthread_create(&b->thread, NULL, fn, arg) == 0;
+    if (!b->running)
+        fn(arg); /* no thread: do it now */
+}
+
+static void background_wait(struct background *b)
+{
+    if (b->running)
+        pthread_join(b->thread, NULL);
+    b->running = false;
+}
+
+/* The check with dev's cache of parsed definitions, and what it says. */
+struct check_run {
+    const struct dev_options *o;
+    struct fetch *fetch;
+    const struct project *p;
+    char cache_path[4600]; /* "" when there is no cache to save */
+    int64_t started;       /* CLOCK_REALTIME ns before reading */
+};
+
+static void *save_defcache(void *arg)
+{
+    struct check_run *j = arg;
+    defcache_save(j->cache_path, j->p, j->p->cache, j->started);
+    return NULL;
+}
+
+struct bundle_cache_job {
+    const char *git_dir;
+    const char *ids[ENV_COUNT];
+    const void *data[ENV_COUNT];
+    size_t lens[ENV_COUNT];
+};
+
+static void *keep_bundles(void *arg)
+{
+    struct bundle_cache_job *j = arg;
+    bundle_cache_keep(j->git_dir, j->ids, j->data, j->lens, ENV_COUNT);
+    return NULL;
+}
+
+/* ---- -v: what each phase took ---------------------------------------------
+ */
+
+struct phases {
+    const struct dev_hooks *h;
+    struct timespec last;
+};
+
+static void phase(struct phases *ph, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void phase(struct phases *ph, const char *fmt, ...)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double s = (double)(now.tv_sec - ph->last.tv_sec) +
+               (double)(now.tv_nsec - ph->last.tv_nsec) / 1e9;
+    ph->last = now;
+    if (!ph->h->phase)
+        return;
+    char what[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    ph->h->phase(ph->h->arg, s, what);
+}
+
+/* The branches, and a thread that fetches their previous commits while
+ * the project is checked. */
+struct fetch {
+    struct branch *br;
+    char store_at[4096];
+    pthread_t thread;
+    bool running;
+};
+
+static void *fetch_branches(void *arg)
+{
+    struct fetch *f = arg;
+    for (int i = 0; i < 2; i++)
+        branch_fetch(&f->br[i], f->store_at);
+    return NULL;
+}
+
+/* check_project's hook, once struere.yaml is read: the cache is in the
+ * store's git directory, found quietly here (a missing store is reported
+ * after the check). As soon as the store is known, the branches' previous
+ * commits are fetched on a thread of their own while the definitions are
+ * read and checked. */
+static struct defcache *open_cache(const struct project *p, void *arg)
+{
+    struct check_run *j = arg;
+    struct fetch *f = j->fetch;
+    char buf[4096], err[600];
+    struct store *s = NULL;
+    struct defcache *cache = NULL;
+    const char *at = project_store_path(p, j->o->dir, j->o->store, buf,
+                                        sizeof(buf));
+    if (store_open(&s, at, err, sizeof(err)) == STORE_OK) {
+        snprintf(f->store_at, sizeof(f->store_at), "%s", at);
+        f->running = pthread_create(&f->thread, NULL, fetch_branches, f) == 0;
+        if (defcache_path(store_git_dir(s), j->o->dir, j->cache_path,
+                          sizeof(j->cache_path)))
+            cache = defcache_open(j->cache_path, p);
+    }
+    store_close(s);
+    return cache;
+}
+
+static void branches_init(struct branch br[2])
+{
+    static const char *const refs[2] = {STORE_DEVELOPMENT, STORE_EVAL};
+    static const char *const labels[2] = {"development", "eval"};
+    static const unsigned masks[2] = {
+        (1u << ENV_DEVELOPMENT) | (1u << ENV_PRODUCTION), 1u << ENV_EVAL};
+    for (int i = 0; i < 2; i++) {
+        br[i].ref = refs[i];
+        br[i].label = labels[i];
+        br[i].env_mask = masks[i];
+        arena_init(&br[i].arena);
+    }
+}
+
+/* The first failure of a phase run on both branches (reported). */
+static int branches_failed(struct branch br[2], const struct dev_hooks *h)
+{
+    for (int i = 0; i < 2; i++)
+        if (br[i].rc != DEV_OK) {
+            fail(h, "%s", br[i].error);
+            return br[i].rc;
+        }
+    return DEV_OK;
+}
+
+int dev_run(const struct dev_options *o, const struct dev_hooks *h)
+{
+    struct project p;
+    struct compiled c;
+    struct compile_reuse reuse;
+    struct branch br[2];
+    struct background saver = {0}, keeper = {0};
+    struct phases ph = {.h = h};
+    const char *push = o->push;
+    clock_gettime(CLOCK_MONOTONIC, &ph.last);
+    memset(&reuse, 0, sizeof(reuse));
+    memset(&c, 0, sizeof(c));
+    memset(br, 0, sizeof(br));
+    struct fetch fetch = {.br = br};
+    branches_init(br);
+    struct check_run cr = {.o = o, .fetch = &fetch, .p = &p};
+    cr.started = defcache_now();
+    struct check_options copt = {.cache = open_cache, .arg = &cr};
+    int checked = check_project(&p, o->dir, &copt);
+    size_t definitions = 0, restored = 0;
+    for (int k = 0; k < KIND_COUNT; k++)
+        for (size_t i = 0; i < p.ndefs[k]; i++) {
+            definitions++;
+            restored += p.defs[k][i].restored;
+        }
+    if (checked == 0 && cr.cache_path[0] && !p.io_error)
+        background_start(&saver, save_defcache, &cr);
+    int rc = h->checked(h->arg, &p, checked);
+    phase(&ph, "checked %zu definitions (%zu restored from the cache)",
+          definitions, restored);
+
+    struct dev_ctx x = {&p, &reuse, &c, NULL};
+    if (fetch.running)
+        pthread_join(fetch.thread, NULL);
+    if (rc == DEV_OK && !fetch.running) {
+        /* No store was found before the check: say why now. */
+        char buf[4096], err[600];
+        struct store *s = NULL;
+        const char *at =
+            project_store_path(&p, o->dir, o->store, buf, sizeof(buf));
+        if (store_open(&s, at, err, sizeof(err)) != STORE_OK) {
+            fail(h, "%s", err);
+            rc = DEV_IO;
+        }
+        store_close(s);
+        if (rc == DEV_OK)
+            fetch_branches(&fetch); /* it appeared meanwhile */
+    }
+    if (rc == DEV_OK)
+        rc = branches_failed(br, h);
+    if (rc == DEV_OK)
+        both_branches(br, prepare_fn, &x);
+    if (rc == DEV_OK)
+        load_missing_bundles(br[0].s, br, &reuse);
+    size_t old = 0;
+    for (int e = 0; e < ENV_COUNT; e++)
+        old += reuse.old[e] != NULL;
+    phase(&ph,
+          "read the previous commits (%zu bundles to reuse, %zu from the "
+          "cache)",
+          old, br[0].bundles_cached + br[1].bundles_cached);
+
+    if (rc == DEV_OK &&
+        (!(br[0].sources = compile_sources(&p, br[0].env_mask)) ||
+         !(br[1].sources = compile_sources(&p, br[1].env_mask)) ||
+         compile_project(&p, &reuse, &c) < 0)) {
+        fail(h, "out of memory while compiling");
+        rc = DEV_IO;
+    }
+    /* What is committed has verified: deploy relies on it. */
+    struct verify_job vj = {&c, {0}, {{0}}};
+    if (rc == DEV_OK)
+        pool_run(pool_threads_large(ENV_COUNT), ENV_COUNT, verify_bundle, &vj);
+    for (int e = 0; rc == DEV_OK && e < ENV_COUNT; e++)
+        if (vj.rc[e] != STRUERE_OK) {
+            fail(h, "internal error: the %s bundle does not verify: %s",
+                 env_names[e], vj.err[e].message);
+            rc = DEV_IO;
+        }
+    size_t emitted = 0, reused = 0;
+    for (int e = 0; e < ENV_COUNT; e++)
+        for (size_t i = 0; i < c.nreview[e]; i++) {
+            emitted += c.review[e][i].canonical != NULL;
+            reused += c.review[e][i].canonical == NULL;
+        }
+    phase(&ph, "compiled the bundles (%zu definitions emitted, %zu reused)",
+          emitted, reused);
+
+    /* The bundles are the large blobs: written (and hashed for the
+     * manifests) first, in parallel; then both branches commit. */
+    char bundle_ids[ENV_COUNT][41];
+    x.bundle_ids = bundle_ids;
+    struct bundle_cache_job bj = {.git_dir =
+                                      br[0].s ? store_git_dir(br[0].s) : NULL};
+    if (rc == DEV_OK) {
+        rc = write_bundles(br[0].s, &c, bundle_ids, h);
+        phase(&ph, "wrote and hashed the bundles");
+    }
+    /* They verified above: a promotion of these blobs need not read
+     * them again (verify.h). */
+    for (int e = 0; rc == DEV_OK && e < ENV_COUNT; e++)
+        verify_record(br[0].s, bundle_ids[e], e, c.bundle[e].sha256);
+    /* The next run takes its unchanged definitions from these bundles:
+     * they are kept as files while the branches commit. */
+    if (rc == DEV_OK) {
+        for (int e = 0; e < ENV_COUNT; e++) {
+            bj.ids[e] = bundle_ids[e];
+            bj.data[e] = c.bundle[e].data;
+            bj.lens[e] = c.bundle[e].len;
+        }
+        background_start(&keeper, keep_bundles, &bj);
+    }
+    /* The branches' commits are made on two threads at once: each is
+     * signed here first (the clock and time zone are read once). */
+    for (int i = 0; rc == DEV_OK && i < 2; i++)
+        if (store_take_signature(br[i].s) != STORE_OK) {
+            fail(h, "%s", store_error(br[i].s));
+            rc = DEV_IO;
+        }
+    if (rc == DEV_OK)
+        both_branches(br, build_fn, &x);
+    for (int i = 0; rc == DEV_OK && i < 2; i++)
+        rc = branch_finish(&br[i], i == 0 ? ENV_DEVELOPMENT : ENV_EVAL, o, h);
+    if (rc == DEV_OK)
+        phase(&ph, "committed");
+    if (rc == DEV_OK && push) {
+        /* The promotion statements too, when there are any: a runtime
+         * host following the remote needs them to open a signed
+         * environment. */
+        const char *refs[] = {STORE_DEVELOPMENT, STORE_EVAL, PROMOTIONS_REF};
+        char id[41];
+        size_t n =
+            store_ref_id(br[0].s, PROMOTIONS_REF, id) == STORE_OK ? 3 : 2;
+        if (store_push(br[0].s, push, refs, n) != STORE_OK) {
+            fail(h, "%s", store_error(br[0].s));
+            rc = DEV_IO;
+        } else if (h->pushed) {
+            h->pushed(h->arg, push, n == 3);
+        }
+    }
+    background_wait(&keeper);
+    background_wait(&saver);
+    phase(&ph, "saved the caches");
+    for (int e = 0; e < ENV_COUNT; e++)
+        struere_bundle_free(reuse.old[e]);
+    for (int i = 0; i < 2; i++)
+        branch_free(&br[i]);
+    compiled_free(&c);
+    project_free(&p);
+    return rc;
+}
+

@@ -1,0 +1,72 @@
+/*
+ * dev.h - the pipeline of `struere dev`: check the project (unchanged
+ * files restored from the cache of parsed definitions), read what the
+ * branches' previous commits offer, compile reusing it, write and commit
+ * the bundles to the development and eval branches, move their refs (or
+ * propose the moves the trust policy wants signed), push, save the
+ * caches. It prints nothing: it tells its caller what happened, as it
+ * happens, through hooks, and the command prints (cmd_dev.c).
+ */
+#ifndef STRUERE_DEV_H
+#define STRUERE_DEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct project;
+struct signer;
+struct promotion_result;
+
+/* How a run ends: the same numbers as the command's exit codes. */
+enum dev_status { DEV_OK = 0, DEV_INVALID = 1, DEV_IO = 3 };
+
+/* What became of one branch. Borrowed: valid during the hook. */
+struct dev_branch {
+    const char *label; /* "development" or "eval" */
+    int env;           /* the environment its promotions name (ENV_*) */
+    const char *id;    /* the commit it is at, or is proposed to move to */
+    bool changed;      /* id is a new commit (else the branch was at it) */
+    /* When the trust policy wants the move signed: the promotion
+     * statement made (pending unless --sign keys reached its K); NULL
+     * when the ref moved as it is. */
+    const struct promotion_result *promotion;
+    /* The commit message: a summary line ("struere dev: 1 agent
+     * changed"), then the definitions added (+), changed (~) and removed
+     * (-) per environment, a line each. */
+    const char *message;
+};
+
+/* The caller's side: each may be NULL except checked. */
+struct dev_hooks {
+    /* The check is done (rc: check_project's result; p's diagnostics are
+     * sorted): report them. Returns DEV_OK to go on, or the status to
+     * end the run with (nothing is committed then). */
+    int (*checked)(void *arg, const struct project *p, int rc);
+    /* A phase ended after `seconds` (what each took: dev -v). */
+    void (*phase)(void *arg, double seconds, const char *what);
+    /* A branch has moved, been proposed, or is up to date. */
+    void (*branch)(void *arg, const struct dev_branch *b);
+    /* The refs were pushed to remote (with the promotion statements when
+     * with_promotions). */
+    void (*pushed)(void *arg, const char *remote, bool with_promotions);
+    /* Why the run stops: its first failure. */
+    void (*error)(void *arg, const char *message);
+    void *arg;
+};
+
+struct dev_options {
+    const char *dir; /* the project directory */
+    /* The store as given (--store, a path usable as it is), or NULL:
+     * struere.yaml's store:, else the repository enclosing dir. */
+    const char *store;
+    const struct signer *signers; /* for the trust policy (--sign) */
+    size_t nsigners;
+    const char *push; /* a remote to push the moved refs to, or NULL */
+};
+
+/* Runs the pipeline once. Returns DEV_OK, DEV_INVALID (the project has
+ * errors, or the trust policy refused) or DEV_IO (the store, the file
+ * system, memory); the hooks have been told why. */
+int dev_run(const struct dev_options *o, const struct dev_hooks *h);
+
+#endif
