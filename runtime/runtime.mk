@@ -1,9 +1,13 @@
 # runtime/runtime.mk - included by the Makefile: builds libstruere (static
 # and shared), its tests, the bundle fuzz target and the header test. The
 # runtime links zlib, libgit2 (to read a store) and libsodium (to hash keys):
-# never libyaml, cmark or the compiler's library.
+# never libyaml, cmark or the compiler's library. Its core links zlib only.
 #
 #   $(B)/libstruere.a $(B)/libstruere.so
+#   $(B)/libstruere-core.a    the core: bundle files, decisions, prompts,
+#                             automations; no libgit2, no libsodium
+#   $(B)/core-check.ok        a file-only program links against the core
+#                             alone and decides (make test)
 #   $(B)/runtime-tests        tests/runtime/*.c (make runtime-test runs it)
 #   $(B)/fuzz-replay-bundle   the bundle fuzz target over files, under gcc
 #   build/fuzz/fuzz-bundle    the libFuzzer build (VARIANT=fuzz CC=clang)
@@ -16,6 +20,11 @@ RT_SAVED_GOAL := $(.DEFAULT_GOAL)
 
 RT_SRC := $(sort $(wildcard runtime/src/*.c))
 RT_OBJ := $(RT_SRC:%.c=$(B)/%.o)
+# Opening by key (the store, keys, trust, manifests) sits on the core.
+RT_KEY_SRC := $(addprefix runtime/src/,keystore.c trust.c integrity.c \
+                sha256.c)
+RT_CORE_OBJ := $(filter-out $(RT_KEY_SRC:%.c=$(B)/%.o),$(RT_OBJ))
+RT_CORE_LIBS = $(or $(shell pkg-config --libs zlib 2>/dev/null),-lz) -lm
 RT_PIC_OBJ := $(RT_SRC:runtime/src/%.c=$(B)/runtime/pic/%.o)
 RT_TEST_SRC := $(sort $(wildcard tests/runtime/*.c))
 RT_TEST_OBJ := $(RT_TEST_SRC:%.c=$(B)/%.o)
@@ -38,6 +47,26 @@ $(B)/runtime/pic/%.o: runtime/src/%.c | $(DEPS_STAMP)
 
 $(B)/libstruere.a: $(RT_OBJ)
 	rm -f $@ && ar rcs $@ $^
+
+# The core alone, for the build check below (the installed libstruere.a
+# and .so hold everything).
+$(B)/libstruere-core.a: $(RT_CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# The build check that the core links without libgit2 and libsodium: a
+# program that opens a bundle file and decides, linked with zlib only
+# (with every object of the core, used or not), run on a committed eval
+# bundle.
+$(B)/tests/core/file_only.o: ALL_CFLAGS += $(RT_CFLAGS)
+$(B)/core-check: $(B)/tests/core/file_only.o $(B)/libstruere-core.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< -Wl,--whole-archive \
+	    $(B)/libstruere-core.a -Wl,--no-whole-archive $(RT_CORE_LIBS)
+$(B)/core-check.ok: $(B)/core-check tests/fuzz/corpus-bundle/eval.stb
+	$(B)/core-check tests/fuzz/corpus-bundle/eval.stb
+	@touch $@
+.PHONY: core-check
+core-check: $(B)/core-check.ok
+test: $(B)/core-check.ok
 
 # The shared library exports struere_* only (libstruere.map) and carries
 # the soname of its major version.

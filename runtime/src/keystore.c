@@ -924,7 +924,7 @@ static int store_reading(git_repository *repo, const struct rt_keystore *ks,
 
 /* ---- the API ---- */
 
-void rt_keystore_free(struct rt_keystore *ks)
+static void keystore_free(struct rt_keystore *ks)
 {
     if (!ks)
         return;
@@ -993,10 +993,11 @@ static int open_store(struere_runtime **out, const char *key, size_t len,
         *out = NULL;
     }
     if (rc < 0) {
-        rt_keystore_free(ks);
+        keystore_free(ks);
         return rc;
     }
     (*out)->ks = ks;
+    (*out)->ks_free = keystore_free;
     (*out)->sequence = r.sequence;
     git_oid_tostr((*out)->commit, sizeof((*out)->commit), &r.id);
     return 0;

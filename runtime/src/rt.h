@@ -3,11 +3,13 @@
  * precomputed from a bundle at open (model.c), and the few bundle
  * internals the other modules need. Not installed; struere.h is the API.
  *
- * Modules: bundle.c (verify, tables), json.c (JSON in place), model.c
- * (precompute at open), runtime.c (the handle, open by file, swap),
- * keystore.c (open by key, reload: libgit2 + libsodium), policy.c (actors,
+ * The core, which links without libgit2 or libsodium (libstruere-core.a):
+ * bundle.c (verify, tables), json.c (JSON in place), model.c (precompute
+ * at open), runtime.c (the handle, open by file, swap), policy.c (actors,
  * decisions, scope, masks), records.c (eval fixture queries), template.c
- * (system prompts), automation.c (which automations fire).
+ * (system prompts), automation.c (which automations fire). On top of it:
+ * keystore.c (open by key, reload: libgit2 + libsodium), trust.c,
+ * integrity.c and sha256.c.
  */
 #ifndef STRUERE_RT_H
 #define STRUERE_RT_H
@@ -245,14 +247,21 @@ const rt_record *rt_model_record(const rt_model *m, const char *id, size_t n);
 
 struct rt_keystore; /* keystore.c: the store and key a runtime came from */
 
+/*
+ * The core (this handle, bundle, model, policy, records, templates,
+ * automations, JSON) links without libgit2 or libsodium; opening by key
+ * (keystore.c, trust.c) sits on top of it and attaches its part, `ks`,
+ * with the function that frees it, so the core never calls up into it.
+ */
 struct struere_runtime {
     struere_bundle *bundle;
     rt_model *model;
     int env;
-    unsigned generation; /* bumped by each swap; actors remember theirs */
-    char commit[41];     /* "" when opened from a file */
-    uint64_t sequence;   /* the promotion statement's, 0 when none needed */
-    struct rt_keystore *ks;
+    unsigned generation;    /* bumped by each swap; actors remember theirs */
+    char commit[41];        /* "" when opened from a file */
+    uint64_t sequence;      /* the promotion statement's, 0 when none needed */
+    struct rt_keystore *ks; /* owned; NULL from a file */
+    void (*ks_free)(struct rt_keystore *ks); /* keystore.c's, frees `ks` */
 };
 
 /* A runtime on the verified bundle `b` (taken on success only). */
@@ -262,9 +271,6 @@ int rt_runtime_new(struere_runtime **out, struere_bundle *b,
 /* Builds the model of `b` and, only when that succeeds, swaps it in place
  * of the runtime's bundle (taken on success only). */
 int rt_runtime_swap(struere_runtime *rt, struere_bundle *b, struere_error *err);
-
-/* keystore.c frees its part of a runtime. */
-void rt_keystore_free(struct rt_keystore *ks);
 
 /* The key checks of an open, on keys.json text in memory: the key's form,
  * its record found by SHA-256 (constant time), prefix against record,
@@ -289,11 +295,6 @@ struct struere_actor {
     struere_related *related; /* owned copies */
     char *text;               /* the copied strings */
 };
-
-/* The record `rec` (a JSON object) with the decision's field masks
- * applied, appended to `b` (policy.c; used by records.c). */
-int rt_mask_record(const struere_runtime *rt, const struere_actor *a,
-                   const struere_decision *d, struere_json rec, rt_buf *b);
 
 /* The record `rec` (a JSON object) with the decision's field masks
  * applied, appended to `b` (policy.c; used by records.c). */

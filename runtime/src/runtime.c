@@ -1,7 +1,8 @@
 /*
  * runtime.c - the runtime handle: a verified bundle with its precomputed
  * model. Opening from a file is here; opening by key and reloading are in
- * keystore.c, which hands its bundles to rt_runtime_new/rt_runtime_swap.
+ * keystore.c, above this core: it hands its bundles to rt_runtime_new and
+ * rt_runtime_swap and attaches its part with the function that frees it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +101,7 @@ void struere_runtime_free(struere_runtime *rt)
     rt_model_free(rt->model);
     struere_bundle_free(rt->bundle);
     if (rt->ks)
-        rt_keystore_free(rt->ks);
+        rt->ks_free(rt->ks);
     free(rt);
 }
 
