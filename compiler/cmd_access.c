@@ -351,14 +351,16 @@ int cmd_access(const struct cli *g, int argc, char **argv)
              rc == EXIT_OK && i < struere_bundle_count(b, STRUERE_KIND_AGENT);
              i++) {
             const char *slug;
-            struere_bundle_entry(b, STRUERE_KIND_AGENT, i, &slug, NULL, NULL);
+            struere_bundle_entry(&slug, NULL, NULL, b, STRUERE_KIND_AGENT, i,
+                                 NULL);
             rc = add_subject(rt, list, true, slug);
         }
         for (size_t i = 0;
              rc == EXIT_OK && i < struere_bundle_count(b, STRUERE_KIND_ROLE);
              i++) {
             const char *slug;
-            struere_bundle_entry(b, STRUERE_KIND_ROLE, i, &slug, NULL, NULL);
+            struere_bundle_entry(&slug, NULL, NULL, b, STRUERE_KIND_ROLE, i,
+                                 NULL);
             rc = add_subject(rt, list, false, slug);
         }
     } else {

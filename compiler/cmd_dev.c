@@ -269,7 +269,7 @@ static void branch_fetch(struct branch *b, const char *store_at)
     for (int e = 0; e < ENV_COUNT; e++)
         b->has_digest[e] =
             (b->env_mask & (1u << e)) &&
-            struere_manifest_digest(data, len, e + 1, b->digest[e], NULL) == 0;
+            struere_manifest_digest(b->digest[e], data, len, e + 1, NULL) == 0;
     free(data);
     for (int e = 0; e < ENV_COUNT; e++) {
         const struct store_blob *blob =

@@ -247,7 +247,7 @@ static int sign_record(struct store *s, json_t *r, const struct signer *signer)
     bool trusted = false;
     for (size_t i = 0; signer && i < struere_trust_key_count(ts.t); i++) {
         const char *key;
-        struere_trust_key(ts.t, i, NULL, &key);
+        struere_trust_key(NULL, &key, ts.t, i, NULL);
         trusted |= !strcmp(key, signer->pub);
     }
     if (k > 0 && !signer) {
@@ -393,8 +393,9 @@ static int list(struct store *s, bool json)
             const char *name = json_string_value(json_object_get(r, "name"));
             const char *made = json_string_value(json_object_get(r, "created"));
             char *text = json_dumps(r, JSON_COMPACT);
-            int sig = text ? struere_key_record_signed(ts.t, text, strlen(text))
-                           : STRUERE_ENOMEM;
+            int sig =
+                text ? struere_key_record_signed(ts.t, text, strlen(text), NULL)
+                     : STRUERE_ENOMEM;
             free(text);
             printf("%-16s %-12s %-20s %-21s %-21s %-8s %s\n",
                    json_string_value(json_object_get(r, "prefix")),

@@ -69,8 +69,9 @@ core-check: $(B)/core-check.ok
 test: $(B)/core-check.ok
 
 # The shared library exports struere_* only (libstruere.map) and carries
-# the soname of its major version.
-RT_SOVERSION := 0
+# the soname of its major version (1 since the calls took one argument
+# order, struere_error last, and struere_decision its opaque bytes).
+RT_SOVERSION := 1
 RT_VERSION := $(shell sed -n 's/^\#define STRUERE_VERSION "\(.*\)"/\1/p' compiler/version.h)
 $(B)/libstruere.so: $(RT_PIC_OBJ) runtime/libstruere.map
 	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libstruere.so.$(RT_SOVERSION) \

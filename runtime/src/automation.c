@@ -1415,8 +1415,8 @@ static int fire_all(fire *f, const struere_runtime *rt)
         size_t i = cand[c];
         const char *slug, *text;
         size_t len;
-        int rc = struere_bundle_entry(b, STRUERE_KIND_AUTOMATION, i, &slug,
-                                      &text, &len);
+        int rc = struere_bundle_entry(&slug, &text, &len, b,
+                                      STRUERE_KIND_AUTOMATION, i, NULL);
         if (rc < 0) {
             free(cand);
             return rt_fail(f->err, rc, "automation %zu cannot be read", i);
@@ -1439,9 +1439,8 @@ static int fire_all(fire *f, const struere_runtime *rt)
     return 0;
 }
 
-int struere_automations_fire(const struere_runtime *rt,
-                             const struere_event *event, char **out,
-                             size_t *len, struere_error *err)
+int struere_automations_fire(char **out, size_t *len, const struere_runtime *rt,
+                             const struere_event *event, struere_error *err)
 {
     trig t;
     fire f;

@@ -889,7 +889,7 @@ void struere_bundle_free(struere_bundle *b)
     free(b);
 }
 
-int struere_bundle_get_info(const struere_bundle *b, struere_bundle_info *out)
+static int bundle_get_info(const struere_bundle *b, struere_bundle_info *out)
 {
     if (!b || !out)
         return STRUERE_EINVAL;
@@ -907,6 +907,12 @@ int struere_bundle_get_info(const struere_bundle *b, struere_bundle_info *out)
     for (int k = 0; k < STRUERE_KIND_COUNT; k++)
         out->counts[k] = b->lay.count[k];
     return 0;
+}
+
+int struere_bundle_get_info(struere_bundle_info *out, const struere_bundle *b,
+                            struere_error *err)
+{
+    return rt_result(err, bundle_get_info(b, out), "struere_bundle_get_info");
 }
 
 size_t struere_bundle_count(const struere_bundle *b, int kind)
@@ -941,8 +947,8 @@ static int body_valid(const struere_bundle *b, int kind, size_t index,
     return st == BODY_VALID;
 }
 
-int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
-                         const char **slug, const char **body, size_t *body_len)
+static int bundle_entry(const struere_bundle *b, int kind, size_t index,
+                        const char **slug, const char **body, size_t *body_len)
 {
     size_t n;
     if (!b || kind < 0 || kind >= STRUERE_KIND_COUNT)
@@ -954,6 +960,14 @@ int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
     if ((body || body_len) && !body_valid(b, kind, index, body_s, n))
         return STRUERE_ECORRUPT;
     return rt_bundle_body(b, kind, index, slug, body, body_len);
+}
+
+int struere_bundle_entry(const char **slug, const char **body, size_t *body_len,
+                         const struere_bundle *b, int kind, size_t index,
+                         struere_error *err)
+{
+    return rt_result(err, bundle_entry(b, kind, index, slug, body, body_len),
+                     "struere_bundle_entry");
 }
 
 int rt_bundle_body(const struere_bundle *b, int kind, size_t index,
@@ -999,15 +1013,23 @@ int rt_bundle_find(const struere_bundle *b, int kind, const char *slug,
     return 0;
 }
 
-int struere_bundle_lookup(const struere_bundle *b, int kind, const char *slug,
-                          const char **body, size_t *body_len)
+static int bundle_lookup(const struere_bundle *b, int kind, const char *slug,
+                         const char **body, size_t *body_len)
 {
     size_t index;
     if (!b || !slug || kind < 0 || kind >= STRUERE_KIND_COUNT)
         return STRUERE_EINVAL;
     if (!rt_bundle_find(b, kind, slug, strlen(slug), &index))
         return STRUERE_ENOTFOUND;
-    return struere_bundle_entry(b, kind, index, NULL, body, body_len);
+    return struere_bundle_entry(NULL, body, body_len, b, kind, index, NULL);
+}
+
+int struere_bundle_lookup(const char **body, size_t *body_len,
+                          const struere_bundle *b, int kind, const char *slug,
+                          struere_error *err)
+{
+    return rt_result(err, bundle_lookup(b, kind, slug, body, body_len),
+                     "struere_bundle_lookup");
 }
 
 const void *struere_bundle_bytes(const struere_bundle *b, size_t *len)

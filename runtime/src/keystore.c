@@ -488,8 +488,8 @@ static int record_payload(const struct key_record *r, char *payload,
                     r->expires_set ? r->expires_text : "null");
 }
 
-int struere_key_record_signed(const struere_trust *t, const void *record,
-                              size_t len)
+static int key_record_signed(const struere_trust *t, const void *record,
+                             size_t len)
 {
     struere_json v;
     struct key_record r;
@@ -503,6 +503,13 @@ int struere_key_record_signed(const struere_trust *t, const void *record,
     return rt_record_signed(t, r.signature, payload, (size_t)n)
                ? 0
                : STRUERE_ESIGNATURE;
+}
+
+int struere_key_record_signed(const struere_trust *t, const void *record,
+                              size_t len, struere_error *err)
+{
+    return rt_result(err, key_record_signed(t, record, len),
+                     "struere_key_record_signed");
 }
 
 static int record_signed(const struct key_record *r, const struere_trust *t,
@@ -591,8 +598,8 @@ static int manifest_match(git_repository *repo, const char *ref,
                        "%s (commit %s): the bundle's digest cannot be "
                        "checked: %s",
                        ref, short_id, e.message);
-    rc = struere_manifest_digest(git_odb_object_data(manifest),
-                                 git_odb_object_size(manifest), env, want, &e);
+    rc = struere_manifest_digest(want, git_odb_object_data(manifest),
+                                 git_odb_object_size(manifest), env, &e);
     rt_sha256(git_odb_object_data(manifest), git_odb_object_size(manifest),
               d->manifest);
     git_odb_object_free(manifest);
@@ -874,9 +881,9 @@ static int promotion_check(git_repository *repo, const struct rt_keystore *ks,
         git_odb_object_free(obj);
         return rc;
     }
-    rc = struere_promotion_check(git_odb_object_data(obj),
+    rc = struere_promotion_check(&st, git_odb_object_data(obj),
                                  git_odb_object_size(obj), t, env, branch,
-                                 d->bundle, d->manifest, seen[env], &st, &e);
+                                 d->bundle, d->manifest, seen[env], &e);
     git_odb_object_free(obj);
     if (rc == STRUERE_EREPLAY)
         return rt_fail(err, rc, "%.400s (%s)", e.message, ks->state_file);
@@ -1044,7 +1051,7 @@ uint64_t struere_runtime_sequence(const struere_runtime *rt)
     return rt ? rt->sequence : 0;
 }
 
-int struere_runtime_reload(struere_runtime *rt, int64_t now, int *changed,
+int struere_runtime_reload(int *changed, struere_runtime *rt, int64_t now,
                            struere_error *err)
 {
     git_repository *repo = NULL;

@@ -53,6 +53,17 @@ int rt_fail(struere_error *err, int code, const char *fmt, ...)
 #endif
     ;
 void rt_clear(struere_error *err);
+/* `rc` as a public call returns it: `*err` cleared when it is not
+ * negative, else filled with the code and "NAME: reason". */
+static inline int rt_result(struere_error *err, int rc, const char *name)
+{
+    if (rc >= 0) {
+        if (err)
+            rt_clear(err);
+        return rc;
+    }
+    return rt_fail(err, rc, "%s: %s", name, struere_strerror(rc));
+}
 /* The system's reason for errno `e` (thread-safe), in `buf` or static. */
 const char *rt_sys_reason(int e, char *buf, size_t n);
 
@@ -295,6 +306,33 @@ struct struere_actor {
     struere_related *related; /* owned copies */
     char *text;               /* the copied strings */
 };
+
+/* How a decision was made, kept in struere_decision's opaque bytes
+ * (copied in and out: the bytes are not a declared rt_dstate). */
+typedef struct rt_dstate {
+    const struere_actor *actor;
+    uint64_t granting;   /* bit i: the actor's role i granted */
+    uint32_t resource;   /* data type index or RT_RES_* */
+    unsigned generation; /* the actor's, when decided */
+    int action;          /* RT_ACTION_* bit; 0 when not decided */
+} rt_dstate;
+
+_Static_assert(sizeof(rt_dstate) <= sizeof(((struere_decision *)0)->opaque),
+               "struere_decision's opaque bytes hold an rt_dstate");
+
+/* The state of `d` (zeros when `d` is NULL), and storing one in `d`. */
+static inline rt_dstate rt_dstate_get(const struere_decision *d)
+{
+    rt_dstate s = {0};
+    if (d)
+        memcpy(&s, d->opaque.bytes, sizeof(s));
+    return s;
+}
+
+static inline void rt_dstate_put(struere_decision *d, const rt_dstate *s)
+{
+    memcpy(d->opaque.bytes, s, sizeof(*s));
+}
 
 /* The record `rec` (a JSON object) with the decision's field masks
  * applied, appended to `b` (policy.c; used by records.c). */

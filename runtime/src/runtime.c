@@ -22,7 +22,7 @@ int rt_runtime_new(struere_runtime **out, struere_bundle *b, struere_error *err)
         rt_model_free(m);
         return rt_fail(err, STRUERE_ENOMEM, "out of memory opening a bundle");
     }
-    struere_bundle_get_info(b, &info);
+    struere_bundle_get_info(&info, b, NULL);
     rt->bundle = b;
     rt->model = m;
     rt->env = info.environment;
@@ -39,7 +39,7 @@ int rt_runtime_swap(struere_runtime *rt, struere_bundle *b, struere_error *err)
     int rc = rt_model_build(b, &m, err);
     if (rc < 0)
         return rc;
-    struere_bundle_get_info(b, &info);
+    struere_bundle_get_info(&info, b, NULL);
     if (info.environment != rt->env) {
         rt_model_free(m);
         return rt_fail(err, STRUERE_EENV,
@@ -117,5 +117,5 @@ const struere_bundle *struere_runtime_bundle(const struere_runtime *rt)
 
 const char *struere_runtime_commit(const struere_runtime *rt)
 {
-    return rt ? rt->commit : "";
+    return rt ? rt->commit : NULL;
 }

@@ -28,24 +28,25 @@ int main(int argc, char **argv)
         return 1;
     }
     const struere_bundle *b = struere_runtime_bundle(rt);
-    if (struere_bundle_entry(b, STRUERE_KIND_DATA, 0, &type, NULL, NULL) < 0) {
+    if (struere_bundle_entry(&type, NULL, NULL, b, STRUERE_KIND_DATA, 0, NULL) <
+        0) {
         fprintf(stderr, "core-check: %s has no data type\n", argv[1]);
         goto cleanup;
     }
     struere_actor_spec sys_spec = {.type = STRUERE_ACTOR_SYSTEM};
     struere_actor_spec user_spec = {.type = STRUERE_ACTOR_USER, .id = "u1"};
-    if (struere_actor_new(rt, &sys_spec, &sys, &err) < 0 ||
-        struere_actor_new(rt, &user_spec, &nobody, &err) < 0) {
+    if (struere_actor_new(&sys, rt, &sys_spec, &err) < 0 ||
+        struere_actor_new(&nobody, rt, &user_spec, &err) < 0) {
         fprintf(stderr, "core-check: actor: %s\n", err.message);
         goto cleanup;
     }
     /* The system actor may read anything; a user with no role nothing. */
-    if (struere_decide(rt, sys, "read", type, &d) < 0 || !d.allowed ||
+    if (struere_decide(&d, rt, sys, "read", type, NULL) < 0 || !d.allowed ||
         d.reason != STRUERE_REASON_SYSTEM) {
         fprintf(stderr, "core-check: the system actor may not read %s\n", type);
         goto cleanup;
     }
-    if (struere_decide(rt, nobody, "read", type, &d) < 0 || d.allowed ||
+    if (struere_decide(&d, rt, nobody, "read", type, NULL) < 0 || d.allowed ||
         d.reason != STRUERE_REASON_NO_ROLES) {
         fprintf(stderr, "core-check: a user with no role may read %s\n", type);
         goto cleanup;
