@@ -286,29 +286,25 @@ static void decision_init(struere_decision *d, rt_dstate *st,
     d->reason = 0;
     d->role = NULL;
     d->policy = -1;
-    memset(&d->opaque, 0, sizeof(d->opaque));
     memset(st, 0, sizeof(*st));
     st->actor = a;
     st->generation = a ? a->generation : 0;
-    rt_dstate_put(d, st);
 }
 
+/* Decides into `out`, and how into `*st` (struere_decide stores it in
+ * `out` once, on every return). */
 static int decide(const struere_runtime *rt, const struere_actor *actor,
                   const char *action, const char *resource,
-                  struere_decision *out)
+                  struere_decision *out, rt_dstate *st)
 {
-    rt_dstate st;
-    if (!out)
-        return STRUERE_EINVAL;
-    decision_init(out, &st, actor);
+    decision_init(out, st, actor);
     if (!rt || !actor || !action || !resource || actor->rt != rt ||
         actor->generation != rt->generation)
         return STRUERE_EINVAL;
     int bit = action_bit(action);
     if (!bit)
         return STRUERE_EINVAL;
-    st.action = bit;
-    rt_dstate_put(out, &st);
+    st->action = bit;
     uint32_t res;
     if (strcmp(resource, "users") == 0) {
         res = RT_RES_USERS;
@@ -317,8 +313,7 @@ static int decide(const struere_runtime *rt, const struere_actor *actor,
         if (res == RT_RES_NONE)
             return STRUERE_ENOTFOUND;
     }
-    st.resource = res;
-    rt_dstate_put(out, &st);
+    st->resource = res;
     if (actor->type == STRUERE_ACTOR_ADMIN ||
         actor->type == STRUERE_ACTOR_SYSTEM) {
         out->allowed = 1;
@@ -365,8 +360,7 @@ static int decide(const struere_runtime *rt, const struere_actor *actor,
     out->reason = STRUERE_REASON_ALLOWED;
     out->role = first_role;
     out->policy = first_policy;
-    st.granting = granting;
-    rt_dstate_put(out, &st);
+    st->granting = granting;
     return 0;
 }
 
@@ -374,8 +368,12 @@ int struere_decide(struere_decision *out, const struere_runtime *rt,
                    const struere_actor *actor, const char *action,
                    const char *resource, struere_error *err)
 {
-    return rt_result(err, decide(rt, actor, action, resource, out),
-                     "struere_decide");
+    rt_dstate st;
+    if (!out)
+        return rt_result(err, STRUERE_EINVAL, "struere_decide");
+    int rc = decide(rt, actor, action, resource, out, &st);
+    rt_dstate_put(out, &st);
+    return rt_result(err, rc, "struere_decide");
 }
 
 /* The decision's actor, when it is still valid for `rt`. */
@@ -579,9 +577,10 @@ static int record_value(const char *record, size_t len, struere_json *out)
 }
 
 static int visible(const struere_runtime *rt, const struere_actor *a,
-                   const struere_decision *d, struere_json rec)
+                   const struere_decision *d, const rt_dstate *dsp,
+                   struere_json rec)
 {
-    const rt_dstate ds = rt_dstate_get(d);
+    const rt_dstate ds = *dsp;
     if (!d->allowed)
         return 0;
     if (a->type == STRUERE_ACTOR_ADMIN || a->type == STRUERE_ACTOR_SYSTEM)
@@ -617,7 +616,8 @@ static int record_visible(const struere_runtime *rt, const struere_decision *d,
         return STRUERE_EINVAL;
     if (record_value(record, len, &rec) < 0)
         return STRUERE_EJSON;
-    return visible(rt, a, d, rec);
+    const rt_dstate ds = rt_dstate_get(d);
+    return visible(rt, a, d, &ds, rec);
 }
 
 int struere_record_visible(const struere_runtime *rt, const struere_decision *d,
@@ -632,13 +632,17 @@ static int decide_record(const struere_runtime *rt, const struere_actor *actor,
                          const char *record, size_t len, struere_decision *out)
 {
     struere_json rec;
-    int rc = struere_decide(out, rt, actor, action, resource, NULL);
+    rt_dstate st;
+    if (!out)
+        return STRUERE_EINVAL;
+    int rc = decide(rt, actor, action, resource, out, &st);
+    rt_dstate_put(out, &st);
     if (rc < 0 || !out->allowed)
         return rc;
     if (record_value(record, len, &rec) < 0)
         rc = STRUERE_EJSON;
     else
-        rc = visible(rt, actor, out, rec);
+        rc = visible(rt, actor, out, &st, rec);
     if (rc < 0) { /* never leave an allow behind an error */
         out->allowed = 0;
         out->role = NULL;
