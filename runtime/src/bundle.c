@@ -11,9 +11,8 @@
 #include <sys/stat.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "rt.h"
+#include "rt_crc.h"
 #include "rt_limits.h"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -171,19 +170,6 @@ static uint32_t rd32(const unsigned char *p)
 static uint64_t rd64(const unsigned char *p)
 {
     return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-/* zlib's crc32 takes an unsigned int length: feed it in slices. */
-static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n)
-{
-    uLong c = crc;
-    while (n > 0) {
-        size_t part = n > (1u << 30) ? (1u << 30) : n;
-        c = crc32(c, p, (uInt)part);
-        p += part;
-        n -= part;
-    }
-    return (uint32_t)c;
 }
 
 static void clear_error(struere_error *err)
@@ -420,10 +406,10 @@ static int check_header(const unsigned char *b, size_t len, int expected_env,
                     (unsigned long)count, table_end, len);
 
     static const unsigned char zero4[4] = {0};
-    uint32_t crc = crc_update(0, b, 20);
-    crc = crc_update(crc, zero4, 4);
-    crc = crc_update(crc, b + 24, HEADER_SIZE - 24);
-    crc = crc_update(crc, b + HEADER_SIZE, table_end - HEADER_SIZE);
+    uint32_t crc = rt_crc32(0, b, 20);
+    crc = rt_crc32(crc, zero4, 4);
+    crc = rt_crc32(crc, b + 24, HEADER_SIZE - 24);
+    crc = rt_crc32(crc, b + HEADER_SIZE, table_end - HEADER_SIZE);
     uint32_t stored = rd32(b + 20);
     if (crc != stored)
         return fail(err, STRUERE_ECHECKSUM, 20,
@@ -509,7 +495,7 @@ static int check_sections(const unsigned char *b, size_t len,
         if (rc < 0)
             return rc;
         uint32_t stored = rd32(b + e + 4);
-        uint32_t crc = crc_update(0, b + off, (size_t)size);
+        uint32_t crc = rt_crc32(0, b + off, (size_t)size);
         if (crc != stored)
             return fail(err, STRUERE_ECHECKSUM, off,
                         "section %s at offset %llu: CRC mismatch (stored "
