@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "sha256.h"
 #include "store.h"
 #include "trust.h"
 
@@ -316,7 +317,7 @@ static int create(struct store *s, int env, const char *name,
         }
     }
     unsigned char hash[32];
-    crypto_hash_sha256(hash, (const unsigned char *)key, strlen(key));
+    rt_sha256(key, strlen(key), hash);
     char hex[65];
     sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
     char created[32];

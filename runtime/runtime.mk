@@ -1,6 +1,7 @@
 # runtime/runtime.mk - included by the Makefile: builds libstruere (static
 # and shared), its tests, the bundle fuzz target and the header test. The
-# runtime links zlib, libgit2 (to read a store) and libsodium (to hash keys):
+# runtime links zlib, libgit2 (to read a store), libsodium (to verify
+# signatures) and libcrypto (SHA-256, runtime/src/sha256.c):
 # never libyaml, cmark or the compiler's library. Its core links zlib only.
 #
 #   $(B)/libstruere.a $(B)/libstruere.so
@@ -29,9 +30,9 @@ RT_PIC_OBJ := $(RT_SRC:runtime/src/%.c=$(B)/runtime/pic/%.o)
 RT_TEST_SRC := $(sort $(wildcard tests/runtime/*.c))
 RT_TEST_OBJ := $(RT_TEST_SRC:%.c=$(B)/%.o)
 RT_FUZZ_OBJ := $(B)/tests/fuzz/fuzz_bundle.o
-RT_PKGS := zlib libgit2 libsodium
+RT_PKGS := zlib libgit2 libsodium libcrypto
 RT_CFLAGS = -Iruntime/include $(shell pkg-config --cflags $(RT_PKGS) 2>/dev/null)
-RT_LIBS = $(or $(shell pkg-config --libs $(RT_PKGS) 2>/dev/null),-lz -lgit2 -lsodium)
+RT_LIBS = $(or $(shell pkg-config --libs $(RT_PKGS) 2>/dev/null),-lz -lgit2 -lsodium -lcrypto)
 ENGINE_SRC := $(sort $(wildcard tests/engine/*_test.c))
 ENGINE_BIN := $(ENGINE_SRC:tests/engine/%_test.c=$(B)/engine/%)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)

@@ -355,7 +355,7 @@ int rt_key_check(const char *keys_json, size_t len, const char *key,
     int rc = key_parse(key, &key_env, &prefix_len, &key_len, err);
     if (rc < 0)
         return rc;
-    crypto_hash_sha256(digest, (const unsigned char *)key, key_len);
+    rt_sha256(key, key_len, digest);
     key_label(label, sizeof(label), key, prefix_len);
     rc = records_find(keys_json, len, digest, label, &rec, err);
     if (rc == 0)
@@ -971,7 +971,7 @@ static int keystore_new(struct rt_keystore **out, git_repository *repo,
                        libgit2_reason());
     }
     ks->env = env;
-    crypto_hash_sha256(ks->digest, (const unsigned char *)key, len);
+    rt_sha256(key, len, ks->digest);
     key_label(ks->label, sizeof(ks->label), key, prefix_len);
     *out = ks;
     return 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rt.h"
+#include "sha256.h"
 
 #define TRUST_LIMIT ((size_t)1 << 20) /* trust.json, a statement */
 #define CHAIN_MAX 1000
@@ -275,7 +276,7 @@ static int policy_parse(const char *payload, size_t n, struct struere_trust *t,
                            at, STRUERE_TRUST_MAX_KEYS);
         t->require[e] = (int)x;
     }
-    crypto_hash_sha256(t->digest, (const unsigned char *)payload, n);
+    rt_sha256(payload, n, t->digest);
     return 0;
 }
 
