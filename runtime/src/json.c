@@ -29,7 +29,7 @@ static int hexval(char c)
     return -1;
 }
 
-static long hex4(const char *p)
+long rt_json_hex4(const char *p)
 {
     long v = 0;
     for (int i = 0; i < 4; i++) {
@@ -104,7 +104,7 @@ static const char *skip_string(const char *p, const char *end)
             if (e == 'u') {
                 if (end - p < 6)
                     return NULL;
-                long u = hex4(p + 2);
+                long u = rt_json_hex4(p + 2);
                 if (u < 0)
                     return NULL;
                 p += 6;
@@ -112,7 +112,7 @@ static const char *skip_string(const char *p, const char *end)
                     /* a high surrogate must be followed by a low one */
                     if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
                         return NULL;
-                    long lo = hex4(p + 2);
+                    long lo = rt_json_hex4(p + 2);
                     if (lo < 0xDC00 || lo > 0xDFFF)
                         return NULL;
                     p += 6;
@@ -370,10 +370,10 @@ static int dec_next(strdec *d)
     case 't':
         return '\t';
     case 'u': {
-        unsigned long cp = (unsigned long)hex4(d->p);
+        unsigned long cp = (unsigned long)rt_json_hex4(d->p);
         d->p += 4;
         if (cp >= 0xD800 && cp <= 0xDBFF) {
-            unsigned long lo = (unsigned long)hex4(d->p + 2);
+            unsigned long lo = (unsigned long)rt_json_hex4(d->p + 2);
             d->p += 6;
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         }

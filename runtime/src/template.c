@@ -245,15 +245,7 @@ static int put_decoded(render *r, rt_buf *b, struere_json s)
  * characters, '"' and '\\'), its length checked before it is written. */
 static int put_json_str(render *r, rt_buf *b, const char *s, size_t n)
 {
-    size_t need = n + 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' ||
-            c == '\r' || c == '\t')
-            need += 1;
-        else if (c < 0x20)
-            need += 5;
-    }
+    size_t need = rt_json_escaped_len(s, n) + 2;
     if (r->rc || need > RT_TEMPLATE_OUTPUT_MAX - b->len)
         return put(r, b, s, need); /* reports the limit */
     rt_buf_json_str(b, s, n);
