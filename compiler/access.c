@@ -489,10 +489,11 @@ static void subject_changes(json_t *list, const char *name, const json_t *a,
     json_decref(mb);
 }
 
-/* One side of the difference: its bundle and a runtime over it. */
+/* One side of the difference: a runtime and its bundle (NULL: an empty
+ * environment). */
 struct side {
     const struere_bundle *b;
-    struere_runtime *rt;
+    const struere_runtime *rt;
 };
 
 static bool same_body(const struct side *x, const struct side *y, int kind,
@@ -606,26 +607,9 @@ static bool may_differ(const struct side *x, const struct side *y, bool agent,
     return differ;
 }
 
-/* A runtime over the side's bundle, opened the first time it is needed
- * (the bundle was verified when it was loaded). */
-static int open_side(struct side *s, char *err, size_t errlen)
-{
-    if (s->rt)
-        return ACCESS_OK;
-    size_t len;
-    const void *bytes = struere_bundle_bytes(s->b, &len);
-    struere_error e;
-    int rc = struere_runtime_open_memory(&s->rt, bytes, len, 0, &e);
-    if (rc < 0)
-        return fail(err, errlen,
-                    rc == STRUERE_ENOMEM ? ACCESS_FAILED : ACCESS_INVALID,
-                    "%.400s", e.message);
-    return ACCESS_OK;
-}
-
 /* A subject's access on one side over the resources in `only` (NULL:
  * all), or NULL when the side lacks the subject. */
-static int side_access(struct side *s, bool agent, const char *slug,
+static int side_access(const struct side *s, bool agent, const char *slug,
                        const json_t *only, json_t **out, char *err,
                        size_t errlen)
 {
@@ -635,16 +619,15 @@ static int side_access(struct side *s, bool agent, const char *slug,
                               agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE,
                               slug, NULL) < 0)
         return ACCESS_OK;
-    int rc = open_side(s, err, errlen);
-    if (rc != ACCESS_OK)
-        return rc;
     return subject_on(s->rt, agent, slug, only, out, err, errlen);
 }
 
-int access_changes(const struere_bundle *from, const struere_bundle *to,
+int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
                    json_t **out, char *err, size_t errlen)
 {
-    struct side x = {from, NULL}, y = {to, NULL};
+    const struere_bundle *from = struere_runtime_bundle(rfrom),
+                         *to = struere_runtime_bundle(rto);
+    struct side x = {from, rfrom}, y = {to, rto};
     *out = NULL;
     int rc = ACCESS_OK;
     /* the data types one side has and the other lacks: every subject's
@@ -693,8 +676,6 @@ int access_changes(const struere_bundle *from, const struere_bundle *to,
     json_decref(changed);
     json_decref(removed);
     json_decref(added);
-    struere_runtime_free(x.rt);
-    struere_runtime_free(y.rt);
     if (rc != ACCESS_OK) {
         json_decref(list);
         return rc;

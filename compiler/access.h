@@ -42,10 +42,10 @@ int access_subject(const struere_runtime *rt, bool agent, const char *slug,
                    json_t **out, char *err, size_t errlen);
 
 /*
- * The access changes from bundle `from` to bundle `to` (NULL: an empty
- * environment), in `*out` (caller owns it): an array of {"subject",
- * "resource", "action", "change", "widens", "from", "to"}, subject by
- * subject (agents, then roles, in slug order), where change is one of
+ * The access changes from the bundle of runtime `from` to that of `to`
+ * (NULL: an empty environment), in `*out` (caller owns it): an array of
+ * {"subject", "resource", "action", "change", "widens", "from", "to"}, subject
+ * by subject (agents, then roles, in slug order), where change is one of
  * granted, revoked, scope-widened, scope-narrowed, scope-changed,
  * mask-removed, mask-added, mask-changed. granted: from null, to
  * {"by","scope","masks"}; revoked: the reverse; scope-*: the scopes (null:
@@ -54,7 +54,7 @@ int access_subject(const struere_runtime *rt, bool agent, const char *slug,
  * roles' definitions or the set of data types changed); a change where
  * effective access is identical is never listed. Returns an access_status.
  */
-int access_changes(const struere_bundle *from, const struere_bundle *to,
+int access_changes(const struere_runtime *from, const struere_runtime *to,
                    json_t **out, char *err, size_t errlen);
 
 /* Does any change of an access_changes list widen access? */

@@ -38,9 +38,15 @@ int cli_env_arg(const char *value, int *env);
  * receives a description for headings. Returns an exit code (errors
  * printed). */
 struct struere_bundle;
+struct struere_runtime;
 int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
                     int env, struct struere_bundle **out, char *label,
                     size_t label_size);
+/* cli_load_bundle, then a runtime over the bundle (not verified again);
+ * the bundle is struere_runtime_bundle(*out). */
+int cli_load_runtime(const struct cli *g, struct store *s, const char *spec,
+                     int env, struct struere_runtime **out, char *label,
+                     size_t label_size);
 /* Checks the project of g, printing its problems to stderr. Returns an
  * exit code (EXIT_OK when it may be compiled). */
 int cli_check(const struct cli *g, struct project *p);

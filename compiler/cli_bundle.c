@@ -121,3 +121,21 @@ int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
     snprintf(label, label_size, "%s (%.12s)", spec, id);
     return EXIT_OK;
 }
+
+int cli_load_runtime(const struct cli *g, struct store *s, const char *spec,
+                     int env, struere_runtime **out, char *label,
+                     size_t label_size)
+{
+    struere_bundle *b;
+    struere_error err;
+    *out = NULL;
+    int rc = cli_load_bundle(g, s, spec, env, &b, label, label_size);
+    if (rc != EXIT_OK)
+        return rc;
+    int orc = struere_runtime_open_bundle(out, b, &err);
+    if (orc < 0) {
+        cli_error("%s: %s", spec, err.message);
+        return orc == STRUERE_ENOMEM ? EXIT_IO : EXIT_INVALID;
+    }
+    return EXIT_OK;
+}

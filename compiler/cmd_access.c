@@ -48,21 +48,6 @@ static const char access_usage[] =
 
 enum format { FMT_TEXT, FMT_MD, FMT_HTML, FMT_JSON };
 
-/* One subject's access, appended to list. Returns an exit code. */
-static int add_subject(const struere_runtime *rt, json_t *list, bool agent,
-                       const char *slug)
-{
-    json_t *s;
-    char err[512];
-    int rc = access_subject(rt, agent, slug, &s, err, sizeof(err));
-    if (rc != ACCESS_OK) {
-        cli_error("access: %s", err);
-        return rc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
-    }
-    json_array_append_new(list, s);
-    return EXIT_OK;
-}
-
 /* Compact JSON text of v (for text and md), freed by the caller. */
 static char *compact(const json_t *v)
 {
@@ -113,16 +98,10 @@ static void print_masks(FILE *out, const json_t *masks, int md)
     }
 }
 
-static void print_text(FILE *out, const json_t *o)
+static void print_text(FILE *out, const json_t *s)
 {
-    const json_t *c = json_object_get(o, "commit");
-    fprintf(out, "effective access, %s bundle%s%s\n",
-            json_string_value(json_object_get(o, "environment")),
-            json_is_string(c) ? " of commit " : " (file)",
-            json_is_string(c) ? json_string_value(c) : "");
-    size_t i, j;
-    json_t *s, *e;
-    json_array_foreach(json_object_get(o, "subjects"), i, s)
+    size_t j;
+    json_t *e;
     {
         fprintf(out, "\n%s (roles: ",
                 json_string_value(json_object_get(s, "subject")));
@@ -176,17 +155,10 @@ static void md_pair(FILE *out, const json_t *e, int table)
 
 /* Markdown; `table` false gives lists instead of tables (cmark, which
  * renders the html format, has no tables). */
-static void print_md(FILE *out, const json_t *o, int table)
+static void print_md(FILE *out, const json_t *s, int table)
 {
-    const json_t *c = json_object_get(o, "commit");
-    fprintf(out, "# Effective access (%s",
-            json_string_value(json_object_get(o, "environment")));
-    if (json_is_string(c))
-        fprintf(out, ", commit `%.12s`", json_string_value(c));
-    fprintf(out, ")\n");
-    size_t i, j;
-    json_t *s, *e;
-    json_array_foreach(json_object_get(o, "subjects"), i, s)
+    size_t j;
+    json_t *e;
     {
         fprintf(out, "\n## %s\n\nRoles: ",
                 json_string_value(json_object_get(s, "subject")));
@@ -235,27 +207,98 @@ static void print_md(FILE *out, const json_t *o, int table)
     }
 }
 
-/* The md report without tables, through cmark (raw HTML is not passed
- * through). */
-static int print_html(FILE *out, const json_t *o)
+/* The report as it is written: the head, then subject by subject (each
+ * freed once written: the whole document is never held), then the tail.
+ * html collects the Markdown (lists, not tables) for cmark, which does
+ * not pass raw HTML through. */
+struct report {
+    enum format fmt;
+    FILE *out, *md;
+    char *mdtext;
+    size_t mdlen, n;
+};
+
+static int report_head(struct report *r, const char *env, const char *commit)
 {
-    char *md = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&md, &len);
-    if (!mem)
-        return EXIT_IO;
-    print_md(mem, o, 0);
-    if (fclose(mem) != 0) {
-        free(md);
-        return EXIT_IO;
+    r->n = 0;
+    if (r->fmt == FMT_HTML) {
+        r->mdtext = NULL;
+        if (!(r->md = open_memstream(&r->mdtext, &r->mdlen)))
+            return EXIT_IO;
     }
-    char *html = markdown_to_html(md, len);
-    free(md);
+    FILE *out = r->fmt == FMT_HTML ? r->md : r->out;
+    if (r->fmt == FMT_TEXT) {
+        fprintf(out, "effective access, %s bundle%s%s\n", env,
+                commit ? " of commit " : " (file)", commit ? commit : "");
+    } else if (r->fmt == FMT_JSON) {
+        /* the environment's name and a hex id need no escaping */
+        fprintf(out, "{\n  \"environment\": \"%s\",\n  \"commit\": ", env);
+        fprintf(out, commit ? "\"%s\",\n" : "null,\n", commit);
+        fputs("  \"subjects\": [", out);
+    } else {
+        fprintf(out, "# Effective access (%s", env);
+        if (commit)
+            fprintf(out, ", commit `%.12s`", commit);
+        fprintf(out, ")\n");
+    }
+    return EXIT_OK;
+}
+
+static int report_subject(struct report *r, const json_t *s)
+{
+    if (r->fmt == FMT_TEXT) {
+        print_text(r->out, s);
+    } else if (r->fmt == FMT_MD || r->fmt == FMT_HTML) {
+        print_md(r->fmt == FMT_HTML ? r->md : r->out, s, r->fmt == FMT_MD);
+    } else {
+        /* as json_dumpf of the whole document would indent it */
+        char *text = json_dumps(s, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!text)
+            return EXIT_IO;
+        fputs(r->n ? ",\n    " : "\n    ", r->out);
+        for (const char *p = text; *p; p++) {
+            fputc(*p, r->out);
+            if (*p == '\n')
+                fputs("    ", r->out);
+        }
+        free(text);
+    }
+    r->n++;
+    return EXIT_OK;
+}
+
+static int report_tail(struct report *r)
+{
+    if (r->fmt == FMT_JSON)
+        fputs(r->n ? "\n  ]\n}\n" : "]\n}\n", r->out);
+    if (r->fmt != FMT_HTML)
+        return EXIT_OK;
+    int ok = fclose(r->md) == 0;
+    r->md = NULL;
+    char *html = ok ? markdown_to_html(r->mdtext, r->mdlen) : NULL;
+    free(r->mdtext);
+    r->mdtext = NULL;
     if (!html)
         return EXIT_IO;
-    fputs(html, out);
+    fputs(html, r->out);
     free(html);
     return EXIT_OK;
+}
+
+/* One subject's access, written. Returns an exit code. */
+static int add_subject(const struere_runtime *rt, struct report *r, bool agent,
+                       const char *slug)
+{
+    json_t *s;
+    char err[512];
+    int rc = access_subject(rt, agent, slug, &s, err, sizeof(err));
+    if (rc != ACCESS_OK) {
+        cli_error("access: %s", err);
+        return rc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
+    }
+    rc = report_subject(r, s);
+    json_decref(s);
+    return rc;
 }
 
 int cmd_access(const struct cli *g, int argc, char **argv)
@@ -316,11 +359,10 @@ int cmd_access(const struct cli *g, int argc, char **argv)
     if (env < 0)
         env = cli_env_parse(spec) >= 0 ? cli_env_parse(spec) : ENV_DEVELOPMENT;
     struct store *s = cli_store_if_any(g);
-    struere_bundle *b = NULL;
+    const struere_bundle *b = NULL;
     struere_runtime *rt = NULL;
-    json_t *out = NULL;
     char label[300];
-    int rc = cli_load_bundle(g, s, spec, env, &b, label, sizeof(label));
+    int rc = cli_load_runtime(g, s, spec, env, &rt, label, sizeof(label));
     if (rc != EXIT_OK)
         goto cleanup;
     char id[41] = "", pbuf[4096];
@@ -331,21 +373,23 @@ int cmd_access(const struct cli *g, int argc, char **argv)
     if ((stat(file, &st) == 0 && S_ISREG(st.st_mode)) || !s ||
         store_resolve(s, spec, id) != STORE_OK)
         id[0] = 0;
-    size_t len;
-    const void *bytes = struere_bundle_bytes(b, &len);
-    struere_error err;
-    int lrc = struere_runtime_open_memory(&rt, bytes, len, 0, &err);
-    if (lrc < 0) {
-        cli_error("access: %s", err.message);
-        rc = lrc == STRUERE_ENOMEM ? EXIT_IO : EXIT_INVALID;
-        goto cleanup;
+    b = struere_runtime_bundle(rt);
+    /* every named subject exists before anything is written */
+    for (size_t i = 0; i < nagents + nroles; i++) {
+        bool agent = i < nagents;
+        const char *slug = agent ? agents[i] : roles[i - nagents];
+        if (struere_bundle_lookup(
+                NULL, NULL, b, agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE,
+                slug, NULL) < 0) {
+            cli_error("access: no %s '%s' in the bundle",
+                      agent ? "agent" : "role", slug);
+            rc = EXIT_INVALID;
+            goto cleanup;
+        }
     }
-    out = json_object();
-    json_object_set_new(out, "environment",
-                        json_string(struere_env_name(struere_runtime_env(rt))));
-    json_object_set_new(out, "commit", id[0] ? json_string(id) : json_null());
-    json_t *list = json_array();
-    json_object_set_new(out, "subjects", list);
+    struct report r = {.fmt = fmt, .out = stdout};
+    rc = report_head(&r, struere_env_name(struere_runtime_env(rt)),
+                     id[0] ? id : NULL);
     if (!nagents && !nroles) {
         for (size_t i = 0;
              rc == EXIT_OK && i < struere_bundle_count(b, STRUERE_KIND_AGENT);
@@ -353,7 +397,7 @@ int cmd_access(const struct cli *g, int argc, char **argv)
             const char *slug;
             struere_bundle_entry(&slug, NULL, NULL, b, STRUERE_KIND_AGENT, i,
                                  NULL);
-            rc = add_subject(rt, list, true, slug);
+            rc = add_subject(rt, &r, true, slug);
         }
         for (size_t i = 0;
              rc == EXIT_OK && i < struere_bundle_count(b, STRUERE_KIND_ROLE);
@@ -361,32 +405,24 @@ int cmd_access(const struct cli *g, int argc, char **argv)
             const char *slug;
             struere_bundle_entry(&slug, NULL, NULL, b, STRUERE_KIND_ROLE, i,
                                  NULL);
-            rc = add_subject(rt, list, false, slug);
+            rc = add_subject(rt, &r, false, slug);
         }
     } else {
         for (size_t i = 0; rc == EXIT_OK && i < nagents; i++)
-            rc = add_subject(rt, list, true, agents[i]);
+            rc = add_subject(rt, &r, true, agents[i]);
         for (size_t i = 0; rc == EXIT_OK && i < nroles; i++)
-            rc = add_subject(rt, list, false, roles[i]);
+            rc = add_subject(rt, &r, false, roles[i]);
     }
-    if (rc != EXIT_OK)
-        goto cleanup;
-    if (fmt == FMT_JSON) {
-        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-    } else if (fmt == FMT_MD) {
-        print_md(stdout, out, 1);
-    } else if (fmt == FMT_HTML) {
-        rc = print_html(stdout, out);
-    } else {
-        print_text(stdout, out);
+    if (rc == EXIT_OK)
+        rc = report_tail(&r);
+    else if (r.md) {
+        fclose(r.md);
+        free(r.mdtext);
     }
     if (fflush(stdout) != 0)
         rc = EXIT_IO;
 cleanup:
-    json_decref(out);
     struere_runtime_free(rt);
-    struere_bundle_free(b);
     if (s)
         store_close(s);
     return rc;

@@ -159,30 +159,35 @@ static int production_access(struct store *s, const char *a, const char *b,
     if (!reads) {
         access = json_array();
     } else {
-        struere_bundle *bundle[2] = {NULL, NULL};
+        struere_runtime *rt[2] = {NULL, NULL};
         const char *ids[2] = {a, b};
         char err[1024];
         for (int k = 0; k < 2 && rc == EXIT_OK; k++) {
             struct verified v;
+            struere_bundle *bundle;
+            struere_error e;
             if (!ids[k][0])
                 continue;
-            int vrc = verify_commit_bundle(s, ids[k], ENV_PRODUCTION,
-                                           &bundle[k], &v, err, sizeof(err));
+            int vrc = verify_commit_bundle(s, ids[k], ENV_PRODUCTION, &bundle,
+                                           &v, err, sizeof(err));
             if (vrc != VERIFY_OK) {
                 cli_error("%s", err);
                 rc = vrc == VERIFY_IO ? EXIT_IO : EXIT_INVALID;
+            } else if ((vrc = struere_runtime_open_bundle(&rt[k], bundle, &e)) <
+                       0) {
+                cli_error("%s: %s", ids[k], e.message);
+                rc = vrc == STRUERE_ENOMEM ? EXIT_IO : EXIT_INVALID;
             }
         }
         if (rc == EXIT_OK) {
-            int arc =
-                access_changes(bundle[0], bundle[1], &access, err, sizeof(err));
+            int arc = access_changes(rt[0], rt[1], &access, err, sizeof(err));
             if (arc != ACCESS_OK) {
                 cli_error("access: %s", err);
                 rc = arc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
             }
         }
-        struere_bundle_free(bundle[0]);
-        struere_bundle_free(bundle[1]);
+        struere_runtime_free(rt[0]);
+        struere_runtime_free(rt[1]);
     }
     if (rc == EXIT_OK)
         semdiff_set_access(diff, access);

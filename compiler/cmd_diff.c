@@ -105,7 +105,7 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
                   ? ENV_EVAL
                   : ENV_PRODUCTION;
     struct store *s = cli_store_if_any(g);
-    struere_bundle *b[2] = {NULL, NULL};
+    struere_runtime *rt[2] = {NULL, NULL};
     char label[2][300];
     int rc = EXIT_OK;
     for (int k = 0; k < 2 && rc == EXIT_OK; k++) {
@@ -116,13 +116,13 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
             snprintf(label[k], sizeof(label[k]), "production (never deployed)");
             continue;
         }
-        rc = cli_load_bundle(g, s, side[k], env, &b[k], label[k],
-                             sizeof(label[k]));
+        rc = cli_load_runtime(g, s, side[k], env, &rt[k], label[k],
+                              sizeof(label[k]));
     }
     json_t *access = NULL;
     if (rc == EXIT_OK) {
         char err[512];
-        int arc = access_changes(b[0], b[1], &access, err, sizeof(err));
+        int arc = access_changes(rt[0], rt[1], &access, err, sizeof(err));
         if (arc != ACCESS_OK) {
             cli_error("diff: access: %s", err);
             rc = arc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
@@ -135,7 +135,9 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
         access_print_text(stdout, access, 2, true, report_use_color(stdout));
         rc = widens ? EXIT_INVALID : EXIT_OK;
     } else if (rc == EXIT_OK) {
-        json_t *diff = semdiff_bundles(b[0], b[1], label[0], label[1]);
+        json_t *diff =
+            semdiff_bundles(struere_runtime_bundle(rt[0]),
+                            struere_runtime_bundle(rt[1]), label[0], label[1]);
         semdiff_set_access(diff, access);
         semdiff_print(stdout, diff, fmt, report_use_color(stdout));
         if (gate)
@@ -145,8 +147,8 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
         json_decref(diff);
     }
     json_decref(access);
-    struere_bundle_free(b[0]);
-    struere_bundle_free(b[1]);
+    struere_runtime_free(rt[0]);
+    struere_runtime_free(rt[1]);
     store_close(s);
     return rc;
 }

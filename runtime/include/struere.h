@@ -440,6 +440,14 @@ int struere_runtime_open_memory(struere_runtime **out, const void *bytes,
                                 struere_error *err);
 
 /*
+ * A runtime on a bundle the caller opened (struere_bundle_open_file or
+ * _memory verified it then), without verifying or copying it again: the
+ * runtime takes `b` and frees it with itself, or at once when this fails.
+ */
+int struere_runtime_open_bundle(struere_runtime **out, struere_bundle *b,
+                                struere_error *err);
+
+/*
  * For a runtime opened by key: checks the key's record again and, when the
  * environment's ref names a commit other than the loaded one, reads,
  * verifies and precomputes the new bundle, and only then swaps it in

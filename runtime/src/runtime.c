@@ -94,6 +94,20 @@ int struere_runtime_open_memory(struere_runtime **out, const void *bytes,
     return runtime_on(out, rc, b, err);
 }
 
+int struere_runtime_open_bundle(struere_runtime **out, struere_bundle *b,
+                                struere_error *err)
+{
+    rt_clear(err);
+    if (out)
+        *out = NULL;
+    if (!out || !b) {
+        struere_bundle_free(b);
+        return rt_fail(err, STRUERE_EINVAL,
+                       "no bundle or no place for the runtime");
+    }
+    return runtime_on(out, 0, b, err);
+}
+
 void struere_runtime_free(struere_runtime *rt)
 {
     if (!rt)

@@ -19,21 +19,15 @@ differ is. Ends "catalogue: N passed, M failed".
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
+import against_can
+from against_can import Checks, build, contradictions, table
+
 BIN, WORK = sys.argv[1], sys.argv[2]
-PASSED = FAILED = 0
-
-
-def check(name, ok, why=""):
-    global PASSED, FAILED
-    if ok:
-        PASSED += 1
-    else:
-        FAILED += 1
-        print(f"FAIL {name}" + (f" ({why})" if why else ""))
+against_can.BIN = BIN
+check = Checks()
 
 
 AGENT = """name: {name}
@@ -361,74 +355,6 @@ CATALOGUE = [
      pairs(SUP, "users", ["read"], "granted", W)),
 ]
 
-# For the differential against `can`.
-ACTIONS = ["create", "read", "update", "delete", "list"]
-
-
-def write(files, root):
-    shutil.rmtree(root, ignore_errors=True)
-    for path, text in files.items():
-        p = os.path.join(root, path)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "w") as f:
-            f.write(text)
-
-
-def build(files, root):
-    write(files, root)
-    r = subprocess.run([BIN, "-C", root, "build", "--out", root + "/dist"],
-                       capture_output=True, text=True)
-    return r.returncode == 0, r.stderr
-
-
-def can(bundle, subject, resource, action):
-    kind, slug = subject.split(":", 1)
-    actor = (["--as", "agent:" + slug] if kind == "agent" else
-             ["--as", "user:actor.userId", "--role", slug])
-    r = subprocess.run([BIN, "can", action, resource, "--bundle", bundle,
-                        "--json"] + actor, capture_output=True, text=True)
-    if r.returncode not in (0, 1):
-        return None
-    d = json.loads(r.stdout)
-    return (d["decision"], rows(d["predicate"]), fields(d["mask"]))
-
-
-def rows(pred):
-    """A predicate as what it means, up to order and repetition: the set
-    of its OR terms, each the set of its AND conditions."""
-    if pred is True or pred is False:
-        return pred
-    return frozenset(frozenset(json.dumps(c, sort_keys=True)
-                               for c in t["allOf"]) for t in pred["anyOf"])
-
-
-def fields(mask):
-    """A mask as what it does: field -> (mask, replacement), without the
-    masks under a masked parent (the parent's decides)."""
-    m = {x["field"]: (x["mask"], x.get("replacement")) for x in mask}
-    return {f: v for f, v in m.items()
-            if not any(f.startswith(p + ".") for p in m)}
-
-
-def subjects(files):
-    out = []
-    for prefix, kind in (("agents/", "agent"), ("roles/", "role")):
-        for p in sorted(files):
-            if p.startswith(prefix):
-                out.append(kind + ":" + os.path.splitext(p[len(prefix):])[0])
-    return out
-
-
-def resources(files):
-    return sorted(os.path.splitext(p[5:])[0] for p in files
-                  if p.startswith("data/")) + ["users"]
-
-
-def table(bundle, files):
-    return {(s, r, a): can(bundle, s, r, a) for s in subjects(files)
-            for r in resources(files) for a in ACTIONS}
-
-
 base_dir = os.path.join(WORK, "base")
 ok, err = build(BASE, base_dir)
 check("the base project builds", ok, err)
@@ -466,30 +392,8 @@ for i, (name, edit, expected) in enumerate(CATALOGUE):
     check(f"{name}: --check no-new-access exits {int(widens)}",
           g.returncode == int(widens), g.stdout + g.stderr)
     # never contradicts can
-    after = table(bundle, files)
-    listed = {}
-    for c in doc.get("access", []):
-        listed[(c["subject"], c["resource"], c["action"])] = c["change"]
-    bad = []
-    for key in set(base_table) | set(after):
-        a, b = base_table.get(key), after.get(key)
-        da = a[0] if a else "deny"
-        db = b[0] if b else "deny"
-        change = listed.get(key)
-        if da != db:
-            want_change = "granted" if db == "allow" else "revoked"
-            if change != want_change:
-                bad.append((key, da, db, change))
-        elif da == "deny" and change:
-            bad.append((key, "denied on both sides", change))
-        elif da == "deny":
-            pass
-        elif a == b and change:
-            bad.append((key, "identical", change))
-        elif a != b and not change:
-            bad.append((key, "rows or masks differ, nothing listed"))
+    bad = contradictions(base_table, table(bundle, files), doc)
     check(f"{name}: agrees with can on every subject x resource x action",
           not bad, str(bad[:3]))
 
-print(f"catalogue: {PASSED} passed, {FAILED} failed")
-sys.exit(1 if FAILED else 0)
+sys.exit(check.done("catalogue"))

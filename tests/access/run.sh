@@ -6,7 +6,8 @@
 # the differential against `struere can` over every subject, resource,
 # action and eval fixture record (differential.py), the formats, the
 # options and the exit codes; the access changes of `struere diff`: the
-# catalogue of hand-made edits (catalogue.py), --check no-new-access, the
+# catalogue of hand-made edits (catalogue.py), random projects randomly
+# edited, checked against can (random_edits.py), --check no-new-access, the
 # md/html/json reports, and deploy's gate on widening. Ends "access: N
 # passed, M failed".
 set -u
@@ -126,6 +127,9 @@ if grep -q '|' "$T/out"; then fail "html: no raw table pipes"; else pass "html: 
 
 # ---- diff: the access changes, the gate, deploy ------------------------
 py "catalogue" "$HERE/catalogue.py" "$S" "$T/catalogue"
+# random projects, randomly edited (ACCESS_ROUNDS, ACCESS_SEED for more)
+mkdir -p "$T/random"
+py "random edits" "$HERE/random_edits.py" "$S" "$T/random" "${ACCESS_ROUNDS:-12}" "${ACCESS_SEED:-20261202}"
 run "$S" deploy --yes
 expect "the first deploy is not refused for widening" 0 'Access widened'
 PROD0=$(git rev-parse struere/production)

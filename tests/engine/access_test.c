@@ -111,6 +111,22 @@ int main(int argc, char **argv)
     free(ebytes);
     CHECK(struere_runtime_open_memory(NULL, "x", 1, 0, &err) == STRUERE_EINVAL);
 
+    /* ---- struere_runtime_open_bundle: takes the bundle, no copy ---- */
+    {
+        struere_bundle *ob = NULL;
+        struere_runtime *ort = NULL;
+        snprintf(path, sizeof(path), "%s/production.stb", argv[1]);
+        CHECK(struere_bundle_open_file(&ob, path, 0, &err) == 0);
+        CHECK(struere_runtime_open_bundle(&ort, ob, &err) == 0 && ort);
+        CHECK(struere_runtime_bundle(ort) == ob);
+        CHECK(struere_runtime_env(ort) == STRUERE_ENV_PRODUCTION);
+        struere_runtime_free(ort); /* frees ob: ASan would see a leak */
+        ort = (struere_runtime *)1;
+        CHECK(struere_runtime_open_bundle(&ort, NULL, &err) == STRUERE_EINVAL &&
+              err.message[0]);
+        CHECK(struere_runtime_open_bundle(NULL, NULL, &err) == STRUERE_EINVAL);
+    }
+
     /* ---- struere_decision_policy ---- */
     /* staff: allow * on * (0), deny delete on payment (1) */
     const char *staff[] = {"staff"};

@@ -1,0 +1,139 @@
+"""What the access tests share: building small projects with `struere
+build`, and checking a `struere diff` access list against `struere can` on
+both bundles, subject by subject, resource by resource, action by action.
+
+Set BIN to the struere binary before use.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+
+BIN = "struere"
+ACTIONS = ["create", "read", "update", "delete", "list"]
+
+
+class Checks:
+    """Counts checks; prints each failure as FAIL NAME (WHY)."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def __call__(self, name, ok, why=""):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL {name}" + (f" ({why})" if why else ""))
+
+    def done(self, what):
+        print(f"{what}: {self.passed} passed, {self.failed} failed")
+        return 1 if self.failed else 0
+
+
+def write(files, root):
+    shutil.rmtree(root, ignore_errors=True)
+    for path, text in files.items():
+        p = os.path.join(root, path)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+
+
+def build(files, root):
+    """Writes the project `files` (path -> text) to root and builds it
+    into root/dist: (ok, stderr)."""
+    write(files, root)
+    r = subprocess.run([BIN, "-C", root, "build", "--out", root + "/dist"],
+                       capture_output=True, text=True)
+    return r.returncode == 0, r.stderr
+
+
+def rows(pred):
+    """A predicate as what it means, up to order and repetition: the set
+    of its OR terms, each the set of its AND conditions."""
+    if pred is True or pred is False:
+        return pred
+    return frozenset(frozenset(json.dumps(c, sort_keys=True)
+                               for c in t["allOf"]) for t in pred["anyOf"])
+
+
+def fields(mask):
+    """A mask as what it does: field -> (mask, replacement), without the
+    masks under a masked parent (the parent's decides)."""
+    m = {x["field"]: (x["mask"], x.get("replacement")) for x in mask}
+    return {f: v for f, v in m.items()
+            if not any(f.startswith(p + ".") for p in m)}
+
+
+def can(bundle, subject, resource, action):
+    """(decision, rows, fields) of `struere can` for a subject "agent:X"
+    (the agent) or "role:X" (a user holding only X), or None."""
+    kind, slug = subject.split(":", 1)
+    actor = (["--as", "agent:" + slug] if kind == "agent" else
+             ["--as", "user:actor.userId", "--role", slug])
+    r = subprocess.run([BIN, "can", action, resource, "--bundle", bundle,
+                        "--json"] + actor, capture_output=True, text=True)
+    if r.returncode not in (0, 1):
+        return None
+    d = json.loads(r.stdout)
+    return (d["decision"], rows(d["predicate"]), fields(d["mask"]))
+
+
+def subjects(files):
+    out = []
+    for prefix, kind in (("agents/", "agent"), ("roles/", "role")):
+        for p in sorted(files):
+            if p.startswith(prefix):
+                out.append(kind + ":" + os.path.splitext(p[len(prefix):])[0])
+    return out
+
+
+def resources(files):
+    return sorted(os.path.splitext(p[5:])[0] for p in files
+                  if p.startswith("data/")) + ["users"]
+
+
+def table(bundle, files):
+    """`can` on every subject x resource x action of the project."""
+    return {(s, r, a): can(bundle, s, r, a) for s in subjects(files)
+            for r in resources(files) for a in ACTIONS}
+
+
+def contradictions(before, after, doc):
+    """Where the diff document's access list contradicts `can` on the two
+    sides: a decision that flips must be listed as granted or revoked; a
+    pair denied on both sides, or allowed with the same rows and masks,
+    must not be listed; one allowed on both sides with other rows or masks
+    must be. Also: granted widens, revoked does not, and "widens" is
+    their OR. Returns the contradictions found (empty: none)."""
+    listed = {}
+    bad = []
+    for c in doc.get("access", []):
+        key = (c["subject"], c["resource"], c["action"])
+        listed[key] = c["change"]
+        if c["change"] == "granted" and c["widens"] is not True:
+            bad.append((key, "granted but not widening"))
+        if c["change"] == "revoked" and c["widens"] is not False:
+            bad.append((key, "revoked but widening"))
+    if doc.get("widens") is not any(c["widens"] for c in doc.get("access", [])):
+        bad.append(("widens", doc.get("widens")))
+    for key in set(before) | set(after):
+        a, b = before.get(key), after.get(key)
+        da = a[0] if a else "deny"
+        db = b[0] if b else "deny"
+        change = listed.get(key)
+        if da != db:
+            want = "granted" if db == "allow" else "revoked"
+            if change != want:
+                bad.append((key, da, db, change))
+        elif da == "deny" and change:
+            bad.append((key, "denied on both sides", change))
+        elif da == "deny":
+            pass
+        elif a == b and change:
+            bad.append((key, "identical", change))
+        elif a != b and not change:
+            bad.append((key, "rows or masks differ, nothing listed"))
+    return bad
