@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "keys.h"
 #include "sha256.h"
 #include "store.h"
 #include "trust.h"
@@ -50,48 +51,15 @@ static void now_iso(char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static bool digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
-static int num(const char *s, size_t n)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v;
-}
-
 /* Accepts exactly YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), a real date;
  * writes the full form. */
 static bool parse_date(const char *s, char *out, size_t size)
 {
-    size_t len = strlen(s);
-    if (!(len == 10 || len == 20) || !digits(s, 4) || s[4] != '-' ||
-        !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2))
+    int64_t t;
+    char canon[21];
+    if (!rt_key_date_parse(s, strlen(s), &t, canon) || t < 0) /* < 1970 */
         return false;
-    int y = num(s, 4), mo = num(s + 5, 2), d = num(s + 8, 2);
-    int h = 0, mi = 0, se = 0;
-    if (len == 20) {
-        if (s[10] != 'T' || !digits(s + 11, 2) || s[13] != ':' ||
-            !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2) ||
-            s[19] != 'Z')
-            return false;
-        h = num(s + 11, 2);
-        mi = num(s + 14, 2);
-        se = num(s + 17, 2);
-    }
-    static const int days[12] = {31, 28, 31, 30, 31, 30,
-                                 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
-        d > days[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || se > 59)
-        return false;
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, se);
+    snprintf(out, size, "%s", canon);
     return true;
 }
 

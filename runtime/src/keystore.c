@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "rt.h"
+#include "rt_keys.h"
 #include "rt_limits.h"
 #include "sha256.h"
 
@@ -131,55 +132,6 @@ static int key_parse(const char *key, int *env, size_t *prefix_len, size_t *len,
     return 0;
 }
 
-/* ---- dates of key records ---- */
-
-static int digits(const char *s, size_t n, int *v)
-{
-    *v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        *v = *v * 10 + (s[i] - '0');
-    }
-    return 1;
-}
-
-/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/*
- * Reads a record's date: YYYY-MM-DDTHH:MM:SSZ as `struere keys` writes
- * it, or YYYY-MM-DD (midnight UTC) as a person might. 1 with the time in
- * `*t`, 0 when the text is not such a date.
- */
-static int parse_date(const char *s, size_t n, int64_t *t)
-{
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30,
-                                  31, 31, 30, 31, 30, 31};
-    int y, mo, d, h = 0, mi = 0, se = 0;
-    if (!(n == 10 || n == 20) || !digits(s, 4, &y) || s[4] != '-' ||
-        !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d))
-        return 0;
-    if (n == 20 && (s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
-                    !digits(s + 14, 2, &mi) || s[16] != ':' ||
-                    !digits(s + 17, 2, &se) || s[19] != 'Z'))
-        return 0;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
-        h > 23 || mi > 59 || se > 59)
-        return 0;
-    *t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-    return 1;
-}
-
 /* ---- keys.json ---- */
 
 /* Decodes the JSON string `v` into `buf`: 1, or 0 when `v` is not a
@@ -243,7 +195,7 @@ static int record_parse(struere_json obj, size_t index, struct key_record *r,
     if (rt_json_member(obj, "expires", 7, &v) == 1 &&
         rt_json_kind(v) != STRUERE_JSON_NULL) {
         if (!json_text(v, r->expires_text, sizeof(r->expires_text), &n) ||
-            !parse_date(r->expires_text, n, &r->expires))
+            !rt_key_date_parse(r->expires_text, n, &r->expires, NULL))
             return rt_fail(err, STRUERE_ESTORE,
                            KEYS_REF ": " KEYS_FILE " record %zu has an "
                                     "expires that is not null or a date "
@@ -257,7 +209,7 @@ static int record_parse(struere_json obj, size_t index, struct key_record *r,
     int64_t ignored;
     if (rt_json_member(obj, "revokedAt", 9, &v) == 1 &&
         (!json_text(v, r->revoked_at, sizeof(r->revoked_at), &n) ||
-         !parse_date(r->revoked_at, n, &ignored)))
+         !rt_key_date_parse(r->revoked_at, n, &ignored, NULL)))
         r->revoked_at[0] = '\0';
     return 0;
 }
