@@ -12,7 +12,7 @@ VARIANT ?= release
 FUZZ_SECONDS ?= 60
 WERROR ?=
 
-PKGS := yaml-0.1 libcmark libgit2 jansson libsodium zlib
+PKGS := yaml-0.1 libcmark libgit2 jansson libsodium libcrypto zlib
 DEPS_STAMP := build/.deps-ok
 
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \

@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 build/release/struere -C fixtures/example build --out "$tmp" >/dev/null
 # shellcheck disable=SC2046
 cc -O2 -Iruntime/include bench/decide/decide.c build/release/libstruere.a \
-    $(pkg-config --libs libgit2 libsodium zlib) -lm -o "$tmp/decide"
+    $(pkg-config --libs libgit2 libsodium libcrypto zlib) -lm -o "$tmp/decide"
 [ -d bench/cedar/node_modules ] || (cd bench/cedar && npm ci --silent)
 echo "== $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 "$tmp/decide" "$tmp/eval.stb" tests/runtime/cedar/decisions.jsonl | tee "$tmp/s"

@@ -14,7 +14,7 @@ set -eu
 cd "$(dirname "$0")/.."
 B=build/release
 make -s "$B/struere" "$B/libstruere.a"
-LIBS=$(pkg-config --libs libgit2 libsodium zlib)
+LIBS=$(pkg-config --libs libgit2 libsodium libcrypto zlib)
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo

@@ -58,7 +58,7 @@ STRUERE=$OLD/build/release/struere ./bench/deploy.sh "$p" 21 |
 
 echo
 echo "== 2. open by key, 10,000 definitions"
-LIBS=$(pkg-config --libs libgit2 libsodium zlib)
+LIBS=$(pkg-config --libs libgit2 libsodium libcrypto zlib)
 # shellcheck disable=SC2086
 cc -O2 -Iruntime/include bench/open/open.c "$B/libstruere.a" $LIBS -lm -o "$B/open-bench"
 p=$(store 10000)

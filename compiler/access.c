@@ -33,8 +33,8 @@ static int fail(char *err, size_t n, int status, const char *fmt, ...)
 static int lib_text(const struere_runtime *rt, const struere_decision *d,
                     bool mask, char *buf, size_t cap, size_t *need)
 {
-    return mask ? struere_mask_json(rt, d, buf, cap, need)
-                : struere_predicate_json(rt, d, buf, cap, need);
+    return mask ? struere_mask_json(buf, cap, need, rt, d, NULL)
+                : struere_predicate_json(buf, cap, need, rt, d, NULL);
 }
 
 /* The last predicate and mask text of a subject, and what they became:
@@ -127,7 +127,7 @@ static int decide_one(const struere_runtime *rt, const struere_actor *a,
                       json_t *denied, struct memo *m, char *err, size_t errlen)
 {
     struere_decision d;
-    int rc = struere_decide(rt, a, act, res, &d);
+    int rc = struere_decide(&d, rt, a, act, res, NULL);
     if (rc < 0)
         return fail(err, errlen, ACCESS_FAILED, "%s on %s: %s", act, res,
                     struere_strerror(rc));
@@ -135,7 +135,8 @@ static int decide_one(const struere_runtime *rt, const struere_actor *a,
     const char *role;
     int policy, allow;
     for (size_t i = 0;
-         struere_decision_policy(rt, &d, i, &role, &policy, &allow) == 0; i++) {
+         struere_decision_policy(&role, &policy, &allow, rt, &d, i, NULL) == 0;
+         i++) {
         char by[300];
         snprintf(by, sizeof(by), "%s#policies[%d]", role, policy);
         json_array_append_new(allow ? allows : denies, json_string(by));
@@ -184,9 +185,9 @@ static int fill_access(const struere_runtime *rt, const struere_actor *a,
     json_object_set_new(s, "allowed", allowed);
     json_object_set_new(s, "denied", denied);
     size_t n = 0;
-    int rc = struere_actor_resources(rt, a, NULL, 0, &n);
+    int rc = struere_actor_resources(NULL, 0, &n, rt, a, NULL);
     const char **res = rc == 0 ? malloc((n ? n : 1) * sizeof(*res)) : NULL;
-    if (!res || struere_actor_resources(rt, a, res, n, &n) < 0) {
+    if (!res || struere_actor_resources(res, n, &n, rt, a, NULL) < 0) {
         free(res);
         return fail(err, errlen, ACCESS_FAILED, "out of memory");
     }
@@ -208,7 +209,8 @@ static json_t *agent_roles(const struere_bundle *b, const char *slug)
     const char *body;
     size_t len;
     json_t *roles = json_array();
-    if (struere_bundle_lookup(b, STRUERE_KIND_AGENT, slug, &body, &len) < 0)
+    if (struere_bundle_lookup(&body, &len, b, STRUERE_KIND_AGENT, slug, NULL) <
+        0)
         return roles;
     json_t *def = json_loadb(body, len, 0, NULL);
     json_t *r = json_object_get(def, "roles");
@@ -226,8 +228,9 @@ static int subject_on(const struere_runtime *rt, bool agent, const char *slug,
     const struere_bundle *b = struere_runtime_bundle(rt);
     struere_actor_spec spec = {0};
     *out = NULL;
-    if (struere_bundle_lookup(b, agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE,
-                              slug, NULL, NULL) < 0)
+    if (struere_bundle_lookup(NULL, NULL, b,
+                              agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE,
+                              slug, NULL) < 0)
         return fail(err, errlen, ACCESS_INVALID, "no %s '%s' in the bundle",
                     agent ? "agent" : "role", slug);
     if (agent) {
@@ -241,7 +244,7 @@ static int subject_on(const struere_runtime *rt, bool agent, const char *slug,
     }
     struere_actor *a;
     struere_error e;
-    int rc = struere_actor_new(rt, &spec, &a, &e);
+    int rc = struere_actor_new(&a, rt, &spec, &e);
     if (rc < 0)
         return fail(err, errlen,
                     rc == STRUERE_ENOMEM ? ACCESS_FAILED : ACCESS_INVALID,
@@ -499,8 +502,8 @@ static bool same_body(const struct side *x, const struct side *y, int kind,
     const char *ba, *bb;
     size_t la, lb;
     if (!x->b || !y->b ||
-        struere_bundle_lookup(x->b, kind, slug, &ba, &la) < 0 ||
-        struere_bundle_lookup(y->b, kind, slug, &bb, &lb) < 0)
+        struere_bundle_lookup(&ba, &la, x->b, kind, slug, NULL) < 0 ||
+        struere_bundle_lookup(&bb, &lb, y->b, kind, slug, NULL) < 0)
         return false;
     return la == lb && !memcmp(ba, bb, la);
 }
@@ -512,9 +515,10 @@ static json_t *types_only_in(const struct side *x, const struct side *y)
     size_t n = struere_bundle_count(x->b, STRUERE_KIND_DATA);
     for (size_t i = 0; i < n; i++) {
         const char *slug;
-        struere_bundle_entry(x->b, STRUERE_KIND_DATA, i, &slug, NULL, NULL);
-        if (!y->b || struere_bundle_lookup(y->b, STRUERE_KIND_DATA, slug, NULL,
-                                           NULL) < 0)
+        struere_bundle_entry(&slug, NULL, NULL, x->b, STRUERE_KIND_DATA, i,
+                             NULL);
+        if (!y->b || struere_bundle_lookup(NULL, NULL, y->b, STRUERE_KIND_DATA,
+                                           slug, NULL) < 0)
             json_object_set_new(set, slug, json_true());
     }
     return set;
@@ -530,8 +534,8 @@ static json_t *changed_roles(const struct side *x, const struct side *y)
         size_t n = struere_bundle_count(sides[s]->b, STRUERE_KIND_ROLE);
         for (size_t i = 0; i < n; i++) {
             const char *slug;
-            struere_bundle_entry(sides[s]->b, STRUERE_KIND_ROLE, i, &slug, NULL,
-                                 NULL);
+            struere_bundle_entry(&slug, NULL, NULL, sides[s]->b,
+                                 STRUERE_KIND_ROLE, i, NULL);
             if (!same_body(x, y, STRUERE_KIND_ROLE, slug))
                 json_object_set_new(set, slug, json_true());
         }
@@ -549,7 +553,8 @@ static bool may_name(const struct side *s, const char *slug,
     const char *body;
     size_t len;
     if (json_object_size(changed) > 16 ||
-        struere_bundle_lookup(s->b, STRUERE_KIND_AGENT, slug, &body, &len) < 0)
+        struere_bundle_lookup(&body, &len, s->b, STRUERE_KIND_AGENT, slug,
+                              NULL) < 0)
         return true;
     const char *role;
     json_t *v;
@@ -589,10 +594,10 @@ static bool may_differ(const struct side *x, const struct side *y, bool agent,
     bool same = same_body(x, y, STRUERE_KIND_AGENT, slug);
     if (same && (!json_object_size(changed) || !may_name(x, slug, changed)))
         return false;
-    if (!same &&
-        (struere_bundle_lookup(x->b, STRUERE_KIND_AGENT, slug, NULL, NULL) <
-             0 ||
-         struere_bundle_lookup(y->b, STRUERE_KIND_AGENT, slug, NULL, NULL) < 0))
+    if (!same && (struere_bundle_lookup(NULL, NULL, x->b, STRUERE_KIND_AGENT,
+                                        slug, NULL) < 0 ||
+                  struere_bundle_lookup(NULL, NULL, y->b, STRUERE_KIND_AGENT,
+                                        slug, NULL) < 0))
         return true;
     json_t *ra = agent_roles(x->b, slug);
     json_t *rb = same ? json_incref(ra) : agent_roles(y->b, slug);
@@ -609,9 +614,10 @@ static int side_access(const struct side *s, bool agent, const char *slug,
                        size_t errlen)
 {
     *out = NULL;
-    if (!s->b || struere_bundle_lookup(
-                     s->b, agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE, slug,
-                     NULL, NULL) < 0)
+    if (!s->b ||
+        struere_bundle_lookup(NULL, NULL, s->b,
+                              agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE,
+                              slug, NULL) < 0)
         return ACCESS_OK;
     return subject_on(s->rt, agent, slug, only, out, err, errlen);
 }
@@ -641,9 +647,9 @@ int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
         while (rc == ACCESS_OK && (i < na || j < nb)) {
             const char *sa = NULL, *sb = NULL;
             if (i < na)
-                struere_bundle_entry(from, kinds[k], i, &sa, NULL, NULL);
+                struere_bundle_entry(&sa, NULL, NULL, from, kinds[k], i, NULL);
             if (j < nb)
-                struere_bundle_entry(to, kinds[k], j, &sb, NULL, NULL);
+                struere_bundle_entry(&sb, NULL, NULL, to, kinds[k], j, NULL);
             int cmp = !sa ? 1 : !sb ? -1 : strcmp(sa, sb);
             const char *slug = cmp <= 0 ? sa : sb;
             i += cmp <= 0;

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "crc.h"
 #include "index.h"
 #include "kinds.h"
 #include "node.h"
@@ -264,9 +264,7 @@ int bundle_write(const struct project *p, enum env e,
         if (b.failed)
             break;
         unsigned char *ent = b.data + table + 24 * i;
-        uLong crc = crc32(0L, Z_NULL, 0);
-        crc = crc32(crc, len ? b.data + off : (const Bytef *)"", (uInt)len);
-        set_u32(ent + 4, (uint32_t)crc);
+        set_u32(ent + 4, rt_crc32(0, b.data + off, len));
         set_u32(ent + 8, (uint32_t)off);
         set_u32(ent + 12, (uint32_t)((uint64_t)off >> 32));
         set_u32(ent + 16, (uint32_t)len);
@@ -278,10 +276,9 @@ int bundle_write(const struct project *p, enum env e,
     }
     set_u32(b.data + 24, (uint32_t)b.len);
     set_u32(b.data + 28, (uint32_t)((uint64_t)b.len >> 32));
-    uLong crc = crc32(0L, Z_NULL, 0);
-    crc = crc32(crc, b.data, 64); /* header_crc field is still zero */
-    crc = crc32(crc, b.data + 64, (uInt)(24 * no));
-    set_u32(b.data + 20, (uint32_t)crc);
+    /* The header_crc field is still zero. */
+    uint32_t crc = rt_crc32(rt_crc32(0, b.data, 64), b.data + 64, 24 * no);
+    set_u32(b.data + 20, crc);
     out->data = b.data;
     out->len = b.len;
     rc = 0;

@@ -57,7 +57,7 @@ static int file_checks(const char *file, const struere_bundle *b,
     size_t len;
     const void *bytes = struere_bundle_bytes(b, &len);
     struere_bundle_info info;
-    struere_bundle_get_info(b, &info);
+    struere_bundle_get_info(&info, b, NULL);
     struere_error err;
     if (struere_manifest_check(buf, n, info.environment, bytes, len, &err) !=
         STRUERE_OK) {

@@ -379,8 +379,8 @@ int cmd_access(const struct cli *g, int argc, char **argv)
         bool agent = i < nagents;
         const char *slug = agent ? agents[i] : roles[i - nagents];
         if (struere_bundle_lookup(
-                b, agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE, slug, NULL,
-                NULL) < 0) {
+                NULL, NULL, b, agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE,
+                slug, NULL) < 0) {
             cli_error("access: no %s '%s' in the bundle",
                       agent ? "agent" : "role", slug);
             rc = EXIT_INVALID;
@@ -395,14 +395,16 @@ int cmd_access(const struct cli *g, int argc, char **argv)
              rc == EXIT_OK && i < struere_bundle_count(b, STRUERE_KIND_AGENT);
              i++) {
             const char *slug;
-            struere_bundle_entry(b, STRUERE_KIND_AGENT, i, &slug, NULL, NULL);
+            struere_bundle_entry(&slug, NULL, NULL, b, STRUERE_KIND_AGENT, i,
+                                 NULL);
             rc = add_subject(rt, &r, true, slug);
         }
         for (size_t i = 0;
              rc == EXIT_OK && i < struere_bundle_count(b, STRUERE_KIND_ROLE);
              i++) {
             const char *slug;
-            struere_bundle_entry(b, STRUERE_KIND_ROLE, i, &slug, NULL, NULL);
+            struere_bundle_entry(&slug, NULL, NULL, b, STRUERE_KIND_ROLE, i,
+                                 NULL);
             rc = add_subject(rt, &r, false, slug);
         }
     } else {

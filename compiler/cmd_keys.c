@@ -13,6 +13,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "keys.h"
+#include "sha256.h"
 #include "store.h"
 #include "trust.h"
 
@@ -49,48 +51,15 @@ static void now_iso(char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static bool digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
-static int num(const char *s, size_t n)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (s[i] - '0');
-    return v;
-}
-
 /* Accepts exactly YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), a real date;
  * writes the full form. */
 static bool parse_date(const char *s, char *out, size_t size)
 {
-    size_t len = strlen(s);
-    if (!(len == 10 || len == 20) || !digits(s, 4) || s[4] != '-' ||
-        !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2))
+    int64_t t;
+    char canon[21];
+    if (!rt_key_date_parse(s, strlen(s), &t, canon) || t < 0) /* < 1970 */
         return false;
-    int y = num(s, 4), mo = num(s + 5, 2), d = num(s + 8, 2);
-    int h = 0, mi = 0, se = 0;
-    if (len == 20) {
-        if (s[10] != 'T' || !digits(s + 11, 2) || s[13] != ':' ||
-            !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2) ||
-            s[19] != 'Z')
-            return false;
-        h = num(s + 11, 2);
-        mi = num(s + 14, 2);
-        se = num(s + 17, 2);
-    }
-    static const int days[12] = {31, 28, 31, 30, 31, 30,
-                                 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 ||
-        d > days[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || se > 59)
-        return false;
-    snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, se);
+    snprintf(out, size, "%s", canon);
     return true;
 }
 
@@ -247,7 +216,7 @@ static int sign_record(struct store *s, json_t *r, const struct signer *signer)
     bool trusted = false;
     for (size_t i = 0; signer && i < struere_trust_key_count(ts.t); i++) {
         const char *key;
-        struere_trust_key(ts.t, i, NULL, &key);
+        struere_trust_key(NULL, &key, ts.t, i, NULL);
         trusted |= !strcmp(key, signer->pub);
     }
     if (k > 0 && !signer) {
@@ -316,7 +285,7 @@ static int create(struct store *s, int env, const char *name,
         }
     }
     unsigned char hash[32];
-    crypto_hash_sha256(hash, (const unsigned char *)key, strlen(key));
+    rt_sha256(key, strlen(key), hash);
     char hex[65];
     sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
     char created[32];
@@ -393,8 +362,9 @@ static int list(struct store *s, bool json)
             const char *name = json_string_value(json_object_get(r, "name"));
             const char *made = json_string_value(json_object_get(r, "created"));
             char *text = json_dumps(r, JSON_COMPACT);
-            int sig = text ? struere_key_record_signed(ts.t, text, strlen(text))
-                           : STRUERE_ENOMEM;
+            int sig =
+                text ? struere_key_record_signed(ts.t, text, strlen(text), NULL)
+                     : STRUERE_ENOMEM;
             free(text);
             printf("%-16s %-12s %-20s %-21s %-21s %-8s %s\n",
                    json_string_value(json_object_get(r, "prefix")),

@@ -261,8 +261,8 @@ static void inspect_statement(const struct cli *g, struct store *s,
         if (p.latest_text &&
             store_read(s, id, "manifest.json", &manifest, &mlen) == STORE_OK) {
             rt_sha256(manifest, mlen, msha);
-            rc = struere_promotion_check(p.latest_text, p.latest_len, ts.t,
-                                         env + 1, id, sha, msha, 0, &st, &e);
+            rc = struere_promotion_check(&st, p.latest_text, p.latest_len, ts.t,
+                                         env + 1, id, sha, msha, 0, &e);
             free(manifest);
         }
         promotions_free(&p);
@@ -331,7 +331,7 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
     int rc = cli_load_bundle(g, s, spec, env, &b, label, sizeof(label));
     if (rc == EXIT_OK) {
         struere_bundle_info info;
-        struere_bundle_get_info(b, &info);
+        struere_bundle_get_info(&info, b, NULL);
         char digest[65];
         for (int i = 0; i < 32; i++)
             snprintf(digest + 2 * i, 3, "%02x", info.source_digest[i]);
@@ -356,7 +356,7 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
             json_t *slugs = json_array();
             for (size_t i = 0; i < info.counts[k]; i++) {
                 const char *slug;
-                struere_bundle_entry(b, k, i, &slug, NULL, NULL);
+                struere_bundle_entry(&slug, NULL, NULL, b, k, i, NULL);
                 json_array_append_new(slugs, json_string(slug));
             }
             json_object_set_new(defs, struere_kind_name(k), slugs);
@@ -382,7 +382,7 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
                 printf("  %s (%zu):", struere_kind_name(k), info.counts[k]);
                 for (size_t i = 0; i < info.counts[k] && i < 50; i++) {
                     const char *slug;
-                    struere_bundle_entry(b, k, i, &slug, NULL, NULL);
+                    struere_bundle_entry(&slug, NULL, NULL, b, k, i, NULL);
                     printf(" %s", slug);
                 }
                 printf("%s\n", info.counts[k] > 50 ? " ..." : "");

@@ -258,7 +258,7 @@ static int make_actor(const struere_runtime *rt, const struct rt_opts *o,
     spec.roles = o->roles;
     spec.role_count = o->nroles;
     spec.entity_id = o->entity;
-    int rc = struere_actor_new(rt, &spec, out, &err);
+    int rc = struere_actor_new(out, rt, &spec, &err);
     if (rc < 0) {
         cli_error("%s", err.message);
         return exit_for(rc);
@@ -440,8 +440,8 @@ int cmd_get(const struct cli *g, int argc, char **argv)
         return ec;
     const char *body;
     size_t len;
-    int rc = struere_bundle_lookup(struere_runtime_bundle(rt), kind, pos[1],
-                                   &body, &len);
+    int rc = struere_bundle_lookup(&body, &len, struere_runtime_bundle(rt),
+                                   kind, pos[1], NULL);
     if (rc < 0) {
         cli_error("no %s '%s' in the %s bundle", pos[0], pos[1],
                   struere_env_name(struere_runtime_env(rt)));
@@ -474,9 +474,9 @@ static char *fixture_record(const struere_runtime *rt, const char *id)
     struere_actor *sys;
     char *out = NULL;
     size_t len;
-    if (struere_actor_new(rt, &spec, &sys, NULL) < 0)
+    if (struere_actor_new(&sys, rt, &spec, NULL) < 0)
         return NULL;
-    int rc = struere_get_record(rt, sys, id, &out, &len, NULL);
+    int rc = struere_get_record(&out, &len, NULL, rt, sys, id, NULL);
     struere_actor_free(sys);
     if (rc == STRUERE_EENV)
         cli_error("--id reads eval fixture records: use an eval key or "
@@ -510,20 +510,20 @@ static int mask_fill(const struere_runtime *rt, const struere_decision *d,
                      const char *record, char *b, size_t cap, size_t *n)
 {
     (void)record;
-    return struere_mask_json(rt, d, b, cap, n);
+    return struere_mask_json(b, cap, n, rt, d, NULL);
 }
 
 static int pred_fill(const struere_runtime *rt, const struere_decision *d,
                      const char *record, char *b, size_t cap, size_t *n)
 {
     (void)record;
-    return struere_predicate_json(rt, d, b, cap, n);
+    return struere_predicate_json(b, cap, n, rt, d, NULL);
 }
 
 static int record_fill(const struere_runtime *rt, const struere_decision *d,
                        const char *record, char *b, size_t cap, size_t *n)
 {
-    return struere_record_mask(rt, d, record, strlen(record), b, cap, n);
+    return struere_record_mask(b, cap, n, rt, d, record, strlen(record), NULL);
 }
 
 static int can_run(const struere_runtime *rt, const struere_actor *actor,
@@ -531,9 +531,9 @@ static int can_run(const struere_runtime *rt, const struere_actor *actor,
                    int json)
 {
     struere_decision d;
-    int rc = record ? struere_decide_record(rt, actor, action, resource, record,
-                                            strlen(record), &d)
-                    : struere_decide(rt, actor, action, resource, &d);
+    int rc = record ? struere_decide_record(&d, rt, actor, action, resource,
+                                            record, strlen(record), NULL)
+                    : struere_decide(&d, rt, actor, action, resource, NULL);
     if (rc == STRUERE_EINVAL) {
         cli_error("unknown action '%s' (create, read, update, delete, list)",
                   action);
@@ -550,7 +550,7 @@ static int can_run(const struere_runtime *rt, const struere_actor *actor,
         return exit_for(rc);
     }
     char reason[300];
-    struere_reason_text(rt, &d, reason, sizeof(reason));
+    struere_reason_text(reason, sizeof(reason), NULL, rt, &d, NULL);
     char *pred = filled(rt, &d, NULL, pred_fill);
     char *mask = filled(rt, &d, NULL, mask_fill);
     char *masked =
@@ -748,8 +748,8 @@ int cmd_query(const struct cli *g, int argc, char **argv)
     char *out = NULL;
     size_t len;
     struere_decision d;
-    int rc = struere_query(rt, actor, type, f, f ? strlen(f) : 0, limit, &out,
-                           &len, &d);
+    int rc = struere_query(&out, &len, &d, rt, actor, type, f,
+                           f ? strlen(f) : 0, limit, NULL);
     if (rc == STRUERE_EENV) {
         cli_error("query reads eval fixtures: this is the %s bundle (use an "
                   "sk_eval_ key)",
@@ -764,7 +764,7 @@ int cmd_query(const struct cli *g, int argc, char **argv)
     } else {
         if (!d.allowed && !o.json) {
             char reason[300];
-            struere_reason_text(rt, &d, reason, sizeof(reason));
+            struere_reason_text(reason, sizeof(reason), NULL, rt, &d, NULL);
             fprintf(stderr, "struere: denied: %s\n", reason);
         }
         print_json(out, len, o.json);
@@ -871,7 +871,7 @@ int cmd_prompt(const struct cli *g, int argc, char **argv)
     char *out = NULL;
     size_t len;
     struere_error err;
-    int rc = struere_prompt_render(rt, agent, &ctx, &out, &len, &err);
+    int rc = struere_prompt_render(&out, &len, rt, agent, &ctx, &err);
     if (rc < 0) {
         cli_error("prompt: %s", err.message);
         ec = exit_for(rc);
@@ -964,7 +964,7 @@ int cmd_fire(const struct cli *g, int argc, char **argv)
     char *out = NULL;
     size_t len;
     struere_error err;
-    int rc = struere_automations_fire(rt, &ev, &out, &len, &err);
+    int rc = struere_automations_fire(&out, &len, rt, &ev, &err);
     if (rc < 0) {
         cli_error("fire: %s", err.message);
         ec = exit_for(rc);
@@ -1064,8 +1064,8 @@ int cmd_eval(const struct cli *g, int argc, char **argv)
     if (!strcmp(pos[0], "plan") && npos == 2) {
         const char *body;
         size_t len;
-        if (struere_bundle_lookup(b, STRUERE_KIND_EVAL, pos[1], &body, &len) <
-            0) {
+        if (struere_bundle_lookup(&body, &len, b, STRUERE_KIND_EVAL, pos[1],
+                                  NULL) < 0) {
             cli_error("no eval suite '%s' (see: struere eval list)", pos[1]);
             ec = EXIT_INVALID;
         } else {
@@ -1078,7 +1078,7 @@ int cmd_eval(const struct cli *g, int argc, char **argv)
     for (size_t i = 0; i < n && !ec; i++) {
         const char *slug, *body;
         size_t len;
-        struere_bundle_entry(b, STRUERE_KIND_EVAL, i, &slug, &body, &len);
+        struere_bundle_entry(&slug, &body, &len, b, STRUERE_KIND_EVAL, i, NULL);
         if (!strcmp(pos[0], "plan")) {
             ec = plan_suite(slug, body, len);
             continue;

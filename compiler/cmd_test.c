@@ -110,8 +110,8 @@ static int coverage_init(struct coverage *cv, const struere_bundle *b)
         struct cov_role *r = &cv->roles[cv->nroles];
         const char *body;
         size_t len;
-        if (struere_bundle_entry(b, STRUERE_KIND_ROLE, i, &r->slug, &body,
-                                 &len) < 0)
+        if (struere_bundle_entry(&r->slug, &body, &len, b, STRUERE_KIND_ROLE, i,
+                                 NULL) < 0)
             return -1;
         r->body = json_loadb(body, len, 0, NULL);
         if (!r->body)
@@ -161,15 +161,15 @@ static void cover(struct coverage *cv, const struere_runtime *rt,
     int granted = d->reason == STRUERE_REASON_ALLOWED ||
                   d->reason == STRUERE_REASON_OUT_OF_SCOPE;
     for (size_t i = 0;
-         struere_decision_policy(rt, d, i, &role, &at, &allow) == 0; i++)
+         struere_decision_policy(&role, &at, &allow, rt, d, i, NULL) == 0; i++)
         if ((d->reason == STRUERE_REASON_DENIED && !allow) ||
             (granted && allow))
             mark(cv, role, 0, at);
     for (size_t i = 0;
-         judged && struere_decision_rule(rt, d, i, &role, &at) == 0; i++)
+         judged && struere_decision_rule(&role, &at, rt, d, i, NULL) == 0; i++)
         mark(cv, role, 1, at);
     for (size_t i = 0;
-         shown && struere_decision_mask(rt, d, i, &role, &at) == 0; i++)
+         shown && struere_decision_mask(&role, &at, rt, d, i, NULL) == 0; i++)
         mark(cv, role, 2, at);
 }
 
@@ -293,8 +293,8 @@ static json_t *fixture_records(const struere_bundle *eval)
     for (size_t i = 0; i < n; i++) {
         const char *body;
         size_t len;
-        if (struere_bundle_entry(eval, STRUERE_KIND_FIXTURE, i, NULL, &body,
-                                 &len) < 0)
+        if (struere_bundle_entry(NULL, &body, &len, eval, STRUERE_KIND_FIXTURE,
+                                 i, NULL) < 0)
             continue;
         json_t *f = json_loadb(body, len, 0, NULL), *e;
         size_t k;
@@ -451,7 +451,7 @@ static struere_actor *make_actor(struct run *r, const struct node *actor)
     }
     struere_actor *a = NULL;
     struere_error err;
-    int rc = struere_actor_new(r->rt, &spec, &a, &err);
+    int rc = struere_actor_new(&a, r->rt, &spec, &err);
     if (rc < 0) {
         failure(r, actor, "actor", NULL, NULL,
                 "the runtime refused the "
@@ -499,9 +499,9 @@ static void run_request(struct run *r, const struct node *cs, struere_actor *a)
     }
     char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
     struere_decision d;
-    int rc = text ? struere_decide_record(r->rt, a, action, resource, text,
-                                          strlen(text), &d)
-                  : struere_decide(r->rt, a, action, resource, &d);
+    int rc = text ? struere_decide_record(&d, r->rt, a, action, resource, text,
+                                          strlen(text), NULL)
+                  : struere_decide(&d, r->rt, a, action, resource, NULL);
     if (rc < 0) {
         failure(r, node_get(cs, "resource"), "decision", NULL, NULL,
                 "the runtime cannot decide %s on %s: %s", action, resource,
@@ -510,7 +510,7 @@ static void run_request(struct run *r, const struct node *cs, struere_actor *a)
         goto done;
     }
     char reason[512];
-    struere_reason_text(r->rt, &d, reason, sizeof(reason));
+    struere_reason_text(reason, sizeof(reason), NULL, r->rt, &d, NULL);
     if (want && want->type == NODE_STRING &&
         strcmp(want->str, decision_word(d.allowed)))
         failure(r, want, "decision", json_string(want->str),
@@ -521,12 +521,12 @@ static void run_request(struct run *r, const struct node *cs, struere_actor *a)
     if (text && d.allowed) {
         size_t need = 0;
         char small[1];
-        rc = struere_record_mask(r->rt, &d, text, strlen(text), small,
-                                 sizeof(small), &need);
+        rc = struere_record_mask(small, sizeof(small), &need, r->rt, &d, text,
+                                 strlen(text), NULL);
         char *masked =
             rc == 0 || rc == STRUERE_ERANGE ? malloc(need + 1) : NULL;
-        if (masked && struere_record_mask(r->rt, &d, text, strlen(text), masked,
-                                          need + 1, &need) == 0) {
+        if (masked && struere_record_mask(masked, need + 1, &need, r->rt, &d,
+                                          text, strlen(text), NULL) == 0) {
             shown = 1;
             json_t *seen = json_loadb(masked, need, 0, NULL);
             if (has_fields(expect))
@@ -580,8 +580,8 @@ static void run_query(struct run *r, const struct node *cs, struere_actor *a)
     char *out = NULL;
     size_t len = 0;
     struere_decision d;
-    int rc = struere_query(r->rt, a, type, ftext, ftext ? strlen(ftext) : 0, 0,
-                           &out, &len, &d);
+    int rc = struere_query(&out, &len, &d, r->rt, a, type, ftext,
+                           ftext ? strlen(ftext) : 0, 0, NULL);
     free(ftext);
     if (rc < 0) {
         failure(r, node_get(cs, "query"), "ids", NULL, NULL,
@@ -615,7 +615,7 @@ static void run_query(struct run *r, const struct node *cs, struere_actor *a)
             json_array_append_new(gj, json_string(gids[i] ? gids[i] : ""));
         char reason[512] = "";
         if (!d.allowed)
-            struere_reason_text(r->rt, &d, reason, sizeof(reason));
+            struere_reason_text(reason, sizeof(reason), NULL, r->rt, &d, NULL);
         failure(r, want, "ids", wj, gj, "ids: expected %s, got %s%s%s%s",
                 ws ? ws : "?", gs ? gs : "?", reason[0] ? " (" : "", reason,
                 reason[0] ? ")" : "");

@@ -183,7 +183,7 @@ static void show_text(const struct trust_state *st)
     printf("keys (%zu):%s\n", n, n ? "" : " none");
     for (size_t i = 0; i < n; i++) {
         const char *name, *key;
-        struere_trust_key(st->t, i, &name, &key);
+        struere_trust_key(&name, &key, st->t, i, NULL);
         printf("  %-20s %s\n", name, key);
     }
 }

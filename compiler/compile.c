@@ -209,8 +209,8 @@ static bool reuse_one(const struct emit_job *j, const struct def *d,
         return false;
     const char *body;
     size_t len;
-    if (struere_bundle_lookup(r->old[e], runtime_kind[d->kind], d->slug, &body,
-                              &len) != STRUERE_OK)
+    if (struere_bundle_lookup(&body, &len, r->old[e], runtime_kind[d->kind],
+                              d->slug, NULL) != STRUERE_OK)
         return false;
     size_t plen = compile_review_path(NULL, 0, e, d->kind, d->slug) + 1;
     char *path = malloc(plen);

@@ -152,7 +152,7 @@ bool defcache_path(const char *git_dir, const char *project_dir, char *buf,
     if (!realpath(project_dir, real))
         return false;
     unsigned char h[32];
-    crypto_hash_sha256(h, (const unsigned char *)real, strlen(real));
+    rt_sha256(real, strlen(real), h);
     char hex[65], name[32];
     sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
     snprintf(name, sizeof(name), "defs-%.16s", hex);
@@ -578,8 +578,7 @@ bool defcache_restore(const struct defcache *c, const char *project_dir,
         unsigned char fh[32];
         bool same = (bytes || now.size == 0) && flen == now.size;
         if (same) {
-            crypto_hash_sha256(fh, bytes ? bytes : (const unsigned char *)"",
-                               flen);
+            rt_sha256(bytes ? (const void *)bytes : "", flen, fh);
             same = !memcmp(fh, h, 32);
         }
         free(bytes);

@@ -177,7 +177,7 @@ struct branch {
     char *sources;
     char *message;
     char new_id[41];
-    bool changed; /* new_id is a new commit (else the parent) */
+    bool changed;  /* new_id is a new commit (else the parent) */
     bool proposed; /* its move is the promotion statement below */
     struct promotion_result promotion;
     int rc;
@@ -253,7 +253,7 @@ static void branch_fetch(struct branch *b, const char *store_at)
     for (int e = 0; e < ENV_COUNT; e++)
         b->has_digest[e] =
             (b->env_mask & (1u << e)) &&
-            struere_manifest_digest(data, len, e + 1, b->digest[e], NULL) == 0;
+            struere_manifest_digest(b->digest[e], data, len, e + 1, NULL) == 0;
     free(data);
     for (int e = 0; e < ENV_COUNT; e++) {
         const struct store_blob *blob =
@@ -422,8 +422,7 @@ static int branch_promote(struct branch *b, int env,
 /* Moves the branch's ref to the commit branch_build made (compare-and-
  * swap), or proposes the move when the trust policy wants it signed, and
  * tells the caller what it did. */
-static int branch_finish(struct branch *b, int env,
-                         const struct dev_options *o,
+static int branch_finish(struct branch *b, int env, const struct dev_options *o,
                          const struct dev_hooks *h)
 {
     if (b->rc == DEV_OK && !branch_promote(b, env, o) && b->changed &&
@@ -679,8 +678,8 @@ static struct defcache *open_cache(const struct project *p, void *arg)
     char buf[4096], err[600];
     struct store *s = NULL;
     struct defcache *cache = NULL;
-    const char *at = project_store_path(p, j->o->dir, j->o->store, buf,
-                                        sizeof(buf));
+    const char *at =
+        project_store_path(p, j->o->dir, j->o->store, buf, sizeof(buf));
     if (store_open(&s, at, err, sizeof(err)) == STORE_OK) {
         snprintf(f->store_at, sizeof(f->store_at), "%s", at);
         f->running = pthread_create(&f->thread, NULL, fetch_branches, f) == 0;
@@ -868,4 +867,3 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     project_free(&p);
     return rc;
 }
-

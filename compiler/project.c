@@ -17,6 +17,7 @@
 
 #include "defcache.h"
 #include "kinds.h"
+#include "sha256.h"
 #include "limits.h"
 #include "markdown.h"
 #include "node.h"
@@ -429,7 +430,7 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
     }
     d->src = source_adopt(a, d->path, bytes, len);
     unsigned char h[32];
-    crypto_hash_sha256(h, (const unsigned char *)bytes, len);
+    rt_sha256(bytes, len, h);
     sodium_bin2hex(d->sha256, sizeof(d->sha256), h, sizeof(h));
     project_parse_def(p, a, d, bytes, len);
 }

@@ -146,9 +146,9 @@ json_t *semdiff_bundles(const struere_bundle *from, const struere_bundle *to,
             const char *sa = NULL, *sb = NULL, *ba = NULL, *bb = NULL;
             size_t la = 0, lb = 0;
             if (i < na)
-                struere_bundle_entry(from, k, i, &sa, &ba, &la);
+                struere_bundle_entry(&sa, &ba, &la, from, k, i, NULL);
             if (j < nb)
-                struere_bundle_entry(to, k, j, &sb, &bb, &lb);
+                struere_bundle_entry(&sb, &bb, &lb, to, k, j, NULL);
             int cmp = !sa ? 1 : !sb ? -1 : strcmp(sa, sb);
             json_t *a = NULL, *b = NULL;
             const char *slug;

@@ -202,7 +202,7 @@ void trust_change_begin(const struct trust_state *st, struct trust_change *c)
         return;
     for (size_t i = 0; i < struere_trust_key_count(st->t); i++) {
         const char *name, *key;
-        struere_trust_key(st->t, i, &name, &key);
+        struere_trust_key(&name, &key, st->t, i, NULL);
         json_array_append_new(
             c->keys, json_pack("{s:s, s:s}", "key", key, "name", name));
     }
@@ -262,7 +262,7 @@ int trust_change_commit(struct store *s, struct trust_state *st,
     json_t *payload = json_pack("{s:O, s:O, s:i}", "keys", c->keys, "require",
                                 c->require, "version", (json_int_t)version);
     if (st->t) {
-        struere_trust_digest(st->t, digest);
+        struere_trust_digest(digest, st->t);
         rt_sha256_hex(digest, prev);
         json_object_set_new(payload, "previous", json_string(prev));
     } else {
@@ -373,7 +373,7 @@ int promotions_read(struct store *s, int env, struct promotions *p, char *err,
 static uint64_t sequence_of(const char *text, size_t len)
 {
     struere_statement st;
-    if (!text || struere_statement_read(text, len, NULL, &st, NULL) != 0)
+    if (!text || struere_statement_read(&st, text, len, NULL, NULL) != 0)
         return 0;
     return st.sequence;
 }
@@ -440,7 +440,7 @@ static int count(const struere_trust *t, const char *text,
 {
     struere_statement st;
     struere_error e;
-    if (struere_statement_read(text, strlen(text), t, &st, &e) != 0) {
+    if (struere_statement_read(&st, text, strlen(text), t, &e) != 0) {
         snprintf(err, errsize, "%s", e.message);
         return TRUST_INVALID;
     }
@@ -456,7 +456,7 @@ static int count(const struere_trust *t, const char *text,
         bool trusted = false;
         for (size_t j = 0; key && j < struere_trust_key_count(t); j++) {
             const char *k;
-            struere_trust_key(t, j, NULL, &k);
+            struere_trust_key(NULL, &k, t, j, NULL);
             trusted |= !strcmp(k, key);
         }
         if (key && !trusted) {
@@ -593,7 +593,7 @@ int promotion_approve(struct store *s, int env, const struct signer *signer,
                  env_names[env]);
         goto done;
     }
-    if (struere_statement_read(p.pending_text, p.pending_len, ts.t, &st, &e) !=
+    if (struere_statement_read(&st, p.pending_text, p.pending_len, ts.t, &e) !=
         0) {
         snprintf(err, errsize, PROMOTIONS_REF ":pending/%s.json: %s",
                  env_names[env], e.message);
@@ -632,7 +632,7 @@ int promotion_approve(struct store *s, int env, const struct signer *signer,
     const char *name = NULL;
     for (k = 0; k < nkeys; k++) {
         const char *key;
-        struere_trust_key(ts.t, k, &name, &key);
+        struere_trust_key(&name, &key, ts.t, k, NULL);
         if (!strcmp(key, signer->pub))
             break;
     }
@@ -692,7 +692,7 @@ void trust_signer_names(const struere_trust *t, uint64_t bits, char *buf,
         const char *name;
         if (!(bits & ((uint64_t)1 << i)))
             continue;
-        struere_trust_key(t, i, &name, NULL);
+        struere_trust_key(&name, NULL, t, i, NULL);
         int n =
             snprintf(buf + used, size - used, "%s%s", used ? ", " : "", name);
         if (n < 0 || (size_t)n >= size - used)
@@ -736,7 +736,7 @@ int promotion_history(struct store *s, int env, const struere_trust *t,
                 continue;
             if (store_read(s, log[i].id, paths[which], &data, &len) != STORE_OK)
                 continue;
-            int ok = struere_statement_read(data, len, t, &e.st, NULL) == 0;
+            int ok = struere_statement_read(&e.st, data, len, t, NULL) == 0;
             free(data);
             if (!ok)
                 continue;
@@ -779,7 +779,7 @@ bool promotion_missing(struct store *s, int env, const char *commit)
         promotions_read(s, env, &p, err, sizeof(err)) == TRUST_OK) {
         missing =
             !p.latest_text ||
-            struere_statement_read(p.latest_text, p.latest_len, ts.t, &st,
+            struere_statement_read(&st, p.latest_text, p.latest_len, ts.t,
                                    NULL) != 0 ||
             strcmp(st.commit, commit) ||
             st.signatures < (unsigned)struere_trust_required(ts.t, env + 1);

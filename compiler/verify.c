@@ -89,8 +89,8 @@ int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize)
         size_t n = struere_bundle_count(b, k);
         for (size_t i = 0; i < n; i++) {
             const char *slug, *body;
-            if (struere_bundle_entry(b, k, i, &slug, &body, NULL) != 0) {
-                struere_bundle_entry(b, k, i, &slug, NULL, NULL);
+            if (struere_bundle_entry(&slug, &body, NULL, b, k, i, NULL) != 0) {
+                struere_bundle_entry(&slug, NULL, NULL, b, k, i, NULL);
                 snprintf(err, errsize,
                          "the body of %s '%s' is not a JSON object",
                          struere_kind_name(k), slug);
@@ -133,7 +133,7 @@ static int locate(struct store *s, const char *id, int env, struct verified *v,
     }
     struere_error e;
     rt_sha256(manifest, mlen, v->manifest_sha256);
-    rc = struere_manifest_digest(manifest, mlen, env + 1, v->sha256, &e);
+    rc = struere_manifest_digest(v->sha256, manifest, mlen, env + 1, &e);
     free(manifest);
     if (rc != STRUERE_OK) {
         snprintf(err, errsize, "commit %.12s: %s", id, e.message);

@@ -1,9 +1,14 @@
 # runtime/runtime.mk - included by the Makefile: builds libstruere (static
 # and shared), its tests, the bundle fuzz target and the header test. The
-# runtime links zlib, libgit2 (to read a store) and libsodium (to hash keys):
-# never libyaml, cmark or the compiler's library.
+# runtime links zlib, libgit2 (to read a store), libsodium (to verify
+# signatures) and libcrypto (SHA-256, runtime/src/sha256.c):
+# never libyaml, cmark or the compiler's library. Its core links zlib only.
 #
 #   $(B)/libstruere.a $(B)/libstruere.so
+#   $(B)/libstruere-core.a    the core: bundle files, decisions, prompts,
+#                             automations; no libgit2, no libsodium
+#   $(B)/core-check.ok        a file-only program links against the core
+#                             alone and decides (make test)
 #   $(B)/runtime-tests        tests/runtime/*.c (make runtime-test runs it)
 #   $(B)/fuzz-replay-bundle   the bundle fuzz target over files, under gcc
 #   build/fuzz/fuzz-bundle    the libFuzzer build (VARIANT=fuzz CC=clang)
@@ -16,13 +21,18 @@ RT_SAVED_GOAL := $(.DEFAULT_GOAL)
 
 RT_SRC := $(sort $(wildcard runtime/src/*.c))
 RT_OBJ := $(RT_SRC:%.c=$(B)/%.o)
+# Opening by key (the store, keys, trust, manifests) sits on the core.
+RT_KEY_SRC := $(addprefix runtime/src/,keystore.c keys.c trust.c \
+                integrity.c sha256.c)
+RT_CORE_OBJ := $(filter-out $(RT_KEY_SRC:%.c=$(B)/%.o),$(RT_OBJ))
+RT_CORE_LIBS = $(or $(shell pkg-config --libs zlib 2>/dev/null),-lz) -lm
 RT_PIC_OBJ := $(RT_SRC:runtime/src/%.c=$(B)/runtime/pic/%.o)
 RT_TEST_SRC := $(sort $(wildcard tests/runtime/*.c))
 RT_TEST_OBJ := $(RT_TEST_SRC:%.c=$(B)/%.o)
 RT_FUZZ_OBJ := $(B)/tests/fuzz/fuzz_bundle.o
-RT_PKGS := zlib libgit2 libsodium
+RT_PKGS := zlib libgit2 libsodium libcrypto
 RT_CFLAGS = -Iruntime/include $(shell pkg-config --cflags $(RT_PKGS) 2>/dev/null)
-RT_LIBS = $(or $(shell pkg-config --libs $(RT_PKGS) 2>/dev/null),-lz -lgit2 -lsodium)
+RT_LIBS = $(or $(shell pkg-config --libs $(RT_PKGS) 2>/dev/null),-lz -lgit2 -lsodium -lcrypto)
 ENGINE_SRC := $(sort $(wildcard tests/engine/*_test.c))
 ENGINE_BIN := $(ENGINE_SRC:tests/engine/%_test.c=$(B)/engine/%)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)
@@ -39,9 +49,30 @@ $(B)/runtime/pic/%.o: runtime/src/%.c | $(DEPS_STAMP)
 $(B)/libstruere.a: $(RT_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
+# The core alone, for the build check below (the installed libstruere.a
+# and .so hold everything).
+$(B)/libstruere-core.a: $(RT_CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# The build check that the core links without libgit2 and libsodium: a
+# program that opens a bundle file and decides, linked with zlib only
+# (with every object of the core, used or not), run on a committed eval
+# bundle.
+$(B)/tests/core/file_only.o: ALL_CFLAGS += $(RT_CFLAGS)
+$(B)/core-check: $(B)/tests/core/file_only.o $(B)/libstruere-core.a
+	$(CC) $(ALL_CFLAGS) -o $@ $< -Wl,--whole-archive \
+	    $(B)/libstruere-core.a -Wl,--no-whole-archive $(RT_CORE_LIBS)
+$(B)/core-check.ok: $(B)/core-check tests/fuzz/corpus-bundle/eval.stb
+	$(B)/core-check tests/fuzz/corpus-bundle/eval.stb
+	@touch $@
+.PHONY: core-check
+core-check: $(B)/core-check.ok
+test: $(B)/core-check.ok
+
 # The shared library exports struere_* only (libstruere.map) and carries
-# the soname of its major version.
-RT_SOVERSION := 0
+# the soname of its major version (1 since the calls took one argument
+# order, struere_error last, and struere_decision its opaque bytes).
+RT_SOVERSION := 1
 RT_VERSION := $(shell sed -n 's/^\#define STRUERE_VERSION "\(.*\)"/\1/p' compiler/version.h)
 $(B)/libstruere.so: $(RT_PIC_OBJ) runtime/libstruere.map
 	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libstruere.so.$(RT_SOVERSION) \

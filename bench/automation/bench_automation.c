@@ -49,7 +49,7 @@ static int call(const struere_runtime *rt, const struere_event *ev,
     char *out;
     size_t len;
     struere_error err;
-    if (struere_automations_fire(rt, ev, &out, &len, &err) < 0) {
+    if (struere_automations_fire(&out, &len, rt, ev, &err) < 0) {
         fprintf(stderr, "fire failed: %s\n", err.message);
         return -1;
     }
@@ -100,14 +100,14 @@ static void fired(const struere_runtime *rt, const struere_event *ev, char *buf,
     char *out;
     size_t len, used = 0;
     buf[0] = 0;
-    if (struere_automations_fire(rt, ev, &out, &len, NULL) < 0)
+    if (struere_automations_fire(&out, &len, rt, ev, NULL) < 0)
         return;
     for (int i = 0;; i++) {
         char path[32], s[96];
         struere_json v;
         snprintf(path, sizeof(path), "%d.automation", i);
-        if (struere_json_get(out, len, path, &v) < 0 ||
-            struere_json_string(v, s, sizeof(s), NULL) < 0)
+        if (struere_json_get(&v, out, len, path, NULL) < 0 ||
+            struere_json_string(s, sizeof(s), NULL, v, NULL) < 0)
             break;
         used +=
             (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", s);
@@ -181,8 +181,8 @@ static size_t scan_events(const struere_runtime *rt, bench_event **out)
         return 0;
     for (size_t i = 0; i < types; i++) {
         const char *slug;
-        struere_bundle_entry(b, STRUERE_KIND_DATA, i * all / types, &slug, NULL,
-                             NULL);
+        struere_bundle_entry(&slug, NULL, NULL, b, STRUERE_KIND_DATA,
+                             i * all / types, NULL);
         for (int a = 0; a < 3; a++)
             event(&e[n++], slug, slug, actions[a], "{}", "{}");
     }

@@ -65,7 +65,7 @@ int main(int argc, char **argv)
     }
     struere_actor_spec sys_spec = {.type = STRUERE_ACTOR_SYSTEM};
     struere_actor *sys;
-    struere_actor_new(rt, &sys_spec, &sys, NULL);
+    struere_actor_new(&sys, rt, &sys_spec, NULL);
     FILE *f = fopen(argv[2], "r");
     if (!f) {
         perror(argv[2]);
@@ -88,7 +88,7 @@ int main(int argc, char **argv)
         }
         r->record = NULL;
         if (cedar_str(line, len, "record", rec, sizeof(rec)))
-            struere_get_record(rt, sys, rec, &r->record, &r->rlen, NULL);
+            struere_get_record(&r->record, &r->rlen, NULL, rt, sys, rec, NULL);
         n++;
     }
     fclose(f);
@@ -100,19 +100,19 @@ int main(int argc, char **argv)
         struere_decision d;
         double t0 = now_ns();
         for (int k = 0; k < REPS; k++) {
-            struere_decide_record(rt, r->actor, r->action, r->resource,
-                                  r->record, r->rlen, &d);
+            struere_decide_record(&d, rt, r->actor, r->action, r->resource,
+                                  r->record, r->rlen, NULL);
             sink += d.allowed;
         }
         t1[i] = (now_ns() - t0) / REPS;
         t0 = now_ns();
         for (int k = 0; k < REPS; k++) {
             size_t len;
-            struere_decide_record(rt, r->actor, r->action, r->resource,
-                                  r->record, r->rlen, &d);
+            struere_decide_record(&d, rt, r->actor, r->action, r->resource,
+                                  r->record, r->rlen, NULL);
             if (d.allowed && r->record)
-                struere_record_mask(rt, &d, r->record, r->rlen, out,
-                                    sizeof(out), &len);
+                struere_record_mask(out, sizeof(out), &len, rt, &d, r->record,
+                                    r->rlen, NULL);
             sink += d.allowed;
         }
         t2[i] = (now_ns() - t0) / REPS;
@@ -123,9 +123,9 @@ int main(int argc, char **argv)
     size_t na = 0;
     for (size_t i = 0; i < n; i++) {
         struere_decision d;
-        struere_decide_record(rt, reqs[i].actor, reqs[i].action,
+        struere_decide_record(&d, rt, reqs[i].actor, reqs[i].action,
                               reqs[i].resource, reqs[i].record, reqs[i].rlen,
-                              &d);
+                              NULL);
         if (d.allowed && reqs[i].record) {
             a1[na] = t1[i];
             a2[na++] = t2[i];

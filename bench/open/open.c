@@ -142,14 +142,14 @@ int main(int argc, char **argv)
             const char *roles[64];
             size_t k = 0;
             for (; k < 64 && i + k < n; k++)
-                struere_bundle_entry(b, STRUERE_KIND_ROLE, i + k, &roles[k],
-                                     NULL, NULL);
+                struere_bundle_entry(&roles[k], NULL, NULL, b,
+                                     STRUERE_KIND_ROLE, i + k, NULL);
             struere_actor_spec spec = {.type = STRUERE_ACTOR_USER,
                                        .id = "bench",
                                        .roles = roles,
                                        .role_count = k};
             struere_actor *a;
-            if (struere_actor_new(rt, &spec, &a, NULL) == 0) {
+            if (struere_actor_new(&a, rt, &spec, NULL) == 0) {
                 made += k;
                 struere_actor_free(a);
             }

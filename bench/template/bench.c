@@ -48,7 +48,7 @@ static size_t render_once(const struere_runtime *rt, const char *agent,
     char *out;
     size_t len;
     struere_error err;
-    if (struere_prompt_render(rt, agent, c, &out, &len, &err) < 0) {
+    if (struere_prompt_render(&out, &len, rt, agent, c, &err) < 0) {
         fprintf(stderr, "%s: %s\n", agent, err.message);
         return 0;
     }
@@ -63,10 +63,10 @@ static size_t floor_once(const struere_runtime *rt, const char *agent)
     size_t blen, n = 0;
     struere_json v;
     static char buf[1 << 16];
-    if (struere_bundle_lookup(struere_runtime_bundle(rt), STRUERE_KIND_AGENT,
-                              agent, &body, &blen) < 0 ||
-        struere_json_get(body, blen, "systemPrompt", &v) < 0 ||
-        struere_json_string(v, buf, sizeof(buf), &n) < 0)
+    if (struere_bundle_lookup(&body, &blen, struere_runtime_bundle(rt),
+                              STRUERE_KIND_AGENT, agent, NULL) < 0 ||
+        struere_json_get(&v, body, blen, "systemPrompt", NULL) < 0 ||
+        struere_json_string(buf, sizeof(buf), &n, v, NULL) < 0)
         return 0;
     return n;
 }
@@ -127,7 +127,8 @@ int main(int argc, char **argv)
              i++) {
             const char *slug;
             size_t bytes = 0, fbytes = 0;
-            struere_bundle_entry(b, STRUERE_KIND_AGENT, i, &slug, NULL, NULL);
+            struere_bundle_entry(&slug, NULL, NULL, b, STRUERE_KIND_AGENT, i,
+                                 NULL);
             rate(rt, slug, &c, 0, secs / 4, &bytes); /* warm up */
             double r = rate(rt, slug, &c, 0, secs, &bytes);
             double f = rate(rt, slug, &c, 1, secs, &fbytes);

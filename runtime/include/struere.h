@@ -4,6 +4,21 @@
  * The runtime loads a compiled bundle (runtime/BUNDLE.md), verifies every
  * byte of it, and answers lookups from the loaded bytes. Nothing here
  * prints, exits or keeps global error state.
+ *
+ * Conventions, the same for every call:
+ *  - a call that can fail returns int: 0 (or, where said, a non-negative
+ *    answer such as a JSON type or 1/0) on success, a negative
+ *    STRUERE_E* code on failure;
+ *  - what a call produces comes first in its arguments (the handle or
+ *    struct it fills, or a caller's buffer `buf, cap, len`), then what it
+ *    reads, and `struere_error *err` comes last (NULL when the caller does
+ *    not want the details);
+ *  - text written to a caller's buffer is written as snprintf would, the
+ *    length needed in `*len`, STRUERE_ERANGE when it did not fit;
+ *  - getters that cannot fail return the value, NULL or 0 for a NULL
+ *    handle; every *_free takes NULL as a no-op;
+ *  - structs the caller owns hold no private fields (a decision keeps
+ *    the library's state in opaque bytes).
  */
 #ifndef STRUERE_H
 #define STRUERE_H
@@ -159,7 +174,8 @@ typedef struct struere_bundle_info {
  * borrowed from the bundle, NUL-terminated, and valid until it is freed.
  * Returns 0, or STRUERE_EINVAL when `b` or `out` is NULL.
  */
-int struere_bundle_get_info(const struere_bundle *b, struere_bundle_info *out);
+int struere_bundle_get_info(struere_bundle_info *out, const struere_bundle *b,
+                            struere_error *err);
 
 /*
  * The number of entries of `kind` in the bundle: 0 when the kind is absent
@@ -181,9 +197,9 @@ size_t struere_bundle_count(const struere_bundle *b, int kind);
  * (asked for through `body` or `body_len`) is not a JSON object;
  * STRUERE_EINVAL when `b` is NULL or `kind` is not a STRUERE_KIND_* value.
  */
-int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
-                         const char **slug, const char **body,
-                         size_t *body_len);
+int struere_bundle_entry(const char **slug, const char **body, size_t *body_len,
+                         const struere_bundle *b, int kind, size_t index,
+                         struere_error *err);
 
 /*
  * Finds the entry of `kind` whose slug is `slug` (a binary search over
@@ -195,8 +211,9 @@ int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
  * not a JSON object; STRUERE_EINVAL when `b` or `slug`
  * is NULL or `kind` is not a STRUERE_KIND_* value.
  */
-int struere_bundle_lookup(const struere_bundle *b, int kind, const char *slug,
-                          const char **body, size_t *body_len);
+int struere_bundle_lookup(const char **body, size_t *body_len,
+                          const struere_bundle *b, int kind, const char *slug,
+                          struere_error *err);
 
 /*
  * The bundle's bytes, borrowed until the bundle is freed; their length is
@@ -211,8 +228,8 @@ const void *struere_bundle_bytes(const struere_bundle *b, size_t *len);
  * Returns 0; STRUERE_EDIGEST when the manifest is not JSON or has no such
  * digest; STRUERE_EINVAL for NULL arguments or an invalid `env`.
  */
-int struere_manifest_digest(const void *manifest, size_t len, int env,
-                            unsigned char out[32], struere_error *err);
+int struere_manifest_digest(unsigned char out[32], const void *manifest,
+                            size_t len, int env, struere_error *err);
 
 /*
  * Checks that the `bundle_len` bytes at `bundle` have the SHA-256 the
@@ -256,10 +273,10 @@ int struere_trust_required(const struere_trust *t, int env);
 /* The policy's keys: how many, and the name and public key
  * ("ed25519:<base64>") of key `i`, borrowed until `t` is freed. */
 size_t struere_trust_key_count(const struere_trust *t);
-int struere_trust_key(const struere_trust *t, size_t i, const char **name,
-                      const char **key);
+int struere_trust_key(const char **name, const char **key,
+                      const struere_trust *t, size_t i, struere_error *err);
 /* SHA-256 of the policy's payload (what the next policy names). */
-void struere_trust_digest(const struere_trust *t, unsigned char out[32]);
+void struere_trust_digest(unsigned char out[32], const struere_trust *t);
 
 /*
  * Whether one API key record (a JSON object of keys.json, `len` bytes)
@@ -269,7 +286,7 @@ void struere_trust_digest(const struere_trust *t, unsigned char out[32]);
  * it is not a well-formed record. For tools that list key records.
  */
 int struere_key_record_signed(const struere_trust *t, const void *record,
-                              size_t len);
+                              size_t len, struere_error *err);
 
 /* A promotion statement, as read by struere_statement_read. */
 typedef struct struere_statement {
@@ -293,8 +310,8 @@ typedef struct struere_statement {
  * is well-formed but does not verify, or is by an untrusted key, is only
  * not counted).
  */
-int struere_statement_read(const void *json, size_t len, const struere_trust *t,
-                           struere_statement *out, struere_error *err);
+int struere_statement_read(struere_statement *out, const void *json, size_t len,
+                           const struere_trust *t, struere_error *err);
 
 /*
  * Whether the statement document `json` (`len` bytes), the latest
@@ -308,12 +325,12 @@ int struere_statement_read(const void *json, size_t len, const struere_trust *t,
  * filled; the code and `*err` say why not. What opening by key checks;
  * for tools that show what a runtime would decide.
  */
-int struere_promotion_check(const void *json, size_t len,
-                            const struere_trust *t, int env, const char *commit,
+int struere_promotion_check(struere_statement *out, const void *json,
+                            size_t len, const struere_trust *t, int env,
+                            const char *commit,
                             const unsigned char bundle_sha256[32],
                             const unsigned char manifest_sha256[32],
-                            uint64_t min_sequence, struere_statement *out,
-                            struere_error *err);
+                            uint64_t min_sequence, struere_error *err);
 
 /* ------------------------------------------------------------------ */
 /* JSON values                                                          */
@@ -347,12 +364,12 @@ typedef struct struere_json {
  * when the text on the way is not valid JSON; STRUERE_EINVAL for NULL
  * arguments.
  */
-int struere_json_get(const char *json, size_t len, const char *path,
-                     struere_json *out);
+int struere_json_get(struere_json *out, const char *json, size_t len,
+                     const char *path, struere_error *err);
 
 /* The STRUERE_JSON_* type of `v`, or STRUERE_EJSON when it is not one
  * valid JSON value. */
-int struere_json_type(struere_json v);
+int struere_json_type(struere_json v, struere_error *err);
 
 /*
  * Decodes the JSON string `v` (escapes resolved) into `buf` (`cap` bytes)
@@ -361,7 +378,8 @@ int struere_json_type(struere_json v);
  * many bytes are needed, without the NUL); STRUERE_EINVAL when `v` is not
  * a string. A decoded NUL (\u0000) is refused with STRUERE_EJSON.
  */
-int struere_json_string(struere_json v, char *buf, size_t cap, size_t *len);
+int struere_json_string(char *buf, size_t cap, size_t *len, struere_json v,
+                        struere_error *err);
 
 /* Frees a string or list the library allocated for the caller (prompt
  * renderings, query results). NULL is a no-op. */
@@ -441,7 +459,7 @@ int struere_runtime_open_bundle(struere_runtime **out, struere_bundle *b,
  * the runtime and every actor made on it (they then give STRUERE_EINVAL).
  * STRUERE_EINVAL for a runtime opened from a file.
  */
-int struere_runtime_reload(struere_runtime *rt, int64_t now, int *changed,
+int struere_runtime_reload(int *changed, struere_runtime *rt, int64_t now,
                            struere_error *err);
 
 /*
@@ -493,8 +511,8 @@ int struere_runtime_env(const struere_runtime *rt);
  * NULL when `rt` is NULL. */
 const struere_bundle *struere_runtime_bundle(const struere_runtime *rt);
 
-/* The commit the bundle was read from (40 hex digits), or "" for a
- * runtime opened from a file. */
+/* The commit the bundle was read from (40 hex digits), "" for a runtime
+ * opened from a file, NULL when `rt` is NULL. */
 const char *struere_runtime_commit(const struere_runtime *rt);
 
 /* ------------------------------------------------------------------ */
@@ -545,8 +563,8 @@ typedef struct struere_actor struere_actor;
  * or more than STRUERE_MAX_ACTOR_ROLES roles; STRUERE_ECORRUPT for a role
  * body that is not what the compiler writes.
  */
-int struere_actor_new(const struere_runtime *rt, const struere_actor_spec *spec,
-                      struere_actor **out, struere_error *err);
+int struere_actor_new(struere_actor **out, const struere_runtime *rt,
+                      const struere_actor_spec *spec, struere_error *err);
 void struere_actor_free(struere_actor *a);
 
 /* The actor's resolved entity id (actor.entityId), or NULL. */
@@ -578,12 +596,14 @@ typedef struct struere_decision {
      * order then policy order); NULL and -1 otherwise. */
     const char *role;
     int policy;
-    /* Private to the library. */
-    const struere_actor *priv_actor;
-    uint64_t priv_granting;
-    size_t priv_resource;
-    unsigned priv_generation;
-    int priv_action;
+    /* What the calls that take a decision need of how it was made: not
+     * API, its content may change from one version to the next; only its
+     * size is fixed (by the soname). */
+    union {
+        const void *align_p;
+        uint64_t align_u;
+        unsigned char bytes[40];
+    } opaque;
 } struere_decision;
 
 /*
@@ -595,9 +615,9 @@ typedef struct struere_decision {
  * STRUERE_EINVAL for an unknown action or a stale actor, STRUERE_ENOTFOUND
  * for an unknown resource.
  */
-int struere_decide(const struere_runtime *rt, const struere_actor *actor,
-                   const char *action, const char *resource,
-                   struere_decision *out);
+int struere_decide(struere_decision *out, const struere_runtime *rt,
+                   const struere_actor *actor, const char *action,
+                   const char *resource, struere_error *err);
 
 /*
  * The policies of the decision's actor that match its action and
@@ -611,9 +631,10 @@ int struere_decide(const struere_runtime *rt, const struere_actor *actor,
  * decision. For tools that list every policy behind a decision
  * (`struere access`) without re-deriving the rules.
  */
-int struere_decision_policy(const struere_runtime *rt,
+int struere_decision_policy(const char **role, int *policy, int *allow,
+                            const struere_runtime *rt,
                             const struere_decision *d, size_t index,
-                            const char **role, int *policy, int *allow);
+                            struere_error *err);
 
 /*
  * The resources some policy of the actor's roles names, allow or deny:
@@ -627,8 +648,9 @@ int struere_decision_policy(const struere_runtime *rt,
  * `*count`. Returns 0; STRUERE_EINVAL for a stale actor or a NULL count;
  * STRUERE_ENOMEM.
  */
-int struere_actor_resources(const struere_runtime *rt, const struere_actor *a,
-                            const char **out, size_t cap, size_t *count);
+int struere_actor_resources(const char **out, size_t cap, size_t *count,
+                            const struere_runtime *rt, const struere_actor *a,
+                            struere_error *err);
 
 /*
  * Row scope: 1 when the record (`len` bytes of JSON, shaped {"_id",
@@ -642,7 +664,7 @@ int struere_actor_resources(const struere_runtime *rt, const struere_actor *a,
  * struere_json_type, or masks them (struere_record_mask validates all).
  */
 int struere_record_visible(const struere_runtime *rt, const struere_decision *d,
-                           const char *record, size_t len);
+                           const char *record, size_t len, struere_error *err);
 
 /*
  * Decides for one record: struere_decide, then, when allowed, the row
@@ -650,19 +672,21 @@ int struere_record_visible(const struere_runtime *rt, const struere_decision *d,
  * decision into a deny with STRUERE_REASON_OUT_OF_SCOPE (role NULL,
  * policy -1). Allocates nothing.
  */
-int struere_decide_record(const struere_runtime *rt, const struere_actor *actor,
-                          const char *action, const char *resource,
-                          const char *record, size_t len,
-                          struere_decision *out);
+int struere_decide_record(struere_decision *out, const struere_runtime *rt,
+                          const struere_actor *actor, const char *action,
+                          const char *resource, const char *record, size_t len,
+                          struere_error *err);
 
 /*
  * The decision's reason as a sentence ("Denied by role 'guardian',
  * policies[6] (deny delete on *)": the role, the index of the policy in
  * its list, what the policy says), written to `buf` as snprintf would;
- * returns the length it needs.
+ * `*len` (when not NULL) receives the length needed. Returns 0, or
+ * STRUERE_ERANGE when `cap` was too small.
  */
-size_t struere_reason_text(const struere_runtime *rt, const struere_decision *d,
-                           char *buf, size_t cap);
+int struere_reason_text(char *buf, size_t cap, size_t *len,
+                        const struere_runtime *rt, const struere_decision *d,
+                        struere_error *err);
 
 /*
  * The row predicate of an allow decision as JSON, with the actor's values
@@ -671,8 +695,9 @@ size_t struere_reason_text(const struere_runtime *rt, const struere_decision *d,
  * Written to `buf` as snprintf would; `*len` receives the length needed.
  * Returns 0, or STRUERE_ERANGE when `cap` was too small.
  */
-int struere_predicate_json(const struere_runtime *rt, const struere_decision *d,
-                           char *buf, size_t cap, size_t *len);
+int struere_predicate_json(char *buf, size_t cap, size_t *len,
+                           const struere_runtime *rt, const struere_decision *d,
+                           struere_error *err);
 
 /*
  * The field mask of a decision as JSON: [] when nothing is masked, else
@@ -680,8 +705,9 @@ int struere_predicate_json(const struere_runtime *rt, const struere_decision *d,
  * (the masks of every granting role for the resource; hide wins over
  * redact on one field). Written as struere_predicate_json writes.
  */
-int struere_mask_json(const struere_runtime *rt, const struere_decision *d,
-                      char *buf, size_t cap, size_t *len);
+int struere_mask_json(char *buf, size_t cap, size_t *len,
+                      const struere_runtime *rt, const struere_decision *d,
+                      struere_error *err);
 
 /*
  * Applies the decision's field mask to a record (JSON, `len` bytes):
@@ -693,9 +719,9 @@ int struere_mask_json(const struere_runtime *rt, const struere_decision *d,
  * deny decision masks nothing out of a record it never shows:
  * STRUERE_EINVAL.
  */
-int struere_record_mask(const struere_runtime *rt, const struere_decision *d,
-                        const char *record, size_t len, char *buf, size_t cap,
-                        size_t *out_len);
+int struere_record_mask(char *buf, size_t cap, size_t *out_len,
+                        const struere_runtime *rt, const struere_decision *d,
+                        const char *record, size_t len, struere_error *err);
 
 /*
  * The scope rules behind a decision: for the decision's resource, the
@@ -708,8 +734,9 @@ int struere_record_mask(const struere_runtime *rt, const struere_decision *d,
  * granted, an admin or system actor, no rule); STRUERE_EINVAL for a stale
  * or unfilled decision. For coverage (`struere test`).
  */
-int struere_decision_rule(const struere_runtime *rt, const struere_decision *d,
-                          size_t index, const char **role, int *rule);
+int struere_decision_rule(const char **role, int *rule,
+                          const struere_runtime *rt, const struere_decision *d,
+                          size_t index, struere_error *err);
 
 /*
  * The field masks behind an allow decision: for its resource, the masks
@@ -718,8 +745,9 @@ int struere_decision_rule(const struere_runtime *rt, const struere_decision *d,
  * the index in the role's fieldMasks, as written. Returns as
  * struere_decision_rule (STRUERE_ENOTFOUND for every deny).
  */
-int struere_decision_mask(const struere_runtime *rt, const struere_decision *d,
-                          size_t index, const char **role, int *mask);
+int struere_decision_mask(const char **role, int *mask,
+                          const struere_runtime *rt, const struere_decision *d,
+                          size_t index, struere_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Eval data: fixture records as an actor sees them                     */
@@ -736,10 +764,10 @@ int struere_decision_mask(const struere_runtime *rt, const struere_decision *d,
  * an unknown type; STRUERE_EJSON for filters that are not a JSON object; a
  * deny gives an empty array (and `*decision`, when not NULL, says why).
  */
-int struere_query(const struere_runtime *rt, const struere_actor *actor,
+int struere_query(char **out, size_t *len, struere_decision *decision,
+                  const struere_runtime *rt, const struere_actor *actor,
                   const char *type, const char *filters, size_t filters_len,
-                  size_t limit, char **out, size_t *len,
-                  struere_decision *decision);
+                  size_t limit, struere_error *err);
 
 /*
  * The fixture record `id` as `actor` may read it (read permission, row
@@ -748,9 +776,9 @@ int struere_query(const struere_runtime *rt, const struere_actor *actor,
  * not NULL, tells which: its reason is 0 when there is no such record).
  * STRUERE_EENV outside eval.
  */
-int struere_get_record(const struere_runtime *rt, const struere_actor *actor,
-                       const char *id, char **out, size_t *len,
-                       struere_decision *decision);
+int struere_get_record(char **out, size_t *len, struere_decision *decision,
+                       const struere_runtime *rt, const struere_actor *actor,
+                       const char *id, struere_error *err);
 
 /* ------------------------------------------------------------------ */
 /* System-prompt templates                                              */
@@ -806,9 +834,9 @@ typedef struct struere_prompt_context {
  * for an agent, data type or role body that is not what the compiler
  * writes; STRUERE_ENOMEM.
  */
-int struere_prompt_render(const struere_runtime *rt, const char *agent,
-                          const struere_prompt_context *ctx, char **out,
-                          size_t *len, struere_error *err);
+int struere_prompt_render(char **out, size_t *len, const struere_runtime *rt,
+                          const char *agent, const struere_prompt_context *ctx,
+                          struere_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Automations                                                          */
@@ -838,9 +866,8 @@ typedef struct struere_event {
  * event data that is not a JSON object; STRUERE_EINVAL for an unknown
  * action.
  */
-int struere_automations_fire(const struere_runtime *rt,
-                             const struere_event *event, char **out,
-                             size_t *len, struere_error *err);
+int struere_automations_fire(char **out, size_t *len, const struere_runtime *rt,
+                             const struere_event *event, struere_error *err);
 
 #ifdef __cplusplus
 }

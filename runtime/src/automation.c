@@ -46,77 +46,13 @@ static int scratch_reserve(char **p, size_t *cap, size_t n)
 
 /* ---- JSON strings out ---- */
 
-/* Writes one code point below 0x20 (or " and \) escaped, as JavaScript's
- * JSON.stringify does: the short escapes where JSON has them, else
- * \u00xx with lowercase hex. */
-static void put_escape(rt_buf *b, unsigned c)
-{
-    static const char hex[] = "0123456789abcdef";
-    char e[6] = {'\\', 'u', '0', '0', hex[(c >> 4) & 0xf], hex[c & 0xf]};
-    switch (c) {
-    case '"':
-        rt_buf_put(b, "\\\"", 2);
-        return;
-    case '\\':
-        rt_buf_put(b, "\\\\", 2);
-        return;
-    case '\b':
-        rt_buf_put(b, "\\b", 2);
-        return;
-    case '\f':
-        rt_buf_put(b, "\\f", 2);
-        return;
-    case '\n':
-        rt_buf_put(b, "\\n", 2);
-        return;
-    case '\r':
-        rt_buf_put(b, "\\r", 2);
-        return;
-    case '\t':
-        rt_buf_put(b, "\\t", 2);
-        return;
-    default:
-        rt_buf_put(b, e, sizeof(e));
-    }
-}
-
-static int needs_escape(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\';
-}
-
-/* Writes the `n` bytes at `s` (valid UTF-8) as the inside of a JSON
- * string. */
-static void put_escaped(rt_buf *b, const char *s, size_t n)
-{
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!needs_escape((unsigned char)s[i]))
-            continue;
-        rt_buf_put(b, s + run, i - run);
-        put_escape(b, (unsigned char)s[i]);
-        run = i + 1;
-    }
-    rt_buf_put(b, s + run, n - run);
-}
-
-static unsigned hex4(const char *p)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
-    return v;
-}
-
 static void put_utf8(rt_buf *b, unsigned long cp)
 {
     unsigned char u[4];
     size_t n;
     if (cp < 0x80) {
-        if (needs_escape((unsigned char)cp)) {
-            put_escape(b, (unsigned)cp);
+        if (rt_json_escapes((unsigned char)cp)) {
+            rt_buf_json_char(b, (unsigned char)cp);
             return;
         }
         u[0] = (unsigned char)cp, n = 1;
@@ -154,10 +90,11 @@ static void put_string_inside(rt_buf *b, struere_json s)
         char e = bs[1];
         p = bs + 2;
         if (e == 'u') {
-            unsigned long cp = hex4(p);
+            unsigned long cp = (unsigned long)rt_json_hex4(p);
             p += 4;
             if (cp >= 0xD800 && cp <= 0xDBFF) { /* validated: a pair */
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(p + 2) - 0xDC00);
+                cp = 0x10000 + ((cp - 0xD800) << 10) +
+                     ((unsigned long)rt_json_hex4(p + 2) - 0xDC00);
                 p += 6;
             }
             put_utf8(b, cp);
@@ -850,13 +787,13 @@ static void put_interpolated(fire *f, tval v)
     int kind = v.kind == V_JSON ? rt_json_kind(v.json) : 0;
     switch (v.kind) {
     case V_TEXT:
-        put_escaped(b, v.s, v.n);
+        rt_buf_json_escaped(b, v.s, v.n);
         return;
     case V_TRIGGER:
         f->tmp.len = 0;
         put_trigger(&f->tmp, f->t);
         if (!f->tmp.failed)
-            put_escaped(b, f->tmp.p, f->tmp.len);
+            rt_buf_json_escaped(b, f->tmp.p, f->tmp.len);
         return;
     case V_JSON:
         break;
@@ -875,7 +812,7 @@ static void put_interpolated(fire *f, tval v)
         f->tmp.len = 0;
         put_value(&f->tmp, v.json);
         if (!f->tmp.failed)
-            put_escaped(b, f->tmp.p, f->tmp.len);
+            rt_buf_json_escaped(b, f->tmp.p, f->tmp.len);
         return;
     case STRUERE_JSON_NULL:
         return;
@@ -941,18 +878,18 @@ static void put_template(fire *f, struere_json s)
     do {
         const char *path = c + start + 2;
         size_t pn = stop - start - 4;
-        put_escaped(&f->out, c + at, start - at);
+        rt_buf_json_escaped(&f->out, c + at, start - at);
         trim(&path, &pn);
         tval v = resolve(f->t, path, pn);
         if (v.kind == V_STEPS) {
             defer(f, path, pn);
-            put_escaped(&f->out, c + start, stop - start);
+            rt_buf_json_escaped(&f->out, c + start, stop - start);
         } else {
             put_interpolated(f, v);
         }
         at = stop;
     } while (next_template(c, n, at, &start, &stop));
-    put_escaped(&f->out, c + at, n - at);
+    rt_buf_json_escaped(&f->out, c + at, n - at);
     ob_ch(&f->out, '"');
 }
 
@@ -1415,8 +1352,8 @@ static int fire_all(fire *f, const struere_runtime *rt)
         size_t i = cand[c];
         const char *slug, *text;
         size_t len;
-        int rc = struere_bundle_entry(b, STRUERE_KIND_AUTOMATION, i, &slug,
-                                      &text, &len);
+        int rc = struere_bundle_entry(&slug, &text, &len, b,
+                                      STRUERE_KIND_AUTOMATION, i, NULL);
         if (rc < 0) {
             free(cand);
             return rt_fail(f->err, rc, "automation %zu cannot be read", i);
@@ -1439,9 +1376,8 @@ static int fire_all(fire *f, const struere_runtime *rt)
     return 0;
 }
 
-int struere_automations_fire(const struere_runtime *rt,
-                             const struere_event *event, char **out,
-                             size_t *len, struere_error *err)
+int struere_automations_fire(char **out, size_t *len, const struere_runtime *rt,
+                             const struere_event *event, struere_error *err)
 {
     trig t;
     fire f;

@@ -49,52 +49,51 @@ void rt_buf_puts(rt_buf *b, const char *s)
     rt_buf_put(b, s, strlen(s));
 }
 
-void rt_buf_json_str(rt_buf *b, const char *s, size_t n)
+void rt_buf_json_char(rt_buf *b, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
+    char e[6] = {'\\', 'u', '0', '0', hex[(c >> 4) & 0xf], hex[c & 0xf]};
+    static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
+    const char *k = c ? memchr(from, c, sizeof(from) - 1) : NULL;
+    if (k) {
+        e[1] = to[k - from];
+        rt_buf_put(b, e, 2);
+    } else {
+        rt_buf_put(b, e, sizeof(e));
+    }
+}
+
+void rt_buf_json_escaped(rt_buf *b, const char *s, size_t n)
+{
     size_t run = 0;
-    rt_buf_put(b, "\"", 1);
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (!rt_json_escapes((unsigned char)s[i]))
             continue;
         rt_buf_put(b, s + run, i - run);
+        rt_buf_json_char(b, (unsigned char)s[i]);
         run = i + 1;
-        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
-        size_t en = 2;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            en = 6;
-        }
-        rt_buf_put(b, esc, en);
     }
     rt_buf_put(b, s + run, n - run);
+}
+
+size_t rt_json_escaped_len(const char *s, size_t n)
+{
+    size_t need = n;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' ||
+            c == '\r' || c == '\t')
+            need += 1;
+        else if (c < 0x20)
+            need += 5;
+    }
+    return need;
+}
+
+void rt_buf_json_str(rt_buf *b, const char *s, size_t n)
+{
+    rt_buf_put(b, "\"", 1);
+    rt_buf_json_escaped(b, s, n);
     rt_buf_put(b, "\"", 1);
 }
 

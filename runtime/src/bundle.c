@@ -11,9 +11,8 @@
 #include <sys/stat.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "rt.h"
+#include "rt_crc.h"
 #include "rt_limits.h"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -171,19 +170,6 @@ static uint32_t rd32(const unsigned char *p)
 static uint64_t rd64(const unsigned char *p)
 {
     return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-/* zlib's crc32 takes an unsigned int length: feed it in slices. */
-static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n)
-{
-    uLong c = crc;
-    while (n > 0) {
-        size_t part = n > (1u << 30) ? (1u << 30) : n;
-        c = crc32(c, p, (uInt)part);
-        p += part;
-        n -= part;
-    }
-    return (uint32_t)c;
 }
 
 static void clear_error(struere_error *err)
@@ -420,10 +406,10 @@ static int check_header(const unsigned char *b, size_t len, int expected_env,
                     (unsigned long)count, table_end, len);
 
     static const unsigned char zero4[4] = {0};
-    uint32_t crc = crc_update(0, b, 20);
-    crc = crc_update(crc, zero4, 4);
-    crc = crc_update(crc, b + 24, HEADER_SIZE - 24);
-    crc = crc_update(crc, b + HEADER_SIZE, table_end - HEADER_SIZE);
+    uint32_t crc = rt_crc32(0, b, 20);
+    crc = rt_crc32(crc, zero4, 4);
+    crc = rt_crc32(crc, b + 24, HEADER_SIZE - 24);
+    crc = rt_crc32(crc, b + HEADER_SIZE, table_end - HEADER_SIZE);
     uint32_t stored = rd32(b + 20);
     if (crc != stored)
         return fail(err, STRUERE_ECHECKSUM, 20,
@@ -509,7 +495,7 @@ static int check_sections(const unsigned char *b, size_t len,
         if (rc < 0)
             return rc;
         uint32_t stored = rd32(b + e + 4);
-        uint32_t crc = crc_update(0, b + off, (size_t)size);
+        uint32_t crc = rt_crc32(0, b + off, (size_t)size);
         if (crc != stored)
             return fail(err, STRUERE_ECHECKSUM, off,
                         "section %s at offset %llu: CRC mismatch (stored "
@@ -889,7 +875,7 @@ void struere_bundle_free(struere_bundle *b)
     free(b);
 }
 
-int struere_bundle_get_info(const struere_bundle *b, struere_bundle_info *out)
+static int bundle_get_info(const struere_bundle *b, struere_bundle_info *out)
 {
     if (!b || !out)
         return STRUERE_EINVAL;
@@ -907,6 +893,12 @@ int struere_bundle_get_info(const struere_bundle *b, struere_bundle_info *out)
     for (int k = 0; k < STRUERE_KIND_COUNT; k++)
         out->counts[k] = b->lay.count[k];
     return 0;
+}
+
+int struere_bundle_get_info(struere_bundle_info *out, const struere_bundle *b,
+                            struere_error *err)
+{
+    return rt_result(err, bundle_get_info(b, out), "struere_bundle_get_info");
 }
 
 size_t struere_bundle_count(const struere_bundle *b, int kind)
@@ -941,8 +933,8 @@ static int body_valid(const struere_bundle *b, int kind, size_t index,
     return st == BODY_VALID;
 }
 
-int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
-                         const char **slug, const char **body, size_t *body_len)
+static int bundle_entry(const struere_bundle *b, int kind, size_t index,
+                        const char **slug, const char **body, size_t *body_len)
 {
     size_t n;
     if (!b || kind < 0 || kind >= STRUERE_KIND_COUNT)
@@ -954,6 +946,14 @@ int struere_bundle_entry(const struere_bundle *b, int kind, size_t index,
     if ((body || body_len) && !body_valid(b, kind, index, body_s, n))
         return STRUERE_ECORRUPT;
     return rt_bundle_body(b, kind, index, slug, body, body_len);
+}
+
+int struere_bundle_entry(const char **slug, const char **body, size_t *body_len,
+                         const struere_bundle *b, int kind, size_t index,
+                         struere_error *err)
+{
+    return rt_result(err, bundle_entry(b, kind, index, slug, body, body_len),
+                     "struere_bundle_entry");
 }
 
 int rt_bundle_body(const struere_bundle *b, int kind, size_t index,
@@ -999,15 +999,23 @@ int rt_bundle_find(const struere_bundle *b, int kind, const char *slug,
     return 0;
 }
 
-int struere_bundle_lookup(const struere_bundle *b, int kind, const char *slug,
-                          const char **body, size_t *body_len)
+static int bundle_lookup(const struere_bundle *b, int kind, const char *slug,
+                         const char **body, size_t *body_len)
 {
     size_t index;
     if (!b || !slug || kind < 0 || kind >= STRUERE_KIND_COUNT)
         return STRUERE_EINVAL;
     if (!rt_bundle_find(b, kind, slug, strlen(slug), &index))
         return STRUERE_ENOTFOUND;
-    return struere_bundle_entry(b, kind, index, NULL, body, body_len);
+    return struere_bundle_entry(NULL, body, body_len, b, kind, index, NULL);
+}
+
+int struere_bundle_lookup(const char **body, size_t *body_len,
+                          const struere_bundle *b, int kind, const char *slug,
+                          struere_error *err)
+{
+    return rt_result(err, bundle_lookup(b, kind, slug, body, body_len),
+                     "struere_bundle_lookup");
 }
 
 const void *struere_bundle_bytes(const struere_bundle *b, size_t *len)

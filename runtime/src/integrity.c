@@ -46,8 +46,8 @@ void rt_hex_encode(const unsigned char *b, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-int struere_manifest_digest(const void *manifest, size_t len, int env,
-                            unsigned char out[32], struere_error *err)
+int struere_manifest_digest(unsigned char out[32], const void *manifest,
+                            size_t len, int env, struere_error *err)
 {
     struere_json doc, v;
     char path[64];
@@ -83,7 +83,7 @@ int struere_manifest_check(const void *manifest, size_t manifest_len, int env,
 {
     unsigned char want[32], got[32];
     char want_hex[65], got_hex[65];
-    int rc = struere_manifest_digest(manifest, manifest_len, env, want, err);
+    int rc = struere_manifest_digest(want, manifest, manifest_len, env, err);
     if (rc < 0)
         return rc;
     if (!bundle && bundle_len)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rt_json.h"
+#include "rt.h"
 
 static const char *ws(const char *p, const char *end)
 {
@@ -29,7 +29,7 @@ static int hexval(char c)
     return -1;
 }
 
-static long hex4(const char *p)
+long rt_json_hex4(const char *p)
 {
     long v = 0;
     for (int i = 0; i < 4; i++) {
@@ -104,7 +104,7 @@ static const char *skip_string(const char *p, const char *end)
             if (e == 'u') {
                 if (end - p < 6)
                     return NULL;
-                long u = hex4(p + 2);
+                long u = rt_json_hex4(p + 2);
                 if (u < 0)
                     return NULL;
                 p += 6;
@@ -112,7 +112,7 @@ static const char *skip_string(const char *p, const char *end)
                     /* a high surrogate must be followed by a low one */
                     if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
                         return NULL;
-                    long lo = hex4(p + 2);
+                    long lo = rt_json_hex4(p + 2);
                     if (lo < 0xDC00 || lo > 0xDFFF)
                         return NULL;
                     p += 6;
@@ -370,10 +370,10 @@ static int dec_next(strdec *d)
     case 't':
         return '\t';
     case 'u': {
-        unsigned long cp = (unsigned long)hex4(d->p);
+        unsigned long cp = (unsigned long)rt_json_hex4(d->p);
         d->p += 4;
         if (cp >= 0xD800 && cp <= 0xDBFF) {
-            unsigned long lo = (unsigned long)hex4(d->p + 2);
+            unsigned long lo = (unsigned long)rt_json_hex4(d->p + 2);
             d->p += 6;
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         }
@@ -599,8 +599,8 @@ int rt_json_scalar_eq(struere_json a, struere_json b)
 
 /* ---- the public accessors ---- */
 
-int struere_json_get(const char *json, size_t len, const char *path,
-                     struere_json *out)
+static int json_get(const char *json, size_t len, const char *path,
+                    struere_json *out)
 {
     struere_json v;
     if (!json || !path || !out)
@@ -640,7 +640,13 @@ int struere_json_get(const char *json, size_t len, const char *path,
     return 0;
 }
 
-int struere_json_type(struere_json v)
+int struere_json_get(struere_json *out, const char *json, size_t len,
+                     const char *path, struere_error *err)
+{
+    return rt_result(err, json_get(json, len, path, out), "struere_json_get");
+}
+
+static int json_type(struere_json v)
 {
     struere_json t;
     if (!v.ptr || rt_json_value(v.ptr, v.len, &t) < 0)
@@ -648,9 +654,14 @@ int struere_json_type(struere_json v)
     return rt_json_kind(t);
 }
 
-int struere_json_string(struere_json v, char *buf, size_t cap, size_t *len)
+int struere_json_type(struere_json v, struere_error *err)
 {
-    if (struere_json_type(v) != STRUERE_JSON_STRING)
+    return rt_result(err, json_type(v), "struere_json_type");
+}
+
+static int json_string(struere_json v, char *buf, size_t cap, size_t *len)
+{
+    if (struere_json_type(v, NULL) != STRUERE_JSON_STRING)
         return STRUERE_EINVAL;
     struere_json t;
     rt_json_value(v.ptr, v.len, &t);
@@ -663,6 +674,12 @@ int struere_json_string(struere_json v, char *buf, size_t cap, size_t *len)
     if (memchr(buf, 0, n))
         return STRUERE_EJSON;
     return 0;
+}
+
+int struere_json_string(char *buf, size_t cap, size_t *len, struere_json v,
+                        struere_error *err)
+{
+    return rt_result(err, json_string(v, buf, cap, len), "struere_json_string");
 }
 
 void struere_free(void *p)

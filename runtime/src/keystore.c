@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "rt.h"
+#include "rt_keys.h"
 #include "rt_limits.h"
 #include "sha256.h"
 
@@ -131,55 +132,6 @@ static int key_parse(const char *key, int *env, size_t *prefix_len, size_t *len,
     return 0;
 }
 
-/* ---- dates of key records ---- */
-
-static int digits(const char *s, size_t n, int *v)
-{
-    *v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        *v = *v * 10 + (s[i] - '0');
-    }
-    return 1;
-}
-
-/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/*
- * Reads a record's date: YYYY-MM-DDTHH:MM:SSZ as `struere keys` writes
- * it, or YYYY-MM-DD (midnight UTC) as a person might. 1 with the time in
- * `*t`, 0 when the text is not such a date.
- */
-static int parse_date(const char *s, size_t n, int64_t *t)
-{
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30,
-                                  31, 31, 30, 31, 30, 31};
-    int y, mo, d, h = 0, mi = 0, se = 0;
-    if (!(n == 10 || n == 20) || !digits(s, 4, &y) || s[4] != '-' ||
-        !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d))
-        return 0;
-    if (n == 20 && (s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
-                    !digits(s + 14, 2, &mi) || s[16] != ':' ||
-                    !digits(s + 17, 2, &se) || s[19] != 'Z'))
-        return 0;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap) ||
-        h > 23 || mi > 59 || se > 59)
-        return 0;
-    *t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-    return 1;
-}
-
 /* ---- keys.json ---- */
 
 /* Decodes the JSON string `v` into `buf`: 1, or 0 when `v` is not a
@@ -243,7 +195,7 @@ static int record_parse(struere_json obj, size_t index, struct key_record *r,
     if (rt_json_member(obj, "expires", 7, &v) == 1 &&
         rt_json_kind(v) != STRUERE_JSON_NULL) {
         if (!json_text(v, r->expires_text, sizeof(r->expires_text), &n) ||
-            !parse_date(r->expires_text, n, &r->expires))
+            !rt_key_date_parse(r->expires_text, n, &r->expires, NULL))
             return rt_fail(err, STRUERE_ESTORE,
                            KEYS_REF ": " KEYS_FILE " record %zu has an "
                                     "expires that is not null or a date "
@@ -257,7 +209,7 @@ static int record_parse(struere_json obj, size_t index, struct key_record *r,
     int64_t ignored;
     if (rt_json_member(obj, "revokedAt", 9, &v) == 1 &&
         (!json_text(v, r->revoked_at, sizeof(r->revoked_at), &n) ||
-         !parse_date(r->revoked_at, n, &ignored)))
+         !rt_key_date_parse(r->revoked_at, n, &ignored, NULL)))
         r->revoked_at[0] = '\0';
     return 0;
 }
@@ -355,7 +307,7 @@ int rt_key_check(const char *keys_json, size_t len, const char *key,
     int rc = key_parse(key, &key_env, &prefix_len, &key_len, err);
     if (rc < 0)
         return rc;
-    crypto_hash_sha256(digest, (const unsigned char *)key, key_len);
+    rt_sha256(key, key_len, digest);
     key_label(label, sizeof(label), key, prefix_len);
     rc = records_find(keys_json, len, digest, label, &rec, err);
     if (rc == 0)
@@ -488,8 +440,8 @@ static int record_payload(const struct key_record *r, char *payload,
                     r->expires_set ? r->expires_text : "null");
 }
 
-int struere_key_record_signed(const struere_trust *t, const void *record,
-                              size_t len)
+static int key_record_signed(const struere_trust *t, const void *record,
+                             size_t len)
 {
     struere_json v;
     struct key_record r;
@@ -503,6 +455,13 @@ int struere_key_record_signed(const struere_trust *t, const void *record,
     return rt_record_signed(t, r.signature, payload, (size_t)n)
                ? 0
                : STRUERE_ESIGNATURE;
+}
+
+int struere_key_record_signed(const struere_trust *t, const void *record,
+                              size_t len, struere_error *err)
+{
+    return rt_result(err, key_record_signed(t, record, len),
+                     "struere_key_record_signed");
 }
 
 static int record_signed(const struct key_record *r, const struere_trust *t,
@@ -591,8 +550,8 @@ static int manifest_match(git_repository *repo, const char *ref,
                        "%s (commit %s): the bundle's digest cannot be "
                        "checked: %s",
                        ref, short_id, e.message);
-    rc = struere_manifest_digest(git_odb_object_data(manifest),
-                                 git_odb_object_size(manifest), env, want, &e);
+    rc = struere_manifest_digest(want, git_odb_object_data(manifest),
+                                 git_odb_object_size(manifest), env, &e);
     rt_sha256(git_odb_object_data(manifest), git_odb_object_size(manifest),
               d->manifest);
     git_odb_object_free(manifest);
@@ -874,9 +833,9 @@ static int promotion_check(git_repository *repo, const struct rt_keystore *ks,
         git_odb_object_free(obj);
         return rc;
     }
-    rc = struere_promotion_check(git_odb_object_data(obj),
+    rc = struere_promotion_check(&st, git_odb_object_data(obj),
                                  git_odb_object_size(obj), t, env, branch,
-                                 d->bundle, d->manifest, seen[env], &st, &e);
+                                 d->bundle, d->manifest, seen[env], &e);
     git_odb_object_free(obj);
     if (rc == STRUERE_EREPLAY)
         return rt_fail(err, rc, "%.400s (%s)", e.message, ks->state_file);
@@ -924,7 +883,7 @@ static int store_reading(git_repository *repo, const struct rt_keystore *ks,
 
 /* ---- the API ---- */
 
-void rt_keystore_free(struct rt_keystore *ks)
+static void keystore_free(struct rt_keystore *ks)
 {
     if (!ks)
         return;
@@ -964,7 +923,7 @@ static int keystore_new(struct rt_keystore **out, git_repository *repo,
                        libgit2_reason());
     }
     ks->env = env;
-    crypto_hash_sha256(ks->digest, (const unsigned char *)key, len);
+    rt_sha256(key, len, ks->digest);
     key_label(ks->label, sizeof(ks->label), key, prefix_len);
     *out = ks;
     return 0;
@@ -993,10 +952,11 @@ static int open_store(struere_runtime **out, const char *key, size_t len,
         *out = NULL;
     }
     if (rc < 0) {
-        rt_keystore_free(ks);
+        keystore_free(ks);
         return rc;
     }
     (*out)->ks = ks;
+    (*out)->ks_free = keystore_free;
     (*out)->sequence = r.sequence;
     git_oid_tostr((*out)->commit, sizeof((*out)->commit), &r.id);
     return 0;
@@ -1043,7 +1003,7 @@ uint64_t struere_runtime_sequence(const struere_runtime *rt)
     return rt ? rt->sequence : 0;
 }
 
-int struere_runtime_reload(struere_runtime *rt, int64_t now, int *changed,
+int struere_runtime_reload(int *changed, struere_runtime *rt, int64_t now,
                            struere_error *err)
 {
     git_repository *repo = NULL;

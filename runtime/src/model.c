@@ -587,7 +587,7 @@ int rt_model_build(const struere_bundle *b, rt_model **out, struere_error *err)
     m->nroles = struere_bundle_count(b, STRUERE_KIND_ROLE);
     m->types = calloc(m->ntypes ? m->ntypes : 1, sizeof(rt_type));
     m->roles = calloc(m->nroles ? m->nroles : 1, sizeof(rt_role));
-    struere_bundle_get_info(b, &info);
+    struere_bundle_get_info(&info, b, NULL);
     m->org_id.p =
         info.organization_id[0] ? info.organization_id : info.project_name;
     m->org_id.n = (uint32_t)strlen(m->org_id.p);
@@ -599,8 +599,8 @@ int rt_model_build(const struere_bundle *b, rt_model **out, struere_error *err)
     /* Roles are compiled when an actor first holds one (rt_model_role):
      * opening costs the same whatever the number of roles. */
     for (size_t i = 0; rc == 0 && i < m->nroles; i++)
-        struere_bundle_entry(b, STRUERE_KIND_ROLE, i, &m->roles[i].slug, NULL,
-                             NULL);
+        struere_bundle_entry(&m->roles[i].slug, NULL, NULL, b,
+                             STRUERE_KIND_ROLE, i, NULL);
     if (rc == 0)
         rc = read_types(&bd);
     if (rc == 0 && info.environment == STRUERE_ENV_EVAL)

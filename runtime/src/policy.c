@@ -37,8 +37,8 @@ static int agent_roles(const struere_runtime *rt, const char *slug,
     struere_json v, roles, r;
     rt_json_it it;
     int rc;
-    if (struere_bundle_lookup(rt->bundle, STRUERE_KIND_AGENT, slug, &body,
-                              &len) < 0)
+    if (struere_bundle_lookup(&body, &len, rt->bundle, STRUERE_KIND_AGENT, slug,
+                              NULL) < 0)
         return rt_fail(err, STRUERE_ENOTFOUND, "no agent '%s' in the %s bundle",
                        slug, struere_env_name(rt->env));
     if (rt_json_value(body, len, &v) < 0 ||
@@ -108,8 +108,8 @@ static const rt_record *find_entity(const rt_model *m, const struere_actor *a)
     return NULL;
 }
 
-int struere_actor_new(const struere_runtime *rt, const struere_actor_spec *spec,
-                      struere_actor **out, struere_error *err)
+int struere_actor_new(struere_actor **out, const struere_runtime *rt,
+                      const struere_actor_spec *spec, struere_error *err)
 {
     rt_clear(err);
     if (!out)
@@ -279,33 +279,32 @@ static int action_bit(const char *action)
     return 0;
 }
 
-static void decision_init(struere_decision *d, const struere_actor *a)
+static void decision_init(struere_decision *d, rt_dstate *st,
+                          const struere_actor *a)
 {
     d->allowed = 0;
     d->reason = 0;
     d->role = NULL;
     d->policy = -1;
-    d->priv_actor = a;
-    d->priv_granting = 0;
-    d->priv_resource = 0;
-    d->priv_generation = a ? a->generation : 0;
-    d->priv_action = 0;
+    memset(st, 0, sizeof(*st));
+    st->actor = a;
+    st->generation = a ? a->generation : 0;
 }
 
-int struere_decide(const struere_runtime *rt, const struere_actor *actor,
-                   const char *action, const char *resource,
-                   struere_decision *out)
+/* Decides into `out`, and how into `*st` (struere_decide stores it in
+ * `out` once, on every return). */
+static int decide(const struere_runtime *rt, const struere_actor *actor,
+                  const char *action, const char *resource,
+                  struere_decision *out, rt_dstate *st)
 {
-    if (!out)
-        return STRUERE_EINVAL;
-    decision_init(out, actor);
+    decision_init(out, st, actor);
     if (!rt || !actor || !action || !resource || actor->rt != rt ||
         actor->generation != rt->generation)
         return STRUERE_EINVAL;
     int bit = action_bit(action);
     if (!bit)
         return STRUERE_EINVAL;
-    out->priv_action = bit;
+    st->action = bit;
     uint32_t res;
     if (strcmp(resource, "users") == 0) {
         res = RT_RES_USERS;
@@ -314,7 +313,7 @@ int struere_decide(const struere_runtime *rt, const struere_actor *actor,
         if (res == RT_RES_NONE)
             return STRUERE_ENOTFOUND;
     }
-    out->priv_resource = res;
+    st->resource = res;
     if (actor->type == STRUERE_ACTOR_ADMIN ||
         actor->type == STRUERE_ACTOR_SYSTEM) {
         out->allowed = 1;
@@ -361,27 +360,41 @@ int struere_decide(const struere_runtime *rt, const struere_actor *actor,
     out->reason = STRUERE_REASON_ALLOWED;
     out->role = first_role;
     out->policy = first_policy;
-    out->priv_granting = granting;
+    st->granting = granting;
     return 0;
+}
+
+int struere_decide(struere_decision *out, const struere_runtime *rt,
+                   const struere_actor *actor, const char *action,
+                   const char *resource, struere_error *err)
+{
+    rt_dstate st;
+    if (!out)
+        return rt_result(err, STRUERE_EINVAL, "struere_decide");
+    int rc = decide(rt, actor, action, resource, out, &st);
+    rt_dstate_put(out, &st);
+    return rt_result(err, rc, "struere_decide");
 }
 
 /* The decision's actor, when it is still valid for `rt`. */
 static const struere_actor *actor_of(const struere_runtime *rt,
                                      const struere_decision *d)
 {
-    const struere_actor *a = d ? d->priv_actor : NULL;
+    const rt_dstate ds = rt_dstate_get(d);
+    const struere_actor *a = ds.actor;
     if (!rt || !a || a->rt != rt || a->generation != rt->generation ||
-        d->priv_generation != rt->generation)
+        ds.generation != rt->generation)
         return NULL;
     return a;
 }
 
-int struere_decision_policy(const struere_runtime *rt,
-                            const struere_decision *d, size_t index,
-                            const char **role, int *policy, int *allow)
+static int decision_policy(const struere_runtime *rt, const struere_decision *d,
+                           size_t index, const char **role, int *policy,
+                           int *allow)
 {
+    const rt_dstate ds = rt_dstate_get(d);
     const struere_actor *a = actor_of(rt, d);
-    if (!a || !d->priv_action)
+    if (!a || !ds.action)
         return STRUERE_EINVAL;
     if (a->type != STRUERE_ACTOR_USER && a->type != STRUERE_ACTOR_AGENT)
         return STRUERE_ENOTFOUND;
@@ -392,9 +405,8 @@ int struere_decision_policy(const struere_runtime *rt,
         const rt_role *r = &m->roles[a->roles[i]];
         const rt_policy *p = r->policies;
         for (uint32_t k = 0; k < r->npolicies; k++) {
-            if (!(p[k].actions & d->priv_action) ||
-                (p[k].resource != d->priv_resource &&
-                 p[k].resource != RT_RES_ANY))
+            if (!(p[k].actions & ds.action) ||
+                (p[k].resource != ds.resource && p[k].resource != RT_RES_ANY))
                 continue;
             if (seen++ != index)
                 continue;
@@ -410,14 +422,23 @@ int struere_decision_policy(const struere_runtime *rt,
     return STRUERE_ENOTFOUND;
 }
 
+int struere_decision_policy(const char **role, int *policy, int *allow,
+                            const struere_runtime *rt,
+                            const struere_decision *d, size_t index,
+                            struere_error *err)
+{
+    return rt_result(err, decision_policy(rt, d, index, role, policy, allow),
+                     "struere_decision_policy");
+}
+
 static int cmp_u32(const void *x, const void *y)
 {
     uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
     return a < b ? -1 : a > b;
 }
 
-int struere_actor_resources(const struere_runtime *rt, const struere_actor *a,
-                            const char **out, size_t cap, size_t *count)
+static int actor_resources(const struere_runtime *rt, const struere_actor *a,
+                           const char **out, size_t cap, size_t *count)
 {
     if (!count || !rt || !a || a->rt != rt || a->generation != rt->generation)
         return STRUERE_EINVAL;
@@ -467,6 +488,14 @@ int struere_actor_resources(const struere_runtime *rt, const struere_actor *a,
     free(named);
     *count = found;
     return 0;
+}
+
+int struere_actor_resources(const char **out, size_t cap, size_t *count,
+                            const struere_runtime *rt, const struere_actor *a,
+                            struere_error *err)
+{
+    return rt_result(err, actor_resources(rt, a, out, cap, count),
+                     "struere_actor_resources");
 }
 
 /* Does one rule accept the record? 1, 0, or STRUERE_EJSON. */
@@ -548,22 +577,24 @@ static int record_value(const char *record, size_t len, struere_json *out)
 }
 
 static int visible(const struere_runtime *rt, const struere_actor *a,
-                   const struere_decision *d, struere_json rec)
+                   const struere_decision *d, const rt_dstate *dsp,
+                   struere_json rec)
 {
+    const rt_dstate ds = *dsp;
     if (!d->allowed)
         return 0;
     if (a->type == STRUERE_ACTOR_ADMIN || a->type == STRUERE_ACTOR_SYSTEM)
         return 1;
     const rt_model *m = rt->model;
-    int res_is_type = d->priv_resource < m->ntypes;
+    int res_is_type = ds.resource < m->ntypes;
     for (size_t i = 0; i < a->nroles; i++) {
-        if (!(d->priv_granting & ((uint64_t)1 << i)))
+        if (!(ds.granting & ((uint64_t)1 << i)))
             continue;
         const rt_role *r = &m->roles[a->roles[i]];
         int all = 1;
         for (uint32_t k = 0; k < r->nrules && all; k++) {
             const rt_rule *rule = &r->rules[k];
-            if (!res_is_type || rule->type != d->priv_resource)
+            if (!res_is_type || rule->type != ds.resource)
                 continue;
             int ok = rule_accepts(rule, a, rec);
             if (ok < 0)
@@ -576,8 +607,8 @@ static int visible(const struere_runtime *rt, const struere_actor *a,
     return 0;
 }
 
-int struere_record_visible(const struere_runtime *rt, const struere_decision *d,
-                           const char *record, size_t len)
+static int record_visible(const struere_runtime *rt, const struere_decision *d,
+                          const char *record, size_t len)
 {
     const struere_actor *a = actor_of(rt, d);
     struere_json rec;
@@ -585,21 +616,33 @@ int struere_record_visible(const struere_runtime *rt, const struere_decision *d,
         return STRUERE_EINVAL;
     if (record_value(record, len, &rec) < 0)
         return STRUERE_EJSON;
-    return visible(rt, a, d, rec);
+    const rt_dstate ds = rt_dstate_get(d);
+    return visible(rt, a, d, &ds, rec);
 }
 
-int struere_decide_record(const struere_runtime *rt, const struere_actor *actor,
-                          const char *action, const char *resource,
-                          const char *record, size_t len, struere_decision *out)
+int struere_record_visible(const struere_runtime *rt, const struere_decision *d,
+                           const char *record, size_t len, struere_error *err)
+{
+    return rt_result(err, record_visible(rt, d, record, len),
+                     "struere_record_visible");
+}
+
+static int decide_record(const struere_runtime *rt, const struere_actor *actor,
+                         const char *action, const char *resource,
+                         const char *record, size_t len, struere_decision *out)
 {
     struere_json rec;
-    int rc = struere_decide(rt, actor, action, resource, out);
+    rt_dstate st;
+    if (!out)
+        return STRUERE_EINVAL;
+    int rc = decide(rt, actor, action, resource, out, &st);
+    rt_dstate_put(out, &st);
     if (rc < 0 || !out->allowed)
         return rc;
     if (record_value(record, len, &rec) < 0)
         rc = STRUERE_EJSON;
     else
-        rc = visible(rt, actor, out, rec);
+        rc = visible(rt, actor, out, &st, rec);
     if (rc < 0) { /* never leave an allow behind an error */
         out->allowed = 0;
         out->role = NULL;
@@ -613,6 +656,16 @@ int struere_decide_record(const struere_runtime *rt, const struere_actor *actor,
         out->policy = -1;
     }
     return 0;
+}
+
+int struere_decide_record(struere_decision *out, const struere_runtime *rt,
+                          const struere_actor *actor, const char *action,
+                          const char *resource, const char *record, size_t len,
+                          struere_error *err)
+{
+    return rt_result(
+        err, decide_record(rt, actor, action, resource, record, len, out),
+        "struere_decide_record");
 }
 
 /* ---- explaining a decision ---- */
@@ -665,10 +718,12 @@ static void policy_text(const struere_runtime *rt, const struere_decision *d,
              res);
 }
 
-size_t struere_reason_text(const struere_runtime *rt, const struere_decision *d,
-                           char *buf, size_t cap)
+int struere_reason_text(char *buf, size_t cap, size_t *len,
+                        const struere_runtime *rt, const struere_decision *d,
+                        struere_error *err)
 {
-    const char *res = rt && d ? resource_name(rt, d->priv_resource) : "?";
+    const char *res =
+        rt && d ? resource_name(rt, rt_dstate_get(d).resource) : "?";
     int n;
     switch (d ? d->reason : 0) {
     case STRUERE_REASON_ADMIN:
@@ -701,7 +756,11 @@ size_t struere_reason_text(const struere_runtime *rt, const struere_decision *d,
     default:
         n = snprintf(buf, cap, "No decision");
     }
-    return n < 0 ? 0 : (size_t)n;
+    size_t need = n < 0 ? 0 : (size_t)n;
+    if (len)
+        *len = need;
+    return rt_result(err, need < cap ? 0 : STRUERE_ERANGE,
+                     "struere_reason_text");
 }
 
 static void put_rstr(rt_buf *b, rt_str s)
@@ -767,9 +826,10 @@ static int finish_fixed(rt_buf *b, size_t *len)
     return rt_buf_finish(b);
 }
 
-int struere_predicate_json(const struere_runtime *rt, const struere_decision *d,
-                           char *buf, size_t cap, size_t *len)
+static int predicate_json(const struere_runtime *rt, const struere_decision *d,
+                          char *buf, size_t cap, size_t *len)
 {
+    const rt_dstate ds = rt_dstate_get(d);
     const struere_actor *a = actor_of(rt, d);
     rt_buf b;
     if (!a)
@@ -786,12 +846,12 @@ int struere_predicate_json(const struere_runtime *rt, const struere_decision *d,
     const rt_model *m = rt->model;
     /* A granting role without rules for the type: every record. */
     for (size_t i = 0; i < a->nroles; i++) {
-        if (!(d->priv_granting & ((uint64_t)1 << i)))
+        if (!(ds.granting & ((uint64_t)1 << i)))
             continue;
         const rt_role *r = &m->roles[a->roles[i]];
         int rules = 0;
         for (uint32_t k = 0; k < r->nrules; k++)
-            rules += r->rules[k].type == d->priv_resource;
+            rules += r->rules[k].type == ds.resource;
         if (!rules) {
             rt_buf_puts(&b, "true");
             return finish_fixed(&b, len);
@@ -800,7 +860,7 @@ int struere_predicate_json(const struere_runtime *rt, const struere_decision *d,
     rt_buf_puts(&b, "{\"anyOf\":[");
     int first_role = 1;
     for (size_t i = 0; i < a->nroles; i++) {
-        if (!(d->priv_granting & ((uint64_t)1 << i)))
+        if (!(ds.granting & ((uint64_t)1 << i)))
             continue;
         const rt_role *r = &m->roles[a->roles[i]];
         if (!first_role)
@@ -812,7 +872,7 @@ int struere_predicate_json(const struere_runtime *rt, const struere_decision *d,
         int first = 1;
         for (uint32_t k = 0; k < r->nrules; k++) {
             const rt_rule *rule = &r->rules[k];
-            if (rule->type != d->priv_resource)
+            if (rule->type != ds.resource)
                 continue;
             if (!first)
                 rt_buf_puts(&b, ",");
@@ -831,6 +891,14 @@ int struere_predicate_json(const struere_runtime *rt, const struere_decision *d,
     return finish_fixed(&b, len);
 }
 
+int struere_predicate_json(char *buf, size_t cap, size_t *len,
+                           const struere_runtime *rt, const struere_decision *d,
+                           struere_error *err)
+{
+    return rt_result(err, predicate_json(rt, d, buf, cap, len),
+                     "struere_predicate_json");
+}
+
 /* ---- field masks ---- */
 
 /* The masks of a decision: those of its granting roles for its resource.
@@ -839,18 +907,19 @@ static size_t masks_of(const struere_runtime *rt, const struere_actor *a,
                        const struere_decision *d, const rt_mask **out,
                        size_t cap)
 {
+    const rt_dstate ds = rt_dstate_get(d);
     size_t n = 0;
     if (!d->allowed || a->type == STRUERE_ACTOR_ADMIN ||
         a->type == STRUERE_ACTOR_SYSTEM)
         return 0;
     const rt_model *m = rt->model;
     for (size_t i = 0; i < a->nroles; i++) {
-        if (!(d->priv_granting & ((uint64_t)1 << i)))
+        if (!(ds.granting & ((uint64_t)1 << i)))
             continue;
         const rt_role *r = &m->roles[a->roles[i]];
         for (uint32_t k = 0; k < r->nmasks; k++) {
             const rt_mask *mk = &r->masks[k];
-            if (mk->type != d->priv_resource)
+            if (mk->type != ds.resource)
                 continue;
             if (n < cap)
                 out[n] = mk;
@@ -891,8 +960,8 @@ static int mask_below(const rt_mask *const *ms, size_t count, const char *path,
 #define MAX_MASKS 256
 #define MAX_PATH 1024
 
-int struere_mask_json(const struere_runtime *rt, const struere_decision *d,
-                      char *buf, size_t cap, size_t *len)
+static int mask_json(const struere_runtime *rt, const struere_decision *d,
+                     char *buf, size_t cap, size_t *len)
 {
     const struere_actor *a = actor_of(rt, d);
     const rt_mask *ms[MAX_MASKS];
@@ -928,6 +997,13 @@ int struere_mask_json(const struere_runtime *rt, const struere_decision *d,
     }
     rt_buf_puts(&b, "]");
     return finish_fixed(&b, len);
+}
+
+int struere_mask_json(char *buf, size_t cap, size_t *len,
+                      const struere_runtime *rt, const struere_decision *d,
+                      struere_error *err)
+{
+    return rt_result(err, mask_json(rt, d, buf, cap, len), "struere_mask_json");
 }
 
 /* Writes the object `obj` found at `path` (`plen` bytes; "" at the top)
@@ -1000,9 +1076,9 @@ static int mask_record(const struere_runtime *rt, const struere_actor *a,
     return end == stop ? 0 : STRUERE_EJSON; /* text after the record */
 }
 
-int struere_record_mask(const struere_runtime *rt, const struere_decision *d,
-                        const char *record, size_t len, char *buf, size_t cap,
-                        size_t *out_len)
+static int record_mask(const struere_runtime *rt, const struere_decision *d,
+                       const char *record, size_t len, char *buf, size_t cap,
+                       size_t *out_len)
 {
     const struere_actor *a = actor_of(rt, d);
     struere_json rec;
@@ -1018,6 +1094,14 @@ int struere_record_mask(const struere_runtime *rt, const struere_decision *d,
     return finish_fixed(&b, out_len);
 }
 
+int struere_record_mask(char *buf, size_t cap, size_t *out_len,
+                        const struere_runtime *rt, const struere_decision *d,
+                        const char *record, size_t len, struere_error *err)
+{
+    return rt_result(err, record_mask(rt, d, record, len, buf, cap, out_len),
+                     "struere_record_mask");
+}
+
 int rt_mask_record(const struere_runtime *rt, const struere_actor *a,
                    const struere_decision *d, struere_json rec, rt_buf *b)
 {
@@ -1031,21 +1115,22 @@ int rt_mask_record(const struere_runtime *rt, const struere_actor *a,
 static int decision_part(const struere_runtime *rt, const struere_decision *d,
                          int masks, size_t index, const char **role, int *at)
 {
+    const rt_dstate ds = rt_dstate_get(d);
     const struere_actor *a = actor_of(rt, d);
-    if (!a || !d->priv_action)
+    if (!a || !ds.action)
         return STRUERE_EINVAL;
     if (masks && !d->allowed)
         return STRUERE_ENOTFOUND;
     const rt_model *m = rt->model;
     size_t seen = 0;
     for (size_t i = 0; i < a->nroles; i++) {
-        if (!(d->priv_granting & ((uint64_t)1 << i)))
+        if (!(ds.granting & ((uint64_t)1 << i)))
             continue;
         const rt_role *r = &m->roles[a->roles[i]];
         uint32_t n = masks ? r->nmasks : r->nrules;
         for (uint32_t k = 0; k < n; k++) {
             uint32_t type = masks ? r->masks[k].type : r->rules[k].type;
-            if (type != d->priv_resource || seen++ != index)
+            if (type != ds.resource || seen++ != index)
                 continue;
             if (role)
                 *role = r->slug;
@@ -1057,14 +1142,30 @@ static int decision_part(const struere_runtime *rt, const struere_decision *d,
     return STRUERE_ENOTFOUND;
 }
 
-int struere_decision_rule(const struere_runtime *rt, const struere_decision *d,
-                          size_t index, const char **role, int *rule)
+static int decision_rule(const struere_runtime *rt, const struere_decision *d,
+                         size_t index, const char **role, int *rule)
 {
     return decision_part(rt, d, 0, index, role, rule);
 }
 
-int struere_decision_mask(const struere_runtime *rt, const struere_decision *d,
-                          size_t index, const char **role, int *mask)
+int struere_decision_rule(const char **role, int *rule,
+                          const struere_runtime *rt, const struere_decision *d,
+                          size_t index, struere_error *err)
+{
+    return rt_result(err, decision_rule(rt, d, index, role, rule),
+                     "struere_decision_rule");
+}
+
+static int decision_mask(const struere_runtime *rt, const struere_decision *d,
+                         size_t index, const char **role, int *mask)
 {
     return decision_part(rt, d, 1, index, role, mask);
+}
+
+int struere_decision_mask(const char **role, int *mask,
+                          const struere_runtime *rt, const struere_decision *d,
+                          size_t index, struere_error *err)
+{
+    return rt_result(err, decision_mask(rt, d, index, role, mask),
+                     "struere_decision_mask");
 }

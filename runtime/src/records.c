@@ -59,7 +59,7 @@ static int filters_match(const rt_record *r, struere_json filters)
             return 0;
         rt_json_str_decode(k, path);
         /* a dot path under data; all-digit segments index arrays */
-        if (struere_json_get(data.ptr, data.len, path, &have) != 0 ||
+        if (struere_json_get(&have, data.ptr, data.len, path, NULL) != 0 ||
             !rt_json_scalar_eq(have, want))
             return 0;
     }
@@ -91,10 +91,10 @@ static int need_eval(const struere_runtime *rt, const struere_actor *actor)
     return 0;
 }
 
-int struere_query(const struere_runtime *rt, const struere_actor *actor,
-                  const char *type, const char *filters, size_t filters_len,
-                  size_t limit, char **out, size_t *len,
-                  struere_decision *decision)
+static int query(const struere_runtime *rt, const struere_actor *actor,
+                 const char *type, const char *filters, size_t filters_len,
+                 size_t limit, char **out, size_t *len,
+                 struere_decision *decision)
 {
     struere_decision local;
     struere_decision *d = decision ? decision : &local;
@@ -108,21 +108,22 @@ int struere_query(const struere_runtime *rt, const struere_actor *actor,
     if (filters && (rt_json_value(filters, filters_len, &f) < 0 ||
                     rt_json_kind(f) != STRUERE_JSON_OBJECT))
         return STRUERE_EJSON;
-    rc = struere_decide(rt, actor, "list", type, d);
+    rc = struere_decide(d, rt, actor, "list", type, NULL);
     if (rc < 0)
         return rc;
+    const rt_dstate ds = rt_dstate_get(d);
     rt_buf b;
     rt_buf_grow_init(&b);
     rt_buf_puts(&b, "[");
-    if (d->allowed && d->priv_resource < rt->model->ntypes) {
-        const rt_type *t = &rt->model->types[d->priv_resource];
+    if (d->allowed && ds.resource < rt->model->ntypes) {
+        const rt_type *t = &rt->model->types[ds.resource];
         size_t kept = 0;
         for (uint32_t i = 0; i < t->nrecords && (!limit || kept < limit); i++) {
             const rt_record *r =
                 &rt->model->records[rt->model->by_type[t->record0 + i]];
             if (!filters_match(r, f))
                 continue;
-            rc = struere_record_visible(rt, d, r->json.ptr, r->json.len);
+            rc = struere_record_visible(rt, d, r->json.ptr, r->json.len, NULL);
             if (rc < 0)
                 break;
             if (!rc)
@@ -137,9 +138,20 @@ int struere_query(const struere_runtime *rt, const struere_actor *actor,
     return hand_over(&b, rc, out, len);
 }
 
-int struere_get_record(const struere_runtime *rt, const struere_actor *actor,
-                       const char *id, char **out, size_t *len,
-                       struere_decision *decision)
+int struere_query(char **out, size_t *len, struere_decision *decision,
+                  const struere_runtime *rt, const struere_actor *actor,
+                  const char *type, const char *filters, size_t filters_len,
+                  size_t limit, struere_error *err)
+{
+    return rt_result(
+        err,
+        query(rt, actor, type, filters, filters_len, limit, out, len, decision),
+        "struere_query");
+}
+
+static int get_record(const struere_runtime *rt, const struere_actor *actor,
+                      const char *id, char **out, size_t *len,
+                      struere_decision *decision)
 {
     struere_decision local;
     struere_decision *d = decision ? decision : &local;
@@ -156,8 +168,8 @@ int struere_get_record(const struere_runtime *rt, const struere_actor *actor,
     if (!r)
         return STRUERE_ENOTFOUND;
     const char *type = rt->model->types[r->type].slug;
-    rc = struere_decide_record(rt, actor, "read", type, r->json.ptr,
-                               r->json.len, d);
+    rc = struere_decide_record(d, rt, actor, "read", type, r->json.ptr,
+                               r->json.len, NULL);
     if (rc < 0)
         return rc;
     if (!d->allowed)
@@ -165,4 +177,12 @@ int struere_get_record(const struere_runtime *rt, const struere_actor *actor,
     rt_buf b;
     rt_buf_grow_init(&b);
     return hand_over(&b, put_record(rt, actor, d, r, &b), out, len);
+}
+
+int struere_get_record(char **out, size_t *len, struere_decision *decision,
+                       const struere_runtime *rt, const struere_actor *actor,
+                       const char *id, struere_error *err)
+{
+    return rt_result(err, get_record(rt, actor, id, out, len, decision),
+                     "struere_get_record");
 }

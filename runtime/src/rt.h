@@ -3,11 +3,13 @@
  * precomputed from a bundle at open (model.c), and the few bundle
  * internals the other modules need. Not installed; struere.h is the API.
  *
- * Modules: bundle.c (verify, tables), json.c (JSON in place), model.c
- * (precompute at open), runtime.c (the handle, open by file, swap),
- * keystore.c (open by key, reload: libgit2 + libsodium), policy.c (actors,
+ * The core, which links without libgit2 or libsodium (libstruere-core.a):
+ * bundle.c (verify, tables), json.c (JSON in place), model.c (precompute
+ * at open), runtime.c (the handle, open by file, swap), policy.c (actors,
  * decisions, scope, masks), records.c (eval fixture queries), template.c
- * (system prompts), automation.c (which automations fire).
+ * (system prompts), automation.c (which automations fire). On top of it:
+ * keystore.c (open by key, reload: libgit2 + libsodium), trust.c,
+ * integrity.c and sha256.c.
  */
 #ifndef STRUERE_RT_H
 #define STRUERE_RT_H
@@ -51,6 +53,17 @@ int rt_fail(struere_error *err, int code, const char *fmt, ...)
 #endif
     ;
 void rt_clear(struere_error *err);
+/* `rc` as a public call returns it: `*err` cleared when it is not
+ * negative, else filled with the code and "NAME: reason". */
+static inline int rt_result(struere_error *err, int rc, const char *name)
+{
+    if (rc >= 0) {
+        if (err)
+            rt_clear(err);
+        return rc;
+    }
+    return rt_fail(err, rc, "%s: %s", name, struere_strerror(rc));
+}
 /* The system's reason for errno `e` (thread-safe), in `buf` or static. */
 const char *rt_sys_reason(int e, char *buf, size_t n);
 
@@ -91,8 +104,21 @@ void rt_buf_fixed(rt_buf *b, char *buf, size_t cap);
 void rt_buf_grow_init(rt_buf *b);
 void rt_buf_put(rt_buf *b, const char *s, size_t n);
 void rt_buf_puts(rt_buf *b, const char *s);
+/* The runtime's one JSON string writer, escaping as JavaScript's
+ * JSON.stringify does: '"', '\\' and the bytes below 0x20 only, the short
+ * escapes where JSON has them, else \u00xx in lowercase hex. */
+static inline int rt_json_escapes(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+/* One byte rt_json_escapes says must be escaped, escaped. */
+void rt_buf_json_char(rt_buf *b, unsigned char c);
+/* `s` (`n` bytes of UTF-8) as the inside of a JSON string, escaped. */
+void rt_buf_json_escaped(rt_buf *b, const char *s, size_t n);
 /* `s` (`n` bytes of UTF-8) as a JSON string, quoted and escaped. */
 void rt_buf_json_str(rt_buf *b, const char *s, size_t n);
+/* The length rt_buf_json_escaped writes for `s`. */
+size_t rt_json_escaped_len(const char *s, size_t n);
 /* NUL-terminates. Fixed: 0, or STRUERE_ERANGE when it did not fit.
  * Growable: 0, or STRUERE_ENOMEM (and the memory is freed). */
 int rt_buf_finish(rt_buf *b);
@@ -245,14 +271,21 @@ const rt_record *rt_model_record(const rt_model *m, const char *id, size_t n);
 
 struct rt_keystore; /* keystore.c: the store and key a runtime came from */
 
+/*
+ * The core (this handle, bundle, model, policy, records, templates,
+ * automations, JSON) links without libgit2 or libsodium; opening by key
+ * (keystore.c, trust.c) sits on top of it and attaches its part, `ks`,
+ * with the function that frees it, so the core never calls up into it.
+ */
 struct struere_runtime {
     struere_bundle *bundle;
     rt_model *model;
     int env;
-    unsigned generation; /* bumped by each swap; actors remember theirs */
-    char commit[41];     /* "" when opened from a file */
-    uint64_t sequence;   /* the promotion statement's, 0 when none needed */
-    struct rt_keystore *ks;
+    unsigned generation;    /* bumped by each swap; actors remember theirs */
+    char commit[41];        /* "" when opened from a file */
+    uint64_t sequence;      /* the promotion statement's, 0 when none needed */
+    struct rt_keystore *ks; /* owned; NULL from a file */
+    void (*ks_free)(struct rt_keystore *ks); /* keystore.c's, frees `ks` */
 };
 
 /* A runtime on the verified bundle `b` (taken on success only). */
@@ -262,9 +295,6 @@ int rt_runtime_new(struere_runtime **out, struere_bundle *b,
 /* Builds the model of `b` and, only when that succeeds, swaps it in place
  * of the runtime's bundle (taken on success only). */
 int rt_runtime_swap(struere_runtime *rt, struere_bundle *b, struere_error *err);
-
-/* keystore.c frees its part of a runtime. */
-void rt_keystore_free(struct rt_keystore *ks);
 
 /* The key checks of an open, on keys.json text in memory: the key's form,
  * its record found by SHA-256 (constant time), prefix against record,
@@ -290,10 +320,32 @@ struct struere_actor {
     char *text;               /* the copied strings */
 };
 
-/* The record `rec` (a JSON object) with the decision's field masks
- * applied, appended to `b` (policy.c; used by records.c). */
-int rt_mask_record(const struere_runtime *rt, const struere_actor *a,
-                   const struere_decision *d, struere_json rec, rt_buf *b);
+/* How a decision was made, kept in struere_decision's opaque bytes
+ * (copied in and out: the bytes are not a declared rt_dstate). */
+typedef struct rt_dstate {
+    const struere_actor *actor;
+    uint64_t granting;   /* bit i: the actor's role i granted */
+    uint32_t resource;   /* data type index or RT_RES_* */
+    unsigned generation; /* the actor's, when decided */
+    int action;          /* RT_ACTION_* bit; 0 when not decided */
+} rt_dstate;
+
+_Static_assert(sizeof(rt_dstate) <= sizeof(((struere_decision *)0)->opaque),
+               "struere_decision's opaque bytes hold an rt_dstate");
+
+/* The state of `d` (zeros when `d` is NULL), and storing one in `d`. */
+static inline rt_dstate rt_dstate_get(const struere_decision *d)
+{
+    rt_dstate s = {0};
+    if (d)
+        memcpy(&s, d->opaque.bytes, sizeof(s));
+    return s;
+}
+
+static inline void rt_dstate_put(struere_decision *d, const rt_dstate *s)
+{
+    memcpy(d->opaque.bytes, s, sizeof(*s));
+}
 
 /* The record `rec` (a JSON object) with the decision's field masks
  * applied, appended to `b` (policy.c; used by records.c). */

@@ -17,6 +17,10 @@
  * form, no surrogates, at most U+10FFFF; 0 when there is none. */
 size_t rt_utf8_seq(const unsigned char *p, const unsigned char *end);
 
+/* The four hex digits at `p` (a \u escape's) as a number, or -1 when one
+ * is not a hex digit. */
+long rt_json_hex4(const char *p);
+
 /* 1 when the `n` bytes at `s` are valid UTF-8. */
 int rt_utf8_valid(const char *s, size_t n);
 

@@ -1,7 +1,8 @@
 /*
  * runtime.c - the runtime handle: a verified bundle with its precomputed
  * model. Opening from a file is here; opening by key and reloading are in
- * keystore.c, which hands its bundles to rt_runtime_new/rt_runtime_swap.
+ * keystore.c, above this core: it hands its bundles to rt_runtime_new and
+ * rt_runtime_swap and attaches its part with the function that frees it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ int rt_runtime_new(struere_runtime **out, struere_bundle *b, struere_error *err)
         rt_model_free(m);
         return rt_fail(err, STRUERE_ENOMEM, "out of memory opening a bundle");
     }
-    struere_bundle_get_info(b, &info);
+    struere_bundle_get_info(&info, b, NULL);
     rt->bundle = b;
     rt->model = m;
     rt->env = info.environment;
@@ -38,7 +39,7 @@ int rt_runtime_swap(struere_runtime *rt, struere_bundle *b, struere_error *err)
     int rc = rt_model_build(b, &m, err);
     if (rc < 0)
         return rc;
-    struere_bundle_get_info(b, &info);
+    struere_bundle_get_info(&info, b, NULL);
     if (info.environment != rt->env) {
         rt_model_free(m);
         return rt_fail(err, STRUERE_EENV,
@@ -114,7 +115,7 @@ void struere_runtime_free(struere_runtime *rt)
     rt_model_free(rt->model);
     struere_bundle_free(rt->bundle);
     if (rt->ks)
-        rt_keystore_free(rt->ks);
+        rt->ks_free(rt->ks);
     free(rt);
 }
 
@@ -130,5 +131,5 @@ const struere_bundle *struere_runtime_bundle(const struere_runtime *rt)
 
 const char *struere_runtime_commit(const struere_runtime *rt)
 {
-    return rt ? rt->commit : "";
+    return rt ? rt->commit : NULL;
 }

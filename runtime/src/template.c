@@ -245,15 +245,7 @@ static int put_decoded(render *r, rt_buf *b, struere_json s)
  * characters, '"' and '\\'), its length checked before it is written. */
 static int put_json_str(render *r, rt_buf *b, const char *s, size_t n)
 {
-    size_t need = n + 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' ||
-            c == '\r' || c == '\t')
-            need += 1;
-        else if (c < 0x20)
-            need += 5;
-    }
+    size_t need = rt_json_escaped_len(s, n) + 2;
     if (r->rc || need > RT_TEMPLATE_OUTPUT_MAX - b->len)
         return put(r, b, s, need); /* reports the limit */
     rt_buf_json_str(b, s, n);
@@ -475,7 +467,7 @@ static int build_list(render *r, rt_buf *b, int kind)
         size_t len;
         struere_json m[4];
         int first = 1;
-        if (struere_bundle_entry(r->b, kind, i, &slug, &text, &len) < 0 ||
+        if (struere_bundle_entry(&slug, &text, &len, r->b, kind, i, NULL) < 0 ||
             body_members(r, kind, slug, text, len, keys, m, 4) < 0)
             break;
         puts_(r, b, i ? ",{" : "{");
@@ -711,7 +703,8 @@ static int has_handler(const render *r, const char *name)
     const char *body;
     size_t len;
     struere_json obj, h;
-    if (struere_bundle_lookup(r->b, STRUERE_KIND_TOOL, name, &body, &len) < 0 ||
+    if (struere_bundle_lookup(&body, &len, r->b, STRUERE_KIND_TOOL, name,
+                              NULL) < 0 ||
         rt_json_value(body, len, &obj) < 0)
         return 0;
     return rt_json_member(obj, "handler", 7, &h) == 1 && is_string(h) &&
@@ -756,7 +749,7 @@ static const struere_actor *call_actor(render *r, const char **why,
         struere_actor_spec spec = {0};
         spec.type = STRUERE_ACTOR_AGENT;
         spec.id = r->slug;
-        int rc = struere_actor_new(r->rt, &spec, &r->actor, e);
+        int rc = struere_actor_new(&r->actor, r->rt, &spec, e);
         if (rc == STRUERE_ENOMEM)
             r->rc =
                 rt_fail(r->err, rc, "out of memory making agent '%s'", r->slug);
@@ -853,8 +846,8 @@ static int entity_query(render *r, span name, struere_json args)
         rt_json_kind(f) == STRUERE_JSON_NULL)
         f = (struere_json){NULL, 0};
     const struere_actor *a = call_actor(r, &why, &e);
-    int rc = a ? struere_query(r->rt, a, type, f.ptr, f.len, (size_t)limit,
-                               &res, &len, &d)
+    int rc = a ? struere_query(&res, &len, &d, r->rt, a, type, f.ptr, f.len,
+                               (size_t)limit, NULL)
                : 0;
     if (call_done(r, name, a, why, rc, res, len, "querying", type))
         ;
@@ -891,7 +884,7 @@ static int entity_get(render *r, span name, struere_json args)
     if (!string_arg(r, name, args, "id", &id))
         return r->rc;
     const struere_actor *a = call_actor(r, &why, &e);
-    int rc = a ? struere_get_record(r->rt, a, id, &res, &len, &d) : 0;
+    int rc = a ? struere_get_record(&res, &len, &d, r->rt, a, id, NULL) : 0;
     if (call_done(r, name, a, why, rc, res, len, "reading", id))
         ;
     else if (rc == STRUERE_ENOTFOUND && is_denial(&d)) {
@@ -1081,15 +1074,15 @@ static int begin(render *r, const struere_runtime *rt, const char *agent,
                        (long long)r->ctx.now_ms);
     r->rt = rt;
     r->b = struere_runtime_bundle(rt);
-    int rc =
-        struere_bundle_lookup(r->b, STRUERE_KIND_AGENT, agent, &body, &blen);
+    int rc = struere_bundle_lookup(&body, &blen, r->b, STRUERE_KIND_AGENT,
+                                   agent, NULL);
     if (rc < 0)
         return rt_fail(err, rc, "no agent '%s' in the %s bundle", agent,
                        struere_env_name(rt->env) ? struere_env_name(rt->env)
                                                  : "loaded");
     if (agent_parts(r, body, blen) < 0)
         return r->rc;
-    struere_bundle_get_info(r->b, &r->info);
+    struere_bundle_get_info(&r->info, r->b, NULL);
     int64_t now = r->ctx.now_ms ? r->ctx.now_ms : clock_ms();
     iso_time(now, r->now, sizeof(r->now));
     snprintf(r->stamp, sizeof(r->stamp), "%lld", (long long)now);
@@ -1164,9 +1157,9 @@ int rt_template_render_text(const struere_runtime *rt, const char *agent,
     return end(&r, rc, out, out_len);
 }
 
-int struere_prompt_render(const struere_runtime *rt, const char *agent,
-                          const struere_prompt_context *ctx, char **out,
-                          size_t *len, struere_error *err)
+int struere_prompt_render(char **out, size_t *len, const struere_runtime *rt,
+                          const char *agent, const struere_prompt_context *ctx,
+                          struere_error *err)
 {
     render r;
     int rc = begin(&r, rt, agent, ctx, out, len, err);

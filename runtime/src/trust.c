@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rt.h"
+#include "sha256.h"
 
 #define TRUST_LIMIT ((size_t)1 << 20) /* trust.json, a statement */
 #define CHAIN_MAX 1000
@@ -275,7 +276,7 @@ static int policy_parse(const char *payload, size_t n, struct struere_trust *t,
                            at, STRUERE_TRUST_MAX_KEYS);
         t->require[e] = (int)x;
     }
-    crypto_hash_sha256(t->digest, (const unsigned char *)payload, n);
+    rt_sha256(payload, n, t->digest);
     return 0;
 }
 
@@ -480,8 +481,8 @@ size_t struere_trust_key_count(const struere_trust *t)
     return t ? t->nkeys : 0;
 }
 
-int struere_trust_key(const struere_trust *t, size_t i, const char **name,
-                      const char **key)
+static int trust_key(const struere_trust *t, size_t i, const char **name,
+                     const char **key)
 {
     if (!t || i >= t->nkeys)
         return STRUERE_ENOTFOUND;
@@ -492,7 +493,13 @@ int struere_trust_key(const struere_trust *t, size_t i, const char **name,
     return 0;
 }
 
-void struere_trust_digest(const struere_trust *t, unsigned char out[32])
+int struere_trust_key(const char **name, const char **key,
+                      const struere_trust *t, size_t i, struere_error *err)
+{
+    return rt_result(err, trust_key(t, i, name, key), "struere_trust_key");
+}
+
+void struere_trust_digest(unsigned char out[32], const struere_trust *t)
 {
     if (t)
         memcpy(out, t->digest, 32);
@@ -571,8 +578,8 @@ static int statement_parse(const char *payload, size_t n, struere_statement *st,
     return 0;
 }
 
-int struere_statement_read(const void *json, size_t len, const struere_trust *t,
-                           struere_statement *out, struere_error *err)
+int struere_statement_read(struere_statement *out, const void *json, size_t len,
+                           const struere_trust *t, struere_error *err)
 {
     struere_json doc, p, sigs;
     char *payload = NULL;
@@ -606,12 +613,12 @@ int struere_statement_read(const void *json, size_t len, const struere_trust *t,
     return rc;
 }
 
-int struere_promotion_check(const void *json, size_t len,
-                            const struere_trust *t, int env, const char *commit,
+int struere_promotion_check(struere_statement *out, const void *json,
+                            size_t len, const struere_trust *t, int env,
+                            const char *commit,
                             const unsigned char bundle_sha256[32],
                             const unsigned char manifest_sha256[32],
-                            uint64_t min_sequence, struere_statement *out,
-                            struere_error *err)
+                            uint64_t min_sequence, struere_error *err)
 {
     struere_statement local;
     struere_statement *st = out ? out : &local;
@@ -621,7 +628,7 @@ int struere_promotion_check(const void *json, size_t len,
     if (!name || !commit || !bundle_sha256 || !manifest_sha256)
         return rt_fail(err, STRUERE_EINVAL, "invalid argument");
     struere_error e;
-    int rc = struere_statement_read(json, len, t, st, &e);
+    int rc = struere_statement_read(st, json, len, t, &e);
     if (rc < 0)
         return rt_fail(err, rc, "the latest promotion statement of %s: %.400s",
                        name, e.message);

@@ -38,7 +38,8 @@ static const char *nth(const struere_runtime *rt, const struere_decision *d,
     static char buf[300];
     const char *role;
     int policy, allow;
-    int rc = struere_decision_policy(rt, d, index, &role, &policy, &allow);
+    int rc =
+        struere_decision_policy(&role, &policy, &allow, rt, d, index, NULL);
     if (rc == STRUERE_ENOTFOUND)
         return "end";
     if (rc < 0)
@@ -55,7 +56,7 @@ static struere_actor *user(const struere_runtime *rt, const char *const *roles,
                                .roles = roles,
                                .role_count = n};
     struere_actor *a = NULL;
-    if (struere_actor_new(rt, &spec, &a, NULL) < 0)
+    if (struere_actor_new(&a, rt, &spec, NULL) < 0)
         printf("FAIL cannot make a user\n");
     return a;
 }
@@ -64,7 +65,7 @@ static struere_actor *user(const struere_runtime *rt, const char *const *roles,
     do {                                                                       \
         struere_decision d_;                                                   \
         const char *want_[] = {__VA_ARGS__, "end"};                            \
-        CHECK(struere_decide(rt, a, action, resource, &d_) == 0);              \
+        CHECK(struere_decide(&d_, rt, a, action, resource, NULL) == 0);        \
         for (size_t i_ = 0; i_ < sizeof(want_) / sizeof(*want_); i_++) {       \
             const char *got_ = nth(rt, &d_, i_);                               \
             CHECKF(strcmp(got_, want_[i_]) == 0, "%s %s [%zu]: %s, want %s",   \
@@ -152,19 +153,20 @@ int main(int argc, char **argv)
     POLICIES(rt, a, "create", "payment", "teacher#4-");
     {
         struere_decision d;
-        CHECK(struere_decide(rt, a, "create", "guardian", &d) == 0);
+        CHECK(struere_decide(&d, rt, a, "create", "guardian", NULL) == 0);
         CHECK(!d.allowed && strcmp(nth(rt, &d, 0), "end") == 0);
         /* an unknown action leaves a decision that names no action */
-        CHECK(struere_decide(rt, a, "frob", "guardian", &d) == STRUERE_EINVAL);
+        CHECK(struere_decide(&d, rt, a, "frob", "guardian", NULL) ==
+              STRUERE_EINVAL);
         CHECK(strcmp(nth(rt, &d, 0), "err") == 0);
-        CHECK(struere_decision_policy(rt, NULL, 0, NULL, NULL, NULL) ==
+        CHECK(struere_decision_policy(NULL, NULL, NULL, rt, NULL, 0, NULL) ==
               STRUERE_EINVAL);
     }
     struere_actor_free(a);
 
     /* an agent: front-desk holds ai-assistant */
     struere_actor_spec as = {.type = STRUERE_ACTOR_AGENT, .id = "front-desk"};
-    CHECK(struere_actor_new(rt, &as, &a, NULL) == 0);
+    CHECK(struere_actor_new(&a, rt, &as, NULL) == 0);
     POLICIES(rt, a, "update", "payment", "ai-assistant#4+");
     struere_actor_free(a);
 
@@ -178,7 +180,7 @@ int main(int argc, char **argv)
         struere_actor_free(a);
         struere_actor_spec fd = {.type = STRUERE_ACTOR_AGENT,
                                  .id = "front-desk"};
-        CHECK(struere_actor_new(rt, &fd, &a, NULL) == 0);
+        CHECK(struere_actor_new(&a, rt, &fd, NULL) == 0);
         CHECK(!strcmp(struere_actor_role(a, 0), "ai-assistant") &&
               struere_actor_role(a, 1) == NULL);
         struere_actor_free(a);
@@ -193,25 +195,27 @@ int main(int argc, char **argv)
         const char *la[] = {"learning-assistant"}, *got[8];
         size_t n = 99;
         a = user(rt, la, 1);
-        CHECK(struere_actor_resources(rt, a, got, 8, &n) == 0 && n == 4);
+        CHECK(struere_actor_resources(got, 8, &n, rt, a, NULL) == 0 && n == 4);
         CHECK(n == 4 && !strcmp(got[0], "payment") &&
               !strcmp(got[1], "progress-report") &&
               !strcmp(got[2], "session") && !strcmp(got[3], "student"));
         struere_actor_free(a);
         const char *lt[] = {"teacher", "learning-assistant"};
         a = user(rt, lt, 2);
-        CHECK(struere_actor_resources(rt, a, got, 8, &n) == 0 && n == 5);
+        CHECK(struere_actor_resources(got, 8, &n, rt, a, NULL) == 0 && n == 5);
         CHECK(n == 5 && !strcmp(got[4], "teacher"));
         /* a short array: the first `cap`, the count of all */
         got[2] = NULL;
-        CHECK(struere_actor_resources(rt, a, got, 2, &n) == 0 && n == 5 &&
+        CHECK(struere_actor_resources(got, 2, &n, rt, a, NULL) == 0 && n == 5 &&
               !strcmp(got[1], "progress-report") && got[2] == NULL);
-        CHECK(struere_actor_resources(rt, a, NULL, 0, &n) == 0 && n == 5);
-        CHECK(struere_actor_resources(rt, a, got, 8, NULL) == STRUERE_EINVAL);
-        CHECK(struere_actor_resources(NULL, a, got, 8, &n) == STRUERE_EINVAL);
+        CHECK(struere_actor_resources(NULL, 0, &n, rt, a, NULL) == 0 && n == 5);
+        CHECK(struere_actor_resources(got, 8, NULL, rt, a, NULL) ==
+              STRUERE_EINVAL);
+        CHECK(struere_actor_resources(got, 8, &n, NULL, a, NULL) ==
+              STRUERE_EINVAL);
         struere_actor_free(a);
         a = user(rt, staff, 1);
-        CHECK(struere_actor_resources(rt, a, got, 8, &n) == 0 && n == 7);
+        CHECK(struere_actor_resources(got, 8, &n, rt, a, NULL) == 0 && n == 7);
         CHECK(n == 7 && !strcmp(got[0], "guardian") &&
               !strcmp(got[5], "teacher") && !strcmp(got[6], "users"));
         struere_actor_free(a);
@@ -222,7 +226,8 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < 3; i++)
             for (size_t k = 0; k < 5; k++) {
                 struere_decision d;
-                CHECK(struere_decide(rt, a, acts[k], others[i], &d) == 0 &&
+                CHECK(struere_decide(&d, rt, a, acts[k], others[i], NULL) ==
+                          0 &&
                       !d.allowed && d.reason == STRUERE_REASON_NO_POLICY);
             }
         struere_actor_free(a);
@@ -230,10 +235,11 @@ int main(int argc, char **argv)
 
     /* system: allowed by no policy */
     struere_actor_spec ss = {.type = STRUERE_ACTOR_SYSTEM};
-    CHECK(struere_actor_new(rt, &ss, &a, NULL) == 0);
+    CHECK(struere_actor_new(&a, rt, &ss, NULL) == 0);
     {
         struere_decision d;
-        CHECK(struere_decide(rt, a, "delete", "payment", &d) == 0 && d.allowed);
+        CHECK(struere_decide(&d, rt, a, "delete", "payment", NULL) == 0 &&
+              d.allowed);
         CHECK(strcmp(nth(rt, &d, 0), "end") == 0);
     }
     struere_actor_free(a);

@@ -32,7 +32,7 @@ static char *fire(struere_runtime *rt, const char *type, const char *action,
                         prev ? strlen(prev) : 0};
     char *out = (char *)"unset";
     size_t len = 12345;
-    last_rc = struere_automations_fire(rt, &ev, &out, &len, &last_err);
+    last_rc = struere_automations_fire(&out, &len, rt, &ev, &last_err);
     if (last_rc < 0) {
         if (out != NULL || len != 0) {
             printf("FAIL failure left out=%p len=%zu\n", (void *)out, len);
@@ -66,16 +66,16 @@ static const char *slugs(struere_runtime *rt, const char *type,
     struere_json v;
     size_t used = 0;
     buf[0] = 0;
-    if (!got || struere_json_get(got, strlen(got), "", &v) < 0 ||
-        struere_json_type(v) != STRUERE_JSON_ARRAY) {
+    if (!got || struere_json_get(&v, got, strlen(got), "", NULL) < 0 ||
+        struere_json_type(v, NULL) != STRUERE_JSON_ARRAY) {
         struere_free(got);
         return "ERROR";
     }
     for (int i = 0;; i++) {
         char path[32], s[128];
         snprintf(path, sizeof(path), "%d.automation", i);
-        if (struere_json_get(got, strlen(got), path, &v) < 0 ||
-            struere_json_string(v, s, sizeof(s), NULL) < 0)
+        if (struere_json_get(&v, got, strlen(got), path, NULL) < 0 ||
+            struere_json_string(s, sizeof(s), NULL, v, NULL) < 0)
             break;
         used +=
             (size_t)snprintf(buf + used, cap - used, "%s%s", i ? "," : "", s);
@@ -285,12 +285,12 @@ static void test_errors(struere_runtime *dev, struere_runtime *eval)
           last_rc == STRUERE_EENV && last_err.code == STRUERE_EENV);
     CHECK(!fire(NULL, "session", "updated", "x", "{}", NULL) &&
           last_rc == STRUERE_EINVAL);
-    CHECK(struere_automations_fire(dev, NULL, &out, &len, NULL) ==
+    CHECK(struere_automations_fire(&out, &len, dev, NULL, NULL) ==
           STRUERE_EINVAL);
-    CHECK(struere_automations_fire(dev, &ev, NULL, &len, NULL) ==
+    CHECK(struere_automations_fire(NULL, &len, dev, &ev, NULL) ==
           STRUERE_EINVAL);
     /* len may be NULL, and so may err */
-    CHECK(struere_automations_fire(dev, &ev, &out, NULL, NULL) == 0 &&
+    CHECK(struere_automations_fire(&out, NULL, dev, &ev, NULL) == 0 &&
           !strcmp(out, "[]"));
     struere_free(out);
 
@@ -342,11 +342,11 @@ static void test_errors(struere_runtime *dev, struere_runtime *eval)
     /* the length is honoured: text past it is not read */
     ev.data = "{}garbage";
     ev.data_len = 2;
-    CHECK(struere_automations_fire(dev, &ev, &out, &len, NULL) == 0 &&
+    CHECK(struere_automations_fire(&out, &len, dev, &ev, NULL) == 0 &&
           !strcmp(out, "[]"));
     struere_free(out);
     ev.data_len = 3;
-    CHECK(struere_automations_fire(dev, &ev, &out, &len, NULL) ==
+    CHECK(struere_automations_fire(&out, &len, dev, &ev, NULL) ==
               STRUERE_EJSON &&
           out == NULL);
 }
@@ -490,7 +490,7 @@ static const char *arg_of(struere_runtime *rt, const char *data,
     struere_json v;
     char *got = fire(rt, "widget", "updated", "w", data, "{\"label\":\"old\"}");
     snprintf(full, sizeof(full), "0.actions.0.args.%s", path);
-    if (!got || struere_json_get(got, strlen(got), full, &v) < 0 ||
+    if (!got || struere_json_get(&v, got, strlen(got), full, NULL) < 0 ||
         v.len >= cap) {
         struere_free(got);
         return "ERROR";
@@ -631,9 +631,9 @@ static void test_big(struere_runtime *dev, struere_runtime *own)
     struere_json v;
     size_t n = 0;
     CHECK(got &&
-          struere_json_get(got, strlen(got), "0.actions.0.args.text", &v) ==
-              0 &&
-          struere_json_string(v, NULL, 0, &n) == STRUERE_ERANGE &&
+          struere_json_get(&v, got, strlen(got), "0.actions.0.args.text",
+                           NULL) == 0 &&
+          struere_json_string(NULL, 0, &n, v, NULL) == STRUERE_ERANGE &&
           n == (1u << 21) + strlen("Hi , welcome to Acme Tutoring! This is "
                                    "our WhatsApp line: message us any time "
                                    "to check lessons, book a session or "
@@ -667,7 +667,7 @@ static void test_big(struere_runtime *dev, struere_runtime *own)
                    : NULL;
         CHECKF(got && strstr(got, tail) &&
                    (depths[i] > 120 ||
-                    struere_json_get(got, strlen(got), "", &v) == 0),
+                    struere_json_get(&v, got, strlen(got), "", NULL) == 0),
                "depth %zu: %d %s", depths[i], last_rc, last_err.message);
         struere_free(got);
         free(head), free(tail), free(full);

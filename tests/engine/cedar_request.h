@@ -18,10 +18,10 @@ static inline int cedar_str(const char *line, size_t len, const char *path,
                             char *buf, size_t cap)
 {
     struere_json v;
-    if (struere_json_get(line, len, path, &v) < 0 ||
-        struere_json_type(v) != STRUERE_JSON_STRING)
+    if (struere_json_get(&v, line, len, path, NULL) < 0 ||
+        struere_json_type(v, NULL) != STRUERE_JSON_STRING)
         return 0;
-    return struere_json_string(v, buf, cap, NULL) == 0;
+    return struere_json_string(buf, cap, NULL, v, NULL) == 0;
 }
 
 /* The actor of the line's "actor" object (NULL with the reason in `why`
@@ -59,7 +59,7 @@ static inline struere_actor *cedar_actor(struere_runtime *rt, const char *line,
         spec.role_count = i + 1;
     }
     spec.roles = role_ptrs;
-    if (struere_actor_new(rt, &spec, &a, &err) < 0)
+    if (struere_actor_new(&a, rt, &spec, &err) < 0)
         snprintf(why, why_cap, "actor: %.280s", err.message);
     return a;
 }

@@ -24,7 +24,7 @@ int main(int argc, char **argv)
     struere_runtime *rt = engine_open(argv[1], "eval");
     struere_actor_spec sys_spec = {.type = STRUERE_ACTOR_SYSTEM};
     struere_actor *sys = NULL;
-    struere_actor_new(rt, &sys_spec, &sys, NULL);
+    struere_actor_new(&sys, rt, &sys_spec, NULL);
     FILE *f = fopen(DECISIONS, "r");
     CHECKF(f != NULL, "cannot open %s", DECISIONS);
     if (!f)
@@ -44,16 +44,16 @@ int main(int argc, char **argv)
         char *record = NULL;
         size_t rlen = 0;
         if (ok && cedar_str(line, len, "record", id, sizeof(id)) &&
-            struere_get_record(rt, sys, id, &record, &rlen, NULL) < 0) {
+            struere_get_record(&record, &rlen, NULL, rt, sys, id, NULL) < 0) {
             snprintf(why, sizeof(why), "no fixture record %s", id);
             ok = 0;
         }
         struere_decision d;
         int rc = 0;
         if (ok)
-            rc = record ? struere_decide_record(rt, a, action, resource, record,
-                                                rlen, &d)
-                        : struere_decide(rt, a, action, resource, &d);
+            rc = record ? struere_decide_record(&d, rt, a, action, resource,
+                                                record, rlen, NULL)
+                        : struere_decide(&d, rt, a, action, resource, NULL);
         if (ok && rc < 0) {
             snprintf(why, sizeof(why), "error %s", struere_strerror(rc));
             ok = 0;

@@ -17,8 +17,8 @@ static const char *nth(const struere_runtime *rt, const struere_decision *d,
     static char buf[300];
     const char *role = NULL;
     int at = -1;
-    int rc = masks ? struere_decision_mask(rt, d, index, &role, &at)
-                   : struere_decision_rule(rt, d, index, &role, &at);
+    int rc = masks ? struere_decision_mask(&role, &at, rt, d, index, NULL)
+                   : struere_decision_rule(&role, &at, rt, d, index, NULL);
     if (rc == STRUERE_ENOTFOUND)
         return "end";
     if (rc < 0)
@@ -48,7 +48,7 @@ static struere_actor *user(const struere_runtime *rt, const char *const *roles,
                                .roles = roles,
                                .role_count = n};
     struere_actor *a = NULL;
-    if (struere_actor_new(rt, &spec, &a, NULL) < 0)
+    if (struere_actor_new(&a, rt, &spec, NULL) < 0)
         printf("FAIL cannot make a user\n");
     return a;
 }
@@ -64,7 +64,7 @@ static void both(const struere_runtime *rt, const struere_actor *a,
     struere_decision d;
     char what[200];
     snprintf(what, sizeof(what), "%s %s", action, resource);
-    CHECK(struere_decide(rt, a, action, resource, &d) == 0);
+    CHECK(struere_decide(&d, rt, a, action, resource, NULL) == 0);
     expect(rt, &d, 0, what, rules);
     expect(rt, &d, 1, what, masks);
 }
@@ -118,8 +118,8 @@ int main(int argc, char **argv)
             "{\"_id\":\"s1\",\"type\":\"session\",\"status\":\"active\","
             "\"data\":{\"teacherId\":\"t9\",\"status\":\"scheduled\"}}";
         struere_decision d;
-        CHECK(struere_decide_record(rt, a, "read", "session", rec, strlen(rec),
-                                    &d) == 0);
+        CHECK(struere_decide_record(&d, rt, a, "read", "session", rec,
+                                    strlen(rec), NULL) == 0);
         CHECK(!d.allowed && d.reason == STRUERE_REASON_OUT_OF_SCOPE);
         expect(rt, &d, 0, "out of scope", LIST("teacher#0", "teacher#1"));
         expect(rt, &d, 1, "out of scope", NONE);
@@ -144,7 +144,7 @@ int main(int argc, char **argv)
      * student rule 1 */
     struere_actor_spec as = {.type = STRUERE_ACTOR_AGENT,
                              .id = "billing-assistant"};
-    CHECK(struere_actor_new(rt, &as, &a, NULL) == 0);
+    CHECK(struere_actor_new(&a, rt, &as, NULL) == 0);
     both(rt, a, "update", "guardian", NONE, LIST("ai-assistant#1"));
     both(rt, a, "list", "student", LIST("ai-assistant#1"), NONE);
     both(rt, a, "read", "teacher", LIST("ai-assistant#0"),
@@ -153,17 +153,19 @@ int main(int argc, char **argv)
 
     /* system: allowed by no role, so nothing to list */
     struere_actor_spec ss = {.type = STRUERE_ACTOR_SYSTEM};
-    CHECK(struere_actor_new(rt, &ss, &a, NULL) == 0);
+    CHECK(struere_actor_new(&a, rt, &ss, NULL) == 0);
     both(rt, a, "read", "payment", NONE, NONE);
     struere_actor_free(a);
 
     /* a decision never filled, or none */
     struere_decision z;
     memset(&z, 0, sizeof(z));
-    CHECK(struere_decision_rule(rt, &z, 0, NULL, NULL) == STRUERE_EINVAL);
-    CHECK(struere_decision_mask(rt, &z, 0, NULL, NULL) == STRUERE_EINVAL);
-    CHECK(struere_decision_rule(rt, NULL, 0, NULL, NULL) == STRUERE_EINVAL);
-    CHECK(struere_decision_mask(NULL, &z, 0, NULL, NULL) == STRUERE_EINVAL);
+    CHECK(struere_decision_rule(NULL, NULL, rt, &z, 0, NULL) == STRUERE_EINVAL);
+    CHECK(struere_decision_mask(NULL, NULL, rt, &z, 0, NULL) == STRUERE_EINVAL);
+    CHECK(struere_decision_rule(NULL, NULL, rt, NULL, 0, NULL) ==
+          STRUERE_EINVAL);
+    CHECK(struere_decision_mask(NULL, NULL, NULL, &z, 0, NULL) ==
+          STRUERE_EINVAL);
     struere_runtime_free(rt);
     return ENGINE_DONE("coverage");
 }

@@ -126,7 +126,7 @@ static int bundle_index(const char *s)
 static int raw_at(const char *body, size_t len, const char *path,
                   struere_json *v)
 {
-    return struere_json_get(body, len, path, v) == 0;
+    return struere_json_get(v, body, len, path, NULL) == 0;
 }
 
 /* Reads the records of every fixture of an eval bundle into `set`, each
@@ -138,8 +138,8 @@ static void load_records(const struere_runtime *rt, int set)
     for (size_t f = 0; f < n; f++) {
         const char *body;
         size_t len;
-        if (struere_bundle_entry(b, STRUERE_KIND_FIXTURE, f, NULL, &body,
-                                 &len) < 0)
+        if (struere_bundle_entry(NULL, &body, &len, b, STRUERE_KIND_FIXTURE, f,
+                                 NULL) < 0)
             continue;
         for (size_t i = 0; record_count[set] < MAX_RECORDS; i++) {
             char p[4][64];
@@ -154,7 +154,7 @@ static void load_records(const struere_runtime *rt, int set)
             if (!ok)
                 break;
             struct record *r = &records[set][record_count[set]++];
-            struere_json_string(v[0], r->id, sizeof(r->id), NULL);
+            struere_json_string(r->id, sizeof(r->id), NULL, v[0], NULL);
             size_t cap = v[0].len + v[1].len + v[2].len + v[3].len + 64;
             r->json = malloc(cap);
             if (!r->json) {
@@ -282,7 +282,7 @@ static int make_actor(const struere_runtime *rt, const struct actor_def *d,
     spec.related = d->related_set ? rel : NULL;
     spec.related_count = d->related_count;
     spec.organization_id = d->org[0] ? d->org : NULL;
-    return struere_actor_new(rt, &spec, out, err);
+    return struere_actor_new(out, rt, &spec, err);
 }
 
 /* The actor named `name` on bundle `b`, made on first use; NULL (with a
@@ -366,9 +366,9 @@ static int decide(int b, const struere_actor *a, const char *action,
                   const char *resource, const char *rec, struere_decision *d)
 {
     if (!rec)
-        return struere_decide(runtimes[b], a, action, resource, d);
-    return struere_decide_record(runtimes[b], a, action, resource, rec,
-                                 strlen(rec), d);
+        return struere_decide(d, runtimes[b], a, action, resource, NULL);
+    return struere_decide_record(d, runtimes[b], a, action, resource, rec,
+                                 strlen(rec), NULL);
 }
 
 /* case BUNDLE ACTOR ACTION RESOURCE RECORD -> EXPECT */
@@ -421,12 +421,12 @@ static void run_json_out(struct line *l, int b, const struere_actor *a,
     struere_decision d;
     char buf[4096];
     size_t len = 0;
-    int rc = struere_decide(runtimes[b], a, l->tok[3], l->tok[4], &d);
+    int rc = struere_decide(&d, runtimes[b], a, l->tok[3], l->tok[4], NULL);
     if (rc == 0)
-        rc = is_mask
-                 ? struere_mask_json(runtimes[b], &d, buf, sizeof(buf), &len)
-                 : struere_predicate_json(runtimes[b], &d, buf, sizeof(buf),
-                                          &len);
+        rc = is_mask ? struere_mask_json(buf, sizeof(buf), &len, runtimes[b],
+                                         &d, NULL)
+                     : struere_predicate_json(buf, sizeof(buf), &len,
+                                              runtimes[b], &d, NULL);
     if (rc < 0)
         snprintf(buf, sizeof(buf), "error %s", name_of(codes, rc));
     int ok = rc == 0 && !strcmp(buf, l->expect) && len == strlen(buf);
@@ -452,7 +452,7 @@ static int check_one(const char *out, size_t len, const char *input,
     if (cl && check[cl - 1] == '!') {
         char path[256];
         snprintf(path, sizeof(path), "%.*s", (int)(cl - 1), check);
-        int rc = struere_json_get(out, len, path, &v);
+        int rc = struere_json_get(&v, out, len, path, NULL);
         snprintf(why, cap, "%s should be absent: %s", path,
                  rc == 0 ? "present" : name_of(codes, rc));
         return rc == STRUERE_ENOTFOUND;
@@ -464,7 +464,7 @@ static int check_one(const char *out, size_t len, const char *input,
     }
     char path[256];
     snprintf(path, sizeof(path), "%.*s", (int)(eq - check), check);
-    int rc = struere_json_get(out, len, path, &v);
+    int rc = struere_json_get(&v, out, len, path, NULL);
     if (rc < 0) {
         snprintf(why, cap, "%s: %s", path, name_of(codes, rc));
         return 0;
@@ -503,10 +503,10 @@ static void run_recmask(struct line *l, int b, const struere_actor *a)
         result(0, 0, l->no, "no record %s", l->tok[5]);
         return;
     }
-    int rc = struere_decide(runtimes[b], a, l->tok[3], l->tok[4], &d);
+    int rc = struere_decide(&d, runtimes[b], a, l->tok[3], l->tok[4], NULL);
     if (rc == 0)
-        rc = struere_record_mask(runtimes[b], &d, rec, strlen(rec), buf,
-                                 sizeof(buf), &len);
+        rc = struere_record_mask(buf, sizeof(buf), &len, runtimes[b], &d, rec,
+                                 strlen(rec), NULL);
     if (!strncmp(l->expect, "err ", 4)) {
         int want = value_of(codes, l->expect + 4, 1);
         result(rc == want, l->bug, l->no, "recmask %s %s %s: want %s, got %s",
@@ -534,8 +534,8 @@ static void ids_of(const char *out, char *buf, size_t cap)
         char path[32], id[128];
         struere_json v;
         snprintf(path, sizeof(path), "%d._id", i);
-        if (struere_json_get(out, strlen(out), path, &v) < 0 ||
-            struere_json_string(v, id, sizeof(id), NULL) < 0)
+        if (struere_json_get(&v, out, strlen(out), path, NULL) < 0 ||
+            struere_json_string(id, sizeof(id), NULL, v, NULL) < 0)
             break;
         int w = snprintf(buf + used, cap - used, "%s%s", i ? "," : "", id);
         if (w < 0 || (size_t)w >= cap - used)
@@ -555,9 +555,8 @@ static void run_query(struct line *l, int b, const struere_actor *a)
     size_t len = 0;
     struere_decision d;
     memset(&d, 0, sizeof(d));
-    int rc =
-        struere_query(runtimes[b], a, l->tok[3], filters,
-                      filters ? strlen(filters) : 0, limit, &out, &len, &d);
+    int rc = struere_query(&out, &len, &d, runtimes[b], a, l->tok[3], filters,
+                           filters ? strlen(filters) : 0, limit, NULL);
     char *checks = strstr(l->expect, " | ");
     if (checks) {
         *checks = 0;
@@ -606,7 +605,8 @@ static void run_get(struct line *l, int b, const struere_actor *a)
     size_t len = 0;
     struere_decision d;
     memset(&d, 0, sizeof(d));
-    int rc = struere_get_record(runtimes[b], a, l->tok[3], &out, &len, &d);
+    int rc =
+        struere_get_record(&out, &len, &d, runtimes[b], a, l->tok[3], NULL);
     if (!strncmp(l->expect, "err ", 4)) {
         char *w[4];
         int nw = split_words(l->expect, w, 4);
@@ -864,39 +864,41 @@ static void check_ranges(void)
     size_t len = 0, len2 = 0;
     if (!maria || !fd)
         return;
-    CHECK(struere_decide(rt, maria, "read", "teacher", &d) == 0);
-    CHECK(struere_mask_json(rt, &d, full, sizeof(full), &len) == 0);
-    CHECKF(struere_mask_json(rt, &d, NULL, 0, &len2) == STRUERE_ERANGE &&
+    CHECK(struere_decide(&d, rt, maria, "read", "teacher", NULL) == 0);
+    CHECK(struere_mask_json(full, sizeof(full), &len, rt, &d, NULL) == 0);
+    CHECKF(struere_mask_json(NULL, 0, &len2, rt, &d, NULL) == STRUERE_ERANGE &&
                len2 == len,
            "mask_json cap 0: len %zu, want %zu", len2, len);
-    CHECKF(struere_mask_json(rt, &d, small, len, &len2) == STRUERE_ERANGE &&
+    CHECKF(struere_mask_json(small, len, &len2, rt, &d, NULL) ==
+                   STRUERE_ERANGE &&
                len2 == len,
            "mask_json cap len: len %zu", len2);
-    CHECKF(struere_mask_json(rt, &d, small, len + 1, &len2) == 0 &&
+    CHECKF(struere_mask_json(small, len + 1, &len2, rt, &d, NULL) == 0 &&
                len2 == len && !strcmp(small, full),
            "mask_json cap len+1: %s", small);
 
-    CHECK(struere_decide(rt, maria, "list", "session", &d) == 0);
-    CHECK(struere_predicate_json(rt, &d, full, sizeof(full), &len) == 0);
-    CHECKF(struere_predicate_json(rt, &d, small, 3, &len2) == STRUERE_ERANGE &&
+    CHECK(struere_decide(&d, rt, maria, "list", "session", NULL) == 0);
+    CHECK(struere_predicate_json(full, sizeof(full), &len, rt, &d, NULL) == 0);
+    CHECKF(struere_predicate_json(small, 3, &len2, rt, &d, NULL) ==
+                   STRUERE_ERANGE &&
                len2 == len,
            "predicate_json cap 3: len %zu, want %zu", len2, len);
-    CHECKF(struere_predicate_json(rt, &d, small, len + 1, &len2) == 0 &&
+    CHECKF(struere_predicate_json(small, len + 1, &len2, rt, &d, NULL) == 0 &&
                !strcmp(small, full),
            "predicate_json cap len+1: %s", small);
 
     const char *rec = record_text(B_EVAL, "guardian-maria");
-    CHECK(rec && struere_decide(rt, fd, "read", "guardian", &dm) == 0);
+    CHECK(rec && struere_decide(&dm, rt, fd, "read", "guardian", NULL) == 0);
     if (!rec)
         return;
-    CHECK(struere_record_mask(rt, &dm, rec, strlen(rec), full, sizeof(full),
-                              &len) == 0);
-    CHECKF(struere_record_mask(rt, &dm, rec, strlen(rec), small, len, &len2) ==
-                   STRUERE_ERANGE &&
+    CHECK(struere_record_mask(full, sizeof(full), &len, rt, &dm, rec,
+                              strlen(rec), NULL) == 0);
+    CHECKF(struere_record_mask(small, len, &len2, rt, &dm, rec, strlen(rec),
+                               NULL) == STRUERE_ERANGE &&
                len2 == len,
            "record_mask cap len: len %zu, want %zu", len2, len);
-    CHECKF(struere_record_mask(rt, &dm, rec, strlen(rec), small, len + 1,
-                               &len2) == 0 &&
+    CHECKF(struere_record_mask(small, len + 1, &len2, rt, &dm, rec, strlen(rec),
+                               NULL) == 0 &&
                len2 == len && !strcmp(small, full),
            "record_mask cap len+1");
     /* The record's length, not its NUL, bounds what is read. */
@@ -904,20 +906,35 @@ static void check_ranges(void)
     if (padded) {
         memcpy(padded, rec, strlen(rec));
         memcpy(padded + strlen(rec), "garbage{", 8);
-        CHECKF(struere_record_mask(rt, &dm, padded, strlen(rec), small,
-                                   sizeof(small), &len2) == 0 &&
+        CHECKF(struere_record_mask(small, sizeof(small), &len2, rt, &dm, padded,
+                                   strlen(rec), NULL) == 0 &&
                    !strcmp(small, full),
                "record_mask reads past len");
         free(padded);
     }
-    CHECKF(struere_record_mask(rt, &dm, "{\"data\":", 8, small, sizeof(small),
-                               &len2) == STRUERE_EJSON,
+    CHECKF(struere_record_mask(small, sizeof(small), &len2, rt, &dm,
+                               "{\"data\":", 8, NULL) == STRUERE_EJSON,
            "record_mask truncated record");
 
+    /* Every fallible call fills a struere_error, last: the code and a
+     * message on failure, cleared on success. */
+    {
+        struere_error e = {.code = 1, .message = "stale"};
+        CHECK(struere_decide(&d, rt, maria, "fly", "teacher", &e) ==
+                  STRUERE_EINVAL &&
+              e.code == STRUERE_EINVAL && e.message[0] != '\0');
+        CHECK(struere_decide(&d, rt, maria, "delete", "nosuchtype", &e) ==
+                  STRUERE_ENOTFOUND &&
+              e.code == STRUERE_ENOTFOUND);
+        CHECK(struere_decide(&d, rt, maria, "delete", "teacher", &e) == 0 &&
+              e.code == 0 && e.message[0] == '\0');
+    }
+
     /* Reason text: as snprintf, and the header's own example. */
-    CHECK(struere_decide(rt, maria, "delete", "teacher", &d) == 0);
-    size_t need = struere_reason_text(rt, &d, NULL, 0);
-    size_t got = struere_reason_text(rt, &d, full, sizeof(full));
+    CHECK(struere_decide(&d, rt, maria, "delete", "teacher", NULL) == 0);
+    size_t need = 0, got = 0;
+    CHECK(struere_reason_text(NULL, 0, &need, rt, &d, NULL) == STRUERE_ERANGE);
+    CHECK(struere_reason_text(full, sizeof(full), &got, rt, &d, NULL) == 0);
     CHECKF(need == got && need == strlen(full) && need > 0,
            "reason_text lengths %zu %zu", need, got);
     CHECKF(strstr(full, "guardian") && strstr(full, "delete"),
@@ -940,19 +957,23 @@ static void check_visible(void)
         return;
     const char *in = record_text(B_EVAL, "session-sofia-sep29");
     const char *out = record_text(B_EVAL, "session-emma-oct01");
-    CHECK(struere_decide(rt, maria, "read", "session", &d) == 0 && d.allowed);
-    CHECK(in && struere_record_visible(rt, &d, in, strlen(in)) == 1);
-    CHECK(out && struere_record_visible(rt, &d, out, strlen(out)) == 0);
-    CHECK(struere_record_visible(rt, &d, "{", 1) == STRUERE_EJSON);
-    CHECK(struere_decide(rt, maria, "delete", "session", &d) == 0 &&
+    CHECK(struere_decide(&d, rt, maria, "read", "session", NULL) == 0 &&
+          d.allowed);
+    CHECK(in && struere_record_visible(rt, &d, in, strlen(in), NULL) == 1);
+    CHECK(out && struere_record_visible(rt, &d, out, strlen(out), NULL) == 0);
+    CHECK(struere_record_visible(rt, &d, "{", 1, NULL) == STRUERE_EJSON);
+    CHECK(struere_decide(&d, rt, maria, "delete", "session", NULL) == 0 &&
           !d.allowed);
-    CHECK(in && struere_record_visible(rt, &d, in, strlen(in)) == 0);
-    CHECK(struere_decide(rt, NULL, "read", "session", &d) == STRUERE_EINVAL);
-    CHECK(struere_decide(rt, maria, NULL, "session", &d) == STRUERE_EINVAL);
-    CHECK(struere_decide(rt, maria, "read", NULL, &d) == STRUERE_EINVAL);
-    CHECK(struere_decide(rt, maria, "read", "session", NULL) == STRUERE_EINVAL);
-    CHECK(struere_decide(rt, maria, "", "session", &d) == STRUERE_EINVAL);
-    CHECK(struere_decide(rt, maria, "read", "", &d) == STRUERE_ENOTFOUND);
+    CHECK(in && struere_record_visible(rt, &d, in, strlen(in), NULL) == 0);
+    CHECK(struere_decide(&d, rt, NULL, "read", "session", NULL) ==
+          STRUERE_EINVAL);
+    CHECK(struere_decide(&d, rt, maria, NULL, "session", NULL) ==
+          STRUERE_EINVAL);
+    CHECK(struere_decide(&d, rt, maria, "read", NULL, NULL) == STRUERE_EINVAL);
+    CHECK(struere_decide(NULL, rt, maria, "read", "session", NULL) ==
+          STRUERE_EINVAL);
+    CHECK(struere_decide(&d, rt, maria, "", "session", NULL) == STRUERE_EINVAL);
+    CHECK(struere_decide(&d, rt, maria, "read", "", NULL) == STRUERE_ENOTFOUND);
 }
 
 /* A record decided out of scope is a deny like any other: nothing to
@@ -967,18 +988,18 @@ static void check_out_of_scope(void)
     size_t len = 0;
     if (!hh || !rec)
         return;
-    CHECK(struere_decide_record(rt, hh, "read", "session", rec, strlen(rec),
-                                &d) == 0 &&
+    CHECK(struere_decide_record(&d, rt, hh, "read", "session", rec, strlen(rec),
+                                NULL) == 0 &&
           d.reason == STRUERE_REASON_OUT_OF_SCOPE && !d.allowed);
-    CHECKF(struere_predicate_json(rt, &d, buf, sizeof(buf), &len) == 0 &&
+    CHECKF(struere_predicate_json(buf, sizeof(buf), &len, rt, &d, NULL) == 0 &&
                !strcmp(buf, "false"),
            "predicate of an out-of-scope deny: %s", buf);
-    CHECKF(struere_mask_json(rt, &d, buf, sizeof(buf), &len) == 0 &&
+    CHECKF(struere_mask_json(buf, sizeof(buf), &len, rt, &d, NULL) == 0 &&
                !strcmp(buf, "[]"),
            "mask of an out-of-scope deny: %s", buf);
-    CHECK(struere_record_mask(rt, &d, rec, strlen(rec), buf, sizeof(buf),
-                              &len) == STRUERE_EINVAL);
-    CHECK(struere_record_visible(rt, &d, rec, strlen(rec)) == 0);
+    CHECK(struere_record_mask(buf, sizeof(buf), &len, rt, &d, rec, strlen(rec),
+                              NULL) == STRUERE_EINVAL);
+    CHECK(struere_record_visible(rt, &d, rec, strlen(rec), NULL) == 0);
 }
 
 /* Records the table cannot write: blanks between tokens, deep nesting. */
@@ -994,20 +1015,20 @@ static void check_odd_records(void)
                                  ": \"a\" } ,\n \"name\" : \"n\" } }";
     if (!hh || !maria)
         return;
-    CHECK(struere_decide(rt, hh, "read", "student", &d) == 0);
-    int rc = struere_record_mask(rt, &d, spaced, strlen(spaced), buf,
-                                 sizeof(buf), &len);
+    CHECK(struere_decide(&d, rt, hh, "read", "student", NULL) == 0);
+    int rc = struere_record_mask(buf, sizeof(buf), &len, rt, &d, spaced,
+                                 strlen(spaced), NULL);
     struere_json v;
     CHECKF(rc == 0 &&
-               struere_json_get(buf, len, "data.address", &v) ==
+               struere_json_get(&v, buf, len, "data.address", NULL) ==
                    STRUERE_ENOTFOUND &&
-               struere_json_get(buf, len, "data.name", &v) == 0 && v.len == 3 &&
-               !memcmp(v.ptr, "\"n\"", 3),
+               struere_json_get(&v, buf, len, "data.name", NULL) == 0 &&
+               v.len == 3 && !memcmp(v.ptr, "\"n\"", 3),
            "mask of a record with blanks: rc %d, %s", rc, buf);
     static const char spaced_rec[] =
         "{\"_id\": \"g\", \"data\": {\"userId\": \"user_maria_martinez\"}}";
-    CHECK(struere_decide_record(rt, maria, "read", "guardian", spaced_rec,
-                                strlen(spaced_rec), &d) == 0 &&
+    CHECK(struere_decide_record(&d, rt, maria, "read", "guardian", spaced_rec,
+                                strlen(spaced_rec), NULL) == 0 &&
           d.allowed);
     /* 100000 nested arrays: a precise answer, no crash. */
     size_t depth = 100000;
@@ -1019,12 +1040,13 @@ static void check_odd_records(void)
     memset(deep + n + depth, ']', depth);
     memcpy(deep + n + 2 * depth, "}}", 3);
     n += 2 * depth + 2;
-    rc = struere_decide_record(rt, maria, "read", "guardian", deep, n, &d);
+    rc =
+        struere_decide_record(&d, rt, maria, "read", "guardian", deep, n, NULL);
     CHECKF(rc == STRUERE_EJSON ||
                (rc == 0 && d.reason == STRUERE_REASON_OUT_OF_SCOPE),
            "deep record: rc %d reason %d", rc, d.reason);
-    CHECK(struere_decide(rt, hh, "read", "student", &d) == 0);
-    rc = struere_record_mask(rt, &d, deep, n, buf, sizeof(buf), &len);
+    CHECK(struere_decide(&d, rt, hh, "read", "student", NULL) == 0);
+    rc = struere_record_mask(buf, sizeof(buf), &len, rt, &d, deep, n, NULL);
     CHECKF(rc == STRUERE_EJSON || rc == STRUERE_ERANGE || rc == 0,
            "deep record mask: rc %d", rc);
     free(deep);
@@ -1041,26 +1063,28 @@ static void check_stale(void)
     size_t len;
     if (!alice || !fd || !prod)
         return;
-    CHECKF(struere_decide(prod, alice, "read", "session", &d) == STRUERE_EINVAL,
+    CHECKF(struere_decide(&d, prod, alice, "read", "session", NULL) ==
+               STRUERE_EINVAL,
            "an eval actor decided on production");
     const char *rec = record_text(B_EVAL, "session-sofia-sep29");
-    CHECKF(rec && struere_decide_record(prod, alice, "read", "session", rec,
-                                        strlen(rec), &d) == STRUERE_EINVAL,
+    CHECKF(rec && struere_decide_record(&d, prod, alice, "read", "session", rec,
+                                        strlen(rec), NULL) == STRUERE_EINVAL,
            "an eval actor decided a record on production");
-    CHECK(struere_decide(runtimes[B_EVAL], fd, "read", "guardian", &d) == 0);
-    CHECKF(struere_mask_json(prod, &d, buf, sizeof(buf), &len) ==
+    CHECK(struere_decide(&d, runtimes[B_EVAL], fd, "read", "guardian", NULL) ==
+          0);
+    CHECKF(struere_mask_json(buf, sizeof(buf), &len, prod, &d, NULL) ==
                STRUERE_EINVAL,
            "mask_json of an eval decision on production");
-    CHECKF(struere_predicate_json(prod, &d, buf, sizeof(buf), &len) ==
+    CHECKF(struere_predicate_json(buf, sizeof(buf), &len, prod, &d, NULL) ==
                STRUERE_EINVAL,
            "predicate_json of an eval decision on production");
     rec = record_text(B_EVAL, "guardian-maria");
-    CHECKF(rec && struere_record_mask(prod, &d, rec, strlen(rec), buf,
-                                      sizeof(buf), &len) == STRUERE_EINVAL,
+    CHECKF(rec && struere_record_mask(buf, sizeof(buf), &len, prod, &d, rec,
+                                      strlen(rec), NULL) == STRUERE_EINVAL,
            "record_mask of an eval decision on production");
     char *out = NULL;
-    CHECKF(struere_query(prod, fd, "guardian", NULL, 0, 0, &out, &len, NULL) <
-                   0 &&
+    CHECKF(struere_query(&out, &len, NULL, prod, fd, "guardian", NULL, 0, 0,
+                         NULL) < 0 &&
                !out,
            "query with an eval actor on production");
 }
@@ -1076,12 +1100,12 @@ static void check_env(void)
             size_t len = 0;
             if (!a)
                 continue;
-            int rc = struere_query(runtimes[b], a, "session", NULL, 0, 0, &out,
-                                   &len, NULL);
+            int rc = struere_query(&out, &len, NULL, runtimes[b], a, "session",
+                                   NULL, 0, 0, NULL);
             CHECKF(rc == STRUERE_EENV && !out, "query on %s by %s: %s",
                    bundle_names[b], who[i], name_of(codes, rc));
-            rc = struere_get_record(runtimes[b], a, "session-sofia-sep29", &out,
-                                    &len, NULL);
+            rc = struere_get_record(&out, &len, NULL, runtimes[b], a,
+                                    "session-sofia-sep29", NULL);
             CHECKF(rc == STRUERE_EENV && !out, "get_record on %s by %s: %s",
                    bundle_names[b], who[i], name_of(codes, rc));
         }
@@ -1105,23 +1129,23 @@ static void check_actor_specs(void)
                             NULL,
                             0,
                             NULL};
-    CHECK(struere_actor_new(rt, &s, &a, &err) == STRUERE_EINVAL && !a);
+    CHECK(struere_actor_new(&a, rt, &s, &err) == STRUERE_EINVAL && !a);
     s.type = 0;
     s.role_count = 1;
-    CHECK(struere_actor_new(rt, &s, &a, &err) == STRUERE_EINVAL && !a);
+    CHECK(struere_actor_new(&a, rt, &s, &err) == STRUERE_EINVAL && !a);
     s.type = 5;
-    CHECK(struere_actor_new(rt, &s, &a, &err) == STRUERE_EINVAL && !a);
+    CHECK(struere_actor_new(&a, rt, &s, &err) == STRUERE_EINVAL && !a);
     s.type = STRUERE_ACTOR_USER;
-    CHECK(struere_actor_new(rt, NULL, &a, &err) == STRUERE_EINVAL);
-    CHECK(struere_actor_new(rt, &s, NULL, &err) == STRUERE_EINVAL);
+    CHECK(struere_actor_new(&a, rt, NULL, &err) == STRUERE_EINVAL);
+    CHECK(struere_actor_new(NULL, rt, &s, &err) == STRUERE_EINVAL);
     s.roles = NULL;
     s.role_count = 2;
-    CHECK(struere_actor_new(rt, &s, &a, &err) == STRUERE_EINVAL && !a);
+    CHECK(struere_actor_new(&a, rt, &s, &err) == STRUERE_EINVAL && !a);
     /* The unknown role is named in the error. */
     const char *ghost[] = {"guardian", "ghost-role"};
     s.roles = ghost;
     s.role_count = 2;
-    CHECKF(struere_actor_new(rt, &s, &a, &err) == STRUERE_ENOTFOUND &&
+    CHECKF(struere_actor_new(&a, rt, &s, &err) == STRUERE_ENOTFOUND &&
                strstr(err.message, "ghost-role"),
            "unknown role: %s", err.message);
 }

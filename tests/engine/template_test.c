@@ -114,7 +114,7 @@ static char *prompt(struere_runtime *rt, const char *agent,
 {
     char *out = (char *)"unset";
     size_t len = 99;
-    int rc = struere_prompt_render(rt, agent, c, &out, &len, &last_err);
+    int rc = struere_prompt_render(&out, &len, rt, agent, c, &last_err);
     return checked(rc, out, len);
 }
 
@@ -159,9 +159,9 @@ static void member(struere_runtime *rt, int kind, size_t i, const char *path,
     size_t len;
     struere_json v;
     buf[0] = 0;
-    if (struere_bundle_entry(struere_runtime_bundle(rt), kind, i, NULL, &body,
-                             &len) == 0 &&
-        struere_json_get(body, len, path, &v) == 0)
+    if (struere_bundle_entry(NULL, &body, &len, struere_runtime_bundle(rt),
+                             kind, i, NULL) == 0 &&
+        struere_json_get(&v, body, len, path, NULL) == 0)
         snprintf(buf, cap, "%.*s", (int)v.len, v.ptr);
 }
 
@@ -254,8 +254,8 @@ static void test_lists(struere_runtime *ev)
     strcpy(want, "[");
     for (size_t i = 0; i < n; i++) {
         const char *slug;
-        struere_bundle_entry(struere_runtime_bundle(ev), STRUERE_KIND_DATA, i,
-                             &slug, NULL, NULL);
+        struere_bundle_entry(&slug, NULL, NULL, struere_runtime_bundle(ev),
+                             STRUERE_KIND_DATA, i, NULL);
         member(ev, STRUERE_KIND_DATA, i, "name", name, sizeof(name));
         member(ev, STRUERE_KIND_DATA, i, "description", desc, sizeof(desc));
         member(ev, STRUERE_KIND_DATA, i, "schema", schema, sizeof(schema));
@@ -593,7 +593,7 @@ static void test_entities(struere_runtime *ev)
     spec.id = "user_maria_martinez";
     spec.roles = roles;
     spec.role_count = 1;
-    int rc = struere_actor_new(ev, &spec, &maria, &last_err);
+    int rc = struere_actor_new(&maria, ev, &spec, &last_err);
     CHECKF(rc == 0, "%s", last_err.message);
     c.actor = maria;
     out = render(ev, "front-desk", "{{entity.query({\"type\":\"student\"})}}",
@@ -713,7 +713,7 @@ static void test_api(struere_runtime *ev)
     out = prompt(NULL, "scheduler", &c);
     CHECK(!out && last_rc == STRUERE_EINVAL);
     size_t len;
-    CHECK(struere_prompt_render(ev, "scheduler", &c, NULL, &len, NULL) ==
+    CHECK(struere_prompt_render(NULL, &len, ev, "scheduler", &c, NULL) ==
           STRUERE_EINVAL);
     c.param_count = 2;
     out = prompt(ev, "scheduler", &c);

@@ -35,15 +35,15 @@ static size_t decide_all(struere_runtime *rt, unsigned char *out)
                                        .roles = rs,
                                        .role_count = a == b ? 1 : 2};
             struere_actor *actor;
-            if (struere_actor_new(rt, &spec, &actor, NULL) < 0) {
+            if (struere_actor_new(&actor, rt, &spec, NULL) < 0) {
                 out[n++] = 9;
                 continue;
             }
             for (size_t t = 0; t < ntypes; t++)
                 for (size_t k = 0; k < 5; k++) {
                     struere_decision d;
-                    int rc =
-                        struere_decide(rt, actor, actions[k], types[t], &d);
+                    int rc = struere_decide(&d, rt, actor, actions[k], types[t],
+                                            NULL);
                     out[n++] =
                         rc < 0 ? 8 : (unsigned char)(d.allowed | d.reason << 1);
                 }
@@ -73,7 +73,7 @@ static char *fire_once(const struere_runtime *rt)
                         strlen(session_prev)};
     char *out = NULL;
     size_t len;
-    if (struere_automations_fire(rt, &ev, &out, &len, NULL) < 0)
+    if (struere_automations_fire(&out, &len, rt, &ev, NULL) < 0)
         return NULL;
     return out;
 }
@@ -110,12 +110,12 @@ int main(int argc, char **argv)
     const struere_bundle *b = struere_runtime_bundle(single);
     for (size_t i = 0;
          i < struere_bundle_count(b, STRUERE_KIND_ROLE) && nroles < MAXR; i++)
-        struere_bundle_entry(b, STRUERE_KIND_ROLE, i, &roles[nroles++], NULL,
-                             NULL);
+        struere_bundle_entry(&roles[nroles++], NULL, NULL, b, STRUERE_KIND_ROLE,
+                             i, NULL);
     for (size_t i = 0;
          i < struere_bundle_count(b, STRUERE_KIND_DATA) && ntypes < 15; i++)
-        struere_bundle_entry(b, STRUERE_KIND_DATA, i, &types[ntypes++], NULL,
-                             NULL);
+        struere_bundle_entry(&types[ntypes++], NULL, NULL, b, STRUERE_KIND_DATA,
+                             i, NULL);
     types[ntypes++] = "users";
     nwant = decide_all(single, want);
     CHECK(nwant > 100);

@@ -94,7 +94,7 @@ static void check_fire(const struere_runtime *rt, const struere_event *ev)
     char *out = (char *)&out, *again = NULL;
     size_t len = 99, len2 = 0;
     struere_error err;
-    int rc = struere_automations_fire(rt, ev, &out, &len, &err);
+    int rc = struere_automations_fire(&out, &len, rt, ev, &err);
     if (rc < 0) {
         if (out || len || err.code != rc || !err.message[0] ||
             (rc != STRUERE_EINVAL && rc != STRUERE_EJSON &&
@@ -111,7 +111,7 @@ static void check_fire(const struere_runtime *rt, const struere_event *ev)
     } else if (rt_json_kind(v) != STRUERE_JSON_ARRAY) {
         abort();
     }
-    if (struere_automations_fire(rt, ev, &again, &len2, NULL) != 0 ||
+    if (struere_automations_fire(&again, &len2, rt, ev, NULL) != 0 ||
         len2 != len || memcmp(again, out, len) != 0)
         abort();
     struere_free(out);
@@ -149,9 +149,8 @@ static void fuzz_event(const uint8_t *in, size_t size)
     size_t ntypes = struere_bundle_count(b, STRUERE_KIND_DATA);
     struere_event ev = {type, action, id, data, dn, prev, pn};
     if (type && tn <= 1 && ntypes)
-        struere_bundle_entry(b, STRUERE_KIND_DATA,
-                             (tn ? (unsigned char)type[0] : 0) % ntypes,
-                             &ev.type, NULL, NULL);
+        struere_bundle_entry(&ev.type, NULL, NULL, b, STRUERE_KIND_DATA,
+                             (tn ? (unsigned char)type[0] : 0) % ntypes, NULL);
     if (action && an <= 1)
         ev.action = actions[(an ? (unsigned char)action[0] : 0) % 3];
     if (data) {
@@ -176,8 +175,8 @@ static void get_str(const char *json, size_t len, const char *path, char *buf,
 {
     struere_json v;
     buf[0] = 0;
-    if (struere_json_get(json, len, path, &v) == 0)
-        struere_json_string(v, buf, cap, NULL);
+    if (struere_json_get(&v, json, len, path, NULL) == 0)
+        struere_json_string(buf, cap, NULL, v, NULL);
 }
 
 static void fuzz_body(const uint8_t *p, const uint8_t *end)
@@ -188,8 +187,8 @@ static void fuzz_body(const uint8_t *p, const uint8_t *end)
     char type[128], action[32];
     if (!n || p >= end)
         return;
-    struere_bundle_entry(b, STRUERE_KIND_AUTOMATION, *p++ % n, NULL, &body,
-                         &len);
+    struere_bundle_entry(NULL, &body, &len, b, STRUERE_KIND_AUTOMATION,
+                         *p++ % n, NULL);
     get_str(body, len, "on.entityType", type, sizeof(type));
     get_str(body, len, "on.action", action, sizeof(action));
 

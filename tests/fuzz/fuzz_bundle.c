@@ -76,7 +76,7 @@ static void exercise(const uint8_t *data, size_t size)
         abort();
 
     struere_bundle_info info;
-    if (struere_bundle_get_info(b, &info) != 0 || info.size != size ||
+    if (struere_bundle_get_info(&info, b, NULL) != 0 || info.size != size ||
         strlen(info.project_name) + strlen(info.project_version) +
                 strlen(info.organization_id) + strlen(info.organization_name) +
                 strlen(info.compiler_version) >
@@ -89,14 +89,15 @@ static void exercise(const uint8_t *data, size_t size)
         for (size_t i = 0; i < n; i++) {
             const char *slug, *body, *found;
             size_t len, found_len;
-            if (struere_bundle_entry(b, k, i, &slug, &body, &len) != 0 ||
+            if (struere_bundle_entry(&slug, &body, &len, b, k, i, NULL) != 0 ||
                 strlen(body) != len)
                 abort();
-            if (struere_bundle_lookup(b, k, slug, &found, &found_len) != 0 ||
+            if (struere_bundle_lookup(&found, &found_len, b, k, slug, NULL) !=
+                    0 ||
                 found != body || found_len != len)
                 abort();
         }
-        if (struere_bundle_entry(b, k, n, NULL, NULL, NULL) !=
+        if (struere_bundle_entry(NULL, NULL, NULL, b, k, n, NULL) !=
             STRUERE_ENOTFOUND)
             abort();
     }

@@ -41,7 +41,7 @@ static void add_actor(int type, const char *id, const char *role1,
                                .role_count = role2   ? 2
                                              : role1 ? 1
                                                      : 0};
-    if (struere_actor_new(rt, &spec, &actors[nactors], NULL) == 0)
+    if (struere_actor_new(&actors[nactors], rt, &spec, NULL) == 0)
         nactors++;
 }
 
@@ -67,8 +67,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const struere_bundle *b = struere_runtime_bundle(rt);
     for (size_t i = 0;
          i < struere_bundle_count(b, STRUERE_KIND_DATA) && ntypes < 15; i++)
-        struere_bundle_entry(b, STRUERE_KIND_DATA, i, &types[ntypes++], NULL,
-                             NULL);
+        struere_bundle_entry(&types[ntypes++], NULL, NULL, b, STRUERE_KIND_DATA,
+                             i, NULL);
     types[ntypes++] = "users";
     return 0;
 }
@@ -77,7 +77,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static int json_ok(const char *s, size_t n, int want_type)
 {
     struere_json v = {s, n};
-    int t = struere_json_type(v);
+    int t = struere_json_type(v, NULL);
     if (t < 0) {
         size_t d = 0, max = 0;
         for (size_t i = 0; i < n; i++)
@@ -98,17 +98,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *rec = (const char *)data + 2;
     size_t len = size - 2;
     struere_decision d;
-    int rc = struere_decide_record(rt, a, action, resource, rec, len, &d);
+    int rc = struere_decide_record(&d, rt, a, action, resource, rec, len, NULL);
     if (rc < 0 && (rc != STRUERE_EJSON || d.allowed))
         abort(); /* an error is never an allow */
     struere_json whole = {rec, len};
-    int valid_object = struere_json_type(whole) == STRUERE_JSON_OBJECT;
+    int valid_object = struere_json_type(whole, NULL) == STRUERE_JSON_OBJECT;
     if (rc == 0 && d.allowed) {
-        if (struere_record_visible(rt, &d, rec, len) != 1)
+        if (struere_record_visible(rt, &d, rec, len, NULL) != 1)
             abort();
         static char big[1 << 16];
         size_t need = 0, need2 = 0;
-        int m = struere_record_mask(rt, &d, rec, len, big, sizeof(big), &need);
+        int m = struere_record_mask(big, sizeof(big), &need, rt, &d, rec, len,
+                                    NULL);
         if (valid_object && m == 0 && !json_ok(big, need, STRUERE_JSON_OBJECT))
             abort();
         if (!valid_object && m == 0) {
@@ -122,14 +123,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m == 0 && need > 0) {
             char *exact = malloc(need + 1), small[1];
             if (exact) {
-                if (struere_record_mask(rt, &d, rec, len, exact, need + 1,
-                                        &need2) != 0 ||
+                if (struere_record_mask(exact, need + 1, &need2, rt, &d, rec,
+                                        len, NULL) != 0 ||
                     need2 != need || memcmp(exact, big, need) != 0)
                     abort();
                 free(exact);
             }
-            if (struere_record_mask(rt, &d, rec, len, small, sizeof(small),
-                                    &need2) != STRUERE_ERANGE ||
+            if (struere_record_mask(small, sizeof(small), &need2, rt, &d, rec,
+                                    len, NULL) != STRUERE_ERANGE ||
                 need2 != need)
                 abort();
         }
@@ -137,10 +138,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         char buf[8192];
         size_t n;
-        if (struere_predicate_json(rt, &d, buf, sizeof(buf), &n) == 0 &&
+        if (struere_predicate_json(buf, sizeof(buf), &n, rt, &d, NULL) == 0 &&
             !json_ok(buf, n, 0))
             abort();
-        if (struere_mask_json(rt, &d, buf, sizeof(buf), &n) == 0 &&
+        if (struere_mask_json(buf, sizeof(buf), &n, rt, &d, NULL) == 0 &&
             !json_ok(buf, n, STRUERE_JSON_ARRAY))
             abort();
     }

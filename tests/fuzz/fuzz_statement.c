@@ -62,7 +62,7 @@ static int check(const void *json, size_t len, const struere_trust *t)
 {
     struere_statement st;
     struere_error err;
-    int rc = struere_statement_read(json, len, t, &st, &err);
+    int rc = struere_statement_read(&st, json, len, t, &err);
     if (rc < 0) {
         if ((rc != STRUERE_EUNAPPROVED && rc != STRUERE_ESIGNATURE &&
              rc != STRUERE_ENOMEM) ||

@@ -151,7 +151,7 @@ static void setup(void)
     spec.roles = roles;
     spec.role_count = 1;
     struere_error err;
-    if (struere_actor_new(runtimes[0], &spec, &user, &err) < 0)
+    if (struere_actor_new(&user, runtimes[0], &spec, &err) < 0)
         abort();
 }
 
@@ -194,7 +194,7 @@ static void public_entry(const struere_runtime *rt, const char *agent,
     char *out = NULL;
     size_t len = 0;
     struere_error err;
-    int rc = struere_prompt_render(rt, agent, c, &out, &len, &err);
+    int rc = struere_prompt_render(&out, &len, rt, agent, c, &err);
     if (!strcmp(agent, "fuzzer")) {
         if (rc != 0 || strcmp(out, "Fuzz \"Agent\"") || len != 12)
             abort();

@@ -39,16 +39,16 @@ static void check(const void *json, size_t len, const void *pinned,
     }
     for (size_t i = 0; i < struere_trust_key_count(t); i++) {
         const char *name, *key;
-        if (struere_trust_key(t, i, &name, &key) != 0 || !name[0] ||
+        if (struere_trust_key(&name, &key, t, i, NULL) != 0 || !name[0] ||
             strlen(name) > 64 || strncmp(key, "ed25519:", 8) ||
             strlen(key) != 52)
             abort();
     }
-    if (struere_trust_key(t, struere_trust_key_count(t), NULL, NULL) !=
+    if (struere_trust_key(NULL, NULL, t, struere_trust_key_count(t), NULL) !=
         STRUERE_ENOTFOUND)
         abort();
     unsigned char d[32];
-    struere_trust_digest(t, d);
+    struere_trust_digest(d, t);
     struere_trust_free(t);
 }
 

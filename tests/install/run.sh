@@ -26,7 +26,7 @@ esac
 
 P=$T/prefix
 check "make install PREFIX=tmp" make -s -C "$ROOT" VARIANT="$VARIANT" install PREFIX="$P"
-for f in bin/struere lib/libstruere.a lib/libstruere.so lib/libstruere.so.0 include/struere.h lib/pkgconfig/struere.pc; do
+for f in bin/struere lib/libstruere.a lib/libstruere.so lib/libstruere.so.1 include/struere.h lib/pkgconfig/struere.pc; do
     check "installed $f" test -e "$P/$f"
 done
 export PKG_CONFIG_PATH="$P/lib/pkgconfig"

@@ -48,8 +48,8 @@ static long read_all(const struere_runtime *rt)
         for (size_t i = 0; i < struere_bundle_count(b, k); i++) {
             const char *slug, *body, *found;
             size_t len, flen;
-            if (struere_bundle_entry(b, k, i, &slug, &body, &len) != 0 ||
-                struere_bundle_lookup(b, k, slug, &found, &flen) != 0 ||
+            if (struere_bundle_entry(&slug, &body, &len, b, k, i, NULL) != 0 ||
+                struere_bundle_lookup(&found, &flen, b, k, slug, NULL) != 0 ||
                 found != body || flen != len) {
                 printf("BUG entry %zu of %s does not answer\n", i,
                        struere_kind_name(k));
@@ -70,7 +70,7 @@ static void describe(const char *step, const struere_runtime *rt)
     const void *bytes = struere_bundle_bytes(struere_runtime_bundle(rt), &len);
     crypto_hash_sha256(h, bytes, len);
     sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-    struere_bundle_get_info(struere_runtime_bundle(rt), &info);
+    struere_bundle_get_info(&info, struere_runtime_bundle(rt), NULL);
     printf("%s ok env=%s commit=%s bundle_env=%s sha256=%s entries=%ld\n", step,
            struere_env_name(struere_runtime_env(rt)),
            struere_runtime_commit(rt), struere_env_name(info.environment), hex,
@@ -111,7 +111,7 @@ static void reload_step(const char *step, struere_runtime *rt, int64_t now)
 {
     struere_error err;
     int changed = -1;
-    int rc = struere_runtime_reload(rt, now, &changed, &err);
+    int rc = struere_runtime_reload(&changed, rt, now, &err);
     if (rc < 0) {
         report_error(step, rc, &err);
         if (changed != 0)
@@ -156,13 +156,13 @@ static int file_reload(const char *path)
         report_error("open", rc, &err);
         return 1;
     }
-    rc = struere_runtime_reload(rt, 0, &changed, &err);
+    rc = struere_runtime_reload(&changed, rt, 0, &err);
     if (rc < 0)
         report_error("reload", rc, &err);
     else
         printf("reload changed=%d\n", changed);
     printf("commit='%s'\n", struere_runtime_commit(rt));
-    rc = struere_runtime_reload(NULL, 0, NULL, &err);
+    rc = struere_runtime_reload(NULL, NULL, 0, &err);
     report_error("reload-null", rc, &err);
     struere_runtime_free(rt);
     return 0;
@@ -256,7 +256,7 @@ static int bench(int n, const char *store, const char *key)
     file = status_kib("RssFile:") - file;
     int env = struere_runtime_env(rt);
     struere_bundle_info info;
-    struere_bundle_get_info(struere_runtime_bundle(rt), &info);
+    struere_bundle_get_info(&info, struere_runtime_bundle(rt), NULL);
     printf("bundle %llu KiB; an open runtime keeps %ld KiB resident (%ld "
            "anonymous, %ld file-backed)\n",
            (unsigned long long)info.size / 1024, rss, anon, file);

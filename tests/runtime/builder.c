@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
+#include "../../runtime/src/rt_crc.h"
 #include "builder.h"
 
 static const char *const table_ids[TB_KINDS] = {"AGNT", "DATA", "ROLE", "TOOL",
@@ -185,14 +184,12 @@ void tb_fix_crcs(unsigned char *b, size_t len)
         unsigned char *e = b + 64 + 24 * i;
         uint64_t off = tb_get64(e + 8), size = tb_get64(e + 16);
         if (off <= len && size <= len - off)
-            tb_put32(e + 4, (uint32_t)crc32(0, b + off, (uInt)size));
+            tb_put32(e + 4, rt_crc32(0, b + off, (size_t)size));
     }
     unsigned char head[64];
     memcpy(head, b, 64);
     memset(head + 20, 0, 4);
-    uLong crc = crc32(0, head, 64);
-    crc = crc32(crc, b + 64, (uInt)(24 * n));
-    tb_put32(b + 20, (uint32_t)crc);
+    tb_put32(b + 20, rt_crc32(rt_crc32(0, head, 64), b + 64, 24 * n));
 }
 
 size_t tb_find(const unsigned char *b, const char *id)

@@ -163,7 +163,7 @@ static void test_info(void)
     struere_bundle *h;
     CHECK(struere_bundle_open_memory(&h, b, len, 0, NULL) == 0);
     struere_bundle_info info;
-    CHECK(struere_bundle_get_info(h, &info) == 0);
+    CHECK(struere_bundle_get_info(&info, h, NULL) == 0);
     CHECK(info.major == 1 && info.minor == 0);
     CHECK(info.environment == STRUERE_ENV_PRODUCTION);
     CHECK(info.size == len);
@@ -177,8 +177,8 @@ static void test_info(void)
         N(agents), N(data_types), N(roles), N(tools), N(automations), 0, 0};
     for (int k = 0; k < 7; k++)
         CHECK(info.counts[k] == want[k]);
-    CHECK(struere_bundle_get_info(NULL, &info) == STRUERE_EINVAL);
-    CHECK(struere_bundle_get_info(h, NULL) == STRUERE_EINVAL);
+    CHECK(struere_bundle_get_info(&info, NULL, NULL) == STRUERE_EINVAL);
+    CHECK(struere_bundle_get_info(NULL, h, NULL) == STRUERE_EINVAL);
     struere_bundle_free(h);
 
     /* Absent META strings are empty, not NULL. */
@@ -187,7 +187,7 @@ static void test_info(void)
     s.meta[0] = s.meta[3] = "p";
     unsigned char *e = tb_build(&s, &len);
     CHECK(struere_bundle_open_memory(&h, e, len, STRUERE_ENV_EVAL, NULL) == 0);
-    CHECK(struere_bundle_get_info(h, &info) == 0);
+    CHECK(struere_bundle_get_info(&info, h, NULL) == 0);
     CHECK(strcmp(info.project_version, "") == 0);
     CHECK(strcmp(info.organization_id, "") == 0);
     CHECK(strcmp(info.compiler_version, "") == 0);
@@ -216,26 +216,27 @@ static void test_lookup(void)
         for (size_t i = 0; i < counts[k]; i++) {
             body = slug = NULL;
             n = 0;
-            CHECK(struere_bundle_entry(h, k, i, &slug, &body, &n) == 0);
+            CHECK(struere_bundle_entry(&slug, &body, &n, h, k, i, NULL) == 0);
             CHECK(slug && strcmp(slug, all[k][i].slug) == 0);
             CHECK(body && strcmp(body, all[k][i].body) == 0);
             CHECK(n == strlen(all[k][i].body));
             body = NULL;
-            CHECK(struere_bundle_lookup(h, k, all[k][i].slug, &body, &n) == 0);
+            CHECK(struere_bundle_lookup(&body, &n, h, k, all[k][i].slug,
+                                        NULL) == 0);
             CHECK(body && strcmp(body, all[k][i].body) == 0 &&
                   n == strlen(body));
         }
-        CHECK(struere_bundle_entry(h, k, counts[k], &slug, NULL, NULL) ==
+        CHECK(struere_bundle_entry(&slug, NULL, NULL, h, k, counts[k], NULL) ==
               STRUERE_ENOTFOUND);
     }
     /* First and last; NULL outputs. */
-    CHECK(struere_bundle_lookup(h, STRUERE_KIND_AGENT, "billing-assistant",
-                                NULL, NULL) == 0);
-    CHECK(struere_bundle_lookup(h, STRUERE_KIND_AGENT, "scheduler", NULL, &n) ==
-              0 &&
+    CHECK(struere_bundle_lookup(NULL, NULL, h, STRUERE_KIND_AGENT,
+                                "billing-assistant", NULL) == 0);
+    CHECK(struere_bundle_lookup(NULL, &n, h, STRUERE_KIND_AGENT, "scheduler",
+                                NULL) == 0 &&
           n == strlen(agents[2].body));
-    CHECK(struere_bundle_entry(h, STRUERE_KIND_AGENT, 0, NULL, NULL, NULL) ==
-          0);
+    CHECK(struere_bundle_entry(NULL, NULL, NULL, h, STRUERE_KIND_AGENT, 0,
+                               NULL) == 0);
     /* Absent: before, between, after, prefixes and extensions. */
     const char *absent[] = {
         "",    "a",         "billing",     "billing-assistant-2",
@@ -243,29 +244,34 @@ static void test_lookup(void)
         "zzz", "SCHEDULER"};
     for (size_t i = 0; i < N(absent); i++) {
         body = "untouched";
-        CHECK(struere_bundle_lookup(h, STRUERE_KIND_AGENT, absent[i], &body,
-                                    &n) == STRUERE_ENOTFOUND);
+        CHECK(struere_bundle_lookup(&body, &n, h, STRUERE_KIND_AGENT, absent[i],
+                                    NULL) == STRUERE_ENOTFOUND);
         CHECK(strcmp(body, "untouched") == 0);
     }
     /* A slug of another kind is not found in this one. */
-    CHECK(struere_bundle_lookup(h, STRUERE_KIND_ROLE, "scheduler", NULL,
+    CHECK(struere_bundle_lookup(NULL, NULL, h, STRUERE_KIND_ROLE, "scheduler",
                                 NULL) == STRUERE_ENOTFOUND);
     /* Kinds absent from development. */
-    CHECK(struere_bundle_lookup(h, STRUERE_KIND_EVAL, "front-desk-basics", NULL,
+    CHECK(struere_bundle_lookup(NULL, NULL, h, STRUERE_KIND_EVAL,
+                                "front-desk-basics",
                                 NULL) == STRUERE_ENOTFOUND);
-    CHECK(struere_bundle_lookup(h, STRUERE_KIND_FIXTURE, "austin", NULL,
+    CHECK(struere_bundle_lookup(NULL, NULL, h, STRUERE_KIND_FIXTURE, "austin",
                                 NULL) == STRUERE_ENOTFOUND);
-    CHECK(struere_bundle_entry(h, STRUERE_KIND_FIXTURE, 0, NULL, NULL, NULL) ==
-          STRUERE_ENOTFOUND);
+    CHECK(struere_bundle_entry(NULL, NULL, NULL, h, STRUERE_KIND_FIXTURE, 0,
+                               NULL) == STRUERE_ENOTFOUND);
     /* Bad arguments. */
-    CHECK(struere_bundle_lookup(h, 7, "scheduler", NULL, NULL) ==
+    CHECK(struere_bundle_lookup(NULL, NULL, h, 7, "scheduler", NULL) ==
           STRUERE_EINVAL);
-    CHECK(struere_bundle_lookup(h, -1, "scheduler", NULL, NULL) ==
+    CHECK(struere_bundle_lookup(NULL, NULL, h, -1, "scheduler", NULL) ==
           STRUERE_EINVAL);
-    CHECK(struere_bundle_lookup(h, 0, NULL, NULL, NULL) == STRUERE_EINVAL);
-    CHECK(struere_bundle_lookup(NULL, 0, "x", NULL, NULL) == STRUERE_EINVAL);
-    CHECK(struere_bundle_entry(NULL, 0, 0, NULL, NULL, NULL) == STRUERE_EINVAL);
-    CHECK(struere_bundle_entry(h, 9, 0, NULL, NULL, NULL) == STRUERE_EINVAL);
+    CHECK(struere_bundle_lookup(NULL, NULL, h, 0, NULL, NULL) ==
+          STRUERE_EINVAL);
+    CHECK(struere_bundle_lookup(NULL, NULL, NULL, 0, "x", NULL) ==
+          STRUERE_EINVAL);
+    CHECK(struere_bundle_entry(NULL, NULL, NULL, NULL, 0, 0, NULL) ==
+          STRUERE_EINVAL);
+    CHECK(struere_bundle_entry(NULL, NULL, NULL, h, 9, 0, NULL) ==
+          STRUERE_EINVAL);
     CHECK(struere_bundle_bytes(NULL, &n) == NULL);
     struere_bundle_free(h);
 
@@ -273,14 +279,14 @@ static void test_lookup(void)
     b = build_env(STRUERE_ENV_EVAL, &len);
     CHECK(struere_bundle_open_memory(&h, b, len, STRUERE_ENV_EVAL, NULL) == 0);
     free(b);
-    CHECK(struere_bundle_lookup(h, STRUERE_KIND_EVAL, "front-desk-basics",
-                                &body, NULL) == 0 &&
+    CHECK(struere_bundle_lookup(&body, NULL, h, STRUERE_KIND_EVAL,
+                                "front-desk-basics", NULL) == 0 &&
           strcmp(body, evals[0].body) == 0);
-    CHECK(struere_bundle_lookup(h, STRUERE_KIND_FIXTURE, "austin", &body,
+    CHECK(struere_bundle_lookup(&body, NULL, h, STRUERE_KIND_FIXTURE, "austin",
                                 NULL) == 0 &&
           strcmp(body, fixtures[0].body) == 0);
-    CHECK(struere_bundle_lookup(h, STRUERE_KIND_AUTOMATION, "welcome", NULL,
-                                NULL) == STRUERE_ENOTFOUND);
+    CHECK(struere_bundle_lookup(NULL, NULL, h, STRUERE_KIND_AUTOMATION,
+                                "welcome", NULL) == STRUERE_ENOTFOUND);
     struere_bundle_free(h);
 }
 
@@ -312,7 +318,7 @@ static void test_many(void)
     for (int i = 0; i < MANY * 3 + 3; i++) {
         const char *body = NULL;
         snprintf(probe, sizeof(probe), "agent-%04d", i);
-        int rc = struere_bundle_lookup(h, 0, probe, &body, NULL);
+        int rc = struere_bundle_lookup(&body, NULL, h, 0, probe, NULL);
         if (i % 3 == 0 && i / 3 < MANY)
             ok &= rc == 0 && strcmp(body, bodies[i / 3]) == 0;
         else
@@ -321,9 +327,9 @@ static void test_many(void)
     CHECK(ok);
     for (int k = 1; k < 5; k++) {
         CHECK(struere_bundle_count(h, k) == 0);
-        CHECK(struere_bundle_lookup(h, k, "agent-0000", NULL, NULL) ==
+        CHECK(struere_bundle_lookup(NULL, NULL, h, k, "agent-0000", NULL) ==
               STRUERE_ENOTFOUND);
-        CHECK(struere_bundle_entry(h, k, 0, NULL, NULL, NULL) ==
+        CHECK(struere_bundle_entry(NULL, NULL, NULL, h, k, 0, NULL) ==
               STRUERE_ENOTFOUND);
     }
     struere_bundle_free(h);
@@ -386,8 +392,8 @@ static void test_env_and_version(void)
     struere_bundle *h;
     CHECK(struere_bundle_open_memory(&h, b, len, 2, NULL) == 0);
     struere_bundle_info info;
-    CHECK(struere_bundle_get_info(h, &info) == 0 && info.minor == 7);
-    CHECK(struere_bundle_lookup(h, 0, "front-desk", NULL, NULL) == 0);
+    CHECK(struere_bundle_get_info(&info, h, NULL) == 0 && info.minor == 7);
+    CHECK(struere_bundle_lookup(NULL, NULL, h, 0, "front-desk", NULL) == 0);
     struere_bundle_free(h);
     free(b);
 }
@@ -704,8 +710,8 @@ static void test_rules(void)
     struere_bundle *h;
     CHECK(struere_bundle_open_memory(&h, b, len, 3, NULL) == 0);
     for (size_t i = 0; i < N(sorted); i++)
-        CHECK(struere_bundle_lookup(h, STRUERE_KIND_FIXTURE, sorted[i].slug,
-                                    NULL, NULL) == 0);
+        CHECK(struere_bundle_lookup(NULL, NULL, h, STRUERE_KIND_FIXTURE,
+                                    sorted[i].slug, NULL) == 0);
     struere_bundle_free(h);
     free(b);
 }
@@ -803,7 +809,8 @@ static void test_open(void)
         close(fd);
         CHECK(struere_bundle_open_file(&h, path, STRUERE_ENV_DEVELOPMENT,
                                        &err) == 0);
-        CHECK(h && struere_bundle_lookup(h, 0, "front-desk", NULL, NULL) == 0);
+        CHECK(h &&
+              struere_bundle_lookup(NULL, NULL, h, 0, "front-desk", NULL) == 0);
         struere_bundle_free(h);
         h = (struere_bundle *)b;
         CHECK(struere_bundle_open_file(&h, path, STRUERE_ENV_PRODUCTION,

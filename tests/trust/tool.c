@@ -166,7 +166,7 @@ int main(int argc, char **argv)
         int changed = -1;
         if (system(argv[4]) != 0)
             printf("BUG command failed: %s\n", argv[4]);
-        rc = struere_runtime_reload(rt, 0, &changed, &err);
+        rc = struere_runtime_reload(&changed, rt, 0, &err);
         if (rc < 0) {
             failed("reload", rc, &err);
             if (changed != 0)
