@@ -48,8 +48,8 @@ int rt_key_date_parse(const char *s, size_t n, int64_t *t, char canon[21])
     *t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
     if (canon) {
         char full[64]; /* what the compiler cannot tell the ranges allow */
-        snprintf(full, sizeof(full), "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo,
-                 d, h, mi, se);
+        snprintf(full, sizeof(full), "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d,
+                 h, mi, se);
         memcpy(canon, full, 21);
     }
     return 1;
