@@ -352,10 +352,7 @@ int cmd_access(const struct cli *g, int argc, char **argv)
         }
     }
     if (!spec)
-        spec = env >= 0 ? (env == ENV_PRODUCTION ? "production"
-                           : env == ENV_EVAL     ? "eval"
-                                                 : "development")
-                        : "development";
+        spec = env_names[env >= 0 ? env : ENV_DEVELOPMENT];
     if (env < 0)
         env = cli_env_parse(spec) >= 0 ? cli_env_parse(spec) : ENV_DEVELOPMENT;
     struct store *s = cli_store_if_any(g);

@@ -182,8 +182,7 @@ int cmd_status(const struct cli *g, int argc, char **argv)
         rc = cli_open_store(g, &p, &s);
     json_t *all = json_object();
     size_t differing = 0;
-    static const char *const refs[ENV_COUNT] = {"development", "production",
-                                                "eval"};
+    const char *const *refs = env_names;
     for (int e = 0; e < ENV_COUNT && rc == EXIT_OK; e++) {
         if (only >= 0 && e != only)
             continue;

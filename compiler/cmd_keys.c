@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "env.h"
 #include "keys.h"
 #include "sha256.h"
 #include "store.h"
@@ -39,7 +40,7 @@ static const char keys_usage[] =
     "one PREFIX names). 'keys list' says whether each record's signature\n"
     "verifies with a trusted key (SIGNED: yes, - for none, INVALID).\n";
 
-static const char *const env_prefix[3] = {"sk_dev_", "sk_prod_", "sk_eval_"};
+#define env_prefix rt_env_key_prefixes
 
 enum { KEY_RANDOM = 40, PREFIX_RANDOM = 6 };
 
@@ -77,8 +78,7 @@ static const char *record_problem(const json_t *r)
         strspn(sha, "0123456789abcdefABCDEF") != 64)
         return "has no valid \"sha256\" (64 hex digits)";
     const char *env = json_string_value(json_object_get(r, "environment"));
-    if (!env || (strcmp(env, "development") && strcmp(env, "production") &&
-                 strcmp(env, "eval")))
+    if (!env || cli_env_parse(env) < 0)
         return "has no valid \"environment\" (development, production or "
                "eval)";
     if (!json_is_boolean(json_object_get(r, "revoked")))
@@ -293,10 +293,7 @@ static int create(struct store *s, int env, const char *name,
     json_t *r = json_object();
     json_object_set_new(r, "prefix", json_string(prefix));
     json_object_set_new(r, "name", json_string(name ? name : ""));
-    json_object_set_new(r, "environment",
-                        json_string(env == 0   ? "development"
-                                    : env == 1 ? "production"
-                                               : "eval"));
+    json_object_set_new(r, "environment", json_string(env_names[env]));
     json_object_set_new(r, "created", json_string(created));
     json_object_set_new(r, "expires",
                         expires ? json_string(expires) : json_null());
@@ -317,10 +314,7 @@ static int create(struct store *s, int env, const char *name,
         printf("%s\n", key);
         fprintf(stderr,
                 "created key %s for %s; this is the only time it is shown\n",
-                prefix,
-                env == 0   ? "development"
-                : env == 1 ? "production"
-                           : "eval");
+                prefix, env_names[env]);
     }
     sodium_memzero(key, sizeof(key));
     return rc;

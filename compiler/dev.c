@@ -694,7 +694,8 @@ static struct defcache *open_cache(const struct project *p, void *arg)
 static void branches_init(struct branch br[2])
 {
     static const char *const refs[2] = {STORE_DEVELOPMENT, STORE_EVAL};
-    static const char *const labels[2] = {"development", "eval"};
+    const char *const labels[2] = {env_names[ENV_DEVELOPMENT],
+                                   env_names[ENV_EVAL]};
     static const unsigned masks[2] = {
         (1u << ENV_DEVELOPMENT) | (1u << ENV_PRODUCTION), 1u << ENV_EVAL};
     for (int i = 0; i < 2; i++) {

@@ -27,8 +27,6 @@
 #include "suggest.h"
 #include "yaml_load.h"
 
-const char *const env_names[ENV_COUNT] = {"development", "production", "eval"};
-
 static const char *const identity_keys[] = {"name", "slug", NULL};
 
 static bool ends_with(const char *s, const char *suffix)

@@ -34,9 +34,7 @@ enum kind {
     KIND_PROJECT = KIND_COUNT, /* struere.yaml */
 };
 
-enum env { ENV_DEVELOPMENT, ENV_PRODUCTION, ENV_EVAL, ENV_COUNT };
-
-extern const char *const env_names[ENV_COUNT];
+#include "env.h"
 
 struct def {
     enum kind kind;

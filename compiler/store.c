@@ -6,6 +6,8 @@
  */
 #include "store.h"
 
+#include "env.h"
+
 #include "pool.h"
 
 #include <errno.h>
@@ -274,10 +276,9 @@ int store_ref_id(struct store *s, const char *ref, char id[41])
 
 int store_resolve(struct store *s, const char *rev, char id[41])
 {
-    static const char *const envs[] = {"development", "production", "eval"};
     char full[300];
-    for (size_t i = 0; i < 3; i++)
-        if (!strcmp(rev, envs[i])) {
+    for (size_t i = 0; i < ENV_COUNT; i++)
+        if (!strcmp(rev, env_names[i])) {
             snprintf(full, sizeof(full), "refs/heads/struere/%s", rev);
             return store_ref_id(s, full, id);
         }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rt.h"
+#include "rt_env.h"
 #include "rt_crc.h"
 #include "rt_limits.h"
 
@@ -133,17 +134,16 @@ const char *struere_strerror(int code)
     return "unknown error";
 }
 
+const char *const rt_env_names[RT_ENV_COUNT] = {"development", "production",
+                                                "eval"};
+const char *const rt_env_key_prefixes[RT_ENV_COUNT] = {"sk_dev_", "sk_prod_",
+                                                       "sk_eval_"};
+
 const char *struere_env_name(int env)
 {
-    switch (env) {
-    case STRUERE_ENV_DEVELOPMENT:
-        return "development";
-    case STRUERE_ENV_PRODUCTION:
-        return "production";
-    case STRUERE_ENV_EVAL:
-        return "eval";
-    }
-    return NULL;
+    return env >= STRUERE_ENV_DEVELOPMENT && env <= STRUERE_ENV_EVAL
+               ? rt_env_names[env - 1]
+               : NULL;
 }
 
 const char *struere_kind_name(int kind)

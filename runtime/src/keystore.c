@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "rt.h"
+#include "rt_env.h"
 #include "rt_keys.h"
 #include "rt_limits.h"
 #include "sha256.h"
@@ -36,15 +37,6 @@ enum { KEY_SHOWN = 4 };
 
 #define KEYS_REF "refs/struere/keys"
 #define KEYS_FILE "keys.json"
-
-static const struct key_kind {
-    const char *prefix;
-    int env;
-} key_kinds[] = {
-    {"sk_dev_", STRUERE_ENV_DEVELOPMENT},
-    {"sk_prod_", STRUERE_ENV_PRODUCTION},
-    {"sk_eval_", STRUERE_ENV_EVAL},
-};
 
 /*
  * What a runtime opened by key keeps of its store and key: the key's
@@ -100,33 +92,37 @@ static int key_parse(const char *key, int *env, size_t *prefix_len, size_t *len,
 {
     if (!key || !*key)
         return rt_fail(err, STRUERE_EKEY, "no API key given");
-    const struct key_kind *kind = NULL;
-    for (size_t i = 0; i < sizeof(key_kinds) / sizeof(key_kinds[0]); i++)
-        if (!strncmp(key, key_kinds[i].prefix, strlen(key_kinds[i].prefix)))
-            kind = &key_kinds[i];
-    if (!kind)
+    const char *prefix = NULL;
+    int kind_env = 0;
+    for (int i = 0; i < RT_ENV_COUNT; i++)
+        if (!strncmp(key, rt_env_key_prefixes[i],
+                     strlen(rt_env_key_prefixes[i]))) {
+            prefix = rt_env_key_prefixes[i];
+            kind_env = i + 1; /* STRUERE_ENV_* */
+        }
+    if (!prefix)
         return rt_fail(err, STRUERE_EKEY,
                        "the API key does not start with sk_dev_, sk_prod_ "
                        "or sk_eval_");
-    size_t plen = strlen(kind->prefix);
+    size_t plen = strlen(prefix);
     size_t n = strnlen(key + plen, KEY_RANDOM_MAX + 1);
     if (n < KEY_RANDOM_MIN)
         return rt_fail(err, STRUERE_EKEY,
                        "the API key is too short: %zu characters after %s, "
                        "at least %d needed",
-                       n, kind->prefix, KEY_RANDOM_MIN);
+                       n, prefix, KEY_RANDOM_MIN);
     if (n > KEY_RANDOM_MAX)
         return rt_fail(err, STRUERE_EKEY,
                        "the API key is too long: more than %d characters "
                        "after %s",
-                       KEY_RANDOM_MAX, kind->prefix);
+                       KEY_RANDOM_MAX, prefix);
     for (size_t i = 0; i < n; i++)
         if (!base62((unsigned char)key[plen + i]))
             return rt_fail(err, STRUERE_EKEY,
                            "the API key has a character that is not base62 "
                            "(0-9, A-Z, a-z) at position %zu",
                            plen + i + 1);
-    *env = kind->env;
+    *env = kind_env;
     *prefix_len = plen;
     *len = plen + n;
     return 0;
