@@ -109,6 +109,8 @@ static void check_env(struct project *p, enum env e)
     for (int k = 0; k < KIND_COUNT; k++)
         total += p->ndefs[k];
     struct def **todo = arena_alloc(&p->arena, (total + 1) * sizeof(*todo));
+    if (!todo)
+        return; /* out of memory: the arena says so */
     size_t n = 0;
     for (int k = 0; k < KIND_COUNT; k++) {
         const struct kind_ops *ops = &kind_table[k];
@@ -140,11 +142,14 @@ void check_definitions(struct project *p)
 
 int check_project(struct project *p, const char *dir, unsigned threads)
 {
-    if (project_load(p, dir, threads) < 0)
+    int rc = project_load(p, dir, threads);
+    if (project_out_of_memory(p))
+        return CHECK_ENOMEM;
+    if (rc < 0)
         return -1;
     if (p->config)
         check_definitions(p);
     else
         diag_sort_unique(&p->diags);
-    return 0;
+    return project_out_of_memory(p) ? CHECK_ENOMEM : 0;
 }
