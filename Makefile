@@ -53,6 +53,7 @@ $(UNIT_OBJ): ALL_CFLAGS += -Itests/unit
 
 # The runtime library (libstruere) and its tests: runtime/runtime.mk.
 -include runtime/runtime.mk
+-include tests/alloc/alloc.mk
 
 .PHONY: all deps demo test check fuzz bench valgrind format format-check \
         install uninstall clean unit golden limits cli replay
@@ -117,7 +118,8 @@ replay: $(B)/fuzz-replay-check
 test: $(B)/lib-boundary.ok $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check \
       $(B)/fuzz-replay-defcache $(B)/runtime-tests \
       $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
-      $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE) $(TRUST_TOOL)
+      $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE) $(TRUST_TOOL) \
+      $(FAILALLOC_BIN)
 	@./tests/run-all.sh $(B)
 
 check:

@@ -4,6 +4,7 @@
 #include "arena.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ void arena_init(struct arena *a)
 {
     a->head = NULL;
     a->total = 0;
+    a->failed = 0;
 }
 
 void arena_free(struct arena *a)
@@ -33,11 +35,16 @@ void arena_free(struct arena *a)
     }
     a->head = NULL;
     a->total = 0;
+    a->failed = 0;
 }
 
 void *arena_alloc(struct arena *a, size_t size)
 {
     size_t align = sizeof(void *); /* nothing here needs long double */
+    if (size > SIZE_MAX / 2 - sizeof(struct arena_block)) {
+        a->failed = 1;
+        return NULL;
+    }
     size = (size + align - 1) & ~(align - 1);
     if (size == 0)
         size = align;
@@ -52,8 +59,8 @@ void *arena_alloc(struct arena *a, size_t size)
          * mmap), so allocations need no memset of their own. */
         b = calloc(1, sizeof(*b) + want);
         if (!b) {
-            fputs("struere: out of memory\n", stderr);
-            abort();
+            a->failed = 1;
+            return NULL;
         }
         b->size = want;
         b->used = 0;
@@ -69,6 +76,8 @@ void *arena_alloc(struct arena *a, size_t size)
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
     char *p = arena_alloc(a, n + 1);
+    if (!p)
+        return NULL;
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
@@ -78,6 +87,8 @@ char *arena_path(struct arena *a, const char *dir, const char *name)
 {
     size_t dl = strlen(dir), nl = strlen(name);
     char *p = arena_alloc(a, dl + nl + 2);
+    if (!p)
+        return NULL;
     memcpy(p, dir, dl);
     p[dl] = '/';
     memcpy(p + dl + 1, name, nl + 1);
@@ -89,32 +100,41 @@ char *arena_strdup(struct arena *a, const char *s)
     return arena_strndup(a, s, strlen(s));
 }
 
+char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *p = n < 0 ? arena_strdup(a, "") : arena_alloc(a, (size_t)n + 1);
+    if (p && n >= 0)
+        vsnprintf(p, (size_t)n + 1, fmt, again);
+    va_end(again);
+    return p;
+}
+
 char *arena_printf(struct arena *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return arena_strdup(a, "");
-    char *p = arena_alloc(a, (size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    char *p = arena_vprintf(a, fmt, ap);
     va_end(ap);
     return p;
 }
 
-void arena_grow(struct arena *a, void **items, size_t *cap, size_t need,
-                size_t elem)
+int arena_grow(struct arena *a, void **items, size_t *cap, size_t need,
+               size_t elem)
 {
     if (need <= *cap)
-        return;
+        return 0;
     size_t ncap = *cap ? *cap * 2 : 8;
     while (ncap < need)
         ncap *= 2;
     void *p = arena_alloc(a, ncap * elem);
+    if (!p)
+        return -1;
     if (*items)
         memcpy(p, *items, *cap * elem);
     *items = p;
     *cap = ncap;
+    return 0;
 }

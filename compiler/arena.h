@@ -1,11 +1,14 @@
 /*
  * arena.h - bump allocator. Each compilation (and each worker thread)
  * allocates from its own arena and frees it whole at the end, so the
- * phases never free individual objects.
+ * phases never free individual objects. Out of memory is an error, not an
+ * abort: an allocation returns NULL and the arena remembers it (failed),
+ * so a phase can stop and its driver report it.
  */
 #ifndef STRUERE_ARENA_H
 #define STRUERE_ARENA_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct arena_block;
@@ -13,23 +16,28 @@ struct arena_block;
 struct arena {
     struct arena_block *head;
     size_t total; /* bytes handed out, for statistics */
+    int failed;   /* an allocation failed since arena_init */
 };
 
 void arena_init(struct arena *a);
 /* Releases every block; the arena may be reused after arena_init. */
 void arena_free(struct arena *a);
-/* Returns zeroed memory aligned for any type; aborts only when the
- * system is out of memory (there is no recovery from that in a CLI). */
+/* Returns zeroed memory aligned for any type, or NULL (and sets
+ * a->failed) when the system is out of memory. The string functions below
+ * return NULL the same way. */
 void *arena_alloc(struct arena *a, size_t size);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_printf(struct arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* "dir/name" (what arena_printf(a, "%s/%s", ...) gives, without the
  * formatting machinery: it runs once per file). */
 char *arena_path(struct arena *a, const char *dir, const char *name);
-/* Grows *items (of *cap elements of size elem) to hold at least need. */
-void arena_grow(struct arena *a, void **items, size_t *cap, size_t need,
-                size_t elem);
+/* Grows *items (of *cap elements of size elem) to hold at least need.
+ * 0, or -1 out of memory (*items and *cap unchanged). */
+int arena_grow(struct arena *a, void **items, size_t *cap, size_t need,
+               size_t elem);
 
 #endif

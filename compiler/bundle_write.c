@@ -270,7 +270,7 @@ int bundle_write(const struct project *p, enum env e,
         set_u32(ent + 16, (uint32_t)len);
         set_u32(ent + 20, (uint32_t)((uint64_t)len >> 32));
     }
-    if (b.failed) {
+    if (b.failed || a.failed) { /* a: strings interned out of memory */
         free(b.data);
         goto done;
     }

@@ -109,6 +109,8 @@ static void check_env(struct project *p, enum env e)
     for (int k = 0; k < KIND_COUNT; k++)
         total += p->ndefs[k];
     struct def **todo = arena_alloc(&p->arena, (total + 1) * sizeof(*todo));
+    if (!todo)
+        return; /* out of memory: the arena says so */
     size_t n = 0;
     for (int k = 0; k < KIND_COUNT; k++) {
         const struct kind_ops *ops = &kind_table[k];
@@ -144,11 +146,17 @@ int check_project(struct project *p, const char *dir,
     static const struct check_options none;
     if (!opt)
         opt = &none;
-    if (project_load_config(p, dir) < 0)
+    int rc = project_load_config(p, dir);
+    if (project_out_of_memory(p))
+        return CHECK_ENOMEM;
+    if (rc < 0)
         return -1;
     if (p->config && opt->cache)
         p->cache = opt->cache(p, opt->arg);
-    if (project_load_defs(p, opt->threads, p->cache) < 0)
+    rc = project_load_defs(p, opt->threads, p->cache);
+    if (project_out_of_memory(p))
+        return CHECK_ENOMEM;
+    if (rc < 0)
         return -1;
     if (p->config)
         check_definitions(p);
@@ -156,5 +164,5 @@ int check_project(struct project *p, const char *dir,
         diag_sort_unique(&p->diags);
     /* Restored definitions were not read: the lines a report quotes are. */
     project_read_quoted_sources(p);
-    return 0;
+    return project_out_of_memory(p) ? CHECK_ENOMEM : 0;
 }

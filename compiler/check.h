@@ -9,6 +9,10 @@
 struct project;
 struct defcache;
 
+/* check_project's result when memory ran out: the diagnostics are
+ * incomplete and must not be reported as the project's. */
+#define CHECK_ENOMEM (-2)
+
 /* What check_project may use besides the files (all optional). */
 struct check_options {
     unsigned threads; /* as in project_load (0: one per core) */
@@ -23,8 +27,9 @@ struct check_options {
 /* Loads and checks the project in dir: struere.yaml, every definition
  * (restored from opt's cache when unchanged), then the cross-definition
  * checks. opt may be NULL. Diagnostics end up sorted and de-duplicated in
- * p->diags, with the lines they quote readable. Returns 0, or -1 when the
- * schemas themselves are unusable (an internal error). The one entry point
+ * p->diags, with the lines they quote readable. Returns 0, -1 when the
+ * schemas themselves are unusable (an internal error), or CHECK_ENOMEM.
+ * The one entry point
  * of every command that checks: check, build, dev and the others. */
 int check_project(struct project *p, const char *dir,
                   const struct check_options *opt);

@@ -28,6 +28,10 @@ int cli_compile(const struct cli *g, struct project *p, struct compiled *c)
 
 int cli_report_check(const struct project *p, int rc)
 {
+    if (rc == CHECK_ENOMEM) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
     if (rc < 0) {
         report_print(stderr, &p->diags, REPORT_TEXT, report_use_color(stderr));
         cli_error("the built-in schemas are invalid");

@@ -152,6 +152,11 @@ int cmd_check(const struct cli *g, int argc, char **argv)
     struct project p;
     struct check_options opt = {.threads = threads};
     int rc = check_project(&p, g->dir, &opt);
+    if (rc == CHECK_ENOMEM) {
+        cli_error("out of memory");
+        project_free(&p);
+        return EXIT_IO;
+    }
     report_print(stdout, &p.diags, fmt, report_use_color(stdout));
     int code = EXIT_OK;
     if (rc < 0) {

@@ -21,6 +21,24 @@
 #include "slug.h"
 #include "store.h"
 
+/* init and add are the program: out of memory they stop with a message
+ * and exit status 3, as they always did; the arena itself (library code)
+ * only returns NULL. */
+static void *or_exit(void *p)
+{
+    if (!p) {
+        fputs("struere: out of memory\n", stderr);
+        exit(EXIT_IO);
+    }
+    return p;
+}
+#define arena_alloc(...) or_exit(arena_alloc(__VA_ARGS__))
+#define arena_strdup(...) ((char *)or_exit(arena_strdup(__VA_ARGS__)))
+#define arena_strndup(...) ((char *)or_exit(arena_strndup(__VA_ARGS__)))
+#define arena_printf(...) ((char *)or_exit(arena_printf(__VA_ARGS__)))
+#define slug_from_name(...) ((char *)or_exit(slug_from_name(__VA_ARGS__)))
+#define slug_display_name(...) ((char *)or_exit(slug_display_name(__VA_ARGS__)))
+
 static const char add_usage[] =
     "usage: struere add KIND NAME\n"
     "\n"

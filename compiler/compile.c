@@ -300,6 +300,8 @@ static int emit_env(const struct project *p, enum env e,
     pool_run(pool_threads(m), m, emit_one, &job);
     c->nreview[e] = m;
     free(defs);
+    if (emit_env_failed(x))
+        job.failed = 1;
     emit_env_free(x);
     if (job.failed)
         return -1;
@@ -540,6 +542,8 @@ void compile_reuse_prepare(const struct project *p, struct arena *a,
         line += len + (end ? 1 : 0);
     }
     struct index *same = index_new(a, ndefs);
+    if (!was || !same || a->failed)
+        return; /* out of memory: nothing reused */
     bool tools_changed = false;
     size_t ntools_before = 0;
     for (size_t i = 0; i < was->cap; i++)

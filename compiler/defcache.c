@@ -423,6 +423,10 @@ static struct node *get_node(struct in *r, struct arena *a,
     (*budget)--;
     struct node *n =
         node_new(a, (enum node_type)type, src, (int)line, (int)col);
+    if (!n) {
+        r->bad = true; /* out of memory: parsed again instead */
+        return NULL;
+    }
     if (type == NODE_MAP || type == NODE_SEQ) {
         uint64_t count = get_uv(r);
         uint64_t kids = type == NODE_MAP ? 2 * count : count;
@@ -434,6 +438,10 @@ static struct node *get_node(struct in *r, struct arena *a,
         }
         n->n = (unsigned)count;
         n->kids = arena_alloc(a, (size_t)(kids ? kids : 1) * sizeof(*n->kids));
+        if (!n->kids) {
+            r->bad = true; /* out of memory: parsed again instead */
+            return NULL;
+        }
         for (size_t i = 0; i < kids; i++) {
             struct node *k = get_node(r, a, src, depth + 1, budget);
             if (!k)
@@ -562,6 +570,8 @@ bool defcache_restore(const struct defcache *c, const char *project_dir,
         return false;
     char *full = arena_path(a, project_dir, d->path);
     struct stat st;
+    if (!full)
+        return false;
     /* lstat: a symbolic link is never restored; it is read again, and
      * its target checked (project.c), on every run. */
     if (lstat(full, &st) != 0 || !S_ISREG(st.st_mode))

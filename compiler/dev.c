@@ -276,6 +276,8 @@ static void branch_prepare(struct branch *b, const struct project *p,
     const char **paths =
         arena_alloc(&b->arena, (b->nblobs + 1) * sizeof(char *));
     const char **ids = arena_alloc(&b->arena, (b->nblobs + 1) * sizeof(char *));
+    if (!paths || !ids)
+        return; /* out of memory: nothing reused */
     for (size_t i = 0; i < b->nblobs; i++) {
         paths[i] = b->blobs[i].path;
         ids[i] = b->blobs[i].id;

@@ -18,10 +18,13 @@ void diag_list_init(struct diag_list *l, struct arena *a)
     l->arena = a;
 }
 
+/* Out of memory the diagnostic is dropped: the arena remembers the
+ * failure, and the driver reports that instead of a partial list. */
 static void push(struct diag_list *l, const struct diag *d)
 {
-    arena_grow(l->arena, (void **)&l->items, &l->cap, l->n + 1,
-               sizeof(*l->items));
+    if (arena_grow(l->arena, (void **)&l->items, &l->cap, l->n + 1,
+                   sizeof(*l->items)) < 0)
+        return;
     l->items[l->n++] = *d;
     if (d->severity == SEV_ERROR)
         l->errors++;
@@ -48,6 +51,8 @@ vadd(struct diag_list *l, enum severity sev, const char *code,
         .message = arena_strdup(l->arena, buf),
         .hint = hint ? arena_strdup(l->arena, hint) : NULL,
     };
+    if (!d.message || (hint && !d.hint))
+        return;
     push(l, &d);
 }
 

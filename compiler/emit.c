@@ -154,6 +154,8 @@ static json_t *tool_for_agent(const struct emit_env *cx, const char *name)
             if (!tname || index_get(x->tools, tname))
                 continue;
             struct tool_entry *t = arena_alloc(&x->arena, sizeof(*t));
+            if (!t)
+                break; /* out of memory: emit_env_failed says so */
             t->builtin = list->kids[i];
             index_put(x->tools, tname, t);
         }
@@ -162,6 +164,8 @@ static json_t *tool_for_agent(const struct emit_env *cx, const char *name)
             if (!d->root || !d->slug || index_get(x->tools, d->slug))
                 continue;
             struct tool_entry *t = arena_alloc(&x->arena, sizeof(*t));
+            if (!t)
+                break;
             t->custom = d;
             index_put(x->tools, d->slug, t);
         }
@@ -176,6 +180,11 @@ static json_t *tool_for_agent(const struct emit_env *cx, const char *name)
     json_t *summary = t ? t->summary : NULL;
     pthread_mutex_unlock(&x->lock);
     return summary;
+}
+
+bool emit_env_failed(const struct emit_env *x)
+{
+    return x->arena.failed != 0;
 }
 
 void emit_env_free(struct emit_env *x)

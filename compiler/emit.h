@@ -19,6 +19,9 @@
 struct emit_env;
 struct emit_env *emit_env_new(const struct project *p, enum env e);
 void emit_env_free(struct emit_env *x);
+/* Whether memory ran out in x's own tables (what was emitted through it
+ * may then lack a tool's summary: the caller fails instead). */
+bool emit_env_failed(const struct emit_env *x);
 
 /* The compiled body of d in x's environment, as a new JSON object (caller
  * owns the reference). The project must have checked clean. */

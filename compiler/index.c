@@ -21,6 +21,8 @@ static uint64_t hash(const char *s)
 struct index *index_new(struct arena *a, size_t expected)
 {
     struct index *ix = arena_alloc(a, sizeof(*ix));
+    if (!ix)
+        return NULL;
     size_t cap = 16;
     while (cap < expected * 2 + 1)
         cap *= 2;
@@ -28,17 +30,22 @@ struct index *index_new(struct arena *a, size_t expected)
     ix->arena = a;
     ix->keys = arena_alloc(a, cap * sizeof(*ix->keys));
     ix->values = arena_alloc(a, cap * sizeof(*ix->values));
-    return ix;
+    return ix->keys && ix->values ? ix : NULL;
 }
 
-static void grow(struct index *ix)
+/* Doubles the table; -1 out of memory (the table unchanged). */
+static int grow(struct index *ix)
 {
     size_t old_cap = ix->cap;
     const char **keys = ix->keys;
     void **values = ix->values;
+    const char **nkeys = arena_alloc(ix->arena, 2 * old_cap * sizeof(*nkeys));
+    void **nvalues = arena_alloc(ix->arena, 2 * old_cap * sizeof(*nvalues));
+    if (!nkeys || !nvalues)
+        return -1;
     ix->cap *= 2;
-    ix->keys = arena_alloc(ix->arena, ix->cap * sizeof(*ix->keys));
-    ix->values = arena_alloc(ix->arena, ix->cap * sizeof(*ix->values));
+    ix->keys = nkeys;
+    ix->values = nvalues;
     for (size_t i = 0; i < old_cap; i++) {
         if (!keys[i])
             continue;
@@ -48,12 +55,15 @@ static void grow(struct index *ix)
         ix->keys[j] = keys[i];
         ix->values[j] = values[i];
     }
+    return 0;
 }
 
 void *index_put(struct index *ix, const char *key, void *d)
 {
-    if (2 * (ix->n + 1) > ix->cap)
-        grow(ix);
+    /* Out of memory (no table, or it cannot grow) the key is not added:
+     * the arena remembers the failure for the driver. */
+    if (!ix || !key || (2 * (ix->n + 1) > ix->cap && grow(ix) < 0))
+        return NULL;
     size_t i = hash(key) & (ix->cap - 1);
     while (ix->keys[i]) {
         if (!strcmp(ix->keys[i], key))

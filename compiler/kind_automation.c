@@ -332,6 +332,8 @@ void automation_check_cascades(struct check_ctx *c)
     struct cascade_graph g = {0};
     g.n = p->ndefs[KIND_AUTOMATION];
     g.autos = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.autos));
+    if (!g.autos)
+        return;
     size_t k = 0;
     for (size_t i = 0; i < g.n; i++)
         if (p->defs[KIND_AUTOMATION][i].root &&
@@ -340,6 +342,8 @@ void automation_check_cascades(struct check_ctx *c)
     g.n = k;
     g.color = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.color));
     g.path = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.path));
+    if (!g.color || !g.path)
+        return; /* out of memory: the arena says so */
     for (size_t i = 0; i < g.n; i++)
         if (g.color[i] == 0)
             visit_auto(c, &g, i);

@@ -84,6 +84,8 @@ void fixture_prepare_schemas(struct check_ctx *c)
     c->record_schemas = index_new(c->arena, n);
     struct schemas_job job = {
         c, arena_alloc(c->arena, (n + 1) * sizeof(*job.out))};
+    if (!job.out)
+        return; /* out of memory: the arena says so */
     unsigned workers = p->nworkers ? (unsigned)p->nworkers : 1;
     pool_run(workers, n, compile_one, &job);
     for (size_t i = 0; i < n; i++) {

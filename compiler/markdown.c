@@ -63,12 +63,15 @@ static void outline(struct arena *a, struct markdown *md, const char *text,
         size_t used = 0;
         buf[0] = '\0';
         collect_text(b, buf, sizeof(buf), &used);
-        arena_grow(a, (void **)&md->headings, &cap, md->nheadings + 1,
-                   sizeof(*md->headings));
+        if (arena_grow(a, (void **)&md->headings, &cap, md->nheadings + 1,
+                       sizeof(*md->headings)) < 0)
+            break; /* out of memory: the arena says so */
         struct md_heading *h = &md->headings[md->nheadings++];
         h->level = cmark_node_get_heading_level(b);
         h->line = cmark_node_get_start_line(b) + md->body_line - 1;
         h->text = arena_strdup(a, buf);
+        if (!h->text)
+            h->text = "";
     }
     cmark_node_free(doc);
 }
@@ -94,6 +97,8 @@ struct markdown *markdown_load(struct arena *a, const struct source *src,
         size_t n = line_len(t + pos, len - pos, &eol);
         if (is_fence(t + pos, n)) {
             struct markdown *md = arena_alloc(a, sizeof(*md));
+            if (!md)
+                return NULL; /* out of memory: the arena says so */
             md->fm_offset = fm_start;
             md->fm_len = pos - fm_start;
             md->fm_line = 2;

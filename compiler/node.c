@@ -84,6 +84,8 @@ struct node *node_new(struct arena *a, enum node_type t,
                       const struct source *src, int line, int col)
 {
     struct node *n = arena_alloc(a, sizeof(*n));
+    if (!n)
+        return NULL;
     n->type = t;
     n->src = src;
     n->line = line;
@@ -97,7 +99,8 @@ struct node *node_new_string(struct arena *a, const char *s, size_t len,
                              const struct source *src, int line, int col)
 {
     struct node *n = node_new(a, NODE_STRING, src, line, col);
-    n->str = arena_strndup(a, s, len);
+    if (!n || !(n->str = arena_strndup(a, s, len)))
+        return NULL;
     n->len = len;
     return n;
 }
@@ -110,12 +113,16 @@ struct node *node_merge(struct arena *a, struct node *base,
     if (!base || base->type != NODE_MAP || overlay->type != NODE_MAP)
         return overlay;
     struct node *m = node_new(a, NODE_MAP, base->src, base->line, base->col);
-    m->kids = arena_alloc(a, 2 * (base->n + overlay->n) * sizeof(*m->kids));
+    if (!m || !(m->kids = arena_alloc(a, 2 * (base->n + overlay->n) *
+                                             sizeof(*m->kids))))
+        return NULL;
     for (size_t i = 0; i < base->n; i++) {
         struct node *k = base->kids[2 * i];
         struct node *ov = node_get(overlay, k->str);
         m->kids[2 * m->n] = k;
         m->kids[2 * m->n + 1] = node_merge(a, base->kids[2 * i + 1], ov);
+        if (!m->kids[2 * m->n + 1] && a->failed)
+            return NULL;
         m->n++;
     }
     for (size_t i = 0; i < overlay->n; i++) {
@@ -133,7 +140,8 @@ struct node *node_without(struct arena *a, const struct node *m,
                           const char *key)
 {
     struct node *c = node_new(a, NODE_MAP, m->src, m->line, m->col);
-    c->kids = arena_alloc(a, 2 * (m->n + 1) * sizeof(*c->kids));
+    if (!c || !(c->kids = arena_alloc(a, 2 * (m->n + 1) * sizeof(*c->kids))))
+        return NULL;
     for (size_t i = 0; i < m->n; i++) {
         if (strcmp(m->kids[2 * i]->str, key) == 0)
             continue;

@@ -72,6 +72,8 @@ static int resolve_inside(const struct project *p, struct arena *a,
     if (inside)
         *real = arena_strdup(a, buf);
     free(buf);
+    if (inside && !*real)
+        return ENOMEM;
     return inside ? 0 : READ_OUTSIDE;
 }
 
@@ -90,6 +92,8 @@ static int read_file(const struct project *p, struct arena *a, const char *rel,
     *too_big = false;
     const char *path = arena_path(a, p->dir, rel);
     struct stat st;
+    if (!path)
+        return ENOMEM;
     if (lstat(path, &st) < 0)
         return errno;
     if (S_ISLNK(st.st_mode)) {
@@ -129,6 +133,10 @@ static int read_file(const struct project *p, struct arena *a, const char *rel,
         return 0;
     }
     char *buf = arena_alloc(a, (size_t)st.st_size + 1);
+    if (!buf) {
+        close(fd);
+        return ENOMEM;
+    }
     size_t got = read_all(fd, buf, (size_t)st.st_size);
     close(fd);
     buf[got] = '\0';
@@ -226,10 +234,14 @@ static void inject_prompt(struct arena *a, struct def *d, struct node *root)
     if (blen == 0)
         line = md->body_line - 1; /* the closing '---': nothing follows */
     struct node **kids = arena_alloc(a, 2 * (root->n + 1) * sizeof(*kids));
+    if (!kids)
+        return;
     memcpy(kids, root->kids, 2 * root->n * sizeof(*kids));
     kids[2 * root->n] =
         node_new_string(a, "systemPrompt", 12, d->src, md->body_line, 1);
     kids[2 * root->n + 1] = node_new_string(a, body, blen, d->src, line, 1);
+    if (!kids[2 * root->n] || !kids[2 * root->n + 1])
+        return; /* out of memory: the arena says so */
     root->kids = kids;
     root->n++;
 }
@@ -241,6 +253,8 @@ static struct node *base_views(struct arena *a, struct def *d,
 {
     struct node *envs = node_get(d->root, "environments");
     *base = envs ? node_without(a, d->root, "environments") : d->root;
+    if (!*base) /* out of memory: reported as that, the views unused */
+        *base = d->root;
     for (int e = 0; e < ENV_COUNT; e++)
         d->view[e] = *base;
     return envs && envs->type == NODE_MAP ? envs : NULL;
@@ -251,6 +265,8 @@ static void overlay_view(struct project *p, struct arena *a, struct def *d,
                          int e, struct node *base, struct node *overlay)
 {
     d->view[e] = node_merge(a, base, overlay);
+    if (!d->view[e]) /* out of memory: reported as that */
+        d->view[e] = base;
     d->has_overlay[e] = true;
     __atomic_fetch_or(&p->overlay_envs, 1u << e, __ATOMIC_RELAXED);
 }
@@ -316,13 +332,15 @@ static void overlays(struct project *p, struct arena *a, struct def *d,
                            "change it in the base definition",
                            "'%s' cannot be overlaid per environment",
                            ok_key->str);
-                kept = node_without(a, kept, ok_key->str);
+                struct node *without = node_without(a, kept, ok_key->str);
+                kept = without ? without : kept; /* else out of memory */
             } else if (!strcmp(ok_key->str, "environments")) {
                 diag_error(&d->diags, ok_key, "overlay-identity",
                            "move these overlays to the top-level "
                            "'environments'",
                            "overlays cannot contain 'environments'");
-                kept = node_without(a, kept, ok_key->str);
+                struct node *without = node_without(a, kept, ok_key->str);
+                kept = without ? without : kept;
             }
         }
         overlay_view(p, a, d, e, base, kept);
@@ -345,7 +363,7 @@ static void identify(struct arena *a, struct def *d)
         if (name && name->type == NODE_STRING && name->len) {
             d->slug = slug_from_name(a, name->str);
             d->slug_node = name;
-            if (!*d->slug) {
+            if (d->slug && !*d->slug) {
                 diag_error(&d->diags, name, "bad-slug",
                            "add 'slug:' with lowercase letters, digits and "
                            "hyphens",
@@ -414,6 +432,8 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
     int err = read_file(p, a, d->path, &bytes, &len, LIMIT_FILE_BYTES, &too_big,
                         &d->stat, &mode);
     struct source *nosrc = source_from_bytes(a, d->path, "", 0);
+    if (!nosrc)
+        return; /* out of memory: the arena says so */
     if (err) {
         if (report_unreadable(&d->diags, nosrc, err, mode))
             __atomic_store_n(&p->io_error, 1, __ATOMIC_RELAXED);
@@ -427,6 +447,8 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
         return;
     }
     d->src = source_adopt(a, d->path, bytes, len);
+    if (!d->src)
+        return;
     unsigned char h[32];
     rt_sha256(bytes, len, h);
     sodium_bin2hex(d->sha256, sizeof(d->sha256), h, sizeof(h));
@@ -443,6 +465,8 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
     if (!d->src || d->src->text - d->src->skipped != bytes)
         d->src = source_from_bytes(a, d->path, bytes, len);
     struct source *src = (struct source *)d->src;
+    if (!src)
+        return; /* out of memory: the arena says so */
     size_t bad = utf8_first_invalid(src->text, src->len);
     if (bad != (size_t)-1) {
         int line, col;
@@ -609,6 +633,8 @@ static void discover(struct project *p, enum kind k)
     const struct kind_ops *ops = &kind_table[k];
     char *dirpath = arena_path(&p->arena, p->dir, ops->dir);
     struct stat lst;
+    if (!dirpath)
+        return; /* out of memory: the arena says so */
     if (lstat(dirpath, &lst) == 0 && S_ISLNK(lst.st_mode)) {
         /* A linked kind directory is listed only when it stays inside
          * the project: the names of files elsewhere are not printed. */
@@ -639,8 +665,12 @@ static void discover(struct project *p, enum kind k)
     while ((e = readdir(dir))) {
         if (e->d_name[0] == '.')
             continue;
-        arena_grow(&p->arena, (void **)&names, &cap, n + 1, sizeof(*names));
-        names[n++] = arena_strdup(&p->arena, e->d_name);
+        if (arena_grow(&p->arena, (void **)&names, &cap, n + 1,
+                       sizeof(*names)) < 0 ||
+            !(names[n++] = arena_strdup(&p->arena, e->d_name))) {
+            closedir(dir);
+            return;
+        }
     }
     closedir(dir);
     /* Byte order, never the file system's or the locale's. */
@@ -648,8 +678,10 @@ static void discover(struct project *p, enum kind k)
         qsort(names, n, sizeof(*names), cmp_str);
     size_t kept = 0;
     p->defs[k] = arena_alloc(&p->arena, (n + 1) * sizeof(struct def));
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && p->defs[k]; i++) {
         char *path = arena_path(&p->arena, ops->dir, names[i]);
+        if (!path)
+            break;
         if (!accepts(ops, names[i])) {
             /* tests/ is a common name: whatever else lives there (a
              * project's own test scripts) is not ours to judge. */
@@ -658,7 +690,7 @@ static void discover(struct project *p, enum kind k)
             struct source *where = source_from_bytes(&p->arena, path, "", 0);
             char *full = arena_path(&p->arena, p->dir, path);
             struct stat st;
-            bool isdir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
+            bool isdir = full && stat(full, &st) == 0 && S_ISDIR(st.st_mode);
             diag_add(&p->diags, SEV_WARNING, "stray-file", where, 0, 0,
                      isdir ? "definitions are not read from subdirectories"
                            : arena_printf(&p->arena, "%s files end in %s%s",
@@ -706,6 +738,8 @@ int project_open(struct project *p, const char *dir)
     if (sodium_init() < 0)
         return -1;
     project_open_shared(p, dir, NULL);
+    if (!p->dir)
+        return -1; /* out of memory: the arena says so */
     return schema_set_load(&p->schemas, &p->arena, &p->diags);
 }
 
@@ -722,12 +756,22 @@ void project_open_shared(struct project *p, const char *dir,
     }
 }
 
+bool project_out_of_memory(const struct project *p)
+{
+    bool failed = p->arena.failed;
+    for (size_t t = 0; t < p->nworkers && p->worker_arenas; t++)
+        failed = failed || p->worker_arenas[t].failed;
+    return failed;
+}
+
 int project_load_config(struct project *p, const char *dir)
 {
     if (project_open(p, dir) < 0)
         return -1;
     char *cfg = arena_printf(&p->arena, "%s/struere.yaml", dir);
     struct stat st;
+    if (!cfg)
+        return -1;
     /* lstat: a struere.yaml that is a broken or outside link is
      * reported as such by load_def, not as a missing project. */
     if (lstat(cfg, &st) != 0) {
@@ -740,8 +784,12 @@ int project_load_config(struct project *p, const char *dir)
     if (real) {
         p->real_dir = arena_strdup(&p->arena, real);
         free(real);
+        if (!p->real_dir)
+            return -1;
     }
     p->config = arena_alloc(&p->arena, sizeof(*p->config));
+    if (!p->config)
+        return -1;
     p->config->kind = KIND_PROJECT;
     p->config->path = "struere.yaml";
     load_def(p, &p->arena, p->config);
@@ -761,8 +809,10 @@ int project_load_defs(struct project *p, unsigned threads,
     }
     struct load_job job = {.p = p, .cache = cache};
     job.defs = malloc((total + 1) * sizeof(*job.defs));
-    if (!job.defs)
+    if (!job.defs) {
+        p->arena.failed = 1;
         return -1;
+    }
     size_t i = 0;
     for (int k = 0; k < KIND_COUNT; k++)
         for (size_t j = 0; j < p->ndefs[k]; j++)
@@ -772,6 +822,8 @@ int project_load_defs(struct project *p, unsigned threads,
     p->nworkers = n;
     p->worker_arenas = calloc(n, sizeof(*p->worker_arenas));
     if (!p->worker_arenas) {
+        p->nworkers = 0;
+        p->arena.failed = 1;
         free(job.defs);
         return -1;
     }

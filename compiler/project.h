@@ -77,6 +77,9 @@ struct project {
  * unusable. Diagnostics end up in p->diags (unsorted). It is
  * project_load_config then project_load_defs without a cache. */
 int project_load(struct project *p, const char *dir, unsigned threads);
+/* Whether an allocation failed in any of p's arenas: what p holds is
+ * then incomplete (a diagnostic or a definition may be missing). */
+bool project_out_of_memory(const struct project *p);
 /* The first half: opens the project and reads struere.yaml alone, so
  * that the caller can act on its settings (where the store is) before
  * the definitions are read. p->config stays NULL when there is no

@@ -118,6 +118,8 @@ static struct xdiag *compile_xdiag(struct compiler *C, const struct node *n)
         return NULL;
     }
     struct xdiag *x = arena_alloc(C->a, sizeof(*x));
+    if (!x)
+        return NULL;
     x->code = node_get_str(n, "code");
     x->message = node_get_str(n, "message");
     x->hint = node_get_str(n, "hint");
@@ -141,9 +143,12 @@ static int cmp_prop(const void *a, const void *b)
                   ((const struct schema_prop *)b)->name);
 }
 
+/* The compiled schema, or NULL out of memory (C->a->failed). */
 static struct schema *compile(struct compiler *C, const struct node *n)
 {
     struct schema *s = arena_alloc(C->a, sizeof(*s));
+    if (!s)
+        return NULL;
     s->min_len = s->max_len = s->min_items = s->max_items = -1;
     if (n && n->type == NODE_BOOL) {
         /* true: anything; false: nothing (used as x-error carriers) */
@@ -175,9 +180,13 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             }
             s->nprops = v->n;
             s->props = arena_alloc(C->a, (v->n + 1) * sizeof(*s->props));
+            if (!s->props)
+                return NULL;
             for (size_t j = 0; j < v->n; j++) {
                 s->props[j].name = v->kids[2 * j]->str;
                 s->props[j].schema = compile(C, v->kids[2 * j + 1]);
+                if (!s->props[j].schema)
+                    return NULL;
             }
             qsort(s->props, s->nprops, sizeof(*s->props), cmp_prop);
         } else if (!strcmp(key, "additionalProperties")) {
@@ -186,6 +195,8 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             } else {
                 s->additional = ADD_SCHEMA;
                 s->additional_schema = compile(C, v);
+                if (!s->additional_schema)
+                    return NULL;
             }
         } else if (!strcmp(key, "required")) {
             if (v->type != NODE_SEQ) {
@@ -194,6 +205,8 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             }
             s->nrequired = v->n;
             s->required = arena_alloc(C->a, (v->n + 1) * sizeof(char *));
+            if (!s->required)
+                return NULL;
             for (size_t j = 0; j < v->n; j++)
                 s->required[j] = v->kids[j]->str;
         } else if (!strcmp(key, "enum")) {
@@ -211,8 +224,11 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             }
             s->pattern_src = v->str;
             struct schema_set *set = C->set;
-            arena_grow(C->a, (void **)&set->patterns, &set->patterns_cap,
-                       set->npatterns + 1, sizeof(*set->patterns));
+            if (arena_grow(C->a, (void **)&set->patterns, &set->patterns_cap,
+                           set->npatterns + 1, sizeof(*set->patterns)) < 0) {
+                regfree(&s->pattern);
+                return NULL;
+            }
             set->patterns[set->npatterns++] = &s->pattern;
         } else if (!strcmp(key, "minimum") || !strcmp(key, "maximum")) {
             double d;
@@ -237,6 +253,8 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             s->max_items = get_count(C, v);
         } else if (!strcmp(key, "items")) {
             s->items = compile(C, v);
+            if (!s->items)
+                return NULL;
         } else if (!strcmp(key, "oneOf")) {
             if (v->type != NODE_SEQ || v->n == 0) {
                 bad(C, v, "'oneOf' must be a non-empty list");
@@ -244,8 +262,11 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             }
             s->none_of = v->n;
             s->one_of = arena_alloc(C->a, v->n * sizeof(*s->one_of));
+            if (!s->one_of)
+                return NULL;
             for (size_t j = 0; j < v->n; j++)
-                s->one_of[j] = compile(C, v->kids[j]);
+                if (!(s->one_of[j] = compile(C, v->kids[j])))
+                    return NULL;
         } else if (!strcmp(key, "description")) {
             s->description = v->str;
         } else if (!strcmp(key, "default")) {
@@ -260,8 +281,12 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             s->ref = v->str + strlen(prefix);
         } else if (!strcmp(key, "x-error")) {
             s->x_error = compile_xdiag(C, v);
+            if (C->a->failed)
+                return NULL;
         } else if (!strcmp(key, "x-pattern-error")) {
             s->x_pattern_error = compile_xdiag(C, v);
+            if (C->a->failed)
+                return NULL;
         } else if (!strcmp(key, "x-enum-errors")) {
             if (v->type != NODE_MAP) {
                 bad(C, v, "'x-enum-errors' must be a map");
@@ -269,8 +294,12 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             }
             s->nx_enum = v->n;
             s->x_enum = arena_alloc(C->a, (v->n + 1) * sizeof(*s->x_enum));
+            if (!s->x_enum)
+                return NULL;
             for (size_t j = 0; j < v->n; j++) {
                 struct xdiag *x = compile_xdiag(C, v->kids[2 * j + 1]);
+                if (C->a->failed)
+                    return NULL;
                 s->x_enum[j].value = v->kids[2 * j]->str;
                 if (x)
                     s->x_enum[j].diag = *x;
@@ -326,12 +355,18 @@ static struct schema *compile_file(struct compiler *C, const struct node *root)
     if (defs && defs->type == NODE_MAP) {
         C->ndefs = defs->n;
         C->defs = arena_alloc(C->a, (defs->n + 1) * sizeof(*C->defs));
+        if (!C->defs)
+            return NULL;
         for (size_t i = 0; i < defs->n; i++) {
             C->defs[i].name = defs->kids[2 * i]->str;
             C->defs[i].schema = compile(C, defs->kids[2 * i + 1]);
+            if (!C->defs[i].schema)
+                return NULL;
         }
     }
     struct schema *s = compile(C, root);
+    if (!s)
+        return NULL;
     resolve_refs(C, s, root, 0);
     for (size_t i = 0; i < C->ndefs; i++)
         resolve_refs(C, C->defs[i].schema, root, 0);
@@ -345,11 +380,17 @@ int schema_set_load(struct schema_set *set, struct arena *a,
     struct compiler C = {.a = a, .diags = diags, .set = set};
     set->nfiles = embedded_schemas_count;
     set->files = arena_alloc(a, (set->nfiles + 1) * sizeof(*set->files));
-    for (size_t i = 0; i < embedded_schemas_count; i++) {
+    if (!set->files) {
+        set->nfiles = 0;
+        return -1;
+    }
+    for (size_t i = 0; i < embedded_schemas_count && !a->failed; i++) {
         const struct embedded_file *e = &embedded_schemas[i];
         char path[128];
         snprintf(path, sizeof(path), "schemas/%s.yaml", e->name);
         struct source *src = source_from_bytes(a, path, e->text, e->len);
+        if (!src)
+            return -1;
         int failed = 0;
         struct node *root = yaml_load(a, src, 0, src->len, 1, diags, &failed);
         set->files[i].name = e->name;
@@ -361,7 +402,7 @@ int schema_set_load(struct schema_set *set, struct arena *a,
         if (node_get(root, "$id"))
             set->files[i].schema = compile_file(&C, root);
     }
-    return C.failed ? -1 : 0;
+    return C.failed || a->failed ? -1 : 0;
 }
 
 void schema_set_free(struct schema_set *set)

@@ -13,6 +13,8 @@ char *slug_from_name(struct arena *a, const char *name)
 {
     size_t n = strlen(name);
     char *out = arena_alloc(a, n + 1);
+    if (!out)
+        return NULL;
     size_t k = 0;
     int pending_dash = 0;
     for (size_t i = 0; i < n; i++) {
@@ -33,6 +35,8 @@ char *slug_from_name(struct arena *a, const char *name)
 char *slug_display_name(struct arena *a, const char *slug)
 {
     char *out = arena_strdup(a, slug);
+    if (!out)
+        return NULL;
     int start = 1;
     for (char *p = out; *p; p++) {
         if (*p == '-' || *p == '_') {

@@ -15,14 +15,16 @@
 struct source *source_from_bytes(struct arena *a, const char *path,
                                  const char *bytes, size_t len)
 {
-    return source_adopt(a, path, arena_strndup(a, bytes, len), len);
+    char *text = arena_strndup(a, bytes, len);
+    return text ? source_adopt(a, path, text, len) : NULL;
 }
 
 struct source *source_adopt(struct arena *a, const char *path, char *text,
                             size_t len)
 {
     struct source *s = arena_alloc(a, sizeof(*s));
-    s->path = arena_strdup(a, path);
+    if (!s || !(s->path = arena_strdup(a, path)))
+        return NULL;
     s->skipped = 0;
     if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
         text += 3;
@@ -37,6 +39,8 @@ struct source *source_adopt(struct arena *a, const char *path, char *text,
     for (p = text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
         n++;
     s->line_starts = arena_alloc(a, n * sizeof(size_t));
+    if (!s->line_starts)
+        return NULL;
     s->nlines = n;
     size_t k = 0;
     s->line_starts[k++] = 0;

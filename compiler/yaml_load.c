@@ -216,6 +216,15 @@ static int cmp_key(const void *pa, const void *pb)
     return a->col < b->col ? -1 : (a->col > b->col);
 }
 
+/* Out of memory: the load stops (the arena remembers why; the driver
+ * reports it). */
+static void out_of_memory(struct loader *L)
+{
+    L->a->failed = 1;
+    L->failed = 1;
+    L->fatal = 1;
+}
+
 static void report_duplicate(struct loader *L, const struct node *first,
                              const struct node *dup)
 {
@@ -242,8 +251,10 @@ static void check_duplicates(struct loader *L, struct node *m)
         return;
     }
     struct node **keys = malloc(m->n * sizeof(*keys));
-    if (!keys)
+    if (!keys) {
+        out_of_memory(L);
         return;
+    }
     for (size_t i = 0; i < m->n; i++)
         keys[i] = m->kids[2 * i];
     qsort(keys, m->n, sizeof(*keys), cmp_key);
@@ -260,8 +271,11 @@ static void check_duplicates(struct loader *L, struct node *m)
 
 static void register_anchor(struct loader *L, const char *name, struct node *n)
 {
-    arena_grow(L->a, (void **)&L->anchors, &L->anchors_cap, L->nanchors + 1,
-               sizeof(*L->anchors));
+    if (!name || arena_grow(L->a, (void **)&L->anchors, &L->anchors_cap,
+                            L->nanchors + 1, sizeof(*L->anchors)) < 0) {
+        out_of_memory(L);
+        return;
+    }
     L->anchors[L->nanchors].name = name;
     L->anchors[L->nanchors].node = n;
     L->nanchors++;
@@ -279,8 +293,11 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
     if (n->height + 1 > c->height)
         c->height = n->height + 1;
     if (c->type == NODE_SEQ) {
-        arena_grow(L->a, (void **)&c->kids, &f->cap, c->n + 1,
-                   sizeof(*c->kids));
+        if (arena_grow(L->a, (void **)&c->kids, &f->cap, c->n + 1,
+                       sizeof(*c->kids)) < 0) {
+            out_of_memory(L);
+            return;
+        }
         c->kids[c->n++] = n;
         c->weight += n->weight;
         return;
@@ -290,12 +307,19 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
             error_at(L, m, "yaml-syntax", "keys must be plain strings",
                      "a map key must be a scalar, not a collection");
             n = node_new_string(L->a, "?", 1, L->src, n->line, n->col);
+            if (!n) {
+                out_of_memory(L);
+                return;
+            }
         }
         f->key = n;
         return;
     }
-    arena_grow(L->a, (void **)&c->kids, &f->cap, 2 * (c->n + 1),
-               sizeof(*c->kids));
+    if (arena_grow(L->a, (void **)&c->kids, &f->cap, 2 * (c->n + 1),
+                   sizeof(*c->kids)) < 0) {
+        out_of_memory(L);
+        return;
+    }
     c->kids[2 * c->n] = f->key;
     c->kids[2 * c->n + 1] = n;
     c->n++;
@@ -368,6 +392,8 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
     }
     n = node_new_string(L->a, (const char *)ev->data.scalar.value, len, L->src,
                         line_of(L, m), col_of(m));
+    if (!n)
+        return NULL;
     if (ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE)
         n->block_indent = literal_indent(L, n);
     const char *tag = (const char *)ev->data.scalar.tag;
@@ -435,6 +461,10 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
     bool done = false;
     while (!done && !L.fatal) {
         if (!yaml_parser_parse(&p, &ev)) {
+            if (p.error == YAML_MEMORY_ERROR) {
+                out_of_memory(&L);
+                break;
+            }
             char msg[512];
             if (p.context)
                 snprintf(msg, sizeof(msg), "invalid YAML: %s (%s at line %d)",
@@ -465,11 +495,16 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
             if (!spend(&L, 1, m))
                 break;
             struct node *n = scalar_node(&L, &ev);
+            if (!n) {
+                out_of_memory(&L);
+                break;
+            }
             if (ev.data.scalar.anchor)
                 register_anchor(
                     &L, arena_strdup(a, (const char *)ev.data.scalar.anchor),
                     n);
-            attach(&L, n, m);
+            if (!L.fatal)
+                attach(&L, n, m);
             break;
         }
         case YAML_ALIAS_EVENT: {
@@ -518,11 +553,19 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
             bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
             struct node *n = node_new(a, seq ? NODE_SEQ : NODE_MAP, src,
                                       line_of(&L, m), col_of(m));
-            n->height = 1;
             const yaml_char_t *anchor = seq ? ev.data.sequence_start.anchor
                                             : ev.data.mapping_start.anchor;
+            if (!n) {
+                out_of_memory(&L);
+                break;
+            }
+            n->height = 1;
             L.open_anchor[L.depth] =
                 anchor ? arena_strdup(a, (const char *)anchor) : NULL;
+            if (anchor && !L.open_anchor[L.depth]) {
+                out_of_memory(&L);
+                break;
+            }
             L.stack[L.depth].coll = n;
             L.stack[L.depth].cap = 0;
             L.stack[L.depth].key = NULL;
@@ -537,7 +580,8 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
                 check_duplicates(&L, n);
             if (L.open_anchor[L.depth])
                 register_anchor(&L, L.open_anchor[L.depth], n);
-            attach(&L, n, m);
+            if (!L.fatal)
+                attach(&L, n, m);
             break;
         }
         default:

@@ -1,10 +1,16 @@
 #!/bin/sh
 # Runs every suite against the build in $1 (e.g. build/release) and ends
-# with the total "N passed, M failed" over all suites' closing lines.
+# with the total "N passed, M failed" over all suites' closing lines (which
+# count assertions); fuzz inputs replayed and checks skipped are totalled
+# on lines of their own, never as passed. With STRUERE_FAIL_ON_SKIP=1 (as
+# .ci/run sets it) a skip whose reason tests/skips-expected does not list
+# is a failure: CI installs everything the suites need.
 set -u
 b=$1
 total_pass=0
 total_fail=0
+total_replayed=0
+skips=
 run() {
     name=$1
     shift
@@ -21,6 +27,11 @@ run() {
     f=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
     [ -n "$line" ] || { p=0; f=1; echo "$name: no result line"; }
     [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || f=1
+    n=$(printf '%s\n' "$out" | sed -n -E 's/^([0-9]+) fuzz inputs replayed$/\1/p' | tail -n 1)
+    total_replayed=$((total_replayed + ${n:-0}))
+    s=$(printf '%s\n' "$out" | grep -E '^[0-9]+ skipped: ' | sed "s/: /: $name: /")
+    [ -z "$s" ] || skips="$skips$s
+"
     total_pass=$((total_pass + p))
     total_fail=$((total_fail + f))
 }
@@ -38,10 +49,23 @@ run ci ./tests/ci/run.sh "$b/struere"
 run install ./tests/install/run.sh "$b"
 run keys ./tests/keys/run.sh "$b"
 run trust ./tests/trust/run.sh "$b"
+run alloc ./tests/alloc/run.sh "$b"
 run fuzz-replay-check "$b/fuzz-replay-check" tests/fuzz/corpus-check
 run fuzz-replay-defcache "$b/fuzz-replay-defcache" tests/fuzz/corpus-defcache
 run fuzz-replay-bundle "$b/fuzz-replay-bundle" tests/fuzz/corpus-bundle
 run fuzz-replay-runtime ./tests/fuzz/replay-runtime.sh "$b"
 echo
+echo "$total_replayed fuzz inputs replayed"
+if [ -n "$skips" ]; then
+    printf '%s' "$skips"
+    if [ "${STRUERE_FAIL_ON_SKIP:-}" = 1 ]; then
+        unexpected=$(printf '%s' "$skips" | sed -E 's/^[0-9]+ skipped: //' |
+                         grep -v -x -F -f tests/skips-expected)
+        if [ -n "$unexpected" ]; then
+            printf '%s\n' "$unexpected" | sed 's/^/FAIL unexpected skip: /'
+            total_fail=$((total_fail + 1))
+        fi
+    fi
+fi
 echo "all suites: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -23,6 +23,13 @@ PASSED=0
 FAILED=0
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1${2:+ ($2)}"; FAILED=$((FAILED + 1)); }
+# skip WHY: checks not run here, counted apart (never as passed).
+SKIPS=
+skip() {
+    echo "SKIP $1"
+    SKIPS="$SKIPS$1
+"
+}
 run() { "$@" >"$T/out" 2>"$T/err"; RC=$?; }
 expect() {
     local name=$1 rc=$2 pat=${3:-}
@@ -193,7 +200,7 @@ if command -v script >/dev/null; then
     expect "at a terminal: asks with the widening shown" 0 'This WIDENS ACCESS \(above\)\. Move production to [0-9a-f]{12} anyway\? \[y/N\]'
     if [ "$(git rev-parse struere/production)" = "$PROD0" ]; then pass "answered no: production unmoved"; else fail "answered no: production unmoved"; fi
 else
-    echo "SKIP at a terminal: no script(1)"
+    skip "deploy at a terminal: no script(1)"
 fi
 run "$S" deploy --yes --allow-widening
 expect "deploy --yes --allow-widening moves production" 0 'production: .* -> '
@@ -226,5 +233,7 @@ expect "a file that is not a bundle: bad input (1)" 1
 run "$S" --help
 expect "struere --help lists access" 0 '^  access \[REV\|FILE\]'
 
+[ -z "$SKIPS" ] || printf '%s' "$SKIPS" | sort | uniq -c |
+    sed -E 's/^ *([0-9]+) /\1 skipped: /'
 echo "access: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

@@ -31,6 +31,13 @@ PASSED=0
 FAILED=0
 pass() { echo "PASS $1"; PASSED=$((PASSED + 1)); }
 fail() { echo "FAIL $1${2:+ ($2)}"; FAILED=$((FAILED + 1)); }
+# skip WHY: checks not run here, counted apart (never as passed).
+SKIPS=
+skip() {
+    echo "SKIP $1"
+    SKIPS="$SKIPS$1
+"
+}
 # t NAME COMMAND...: passes when COMMAND succeeds.
 t() {
     local name=$1
@@ -456,7 +463,7 @@ if script -qec true /dev/null >/dev/null 2>&1; then
     t "colour: none on a terminal with NO_COLOR" \
         bash -c "grep -q 'error' '$T/tty' && ! grep -q $'\033' '$T/tty'"
 else
-    echo "skip colour on a terminal: no 'script'"
+    skip "colour on a terminal: no script(1)"
 fi
 
 # ---- check writes nothing ------------------------------------------------
@@ -563,7 +570,7 @@ EOF
     t "schema export: ... and accept a project made by init + add" \
         python3 "$T/validate.py" "$S" "$A"
 else
-    echo "skip schema export validation: python3 jsonschema/yaml not installed"
+    skip "schema export validation: python3 jsonschema/yaml not installed"
 fi
 
 # ---- determinism ----------------------------------------------------------
@@ -611,7 +618,7 @@ if locale -a 2>/dev/null | grep -qi '^c\.utf-\{0,1\}8$'; then
     LC_ALL=C.UTF-8 "$BIN" -C "$M" check --format json >"$T/det.utf8.json" 2>&1
     t "determinism: LC_ALL=C.UTF-8 identical (json)" cmp -s "$T/det.json.a" "$T/det.utf8.json"
 else
-    echo "skip LC_ALL=C.UTF-8: locale not installed"
+    skip "LC_ALL=C.UTF-8: the locale is not installed"
 fi
 # the directory it is run from does not matter
 (cd "$M" && "$BIN" check >"$T/det.cwd" 2>&1)
@@ -978,5 +985,7 @@ t "keys: a sound record without name or created is listed, without (null)" \
 run "$BIN" -C "$K" keys create --env eval
 t "keys: create after sound records appends (exit 0)" [ "$RC" -eq 0 ]
 
+[ -z "$SKIPS" ] || printf '%s' "$SKIPS" | sort | uniq -c |
+    sed -E 's/^ *([0-9]+) /\1 skipped: /'
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -30,6 +30,7 @@ RESULTS=$TOP/results
 S=$TOP/struere
 cp "$BIN" "$S" || exit 2
 : >"$RESULTS"
+: >"$RESULTS.skips"
 if [ "${KEEP:-0}" = 1 ]; then
     echo "work kept in $TOP"
 else
@@ -64,6 +65,8 @@ EOF
 
 pass() { echo "PASS $1"; echo P >>"$RESULTS"; }
 fail() { echo "FAIL $1: ${2:-failed}"; echo F >>"$RESULTS"; }
+# skip WHY: checks not run here, counted apart (never as passed).
+skip() { echo "SKIP $1"; echo "$1" >>"$RESULTS.skips"; }
 # known NAME BUG COMMAND...: a check that fails because of reported bug BUG.
 known() {
     local name=$1 bug=$2
@@ -1094,7 +1097,7 @@ t_errors() {
     # no repository at all
     mkdir "$W/norepo" && cp -R "$EXAMPLE/." "$W/norepo/"
     if git -C "$W/norepo" rev-parse --git-dir >/dev/null 2>&1; then
-        echo "     (skipped no-repository check: $W is inside a git repository)"
+        skip "the no-repository check: the temporary directory is inside a git repository"
     else
         run "$S" -C "$W/norepo" dev
         rc_is "errors: dev outside any git repository -> exit 3 with advice" 3 'git init'
@@ -1493,5 +1496,6 @@ F=$(grep -c F "$RESULTS")
 X=$(grep -c X "$RESULTS")
 echo
 echo "store suite took $(($(date +%s) - START)) s"
+sort "$RESULTS.skips" | uniq -c | sed -E 's/^ *([0-9]+) /\1 skipped: /'
 echo "$P passed, $F failed ($X known failures)"
 [ "$F" -eq 0 ]

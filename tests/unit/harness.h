@@ -1,17 +1,18 @@
 /*
- * harness.h - a minimal unit-test harness: CHECK records a failure with
- * its location and goes on; main (unit_main.c) runs every test and ends
- * with "N passed, M failed".
+ * harness.h - a minimal unit-test harness: CHECK counts an assertion,
+ * records a failure with its location and goes on; main (unit_main.c) runs
+ * every test and ends with "N passed, M failed" over the assertions.
  */
 #ifndef STRUERE_HARNESS_H
 #define STRUERE_HARNESS_H
 
 #include <stdio.h>
 
-extern int harness_failures;
+extern int harness_failures, harness_checks;
 
 #define CHECK(cond)                                                            \
     do {                                                                       \
+        harness_checks++;                                                      \
         if (!(cond)) {                                                         \
             fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,   \
                     #cond);                                                    \
