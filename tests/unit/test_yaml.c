@@ -88,6 +88,7 @@ static void test_core_schema(void)
         snprintf(text, sizeof(text), "v: %s\n", cases[i].text);
         struct node *r = load(&a, text, &d, &failed);
         const struct node *v = r ? node_get(r, "v") : NULL;
+        harness_checks++;
         if (!v || v->type != cases[i].type) {
             fprintf(stderr, "core schema: '%s' is %d, want %d\n", cases[i].text,
                     v ? (int)v->type : -1, (int)cases[i].type);
