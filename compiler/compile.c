@@ -135,26 +135,35 @@ static const struct def **sources_of(const struct project *p, unsigned env_mask,
 
 /* SHA-256 over the source files that feed the environments of env_mask:
  * struere.yaml and the definitions of the kinds those environments
- * receive, in path order. */
-static void digest(const struct project *p, unsigned env_mask,
+ * receive, in path order: "path NUL sha256-of-file NUL" for each file,
+ * hashed in one piece by the one SHA-256 entry point. False when out of
+ * memory (no digest is made up). */
+static bool digest(const struct project *p, unsigned env_mask,
                    unsigned char out[32])
 {
-    size_t m;
+    size_t m, len = 0;
     const struct def **all = sources_of(p, env_mask, &m);
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    if (all) {
-        /* path NUL sha256-of-file NUL, for every file in path order */
-        for (size_t i = 0; i < m; i++) {
-            crypto_hash_sha256_update(&st, (const unsigned char *)all[i]->path,
-                                      strlen(all[i]->path) + 1);
-            crypto_hash_sha256_update(&st,
-                                      (const unsigned char *)all[i]->sha256,
-                                      strlen(all[i]->sha256) + 1);
-        }
+    if (!all)
+        return false;
+    for (size_t i = 0; i < m; i++)
+        len += strlen(all[i]->path) + 1 + strlen(all[i]->sha256) + 1;
+    char *text = malloc(len ? len : 1), *at = text;
+    if (!text) {
         free(all);
+        return false;
     }
-    crypto_hash_sha256_final(&st, out);
+    for (size_t i = 0; i < m; i++) {
+        size_t n = strlen(all[i]->path) + 1;
+        memcpy(at, all[i]->path, n);
+        at += n;
+        n = strlen(all[i]->sha256) + 1;
+        memcpy(at, all[i]->sha256, n);
+        at += n;
+    }
+    rt_sha256(text, len, out);
+    free(text);
+    free(all);
+    return true;
 }
 
 static int cmp_file(const void *a, const void *b)
@@ -370,10 +379,11 @@ int compile_project(const struct project *p, const struct compile_reuse *reuse,
     memset(out, 0, sizeof(*out));
     if (sodium_init() < 0)
         return -1;
-    digest(p, (1u << ENV_COUNT) - 1, out->source_digest);
+    if (!digest(p, (1u << ENV_COUNT) - 1, out->source_digest))
+        return -1;
     for (int e = 0; e < ENV_COUNT; e++) {
-        digest(p, 1u << e, out->env_digest[e]);
-        if (emit_env(p, (enum env)e, reuse, out) < 0) {
+        if (!digest(p, 1u << e, out->env_digest[e]) ||
+            emit_env(p, (enum env)e, reuse, out) < 0) {
             compiled_free(out);
             return -1;
         }
@@ -431,7 +441,10 @@ char *compile_manifest(const struct project *p, struct compiled *c,
     json_object_set_new(m, "project", proj);
     char h[65];
     unsigned char branch[32];
-    digest(p, env_mask, branch);
+    if (!digest(p, env_mask, branch)) {
+        json_decref(m);
+        return NULL;
+    }
     hex(branch, 32, h);
     json_object_set_new(m, "sourceDigest", json_string(h));
     json_t *bundles = json_object();
