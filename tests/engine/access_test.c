@@ -48,19 +48,6 @@ static const char *nth(const struere_runtime *rt, const struere_decision *d,
     return buf;
 }
 
-static struere_actor *user(const struere_runtime *rt, const char *const *roles,
-                           size_t n)
-{
-    struere_actor_spec spec = {.type = STRUERE_ACTOR_USER,
-                               .id = "u1",
-                               .roles = roles,
-                               .role_count = n};
-    struere_actor *a = NULL;
-    if (struere_actor_new(&a, rt, &spec, NULL) < 0)
-        printf("FAIL cannot make a user\n");
-    return a;
-}
-
 #define POLICIES(rt, a, action, resource, ...)                                 \
     do {                                                                       \
         struere_decision d_;                                                   \
@@ -130,7 +117,7 @@ int main(int argc, char **argv)
     /* ---- struere_decision_policy ---- */
     /* staff: allow * on * (0), deny delete on payment (1) */
     const char *staff[] = {"staff"};
-    struere_actor *a = user(rt, staff, 1);
+    struere_actor *a = engine_user(rt, staff, 1);
     POLICIES(rt, a, "delete", "payment", "staff#0+", "staff#1-");
     POLICIES(rt, a, "read", "users", "staff#0+");
     struere_actor_free(a);
@@ -138,7 +125,7 @@ int main(int argc, char **argv)
     /* roles in the order held: ai-assistant's deny delete on * (6), then
      * staff's allow * on * (0) */
     const char *two[] = {"ai-assistant", "staff"};
-    a = user(rt, two, 2);
+    a = engine_user(rt, two, 2);
     POLICIES(rt, a, "delete", "guardian", "ai-assistant#6-", "staff#0+");
     POLICIES(rt, a, "read", "users", "ai-assistant#7-", "staff#0+");
     POLICIES(rt, a, "list", "teacher", "ai-assistant#0+", "staff#0+");
@@ -147,7 +134,7 @@ int main(int argc, char **argv)
     /* two granting roles: guardian's teacher directory (5), teacher's own
      * profile (2) */
     const char *gt[] = {"guardian", "teacher"};
-    a = user(rt, gt, 2);
+    a = engine_user(rt, gt, 2);
     POLICIES(rt, a, "read", "teacher", "guardian#5+", "teacher#2+");
     POLICIES(rt, a, "update", "teacher", "teacher#2+");
     POLICIES(rt, a, "create", "payment", "teacher#4-");
@@ -173,7 +160,7 @@ int main(int argc, char **argv)
     /* ---- struere_actor_role ---- */
     {
         const char *three[] = {"teacher", "staff", "teacher"};
-        a = user(rt, three, 3);
+        a = engine_user(rt, three, 3);
         CHECK(a && !strcmp(struere_actor_role(a, 0), "teacher") &&
               !strcmp(struere_actor_role(a, 1), "staff") &&
               struere_actor_role(a, 2) == NULL); /* duplicates dropped */
@@ -194,14 +181,14 @@ int main(int argc, char **argv)
     {
         const char *la[] = {"learning-assistant"}, *got[8];
         size_t n = 99;
-        a = user(rt, la, 1);
+        a = engine_user(rt, la, 1);
         CHECK(struere_actor_resources(got, 8, &n, rt, a, NULL) == 0 && n == 4);
         CHECK(n == 4 && !strcmp(got[0], "payment") &&
               !strcmp(got[1], "progress-report") &&
               !strcmp(got[2], "session") && !strcmp(got[3], "student"));
         struere_actor_free(a);
         const char *lt[] = {"teacher", "learning-assistant"};
-        a = user(rt, lt, 2);
+        a = engine_user(rt, lt, 2);
         CHECK(struere_actor_resources(got, 8, &n, rt, a, NULL) == 0 && n == 5);
         CHECK(n == 5 && !strcmp(got[4], "teacher"));
         /* a short array: the first `cap`, the count of all */
@@ -214,13 +201,13 @@ int main(int argc, char **argv)
         CHECK(struere_actor_resources(got, 8, &n, NULL, a, NULL) ==
               STRUERE_EINVAL);
         struere_actor_free(a);
-        a = user(rt, staff, 1);
+        a = engine_user(rt, staff, 1);
         CHECK(struere_actor_resources(got, 8, &n, rt, a, NULL) == 0 && n == 7);
         CHECK(n == 7 && !strcmp(got[0], "guardian") &&
               !strcmp(got[5], "teacher") && !strcmp(got[6], "users"));
         struere_actor_free(a);
         /* every resource not listed: no policy, for every action */
-        a = user(rt, la, 1);
+        a = engine_user(rt, la, 1);
         const char *acts[] = {"create", "read", "update", "delete", "list"};
         const char *others[] = {"guardian", "teacher", "users"};
         for (size_t i = 0; i < 3; i++)

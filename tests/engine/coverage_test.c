@@ -40,19 +40,6 @@ static void expect(const struere_runtime *rt, const struere_decision *d,
     }
 }
 
-static struere_actor *user(const struere_runtime *rt, const char *const *roles,
-                           size_t n)
-{
-    struere_actor_spec spec = {.type = STRUERE_ACTOR_USER,
-                               .id = "u1",
-                               .roles = roles,
-                               .role_count = n};
-    struere_actor *a = NULL;
-    if (struere_actor_new(&a, rt, &spec, NULL) < 0)
-        printf("FAIL cannot make a user\n");
-    return a;
-}
-
 #define LIST(...) ((const char *const[]){__VA_ARGS__, "end"})
 #define NONE ((const char *const[]){"end"})
 
@@ -86,7 +73,7 @@ int main(int argc, char **argv)
     /* guardian: payment rules 5 and 6, no payment mask; progress-report
      * rules 3 and 4; teacher: no rule, masks 0, 1, 2; a deny has none */
     const char *g[] = {"guardian"};
-    struere_actor *a = user(rt, g, 1);
+    struere_actor *a = engine_user(rt, g, 1);
     both(rt, a, "read", "payment", LIST("guardian#5", "guardian#6"), NONE);
     both(rt, a, "list", "progress-report", LIST("guardian#3", "guardian#4"),
          NONE);
@@ -99,7 +86,7 @@ int main(int argc, char **argv)
     /* two granting roles, in the order held: guardian's teacher masks,
      * then teacher's own-profile rule 3 (guardian has no teacher rule) */
     const char *gt[] = {"guardian", "teacher"};
-    a = user(rt, gt, 2);
+    a = engine_user(rt, gt, 2);
     both(rt, a, "read", "teacher", LIST("teacher#3"),
          LIST("guardian#0", "guardian#1", "guardian#2"));
     /* update teacher: teacher alone grants it */
@@ -109,7 +96,7 @@ int main(int argc, char **argv)
     /* teacher on session: rules 0 and 1, mask 0 (price); a record out
      * of scope keeps the rules that refused it, and has no mask */
     const char *t[] = {"teacher"};
-    a = user(rt, t, 1);
+    a = engine_user(rt, t, 1);
     both(rt, a, "read", "session", LIST("teacher#0", "teacher#1"),
          LIST("teacher#0"));
     both(rt, a, "read", "student", LIST("teacher#2"), LIST("teacher#1"));
@@ -128,7 +115,7 @@ int main(int argc, char **argv)
 
     /* learning-assistant: session rule 1, masks 1 and 2 */
     const char *la[] = {"learning-assistant"};
-    a = user(rt, la, 1);
+    a = engine_user(rt, la, 1);
     both(rt, a, "list", "session", LIST("learning-assistant#1"),
          LIST("learning-assistant#1", "learning-assistant#2"));
     both(rt, a, "read", "payment", NONE, NONE);
@@ -136,7 +123,7 @@ int main(int argc, char **argv)
 
     /* staff: no rule or mask anywhere */
     const char *st[] = {"staff"};
-    a = user(rt, st, 1);
+    a = engine_user(rt, st, 1);
     both(rt, a, "read", "payment", NONE, NONE);
     struere_actor_free(a);
 

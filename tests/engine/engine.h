@@ -73,4 +73,19 @@ static inline struere_runtime *engine_open(const char *dir, const char *env)
     return rt;
 }
 
+/* A user with id "u1" holding `roles` (n of them) in `rt`; NULL, said
+ * with a FAIL line, when it cannot be made. */
+static inline struere_actor *engine_user(const struere_runtime *rt,
+                                         const char *const *roles, size_t n)
+{
+    struere_actor_spec spec = {.type = STRUERE_ACTOR_USER,
+                               .id = "u1",
+                               .roles = roles,
+                               .role_count = n};
+    struere_actor *a = NULL;
+    if (struere_actor_new(&a, rt, &spec, NULL) < 0)
+        printf("FAIL cannot make a user\n");
+    return a;
+}
+
 #endif
