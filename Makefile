@@ -54,6 +54,8 @@ $(UNIT_OBJ): ALL_CFLAGS += -Itests/unit
 # The runtime library (libstruere) and its tests: runtime/runtime.mk.
 -include runtime/runtime.mk
 -include tests/alloc/alloc.mk
+# The included files define rules first: `make` alone builds the command.
+.DEFAULT_GOAL := all
 
 .PHONY: all deps demo test check fuzz bench valgrind format format-check \
         install uninstall clean unit golden limits cli replay
