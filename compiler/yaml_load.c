@@ -19,7 +19,7 @@
 
 struct frame {
     struct node *coll;
-    size_t cap;
+    size_t base;      /* where its children start in the loader's scratch */
     struct node *key; /* map: key waiting for its value */
 };
 
@@ -39,6 +39,11 @@ struct loader {
     size_t nanchors, anchors_cap;
     /* anchors of collections still open: name and frame index */
     const char *open_anchor[LIMIT_DEPTH + 1];
+    /* The children of the open collections, innermost last: a closed
+     * collection gets an array of exactly its own, so the arena holds no
+     * outgrown copies. */
+    struct node **scratch;
+    size_t top, scratch_cap;
     size_t budget;
     struct node *root;
     int failed; /* an error was reported */
@@ -281,6 +286,36 @@ static void register_anchor(struct loader *L, const char *name, struct node *n)
     L->nanchors++;
 }
 
+/* Pushes a child of the innermost open collection onto the scratch. */
+static bool push(struct loader *L, struct node *n)
+{
+    if (L->top == L->scratch_cap) {
+        size_t cap = L->scratch_cap ? 2 * L->scratch_cap : 256;
+        struct node **more = realloc(L->scratch, cap * sizeof(*more));
+        if (!more)
+            return false;
+        L->scratch = more;
+        L->scratch_cap = cap;
+    }
+    L->scratch[L->top++] = n;
+    return true;
+}
+
+/* Gives the collection of frame f, now closed, its children. */
+static bool close_frame(struct loader *L, struct frame *f)
+{
+    struct node *c = f->coll;
+    size_t k = L->top - f->base;
+    if (k) {
+        c->kids = arena_alloc(L->a, k * sizeof(*c->kids));
+        if (!c->kids)
+            return false;
+        memcpy(c->kids, L->scratch + f->base, k * sizeof(*c->kids));
+    }
+    L->top = f->base;
+    return true;
+}
+
 /* Attaches a finished node to the open collection (or makes it the root). */
 static void attach(struct loader *L, struct node *n, yaml_mark_t m)
 {
@@ -293,12 +328,11 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
     if (n->height + 1 > c->height)
         c->height = n->height + 1;
     if (c->type == NODE_SEQ) {
-        if (arena_grow(L->a, (void **)&c->kids, &f->cap, c->n + 1,
-                       sizeof(*c->kids)) < 0) {
+        if (!push(L, n)) {
             out_of_memory(L);
             return;
         }
-        c->kids[c->n++] = n;
+        c->n++;
         c->weight += n->weight;
         return;
     }
@@ -315,13 +349,10 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
         f->key = n;
         return;
     }
-    if (arena_grow(L->a, (void **)&c->kids, &f->cap, 2 * (c->n + 1),
-                   sizeof(*c->kids)) < 0) {
+    if (!push(L, f->key) || !push(L, n)) {
         out_of_memory(L);
         return;
     }
-    c->kids[2 * c->n] = f->key;
-    c->kids[2 * c->n + 1] = n;
     c->n++;
     c->weight += n->weight + 1;
     f->key = NULL;
@@ -567,7 +598,7 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
                 break;
             }
             L.stack[L.depth].coll = n;
-            L.stack[L.depth].cap = 0;
+            L.stack[L.depth].base = L.top;
             L.stack[L.depth].key = NULL;
             L.depth++;
             break;
@@ -576,6 +607,10 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
         case YAML_MAPPING_END_EVENT: {
             L.depth--;
             struct node *n = L.stack[L.depth].coll;
+            if (!close_frame(&L, &L.stack[L.depth])) {
+                out_of_memory(&L);
+                break;
+            }
             if (n->type == NODE_MAP)
                 check_duplicates(&L, n);
             if (L.open_anchor[L.depth])
@@ -590,6 +625,7 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&p);
+    free(L.scratch);
     *failed = L.failed;
     return L.fatal ? NULL : L.root;
 }
