@@ -12,6 +12,7 @@
 #include "kinds.h"
 #include "node.h"
 #include "pool.h"
+#include "progress.h"
 #include "project.h"
 
 static void build_index(struct check_ctx *c, enum kind k)
@@ -135,6 +136,7 @@ static void check_env(struct project *p, enum env e)
 
 void check_definitions(struct project *p)
 {
+    progress_phase(p->progress, PROGRESS_CHECK, 0);
     for (int e = 0; e < ENV_COUNT; e++)
         check_env(p, (enum env)e);
     diag_sort_unique(&p->diags);
@@ -147,6 +149,7 @@ int check_project(struct project *p, const char *dir,
     if (!opt)
         opt = &none;
     int rc = project_load_config(p, dir);
+    p->progress = opt->progress;
     if (project_out_of_memory(p))
         return CHECK_ENOMEM;
     if (rc < 0)

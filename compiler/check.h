@@ -22,6 +22,9 @@ struct check_options {
      * frees it. */
     struct defcache *(*cache)(const struct project *p, void *arg);
     void *arg;
+    /* Counters of how far the run is (progress.h), kept in the project
+     * for compile and dev to go on with; NULL: none. */
+    struct progress *progress;
 };
 
 /* Loads and checks the project in dir: struere.yaml, every definition

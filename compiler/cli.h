@@ -10,11 +10,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
+
+#include "progress.h"
 
 enum exit_code { EXIT_OK = 0, EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_IO = 3 };
 
 struct cli {
     const char *dir;   /* -C DIR, or "." */
+    int quiet;         /* --quiet: no progress line */
     const char *store; /* --store PATH, or NULL: struere.yaml's store:, or
                           the repository enclosing dir */
     const char *prog;
@@ -23,6 +27,20 @@ struct cli {
 struct project;
 struct compiled;
 struct store;
+
+/* The progress line of a long run (cli_progress.c): start gives the
+ * counters to hand to the pipeline (check_options, dev_options); stop
+ * erases the line. Shown only on a terminal, after a second, without
+ * --quiet. */
+struct cli_progress {
+    struct progress pr;
+    pthread_t thread;
+    atomic_int stop;
+    int running, shown;
+};
+struct progress *cli_progress_start(struct cli_progress *cp,
+                                    const struct cli *g);
+void cli_progress_stop(struct cli_progress *cp);
 
 /* Checks and compiles the project of g (errors printed to stderr).
  * Returns an exit code; on EXIT_OK c holds the result. The caller frees

@@ -13,13 +13,32 @@
 #include "report.h"
 #include "store.h"
 
+/* check_project with the progress line (which p keeps pointing at), and
+ * its report once the line is gone. */
+static int check_with_progress(const struct cli *g, struct project *p,
+                               struct cli_progress *progress)
+{
+    struct check_options opt = {0};
+    opt.progress = cli_progress_start(progress, g);
+    int rc = check_project(p, g->dir, &opt);
+    cli_progress_stop(progress);
+    return cli_report_check(p, rc);
+}
+
 int cli_compile(const struct cli *g, struct project *p, struct compiled *c)
 {
+    struct cli_progress progress;
     memset(c, 0, sizeof(*c));
-    int rc = cli_check(g, p);
-    if (rc != EXIT_OK)
+    int rc = check_with_progress(g, p, &progress);
+    if (rc != EXIT_OK) {
+        p->progress = NULL;
         return rc;
-    if (compile_project(p, NULL, c) < 0) {
+    }
+    cli_progress_start(&progress, g); /* the same counters, a new line */
+    int compiled = compile_project(p, NULL, c);
+    cli_progress_stop(&progress);
+    p->progress = NULL; /* the counters end here */
+    if (compiled < 0) {
         cli_error("out of memory while compiling");
         return EXIT_IO;
     }
@@ -50,7 +69,10 @@ int cli_report_check(const struct project *p, int rc)
 
 int cli_check(const struct cli *g, struct project *p)
 {
-    return cli_report_check(p, check_project(p, g->dir, NULL));
+    struct cli_progress progress;
+    int rc = check_with_progress(g, p, &progress);
+    p->progress = NULL; /* the counters end here */
+    return rc;
 }
 
 /* Where the store of the project is: --store, struere.yaml's store:, or

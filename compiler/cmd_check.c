@@ -150,8 +150,12 @@ int cmd_check(const struct cli *g, int argc, char **argv)
         }
     }
     struct project p;
+    struct cli_progress progress;
     struct check_options opt = {.threads = threads};
+    opt.progress = cli_progress_start(&progress, g);
     int rc = check_project(&p, g->dir, &opt);
+    cli_progress_stop(&progress);
+    p.progress = NULL;
     if (rc == CHECK_ENOMEM) {
         cli_error("out of memory");
         project_free(&p);

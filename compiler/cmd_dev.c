@@ -51,15 +51,29 @@ static const char dev_usage[] =
 /* ---- printing what the pipeline (dev.c) tells ---------------------------
  */
 
+/* What the hooks print with: -v, and the progress line, which goes
+ * before anything is printed (and comes back after the check's report:
+ * compiling and committing may take a while too). */
+struct dev_out {
+    bool verbose;
+    const struct cli *g;
+    struct cli_progress progress;
+};
+
 static int on_checked(void *arg, const struct project *p, int rc)
 {
-    (void)arg;
-    return cli_report_check(p, rc);
+    struct dev_out *out = arg;
+    cli_progress_stop(&out->progress);
+    rc = cli_report_check(p, rc);
+    if (!out->verbose)
+        cli_progress_start(&out->progress, out->g);
+    return rc;
 }
 
 static void on_phase(void *arg, double seconds, const char *what)
 {
-    if (*(const bool *)arg)
+    const struct dev_out *out = arg;
+    if (out->verbose)
         fprintf(stderr, "dev: %6.3f s  %s\n", seconds, what);
 }
 
@@ -67,7 +81,7 @@ static void on_phase(void *arg, double seconds, const char *what)
  * commit's summary and at most 24 of its per-definition lines. */
 static void on_branch(void *arg, const struct dev_branch *b)
 {
-    (void)arg;
+    cli_progress_stop(&((struct dev_out *)arg)->progress);
     if (b->promotion)
         cli_promotion_report(b->env, b->promotion);
     if (!b->changed) {
@@ -98,14 +112,14 @@ static void on_branch(void *arg, const struct dev_branch *b)
 
 static void on_pushed(void *arg, const char *remote, bool with_promotions)
 {
-    (void)arg;
+    cli_progress_stop(&((struct dev_out *)arg)->progress);
     printf("pushed struere/development and struere/eval%s to %s\n",
            with_promotions ? " and the promotion statements" : "", remote);
 }
 
 static void on_error(void *arg, const char *message)
 {
-    (void)arg;
+    cli_progress_stop(&((struct dev_out *)arg)->progress);
     cli_error("%s", message);
 }
 
@@ -127,9 +141,13 @@ static int dev_once(const struct cli *g, const char *push, bool verbose,
         .nsigners = sig->n,
         .push = push,
     };
+    struct dev_out out = {.verbose = verbose, .g = g};
     struct dev_hooks h = {on_checked, on_phase, on_branch,
-                          on_pushed,  on_error, &verbose};
-    return dev_run(&o, &h);
+                          on_pushed,  on_error, &out};
+    o.progress = verbose ? NULL : cli_progress_start(&out.progress, g);
+    int rc = dev_run(&o, &h);
+    cli_progress_stop(&out.progress);
+    return rc;
 }
 
 static volatile sig_atomic_t stop;

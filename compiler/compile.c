@@ -16,6 +16,7 @@
 #include "kinds.h"
 #include "index.h"
 #include "pool.h"
+#include "progress.h"
 #include "sha256.h"
 #include "struere.h"
 #include "arena.h"
@@ -380,6 +381,7 @@ int compile_project(const struct project *p, const struct compile_reuse *reuse,
     memset(out, 0, sizeof(*out));
     if (sodium_init() < 0)
         return -1;
+    progress_phase(p->progress, PROGRESS_COMPILE, 0);
     project_hash_sources((struct project *)p);
     if (!digest(p, (1u << ENV_COUNT) - 1, out->source_digest))
         return -1;

@@ -23,6 +23,7 @@
 #include "kinds.h"
 #include "node.h"
 #include "pool.h"
+#include "progress.h"
 #include "project.h"
 #include "sha256.h"
 #include "store.h"
@@ -726,7 +727,8 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     branches_init(br);
     struct check_run cr = {.o = o, .fetch = &fetch, .p = &p};
     cr.started = defcache_now();
-    struct check_options copt = {.cache = open_cache, .arg = &cr};
+    struct check_options copt = {
+        .cache = open_cache, .arg = &cr, .progress = o->progress};
     int checked = check_project(&p, o->dir, &copt);
     size_t definitions = 0, restored = 0;
     for (int k = 0; k < KIND_COUNT; k++)
@@ -785,6 +787,7 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     struct verify_job vj = {&c, {0}, {{0}}};
     if (rc == DEV_OK)
         pool_run(pool_threads_large(ENV_COUNT), ENV_COUNT, verify_bundle, &vj);
+    progress_phase(o->progress, PROGRESS_COMMIT, 0);
     for (int e = 0; rc == DEV_OK && e < ENV_COUNT; e++)
         if (vj.rc[e] != STRUERE_OK) {
             fail(h, "internal error: the %s bundle does not verify: %s",

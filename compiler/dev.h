@@ -61,7 +61,8 @@ struct dev_options {
     const char *store;
     const struct signer *signers; /* for the trust policy (--sign) */
     size_t nsigners;
-    const char *push; /* a remote to push the moved refs to, or NULL */
+    const char *push;          /* a remote to push the moved refs to, or NULL */
+    struct progress *progress; /* how far the run is (progress.h), or NULL */
 };
 
 /* Runs the pipeline once. Returns DEV_OK, DEV_INVALID (the project has

@@ -11,7 +11,7 @@
 #include "version.h"
 
 static const char usage[] =
-    "usage: struere [-C DIR] COMMAND [ARGS...]\n"
+    "usage: struere [-C DIR] [--quiet] COMMAND [ARGS...]\n"
     "\n"
     "Checks and compiles AI-agent definitions (agents, data types, roles,\n"
     "automations, tools, eval suites, fixtures).\n"
@@ -57,6 +57,8 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  -C DIR                run as if started in DIR\n"
+    "  -q, --quiet           no progress line (shown on a terminal when\n"
+    "                        check, build, dev or status take a second)\n"
     "  --store PATH          the git store (default: struere.yaml's store:,\n"
     "                        else the repository enclosing the project)\n"
     "  -h, --help            show help (also: struere COMMAND --help)\n"
@@ -93,6 +95,8 @@ static int dispatch(int argc, char **argv)
                 return EXIT_USAGE;
             }
             g.store = argv[i];
+        } else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
+            g.quiet = 1;
         } else if (!strcmp(argv[i], "-C")) {
             if (++i >= argc) {
                 cli_error("-C needs a directory");

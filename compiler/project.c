@@ -23,6 +23,7 @@
 #include "markdown.h"
 #include "node.h"
 #include "pool.h"
+#include "progress.h"
 #include "slug.h"
 #include "source.h"
 #include "suggest.h"
@@ -629,11 +630,11 @@ static void load_one(void *ctx, size_t i, unsigned w)
 {
     struct load_job *j = ctx;
     struct arena *a = &j->p->worker_arenas[w];
-    if (j->cache && defcache_restore(j->cache, j->p->dir, a, j->defs[i])) {
+    if (j->cache && defcache_restore(j->cache, j->p->dir, a, j->defs[i]))
         restore_def(j->p, a, j->defs[i]);
-        return;
-    }
-    load_def(j->p, a, j->defs[i]);
+    else
+        load_def(j->p, a, j->defs[i]);
+    progress_step(j->p->progress);
 }
 
 /* ---- discovery ------------------------------------------------------------
@@ -857,6 +858,7 @@ int project_load_defs(struct project *p, unsigned threads,
     }
     for (unsigned t = 0; t < n; t++)
         arena_init(&p->worker_arenas[t]);
+    progress_phase(p->progress, PROGRESS_READ, total);
     pool_run(n, total, load_one, &job);
     for (size_t d = 0; d < total; d++)
         diag_append(&p->diags, &job.defs[d]->diags);

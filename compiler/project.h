@@ -65,11 +65,12 @@ struct project {
     struct diag_list diags; /* everything, once project_check is done */
     struct arena *worker_arenas;
     size_t nworkers;
-    int io_error;           /* a file could not be read: exit 3 */
-    bool schemas_shared;    /* schemas belong to the caller */
-    struct defcache *cache; /* restored trees point into it: the project
-                               owns it (project_free frees it last) */
-    unsigned overlay_envs;  /* bit per env some definition overlays */
+    int io_error;              /* a file could not be read: exit 3 */
+    bool schemas_shared;       /* schemas belong to the caller */
+    struct progress *progress; /* how far the run is, or NULL */
+    struct defcache *cache;    /* restored trees point into it: the project
+                                  owns it (project_free frees it last) */
+    unsigned overlay_envs;     /* bit per env some definition overlays */
 };
 
 /* Reads and checks the project in dir: discovery, parsing, schema

@@ -985,6 +985,36 @@ t "keys: a sound record without name or created is listed, without (null)" \
 run "$BIN" -C "$K" keys create --env eval
 t "keys: create after sound records appends (exit 0)" [ "$RC" -eq 0 ]
 
+# The progress line (issue 12): on a terminal only, never with --quiet,
+# erased before the report; STRUERE_PROGRESS_MS=0 shows it at once, so
+# that nothing here depends on how fast the machine is. script(1) gives
+# the command a terminal.
+if command -v script >/dev/null 2>&1; then
+    P=$T/progress-project
+    python3 "$ROOT/bench/gen-project.py" 300 "$P" >/dev/null 2>&1
+    tty_run() { # tty_run OUT ARGS...: stdout and stderr of ARGS on a pty
+        local out=$1
+        shift
+        STRUERE_PROGRESS_MS=0 script -qfec "$(printf '%q ' "$@")" /dev/null >"$out" 2>&1
+    }
+    tty_run "$T/tty" "$BIN" -C "$P" check
+    t "progress: on a terminal, check shows the files read (N/300)" \
+        grep -a -q -E 'reading definitions [0-9]+/300' "$T/tty"
+    t "progress: the line is erased before the report" \
+        bash -c "tr '\r' '\n' <'$T/tty' | grep -a -q -x \$'\e\\\\[Kok: 300 definitions.*'"
+    tty_run "$T/tty-q" "$BIN" --quiet -C "$P" check
+    t "progress: none with --quiet, even on a terminal" \
+        bash -c "! grep -a -q 'reading definitions' '$T/tty-q' && grep -a -q 'ok: 300 definitions' '$T/tty-q'"
+    STRUERE_PROGRESS_MS=0 "$BIN" -C "$P" check >"$T/out" 2>"$T/err"
+    t "progress: none when stderr is not a terminal" \
+        bash -c "! grep -a -q 'reading definitions' '$T/err' && [ ! -s '$T/err' ]"
+    tty_run "$T/tty-b" "$BIN" -C "$P" build --out "$T/progress-out"
+    t "progress: build shows the files read, and writes its bundles" \
+        bash -c "grep -a -q 'reading definitions' '$T/tty-b' && [ -s '$T/progress-out/eval.stb' ]"
+else
+    skip "progress line: script(1) is not installed"
+fi
+
 [ -z "$SKIPS" ] || printf '%s' "$SKIPS" | sort | uniq -c |
     sed -E 's/^ *([0-9]+) /\1 skipped: /'
 echo "$PASSED passed, $FAILED failed"
