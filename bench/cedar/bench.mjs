@@ -5,8 +5,10 @@
 //
 // Each request's call (principal, entities slice) is built before timing, so
 // a sample is one cedar-wasm call: JS -> wasm conversion of the request and
-// its entities, authorization, and the answer back. One untimed warm-up pass
-// first. Every answer is checked against decisions.jsonl after timing.
+// its entities, authorization, and the answer back. Each request is timed
+// once per pass, in an order shuffled per pass (as bench/decide/decide.c's
+// "once each" method times libstruere). One untimed warm-up pass first.
+// Every answer is checked against decisions.jsonl after timing.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,9 +33,16 @@ function time(name, run) {
   for (const c of calls) run(c); // warm-up
   const us = [];
   let answers;
+  let seed = 0x2545f491n;
+  const order = calls.map((_, i) => i);
   for (let p = 0; p < passes; p++) {
     answers = new Array(calls.length);
-    for (let i = 0; i < calls.length; i++) {
+    for (let i = order.length; i > 1; i--) { // Fisher-Yates, fixed seed
+      seed = (seed * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
+      const j = Number((seed >> 33n) % BigInt(i));
+      [order[i - 1], order[j]] = [order[j], order[i - 1]];
+    }
+    for (const i of order) {
       const t0 = process.hrtime.bigint();
       answers[i] = run(calls[i]);
       us.push(Number(process.hrtime.bigint() - t0) / 1000);

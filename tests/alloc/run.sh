@@ -9,12 +9,13 @@
 #    failing, for N = 1, 1+STRIDE, 1+2*STRIDE, ... and the last one, where
 #    every malloc, calloc, realloc, strdup and strndup of struere's own
 #    code, every call of its arena and every allocation of jansson count:
-#      `check`               (FAILALLOC_STRIDE, default 13; 1 tries every
-#                            N, about 17,000 runs);
+#      `check`               (FAILALLOC_STRIDE, default 13, 26 under the
+#                            sanitizers; 1 tries every N, about 17,000
+#                            runs);
 #      `build --out DIR`     the bundle writer and the manifest
-#                            (FAILALLOC_STRIDE_BUILD, default 307);
+#                            (FAILALLOC_STRIDE_BUILD, default 307; 614);
 #      `dev` in a new store  the definition cache, the commits, the refs
-#                            (FAILALLOC_STRIDE_DEV, default 401).
+#                            (FAILALLOC_STRIDE_DEV, default 401; 802).
 #
 # A run passes when it gives the same output and exit status as without a
 # failure (the failure was absorbed), or exits 3 with "struere: out of
@@ -158,8 +159,12 @@ inject() {
     echo "$name: $total allocations, $runs of them failed in turn (stride $stride): $absorbed absorbed, the rest out of memory"
 }
 
-inject check "${FAILALLOC_STRIDE:-13}"
-inject build "${FAILALLOC_STRIDE_BUILD:-307}"
-inject dev "${FAILALLOC_STRIDE_DEV:-401}"
+# Under the sanitizers (make check: build/asan) a run costs several
+# times more: every other N of the strides is tried there.
+slow=1
+case $b in *asan*) slow=2 ;; esac
+inject check "${FAILALLOC_STRIDE:-$((13 * slow))}"
+inject build "${FAILALLOC_STRIDE_BUILD:-$((307 * slow))}"
+inject dev "${FAILALLOC_STRIDE_DEV:-$((401 * slow))}"
 echo "alloc: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
