@@ -251,7 +251,8 @@ try {
   // ---- narrow screen -------------------------------------------------------
   await page.setViewport({ width: 375, height: 812, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   await page.click('[data-testid=env-development]');
-  await until(page, () => document.querySelector('#kinds').getAttribute('data-env') === 'development');
+  await until(page, () => document.querySelector('#kinds').getAttribute('data-env') === 'development' &&
+    document.querySelector('#kinds').getAttribute('aria-busy') === null && document.querySelector('[data-testid=def-agents-scheduler]'));
   // Measured against the 375 px asked for: a mobile browser widens its
   // layout viewport to fit content that is too wide.
   const overflow = await page.evaluate(() => Math.max(window.innerWidth, document.documentElement.scrollWidth) - 375);
