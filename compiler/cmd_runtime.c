@@ -315,23 +315,11 @@ static char *read_json_file(const struct cli *g, const char *path,
         return NULL;
     }
     /* A record's members, when present, have these types. */
-    static const struct {
-        const char *key;
-        json_type type;
-        const char *text;
-    } record_members[] = {{"_id", JSON_STRING, "a string"},
-                          {"type", JSON_STRING, "a string"},
-                          {"status", JSON_STRING, "a string"},
-                          {"data", JSON_OBJECT, "an object"}};
-    for (size_t i = 0; record && i < 4; i++) {
-        json_t *m = json_object_get(v, record_members[i].key);
-        if (m && json_typeof(m) != record_members[i].type) {
-            cli_error("%s %s: the record's \"%s\" must be %s, not %s", what,
-                      path, record_members[i].key, record_members[i].text,
-                      json_type_text(m));
-            json_decref(v);
-            return NULL;
-        }
+    char msg[300];
+    if (record && rtout_record_problem(v, msg, sizeof(msg))) {
+        cli_error("%s %s%s", what, path, msg);
+        json_decref(v);
+        return NULL;
     }
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(v);

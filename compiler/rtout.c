@@ -64,6 +64,53 @@ void rtout_json(FILE *f, const char *text, size_t len, bool compact)
     putc('\n', f);
 }
 
+static const char *json_type_text(const json_t *v)
+{
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        break;
+    }
+    return "null";
+}
+
+const char *rtout_record_problem(const json_t *v, char *msg, size_t size)
+{
+    static const struct {
+        const char *key;
+        json_type type;
+        const char *text;
+    } members[] = {{"_id", JSON_STRING, "a string"},
+                   {"type", JSON_STRING, "a string"},
+                   {"status", JSON_STRING, "a string"},
+                   {"data", JSON_OBJECT, "an object"}};
+    if (!json_is_object(v)) {
+        snprintf(msg, size, ": must be a JSON object, not %s",
+                 json_type_text(v));
+        return msg;
+    }
+    for (size_t i = 0; i < sizeof(members) / sizeof(*members); i++) {
+        json_t *m = json_object_get(v, members[i].key);
+        if (m && json_typeof(m) != members[i].type) {
+            snprintf(msg, size, ": the record's \"%s\" must be %s, not %s",
+                     members[i].key, members[i].text, json_type_text(m));
+            return msg;
+        }
+    }
+    return NULL;
+}
+
 int rtout_fixture_record(char **out, const struere_runtime *rt, const char *id)
 {
     struere_actor_spec spec = {.type = STRUERE_ACTOR_SYSTEM};

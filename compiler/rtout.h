@@ -9,6 +9,7 @@
 #define STRUERE_RTOUT_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdio.h>
 
 #include "struere.h"
@@ -28,6 +29,11 @@ void rtout_json(FILE *f, const char *text, size_t len, bool compact);
 int rtout_can(FILE *f, const struere_runtime *rt, const struere_actor *actor,
               const char *action, const char *resource, const char *record,
               bool json, struere_decision *d);
+
+/* What is wrong with v as a record {"_id","type","status","data"} (each
+ * optional, of its type): NULL when nothing, else msg filled with
+ * ": the record's \"K\" must be T, not U" (or ": must be a JSON object"). */
+const char *rtout_record_problem(const json_t *v, char *msg, size_t size);
 
 /* The eval fixture record `id` unmasked (as the system actor reads it),
  * malloc'd, in *out. Returns 0 or the library's code (STRUERE_EENV: not
