@@ -76,31 +76,29 @@ git init -q
 DEV_KEY=$("$BIN" keys create --env development --name dash 2>/dev/null) ||
     setup_fail "struere keys create"
 
-# The server, on a port the kernel says is free (tried again if another
-# process takes it first).
-for try in 1 2 3; do
-    PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "$BIN" serve --store "$T/store" --listen "127.0.0.1:$PORT" --dashboard >"$T/serve.out" 2>"$T/serve.err" &
-    SERVER=$!
-    TOKEN=
-    for _ in $(seq 1 300); do
-        TOKEN=$(sed -n 's/^dashboard token: *//p' "$T/serve.err" | head -n 1)
-        if [ -n "$TOKEN" ] && python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$PORT/health', timeout=2)" 2>/dev/null; then
-            break
-        fi
-        kill -0 "$SERVER" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$SERVER" 2>/dev/null && [ -n "$TOKEN" ]; then break; fi
-    wait "$SERVER" 2>/dev/null
-    SERVER=
+# The server, on a port the kernel picks (--listen 127.0.0.1:0): the
+# address and the token are read from its stderr.
+"$BIN" serve --store "$T/store" --listen 127.0.0.1:0 --dashboard >"$T/serve.out" 2>"$T/serve.err" &
+SERVER=$!
+TOKEN=
+URL=
+for _ in $(seq 1 600); do
+    TOKEN=$(sed -n 's/^.*dashboard token: *//p' "$T/serve.err" | head -n 1)
+    URL=$(sed -n 's|^.*listening on \(http://[^ ]*\).*|\1|p' "$T/serve.err" | head -n 1)
+    if [ -n "$TOKEN" ] && [ -n "$URL" ] &&
+        python3 -c "import urllib.request as u; u.urlopen('$URL/health', timeout=2)" 2>/dev/null; then
+        break
+    fi
+    kill -0 "$SERVER" 2>/dev/null || break
+    sleep 0.1
 done
-[ -n "$SERVER" ] || setup_fail "struere serve --dashboard did not start"
+kill -0 "$SERVER" 2>/dev/null || { SERVER=; setup_fail "struere serve --dashboard did not start"; }
 [ -n "$TOKEN" ] || setup_fail "no 'dashboard token: ' line on serve's stderr"
+[ -n "$URL" ] || setup_fail "no 'listening on http://...' line on serve's stderr"
 
 rm -rf "$SHOTS"
 cd "$HERE" || exit 1
-DASH_URL="http://127.0.0.1:$PORT/" DASH_TOKEN=$TOKEN STRUERE=$BIN STORE=$T/store \
+DASH_URL="${URL%/}/" DASH_TOKEN=$TOKEN STRUERE=$BIN STORE=$T/store \
     SHOTS=$SHOTS CHROMIUM=$CHROMIUM DEV_KEY=$DEV_KEY TMPDIR=$T \
     node dashboard.mjs >"$T/node.out" 2>&1
 rc=$?
