@@ -80,15 +80,22 @@ wait_http() {
     done
     return 1
 }
-# serve_start STORE: starts serve on a free port; sets SERVE_PID, SERVE_PORT
+# serve_start STORE: starts serve on a port the kernel picks; sets
+# SERVE_PID, SERVE_PORT once /ready answers
 serve_start() {
-    SERVE_PORT=$(free_port)
     # shellcheck disable=SC2086
-    "$S" serve --store "$1" --listen "127.0.0.1:$SERVE_PORT" $SERVE_ARGS \
+    "$S" serve --store "$1" --listen 127.0.0.1:0 --threads "$THREADS" $SERVE_ARGS \
         >"$T/serve.out" 2>"$T/serve.err" &
     SERVE_PID=$!
     PIDS="$PIDS $SERVE_PID"
-    wait_http "$SERVE_PID" "http://127.0.0.1:$SERVE_PORT/ready" ||
+    SERVE_PORT=
+    for _ in $(seq 1 1200); do
+        SERVE_PORT=$(sed -n 's|^.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$T/serve.err" | head -n 1)
+        [ -n "$SERVE_PORT" ] && break
+        kill -0 "$SERVE_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -n "$SERVE_PORT" ] && wait_http "$SERVE_PID" "http://127.0.0.1:$SERVE_PORT/ready" ||
         { cat "$T/serve.err" >&2; die "serve did not become ready"; }
 }
 serve_stop() {
