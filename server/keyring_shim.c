@@ -46,6 +46,14 @@ int struere_keyring_check(int *env, const struere_keyring *kr, const char *key,
 {
     struere_runtime *rt;
     int rc = struere_runtime_open_key(&rt, kr->store, key, now, err);
+    if (rc < 0 && rc != STRUERE_EKEY && rc != STRUERE_EREVOKED &&
+        rc != STRUERE_EEXPIRED) {
+        /* the key is good, the bundle not: the prefix names the env */
+        *env = !strncmp(key, "sk_dev_", 7)    ? STRUERE_ENV_DEVELOPMENT
+               : !strncmp(key, "sk_prod_", 8) ? STRUERE_ENV_PRODUCTION
+                                              : STRUERE_ENV_EVAL;
+        return 0;
+    }
     if (rc < 0)
         return rc;
     *env = struere_runtime_env(rt);
@@ -109,6 +117,20 @@ int struere_runtime_open_env(struere_runtime **out, int env,
         goto done;
     }
     git_oid_tostr(hex, 41, &id);
+    git_tree_entry *me = NULL;
+    git_blob *mb = NULL;
+    if (git_tree_entry_bypath(&me, t, "manifest.json") < 0 ||
+        git_blob_lookup(&mb, repo, git_tree_entry_id(me)) < 0 ||
+        struere_manifest_check(
+            git_blob_rawcontent(mb), (size_t)git_blob_rawsize(mb), env,
+            git_blob_rawcontent(b), (size_t)git_blob_rawsize(b), err) < 0) {
+        git_blob_free(mb);
+        git_tree_entry_free(me);
+        rc = STRUERE_EDIGEST;
+        goto done;
+    }
+    git_blob_free(mb);
+    git_tree_entry_free(me);
     rc = struere_runtime_open_memory(out, git_blob_rawcontent(b),
                                      (size_t)git_blob_rawsize(b), env, err);
     if (rc == 0) {

@@ -50,6 +50,7 @@ run install ./tests/install/run.sh "$b"
 run keys ./tests/keys/run.sh "$b"
 run trust ./tests/trust/run.sh "$b"
 run alloc ./tests/alloc/run.sh "$b"
+run serve ./tests/serve/run.sh "$b/struere"
 run fuzz-replay-check "$b/fuzz-replay-check" tests/fuzz/corpus-check
 run fuzz-replay-defcache "$b/fuzz-replay-defcache" tests/fuzz/corpus-defcache
 run fuzz-replay-bundle "$b/fuzz-replay-bundle" tests/fuzz/corpus-bundle
