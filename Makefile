@@ -18,7 +18,7 @@ DEPS_STAMP := build/.deps-ok
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wvla $(if $(WERROR),-Werror)
 BASE_CFLAGS := -D_GNU_SOURCE -pthread -MMD -MP -Icompiler -Iruntime/include \
-               -Iserver -Ibuild/$(VARIANT) -DSTRUERE_KEYRING_SHIM
+               -Iserver -Ibuild/$(VARIANT)
 # A variant named asan or asan-NAME builds with the sanitizers (a name of
 # its own keeps its objects apart); any other name but fuzz is -O2.
 ifneq ($(filter asan asan-%,$(VARIANT)),)
