@@ -20,6 +20,7 @@
 
 extern const struct embedded_file embedded_dashboard[];
 #include "request.h"
+#include "rtout.h"
 #include "server.h"
 
 /* One request in progress. */
@@ -174,9 +175,7 @@ static void ready(struct srv *s, struct srv_reply *r)
     json_t *j =
         json_pack("{s:b, s:o, s:{s:b, s:o}}", "ready", ok, "environments", envs,
                   "keys", "loaded", keys, "error", kerr);
-    char *t = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    fprintf(r->f, "%s\n", t ? t : "null");
-    free(t);
+    rtout_json_line(r->f, j);
     json_decref(j);
     r->status = ok ? 200 : 503;
 }
