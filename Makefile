@@ -18,7 +18,7 @@ DEPS_STAMP := build/.deps-ok
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wvla $(if $(WERROR),-Werror)
 BASE_CFLAGS := -D_GNU_SOURCE -pthread -MMD -MP -Icompiler -Iruntime/include \
-               -Iserver -Ibuild/$(VARIANT) -DSTRUERE_KEYRING_SHIM
+               -Iserver -Ibuild/$(VARIANT)
 # A variant named asan or asan-NAME builds with the sanitizers (a name of
 # its own keeps its objects apart); any other name but fuzz is -O2.
 ifneq ($(filter asan asan-%,$(VARIANT)),)
@@ -117,6 +117,9 @@ $(B)/fuzz-replay-check: $(B)/tests/fuzz/fuzz_check.o $(B)/tests/fuzz/replay.o $(
 $(B)/fuzz-replay-defcache: $(B)/tests/fuzz/fuzz_defcache.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/fuzz-replay-serve: $(B)/tests/fuzz/fuzz_serve.o $(B)/tests/fuzz/replay.o $(B)/libstrueresrv.a $(B)/libstruerec.a $(B)/libstruere.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 demo: $(B)/struere
 	@./scripts/demo.sh $(B)/struere
 
@@ -132,7 +135,7 @@ replay: $(B)/fuzz-replay-check
 	$(B)/fuzz-replay-check tests/fuzz/corpus-check fixtures/example
 
 test: $(B)/lib-boundary.ok $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check \
-      $(B)/fuzz-replay-defcache $(B)/runtime-tests \
+      $(B)/fuzz-replay-defcache $(B)/fuzz-replay-serve $(B)/runtime-tests \
       $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
       $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE) $(TRUST_TOOL) \
       $(FAILALLOC_BIN)
@@ -151,7 +154,7 @@ valgrind: $(B)/unit-tests $(B)/struere $(B)/runtime-tests $(ENGINE_BIN)
 
 fuzz:
 	$(MAKE) VARIANT=fuzz CC=clang build/fuzz/fuzz-check build/fuzz/fuzz-bundle \
-	    build/fuzz/fuzz-defcache \
+	    build/fuzz/fuzz-defcache build/fuzz/fuzz-serve \
 	    $(RT_FUZZ_NAMES:%=build/fuzz/fuzz-%)
 	$(MAKE) build/release/struere
 	./tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
@@ -159,6 +162,8 @@ fuzz:
 build/fuzz/fuzz-check: build/fuzz/tests/fuzz/fuzz_check.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 build/fuzz/fuzz-defcache: build/fuzz/tests/fuzz/fuzz_defcache.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+build/fuzz/fuzz-serve: build/fuzz/tests/fuzz/fuzz_serve.o build/fuzz/libstrueresrv.a build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 bench: $(B)/struere

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "crc.h"
 #include "index.h"
 #include "kinds.h"
@@ -27,54 +28,14 @@ static const enum kind section_order[] = {
     KIND_AUTOMATION, KIND_EVAL, KIND_FIXTURE,
 };
 
-struct buf {
-    unsigned char *data;
-    size_t len, cap;
-    int failed;
-};
-
-static void put(struct buf *b, const void *p, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        unsigned char *d = realloc(b->data, cap);
-        if (!d) {
-            b->failed = 1;
-            return;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-/* Room for n more bytes at once (the sizes are known: no regrowth). */
-static void reserve(struct buf *b, size_t n)
-{
-    if (b->failed || b->len + n <= b->cap)
-        return;
-    unsigned char *d = realloc(b->data, b->len + n);
-    if (!d) {
-        b->failed = 1;
-        return;
-    }
-    b->data = d;
-    b->cap = b->len + n;
-}
-
-static void put_u32(struct buf *b, uint32_t v)
+static void put_u32(rt_buf *b, uint32_t v)
 {
     unsigned char x[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff,
                           (v >> 24) & 0xff};
-    put(b, x, 4);
+    rt_buf_put(b, x, 4);
 }
 
-static void put_u64(struct buf *b, uint64_t v)
+static void put_u64(rt_buf *b, uint64_t v)
 {
     put_u32(b, (uint32_t)v);
     put_u32(b, (uint32_t)(v >> 32));
@@ -88,17 +49,17 @@ static void set_u32(unsigned char *p, uint32_t v)
     p[3] = (v >> 24) & 0xff;
 }
 
-static void pad8(struct buf *b)
+static void pad8(rt_buf *b)
 {
     static const unsigned char zero[8];
-    put(b, zero, (8 - b->len % 8) % 8);
+    rt_buf_put(b, zero, (8 - b->len % 8) % 8);
 }
 
 /* The string pool: interned strings, each followed by a NUL. It is
  * written in place, where the STRS section lies in the bundle (from
  * base), so that bodies are copied once. */
 struct pool {
-    struct buf *bytes;
+    rt_buf *bytes;
     size_t base;
     struct index *seen; /* string -> offset + 1 */
     struct arena *arena;
@@ -107,8 +68,8 @@ struct pool {
 static uint32_t pool_add(struct pool *p, const char *s, size_t len)
 {
     uint32_t off = (uint32_t)(p->bytes->len - p->base);
-    put(p->bytes, s, len);
-    put(p->bytes, "", 1);
+    rt_buf_put(p->bytes, s, len);
+    rt_buf_put(p->bytes, "", 1);
     return off;
 }
 
@@ -135,7 +96,7 @@ static int cmp_entry(const void *a, const void *b)
 
 struct section {
     char id[4];
-    struct buf data;
+    rt_buf data;
 };
 
 int bundle_write(const struct project *p, enum env e,
@@ -162,6 +123,8 @@ int bundle_write(const struct project *p, enum env e,
     struct section secs[NSECTIONS + 2];
     size_t no = 0;
     memset(secs, 0, sizeof(secs));
+    for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++)
+        rt_buf_grow_init(&secs[i].data);
     struct section *strs = &secs[no++];
     memcpy(strs->id, "STRS", 4);
     struct section *meta = &secs[no++];
@@ -173,8 +136,9 @@ int bundle_write(const struct project *p, enum env e,
     size_t text = 4096;
     for (size_t i = 0; i < nentries; i++)
         text += sorted[i].body_len + strlen(sorted[i].slug) + 2 + 16;
-    struct buf b = {0};
-    reserve(&b, 64 + 24 * no + 8 + text + 8 * no);
+    rt_buf b;
+    rt_buf_grow_init(&b);
+    rt_buf_reserve(&b, 64 + 24 * no + 8 + text + 8 * no);
     unsigned char header[64] = {0};
     memcpy(header, "STRBUND", 8);
     header[8] = BUNDLE_MAJOR;
@@ -182,10 +146,10 @@ int bundle_write(const struct project *p, enum env e,
     header[12] = (unsigned char)(e + 1);
     set_u32(header + 16, (uint32_t)no);
     memcpy(header + 32, source_digest, 32);
-    put(&b, header, 64);
+    rt_buf_put(&b, header, 64);
     size_t table = b.len;
     for (size_t i = 0; i < no; i++) {
-        put(&b, secs[i].id, 4);
+        rt_buf_put(&b, secs[i].id, 4);
         put_u32(&b, 0);
         put_u64(&b, 0);
         put_u64(&b, 0);
@@ -229,7 +193,7 @@ int bundle_write(const struct project *p, enum env e,
         size_t n = 0;
         while (first + n < nentries && sorted[first + n].kind == k)
             n++;
-        reserve(&ks->data, 8 + 16 * n);
+        rt_buf_reserve(&ks->data, 8 + 16 * n);
         put_u32(&ks->data, (uint32_t)n);
         put_u32(&ks->data, 0);
         for (size_t i = first; i < first + n; i++) {
@@ -251,41 +215,42 @@ int bundle_write(const struct project *p, enum env e,
     for (size_t i = 0; i < no; i++) {
         size_t off = strs_off, len = strs_len;
         if (i > 0) {
-            struct buf *d = &secs[i].data;
+            rt_buf *d = &secs[i].data;
             if (d->failed) {
                 b.failed = 1;
                 break;
             }
             off = b.len;
             len = d->len;
-            put(&b, d->data, d->len);
+            rt_buf_put(&b, d->p, d->len);
             pad8(&b);
         }
         if (b.failed)
             break;
-        unsigned char *ent = b.data + table + 24 * i;
-        set_u32(ent + 4, rt_crc32(0, b.data + off, len));
+        unsigned char *ent = (unsigned char *)b.p + table + 24 * i;
+        set_u32(ent + 4, rt_crc32(0, b.p + off, len));
         set_u32(ent + 8, (uint32_t)off);
         set_u32(ent + 12, (uint32_t)((uint64_t)off >> 32));
         set_u32(ent + 16, (uint32_t)len);
         set_u32(ent + 20, (uint32_t)((uint64_t)len >> 32));
     }
     if (b.failed || a.failed) { /* a: strings interned out of memory */
-        free(b.data);
+        free(b.p);
         goto done;
     }
-    set_u32(b.data + 24, (uint32_t)b.len);
-    set_u32(b.data + 28, (uint32_t)((uint64_t)b.len >> 32));
+    unsigned char *bytes = (unsigned char *)b.p;
+    set_u32(bytes + 24, (uint32_t)b.len);
+    set_u32(bytes + 28, (uint32_t)((uint64_t)b.len >> 32));
     /* The header_crc field is still zero. */
-    uint32_t crc = rt_crc32(rt_crc32(0, b.data, 64), b.data + 64, 24 * no);
-    set_u32(b.data + 20, crc);
-    out->data = b.data;
+    uint32_t crc = rt_crc32(rt_crc32(0, bytes, 64), bytes + 64, 24 * no);
+    set_u32(bytes + 20, crc);
+    out->data = bytes;
     out->len = b.len;
     rc = 0;
 done:
     free(sorted);
     for (size_t i = 0; i < no; i++)
-        free(secs[i].data.data);
+        free(secs[i].data.p);
     arena_free(&a);
     return rc;
 }

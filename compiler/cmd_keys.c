@@ -42,8 +42,6 @@ static const char keys_usage[] =
 
 #define env_prefix rt_env_key_prefixes
 
-enum { KEY_RANDOM = 40, PREFIX_RANDOM = 6 };
-
 static void now_iso(char *buf, size_t size)
 {
     time_t t = time(NULL);
@@ -64,74 +62,38 @@ static bool parse_date(const char *s, char *out, size_t size)
     return true;
 }
 
-/* What is wrong with record r (the index-th, from 0) of keys.json, as
- * the runtime's reader (runtime/src/keystore.c, record_parse) would find
- * it, plus what these commands rely on (a string prefix); NULL when it
- * is sound. The runtime refuses every key of a store with a bad record,
- * so these commands refuse to list or extend one. */
-static const char *record_problem(const json_t *r)
+/* Refuses keys.json (`len` bytes) unless every record reads as the
+ * runtime reads it (rt_key_records_read: the one reader) and no two share
+ * a digest (the runtime refuses such a key too): the runtime refuses
+ * every key of a store with a bad record, so these commands refuse to
+ * list or extend one. */
+static int check_records(const char *json, size_t len)
 {
-    if (!json_is_object(r))
-        return "is not an object";
-    const char *sha = json_string_value(json_object_get(r, "sha256"));
-    if (!sha || strlen(sha) != 64 ||
-        strspn(sha, "0123456789abcdefABCDEF") != 64)
-        return "has no valid \"sha256\" (64 hex digits)";
-    const char *env = json_string_value(json_object_get(r, "environment"));
-    if (!env || cli_env_parse(env) < 0)
-        return "has no valid \"environment\" (development, production or "
-               "eval)";
-    if (!json_is_boolean(json_object_get(r, "revoked")))
-        return "has no \"revoked\" flag (true or false)";
-    const json_t *exp = json_object_get(r, "expires");
-    char date[32];
-    if (exp && !json_is_null(exp) &&
-        (!json_is_string(exp) ||
-         !parse_date(json_string_value(exp), date, sizeof(date))))
-        return "has an \"expires\" that is not null or a date "
-               "(YYYY-MM-DDTHH:MM:SSZ)";
-    if (!json_is_string(json_object_get(r, "prefix")))
-        return "has no \"prefix\" (a string)";
-    static const char *const texts[] = {"name", "created", "revokedAt"};
-    for (size_t i = 0; i < 3; i++) {
-        const json_t *v = json_object_get(r, texts[i]);
-        if (v && !json_is_string(v))
-            return i == 0   ? "has a \"name\" that is not a string"
-                   : i == 1 ? "has a \"created\" that is not a string"
-                            : "has a \"revokedAt\" that is not a string";
+    struct rt_key_record *r;
+    size_t n;
+    struere_error e;
+    int rc = rt_key_records_read(json, len, &r, &n, &e);
+    if (rc == STRUERE_ENOMEM) {
+        cli_error("out of memory");
+        return EXIT_IO;
     }
-    return NULL;
-}
-
-/* Refuses keys.json unless every record is sound and no two share a
- * digest (the runtime refuses such a key too). */
-static int check_records(const json_t *records)
-{
-    size_t i;
-    const json_t *r;
-    json_array_foreach(records, i, r)
-    {
-        const char *why = record_problem(r);
-        if (why) {
-            cli_error("refs/struere/keys: keys.json record %zu %s; the "
-                      "runtime refuses every key of this store until it is "
-                      "repaired, and nothing was changed",
-                      i + 1, why);
-            return EXIT_IO;
-        }
-        const char *sha = json_string_value(json_object_get(r, "sha256"));
-        for (size_t j = 0; j < i; j++) {
-            const char *other = json_string_value(
-                json_object_get(json_array_get(records, j), "sha256"));
-            if (!strcasecmp(sha, other)) {
+    if (rc < 0) {
+        cli_error("%s; the runtime refuses every key of this store until "
+                  "it is repaired, and nothing was changed",
+                  e.message);
+        return EXIT_IO;
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!memcmp(r[i].digest, r[j].digest, sizeof(r[i].digest))) {
                 cli_error("refs/struere/keys: keys.json records %zu and %zu "
                           "have the same \"sha256\"; the runtime refuses "
                           "that key, and nothing was changed",
                           j + 1, i + 1);
+                free(r);
                 return EXIT_IO;
             }
-        }
-    }
+    free(r);
     return EXIT_OK;
 }
 
@@ -154,18 +116,17 @@ static int load(struct store *s, char parent[41], json_t **records)
         cli_error("%s", store_error(s));
         return EXIT_IO;
     }
+    if (check_records((const char *)data, len) != EXIT_OK) {
+        free(data);
+        return EXIT_IO;
+    }
     json_error_t e;
     *records = json_loadb((const char *)data, len, 0, &e);
     free(data);
-    if (!json_is_array(*records)) {
+    if (!json_is_array(*records)) { /* read above: memory ran out */
         json_decref(*records);
         *records = NULL;
-        cli_error("refs/struere/keys: keys.json is not a list of records");
-        return EXIT_IO;
-    }
-    if (check_records(*records) != EXIT_OK) {
-        json_decref(*records);
-        *records = NULL;
+        cli_error("refs/struere/keys: keys.json cannot be read: %s", e.text);
         return EXIT_IO;
     }
     return EXIT_OK;
@@ -257,16 +218,11 @@ static int create(struct store *s, int env, const char *name,
     int rc = load(s, parent, &records);
     if (rc != EXIT_OK)
         return rc;
-    static const char alphabet[] =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    char key[64], prefix[32];
+    char key[RT_KEY_MAX], prefix[32];
     for (int attempt = 0;; attempt++) {
-        size_t k = (size_t)snprintf(key, sizeof(key), "%s", env_prefix[env]);
-        for (int i = 0; i < KEY_RANDOM; i++)
-            key[k++] = alphabet[randombytes_uniform(62)];
-        key[k] = '\0';
+        rt_key_generate(key, env + 1);
         snprintf(prefix, sizeof(prefix), "%.*s",
-                 (int)(strlen(env_prefix[env]) + PREFIX_RANDOM), key);
+                 (int)(strlen(env_prefix[env]) + RT_KEY_PREFIX_KEPT), key);
         bool clash = false;
         size_t i;
         json_t *r;

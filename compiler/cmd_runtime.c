@@ -267,28 +267,6 @@ static int make_actor(const struere_runtime *rt, const struct rt_opts *o,
     return EXIT_OK;
 }
 
-/* Reads a JSON file (or - for stdin) as compact text. */
-static const char *json_type_text(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        break;
-    }
-    return "null";
-}
-
 /* The JSON in path (or stdin for "-") as compact text (malloc'd), which
  * must be an object: `must` says what the object is, for the message;
  * a record's members are checked too. NULL (a message printed) when it
@@ -310,7 +288,7 @@ static char *read_json_file(const struct cli *g, const char *path,
     }
     if (!json_is_object(v)) {
         cli_error("%s %s: must be a JSON object (%s), not %s", what, path, must,
-                  json_type_text(v));
+                  rtout_json_type(v));
         json_decref(v);
         return NULL;
     }

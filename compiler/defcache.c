@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "buf.h"
 #include "cache_file.h"
 #include "index.h"
 #include "limits.h"
@@ -162,39 +163,13 @@ bool defcache_path(const char *git_dir, const char *project_dir, char *buf,
 /* ---- writing --------------------------------------------------------------
  */
 
-struct out {
-    unsigned char *b;
-    size_t n, cap;
-    bool failed;
-};
-
-static void put(struct out *o, const void *p, size_t len)
-{
-    if (o->failed)
-        return;
-    if (o->n + len > o->cap) {
-        size_t cap = o->cap ? o->cap : 1u << 20;
-        while (cap < o->n + len)
-            cap *= 2;
-        unsigned char *b = realloc(o->b, cap);
-        if (!b) {
-            o->failed = true;
-            return;
-        }
-        o->b = b;
-        o->cap = cap;
-    }
-    memcpy(o->b + o->n, p, len);
-    o->n += len;
-}
-
-static void put_u8(struct out *o, unsigned v)
+static void put_u8(rt_buf *o, unsigned v)
 {
     unsigned char c = (unsigned char)v;
-    put(o, &c, 1);
+    rt_buf_put(o, &c, 1);
 }
 
-static void put_uv(struct out *o, uint64_t v)
+static void put_uv(rt_buf *o, uint64_t v)
 {
     unsigned char b[10];
     size_t n = 0;
@@ -205,17 +180,17 @@ static void put_uv(struct out *o, uint64_t v)
             b[n] |= 0x80;
         n++;
     } while (v);
-    put(o, b, n);
+    rt_buf_put(o, b, n);
 }
 
-static void put_str(struct out *o, const char *s, size_t len)
+static void put_str(rt_buf *o, const char *s, size_t len)
 {
     put_uv(o, len);
-    put(o, s, len);
+    rt_buf_put(o, s, len);
     put_u8(o, 0);
 }
 
-static void put_node(struct out *o, const struct node *n)
+static void put_node(rt_buf *o, const struct node *n)
 {
     put_u8(o, n->type);
     put_uv(o, (uint64_t)(unsigned)n->line);
@@ -232,7 +207,7 @@ static void put_node(struct out *o, const struct node *n)
     default:
         put_str(o, n->str, n->len);
         if (n->type == NODE_INT || n->type == NODE_FLOAT)
-            put(o, &n->v, 8);
+            rt_buf_put(o, &n->v, 8);
         else if (n->type == NODE_BOOL)
             put_u8(o, n->v.b);
     }
@@ -259,39 +234,39 @@ static size_t racy_offset(size_t path_len)
     return n + path_len + 1 + 1;
 }
 
-static void put_record(struct out *o, const struct def *d,
+static void put_record(rt_buf *o, const struct def *d,
                        const struct defcache *old, int64_t started)
 {
-    size_t at = o->n;
+    size_t at = o->len;
     uint32_t len = 0;
-    put(o, &len, 4);
+    rt_buf_put(o, &len, 4);
     const unsigned char *prev = d->restored ? record_of(old, d->path) : NULL;
     if (prev) {
         /* Restored: the same bytes again. */
         memcpy(&len, prev - 4, 4);
-        put(o, prev, len);
+        rt_buf_put(o, prev, len);
     } else {
         put_str(o, d->path, strlen(d->path));
         put_u8(o, d->kind);
         put_u8(o, 0);
         const struct file_stat *st = &d->stat;
-        put(o, &st->dev, 8);
-        put(o, &st->ino, 8);
-        put(o, &st->size, 8);
-        put(o, &st->mtime_ns, 8);
-        put(o, &st->ctime_ns, 8);
+        rt_buf_put(o, &st->dev, 8);
+        rt_buf_put(o, &st->ino, 8);
+        rt_buf_put(o, &st->size, 8);
+        rt_buf_put(o, &st->mtime_ns, 8);
+        rt_buf_put(o, &st->ctime_ns, 8);
         unsigned char h[32];
         sodium_hex2bin(h, sizeof(h), d->sha256, 64, NULL, NULL, NULL);
-        put(o, h, 32);
+        rt_buf_put(o, h, 32);
         put_node(o, d->root);
     }
     if (o->failed)
         return;
-    len = (uint32_t)(o->n - at - 4);
-    memcpy(o->b + at, &len, 4);
+    len = (uint32_t)(o->len - at - 4);
+    memcpy(o->p + at, &len, 4);
     /* Racy when written so shortly before this run that a later write
      * could repeat its stat: the next run then compares the bytes. */
-    o->b[at + 4 + racy_offset(strlen(d->path))] =
+    o->p[at + 4 + racy_offset(strlen(d->path))] =
         d->stat.mtime_ns >= started - RACY_NS ||
         d->stat.ctime_ns >= started - RACY_NS;
 }
@@ -304,19 +279,19 @@ int defcache_save(const char *path, const struct project *p,
     if (!compiler_identity(id, sizeof(id)) || !realpath(p->dir, real))
         return -1;
     /* About the size of the cache it replaces: one allocation. */
-    struct out o = {0};
-    o.cap = (old ? old->len : 0) + (1u << 20);
-    o.b = malloc(o.cap);
-    if (!o.b)
+    rt_buf o;
+    rt_buf_grow_init(&o);
+    rt_buf_reserve(&o, (old ? old->len : 0) + (1u << 20));
+    if (o.failed)
         return -1;
-    put(&o, MAGIC, 8);
+    rt_buf_put(&o, MAGIC, 8);
     uint32_t bom = BOM;
-    put(&o, &bom, 4);
+    rt_buf_put(&o, &bom, 4);
     put_str(&o, id, strlen(id));
     put_str(&o, real, strlen(real));
     uint64_t count = 0;
-    size_t count_at = o.n;
-    put(&o, &count, 8);
+    size_t count_at = o.len;
+    rt_buf_put(&o, &count, 8);
     for (int k = 0; k < KIND_COUNT; k++)
         for (size_t i = 0; i < p->ndefs[k]; i++) {
             const struct def *d = &p->defs[k][i];
@@ -326,18 +301,18 @@ int defcache_save(const char *path, const struct project *p,
             count++;
         }
     if (o.failed) {
-        free(o.b);
+        free(o.p);
         return -1;
     }
-    memcpy(o.b + count_at, &count, 8);
+    memcpy(o.p + count_at, &count, 8);
     unsigned char tag[TAG_BYTES];
-    if (!tag_of(path, true, o.b, o.n, tag)) {
-        free(o.b);
+    if (!tag_of(path, true, (unsigned char *)o.p, o.len, tag)) {
+        free(o.p);
         return -1;
     }
-    put(&o, tag, TAG_BYTES);
+    rt_buf_put(&o, tag, TAG_BYTES);
     if (o.failed) {
-        free(o.b);
+        free(o.p);
         return -1;
     }
     /* Written whole beside it, then renamed over it. */
@@ -348,9 +323,9 @@ int defcache_save(const char *path, const struct project *p,
     if (slash) {
         *slash = '\0';
         cache_file_sweep(dir);
-        rc = cache_file_write(dir, slash + 1, o.b, o.n);
+        rc = cache_file_write(dir, slash + 1, o.p, o.len);
     }
-    free(o.b);
+    free(o.p);
     return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "buf.h"
 #include "bundle_cache.h"
 #include "check.h"
 #include "compile.h"
@@ -43,11 +44,9 @@ static char *change_message(const struct store_blob *old, size_t nold,
     /* added, changed, removed per environment; the summary counts a
      * definition once per branch (the largest count over its envs). */
     size_t counts[ENV_COUNT][KIND_COUNT][3] = {{{0}}};
-    size_t cap = 4096, used = 0, lines = 0;
-    char *body = malloc(cap);
-    if (!body)
-        return NULL;
-    body[0] = '\0';
+    size_t lines = 0;
+    rt_buf body;
+    rt_buf_grow_init(&body);
     *changes = 0;
     for (int e = 0; e < ENV_COUNT; e++) {
         if (!(env_mask & (1u << e)))
@@ -96,27 +95,17 @@ static char *change_message(const struct store_blob *old, size_t nold,
                 continue;
             counts[e][k][mark == '+' ? 0 : mark == '~' ? 1 : 2]++;
             (*changes)++;
-            if (used + 300 > cap) {
-                char *bigger = realloc(body, cap * 2);
-                if (!bigger)
-                    break;
-                body = bigger;
-                cap *= 2;
-            }
             if (!header) {
-                used += (size_t)snprintf(body + used, cap - used, "\n%s:\n",
-                                         env_names[e]);
+                rt_buf_printf(&body, "\n%s:\n", env_names[e]);
                 header = true;
             }
             if (lines++ < MESSAGE_LINES)
-                used +=
-                    (size_t)snprintf(body + used, cap - used, "  %c %s %s\n",
-                                     mark, kind_table[k].label, slug);
+                rt_buf_printf(&body, "  %c %s %s\n", mark, kind_table[k].label,
+                              slug);
         }
     }
     if (lines > MESSAGE_LINES)
-        used += (size_t)snprintf(body + used, cap - used,
-                                 "  ... and %zu more\n", lines - MESSAGE_LINES);
+        rt_buf_printf(&body, "  ... and %zu more\n", lines - MESSAGE_LINES);
     char first[600] = "struere dev:";
     size_t fl = strlen(first);
     static const char *const verbs[3] = {"added", "changed", "removed"};
@@ -139,12 +128,13 @@ static char *change_message(const struct store_blob *old, size_t nold,
         }
     if (!any)
         snprintf(first + fl, sizeof(first) - fl, " no definition changed");
-    size_t total = strlen(first) + used + 4;
-    char *msg = malloc(total);
-    if (msg)
-        snprintf(msg, total, "%s\n%s", first, body);
-    free(body);
-    return msg;
+    rt_buf msg;
+    rt_buf_grow_init(&msg);
+    rt_buf_printf(&msg, "%s\n", first);
+    rt_buf_put(&msg, body.p, body.len);
+    msg.failed |= body.failed;
+    free(body.p);
+    return rt_buf_finish(&msg) == 0 ? msg.p : NULL;
 }
 
 /* ---- one branch -----------------------------------------------------------

@@ -64,7 +64,7 @@ void rtout_json(FILE *f, const char *text, size_t len, bool compact)
     putc('\n', f);
 }
 
-static const char *json_type_text(const json_t *v)
+const char *rtout_json_type(const json_t *v)
 {
     switch (v ? json_typeof(v) : JSON_NULL) {
     case JSON_OBJECT:
@@ -97,18 +97,29 @@ const char *rtout_record_problem(const json_t *v, char *msg, size_t size)
                    {"data", JSON_OBJECT, "an object"}};
     if (!json_is_object(v)) {
         snprintf(msg, size, ": must be a JSON object, not %s",
-                 json_type_text(v));
+                 rtout_json_type(v));
         return msg;
     }
     for (size_t i = 0; i < sizeof(members) / sizeof(*members); i++) {
         json_t *m = json_object_get(v, members[i].key);
         if (m && json_typeof(m) != members[i].type) {
             snprintf(msg, size, ": the record's \"%s\" must be %s, not %s",
-                     members[i].key, members[i].text, json_type_text(m));
+                     members[i].key, members[i].text, rtout_json_type(m));
             return msg;
         }
     }
     return NULL;
+}
+
+int rtout_json_line(FILE *f, const json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (!text)
+        return STRUERE_ENOMEM;
+    fputs(text, f);
+    putc('\n', f);
+    free(text);
+    return 0;
 }
 
 int rtout_fixture_record(char **out, const struere_runtime *rt, const char *id)
@@ -250,12 +261,7 @@ int rtout_plan_suite(FILE *f, const char *slug, const char *body, size_t len)
             if (v)
                 json_object_set(line, suite_keys[k], v);
         }
-        char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (text) {
-            fputs(text, f);
-            putc('\n', f);
-        }
-        free(text);
+        rtout_json_line(f, line);
         json_decref(line);
     }
     json_decref(s);
@@ -286,13 +292,7 @@ void rtout_eval_list(FILE *f, const struere_bundle *b, bool json)
         json_array_append_new(list, item);
         json_decref(s);
     }
-    if (json) {
-        char *text = json_dumps(list, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (text) {
-            fputs(text, f);
-            putc('\n', f);
-        }
-        free(text);
-    }
+    if (json)
+        rtout_json_line(f, list);
     json_decref(list);
 }

@@ -30,6 +30,14 @@ int rtout_can(FILE *f, const struere_runtime *rt, const struere_actor *actor,
               const char *action, const char *resource, const char *record,
               bool json, struere_decision *d);
 
+/* Writes v as one compact line (members in their order). STRUERE_ENOMEM
+ * (nothing written) when v is NULL or cannot be encoded. */
+int rtout_json_line(FILE *f, const json_t *v);
+
+/* "an object", "an array", "a string", "a number", "a boolean" or "null"
+ * (also for NULL): what a JSON value is, for messages. */
+const char *rtout_json_type(const json_t *v);
+
 /* What is wrong with v as a record {"_id","type","status","data"} (each
  * optional, of its type): NULL when nothing, else msg filled with
  * ": the record's \"K\" must be T, not U" (or ": must be a JSON object"). */

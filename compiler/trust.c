@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "compile.h"
+#include "keys.h"
 #include "sha256.h"
 #include "store.h"
 #include "verify.h"
@@ -791,16 +792,9 @@ bool promotion_missing(struct store *s, int env, const char *commit)
 
 bool trust_record_payload(json_t *record, char *buf, size_t size)
 {
-    const char *sha = json_string_value(json_object_get(record, "sha256"));
-    const char *env = json_string_value(json_object_get(record, "environment"));
-    json_t *revoked = json_object_get(record, "revoked");
-    json_t *expires = json_object_get(record, "expires");
-    if (!sha || !env || !json_is_boolean(revoked) ||
-        !(json_is_null(expires) || json_is_string(expires) || !expires))
-        return false;
-    int n = snprintf(
-        buf, size, "sha256=%s\nenvironment=%s\nrevoked=%s\nexpires=%s\n", sha,
-        env, json_is_true(revoked) ? "true" : "false",
-        json_is_string(expires) ? json_string_value(expires) : "null");
-    return n > 0 && (size_t)n < size;
+    char *text = json_dumps(record, JSON_COMPACT);
+    int n =
+        text ? rt_key_record_text_payload(text, strlen(text), buf, size) : -1;
+    free(text);
+    return n >= 0;
 }

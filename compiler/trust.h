@@ -154,8 +154,9 @@ bool promotion_missing(struct store *s, int env, const char *commit);
 /* Whether text is a public key "ed25519:<base64 of 32 bytes>". */
 bool trust_pubkey_ok(const char *text);
 
-/* The payload a key record is signed over (TRUST.md §5); false when the
- * record lacks what it needs. */
+/* The payload a key record is signed over (TRUST.md §5), built by the
+ * runtime's keys module from the record as the runtime reads it; false
+ * when the record does not read. */
 bool trust_record_payload(json_t *record, char *buf, size_t size);
 
 #endif

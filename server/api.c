@@ -15,26 +15,6 @@
 #include "rtout.h"
 #include "server.h"
 
-static const char *type_text(const json_t *v)
-{
-    switch (v ? json_typeof(v) : JSON_NULL) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 /* The body as JSON of type `want`, or NULL with the error answer set. */
 static json_t *body_json(struct srv_reply *r, const char *body, size_t len,
                          json_type want)
@@ -53,7 +33,7 @@ static json_t *body_json(struct srv_reply *r, const char *body, size_t len,
     if (json_typeof(v) != want) {
         reply_error(r, 400, "invalid_request", "the body must be %s, not %s",
                     want == JSON_ARRAY ? "an array" : "an object",
-                    type_text(v));
+                    rtout_json_type(v));
         json_decref(v);
         return NULL;
     }
@@ -70,7 +50,7 @@ static const char *str_member(struct srv_reply *r, const json_t *o,
         return NULL;
     if (!json_is_string(v)) {
         reply_error(r, 400, "invalid_request",
-                    "\"%s\" must be a string, not %s", key, type_text(v));
+                    "\"%s\" must be a string, not %s", key, rtout_json_type(v));
         *bad = true;
         return NULL;
     }
@@ -104,7 +84,7 @@ static struere_actor *actor_of(struct srv_reply *r, const struct srv_loaded *l,
         reply_error(r, 400, "invalid_actor",
                     "\"actor\" must be an object {\"type\": \"user\"|\"agent\"|"
                     "\"system\"|\"admin\", ...}, not %s",
-                    type_text(a));
+                    rtout_json_type(a));
         return NULL;
     }
     const char *type = str_member(r, a, "type", true, &bad);
@@ -125,7 +105,7 @@ static struere_actor *actor_of(struct srv_reply *r, const struct srv_loaded *l,
         if (!bad && rs && !json_is_array(rs)) {
             reply_error(r, 400, "invalid_actor",
                         "\"roles\" must be an array of role slugs, not %s",
-                        type_text(rs));
+                        rtout_json_type(rs));
             return NULL;
         }
         if (!bad && json_array_size(rs) > STRUERE_MAX_ACTOR_ROLES) {
@@ -138,7 +118,7 @@ static struere_actor *actor_of(struct srv_reply *r, const struct srv_loaded *l,
             if (!json_is_string(s)) {
                 reply_error(r, 400, "invalid_actor",
                             "\"roles\"[%zu] must be a string, not %s", i,
-                            type_text(s));
+                            rtout_json_type(s));
                 return NULL;
             }
             roles[spec.role_count++] = json_string_value(s);
@@ -236,7 +216,7 @@ static int authorize_one(struct srv *s, const struct srv_loaded *l,
         if (!json_is_string(rid)) {
             reply_error(r, 400, "invalid_request",
                         "\"recordId\" must be a string, not %s",
-                        type_text(rid));
+                        rtout_json_type(rid));
             return 400;
         }
         int rc = rtout_fixture_record(&record, l->rt, json_string_value(rid));
@@ -323,7 +303,7 @@ static void batch(struct srv *s, const struct srv_loaded *l, const char *body,
         if (!json_is_object(q))
             reply_error(&er, 400, "invalid_request",
                         "question %zu must be an object, not %s", i,
-                        type_text(q));
+                        rtout_json_type(q));
         else
             authorize_one(s, l, q, er.f, &er);
         fclose(er.f);
@@ -374,7 +354,8 @@ static bool prompt_req(struct srv_reply *r, const json_t *o,
     json_t *params = json_object_get(o, "params");
     if (params && !json_is_object(params)) {
         reply_error(r, 400, "invalid_request",
-                    "\"params\" must be an object, not %s", type_text(params));
+                    "\"params\" must be an object, not %s",
+                    rtout_json_type(params));
         return false;
     }
     if (json_object_size(params) > 64) {
@@ -447,9 +428,7 @@ static void prompt(const struct srv_loaded *l, const char *agent,
     if (text) {
         /* as `struere prompt --json` prints it */
         json_t *j = json_pack("{s:s, s:s%}", "agent", agent, "prompt", text, n);
-        char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fprintf(r->f, "%s\n", s ? s : "null");
-        free(s);
+        rtout_json_line(r->f, j);
         json_decref(j);
     }
     struere_free(text);
@@ -524,9 +503,7 @@ static void model_request(const struct srv_loaded *l, const char *agent,
         json_object_set(req, "temperature", v);
     if ((v = json_object_get(model, "maxTokens")))
         json_object_set(req, "max_tokens", v);
-    char *s = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    fprintf(r->f, "%s\n", s ? s : "null");
-    free(s);
+    rtout_json_line(r->f, req);
     json_decref(req);
 done:
     struere_free(text);
@@ -553,7 +530,7 @@ static void events(const struct srv_loaded *l, const char *body, size_t len,
         reply_error(r, 400, "invalid_request",
                     "\"%s\" must be the record's data object, not %s",
                     json_is_object(data) ? "previous" : "data",
-                    type_text(json_is_object(data) ? prev : data));
+                    rtout_json_type(json_is_object(data) ? prev : data));
         goto done;
     }
     d = json_dumps(data, JSON_COMPACT);
@@ -651,9 +628,7 @@ static void list(const struct srv_loaded *l, int kind, struct srv_reply *r)
     }
     json_t *o = json_object();
     json_object_set_new(o, route_kind_name(kind), a);
-    char *s = json_dumps(o, JSON_COMPACT);
-    fprintf(r->f, "%s\n", s ? s : "null");
-    free(s);
+    rtout_json_line(r->f, o);
     json_decref(o);
 }
 

@@ -23,12 +23,8 @@
 
 static void put(struct srv_reply *r, json_t *j)
 {
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (!s)
+    if (rtout_json_line(r->f, j) < 0)
         reply_error(r, 500, "internal", "out of memory");
-    else
-        fprintf(r->f, "%s\n", s);
-    free(s);
     json_decref(j);
 }
 

@@ -20,6 +20,7 @@
 
 extern const struct embedded_file embedded_dashboard[];
 #include "request.h"
+#include "rtout.h"
 #include "server.h"
 
 /* One request in progress. */
@@ -35,6 +36,35 @@ struct req {
     int env;
 };
 
+/* s with every byte that is not part of valid UTF-8 (or a control
+ * character) replaced by '?', in place: a message may quote a client's
+ * bytes. */
+static void utf8_clean(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80                           ? 1
+                : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2
+                : (*p & 0xf0) == 0xe0               ? 3
+                : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4
+                                                    : 0;
+        bool ok = n > 0;
+        for (int i = 1; ok && i < n; i++)
+            ok = (p[i] & 0xc0) == 0x80;
+        if (ok && n == 3)
+            ok = !(p[0] == 0xe0 && p[1] < 0xa0) &&
+                 !(p[0] == 0xed && p[1] >= 0xa0);
+        if (ok && n == 4)
+            ok = !(p[0] == 0xf0 && p[1] < 0x90) &&
+                 !(p[0] == 0xf4 && p[1] >= 0x90);
+        if (!ok || (n == 1 && *p < 0x20)) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 void reply_error(struct srv_reply *r, int status, const char *code,
                  const char *fmt, ...)
 {
@@ -43,6 +73,7 @@ void reply_error(struct srv_reply *r, int status, const char *code,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    utf8_clean(msg);
     /* a fresh body: whatever was written before is not the answer */
     if (r->f)
         fclose(r->f);
@@ -144,9 +175,7 @@ static void ready(struct srv *s, struct srv_reply *r)
     json_t *j =
         json_pack("{s:b, s:o, s:{s:b, s:o}}", "ready", ok, "environments", envs,
                   "keys", "loaded", keys, "error", kerr);
-    char *t = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    fprintf(r->f, "%s\n", t ? t : "null");
-    free(t);
+    rtout_json_line(r->f, j);
     json_decref(j);
     r->status = ok ? 200 : 503;
 }

@@ -17,9 +17,6 @@
 #include <stdio.h>
 
 #include "struere.h"
-#ifdef STRUERE_KEYRING_SHIM
-#include "keyring_shim.h"
-#endif
 
 /* Every limit of the server, with its reason. */
 /* A request body: the largest answer-worthy request (a batch of

@@ -496,6 +496,57 @@ int struere_runtime_open(struere_runtime **out, const char *key,
                          const struere_open_options *options,
                          struere_error *err);
 
+/*
+ * Opens environment `env`'s bundle (STRUERE_ENV_*) from the store without
+ * a key, for a process that serves every key of the store (`struere
+ * serve`, which checks each request's key with a keyring): the bundle of
+ * refs/heads/struere/ENV, verified whole against the commit's manifest,
+ * and, where the store's trust policy requires signatures for `env`, its
+ * promotion statement, as for struere_runtime_open. STRUERE_EINVAL for an
+ * `env` that is not one. struere_runtime_reload re-reads the branch.
+ */
+int struere_runtime_open_env(struere_runtime **out, int env,
+                             const struere_open_options *options,
+                             struere_error *err);
+
+/*
+ * A keyring: every key record of a store (refs/struere/keys, keys.json),
+ * read once, with the store's trust policy, so that many keys are checked
+ * without reading the store again. A record that does not read refuses
+ * the whole keyring (STRUERE_ESTORE), as it refuses an open by key; a
+ * store without refs/struere/keys gives an empty keyring, whose checks
+ * say so (STRUERE_ESTORE, as an open by key does). Options: `store` and
+ * `trust_file` as for struere_runtime_open. Read again (a new keyring)
+ * to see revocations made since.
+ */
+typedef struct struere_keyring struere_keyring;
+int struere_keyring_open(struere_keyring **out,
+                         const struere_open_options *options,
+                         struere_error *err);
+
+/*
+ * Checks the API key `key` as struere_runtime_open does, without reading
+ * the store: its form (STRUERE_EKEY), its record found in constant time
+ * (STRUERE_EKEY when none), the prefix against the record's environment
+ * (STRUERE_EKEY), revoked (STRUERE_EREVOKED), expired before `now`
+ * (seconds since the epoch, 0: the clock; STRUERE_EEXPIRED), and the
+ * record's signature where the trust policy requires signatures for its
+ * environment (STRUERE_ESIGNATURE). On success `*env` is the key's
+ * STRUERE_ENV_*; otherwise 0. Safe from many threads at once.
+ */
+int struere_keyring_check(int *env, const struere_keyring *kr, const char *key,
+                          int64_t now, struere_error *err);
+
+/* How many records the keyring holds (0 when `kr` is NULL). */
+size_t struere_keyring_count(const struere_keyring *kr);
+
+/* The commit of refs/struere/keys the records were read from (40 hex
+ * digits), "" when the store has none, NULL when `kr` is NULL. */
+const char *struere_keyring_commit(const struere_keyring *kr);
+
+/* Frees a keyring. NULL is a no-op. */
+void struere_keyring_free(struere_keyring *kr);
+
 /* The sequence number of the promotion statement the loaded bundle was
  * accepted under, or 0 when its environment requires no signature (or
  * `rt` is NULL or was opened from a file). */

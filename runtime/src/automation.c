@@ -46,70 +46,10 @@ static int scratch_reserve(char **p, size_t *cap, size_t n)
 
 /* ---- JSON strings out ---- */
 
-static void put_utf8(rt_buf *b, unsigned long cp)
-{
-    unsigned char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        if (rt_json_escapes((unsigned char)cp)) {
-            rt_buf_json_char(b, (unsigned char)cp);
-            return;
-        }
-        u[0] = (unsigned char)cp, n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (unsigned char)(0xC0 | cp >> 6);
-        u[1] = (unsigned char)(0x80 | (cp & 0x3F)), n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (unsigned char)(0xE0 | cp >> 12);
-        u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        u[2] = (unsigned char)(0x80 | (cp & 0x3F)), n = 3;
-    } else {
-        u[0] = (unsigned char)(0xF0 | cp >> 18);
-        u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-        u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-        u[3] = (unsigned char)(0x80 | (cp & 0x3F)), n = 4;
-    }
-    rt_buf_put(b, (const char *)u, n);
-}
-
-/*
- * Writes the inside of the valid JSON string `s`, escapes normalized to
- * what JSON.stringify writes (so "\u00e9" and "é" give the same output),
- * without decoding into a buffer first.
- */
-static void put_string_inside(rt_buf *b, struere_json s)
-{
-    const char *p = s.ptr + 1, *end = s.ptr + s.len - 1;
-    while (p < end) {
-        const char *bs = memchr(p, '\\', (size_t)(end - p));
-        if (!bs) {
-            rt_buf_put(b, p, (size_t)(end - p));
-            return;
-        }
-        rt_buf_put(b, p, (size_t)(bs - p));
-        char e = bs[1];
-        p = bs + 2;
-        if (e == 'u') {
-            unsigned long cp = (unsigned long)rt_json_hex4(p);
-            p += 4;
-            if (cp >= 0xD800 && cp <= 0xDBFF) { /* validated: a pair */
-                cp = 0x10000 + ((cp - 0xD800) << 10) +
-                     ((unsigned long)rt_json_hex4(p + 2) - 0xDC00);
-                p += 6;
-            }
-            put_utf8(b, cp);
-            continue;
-        }
-        static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
-        const char *k = strchr(from, e);
-        put_utf8(b, k ? (unsigned char)to[k - from] : (unsigned char)e);
-    }
-}
-
 static void put_string(rt_buf *b, struere_json s)
 {
     ob_ch(b, '"');
-    put_string_inside(b, s);
+    rt_json_str_rewrite(b, s);
     ob_ch(b, '"');
 }
 
@@ -802,7 +742,7 @@ static void put_interpolated(fire *f, tval v)
     }
     switch (kind) {
     case STRUERE_JSON_STRING:
-        put_string_inside(b, v.json);
+        rt_json_str_rewrite(b, v.json);
         return;
     case STRUERE_JSON_NUMBER:
         put_number(b, v.json, 0);

@@ -3,6 +3,8 @@
  * caller's buffer (snprintf-style: the length needed is counted past the
  * end) or into a growing malloc'd one.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,8 +25,23 @@ void rt_buf_grow_init(rt_buf *b)
     b->growable = 1;
 }
 
-void rt_buf_put(rt_buf *b, const char *s, size_t n)
+void rt_buf_reserve(rt_buf *b, size_t n)
 {
+    if (!b->growable || b->failed || b->len + n + 1 <= b->cap)
+        return;
+    char *p = realloc(b->p, b->len + n + 1);
+    if (!p) {
+        b->failed = 1;
+        return;
+    }
+    b->p = p;
+    b->cap = b->len + n + 1;
+}
+
+void rt_buf_put(rt_buf *b, const void *s, size_t n)
+{
+    if (n == 0)
+        return;
     if (b->growable && !b->failed && b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n + 1)
@@ -47,6 +64,33 @@ void rt_buf_put(rt_buf *b, const char *s, size_t n)
 void rt_buf_puts(rt_buf *b, const char *s)
 {
     rt_buf_put(b, s, strlen(s));
+}
+
+void rt_buf_printf(rt_buf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if ((size_t)n < sizeof(small)) {
+        rt_buf_put(b, small, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    rt_buf_put(b, big, (size_t)n);
+    free(big);
 }
 
 void rt_buf_json_char(rt_buf *b, unsigned char c)

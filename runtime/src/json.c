@@ -481,6 +481,27 @@ size_t rt_json_str_decode(struere_json s, char *out)
     return n;
 }
 
+void rt_json_str_rewrite(rt_buf *b, struere_json s)
+{
+    if (!has_escape(s)) { /* nothing in it JSON.stringify would escape */
+        rt_buf_put(b, s.ptr + 1, s.len - 2);
+        return;
+    }
+    char chunk[256];
+    size_t n = 0;
+    strdec d;
+    int c;
+    dec_init(&d, s);
+    while ((c = dec_next(&d)) >= 0) {
+        chunk[n++] = (char)c;
+        if (n == sizeof(chunk)) {
+            rt_buf_json_escaped(b, chunk, n);
+            n = 0;
+        }
+    }
+    rt_buf_json_escaped(b, chunk, n);
+}
+
 /* The member `key` of `obj`; when `sorted`, stops at the first key past
  * it in byte order (keys with escapes are not compared that way). */
 static int member_of(struere_json obj, const char *key, size_t klen, int sorted,

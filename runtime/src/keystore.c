@@ -23,14 +23,6 @@
 #include "rt_limits.h"
 #include "sha256.h"
 
-/* The random part of a key: `struere keys create` writes 40 base62
- * characters; the header accepts 32 to 128, so longer keys from another
- * issuer still parse. */
-enum { KEY_RANDOM_MIN = 32, KEY_RANDOM_MAX = 128 };
-
-/* How many characters of a key's random part a message may show. */
-enum { KEY_SHOWN = 4 };
-
 /* keys.json holds one short record per key: 16 MiB is far more than any
  * store needs, and keeps a damaged store from exhausting memory. */
 #define KEYS_JSON_LIMIT ((size_t)16 << 20)
@@ -51,164 +43,10 @@ struct rt_keystore {
     char *state_file;         /* highest sequences accepted, or NULL */
     int env;                  /* the key's environment */
     unsigned char digest[32]; /* SHA-256 of the key text */
-    char label[24];           /* "sk_prod_abcd…", for messages */
+    char label[24]; /* "sk_prod_abcd…", for messages; "" without a key */
 };
-
-/* One record of keys.json, with what the checks need. */
-struct key_record {
-    unsigned char digest[32];
-    int env;
-    int revoked;
-    int expires_set;
-    int64_t expires;
-    char expires_text[32];
-    char revoked_at[32];    /* "" when the record has none */
-    struere_json signature; /* {"key", "signature"}, or empty */
-};
-
-/* ---- the key itself ---- */
-
-static int base62(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-           (c >= 'a' && c <= 'z');
-}
-
-/* How messages name a key: its prefix and KEY_SHOWN characters, then an
- * ellipsis (never more of a secret). */
-static void key_label(char *buf, size_t size, const char *key,
-                      size_t prefix_len)
-{
-    snprintf(buf, size, "%.*s\xe2\x80\xa6", (int)(prefix_len + KEY_SHOWN), key);
-}
-
-/*
- * Checks the form of `key` and finds its environment from its prefix;
- * `*len` receives the key's length. Messages never quote the key: a
- * malformed one may be a secret pasted in the wrong place.
- */
-static int key_parse(const char *key, int *env, size_t *prefix_len, size_t *len,
-                     struere_error *err)
-{
-    if (!key || !*key)
-        return rt_fail(err, STRUERE_EKEY, "no API key given");
-    const char *prefix = NULL;
-    int kind_env = 0;
-    for (int i = 0; i < RT_ENV_COUNT; i++)
-        if (!strncmp(key, rt_env_key_prefixes[i],
-                     strlen(rt_env_key_prefixes[i]))) {
-            prefix = rt_env_key_prefixes[i];
-            kind_env = i + 1; /* STRUERE_ENV_* */
-        }
-    if (!prefix)
-        return rt_fail(err, STRUERE_EKEY,
-                       "the API key does not start with sk_dev_, sk_prod_ "
-                       "or sk_eval_");
-    size_t plen = strlen(prefix);
-    size_t n = strnlen(key + plen, KEY_RANDOM_MAX + 1);
-    if (n < KEY_RANDOM_MIN)
-        return rt_fail(err, STRUERE_EKEY,
-                       "the API key is too short: %zu characters after %s, "
-                       "at least %d needed",
-                       n, prefix, KEY_RANDOM_MIN);
-    if (n > KEY_RANDOM_MAX)
-        return rt_fail(err, STRUERE_EKEY,
-                       "the API key is too long: more than %d characters "
-                       "after %s",
-                       KEY_RANDOM_MAX, prefix);
-    for (size_t i = 0; i < n; i++)
-        if (!base62((unsigned char)key[plen + i]))
-            return rt_fail(err, STRUERE_EKEY,
-                           "the API key has a character that is not base62 "
-                           "(0-9, A-Z, a-z) at position %zu",
-                           plen + i + 1);
-    *env = kind_env;
-    *prefix_len = plen;
-    *len = plen + n;
-    return 0;
-}
 
 /* ---- keys.json ---- */
-
-/* Decodes the JSON string `v` into `buf`: 1, or 0 when `v` is not a
- * string or does not fit (with its NUL) in `cap` bytes. */
-static int json_text(struere_json v, char *buf, size_t cap, size_t *len)
-{
-    if (rt_json_kind(v) != STRUERE_JSON_STRING || rt_json_str_len(v) >= cap)
-        return 0;
-    *len = rt_json_str_decode(v, buf);
-    return 1;
-}
-
-static int env_from_name(const char *s)
-{
-    for (int e = STRUERE_ENV_DEVELOPMENT; e <= STRUERE_ENV_EVAL; e++)
-        if (!strcmp(s, struere_env_name(e)))
-            return e;
-    return 0;
-}
-
-/*
- * Reads record `index` of keys.json. Every record must be what cmd_keys.c
- * writes: a damaged record refuses the whole store rather than being
- * skipped, since skipping could skip a revocation.
- */
-static int record_parse(struere_json obj, size_t index, struct key_record *r,
-                        struere_error *err)
-{
-    struere_json v;
-    char text[80];
-    size_t n, bin_len;
-    memset(r, 0, sizeof(*r));
-    if (rt_json_kind(obj) != STRUERE_JSON_OBJECT)
-        return rt_fail(err, STRUERE_ESTORE,
-                       KEYS_REF ": " KEYS_FILE " record %zu is not an object",
-                       index + 1);
-    if (rt_json_member(obj, "sha256", 6, &v) != 1 ||
-        !json_text(v, text, sizeof(text), &n) || n != 64 ||
-        sodium_hex2bin(r->digest, sizeof(r->digest), text, n, NULL, &bin_len,
-                       NULL) != 0 ||
-        bin_len != sizeof(r->digest))
-        return rt_fail(err, STRUERE_ESTORE,
-                       KEYS_REF ": " KEYS_FILE " record %zu has no valid "
-                                "sha256 (64 hex digits)",
-                       index + 1);
-    if (rt_json_member(obj, "environment", 11, &v) != 1 ||
-        !json_text(v, text, sizeof(text), &n) || strlen(text) != n ||
-        !(r->env = env_from_name(text)))
-        return rt_fail(err, STRUERE_ESTORE,
-                       KEYS_REF ": " KEYS_FILE " record %zu has no valid "
-                                "environment (development, production or "
-                                "eval)",
-                       index + 1);
-    int kind = rt_json_member(obj, "revoked", 7, &v) == 1 ? rt_json_kind(v) : 0;
-    if (kind != STRUERE_JSON_TRUE && kind != STRUERE_JSON_FALSE)
-        return rt_fail(err, STRUERE_ESTORE,
-                       KEYS_REF ": " KEYS_FILE " record %zu has no revoked "
-                                "flag (true or false)",
-                       index + 1);
-    r->revoked = kind == STRUERE_JSON_TRUE;
-    if (rt_json_member(obj, "expires", 7, &v) == 1 &&
-        rt_json_kind(v) != STRUERE_JSON_NULL) {
-        if (!json_text(v, r->expires_text, sizeof(r->expires_text), &n) ||
-            !rt_key_date_parse(r->expires_text, n, &r->expires, NULL))
-            return rt_fail(err, STRUERE_ESTORE,
-                           KEYS_REF ": " KEYS_FILE " record %zu has an "
-                                    "expires that is not null or a date "
-                                    "(YYYY-MM-DDTHH:MM:SSZ)",
-                           index + 1);
-        r->expires_set = 1;
-    }
-    if (rt_json_member(obj, "signature", 9, &v) == 1)
-        r->signature = v;
-    /* Only for messages: shown when it reads as a date. */
-    int64_t ignored;
-    if (rt_json_member(obj, "revokedAt", 9, &v) == 1 &&
-        (!json_text(v, r->revoked_at, sizeof(r->revoked_at), &n) ||
-         !rt_key_date_parse(r->revoked_at, n, &ignored, NULL)))
-        r->revoked_at[0] = '\0';
-    return 0;
-}
 
 /* Copies `n` bytes of `src` over `dst` when `mask` is 0xff, and leaves
  * `dst` as it is when `mask` is 0, taking the same time either way. */
@@ -221,37 +59,22 @@ static void ct_copy(void *dst, const void *src, size_t n, unsigned char mask)
 }
 
 /*
- * Finds the record of the key whose SHA-256 is `digest` among the records
- * of keys.json (`len` bytes). Every record is parsed and compared, with
- * sodium_memcmp, whether or not an earlier one matched: the time taken
- * does not depend on where, or how nearly, the digest matches.
+ * Finds the record of the key whose SHA-256 is `digest` among `count`
+ * records. Every record is compared, with sodium_memcmp, whether or not
+ * an earlier one matched: the time taken does not depend on where, or how
+ * nearly, the digest matches.
  */
-static int records_find(const char *json, size_t len,
+static int records_find(const struct rt_key_record *records, size_t count,
                         const unsigned char digest[32], const char *label,
-                        struct key_record *found, struere_error *err)
+                        struct rt_key_record *found, struere_error *err)
 {
-    struere_json all, v;
-    rt_json_it it;
-    if (rt_json_value(json, len, &all) < 0 ||
-        rt_json_iter(all, STRUERE_JSON_ARRAY, &it) < 0)
-        return rt_fail(err, STRUERE_ESTORE,
-                       KEYS_REF ": " KEYS_FILE
-                                " is not a JSON list of key records");
-    size_t index = 0, matches = 0;
-    int rc;
+    size_t matches = 0;
     memset(found, 0, sizeof(*found));
-    while ((rc = rt_json_next(&it, NULL, &v)) == 1) {
-        struct key_record r;
-        int prc = record_parse(v, index++, &r, err);
-        if (prc < 0)
-            return prc;
-        unsigned eq = sodium_memcmp(r.digest, digest, 32) == 0;
+    for (size_t i = 0; i < count; i++) {
+        unsigned eq = sodium_memcmp(records[i].digest, digest, 32) == 0;
         matches += eq;
-        ct_copy(found, &r, sizeof(r), (unsigned char)(0u - eq));
+        ct_copy(found, &records[i], sizeof(*found), (unsigned char)(0u - eq));
     }
-    if (rc < 0) /* unreachable: rt_json_value validated the whole text */
-        return rt_fail(err, STRUERE_ESTORE,
-                       KEYS_REF ": " KEYS_FILE " is not valid JSON");
     if (matches == 0)
         return rt_fail(err, STRUERE_EKEY, "no key record matches this key (%s)",
                        label);
@@ -268,7 +91,7 @@ static int records_find(const char *json, size_t len,
  * must name the record's environment, then not revoked, then not expired
  * (expiry before `now`).
  */
-static int record_check(const struct key_record *r, int key_env,
+static int record_check(const struct rt_key_record *r, int key_env,
                         const char *label, int64_t now, struere_error *err)
 {
     if (r->env != key_env)
@@ -289,28 +112,53 @@ static int record_check(const struct key_record *r, int key_env,
     return 0;
 }
 
-int rt_key_check(const char *keys_json, size_t len, const char *key,
-                 int64_t now, int *env, struere_error *err)
+static int record_signed(const struct rt_key_record *r, const struere_trust *t,
+                         const char *label, struere_error *err);
+
+/*
+ * A key against `count` records read from keys.json: its form, its
+ * record (found in constant time), the record's checks and, where the
+ * trust policy `trust` (NULL: none) requires it, the record's signature.
+ * `now` 0 means the clock. `*env` receives the key's environment.
+ */
+static int key_check(const struct rt_key_record *records, size_t count,
+                     const struere_trust *trust, const char *key, int64_t now,
+                     int *env, struere_error *err)
 {
     int key_env;
     size_t prefix_len, key_len;
     unsigned char digest[32];
     char label[64];
-    struct key_record rec;
-    rt_clear(err);
+    struct rt_key_record rec;
     if (sodium_init() < 0)
         return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
-    int rc = key_parse(key, &key_env, &prefix_len, &key_len, err);
+    int rc = rt_key_parse(key, &key_env, &prefix_len, &key_len, err);
     if (rc < 0)
         return rc;
     rt_sha256(key, key_len, digest);
-    key_label(label, sizeof(label), key, prefix_len);
-    rc = records_find(keys_json, len, digest, label, &rec, err);
+    rt_key_label(label, sizeof(label), key, prefix_len);
+    rc = records_find(records, count, digest, label, &rec, err);
     if (rc == 0)
-        rc = record_check(&rec, key_env, label, now, err);
+        rc = record_check(&rec, key_env, label, now ? now : time(NULL), err);
+    if (rc == 0)
+        rc = record_signed(&rec, trust, label, err);
     if (rc == 0)
         *env = rec.env;
     sodium_memzero(&rec, sizeof(rec));
+    sodium_memzero(digest, sizeof(digest));
+    return rc;
+}
+
+int rt_key_check(const char *keys_json, size_t len, const char *key,
+                 int64_t now, int *env, struere_error *err)
+{
+    struct rt_key_record *records;
+    size_t count;
+    rt_clear(err);
+    int rc = rt_key_records_read(keys_json, len, &records, &count, err);
+    if (rc == 0)
+        rc = key_check(records, count, NULL, key, now, env, err);
+    free(records);
     return rc;
 }
 
@@ -420,35 +268,19 @@ cleanup:
     return rc;
 }
 
-/* While the trust policy requires signatures for the record's
- * environment, the record must be signed by a trusted key over its
- * fields (TRUST.md §5): a record added by hand, or a revoked flag flipped
- * back, does not verify. */
-/* The payload a record is signed over (TRUST.md §5); its length. */
-static int record_payload(const struct key_record *r, char *payload,
-                          size_t size)
-{
-    char hex[65];
-    rt_hex_encode(r->digest, 32, hex);
-    return snprintf(payload, size,
-                    "sha256=%s\nenvironment=%s\nrevoked=%s\nexpires=%s\n", hex,
-                    struere_env_name(r->env), r->revoked ? "true" : "false",
-                    r->expires_set ? r->expires_text : "null");
-}
-
 static int key_record_signed(const struere_trust *t, const void *record,
                              size_t len)
 {
     struere_json v;
-    struct key_record r;
+    struct rt_key_record r;
     char payload[256];
     if (!record || rt_json_value(record, len, &v) < 0 ||
-        record_parse(v, 0, &r, NULL) < 0)
+        rt_key_record_read(v, &r))
         return STRUERE_ESTORE;
     if (!r.signature.ptr)
         return STRUERE_ENOTFOUND;
-    int n = record_payload(&r, payload, sizeof(payload));
-    return rt_record_signed(t, r.signature, payload, (size_t)n)
+    int n = rt_key_record_payload(&r, payload, sizeof(payload));
+    return n >= 0 && rt_record_signed(t, r.signature, payload, (size_t)n)
                ? 0
                : STRUERE_ESIGNATURE;
 }
@@ -460,20 +292,24 @@ int struere_key_record_signed(const struere_trust *t, const void *record,
                      "struere_key_record_signed");
 }
 
-static int record_signed(const struct key_record *r, const struere_trust *t,
+/* While the trust policy requires signatures for the record's
+ * environment, the record must be signed by a trusted key over its
+ * fields (TRUST.md §5): a record added by hand, or a revoked flag flipped
+ * back, does not verify. */
+static int record_signed(const struct rt_key_record *r, const struere_trust *t,
                          const char *label, struere_error *err)
 {
     char payload[256];
     if (struere_trust_required(t, r->env) < 1)
         return 0;
-    int n = record_payload(r, payload, sizeof(payload));
+    int n = rt_key_record_payload(r, payload, sizeof(payload));
     if (!r->signature.ptr)
         return rt_fail(err, STRUERE_ESIGNATURE,
                        "the record of key %s is not signed, and the trust "
                        "policy requires signatures for %s (sign it with: "
                        "struere keys sign --sign FILE)",
                        label, struere_env_name(r->env));
-    if (!rt_record_signed(t, r->signature, payload, (size_t)n))
+    if (n < 0 || !rt_record_signed(t, r->signature, payload, (size_t)n))
         return rt_fail(err, STRUERE_ESIGNATURE,
                        "the signature of key %s's record does not verify "
                        "with a trusted key: the record was changed after it "
@@ -489,7 +325,10 @@ static int key_lookup(git_repository *repo, const struct rt_keystore *ks,
 {
     git_oid id;
     git_odb_object *obj = NULL;
-    struct key_record rec;
+    struct rt_key_record rec, *records = NULL;
+    size_t count = 0;
+    if (!ks->label[0]) /* opened for an environment, without a key */
+        return 0;
     int rc = ref_commit(repo, KEYS_REF,
                         "create a key with: struere keys create --env ENV", &id,
                         err);
@@ -497,14 +336,20 @@ static int key_lookup(git_repository *repo, const struct rt_keystore *ks,
         rc = commit_file(repo, KEYS_REF, &id, KEYS_FILE, KEYS_JSON_LIMIT, &obj,
                          err);
     if (rc == 0)
-        rc = records_find(git_odb_object_data(obj), git_odb_object_size(obj),
-                          ks->digest, ks->label, &rec, err);
+        rc = rt_key_records_read(git_odb_object_data(obj),
+                                 git_odb_object_size(obj), &records, &count,
+                                 err);
+    if (rc == 0)
+        rc = records_find(records, count, ks->digest, ks->label, &rec, err);
     if (rc == 0)
         rc =
             record_check(&rec, ks->env, ks->label, now ? now : time(NULL), err);
     if (rc == 0)
         rc = record_signed(&rec, trust, ks->label, err);
     git_odb_object_free(obj);
+    if (records)
+        sodium_memzero(records, count * sizeof(*records));
+    free(records);
     sodium_memzero(&rec, sizeof(rec));
     return rc;
 }
@@ -690,7 +535,7 @@ static int file_read(const char *path, size_t limit, char **out, size_t *len,
 
 /* The trust policy in force (TRUST.md §3): *t NULL when the store has
  * none and none is pinned. */
-static int trust_read(git_repository *repo, const struct rt_keystore *ks,
+static int trust_read(git_repository *repo, const char *trust_file,
                       struere_trust **t, struere_error *err)
 {
     git_oid id;
@@ -700,11 +545,11 @@ static int trust_read(git_repository *repo, const struct rt_keystore *ks,
     *t = NULL;
     int rc = git_reference_name_to_id(&id, repo, TRUST_REF);
     if (rc == GIT_ENOTFOUND)
-        return ks->trust_file
+        return trust_file
                    ? rt_fail(err, STRUERE_ETRUST,
                              "a trust policy is pinned (%s) but the store "
                              "has none (" TRUST_REF ")",
-                             ks->trust_file)
+                             trust_file)
                    : 0;
     if (rc < 0)
         return rt_fail(err, STRUERE_ETRUST, TRUST_REF " cannot be read: %s",
@@ -713,12 +558,12 @@ static int trust_read(git_repository *repo, const struct rt_keystore *ks,
         commit_file(repo, TRUST_REF, &id, "trust.json", TRUST_LIMIT, &obj, err);
     if (rc < 0)
         return rt_fail(err, STRUERE_ETRUST, "%.400s", err ? err->message : "");
-    if (ks->trust_file) {
-        rc = file_read(ks->trust_file, TRUST_LIMIT, &pinned, &pinned_len, err);
+    if (trust_file) {
+        rc = file_read(trust_file, TRUST_LIMIT, &pinned, &pinned_len, err);
         if (rc == STRUERE_ENOTFOUND)
             rc = rt_fail(err, STRUERE_ETRUST,
                          "the pinned trust policy %s does not exist",
-                         ks->trust_file);
+                         trust_file);
     }
     if (rc == 0)
         rc = struere_trust_load(t, git_odb_object_data(obj),
@@ -858,7 +703,7 @@ static int store_reading(git_repository *repo, const struct rt_keystore *ks,
     struct digests d;
     r->bundle = NULL;
     r->sequence = 0;
-    int rc = trust_read(repo, ks, &trust, err);
+    int rc = trust_read(repo, ks->trust_file, &trust, err);
     if (rc == 0)
         rc = key_lookup(repo, ks, trust, now, err);
     if (rc == 0)
@@ -891,9 +736,10 @@ static void keystore_free(struct rt_keystore *ks)
     git_libgit2_shutdown();
 }
 
-/* A new keystore for the key `key` (`len` bytes, of the form checked), in
- * the store `repo`. It holds a libgit2 reference until freed, so that
- * each reload finds libgit2 initialised. */
+/* A new keystore for the key `key` (`len` bytes, of the form checked), or
+ * for environment `env` without a key (`key` NULL), in the store `repo`. It
+ * holds a libgit2 reference until freed, so that each reload finds libgit2
+ * initialised. */
 static int keystore_new(struct rt_keystore **out, git_repository *repo,
                         const char *key, size_t len, size_t prefix_len, int env,
                         const struere_open_options *o, struere_error *err)
@@ -919,8 +765,10 @@ static int keystore_new(struct rt_keystore **out, git_repository *repo,
                        libgit2_reason());
     }
     ks->env = env;
-    rt_sha256(key, len, ks->digest);
-    key_label(ks->label, sizeof(ks->label), key, prefix_len);
+    if (key) {
+        rt_sha256(key, len, ks->digest);
+        rt_key_label(ks->label, sizeof(ks->label), key, prefix_len);
+    }
     *out = ks;
     return 0;
 }
@@ -969,7 +817,7 @@ int struere_runtime_open(struere_runtime **out, const char *key,
     if (!out)
         return rt_fail(err, STRUERE_EINVAL, "no place to store the runtime");
     *out = NULL;
-    int rc = key_parse(key, &env, &prefix_len, &len, err);
+    int rc = rt_key_parse(key, &env, &prefix_len, &len, err);
     if (rc < 0)
         return rc;
     if (sodium_init() < 0)
@@ -992,6 +840,156 @@ int struere_runtime_open_key(struere_runtime **out, const char *store,
     o.store = store;
     o.now = now;
     return struere_runtime_open(out, key, &o, err);
+}
+
+int struere_runtime_open_env(struere_runtime **out, int env,
+                             const struere_open_options *options,
+                             struere_error *err)
+{
+    struere_open_options none = {0};
+    rt_clear(err);
+    if (!out)
+        return rt_fail(err, STRUERE_EINVAL, "no place to store the runtime");
+    *out = NULL;
+    if (env < STRUERE_ENV_DEVELOPMENT || env > STRUERE_ENV_EVAL)
+        return rt_fail(err, STRUERE_EINVAL,
+                       "environment %d is not one of STRUERE_ENV_*", env);
+    if (sodium_init() < 0)
+        return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
+    if (git_libgit2_init() < 0)
+        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
+                       libgit2_reason());
+    int rc = open_store(out, NULL, 0, 0, env, options ? options : &none, err);
+    git_libgit2_shutdown();
+    return rc;
+}
+
+/* ---- the keyring: every record of a store, for checking many keys ---- */
+
+struct struere_keyring {
+    char *json; /* keys.json; the records' signatures borrow from it */
+    struct rt_key_record *records;
+    size_t count;
+    struere_trust *trust; /* NULL: the store has no trust policy */
+    char commit[41];      /* of refs/struere/keys, "" without one */
+    char *no_keys;        /* without one: what an open by key says */
+};
+
+void struere_keyring_free(struere_keyring *kr)
+{
+    if (!kr)
+        return;
+    if (kr->records)
+        sodium_memzero(kr->records, kr->count * sizeof(*kr->records));
+    free(kr->records);
+    free(kr->json);
+    free(kr->no_keys);
+    struere_trust_free(kr->trust);
+    free(kr);
+}
+
+/* Reads the records (none when the store has no keys ref) and the trust
+ * policy of the open store into `kr`. */
+static int keyring_read(struere_keyring *kr, git_repository *repo,
+                        const char *trust_file, struere_error *err)
+{
+    git_oid id;
+    git_odb_object *obj = NULL;
+    int rc = trust_read(repo, trust_file, &kr->trust, err);
+    if (rc < 0)
+        return rc;
+    rc = git_reference_name_to_id(&id, repo, KEYS_REF);
+    if (rc == GIT_ENOTFOUND) {
+        struere_error e;
+        ref_commit(repo, KEYS_REF,
+                   "create a key with: struere keys create --env ENV", &id, &e);
+        return (kr->no_keys = strdup(e.message))
+                   ? 0
+                   : rt_fail(err, STRUERE_ENOMEM,
+                             "out of memory opening a keyring");
+    }
+    if (rc < 0)
+        return rt_fail(err, STRUERE_ESTORE, KEYS_REF " cannot be read: %s",
+                       libgit2_reason());
+    rc =
+        commit_file(repo, KEYS_REF, &id, KEYS_FILE, KEYS_JSON_LIMIT, &obj, err);
+    if (rc < 0)
+        return rc;
+    size_t len = git_odb_object_size(obj);
+    if (!(kr->json = malloc(len ? len : 1))) {
+        git_odb_object_free(obj);
+        return rt_fail(err, STRUERE_ENOMEM, "out of memory reading " KEYS_REF);
+    }
+    memcpy(kr->json, git_odb_object_data(obj), len);
+    git_odb_object_free(obj);
+    rc = rt_key_records_read(kr->json, len, &kr->records, &kr->count, err);
+    if (rc == 0)
+        git_oid_tostr(kr->commit, sizeof(kr->commit), &id);
+    return rc;
+}
+
+int struere_keyring_open(struere_keyring **out,
+                         const struere_open_options *options,
+                         struere_error *err)
+{
+    struere_open_options none = {0};
+    const struere_open_options *o = options ? options : &none;
+    git_repository *repo = NULL;
+    rt_clear(err);
+    if (!out)
+        return rt_fail(err, STRUERE_EINVAL, "no place to store the keyring");
+    *out = NULL;
+    if (sodium_init() < 0)
+        return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
+    if (git_libgit2_init() < 0)
+        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
+                       libgit2_reason());
+    struere_keyring *kr = calloc(1, sizeof(*kr));
+    int rc =
+        kr ? store_open(&repo, o->store, err)
+           : rt_fail(err, STRUERE_ENOMEM, "out of memory opening a keyring");
+    if (rc == 0)
+        rc = keyring_read(kr, repo, o->trust_file, err);
+    git_repository_free(repo);
+    git_libgit2_shutdown();
+    if (rc < 0) {
+        struere_keyring_free(kr);
+        return rc;
+    }
+    *out = kr;
+    return 0;
+}
+
+int struere_keyring_check(int *env, const struere_keyring *kr, const char *key,
+                          int64_t now, struere_error *err)
+{
+    int found = 0;
+    rt_clear(err);
+    if (env)
+        *env = 0;
+    if (!kr)
+        return rt_fail(err, STRUERE_EINVAL, "no keyring to check the key in");
+    int key_env;
+    size_t prefix_len, len;
+    int rc = rt_key_parse(key, &key_env, &prefix_len, &len, err);
+    if (rc == 0 && kr->no_keys)
+        rc = rt_fail(err, STRUERE_ESTORE, "%s", kr->no_keys);
+    if (rc == 0)
+        rc =
+            key_check(kr->records, kr->count, kr->trust, key, now, &found, err);
+    if (rc == 0 && env)
+        *env = found;
+    return rc;
+}
+
+size_t struere_keyring_count(const struere_keyring *kr)
+{
+    return kr ? kr->count : 0;
+}
+
+const char *struere_keyring_commit(const struere_keyring *kr)
+{
+    return kr ? kr->commit : NULL;
 }
 
 uint64_t struere_runtime_sequence(const struere_runtime *rt)

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "rt_buf.h"
 #include "struere.h"
 
 /* Deepest nesting the reader follows; deeper text is invalid. */
@@ -84,6 +85,11 @@ size_t rt_json_str_len(struere_json s);
 /* Decodes the JSON string `s` into `out` (rt_json_str_len(s) + 1 bytes
  * available), NUL-terminated; returns the length. */
 size_t rt_json_str_decode(struere_json s, char *out);
+
+/* The JSON string `s` decoded, then escaped again into `b` (without the
+ * quotes) as JavaScript's JSON.stringify writes it: "\u00e9" and "é"
+ * give the same output. */
+void rt_json_str_rewrite(rt_buf *b, struere_json s);
 
 /* 1 when the two values are equal as JSON scalars (strict, as
  * JavaScript's ===: same type and value; numbers by value; arrays and

@@ -5,7 +5,9 @@
  * the error's code name and message. It also measures the cost of an open
  * against reading the bundle blob through libgit2 alone (--bench).
  *
- *   probe STORE KEY [NOW]              open by key (STORE "-": NULL)
+ *   probe STORE KEY [NOW]              open by key (STORE "-": NULL), and
+ *                                      the same through a keyring and
+ *                                      struere_runtime_open_env
  *   probe --reload STORE KEY CMD [NOW] open, run CMD (sh -c), cd /, reload
  *                                      twice
  *   probe --file BUNDLE                reload a runtime opened from a file
@@ -105,6 +107,58 @@ static int open_one(const char *store, const char *key, int64_t now)
     describe("open", rt);
     struere_runtime_free(rt);
     return 0;
+}
+
+/*
+ * The same question asked as `struere serve` asks it: the key checked in
+ * a keyring, then its environment opened without a key. It must end as
+ * the open by key did - the same code and message on a failure, the same
+ * environment, commit and bundle bytes on success; anything else is
+ * printed as a BUG line (which the script fails on).
+ */
+static void keyring_agrees(const char *store, const char *key, int64_t now)
+{
+    struere_open_options o = {0};
+    struere_runtime *by_key = NULL, *by_env = NULL;
+    struere_keyring *kr = NULL;
+    struere_error ek, er, ee;
+    int env = -1;
+    o.store = store;
+    o.now = now;
+    int rc_key = struere_runtime_open(&by_key, key, &o, &ek);
+    int rc = struere_keyring_open(&kr, &o, &er);
+    if (rc == 0)
+        rc = struere_keyring_check(&env, kr, key, now, &er);
+    if (rc < 0) {
+        if (rc != rc_key || strcmp(er.message, ek.message))
+            printf("BUG keyring: %s '%s' where the open by key gave %s '%s'\n",
+                   code_name(rc), er.message, code_name(rc_key), ek.message);
+        if (env != 0 && kr)
+            printf("BUG keyring: a refused key has environment %d\n", env);
+    } else {
+        int rc_env = struere_runtime_open_env(&by_env, env, &o, &ee);
+        if (rc_env != rc_key || (rc_env < 0 && strcmp(ee.message, ek.message)))
+            printf("BUG keyring: open_env gave %s '%s' where the open by key "
+                   "gave %s '%s'\n",
+                   code_name(rc_env), rc_env ? ee.message : "",
+                   code_name(rc_key), rc_key ? ek.message : "");
+        if (rc_env == 0 && rc_key == 0) {
+            size_t a, b;
+            const void *x =
+                struere_bundle_bytes(struere_runtime_bundle(by_env), &a);
+            const void *y =
+                struere_bundle_bytes(struere_runtime_bundle(by_key), &b);
+            if (struere_runtime_env(by_env) != struere_runtime_env(by_key) ||
+                strcmp(struere_runtime_commit(by_env),
+                       struere_runtime_commit(by_key)) ||
+                a != b || memcmp(x, y, a))
+                printf("BUG keyring: open_env loaded another bundle than the "
+                       "open by key\n");
+        }
+    }
+    struere_runtime_free(by_env);
+    struere_runtime_free(by_key);
+    struere_keyring_free(kr);
 }
 
 static void reload_step(const char *step, struere_runtime *rt, int64_t now)
@@ -303,8 +357,11 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-"))
             argv[i] = NULL;
-    if (argc >= 3 && argc <= 4 && (!argv[1] || argv[1][0] != '-'))
-        return open_one(argv[1], argv[2], arg_now(argc > 3 ? argv[3] : NULL));
+    if (argc >= 3 && argc <= 4 && (!argv[1] || argv[1][0] != '-')) {
+        int64_t now = arg_now(argc > 3 ? argv[3] : NULL);
+        keyring_agrees(argv[1], argv[2], now);
+        return open_one(argv[1], argv[2], now);
+    }
     if (argv[1] && argc >= 5 && argc <= 6 && !strcmp(argv[1], "--reload"))
         return reload(argv[2], argv[3], argv[4],
                       arg_now(argc > 5 ? argv[5] : NULL));

@@ -446,9 +446,9 @@ keys "revoked without a date" EREVOKED "… was revoked\$" \
     "[$(record development "$D" true)]"
 keys "a day-only expiry in the past" EEXPIRED "expired on 2021-03-04" \
     "[$(record development "$D" false '"2021-03-04"')]"
-keys "an expiry that is not a date" ESTORE "record 1 has an expires that is not null or a date" \
+keys "an expiry that is not a date" ESTORE "record 1 has an \"expires\" that is not null or a date" \
     "[$(record development "$D" false '"soon"')]"
-keys "an impossible date" ESTORE "expires that is not" \
+keys "an impossible date" ESTORE "expires\" that is not" \
     "[$(record development "$D" false '"2025-02-30T00:00:00Z"')]"
 keys "a revocation date that is not a date is not shown" EREVOKED "was revoked\$" \
     "[$(record development "$D" true null yesterday)]"
@@ -465,16 +465,16 @@ keys "keys.json over 16 MiB" ESTORE "keys.json is 16777218 bytes, more than the 
     "@$big"
 keys "a record that is a string" ESTORE "record 2 is not an object" \
     "[$(record development "$D"),\"x\"]"
-keys "a record without sha256" ESTORE "record 1 has no valid sha256" \
+keys "a record without sha256" ESTORE "record 1 has no valid \"sha256\"" \
     '[{"environment":"development","revoked":false}]'
-keys "a short sha256" ESTORE "has no valid sha256" "[$(record development "${D:0:63}")]"
-keys "a sha256 that is not hex" ESTORE "has no valid sha256" \
+keys "a short sha256" ESTORE "has no valid \"sha256\"" "[$(record development "${D:0:63}")]"
+keys "a sha256 that is not hex" ESTORE "has no valid \"sha256\"" \
     "[$(record development "${D:0:63}g")]"
-keys "an unknown environment" ESTORE "record 1 has no valid environment" \
+keys "an unknown environment" ESTORE "record 1 has no valid \"environment\"" \
     "[$(record staging "$D")]"
-keys "revoked is a string" ESTORE "no revoked flag" \
+keys "revoked is a string" ESTORE "no \"revoked\" flag" \
     "[$(record development "$D" '"no"')]"
-keys "another record damaged" ESTORE "record 2 has no valid sha256" \
+keys "another record damaged" ESTORE "record 2 has no valid \"sha256\"" \
     "[$(record development "$D"),$(record eval 00)]"
 dir=$(copy keys-no-file)
 put "$dir" refs/struere/keys keys.json -
