@@ -3,11 +3,14 @@
  * internal polling thread pool on epoll, the same pool size, connection
  * limit, idle timeout, per-connection memory and completion callback)
  * answering every request with one constant JSON body after reading the
- * request body, as serve does before it decides. No JSON parsing, no key,
- * no decision: what serve costs above this is struere's own work.
+ * request body, as serve does before it decides, with serve's headers
+ * (Content-Type, Cache-Control, Struere-Environment, Struere-Commit). No
+ * JSON parsing, no key, no decision: what serve costs above this is
+ * struere's own work. bench/serve.sh gives it, as BODYFILE, one of serve's
+ * own answers of about their mean size, so both send as many bytes.
  *
  *   cc -O2 floor.c $(pkg-config --cflags --libs libmicrohttpd) -o floor
- *   floor PORT [THREADS]      (THREADS: default 4, serve's default)
+ *   floor PORT [THREADS [BODYFILE]]   (THREADS: default 4, serve's default)
  * Runs until SIGTERM or SIGINT. */
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -22,11 +25,12 @@
 #define FLOOR_CONNECTIONS_MAX 8192
 #define FLOOR_IDLE_SECONDS 10
 
-/* about the size of an authorize answer (`struere can --json`) */
-static const char BODY[] =
+/* the answer without BODYFILE: a short authorize answer */
+static const char *body_text =
     "{\"decision\":\"allow\",\"reason\":\"Allowed by role 'guardian', "
     "policies[1] (allow read on session)\",\"role\":\"guardian\","
     "\"predicate\":true,\"mask\":[],\"record\":null}\n";
+static size_t body_len;
 
 struct upload {
     size_t len;
@@ -69,10 +73,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         return MHD_YES;
     }
     struct MHD_Response *r = MHD_create_response_from_buffer(
-        sizeof(BODY) - 1, (void *)BODY, MHD_RESPMEM_MUST_COPY);
+        body_len, (void *)body_text, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "Struere-Environment", "eval");
+    MHD_add_response_header(r, "Struere-Commit",
+                            "0123456789abcdef0123456789abcdef01234567");
     enum MHD_Result ret = MHD_queue_response(c, u->too_big ? 413 : 200, r);
     MHD_destroy_response(r);
     return ret;
@@ -81,11 +89,23 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: floor PORT [THREADS]\n");
+        fprintf(stderr, "usage: floor PORT [THREADS [BODYFILE]]\n");
         return 2;
     }
     unsigned port = (unsigned)strtoul(argv[1], NULL, 10);
     unsigned threads = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 4;
+    body_len = strlen(body_text);
+    if (argc > 3) {
+        static char buf[65536];
+        FILE *f = fopen(argv[3], "rb");
+        if (!f) {
+            perror(argv[3]);
+            return 1;
+        }
+        body_len = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        body_text = buf;
+    }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -111,8 +131,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "floor: cannot listen on 127.0.0.1:%u\n", port);
         return 1;
     }
-    fprintf(stderr, "floor: listening on 127.0.0.1:%u, %u threads\n", port,
-            threads);
+    fprintf(stderr,
+            "floor: listening on 127.0.0.1:%u, %u threads, %zu-byte body\n",
+            port, threads, body_len);
     int sig;
     sigwait(&set, &sig);
     MHD_stop_daemon(d);
