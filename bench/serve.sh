@@ -281,13 +281,14 @@ case " $PARTS " in *" memory "*)
     serve_stop
     echo "Resident memory of serve, the generated $N-definition project (\`bench/gen-project.py $N\`; dev, deploy), all three environments loaded (/ready), read from /proc/PID/status 1 s after ready:"
     echo
-    echo "| bundles (dev + prod + eval) | VmRSS | RssAnon | RssFile | VmHWM | limit: bundles + 8 MiB | VmRSS - bundles |"
-    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| bundles (dev + prod + eval) | VmRSS | RssAnon | RssFile | VmHWM | limit: bundles + 8 MiB | VmRSS - bundles | RssAnon - bundles |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     awk -v t="$total" -v r="$rss" -v h="$hwm" -v a="$anon" -v f="$file" -v s="$sizes" 'BEGIN {
         split(s, z, "\n")
-        printf "| %.1f MiB (%s) | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | **%+.1f MiB** |\n",
+        printf "| %.1f MiB (%s) | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | **%+.1f MiB** | %+.1f MiB |\n",
             t / 1048576, sprintf("%.1f + %.1f + %.1f", z[1] / 1048576, z[2] / 1048576, z[3] / 1048576),
-            r / 1024, a / 1024, f / 1024, h / 1024, (t + 8 * 1048576) / 1048576, (r * 1024 - t) / 1048576
+            r / 1024, a / 1024, f / 1024, h / 1024, (t + 8 * 1048576) / 1048576, (r * 1024 - t) / 1048576,
+            (a * 1024 - t) / 1048576
     }'
     echo
     ;;
