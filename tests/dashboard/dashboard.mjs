@@ -136,6 +136,14 @@ try {
     (await page.$$eval('img', (l) => l.length)) === 0 && !(await page.evaluate(() => window.__xss)));
   await shot(page, 'agent');
 
+  // ---- the filter ----------------------------------------------------------
+  await page.type('[data-testid=def-filter]', 'sched');
+  const showing = await page.$$eval('#kinds li[data-slug]', (l) => l.filter((e) => e.offsetParent).map((e) => e.dataset.slug));
+  check('the filter shows only the slugs that match', showing.length > 0 && showing.every((x) => x.includes('sched')) && showing.includes('scheduler'),
+    showing.join(','));
+  await page.$eval('[data-testid=def-filter]', (el) => { el.value = ''; el.dispatchEvent(new Event('input')); });
+  check('an empty filter shows them all again', (await page.$$eval('#kinds li[data-slug]', (l) => l.filter((e) => !e.offsetParent).length)) === 0);
+
   // ---- the access matrix ---------------------------------------------------
   const matrix = await until(page, () => Number(document.querySelector('[data-testid=access-matrix]')?.getAttribute('data-cells')) > 0);
   check('the access matrix is drawn', matrix);
