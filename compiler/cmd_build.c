@@ -57,9 +57,17 @@ int cmd_build(const struct cli *g, int argc, char **argv)
     }
     struct project p;
     struct compiled c;
+    char *manifest = NULL;
     int rc = cli_compile(g, &p, &c);
     if (rc != EXIT_OK)
         goto done;
+    /* Made before anything is written: a run out of memory writes
+     * nothing. */
+    if (!(manifest = compile_manifest(&p, &c, (1u << ENV_COUNT) - 1))) {
+        cli_error("out of memory");
+        rc = EXIT_IO;
+        goto done;
+    }
     char dir[4096];
     if (out[0] == '/' || !strcmp(g->dir, "."))
         snprintf(dir, sizeof(dir), "%s", out);
@@ -80,17 +88,16 @@ int cmd_build(const struct cli *g, int argc, char **argv)
         }
         printf("wrote %s (%zu bytes)\n", path, c.bundle[e].len);
     }
-    char *manifest = compile_manifest(&p, &c, (1u << ENV_COUNT) - 1);
     char path[4200];
     snprintf(path, sizeof(path), "%s/manifest.json", dir);
-    if (!manifest || write_atomic(path, manifest, strlen(manifest)) < 0) {
-        cli_error("cannot write %s", path);
+    if (write_atomic(path, manifest, strlen(manifest)) < 0) {
+        cli_error("cannot write %s: %s", path, strerror(errno));
         rc = EXIT_IO;
     } else {
         printf("wrote %s\n", path);
     }
-    free(manifest);
 done:
+    free(manifest);
     compiled_free(&c);
     project_free(&p);
     return rc;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "jsonmem.h"
 #include "kinds.h"
 #include "index.h"
 #include "pool.h"
@@ -379,6 +380,7 @@ int compile_project(const struct project *p, const struct compile_reuse *reuse,
     memset(out, 0, sizeof(*out));
     if (sodium_init() < 0)
         return -1;
+    project_hash_sources((struct project *)p);
     if (!digest(p, (1u << ENV_COUNT) - 1, out->source_digest))
         return -1;
     for (int e = 0; e < ENV_COUNT; e++) {
@@ -390,7 +392,7 @@ int compile_project(const struct project *p, const struct compile_reuse *reuse,
     }
     struct bundle_job job = {p, out, 0};
     pool_run(pool_threads_large(ENV_COUNT), ENV_COUNT, bundle_one, &job);
-    if (job.failed) {
+    if (job.failed || json_mem_failed()) { /* a body may have lost a part */
         compiled_free(out);
         return -1;
     }
@@ -469,8 +471,10 @@ char *compile_manifest(const struct project *p, struct compiled *c,
     json_object_set_new(m, "bundles", bundles);
     char *text = json_dumps(m, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(m);
-    if (!text)
+    if (!text || json_mem_failed()) { /* a member may be missing */
+        free(text);
         return NULL;
+    }
     size_t len = strlen(text);
     char *out = realloc(text, len + 2);
     if (!out) {

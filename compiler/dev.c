@@ -734,6 +734,9 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
             definitions++;
             restored += p.defs[k][i].restored;
         }
+    /* The cache keys on the files' digests, and compile reads them while
+     * the saver runs: made now, before either. */
+    project_hash_sources(&p);
     if (checked == 0 && cr.cache_path[0] && !p.io_error)
         background_start(&saver, save_defcache, &cr);
     int rc = h->checked(h->arg, &p, checked);

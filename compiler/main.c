@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "jsonmem.h"
 #include "version.h"
 
 static const char usage[] =
@@ -81,7 +82,7 @@ static const struct {
     {"test", cmd_test},     {"serve", cmd_serve},
 };
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     struct cli g = {.dir = ".", .prog = "struere"};
     int i = 1;
@@ -153,4 +154,17 @@ int main(int argc, char **argv)
     }
     cli_error("unknown command '%s' (see 'struere --help')", cmd);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    json_mem_install();
+    int rc = dispatch(argc, argv);
+    /* What a command built with jansson may have lost a part: a run
+     * that says it succeeded must not rest on it. */
+    if (rc == EXIT_OK && json_mem_failed()) {
+        cli_error("out of memory");
+        rc = EXIT_IO;
+    }
+    return rc;
 }

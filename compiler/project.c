@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "defcache.h"
+#include "jsonmem.h"
 #include "kinds.h"
 #include "sha256.h"
 #include "limits.h"
@@ -449,10 +450,37 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
     d->src = source_adopt(a, d->path, bytes, len);
     if (!d->src)
         return;
-    unsigned char h[32];
-    rt_sha256(bytes, len, h);
-    sodium_bin2hex(d->sha256, sizeof(d->sha256), h, sizeof(h));
     project_parse_def(p, a, d, bytes, len);
+}
+
+/* The definition `i` of all kinds, in kind order. */
+static struct def *def_at(struct project *p, size_t i)
+{
+    for (int k = 0; k < KIND_COUNT; k++) {
+        if (i < p->ndefs[k])
+            return &p->defs[k][i];
+        i -= p->ndefs[k];
+    }
+    return NULL;
+}
+
+static void hash_one(void *ctx, size_t i, unsigned w)
+{
+    (void)w;
+    struct def *d = def_at(ctx, i);
+    if (!d || d->sha256[0] || !d->src || d->src->unread)
+        return;
+    unsigned char h[32];
+    rt_sha256(d->src->text - d->src->skipped, d->src->len + d->src->skipped, h);
+    rt_sha256_hex(h, d->sha256);
+}
+
+void project_hash_sources(struct project *p)
+{
+    size_t total = 0;
+    for (int k = 0; k < KIND_COUNT; k++)
+        total += p->ndefs[k];
+    pool_run(pool_threads(total), total, hash_one, p);
 }
 
 void project_parse_def(struct project *p, struct arena *a, struct def *d,
@@ -758,7 +786,7 @@ void project_open_shared(struct project *p, const char *dir,
 
 bool project_out_of_memory(const struct project *p)
 {
-    bool failed = p->arena.failed;
+    bool failed = p->arena.failed || json_mem_failed();
     for (size_t t = 0; t < p->nworkers && p->worker_arenas; t++)
         failed = failed || p->worker_arenas[t].failed;
     return failed;

@@ -46,7 +46,8 @@ struct def {
     const char *slug; /* identity; NULL when missing */
     const struct node *slug_node;
     struct markdown *md;    /* agents written as Markdown */
-    char sha256[65];        /* of the file's bytes, hex ("" unread) */
+    char sha256[65];        /* of the file's bytes, hex ("" until
+                               project_hash_sources) */
     struct diag_list diags; /* problems found in this file alone */
     struct file_stat stat;  /* of the file, taken before reading it */
     bool restored;          /* from the defcache, not parsed this run */
@@ -85,6 +86,11 @@ bool project_out_of_memory(const struct project *p);
  * the definitions are read. p->config stays NULL when there is no
  * struere.yaml (a diagnostic says so). Returns 0, or -1 as above. */
 int project_load_config(struct project *p, const char *dir);
+/* Fills the SHA-256 of every definition read from its file (`sha256`),
+ * which the compiler and dev's definition cache key on: `check` alone
+ * never hashes. Definitions restored from the cache keep theirs. */
+void project_hash_sources(struct project *p);
+
 /* The second half: finds and reads every definition file. A file that
  * cache (may be NULL) holds unchanged is restored from it instead of
  * being parsed and checked again: the same tree, views and identity. */

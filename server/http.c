@@ -127,6 +127,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
         MHD_add_response_header(resp, "Allow", r->allow);
     if (r->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    if (r->status == 503)
+        MHD_add_response_header(resp, "Retry-After", "1");
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     q->status = r->status;
@@ -382,9 +384,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)c;
     if (!q)
         return;
+    /* a request cut off before its answer: 408 when the client was too
+     * slow, else (the client went away) "other" */
     int status = q->answered                                     ? q->status
                  : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408
-                                                                 : 500;
+                                                                 : 0;
     metrics_request(s->metrics, q->route.id, status, since(&q->start));
     free(q->body);
     free(q);

@@ -13,7 +13,9 @@ $(B)/tests/alloc/failalloc_arena.o: ALL_CFLAGS += -Icompiler
 # The struere command as built (the program's objects, the libraries,
 # the server's among them),
 # with the wrapped allocations; each call of the compiler's arena from
-# another module counts as one too.
+# another module counts as one too, and so does each of jansson's (the
+# program routes them through compiler/jsonmem.c, whose malloc is
+# wrapped).
 $(B)/struere-failalloc: $(PROG_OBJ) $(B)/tests/alloc/failalloc.o \
                         $(B)/tests/alloc/failalloc_arena.o \
                         $(B)/libstrueresrv.a $(B)/libstruerec.a \

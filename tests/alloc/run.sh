@@ -4,22 +4,31 @@
 #  - libstruere: failalloc-runtime opens a bundle, decides, renders a
 #    system prompt and matches an automation with each of their
 #    allocations failing in turn (every N);
-#  - the compiler: `struere -C fixtures/example check` (one thread, so
-#    that allocations come in one order) with the Nth allocation failing,
-#    for N = 1, 1+STRIDE, 1+2*STRIDE, ... and the last one, where every
-#    malloc, calloc, realloc, strdup and strndup of struere's own code and
-#    every call of its arena count (FAILALLOC_STRIDE, default 13; 1 tries
-#    every N, about 17,000 runs).
+#  - the compiler, on the example project, one thread (so that
+#    allocations come in about one order), with the Nth allocation
+#    failing, for N = 1, 1+STRIDE, 1+2*STRIDE, ... and the last one, where
+#    every malloc, calloc, realloc, strdup and strndup of struere's own
+#    code, every call of its arena and every allocation of jansson count:
+#      `check`               (FAILALLOC_STRIDE, default 13; 1 tries every
+#                            N, about 17,000 runs);
+#      `build --out DIR`     the bundle writer and the manifest
+#                            (FAILALLOC_STRIDE_BUILD, default 307);
+#      `dev` in a new store  the definition cache, the commits, the refs
+#                            (FAILALLOC_STRIDE_DEV, default 401).
 #
 # A run passes when it gives the same output and exit status as without a
 # failure (the failure was absorbed), or exits 3 with "struere: out of
-# memory" and nothing on stdout; a crash, a sanitizer report (make check
+# memory" and nothing on stdout (dev: or what it committed before the
+# failure, its branches as they must be); a crash, a sanitizer report (make check
 # builds with ASan and UBSan, leaks included) or anything else fails it.
-# Allocations inside the dependencies (libyaml, cmark, jansson, libgit2,
-# zlib, libsodium) are not injected. Ends "alloc: N passed, M failed".
+# And nothing is written half: after `build`, every bundle in DIR is the
+# one a run without failure writes; after `dev`, each branch is absent or
+# holds the tree a run without failure commits, and a `dev` run after it
+# (without failure) commits those trees. Allocations inside libyaml,
+# cmark, libgit2, zlib and libsodium are not injected. Ends "alloc: N
+# passed, M failed".
 set -u
 b=$1
-stride=${FAILALLOC_STRIDE:-13}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ASAN_OPTIONS=${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}exitcode=99
@@ -47,46 +56,110 @@ fail=$((fail + f))
 S=$b/struere-failalloc
 STRUERE_THREADS=1
 export STRUERE_THREADS
-STRUERE_FAILALLOC_REPORT=1 "$S" -C fixtures/example check >"$tmp/want" 2>"$tmp/count"
-want_rc=$?
-total=$(sed -n -E 's/^failalloc: ([0-9]+) allocations.*/\1/p' "$tmp/count")
-if [ "$want_rc" -ne 0 ] || [ -z "$total" ]; then
-    cat "$tmp/count"
-    echo "FAIL check without a failure (exit $want_rc)"
-    fail=$((fail + 1))
-    total=0
-fi
-n=1
-runs=0
-absorbed=0
-while [ "$n" -le "$total" ]; do
-    STRUERE_FAILALLOC=$n "$S" -C fixtures/example check >"$tmp/got" 2>"$tmp/err"
+
+# The scenarios: NAME_run DIR runs the command once (its files under
+# DIR), NAME_after DIR says what is wrong with what it left (nothing:
+# prints nothing).
+check_run() { "$S" -C fixtures/example check; }
+check_after() { :; }
+
+build_run() { "$S" -C fixtures/example build --out "$1/out"; }
+build_after() {
+    for f in "$1"/out/*; do
+        [ -e "$f" ] || continue
+        cmp -s "$f" "$tmp/ref/build/out/${f##*/}" ||
+            echo "${f##*/} is not the bundle a run without failure writes"
+    done
+}
+
+# A store made once: the example, git init; dev runs in a copy of it.
+mkdir -p "$tmp/store"
+cp -R fixtures/example/. "$tmp/store/"
+git -C "$tmp/store" init -q
+dev_run() {
+    rm -rf "$1/store"
+    cp -R "$tmp/store" "$1/store"
+    # Commit ids change with the clock: the summary is compared without
+    # them (the trees are compared below).
+    "$S" -C "$1/store" dev >"$1/raw"
     rc=$?
-    runs=$((runs + 1))
-    if grep -q -E 'Sanitizer|runtime error' "$tmp/err"; then
-        ok=no
-    elif [ "$rc" -eq 3 ] && [ ! -s "$tmp/got" ] &&
-        grep -q -x 'struere: out of memory' "$tmp/err"; then
-        ok=yes
-    elif [ "$rc" -eq "$want_rc" ] && cmp -s "$tmp/want" "$tmp/got"; then
-        ok=yes
-        absorbed=$((absorbed + 1))
-    else
-        ok=no
+    sed -E 's/[0-9a-f]{12}/ID/g' "$1/raw"
+    return $rc
+}
+tree_of() { git -C "$1" rev-parse -q --verify "refs/heads/struere/$2^{tree}" 2>/dev/null; }
+dev_after() {
+    for br in development eval; do
+        got=$(tree_of "$1/store" $br)
+        [ -z "$got" ] || [ "$got" = "$(tree_of "$tmp/ref/dev/store" $br)" ] ||
+            echo "struere/$br holds a tree a run without failure does not commit"
+    done
+    if ! "$b/struere" -C "$1/store" dev >/dev/null 2>"$1/again"; then
+        echo "dev after it fails: $(head -n 3 "$1/again")"
     fi
-    if [ "$ok" = yes ]; then
-        pass=$((pass + 1))
-    else
-        echo "FAIL check with allocation $n of $total failing: exit $rc"
-        head -n 20 "$tmp/err"
+    for br in development eval; do
+        [ "$(tree_of "$1/store" $br)" = "$(tree_of "$tmp/ref/dev/store" $br)" ] ||
+            echo "dev after it does not commit struere/$br's tree"
+    done
+}
+
+# inject NAME STRIDE: the scenario without a failure (its output, exit
+# status and files kept under $tmp/ref/NAME), then with allocation N
+# failing for each N of the stride.
+inject() {
+    name=$1
+    stride=$2
+    ref=$tmp/ref/$name
+    mkdir -p "$ref"
+    STRUERE_FAILALLOC_REPORT=1 "${name}_run" "$ref" >"$ref/want" 2>"$ref/count"
+    want_rc=$?
+    total=$(sed -n -E 's/^failalloc: ([0-9]+) allocations.*/\1/p' "$ref/count")
+    if [ "$want_rc" -ne 0 ] || [ -z "$total" ]; then
+        cat "$ref/count"
+        echo "FAIL $name without a failure (exit $want_rc)"
         fail=$((fail + 1))
+        return
     fi
-    if [ "$n" -lt "$total" ] && [ $((n + stride)) -gt "$total" ]; then
-        n=$total
-    else
-        n=$((n + stride))
-    fi
-done
-echo "check: $total allocations, $runs of them failed in turn (stride $stride): $absorbed absorbed, the rest out of memory"
+    n=1
+    runs=0
+    absorbed=0
+    run=$tmp/run
+    while [ "$n" -le "$total" ]; do
+        rm -rf "$run"
+        mkdir -p "$run"
+        STRUERE_FAILALLOC=$n "${name}_run" "$run" >"$run/got" 2>"$run/err"
+        rc=$?
+        runs=$((runs + 1))
+        if grep -q -E 'Sanitizer|runtime error' "$run/err"; then
+            ok=no
+        elif [ "$rc" -eq 3 ] && { [ ! -s "$run/got" ] || [ "$name" = dev ]; } &&
+            grep -q '^struere: out of memory' "$run/err"; then
+            ok=yes
+        elif [ "$rc" -eq "$want_rc" ] && cmp -s "$ref/want" "$run/got"; then
+            ok=yes
+            absorbed=$((absorbed + 1))
+        else
+            ok=no
+        fi
+        left=$("${name}_after" "$run")
+        if [ "$ok" = yes ] && [ -z "$left" ]; then
+            pass=$((pass + 1))
+        else
+            echo "FAIL $name with allocation $n of $total failing: exit $rc"
+            [ -z "$left" ] || printf '%s\n' "$left"
+            head -n 20 "$run/err"
+            fail=$((fail + 1))
+        fi
+        if [ "$n" -lt "$total" ] && [ $((n + stride)) -gt "$total" ]; then
+            n=$total
+        else
+            n=$((n + stride))
+        fi
+    done
+    echo "$name: $total allocations, $runs of them failed in turn (stride $stride): $absorbed absorbed, the rest out of memory"
+}
+
+inject check "${FAILALLOC_STRIDE:-13}"
+inject build "${FAILALLOC_STRIDE_BUILD:-307}"
+inject dev "${FAILALLOC_STRIDE_DEV:-401}"
 echo "alloc: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -99,6 +99,7 @@ static void setup(void)
     struct project p;
     if (project_load(&p, dir, 1) < 0 || !p.config)
         abort();
+    project_hash_sources(&p); /* what the cache keys on, as dev does */
     if (defcache_save(cache_path, &p, NULL, defcache_now()) != 0)
         abort();
     project_free(&p);

@@ -1,0 +1,28 @@
+/*
+ * jsonmem.c - jansson's allocations, watched (jsonmem.h).
+ */
+#include "jsonmem.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+static atomic_bool failed;
+
+static void *watched_malloc(size_t size)
+{
+    void *p = malloc(size);
+    if (!p)
+        atomic_store(&failed, true);
+    return p;
+}
+
+void json_mem_install(void)
+{
+    json_set_alloc_funcs(watched_malloc, free);
+}
+
+bool json_mem_failed(void)
+{
+    return atomic_load(&failed);
+}
