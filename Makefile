@@ -12,13 +12,13 @@ VARIANT ?= release
 FUZZ_SECONDS ?= 60
 WERROR ?=
 
-PKGS := yaml-0.1 libcmark libgit2 jansson libsodium libcrypto zlib
+PKGS := yaml-0.1 libcmark libgit2 jansson libsodium libcrypto zlib libmicrohttpd
 DEPS_STAMP := build/.deps-ok
 
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wformat=2 -Wvla $(if $(WERROR),-Werror)
 BASE_CFLAGS := -D_GNU_SOURCE -pthread -MMD -MP -Icompiler -Iruntime/include \
-               -Ibuild/$(VARIANT)
+               -Iserver -Ibuild/$(VARIANT)
 # A variant named asan or asan-NAME builds with the sanitizers (a name of
 # its own keeps its objects apart); any other name but fuzz is -O2.
 ifneq ($(filter asan asan-%,$(VARIANT)),)
@@ -47,6 +47,10 @@ PROG_SRC := compiler/main.c $(sort $(wildcard compiler/cli*.c compiler/cmd_*.c))
 PROG_OBJ := $(PROG_SRC:%.c=$(B)/%.o)
 COMPILER_SRC := $(filter-out $(PROG_SRC),$(sort $(wildcard compiler/*.c)))
 COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/gen/embedded.o
+# The HTTP server (server/README.md): its own archive, linked into the
+# struere command (cmd_serve.c) and the serve fuzz target.
+SERVER_SRC := $(sort $(wildcard server/*.c))
+SERVER_OBJ := $(SERVER_SRC:%.c=$(B)/%.o) $(B)/gen/dashboard.o
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(B)/%.o)
 $(UNIT_OBJ): ALL_CFLAGS += -Itests/unit
@@ -73,6 +77,16 @@ $(B)/gen/embedded.c: $(SCHEMAS) $(SCAFFOLD) scripts/embed.sh | $(DEPS_STAMP)
 $(B)/gen/embedded.o: $(B)/gen/embedded.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+$(B)/gen/dashboard.c: server/dashboard/index.html scripts/embed.sh | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	./scripts/embed.sh $@ embedded_dashboard server/dashboard/index.html
+
+$(B)/gen/dashboard.o: $(B)/gen/dashboard.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libstrueresrv.a: $(SERVER_OBJ) Makefile
+	rm -f $@ && ar rcs $@ $(filter %.o,$^)
+
 $(B)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -80,7 +94,7 @@ $(B)/%.o: %.c | $(DEPS_STAMP)
 $(B)/libstruerec.a: $(COMPILER_OBJ) Makefile
 	rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
-$(B)/struere: $(PROG_OBJ) $(B)/libstruerec.a $(B)/libstruere.a
+$(B)/struere: $(PROG_OBJ) $(B)/libstrueresrv.a $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The library must not depend on the program: no cli_ or cmd_ symbol in
@@ -103,6 +117,9 @@ $(B)/fuzz-replay-check: $(B)/tests/fuzz/fuzz_check.o $(B)/tests/fuzz/replay.o $(
 $(B)/fuzz-replay-defcache: $(B)/tests/fuzz/fuzz_defcache.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/fuzz-replay-serve: $(B)/tests/fuzz/fuzz_serve.o $(B)/tests/fuzz/replay.o $(B)/libstrueresrv.a $(B)/libstruerec.a $(B)/libstruere.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 demo: $(B)/struere
 	@./scripts/demo.sh $(B)/struere
 
@@ -118,7 +135,7 @@ replay: $(B)/fuzz-replay-check
 	$(B)/fuzz-replay-check tests/fuzz/corpus-check fixtures/example
 
 test: $(B)/lib-boundary.ok $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check \
-      $(B)/fuzz-replay-defcache $(B)/runtime-tests \
+      $(B)/fuzz-replay-defcache $(B)/fuzz-replay-serve $(B)/runtime-tests \
       $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
       $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE) $(TRUST_TOOL) \
       $(FAILALLOC_BIN)
@@ -137,7 +154,7 @@ valgrind: $(B)/unit-tests $(B)/struere $(B)/runtime-tests $(ENGINE_BIN)
 
 fuzz:
 	$(MAKE) VARIANT=fuzz CC=clang build/fuzz/fuzz-check build/fuzz/fuzz-bundle \
-	    build/fuzz/fuzz-defcache \
+	    build/fuzz/fuzz-defcache build/fuzz/fuzz-serve \
 	    $(RT_FUZZ_NAMES:%=build/fuzz/fuzz-%)
 	$(MAKE) build/release/struere
 	./tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
@@ -145,6 +162,8 @@ fuzz:
 build/fuzz/fuzz-check: build/fuzz/tests/fuzz/fuzz_check.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 build/fuzz/fuzz-defcache: build/fuzz/tests/fuzz/fuzz_defcache.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+build/fuzz/fuzz-serve: build/fuzz/tests/fuzz/fuzz_serve.o build/fuzz/libstrueresrv.a build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 bench: $(B)/struere

@@ -96,6 +96,8 @@ int cmd_fetch(const struct cli *g, int argc, char **argv);
 int cmd_access(const struct cli *g, int argc, char **argv);
 /* Policy tests (cmd_test.c), run through libstruere. */
 int cmd_test(const struct cli *g, int argc, char **argv);
+/* The runtime over HTTP (cmd_serve.c, on server/). */
+int cmd_serve(const struct cli *g, int argc, char **argv);
 /* The runtime-facing commands (cmd_runtime.c): libstruere, opened by key. */
 int cmd_get(const struct cli *g, int argc, char **argv);
 int cmd_can(const struct cli *g, int argc, char **argv);

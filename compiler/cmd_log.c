@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "compile.h"
+#include "history.h"
 #include "sha256.h"
 #include "store.h"
 #include "struere.h"
@@ -33,143 +34,44 @@ static const char inspect_usage[] =
     "picks the commit's bundle (default: the environment named, else\n"
     "development). Exit 1 when the bundle does not verify.\n";
 
-static void iso_time(int64_t t, int offset, char *buf, size_t size)
-    __attribute__((nonnull));
-static void iso_time(int64_t t, int offset, char *buf, size_t size)
+/* Prints env's history as text, from its JSON (history.c). */
+static void log_text(int e, const json_t *list, const struct history_pending *p,
+                     const struere_trust *t)
 {
-    time_t tt = (time_t)(t + offset * 60);
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    char z[8];
-    offset %= 24 * 60;
-    if (offset)
-        snprintf(z, sizeof(z), "%c%02d:%02d", offset < 0 ? '-' : '+',
-                 abs(offset) / 60, abs(offset) % 60);
+    size_t n = json_array_size(list), i;
+    json_t *o;
+#define S(k) json_string_value(json_object_get(o, k))
+    if (e == ENV_PRODUCTION)
+        printf("production%s\n", n ? ":" : ": never deployed");
     else
-        snprintf(z, sizeof(z), "Z");
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%s", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, z);
-}
-
-/* The statement of a promotion from old_id to new_id, if any. */
-static const struct promotion_entry *
-statement_for(const struct promotion_entry *h, size_t n, const char *new_id,
-              const char *old_id)
-{
-    bool from_none = strspn(old_id, "0") == 40;
-    for (size_t i = 0; i < n; i++)
-        if (!h[i].pending && !strcmp(h[i].st.commit, new_id) &&
-            (from_none ? !h[i].st.replaces[0]
-                       : !strcmp(h[i].st.replaces, old_id)))
-            return &h[i];
-    return NULL;
-}
-
-/* " [#N signed by a, b]" after a history line, and its JSON. */
-static void annotate(const struct promotion_entry *p, json_t *o, bool json)
-{
-    if (!p)
-        return;
-    if (!json)
-        printf(" [#%llu%s%s]", (unsigned long long)p->st.sequence,
-               p->signers[0] ? ", signed by " : ", unsigned", p->signers);
-    json_t *pr = json_object();
-    json_object_set_new(pr, "sequence",
-                        json_integer((json_int_t)p->st.sequence));
-    json_object_set_new(pr, "signatures", json_integer(p->st.signatures));
-    json_object_set_new(pr, "signers", json_string(p->signers));
-    json_object_set_new(pr, "who", json_string(p->st.who));
-    json_object_set_new(o, "promotion", pr);
-}
-
-static int log_branch(struct store *s, int e, size_t max, json_t *out,
-                      bool json, const struere_trust *t)
-{
-    struct promotion_entry *hist = NULL;
-    size_t nhist = 0;
-    char herr[600];
-    if (promotion_history(s, e, t, 1000, &hist, &nhist, herr, sizeof(herr)) !=
-        TRUST_OK)
-        nhist = 0;
-    char ref[100];
-    snprintf(ref, sizeof(ref), "refs/heads/struere/%s", env_names[e]);
-    json_t *list = json_array();
-    if (e == ENV_PRODUCTION) {
-        struct store_reflog_entry *log;
-        size_t n;
-        char id[41];
-        if (store_ref_id(s, ref, id) != STORE_OK ||
-            store_reflog(s, ref, &log, &n) != STORE_OK) {
-            n = 0;
-            log = NULL;
+        printf("%s%s\n", env_names[e], n ? ":" : ": no commits yet");
+    json_array_foreach(list, i, o)
+    {
+        if (e == ENV_PRODUCTION) {
+            printf("  %.12s %s %-8s %s (was %.12s)", S("commit"), S("time"),
+                   S("action"), S("who"), S("previous"));
+        } else {
+            const char *m = S("message");
+            printf("  %.12s %s %s %.*s", S("commit"), S("time"), S("author"),
+                   (int)strcspn(m, "\n"), m);
         }
-        if (!json)
-            printf("production%s\n", n ? ":" : ": never deployed");
-        for (size_t i = 0; i < n && i < max; i++) {
-            char when[64];
-            iso_time(log[i].time, log[i].offset, when, sizeof(when));
-            const char *what =
-                !strncmp(log[i].message, "struere rollback", 16) ? "rollback"
-                : !strncmp(log[i].message, "struere deploy", 14) ? "deploy"
-                                                                 : "update";
-            if (!json)
-                printf("  %.12s %s %-8s %s (was %.12s)", log[i].new_id, when,
-                       what, log[i].who, log[i].old_id);
-            json_t *o = json_object();
-            annotate(statement_for(hist, nhist, log[i].new_id, log[i].old_id),
-                     o, json);
-            if (!json)
-                putchar('\n');
-            json_object_set_new(o, "commit", json_string(log[i].new_id));
-            json_object_set_new(o, "previous", json_string(log[i].old_id));
-            json_object_set_new(o, "time", json_string(when));
-            json_object_set_new(o, "action", json_string(what));
-            json_object_set_new(o, "who", json_string(log[i].who));
-            json_object_set_new(o, "message", json_string(log[i].message));
-            json_array_append_new(list, o);
+        json_t *pr = json_object_get(o, "promotion");
+        if (pr) {
+            const char *signers =
+                json_string_value(json_object_get(pr, "signers"));
+            printf(" [#%llu%s%s]",
+                   (unsigned long long)json_integer_value(
+                       json_object_get(pr, "sequence")),
+                   signers[0] ? ", signed by " : ", unsigned", signers);
         }
-        free(log);
-        if (!json && nhist && hist[0].pending)
-            printf("  pending: #%llu to %.12s by %s, %u of %d signature(s) "
-                   "(struere approve %s --sign FILE)\n",
-                   (unsigned long long)hist[0].st.sequence, hist[0].st.commit,
-                   hist[0].st.who, hist[0].st.signatures,
-                   struere_trust_required(t, e + 1), env_names[e]);
-    } else {
-        struct store_commit_info *c;
-        size_t n;
-        if (store_log(s, ref, max, &c, &n) != STORE_OK) {
-            n = 0;
-            c = NULL;
-        }
-        if (!json)
-            printf("%s%s\n", env_names[e], n ? ":" : ": no commits yet");
-        for (size_t i = 0; i < n; i++) {
-            char when[64];
-            iso_time(c[i].time, c[i].offset, when, sizeof(when));
-            int len = (int)strcspn(c[i].message, "\n");
-            if (!json)
-                printf("  %.12s %s %s %.*s", c[i].id, when, c[i].author, len,
-                       c[i].message);
-            json_t *o = json_object();
-            const struct promotion_entry *pe = NULL;
-            for (size_t h = 0; h < nhist && !pe; h++)
-                if (!hist[h].pending && !strcmp(hist[h].st.commit, c[i].id))
-                    pe = &hist[h];
-            annotate(pe, o, json);
-            if (!json)
-                putchar('\n');
-            json_object_set_new(o, "commit", json_string(c[i].id));
-            json_object_set_new(o, "time", json_string(when));
-            json_object_set_new(o, "author", json_string(c[i].author));
-            json_object_set_new(o, "message", json_string(c[i].message));
-            json_array_append_new(list, o);
-        }
-        store_log_free(c, n);
+        putchar('\n');
     }
-    json_object_set_new(out, env_names[e], list);
-    free(hist);
-    return EXIT_OK;
+#undef S
+    if (p->pending)
+        printf("  pending: #%llu to %.12s by %s, %u of %d signature(s) "
+               "(struere approve %s --sign FILE)\n",
+               (unsigned long long)p->sequence, p->commit, p->who,
+               p->signatures, struere_trust_required(t, e + 1), env_names[e]);
 }
 
 int cmd_log(const struct cli *g, int argc, char **argv)
@@ -211,9 +113,15 @@ int cmd_log(const struct cli *g, int argc, char **argv)
         cli_error("warning: %s", terr);
         memset(&ts, 0, sizeof(ts));
     }
-    for (int e = 0; e < ENV_COUNT; e++)
-        if (only < 0 || e == only)
-            log_branch(s, e, max, out, json, ts.t);
+    for (int e = 0; e < ENV_COUNT; e++) {
+        if (only >= 0 && e != only)
+            continue;
+        struct history_pending p;
+        json_t *list = history_branch(s, e, max, ts.t, &p);
+        if (!json)
+            log_text(e, list, &p, ts.t);
+        json_object_set_new(out, env_names[e], list);
+    }
     trust_state_free(&ts);
     if (json) {
         json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -272,7 +180,7 @@ static void inspect_statement(const struct cli *g, struct store *s,
     bool serves = rc == STRUERE_OK || k == 0;
     if (rc == STRUERE_OK) {
         char when[64], names[300];
-        iso_time(st.time, 0, when, sizeof(when));
+        history_iso_time(st.time, 0, when, sizeof(when));
         trust_signer_names(ts.t, st.signed_by, names, sizeof(names));
         if (!json)
             printf("  promotion: #%llu, %s by %s at %s; %u of %d required "

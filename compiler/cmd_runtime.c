@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "rtout.h"
 #include "store.h"
 #include "struere.h"
 
@@ -266,85 +267,6 @@ static int make_actor(const struere_runtime *rt, const struct rt_opts *o,
     return EXIT_OK;
 }
 
-/* Prints JSON text: as given on one line with --json, else indented by
- * two spaces. The text is re-indented token by token, never re-encoded,
- * so numbers and strings print exactly as the bundle holds them. */
-static void print_json(const char *text, size_t len, int compact)
-{
-    if (compact) {
-        fwrite(text, 1, len, stdout);
-        putchar('\n');
-        return;
-    }
-    int depth = 0, in_str = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (in_str) {
-            putchar(c);
-            if (c == '\\' && i + 1 < len)
-                putchar(text[++i]);
-            else if (c == '"')
-                in_str = 0;
-            continue;
-        }
-        switch (c) {
-        case '"':
-            in_str = 1;
-            putchar(c);
-            break;
-        case '{':
-        case '[':
-            putchar(c);
-            if (i + 1 < len && (text[i + 1] == '}' || text[i + 1] == ']')) {
-                putchar(text[++i]); /* {} and [] stay on one line */
-                break;
-            }
-            printf("\n%*s", 2 * ++depth, "");
-            break;
-        case '}':
-        case ']':
-            printf("\n%*s%c", 2 * (depth > 0 ? --depth : 0), "", c);
-            break;
-        case ',':
-            printf(",\n%*s", 2 * depth, "");
-            break;
-        case ':':
-            fputs(": ", stdout);
-            break;
-        case ' ':
-        case '\n':
-        case '\t':
-        case '\r':
-            break;
-        default:
-            putchar(c);
-        }
-    }
-    putchar('\n');
-}
-
-/* Reads a JSON file (or - for stdin) as compact text. */
-static const char *json_type_text(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        break;
-    }
-    return "null";
-}
-
 /* The JSON in path (or stdin for "-") as compact text (malloc'd), which
  * must be an object: `must` says what the object is, for the message;
  * a record's members are checked too. NULL (a message printed) when it
@@ -366,28 +288,16 @@ static char *read_json_file(const struct cli *g, const char *path,
     }
     if (!json_is_object(v)) {
         cli_error("%s %s: must be a JSON object (%s), not %s", what, path, must,
-                  json_type_text(v));
+                  rtout_json_type(v));
         json_decref(v);
         return NULL;
     }
     /* A record's members, when present, have these types. */
-    static const struct {
-        const char *key;
-        json_type type;
-        const char *text;
-    } record_members[] = {{"_id", JSON_STRING, "a string"},
-                          {"type", JSON_STRING, "a string"},
-                          {"status", JSON_STRING, "a string"},
-                          {"data", JSON_OBJECT, "an object"}};
-    for (size_t i = 0; record && i < 4; i++) {
-        json_t *m = json_object_get(v, record_members[i].key);
-        if (m && json_typeof(m) != record_members[i].type) {
-            cli_error("%s %s: the record's \"%s\" must be %s, not %s", what,
-                      path, record_members[i].key, record_members[i].text,
-                      json_type_text(m));
-            json_decref(v);
-            return NULL;
-        }
+    char msg[300];
+    if (record && rtout_record_problem(v, msg, sizeof(msg))) {
+        cli_error("%s %s%s", what, path, msg);
+        json_decref(v);
+        return NULL;
     }
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(v);
@@ -448,7 +358,7 @@ int cmd_get(const struct cli *g, int argc, char **argv)
         struere_runtime_free(rt);
         return EXIT_INVALID;
     }
-    print_json(body, len, o.json);
+    rtout_json(stdout, body, len, o.json);
     struere_runtime_free(rt);
     return EXIT_OK;
 }
@@ -470,14 +380,8 @@ static const char can_usage[] =
 /* The fixture record `id` unmasked (as the system actor reads it). */
 static char *fixture_record(const struere_runtime *rt, const char *id)
 {
-    struere_actor_spec spec = {.type = STRUERE_ACTOR_SYSTEM};
-    struere_actor *sys;
-    char *out = NULL;
-    size_t len;
-    if (struere_actor_new(&sys, rt, &spec, NULL) < 0)
-        return NULL;
-    int rc = struere_get_record(&out, &len, NULL, rt, sys, id, NULL);
-    struere_actor_free(sys);
+    char *out;
+    int rc = rtout_fixture_record(&out, rt, id);
     if (rc == STRUERE_EENV)
         cli_error("--id reads eval fixture records: use an eval key or "
                   "bundle, or --record FILE");
@@ -486,54 +390,11 @@ static char *fixture_record(const struere_runtime *rt, const char *id)
     return rc < 0 ? NULL : out;
 }
 
-/* Text from a buffer-filling call of the library (snprintf-style), in a
- * buffer of the size it says it needs; NULL when the call fails. */
-typedef int (*fill_fn)(const struere_runtime *, const struere_decision *,
-                       const char *record, char *, size_t, size_t *);
-static char *filled(const struere_runtime *rt, const struere_decision *d,
-                    const char *record, fill_fn fn)
-{
-    size_t need = 0;
-    char small[1];
-    int rc = fn(rt, d, record, small, sizeof(small), &need);
-    if (rc == 0)
-        return strdup("");
-    char *s = rc == STRUERE_ERANGE ? malloc(need + 1) : NULL;
-    if (s && fn(rt, d, record, s, need + 1, &need) < 0) {
-        free(s);
-        s = NULL;
-    }
-    return s;
-}
-
-static int mask_fill(const struere_runtime *rt, const struere_decision *d,
-                     const char *record, char *b, size_t cap, size_t *n)
-{
-    (void)record;
-    return struere_mask_json(b, cap, n, rt, d, NULL);
-}
-
-static int pred_fill(const struere_runtime *rt, const struere_decision *d,
-                     const char *record, char *b, size_t cap, size_t *n)
-{
-    (void)record;
-    return struere_predicate_json(b, cap, n, rt, d, NULL);
-}
-
-static int record_fill(const struere_runtime *rt, const struere_decision *d,
-                       const char *record, char *b, size_t cap, size_t *n)
-{
-    return struere_record_mask(b, cap, n, rt, d, record, strlen(record), NULL);
-}
-
 static int can_run(const struere_runtime *rt, const struere_actor *actor,
                    const char *action, const char *resource, const char *record,
                    int json)
 {
-    struere_decision d;
-    int rc = record ? struere_decide_record(&d, rt, actor, action, resource,
-                                            record, strlen(record), NULL)
-                    : struere_decide(&d, rt, actor, action, resource, NULL);
+    int rc = rtout_can(stdout, rt, actor, action, resource, record, json, NULL);
     if (rc == STRUERE_EINVAL) {
         cli_error("unknown action '%s' (create, read, update, delete, list)",
                   action);
@@ -545,51 +406,15 @@ static int can_run(const struere_runtime *rt, const struere_actor *actor,
                   resource, struere_env_name(struere_runtime_env(rt)));
         return EXIT_INVALID;
     }
+    if (rc == STRUERE_ENOMEM) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
     if (rc < 0) {
         cli_error("%s", struere_strerror(rc));
         return exit_for(rc);
     }
-    char reason[300];
-    struere_reason_text(reason, sizeof(reason), NULL, rt, &d, NULL);
-    char *pred = filled(rt, &d, NULL, pred_fill);
-    char *mask = filled(rt, &d, NULL, mask_fill);
-    char *masked =
-        record && d.allowed ? filled(rt, &d, record, record_fill) : NULL;
-    if (!pred || !mask) {
-        cli_error("out of memory");
-        free(pred);
-        free(mask);
-        free(masked);
-        return EXIT_IO;
-    }
-    if (json) {
-        /* built from the library's JSON texts as they are */
-        printf("{\"decision\":\"%s\",\"reason\":",
-               d.allowed ? "allow" : "deny");
-        json_t *js = json_string(reason);
-        char *r = json_dumps(js, JSON_ENCODE_ANY);
-        fputs(r ? r : "null", stdout);
-        free(r);
-        json_decref(js);
-        if (d.role)
-            printf(",\"role\":\"%s\"", d.role); /* slugs need no escaping */
-        else
-            fputs(",\"role\":null", stdout);
-        printf(",\"predicate\":%s,\"mask\":%s,\"record\":%s}\n", pred, mask,
-               masked ? masked : "null");
-    } else {
-        printf("%s: %s\n", d.allowed ? "allow" : "deny", reason);
-        printf("predicate: %s\n", pred);
-        printf("mask: %s\n", mask);
-        if (masked) {
-            printf("record:\n");
-            print_json(masked, strlen(masked), 0);
-        }
-    }
-    free(pred);
-    free(mask);
-    free(masked);
-    return d.allowed ? EXIT_OK : EXIT_INVALID;
+    return rc == 1 ? EXIT_OK : EXIT_INVALID;
 }
 
 struct can_opts {
@@ -767,7 +592,7 @@ int cmd_query(const struct cli *g, int argc, char **argv)
             struere_reason_text(reason, sizeof(reason), NULL, rt, &d, NULL);
             fprintf(stderr, "struere: denied: %s\n", reason);
         }
-        print_json(out, len, o.json);
+        rtout_json(stdout, out, len, o.json);
     }
     free(out);
     free(f);
@@ -969,7 +794,7 @@ int cmd_fire(const struct cli *g, int argc, char **argv)
         cli_error("fire: %s", err.message);
         ec = exit_for(rc);
     } else {
-        print_json(out, len, o.json);
+        rtout_json(stdout, out, len, o.json);
     }
     struere_free(out);
     free(data);
@@ -995,43 +820,10 @@ static const char eval_usage[] =
 /* Prints the cases of one suite body as JSON lines. */
 static int plan_suite(const char *slug, const char *body, size_t len)
 {
-    json_t *s = json_loadb(body, len, 0, NULL);
-    json_t *cases = json_object_get(s, "cases");
-    if (!json_is_array(cases)) {
-        json_decref(s);
+    if (rtout_plan_suite(stdout, slug, body, len) < 0) {
         cli_error("eval suite '%s' has no cases in the bundle", slug);
         return EXIT_IO;
     }
-    static const char *const suite_keys[] = {"judgeModel", "judgePrompt",
-                                             "judgeContext"};
-    static const char *const case_keys[] = {"description", "tags",
-                                            "channel",     "contextParams",
-                                            "turns",       "finalAssertions"};
-    size_t i;
-    json_t *c;
-    json_array_foreach(cases, i, c)
-    {
-        json_t *line = json_object();
-        json_object_set_new(line, "suite", json_string(slug));
-        json_object_set(line, "agent", json_object_get(s, "agent"));
-        json_object_set(line, "case", json_object_get(c, "name"));
-        json_object_set_new(line, "index", json_integer((json_int_t)i));
-        for (size_t k = 0; k < sizeof(case_keys) / sizeof(*case_keys); k++) {
-            json_t *v = json_object_get(c, case_keys[k]);
-            if (v)
-                json_object_set(line, case_keys[k], v);
-        }
-        for (size_t k = 0; k < sizeof(suite_keys) / sizeof(*suite_keys); k++) {
-            json_t *v = json_object_get(s, suite_keys[k]);
-            if (v)
-                json_object_set(line, suite_keys[k], v);
-        }
-        char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        puts(text);
-        free(text);
-        json_decref(line);
-    }
-    json_decref(s);
     return EXIT_OK;
 }
 
@@ -1074,38 +866,17 @@ int cmd_eval(const struct cli *g, int argc, char **argv)
         struere_runtime_free(rt);
         return ec;
     }
-    json_t *list = json_array();
-    for (size_t i = 0; i < n && !ec; i++) {
-        const char *slug, *body;
-        size_t len;
-        struere_bundle_entry(&slug, &body, &len, b, STRUERE_KIND_EVAL, i, NULL);
-        if (!strcmp(pos[0], "plan")) {
+    if (!strcmp(pos[0], "plan")) {
+        for (size_t i = 0; i < n && !ec; i++) {
+            const char *slug, *body;
+            size_t len;
+            struere_bundle_entry(&slug, &body, &len, b, STRUERE_KIND_EVAL, i,
+                                 NULL);
             ec = plan_suite(slug, body, len);
-            continue;
         }
-        json_t *s = json_loadb(body, len, 0, NULL);
-        json_t *item = json_object();
-        json_object_set_new(item, "slug", json_string(slug));
-        json_object_set(item, "name", json_object_get(s, "suite"));
-        json_object_set(item, "agent", json_object_get(s, "agent"));
-        json_object_set_new(item, "cases",
-                            json_integer((json_int_t)json_array_size(
-                                json_object_get(s, "cases"))));
-        if (!o.json)
-            printf("%-28s agent %-20s %zu case%s\n", slug,
-                   json_string_value(json_object_get(s, "agent")),
-                   json_array_size(json_object_get(s, "cases")),
-                   json_array_size(json_object_get(s, "cases")) == 1 ? ""
-                                                                     : "s");
-        json_array_append_new(list, item);
-        json_decref(s);
+    } else {
+        rtout_eval_list(stdout, b, o.json);
     }
-    if (o.json && !strcmp(pos[0], "list")) {
-        char *text = json_dumps(list, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        puts(text);
-        free(text);
-    }
-    json_decref(list);
     struere_runtime_free(rt);
     return ec;
 }

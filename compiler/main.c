@@ -81,7 +81,7 @@ static const struct {
     {"prompt", cmd_prompt}, {"fire", cmd_fire},
     {"eval", cmd_eval},     {"signing-key", cmd_signing_key},
     {"trust", cmd_trust},   {"approve", cmd_approve},
-    {"test", cmd_test},
+    {"test", cmd_test},     {"serve", cmd_serve},
 };
 
 static int dispatch(int argc, char **argv)

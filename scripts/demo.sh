@@ -41,6 +41,37 @@ step 'STRUERE_API_KEY=sk_eval_... struere eval list'
 STRUERE_API_KEY=$eval_key "$struere" eval list
 unset STRUERE_API_KEY
 
+# The runtime over HTTP: one server for every key; it follows the store.
+step 'struere serve --listen 127.0.0.1:0 --dashboard &'
+"$struere" serve --listen 127.0.0.1:0 --dashboard 2>"$tmp/serve.err" &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+port=""
+for _ in $(seq 1 100); do
+    port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/serve.err")
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+sed 's/\(token: sdt_......\).*/\1.../' "$tmp/serve.err"
+url=http://127.0.0.1:$port
+dev_key=$("$struere" keys create --env development --name demo-dev 2>/dev/null)
+show() { # what curl prints, with the answer's environment and commit
+    curl -s -D "$tmp/h" "$@" | head -c 400
+    echo
+    grep -i '^struere-' "$tmp/h" | tr -d '\r'
+}
+step "curl -H 'Authorization: Bearer sk_prod_...' $url/v1/authorize -d '{\"actor\":{\"type\":\"agent\",\"slug\":\"front-desk\"},\"action\":\"read\",\"resource\":\"teacher\"}'"
+show -H "Authorization: Bearer $key" "$url/v1/authorize" \
+    -d '{"actor":{"type":"agent","slug":"front-desk"},"action":"read","resource":"teacher"}'
+step "curl -H 'Authorization: Bearer sk_dev_...' $url/v1/agents"
+show -H "Authorization: Bearer $dev_key" "$url/v1/agents"
+step "curl -H 'Authorization: Bearer sk_eval_...' $url/v1/evals"
+show -H "Authorization: Bearer $eval_key" "$url/v1/evals"
+step "curl -H 'Authorization: Bearer sk_prod_...' $url/v1/evals   # eval keys only"
+show -H "Authorization: Bearer $key" "$url/v1/evals"
+step "curl -H 'Authorization: Bearer sk_prod_nope' $url/v1/agents"
+show -H "Authorization: Bearer sk_prod_nope" "$url/v1/agents"
+
 step "# raise the front desk's production temperature, and let teachers delete sessions"
 sed -i 's/^      temperature: 0.2$/      temperature: 0.3/' agents/front-desk.md
 sed -i '0,/actions: \[list, read, update\]/s//actions: [list, read, update, delete]/' roles/teacher.yaml
@@ -52,6 +83,15 @@ step struere diff
 "$struere" diff
 step struere deploy --yes
 "$struere" deploy --yes | tail -n 1
+step struere deploy --yes --allow-widening
+"$struere" deploy --yes --allow-widening | tail -n 1
+step "# the server serves the new production commit within a second, no restart"
+sleep 1
+step "curl -H 'Authorization: Bearer sk_prod_...' $url/v1/agents/front-desk   # model.temperature"
+curl -s -D "$tmp/h" -H "Authorization: Bearer $key" "$url/v1/agents/front-desk" |
+    grep -o '"temperature":[0-9.]*'
+grep -i '^struere-commit' "$tmp/h" | tr -d '\r'
+git rev-parse --short=12 refs/heads/struere/production
 step struere rollback --yes
 "$struere" rollback --yes | tail -n 1
 step struere log --env production
@@ -60,3 +100,6 @@ step struere keys list
 "$struere" keys list
 step git log --oneline --all
 git log --oneline --all
+step "kill -TERM \$serve_pid   # finishes requests in flight, exits 0"
+kill -TERM "$serve_pid"
+wait "$serve_pid" && echo "struere serve exited 0"

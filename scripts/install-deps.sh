@@ -3,10 +3,15 @@
 # Does nothing (and needs no network) when they are all present.
 set -eu
 pkgs="build-essential pkg-config libyaml-dev libcmark-dev libgit2-dev
-libsodium-dev libjansson-dev zlib1g-dev git"
+libsodium-dev libjansson-dev zlib1g-dev libmicrohttpd-dev git curl"
 if [ "${1:-}" = "--dev" ]; then
     # tools for make check/fuzz: clang with libFuzzer and sanitizer runtimes
     pkgs="$pkgs clang libclang-rt-14-dev valgrind"
+    # the dashboard's browser test (tests/dashboard) and bench/serve.sh:
+    # Debian's chromium, wrk; node and npm unless a node is already there
+    # (a NodeSource nodejs bundles npm, and Debian's npm would conflict)
+    pkgs="$pkgs chromium wrk"
+    command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 fi
 missing=""
 for p in $pkgs; do

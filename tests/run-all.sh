@@ -50,9 +50,12 @@ run install ./tests/install/run.sh "$b"
 run keys ./tests/keys/run.sh "$b"
 run trust ./tests/trust/run.sh "$b"
 run alloc ./tests/alloc/run.sh "$b"
+run serve ./tests/serve/run.sh "$b/struere"
+run dashboard ./tests/dashboard/run.sh "$b"
 run fuzz-replay-check "$b/fuzz-replay-check" tests/fuzz/corpus-check
 run fuzz-replay-defcache "$b/fuzz-replay-defcache" tests/fuzz/corpus-defcache
 run fuzz-replay-bundle "$b/fuzz-replay-bundle" tests/fuzz/corpus-bundle
+run fuzz-replay-serve "$b/fuzz-replay-serve" tests/fuzz/corpus-serve
 run fuzz-replay-runtime ./tests/fuzz/replay-runtime.sh "$b"
 echo
 echo "$total_replayed fuzz inputs replayed"

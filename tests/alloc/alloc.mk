@@ -10,14 +10,16 @@ FAILALLOC_ARENA := $(foreach f,alloc strndup strdup printf vprintf path grow,\
                      -Wl,--wrap=arena_$(f))
 $(B)/tests/alloc/failalloc_arena.o: ALL_CFLAGS += -Icompiler
 
-# The struere command as built (the program's objects, the libraries),
+# The struere command as built (the program's objects, the libraries,
+# the server's among them),
 # with the wrapped allocations; each call of the compiler's arena from
 # another module counts as one too, and so does each of jansson's (the
 # program routes them through compiler/jsonmem.c, whose malloc is
 # wrapped).
 $(B)/struere-failalloc: $(PROG_OBJ) $(B)/tests/alloc/failalloc.o \
                         $(B)/tests/alloc/failalloc_arena.o \
-                        $(B)/libstruerec.a $(B)/libstruere.a
+                        $(B)/libstrueresrv.a $(B)/libstruerec.a \
+                        $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) $(FAILALLOC_LDFLAGS) $(FAILALLOC_ARENA) -o $@ $^ \
 	    $(LDLIBS)
 

@@ -1,0 +1,298 @@
+/*
+ * rtout.c - the runtime commands' answers written to a FILE: shared by
+ * compiler/cmd_runtime.c (stdout) and server/ (a memory stream per
+ * request), so that `struere serve` answers byte for byte what the
+ * commands print. Built from the library's JSON texts as they are.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtout.h"
+
+void rtout_json(FILE *f, const char *text, size_t len, bool compact)
+{
+    if (compact) {
+        fwrite(text, 1, len, f);
+        putc('\n', f);
+        return;
+    }
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            putc(c, f);
+            if (c == '\\' && i + 1 < len)
+                putc(text[++i], f);
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        switch (c) {
+        case '"':
+            in_str = 1;
+            putc(c, f);
+            break;
+        case '{':
+        case '[':
+            putc(c, f);
+            if (i + 1 < len && (text[i + 1] == '}' || text[i + 1] == ']')) {
+                putc(text[++i], f); /* {} and [] stay on one line */
+                break;
+            }
+            fprintf(f, "\n%*s", 2 * ++depth, "");
+            break;
+        case '}':
+        case ']':
+            fprintf(f, "\n%*s%c", 2 * (depth > 0 ? --depth : 0), "", c);
+            break;
+        case ',':
+            fprintf(f, ",\n%*s", 2 * depth, "");
+            break;
+        case ':':
+            fputs(": ", f);
+            break;
+        case ' ':
+        case '\n':
+        case '\t':
+        case '\r':
+            break;
+        default:
+            putc(c, f);
+        }
+    }
+    putc('\n', f);
+}
+
+const char *rtout_json_type(const json_t *v)
+{
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        break;
+    }
+    return "null";
+}
+
+const char *rtout_record_problem(const json_t *v, char *msg, size_t size)
+{
+    static const struct {
+        const char *key;
+        json_type type;
+        const char *text;
+    } members[] = {{"_id", JSON_STRING, "a string"},
+                   {"type", JSON_STRING, "a string"},
+                   {"status", JSON_STRING, "a string"},
+                   {"data", JSON_OBJECT, "an object"}};
+    if (!json_is_object(v)) {
+        snprintf(msg, size, ": must be a JSON object, not %s",
+                 rtout_json_type(v));
+        return msg;
+    }
+    for (size_t i = 0; i < sizeof(members) / sizeof(*members); i++) {
+        json_t *m = json_object_get(v, members[i].key);
+        if (m && json_typeof(m) != members[i].type) {
+            snprintf(msg, size, ": the record's \"%s\" must be %s, not %s",
+                     members[i].key, members[i].text, rtout_json_type(m));
+            return msg;
+        }
+    }
+    return NULL;
+}
+
+int rtout_json_line(FILE *f, const json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (!text)
+        return STRUERE_ENOMEM;
+    fputs(text, f);
+    putc('\n', f);
+    free(text);
+    return 0;
+}
+
+int rtout_fixture_record(char **out, const struere_runtime *rt, const char *id)
+{
+    struere_actor_spec spec = {.type = STRUERE_ACTOR_SYSTEM};
+    struere_actor *sys;
+    size_t len;
+    *out = NULL;
+    int rc = struere_actor_new(&sys, rt, &spec, NULL);
+    if (rc < 0)
+        return rc;
+    rc = struere_get_record(out, &len, NULL, rt, sys, id, NULL);
+    struere_actor_free(sys);
+    return rc < 0 ? rc : 0;
+}
+
+/* Text from a buffer-filling call of the library (snprintf-style), in a
+ * buffer of the size it says it needs; NULL when the call fails. */
+typedef int (*fill_fn)(const struere_runtime *, const struere_decision *,
+                       const char *record, char *, size_t, size_t *);
+static char *filled(const struere_runtime *rt, const struere_decision *d,
+                    const char *record, fill_fn fn)
+{
+    size_t need = 0;
+    char small[1];
+    int rc = fn(rt, d, record, small, sizeof(small), &need);
+    if (rc == 0)
+        return strdup("");
+    char *s = rc == STRUERE_ERANGE ? malloc(need + 1) : NULL;
+    if (s && fn(rt, d, record, s, need + 1, &need) < 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
+static int mask_fill(const struere_runtime *rt, const struere_decision *d,
+                     const char *record, char *b, size_t cap, size_t *n)
+{
+    (void)record;
+    return struere_mask_json(b, cap, n, rt, d, NULL);
+}
+
+static int pred_fill(const struere_runtime *rt, const struere_decision *d,
+                     const char *record, char *b, size_t cap, size_t *n)
+{
+    (void)record;
+    return struere_predicate_json(b, cap, n, rt, d, NULL);
+}
+
+static int record_fill(const struere_runtime *rt, const struere_decision *d,
+                       const char *record, char *b, size_t cap, size_t *n)
+{
+    return struere_record_mask(b, cap, n, rt, d, record, strlen(record), NULL);
+}
+
+int rtout_can(FILE *f, const struere_runtime *rt, const struere_actor *actor,
+              const char *action, const char *resource, const char *record,
+              bool json, struere_decision *dout)
+{
+    struere_decision d;
+    int rc = record ? struere_decide_record(&d, rt, actor, action, resource,
+                                            record, strlen(record), NULL)
+                    : struere_decide(&d, rt, actor, action, resource, NULL);
+    if (rc < 0)
+        return rc;
+    char reason[300];
+    struere_reason_text(reason, sizeof(reason), NULL, rt, &d, NULL);
+    char *pred = filled(rt, &d, NULL, pred_fill);
+    char *mask = filled(rt, &d, NULL, mask_fill);
+    char *masked =
+        record && d.allowed ? filled(rt, &d, record, record_fill) : NULL;
+    if (!pred || !mask || (record && d.allowed && !masked)) {
+        free(pred);
+        free(mask);
+        free(masked);
+        return STRUERE_ENOMEM;
+    }
+    if (json) {
+        fprintf(f, "{\"decision\":\"%s\",\"reason\":",
+                d.allowed ? "allow" : "deny");
+        json_t *js = json_string(reason);
+        char *r = json_dumps(js, JSON_ENCODE_ANY);
+        fputs(r ? r : "null", f);
+        free(r);
+        json_decref(js);
+        if (d.role)
+            fprintf(f, ",\"role\":\"%s\"", d.role); /* slugs need no escaping */
+        else
+            fputs(",\"role\":null", f);
+        fprintf(f, ",\"predicate\":%s,\"mask\":%s,\"record\":%s}\n", pred, mask,
+                masked ? masked : "null");
+    } else {
+        fprintf(f, "%s: %s\n", d.allowed ? "allow" : "deny", reason);
+        fprintf(f, "predicate: %s\n", pred);
+        fprintf(f, "mask: %s\n", mask);
+        if (masked) {
+            fprintf(f, "record:\n");
+            rtout_json(f, masked, strlen(masked), false);
+        }
+    }
+    free(pred);
+    free(mask);
+    free(masked);
+    if (dout)
+        *dout = d;
+    return d.allowed ? 1 : 0;
+}
+
+int rtout_plan_suite(FILE *f, const char *slug, const char *body, size_t len)
+{
+    json_t *s = json_loadb(body, len, 0, NULL);
+    json_t *cases = json_object_get(s, "cases");
+    if (!json_is_array(cases)) {
+        json_decref(s);
+        return STRUERE_ECORRUPT;
+    }
+    static const char *const suite_keys[] = {"judgeModel", "judgePrompt",
+                                             "judgeContext"};
+    static const char *const case_keys[] = {"description", "tags",
+                                            "channel",     "contextParams",
+                                            "turns",       "finalAssertions"};
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c)
+    {
+        json_t *line = json_object();
+        json_object_set_new(line, "suite", json_string(slug));
+        json_object_set(line, "agent", json_object_get(s, "agent"));
+        json_object_set(line, "case", json_object_get(c, "name"));
+        json_object_set_new(line, "index", json_integer((json_int_t)i));
+        for (size_t k = 0; k < sizeof(case_keys) / sizeof(*case_keys); k++) {
+            json_t *v = json_object_get(c, case_keys[k]);
+            if (v)
+                json_object_set(line, case_keys[k], v);
+        }
+        for (size_t k = 0; k < sizeof(suite_keys) / sizeof(*suite_keys); k++) {
+            json_t *v = json_object_get(s, suite_keys[k]);
+            if (v)
+                json_object_set(line, suite_keys[k], v);
+        }
+        rtout_json_line(f, line);
+        json_decref(line);
+    }
+    json_decref(s);
+    return 0;
+}
+
+void rtout_eval_list(FILE *f, const struere_bundle *b, bool json)
+{
+    size_t n = struere_bundle_count(b, STRUERE_KIND_EVAL);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const char *slug, *body;
+        size_t len;
+        if (struere_bundle_entry(&slug, &body, &len, b, STRUERE_KIND_EVAL, i,
+                                 NULL) < 0)
+            continue;
+        json_t *s = json_loadb(body, len, 0, NULL);
+        json_t *item = json_object();
+        size_t ncases = json_array_size(json_object_get(s, "cases"));
+        json_object_set_new(item, "slug", json_string(slug));
+        json_object_set(item, "name", json_object_get(s, "suite"));
+        json_object_set(item, "agent", json_object_get(s, "agent"));
+        json_object_set_new(item, "cases", json_integer((json_int_t)ncases));
+        if (!json)
+            fprintf(f, "%-28s agent %-20s %zu case%s\n", slug,
+                    json_string_value(json_object_get(s, "agent")), ncases,
+                    ncases == 1 ? "" : "s");
+        json_array_append_new(list, item);
+        json_decref(s);
+    }
+    if (json)
+        rtout_json_line(f, list);
+    json_decref(list);
+}

@@ -1,0 +1,282 @@
+/*
+ * envs.c - the bundles `struere serve` answers from, one runtime per
+ * environment shared by every key of it, and the follower thread that
+ * swaps them. A new bundle is opened (and so verified whole, with its
+ * manifest digest and, where the trust policy requires, its promotion)
+ * before it replaces the old; the old is freed when the last request that
+ * took it releases it. struere_runtime_reload is never used: it swaps in
+ * place under requests in flight.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "store.h"
+
+static const char *const watched_refs[] = {"refs/struere/trust",
+                                           "refs/struere/promotions"};
+
+static void loaded_put(struct srv_loaded *l)
+{
+    if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
+        struere_runtime_free(l->rt);
+        free(l);
+    }
+}
+
+static void keys_put(struct srv_keys *k)
+{
+    if (k && atomic_fetch_sub(&k->refs, 1) == 1) {
+        struere_keyring_free(k->kr);
+        free(k);
+    }
+}
+
+struct srv_loaded *envs_acquire(struct srv *s, int env)
+{
+    struct srv_env *e = &s->envs[env];
+    pthread_mutex_lock(&e->mu);
+    struct srv_loaded *l = e->cur;
+    if (l)
+        atomic_fetch_add(&l->refs, 1);
+    pthread_mutex_unlock(&e->mu);
+    return l;
+}
+
+void envs_release(struct srv_loaded *l)
+{
+    loaded_put(l);
+}
+
+int envs_check_key(struct srv *s, const char *key, int *env)
+{
+    pthread_mutex_lock(&s->keys_mu);
+    struct srv_keys *k = s->keys;
+    if (k)
+        atomic_fetch_add(&k->refs, 1);
+    pthread_mutex_unlock(&s->keys_mu);
+    if (!k)
+        return STRUERE_EKEY;
+    int rc = struere_keyring_check(env, k->kr, key, 0, NULL);
+    keys_put(k);
+    return rc;
+}
+
+bool envs_ready(struct srv *s, int env, char *error, size_t size)
+{
+    struct srv_env *e = &s->envs[env];
+    pthread_mutex_lock(&e->mu);
+    bool ok = e->cur && !e->error[0];
+    if (error)
+        snprintf(error, size, "%s", e->error);
+    pthread_mutex_unlock(&e->mu);
+    return ok;
+}
+
+/* Opens environment env's bundle as the store holds it now and swaps it
+ * in when it verifies; else keeps the old and records why. */
+static void env_load(struct srv *s, int env, const char *ref_id)
+{
+    struct srv_env *e = &s->envs[env];
+    struere_runtime *rt = NULL;
+    struere_error err = {0};
+    int rc = struere_runtime_open_env(&rt, env, &s->opts, &err);
+    struct srv_loaded *l = NULL;
+    if (rc == 0 && !(l = calloc(1, sizeof(*l)))) {
+        struere_runtime_free(rt);
+        rc = STRUERE_ENOMEM;
+        snprintf(err.message, sizeof(err.message), "out of memory");
+    }
+    pthread_mutex_lock(&e->mu);
+    snprintf(e->seen, sizeof(e->seen), "%s", ref_id);
+    if (rc < 0) {
+        snprintf(e->error, sizeof(e->error), "%s",
+                 err.message[0] ? err.message : struere_strerror(rc));
+        atomic_fetch_add(&e->failed, 1);
+        pthread_mutex_unlock(&e->mu);
+        fprintf(stderr, "struere serve: %s: not loaded: %s\n",
+                struere_env_name(env), e->error);
+        return;
+    }
+    l->rt = rt;
+    l->env = env;
+    atomic_init(&l->refs, 1);
+    snprintf(l->commit, sizeof(l->commit), "%s", struere_runtime_commit(rt));
+    l->loaded_at = (int64_t)time(NULL);
+    struct srv_loaded *old = e->cur;
+    bool same = old && !strcmp(old->commit, l->commit);
+    e->cur = l;
+    e->error[0] = 0;
+    if (!same)
+        atomic_fetch_add(&e->reloads, 1);
+    pthread_mutex_unlock(&e->mu);
+    if (!same)
+        fprintf(stderr, "struere serve: %s: serving %.12s\n",
+                struere_env_name(env), l->commit);
+    loaded_put(old);
+}
+
+static void keys_load(struct srv *s)
+{
+    struct srv_keys *k = calloc(1, sizeof(*k));
+    struere_error err = {0};
+    int rc = k ? struere_keyring_open(&k->kr, &s->opts, &err) : STRUERE_ENOMEM;
+    if (rc < 0) {
+        pthread_mutex_lock(&s->keys_mu);
+        snprintf(s->keys_error, sizeof(s->keys_error), "%s",
+                 err.message[0] ? err.message : struere_strerror(rc));
+        pthread_mutex_unlock(&s->keys_mu);
+        fprintf(stderr, "struere serve: keys not loaded: %s\n", s->keys_error);
+        free(k);
+        return;
+    }
+    atomic_init(&k->refs, 1);
+    snprintf(k->commit, sizeof(k->commit), "%s", struere_keyring_commit(k->kr));
+    pthread_mutex_lock(&s->keys_mu);
+    struct srv_keys *old = s->keys;
+    s->keys = k;
+    s->keys_error[0] = 0;
+    pthread_mutex_unlock(&s->keys_mu);
+    keys_put(old);
+}
+
+/* The ids of the refs that decide what is served. */
+struct ref_state {
+    char env[4][41];
+    char keys[41];
+    char trust[2][41];
+};
+
+static void refs_read(struct store *st, struct ref_state *r)
+{
+    memset(r, 0, sizeof(*r));
+    for (int env = 1; env <= 3; env++) {
+        char ref[100];
+        snprintf(ref, sizeof(ref), "refs/heads/struere/%s",
+                 struere_env_name(env));
+        if (store_ref_id(st, ref, r->env[env]) != STORE_OK)
+            r->env[env][0] = 0;
+    }
+    if (store_ref_id(st, "refs/struere/keys", r->keys) != STORE_OK)
+        r->keys[0] = 0;
+    for (int i = 0; i < 2; i++)
+        if (store_ref_id(st, watched_refs[i], r->trust[i]) != STORE_OK)
+            r->trust[i][0] = 0;
+}
+
+/* Loads what changed between *old and *now (everything when force). */
+static void refs_apply(struct srv *s, const struct ref_state *old,
+                       const struct ref_state *now, bool force)
+{
+    bool trust = force || memcmp(old->trust, now->trust, sizeof(now->trust));
+    if (trust || strcmp(old->keys, now->keys))
+        keys_load(s);
+    for (int env = 1; env <= 3; env++)
+        if (now->env[env][0] && (trust || strcmp(old->env[env], now->env[env])))
+            env_load(s, env, now->env[env]);
+}
+
+void envs_init(struct srv *s)
+{
+    for (int env = 0; env < 4; env++)
+        pthread_mutex_init(&s->envs[env].mu, NULL);
+    pthread_mutex_init(&s->keys_mu, NULL);
+    struct store *st;
+    char err[512];
+    struct ref_state zero = {0}, now;
+    if (store_open(&st, s->store_path, err, sizeof(err)) != STORE_OK) {
+        keys_load(s);
+        return;
+    }
+    refs_read(st, &now);
+    store_close(st);
+    refs_apply(s, &zero, &now, true);
+    if ((s->refs = malloc(sizeof(now))))
+        memcpy(s->refs, &now, sizeof(now));
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *follow(void *arg)
+{
+    struct srv *s = arg;
+    struct store *st = NULL;
+    char err[512];
+    struct ref_state last = {0}, now;
+    int64_t next_fetch = 0;
+    if (s->refs)
+        memcpy(&last, s->refs, sizeof(last));
+    while (!atomic_load(&s->stopping)) {
+        if (!st &&
+            store_open(&st, s->store_path, err, sizeof(err)) != STORE_OK) {
+            st = NULL;
+            poll(NULL, 0, SRV_POLL_MS);
+            continue;
+        }
+        bool force = atomic_exchange(&s->reload_now, 0);
+        if (s->cfg.follow && (force || now_ms() >= next_fetch)) {
+            if (store_fetch(st, s->cfg.follow) != STORE_OK)
+                fprintf(stderr, "struere serve: fetch %s: %s\n", s->cfg.follow,
+                        store_error(st));
+            next_fetch = now_ms() + 1000 * (int64_t)s->cfg.interval;
+        }
+        refs_read(st, &now);
+        if (force || memcmp(&last, &now, sizeof(now)))
+            refs_apply(s, &last, &now, force);
+        last = now;
+        /* the store's objects may have changed on disk (a repack, a
+         * fetch by another process): reopen now and then */
+        store_close(st);
+        st = NULL;
+        for (int i = 0; i < SRV_POLL_MS / 50 && !atomic_load(&s->stopping) &&
+                        !atomic_load(&s->reload_now);
+             i++)
+            poll(NULL, 0, 50);
+    }
+    store_close(st);
+    return NULL;
+}
+
+int envs_start(struct srv *s, char *err, size_t errsize)
+{
+    int rc = pthread_create(&s->follower, NULL, follow, s);
+    if (rc) {
+        snprintf(err, errsize, "cannot start the follower thread: %s",
+                 strerror(rc));
+        return -1;
+    }
+    s->follower_started = true;
+    return 0;
+}
+
+void envs_stop(struct srv *s)
+{
+    atomic_store(&s->stopping, 1);
+    if (s->follower_started)
+        pthread_join(s->follower, NULL);
+    s->follower_started = false;
+}
+
+void envs_free(struct srv *s)
+{
+    for (int env = 0; env < 4; env++) {
+        loaded_put(s->envs[env].cur);
+        s->envs[env].cur = NULL;
+        pthread_mutex_destroy(&s->envs[env].mu);
+    }
+    keys_put(s->keys);
+    s->keys = NULL;
+    free(s->refs);
+    s->refs = NULL;
+    pthread_mutex_destroy(&s->keys_mu);
+}

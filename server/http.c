@@ -1,0 +1,530 @@
+/*
+ * http.c - `struere serve`'s HTTP layer on libmicrohttpd: the daemon and
+ * its limits, one request's life (route, key or dashboard token, body,
+ * answer, metrics), the probes (/health, /ready, /metrics), and the
+ * signals (SIGTERM/SIGINT drain and exit, SIGHUP reloads now).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "embedded.h"
+
+extern const struct embedded_file embedded_dashboard[];
+#include "request.h"
+#include "rtout.h"
+#include "server.h"
+
+/* One request in progress. */
+struct req {
+    struct srv_route route;
+    int parsed; /* route_parse's status */
+    const char *allow;
+    struct timespec start;
+    char *body;
+    size_t len, cap;
+    bool too_big, answered;
+    int status;
+    int env;
+};
+
+/* s with every byte that is not part of valid UTF-8 (or a control
+ * character) replaced by '?', in place: a message may quote a client's
+ * bytes. */
+static void utf8_clean(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80                           ? 1
+                : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2
+                : (*p & 0xf0) == 0xe0               ? 3
+                : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4
+                                                    : 0;
+        bool ok = n > 0;
+        for (int i = 1; ok && i < n; i++)
+            ok = (p[i] & 0xc0) == 0x80;
+        if (ok && n == 3)
+            ok = !(p[0] == 0xe0 && p[1] < 0xa0) &&
+                 !(p[0] == 0xed && p[1] >= 0xa0);
+        if (ok && n == 4)
+            ok = !(p[0] == 0xf0 && p[1] < 0x90) &&
+                 !(p[0] == 0xf4 && p[1] >= 0x90);
+        if (!ok || (n == 1 && *p < 0x20)) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
+void reply_error(struct srv_reply *r, int status, const char *code,
+                 const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    utf8_clean(msg);
+    /* a fresh body: whatever was written before is not the answer */
+    if (r->f)
+        fclose(r->f);
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+    r->f = open_memstream(&r->body, &r->len);
+    r->status = status;
+    json_t *j =
+        json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (r->f)
+        fprintf(r->f, "%s\n", s ? s : "{\"error\":{}}");
+    free(s);
+    json_decref(j);
+}
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) +
+           (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Sends r (its body handed to libmicrohttpd). */
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
+                                  struct srv_reply *r)
+{
+    if (r->f) {
+        fclose(r->f);
+        r->f = NULL;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->len, r->body ? r->body : (void *)"",
+        r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(r->body);
+        return MHD_NO;
+    }
+    r->body = NULL;
+    MHD_add_response_header(resp, "Content-Type",
+                            r->ctype ? r->ctype : "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r->env) {
+        MHD_add_response_header(resp, "Struere-Environment",
+                                struere_env_name(r->env));
+        MHD_add_response_header(resp, "Struere-Commit", r->commit);
+    }
+    if (r->allow)
+        MHD_add_response_header(resp, "Allow", r->allow);
+    if (r->status == 401)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    if (r->status == 503)
+        MHD_add_response_header(resp, "Retry-After", "1");
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    q->status = r->status;
+    q->env = r->env;
+    q->answered = true;
+    return ok;
+}
+
+static bool reply_open(struct srv_reply *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->status = 200;
+    r->f = open_memstream(&r->body, &r->len);
+    return r->f != NULL;
+}
+
+/* /ready: every environment whose branch exists is loaded and its last
+ * try verified; the keys are loaded. */
+static void ready(struct srv *s, struct srv_reply *r)
+{
+    json_t *envs = json_object();
+    bool all = true, any = false;
+    for (int env = 1; env <= 3; env++) {
+        char err[512];
+        struct srv_env *e = &s->envs[env];
+        bool ok = envs_ready(s, env, err, sizeof(err));
+        pthread_mutex_lock(&e->mu);
+        bool branch = e->seen[0] != 0;
+        pthread_mutex_unlock(&e->mu);
+        struct srv_loaded *l = envs_acquire(s, env);
+        any |= l != NULL;
+        if (branch && !ok)
+            all = false;
+        json_object_set_new(envs, struere_env_name(env),
+                            json_pack("{s:o, s:b, s:o}", "commit",
+                                      l ? json_string(l->commit) : json_null(),
+                                      "ready", branch ? ok : 0, "error",
+                                      err[0] ? json_string(err) : json_null()));
+        envs_release(l);
+    }
+    pthread_mutex_lock(&s->keys_mu);
+    bool keys = s->keys != NULL;
+    json_t *kerr = s->keys_error[0] ? json_string(s->keys_error) : json_null();
+    pthread_mutex_unlock(&s->keys_mu);
+    bool ok = all && any && keys;
+    json_t *j =
+        json_pack("{s:b, s:o, s:{s:b, s:o}}", "ready", ok, "environments", envs,
+                  "keys", "loaded", keys, "error", kerr);
+    rtout_json_line(r->f, j);
+    json_decref(j);
+    r->status = ok ? 200 : 503;
+}
+
+/* Constant-time comparison of the dashboard token. */
+static bool token_ok(const char *want, const char *got, size_t n)
+{
+    size_t wn = strlen(want);
+    unsigned char d = (unsigned char)(wn != n);
+    for (size_t i = 0; i < n; i++)
+        d |= (unsigned char)(got[i] ^ want[i % (wn ? wn : 1)]);
+    return !d && wn;
+}
+
+static const char *key_code(int rc)
+{
+    switch (rc) {
+    case STRUERE_EREVOKED:
+        return "revoked_key";
+    case STRUERE_EEXPIRED:
+        return "expired_key";
+    default:
+        return "invalid_key";
+    }
+}
+
+/* Answers the request q into r: the headers are in, and the body when
+ * the route takes one. */
+static void answer(struct srv *s, struct MHD_Connection *c, struct req *q,
+                   struct srv_reply *r)
+{
+    enum srv_route_id id = q->route.id;
+    if (q->parsed == 404 ||
+        ((id == ROUTE_ROOT || route_is_dashboard(id)) && !s->cfg.dashboard)) {
+        reply_error(r, 404, "not_found", "no such route");
+        return;
+    }
+    if (q->parsed == 405) {
+        reply_error(r, 405, "method_not_allowed", "this route answers %s only",
+                    q->allow);
+        r->allow = q->allow;
+        return;
+    }
+    if (id == ROUTE_HEALTH) {
+        fputs("{\"status\":\"ok\"}\n", r->f);
+        return;
+    }
+    if (id == ROUTE_READY) {
+        ready(s, r);
+        return;
+    }
+    if (id == ROUTE_METRICS) {
+        size_t n;
+        char *m = metrics_render(s, &n);
+        if (!m) {
+            reply_error(r, 500, "internal", "out of memory");
+            return;
+        }
+        fwrite(m, 1, n, r->f);
+        free(m);
+        r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+        return;
+    }
+    if (id == ROUTE_ROOT) {
+        fwrite(embedded_dashboard[0].text, 1, embedded_dashboard[0].len, r->f);
+        r->ctype = "text/html; charset=utf-8";
+        return;
+    }
+    size_t n;
+    const char *tok = auth_bearer(
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), &n);
+    if (route_is_dashboard(id)) {
+        if (!tok || !token_ok(s->cfg.dashboard_token, tok, n)) {
+            reply_error(r, 401, "unauthorized",
+                        "the dashboard API needs Authorization: Bearer "
+                        "<the dashboard token struere serve printed>");
+            return;
+        }
+        dashboard_answer(s, &q->route, r);
+        return;
+    }
+    /* /v1: the key picks the environment */
+    if (!tok) {
+        reply_error(r, 401, "missing_key",
+                    "send Authorization: Bearer sk_... (an API key: struere "
+                    "keys create --env ENV)");
+        return;
+    }
+    char key[256];
+    if (n >= sizeof(key)) {
+        reply_error(r, 401, "invalid_key", "this API key is not valid");
+        return;
+    }
+    memcpy(key, tok, n);
+    key[n] = 0;
+    int env = 0;
+    int rc = envs_check_key(s, key, &env);
+    memset(key, 0, sizeof(key));
+    if (rc < 0) {
+        reply_error(r, 401, key_code(rc), "%s",
+                    rc == STRUERE_EREVOKED   ? "this API key was revoked"
+                    : rc == STRUERE_EEXPIRED ? "this API key has expired"
+                                             : "this API key is not valid");
+        return;
+    }
+    if (route_eval_only(id) && env != STRUERE_ENV_EVAL) {
+        reply_error(r, 403, "eval_only",
+                    "%s reads the eval bundle's fixtures and suites: this is "
+                    "a %s key (use an sk_eval_ key)",
+                    route_label(id), struere_env_name(env));
+        return;
+    }
+    struct srv_loaded *l = envs_acquire(s, env);
+    if (!l) {
+        char err[512];
+        envs_ready(s, env, err, sizeof(err));
+        reply_error(r, 503, "not_loaded", "no %s bundle is loaded%s%s",
+                    struere_env_name(env), err[0] ? ": " : "", err);
+        return;
+    }
+    api_answer(s, &q->route, l, q->body, q->len, r);
+    r->env = env;
+    memcpy(r->commit, l->commit, sizeof(r->commit));
+    envs_release(l);
+}
+
+static bool takes_body(enum srv_route_id id)
+{
+    return id == ROUTE_AUTHORIZE || id == ROUTE_BATCH || id == ROUTE_PROMPT ||
+           id == ROUTE_MODEL || id == ROUTE_EVENTS || id == ROUTE_QUERY ||
+           id == ROUTE_ENTITY;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
+                               const char *url, const char *method,
+                               const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
+{
+    struct srv *s = cls;
+    struct req *q = *con_cls;
+    struct srv_reply r;
+    (void)version;
+    if (!q) {
+        if (!(q = calloc(1, sizeof(*q))))
+            return MHD_NO;
+        clock_gettime(CLOCK_MONOTONIC, &q->start);
+        atomic_fetch_add(&s->inflight, 1);
+        *con_cls = q;
+        q->parsed = route_parse(&q->route, &q->allow, method, url);
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > SRV_BODY_MAX) {
+            if (!reply_open(&r))
+                return MHD_NO;
+            reply_error(&r, 413, "body_too_large",
+                        "a request body holds at most %d bytes", SRV_BODY_MAX);
+            return send_reply(c, q, &r);
+        }
+        return MHD_YES; /* the body (if any) follows, then the last call */
+    }
+    if (q->answered) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (q->parsed != 200 || !takes_body(q->route.id))
+            return MHD_YES; /* a body where none is wanted: ignored */
+        if (q->too_big || q->len + n > SRV_BODY_MAX) {
+            q->too_big = true;
+            return MHD_YES;
+        }
+        if (q->len + n + 1 > q->cap) {
+            size_t cap = q->cap ? q->cap : 4096;
+            while (cap < q->len + n + 1)
+                cap *= 2;
+            char *b = realloc(q->body, cap);
+            if (!b)
+                return MHD_NO;
+            q->body = b;
+            q->cap = cap;
+        }
+        memcpy(q->body + q->len, upload, n);
+        q->len += n;
+        q->body[q->len] = 0;
+        return MHD_YES;
+    }
+    if (!reply_open(&r))
+        return MHD_NO;
+    if (q->too_big)
+        reply_error(&r, 413, "body_too_large",
+                    "a request body holds at most %d bytes", SRV_BODY_MAX);
+    else
+        answer(s, c, q, &r);
+    return send_reply(c, q, &r);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    struct srv *s = cls;
+    struct req *q = *con_cls;
+    (void)c;
+    if (!q)
+        return;
+    /* a request cut off before its answer: 408 when the client was too
+     * slow, else (the client went away) "other" */
+    int status = q->answered                                     ? q->status
+                 : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408
+                                                                 : 0;
+    metrics_request(s->metrics, q->route.id, status, since(&q->start));
+    free(q->body);
+    free(q);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+/* libmicrohttpd's own errors (bad requests it answers itself) are not
+ * ours to print on every request. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    (void)fmt;
+    (void)ap;
+}
+
+static int listen_addr(const struct srv_config *cfg,
+                       struct sockaddr_storage *ss, bool *v6, char *err,
+                       size_t errsize)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, cfg->host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)cfg->port);
+        *v6 = false;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, cfg->host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)cfg->port);
+        *v6 = true;
+        return 0;
+    }
+    snprintf(err, errsize,
+             "--listen %s: not a numeric IPv4 or IPv6 address (e.g. "
+             "127.0.0.1:8080 or [::1]:8080)",
+             cfg->host);
+    return -1;
+}
+
+static void srv_free(struct srv *s)
+{
+    envs_stop(s);
+    declog_close(s->declog);
+    envs_free(s);
+    metrics_free(s->metrics);
+}
+
+int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
+{
+    static struct srv srv; /* one server per process */
+    struct srv *s = &srv;
+    memset(s, 0, sizeof(*s));
+    s->cfg = *cfg;
+    struct sockaddr_storage ss;
+    bool v6;
+    if (listen_addr(cfg, &ss, &v6, err, errsize) < 0)
+        return -1;
+    snprintf(s->store_path, sizeof(s->store_path), "%s", cfg->store);
+    s->opts.store = s->store_path;
+    s->opts.trust_file = cfg->trust;
+    if (metrics_new(&s->metrics) < 0) {
+        snprintf(err, errsize, "out of memory");
+        return -1;
+    }
+    /* the signals go to sigwait below, in every thread */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (cfg->decision_log &&
+        declog_open(&s->declog, cfg->decision_log, err, errsize) < 0) {
+        metrics_free(s->metrics);
+        return -1;
+    }
+    envs_init(s);
+    if (envs_start(s, err, errsize) < 0) {
+        srv_free(s);
+        return -1;
+    }
+    /* connections: what the descriptor limit leaves room for */
+    struct rlimit rl;
+    unsigned conns = SRV_CONNECTIONS_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < conns + 64)
+        conns = rl.rlim_cur > 128 ? (unsigned)rl.rlim_cur - 64 : 64;
+    unsigned threads = cfg->threads ? cfg->threads : 4;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0) | MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, handler, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+        conns, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_IDLE_SECONDS,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_HEADER_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    if (!d) {
+        snprintf(err, errsize, "cannot listen on %s:%u: %s", cfg->host,
+                 cfg->port, strerror(errno ? errno : EADDRINUSE));
+        srv_free(s);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned port = info ? info->port : cfg->port;
+    fprintf(stderr, "struere serve: listening on http://%s%s%s:%u\n",
+            v6 ? "[" : "", cfg->host, v6 ? "]" : "", port);
+    fflush(stderr);
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig))
+            continue;
+        if (sig == SIGHUP) {
+            fprintf(stderr, "struere serve: SIGHUP: reloading\n");
+            atomic_store(&s->reload_now, 1);
+            continue;
+        }
+        break;
+    }
+    /* stop accepting, let the requests in flight finish, then stop */
+    fprintf(stderr, "struere serve: stopping\n");
+    MHD_socket ls = MHD_quiesce_daemon(d);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (atomic_load(&s->inflight) > 0 && since(&t0) < SRV_DRAIN_SECONDS)
+        usleep(10000);
+    MHD_stop_daemon(d);
+    srv_free(s);
+    fprintf(stderr, "struere serve: stopped\n");
+    return 0;
+}

@@ -1,0 +1,183 @@
+/*
+ * metrics.c - the counters of `struere serve` and their Prometheus text
+ * exposition (GET /metrics): requests by route and status, a latency
+ * histogram, decisions by environment and result, and per environment the
+ * loaded commit, its load time, readiness, reloads and failed reloads.
+ * Lock-free: relaxed atomics, read without stopping the writers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+#include "server.h"
+
+static const int statuses[] = {200, 400, 401, 403, 404, 405, 408,
+                               413, 415, 422, 431, 500, 503};
+#define NSTATUS (sizeof(statuses) / sizeof(*statuses) + 1) /* + other */
+static const double bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                0.005,  0.01,    0.025,  0.05,  0.1,
+                                0.25,   0.5,     1,      2.5,   10};
+#define NBUCKET (sizeof(bounds) / sizeof(*bounds))
+
+struct srv_metrics {
+    atomic_ulong requests[ROUTE_COUNT][NSTATUS];
+    atomic_ulong buckets[NBUCKET + 1];
+    atomic_ulong latency_us, count;
+    atomic_ulong decisions[4][2];
+    atomic_ulong dropped;
+};
+
+int metrics_new(struct srv_metrics **out)
+{
+    *out = calloc(1, sizeof(**out));
+    return *out ? 0 : -1;
+}
+
+void metrics_free(struct srv_metrics *m)
+{
+    free(m);
+}
+
+void metrics_request(struct srv_metrics *m, int route, int status,
+                     double seconds)
+{
+    size_t si = NSTATUS - 1;
+    for (size_t i = 0; i < NSTATUS - 1; i++)
+        if (statuses[i] == status)
+            si = i;
+    if (route < 0 || route >= ROUTE_COUNT)
+        route = ROUTE_NONE;
+    atomic_fetch_add_explicit(&m->requests[route][si], 1, memory_order_relaxed);
+    size_t b = 0;
+    while (b < NBUCKET && seconds > bounds[b])
+        b++;
+    atomic_fetch_add_explicit(&m->buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->latency_us,
+                              (unsigned long)(seconds * 1e6 + 0.5),
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
+}
+
+void metrics_decision(struct srv_metrics *m, int env, bool allowed)
+{
+    if (env >= 1 && env <= 3)
+        atomic_fetch_add_explicit(&m->decisions[env][allowed], 1,
+                                  memory_order_relaxed);
+}
+
+void metrics_declog_dropped(struct srv_metrics *m)
+{
+    atomic_fetch_add_explicit(&m->dropped, 1, memory_order_relaxed);
+}
+
+/* A label value: backslash, quote and newline escaped. */
+static void label(FILE *f, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            fprintf(f, "\\%c", *v);
+        else if (*v == '\n')
+            fputs("\\n", f);
+        else
+            putc(*v, f);
+    }
+}
+
+char *metrics_render(struct srv *s, size_t *len)
+{
+    struct srv_metrics *m = s->metrics;
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    fputs("# HELP struere_http_requests_total HTTP requests answered, by "
+          "route and status.\n"
+          "# TYPE struere_http_requests_total counter\n",
+          f);
+    for (int r = 0; r < ROUTE_COUNT; r++)
+        for (size_t i = 0; i < NSTATUS; i++) {
+            unsigned long n = atomic_load(&m->requests[r][i]);
+            if (!n)
+                continue;
+            fprintf(f, "struere_http_requests_total{route=\"%s\",",
+                    route_label((enum srv_route_id)r));
+            if (i < NSTATUS - 1)
+                fprintf(f, "status=\"%d\"} %lu\n", statuses[i], n);
+            else
+                fprintf(f, "status=\"other\"} %lu\n", n);
+        }
+    fputs("# HELP struere_http_request_duration_seconds Time from the "
+          "request's headers to its answer.\n"
+          "# TYPE struere_http_request_duration_seconds histogram\n",
+          f);
+    unsigned long cum = 0;
+    for (size_t b = 0; b <= NBUCKET; b++) {
+        cum += atomic_load(&m->buckets[b]);
+        if (b < NBUCKET)
+            fprintf(f,
+                    "struere_http_request_duration_seconds_bucket{le=\"%g\"} "
+                    "%lu\n",
+                    bounds[b], cum);
+        else
+            fprintf(f,
+                    "struere_http_request_duration_seconds_bucket{le=\"+Inf\"}"
+                    " %lu\n",
+                    cum);
+    }
+    fprintf(f, "struere_http_request_duration_seconds_sum %.6f\n",
+            (double)atomic_load(&m->latency_us) / 1e6);
+    fprintf(f, "struere_http_request_duration_seconds_count %lu\n",
+            atomic_load(&m->count));
+    fputs("# HELP struere_decisions_total Authorization decisions, by "
+          "environment and result.\n"
+          "# TYPE struere_decisions_total counter\n",
+          f);
+    for (int env = 1; env <= 3; env++)
+        for (int a = 0; a < 2; a++)
+            fprintf(
+                f,
+                "struere_decisions_total{environment=\"%s\",decision=\"%s\"}"
+                " %lu\n",
+                struere_env_name(env), a ? "allow" : "deny",
+                atomic_load(&m->decisions[env][a]));
+    fputs("# HELP struere_bundle_info The commit each environment serves "
+          "(1), with its load time.\n"
+          "# TYPE struere_bundle_info gauge\n",
+          f);
+    char err[512];
+    for (int env = 1; env <= 3; env++) {
+        struct srv_loaded *l = envs_acquire(s, env);
+        if (l) {
+            fprintf(f,
+                    "struere_bundle_info{environment=\"%s\",commit=\"%s\"} 1\n",
+                    struere_env_name(env), l->commit);
+            fprintf(f,
+                    "struere_bundle_loaded_timestamp_seconds{environment=\"%s\""
+                    "} %lld\n",
+                    struere_env_name(env), (long long)l->loaded_at);
+        }
+        envs_release(l);
+        bool ok = envs_ready(s, env, err, sizeof(err));
+        fprintf(f, "struere_ready{environment=\"%s\"} %d\n",
+                struere_env_name(env), ok);
+        if (err[0]) {
+            fprintf(f, "struere_bundle_error{environment=\"%s\",error=\"",
+                    struere_env_name(env));
+            label(f, err);
+            fputs("\"} 1\n", f);
+        }
+        fprintf(f, "struere_reloads_total{environment=\"%s\"} %lu\n",
+                struere_env_name(env), atomic_load(&s->envs[env].reloads));
+        fprintf(f, "struere_reload_failures_total{environment=\"%s\"} %lu\n",
+                struere_env_name(env), atomic_load(&s->envs[env].failed));
+    }
+    fprintf(f, "struere_decision_log_dropped_total %lu\n",
+            atomic_load(&m->dropped));
+    fprintf(f, "struere_http_requests_in_flight %ld\n",
+            atomic_load(&s->inflight));
+    if (fclose(f)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

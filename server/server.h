@@ -1,0 +1,180 @@
+/*
+ * server.h - `struere serve`, the runtime over HTTP (DESIGN §11): what
+ * compiler/cmd_serve.c calls, and what the server's modules share. The
+ * modules: http.c (libmicrohttpd, limits, signals), request.c (the routes
+ * table and the request parsing, fuzzed), api.c (the /v1 answers),
+ * envs.c (the loaded bundles, reference counted, and the follower that
+ * swaps them), metrics.c, declog.c (the decision log), dashboard.c.
+ */
+#ifndef STRUERE_SERVER_H
+#define STRUERE_SERVER_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "struere.h"
+
+/* Every limit of the server, with its reason. */
+/* A request body: the largest answer-worthy request (a batch of
+ * SRV_BATCH_MAX questions with records) fits; more is 413. */
+#define SRV_BODY_MAX (1024 * 1024)
+/* Questions in one POST /v1/authorize/batch: bounds the time one request
+ * holds a worker thread (about a millisecond at 1,000). */
+#define SRV_BATCH_MAX 1000
+/* Per-connection memory for the request line and headers (libmicrohttpd's
+ * pool): 32 KiB of headers is far more than any client sends; more is
+ * 431. */
+#define SRV_HEADER_MEMORY (64 * 1024)
+/* Connections at once: each costs a descriptor and a pool; beyond this
+ * libmicrohttpd closes new connections at once. Capped by the
+ * descriptor limit at start. */
+#define SRV_CONNECTIONS_MAX 8192
+/* A connection idle (a slow client sending nothing) this many seconds is
+ * closed: frees the slot a slowloris would hold. */
+#define SRV_IDLE_SECONDS 10
+/* Seconds SIGTERM waits for requests in flight before stopping anyway. */
+#define SRV_DRAIN_SECONDS 20
+/* Decision log lines waiting for the writer; beyond, lines are dropped
+ * (counted in /metrics) rather than slowing answers. */
+#define SRV_DECLOG_QUEUE 65536
+/* How often the store's refs are looked at (milliseconds). */
+#define SRV_POLL_MS 200
+
+struct srv_config {
+    const char *host; /* listen address (numeric IPv4/IPv6) */
+    unsigned port;    /* 0: any free port (printed) */
+    const char *store;
+    const char *follow; /* a remote to fetch from, or NULL */
+    unsigned interval;  /* --follow: seconds between fetches */
+    const char *decision_log;
+    bool dashboard;
+    const char *dashboard_token; /* when dashboard */
+    const char *trust;
+    unsigned threads;
+};
+
+/* Serves until SIGTERM or SIGINT (then drains and returns 0). Prints
+ * "listening on http://ADDR:PORT" on stderr once ready. Returns 0, or -1
+ * with a message in err. */
+int srv_run(const struct srv_config *cfg, char *err, size_t errsize);
+
+/* ---- the loaded bundles (envs.c) ---- */
+
+/* One environment's bundle as loaded: freed when the last request that
+ * holds it releases it. */
+struct srv_loaded {
+    struere_runtime *rt;
+    atomic_int refs;
+    int env;
+    char commit[41];
+    int64_t loaded_at; /* seconds since the epoch */
+};
+
+struct srv_keys {
+    struere_keyring *kr;
+    atomic_int refs;
+    char commit[41];
+};
+
+struct srv_env {
+    pthread_mutex_t mu;
+    struct srv_loaded *cur; /* NULL until a bundle loaded */
+    char seen[41];          /* the ref's commit last tried */
+    char error[512];        /* why the last try failed, "" if it did not */
+    atomic_ulong reloads, failed;
+};
+
+struct srv_metrics;
+struct srv_declog;
+
+struct srv {
+    struct srv_config cfg;
+    struere_open_options opts;
+    char store_path[4096];
+    char tmp_store[4096];   /* --follow's local mirror, removed at exit */
+    struct srv_env envs[4]; /* by STRUERE_ENV_* */
+    pthread_mutex_t keys_mu;
+    struct srv_keys *keys;
+    char keys_error[512];
+    void *refs; /* envs.c: the ids of the refs last looked at */
+    atomic_int reload_now, stopping;
+    pthread_t follower;
+    bool follower_started;
+    struct srv_metrics *metrics;
+    struct srv_declog *declog;
+    atomic_long inflight;
+};
+
+/* Loads what the store holds now (every environment, the keys). */
+void envs_init(struct srv *s);
+/* Starts the thread that follows the refs (and fetches with --follow). */
+int envs_start(struct srv *s, char *err, size_t errsize);
+void envs_stop(struct srv *s);
+void envs_free(struct srv *s);
+/* The environment's loaded bundle, held until srv_release; NULL when
+ * none is loaded. */
+struct srv_loaded *envs_acquire(struct srv *s, int env);
+void envs_release(struct srv_loaded *l);
+/* The key check: 0 and *env, or the library's code (STRUERE_EKEY when no
+ * key records are loaded). */
+int envs_check_key(struct srv *s, const char *key, int *env);
+/* Whether the environment has a bundle loaded and its last try did not
+ * fail; a copy of its error. */
+bool envs_ready(struct srv *s, int env, char *error, size_t size);
+
+/* ---- metrics (metrics.c) ---- */
+
+int metrics_new(struct srv_metrics **out);
+void metrics_free(struct srv_metrics *m);
+/* One answered request: its route label (request.c's), status, seconds. */
+void metrics_request(struct srv_metrics *m, int route, int status,
+                     double seconds);
+void metrics_decision(struct srv_metrics *m, int env, bool allowed);
+void metrics_declog_dropped(struct srv_metrics *m);
+/* The Prometheus text exposition, malloc'd. */
+char *metrics_render(struct srv *s, size_t *len);
+
+/* ---- decision log (declog.c) ---- */
+
+int declog_open(struct srv_declog **out, const char *path, char *err,
+                size_t errsize);
+/* Queues one line (copied; a newline is added); false when the queue is
+ * full and the line dropped. */
+bool declog_write(struct srv_declog *d, const char *line, size_t len);
+/* Writes what is queued, stops the writer, closes. NULL is a no-op. */
+void declog_close(struct srv_declog *d);
+
+/* ---- answers ---- */
+
+/* What a handler answers: status, body (a memory stream), headers. */
+struct srv_reply {
+    int status;
+    FILE *f;
+    char *body;
+    size_t len;
+    const char *ctype;
+    const char *allow; /* for 405 */
+    int env;           /* Struere-Environment, 0 none */
+    char commit[41];   /* Struere-Commit */
+};
+
+/* Sets an error answer {"error":{"code","message"}}. */
+void reply_error(struct srv_reply *r, int status, const char *code,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+struct srv_route;
+/* The /v1 answers (api.c): the key already checked, `l` the key's
+ * environment's bundle. */
+void api_answer(struct srv *s, const struct srv_route *rt, struct srv_loaded *l,
+                const char *body, size_t len, struct srv_reply *r);
+/* The dashboard's answers (dashboard.c), token already checked. */
+void dashboard_answer(struct srv *s, const struct srv_route *rt,
+                      struct srv_reply *r);
+/* server/dashboard/index.html is embedded_dashboard[0] (embedded.h),
+ * written at build time by scripts/embed.sh. */
+
+#endif

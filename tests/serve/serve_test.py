@@ -1,0 +1,851 @@
+#!/usr/bin/env python3
+"""tests/serve/serve_test.py STRUERE_BINARY WORKDIR
+
+`struere serve` end to end: a real server on a free 127.0.0.1 port, real
+git stores made by the real `struere` (dev, deploy, keys) in WORKDIR.
+Expectations come from the contract (server/README.md, DESIGN §11) or
+from an independent path: the `struere` commands with the same key
+(`get --json`, `can --json`, `fire --json`, `query --json`, `eval`,
+`access --json`, `log --json`, `diff --format json`), the Cedar
+differential's decisions, `git rev-parse`, the example's files. Never
+from the server itself. Ends "serve: N passed, M failed" (assertions).
+"""
+import http.client
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+BIN = os.path.abspath(sys.argv[1])
+T = os.path.abspath(sys.argv[2])
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+STORE = os.path.join(T, "store")
+PASSED = 0
+FAILED = 0
+QUICK = os.environ.get("SERVE_QUICK") == "1"
+
+
+def check(name, cond, detail=""):
+    global PASSED, FAILED
+    if cond:
+        PASSED += 1
+        print("PASS " + name)
+    else:
+        FAILED += 1
+        print("FAIL %s%s" % (name, " (%s)" % str(detail)[:600] if detail != "" else ""))
+    return cond
+
+
+def run(*args, key=None, cwd=None, stdin=None):
+    env = dict(os.environ)
+    env.pop("STRUERE_API_KEY", None)
+    if key:
+        env["STRUERE_API_KEY"] = key
+    p = subprocess.run(args, cwd=cwd or STORE, env=env, input=stdin,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return p.returncode, p.stdout, p.stderr
+
+
+def st(*args, key=None, cwd=None, stdin=None):
+    return run(BIN, *args, key=key, cwd=cwd, stdin=stdin)
+
+
+def git(*args, cwd=None):
+    rc, out, err = run("git", *args, cwd=cwd)
+    if rc:
+        raise RuntimeError("git %s: %s" % (" ".join(args), err.decode()))
+    return out.decode().strip()
+
+
+def rev(env, cwd=None):
+    return git("rev-parse", "refs/heads/struere/" + env, cwd=cwd)
+
+
+class Server:
+    def __init__(self, *args, env=None, name="s"):
+        self.log = os.path.join(T, name + ".err")
+        self.errf = open(self.log, "wb")
+        e = dict(os.environ)
+        e.update(env or {})
+        self.p = subprocess.Popen([BIN, "serve", "--listen", "127.0.0.1:0"] + list(args),
+                                  cwd=STORE, stdout=subprocess.DEVNULL, stderr=self.errf, env=e)
+        self.port = None
+        self.token = None
+        deadline = time.time() + 30
+        while time.time() < deadline and self.p.poll() is None:
+            text = open(self.log).read()
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", text)
+            if m:
+                self.port = int(m.group(1))
+                t = re.search(r"dashboard token: (\S+)", text)
+                self.token = t.group(1) if t else None
+                break
+            time.sleep(0.05)
+
+    def stderr(self):
+        return open(self.log, errors="replace").read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            return self.p.wait()
+
+
+def req(port, method, path, body=None, key=None, headers=None, raw=None, timeout=20):
+    """One request on a new connection: (status, headers (lower-case), body bytes)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    h = dict(headers or {})
+    if key is not None:
+        h["Authorization"] = "Bearer " + key
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    c.request(method, path, body=data, headers=h)
+    r = c.getresponse()
+    out = r.read()
+    hd = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    return r.status, hd, out
+
+
+def is_error(body, code=None):
+    try:
+        d = json.loads(body)
+        e = d["error"]
+        return list(d) == ["error"] and isinstance(e["message"], str) and \
+            isinstance(e["code"], str) and (code is None or e["code"] == code)
+    except Exception:
+        return False
+
+
+# ---- the store -----------------------------------------------------------
+
+os.makedirs(os.path.join(T, "home"), exist_ok=True)
+shutil.copytree(os.path.join(ROOT, "fixtures", "example"), STORE)
+git("init", "-q")
+ok = st("dev")[0] == 0 and st("deploy", "--yes")[0] == 0
+KEYS = {}
+for env in ("development", "production", "eval"):
+    rc, out, _ = st("keys", "create", "--env", env, "--name", "serve-test")
+    KEYS[env] = out.decode().strip()
+rc, out, _ = st("keys", "create", "--env", "production", "--name", "to-revoke")
+REVOKE = out.decode().strip()
+check("setup: dev, deploy and keys", ok and all(k.startswith("sk_") for k in KEYS.values()) and REVOKE)
+COMMIT_A = rev("production")
+# development moves on: a second commit with another agent name
+fd = os.path.join(STORE, "agents", "front-desk.md")
+text = open(fd).read()
+open(fd, "w").write(text.replace("name: Front Desk", "name: Front Desk Two", 1))
+check("setup: a second development commit", st("dev")[0] == 0 and rev("development") != COMMIT_A)
+COMMIT_B = rev("development")
+EVAL_COMMIT = rev("eval")
+ENVS = ("development", "production", "eval")
+
+S = Server("--dashboard", "--decision-log", os.path.join(T, "decisions.log"), name="main")
+check("serve starts and prints its port and dashboard token", S.port and S.token, S.stderr())
+if not S.port:
+    print("serve: %d passed, %d failed" % (PASSED, FAILED + 1))
+    sys.exit(1)
+P = S.port
+
+# ---- every route with each key kind --------------------------------------
+
+KINDS = {"agents": ("agent", "agents"), "data-types": ("data", "data"), "roles": ("role", "roles"),
+         "tools": ("tool", "tools"), "automations": ("automation", "automations")}
+
+
+def example_slugs(folder):
+    out = []
+    for f in os.listdir(os.path.join(ROOT, "fixtures", "example", folder)):
+        base = f.split(".")[0]
+        out.append(base)
+    return sorted(out)
+
+
+def bundle_headers(name, h, env):
+    return check(name + ": Struere-Environment and Struere-Commit",
+                 h.get("struere-environment") == env and h.get("struere-commit") == rev(env),
+                 (h.get("struere-environment"), h.get("struere-commit"), rev(env)))
+
+
+for env in ENVS:
+    k = KEYS[env]
+    for route, (cli_kind, folder) in KINDS.items():
+        s, h, b = req(P, "GET", "/v1/" + route, key=k)
+        d = json.loads(b) if s == 200 else {}
+        want = example_slugs(folder)
+        if route == "automations" and env == "eval":
+            want = []  # the eval bundle has no automations
+        check("%s key: GET /v1/%s lists the example's definitions" % (env, route),
+              s == 200 and sorted(d.get(route, [])) == want, (s, b[:200], want))
+        bundle_headers("%s key: GET /v1/%s" % (env, route), h, env)
+        for slug in d.get(route, []):
+            s, h, b = req(P, "GET", "/v1/%s/%s" % (route, slug), key=k)
+            rc, out, err = st("get", cli_kind, slug, "--json", key=k)
+            check("%s key: GET /v1/%s/%s is `struere get %s %s --json`" % (env, route, slug, cli_kind, slug),
+                  s == 200 and rc == 0 and b == out and h.get("struere-environment") == env,
+                  (s, rc, b[:100], out[:100]))
+        s, h, b = req(P, "GET", "/v1/%s/no-such-slug" % route, key=k)
+        check("%s key: GET /v1/%s/no-such-slug is 404 with an error" % (env, route),
+              s == 404 and is_error(b, "not_found"), (s, b))
+
+AUTHZ = [
+    ({"type": "agent", "slug": "front-desk"}, "read", "student", ["--as", "agent:front-desk"]),
+    ({"type": "agent", "slug": "scheduler"}, "delete", "session", ["--as", "agent:scheduler"]),
+    ({"type": "user", "id": "user_maria_martinez", "roles": ["guardian"]}, "list", "session",
+     ["--as", "user:user_maria_martinez", "--role", "guardian"]),
+    ({"type": "user", "id": "u1", "roles": ["teacher", "staff"]}, "update", "payment",
+     ["--as", "user:u1", "--role", "teacher", "--role", "staff"]),
+    ({"type": "user", "id": "u2", "roles": []}, "read", "student", ["--as", "user:u2"]),
+    ({"type": "system"}, "delete", "payment", ["--as", "system"]),
+    ({"type": "admin"}, "create", "teacher", ["--as", "admin"]),
+]
+RECORD = {"_id": "r1", "type": "student", "status": "active",
+          "data": {"name": "Ana", "locationId": "org_acme_tutoring", "guardianId": "g1",
+                   "notes": "secret", "dateOfBirth": "2015-01-01"}}
+open(os.path.join(T, "record.json"), "w").write(json.dumps(RECORD))
+for env in ENVS:
+    k = KEYS[env]
+    for actor, action, res, cli in AUTHZ:
+        s, h, b = req(P, "POST", "/v1/authorize", {"actor": actor, "action": action, "resource": res}, key=k)
+        rc, out, err = st("can", action, res, "--json", *cli, key=k)
+        check("%s key: authorize %s %s %s is `struere can --json`" % (env, actor.get("slug", actor.get("id", actor["type"])), action, res),
+              s == 200 and b == out, (s, b[:300], out[:300], err[:200]))
+        if actor["type"] == "agent":
+            bundle_headers("%s key: POST /v1/authorize" % env, h, env)
+    s, h, b = req(P, "POST", "/v1/authorize", {"actor": AUTHZ[0][0], "action": "read", "resource": "student",
+                                                 "record": RECORD}, key=k)
+    rc, out, err = st("can", "read", "student", "--json", "--as", "agent:front-desk",
+                      "--record", os.path.join(T, "record.json"), key=k)
+    check("%s key: authorize with a record is `struere can --record --json`" % env, s == 200 and b == out,
+          (s, b[:300], out[:300]))
+    s, h, b = req(P, "POST", "/v1/authorize", {"actor": AUTHZ[0][0], "action": "read", "resource": "student",
+                                                 "recordId": "student-sofia"}, key=k)
+    if env == "eval":
+        rc, out, err = st("can", "read", "student", "--json", "--as", "agent:front-desk", "--id", "student-sofia", key=k)
+        check("eval key: authorize with a recordId is `struere can --id --json`", s == 200 and b == out, (s, b, out))
+    else:
+        check("%s key: recordId (eval fixtures) is 403" % env, s == 403 and is_error(b, "eval_only"), (s, b))
+    for bad, code, st_ in ((
+            {"actor": {"type": "robot"}, "action": "read", "resource": "student"}, "invalid_actor", 400),
+            ({"actor": AUTHZ[0][0], "action": "fly", "resource": "student"}, "unknown_action", 400),
+            ({"actor": AUTHZ[0][0], "action": "read", "resource": "nothing"}, "unknown_resource", 404),
+            ({"actor": AUTHZ[0][0], "action": "read"}, "invalid_request", 400),
+            ({"actor": {"type": "agent", "slug": "nobody"}, "action": "read", "resource": "student"}, "invalid_actor", 400),
+            ({"actor": AUTHZ[0][0], "action": "read", "resource": "student", "record": {"data": 3}}, "invalid_record", 400)):
+        s, h, b = req(P, "POST", "/v1/authorize", bad, key=k)
+        check("%s key: authorize %s is %d %s" % (env, json.dumps(bad)[:60], st_, code), s == st_ and is_error(b, code), (s, b))
+    # prompt and model request
+    now = "1760000000000"
+    s, h, b = req(P, "POST", "/v1/agents/front-desk/prompt",
+                  {"channel": "whatsapp", "params": {"guardianPhone": "+15125550142"}, "now": int(now)}, key=k)
+    rc, out, err = st("prompt", "front-desk", "--json", "--channel", "whatsapp", "--param",
+                      "guardianPhone=+15125550142", "--now", now, key=k)
+    check("%s key: prompt is `struere prompt --json`" % env, s == 200 and b == out, (s, b[:200], out[:200]))
+    bundle_headers("%s key: prompt" % env, h, env)
+    s, h, b = req(P, "POST", "/v1/agents/front-desk/model-request",
+                  {"message": "When is the next lesson?", "channel": "whatsapp", "now": int(now)}, key=k)
+    rc, agent, _ = st("get", "agent", "front-desk", "--json", key=k)
+    rc2, pr, _ = st("prompt", "front-desk", "--channel", "whatsapp", "--message", "When is the next lesson?",
+                    "--now", now, "--json", key=k)
+    ok = False
+    try:
+        m = json.loads(b)
+        a = json.loads(agent)
+        tools = [t for t in a.get("tools", []) if not t.get("templateOnly")]
+        ok = (m["model"] == a["model"]["model"] and m["temperature"] == a["model"]["temperature"]
+              and m["max_tokens"] == a["model"]["maxTokens"]
+              and m["messages"] == [{"role": "system", "content": json.loads(pr)["prompt"]},
+                                    {"role": "user", "content": "When is the next lesson?"}]
+              and [t["function"]["name"] for t in m["tools"]] == [t["name"].replace(".", "_") for t in tools]
+              and all(t["type"] == "function" and t["function"]["parameters"] == u["parameters"]
+                      and t["function"]["description"] == u["description"] for t, u in zip(m["tools"], tools)))
+    except Exception as e:
+        ok = False
+        b = b + str(e).encode()
+    check("%s key: model-request is the OpenAI body of the agent (model, prompt, message, tools, temperature, max_tokens)" % env,
+          s == 200 and ok, (s, b[:300]))
+    s, h, b = req(P, "POST", "/v1/agents/nobody/model-request", {"message": "x"}, key=k)
+    check("%s key: model-request of an unknown agent is 404" % env, s == 404 and is_error(b), (s, b))
+    s, h, b = req(P, "POST", "/v1/agents/front-desk/model-request", {}, key=k)
+    check("%s key: model-request without a message is 400" % env, s == 400 and is_error(b), (s, b))
+    # events
+    data = {"guardianId": "g1", "studentId": "s1", "teacherId": "t1", "status": "completed",
+            "startTime": "2026-10-08T16:00:00-05:00", "durationMinutes": 60, "subject": "math"}
+    open(os.path.join(T, "data.json"), "w").write(json.dumps(data))
+    s, h, b = req(P, "POST", "/v1/events", {"type": "session", "action": "created", "data": data, "id": "s-1"}, key=k)
+    rc, out, err = st("fire", "session", "created", "--data", os.path.join(T, "data.json"), "--id", "s-1", "--json", key=k)
+    if env == "eval":
+        check("eval key: events is 403 (eval has no automations)", s == 403 and is_error(b) and rc != 0, (s, b))
+    else:
+        check("%s key: events is `struere fire --json`" % env, s == 200 and rc == 0 and b == out, (s, b[:200], out[:200]))
+    # eval-only routes
+    q = {"actor": {"type": "user", "id": "user_maria_martinez", "roles": ["guardian"]}, "type": "student"}
+    s, h, b = req(P, "POST", "/v1/entities/query", q, key=k)
+    s2, h2, b2 = req(P, "POST", "/v1/entities/get", dict(q, id="student-sofia"), key=k)
+    s3, h3, b3 = req(P, "GET", "/v1/evals", key=k)
+    s4, h4, b4 = req(P, "GET", "/v1/evals/front-desk-basics/plan", key=k)
+    if env == "eval":
+        rc, out, _ = st("query", "student", "--as", "user:user_maria_martinez", "--role", "guardian", "--json", key=k)
+        check("eval key: entities/query is `struere query --json`", s == 200 and b == out, (s, b[:200], out[:200]))
+        recs = {r["_id"]: r for r in json.loads(out)}
+        check("eval key: entities/get is the record as query shows it",
+              s2 == 200 and json.loads(b2) == recs.get("student-sofia"), (s2, b2[:200]))
+        s5, _, b5 = req(P, "POST", "/v1/entities/get", dict(q, id="no-such-record"), key=k)
+        check("eval key: entities/get of an unknown record is 404", s5 == 404 and is_error(b5), (s5, b5))
+        rc, out, _ = st("query", "student", "--as", "user:user_maria_martinez", "--role", "guardian", "--json",
+                        "--filter", "grade=5", "--limit", "1", key=k)
+        s5, _, b5 = req(P, "POST", "/v1/entities/query", dict(q, filter={"grade": 5}, limit=1), key=k)
+        check("eval key: entities/query with filter and limit is `struere query --filter --limit`",
+              s5 == 200 and b5 == out, (s5, b5[:200], out[:200]))
+        rc, out, _ = st("eval", "list", "--json", key=k)
+        check("eval key: GET /v1/evals is `struere eval list --json`", s3 == 200 and b3 == out, (b3, out))
+        rc, out, _ = st("eval", "plan", "front-desk-basics", key=k)
+        check("eval key: GET /v1/evals/SUITE/plan is `struere eval plan SUITE`", s4 == 200 and b4 == out, (b4[:200], out[:200]))
+        s5, _, b5 = req(P, "GET", "/v1/evals/nothing/plan", key=k)
+        check("eval key: an unknown suite is 404", s5 == 404 and is_error(b5), (s5, b5))
+    else:
+        for name, (sx, bx) in (("entities/query", (s, b)), ("entities/get", (s2, b2)),
+                               ("evals", (s3, b3)), ("evals/SUITE/plan", (s4, b4))):
+            check("%s key: %s is 403 eval_only" % (env, name), sx == 403 and is_error(bx, "eval_only"), (sx, bx))
+
+# keys that are not keys: 401 and nothing else, on every /v1 route
+V1 = [("GET", "/v1/agents"), ("GET", "/v1/agents/front-desk"), ("POST", "/v1/authorize"),
+      ("POST", "/v1/authorize/batch"), ("POST", "/v1/agents/front-desk/prompt"),
+      ("POST", "/v1/agents/front-desk/model-request"), ("POST", "/v1/events"),
+      ("POST", "/v1/entities/query"), ("POST", "/v1/entities/get"), ("GET", "/v1/evals"),
+      ("GET", "/v1/evals/front-desk-basics/plan"), ("GET", "/v1/roles"), ("GET", "/v1/tools/price_list")]
+BADKEYS = {"no key": None, "malformed": "sk_prod_short", "unknown": "sk_prod_" + "A" * 40,
+           "other scheme": "Basic", "the dashboard token": S.token,
+           "a key with a wrong prefix": "sk_dev_" + KEYS["production"][len("sk_prod_"):]}
+for name, bk in BADKEYS.items():
+    for m, path in V1:
+        hd = {"Authorization": "Basic abc"} if bk == "Basic" else None
+        s, h, b = req(P, m, path, {"actor": {"type": "system"}} if m == "POST" else None,
+                      key=None if bk in (None, "Basic") else bk, headers=hd)
+        check("%s: %s %s is 401 and nothing else" % (name, m, path),
+              s == 401 and is_error(b) and "struere-environment" not in h and "struere-commit" not in h,
+              (s, b[:200], h))
+
+# batch
+qs = [{"actor": a, "action": ac, "resource": r} for a, ac, r, _ in AUTHZ]
+s, h, b = req(P, "POST", "/v1/authorize/batch", qs + [{"actor": {"type": "robot"}, "action": "read", "resource": "x"}, 7],
+              key=KEYS["production"])
+out = json.loads(b) if s == 200 else []
+singles = [json.loads(req(P, "POST", "/v1/authorize", q, key=KEYS["production"])[2]) for q in qs]
+check("batch: answers in order, as single authorize", s == 200 and out[:len(qs)] == singles, (s, b[:300]))
+check("batch: a bad question gets its error and status in place",
+      len(out) == len(qs) + 2 and out[-2].get("status") == 400 and out[-1].get("status") == 400 and "error" in out[-1], out[-2:])
+s, h, b = req(P, "POST", "/v1/authorize/batch", [qs[0]] * 1001, key=KEYS["production"])
+check("batch: more than 1000 questions is 413", s == 413 and is_error(b, "batch_too_large"), (s, b))
+s, h, b = req(P, "POST", "/v1/authorize/batch", [qs[0]] * 1000, key=KEYS["production"])
+check("batch: 1000 questions are answered", s == 200 and len(json.loads(b)) == 1000, s)
+
+# ---- the Cedar differential ------------------------------------------------
+
+lines = [json.loads(l) for l in open(os.path.join(ROOT, "tests", "runtime", "cedar", "decisions.jsonl"))]
+
+
+def to_http(d):
+    a = dict(d["actor"])
+    if a["type"] == "agent":
+        a = {"type": "agent", "slug": a["id"]}
+    q = {"actor": a, "action": d["action"], "resource": d["resource"]}
+    if d.get("record"):
+        q["recordId"] = d["record"]
+    return q
+
+
+def to_cli(d):
+    a = d["actor"]
+    args = ["can", d["action"], d["resource"], "--json"]
+    if a["type"] in ("system", "admin"):
+        args += ["--as", a["type"]]
+    elif a["type"] == "agent":
+        args += ["--as", "agent:" + a["id"]]
+    else:
+        args += ["--as", "user:" + a["id"]]
+        for r in a.get("roles", []):
+            args += ["--role", r]
+        if a.get("entity"):
+            args += ["--entity", a["entity"]]
+    if d.get("record"):
+        args += ["--id", d["record"]]
+    return args
+
+
+agree = 0
+bad = []
+for i in range(0, len(lines), 1000):
+    chunk = lines[i:i + 1000]
+    s, h, b = req(P, "POST", "/v1/authorize/batch", [to_http(d) for d in chunk], key=KEYS["eval"])
+    got = json.loads(b) if s == 200 else []
+    for d, g in zip(chunk, got):
+        if g.get("decision") == d["decision"]:
+            agree += 1
+        elif len(bad) < 3:
+            bad.append((d, g))
+check("cedar: /v1/authorize/batch decides all %d requests as Cedar does" % len(lines), agree == len(lines), bad)
+stride = 97 if not QUICK else 997
+same = 0
+n = 0
+diffs = []
+for d in lines[::stride]:
+    n += 1
+    rc, out, err = st(*to_cli(d), key=KEYS["eval"])
+    s, h, b = req(P, "POST", "/v1/authorize", to_http(d), key=KEYS["eval"])
+    if s == 200 and b == out:
+        same += 1
+    elif len(diffs) < 3:
+        diffs.append((d, b[:200], out[:200], err[:200]))
+check("cedar: /v1/authorize is byte for byte `struere can --json` on every %dth request (%d)" % (stride, n),
+      same == n, diffs)
+
+# ---- the decision log and metrics -------------------------------------------
+
+time.sleep(0.5)
+log = open(os.path.join(T, "decisions.log")).read().splitlines()
+ok = True
+for l in log[:2000]:
+    d = json.loads(l)
+    ok &= set(d) <= {"time", "environment", "commit", "actor", "action", "resource", "decision", "reason", "recordId"}
+    ok &= d["decision"] in ("allow", "deny") and d["environment"] in ENVS
+check("decision log: one JSON line per decision with the contract's fields", len(log) > 15000 and ok, len(log))
+alltext = "\n".join(log)
+check("decision log: never a key", not any(k[8:] in alltext for k in KEYS.values()))
+check("decision log: never record values", "secret" not in alltext and "2015-01-01" not in alltext)
+s, h, b = req(P, "GET", "/metrics")
+mt = b.decode()
+check("metrics: Prometheus text with requests by route and status",
+      s == 200 and re.search(r'struere_http_requests_total\{route="/v1/authorize/batch",status="200"\} \d+', mt)
+      and 'struere_http_requests_total{route="/v1/authorize",status="401"}' in mt, mt[:500])
+check("metrics: latency histogram", "struere_http_request_duration_seconds_bucket{le=\"+Inf\"}" in mt and
+      "struere_http_request_duration_seconds_count" in mt)
+m = re.search(r'struere_decisions_total\{environment="eval",decision="allow"\} (\d+)', mt)
+check("metrics: decisions by result", m and int(m.group(1)) >= 6928, m and m.group(0))
+check("metrics: per environment the loaded commit",
+      'struere_bundle_info{environment="production",commit="%s"} 1' % COMMIT_A in mt and
+      'struere_bundle_info{environment="development",commit="%s"} 1' % COMMIT_B in mt, mt[-1500:])
+check("metrics: reloads and failed reloads", "struere_reloads_total{environment=\"eval\"}" in mt and
+      "struere_reload_failures_total{environment=\"development\"} 0" in mt)
+
+# ---- probes and hostile HTTP ----------------------------------------------
+
+s, h, b = req(P, "GET", "/health")
+check("health: 200", s == 200 and json.loads(b) == {"status": "ok"})
+s, h, b = req(P, "GET", "/ready")
+d = json.loads(b)
+check("ready: 200 with each environment's commit", s == 200 and d["ready"] and
+      d["environments"]["production"]["commit"] == COMMIT_A and d["environments"]["eval"]["commit"] == EVAL_COMMIT, b)
+for m, path, want in (("DELETE", "/health", "GET, HEAD"), ("POST", "/v1/agents", "GET, HEAD"),
+                      ("GET", "/v1/authorize", "POST"), ("PUT", "/v1/events", "POST"),
+                      ("PATCH", "/dashboard/api/history", "GET, HEAD")):
+    s, h, b = req(P, m, path, key=KEYS["production"])
+    check("wrong method: %s %s is 405 with Allow" % (m, path), s == 405 and h.get("allow") == want and is_error(b), (s, h.get("allow")))
+s, h, b = req(P, "GET", "/nothing/here")
+check("an unknown path is 404", s == 404 and is_error(b, "not_found"))
+
+
+def big_body(chunked):
+    """A body over 1 MiB (announced, or chunked): the answer's first line."""
+    c = socket.create_connection(("127.0.0.1", P), timeout=10)
+    head = b"POST /v1/authorize HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEYS["production"].encode()
+    n = 1024 * 1024 + 1
+    if chunked:
+        c.sendall(head + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+    else:
+        c.sendall(head + b"\r\nContent-Length: %d\r\n\r\n" % n)
+    try:
+        for i in range(0, n, 65536):
+            part = b"x" * min(65536, n - i)
+            c.sendall(b"%x\r\n" % len(part) + part + b"\r\n" if chunked else part)
+        if chunked:
+            c.sendall(b"0\r\n\r\n")
+    except OSError:
+        pass
+    out = b""
+    try:
+        while b"\r\n\r\n" not in out or not out.endswith(b"\n"):
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except OSError:
+        pass
+    c.close()
+    return out
+
+
+out = big_body(False)
+check("a body over 1 MiB (Content-Length) is 413", out.startswith(b"HTTP/1.1 413") and b"body_too_large" in out, out[:200])
+out = big_body(True)
+check("a chunked body over 1 MiB is 413", out.startswith(b"HTTP/1.1 413") and b"body_too_large" in out, out[:200])
+s, h, b = req(P, "POST", "/v1/authorize", raw=b"{\"actor\": ", key=KEYS["production"])
+check("a malformed body is 400 invalid_json", s == 400 and is_error(b, "invalid_json"), (s, b))
+s, h, b = req(P, "POST", "/v1/authorize", raw=b'{"actor":{"type":"system"},"action":"read","resource":"\xff\xfe"}',
+              key=KEYS["production"])
+check("invalid UTF-8 in a body is 400", s == 400 and is_error(b), (s, b))
+s, h, b = req(P, "POST", "/v1/authorize", raw=b"[1,2]", key=KEYS["production"])
+check("a body of the wrong type is 400", s == 400 and is_error(b, "invalid_request"), (s, b))
+s, h, b = req(P, "POST", "/v1/authorize", raw=b"", key=KEYS["production"])
+check("an empty body is 400", s == 400 and is_error(b), (s, b))
+s, h, b = req(P, "GET", "/v1/agents/%C3%28bad", key=KEYS["production"])
+check("invalid UTF-8 in a path is 404", s == 404 and is_error(b), (s, b))
+
+
+def raw_exchange(data, wait=5.0):
+    c = socket.create_connection(("127.0.0.1", P), timeout=wait)
+    try:
+        c.sendall(data)
+        out = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+            if b"\r\n\r\n" in out and (b"Content-Length: 0" in out or out.endswith(b"}\n")):
+                break
+        return out
+    except (socket.timeout, ConnectionResetError, BrokenPipeError):
+        return b""
+    finally:
+        c.close()
+
+
+out = raw_exchange(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n")
+check("headers over the limit are refused with 431 (or the connection closed)",
+      out.startswith(b"HTTP/1.1 431") or out.startswith(b"HTTP/1.1 413") or out == b"", out[:80])
+out = raw_exchange(b"GARBAGE\r\n\r\n")
+check("a malformed request line is refused (400 or closed)", out.startswith(b"HTTP/1.1 400") or out == b"", out[:80])
+out = raw_exchange(b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+check("a malformed header line is refused", out.startswith(b"HTTP/1.1 400") or out == b"", out[:80])
+out = raw_exchange(b"POST /v1/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+check("a malformed Content-Length is refused", out.startswith(b"HTTP/1.1 400") or out == b"", out[:80])
+# slow clients and many connections: the server keeps answering
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = min(1200, max(soft, 0) - 100)
+socks = []
+for i in range(want):
+    try:
+        c = socket.create_connection(("127.0.0.1", P), timeout=5)
+        if i % 2:
+            c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # a slow client: never finishes
+        socks.append(c)
+    except OSError:
+        break
+t0 = time.time()
+s, h, b = req(P, "GET", "/health")
+check("%d connections open (half of them slow clients): a request is still answered at once" % len(socks),
+      s == 200 and time.time() - t0 < 2 and len(socks) >= min(1000, want), (s, time.time() - t0, len(socks)))
+for c in socks:
+    c.close()
+# a slow client is cut off after the idle limit
+c = socket.create_connection(("127.0.0.1", P), timeout=30)
+c.sendall(b"POST /v1/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+t0 = time.time()
+try:
+    got = c.recv(100)
+except (ConnectionResetError, socket.timeout):
+    got = b""
+check("a client that stops sending is disconnected after the idle limit (10 s)", got == b"" and time.time() - t0 < 20,
+      (got, time.time() - t0))
+c.close()
+s, h, b = req(P, "GET", "/health")
+check("the server survived the hostile requests", s == 200 and S.p.poll() is None)
+
+# ---- the dashboard ----------------------------------------------------------
+
+s, h, b = req(P, "GET", "/")
+check("dashboard: GET / serves the embedded page",
+      s == 200 and h.get("content-type", "").startswith("text/html") and
+      b == open(os.path.join(ROOT, "server", "dashboard", "index.html"), "rb").read(), s)
+DAPI = ["/dashboard/api/environments", "/dashboard/api/env/production/definitions",
+        "/dashboard/api/env/eval/agents/front-desk", "/dashboard/api/env/development/access",
+        "/dashboard/api/history", "/dashboard/api/compare"]
+for path in DAPI:
+    for name, k in (("no token", None), ("an API key", KEYS["production"]), ("a wrong token", S.token + "x")):
+        s, h, b = req(P, "GET", path, key=k)
+        check("dashboard: %s without the token (%s) is 401" % (path, name), s == 401 and is_error(b, "unauthorized"), (s, b))
+s, h, b = req(P, "GET", "/dashboard/api/environments", key=S.token)
+d = json.loads(b)
+check("dashboard: environments, each with its commit, load time and readiness",
+      s == 200 and [e["environment"] for e in d["environments"]] == list(ENVS) and
+      [e["commit"] for e in d["environments"]] == [COMMIT_B, COMMIT_A, EVAL_COMMIT] and
+      all(e["ready"] is True and e["error"] is None and re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", e["loadedAt"])
+          for e in d["environments"]), b)
+for env in ENVS:
+    s, h, b = req(P, "GET", "/dashboard/api/env/%s/definitions" % env, key=S.token)
+    d = json.loads(b)
+    check("dashboard: %s definitions" % env,
+          s == 200 and d["environment"] == env and d["commit"] == rev(env) and
+          d["agents"] == example_slugs("agents") and d["dataTypes"] == example_slugs("data") and
+          d["roles"] == example_slugs("roles") and d["tools"] == example_slugs("tools") and
+          d["evals"] == (example_slugs("evals") if env == "eval" else []) and
+          d["fixtures"] == (example_slugs("fixtures") if env == "eval" else []), b[:300])
+    for kind, cli in (("agents", "agent"), ("roles", "role"), ("data-types", "data"), ("tools", "tool")):
+        slug = {"agents": "front-desk", "roles": "guardian", "data-types": "student", "tools": "price_list"}[kind]
+        s, h, b = req(P, "GET", "/dashboard/api/env/%s/%s/%s" % (env, kind, slug), key=S.token)
+        rc, out, _ = st("get", cli, slug, "--json", key=KEYS[env])
+        check("dashboard: %s %s/%s is `struere get --json`" % (env, kind, slug), s == 200 and b == out, (s, b[:100]))
+    rc, out, _ = st("access", env, "--json")
+    s, h, b = req(P, "GET", "/dashboard/api/env/%s/access" % env, key=S.token)
+    check("dashboard: %s access is `struere access %s --json`" % (env, env), s == 200 and json.loads(b) == json.loads(out),
+          (s, b[:200], out[:200]))
+s, h, b = req(P, "GET", "/dashboard/api/env/eval/evals/front-desk-basics", key=S.token)
+rc, out, _ = st("get", "eval", "front-desk-basics", "--json", key=KEYS["eval"])
+check("dashboard: an eval suite is `struere get eval --json`", s == 200 and b == out)
+s, h, b = req(P, "GET", "/dashboard/api/env/eval/agents/nobody", key=S.token)
+check("dashboard: an unknown definition is 404", s == 404 and is_error(b, "not_found"))
+s, h, b = req(P, "GET", "/dashboard/api/env/staging/definitions", key=S.token)
+check("dashboard: an unknown environment is 404", s == 404)
+rc, out, _ = st("log", "--json")
+s, h, b = req(P, "GET", "/dashboard/api/history", key=S.token)
+check("dashboard: history is `struere log --json`", s == 200 and json.loads(b) == json.loads(out), (b[:200], out[:200]))
+rc, out, _ = st("diff", "production", "development", "--format", "json")
+s, h, b = req(P, "GET", "/dashboard/api/compare", key=S.token)
+check("dashboard: compare is `struere diff --format json production development`",
+      s == 200 and json.loads(b) == json.loads(out) and json.loads(b)["changes"], (b[:300], out[:300]))
+
+# ---- following the store: isolation, deploys, corrupt bundles, keys --------
+
+
+def served(env, key=None):
+    s, h, b = req(P, "GET", "/v1/agents/front-desk", key=key or KEYS[env])
+    return s, h.get("struere-environment"), h.get("struere-commit"), b
+
+
+def wait_for(cond, limit=5.0):
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        if cond():
+            return time.time() - t0
+        time.sleep(0.02)
+    return None
+
+
+def isolation(state, allowed):
+    """Every key kind x every GET/POST route: the key's own environment,
+    a commit that environment's branch legitimately named."""
+    bad = []
+    for env in ENVS:
+        for m, path in V1:
+            if env != "eval" and ("entities" in path or "evals" in path):
+                continue
+            body = None
+            if m == "POST":
+                body = {"actor": {"type": "system"}, "action": "read", "resource": "student", "message": "m",
+                        "type": "student", "id": "student-sofia", "data": {}}
+                if path.endswith("events"):
+                    if env == "eval":
+                        continue
+                    body = {"type": "session", "action": "created", "data": {}}
+                if path.endswith("batch"):
+                    body = [{"actor": {"type": "system"}, "action": "read", "resource": "student"}]
+            s, h, b = req(P, m, path, body, key=KEYS[env])
+            if s != 200 or h.get("struere-environment") != env or h.get("struere-commit") not in allowed[env]:
+                bad.append((env, m, path, s, h.get("struere-environment"), h.get("struere-commit"), b[:100]))
+    check("isolation (%s): every key kind x every route answers from its own environment" % state, not bad, bad[:3])
+
+
+LEGIT = {"development": {COMMIT_A, COMMIT_B}, "production": {COMMIT_A, COMMIT_B}, "eval": {EVAL_COMMIT}}
+isolation("dev and prod on different commits", LEGIT)
+# production moved onto eval's commit: the eval bundle must never answer a production key
+git("update-ref", "refs/heads/struere/production", EVAL_COMMIT)
+t = wait_for(lambda: not json.loads(req(P, "GET", "/ready")[2])["environments"]["production"]["ready"])
+check("a production branch moved onto eval's commit is refused (ready says so)", t is not None)
+isolation("production ref on eval's commit", LEGIT)
+check("a production key still gets production's bundle", served("production")[2] == COMMIT_A)
+git("update-ref", "refs/heads/struere/production", COMMIT_A)
+t = wait_for(lambda: req(P, "GET", "/ready")[0] == 200)
+check("production back on its commit: ready again", t is not None)
+
+
+def swapped_commit(base, path, blob):
+    env = dict(os.environ, GIT_INDEX_FILE=os.path.join(T, "tmp-index"))
+    subprocess.run(["git", "read-tree", base], cwd=STORE, env=env, check=True)
+    subprocess.run(["git", "update-index", "--cacheinfo", "100644,%s,%s" % (blob, path)], cwd=STORE, env=env, check=True)
+    tree = subprocess.run(["git", "write-tree"], cwd=STORE, env=env, check=True, stdout=subprocess.PIPE).stdout.decode().strip()
+    return git("commit-tree", tree, "-p", base, "-m", "tampered")
+
+
+# development's bundle swapped for production's (both well-formed)
+prod_blob = git("rev-parse", COMMIT_B + ":bundles/production.stb")
+bad_dev = swapped_commit(COMMIT_B, "bundles/development.stb", prod_blob)
+git("update-ref", "refs/heads/struere/development", bad_dev)
+t = wait_for(lambda: not json.loads(req(P, "GET", "/ready")[2])["environments"]["development"]["ready"])
+check("a development commit holding production's bundle is refused", t is not None)
+isolation("development ref on a swapped bundle", LEGIT)
+# a corrupt bundle: bytes changed, CRCs fixed up (only the manifest's SHA-256 can tell)
+git("update-ref", "refs/heads/struere/development", COMMIT_B)
+wait_for(lambda: req(P, "GET", "/ready")[0] == 200)
+dev_stb = os.path.join(T, "dev.stb")
+with open(dev_stb, "wb") as f:
+    f.write(subprocess.run(["git", "cat-file", "blob", COMMIT_B + ":bundles/development.stb"], cwd=STORE,
+                           stdout=subprocess.PIPE, check=True).stdout)
+stb = [sys.executable, os.path.join(ROOT, "tests", "trust", "stb.py")]
+at = subprocess.run(stb + ["at", dev_stb, "STRS", "letter"], stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+subprocess.run(stb + ["flip", dev_stb, dev_stb + ".bad", at, "--fix"], check=True)
+blob = git("hash-object", "-w", dev_stb + ".bad")
+corrupt = swapped_commit(COMMIT_B, "bundles/development.stb", blob)
+before = re.search(r'struere_reload_failures_total\{environment="development"\} (\d+)', req(P, "GET", "/metrics")[2].decode())
+git("update-ref", "refs/heads/struere/development", corrupt)
+t = wait_for(lambda: req(P, "GET", "/ready")[0] == 503)
+check("a corrupt bundle pushed is refused within a second: /ready is 503", t is not None and t < 1.5, t)
+d = json.loads(req(P, "GET", "/ready")[2])["environments"]["development"]
+check("/ready names the environment and why", d["ready"] is False and d["commit"] == COMMIT_B and d["error"], d)
+mt = req(P, "GET", "/metrics")[2].decode()
+after = re.search(r'struere_reload_failures_total\{environment="development"\} (\d+)', mt)
+check("/metrics says so: ready 0, an error, one more failed reload",
+      'struere_ready{environment="development"} 0' in mt and 'struere_bundle_error{environment="development"' in mt
+      and int(after.group(1)) > int(before.group(1)), mt[-800:])
+s, e, c, b = served("development")
+check("the old development bundle keeps serving", s == 200 and c == COMMIT_B, (s, c))
+git("update-ref", "refs/heads/struere/development", COMMIT_B)
+check("a good bundle again: ready", wait_for(lambda: req(P, "GET", "/ready")[0] == 200) is not None)
+
+# a revoked key stops at the next keys reload
+check("the key to revoke works", served("production", REVOKE)[0] == 200)
+rc, _, _ = st("keys", "revoke", REVOKE[:13])
+t = wait_for(lambda: served("production", REVOKE)[0] == 401)
+s, h, b = req(P, "GET", "/v1/agents", key=REVOKE)
+check("a revoked key gets 401 revoked_key within a second", rc == 0 and t is not None and t < 1.5 and
+      is_error(b, "revoked_key"), (rc, t, b))
+
+# live deploy: deploy and rollback alternate while clients ask
+results = {"ok": 0, "fail": [], "commits": set()}
+stop = threading.Event()
+lock = threading.Lock()
+
+
+def client():
+    c = http.client.HTTPConnection("127.0.0.1", P, timeout=10)
+    while not stop.is_set():
+        try:
+            c.request("POST", "/v1/authorize", body=json.dumps(
+                {"actor": {"type": "agent", "slug": "front-desk"}, "action": "read", "resource": "student"}),
+                headers={"Authorization": "Bearer " + KEYS["production"]})
+            r = c.getresponse()
+            r.read()
+            with lock:
+                if r.status == 200:
+                    results["ok"] += 1
+                    results["commits"].add(r.getheader("Struere-Commit"))
+                else:
+                    results["fail"].append(r.status)
+        except Exception as ex:
+            with lock:
+                results["fail"].append(repr(ex))
+            c.close()
+            c = http.client.HTTPConnection("127.0.0.1", P, timeout=10)
+    c.close()
+
+
+threads = [threading.Thread(target=client) for _ in range(3)]
+for th in threads:
+    th.start()
+seen = []
+n_alt = 100 if not QUICK else 20
+for i in range(n_alt):
+    want = COMMIT_B if i % 2 == 0 else COMMIT_A
+    rc = st("deploy", "--yes")[0] if i % 2 == 0 else st("rollback", "--yes")[0]
+    if rc:
+        seen.append(None)
+        continue
+    seen.append(wait_for(lambda: served("production")[2] == want, 5.0))
+stop.set()
+for th in threads:
+    th.join()
+good = [x for x in seen if x is not None]
+check("live deploy: %d deploys and rollbacks, each new commit served within 2 s (worst %.3f s, median %.3f s)"
+      % (n_alt, max(good or [99]), sorted(good or [99])[len(good) // 2] if good else 99),
+      len(good) == n_alt and max(good) < 2.0, seen)
+check("live deploy: zero failed requests (%d answered)" % results["ok"], not results["fail"] and results["ok"] > 100,
+      results["fail"][:5])
+check("live deploy: every Struere-Commit is one of the two", results["commits"] <= {COMMIT_A, COMMIT_B}, results["commits"])
+
+# SIGHUP reloads at once
+S.p.send_signal(signal.SIGHUP)
+time.sleep(0.5)
+check("SIGHUP: reloads and keeps serving", "SIGHUP" in S.stderr() and req(P, "GET", "/health")[0] == 200 and
+      S.p.poll() is None)
+
+# SIGTERM: a request in flight finishes, then exit 0
+body = json.dumps({"actor": {"type": "system"}, "action": "read", "resource": "student"}).encode()
+c = socket.create_connection(("127.0.0.1", P), timeout=10)
+c.sendall(b"POST /v1/authorize HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEYS["production"].encode() +
+          b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
+time.sleep(0.3)
+S.p.send_signal(signal.SIGTERM)
+time.sleep(0.3)
+refused = False
+try:
+    socket.create_connection(("127.0.0.1", P), timeout=2).close()
+except OSError:
+    refused = True
+c.sendall(body[10:])
+resp = b""
+try:
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        resp += chunk
+        if resp.endswith(b"}\n"):
+            break
+except OSError:
+    pass
+c.close()
+rc = S.stop(timeout=30)
+check("SIGTERM: new connections are refused", refused)
+check("SIGTERM: the request in flight is answered", resp.startswith(b"HTTP/1.1 200") and b'"decision":"allow"' in resp, resp[:200])
+check("SIGTERM: exit 0", rc == 0, rc)
+
+# ---- --follow a bare remote -------------------------------------------------
+
+REMOTE = os.path.join(T, "remote.git")
+git("init", "-q", "--bare", REMOTE)
+
+
+def push():
+    git("push", "-q", "-f", REMOTE, "refs/heads/struere/*:refs/heads/struere/*", "refs/struere/*:refs/struere/*")
+
+
+push()
+tmp = os.path.join(T, "tmp")
+os.makedirs(tmp, exist_ok=True)
+F = Server("--follow", REMOTE, "--interval", "1", env={"TMPDIR": tmp}, name="follow")
+check("--follow: starts from the remote", F.port is not None, F.stderr())
+P = F.port
+s, e, c, b = served("production")
+check("--follow: answers from the remote's production commit", s == 200 and c == rev("production", cwd=REMOTE), (s, c))
+open(fd, "w").write(text.replace("name: Front Desk", "name: Front Desk Three", 1))
+st("dev")
+COMMIT_C = rev("development")
+push()
+t = wait_for(lambda: served("development")[2] == COMMIT_C, 5.0)
+check("--follow: a commit pushed to the remote is served within the interval", t is not None and t < 3.5, t)
+rc = F.stop()
+check("--follow: SIGTERM exits 0 and removes the mirror", rc == 0 and not os.listdir(tmp), (rc, os.listdir(tmp)))
+
+# usage errors
+for args, pat in ((["--listen", "nowhere"], "ADDR:PORT"), (["--store", STORE, "--follow", REMOTE], "exclusive"),
+                  (["--interval", "0"], "1 to 3600"), (["--bogus", "x"], "unknown option"),
+                  (["--dashboard-token-file", "/nonexistent"], "needs --dashboard")):
+    rc, out, err = st("serve", *args)
+    check("usage: serve %s is exit 2 naming the problem" % " ".join(args), rc == 2 and pat in err.decode(), (rc, err))
+rc, out, err = st("serve", "--listen", "203.0.113.1:1")
+check("a listen address that cannot be bound: exit 3 with the reason", rc == 3 and b"cannot listen" in err, (rc, err))
+rc, out, err = st("serve", "--help")
+check("serve --help", rc == 0 and b"usage: struere serve" in out)
+
+print("serve: %d passed, %d failed" % (PASSED, FAILED))
+sys.exit(1 if FAILED else 0)
