@@ -604,6 +604,10 @@ s, h, b = req(P, "GET", "/")
 check("dashboard: GET / serves the embedded page",
       s == 200 and h.get("content-type", "").startswith("text/html") and
       b == open(os.path.join(ROOT, "server", "dashboard", "index.html"), "rb").read(), s)
+check("dashboard: GET / may not be framed and loads nothing from elsewhere",
+      h.get("x-frame-options") == "DENY" and "frame-ancestors 'none'" in h.get("content-security-policy", "")
+      and "default-src 'none'" in h.get("content-security-policy", "") and h.get("x-content-type-options") == "nosniff",
+      {k: v for k, v in h.items() if k.startswith("x-") or k.startswith("content-sec")})
 DAPI = ["/dashboard/api/environments", "/dashboard/api/env/production/definitions",
         "/dashboard/api/env/eval/agents/front-desk", "/dashboard/api/env/development/access",
         "/dashboard/api/history", "/dashboard/api/compare"]
