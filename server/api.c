@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "actors.h"
 #include "request.h"
 #include "rtout.h"
 #include "server.h"
@@ -73,10 +74,10 @@ static int status_for(int rc)
     }
 }
 
-/* The actor of a request's "actor" member, made on l's runtime; NULL with
- * the error answer set. */
+/* The actor of a request's "actor" member, on l's runtime (one l keeps:
+ * free it with actor_done); NULL with the error answer set. */
 static struere_actor *actor_of(struct srv_reply *r, const struct srv_loaded *l,
-                               const json_t *o)
+                               const json_t *o, bool *owned)
 {
     json_t *a = json_object_get(o, "actor");
     bool bad = false;
@@ -134,13 +135,20 @@ static struere_actor *actor_of(struct srv_reply *r, const struct srv_loaded *l,
         return NULL;
     struere_actor *actor;
     struere_error err = {0};
-    int rc = struere_actor_new(&actor, l->rt, &spec, &err);
+    int rc = actors_get(&actor, owned, l->actors, l->rt, &spec, &err);
     if (rc < 0) {
         reply_error(r, rc == STRUERE_ENOTFOUND ? 400 : status_for(rc),
                     "invalid_actor", "%s", err.message);
         return NULL;
     }
     return actor;
+}
+
+/* Done with an actor of actor_of. */
+static void actor_done(struere_actor *actor, bool owned)
+{
+    if (owned)
+        struere_actor_free(actor);
 }
 
 /* The decision log line of one decision: who, what, the answer; never the
@@ -234,14 +242,15 @@ static int authorize_one(struct srv *s, const struct srv_loaded *l,
             return 404;
         }
     }
-    struere_actor *actor = actor_of(r, l, q);
+    bool owned;
+    struere_actor *actor = actor_of(r, l, q, &owned);
     if (!actor) {
         free(record);
         return r->status;
     }
     struere_decision d;
     int rc = rtout_can(f, l->rt, actor, action, resource, record, true, &d);
-    struere_actor_free(actor);
+    actor_done(actor, owned);
     free(record);
     if (rc == STRUERE_EINVAL) {
         reply_error(r, 400, "unknown_action",
@@ -401,7 +410,8 @@ static char *render(struct srv_reply *r, const struct srv_loaded *l,
         return NULL;
     }
     struere_actor *actor = NULL;
-    if (json_object_get(o, "actor") && !(actor = actor_of(r, l, o))) {
+    bool owned = true;
+    if (json_object_get(o, "actor") && !(actor = actor_of(r, l, o, &owned))) {
         prompt_req_free(&p);
         return NULL;
     }
@@ -412,7 +422,7 @@ static char *render(struct srv_reply *r, const struct srv_loaded *l,
         reply_error(r, status_for(rc),
                     rc == STRUERE_ENOTFOUND ? "not_found" : "prompt_error",
                     "%s", err.message);
-    struere_actor_free(actor);
+    actor_done(actor, owned);
     prompt_req_free(&p);
     return rc < 0 ? NULL : out;
 }
@@ -565,6 +575,7 @@ static void entities(const struct srv_loaded *l, bool get, const char *body,
     json_t *filter = json_object_get(o, "filter"),
            *limit = json_object_get(o, "limit");
     struere_actor *actor = NULL;
+    bool owned = true;
     char *out = NULL, *f = NULL;
     size_t n;
     if (bad)
@@ -577,7 +588,7 @@ static void entities(const struct srv_loaded *l, bool get, const char *body,
                     "non-negative integer");
         goto done;
     }
-    if (!(actor = actor_of(r, l, o)))
+    if (!(actor = actor_of(r, l, o, &owned)))
         goto done;
     struere_decision d;
     int rc;
@@ -611,7 +622,7 @@ static void entities(const struct srv_loaded *l, bool get, const char *body,
 done:
     free(f);
     struere_free(out);
-    struere_actor_free(actor);
+    actor_done(actor, owned);
     json_decref(o);
 }
 

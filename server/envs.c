@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actors.h"
 #include "server.h"
 #include "store.h"
 
@@ -24,6 +25,7 @@ static const char *const watched_refs[] = {"refs/struere/trust",
 static void loaded_put(struct srv_loaded *l)
 {
     if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
+        actors_free(l->actors); /* before the runtime they were made on */
         struere_runtime_free(l->rt);
         free(l);
     }
@@ -104,6 +106,7 @@ static void env_load(struct srv *s, int env, const char *ref_id)
         return;
     }
     l->rt = rt;
+    l->actors = actors_new(); /* NULL: actors made per request */
     l->env = env;
     atomic_init(&l->refs, 1);
     snprintf(l->commit, sizeof(l->commit), "%s", struere_runtime_commit(rt));

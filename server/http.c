@@ -118,6 +118,18 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
     MHD_add_response_header(resp, "Content-Type",
                             r->ctype ? r->ctype : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (r->ctype && !strncmp(r->ctype, "text/html", 9)) {
+        /* The page: no framing (clickjacking), nothing loaded from
+         * elsewhere, its API on this origin only (as its meta tag says,
+         * which cannot forbid framing). */
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+        MHD_add_response_header(
+            resp, "Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src "
+            "'unsafe-inline'; connect-src 'self'; img-src data:; base-uri "
+            "'none'; form-action 'none'; frame-ancestors 'none'");
+    }
     if (r->env) {
         MHD_add_response_header(resp, "Struere-Environment",
                                 struere_env_name(r->env));

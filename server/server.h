@@ -4,7 +4,8 @@
  * modules: http.c (libmicrohttpd, limits, signals), request.c (the routes
  * table and the request parsing, fuzzed), api.c (the /v1 answers),
  * envs.c (the loaded bundles, reference counted, and the follower that
- * swaps them), metrics.c, declog.c (the decision log), dashboard.c.
+ * swaps them), actors.c (the actors a loaded bundle keeps), metrics.c,
+ * declog.c (the decision log), dashboard.c.
  */
 #ifndef STRUERE_SERVER_H
 #define STRUERE_SERVER_H
@@ -68,6 +69,7 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize);
  * holds it releases it. */
 struct srv_loaded {
     struere_runtime *rt;
+    struct srv_actors *actors; /* made on rt, kept (actors.h) */
     atomic_int refs;
     int env;
     char commit[41];

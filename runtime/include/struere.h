@@ -604,7 +604,9 @@ typedef struct struere_actor_spec {
 
 /* An actor prepared against a runtime: its roles resolved, its values
  * (user id, entity, related ids) ready, so that a decision allocates
- * nothing. Opaque; freed with struere_actor_free. */
+ * nothing. Decisions, queries and renderings only read it: one actor may
+ * be used from many threads at once (and kept for as long as its runtime
+ * is neither freed nor reloaded). Opaque; freed with struere_actor_free. */
 typedef struct struere_actor struere_actor;
 
 /*

@@ -395,6 +395,42 @@ for i in range(0, len(lines), 1000):
         elif len(bad) < 3:
             bad.append((d, g))
 check("cedar: /v1/authorize/batch decides all %d requests as Cedar does" % len(lines), agree == len(lines), bad)
+# The server keeps the actors a bundle's requests name (server/actors.c):
+# asked again, now from kept actors, every answer is still Cedar's.
+agree = 0
+for i in range(0, len(lines), 1000):
+    chunk = lines[i:i + 1000]
+    s, h, b = req(P, "POST", "/v1/authorize/batch", [to_http(d) for d in chunk], key=KEYS["eval"])
+    got = json.loads(b) if s == 200 else []
+    agree += sum(1 for d, g in zip(chunk, got) if g.get("decision") == d["decision"])
+check("cedar: asked a second time (the actors kept), all %d decided as Cedar does" % len(lines),
+      agree == len(lines), agree)
+# More distinct actors than a bundle keeps (4,096): each still answered,
+# byte for byte as `struere can` answers the same question (checked for
+# the first and the last; all of them decide as the first).
+def many(i, j):
+    return {"type": "user", "id": "many-%d-%d" % (i, j), "roles": ["staff"]}
+
+
+def many_cli(i, j):
+    return ["can", "read", "session", "--json", "--as", "user:many-%d-%d" % (i, j), "--role", "staff"]
+
+
+answers = []
+for i in range(5):
+    qs = [{"actor": many(i, j), "action": "read", "resource": "session"} for j in range(1000)]
+    s, h, b = req(P, "POST", "/v1/authorize/batch", qs, key=KEYS["eval"])
+    answers += json.loads(b) if s == 200 else []
+first = json.dumps(answers[0], separators=(",", ":")).encode() if answers else b""
+rc0, out0, _ = st(*many_cli(0, 0), key=KEYS["eval"])
+rc4, out4, _ = st(*many_cli(4, 999), key=KEYS["eval"])
+s0, _, b0 = req(P, "POST", "/v1/authorize", {"actor": many(0, 0), "action": "read", "resource": "session"}, key=KEYS["eval"])
+s4, _, b4 = req(P, "POST", "/v1/authorize", {"actor": many(4, 999), "action": "read", "resource": "session"}, key=KEYS["eval"])
+check("actors: 5,000 distinct users (more than a bundle keeps) all answered, as the first decides",
+      len(answers) == 5000 and all(a.get("decision") == answers[0].get("decision") for a in answers)
+      and answers[0].get("decision") in ("allow", "deny"), len(answers))
+check("actors: the first and the last of them are `struere can --json` byte for byte",
+      s0 == 200 and s4 == 200 and b0 == out0 and b4 == out4, (b0[:120], out0[:120]))
 stride = 97 if not QUICK else 997
 same = 0
 n = 0
@@ -568,6 +604,10 @@ s, h, b = req(P, "GET", "/")
 check("dashboard: GET / serves the embedded page",
       s == 200 and h.get("content-type", "").startswith("text/html") and
       b == open(os.path.join(ROOT, "server", "dashboard", "index.html"), "rb").read(), s)
+check("dashboard: GET / may not be framed and loads nothing from elsewhere",
+      h.get("x-frame-options") == "DENY" and "frame-ancestors 'none'" in h.get("content-security-policy", "")
+      and "default-src 'none'" in h.get("content-security-policy", "") and h.get("x-content-type-options") == "nosniff",
+      {k: v for k, v in h.items() if k.startswith("x-") or k.startswith("content-sec")})
 DAPI = ["/dashboard/api/environments", "/dashboard/api/env/production/definitions",
         "/dashboard/api/env/eval/agents/front-desk", "/dashboard/api/env/development/access",
         "/dashboard/api/history", "/dashboard/api/compare"]
