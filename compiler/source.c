@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "utf8.h"
 
 struct source *source_from_bytes(struct arena *a, const char *path,
                                  const char *bytes, size_t len)
@@ -126,39 +127,10 @@ size_t utf8_first_invalid(const char *str, size_t len)
         }
         if (i >= len)
             break;
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need;
-        unsigned min;
-        unsigned cp;
-        if ((c & 0xE0) == 0xC0) {
-            need = 1;
-            cp = c & 0x1F;
-            min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            need = 2;
-            cp = c & 0x0F;
-            min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            need = 3;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
+        size_t n = rt_utf8_seq(s + i, s + len);
+        if (!n)
             return i;
-        }
-        if (len - i <= need)
-            return i;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += need + 1;
+        i += n;
     }
     return (size_t)-1;
 }

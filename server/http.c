@@ -22,6 +22,7 @@ extern const struct embedded_file embedded_dashboard[];
 #include "request.h"
 #include "rtout.h"
 #include "server.h"
+#include "utf8.h"
 
 /* One request in progress. */
 struct req {
@@ -41,23 +42,10 @@ struct req {
  * bytes. */
 static void utf8_clean(char *s)
 {
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        int n = *p < 0x80                           ? 1
-                : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2
-                : (*p & 0xf0) == 0xe0               ? 3
-                : (*p & 0xf8) == 0xf0 && *p <= 0xf4 ? 4
-                                                    : 0;
-        bool ok = n > 0;
-        for (int i = 1; ok && i < n; i++)
-            ok = (p[i] & 0xc0) == 0x80;
-        if (ok && n == 3)
-            ok = !(p[0] == 0xe0 && p[1] < 0xa0) &&
-                 !(p[0] == 0xed && p[1] >= 0xa0);
-        if (ok && n == 4)
-            ok = !(p[0] == 0xf0 && p[1] < 0x90) &&
-                 !(p[0] == 0xf4 && p[1] >= 0x90);
-        if (!ok || (n == 1 && *p < 0x20)) {
+    unsigned char *p = (unsigned char *)s, *end = p + strlen(s);
+    while (p < end) {
+        size_t n = rt_utf8_seq(p, end);
+        if (!n || (n == 1 && *p < 0x20)) {
             *p++ = '?';
             continue;
         }

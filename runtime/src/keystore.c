@@ -120,10 +120,12 @@ static int record_signed(const struct rt_key_record *r, const struere_trust *t,
  * record (found in constant time), the record's checks and, where the
  * trust policy `trust` (NULL: none) requires it, the record's signature.
  * `now` 0 means the clock. `*env` receives the key's environment.
+ * `no_records` (NULL: none) is the store's reason it holds no records,
+ * told once the key's form is known to be right.
  */
 static int key_check(const struct rt_key_record *records, size_t count,
-                     const struere_trust *trust, const char *key, int64_t now,
-                     int *env, struere_error *err)
+                     const char *no_records, const struere_trust *trust,
+                     const char *key, int64_t now, int *env, struere_error *err)
 {
     int key_env;
     size_t prefix_len, key_len;
@@ -135,6 +137,8 @@ static int key_check(const struct rt_key_record *records, size_t count,
     int rc = rt_key_parse(key, &key_env, &prefix_len, &key_len, err);
     if (rc < 0)
         return rc;
+    if (no_records)
+        return rt_fail(err, STRUERE_ESTORE, "%s", no_records);
     rt_sha256(key, key_len, digest);
     rt_key_label(label, sizeof(label), key, prefix_len);
     rc = records_find(records, count, digest, label, &rec, err);
@@ -157,7 +161,7 @@ int rt_key_check(const char *keys_json, size_t len, const char *key,
     rt_clear(err);
     int rc = rt_key_records_read(keys_json, len, &records, &count, err);
     if (rc == 0)
-        rc = key_check(records, count, NULL, key, now, env, err);
+        rc = key_check(records, count, NULL, NULL, key, now, env, err);
     free(records);
     return rc;
 }
@@ -969,14 +973,8 @@ int struere_keyring_check(int *env, const struere_keyring *kr, const char *key,
         *env = 0;
     if (!kr)
         return rt_fail(err, STRUERE_EINVAL, "no keyring to check the key in");
-    int key_env;
-    size_t prefix_len, len;
-    int rc = rt_key_parse(key, &key_env, &prefix_len, &len, err);
-    if (rc == 0 && kr->no_keys)
-        rc = rt_fail(err, STRUERE_ESTORE, "%s", kr->no_keys);
-    if (rc == 0)
-        rc =
-            key_check(kr->records, kr->count, kr->trust, key, now, &found, err);
+    int rc = key_check(kr->records, kr->count, kr->no_keys, kr->trust, key, now,
+                       &found, err);
     if (rc == 0 && env)
         *env = found;
     return rc;

@@ -9,21 +9,15 @@
 #include <stddef.h>
 
 #include "rt_buf.h"
+#include "rt_utf8.h"
 #include "struere.h"
 
 /* Deepest nesting the reader follows; deeper text is invalid. */
 #define RT_JSON_MAX_DEPTH 128
 
-/* Length of the UTF-8 sequence at `p` (before `end`): valid, shortest
- * form, no surrogates, at most U+10FFFF; 0 when there is none. */
-size_t rt_utf8_seq(const unsigned char *p, const unsigned char *end);
-
 /* The four hex digits at `p` (a \u escape's) as a number, or -1 when one
  * is not a hex digit. */
 long rt_json_hex4(const char *p);
-
-/* 1 when the `n` bytes at `s` are valid UTF-8. */
-int rt_utf8_valid(const char *s, size_t n);
 
 /*
  * The end of the one JSON value starting at `p` (after leading white
