@@ -143,11 +143,18 @@ typedef int (*fill_fn)(const struere_runtime *, const struere_decision *,
 static char *filled(const struere_runtime *rt, const struere_decision *d,
                     const char *record, fill_fn fn)
 {
+    /* most answers fit here: the call runs once */
+    char small[2048];
     size_t need = 0;
-    char small[1];
     int rc = fn(rt, d, record, small, sizeof(small), &need);
-    if (rc == 0)
-        return strdup("");
+    if (rc >= 0) {
+        char *s = malloc(need + 1);
+        if (s) {
+            memcpy(s, small, need);
+            s[need] = 0;
+        }
+        return s;
+    }
     char *s = rc == STRUERE_ERANGE ? malloc(need + 1) : NULL;
     if (s && fn(rt, d, record, s, need + 1, &need) < 0) {
         free(s);

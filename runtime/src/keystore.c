@@ -121,7 +121,8 @@ static int record_signed(const struct rt_key_record *r, const struere_trust *t,
  * trust policy `trust` (NULL: none) requires it, the record's signature.
  * `now` 0 means the clock. `*env` receives the key's environment.
  * `no_records` (NULL: none) is the store's reason it holds no records,
- * told once the key's form is known to be right.
+ * told once the key's form is known to be right. libsodium is initialised
+ * (by the caller: its sodium_init takes a process-wide lock).
  */
 static int key_check(const struct rt_key_record *records, size_t count,
                      const char *no_records, const struere_trust *trust,
@@ -132,8 +133,6 @@ static int key_check(const struct rt_key_record *records, size_t count,
     unsigned char digest[32];
     char label[64];
     struct rt_key_record rec;
-    if (sodium_init() < 0)
-        return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
     int rc = rt_key_parse(key, &key_env, &prefix_len, &key_len, err);
     if (rc < 0)
         return rc;
@@ -159,6 +158,8 @@ int rt_key_check(const char *keys_json, size_t len, const char *key,
     struct rt_key_record *records;
     size_t count;
     rt_clear(err);
+    if (sodium_init() < 0)
+        return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
     int rc = rt_key_records_read(keys_json, len, &records, &count, err);
     if (rc == 0)
         rc = key_check(records, count, NULL, NULL, key, now, env, err);

@@ -474,6 +474,10 @@ static int read_entity(builder *bd, struere_json e)
     if (rec.type == RT_RES_NONE)
         return corrupt(bd, "an entity's type is not a data type");
     rec.json = e;
+    rec.status = rec.data = (struere_json){NULL, 0};
+    if (rt_json_member(e, "status", 6, &rec.status) < 0 ||
+        rt_json_member(e, "data", 4, &rec.data) < 0)
+        return corrupt(bd, "invalid JSON");
     if (grow((void **)&m->records, &bd->cap_records, m->nrecords, 1,
              sizeof(rt_record)) < 0)
         return nomem(bd);

@@ -93,10 +93,9 @@ static const rt_record *find_entity(const rt_model *m, const struere_actor *a)
             continue;
         for (uint32_t i = 0; i < ty->nrecords; i++) {
             const rt_record *r = &m->records[m->by_type[ty->record0 + i]];
-            struere_json data, v;
-            if (rt_json_member(r->json, "data", 4, &data) != 1 ||
-                rt_json_member(data, ty->user_id_field.p, ty->user_id_field.n,
-                               &v) != 1)
+            struere_json v;
+            if (!r->data.ptr || rt_json_member(r->data, ty->user_id_field.p,
+                                               ty->user_id_field.n, &v) != 1)
                 continue;
             if (rt_json_str_eq(v, a->user_id.p, a->user_id.n) &&
                 (!best || rt_str_cmp(r->id, best->id) < 0))
@@ -1057,8 +1056,11 @@ static int write_masked(rt_buf *b, struere_json obj, char *path, size_t plen,
 }
 
 /* The record masked for `a` under `d`, into `b`. */
+/* `trusted`: rec is the runtime's own valid JSON (a bundle's record), so
+ * with no mask to apply it is copied as it is, unread. */
 static int mask_record(const struere_runtime *rt, const struere_actor *a,
-                       const struere_decision *d, struere_json rec, rt_buf *b)
+                       const struere_decision *d, struere_json rec, int trusted,
+                       rt_buf *b)
 {
     const rt_mask *ms[MAX_MASKS];
     char path[MAX_PATH + 1];
@@ -1066,6 +1068,10 @@ static int mask_record(const struere_runtime *rt, const struere_actor *a,
     size_t n = masks_of(rt, a, d, ms, MAX_MASKS);
     if (n > MAX_MASKS)
         return STRUERE_ERANGE;
+    if (n == 0 && trusted) {
+        rt_buf_put(b, rec.ptr, rec.len);
+        return 0;
+    }
     path[0] = 0;
     int rc = write_masked(b, rec, path, 0, ms, n, &end);
     if (rc < 0)
@@ -1088,7 +1094,7 @@ static int record_mask(const struere_runtime *rt, const struere_decision *d,
     if (record_value(record, len, &rec) < 0)
         return STRUERE_EJSON;
     rt_buf_fixed(&b, buf, cap);
-    int rc = mask_record(rt, a, d, rec, &b);
+    int rc = mask_record(rt, a, d, rec, 0, &b);
     if (rc < 0)
         return rc;
     return finish_fixed(&b, out_len);
@@ -1105,7 +1111,7 @@ int struere_record_mask(char *buf, size_t cap, size_t *out_len,
 int rt_mask_record(const struere_runtime *rt, const struere_actor *a,
                    const struere_decision *d, struere_json rec, rt_buf *b)
 {
-    return mask_record(rt, a, d, rec, b);
+    return mask_record(rt, a, d, rec, 1, b);
 }
 
 /* ---- what a decision was made from, for coverage ---- */

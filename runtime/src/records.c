@@ -14,15 +14,13 @@ static int put_record(const struere_runtime *rt, const struere_actor *a,
                       const struere_decision *d, const rt_record *r,
                       rt_buf *out)
 {
-    struere_json status, data;
+    struere_json status = r->status, data = r->data;
+    if (!status.ptr || rt_json_kind(status) != STRUERE_JSON_STRING)
+        status = (struere_json){"\"active\"", 8};
+    if (!data.ptr || rt_json_kind(data) != STRUERE_JSON_OBJECT)
+        data = (struere_json){"{}", 2};
     rt_buf plain;
     const rt_type *t = &rt->model->types[r->type];
-    if (rt_json_member(r->json, "status", 6, &status) != 1 ||
-        rt_json_kind(status) != STRUERE_JSON_STRING)
-        status = (struere_json){"\"active\"", 8};
-    if (rt_json_member(r->json, "data", 4, &data) != 1 ||
-        rt_json_kind(data) != STRUERE_JSON_OBJECT)
-        data = (struere_json){"{}", 2};
     rt_buf_grow_init(&plain);
     rt_buf_puts(&plain, "{\"_id\":");
     rt_buf_json_str(&plain, r->id.p, r->id.n);
@@ -45,12 +43,12 @@ static int put_record(const struere_runtime *rt, const struere_actor *a,
 static int filters_match(const rt_record *r, struere_json filters)
 {
     rt_json_it it;
-    struere_json k, want, data, have;
+    struere_json k, want, data = r->data, have;
     char path[512];
     int rc;
     if (!filters.ptr)
         return 1;
-    if (rt_json_member(r->json, "data", 4, &data) != 1)
+    if (!data.ptr)
         return 0;
     rt_json_iter(filters, STRUERE_JSON_OBJECT, &it);
     while ((rc = rt_json_next(&it, &k, &want)) == 1) {

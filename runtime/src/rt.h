@@ -176,11 +176,14 @@ typedef struct rt_type {
 } rt_type;
 
 /* An eval fixture record: the entity object of its fixture's body, which
- * holds _id, type, status and data. */
+ * holds _id, type, status and data. Its status and data are found once,
+ * at open: answers and filters read them on every request. */
 typedef struct rt_record {
-    rt_str id;         /* _id */
-    uint32_t type;     /* data type index */
-    struere_json json; /* the entity object, in the bundle */
+    rt_str id;           /* _id */
+    uint32_t type;       /* data type index */
+    struere_json json;   /* the entity object, in the bundle */
+    struere_json status; /* its "status" member ({NULL, 0}: none) */
+    struere_json data;   /* its "data" member ({NULL, 0}: none) */
 } rt_record;
 
 typedef struct rt_relation {
@@ -312,8 +315,9 @@ static inline void rt_dstate_put(struere_decision *d, const rt_dstate *s)
     memcpy(d->opaque.bytes, s, sizeof(*s));
 }
 
-/* The record `rec` (a JSON object) with the decision's field masks
- * applied, appended to `b` (policy.c; used by records.c). */
+/* The record `rec` (a JSON object the runtime made from its bundle, so
+ * valid) with the decision's field masks applied, appended to `b`
+ * (policy.c; used by records.c). */
 int rt_mask_record(const struere_runtime *rt, const struere_actor *a,
                    const struere_decision *d, struere_json rec, rt_buf *b);
 

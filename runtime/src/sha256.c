@@ -14,12 +14,26 @@
 #include "rt.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <sodium.h>
+
+/* The algorithm fetched once: EVP_sha256() makes OpenSSL 3 look it up
+ * again on every digest, which cost a short input (an API key, on every
+ * request of `serve`) 580 ns instead of 190. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
 
 void rt_sha256(const void *data, size_t len, unsigned char out[32])
 {
     unsigned int n = 0;
-    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != 32)
+    pthread_once(&sha256_once, sha256_fetch);
+    const EVP_MD *md = sha256_md ? sha256_md : EVP_sha256();
+    if (EVP_Digest(data, len, out, &n, md, NULL) != 1 || n != 32)
         crypto_hash_sha256(out, data, len);
 }
 
