@@ -20,7 +20,7 @@ static const char serve_usage[] =
     "REMOTE\n"
     "                     [--interval SECONDS]] [--decision-log FILE]\n"
     "                     [--dashboard [--dashboard-token-file FILE]]\n"
-    "                     [--trust FILE] [--threads N]\n"
+    "                     [--trust FILE] [--threads N] [--max-connections N]\n"
     "\n"
     "Serves the runtime over HTTP: one process for all three environments,\n"
     "the API key of each request (Authorization: Bearer sk_...) picks one.\n"
@@ -45,6 +45,10 @@ static const char serve_usage[] =
     "                        read the dashboard token from FILE instead\n"
     "  --trust FILE          pin the trust policy (as for struere get)\n"
     "  --threads N           worker threads (default 4)\n"
+    "  --max-connections N   connections at once (default 8192, less when the\n"
+    "                        descriptor limit is lower); a request on one "
+    "more\n"
+    "                        gets 503 with Retry-After\n"
     "\n"
     "SIGHUP reloads at once; SIGTERM stops accepting, finishes the requests\n"
     "in flight and exits 0.\n";
@@ -160,6 +164,14 @@ int cmd_serve(const struct cli *g, int argc, char **argv)
                 return EXIT_USAGE;
             }
             *(a[2] == 'i' ? &cfg.interval : &cfg.threads) = (unsigned)n;
+        } else if (!strcmp(a, "--max-connections")) {
+            errno = 0;
+            unsigned long n = strtoul(v, &end, 10);
+            if (!v[0] || *end || errno || n < 1 || n > 1000000) {
+                cli_error("%s '%s': expected a number from 1 to 1000000", a, v);
+                return EXIT_USAGE;
+            }
+            cfg.max_connections = (unsigned)n;
         } else if (!strcmp(a, "--decision-log")) {
             cfg.decision_log = cli_path(g, v, dbuf, sizeof(dbuf));
         } else if (!strcmp(a, "--dashboard-token-file")) {

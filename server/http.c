@@ -129,6 +129,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
     if (r->status == 503)
         MHD_add_response_header(resp, "Retry-After", "1");
+    if (r->close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     q->status = r->status;
@@ -327,6 +329,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         atomic_fetch_add(&s->inflight, 1);
         *con_cls = q;
         q->parsed = route_parse(&q->route, &q->allow, method, url);
+        if (atomic_load(&s->connections) > (long)s->max_connections) {
+            if (!reply_open(&r))
+                return MHD_NO;
+            reply_error(&r, 503, "too_many_connections",
+                        "the server holds at most %u connections at once; "
+                        "retry later",
+                        s->max_connections);
+            r.close = true;
+            return send_reply(c, q, &r);
+        }
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > SRV_BODY_MAX) {
@@ -394,6 +406,20 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(q);
     *con_cls = NULL;
     atomic_fetch_sub(&s->inflight, 1);
+}
+
+/* Counts the connections open, for the limit answered with 503. */
+static void connection_notify(void *cls, struct MHD_Connection *c,
+                              void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+    struct srv *s = cls;
+    (void)c;
+    (void)socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&s->connections, 1);
+    else
+        atomic_fetch_sub(&s->connections, 1);
 }
 
 /* libmicrohttpd's own errors (bad requests it answers itself) are not
@@ -474,12 +500,19 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
         srv_free(s);
         return -1;
     }
-    /* connections: what the descriptor limit leaves room for */
+    /* connections: what was asked, within what the descriptor limit
+     * leaves room for (64 for the store, the log, the listener), and the
+     * spare ones that are answered 503 */
     struct rlimit rl;
-    unsigned conns = SRV_CONNECTIONS_MAX;
+    unsigned conns =
+        cfg->max_connections ? cfg->max_connections : SRV_CONNECTIONS_MAX;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur < conns + 64)
-        conns = rl.rlim_cur > 128 ? (unsigned)rl.rlim_cur - 64 : 64;
+        rl.rlim_cur < (rlim_t)conns + SRV_CONNECTIONS_SPARE + 64)
+        conns = rl.rlim_cur > 2 * SRV_CONNECTIONS_SPARE + 64
+                    ? (unsigned)rl.rlim_cur - SRV_CONNECTIONS_SPARE - 64
+                    : SRV_CONNECTIONS_SPARE;
+    s->max_connections = conns;
+    conns += SRV_CONNECTIONS_SPARE;
     unsigned threads = cfg->threads ? cfg->threads : 4;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0) | MHD_USE_ERROR_LOG;
@@ -489,8 +522,9 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
         conns, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_IDLE_SECONDS,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_HEADER_MEMORY,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        connection_notify, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     if (!d) {
         snprintf(err, errsize, "cannot listen on %s:%u: %s", cfg->host,
                  cfg->port, strerror(errno ? errno : EADDRINUSE));

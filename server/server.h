@@ -30,10 +30,14 @@
  * pool): 32 KiB of headers is far more than any client sends; more is
  * 431. */
 #define SRV_HEADER_MEMORY (64 * 1024)
-/* Connections at once: each costs a descriptor and a pool; beyond this
- * libmicrohttpd closes new connections at once. Capped by the
- * descriptor limit at start. */
+/* Connections at once (--max-connections): each costs a descriptor and
+ * a pool. Capped by the descriptor limit at start. */
 #define SRV_CONNECTIONS_MAX 8192
+/* Connections past the limit that are still read, so that their request
+ * gets 503 with Retry-After (and the connection is closed) instead of a
+ * silent close; past these too, libmicrohttpd closes new connections at
+ * accept. */
+#define SRV_CONNECTIONS_SPARE 64
 /* A connection idle (a slow client sending nothing) this many seconds is
  * closed: frees the slot a slowloris would hold. */
 #define SRV_IDLE_SECONDS 10
@@ -56,6 +60,7 @@ struct srv_config {
     const char *dashboard_token; /* when dashboard */
     const char *trust;
     unsigned threads;
+    unsigned max_connections; /* 0: SRV_CONNECTIONS_MAX */
 };
 
 /* Serves until SIGTERM or SIGINT (then drains and returns 0). Prints
@@ -109,6 +114,8 @@ struct srv {
     struct srv_metrics *metrics;
     struct srv_declog *declog;
     atomic_long inflight;
+    atomic_long connections;  /* open now */
+    unsigned max_connections; /* answered beyond: 503 */
 };
 
 /* Loads what the store holds now (every environment, the keys). */
@@ -162,6 +169,7 @@ struct srv_reply {
     const char *allow; /* for 405 */
     int env;           /* Struere-Environment, 0 none */
     char commit[41];   /* Struere-Commit */
+    bool close;        /* Connection: close after the answer */
 };
 
 /* Sets an error answer {"error":{"code","message"}}. */

@@ -584,6 +584,23 @@ check("%d connections open (half of them slow clients): a request is still answe
       s == 200 and time.time() - t0 < 2 and len(socks) >= min(1000, want), (s, time.time() - t0, len(socks)))
 for c in socks:
     c.close()
+# --max-connections: a request on a connection past the limit gets 503
+# with Retry-After and the connection closed, not a silent close
+M = Server("--max-connections", "8", name="maxconn")
+check("--max-connections 8: starts", M.port is not None, M.stderr())
+idle = [socket.create_connection(("127.0.0.1", M.port), timeout=5) for _ in range(8)]
+time.sleep(0.3)
+s, h, b = req(M.port, "GET", "/health")
+check("--max-connections 8, 8 open: a 9th connection's request gets 503 too_many_connections",
+      s == 503 and is_error(b, "too_many_connections") and b"at most 8 connections" in b, (s, b))
+check("the 503 says when to retry and closes the connection",
+      h.get("retry-after") == "1" and h.get("connection", "").lower() == "close", h)
+for c in idle:
+    c.close()
+time.sleep(0.3)
+s, h, b = req(M.port, "GET", "/health")
+check("the 8 closed: the next request is answered 200", s == 200, (s, b))
+check("--max-connections: SIGTERM exits 0", M.stop() == 0)
 # a slow client is cut off after the idle limit
 c = socket.create_connection(("127.0.0.1", P), timeout=30)
 c.sendall(b"POST /v1/authorize HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
@@ -879,6 +896,7 @@ check("--follow: SIGTERM exits 0 and removes the mirror", rc == 0 and not os.lis
 # usage errors
 for args, pat in ((["--listen", "nowhere"], "ADDR:PORT"), (["--store", STORE, "--follow", REMOTE], "exclusive"),
                   (["--interval", "0"], "1 to 3600"), (["--bogus", "x"], "unknown option"),
+                  (["--max-connections", "0"], "1 to 1000000"), (["--max-connections", "many"], "1 to 1000000"),
                   (["--dashboard-token-file", "/nonexistent"], "needs --dashboard")):
     rc, out, err = st("serve", *args)
     check("usage: serve %s is exit 2 naming the problem" % " ".join(args), rc == 2 and pat in err.decode(), (rc, err))
