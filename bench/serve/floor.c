@@ -21,7 +21,7 @@
 
 /* serve's limits (server/server.h) */
 #define FLOOR_BODY_MAX (1024 * 1024)
-#define FLOOR_HEADER_MEMORY (64 * 1024)
+#define FLOOR_HEADER_MEMORY (32 * 1024)
 #define FLOOR_CONNECTIONS_MAX 8192
 #define FLOOR_IDLE_SECONDS 10
 
