@@ -142,8 +142,12 @@ static int dev_once(const struct cli *g, const char *push, bool verbose,
         .push = push,
     };
     struct dev_out out = {.verbose = verbose, .g = g};
-    struct dev_hooks h = {on_checked, on_phase, on_branch,
-                          on_pushed,  on_error, &out};
+    struct dev_hooks h = {.checked = on_checked,
+                          .phase = on_phase,
+                          .branch = on_branch,
+                          .pushed = on_pushed,
+                          .error = on_error,
+                          .arg = &out};
     o.progress = verbose ? NULL : cli_progress_start(&out.progress, g);
     int rc = dev_run(&o, &h);
     cli_progress_stop(&out.progress);

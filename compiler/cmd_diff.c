@@ -10,6 +10,7 @@
 #include "access.h"
 #include "cli.h"
 #include "compile.h"
+#include "dev.h"
 #include "report.h"
 #include "semdiff.h"
 #include "store.h"
@@ -53,7 +54,11 @@ static const char status_usage[] =
     "For each environment, the definitions that are new (+), changed (~) or\n"
     "removed (-) between the local files and the environment's committed\n"
     "bundle (development and eval: their branches; production: what is\n"
-    "deployed). --exit-code: exit 1 when any differ.\n";
+    "deployed). --exit-code: exit 1 when any differ.\n"
+    "\n"
+    "It checks and compiles the project as 'struere dev' does, with dev's\n"
+    "caches in .git/struere/ (the result is the same without them), and\n"
+    "writes nothing.\n";
 
 int cmd_diff(const struct cli *g, int argc, char **argv)
 {
@@ -153,61 +158,93 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
     return rc;
 }
 
-int cmd_status(const struct cli *g, int argc, char **argv)
+/* What status prints, and how: its options, filled by the dry run's
+ * hooks. */
+struct status_run {
+    const struct cli *g;
+    int only; /* one environment (ENV_*), or -1 */
+    bool json, exit_code;
+    struct cli_progress progress;
+};
+
+static int status_checked(void *arg, const struct project *p, int rc)
 {
-    int only = -1;
-    bool json = false, exit_code = false;
-    for (int i = 1; i < argc; i++) {
-        if (cli_wants_help(argv[i])) {
-            fputs(status_usage, stdout);
+    struct status_run *r = arg;
+    cli_progress_stop(&r->progress);
+    rc = cli_report_check(p, rc);
+    cli_progress_start(&r->progress, r->g);
+    return rc;
+}
+
+static void status_error(void *arg, const char *message)
+{
+    struct status_run *r = arg;
+    cli_progress_stop(&r->progress);
+    cli_error("%s", message);
+}
+
+/* The environment's committed bundle when it differs from the local
+ * one, the branch's label either way; *same when the commit holds the
+ * very bytes compiled (compared by git blob id: nothing is read). */
+static int committed_bundle(const struct cli *g, struct store *s, int e,
+                            const struct compiled *c, struere_bundle **out,
+                            bool *same, char *label, size_t size)
+{
+    char full[100], id[41], blob[41], local[41];
+    *out = NULL;
+    *same = false;
+    snprintf(full, sizeof(full), "refs/heads/struere/%s", env_names[e]);
+    int rc = store_ref_id(s, full, id);
+    if (rc == STORE_NOTFOUND)
+        return EXIT_OK; /* nothing committed yet */
+    if (rc == STORE_OK && store_blob_id(s, id, compile_bundle_path((enum env)e),
+                                        blob) == STORE_OK) {
+        store_hash_blob(c->bundle[e].data, c->bundle[e].len, local);
+        if (!strcmp(blob, local)) {
+            *same = true;
+            snprintf(label, size, "%s (%.12s)", env_names[e], id);
             return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else if (!strcmp(argv[i], "--exit-code")) {
-            exit_code = true;
-        } else if (!strcmp(argv[i], "--env") && i + 1 < argc) {
-            if (cli_env_arg(argv[++i], &only) != EXIT_OK)
-                return EXIT_USAGE;
-        } else {
-            cli_error("status: unknown argument '%s'\n", argv[i]);
-            fputs(status_usage, stderr);
-            return EXIT_USAGE;
         }
     }
-    struct project p;
-    struct compiled c;
+    return cli_load_bundle(g, s, env_names[e], e, out, label, size);
+}
+
+/* Each environment's committed bundle against the one compiled. */
+static int status_compiled(void *arg, const struct project *p,
+                           const struct compiled *c)
+{
+    struct status_run *r = arg;
     struct store *s = NULL;
-    int rc = cli_compile(g, &p, &c);
-    if (rc == EXIT_OK)
-        rc = cli_open_store(g, &p, &s);
+    cli_progress_stop(&r->progress);
+    int rc = cli_open_store(r->g, p, &s);
     json_t *all = json_object();
     size_t differing = 0;
-    const char *const *refs = env_names;
     for (int e = 0; e < ENV_COUNT && rc == EXIT_OK; e++) {
-        if (only >= 0 && e != only)
+        if (r->only >= 0 && e != r->only)
             continue;
         struere_bundle *committed = NULL, *local = NULL;
-        char label[300], id[41];
-        char full[100];
-        snprintf(full, sizeof(full), "refs/heads/struere/%s", refs[e]);
-        if (store_ref_id(s, full, id) == STORE_OK)
-            rc = cli_load_bundle(g, s, refs[e], e, &committed, label,
-                                 sizeof(label));
+        char label[300];
+        bool same;
+        rc = committed_bundle(r->g, s, e, c, &committed, &same, label,
+                              sizeof(label));
         struere_error err;
-        if (rc == EXIT_OK && struere_bundle_open_memory(
-                                 &local, c.bundle[e].data, c.bundle[e].len,
-                                 e + 1, &err) != STRUERE_OK) {
+        if (rc == EXIT_OK && !same &&
+            struere_bundle_open_memory(&local, c->bundle[e].data,
+                                       c->bundle[e].len, e + 1,
+                                       &err) != STRUERE_OK) {
             cli_error("internal error: the compiled %s bundle does not "
                       "verify: %s",
                       env_names[e], err.message);
             rc = EXIT_IO;
         }
         if (rc == EXIT_OK) {
-            json_t *d = semdiff_bundles(committed, local, refs[e], "local");
-            differing += semdiff_count(d);
-            if (!json) {
-                size_t n = semdiff_count(d);
-                if (!committed)
+            json_t *d =
+                same ? semdiff_new(env_names[e], "local")
+                     : semdiff_bundles(committed, local, env_names[e], "local");
+            size_t n = semdiff_count(d);
+            differing += n;
+            if (!r->json) {
+                if (!committed && !same)
                     printf("%s: nothing committed yet (%zu definitions "
                            "to add)\n",
                            env_names[e], n);
@@ -236,15 +273,51 @@ int cmd_status(const struct cli *g, int argc, char **argv)
         struere_bundle_free(committed);
         struere_bundle_free(local);
     }
-    if (rc == EXIT_OK && json) {
+    if (rc == EXIT_OK && r->json) {
         json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
     }
-    if (rc == EXIT_OK && exit_code && differing)
+    if (rc == EXIT_OK && r->exit_code && differing)
         rc = EXIT_INVALID;
     json_decref(all);
     store_close(s);
-    compiled_free(&c);
-    project_free(&p);
+    return rc;
+}
+
+int cmd_status(const struct cli *g, int argc, char **argv)
+{
+    struct status_run r = {.g = g, .only = -1};
+    for (int i = 1; i < argc; i++) {
+        if (cli_wants_help(argv[i])) {
+            fputs(status_usage, stdout);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--json")) {
+            r.json = true;
+        } else if (!strcmp(argv[i], "--exit-code")) {
+            r.exit_code = true;
+        } else if (!strcmp(argv[i], "--env") && i + 1 < argc) {
+            if (cli_env_arg(argv[++i], &r.only) != EXIT_OK)
+                return EXIT_USAGE;
+        } else {
+            cli_error("status: unknown argument '%s'\n", argv[i]);
+            fputs(status_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    /* dev's check and compile, with its caches (the result is the same
+     * without them), committing nothing */
+    char sbuf[4096];
+    struct dev_options o = {
+        .dir = g->dir,
+        .store = cli_path(g, g->store, sbuf, sizeof(sbuf)),
+        .dry = true,
+    };
+    struct dev_hooks h = {.checked = status_checked,
+                          .error = status_error,
+                          .compiled = status_compiled,
+                          .arg = &r};
+    o.progress = cli_progress_start(&r.progress, g);
+    int rc = dev_run(&o, &h);
+    cli_progress_stop(&r.progress);
     return rc;
 }

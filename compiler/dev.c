@@ -739,7 +739,7 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     /* The cache keys on the files' digests, and compile reads them while
      * the saver runs: made now, before either. */
     project_hash_sources(&p);
-    if (checked == 0 && cr.cache_path[0] && !p.io_error)
+    if (checked == 0 && cr.cache_path[0] && !p.io_error && !o->dry)
         background_start(&saver, save_defcache, &cr);
     int rc = h->checked(h->arg, &p, checked);
     phase(&ph, "checked %zu definitions (%zu restored from the cache)",
@@ -787,7 +787,8 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     struct verify_job vj = {&c, {0}, {{0}}};
     if (rc == DEV_OK)
         pool_run(pool_threads_large(ENV_COUNT), ENV_COUNT, verify_bundle, &vj);
-    progress_phase(o->progress, PROGRESS_COMMIT, 0);
+    if (!o->dry)
+        progress_phase(o->progress, PROGRESS_COMMIT, 0);
     for (int e = 0; rc == DEV_OK && e < ENV_COUNT; e++)
         if (vj.rc[e] != STRUERE_OK) {
             fail(h, "internal error: the %s bundle does not verify: %s",
@@ -802,6 +803,11 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
         }
     phase(&ph, "compiled the bundles (%zu definitions emitted, %zu reused)",
           emitted, reused);
+    if (o->dry) {
+        if (rc == DEV_OK)
+            rc = h->compiled ? h->compiled(h->arg, &p, &c) : DEV_OK;
+        goto done;
+    }
 
     /* The bundles are the large blobs: written (and hashed for the
      * manifests) first, in parallel; then both branches commit. */
@@ -856,8 +862,10 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
         }
     }
     background_wait(&keeper);
+done:
     background_wait(&saver);
-    phase(&ph, "saved the caches");
+    if (!o->dry)
+        phase(&ph, "saved the caches");
     for (int e = 0; e < ENV_COUNT; e++)
         struere_bundle_free(reuse.old[e]);
     for (int i = 0; i < 2; i++)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct compiled;
 struct project;
 struct signer;
 struct promotion_result;
@@ -51,6 +52,10 @@ struct dev_hooks {
     void (*pushed)(void *arg, const char *remote, bool with_promotions);
     /* Why the run stops: its first failure. */
     void (*error)(void *arg, const char *message);
+    /* A dry run's end: the bundles compiled (and verified) as a run would
+     * commit them. Returns the status to end the run with. */
+    int (*compiled)(void *arg, const struct project *p,
+                    const struct compiled *c);
     void *arg;
 };
 
@@ -63,6 +68,10 @@ struct dev_options {
     size_t nsigners;
     const char *push;          /* a remote to push the moved refs to, or NULL */
     struct progress *progress; /* how far the run is (progress.h), or NULL */
+    /* Check and compile as a run would, with its caches, then hand the
+     * bundles to the compiled hook and stop: nothing is written (not
+     * the caches either). `struere status` runs so. */
+    bool dry;
 };
 
 /* Runs the pipeline once. Returns DEV_OK, DEV_INVALID (the project has

@@ -3,10 +3,11 @@
 
 Differential test of dev's caches (the parsed-definition cache and the
 bundle cache in .git/struere/): the same random edits are made to two
-copies of PROJECT; `struere dev` runs in both after each edit, in copy A
-with its caches as they are, in copy B after deleting them. Exit codes,
-stdout, stderr and the trees of the development and eval branches must be
-identical after every step. Edits: values changed (same size or not, with
+copies of PROJECT; `struere status` (which runs dev's check and compile
+with the caches, committing nothing) and then `struere dev` run in both
+after each edit, in copy A with its caches as they are, in copy B after
+deleting them. Exit codes, stdout, stderr and the trees of the
+development and eval branches must be identical after every step. Edits: values changed (same size or not, with
 the modification time put back), files deleted and restored, definitions
 added under a new slug, syntax errors made and fixed, a tool changed (every
 agent that lists it changes), a data type removed under the roles that use
@@ -180,7 +181,23 @@ def dev(root, clear):
     return r.returncode, r.stdout, r.stderr, trees
 
 
+def status(root, clear):
+    if clear:
+        shutil.rmtree(os.path.join(root, ".git", "struere"), ignore_errors=True)
+    r = subprocess.run([BIN, "status", "--exit-code"], cwd=root,
+                       capture_output=True, env=ENV)
+    return r.returncode, r.stdout, r.stderr
+
+
 def compare(step, what):
+    sa, sb = status(A, False), status(B, True)
+    if sa != sb:
+        print("step %d (%s): cached and uncached status differ" % (step, what))
+        for name, x, y in zip(("exit", "stdout", "stderr"), sa, sb):
+            if x != y:
+                print("  %s:\n    cached:   %r\n    uncached: %r" %
+                      (name, x[:2000], y[:2000]))
+        sys.exit(1)
     ra, rb = dev(A, False), dev(B, True)
     if ra != rb:
         print("step %d (%s): cached and uncached runs differ" % (step, what))

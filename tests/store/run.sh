@@ -316,6 +316,17 @@ t_e2e() {
     cp "$OUT" "$W/status.json"
     check "e2e: status --json: development current, production differs" json_ok "$W/status.json" \
         'd["development"]["changes"] == [] and d["eval"]["changes"] == [] and [c["slug"] for c in d["production"]["changes"]] == ["billing-assistant"]'
+    # status with an edit not committed yet, then with the edit undone
+    # (the same bytes as committed: up to date without reading the bundle)
+    cp "$A" "$W/ba.yaml"
+    edit $A 's.replace("  temperature: 0.45\n", "  temperature: 0.5\n", 1)'
+    run "$S" status --env development --exit-code
+    rc_is "e2e: status --exit-code after an uncommitted edit" 1
+    check "e2e: status names the edited agent" sh -c "grep -q '^development: 1 definition differs from development ($(ref development | cut -c1-12))' '$OUT' && grep -q '^  ~ agent billing-assistant\$' '$OUT'"
+    cp "$W/ba.yaml" "$A"
+    run "$S" status --exit-code
+    rc_is "e2e: status --exit-code with the edit undone (production still differs)" 1
+    check "e2e: status: development and eval up to date again, at their commits" sh -c "grep -q '^development: up to date with development ($(ref development | cut -c1-12))\$' '$OUT' && grep -q '^eval: up to date with eval ($(ref eval | cut -c1-12))\$' '$OUT'"
 
     run "$S" deploy --yes
     rc_is "e2e: second deploy" 0
@@ -1219,7 +1230,7 @@ t_cache() {
     python3 "$REPO/tests/store/cache_diff.py" "$S" gen "$W/diff" \
         "${CACHE_STEPS:-36}" "$SEED" >"$W/diff.out" 2>&1 || rc=$?
     [ "$rc" = 0 ] || tail -20 "$W/diff.out"
-    check "cache: cached and uncached dev agree at every step ($(tail -1 "$W/diff.out"))" \
+    check "cache: cached and uncached status and dev agree at every step ($(tail -1 "$W/diff.out"))" \
         test "$rc" = 0
 
     example p
