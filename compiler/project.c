@@ -356,13 +356,13 @@ static void identify(struct arena *a, struct def *d)
 {
     const struct kind_ops *ops = &kind_table[d->kind];
     struct node *n = node_get(d->root, ops->slug_key);
-    if (n && n->type == NODE_STRING && n->len) {
+    if (n && n->type == NODE_STRING && node_len(n)) {
         d->slug = n->str;
         d->slug_node = n;
     } else if (d->kind == KIND_ROLE) {
         /* Role identity: slug, else derived from name (as Struere does). */
         struct node *name = node_get(d->root, "name");
-        if (name && name->type == NODE_STRING && name->len) {
+        if (name && name->type == NODE_STRING && node_len(name)) {
             d->slug = slug_from_name(a, name->str);
             d->slug_node = name;
             if (d->slug && !*d->slug) {

@@ -21,11 +21,19 @@ struct frame {
     struct node *coll;
     size_t base;      /* where its children start in the loader's scratch */
     struct node *key; /* map: key waiting for its value */
+    /* The collection's subtree so far: nodes (aliases count as the nodes
+     * they repeat) and levels. Kept here, not in the node, which stays
+     * small. */
+    size_t weight;
+    int height;
 };
 
+/* What an alias repeats: the anchored node and its subtree's size. */
 struct anchor {
     const char *name;
     struct node *node;
+    size_t weight;
+    int height;
 };
 
 struct loader {
@@ -86,7 +94,7 @@ static bool match_all(const char *s, size_t n, const char *accept)
 static bool resolve_plain(struct node *n)
 {
     const char *s = n->str;
-    size_t len = n->len;
+    size_t len = n->v.len; /* a STRING as yet */
     /* The words of the core schema are 1, 4 or 5 bytes long and start
      * with one of these; anything else is looked at as a number only. */
     bool word = (len == 1 && s[0] == '~') ||
@@ -247,9 +255,9 @@ static void check_duplicates(struct loader *L, struct node *m)
     if (m->n <= 16) {
         for (size_t i = 1; i < m->n; i++)
             for (size_t j = 0; j < i; j++)
-                if (m->kids[2 * i]->len == m->kids[2 * j]->len &&
+                if (node_len(m->kids[2 * i]) == node_len(m->kids[2 * j]) &&
                     !memcmp(m->kids[2 * i]->str, m->kids[2 * j]->str,
-                            m->kids[2 * i]->len)) {
+                            node_len(m->kids[2 * i]))) {
                     report_duplicate(L, m->kids[2 * j], m->kids[2 * i]);
                     break;
                 }
@@ -274,7 +282,8 @@ static void check_duplicates(struct loader *L, struct node *m)
     free(keys);
 }
 
-static void register_anchor(struct loader *L, const char *name, struct node *n)
+static void register_anchor(struct loader *L, const char *name, struct node *n,
+                            size_t weight, int height)
 {
     if (!name || arena_grow(L->a, (void **)&L->anchors, &L->anchors_cap,
                             L->nanchors + 1, sizeof(*L->anchors)) < 0) {
@@ -283,6 +292,8 @@ static void register_anchor(struct loader *L, const char *name, struct node *n)
     }
     L->anchors[L->nanchors].name = name;
     L->anchors[L->nanchors].node = n;
+    L->anchors[L->nanchors].weight = weight;
+    L->anchors[L->nanchors].height = height;
     L->nanchors++;
 }
 
@@ -316,8 +327,10 @@ static bool close_frame(struct loader *L, struct frame *f)
     return true;
 }
 
-/* Attaches a finished node to the open collection (or makes it the root). */
-static void attach(struct loader *L, struct node *n, yaml_mark_t m)
+/* Attaches a finished node, whose subtree has weight nodes and height
+ * levels, to the open collection (or makes it the root). */
+static void attach(struct loader *L, struct node *n, size_t weight, int height,
+                   yaml_mark_t m)
 {
     if (L->depth == 0) {
         L->root = n;
@@ -325,15 +338,15 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
     }
     struct frame *f = &L->stack[L->depth - 1];
     struct node *c = f->coll;
-    if (n->height + 1 > c->height)
-        c->height = n->height + 1;
+    if (height + 1 > f->height)
+        f->height = height + 1;
     if (c->type == NODE_SEQ) {
         if (!push(L, n)) {
             out_of_memory(L);
             return;
         }
         c->n++;
-        c->weight += n->weight;
+        f->weight += weight;
         return;
     }
     if (!f->key) {
@@ -354,7 +367,7 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
         return;
     }
     c->n++;
-    c->weight += n->weight + 1;
+    f->weight += weight + 1;
     f->key = NULL;
 }
 
@@ -369,7 +382,7 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
 static unsigned char literal_indent(const struct loader *L,
                                     const struct node *n)
 {
-    const char *s = n->str, *end = n->str + n->len;
+    const char *s = n->str, *end = n->str + n->v.len;
     while (end > s && end[-1] == '\n')
         end--;
     if (end == s || !L->src || L->src->unread)
@@ -435,7 +448,7 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
         snprintf(msg, sizeof(msg),
                  "integer %.60s%s is out of range: integers are kept exactly, "
                  "from -9223372036854775808 to 9223372036854775807",
-                 n->str, n->len > 60 ? "..." : "");
+                 n->str, node_len(n) > 60 ? "..." : "");
         diag_add(L->diags, SEV_ERROR, "integer-out-of-range", L->src,
                  line_of(L, m), col_of(m),
                  "use a smaller number, or quote it if it is text", "%s", msg);
@@ -444,11 +457,11 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
     return n;
 }
 
-static struct node *find_anchor(struct loader *L, const char *name)
+static const struct anchor *find_anchor(struct loader *L, const char *name)
 {
     for (size_t i = L->nanchors; i-- > 0;)
         if (!strcmp(L->anchors[i].name, name))
-            return L->anchors[i].node;
+            return &L->anchors[i];
     return NULL;
 }
 
@@ -532,16 +545,16 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
             }
             if (ev.data.scalar.anchor)
                 register_anchor(
-                    &L, arena_strdup(a, (const char *)ev.data.scalar.anchor),
-                    n);
+                    &L, arena_strdup(a, (const char *)ev.data.scalar.anchor), n,
+                    1, 0);
             if (!L.fatal)
-                attach(&L, n, m);
+                attach(&L, n, 1, 0, m);
             break;
         }
         case YAML_ALIAS_EVENT: {
-            struct node *n =
+            const struct anchor *an =
                 find_anchor(&L, (const char *)ev.data.alias.anchor);
-            if (!n) {
+            if (!an) {
                 char msg[300];
                 snprintf(msg, sizeof(msg), "unknown anchor '*%.200s'",
                          (const char *)ev.data.alias.anchor);
@@ -552,10 +565,10 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
                 L.fatal = 1;
                 break;
             }
-            if (!spend(&L, n->weight, m))
+            if (!spend(&L, an->weight, m))
                 break;
             /* An alias repeats its anchor's depth where it is used. */
-            if (L.depth + n->height > LIMIT_DEPTH) {
+            if (L.depth + an->height > LIMIT_DEPTH) {
                 char msg[160];
                 snprintf(msg, sizeof(msg),
                          "nesting is too deep: this alias reaches more "
@@ -565,7 +578,7 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
                 L.fatal = 1;
                 break;
             }
-            attach(&L, n, m);
+            attach(&L, an->node, an->weight, an->height, m);
             break;
         }
         case YAML_SEQUENCE_START_EVENT:
@@ -590,7 +603,6 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
                 out_of_memory(&L);
                 break;
             }
-            n->height = 1;
             L.open_anchor[L.depth] =
                 anchor ? arena_strdup(a, (const char *)anchor) : NULL;
             if (anchor && !L.open_anchor[L.depth]) {
@@ -600,6 +612,8 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
             L.stack[L.depth].coll = n;
             L.stack[L.depth].base = L.top;
             L.stack[L.depth].key = NULL;
+            L.stack[L.depth].weight = 1;
+            L.stack[L.depth].height = 1;
             L.depth++;
             break;
         }
@@ -607,6 +621,8 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
         case YAML_MAPPING_END_EVENT: {
             L.depth--;
             struct node *n = L.stack[L.depth].coll;
+            size_t weight = L.stack[L.depth].weight;
+            int height = L.stack[L.depth].height;
             if (!close_frame(&L, &L.stack[L.depth])) {
                 out_of_memory(&L);
                 break;
@@ -614,9 +630,9 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
             if (n->type == NODE_MAP)
                 check_duplicates(&L, n);
             if (L.open_anchor[L.depth])
-                register_anchor(&L, L.open_anchor[L.depth], n);
+                register_anchor(&L, L.open_anchor[L.depth], n, weight, height);
             if (!L.fatal)
-                attach(&L, n, m);
+                attach(&L, n, weight, height, m);
             break;
         }
         default:
