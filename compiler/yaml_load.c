@@ -36,6 +36,11 @@ struct anchor {
     int height;
 };
 
+struct text {
+    const char *s; /* NULL: a free slot */
+    unsigned len, hash;
+};
+
 struct loader {
     struct arena *a;
     const struct source *src;
@@ -53,6 +58,11 @@ struct loader {
     struct node **scratch;
     size_t top, scratch_cap;
     size_t budget;
+    /* The short scalar texts copied so far (open addressing): a text
+     * repeated in the file, such as the keys of a list's items or an enum
+     * value, is stored once. Nodes never change their str. */
+    struct text *texts;
+    size_t ntexts, texts_cap;
     struct node *root;
     int failed; /* an error was reported */
     int fatal;  /* parsing cannot go on */
@@ -419,6 +429,59 @@ static unsigned char literal_indent(const struct loader *L,
     return (unsigned char)indent;
 }
 
+enum { SHARED_TEXT_MAX = 64 }; /* longer texts rarely repeat */
+
+static unsigned hash_text(const char *s, size_t len)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+/* Doubles the table; false when out of memory (texts are then copied
+ * without sharing). */
+static bool grow_texts(struct loader *L)
+{
+    size_t cap = L->texts_cap ? 2 * L->texts_cap : 64;
+    struct text *t = calloc(cap, sizeof(*t));
+    if (!t)
+        return false;
+    for (size_t i = 0; i < L->texts_cap; i++) {
+        if (!L->texts[i].s)
+            continue;
+        size_t j = L->texts[i].hash & (cap - 1);
+        while (t[j].s)
+            j = (j + 1) & (cap - 1);
+        t[j] = L->texts[i];
+    }
+    free(L->texts);
+    L->texts = t;
+    L->texts_cap = cap;
+    return true;
+}
+
+/* s as a NUL-terminated string in the arena, shared with an earlier
+ * scalar of the same text; NULL out of memory. */
+static const char *copy_text(struct loader *L, const char *s, size_t len)
+{
+    if (len > SHARED_TEXT_MAX ||
+        (2 * (L->ntexts + 1) > L->texts_cap && !grow_texts(L)))
+        return arena_strndup(L->a, s, len);
+    unsigned h = hash_text(s, len);
+    size_t i = h & (L->texts_cap - 1);
+    for (; L->texts[i].s; i = (i + 1) & (L->texts_cap - 1))
+        if (L->texts[i].hash == h && L->texts[i].len == len &&
+            !memcmp(L->texts[i].s, s, len))
+            return L->texts[i].s;
+    char *c = arena_strndup(L->a, s, len);
+    if (c) {
+        L->texts[i] = (struct text){c, (unsigned)len, h};
+        L->ntexts++;
+    }
+    return c;
+}
+
 static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
 {
     yaml_mark_t m = ev->start_mark;
@@ -434,10 +497,11 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
         n = node_new_string(L->a, "", 0, L->src, line_of(L, m), col_of(m));
         return n;
     }
-    n = node_new_string(L->a, (const char *)ev->data.scalar.value, len, L->src,
-                        line_of(L, m), col_of(m));
-    if (!n)
+    n = node_new(L->a, NODE_STRING, L->src, line_of(L, m), col_of(m));
+    if (!n ||
+        !(n->str = copy_text(L, (const char *)ev->data.scalar.value, len)))
         return NULL;
+    n->v.len = (unsigned)len;
     if (ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE)
         n->block_indent = literal_indent(L, n);
     const char *tag = (const char *)ev->data.scalar.tag;
@@ -642,6 +706,7 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
     }
     yaml_parser_delete(&p);
     free(L.scratch);
+    free(L.texts);
     *failed = L.failed;
     return L.fatal ? NULL : L.root;
 }
