@@ -110,6 +110,17 @@ struct node *node_new_string(struct arena *a, const char *s, size_t len,
     return n;
 }
 
+struct node *node_new_string_at(struct arena *a, const char *s, size_t len,
+                                const struct source *src, int line, int col)
+{
+    struct node *n = node_new(a, NODE_STRING, src, line, col);
+    if (!n)
+        return NULL;
+    n->str = s;
+    n->v.len = (unsigned)len;
+    return n;
+}
+
 struct node *node_merge(struct arena *a, struct node *base,
                         struct node *overlay)
 {

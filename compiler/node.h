@@ -94,6 +94,10 @@ struct node *node_new(struct arena *a, enum node_type t,
                       const struct source *src, int line, int col);
 struct node *node_new_string(struct arena *a, const char *s, size_t len,
                              const struct source *src, int line, int col);
+/* A string node whose str is s itself, not a copy: s must outlive the node
+ * and be NUL-terminated at s[len] (text running to the end of a source). */
+struct node *node_new_string_at(struct arena *a, const char *s, size_t len,
+                                const struct source *src, int line, int col);
 /* Deep-merges overlay over base: maps merge key by key (recursively),
  * anything else is replaced. Returns base itself when overlay is NULL.
  * Nodes are shared, never copied, so positions stay those of the files. */

@@ -240,8 +240,12 @@ static void inject_prompt(struct arena *a, struct def *d, struct node *root)
         return;
     memcpy(kids, root->kids, 2 * root->n * sizeof(*kids));
     kids[2 * root->n] =
-        node_new_string(a, "systemPrompt", 12, d->src, md->body_line, 1);
-    kids[2 * root->n + 1] = node_new_string(a, body, blen, d->src, line, 1);
+        node_new_string_at(a, "systemPrompt", 12, d->src, md->body_line, 1);
+    /* The body usually runs to the end of the file, whose text is
+     * NUL-terminated and kept: the prompt is then not copied. */
+    kids[2 * root->n + 1] =
+        body[blen] == '\0' ? node_new_string_at(a, body, blen, d->src, line, 1)
+                           : node_new_string(a, body, blen, d->src, line, 1);
     if (!kids[2 * root->n] || !kids[2 * root->n + 1])
         return; /* out of memory: the arena says so */
     root->kids = kids;
