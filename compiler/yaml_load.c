@@ -431,19 +431,26 @@ static unsigned char literal_indent(const struct loader *L,
 
 enum { SHARED_TEXT_MAX = 64 }; /* longer texts rarely repeat */
 
+/* A word at a time: most texts are one or two words long. */
 static unsigned hash_text(const char *s, size_t len)
 {
-    unsigned h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
+    const uint64_t k = 0x9E3779B97F4A7C15u; /* 2^64 / golden ratio */
+    uint64_t h = len * k, w;
+    for (; len >= 8; s += 8, len -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * k;
+    }
+    for (w = 0; len; len--) /* a short tail: no call to memcpy */
+        w = w << 8 | (unsigned char)*s++;
+    h = (h ^ w) * k;
+    return (unsigned)(h >> 32);
 }
 
 /* Doubles the table; false when out of memory (texts are then copied
  * without sharing). */
 static bool grow_texts(struct loader *L)
 {
-    size_t cap = L->texts_cap ? 2 * L->texts_cap : 64;
+    size_t cap = L->texts_cap ? 2 * L->texts_cap : 256;
     struct text *t = calloc(cap, sizeof(*t));
     if (!t)
         return false;
