@@ -19,32 +19,29 @@
  * Source ids: a table of pointers in chunks that never move, so reading
  * one needs no lock (a node's id was handed out before the node was
  * shared). Ids come back when their arena is freed, so a long `dev`
- * session does not grow the table.
+ * session does not grow the table; the free ids are chained through the
+ * chunks, so giving one back allocates nothing.
  */
 enum { CHUNK_BITS = 12, CHUNK = 1u << CHUNK_BITS, CHUNKS = 1u << 16 };
 
+struct chunk {
+    const struct source *src[CHUNK];
+    unsigned next_free[CHUNK];
+};
+
 static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
-static const struct source **chunks[CHUNKS];
+static struct chunk *chunks[CHUNKS];
 static unsigned next_id = 1; /* 0 is "no source" */
-static unsigned *free_ids;
-static size_t nfree, free_cap;
+static unsigned free_id;     /* the chain of free ids; 0 ends it */
 
 static void release_id(void *arg)
 {
     unsigned id = (unsigned)(uintptr_t)arg;
+    struct chunk *c = chunks[id >> CHUNK_BITS];
     pthread_mutex_lock(&ids_lock);
-    chunks[id >> CHUNK_BITS][id & (CHUNK - 1)] = NULL;
-    if (nfree == free_cap) {
-        size_t cap = free_cap ? 2 * free_cap : 256;
-        unsigned *more = realloc(free_ids, cap * sizeof(*more));
-        if (!more) { /* the id is not reused */
-            pthread_mutex_unlock(&ids_lock);
-            return;
-        }
-        free_ids = more;
-        free_cap = cap;
-    }
-    free_ids[nfree++] = id;
+    c->src[id & (CHUNK - 1)] = NULL;
+    c->next_free[id & (CHUNK - 1)] = free_id;
+    free_id = id;
     pthread_mutex_unlock(&ids_lock);
 }
 
@@ -54,17 +51,18 @@ static int register_source(struct arena *a, struct source *s)
 {
     unsigned id = 0;
     pthread_mutex_lock(&ids_lock);
-    if (nfree) {
-        id = free_ids[--nfree];
+    if (free_id) {
+        id = free_id;
+        free_id = chunks[id >> CHUNK_BITS]->next_free[id & (CHUNK - 1)];
     } else if (next_id < CHUNK * CHUNKS) {
         unsigned c = next_id >> CHUNK_BITS;
         if (!chunks[c])
-            chunks[c] = calloc(CHUNK, sizeof(*chunks[c]));
+            chunks[c] = calloc(1, sizeof(*chunks[c]));
         if (chunks[c])
             id = next_id++;
     }
     if (id)
-        chunks[id >> CHUNK_BITS][id & (CHUNK - 1)] = s;
+        chunks[id >> CHUNK_BITS]->src[id & (CHUNK - 1)] = s;
     pthread_mutex_unlock(&ids_lock);
     if (!id) {
         a->failed = 1;
@@ -80,7 +78,7 @@ static int register_source(struct arena *a, struct source *s)
 
 const struct source *source_get(unsigned id)
 {
-    return id ? chunks[id >> CHUNK_BITS][id & (CHUNK - 1)] : NULL;
+    return id ? chunks[id >> CHUNK_BITS]->src[id & (CHUNK - 1)] : NULL;
 }
 
 struct source *source_from_bytes(struct arena *a, const char *path,
