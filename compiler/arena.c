@@ -16,6 +16,12 @@ struct arena_block {
     max_align_t data[];
 };
 
+struct arena_cleanup {
+    struct arena_cleanup *next;
+    void (*fn)(void *);
+    void *arg;
+};
+
 enum { MIN_BLOCK = 64 * 1024 };
 
 void arena_init(struct arena *a)
@@ -23,10 +29,26 @@ void arena_init(struct arena *a)
     a->head = NULL;
     a->total = 0;
     a->failed = 0;
+    a->cleanups = NULL;
+}
+
+int arena_on_free(struct arena *a, void (*fn)(void *), void *arg)
+{
+    struct arena_cleanup *c = arena_alloc(a, sizeof(*c));
+    if (!c)
+        return -1;
+    c->fn = fn;
+    c->arg = arg;
+    c->next = a->cleanups;
+    a->cleanups = c;
+    return 0;
 }
 
 void arena_free(struct arena *a)
 {
+    for (struct arena_cleanup *c = a->cleanups; c; c = c->next)
+        c->fn(c->arg);
+    a->cleanups = NULL;
     struct arena_block *b = a->head;
     while (b) {
         struct arena_block *next = b->next;

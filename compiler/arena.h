@@ -12,16 +12,22 @@
 #include <stddef.h>
 
 struct arena_block;
+struct arena_cleanup;
 
 struct arena {
     struct arena_block *head;
-    size_t total; /* bytes handed out, for statistics */
-    int failed;   /* an allocation failed since arena_init */
+    size_t total;                   /* bytes handed out, for statistics */
+    int failed;                     /* an allocation failed since arena_init */
+    struct arena_cleanup *cleanups; /* run by arena_free, newest first */
 };
 
 void arena_init(struct arena *a);
 /* Releases every block; the arena may be reused after arena_init. */
 void arena_free(struct arena *a);
+/* Has arena_free call fn(arg) before it releases the memory: for what the
+ * arena's objects hold outside it. 0, or -1 out of memory (fn not
+ * registered; a->failed is set). */
+int arena_on_free(struct arena *a, void (*fn)(void *), void *arg);
 /* Returns zeroed memory aligned for any type, or NULL (and sets
  * a->failed) when the system is out of memory. The string functions below
  * return NULL the same way. */

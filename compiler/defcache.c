@@ -205,7 +205,7 @@ static void put_node(rt_buf *o, const struct node *n)
         return;
     }
     default:
-        put_str(o, n->str, n->len);
+        put_str(o, n->str, node_len(n));
         if (n->type == NODE_INT || n->type == NODE_FLOAT)
             rt_buf_put(o, &n->v, 8);
         else if (n->type == NODE_BOOL)
@@ -427,12 +427,6 @@ static struct node *get_node(struct in *r, struct arena *a,
                 return NULL;
             }
             n->kids[i] = k;
-            if (k->height + 1 > n->height)
-                n->height = k->height + 1;
-            if (type == NODE_SEQ)
-                n->weight += k->weight;
-            else if (i % 2)
-                n->weight += k->weight + 1;
         }
         return n;
     }
@@ -442,7 +436,7 @@ static struct node *get_node(struct in *r, struct arena *a,
         r->bad = true;
         return NULL;
     }
-    n->len = (unsigned)len;
+    n->v.len = (unsigned)len;
     if (type == NODE_INT || type == NODE_FLOAT)
         get_bytes(r, &n->v, 8);
     else if (type == NODE_BOOL)

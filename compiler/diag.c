@@ -71,7 +71,7 @@ void diag_error(struct diag_list *l, const struct node *at, const char *code,
 {
     va_list ap;
     va_start(ap, fmt);
-    vadd(l, SEV_ERROR, code, at ? at->src : NULL, at ? at->line : 0,
+    vadd(l, SEV_ERROR, code, at ? node_source(at) : NULL, at ? at->line : 0,
          at ? at->col : 0, hint, fmt, ap);
     va_end(ap);
 }
@@ -81,7 +81,7 @@ void diag_warning(struct diag_list *l, const struct node *at, const char *code,
 {
     va_list ap;
     va_start(ap, fmt);
-    vadd(l, SEV_WARNING, code, at ? at->src : NULL, at ? at->line : 0,
+    vadd(l, SEV_WARNING, code, at ? node_source(at) : NULL, at ? at->line : 0,
          at ? at->col : 0, hint, fmt, ap);
     va_end(ap);
 }

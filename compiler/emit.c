@@ -33,7 +33,7 @@ json_t *emit_node(const struct node *n)
         /* JSON has no NaN or infinities; they have no meaning here. */
         return isfinite(n->v.f) ? json_real(n->v.f) : json_null();
     case NODE_STRING:
-        return json_stringn(n->str, n->len);
+        return json_stringn(n->str, node_len(n));
     case NODE_SEQ: {
         json_t *a = json_array();
         for (size_t i = 0; i < n->n; i++)
@@ -43,7 +43,8 @@ json_t *emit_node(const struct node *n)
     case NODE_MAP: {
         json_t *o = json_object();
         for (size_t i = 0; i < n->n; i++)
-            json_object_setn_new(o, n->kids[2 * i]->str, n->kids[2 * i]->len,
+            json_object_setn_new(o, n->kids[2 * i]->str,
+                                 node_len(n->kids[2 * i]),
                                  emit_node(n->kids[2 * i + 1]));
         return o;
     }
@@ -80,7 +81,7 @@ static json_t *with_defaults(const struct schema *s, const struct node *n,
         const struct schema *ps = schema_property(s, k->str);
         if (!ps)
             ps = schema_additional(s);
-        json_object_setn_new(o, k->str, k->len,
+        json_object_setn_new(o, k->str, node_len(k),
                              with_defaults(ps, n->kids[2 * i + 1], depth + 1));
     }
     for (size_t i = 0; i < schema_prop_count(s); i++) {

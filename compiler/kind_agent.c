@@ -50,24 +50,25 @@ static void report(struct prompt_scan *ps, size_t offset, const char *code,
                    const char *hint, const char *msg)
 {
     const struct node *at = ps->at;
+    const struct source *src = node_source(at);
     size_t src_offset = (size_t)-1;
     if (ps->base != (size_t)-1) {
         src_offset = ps->base + offset;
-    } else if (at->block_indent && at->src && !at->src->unread &&
-               offset <= at->len) {
+    } else if (at->block_indent && src && !src->unread &&
+               offset <= node_len(at)) {
         size_t k = 0, line_start = 0, len;
         for (size_t i = 0; i < offset; i++)
             if (at->str[i] == '\n')
                 k++, line_start = i + 1;
-        const char *t = source_line(at->src, at->line + 1 + (int)k, &len);
+        const char *t = source_line(src, at->line + 1 + (int)k, &len);
         if (t)
-            src_offset = (size_t)(t - at->src->text) + at->block_indent +
+            src_offset = (size_t)(t - src->text) + at->block_indent +
                          (offset - line_start);
     }
     if (src_offset != (size_t)-1) {
         int line, col;
-        source_position(at->src, src_offset, &line, &col);
-        diag_add(ps->c->diags, SEV_ERROR, code, at->src, line, col, hint, "%s",
+        source_position(src, src_offset, &line, &col);
+        diag_add(ps->c->diags, SEV_ERROR, code, src, line, col, hint, "%s",
                  msg);
     } else {
         diag_error(ps->c->diags, at, code, hint, "%s", msg);
@@ -146,7 +147,8 @@ static bool agent_lists_tool(const struct node *view, const char *name,
 {
     const struct node *tools = node_get(view, "tools");
     for (size_t i = 0; tools && tools->type == NODE_SEQ && i < tools->n; i++)
-        if (tools->kids[i]->type == NODE_STRING && tools->kids[i]->len == len &&
+        if (tools->kids[i]->type == NODE_STRING &&
+            node_len(tools->kids[i]) == len &&
             !strncmp(tools->kids[i]->str, name, len))
             return true;
     return false;
@@ -207,13 +209,14 @@ void agent_check_file(struct check_ctx *c, struct def *d,
     if (!prompt || prompt->type != NODE_STRING)
         return;
     struct prompt_scan ps = {c, view, prompt, (size_t)-1};
-    if (d->md && prompt->src == d->src && prompt->line >= 1 &&
+    if (d->md && node_source(prompt) == d->src && prompt->line >= 1 &&
         (size_t)prompt->line <= d->src->nlines && prompt->col == 1 &&
         prompt->line >= d->md->body_line)
         ps.base = d->src->line_starts[prompt->line - 1];
     size_t eo;
     const char *err;
-    if (template_scan(prompt->str, prompt->len, visit, &ps, &eo, &err) < 0) {
+    if (template_scan(prompt->str, node_len(prompt), visit, &ps, &eo, &err) <
+        0) {
         char msg[200];
         snprintf(msg, sizeof(msg), "system prompt template: %s", err);
         report(&ps, eo, "template-unbalanced",

@@ -123,7 +123,7 @@ static void scan_value(struct args_scan *s, const struct node *n, int depth)
         s->at = n;
         size_t eo;
         const char *err;
-        if (template_scan(n->str, n->len, visit_arg, s, &eo, &err) < 0 &&
+        if (template_scan(n->str, node_len(n), visit_arg, s, &eo, &err) < 0 &&
             !s->refs)
             diag_error(s->c->diags, n, "template-unbalanced",
                        strstr(err, "deep")

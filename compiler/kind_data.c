@@ -28,7 +28,7 @@ const struct node *data_field(const struct node *data_view, const char *path)
         field = NULL;
         for (size_t i = 0; props && props->type == NODE_MAP && i < props->n;
              i++)
-            if (props->kids[2 * i]->len == n &&
+            if (node_len(props->kids[2 * i]) == n &&
                 !strncmp(props->kids[2 * i]->str, p, n))
                 field = props->kids[2 * i + 1];
         if (!field)

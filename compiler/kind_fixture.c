@@ -51,7 +51,8 @@ void fixture_index_refs(struct check_ctx *c)
                            "refs name records across all fixture files; "
                            "make this one unique",
                            "record ref '%s' is already used at %s:%d", ref->str,
-                           fref->src ? fref->src->path : "?", fref->line);
+                           node_source(fref) ? node_source(fref)->path : "?",
+                           fref->line);
             }
         }
     }

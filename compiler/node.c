@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "source.h"
 
 /* The index of key's pair in map m, or -1. */
 static long find(const struct node *m, const char *key)
@@ -15,7 +16,7 @@ static long find(const struct node *m, const char *key)
     size_t klen = strlen(key);
     for (size_t i = 0; i < m->n; i++) {
         const struct node *k = m->kids[2 * i];
-        if (k->len == klen && memcmp(k->str, key, klen) == 0)
+        if (node_len(k) == klen && memcmp(k->str, key, klen) == 0)
             return (long)i;
     }
     return -1;
@@ -87,12 +88,16 @@ struct node *node_new(struct arena *a, enum node_type t,
     if (!n)
         return NULL;
     n->type = t;
-    n->src = src;
-    n->line = line;
-    n->col = col;
+    n->src = src ? src->id : 0;
+    n->line = line < 0 ? 0 : line > NODE_POS_MAX ? NODE_POS_MAX : line;
+    n->col = col < 0 ? 0 : col > NODE_POS_MAX ? NODE_POS_MAX : col;
     n->str = "";
-    n->weight = 1;
     return n;
+}
+
+const struct source *node_source(const struct node *n)
+{
+    return source_get(n->src);
 }
 
 struct node *node_new_string(struct arena *a, const char *s, size_t len,
@@ -101,7 +106,18 @@ struct node *node_new_string(struct arena *a, const char *s, size_t len,
     struct node *n = node_new(a, NODE_STRING, src, line, col);
     if (!n || !(n->str = arena_strndup(a, s, len)))
         return NULL;
-    n->len = len;
+    n->v.len = (unsigned)len;
+    return n;
+}
+
+struct node *node_new_string_at(struct arena *a, const char *s, size_t len,
+                                const struct source *src, int line, int col)
+{
+    struct node *n = node_new(a, NODE_STRING, src, line, col);
+    if (!n)
+        return NULL;
+    n->str = s;
+    n->v.len = (unsigned)len;
     return n;
 }
 
@@ -112,7 +128,8 @@ struct node *node_merge(struct arena *a, struct node *base,
         return base;
     if (!base || base->type != NODE_MAP || overlay->type != NODE_MAP)
         return overlay;
-    struct node *m = node_new(a, NODE_MAP, base->src, base->line, base->col);
+    struct node *m =
+        node_new(a, NODE_MAP, node_source(base), base->line, base->col);
     if (!m || !(m->kids = arena_alloc(a, 2 * (base->n + overlay->n) *
                                              sizeof(*m->kids))))
         return NULL;
@@ -139,7 +156,7 @@ struct node *node_merge(struct arena *a, struct node *base,
 struct node *node_without(struct arena *a, const struct node *m,
                           const char *key)
 {
-    struct node *c = node_new(a, NODE_MAP, m->src, m->line, m->col);
+    struct node *c = node_new(a, NODE_MAP, node_source(m), m->line, m->col);
     if (!c || !(c->kids = arena_alloc(a, 2 * (m->n + 1) * sizeof(*c->kids))))
         return NULL;
     for (size_t i = 0; i < m->n; i++) {
@@ -169,7 +186,7 @@ bool node_equal(const struct node *a, const struct node *b)
     case NODE_BOOL:
         return a->v.b == b->v.b;
     case NODE_STRING:
-        return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
+        return a->v.len == b->v.len && memcmp(a->str, b->str, a->v.len) == 0;
     case NODE_SEQ:
         if (a->n != b->n)
             return false;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct arena;
 struct source;
@@ -22,36 +23,58 @@ enum node_type {
     NODE_SEQ,
 };
 
-/* Laid out to stay small: a project of 10,000 definitions has a few
- * million nodes. */
+/* Laid out in 32 bytes: a project of 10,000 definitions has a few million
+ * nodes. A node names its file by source id (source_get), and a scalar's
+ * length is read with node_len: it shares the value's space. */
 struct node {
-    unsigned char type;   /* enum node_type */
-    unsigned char height; /* collection levels below (scalars: 0) */
+    /* line and col: the 1-based position of the node's start. A file
+     * holds at most LIMIT_FILE_BYTES (4 MiB), so 24 bits hold either
+     * exactly; node_new stores anything larger as NODE_POS_MAX. */
+    unsigned type : 8; /* enum node_type */
+    unsigned line : 24;
     /* A literal block scalar ('|') whose text maps line for line onto the
      * source: line k of str is source line (line + 1 + k) from column
      * block_indent + 1. 0 for every other scalar (plain, quoted, folded
      * '>', or an indentation over 255), whose positions inside the text
      * are not exact: report those at the scalar's start. */
-    unsigned char block_indent;
-    int line, col;            /* 1-based position of the node's start */
-    unsigned len;             /* length of str (<= LIMIT_STRING_BYTES) */
-    unsigned n;               /* MAP: pairs; SEQ: items */
-    unsigned weight;          /* nodes in this subtree (<= LIMIT_NODES) */
-    const struct source *src; /* NULL for nodes made by the compiler */
-    const char *str;          /* scalar text, NUL-terminated (all scalars) */
+    unsigned block_indent : 8;
+    unsigned col : 24;
+    unsigned src;    /* source id (source_get); 0 for compiler nodes */
+    unsigned n;      /* MAP: pairs; SEQ: items; scalars: 0 */
+    const char *str; /* scalar text, NUL-terminated (all scalars) */
     /* A scalar has a value, a collection children: they share the
-     * space (a project of 10,000 definitions has a million nodes). */
+     * space. */
     union {
         union {
-            long long i;
-            double f;
-            bool b;
-        } v; /* BOOL, INT, FLOAT */
+            long long i; /* INT */
+            double f;    /* FLOAT */
+            struct {
+                unsigned len; /* STRING, NULL, BOOL: length of str */
+                bool b;       /* BOOL */
+            };
+        } v;
         /* MAP: kids[2k] is the key (a scalar), kids[2k+1] its value.
          * SEQ: kids[k] is item k. */
         struct node **kids;
     };
 };
+_Static_assert(sizeof(struct node) == 32, "a node is 32 bytes");
+
+/* Positions past this are stored as it (files are smaller: limits.h). */
+#define NODE_POS_MAX 0xFFFFFF
+
+/* Length of a scalar's str (numbers keep theirs in the value's place, so
+ * it is counted); 0 for collections. */
+static inline size_t node_len(const struct node *n)
+{
+    if (n->type == NODE_STRING) /* most often, map keys first */
+        return n->v.len;
+    if (n->type == NODE_INT || n->type == NODE_FLOAT)
+        return strlen(n->str);
+    return n->type == NODE_MAP || n->type == NODE_SEQ ? 0 : n->v.len;
+}
+/* The file n was read from, or NULL (a node made by the compiler). */
+const struct source *node_source(const struct node *n);
 
 /* Value for key in a map, or NULL (also when m is not a map). */
 struct node *node_get(const struct node *m, const char *key);
@@ -71,6 +94,10 @@ struct node *node_new(struct arena *a, enum node_type t,
                       const struct source *src, int line, int col);
 struct node *node_new_string(struct arena *a, const char *s, size_t len,
                              const struct source *src, int line, int col);
+/* A string node whose str is s itself, not a copy: s must outlive the node
+ * and be NUL-terminated at s[len] (text running to the end of a source). */
+struct node *node_new_string_at(struct arena *a, const char *s, size_t len,
+                                const struct source *src, int line, int col);
 /* Deep-merges overlay over base: maps merge key by key (recursively),
  * anything else is replaced. Returns base itself when overlay is NULL.
  * Nodes are shared, never copied, so positions stay those of the files. */

@@ -240,8 +240,12 @@ static void inject_prompt(struct arena *a, struct def *d, struct node *root)
         return;
     memcpy(kids, root->kids, 2 * root->n * sizeof(*kids));
     kids[2 * root->n] =
-        node_new_string(a, "systemPrompt", 12, d->src, md->body_line, 1);
-    kids[2 * root->n + 1] = node_new_string(a, body, blen, d->src, line, 1);
+        node_new_string_at(a, "systemPrompt", 12, d->src, md->body_line, 1);
+    /* The body usually runs to the end of the file, whose text is
+     * NUL-terminated and kept: the prompt is then not copied. */
+    kids[2 * root->n + 1] =
+        body[blen] == '\0' ? node_new_string_at(a, body, blen, d->src, line, 1)
+                           : node_new_string(a, body, blen, d->src, line, 1);
     if (!kids[2 * root->n] || !kids[2 * root->n + 1])
         return; /* out of memory: the arena says so */
     root->kids = kids;
@@ -356,13 +360,13 @@ static void identify(struct arena *a, struct def *d)
 {
     const struct kind_ops *ops = &kind_table[d->kind];
     struct node *n = node_get(d->root, ops->slug_key);
-    if (n && n->type == NODE_STRING && n->len) {
+    if (n && n->type == NODE_STRING && node_len(n)) {
         d->slug = n->str;
         d->slug_node = n;
     } else if (d->kind == KIND_ROLE) {
         /* Role identity: slug, else derived from name (as Struere does). */
         struct node *name = node_get(d->root, "name");
-        if (name && name->type == NODE_STRING && name->len) {
+        if (name && name->type == NODE_STRING && node_len(name)) {
             d->slug = slug_from_name(a, name->str);
             d->slug_node = name;
             if (d->slug && !*d->slug) {

@@ -861,7 +861,7 @@ static void check_scalar(const struct schema *s, const struct node *n,
         }
         if (s->min_len >= 0 || s->max_len >= 0) {
             long chars = 0;
-            for (size_t i = 0; i < n->len; i++)
+            for (size_t i = 0, len = node_len(n); i < len; i++)
                 if (((unsigned char)n->str[i] & 0xC0) != 0x80)
                     chars++;
             if (s->min_len >= 0 && chars < s->min_len) {

@@ -5,13 +5,81 @@
 #include "source.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "arena.h"
 #include "utf8.h"
+
+/*
+ * Source ids: a table of pointers in chunks that never move, so reading
+ * one needs no lock (a node's id was handed out before the node was
+ * shared). Ids come back when their arena is freed, so a long `dev`
+ * session does not grow the table; the free ids are chained through the
+ * chunks, so giving one back allocates nothing.
+ */
+enum { CHUNK_BITS = 12, CHUNK = 1u << CHUNK_BITS, CHUNKS = 1u << 16 };
+
+struct chunk {
+    const struct source *src[CHUNK];
+    unsigned next_free[CHUNK];
+};
+
+static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct chunk *chunks[CHUNKS];
+static unsigned next_id = 1; /* 0 is "no source" */
+static unsigned free_id;     /* the chain of free ids; 0 ends it */
+
+static void release_id(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    struct chunk *c = chunks[id >> CHUNK_BITS];
+    pthread_mutex_lock(&ids_lock);
+    c->src[id & (CHUNK - 1)] = NULL;
+    c->next_free[id & (CHUNK - 1)] = free_id;
+    free_id = id;
+    pthread_mutex_unlock(&ids_lock);
+}
+
+/* Gives s an id, released when a is freed. 0, or -1 (out of memory, or
+ * more sources alive than ids). */
+static int register_source(struct arena *a, struct source *s)
+{
+    unsigned id = 0;
+    pthread_mutex_lock(&ids_lock);
+    if (free_id) {
+        id = free_id;
+        free_id = chunks[id >> CHUNK_BITS]->next_free[id & (CHUNK - 1)];
+    } else if (next_id < CHUNK * CHUNKS) {
+        unsigned c = next_id >> CHUNK_BITS;
+        if (!chunks[c])
+            chunks[c] = calloc(1, sizeof(*chunks[c]));
+        if (chunks[c])
+            id = next_id++;
+    }
+    if (id)
+        chunks[id >> CHUNK_BITS]->src[id & (CHUNK - 1)] = s;
+    pthread_mutex_unlock(&ids_lock);
+    if (!id) {
+        a->failed = 1;
+        return -1;
+    }
+    if (arena_on_free(a, release_id, (void *)(uintptr_t)id) < 0) {
+        release_id((void *)(uintptr_t)id);
+        return -1;
+    }
+    s->id = id;
+    return 0;
+}
+
+const struct source *source_get(unsigned id)
+{
+    return id ? chunks[id >> CHUNK_BITS]->src[id & (CHUNK - 1)] : NULL;
+}
 
 struct source *source_from_bytes(struct arena *a, const char *path,
                                  const char *bytes, size_t len)
@@ -24,7 +92,7 @@ struct source *source_adopt(struct arena *a, const char *path, char *text,
                             size_t len)
 {
     struct source *s = arena_alloc(a, sizeof(*s));
-    if (!s || !(s->path = arena_strdup(a, path)))
+    if (!s || !(s->path = arena_strdup(a, path)) || register_source(a, s) < 0)
         return NULL;
     s->skipped = 0;
     if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
@@ -32,6 +100,8 @@ struct source *source_adopt(struct arena *a, const char *path, char *text,
         len -= 3;
         s->skipped = 3;
     }
+    if (len > UINT32_MAX)
+        return NULL;
     const char *end = text + len, *p;
     s->text = text;
     s->len = len;
@@ -39,14 +109,14 @@ struct source *source_adopt(struct arena *a, const char *path, char *text,
     size_t n = 1;
     for (p = text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
         n++;
-    s->line_starts = arena_alloc(a, n * sizeof(size_t));
+    s->line_starts = arena_alloc(a, n * sizeof(*s->line_starts));
     if (!s->line_starts)
         return NULL;
     s->nlines = n;
     size_t k = 0;
     s->line_starts[k++] = 0;
     for (p = text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-        s->line_starts[k++] = (size_t)(p - text) + 1;
+        s->line_starts[k++] = (uint32_t)(p - text) + 1;
     return s;
 }
 

@@ -26,10 +26,13 @@ struct source {
     const char *path; /* as shown to the user, relative to the project */
     const char *text; /* NUL-terminated copy of the file, after its BOM */
     size_t len;
-    unsigned skipped;    /* bytes of a UTF-8 byte order mark before text */
-    size_t *line_starts; /* offsets of each line's first byte */
+    unsigned skipped; /* bytes of a UTF-8 byte order mark before text */
+    /* Offsets of each line's first byte: 32 bits, as sources are far
+     * smaller than 4 GiB (LIMIT_FILE_BYTES; source_adopt refuses more). */
+    uint32_t *line_starts;
     size_t nlines;
     bool unread; /* text not read (a definition restored from the cache) */
+    unsigned id; /* names this source in a node (source_get) */
 };
 
 /* Makes a source from bytes already in memory (copied into the arena). */
@@ -40,6 +43,10 @@ struct source *source_from_bytes(struct arena *a, const char *path,
  * line 1's columns count from after it. */
 struct source *source_adopt(struct arena *a, const char *path, char *text,
                             size_t len);
+/* The source of id (struct source's id), or NULL for 0. Ids let a tree
+ * node name its file in 4 bytes instead of a pointer; an id is valid until
+ * the arena its source was made in is freed, and is then reused. */
+const struct source *source_get(unsigned id);
 /* Byte offset to 1-based line and column (columns count characters). */
 void source_position(const struct source *s, size_t offset, int *line,
                      int *col);

@@ -21,11 +21,24 @@ struct frame {
     struct node *coll;
     size_t base;      /* where its children start in the loader's scratch */
     struct node *key; /* map: key waiting for its value */
+    /* The collection's subtree so far: nodes (aliases count as the nodes
+     * they repeat) and levels. Kept here, not in the node, which stays
+     * small. */
+    size_t weight;
+    int height;
 };
 
+/* What an alias repeats: the anchored node and its subtree's size. */
 struct anchor {
     const char *name;
     struct node *node;
+    size_t weight;
+    int height;
+};
+
+struct text {
+    const char *s; /* NULL: a free slot */
+    unsigned len, hash;
 };
 
 struct loader {
@@ -45,6 +58,11 @@ struct loader {
     struct node **scratch;
     size_t top, scratch_cap;
     size_t budget;
+    /* The short scalar texts copied so far (open addressing): a text
+     * repeated in the file, such as the keys of a list's items or an enum
+     * value, is stored once. Nodes never change their str. */
+    struct text *texts;
+    size_t ntexts, texts_cap;
     struct node *root;
     int failed; /* an error was reported */
     int fatal;  /* parsing cannot go on */
@@ -86,7 +104,7 @@ static bool match_all(const char *s, size_t n, const char *accept)
 static bool resolve_plain(struct node *n)
 {
     const char *s = n->str;
-    size_t len = n->len;
+    size_t len = n->v.len; /* a STRING as yet */
     /* The words of the core schema are 1, 4 or 5 bytes long and start
      * with one of these; anything else is looked at as a number only. */
     bool word = (len == 1 && s[0] == '~') ||
@@ -247,9 +265,9 @@ static void check_duplicates(struct loader *L, struct node *m)
     if (m->n <= 16) {
         for (size_t i = 1; i < m->n; i++)
             for (size_t j = 0; j < i; j++)
-                if (m->kids[2 * i]->len == m->kids[2 * j]->len &&
+                if (node_len(m->kids[2 * i]) == node_len(m->kids[2 * j]) &&
                     !memcmp(m->kids[2 * i]->str, m->kids[2 * j]->str,
-                            m->kids[2 * i]->len)) {
+                            node_len(m->kids[2 * i]))) {
                     report_duplicate(L, m->kids[2 * j], m->kids[2 * i]);
                     break;
                 }
@@ -274,7 +292,8 @@ static void check_duplicates(struct loader *L, struct node *m)
     free(keys);
 }
 
-static void register_anchor(struct loader *L, const char *name, struct node *n)
+static void register_anchor(struct loader *L, const char *name, struct node *n,
+                            size_t weight, int height)
 {
     if (!name || arena_grow(L->a, (void **)&L->anchors, &L->anchors_cap,
                             L->nanchors + 1, sizeof(*L->anchors)) < 0) {
@@ -283,6 +302,8 @@ static void register_anchor(struct loader *L, const char *name, struct node *n)
     }
     L->anchors[L->nanchors].name = name;
     L->anchors[L->nanchors].node = n;
+    L->anchors[L->nanchors].weight = weight;
+    L->anchors[L->nanchors].height = height;
     L->nanchors++;
 }
 
@@ -316,8 +337,10 @@ static bool close_frame(struct loader *L, struct frame *f)
     return true;
 }
 
-/* Attaches a finished node to the open collection (or makes it the root). */
-static void attach(struct loader *L, struct node *n, yaml_mark_t m)
+/* Attaches a finished node, whose subtree has weight nodes and height
+ * levels, to the open collection (or makes it the root). */
+static void attach(struct loader *L, struct node *n, size_t weight, int height,
+                   yaml_mark_t m)
 {
     if (L->depth == 0) {
         L->root = n;
@@ -325,15 +348,15 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
     }
     struct frame *f = &L->stack[L->depth - 1];
     struct node *c = f->coll;
-    if (n->height + 1 > c->height)
-        c->height = n->height + 1;
+    if (height + 1 > f->height)
+        f->height = height + 1;
     if (c->type == NODE_SEQ) {
         if (!push(L, n)) {
             out_of_memory(L);
             return;
         }
         c->n++;
-        c->weight += n->weight;
+        f->weight += weight;
         return;
     }
     if (!f->key) {
@@ -354,7 +377,7 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
         return;
     }
     c->n++;
-    c->weight += n->weight + 1;
+    f->weight += weight + 1;
     f->key = NULL;
 }
 
@@ -369,7 +392,7 @@ static void attach(struct loader *L, struct node *n, yaml_mark_t m)
 static unsigned char literal_indent(const struct loader *L,
                                     const struct node *n)
 {
-    const char *s = n->str, *end = n->str + n->len;
+    const char *s = n->str, *end = n->str + n->v.len;
     while (end > s && end[-1] == '\n')
         end--;
     if (end == s || !L->src || L->src->unread)
@@ -406,6 +429,66 @@ static unsigned char literal_indent(const struct loader *L,
     return (unsigned char)indent;
 }
 
+enum { SHARED_TEXT_MAX = 64 }; /* longer texts rarely repeat */
+
+/* A word at a time: most texts are one or two words long. */
+static unsigned hash_text(const char *s, size_t len)
+{
+    const uint64_t k = 0x9E3779B97F4A7C15u; /* 2^64 / golden ratio */
+    uint64_t h = len * k, w;
+    for (; len >= 8; s += 8, len -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * k;
+    }
+    for (w = 0; len; len--) /* a short tail: no call to memcpy */
+        w = w << 8 | (unsigned char)*s++;
+    h = (h ^ w) * k;
+    return (unsigned)(h >> 32);
+}
+
+/* Doubles the table; false when out of memory (texts are then copied
+ * without sharing). */
+static bool grow_texts(struct loader *L)
+{
+    size_t cap = L->texts_cap ? 2 * L->texts_cap : 256;
+    struct text *t = calloc(cap, sizeof(*t));
+    if (!t)
+        return false;
+    for (size_t i = 0; i < L->texts_cap; i++) {
+        if (!L->texts[i].s)
+            continue;
+        size_t j = L->texts[i].hash & (cap - 1);
+        while (t[j].s)
+            j = (j + 1) & (cap - 1);
+        t[j] = L->texts[i];
+    }
+    free(L->texts);
+    L->texts = t;
+    L->texts_cap = cap;
+    return true;
+}
+
+/* s as a NUL-terminated string in the arena, shared with an earlier
+ * scalar of the same text; NULL out of memory. */
+static const char *copy_text(struct loader *L, const char *s, size_t len)
+{
+    if (len > SHARED_TEXT_MAX ||
+        (2 * (L->ntexts + 1) > L->texts_cap && !grow_texts(L)))
+        return arena_strndup(L->a, s, len);
+    unsigned h = hash_text(s, len);
+    size_t i = h & (L->texts_cap - 1);
+    for (; L->texts[i].s; i = (i + 1) & (L->texts_cap - 1))
+        if (L->texts[i].hash == h && L->texts[i].len == len &&
+            !memcmp(L->texts[i].s, s, len))
+            return L->texts[i].s;
+    char *c = arena_strndup(L->a, s, len);
+    if (c) {
+        L->texts[i] = (struct text){c, (unsigned)len, h};
+        L->ntexts++;
+    }
+    return c;
+}
+
 static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
 {
     yaml_mark_t m = ev->start_mark;
@@ -421,10 +504,11 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
         n = node_new_string(L->a, "", 0, L->src, line_of(L, m), col_of(m));
         return n;
     }
-    n = node_new_string(L->a, (const char *)ev->data.scalar.value, len, L->src,
-                        line_of(L, m), col_of(m));
-    if (!n)
+    n = node_new(L->a, NODE_STRING, L->src, line_of(L, m), col_of(m));
+    if (!n ||
+        !(n->str = copy_text(L, (const char *)ev->data.scalar.value, len)))
         return NULL;
+    n->v.len = (unsigned)len;
     if (ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE)
         n->block_indent = literal_indent(L, n);
     const char *tag = (const char *)ev->data.scalar.tag;
@@ -435,7 +519,7 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
         snprintf(msg, sizeof(msg),
                  "integer %.60s%s is out of range: integers are kept exactly, "
                  "from -9223372036854775808 to 9223372036854775807",
-                 n->str, n->len > 60 ? "..." : "");
+                 n->str, node_len(n) > 60 ? "..." : "");
         diag_add(L->diags, SEV_ERROR, "integer-out-of-range", L->src,
                  line_of(L, m), col_of(m),
                  "use a smaller number, or quote it if it is text", "%s", msg);
@@ -444,11 +528,11 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
     return n;
 }
 
-static struct node *find_anchor(struct loader *L, const char *name)
+static const struct anchor *find_anchor(struct loader *L, const char *name)
 {
     for (size_t i = L->nanchors; i-- > 0;)
         if (!strcmp(L->anchors[i].name, name))
-            return L->anchors[i].node;
+            return &L->anchors[i];
     return NULL;
 }
 
@@ -532,16 +616,16 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
             }
             if (ev.data.scalar.anchor)
                 register_anchor(
-                    &L, arena_strdup(a, (const char *)ev.data.scalar.anchor),
-                    n);
+                    &L, arena_strdup(a, (const char *)ev.data.scalar.anchor), n,
+                    1, 0);
             if (!L.fatal)
-                attach(&L, n, m);
+                attach(&L, n, 1, 0, m);
             break;
         }
         case YAML_ALIAS_EVENT: {
-            struct node *n =
+            const struct anchor *an =
                 find_anchor(&L, (const char *)ev.data.alias.anchor);
-            if (!n) {
+            if (!an) {
                 char msg[300];
                 snprintf(msg, sizeof(msg), "unknown anchor '*%.200s'",
                          (const char *)ev.data.alias.anchor);
@@ -552,10 +636,10 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
                 L.fatal = 1;
                 break;
             }
-            if (!spend(&L, n->weight, m))
+            if (!spend(&L, an->weight, m))
                 break;
             /* An alias repeats its anchor's depth where it is used. */
-            if (L.depth + n->height > LIMIT_DEPTH) {
+            if (L.depth + an->height > LIMIT_DEPTH) {
                 char msg[160];
                 snprintf(msg, sizeof(msg),
                          "nesting is too deep: this alias reaches more "
@@ -565,7 +649,7 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
                 L.fatal = 1;
                 break;
             }
-            attach(&L, n, m);
+            attach(&L, an->node, an->weight, an->height, m);
             break;
         }
         case YAML_SEQUENCE_START_EVENT:
@@ -590,7 +674,6 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
                 out_of_memory(&L);
                 break;
             }
-            n->height = 1;
             L.open_anchor[L.depth] =
                 anchor ? arena_strdup(a, (const char *)anchor) : NULL;
             if (anchor && !L.open_anchor[L.depth]) {
@@ -600,6 +683,8 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
             L.stack[L.depth].coll = n;
             L.stack[L.depth].base = L.top;
             L.stack[L.depth].key = NULL;
+            L.stack[L.depth].weight = 1;
+            L.stack[L.depth].height = 1;
             L.depth++;
             break;
         }
@@ -607,6 +692,8 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
         case YAML_MAPPING_END_EVENT: {
             L.depth--;
             struct node *n = L.stack[L.depth].coll;
+            size_t weight = L.stack[L.depth].weight;
+            int height = L.stack[L.depth].height;
             if (!close_frame(&L, &L.stack[L.depth])) {
                 out_of_memory(&L);
                 break;
@@ -614,9 +701,9 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
             if (n->type == NODE_MAP)
                 check_duplicates(&L, n);
             if (L.open_anchor[L.depth])
-                register_anchor(&L, L.open_anchor[L.depth], n);
+                register_anchor(&L, L.open_anchor[L.depth], n, weight, height);
             if (!L.fatal)
-                attach(&L, n, m);
+                attach(&L, n, weight, height, m);
             break;
         }
         default:
@@ -626,6 +713,7 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
     }
     yaml_parser_delete(&p);
     free(L.scratch);
+    free(L.texts);
     *failed = L.failed;
     return L.fatal ? NULL : L.root;
 }
