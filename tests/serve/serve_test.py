@@ -596,6 +596,34 @@ check("--max-connections 8, 8 open: a 9th connection's request gets 503 too_many
       s == 503 and is_error(b, "too_many_connections") and b"at most 8 connections" in b, (s, b))
 check("the 503 says when to retry and closes the connection",
       h.get("retry-after") == "1" and h.get("connection", "").lower() == "close", h)
+# a flood past the limit and the spare connections: every answer is 503
+# or a closed connection, never a 200, and the server keeps running
+flood = []
+for _ in range(120):
+    try:
+        c = socket.create_connection(("127.0.0.1", M.port), timeout=5)
+        c.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        flood.append(c)
+    except OSError:
+        flood.append(None)
+seen = {"503": 0, "closed": 0, "other": []}
+for c in flood:
+    if c is None:
+        seen["closed"] += 1
+        continue
+    try:
+        got = c.recv(200)
+    except (ConnectionResetError, socket.timeout):
+        got = b""
+    if got.startswith(b"HTTP/1.1 503"):
+        seen["503"] += 1
+    elif got == b"":
+        seen["closed"] += 1
+    else:
+        seen["other"].append(got[:40])
+    c.close()
+check("120 more connections past the limit: each is answered 503 or closed, never served",
+      not seen["other"] and seen["503"] > 0 and seen["503"] + seen["closed"] == 120, seen)
 for c in idle:
     c.close()
 time.sleep(0.3)
