@@ -4,16 +4,21 @@
 #include "cache_file.h"
 
 #include <dirent.h>
+#include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sha256.h"
 #include "source.h"
+#include "version.h"
 
 /* A temporary file this old was left by a run that was killed. */
 #define STALE_SECONDS 600
@@ -25,6 +30,20 @@ bool cache_file_path(const char *git_dir, const char *name, char *buf,
     int n = snprintf(buf, size, "%s%sstruere/%s", git_dir,
                      glen && git_dir[glen - 1] == '/' ? "" : "/", name);
     return n > 0 && (size_t)n < size;
+}
+
+bool cache_file_project_path(const char *git_dir, const char *prefix,
+                             const char *project_dir, char *buf, size_t size)
+{
+    char real[4200];
+    if (!realpath(project_dir, real))
+        return false;
+    unsigned char h[32];
+    rt_sha256(real, strlen(real), h);
+    char hex[65], name[64];
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    snprintf(name, sizeof(name), "%.40s-%.16s", prefix, hex);
+    return cache_file_path(git_dir, name, buf, size);
 }
 
 /* dir, and the directory above it (struere/ for struere/bundles). */
@@ -127,4 +146,92 @@ bool cache_file_key(const char *dir, bool create,
     unlink(tmp);
     sodium_memzero(fresh, sizeof(fresh));
     return written && read_key(path, key);
+}
+
+/* ---- sealing -------------------------------------------------------------
+ */
+
+bool cache_file_seal(const char *path, bool create, const unsigned char *p,
+                     size_t n, unsigned char tag[CACHE_SEAL_BYTES])
+{
+    char dir[4200];
+    unsigned char key[CACHE_KEY_BYTES], digest[32];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return false;
+    *slash = '\0';
+    if (!cache_file_key(dir, create, key))
+        return false;
+    rt_sha256(p, n, digest);
+    crypto_auth_hmacsha256(tag, digest, sizeof(digest), key);
+    sodium_memzero(key, sizeof(key));
+    return true;
+}
+
+/* ---- the compiler's identity ---------------------------------------------
+ * The GNU build id of the running program: any change to the compiler's
+ * code or embedded schemas gives another one, so a cache written by
+ * another build is never used. */
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *out)
+{
+    (void)size;
+    char *hex = out;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const unsigned char *at =
+            (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        size_t left = ph->p_memsz;
+        while (left >= sizeof(ElfW(Nhdr))) {
+            ElfW(Nhdr) nh;
+            memcpy(&nh, at, sizeof(nh));
+            size_t name = (nh.n_namesz + 3) & ~(size_t)3;
+            size_t desc = (nh.n_descsz + 3) & ~(size_t)3;
+            size_t whole = sizeof(nh) + name + desc;
+            if (whole > left)
+                break;
+            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+                !memcmp(at + sizeof(nh), "GNU", 4) && nh.n_descsz >= 8 &&
+                nh.n_descsz <= 64) {
+                sodium_bin2hex(hex, 129, at + sizeof(nh) + name, nh.n_descsz);
+                return 1;
+            }
+            at += whole;
+            left -= whole;
+        }
+    }
+    return 1; /* the first object is the program itself: stop there */
+}
+
+bool cache_file_compiler_id(char *buf, size_t size)
+{
+    char hex[129] = "";
+    dl_iterate_phdr(find_build_id, hex);
+    if (!hex[0])
+        return false;
+    snprintf(buf, size, "struere %s build %s", STRUERE_VERSION, hex);
+    return true;
+}
+
+unsigned char *cache_file_read(const char *path, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    unsigned char *b = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (b = malloc((size_t)st.st_size))) {
+        size_t got = read_all(fd, b, (size_t)st.st_size);
+        if (got != (size_t)st.st_size) {
+            free(b);
+            b = NULL;
+        }
+        *len = got;
+    }
+    close(fd);
+    return b;
 }

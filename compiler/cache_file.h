@@ -16,6 +16,11 @@
  * fit. */
 bool cache_file_path(const char *git_dir, const char *name, char *buf,
                      size_t size);
+/* <git dir>/struere/<prefix>-<digest of project_dir's real path>: a
+ * store may hold several projects, each with its own cache files. False
+ * when the path does not fit or project_dir cannot be resolved. */
+bool cache_file_project_path(const char *git_dir, const char *prefix,
+                             const char *project_dir, char *buf, size_t size);
 /* Writes data as dir/name: to dir/.name.PID.tmp first, renamed over
  * dir/name when it is all written. Creates dir (and its parent) when
  * missing. Returns 0, or -1 (nothing is left behind). */
@@ -35,5 +40,27 @@ void cache_file_sweep(const char *dir);
 #define CACHE_KEY_BYTES 32
 bool cache_file_key(const char *dir, bool create,
                     unsigned char key[CACHE_KEY_BYTES]);
+
+/* What the caches read is compiled as it is, and a checksum is no seal
+ * (an edit can recompute it): a cache file ends with a tag, HMAC-SHA-256
+ * under the store's cache key of the SHA-256 of everything before it.
+ * cache_file_seal computes the tag of a cache file's n bytes under the key
+ * of the directory holding path (made if create): false when there is no
+ * key. */
+#define CACHE_SEAL_BYTES 32
+bool cache_file_seal(const char *path, bool create, const unsigned char *p,
+                     size_t n, unsigned char tag[CACHE_SEAL_BYTES]);
+/* "struere VERSION build HEX" (the GNU build id of the running program),
+ * or false without a build id: a cache written by another build of the
+ * compiler is never used. */
+bool cache_file_compiler_id(char *buf, size_t size);
+/* The whole regular file at path (malloc'd, *len bytes), not following a
+ * link and never blocking on a FIFO; NULL when it cannot be read whole or
+ * is empty. */
+unsigned char *cache_file_read(const char *path, size_t *len);
+/* A file written within this long before a run started may have a stat
+ * that a later write repeats (timestamps are coarse; FAT's are 2 s): the
+ * caches do not take such a stat as proof that the file is unchanged. */
+#define CACHE_RACY_NS 2000000000LL
 
 #endif

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "compile.h"
 #include "dev.h"
+#include "lastrun.h"
 #include "report.h"
 #include "semdiff.h"
 #include "store.h"
@@ -49,7 +50,7 @@ static const char diff_usage[] =
     "bundle; 2 usage; 3 I/O.\n";
 
 static const char status_usage[] =
-    "usage: struere status [--env ENV] [--json] [--exit-code]\n"
+    "usage: struere status [--env ENV] [--json] [--exit-code] [-v]\n"
     "\n"
     "For each environment, the definitions that are new (+), changed (~) or\n"
     "removed (-) between the local files and the environment's committed\n"
@@ -58,7 +59,12 @@ static const char status_usage[] =
     "\n"
     "It checks and compiles the project as 'struere dev' does, with dev's\n"
     "caches in .git/struere/ (the result is the same without them), and\n"
-    "writes nothing.\n";
+    "writes nothing. When no file or directory of the project has changed\n"
+    "since the last 'struere dev' (their stat, as that run recorded it),\n"
+    "nothing is read or compiled: each environment whose branch holds the\n"
+    "bundle that run compiled is up to date.\n"
+    "\n"
+    "  -v, --verbose   say on stderr what each phase took\n";
 
 int cmd_diff(const struct cli *g, int argc, char **argv)
 {
@@ -163,7 +169,7 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
 struct status_run {
     const struct cli *g;
     int only; /* one environment (ENV_*), or -1 */
-    bool json, exit_code;
+    bool json, exit_code, verbose;
     struct cli_progress progress;
 };
 
@@ -209,6 +215,54 @@ static int committed_bundle(const struct cli *g, struct store *s, int e,
     return cli_load_bundle(g, s, env_names[e], e, out, label, size);
 }
 
+/* Prints environment e's differences d from its committed bundle (label;
+ * committed: whether there is one) as text, or keeps d for the JSON
+ * (all takes it). Returns how many definitions differ. */
+static size_t status_env(const struct status_run *r, json_t *all, int e,
+                         json_t *d, bool committed, const char *label)
+{
+    size_t n = semdiff_count(d);
+    if (!r->json) {
+        if (!committed)
+            printf("%s: nothing committed yet (%zu definitions to add)\n",
+                   env_names[e], n);
+        else if (n)
+            printf("%s: %zu definition%s differ%s from %s\n", env_names[e], n,
+                   n == 1 ? "" : "s", n == 1 ? "s" : "", label);
+        else
+            printf("%s: up to date with %s\n", env_names[e], label);
+        size_t i;
+        json_t *ch;
+        json_array_foreach(json_object_get(d, "changes"), i, ch)
+        {
+            const char *what = json_string_value(json_object_get(ch, "change"));
+            printf("  %c %s %s\n",
+                   what[0] == 'a'   ? '+'
+                   : what[0] == 'r' ? '-'
+                                    : '~',
+                   json_string_value(json_object_get(ch, "kind")),
+                   json_string_value(json_object_get(ch, "slug")));
+        }
+    }
+    json_object_set_new(all, env_names[e], d);
+    return n;
+}
+
+/* The JSON (when asked) and the exit status, once every environment is
+ * compared. Frees all. */
+static int status_end(const struct status_run *r, json_t *all, int rc,
+                      size_t differing)
+{
+    if (rc == EXIT_OK && r->json) {
+        json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    }
+    if (rc == EXIT_OK && r->exit_code && differing)
+        rc = EXIT_INVALID;
+    json_decref(all);
+    return rc;
+}
+
 /* Each environment's committed bundle against the one compiled. */
 static int status_compiled(void *arg, const struct project *p,
                            const struct compiled *c)
@@ -237,51 +291,55 @@ static int status_compiled(void *arg, const struct project *p,
                       env_names[e], err.message);
             rc = EXIT_IO;
         }
-        if (rc == EXIT_OK) {
-            json_t *d =
+        if (rc == EXIT_OK)
+            differing += status_env(
+                r, all, e,
                 same ? semdiff_new(env_names[e], "local")
-                     : semdiff_bundles(committed, local, env_names[e], "local");
-            size_t n = semdiff_count(d);
-            differing += n;
-            if (!r->json) {
-                if (!committed && !same)
-                    printf("%s: nothing committed yet (%zu definitions "
-                           "to add)\n",
-                           env_names[e], n);
-                else if (n)
-                    printf("%s: %zu definition%s differ%s from %s\n",
-                           env_names[e], n, n == 1 ? "" : "s",
-                           n == 1 ? "s" : "", label);
-                else
-                    printf("%s: up to date with %s\n", env_names[e], label);
-                size_t i;
-                json_t *ch;
-                json_array_foreach(json_object_get(d, "changes"), i, ch)
-                {
-                    const char *what =
-                        json_string_value(json_object_get(ch, "change"));
-                    printf("  %c %s %s\n",
-                           what[0] == 'a'   ? '+'
-                           : what[0] == 'r' ? '-'
-                                            : '~',
-                           json_string_value(json_object_get(ch, "kind")),
-                           json_string_value(json_object_get(ch, "slug")));
-                }
-            }
-            json_object_set_new(all, env_names[e], d);
-        }
+                     : semdiff_bundles(committed, local, env_names[e], "local"),
+                committed || same, label);
         struere_bundle_free(committed);
         struere_bundle_free(local);
     }
-    if (rc == EXIT_OK && r->json) {
-        json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
-    }
-    if (rc == EXIT_OK && r->exit_code && differing)
-        rc = EXIT_INVALID;
-    json_decref(all);
+    rc = status_end(r, all, rc, differing);
     store_close(s);
     return rc;
+}
+
+/* Nothing changed since the last dev, which compiled the bundles b names:
+ * each environment whose branch holds its bundle is up to date (as
+ * status_compiled finds it, with nothing read); any other, and the whole
+ * way is taken. */
+static int status_unchanged(void *arg, struct store *s,
+                            const struct lastrun_blobs *b)
+{
+    struct status_run *r = arg;
+    char label[ENV_COUNT][300];
+    for (int e = 0; e < ENV_COUNT; e++) {
+        char full[100], id[41], blob[41];
+        if (r->only >= 0 && e != r->only)
+            continue;
+        snprintf(full, sizeof(full), "refs/heads/struere/%s", env_names[e]);
+        if (store_ref_id(s, full, id) != STORE_OK ||
+            store_blob_id(s, id, compile_bundle_path((enum env)e), blob) !=
+                STORE_OK ||
+            strcmp(blob, b->id[e]))
+            return DEV_AGAIN;
+        snprintf(label[e], sizeof(label[e]), "%s (%.12s)", env_names[e], id);
+    }
+    cli_progress_stop(&r->progress);
+    json_t *all = json_object();
+    for (int e = 0; e < ENV_COUNT; e++)
+        if (r->only < 0 || e == r->only)
+            status_env(r, all, e, semdiff_new(env_names[e], "local"), true,
+                       label[e]);
+    return status_end(r, all, EXIT_OK, 0);
+}
+
+static void status_phase(void *arg, double seconds, const char *what)
+{
+    const struct status_run *r = arg;
+    if (r->verbose)
+        fprintf(stderr, "status: %6.3f s  %s\n", seconds, what);
 }
 
 int cmd_status(const struct cli *g, int argc, char **argv)
@@ -295,6 +353,8 @@ int cmd_status(const struct cli *g, int argc, char **argv)
             r.json = true;
         } else if (!strcmp(argv[i], "--exit-code")) {
             r.exit_code = true;
+        } else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+            r.verbose = true;
         } else if (!strcmp(argv[i], "--env") && i + 1 < argc) {
             if (cli_env_arg(argv[++i], &r.only) != EXIT_OK)
                 return EXIT_USAGE;
@@ -315,8 +375,10 @@ int cmd_status(const struct cli *g, int argc, char **argv)
     struct dev_hooks h = {.checked = status_checked,
                           .error = status_error,
                           .compiled = status_compiled,
+                          .unchanged = status_unchanged,
+                          .phase = status_phase,
                           .arg = &r};
-    o.progress = cli_progress_start(&r.progress, g);
+    o.progress = r.verbose ? NULL : cli_progress_start(&r.progress, g);
     int rc = dev_run(&o, &h);
     cli_progress_stop(&r.progress);
     return rc;

@@ -33,9 +33,6 @@
  */
 #include "defcache.h"
 
-#include <elf.h>
-#include <fcntl.h>
-#include <link.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,16 +50,12 @@
 #include "project.h"
 #include "sha256.h"
 #include "source.h"
-#include "version.h"
 
 /* <limits.h> is shadowed by compiler/limits.h (-Icompiler). */
 #define PATH_BYTES 4096
 #define MAGIC "STRDEFS2"
-#define TAG_BYTES 32
+#define TAG_BYTES CACHE_SEAL_BYTES
 #define BOM 0x01020304u
-/* A write within this long before a run may leave a stat that a later
- * write repeats (timestamps are coarse; FAT's are 2 s). */
-#define RACY_NS 2000000000LL
 
 struct defcache {
     unsigned char *data; /* the whole file */
@@ -71,26 +64,6 @@ struct defcache {
     struct index *records; /* path -> record (the byte after its length) */
 };
 
-/* The tag of a cache file's n bytes under the cache key of the directory
- * holding path (made if create): false when there is no key. */
-static bool tag_of(const char *path, bool create, const unsigned char *p,
-                   size_t n, unsigned char tag[TAG_BYTES])
-{
-    char dir[PATH_BYTES];
-    unsigned char key[CACHE_KEY_BYTES], digest[32];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return false;
-    *slash = '\0';
-    if (!cache_file_key(dir, create, key))
-        return false;
-    rt_sha256(p, n, digest);
-    crypto_auth_hmacsha256(tag, digest, sizeof(digest), key);
-    sodium_memzero(key, sizeof(key));
-    return true;
-}
-
 int64_t defcache_now(void)
 {
     struct timespec t;
@@ -98,66 +71,10 @@ int64_t defcache_now(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* ---- the compiler's identity ---------------------------------------------
- * The GNU build id of the running program: any change to the compiler's
- * code or embedded schemas gives another one, so a cache written by
- * another build is never used. */
-
-static int find_build_id(struct dl_phdr_info *info, size_t size, void *out)
-{
-    (void)size;
-    char *hex = out;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE)
-            continue;
-        const unsigned char *at =
-            (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
-        size_t left = ph->p_memsz;
-        while (left >= sizeof(ElfW(Nhdr))) {
-            ElfW(Nhdr) nh;
-            memcpy(&nh, at, sizeof(nh));
-            size_t name = (nh.n_namesz + 3) & ~(size_t)3;
-            size_t desc = (nh.n_descsz + 3) & ~(size_t)3;
-            size_t whole = sizeof(nh) + name + desc;
-            if (whole > left)
-                break;
-            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-                !memcmp(at + sizeof(nh), "GNU", 4) && nh.n_descsz >= 8 &&
-                nh.n_descsz <= 64) {
-                sodium_bin2hex(hex, 129, at + sizeof(nh) + name, nh.n_descsz);
-                return 1;
-            }
-            at += whole;
-            left -= whole;
-        }
-    }
-    return 1; /* the first object is the program itself: stop there */
-}
-
-/* "struere VERSION build HEX", or false without a build id. */
-static bool compiler_identity(char *buf, size_t size)
-{
-    char hex[129] = "";
-    dl_iterate_phdr(find_build_id, hex);
-    if (!hex[0])
-        return false;
-    snprintf(buf, size, "struere %s build %s", STRUERE_VERSION, hex);
-    return true;
-}
-
 bool defcache_path(const char *git_dir, const char *project_dir, char *buf,
                    size_t size)
 {
-    char real[PATH_BYTES];
-    if (!realpath(project_dir, real))
-        return false;
-    unsigned char h[32];
-    rt_sha256(real, strlen(real), h);
-    char hex[65], name[32];
-    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-    snprintf(name, sizeof(name), "defs-%.16s", hex);
-    return cache_file_path(git_dir, name, buf, size);
+    return cache_file_project_path(git_dir, "defs", project_dir, buf, size);
 }
 
 /* ---- writing --------------------------------------------------------------
@@ -267,8 +184,8 @@ static void put_record(rt_buf *o, const struct def *d,
     /* Racy when written so shortly before this run that a later write
      * could repeat its stat: the next run then compares the bytes. */
     o->p[at + 4 + racy_offset(strlen(d->path))] =
-        d->stat.mtime_ns >= started - RACY_NS ||
-        d->stat.ctime_ns >= started - RACY_NS;
+        d->stat.mtime_ns >= started - CACHE_RACY_NS ||
+        d->stat.ctime_ns >= started - CACHE_RACY_NS;
 }
 
 int defcache_save(const char *path, const struct project *p,
@@ -276,7 +193,7 @@ int defcache_save(const char *path, const struct project *p,
 {
     char id[200];
     char real[PATH_BYTES];
-    if (!compiler_identity(id, sizeof(id)) || !realpath(p->dir, real))
+    if (!cache_file_compiler_id(id, sizeof(id)) || !realpath(p->dir, real))
         return -1;
     /* About the size of the cache it replaces: one allocation. */
     rt_buf o;
@@ -306,7 +223,7 @@ int defcache_save(const char *path, const struct project *p,
     }
     memcpy(o.p + count_at, &count, 8);
     unsigned char tag[TAG_BYTES];
-    if (!tag_of(path, true, (unsigned char *)o.p, o.len, tag)) {
+    if (!cache_file_seal(path, true, (unsigned char *)o.p, o.len, tag)) {
         free(o.p);
         return -1;
     }
@@ -444,40 +361,19 @@ static struct node *get_node(struct in *r, struct arena *a,
     return r->bad ? NULL : n;
 }
 
-/* Reads the whole file at path (malloc'd). */
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    unsigned char *b = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-        (b = malloc((size_t)st.st_size))) {
-        size_t got = read_all(fd, b, (size_t)st.st_size);
-        if (got != (size_t)st.st_size) {
-            free(b);
-            b = NULL;
-        }
-        *len = got;
-    }
-    close(fd);
-    return b;
-}
-
 struct defcache *defcache_open(const char *path, const struct project *p)
 {
     char id[200], real[PATH_BYTES];
-    if (!compiler_identity(id, sizeof(id)) || !realpath(p->dir, real))
+    if (!cache_file_compiler_id(id, sizeof(id)) || !realpath(p->dir, real))
         return NULL;
     struct defcache *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     arena_init(&c->arena);
-    c->data = slurp(path, &c->len);
+    c->data = cache_file_read(path, &c->len);
     unsigned char tag[TAG_BYTES];
     if (!c->data || c->len < 8 + 4 + 8 + TAG_BYTES ||
-        !tag_of(path, false, c->data, c->len - TAG_BYTES, tag) ||
+        !cache_file_seal(path, false, c->data, c->len - TAG_BYTES, tag) ||
         sodium_memcmp(tag, c->data + c->len - TAG_BYTES, TAG_BYTES) != 0)
         goto unusable;
     struct in r = {c->data, c->data + c->len - TAG_BYTES, false};
@@ -553,7 +449,7 @@ bool defcache_restore(const struct defcache *c, const char *project_dir,
     if (racy) {
         /* Written just before the run that cached it: its bytes decide. */
         size_t flen = 0;
-        unsigned char *bytes = slurp(full, &flen);
+        unsigned char *bytes = cache_file_read(full, &flen);
         unsigned char fh[32];
         bool same = (bytes || now.size == 0) && flen == now.size;
         if (same) {

@@ -20,6 +20,7 @@
 #include "check.h"
 #include "compile.h"
 #include "defcache.h"
+#include "lastrun.h"
 #include "kinds.h"
 #include "node.h"
 #include "pool.h"
@@ -710,6 +711,54 @@ static int branches_failed(struct branch br[2], const struct dev_hooks *h)
     return DEV_OK;
 }
 
+/* A dry run's shortcut: struere.yaml alone is read, to find the store;
+ * when the last run's record vouches that no input changed, the unchanged
+ * hook answers from the bundles' blob ids. DEV_AGAIN when it does not
+ * apply. */
+static int try_unchanged(const struct dev_options *o, const struct dev_hooks *h,
+                         struct phases *ph)
+{
+    struct project q;
+    struct store *s = NULL;
+    char buf[4096], err[600], path[4200];
+    struct lastrun_blobs b;
+    size_t files = 0;
+    int rc = DEV_AGAIN;
+    memset(&q, 0, sizeof(q));
+    if (project_load_config(&q, o->dir) == 0 && q.config && !q.diags.n &&
+        store_open(&s,
+                   project_store_path(&q, o->dir, o->store, buf, sizeof(buf)),
+                   err, sizeof(err)) == STORE_OK &&
+        lastrun_path(store_git_dir(s), o->dir, path, sizeof(path)) &&
+        lastrun_unchanged(path, o->dir, &b, &files)) {
+        phase(ph,
+              "nothing changed since the last run (%zu files and "
+              "directories compared by stat)",
+              files);
+        rc = h->unchanged(h->arg, s, &b);
+    }
+    store_close(s);
+    project_free(&q);
+    return rc;
+}
+
+/* After a run that committed (ids: its bundles' blob ids) or failed (ids
+ * NULL): the record status's shortcut relies on, written or removed. */
+static void remember_run(const struct project *p, const struct dev_options *o,
+                         struct store *s, char (*ids)[41], int64_t started)
+{
+    char path[4200];
+    if (!s || !lastrun_path(store_git_dir(s), o->dir, path, sizeof(path)))
+        return;
+    struct lastrun_blobs b;
+    if (ids) {
+        memcpy(b.id, ids, sizeof(b.id));
+        lastrun_save(path, p, &b, started);
+    } else {
+        lastrun_forget(path);
+    }
+}
+
 int dev_run(const struct dev_options *o, const struct dev_hooks *h)
 {
     struct project p;
@@ -718,11 +767,17 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     struct branch br[2];
     struct background saver = {0}, keeper = {0};
     struct phases ph = {.h = h};
+    char bundle_ids[ENV_COUNT][41];
     const char *push = o->push;
     clock_gettime(CLOCK_MONOTONIC, &ph.last);
     memset(&reuse, 0, sizeof(reuse));
     memset(&c, 0, sizeof(c));
     memset(br, 0, sizeof(br));
+    if (o->dry && h->unchanged) {
+        int quick = try_unchanged(o, h, &ph);
+        if (quick != DEV_AGAIN)
+            return quick;
+    }
     struct fetch fetch = {.br = br};
     branches_init(br);
     struct check_run cr = {.o = o, .fetch = &fetch, .p = &p};
@@ -811,7 +866,6 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
 
     /* The bundles are the large blobs: written (and hashed for the
      * manifests) first, in parallel; then both branches commit. */
-    char bundle_ids[ENV_COUNT][41];
     x.bundle_ids = bundle_ids;
     struct bundle_cache_job bj = {.git_dir =
                                       br[0].s ? store_git_dir(br[0].s) : NULL};
@@ -862,6 +916,8 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
         }
     }
     background_wait(&keeper);
+    remember_run(&p, o, br[0].s,
+                 rc == DEV_OK && checked == 0 ? bundle_ids : NULL, cr.started);
 done:
     background_wait(&saver);
     if (!o->dry)

@@ -16,10 +16,15 @@
 struct compiled;
 struct project;
 struct signer;
+struct store;
+struct lastrun_blobs;
 struct promotion_result;
 
 /* How a run ends: the same numbers as the command's exit codes. */
 enum dev_status { DEV_OK = 0, DEV_INVALID = 1, DEV_IO = 3 };
+/* The unchanged hook's answer when the shortcut does not apply: the run
+ * takes the whole way. */
+#define DEV_AGAIN (-1)
 
 /* What became of one branch. Borrowed: valid during the hook. */
 struct dev_branch {
@@ -56,6 +61,12 @@ struct dev_hooks {
      * commit them. Returns the status to end the run with. */
     int (*compiled)(void *arg, const struct project *p,
                     const struct compiled *c);
+    /* A dry run's shortcut, tried first: no file or directory changed
+     * since the last run, which compiled the bundles whose git blob ids
+     * b holds (lastrun.h); s is the store. Returns the status to end the
+     * run with, or DEV_AGAIN to check and compile the whole way (nothing
+     * may have been printed then). */
+    int (*unchanged)(void *arg, struct store *s, const struct lastrun_blobs *b);
     void *arg;
 };
 

@@ -1454,6 +1454,173 @@ t_first_dev() {
     [ "$RC" = 0 ] || grep FAILED "$W/log" | head -3
 }
 
+# ---- 16. status by stat alone --------------------------------------------
+# After a dev whose files are older than the racy margin, status compares
+# stats only (lastrun.h). Whatever it says must be what the whole way says:
+# each case runs it with the record and again without it.
+
+# status_both NAME ARGS...: status with the record, then without it (the
+# record moved aside and put back); stdout and exit code must agree.
+status_both() {
+    local name=$1 rec
+    shift
+    run "$S" status "$@"
+    cp "$OUT" "$W/with.out"
+    local rc_with=$RC
+    rec=$(ls .git/struere/lastrun-* 2>/dev/null | head -1)
+    [ -n "$rec" ] && mv "$rec" "$W/lastrun.saved"
+    "$S" status "$@" >"$W/without.out" 2>/dev/null
+    local rc_without=$?
+    [ -n "$rec" ] && mv "$W/lastrun.saved" "$rec"
+    check "$name: the same answer with and without the record (exit $rc_with)" \
+        test "$rc_with" = "$rc_without" -a "$(cat "$W/with.out")" = "$(cat "$W/without.out")"
+}
+
+t_lastrun() {
+    newtest lastrun
+    example p
+    cd p || return
+    "$S" dev >/dev/null 2>&1
+    cp agents/front-desk.md "$W/front-desk.md"
+    bump 9
+    "$S" dev >/dev/null 2>&1
+    cp "$W/front-desk.md" agents/front-desk.md
+    sleep 2.2 # past the racy margin
+    run "$S" dev
+    check "lastrun: dev after the margin records its inputs" \
+        sh -c 'test "$(ls .git/struere/lastrun-* | wc -l)" = 1'
+    local dev prod ev
+    dev=$(ref development)
+    prod=$(ref production)
+    ev=$(ref eval)
+    run "$S" status -v
+    rc_is "lastrun: status -v, nothing changed" 0 'nothing changed since the last run'
+    check "lastrun: ... development and eval up to date at their branches, production never deployed" \
+        test "$(grep -c 'up to date' "$OUT")" = 2 -a \
+        "$(grep '^development:' "$OUT")" = "development: up to date with development (${dev:0:12})" -a \
+        "$(grep '^eval:' "$OUT")" = "eval: up to date with eval (${ev:0:12})" -a -z "$prod"
+    check "lastrun: ... production, never deployed, needs the compiled bundle: the whole way" \
+        grep -q 'checked [0-9]* definitions' "$ERR"
+    status_both "lastrun: production never deployed" --exit-code
+    "$S" deploy --yes >/dev/null 2>&1
+    prod=$(ref production)
+    run "$S" status -v --exit-code
+    rc_is "lastrun: after deploy, status by stat" 0 'nothing changed since the last run'
+    check "lastrun: ... nothing checked or compiled" sh -c "! grep -q 'checked\|compiled' '$ERR'"
+    check "lastrun: ... production up to date at the deployed commit" \
+        test "$(grep '^production:' "$OUT")" = "production: up to date with production (${prod:0:12})"
+    status_both "lastrun: up to date" --exit-code
+    status_both "lastrun: --json" --json
+    status_both "lastrun: --env eval" --env eval --exit-code
+    run "$S" status --json
+    check "lastrun: --json by stat: every environment, no change" json_ok "$OUT" \
+        'set(d) == {"development", "production", "eval"} and all(d[e]["changes"] == [] for e in d)'
+
+    # A branch moved back by hand to the commit with front-desk bumped: its
+    # blob is not the recorded one.
+    git update-ref refs/heads/struere/development "$dev~1"
+    run "$S" status -v --exit-code
+    rc_is "lastrun: a branch moved by hand" 1
+    check "lastrun: ... differs by the bumped agent" \
+        test "$(grep '^development:' "$OUT")" = "development: 1 definition differs from development ($(git rev-parse --short=12 "$dev~1"))" -a \
+        "$(grep -c '~ agent front-desk' "$OUT")" = 1
+    status_both "lastrun: moved branch" --exit-code
+    git update-ref refs/heads/struere/development "$dev"
+
+    # An edit of the same size, its modification time put back: its ctime
+    # moved, so no shortcut, and the change is seen.
+    local st
+    st=$(stat -c %Y agents/homework-helper.md)
+    cp agents/homework-helper.md "$W/hh.md"
+    edit agents/homework-helper.md 's.replace("temperature: 0.6", "temperature: 0.7", 1)' ||
+        fail "lastrun: edit homework-helper" "the example changed shape"
+    touch -d "@$st" agents/homework-helper.md
+    run "$S" status -v --exit-code
+    rc_is "lastrun: a same-size edit with the old mtime" 1
+    check "lastrun: ... is seen (no shortcut)" \
+        sh -c "grep -q '~ agent homework-helper' '$OUT' && ! grep -q 'nothing changed' '$ERR'"
+    status_both "lastrun: same-size edit" --exit-code
+    # The bytes put back: up to date again, the whole way.
+    cp "$W/hh.md" agents/homework-helper.md
+    touch -d "@$st" agents/homework-helper.md
+    run "$S" status -v --exit-code
+    rc_is "lastrun: the edit undone" 0
+    check "lastrun: ... up to date, found the whole way" \
+        sh -c "grep -q 'checked' '$ERR' && ! grep -q 'nothing changed' '$ERR'"
+
+    # Files added, removed, renamed; a kind directory removed.
+    sleep 2.2
+    "$S" dev >/dev/null 2>&1
+    run "$S" status -v
+    rc_is "lastrun: shortcut again after dev" 0 'nothing changed since the last run'
+    cp agents/homework-helper.md "$W/copy.md"
+    sed 's/^slug: homework-helper/slug: homework-helper-two/; s/^name: .*/name: Two/' "$W/copy.md" >agents/homework-helper-two.md
+    run "$S" status -v --exit-code
+    rc_is "lastrun: a new definition file" 1
+    check "lastrun: ... is seen" sh -c "grep -q '+ agent' '$OUT' && ! grep -q 'nothing changed' '$ERR'"
+    status_both "lastrun: new file" --exit-code
+    rm agents/homework-helper-two.md
+    mv agents/homework-helper.md "$W/moved.md"
+    run "$S" status -v --exit-code
+    check "lastrun: a removed definition file is seen" \
+        sh -c "test $RC -ne 0 && ! grep -q 'nothing changed' '$ERR'"
+    status_both "lastrun: removed file" --exit-code
+    mv "$W/moved.md" agents/homework-helper.md
+    touch .hidden-note
+    run "$S" status -v --exit-code
+    check "lastrun: an entry added to the project directory: the whole way" \
+        sh -c "test $RC = 0 && ! grep -q 'nothing changed' '$ERR'"
+    rm .hidden-note
+
+    # The record itself: corrupt, cut, or another project's: ignored.
+    sleep 2.2
+    "$S" dev >/dev/null 2>&1
+    local rec
+    rec=$(ls .git/struere/lastrun-*)
+    cp "$rec" "$W/rec.good"
+    local at
+    for at in 20 100 $(($(stat -c %s "$rec") - 40)) $(($(stat -c %s "$rec") - 5)); do
+        cp "$W/rec.good" "$rec"
+        printf 'Z' | dd of="$rec" bs=1 seek="$at" conv=notrunc 2>/dev/null
+        run "$S" status -v --exit-code
+        check "lastrun: a record with byte $at changed is ignored" \
+            sh -c "test $RC = 0 && ! grep -q 'nothing changed' '$ERR'"
+    done
+    for at in 0 12 200; do
+        head -c "$at" "$W/rec.good" >"$rec"
+        run "$S" status -v --exit-code
+        check "lastrun: a record cut to $at bytes is ignored" \
+            sh -c "test $RC = 0 && ! grep -q 'nothing changed' '$ERR'"
+    done
+    cp "$W/rec.good" "$rec"
+    cp -R . "$W/other"
+    (cd "$W/other" && "$S" status -v >/dev/null 2>"$W/other.err")
+    check "lastrun: a copied project does not take the original's record" \
+        sh -c "! grep -q 'nothing changed' '$W/other.err'"
+
+    # No record from a run that cannot vouch for its files: edited within
+    # the racy margin, with a warning, with a linked definition.
+    bump 1
+    "$S" dev >/dev/null 2>&1
+    check "lastrun: a dev right after an edit leaves no record" \
+        sh -c '! ls .git/struere/lastrun-* >/dev/null 2>&1'
+    sleep 2.2
+    touch agents/notes.txt
+    sleep 2.2
+    run "$S" dev
+    check "lastrun: a dev with a warning leaves no record" \
+        sh -c "grep -q stray-file '$ERR' && ! ls .git/struere/lastrun-* >/dev/null 2>&1"
+    rm agents/notes.txt
+    mv agents/homework-helper.md "$W/hh-real.md"
+    cp "$W/hh-real.md" tools/../hh-target.md 2>/dev/null || cp "$W/hh-real.md" hh-target.md
+    ln -s ../hh-target.md agents/homework-helper.md
+    sleep 2.2
+    run "$S" dev
+    check "lastrun: a dev with a linked definition leaves no record" \
+        sh -c "test $RC = 0 && ! ls .git/struere/lastrun-* >/dev/null 2>&1"
+    cd "$W" || return
+}
+
 # ---- 15. two dev at once on one store -----------------------------------
 # Both write the same objects at the same time (each with its own
 # temporaries) and race for the refs: each run succeeds or fails cleanly
@@ -1494,7 +1661,7 @@ t_two_devs() {
     check "two devs: each succeeds or fails with 'moved'; the trees of one run alone; fsck clean${bad:+ ($bad)}" test -z "$bad"
 }
 
-TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_trust first_dev two_devs"
+TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_trust lastrun first_dev two_devs"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do
