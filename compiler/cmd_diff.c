@@ -190,14 +190,19 @@ static void status_error(void *arg, const char *message)
 }
 
 /* The environment's committed bundle when it differs from the local
- * one, the branch's label either way; *same when the commit holds the
- * very bytes compiled (compared by git blob id: nothing is read). */
+ * one (*owned when the caller frees it), the branch's label either way;
+ * *same when the commit holds the very bytes compiled (compared by git
+ * blob id: nothing is read). The bundle the run already read from that
+ * same commit is borrowed rather than read again. */
 static int committed_bundle(const struct cli *g, struct store *s, int e,
-                            const struct compiled *c, struere_bundle **out,
-                            bool *same, char *label, size_t size)
+                            const struct compiled *c,
+                            const struct dev_bundles *b,
+                            const struere_bundle **out, bool *owned, bool *same,
+                            char *label, size_t size)
 {
     char full[100], id[41], blob[41], local[41];
     *out = NULL;
+    *owned = false;
     *same = false;
     snprintf(full, sizeof(full), "refs/heads/struere/%s", env_names[e]);
     int rc = store_ref_id(s, full, id);
@@ -212,7 +217,17 @@ static int committed_bundle(const struct cli *g, struct store *s, int e,
             return EXIT_OK;
         }
     }
-    return cli_load_bundle(g, s, env_names[e], e, out, label, size);
+    if (rc == STORE_OK && b->previous[e] &&
+        !strcmp(b->previous_commit[e], id)) {
+        *out = b->previous[e];
+        snprintf(label, size, "%s (%.12s)", env_names[e], id);
+        return EXIT_OK;
+    }
+    struere_bundle *read = NULL;
+    rc = cli_load_bundle(g, s, env_names[e], e, &read, label, size);
+    *out = read;
+    *owned = read != NULL;
+    return rc;
 }
 
 /* Prints environment e's differences d from its committed bundle (label;
@@ -265,7 +280,8 @@ static int status_end(const struct status_run *r, json_t *all, int rc,
 
 /* Each environment's committed bundle against the one compiled. */
 static int status_compiled(void *arg, const struct project *p,
-                           const struct compiled *c)
+                           const struct compiled *c,
+                           const struct dev_bundles *b)
 {
     struct status_run *r = arg;
     struct store *s = NULL;
@@ -276,29 +292,20 @@ static int status_compiled(void *arg, const struct project *p,
     for (int e = 0; e < ENV_COUNT && rc == EXIT_OK; e++) {
         if (r->only >= 0 && e != r->only)
             continue;
-        struere_bundle *committed = NULL, *local = NULL;
+        const struere_bundle *committed = NULL;
         char label[300];
-        bool same;
-        rc = committed_bundle(r->g, s, e, c, &committed, &same, label,
-                              sizeof(label));
-        struere_error err;
-        if (rc == EXIT_OK && !same &&
-            struere_bundle_open_memory(&local, c->bundle[e].data,
-                                       c->bundle[e].len, e + 1,
-                                       &err) != STRUERE_OK) {
-            cli_error("internal error: the compiled %s bundle does not "
-                      "verify: %s",
-                      env_names[e], err.message);
-            rc = EXIT_IO;
-        }
+        bool same, owned;
+        rc = committed_bundle(r->g, s, e, c, b, &committed, &owned, &same,
+                              label, sizeof(label));
         if (rc == EXIT_OK)
-            differing += status_env(
-                r, all, e,
-                same ? semdiff_new(env_names[e], "local")
-                     : semdiff_bundles(committed, local, env_names[e], "local"),
-                committed || same, label);
-        struere_bundle_free(committed);
-        struere_bundle_free(local);
+            differing +=
+                status_env(r, all, e,
+                           same ? semdiff_new(env_names[e], "local")
+                                : semdiff_bundles(committed, b->compiled[e],
+                                                  env_names[e], "local"),
+                           committed || same, label);
+        if (owned)
+            struere_bundle_free((struere_bundle *)committed);
     }
     rc = status_end(r, all, rc, differing);
     store_close(s);

@@ -553,14 +553,21 @@ struct verify_job {
     const struct compiled *c;
     int rc[ENV_COUNT];
     struere_error err[ENV_COUNT];
+    /* A dry run keeps the bundles opened (the same verification) for its
+     * compiled hook: NULL otherwise. */
+    struere_bundle **opened;
 };
 
 static void verify_bundle(void *ctx, size_t e, unsigned w)
 {
     (void)w;
     struct verify_job *j = ctx;
-    j->rc[e] = struere_bundle_verify(j->c->bundle[e].data, j->c->bundle[e].len,
-                                     (int)e + 1, &j->err[e]);
+    const struct bundle_bytes *b = &j->c->bundle[e];
+    j->rc[e] =
+        j->opened
+            ? struere_bundle_open_memory(&j->opened[e], b->data, b->len,
+                                         (int)e + 1, &j->err[e])
+            : struere_bundle_verify(b->data, b->len, (int)e + 1, &j->err[e]);
 }
 
 /* ---- work on other threads while dev goes on ------------------------------
@@ -839,7 +846,8 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
         rc = DEV_IO;
     }
     /* What is committed has verified: deploy relies on it. */
-    struct verify_job vj = {&c, {0}, {{0}}};
+    struct dev_bundles opened = {0};
+    struct verify_job vj = {&c, {0}, {{0}}, o->dry ? opened.compiled : NULL};
     if (rc == DEV_OK)
         pool_run(pool_threads_large(ENV_COUNT), ENV_COUNT, verify_bundle, &vj);
     if (!o->dry)
@@ -859,8 +867,14 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     phase(&ph, "compiled the bundles (%zu definitions emitted, %zu reused)",
           emitted, reused);
     if (o->dry) {
+        for (int e = 0; e < ENV_COUNT; e++) {
+            opened.previous[e] = reuse.old[e];
+            opened.previous_commit[e] = br[e == ENV_EVAL].parent;
+        }
         if (rc == DEV_OK)
-            rc = h->compiled ? h->compiled(h->arg, &p, &c) : DEV_OK;
+            rc = h->compiled ? h->compiled(h->arg, &p, &c, &opened) : DEV_OK;
+        for (int e = 0; e < ENV_COUNT; e++)
+            struere_bundle_free(opened.compiled[e]);
         goto done;
     }
 

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "env.h"
+
 struct compiled;
 struct project;
 struct signer;
@@ -42,6 +44,18 @@ struct dev_branch {
     const char *message;
 };
 
+/* What a dry run hands its compiled hook, borrowed for the call. */
+struct dev_bundles {
+    /* Each environment's bundle as compiled, opened (verified). */
+    struct struere_bundle *compiled[ENV_COUNT];
+    /* The bundle its branch's commit holds (production's: the
+     * development branch's), as the run read it to reuse what did not
+     * change: verified whole against that commit's manifest.json, as
+     * reading it from that commit again would. NULL when not read. */
+    const struct struere_bundle *previous[ENV_COUNT];
+    const char *previous_commit[ENV_COUNT]; /* that commit's id, or "" */
+};
+
 /* The caller's side: each may be NULL except checked. */
 struct dev_hooks {
     /* The check is done (rc: check_project's result; p's diagnostics are
@@ -58,9 +72,10 @@ struct dev_hooks {
     /* Why the run stops: its first failure. */
     void (*error)(void *arg, const char *message);
     /* A dry run's end: the bundles compiled (and verified) as a run would
-     * commit them. Returns the status to end the run with. */
+     * commit them, c, and opened, b. Returns the status to end the run
+     * with. */
     int (*compiled)(void *arg, const struct project *p,
-                    const struct compiled *c);
+                    const struct compiled *c, const struct dev_bundles *b);
     /* A dry run's shortcut, tried first: no file or directory changed
      * since the last run, which compiled the bundles whose git blob ids
      * b holds (lastrun.h); s is the store. Returns the status to end the

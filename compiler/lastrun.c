@@ -103,9 +103,8 @@ static bool put_entry(rt_buf *o, const char *dir, const char *rel,
                               fs.ctime_ns >= started - CACHE_RACY_NS))
         return false;
     if (read && read->known &&
-        (read->dev != fs.dev || read->ino != fs.ino ||
-         read->size != fs.size || read->mtime_ns != fs.mtime_ns ||
-         read->ctime_ns != fs.ctime_ns))
+        (read->dev != fs.dev || read->ino != fs.ino || read->size != fs.size ||
+         read->mtime_ns != fs.mtime_ns || read->ctime_ns != fs.ctime_ns))
         return false;
     put_str(o, rel);
     unsigned char type = (unsigned char)t;
@@ -254,17 +253,16 @@ bool lastrun_unchanged(const char *path, const char *project_dir,
                        struct lastrun_blobs *b, size_t *files)
 {
     char id[200], real[PATH_BYTES];
-    if (!cache_file_compiler_id(id, sizeof(id)) ||
-        !realpath(project_dir, real))
+    if (!cache_file_compiler_id(id, sizeof(id)) || !realpath(project_dir, real))
         return false;
     size_t len = 0;
     unsigned char *data = cache_file_read(path, &len);
     unsigned char tag[CACHE_SEAL_BYTES];
-    bool same = data && len > 8 + 4 + CACHE_SEAL_BYTES &&
-                cache_file_seal(path, false, data, len - CACHE_SEAL_BYTES,
-                                tag) &&
-                sodium_memcmp(tag, data + len - CACHE_SEAL_BYTES,
-                              CACHE_SEAL_BYTES) == 0;
+    bool same =
+        data && len > 8 + 4 + CACHE_SEAL_BYTES &&
+        cache_file_seal(path, false, data, len - CACHE_SEAL_BYTES, tag) &&
+        sodium_memcmp(tag, data + len - CACHE_SEAL_BYTES, CACHE_SEAL_BYTES) ==
+            0;
     struct in r = {NULL, NULL, false};
     char magic[8];
     uint32_t bom;
