@@ -312,12 +312,12 @@ static int status_compiled(void *arg, const struct project *p,
     return rc;
 }
 
-/* Nothing changed since the last dev, which compiled the bundles b names:
+/* Nothing changed since the last dev, which compiled the bundles m names:
  * each environment whose branch holds its bundle is up to date (as
  * status_compiled finds it, with nothing read); any other, and the whole
  * way is taken. */
 static int status_unchanged(void *arg, struct store *s,
-                            const struct lastrun_blobs *b)
+                            const struct lastrun_made *m)
 {
     struct status_run *r = arg;
     char label[ENV_COUNT][300];
@@ -329,7 +329,7 @@ static int status_unchanged(void *arg, struct store *s,
         if (store_ref_id(s, full, id) != STORE_OK ||
             store_blob_id(s, id, compile_bundle_path((enum env)e), blob) !=
                 STORE_OK ||
-            strcmp(blob, b->id[e]))
+            strcmp(blob, m->bundle[e]))
             return DEV_AGAIN;
         snprintf(label[e], sizeof(label[e]), "%s (%.12s)", env_names[e], id);
     }

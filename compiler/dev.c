@@ -718,17 +718,44 @@ static int branches_failed(struct branch br[2], const struct dev_hooks *h)
     return DEV_OK;
 }
 
-/* A dry run's shortcut: struere.yaml alone is read, to find the store;
- * when the last run's record vouches that no input changed, the unchanged
- * hook answers from the bundles' blob ids. DEV_AGAIN when it does not
- * apply. */
+/* A run with nothing to do: both branches are at the commits the last
+ * run left them at, and it proposed nothing; no trust policy can want a
+ * signature, nothing is to be pushed. Reports them up to date. */
+static int dev_unchanged(const struct dev_options *o, const struct dev_hooks *h,
+                         struct store *s, const struct lastrun_made *m)
+{
+    static const char *const refs[2] = {STORE_DEVELOPMENT, STORE_EVAL};
+    static const int envs[2] = {ENV_DEVELOPMENT, ENV_EVAL};
+    char id[41];
+    if (o->push || o->nsigners ||
+        store_ref_id(s, TRUST_REF, id) != STORE_NOTFOUND)
+        return DEV_AGAIN;
+    for (int i = 0; i < 2; i++)
+        if (!m->branch[i][0] || store_ref_id(s, refs[i], id) != STORE_OK ||
+            strcmp(id, m->branch[i]))
+            return DEV_AGAIN;
+    for (int i = 0; i < 2 && h->branch; i++) {
+        struct dev_branch r = {.label = env_names[envs[i]],
+                               .env = envs[i],
+                               .id = m->branch[i],
+                               .message = ""};
+        h->branch(h->arg, &r);
+    }
+    return DEV_OK;
+}
+
+/* The shortcut of a run when no input changed: struere.yaml alone is
+ * read, to find the store; when the last run's record vouches that no
+ * file or directory changed since, a dry run's unchanged hook answers
+ * from what that run made, and a run answers itself (dev_unchanged).
+ * DEV_AGAIN when it does not apply. */
 static int try_unchanged(const struct dev_options *o, const struct dev_hooks *h,
                          struct phases *ph)
 {
     struct project q;
     struct store *s = NULL;
     char buf[4096], err[600], path[4200];
-    struct lastrun_blobs b;
+    struct lastrun_made m;
     size_t files = 0;
     int rc = DEV_AGAIN;
     memset(&q, 0, sizeof(q));
@@ -737,12 +764,12 @@ static int try_unchanged(const struct dev_options *o, const struct dev_hooks *h,
                    project_store_path(&q, o->dir, o->store, buf, sizeof(buf)),
                    err, sizeof(err)) == STORE_OK &&
         lastrun_path(store_git_dir(s), o->dir, path, sizeof(path)) &&
-        lastrun_unchanged(path, o->dir, &b, &files)) {
+        lastrun_unchanged(path, o->dir, &m, &files)) {
         phase(ph,
               "nothing changed since the last run (%zu files and "
               "directories compared by stat)",
               files);
-        rc = h->unchanged(h->arg, s, &b);
+        rc = o->dry ? h->unchanged(h->arg, s, &m) : dev_unchanged(o, h, s, &m);
     }
     store_close(s);
     project_free(&q);
@@ -750,17 +777,23 @@ static int try_unchanged(const struct dev_options *o, const struct dev_hooks *h,
 }
 
 /* After a run that committed (ids: its bundles' blob ids) or failed (ids
- * NULL): the record status's shortcut relies on, written or removed. */
+ * NULL): the record the shortcut relies on, written or removed. */
 static void remember_run(const struct project *p, const struct dev_options *o,
-                         struct store *s, char (*ids)[41], int64_t started)
+                         const struct branch br[2], char (*ids)[41],
+                         int64_t started)
 {
     char path[4200];
-    if (!s || !lastrun_path(store_git_dir(s), o->dir, path, sizeof(path)))
+    if (!br[0].s ||
+        !lastrun_path(store_git_dir(br[0].s), o->dir, path, sizeof(path)))
         return;
-    struct lastrun_blobs b;
+    struct lastrun_made m;
+    memset(&m, 0, sizeof(m));
     if (ids) {
-        memcpy(b.id, ids, sizeof(b.id));
-        lastrun_save(path, p, &b, started);
+        memcpy(m.bundle, ids, sizeof(m.bundle));
+        for (int i = 0; i < 2; i++)
+            if (br[i].rc == DEV_OK && !br[i].proposed)
+                memcpy(m.branch[i], br[i].new_id, sizeof(m.branch[i]));
+        lastrun_save(path, p, &m, started);
     } else {
         lastrun_forget(path);
     }
@@ -780,7 +813,7 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     memset(&reuse, 0, sizeof(reuse));
     memset(&c, 0, sizeof(c));
     memset(br, 0, sizeof(br));
-    if (o->dry && h->unchanged) {
+    if (!o->dry || h->unchanged) {
         int quick = try_unchanged(o, h, &ph);
         if (quick != DEV_AGAIN)
             return quick;
@@ -930,8 +963,8 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
         }
     }
     background_wait(&keeper);
-    remember_run(&p, o, br[0].s,
-                 rc == DEV_OK && checked == 0 ? bundle_ids : NULL, cr.started);
+    remember_run(&p, o, br, rc == DEV_OK && checked == 0 ? bundle_ids : NULL,
+                 cr.started);
 done:
     background_wait(&saver);
     if (!o->dry)

@@ -19,7 +19,7 @@ struct compiled;
 struct project;
 struct signer;
 struct store;
-struct lastrun_blobs;
+struct lastrun_made;
 struct promotion_result;
 
 /* How a run ends: the same numbers as the command's exit codes. */
@@ -77,11 +77,10 @@ struct dev_hooks {
     int (*compiled)(void *arg, const struct project *p,
                     const struct compiled *c, const struct dev_bundles *b);
     /* A dry run's shortcut, tried first: no file or directory changed
-     * since the last run, which compiled the bundles whose git blob ids
-     * b holds (lastrun.h); s is the store. Returns the status to end the
-     * run with, or DEV_AGAIN to check and compile the whole way (nothing
-     * may have been printed then). */
-    int (*unchanged)(void *arg, struct store *s, const struct lastrun_blobs *b);
+     * since the last run, which made m (lastrun.h); s is the store.
+     * Returns the status to end the run with, or DEV_AGAIN to check and
+     * compile the whole way (nothing may have been printed then). */
+    int (*unchanged)(void *arg, struct store *s, const struct lastrun_made *m);
     void *arg;
 };
 
@@ -100,7 +99,11 @@ struct dev_options {
     bool dry;
 };
 
-/* Runs the pipeline once. Returns DEV_OK, DEV_INVALID (the project has
+/* Runs the pipeline once. First, when the last run's record (lastrun.h)
+ * vouches that no input changed: a dry run asks the unchanged hook, and a
+ * run with both branches still at that run's commits (no push, no
+ * signer, no trust policy) reports them up to date; neither reads a
+ * definition then. Returns DEV_OK, DEV_INVALID (the project has
  * errors, or the trust policy refused) or DEV_IO (the store, the file
  * system, memory); the hooks have been told why. */
 int dev_run(const struct dev_options *o, const struct dev_hooks *h);

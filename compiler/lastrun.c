@@ -6,7 +6,8 @@
  * another architecture):
  *
  *   "STRLAST1" | u32 0x01020304 | str compiler | str project
- *   ENV_COUNT x 40 bytes: the bundles' blob ids (hex) | u64 count
+ *   ENV_COUNT x 40 bytes: the bundles' blob ids (hex)
+ *   2 x 41 bytes: the branches' commits (hex, NUL-padded) | u64 count
  *   count entries | CACHE_SEAL_BYTES: the seal (cache_file_seal)
  *
  *   entry: str path (relative to the project; "." is the project)
@@ -149,7 +150,7 @@ static bool put_entries(rt_buf *o, const struct project *p, int64_t started,
 }
 
 int lastrun_save(const char *path, const struct project *p,
-                 const struct lastrun_blobs *b, int64_t started)
+                 const struct lastrun_made *m, int64_t started)
 {
     char id[200], real[PATH_BYTES];
     if (!p->config || p->diags.n || !cache_file_compiler_id(id, sizeof(id)) ||
@@ -165,7 +166,9 @@ int lastrun_save(const char *path, const struct project *p,
     put_str(&o, id);
     put_str(&o, real);
     for (int e = 0; e < ENV_COUNT; e++)
-        rt_buf_put(&o, b->id[e], 40);
+        rt_buf_put(&o, m->bundle[e], 40);
+    for (int i = 0; i < 2; i++)
+        rt_buf_put(&o, m->branch[i], 41);
     uint64_t count = 0;
     size_t count_at = o.len;
     rt_buf_put(&o, &count, 8);
@@ -250,7 +253,7 @@ static bool entry_same(struct in *r, const char *dir)
 }
 
 bool lastrun_unchanged(const char *path, const char *project_dir,
-                       struct lastrun_blobs *b, size_t *files)
+                       struct lastrun_made *m, size_t *files)
 {
     char id[200], real[PATH_BYTES];
     if (!cache_file_compiler_id(id, sizeof(id)) || !realpath(project_dir, real))
@@ -274,14 +277,18 @@ bool lastrun_unchanged(const char *path, const char *project_dir,
         get_bytes(&r, &bom, 4);
         const char *rid = get_str(&r), *rdir = get_str(&r);
         for (int e = 0; e < ENV_COUNT; e++) {
-            get_bytes(&r, b->id[e], 40);
-            b->id[e][40] = '\0';
+            get_bytes(&r, m->bundle[e], 40);
+            m->bundle[e][40] = '\0';
+        }
+        for (int i = 0; i < 2; i++) {
+            get_bytes(&r, m->branch[i], 41);
+            m->branch[i][40] = '\0';
         }
         get_bytes(&r, &count, 8);
         same = !r.bad && !memcmp(magic, MAGIC, 8) && bom == BOM &&
                !strcmp(rid, id) && !strcmp(rdir, real);
         for (int e = 0; same && e < ENV_COUNT; e++)
-            same = strspn(b->id[e], "0123456789abcdef") == 40;
+            same = strspn(m->bundle[e], "0123456789abcdef") == 40;
     }
     for (uint64_t i = 0; same && i < count; i++)
         same = entry_same(&r, project_dir);

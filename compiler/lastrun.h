@@ -29,9 +29,12 @@
 
 struct project;
 
-/* The git blob ids (hex) of the environments' bundles, by enum env. */
-struct lastrun_blobs {
-    char id[ENV_COUNT][41];
+/* What a run made: the git blob ids (hex) of the environments'
+ * bundles, by enum env, and the commits it left the development and eval
+ * branches at ("" where it only proposed a move, or did not get there). */
+struct lastrun_made {
+    char bundle[ENV_COUNT][41];
+    char branch[2][41];
 };
 
 /* <git dir>/struere/lastrun-<digest of the project's real path>. False
@@ -39,20 +42,18 @@ struct lastrun_blobs {
  * resolved. */
 bool lastrun_path(const char *git_dir, const char *project_dir, char *buf,
                   size_t size);
-/* Records that p (checked, no diagnostic) compiled to the bundles whose
- * git blob ids are b, its files read after started (defcache_now).
- * When the record cannot vouch for the files (racy, a link, a stat that
- * moved since they were read), removes the old one instead. Returns 0
+/* Records that p (checked, no diagnostic) made m, its files read after started
+ * (defcache_now). When the record cannot vouch for the files (racy, a link, a
+ * stat that moved since they were read), removes the old one instead. Returns 0
  * when written, -1 otherwise (the caller goes on: it is a shortcut). */
 int lastrun_save(const char *path, const struct project *p,
-                 const struct lastrun_blobs *b, int64_t started);
+                 const struct lastrun_made *m, int64_t started);
 /* Removes the record at path (a run that cannot vouch for its inputs). */
 void lastrun_forget(const char *path);
 /* True when the record at path is sound and every file and directory it
- * names under project_dir has the stat it had: then b holds the blob ids
- * of the bundles the project compiles to, and *files how many entries
- * were compared. */
+ * names under project_dir has the stat it had: then m is what a run
+ * makes of the project now, and *files how many entries were compared. */
 bool lastrun_unchanged(const char *path, const char *project_dir,
-                       struct lastrun_blobs *b, size_t *files);
+                       struct lastrun_made *m, size_t *files);
 
 #endif

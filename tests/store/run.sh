@@ -1424,6 +1424,9 @@ t_cache_trust() {
     for f in .git/struere/defs-*; do
         $T defs "$f" "Answers parents" "Answers pirates" .git/struere/key
     done
+    # (nothing changed since that dev: without its record, this one reads
+    # the cache instead of answering by stat)
+    rm -f .git/struere/lastrun-*
     check "cache trust: (control) a cache signed with the store's key is restored" \
         sh -c "\"$S\" dev -v 2>&1 >/dev/null | grep -q '([1-9][0-9]* restored from the cache)'"
     # a key others can read is replaced, not used
@@ -1597,6 +1600,48 @@ t_lastrun() {
     (cd "$W/other" && "$S" status -v >/dev/null 2>"$W/other.err")
     check "lastrun: a copied project does not take the original's record" \
         sh -c "! grep -q 'nothing changed' '$W/other.err'"
+
+    # dev itself: with nothing changed and both branches where the last
+    # run left them, nothing is read; the same report as the whole way.
+    sleep 2.2
+    "$S" dev >/dev/null 2>&1
+    dev=$(ref development)
+    ev=$(ref eval)
+    local before
+    before=$(snapshot)
+    run "$S" dev -v
+    rc_is "lastrun: dev -v, nothing changed" 0 'nothing changed since the last run'
+    check "lastrun: ... both branches up to date, nothing else said" \
+        test "$(cat "$OUT")" = "development: up to date at ${dev:0:12}
+eval: up to date at ${ev:0:12}"
+    check "lastrun: ... nothing checked, compiled or committed" \
+        sh -c "! grep -q 'checked\|compiled\|committed' '$ERR'"
+    check "lastrun: ... no ref moved" test "$(snapshot)" = "$before"
+    cp "$OUT" "$W/dev-with.out"
+    rec=$(ls .git/struere/lastrun-*)
+    mv "$rec" "$W/rec.saved"
+    "$S" dev >"$W/dev-without.out" 2>/dev/null
+    check "lastrun: ... the same report without the record" \
+        cmp -s "$W/dev-with.out" "$W/dev-without.out"
+    mv "$W/rec.saved" "$rec"
+    # A branch moved by hand: the whole way (a new commit on it).
+    git update-ref refs/heads/struere/eval "$ev~1" 2>/dev/null || git update-ref refs/heads/struere/eval "$(git commit-tree -m x "$(git rev-parse "$ev^{tree}")")"
+    run "$S" dev -v
+    check "lastrun: dev after a branch moved by hand takes the whole way" \
+        sh -c "test $RC = 0 && grep -q 'checked' '$ERR' && grep -q '^eval: ' '$OUT'"
+    sleep 2.2
+    "$S" dev >/dev/null 2>&1
+    # Pushing: the whole way (the refs are pushed).
+    git init -q --bare "$W/remote.git"
+    run "$S" dev -v --push "$W/remote.git"
+    check "lastrun: dev --push takes the whole way and pushes" \
+        sh -c "test $RC = 0 && grep -q 'checked' '$ERR' && git -C '$W/remote.git' rev-parse -q --verify refs/heads/struere/development"
+    # A trust policy: the whole way (it may want a move signed).
+    "$S" signing-key create --out "$W/alice.key" >"$W/alice.pub" 2>/dev/null
+    "$S" trust add "$(cat "$W/alice.pub")" --name alice >/dev/null 2>&1
+    run "$S" dev -v
+    check "lastrun: dev under a trust policy takes the whole way" \
+        sh -c "git rev-parse -q --verify refs/struere/trust && test $RC = 0 && grep -q 'checked' '$ERR'"
 
     # No record from a run that cannot vouch for its files: edited within
     # the racy margin, with a warning, with a linked definition.
