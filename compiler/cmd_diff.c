@@ -15,6 +15,7 @@
 #include "report.h"
 #include "semdiff.h"
 #include "store.h"
+#include "verify.h"
 #include "struere.h"
 
 static const char diff_usage[] =
@@ -217,8 +218,10 @@ static int committed_bundle(const struct cli *g, struct store *s, int e,
             return EXIT_OK;
         }
     }
+    char why[1024];
     if (rc == STORE_OK && b->previous[e] &&
-        !strcmp(b->previous_commit[e], id)) {
+        !strcmp(b->previous_commit[e], id) &&
+        verify_bodies(b->previous[e], why, sizeof(why)) == VERIFY_OK) {
         *out = b->previous[e];
         snprintf(label, size, "%s (%.12s)", env_names[e], id);
         return EXIT_OK;
@@ -320,9 +323,14 @@ static int status_unchanged(void *arg, struct store *s,
                             const struct lastrun_made *m)
 {
     struct status_run *r = arg;
-    char label[ENV_COUNT][300];
+    char label[ENV_COUNT][300], id[41];
+    /* The whole way reads both branches whatever --env says: one that
+     * cannot be read is reported there. */
+    if (store_ref_id(s, STORE_DEVELOPMENT, id) == STORE_ERROR ||
+        store_ref_id(s, STORE_EVAL, id) == STORE_ERROR)
+        return DEV_AGAIN;
     for (int e = 0; e < ENV_COUNT; e++) {
-        char full[100], id[41], blob[41];
+        char full[100], blob[41];
         if (r->only >= 0 && e != r->only)
             continue;
         snprintf(full, sizeof(full), "refs/heads/struere/%s", env_names[e]);

@@ -734,6 +734,10 @@ static int dev_unchanged(const struct dev_options *o, const struct dev_hooks *h,
         if (!m->branch[i][0] || store_ref_id(s, refs[i], id) != STORE_OK ||
             strcmp(id, m->branch[i]))
             return DEV_AGAIN;
+    /* The whole way reads the committer's identity and time even when it
+     * commits nothing: one it refuses is refused here too. */
+    if (store_take_signature(s) != STORE_OK)
+        return DEV_AGAIN;
     for (int i = 0; i < 2 && h->branch; i++) {
         struct dev_branch r = {.label = env_names[envs[i]],
                                .env = envs[i],
@@ -765,11 +769,12 @@ static int try_unchanged(const struct dev_options *o, const struct dev_hooks *h,
                    err, sizeof(err)) == STORE_OK &&
         lastrun_path(store_git_dir(s), o->dir, path, sizeof(path)) &&
         lastrun_unchanged(path, o->dir, &m, &files)) {
-        phase(ph,
-              "nothing changed since the last run (%zu files and "
-              "directories compared by stat)",
-              files);
         rc = o->dry ? h->unchanged(h->arg, s, &m) : dev_unchanged(o, h, s, &m);
+        if (rc != DEV_AGAIN)
+            phase(ph,
+                  "nothing changed since the last run (%zu files and "
+                  "directories compared by stat)",
+                  files);
     }
     store_close(s);
     project_free(&q);

@@ -50,8 +50,9 @@ struct dev_bundles {
     struct struere_bundle *compiled[ENV_COUNT];
     /* The bundle its branch's commit holds (production's: the
      * development branch's), as the run read it to reuse what did not
-     * change: verified whole against that commit's manifest.json, as
-     * reading it from that commit again would. NULL when not read. */
+     * change: its SHA-256 checked against that commit's manifest.json and
+     * its sections opened (verified), its bodies not read (verify.h's
+     * verify_bodies). NULL when not read. */
     const struct struere_bundle *previous[ENV_COUNT];
     const char *previous_commit[ENV_COUNT]; /* that commit's id, or "" */
 };

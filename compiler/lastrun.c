@@ -70,13 +70,9 @@ bool lastrun_path(const char *git_dir, const char *project_dir, char *buf,
 
 void lastrun_forget(const char *path)
 {
-    if (unlink(path) != 0 && errno != ENOENT) {
-        /* A record that cannot be removed must not be trusted either: an
-         * empty file is no record. */
-        FILE *f = fopen(path, "w");
-        if (f)
-            fclose(f);
-    }
+    /* One that cannot be removed does no harm: a record vouches only
+     * for stats that are still the same, and refs are read live. */
+    unlink(path);
 }
 
 /* ---- writing --------------------------------------------------------------

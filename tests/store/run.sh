@@ -1497,13 +1497,13 @@ t_lastrun() {
     prod=$(ref production)
     ev=$(ref eval)
     run "$S" status -v
-    rc_is "lastrun: status -v, nothing changed" 0 'nothing changed since the last run'
+    rc_is "lastrun: status -v, nothing changed, production never deployed" 0
     check "lastrun: ... development and eval up to date at their branches, production never deployed" \
         test "$(grep -c 'up to date' "$OUT")" = 2 -a \
         "$(grep '^development:' "$OUT")" = "development: up to date with development (${dev:0:12})" -a \
         "$(grep '^eval:' "$OUT")" = "eval: up to date with eval (${ev:0:12})" -a -z "$prod"
     check "lastrun: ... production, never deployed, needs the compiled bundle: the whole way" \
-        grep -q 'checked [0-9]* definitions' "$ERR"
+        sh -c "grep -q 'checked [0-9]* definitions' '$ERR' && ! grep -q 'nothing changed' '$ERR'"
     status_both "lastrun: production never deployed" --exit-code
     "$S" deploy --yes >/dev/null 2>&1
     prod=$(ref production)
@@ -1624,6 +1624,15 @@ eval: up to date at ${ev:0:12}"
     check "lastrun: ... the same report without the record" \
         cmp -s "$W/dev-with.out" "$W/dev-without.out"
     mv "$W/rec.saved" "$rec"
+    # A committer time the whole way refuses is refused with the record too.
+    run env SOURCE_DATE_EPOCH=abc "$S" dev
+    cp "$ERR" "$W/bad-date.err"
+    local bad_rc=$RC
+    mv "$rec" "$W/rec.saved"
+    run env SOURCE_DATE_EPOCH=abc "$S" dev
+    mv "$W/rec.saved" "$rec"
+    check "lastrun: dev with SOURCE_DATE_EPOCH=abc fails as without the record (exit $bad_rc)" \
+        sh -c "test $bad_rc = 3 && test $RC = 3 && cmp -s '$ERR' '$W/bad-date.err'"
     # A branch moved by hand: the whole way (a new commit on it).
     git update-ref refs/heads/struere/eval "$ev~1" 2>/dev/null || git update-ref refs/heads/struere/eval "$(git commit-tree -m x "$(git rev-parse "$ev^{tree}")")"
     run "$S" dev -v
