@@ -216,6 +216,12 @@ bool cache_file_compiler_id(char *buf, size_t size)
     return true;
 }
 
+bool cache_file_racy(const struct file_stat *fs, int64_t started)
+{
+    return fs->mtime_ns >= started - CACHE_RACY_NS ||
+           fs->ctime_ns >= started - CACHE_RACY_NS;
+}
+
 unsigned char *cache_file_read(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* <git dir>/struere/<name> into buf (size bytes); false when it does not
  * fit. */
@@ -62,5 +63,9 @@ unsigned char *cache_file_read(const char *path, size_t *len);
  * that a later write repeats (timestamps are coarse; FAT's are 2 s): the
  * caches do not take such a stat as proof that the file is unchanged. */
 #define CACHE_RACY_NS 2000000000LL
+struct file_stat;
+/* Whether fs (a file or directory) was written within CACHE_RACY_NS
+ * before started (CLOCK_REALTIME, ns), or after. */
+bool cache_file_racy(const struct file_stat *fs, int64_t started);
 
 #endif

@@ -190,6 +190,21 @@ static void status_error(void *arg, const char *message)
     cli_error("%s", message);
 }
 
+/* Environment e's branch: the commit it is at (id) and, when that
+ * commit holds the environment's bundle, its git blob id (blob, else "").
+ * STORE_OK, STORE_NOTFOUND (no branch) or STORE_ERROR. */
+static int branch_blob(struct store *s, int e, char id[41], char blob[41])
+{
+    char full[100];
+    blob[0] = '\0';
+    snprintf(full, sizeof(full), "refs/heads/struere/%s", env_names[e]);
+    int rc = store_ref_id(s, full, id);
+    if (rc == STORE_OK && store_blob_id(s, id, compile_bundle_path((enum env)e),
+                                        blob) != STORE_OK)
+        blob[0] = '\0';
+    return rc;
+}
+
 /* The environment's committed bundle when it differs from the local
  * one (*owned when the caller frees it), the branch's label either way;
  * *same when the commit holds the very bytes compiled (compared by git
@@ -201,16 +216,14 @@ static int committed_bundle(const struct cli *g, struct store *s, int e,
                             const struere_bundle **out, bool *owned, bool *same,
                             char *label, size_t size)
 {
-    char full[100], id[41], blob[41], local[41];
+    char id[41], blob[41], local[41];
     *out = NULL;
     *owned = false;
     *same = false;
-    snprintf(full, sizeof(full), "refs/heads/struere/%s", env_names[e]);
-    int rc = store_ref_id(s, full, id);
+    int rc = branch_blob(s, e, id, blob);
     if (rc == STORE_NOTFOUND)
         return EXIT_OK; /* nothing committed yet */
-    if (rc == STORE_OK && store_blob_id(s, id, compile_bundle_path((enum env)e),
-                                        blob) == STORE_OK) {
+    if (blob[0]) {
         store_hash_blob(c->bundle[e].data, c->bundle[e].len, local);
         if (!strcmp(blob, local)) {
             *same = true;
@@ -330,13 +343,10 @@ static int status_unchanged(void *arg, struct store *s,
         store_ref_id(s, STORE_EVAL, id) == STORE_ERROR)
         return DEV_AGAIN;
     for (int e = 0; e < ENV_COUNT; e++) {
-        char full[100], blob[41];
+        char blob[41];
         if (r->only >= 0 && e != r->only)
             continue;
-        snprintf(full, sizeof(full), "refs/heads/struere/%s", env_names[e]);
-        if (store_ref_id(s, full, id) != STORE_OK ||
-            store_blob_id(s, id, compile_bundle_path((enum env)e), blob) !=
-                STORE_OK ||
+        if (branch_blob(s, e, id, blob) != STORE_OK ||
             strcmp(blob, m->bundle[e]))
             return DEV_AGAIN;
         snprintf(label[e], sizeof(label[e]), "%s (%.12s)", env_names[e], id);

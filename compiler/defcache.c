@@ -184,8 +184,7 @@ static void put_record(rt_buf *o, const struct def *d,
     /* Racy when written so shortly before this run that a later write
      * could repeat its stat: the next run then compares the bytes. */
     o->p[at + 4 + racy_offset(strlen(d->path))] =
-        d->stat.mtime_ns >= started - CACHE_RACY_NS ||
-        d->stat.ctime_ns >= started - CACHE_RACY_NS;
+        cache_file_racy(&d->stat, started);
 }
 
 int defcache_save(const char *path, const struct project *p,
@@ -443,8 +442,7 @@ bool defcache_restore(const struct defcache *c, const char *project_dir,
         return false;
     struct file_stat now;
     file_stat_set(&now, &st);
-    if (now.dev != was.dev || now.ino != was.ino || now.size != was.size ||
-        now.mtime_ns != was.mtime_ns || now.ctime_ns != was.ctime_ns)
+    if (!file_stat_same(&now, &was))
         return false;
     if (racy) {
         /* Written just before the run that cached it: its bytes decide. */

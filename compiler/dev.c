@@ -718,17 +718,16 @@ static int branches_failed(struct branch br[2], const struct dev_hooks *h)
     return DEV_OK;
 }
 
-/* A run with nothing to do: both branches are at the commits the last
- * run left them at, and it proposed nothing; no trust policy can want a
- * signature, nothing is to be pushed. Reports them up to date. */
-static int dev_unchanged(const struct dev_options *o, const struct dev_hooks *h,
-                         struct store *s, const struct lastrun_made *m)
+/* A run with nothing to do (no push, no signer: dev_run): both branches
+ * are at the commits the last run left them at, and it proposed nothing;
+ * no trust policy can want a signature. Reports them up to date. */
+static int dev_unchanged(const struct dev_hooks *h, struct store *s,
+                         const struct lastrun_made *m)
 {
     static const char *const refs[2] = {STORE_DEVELOPMENT, STORE_EVAL};
     static const int envs[2] = {ENV_DEVELOPMENT, ENV_EVAL};
     char id[41];
-    if (o->push || o->nsigners ||
-        store_ref_id(s, TRUST_REF, id) != STORE_NOTFOUND)
+    if (store_ref_id(s, TRUST_REF, id) != STORE_NOTFOUND)
         return DEV_AGAIN;
     for (int i = 0; i < 2; i++)
         if (!m->branch[i][0] || store_ref_id(s, refs[i], id) != STORE_OK ||
@@ -769,7 +768,7 @@ static int try_unchanged(const struct dev_options *o, const struct dev_hooks *h,
                    err, sizeof(err)) == STORE_OK &&
         lastrun_path(store_git_dir(s), o->dir, path, sizeof(path)) &&
         lastrun_unchanged(path, o->dir, &m, &files)) {
-        rc = o->dry ? h->unchanged(h->arg, s, &m) : dev_unchanged(o, h, s, &m);
+        rc = o->dry ? h->unchanged(h->arg, s, &m) : dev_unchanged(h, s, &m);
         if (rc != DEV_AGAIN)
             phase(ph,
                   "nothing changed since the last run (%zu files and "
@@ -818,7 +817,9 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     memset(&reuse, 0, sizeof(reuse));
     memset(&c, 0, sizeof(c));
     memset(br, 0, sizeof(br));
-    if (!o->dry || h->unchanged) {
+    /* Pushing and signing are work a run with nothing changed still has
+     * to do: the whole way. */
+    if (o->dry ? h->unchanged != NULL : !o->push && !o->nsigners) {
         int quick = try_unchanged(o, h, &ph);
         if (quick != DEV_AGAIN)
             return quick;

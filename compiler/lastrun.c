@@ -96,12 +96,8 @@ static bool put_entry(rt_buf *o, const char *dir, const char *rel,
     enum entry_type t = entry_stat(dir, rel, &fs, &ok);
     if (!ok || (read && t != ENTRY_FILE))
         return false;
-    if (t != ENTRY_ABSENT && (fs.mtime_ns >= started - CACHE_RACY_NS ||
-                              fs.ctime_ns >= started - CACHE_RACY_NS))
-        return false;
-    if (read && read->known &&
-        (read->dev != fs.dev || read->ino != fs.ino || read->size != fs.size ||
-         read->mtime_ns != fs.mtime_ns || read->ctime_ns != fs.ctime_ns))
+    if ((t != ENTRY_ABSENT && cache_file_racy(&fs, started)) ||
+        (read && read->known && !file_stat_same(read, &fs)))
         return false;
     put_str(o, rel);
     unsigned char type = (unsigned char)t;
@@ -243,9 +239,7 @@ static bool entry_same(struct in *r, const char *dir)
         return false;
     bool ok;
     enum entry_type t = entry_stat(dir, rel, &now, &ok);
-    return ok && t == type && now.dev == was.dev && now.ino == was.ino &&
-           now.size == was.size && now.mtime_ns == was.mtime_ns &&
-           now.ctime_ns == was.ctime_ns;
+    return ok && t == type && file_stat_same(&now, &was);
 }
 
 bool lastrun_unchanged(const char *path, const char *project_dir,

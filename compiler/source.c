@@ -205,6 +205,12 @@ size_t utf8_first_invalid(const char *str, size_t len)
     return (size_t)-1;
 }
 
+bool file_stat_same(const struct file_stat *a, const struct file_stat *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
 void file_stat_set(struct file_stat *fs, const struct stat *st)
 {
     *fs = (struct file_stat){

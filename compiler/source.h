@@ -21,6 +21,8 @@ struct file_stat {
 };
 /* What of st a file_stat keeps. */
 void file_stat_set(struct file_stat *fs, const struct stat *st);
+/* Whether a and b say the same of a file (known aside). */
+bool file_stat_same(const struct file_stat *a, const struct file_stat *b);
 
 struct source {
     const char *path; /* as shown to the user, relative to the project */

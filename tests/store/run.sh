@@ -1647,6 +1647,10 @@ eval: up to date at ${ev:0:12}"
         sh -c "test $RC = 0 && grep -q 'checked' '$ERR' && git -C '$W/remote.git' rev-parse -q --verify refs/heads/struere/development"
     # A trust policy: the whole way (it may want a move signed).
     "$S" signing-key create --out "$W/alice.key" >"$W/alice.pub" 2>/dev/null
+    # Signing: the whole way (there may be promotions to sign).
+    run "$S" dev -v --sign "$W/alice.key"
+    check "lastrun: dev --sign takes the whole way" \
+        sh -c "test $RC = 0 && grep -q 'checked' '$ERR'"
     "$S" trust add "$(cat "$W/alice.pub")" --name alice >/dev/null 2>&1
     run "$S" dev -v
     check "lastrun: dev under a trust policy takes the whole way" \
