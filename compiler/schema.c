@@ -44,6 +44,22 @@ struct xenum {
     struct xdiag diag;
 };
 
+struct schema_rare {
+    const struct node *constv;
+    regex_t pattern;
+    const char *pattern_src; /* NULL: no pattern */
+    bool has_min, has_max;
+    double min, max;
+    long min_len, max_len, min_items, max_items; /* -1: none */
+    const struct node *default_value;
+    struct xdiag *x_error, *x_pattern_error;
+    struct xenum *x_enum;
+    size_t nx_enum;
+};
+
+static const struct schema_rare rare_none = {
+    .min_len = -1, .max_len = -1, .min_items = -1, .max_items = -1};
+
 struct schema {
     unsigned types; /* 0: any */
     const char *description;
@@ -54,21 +70,14 @@ struct schema {
     const char **required;
     size_t nrequired;
     const struct node *enums; /* a SEQ node */
-    const struct node *constv;
-    regex_t pattern;
-    const char *pattern_src;
-    bool has_min, has_max;
-    double min, max;
-    long min_len, max_len, min_items, max_items;
     struct schema *items;
     struct schema **one_of;
     size_t none_of;
-    const struct node *default_value;
-    struct xdiag *x_error, *x_pattern_error;
-    struct xenum *x_enum;
-    size_t nx_enum;
     const char *ref;
     struct schema *target;
+    /* What few schemas say (rare_none when none of it): apart, so that a
+     * schema without it (most fields of a data type) stays small. */
+    const struct schema_rare *rare;
 };
 
 static int discriminates(const struct schema *b, const struct node *n);
@@ -143,13 +152,39 @@ static int cmp_prop(const void *a, const void *b)
                   ((const struct schema_prop *)b)->name);
 }
 
+/* Whether key sets a field of struct schema_rare. */
+static bool rare_key(const struct compiler *C, const char *key)
+{
+    static const char *const keys[] = {
+        "const",     "minimum",         "maximum",      "minLength",
+        "maxLength", "minItems",        "maxItems",     "default",
+        "x-error",   "x-pattern-error", "x-enum-errors"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+        if (!strcmp(key, keys[i]))
+            return true;
+    return !strcmp(key, "pattern") && !C->data_mode;
+}
+
+/* s's own rare part, made on first use; NULL out of memory. */
+static struct schema_rare *own_rare(struct compiler *C, struct schema *s)
+{
+    if (s->rare != &rare_none)
+        return (struct schema_rare *)s->rare;
+    struct schema_rare *r = arena_alloc(C->a, sizeof(*r));
+    if (!r)
+        return NULL;
+    *r = rare_none;
+    s->rare = r;
+    return r;
+}
+
 /* The compiled schema, or NULL out of memory (C->a->failed). */
 static struct schema *compile(struct compiler *C, const struct node *n)
 {
     struct schema *s = arena_alloc(C->a, sizeof(*s));
     if (!s)
         return NULL;
-    s->min_len = s->max_len = s->min_items = s->max_items = -1;
+    s->rare = &rare_none;
     if (n && n->type == NODE_BOOL) {
         /* true: anything; false: nothing (used as x-error carriers) */
         if (!n->v.b)
@@ -164,6 +199,9 @@ static struct schema *compile(struct compiler *C, const struct node *n)
         const struct node *k = n->kids[2 * i];
         const struct node *v = n->kids[2 * i + 1];
         const char *key = k->str;
+        struct schema_rare *R = NULL;
+        if (rare_key(C, key) && !(R = own_rare(C, s)))
+            return NULL;
         if (!strcmp(key, "type")) {
             if (v->type == NODE_SEQ) {
                 for (size_t j = 0; j < v->n; j++)
@@ -215,21 +253,21 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             else
                 s->enums = v;
         } else if (!strcmp(key, "const")) {
-            s->constv = v;
+            R->constv = v;
         } else if (!strcmp(key, "pattern") && !C->data_mode) {
             if (v->type != NODE_STRING ||
-                regcomp(&s->pattern, v->str, REG_EXTENDED | REG_NOSUB)) {
+                regcomp(&R->pattern, v->str, REG_EXTENDED | REG_NOSUB)) {
                 bad(C, v, "'pattern' must be a POSIX extended regex");
                 continue;
             }
-            s->pattern_src = v->str;
+            R->pattern_src = v->str;
             struct schema_set *set = C->set;
             if (arena_grow(C->a, (void **)&set->patterns, &set->patterns_cap,
                            set->npatterns + 1, sizeof(*set->patterns)) < 0) {
-                regfree(&s->pattern);
+                regfree(&R->pattern);
                 return NULL;
             }
-            set->patterns[set->npatterns++] = &s->pattern;
+            set->patterns[set->npatterns++] = &R->pattern;
         } else if (!strcmp(key, "minimum") || !strcmp(key, "maximum")) {
             double d;
             if (!node_number(v, &d)) {
@@ -237,20 +275,20 @@ static struct schema *compile(struct compiler *C, const struct node *n)
                 continue;
             }
             if (key[1] == 'i') {
-                s->has_min = true;
-                s->min = d;
+                R->has_min = true;
+                R->min = d;
             } else {
-                s->has_max = true;
-                s->max = d;
+                R->has_max = true;
+                R->max = d;
             }
         } else if (!strcmp(key, "minLength")) {
-            s->min_len = get_count(C, v);
+            R->min_len = get_count(C, v);
         } else if (!strcmp(key, "maxLength")) {
-            s->max_len = get_count(C, v);
+            R->max_len = get_count(C, v);
         } else if (!strcmp(key, "minItems")) {
-            s->min_items = get_count(C, v);
+            R->min_items = get_count(C, v);
         } else if (!strcmp(key, "maxItems")) {
-            s->max_items = get_count(C, v);
+            R->max_items = get_count(C, v);
         } else if (!strcmp(key, "items")) {
             s->items = compile(C, v);
             if (!s->items)
@@ -270,7 +308,7 @@ static struct schema *compile(struct compiler *C, const struct node *n)
         } else if (!strcmp(key, "description")) {
             s->description = v->str;
         } else if (!strcmp(key, "default")) {
-            s->default_value = v;
+            R->default_value = v;
         } else if (!strcmp(key, "$ref")) {
             const char *prefix = "#/definitions/";
             if (v->type != NODE_STRING ||
@@ -280,11 +318,11 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             }
             s->ref = v->str + strlen(prefix);
         } else if (!strcmp(key, "x-error")) {
-            s->x_error = compile_xdiag(C, v);
+            R->x_error = compile_xdiag(C, v);
             if (C->a->failed)
                 return NULL;
         } else if (!strcmp(key, "x-pattern-error")) {
-            s->x_pattern_error = compile_xdiag(C, v);
+            R->x_pattern_error = compile_xdiag(C, v);
             if (C->a->failed)
                 return NULL;
         } else if (!strcmp(key, "x-enum-errors")) {
@@ -292,17 +330,17 @@ static struct schema *compile(struct compiler *C, const struct node *n)
                 bad(C, v, "'x-enum-errors' must be a map");
                 continue;
             }
-            s->nx_enum = v->n;
-            s->x_enum = arena_alloc(C->a, (v->n + 1) * sizeof(*s->x_enum));
-            if (!s->x_enum)
+            R->nx_enum = v->n;
+            R->x_enum = arena_alloc(C->a, (v->n + 1) * sizeof(*R->x_enum));
+            if (!R->x_enum)
                 return NULL;
             for (size_t j = 0; j < v->n; j++) {
                 struct xdiag *x = compile_xdiag(C, v->kids[2 * j + 1]);
                 if (C->a->failed)
                     return NULL;
-                s->x_enum[j].value = v->kids[2 * j]->str;
+                R->x_enum[j].value = v->kids[2 * j]->str;
                 if (x)
-                    s->x_enum[j].diag = *x;
+                    R->x_enum[j].diag = *x;
             }
         } else if (C->data_mode) {
             /* references, format, ...: meaningful elsewhere, not here */
@@ -466,7 +504,7 @@ const struct schema *schema_property(const struct schema *s, const char *key)
 const struct node *schema_default(const struct schema *s, const char *key)
 {
     const struct schema *p = schema_property(s, key);
-    return p ? p->default_value : NULL;
+    return p ? p->rare->default_value : NULL;
 }
 
 size_t schema_prop_count(const struct schema *s)
@@ -501,7 +539,7 @@ const struct schema *schema_additional(const struct schema *s)
 const struct node *schema_own_default(const struct schema *s)
 {
     s = deref(s);
-    return s ? s->default_value : NULL;
+    return s ? s->rare->default_value : NULL;
 }
 
 bool schema_wants_integer(const struct schema *s)
@@ -743,8 +781,8 @@ static void check_map(const struct schema *s, const struct node *n,
         const struct schema_prop *p = find_prop(s, k->str);
         if (p) {
             const struct schema *ps = deref(p->schema);
-            if (ps && ps->x_error) {
-                report_x(V, k, ps->x_error, k->str, v->str);
+            if (ps && ps->rare->x_error) {
+                report_x(V, k, ps->rare->x_error, k->str, v->str);
                 continue;
             }
             validate(p->schema, v, &sub, V, depth + 1);
@@ -760,7 +798,7 @@ static void check_map(const struct schema *s, const struct node *n,
         suggest_init(&sg, k->str);
         for (size_t j = 0; j < s->nprops; j++) {
             const struct schema *ps = deref(s->props[j].schema);
-            if (!(ps && ps->x_error))
+            if (!(ps && ps->rare->x_error))
                 suggest_offer(&sg, s->props[j].name);
         }
         char hint[600];
@@ -772,7 +810,7 @@ static void check_map(const struct schema *s, const struct node *n,
                 (size_t)snprintf(hint, sizeof(hint), "allowed keys: ");
             for (size_t j = 0; j < s->nprops && used < sizeof(hint); j++) {
                 const struct schema *ps = deref(s->props[j].schema);
-                if (ps && ps->x_error)
+                if (ps && ps->rare->x_error)
                     continue;
                 int w = snprintf(hint + used, sizeof(hint) - used, "%s%s",
                                  used > 14 ? ", " : "", s->props[j].name);
@@ -818,9 +856,10 @@ static void check_scalar(const struct schema *s, const struct node *n,
     char where[300], hint[400];
     const char *key = path && path->key ? path->key : "";
     if (s->enums && !enum_has(s->enums, n)) {
-        for (size_t i = 0; i < s->nx_enum; i++) {
-            if (n->type == NODE_STRING && !strcmp(s->x_enum[i].value, n->str)) {
-                report_x(V, n, &s->x_enum[i].diag, key, n->str);
+        for (size_t i = 0; i < s->rare->nx_enum; i++) {
+            if (n->type == NODE_STRING &&
+                !strcmp(s->rare->x_enum[i].value, n->str)) {
+                report_x(V, n, &s->rare->x_enum[i].diag, key, n->str);
                 return;
             }
         }
@@ -839,63 +878,65 @@ static void check_scalar(const struct schema *s, const struct node *n,
         V->errors++;
         return;
     }
-    if (s->constv && !node_equal(s->constv, n)) {
+    if (s->rare->constv && !node_equal(s->rare->constv, n)) {
         describe(V, path, where, sizeof(where));
         diag_error(V->diags, n, "bad-value", NULL, "%s must be '%s', not '%s'",
-                   where, s->constv->str, n->str);
+                   where, s->rare->constv->str, n->str);
         V->errors++;
         return;
     }
     if (n->type == NODE_STRING) {
-        if (s->pattern_src && regexec(&s->pattern, n->str, 0, NULL, 0)) {
-            if (s->x_pattern_error) {
-                report_x(V, n, s->x_pattern_error, key, n->str);
+        if (s->rare->pattern_src &&
+            regexec(&s->rare->pattern, n->str, 0, NULL, 0)) {
+            if (s->rare->x_pattern_error) {
+                report_x(V, n, s->rare->x_pattern_error, key, n->str);
                 return;
             }
             describe(V, path, where, sizeof(where));
             diag_error(V->diags, n, "bad-pattern", NULL,
                        "%s value '%s' does not match the pattern %s", where,
-                       n->str, s->pattern_src);
+                       n->str, s->rare->pattern_src);
             V->errors++;
             return;
         }
-        if (s->min_len >= 0 || s->max_len >= 0) {
+        if (s->rare->min_len >= 0 || s->rare->max_len >= 0) {
             long chars = 0;
             for (size_t i = 0, len = node_len(n); i < len; i++)
                 if (((unsigned char)n->str[i] & 0xC0) != 0x80)
                     chars++;
-            if (s->min_len >= 0 && chars < s->min_len) {
+            if (s->rare->min_len >= 0 && chars < s->rare->min_len) {
                 describe(V, path, where, sizeof(where));
                 diag_error(V->diags, n, "too-short", NULL,
-                           s->min_len == 1
+                           s->rare->min_len == 1
                                ? "%s must not be empty"
                                : "%s must be at least %ld characters long",
-                           where, s->min_len);
+                           where, s->rare->min_len);
                 V->errors++;
-            } else if (s->max_len >= 0 && chars > s->max_len) {
+            } else if (s->rare->max_len >= 0 && chars > s->rare->max_len) {
                 describe(V, path, where, sizeof(where));
                 diag_error(V->diags, n, "too-long", NULL,
                            "%s must be at most %ld characters long", where,
-                           s->max_len);
+                           s->rare->max_len);
                 V->errors++;
             }
         }
     }
     double d;
     if (node_number(n, &d)) {
-        if ((s->has_min && !(d >= s->min)) || (s->has_max && !(d <= s->max))) {
+        if ((s->rare->has_min && !(d >= s->rare->min)) ||
+            (s->rare->has_max && !(d <= s->rare->max))) {
             describe(V, path, where, sizeof(where));
-            if (s->has_min && s->has_max)
+            if (s->rare->has_min && s->rare->has_max)
                 diag_error(V->diags, n, "out-of-range", NULL,
                            "%s must be between %g and %g, not %s", where,
-                           s->min, s->max, n->str);
-            else if (s->has_min)
+                           s->rare->min, s->rare->max, n->str);
+            else if (s->rare->has_min)
                 diag_error(V->diags, n, "out-of-range", NULL,
-                           "%s must be at least %g, not %s", where, s->min,
-                           n->str);
+                           "%s must be at least %g, not %s", where,
+                           s->rare->min, n->str);
             else
                 diag_error(V->diags, n, "out-of-range", NULL,
-                           "%s must be at most %g, not %s", where, s->max,
+                           "%s must be at most %g, not %s", where, s->rare->max,
                            n->str);
             V->errors++;
         }
@@ -910,13 +951,13 @@ static int discriminates(const struct schema *b, const struct node *n)
     int has = -1;
     for (size_t i = 0; i < b->nprops; i++) {
         const struct schema *p = deref(b->props[i].schema);
-        if (!p || !(p->constv || p->enums))
+        if (!p || !(p->rare->constv || p->enums))
             continue;
         const struct node *v = node_get(n, b->props[i].name);
         has = 1;
         if (!v)
             return 0;
-        if (p->constv && !node_equal(p->constv, v))
+        if (p->rare->constv && !node_equal(p->rare->constv, v))
             return 0;
         if (p->enums && !enum_has(p->enums, v))
             return 0;
@@ -979,7 +1020,7 @@ static void check_one_of(const struct schema *s, const struct node *n,
         const struct schema *b0 = deref(s->one_of[0]);
         for (size_t i = 0; b0 && i < b0->nprops; i++) {
             const struct schema *p = deref(b0->props[i].schema);
-            if (!p || !(p->constv || p->enums))
+            if (!p || !(p->rare->constv || p->enums))
                 continue;
             const char *key = b0->props[i].name;
             const struct node *v = node_get(n, key);
@@ -1002,8 +1043,8 @@ static void check_one_of(const struct schema *s, const struct node *n,
                     continue;
                 const struct node *vals[64];
                 size_t nv = 0;
-                if (pj->constv)
-                    vals[nv++] = pj->constv;
+                if (pj->rare->constv)
+                    vals[nv++] = pj->rare->constv;
                 for (size_t e = 0; pj->enums && e < pj->enums->n && nv < 64;
                      e++)
                     vals[nv++] = pj->enums->kids[e];
@@ -1057,18 +1098,20 @@ static void validate(const struct schema *s, const struct node *n,
     }
     if (n->type == NODE_SEQ) {
         char where[300];
-        if (s->min_items >= 0 && (long)n->n < s->min_items) {
+        if (s->rare->min_items >= 0 && (long)n->n < s->rare->min_items) {
             describe(V, path, where, sizeof(where));
             diag_error(V->diags, n, "too-few-items", NULL,
-                       s->min_items == 1 ? "%s must have at least one item"
-                                         : "%s must have at least %ld items",
-                       where, s->min_items);
+                       s->rare->min_items == 1
+                           ? "%s must have at least one item"
+                           : "%s must have at least %ld items",
+                       where, s->rare->min_items);
             V->errors++;
         }
-        if (s->max_items >= 0 && (long)n->n > s->max_items) {
+        if (s->rare->max_items >= 0 && (long)n->n > s->rare->max_items) {
             describe(V, path, where, sizeof(where));
             diag_error(V->diags, n, "too-many-items", NULL,
-                       "%s must have at most %ld items", where, s->max_items);
+                       "%s must have at most %ld items", where,
+                       s->rare->max_items);
             V->errors++;
         }
         if (s->items)
