@@ -150,6 +150,7 @@ int check_project(struct project *p, const char *dir,
         opt = &none;
     int rc = project_load_config(p, dir);
     p->progress = opt->progress;
+    p->hash_on_read = opt->hash_sources;
     if (project_out_of_memory(p))
         return CHECK_ENOMEM;
     if (rc < 0)

@@ -6,6 +6,8 @@
 #ifndef STRUERE_CHECK_H
 #define STRUERE_CHECK_H
 
+#include <stdbool.h>
+
 struct project;
 struct defcache;
 
@@ -25,6 +27,9 @@ struct check_options {
     /* Counters of how far the run is (progress.h), kept in the project
      * for compile and dev to go on with; NULL: none. */
     struct progress *progress;
+    /* The files' SHA-256 are wanted (compile's digests, dev's cache):
+     * taken as each is read, since its text is let go once parsed. */
+    bool hash_sources;
 };
 
 /* Loads and checks the project in dir: struere.yaml, every definition

@@ -18,7 +18,7 @@
 static int check_with_progress(const struct cli *g, struct project *p,
                                struct cli_progress *progress)
 {
-    struct check_options opt = {0};
+    struct check_options opt = {.hash_sources = true};
     opt.progress = cli_progress_start(progress, g);
     int rc = check_project(p, g->dir, &opt);
     cli_progress_stop(progress);

@@ -147,8 +147,15 @@ static bool digest(const struct project *p, unsigned env_mask,
     const struct def **all = sources_of(p, env_mask, &m);
     if (!all)
         return false;
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
+        /* Never a digest over a file not hashed (its text let go without
+         * check_options.hash_sources): no compile at all. */
+        if (!all[i]->sha256[0]) {
+            free(all);
+            return false;
+        }
         len += strlen(all[i]->path) + 1 + strlen(all[i]->sha256) + 1;
+    }
     char *text = malloc(len ? len : 1), *at = text;
     if (!text) {
         free(all);

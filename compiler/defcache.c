@@ -465,6 +465,7 @@ bool defcache_restore(const struct defcache *c, const char *project_dir,
     if (!root || r.bad || r.p != r.end || root->type != NODE_MAP)
         return false; /* what was allocated stays in the arena, unused */
     d->src = src;
+    src->stat = &d->stat;
     d->root = root;
     d->stat = now;
     sodium_bin2hex(d->sha256, sizeof(d->sha256), h, 32);

@@ -828,8 +828,10 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     branches_init(br);
     struct check_run cr = {.o = o, .fetch = &fetch, .p = &p};
     cr.started = defcache_now();
-    struct check_options copt = {
-        .cache = open_cache, .arg = &cr, .progress = o->progress};
+    struct check_options copt = {.cache = open_cache,
+                                 .arg = &cr,
+                                 .progress = o->progress,
+                                 .hash_sources = true};
     int checked = check_project(&p, o->dir, &copt);
     size_t definitions = 0, restored = 0;
     for (int k = 0; k < KIND_COUNT; k++)

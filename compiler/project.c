@@ -88,8 +88,8 @@ static int resolve_inside(const struct project *p, struct arena *a,
  * Returns 0, an errno value, or one of the READ_* codes (*mode is the
  * file's type for READ_NOT_REGULAR). */
 static int read_file(const struct project *p, struct arena *a, const char *rel,
-                     char **out, size_t *len, size_t limit, bool *too_big,
-                     struct file_stat *fs, mode_t *mode)
+                     bool on_heap, char **out, size_t *len, size_t limit,
+                     bool *too_big, struct file_stat *fs, mode_t *mode)
 {
     *too_big = false;
     const char *path = arena_path(a, p->dir, rel);
@@ -134,7 +134,8 @@ static int read_file(const struct project *p, struct arena *a, const char *rel,
         close(fd);
         return 0;
     }
-    char *buf = arena_alloc(a, (size_t)st.st_size + 1);
+    char *buf = on_heap ? malloc((size_t)st.st_size + 1)
+                        : arena_alloc(a, (size_t)st.st_size + 1);
     if (!buf) {
         close(fd);
         return ENOMEM;
@@ -428,6 +429,16 @@ static void identify(struct arena *a, struct def *d)
     }
 }
 
+/* d->sha256 of the file's bytes, when read and not yet hashed. */
+static void hash_def(struct def *d)
+{
+    if (!d || d->sha256[0] || !d->src || d->src->unread)
+        return;
+    unsigned char h[32];
+    rt_sha256(d->src->text - d->src->skipped, d->src->len + d->src->skipped, h);
+    rt_sha256_hex(h, d->sha256);
+}
+
 static void load_def(struct project *p, struct arena *a, struct def *d)
 {
     diag_list_init(&d->diags, a);
@@ -435,8 +446,13 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
     size_t len = 0;
     bool too_big;
     mode_t mode = 0;
-    int err = read_file(p, a, d->path, &bytes, &len, LIMIT_FILE_BYTES, &too_big,
-                        &d->stat, &mode);
+    /* A Markdown agent's prompt points into its text, which stays, and
+     * so does struere.yaml's (read before hash_on_read is known); any
+     * other file's text is let go once parsed (source_release). */
+    bool keep = (d->kind == KIND_AGENT && ends_with(d->path, ".md")) ||
+                d->kind == KIND_PROJECT;
+    int err = read_file(p, a, d->path, !keep, &bytes, &len, LIMIT_FILE_BYTES,
+                        &too_big, &d->stat, &mode);
     struct source *nosrc = source_from_bytes(a, d->path, "", 0);
     if (!nosrc)
         return; /* out of memory: the arena says so */
@@ -452,10 +468,16 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
                  LIMIT_FILE_BYTES);
         return;
     }
-    d->src = source_adopt(a, d->path, bytes, len);
-    if (!d->src)
+    struct source *src = keep ? source_adopt(a, d->path, bytes, len)
+                              : source_adopt_owned(a, d->path, bytes, len);
+    if (!src)
         return;
+    src->stat = &d->stat;
+    d->src = src;
     project_parse_def(p, a, d, bytes, len);
+    if (p->hash_on_read)
+        hash_def(d);
+    source_release(src);
 }
 
 /* The definition `i` of all kinds, in kind order. */
@@ -472,12 +494,7 @@ static struct def *def_at(struct project *p, size_t i)
 static void hash_one(void *ctx, size_t i, unsigned w)
 {
     (void)w;
-    struct def *d = def_at(ctx, i);
-    if (!d || d->sha256[0] || !d->src || d->src->unread)
-        return;
-    unsigned char h[32];
-    rt_sha256(d->src->text - d->src->skipped, d->src->len + d->src->skipped, h);
-    rt_sha256_hex(h, d->sha256);
+    hash_def(def_at(ctx, i));
 }
 
 void project_hash_sources(struct project *p)
@@ -485,6 +502,9 @@ void project_hash_sources(struct project *p)
     size_t total = 0;
     for (int k = 0; k < KIND_COUNT; k++)
         total += p->ndefs[k];
+    /* struere.yaml is a source like any other: its bytes are in the
+     * digests too. */
+    hash_def(p->config);
     pool_run(pool_threads(total), total, hash_one, p);
 }
 
@@ -617,10 +637,22 @@ void project_read_quoted_sources(struct project *p)
         struct file_stat fs;
         mode_t mode;
         src->unread = false;
-        if (read_file(p, &p->arena, src->path, &bytes, &len, LIMIT_FILE_BYTES,
-                      &too_big, &fs, &mode) == 0 &&
-            !too_big)
-            *src = *source_adopt(&p->arena, src->path, bytes, len);
+        if (read_file(p, &p->arena, src->path, false, &bytes, &len,
+                      LIMIT_FILE_BYTES, &too_big, &fs, &mode) != 0 ||
+            too_big)
+            continue;
+        /* Quoted only from the file that was read (or cached): not from
+         * one changed since. */
+        if (src->stat && src->stat->known && !file_stat_same(src->stat, &fs))
+            continue;
+        struct source *now = source_adopt(&p->arena, src->path, bytes, len);
+        if (!now)
+            continue;
+        unsigned id = src->id;
+        const struct file_stat *st = src->stat;
+        *src = *now;
+        src->id = id;
+        src->stat = st;
     }
 }
 
@@ -874,6 +906,7 @@ int project_load(struct project *p, const char *dir, unsigned threads)
 {
     if (project_load_config(p, dir) < 0)
         return -1;
+    p->hash_on_read = true;
     return project_load_defs(p, threads, NULL);
 }
 

@@ -47,6 +47,7 @@ struct def {
     const struct node *slug_node;
     struct markdown *md;    /* agents written as Markdown */
     char sha256[65];        /* of the file's bytes, hex ("" until
+                               read with hash_on_read, or
                                project_hash_sources) */
     struct diag_list diags; /* problems found in this file alone */
     struct file_stat stat;  /* of the file, taken before reading it */
@@ -71,6 +72,10 @@ struct project {
     struct defcache *cache;    /* restored trees point into it: the project
                                   owns it (project_free frees it last) */
     unsigned overlay_envs;     /* bit per env some definition overlays */
+    /* Take each file's SHA-256 as it is read (sha256), before its text
+     * is let go: set by callers that compile or cache (project_load
+     * sets it; check_project as check_options.hash_sources says). */
+    bool hash_on_read;
 };
 
 /* Reads and checks the project in dir: discovery, parsing, schema
@@ -87,9 +92,11 @@ bool project_out_of_memory(const struct project *p);
  * the definitions are read. p->config stays NULL when there is no
  * struere.yaml (a diagnostic says so). Returns 0, or -1 as above. */
 int project_load_config(struct project *p, const char *dir);
-/* Fills the SHA-256 of every definition read from its file (`sha256`),
- * which the compiler and dev's definition cache key on: `check` alone
- * never hashes. Definitions restored from the cache keep theirs. */
+/* Fills the SHA-256 of every definition read from its file (`sha256`)
+ * whose text is still held (a Markdown agent's, struere.yaml; any file's once
+ * read with hash_on_read is hashed already): the compiler and dev's definition
+ * cache key on it, `check` alone never hashes. Definitions restored from the
+ * cache keep theirs. */
 void project_hash_sources(struct project *p);
 
 /* The second half: finds and reads every definition file. A file that
@@ -97,7 +104,8 @@ void project_hash_sources(struct project *p);
  * being parsed and checked again: the same tree, views and identity. */
 int project_load_defs(struct project *p, unsigned threads,
                       const struct defcache *cache);
-/* Reads the text of restored definitions that the diagnostics a report
+/* Reads the text of definitions not held (restored, or let go once
+ * parsed: source_release) that the diagnostics a report
  * shows (the first LIMIT_DIAGNOSTICS, once sorted) point into, so that
  * they can quote their lines. */
 void project_read_quoted_sources(struct project *p);

@@ -88,8 +88,9 @@ struct source *source_from_bytes(struct arena *a, const char *path,
     return text ? source_adopt(a, path, text, len) : NULL;
 }
 
-struct source *source_adopt(struct arena *a, const char *path, char *text,
-                            size_t len)
+/* source_adopt; the line table on the heap when owned. */
+static struct source *adopt(struct arena *a, const char *path, char *text,
+                            size_t len, bool owned)
 {
     struct source *s = arena_alloc(a, sizeof(*s));
     if (!s || !(s->path = arena_strdup(a, path)) || register_source(a, s) < 0)
@@ -109,15 +110,49 @@ struct source *source_adopt(struct arena *a, const char *path, char *text,
     size_t n = 1;
     for (p = text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
         n++;
-    s->line_starts = arena_alloc(a, n * sizeof(*s->line_starts));
-    if (!s->line_starts)
+    s->line_starts = owned ? malloc(n * sizeof(*s->line_starts))
+                           : arena_alloc(a, n * sizeof(*s->line_starts));
+    if (!s->line_starts) {
+        a->failed = 1;
         return NULL;
+    }
+    s->owned = owned;
     s->nlines = n;
     size_t k = 0;
     s->line_starts[k++] = 0;
     for (p = text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
         s->line_starts[k++] = (uint32_t)(p - text) + 1;
     return s;
+}
+
+struct source *source_adopt(struct arena *a, const char *path, char *text,
+                            size_t len)
+{
+    return adopt(a, path, text, len, false);
+}
+
+struct source *source_adopt_owned(struct arena *a, const char *path, char *text,
+                                  size_t len)
+{
+    struct source *s = adopt(a, path, text, len, true);
+    if (!s)
+        free(text);
+    return s;
+}
+
+void source_release(struct source *s)
+{
+    if (!s || !s->owned)
+        return;
+    free((char *)s->text - s->skipped);
+    free(s->line_starts);
+    s->owned = false;
+    s->text = "";
+    s->len = 0;
+    s->skipped = 0;
+    s->line_starts = NULL;
+    s->nlines = 0;
+    s->unread = true;
 }
 
 size_t read_all(int fd, void *buf, size_t len)

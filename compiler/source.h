@@ -33,8 +33,15 @@ struct source {
      * smaller than 4 GiB (LIMIT_FILE_BYTES; source_adopt refuses more). */
     uint32_t *line_starts;
     size_t nlines;
-    bool unread; /* text not read (a definition restored from the cache) */
+    /* text not read (a definition restored from the cache), or let go
+     * once parsed (source_release): report.c's quotes read it back */
+    bool unread;
+    bool owned;  /* text and line_starts are on the heap (source_release) */
     unsigned id; /* names this source in a node (source_get) */
+    /* The file's stat when it was read (or, restored, when its tree was
+     * cached): a quote is read back only from the same file. NULL:
+     * unknown. */
+    const struct file_stat *stat;
 };
 
 /* Makes a source from bytes already in memory (copied into the arena). */
@@ -45,6 +52,15 @@ struct source *source_from_bytes(struct arena *a, const char *path,
  * line 1's columns count from after it. */
 struct source *source_adopt(struct arena *a, const char *path, char *text,
                             size_t len);
+/* As source_adopt, for text on the heap (malloc'd, NUL-terminated), which
+ * it takes over whatever happens: source_release lets it go. NULL out of
+ * memory. */
+struct source *source_adopt_owned(struct arena *a, const char *path, char *text,
+                                  size_t len);
+/* Frees the text and line table of a source made by source_adopt_owned
+ * and marks it unread; diagnostics keep their positions, and a report
+ * reads the lines it quotes back from the file. Does nothing to others. */
+void source_release(struct source *s);
 /* The source of id (struct source's id), or NULL for 0. Ids let a tree
  * node name its file in 4 bytes instead of a pointer; an id is valid until
  * the arena its source was made in is freed, and is then reused. */

@@ -251,6 +251,19 @@ t_e2e() {
         "bundles/development.stb bundles/production.stb manifest.json sources "
     check "e2e: eval tree = bundles/eval.stb, manifest.json, sources, review/eval/**" \
         test "$(grep -Ev '^review/eval/[a-z]+/[a-z0-9]/[^/]+$' "$W/etree" | tr '\n' ' ')" = "bundles/eval.stb manifest.json sources "
+    # sources: every file the bundles were compiled from, struere.yaml
+    # too, with the SHA-256 of its bytes (sha256sum's, not the compiler's).
+    git show struere/development:sources >"$W/sources" 2>/dev/null
+    local f want line bad="" nsrc=0
+    while read -r want f; do
+        case $want in struere-sources) continue ;; esac
+        nsrc=$((nsrc + 1))
+        [ "$want" = "$(sha256sum <"$f" | cut -c1-64)" ] || bad="$bad $f($want)"
+    done <"$W/sources"
+    check "e2e: sources gives each file's SHA-256 ($nsrc files)" test -z "$bad" -a "$nsrc" -gt 20
+    line=$(grep ' struere\.yaml$' "$W/sources")
+    check "e2e: sources holds struere.yaml with its SHA-256" \
+        test "$line" = "$(sha256sum <struere.yaml | cut -c1-64) struere.yaml"
     local nrev ndef
     for env in development production; do
         nrev=$(grep -c "^review/$env/" "$W/dtree")
@@ -448,6 +461,15 @@ t_idempotence() {
     s0=$(snapshot)
     run "$S" deploy --yes
     check "idempotence: deploy when production is current changes nothing" test "$RC" = 0 -a "$(snapshot)" = "$s0"
+    # struere.yaml is a source: a change to it alone is a new source
+    # digest (manifest.json, each bundle's header), like any file's.
+    local sd0 sd1
+    sd0=$(git show "$(ref development):manifest.json" | tr -d ' \n' | grep -o '"sourceDigest":"[0-9a-f]*"')
+    printf '# reviewed\n' >>struere.yaml
+    run "$S" dev
+    sd1=$(git show "$(ref development):manifest.json" | tr -d ' \n' | grep -o '"sourceDigest":"[0-9a-f]*"')
+    check "idempotence: a comment added to struere.yaml is a new source digest" \
+        test "$RC" = 0 -a -n "$sd0" -a -n "$sd1" -a "$sd0" != "$sd1"
 }
 
 # ---- 3. determinism -----------------------------------------------------

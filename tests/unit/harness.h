@@ -31,5 +31,6 @@ extern const struct test text_tests[];
 extern const struct test yaml_tests[];
 extern const struct test schema_tests[];
 extern const struct test sha256_tests[];
+extern const struct test project_tests[];
 
 #endif
