@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 struct arena_block {
     struct arena_block *next;
     size_t size;
@@ -84,6 +86,8 @@ void *arena_alloc(struct arena *a, size_t size)
             a->failed = 1;
             return NULL;
         }
+        /* Blocks are filled: 2 MiB pages (rt_buf.h) */
+        rt_advise_huge(b->data, want);
         b->size = want;
         b->used = 0;
         b->next = a->head;

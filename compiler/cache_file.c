@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "sha256.h"
 #include "source.h"
 #include "version.h"
@@ -231,6 +232,7 @@ unsigned char *cache_file_read(const char *path, size_t *len)
     unsigned char *b = NULL;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
         (b = malloc((size_t)st.st_size))) {
+        rt_advise_huge(b, (size_t)st.st_size);
         size_t got = read_all(fd, b, (size_t)st.st_size);
         if (got != (size_t)st.st_size) {
             free(b);

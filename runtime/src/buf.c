@@ -4,11 +4,24 @@
  * end) or into a growing malloc'd one.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "rt.h"
+
+void rt_advise_huge(void *p, size_t n)
+{
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (!p || n < RT_HUGE_MIN)
+        return;
+    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)p + n) & ~(huge - 1);
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+}
 
 void rt_buf_fixed(rt_buf *b, char *buf, size_t cap)
 {
@@ -36,6 +49,7 @@ void rt_buf_reserve(rt_buf *b, size_t n)
     }
     b->p = p;
     b->cap = b->len + n + 1;
+    rt_advise_huge(b->p, b->cap);
 }
 
 void rt_buf_put(rt_buf *b, const void *s, size_t n)
@@ -52,6 +66,7 @@ void rt_buf_put(rt_buf *b, const void *s, size_t n)
         } else {
             b->p = p;
             b->cap = cap;
+            rt_advise_huge(b->p, b->cap);
         }
     }
     if (b->len < b->cap) {

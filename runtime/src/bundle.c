@@ -751,6 +751,7 @@ int struere_bundle_open_memory(struere_bundle **out, const void *bytes,
     if (!copy)
         return fail(err, STRUERE_ENOMEM, 0,
                     "out of memory copying a %zu-byte bundle", len);
+    rt_advise_huge(copy, len);
     memcpy(copy, bytes, len);
     rc = adopt(out, copy, len, &lay, err);
     if (rc < 0)
@@ -798,6 +799,7 @@ int struere_bundle_open_file(struere_bundle **out, const char *path,
         rc = fail(err, STRUERE_ENOMEM, 0, "out of memory reading %s", path);
         goto cleanup;
     }
+    rt_advise_huge(buf, cap);
     for (;;) {
         size_t got = fread(buf + len, 1, cap - len, f);
         len += got;
@@ -827,6 +829,7 @@ int struere_bundle_open_file(struere_bundle **out, const char *path,
         }
         buf = bigger;
         cap *= 2;
+        rt_advise_huge(buf, cap);
     }
     /* The buffer read becomes the bundle's own: no second copy. */
     struct layout lay;

@@ -28,6 +28,15 @@ void rt_buf_puts(rt_buf *b, const char *s);
 /* printf into the buffer (counted past a fixed buffer's end too). */
 void rt_buf_printf(rt_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Asks the kernel to back the whole 2 MiB pages inside [p, p + n) with
+ * huge pages, when n is at least RT_HUGE_MIN (transparent huge pages in
+ * "madvise" mode, the usual default). For large buffers about to be
+ * filled (bundles, caches, the compiler's arenas): one page fault per
+ * 2 MiB instead of per 4 KiB, which on a virtual machine was a fifth to
+ * a quarter of check's and dev's time. Only advice: where the kernel has
+ * none, nothing changes; pages never touched are never resident. */
+#define RT_HUGE_MIN ((size_t)4 << 20)
+void rt_advise_huge(void *p, size_t n);
 /* Room for `n` more bytes at once in a growable buffer, allocated
  * exactly when the sizes are known (no regrowth); no-op otherwise. */
 void rt_buf_reserve(rt_buf *b, size_t n);
