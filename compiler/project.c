@@ -136,6 +136,8 @@ static int read_file(const struct project *p, struct arena *a, const char *rel,
     }
     char *buf = on_heap ? malloc((size_t)st.st_size + 1)
                         : arena_alloc(a, (size_t)st.st_size + 1);
+    if (!buf && on_heap)
+        a->failed = 1; /* out of memory, as the arena would say */
     if (!buf) {
         close(fd);
         return ENOMEM;
@@ -451,11 +453,12 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
      * other file's text is let go once parsed (source_release). */
     bool keep = (d->kind == KIND_AGENT && ends_with(d->path, ".md")) ||
                 d->kind == KIND_PROJECT;
-    int err = read_file(p, a, d->path, !keep, &bytes, &len, LIMIT_FILE_BYTES,
-                        &too_big, &d->stat, &mode);
+    /* Made first: once read, the text (on the heap) is the source's. */
     struct source *nosrc = source_from_bytes(a, d->path, "", 0);
     if (!nosrc)
         return; /* out of memory: the arena says so */
+    int err = read_file(p, a, d->path, !keep, &bytes, &len, LIMIT_FILE_BYTES,
+                        &too_big, &d->stat, &mode);
     if (err) {
         if (report_unreadable(&d->diags, nosrc, err, mode))
             __atomic_store_n(&p->io_error, 1, __ATOMIC_RELAXED);
