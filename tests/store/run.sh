@@ -1603,10 +1603,16 @@ t_lastrun() {
     local rec
     rec=$(ls .git/struere/lastrun-*)
     cp "$rec" "$W/rec.good"
-    local at
+    local at byte
     for at in 20 100 $(($(stat -c %s "$rec") - 40)) $(($(stat -c %s "$rec") - 5)); do
         cp "$W/rec.good" "$rec"
-        printf 'Z' | dd of="$rec" bs=1 seek="$at" conv=notrunc 2>/dev/null
+        # One bit flipped: a byte written as a constant is no change at
+        # all when the record already held that byte there.
+        byte=$(od -An -tu1 -j "$at" -N1 "$W/rec.good" | tr -d ' ')
+        printf "\\$(printf '%03o' $((byte ^ 1)))" |
+            dd of="$rec" bs=1 seek="$at" conv=notrunc 2>/dev/null
+        check "lastrun: byte $at of the record differs from the good one" \
+            sh -c "! cmp -s '$rec' '$W/rec.good'"
         run "$S" status -v --exit-code
         check "lastrun: a record with byte $at changed is ignored" \
             sh -c "test $RC = 0 && ! grep -q 'nothing changed' '$ERR'"
