@@ -31,15 +31,14 @@ static void put(const char *rel, const char *text)
 }
 
 /* The byte order mark is part of the file, and so of its digest. */
-static const char fixture_text[] =
-    "\xEF\xBB\xBF"
-    "name: Tickets\n"
-    "slug: tickets\n"
-    "entities:\n"
-    "  - ref: ticket-1\n"
-    "    type: tickt\n"
-    "    data:\n"
-    "      title: Printer on fire\n";
+static const char fixture_text[] = "\xEF\xBB\xBF"
+                                   "name: Tickets\n"
+                                   "slug: tickets\n"
+                                   "entities:\n"
+                                   "  - ref: ticket-1\n"
+                                   "    type: tickt\n"
+                                   "    data:\n"
+                                   "      title: Printer on fire\n";
 
 static const char agent_text[] = "---\n"
                                  "name: Helper\n"
@@ -110,7 +109,8 @@ static void test_released_and_quoted(void)
     struct project p;
     struct check_options opt = {.threads = 1};
     CHECK(check_project(&p, dir, &opt) == 0);
-    struct def *fx = def_named(&p, KIND_FIXTURE, "fixtures/tickets.fixture.yaml");
+    struct def *fx =
+        def_named(&p, KIND_FIXTURE, "fixtures/tickets.fixture.yaml");
     struct def *md = def_named(&p, KIND_AGENT, "agents/helper.md");
     CHECK(fx && md);
     if (!fx || !md) {
@@ -143,7 +143,8 @@ static void test_hashed_before_release(void)
     struct project p;
     struct check_options opt = {.threads = 1, .hash_sources = true};
     CHECK(check_project(&p, dir, &opt) == 0);
-    struct def *fx = def_named(&p, KIND_FIXTURE, "fixtures/tickets.fixture.yaml");
+    struct def *fx =
+        def_named(&p, KIND_FIXTURE, "fixtures/tickets.fixture.yaml");
     struct def *md = def_named(&p, KIND_AGENT, "agents/helper.md");
     CHECK(fx && md);
     if (fx && md) {
@@ -175,7 +176,8 @@ static void test_changed_file_not_quoted(void)
     CHECK(project_load_config(&p, dir) == 0);
     CHECK(project_load_defs(&p, 1, NULL) == 0);
     check_definitions(&p);
-    struct def *fx = def_named(&p, KIND_FIXTURE, "fixtures/tickets.fixture.yaml");
+    struct def *fx =
+        def_named(&p, KIND_FIXTURE, "fixtures/tickets.fixture.yaml");
     CHECK(fx && fx->src->unread && fx->src->nlines == 0);
     CHECK(diag_coded(&p, "unknown-data-type") != NULL);
     /* One byte more: the size differs from the stat taken when read. */
