@@ -5,11 +5,13 @@
  * report reads the lines it quotes back from the file, only if the file
  * is still the one that was read.
  */
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -165,9 +167,46 @@ static void test_hashed_before_release(void)
     remove_project();
 }
 
+/* Changes the fixture file between the check and the report. */
+typedef void (*change_fn)(void);
+
+/* One byte more: the size differs from the stat taken when read. */
+static void grow_file(void)
+{
+    char changed[sizeof(fixture_text) + 1];
+    snprintf(changed, sizeof(changed), "%s\n", fixture_text);
+    put("fixtures/tickets.fixture.yaml", changed);
+}
+
+/* What someone hiding an edit does: the same size, the same inode, the
+ * modification time put back. Only the change time tells (after the
+ * clock has moved: file times are taken from a coarse clock). */
+static void same_size_mtime_back(void)
+{
+    char path[256], changed[sizeof(fixture_text)];
+    snprintf(path, sizeof(path), "%s/fixtures/tickets.fixture.yaml", dir);
+    struct stat before;
+    if (stat(path, &before) != 0)
+        abort();
+    memcpy(changed, fixture_text, sizeof(fixture_text));
+    char *at = strstr(changed, "tickt");
+    if (!at)
+        abort();
+    at[1] = 'a'; /* "tackt": line 5 would quote a line never checked */
+    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    FILE *f = fopen(path, "r+b");
+    if (!f)
+        abort();
+    fputs(changed, f);
+    fclose(f);
+    struct timespec times[2] = {before.st_atim, before.st_mtim};
+    if (utimensat(AT_FDCWD, path, times, 0) != 0)
+        abort();
+}
+
 /* A file changed between the check and the report is not quoted: its
  * lines would not be the ones the diagnostics name. */
-static void test_changed_file_not_quoted(void)
+static void changed_not_quoted(change_fn change)
 {
     make_project();
     struct project p;
@@ -180,10 +219,7 @@ static void test_changed_file_not_quoted(void)
         def_named(&p, KIND_FIXTURE, "fixtures/tickets.fixture.yaml");
     CHECK(fx && fx->src->unread && fx->src->nlines == 0);
     CHECK(diag_coded(&p, "unknown-data-type") != NULL);
-    /* One byte more: the size differs from the stat taken when read. */
-    char changed[sizeof(fixture_text) + 1];
-    snprintf(changed, sizeof(changed), "%s\n", fixture_text);
-    put("fixtures/tickets.fixture.yaml", changed);
+    change();
     project_read_quoted_sources(&p);
     size_t len;
     CHECK(fx && source_line(fx->src, 5, &len) == NULL);
@@ -191,10 +227,22 @@ static void test_changed_file_not_quoted(void)
     remove_project();
 }
 
+static void test_changed_file_not_quoted(void)
+{
+    changed_not_quoted(grow_file);
+}
+
+static void test_hidden_edit_not_quoted(void)
+{
+    changed_not_quoted(same_size_mtime_back);
+}
+
 const struct test project_tests[] = {
     {"check lets texts go and reads quotes back", test_released_and_quoted},
     {"digests are taken before a text goes", test_hashed_before_release},
     {"a file changed since the check is not quoted",
      test_changed_file_not_quoted},
+    {"an edit of the same size with its mtime put back is not quoted",
+     test_hidden_edit_not_quoted},
     {0, 0},
 };
