@@ -152,19 +152,6 @@ static int cmp_prop(const void *a, const void *b)
                   ((const struct schema_prop *)b)->name);
 }
 
-/* Whether key sets a field of struct schema_rare. */
-static bool rare_key(const struct compiler *C, const char *key)
-{
-    static const char *const keys[] = {
-        "const",     "minimum",         "maximum",      "minLength",
-        "maxLength", "minItems",        "maxItems",     "default",
-        "x-error",   "x-pattern-error", "x-enum-errors"};
-    for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
-        if (!strcmp(key, keys[i]))
-            return true;
-    return !strcmp(key, "pattern") && !C->data_mode;
-}
-
 /* s's own rare part, made on first use; NULL out of memory. */
 static struct schema_rare *own_rare(struct compiler *C, struct schema *s)
 {
@@ -176,6 +163,131 @@ static struct schema_rare *own_rare(struct compiler *C, struct schema *s)
     *r = rare_none;
     s->rare = r;
     return r;
+}
+
+/* Compiles `key: v` into s's rare part when key is one of its keywords
+ * (the part is made then): 1 done (a bad value reported), 0 not one of
+ * them, -1 out of memory. */
+static int compile_rare(struct compiler *C, struct schema *s, const char *key,
+                        const struct node *v)
+{
+    enum rare_key {
+        CONST,
+        PATTERN,
+        MINIMUM,
+        MAXIMUM,
+        MIN_LENGTH,
+        MAX_LENGTH,
+        MIN_ITEMS,
+        MAX_ITEMS,
+        DEFAULT,
+        X_ERROR,
+        X_PATTERN_ERROR,
+        X_ENUM_ERRORS,
+        RARE_KEYS
+    };
+    static const char *const names[RARE_KEYS] = {
+        [CONST] = "const",
+        [PATTERN] = "pattern",
+        [MINIMUM] = "minimum",
+        [MAXIMUM] = "maximum",
+        [MIN_LENGTH] = "minLength",
+        [MAX_LENGTH] = "maxLength",
+        [MIN_ITEMS] = "minItems",
+        [MAX_ITEMS] = "maxItems",
+        [DEFAULT] = "default",
+        [X_ERROR] = "x-error",
+        [X_PATTERN_ERROR] = "x-pattern-error",
+        [X_ENUM_ERRORS] = "x-enum-errors",
+    };
+    enum rare_key k = CONST;
+    while (k < RARE_KEYS && strcmp(key, names[k]))
+        k++;
+    /* Records are not matched against patterns (data types' own). */
+    if (k == RARE_KEYS || (k == PATTERN && C->data_mode))
+        return 0;
+    struct schema_rare *R = own_rare(C, s);
+    if (!R)
+        return -1;
+    double d;
+    switch (k) {
+    case CONST:
+        R->constv = v;
+        break;
+    case PATTERN:
+        if (v->type != NODE_STRING ||
+            regcomp(&R->pattern, v->str, REG_EXTENDED | REG_NOSUB)) {
+            bad(C, v, "'pattern' must be a POSIX extended regex");
+            break;
+        }
+        R->pattern_src = v->str;
+        struct schema_set *set = C->set;
+        if (arena_grow(C->a, (void **)&set->patterns, &set->patterns_cap,
+                       set->npatterns + 1, sizeof(*set->patterns)) < 0) {
+            regfree(&R->pattern);
+            return -1;
+        }
+        set->patterns[set->npatterns++] = &R->pattern;
+        break;
+    case MINIMUM:
+    case MAXIMUM:
+        if (!node_number(v, &d)) {
+            bad(C, v, "bounds must be numbers");
+        } else if (k == MINIMUM) {
+            R->has_min = true;
+            R->min = d;
+        } else {
+            R->has_max = true;
+            R->max = d;
+        }
+        break;
+    case MIN_LENGTH:
+        R->min_len = get_count(C, v);
+        break;
+    case MAX_LENGTH:
+        R->max_len = get_count(C, v);
+        break;
+    case MIN_ITEMS:
+        R->min_items = get_count(C, v);
+        break;
+    case MAX_ITEMS:
+        R->max_items = get_count(C, v);
+        break;
+    case DEFAULT:
+        R->default_value = v;
+        break;
+    case X_ERROR:
+        R->x_error = compile_xdiag(C, v);
+        if (C->a->failed)
+            return -1;
+        break;
+    case X_PATTERN_ERROR:
+        R->x_pattern_error = compile_xdiag(C, v);
+        if (C->a->failed)
+            return -1;
+        break;
+    case X_ENUM_ERRORS:
+        if (v->type != NODE_MAP) {
+            bad(C, v, "'x-enum-errors' must be a map");
+            break;
+        }
+        R->nx_enum = v->n;
+        R->x_enum = arena_alloc(C->a, (v->n + 1) * sizeof(*R->x_enum));
+        if (!R->x_enum)
+            return -1;
+        for (size_t j = 0; j < v->n; j++) {
+            struct xdiag *x = compile_xdiag(C, v->kids[2 * j + 1]);
+            if (C->a->failed)
+                return -1;
+            R->x_enum[j].value = v->kids[2 * j]->str;
+            if (x)
+                R->x_enum[j].diag = *x;
+        }
+        break;
+    case RARE_KEYS:
+        break;
+    }
+    return 1;
 }
 
 /* The compiled schema, or NULL out of memory (C->a->failed). */
@@ -199,9 +311,11 @@ static struct schema *compile(struct compiler *C, const struct node *n)
         const struct node *k = n->kids[2 * i];
         const struct node *v = n->kids[2 * i + 1];
         const char *key = k->str;
-        struct schema_rare *R = NULL;
-        if (rare_key(C, key) && !(R = own_rare(C, s)))
+        int rare = compile_rare(C, s, key, v);
+        if (rare < 0)
             return NULL;
+        if (rare > 0)
+            continue;
         if (!strcmp(key, "type")) {
             if (v->type == NODE_SEQ) {
                 for (size_t j = 0; j < v->n; j++)
@@ -252,43 +366,6 @@ static struct schema *compile(struct compiler *C, const struct node *n)
                 bad(C, v, "'enum' must be a list");
             else
                 s->enums = v;
-        } else if (!strcmp(key, "const")) {
-            R->constv = v;
-        } else if (!strcmp(key, "pattern") && !C->data_mode) {
-            if (v->type != NODE_STRING ||
-                regcomp(&R->pattern, v->str, REG_EXTENDED | REG_NOSUB)) {
-                bad(C, v, "'pattern' must be a POSIX extended regex");
-                continue;
-            }
-            R->pattern_src = v->str;
-            struct schema_set *set = C->set;
-            if (arena_grow(C->a, (void **)&set->patterns, &set->patterns_cap,
-                           set->npatterns + 1, sizeof(*set->patterns)) < 0) {
-                regfree(&R->pattern);
-                return NULL;
-            }
-            set->patterns[set->npatterns++] = &R->pattern;
-        } else if (!strcmp(key, "minimum") || !strcmp(key, "maximum")) {
-            double d;
-            if (!node_number(v, &d)) {
-                bad(C, v, "bounds must be numbers");
-                continue;
-            }
-            if (key[1] == 'i') {
-                R->has_min = true;
-                R->min = d;
-            } else {
-                R->has_max = true;
-                R->max = d;
-            }
-        } else if (!strcmp(key, "minLength")) {
-            R->min_len = get_count(C, v);
-        } else if (!strcmp(key, "maxLength")) {
-            R->max_len = get_count(C, v);
-        } else if (!strcmp(key, "minItems")) {
-            R->min_items = get_count(C, v);
-        } else if (!strcmp(key, "maxItems")) {
-            R->max_items = get_count(C, v);
         } else if (!strcmp(key, "items")) {
             s->items = compile(C, v);
             if (!s->items)
@@ -307,8 +384,6 @@ static struct schema *compile(struct compiler *C, const struct node *n)
                     return NULL;
         } else if (!strcmp(key, "description")) {
             s->description = v->str;
-        } else if (!strcmp(key, "default")) {
-            R->default_value = v;
         } else if (!strcmp(key, "$ref")) {
             const char *prefix = "#/definitions/";
             if (v->type != NODE_STRING ||
@@ -317,31 +392,6 @@ static struct schema *compile(struct compiler *C, const struct node *n)
                 continue;
             }
             s->ref = v->str + strlen(prefix);
-        } else if (!strcmp(key, "x-error")) {
-            R->x_error = compile_xdiag(C, v);
-            if (C->a->failed)
-                return NULL;
-        } else if (!strcmp(key, "x-pattern-error")) {
-            R->x_pattern_error = compile_xdiag(C, v);
-            if (C->a->failed)
-                return NULL;
-        } else if (!strcmp(key, "x-enum-errors")) {
-            if (v->type != NODE_MAP) {
-                bad(C, v, "'x-enum-errors' must be a map");
-                continue;
-            }
-            R->nx_enum = v->n;
-            R->x_enum = arena_alloc(C->a, (v->n + 1) * sizeof(*R->x_enum));
-            if (!R->x_enum)
-                return NULL;
-            for (size_t j = 0; j < v->n; j++) {
-                struct xdiag *x = compile_xdiag(C, v->kids[2 * j + 1]);
-                if (C->a->failed)
-                    return NULL;
-                R->x_enum[j].value = v->kids[2 * j]->str;
-                if (x)
-                    R->x_enum[j].diag = *x;
-            }
         } else if (C->data_mode) {
             /* references, format, ...: meaningful elsewhere, not here */
         } else if (!strcmp(key, "title") || !strcmp(key, "$id") ||
