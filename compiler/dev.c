@@ -21,6 +21,7 @@
 #include "compile.h"
 #include "defcache.h"
 #include "lastrun.h"
+#include "loose_deflate.h"
 #include "kinds.h"
 #include "node.h"
 #include "pool.h"
@@ -506,8 +507,10 @@ struct bundle_jobs {
     struct store *s;
     struct compiled *c;
     char (*ids)[41];
-    int order[2 * ENV_COUNT]; /* job k: env order[k] % ENV_COUNT, blob
-                                 when < ENV_COUNT, digest otherwise */
+    const struct loose_segments *prev; /* the last run's compressed pieces */
+    struct loose_stream *streams;      /* this run's, per environment */
+    int order[2 * ENV_COUNT];          /* job k: env order[k] % ENV_COUNT, blob
+                                          when < ENV_COUNT, digest otherwise */
     char errors[ENV_COUNT][300];
 };
 
@@ -517,16 +520,19 @@ static void bundle_job(void *ctx, size_t k, unsigned w)
     int job = j->order[k], e = job % ENV_COUNT;
     struct bundle_bytes *b = &j->c->bundle[e];
     if (job < ENV_COUNT)
-        store_write_blob(j->s, w, b->data, b->len, j->ids[e], j->errors[e],
-                         sizeof(j->errors[e]));
+        store_write_blob(j->s, w, b->data, b->len, j->prev, &j->streams[e],
+                         j->ids[e], j->errors[e], sizeof(j->errors[e]));
     else
         compile_digest(j->c, (enum env)e);
 }
 
 static int write_bundles(struct store *s, struct compiled *c, char ids[][41],
+                         const struct loose_segments *prev,
+                         struct loose_stream streams[ENV_COUNT],
                          const struct dev_hooks *h)
 {
-    struct bundle_jobs j = {.s = s, .c = c, .ids = ids};
+    struct bundle_jobs j = {
+        .s = s, .c = c, .ids = ids, .prev = prev, .streams = streams};
     /* Writing costs about twice hashing; larger bundles first. */
     size_t cost[2 * ENV_COUNT];
     for (int k = 0; k < 2 * ENV_COUNT; k++) {
@@ -614,12 +620,16 @@ struct bundle_cache_job {
     const char *ids[ENV_COUNT];
     const void *data[ENV_COUNT];
     size_t lens[ENV_COUNT];
+    /* The bundles' loose objects as written, whose segments the next
+     * run's may reuse (loose_deflate.h). */
+    struct loose_stream streams[ENV_COUNT];
 };
 
 static void *keep_bundles(void *arg)
 {
     struct bundle_cache_job *j = arg;
     bundle_cache_keep(j->git_dir, j->ids, j->data, j->lens, ENV_COUNT);
+    loose_segments_save(j->git_dir, j->streams, ENV_COUNT);
     return NULL;
 }
 
@@ -924,9 +934,17 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     x.bundle_ids = bundle_ids;
     struct bundle_cache_job bj = {.git_dir =
                                       br[0].s ? store_git_dir(br[0].s) : NULL};
+    struct loose_segments *segments = NULL;
     if (rc == DEV_OK) {
-        rc = write_bundles(br[0].s, &c, bundle_ids, h);
-        phase(&ph, "wrote and hashed the bundles");
+        segments = loose_segments_open(bj.git_dir);
+        rc = write_bundles(br[0].s, &c, bundle_ids, segments, bj.streams, h);
+        size_t kept = 0, pieces = 0;
+        for (int e = 0; e < ENV_COUNT; e++) {
+            kept += bj.streams[e].reused;
+            pieces += bj.streams[e].nseg;
+        }
+        phase(&ph, "wrote and hashed the bundles (%zu of %zu pieces reused)",
+              kept, pieces);
     }
     /* They verified above: a promotion of these blobs need not read
      * them again (verify.h). */
@@ -971,6 +989,9 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
         }
     }
     background_wait(&keeper);
+    loose_segments_free(segments);
+    for (int e = 0; e < ENV_COUNT; e++)
+        loose_stream_free(&bj.streams[e]);
     remember_run(&p, o, br, rc == DEV_OK && checked == 0 ? bundle_ids : NULL,
                  cr.started);
 done:

@@ -8,13 +8,16 @@
 
 #include "env.h"
 
+#include "loose_deflate.h"
 #include "pool.h"
+#include "source.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -648,21 +651,128 @@ static void blob_error(struct blob_job *j, size_t i, const char *what)
              e && e->message ? e->message : "unknown error");
 }
 
+/* Writes the loose object of id, whose bytes z are made, into its
+ * place as libgit2 does (a temporary in objects/xx/, fsynced, linked to
+ * its name; the directory fsynced), with objects/xx/ pinned (above).
+ * Returns 0, or an errno value with the path it concerns in path. */
+static int write_loose(struct pinned_odb *p, const git_oid *id, const void *z,
+                       size_t zlen, char *path, size_t size)
+{
+    char hex[GIT_OID_HEXSZ + 1], tmp[4400];
+    git_oid_tostr(hex, sizeof(hex), id);
+    pin_dir(p, id);
+    snprintf(path, size, "%s%.2s", p->dir, hex);
+    if (mkdir(path, 0777) != 0 && errno != EEXIST)
+        return errno;
+    /* A temporary of that name may be left by a killed run (same pid in
+     * a container): another name. objects/xx/ removed meanwhile (by git
+     * gc, when it could not be pinned): made again. */
+    int fd = -1;
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        snprintf(tmp, sizeof(tmp), "%s%.2s/tmp_obj_struere_z_%ld_%u", p->dir,
+                 hex, (long)getpid(), atomic_fetch_add(&pin_serial, 1));
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+        if (fd < 0 && errno == ENOENT)
+            mkdir(path, 0777);
+        else if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        int e = errno;
+        snprintf(path, size, "%s", tmp);
+        return e;
+    }
+    errno = 0;
+    int e = write_all(fd, z, zlen) == zlen && fsync(fd) == 0 ? 0
+            : errno                                          ? errno
+                                                             : EIO;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    /* An object of that name is the same object: keep it. Where there are
+     * no hard links, renamed (as libgit2 and git do). */
+    snprintf(path, size, "%s%.2s/%s", p->dir, hex, hex + 2);
+    if (!e && link(tmp, path) != 0 && errno != EEXIST && rename(tmp, path) != 0)
+        e = errno;
+    unlink(tmp);
+    if (e)
+        return e;
+    snprintf(path, size, "%s%.2s", p->dir, hex);
+    int d = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    e = d >= 0 && fsync(d) == 0 ? 0 : errno;
+    if (d >= 0)
+        close(d);
+    return e;
+}
+
+/* What git_odb_write does for an object that exists: its file's time is
+ * made now, so that git gc does not prune it as long unreferenced while
+ * the commit that references it is being made. Best effort. */
+static void freshen(git_odb *odb, const git_oid *id)
+{
+    for (size_t i = 0; i < git_odb_num_backends(odb); i++) {
+        git_odb_backend *be;
+        if (git_odb_get_backend(&be, odb, i) == 0 && be->freshen &&
+            be->freshen(be, id) == 0)
+            return;
+    }
+}
+
+static struct pinned_odb *pinned_backend(git_odb *odb)
+{
+    for (size_t i = 0; i < git_odb_num_backends(odb); i++) {
+        git_odb_backend *be;
+        if (git_odb_get_backend(&be, odb, i) == 0 && be->write == pinned_write)
+            return (struct pinned_odb *)be;
+    }
+    return NULL;
+}
+
 int store_write_blob(struct store *s, unsigned w, const void *data, size_t len,
-                     char id[41], char *err, size_t errsize)
+                     const struct loose_segments *prev,
+                     struct loose_stream *out, char id[41], char *err,
+                     size_t errsize)
 {
     git_repository *own, *repo = worker_repo(s, w, &own);
+    git_odb *odb = NULL;
+    struct pinned_odb *p;
     git_oid oid;
-    int rc = STORE_OK;
-    if (!repo || git_blob_create_from_buffer(&oid, repo, data, len) < 0) {
-        const git_error *e = git_error_last();
-        snprintf(err, errsize, "%s",
-                 e && e->message ? e->message : "unknown error");
-        rc = STORE_ERROR;
-    } else {
+    int rc = STORE_ERROR;
+    char why[4500] = "";
+    if (!repo || git_repository_odb(&odb, repo) < 0 ||
+        git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) < 0)
+        goto done;
+    /* The stream is made even for an object already there (a bundle that
+     * did not change, an earlier content come back): its segments are
+     * the next run's. */
+    if (!(p = pinned_backend(odb)) ||
+        loose_deflate_blob(prev, data, len, out) < 0) {
+        if (git_odb_write(&oid, odb, data, len, GIT_OBJECT_BLOB) == 0)
+            rc = STORE_OK;
+        goto done;
+    }
+    if (git_odb_exists(odb, &oid)) {
+        freshen(odb, &oid);
+        rc = STORE_OK;
+        goto done;
+    }
+    char path[4400];
+    int fail = write_loose(p, &oid, out->z.p, out->z.len, path, sizeof(path));
+    if (fail == 0)
+        rc = STORE_OK;
+    else
+        snprintf(why, sizeof(why), "%s: %s", path, strerror(fail));
+done:
+    if (rc == STORE_OK) {
         git_oid_tostr(id, 41, &oid);
         err[0] = '\0';
+    } else {
+        const git_error *e = git_error_last();
+        snprintf(err, errsize, "%s",
+                 why[0]            ? why
+                 : e && e->message ? e->message
+                                   : "unknown error");
     }
+    git_odb_free(odb);
     git_repository_free(own);
     return rc;
 }

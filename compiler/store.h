@@ -83,12 +83,20 @@ int store_commit(struct store *s, const char *ref, const char *expected_parent,
                  const struct store_file *files, size_t n, const char *message,
                  char new_id[41], bool *committed);
 struct store_blob;
-/* Writes one blob (its id to id) from worker w of a pool (pool.h): worker
- * 0 is the calling thread and uses s's repository, the others open their
- * own. For callers that mix blob writes with other work on one pool.
- * STORE_ERROR with the reason in err. */
+/* Writes a blob that is written again and again with small changes (a
+ * bundle), its id to id, from worker w of a pool (pool.h): worker 0 is
+ * the calling thread and uses s's repository, the others open their own.
+ * Its loose object is made by loose_deflate_blob into out (zeroed by the
+ * caller; free with loose_stream_free), reusing the segments of prev (may
+ * be NULL), and written into place by hand, as libgit2 writes one; an
+ * object already there is freshened (its stream is made all the same:
+ * its segments are the next run's). STORE_ERROR with the reason in err. */
+struct loose_segments;
+struct loose_stream;
 int store_write_blob(struct store *s, unsigned w, const void *data, size_t len,
-                     char id[41], char *err, size_t errsize);
+                     const struct loose_segments *prev,
+                     struct loose_stream *out, char id[41], char *err,
+                     size_t errsize);
 /* Reads blobs ids[0..n) in parallel and hands each to fn (on the thread
  * that read it; the bytes are valid during the call only), without
  * libgit2's re-hashing of each object: for contents that carry their own

@@ -32,5 +32,6 @@ extern const struct test yaml_tests[];
 extern const struct test schema_tests[];
 extern const struct test sha256_tests[];
 extern const struct test project_tests[];
+extern const struct test loose_deflate_tests[];
 
 #endif

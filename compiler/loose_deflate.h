@@ -1,0 +1,70 @@
+/*
+ * loose_deflate.h - the compressed bytes of a large blob's loose object,
+ * made so that the next write of a slightly different blob compresses
+ * only what changed.
+ *
+ * A loose object is the zlib stream of "blob <length>\0" and the data.
+ * Compressing a bundle whole (35 MB at 10,000 definitions, zlib's
+ * fastest level as libgit2 uses) was most of an incremental dev's time
+ * spent writing, although one definition had changed. Here the data is
+ * cut into segments where its content says (a rolling hash over the last
+ * 64 bytes: an insertion moves the cuts after it along with the bytes),
+ * and each segment is deflated on its own: its dictionary is the end of
+ * the segment before (the window deflate would have had), and it ends
+ * with a sync flush on a byte boundary, so that the deflated segments
+ * laid end to end form one valid stream; Adler-32 is combined from the
+ * segments'. The segments of the last bundles written are kept in
+ * <git dir>/struere/segments, sealed as every cache is (cache_file.h),
+ * keyed by the SHA-256 of their bytes and of the bytes before: a segment
+ * found there is copied, not compressed, and a change costs the segment
+ * it is in and the one after. The stream is as valid as libgit2's own.
+ */
+#ifndef STRUERE_LOOSE_DEFLATE_H
+#define STRUERE_LOOSE_DEFLATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Segments are cut between these lengths, at about 64 KiB past the
+ * minimum on average. */
+#define LOOSE_SEGMENT_MIN ((size_t)16 << 10)
+#define LOOSE_SEGMENT_MAX ((size_t)256 << 10)
+
+/* The segments of the previous run, read once and shared (read only) by
+ * the threads writing blobs. */
+struct loose_segments;
+
+/* One blob's stream and the segments it is made of. */
+struct loose_stream {
+    rt_buf z; /* the loose object's bytes */
+    struct loose_segment {
+        unsigned char key[32]; /* SHA-256 of the raw bytes */
+        uint32_t raw_len, adler, z_len;
+        size_t z_at; /* where its deflated bytes are in z */
+    } * seg;
+    size_t nseg, cap;
+    size_t reused; /* segments copied from the previous run */
+};
+
+/* The previous run's segments of the store at git_dir: an empty set when
+ * there are none, the file does not verify or it has no seal key. NULL
+ * only when out of memory. */
+struct loose_segments *loose_segments_open(const char *git_dir);
+void loose_segments_free(struct loose_segments *s);
+
+/* Makes the loose object bytes of the blob data (len bytes) into out
+ * (zeroed by the caller), taking segments from prev (may be NULL).
+ * Returns 0, or -1 when out of memory or zlib fails (out is freed). */
+int loose_deflate_blob(const struct loose_segments *prev, const void *data,
+                       size_t len, struct loose_stream *out);
+void loose_stream_free(struct loose_stream *out);
+
+/* Keeps exactly the segments of the n streams for the next run (sealed;
+ * written whole and renamed into place). Failures are ignored: the file
+ * is only a shortcut. */
+void loose_segments_save(const char *git_dir, const struct loose_stream *out,
+                         size_t n);
+
+#endif

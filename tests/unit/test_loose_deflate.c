@@ -1,0 +1,372 @@
+/*
+ * test_loose_deflate.c - a large blob's loose object made of reusable
+ * deflated segments (compiler/loose_deflate.c): whatever was reused, zlib's
+ * own inflate (which checks the Adler-32) gives back "blob <len>\0" and
+ * the data; a small change recompresses only a few segments; a segments
+ * file that does not verify is not used.
+ */
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "harness.h"
+#include "loose_deflate.h"
+
+static char git_dir[64];
+
+/* Bundle-like bytes: JSON bodies that repeat their keys and one of 200
+ * descriptions (as agents repeat their tools'), with numbers that make
+ * each differ (a fixed generator: the same bytes every run). */
+static unsigned char *make_data(size_t n)
+{
+    static char desc[200][121];
+    unsigned char *d = malloc(n);
+    if (!d)
+        abort();
+    unsigned x = 12345;
+    for (int i = 0; i < 200; i++) {
+        for (int j = 0; j < 120; j++) {
+            x = x * 1103515245u + 12345u;
+            desc[i][j] = (char)('a' + (x >> 16) % 26);
+        }
+        desc[i][120] = '\0';
+    }
+    size_t at = 0;
+    while (at < n) {
+        char body[400];
+        x = x * 1103515245u + 12345u;
+        int k = snprintf(
+            body, sizeof(body),
+            "{\"slug\":\"agent-%u\",\"model\":{\"name\":\"gpt-%u\","
+            "\"temperature\":0.%u},\"description\":\"%s\"}",
+            x % 100000, (x >> 8) % 7, (x >> 4) % 1000, desc[(x >> 12) % 200]);
+        for (int i = 0; i < k && at < n; i++)
+            d[at++] = (unsigned char)body[i];
+    }
+    return d;
+}
+
+/* Whether z is a zlib stream of exactly "blob <len>\0" and data. */
+static int inflates_to(const rt_buf *z, const unsigned char *data, size_t len)
+{
+    char head[40];
+    int hlen = snprintf(head, sizeof(head), "blob %zu", len) + 1;
+    size_t want = (size_t)hlen + len;
+    unsigned char *out = malloc(want + 1);
+    if (!out)
+        abort();
+    uLongf got = (uLongf)want + 1;
+    int rc = uncompress(out, &got, (const Bytef *)z->p, (uLong)z->len);
+    int ok = rc == Z_OK && got == want && !memcmp(out, head, (size_t)hlen) &&
+             !memcmp(out + hlen, data, len);
+    free(out);
+    return ok;
+}
+
+static void make_git_dir(void)
+{
+    snprintf(git_dir, sizeof(git_dir), "/tmp/struere-unit-loose.XXXXXX");
+    if (!mkdtemp(git_dir))
+        abort();
+}
+
+static void remove_git_dir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", git_dir);
+    if (system(cmd) != 0)
+        abort();
+}
+
+/* Writes data as the previous run would have, and opens what it kept. */
+static struct loose_segments *after_run(const unsigned char *data, size_t len)
+{
+    struct loose_stream s = {0};
+    CHECK(loose_deflate_blob(NULL, data, len, &s) == 0);
+    loose_segments_save(git_dir, &s, 1);
+    loose_stream_free(&s);
+    return loose_segments_open(git_dir);
+}
+
+/* Small and odd sizes: whole, valid streams. */
+static void test_sizes(void)
+{
+    size_t sizes[] = {0,
+                      1,
+                      LOOSE_SEGMENT_MIN,
+                      LOOSE_SEGMENT_MIN + 64,
+                      LOOSE_SEGMENT_MIN + 65,
+                      LOOSE_SEGMENT_MAX,
+                      LOOSE_SEGMENT_MAX * 3 + 7};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        unsigned char *d = make_data(sizes[i] ? sizes[i] : 1);
+        struct loose_stream s = {0};
+        CHECK(loose_deflate_blob(NULL, d, sizes[i], &s) == 0);
+        CHECK(inflates_to(&s.z, d, sizes[i]));
+        CHECK(s.reused == 0);
+        size_t sum = 0;
+        for (size_t j = 0; j < s.nseg; j++) {
+            sum += s.seg[j].raw_len;
+            CHECK(s.seg[j].raw_len <= LOOSE_SEGMENT_MAX);
+        }
+        CHECK(sum == sizes[i]);
+        /* The cuts cost (almost) nothing: each segment has the end of the
+         * one before as its dictionary. Against zlib's level 1 over the
+         * whole, as libgit2 writes a loose object. */
+        char head[40];
+        int hlen = snprintf(head, sizeof(head), "blob %zu", sizes[i]) + 1;
+        unsigned char *whole = malloc((size_t)hlen + sizes[i]);
+        uLongf zlen = compressBound((uLong)(hlen + sizes[i]));
+        unsigned char *z = malloc(zlen);
+        if (!whole || !z)
+            abort();
+        memcpy(whole, head, (size_t)hlen);
+        memcpy(whole + hlen, d, sizes[i]);
+        CHECK(compress2(z, &zlen, whole, (uLong)(hlen + sizes[i]), 1) == Z_OK);
+        CHECK(s.z.len <= zlen + zlen / 100 + 16);
+        free(whole);
+        free(z);
+        loose_stream_free(&s);
+        free(d);
+    }
+}
+
+/* A byte changed, bytes inserted, bytes removed: the stream is still
+ * exactly the data, and only the segments around the change are
+ * compressed again. */
+static void test_reuse_after_edits(void)
+{
+    make_git_dir();
+    size_t len = 8u << 20;
+    unsigned char *d = make_data(len);
+    struct loose_segments *prev = after_run(d, len);
+    struct loose_stream s = {0};
+
+    /* The same bytes: everything reused, and the very same stream. */
+    struct loose_stream first = {0};
+    CHECK(loose_deflate_blob(NULL, d, len, &first) == 0);
+    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(s.nseg > 20 && s.reused == s.nseg);
+    CHECK(s.z.len == first.z.len && !memcmp(s.z.p, first.z.p, s.z.len));
+    CHECK(inflates_to(&s.z, d, len));
+    loose_stream_free(&s);
+    loose_stream_free(&first);
+
+    /* One byte changed in the middle. */
+    d[len / 2] ^= 0x20;
+    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(inflates_to(&s.z, d, len));
+    CHECK(s.reused > 0 && s.nseg - s.reused <= 2);
+    loose_stream_free(&s);
+    d[len / 2] ^= 0x20;
+
+    /* The end of a segment overwritten (its last 64 bytes, which place
+     * the cut, kept): the next segment's matches reach back into those
+     * bytes, so it is compressed again too, not copied. */
+    struct loose_stream base = {0};
+    CHECK(loose_deflate_blob(prev, d, len, &base) == 0);
+    size_t cut = 0;
+    for (size_t j = 0; j < base.nseg / 2; j++)
+        cut += base.seg[j].raw_len;
+    unsigned char *saved = malloc(8000);
+    if (!saved)
+        abort();
+    memcpy(saved, d + cut - 8064, 8000);
+    memset(d + cut - 8064, 'x', 8000);
+    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(inflates_to(&s.z, d, len));
+    CHECK(s.nseg == base.nseg && s.nseg - s.reused == 2);
+    loose_stream_free(&s);
+    memcpy(d + cut - 8064, saved, 8000);
+    free(saved);
+    loose_stream_free(&base);
+
+    /* 100 bytes inserted: the cuts after them move with the bytes. */
+    unsigned char *ins = malloc(len + 100);
+    if (!ins)
+        abort();
+    memcpy(ins, d, len / 3);
+    memset(ins + len / 3, 'x', 100);
+    memcpy(ins + len / 3 + 100, d + len / 3, len - len / 3);
+    CHECK(loose_deflate_blob(prev, ins, len + 100, &s) == 0);
+    CHECK(inflates_to(&s.z, ins, len + 100));
+    CHECK(s.reused > 0 && s.nseg - s.reused <= 3);
+    loose_stream_free(&s);
+
+    /* 5,000 bytes removed. */
+    CHECK(loose_deflate_blob(prev, d + 5000, len - 5000, &s) == 0);
+    CHECK(inflates_to(&s.z, d + 5000, len - 5000));
+    CHECK(s.reused > 0 && s.nseg - s.reused <= 2);
+    loose_stream_free(&s);
+
+    free(ins);
+    loose_segments_free(prev);
+    free(d);
+    remove_git_dir();
+}
+
+/* A segments file with any byte changed (or cut short) fails its seal and
+ * is not used: nothing reused, the stream still right. */
+static void test_damaged_file_unused(void)
+{
+    make_git_dir();
+    size_t len = 1u << 20;
+    unsigned char *d = make_data(len);
+    loose_segments_free(after_run(d, len));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/struere/segments", git_dir);
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL);
+    if (f) {
+        /* A byte inside the first segment's deflated bytes. */
+        fseek(f, 12 + 44 + 10, SEEK_SET);
+        int c = fgetc(f);
+        fseek(f, 12 + 44 + 10, SEEK_SET);
+        fputc(c ^ 1, f);
+        fclose(f);
+    }
+    struct loose_segments *prev = loose_segments_open(git_dir);
+    struct loose_stream s = {0};
+    CHECK(prev != NULL);
+    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(s.reused == 0 && inflates_to(&s.z, d, len));
+    loose_stream_free(&s);
+    loose_segments_free(prev);
+
+    /* Cut short. */
+    loose_segments_free(after_run(d, len));
+    CHECK(truncate(path, 100) == 0);
+    prev = loose_segments_open(git_dir);
+    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(s.reused == 0 && inflates_to(&s.z, d, len));
+    loose_stream_free(&s);
+    loose_segments_free(prev);
+
+    /* No file at all, and no key to seal one with: nothing reused. */
+    CHECK(unlink(path) == 0);
+    prev = loose_segments_open(git_dir);
+    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(s.reused == 0 && inflates_to(&s.z, d, len));
+    loose_stream_free(&s);
+    loose_segments_free(prev);
+    free(d);
+    remove_git_dir();
+}
+
+/* The file's bytes before the seal, and sealed again with the store's
+ * key (as the key's holder could): so that what is tested below is the
+ * parser and the build check, not the seal. */
+static unsigned char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*len + 1);
+    if (b && fread(b, 1, *len, f) != *len) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    return b;
+}
+
+static void write_resealed(const char *path, const unsigned char *body,
+                           size_t n)
+{
+    char keypath[128];
+    unsigned char key[32], digest[32], tag[32];
+    size_t klen = 0;
+    snprintf(keypath, sizeof(keypath), "%s/struere/key", git_dir);
+    unsigned char *k = read_file(keypath, &klen);
+    if (!k || klen != 32)
+        abort();
+    memcpy(key, k, 32);
+    free(k);
+    crypto_hash_sha256(digest, body, n);
+    crypto_auth_hmacsha256(tag, digest, sizeof(digest), key);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(body, 1, n, f) != n || fwrite(tag, 1, 32, f) != 32)
+        abort();
+    fclose(f);
+}
+
+static size_t reused_with_file(const unsigned char *d, size_t len)
+{
+    struct loose_segments *prev = loose_segments_open(git_dir);
+    struct loose_stream s = {0};
+    CHECK(prev != NULL);
+    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(inflates_to(&s.z, d, len));
+    size_t reused = s.reused;
+    loose_stream_free(&s);
+    loose_segments_free(prev);
+    return reused;
+}
+
+/* Sealed again after an edit: a file from another build of struere is
+ * not used, nor is one whose lengths lie; one left as it was is. */
+static void test_resealed_file(void)
+{
+    make_git_dir();
+    size_t len = 1u << 20, n = 0;
+    unsigned char *d = make_data(len);
+    loose_segments_free(after_run(d, len));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/struere/segments", git_dir);
+    unsigned char *file = read_file(path, &n);
+    CHECK(file && n > 100);
+    if (!file) {
+        free(d);
+        remove_git_dir();
+        return;
+    }
+    size_t body = n - 32;
+    write_resealed(path, file, body);
+    CHECK(reused_with_file(d, len) > 0); /* the resealing is right */
+
+    /* Another build: one byte of the build id changed. */
+    file[12 + 20] ^= 1;
+    write_resealed(path, file, body);
+    CHECK(reused_with_file(d, len) == 0);
+    file[12 + 20] ^= 1;
+
+    /* The first entry's deflated length past the end of the file. */
+    uint32_t idlen;
+    memcpy(&idlen, file + 8, 4);
+    size_t first = 8 + 4 + idlen + 4;
+    uint32_t big = (uint32_t)body;
+    unsigned char saved[4];
+    memcpy(saved, file + first + 40, 4);
+    memcpy(file + first + 40, &big, 4);
+    write_resealed(path, file, body);
+    CHECK(reused_with_file(d, len) == 0);
+    memcpy(file + first + 40, saved, 4);
+
+    /* A count larger than the entries there. */
+    uint32_t count;
+    memcpy(&count, file + first - 4, 4);
+    count++;
+    memcpy(file + first - 4, &count, 4);
+    write_resealed(path, file, body);
+    CHECK(reused_with_file(d, len) == 0);
+    free(file);
+    free(d);
+    remove_git_dir();
+}
+
+const struct test loose_deflate_tests[] = {
+    {"streams of any size inflate to the blob", test_sizes},
+    {"an edit recompresses only the segments around it",
+     test_reuse_after_edits},
+    {"a damaged segments file is not used", test_damaged_file_unused},
+    {"a resealed file of another build, or whose lengths lie, is not used",
+     test_resealed_file},
+    {0, 0}};
