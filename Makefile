@@ -117,6 +117,9 @@ $(B)/fuzz-replay-check: $(B)/tests/fuzz/fuzz_check.o $(B)/tests/fuzz/replay.o $(
 $(B)/fuzz-replay-defcache: $(B)/tests/fuzz/fuzz_defcache.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/fuzz-replay-segments: $(B)/tests/fuzz/fuzz_segments.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/fuzz-replay-serve: $(B)/tests/fuzz/fuzz_serve.o $(B)/tests/fuzz/replay.o $(B)/libstrueresrv.a $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -135,7 +138,8 @@ replay: $(B)/fuzz-replay-check
 	$(B)/fuzz-replay-check tests/fuzz/corpus-check fixtures/example
 
 test: $(B)/lib-boundary.ok $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check \
-      $(B)/fuzz-replay-defcache $(B)/fuzz-replay-serve $(B)/runtime-tests \
+      $(B)/fuzz-replay-defcache $(B)/fuzz-replay-segments \
+      $(B)/fuzz-replay-serve $(B)/runtime-tests \
       $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
       $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE) $(TRUST_TOOL) \
       $(FAILALLOC_BIN)
@@ -154,7 +158,7 @@ valgrind: $(B)/unit-tests $(B)/struere $(B)/runtime-tests $(ENGINE_BIN)
 
 fuzz:
 	$(MAKE) VARIANT=fuzz CC=clang build/fuzz/fuzz-check build/fuzz/fuzz-bundle \
-	    build/fuzz/fuzz-defcache build/fuzz/fuzz-serve \
+	    build/fuzz/fuzz-defcache build/fuzz/fuzz-segments build/fuzz/fuzz-serve \
 	    $(RT_FUZZ_NAMES:%=build/fuzz/fuzz-%)
 	$(MAKE) build/release/struere
 	./tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
@@ -162,6 +166,8 @@ fuzz:
 build/fuzz/fuzz-check: build/fuzz/tests/fuzz/fuzz_check.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 build/fuzz/fuzz-defcache: build/fuzz/tests/fuzz/fuzz_defcache.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+build/fuzz/fuzz-segments: build/fuzz/tests/fuzz/fuzz_segments.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 build/fuzz/fuzz-serve: build/fuzz/tests/fuzz/fuzz_serve.o build/fuzz/libstrueresrv.a build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)

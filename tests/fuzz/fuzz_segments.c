@@ -1,0 +1,154 @@
+/*
+ * fuzz_segments.c - libFuzzer target for the reader of dev's compressed
+ * bundle pieces (compiler/loose_deflate.c, .git/struere/segments):
+ * whatever entries the file holds, opening it and making a blob's stream
+ * with it must not crash, over-read, hang or leak.
+ *
+ * The input is everything after the file's header (the magic and this
+ * build's id, kept valid: another build's file is not read): the entry
+ * count and the entries. The seal is made again under a cache key of a
+ * temporary git directory (as only the key's owner can), so the reader
+ * gets past it. A stream is then made of fixed bundle-like bytes with the
+ * file's pieces; it is not checked (a sealed file is trusted), only made.
+ *
+ * STRUERE_FUZZ_SEEDS=DIR writes seeds: the entries of a real file, whole
+ * and cut down. Built by `make fuzz`, replayed over its corpus by `make
+ * test` (tests/fuzz/replay.c).
+ */
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cache_file.h"
+#include "loose_deflate.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char git_dir[64], path[128];
+static unsigned char *blob, *header;
+static size_t blob_len = 600u << 10, header_len;
+
+static void cleanup(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", git_dir);
+    if (git_dir[0] && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", git_dir);
+}
+
+static unsigned char *read_all_of(const char *p, size_t *len)
+{
+    FILE *f = fopen(p, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(*len + 1);
+    if (b && fread(b, 1, *len, f) != *len) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    return b;
+}
+
+/* Repeating JSON with numbers that differ: pieces of every size. */
+static void make_blob(void)
+{
+    blob = malloc(blob_len);
+    if (!blob)
+        abort();
+    unsigned x = 7;
+    for (size_t at = 0; at < blob_len;) {
+        char body[160];
+        x = x * 1103515245u + 12345u;
+        int k = snprintf(body, sizeof(body),
+                         "{\"slug\":\"role-%u\",\"policies\":[{\"effect\":"
+                         "\"allow\",\"actions\":[\"read\"],\"n\":%u}]}",
+                         x % 9973, x >> 20);
+        for (int i = 0; i < k && at < blob_len; i++)
+            blob[at++] = (unsigned char)body[i];
+    }
+}
+
+static void write_seeds(const char *out, const unsigned char *file, size_t len)
+{
+    const unsigned char *entries = file + header_len;
+    size_t n = len - 32 - header_len;
+    size_t cuts[] = {n, n / 2, 4 + 44, 4};
+    char p[512];
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+        snprintf(p, sizeof(p), "%s/seed-%zu", out, i);
+        FILE *f = fopen(p, "wb");
+        if (!f || fwrite(entries, 1, cuts[i], f) != cuts[i])
+            abort();
+        fclose(f);
+    }
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    if (sodium_init() < 0)
+        abort();
+    snprintf(git_dir, sizeof(git_dir), "/tmp/struere-fuzz-seg.XXXXXX");
+    if (!mkdtemp(git_dir))
+        abort();
+    atexit(cleanup);
+    make_blob();
+    /* A real file: its header is kept for every input. */
+    struct loose_stream s = {0};
+    if (loose_deflate_blob(NULL, blob, blob_len, &s) != 0)
+        abort();
+    loose_segments_save(git_dir, &s, 1);
+    loose_stream_free(&s);
+    snprintf(path, sizeof(path), "%s/struere/segments", git_dir);
+    size_t len = 0;
+    unsigned char *file = read_all_of(path, &len);
+    if (!file || len < 12 + 32)
+        abort();
+    uint32_t idlen;
+    memcpy(&idlen, file + 8, 4);
+    header_len = 12 + idlen;
+    header = malloc(header_len);
+    if (!header)
+        abort();
+    memcpy(header, file, header_len);
+    const char *seeds = getenv("STRUERE_FUZZ_SEEDS");
+    if (seeds)
+        write_seeds(seeds, file, len);
+    free(file);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > (4u << 20))
+        return 0;
+    unsigned char *file = malloc(header_len + size + CACHE_SEAL_BYTES);
+    if (!file)
+        return 0;
+    memcpy(file, header, header_len);
+    if (size)
+        memcpy(file + header_len, data, size);
+    size_t n = header_len + size;
+    if (!cache_file_seal(path, true, file, n, file + n))
+        abort();
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(file, 1, n + CACHE_SEAL_BYTES, f) != n + CACHE_SEAL_BYTES)
+        abort();
+    fclose(f);
+    free(file);
+    struct loose_segments *prev = loose_segments_open(git_dir);
+    struct loose_stream s = {0};
+    if (loose_deflate_blob(prev, blob, blob_len, &s) == 0)
+        loose_stream_free(&s);
+    loose_segments_free(prev);
+    return 0;
+}
