@@ -207,9 +207,10 @@ static int branch_blob(struct store *s, int e, char id[41], char blob[41])
 
 /* The environment's committed bundle when it differs from the local
  * one (*owned when the caller frees it), the branch's label either way;
- * *same when the commit holds the very bytes compiled (compared by git
- * blob id: nothing is read). The bundle the run already read from that
- * same commit is borrowed rather than read again. */
+ * *same when the commit holds the very bytes compiled: compared with the
+ * bundle the run already read from that same commit (its SHA-256 checked
+ * against the commit's manifest), else by git blob id (nothing read). That
+ * bundle is borrowed rather than read again. */
 static int committed_bundle(const struct cli *g, struct store *s, int e,
                             const struct compiled *c,
                             const struct dev_bundles *b,
@@ -223,26 +224,32 @@ static int committed_bundle(const struct cli *g, struct store *s, int e,
     int rc = branch_blob(s, e, id, blob);
     if (rc == STORE_NOTFOUND)
         return EXIT_OK; /* nothing committed yet */
-    if (blob[0]) {
+    bool read =
+        rc == STORE_OK && b->previous[e] && !strcmp(b->previous_commit[e], id);
+    if (read) {
+        /* Comparing the bytes costs a memcmp; a blob id, a SHA-1. */
+        size_t len;
+        const void *bytes = struere_bundle_bytes(b->previous[e], &len);
+        *same =
+            len == c->bundle[e].len && !memcmp(bytes, c->bundle[e].data, len);
+    } else if (blob[0]) {
         store_hash_blob(c->bundle[e].data, c->bundle[e].len, local);
-        if (!strcmp(blob, local)) {
-            *same = true;
-            snprintf(label, size, "%s (%.12s)", env_names[e], id);
-            return EXIT_OK;
-        }
+        *same = !strcmp(blob, local);
+    }
+    if (*same) {
+        snprintf(label, size, "%s (%.12s)", env_names[e], id);
+        return EXIT_OK;
     }
     char why[1024];
-    if (rc == STORE_OK && b->previous[e] &&
-        !strcmp(b->previous_commit[e], id) &&
-        verify_bodies(b->previous[e], why, sizeof(why)) == VERIFY_OK) {
+    if (read && verify_bodies(b->previous[e], why, sizeof(why)) == VERIFY_OK) {
         *out = b->previous[e];
         snprintf(label, size, "%s (%.12s)", env_names[e], id);
         return EXIT_OK;
     }
-    struere_bundle *read = NULL;
-    rc = cli_load_bundle(g, s, env_names[e], e, &read, label, size);
-    *out = read;
-    *owned = read != NULL;
+    struere_bundle *loaded = NULL;
+    rc = cli_load_bundle(g, s, env_names[e], e, &loaded, label, size);
+    *out = loaded;
+    *owned = loaded != NULL;
     return rc;
 }
 
