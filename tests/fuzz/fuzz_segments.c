@@ -39,23 +39,6 @@ static void cleanup(void)
         fprintf(stderr, "could not remove %s\n", git_dir);
 }
 
-static unsigned char *read_all_of(const char *p, size_t *len)
-{
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*len + 1);
-    if (b && fread(b, 1, *len, f) != *len) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
-
 /* Repeating JSON with numbers that differ: pieces of every size. */
 static void make_blob(void)
 {
@@ -110,7 +93,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     loose_stream_free(&s);
     snprintf(path, sizeof(path), "%s/struere/segments", git_dir);
     size_t len = 0;
-    unsigned char *file = read_all_of(path, &len);
+    unsigned char *file = cache_file_read(path, &len);
     if (!file || len < 12 + 32)
         abort();
     uint32_t idlen;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "cache_file.h"
 #include "harness.h"
 #include "loose_deflate.h"
 
@@ -261,23 +262,6 @@ static void test_damaged_file_unused(void)
 /* The file's bytes before the seal, and sealed again with the store's
  * key (as the key's holder could): so that what is tested below is the
  * parser and the build check, not the seal. */
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*len + 1);
-    if (b && fread(b, 1, *len, f) != *len) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    return b;
-}
-
 static void write_resealed(const char *path, const unsigned char *body,
                            size_t n)
 {
@@ -285,7 +269,7 @@ static void write_resealed(const char *path, const unsigned char *body,
     unsigned char key[32], digest[32], tag[32];
     size_t klen = 0;
     snprintf(keypath, sizeof(keypath), "%s/struere/key", git_dir);
-    unsigned char *k = read_file(keypath, &klen);
+    unsigned char *k = cache_file_read(keypath, &klen);
     if (!k || klen != 32)
         abort();
     memcpy(key, k, 32);
@@ -321,7 +305,7 @@ static void test_resealed_file(void)
     loose_segments_free(after_run(d, len));
     char path[128];
     snprintf(path, sizeof(path), "%s/struere/segments", git_dir);
-    unsigned char *file = read_file(path, &n);
+    unsigned char *file = cache_file_read(path, &n);
     CHECK(file && n > 100);
     if (!file) {
         free(d);
