@@ -21,6 +21,7 @@ static const char serve_usage[] =
     "                     [--interval SECONDS]] [--decision-log FILE]\n"
     "                     [--dashboard [--dashboard-token-file FILE]]\n"
     "                     [--trust FILE] [--threads N] [--max-connections N]\n"
+    "                     [--request-timeout SECONDS]\n"
     "\n"
     "Serves the runtime over HTTP: one process for all three environments,\n"
     "the API key of each request (Authorization: Bearer sk_...) picks one.\n"
@@ -49,6 +50,9 @@ static const char serve_usage[] =
     "                        descriptor limit is lower); a request on one "
     "more\n"
     "                        gets 503 with Retry-After\n"
+    "  --request-timeout SECONDS\n"
+    "                        a request (line, headers and body) must arrive\n"
+    "                        within this time (default 30), else 408\n"
     "\n"
     "SIGHUP reloads at once; SIGTERM stops accepting, finishes the requests\n"
     "in flight and exits 0.\n";
@@ -156,14 +160,17 @@ int cmd_serve(const struct cli *g, int argc, char **argv)
             store_opt = v;
         } else if (!strcmp(a, "--follow")) {
             cfg.follow = v;
-        } else if (!strcmp(a, "--interval") || !strcmp(a, "--threads")) {
+        } else if (!strcmp(a, "--interval") || !strcmp(a, "--threads") ||
+                   !strcmp(a, "--request-timeout")) {
             errno = 0;
             unsigned long n = strtoul(v, &end, 10);
             if (!v[0] || *end || errno || n < 1 || n > 3600) {
                 cli_error("%s '%s': expected a number from 1 to 3600", a, v);
                 return EXIT_USAGE;
             }
-            *(a[2] == 'i' ? &cfg.interval : &cfg.threads) = (unsigned)n;
+            *(a[2] == 'i'   ? &cfg.interval
+              : a[2] == 't' ? &cfg.threads
+                            : &cfg.request_timeout) = (unsigned)n;
         } else if (!strcmp(a, "--max-connections")) {
             errno = 0;
             unsigned long n = strtoul(v, &end, 10);

@@ -35,7 +35,16 @@ struct req {
     bool too_big, answered;
     int status;
     int env;
+    struct srv_conn *conn; /* its connection's deadline clock */
 };
+
+/* The deadline clock libmicrohttpd keeps for c (connection_notify's). */
+static struct srv_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
 
 /* s with every byte that is not part of valid UTF-8 (or a control
  * character) replaced by '?', in place: a message may quote a client's
@@ -323,8 +332,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     struct srv_reply r;
     (void)version;
     if (!q) {
+        struct srv_conn *conn = conn_of(c);
+        if (!deadline_request_begins(conn))
+            return MHD_NO; /* answered 408 already (deadline.c) */
         if (!(q = calloc(1, sizeof(*q))))
             return MHD_NO;
+        q->conn = conn;
         clock_gettime(CLOCK_MONOTONIC, &q->start);
         atomic_fetch_add(&s->inflight, 1);
         *con_cls = q;
@@ -357,6 +370,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
+        if (deadline_expired(s->deadline, q->conn)) {
+            /* libmicrohttpd queues no answer before the body is in: the
+             * 408 goes on the socket, and the connection is closed */
+            deadline_answer(s->deadline, q->conn);
+            q->answered = true;
+            q->status = 408;
+            return MHD_NO;
+        }
         if (q->parsed != 200 || !takes_body(q->route.id))
             return MHD_YES; /* a body where none is wanted: ignored */
         if (q->too_big || q->len + n > SRV_BODY_MAX) {
@@ -393,7 +414,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     struct srv *s = cls;
     struct req *q = *con_cls;
-    (void)c;
+    deadline_request_ends(conn_of(c));
     if (!q)
         return;
     /* a request cut off before its answer: 408 when the client was too
@@ -408,18 +429,24 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     atomic_fetch_sub(&s->inflight, 1);
 }
 
-/* Counts the connections open, for the limit answered with 503. */
+/* Counts the connections open, for the limit answered with 503, and
+ * keeps each one's deadline clock (deadline.c). */
 static void connection_notify(void *cls, struct MHD_Connection *c,
                               void **socket_context,
                               enum MHD_ConnectionNotificationCode code)
 {
     struct srv *s = cls;
-    (void)c;
-    (void)socket_context;
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&s->connections, 1);
-    else
+        const union MHD_ConnectionInfo *i =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context =
+            i ? deadline_conn_open(s->deadline, i->connect_fd) : NULL;
+    } else {
         atomic_fetch_sub(&s->connections, 1);
+        deadline_conn_close(s->deadline, *socket_context);
+        *socket_context = NULL;
+    }
 }
 
 /* libmicrohttpd's own errors (bad requests it answers itself) are not
@@ -459,6 +486,7 @@ static int listen_addr(const struct srv_config *cfg,
 
 static void srv_free(struct srv *s)
 {
+    deadline_stop(s->deadline);
     envs_stop(s);
     declog_close(s->declog);
     envs_free(s);
@@ -495,8 +523,12 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
         metrics_free(s->metrics);
         return -1;
     }
+    s->request_seconds =
+        cfg->request_timeout ? cfg->request_timeout : SRV_REQUEST_SECONDS;
     envs_init(s);
-    if (envs_start(s, err, errsize) < 0) {
+    if (deadline_start(&s->deadline, s->request_seconds, s->metrics, err,
+                       errsize) < 0 ||
+        envs_start(s, err, errsize) < 0) {
         srv_free(s);
         return -1;
     }

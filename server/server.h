@@ -1,7 +1,8 @@
 /*
  * server.h - `struere serve`, the runtime over HTTP (DESIGN §11): what
  * compiler/cmd_serve.c calls, and what the server's modules share. The
- * modules: http.c (libmicrohttpd, limits, signals), request.c (the routes
+ * modules: http.c (libmicrohttpd, limits, signals), deadline.c (the
+ * request deadline's 408), request.c (the routes
  * table and the request parsing, fuzzed), api.c (the /v1 answers),
  * envs.c (the loaded bundles, reference counted, and the follower that
  * swaps them), actors.c (the actors a loaded bundle keeps), metrics.c,
@@ -43,6 +44,11 @@
 /* A connection idle (a slow client sending nothing) this many seconds is
  * closed: frees the slot a slowloris would hold. */
 #define SRV_IDLE_SECONDS 10
+/* A request (line, headers and body) must arrive within this many seconds
+ * of its connection opening or the previous answer (--request-timeout);
+ * later is 408 (deadline.c): a client sending a byte now and then never
+ * trips the idle limit, and would hold its connection for ever. */
+#define SRV_REQUEST_SECONDS 30
 /* Seconds SIGTERM waits for requests in flight before stopping anyway. */
 #define SRV_DRAIN_SECONDS 20
 /* Decision log lines waiting for the writer; beyond, lines are dropped
@@ -63,6 +69,7 @@ struct srv_config {
     const char *trust;
     unsigned threads;
     unsigned max_connections; /* 0: SRV_CONNECTIONS_MAX */
+    unsigned request_timeout; /* seconds; 0: SRV_REQUEST_SECONDS */
 };
 
 /* Serves until SIGTERM or SIGINT (then drains and returns 0). Prints
@@ -99,6 +106,7 @@ struct srv_env {
 
 struct srv_metrics;
 struct srv_declog;
+struct srv_deadline;
 
 struct srv {
     struct srv_config cfg;
@@ -118,6 +126,8 @@ struct srv {
     atomic_long inflight;
     atomic_long connections;  /* open now */
     unsigned max_connections; /* answered beyond: 503 */
+    struct srv_deadline *deadline;
+    unsigned request_seconds; /* the request deadline */
 };
 
 /* Loads what the store holds now (every environment, the keys). */
@@ -148,6 +158,30 @@ void metrics_decision(struct srv_metrics *m, int env, bool allowed);
 void metrics_declog_dropped(struct srv_metrics *m);
 /* The Prometheus text exposition, malloc'd. */
 char *metrics_render(struct srv *s, size_t *len);
+
+/* ---- the request deadline (deadline.c) ---- */
+
+struct srv_conn;
+/* Starts the thread that answers 408 to connections whose request line
+ * and headers are late (counted in metrics). */
+int deadline_start(struct srv_deadline **out, unsigned seconds,
+                   struct srv_metrics *metrics, char *err, size_t errsize);
+/* Stops the thread; after the daemon has stopped. NULL is a no-op. */
+void deadline_stop(struct srv_deadline *d);
+/* A connection opened on socket fd (its clock starts), or closed (before
+ * its descriptor is). NULL (out of memory) is a connection without one. */
+struct srv_conn *deadline_conn_open(struct srv_deadline *d, int fd);
+void deadline_conn_close(struct srv_deadline *d, struct srv_conn *c);
+/* The handler takes the request (its headers are in): false when the
+ * thread already answered it 408 (the connection is to be closed). */
+bool deadline_request_begins(struct srv_conn *c);
+/* Whether the request in progress is past the deadline (its body late). */
+bool deadline_expired(const struct srv_deadline *d, struct srv_conn *c);
+/* Answers the request in progress 408 on its socket (its body is late);
+ * the handler then closes the connection. */
+void deadline_answer(struct srv_deadline *d, struct srv_conn *c);
+/* The answer went out: the next request's clock starts. */
+void deadline_request_ends(struct srv_conn *c);
 
 /* ---- decision log (declog.c) ---- */
 

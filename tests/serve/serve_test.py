@@ -644,6 +644,107 @@ c.close()
 s, h, b = req(P, "GET", "/health")
 check("the server survived the hostile requests", s == 200 and S.p.poll() is None)
 
+# the request deadline (--request-timeout): a client that sends a byte now
+# and then never trips the idle limit; its request gets 408 once late
+
+
+def dribble(port, head, body=b"", every=0.3, limit=15.0):
+    """Sends head, then body, a byte every `every` s, reading meanwhile:
+    (seconds until the server's answer was in, what it sent, whether it
+    then closed the connection)."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=limit)
+    c.settimeout(0.02)
+    t0 = time.time()
+    got = b""
+    try:
+        if body:
+            c.sendall(head)
+            data = body
+        else:
+            data = head
+        for i in range(len(data)):
+            if time.time() - t0 > limit:
+                break
+            try:
+                c.sendall(data[i:i + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(every)
+            try:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+                if got.endswith(b"}\n"):
+                    break
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                break
+        c.settimeout(2)
+        try:
+            while not got.endswith(b"}\n"):
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        except (socket.timeout, ConnectionResetError):
+            pass
+        t = time.time() - t0
+        # after the answer the server closes: nothing more, then the end
+        closed = False
+        try:
+            closed = c.recv(100) == b""
+        except ConnectionResetError:
+            closed = True
+        except socket.timeout:
+            closed = False
+        return t, got, closed
+    finally:
+        c.close()
+
+
+def answer_408(got):
+    head, _, body = got.partition(b"\r\n\r\n")
+    return (head.startswith(b"HTTP/1.1 408 ") and b"Connection: close" in head and
+            is_error(body, "request_timeout") and b"within 2 s" in body)
+
+
+R = Server("--request-timeout", "2", name="deadline")
+check("--request-timeout 2: starts", R.port is not None, R.stderr())
+t, got, closed = dribble(R.port, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200 + b"\r\n\r\n")
+check("headers sent a byte every 0.3 s (never idle): 408 request_timeout once 2 s have passed, then closed",
+      answer_408(got) and closed and 2.0 <= t < 5.0, (t, got[:300], closed))
+auth = json.dumps({"actor": {"type": "system"}, "action": "read", "resource": "customer"}).encode()
+head = (b"POST /v1/authorize HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEYS["development"].encode() +
+        b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(auth))
+t, got, closed = dribble(R.port, head, auth, every=0.3)
+check("a body sent a byte every 0.3 s: 408 request_timeout once 2 s have passed, then closed",
+      answer_408(got) and closed and 2.0 <= t < 5.0, (t, got[:300], closed))
+t, got, closed = dribble(R.port, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", every=0.01)
+check("a request that arrives slowly but within the deadline (about 1 s) is answered 200",
+      got.startswith(b"HTTP/1.1 200") and t < 2.0, (t, got[:120]))
+# keep-alive: each request has its own clock
+kc = http.client.HTTPConnection("127.0.0.1", R.port, timeout=10)
+codes = []
+for i in range(6):
+    kc.request("GET", "/health")
+    rr = kc.getresponse()
+    rr.read()
+    codes.append(rr.status)
+    time.sleep(0.6)
+kc.close()
+check("six requests 0.6 s apart on one connection (3.6 s in all): each answered 200, the clock starts per request",
+      codes == [200] * 6, codes)
+s, h, b = req(R.port, "GET", "/metrics")
+text = b.decode()
+check("/metrics counts the late requests as 408 (a late head as route other, a late body by its route)",
+      'struere_http_requests_total{route="other",status="408"} 1' in text and
+      'struere_http_requests_total{route="/v1/authorize",status="408"} 1' in text,
+      [l for l in text.splitlines() if "408" in l])
+check("--request-timeout: still serving, and SIGTERM exits 0",
+      req(R.port, "GET", "/health")[0] == 200 and R.stop() == 0)
+
 # ---- the dashboard ----------------------------------------------------------
 
 s, h, b = req(P, "GET", "/")
@@ -926,6 +1027,7 @@ check("--follow: SIGTERM exits 0 and removes the mirror", rc == 0 and not os.lis
 for args, pat in ((["--listen", "nowhere"], "ADDR:PORT"), (["--store", STORE, "--follow", REMOTE], "exclusive"),
                   (["--interval", "0"], "1 to 3600"), (["--bogus", "x"], "unknown option"),
                   (["--max-connections", "0"], "1 to 1000000"), (["--max-connections", "many"], "1 to 1000000"),
+                  (["--request-timeout", "0"], "1 to 3600"), (["--request-timeout", "soon"], "1 to 3600"),
                   (["--dashboard-token-file", "/nonexistent"], "needs --dashboard")):
     rc, out, err = st("serve", *args)
     check("usage: serve %s is exit 2 naming the problem" % " ".join(args), rc == 2 and pat in err.decode(), (rc, err))
