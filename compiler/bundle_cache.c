@@ -55,7 +55,8 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
 }
 
 void bundle_cache_keep(const char *git_dir, const char *const *ids,
-                       const void *const *data, const size_t *lens, size_t n)
+                       const void *const *data, const size_t *lens, size_t n,
+                       const char *also)
 {
     char dir[4200];
     if (!cache_dir(git_dir, dir, sizeof(dir)))
@@ -77,9 +78,12 @@ void bundle_cache_keep(const char *git_dir, const char *const *ids,
         if (e->d_name[0] == '.')
             continue;
         bool keep = false;
-        for (size_t i = 0; i < n && !keep; i++)
-            keep = strlen(e->d_name) == 44 && !strncmp(e->d_name, ids[i], 40) &&
+        for (size_t i = 0; i <= n && !keep; i++) {
+            const char *id = i < n ? ids[i] : also;
+            keep = id && strlen(e->d_name) == 44 &&
+                   !strncmp(e->d_name, id, 40) &&
                    !strcmp(e->d_name + 40, ".stb");
+        }
         if (!keep) {
             char path[4500];
             snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);

@@ -2,8 +2,9 @@
  * bundle_cache.h - the last bundles `struere dev` committed, kept as plain
  * files in the store's git directory (<git dir>/struere/bundles/<blob
  * id>.stb), so that the next run takes its unchanged definitions from
- * them without inflating the blobs back out of git. A file is named by
- * the git blob it holds and written whole before it is renamed into
+ * them without inflating the blobs back out of git (and `status` compares
+ * with production's without reading it from git while it stays kept). A file is
+ * named by the git blob it holds and written whole before it is renamed into
  * place. Anyone who can write the git directory can write these files,
  * and a bundle's CRCs are no seal (they can be recomputed after an edit):
  * a file is used only when its bytes have the SHA-256 that the commit's
@@ -25,10 +26,13 @@ struct struere_bundle;
 struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
                                          int env,
                                          const unsigned char sha256[32]);
-/* Keeps exactly the n given bundles (blob ids and bytes): writes those
- * not there yet and removes every other file. Failures are ignored (the
- * cache is only a shortcut). */
+/* Keeps exactly the n given bundles (blob ids and bytes), and the file of
+ * blob `also` when there is one (NULL: none; the bundle the production
+ * branch holds, which `status` compares with): writes those not there yet
+ * and removes every other file. Failures are ignored (the cache is only a
+ * shortcut). */
 void bundle_cache_keep(const char *git_dir, const char *const *ids,
-                       const void *const *data, const size_t *lens, size_t n);
+                       const void *const *data, const size_t *lens, size_t n,
+                       const char *also);
 
 #endif

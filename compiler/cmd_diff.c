@@ -6,14 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "access.h"
+#include "bundle_cache.h"
+#include "bundle_trust.h"
 #include "cli.h"
 #include "compile.h"
 #include "dev.h"
 #include "lastrun.h"
 #include "report.h"
 #include "semdiff.h"
+#include "sha256.h"
 #include "store.h"
 #include "verify.h"
 #include "struere.h"
@@ -207,45 +211,78 @@ static int branch_blob(struct store *s, int e, char id[41], char blob[41])
 
 /* The environment's committed bundle when it differs from the local
  * one (*owned when the caller frees it), the branch's label either way;
- * *same when the commit holds the very bytes compiled: compared with the
- * bundle the run already read from that same commit (its SHA-256 checked
- * against the commit's manifest), else by git blob id (nothing read). That
- * bundle is borrowed rather than read again. */
+ * *same when the commit holds the very bytes compiled. Nothing is read
+ * that the run or dev's caches already hold:
+ *  - the commit the run read its previous bundle from: that bundle (its
+ *    SHA-256 checked against the commit's manifest) is compared byte for
+ *    byte and borrowed;
+ *  - a blob this store recorded as verified with the manifest's digest
+ *    (verify.h): same when the compiled bundle has that SHA-256; else the
+ *    copy dev's bundle cache keeps (the production branch's among them),
+ *    its bytes checked against that digest;
+ *  - else by git blob id, and the bundle read from git and verified. */
 static int committed_bundle(const struct cli *g, struct store *s, int e,
                             const struct compiled *c,
                             const struct dev_bundles *b,
                             const struere_bundle **out, bool *owned, bool *same,
-                            char *label, size_t size)
+                            const char **source, char *label, size_t size)
 {
-    char id[41], blob[41], local[41];
+    char id[41], blob[41], local[41], why[1024];
     *out = NULL;
     *owned = false;
     *same = false;
+    *source = "nothing (no commit yet)";
     int rc = branch_blob(s, e, id, blob);
     if (rc == STORE_NOTFOUND)
         return EXIT_OK; /* nothing committed yet */
+    snprintf(label, size, "%s (%.12s)", env_names[e], id);
+    struct verified v;
+    memset(&v, 0, sizeof(v));
+    bool recorded =
+        rc == STORE_OK && blob[0] &&
+        verify_locate(s, id, e, &v, why, sizeof(why)) == VERIFY_OK &&
+        verify_recorded(s, v.blob, e, v.sha256);
     bool read =
         rc == STORE_OK && b->previous[e] && !strcmp(b->previous_commit[e], id);
     if (read) {
         /* Comparing the bytes costs a memcmp; a blob id, a SHA-1. */
+        *source = "the bundle this run read from that commit";
         size_t len;
         const void *bytes = struere_bundle_bytes(b->previous[e], &len);
         *same =
             len == c->bundle[e].len && !memcmp(bytes, c->bundle[e].data, len);
+    } else if (recorded) {
+        *source = "the digest recorded for its verified bundle";
+        unsigned char mine[32];
+        if (c->bundle[e].digested)
+            memcpy(mine, c->bundle[e].sha256, 32);
+        else
+            rt_sha256(c->bundle[e].data, c->bundle[e].len, mine);
+        *same = !memcmp(v.sha256, mine, 32);
     } else if (blob[0]) {
+        *source = "its bundle's git blob id";
         store_hash_blob(c->bundle[e].data, c->bundle[e].len, local);
         *same = !strcmp(blob, local);
     }
-    if (*same) {
-        snprintf(label, size, "%s (%.12s)", env_names[e], id);
+    if (*same)
         return EXIT_OK;
-    }
-    char why[1024];
-    if (read && verify_bodies(b->previous[e], why, sizeof(why)) == VERIFY_OK) {
+    if (read && (recorded || verify_bodies(b->previous[e], why, sizeof(why)) ==
+                                 VERIFY_OK)) {
         *out = b->previous[e];
-        snprintf(label, size, "%s (%.12s)", env_names[e], id);
         return EXIT_OK;
     }
+    if (recorded) {
+        struct struere_bundle *kept =
+            bundle_cache_open(store_git_dir(s), v.blob, e + 1, v.sha256);
+        if (kept) {
+            *source = "its bundle kept in the bundle cache";
+            rt_bundle_bodies_known_valid(kept);
+            *out = kept;
+            *owned = true;
+            return EXIT_OK;
+        }
+    }
+    *source = "its bundle read from git";
     struere_bundle *loaded = NULL;
     rc = cli_load_bundle(g, s, env_names[e], e, &loaded, label, size);
     *out = loaded;
@@ -318,8 +355,11 @@ static int status_compiled(void *arg, const struct project *p,
         const struere_bundle *committed = NULL;
         char label[300];
         bool same, owned;
+        const char *source;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = committed_bundle(r->g, s, e, c, b, &committed, &owned, &same,
-                              label, sizeof(label));
+                              &source, label, sizeof(label));
         if (rc == EXIT_OK)
             differing +=
                 status_env(r, all, e,
@@ -327,6 +367,13 @@ static int status_compiled(void *arg, const struct project *p,
                                 : semdiff_bundles(committed, b->compiled[e],
                                                   env_names[e], "local"),
                            committed || same, label);
+        if (r->verbose) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            fprintf(stderr, "status: %6.3f s  compared %s with %s\n",
+                    (double)(t1.tv_sec - t0.tv_sec) +
+                        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                    env_names[e], source);
+        }
         if (owned)
             struere_bundle_free((struere_bundle *)committed);
     }

@@ -17,6 +17,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "bundle_cache.h"
+#include "bundle_trust.h"
 #include "check.h"
 #include "compile.h"
 #include "defcache.h"
@@ -209,6 +210,16 @@ static void branch_fail(struct branch *b, int rc, const char *msg)
     b->rc = rc;
 }
 
+/* A previous bundle whose bytes (SHA-256 sha256, checked by the caller)
+ * this store recorded as the verified blob `id` of env: its bodies are
+ * not read again to be reused or compared (verify.h). */
+static void trust_bodies(struct store *s, struere_bundle *b, const char *id,
+                         int env, const unsigned char sha256[32])
+{
+    if (b && verify_recorded(s, id, env, sha256))
+        rt_bundle_bodies_known_valid(b);
+}
+
 /* Reads what the branch's previous commit offers (on its own store
  * handle, while the project is being checked): its tree, its sources
  * list, its bundles' digests from its manifest.json, and its bundles from
@@ -255,6 +266,7 @@ static void branch_fetch(struct branch *b, const char *store_at)
             continue;
         b->cached[e] = bundle_cache_open(store_git_dir(b->s), blob->id, e + 1,
                                          b->digest[e]);
+        trust_bodies(b->s, b->cached[e], blob->id, e, b->digest[e]);
         b->bundles_cached += b->cached[e] != NULL;
     }
 }
@@ -288,6 +300,8 @@ static void branch_prepare(struct branch *b, const struct project *p,
 struct old_bundles {
     int envs[ENV_COUNT];
     const unsigned char *digests[ENV_COUNT];
+    const char *ids[ENV_COUNT];
+    struct store *s;
     struct compile_reuse *reuse;
 };
 
@@ -305,6 +319,8 @@ static void open_old_bundle(void *ctx, size_t i, const void *data, size_t len)
         struere_bundle_open_memory(&o->reuse->old[e], data, len, e + 1, &err) !=
             STRUERE_OK)
         o->reuse->old[e] = NULL;
+    else
+        trust_bodies(o->s, o->reuse->old[e], o->ids[i], e, o->digests[i]);
 }
 
 /* The previous bundles the bundle cache did not have, read out of git in
@@ -314,7 +330,7 @@ static void load_missing_bundles(struct store *s, struct branch *br,
                                  struct compile_reuse *reuse)
 {
     const char *ids[ENV_COUNT];
-    struct old_bundles o = {.reuse = reuse};
+    struct old_bundles o = {.s = s, .reuse = reuse};
     size_t n = 0;
     for (int e = 0; e < ENV_COUNT; e++) {
         const struct branch *b = &br[e == ENV_EVAL];
@@ -323,6 +339,7 @@ static void load_missing_bundles(struct store *s, struct branch *br,
         if (reuse->unchanged[e] && blob && !reuse->old[e] && b->has_digest[e]) {
             o.envs[n] = e;
             o.digests[n] = b->digest[e];
+            o.ids[n] = blob->id;
             ids[n++] = blob->id;
         }
     }
@@ -623,12 +640,15 @@ struct bundle_cache_job {
     /* The bundles' loose objects as written, whose segments the next
      * run's may reuse (loose_deflate.h). */
     struct loose_stream streams[ENV_COUNT];
+    /* The production branch's bundle, kept too when its file is there. */
+    char production[41];
 };
 
 static void *keep_bundles(void *arg)
 {
     struct bundle_cache_job *j = arg;
-    bundle_cache_keep(j->git_dir, j->ids, j->data, j->lens, ENV_COUNT);
+    bundle_cache_keep(j->git_dir, j->ids, j->data, j->lens, ENV_COUNT,
+                      j->production[0] ? j->production : NULL);
     loose_segments_save(j->git_dir, j->streams, ENV_COUNT);
     return NULL;
 }
@@ -919,6 +939,9 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
           emitted, reused);
     if (o->dry) {
         for (int e = 0; e < ENV_COUNT; e++) {
+            /* compiled here: canonical JSON, or bodies reused from a
+             * previous bundle that were checked or recorded verified */
+            rt_bundle_bodies_known_valid(opened.compiled[e]);
             opened.previous[e] = reuse.old[e];
             opened.previous_commit[e] = br[e == ENV_EVAL].parent;
         }
@@ -958,6 +981,11 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
             bj.data[e] = c.bundle[e].data;
             bj.lens[e] = c.bundle[e].len;
         }
+        char prod[41];
+        if (store_ref_id(br[0].s, STORE_PRODUCTION, prod) != STORE_OK ||
+            store_blob_id(br[0].s, prod, compile_bundle_path(ENV_PRODUCTION),
+                          bj.production) != STORE_OK)
+            bj.production[0] = '\0';
         background_start(&keeper, keep_bundles, &bj);
     }
     /* The branches' commits are made on two threads at once: each is

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle_trust.h"
 #include "cache_file.h"
 #include "compile.h"
 #include "kinds.h"
@@ -63,10 +64,8 @@ void verify_record(struct store *s, const char *blob, int env,
     cache_file_write(dir, blob, text, strlen(text));
 }
 
-/* Whether a record says blob holds a verified bundle of env whose
- * SHA-256 is sha256, authenticated by the store's key. Anything
- * unreadable or different is no record. */
-static bool recorded(struct store *s, const char *blob, int env,
+/* Anything unreadable or different is no record. */
+bool verify_recorded(struct store *s, const char *blob, int env,
                      const unsigned char sha256[32])
 {
     char dir[4200], path[4300], want[256], got[256];
@@ -101,9 +100,7 @@ int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize)
     return VERIFY_OK;
 }
 
-/* The bundle's blob id in commit id, and the manifest's digest for it
- * (with the manifest's own SHA-256). */
-static int locate(struct store *s, const char *id, int env, struct verified *v,
+int verify_locate(struct store *s, const char *id, int env, struct verified *v,
                   char *err, size_t errsize)
 {
     const char *path = compile_bundle_path((enum env)env);
@@ -176,8 +173,12 @@ static int verify_whole(struct store *s, const char *id, int env,
         struere_bundle_free(b);
         return VERIFY_INVALID;
     }
+    /* Bytes this store already verified (their SHA-256 just checked)
+     * need not have their bodies read again. */
     char why[600];
-    if (verify_bodies(b, why, sizeof(why)) != VERIFY_OK) {
+    if (verify_recorded(s, v->blob, env, v->sha256))
+        rt_bundle_bodies_known_valid(b);
+    else if (verify_bodies(b, why, sizeof(why)) != VERIFY_OK) {
         snprintf(err, errsize, "%.12s:%s: %s", id, path, why);
         struere_bundle_free(b);
         return VERIFY_INVALID;
@@ -197,7 +198,7 @@ int verify_commit_bundle(struct store *s, const char *id, int env,
     if (out)
         *out = NULL;
     memset(v, 0, sizeof(*v));
-    int rc = locate(s, id, env, v, err, errsize);
+    int rc = verify_locate(s, id, env, v, err, errsize);
     if (rc != VERIFY_OK)
         return rc;
     return verify_whole(s, id, env, out, v, err, errsize);
@@ -207,10 +208,10 @@ int verify_for_promotion(struct store *s, const char *id, int env,
                          struct verified *v, char *err, size_t errsize)
 {
     memset(v, 0, sizeof(*v));
-    int rc = locate(s, id, env, v, err, errsize);
+    int rc = verify_locate(s, id, env, v, err, errsize);
     if (rc != VERIFY_OK)
         return rc;
-    if (recorded(s, v->blob, env, v->sha256)) {
+    if (verify_recorded(s, v->blob, env, v->sha256)) {
         v->from_record = true;
         return VERIFY_OK;
     }

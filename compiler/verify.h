@@ -48,6 +48,18 @@ int verify_commit_bundle(struct store *s, const char *id, int env,
 int verify_for_promotion(struct store *s, const char *id, int env,
                          struct verified *v, char *err, size_t errsize);
 
+/* The bundle's blob id in commit id and the digest manifest.json gives
+ * for it (v->blob, v->sha256, v->manifest_sha256), nothing else read:
+ * VERIFY_OK, or VERIFY_INVALID / VERIFY_IO with the reason in err. */
+int verify_locate(struct store *s, const char *id, int env, struct verified *v,
+                  char *err, size_t errsize);
+
+/* Whether this store recorded blob as a verified bundle of env with
+ * SHA-256 sha256 (verify_record; the record authenticated by the store's
+ * key): bytes with that SHA-256 are then the bytes verified whole. */
+bool verify_recorded(struct store *s, const char *blob, int env,
+                     const unsigned char sha256[32]);
+
 /* Every body of b is one JSON object: VERIFY_OK, or VERIFY_INVALID with
  * the kind and slug of the first that is not. */
 int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rt.h"
+#include "rt_bundle_trust.h"
 #include "rt_env.h"
 #include "rt_crc.h"
 #include "rt_limits.h"
@@ -692,6 +693,16 @@ int struere_bundle_verify(const void *bytes, size_t len, int expected_env,
 {
     struct layout lay;
     return verify(bytes, len, expected_env, &lay, err);
+}
+
+void rt_bundle_bodies_known_valid(struere_bundle *b)
+{
+    if (!b)
+        return;
+    size_t entries = 0;
+    for (int k = 0; k < STRUERE_KIND_COUNT; k++)
+        entries += b->lay.count[k];
+    memset(b->body_state, BODY_VALID, entries);
 }
 
 static void noop_release(void *arg)

@@ -1532,6 +1532,108 @@ t_cache_trust() {
     check "cache trust: ... is not used" grep -q '(0 restored from the cache)' "$ERR"
     check "cache trust: ... and is replaced by a new 0600 key" \
         test "$(stat -c %a .git/struere/key)" = 600
+
+    # A development commit made by hand: front-desk's body in its bundle
+    # no longer JSON (an unescaped quote), every CRC and the manifest's
+    # digest fixed up. No record of this store vouches for that blob
+    # (verify.h), so its bodies are read before one is reused: front-desk
+    # is compiled again, never copied.
+    local c0 bad sha tree commit
+    c0=$(ref development)
+    git cat-file blob "$c0:bundles/development.stb" >"$W/bad.stb"
+    $T bundle "$W/bad.stb" "Answers parents" 'Answers"parents' ||
+        fail "cache trust: break front-desk's body"
+    bad=$(git hash-object -w "$W/bad.stb")
+    sha=$(sha256sum <"$W/bad.stb" | cut -c1-64)
+    git cat-file blob "$c0:manifest.json" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d["bundles"]["development"]["sha256"] = sys.argv[1]
+print(json.dumps(d, indent=2, sort_keys=True))' "$sha" >"$W/manifest.json"
+    rm -f "$W/index"
+    GIT_INDEX_FILE=$W/index git read-tree "$c0"
+    GIT_INDEX_FILE=$W/index git update-index --cacheinfo "100644,$bad,bundles/development.stb"
+    GIT_INDEX_FILE=$W/index git update-index --cacheinfo \
+        "100644,$(git hash-object -w "$W/manifest.json"),manifest.json"
+    tree=$(GIT_INDEX_FILE=$W/index git write-tree)
+    commit=$(git commit-tree "$tree" -p "$c0" -m "by hand")
+    git update-ref refs/heads/struere/development "$commit"
+    edit agents/homework-helper.md 's.replace("temperature: 0.6", "temperature: 0.8", 1)' ||
+        fail "cache trust: edit homework-helper" "the example changed shape"
+    run "$S" dev
+    rc_is "cache trust: dev after a commit whose bundle has a body that is not JSON" 0
+    check "cache trust: ... front-desk is compiled again, not copied from it" \
+        sh -c "git cat-file blob '$(ref development):bundles/development.stb' >'$W/new.stb' &&
+grep -q 'Answers parents' '$W/new.stb' && ! grep -q 'Answers\"parents' '$W/new.stb'"
+}
+
+# ---- 13b. status against a production branch behind development ------
+# dev keeps the production branch's bundle file beside its own (the bundle
+# cache); status compares with it while this store's record of that blob
+# as verified (its SHA-256, under the store's key) matches the file's
+# bytes, and reads production's bundle from git otherwise. Whichever way,
+# status answers as in a copy of the store without caches or records.
+t_status_kept() {
+    newtest status_kept
+    example proj
+    cd proj || return
+    export SOURCE_DATE_EPOCH=1700000000
+    local T="python3 $REPO/tests/store/tamper.py" pid want_rc
+    "$S" dev >/dev/null 2>&1
+    "$S" deploy --yes >/dev/null 2>&1
+    bump 1
+    "$S" dev >/dev/null 2>&1
+    pid=$(git rev-parse "$(ref production):bundles/production.stb")
+    check "status kept: dev keeps the production branch's bundle file beside its own three" \
+        test -f ".git/struere/bundles/$pid.stb" -a "$(ls .git/struere/bundles | wc -l)" = 4
+    edit agents/homework-helper.md 's.replace("temperature: 0.6", "temperature: 0.7", 1)' ||
+        fail "status kept: edit homework-helper" "the example changed shape"
+    cp -R . "$W/clean"
+    rm -rf "$W/clean/.git/struere"
+    (cd "$W/clean" && "$S" status --json >"$W/want.json" 2>/dev/null)
+    want_rc=$?
+    # by hand: production lacks the committed front-desk revision and the
+    # uncommitted homework-helper edit, eval the edit only; development
+    # overrides the edited temperature (its overlay): nothing
+    check "status kept: (reference) a store without caches says what the edits make" json_ok "$W/want.json" \
+        'sorted(c["slug"] for c in d["production"]["changes"]) == ["front-desk", "homework-helper"] and
+[c["slug"] for c in d["eval"]["changes"]] == ["homework-helper"] and d["development"]["changes"] == []'
+    same_as_clean() {
+        check "status kept: $1: exit and JSON as a store without caches" \
+            sh -c "test $RC = $want_rc && cmp -s '$OUT' '$W/want.json'"
+    }
+    run "$S" status -v --json
+    check "status kept: production is compared with the kept file" \
+        grep -q 'compared production with its bundle kept in the bundle cache' "$ERR"
+    same_as_clean "the kept file"
+    # without the records, nothing vouches for the kept file's bytes
+    rm -rf .git/struere/verified
+    run "$S" status -v --json
+    check "status kept: without the records of verified blobs, production is read from git" \
+        grep -q 'compared production with its bundle read from git' "$ERR"
+    same_as_clean "no records"
+    # (that read verified the blob whole and recorded it again)
+    run "$S" status -v --json
+    check "status kept: (control) recorded again, the kept file is used again" \
+        grep -q 'compared production with its bundle kept in the bundle cache' "$ERR"
+    # the kept file edited, every CRC recomputed: not the recorded bytes
+    $T bundle ".git/struere/bundles/$pid.stb" "Answers parents" "Answers pirates" ||
+        fail "status kept: tamper the kept file"
+    run "$S" status -v --json
+    check "status kept: an edited kept file is not used: production is read from git" \
+        grep -q 'compared production with its bundle read from git' "$ERR"
+    same_as_clean "an edited kept file"
+    check "status kept: ... and the edited file is removed" test ! -e ".git/struere/bundles/$pid.stb"
+    # a kept file removed is not made again; the next deploy's is kept
+    "$S" dev >/dev/null 2>&1
+    check "status kept: dev does not write production's file back (three files)" \
+        test "$(ls .git/struere/bundles | wc -l)" = 3
+    "$S" deploy --yes >/dev/null 2>&1
+    bump 2
+    "$S" dev >/dev/null 2>&1
+    check "status kept: deploy, then dev: the newly deployed bundle's file is the fourth kept" \
+        test -f ".git/struere/bundles/$(git rev-parse "$(ref production):bundles/production.stb").stb" \
+        -a "$(ls .git/struere/bundles | wc -l)" = 4
 }
 
 # ---- 14. the first dev beside a git gc -----------------------------------
@@ -1820,7 +1922,7 @@ t_two_devs() {
     check "two devs: each succeeds or fails with 'moved'; the trees of one run alone; fsck clean${bad:+ ($bad)}" test -z "$bad"
 }
 
-TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache segments cache_trust lastrun first_dev two_devs"
+TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache segments cache_trust status_kept lastrun first_dev two_devs"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do
