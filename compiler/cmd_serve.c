@@ -52,7 +52,8 @@ static const char serve_usage[] =
     "                        gets 503 with Retry-After\n"
     "  --request-timeout SECONDS\n"
     "                        a request (line, headers and body) must arrive\n"
-    "                        within this time (default 30), else 408\n"
+    "                        within this time (default 30), else 408; the\n"
+    "                        idle limit (10 s) is kept a second under it\n"
     "\n"
     "SIGHUP reloads at once; SIGTERM stops accepting, finishes the requests\n"
     "in flight and exits 0.\n";

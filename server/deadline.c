@@ -1,26 +1,25 @@
 /*
  * deadline.c - the request deadline: a request (its line, headers and
- * body) must arrive within a time limit, counted from the moment its
- * connection opened or its previous answer went out. libmicrohttpd's own
- * timeout only closes a connection that sends nothing at all; a client
- * that sends one byte every few seconds would otherwise hold its
- * connection for ever (a slowloris).
+ * body, chunked framing and trailers included) must arrive within a time
+ * limit, counted from the moment its connection opened or its previous
+ * answer went out. libmicrohttpd's own timeout only closes a connection
+ * that sends nothing at all; a client that sends one byte every few
+ * seconds would otherwise hold its connection for ever (a slowloris).
  *
- * Two places enforce it:
- *  - while the request line and headers arrive, libmicrohttpd does not
- *    call the server, so a thread of this module looks at every
- *    connection once a second and answers one that is late itself: a 408
- *    written to its socket, then the socket shut down (libmicrohttpd sees
- *    the end and closes the connection);
- *  - once the headers are in, the handler asks deadline_expired() on each
- *    piece of body, and a late one is answered the same way
- *    (libmicrohttpd refuses to queue an answer before the body is in).
- * A connection is in exactly one of three states: waiting (the thread
- * may answer), in a request (the handler has it), expired (the thread
- * answered; the handler closes it). The state and the time its clock
- * started are one word changed by compare-and-swap, so the two never
- * both answer the same request, and a clock restarted meanwhile makes
- * the thread's swap fail.
+ * libmicrohttpd calls the server only once the headers are in, then for
+ * pieces of body, and it queues no answer before the body is in. So a
+ * thread of this module looks at every connection once a second and
+ * answers a late one itself, a 408 written to its socket and the socket
+ * shut down (libmicrohttpd sees the end and closes the connection); the
+ * handler answers the same way when a piece of body comes late.
+ *
+ * A connection is in one of four states: waiting for its headers, in its
+ * body (libmicrohttpd reads; nothing is being written), answering (the
+ * handler queued or is queueing an answer), expired (answered 408; the
+ * handler closes it). Only the first two may be expired. The state and
+ * the time the clock started are one word changed by compare-and-swap,
+ * so a 408 and the handler's answer exclude each other, and a clock
+ * restarted meanwhile makes the thread's swap fail.
  *
  * The thread touches a socket only under the lock that the close notice
  * takes to unlink the connection, and libmicrohttpd sends that notice
@@ -37,7 +36,7 @@
 
 #include "server.h"
 
-enum { CONN_WAITING, CONN_IN_REQUEST, CONN_EXPIRED };
+enum { CONN_WAITING, CONN_IN_BODY, CONN_ANSWERING, CONN_EXPIRED };
 
 /* A connection's word: the millisecond its clock started, shifted left
  * by 2, and its state in the low 2 bits. */
@@ -78,19 +77,37 @@ static void answer(const struct srv_deadline *d, const struct srv_conn *c)
     shutdown(c->fd, SHUT_RDWR);
 }
 
-/* Answers every waiting connection past the deadline. */
+/* c from state `from` to `to`, its clock kept: false when it was in
+ * another state. A connection without a record (NULL) always swaps. */
+static bool swap_state(struct srv_conn *c, int from, int to)
+{
+    if (!c)
+        return true;
+    long long w = atomic_load(&c->word);
+    while (STATE(w) == from)
+        if (atomic_compare_exchange_weak(&c->word, &w, WORD(SINCE(w), to)))
+            return true;
+    return false;
+}
+
+/* Answers every connection past the deadline that is waiting for its
+ * headers or in its body. */
 static void sweep(struct srv_deadline *d)
 {
     long long limit = now_ms() - (long long)d->seconds * 1000;
     pthread_mutex_lock(&d->mu);
     for (struct srv_conn *c = d->head; c; c = c->next) {
         long long w = atomic_load(&c->word);
-        if (STATE(w) != CONN_WAITING || SINCE(w) > limit ||
+        if ((STATE(w) != CONN_WAITING && STATE(w) != CONN_IN_BODY) ||
+            SINCE(w) > limit ||
             !atomic_compare_exchange_strong(&c->word, &w,
                                             WORD(SINCE(w), CONN_EXPIRED)))
             continue;
         answer(d, c);
-        metrics_request(d->metrics, 0, 408, (double)d->seconds);
+        /* a request in its body is counted under its route when
+         * libmicrohttpd closes it (deadline_expired_answer) */
+        if (STATE(w) == CONN_WAITING)
+            metrics_request(d->metrics, 0, 408, (double)d->seconds);
     }
     pthread_mutex_unlock(&d->mu);
 }
@@ -101,7 +118,7 @@ static void *sweeper(void *arg)
     pthread_mutex_lock(&d->mu);
     while (!d->stopping) {
         struct timespec t;
-        clock_gettime(CLOCK_REALTIME, &t);
+        clock_gettime(CLOCK_MONOTONIC, &t);
         t.tv_sec += 1;
         pthread_cond_timedwait(&d->wake, &d->mu, &t);
         if (d->stopping)
@@ -125,7 +142,12 @@ int deadline_start(struct srv_deadline **out, unsigned seconds,
     d->seconds = seconds;
     d->metrics = metrics;
     pthread_mutex_init(&d->mu, NULL);
-    pthread_cond_init(&d->wake, NULL);
+    /* a clock stepped back would stretch a wall-clock wait */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->wake, &ca);
+    pthread_condattr_destroy(&ca);
     char body[256];
     int bn = snprintf(body, sizeof(body),
                       "{\"error\":{\"code\":\"request_timeout\",\"message\":"
@@ -204,14 +226,12 @@ void deadline_conn_close(struct srv_deadline *d, struct srv_conn *c)
 
 bool deadline_request_begins(struct srv_conn *c)
 {
-    if (!c)
-        return true;
-    long long w = atomic_load(&c->word);
-    while (STATE(w) == CONN_WAITING)
-        if (atomic_compare_exchange_weak(&c->word, &w,
-                                         WORD(SINCE(w), CONN_IN_REQUEST)))
-            return true;
-    return false;
+    return swap_state(c, CONN_WAITING, CONN_IN_BODY);
+}
+
+bool deadline_answering(struct srv_conn *c)
+{
+    return swap_state(c, CONN_IN_BODY, CONN_ANSWERING);
 }
 
 bool deadline_expired(const struct srv_deadline *d, struct srv_conn *c)
@@ -222,10 +242,13 @@ bool deadline_expired(const struct srv_deadline *d, struct srv_conn *c)
 
 void deadline_answer(struct srv_deadline *d, struct srv_conn *c)
 {
-    if (!c)
-        return;
-    atomic_store(&c->word, WORD(SINCE(atomic_load(&c->word)), CONN_EXPIRED));
-    answer(d, c);
+    if (swap_state(c, CONN_IN_BODY, CONN_EXPIRED) && c)
+        answer(d, c);
+}
+
+bool deadline_was_answered(const struct srv_conn *c)
+{
+    return c && STATE(atomic_load(&c->word)) == CONN_EXPIRED;
 }
 
 void deadline_request_ends(struct srv_conn *c)

@@ -104,6 +104,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
         fclose(r->f);
         r->f = NULL;
     }
+    if (!deadline_answering(q->conn)) {
+        free(r->body); /* answered 408 meanwhile (deadline.c) */
+        return MHD_NO;
+    }
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         r->len, r->body ? r->body : (void *)"",
         r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
@@ -374,8 +378,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
             /* libmicrohttpd queues no answer before the body is in: the
              * 408 goes on the socket, and the connection is closed */
             deadline_answer(s->deadline, q->conn);
-            q->answered = true;
-            q->status = 408;
             return MHD_NO;
         }
         if (q->parsed != 200 || !takes_body(q->route.id))
@@ -419,9 +421,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     /* a request cut off before its answer: 408 when the client was too
      * slow, else (the client went away) "other" */
-    int status = q->answered                                     ? q->status
-                 : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408
-                                                                 : 0;
+    int status = q->answered ? q->status
+                 : deadline_was_answered(q->conn) ||
+                         toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED
+                     ? 408
+                     : 0;
     metrics_request(s->metrics, q->route.id, status, since(&q->start));
     free(q->body);
     free(q);
@@ -546,13 +550,16 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
     s->max_connections = conns;
     conns += SRV_CONNECTIONS_SPARE;
     unsigned threads = cfg->threads ? cfg->threads : 4;
+    unsigned idle = s->request_seconds <= SRV_IDLE_SECONDS
+                        ? (s->request_seconds > 1 ? s->request_seconds - 1 : 1)
+                        : SRV_IDLE_SECONDS;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0) | MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, handler, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-        conns, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_IDLE_SECONDS,
+        conns, MHD_OPTION_CONNECTION_TIMEOUT, idle,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_HEADER_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION,
         connection_notify, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,

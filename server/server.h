@@ -47,7 +47,9 @@
 /* A request (line, headers and body) must arrive within this many seconds
  * of its connection opening or the previous answer (--request-timeout);
  * later is 408 (deadline.c): a client sending a byte now and then never
- * trips the idle limit, and would hold its connection for ever. */
+ * trips the idle limit, and would hold its connection for ever. A shorter
+ * deadline shortens the idle limit to a second less, so that an idle
+ * keep-alive connection is closed quietly rather than answered 408. */
 #define SRV_REQUEST_SECONDS 30
 /* Seconds SIGTERM waits for requests in flight before stopping anyway. */
 #define SRV_DRAIN_SECONDS 20
@@ -162,8 +164,9 @@ char *metrics_render(struct srv *s, size_t *len);
 /* ---- the request deadline (deadline.c) ---- */
 
 struct srv_conn;
-/* Starts the thread that answers 408 to connections whose request line
- * and headers are late (counted in metrics). */
+/* Starts the thread that answers 408 to connections whose request is late
+ * (a late head is counted in metrics there; a late body when its request
+ * completes). */
 int deadline_start(struct srv_deadline **out, unsigned seconds,
                    struct srv_metrics *metrics, char *err, size_t errsize);
 /* Stops the thread; after the daemon has stopped. NULL is a no-op. */
@@ -172,14 +175,20 @@ void deadline_stop(struct srv_deadline *d);
  * its descriptor is). NULL (out of memory) is a connection without one. */
 struct srv_conn *deadline_conn_open(struct srv_deadline *d, int fd);
 void deadline_conn_close(struct srv_deadline *d, struct srv_conn *c);
-/* The handler takes the request (its headers are in): false when the
- * thread already answered it 408 (the connection is to be closed). */
+/* The handler's first call (the headers are in; the body follows): false
+ * when the request was answered 408 already (close the connection). */
 bool deadline_request_begins(struct srv_conn *c);
-/* Whether the request in progress is past the deadline (its body late). */
+/* Before an answer is queued: false when the request was answered 408
+ * meanwhile (close the connection instead). */
+bool deadline_answering(struct srv_conn *c);
+/* Whether the request in progress is past the deadline (a late piece of
+ * body). */
 bool deadline_expired(const struct srv_deadline *d, struct srv_conn *c);
-/* Answers the request in progress 408 on its socket (its body is late);
- * the handler then closes the connection. */
+/* Answers the request in its body 408 on its socket, unless that was
+ * done already; the handler then closes the connection. */
 void deadline_answer(struct srv_deadline *d, struct srv_conn *c);
+/* Whether the connection's request was answered 408 (for the metrics). */
+bool deadline_was_answered(const struct srv_conn *c);
 /* The answer went out: the next request's clock starts. */
 void deadline_request_ends(struct srv_conn *c);
 
