@@ -588,8 +588,8 @@ static void verify_bundle(void *ctx, size_t e, unsigned w)
     const struct bundle_bytes *b = &j->c->bundle[e];
     j->rc[e] =
         j->opened
-            ? struere_bundle_open_memory(&j->opened[e], b->data, b->len,
-                                         (int)e + 1, &j->err[e])
+            ? rt_bundle_open_borrowed(&j->opened[e], b->data, b->len,
+                                      (int)e + 1, &j->err[e])
             : struere_bundle_verify(b->data, b->len, (int)e + 1, &j->err[e]);
 }
 

@@ -46,7 +46,8 @@ struct dev_branch {
 
 /* What a dry run hands its compiled hook, borrowed for the call. */
 struct dev_bundles {
-    /* Each environment's bundle as compiled, opened (verified). */
+    /* Each environment's bundle as compiled, opened (verified) on the
+     * compiled bytes, without a copy. */
     struct struere_bundle *compiled[ENV_COUNT];
     /* The bundle its branch's commit holds (production's: the
      * development branch's), as the run read it to reuse what did not

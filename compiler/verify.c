@@ -153,7 +153,8 @@ static int verify_whole(struct store *s, const char *id, int env,
         snprintf(err, errsize, "%s", store_error(s));
         return VERIFY_IO;
     }
-    int rc = struere_bundle_open_memory(&b, data, len, env + 1, &e);
+    /* opened on the bytes read, which it then owns: no second copy */
+    int rc = rt_bundle_open_taking(&b, data, len, env + 1, &e);
     if (rc == STRUERE_OK) {
         rt_sha256(data, len, got);
         if (memcmp(got, v->sha256, 32)) {
@@ -166,8 +167,9 @@ static int verify_whole(struct store *s, const char *id, int env,
                      got_hex, want_hex);
             rc = STRUERE_EDIGEST;
         }
+    } else {
+        free(data); /* not taken */
     }
-    free(data);
     if (rc != STRUERE_OK) {
         snprintf(err, errsize, "%.12s:%s: %s", id, path, e.message);
         struere_bundle_free(b);

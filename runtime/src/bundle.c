@@ -877,6 +877,21 @@ int rt_bundle_open_owned(struere_bundle **out, const void *bytes, size_t len,
     return 0;
 }
 
+int rt_bundle_open_borrowed(struere_bundle **out, const void *bytes, size_t len,
+                            int expected_env, struere_error *err)
+{
+    clear_error(err);
+    return rt_bundle_open_owned(out, bytes, len, expected_env, NULL, NULL, err);
+}
+
+int rt_bundle_open_taking(struere_bundle **out, void *bytes, size_t len,
+                          int expected_env, struere_error *err)
+{
+    clear_error(err);
+    return rt_bundle_open_owned(out, bytes, len, expected_env, free, bytes,
+                                err);
+}
+
 void struere_bundle_free(struere_bundle *b)
 {
     if (!b)
