@@ -6,9 +6,11 @@
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle_trust.h"
 #include "cache_file.h"
 #include "sha256.h"
 #include "struere.h"
@@ -32,11 +34,17 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
     if (!is_blob_id(id) || !cache_dir(git_dir, dir, sizeof(dir)))
         return NULL;
     snprintf(path, sizeof(path), "%s/%s.stb", dir, id);
-    if (access(path, R_OK) != 0)
+    /* a regular file only, never followed through a link nor waited on
+     * (a FIFO put there would hang the run) */
+    size_t n;
+    unsigned char *data = cache_file_read(path, &n);
+    if (!data)
         return NULL;
     struere_bundle *b = NULL;
     struere_error err;
-    int rc = struere_bundle_open_file(&b, path, env, &err);
+    int rc = rt_bundle_open_taking(&b, data, n, env, &err);
+    if (rc != STRUERE_OK)
+        free(data);
     if (rc == STRUERE_OK) {
         /* The bytes, not only their CRCs: those are easily recomputed
          * after an edit. */

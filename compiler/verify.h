@@ -67,7 +67,11 @@ int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize);
 /* Records that blob (40 hex) holds a verified bundle of environment env
  * with SHA-256 sha256, for verify_for_promotion. For `dev`, after its own
  * verification. Best effort: a record that cannot be written only costs a
- * re-read later. */
+ * re-read later. What a record vouches for, every body well-formed JSON
+ * included, is read nowhere again (promotions, status, the bodies dev
+ * reuses): dev's own records rest on its bodies being JSON by
+ * construction (jansson's output, or bodies reused from a bundle that
+ * was recorded or whose bodies were checked as they were reused). */
 void verify_record(struct store *s, const char *blob, int env,
                    const unsigned char sha256[32]);
 

@@ -1634,6 +1634,32 @@ t_status_kept() {
     check "status kept: deploy, then dev: the newly deployed bundle's file is the fourth kept" \
         test -f ".git/struere/bundles/$(git rev-parse "$(ref production):bundles/production.stb").stb" \
         -a "$(ls .git/struere/bundles | wc -l)" = 4
+    # the last edit undone: production's commit holds the very bundle
+    # compiled, which its record's digest says without reading it
+    "$S" deploy --yes >/dev/null 2>&1
+    cp agents/front-desk.md "$W/front-desk.md"
+    bump 3
+    "$S" dev >/dev/null 2>&1
+    cp "$W/front-desk.md" agents/front-desk.md
+    run "$S" status -v
+    check "status kept: an edit undone: production compared by its recorded digest, and up to date" \
+        sh -c "grep -q 'compared production with the digest recorded for its verified bundle' '$ERR' &&
+grep -q '^production: up to date with production ($(ref production | cut -c1-12))\$' '$OUT'"
+    # a FIFO where the kept file was: never waited on, read from git
+    pid=$(git rev-parse "$(ref production):bundles/production.stb")
+    rm -f ".git/struere/bundles/$pid.stb"
+    mkfifo ".git/struere/bundles/$pid.stb"
+    bump 4
+    run timeout 60 "$S" status -v --json
+    check "status kept: a FIFO as the kept file: status does not wait on it, reads production from git" \
+        sh -c "test $RC = 0 -o $RC = 1 && grep -q 'compared production with its bundle read from git' '$ERR'"
+    local dpid
+    dpid=$(git rev-parse "$(ref development):bundles/development.stb")
+    rm -f ".git/struere/bundles/$dpid.stb"
+    mkfifo ".git/struere/bundles/$dpid.stb"
+    run timeout 60 "$S" dev -v
+    check "status kept: a FIFO as development's cached bundle: dev does not wait on it and commits" \
+        sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 2 from the cache' '$ERR'"
 }
 
 # ---- 14. the first dev beside a git gc -----------------------------------
