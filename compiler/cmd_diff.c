@@ -338,6 +338,13 @@ static int status_end(const struct status_run *r, json_t *all, int rc,
     return rc;
 }
 
+static void status_phase(void *arg, double seconds, const char *what)
+{
+    const struct status_run *r = arg;
+    if (r->verbose)
+        fprintf(stderr, "status: %6.3f s  %s\n", seconds, what);
+}
+
 /* Each environment's committed bundle against the one compiled. */
 static int status_compiled(void *arg, const struct project *p,
                            const struct compiled *c,
@@ -368,11 +375,14 @@ static int status_compiled(void *arg, const struct project *p,
                                                   env_names[e], "local"),
                            committed || same, label);
         if (r->verbose) {
+            char what[200];
             clock_gettime(CLOCK_MONOTONIC, &t1);
-            fprintf(stderr, "status: %6.3f s  compared %s with %s\n",
-                    (double)(t1.tv_sec - t0.tv_sec) +
-                        (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-                    env_names[e], source);
+            snprintf(what, sizeof(what), "compared %s with %s", env_names[e],
+                     source);
+            status_phase(r,
+                         (double)(t1.tv_sec - t0.tv_sec) +
+                             (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+                         what);
         }
         if (owned)
             struere_bundle_free((struere_bundle *)committed);
@@ -412,13 +422,6 @@ static int status_unchanged(void *arg, struct store *s,
             status_env(r, all, e, semdiff_new(env_names[e], "local"), true,
                        label[e]);
     return status_end(r, all, EXIT_OK, 0);
-}
-
-static void status_phase(void *arg, double seconds, const char *what)
-{
-    const struct status_run *r = arg;
-    if (r->verbose)
-        fprintf(stderr, "status: %6.3f s  %s\n", seconds, what);
 }
 
 int cmd_status(const struct cli *g, int argc, char **argv)

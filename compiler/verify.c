@@ -178,14 +178,15 @@ static int verify_whole(struct store *s, const char *id, int env,
     /* Bytes this store already verified (their SHA-256 just checked)
      * need not have their bodies read again. */
     char why[600];
-    if (verify_recorded(s, v->blob, env, v->sha256))
+    if (verify_recorded(s, v->blob, env, v->sha256)) {
         rt_bundle_bodies_known_valid(b);
-    else if (verify_bodies(b, why, sizeof(why)) != VERIFY_OK) {
+    } else if (verify_bodies(b, why, sizeof(why)) != VERIFY_OK) {
         snprintf(err, errsize, "%.12s:%s: %s", id, path, why);
         struere_bundle_free(b);
         return VERIFY_INVALID;
+    } else {
+        verify_record(s, v->blob, env, v->sha256);
     }
-    verify_record(s, v->blob, env, v->sha256);
     if (out)
         *out = b;
     else
