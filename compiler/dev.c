@@ -526,8 +526,9 @@ struct bundle_jobs {
     char (*ids)[41];
     const struct loose_segments *prev; /* the last run's compressed pieces */
     struct loose_stream *streams;      /* this run's, per environment */
-    int order[2 * ENV_COUNT];          /* job k: env order[k] % ENV_COUNT, blob
-                                          when < ENV_COUNT, digest otherwise */
+    bool existed[ENV_COUNT];  /* the object was there: nothing written */
+    int order[2 * ENV_COUNT]; /* job k: env order[k] % ENV_COUNT, blob
+                                 when < ENV_COUNT, digest otherwise */
     char errors[ENV_COUNT][300];
 };
 
@@ -538,7 +539,8 @@ static void bundle_job(void *ctx, size_t k, unsigned w)
     struct bundle_bytes *b = &j->c->bundle[e];
     if (job < ENV_COUNT)
         store_write_blob(j->s, w, b->data, b->len, j->prev, &j->streams[e],
-                         j->ids[e], j->errors[e], sizeof(j->errors[e]));
+                         j->ids[e], &j->existed[e], j->errors[e],
+                         sizeof(j->errors[e]));
     else
         compile_digest(j->c, (enum env)e);
 }
@@ -568,6 +570,23 @@ static int write_bundles(struct store *s, struct compiled *c, char ids[][41],
             fail(h, "%s: %s", compile_bundle_path((enum env)e), j.errors[e]);
             return DEV_IO;
         }
+    /* An object already there under a bundle's fast id (store.h) holds
+     * these bytes when this store recorded that id with their SHA-256;
+     * otherwise the collision-detecting SHA-1 must give the same id. */
+    for (int e = 0; e < ENV_COUNT; e++) {
+        char check[41];
+        if (!j.existed[e] || verify_recorded(s, ids[e], e, c->bundle[e].sha256))
+            continue;
+        store_hash_blob(c->bundle[e].data, c->bundle[e].len, check);
+        if (strcmp(check, ids[e])) {
+            fail(h,
+                 "%s: the store already holds an object %s that is not this "
+                 "bundle (its bytes collide with another's SHA-1): nothing "
+                 "was committed",
+                 compile_bundle_path((enum env)e), ids[e]);
+            return DEV_IO;
+        }
+    }
     return DEV_OK;
 }
 

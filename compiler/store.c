@@ -597,13 +597,18 @@ static int update_ref(struct store *s, const char *ref, const git_oid *id,
 
 /* The git id of a blob: the SHA-1 of "blob <length>\0" and its bytes,
  * computed by OpenSSL's libcrypto (the CPU's SHA extensions) instead of
- * libgit2's collision-detecting SHA-1, which is four to five times
- * slower: 75-100 ms for the 35 MB of a 10,000-definition project's
- * bundles against 20 (measured side by side, bench/RESULTS.md). The
- * detection guards a repository against objects crafted elsewhere to
- * collide; these are bytes this process compiled, and what the trust
- * records and signatures bind is their SHA-256 (DESIGN.md §9). libgit2
- * computes it when libcrypto cannot. */
+ * libgit2's collision-detecting SHA-1 (sha1dc), which is four to five
+ * times slower: 75-100 ms for the 35 MB of a 10,000-definition project's
+ * bundles against 20 (measured side by side, bench/RESULTS.md). Only for
+ * a bundle about to be written (store_write_blob): when the object is
+ * new, it is stored under the id of its own bytes, colliding or not, and
+ * what the trust records and signatures bind is its SHA-256 (DESIGN.md
+ * §9). When an object of that id is already there, nothing is written
+ * and the caller confirms the id with the collision-detecting SHA-1
+ * unless the store's record already binds it to these bytes (dev.c).
+ * Every id that decides whether two blobs are the same elsewhere
+ * (store_hash_blob, file_blob) is libgit2's. libgit2 computes it when
+ * libcrypto cannot. */
 static EVP_MD *sha1_md;
 static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
 
@@ -612,7 +617,7 @@ static void sha1_fetch(void)
     sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
 }
 
-static int blob_oid(git_oid *id, const void *data, size_t len)
+static int fast_blob_oid(git_oid *id, const void *data, size_t len)
 {
     pthread_once(&sha1_once, sha1_fetch);
     char head[40];
@@ -630,6 +635,18 @@ static int blob_oid(git_oid *id, const void *data, size_t len)
     return git_oid_fromraw(id, out);
 }
 
+bool store_fast_blob_id(const void *data, size_t len, char id[41])
+{
+    git_oid oid;
+    pthread_once(&sha1_once, sha1_fetch);
+    if (fast_blob_oid(&oid, data, len) < 0) {
+        id[0] = '\0';
+        return false;
+    }
+    git_oid_tostr(id, 41, &oid);
+    return sha1_md != NULL;
+}
+
 /* The id of a file's blob, writing the blob when it is given as data
  * and not already the same as `existing`. */
 static int file_blob(struct store *s, const struct store_file *f,
@@ -639,7 +656,7 @@ static int file_blob(struct store *s, const struct store_file *f,
     if (!f->data) {
         if (git_oid_fromstr(id, f->id) < 0)
             return fail(s, f->path);
-    } else if (blob_oid(id, f->data, f->len) < 0) {
+    } else if (git_odb_hash(id, f->data, f->len, GIT_OBJECT_BLOB) < 0) {
         return fail(s, f->path);
     }
     if (existing) {
@@ -766,8 +783,8 @@ static struct pinned_odb *pinned_backend(git_odb *odb)
 
 int store_write_blob(struct store *s, unsigned w, const void *data, size_t len,
                      const struct loose_segments *prev,
-                     struct loose_stream *out, char id[41], char *err,
-                     size_t errsize)
+                     struct loose_stream *out, char id[41], bool *existed,
+                     char *err, size_t errsize)
 {
     git_repository *own, *repo = worker_repo(s, w, &own);
     git_odb *odb = NULL;
@@ -775,8 +792,9 @@ int store_write_blob(struct store *s, unsigned w, const void *data, size_t len,
     git_oid oid;
     int rc = STORE_ERROR;
     char why[4500] = "";
+    *existed = false;
     if (!repo || git_repository_odb(&odb, repo) < 0 ||
-        blob_oid(&oid, data, len) < 0)
+        fast_blob_oid(&oid, data, len) < 0)
         goto done;
     /* The stream is made even for an object already there (a bundle that
      * did not change, an earlier content come back): its segments are
@@ -789,6 +807,7 @@ int store_write_blob(struct store *s, unsigned w, const void *data, size_t len,
     }
     if (git_odb_exists(odb, &oid)) {
         freshen(odb, &oid);
+        *existed = true;
         rc = STORE_OK;
         goto done;
     }
@@ -1384,7 +1403,7 @@ int store_tree_blobs(struct store *s, const char *id, const char *prefix,
 void store_hash_blob(const void *data, size_t len, char id[41])
 {
     git_oid oid;
-    if (blob_oid(&oid, data, len) < 0) {
+    if (git_odb_hash(&oid, data, len, GIT_OBJECT_BLOB) < 0) {
         id[0] = '\0';
         return;
     }
