@@ -28,7 +28,8 @@ static bool is_blob_id(const char *s)
 
 struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
                                          int env,
-                                         const unsigned char sha256_want[32])
+                                         const unsigned char sha256_want[32],
+                                         bool recorded)
 {
     char dir[4200], path[4300];
     if (!is_blob_id(id) || !cache_dir(git_dir, dir, sizeof(dir)))
@@ -40,23 +41,22 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
     unsigned char *data = cache_file_read(path, &n);
     if (!data)
         return NULL;
-    struere_bundle *b = NULL;
-    struere_error err;
-    int rc = rt_bundle_open_taking(&b, data, n, env, &err);
-    if (rc != STRUERE_OK)
-        free(data);
-    if (rc == STRUERE_OK) {
-        /* The bytes, not only their CRCs: those are easily recomputed
-         * after an edit. */
-        size_t len;
-        const void *bytes = struere_bundle_bytes(b, &len);
-        unsigned char got[32];
-        rt_sha256(bytes, len, got);
-        if (memcmp(got, sha256_want, 32) == 0)
+    /* The bytes, not only their CRCs: those are easily recomputed after
+     * an edit. */
+    unsigned char got[32];
+    rt_sha256(data, n, got);
+    if (memcmp(got, sha256_want, 32) == 0) {
+        struere_bundle *b = NULL;
+        struere_error err;
+        int rc = recorded ? rt_bundle_open_recorded(&b, data, n, env, &err)
+                          : rt_bundle_open_taking(&b, data, n, env, &err);
+        if (rc == STRUERE_OK)
             return b;
-        struere_bundle_free(b);
-    } else if (rc == STRUERE_EIO || rc == STRUERE_ENOMEM) {
-        return NULL; /* not read: nothing to say of its bytes */
+        free(data);
+        if (rc == STRUERE_ENOMEM)
+            return NULL; /* nothing to say of its bytes */
+    } else {
+        free(data);
     }
     unlink(path); /* rewritten from the new bundles by bundle_cache_keep */
     return NULL;

@@ -9,12 +9,15 @@
  * and a bundle's CRCs are no seal (they can be recomputed after an edit):
  * a file is used only when its bytes have the SHA-256 that the commit's
  * manifest.json gives for that blob, and is opened as any bundle
- * (verified: checksums, bounds). Any other file is removed; the caller
- * then reads the blob from git.
+ * (verified: checksums, bounds), or, when the store's record of verified
+ * blobs vouches for those bytes, with its bounds checked and what the
+ * record vouches for not computed again. Any other file is removed; the
+ * caller then reads the blob from git.
  */
 #ifndef STRUERE_BUNDLE_CACHE_H
 #define STRUERE_BUNDLE_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct struere_bundle;
@@ -22,10 +25,15 @@ struct struere_bundle;
 /* The bundle of blob id for environment env (STRUERE_ENV_*), when the
  * cache has it, its bytes have the SHA-256 sha256 (the manifest's digest
  * of that blob) and it verifies; else NULL (and a file that did not
- * match or verify is removed). */
+ * match or verify is removed). recorded: the store's record of verified
+ * blobs (verify.h) vouches for blob id with that SHA-256 in env, so the
+ * matching bytes are opened without computing again what the record
+ * vouches for (rt_bundle_open_recorded: CRCs, strings, bodies' JSON);
+ * without a record they are verified as any bundle. */
 struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
                                          int env,
-                                         const unsigned char sha256[32]);
+                                         const unsigned char sha256[32],
+                                         bool recorded);
 /* Keeps exactly the n given bundles (blob ids and bytes), and the file of
  * blob `also` when there is one (NULL: none; the bundle the production
  * branch holds, which `status` compares with): writes those not there yet

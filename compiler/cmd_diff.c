@@ -273,10 +273,9 @@ static int committed_bundle(const struct cli *g, struct store *s, int e,
     }
     if (recorded) {
         struct struere_bundle *kept =
-            bundle_cache_open(store_git_dir(s), v.blob, e + 1, v.sha256);
+            bundle_cache_open(store_git_dir(s), v.blob, e + 1, v.sha256, true);
         if (kept) {
             *source = "its bundle kept in the bundle cache";
-            rt_bundle_bodies_known_valid(kept);
             *out = kept;
             *owned = true;
             return EXIT_OK;

@@ -264,9 +264,9 @@ static void branch_fetch(struct branch *b, const char *store_at)
             find_blob(b->blobs, b->nblobs, compile_bundle_path((enum env)e));
         if (!b->has_digest[e] || !blob)
             continue;
-        b->cached[e] = bundle_cache_open(store_git_dir(b->s), blob->id, e + 1,
-                                         b->digest[e]);
-        trust_bodies(b->s, b->cached[e], blob->id, e, b->digest[e]);
+        b->cached[e] = bundle_cache_open(
+            store_git_dir(b->s), blob->id, e + 1, b->digest[e],
+            verify_recorded(b->s, blob->id, e, b->digest[e]));
         b->bundles_cached += b->cached[e] != NULL;
     }
 }

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -58,6 +59,10 @@ static const unsigned kind_envs[STRUERE_KIND_COUNT] = {
 struct layout {
     unsigned major, minor;
     int env;
+    /* The caller vouched for these exact bytes as verified whole before
+     * (rt_bundle_open_recorded): the layout is read and bounds-checked as
+     * always, the CRCs, strings' NULs and UTF-8 are not computed again. */
+    bool recorded;
     size_t strs_off, strs_size;
     size_t meta_off;
     int present[STRUERE_KIND_COUNT];
@@ -320,6 +325,11 @@ static int check_ref(const unsigned char *b, const struct layout *lay,
                     "not followed by a NUL byte",
                     ref_text(&name), at, (unsigned long)off,
                     (unsigned long)len);
+    if (lay->recorded) {
+        *s_off = lay->strs_off + off;
+        *s_len = len;
+        return 0;
+    }
     const unsigned char *nul = memchr(strs + off, 0, len);
     if (nul)
         return fail(err, STRUERE_ECORRUPT, (uint64_t)(nul - b),
@@ -437,7 +447,7 @@ static int check_padding(const unsigned char *b, size_t from, size_t to,
 }
 
 /* Step 5: each section's place, padding and CRC. */
-static int check_sections(const unsigned char *b, size_t len,
+static int check_sections(const unsigned char *b, size_t len, bool recorded,
                           struere_error *err)
 {
     uint32_t count = rd32(b + 16);
@@ -496,7 +506,7 @@ static int check_sections(const unsigned char *b, size_t len,
         if (rc < 0)
             return rc;
         uint32_t stored = rd32(b + e + 4);
-        uint32_t crc = rt_crc32(0, b + off, (size_t)size);
+        uint32_t crc = recorded ? stored : rt_crc32(0, b + off, (size_t)size);
         if (crc != stored)
             return fail(err, STRUERE_ECHECKSUM, off,
                         "section %s at offset %llu: CRC mismatch (stored "
@@ -642,10 +652,11 @@ static int check_contents(const unsigned char *b, struct layout *lay,
 
 /* The whole verification, keeping what it learnt of the layout. */
 static int verify(const unsigned char *b, size_t len, int expected_env,
-                  struct layout *lay, struere_error *err)
+                  bool recorded, struct layout *lay, struere_error *err)
 {
     int rc;
     clear_error(err);
+    lay->recorded = recorded;
     if (!b && len > 0)
         return fail(err, STRUERE_EINVAL, 0, "no bytes given");
     if (expected_env != 0 && !struere_env_name(expected_env))
@@ -654,7 +665,7 @@ static int verify(const unsigned char *b, size_t len, int expected_env,
                     expected_env);
     if ((rc = check_header(b, len, expected_env, lay, err)) < 0)
         return rc;
-    if ((rc = check_sections(b, len, err)) < 0)
+    if ((rc = check_sections(b, len, recorded, err)) < 0)
         return rc;
     return check_contents(b, lay, err);
 }
@@ -692,7 +703,7 @@ int struere_bundle_verify(const void *bytes, size_t len, int expected_env,
                           struere_error *err)
 {
     struct layout lay;
-    return verify(bytes, len, expected_env, &lay, err);
+    return verify(bytes, len, expected_env, false, &lay, err);
 }
 
 void rt_bundle_bodies_known_valid(struere_bundle *b)
@@ -755,7 +766,7 @@ int struere_bundle_open_memory(struere_bundle **out, const void *bytes,
         return fail(err, STRUERE_EINVAL, 0, "no place to store the bundle");
     }
     *out = NULL;
-    int rc = verify(bytes, len, expected_env, &lay, err);
+    int rc = verify(bytes, len, expected_env, false, &lay, err);
     if (rc < 0)
         return rc;
     unsigned char *copy = malloc(len);
@@ -844,7 +855,7 @@ int struere_bundle_open_file(struere_bundle **out, const char *path,
     }
     /* The buffer read becomes the bundle's own: no second copy. */
     struct layout lay;
-    rc = verify(buf, len, expected_env, &lay, err);
+    rc = verify(buf, len, expected_env, false, &lay, err);
     if (rc == 0 && len < cap) {
         unsigned char *fit = realloc(buf, len); /* len >= 64 once valid */
         if (fit)
@@ -858,13 +869,13 @@ cleanup:
     return rc;
 }
 
-int rt_bundle_open_owned(struere_bundle **out, const void *bytes, size_t len,
-                         int expected_env, void (*release)(void *),
-                         void *release_arg, struere_error *err)
+static int open_owned(struere_bundle **out, const void *bytes, size_t len,
+                      int expected_env, bool recorded, void (*release)(void *),
+                      void *release_arg, struere_error *err)
 {
     struct layout lay;
     *out = NULL;
-    int rc = verify(bytes, len, expected_env, &lay, err);
+    int rc = verify(bytes, len, expected_env, recorded, &lay, err);
     if (rc < 0)
         return rc;
     rc = adopt(out, (unsigned char *)bytes, len, &lay, err);
@@ -875,6 +886,14 @@ int rt_bundle_open_owned(struere_bundle **out, const void *bytes, size_t len,
     if (!release)
         (*out)->release = noop_release;
     return 0;
+}
+
+int rt_bundle_open_owned(struere_bundle **out, const void *bytes, size_t len,
+                         int expected_env, void (*release)(void *),
+                         void *release_arg, struere_error *err)
+{
+    return open_owned(out, bytes, len, expected_env, false, release,
+                      release_arg, err);
 }
 
 int rt_bundle_open_borrowed(struere_bundle **out, const void *bytes, size_t len,
@@ -890,6 +909,16 @@ int rt_bundle_open_taking(struere_bundle **out, void *bytes, size_t len,
     clear_error(err);
     return rt_bundle_open_owned(out, bytes, len, expected_env, free, bytes,
                                 err);
+}
+
+int rt_bundle_open_recorded(struere_bundle **out, void *bytes, size_t len,
+                            int expected_env, struere_error *err)
+{
+    clear_error(err);
+    int rc = open_owned(out, bytes, len, expected_env, true, free, bytes, err);
+    if (rc == 0)
+        rt_bundle_bodies_known_valid(*out);
+    return rc;
 }
 
 void struere_bundle_free(struere_bundle *b)

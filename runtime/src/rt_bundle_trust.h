@@ -26,4 +26,14 @@ int rt_bundle_open_borrowed(struere_bundle **out, const void *bytes, size_t len,
 int rt_bundle_open_taking(struere_bundle **out, void *bytes, size_t len,
                           int expected_env, struere_error *err);
 
+/* The same on malloc'd `bytes` whose exact bytes the caller found this
+ * store to have recorded as a bundle verified whole (their SHA-256
+ * against compiler/verify.h's record): the header, the section table and
+ * every string reference are read and bounds-checked as always, so no
+ * byte outside the bundle is ever read; what the record vouches for is
+ * not computed again: the sections' CRCs, strings free of NULs and valid
+ * UTF-8, every body one JSON value (marked valid). */
+int rt_bundle_open_recorded(struere_bundle **out, void *bytes, size_t len,
+                            int expected_env, struere_error *err);
+
 #endif

@@ -14,6 +14,8 @@
 #include "builder.h"
 #include "rt_harness.h"
 #include "struere.h"
+/* the compiler's internal opens (not public API) */
+#include "../../runtime/src/rt_bundle_trust.h"
 
 int rt_passed, rt_failed;
 
@@ -878,6 +880,61 @@ static int write_seeds(const char *dir)
     return 0;
 }
 
+/* rt_bundle_open_recorded: bytes the caller matched with a store's
+ * record of them as verified whole. What the record vouches for is not
+ * computed again (a section CRC); the layout and every reference's
+ * bounds still are, so no byte outside the bundle is read. */
+static void test_open_recorded(void)
+{
+    size_t len;
+    struere_error err;
+    struere_bundle *h = NULL;
+    const char *body;
+    size_t body_len;
+    unsigned char *b = build_env(STRUERE_ENV_PRODUCTION, &len);
+    CHECK(rt_bundle_open_recorded(&h, b, len, STRUERE_ENV_PRODUCTION, &err) ==
+          0);
+    CHECK(h &&
+          struere_bundle_lookup(&body, &body_len, h, STRUERE_KIND_AGENT,
+                                "front-desk", &err) == 0 &&
+          body_len == strlen(agents[1].body) &&
+          !memcmp(body, agents[1].body, body_len));
+    struere_bundle_free(h); /* frees b */
+
+    /* a body byte changed, its CRC not fixed: refused by a verification,
+     * opened on a record (whose SHA-256 would not have matched) */
+    b = build_env(STRUERE_ENV_PRODUCTION, &len);
+    size_t strs = tb_find(b, "STRS");
+    uint64_t soff = tb_get64(b + strs + 8), ssize = tb_get64(b + strs + 16);
+    unsigned char *name = memmem(b + soff, ssize, "Billing", 7);
+    CHECK(name != NULL);
+    if (name)
+        name[0] = 'b';
+    CHECK(refused_with(b, len, 0, STRUERE_ECHECKSUM));
+    h = NULL;
+    CHECK(rt_bundle_open_recorded(&h, b, len, STRUERE_ENV_PRODUCTION, &err) ==
+          0);
+    struere_bundle_free(h);
+
+    /* a string reference past the end of STRS: refused either way */
+    b = build_env(STRUERE_ENV_PRODUCTION, &len);
+    size_t meta = tb_find(b, "META");
+    uint64_t moff = tb_get64(b + meta + 8);
+    tb_put32(b + moff + 8, (uint32_t)tb_get64(b + tb_find(b, "STRS") + 16));
+    tb_fix_crcs(b, len);
+    h = (struere_bundle *)b;
+    CHECK(rt_bundle_open_recorded(&h, b, len, STRUERE_ENV_PRODUCTION, &err) ==
+              STRUERE_ECORRUPT &&
+          h == NULL && strstr(err.message, "runs past the end of STRS"));
+    /* nor a bundle of another environment */
+    free(b);
+    b = build_env(STRUERE_ENV_DEVELOPMENT, &len);
+    CHECK(rt_bundle_open_recorded(&h, b, len, STRUERE_ENV_PRODUCTION, &err) !=
+              0 &&
+          h == NULL);
+    free(b);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
@@ -895,6 +952,7 @@ int main(int argc, char **argv)
     test_rules();
     test_exhaustive();
     test_open();
+    test_open_recorded();
     printf("runtime: %d passed, %d failed\n", rt_passed, rt_failed);
     return rt_failed != 0;
 }
