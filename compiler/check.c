@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include "arena.h"
+#include "defcache.h"
 #include "index.h"
 #include "kinds.h"
 #include "node.h"
 #include "pool.h"
 #include "progress.h"
 #include "project.h"
+#include "xcheck.h"
 
 static void build_index(struct check_ctx *c, enum kind k)
 {
@@ -54,7 +56,14 @@ static void check_one(void *ctx, size_t i, unsigned w)
     struct refs_job *j = ctx;
     struct check_ctx *c = &j->per_worker[w];
     struct def *d = j->defs[i];
+    size_t reported = c->diags->n;
+    if (c->rec)
+        xcheck_rec_begin(c->rec);
     kind_table[d->kind].check_refs(c, d, d->view[c->env]);
+    /* A check that reported nothing keeps what it read (xcheck.h). */
+    if (c->rec && c->diags->n == reported)
+        d->xcheck[c->env] =
+            xcheck_rec_end(c->rec, c->arena, &d->xcheck_len[c->env]);
 }
 
 /* Runs the kinds' reference checks over defs on the worker pool; each
@@ -65,19 +74,41 @@ static void check_parallel(struct check_ctx *c, struct def **defs, size_t n)
     unsigned workers = p->nworkers ? (unsigned)p->nworkers : 1;
     struct check_ctx per[64];
     struct diag_list lists[64];
+    struct xcheck_rec recs[64];
     if (workers > 64)
         workers = 64;
+    memset(recs, 0, sizeof(recs));
     for (unsigned w = 0; w < workers; w++) {
         per[w] = *c;
         struct arena *a = p->nworkers ? &p->worker_arenas[w] : c->arena;
         diag_list_init(&lists[w], a);
         per[w].diags = &lists[w];
         per[w].arena = a;
+        per[w].rec = p->keep_xchecks ? &recs[w] : NULL;
     }
     struct refs_job job = {c, per, defs};
     pool_run(workers, n, check_one, &job);
-    for (unsigned w = 0; w < workers; w++)
+    for (unsigned w = 0; w < workers; w++) {
         diag_append(c->diags, &lists[w]);
+        xcheck_rec_free(&recs[w]);
+    }
+}
+
+/* Whether d's result in environment e can be taken from the cache: its
+ * file unchanged, and every read of the result finding the same now. */
+static bool reuse_xcheck(struct check_ctx *c, struct def *d)
+{
+    struct project *p = c->project;
+    const unsigned char *bytes;
+    size_t len;
+    if (!p->keep_xchecks || !d->restored ||
+        !defcache_xcheck(p->cache, p, d, c->env, &bytes, &len) ||
+        !xcheck_holds(c, bytes, len))
+        return false;
+    d->xcheck[c->env] = bytes;
+    d->xcheck_len[c->env] = (uint32_t)len;
+    p->xchecks_reused++;
+    return true;
 }
 
 static void check_env(struct project *p, enum env e)
@@ -106,6 +137,8 @@ static void check_env(struct project *p, enum env e)
         build_index(&c, (enum kind)k);
     if (e == ENV_EVAL)
         fixture_index_refs(&c);
+    if (p->keep_xchecks)
+        c.fixtures_known = xcheck_fixture_digest(p, c.fixtures_digest);
     size_t total = 0;
     for (int k = 0; k < KIND_COUNT; k++)
         total += p->ndefs[k];
@@ -121,10 +154,15 @@ static void check_env(struct project *p, enum env e)
         if (same_as_dev && (checked & dev))
             continue;
         for (size_t i = 0; i < p->ndefs[k]; i++)
-            if (p->defs[k][i].root)
+            if (p->defs[k][i].root && !reuse_xcheck(&c, &p->defs[k][i]))
                 todo[n++] = &p->defs[k][i];
     }
-    if (e == ENV_EVAL)
+    /* Records are checked against their data types' schemas only by
+     * fixtures and policy tests: none to check, none compiled. */
+    bool records = false;
+    for (size_t i = 0; i < n && !records; i++)
+        records = todo[i]->kind == KIND_FIXTURE || todo[i]->kind == KIND_TEST;
+    if (e == ENV_EVAL && records)
         fixture_prepare_schemas(&c);
     check_parallel(&c, todo, n);
     if (same_as_dev)
@@ -155,13 +193,17 @@ int check_project(struct project *p, const char *dir,
         return CHECK_ENOMEM;
     if (rc < 0)
         return -1;
-    if (p->config && opt->cache)
+    if (p->config && opt->cache) {
         p->cache = opt->cache(p, opt->arg);
+        p->keep_xchecks = opt->hash_sources;
+    }
     rc = project_load_defs(p, opt->threads, p->cache);
     if (project_out_of_memory(p))
         return CHECK_ENOMEM;
     if (rc < 0)
         return -1;
+    if (p->config && p->keep_xchecks)
+        project_hash_sources(p); /* struere.yaml's too: results key on it */
     if (p->config)
         check_definitions(p);
     else

@@ -62,6 +62,10 @@ struct defcache {
     size_t len;
     struct arena arena;
     struct index *records; /* path -> record (the byte after its length) */
+    /* The results of the checks between definitions (xcheck.h): path ->
+     * entry (after its path), valid with struere.yaml's digest `config`. */
+    struct index *xchecks;
+    unsigned char config[32];
 };
 
 int64_t defcache_now(void)
@@ -187,6 +191,48 @@ static void put_record(rt_buf *o, const struct def *d,
         cache_file_racy(&d->stat, started);
 }
 
+/* The results of the checks between definitions, after the records (a
+ * file may end before them): struere.yaml's SHA-256 (32 bytes), a count
+ * (8), then per definition
+ * that has one: its path (a str), its file's SHA-256 (32) and per
+ * environment a length (4) and that many bytes (xcheck.h's format). */
+static bool hex32(const char *hex, unsigned char out[32])
+{
+    return strlen(hex) == 64 &&
+           sodium_hex2bin(out, 32, hex, 64, NULL, NULL, NULL) == 0;
+}
+
+static void put_xchecks(rt_buf *o, const struct project *p)
+{
+    unsigned char config[32] = {0};
+    if (!p->config || !hex32(p->config->sha256, config))
+        memset(config, 0, sizeof(config));
+    rt_buf_put(o, config, 32);
+    uint64_t count = 0;
+    size_t count_at = o->len;
+    rt_buf_put(o, &count, 8);
+    for (int k = 0; k < KIND_COUNT; k++)
+        for (size_t i = 0; i < p->ndefs[k]; i++) {
+            const struct def *d = &p->defs[k][i];
+            bool any = false;
+            for (int e = 0; e < ENV_COUNT; e++)
+                any = any || d->xcheck[e];
+            unsigned char h[32];
+            if (!any || !cacheable(d) || !hex32(d->sha256, h))
+                continue;
+            put_str(o, d->path, strlen(d->path));
+            rt_buf_put(o, h, 32);
+            for (int e = 0; e < ENV_COUNT; e++) {
+                uint32_t len = d->xcheck[e] ? d->xcheck_len[e] : 0;
+                rt_buf_put(o, &len, 4);
+                rt_buf_put(o, d->xcheck[e], len);
+            }
+            count++;
+        }
+    if (!o->failed)
+        memcpy(o->p + count_at, &count, 8);
+}
+
 int defcache_save(const char *path, const struct project *p,
                   const struct defcache *old, int64_t started)
 {
@@ -216,6 +262,7 @@ int defcache_save(const char *path, const struct project *p,
             put_record(&o, d, old, started);
             count++;
         }
+    put_xchecks(&o, p);
     if (o.failed) {
         free(o.p);
         return -1;
@@ -402,6 +449,33 @@ struct defcache *defcache_open(const char *path, const struct project *p)
         index_put(c->records, rpath, (void *)r.p);
         r.p += len;
     }
+    if (r.p == r.end)
+        return c; /* no results of the checks between definitions */
+    get_bytes(&r, c->config, 32);
+    uint64_t nx;
+    get_bytes(&r, &nx, 8);
+    if (r.bad || nx > (uint64_t)(r.end - r.p) / (2 + 32 + 12))
+        goto unusable;
+    c->xchecks = index_new(&c->arena, (size_t)nx + 1);
+    for (uint64_t i = 0; i < nx; i++) {
+        size_t plen = 0;
+        const char *xpath = get_str(&r, &plen);
+        const unsigned char *entry = r.p;
+        unsigned char h[32];
+        get_bytes(&r, h, 32);
+        for (int e = 0; e < ENV_COUNT && !r.bad; e++) {
+            uint32_t len;
+            get_bytes(&r, &len, 4);
+            if (r.bad || len > (size_t)(r.end - r.p)) {
+                r.bad = true;
+                break;
+            }
+            r.p += len;
+        }
+        if (r.bad)
+            goto unusable;
+        index_put(c->xchecks, xpath, (void *)entry);
+    }
     if (r.p != r.end)
         goto unusable;
     return c;
@@ -470,6 +544,32 @@ bool defcache_restore(const struct defcache *c, const char *project_dir,
     d->stat = now;
     sodium_bin2hex(d->sha256, sizeof(d->sha256), h, 32);
     return true;
+}
+
+bool defcache_xcheck(const struct defcache *c, const struct project *p,
+                     const struct def *d, int env, const unsigned char **bytes,
+                     size_t *len)
+{
+    unsigned char config[32], h[32];
+    const unsigned char *entry =
+        c && c->xchecks ? index_get(c->xchecks, d->path) : NULL;
+    if (!entry || !p->config || !hex32(p->config->sha256, config) ||
+        memcmp(config, c->config, 32) || !hex32(d->sha256, h) ||
+        memcmp(h, entry, 32))
+        return false;
+    /* bounds were checked when the cache was opened */
+    const unsigned char *at = entry + 32;
+    for (int e = 0; e < ENV_COUNT; e++) {
+        uint32_t n;
+        memcpy(&n, at, 4);
+        if (e == env) {
+            *bytes = at + 4;
+            *len = n;
+            return n > 0;
+        }
+        at += 4 + n;
+    }
+    return false;
 }
 
 void defcache_free(struct defcache *c)

@@ -9,7 +9,10 @@
  * checked again; a file written so shortly before the run that cached it
  * that a later write could leave the same stat (the file system's
  * timestamp granularity) is restored only when its bytes still hash the
- * same. The cross-definition checks always run on every definition.
+ * same. It also keeps the results of the checks between definitions that
+ * reported nothing, with what each read (xcheck.h), for struere.yaml's
+ * digest: an unchanged file whose reads find the same is not checked
+ * again.
  *
  * The cache is never trusted blindly and never an error: a file from
  * another build of the compiler or another project directory, or one that
@@ -51,6 +54,12 @@ struct defcache *defcache_open(const char *path, const struct project *p);
  * parsed. Safe to call from several threads at once. */
 bool defcache_restore(const struct defcache *c, const char *project_dir,
                       struct arena *a, struct def *d);
+/* The result of d's checks between definitions in environment env kept
+ * by the cache (xcheck.h's bytes, pointing into c), when d's file and
+ * p's struere.yaml have the SHA-256 they had when it was kept. */
+bool defcache_xcheck(const struct defcache *c, const struct project *p,
+                     const struct def *d, int env, const unsigned char **bytes,
+                     size_t *len);
 /* Writes the cache of p's definitions to path: a temporary file renamed
  * over it, so readers see the old or the new cache whole. started is
  * the time (CLOCK_REALTIME, ns) taken before the files were read; old (may

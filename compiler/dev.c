@@ -894,8 +894,10 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     if (checked == 0 && cr.cache_path[0] && !p.io_error && !o->dry)
         background_start(&saver, save_defcache, &cr);
     int rc = h->checked(h->arg, &p, checked);
-    phase(&ph, "checked %zu definitions (%zu restored from the cache)",
-          definitions, restored);
+    phase(&ph,
+          "checked %zu definitions (%zu restored from the cache), %zu "
+          "results of the checks between them reused",
+          definitions, restored, p.xchecks_reused);
 
     struct dev_ctx x = {&p, &reuse, &c, NULL};
     if (fetch.running)

@@ -119,7 +119,7 @@ static void check_ref_to(struct check_ctx *c, const struct node *v,
 {
     if (!v || v->type != NODE_STRING)
         return;
-    const struct node *target = index_get(c->fixture_refs, v->str);
+    const struct node *target = check_fixture_ref(c, v->str);
     if (!target) {
         diag_error(c->diags, v, "unknown-fixture-ref",
                    "reference fields hold the ref of a fixture record",
@@ -205,8 +205,7 @@ void fixture_check_refs(struct check_ctx *c, struct def *d,
         const char *ends[] = {"from", "to"};
         for (int k = 0; k < 2; k++) {
             const struct node *v = node_get(rels->kids[r], ends[k]);
-            if (v && v->type == NODE_STRING &&
-                !index_get(c->fixture_refs, v->str))
+            if (v && v->type == NODE_STRING && !check_fixture_ref(c, v->str))
                 diag_error(c->diags, v, "unknown-fixture-ref",
                            "relations connect records by their ref",
                            "relation '%s' names record '%s', which no "

@@ -64,7 +64,7 @@ static void check_actor(struct check_ctx *c, const struct node *actor)
     check_roles(c, node_get(actor, "roles"));
     const struct node *entity = node_get(actor, "entity");
     if (user && entity && entity->type == NODE_STRING &&
-        !index_get(c->fixture_refs, entity->str))
+        !check_fixture_ref(c, entity->str))
         diag_error(c->diags, entity, "unknown-fixture-ref",
                    "an entity is the ref of a fixture record",
                    "entity '%s' is a record no fixture defines", entity->str);
@@ -129,7 +129,7 @@ static void check_record(struct check_ctx *c, const struct node *rec,
         return;
     }
     if (ref && ref->type == NODE_STRING) {
-        const struct node *target = index_get(c->fixture_refs, ref->str);
+        const struct node *target = check_fixture_ref(c, ref->str);
         if (!target) {
             diag_error(c->diags, ref, "unknown-fixture-ref",
                        "a record ref names a record of a fixture",
@@ -238,7 +238,7 @@ static void check_case(struct check_ctx *c, const struct node *cs)
         const struct node *id = ids->kids[i];
         if (id->type != NODE_STRING)
             continue;
-        const struct node *target = index_get(c->fixture_refs, id->str);
+        const struct node *target = check_fixture_ref(c, id->str);
         const char *ttype = target ? node_get_str(target, "type") : NULL;
         if (!target)
             diag_error(c->diags, id, "unknown-fixture-ref",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "index.h"
+#include "xcheck.h"
 #include "node.h"
 #include "suggest.h"
 
@@ -41,7 +42,21 @@ const struct kind_ops kind_table[KIND_COUNT] = {
 struct def *check_lookup(const struct check_ctx *c, enum kind k,
                          const char *slug)
 {
-    return index_get(c->index[k], slug);
+    struct def *d = index_get(c->index[k], slug);
+    if (c->rec)
+        xcheck_note(c->rec, k, slug, d);
+    return d;
+}
+
+const struct node *check_fixture_ref(const struct check_ctx *c, const char *ref)
+{
+    if (c->rec) {
+        if (c->fixtures_known)
+            xcheck_note_fixtures(c->rec, c->fixtures_digest);
+        else
+            c->rec->failed = true; /* nothing to compare it with later */
+    }
+    return c->fixture_refs ? index_get(c->fixture_refs, ref) : NULL;
 }
 
 bool check_is_broken(const struct check_ctx *c, enum kind k, const char *slug)

@@ -26,6 +26,12 @@ struct check_ctx {
     const struct node *builtin_tools; /* schemas/builtin-tools.yaml list */
     struct index *fixture_refs;       /* eval: ref -> fixture entity node */
     struct index *record_schemas;     /* data slug -> compiled field schema */
+    /* Where the reads of the definition being checked are noted (dev's
+     * cache of the results, xcheck.h), or NULL; the digest of every
+     * fixture file when known (fixtures_known). */
+    struct xcheck_rec *rec;
+    bool fixtures_known;
+    unsigned char fixtures_digest[16];
 };
 
 struct kind_ops {
@@ -53,9 +59,14 @@ static inline unsigned kind_checked_envs(const struct kind_ops *ops)
 
 extern const struct kind_ops kind_table[KIND_COUNT];
 
-/* The definition of kind k with slug in the context's environment. */
+/* The definition of kind k with slug in the context's environment (the
+ * read noted: xcheck.h). */
 struct def *check_lookup(const struct check_ctx *c, enum kind k,
                          const char *slug);
+/* The fixture record whose ref is `ref` in the eval environment, or NULL
+ * (the read noted). */
+const struct node *check_fixture_ref(const struct check_ctx *c,
+                                     const char *ref);
 /* Reports an unknown reference at `at` with a did-you-mean over the slugs
  * of kind k (code e.g. "unknown-data-type"). extra lists other accepted
  * names ("users", "*"), NULL-terminated, or NULL. */

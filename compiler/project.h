@@ -52,6 +52,10 @@ struct def {
     struct diag_list diags; /* problems found in this file alone */
     struct file_stat stat;  /* of the file, taken before reading it */
     bool restored;          /* from the defcache, not parsed this run */
+    /* Per environment, the result of its checks between definitions when
+     * they reported nothing (xcheck.h), for dev's cache; NULL otherwise. */
+    const unsigned char *xcheck[ENV_COUNT];
+    uint32_t xcheck_len[ENV_COUNT];
 };
 
 struct project {
@@ -76,6 +80,10 @@ struct project {
      * is let go: set by callers that compile or cache (project_load
      * sets it; check_project as check_options.hash_sources says). */
     bool hash_on_read;
+    /* Note each definition's reads in the checks between definitions and
+     * take unchanged results from p->cache (check_options.cache given). */
+    bool keep_xchecks;
+    size_t xchecks_reused; /* results taken from the cache this run */
 };
 
 /* Reads and checks the project in dir: discovery, parsing, schema

@@ -117,8 +117,11 @@ static void setup(void)
         q += k + n + 1;
     }
     header_len = (size_t)(q - base) + 8;
+    uint64_t count;
+    memcpy(&count, q, 8);
     q += 8;
-    while (q + 4 <= end && nrec < 256) {
+    /* the records; the results of the checks between definitions follow */
+    while (q + 4 <= end && nrec < 256 && nrec < count) {
         uint32_t len;
         memcpy(&len, q, 4);
         rec_at[nrec] = (size_t)(q + 4 - base);

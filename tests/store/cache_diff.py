@@ -11,7 +11,10 @@ development and eval branches must be identical after every step. Edits: values 
 the modification time put back), files deleted and restored, definitions
 added under a new slug, syntax errors made and fixed, a tool changed (every
 agent that lists it changes), a data type removed under the roles that use
-it. Every 12th step waits out the racy margin; after it, status answers
+it, a data type's field renamed under the roles, fixtures and automations
+that name it (their cached checks between definitions must not stand),
+relations made from one fixture file to another's records and those
+records' refs renamed. Every 12th step waits out the racy margin; after it, status answers
 by stat alone (lastrun.h; production deployed first), then a same-size edit
 with its modification time put back follows at once. Prints one line per step; exits 1 at the first
 difference.
@@ -153,6 +156,65 @@ def change_tool():
     return "change tool " + rel
 
 
+def rename_field():
+    # a field of a data type renamed: the roles, fixtures and automations
+    # that name it, unchanged themselves, must be checked again
+    data = files("data")
+    if not data:
+        return "no data type"
+    rel = rng.choice(data)
+    s = read(rel).decode()
+    fields = re.findall(r"(?m)^    ([A-Za-z_][A-Za-z0-9_]*):$", s)
+    if not fields:
+        return "no field in " + rel
+    f = rng.choice(fields)
+    write(rel, re.sub(r"\b%s\b" % re.escape(f), f + "Renamed", s).encode())
+    return "rename field %s of %s" % (f, rel)
+
+
+def fixture_refs(rel):
+    return re.findall(r'(?m)^  - ref: "([^"]+)"$', read(rel).decode())
+
+
+def cross_relation():
+    # a relation from one fixture file to a record of another: the first
+    # file's checks then read the second's records
+    fx = files("fixtures")
+    if len(fx) < 2:
+        return "fewer than two fixture files"
+    a, b = rng.sample(fx, 2)
+    ra, rb = fixture_refs(a), fixture_refs(b)
+    if not ra or not rb:
+        return "no records to relate"
+    s = read(a).decode()
+    rel = '  - from: "%s"\n    to: "%s"\n    type: "owns"\n' % (ra[0], rb[0])
+    if re.search(r"(?m)^relations:$", s):
+        s = re.sub(r"(?m)^relations:\n", "relations:\n" + rel, s, count=1)
+    else:
+        s = s.rstrip("\n") + "\nrelations:\n" + rel
+    write(a, s.encode())
+    return "relate %s of %s to %s of %s" % (ra[0], a, rb[0], b)
+
+
+def rename_ref():
+    # a fixture record's ref renamed in its own file only: relations to it
+    # from other files, unchanged themselves, no longer hold
+    fx = [f for f in files("fixtures") if fixture_refs(f)]
+    if not fx:
+        return "no fixture record"
+    # a record another file relates to, when there is one
+    related = [(f, r) for f in fx for r in fixture_refs(f)
+               if any(('to: "%s"' % r) in read(g).decode()
+                      for g in fx if g != f)]
+    rel, ref = rng.choice(related) if related else (None, None)
+    if not rel:
+        rel = rng.choice(fx)
+        ref = rng.choice(fixture_refs(rel))
+    s = read(rel).decode().replace('"%s"' % ref, '"%s-renamed"' % ref)
+    write(rel, s.encode())
+    return "rename record %s of %s" % (ref, rel)
+
+
 def snapshot():
     return {rel: read(rel) for rel in files()}
 
@@ -172,7 +234,9 @@ def repair():
 # A damaging step (a file deleted, a syntax error) is followed by a repair,
 # so that most steps compile and commit.
 OPS = [(edit_value, (False,)), (edit_value, (True,)), (edit_value, (True,)),
-       (add_copy, ()), (change_tool, ()), (delete, ()), (break_and_fix, ())]
+       (add_copy, ()), (change_tool, ()), (delete, ()), (break_and_fix, ()),
+       (rename_field, ()), (rename_field, ()), (cross_relation, ()),
+       (cross_relation, ()), (rename_ref, ())]
 
 
 def dev(root, clear):

@@ -1254,6 +1254,17 @@ t_cache() {
     [ "$rc" = 0 ] || tail -20 "$W/diff.out"
     check "cache: cached and uncached status and dev agree at every step ($(tail -1 "$W/diff.out"))" \
         test "$rc" = 0
+    # and a sequence known to reach cached checks between definitions
+    # through what they read: a renamed data type field under its
+    # fixtures (step 1), a record renamed under a relation from another
+    # fixture file (step 12); each fails if that read is not compared
+    rc=0
+    python3 "$REPO/tests/store/cache_diff.py" "$S" gen "$W/diff11" 40 11 \
+        >"$W/diff11.out" 2>&1 || rc=$?
+    [ "$rc" = 0 ] || tail -20 "$W/diff11.out"
+    check "cache: ... and along seed 11's 40 steps ($(tail -1 "$W/diff11.out"))" \
+        sh -c "test $rc = 0 && grep -q '^step 1: rename field' '$W/diff11.out' &&
+               grep -q '^step 12: rename record' '$W/diff11.out'"
 
     example p
     cd p || return
