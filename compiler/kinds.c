@@ -61,7 +61,13 @@ const struct node *check_fixture_ref(const struct check_ctx *c, const char *ref)
 
 bool check_is_broken(const struct check_ctx *c, enum kind k, const char *slug)
 {
-    return index_get(c->broken[k], slug) != NULL;
+    bool broken = index_get(c->broken[k], slug) != NULL;
+    /* A reference to a broken file is not reported (its file's errors
+     * are): a check that read that keeps no result, or it would stand
+     * once the file is gone (xcheck.h). */
+    if (broken && c->rec)
+        c->rec->failed = true;
+    return broken;
 }
 
 void check_unknown_ref(struct check_ctx *c, const struct node *at, enum kind k,

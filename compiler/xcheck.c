@@ -2,7 +2,8 @@
  * xcheck.c - the results of the checks between definitions (xcheck.h).
  *
  * A result is the reads noted, in order, deduplicated:
- *   uv count, then per read: u8 tag, u8 found, uv slug length, the slug
+ *   uv count, then per read: u8 tag, u8 found (0 none, 1 a YAML file, 2 a
+ *   Markdown file), uv slug length, the slug
  *   and a NUL, XCHECK_DIGEST bytes (the file's SHA-256 prefix; zeros
  *   when nothing was found).
  */
@@ -32,6 +33,16 @@ static void hex_prefix(const char *hex, unsigned char out[XCHECK_DIGEST])
         }
         out[i] = (unsigned char)v;
     }
+}
+
+/* How a definition was found: 0 none, 1 a YAML file, 2 a Markdown file
+ * (the same bytes parse differently under another name). */
+static unsigned found_as(const struct def *d)
+{
+    if (!d)
+        return 0;
+    size_t n = strlen(d->path);
+    return n >= 3 && !strcmp(d->path + n - 3, ".md") ? 2 : 1;
 }
 
 static struct xcheck_read *add(struct xcheck_rec *r, unsigned tag,
@@ -64,7 +75,7 @@ void xcheck_note(struct xcheck_rec *r, unsigned tag, const char *slug,
     if (!x)
         return;
     memset(x->digest, 0, XCHECK_DIGEST);
-    x->found = found != NULL;
+    x->found = found_as(found);
     if (found && strlen(found->sha256) == 64)
         hex_prefix(found->sha256, x->digest);
     else if (found)
@@ -77,7 +88,7 @@ void xcheck_note_fixtures(struct xcheck_rec *r,
     struct xcheck_read *x = add(r, XCHECK_FIXTURES, "");
     if (!x)
         return;
-    x->found = true;
+    x->found = 1;
     memcpy(x->digest, set, XCHECK_DIGEST);
 }
 
@@ -189,7 +200,7 @@ bool xcheck_holds(const struct check_ctx *c, const unsigned char *bytes,
         if (tag >= KIND_COUNT)
             return false;
         const struct def *d = index_get(c->index[tag], slug);
-        if ((d != NULL) != (found != 0))
+        if (found_as(d) != found)
             return false;
         if (!d)
             continue;

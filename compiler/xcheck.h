@@ -5,7 +5,8 @@
  *
  * While a definition's reference checks run (a kind's check_refs), every
  * other definition they read is noted: each check_lookup (kind and slug,
- * and the SHA-256 of the file found, or that none was), and a read of
+ * and the SHA-256 of the file found and whether it is Markdown, or that
+ * none was), and a read of
  * the fixture records by ref (the digest of every fixture file at once:
  * the eval environment's record index is built from all of them). A
  * check that reported nothing keeps that list as its result. The next
@@ -14,8 +15,10 @@
  * same file, or none, under each slug, the same fixture files, and the
  * same struere.yaml and compiler (the cache's own key). A check that
  * reported anything keeps no result and runs again on every run, so its
- * warnings are reported as without a cache. The checks over the whole
- * project (duplicate slugs, bindings, cascades, fixture refs) always run.
+ * warnings are reported as without a cache; so does one that read a
+ * broken file (a reference to it is not reported: its own errors are). The
+ * checks over the whole project (duplicate slugs, bindings, cascades, fixture
+ * refs) always run.
  *
  * The cached/uncached differential test (tests/store/cache_diff.py)
  * edits files that others read and compares every output.
@@ -42,7 +45,7 @@ struct xcheck_rec {
     struct xcheck_read {
         unsigned tag; /* enum kind, or XCHECK_FIXTURES */
         const char *slug;
-        bool found;
+        unsigned found; /* 0 none, 1 a YAML file, 2 a Markdown file */
         unsigned char digest[XCHECK_DIGEST];
     } * reads;
     size_t n, cap;

@@ -1630,6 +1630,27 @@ t_existing_blob() {
     unset SOURCE_DATE_EPOCH
 }
 
+# A reference to a broken file is not reported (the file's own errors
+# are): the check that made it keeps no result in dev's cache, so once
+# the file is deleted the reference is an error again (xcheck.h).
+t_xcheck_broken() {
+    newtest xcheck_broken
+    example p
+    cd p || return
+    "$S" dev >/dev/null 2>&1
+    local want
+    want=$(grep -l "ai-assistant" agents/* | wc -l)
+    printf 'slug: ai-assistant\n  bad: [unclosed\n' >roles/ai-assistant.yaml
+    run "$S" dev
+    rc_is "xcheck broken: dev with a role the agents list broken" 1 'roles/ai-assistant.yaml'
+    rm roles/ai-assistant.yaml
+    run "$S" dev
+    rc_is "xcheck broken: ... then deleted: dev fails" 1 "role 'ai-assistant' does not exist"
+    check "xcheck broken: ... with an error in each of the $want agents that list it, as check says" \
+        sh -c "test \$(grep -c \"error: role 'ai-assistant' does not exist\" '$ERR') = $want &&
+               test \$('$S' check 2>&1 | grep -c \"error: role 'ai-assistant' does not exist\") = $want"
+}
+
 t_status_kept() {
     newtest status_kept
     example proj
@@ -2005,7 +2026,7 @@ t_two_devs() {
     check "two devs: each succeeds or fails with 'moved'; the trees of one run alone; fsck clean${bad:+ ($bad)}" test -z "$bad"
 }
 
-TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache segments cache_trust status_kept existing_blob lastrun first_dev two_devs"
+TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache segments cache_trust status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do
