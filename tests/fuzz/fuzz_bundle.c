@@ -3,10 +3,16 @@
  * input is opened as a bundle, expecting the environment its length picks
  * (0 to 3; a valid bundle's length is a multiple of 8, hence size / 8), and
  * verified for any environment; an opened bundle is walked whole: every
- * entry read, every slug looked up again, and the answers compared.
+ * entry read, every slug looked up again, and the answers compared (a body
+ * that is not a JSON object refused by both alike).
  * Random bytes rarely carry right CRCs, so each input is also tried with
  * its CRCs recomputed: that lets the fuzzer reach the structural checks.
+ * Each input is also opened as the compiler opens bytes a store recorded
+ * as verified (rt_bundle_open_recorded: bounds checked, CRCs, strings and
+ * bodies not): whatever it accepts is walked whole without a crash, and
+ * it accepts whatever the full verification accepts.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +20,8 @@
 #include <zlib.h>
 
 #include "struere.h"
+/* the compiler's internal opens (not public API) */
+#include "../../runtime/src/rt_bundle_trust.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,6 +55,38 @@ static void fix_crcs(uint8_t *b, size_t len)
     put32(b + 20, (uint32_t)crc32(0, b, (uInt)(64 + 24 * n)));
 }
 
+/* The recorded open: accepts what the full open accepted (ok), and what it
+ * opens reads without a crash (slugs and bodies may hold anything). */
+static void exercise_recorded(const uint8_t *data, size_t size, int env,
+                              bool ok)
+{
+    uint8_t *copy = malloc(size ? size : 1);
+    if (!copy)
+        return;
+    if (size)
+        memcpy(copy, data, size);
+    struere_bundle *b = NULL;
+    struere_error err;
+    int rc = rt_bundle_open_recorded(&b, copy, size, env, &err);
+    if (rc != STRUERE_OK) {
+        if (ok || b != NULL || err.code != rc || !err.message[0])
+            abort();
+        free(copy);
+        return;
+    }
+    for (int k = 0; k < STRUERE_KIND_COUNT; k++) {
+        size_t n = struere_bundle_count(b, k);
+        for (size_t i = 0; i < n; i++) {
+            const char *slug, *body, *found;
+            size_t len, found_len;
+            if (struere_bundle_entry(&slug, &body, &len, b, k, i, NULL) != 0)
+                abort(); /* bodies are marked valid */
+            (void)struere_bundle_lookup(&found, &found_len, b, k, slug, NULL);
+        }
+    }
+    struere_bundle_free(b); /* frees copy */
+}
+
 static void exercise(const uint8_t *data, size_t size)
 {
     struere_bundle *b = (struere_bundle *)&b;
@@ -59,6 +99,7 @@ static void exercise(const uint8_t *data, size_t size)
     int rc = struere_bundle_open_memory(&b, data, size, env, &err);
     if (rc == STRUERE_OK && hrc != STRUERE_OK)
         abort();
+    exercise_recorded(data, size, env, rc == STRUERE_OK);
     int any_rc = struere_bundle_verify(data, size, 0, &any);
     /* The library's promises: a code, a message, nothing half-open, and
      * the expected environment the only difference. */
@@ -89,12 +130,17 @@ static void exercise(const uint8_t *data, size_t size)
         for (size_t i = 0; i < n; i++) {
             const char *slug, *body, *found;
             size_t len, found_len;
-            if (struere_bundle_entry(&slug, &body, &len, b, k, i, NULL) != 0 ||
-                strlen(body) != len)
+            if (struere_bundle_entry(&slug, NULL, NULL, b, k, i, NULL) != 0)
                 abort();
-            if (struere_bundle_lookup(&found, &found_len, b, k, slug, NULL) !=
-                    0 ||
-                found != body || found_len != len)
+            /* a body that is not a JSON object is refused when read, by
+             * index and by slug alike */
+            int erc = struere_bundle_entry(NULL, &body, &len, b, k, i, NULL);
+            int lrc =
+                struere_bundle_lookup(&found, &found_len, b, k, slug, NULL);
+            if (erc != lrc || (erc != 0 && erc != STRUERE_ECORRUPT))
+                abort();
+            if (erc == 0 &&
+                (strlen(body) != len || found != body || found_len != len))
                 abort();
         }
         if (struere_bundle_entry(NULL, NULL, NULL, b, k, n, NULL) !=

@@ -914,7 +914,44 @@ static void test_open_recorded(void)
     h = NULL;
     CHECK(rt_bundle_open_recorded(&h, b, len, STRUERE_ENV_PRODUCTION, &err) ==
           0);
+    CHECK(h &&
+          struere_bundle_lookup(&body, &body_len, h, STRUERE_KIND_AGENT,
+                                "billing-assistant", &err) == 0 &&
+          !strncmp(body, "{\"name\":\"billing\"", 17));
     struere_bundle_free(h);
+
+    /* a body that is not JSON: a verification leaves it to the reader,
+     * who refuses it; on a record (which vouches for the bodies too) it is
+     * returned */
+    struct tb_entry not_json = {"a", "not json"};
+    struct tb_spec spec = small_spec(STRUERE_ENV_PRODUCTION);
+    spec.entries[ROLE] = &not_json;
+    spec.counts[ROLE] = 1;
+    b = tb_build(&spec, &len);
+    CHECK(struere_bundle_open_memory(&h, b, len, STRUERE_ENV_PRODUCTION,
+                                     &err) == 0 &&
+          struere_bundle_lookup(&body, &body_len, h, STRUERE_KIND_ROLE, "a",
+                                &err) == STRUERE_ECORRUPT);
+    struere_bundle_free(h);
+    h = NULL;
+    CHECK(rt_bundle_open_recorded(&h, b, len, STRUERE_ENV_PRODUCTION, &err) ==
+              0 &&
+          struere_bundle_lookup(&body, &body_len, h, STRUERE_KIND_ROLE, "a",
+                                &err) == 0 &&
+          body_len == 8);
+    struere_bundle_free(h);
+
+    /* slugs out of order: refused either way */
+    const struct tb_entry unsorted[] = {{"b", "{}"}, {"a", "{}"}};
+    spec = small_spec(STRUERE_ENV_PRODUCTION);
+    spec.entries[ROLE] = unsorted;
+    spec.counts[ROLE] = 2;
+    b = tb_build(&spec, &len);
+    h = (struere_bundle *)b;
+    CHECK(rt_bundle_open_recorded(&h, b, len, STRUERE_ENV_PRODUCTION, &err) ==
+              STRUERE_ECORRUPT &&
+          h == NULL && strstr(err.message, "does not sort after"));
+    free(b);
 
     /* a string reference past the end of STRS: refused either way */
     b = build_env(STRUERE_ENV_PRODUCTION, &len);
@@ -929,8 +966,9 @@ static void test_open_recorded(void)
     /* nor a bundle of another environment */
     free(b);
     b = build_env(STRUERE_ENV_DEVELOPMENT, &len);
-    CHECK(rt_bundle_open_recorded(&h, b, len, STRUERE_ENV_PRODUCTION, &err) !=
-              0 &&
+    h = (struere_bundle *)b;
+    CHECK(rt_bundle_open_recorded(&h, b, len, STRUERE_ENV_PRODUCTION, &err) ==
+              STRUERE_EENV &&
           h == NULL);
     free(b);
 }
