@@ -135,10 +135,12 @@ static void check_env(struct project *p, enum env e)
         return;
     for (int k = 0; k < KIND_COUNT; k++)
         build_index(&c, (enum kind)k);
-    if (e == ENV_EVAL)
+    if (e == ENV_EVAL) {
         fixture_index_refs(&c);
-    if (p->keep_xchecks)
-        c.fixtures_known = xcheck_fixture_digest(p, c.fixtures_digest);
+        /* the fixture records are read in eval's checks alone */
+        if (p->keep_xchecks)
+            c.fixtures_known = xcheck_fixture_digest(p, c.fixtures_digest);
+    }
     size_t total = 0;
     for (int k = 0; k < KIND_COUNT; k++)
         total += p->ndefs[k];

@@ -9,6 +9,7 @@
  */
 #include "xcheck.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,16 +24,11 @@ void xcheck_rec_begin(struct xcheck_rec *r)
     r->failed = false;
 }
 
+/* The first XCHECK_DIGEST bytes of a file's SHA-256 (64 hex digits). */
 static void hex_prefix(const char *hex, unsigned char out[XCHECK_DIGEST])
 {
-    for (size_t i = 0; i < XCHECK_DIGEST; i++) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char c = hex[2 * i + (size_t)k];
-            v = v << 4 | (unsigned)(c >= 'a' ? c - 'a' + 10 : c - '0');
-        }
-        out[i] = (unsigned char)v;
-    }
+    sodium_hex2bin(out, XCHECK_DIGEST, hex, 2 * XCHECK_DIGEST, NULL, NULL,
+                   NULL);
 }
 
 /* How a definition was found: 0 none, 1 a YAML file, 2 a Markdown file
