@@ -382,23 +382,23 @@ static void check_fields(struct run *r, const struct node *expect, json_t *rec,
     const struct node *hid = node_get(expect, "hidden");
     const struct node *msk = node_get(expect, "masked");
     for (size_t i = 0; vis && vis->type == NODE_SEQ && i < vis->n; i++)
-        if (!at_path(rec, vis->kids[i]->str))
-            failure(r, vis->kids[i], "visible", json_string(vis->kids[i]->str),
+        if (!at_path(rec, vis->kids[i].str))
+            failure(r, &vis->kids[i], "visible", json_string(vis->kids[i].str),
                     NULL, "visible: expected %s in %s, but it is absent",
-                    vis->kids[i]->str, which);
+                    vis->kids[i].str, which);
     for (size_t i = 0; hid && hid->type == NODE_SEQ && i < hid->n; i++) {
-        json_t *v = at_path(rec, hid->kids[i]->str);
+        json_t *v = at_path(rec, hid->kids[i].str);
         if (v) {
             char *txt = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-            failure(r, hid->kids[i], "hidden", json_string(hid->kids[i]->str),
+            failure(r, &hid->kids[i], "hidden", json_string(hid->kids[i].str),
                     json_incref(v),
                     "hidden: expected %s absent from %s, but it is %s",
-                    hid->kids[i]->str, which, txt ? txt : "?");
+                    hid->kids[i].str, which, txt ? txt : "?");
             free(txt);
         }
     }
     for (size_t i = 0; msk && msk->type == NODE_MAP && i < msk->n; i++) {
-        const struct node *k = msk->kids[2 * i], *want = msk->kids[2 * i + 1];
+        const struct node *k = &msk->kids[2 * i], *want = &msk->kids[2 * i + 1];
         json_t *w = emit_node(want);
         json_t *got = at_path(rec, k->str);
         if (got && json_equal(w, got)) {
@@ -437,7 +437,7 @@ static struere_actor *make_actor(struct run *r, const struct node *actor)
         for (size_t i = 0; list && list->type == NODE_SEQ && i < list->n &&
                            n < STRUERE_MAX_ACTOR_ROLES;
              i++)
-            roles[n++] = list->kids[i]->str;
+            roles[n++] = list->kids[i].str;
     }
     if (agent) {
         spec.type = STRUERE_ACTOR_AGENT;
@@ -600,7 +600,7 @@ static void run_query(struct run *r, const struct node *cs, struere_actor *a)
     json_array_foreach(got, k, rec) gids[k] =
         json_string_value(json_object_get(rec, "_id"));
     for (size_t i = 0; want && want->type == NODE_SEQ && i < want->n; i++)
-        wids[nw++] = want->kids[i]->str;
+        wids[nw++] = want->kids[i].str;
     qsort(gids, n, sizeof(*gids), cmp_str);
     qsort(wids, nw, sizeof(*wids), cmp_str);
     int same = n == nw;
@@ -962,7 +962,7 @@ int cmd_test(const struct cli *g, int argc, char **argv)
         const struct node *list = node_get(d->root, "cases");
         run.def = d;
         for (size_t k = 0; list && list->type == NODE_SEQ && k < list->n; k++) {
-            json_t *res = run_case(&run, list->kids[k]);
+            json_t *res = run_case(&run, &list->kids[k]);
             const char *st = str_of(res, "status");
             counts[!strcmp(st, "pass")    ? 0
                    : !strcmp(st, "fail")  ? 1

@@ -122,7 +122,7 @@ static void put_node(rt_buf *o, const struct node *n)
         size_t kids = n->type == NODE_MAP ? 2 * (size_t)n->n : n->n;
         put_uv(o, n->n);
         for (size_t i = 0; i < kids; i++)
-            put_node(o, n->kids[i]);
+            put_node(o, &n->kids[i]);
         return;
     }
     default:
@@ -347,64 +347,60 @@ static const char *get_str(struct in *r, size_t *len)
     return s;
 }
 
-static struct node *get_node(struct in *r, struct arena *a,
-                             const struct source *src, int depth,
-                             size_t *budget)
+/* Reads a node into n (a child's place in its parent's array, or the
+ * root); false when the bytes are not a node (r->bad says so). */
+static bool get_node(struct in *r, struct arena *a, const struct source *src,
+                     int depth, size_t *budget, struct node *n)
 {
     unsigned type = get_u8(r);
     uint64_t line = get_uv(r), col = get_uv(r);
     if (r->bad || type > NODE_SEQ || depth > LIMIT_DEPTH || !*budget ||
         line > INT32_MAX || col > INT32_MAX) {
         r->bad = true;
-        return NULL;
+        return false;
     }
     (*budget)--;
-    struct node *n =
-        node_new(a, (enum node_type)type, src, (int)line, (int)col);
-    if (!n) {
-        r->bad = true; /* out of memory: parsed again instead */
-        return NULL;
-    }
+    node_init(n, (enum node_type)type, src, (int)line, (int)col);
     if (type == NODE_MAP || type == NODE_SEQ) {
         uint64_t count = get_uv(r);
         uint64_t kids = type == NODE_MAP ? 2 * count : count;
-        /* Each node takes at least 4 bytes. */
-        if (r->bad || count > UINT32_MAX ||
+        /* Each node takes at least 4 bytes, and counts against the
+         * budget: an array is never larger than what can fill it. */
+        if (r->bad || count > UINT32_MAX || kids > *budget ||
             kids > (uint64_t)(r->end - r->p) / 4) {
             r->bad = true;
-            return NULL;
+            return false;
         }
         n->n = (unsigned)count;
         n->kids = arena_alloc(a, (size_t)(kids ? kids : 1) * sizeof(*n->kids));
         if (!n->kids) {
             r->bad = true; /* out of memory: parsed again instead */
-            return NULL;
+            return false;
         }
         for (size_t i = 0; i < kids; i++) {
-            struct node *k = get_node(r, a, src, depth + 1, budget);
-            if (!k)
-                return NULL;
+            struct node *k = &n->kids[i];
+            if (!get_node(r, a, src, depth + 1, budget, k))
+                return false;
             if (type == NODE_MAP && i % 2 == 0 &&
                 (k->type == NODE_MAP || k->type == NODE_SEQ)) {
                 r->bad = true; /* keys are scalars */
-                return NULL;
+                return false;
             }
-            n->kids[i] = k;
         }
-        return n;
+        return true;
     }
     size_t len = 0;
     n->str = get_str(r, &len);
     if (len > LIMIT_STRING_BYTES) {
         r->bad = true;
-        return NULL;
+        return false;
     }
     n->v.len = (unsigned)len;
     if (type == NODE_INT || type == NODE_FLOAT)
         get_bytes(r, &n->v, 8);
     else if (type == NODE_BOOL)
         n->v.b = get_u8(r) != 0;
-    return r->bad ? NULL : n;
+    return !r->bad;
 }
 
 struct defcache *defcache_open(const char *path, const struct project *p)
@@ -535,8 +531,9 @@ bool defcache_restore(const struct defcache *c, const char *project_dir,
     struct source *src = source_from_bytes(a, d->path, "", 0);
     src->unread = true;
     size_t budget = LIMIT_NODES;
-    struct node *root = get_node(&r, a, src, 0, &budget);
-    if (!root || r.bad || r.p != r.end || root->type != NODE_MAP)
+    struct node *root = arena_alloc(a, sizeof(*root));
+    if (!root || !get_node(&r, a, src, 0, &budget, root) || r.bad ||
+        r.p != r.end || root->type != NODE_MAP)
         return false; /* what was allocated stays in the arena, unused */
     d->src = src;
     src->stat = &d->stat;

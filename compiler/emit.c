@@ -37,15 +37,15 @@ json_t *emit_node(const struct node *n)
     case NODE_SEQ: {
         json_t *a = json_array();
         for (size_t i = 0; i < n->n; i++)
-            json_array_append_new(a, emit_node(n->kids[i]));
+            json_array_append_new(a, emit_node(&n->kids[i]));
         return a;
     }
     case NODE_MAP: {
         json_t *o = json_object();
         for (size_t i = 0; i < n->n; i++)
-            json_object_setn_new(o, n->kids[2 * i]->str,
-                                 node_len(n->kids[2 * i]),
-                                 emit_node(n->kids[2 * i + 1]));
+            json_object_setn_new(o, n->kids[2 * i].str,
+                                 node_len(&n->kids[2 * i]),
+                                 emit_node(&n->kids[2 * i + 1]));
         return o;
     }
     }
@@ -66,7 +66,7 @@ static json_t *with_defaults(const struct schema *s, const struct node *n,
         json_t *a = json_array();
         for (size_t i = 0; i < n->n; i++)
             json_array_append_new(a,
-                                  with_defaults(items, n->kids[i], depth + 1));
+                                  with_defaults(items, &n->kids[i], depth + 1));
         return a;
     }
     if (n->type == NODE_FLOAT && schema_wants_integer(s) &&
@@ -77,12 +77,12 @@ static json_t *with_defaults(const struct schema *s, const struct node *n,
         return emit_node(n);
     json_t *o = json_object();
     for (size_t i = 0; i < n->n; i++) {
-        const struct node *k = n->kids[2 * i];
+        const struct node *k = &n->kids[2 * i];
         const struct schema *ps = schema_property(s, k->str);
         if (!ps)
             ps = schema_additional(s);
         json_object_setn_new(o, k->str, node_len(k),
-                             with_defaults(ps, n->kids[2 * i + 1], depth + 1));
+                             with_defaults(ps, &n->kids[2 * i + 1], depth + 1));
     }
     for (size_t i = 0; i < schema_prop_count(s); i++) {
         const char *name = schema_prop_name(s, i);
@@ -151,13 +151,13 @@ static json_t *tool_for_agent(const struct emit_env *cx, const char *name)
         size_t nb = list && list->type == NODE_SEQ ? list->n : 0;
         x->tools = index_new(&x->arena, nb + p->ndefs[KIND_TOOL]);
         for (size_t i = 0; i < nb; i++) {
-            const char *tname = node_get_str(list->kids[i], "name");
+            const char *tname = node_get_str(&list->kids[i], "name");
             if (!tname || index_get(x->tools, tname))
                 continue;
             struct tool_entry *t = arena_alloc(&x->arena, sizeof(*t));
             if (!t)
                 break; /* out of memory: emit_env_failed says so */
-            t->builtin = list->kids[i];
+            t->builtin = &list->kids[i];
             index_put(x->tools, tname, t);
         }
         for (size_t i = 0; i < p->ndefs[KIND_TOOL]; i++) {

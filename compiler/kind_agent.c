@@ -81,7 +81,7 @@ static bool declared_param(const struct node *view, const char *name,
     const struct node *params = node_get(view, "threadContextParams");
     for (size_t i = 0; params && params->type == NODE_SEQ && i < params->n;
          i++) {
-        const char *n = node_get_str(params->kids[i], "name");
+        const char *n = node_get_str(&params->kids[i], "name");
         if (n && strlen(n) == len && !strncmp(n, name, len))
             return true;
     }
@@ -147,9 +147,9 @@ static bool agent_lists_tool(const struct node *view, const char *name,
 {
     const struct node *tools = node_get(view, "tools");
     for (size_t i = 0; tools && tools->type == NODE_SEQ && i < tools->n; i++)
-        if (tools->kids[i]->type == NODE_STRING &&
-            node_len(tools->kids[i]) == len &&
-            !strncmp(tools->kids[i]->str, name, len))
+        if (tools->kids[i].type == NODE_STRING &&
+            node_len(&tools->kids[i]) == len &&
+            !strncmp(tools->kids[i].str, name, len))
             return true;
     return false;
 }
@@ -232,12 +232,12 @@ void agent_check_file(struct check_ctx *c, struct def *d,
         const struct node *seq = node_get(view, lists[l]);
         for (size_t i = 0; seq && seq->type == NODE_SEQ && i < seq->n; i++)
             for (size_t j = 0; j < i; j++)
-                if (node_equal(seq->kids[i], seq->kids[j]) &&
-                    seq->kids[i]->type == NODE_STRING) {
-                    diag_warning(c->diags, seq->kids[i], "duplicate-entry",
+                if (node_equal(&seq->kids[i], &seq->kids[j]) &&
+                    seq->kids[i].type == NODE_STRING) {
+                    diag_warning(c->diags, &seq->kids[i], "duplicate-entry",
                                  "remove the repeated entry",
-                                 "'%s' is listed twice in %s",
-                                 seq->kids[i]->str, lists[l]);
+                                 "'%s' is listed twice in %s", seq->kids[i].str,
+                                 lists[l]);
                     break;
                 }
     }
@@ -249,13 +249,13 @@ void agent_check_refs(struct check_ctx *c, struct def *d,
     (void)d;
     const struct node *tools = node_get(view, "tools");
     for (size_t i = 0; tools && tools->type == NODE_SEQ && i < tools->n; i++) {
-        const struct node *t = tools->kids[i];
+        const struct node *t = &tools->kids[i];
         if (t->type == NODE_STRING && !check_tool_exists(c, t->str))
             check_unknown_tool(c, t, "agent lists");
     }
     const struct node *roles = node_get(view, "roles");
     for (size_t i = 0; roles && roles->type == NODE_SEQ && i < roles->n; i++) {
-        const struct node *r = roles->kids[i];
+        const struct node *r = &roles->kids[i];
         if (r->type == NODE_STRING && !check_lookup(c, KIND_ROLE, r->str))
             check_unknown_ref(c, r, KIND_ROLE, "unknown-role", "role", NULL);
     }

@@ -33,7 +33,7 @@ static bool earlier_step(const struct node *view, const char *name, size_t len,
     const struct node *acts = node_get(view, "actions");
     for (size_t i = 0;
          acts && acts->type == NODE_SEQ && i < acts->n && i < before; i++) {
-        const char *as = node_get_str(acts->kids[i], "as");
+        const char *as = node_get_str(&acts->kids[i], "as");
         if (as && strlen(as) == len && !strncmp(as, name, len))
             return true;
     }
@@ -134,10 +134,10 @@ static void scan_value(struct args_scan *s, const struct node *n, int depth)
     }
     if (n->type == NODE_MAP)
         for (size_t i = 0; i < n->n; i++)
-            scan_value(s, n->kids[2 * i + 1], depth + 1);
+            scan_value(s, &n->kids[2 * i + 1], depth + 1);
     if (n->type == NODE_SEQ)
         for (size_t i = 0; i < n->n; i++)
-            scan_value(s, n->kids[i], depth + 1);
+            scan_value(s, &n->kids[i], depth + 1);
 }
 
 static void scan_templates(struct check_ctx *c, const struct node *view,
@@ -147,7 +147,7 @@ static void scan_templates(struct check_ctx *c, const struct node *view,
     const struct node *acts = node_get(view, "actions");
     for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
         s.action_index = i;
-        scan_value(&s, node_get(acts->kids[i], "args"), 0);
+        scan_value(&s, node_get(&acts->kids[i], "args"), 0);
     }
     s.action_index = (size_t)-1;
     scan_value(&s, node_get(node_get(view, "schedule"), "at"), 0);
@@ -170,7 +170,7 @@ void automation_check_file(struct check_ctx *c, struct def *d,
     const char *act = action_of(view);
     const struct node *cond = node_get(node_get(view, "on"), "condition");
     for (size_t i = 0; cond && cond->type == NODE_MAP && i < cond->n; i++) {
-        const struct node *k = cond->kids[2 * i];
+        const struct node *k = &cond->kids[2 * i];
         if (!strncmp(k->str, "previousData.", 13)) {
             if (act && strcmp(act, "updated"))
                 diag_error(c->diags, k, "previous-data-action",
@@ -186,7 +186,7 @@ void automation_check_file(struct check_ctx *c, struct def *d,
                        "'previousData.'",
                        k->str);
         }
-        const struct node *v = cond->kids[2 * i + 1];
+        const struct node *v = &cond->kids[2 * i + 1];
         if (v->type == NODE_MAP || v->type == NODE_SEQ)
             diag_error(c->diags, v, "bad-condition",
                        "conditions compare with strict equality: use a "
@@ -195,11 +195,11 @@ void automation_check_file(struct check_ctx *c, struct def *d,
     }
     const struct node *acts = node_get(view, "actions");
     for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
-        const struct node *as = node_get(acts->kids[i], "as");
+        const struct node *as = node_get(&acts->kids[i], "as");
         if (!as || as->type != NODE_STRING)
             continue;
         for (size_t j = 0; j < i; j++)
-            if (node_equal(node_get(acts->kids[j], "as"), as)) {
+            if (node_equal(node_get(&acts->kids[j], "as"), as)) {
                 diag_error(c->diags, as, "duplicate-entry",
                            "give each action a different 'as'",
                            "step name '%s' is already used by action %zu",
@@ -226,7 +226,7 @@ void automation_check_refs(struct check_ctx *c, struct def *d,
     const struct node *cond = node_get(node_get(view, "on"), "condition");
     for (size_t i = 0; dview && cond && cond->type == NODE_MAP && i < cond->n;
          i++) {
-        const struct node *k = cond->kids[2 * i];
+        const struct node *k = &cond->kids[2 * i];
         const char *dot = strchr(k->str, '.');
         if (dot && !data_field(dview, dot + 1))
             diag_error(c->diags, k, "unknown-field",
@@ -236,19 +236,19 @@ void automation_check_refs(struct check_ctx *c, struct def *d,
     }
     const struct node *acts = node_get(view, "actions");
     for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
-        const struct node *tool = node_get(acts->kids[i], "tool");
+        const struct node *tool = node_get(&acts->kids[i], "tool");
         if (tool && tool->type == NODE_STRING &&
             !check_tool_exists(c, tool->str))
             check_unknown_tool(c, tool, "action uses");
         const struct node *chat =
-            node_get(node_get(acts->kids[i], "args"), "agent");
+            node_get(node_get(&acts->kids[i], "args"), "agent");
         if (node_is_str(tool, "agent.chat") && chat &&
             chat->type == NODE_STRING && !strstr(chat->str, "{{") &&
             !check_lookup(c, KIND_AGENT, chat->str))
             check_unknown_ref(c, chat, KIND_AGENT, "unknown-agent", "agent",
                               NULL);
         const struct node *t =
-            node_get(node_get(acts->kids[i], "args"), "type");
+            node_get(node_get(&acts->kids[i], "args"), "type");
         if (tool && !strncmp(tool->str, "entity.", 7) && t &&
             t->type == NODE_STRING && !strstr(t->str, "{{") &&
             !check_lookup(c, KIND_DATA, t->str))
@@ -287,8 +287,8 @@ static void visit_auto(struct check_ctx *c, struct cascade_graph *g, size_t u)
     const struct node *view = g->autos[u]->view[c->env];
     const struct node *acts = node_get(view, "actions");
     for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
-        const struct node *args = node_get(acts->kids[i], "args");
-        const char *tool = node_get_str(acts->kids[i], "tool");
+        const struct node *args = node_get(&acts->kids[i], "args");
+        const char *tool = node_get_str(&acts->kids[i], "tool");
         const struct node *cascade = node_get(args, "cascade");
         const char *type = node_get_str(args, "type");
         const char *ev = tool ? event_of(tool) : NULL;

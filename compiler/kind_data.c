@@ -28,9 +28,9 @@ const struct node *data_field(const struct node *data_view, const char *path)
         field = NULL;
         for (size_t i = 0; props && props->type == NODE_MAP && i < props->n;
              i++)
-            if (node_len(props->kids[2 * i]) == n &&
-                !strncmp(props->kids[2 * i]->str, p, n))
-                field = props->kids[2 * i + 1];
+            if (node_len(&props->kids[2 * i]) == n &&
+                !strncmp(props->kids[2 * i].str, p, n))
+                field = &props->kids[2 * i + 1];
         if (!field)
             return NULL;
         schema = field;
@@ -70,8 +70,8 @@ static void schema_rules(struct check_ctx *c, const struct node *schema,
     if (!props || props->type != NODE_MAP || depth > 64)
         return;
     for (size_t i = 0; i < props->n; i++) {
-        const struct node *key = props->kids[2 * i];
-        const struct node *f = props->kids[2 * i + 1];
+        const struct node *key = &props->kids[2 * i];
+        const struct node *f = &props->kids[2 * i + 1];
         int w = snprintf(path + used, size - used, "%s%s", used ? "." : "",
                          key->str);
         size_t u = w > 0 && (size_t)w < size - used ? used + (size_t)w : used;
@@ -103,12 +103,12 @@ static void schema_rules(struct check_ctx *c, const struct node *schema,
                        path);
         const struct node *req = node_get(item, "required");
         for (size_t r = 0; req && req->type == NODE_SEQ && r < req->n; r++)
-            if (req->kids[r]->type == NODE_STRING &&
-                !node_get(node_get(item, "properties"), req->kids[r]->str))
-                diag_error(c->diags, req->kids[r], "unknown-field",
+            if (req->kids[r].type == NODE_STRING &&
+                !node_get(node_get(item, "properties"), req->kids[r].str))
+                diag_error(c->diags, &req->kids[r], "unknown-field",
                            "list only fields declared under 'properties'",
                            "required field '%s' is not a property of \"%s\"",
-                           req->kids[r]->str, path);
+                           req->kids[r].str, path);
         schema_rules(c, item, path, u, size, depth + 1);
         path[used] = '\0';
     }
@@ -135,14 +135,14 @@ void data_check_file(struct check_ctx *c, struct def *d,
     schema_rules(c, schema, path, 0, sizeof(path), 0);
     const struct node *req = node_get(schema, "required");
     for (size_t r = 0; req && req->type == NODE_SEQ && r < req->n; r++)
-        need_field(c, view, req->kids[r], "required field");
+        need_field(c, view, &req->kids[r], "required field");
     const struct node *search = node_get(view, "searchFields");
     for (size_t i = 0; search && search->type == NODE_SEQ && i < search->n; i++)
-        need_field(c, view, search->kids[i], "search field");
+        need_field(c, view, &search->kids[i], "search field");
     const struct node *display = node_get(view, "displayConfig");
     for (size_t i = 0; display && display->type == NODE_MAP && i < display->n;
          i++)
-        need_field(c, view, display->kids[2 * i + 1], "display field");
+        need_field(c, view, &display->kids[2 * i + 1], "display field");
     const struct node *bound = node_get(view, "boundToRole");
     const struct node *uid = node_get(view, "userIdField");
     if (uid && !bound)
@@ -165,7 +165,7 @@ static void refs_in(struct check_ctx *c, const struct node *schema, int depth)
     if (!props || props->type != NODE_MAP || depth > 64)
         return;
     for (size_t i = 0; i < props->n; i++) {
-        const struct node *f = props->kids[2 * i + 1];
+        const struct node *f = &props->kids[2 * i + 1];
         while (node_get(f, "items"))
             f = node_get(f, "items");
         const struct node *ref = node_get(f, "references");

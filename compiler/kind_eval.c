@@ -11,7 +11,8 @@
 static bool lists(const struct node *seq, const char *key, const char *v)
 {
     for (size_t i = 0; seq && seq->type == NODE_SEQ && i < seq->n; i++) {
-        const struct node *x = key ? node_get(seq->kids[i], key) : seq->kids[i];
+        const struct node *x =
+            key ? node_get(&seq->kids[i], key) : &seq->kids[i];
         if (node_is_str(x, v))
             return true;
     }
@@ -22,8 +23,8 @@ static void check_assertions(struct check_ctx *c, const struct node *agent,
                              const char *agent_slug, const struct node *as)
 {
     for (size_t i = 0; as && as->type == NODE_SEQ && i < as->n; i++) {
-        const char *type = node_get_str(as->kids[i], "type");
-        const struct node *v = node_get(as->kids[i], "value");
+        const char *type = node_get_str(&as->kids[i], "type");
+        const struct node *v = node_get(&as->kids[i], "value");
         if (!type || !v || v->type != NODE_STRING ||
             (strcmp(type, "tool_called") && strcmp(type, "tool_not_called")))
             continue;
@@ -57,17 +58,17 @@ void eval_check_refs(struct check_ctx *c, struct def *d,
     const struct node *aview = agent->view[c->env];
     const struct node *cases = node_get(view, "cases");
     for (size_t i = 0; cases && cases->type == NODE_SEQ && i < cases->n; i++) {
-        const struct node *cs = cases->kids[i];
+        const struct node *cs = &cases->kids[i];
         const struct node *turns = node_get(cs, "turns");
         for (size_t t = 0; turns && turns->type == NODE_SEQ && t < turns->n;
              t++)
             check_assertions(c, aview, a->str,
-                             node_get(turns->kids[t], "assertions"));
+                             node_get(&turns->kids[t], "assertions"));
         check_assertions(c, aview, a->str, node_get(cs, "finalAssertions"));
         const struct node *params = node_get(cs, "contextParams");
         for (size_t p = 0; params && params->type == NODE_MAP && p < params->n;
              p++) {
-            const struct node *k = params->kids[2 * p];
+            const struct node *k = &params->kids[2 * p];
             if (!lists(node_get(aview, "threadContextParams"), "name", k->str))
                 diag_warning(c->diags, k, "unknown-param",
                              "declare it in the agent's threadContextParams",
@@ -76,7 +77,7 @@ void eval_check_refs(struct check_ctx *c, struct def *d,
                              a->str, k->str);
         }
         for (size_t j = 0; j < i; j++)
-            if (node_equal(node_get(cases->kids[j], "name"),
+            if (node_equal(node_get(&cases->kids[j], "name"),
                            node_get(cs, "name")) &&
                 node_get(cs, "name")) {
                 diag_warning(c->diags, node_get(cs, "name"), "duplicate-entry",

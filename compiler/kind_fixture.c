@@ -40,11 +40,11 @@ void fixture_index_refs(struct check_ctx *c)
             continue;
         const struct node *ents = node_get(d->view[c->env], "entities");
         for (size_t e = 0; ents && ents->type == NODE_SEQ && e < ents->n; e++) {
-            const struct node *ref = node_get(ents->kids[e], "ref");
+            const struct node *ref = node_get(&ents->kids[e], "ref");
             if (!ref || ref->type != NODE_STRING)
                 continue;
             const struct node *first =
-                index_put(c->fixture_refs, ref->str, ents->kids[e]);
+                index_put(c->fixture_refs, ref->str, &ents->kids[e]);
             if (first) {
                 const struct node *fref = node_get(first, "ref");
                 diag_error(c->diags, ref, "duplicate-ref",
@@ -146,8 +146,8 @@ static void check_references(struct check_ctx *c, const struct node *schema,
         depth > 64)
         return;
     for (size_t i = 0; i < props->n; i++) {
-        const char *name = props->kids[2 * i]->str;
-        const struct node *f = props->kids[2 * i + 1];
+        const char *name = props->kids[2 * i].str;
+        const struct node *f = &props->kids[2 * i + 1];
         const struct node *v = node_get(data, name);
         if (!v)
             continue;
@@ -163,9 +163,9 @@ static void check_references(struct check_ctx *c, const struct node *schema,
             const char *iref = node_get_str(items, "references");
             for (size_t k = 0; k < v->n; k++) {
                 if (iref)
-                    check_ref_to(c, v->kids[k], iref, sub);
+                    check_ref_to(c, &v->kids[k], iref, sub);
                 else
-                    check_references(c, items, v->kids[k], sub, depth + 1);
+                    check_references(c, items, &v->kids[k], sub, depth + 1);
             }
             continue;
         }
@@ -179,7 +179,7 @@ void fixture_check_refs(struct check_ctx *c, struct def *d,
     (void)d;
     const struct node *ents = node_get(view, "entities");
     for (size_t e = 0; ents && ents->type == NODE_SEQ && e < ents->n; e++) {
-        const struct node *ent = ents->kids[e];
+        const struct node *ent = &ents->kids[e];
         const struct node *type = node_get(ent, "type");
         if (!type || type->type != NODE_STRING)
             continue;
@@ -204,7 +204,7 @@ void fixture_check_refs(struct check_ctx *c, struct def *d,
     for (size_t r = 0; rels && rels->type == NODE_SEQ && r < rels->n; r++) {
         const char *ends[] = {"from", "to"};
         for (int k = 0; k < 2; k++) {
-            const struct node *v = node_get(rels->kids[r], ends[k]);
+            const struct node *v = node_get(&rels->kids[r], ends[k]);
             if (v && v->type == NODE_STRING && !check_fixture_ref(c, v->str))
                 diag_error(c->diags, v, "unknown-fixture-ref",
                            "relations connect records by their ref",

@@ -22,8 +22,8 @@ static bool lists_action(const struct node *actions, const char *a)
 {
     for (size_t i = 0; actions && actions->type == NODE_SEQ && i < actions->n;
          i++)
-        if (node_is_str(actions->kids[i], a) ||
-            node_is_str(actions->kids[i], "*"))
+        if (node_is_str(&actions->kids[i], a) ||
+            node_is_str(&actions->kids[i], "*"))
             return true;
     return false;
 }
@@ -35,7 +35,7 @@ static bool grants(const struct node *view, const char *resource,
 {
     const struct node *pol = node_get(view, "policies");
     for (size_t i = 0; pol && pol->type == NODE_SEQ && i < pol->n; i++) {
-        const struct node *p = pol->kids[i];
+        const struct node *p = &pol->kids[i];
         if (!node_is_str(node_get(p, "effect"), "allow"))
             continue;
         const char *r = node_get_str(p, "resource");
@@ -107,7 +107,7 @@ void role_check_file(struct check_ctx *c, struct def *d,
     (void)d;
     const struct node *pol = node_get(view, "policies");
     for (size_t i = 0; pol && pol->type == NODE_SEQ && i < pol->n; i++) {
-        const struct node *p = pol->kids[i];
+        const struct node *p = &pol->kids[i];
         const char *r = node_get_str(p, "resource");
         const struct node *actions = node_get(p, "actions");
         if (!r || !node_is_str(node_get(p, "effect"), "allow") ||
@@ -122,14 +122,14 @@ void role_check_file(struct check_ctx *c, struct def *d,
      * meant as an allow: do not also claim its rules are unused. */
     bool effects_known = true;
     for (size_t i = 0; pol && pol->type == NODE_SEQ && i < pol->n; i++)
-        if (!node_is_str(node_get(pol->kids[i], "effect"), "allow") &&
-            !node_is_str(node_get(pol->kids[i], "effect"), "deny"))
+        if (!node_is_str(node_get(&pol->kids[i], "effect"), "allow") &&
+            !node_is_str(node_get(&pol->kids[i], "effect"), "deny"))
             effects_known = false;
     const char *sections[] = {"scopeRules", "fieldMasks"};
     for (int s = 0; s < 2; s++) {
         const struct node *seq = node_get(view, sections[s]);
         for (size_t i = 0; seq && seq->type == NODE_SEQ && i < seq->n; i++) {
-            const struct node *rule = seq->kids[i];
+            const struct node *rule = &seq->kids[i];
             if (s == 0)
                 check_value(c, rule);
             const struct node *t = node_get(rule, "entityType");
@@ -176,7 +176,7 @@ void role_check_refs(struct check_ctx *c, struct def *d,
     static const char *const extra[] = {"users", "*", NULL};
     const struct node *pol = node_get(view, "policies");
     for (size_t i = 0; pol && pol->type == NODE_SEQ && i < pol->n; i++) {
-        const struct node *r = node_get(pol->kids[i], "resource");
+        const struct node *r = node_get(&pol->kids[i], "resource");
         if (!r || r->type != NODE_STRING || !strcmp(r->str, "*") ||
             !strcmp(r->str, "users"))
             continue;
@@ -187,14 +187,14 @@ void role_check_refs(struct check_ctx *c, struct def *d,
     const struct node *access = node_get(view, "agentAccess");
     for (size_t i = 0; access && access->type == NODE_SEQ && i < access->n;
          i++) {
-        const struct node *a = access->kids[i];
+        const struct node *a = &access->kids[i];
         if (a->type == NODE_STRING && !check_lookup(c, KIND_AGENT, a->str))
             check_unknown_ref(c, a, KIND_AGENT, "unknown-agent", "agent", NULL);
     }
     const struct node *rules = node_get(view, "scopeRules");
     for (size_t i = 0; rules && rules->type == NODE_SEQ && i < rules->n; i++)
-        check_path(c, rules->kids[i], "field");
+        check_path(c, &rules->kids[i], "field");
     const struct node *masks = node_get(view, "fieldMasks");
     for (size_t i = 0; masks && masks->type == NODE_SEQ && i < masks->n; i++)
-        check_path(c, masks->kids[i], "fieldPath");
+        check_path(c, &masks->kids[i], "fieldPath");
 }

@@ -22,7 +22,7 @@ static void check_roles(struct check_ctx *c, const struct node *v)
         return;
     }
     for (size_t i = 0; v && v->type == NODE_SEQ && i < v->n; i++)
-        check_roles(c, v->kids[i]);
+        check_roles(c, &v->kids[i]);
 }
 
 static void check_actor(struct check_ctx *c, const struct node *actor)
@@ -81,7 +81,7 @@ static void check_paths(struct check_ctx *c, const struct node *paths,
     if (!map && paths->type != NODE_SEQ)
         return;
     for (size_t i = 0; i < paths->n; i++) {
-        const struct node *p = map ? paths->kids[2 * i] : paths->kids[i];
+        const struct node *p = map ? &paths->kids[2 * i] : &paths->kids[i];
         const char *why = NULL;
         if (p->type != NODE_STRING ||
             data_record_path(data->view[c->env], p->str, &why))
@@ -235,7 +235,7 @@ static void check_case(struct check_ctx *c, const struct node *cs)
             check_paths(c, node_get(expect, fields[i]), data, data->slug);
     }
     for (size_t i = 0; ids && ids->type == NODE_SEQ && i < ids->n; i++) {
-        const struct node *id = ids->kids[i];
+        const struct node *id = &ids->kids[i];
         if (id->type != NODE_STRING)
             continue;
         const struct node *target = check_fixture_ref(c, id->str);
@@ -250,7 +250,7 @@ static void check_case(struct check_ctx *c, const struct node *cs)
                        "the query lists '%s', but record '%s' is a '%s'",
                        data->slug, id->str, ttype);
         for (size_t j = 0; j < i; j++)
-            if (node_equal(ids->kids[j], id)) {
+            if (node_equal(&ids->kids[j], id)) {
                 diag_error(c->diags, id, "duplicate-entry",
                            "list each record once",
                            "record '%s' is listed twice", id->str);
@@ -265,13 +265,13 @@ void test_check_refs(struct check_ctx *c, struct def *d,
     (void)d;
     const struct node *cases = node_get(view, "cases");
     for (size_t i = 0; cases && cases->type == NODE_SEQ && i < cases->n; i++) {
-        const struct node *cs = cases->kids[i];
+        const struct node *cs = &cases->kids[i];
         if (cs->type != NODE_MAP)
             continue;
         check_case(c, cs);
         const struct node *name = node_get(cs, "name");
         for (size_t j = 0; name && j < i; j++)
-            if (node_equal(node_get(cases->kids[j], "name"), name)) {
+            if (node_equal(node_get(&cases->kids[j], "name"), name)) {
                 diag_error(c->diags, name, "duplicate-entry",
                            "give each case its own name: failures are "
                            "reported by name",

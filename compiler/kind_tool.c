@@ -14,7 +14,7 @@ void tool_check_file(struct check_ctx *c, struct def *d,
     if (name && name->type == NODE_STRING) {
         const struct node *list = node_get(c->builtin_tools, "tools");
         for (size_t i = 0; list && list->type == NODE_SEQ && i < list->n; i++)
-            if (node_is_str(node_get(list->kids[i], "name"), name->str))
+            if (node_is_str(node_get(&list->kids[i], "name"), name->str))
                 diag_error(c->diags, name, "tool-shadows-builtin",
                            "choose another name; custom and built-in tools "
                            "share one namespace",
@@ -34,10 +34,10 @@ void tool_check_file(struct check_ctx *c, struct def *d,
     const struct node *props = node_get(params, "properties");
     const struct node *req = node_get(params, "required");
     for (size_t i = 0; req && req->type == NODE_SEQ && i < req->n; i++)
-        if (req->kids[i]->type == NODE_STRING &&
-            !node_get(props, req->kids[i]->str))
-            diag_error(c->diags, req->kids[i], "unknown-field",
+        if (req->kids[i].type == NODE_STRING &&
+            !node_get(props, req->kids[i].str))
+            diag_error(c->diags, &req->kids[i], "unknown-field",
                        "list only parameters declared under 'properties'",
                        "required parameter '%s' is not declared",
-                       req->kids[i]->str);
+                       req->kids[i].str);
 }

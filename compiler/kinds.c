@@ -106,8 +106,8 @@ static const struct node *builtin(const struct check_ctx *c, const char *name)
 {
     const struct node *list = node_get(c->builtin_tools, "tools");
     for (size_t i = 0; list && list->type == NODE_SEQ && i < list->n; i++)
-        if (node_is_str(node_get(list->kids[i], "name"), name))
-            return list->kids[i];
+        if (node_is_str(node_get(&list->kids[i], "name"), name))
+            return &list->kids[i];
     return NULL;
 }
 
@@ -125,7 +125,7 @@ void check_unknown_tool(struct check_ctx *c, const struct node *at,
     suggest_init(&sg, at->str);
     const struct node *list = node_get(c->builtin_tools, "tools");
     for (size_t i = 0; list && list->type == NODE_SEQ && i < list->n; i++) {
-        const char *n = node_get_str(list->kids[i], "name");
+        const char *n = node_get_str(&list->kids[i], "name");
         if (n)
             suggest_offer(&sg, n);
     }

@@ -15,7 +15,7 @@ static long find(const struct node *m, const char *key)
         return -1;
     size_t klen = strlen(key);
     for (size_t i = 0; i < m->n; i++) {
-        const struct node *k = m->kids[2 * i];
+        const struct node *k = &m->kids[2 * i];
         if (node_len(k) == klen && memcmp(k->str, key, klen) == 0)
             return (long)i;
     }
@@ -25,13 +25,13 @@ static long find(const struct node *m, const char *key)
 struct node *node_get_key(const struct node *m, const char *key)
 {
     long i = find(m, key);
-    return i < 0 ? NULL : m->kids[2 * i];
+    return i < 0 ? NULL : &m->kids[2 * i];
 }
 
 struct node *node_get(const struct node *m, const char *key)
 {
     long i = find(m, key);
-    return i < 0 ? NULL : m->kids[2 * i + 1];
+    return i < 0 ? NULL : &m->kids[2 * i + 1];
 }
 
 const char *node_get_str(const struct node *m, const char *key)
@@ -81,44 +81,29 @@ const char *node_type_name(enum node_type t)
     return "?";
 }
 
-struct node *node_new(struct arena *a, enum node_type t,
-                      const struct source *src, int line, int col)
+void node_init(struct node *n, enum node_type t, const struct source *src,
+               int line, int col)
 {
-    struct node *n = arena_alloc(a, sizeof(*n));
-    if (!n)
-        return NULL;
+    memset(n, 0, sizeof(*n));
     n->type = t;
     n->src = src ? src->id : 0;
     n->line = line < 0 ? 0 : line > NODE_POS_MAX ? NODE_POS_MAX : line;
     n->col = col < 0 ? 0 : col > NODE_POS_MAX ? NODE_POS_MAX : col;
     n->str = "";
+}
+
+struct node *node_new(struct arena *a, enum node_type t,
+                      const struct source *src, int line, int col)
+{
+    struct node *n = arena_alloc(a, sizeof(*n));
+    if (n)
+        node_init(n, t, src, line, col);
     return n;
 }
 
 const struct source *node_source(const struct node *n)
 {
     return source_get(n->src);
-}
-
-struct node *node_new_string(struct arena *a, const char *s, size_t len,
-                             const struct source *src, int line, int col)
-{
-    struct node *n = node_new(a, NODE_STRING, src, line, col);
-    if (!n || !(n->str = arena_strndup(a, s, len)))
-        return NULL;
-    n->v.len = (unsigned)len;
-    return n;
-}
-
-struct node *node_new_string_at(struct arena *a, const char *s, size_t len,
-                                const struct source *src, int line, int col)
-{
-    struct node *n = node_new(a, NODE_STRING, src, line, col);
-    if (!n)
-        return NULL;
-    n->str = s;
-    n->v.len = (unsigned)len;
-    return n;
 }
 
 struct node *node_merge(struct arena *a, struct node *base,
@@ -134,19 +119,20 @@ struct node *node_merge(struct arena *a, struct node *base,
                                              sizeof(*m->kids))))
         return NULL;
     for (size_t i = 0; i < base->n; i++) {
-        struct node *k = base->kids[2 * i];
+        const struct node *k = &base->kids[2 * i];
         struct node *ov = node_get(overlay, k->str);
-        m->kids[2 * m->n] = k;
-        m->kids[2 * m->n + 1] = node_merge(a, base->kids[2 * i + 1], ov);
-        if (!m->kids[2 * m->n + 1] && a->failed)
-            return NULL;
+        struct node *v = node_merge(a, &base->kids[2 * i + 1], ov);
+        if (!v)
+            return NULL; /* out of memory */
+        m->kids[2 * m->n] = *k;
+        m->kids[2 * m->n + 1] = *v;
         m->n++;
     }
     for (size_t i = 0; i < overlay->n; i++) {
-        struct node *k = overlay->kids[2 * i];
+        const struct node *k = &overlay->kids[2 * i];
         if (node_get_key(base, k->str))
             continue;
-        m->kids[2 * m->n] = k;
+        m->kids[2 * m->n] = *k;
         m->kids[2 * m->n + 1] = overlay->kids[2 * i + 1];
         m->n++;
     }
@@ -160,7 +146,7 @@ struct node *node_without(struct arena *a, const struct node *m,
     if (!c || !(c->kids = arena_alloc(a, 2 * (m->n + 1) * sizeof(*c->kids))))
         return NULL;
     for (size_t i = 0; i < m->n; i++) {
-        if (strcmp(m->kids[2 * i]->str, key) == 0)
+        if (strcmp(m->kids[2 * i].str, key) == 0)
             continue;
         c->kids[2 * c->n] = m->kids[2 * i];
         c->kids[2 * c->n + 1] = m->kids[2 * i + 1];
@@ -191,15 +177,15 @@ bool node_equal(const struct node *a, const struct node *b)
         if (a->n != b->n)
             return false;
         for (size_t i = 0; i < a->n; i++)
-            if (!node_equal(a->kids[i], b->kids[i]))
+            if (!node_equal(&a->kids[i], &b->kids[i]))
                 return false;
         return true;
     case NODE_MAP:
         if (a->n != b->n)
             return false;
         for (size_t i = 0; i < a->n; i++) {
-            struct node *bv = node_get(b, a->kids[2 * i]->str);
-            if (!bv || !node_equal(a->kids[2 * i + 1], bv))
+            struct node *bv = node_get(b, a->kids[2 * i].str);
+            if (!bv || !node_equal(&a->kids[2 * i + 1], bv))
                 return false;
         }
         return true;

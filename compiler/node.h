@@ -53,9 +53,10 @@ struct node {
                 bool b;       /* BOOL */
             };
         } v;
-        /* MAP: kids[2k] is the key (a scalar), kids[2k+1] its value.
-         * SEQ: kids[k] is item k. */
-        struct node **kids;
+        /* The children, side by side in one array of exactly their
+         * number (no pointer per child): MAP: kids[2k] is the key (a
+         * scalar), kids[2k+1] its value. SEQ: kids[k] is item k. */
+        struct node *kids;
     };
 };
 _Static_assert(sizeof(struct node) == 32, "a node is 32 bytes");
@@ -89,18 +90,17 @@ bool node_number(const struct node *n, double *out);
 /* Name of a node type for messages: "a string", "a map", ... */
 const char *node_type_name(enum node_type t);
 
-/* Constructors used by the adapter and the overlay merge. */
+/* Constructors used by the adapter and the overlay merge. node_init fills
+ * n in place (a child in its parent's array); node_new allocates a node of
+ * its own (a root, or a node the compiler makes). */
+void node_init(struct node *n, enum node_type t, const struct source *src,
+               int line, int col);
 struct node *node_new(struct arena *a, enum node_type t,
                       const struct source *src, int line, int col);
-struct node *node_new_string(struct arena *a, const char *s, size_t len,
-                             const struct source *src, int line, int col);
-/* A string node whose str is s itself, not a copy: s must outlive the node
- * and be NUL-terminated at s[len] (text running to the end of a source). */
-struct node *node_new_string_at(struct arena *a, const char *s, size_t len,
-                                const struct source *src, int line, int col);
 /* Deep-merges overlay over base: maps merge key by key (recursively),
  * anything else is replaced. Returns base itself when overlay is NULL.
- * Nodes are shared, never copied, so positions stay those of the files. */
+ * A merged map is a new array of its children; the subtrees under them
+ * are shared, never copied, so positions stay those of the files. */
 struct node *node_merge(struct arena *a, struct node *base,
                         struct node *overlay);
 /* A copy of map m without key (shallow). */

@@ -218,9 +218,9 @@ static void inject_prompt(struct arena *a, struct def *d, struct node *root)
         body++;
         blen--;
     }
-    struct node *key = node_get_key(root, "systemPrompt");
-    if (key) {
-        diag_error(&d->diags, key, "duplicate-prompt",
+    struct node *given = node_get_key(root, "systemPrompt");
+    if (given) {
+        diag_error(&d->diags, given, "duplicate-prompt",
                    "remove 'systemPrompt' from the front matter; the "
                    "Markdown body is the prompt",
                    "a Markdown agent has its prompt in the body, and "
@@ -238,19 +238,22 @@ static void inject_prompt(struct arena *a, struct def *d, struct node *root)
     }
     if (blen == 0)
         line = md->body_line - 1; /* the closing '---': nothing follows */
-    struct node **kids = arena_alloc(a, 2 * (root->n + 1) * sizeof(*kids));
+    struct node *kids = arena_alloc(a, 2 * (root->n + 1) * sizeof(*kids));
     if (!kids)
-        return;
-    memcpy(kids, root->kids, 2 * root->n * sizeof(*kids));
-    kids[2 * root->n] =
-        node_new_string_at(a, "systemPrompt", 12, d->src, md->body_line, 1);
+        return;  /* out of memory: the arena says so */
+    if (root->n) /* an empty map has no array to copy */
+        memcpy(kids, root->kids, 2 * root->n * sizeof(*kids));
+    struct node *key = &kids[2 * root->n], *value = key + 1;
+    node_init(key, NODE_STRING, d->src, md->body_line, 1);
+    key->str = "systemPrompt";
+    key->v.len = 12;
+    node_init(value, NODE_STRING, d->src, line, 1);
     /* The body usually runs to the end of the file, whose text is
      * NUL-terminated and kept: the prompt is then not copied. */
-    kids[2 * root->n + 1] =
-        body[blen] == '\0' ? node_new_string_at(a, body, blen, d->src, line, 1)
-                           : node_new_string(a, body, blen, d->src, line, 1);
-    if (!kids[2 * root->n] || !kids[2 * root->n + 1])
+    value->str = body[blen] == '\0' ? body : arena_strndup(a, body, blen);
+    if (!value->str)
         return; /* out of memory: the arena says so */
+    value->v.len = (unsigned)blen;
     root->kids = kids;
     root->n++;
 }
@@ -297,8 +300,8 @@ static void overlays(struct project *p, struct arena *a, struct def *d,
     if (!envs)
         return; /* a wrong type is already reported by the schema */
     for (size_t i = 0; i < envs->n; i++) {
-        struct node *k = envs->kids[2 * i];
-        struct node *v = envs->kids[2 * i + 1];
+        struct node *k = &envs->kids[2 * i];
+        struct node *v = &envs->kids[2 * i + 1];
         int e = env_index(k->str);
         if (e < 0) {
             struct suggest sg;
@@ -331,7 +334,7 @@ static void overlays(struct project *p, struct arena *a, struct def *d,
         /* Identity keys are reported and left out; the rest applies. */
         struct node *kept = v;
         for (size_t j = 0; j < v->n; j++) {
-            struct node *ok_key = v->kids[2 * j];
+            struct node *ok_key = &v->kids[2 * j];
             bool identity = !strcmp(ok_key->str, ops->slug_key);
             for (const char *const *id = identity_keys; *id; id++)
                 identity = identity || !strcmp(ok_key->str, *id);
@@ -617,9 +620,9 @@ static void restore_def(struct project *p, struct arena *a, struct def *d)
     struct node *base;
     struct node *envs = base_views(a, d, &base);
     for (size_t i = 0; envs && i < envs->n; i++) {
-        int e = env_index(envs->kids[2 * i]->str);
-        if (e >= 0 && envs->kids[2 * i + 1]->type == NODE_MAP)
-            overlay_view(p, a, d, e, base, envs->kids[2 * i + 1]);
+        int e = env_index(envs->kids[2 * i].str);
+        if (e >= 0 && envs->kids[2 * i + 1].type == NODE_MAP)
+            overlay_view(p, a, d, e, base, &envs->kids[2 * i + 1]);
     }
     identify(a, d);
     d->restored = true;

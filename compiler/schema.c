@@ -276,10 +276,10 @@ static int compile_rare(struct compiler *C, struct schema *s, const char *key,
         if (!R->x_enum)
             return -1;
         for (size_t j = 0; j < v->n; j++) {
-            struct xdiag *x = compile_xdiag(C, v->kids[2 * j + 1]);
+            struct xdiag *x = compile_xdiag(C, &v->kids[2 * j + 1]);
             if (C->a->failed)
                 return -1;
-            R->x_enum[j].value = v->kids[2 * j]->str;
+            R->x_enum[j].value = v->kids[2 * j].str;
             if (x)
                 R->x_enum[j].diag = *x;
         }
@@ -308,8 +308,8 @@ static struct schema *compile(struct compiler *C, const struct node *n)
         return s;
     }
     for (size_t i = 0; i < n->n; i++) {
-        const struct node *k = n->kids[2 * i];
-        const struct node *v = n->kids[2 * i + 1];
+        const struct node *k = &n->kids[2 * i];
+        const struct node *v = &n->kids[2 * i + 1];
         const char *key = k->str;
         int rare = compile_rare(C, s, key, v);
         if (rare < 0)
@@ -319,7 +319,7 @@ static struct schema *compile(struct compiler *C, const struct node *n)
         if (!strcmp(key, "type")) {
             if (v->type == NODE_SEQ) {
                 for (size_t j = 0; j < v->n; j++)
-                    s->types |= type_bit(v->kids[j]);
+                    s->types |= type_bit(&v->kids[j]);
             } else {
                 s->types = type_bit(v);
             }
@@ -335,8 +335,8 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             if (!s->props)
                 return NULL;
             for (size_t j = 0; j < v->n; j++) {
-                s->props[j].name = v->kids[2 * j]->str;
-                s->props[j].schema = compile(C, v->kids[2 * j + 1]);
+                s->props[j].name = v->kids[2 * j].str;
+                s->props[j].schema = compile(C, &v->kids[2 * j + 1]);
                 if (!s->props[j].schema)
                     return NULL;
             }
@@ -360,7 +360,7 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             if (!s->required)
                 return NULL;
             for (size_t j = 0; j < v->n; j++)
-                s->required[j] = v->kids[j]->str;
+                s->required[j] = v->kids[j].str;
         } else if (!strcmp(key, "enum")) {
             if (v->type != NODE_SEQ)
                 bad(C, v, "'enum' must be a list");
@@ -380,7 +380,7 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             if (!s->one_of)
                 return NULL;
             for (size_t j = 0; j < v->n; j++)
-                if (!(s->one_of[j] = compile(C, v->kids[j])))
+                if (!(s->one_of[j] = compile(C, &v->kids[j])))
                     return NULL;
         } else if (!strcmp(key, "description")) {
             s->description = v->str;
@@ -446,8 +446,8 @@ static struct schema *compile_file(struct compiler *C, const struct node *root)
         if (!C->defs)
             return NULL;
         for (size_t i = 0; i < defs->n; i++) {
-            C->defs[i].name = defs->kids[2 * i]->str;
-            C->defs[i].schema = compile(C, defs->kids[2 * i + 1]);
+            C->defs[i].name = defs->kids[2 * i].str;
+            C->defs[i].schema = compile(C, &defs->kids[2 * i + 1]);
             if (!C->defs[i].schema)
                 return NULL;
         }
@@ -776,7 +776,7 @@ static void list_values(const struct node *seq, char *buf, size_t size)
     buf[0] = '\0';
     for (size_t i = 0; i < seq->n; i++) {
         int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
-                         seq->kids[i]->str);
+                         seq->kids[i].str);
         if (w < 0 || (size_t)w >= size - used)
             break;
         used += (size_t)w;
@@ -825,8 +825,8 @@ static void check_map(const struct schema *s, const struct node *n,
 {
     char where[300];
     for (size_t i = 0; i < n->n; i++) {
-        const struct node *k = n->kids[2 * i];
-        const struct node *v = n->kids[2 * i + 1];
+        const struct node *k = &n->kids[2 * i];
+        const struct node *v = &n->kids[2 * i + 1];
         struct vpath sub = {.up = path, .key = k->str};
         const struct schema_prop *p = find_prop(s, k->str);
         if (p) {
@@ -895,7 +895,7 @@ static void check_map(const struct schema *s, const struct node *n,
 static bool enum_has(const struct node *enums, const struct node *n)
 {
     for (size_t i = 0; i < enums->n; i++)
-        if (node_equal(enums->kids[i], n))
+        if (node_equal(&enums->kids[i], n))
             return true;
     return false;
 }
@@ -919,7 +919,7 @@ static void check_scalar(const struct schema *s, const struct node *n,
         struct suggest sg;
         suggest_init(&sg, n->str);
         for (size_t i = 0; i < s->enums->n; i++)
-            suggest_offer(&sg, s->enums->kids[i]->str);
+            suggest_offer(&sg, s->enums->kids[i].str);
         if (suggest_best(&sg))
             snprintf(hint, sizeof(hint), "did you mean '%s'?",
                      suggest_best(&sg));
@@ -1097,7 +1097,7 @@ static void check_one_of(const struct schema *s, const struct node *n,
                     vals[nv++] = pj->rare->constv;
                 for (size_t e = 0; pj->enums && e < pj->enums->n && nv < 64;
                      e++)
-                    vals[nv++] = pj->enums->kids[e];
+                    vals[nv++] = &pj->enums->kids[e];
                 for (size_t e = 0; e < nv; e++) {
                     suggest_offer(&sg, vals[e]->str);
                     int w = snprintf(values + used, sizeof(values) - used,
@@ -1167,7 +1167,7 @@ static void validate(const struct schema *s, const struct node *n,
         if (s->items)
             for (size_t i = 0; i < n->n; i++) {
                 struct vpath sub = {.up = path, .index = i};
-                validate(s->items, n->kids[i], &sub, V, depth + 1);
+                validate(s->items, &n->kids[i], &sub, V, depth + 1);
             }
         return;
     }

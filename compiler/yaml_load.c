@@ -17,10 +17,14 @@
 #include "node.h"
 #include "source.h"
 
+/* Nodes are built by value: a collection's children wait on the
+ * loader's scratch and are copied, once it closes, into one array of
+ * exactly their number (node.h), so no node is allocated on its own. */
 struct frame {
-    struct node *coll;
-    size_t base;      /* where its children start in the loader's scratch */
-    struct node *key; /* map: key waiting for its value */
+    struct node coll;
+    size_t base;     /* where its children start in the loader's scratch */
+    struct node key; /* map: key waiting for its value */
+    bool has_key;
     /* The collection's subtree so far: nodes (aliases count as the nodes
      * they repeat) and levels. Kept here, not in the node, which stays
      * small. */
@@ -31,7 +35,7 @@ struct frame {
 /* What an alias repeats: the anchored node and its subtree's size. */
 struct anchor {
     const char *name;
-    struct node *node;
+    struct node node; /* a copy: its children are shared */
     size_t weight;
     int height;
 };
@@ -55,7 +59,7 @@ struct loader {
     /* The children of the open collections, innermost last: a closed
      * collection gets an array of exactly its own, so the arena holds no
      * outgrown copies. */
-    struct node **scratch;
+    struct node *scratch;
     size_t top, scratch_cap;
     size_t budget;
     /* The short scalar texts copied so far (open addressing): a text
@@ -63,7 +67,8 @@ struct loader {
      * value, is stored once. Nodes never change their str. */
     struct text *texts;
     size_t ntexts, texts_cap;
-    struct node *root;
+    struct node root;
+    bool has_root;
     int failed; /* an error was reported */
     int fatal;  /* parsing cannot go on */
     int documents;
@@ -265,10 +270,10 @@ static void check_duplicates(struct loader *L, struct node *m)
     if (m->n <= 16) {
         for (size_t i = 1; i < m->n; i++)
             for (size_t j = 0; j < i; j++)
-                if (node_len(m->kids[2 * i]) == node_len(m->kids[2 * j]) &&
-                    !memcmp(m->kids[2 * i]->str, m->kids[2 * j]->str,
-                            node_len(m->kids[2 * i]))) {
-                    report_duplicate(L, m->kids[2 * j], m->kids[2 * i]);
+                if (node_len(&m->kids[2 * i]) == node_len(&m->kids[2 * j]) &&
+                    !memcmp(m->kids[2 * i].str, m->kids[2 * j].str,
+                            node_len(&m->kids[2 * i]))) {
+                    report_duplicate(L, &m->kids[2 * j], &m->kids[2 * i]);
                     break;
                 }
         return;
@@ -279,7 +284,7 @@ static void check_duplicates(struct loader *L, struct node *m)
         return;
     }
     for (size_t i = 0; i < m->n; i++)
-        keys[i] = m->kids[2 * i];
+        keys[i] = &m->kids[2 * i];
     qsort(keys, m->n, sizeof(*keys), cmp_key);
     for (size_t i = 1; i < m->n; i++) {
         if (strcmp(keys[i]->str, keys[i - 1]->str))
@@ -292,8 +297,8 @@ static void check_duplicates(struct loader *L, struct node *m)
     free(keys);
 }
 
-static void register_anchor(struct loader *L, const char *name, struct node *n,
-                            size_t weight, int height)
+static void register_anchor(struct loader *L, const char *name,
+                            const struct node *n, size_t weight, int height)
 {
     if (!name || arena_grow(L->a, (void **)&L->anchors, &L->anchors_cap,
                             L->nanchors + 1, sizeof(*L->anchors)) < 0) {
@@ -301,31 +306,31 @@ static void register_anchor(struct loader *L, const char *name, struct node *n,
         return;
     }
     L->anchors[L->nanchors].name = name;
-    L->anchors[L->nanchors].node = n;
+    L->anchors[L->nanchors].node = *n;
     L->anchors[L->nanchors].weight = weight;
     L->anchors[L->nanchors].height = height;
     L->nanchors++;
 }
 
 /* Pushes a child of the innermost open collection onto the scratch. */
-static bool push(struct loader *L, struct node *n)
+static bool push(struct loader *L, const struct node *n)
 {
     if (L->top == L->scratch_cap) {
         size_t cap = L->scratch_cap ? 2 * L->scratch_cap : 256;
-        struct node **more = realloc(L->scratch, cap * sizeof(*more));
+        struct node *more = realloc(L->scratch, cap * sizeof(*more));
         if (!more)
             return false;
         L->scratch = more;
         L->scratch_cap = cap;
     }
-    L->scratch[L->top++] = n;
+    L->scratch[L->top++] = *n;
     return true;
 }
 
 /* Gives the collection of frame f, now closed, its children. */
 static bool close_frame(struct loader *L, struct frame *f)
 {
-    struct node *c = f->coll;
+    struct node *c = &f->coll;
     size_t k = L->top - f->base;
     if (k) {
         c->kids = arena_alloc(L->a, k * sizeof(*c->kids));
@@ -339,15 +344,16 @@ static bool close_frame(struct loader *L, struct frame *f)
 
 /* Attaches a finished node, whose subtree has weight nodes and height
  * levels, to the open collection (or makes it the root). */
-static void attach(struct loader *L, struct node *n, size_t weight, int height,
-                   yaml_mark_t m)
+static void attach(struct loader *L, const struct node *n, size_t weight,
+                   int height, yaml_mark_t m)
 {
     if (L->depth == 0) {
-        L->root = n;
+        L->root = *n;
+        L->has_root = true;
         return;
     }
     struct frame *f = &L->stack[L->depth - 1];
-    struct node *c = f->coll;
+    struct node *c = &f->coll;
     if (height + 1 > f->height)
         f->height = height + 1;
     if (c->type == NODE_SEQ) {
@@ -359,26 +365,25 @@ static void attach(struct loader *L, struct node *n, size_t weight, int height,
         f->weight += weight;
         return;
     }
-    if (!f->key) {
+    if (!f->has_key) {
+        f->key = *n;
+        f->has_key = true;
         if (n->type == NODE_MAP || n->type == NODE_SEQ) {
             error_at(L, m, "yaml-syntax", "keys must be plain strings",
                      "a map key must be a scalar, not a collection");
-            n = node_new_string(L->a, "?", 1, L->src, n->line, n->col);
-            if (!n) {
-                out_of_memory(L);
-                return;
-            }
+            node_init(&f->key, NODE_STRING, L->src, n->line, n->col);
+            f->key.str = "?";
+            f->key.v.len = 1;
         }
-        f->key = n;
         return;
     }
-    if (!push(L, f->key) || !push(L, n)) {
+    if (!push(L, &f->key) || !push(L, n)) {
         out_of_memory(L);
         return;
     }
     c->n++;
     f->weight += weight + 1;
-    f->key = NULL;
+    f->has_key = false;
 }
 
 /*
@@ -489,11 +494,12 @@ static const char *copy_text(struct loader *L, const char *s, size_t len)
     return c;
 }
 
-static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
+/* Fills n with the scalar of ev; false when out of memory. */
+static bool scalar_node(struct loader *L, yaml_event_t *ev, struct node *n)
 {
     yaml_mark_t m = ev->start_mark;
     size_t len = ev->data.scalar.length;
-    struct node *n;
+    node_init(n, NODE_STRING, L->src, line_of(L, m), col_of(m));
     if (len > LIMIT_STRING_BYTES) {
         char msg[128];
         snprintf(msg, sizeof(msg),
@@ -501,13 +507,10 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
                  LIMIT_STRING_BYTES);
         error_at(L, m, "string-too-long",
                  "move large content out of the definition", msg);
-        n = node_new_string(L->a, "", 0, L->src, line_of(L, m), col_of(m));
-        return n;
+        return true; /* the empty string */
     }
-    n = node_new(L->a, NODE_STRING, L->src, line_of(L, m), col_of(m));
-    if (!n ||
-        !(n->str = copy_text(L, (const char *)ev->data.scalar.value, len)))
-        return NULL;
+    if (!(n->str = copy_text(L, (const char *)ev->data.scalar.value, len)))
+        return false;
     n->v.len = (unsigned)len;
     if (ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE)
         n->block_indent = literal_indent(L, n);
@@ -525,7 +528,7 @@ static struct node *scalar_node(struct loader *L, yaml_event_t *ev)
                  "use a smaller number, or quote it if it is text", "%s", msg);
         L->failed = 1;
     }
-    return n;
+    return true;
 }
 
 static const struct anchor *find_anchor(struct loader *L, const char *name)
@@ -609,17 +612,17 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
         case YAML_SCALAR_EVENT: {
             if (!spend(&L, 1, m))
                 break;
-            struct node *n = scalar_node(&L, &ev);
-            if (!n) {
+            struct node n;
+            if (!scalar_node(&L, &ev, &n)) {
                 out_of_memory(&L);
                 break;
             }
             if (ev.data.scalar.anchor)
                 register_anchor(
-                    &L, arena_strdup(a, (const char *)ev.data.scalar.anchor), n,
-                    1, 0);
+                    &L, arena_strdup(a, (const char *)ev.data.scalar.anchor),
+                    &n, 1, 0);
             if (!L.fatal)
-                attach(&L, n, 1, 0, m);
+                attach(&L, &n, 1, 0, m);
             break;
         }
         case YAML_ALIAS_EVENT: {
@@ -649,7 +652,8 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
                 L.fatal = 1;
                 break;
             }
-            attach(&L, an->node, an->weight, an->height, m);
+            struct node copy = an->node; /* anchors may move as they grow */
+            attach(&L, &copy, an->weight, an->height, m);
             break;
         }
         case YAML_SEQUENCE_START_EVENT:
@@ -666,23 +670,18 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
             if (!spend(&L, 1, m))
                 break;
             bool seq = ev.type == YAML_SEQUENCE_START_EVENT;
-            struct node *n = node_new(a, seq ? NODE_SEQ : NODE_MAP, src,
-                                      line_of(&L, m), col_of(m));
             const yaml_char_t *anchor = seq ? ev.data.sequence_start.anchor
                                             : ev.data.mapping_start.anchor;
-            if (!n) {
-                out_of_memory(&L);
-                break;
-            }
+            node_init(&L.stack[L.depth].coll, seq ? NODE_SEQ : NODE_MAP, src,
+                      line_of(&L, m), col_of(m));
             L.open_anchor[L.depth] =
                 anchor ? arena_strdup(a, (const char *)anchor) : NULL;
             if (anchor && !L.open_anchor[L.depth]) {
                 out_of_memory(&L);
                 break;
             }
-            L.stack[L.depth].coll = n;
             L.stack[L.depth].base = L.top;
-            L.stack[L.depth].key = NULL;
+            L.stack[L.depth].has_key = false;
             L.stack[L.depth].weight = 1;
             L.stack[L.depth].height = 1;
             L.depth++;
@@ -691,7 +690,7 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT: {
             L.depth--;
-            struct node *n = L.stack[L.depth].coll;
+            struct node *n = &L.stack[L.depth].coll;
             size_t weight = L.stack[L.depth].weight;
             int height = L.stack[L.depth].height;
             if (!close_frame(&L, &L.stack[L.depth])) {
@@ -715,5 +714,14 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
     free(L.scratch);
     free(L.texts);
     *failed = L.failed;
-    return L.fatal ? NULL : L.root;
+    if (L.fatal || !L.has_root)
+        return NULL;
+    struct node *root = arena_alloc(a, sizeof(*root));
+    if (!root) {
+        a->failed = 1;
+        *failed = 1;
+        return NULL;
+    }
+    *root = L.root;
+    return root;
 }
