@@ -32,7 +32,12 @@ OPT := -O2 -g
 endif
 CFLAGS ?=
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libmicrohttpd is compiled against but not linked: the server loads it
+# when it starts (server/mhd.h), by the soname of the library found here.
+PKG_LIBS = $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKGS)) 2>/dev/null)
+MHD_SONAME = $(shell objdump -p "$$(pkg-config --variable=libdir \
+               libmicrohttpd 2>/dev/null)/libmicrohttpd.so" 2>/dev/null | \
+               awk '$$1 == "SONAME" {print $$2}')
 ALL_CFLAGS = $(WARN) $(OPT) $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 # A build id in every binary: dev's cache of parsed definitions is only
 # used by the build that wrote it (compiler/defcache.c).
@@ -83,6 +88,8 @@ $(B)/gen/dashboard.c: server/dashboard/index.html scripts/embed.sh | $(DEPS_STAM
 
 $(B)/gen/dashboard.o: $(B)/gen/dashboard.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/server/mhd.o: ALL_CFLAGS += $(if $(MHD_SONAME),-DMHD_SONAME='"$(MHD_SONAME)"')
 
 $(B)/libstrueresrv.a: $(SERVER_OBJ) Makefile
 	rm -f $@ && ar rcs $@ $(filter %.o,$^)

@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "embedded.h"
+#include "mhd.h"
 
 extern const struct embedded_file embedded_dashboard[];
 #include "request.h"
@@ -42,7 +42,7 @@ struct req {
 static struct srv_conn *conn_of(struct MHD_Connection *c)
 {
     const union MHD_ConnectionInfo *i =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        mhd.get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     return i ? i->socket_context : NULL;
 }
 
@@ -108,7 +108,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
         free(r->body); /* answered 408 meanwhile (deadline.c) */
         return MHD_NO;
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
+    struct MHD_Response *resp = mhd.create_response_from_buffer(
         r->len, r->body ? r->body : (void *)"",
         r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
@@ -116,36 +116,36 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
         return MHD_NO;
     }
     r->body = NULL;
-    MHD_add_response_header(resp, "Content-Type",
+    mhd.add_response_header(resp, "Content-Type",
                             r->ctype ? r->ctype : "application/json");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    mhd.add_response_header(resp, "Cache-Control", "no-store");
+    mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (r->ctype && !strncmp(r->ctype, "text/html", 9)) {
         /* The page: no framing (clickjacking), nothing loaded from
          * elsewhere, its API on this origin only (as its meta tag says,
          * which cannot forbid framing). */
-        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-        MHD_add_response_header(
+        mhd.add_response_header(resp, "X-Frame-Options", "DENY");
+        mhd.add_response_header(
             resp, "Content-Security-Policy",
             "default-src 'none'; script-src 'unsafe-inline'; style-src "
             "'unsafe-inline'; connect-src 'self'; img-src data:; base-uri "
             "'none'; form-action 'none'; frame-ancestors 'none'");
     }
     if (r->env) {
-        MHD_add_response_header(resp, "Struere-Environment",
+        mhd.add_response_header(resp, "Struere-Environment",
                                 struere_env_name(r->env));
-        MHD_add_response_header(resp, "Struere-Commit", r->commit);
+        mhd.add_response_header(resp, "Struere-Commit", r->commit);
     }
     if (r->allow)
-        MHD_add_response_header(resp, "Allow", r->allow);
+        mhd.add_response_header(resp, "Allow", r->allow);
     if (r->status == 401)
-        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+        mhd.add_response_header(resp, "WWW-Authenticate", "Bearer");
     if (r->status == 503)
-        MHD_add_response_header(resp, "Retry-After", "1");
+        mhd.add_response_header(resp, "Retry-After", "1");
     if (r->close)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->status, resp);
-    MHD_destroy_response(resp);
+        mhd.add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ok = mhd.queue_response(c, (unsigned)r->status, resp);
+    mhd.destroy_response(resp);
     q->status = r->status;
     q->env = r->env;
     q->answered = true;
@@ -263,7 +263,7 @@ static void answer(struct srv *s, struct MHD_Connection *c, struct req *q,
     }
     size_t n;
     const char *tok = auth_bearer(
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), &n);
+        mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), &n);
     if (route_is_dashboard(id)) {
         if (!tok || !token_ok(s->cfg.dashboard_token, tok, n)) {
             reply_error(r, 401, "unauthorized",
@@ -357,7 +357,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
             return send_reply(c, q, &r);
         }
         const char *cl =
-            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+            mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > SRV_BODY_MAX) {
             if (!reply_open(&r))
                 return MHD_NO;
@@ -443,7 +443,7 @@ static void connection_notify(void *cls, struct MHD_Connection *c,
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&s->connections, 1);
         const union MHD_ConnectionInfo *i =
-            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+            mhd.get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         *socket_context =
             i ? deadline_conn_open(s->deadline, i->connect_fd) : NULL;
     } else {
@@ -505,7 +505,7 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
     s->cfg = *cfg;
     struct sockaddr_storage ss;
     bool v6;
-    if (listen_addr(cfg, &ss, &v6, err, errsize) < 0)
+    if (!mhd_load(err, errsize) || listen_addr(cfg, &ss, &v6, err, errsize) < 0)
         return -1;
     snprintf(s->store_path, sizeof(s->store_path), "%s", cfg->store);
     s->opts.store = s->store_path;
@@ -555,7 +555,7 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
                         : SRV_IDLE_SECONDS;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0) | MHD_USE_ERROR_LOG;
-    struct MHD_Daemon *d = MHD_start_daemon(
+    struct MHD_Daemon *d = mhd.start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, handler, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
@@ -571,7 +571,7 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
         return -1;
     }
     const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+        mhd.get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned port = info ? info->port : cfg->port;
     fprintf(stderr, "struere serve: listening on http://%s%s%s:%u\n",
             v6 ? "[" : "", cfg->host, v6 ? "]" : "", port);
@@ -589,14 +589,14 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
     }
     /* stop accepting, let the requests in flight finish, then stop */
     fprintf(stderr, "struere serve: stopping\n");
-    MHD_socket ls = MHD_quiesce_daemon(d);
+    MHD_socket ls = mhd.quiesce_daemon(d);
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (atomic_load(&s->inflight) > 0 && since(&t0) < SRV_DRAIN_SECONDS)
         usleep(10000);
-    MHD_stop_daemon(d);
+    mhd.stop_daemon(d);
     srv_free(s);
     fprintf(stderr, "struere serve: stopped\n");
     return 0;

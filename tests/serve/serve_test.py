@@ -157,6 +157,17 @@ if not S.port:
     sys.exit(1)
 P = S.port
 
+# libmicrohttpd is loaded by serve when it starts (server/mhd.h): the
+# program itself does not need it (nor its TLS chain), a running server
+# has it mapped.
+rc, out, err = run("readelf", "-d", BIN)
+needed = re.findall(rb"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+check("struere does not link libmicrohttpd or GnuTLS: only serve loads them",
+      rc == 0 and needed and not [n for n in needed if b"microhttpd" in n or b"gnutls" in n],
+      needed)
+maps = open("/proc/%d/maps" % S.p.pid).read()
+check("a running server has libmicrohttpd mapped", "libmicrohttpd.so" in maps)
+
 # ---- every route with each key kind --------------------------------------
 
 KINDS = {"agents": ("agent", "agents"), "data-types": ("data", "data"), "roles": ("role", "roles"),
