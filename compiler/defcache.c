@@ -44,6 +44,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "cache_file.h"
+#include "hex.h"
 #include "index.h"
 #include "limits.h"
 #include "node.h"
@@ -177,7 +178,7 @@ static void put_record(rt_buf *o, const struct def *d,
         rt_buf_put(o, &st->mtime_ns, 8);
         rt_buf_put(o, &st->ctime_ns, 8);
         unsigned char h[32];
-        sodium_hex2bin(h, sizeof(h), d->sha256, 64, NULL, NULL, NULL);
+        rt_hex_decode(d->sha256, 64, h, sizeof(h));
         rt_buf_put(o, h, 32);
         put_node(o, d->root);
     }
@@ -198,8 +199,7 @@ static void put_record(rt_buf *o, const struct def *d,
  * environment a length (4) and that many bytes (xcheck.h's format). */
 static bool hex32(const char *hex, unsigned char out[32])
 {
-    return strlen(hex) == 64 &&
-           sodium_hex2bin(out, 32, hex, 64, NULL, NULL, NULL) == 0;
+    return rt_hex_decode(hex, strnlen(hex, 65), out, 32) == 0;
 }
 
 static void put_xchecks(rt_buf *o, const struct project *p)

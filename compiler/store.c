@@ -58,6 +58,24 @@ const char *store_git_dir(const struct store *s)
     return git_repository_path(s->repo);
 }
 
+/* libgit2 counts its users and shuts down when the last one is done;
+ * its start loads the system's CA certificates (mbedTLS, about 6 ms),
+ * and a command opens and closes stores several times (dev, status: a
+ * fetch, the cache, the branches). The first store keeps one use for the
+ * rest of the process, so libgit2 starts once. */
+static pthread_once_t libgit2_held = PTHREAD_ONCE_INIT;
+
+static void hold_libgit2(void)
+{
+    git_libgit2_init();
+}
+
+static void libgit2_start(void)
+{
+    pthread_once(&libgit2_held, hold_libgit2);
+    git_libgit2_init();
+}
+
 int store_ensure_repository(const char *dir, bool *created, char *err,
                             size_t errsize)
 {
@@ -65,7 +83,7 @@ int store_ensure_repository(const char *dir, bool *created, char *err,
     git_buf found = GIT_BUF_INIT;
     git_repository *repo = NULL;
     *created = false;
-    git_libgit2_init();
+    libgit2_start();
     if (git_repository_discover(&found, dir, 0, NULL) == 0) {
         rc = 0;
         goto cleanup;
@@ -225,7 +243,7 @@ cleanup:
 int store_open(struct store **out, const char *path, char *err, size_t errsize)
 {
     *out = NULL;
-    git_libgit2_init();
+    libgit2_start();
     /* Objects and refs reach the disk before a ref points at them. */
     git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
     struct store *s = calloc(1, sizeof(*s));

@@ -9,11 +9,11 @@
  */
 #include "xcheck.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
+#include "hex.h"
 #include "index.h"
 #include "kinds.h"
 #include "sha256.h"
@@ -27,8 +27,7 @@ void xcheck_rec_begin(struct xcheck_rec *r)
 /* The first XCHECK_DIGEST bytes of a file's SHA-256 (64 hex digits). */
 static void hex_prefix(const char *hex, unsigned char out[XCHECK_DIGEST])
 {
-    sodium_hex2bin(out, XCHECK_DIGEST, hex, 2 * XCHECK_DIGEST, NULL, NULL,
-                   NULL);
+    rt_hex_decode(hex, 2 * XCHECK_DIGEST, out, XCHECK_DIGEST);
 }
 
 /* How a definition was found: 0 none, 1 a YAML file, 2 a Markdown file

@@ -22,6 +22,7 @@
 #include "rt_json.h"
 #include "struere.h"
 #include "rt_buf.h"
+#include "rt_hex.h"
 
 /* ---- bundle internals (bundle.c) ---- */
 
@@ -67,14 +68,6 @@ static inline int rt_result(struere_error *err, int rc, const char *name)
 }
 /* The system's reason for errno `e` (thread-safe), in `buf` or static. */
 const char *rt_sys_reason(int e, char *buf, size_t n);
-
-/* ---- hex (integrity.c) ---- */
-
-/* Decodes exactly `2 * size` lowercase hex digits into `out`: 0, or -1
- * when `n` is not `2 * size` or a digit is not lowercase hex. */
-int rt_hex_decode(const char *hex, size_t n, unsigned char *out, size_t size);
-/* `n` bytes as 2n lowercase hex digits and a NUL into `out`. */
-void rt_hex_encode(const unsigned char *b, size_t n, char *out);
 
 /* ---- trust (trust.c) ---- */
 
