@@ -124,6 +124,9 @@ $(B)/fuzz-replay-check: $(B)/tests/fuzz/fuzz_check.o $(B)/tests/fuzz/replay.o $(
 $(B)/fuzz-replay-defcache: $(B)/tests/fuzz/fuzz_defcache.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/fuzz-replay-xcheck: $(B)/tests/fuzz/fuzz_xcheck.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/fuzz-replay-segments: $(B)/tests/fuzz/fuzz_segments.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -145,7 +148,8 @@ replay: $(B)/fuzz-replay-check
 	$(B)/fuzz-replay-check tests/fuzz/corpus-check fixtures/example
 
 test: $(B)/lib-boundary.ok $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check \
-      $(B)/fuzz-replay-defcache $(B)/fuzz-replay-segments \
+      $(B)/fuzz-replay-defcache $(B)/fuzz-replay-xcheck \
+      $(B)/fuzz-replay-segments \
       $(B)/fuzz-replay-serve $(B)/runtime-tests \
       $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
       $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE) $(TRUST_TOOL) \
@@ -165,7 +169,8 @@ valgrind: $(B)/unit-tests $(B)/struere $(B)/runtime-tests $(ENGINE_BIN)
 
 fuzz:
 	$(MAKE) VARIANT=fuzz CC=clang build/fuzz/fuzz-check build/fuzz/fuzz-bundle \
-	    build/fuzz/fuzz-defcache build/fuzz/fuzz-segments build/fuzz/fuzz-serve \
+	    build/fuzz/fuzz-defcache build/fuzz/fuzz-xcheck build/fuzz/fuzz-segments \
+	    build/fuzz/fuzz-serve \
 	    $(RT_FUZZ_NAMES:%=build/fuzz/fuzz-%)
 	$(MAKE) build/release/struere
 	./tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
@@ -173,6 +178,8 @@ fuzz:
 build/fuzz/fuzz-check: build/fuzz/tests/fuzz/fuzz_check.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 build/fuzz/fuzz-defcache: build/fuzz/tests/fuzz/fuzz_defcache.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+build/fuzz/fuzz-xcheck: build/fuzz/tests/fuzz/fuzz_xcheck.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 build/fuzz/fuzz-segments: build/fuzz/tests/fuzz/fuzz_segments.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)

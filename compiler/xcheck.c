@@ -24,10 +24,12 @@ void xcheck_rec_begin(struct xcheck_rec *r)
     r->failed = false;
 }
 
-/* The first XCHECK_DIGEST bytes of a file's SHA-256 (64 hex digits). */
-static void hex_prefix(const char *hex, unsigned char out[XCHECK_DIGEST])
+/* The first XCHECK_DIGEST bytes of a file's SHA-256 (64 lowercase hex
+ * digits); false when it is not one. */
+static bool hex_prefix(const char *hex, unsigned char out[XCHECK_DIGEST])
 {
-    rt_hex_decode(hex, 2 * XCHECK_DIGEST, out, XCHECK_DIGEST);
+    return strlen(hex) == 64 &&
+           rt_hex_decode(hex, 2 * XCHECK_DIGEST, out, XCHECK_DIGEST) == 0;
 }
 
 /* How a definition was found: 0 none, 1 a YAML file, 2 a Markdown file
@@ -71,9 +73,7 @@ void xcheck_note(struct xcheck_rec *r, unsigned tag, const char *slug,
         return;
     memset(x->digest, 0, XCHECK_DIGEST);
     x->found = found_as(found);
-    if (found && strlen(found->sha256) == 64)
-        hex_prefix(found->sha256, x->digest);
-    else if (found)
+    if (found && !hex_prefix(found->sha256, x->digest))
         r->failed = true; /* a file without its digest: nothing to compare */
 }
 
@@ -199,10 +199,7 @@ bool xcheck_holds(const struct check_ctx *c, const unsigned char *bytes,
             return false;
         if (!d)
             continue;
-        if (strlen(d->sha256) != 64)
-            return false;
-        hex_prefix(d->sha256, now);
-        if (memcmp(now, digest, XCHECK_DIGEST))
+        if (!hex_prefix(d->sha256, now) || memcmp(now, digest, XCHECK_DIGEST))
             return false;
     }
     return !r.bad && r.p == r.end;

@@ -54,6 +54,7 @@ run serve ./tests/serve/run.sh "$b/struere"
 run dashboard ./tests/dashboard/run.sh "$b"
 run fuzz-replay-check "$b/fuzz-replay-check" tests/fuzz/corpus-check
 run fuzz-replay-defcache "$b/fuzz-replay-defcache" tests/fuzz/corpus-defcache
+run fuzz-replay-xcheck "$b/fuzz-replay-xcheck" tests/fuzz/corpus-xcheck
 run fuzz-replay-segments "$b/fuzz-replay-segments" tests/fuzz/corpus-segments
 run fuzz-replay-bundle "$b/fuzz-replay-bundle" tests/fuzz/corpus-bundle
 run fuzz-replay-serve "$b/fuzz-replay-serve" tests/fuzz/corpus-serve

@@ -26,38 +26,19 @@
 #include <unistd.h>
 
 #include "defcache.h"
+#include "cache_fuzz.h"
 #include "project.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64], cache_path[128];
+static const char *dir;
+static char cache_path[128];
 static unsigned char *base; /* a valid cache of the copy */
 static size_t base_len, header_len;
 static size_t rec_at[256], rec_len[256], nrec; /* records' bodies */
 static unsigned char key[32];                  /* the copy's cache key */
 #define TAG 32                                 /* the MAC at the end */
 static struct project shared;                  /* the schemas, loaded once */
-
-static size_t uv_len(const unsigned char *p, const unsigned char *end,
-                     uint64_t *v)
-{
-    size_t n = 0;
-    *v = 0;
-    while (p + n < end && n < 10) {
-        *v |= (uint64_t)(p[n] & 0x7f) << (7 * n);
-        if (!(p[n++] & 0x80))
-            return n;
-    }
-    return 0;
-}
-
-static void cleanup(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (dir[0] && system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-}
 
 static size_t tree_offset(size_t r);
 
@@ -88,27 +69,13 @@ static void write_seeds(const char *out)
 /* Copies the example, writes its cache, and finds the records in it. */
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/struere-fuzz-defcache.XXXXXX");
-    if (!mkdtemp(dir))
-        abort();
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "cp -R fixtures/example/. %s/", dir);
-    if (system(cmd) != 0)
-        abort();
+    dir = example_copy("defcache");
     snprintf(cache_path, sizeof(cache_path), "%s/cache", dir);
     struct project p;
     if (project_load(&p, dir, 1) < 0 || !p.config)
         abort();
     project_hash_sources(&p); /* what the cache keys on, as dev does */
-    if (defcache_save(cache_path, &p, NULL, defcache_now()) != 0)
-        abort();
-    project_free(&p);
-    FILE *f = fopen(cache_path, "rb");
-    if (!f)
-        abort();
-    base = malloc(1 << 22);
-    base_len = fread(base, 1, 1 << 22, f);
-    fclose(f);
+    base = example_cache(&p, cache_path, &base_len, key);
     /* magic, byte-order mark, two strs, the count */
     const unsigned char *q = base + 12, *end = base + base_len - TAG;
     for (int s = 0; s < 2; s++) {
@@ -128,14 +95,8 @@ static void setup(void)
         rec_len[nrec++] = len;
         q += 4 + len;
     }
-    snprintf(cmd, sizeof(cmd), "%s/key", dir);
-    f = fopen(cmd, "rb");
-    if (!f || fread(key, 1, sizeof(key), f) != sizeof(key))
-        abort();
-    fclose(f);
     if (project_open(&shared, dir) < 0)
         abort();
-    atexit(cleanup);
     const char *seeds = getenv("STRUERE_FUZZ_SEEDS");
     if (seeds) {
         write_seeds(seeds);
