@@ -42,8 +42,22 @@ static size_t count(const struct node *n)
     return n && (n->type == NODE_SEQ || n->type == NODE_MAP) ? n->n : 0;
 }
 
+/* The headings of every Markdown agent's prompt, which the summary
+ * lists; false when out of memory. */
+static bool outline_prompts(struct project *p)
+{
+    for (size_t i = 0; i < p->ndefs[KIND_AGENT]; i++) {
+        struct def *d = &p->defs[KIND_AGENT][i];
+        if (d->root && d->md && !markdown_outline(&p->arena, d->md, d->src))
+            return false;
+    }
+    return true;
+}
+
 static void print_summary(FILE *out, const struct project *p)
 {
+    /* the prompts' outlines were made (cmd_check) before anything is
+     * printed */
     for (size_t i = 0; i < p->ndefs[KIND_AGENT]; i++) {
         const struct def *d = &p->defs[KIND_AGENT][i];
         if (!d->root)
@@ -188,8 +202,12 @@ int cmd_check(const struct cli *g, int argc, char **argv)
                            p.ndefs[k] == 1 ? kind_table[k].label
                                            : kind_table[k].plural);
             printf(")\n");
-            if (summary)
+            if (summary && !outline_prompts(&p)) {
+                cli_error("out of memory");
+                code = EXIT_IO;
+            } else if (summary) {
                 print_summary(stdout, &p);
+            }
         }
     }
     project_free(&p);

@@ -1,5 +1,6 @@
 /*
- * markdown.c - front matter split and cmark parse of agent prompts.
+ * markdown.c - front matter split of agent prompts, and their outline
+ * (cmark) when asked for.
  */
 #include "markdown.h"
 
@@ -47,16 +48,21 @@ static void collect_text(cmark_node *n, char *buf, size_t size, size_t *used)
     }
 }
 
-static void outline(struct arena *a, struct markdown *md, const char *text,
-                    size_t len)
+bool markdown_outline(struct arena *a, struct markdown *md,
+                      const struct source *src)
 {
-    cmark_node *doc = cmark_parse_document(text, len, CMARK_OPT_DEFAULT);
+    if (md->outlined)
+        return true;
+    if (!src->text || src->len < md->body_offset + md->body_len)
+        return true; /* not held (a restored file): nothing to outline */
+    cmark_node *doc = cmark_parse_document(src->text + md->body_offset,
+                                           md->body_len, CMARK_OPT_DEFAULT);
     if (!doc)
-        return;
+        return false;
     size_t cap = 0;
-    for (cmark_node *b = cmark_node_first_child(doc); b;
+    bool ok = true;
+    for (cmark_node *b = cmark_node_first_child(doc); b && ok;
          b = cmark_node_next(b)) {
-        md->nblocks++;
         if (cmark_node_get_type(b) != CMARK_NODE_HEADING)
             continue;
         char buf[256];
@@ -64,16 +70,20 @@ static void outline(struct arena *a, struct markdown *md, const char *text,
         buf[0] = '\0';
         collect_text(b, buf, sizeof(buf), &used);
         if (arena_grow(a, (void **)&md->headings, &cap, md->nheadings + 1,
-                       sizeof(*md->headings)) < 0)
-            break; /* out of memory: the arena says so */
-        struct md_heading *h = &md->headings[md->nheadings++];
+                       sizeof(*md->headings)) < 0) {
+            ok = false;
+            break;
+        }
+        struct md_heading *h = &md->headings[md->nheadings];
         h->level = cmark_node_get_heading_level(b);
         h->line = cmark_node_get_start_line(b) + md->body_line - 1;
         h->text = arena_strdup(a, buf);
-        if (!h->text)
-            h->text = "";
+        ok = h->text != NULL;
+        md->nheadings += ok;
     }
     cmark_node_free(doc);
+    md->outlined = ok;
+    return ok;
 }
 
 struct markdown *markdown_load(struct arena *a, const struct source *src,
@@ -105,7 +115,9 @@ struct markdown *markdown_load(struct arena *a, const struct source *src,
             md->body_offset = pos + n + eol;
             md->body_len = len - md->body_offset;
             md->body_line = line + 1;
-            outline(a, md, t + md->body_offset, md->body_len);
+            md->headings = NULL;
+            md->nheadings = 0;
+            md->outlined = false;
             return md;
         }
         pos += n + eol;

@@ -6,6 +6,7 @@
 #ifndef STRUERE_MARKDOWN_H
 #define STRUERE_MARKDOWN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct arena;
@@ -23,16 +24,22 @@ struct markdown {
     int fm_line;              /* file line where it starts */
     size_t body_offset, body_len;
     int body_line; /* file line where the prompt starts */
+    /* The prompt's headings, once markdown_outline has run. */
     struct md_heading *headings;
     size_t nheadings;
-    size_t nblocks; /* top-level blocks of the prompt */
+    bool outlined;
 };
 
-/* Splits src into front matter and body and parses the body with cmark.
- * Returns NULL after reporting a diagnostic when there is no front
- * matter. */
+/* Splits src into front matter and body. Returns NULL after reporting a
+ * diagnostic when there is no front matter. */
 struct markdown *markdown_load(struct arena *a, const struct source *src,
                                struct diag_list *diags);
+/* Parses the prompt with cmark for its headings (`check --summary` lists
+ * them), once: no check reads them, so no run pays for it unasked. src is
+ * the file md was split from; its text is kept (the prompt points into
+ * it). false when out of memory. */
+bool markdown_outline(struct arena *a, struct markdown *md,
+                      const struct source *src);
 
 /* Markdown text to HTML (cmark, safe mode: raw HTML is not passed
  * through). The caller frees the result with free(). */

@@ -383,6 +383,14 @@ t "check: --format=sarif is --format sarif" cmp -s "$T/out" "$T/example.sarif"
 run "$BIN" -C "$EXAMPLE" check --summary
 t "check: --summary lists definitions" \
     bash -c "[ $RC -eq 0 ] && grep -q '^agent front-desk:' '$T/out' && grep -q '^role staff:' '$T/out'"
+# front-desk.md's prompt: '# {{agentName}} — ...' then '## Who you are
+# talking to' ... '## Booking hand-off format', indented by level
+t "check: --summary outlines a Markdown agent's prompt by its headings" \
+    bash -c "sed -n '/^agent front-desk:/,/^agent homework-helper:/p' '$T/out' | sed '1d;\$d' > '$T/outline' &&
+             [ \"\$(sed -n 1p '$T/outline')\" = '  {{agentName}} — {{organizationName}}' ] &&
+             [ \"\$(sed -n 2p '$T/outline')\" = '    Who you are talking to' ] &&
+             [ \"\$(sed -n 7p '$T/outline')\" = '    Booking hand-off format' ] &&
+             [ \"\$(wc -l < '$T/outline')\" -eq 7 ]"
 
 # ---- check: an invalid project ------------------------------------------
 
