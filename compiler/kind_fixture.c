@@ -114,32 +114,53 @@ static const struct schema *compile_record(struct check_ctx *c,
     return s;
 }
 
+/* A field's dotted path in a record ("address.city"), kept as the chain
+ * of its names and written out only for a report: most records have no
+ * problem, and each of their fields would otherwise format its path. */
+struct field_path {
+    const struct field_path *up; /* NULL at the record's top level */
+    const char *name;
+};
+
+static void path_text(const struct field_path *f, char *buf, size_t size)
+{
+    if (!f) {
+        buf[0] = '\0';
+        return;
+    }
+    path_text(f->up, buf, size);
+    size_t used = strlen(buf);
+    snprintf(buf + used, size - used, "%s%s", used ? "." : "", f->name);
+}
+
 static void check_ref_to(struct check_ctx *c, const struct node *v,
-                         const char *type, const char *field)
+                         const char *type, const struct field_path *field)
 {
     if (!v || v->type != NODE_STRING)
         return;
     const struct node *target = check_fixture_ref(c, v->str);
-    if (!target) {
+    const char *ttype = target ? node_get_str(target, "type") : NULL;
+    if (target && (!ttype || !strcmp(ttype, type)))
+        return;
+    char path[256];
+    path_text(field, path, sizeof(path));
+    if (!target)
         diag_error(c->diags, v, "unknown-fixture-ref",
                    "reference fields hold the ref of a fixture record",
                    "'%s' references record '%s', which no fixture defines",
-                   field, v->str);
-        return;
-    }
-    const char *ttype = node_get_str(target, "type");
-    if (ttype && strcmp(ttype, type))
+                   path, v->str);
+    else
         diag_error(c->diags, v, "fixture-ref-type",
                    "point it at a record of the referenced type",
                    "'%s' must reference a '%s' record, but '%s' is a '%s'",
-                   field, type, v->str, ttype);
+                   path, type, v->str, ttype);
 }
 
 /* Follows the data type's field schema through the record's data,
  * checking every `references` field. */
 static void check_references(struct check_ctx *c, const struct node *schema,
-                             const struct node *data, const char *path,
-                             int depth)
+                             const struct node *data,
+                             const struct field_path *path, int depth)
 {
     const struct node *props = node_get(schema, "properties");
     if (!props || props->type != NODE_MAP || !data || data->type != NODE_MAP ||
@@ -151,8 +172,7 @@ static void check_references(struct check_ctx *c, const struct node *schema,
         const struct node *v = node_get(data, name);
         if (!v)
             continue;
-        char sub[256];
-        snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", name);
+        const struct field_path sub_path = {path, name}, *sub = &sub_path;
         const char *ref = node_get_str(f, "references");
         if (ref) {
             check_ref_to(c, v, ref, sub);
@@ -198,7 +218,8 @@ void fixture_check_refs(struct check_ctx *c, struct def *d,
         snprintf(what, sizeof(what), "data of record '%s'",
                  node_get_str(ent, "ref") ? node_get_str(ent, "ref") : "?");
         schema_validate_within(record_schema(c, data), rec, what, c->diags);
-        check_references(c, node_get(data->view[c->env], "schema"), rec, "", 0);
+        check_references(c, node_get(data->view[c->env], "schema"), rec, NULL,
+                         0);
     }
     const struct node *rels = node_get(view, "relations");
     for (size_t r = 0; rels && rels->type == NODE_SEQ && r < rels->n; r++) {
