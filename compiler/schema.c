@@ -48,6 +48,7 @@ struct schema_rare {
     const struct node *constv;
     regex_t pattern;
     const char *pattern_src; /* NULL: no pattern */
+    bool slug_shape;         /* pattern_src is SLUG_PATTERN */
     bool has_min, has_max;
     double min, max;
     long min_len, max_len, min_items, max_items; /* -1: none */
@@ -56,6 +57,28 @@ struct schema_rare {
     struct xenum *x_enum;
     size_t nx_enum;
 };
+
+/* The shape of a slug: 14 of the 20 patterns of the built-in schemas,
+ * matched against every definition's slug and most references. Matched by
+ * hand instead of by regexec (about 3,200 instructions a match in glibc,
+ * 3.5% of check's at 1,000 definitions); the same strings match (the unit
+ * test compares the two over every short string of its alphabet). Like
+ * regexec, it reads s up to its first NUL. */
+#define SLUG_PATTERN "^[a-z0-9]+(-[a-z0-9]+)*$"
+
+static bool slug_shaped(const char *s)
+{
+    bool want_alnum = true; /* at the start, and after a '-' */
+    for (; *s; s++) {
+        if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9'))
+            want_alnum = false;
+        else if (*s == '-' && !want_alnum)
+            want_alnum = true;
+        else
+            return false;
+    }
+    return !want_alnum;
+}
 
 static const struct schema_rare rare_none = {
     .min_len = -1, .max_len = -1, .min_items = -1, .max_items = -1};
@@ -221,6 +244,7 @@ static int compile_rare(struct compiler *C, struct schema *s, const char *key,
             break;
         }
         R->pattern_src = v->str;
+        R->slug_shape = !strcmp(v->str, SLUG_PATTERN);
         struct schema_set *set = C->set;
         if (arena_grow(C->a, (void **)&set->patterns, &set->patterns_cap,
                        set->npatterns + 1, sizeof(*set->patterns)) < 0) {
@@ -937,7 +961,9 @@ static void check_scalar(const struct schema *s, const struct node *n,
     }
     if (n->type == NODE_STRING) {
         if (s->rare->pattern_src &&
-            regexec(&s->rare->pattern, n->str, 0, NULL, 0)) {
+            (s->rare->slug_shape
+                 ? !slug_shaped(n->str)
+                 : regexec(&s->rare->pattern, n->str, 0, NULL, 0) != 0)) {
             if (s->rare->x_pattern_error) {
                 report_x(V, n, s->rare->x_pattern_error, key, n->str);
                 return;

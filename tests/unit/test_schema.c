@@ -2,6 +2,7 @@
  * test_schema.c - the embedded schemas load, and the validator reports
  * each keyword's violation with the right code.
  */
+#include <regex.h>
 #include <string.h>
 
 #include "arena.h"
@@ -113,8 +114,67 @@ static void test_codes(void)
     arena_free(&a);
 }
 
+/* A slug is matched against its pattern by hand (schema.c): over every
+ * string of up to 5 bytes of an alphabet that has each kind of byte the
+ * pattern cares about, the validator accepts exactly what glibc's regexec
+ * matches with the pattern the built-in schemas give. */
+static void test_slug_shape(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    diag_list_init(&d, &a);
+    struct schema_set set;
+    CHECK(schema_set_load(&set, &a, &d) == 0);
+    const struct schema *slug =
+        schema_property(schema_set_get(&set, "agent"), "slug");
+    regex_t re;
+    CHECK(slug && regcomp(&re, "^[a-z0-9]+(-[a-z0-9]+)*$",
+                          REG_EXTENDED | REG_NOSUB) == 0);
+    if (!slug) {
+        schema_set_free(&set);
+        arena_free(&a);
+        return;
+    }
+    static const char alphabet[] = "az09-A_.\n\xc3";
+    const size_t k = sizeof(alphabet) - 1;
+    size_t accepted = 0, refused = 0, differ = 0;
+    char text[6];
+    for (size_t len = 0; len <= 5; len++) {
+        size_t total = 1;
+        for (size_t i = 0; i < len; i++)
+            total *= k;
+        for (size_t x = 0; x < total; x++) {
+            size_t v = x;
+            for (size_t i = 0; i < len; i++, v /= k)
+                text[i] = alphabet[v % k];
+            text[len] = '\0';
+            struct arena scratch;
+            arena_init(&scratch);
+            struct diag_list got;
+            diag_list_init(&got, &scratch);
+            struct node n;
+            node_init(&n, NODE_STRING, NULL, 1, 1);
+            n.str = text;
+            n.v.len = (unsigned)len;
+            schema_validate(slug, &n, "agent", &got);
+            bool ok = got.n == 0, want = regexec(&re, text, 0, NULL, 0) == 0;
+            accepted += ok;
+            refused += !ok;
+            differ += ok != want;
+            arena_free(&scratch);
+        }
+    }
+    CHECK(differ == 0);
+    CHECK(accepted > 1000 && refused > 1000);
+    regfree(&re);
+    schema_set_free(&set);
+    arena_free(&a);
+}
+
 const struct test schema_tests[] = {
     {"embedded schemas", test_embedded},
     {"validator codes", test_codes},
+    {"slug pattern by hand", test_slug_shape},
     {0, 0},
 };
