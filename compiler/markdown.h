@@ -1,7 +1,7 @@
 /*
  * markdown.h - agents written as Markdown: YAML front matter between ---
- * lines, then the system prompt. The only module that uses cmark; it
- * exposes the prompt's structure (its headings and blocks) to the rest.
+ * lines, then the system prompt. The only module that uses cmark: the
+ * prompt's outline (its headings) when asked for, and HTML.
  */
 #ifndef STRUERE_MARKDOWN_H
 #define STRUERE_MARKDOWN_H
