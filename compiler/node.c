@@ -92,6 +92,14 @@ void node_init(struct node *n, enum node_type t, const struct source *src,
     n->str = "";
 }
 
+void node_init_string(struct node *n, const char *s, size_t len,
+                      const struct source *src, int line, int col)
+{
+    node_init(n, NODE_STRING, src, line, col);
+    n->str = s;
+    n->v.len = (unsigned)len;
+}
+
 struct node *node_new(struct arena *a, enum node_type t,
                       const struct source *src, int line, int col)
 {

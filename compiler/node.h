@@ -95,6 +95,10 @@ const char *node_type_name(enum node_type t);
  * its own (a root, or a node the compiler makes). */
 void node_init(struct node *n, enum node_type t, const struct source *src,
                int line, int col);
+/* node_init for a string node whose text is s itself (NUL-terminated at
+ * s[len]; it must outlive the node). */
+void node_init_string(struct node *n, const char *s, size_t len,
+                      const struct source *src, int line, int col);
 struct node *node_new(struct arena *a, enum node_type t,
                       const struct source *src, int line, int col);
 /* Deep-merges overlay over base: maps merge key by key (recursively),

@@ -244,16 +244,13 @@ static void inject_prompt(struct arena *a, struct def *d, struct node *root)
     if (root->n) /* an empty map has no array to copy */
         memcpy(kids, root->kids, 2 * root->n * sizeof(*kids));
     struct node *key = &kids[2 * root->n], *value = key + 1;
-    node_init(key, NODE_STRING, d->src, md->body_line, 1);
-    key->str = "systemPrompt";
-    key->v.len = 12;
-    node_init(value, NODE_STRING, d->src, line, 1);
     /* The body usually runs to the end of the file, whose text is
      * NUL-terminated and kept: the prompt is then not copied. */
-    value->str = body[blen] == '\0' ? body : arena_strndup(a, body, blen);
-    if (!value->str)
+    const char *text = body[blen] == '\0' ? body : arena_strndup(a, body, blen);
+    if (!text)
         return; /* out of memory: the arena says so */
-    value->v.len = (unsigned)blen;
+    node_init_string(key, "systemPrompt", 12, d->src, md->body_line, 1);
+    node_init_string(value, text, blen, d->src, line, 1);
     root->kids = kids;
     root->n++;
 }

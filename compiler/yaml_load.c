@@ -371,9 +371,7 @@ static void attach(struct loader *L, const struct node *n, size_t weight,
         if (n->type == NODE_MAP || n->type == NODE_SEQ) {
             error_at(L, m, "yaml-syntax", "keys must be plain strings",
                      "a map key must be a scalar, not a collection");
-            node_init(&f->key, NODE_STRING, L->src, n->line, n->col);
-            f->key.str = "?";
-            f->key.v.len = 1;
+            node_init_string(&f->key, "?", 1, L->src, n->line, n->col);
         }
         return;
     }
