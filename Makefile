@@ -51,7 +51,8 @@ SCAFFOLD := $(filter-out %/README.md,$(sort $(wildcard compiler/scaffold/*)))
 PROG_SRC := compiler/main.c $(sort $(wildcard compiler/cli*.c compiler/cmd_*.c))
 PROG_OBJ := $(PROG_SRC:%.c=$(B)/%.o)
 COMPILER_SRC := $(filter-out $(PROG_SRC),$(sort $(wildcard compiler/*.c)))
-COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/gen/embedded.o
+COMPILER_OBJ := $(COMPILER_SRC:%.c=$(B)/%.o) $(B)/gen/embedded.o \
+                $(B)/gen/schema_trees.o
 # The HTTP server (server/README.md): its own archive, linked into the
 # struere command (cmd_serve.c) and the serve fuzz target.
 SERVER_SRC := $(sort $(wildcard server/*.c))
@@ -80,6 +81,23 @@ $(B)/gen/embedded.c: $(SCHEMAS) $(SCAFFOLD) scripts/embed.sh | $(DEPS_STAMP)
 	./scripts/embed.sh $@ embedded_schemas $(SCHEMAS) -- embedded_scaffold $(SCAFFOLD)
 
 $(B)/gen/embedded.o: $(B)/gen/embedded.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The schemas' node trees, parsed once here by a program of the build's
+# own (scripts/pack_schemas.c): the compiler decodes them instead of
+# parsing YAML when it starts.
+PACK_OBJ := $(addprefix $(B)/,scripts/pack_schemas.o compiler/yaml_load.o \
+              compiler/node.o compiler/nodebin.o compiler/source.o \
+              compiler/arena.o compiler/diag.o) $(B)/libstruere.a
+$(B)/gen/pack-schemas: $(PACK_OBJ) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(PACK_OBJ) $(LDLIBS)
+
+$(B)/gen/schema_trees.c: $(SCHEMAS) $(B)/gen/pack-schemas
+	@mkdir -p $(dir $@)
+	ASAN_OPTIONS=detect_leaks=0 $(B)/gen/pack-schemas $@ $(SCHEMAS)
+
+$(B)/gen/schema_trees.o: $(B)/gen/schema_trees.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/gen/dashboard.c: server/dashboard/index.html scripts/embed.sh | $(DEPS_STAMP)

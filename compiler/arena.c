@@ -62,18 +62,19 @@ void arena_free(struct arena *a)
     a->failed = 0;
 }
 
-void *arena_alloc(struct arena *a, size_t size)
+/* size bytes at the next multiple of align (a power of two) in the
+ * newest block, or in a new one. */
+static void *take(struct arena *a, size_t size, size_t align)
 {
-    size_t align = sizeof(void *); /* nothing here needs long double */
     if (size > SIZE_MAX / 2 - sizeof(struct arena_block)) {
         a->failed = 1;
         return NULL;
     }
-    size = (size + align - 1) & ~(align - 1);
     if (size == 0)
-        size = align;
+        size = 1;
     struct arena_block *b = a->head;
-    if (!b || b->size - b->used < size) {
+    size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
+    if (!b || at > b->size || b->size - at < size) {
         size_t want = b ? b->size * 2 : MIN_BLOCK;
         if (want > 8u * 1024 * 1024)
             want = 8u * 1024 * 1024;
@@ -92,18 +93,29 @@ void *arena_alloc(struct arena *a, size_t size)
         b->used = 0;
         b->next = a->head;
         a->head = b;
+        at = 0;
     }
-    void *p = (char *)b->data + b->used;
-    b->used += size;
-    a->total += size;
+    void *p = (char *)b->data + at;
+    a->total += at - b->used + size;
+    b->used = at + size;
     return p;
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+    /* nothing here needs long double */
+    return take(a, size, sizeof(void *));
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-    char *p = arena_alloc(a, n + 1);
-    if (!p)
+    /* Text needs no alignment: a string takes its length and a NUL (a
+     * project's keys and scalars are a few bytes each). */
+    char *p = n < SIZE_MAX ? take(a, n + 1, 1) : NULL;
+    if (!p) {
+        a->failed = 1;
         return NULL;
+    }
     memcpy(p, s, n);
     p[n] = '\0';
     return p;

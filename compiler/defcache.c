@@ -10,11 +10,7 @@
  *
  *   record: u32 length of the rest | str path | u8 kind | u8 racy
  *           u64 dev, ino, size | i64 mtime_ns, ctime_ns | 32 bytes sha256
- *           node (the root)
- *   node:   u8 type | uv line | uv col, then
- *           scalar: uv len | len bytes | NUL | (int, float: 8 bytes;
- *                   bool: 1 byte)
- *           map: uv pairs | 2 x pairs nodes;  seq: uv items | items nodes
+ *           node (the root, in nodebin.h's form)
  *   str:    uv len | len bytes | NUL          uv: LEB128 unsigned
  *
  * Restored scalars point at their text inside the loaded file (each is
@@ -48,6 +44,7 @@
 #include "index.h"
 #include "limits.h"
 #include "node.h"
+#include "nodebin.h"
 #include "project.h"
 #include "sha256.h"
 #include "source.h"
@@ -85,56 +82,6 @@ bool defcache_path(const char *git_dir, const char *project_dir, char *buf,
 /* ---- writing --------------------------------------------------------------
  */
 
-static void put_u8(rt_buf *o, unsigned v)
-{
-    unsigned char c = (unsigned char)v;
-    rt_buf_put(o, &c, 1);
-}
-
-static void put_uv(rt_buf *o, uint64_t v)
-{
-    unsigned char b[10];
-    size_t n = 0;
-    do {
-        b[n] = (unsigned char)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            b[n] |= 0x80;
-        n++;
-    } while (v);
-    rt_buf_put(o, b, n);
-}
-
-static void put_str(rt_buf *o, const char *s, size_t len)
-{
-    put_uv(o, len);
-    rt_buf_put(o, s, len);
-    put_u8(o, 0);
-}
-
-static void put_node(rt_buf *o, const struct node *n)
-{
-    put_u8(o, n->type);
-    put_uv(o, (uint64_t)(unsigned)n->line);
-    put_uv(o, (uint64_t)(unsigned)n->col);
-    switch (n->type) {
-    case NODE_MAP:
-    case NODE_SEQ: {
-        size_t kids = n->type == NODE_MAP ? 2 * (size_t)n->n : n->n;
-        put_uv(o, n->n);
-        for (size_t i = 0; i < kids; i++)
-            put_node(o, &n->kids[i]);
-        return;
-    }
-    default:
-        put_str(o, n->str, node_len(n));
-        if (n->type == NODE_INT || n->type == NODE_FLOAT)
-            rt_buf_put(o, &n->v, 8);
-        else if (n->type == NODE_BOOL)
-            put_u8(o, n->v.b);
-    }
-}
-
 static const unsigned char *record_of(const struct defcache *c,
                                       const char *path)
 {
@@ -150,10 +97,7 @@ static bool cacheable(const struct def *d)
 /* Where a record's racy mark is: after its path (a str) and kind. */
 static size_t racy_offset(size_t path_len)
 {
-    size_t n = 1;
-    for (uint64_t v = path_len >> 7; v; v >>= 7)
-        n++;
-    return n + path_len + 1 + 1;
+    return bin_uv_size(path_len) + path_len + 1 + 1;
 }
 
 static void put_record(rt_buf *o, const struct def *d,
@@ -168,9 +112,9 @@ static void put_record(rt_buf *o, const struct def *d,
         memcpy(&len, prev - 4, 4);
         rt_buf_put(o, prev, len);
     } else {
-        put_str(o, d->path, strlen(d->path));
-        put_u8(o, d->kind);
-        put_u8(o, 0);
+        bin_put_str(o, d->path, strlen(d->path));
+        bin_put_u8(o, d->kind);
+        bin_put_u8(o, 0);
         const struct file_stat *st = &d->stat;
         rt_buf_put(o, &st->dev, 8);
         rt_buf_put(o, &st->ino, 8);
@@ -180,7 +124,7 @@ static void put_record(rt_buf *o, const struct def *d,
         unsigned char h[32];
         rt_hex_decode(d->sha256, 64, h, sizeof(h));
         rt_buf_put(o, h, 32);
-        put_node(o, d->root);
+        nodebin_put(o, d->root);
     }
     if (o->failed)
         return;
@@ -220,7 +164,7 @@ static void put_xchecks(rt_buf *o, const struct project *p)
             unsigned char h[32];
             if (!any || !cacheable(d) || !hex32(d->sha256, h))
                 continue;
-            put_str(o, d->path, strlen(d->path));
+            bin_put_str(o, d->path, strlen(d->path));
             rt_buf_put(o, h, 32);
             for (int e = 0; e < ENV_COUNT; e++) {
                 uint32_t len = d->xcheck[e] ? d->xcheck_len[e] : 0;
@@ -249,8 +193,8 @@ int defcache_save(const char *path, const struct project *p,
     rt_buf_put(&o, MAGIC, 8);
     uint32_t bom = BOM;
     rt_buf_put(&o, &bom, 4);
-    put_str(&o, id, strlen(id));
-    put_str(&o, real, strlen(real));
+    bin_put_str(&o, id, strlen(id));
+    bin_put_str(&o, real, strlen(real));
     uint64_t count = 0;
     size_t count_at = o.len;
     rt_buf_put(&o, &count, 8);
@@ -295,114 +239,6 @@ int defcache_save(const char *path, const struct project *p,
 /* ---- reading --------------------------------------------------------------
  */
 
-struct in {
-    const unsigned char *p, *end;
-    bool bad;
-};
-
-static unsigned get_u8(struct in *r)
-{
-    if (r->p >= r->end) {
-        r->bad = true;
-        return 0;
-    }
-    return *r->p++;
-}
-
-static uint64_t get_uv(struct in *r)
-{
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        unsigned c = get_u8(r);
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80))
-            return v;
-    }
-    r->bad = true;
-    return 0;
-}
-
-static void get_bytes(struct in *r, void *out, size_t len)
-{
-    if ((size_t)(r->end - r->p) < len) {
-        r->bad = true;
-        memset(out, 0, len);
-        return;
-    }
-    memcpy(out, r->p, len);
-    r->p += len;
-}
-
-/* A str in place: its bytes, NUL-terminated in the file. */
-static const char *get_str(struct in *r, size_t *len)
-{
-    uint64_t n = get_uv(r);
-    if (r->bad || n >= (uint64_t)(r->end - r->p) || r->p[n] != '\0') {
-        r->bad = true;
-        return "";
-    }
-    const char *s = (const char *)r->p;
-    r->p += n + 1;
-    *len = (size_t)n;
-    return s;
-}
-
-/* Reads a node into n (a child's place in its parent's array, or the
- * root); false when the bytes are not a node (r->bad says so). */
-static bool get_node(struct in *r, struct arena *a, const struct source *src,
-                     int depth, size_t *budget, struct node *n)
-{
-    unsigned type = get_u8(r);
-    uint64_t line = get_uv(r), col = get_uv(r);
-    if (r->bad || type > NODE_SEQ || depth > LIMIT_DEPTH || !*budget ||
-        line > INT32_MAX || col > INT32_MAX) {
-        r->bad = true;
-        return false;
-    }
-    (*budget)--;
-    node_init(n, (enum node_type)type, src, (int)line, (int)col);
-    if (type == NODE_MAP || type == NODE_SEQ) {
-        uint64_t count = get_uv(r);
-        uint64_t kids = type == NODE_MAP ? 2 * count : count;
-        /* Each node takes at least 4 bytes, and counts against the
-         * budget: an array is never larger than what can fill it. */
-        if (r->bad || count > UINT32_MAX || kids > *budget ||
-            kids > (uint64_t)(r->end - r->p) / 4) {
-            r->bad = true;
-            return false;
-        }
-        n->n = (unsigned)count;
-        n->kids = arena_alloc(a, (size_t)(kids ? kids : 1) * sizeof(*n->kids));
-        if (!n->kids) {
-            r->bad = true; /* out of memory: parsed again instead */
-            return false;
-        }
-        for (size_t i = 0; i < kids; i++) {
-            struct node *k = &n->kids[i];
-            if (!get_node(r, a, src, depth + 1, budget, k))
-                return false;
-            if (type == NODE_MAP && i % 2 == 0 &&
-                (k->type == NODE_MAP || k->type == NODE_SEQ)) {
-                r->bad = true; /* keys are scalars */
-                return false;
-            }
-        }
-        return true;
-    }
-    size_t len = 0;
-    n->str = get_str(r, &len);
-    if (len > LIMIT_STRING_BYTES) {
-        r->bad = true;
-        return false;
-    }
-    n->v.len = (unsigned)len;
-    if (type == NODE_INT || type == NODE_FLOAT)
-        get_bytes(r, &n->v, 8);
-    else if (type == NODE_BOOL)
-        n->v.b = get_u8(r) != 0;
-    return !r->bad;
-}
-
 struct defcache *defcache_open(const char *path, const struct project *p)
 {
     char id[200], real[PATH_BYTES];
@@ -418,28 +254,28 @@ struct defcache *defcache_open(const char *path, const struct project *p)
         !cache_file_seal(path, false, c->data, c->len - TAG_BYTES, tag) ||
         sodium_memcmp(tag, c->data + c->len - TAG_BYTES, TAG_BYTES) != 0)
         goto unusable;
-    struct in r = {c->data, c->data + c->len - TAG_BYTES, false};
+    struct bin_in r = {c->data, c->data + c->len - TAG_BYTES, false};
     char magic[8];
     uint32_t bom;
-    get_bytes(&r, magic, 8);
-    get_bytes(&r, &bom, 4);
+    bin_bytes(&r, magic, 8);
+    bin_bytes(&r, &bom, 4);
     size_t idlen = 0, rlen = 0;
-    const char *cid = get_str(&r, &idlen);
-    const char *cdir = get_str(&r, &rlen);
+    const char *cid = bin_str(&r, &idlen);
+    const char *cdir = bin_str(&r, &rlen);
     uint64_t count;
-    get_bytes(&r, &count, 8);
+    bin_bytes(&r, &count, 8);
     if (r.bad || memcmp(magic, MAGIC, 8) || bom != BOM || strcmp(cid, id) ||
         strcmp(cdir, real) || count > (uint64_t)(r.end - r.p) / 4)
         goto unusable;
     c->records = index_new(&c->arena, (size_t)count + 1);
     for (uint64_t i = 0; i < count; i++) {
         uint32_t len;
-        get_bytes(&r, &len, 4);
+        bin_bytes(&r, &len, 4);
         if (r.bad || len > (size_t)(r.end - r.p))
             goto unusable;
-        struct in rec = {r.p, r.p + len, false};
+        struct bin_in rec = {r.p, r.p + len, false};
         size_t plen = 0;
-        const char *rpath = get_str(&rec, &plen);
+        const char *rpath = bin_str(&rec, &plen);
         if (rec.bad)
             goto unusable;
         index_put(c->records, rpath, (void *)r.p);
@@ -447,21 +283,21 @@ struct defcache *defcache_open(const char *path, const struct project *p)
     }
     if (r.p == r.end)
         return c; /* no results of the checks between definitions */
-    get_bytes(&r, c->config, 32);
+    bin_bytes(&r, c->config, 32);
     uint64_t nx;
-    get_bytes(&r, &nx, 8);
+    bin_bytes(&r, &nx, 8);
     if (r.bad || nx > (uint64_t)(r.end - r.p) / (2 + 32 + 12))
         goto unusable;
     c->xchecks = index_new(&c->arena, (size_t)nx + 1);
     for (uint64_t i = 0; i < nx; i++) {
         size_t plen = 0;
-        const char *xpath = get_str(&r, &plen);
+        const char *xpath = bin_str(&r, &plen);
         const unsigned char *entry = r.p;
         unsigned char h[32];
-        get_bytes(&r, h, 32);
+        bin_bytes(&r, h, 32);
         for (int e = 0; e < ENV_COUNT && !r.bad; e++) {
             uint32_t len;
-            get_bytes(&r, &len, 4);
+            bin_bytes(&r, &len, 4);
             if (r.bad || len > (size_t)(r.end - r.p)) {
                 r.bad = true;
                 break;
@@ -488,18 +324,18 @@ bool defcache_restore(const struct defcache *c, const char *project_dir,
         return false;
     uint32_t len;
     memcpy(&len, rec - 4, 4);
-    struct in r = {rec, rec + len, false};
+    struct bin_in r = {rec, rec + len, false};
     size_t plen;
-    get_str(&r, &plen);
-    unsigned kind = get_u8(&r), racy = get_u8(&r);
+    bin_str(&r, &plen);
+    unsigned kind = bin_u8(&r), racy = bin_u8(&r);
     struct file_stat was = {.known = true};
     unsigned char h[32];
-    get_bytes(&r, &was.dev, 8);
-    get_bytes(&r, &was.ino, 8);
-    get_bytes(&r, &was.size, 8);
-    get_bytes(&r, &was.mtime_ns, 8);
-    get_bytes(&r, &was.ctime_ns, 8);
-    get_bytes(&r, h, 32);
+    bin_bytes(&r, &was.dev, 8);
+    bin_bytes(&r, &was.ino, 8);
+    bin_bytes(&r, &was.size, 8);
+    bin_bytes(&r, &was.mtime_ns, 8);
+    bin_bytes(&r, &was.ctime_ns, 8);
+    bin_bytes(&r, h, 32);
     if (r.bad || kind != (unsigned)d->kind)
         return false;
     char *full = arena_path(a, project_dir, d->path);
@@ -532,7 +368,7 @@ bool defcache_restore(const struct defcache *c, const char *project_dir,
     src->unread = true;
     size_t budget = LIMIT_NODES;
     struct node *root = arena_alloc(a, sizeof(*root));
-    if (!root || !get_node(&r, a, src, 0, &budget, root) || r.bad ||
+    if (!root || !nodebin_get(&r, a, src, &budget, root) || r.bad ||
         r.p != r.end || root->type != NODE_MAP)
         return false; /* what was allocated stays in the arena, unused */
     d->src = src;

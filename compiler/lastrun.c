@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "binio.h"
 #include "buf.h"
 #include "cache_file.h"
 #include "kinds.h"
@@ -191,26 +192,10 @@ int lastrun_save(const char *path, const struct project *p,
 /* ---- reading --------------------------------------------------------------
  */
 
-struct in {
-    const unsigned char *p, *end;
-    bool bad;
-};
-
-static void get_bytes(struct in *r, void *out, size_t n)
-{
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = true;
-        memset(out, 0, n);
-        return;
-    }
-    memcpy(out, r->p, n);
-    r->p += n;
-}
-
-static const char *get_str(struct in *r)
+static const char *get_str(struct bin_in *r)
 {
     uint32_t len;
-    get_bytes(r, &len, 4);
+    bin_bytes(r, &len, 4);
     if (r->bad || (size_t)(r->end - r->p) <= len || r->p[len] != 0 ||
         memchr(r->p, 0, len)) {
         r->bad = true;
@@ -222,17 +207,17 @@ static const char *get_str(struct in *r)
 }
 
 /* Whether the entry at r (read past) still has its stat under dir. */
-static bool entry_same(struct in *r, const char *dir)
+static bool entry_same(struct bin_in *r, const char *dir)
 {
     const char *rel = get_str(r);
     unsigned char type;
     struct file_stat was = {0}, now;
-    get_bytes(r, &type, 1);
-    get_bytes(r, &was.dev, 8);
-    get_bytes(r, &was.ino, 8);
-    get_bytes(r, &was.size, 8);
-    get_bytes(r, &was.mtime_ns, 8);
-    get_bytes(r, &was.ctime_ns, 8);
+    bin_bytes(r, &type, 1);
+    bin_bytes(r, &was.dev, 8);
+    bin_bytes(r, &was.ino, 8);
+    bin_bytes(r, &was.size, 8);
+    bin_bytes(r, &was.mtime_ns, 8);
+    bin_bytes(r, &was.ctime_ns, 8);
     /* Paths stay below the project: no absolute path, no ".." (a name
      * with two dots in a row is refused too: the long way then). */
     if (r->bad || !rel[0] || rel[0] == '/' || strstr(rel, ".."))
@@ -256,25 +241,25 @@ bool lastrun_unchanged(const char *path, const char *project_dir,
         cache_file_seal(path, false, data, len - CACHE_SEAL_BYTES, tag) &&
         sodium_memcmp(tag, data + len - CACHE_SEAL_BYTES, CACHE_SEAL_BYTES) ==
             0;
-    struct in r = {NULL, NULL, false};
+    struct bin_in r = {NULL, NULL, false};
     char magic[8];
     uint32_t bom;
     uint64_t count = 0;
     if (same) {
         r.p = data;
         r.end = data + len - CACHE_SEAL_BYTES;
-        get_bytes(&r, magic, 8);
-        get_bytes(&r, &bom, 4);
+        bin_bytes(&r, magic, 8);
+        bin_bytes(&r, &bom, 4);
         const char *rid = get_str(&r), *rdir = get_str(&r);
         for (int e = 0; e < ENV_COUNT; e++) {
-            get_bytes(&r, m->bundle[e], 40);
+            bin_bytes(&r, m->bundle[e], 40);
             m->bundle[e][40] = '\0';
         }
         for (int i = 0; i < 2; i++) {
-            get_bytes(&r, m->branch[i], 41);
+            bin_bytes(&r, m->branch[i], 41);
             m->branch[i][40] = '\0';
         }
-        get_bytes(&r, &count, 8);
+        bin_bytes(&r, &count, 8);
         same = !r.bad && !memcmp(magic, MAGIC, 8) && bom == BOM &&
                !strcmp(rid, id) && !strcmp(rdir, real);
         for (int e = 0; same && e < ENV_COUNT; e++)

@@ -15,10 +15,10 @@
 #include "diag.h"
 #include "embedded.h"
 #include "node.h"
+#include "nodebin.h"
 #include "source.h"
 #include "suggest.h"
 #include "limits.h"
-#include "yaml_load.h"
 
 enum {
     T_OBJECT = 1 << 0,
@@ -496,21 +496,35 @@ int schema_set_load(struct schema_set *set, struct arena *a,
         set->nfiles = 0;
         return -1;
     }
+    /* Both tables come from the same list of files (Makefile). */
+    if (embedded_schema_trees_count != embedded_schemas_count)
+        return -1;
     for (size_t i = 0; i < embedded_schemas_count && !a->failed; i++) {
         const struct embedded_file *e = &embedded_schemas[i];
         char path[128];
         snprintf(path, sizeof(path), "schemas/%s.yaml", e->name);
+        /* The text stays the source of the tree's positions; the tree
+         * is the one the build parsed (embedded.h). */
         struct source *src = source_from_bytes(a, path, e->text, e->len);
         if (!src)
             return -1;
-        int failed = 0;
-        struct node *root = yaml_load(a, src, 0, src->len, 1, diags, &failed);
+        const struct embedded_file *t = &embedded_schema_trees[i];
+        struct bin_in r = {(const unsigned char *)t->text,
+                           (const unsigned char *)t->text + t->len, false};
+        size_t budget = LIMIT_NODES;
+        struct node *root = arena_alloc(a, sizeof(*root));
         set->files[i].name = e->name;
-        set->files[i].root = root;
-        if (failed || !root) {
+        if (!root || strcmp(t->name, e->name) ||
+            !nodebin_get(&r, a, src, &budget, root) || r.p != r.end) {
+            diag_add(diags, SEV_ERROR, "schema", src, 0, 0,
+                     "rebuild struere (make clean all)",
+                     "the built-in schema %s does not decode from its packed "
+                     "form",
+                     e->name);
             C.failed = 1;
             continue;
         }
+        set->files[i].root = root;
         if (node_get(root, "$id"))
             set->files[i].schema = compile_file(&C, root);
     }

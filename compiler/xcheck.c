@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "binio.h"
 #include "hex.h"
 #include "index.h"
 #include "kinds.h"
@@ -87,46 +88,28 @@ void xcheck_note_fixtures(struct xcheck_rec *r,
     memcpy(x->digest, set, XCHECK_DIGEST);
 }
 
-static size_t uv_size(uint64_t v)
-{
-    size_t n = 1;
-    while (v >>= 7)
-        n++;
-    return n;
-}
-
-static unsigned char *put_uv(unsigned char *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (unsigned char)v;
-    return p;
-}
-
 const unsigned char *xcheck_rec_end(struct xcheck_rec *r, struct arena *a,
                                     uint32_t *len)
 {
     if (r->failed)
         return NULL;
-    size_t total = uv_size(r->n);
+    size_t total = bin_uv_size(r->n);
     for (size_t i = 0; i < r->n; i++) {
         size_t s = strlen(r->reads[i].slug);
-        total += 2 + uv_size(s) + s + 1 + XCHECK_DIGEST;
+        total += 2 + bin_uv_size(s) + s + 1 + XCHECK_DIGEST;
     }
     if (total > UINT32_MAX)
         return NULL;
     unsigned char *out = arena_alloc(a, total), *p = out;
     if (!out)
         return NULL;
-    p = put_uv(p, r->n);
+    p = bin_uv_at(p, r->n);
     for (size_t i = 0; i < r->n; i++) {
         const struct xcheck_read *x = &r->reads[i];
         size_t s = strlen(x->slug);
         *p++ = (unsigned char)x->tag;
         *p++ = x->found;
-        p = put_uv(p, s);
+        p = bin_uv_at(p, s);
         memcpy(p, x->slug, s + 1);
         p += s + 1;
         memcpy(p, x->digest, XCHECK_DIGEST);
@@ -146,38 +129,18 @@ void xcheck_rec_free(struct xcheck_rec *r)
 /* ---- reading a result back ----------------------------------------------
  */
 
-struct in {
-    const unsigned char *p, *end;
-    bool bad;
-};
-
-static uint64_t get_uv(struct in *r)
-{
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end)
-            break;
-        unsigned c = *r->p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80))
-            return v;
-    }
-    r->bad = true;
-    return 0;
-}
-
 bool xcheck_holds(const struct check_ctx *c, const unsigned char *bytes,
                   size_t len)
 {
-    struct in r = {bytes, bytes + len, false};
-    uint64_t n = get_uv(&r);
+    struct bin_in r = {bytes, bytes + len, false};
+    uint64_t n = bin_uv(&r);
     for (uint64_t i = 0; !r.bad && i < n; i++) {
         if (r.end - r.p < 2) {
             r.bad = true;
             break;
         }
         unsigned tag = *r.p++, found = *r.p++;
-        uint64_t s = get_uv(&r);
+        uint64_t s = bin_uv(&r);
         if (r.bad || s >= (uint64_t)(r.end - r.p) || r.p[s] != '\0' ||
             (uint64_t)(r.end - r.p) - s - 1 < XCHECK_DIGEST)
             return false;

@@ -7,6 +7,7 @@
 
 #include "arena.h"
 #include "diag.h"
+#include "embedded.h"
 #include "harness.h"
 #include "node.h"
 #include "schema.h"
@@ -50,6 +51,57 @@ static void test_embedded(void)
         schema_default(schema_set_get(&set, "data"), "userIdField") &&
         node_is_str(schema_default(schema_set_get(&set, "data"), "userIdField"),
                     "userId"));
+    schema_set_free(&set);
+    arena_free(&a);
+}
+
+/* Whether two trees have the same nodes, of the same types and texts,
+ * at the same positions. (Not block_indent: the packed form has no
+ * place for it, and nothing reports inside a schema's text.) */
+static bool same_tree(const struct node *x, const struct node *y)
+{
+    if (!node_equal(x, y) || x->type != y->type || x->line != y->line ||
+        x->col != y->col || x->n != y->n)
+        return false;
+    if (x->type != NODE_MAP && x->type != NODE_SEQ &&
+        (node_len(x) != node_len(y) || memcmp(x->str, y->str, node_len(x) + 1)))
+        return false;
+    size_t kids = x->type == NODE_MAP   ? 2 * (size_t)x->n
+                  : x->type == NODE_SEQ ? x->n
+                                        : 0;
+    for (size_t i = 0; i < kids; i++)
+        if (!same_tree(&x->kids[i], &y->kids[i]))
+            return false;
+    return true;
+}
+
+/* The trees the build packed (scripts/pack_schemas.c) are what the YAML
+ * adapter makes of each embedded schema's text now. */
+static void test_packed_trees(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    diag_list_init(&d, &a);
+    struct schema_set set;
+    CHECK(schema_set_load(&set, &a, &d) == 0 && d.n == 0);
+    CHECK(embedded_schemas_count > 0 &&
+          embedded_schema_trees_count == embedded_schemas_count);
+    for (size_t i = 0; i < embedded_schemas_count; i++) {
+        const struct embedded_file *e = &embedded_schemas[i];
+        struct node *parsed = load(&a, e->text);
+        const struct node *packed = schema_set_file(&set, e->name);
+        CHECK(parsed && packed && parsed->type == NODE_MAP);
+        CHECK(packed && parsed && same_tree(packed, parsed));
+    }
+    /* the comparison sees a change */
+    struct node *agent = load(&a, embedded_schemas[0].text);
+    CHECK(agent && agent->n > 1);
+    if (agent && agent->n > 1) {
+        agent->kids[1].col++;
+        CHECK(
+            !same_tree(schema_set_file(&set, embedded_schemas[0].name), agent));
+    }
     schema_set_free(&set);
     arena_free(&a);
 }
@@ -179,6 +231,7 @@ static void test_slug_shape(void)
 
 const struct test schema_tests[] = {
     {"embedded schemas", test_embedded},
+    {"packed schema trees", test_packed_trees},
     {"validator codes", test_codes},
     {"slug pattern by hand", test_slug_shape},
     {0, 0},

@@ -2,6 +2,7 @@
  * test_text.c - suggestions, slugs, UTF-8 validation, line maps and the
  * template scanner.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "arena.h"
@@ -182,7 +183,37 @@ static void test_template_args(void)
     CHECK(strstr(why, "object"));
 }
 
+/* Strings are packed byte by byte; everything else stays aligned, and
+ * nothing overlaps (every string reads back whole at the end). */
+static void test_arena_packing(void)
+{
+    enum { N = 3000 };
+    struct arena a;
+    arena_init(&a);
+    static char *strs[N];
+    bool aligned = true, made = true;
+    for (size_t i = 0; i < N && made; i++) {
+        strs[i] = arena_strndup(&a, "abcdefg", i % 8);
+        long long *x = arena_alloc(&a, i % 3 == 0 ? 1 : 24);
+        made = strs[i] && x;
+        if (made) {
+            aligned = aligned && (uintptr_t)x % sizeof(void *) == 0;
+            memset(x, 0xff, i % 3 == 0 ? 1 : 24); /* ASan: all handed out */
+        }
+    }
+    CHECK(made && aligned);
+    bool whole = made;
+    for (size_t i = 0; i < N && whole; i++)
+        whole = strlen(strs[i]) == i % 8 && !memcmp(strs[i], "abcdefg", i % 8);
+    CHECK(whole);
+    char *a1 = arena_strndup(&a, "x", 1), *a2 = arena_strndup(&a, "yz", 2);
+    CHECK(a1 && a2 && a2 == a1 + 2 && !strcmp(a1, "x") && !strcmp(a2, "yz"));
+    CHECK(!a.failed);
+    arena_free(&a);
+}
+
 const struct test text_tests[] = {
+    {"arena packing", test_arena_packing},
     {"suggest distance", test_distance},
     {"suggest best", test_suggest},
     {"slug", test_slug},
