@@ -4,7 +4,7 @@
  * File layout (host byte order; the header's byte-order mark rejects a
  * file from another architecture):
  *
- *   "STRDEFS2" | u32 0x01020304 | str compiler | str project | u64 count
+ *   "STRDEFS3" | u32 0x01020304 | str compiler | str project | u64 count
  *   count records | 32 bytes: HMAC-SHA-256, under the store's cache key
  *   (cache_file_key), of the SHA-256 of everything before it
  *
@@ -51,7 +51,7 @@
 
 /* <limits.h> is shadowed by compiler/limits.h (-Icompiler). */
 #define PATH_BYTES 4096
-#define MAGIC "STRDEFS2"
+#define MAGIC "STRDEFS3"
 #define TAG_BYTES CACHE_SEAL_BYTES
 #define BOM 0x01020304u
 

@@ -26,12 +26,12 @@ json_t *emit_node(const struct node *n)
     case NODE_NULL:
         return json_null();
     case NODE_BOOL:
-        return json_boolean(n->v.b);
+        return json_boolean(n->b);
     case NODE_INT:
-        return json_integer(n->v.i);
+        return json_integer(node_int(n));
     case NODE_FLOAT:
         /* JSON has no NaN or infinities; they have no meaning here. */
-        return isfinite(n->v.f) ? json_real(n->v.f) : json_null();
+        return isfinite(node_float(n)) ? json_real(node_float(n)) : json_null();
     case NODE_STRING:
         return json_stringn(n->str, node_len(n));
     case NODE_SEQ: {
@@ -70,9 +70,9 @@ static json_t *with_defaults(const struct schema *s, const struct node *n,
         return a;
     }
     if (n->type == NODE_FLOAT && schema_wants_integer(s) &&
-        schema_float_is_int64(n->v.f))
-        return json_integer((json_int_t)n->v.f); /* `1e3` where an integer
-                                                    is wanted: 1000 */
+        schema_float_is_int64(node_float(n)))
+        return json_integer((json_int_t)node_float(n)); /* `1e3` where an
+                                                    integer is wanted: 1000 */
     if (n->type != NODE_MAP)
         return emit_node(n);
     json_t *o = json_object();

@@ -292,7 +292,7 @@ static void visit_auto(struct check_ctx *c, struct cascade_graph *g, size_t u)
         const struct node *cascade = node_get(args, "cascade");
         const char *type = node_get_str(args, "type");
         const char *ev = tool ? event_of(tool) : NULL;
-        if (!ev || !cascade || cascade->type != NODE_BOOL || !cascade->v.b ||
+        if (!ev || !cascade || cascade->type != NODE_BOOL || !cascade->b ||
             !type)
             continue;
         for (size_t v = 0; v < g->n; v++) {

@@ -3,6 +3,10 @@
  */
 #include "node.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -50,14 +54,37 @@ bool node_number(const struct node *n, double *out)
     if (!n)
         return false;
     if (n->type == NODE_INT) {
-        *out = (double)n->v.i;
+        *out = (double)node_int(n);
         return true;
     }
     if (n->type == NODE_FLOAT) {
-        *out = n->v.f;
+        *out = node_float(n);
         return true;
     }
     return false;
+}
+
+long long node_int(const struct node *n)
+{
+    const char *s = n->str;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+        errno = 0;
+        unsigned long long v = strtoull(s + 2, NULL, s[1] == 'x' ? 16 : 8);
+        return errno || v > (unsigned long long)INT64_MAX ? INT64_MAX
+                                                          : (long long)v;
+    }
+    return strtoll(s, NULL, 10); /* clamped when out of range */
+}
+
+double node_float(const struct node *n)
+{
+    const char *s = n->str;
+    size_t sign = s[0] == '-' || s[0] == '+';
+    if (s[sign] == '.' && (s[sign + 1] == 'i' || s[sign + 1] == 'I'))
+        return s[0] == '-' ? -INFINITY : INFINITY;
+    if (s[sign] == '.' && (s[sign + 1] == 'n' || s[sign + 1] == 'N'))
+        return NAN;
+    return strtod(s, NULL);
 }
 
 const char *node_type_name(enum node_type t)
@@ -97,7 +124,7 @@ void node_init_string(struct node *n, const char *s, size_t len,
 {
     node_init(n, NODE_STRING, src, line, col);
     n->str = s;
-    n->v.len = (unsigned)len;
+    n->len = (unsigned)len;
 }
 
 struct node *node_new(struct arena *a, enum node_type t,
@@ -178,9 +205,9 @@ bool node_equal(const struct node *a, const struct node *b)
     case NODE_NULL:
         return true;
     case NODE_BOOL:
-        return a->v.b == b->v.b;
+        return a->b == b->b;
     case NODE_STRING:
-        return a->v.len == b->v.len && memcmp(a->str, b->str, a->v.len) == 0;
+        return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
     case NODE_SEQ:
         if (a->n != b->n)
             return false;

@@ -23,57 +23,54 @@ enum node_type {
     NODE_SEQ,
 };
 
-/* Laid out in 32 bytes: a project of 10,000 definitions has a few million
- * nodes. A node names its file by source id (source_get), and a scalar's
- * length is read with node_len: it shares the value's space. */
+/* Laid out in 24 bytes: a project of 100,000 definitions has about ten
+ * million nodes. A node names its file by source id (source_get). A
+ * scalar's text and a collection's children share one place, as do a
+ * scalar's length and a collection's count; a number's value is read
+ * from its text (node_int, node_float) and a bool's is one bit. */
 struct node {
     /* line and col: the 1-based position of the node's start. A file
      * holds at most LIMIT_FILE_BYTES (4 MiB), so 24 bits hold either
-     * exactly; node_new stores anything larger as NODE_POS_MAX. */
-    unsigned type : 8; /* enum node_type */
-    unsigned line : 24;
+     * exactly; node_init stores anything larger as NODE_POS_MAX. */
+    unsigned type : 3; /* enum node_type */
+    unsigned b : 1;    /* BOOL: its value */
+    unsigned line : 28;
+    unsigned col : 24;
     /* A literal block scalar ('|') whose text maps line for line onto the
      * source: line k of str is source line (line + 1 + k) from column
      * block_indent + 1. 0 for every other scalar (plain, quoted, folded
      * '>', or an indentation over 255), whose positions inside the text
      * are not exact: report those at the scalar's start. */
     unsigned block_indent : 8;
-    unsigned col : 24;
-    unsigned src;    /* source id (source_get); 0 for compiler nodes */
-    unsigned n;      /* MAP: pairs; SEQ: items; scalars: 0 */
-    const char *str; /* scalar text, NUL-terminated (all scalars) */
-    /* A scalar has a value, a collection children: they share the
-     * space. */
     union {
-        union {
-            long long i; /* INT */
-            double f;    /* FLOAT */
-            struct {
-                unsigned len; /* STRING, NULL, BOOL: length of str */
-                bool b;       /* BOOL */
-            };
-        } v;
-        /* The children, side by side in one array of exactly their
-         * number (no pointer per child): MAP: kids[2k] is the key (a
-         * scalar), kids[2k+1] its value. SEQ: kids[k] is item k. */
+        /* A scalar's text, NUL-terminated (every scalar, numbers too). */
+        const char *str;
+        /* A collection's children, side by side in one array of exactly
+         * their number (no pointer per child): MAP: kids[2k] is the key
+         * (a scalar), kids[2k+1] its value. SEQ: kids[k] is item k. */
         struct node *kids;
     };
+    union {
+        unsigned n;   /* MAP: pairs; SEQ: items */
+        unsigned len; /* a scalar: the length of str */
+    };
+    unsigned src; /* source id (source_get); 0 for compiler nodes */
 };
-_Static_assert(sizeof(struct node) == 32, "a node is 32 bytes");
+_Static_assert(sizeof(struct node) == 24, "a node is 24 bytes");
 
 /* Positions past this are stored as it (files are smaller: limits.h). */
 #define NODE_POS_MAX 0xFFFFFF
 
-/* Length of a scalar's str (numbers keep theirs in the value's place, so
- * it is counted); 0 for collections. */
+/* Length of a scalar's str; 0 for collections. */
 static inline size_t node_len(const struct node *n)
 {
-    if (n->type == NODE_STRING) /* most often, map keys first */
-        return n->v.len;
-    if (n->type == NODE_INT || n->type == NODE_FLOAT)
-        return strlen(n->str);
-    return n->type == NODE_MAP || n->type == NODE_SEQ ? 0 : n->v.len;
+    return n->type == NODE_MAP || n->type == NODE_SEQ ? 0 : n->len;
 }
+/* The value of an INT (clamped to the int64 range, as the loader
+ * reported) and of a FLOAT (YAML's .inf and .nan forms included), read
+ * from the node's text. */
+long long node_int(const struct node *n);
+double node_float(const struct node *n);
 /* The file n was read from, or NULL (a node made by the compiler). */
 const struct source *node_source(const struct node *n);
 

@@ -25,10 +25,8 @@ void nodebin_put(rt_buf *o, const struct node *n)
     }
     default:
         bin_put_str(o, n->str, node_len(n));
-        if (n->type == NODE_INT || n->type == NODE_FLOAT)
-            rt_buf_put(o, &n->v, 8);
-        else if (n->type == NODE_BOOL)
-            bin_put_u8(o, n->v.b);
+        if (n->type == NODE_BOOL)
+            bin_put_u8(o, n->b);
     }
 }
 
@@ -78,11 +76,9 @@ static bool get(struct bin_in *r, struct arena *a, const struct source *src,
         r->bad = true;
         return false;
     }
-    n->v.len = (unsigned)len;
-    if (type == NODE_INT || type == NODE_FLOAT)
-        bin_bytes(r, &n->v, 8);
-    else if (type == NODE_BOOL)
-        n->v.b = bin_u8(r) != 0;
+    n->len = (unsigned)len;
+    if (type == NODE_BOOL)
+        n->b = bin_u8(r) != 0;
     return !r->bad;
 }
 

@@ -5,8 +5,8 @@
  * parses their YAML.
  *
  *   node: u8 type | uv line | uv col, then
- *         scalar: str (its text) | int, float: 8 bytes of the value in
- *                 host order; bool: 1 byte
+ *         scalar: str (its text; a number's value is read from it)
+ *                 | bool: 1 byte
  *         map: uv pairs | 2 x pairs nodes (key, value, ...)
  *         seq: uv items | items nodes
  *   uv and str as in binio.h.

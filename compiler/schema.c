@@ -162,11 +162,11 @@ static long get_count(struct compiler *C, const struct node *n)
 {
     if (!n)
         return -1;
-    if (n->type != NODE_INT || n->v.i < 0) {
+    if (n->type != NODE_INT || node_int(n) < 0) {
         bad(C, n, "expected a non-negative integer");
         return -1;
     }
-    return (long)n->v.i;
+    return (long)node_int(n);
 }
 
 static int cmp_prop(const void *a, const void *b)
@@ -323,7 +323,7 @@ static struct schema *compile(struct compiler *C, const struct node *n)
     s->rare = &rare_none;
     if (n && n->type == NODE_BOOL) {
         /* true: anything; false: nothing (used as x-error carriers) */
-        if (!n->v.b)
+        if (!n->b)
             s->types = T_NULL & 0; /* matches nothing via x_error below */
         return s;
     }
@@ -367,7 +367,7 @@ static struct schema *compile(struct compiler *C, const struct node *n)
             qsort(s->props, s->nprops, sizeof(*s->props), cmp_prop);
         } else if (!strcmp(key, "additionalProperties")) {
             if (v->type == NODE_BOOL) {
-                s->additional = v->v.b ? ADD_ANY : ADD_NONE;
+                s->additional = v->b ? ADD_ANY : ADD_NONE;
             } else {
                 s->additional = ADD_SCHEMA;
                 s->additional_schema = compile(C, v);
@@ -803,7 +803,7 @@ static bool type_ok(unsigned types, const struct node *n)
     case NODE_FLOAT:
         if (types & T_NUMBER)
             return true;
-        return (types & T_INTEGER) && schema_float_is_int64(n->v.f);
+        return (types & T_INTEGER) && schema_float_is_int64(node_float(n));
     }
     return false;
 }
@@ -832,8 +832,8 @@ static void check_type(const struct schema *s, const struct node *n,
         return;
     char where[300], want[100], hint[300];
     describe(V, path, where, sizeof(where));
-    if (n->type == NODE_FLOAT && (s->types & T_INTEGER) && isfinite(n->v.f) &&
-        n->v.f == floor(n->v.f)) {
+    if (n->type == NODE_FLOAT && (s->types & T_INTEGER) &&
+        isfinite(node_float(n)) && node_float(n) == floor(node_float(n))) {
         /* Integral, but past what an integer is kept exactly as. */
         diag_error(V->diags, n, "integer-out-of-range", "use a smaller number",
                    "%s is out of range: integers are kept exactly, from "

@@ -109,7 +109,7 @@ static bool match_all(const char *s, size_t n, const char *accept)
 static bool resolve_plain(struct node *n)
 {
     const char *s = n->str;
-    size_t len = n->v.len; /* a STRING as yet */
+    size_t len = n->len; /* a STRING as yet */
     /* The words of the core schema are 1, 4 or 5 bytes long and start
      * with one of these; anything else is looked at as a number only. */
     bool word = (len == 1 && s[0] == '~') ||
@@ -122,13 +122,13 @@ static bool resolve_plain(struct node *n)
     if (word &&
         (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))) {
         n->type = NODE_BOOL;
-        n->v.b = true;
+        n->b = true;
         return true;
     }
     if (word &&
         (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))) {
         n->type = NODE_BOOL;
-        n->v.b = false;
+        n->b = false;
         return true;
     }
     /* Every number starts with a digit, a sign or a dot. */
@@ -143,9 +143,8 @@ static bool resolve_plain(struct node *n)
     }
     if (match_all(d, dl, "0123456789")) {
         errno = 0;
-        long long v = strtoll(s, NULL, 10);
+        (void)strtoll(s, NULL, 10); /* node_int reads it again */
         n->type = NODE_INT;
-        n->v.i = v; /* clamped when out of range */
         return errno == 0;
     }
     if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
@@ -155,20 +154,17 @@ static bool resolve_plain(struct node *n)
             errno = 0;
             unsigned long long v = strtoull(s + 2, NULL, s[1] == 'x' ? 16 : 8);
             bool ok = errno == 0 && v <= (unsigned long long)INT64_MAX;
-            n->type = NODE_INT;
-            n->v.i = ok ? (long long)v : INT64_MAX;
+            n->type = NODE_INT; /* node_int clamps as said here */
             return ok;
         }
     }
     if (!strcmp(s, ".inf") || !strcmp(s, ".Inf") || !strcmp(s, ".INF") ||
         !strcmp(s, "+.inf") || !strcmp(s, "-.inf")) {
         n->type = NODE_FLOAT;
-        n->v.f = s[0] == '-' ? -INFINITY : INFINITY;
         return true;
     }
     if (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN")) {
         n->type = NODE_FLOAT;
-        n->v.f = NAN;
         return true;
     }
     /* [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
@@ -209,7 +205,6 @@ static bool resolve_plain(struct node *n)
     if (i != len || (!dot && !exp))
         return true;
     n->type = NODE_FLOAT;
-    n->v.f = strtod(s, NULL);
     return true;
 }
 
@@ -395,7 +390,7 @@ static void attach(struct loader *L, const struct node *n, size_t weight,
 static unsigned char literal_indent(const struct loader *L,
                                     const struct node *n)
 {
-    const char *s = n->str, *end = n->str + n->v.len;
+    const char *s = n->str, *end = n->str + n->len;
     while (end > s && end[-1] == '\n')
         end--;
     if (end == s || !L->src || L->src->unread)
@@ -509,7 +504,7 @@ static bool scalar_node(struct loader *L, yaml_event_t *ev, struct node *n)
     }
     if (!(n->str = copy_text(L, (const char *)ev->data.scalar.value, len)))
         return false;
-    n->v.len = (unsigned)len;
+    n->len = (unsigned)len;
     if (ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE)
         n->block_indent = literal_indent(L, n);
     const char *tag = (const char *)ev->data.scalar.tag;

@@ -212,7 +212,7 @@ static void test_slug_shape(void)
             struct node n;
             node_init(&n, NODE_STRING, NULL, 1, 1);
             n.str = text;
-            n.v.len = (unsigned)len;
+            n.len = (unsigned)len;
             schema_validate(slug, &n, "agent", &got);
             bool ok = got.n == 0, want = regexec(&re, text, 0, NULL, 0) == 0;
             accepted += ok;

@@ -3,6 +3,7 @@
  * keys, anchors and aliases, limits; and the overlay merge.
  */
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 #include "arena.h"
@@ -40,16 +41,66 @@ static void test_scalars(void)
                           "g: 0x1F\nh: 1e3\ni: .inf\nj: \"x\"\nk: 1.0.0\n",
                           &d, &failed);
     CHECK(r && !failed && d.n == 0);
-    CHECK(node_get(r, "a")->type == NODE_INT && node_get(r, "a")->v.i == 1);
+    CHECK(node_get(r, "a")->type == NODE_INT &&
+          node_int(node_get(r, "a")) == 1);
     CHECK(node_get(r, "b")->type == NODE_FLOAT);
-    CHECK(node_get(r, "c")->type == NODE_BOOL && node_get(r, "c")->v.b);
+    CHECK(node_get(r, "c")->type == NODE_BOOL && node_get(r, "c")->b);
     CHECK(node_get(r, "d")->type == NODE_NULL);
     CHECK(node_get(r, "e")->type == NODE_STRING);
     CHECK(node_get(r, "f")->type == NODE_STRING); /* YAML 1.2: not a bool */
-    CHECK(node_get(r, "g")->type == NODE_INT && node_get(r, "g")->v.i == 31);
+    CHECK(node_get(r, "g")->type == NODE_INT &&
+          node_int(node_get(r, "g")) == 31);
     CHECK(node_get(r, "h")->type == NODE_FLOAT);
     CHECK(node_get(r, "i")->type == NODE_FLOAT);
     CHECK(node_get(r, "k")->type == NODE_STRING);
+    CHECK(node_float(node_get(r, "b")) == -2.5);
+    CHECK(node_float(node_get(r, "h")) == 1000.0);
+    CHECK(isinf(node_float(node_get(r, "i"))) &&
+          node_float(node_get(r, "i")) > 0);
+    arena_free(&a);
+}
+
+/* A number's value is read from its text: every form the loader types
+ * as a number reads back as that number. */
+static void test_number_values(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d;
+    int failed;
+    struct node *r = load(&a,
+                          "a: 0o17\nb: +12\nc: -0\nd: -.inf\ne: +.inf\n"
+                          "f: .NaN\ng: .5\nh: -1.5e-3\ni: 007\nj: 2.\n",
+                          &d, &failed);
+    CHECK(r && !failed && d.n == 0);
+    if (!r) {
+        arena_free(&a);
+        return;
+    }
+    CHECK(node_get(r, "a")->type == NODE_INT &&
+          node_int(node_get(r, "a")) == 15);
+    CHECK(node_get(r, "b")->type == NODE_INT &&
+          node_int(node_get(r, "b")) == 12);
+    CHECK(node_get(r, "c")->type == NODE_INT &&
+          node_int(node_get(r, "c")) == 0);
+    CHECK(node_get(r, "d")->type == NODE_FLOAT &&
+          isinf(node_float(node_get(r, "d"))) &&
+          node_float(node_get(r, "d")) < 0);
+    CHECK(node_get(r, "e")->type == NODE_FLOAT &&
+          isinf(node_float(node_get(r, "e"))) &&
+          node_float(node_get(r, "e")) > 0);
+    CHECK(node_get(r, "f")->type == NODE_FLOAT &&
+          isnan(node_float(node_get(r, "f"))));
+    CHECK(node_get(r, "g")->type == NODE_FLOAT &&
+          node_float(node_get(r, "g")) == 0.5);
+    CHECK(node_get(r, "h")->type == NODE_FLOAT &&
+          node_float(node_get(r, "h")) == -0.0015);
+    CHECK(node_get(r, "i")->type == NODE_INT &&
+          node_int(node_get(r, "i")) == 7);
+    CHECK(node_get(r, "j")->type == NODE_FLOAT &&
+          node_float(node_get(r, "j")) == 2.0);
+    double v;
+    CHECK(node_number(node_get(r, "a"), &v) && v == 15.0);
     arena_free(&a);
 }
 
@@ -217,7 +268,7 @@ static void test_merge(void)
         load(&a, "model: {temperature: 1}\ntools: [c]\n", &d, &failed);
     struct node *m = node_merge(&a, base, over);
     CHECK(node_is_str(node_get(node_get(m, "model"), "model"), "openai/x"));
-    CHECK(node_get(node_get(m, "model"), "temperature")->v.i == 1);
+    CHECK(node_int(node_get(node_get(m, "model"), "temperature")) == 1);
     CHECK(node_get(m, "tools")->n == 1); /* lists are replaced */
     CHECK(node_is_str(node_get(m, "name"), "n"));
     CHECK(node_get(base, "tools")->n == 2); /* base untouched */
@@ -240,14 +291,15 @@ static void test_integers(void)
                           &d, &failed);
     CHECK(r && !failed && d.n == 0);
     CHECK(node_get(r, "a")->type == NODE_INT &&
-          node_get(r, "a")->v.i == INT64_MAX);
+          node_int(node_get(r, "a")) == INT64_MAX);
     CHECK(node_get(r, "b")->type == NODE_INT &&
-          node_get(r, "b")->v.i == INT64_MIN);
+          node_int(node_get(r, "b")) == INT64_MIN);
     CHECK(node_get(r, "c")->type == NODE_INT &&
-          node_get(r, "c")->v.i == INT64_MAX);
+          node_int(node_get(r, "c")) == INT64_MAX);
     CHECK(node_get(r, "d")->type == NODE_INT &&
-          node_get(r, "d")->v.i == INT64_MAX);
-    CHECK(node_get(r, "e")->type == NODE_INT && node_get(r, "e")->v.i == 1);
+          node_int(node_get(r, "d")) == INT64_MAX);
+    CHECK(node_get(r, "e")->type == NODE_INT &&
+          node_int(node_get(r, "e")) == 1);
     static const char *const past[] = {
         "x: 9223372036854775808\n", "x: -9223372036854775809\n",
         "x: 0x8000000000000000\n", "x: 0o1000000000000000000000\n",
@@ -281,6 +333,7 @@ static void test_bom(void)
 }
 
 const struct test yaml_tests[] = {
+    {"number values", test_number_values},
     {"core schema spellings", test_core_schema},
     {"yaml scalars", test_scalars},
     {"yaml integers", test_integers},
