@@ -11,10 +11,14 @@
 
 #include "buf.h"
 
+/* Objects are taken from a block's start upwards (aligned), text from
+ * its end downwards (byte by byte): neither pays for the other's
+ * alignment. The block is full where they meet. */
 struct arena_block {
     struct arena_block *next;
+    size_t used; /* objects: data[0, used), a multiple of 8 */
+    size_t top;  /* text: data[top, size) */
     size_t size;
-    size_t used;
     max_align_t data[];
 };
 
@@ -62,60 +66,67 @@ void arena_free(struct arena *a)
     a->failed = 0;
 }
 
-/* size bytes at the next multiple of align (a power of two) in the
- * newest block, or in a new one. */
-static void *take(struct arena *a, size_t size, size_t align)
+/* A new block with room for size bytes at least; NULL out of memory. */
+static struct arena_block *new_block(struct arena *a, size_t size)
 {
     if (size > SIZE_MAX / 2 - sizeof(struct arena_block)) {
         a->failed = 1;
         return NULL;
     }
-    if (size == 0)
-        size = 1;
     struct arena_block *b = a->head;
-    size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
-    if (!b || at > b->size || b->size - at < size) {
-        size_t want = b ? b->size * 2 : MIN_BLOCK;
-        if (want > 8u * 1024 * 1024)
-            want = 8u * 1024 * 1024;
-        if (want < size)
-            want = size;
-        /* calloc: fresh blocks are zero (large ones come zeroed from
-         * mmap), so allocations need no memset of their own. */
-        b = calloc(1, sizeof(*b) + want);
-        if (!b) {
-            a->failed = 1;
-            return NULL;
-        }
-        /* Blocks are filled: 2 MiB pages (rt_buf.h) */
-        rt_advise_huge(b->data, want);
-        b->size = want;
-        b->used = 0;
-        b->next = a->head;
-        a->head = b;
-        at = 0;
+    size_t want = b ? b->size * 2 : MIN_BLOCK;
+    if (want > 8u * 1024 * 1024)
+        want = 8u * 1024 * 1024;
+    if (want < size)
+        want = (size + 7) & ~(size_t)7;
+    /* calloc: fresh blocks are zero (large ones come zeroed from mmap),
+     * so allocations need no memset of their own. */
+    b = calloc(1, sizeof(*b) + want);
+    if (!b) {
+        a->failed = 1;
+        return NULL;
     }
-    void *p = (char *)b->data + at;
-    a->total += at - b->used + size;
-    b->used = at + size;
-    return p;
+    /* Blocks are filled: 2 MiB pages (rt_buf.h) */
+    rt_advise_huge(b->data, want);
+    b->size = b->top = want;
+    b->used = 0;
+    b->next = a->head;
+    a->head = b;
+    return b;
 }
 
 void *arena_alloc(struct arena *a, size_t size)
 {
     /* nothing here needs long double */
-    return take(a, size, sizeof(void *));
+    size_t align = sizeof(void *);
+    if (size > SIZE_MAX / 2) {
+        a->failed = 1;
+        return NULL;
+    }
+    size = size ? (size + align - 1) & ~(align - 1) : align;
+    struct arena_block *b = a->head;
+    if ((!b || b->top - b->used < size) && !(b = new_block(a, size)))
+        return NULL;
+    void *p = (char *)b->data + b->used;
+    b->used += size;
+    a->total += size;
+    return p;
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
     /* Text needs no alignment: a string takes its length and a NUL (a
      * project's keys and scalars are a few bytes each). */
-    char *p = n < SIZE_MAX ? take(a, n + 1, 1) : NULL;
-    if (!p) {
+    struct arena_block *b = a->head;
+    if (n >= SIZE_MAX / 2) {
         a->failed = 1;
         return NULL;
     }
+    if ((!b || b->top - b->used < n + 1) && !(b = new_block(a, n + 1)))
+        return NULL;
+    b->top -= n + 1;
+    char *p = (char *)b->data + b->top;
+    a->total += n + 1;
     memcpy(p, s, n);
     p[n] = '\0';
     return p;

@@ -114,7 +114,7 @@ void node_init(struct node *n, enum node_type t, const struct source *src,
     memset(n, 0, sizeof(*n));
     n->type = t;
     n->src = src ? src->id : 0;
-    n->line = line < 0 ? 0 : line > NODE_POS_MAX ? NODE_POS_MAX : line;
+    n->line = line < 0 ? 0 : line > NODE_LINE_MAX ? NODE_LINE_MAX : line;
     n->col = col < 0 ? 0 : col > NODE_POS_MAX ? NODE_POS_MAX : col;
     n->str = "";
 }

@@ -30,11 +30,12 @@ enum node_type {
  * from its text (node_int, node_float) and a bool's is one bit. */
 struct node {
     /* line and col: the 1-based position of the node's start. A file
-     * holds at most LIMIT_FILE_BYTES (4 MiB), so 24 bits hold either
-     * exactly; node_init stores anything larger as NODE_POS_MAX. */
-    unsigned type : 3; /* enum node_type */
+     * holds at most LIMIT_FILE_BYTES (4 MiB), so 23 and 24 bits hold
+     * them exactly; node_init stores anything larger as NODE_LINE_MAX
+     * and NODE_POS_MAX. */
+    unsigned type : 8; /* enum node_type (a byte of its own: read often) */
     unsigned b : 1;    /* BOOL: its value */
-    unsigned line : 28;
+    unsigned line : 23;
     unsigned col : 24;
     /* A literal block scalar ('|') whose text maps line for line onto the
      * source: line k of str is source line (line + 1 + k) from column
@@ -58,7 +59,9 @@ struct node {
 };
 _Static_assert(sizeof(struct node) == 24, "a node is 24 bytes");
 
-/* Positions past this are stored as it (files are smaller: limits.h). */
+/* Positions past these are stored as them (files are smaller: a file of
+ * LIMIT_FILE_BYTES has at most 4,194,305 lines and columns). */
+#define NODE_LINE_MAX 0x7FFFFF
 #define NODE_POS_MAX 0xFFFFFF
 
 /* Length of a scalar's str; 0 for collections. */

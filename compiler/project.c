@@ -453,12 +453,14 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
      * other file's text is let go once parsed (source_release). */
     bool keep = (d->kind == KIND_AGENT && ends_with(d->path, ".md")) ||
                 d->kind == KIND_PROJECT;
-    /* Made first: once read, the text (on the heap) is the source's. */
-    struct source *nosrc = source_from_bytes(a, d->path, "", 0);
-    if (!nosrc)
-        return; /* out of memory: the arena says so */
     int err = read_file(p, a, d->path, !keep, &bytes, &len, LIMIT_FILE_BYTES,
                         &too_big, &d->stat, &mode);
+    /* A file not read is reported with a source of no text, made only
+     * then (a source per definition read is one too many). */
+    struct source *nosrc =
+        err || too_big ? source_from_bytes(a, d->path, "", 0) : NULL;
+    if ((err || too_big) && !nosrc)
+        return; /* out of memory: the arena says so */
     if (err) {
         if (report_unreadable(&d->diags, nosrc, err, mode))
             __atomic_store_n(&p->io_error, 1, __ATOMIC_RELAXED);
