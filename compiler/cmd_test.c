@@ -595,7 +595,8 @@ static void run_query(struct run *r, const struct node *cs, struere_actor *a)
     struere_free(out);
     size_t n = json_array_size(got), k;
     const char **gids = calloc(n + 1, sizeof(*gids));
-    const char **wids = calloc((want ? want->n : 0) + 1, sizeof(*wids));
+    const char **wids = calloc(
+        (want && want->type == NODE_SEQ ? want->n : 0) + 1, sizeof(*wids));
     size_t nw = 0;
     json_array_foreach(got, k, rec) gids[k] =
         json_string_value(json_object_get(rec, "_id"));

@@ -249,9 +249,9 @@ void automation_check_refs(struct check_ctx *c, struct def *d,
                               NULL);
         const struct node *t =
             node_get(node_get(&acts->kids[i], "args"), "type");
-        if (tool && !strncmp(tool->str, "entity.", 7) && t &&
-            t->type == NODE_STRING && !strstr(t->str, "{{") &&
-            !check_lookup(c, KIND_DATA, t->str))
+        if (tool && tool->type == NODE_STRING &&
+            !strncmp(tool->str, "entity.", 7) && t && t->type == NODE_STRING &&
+            !strstr(t->str, "{{") && !check_lookup(c, KIND_DATA, t->str))
             check_unknown_ref(c, t, KIND_DATA, "unknown-data-type", "data type",
                               NULL);
     }

@@ -69,6 +69,12 @@ static inline size_t node_len(const struct node *n)
 {
     return n->type == NODE_MAP || n->type == NODE_SEQ ? 0 : n->len;
 }
+/* A scalar's text; "" for a collection (whose place holds its
+ * children): for a node of any type printed or compared as text. */
+static inline const char *node_text(const struct node *n)
+{
+    return n->type == NODE_MAP || n->type == NODE_SEQ ? "" : n->str;
+}
 /* The value of an INT (clamped to the int64 range, as the loader
  * reported) and of a FLOAT (YAML's .inf and .nan forms included), read
  * from the node's text. */

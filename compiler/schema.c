@@ -379,12 +379,15 @@ static struct schema *compile(struct compiler *C, const struct node *n)
                 bad(C, v, "'required' must be a list");
                 continue;
             }
-            s->nrequired = v->n;
             s->required = arena_alloc(C->a, (v->n + 1) * sizeof(char *));
             if (!s->required)
                 return NULL;
+            /* Only names: anything else in a data type's list is its
+             * own error (kind_data.c), not a key records must have. */
+            s->nrequired = 0;
             for (size_t j = 0; j < v->n; j++)
-                s->required[j] = v->kids[j].str;
+                if (v->kids[j].type == NODE_STRING)
+                    s->required[s->nrequired++] = v->kids[j].str;
         } else if (!strcmp(key, "enum")) {
             if (v->type != NODE_SEQ)
                 bad(C, v, "'enum' must be a list");
@@ -407,7 +410,7 @@ static struct schema *compile(struct compiler *C, const struct node *n)
                 if (!(s->one_of[j] = compile(C, &v->kids[j])))
                     return NULL;
         } else if (!strcmp(key, "description")) {
-            s->description = v->str;
+            s->description = v->type == NODE_STRING ? v->str : NULL;
         } else if (!strcmp(key, "$ref")) {
             const char *prefix = "#/definitions/";
             if (v->type != NODE_STRING ||
@@ -813,7 +816,11 @@ static void list_values(const struct node *seq, char *buf, size_t size)
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < seq->n; i++) {
-        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+        /* A list or map among a data type's values is that type's own
+         * error (kind_data.c): no value to offer. */
+        if (seq->kids[i].type == NODE_MAP || seq->kids[i].type == NODE_SEQ)
+            continue;
+        int w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
                          seq->kids[i].str);
         if (w < 0 || (size_t)w >= size - used)
             break;
@@ -870,7 +877,7 @@ static void check_map(const struct schema *s, const struct node *n,
         if (p) {
             const struct schema *ps = deref(p->schema);
             if (ps && ps->rare->x_error) {
-                report_x(V, k, ps->rare->x_error, k->str, v->str);
+                report_x(V, k, ps->rare->x_error, k->str, node_text(v));
                 continue;
             }
             validate(p->schema, v, &sub, V, depth + 1);
@@ -957,7 +964,9 @@ static void check_scalar(const struct schema *s, const struct node *n,
         struct suggest sg;
         suggest_init(&sg, n->str);
         for (size_t i = 0; i < s->enums->n; i++)
-            suggest_offer(&sg, s->enums->kids[i].str);
+            if (s->enums->kids[i].type != NODE_MAP &&
+                s->enums->kids[i].type != NODE_SEQ)
+                suggest_offer(&sg, s->enums->kids[i].str);
         if (suggest_best(&sg))
             snprintf(hint, sizeof(hint), "did you mean '%s'?",
                      suggest_best(&sg));
@@ -969,7 +978,7 @@ static void check_scalar(const struct schema *s, const struct node *n,
     if (s->rare->constv && !node_equal(s->rare->constv, n)) {
         describe(V, path, where, sizeof(where));
         diag_error(V->diags, n, "bad-value", NULL, "%s must be '%s', not '%s'",
-                   where, s->rare->constv->str, n->str);
+                   where, node_text(s->rare->constv), n->str);
         V->errors++;
         return;
     }
@@ -1126,7 +1135,7 @@ static void check_one_of(const struct schema *s, const struct node *n,
             size_t used = 0;
             values[0] = '\0';
             struct suggest sg;
-            suggest_init(&sg, v->str);
+            suggest_init(&sg, node_text(v));
             for (size_t j = 0; j < s->none_of; j++) {
                 const struct schema *pj = schema_property(s->one_of[j], key);
                 if (!pj)
@@ -1139,9 +1148,10 @@ static void check_one_of(const struct schema *s, const struct node *n,
                      e++)
                     vals[nv++] = &pj->enums->kids[e];
                 for (size_t e = 0; e < nv; e++) {
-                    suggest_offer(&sg, vals[e]->str);
-                    int w = snprintf(values + used, sizeof(values) - used,
-                                     "%s%s", used ? ", " : "", vals[e]->str);
+                    suggest_offer(&sg, node_text(vals[e]));
+                    int w =
+                        snprintf(values + used, sizeof(values) - used, "%s%s",
+                                 used ? ", " : "", node_text(vals[e]));
                     if (w > 0 && (size_t)w < sizeof(values) - used)
                         used += (size_t)w;
                 }
@@ -1152,8 +1162,14 @@ static void check_one_of(const struct schema *s, const struct node *n,
             if (suggest_best(&sg))
                 snprintf(hint, sizeof(hint), "did you mean '%s'?",
                          suggest_best(&sg));
-            diag_error(V->diags, v, "bad-enum", suggest_best(&sg) ? hint : NULL,
-                       "%s must be one of %s, not '%s'", where, values, v->str);
+            if (v->type == NODE_MAP || v->type == NODE_SEQ)
+                diag_error(V->diags, v, "bad-enum", NULL,
+                           "%s must be one of %s, not %s", where, values,
+                           node_type_name((enum node_type)v->type));
+            else
+                diag_error(
+                    V->diags, v, "bad-enum", suggest_best(&sg) ? hint : NULL,
+                    "%s must be one of %s, not '%s'", where, values, v->str);
             V->errors++;
             return;
         }
