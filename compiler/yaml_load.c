@@ -158,8 +158,9 @@ static bool resolve_plain(struct node *n)
             return ok;
         }
     }
-    if (!strcmp(s, ".inf") || !strcmp(s, ".Inf") || !strcmp(s, ".INF") ||
-        !strcmp(s, "+.inf") || !strcmp(s, "-.inf")) {
+    /* [-+]? ( \.inf | \.Inf | \.INF ) */
+    const char *inf = s + (s[0] == '-' || s[0] == '+');
+    if (!strcmp(inf, ".inf") || !strcmp(inf, ".Inf") || !strcmp(inf, ".INF")) {
         n->type = NODE_FLOAT;
         return true;
     }
