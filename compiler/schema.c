@@ -223,7 +223,9 @@ static int compile_rare(struct compiler *C, struct schema *s, const char *key,
         [X_PATTERN_ERROR] = "x-pattern-error",
         [X_ENUM_ERRORS] = "x-enum-errors",
     };
-    enum rare_key k = CONST;
+    /* By their first letters: the common keys ("type", "items", "enum",
+     * "required") are none of them, and skip the comparisons. */
+    enum rare_key k = strchr("cpmdx", key[0]) ? CONST : RARE_KEYS;
     while (k < RARE_KEYS && strcmp(key, names[k]))
         k++;
     /* Records are not matched against patterns (data types' own). */

@@ -110,23 +110,25 @@ static bool resolve_plain(struct node *n)
 {
     const char *s = n->str;
     size_t len = n->len; /* a STRING as yet */
-    /* The words of the core schema are 1, 4 or 5 bytes long and start
-     * with one of these; anything else is looked at as a number only. */
-    bool word = (len == 1 && s[0] == '~') ||
-                ((len == 4 || len == 5) && strchr("nNtTfF.+-", s[0]));
-    if (len == 0 || (word && (!strcmp(s, "~") || !strcmp(s, "null") ||
-                              !strcmp(s, "Null") || !strcmp(s, "NULL")))) {
+    /* The words of the core schema, told apart by length and first byte
+     * (keys such as "name" and "type" meet one group, not all three). */
+    if (len == 0 || (len == 1 && s[0] == '~') ||
+        (len == 4 && (s[0] == 'n' || s[0] == 'N') &&
+         (!memcmp(s, "null", 4) || !memcmp(s, "Null", 4) ||
+          !memcmp(s, "NULL", 4)))) {
         n->type = NODE_NULL;
         return true;
     }
-    if (word &&
-        (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))) {
+    if (len == 4 && (s[0] == 't' || s[0] == 'T') &&
+        (!memcmp(s, "true", 4) || !memcmp(s, "True", 4) ||
+         !memcmp(s, "TRUE", 4))) {
         n->type = NODE_BOOL;
         n->b = true;
         return true;
     }
-    if (word &&
-        (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))) {
+    if (len == 5 && (s[0] == 'f' || s[0] == 'F') &&
+        (!memcmp(s, "false", 5) || !memcmp(s, "False", 5) ||
+         !memcmp(s, "FALSE", 5))) {
         n->type = NODE_BOOL;
         n->b = false;
         return true;
