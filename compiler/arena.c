@@ -16,7 +16,7 @@
  * alignment. The block is full where they meet. */
 struct arena_block {
     struct arena_block *next;
-    size_t used; /* objects: data[0, used), a multiple of 8 */
+    size_t used; /* objects: data[0, used), a multiple of sizeof(void *) */
     size_t top;  /* text: data[top, size) */
     size_t size;
     max_align_t data[];

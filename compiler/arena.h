@@ -28,7 +28,8 @@ void arena_free(struct arena *a);
  * arena's objects hold outside it. 0, or -1 out of memory (fn not
  * registered; a->failed is set). */
 int arena_on_free(struct arena *a, void (*fn)(void *), void *arg);
-/* Returns zeroed memory aligned for any type, or NULL (and sets
+/* Returns zeroed memory aligned to a pointer (nothing the compiler
+ * allocates needs more: no long double), or NULL (and sets
  * a->failed) when the system is out of memory. The string functions below
  * return NULL the same way. */
 void *arena_alloc(struct arena *a, size_t size);
