@@ -88,7 +88,8 @@ $(B)/gen/embedded.o: $(B)/gen/embedded.c
 # parsing YAML when it starts.
 PACK_OBJ := $(addprefix $(B)/,scripts/pack_schemas.o compiler/yaml_load.o \
               compiler/node.o compiler/nodebin.o compiler/source.o \
-              compiler/arena.o compiler/diag.o) $(B)/libstruere.a
+              compiler/arena.o compiler/diag.o compiler/cache_file.o) \
+            $(B)/libstruere.a
 $(B)/gen/pack-schemas: $(PACK_OBJ) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(PACK_OBJ) $(LDLIBS)

@@ -29,9 +29,11 @@ json_t *emit_node(const struct node *n)
         return json_boolean(n->b);
     case NODE_INT:
         return json_integer(node_int(n));
-    case NODE_FLOAT:
+    case NODE_FLOAT: {
         /* JSON has no NaN or infinities; they have no meaning here. */
-        return isfinite(node_float(n)) ? json_real(node_float(n)) : json_null();
+        double f = node_float(n);
+        return isfinite(f) ? json_real(f) : json_null();
+    }
     case NODE_STRING:
         return json_stringn(n->str, node_len(n));
     case NODE_SEQ: {
@@ -69,10 +71,11 @@ static json_t *with_defaults(const struct schema *s, const struct node *n,
                                   with_defaults(items, &n->kids[i], depth + 1));
         return a;
     }
-    if (n->type == NODE_FLOAT && schema_wants_integer(s) &&
-        schema_float_is_int64(node_float(n)))
-        return json_integer((json_int_t)node_float(n)); /* `1e3` where an
-                                                    integer is wanted: 1000 */
+    if (n->type == NODE_FLOAT && schema_wants_integer(s)) {
+        double f = node_float(n);
+        if (schema_float_is_int64(f))
+            return json_integer((json_int_t)f); /* `1e3`: 1000 */
+    }
     if (n->type != NODE_MAP)
         return emit_node(n);
     json_t *o = json_object();

@@ -64,16 +64,24 @@ bool node_number(const struct node *n, double *out)
     return false;
 }
 
+bool node_parse_int(const char *s, long long *v)
+{
+    errno = 0;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+        unsigned long long u = strtoull(s + 2, NULL, s[1] == 'x' ? 16 : 8);
+        bool ok = errno == 0 && u <= (unsigned long long)INT64_MAX;
+        *v = ok ? (long long)u : INT64_MAX;
+        return ok;
+    }
+    *v = strtoll(s, NULL, 10); /* clamped when out of range */
+    return errno == 0;
+}
+
 long long node_int(const struct node *n)
 {
-    const char *s = n->str;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
-        errno = 0;
-        unsigned long long v = strtoull(s + 2, NULL, s[1] == 'x' ? 16 : 8);
-        return errno || v > (unsigned long long)INT64_MAX ? INT64_MAX
-                                                          : (long long)v;
-    }
-    return strtoll(s, NULL, 10); /* clamped when out of range */
+    long long v;
+    node_parse_int(n->str, &v);
+    return v;
 }
 
 double node_float(const struct node *n)

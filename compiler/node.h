@@ -79,6 +79,10 @@ static inline const char *node_text(const struct node *n)
  * reported) and of a FLOAT (YAML's .inf and .nan forms included), read
  * from the node's text. */
 long long node_int(const struct node *n);
+/* An integer's text (decimal with an optional sign, 0x or 0o, as the
+ * loader types it) into *v, clamped to the int64 range: false when it
+ * had to be clamped. node_int and the loader's typing both read it. */
+bool node_parse_int(const char *s, long long *v);
 double node_float(const struct node *n);
 /* The file n was read from, or NULL (a node made by the compiler). */
 const struct source *node_source(const struct node *n);

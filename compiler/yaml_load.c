@@ -4,7 +4,6 @@
  */
 #include "yaml_load.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -143,21 +142,17 @@ static bool resolve_plain(struct node *n)
         d++;
         dl--;
     }
+    long long v; /* node_int reads it again when it is wanted */
     if (match_all(d, dl, "0123456789")) {
-        errno = 0;
-        (void)strtoll(s, NULL, 10); /* node_int reads it again */
         n->type = NODE_INT;
-        return errno == 0;
+        return node_parse_int(s, &v);
     }
     if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
         const char *digits =
             s[1] == 'x' ? "0123456789abcdefABCDEF" : "01234567";
         if (match_all(s + 2, len - 2, digits)) {
-            errno = 0;
-            unsigned long long v = strtoull(s + 2, NULL, s[1] == 'x' ? 16 : 8);
-            bool ok = errno == 0 && v <= (unsigned long long)INT64_MAX;
-            n->type = NODE_INT; /* node_int clamps as said here */
-            return ok;
+            n->type = NODE_INT;
+            return node_parse_int(s, &v);
         }
     }
     /* [-+]? ( \.inf | \.Inf | \.INF ) */

@@ -15,40 +15,20 @@
 #include <string.h>
 
 #include "arena.h"
+#include "cache_file.h"
 #include "diag.h"
 #include "node.h"
 #include "nodebin.h"
 #include "source.h"
 #include "yaml_load.h"
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    rt_buf b;
-    rt_buf_grow_init(&b);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        rt_buf_put(&b, chunk, n);
-    bool bad = ferror(f) || b.failed;
-    fclose(f);
-    if (bad) {
-        free(b.p);
-        return NULL;
-    }
-    *len = b.len;
-    return (char *)b.p;
-}
-
 /* The tree of the schema at path appended to o; false after saying why. */
 static bool pack(const char *path, rt_buf *o)
 {
     size_t len = 0;
-    char *text = read_file(path, &len);
+    char *text = (char *)cache_file_read(path, &len);
     if (!text) {
-        perror(path);
+        fprintf(stderr, "%s: cannot be read whole (or is empty)\n", path);
         return false;
     }
     struct arena a;
