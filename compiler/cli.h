@@ -36,7 +36,8 @@ struct cli_progress {
     struct progress pr;
     pthread_t thread;
     atomic_int stop;
-    int running, shown;
+    atomic_int shown;
+    int running;
 };
 struct progress *cli_progress_start(struct cli_progress *cp,
                                     const struct cli *g);

@@ -3,9 +3,12 @@
  * run has taken a second, stderr shows what it is doing ("reading
  * definitions 4,120/10,000") until it ends, then the line is erased.
  * Never when stderr is not a terminal, or with --quiet.
- * STRUERE_PROGRESS_MS sets the delay (the tests show it at once).
+ * STRUERE_PROGRESS_MS sets the delay; 0 also shows each phase as it
+ * begins, however short (what the tests rely on: the line then does not
+ * depend on when this thread gets to run).
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -37,11 +40,41 @@ static const char *phase_name(int phase)
     }
 }
 
+static long delay_ms(void)
+{
+    const char *env = getenv("STRUERE_PROGRESS_MS");
+    return env ? atol(env) : DELAY_MS;
+}
+
+static void show(struct cli_progress *cp)
+{
+    const char *name = phase_name(atomic_load(&cp->pr.phase));
+    size_t done = atomic_load(&cp->pr.done);
+    size_t total = atomic_load(&cp->pr.total);
+    if (!name)
+        return;
+    if (total)
+        fprintf(stderr, "\r\033[K%s %zu/%zu", name, done, total);
+    else
+        fprintf(stderr, "\r\033[K%s", name);
+    fflush(stderr);
+    atomic_store(&cp->shown, 1);
+}
+
+/* pr is the first member of its cli_progress. */
+_Static_assert(offsetof(struct cli_progress, pr) == 0,
+               "began finds its cli_progress at its progress");
+static void began(struct progress *pr)
+{
+    struct cli_progress *cp = (struct cli_progress *)pr;
+    if (!atomic_load(&cp->stop))
+        show(cp);
+}
+
 static void *tick(void *arg)
 {
     struct cli_progress *cp = arg;
-    const char *env = getenv("STRUERE_PROGRESS_MS");
-    long delay = env ? atol(env) : DELAY_MS;
+    long delay = delay_ms();
     long every = delay / 5 < 5 ? 5 : delay / 5 > TICK_MS ? TICK_MS : delay / 5;
     for (long waited = 0; waited < delay; waited += every) {
         if (atomic_load(&cp->stop))
@@ -49,17 +82,7 @@ static void *tick(void *arg)
         sleep_ms(every);
     }
     while (!atomic_load(&cp->stop)) {
-        const char *name = phase_name(atomic_load(&cp->pr.phase));
-        size_t done = atomic_load(&cp->pr.done);
-        size_t total = atomic_load(&cp->pr.total);
-        if (name && total)
-            fprintf(stderr, "\r\033[K%s %zu/%zu", name, done, total);
-        else if (name)
-            fprintf(stderr, "\r\033[K%s", name);
-        if (name) {
-            fflush(stderr);
-            cp->shown = 1;
-        }
+        show(cp);
         sleep_ms(every);
     }
     return NULL;
@@ -72,9 +95,12 @@ struct progress *cli_progress_start(struct cli_progress *cp,
     atomic_store(&cp->pr.phase, PROGRESS_NONE);
     atomic_store(&cp->pr.done, 0);
     atomic_store(&cp->pr.total, 0);
-    cp->shown = 0;
+    atomic_store(&cp->shown, 0);
+    cp->pr.began = NULL;
     cp->running = !g->quiet && isatty(STDERR_FILENO) &&
                   pthread_create(&cp->thread, NULL, tick, cp) == 0;
+    if (cp->running && delay_ms() <= 0)
+        cp->pr.began = began;
     return &cp->pr;
 }
 
@@ -85,7 +111,7 @@ void cli_progress_stop(struct cli_progress *cp)
     atomic_store(&cp->stop, 1);
     pthread_join(cp->thread, NULL);
     cp->running = 0;
-    if (cp->shown) {
+    if (atomic_load(&cp->shown)) {
         fputs("\r\033[K", stderr);
         fflush(stderr);
     }

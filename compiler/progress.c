@@ -11,6 +11,8 @@ void progress_phase(struct progress *pr, enum progress_phase phase,
     atomic_store(&pr->done, 0);
     atomic_store(&pr->total, total);
     atomic_store(&pr->phase, (int)phase);
+    if (pr->began)
+        pr->began(pr);
 }
 
 void progress_step(struct progress *pr)

@@ -21,6 +21,10 @@ enum progress_phase {
 struct progress {
     atomic_int phase;
     atomic_size_t done, total;
+    /* Called by progress_phase once the phase is stored, in the caller's
+     * thread, or NULL: what shows the line at once when asked to
+     * (cli_progress.c), so that no phase is missed between two looks. */
+    void (*began)(struct progress *pr);
 };
 
 /* A new phase: `total` steps (0: not counted). */

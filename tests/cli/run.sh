@@ -1019,6 +1019,10 @@ if command -v script >/dev/null 2>&1; then
     tty_run "$T/tty-b" "$BIN" -C "$P" build --out "$T/progress-out"
     t "progress: build shows the files read, and writes its bundles" \
         bash -c "grep -a -q 'reading definitions' '$T/tty-b' && [ -s '$T/progress-out/eval.stb' ]"
+    # Each phase is shown as it begins (STRUERE_PROGRESS_MS=0), however
+    # short it is and whenever the line's thread gets to run.
+    t "progress: build shows every phase it went through" \
+        bash -c "grep -a -q 'checking across definitions' '$T/tty-b' && grep -a -q 'compiling bundles' '$T/tty-b'"
 else
     skip "progress line: script(1) is not installed"
 fi
