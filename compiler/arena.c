@@ -1,5 +1,6 @@
 /*
- * arena.c - bump allocator with geometrically growing blocks.
+ * arena.c - bump allocator with geometrically growing blocks, and the
+ * sharing of short texts among everything one arena holds.
  */
 #include "arena.h"
 
@@ -8,8 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "buf.h"
 
 /* Objects are taken from a block's start upwards (aligned), text from
  * its end downwards (byte by byte): neither pays for the other's
@@ -30,12 +29,27 @@ struct arena_cleanup {
 
 enum { MIN_BLOCK = 64 * 1024 };
 
+/* The short texts arena_strndup_shared copied last: TEXT_SETS sets of two
+ * (the newer first), so a few hundred kilobytes at most, however many
+ * files share one arena. A set's older text gives way to a new one; two
+ * texts that alternate in a file (the keys of a list's items) both stay.
+ * Longer texts rarely repeat. */
+enum { TEXT_SETS = 4096, SHARED_TEXT_MAX = 64 };
+struct shared_text {
+    const char *s; /* NULL: empty */
+    unsigned len, hash;
+};
+struct arena_texts {
+    struct shared_text set[TEXT_SETS][2];
+};
+
 void arena_init(struct arena *a)
 {
     a->head = NULL;
     a->total = 0;
     a->failed = 0;
     a->cleanups = NULL;
+    a->texts = NULL;
 }
 
 int arena_on_free(struct arena *a, void (*fn)(void *), void *arg)
@@ -64,6 +78,8 @@ void arena_free(struct arena *a)
     a->head = NULL;
     a->total = 0;
     a->failed = 0;
+    free(a->texts);
+    a->texts = NULL;
 }
 
 /* A new block with room for size bytes at least; NULL out of memory. */
@@ -80,14 +96,15 @@ static struct arena_block *new_block(struct arena *a, size_t size)
     if (want < size)
         want = (size + 7) & ~(size_t)7;
     /* calloc: fresh blocks are zero (large ones come zeroed from mmap),
-     * so allocations need no memset of their own. */
+     * so allocations need no memset of their own. Not advised to 2 MiB
+     * pages: a block is filled from both ends, and the kernel would make
+     * the whole 2 MiB around each end resident (3 MB more at 10,000
+     * definitions), or stall compacting memory to find one. */
     b = calloc(1, sizeof(*b) + want);
     if (!b) {
         a->failed = 1;
         return NULL;
     }
-    /* Blocks are filled: 2 MiB pages (rt_buf.h) */
-    rt_advise_huge(b->data, want);
     b->size = b->top = want;
     b->used = 0;
     b->next = a->head;
@@ -130,6 +147,41 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
+}
+
+/* A word at a time: most texts are one or two words long. */
+static unsigned hash_text(const char *s, size_t len)
+{
+    const uint64_t k = 0x9E3779B97F4A7C15u; /* 2^64 / golden ratio */
+    uint64_t h = len * k, w;
+    for (; len >= 8; s += 8, len -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * k;
+    }
+    for (w = 0; len; len--) /* a short tail: no call to memcpy */
+        w = w << 8 | (unsigned char)*s++;
+    h = (h ^ w) * k;
+    return (unsigned)(h >> 32);
+}
+
+const char *arena_strndup_shared(struct arena *a, const char *s, size_t n)
+{
+    /* Without room for the table, texts are copied unshared. */
+    if (n > SHARED_TEXT_MAX ||
+        (!a->texts && !(a->texts = calloc(1, sizeof(*a->texts)))))
+        return arena_strndup(a, s, n);
+    unsigned h = hash_text(s, n);
+    struct shared_text *set = a->texts->set[h % TEXT_SETS];
+    for (int i = 0; i < 2; i++)
+        if (set[i].s && set[i].hash == h && set[i].len == n &&
+            !memcmp(set[i].s, s, n))
+            return set[i].s;
+    char *c = arena_strndup(a, s, n);
+    if (c) {
+        set[1] = set[0];
+        set[0] = (struct shared_text){c, (unsigned)n, h};
+    }
+    return c;
 }
 
 char *arena_path(struct arena *a, const char *dir, const char *name)

@@ -13,12 +13,14 @@
 
 struct arena_block;
 struct arena_cleanup;
+struct arena_texts;
 
 struct arena {
     struct arena_block *head;
     size_t total;                   /* bytes handed out, for statistics */
     int failed;                     /* an allocation failed since arena_init */
     struct arena_cleanup *cleanups; /* run by arena_free, newest first */
+    struct arena_texts *texts;      /* arena_strndup_shared's, or NULL */
 };
 
 void arena_init(struct arena *a);
@@ -35,6 +37,10 @@ int arena_on_free(struct arena *a, void (*fn)(void *), void *arg);
 void *arena_alloc(struct arena *a, size_t size);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
+/* The same as arena_strndup for a text that is never written to: a short
+ * one (a key, an enum value, a type name) equal to one copied recently
+ * into this arena, by any file, is not copied again but shared. */
+const char *arena_strndup_shared(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)

@@ -39,11 +39,6 @@ struct anchor {
     int height;
 };
 
-struct text {
-    const char *s; /* NULL: a free slot */
-    unsigned len, hash;
-};
-
 struct loader {
     struct arena *a;
     const struct source *src;
@@ -61,11 +56,6 @@ struct loader {
     struct node *scratch;
     size_t top, scratch_cap;
     size_t budget;
-    /* The short scalar texts copied so far (open addressing): a text
-     * repeated in the file, such as the keys of a list's items or an enum
-     * value, is stored once. Nodes never change their str. */
-    struct text *texts;
-    size_t ntexts, texts_cap;
     struct node root;
     bool has_root;
     int failed; /* an error was reported */
@@ -425,66 +415,6 @@ static unsigned char literal_indent(const struct loader *L,
     return (unsigned char)indent;
 }
 
-enum { SHARED_TEXT_MAX = 64 }; /* longer texts rarely repeat */
-
-/* A word at a time: most texts are one or two words long. */
-static unsigned hash_text(const char *s, size_t len)
-{
-    const uint64_t k = 0x9E3779B97F4A7C15u; /* 2^64 / golden ratio */
-    uint64_t h = len * k, w;
-    for (; len >= 8; s += 8, len -= 8) {
-        memcpy(&w, s, 8);
-        h = (h ^ w) * k;
-    }
-    for (w = 0; len; len--) /* a short tail: no call to memcpy */
-        w = w << 8 | (unsigned char)*s++;
-    h = (h ^ w) * k;
-    return (unsigned)(h >> 32);
-}
-
-/* Doubles the table; false when out of memory (texts are then copied
- * without sharing). */
-static bool grow_texts(struct loader *L)
-{
-    size_t cap = L->texts_cap ? 2 * L->texts_cap : 256;
-    struct text *t = calloc(cap, sizeof(*t));
-    if (!t)
-        return false;
-    for (size_t i = 0; i < L->texts_cap; i++) {
-        if (!L->texts[i].s)
-            continue;
-        size_t j = L->texts[i].hash & (cap - 1);
-        while (t[j].s)
-            j = (j + 1) & (cap - 1);
-        t[j] = L->texts[i];
-    }
-    free(L->texts);
-    L->texts = t;
-    L->texts_cap = cap;
-    return true;
-}
-
-/* s as a NUL-terminated string in the arena, shared with an earlier
- * scalar of the same text; NULL out of memory. */
-static const char *copy_text(struct loader *L, const char *s, size_t len)
-{
-    if (len > SHARED_TEXT_MAX ||
-        (2 * (L->ntexts + 1) > L->texts_cap && !grow_texts(L)))
-        return arena_strndup(L->a, s, len);
-    unsigned h = hash_text(s, len);
-    size_t i = h & (L->texts_cap - 1);
-    for (; L->texts[i].s; i = (i + 1) & (L->texts_cap - 1))
-        if (L->texts[i].hash == h && L->texts[i].len == len &&
-            !memcmp(L->texts[i].s, s, len))
-            return L->texts[i].s;
-    char *c = arena_strndup(L->a, s, len);
-    if (c) {
-        L->texts[i] = (struct text){c, (unsigned)len, h};
-        L->ntexts++;
-    }
-    return c;
-}
-
 /* Fills n with the scalar of ev; false when out of memory. */
 static bool scalar_node(struct loader *L, yaml_event_t *ev, struct node *n)
 {
@@ -500,7 +430,8 @@ static bool scalar_node(struct loader *L, yaml_event_t *ev, struct node *n)
                  "move large content out of the definition", msg);
         return true; /* the empty string */
     }
-    if (!(n->str = copy_text(L, (const char *)ev->data.scalar.value, len)))
+    if (!(n->str = arena_strndup_shared(
+              L->a, (const char *)ev->data.scalar.value, len)))
         return false;
     n->len = (unsigned)len;
     if (ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE)
@@ -703,7 +634,6 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
     }
     yaml_parser_delete(&p);
     free(L.scratch);
-    free(L.texts);
     *failed = L.failed;
     if (L.fatal || !L.has_root)
         return NULL;

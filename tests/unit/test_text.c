@@ -214,8 +214,65 @@ static void test_arena_packing(void)
     arena_free(&a);
 }
 
+static void test_arena_shared_text(void)
+{
+    struct arena a;
+    arena_init(&a);
+    const char *n1 = arena_strndup_shared(&a, "name: x", 4);
+    const char *n2 = arena_strndup_shared(&a, "name", 4);
+    CHECK(n1 && n1 == n2 && !strcmp(n1, "name"));
+    /* a prefix, an extension and an empty text are texts of their own */
+    const char *p = arena_strndup_shared(&a, "nam", 3);
+    const char *l = arena_strndup_shared(&a, "names", 5);
+    const char *e1 = arena_strndup_shared(&a, "", 0);
+    const char *e2 = arena_strndup_shared(&a, "", 0);
+    CHECK(p && l && p != n1 && l != n1 && !strcmp(p, "nam") &&
+          !strcmp(l, "names"));
+    CHECK(e1 && e1 == e2 && !*e1);
+    /* 64 bytes are shared, 65 are not (longer texts rarely repeat) */
+    char big[66];
+    memset(big, 'b', sizeof(big));
+    big[65] = '\0';
+    const char *b1 = arena_strndup_shared(&a, big, 64);
+    const char *b2 = arena_strndup_shared(&a, big, 64);
+    const char *c1 = arena_strndup_shared(&a, big, 65);
+    const char *c2 = arena_strndup_shared(&a, big, 65);
+    CHECK(b1 && b1 == b2 && strlen(b1) == 64);
+    CHECK(c1 && c2 && c1 != c2 && !strcmp(c1, big) && !strcmp(c2, big));
+    /* far more texts than the table holds: each reads back whole, and
+     * two that alternate keep one copy each */
+    enum { N = 20000 };
+    static const char *got[N];
+    bool whole = true, kept = true;
+    for (size_t i = 0; i < N; i++) {
+        char t[16], u[16];
+        int tl = snprintf(t, sizeof(t), "k%zu", i);
+        int ul = snprintf(u, sizeof(u), "v%zu", i);
+        got[i] = arena_strndup_shared(&a, t, (size_t)tl);
+        const char *v = arena_strndup_shared(&a, u, (size_t)ul);
+        kept = kept && got[i] == arena_strndup_shared(&a, t, (size_t)tl) &&
+               v == arena_strndup_shared(&a, u, (size_t)ul);
+    }
+    for (size_t i = 0; i < N && whole; i++) {
+        char t[16];
+        snprintf(t, sizeof(t), "k%zu", i);
+        whole = got[i] && !strcmp(got[i], t);
+    }
+    CHECK(whole && kept);
+    CHECK(!a.failed);
+    arena_free(&a);
+    /* reusable after arena_free: nothing remembered points into freed
+     * blocks */
+    arena_init(&a);
+    const char *again = arena_strndup_shared(&a, "name", 4);
+    CHECK(again && !strcmp(again, "name") &&
+          again == arena_strndup_shared(&a, "name", 4));
+    arena_free(&a);
+}
+
 const struct test text_tests[] = {
     {"arena packing", test_arena_packing},
+    {"arena shared text", test_arena_shared_text},
     {"suggest distance", test_distance},
     {"suggest best", test_suggest},
     {"slug", test_slug},

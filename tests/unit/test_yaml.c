@@ -343,7 +343,31 @@ static void test_bom(void)
     arena_free(&a);
 }
 
+/* Two files loaded into one arena share their short texts: a key is
+ * stored once for the project, not once per file. Each tree still reads
+ * its own values and positions. */
+static void test_shared_texts(void)
+{
+    struct arena a;
+    arena_init(&a);
+    struct diag_list d1, d2;
+    int f1, f2;
+    struct node *r1 = load(&a, "name: x\ntype: string\n", &d1, &f1);
+    struct node *r2 = load(&a, "kind: y\n\nname: x\ntype: number\n", &d2, &f2);
+    CHECK(r1 && r2 && !f1 && !f2 && r1->n == 2 && r2->n == 3);
+    if (r1 && r2 && r1->n == 2 && r2->n == 3) {
+        CHECK(r1->kids[0].str == r2->kids[2].str); /* "name" */
+        CHECK(r1->kids[1].str == r2->kids[3].str); /* "x" */
+        CHECK(r1->kids[2].str == r2->kids[4].str); /* "type" */
+        CHECK(!strcmp(node_get_str(r1, "type"), "string") &&
+              !strcmp(node_get_str(r2, "type"), "number"));
+        CHECK(r2->kids[2].line == 3 && r1->kids[0].line == 1);
+    }
+    arena_free(&a);
+}
+
 const struct test yaml_tests[] = {
+    {"yaml texts shared between files", test_shared_texts},
     {"number values", test_number_values},
     {"core schema spellings", test_core_schema},
     {"yaml scalars", test_scalars},
