@@ -30,8 +30,8 @@ struct arena_cleanup {
 enum { MIN_BLOCK = 64 * 1024 };
 
 /* The short texts arena_strndup_shared copied last: TEXT_SETS sets of two
- * (the newer first), so a few hundred kilobytes at most, however many
- * files share one arena. A set's older text gives way to a new one; two
+ * (the newer first): a table of 128 KiB, however many files share one
+ * arena. A set's older text gives way to a new one; two
  * texts that alternate in a file (the keys of a list's items) both stay.
  * Longer texts rarely repeat. */
 enum { TEXT_SETS = 4096, SHARED_TEXT_MAX = 64 };

@@ -6,7 +6,8 @@ FAILALLOC_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
                      -Wl,--wrap=strdup,--wrap=strndup
 $(B)/tests/alloc/%.o: ALL_CFLAGS += -Itests/alloc
 
-FAILALLOC_ARENA := $(foreach f,alloc strndup strdup printf vprintf path grow,\
+FAILALLOC_ARENA := $(foreach f,alloc strndup strndup_shared strdup printf vprintf path \
+                     grow,\
                      -Wl,--wrap=arena_$(f))
 $(B)/tests/alloc/failalloc_arena.o: ALL_CFLAGS += -Icompiler
 

@@ -15,6 +15,8 @@
 void *__real_arena_alloc(struct arena *a, size_t size);
 char *__real_arena_strndup(struct arena *a, const char *s, size_t n);
 char *__real_arena_strdup(struct arena *a, const char *s);
+const char *__real_arena_strndup_shared(struct arena *a, const char *s,
+                                        size_t n);
 char *__real_arena_path(struct arena *a, const char *dir, const char *name);
 int __real_arena_grow(struct arena *a, void **items, size_t *cap, size_t need,
                       size_t elem);
@@ -40,6 +42,12 @@ void *__wrap_arena_alloc(struct arena *a, size_t size)
 char *__wrap_arena_strndup(struct arena *a, const char *s, size_t n)
 {
     return fails(a) ? NULL : __real_arena_strndup(a, s, n);
+}
+
+const char *__wrap_arena_strndup_shared(struct arena *a, const char *s,
+                                        size_t n)
+{
+    return fails(a) ? NULL : __real_arena_strndup_shared(a, s, n);
 }
 
 char *__wrap_arena_strdup(struct arena *a, const char *s)
