@@ -38,25 +38,28 @@ enum kind {
 
 struct def {
     enum kind kind;
+    bool has_overlay[ENV_COUNT];
+    bool restored;    /* from the defcache, not parsed this run */
     const char *path; /* display path, relative to the project */
     const struct source *src;
     struct node *root;            /* NULL when the file could not be parsed */
     struct node *view[ENV_COUNT]; /* base merged with that env's overlay */
-    bool has_overlay[ENV_COUNT];
-    const char *slug; /* identity; NULL when missing */
+    const char *slug;             /* identity; NULL when missing */
     const struct node *slug_node;
-    struct markdown *md;    /* agents written as Markdown */
-    char sha256[65];        /* of the file's bytes, hex ("" until
-                               read with hash_on_read, or
-                               project_hash_sources) */
-    struct diag_list diags; /* problems found in this file alone */
-    struct file_stat stat;  /* of the file, taken before reading it */
-    bool restored;          /* from the defcache, not parsed this run */
+    struct markdown *md; /* agents written as Markdown */
+    char sha256[65];     /* of the file's bytes, hex ("" until
+                            read with hash_on_read, or
+                            project_hash_sources) */
     /* Per environment, the result of its checks between definitions when
      * they reported nothing (xcheck.h), for dev's cache; NULL otherwise. */
-    const unsigned char *xcheck[ENV_COUNT];
     uint32_t xcheck_len[ENV_COUNT];
+    const unsigned char *xcheck[ENV_COUNT];
+    struct diag_list diags; /* problems found in this file alone */
+    struct file_stat stat;  /* of the file, taken before reading it */
 };
+/* Fields ordered so that none pads: a project of 100,000 definitions has
+ * 100,000 of them. */
+_Static_assert(sizeof(struct def) <= 280, "a def is at most 280 bytes");
 
 struct project {
     struct arena arena;
