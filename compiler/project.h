@@ -57,8 +57,8 @@ struct def {
     struct diag_list diags; /* problems found in this file alone */
     struct file_stat stat;  /* of the file, taken before reading it */
 };
-/* Fields ordered so that none pads: a project of 100,000 definitions has
- * 100,000 of them. */
+/* Fields ordered so that the only padding is the 3 bytes after sha256: a
+ * project of 100,000 definitions has 100,000 of them. */
 _Static_assert(sizeof(struct def) <= 280, "a def is at most 280 bytes");
 
 struct project {
