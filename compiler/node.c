@@ -12,36 +12,19 @@
 #include "arena.h"
 #include "source.h"
 
-/* The index of key's pair in map m, or -1. */
-static long find(const struct node *m, const char *key)
+long node_find(const struct node *m, const char *key, size_t len)
 {
     if (!m || m->type != NODE_MAP)
         return -1;
-    size_t klen = strlen(key);
+    /* The first byte before the call: most keys of the same length as
+     * the one sought differ there. */
     for (size_t i = 0; i < m->n; i++) {
         const struct node *k = &m->kids[2 * i];
-        if (node_len(k) == klen && memcmp(k->str, key, klen) == 0)
+        if (node_len(k) == len &&
+            (len == 0 || (k->str[0] == key[0] && !memcmp(k->str, key, len))))
             return (long)i;
     }
     return -1;
-}
-
-struct node *node_get_key(const struct node *m, const char *key)
-{
-    long i = find(m, key);
-    return i < 0 ? NULL : &m->kids[2 * i];
-}
-
-struct node *node_get(const struct node *m, const char *key)
-{
-    long i = find(m, key);
-    return i < 0 ? NULL : &m->kids[2 * i + 1];
-}
-
-const char *node_get_str(const struct node *m, const char *key)
-{
-    struct node *v = node_get(m, key);
-    return v && v->type == NODE_STRING ? v->str : NULL;
 }
 
 bool node_is_str(const struct node *n, const char *s)

@@ -87,12 +87,29 @@ double node_float(const struct node *n);
 /* The file n was read from, or NULL (a node made by the compiler). */
 const struct source *node_source(const struct node *n);
 
+/* The index of the pair whose key is the len bytes of key in map m, or
+ * -1 (also when m is not a map). */
+long node_find(const struct node *m, const char *key, size_t len);
+/* The lookups below take key's length where they are called: for a
+ * literal key, as most are, the compiler does. */
 /* Value for key in a map, or NULL (also when m is not a map). */
-struct node *node_get(const struct node *m, const char *key);
+static inline struct node *node_get(const struct node *m, const char *key)
+{
+    long i = node_find(m, key, strlen(key));
+    return i < 0 ? NULL : &m->kids[2 * i + 1];
+}
 /* The key node for key in a map, or NULL. */
-struct node *node_get_key(const struct node *m, const char *key);
+static inline struct node *node_get_key(const struct node *m, const char *key)
+{
+    long i = node_find(m, key, strlen(key));
+    return i < 0 ? NULL : &m->kids[2 * i];
+}
 /* String value for key, or NULL when absent or not a string. */
-const char *node_get_str(const struct node *m, const char *key);
+static inline const char *node_get_str(const struct node *m, const char *key)
+{
+    const struct node *v = node_get(m, key);
+    return v && v->type == NODE_STRING ? v->str : NULL;
+}
 /* Whether n is a string equal to s. */
 bool node_is_str(const struct node *n, const char *s);
 /* Scalar as a number (int or float); false when not numeric. */
