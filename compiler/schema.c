@@ -841,16 +841,18 @@ static void check_type(const struct schema *s, const struct node *n,
         return;
     char where[300], want[100], hint[300];
     describe(V, path, where, sizeof(where));
-    double f = n->type == NODE_FLOAT ? node_float(n) : 0;
-    if (n->type == NODE_FLOAT && (s->types & T_INTEGER) && isfinite(f) &&
-        f == floor(f)) {
-        /* Integral, but past what an integer is kept exactly as. */
-        diag_error(V->diags, n, "integer-out-of-range", "use a smaller number",
-                   "%s is out of range: integers are kept exactly, from "
-                   "-9223372036854775808 to 9223372036854775807",
-                   where);
-        V->errors++;
-        return;
+    if (n->type == NODE_FLOAT && (s->types & T_INTEGER)) {
+        double f = node_float(n);
+        if (isfinite(f) && f == floor(f)) {
+            /* Integral, but past what an integer is kept exactly as. */
+            diag_error(V->diags, n, "integer-out-of-range",
+                       "use a smaller number",
+                       "%s is out of range: integers are kept exactly, from "
+                       "-9223372036854775808 to 9223372036854775807",
+                       where);
+            V->errors++;
+            return;
+        }
     }
     types_text(s->types, want, sizeof(want));
     const char *h = NULL;

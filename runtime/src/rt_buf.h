@@ -31,10 +31,12 @@ void rt_buf_printf(rt_buf *b, const char *fmt, ...)
 /* Asks the kernel to back the whole 2 MiB pages inside [p, p + n) with
  * huge pages, when n is at least RT_HUGE_MIN (transparent huge pages in
  * "madvise" mode, the usual default). For large buffers about to be
- * filled (bundles, caches, the compiler's arenas): one page fault per
- * 2 MiB instead of per 4 KiB. On a virtual machine, faults were a sixth
- * of check's samples and a fifth of an incremental dev's. Only advice: where
- * the kernel has none, nothing changes; pages never touched are never resident.
+ * filled whole (bundles, caches): one page fault per 2 MiB instead of per
+ * 4 KiB. Not the compiler's arenas: a block filled from both ends would
+ * keep the 2 MiB around each end resident. On a virtual machine, faults were a
+ * sixth of check's samples and a fifth of an incremental dev's. Only advice:
+ * where the kernel has none, nothing changes; pages never touched are never
+ * resident.
  */
 #define RT_HUGE_MIN ((size_t)4 << 20)
 void rt_advise_huge(void *p, size_t n);
