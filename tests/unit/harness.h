@@ -31,6 +31,7 @@ extern const struct test text_tests[];
 extern const struct test yaml_tests[];
 extern const struct test schema_tests[];
 extern const struct test sha256_tests[];
+extern const struct test crc_tests[];
 extern const struct test blob_id_tests[];
 extern const struct test project_tests[];
 extern const struct test loose_deflate_tests[];
