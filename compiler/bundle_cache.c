@@ -1,24 +1,93 @@
 /*
- * bundle_cache.c - the last committed bundles as files (bundle_cache.h).
+ * bundle_cache.c - the last committed bundles as pieces (bundle_cache.h).
+ *
+ * An index, <git dir>/struere/bundles/<blob id>.idx:
+ *   "STRBIDX1" | u64 total | u32 count | count x (u32 length | sha256[32])
+ * in host byte order (the file never leaves the machine). Each piece's
+ * bytes are the file <git dir>/struere/chunks/<its SHA-256 in hex>.
+ *
+ * Both directories are opened without following a link and only when
+ * they are directories of this user: every piece is read, written and
+ * removed relative to them, so that a link put in place of either (or of
+ * struere/) cannot make a run read, write or delete files elsewhere.
  */
 #include "bundle_cache.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "bundle_trust.h"
 #include "cache_file.h"
+#include "hex.h"
+#include "../runtime/src/rt_limits.h"
 #include "sha256.h"
+#include "source.h"
 #include "struere.h"
 
-/* <git dir>/struere/bundles */
-static bool cache_dir(const char *git_dir, char *buf, size_t size)
+#define IDX_MAGIC "STRBIDX1"
+#define IDX_HEAD (8 + 8 + 4)
+#define IDX_ENTRY (4 + 32)
+/* The most pieces a bundle of the runtime's largest size is cut into
+ * (each but the last at least LOOSE_SEGMENT_MIN bytes), and so the
+ * largest index read. */
+#define IDX_MAX_COUNT (RT_LIMIT_BUNDLE_BYTES / LOOSE_SEGMENT_MIN + 1)
+#define IDX_MAX_BYTES (IDX_HEAD + IDX_ENTRY * IDX_MAX_COUNT)
+/* Bundles kept at once: dev's three, and the production branch's. */
+#define KEPT_MAX 8
+
+/* ---- the directories ------------------------------------------------------
+ */
+
+/* dir (opened relative to at) when it is a directory of this user, not a
+ * link; made first when create is set. -1 otherwise. */
+static int open_dir_at(int at, const char *name, bool create)
 {
-    return cache_file_path(git_dir, "bundles", buf, size);
+    if (create)
+        mkdirat(at, name, 0777);
+    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_uid != geteuid())) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+struct dirs {
+    int bundles, chunks; /* -1 when not there or not usable */
+};
+
+static bool open_dirs(const char *git_dir, bool create, struct dirs *d)
+{
+    d->bundles = d->chunks = -1;
+    int git = open(git_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int top = git >= 0 ? open_dir_at(git, "struere", create) : -1;
+    if (top >= 0) {
+        d->bundles = open_dir_at(top, "bundles", create);
+        d->chunks = open_dir_at(top, "chunks", create);
+    }
+    if (git >= 0)
+        close(git);
+    if (top >= 0)
+        close(top);
+    return d->bundles >= 0 && d->chunks >= 0;
+}
+
+static void close_dirs(struct dirs *d)
+{
+    if (d->bundles >= 0)
+        close(d->bundles);
+    if (d->chunks >= 0)
+        close(d->chunks);
 }
 
 static bool is_blob_id(const char *s)
@@ -26,77 +95,376 @@ static bool is_blob_id(const char *s)
     return strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
 }
 
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* The whole regular file name in dir, of at most max bytes (malloc'd),
+ * never followed through a link nor waited on; NULL otherwise, with
+ * *bad set when the name is there but is no such file (else a failure
+ * that says nothing of the file: out of memory, out of descriptors). */
+static unsigned char *read_at(int dir, const char *name, size_t max,
+                              size_t *len, bool *bad)
+{
+    *bad = false;
+    int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0) {
+        *bad = errno == ELOOP || errno == ENXIO;
+        return NULL;
+    }
+    struct stat st;
+    unsigned char *b = NULL;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > max) {
+        *bad = true;
+    } else if ((b = malloc((size_t)st.st_size))) {
+        *len = read_all(fd, b, (size_t)st.st_size);
+        if (*len != (size_t)st.st_size) {
+            free(b);
+            b = NULL;
+        }
+    }
+    close(fd);
+    return b;
+}
+
+/* ---- opening --------------------------------------------------------------
+ */
+
+/* An index's pieces: count entries from e, each checked (1 to
+ * LOOSE_SEGMENT_MAX bytes), adding up to total, at most the runtime's
+ * largest bundle. NULL when malformed. */
+static const unsigned char *parse_index(const unsigned char *d, size_t len,
+                                        uint64_t *total, uint32_t *count)
+{
+    if (len < IDX_HEAD || memcmp(d, IDX_MAGIC, 8) != 0)
+        return NULL;
+    memcpy(total, d + 8, 8);
+    *count = get_u32(d + 16);
+    if (*count == 0 || (len - IDX_HEAD) % IDX_ENTRY != 0 ||
+        (len - IDX_HEAD) / IDX_ENTRY != *count ||
+        *total > RT_LIMIT_BUNDLE_BYTES)
+        return NULL;
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < *count; i++) {
+        uint32_t n = get_u32(d + IDX_HEAD + (size_t)i * IDX_ENTRY);
+        if (n == 0 || n > LOOSE_SEGMENT_MAX)
+            return NULL;
+        sum += n;
+    }
+    return sum == *total ? d + IDX_HEAD : NULL;
+}
+
+enum piece { PIECE_READ, PIECE_BAD, PIECE_FAILED };
+
+/* Reads the piece named by sha256 into to (n bytes): a regular file of
+ * exactly n bytes, never followed through a link nor waited on (a FIFO
+ * put there would hang the run). PIECE_BAD: something else is there, or
+ * nothing. */
+static enum piece read_piece(int chunks, const unsigned char sha256[32],
+                             unsigned char *to, size_t n)
+{
+    char hex[65];
+    rt_hex_encode(sha256, 32, hex);
+    int fd =
+        openat(chunks, hex, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT || errno == ELOOP || errno == ENXIO
+                   ? PIECE_BAD
+                   : PIECE_FAILED;
+    struct stat st;
+    enum piece r = PIECE_FAILED;
+    if (fstat(fd, &st) == 0)
+        r = !S_ISREG(st.st_mode) || (uint64_t)st.st_size != n ? PIECE_BAD
+            : read_all(fd, to, n) == n                        ? PIECE_READ
+                                                              : PIECE_FAILED;
+    close(fd);
+    return r;
+}
+
+static void remove_piece(int chunks, const unsigned char sha256[32])
+{
+    char hex[65];
+    rt_hex_encode(sha256, 32, hex);
+    unlinkat(chunks, hex, 0);
+}
+
 struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
                                          int env,
                                          const unsigned char sha256_want[32],
                                          bool recorded)
 {
-    char dir[4200], path[4300];
-    if (!is_blob_id(id) || !cache_dir(git_dir, dir, sizeof(dir)))
+    struct dirs d;
+    char idx[64];
+    if (!is_blob_id(id) || !open_dirs(git_dir, false, &d)) {
+        close_dirs(&d);
         return NULL;
-    snprintf(path, sizeof(path), "%s/%s.stb", dir, id);
-    /* a regular file only, never followed through a link nor waited on
-     * (a FIFO put there would hang the run) */
-    size_t n;
-    unsigned char *data = cache_file_read(path, &n);
-    if (!data)
+    }
+    snprintf(idx, sizeof(idx), "%s.idx", id);
+    size_t ilen = 0;
+    bool bad;
+    unsigned char *index = read_at(d.bundles, idx, IDX_MAX_BYTES, &ilen, &bad);
+    uint64_t total = 0;
+    uint32_t count = 0;
+    const unsigned char *e =
+        index ? parse_index(index, ilen, &total, &count) : NULL;
+    unsigned char *data = e ? malloc(total) : NULL;
+    unsigned char *state = e ? calloc(count, 1) : NULL;
+    if (!data || !state) {
+        if (bad || (index && !e))
+            unlinkat(d.bundles, idx, 0); /* not an index */
+        free(data);
+        free(state);
+        free(index);
+        close_dirs(&d);
         return NULL;
+    }
+    rt_advise_huge(data, (size_t)total);
+    /* Every piece, also after one fails: each bad one is found now. */
+    size_t at = 0;
+    bool whole = true;
+    for (uint32_t i = 0; i < count; i++) {
+        const unsigned char *p = e + (size_t)i * IDX_ENTRY;
+        uint32_t n = get_u32(p);
+        state[i] = (unsigned char)read_piece(d.chunks, p + 4, data + at, n);
+        whole = whole && state[i] == PIECE_READ;
+        at += n;
+    }
     /* The bytes, not only their CRCs: those are easily recomputed after
      * an edit. */
     unsigned char got[32];
-    rt_sha256(data, n, got);
-    if (memcmp(got, sha256_want, 32) == 0) {
-        struere_bundle *b = NULL;
+    if (whole)
+        rt_sha256(data, (size_t)total, got);
+    struere_bundle *b = NULL;
+    if (whole && memcmp(got, sha256_want, 32) == 0) {
         struere_error err;
-        int rc = recorded ? rt_bundle_open_recorded(&b, data, n, env, &err)
-                          : rt_bundle_open_taking(&b, data, n, env, &err);
-        if (rc == STRUERE_OK)
-            return b;
-        free(data);
-        if (rc == STRUERE_ENOMEM)
-            return NULL; /* nothing to say of its bytes */
+        int rc =
+            recorded
+                ? rt_bundle_open_recorded(&b, data, (size_t)total, env, &err)
+                : rt_bundle_open_taking(&b, data, (size_t)total, env, &err);
+        if (rc != STRUERE_OK) {
+            free(data);
+            b = NULL;
+            if (rc != STRUERE_ENOMEM)
+                unlinkat(d.bundles, idx, 0); /* a bad commit's bundle */
+        }
     } else {
+        /* Not this bundle: the pieces that are not their names' bytes (or
+         * not files of their length) go, so that the next keep writes
+         * them again instead of finding them there; so does the index. */
+        at = 0;
+        for (uint32_t i = 0; i < count; i++) {
+            const unsigned char *p = e + (size_t)i * IDX_ENTRY;
+            uint32_t n = get_u32(p);
+            if (state[i] == PIECE_READ) {
+                rt_sha256(data + at, n, got);
+                if (memcmp(got, p + 4, 32) != 0)
+                    remove_piece(d.chunks, p + 4);
+            } else if (state[i] == PIECE_BAD) {
+                remove_piece(d.chunks, p + 4);
+            }
+            at += n;
+        }
         free(data);
+        unlinkat(d.bundles, idx, 0);
     }
-    unlink(path); /* rewritten from the new bundles by bundle_cache_keep */
-    return NULL;
+    free(state);
+    free(index);
+    close_dirs(&d);
+    return b;
+}
+
+/* ---- keeping --------------------------------------------------------------
+ */
+
+static int cmp_digest(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+/* The pieces to keep: the digests of the streams' segments and of the
+ * pieces of the index `also` (when it parses), sorted. */
+struct kept {
+    unsigned char (*d)[32];
+    size_t n, cap;
+    bool failed; /* out of memory: the list is short, nothing removed */
+};
+
+static bool kept_add(struct kept *k, const unsigned char d[32])
+{
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 1024;
+        void *p = realloc(k->d, cap * 32);
+        if (!p) {
+            k->failed = true;
+            return false;
+        }
+        k->d = p;
+        k->cap = cap;
+    }
+    memcpy(k->d[k->n++], d, 32);
+    return true;
+}
+
+/* Writes name in dir: to a temporary (made new, never through a link),
+ * renamed over it when it is all written. */
+static void write_at(int dir, const char *name, const void *data, size_t len)
+{
+    char tmp[128];
+    snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
+    unlinkat(dir, tmp, 0);
+    int fd = openat(dir, tmp,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    bool ok = write_all(fd, data, len) == len;
+    ok = close(fd) == 0 && ok;
+    if (!ok || renameat(dir, tmp, dir, name) != 0)
+        unlinkat(dir, tmp, 0);
+}
+
+/* Writes the pieces of one bundle that are not there as files of their
+ * length, then its index (a few bytes a piece: always); adds its pieces
+ * to k. False when it is not indexed. */
+static bool keep_one(const struct dirs *d, const char *id,
+                     const unsigned char *data, size_t len,
+                     const struct loose_stream *s, struct kept *k)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < s->nseg; i++) {
+        if (!kept_add(k, s->seg[i].sha256))
+            return false;
+        at += s->seg[i].raw_len;
+    }
+    if (!is_blob_id(id) || s->nseg == 0 || at != len)
+        return false; /* not these bytes' cuts: nothing to index */
+    rt_buf o;
+    rt_buf_grow_init(&o);
+    uint64_t total = len;
+    uint32_t count = (uint32_t)s->nseg;
+    rt_buf_put(&o, IDX_MAGIC, 8);
+    rt_buf_put(&o, &total, 8);
+    rt_buf_put(&o, &count, 4);
+    at = 0;
+    for (size_t i = 0; i < s->nseg; i++) {
+        const struct loose_segment *g = &s->seg[i];
+        rt_buf_put(&o, &g->raw_len, 4);
+        rt_buf_put(&o, g->sha256, 32);
+        char hex[65];
+        rt_hex_encode(g->sha256, 32, hex);
+        struct stat st;
+        if (fstatat(d->chunks, hex, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode) || (uint64_t)st.st_size != g->raw_len) {
+            unlinkat(d->chunks, hex, 0);
+            write_at(d->chunks, hex, data + at, g->raw_len);
+        }
+        at += g->raw_len;
+    }
+    char name[64];
+    snprintf(name, sizeof(name), "%s.idx", id);
+    bool ok = !o.failed;
+    if (ok)
+        write_at(d->bundles, name, o.p, o.len);
+    free(o.p);
+    return ok;
+}
+
+/* Removes from dir every file but the dot files (another run's
+ * temporaries) and those keep() says to keep. */
+static void remove_others(int dir, bool (*keep)(const char *, void *),
+                          void *arg)
+{
+    int fd = dup(dir);
+    DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dp) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    rewinddir(dp); /* the descriptor's offset is shared with dir's */
+    struct dirent *e;
+    while ((e = readdir(dp)))
+        if (e->d_name[0] != '.' && !keep(e->d_name, arg))
+            unlinkat(dir, e->d_name, 0);
+    closedir(dp);
+}
+
+struct kept_ids {
+    const char *const *ids;
+    size_t n;
+};
+
+static bool is_kept_index(const char *name, void *arg)
+{
+    const struct kept_ids *k = arg;
+    for (size_t i = 0; i < k->n; i++)
+        if (strlen(name) == 44 && !strncmp(name, k->ids[i], 40) &&
+            !strcmp(name + 40, ".idx"))
+            return true;
+    return false;
+}
+
+static bool is_kept_piece(const char *name, void *arg)
+{
+    const struct kept *k = arg;
+    unsigned char dg[32];
+    return rt_hex_decode(name, strlen(name), dg, 32) == 0 &&
+           bsearch(dg, k->d, k->n, 32, cmp_digest) != NULL;
+}
+
+/* Adds the pieces of the index of blob id (when it parses) to k. */
+static bool keep_indexed(const struct dirs *d, const char *id, struct kept *k)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "%s.idx", id);
+    size_t len = 0;
+    bool bad;
+    unsigned char *index = read_at(d->bundles, name, IDX_MAX_BYTES, &len, &bad);
+    uint64_t total;
+    uint32_t count;
+    const unsigned char *e =
+        index ? parse_index(index, len, &total, &count) : NULL;
+    bool ok = e != NULL;
+    for (uint32_t i = 0; ok && i < count; i++)
+        ok = kept_add(k, e + (size_t)i * IDX_ENTRY + 4);
+    free(index);
+    return ok;
 }
 
 void bundle_cache_keep(const char *git_dir, const char *const *ids,
-                       const void *const *data, const size_t *lens, size_t n,
+                       const void *const *data, const size_t *lens,
+                       const struct loose_stream *streams, size_t n,
                        const char *also)
 {
-    char dir[4200];
-    if (!cache_dir(git_dir, dir, sizeof(dir)))
+    struct dirs d;
+    if (n > KEPT_MAX || !open_dirs(git_dir, true, &d)) {
+        close_dirs(&d);
         return;
-    for (size_t i = 0; i < n; i++) {
-        char name[64], path[4300];
-        snprintf(name, sizeof(name), "%s.stb", ids[i]);
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        if (is_blob_id(ids[i]) && access(path, F_OK) != 0)
-            cache_file_write(dir, name, data[i], lens[i]);
     }
-    cache_file_sweep(dir);
-    /* Older bundles go; files another run is writing (dot files) stay. */
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        bool keep = false;
-        for (size_t i = 0; i <= n && !keep; i++) {
-            const char *id = i < n ? ids[i] : also;
-            keep = id && strlen(e->d_name) == 44 &&
-                   !strncmp(e->d_name, id, 40) &&
-                   !strcmp(e->d_name + 40, ".stb");
-        }
-        if (!keep) {
-            char path[4500];
-            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
+    struct kept k = {0};
+    const char *keep_ids[KEPT_MAX + 1];
+    size_t nids = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keep_one(&d, ids[i], data[i], lens[i], &streams[i], &k))
+            keep_ids[nids++] = ids[i];
+    if (also && is_blob_id(also) && keep_indexed(&d, also, &k))
+        keep_ids[nids++] = also;
+    cache_file_sweep_at(d.bundles);
+    cache_file_sweep_at(d.chunks);
+    /* Older indexes (and the whole bundles of older versions) go; then
+     * every piece no kept index names. Out of memory, pieces stay. */
+    struct kept_ids ki = {keep_ids, nids};
+    remove_others(d.bundles, is_kept_index, &ki);
+    if (!k.failed) {
+        qsort(k.d, k.n, 32, cmp_digest);
+        remove_others(d.chunks, is_kept_piece, &k);
     }
-    closedir(d);
+    free(k.d);
+    close_dirs(&d);
 }

@@ -1,24 +1,41 @@
 /*
- * bundle_cache.h - the last bundles `struere dev` committed, kept as plain
- * files in the store's git directory (<git dir>/struere/bundles/<blob
- * id>.stb), so that the next run takes its unchanged definitions from
- * them without inflating the blobs back out of git (and `status` compares
- * with production's without reading it from git while it stays kept). A file is
- * named by the git blob it holds and written whole before it is renamed into
- * place. Anyone who can write the git directory can write these files,
- * and a bundle's CRCs are no seal (they can be recomputed after an edit):
- * a file is used only when its bytes have the SHA-256 that the commit's
- * manifest.json gives for that blob, and is opened as any bundle
- * (verified: checksums, bounds), or, when the store's record of verified
- * blobs vouches for those bytes, with its bounds checked and what the
- * record vouches for not computed again. Any other file is removed; the
- * caller then reads the blob from git.
+ * bundle_cache.h - the last bundles `struere dev` committed, kept as files
+ * in the store's git directory, so that the next run takes its unchanged
+ * definitions from them without inflating the blobs back out of git (and
+ * `status` compares with production's without reading it from git while
+ * it stays kept).
+ *
+ * A bundle is kept in pieces, cut where its loose object's segments are
+ * cut (loose_deflate.h), each piece a file named by its SHA-256
+ * (<git dir>/struere/chunks/<hex>), with an index per bundle naming its
+ * pieces in order (<git dir>/struere/bundles/<blob id>.idx). A change of
+ * one definition changes a few pieces: a run writes those and an index,
+ * not every bundle whole (35 MB at 10,000 definitions, 355 MB at
+ * 100,000), and the three bundles, which share most of their bytes,
+ * share their pieces. Every file is written whole before it is renamed
+ * into place.
+ *
+ * Anyone who can write the git directory can write these files, and a
+ * bundle's CRCs are no seal (they can be recomputed after an edit): a
+ * bundle is used only when its pieces, laid end to end, have the SHA-256
+ * that the commit's manifest.json gives for that blob, and it is opened
+ * as any bundle (verified: checksums, bounds), or, when the store's
+ * record of verified blobs vouches for those bytes, with its bounds
+ * checked and what the record vouches for not computed again. An index
+ * that is not a regular file, is malformed (or claims more than the
+ * runtime's largest bundle), or whose bundle does not match is removed,
+ * and so is each of its pieces that is not a regular file of its length
+ * or whose bytes are not its name's: the next run writes them again. The
+ * caller then reads the blob from git. The directories are used only
+ * when they are this user's and not links (bundle_cache.c).
  */
 #ifndef STRUERE_BUNDLE_CACHE_H
 #define STRUERE_BUNDLE_CACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "loose_deflate.h"
 
 struct struere_bundle;
 
@@ -34,13 +51,16 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
                                          int env,
                                          const unsigned char sha256[32],
                                          bool recorded);
-/* Keeps exactly the n given bundles (blob ids and bytes), and the file of
- * blob `also` when there is one (NULL: none; the bundle the production
- * branch holds, which `status` compares with): writes those not there yet
- * and removes every other file. Failures are ignored (the cache is only a
- * shortcut). */
+/* Keeps exactly the n given bundles (blob ids, bytes, and their loose
+ * objects' streams, whose segments say where the pieces are cut and
+ * their SHA-256), and the index of blob `also` with its pieces when there
+ * is one (NULL: none; the bundle the production branch holds, which
+ * `status` compares with): writes the pieces and indexes not there yet
+ * and removes every other index and piece. Failures are ignored (the
+ * cache is only a shortcut). */
 void bundle_cache_keep(const char *git_dir, const char *const *ids,
-                       const void *const *data, const size_t *lens, size_t n,
+                       const void *const *data, const size_t *lens,
+                       const struct loose_stream *streams, size_t n,
                        const char *also);
 
 #endif

@@ -67,7 +67,10 @@ int cache_file_write(const char *dir, const char *name, const void *data,
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     snprintf(tmp, sizeof(tmp), "%s/.%s.%ld.tmp", dir, name, (long)getpid());
     make_dirs(dir);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* made new, never through a link someone put at the temporary's name */
+    unlink(tmp);
+    int fd =
+        open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
     size_t done = write_all(fd, data, len);
@@ -78,24 +81,37 @@ int cache_file_write(const char *dir, const char *name, const void *data,
     return 0;
 }
 
-void cache_file_sweep(const char *dir)
+void cache_file_sweep_at(int dir)
 {
-    DIR *d = opendir(dir);
-    if (!d)
+    int fd = dup(dir);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
+    rewinddir(d); /* the descriptor's offset is shared with dir's */
     struct dirent *e;
     time_t now = time(NULL);
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
         if (len <= 4 || strcmp(e->d_name + len - 4, ".tmp"))
             continue;
-        char path[4500];
         struct stat st;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0 && now - st.st_mtime > STALE_SECONDS)
-            unlink(path);
+        if (fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            now - st.st_mtime > STALE_SECONDS)
+            unlinkat(dir, e->d_name, 0);
     }
     closedir(d);
+}
+
+void cache_file_sweep(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        cache_file_sweep_at(fd);
+        close(fd);
+    }
 }
 
 /* Reads dir/key when it is a key only this user can read or write. */

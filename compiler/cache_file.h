@@ -30,6 +30,8 @@ int cache_file_write(const char *dir, const char *name, const void *data,
 /* Removes the *.tmp files of dir that are older than any run takes (left
  * by killed runs); a run writing now keeps its own. */
 void cache_file_sweep(const char *dir);
+/* The same in the directory open as dir (a descriptor). */
+void cache_file_sweep_at(int dir);
 
 /* The store's secret key for authenticating its caches (CACHE_KEY_BYTES
  * random bytes in dir/key, dir being <git dir>/struere), made when

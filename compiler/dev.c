@@ -666,8 +666,8 @@ struct bundle_cache_job {
 static void *keep_bundles(void *arg)
 {
     struct bundle_cache_job *j = arg;
-    bundle_cache_keep(j->git_dir, j->ids, j->data, j->lens, ENV_COUNT,
-                      j->production[0] ? j->production : NULL);
+    bundle_cache_keep(j->git_dir, j->ids, j->data, j->lens, j->streams,
+                      ENV_COUNT, j->production[0] ? j->production : NULL);
     loose_segments_save(j->git_dir, j->streams, ENV_COUNT);
     return NULL;
 }

@@ -257,6 +257,7 @@ int loose_deflate_blob(const struct loose_segments *prev, const void *data,
         memcpy(pair, pair + 32, 32);
         rt_sha256(p + at, n, pair + 32);
         rt_sha256(pair, sizeof(pair), s->key);
+        memcpy(s->sha256, pair + 32, 32);
         s->raw_len = (uint32_t)n;
         s->z_at = out->z.len;
         const unsigned char *old = find_segment(prev, s->key, n);

@@ -40,7 +40,9 @@ struct loose_segments;
 struct loose_stream {
     rt_buf z; /* the loose object's bytes */
     struct loose_segment {
-        unsigned char key[32]; /* SHA-256 of the raw bytes */
+        /* SHA-256 of its raw bytes, and its key in the segments file:
+         * the SHA-256 of the segment before's SHA-256 and its own */
+        unsigned char sha256[32], key[32];
         uint32_t raw_len, adler, z_len;
         size_t z_at; /* where its deflated bytes are in z */
     } * seg;

@@ -1273,10 +1273,20 @@ t_cache() {
     check "cache: the first run restores nothing" grep -q '(0 restored from the cache)' "$ERR"
     check "cache: the parsed definitions are cached in .git/struere/" \
         sh -c 'ls .git/struere/defs-* >/dev/null'
-    check "cache: the three bundles are cached by blob id" \
+    check "cache: the three bundles are indexed by blob id" \
         test "$(ls .git/struere/bundles | wc -l)" = 3 -a \
-        -f ".git/struere/bundles/$(git rev-parse "$(ref development):bundles/development.stb").stb" -a \
-        -f ".git/struere/bundles/$(git rev-parse "$(ref eval):bundles/eval.stb").stb"
+        -f ".git/struere/bundles/$(git rev-parse "$(ref development):bundles/development.stb").idx" -a \
+        -f ".git/struere/bundles/$(git rev-parse "$(ref eval):bundles/eval.stb").idx"
+    # by hand from bundle_cache.c's layout: the pieces laid end to end are
+    # the committed bundle, and each piece is named by its SHA-256
+    local pb
+    pb=$(git rev-parse "$(ref development):bundles/development.stb")
+    check "cache: development's pieces, end to end, are its committed bundle" \
+        bash -c "cmp -s <(python3 '$REPO/tests/store/tamper.py' pieces .git $pb | xargs cat) <(git cat-file blob $pb)"
+    check "cache: ... cut in more than one piece" \
+        bash -c "test \$(python3 '$REPO/tests/store/tamper.py' pieces .git $pb | wc -l) -gt 1"
+    check "cache: each piece is named by its SHA-256" \
+        sh -c "cd .git/struere/chunks && for f in *; do test \"\$(sha256sum < \$f | cut -c1-64)\" = \$f || exit 1; done"
     local total
     total=$(find agents data roles automations tools evals fixtures tests -type f | wc -l)
     sleep 2.2 # older than the cache's timestamp margin: stat alone decides
@@ -1313,7 +1323,9 @@ t_cache() {
     for f in .git/struere/defs-*; do
         printf 'garbage' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
     done
-    for f in .git/struere/bundles/*.stb; do
+    # every cached piece: 4 bytes overwritten, or, in a piece shorter than
+    # that, written past its end
+    for f in .git/struere/chunks/*; do
         printf 'XXXX' | dd of="$f" bs=1 seek=5000 conv=notrunc 2>/dev/null
     done
     run "$S" dev -v
@@ -1326,12 +1338,98 @@ t_cache() {
         "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}")"
     run "$S" dev -v
     check "cache: the corrupt caches were replaced" grep -q "($total restored from the cache)" "$ERR"
+    check "cache: ... the corrupt pieces too (each named by its SHA-256 again)" \
+        sh -c "cd .git/struere/chunks && for f in *; do test \"\$(sha256sum < \$f | cut -c1-64)\" = \$f || exit 1; done"
+    check "cache: ... and the bundles come from the cache again" \
+        grep -q '3 bundles to reuse, 3 from the cache' "$ERR"
+    # a piece missing, cut short, or a link to a file with its bytes, the
+    # last of development's, which the next bundles still have (a fixture
+    # edit changes the bundles' headers, in their first pieces, and
+    # eval's): that bundle is read from git, the others still come from
+    # the cache; the piece is written again, so the run after takes all
+    # three from the cache
+    local last how
+    for how in missing short link; do
+        pb=$(git rev-parse "$(ref development):bundles/development.stb")
+        last=$(python3 "$REPO/tests/store/tamper.py" pieces .git "$pb" | tail -1)
+        case $how in
+        missing) rm -f "$last" ;;
+        short) truncate -s 100 "$last" ;;
+        link) cp "$last" "$W/piece" && rm -f "$last" && ln -s "$W/piece" "$last" ;;
+        esac
+        printf '\n# piece %s\n' "$how" >>fixtures/austin-families.fixture.yaml
+        run "$S" dev -v
+        check "cache: development's last piece $how: dev commits, that bundle read from git" \
+            sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 2 from the cache' '$ERR'"
+        check "cache: ... the piece is still one of development's, a file of its bytes again" \
+            sh -c "python3 '$REPO/tests/store/tamper.py' pieces .git \$(git rev-parse '$(ref development)':bundles/development.stb) | grep -qx '$last' &&
+                   test -f '$last' -a ! -L '$last' &&
+                   test \"\$(sha256sum < '$last' | cut -c1-64)\" = \$(basename '$last')"
+        printf '\n# piece %s again\n' "$how" >>fixtures/austin-families.fixture.yaml
+        run "$S" dev -v
+        check "cache: ... and the next run takes all three from the cache" \
+            grep -q '3 bundles to reuse, 3 from the cache' "$ERR"
+    done
+    # a piece edited under its own name that the next bundles still have
+    # (the last of development's: a fixture edit changes the bundles'
+    # headers, in their first pieces, and eval's): the run that finds it
+    # bad removes it and writes it again, so the run after takes
+    # development's bundle from the cache again
+    pb=$(git rev-parse "$(ref development):bundles/development.stb")
+    last=$(python3 "$REPO/tests/store/tamper.py" pieces .git "$pb" | tail -1)
+    printf 'XXXX' | dd of="$last" bs=1 seek=10 conv=notrunc 2>/dev/null
+    printf '\n# revision 1\n' >>fixtures/austin-families.fixture.yaml
+    run "$S" dev -v
+    check "cache: a piece edited under its name: that bundle is read from git" \
+        sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 2 from the cache' '$ERR'"
+    check "cache: ... the piece is still one of development's" \
+        sh -c "python3 '$REPO/tests/store/tamper.py' pieces .git \$(git rev-parse '$(ref development)':bundles/development.stb) | grep -qx '$last'"
+    check "cache: ... and holds its bytes again" \
+        test "$(sha256sum <"$last" | cut -c1-64)" = "$(basename "$last")"
+    printf '\n# revision 2\n' >>fixtures/austin-families.fixture.yaml
+    run "$S" dev -v
+    check "cache: ... and the next run takes all three from the cache" \
+        grep -q '3 bundles to reuse, 3 from the cache' "$ERR"
+    # malformed indexes (tamper.py index): development's bundle is read
+    # from git, nothing is allocated for what an index claims (huge: 16
+    # GiB), and the commit is the one a run without caches makes
+    for how in magic short count zero long sum huge; do
+        pb=$(git rev-parse "$(ref development):bundles/development.stb")
+        python3 "$REPO/tests/store/tamper.py" index .git "$pb" "$how" ||
+            fail "cache: break the index ($how)"
+        printf '\n# index %s\n' "$how" >>fixtures/austin-families.fixture.yaml
+        rm -rf "$W/clean" && cp -R . "$W/clean" && rm -rf "$W/clean/.git/struere"
+        run "$S" dev -v
+        check "cache: an index broken ($how): dev commits, development's bundle read from git" \
+            sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 2 from the cache' '$ERR'"
+        (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
+        check "cache: ... the commit a run without caches makes" \
+            test "$(git rev-parse "$(ref development)^{tree}")" = \
+            "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}")"
+    done
     local trunc
     for trunc in 0 1 17 1000; do
         for f in .git/struere/defs-*; do truncate -s "$trunc" "$f"; done
         run "$S" dev
         check "cache: a definition cache cut to $trunc bytes is ignored" test "$RC" = 0
     done
+
+    # The cache's directories as links to elsewhere: never followed, so
+    # nothing there is read, written or removed
+    mkdir -p "$W/elsewhere"
+    printf 'keep me' >"$W/elsewhere/precious"
+    mv .git/struere/chunks "$W/chunks-real"
+    ln -s "$W/elsewhere" .git/struere/chunks
+    bump link
+    run "$S" dev -v
+    check "cache: chunks/ a link: dev commits without the cached bundles" \
+        sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 0 from the cache' '$ERR'"
+    check "cache: ... and nothing where the link points is removed or written" \
+        test "$(ls -A "$W/elsewhere")" = precious
+    rm .git/struere/chunks
+    mv "$W/chunks-real" .git/struere/chunks
+    run "$S" dev -v
+    check "cache: (control) the real directory back: dev commits" test "$RC" = 0
 
     # Temporaries left by a killed run go once they are old; a fresh one
     # (a run writing now) stays.
@@ -1342,13 +1440,22 @@ t_cache() {
     cp "$d" "$d.4243.tmp"
     touch -d '1 hour ago' .git/struere/bundles/.stale.4242.tmp
     touch .git/struere/bundles/.fresh.4243.tmp
+    touch -d '1 hour ago' .git/struere/chunks/.stale.4242.tmp
+    touch .git/struere/chunks/.fresh.4243.tmp
+    # and a whole bundle as an older struere kept it
+    local old_stb
+    old_stb=.git/struere/bundles/$(git rev-parse "$(ref development):bundles/development.stb").stb
+    git cat-file blob "$(ref development):bundles/development.stb" >"$old_stb"
     bump 3
     run "$S" dev
     check "cache: stale temporaries are removed, fresh ones kept" \
         test "$RC" = 0 -a ! -e "$d.4242.tmp" -a -e "$d.4243.tmp" -a \
         ! -e .git/struere/bundles/.stale.4242.tmp -a \
-        -e .git/struere/bundles/.fresh.4243.tmp
-    rm -f "$d.4243.tmp" .git/struere/bundles/.fresh.4243.tmp
+        -e .git/struere/bundles/.fresh.4243.tmp -a \
+        ! -e .git/struere/chunks/.stale.4242.tmp -a \
+        -e .git/struere/chunks/.fresh.4243.tmp
+    check "cache: a whole bundle an older struere kept is removed" test ! -e "$old_stb"
+    rm -f "$d.4243.tmp" .git/struere/bundles/.fresh.4243.tmp .git/struere/chunks/.fresh.4243.tmp
 
     # A problem found in a file restored from the cache is reported with
     # its line, as without the cache.
@@ -1457,13 +1564,18 @@ t_cache_trust() {
     "$S" dev >/dev/null 2>&1
     check "cache trust: the cache key is this user's alone (0600)" \
         test "$(stat -c %a .git/struere/key)" = 600
-    # cached bundles: a description changed, CRCs recomputed
-    for f in .git/struere/bundles/*.stb; do
-        $T bundle "$f" "Answers parents" "Answers pirates" || fail "cache trust: tamper $f"
-    done
+    # cached bundles: a description changed, CRCs recomputed, the pieces
+    # rewritten in place under their names
+    mkdir -p "$W/tampered"
+    $T cached .git "Answers parents" "Answers pirates" "$W/tampered" ||
+        fail "cache trust: tamper the cached bundles"
     id=$(git rev-parse "$(ref development):bundles/development.stb")
-    run "$S" inspect ".git/struere/bundles/$id.stb"
+    run "$S" inspect "$W/tampered/$id.stb"
     rc_is "cache trust: the edited cached bundle is a valid bundle (CRCs consistent)" 0
+    check "cache trust: ... and it is what the cache now holds" \
+        bash -c "cmp -s <($T pieces .git $id | xargs cat) '$W/tampered/$id.stb'"
+    check "cache trust: all three cached bundles were edited" \
+        test "$(ls "$W/tampered" | wc -l)" = 3
     printf '\nRevision 1.\n' >>agents/homework-helper.md
     cp -R . "$W/clean"
     rm -rf "$W/clean/.git/struere"
@@ -1471,20 +1583,39 @@ t_cache_trust() {
     rc_is "cache trust: dev after an unrelated change" 0
     check "cache trust: the edited cached bundles are not used" \
         grep -q '3 bundles to reuse, 0 from the cache' "$ERR"
-    (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
-    local b
-    for b in development eval; do
-        check "cache trust: $b's tree is the one a run without caches makes" \
-            test "$(git rev-parse "$(ref $b)^{tree}")" = \
-            "$(git -C "$W/clean" rev-parse "refs/heads/struere/$b^{tree}")"
-    done
+    # trees_as_clean WHAT: development's and eval's trees are those that
+    # a run without caches makes ($W/clean, run now)
+    trees_as_clean() {
+        local b
+        (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
+        for b in development eval; do
+            check "cache trust: $1$b's tree is the one a run without caches makes" \
+                test "$(git rev-parse "$(ref $b)^{tree}")" = \
+                "$(git -C "$W/clean" rev-parse "refs/heads/struere/$b^{tree}")"
+        done
+    }
+    trees_as_clean ""
     check "cache trust: the edit is in no committed bundle" \
         sh -c "! git show $(ref development):bundles/production.stb | grep -q 'Answers pirates'"
-    check "cache trust: ... and in no cached bundle (replaced)" \
-        sh -c "! grep -lq 'Answers pirates' .git/struere/bundles/*.stb"
+    check "cache trust: ... and in no cached piece (removed, replaced)" \
+        sh -c "! grep -rlq 'Answers pirates' .git/struere/chunks"
     run "$S" dev -v
     check "cache trust: the cache is used again next time" \
         grep -q 'reuse, [1-9] from the cache' "$ERR"
+
+    # the same edit with every piece renamed to the SHA-256 of its new
+    # bytes and the indexes naming them: each piece is what its name
+    # says; only the bundle's digest against the manifest's tells
+    $T renamed .git "Answers parents" "Answers pirates" ||
+        fail "cache trust: tamper the cached bundles, pieces renamed"
+    printf '\nRevision 1b.\n' >>agents/homework-helper.md
+    rm -rf "$W/clean" && cp -R . "$W/clean" && rm -rf "$W/clean/.git/struere"
+    run "$S" dev -v
+    check "cache trust: renamed edited pieces: no bundle is taken from the cache" \
+        sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 0 from the cache' '$ERR'"
+    trees_as_clean "... "
+    check "cache trust: ... and the edit is in no cached piece" \
+        sh -c "! grep -rlq 'Answers pirates' .git/struere/chunks"
 
     # the committed bundle's loose object, with no cached copy
     rm -rf .git/struere/bundles "$W/clean"
@@ -1662,8 +1793,8 @@ t_status_kept() {
     bump 1
     "$S" dev >/dev/null 2>&1
     pid=$(git rev-parse "$(ref production):bundles/production.stb")
-    check "status kept: dev keeps the production branch's bundle file beside its own three" \
-        test -f ".git/struere/bundles/$pid.stb" -a "$(ls .git/struere/bundles | wc -l)" = 4
+    check "status kept: dev keeps the production branch's bundle index beside its own three" \
+        test -f ".git/struere/bundles/$pid.idx" -a "$(ls .git/struere/bundles | wc -l)" = 4
     edit agents/homework-helper.md 's.replace("temperature: 0.6", "temperature: 0.7", 1)' ||
         fail "status kept: edit homework-helper" "the example changed shape"
     cp -R . "$W/clean"
@@ -1694,23 +1825,29 @@ t_status_kept() {
     run "$S" status -v --json
     check "status kept: (control) recorded again, the kept file is used again" \
         grep -q 'compared production with its bundle kept in the bundle cache' "$ERR"
-    # the kept file edited, every CRC recomputed: not the recorded bytes
-    $T bundle ".git/struere/bundles/$pid.stb" "Answers parents" "Answers pirates" ||
-        fail "status kept: tamper the kept file"
+    # the kept bundle edited, every CRC recomputed: not the recorded bytes
+    # (only production's is edited as a bundle; the pieces it shares with
+    # the others are edited with it)
+    mv .git/struere/bundles "$W/indexes" && mkdir .git/struere/bundles &&
+        cp "$W/indexes/$pid.idx" .git/struere/bundles/ ||
+        fail "status kept: keep production's index alone"
+    $T cached .git "Answers parents" "Answers pirates" ||
+        fail "status kept: tamper the kept bundle"
+    cp "$W/indexes/"*.idx .git/struere/bundles/
     run "$S" status -v --json
     check "status kept: an edited kept file is not used: production is read from git" \
         grep -q 'compared production with its bundle read from git' "$ERR"
     same_as_clean "an edited kept file"
-    check "status kept: ... and the edited file is removed" test ! -e ".git/struere/bundles/$pid.stb"
+    check "status kept: ... and its index is removed" test ! -e ".git/struere/bundles/$pid.idx"
     # a kept file removed is not made again; the next deploy's is kept
     "$S" dev >/dev/null 2>&1
-    check "status kept: dev does not write production's file back (three files)" \
+    check "status kept: dev does not write production's index back (three indexes)" \
         test "$(ls .git/struere/bundles | wc -l)" = 3
     "$S" deploy --yes >/dev/null 2>&1
     bump 2
     "$S" dev >/dev/null 2>&1
-    check "status kept: deploy, then dev: the newly deployed bundle's file is the fourth kept" \
-        test -f ".git/struere/bundles/$(git rev-parse "$(ref production):bundles/production.stb").stb" \
+    check "status kept: deploy, then dev: the newly deployed bundle's index is the fourth kept" \
+        test -f ".git/struere/bundles/$(git rev-parse "$(ref production):bundles/production.stb").idx" \
         -a "$(ls .git/struere/bundles | wc -l)" = 4
     # the last edit undone: production's commit holds the very bundle
     # compiled, which its record's digest says without reading it
@@ -1723,21 +1860,34 @@ t_status_kept() {
     check "status kept: an edit undone: production compared by its recorded digest, and up to date" \
         sh -c "grep -q 'compared production with the digest recorded for its verified bundle' '$ERR' &&
 grep -q '^production: up to date with production ($(ref production | cut -c1-12))\$' '$OUT'"
-    # a FIFO where the kept file was: never waited on, read from git
+    # a FIFO where the kept index was: never waited on, read from git
     pid=$(git rev-parse "$(ref production):bundles/production.stb")
-    rm -f ".git/struere/bundles/$pid.stb"
-    mkfifo ".git/struere/bundles/$pid.stb"
+    rm -f ".git/struere/bundles/$pid.idx"
+    mkfifo ".git/struere/bundles/$pid.idx"
     bump 4
     run timeout 60 "$S" status -v --json
-    check "status kept: a FIFO as the kept file: status does not wait on it, reads production from git" \
+    check "status kept: a FIFO as the kept index: status does not wait on it, reads production from git" \
         sh -c "test $RC = 0 -o $RC = 1 && grep -q 'compared production with its bundle read from git' '$ERR'"
-    local dpid
+    local dpid piece
     dpid=$(git rev-parse "$(ref development):bundles/development.stb")
-    rm -f ".git/struere/bundles/$dpid.stb"
-    mkfifo ".git/struere/bundles/$dpid.stb"
+    rm -f ".git/struere/bundles/$dpid.idx"
+    mkfifo ".git/struere/bundles/$dpid.idx"
     run timeout 60 "$S" dev -v
-    check "status kept: a FIFO as development's cached bundle: dev does not wait on it and commits" \
+    check "status kept: a FIFO as development's cached index: dev does not wait on it and commits" \
         sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 2 from the cache' '$ERR'"
+    # the last piece, which the next bundle still has (a fixture edit
+    # changes the first pieces, where the headers are, and eval's)
+    dpid=$(git rev-parse "$(ref development):bundles/development.stb")
+    piece=$(python3 "$REPO/tests/store/tamper.py" pieces .git "$dpid" | tail -1)
+    rm -f "$piece"
+    mkfifo "$piece"
+    printf '\n# a FIFO\n' >>fixtures/austin-families.fixture.yaml
+    run timeout 60 "$S" dev -v
+    check "status kept: a FIFO as a piece of development's bundle: dev does not wait on it and commits" \
+        sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 2 from the cache' '$ERR'"
+    check "status kept: ... the piece is still one of development's, a file of its bytes again" \
+        sh -c "python3 '$REPO/tests/store/tamper.py' pieces .git \$(git rev-parse '$(ref development)':bundles/development.stb) | grep -qx '$piece' &&
+               test -f '$piece' -a ! -p '$piece'"
 }
 
 # ---- 14. the first dev beside a git gc -----------------------------------

@@ -11,6 +11,26 @@ cache_trust).
                                      holding the key, or "random")
   tamper.py loose GITDIR ID FILE     the loose object ID now holds FILE's
                                      bytes (zlib, as git writes it)
+  tamper.py cached GITDIR OLD NEW [DIR]
+                                     in each bundle of dev's bundle cache
+                                     (compiler/bundle_cache.c: an index
+                                     per bundle, its pieces as files named
+                                     by their SHA-256), OLD -> NEW where
+                                     found, every CRC recomputed, the
+                                     pieces rewritten in place (their
+                                     names kept); DIR: each edited
+                                     bundle, whole, as DIR/<blob id>.stb
+  tamper.py renamed GITDIR OLD NEW   as cached, but each edited piece is
+                                     written under the SHA-256 of its new
+                                     bytes and the indexes name those: every
+                                     piece is what its name says, only the
+                                     bundle's digest is not the manifest's
+  tamper.py pieces GITDIR ID         the paths of blob ID's cached pieces,
+                                     in order
+  tamper.py index GITDIR ID HOW      blob ID's index made malformed: HOW is
+                                     magic, short, count, zero, long, sum
+                                     or huge (65,536 entries of 256 KiB
+                                     naming its first piece)
 
 Exits 1 when OLD is not found.
 """
@@ -44,6 +64,81 @@ def fix_bundle_crcs(b):
     return bytes(b)
 
 
+def cache_index(gitdir, blob):
+    """The (length, path) of each piece of the cached bundle of blob."""
+    d = open(os.path.join(gitdir, "struere", "bundles", blob + ".idx"), "rb").read()
+    assert d[:8] == b"STRBIDX1", "not an index"
+    count = struct.unpack_from("<I", d, 16)[0]
+    pieces = []
+    for i in range(count):
+        n, = struct.unpack_from("<I", d, 20 + 36 * i)
+        name = d[24 + 36 * i:56 + 36 * i].hex()
+        pieces.append((n, os.path.join(gitdir, "struere", "chunks", name)))
+    return pieces
+
+
+def write_index(gitdir, blob, entries):
+    """blob's index naming entries, (length, sha256 bytes) in order."""
+    body = b"".join(struct.pack("<I", n) + d for n, d in entries)
+    head = b"STRBIDX1" + struct.pack("<QI", sum(n for n, _ in entries), len(entries))
+    open(os.path.join(gitdir, "struere", "bundles", blob + ".idx"), "wb").write(head + body)
+
+
+def tamper_cached(gitdir, old, new, out, rename=False):
+    edited = 0
+    for name in sorted(os.listdir(os.path.join(gitdir, "struere", "bundles"))):
+        if not name.endswith(".idx"):
+            continue
+        pieces = cache_index(gitdir, name[:-4])
+        data = b"".join(open(path, "rb").read() for _, path in pieces)
+        if old.encode() not in data:
+            continue
+        data = fix_bundle_crcs(replace(data, old, new))
+        at, entries = 0, []
+        for n, path in pieces:
+            piece = data[at:at + n]
+            if rename:
+                digest = hashlib.sha256(piece).digest()
+                path = os.path.join(os.path.dirname(path), digest.hex())
+                entries.append((n, digest))
+            open(path, "wb").write(piece)
+            at += n
+        if rename:
+            write_index(gitdir, name[:-4], entries)
+        edited += 1
+        if out:
+            open(os.path.join(out, name[:-4] + ".stb"), "wb").write(data)
+    if not edited:
+        sys.exit("tamper.py: %r is in no cached bundle" % old)
+
+
+def break_index(gitdir, blob, how):
+    path = os.path.join(gitdir, "struere", "bundles", blob + ".idx")
+    d = bytearray(open(path, "rb").read())
+    total, count = struct.unpack_from("<QI", d, 8)
+    n0, = struct.unpack_from("<I", d, 20)
+    if how == "magic":
+        d[0] ^= 1
+    elif how == "short":
+        d = d[:30]
+    elif how == "count":
+        struct.pack_into("<I", d, 16, count + 1)
+    elif how == "zero":
+        struct.pack_into("<I", d, 20, 0)
+        struct.pack_into("<Q", d, 8, total - n0)
+    elif how == "long":
+        struct.pack_into("<I", d, 20, 256 * 1024 + 1)
+        struct.pack_into("<Q", d, 8, total - n0 + 256 * 1024 + 1)
+    elif how == "sum":
+        struct.pack_into("<Q", d, 8, total + 1)
+    elif how == "huge":
+        write_index(gitdir, blob, [(256 * 1024, bytes(d[24:56]))] * 65536)
+        return
+    else:
+        sys.exit("tamper.py: no such way to break an index: " + how)
+    open(path, "wb").write(bytes(d))
+
+
 def main():
     what = sys.argv[1]
     if what == "bundle":
@@ -65,6 +160,16 @@ def main():
             sys.exit("tamper.py: %s is not a loose object" % oid)
         os.chmod(obj, 0o644)
         open(obj, "wb").write(zlib.compress(b"blob %d\0" % len(data) + data, 1))
+    elif what == "cached":
+        tamper_cached(sys.argv[2], sys.argv[3], sys.argv[4],
+                      sys.argv[5] if len(sys.argv) > 5 else None)
+    elif what == "renamed":
+        tamper_cached(sys.argv[2], sys.argv[3], sys.argv[4], None, rename=True)
+    elif what == "index":
+        break_index(*sys.argv[2:5])
+    elif what == "pieces":
+        for _, path in cache_index(sys.argv[2], sys.argv[3]):
+            print(path)
     else:
         sys.exit(__doc__)
 
