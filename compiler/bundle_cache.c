@@ -7,9 +7,10 @@
  * bytes are the file <git dir>/struere/chunks/<its SHA-256 in hex>.
  *
  * Both directories are opened without following a link and only when
- * they are directories of this user: every piece is read, written and
- * removed relative to them, so that a link put in place of either (or of
- * struere/) cannot make a run read, write or delete files elsewhere.
+ * they are directories of this user: every piece and index is read,
+ * written and removed relative to them, so that a link put in place of
+ * either (or of struere/) cannot make the bundle cache read, write or
+ * delete files elsewhere.
  */
 #include "bundle_cache.h"
 
@@ -41,7 +42,8 @@
  * largest index read. */
 #define IDX_MAX_COUNT (RT_LIMIT_BUNDLE_BYTES / LOOSE_SEGMENT_MIN + 1)
 #define IDX_MAX_BYTES (IDX_HEAD + IDX_ENTRY * IDX_MAX_COUNT)
-/* Bundles kept at once: dev's three, and the production branch's. */
+/* Bundles kept at once (dev's three and the production branch's), with
+ * room to spare. */
 #define KEPT_MAX 8
 
 /* ---- the directories ------------------------------------------------------
@@ -166,7 +168,8 @@ enum piece { PIECE_READ, PIECE_BAD, PIECE_FAILED };
 /* Reads the piece named by sha256 into to (n bytes): a regular file of
  * exactly n bytes, never followed through a link nor waited on (a FIFO
  * put there would hang the run). PIECE_BAD: something else is there, or
- * nothing. */
+ * nothing, or a file this user cannot read; PIECE_FAILED: a failure that
+ * says nothing of the file (out of descriptors, an I/O error). */
 static enum piece read_piece(int chunks, const unsigned char sha256[32],
                              unsigned char *to, size_t n)
 {
@@ -175,7 +178,8 @@ static enum piece read_piece(int chunks, const unsigned char sha256[32],
     int fd =
         openat(chunks, hex, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0)
-        return errno == ENOENT || errno == ELOOP || errno == ENXIO
+        return errno == ENOENT || errno == ELOOP || errno == ENXIO ||
+                       errno == EACCES
                    ? PIECE_BAD
                    : PIECE_FAILED;
     struct stat st;
@@ -200,7 +204,7 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
                                          const unsigned char sha256_want[32],
                                          bool recorded)
 {
-    struct dirs d;
+    struct dirs d = {-1, -1};
     char idx[64];
     if (!is_blob_id(id) || !open_dirs(git_dir, false, &d)) {
         close_dirs(&d);
@@ -257,22 +261,28 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
     } else {
         /* Not this bundle: the pieces that are not their names' bytes (or
          * not files of their length) go, so that the next keep writes
-         * them again instead of finding them there; so does the index. */
+         * them again instead of finding them there; so does the index,
+         * unless all that failed was reading (no piece was found wrong). */
+        bool wrong = whole;
         at = 0;
         for (uint32_t i = 0; i < count; i++) {
             const unsigned char *p = e + (size_t)i * IDX_ENTRY;
             uint32_t n = get_u32(p);
             if (state[i] == PIECE_READ) {
                 rt_sha256(data + at, n, got);
-                if (memcmp(got, p + 4, 32) != 0)
+                if (memcmp(got, p + 4, 32) != 0) {
                     remove_piece(d.chunks, p + 4);
+                    wrong = true;
+                }
             } else if (state[i] == PIECE_BAD) {
                 remove_piece(d.chunks, p + 4);
+                wrong = true;
             }
             at += n;
         }
         free(data);
-        unlinkat(d.bundles, idx, 0);
+        if (wrong)
+            unlinkat(d.bundles, idx, 0);
     }
     free(state);
     free(index);
@@ -313,8 +323,8 @@ static bool kept_add(struct kept *k, const unsigned char d[32])
 }
 
 /* Writes name in dir: to a temporary (made new, never through a link),
- * renamed over it when it is all written. */
-static void write_at(int dir, const char *name, const void *data, size_t len)
+ * renamed over it when it is all written. False when it was not. */
+static bool write_at(int dir, const char *name, const void *data, size_t len)
 {
     char tmp[128];
     snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
@@ -322,16 +332,20 @@ static void write_at(int dir, const char *name, const void *data, size_t len)
     int fd = openat(dir, tmp,
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
-        return;
+        return false;
     bool ok = write_all(fd, data, len) == len;
     ok = close(fd) == 0 && ok;
-    if (!ok || renameat(dir, tmp, dir, name) != 0)
+    if (!ok || renameat(dir, tmp, dir, name) != 0) {
         unlinkat(dir, tmp, 0);
+        return false;
+    }
+    return true;
 }
 
 /* Writes the pieces of one bundle that are not there as files of their
- * length, then its index (a few bytes a piece: always); adds its pieces
- * to k. False when it is not indexed. */
+ * length, then its index (36 bytes a piece: on every run); adds its
+ * pieces to k. False when the index is not written: the bundle is not
+ * cut as its bytes say, or out of memory. */
 static bool keep_one(const struct dirs *d, const char *id,
                      const unsigned char *data, size_t len,
                      const struct loose_stream *s, struct kept *k)
@@ -359,18 +373,16 @@ static bool keep_one(const struct dirs *d, const char *id,
         char hex[65];
         rt_hex_encode(g->sha256, 32, hex);
         struct stat st;
+        /* anything else there (a link, a FIFO, a file cut short) is
+         * replaced when the new piece is renamed over it */
         if (fstatat(d->chunks, hex, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISREG(st.st_mode) || (uint64_t)st.st_size != g->raw_len) {
-            unlinkat(d->chunks, hex, 0);
+            !S_ISREG(st.st_mode) || (uint64_t)st.st_size != g->raw_len)
             write_at(d->chunks, hex, data + at, g->raw_len);
-        }
         at += g->raw_len;
     }
     char name[64];
     snprintf(name, sizeof(name), "%s.idx", id);
-    bool ok = !o.failed;
-    if (ok)
-        write_at(d->bundles, name, o.p, o.len);
+    bool ok = !o.failed && write_at(d->bundles, name, o.p, o.len);
     free(o.p);
     return ok;
 }
@@ -380,14 +392,13 @@ static bool keep_one(const struct dirs *d, const char *id,
 static void remove_others(int dir, bool (*keep)(const char *, void *),
                           void *arg)
 {
-    int fd = dup(dir);
+    int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
     if (!dp) {
         if (fd >= 0)
             close(fd);
         return;
     }
-    rewinddir(dp); /* the descriptor's offset is shared with dir's */
     struct dirent *e;
     while ((e = readdir(dp)))
         if (e->d_name[0] != '.' && !keep(e->d_name, arg))
@@ -442,7 +453,7 @@ void bundle_cache_keep(const char *git_dir, const char *const *ids,
                        const struct loose_stream *streams, size_t n,
                        const char *also)
 {
-    struct dirs d;
+    struct dirs d = {-1, -1};
     if (n > KEPT_MAX || !open_dirs(git_dir, true, &d)) {
         close_dirs(&d);
         return;

@@ -9,11 +9,12 @@
  * cut (loose_deflate.h), each piece a file named by its SHA-256
  * (<git dir>/struere/chunks/<hex>), with an index per bundle naming its
  * pieces in order (<git dir>/struere/bundles/<blob id>.idx). A change of
- * one definition changes a few pieces: a run writes those and an index,
- * not every bundle whole (35 MB at 10,000 definitions, 355 MB at
+ * one definition changes a few pieces: a run writes those and the
+ * indexes, not every bundle whole (35 MB at 10,000 definitions, 355 MB at
  * 100,000), and the three bundles, which share most of their bytes,
- * share their pieces. Every file is written whole before it is renamed
- * into place.
+ * share their pieces; each bundle's index (36 bytes a piece) is written
+ * on every run. Every file is written whole before it is renamed into
+ * place.
  *
  * Anyone who can write the git directory can write these files, and a
  * bundle's CRCs are no seal (they can be recomputed after an edit): a
@@ -25,9 +26,12 @@
  * that is not a regular file, is malformed (or claims more than the
  * runtime's largest bundle), or whose bundle does not match is removed,
  * and so is each of its pieces that is not a regular file of its length
- * or whose bytes are not its name's: the next run writes them again. The
- * caller then reads the blob from git. The directories are used only
- * when they are this user's and not links (bundle_cache.c).
+ * or whose bytes are not its name's (a directory put at such a name
+ * stays, and that bundle is read from git): the next run writes them
+ * again. A piece that could not be read for a reason that says nothing
+ * of it (out of descriptors) leaves the index in place. The caller then
+ * reads the blob from git. The directories are used only when they are
+ * this user's and not links (bundle_cache.c).
  */
 #ifndef STRUERE_BUNDLE_CACHE_H
 #define STRUERE_BUNDLE_CACHE_H
@@ -55,8 +59,9 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
  * objects' streams, whose segments say where the pieces are cut and
  * their SHA-256), and the index of blob `also` with its pieces when there
  * is one (NULL: none; the bundle the production branch holds, which
- * `status` compares with): writes the pieces and indexes not there yet
- * and removes every other index and piece. Failures are ignored (the
+ * `status` compares with): writes the pieces not there as files of
+ * their length and the n indexes, and removes every other index and
+ * piece. Failures are ignored (the
  * cache is only a shortcut). */
 void bundle_cache_keep(const char *git_dir, const char *const *ids,
                        const void *const *data, const size_t *lens,

@@ -83,14 +83,13 @@ int cache_file_write(const char *dir, const char *name, const void *data,
 
 void cache_file_sweep_at(int dir)
 {
-    int fd = dup(dir);
+    int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         if (fd >= 0)
             close(fd);
         return;
     }
-    rewinddir(d); /* the descriptor's offset is shared with dir's */
     struct dirent *e;
     time_t now = time(NULL);
     while ((e = readdir(d))) {

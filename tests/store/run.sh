@@ -1241,8 +1241,9 @@ t_watch() {
 }
 
 # ---- 13. caches --------------------------------------------------------
-# dev keeps two caches in .git/struere/: parsed definitions (defs-*) and
-# the last bundles (bundles/<blob>.stb). They must never change a result.
+# dev keeps caches in .git/struere/: parsed definitions (defs-*) and the
+# last bundles (an index per bundle, bundles/<blob>.idx, naming its pieces,
+# chunks/<SHA-256>). They must never change a result.
 
 t_cache() {
     newtest cache
