@@ -149,6 +149,9 @@ $(B)/fuzz-replay-xcheck: $(B)/tests/fuzz/fuzz_xcheck.o $(B)/tests/fuzz/replay.o 
 $(B)/fuzz-replay-segments: $(B)/tests/fuzz/fuzz_segments.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/fuzz-replay-bundle-cache: $(B)/tests/fuzz/fuzz_bundle_cache.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/fuzz-replay-serve: $(B)/tests/fuzz/fuzz_serve.o $(B)/tests/fuzz/replay.o $(B)/libstrueresrv.a $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -168,7 +171,7 @@ replay: $(B)/fuzz-replay-check
 
 test: $(B)/lib-boundary.ok $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check \
       $(B)/fuzz-replay-defcache $(B)/fuzz-replay-xcheck \
-      $(B)/fuzz-replay-segments \
+      $(B)/fuzz-replay-segments $(B)/fuzz-replay-bundle-cache \
       $(B)/fuzz-replay-serve $(B)/runtime-tests \
       $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
       $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE) $(TRUST_TOOL) \
@@ -189,7 +192,7 @@ valgrind: $(B)/unit-tests $(B)/struere $(B)/runtime-tests $(ENGINE_BIN)
 fuzz:
 	$(MAKE) VARIANT=fuzz CC=clang build/fuzz/fuzz-check build/fuzz/fuzz-bundle \
 	    build/fuzz/fuzz-defcache build/fuzz/fuzz-xcheck build/fuzz/fuzz-segments \
-	    build/fuzz/fuzz-serve \
+	    build/fuzz/fuzz-bundle-cache build/fuzz/fuzz-serve \
 	    $(RT_FUZZ_NAMES:%=build/fuzz/fuzz-%)
 	$(MAKE) build/release/struere
 	./tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
@@ -201,6 +204,8 @@ build/fuzz/fuzz-defcache: build/fuzz/tests/fuzz/fuzz_defcache.o build/fuzz/libst
 build/fuzz/fuzz-xcheck: build/fuzz/tests/fuzz/fuzz_xcheck.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 build/fuzz/fuzz-segments: build/fuzz/tests/fuzz/fuzz_segments.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+build/fuzz/fuzz-bundle-cache: build/fuzz/tests/fuzz/fuzz_bundle_cache.o build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 build/fuzz/fuzz-serve: build/fuzz/tests/fuzz/fuzz_serve.o build/fuzz/libstrueresrv.a build/fuzz/libstruerec.a build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)

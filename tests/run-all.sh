@@ -56,6 +56,7 @@ run fuzz-replay-check "$b/fuzz-replay-check" tests/fuzz/corpus-check
 run fuzz-replay-defcache "$b/fuzz-replay-defcache" tests/fuzz/corpus-defcache
 run fuzz-replay-xcheck "$b/fuzz-replay-xcheck" tests/fuzz/corpus-xcheck
 run fuzz-replay-segments "$b/fuzz-replay-segments" tests/fuzz/corpus-segments
+run fuzz-replay-bundle-cache "$b/fuzz-replay-bundle-cache" tests/fuzz/corpus-bundle-cache
 run fuzz-replay-bundle "$b/fuzz-replay-bundle" tests/fuzz/corpus-bundle
 run fuzz-replay-serve "$b/fuzz-replay-serve" tests/fuzz/corpus-serve
 run fuzz-replay-runtime ./tests/fuzz/replay-runtime.sh "$b"

@@ -1,0 +1,155 @@
+/*
+ * fuzz_bundle_cache.c - libFuzzer target for the reader of dev's bundle
+ * cache (compiler/bundle_cache.c): whatever an index file holds, opening
+ * the bundle it names must not crash, over-read, hang or leak, and takes
+ * the bundle only when the pieces it names are the bundle's bytes.
+ *
+ * The input is a whole index file (.git/struere/bundles/<id>.idx). The
+ * cache of a temporary git directory holds the pieces of two blobs, kept
+ * as dev keeps them before each input (the open removes pieces it finds
+ * bad): a valid development bundle (tests/fuzz/corpus-bundle, read from
+ * the repository's root) and 600 KiB of JSON-like bytes cut in several
+ * pieces. The input's index is then opened as the bundle's, with the
+ * bundle's SHA-256: an index listing exactly the bundle's pieces opens
+ * it, any other must not.
+ *
+ * STRUERE_FUZZ_SEEDS=DIR writes seeds: both blobs' indexes as dev writes
+ * them, and cut down. Built by `make fuzz`, replayed over its corpus by
+ * `make test` (tests/fuzz/replay.c).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle_cache.h"
+#include "cache_file.h"
+#include "loose_deflate.h"
+#include "sha256.h"
+#include "struere.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define BUNDLE_ID "1111111111111111111111111111111111111111"
+#define BLOB_ID "2222222222222222222222222222222222222222"
+#define INPUT_ID "3333333333333333333333333333333333333333"
+
+static char git_dir[64];
+static const char *ids[2] = {BUNDLE_ID, BLOB_ID};
+static const void *bytes[2];
+static size_t lens[2];
+static struct loose_stream streams[2];
+static unsigned char bundle_sha[32];
+
+static void cleanup(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", git_dir);
+    if (git_dir[0] && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", git_dir);
+    for (int i = 0; i < 2; i++)
+        loose_stream_free(&streams[i]);
+}
+
+static unsigned char *read_whole(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *b = malloc(1 << 16);
+    if (!f || !b)
+        abort();
+    *len = fread(b, 1, 1 << 16, f);
+    fclose(f);
+    return b;
+}
+
+/* Repeating JSON with numbers that differ: several pieces. */
+static unsigned char *make_blob(size_t n)
+{
+    unsigned char *b = malloc(n);
+    if (!b)
+        abort();
+    unsigned x = 11;
+    for (size_t at = 0; at < n;) {
+        char body[160];
+        x = x * 1103515245u + 12345u;
+        int k = snprintf(body, sizeof(body),
+                         "{\"slug\":\"agent-%u\",\"model\":{\"temperature\":"
+                         "0.%u},\"n\":%u}",
+                         x % 9973, x % 97, x >> 20);
+        for (int i = 0; i < k && at < n; i++)
+            b[at++] = (unsigned char)body[i];
+    }
+    return b;
+}
+
+static void keep(void)
+{
+    bundle_cache_keep(git_dir, ids, bytes, lens, streams, 2, NULL);
+}
+
+static void write_seeds(const char *out)
+{
+    for (int i = 0; i < 2; i++) {
+        char p[4400];
+        snprintf(p, sizeof(p), "%s/struere/bundles/%s.idx", git_dir, ids[i]);
+        size_t len;
+        unsigned char *idx = read_whole(p, &len);
+        size_t cuts[] = {len, len - 36, 20, 8};
+        for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+            snprintf(p, sizeof(p), "%s/seed-%s-%zu", out,
+                     i ? "blob" : "bundle", c);
+            FILE *f = fopen(p, "wb");
+            if (!f || fwrite(idx, 1, cuts[c], f) != cuts[c])
+                abort();
+            fclose(f);
+        }
+        free(idx);
+    }
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    snprintf(git_dir, sizeof(git_dir), "/tmp/struere-fuzz-bc.XXXXXX");
+    if (!mkdtemp(git_dir))
+        abort();
+    atexit(cleanup);
+    bytes[0] = read_whole("tests/fuzz/corpus-bundle/development.stb", &lens[0]);
+    lens[1] = 600u << 10;
+    bytes[1] = make_blob(lens[1]);
+    rt_sha256(bytes[0], lens[0], bundle_sha);
+    for (int i = 0; i < 2; i++)
+        if (loose_deflate_blob(NULL, bytes[i], lens[i], &streams[i]) != 0)
+            abort();
+    keep();
+    /* the bundle as dev keeps it opens */
+    struct struere_bundle *b = bundle_cache_open(
+        git_dir, BUNDLE_ID, STRUERE_ENV_DEVELOPMENT, bundle_sha, false);
+    if (!b)
+        abort();
+    struere_bundle_free(b);
+    const char *seeds = getenv("STRUERE_FUZZ_SEEDS");
+    if (seeds)
+        write_seeds(seeds);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > (4u << 20))
+        return 0;
+    keep();
+    char dir[4200];
+    if (!cache_file_path(git_dir, "bundles", dir, sizeof(dir)) ||
+        cache_file_write(dir, INPUT_ID ".idx", data, size) != 0)
+        return 0;
+    struct struere_bundle *b = bundle_cache_open(
+        git_dir, INPUT_ID, STRUERE_ENV_DEVELOPMENT, bundle_sha, false);
+    /* only the bundle's own pieces, in order, make its digest */
+    if (b && (size != 20 + 36 * streams[0].nseg))
+        abort();
+    struere_bundle_free(b);
+    return 0;
+}
