@@ -24,6 +24,7 @@
 
 #include "bundle_cache.h"
 #include "cache_file.h"
+#include "json_blob.h"
 #include "loose_deflate.h"
 #include "sha256.h"
 #include "struere.h"
@@ -62,26 +63,6 @@ static unsigned char *read_whole(const char *path, size_t *len)
     return b;
 }
 
-/* Repeating JSON with numbers that differ: several pieces. */
-static unsigned char *make_blob(size_t n)
-{
-    unsigned char *b = malloc(n);
-    if (!b)
-        abort();
-    unsigned x = 11;
-    for (size_t at = 0; at < n;) {
-        char body[160];
-        x = x * 1103515245u + 12345u;
-        int k = snprintf(body, sizeof(body),
-                         "{\"slug\":\"agent-%u\",\"model\":{\"temperature\":"
-                         "0.%u},\"n\":%u}",
-                         x % 9973, x % 97, x >> 20);
-        for (int i = 0; i < k && at < n; i++)
-            b[at++] = (unsigned char)body[i];
-    }
-    return b;
-}
-
 static void keep(void)
 {
     bundle_cache_keep(git_dir, ids, bytes, lens, streams, 2, NULL);
@@ -96,8 +77,8 @@ static void write_seeds(const char *out)
         unsigned char *idx = read_whole(p, &len);
         size_t cuts[] = {len, len - 36, 20, 8};
         for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
-            snprintf(p, sizeof(p), "%s/seed-%s-%zu", out,
-                     i ? "blob" : "bundle", c);
+            snprintf(p, sizeof(p), "%s/seed-%s-%zu", out, i ? "blob" : "bundle",
+                     c);
             FILE *f = fopen(p, "wb");
             if (!f || fwrite(idx, 1, cuts[c], f) != cuts[c])
                 abort();
@@ -118,7 +99,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     atexit(cleanup);
     bytes[0] = read_whole("tests/fuzz/corpus-bundle/development.stb", &lens[0]);
     lens[1] = 600u << 10;
-    bytes[1] = make_blob(lens[1]);
+    bytes[1] = json_blob(lens[1]);
     rt_sha256(bytes[0], lens[0], bundle_sha);
     for (int i = 0; i < 2; i++)
         if (loose_deflate_blob(NULL, bytes[i], lens[i], &streams[i]) != 0)

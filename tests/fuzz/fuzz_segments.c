@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cache_file.h"
+#include "json_blob.h"
 #include "loose_deflate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,25 +38,6 @@ static void cleanup(void)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", git_dir);
     if (git_dir[0] && system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", git_dir);
-}
-
-/* Repeating JSON with numbers that differ: pieces of every size. */
-static void make_blob(void)
-{
-    blob = malloc(blob_len);
-    if (!blob)
-        abort();
-    unsigned x = 7;
-    for (size_t at = 0; at < blob_len;) {
-        char body[160];
-        x = x * 1103515245u + 12345u;
-        int k = snprintf(body, sizeof(body),
-                         "{\"slug\":\"role-%u\",\"policies\":[{\"effect\":"
-                         "\"allow\",\"actions\":[\"read\"],\"n\":%u}]}",
-                         x % 9973, x >> 20);
-        for (int i = 0; i < k && at < blob_len; i++)
-            blob[at++] = (unsigned char)body[i];
-    }
 }
 
 static void write_seeds(const char *out, const unsigned char *file, size_t len)
@@ -84,7 +66,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!mkdtemp(git_dir))
         abort();
     atexit(cleanup);
-    make_blob();
+    blob = json_blob(blob_len);
     /* A real file: its header is kept for every input. */
     struct loose_stream s = {0};
     if (loose_deflate_blob(NULL, blob, blob_len, &s) != 0)
