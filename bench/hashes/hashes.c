@@ -3,14 +3,15 @@
  * timed on 35 MB (the three bundles of the 10,000-definition project):
  * CRC-32 (zlib's, and the bundles' own, runtime/src/crc.c: folded with
  * PCLMULQDQ where the CPU has it; both must agree, or the program fails),
- * Adler-32 (zlib, a loose object's
- * stream), SHA-256 (OpenSSL, digests and cache keys), SHA-1 (OpenSSL,
- * the fast blob id) and git_odb_hash (libgit2's collision-detecting
- * SHA-1, the blob id before 91214b0). Three rounds, milliseconds.
+ * Adler-32 (zlib, a loose object's stream), SHA-256 (OpenSSL, digests and cache
+ * keys), SHA-1 (OpenSSL, the fast blob id) and git_odb_hash (libgit2's
+ * collision-detecting SHA-1, the blob id before 91214b0). Three rounds,
+ * milliseconds.
  *
  *   cc -O2 -Iruntime/src bench/hashes/hashes.c runtime/src/crc.c \
- *       -o build/bench/hashes $(pkg-config --cflags --libs libgit2 libcrypto
- * zlib) build/bench/hashes
+ *       -o build/bench/hashes \
+ *       $(pkg-config --cflags --libs libgit2 libcrypto zlib)
+ *   build/bench/hashes
  */
 #include <git2.h>
 #include <stdint.h>

@@ -44,15 +44,15 @@ static uint32_t crc32_zlib(uint32_t crc, const unsigned char *b, size_t n)
 /* Below this, zlib's tables are as fast as setting up the lanes. */
 #define FOLD_MIN 256
 
-__attribute__((target("pclmul,sse4.1"))) static inline __m128i fold(__m128i x,
-                                                                    __m128i k)
+__attribute__((target("pclmul"))) static inline __m128i fold(__m128i x,
+                                                             __m128i k)
 {
     /* low half of x (H) times k's low (x^(D+63)), high (L) times k's high */
     return _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00),
                          _mm_clmulepi64_si128(x, k, 0x11));
 }
 
-__attribute__((target("pclmul,sse4.1"))) static uint32_t
+__attribute__((target("pclmul"))) static uint32_t
 crc32_fold(uint32_t crc, const unsigned char *b, size_t n)
 {
     /* (x^(D+63) mod P, x^(D-1) mod P), bit-reversed into 64 bits, for a
@@ -93,8 +93,9 @@ crc32_fold(uint32_t crc, const unsigned char *b, size_t n)
     return crc32_zlib(crc32_zlib(0xffffffffu, last, 16), b, n);
 }
 
-/* 1 when the CPU has PCLMULQDQ and SSE4.1, 0 when not, -1 not yet asked;
- * asking twice is harmless. */
+/* 1 when the CPU has PCLMULQDQ, 0 when not, -1 not yet asked; asking
+ * twice is harmless. (The other instructions used are SSE2's, which
+ * every x86-64 CPU has.) */
 static int has_fold = -1;
 
 static int fold_supported(void)
@@ -102,8 +103,7 @@ static int fold_supported(void)
     int v = __atomic_load_n(&has_fold, __ATOMIC_RELAXED);
     if (v < 0) {
         __builtin_cpu_init();
-        v = __builtin_cpu_supports("pclmul") &&
-            __builtin_cpu_supports("sse4.1");
+        v = __builtin_cpu_supports("pclmul");
         __atomic_store_n(&has_fold, v, __ATOMIC_RELAXED);
     }
     return v;

@@ -57,8 +57,9 @@ static void test_against_zlib(void)
     const size_t large[] = {4095, 4096, 65536, 99999, 1 << 20};
     int bad = 0, tried = 0;
     /* every length to 1,100 (below the folding's minimum, each number of
-     * four-lane rounds, each single-lane remainder and tail), then larger
-     * ones; starts at every offset in a 16-byte load */
+     * four-lane rounds, each single-lane remainder and tail), starting at
+     * offsets 0, 5, 10 and 15 of a 16-byte load; then larger ones from
+     * every offset */
     for (size_t k = 0; k < 1101 + sizeof(large) / sizeof(large[0]); k++) {
         size_t len = k < 1101 ? k : large[k - 1101];
         for (size_t off = 0; off < 16; off += k < 1101 ? 5 : 1)
