@@ -104,38 +104,6 @@ static uint32_t get_u32(const unsigned char *p)
     return v;
 }
 
-/* The whole regular file name in dir, of at most max bytes (malloc'd),
- * never followed through a link nor waited on; NULL otherwise, with
- * *bad set when the name is there but is no such file (else a failure
- * that says nothing of the file: out of memory, out of descriptors). */
-static unsigned char *read_at(int dir, const char *name, size_t max,
-                              size_t *len, bool *bad)
-{
-    *bad = false;
-    int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-    if (fd < 0) {
-        *bad = errno == ELOOP || errno == ENXIO;
-        return NULL;
-    }
-    struct stat st;
-    unsigned char *b = NULL;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > max) {
-        *bad = true;
-    } else if ((b = malloc((size_t)st.st_size))) {
-        *len = read_all(fd, b, (size_t)st.st_size);
-        if (*len != (size_t)st.st_size) {
-            free(b);
-            b = NULL;
-        }
-    }
-    close(fd);
-    return b;
-}
-
 /* ---- opening --------------------------------------------------------------
  */
 
@@ -213,7 +181,8 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
     snprintf(idx, sizeof(idx), "%s.idx", id);
     size_t ilen = 0;
     bool bad;
-    unsigned char *index = read_at(d.bundles, idx, IDX_MAX_BYTES, &ilen, &bad);
+    unsigned char *index =
+        cache_file_read_at(d.bundles, idx, IDX_MAX_BYTES, &ilen, &bad);
     uint64_t total = 0;
     uint32_t count = 0;
     const unsigned char *e =
@@ -322,26 +291,6 @@ static bool kept_add(struct kept *k, const unsigned char d[32])
     return true;
 }
 
-/* Writes name in dir: to a temporary (made new, never through a link),
- * renamed over it when it is all written. False when it was not. */
-static bool write_at(int dir, const char *name, const void *data, size_t len)
-{
-    char tmp[128];
-    snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
-    unlinkat(dir, tmp, 0);
-    int fd = openat(dir, tmp,
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return false;
-    bool ok = write_all(fd, data, len) == len;
-    ok = close(fd) == 0 && ok;
-    if (!ok || renameat(dir, tmp, dir, name) != 0) {
-        unlinkat(dir, tmp, 0);
-        return false;
-    }
-    return true;
-}
-
 /* Writes the pieces of one bundle that are not there as files of their
  * length, then its index (36 bytes a piece: on every run); adds its
  * pieces to k. False when the index is not written: the bundle is not
@@ -377,12 +326,13 @@ static bool keep_one(const struct dirs *d, const char *id,
          * replaced when the new piece is renamed over it */
         if (fstatat(d->chunks, hex, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(st.st_mode) || (uint64_t)st.st_size != g->raw_len)
-            write_at(d->chunks, hex, data + at, g->raw_len);
+            cache_file_write_at(d->chunks, hex, data + at, g->raw_len);
         at += g->raw_len;
     }
     char name[64];
     snprintf(name, sizeof(name), "%s.idx", id);
-    bool ok = !o.failed && write_at(d->bundles, name, o.p, o.len);
+    bool ok =
+        !o.failed && cache_file_write_at(d->bundles, name, o.p, o.len) == 0;
     free(o.p);
     return ok;
 }
@@ -392,13 +342,9 @@ static bool keep_one(const struct dirs *d, const char *id,
 static void remove_others(int dir, bool (*keep)(const char *, void *),
                           void *arg)
 {
-    int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *dp = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!dp) {
-        if (fd >= 0)
-            close(fd);
+    DIR *dp = cache_file_list(dir);
+    if (!dp)
         return;
-    }
     struct dirent *e;
     while ((e = readdir(dp)))
         if (e->d_name[0] != '.' && !keep(e->d_name, arg))
@@ -436,7 +382,8 @@ static bool keep_indexed(const struct dirs *d, const char *id, struct kept *k)
     snprintf(name, sizeof(name), "%s.idx", id);
     size_t len = 0;
     bool bad;
-    unsigned char *index = read_at(d->bundles, name, IDX_MAX_BYTES, &len, &bad);
+    unsigned char *index =
+        cache_file_read_at(d->bundles, name, IDX_MAX_BYTES, &len, &bad);
     uint64_t total;
     uint32_t count;
     const unsigned char *e =

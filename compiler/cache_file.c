@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,36 +61,50 @@ static void make_dirs(const char *dir)
     mkdir(dir, 0777);
 }
 
-int cache_file_write(const char *dir, const char *name, const void *data,
-                     size_t len)
+int cache_file_write_at(int dir, const char *name, const void *data, size_t len)
 {
-    char path[4400], tmp[4500];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s/.%s.%ld.tmp", dir, name, (long)getpid());
-    make_dirs(dir);
+    char tmp[4500];
+    snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
     /* made new, never through a link someone put at the temporary's name */
-    unlink(tmp);
-    int fd =
-        open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    unlinkat(dir, tmp, 0);
+    int fd = openat(dir, tmp,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
     size_t done = write_all(fd, data, len);
-    if (close(fd) != 0 || done != len || rename(tmp, path) != 0) {
-        unlink(tmp);
+    if (close(fd) != 0 || done != len || renameat(dir, tmp, dir, name) != 0) {
+        unlinkat(dir, tmp, 0);
         return -1;
     }
     return 0;
 }
 
-void cache_file_sweep_at(int dir)
+int cache_file_write(const char *dir, const char *name, const void *data,
+                     size_t len)
+{
+    make_dirs(dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = cache_file_write_at(fd, name, data, len);
+    close(fd);
+    return rc;
+}
+
+DIR *cache_file_list(int dir)
 {
     int fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
+    if (!d && fd >= 0)
+        close(fd);
+    return d;
+}
+
+void cache_file_sweep_at(int dir)
+{
+    DIR *d = cache_file_list(dir);
+    if (!d)
         return;
-    }
     struct dirent *e;
     time_t now = time(NULL);
     while ((e = readdir(d))) {
@@ -238,23 +253,37 @@ bool cache_file_racy(const struct file_stat *fs, int64_t started)
            fs->ctime_ns >= started - CACHE_RACY_NS;
 }
 
-unsigned char *cache_file_read(const char *path, size_t *len)
+unsigned char *cache_file_read_at(int dir, const char *name, size_t max,
+                                  size_t *len, bool *bad)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-    if (fd < 0)
+    *bad = false;
+    int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0) {
+        *bad = errno == ELOOP || errno == ENXIO;
         return NULL;
+    }
     struct stat st;
     unsigned char *b = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-        (b = malloc((size_t)st.st_size))) {
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > max) {
+        *bad = true;
+    } else if ((b = malloc((size_t)st.st_size))) {
         rt_advise_huge(b, (size_t)st.st_size);
-        size_t got = read_all(fd, b, (size_t)st.st_size);
-        if (got != (size_t)st.st_size) {
+        *len = read_all(fd, b, (size_t)st.st_size);
+        if (*len != (size_t)st.st_size) {
             free(b);
             b = NULL;
         }
-        *len = got;
     }
     close(fd);
     return b;
+}
+
+unsigned char *cache_file_read(const char *path, size_t *len)
+{
+    bool bad;
+    return cache_file_read_at(AT_FDCWD, path, SIZE_MAX, len, &bad);
 }

@@ -9,6 +9,7 @@
 #ifndef STRUERE_CACHE_FILE_H
 #define STRUERE_CACHE_FILE_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,11 +28,19 @@ bool cache_file_project_path(const char *git_dir, const char *prefix,
  * missing. Returns 0, or -1 (nothing is left behind). */
 int cache_file_write(const char *dir, const char *name, const void *data,
                      size_t len);
+/* The same in the directory open as dir (a descriptor), which is not
+ * made. */
+int cache_file_write_at(int dir, const char *name, const void *data,
+                        size_t len);
 /* Removes the *.tmp files of dir that are older than any run takes (left
  * by killed runs); a run writing now keeps its own. */
 void cache_file_sweep(const char *dir);
 /* The same in the directory open as dir (a descriptor). */
 void cache_file_sweep_at(int dir);
+/* A listing of the directory open as dir, on a descriptor of its own
+ * (close-on-exec; dir's offset is not moved); NULL when it cannot be
+ * made. closedir() frees it. */
+DIR *cache_file_list(int dir);
 
 /* The store's secret key for authenticating its caches (CACHE_KEY_BYTES
  * random bytes in dir/key, dir being <git dir>/struere), made when
@@ -61,6 +70,12 @@ bool cache_file_compiler_id(char *buf, size_t size);
  * link and never blocking on a FIFO; NULL when it cannot be read whole or
  * is empty. */
 unsigned char *cache_file_read(const char *path, size_t *len);
+/* The same for name in the directory open as dir (AT_FDCWD: the working
+ * directory), of at most max bytes; *bad is set when name is there but
+ * is not such a file (a link, a FIFO, empty, too large), not when the
+ * read failed for a reason that says nothing of the file. */
+unsigned char *cache_file_read_at(int dir, const char *name, size_t max,
+                                  size_t *len, bool *bad);
 /* A file written within this long before a run started may have a stat
  * that a later write repeats (timestamps are coarse; FAT's are 2 s): the
  * caches do not take such a stat as proof that the file is unchanged. */
