@@ -5,13 +5,44 @@
  * file from another architecture):
  *
  *   "STRDEFS3" | u32 0x01020304 | str compiler | str project | u64 count
- *   count records | 32 bytes: HMAC-SHA-256, under the store's cache key
- *   (cache_file_key), of the SHA-256 of everything before it
+ *   count records | xchecks | 32 bytes: HMAC-SHA-256, under the store's
+ *   cache key (cache_file_key), of the SHA-256 of everything before it
  *
  *   record: u32 length of the rest | str path | u8 kind | u8 racy
  *           u64 dev, ino, size | i64 mtime_ns, ctime_ns | 32 bytes sha256
  *           node (the root, in nodebin.h's form)
  *   str:    uv len | len bytes | NUL          uv: LEB128 unsigned
+ *   xchecks: see put_xchecks (a base may end before them)
+ *
+ * A run that changed little does not write all that again: beside the
+ * file (the base) it writes PATH.delta, what differs from the base:
+ *
+ *   "STRDDLT1" | u32 0x01020304 | str compiler | str project
+ *   32 bytes: the base's MAC (the only base this delta applies to)
+ *   u64 count | count records or tombstones | xchecks | 32 bytes MAC
+ *
+ *   tombstone: u32 length of the rest | str path | u8 0xff (no record)
+ *
+ * A record of the delta replaces the base's for its path; an xcheck
+ * entry too (a removed one is an entry whose digest is all zeros, which
+ * no file has). The base and the delta together hold exactly what a
+ * whole cache written by the same run would hold (defcache_save writes
+ * the delta relative to the base, never to the previous delta; when
+ * nothing differs, it removes the delta). When the delta would exceed an
+ * eighth of the base, or struere.yaml changed (every xcheck entry with
+ * it), the whole cache is written again and the delta removed. A delta
+ * that is unusable, or names another base (a whole cache written
+ * meanwhile, or a run killed before it removed the delta), is ignored.
+ * That is safe because every entry is checked on its own before it is
+ * used (a record by stat, and by its bytes when racy; an xcheck result
+ * by its file's digest, struere.yaml's and what the check read): the
+ * base alone, an older state, restores less, never something wrong.
+ *
+ * Racy marks count as a difference: after a run that read many files
+ * written just before it (a checkout), the next run, finding them old
+ * enough, clears their marks and so writes the whole cache again. The
+ * other way, leaving the base's marks, would cost a read and a hash of
+ * each such file on every run until the base is rewritten.
  *
  * Restored scalars point at their text inside the loaded file (each is
  * NUL-terminated there), so restoring a tree copies no string.
@@ -29,7 +60,9 @@
  */
 #include "defcache.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,19 +85,30 @@
 /* <limits.h> is shadowed by compiler/limits.h (-Icompiler). */
 #define PATH_BYTES 4096
 #define MAGIC "STRDEFS3"
+#define DELTA_MAGIC "STRDDLT1"
+#define DELTA_SUFFIX ".delta"
+#define TOMBSTONE_KIND 0xff
 #define TAG_BYTES CACHE_SEAL_BYTES
 #define BOM 0x01020304u
 
 struct defcache {
-    unsigned char *data; /* the whole file */
+    unsigned char *data; /* the whole base file */
     size_t len;
+    unsigned char *delta; /* the whole delta file, or NULL */
     struct arena arena;
     struct index *records; /* path -> record (the byte after its length) */
     /* The results of the checks between definitions (xcheck.h): path ->
      * entry (after its path), valid with struere.yaml's digest `config`. */
     struct index *xchecks;
     unsigned char config[32];
+    unsigned char tag[TAG_BYTES]; /* the base's MAC */
+    /* The delta's, looked up before the base's (a record, or &tombstone;
+     * an entry). NULL without a delta. */
+    struct index *delta_records, *delta_xchecks;
 };
+
+/* A delta's record for a path that has none. */
+static const unsigned char tombstone = TOMBSTONE_KIND;
 
 int64_t defcache_now(void)
 {
@@ -85,7 +129,23 @@ bool defcache_path(const char *git_dir, const char *project_dir, char *buf,
 static const unsigned char *record_of(const struct defcache *c,
                                       const char *path)
 {
-    return c ? index_get(c->records, path) : NULL;
+    if (!c)
+        return NULL;
+    const unsigned char *rec =
+        c->delta_records ? index_get(c->delta_records, path) : NULL;
+    if (rec == &tombstone)
+        return NULL;
+    return rec ? rec : index_get(c->records, path);
+}
+
+static const unsigned char *xcheck_of(const struct defcache *c,
+                                      const char *path)
+{
+    if (!c || !c->xchecks)
+        return NULL;
+    const unsigned char *entry =
+        c->delta_xchecks ? index_get(c->delta_xchecks, path) : NULL;
+    return entry ? entry : index_get(c->xchecks, path);
 }
 
 /* A definition worth caching: read from a file, parsed, no problem. */
@@ -94,10 +154,16 @@ static bool cacheable(const struct def *d)
     return d->root && d->stat.known && d->sha256[0] && d->diags.n == 0;
 }
 
+/* The bytes of a str of len bytes. */
+static size_t str_size(size_t len)
+{
+    return bin_uv_size(len) + len + 1;
+}
+
 /* Where a record's racy mark is: after its path (a str) and kind. */
 static size_t racy_offset(size_t path_len)
 {
-    return bin_uv_size(path_len) + path_len + 1 + 1;
+    return str_size(path_len) + 1;
 }
 
 static void put_record(rt_buf *o, const struct def *d,
@@ -136,45 +202,229 @@ static void put_record(rt_buf *o, const struct def *d,
         cache_file_racy(&d->stat, started);
 }
 
+/* The records of p's cacheable definitions into o, counted in *count.
+ * With delta, only those old's base does not hold as they are, and a
+ * tombstone for each path the base has a record of and p has none;
+ * false (o incomplete) when that grows past limit bytes. */
+static bool put_records(rt_buf *o, const struct project *p,
+                        const struct defcache *old, bool delta, int64_t started,
+                        struct arena *a, uint64_t *count, size_t limit)
+{
+    struct index *live = NULL;
+    if (delta) {
+        size_t n = 0;
+        for (int k = 0; k < KIND_COUNT; k++)
+            n += p->ndefs[k];
+        if (!(live = index_new(a, n)))
+            return false;
+    }
+    for (int k = 0; k < KIND_COUNT; k++)
+        for (size_t i = 0; i < p->ndefs[k]; i++) {
+            const struct def *d = &p->defs[k][i];
+            if (!cacheable(d))
+                continue;
+            if (delta) {
+                index_put(live, d->path, (void *)d);
+                const unsigned char *base = index_get(old->records, d->path);
+                /* Restored from the base, as racy as it says: the base
+                 * holds it. */
+                if (d->restored && base && record_of(old, d->path) == base &&
+                    base[racy_offset(strlen(d->path))] ==
+                        (unsigned char)cache_file_racy(&d->stat, started))
+                    continue;
+            }
+            put_record(o, d, old, started);
+            (*count)++;
+            if (o->len > limit)
+                return false;
+        }
+    size_t at = 0;
+    const char *path;
+    while (delta && (path = index_next(old->records, &at, NULL)))
+        if (!index_get(live, path)) {
+            size_t plen = strlen(path);
+            uint32_t len = (uint32_t)(str_size(plen) + 1);
+            rt_buf_put(o, &len, 4);
+            bin_put_str(o, path, plen);
+            bin_put_u8(o, TOMBSTONE_KIND);
+            (*count)++;
+        }
+    return !a->failed;
+}
+
 /* The results of the checks between definitions, after the records (a
- * file may end before them): struere.yaml's SHA-256 (32 bytes), a count
- * (8), then per definition
- * that has one: its path (a str), its file's SHA-256 (32) and per
- * environment a length (4) and that many bytes (xcheck.h's format). */
+ * base may end before them; a delta has them): struere.yaml's SHA-256
+ * (32 bytes), a count (8), then per definition that has one: its path
+ * (a str), its file's SHA-256 (32) and per environment a length (4) and
+ * that many bytes (xcheck.h's format). */
 static bool hex32(const char *hex, unsigned char out[32])
 {
     return rt_hex_decode(hex, strnlen(hex, 65), out, 32) == 0;
 }
 
-static void put_xchecks(rt_buf *o, const struct project *p)
+/* d's entry into o; false (nothing written) when d has none. */
+static bool put_xcheck(rt_buf *o, const struct def *d)
 {
-    unsigned char config[32] = {0};
-    if (!p->config || !hex32(p->config->sha256, config))
-        memset(config, 0, sizeof(config));
+    bool any = false;
+    for (int e = 0; e < ENV_COUNT; e++)
+        any = any || d->xcheck[e];
+    unsigned char h[32];
+    if (!any || !cacheable(d) || !hex32(d->sha256, h))
+        return false;
+    bin_put_str(o, d->path, strlen(d->path));
+    rt_buf_put(o, h, 32);
+    for (int e = 0; e < ENV_COUNT; e++) {
+        uint32_t len = d->xcheck[e] ? d->xcheck_len[e] : 0;
+        rt_buf_put(o, &len, 4);
+        rt_buf_put(o, d->xcheck[e], len);
+    }
+    return true;
+}
+
+/* The bytes of an entry after its path (bounds were checked when the
+ * cache was opened). */
+static size_t entry_len(const unsigned char *entry)
+{
+    size_t n = 32;
+    for (int e = 0; e < ENV_COUNT; e++) {
+        uint32_t len;
+        memcpy(&len, entry + n, 4);
+        n += 4 + len;
+    }
+    return n;
+}
+
+/* struere.yaml's SHA-256 (zeros without one). */
+static void config_digest(const struct project *p, unsigned char out[32])
+{
+    if (!p->config || !hex32(p->config->sha256, out))
+        memset(out, 0, 32);
+}
+
+/* The results into o. With delta, only the entries old's base does not
+ * hold as they are, and for each path the base has an entry of and p has
+ * none, an entry whose digest is all zeros (which no file has). */
+static bool put_xchecks(rt_buf *o, const struct project *p,
+                        const struct defcache *old, bool delta, struct arena *a,
+                        uint64_t *entries)
+{
+    unsigned char config[32];
+    config_digest(p, config);
     rt_buf_put(o, config, 32);
     uint64_t count = 0;
     size_t count_at = o->len;
     rt_buf_put(o, &count, 8);
+    struct index *live = NULL;
+    if (delta && !(live = index_new(a, old->xchecks->n)))
+        return false;
     for (int k = 0; k < KIND_COUNT; k++)
         for (size_t i = 0; i < p->ndefs[k]; i++) {
             const struct def *d = &p->defs[k][i];
-            bool any = false;
-            for (int e = 0; e < ENV_COUNT; e++)
-                any = any || d->xcheck[e];
-            unsigned char h[32];
-            if (!any || !cacheable(d) || !hex32(d->sha256, h))
+            size_t at = o->len;
+            if (!put_xcheck(o, d) || o->failed)
                 continue;
-            bin_put_str(o, d->path, strlen(d->path));
-            rt_buf_put(o, h, 32);
-            for (int e = 0; e < ENV_COUNT; e++) {
-                uint32_t len = d->xcheck[e] ? d->xcheck_len[e] : 0;
-                rt_buf_put(o, &len, 4);
-                rt_buf_put(o, d->xcheck[e], len);
+            count++;
+            if (!delta)
+                continue;
+            index_put(live, d->path, (void *)d);
+            const unsigned char *base = index_get(old->xchecks, d->path);
+            size_t from = at + str_size(strlen(d->path));
+            if (base && entry_len(base) == o->len - from &&
+                !memcmp(base, o->p + from, o->len - from)) {
+                o->len = at; /* the base holds it as it is */
+                count--;
             }
+        }
+    static const unsigned char removed[32 + 4 * ENV_COUNT];
+    size_t at = 0;
+    const char *path;
+    while (delta && (path = index_next(old->xchecks, &at, NULL)))
+        if (!index_get(live, path)) {
+            bin_put_str(o, path, strlen(path));
+            rt_buf_put(o, removed, sizeof(removed));
             count++;
         }
-    if (!o->failed)
-        memcpy(o->p + count_at, &count, 8);
+    if (o->failed || a->failed)
+        return false;
+    memcpy(o->p + count_at, &count, 8);
+    *entries = count;
+    return true;
+}
+
+/* The header both files begin with, up to their count (a delta's with
+ * the MAC of the base it applies to). */
+static void put_header(rt_buf *o, const char *magic, const char *id,
+                       const char *real, const struct defcache *base)
+{
+    rt_buf_put(o, magic, 8);
+    uint32_t bom = BOM;
+    rt_buf_put(o, &bom, 4);
+    bin_put_str(o, id, strlen(id));
+    bin_put_str(o, real, strlen(real));
+    if (base)
+        rt_buf_put(o, base->tag, TAG_BYTES);
+}
+
+/* The cache of p's definitions into o: whole, or (delta) what differs
+ * from old's base. A delta is possible when old has a base with results
+ * of the checks under the same struere.yaml, and worth it when at most
+ * an eighth of the base; false otherwise (o incomplete). */
+static bool put_cache(rt_buf *o, const struct project *p,
+                      const struct defcache *old, bool delta, int64_t started,
+                      const char *id, const char *real, bool *empty)
+{
+    unsigned char config[32];
+    config_digest(p, config);
+    if (delta && (!old || !old->xchecks || memcmp(config, old->config, 32)))
+        return false;
+    size_t limit = delta ? old->len / 8 : SIZE_MAX;
+    put_header(o, delta ? DELTA_MAGIC : MAGIC, id, real, delta ? old : NULL);
+    uint64_t count = 0, entries = 0;
+    size_t count_at = o->len;
+    rt_buf_put(o, &count, 8);
+    struct arena a;
+    arena_init(&a);
+    bool ok = put_records(o, p, old, delta, started, &a, &count, limit) &&
+              put_xchecks(o, p, old, delta, &a, &entries);
+    arena_free(&a);
+    if (!ok || o->failed || o->len > limit)
+        return false;
+    memcpy(o->p + count_at, &count, 8);
+    *empty = count == 0 && entries == 0;
+    return true;
+}
+
+/* Seals o and writes it as the file named path + suffix (in path's
+ * directory), through a temporary renamed over it. */
+static int seal_and_write(const char *path, const char *suffix, rt_buf *o)
+{
+    unsigned char tag[TAG_BYTES];
+    if (o->failed ||
+        !cache_file_seal(path, true, (unsigned char *)o->p, o->len, tag))
+        return -1;
+    rt_buf_put(o, tag, TAG_BYTES);
+    char dir[PATH_BYTES];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (o->failed || !slash)
+        return -1;
+    *slash = '\0';
+    char name[PATH_BYTES];
+    if ((size_t)snprintf(name, sizeof(name), "%s%s", slash + 1, suffix) >=
+        sizeof(name))
+        return -1;
+    cache_file_sweep(dir);
+    return cache_file_write(dir, name, o->p, o->len);
+}
+
+/* Removes path's delta (when a whole cache replaces the base it names,
+ * or nothing differs from the base). */
+static void remove_delta(const char *path)
+{
+    char delta[PATH_BYTES];
+    if ((size_t)snprintf(delta, sizeof(delta), "%s%s", path, DELTA_SUFFIX) <
+        sizeof(delta))
+        unlink(delta);
 }
 
 int defcache_save(const char *path, const struct project *p,
@@ -184,60 +434,166 @@ int defcache_save(const char *path, const struct project *p,
     char real[PATH_BYTES];
     if (!cache_file_compiler_id(id, sizeof(id)) || !realpath(p->dir, real))
         return -1;
-    /* About the size of the cache it replaces: one allocation. */
     rt_buf o;
     rt_buf_grow_init(&o);
-    rt_buf_reserve(&o, (old ? old->len : 0) + (1u << 20));
-    if (o.failed)
-        return -1;
-    rt_buf_put(&o, MAGIC, 8);
-    uint32_t bom = BOM;
-    rt_buf_put(&o, &bom, 4);
-    bin_put_str(&o, id, strlen(id));
-    bin_put_str(&o, real, strlen(real));
-    uint64_t count = 0;
-    size_t count_at = o.len;
-    rt_buf_put(&o, &count, 8);
-    for (int k = 0; k < KIND_COUNT; k++)
-        for (size_t i = 0; i < p->ndefs[k]; i++) {
-            const struct def *d = &p->defs[k][i];
-            if (!cacheable(d))
-                continue;
-            put_record(&o, d, old, started);
-            count++;
-        }
-    put_xchecks(&o, p);
-    if (o.failed) {
+    bool empty = false;
+    if (put_cache(&o, p, old, true, started, id, real, &empty)) {
+        int rc = 0;
+        if (empty)
+            remove_delta(path);
+        else
+            rc = seal_and_write(path, DELTA_SUFFIX, &o);
         free(o.p);
-        return -1;
-    }
-    memcpy(o.p + count_at, &count, 8);
-    unsigned char tag[TAG_BYTES];
-    if (!cache_file_seal(path, true, (unsigned char *)o.p, o.len, tag)) {
-        free(o.p);
-        return -1;
-    }
-    rt_buf_put(&o, tag, TAG_BYTES);
-    if (o.failed) {
-        free(o.p);
-        return -1;
-    }
-    /* Written whole beside it, then renamed over it. */
-    char dir[PATH_BYTES];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    int rc = -1;
-    if (slash) {
-        *slash = '\0';
-        cache_file_sweep(dir);
-        rc = cache_file_write(dir, slash + 1, o.p, o.len);
+        return rc;
     }
     free(o.p);
+    /* About the size of the cache it replaces: one allocation. */
+    rt_buf_grow_init(&o);
+    rt_buf_reserve(&o, (old ? old->len : 0) + (1u << 20));
+    int rc = put_cache(&o, p, old, false, started, id, real, &empty)
+                 ? seal_and_write(path, "", &o)
+                 : -1;
+    free(o.p);
+    if (rc == 0)
+        remove_delta(path); /* it named the base just replaced */
     return rc;
 }
 
 /* ---- reading --------------------------------------------------------------
  */
+
+/* The whole file at path when its MAC is the store key's (its last
+ * TAG_BYTES bytes; *tag gets them); NULL otherwise. */
+static unsigned char *read_sealed(const char *path, size_t max, size_t *len,
+                                  unsigned char tag[TAG_BYTES])
+{
+    bool bad;
+    unsigned char *data = cache_file_read_at(AT_FDCWD, path, max, len, &bad);
+    if (data && *len >= 8 + 4 + 8 + TAG_BYTES &&
+        cache_file_seal(path, false, data, *len - TAG_BYTES, tag) &&
+        sodium_memcmp(tag, data + *len - TAG_BYTES, TAG_BYTES) == 0)
+        return data;
+    free(data);
+    return NULL;
+}
+
+/* The header both files begin with, up to the count (or the base's MAC):
+ * magic, byte order, this compiler and this project. */
+static bool read_header(struct bin_in *r, const char *magic, const char *id,
+                        const char *real)
+{
+    char m[8];
+    uint32_t bom;
+    bin_bytes(r, m, 8);
+    bin_bytes(r, &bom, 4);
+    size_t idlen = 0, rlen = 0;
+    const char *cid = bin_str(r, &idlen);
+    const char *cdir = bin_str(r, &rlen);
+    return !r->bad && !memcmp(m, magic, 8) && bom == BOM && !strcmp(cid, id) &&
+           !strcmp(cdir, real);
+}
+
+/* A count, then that many records (or, in a delta, tombstones: the
+ * index holds &tombstone) into a new index. */
+static struct index *read_records(struct bin_in *r, struct arena *a, bool delta)
+{
+    uint64_t count;
+    bin_bytes(r, &count, 8);
+    if (r->bad || count > (uint64_t)(r->end - r->p) / 4)
+        return NULL;
+    struct index *records = index_new(a, (size_t)count + 1);
+    if (!records)
+        return NULL;
+    for (uint64_t i = 0; i < count; i++) {
+        uint32_t len;
+        bin_bytes(r, &len, 4);
+        if (r->bad || len > (size_t)(r->end - r->p))
+            return NULL;
+        struct bin_in rec = {r->p, r->p + len, false};
+        size_t plen = 0;
+        const char *rpath = bin_str(&rec, &plen);
+        unsigned kind = bin_u8(&rec);
+        if (rec.bad || strlen(rpath) != plen)
+            return NULL; /* (a path's NUL is where its racy mark is found) */
+        bool gone = delta && kind == TOMBSTONE_KIND;
+        if (gone && rec.p != rec.end)
+            return NULL;
+        index_put(records, rpath, gone ? (void *)&tombstone : (void *)r->p);
+        r->p += len;
+    }
+    return records;
+}
+
+/* struere.yaml's digest, a count and that many entries (put_xchecks),
+ * up to the end of r, into a new index. */
+static struct index *read_xchecks(struct bin_in *r, struct arena *a,
+                                  unsigned char config[32])
+{
+    bin_bytes(r, config, 32);
+    uint64_t nx;
+    bin_bytes(r, &nx, 8);
+    if (r->bad || nx > (uint64_t)(r->end - r->p) / (2 + 32 + 4 * ENV_COUNT))
+        return NULL;
+    struct index *xchecks = index_new(a, (size_t)nx + 1);
+    if (!xchecks)
+        return NULL;
+    for (uint64_t i = 0; i < nx; i++) {
+        size_t plen = 0;
+        const char *xpath = bin_str(r, &plen);
+        const unsigned char *entry = r->p;
+        if (strlen(xpath) != plen)
+            return NULL;
+        unsigned char h[32];
+        bin_bytes(r, h, 32);
+        for (int e = 0; e < ENV_COUNT && !r->bad; e++) {
+            uint32_t len;
+            bin_bytes(r, &len, 4);
+            if (r->bad || len > (size_t)(r->end - r->p)) {
+                r->bad = true;
+                break;
+            }
+            r->p += len;
+        }
+        if (r->bad)
+            return NULL;
+        index_put(xchecks, xpath, (void *)entry);
+    }
+    return r->p == r->end ? xchecks : NULL;
+}
+
+/* path's delta, when it is sound and names c's base (defcache.c's
+ * layout); otherwise c stays the base alone. */
+static void open_delta(struct defcache *c, const char *path, const char *id,
+                       const char *real)
+{
+    char dpath[PATH_BYTES];
+    if (!c->xchecks || (size_t)snprintf(dpath, sizeof(dpath), "%s%s", path,
+                                        DELTA_SUFFIX) >= sizeof(dpath))
+        return;
+    size_t len = 0;
+    unsigned char tag[TAG_BYTES], named[TAG_BYTES], config[32];
+    /* (a delta larger than an eighth of its base is never written) */
+    unsigned char *data =
+        read_sealed(dpath, c->len / 8 + TAG_BYTES + 4096, &len, tag);
+    if (!data)
+        return;
+    struct bin_in r = {data, data + len - TAG_BYTES, false};
+    struct index *records = NULL, *xchecks = NULL;
+    if (read_header(&r, DELTA_MAGIC, id, real)) {
+        bin_bytes(&r, named, TAG_BYTES);
+        if (!r.bad && !memcmp(named, c->tag, TAG_BYTES))
+            records = read_records(&r, &c->arena, true);
+    }
+    if (records)
+        xchecks = read_xchecks(&r, &c->arena, config);
+    if (!xchecks || memcmp(config, c->config, 32)) {
+        free(data); /* what the indexes took stays in the arena, unused */
+        return;
+    }
+    c->delta = data;
+    c->delta_records = records;
+    c->delta_xchecks = xchecks;
+}
 
 struct defcache *defcache_open(const char *path, const struct project *p)
 {
@@ -248,68 +604,18 @@ struct defcache *defcache_open(const char *path, const struct project *p)
     if (!c)
         return NULL;
     arena_init(&c->arena);
-    c->data = cache_file_read(path, &c->len);
-    unsigned char tag[TAG_BYTES];
-    if (!c->data || c->len < 8 + 4 + 8 + TAG_BYTES ||
-        !cache_file_seal(path, false, c->data, c->len - TAG_BYTES, tag) ||
-        sodium_memcmp(tag, c->data + c->len - TAG_BYTES, TAG_BYTES) != 0)
+    c->data = read_sealed(path, SIZE_MAX, &c->len, c->tag);
+    if (!c->data)
         goto unusable;
     struct bin_in r = {c->data, c->data + c->len - TAG_BYTES, false};
-    char magic[8];
-    uint32_t bom;
-    bin_bytes(&r, magic, 8);
-    bin_bytes(&r, &bom, 4);
-    size_t idlen = 0, rlen = 0;
-    const char *cid = bin_str(&r, &idlen);
-    const char *cdir = bin_str(&r, &rlen);
-    uint64_t count;
-    bin_bytes(&r, &count, 8);
-    if (r.bad || memcmp(magic, MAGIC, 8) || bom != BOM || strcmp(cid, id) ||
-        strcmp(cdir, real) || count > (uint64_t)(r.end - r.p) / 4)
+    if (!read_header(&r, MAGIC, id, real) ||
+        !(c->records = read_records(&r, &c->arena, false)))
         goto unusable;
-    c->records = index_new(&c->arena, (size_t)count + 1);
-    for (uint64_t i = 0; i < count; i++) {
-        uint32_t len;
-        bin_bytes(&r, &len, 4);
-        if (r.bad || len > (size_t)(r.end - r.p))
-            goto unusable;
-        struct bin_in rec = {r.p, r.p + len, false};
-        size_t plen = 0;
-        const char *rpath = bin_str(&rec, &plen);
-        if (rec.bad)
-            goto unusable;
-        index_put(c->records, rpath, (void *)r.p);
-        r.p += len;
-    }
     if (r.p == r.end)
         return c; /* no results of the checks between definitions */
-    bin_bytes(&r, c->config, 32);
-    uint64_t nx;
-    bin_bytes(&r, &nx, 8);
-    if (r.bad || nx > (uint64_t)(r.end - r.p) / (2 + 32 + 12))
+    if (!(c->xchecks = read_xchecks(&r, &c->arena, c->config)))
         goto unusable;
-    c->xchecks = index_new(&c->arena, (size_t)nx + 1);
-    for (uint64_t i = 0; i < nx; i++) {
-        size_t plen = 0;
-        const char *xpath = bin_str(&r, &plen);
-        const unsigned char *entry = r.p;
-        unsigned char h[32];
-        bin_bytes(&r, h, 32);
-        for (int e = 0; e < ENV_COUNT && !r.bad; e++) {
-            uint32_t len;
-            bin_bytes(&r, &len, 4);
-            if (r.bad || len > (size_t)(r.end - r.p)) {
-                r.bad = true;
-                break;
-            }
-            r.p += len;
-        }
-        if (r.bad)
-            goto unusable;
-        index_put(c->xchecks, xpath, (void *)entry);
-    }
-    if (r.p != r.end)
-        goto unusable;
+    open_delta(c, path, id, real);
     return c;
 unusable:
     defcache_free(c);
@@ -384,8 +690,7 @@ bool defcache_xcheck(const struct defcache *c, const struct project *p,
                      size_t *len)
 {
     unsigned char config[32], h[32];
-    const unsigned char *entry =
-        c && c->xchecks ? index_get(c->xchecks, d->path) : NULL;
+    const unsigned char *entry = xcheck_of(c, d->path);
     if (!entry || !p->config || !hex32(p->config->sha256, config) ||
         memcmp(config, c->config, 32) || !hex32(d->sha256, h) ||
         memcmp(h, entry, 32))
@@ -410,6 +715,7 @@ void defcache_free(struct defcache *c)
     if (!c)
         return;
     free(c->data);
+    free(c->delta);
     arena_free(&c->arena);
     free(c);
 }

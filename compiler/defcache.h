@@ -14,10 +14,15 @@
  * digest: an unchanged file whose reads find the same is not checked
  * again.
  *
+ * It is a file (the base) and, after a run that changed little, a small
+ * file beside it (PATH.delta) holding what differs from the base, so
+ * that such a run does not write the whole cache again (defcache.c).
+ *
  * The cache is never trusted blindly and never an error: a file from
- * another build of the compiler or another project directory, or one that
- * does not read back whole (checksum, bounds, limits), is ignored, and
- * every file is then parsed as without it.
+ * another build of the compiler or another project directory, one not
+ * sealed with this store's key (a MAC), or one that does not read back
+ * whole (bounds, limits), is ignored, and every file is then parsed as
+ * without it.
  *
  * It sits below the project: it reads and writes definitions (struct
  * def), hands restored trees to the project (project_load_defs) and never
@@ -41,8 +46,9 @@ struct defcache;
  * directory cannot be resolved. */
 bool defcache_path(const char *git_dir, const char *project_dir, char *buf,
                    size_t size);
-/* Opens the cache at path for project p (p->dir). NULL when there is none
- * or it is unusable. The trees restored from it point into its memory:
+/* Opens the cache at path for project p (p->dir), with its delta
+ * (path.delta) when that is sound and names this base. NULL when there is
+ * no base or it is unusable. The trees restored from it point into its memory:
  * it must outlive the projects restored from it. Handed to a project
  * (p->cache, check_project), it is the project's: project_free frees it. */
 struct defcache *defcache_open(const char *path, const struct project *p);
@@ -60,11 +66,14 @@ bool defcache_restore(const struct defcache *c, const char *project_dir,
 bool defcache_xcheck(const struct defcache *c, const struct project *p,
                      const struct def *d, int env, const unsigned char **bytes,
                      size_t *len);
-/* Writes the cache of p's definitions to path: a temporary file renamed
- * over it, so readers see the old or the new cache whole. started is
- * the time (CLOCK_REALTIME, ns) taken before the files were read; old (may
- * be NULL) is the cache p was restored from, whose entries are copied.
- * Returns 0, or -1 (the caller goes on: the cache is only a shortcut). */
+/* Saves the cache of p's definitions at path: what differs from old's
+ * base as path.delta when that is small, else the whole cache as path
+ * (and the delta removed); each through a temporary file renamed over
+ * it, so readers see the old or the new file whole. started is the time
+ * (CLOCK_REALTIME, ns) taken before the files were read; old (may be
+ * NULL) is the cache p was restored from, opened at the same path, whose
+ * entries are copied. Returns 0, or -1 (the caller goes on: the cache is
+ * only a shortcut). */
 int defcache_save(const char *path, const struct project *p,
                   const struct defcache *old, int64_t started);
 void defcache_free(struct defcache *c);

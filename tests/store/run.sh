@@ -154,6 +154,25 @@ EOF
 }
 # bump N: a change to every environment (a line appended to a prompt).
 bump() { printf '\nRevision %s.\n' "$1" >>agents/front-desk.md; }
+# devs_at_once WHAT: two `dev` runs at once here; prints what went wrong
+# (prefixed with WHAT), nothing when each succeeded or failed with 'moved'
+# and one succeeded.
+devs_at_once() {
+    local ra rb r
+    "$S" dev >"$W/o1" 2>"$W/e1" &
+    "$S" dev >"$W/o2" 2>"$W/e2" &
+    wait %1; ra=$?
+    wait %2; rb=$?
+    for r in "$ra:$W/e1" "$rb:$W/e2"; do
+        case ${r%%:*} in
+        0) ;;
+        3) grep -q 'moved while this command ran' "${r#*:}" ||
+            { echo "$1: exit 3 without 'moved': $(head -c 200 "${r#*:}")"; return; } ;;
+        *) echo "$1: exit ${r%%:*}: $(head -c 200 "${r#*:}")"; return ;;
+        esac
+    done
+    [ "$ra" = 0 ] || [ "$rb" = 0 ] || echo "$1: neither run succeeded"
+}
 # verify_commit COMMIT ENV...: each ENV bundle of COMMIT verifies through
 # `struere inspect`, and manifest.json's digests match the blobs.
 verify_commit() {
@@ -1476,6 +1495,226 @@ t_cache() {
     rc_is "cache: the data type back" 0
 }
 
+# ---- 13. caches: the definition cache's delta --------------------------
+# A run that changed little writes what differs from the definition cache
+# beside it (defs-*.delta, compiler/defcache.c) and leaves the cache as it
+# was. The two together must hold what the files are now (each record the
+# SHA-256 of its file; none for a file removed), restore as a whole cache
+# would, and a delta that is forged or names another cache is not used.
+t_cache_delta() {
+    newtest cache_delta
+    example p
+    cd p || return
+    local T="python3 $REPO/tests/store/tamper.py" total b0 base defs
+    defs="agents data roles automations tools evals fixtures tests"
+    # older than the cache's timestamp margin (stat alone decides; else
+    # the next run marks every record again, and writes a whole cache)
+    sleep 2.2
+    "$S" dev >/dev/null 2>&1
+    base=$(ls .git/struere/defs-????????????????)
+    total=$(find $defs -type f | wc -l)
+    # state_is WHAT: the cache and its delta hold a record of each
+    # definition file with its SHA-256 (sha256sum), no other, and every
+    # result of the checks between definitions names its file's SHA-256
+    state_is() {
+        local want got bad
+        want=$(find $defs -type f -exec sha256sum {} + | awk '{print "R", $2, $1}' | sort)
+        got=$($T defs-state "$base" 2>&1)
+        check "delta: $1: the cache and its delta hold a record of each file, with its SHA-256, and no other" \
+            test "$(echo "$got" | grep '^R' | sort)" = "$want"
+        bad=$(echo "$got" | grep '^X' | while read -r _ f h; do
+            [ "$(sha256sum <"$f" 2>/dev/null | cut -c1-64)" = "$h" ] || echo "$f"
+        done)
+        check "delta: $1: every result kept of the checks between definitions is of its file as it is${bad:+ (not: $bad)}" \
+            sh -c "test -z '$bad' && echo '$got' | grep -q '^X'"
+    }
+    # as_clean WHAT: run dev here and in a copy made before it without
+    # caches ($W/clean): the same trees
+    clean_copy() { rm -rf "$W/clean" && cp -R . "$W/clean" && rm -rf "$W/clean/.git/struere"; }
+    as_clean() {
+        (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
+        check "delta: $1: the trees a run without caches commits" \
+            test "$(git rev-parse "$(ref development)^{tree}") $(git rev-parse "$(ref eval)^{tree}")" = \
+            "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}") $(git -C "$W/clean" rev-parse "refs/heads/struere/eval^{tree}")"
+    }
+    state_is "after the first run"
+    check "delta: the first run writes the whole cache, no delta" test ! -e "$base.delta"
+    b0=$(sha <"$base")
+
+    printf '\nRevision delta 1.\n' >>agents/scheduler.md
+    clean_copy
+    run "$S" dev -v
+    check "delta: one file edited: every other restored" \
+        grep -q "($((total - 1)) restored from the cache)" "$ERR"
+    check "delta: ... a delta is written beside the cache" test -s "$base.delta"
+    check "delta: ... smaller than an eighth of the cache" \
+        test "$(stat -c %s "$base.delta")" -le "$(($(stat -c %s "$base") / 8))"
+    check "delta: ... and the cache itself is as it was" test "$(sha <"$base")" = "$b0"
+    state_is "one file edited"
+    as_clean "one file edited"
+
+    # the first file's record is now only in the delta: restored from it
+    printf '\nRevision delta 2.\n' >>agents/homework-helper.md
+    clean_copy
+    run "$S" dev -v
+    check "delta: a second file edited: the first restored from the delta" \
+        grep -q "($((total - 1)) restored from the cache)" "$ERR"
+    check "delta: ... the cache itself still as it was" test "$(sha <"$base")" = "$b0"
+    state_is "two files edited"
+    as_clean "two files edited"
+
+    # a file removed: no record of it; back as a new file: read again
+    mv tests/staff.test.yaml "$W/staff.test.yaml"
+    clean_copy
+    run "$S" dev -v
+    check "delta: a file removed: every other restored" \
+        grep -q "($((total - 1)) restored from the cache)" "$ERR"
+    state_is "a file removed"
+    as_clean "a file removed"
+    cp "$base.delta" "$W/removed.delta"
+    cp "$W/staff.test.yaml" tests/staff.test.yaml
+    clean_copy
+    run "$S" dev -v
+    check "delta: ... back as a new file: read again, every other restored" \
+        grep -q "($((total - 1)) restored from the cache)" "$ERR"
+    state_is "the file back"
+    as_clean "the file back"
+
+    # every file changed at once: the whole cache is written again and
+    # the delta removed
+    find $defs -type f -exec touch {} +
+    clean_copy
+    run "$S" dev -v
+    check "delta: every file touched: nothing restored" grep -q '(0 restored from the cache)' "$ERR"
+    check "delta: ... the whole cache written again" test "$(sha <"$base")" != "$b0"
+    check "delta: ... and the delta removed" test ! -e "$base.delta"
+    state_is "every file touched"
+    as_clean "every file touched"
+    # its records are marked racy now (written just before): the next run,
+    # finding them old enough, clears every mark, so writes it whole again
+    sleep 2.2
+    b0=$(sha <"$base")
+    bump 0
+    run "$S" dev -v
+    check "delta: the run after, every mark cleared: the whole cache again, no delta" \
+        sh -c "test $RC = 0 && test '$(sha <"$base")' != '$b0' && test ! -e '$base.delta'"
+    sleep 2.2
+
+    # a delta that names another cache: the one written when staff's test
+    # was removed (it says that file has no record) is not applied to
+    # this cache, which has one
+    cp "$W/removed.delta" "$base.delta"
+    bump 1
+    clean_copy
+    run "$S" dev -v
+    check "delta: a delta naming another cache is not applied (staff's test restored)" \
+        grep -q "($((total - 1)) restored from the cache)" "$ERR"
+    as_clean "a delta naming another cache"
+    state_is "a delta naming another cache"
+
+    # the results of the checks between definitions kept in the delta are
+    # used: a file with none edited (f2) reuses every result, as many after
+    # scheduler's (kept in the delta since it was edited) as before
+    local f2 reused0 reused1
+    f2=$(for f in $(find $defs -type f -name '*.yaml' | sort); do
+        $T defs-state "$base" | grep -q "^X $f " || { echo "$f"; break; }
+    done)
+    printf '\n# f2 1\n' >>"$f2"
+    run "$S" dev -v
+    reused0=$(sed -n 's/.*, \([0-9]*\) results of the checks between them reused.*/\1/p' "$ERR")
+    printf '\nRevision delta 0.\n' >>agents/scheduler.md
+    "$S" dev >/dev/null 2>&1
+    printf '\n# f2 2\n' >>"$f2"
+    run "$S" dev -v
+    reused1=$(sed -n 's/.*, \([0-9]*\) results of the checks between them reused.*/\1/p' "$ERR")
+    check "delta: results kept in the delta are reused ($f2 edited: $reused0 reused, and $reused1 with scheduler's from the delta)" \
+        sh -c "test -n '$f2' -a -n '$reused0' && test '$reused0' -gt 0 -a '$reused0' = '$reused1'"
+    check "delta: ... which holds scheduler's result" \
+        sh -c "$T defs-state '$base' >/dev/null && test -s '$base.delta'"
+    # (struere.yaml changed: the whole cache again, for the steps below)
+    printf '\n# a comment\n' >>struere.yaml
+    "$S" dev >/dev/null 2>&1
+
+
+    # a forged delta (its MAC under another key) is not used: the cache
+    # alone is, whose record of the file edited is of its old bytes
+    sleep 2.2
+    "$S" dev >/dev/null 2>&1
+    sleep 2.2
+    printf '\nRevision delta 3.\n' >>agents/scheduler.md
+    "$S" dev >/dev/null 2>&1
+    $T defs "$base.delta" "Revision delta 3" "Revision DELTA 3" random ||
+        fail "delta: forge the delta"
+    bump 2
+    clean_copy
+    run "$S" dev -v
+    check "delta: a forged delta is not used (the file it holds is read again)" \
+        grep -q "($((total - 2)) restored from the cache)" "$ERR"
+    as_clean "a forged delta"
+    # (control) the same edit sealed with the store's key is used: the MAC
+    # is what keeps it out
+    sleep 2.2
+    printf '\nRevision delta 4.\n' >>agents/scheduler.md
+    "$S" dev >/dev/null 2>&1
+    $T defs "$base.delta" "Revision delta 4" "Revision DELTA 4" .git/struere/key ||
+        fail "delta: edit the delta with the store's key"
+    bump 3
+    run "$S" dev -v
+    check "delta: (control) the edited delta under the store's key is used" \
+        grep -q "($((total - 1)) restored from the cache)" "$ERR"
+    # cut short or garbage: ignored, the cache alone is used
+    for how in 0 17 garbage; do
+        sleep 2.2
+        printf '\nRevision delta %s.\n' "$how" >>agents/scheduler.md
+        "$S" dev >/dev/null 2>&1
+        case $how in
+        garbage) printf 'garbage' | dd of="$base.delta" bs=1 seek=60 conv=notrunc 2>/dev/null ;;
+        *) truncate -s "$how" "$base.delta" ;;
+        esac
+        bump "cut $how"
+        clean_copy
+        run "$S" dev -v
+        check "delta: a delta $([ $how = garbage ] && echo garbled || echo "cut to $how bytes") is ignored: the cache alone is used" \
+            grep -q "($((total - 2)) restored from the cache)" "$ERR"
+        as_clean "a broken delta ($how)"
+    done
+
+    # struere.yaml changed: every result of the checks between definitions
+    # with it, so the whole cache is written again and the delta removed
+    sleep 2.2
+    printf '\nRevision delta 5.\n' >>agents/scheduler.md
+    "$S" dev >/dev/null 2>&1
+    check "delta: (a delta there)" test -s "$base.delta"
+    b0=$(sha <"$base")
+    printf '\n# another comment\n' >>struere.yaml
+    clean_copy
+    run "$S" dev -v
+    check "delta: struere.yaml changed: the whole cache again, no delta" \
+        sh -c "test $RC = 0 && test '$(sha <"$base")' != '$b0' && test ! -e '$base.delta'"
+    as_clean "struere.yaml changed"
+    state_is "struere.yaml changed"
+
+    # two runs at once over a cache and its delta, five times: each
+    # succeeds or fails with 'moved', and what they leave holds the files
+    # as they are; the next run commits what one without caches does
+    local i bad=""
+    sleep 2.2
+    for i in 1 2 3 4 5; do
+        printf '\nRevision at once %s.\n' "$i" >>agents/scheduler.md
+        printf '\n# at once %s\n' "$i" >>"$f2"
+        bad=$(devs_at_once "round $i")
+        [ -z "$bad" ] || break
+        state_is "two runs at once, round $i"
+    done
+    check "delta: two runs at once, five rounds: each succeeds or fails with 'moved'${bad:+ ($bad)}" test -z "$bad"
+    bump 9
+    clean_copy
+    run "$S" dev -v
+    check "delta: ... and the run after restores all but the file it changed" \
+        grep -q "($((total - 1)) restored from the cache)" "$ERR"
+    as_clean "after two runs at once"
+}
+
 # ---- 13a. bundles' loose objects made of reused segments ----------------
 # dev compresses a bundle's loose object in segments and copies the ones
 # the last run compressed (compiler/loose_deflate.h). Whatever was
@@ -1642,7 +1881,8 @@ t_cache_trust() {
     rm -rf "$W/clean"
     cp -R . "$W/clean"
     rm -rf "$W/clean/.git/struere"
-    for f in .git/struere/defs-*; do
+    # (the cache itself; a delta beside it names its MAC, so goes with it)
+    for f in .git/struere/defs-????????????????; do
         $T defs "$f" "Answers parents" "Answers pirates" random ||
             fail "cache trust: tamper $f"
     done
@@ -1659,7 +1899,7 @@ t_cache_trust() {
     # keeps it out (the test is not passing for another reason)
     sleep 2.2
     "$S" dev >/dev/null 2>&1
-    for f in .git/struere/defs-*; do
+    for f in .git/struere/defs-????????????????; do
         $T defs "$f" "Answers parents" "Answers pirates" .git/struere/key
     done
     # (nothing changed since that dev: without its record, this one reads
@@ -2147,26 +2387,14 @@ t_two_devs() {
     export SOURCE_DATE_EPOCH=1700000000
     cp -R "$W/proj" "$W/alone"
     (cd "$W/alone" && git init -q && "$S" dev >/dev/null 2>&1)
-    local want i ra rb bad=""
+    local want i bad=""
     want="$(git -C "$W/alone" rev-parse 'refs/heads/struere/development^{tree}' 'refs/heads/struere/eval^{tree}' | tr '\n' ' ')"
     for i in 1 2 3 4 5; do
         rm -rf "$W/r"
         cp -R "$W/proj" "$W/r"
         cd "$W/r" || return
         git init -q
-        "$S" dev >"$W/o1" 2>"$W/e1" &
-        "$S" dev >"$W/o2" 2>"$W/e2" &
-        wait %1; ra=$?
-        wait %2; rb=$?
-        for r in "$ra:$W/e1" "$rb:$W/e2"; do
-            case ${r%%:*} in
-            0) ;;
-            3) grep -q 'moved while this command ran' "${r#*:}" ||
-                bad="round $i: exit 3 without 'moved': $(head -c 200 "${r#*:}")" ;;
-            *) bad="round $i: exit ${r%%:*}: $(head -c 200 "${r#*:}")" ;;
-            esac
-        done
-        [ "$ra" = 0 ] || [ "$rb" = 0 ] || bad="round $i: neither run succeeded"
+        bad=$(devs_at_once "round $i")
         got="$(git rev-parse 'refs/heads/struere/development^{tree}' 'refs/heads/struere/eval^{tree}' | tr '\n' ' ')"
         [ "$got" = "$want" ] || bad="round $i: trees $got, alone $want"
         git fsck --strict --no-progress >/dev/null 2>&1 || bad="round $i: git fsck failed"
@@ -2177,7 +2405,7 @@ t_two_devs() {
     check "two devs: each succeeds or fails with 'moved'; the trees of one run alone; fsck clean${bad:+ ($bad)}" test -z "$bad"
 }
 
-TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache segments cache_trust status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
+TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments cache_trust status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do

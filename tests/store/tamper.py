@@ -27,6 +27,13 @@ cache_trust).
                                      bundle's digest is not the manifest's
   tamper.py pieces GITDIR ID         the paths of blob ID's cached pieces,
                                      in order
+  tamper.py defs-state FILE          what a definition cache FILE and its
+                                     delta FILE.delta (when it names FILE)
+                                     hold together, read from
+                                     compiler/defcache.c's layout: a line
+                                     "R PATH SHA256" per record and
+                                     "X PATH SHA256" per result of the
+                                     checks between definitions
   tamper.py index GITDIR ID HOW      blob ID's index made malformed: HOW is
                                      magic, short, count, zero, long, sum
                                      or huge (65,536 entries of 256 KiB
@@ -139,6 +146,78 @@ def break_index(gitdir, blob, how):
     open(path, "wb").write(bytes(d))
 
 
+def read_uv(d, p):
+    v = shift = 0
+    while True:
+        b = d[p]
+        p += 1
+        v |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return v, p
+
+
+def read_str(d, p):
+    n, p = read_uv(d, p)
+    assert d[p + n] == 0, "a str not NUL-terminated"
+    return d[p:p + n].decode(), p + n + 1
+
+
+def read_cache(d, magic, envs=3):
+    """(base MAC named or None, {path: (kind, sha)}, {path: sha}) of one
+    file of the definition cache (the MAC itself is not checked)."""
+    assert d[:8] == magic, "not a %r file" % magic
+    p = 12
+    for _ in range(2):
+        _, p = read_str(d, p)
+    base = None
+    if magic == b"STRDDLT1":
+        base, p = d[p:p + 32], p + 32
+    end = len(d) - 32
+    (count,) = struct.unpack_from("<Q", d, p)
+    p += 8
+    records = {}
+    for _ in range(count):
+        (n,) = struct.unpack_from("<I", d, p)
+        path, q = read_str(d, p + 4)
+        kind = d[q]
+        sha = d[q + 2 + 40:q + 2 + 40 + 32].hex() if kind != 0xFF else None
+        records.setdefault(path, sha)  # the first of a path counts
+        p += 4 + n
+    xchecks = {}
+    if p < end:
+        p += 32
+        (nx,) = struct.unpack_from("<Q", d, p)
+        p += 8
+        for _ in range(nx):
+            path, p = read_str(d, p)
+            sha = d[p:p + 32].hex()
+            p += 32
+            for _ in range(envs):
+                (n,) = struct.unpack_from("<I", d, p)
+                p += 4 + n
+            xchecks.setdefault(path, None if sha == "0" * 64 else sha)
+    assert p == end, "the file does not end where its entries do"
+    return base, records, xchecks
+
+
+def defs_state(path):
+    base = open(path, "rb").read()
+    _, records, xchecks = read_cache(base, b"STRDEFS3")
+    if os.path.exists(path + ".delta"):
+        named, r2, x2 = read_cache(open(path + ".delta", "rb").read(),
+                                   b"STRDDLT1")
+        if named == base[-32:]:
+            records.update(r2)
+            xchecks.update(x2)
+    for path, sha in sorted(records.items()):
+        if sha:
+            print("R", path, sha)
+    for path, sha in sorted(xchecks.items()):
+        if sha:
+            print("X", path, sha)
+
+
 def main():
     what = sys.argv[1]
     if what == "bundle":
@@ -167,6 +246,8 @@ def main():
         tamper_cached(sys.argv[2], sys.argv[3], sys.argv[4], None, rename=True)
     elif what == "index":
         break_index(*sys.argv[2:5])
+    elif what == "defs-state":
+        defs_state(sys.argv[2])
     elif what == "pieces":
         for _, path in cache_index(sys.argv[2], sys.argv[3]):
             print(path)
