@@ -8,6 +8,7 @@
 #include <link.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,10 +62,20 @@ static void make_dirs(const char *dir)
     mkdir(dir, 0777);
 }
 
+/* A temporary's name for name: ".NAME.PID.N.tmp", N counting this
+ * process's temporaries, so that no two writers alive at once (threads
+ * of one process included) share one; the sweep removes it once old. */
+static void temp_name(char *buf, size_t size, const char *name)
+{
+    static atomic_uint next;
+    snprintf(buf, size, ".%s.%ld.%u.tmp", name, (long)getpid(),
+             atomic_fetch_add_explicit(&next, 1, memory_order_relaxed));
+}
+
 int cache_file_write_at(int dir, const char *name, const void *data, size_t len)
 {
     char tmp[4500];
-    snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
+    temp_name(tmp, sizeof(tmp), name);
     /* made new, never through a link someone put at the temporary's name */
     unlinkat(dir, tmp, 0);
     int fd = openat(dir, tmp,
@@ -155,15 +166,20 @@ bool cache_file_key(const char *dir, bool create,
     /* A key that is not usable (wrong owner, mode or size) is replaced:
      * the caches made under it are then ignored, as they should be. */
     struct stat st;
-    if (lstat(path, &st) == 0)
+    if (lstat(path, &st) == 0) {
+        if (read_key(path, key))
+            return true; /* made meanwhile (another thread or run) */
         unlink(path);
+    }
     /* A new key, written whole with mode 0600 and linked into place: when
      * two runs make one at once, the first link wins and both use it. */
     if (sodium_init() < 0)
         return false;
     unsigned char fresh[CACHE_KEY_BYTES];
     randombytes_buf(fresh, sizeof(fresh));
-    snprintf(tmp, sizeof(tmp), "%s/.key.%ld.tmp", dir, (long)getpid());
+    char name[64];
+    temp_name(name, sizeof(name), "key");
+    snprintf(tmp, sizeof(tmp), "%s/%s", dir, name);
     make_dirs(dir);
     unlink(tmp);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

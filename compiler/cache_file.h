@@ -23,9 +23,9 @@ bool cache_file_path(const char *git_dir, const char *name, char *buf,
  * when the path does not fit or project_dir cannot be resolved. */
 bool cache_file_project_path(const char *git_dir, const char *prefix,
                              const char *project_dir, char *buf, size_t size);
-/* Writes data as dir/name: to dir/.name.PID.tmp first, renamed over
- * dir/name when it is all written. Creates dir (and its parent) when
- * missing. Returns 0, or -1 (nothing is left behind). */
+/* Writes data as dir/name: to dir/.name.PID.N.tmp first (N: this process's
+ * count), renamed over dir/name when it is all written. Creates dir (and its
+ * parent) when missing. Returns 0, or -1 (nothing is left behind). */
 int cache_file_write(const char *dir, const char *name, const void *data,
                      size_t len);
 /* The same in the directory open as dir (a descriptor), which is not

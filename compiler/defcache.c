@@ -210,25 +210,19 @@ static bool put_records(rt_buf *o, const struct project *p,
                         const struct defcache *old, bool delta, int64_t started,
                         struct arena *a, uint64_t *count, size_t limit)
 {
-    struct index *live = NULL;
-    if (delta) {
-        size_t n = 0;
-        for (int k = 0; k < KIND_COUNT; k++)
-            n += p->ndefs[k];
-        if (!(live = index_new(a, n)))
-            return false;
-    }
+    size_t in_base = 0; /* definitions the base has a record of */
     for (int k = 0; k < KIND_COUNT; k++)
         for (size_t i = 0; i < p->ndefs[k]; i++) {
             const struct def *d = &p->defs[k][i];
             if (!cacheable(d))
                 continue;
             if (delta) {
-                index_put(live, d->path, (void *)d);
                 const unsigned char *base = index_get(old->records, d->path);
-                /* Restored from the base, as racy as it says: the base
-                 * holds it. */
-                if (d->restored && base && record_of(old, d->path) == base &&
+                in_base += base != NULL;
+                /* Restored from the base (the delta has nothing of it), as
+                 * racy as it says: the base holds it. */
+                if (d->restored && base &&
+                    !index_get(old->delta_records, d->path) &&
                     base[racy_offset(strlen(d->path))] ==
                         (unsigned char)cache_file_racy(&d->stat, started))
                     continue;
@@ -238,9 +232,16 @@ static bool put_records(rt_buf *o, const struct project *p,
             if (o->len > limit)
                 return false;
         }
+    if (!delta || in_base == old->records->n)
+        return true; /* no path of the base is gone */
+    struct index *live = index_new(a, in_base);
+    for (int k = 0; k < KIND_COUNT; k++)
+        for (size_t i = 0; i < p->ndefs[k]; i++)
+            if (cacheable(&p->defs[k][i]))
+                index_put(live, p->defs[k][i].path, (void *)&p->defs[k][i]);
     size_t at = 0;
     const char *path;
-    while (delta && (path = index_next(old->records, &at, NULL)))
+    while (live && (path = index_next(old->records, &at, NULL)))
         if (!index_get(live, path)) {
             size_t plen = strlen(path);
             uint32_t len = (uint32_t)(str_size(plen) + 1);
@@ -249,7 +250,7 @@ static bool put_records(rt_buf *o, const struct project *p,
             bin_put_u8(o, TOMBSTONE_KIND);
             (*count)++;
         }
-    return !a->failed;
+    return live && !a->failed;
 }
 
 /* The results of the checks between definitions, after the records (a
@@ -262,14 +263,20 @@ static bool hex32(const char *hex, unsigned char out[32])
     return rt_hex_decode(hex, strnlen(hex, 65), out, 32) == 0;
 }
 
-/* d's entry into o; false (nothing written) when d has none. */
-static bool put_xcheck(rt_buf *o, const struct def *d)
+/* Whether d has results to keep (their file's digest into h). */
+static bool has_xcheck(const struct def *d, unsigned char h[32])
 {
     bool any = false;
     for (int e = 0; e < ENV_COUNT; e++)
         any = any || d->xcheck[e];
+    return any && cacheable(d) && hex32(d->sha256, h);
+}
+
+/* d's entry into o; false (nothing written) when d has none. */
+static bool put_xcheck(rt_buf *o, const struct def *d)
+{
     unsigned char h[32];
-    if (!any || !cacheable(d) || !hex32(d->sha256, h))
+    if (!has_xcheck(d, h))
         return false;
     bin_put_str(o, d->path, strlen(d->path));
     rt_buf_put(o, h, 32);
@@ -314,9 +321,7 @@ static bool put_xchecks(rt_buf *o, const struct project *p,
     uint64_t count = 0;
     size_t count_at = o->len;
     rt_buf_put(o, &count, 8);
-    struct index *live = NULL;
-    if (delta && !(live = index_new(a, old->xchecks->n)))
-        return false;
+    size_t in_base = 0; /* definitions the base has an entry of */
     for (int k = 0; k < KIND_COUNT; k++)
         for (size_t i = 0; i < p->ndefs[k]; i++) {
             const struct def *d = &p->defs[k][i];
@@ -326,8 +331,8 @@ static bool put_xchecks(rt_buf *o, const struct project *p,
             count++;
             if (!delta)
                 continue;
-            index_put(live, d->path, (void *)d);
             const unsigned char *base = index_get(old->xchecks, d->path);
+            in_base += base != NULL;
             size_t from = at + str_size(strlen(d->path));
             if (base && entry_len(base) == o->len - from &&
                 !memcmp(base, o->p + from, o->len - from)) {
@@ -336,14 +341,25 @@ static bool put_xchecks(rt_buf *o, const struct project *p,
             }
         }
     static const unsigned char removed[32 + 4 * ENV_COUNT];
-    size_t at = 0;
-    const char *path;
-    while (delta && (path = index_next(old->xchecks, &at, NULL)))
-        if (!index_get(live, path)) {
-            bin_put_str(o, path, strlen(path));
-            rt_buf_put(o, removed, sizeof(removed));
-            count++;
-        }
+    if (delta && in_base < old->xchecks->n) {
+        /* some path of the base has no entry now */
+        struct index *live = index_new(a, in_base);
+        unsigned char h[32];
+        for (int k = 0; k < KIND_COUNT; k++)
+            for (size_t i = 0; i < p->ndefs[k]; i++)
+                if (has_xcheck(&p->defs[k][i], h))
+                    index_put(live, p->defs[k][i].path, (void *)&p->defs[k][i]);
+        size_t at = 0;
+        const char *path;
+        while (live && (path = index_next(old->xchecks, &at, NULL)))
+            if (!index_get(live, path)) {
+                bin_put_str(o, path, strlen(path));
+                rt_buf_put(o, removed, sizeof(removed));
+                count++;
+            }
+        if (!live)
+            return false;
+    }
     if (o->failed || a->failed)
         return false;
     memcpy(o->p + count_at, &count, 8);

@@ -1435,21 +1435,36 @@ t_cache() {
     done
 
     # The cache's directories as links to elsewhere: never followed, so
-    # nothing there is read, written or removed
-    mkdir -p "$W/elsewhere"
-    printf 'keep me' >"$W/elsewhere/precious"
-    mv .git/struere/chunks "$W/chunks-real"
-    ln -s "$W/elsewhere" .git/struere/chunks
-    bump link
-    run "$S" dev -v
-    check "cache: chunks/ a link: dev commits without the cached bundles" \
-        sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 0 from the cache' '$ERR'"
-    check "cache: ... and nothing where the link points is removed or written" \
-        test "$(ls -A "$W/elsewhere")" = precious
-    rm .git/struere/chunks
-    mv "$W/chunks-real" .git/struere/chunks
-    run "$S" dev -v
-    check "cache: (control) the real directory back: dev commits" test "$RC" = 0
+    # nothing there is read, written or removed. Where a link points: a
+    # file of the user's, a stale temporary, and a copy of what is in the
+    # directory (the pieces or the indexes of the bundles about to be
+    # reused).
+    local d before n=0
+    for d in chunks bundles; do
+        n=$((n + 1))
+        rm -rf "$W/elsewhere" && mkdir -p "$W/elsewhere"
+        cp .git/struere/$d/* "$W/elsewhere/"
+        printf 'keep me' >"$W/elsewhere/precious"
+        printf 'keep me' >"$W/elsewhere/.old.4242.tmp"
+        touch -d '1 hour ago' "$W/elsewhere/.old.4242.tmp"
+        before=$(cd "$W/elsewhere" && ls -A | sort | xargs sha256sum)
+        mv .git/struere/$d "$W/$d-real"
+        ln -s "$W/elsewhere" .git/struere/$d
+        bump "link $n"
+        run "$S" dev -v
+        check "cache: $d/ a link: dev commits without the cached bundles" \
+            sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 0 from the cache' '$ERR'"
+        check "cache: ... and nothing where the link points is removed or written" \
+            test "$(cd "$W/elsewhere" && ls -A | sort | xargs sha256sum)" = "$before"
+        rm .git/struere/$d
+        mv "$W/$d-real" .git/struere/$d
+        bump "link $n back"
+        "$S" dev >/dev/null 2>&1 # (the run with the link kept nothing)
+        bump "link $n again"
+        run "$S" dev -v
+        check "cache: (control) the real $d/ back: the bundles come from the cache" \
+            sh -c "test $RC = 0 && grep -q '3 bundles to reuse, [1-3] from the cache' '$ERR'"
+    done
 
     # Temporaries left by a killed run go once they are old; a fresh one
     # (a run writing now) stays.

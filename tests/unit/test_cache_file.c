@@ -1,0 +1,156 @@
+/*
+ * test_cache_file.c - the cache files' writer (compiler/cache_file.c)
+ * under threads of one process: each write goes through a temporary
+ * renamed over the name, so a reader sees one writer's bytes whole or the
+ * file as it was, and no temporary is left; a new cache key made by
+ * several threads at once is one key that every thread reads back.
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache_file.h"
+#include "harness.h"
+
+#define WRITERS 6
+#define ROUNDS 150
+#define BYTES (256 * 1024)
+
+static char dir[64];
+static volatile bool writing;
+static int failed_writes;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Writer w writes BYTES bytes of the value 'a' + w, ROUNDS times. */
+static void *writer(void *arg)
+{
+    int w = (int)(long)arg;
+    unsigned char *data = malloc(BYTES);
+    if (!data)
+        return NULL;
+    memset(data, 'a' + w, BYTES);
+    for (int r = 0; r < ROUNDS; r++)
+        if (cache_file_write(dir, "shared", data, BYTES) != 0) {
+            pthread_mutex_lock(&lock);
+            failed_writes++;
+            pthread_mutex_unlock(&lock);
+        }
+    free(data);
+    return NULL;
+}
+
+/* Whether bytes are one writer's whole. */
+static bool whole(const unsigned char *p, size_t n)
+{
+    if (n != BYTES || p[0] < 'a' || p[0] >= 'a' + WRITERS)
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (p[i] != p[0])
+            return false;
+    return true;
+}
+
+static int torn_reads, reads;
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/shared", dir);
+    while (writing) {
+        size_t n = 0;
+        unsigned char *p = cache_file_read(path, &n);
+        if (p) {
+            reads++;
+            torn_reads += !whole(p, n);
+        }
+        free(p);
+    }
+    return NULL;
+}
+
+static int temporaries(void)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += strstr(e->d_name, ".tmp") != NULL;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_threads_write_one_name(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/struere-unit-cache.XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    pthread_t w[WRITERS], r;
+    writing = true;
+    CHECK(pthread_create(&r, NULL, reader, NULL) == 0);
+    for (long i = 0; i < WRITERS; i++)
+        CHECK(pthread_create(&w[i], NULL, writer, (void *)i) == 0);
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(w[i], NULL);
+    writing = false;
+    pthread_join(r, NULL);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/shared", dir);
+    size_t n = 0;
+    unsigned char *p = cache_file_read(path, &n);
+    CHECK(p && whole(p, n));
+    free(p);
+    CHECK(failed_writes == 0);
+    CHECK(torn_reads == 0);
+    CHECK(reads > 0);
+    CHECK(temporaries() == 0);
+}
+
+/* Threads making the store's first key at once: one key, every thread's. */
+static unsigned char keys[WRITERS][CACHE_KEY_BYTES];
+static bool got[WRITERS];
+static char key_dir[64];
+
+static void *make_key(void *arg)
+{
+    int i = (int)(long)arg;
+    got[i] = cache_file_key(key_dir, true, keys[i]);
+    return NULL;
+}
+
+static void test_threads_make_one_key(void)
+{
+    for (int round = 0; round < 20; round++) {
+        snprintf(key_dir, sizeof(key_dir), "/tmp/struere-unit-key.XXXXXX");
+        CHECK(mkdtemp(key_dir) != NULL);
+        pthread_t t[WRITERS];
+        for (long i = 0; i < WRITERS; i++)
+            pthread_create(&t[i], NULL, make_key, (void *)i);
+        for (int i = 0; i < WRITERS; i++)
+            pthread_join(t[i], NULL);
+        bool same = true;
+        for (int i = 0; i < WRITERS; i++)
+            same = same && got[i] && !memcmp(keys[i], keys[0], CACHE_KEY_BYTES);
+        CHECK(same);
+        char path[128];
+        snprintf(path, sizeof(path), "%s/key", key_dir);
+        struct stat st;
+        CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 &&
+              st.st_size == CACHE_KEY_BYTES);
+        snprintf(dir, sizeof(dir), "%s", key_dir);
+        CHECK(temporaries() == 0);
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", key_dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
+const struct test cache_file_tests[] = {
+    {"cache_file: threads writing one name", test_threads_write_one_name},
+    {"cache_file: threads making the first key", test_threads_make_one_key},
+    {0, 0}};
