@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 #define BYTES (256 * 1024)
 
 static char dir[64];
-static volatile bool writing;
+static atomic_bool writing;
 static int failed_writes;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
