@@ -62,24 +62,31 @@ static void make_dirs(const char *dir)
     mkdir(dir, 0777);
 }
 
-/* A temporary's name for name: ".NAME.PID.N.tmp", N counting this
- * process's temporaries, so that no two writers alive at once (threads
- * of one process included) share one; the sweep removes it once old. */
-static void temp_name(char *buf, size_t size, const char *name)
+/* Makes a new temporary for name in dir, named in tmp (size bytes):
+ * ".NAME.PID.N.tmp", N counting this process's temporaries. O_EXCL: never
+ * a file that is there (another writer's, one left by a process that had
+ * this pid, a link put at its name); the next N is tried instead. The
+ * sweep removes temporaries once old. Its descriptor, or -1. */
+static int temp_create(int dir, const char *name, mode_t mode, char *tmp,
+                       size_t size)
 {
     static atomic_uint next;
-    snprintf(buf, size, ".%s.%ld.%u.tmp", name, (long)getpid(),
-             atomic_fetch_add_explicit(&next, 1, memory_order_relaxed));
+    for (int tries = 0; tries < 64; tries++) {
+        snprintf(tmp, size, ".%s.%ld.%u.tmp", name, (long)getpid(),
+                 atomic_fetch_add_explicit(&next, 1, memory_order_relaxed));
+        int fd =
+            openat(dir, tmp,
+                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
 }
 
 int cache_file_write_at(int dir, const char *name, const void *data, size_t len)
 {
     char tmp[4500];
-    temp_name(tmp, sizeof(tmp), name);
-    /* made new, never through a link someone put at the temporary's name */
-    unlinkat(dir, tmp, 0);
-    int fd = openat(dir, tmp,
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = temp_create(dir, name, 0644, tmp, sizeof(tmp));
     if (fd < 0)
         return -1;
     size_t done = write_all(fd, data, len);
@@ -157,40 +164,47 @@ static bool read_key(const char *path, unsigned char key[CACHE_KEY_BYTES])
 bool cache_file_key(const char *dir, bool create,
                     unsigned char key[CACHE_KEY_BYTES])
 {
-    char path[4400], tmp[4500];
+    char path[4400];
     snprintf(path, sizeof(path), "%s/key", dir);
     if (read_key(path, key))
         return true;
     if (!create)
         return false;
-    /* A key that is not usable (wrong owner, mode or size) is replaced:
-     * the caches made under it are then ignored, as they should be. */
     struct stat st;
     if (lstat(path, &st) == 0) {
-        if (read_key(path, key))
-            return true; /* made meanwhile (another thread or run) */
+        /* One that looks usable is never replaced: made meanwhile by
+         * another thread or run, or a read that failed for a passing
+         * reason. One that is not (type, owner, mode, size) is replaced,
+         * and the caches made under it are then ignored, as they should
+         * be. (Two runs replacing it at once may each keep its own key: the
+         * caches of one are then ignored next time, a cache miss.) */
+        if (S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            (st.st_mode & 077) == 0 && st.st_size == CACHE_KEY_BYTES)
+            return read_key(path, key);
         unlink(path);
     }
     /* A new key, written whole with mode 0600 and linked into place: when
      * two runs make one at once, the first link wins and both use it. */
     if (sodium_init() < 0)
         return false;
+    make_dirs(dir);
+    int at = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char tmp[64];
+    int fd = at >= 0 ? temp_create(at, "key", 0600, tmp, sizeof(tmp)) : -1;
+    if (fd < 0) {
+        if (at >= 0)
+            close(at);
+        return false;
+    }
     unsigned char fresh[CACHE_KEY_BYTES];
     randombytes_buf(fresh, sizeof(fresh));
-    char name[64];
-    temp_name(name, sizeof(name), "key");
-    snprintf(tmp, sizeof(tmp), "%s/%s", dir, name);
-    make_dirs(dir);
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return false;
     bool written =
         write_all(fd, fresh, sizeof(fresh)) == sizeof(fresh) && fsync(fd) == 0;
     written = close(fd) == 0 && written;
-    if (written && link(tmp, path) != 0 && errno != EEXIST)
+    if (written && linkat(at, tmp, at, "key", 0) != 0 && errno != EEXIST)
         written = false;
-    unlink(tmp);
+    unlinkat(at, tmp, 0);
+    close(at);
     sodium_memzero(fresh, sizeof(fresh));
     return written && read_key(path, key);
 }

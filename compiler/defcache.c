@@ -232,9 +232,11 @@ static bool put_records(rt_buf *o, const struct project *p,
             if (o->len > limit)
                 return false;
         }
+    /* (a definition's path is its kind's directory and its file's name:
+     * no two definitions share one, so in_base counts distinct paths) */
     if (!delta || in_base == old->records->n)
         return true; /* no path of the base is gone */
-    struct index *live = index_new(a, in_base);
+    struct index *live = index_new(a, (size_t)*count + in_base);
     for (int k = 0; k < KIND_COUNT; k++)
         for (size_t i = 0; i < p->ndefs[k]; i++)
             if (cacheable(&p->defs[k][i]))
@@ -341,9 +343,9 @@ static bool put_xchecks(rt_buf *o, const struct project *p,
             }
         }
     static const unsigned char removed[32 + 4 * ENV_COUNT];
-    if (delta && in_base < old->xchecks->n) {
-        /* some path of the base has no entry now */
-        struct index *live = index_new(a, in_base);
+    if (delta && in_base != old->xchecks->n) {
+        /* some path of the base has no entry now (paths are distinct) */
+        struct index *live = index_new(a, (size_t)count + in_base);
         unsigned char h[32];
         for (int k = 0; k < KIND_COUNT; k++)
             for (size_t i = 0; i < p->ndefs[k]; i++)

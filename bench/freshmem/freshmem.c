@@ -17,6 +17,21 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
+/* AnonHugePages of this process, KiB (-1 when unknown): how much of the
+ * buffer the kernel gave in 2 MiB pages. */
+static long huge_kib(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "AnonHugePages: %ld kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib;
+}
+
 static double now(void)
 {
     struct timespec t;
@@ -35,14 +50,17 @@ int main(void)
                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (p == MAP_FAILED)
                 return 1;
-            if (huge)
-                madvise(p, n, MADV_HUGEPAGE);
-            if (!populate || madvise(p, n, MADV_POPULATE_WRITE) != 0)
+            if (huge && madvise(p, n, MADV_HUGEPAGE) != 0)
+                perror("madvise(MADV_HUGEPAGE)");
+            int populated = populate && madvise(p, n, MADV_POPULATE_WRITE) == 0;
+            if (!populated)
                 for (size_t i = 0; i < n; i += 4096)
                     p[i] = 1;
-            printf("%s pages, %s: %.1f ms for 100 MiB\n",
-                   huge ? "2 MiB" : "4 KiB", populate ? "populated" : "touched",
-                   (now() - t) * 1e3);
+            double ms = (now() - t) * 1e3;
+            printf("%s pages asked, %s: %.1f ms for 100 MiB (%ld KiB in 2 "
+                   "MiB pages)\n",
+                   huge ? "2 MiB" : "4 KiB",
+                   populated ? "populated" : "touched", ms, huge_kib());
             munmap(p, n);
         }
     return 0;

@@ -1447,7 +1447,7 @@ t_cache() {
         printf 'keep me' >"$W/elsewhere/precious"
         printf 'keep me' >"$W/elsewhere/.old.4242.tmp"
         touch -d '1 hour ago' "$W/elsewhere/.old.4242.tmp"
-        before=$(cd "$W/elsewhere" && ls -A | sort | xargs sha256sum)
+        before=$(cd "$W/elsewhere" && ls -Ali --time-style=full-iso && ls -A | sort | xargs sha256sum)
         mv .git/struere/$d "$W/$d-real"
         ln -s "$W/elsewhere" .git/struere/$d
         bump "link $n"
@@ -1455,7 +1455,7 @@ t_cache() {
         check "cache: $d/ a link: dev commits without the cached bundles" \
             sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 0 from the cache' '$ERR'"
         check "cache: ... and nothing where the link points is removed or written" \
-            test "$(cd "$W/elsewhere" && ls -A | sort | xargs sha256sum)" = "$before"
+            test "$(cd "$W/elsewhere" && ls -Ali --time-style=full-iso && ls -A | sort | xargs sha256sum)" = "$before"
         rm .git/struere/$d
         mv "$W/$d-real" .git/struere/$d
         bump "link $n back"
@@ -1463,12 +1463,11 @@ t_cache() {
         bump "link $n again"
         run "$S" dev -v
         check "cache: (control) the real $d/ back: the bundles come from the cache" \
-            sh -c "test $RC = 0 && grep -q '3 bundles to reuse, [1-3] from the cache' '$ERR'"
+            sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 3 from the cache' '$ERR'"
     done
 
     # Temporaries left by a killed run go once they are old; a fresh one
     # (a run writing now) stays.
-    local d
     d=$(ls .git/struere/defs-* | head -1)
     cp "$d" "$d.4242.tmp"
     touch -d '1 hour ago' "$d.4242.tmp"
@@ -1476,6 +1475,7 @@ t_cache() {
     touch -d '1 hour ago' .git/struere/bundles/.stale.4242.tmp
     touch .git/struere/bundles/.fresh.4243.tmp
     touch -d '1 hour ago' .git/struere/chunks/.stale.4242.tmp
+    touch -d '1 hour ago' .git/struere/chunks/.stale.4242.7.tmp # (as named now)
     touch .git/struere/chunks/.fresh.4243.tmp
     # and a whole bundle as an older struere kept it
     local old_stb
@@ -1488,6 +1488,7 @@ t_cache() {
         ! -e .git/struere/bundles/.stale.4242.tmp -a \
         -e .git/struere/bundles/.fresh.4243.tmp -a \
         ! -e .git/struere/chunks/.stale.4242.tmp -a \
+        ! -e .git/struere/chunks/.stale.4242.7.tmp -a \
         -e .git/struere/chunks/.fresh.4243.tmp
     check "cache: a whole bundle an older struere kept is removed" test ! -e "$old_stb"
     rm -f "$d.4243.tmp" .git/struere/bundles/.fresh.4243.tmp .git/struere/chunks/.fresh.4243.tmp

@@ -24,6 +24,8 @@
 
 static char dir[64];
 static atomic_bool writing;
+/* The writers (and, in the key test, the threads) start together. */
+static pthread_barrier_t start;
 static int failed_writes;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -33,8 +35,9 @@ static void *writer(void *arg)
     int w = (int)(long)arg;
     unsigned char *data = malloc(BYTES);
     if (!data)
-        return NULL;
+        abort();
     memset(data, 'a' + w, BYTES);
+    pthread_barrier_wait(&start);
     for (int r = 0; r < ROUNDS; r++)
         if (cache_file_write(dir, "shared", data, BYTES) != 0) {
             pthread_mutex_lock(&lock);
@@ -63,7 +66,9 @@ static void *reader(void *arg)
     (void)arg;
     char path[128];
     snprintf(path, sizeof(path), "%s/shared", dir);
-    while (writing) {
+    /* until the writers are done, and at least once after */
+    for (bool more = true; more;) {
+        more = writing;
         size_t n = 0;
         unsigned char *p = cache_file_read(path, &n);
         if (p) {
@@ -87,19 +92,39 @@ static int temporaries(void)
     return n;
 }
 
+static void remove_dir(const char *path)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", path);
+    CHECK(system(cmd) == 0);
+}
+
+/* Starts n threads of fn (argument: their number); aborts when one
+ * cannot start (joining it would be undefined). */
+static void start_all(pthread_t *t, int n, void *(*fn)(void *))
+{
+    for (long i = 0; i < n; i++)
+        if (pthread_create(&t[i], NULL, fn, (void *)i) != 0)
+            abort();
+}
+
 static void test_threads_write_one_name(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/struere-unit-cache.XXXXXX");
-    CHECK(mkdtemp(dir) != NULL);
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
     pthread_t w[WRITERS], r;
     writing = true;
-    CHECK(pthread_create(&r, NULL, reader, NULL) == 0);
-    for (long i = 0; i < WRITERS; i++)
-        CHECK(pthread_create(&w[i], NULL, writer, (void *)i) == 0);
+    pthread_barrier_init(&start, NULL, WRITERS);
+    start_all(&r, 1, reader);
+    start_all(w, WRITERS, writer);
     for (int i = 0; i < WRITERS; i++)
         pthread_join(w[i], NULL);
     writing = false;
     pthread_join(r, NULL);
+    pthread_barrier_destroy(&start);
     char path[128];
     snprintf(path, sizeof(path), "%s/shared", dir);
     size_t n = 0;
@@ -110,6 +135,7 @@ static void test_threads_write_one_name(void)
     CHECK(torn_reads == 0);
     CHECK(reads > 0);
     CHECK(temporaries() == 0);
+    remove_dir(dir);
 }
 
 /* Threads making the store's first key at once: one key, every thread's. */
@@ -120,6 +146,7 @@ static char key_dir[64];
 static void *make_key(void *arg)
 {
     int i = (int)(long)arg;
+    pthread_barrier_wait(&start);
     got[i] = cache_file_key(key_dir, true, keys[i]);
     return NULL;
 }
@@ -128,12 +155,16 @@ static void test_threads_make_one_key(void)
 {
     for (int round = 0; round < 20; round++) {
         snprintf(key_dir, sizeof(key_dir), "/tmp/struere-unit-key.XXXXXX");
-        CHECK(mkdtemp(key_dir) != NULL);
+        if (!mkdtemp(key_dir)) {
+            CHECK(!"mkdtemp");
+            return;
+        }
         pthread_t t[WRITERS];
-        for (long i = 0; i < WRITERS; i++)
-            pthread_create(&t[i], NULL, make_key, (void *)i);
+        pthread_barrier_init(&start, NULL, WRITERS);
+        start_all(t, WRITERS, make_key);
         for (int i = 0; i < WRITERS; i++)
             pthread_join(t[i], NULL);
+        pthread_barrier_destroy(&start);
         bool same = true;
         for (int i = 0; i < WRITERS; i++)
             same = same && got[i] && !memcmp(keys[i], keys[0], CACHE_KEY_BYTES);
@@ -145,9 +176,7 @@ static void test_threads_make_one_key(void)
               st.st_size == CACHE_KEY_BYTES);
         snprintf(dir, sizeof(dir), "%s", key_dir);
         CHECK(temporaries() == 0);
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", key_dir);
-        CHECK(system(cmd) == 0);
+        remove_dir(key_dir);
     }
 }
 
