@@ -317,3 +317,20 @@ unsigned char *cache_file_read(const char *path, size_t *len)
     bool bad;
     return cache_file_read_at(AT_FDCWD, path, SIZE_MAX, len, &bad);
 }
+
+int cache_file_seal_write(const char *path, rt_buf *o)
+{
+    unsigned char tag[CACHE_SEAL_BYTES];
+    if (o->failed ||
+        !cache_file_seal(path, true, (unsigned char *)o->p, o->len, tag))
+        return -1;
+    rt_buf_put(o, tag, sizeof(tag));
+    char dir[4400];
+    if ((size_t)snprintf(dir, sizeof(dir), "%s", path) >= sizeof(dir))
+        return -1;
+    char *slash = strrchr(dir, '/');
+    if (o->failed || !slash)
+        return -1;
+    *slash = '\0';
+    return cache_file_write(dir, slash + 1, o->p, o->len);
+}

@@ -66,6 +66,12 @@ bool cache_file_seal(const char *path, bool create, const unsigned char *p,
  * or false without a build id: a cache written by another build of the
  * compiler is never used. */
 bool cache_file_compiler_id(char *buf, size_t size);
+/* Seals o's bytes under the key of path's directory (made if missing),
+ * appends the tag and writes o as path through a temporary renamed over
+ * it: a sealed cache file whole. Returns 0, or -1 (o may then hold the
+ * tag; the caller frees it either way). */
+struct rt_buf;
+int cache_file_seal_write(const char *path, struct rt_buf *o);
 /* The whole regular file at path (malloc'd, *len bytes), not following a
  * link and never blocking on a FIFO; NULL when it cannot be read whole or
  * is empty. */

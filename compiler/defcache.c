@@ -243,7 +243,7 @@ static bool put_records(rt_buf *o, const struct project *p,
                 index_put(live, p->defs[k][i].path, (void *)&p->defs[k][i]);
     size_t at = 0;
     const char *path;
-    while (live && (path = index_next(old->records, &at, NULL)))
+    while (live && (path = index_next(old->records, &at)))
         if (!index_get(live, path)) {
             size_t plen = strlen(path);
             uint32_t len = (uint32_t)(str_size(plen) + 1);
@@ -353,7 +353,7 @@ static bool put_xchecks(rt_buf *o, const struct project *p,
                     index_put(live, p->defs[k][i].path, (void *)&p->defs[k][i]);
         size_t at = 0;
         const char *path;
-        while (live && (path = index_next(old->xchecks, &at, NULL)))
+        while (live && (path = index_next(old->xchecks, &at)))
             if (!index_get(live, path)) {
                 bin_put_str(o, path, strlen(path));
                 rt_buf_put(o, removed, sizeof(removed));
@@ -412,27 +412,14 @@ static bool put_cache(rt_buf *o, const struct project *p,
     return true;
 }
 
-/* Seals o and writes it as the file named path + suffix (in path's
- * directory), through a temporary renamed over it. */
+/* Seals o and writes it as path + suffix. */
 static int seal_and_write(const char *path, const char *suffix, rt_buf *o)
 {
-    unsigned char tag[TAG_BYTES];
-    if (o->failed ||
-        !cache_file_seal(path, true, (unsigned char *)o->p, o->len, tag))
+    char target[PATH_BYTES];
+    if ((size_t)snprintf(target, sizeof(target), "%s%s", path, suffix) >=
+        sizeof(target))
         return -1;
-    rt_buf_put(o, tag, TAG_BYTES);
-    char dir[PATH_BYTES];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (o->failed || !slash)
-        return -1;
-    *slash = '\0';
-    char name[PATH_BYTES];
-    if ((size_t)snprintf(name, sizeof(name), "%s%s", slash + 1, suffix) >=
-        sizeof(name))
-        return -1;
-    cache_file_sweep(dir);
-    return cache_file_write(dir, name, o->p, o->len);
+    return cache_file_seal_write(target, o);
 }
 
 /* Removes path's delta (when a whole cache replaces the base it names,
@@ -452,6 +439,14 @@ int defcache_save(const char *path, const struct project *p,
     char real[PATH_BYTES];
     if (!cache_file_compiler_id(id, sizeof(id)) || !realpath(p->dir, real))
         return -1;
+    /* temporaries a killed run left beside the cache */
+    char dir[PATH_BYTES];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        cache_file_sweep(dir);
+    }
     rt_buf o;
     rt_buf_grow_init(&o);
     bool empty = false;

@@ -89,13 +89,10 @@ void *index_get(const struct index *ix, const char *key)
     return NULL;
 }
 
-const char *index_next(const struct index *ix, size_t *at, void **value)
+const char *index_next(const struct index *ix, size_t *at)
 {
     for (; ix && *at < ix->cap; (*at)++)
-        if (ix->keys[*at]) {
-            if (value)
-                *value = ix->values[*at];
+        if (ix->keys[*at])
             return ix->keys[(*at)++];
-        }
     return NULL;
 }

@@ -21,8 +21,8 @@ struct index *index_new(struct arena *a, size_t expected);
  * NULL when key was new. */
 void *index_put(struct index *ix, const char *key, void *value);
 void *index_get(const struct index *ix, const char *key);
-/* The keys in no particular order: *at starts at 0; returns the next key
- * (its value in *value, when not NULL) or NULL after the last. */
-const char *index_next(const struct index *ix, size_t *at, void **value);
+/* The keys in no particular order: *at starts at 0; returns the next key,
+ * or NULL after the last. */
+const char *index_next(const struct index *ix, size_t *at);
 
 #endif

@@ -166,22 +166,10 @@ int lastrun_save(const char *path, const struct project *p,
     size_t count_at = o.len;
     rt_buf_put(&o, &count, 8);
     bool vouched = put_entries(&o, p, started, &count);
-    unsigned char tag[CACHE_SEAL_BYTES];
-    if (!vouched || o.failed ||
-        (memcpy(o.p + count_at, &count, 8),
-         !cache_file_seal(path, true, (unsigned char *)o.p, o.len, tag))) {
-        free(o.p);
-        lastrun_forget(path);
-        return -1;
-    }
-    rt_buf_put(&o, tag, sizeof(tag));
     int rc = -1;
-    char dir[PATH_BYTES];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!o.failed && slash) {
-        *slash = '\0';
-        rc = cache_file_write(dir, slash + 1, o.p, o.len);
+    if (vouched && !o.failed) {
+        memcpy(o.p + count_at, &count, 8);
+        rc = cache_file_seal_write(path, &o);
     }
     free(o.p);
     if (rc != 0)

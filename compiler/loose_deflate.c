@@ -303,7 +303,7 @@ void loose_stream_free(struct loose_stream *out)
 void loose_segments_save(const char *git_dir, const struct loose_stream *out,
                          size_t n)
 {
-    char path[4300], dir[4300];
+    char path[4300];
     if (!segments_path(git_dir, path, sizeof(path)))
         return;
     size_t total = 16 + 200 + CACHE_SEAL_BYTES, count = 0;
@@ -353,18 +353,9 @@ void loose_segments_save(const char *git_dir, const struct loose_stream *out,
             written++;
         }
     free(slot);
-    unsigned char tag[CACHE_SEAL_BYTES];
     if (!o.failed) {
         memcpy(o.p + count_at, &written, 4);
-        if (cache_file_seal(path, true, (unsigned char *)o.p, o.len, tag)) {
-            rt_buf_put(&o, tag, sizeof(tag));
-            snprintf(dir, sizeof(dir), "%s", path);
-            char *slash = strrchr(dir, '/');
-            if (slash && !o.failed) {
-                *slash = '\0';
-                cache_file_write(dir, slash + 1, o.p, o.len);
-            }
-        }
+        cache_file_seal_write(path, &o);
     }
     free(o.p);
 }
