@@ -635,7 +635,7 @@ unusable:
     return NULL;
 }
 
-bool defcache_restore(const struct defcache *c, const char *project_dir,
+bool defcache_restore(const struct defcache *c, const struct project *p,
                       struct arena *a, struct def *d)
 {
     const unsigned char *rec = record_of(c, d->path);
@@ -657,13 +657,16 @@ bool defcache_restore(const struct defcache *c, const char *project_dir,
     bin_bytes(&r, h, 32);
     if (r.bad || kind != (unsigned)d->kind)
         return false;
-    char *full = arena_path(a, project_dir, d->path);
+    char *full = arena_path(a, p->dir, d->path);
     struct stat st;
     if (!full)
         return false;
-    /* lstat: a symbolic link is never restored; it is read again, and
-     * its target checked (project.c), on every run. */
-    if (lstat(full, &st) != 0 || !S_ISREG(st.st_mode))
+    /* Not followed: a symbolic link is never restored; it is read again,
+     * and its target checked (project.c), on every run. */
+    if (fstatat(p->dir_fd > 0 ? p->dir_fd : AT_FDCWD,
+                p->dir_fd > 0 ? d->path : full, &st,
+                AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode))
         return false;
     struct file_stat now;
     file_stat_set(&now, &st);

@@ -52,13 +52,13 @@ bool defcache_path(const char *git_dir, const char *project_dir, char *buf,
  * it must outlive the projects restored from it. Handed to a project
  * (p->cache, check_project), it is the project's: project_free frees it. */
 struct defcache *defcache_open(const char *path, const struct project *p);
-/* Restores d (kind and path set, nothing else; its file is under
- * project_dir) when the cache holds that file unchanged: its source (not
+/* Restores d (kind and path set, nothing else; its file is in p's
+ * directory) when the cache holds that file unchanged: its source (not
  * read: src->unread), tree, sha256 and stat, allocated from a; the tree's
  * strings point into c. The caller completes d (views, identity: the
  * project does, project.c). Returns false when d must be read and
  * parsed. Safe to call from several threads at once. */
-bool defcache_restore(const struct defcache *c, const char *project_dir,
+bool defcache_restore(const struct defcache *c, const struct project *p,
                       struct arena *a, struct def *d);
 /* The result of d's checks between definitions in environment env kept
  * by the cache (xcheck.h's bytes, pointing into c), when d's file and

@@ -96,7 +96,10 @@ static int read_file(const struct project *p, struct arena *a, const char *rel,
     struct stat st;
     if (!path)
         return ENOMEM;
-    if (lstat(path, &st) < 0)
+    /* The same file either way: from dir's descriptor, rel is short. */
+    int at = p->dir_fd > 0 ? p->dir_fd : AT_FDCWD;
+    const char *name = p->dir_fd > 0 ? rel : path;
+    if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno;
     if (S_ISLNK(st.st_mode)) {
         char *real;
@@ -106,6 +109,8 @@ static int read_file(const struct project *p, struct arena *a, const char *rel,
         if (r)
             return r;
         path = real;
+        at = AT_FDCWD;
+        name = real;
         if (lstat(path, &st) < 0)
             return errno;
     }
@@ -114,7 +119,7 @@ static int read_file(const struct project *p, struct arena *a, const char *rel,
         return EISDIR;
     if (!S_ISREG(st.st_mode))
         return READ_NOT_REGULAR;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    int fd = openat(at, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0)
         return errno == ELOOP ? READ_OUTSIDE : errno; /* swapped meanwhile */
     if (fstat(fd, &st) < 0) {
@@ -671,7 +676,7 @@ static void load_one(void *ctx, size_t i, unsigned w)
 {
     struct load_job *j = ctx;
     struct arena *a = &j->p->worker_arenas[w];
-    if (j->cache && defcache_restore(j->cache, j->p->dir, a, j->defs[i]))
+    if (j->cache && defcache_restore(j->cache, j->p, a, j->defs[i]))
         restore_def(j->p, a, j->defs[i]);
     else
         load_def(j->p, a, j->defs[i]);
@@ -820,6 +825,10 @@ void project_open_shared(struct project *p, const char *dir,
     arena_init(&p->arena);
     diag_list_init(&p->diags, &p->arena);
     p->dir = arena_strdup(&p->arena, dir);
+    int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd == 0) /* stdin was closed: not a descriptor to keep */
+        close(fd);
+    p->dir_fd = fd > 0 ? fd : 0;
     if (schemas) {
         p->schemas = *schemas;
         p->schemas_shared = true;
@@ -924,4 +933,7 @@ void project_free(struct project *p)
     free(p->worker_arenas);
     arena_free(&p->arena);
     defcache_free(p->cache);
+    if (p->dir_fd > 0)
+        close(p->dir_fd);
+    p->dir_fd = 0;
 }

@@ -63,7 +63,11 @@ _Static_assert(sizeof(struct def) <= 280, "a def is at most 280 bytes");
 
 struct project {
     struct arena arena;
-    const char *dir;      /* project directory as given */
+    const char *dir; /* project directory as given */
+    /* dir opened (O_PATH) by project_open_shared, or 0 when it could not
+     * be: files are then looked up from dir by the path relative to it,
+     * a component or two, not from the root again (-C /a/long/path). */
+    int dir_fd;
     const char *real_dir; /* the same resolved (realpath): files must
                              resolve inside it */
     struct schema_set schemas;

@@ -724,6 +724,13 @@ ln -s does-not-exist "$H/data/gone.yaml"
 run timeout 10 "$BIN" -C "$H" check
 t "hardening: a dangling link -> io-error naming it, exit 3" \
     bash -c "[ $RC -eq 3 ] && grep -q '^data/gone.yaml: error: cannot read file: a symbolic link to nothing \[io-error\]$' '$T/out'"
+# The files are looked up from the project directory's descriptor; with
+# stdin closed that descriptor would be 0, which is not kept: the run
+# reads by path and says the same.
+cp "$T/out" "$T/out.stdin"
+run timeout 10 "$BIN" -C "$H" check 0<&-
+t "hardening: check with stdin closed says the same, exit 3" \
+    bash -c "[ $RC -eq 3 ] && cmp -s '$T/out' '$T/out.stdin'"
 
 # A kind directory that is a link out of the project is not even listed.
 hp "$H"

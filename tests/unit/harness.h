@@ -36,5 +36,6 @@ extern const struct test blob_id_tests[];
 extern const struct test project_tests[];
 extern const struct test loose_deflate_tests[];
 extern const struct test cache_file_tests[];
+extern const struct test arena_tests[];
 
 #endif
