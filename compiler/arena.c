@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels say EINVAL */
@@ -24,7 +25,8 @@ struct arena_block {
     size_t top;  /* text: data[top, size) */
     size_t size;
     /* Made resident ahead of use (see make_ready): data[0, lo_ready)
-     * and data[hi_ready, size); a small block is taken as it is. */
+     * and data[hi_ready, size), each edge on a page boundary; a small
+     * block is left to fault in. */
     size_t lo_ready, hi_ready;
     max_align_t data[];
 };
@@ -37,44 +39,72 @@ struct arena_cleanup {
 
 enum { MIN_BLOCK = 64 * 1024 };
 
-/* A large block comes fresh from mmap, and on this kind of machine (a
- * virtual one) taking its pages one fault at a time costs about twenty
- * times what asking the kernel for many at once does
+/* A large block usually comes fresh from mmap, and on this kind of
+ * machine (a virtual one) taking its pages one fault at a time costs
+ * about twenty times what asking the kernel for many at once does
  * (bench/freshmem/freshmem.c: 4 KiB pages touched 251-259 ms per 100
  * MiB, populated 12 ms). So each end of a block is made resident a
- * window at a time, just before it is reached: never more than a
- * window's worth of pages the arena does not use (making the whole
- * block resident at once cost `check` 15 MB more at 10,000
- * definitions). */
-enum { READY_WINDOW = 512 * 1024, PAGE = 4096 };
+ * window at a time, just before it is reached: at most a window (and a
+ * page) beyond what each end uses, two per block (making the whole block
+ * resident at once cost `check` 15 MB more at 10,000 definitions). Where
+ * the block came from memory already resident (glibc's heap), or the
+ * kernel has no MADV_POPULATE_WRITE (before Linux 5.14), this asks for
+ * nothing new. With transparent huge pages set to "always" the kernel
+ * may make a whole 2 MiB page resident at once, as it would on a fault. */
+enum { READY_WINDOW = 512 * 1024 };
 
-/* The whole pages in [from, to): never one past the block. */
-static void populate(char *from, char *to)
+static uintptr_t page_size(void)
 {
-    uintptr_t lo = ((uintptr_t)from + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
-    uintptr_t hi = (uintptr_t)to & ~(uintptr_t)(PAGE - 1);
+    static uintptr_t size; /* the same value whichever thread sets it */
+    uintptr_t n = __atomic_load_n(&size, __ATOMIC_RELAXED);
+    if (!n) {
+        long s = sysconf(_SC_PAGESIZE);
+        n = s > 0 ? (uintptr_t)s : 4096;
+        __atomic_store_n(&size, n, __ATOMIC_RELAXED);
+    }
+    return n;
+}
+
+/* Makes data[from, to) of b resident in whole pages: the page holding
+ * data[from] from its start (it holds the block's own fields, or a
+ * neighbour's, when from is 0: making it resident changes nothing in
+ * it), the one holding data[to - 1] to its end, unless that passes the
+ * block's end. *from_out and *to_out get the offsets covered, the
+ * block's last partial page counted as covered (it faults in). */
+static void populate(struct arena_block *b, size_t from, size_t to,
+                     size_t *from_out, size_t *to_out)
+{
+    uintptr_t page = page_size(), d = (uintptr_t)b->data;
+    uintptr_t lo = (d + from) & ~(page - 1);
+    uintptr_t hi = (d + to + page - 1) & ~(page - 1);
+    if (hi > d + b->size) /* past the block: its last partial page stays */
+        hi = (d + b->size) & ~(page - 1);
     if (hi > lo) /* a failure only leaves the pages to fault in */
         (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+    *from_out = lo > d ? lo - d : 0;
+    *to_out = hi > d + from ? hi - d : from;
+    if (*to_out < to && hi == ((d + b->size) & ~(page - 1)))
+        *to_out = to; /* only the unpopulatable tail left: counted done */
 }
 
 /* Makes the window past b->used (objects) and below b->top (text)
  * resident, where they are not yet. */
 static void make_ready(struct arena_block *b)
 {
-    char *d = (char *)b->data;
+    size_t lo, hi;
     if (b->used > b->lo_ready && b->lo_ready < b->hi_ready) {
         size_t to = b->used + READY_WINDOW;
         if (to > b->hi_ready)
             to = b->hi_ready;
-        populate(d + b->lo_ready, d + to);
-        b->lo_ready = to;
+        populate(b, b->lo_ready, to, &lo, &hi);
+        b->lo_ready = hi;
     }
     if (b->top < b->hi_ready && b->lo_ready < b->hi_ready) {
         size_t from = b->top > READY_WINDOW ? b->top - READY_WINDOW : 0;
         if (from < b->lo_ready)
             from = b->lo_ready;
-        populate(d + from, d + b->hi_ready);
-        b->hi_ready = from;
+        populate(b, from, b->hi_ready, &lo, &hi);
+        b->hi_ready = lo;
     }
     if (b->lo_ready >= b->hi_ready) { /* resident whole: never again */
         b->lo_ready = b->size;

@@ -657,9 +657,10 @@ bool defcache_restore(const struct defcache *c, const struct project *p,
     bin_bytes(&r, h, 32);
     if (r.bad || kind != (unsigned)d->kind)
         return false;
-    char *full = arena_path(a, p->dir, d->path);
+    /* The whole path only where the directory's descriptor is not. */
+    char *full = p->dir_fd > 0 ? NULL : arena_path(a, p->dir, d->path);
     struct stat st;
-    if (!full)
+    if (p->dir_fd <= 0 && !full)
         return false;
     /* Not followed: a symbolic link is never restored; it is read again,
      * and its target checked (project.c), on every run. */
@@ -675,6 +676,8 @@ bool defcache_restore(const struct defcache *c, const struct project *p,
     if (racy) {
         /* Written just before the run that cached it: its bytes decide. */
         size_t flen = 0;
+        if (!full && !(full = arena_path(a, p->dir, d->path)))
+            return false;
         unsigned char *bytes = cache_file_read(full, &flen);
         unsigned char fh[32];
         bool same = (bytes || now.size == 0) && flen == now.size;

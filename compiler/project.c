@@ -92,17 +92,19 @@ static int read_file(const struct project *p, struct arena *a, const char *rel,
                      bool *too_big, struct file_stat *fs, mode_t *mode)
 {
     *too_big = false;
-    const char *path = arena_path(a, p->dir, rel);
-    struct stat st;
-    if (!path)
-        return ENOMEM;
     /* The same file either way: from dir's descriptor, rel is short. */
     int at = p->dir_fd > 0 ? p->dir_fd : AT_FDCWD;
+    const char *path = p->dir_fd > 0 ? NULL : arena_path(a, p->dir, rel);
     const char *name = p->dir_fd > 0 ? rel : path;
+    struct stat st;
+    if (!name)
+        return ENOMEM;
     if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno;
     if (S_ISLNK(st.st_mode)) {
         char *real;
+        if (!path && !(path = arena_path(a, p->dir, rel)))
+            return ENOMEM;
         int r = resolve_inside(p, a, path, &real);
         if (r == READ_OUTSIDE && stat(path, &st) == 0)
             *mode = st.st_mode; /* its type, for the message (not opened) */
@@ -810,11 +812,9 @@ const char *project_store_path(const struct project *p, const char *dir,
 
 int project_open(struct project *p, const char *dir)
 {
-    if (sodium_init() < 0)
-        return -1;
-    project_open_shared(p, dir, NULL);
-    if (!p->dir)
-        return -1; /* out of memory: the arena says so */
+    project_open_shared(p, dir, NULL); /* first: project_free needs it */
+    if (sodium_init() < 0 || !p->dir)
+        return -1; /* !p->dir: out of memory, the arena says so */
     return schema_set_load(&p->schemas, &p->arena, &p->diags);
 }
 

@@ -64,9 +64,13 @@ _Static_assert(sizeof(struct def) <= 280, "a def is at most 280 bytes");
 struct project {
     struct arena arena;
     const char *dir; /* project directory as given */
-    /* dir opened (O_PATH) by project_open_shared, or 0 when it could not
-     * be: files are then looked up from dir by the path relative to it,
-     * a component or two, not from the root again (-C /a/long/path). */
+    /* dir opened (O_PATH) by project_open_shared: definition files are
+     * looked up from it by their path relative to dir, a component or
+     * two, not from the root again (-C /a/long/path). 0 when it could
+     * not be opened (or would have been descriptor 0): by the whole
+     * path dir/rel then. Discovery lists dir by its path: a dir replaced
+     * during a run (a link re-pointed) can list names from the new tree
+     * and read them from the old, as two runs would. */
     int dir_fd;
     const char *real_dir; /* the same resolved (realpath): files must
                              resolve inside it */
