@@ -657,8 +657,9 @@ struct bundle_cache_job {
     const void *data[ENV_COUNT];
     size_t lens[ENV_COUNT];
     /* The bundles' loose objects as written, whose segments the next
-     * run's may reuse (loose_deflate.h). */
+     * run's may reuse (loose_deflate.h), and the segments kept before. */
     struct loose_stream streams[ENV_COUNT];
+    const struct loose_segments *segments;
     /* The production branch's bundle, kept too when its file is there. */
     char production[41];
 };
@@ -668,7 +669,7 @@ static void *keep_bundles(void *arg)
     struct bundle_cache_job *j = arg;
     bundle_cache_keep(j->git_dir, j->ids, j->data, j->lens, j->streams,
                       ENV_COUNT, j->production[0] ? j->production : NULL);
-    loose_segments_save(j->git_dir, j->streams, ENV_COUNT);
+    loose_segments_save(j->git_dir, j->segments, j->streams, ENV_COUNT);
     return NULL;
 }
 
@@ -981,6 +982,7 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     struct loose_segments *segments = NULL;
     if (rc == DEV_OK) {
         segments = loose_segments_open(bj.git_dir);
+        bj.segments = segments;
         rc = write_bundles(br[0].s, &c, bundle_ids, segments, bj.streams, h);
         size_t kept = 0, pieces = 0;
         for (int e = 0; e < ENV_COUNT; e++) {

@@ -9,6 +9,13 @@
  * little-endian, as the machine that wrote it (the seal key never leaves
  * the store). Another build's file is not used: how a segment's
  * dictionary is chosen, and so what its key must cover, is this code's.
+ *
+ * Beside it (the base), segments.delta holds the segments a run kept
+ * that the base has not, when they are few:
+ *   "STRZSDL1" | the base's seal (32 bytes) | u32 count | entries as
+ *   above | seal
+ * A delta that does not verify, or names another base, is not read: a
+ * segment is only a shortcut, and one missing costs its compression.
  */
 #include "loose_deflate.h"
 
@@ -18,12 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "cache_file.h"
 #include "sha256.h"
 
 #define MAGIC "STRZSEG1"
+#define DELTA_MAGIC "STRZSDL1"
 #define ENTRY_HEAD (32 + 4 + 4 + 4)
 
 /* ---- where segments are cut -----------------------------------------------
@@ -67,7 +76,10 @@ static size_t segment_length(const unsigned char *p, size_t n)
  */
 
 struct loose_segments {
-    unsigned char *data;        /* the file */
+    unsigned char *data;        /* the base file */
+    size_t base_len;            /* its bytes before the seal (0: none) */
+    size_t base_entries;        /* the bytes of its entries */
+    unsigned char *delta;       /* the delta file read, or NULL */
     const unsigned char **slot; /* open addressing by key: entry heads */
     size_t nslot;
 };
@@ -91,64 +103,129 @@ static bool segments_path(const char *git_dir, char *buf, size_t size)
     return cache_file_path(git_dir, "segments", buf, size);
 }
 
-/* Indexes the entries of s->data (len bytes before the seal), each
- * checked to lie inside it; false when the file is malformed. */
-static bool index_entries(struct loose_segments *s, size_t len)
+static bool delta_path(const char *git_dir, char *buf, size_t size)
+{
+    return cache_file_path(git_dir, "segments.delta", buf, size);
+}
+
+/* The file at path (malloc'd, *len bytes before its seal) when its seal
+ * verifies; NULL otherwise. */
+static unsigned char *read_sealed(const char *path, size_t *len)
+{
+    size_t n = 0;
+    unsigned char *data = cache_file_read(path, &n);
+    unsigned char tag[CACHE_SEAL_BYTES];
+    if (data && n > CACHE_SEAL_BYTES &&
+        cache_file_seal(path, false, data, n - CACHE_SEAL_BYTES, tag) &&
+        sodium_memcmp(tag, data + n - CACHE_SEAL_BYTES, CACHE_SEAL_BYTES) ==
+            0) {
+        *len = n - CACHE_SEAL_BYTES;
+        return data;
+    }
+    free(data);
+    return NULL;
+}
+
+/* Whether data[at, len) is exactly count entries, each inside it; *bytes
+ * gets their size. */
+static bool entries_fit(const unsigned char *data, size_t at, size_t len,
+                        uint32_t count, size_t *bytes)
+{
+    size_t from = at;
+    if (count > (len - at) / ENTRY_HEAD)
+        return false;
+    for (uint32_t i = 0; i < count; i++) {
+        if (len - at < ENTRY_HEAD)
+            return false;
+        uint32_t z_len = get_u32(data + at + 40);
+        if (len - at - ENTRY_HEAD < z_len || get_u32(data + at + 32) == 0)
+            return false;
+        at += ENTRY_HEAD + z_len;
+    }
+    *bytes = at - from;
+    return at == len;
+}
+
+/* Adds the count entries from data[at] (entries_fit said they are sound)
+ * to s's slots; a key there already keeps its first entry. */
+static void add_entries(struct loose_segments *s, const unsigned char *data,
+                        size_t at, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        const unsigned char *e = data + at;
+        size_t k = slot_of(e, s->nslot);
+        while (s->slot[k] && memcmp(s->slot[k], e, 32) != 0)
+            k = (k + 1) & (s->nslot - 1);
+        if (!s->slot[k])
+            s->slot[k] = e;
+        at += ENTRY_HEAD + get_u32(e + 40);
+    }
+}
+
+/* Where a base's entries start and how many there are, when its head is
+ * this build's; false otherwise. */
+static bool base_head(const unsigned char *data, size_t len, size_t *at,
+                      uint32_t *count)
 {
     char id[200];
     if (!cache_file_compiler_id(id, sizeof(id)))
         return false;
-    size_t idlen = strlen(id), at = 8 + 4 + idlen + 4;
-    if (len < at || memcmp(s->data, MAGIC, 8) != 0 ||
-        get_u32(s->data + 8) != idlen || memcmp(s->data + 12, id, idlen) != 0)
+    size_t idlen = strlen(id);
+    *at = 8 + 4 + idlen + 4;
+    if (len < *at || memcmp(data, MAGIC, 8) != 0 ||
+        get_u32(data + 8) != idlen || memcmp(data + 12, id, idlen) != 0)
         return false;
-    uint32_t count = get_u32(s->data + 12 + idlen);
-    if (count > len / ENTRY_HEAD)
-        return false;
-    size_t nslot = 16;
-    while (nslot < (size_t)count * 2)
-        nslot *= 2;
-    s->slot = calloc(nslot, sizeof(*s->slot));
-    if (!s->slot)
-        return false;
-    s->nslot = nslot;
-    for (uint32_t i = 0; i < count; i++) {
-        if (len - at < ENTRY_HEAD)
-            return false;
-        const unsigned char *e = s->data + at;
-        uint32_t z_len = get_u32(e + 40);
-        if (len - at - ENTRY_HEAD < z_len || get_u32(e + 32) == 0)
-            return false;
-        size_t k = slot_of(e, nslot);
-        while (s->slot[k] && memcmp(s->slot[k], e, 32) != 0)
-            k = (k + 1) & (nslot - 1);
-        s->slot[k] = e;
-        at += ENTRY_HEAD + z_len;
-    }
-    return at == len;
+    *count = get_u32(data + 12 + idlen);
+    return true;
 }
 
 struct loose_segments *loose_segments_open(const char *git_dir)
 {
     struct loose_segments *s = calloc(1, sizeof(*s));
     char path[4300];
-    size_t len = 0;
+    size_t len = 0, dlen = 0, at = 0, dat = 8 + CACHE_SEAL_BYTES + 4;
+    uint32_t count = 0, dcount = 0;
     if (!s || !segments_path(git_dir, path, sizeof(path)))
         return s;
-    s->data = cache_file_read(path, &len);
-    unsigned char tag[CACHE_SEAL_BYTES];
-    if (s->data && len > CACHE_SEAL_BYTES &&
-        cache_file_seal(path, false, s->data, len - CACHE_SEAL_BYTES, tag) &&
-        sodium_memcmp(tag, s->data + len - CACHE_SEAL_BYTES,
-                      CACHE_SEAL_BYTES) == 0 &&
-        index_entries(s, len - CACHE_SEAL_BYTES))
+    s->data = read_sealed(path, &len);
+    if (!s->data || !base_head(s->data, len, &at, &count) ||
+        !entries_fit(s->data, at, len, count, &s->base_entries)) {
+        /* Unusable: nothing to take from it (it is replaced on save). */
+        free(s->data);
+        s->data = NULL;
+        s->base_entries = 0;
         return s;
-    /* Unusable: nothing to take from it (it is replaced on save). */
-    free(s->slot);
-    free(s->data);
-    s->slot = NULL;
-    s->data = NULL;
-    s->nslot = 0;
+    }
+    s->base_len = len;
+    /* The delta, when it verifies and names this base (its seal). */
+    size_t dbytes;
+    if (delta_path(git_dir, path, sizeof(path)))
+        s->delta = read_sealed(path, &dlen);
+    if (s->delta && dlen >= dat)
+        dcount = get_u32(s->delta + dat - 4);
+    if (s->delta &&
+        !(dlen >= dat && memcmp(s->delta, DELTA_MAGIC, 8) == 0 &&
+          sodium_memcmp(s->delta + 8, s->data + len, CACHE_SEAL_BYTES) == 0 &&
+          entries_fit(s->delta, dat, dlen, dcount, &dbytes))) {
+        free(s->delta);
+        s->delta = NULL;
+    }
+    if (!s->delta)
+        dcount = 0;
+    size_t nslot = 16;
+    while (nslot < ((size_t)count + dcount) * 2)
+        nslot *= 2;
+    s->slot = calloc(nslot, sizeof(*s->slot));
+    if (!s->slot) { /* out of memory: an empty set */
+        free(s->data);
+        free(s->delta);
+        memset(s, 0, sizeof(*s));
+        return s;
+    }
+    s->nslot = nslot;
+    add_entries(s, s->data, at, count);
+    if (s->delta)
+        add_entries(s, s->delta, dat, dcount);
     return s;
 }
 
@@ -158,6 +235,7 @@ void loose_segments_free(struct loose_segments *s)
         return;
     free(s->slot);
     free(s->data);
+    free(s->delta);
     free(s);
 }
 
@@ -300,62 +378,144 @@ void loose_stream_free(struct loose_stream *out)
 /* ---- keeping them for the next run ----------------------------------------
  */
 
-void loose_segments_save(const char *git_dir, const struct loose_stream *out,
-                         size_t n)
+/* Each of the n streams' segments once (the bundles share most of
+ * theirs), in order: *count of them, malloc'd; NULL out of memory. */
+static const struct loose_segment **
+unique_segments(const struct loose_stream *out, size_t n,
+                const unsigned char ***from, size_t *count)
 {
-    char path[4300];
-    if (!segments_path(git_dir, path, sizeof(path)))
-        return;
-    size_t total = 16 + 200 + CACHE_SEAL_BYTES, count = 0;
-    for (size_t i = 0; i < n; i++) {
-        total += out[i].z.len;
-        count += out[i].nseg;
-    }
-    /* Each key once: the bundles share most of their segments. */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += out[i].nseg;
     size_t nslot = 16;
-    while (nslot < count * 2)
+    while (nslot < total * 2)
         nslot *= 2;
     const struct loose_segment **slot = calloc(nslot, sizeof(*slot));
-    rt_buf o;
-    rt_buf_grow_init(&o);
-    rt_buf_reserve(&o, total + count * ENTRY_HEAD);
-    if (!slot || o.failed) {
+    const struct loose_segment **list = malloc((total + 1) * sizeof(*list));
+    *from = malloc((total + 1) * sizeof(**from));
+    if (!slot || !list || !*from) {
         free(slot);
-        free(o.p);
-        return;
+        free(list);
+        free(*from);
+        *from = NULL;
+        return NULL;
     }
-    char id[200];
-    if (!cache_file_compiler_id(id, sizeof(id))) {
-        free(slot);
-        free(o.p);
-        return;
-    }
-    uint32_t idlen = (uint32_t)strlen(id), written = 0;
-    rt_buf_put(&o, MAGIC, 8);
-    rt_buf_put(&o, &idlen, 4);
-    rt_buf_put(&o, id, idlen);
-    size_t count_at = o.len;
-    rt_buf_put(&o, &written, 4);
+    *count = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < out[i].nseg; j++) {
-            const struct loose_segment *s = &out[i].seg[j];
-            size_t k = slot_of(s->key, nslot);
-            while (slot[k] && memcmp(slot[k]->key, s->key, 32) != 0)
+            const struct loose_segment *sg = &out[i].seg[j];
+            size_t k = slot_of(sg->key, nslot);
+            while (slot[k] && memcmp(slot[k]->key, sg->key, 32) != 0)
                 k = (k + 1) & (nslot - 1);
             if (slot[k])
                 continue;
-            slot[k] = s;
-            rt_buf_put(&o, s->key, 32);
-            rt_buf_put(&o, &s->raw_len, 4);
-            rt_buf_put(&o, &s->adler, 4);
-            rt_buf_put(&o, &s->z_len, 4);
-            rt_buf_put(&o, out[i].z.p + s->z_at, s->z_len);
-            written++;
+            slot[k] = sg;
+            (*from)[*count] = (const unsigned char *)out[i].z.p + sg->z_at;
+            list[(*count)++] = sg;
         }
     free(slot);
+    return list;
+}
+
+/* Writes the file at path: head (hlen bytes), then the count entries of
+ * list whose `pick` is set (all when pick is NULL), sealed. 0, or -1
+ * when it could not be written. */
+static int write_entries(const char *path, const void *head, size_t hlen,
+                         const struct loose_segment **list,
+                         const unsigned char **from, size_t count,
+                         const bool *pick)
+{
+    size_t total = hlen + 4 + CACHE_SEAL_BYTES;
+    uint32_t written = 0;
+    for (size_t i = 0; i < count; i++)
+        if (!pick || pick[i])
+            total += ENTRY_HEAD + list[i]->z_len;
+    rt_buf o;
+    rt_buf_grow_init(&o);
+    rt_buf_reserve(&o, total);
+    rt_buf_put(&o, head, hlen);
+    size_t count_at = o.len;
+    rt_buf_put(&o, &written, 4);
+    for (size_t i = 0; i < count; i++) {
+        if (pick && !pick[i])
+            continue;
+        const struct loose_segment *sg = list[i];
+        rt_buf_put(&o, sg->key, 32);
+        rt_buf_put(&o, &sg->raw_len, 4);
+        rt_buf_put(&o, &sg->adler, 4);
+        rt_buf_put(&o, &sg->z_len, 4);
+        rt_buf_put(&o, from[i], sg->z_len);
+        written++;
+    }
+    int rc = -1;
     if (!o.failed) {
         memcpy(o.p + count_at, &written, 4);
-        cache_file_seal_write(path, &o);
+        rc = cache_file_seal_write(path, &o);
     }
     free(o.p);
+    return rc;
+}
+
+void loose_segments_save(const char *git_dir, const struct loose_segments *prev,
+                         const struct loose_stream *out, size_t n)
+{
+    char path[4300], dpath[4300], id[200];
+    if (!segments_path(git_dir, path, sizeof(path)) ||
+        !delta_path(git_dir, dpath, sizeof(dpath)) ||
+        !cache_file_compiler_id(id, sizeof(id)))
+        return;
+    const unsigned char **from;
+    size_t count;
+    const struct loose_segment **list = unique_segments(out, n, &from, &count);
+    bool *fresh = list ? calloc(count + 1, sizeof(*fresh)) : NULL;
+    if (!fresh) {
+        free(list);
+        free(from);
+        return;
+    }
+    /* What the base holds of this run's segments, and what it has not. */
+    size_t in_base = 0, not_in_base = 0;
+    for (size_t i = 0; i < count; i++) {
+        const unsigned char *e =
+            find_segment(prev, list[i]->key, list[i]->raw_len);
+        size_t bytes = ENTRY_HEAD + list[i]->z_len;
+        if (e && e >= prev->data && e < prev->data + prev->base_len) {
+            in_base += bytes;
+        } else {
+            fresh[i] = true;
+            not_in_base += bytes;
+        }
+    }
+    /* A delta while the segments it adds stay under an eighth of the base
+     * and those of the base no longer used under a quarter; otherwise the
+     * base is written again, exactly this run's, and the delta goes. */
+    size_t base = prev ? prev->base_entries : 0;
+    if (prev && prev->base_len && not_in_base <= base / 8 &&
+        base - in_base <= base / 4) {
+        if (not_in_base) {
+            unsigned char head[8 + CACHE_SEAL_BYTES];
+            memcpy(head, DELTA_MAGIC, 8);
+            memcpy(head + 8, prev->data + prev->base_len, CACHE_SEAL_BYTES);
+            (void)write_entries(dpath, head, sizeof(head), list, from, count,
+                                fresh);
+        } else {
+            unlink(dpath);
+        }
+    } else {
+        uint32_t idlen = (uint32_t)strlen(id);
+        size_t hlen = 8 + 4 + idlen;
+        unsigned char *head = malloc(hlen);
+        if (head) {
+            memcpy(head, MAGIC, 8);
+            memcpy(head + 8, &idlen, 4);
+            memcpy(head + 12, id, idlen);
+            /* The delta names the base replaced: never read again. */
+            if (write_entries(path, head, hlen, list, from, count, NULL) == 0)
+                unlink(dpath);
+        }
+        free(head);
+    }
+    free(fresh);
+    free(list);
+    free(from);
 }

@@ -14,7 +14,8 @@
  * with a sync flush on a byte boundary, so that the deflated segments
  * laid end to end form one valid stream; Adler-32 is combined from the
  * segments'. The segments of the last bundles written are kept in
- * <git dir>/struere/segments, sealed as every cache is (cache_file.h),
+ * <git dir>/struere/segments (and segments.delta: loose_deflate.c),
+ * sealed as every cache is (cache_file.h),
  * keyed by the SHA-256 of their bytes and of the bytes before: a segment
  * found there is copied, not compressed, and a change costs the segment
  * it is in and the one after. The stream is as valid as libgit2's own.
@@ -63,10 +64,13 @@ int loose_deflate_blob(const struct loose_segments *prev, const void *data,
                        size_t len, struct loose_stream *out);
 void loose_stream_free(struct loose_stream *out);
 
-/* Keeps exactly the segments of the n streams for the next run (sealed;
- * written whole and renamed into place). Failures are ignored: the file
- * is only a shortcut. */
-void loose_segments_save(const char *git_dir, const struct loose_stream *out,
-                         size_t n);
+/* Keeps the segments of the n streams for the next run, sealed and
+ * renamed into place: those the base file (opened as prev, may be NULL)
+ * has not go to the delta beside it while they are few and the base's
+ * unused ones not many; otherwise the base is written again with exactly
+ * these, and the delta removed. Failures are ignored: the files are only
+ * a shortcut. */
+void loose_segments_save(const char *git_dir, const struct loose_segments *prev,
+                         const struct loose_stream *out, size_t n);
 
 #endif

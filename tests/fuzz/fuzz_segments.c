@@ -10,6 +10,9 @@
  * temporary git directory (as only the key's owner can), so the reader
  * gets past it. A stream is then made of fixed bundle-like bytes with the
  * file's pieces; it is not checked (a sealed file is trusted), only made.
+ * Then the same input is read as the delta beside a real base file
+ * (segments.delta: its magic and the base's seal kept valid, sealed
+ * again), and a stream made with both.
  *
  * STRUERE_FUZZ_SEEDS=DIR writes seeds: the entries of a real file, whole
  * and cut down. Built by `make fuzz`, replayed over its corpus by `make
@@ -28,9 +31,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char git_dir[64], path[128];
-static unsigned char *blob, *header;
-static size_t blob_len = 600u << 10, header_len;
+static char git_dir[64], path[128], dpath[160];
+static unsigned char *blob, *header, *base;
+static size_t blob_len = 600u << 10, header_len, base_len;
 
 static void cleanup(void)
 {
@@ -71,7 +74,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     struct loose_stream s = {0};
     if (loose_deflate_blob(NULL, blob, blob_len, &s) != 0)
         abort();
-    loose_segments_save(git_dir, &s, 1);
+    loose_segments_save(git_dir, NULL, &s, 1);
     loose_stream_free(&s);
     snprintf(path, sizeof(path), "%s/struere/segments", git_dir);
     size_t len = 0;
@@ -88,8 +91,30 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *seeds = getenv("STRUERE_FUZZ_SEEDS");
     if (seeds)
         write_seeds(seeds, file, len);
-    free(file);
+    base = file; /* the real base, for the delta's turn */
+    base_len = len;
+    snprintf(dpath, sizeof(dpath), "%s/struere/segments.delta", git_dir);
     return 0;
+}
+
+/* Writes n bytes and their seal (made in place, after them) to p. */
+static void write_sealed(const char *p, unsigned char *bytes, size_t n)
+{
+    if (!cache_file_seal(p, true, bytes, n, bytes + n))
+        abort();
+    FILE *f = fopen(p, "wb");
+    if (!f || fwrite(bytes, 1, n + CACHE_SEAL_BYTES, f) != n + CACHE_SEAL_BYTES)
+        abort();
+    fclose(f);
+}
+
+static void make_stream(void)
+{
+    struct loose_segments *prev = loose_segments_open(git_dir);
+    struct loose_stream s = {0};
+    if (loose_deflate_blob(prev, blob, blob_len, &s) == 0)
+        loose_stream_free(&s);
+    loose_segments_free(prev);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -102,18 +127,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(file, header, header_len);
     if (size)
         memcpy(file + header_len, data, size);
-    size_t n = header_len + size;
-    if (!cache_file_seal(path, true, file, n, file + n))
-        abort();
+    write_sealed(path, file, header_len + size);
+    unlink(dpath);
+    make_stream();
+    free(file);
+
+    /* The delta's turn: the real base, the input as its entries. */
+    enum { DELTA_HEAD = 8 + CACHE_SEAL_BYTES };
+    file = malloc(DELTA_HEAD + size + CACHE_SEAL_BYTES);
+    if (!file)
+        return 0;
+    memcpy(file, "STRZSDL1", 8);
+    memcpy(file + 8, base + base_len - CACHE_SEAL_BYTES, CACHE_SEAL_BYTES);
+    if (size)
+        memcpy(file + DELTA_HEAD, data, size);
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(file, 1, n + CACHE_SEAL_BYTES, f) != n + CACHE_SEAL_BYTES)
+    if (!f || fwrite(base, 1, base_len, f) != base_len)
         abort();
     fclose(f);
+    write_sealed(dpath, file, DELTA_HEAD + size);
+    make_stream();
     free(file);
-    struct loose_segments *prev = loose_segments_open(git_dir);
-    struct loose_stream s = {0};
-    if (loose_deflate_blob(prev, blob, blob_len, &s) == 0)
-        loose_stream_free(&s);
-    loose_segments_free(prev);
     return 0;
 }

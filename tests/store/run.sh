@@ -1805,6 +1805,78 @@ t_segments() {
     rc_is "segments: git fsck --full --strict after it" 0
 }
 
+# ---- 13a'. the segments in a base and a delta ----------------------------
+# A run that changed a few pieces leaves the segments file (the base) as it
+# was and writes what it lacks to segments.delta; the next run takes pieces
+# from both. Whatever the delta is (damaged, a FIFO, a link), the commits
+# are those of a run without caches. 3,000 definitions: at 1,000 one edit
+# changes more than an eighth of the pieces' bytes, and the base is
+# written again.
+t_segments_delta() {
+    newtest segments_delta
+    python3 "$GEN" 3000 gen --seed 12 >/dev/null 2>&1
+    cd gen || return
+    git init -q
+    "$S" dev >/dev/null 2>&1
+    local agent base delta bad="" i what
+    agent=$(ls agents | sed -n 1p)
+    base=$(sha256sum <.git/struere/segments)
+    for i in 1 2 3; do
+        sed -i "s/^  temperature: .*/  temperature: 0.$i$i/" "agents/$agent"
+        run "$S" dev -v
+        [ "$RC" = 0 ] || { bad="dev $i: exit $RC"; break; }
+        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused\)' "$ERR" ||
+            { bad="dev $i reused nothing"; break; }
+        [ "$(sha256sum <.git/struere/segments)" = "$base" ] || { bad="dev $i wrote the base again"; break; }
+        [ -s .git/struere/segments.delta ] || { bad="dev $i wrote no delta"; break; }
+        verify_commit "$(ref development)" development >"$W/v.out" &&
+            verify_commit "$(ref eval)" eval >>"$W/v.out" || { bad="dev $i: $(cat "$W/v.out")"; break; }
+    done
+    check "segments delta: three edits, the base kept byte for byte, a delta beside it, every bundle the manifest's${bad:+ ($bad)}" \
+        test -z "$bad"
+    delta=$(sha256sum <.git/struere/segments.delta)
+
+    # The next edit with the delta damaged, a FIFO, a link to /dev/zero:
+    # pieces still reused from the base, the trees those of a run
+    # without caches, no hang.
+    for what in damaged fifo link; do
+        cp -R . "$W/clean"
+        rm -rf "$W/clean/.git/struere"
+        case $what in
+            damaged) printf 'XX' | dd of=.git/struere/segments.delta bs=1 seek=100 conv=notrunc 2>/dev/null ;;
+            fifo) rm -f .git/struere/segments.delta && mkfifo .git/struere/segments.delta ;;
+            link) rm -f .git/struere/segments.delta && ln -s /dev/zero .git/struere/segments.delta ;;
+        esac
+        sed -i "s/^  temperature: .*/  temperature: 0.7$what/;s/0.7damaged/0.71/;s/0.7fifo/0.72/;s/0.7link/0.73/" \
+            "agents/$agent" "$W/clean/agents/$agent"
+        run timeout 60 "$S" dev -v
+        rc_is "segments delta: dev with the delta $what" 0
+        check "segments delta: ... reuses pieces from the base" \
+            grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused\)' "$ERR"
+        (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
+        check "segments delta: ... commits the trees of a run without caches" \
+            test "$(git rev-parse "$(ref development)^{tree}") $(git rev-parse "$(ref eval)^{tree}")" = \
+            "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}") $(git -C "$W/clean" rev-parse "refs/heads/struere/eval^{tree}")"
+        rm -rf "$W/clean"
+    done
+    check "segments delta: the link's target untouched" test -c /dev/zero
+    check "segments delta: a delta written again after them" \
+        test -f .git/struere/segments.delta -a ! -L .git/struere/segments.delta
+    check "segments delta: ... another than the first" \
+        test "$(sha256sum <.git/struere/segments.delta 2>/dev/null)" != "$delta"
+
+    # Every agent edited: more than an eighth of the pieces new, so the
+    # base is written again and the delta removed.
+    sed -i "s/^  temperature: .*/  temperature: 0.5/" agents/*
+    run "$S" dev -v
+    rc_is "segments delta: dev with every agent edited" 0
+    check "segments delta: ... writes the base again" \
+        test "$(sha256sum <.git/struere/segments)" != "$base"
+    check "segments delta: ... and removes the delta" test ! -e .git/struere/segments.delta
+    run git fsck --full --strict --no-progress
+    rc_is "segments delta: git fsck --full --strict" 0
+}
+
 # ---- 13b. caches cannot change a result --------------------------------
 # Issue 8: a cached bundle edited with its CRCs recomputed was committed by
 # the next dev. Edits an attacker can make, every checksum kept
@@ -2422,7 +2494,7 @@ t_two_devs() {
     check "two devs: each succeeds or fails with 'moved'; the trees of one run alone; fsck clean${bad:+ ($bad)}" test -z "$bad"
 }
 
-TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments cache_trust status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
+TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do

@@ -119,7 +119,7 @@ static const char *residency_unknowable(void)
                        "MADV_POPULATE_WRITE (Linux 5.14)";
 }
 
-enum { WINDOW = 512 * KIB }; /* arena.c's READY_WINDOW */
+enum { WINDOW = 128 * KIB }; /* arena.c's READY_WINDOW */
 
 static void test_ready_ahead_of_use(void)
 {
@@ -144,7 +144,7 @@ static void test_ready_ahead_of_use(void)
     if (p) {
         /* 64 KiB of the 8 MiB block used, and nothing of it touched
          * here: the next window is resident already, the rest not. */
-        CHECK(resident(p + 100 * KIB));
+        CHECK(resident(p + 64 * KIB + WINDOW / 2));
         CHECK(resident(p + 64 * KIB + WINDOW - 1));
         CHECK(!resident(p + 64 * KIB + WINDOW + 2 * page));
         CHECK(!resident(p + 6 * MIB));
@@ -153,7 +153,7 @@ static void test_ready_ahead_of_use(void)
         char *t = arena_strndup(&a, "z", 1);
         CHECK(t != NULL && (unsigned char *)t > p + 7 * MIB);
         if (t) {
-            CHECK(resident(t - 300 * KIB));
+            CHECK(resident(t - WINDOW / 2));
             CHECK(resident(t - WINDOW + 2 * page));
             CHECK(!resident(t - WINDOW - 2 * page));
         }

@@ -6,6 +6,7 @@
  * file that does not verify is not used.
  */
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +90,7 @@ static struct loose_segments *after_run(const unsigned char *data, size_t len)
 {
     struct loose_stream s = {0};
     CHECK(loose_deflate_blob(NULL, data, len, &s) == 0);
-    loose_segments_save(git_dir, &s, 1);
+    loose_segments_save(git_dir, NULL, &s, 1);
     loose_stream_free(&s);
     return loose_segments_open(git_dir);
 }
@@ -346,11 +347,149 @@ static void test_resealed_file(void)
     remove_git_dir();
 }
 
+/* The file at path whole (malloc'd), or NULL when there is none. */
+static unsigned char *file_bytes(const char *path, size_t *n)
+{
+    *n = 0;
+    return cache_file_read(path, n);
+}
+
+static bool same_file(const unsigned char *a, size_t an, const char *path)
+{
+    size_t n;
+    unsigned char *b = file_bytes(path, &n);
+    bool same = a && b && n == an && !memcmp(a, b, n);
+    free(b);
+    return same;
+}
+
+/* What a run keeps, given the segments kept before (prev, freed here) and
+ * its data: the segments as the next run opens them. */
+static struct loose_segments *run_with(struct loose_segments *prev,
+                                       const unsigned char *d, size_t len,
+                                       size_t *reused)
+{
+    struct loose_stream s = {0};
+    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(inflates_to(&s.z, d, len));
+    if (reused)
+        *reused = s.reused;
+    loose_segments_save(git_dir, prev, &s, 1);
+    loose_stream_free(&s);
+    loose_segments_free(prev);
+    return loose_segments_open(git_dir);
+}
+
+/* Segments kept in a base and a delta: a small change leaves the base as
+ * it was and writes what it lacks beside it; the next run finds both; a
+ * delta that does not verify or names another base is not read; a large
+ * change, or a base mostly unused, writes the base again, without the
+ * delta. */
+static void test_delta(void)
+{
+    make_git_dir();
+    size_t len = 4u << 20, n0, reused = 0, nseg;
+    unsigned char *d = make_data(len);
+    char path[128], dpath[160];
+    snprintf(path, sizeof(path), "%s/struere/segments", git_dir);
+    snprintf(dpath, sizeof(dpath), "%s/struere/segments.delta", git_dir);
+    struct loose_segments *prev = after_run(d, len);
+    unsigned char *base0 = file_bytes(path, &n0);
+    CHECK(base0 != NULL && access(dpath, F_OK) != 0);
+
+    /* A byte changed: the base stays byte for byte, the delta holds the
+     * segments around the change, and the next run reuses every one. */
+    d[len / 2] ^= 0x20;
+    prev = run_with(prev, d, len, &reused);
+    CHECK(same_file(base0, n0, path));
+    size_t dn;
+    unsigned char *delta = file_bytes(dpath, &dn);
+    CHECK(delta != NULL && dn < n0 / 8);
+    struct loose_stream s = {0};
+    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    nseg = s.nseg;
+    CHECK(nseg > 20 && s.reused == nseg && inflates_to(&s.z, d, len));
+    loose_stream_free(&s);
+    loose_segments_free(prev);
+
+    /* The delta with a byte changed: not read (the base's segments still
+     * are); sealed again with the store's key, it is read (the seal was
+     * the reason). */
+    if (delta && dn > 100) {
+        delta[dn / 2] ^= 1;
+        FILE *f = fopen(dpath, "wb");
+        CHECK(f && fwrite(delta, 1, dn, f) == dn);
+        if (f)
+            fclose(f);
+        size_t r = reused_with_file(d, len);
+        CHECK(r > 0 && r < nseg);
+        delta[dn / 2] ^= 1;
+        write_resealed(dpath, delta, dn - 32);
+        CHECK(reused_with_file(d, len) == nseg);
+    }
+
+    /* Named for another base: the base written again for other data, the
+     * old delta put back. Applied, it would give its segments. */
+    unsigned char *other = make_data(len);
+    for (size_t i = 0; i < len; i += 4096)
+        other[i] = '#'; /* every segment differs */
+    loose_segments_free(after_run(other, len));
+    CHECK(access(dpath, F_OK) != 0);
+    if (delta) {
+        FILE *f = fopen(dpath, "wb");
+        CHECK(f && fwrite(delta, 1, dn, f) == dn);
+        if (f)
+            fclose(f);
+    }
+    CHECK(reused_with_file(d, len) == 0);
+
+    /* Back to d's base; then the same data again: nothing the base lacks,
+     * so no delta is left. */
+    loose_segments_free(after_run(d, len));
+    unsigned char *base1 = file_bytes(path, &n0);
+    d[len / 3] ^= 0x20;
+    prev = run_with(loose_segments_open(git_dir), d, len, NULL);
+    CHECK(access(dpath, F_OK) == 0);
+    d[len / 3] ^= 0x20;
+    prev = run_with(prev, d, len, &reused);
+    CHECK(reused == nseg && access(dpath, F_OK) != 0);
+    CHECK(same_file(base1, n0, path));
+
+    /* More than an eighth of the data new: the base written again (it
+     * now holds that data's segments alone), the delta gone. */
+    for (size_t i = len / 4; i < len / 2; i += 4096)
+        d[i] = '#';
+    prev = run_with(prev, d, len, NULL);
+    CHECK(!same_file(base1, n0, path) && access(dpath, F_OK) != 0);
+    CHECK(loose_deflate_blob(NULL, d, len, &s) == 0);
+    CHECK(reused_with_file(d, len) == s.nseg);
+    loose_stream_free(&s);
+
+    /* A base more than a quarter unused (the data halved): written again
+     * too, with exactly the segments of the half. */
+    unsigned char *base2 = file_bytes(path, &n0);
+    prev = run_with(prev, d, len / 2, NULL);
+    size_t n2;
+    unsigned char *base3 = file_bytes(path, &n2);
+    CHECK(base3 && n2 < n0 * 3 / 4 && access(dpath, F_OK) != 0);
+    CHECK(reused_with_file(d, len / 2) > 0);
+    loose_segments_free(prev);
+    free(base0);
+    free(base1);
+    free(base2);
+    free(base3);
+    free(delta);
+    free(other);
+    free(d);
+    remove_git_dir();
+}
+
 const struct test loose_deflate_tests[] = {
     {"streams of any size inflate to the blob", test_sizes},
     {"an edit recompresses only the segments around it",
      test_reuse_after_edits},
     {"a damaged segments file is not used", test_damaged_file_unused},
+    {"segments kept in a base and a delta", test_delta},
     {"a resealed file of another build, or whose lengths lie, is not used",
      test_resealed_file},
     {0, 0}};
