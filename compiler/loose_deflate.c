@@ -16,9 +16,12 @@
  *   above | seal
  * A delta that does not verify, or names another base, is not read: a
  * segment is only a shortcut, and one missing costs its compression.
+ * The delta has no build id of its own: naming a base that is this
+ * build's (checked first) is what makes it this build's too.
  */
 #include "loose_deflate.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -108,12 +111,13 @@ static bool delta_path(const char *git_dir, char *buf, size_t size)
     return cache_file_path(git_dir, "segments.delta", buf, size);
 }
 
-/* The file at path (malloc'd, *len bytes before its seal) when its seal
- * verifies; NULL otherwise. */
-static unsigned char *read_sealed(const char *path, size_t *len)
+/* The file at path (malloc'd, *len bytes before its seal) when it holds
+ * at most max bytes and its seal verifies; NULL otherwise. */
+static unsigned char *read_sealed(const char *path, size_t max, size_t *len)
 {
     size_t n = 0;
-    unsigned char *data = cache_file_read(path, &n);
+    bool bad;
+    unsigned char *data = cache_file_read_at(AT_FDCWD, path, max, &n, &bad);
     unsigned char tag[CACHE_SEAL_BYTES];
     if (data && n > CACHE_SEAL_BYTES &&
         cache_file_seal(path, false, data, n - CACHE_SEAL_BYTES, tag) &&
@@ -187,7 +191,7 @@ struct loose_segments *loose_segments_open(const char *git_dir)
     uint32_t count = 0, dcount = 0;
     if (!s || !segments_path(git_dir, path, sizeof(path)))
         return s;
-    s->data = read_sealed(path, &len);
+    s->data = read_sealed(path, SIZE_MAX, &len);
     if (!s->data || !base_head(s->data, len, &at, &count) ||
         !entries_fit(s->data, at, len, count, &s->base_entries)) {
         /* Unusable: nothing to take from it (it is replaced on save). */
@@ -197,10 +201,13 @@ struct loose_segments *loose_segments_open(const char *git_dir)
         return s;
     }
     s->base_len = len;
-    /* The delta, when it verifies and names this base (its seal). */
+    /* The delta, when it verifies and names this base (its seal). No
+     * larger than a delta is ever written (an eighth of the base's
+     * entries and its head): a larger file is not even hashed. */
     size_t dbytes;
     if (delta_path(git_dir, path, sizeof(path)))
-        s->delta = read_sealed(path, &dlen);
+        s->delta = read_sealed(
+            path, s->base_entries / 8 + dat + CACHE_SEAL_BYTES, &dlen);
     if (s->delta && dlen >= dat)
         dcount = get_u32(s->delta + dat - 4);
     if (s->delta &&
@@ -479,16 +486,17 @@ void loose_segments_save(const char *git_dir, const struct loose_segments *prev,
         const unsigned char *e =
             find_segment(prev, list[i]->key, list[i]->raw_len);
         size_t bytes = ENTRY_HEAD + list[i]->z_len;
-        if (e && e >= prev->data && e < prev->data + prev->base_len) {
+        if (e && (uintptr_t)e - (uintptr_t)prev->data < prev->base_len) {
             in_base += bytes;
         } else {
             fresh[i] = true;
             not_in_base += bytes;
         }
     }
-    /* A delta while the segments it adds stay under an eighth of the base
-     * and those of the base no longer used under a quarter; otherwise the
-     * base is written again, exactly this run's, and the delta goes. */
+    /* A delta while the segments it adds are at most an eighth of the
+     * base and those of the base no longer used at most a quarter;
+     * otherwise the base is written again, exactly this run's, and the
+     * delta goes. */
     size_t base = prev ? prev->base_entries : 0;
     if (prev && prev->base_len && not_in_base <= base / 8 &&
         base - in_base <= base / 4) {

@@ -51,9 +51,11 @@ struct loose_stream {
     size_t reused; /* segments copied from the previous run */
 };
 
-/* The previous run's segments of the store at git_dir: an empty set when
- * there are none, the file does not verify or it has no seal key. NULL
- * only when out of memory. */
+/* The segments kept by earlier runs in the store at git_dir (the base,
+ * which may hold a quarter of segments no longer used, and the delta
+ * beside it): an empty set when there is no base, it does not verify or
+ * there is no seal key; the base alone when the delta does not verify or
+ * names another base. NULL only when out of memory. */
 struct loose_segments *loose_segments_open(const char *git_dir);
 void loose_segments_free(struct loose_segments *s);
 

@@ -10,9 +10,10 @@
  * temporary git directory (as only the key's owner can), so the reader
  * gets past it. A stream is then made of fixed bundle-like bytes with the
  * file's pieces; it is not checked (a sealed file is trusted), only made.
- * Then the same input is read as the delta beside a real base file
- * (segments.delta: its magic and the base's seal kept valid, sealed
- * again), and a stream made with both.
+ * Then the same input is read as the delta (segments.delta: its magic
+ * and the base's seal kept valid, sealed again) beside a base of this
+ * build that holds no segment, so that the delta's entries are the ones
+ * used, and a stream made with both.
  *
  * STRUERE_FUZZ_SEEDS=DIR writes seeds: the entries of a real file, whole
  * and cut down. Built by `make fuzz`, replayed over its corpus by `make
@@ -91,8 +92,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *seeds = getenv("STRUERE_FUZZ_SEEDS");
     if (seeds)
         write_seeds(seeds, file, len);
-    base = file; /* the real base, for the delta's turn */
-    base_len = len;
+    free(file);
+    /* The delta's base: this build's head, no entry, sealed. */
+    base_len = header_len + 4 + CACHE_SEAL_BYTES;
+    base = calloc(1, base_len);
+    if (!base)
+        abort();
+    memcpy(base, header, header_len);
+    if (!cache_file_seal(path, true, base, header_len + 4,
+                         base + header_len + 4))
+        abort();
     snprintf(dpath, sizeof(dpath), "%s/struere/segments.delta", git_dir);
     return 0;
 }
@@ -132,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     make_stream();
     free(file);
 
-    /* The delta's turn: the real base, the input as its entries. */
+    /* The delta's turn: the empty base, the input as its entries. */
     enum { DELTA_HEAD = 8 + CACHE_SEAL_BYTES };
     file = malloc(DELTA_HEAD + size + CACHE_SEAL_BYTES);
     if (!file)

@@ -127,6 +127,11 @@ example() {
 sha() { sha256sum | cut -c1-64; }
 # ref NAME: the commit of refs/heads/struere/NAME, or empty.
 ref() { git rev-parse -q --verify "refs/heads/struere/$1^{commit}" 2>/dev/null; }
+# trees_in DIR: the development and eval branches' trees of the repository
+# in DIR, on one line (to compare a run with one made without caches).
+trees_in() {
+    echo "$(git -C "$1" rev-parse "refs/heads/struere/development^{tree}") $(git -C "$1" rev-parse "refs/heads/struere/eval^{tree}")"
+}
 # snapshot: every ref with its id, and the reflogs (to prove nothing moved).
 snapshot() {
     git for-each-ref --format='%(refname) %(objectname)'
@@ -1550,8 +1555,7 @@ t_cache_delta() {
     as_clean() {
         (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
         check "delta: $1: the trees a run without caches commits" \
-            test "$(git rev-parse "$(ref development)^{tree}") $(git rev-parse "$(ref eval)^{tree}")" = \
-            "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}") $(git -C "$W/clean" rev-parse "refs/heads/struere/eval^{tree}")"
+            test "$(trees_in .)" = "$(trees_in "$W/clean")"
     }
     state_is "after the first run"
     check "delta: the first run writes the whole cache, no delta" test ! -e "$base.delta"
@@ -1799,8 +1803,7 @@ t_segments() {
         grep -Eq 'wrote and hashed the bundles \(0 of [0-9]+ pieces reused\)' "$ERR"
     (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
     check "segments: ... and commits the trees of a run without caches" \
-        test "$(git rev-parse "$(ref development)^{tree}") $(git rev-parse "$(ref eval)^{tree}")" = \
-        "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}") $(git -C "$W/clean" rev-parse "refs/heads/struere/eval^{tree}")"
+        test "$(trees_in .)" = "$(trees_in "$W/clean")"
     run git fsck --full --strict --no-progress
     rc_is "segments: git fsck --full --strict after it" 0
 }
@@ -1855,8 +1858,7 @@ t_segments_delta() {
             grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused\)' "$ERR"
         (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
         check "segments delta: ... commits the trees of a run without caches" \
-            test "$(git rev-parse "$(ref development)^{tree}") $(git rev-parse "$(ref eval)^{tree}")" = \
-            "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}") $(git -C "$W/clean" rev-parse "refs/heads/struere/eval^{tree}")"
+            test "$(trees_in .)" = "$(trees_in "$W/clean")"
         rm -rf "$W/clean"
     done
     check "segments delta: the link's target untouched" test -c /dev/zero

@@ -428,6 +428,46 @@ static void test_delta(void)
         CHECK(reused_with_file(d, len) == nseg);
     }
 
+    /* The delta's lengths lying, sealed again: a count one more or one
+     * less than its entries, the last entry's deflated length one more,
+     * the file shorter than its head. Not read; the base still is. */
+    if (delta && dn > 200) {
+        size_t body = dn - 32, at = 8 + 32 + 4, last = at;
+        uint32_t count, z_len;
+        memcpy(&count, delta + at - 4, 4);
+        for (uint32_t i = 0; i < count && at + 44 <= body; i++) {
+            last = at;
+            memcpy(&z_len, delta + at + 40, 4);
+            at += 44 + z_len;
+        }
+        CHECK(count > 0 && at == body);
+        unsigned char *lie = malloc(dn);
+        if (!lie)
+            abort();
+        for (int k = 0; k < 3; k++) {
+            memcpy(lie, delta, dn);
+            uint32_t v = k == 0 ? count + 1 : count - 1;
+            if (k < 2) {
+                memcpy(lie + 8 + 32, &v, 4);
+            } else {
+                memcpy(&z_len, lie + last + 40, 4);
+                z_len++;
+                memcpy(lie + last + 40, &z_len, 4);
+            }
+            write_resealed(dpath, lie, body);
+            size_t r = reused_with_file(d, len);
+            CHECK(r > 0 && r < nseg);
+        }
+        for (size_t cut = 40; cut <= 43; cut += 3) {
+            write_resealed(dpath, delta, cut);
+            size_t r = reused_with_file(d, len);
+            CHECK(r > 0 && r < nseg);
+        }
+        free(lie);
+        write_resealed(dpath, delta, body);
+        CHECK(reused_with_file(d, len) == nseg);
+    }
+
     /* Named for another base: the base written again for other data, the
      * old delta put back. Applied, it would give its segments. */
     unsigned char *other = make_data(len);
@@ -455,8 +495,29 @@ static void test_delta(void)
     CHECK(reused == nseg && access(dpath, F_OK) != 0);
     CHECK(same_file(base1, n0, path));
 
-    /* More than an eighth of the data new: the base written again (it
-     * now holds that data's segments alone), the delta gone. */
+    /* Data grown by a quarter, its start as it was: nothing of the base
+     * unused, but more than an eighth new, so the base is written again
+     * (a delta would grow with every such run) and the delta goes. */
+    {
+        unsigned char *grown = make_data(len + len / 4);
+        memcpy(grown, d, len);
+        for (size_t i = len; i < len + len / 4; i += 4096)
+            grown[i] = '#';
+        d[len / 5] ^= 0x20; /* one segment new: a delta first */
+        memcpy(grown, d, len);
+        prev = run_with(prev, d, len, NULL);
+        CHECK(access(dpath, F_OK) == 0 && same_file(base1, n0, path));
+        prev = run_with(prev, grown, len + len / 4, NULL);
+        CHECK(!same_file(base1, n0, path) && access(dpath, F_OK) != 0);
+        CHECK(loose_deflate_blob(NULL, grown, len + len / 4, &s) == 0);
+        CHECK(reused_with_file(grown, len + len / 4) == s.nseg);
+        loose_stream_free(&s);
+        free(grown);
+        d[len / 5] ^= 0x20;
+    }
+
+    /* A quarter of the data changed: the base written again (it now
+     * holds that data's segments alone), the delta gone. */
     for (size_t i = len / 4; i < len / 2; i += 4096)
         d[i] = '#';
     prev = run_with(prev, d, len, NULL);
