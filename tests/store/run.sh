@@ -1842,6 +1842,7 @@ t_segments_delta() {
     # The next edit with the delta damaged, a FIFO, a link to /dev/zero:
     # pieces still reused from the base, the trees those of a run
     # without caches, no hang.
+    local temp=70
     for what in damaged fifo link; do
         cp -R . "$W/clean"
         rm -rf "$W/clean/.git/struere"
@@ -1850,8 +1851,8 @@ t_segments_delta() {
             fifo) rm -f .git/struere/segments.delta && mkfifo .git/struere/segments.delta ;;
             link) rm -f .git/struere/segments.delta && ln -s /dev/zero .git/struere/segments.delta ;;
         esac
-        sed -i "s/^  temperature: .*/  temperature: 0.7$what/;s/0.7damaged/0.71/;s/0.7fifo/0.72/;s/0.7link/0.73/" \
-            "agents/$agent" "$W/clean/agents/$agent"
+        temp=$((temp + 1))
+        sed -i "s/^  temperature: .*/  temperature: 0.$temp/" "agents/$agent" "$W/clean/agents/$agent"
         run timeout 60 "$S" dev -v
         rc_is "segments delta: dev with the delta $what" 0
         check "segments delta: ... reuses pieces from the base" \
