@@ -676,9 +676,10 @@ bool defcache_restore(const struct defcache *c, const struct project *p,
     if (racy) {
         /* Written just before the run that cached it: its bytes decide. */
         size_t flen = 0;
-        if (!full && !(full = arena_path(a, p->dir, d->path)))
-            return false;
-        unsigned char *bytes = cache_file_read(full, &flen);
+        bool bad;
+        unsigned char *bytes = cache_file_read_at(
+            p->dir_fd > 0 ? p->dir_fd : AT_FDCWD,
+            p->dir_fd > 0 ? d->path : full, SIZE_MAX, &flen, &bad);
         unsigned char fh[32];
         bool same = (bytes || now.size == 0) && flen == now.size;
         if (same) {

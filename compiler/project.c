@@ -705,6 +705,27 @@ static bool accepts(const struct kind_ops *ops, const char *name)
     return ops == &kind_table[KIND_AGENT] && ends_with(name, ".md");
 }
 
+/* The kind's directory, opened for listing: from the project
+ * directory's descriptor where there is one, so that the names listed
+ * and the files read come from the same directory however dir is
+ * re-pointed meanwhile. NULL with errno set when it cannot be opened. */
+static DIR *open_kind_dir(const struct project *p, const char *dirpath,
+                          const char *rel)
+{
+    if (p->dir_fd <= 0)
+        return opendir(dirpath);
+    int fd = openat(p->dir_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return dir;
+}
+
 static void discover(struct project *p, enum kind k)
 {
     const struct kind_ops *ops = &kind_table[k];
@@ -712,10 +733,13 @@ static void discover(struct project *p, enum kind k)
     struct stat lst;
     if (!dirpath)
         return; /* out of memory: the arena says so */
-    if (lstat(dirpath, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+    int at = p->dir_fd > 0 ? p->dir_fd : AT_FDCWD;
+    const char *name = p->dir_fd > 0 ? ops->dir : dirpath;
+    char *real = NULL;
+    if (fstatat(at, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(lst.st_mode)) {
         /* A linked kind directory is listed only when it stays inside
          * the project: the names of files elsewhere are not printed. */
-        char *real;
         int r = resolve_inside(p, &p->arena, dirpath, &real);
         if (r == READ_OUTSIDE) {
             diag_add(&p->diags, SEV_ERROR, "outside-project",
@@ -726,14 +750,37 @@ static void discover(struct project *p, enum kind k)
                      ops->dir);
             return;
         }
+        if (r == READ_DANGLING || r == ENOMEM)
+            return; /* nothing to list; out of memory: the arena says so */
+        if (r) {
+            diag_add(&p->diags, SEV_ERROR, "io-error", NULL, 0, 0, NULL,
+                     "cannot read directory %s: %s", ops->dir, strerror(r));
+            p->io_error = 1;
+            return;
+        }
     }
-    DIR *dir = opendir(dirpath);
+    DIR *dir = open_kind_dir(p, dirpath, ops->dir);
     if (!dir) {
         if (errno != ENOENT) {
             diag_add(&p->diags, SEV_ERROR, "io-error", NULL, 0, 0, NULL,
                      "cannot read directory %s: %s", ops->dir, strerror(errno));
             p->io_error = 1;
         }
+        return;
+    }
+    /* The link was checked by its path, the directory opened from the
+     * descriptor: listed only when they are the same directory (the
+     * project re-pointed meanwhile could make them two). */
+    struct stat opened, checked;
+    if (real &&
+        (fstat(dirfd(dir), &opened) != 0 || stat(real, &checked) != 0 ||
+         opened.st_dev != checked.st_dev || opened.st_ino != checked.st_ino)) {
+        closedir(dir);
+        diag_add(&p->diags, SEV_ERROR, "io-error", NULL, 0, 0,
+                 "run again once the project stops moving",
+                 "cannot read directory %s: it was replaced while being read",
+                 ops->dir);
+        p->io_error = 1;
         return;
     }
     char **names = NULL;
@@ -749,7 +796,6 @@ static void discover(struct project *p, enum kind k)
             return;
         }
     }
-    closedir(dir);
     /* Byte order, never the file system's or the locale's. */
     if (n > 1)
         qsort(names, n, sizeof(*names), cmp_str);
@@ -765,9 +811,9 @@ static void discover(struct project *p, enum kind k)
             if (k == KIND_TEST)
                 continue;
             struct source *where = source_from_bytes(&p->arena, path, "", 0);
-            char *full = arena_path(&p->arena, p->dir, path);
-            struct stat st;
-            bool isdir = full && stat(full, &st) == 0 && S_ISDIR(st.st_mode);
+            struct stat st; /* in the directory listed */
+            bool isdir = fstatat(dirfd(dir), names[i], &st, 0) == 0 &&
+                         S_ISDIR(st.st_mode);
             diag_add(&p->diags, SEV_WARNING, "stray-file", where, 0, 0,
                      isdir ? "definitions are not read from subdirectories"
                            : arena_printf(&p->arena, "%s files end in %s%s",
@@ -790,6 +836,7 @@ static void discover(struct project *p, enum kind k)
         d->kind = k;
         d->path = path;
     }
+    closedir(dir);
     p->ndefs[k] = kept;
 }
 

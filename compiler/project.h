@@ -68,9 +68,12 @@ struct project {
      * looked up from it by their path relative to dir, a component or
      * two, not from the root again (-C /a/long/path). 0 when it could
      * not be opened (or would have been descriptor 0): by the whole
-     * path dir/rel then. Discovery lists dir by its path: a dir replaced
-     * during a run (a link re-pointed) can list names from the new tree
-     * and read them from the old, as two runs would. */
+     * path dir/rel then. Discovery lists the kinds' directories from it
+     * too: the names listed and the plain files read come from one
+     * directory, even when dir is re-pointed during a run. A link (a
+     * kind directory or a definition file) is resolved by its whole path,
+     * to check that it stays inside real_dir; a linked kind directory is
+     * listed only when the one opened is the one checked. */
     int dir_fd;
     const char *real_dir; /* the same resolved (realpath): files must
                              resolve inside it */

@@ -132,6 +132,16 @@ ref() { git rev-parse -q --verify "refs/heads/struere/$1^{commit}" 2>/dev/null; 
 trees_in() {
     echo "$(git -C "$1" rev-parse "refs/heads/struere/development^{tree}") $(git -C "$1" rev-parse "refs/heads/struere/eval^{tree}")"
 }
+# clean_copy: the project here copied to $W/clean without dev's caches
+# (.git/struere), made before the run under test; as_clean WHAT then runs
+# dev there and checks that the development and eval trees committed here
+# are the ones a run without caches commits.
+clean_copy() { rm -rf "$W/clean" && cp -R . "$W/clean" && rm -rf "$W/clean/.git/struere"; }
+as_clean() {
+    (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
+    check "$1: the trees a run without caches commits" \
+        test "$(trees_in .)" = "$(trees_in "$W/clean")"
+}
 # snapshot: every ref with its id, and the reflogs (to prove nothing moved).
 snapshot() {
     git for-each-ref --format='%(refname) %(objectname)'
@@ -1342,8 +1352,7 @@ t_cache() {
 
     # Corrupt caches are ignored: the same commit as without them.
     bump 2
-    cp -R . "$W/clean"
-    rm -rf "$W/clean/.git/struere"
+    clean_copy
     local f
     for f in .git/struere/defs-*; do
         printf 'garbage' | dd of="$f" bs=1 seek=100 conv=notrunc 2>/dev/null
@@ -1357,10 +1366,7 @@ t_cache() {
     rc_is "cache: dev with corrupt caches" 0
     check "cache: a corrupt definition cache restores nothing" grep -q '(0 restored from the cache)' "$ERR"
     check "cache: a corrupt cached bundle is not used" grep -q '3 bundles to reuse, 0 from the cache' "$ERR"
-    (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
-    check "cache: ... and the commit is the one a run without caches makes" \
-        test "$(git rev-parse "$(ref development)^{tree}")" = \
-        "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}")"
+    as_clean "cache: corrupt caches"
     run "$S" dev -v
     check "cache: the corrupt caches were replaced" grep -q "($total restored from the cache)" "$ERR"
     check "cache: ... the corrupt pieces too (each named by its SHA-256 again)" \
@@ -1423,14 +1429,11 @@ t_cache() {
         python3 "$REPO/tests/store/tamper.py" index .git "$pb" "$how" ||
             fail "cache: break the index ($how)"
         printf '\n# index %s\n' "$how" >>fixtures/austin-families.fixture.yaml
-        rm -rf "$W/clean" && cp -R . "$W/clean" && rm -rf "$W/clean/.git/struere"
+        clean_copy
         run "$S" dev -v
         check "cache: an index broken ($how): dev commits, development's bundle read from git" \
             sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 2 from the cache' '$ERR'"
-        (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
-        check "cache: ... the commit a run without caches makes" \
-            test "$(git rev-parse "$(ref development)^{tree}")" = \
-            "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}")"
+        as_clean "cache: an index broken ($how)"
     done
     local trunc
     for trunc in 0 1 17 1000; do
@@ -1549,17 +1552,26 @@ t_cache_delta() {
         check "delta: $1: every result kept of the checks between definitions is of its file as it is${bad:+ (not: $bad)}" \
             sh -c "test -z '$bad' && echo '$got' | grep -q '^X'"
     }
-    # as_clean WHAT: run dev here and in a copy made before it without
-    # caches ($W/clean): the same trees
-    clean_copy() { rm -rf "$W/clean" && cp -R . "$W/clean" && rm -rf "$W/clean/.git/struere"; }
-    as_clean() {
-        (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
-        check "delta: $1: the trees a run without caches commits" \
-            test "$(trees_in .)" = "$(trees_in "$W/clean")"
-    }
     state_is "after the first run"
     check "delta: the first run writes the whole cache, no delta" test ! -e "$base.delta"
     b0=$(sha <"$base")
+
+    # a file added, then removed again: nothing differs from the cache any
+    # more, so the delta that held the new file's record is removed and the
+    # cache left as it is
+    sed 's/^slug: scheduler$/slug: scheduler-two/' agents/scheduler.md >agents/scheduler-two.md
+    run "$S" dev -v
+    check "delta: a file added: a delta written, the cache as it was" \
+        sh -c "test $RC = 0 && test -s '$base.delta' && test '$(sha <"$base")' = '$b0'"
+    rm agents/scheduler-two.md
+    clean_copy
+    run "$S" dev -v
+    check "delta: ... and removed again: no delta left, the cache as it was" \
+        sh -c "test $RC = 0 && test ! -e '$base.delta' && test '$(sha <"$base")' = '$b0'"
+    check "delta: ... every file restored from the cache" \
+        grep -q "($total restored from the cache)" "$ERR"
+    state_is "a file added and removed"
+    as_clean "delta: a file added and removed"
 
     printf '\nRevision delta 1.\n' >>agents/scheduler.md
     clean_copy
@@ -1571,7 +1583,7 @@ t_cache_delta() {
         test "$(stat -c %s "$base.delta")" -le "$(($(stat -c %s "$base") / 8))"
     check "delta: ... and the cache itself is as it was" test "$(sha <"$base")" = "$b0"
     state_is "one file edited"
-    as_clean "one file edited"
+    as_clean "delta: one file edited"
 
     # the first file's record is now only in the delta: restored from it
     printf '\nRevision delta 2.\n' >>agents/homework-helper.md
@@ -1581,7 +1593,7 @@ t_cache_delta() {
         grep -q "($((total - 1)) restored from the cache)" "$ERR"
     check "delta: ... the cache itself still as it was" test "$(sha <"$base")" = "$b0"
     state_is "two files edited"
-    as_clean "two files edited"
+    as_clean "delta: two files edited"
 
     # a file removed: no record of it; back as a new file: read again
     mv tests/staff.test.yaml "$W/staff.test.yaml"
@@ -1590,7 +1602,7 @@ t_cache_delta() {
     check "delta: a file removed: every other restored" \
         grep -q "($((total - 1)) restored from the cache)" "$ERR"
     state_is "a file removed"
-    as_clean "a file removed"
+    as_clean "delta: a file removed"
     cp "$base.delta" "$W/removed.delta"
     cp "$W/staff.test.yaml" tests/staff.test.yaml
     clean_copy
@@ -1598,7 +1610,7 @@ t_cache_delta() {
     check "delta: ... back as a new file: read again, every other restored" \
         grep -q "($((total - 1)) restored from the cache)" "$ERR"
     state_is "the file back"
-    as_clean "the file back"
+    as_clean "delta: the file back"
 
     # every file changed at once: the whole cache is written again and
     # the delta removed
@@ -1609,7 +1621,7 @@ t_cache_delta() {
     check "delta: ... the whole cache written again" test "$(sha <"$base")" != "$b0"
     check "delta: ... and the delta removed" test ! -e "$base.delta"
     state_is "every file touched"
-    as_clean "every file touched"
+    as_clean "delta: every file touched"
     # its records are marked racy now (written just before): the next run,
     # finding them old enough, clears every mark, so writes it whole again
     sleep 2.2
@@ -1629,7 +1641,7 @@ t_cache_delta() {
     run "$S" dev -v
     check "delta: a delta naming another cache is not applied (staff's test restored)" \
         grep -q "($((total - 1)) restored from the cache)" "$ERR"
-    as_clean "a delta naming another cache"
+    as_clean "delta: a delta naming another cache"
     state_is "a delta naming another cache"
 
     # the results of the checks between definitions kept in the delta are
@@ -1671,7 +1683,7 @@ t_cache_delta() {
     run "$S" dev -v
     check "delta: a forged delta is not used (the file it holds is read again)" \
         grep -q "($((total - 2)) restored from the cache)" "$ERR"
-    as_clean "a forged delta"
+    as_clean "delta: a forged delta"
     # (control) the same edit sealed with the store's key is used: the MAC
     # is what keeps it out
     sleep 2.2
@@ -1697,7 +1709,7 @@ t_cache_delta() {
         run "$S" dev -v
         check "delta: a delta $([ $how = garbage ] && echo garbled || echo "cut to $how bytes") is ignored: the cache alone is used" \
             grep -q "($((total - 2)) restored from the cache)" "$ERR"
-        as_clean "a broken delta ($how)"
+        as_clean "delta: a broken delta ($how)"
     done
 
     # struere.yaml changed: every result of the checks between definitions
@@ -1712,7 +1724,7 @@ t_cache_delta() {
     run "$S" dev -v
     check "delta: struere.yaml changed: the whole cache again, no delta" \
         sh -c "test $RC = 0 && test '$(sha <"$base")' != '$b0' && test ! -e '$base.delta'"
-    as_clean "struere.yaml changed"
+    as_clean "delta: struere.yaml changed"
     state_is "struere.yaml changed"
 
     # two runs at once over a cache and its delta, five times: each
@@ -1733,7 +1745,7 @@ t_cache_delta() {
     run "$S" dev -v
     check "delta: ... and the run after restores all but the file it changed" \
         grep -q "($((total - 1)) restored from the cache)" "$ERR"
-    as_clean "after two runs at once"
+    as_clean "delta: after two runs at once"
 }
 
 # ---- 13a. bundles' loose objects made of reused segments ----------------
@@ -1793,17 +1805,14 @@ t_segments() {
         grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused\)' "$ERR"
 
     # A damaged segments file: not used, and the same commit as without.
-    cp -R . "$W/clean"
-    rm -rf "$W/clean/.git/struere"
+    clean_copy
     printf 'XXXX' | dd of=.git/struere/segments bs=1 seek=200 conv=notrunc 2>/dev/null
     sed -i "s/^  temperature: .*/  temperature: 0.77/" "agents/$agent" "$W/clean/agents/$agent"
     run "$S" dev -v
     rc_is "segments: dev with a damaged segments file" 0
     check "segments: ... reuses nothing from it" \
         grep -Eq 'wrote and hashed the bundles \(0 of [0-9]+ pieces reused\)' "$ERR"
-    (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
-    check "segments: ... and commits the trees of a run without caches" \
-        test "$(trees_in .)" = "$(trees_in "$W/clean")"
+    as_clean "segments: a damaged segments file"
     run git fsck --full --strict --no-progress
     rc_is "segments: git fsck --full --strict after it" 0
 }
@@ -1844,8 +1853,7 @@ t_segments_delta() {
     # without caches, no hang.
     local temp=70
     for what in damaged fifo link; do
-        cp -R . "$W/clean"
-        rm -rf "$W/clean/.git/struere"
+        clean_copy
         case $what in
             damaged) printf 'XX' | dd of=.git/struere/segments.delta bs=1 seek=100 conv=notrunc 2>/dev/null ;;
             fifo) rm -f .git/struere/segments.delta && mkfifo .git/struere/segments.delta ;;
@@ -1857,9 +1865,7 @@ t_segments_delta() {
         rc_is "segments delta: dev with the delta $what" 0
         check "segments delta: ... reuses pieces from the base" \
             grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused\)' "$ERR"
-        (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
-        check "segments delta: ... commits the trees of a run without caches" \
-            test "$(trees_in .)" = "$(trees_in "$W/clean")"
+        as_clean "segments delta: the delta $what"
         rm -rf "$W/clean"
     done
     check "segments delta: the link's target untouched" test -c /dev/zero
@@ -1909,24 +1915,12 @@ t_cache_trust() {
     check "cache trust: all three cached bundles were edited" \
         test "$(ls "$W/tampered" | wc -l)" = 3
     printf '\nRevision 1.\n' >>agents/homework-helper.md
-    cp -R . "$W/clean"
-    rm -rf "$W/clean/.git/struere"
+    clean_copy
     run "$S" dev -v
     rc_is "cache trust: dev after an unrelated change" 0
     check "cache trust: the edited cached bundles are not used" \
         grep -q '3 bundles to reuse, 0 from the cache' "$ERR"
-    # trees_as_clean WHAT: development's and eval's trees are those that
-    # a run without caches makes ($W/clean, run now)
-    trees_as_clean() {
-        local b
-        (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
-        for b in development eval; do
-            check "cache trust: $1$b's tree is the one a run without caches makes" \
-                test "$(git rev-parse "$(ref $b)^{tree}")" = \
-                "$(git -C "$W/clean" rev-parse "refs/heads/struere/$b^{tree}")"
-        done
-    }
-    trees_as_clean ""
+    as_clean "cache trust: edited cached bundles"
     check "cache trust: the edit is in no committed bundle" \
         sh -c "! git show $(ref development):bundles/production.stb | grep -q 'Answers pirates'"
     check "cache trust: ... and in no cached piece (removed, replaced)" \
@@ -1941,11 +1935,11 @@ t_cache_trust() {
     $T renamed .git "Answers parents" "Answers pirates" ||
         fail "cache trust: tamper the cached bundles, pieces renamed"
     printf '\nRevision 1b.\n' >>agents/homework-helper.md
-    rm -rf "$W/clean" && cp -R . "$W/clean" && rm -rf "$W/clean/.git/struere"
+    clean_copy
     run "$S" dev -v
     check "cache trust: renamed edited pieces: no bundle is taken from the cache" \
         sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 0 from the cache' '$ERR'"
-    trees_as_clean "... "
+    as_clean "cache trust: renamed edited pieces"
     check "cache trust: ... and the edit is in no cached piece" \
         sh -c "! grep -rlq 'Answers pirates' .git/struere/chunks"
 
@@ -1970,9 +1964,7 @@ t_cache_trust() {
     # the definition cache, its MAC made with another key
     sleep 2.2 # past the cache's timestamp margin: stat alone decides
     "$S" dev >/dev/null 2>&1
-    rm -rf "$W/clean"
-    cp -R . "$W/clean"
-    rm -rf "$W/clean/.git/struere"
+    clean_copy
     # (the cache itself; a delta beside it names its MAC, so goes with it)
     for f in .git/struere/defs-????????????????; do
         $T defs "$f" "Answers parents" "Answers pirates" random ||
@@ -1983,10 +1975,7 @@ t_cache_trust() {
     run "$S" dev -v
     rc_is "cache trust: dev over a definition cache with a forged MAC" 0
     check "cache trust: ... restores nothing from it" grep -q '(0 restored from the cache)' "$ERR"
-    (cd "$W/clean" && "$S" dev >/dev/null 2>&1)
-    check "cache trust: ... and commits what a run without caches commits" \
-        test "$(git rev-parse "$(ref development)^{tree}")" = \
-        "$(git -C "$W/clean" rev-parse "refs/heads/struere/development^{tree}")"
+    as_clean "cache trust: a definition cache with a forged MAC"
     # with the store's own key the same edit is taken: the MAC is what
     # keeps it out (the test is not passing for another reason)
     sleep 2.2
@@ -2130,8 +2119,7 @@ t_status_kept() {
         test -f ".git/struere/bundles/$pid.idx" -a "$(ls .git/struere/bundles | wc -l)" = 4
     edit agents/homework-helper.md 's.replace("temperature: 0.6", "temperature: 0.7", 1)' ||
         fail "status kept: edit homework-helper" "the example changed shape"
-    cp -R . "$W/clean"
-    rm -rf "$W/clean/.git/struere"
+    clean_copy
     (cd "$W/clean" && "$S" status --json >"$W/want.json" 2>/dev/null)
     want_rc=$?
     # by hand: production lacks the committed front-desk revision and the

@@ -468,6 +468,46 @@ static void test_delta(void)
         CHECK(reused_with_file(d, len) == nseg);
     }
 
+    /* Sound in every way but larger than any delta is ever written (an
+     * eighth of the base's entries, and its head): not read, not even
+     * hashed. Its entries repeated and one more entry (of a key already
+     * there: ignored) filling it to exactly that size: read; one byte
+     * longer: not read. */
+    if (delta && base0 && dn > 100) {
+        uint32_t idlen, count;
+        memcpy(&idlen, base0 + 8, 4);
+        memcpy(&count, delta + 8 + 32, 4);
+        size_t head = 8 + 32 + 4, entries = dn - 32 - head;
+        size_t cap = (n0 - 32 - (12 + idlen + 4)) / 8;
+        size_t k = cap / entries, slack = cap - k * entries;
+        if (slack < 44 && k) {
+            k--;
+            slack += entries;
+        }
+        CHECK(k >= 1 && slack >= 44);
+        for (size_t extra = 0; extra <= 1 && k >= 1 && slack >= 44; extra++) {
+            size_t body = head + cap + extra;
+            unsigned char *big = calloc(1, body);
+            if (!big)
+                abort();
+            uint32_t c = (uint32_t)(k * count + 1);
+            uint32_t z_len = (uint32_t)(slack - 44 + extra);
+            memcpy(big, delta, head);
+            memcpy(big + head - 4, &c, 4);
+            for (size_t j = 0; j < k; j++)
+                memcpy(big + head + j * entries, delta + head, entries);
+            unsigned char *filler = big + head + k * entries;
+            memcpy(filler, delta + head, 40); /* the first entry's key */
+            memcpy(filler + 40, &z_len, 4);
+            write_resealed(dpath, big, body);
+            size_t r = reused_with_file(d, len);
+            CHECK(extra == 0 ? r == nseg : r > 0 && r < nseg);
+            free(big);
+        }
+        write_resealed(dpath, delta, dn - 32);
+        CHECK(reused_with_file(d, len) == nseg);
+    }
+
     /* Named for another base: the base written again for other data, the
      * old delta put back. Applied, it would give its segments. */
     unsigned char *other = make_data(len);

@@ -237,6 +237,100 @@ static void test_hidden_edit_not_quoted(void)
     changed_not_quoted(same_size_mtime_back);
 }
 
+/* Moves the project directory to dir.old (*moved gets the path) and
+ * makes a new, empty one at its path: the project re-pointed during a
+ * run. */
+static void repoint_project(char moved[sizeof(dir)])
+{
+    if (snprintf(moved, sizeof(dir), "%s.old", dir) >= (int)sizeof(dir) ||
+        rename(dir, moved) != 0 || mkdir(dir, 0755) != 0)
+        abort();
+}
+
+/* Removes both the new project directory and the one moved away. */
+static void remove_repointed(const char *moved)
+{
+    remove_project();
+    snprintf(dir, sizeof(dir), "%s", moved);
+    remove_project();
+}
+
+/* The project directory re-pointed once the run has begun (moved away,
+ * another put at its path): discovery lists the directory the run
+ * opened, the one its files are read from, not names from the other. */
+static void test_replaced_directory(void)
+{
+    make_project();
+    struct project p;
+    CHECK(project_load_config(&p, dir) == 0);
+    char moved[sizeof(dir)];
+    repoint_project(moved);
+    char sub[128];
+    snprintf(sub, sizeof(sub), "%s/agents", dir);
+    if (mkdir(sub, 0755) != 0)
+        abort();
+    put("agents/intruder.md", agent_text);
+    CHECK(project_load_defs(&p, 1, NULL) == 0);
+    struct def *helper = def_named(&p, KIND_AGENT, "agents/helper.md");
+    CHECK(p.ndefs[KIND_AGENT] == 1 && helper && helper->root);
+    CHECK(def_named(&p, KIND_AGENT, "agents/intruder.md") == NULL);
+    CHECK(p.ndefs[KIND_DATA] == 1 && p.defs[KIND_DATA][0].root &&
+          p.ndefs[KIND_FIXTURE] == 1 && p.defs[KIND_FIXTURE][0].root);
+    CHECK(!p.io_error && diag_coded(&p, "io-error") == NULL);
+    project_free(&p);
+    remove_repointed(moved);
+}
+
+/* agents/ a link out of the project in the directory the run opened,
+ * and the project re-pointed before discovery to one where agents/ is
+ * inside (a directory) or nothing: the link is checked by its path, so
+ * the new tree's answer must not let the old link be listed. */
+static void linked_kinds_dir_replaced(bool agents_in_new)
+{
+    make_project();
+    char outside[sizeof(dir) + 16], link[sizeof(dir) + 16];
+    if (snprintf(outside, sizeof(outside), "%s.outside", dir) >=
+            (int)sizeof(outside) ||
+        snprintf(link, sizeof(link), "%s/agents", dir) >= (int)sizeof(link))
+        abort();
+    char secret[sizeof(outside) + 16];
+    snprintf(secret, sizeof(secret), "%s/secret.md", outside);
+    FILE *f = mkdir(outside, 0755) == 0 ? fopen(secret, "wb") : NULL;
+    if (!f)
+        abort();
+    fputs("---\nname: Secret\nslug: secret\n---\nx\n", f);
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' && ln -s '%s' '%s'", link, outside,
+             link);
+    if (system(cmd) != 0)
+        abort();
+    struct project p;
+    CHECK(project_load_config(&p, dir) == 0);
+    char moved[sizeof(dir)];
+    repoint_project(moved);
+    if (agents_in_new && mkdir(link, 0755) != 0)
+        abort();
+    CHECK(project_load_defs(&p, 1, NULL) == 0);
+    CHECK(p.ndefs[KIND_AGENT] == 0);
+    CHECK(def_named(&p, KIND_AGENT, "agents/secret.md") == NULL);
+    for (size_t i = 0; i < p.diags.n; i++)
+        CHECK(!strstr(p.diags.items[i].message, "secret"));
+    /* (a directory replaced is an error; a dangling link lists nothing) */
+    CHECK(!agents_in_new || (p.io_error && diag_coded(&p, "io-error")));
+    project_free(&p);
+    remove_repointed(moved);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", outside);
+    if (system(cmd) != 0)
+        abort();
+}
+
+static void test_linked_kinds_dir_replaced(void)
+{
+    linked_kinds_dir_replaced(true);
+    linked_kinds_dir_replaced(false);
+}
+
 const struct test project_tests[] = {
     {"check lets texts go and reads quotes back", test_released_and_quoted},
     {"digests are taken before a text goes", test_hashed_before_release},
@@ -244,5 +338,9 @@ const struct test project_tests[] = {
      test_changed_file_not_quoted},
     {"an edit of the same size with its mtime put back is not quoted",
      test_hidden_edit_not_quoted},
+    {"a directory replaced during the run is listed as it was opened",
+     test_replaced_directory},
+    {"a linked kind directory is listed only if it is the one checked",
+     test_linked_kinds_dir_replaced},
     {0, 0},
 };
