@@ -708,13 +708,15 @@ static bool accepts(const struct kind_ops *ops, const char *name)
 /* The kind's directory, opened for listing: from the project
  * directory's descriptor where there is one, so that the names listed
  * and the files read come from the same directory however dir is
- * re-pointed meanwhile. NULL with errno set when it cannot be opened. */
+ * re-pointed meanwhile. A link is followed only when follow is set (it
+ * was checked): one that appeared since gives ELOOP. NULL with errno set
+ * when it cannot be opened. */
 static DIR *open_kind_dir(const struct project *p, const char *dirpath,
-                          const char *rel)
+                          const char *rel, bool follow)
 {
-    if (p->dir_fd <= 0)
-        return opendir(dirpath);
-    int fd = openat(p->dir_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
+    int fd =
+        p->dir_fd > 0 ? openat(p->dir_fd, rel, flags) : open(dirpath, flags);
     if (fd < 0)
         return NULL;
     DIR *dir = fdopendir(fd);
@@ -724,6 +726,16 @@ static DIR *open_kind_dir(const struct project *p, const char *dirpath,
         errno = e;
     }
     return dir;
+}
+
+/* The kind's directory was not the same from one look to the next. */
+static void kind_dir_replaced(struct project *p, const struct kind_ops *ops)
+{
+    diag_add(&p->diags, SEV_ERROR, "io-error", NULL, 0, 0,
+             "run again once the project stops moving",
+             "cannot read directory %s: it was replaced while being read",
+             ops->dir);
+    p->io_error = 1;
 }
 
 static void discover(struct project *p, enum kind k)
@@ -750,8 +762,20 @@ static void discover(struct project *p, enum kind k)
                      ops->dir);
             return;
         }
-        if (r == READ_DANGLING || r == ENOMEM)
-            return; /* nothing to list; out of memory: the arena says so */
+        if (r == ENOMEM && p->arena.failed)
+            return; /* out of memory: the arena says so */
+        if (r == READ_DANGLING) {
+            /* Nothing to list, unless the link the descriptor sees still
+             * leads somewhere: the project was re-pointed meanwhile. */
+            int fd = p->dir_fd > 0 ? openat(p->dir_fd, ops->dir,
+                                            O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                   : -1;
+            if (fd >= 0) {
+                close(fd);
+                kind_dir_replaced(p, ops);
+            }
+            return;
+        }
         if (r) {
             diag_add(&p->diags, SEV_ERROR, "io-error", NULL, 0, 0, NULL,
                      "cannot read directory %s: %s", ops->dir, strerror(r));
@@ -759,7 +783,11 @@ static void discover(struct project *p, enum kind k)
             return;
         }
     }
-    DIR *dir = open_kind_dir(p, dirpath, ops->dir);
+    DIR *dir = open_kind_dir(p, dirpath, ops->dir, real != NULL);
+    if (!dir && errno == ELOOP && !real) {
+        kind_dir_replaced(p, ops); /* a link since it was looked at */
+        return;
+    }
     if (!dir) {
         if (errno != ENOENT) {
             diag_add(&p->diags, SEV_ERROR, "io-error", NULL, 0, 0, NULL,
@@ -776,11 +804,7 @@ static void discover(struct project *p, enum kind k)
         (fstat(dirfd(dir), &opened) != 0 || stat(real, &checked) != 0 ||
          opened.st_dev != checked.st_dev || opened.st_ino != checked.st_ino)) {
         closedir(dir);
-        diag_add(&p->diags, SEV_ERROR, "io-error", NULL, 0, 0,
-                 "run again once the project stops moving",
-                 "cannot read directory %s: it was replaced while being read",
-                 ops->dir);
-        p->io_error = 1;
+        kind_dir_replaced(p, ops);
         return;
     }
     char **names = NULL;

@@ -764,6 +764,23 @@ t "hardening: add with data -> outside: no name from outside in it" \
     bash -c "! grep -q '$SECRET' '$H/roles/viewer.yaml'"
 rm -rf "$H/data" "$H/roles"
 
+# A kind directory linked inside the project, by a relative or an
+# absolute path, is listed as the directory it names (the hint for a
+# subdirectory in it included).
+hp "$H"
+mv "$H/data" "$H/shared-data"
+mkdir "$H/shared-data/sub"
+for target in shared-data "$H/shared-data"; do
+    ln -sfn "$target" "$H/data"
+    run timeout 10 "$BIN" -C "$H" check
+    t "hardening: data -> $target inside the project: its data type checked, exit 0" \
+        bash -c "[ $RC -eq 0 ] && grep -q '^0 errors, 1 warning in 1 definition$' '$T/out'"
+    t "hardening: data -> $target: a subdirectory in it named as one" \
+        grep -q '^    hint: definitions are not read from subdirectories$' "$T/out"
+    rm "$H/data"
+done
+rm -rf "$H/shared-data"
+
 # dev: nothing compiled, nothing committed.
 hp "$H"
 git -C "$H" init -q

@@ -209,7 +209,7 @@ def rename_ref():
     # once: at 10,000 definitions, 1,500 files of records)
     relating = {}  # record -> the files with a relation to it
     for g in fx:
-        for r in re.findall(r'to: "([^"]+)"', texts[g]):
+        for r in re.findall(r'(?=to: "([^"]+)")', texts[g]):
             relating.setdefault(r, set()).add(g)
     related = [(f, r) for f in fx for r in refs[f]
                if relating.get(r, set()) - {f}]
