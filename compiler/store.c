@@ -574,18 +574,19 @@ static int update_ref(struct store *s, const char *ref, const git_oid *id,
     int rc;
     /* Keep a reflog even where git would not (bare repositories): log
      * and rollback read the history of production from it. */
+    /* No expected id: the ref must not exist. The zero id says so under
+     * the ref's lock; git_reference_create without force looks before
+     * it takes the lock, so two runs creating the ref at once could both
+     * succeed, the second overwriting the first. */
     git_oid old;
+    memset(&old, 0, sizeof(old));
     if (expected && *expected && git_oid_fromstr(&old, expected) < 0)
         return fail(s, "expected id");
     /* A lock held by a command running now is released within moments:
      * wait for it (up to about 2 s) and then compare-and-swap; a lock
      * that outlives that was left by a killed command. */
     for (int attempt = 0;; attempt++) {
-        if (!expected || !*expected)
-            rc = git_reference_create(&r, s->repo, ref, id, 0, msg);
-        else
-            rc = git_reference_create_matching(&r, s->repo, ref, id, 1, &old,
-                                               msg);
+        rc = git_reference_create_matching(&r, s->repo, ref, id, 1, &old, msg);
         git_reference_free(r);
         r = NULL;
         if (rc != GIT_ELOCKED || attempt >= 200)

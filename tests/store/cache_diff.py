@@ -172,8 +172,12 @@ def rename_field():
     return "rename field %s of %s" % (f, rel)
 
 
+def refs_in(text):
+    return re.findall(r'(?m)^  - ref: "([^"]+)"$', text)
+
+
 def fixture_refs(rel):
-    return re.findall(r'(?m)^  - ref: "([^"]+)"$', read(rel).decode())
+    return refs_in(read(rel).decode())
 
 
 def cross_relation():
@@ -200,8 +204,7 @@ def rename_ref():
     # a fixture record's ref renamed in its own file only: relations to it
     # from other files, unchanged themselves, no longer hold
     texts = {f: read(f).decode() for f in files("fixtures")}
-    refs = {f: re.findall(r'(?m)^  - ref: "([^"]+)"$', t)
-            for f, t in texts.items()}
+    refs = {f: refs_in(t) for f, t in texts.items()}
     fx = [f for f in texts if refs[f]]
     if not fx:
         return "no fixture record"
@@ -216,7 +219,7 @@ def rename_ref():
     rel, ref = rng.choice(related) if related else (None, None)
     if not rel:
         rel = rng.choice(fx)
-        ref = rng.choice(fixture_refs(rel))
+        ref = rng.choice(refs[rel])
     s = read(rel).decode().replace('"%s"' % ref, '"%s-renamed"' % ref)
     write(rel, s.encode())
     return "rename record %s of %s" % (ref, rel)

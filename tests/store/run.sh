@@ -681,6 +681,39 @@ EOF
     if [ -z "$bad" ]; then pass "concurrency: two keys create at once: every printed key is stored"; else
         fail "concurrency: two keys create at once" "$bad"
     fi
+
+    # the same on stores with no keys yet, twenty times: both create the
+    # ref, and only one may (a creation looked at before the ref's lock
+    # was taken let both succeed, the first key lost)
+    bad=""
+    local fresh
+    for i in $(seq 20); do
+        fresh="$W/fresh-keys-$i"
+        git init -q "$fresh"
+        (cd "$fresh" && "$S" keys create --env eval --name a >o1 2>e1) &
+        p1=$!
+        (cd "$fresh" && "$S" keys create --env eval --name b >o2 2>e2) &
+        p2=$!
+        wait $p1
+        ra=$?
+        wait $p2
+        rb=$?
+        for r in 1 2; do
+            [ $r = 1 ] && e=$ra || e=$rb
+            k=$(cat "$fresh/o$r")
+            if [ "$e" = 0 ]; then
+                git -C "$fresh" show refs/struere/keys:keys.json | grep -q "$(printf %s "$k" | sha)" ||
+                    bad="round $i: key printed but not stored (lost update)"
+            elif [ "$e" != 3 ] || [ -n "$k" ] || ! grep -q moved "$fresh/e$r"; then
+                bad="round $i: a losing keys create exited $e, printed '$k'"
+            fi
+        done
+        rm -rf "$fresh"
+        [ -z "$bad" ] || break
+    done
+    if [ -z "$bad" ]; then pass "concurrency: the first two keys created at once, twenty times: every printed key is stored"; else
+        fail "concurrency: the first two keys created at once" "$bad"
+    fi
 }
 
 # ---- 5. crash consistency -----------------------------------------------
