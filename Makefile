@@ -32,12 +32,21 @@ OPT := -O2 -g
 endif
 CFLAGS ?=
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libmicrohttpd is compiled against but not linked: the server loads it
-# when it starts (server/mhd.h), by the soname of the library found here.
-PKG_LIBS = $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKGS)) 2>/dev/null)
-MHD_SONAME = $(shell objdump -p "$$(pkg-config --variable=libdir \
-               libmicrohttpd 2>/dev/null)/libmicrohttpd.so" 2>/dev/null | \
-               awk '$$1 == "SONAME" {print $$2}')
+# libmicrohttpd, libgit2 and libcrypto are compiled against but not
+# linked: the code that calls them opens them on first use
+# (runtime/src/rt_dynlib.h), by the soname of the library found here.
+OPENED_PKGS := libmicrohttpd libgit2 libcrypto
+PKG_LIBS = $(shell pkg-config --libs $(filter-out $(OPENED_PKGS),$(PKGS)) 2>/dev/null)
+soname = $(shell objdump -p "$$(pkg-config --variable=libdir $(1) \
+           2>/dev/null)/$(2).so" 2>/dev/null | awk '$$1 == "SONAME" {print $$2}')
+MHD_SONAME = $(call soname,libmicrohttpd,libmicrohttpd)
+GIT_SONAME = $(call soname,libgit2,libgit2)
+CRYPTO_SONAME = $(call soname,libcrypto,libcrypto)
+# -DVAR="soname" for the object that opens the library; the build stops
+# when the soname cannot be found (rather than guess another system's).
+soname_flag = $(if $($(1)),-D$(1)='"$($(1))"',$(error cannot find the \
+                soname of $(2): pkg-config --variable=libdir $(2) and \
+                objdump -p of its $(2).so must give it))
 ALL_CFLAGS = $(WARN) $(OPT) $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 # A build id in every binary: dev's cache of parsed definitions is only
 # used by the build that wrote it (compiler/defcache.c).
@@ -108,7 +117,7 @@ $(B)/gen/dashboard.c: server/dashboard/index.html scripts/embed.sh | $(DEPS_STAM
 $(B)/gen/dashboard.o: $(B)/gen/dashboard.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(B)/server/mhd.o: ALL_CFLAGS += $(if $(MHD_SONAME),-DMHD_SONAME='"$(MHD_SONAME)"')
+$(B)/server/mhd.o: ALL_CFLAGS += $(call soname_flag,MHD_SONAME,libmicrohttpd)
 
 $(B)/libstrueresrv.a: $(SERVER_OBJ) Makefile
 	rm -f $@ && ar rcs $@ $(filter %.o,$^)

@@ -75,6 +75,8 @@ int cli_report_check(const struct project *p, int rc);
 /* The store of g, or NULL when there is none (for commands that also
  * work on bundle files alone). Close it with store_close. */
 struct store *cli_store_if_any(const struct cli *g);
+/* Why the last cli_store_if_any gave NULL ("" when it has not). */
+const char *cli_no_store_reason(void);
 /* Opens the store of the project (p may be NULL). Returns an exit code. */
 int cli_open_store(const struct cli *g, const struct project *p,
                    struct store **out);

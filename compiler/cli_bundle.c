@@ -91,7 +91,12 @@ int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
         return EXIT_OK;
     }
     if (!s) {
-        cli_error("'%s' is not a bundle file", spec);
+        if (*cli_no_store_reason())
+            cli_error("'%s' is not a bundle file, and no store could be "
+                      "opened to read it from: %s",
+                      spec, cli_no_store_reason());
+        else
+            cli_error("'%s' is not a bundle file", spec);
         return EXIT_USAGE;
     }
     char id[41];

@@ -98,13 +98,21 @@ int cli_open_store(const struct cli *g, const struct project *p,
     return EXIT_OK;
 }
 
+static char no_store[600];
+
 struct store *cli_store_if_any(const struct cli *g)
 {
     struct store *s = NULL;
-    char err[600], buf[4096];
+    char buf[4096];
     const char *where =
         g->store ? cli_path(g, g->store, buf, sizeof(buf)) : g->dir;
-    if (store_open(&s, where, err, sizeof(err)) != STORE_OK)
+    if (store_open(&s, where, no_store, sizeof(no_store)) != STORE_OK)
         return NULL;
+    no_store[0] = '\0';
     return s;
+}
+
+const char *cli_no_store_reason(void)
+{
+    return no_store;
 }

@@ -409,6 +409,12 @@ int cmd_init(const struct cli *g, int argc, char **argv)
             goto done;
         }
     }
+    char err[512];
+    if (!store_available(err, sizeof(err))) {
+        cli_error("%s", err);
+        rc = EXIT_IO;
+        goto done;
+    }
     if (mkdir_p(dir) < 0) {
         cli_error("cannot create %s: %s", dir, strerror(errno));
         rc = EXIT_IO;
@@ -431,7 +437,6 @@ int cmd_init(const struct cli *g, int argc, char **argv)
     if (rc != EXIT_OK)
         goto done;
     bool created;
-    char err[512];
     if (store_ensure_repository(dir, &created, err, sizeof(err)) < 0) {
         cli_error("%s", err);
         rc = EXIT_IO;

@@ -8,15 +8,14 @@
 
 #include "env.h"
 
+#include "gitlib.h"
 #include "loose_deflate.h"
+#include "../runtime/src/rt_crypto.h"
 #include "pool.h"
 #include "source.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <git2.h>
-#include <git2/sys/odb_backend.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -70,10 +69,19 @@ static void hold_libgit2(void)
     git_libgit2_init();
 }
 
-static void libgit2_start(void)
+/* libgit2 opened (gitlib.h) and started, or false with why in err. */
+static bool libgit2_start(char *err, size_t errsize)
 {
+    if (!gitlib_load(err, errsize))
+        return false;
     pthread_once(&libgit2_held, hold_libgit2);
     git_libgit2_init();
+    return true;
+}
+
+bool store_available(char *err, size_t errsize)
+{
+    return gitlib_load(err, errsize);
 }
 
 int store_ensure_repository(const char *dir, bool *created, char *err,
@@ -83,7 +91,8 @@ int store_ensure_repository(const char *dir, bool *created, char *err,
     git_buf found = GIT_BUF_INIT;
     git_repository *repo = NULL;
     *created = false;
-    libgit2_start();
+    if (!libgit2_start(err, errsize))
+        return -1;
     if (git_repository_discover(&found, dir, 0, NULL) == 0) {
         rc = 0;
         goto cleanup;
@@ -243,7 +252,8 @@ cleanup:
 int store_open(struct store **out, const char *path, char *err, size_t errsize)
 {
     *out = NULL;
-    libgit2_start();
+    if (!libgit2_start(err, errsize))
+        return STORE_ERROR;
     /* Objects and refs reach the disk before a ref points at them. */
     git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
     struct store *s = calloc(1, sizeof(*s));
@@ -628,27 +638,20 @@ static int update_ref(struct store *s, const char *ref, const git_oid *id,
  * Every id that decides whether two blobs are the same elsewhere
  * (store_hash_blob, file_blob) is libgit2's. libgit2 computes it when
  * libcrypto cannot. */
-static EVP_MD *sha1_md;
-static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
-
-static void sha1_fetch(void)
-{
-    sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
-}
-
 static int fast_blob_oid(git_oid *id, const void *data, size_t len)
 {
-    pthread_once(&sha1_once, sha1_fetch);
+    const struct rt_crypto *c = rt_crypto();
     char head[40];
     int n = snprintf(head, sizeof(head), "blob %zu", len);
-    EVP_MD_CTX *ctx = sha1_md ? EVP_MD_CTX_new() : NULL;
+    EVP_MD_CTX *ctx = c && c->sha1 ? c->ctx_new() : NULL;
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int got = 0;
-    bool ok = ctx && EVP_DigestInit_ex(ctx, sha1_md, NULL) == 1 &&
-              EVP_DigestUpdate(ctx, head, (size_t)n + 1) == 1 &&
-              (len == 0 || EVP_DigestUpdate(ctx, data, len) == 1) &&
-              EVP_DigestFinal_ex(ctx, out, &got) == 1 && got == GIT_OID_RAWSZ;
-    EVP_MD_CTX_free(ctx);
+    bool ok = ctx && c->init(ctx, c->sha1, NULL) == 1 &&
+              c->update(ctx, head, (size_t)n + 1) == 1 &&
+              (len == 0 || c->update(ctx, data, len) == 1) &&
+              c->final(ctx, out, &got) == 1 && got == GIT_OID_RAWSZ;
+    if (ctx)
+        c->ctx_free(ctx);
     if (!ok)
         return git_odb_hash(id, data, len, GIT_OBJECT_BLOB);
     return git_oid_fromraw(id, out);
@@ -657,13 +660,13 @@ static int fast_blob_oid(git_oid *id, const void *data, size_t len)
 bool store_fast_blob_id(const void *data, size_t len, char id[41])
 {
     git_oid oid;
-    pthread_once(&sha1_once, sha1_fetch);
+    const struct rt_crypto *c = rt_crypto();
     if (fast_blob_oid(&oid, data, len) < 0) {
         id[0] = '\0';
         return false;
     }
     git_oid_tostr(id, 41, &oid);
-    return sha1_md != NULL;
+    return c && c->sha1;
 }
 
 /* The id of a file's blob, writing the blob when it is given as data

@@ -1,8 +1,9 @@
 /*
  * store.h - the git store (DESIGN.md §4): the only compiler module that
- * includes <git2.h>. Commits whole trees to the environment branches,
- * moves refs with compare-and-swap, reads blobs back, walks history and
- * reflogs, pushes and fetches. Object ids are passed as 40-char hex.
+ * calls libgit2 (gitlib.h: opened by the first store opened). Commits whole
+ * trees to the environment branches, moves refs with compare-and-swap, reads
+ * blobs back, walks history and reflogs, pushes and fetches. Object ids are
+ * passed as 40-char hex.
  */
 #ifndef STRUERE_STORE_H
 #define STRUERE_STORE_H
@@ -48,6 +49,9 @@ struct store_commit_info {
     char *message; /* malloc'd: free with store_log_free */
 };
 
+/* Whether libgit2 can be opened (gitlib.h), for a command that would
+ * write something before it first opens a store; false with why in err. */
+bool store_available(char *err, size_t errsize);
 /* Ensures dir is inside a git repository, running `git init` on dir when
  * it is not. *created tells which. Returns 0, or -1 with a message. */
 int store_ensure_repository(const char *dir, bool *created, char *err,

@@ -1,7 +1,8 @@
 # runtime/runtime.mk - included by the Makefile: builds libstruere (static
 # and shared), its tests, the bundle fuzz target and the header test. The
-# runtime links zlib, libgit2 (to read a store), libsodium (to verify
-# signatures) and libcrypto (SHA-256, runtime/src/sha256.c):
+# runtime links zlib and libsodium (to verify signatures), and opens
+# libgit2 (to read a store) and libcrypto (SHA-256, runtime/src/sha256.c)
+# when it first calls them (runtime/src/rt_dynlib.h):
 # never libyaml, cmark or the compiler's library. Its core links zlib only.
 #
 #   $(B)/libstruere.a $(B)/libstruere.so
@@ -23,7 +24,7 @@ RT_SRC := $(sort $(wildcard runtime/src/*.c))
 RT_OBJ := $(RT_SRC:%.c=$(B)/%.o)
 # Opening by key (the store, keys, trust, manifests) sits on the core.
 RT_KEY_SRC := $(addprefix runtime/src/,keystore.c keys.c trust.c \
-                integrity.c sha256.c)
+                integrity.c sha256.c gitlib.c crypto.c dynlib.c)
 RT_CORE_OBJ := $(filter-out $(RT_KEY_SRC:%.c=$(B)/%.o),$(RT_OBJ))
 RT_CORE_LIBS = $(or $(shell pkg-config --libs zlib 2>/dev/null),-lz) -lm
 RT_PIC_OBJ := $(RT_SRC:runtime/src/%.c=$(B)/runtime/pic/%.o)
@@ -33,6 +34,14 @@ RT_FUZZ_OBJ := $(B)/tests/fuzz/fuzz_bundle.o
 RT_PKGS := zlib libgit2 libsodium libcrypto
 RT_CFLAGS = -Iruntime/include $(shell pkg-config --cflags $(RT_PKGS) 2>/dev/null)
 RT_LIBS = $(or $(shell pkg-config --libs $(RT_PKGS) 2>/dev/null),-lz -lgit2 -lsodium -lcrypto)
+# libgit2 and libcrypto are opened on first use (runtime/src/rt_dynlib.h),
+# by the sonames the Makefile found: the shared library does not link
+# them, so a program that only reads bundle files never maps them.
+RT_SO_LIBS = $(or $(shell pkg-config --libs $(filter-out libgit2 libcrypto,$(RT_PKGS)) 2>/dev/null),-lz -lsodium)
+$(B)/runtime/src/gitlib.o $(B)/runtime/pic/gitlib.o: \
+        ALL_CFLAGS += $(call soname_flag,GIT_SONAME,libgit2)
+$(B)/runtime/src/crypto.o $(B)/runtime/pic/crypto.o: \
+        ALL_CFLAGS += $(call soname_flag,CRYPTO_SONAME,libcrypto)
 ENGINE_SRC := $(sort $(wildcard tests/engine/*_test.c))
 ENGINE_BIN := $(ENGINE_SRC:tests/engine/%_test.c=$(B)/engine/%)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)
@@ -77,7 +86,7 @@ RT_VERSION := $(shell sed -n 's/^\#define STRUERE_VERSION "\(.*\)"/\1/p' compile
 $(B)/libstruere.so: $(RT_PIC_OBJ) runtime/libstruere.map
 	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libstruere.so.$(RT_SOVERSION) \
 	    -Wl,--version-script=runtime/libstruere.map -o $@ $(RT_PIC_OBJ) \
-	    $(RT_LIBS)
+	    $(RT_SO_LIBS)
 
 # make install: the library (static, shared with its soname links), the
 # header and struere.pc, so that `pkg-config --cflags --libs struere`

@@ -4,11 +4,11 @@
  * store (refs/struere/keys, keys.json, as compiler/cmd_keys.c writes them);
  * the record's environment picks refs/heads/struere/ENV, whose
  * bundles/ENV.stb is read through libgit2 and opened on the object's own
- * bytes. The only runtime module that includes <git2.h> and <sodium.h>.
+ * bytes. The only runtime module that calls libgit2 (gitlib.h) and
+ * libsodium.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <git2.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gitlib.h"
 #include "rt.h"
 #include "rt_env.h"
 #include "rt_keys.h"
@@ -174,6 +175,19 @@ static const char *libgit2_reason(void)
 {
     const git_error *e = git_error_last();
     return e && e->message ? e->message : "no reason given";
+}
+
+/* libgit2 opened (gitlib.h) and given one more user, or why not: each
+ * entry point's first call into it. */
+static int libgit2_start(struere_error *err)
+{
+    char why[512];
+    if (!gitlib_load(why, sizeof(why)))
+        return rt_fail(err, STRUERE_EIO, "%s", why);
+    if (git_libgit2_init() < 0)
+        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
+                       libgit2_reason());
+    return 0;
 }
 
 static int store_open(git_repository **repo, const char *store,
@@ -829,9 +843,9 @@ int struere_runtime_open(struere_runtime **out, const char *key,
         return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
     /* This reference covers the open; the keystore and each bundle take
      * their own. */
-    if (git_libgit2_init() < 0)
-        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
-                       libgit2_reason());
+    int started = libgit2_start(err);
+    if (started < 0)
+        return started;
     rc = open_store(out, key, len, prefix_len, env, options ? options : &none,
                     err);
     git_libgit2_shutdown();
@@ -861,9 +875,9 @@ int struere_runtime_open_env(struere_runtime **out, int env,
                        "environment %d is not one of STRUERE_ENV_*", env);
     if (sodium_init() < 0)
         return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
-    if (git_libgit2_init() < 0)
-        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
-                       libgit2_reason());
+    int started = libgit2_start(err);
+    if (started < 0)
+        return started;
     int rc = open_store(out, NULL, 0, 0, env, options ? options : &none, err);
     git_libgit2_shutdown();
     return rc;
@@ -946,9 +960,9 @@ int struere_keyring_open(struere_keyring **out,
     *out = NULL;
     if (sodium_init() < 0)
         return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
-    if (git_libgit2_init() < 0)
-        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
-                       libgit2_reason());
+    int started = libgit2_start(err);
+    if (started < 0)
+        return started;
     struere_keyring *kr = calloc(1, sizeof(*kr));
     int rc =
         kr ? store_open(&repo, o->store, err)

@@ -1017,6 +1017,95 @@ t "keys: a sound record without name or created is listed, without (null)" \
 run "$BIN" -C "$K" keys create --env eval
 t "keys: create after sound records appends (exit 0)" [ "$RC" -eq 0 ]
 
+# ---- libraries opened on first use (runtime/src/rt_dynlib.h) ------------
+# libgit2 (with its TLS, SSH and Kerberos chain) and libcrypto are not
+# linked: the first call into them opens them. check never does; a store
+# command given a library of that name that is not libgit2 says which
+# function is missing, exits 3 and writes nothing; check still works.
+needed() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+links_neither() {
+    local n
+    n=$(needed "$1")
+    [ -n "$n" ] && ! printf '%s\n' "$n" | grep -q -e libgit2 -e libcrypto
+}
+t "libraries: struere does not link libgit2 or libcrypto" links_neither "$BIN"
+if [ -f "$(dirname "$BIN")/libstruere.so" ]; then
+    t "libraries: libstruere.so does not link libgit2 or libcrypto" \
+        links_neither "$(dirname "$BIN")/libstruere.so"
+else
+    skip "libraries: libstruere.so is not built next to $BIN"
+fi
+L=$T/libs-project
+cp -r "$EXAMPLE" "$L"
+git -C "$L" init -q
+LD_DEBUG=files "$BIN" -C "$L" check >/dev/null 2>"$T/ld-check"
+t "libraries: check opens neither libgit2 nor libcrypto" \
+    bash -c "grep -q 'file=libyaml' '$T/ld-check' && ! grep -q -e 'file=libgit2' -e 'file=libcrypto' '$T/ld-check'"
+LD_DEBUG=files "$BIN" -C "$L" dev >/dev/null 2>"$T/ld-dev"
+GIT_SO=$(sed -n 's/.*file=\(libgit2[^ ]*\) .*dynamically loaded.*/\1/p' "$T/ld-dev" | head -1)
+t "libraries: dev opens libgit2 when it first calls it ($GIT_SO)" [ -n "$GIT_SO" ]
+K=$("$BIN" -C "$L" keys create --env development 2>/dev/null | grep -o '^sk_dev_[A-Za-z0-9]*')
+t "libraries: a development key for the runtime checks" [ -n "$K" ]
+# stand_in DIR SONAME: a shared library of that soname in DIR, with none
+# of the real one's functions.
+stand_in() {
+    mkdir -p "$1"
+    printf 'int stand_in(void);\nint stand_in(void) { return 0; }\n' >"$1/f.c"
+    ${CC:-cc} -shared -fPIC -Wl,-soname,"$2" -o "$1/$2" "$1/f.c" 2>"$T/err"
+}
+FAKE=$T/not-libgit2
+if [ -n "$GIT_SO" ] && stand_in "$FAKE" "$GIT_SO"; then
+    echo "changed" >>"$L/agents/front-desk.md"
+    before=$(tree_sum "$L")
+    for cmd in dev status deploy "keys list"; do
+        # shellcheck disable=SC2086
+        LD_LIBRARY_PATH=$FAKE run "$BIN" -C "$L" $cmd
+        t "libraries: $cmd with a libgit2 that is not one exits 3, naming what is missing" \
+            bash -c "[ $RC -eq 3 ] && grep -q \"$GIT_SO has no git_.*not the library struere's store was built against\" '$T/err'"
+    done
+    t "libraries: and writes nothing" [ "$before" = "$(tree_sum "$L")" ]
+    LD_LIBRARY_PATH=$FAKE run "$BIN" -C "$L" get agent front-desk --key "$K"
+    t "libraries: a key's runtime without libgit2 exits 3, naming what is missing" \
+        bash -c "[ $RC -eq 3 ] && grep -q \"$GIT_SO has no git_\" '$T/err' && [ ! -s '$T/out' ]"
+    LD_LIBRARY_PATH=$FAKE run "$BIN" -C "$L" diff
+    t "libraries: diff says why there is no store to read production from" \
+        bash -c "[ $RC -ne 0 ] && grep -q \"no store could be opened to read it from: $GIT_SO has no git_\" '$T/err'"
+    LD_LIBRARY_PATH=$FAKE run "$BIN" -C "$L" check
+    t "libraries: check works without libgit2" bash -c "[ $RC -eq 0 ] && grep -q '^ok: ' '$T/out'"
+    run "$BIN" -C "$L" get agent front-desk --key "$K"
+    t "libraries: the same key's runtime answers with libgit2" bash -c "[ $RC -eq 0 ] && [ -s '$T/out' ]"
+    LD_LIBRARY_PATH=$FAKE run "$BIN" init "$T/libs-init"
+    t "libraries: init without libgit2 exits 3 before writing anything" \
+        bash -c "[ $RC -eq 3 ] && grep -q \"$GIT_SO has no git_\" '$T/err' && [ ! -e '$T/libs-init' ]"
+else
+    fail "libraries: a stand-in libgit2 could be built (soname '$GIT_SO')" "$(cat "$T/err")"
+fi
+# Without libcrypto, SHA-256 is libsodium's: build (which never opens
+# libgit2) writes the same bundles and manifest, whose digests are the
+# files' as coreutils computes them.
+LD_DEBUG=files "$BIN" -C "$L" build --out "$T/libs-out" >/dev/null 2>"$T/ld-build"
+CRYPTO_SO=$(sed -n 's/.*file=\(libcrypto[^ ]*\) .*dynamically loaded.*/\1/p' "$T/ld-build" | head -1)
+t "libraries: build opens libcrypto when it first hashes ($CRYPTO_SO), not libgit2" \
+    bash -c "[ -n '$CRYPTO_SO' ] && ! grep -q 'file=libgit2' '$T/ld-build'"
+FAKE_CRYPTO=$T/not-libcrypto
+if [ -n "$CRYPTO_SO" ] && stand_in "$FAKE_CRYPTO" "$CRYPTO_SO"; then
+    LD_DEBUG=libs LD_LIBRARY_PATH=$FAKE_CRYPTO "$BIN" -C "$L" build --out "$T/libs-out-sodium" >/dev/null 2>"$T/ld-sodium"
+    t "libraries: the stand-in libcrypto is the one build opened" \
+        grep -q "calling init: $FAKE_CRYPTO/$CRYPTO_SO" "$T/ld-sodium"
+    t "libraries: build without libcrypto writes the same bundles and manifest" \
+        diff -r "$T/libs-out" "$T/libs-out-sodium"
+    t "libraries: the manifest's digests are the bundles' SHA-256" \
+        python3 -c '
+import hashlib, json, os, sys
+out = sys.argv[1]
+m = json.load(open(os.path.join(out, "manifest.json")))["bundles"]
+envs = ("development", "production", "eval")
+sys.exit(0 if all(m[e]["sha256"] == hashlib.sha256(open(os.path.join(out, e + ".stb"), "rb").read()).hexdigest()
+                  for e in envs) else 1)' "$T/libs-out-sodium"
+else
+    fail "libraries: a stand-in libcrypto could be built (soname '$CRYPTO_SO')" "$(cat "$T/err")"
+fi
+
 # The progress line (issue 12): on a terminal only, never with --quiet,
 # erased before the report; STRUERE_PROGRESS_MS=0 shows it at once, so
 # that nothing here depends on how fast the machine is. script(1) gives

@@ -6,7 +6,7 @@
  * block and padding boundaries, where the "blob <length>\0" header's own
  * length changes too, from unaligned starts.
  */
-#include <git2.h>
+#include "gitlib.h"
 #include <stdlib.h>
 #include <string.h>
 
