@@ -118,6 +118,15 @@ $(B)/gen/dashboard.o: $(B)/gen/dashboard.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/server/mhd.o: ALL_CFLAGS += $(call soname_flag,MHD_SONAME,libmicrohttpd)
+# The sonames compiled in, rewritten only when one changes (a library
+# upgraded to a new soname), so that the objects opening them are rebuilt.
+SONAMES = $(MHD_SONAME) $(GIT_SONAME) $(CRYPTO_SONAME)
+$(B)/sonames: FORCE | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo '$(SONAMES)' | cmp -s - $@ || echo '$(SONAMES)' >$@
+.PHONY: FORCE
+FORCE:
+$(B)/server/mhd.o: $(B)/sonames
 
 $(B)/libstrueresrv.a: $(SERVER_OBJ) Makefile
 	rm -f $@ && ar rcs $@ $(filter %.o,$^)

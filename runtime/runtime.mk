@@ -42,6 +42,8 @@ $(B)/runtime/src/gitlib.o $(B)/runtime/pic/gitlib.o: \
         ALL_CFLAGS += $(call soname_flag,GIT_SONAME,libgit2)
 $(B)/runtime/src/crypto.o $(B)/runtime/pic/crypto.o: \
         ALL_CFLAGS += $(call soname_flag,CRYPTO_SONAME,libcrypto)
+$(B)/runtime/src/gitlib.o $(B)/runtime/pic/gitlib.o $(B)/runtime/src/crypto.o \
+        $(B)/runtime/pic/crypto.o: $(B)/sonames
 ENGINE_SRC := $(sort $(wildcard tests/engine/*_test.c))
 ENGINE_BIN := $(ENGINE_SRC:tests/engine/%_test.c=$(B)/engine/%)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)

@@ -3,7 +3,7 @@
 # Does nothing (and needs no network) when they are all present.
 set -eu
 pkgs="build-essential pkg-config libyaml-dev libcmark-dev libgit2-dev
-libsodium-dev libjansson-dev zlib1g-dev libmicrohttpd-dev git curl"
+libssl-dev libsodium-dev libjansson-dev zlib1g-dev libmicrohttpd-dev git curl"
 if [ "${1:-}" = "--dev" ]; then
     # tools for make check/fuzz: clang with libFuzzer and sanitizer runtimes
     pkgs="$pkgs clang libclang-rt-14-dev valgrind"

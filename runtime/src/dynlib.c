@@ -13,10 +13,13 @@ bool rt_dynlib_open(const char *soname, const char *need,
 {
     void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
+        /* Not there at all, or there with a library of its own that
+         * could not be loaded: only the first is cured by installing. */
         const char *e = dlerror();
-        snprintf(err, errsize,
-                 "%s needs %s (install the package that provides it): %s", need,
-                 soname, e ? e : "not found");
+        bool absent = !e || strstr(e, "cannot open shared object file");
+        snprintf(err, errsize, "%s needs %s%s: %s", need, soname,
+                 absent ? " (install the package that provides it)" : "",
+                 e ? e : "not found");
         return false;
     }
     for (size_t i = 0; i < n; i++) {

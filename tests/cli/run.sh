@@ -1044,8 +1044,8 @@ t "libraries: check opens neither libgit2 nor libcrypto" \
 LD_DEBUG=files "$BIN" -C "$L" dev >/dev/null 2>"$T/ld-dev"
 GIT_SO=$(sed -n 's/.*file=\(libgit2[^ ]*\) .*dynamically loaded.*/\1/p' "$T/ld-dev" | head -1)
 t "libraries: dev opens libgit2 when it first calls it ($GIT_SO)" [ -n "$GIT_SO" ]
-K=$("$BIN" -C "$L" keys create --env development 2>/dev/null | grep -o '^sk_dev_[A-Za-z0-9]*')
-t "libraries: a development key for the runtime checks" [ -n "$K" ]
+LIBKEY=$("$BIN" -C "$L" keys create --env development 2>/dev/null | grep -o '^sk_dev_[A-Za-z0-9]*')
+t "libraries: a development key for the runtime checks" [ -n "$LIBKEY" ]
 # stand_in DIR SONAME: a shared library of that soname in DIR, with none
 # of the real one's functions.
 stand_in() {
@@ -1064,7 +1064,7 @@ if [ -n "$GIT_SO" ] && stand_in "$FAKE" "$GIT_SO"; then
             bash -c "[ $RC -eq 3 ] && grep -q \"$GIT_SO has no git_.*not the library struere's store was built against\" '$T/err'"
     done
     t "libraries: and writes nothing" [ "$before" = "$(tree_sum "$L")" ]
-    LD_LIBRARY_PATH=$FAKE run "$BIN" -C "$L" get agent front-desk --key "$K"
+    LD_LIBRARY_PATH=$FAKE run "$BIN" -C "$L" get agent front-desk --key "$LIBKEY"
     t "libraries: a key's runtime without libgit2 exits 3, naming what is missing" \
         bash -c "[ $RC -eq 3 ] && grep -q \"$GIT_SO has no git_\" '$T/err' && [ ! -s '$T/out' ]"
     LD_LIBRARY_PATH=$FAKE run "$BIN" -C "$L" diff
@@ -1072,7 +1072,7 @@ if [ -n "$GIT_SO" ] && stand_in "$FAKE" "$GIT_SO"; then
         bash -c "[ $RC -ne 0 ] && grep -q \"no store could be opened to read it from: $GIT_SO has no git_\" '$T/err'"
     LD_LIBRARY_PATH=$FAKE run "$BIN" -C "$L" check
     t "libraries: check works without libgit2" bash -c "[ $RC -eq 0 ] && grep -q '^ok: ' '$T/out'"
-    run "$BIN" -C "$L" get agent front-desk --key "$K"
+    run "$BIN" -C "$L" get agent front-desk --key "$LIBKEY"
     t "libraries: the same key's runtime answers with libgit2" bash -c "[ $RC -eq 0 ] && [ -s '$T/out' ]"
     LD_LIBRARY_PATH=$FAKE run "$BIN" init "$T/libs-init"
     t "libraries: init without libgit2 exits 3 before writing anything" \
