@@ -45,16 +45,23 @@ static void build_index(struct check_ctx *c, enum kind k)
     }
 }
 
+/* What one worker of check_parallel writes as it checks, alone on its
+ * cache lines (as struct worker_arena, project.h). */
+struct refs_worker {
+    _Alignas(64) struct check_ctx c;
+    struct diag_list list;
+    struct xcheck_rec rec;
+};
+
 struct refs_job {
-    struct check_ctx *shared;
-    struct check_ctx *per_worker;
+    struct refs_worker *per_worker;
     struct def **defs;
 };
 
 static void check_one(void *ctx, size_t i, unsigned w)
 {
     struct refs_job *j = ctx;
-    struct check_ctx *c = &j->per_worker[w];
+    struct check_ctx *c = &j->per_worker[w].c;
     struct def *d = j->defs[i];
     size_t reported = c->diags->n;
     if (c->rec)
@@ -72,25 +79,24 @@ static void check_parallel(struct check_ctx *c, struct def **defs, size_t n)
 {
     struct project *p = c->project;
     unsigned workers = p->nworkers ? (unsigned)p->nworkers : 1;
-    struct check_ctx per[64];
-    struct diag_list lists[64];
-    struct xcheck_rec recs[64];
+    struct refs_worker per[64];
     if (workers > 64)
         workers = 64;
-    memset(recs, 0, sizeof(recs));
     for (unsigned w = 0; w < workers; w++) {
-        per[w] = *c;
-        struct arena *a = p->nworkers ? &p->worker_arenas[w] : c->arena;
-        diag_list_init(&lists[w], a);
-        per[w].diags = &lists[w];
-        per[w].arena = a;
-        per[w].rec = p->keep_xchecks ? &recs[w] : NULL;
+        struct refs_worker *r = &per[w];
+        struct arena *a = p->nworkers ? &p->worker_arenas[w].a : c->arena;
+        r->c = *c;
+        memset(&r->rec, 0, sizeof(r->rec));
+        diag_list_init(&r->list, a);
+        r->c.diags = &r->list;
+        r->c.arena = a;
+        r->c.rec = p->keep_xchecks ? &r->rec : NULL;
     }
-    struct refs_job job = {c, per, defs};
+    struct refs_job job = {per, defs};
     pool_run(workers, n, check_one, &job);
     for (unsigned w = 0; w < workers; w++) {
-        diag_append(c->diags, &lists[w]);
-        xcheck_rec_free(&recs[w]);
+        diag_append(c->diags, &per[w].list);
+        xcheck_rec_free(&per[w].rec);
     }
 }
 

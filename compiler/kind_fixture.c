@@ -69,7 +69,7 @@ static void compile_one(void *ctx, size_t i, unsigned w)
     struct project *p = j->c->project;
     struct def *d = &p->defs[KIND_DATA][i];
     struct check_ctx mine = *j->c;
-    mine.arena = p->nworkers ? &p->worker_arenas[w] : j->c->arena;
+    mine.arena = p->nworkers ? &p->worker_arenas[w].a : j->c->arena;
     if (d->root && d->slug)
         j->out[i] = compile_record(&mine, d);
 }

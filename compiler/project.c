@@ -37,9 +37,17 @@ static bool ends_with(const char *s, const char *suffix)
     return n > m && !strcmp(s + n - m, suffix);
 }
 
-static int cmp_str(const void *a, const void *b)
+/* A name listed in a kind's directory, and whether the listing said it
+ * is a regular file (d_type; many file systems say, some do not). */
+struct listed {
+    const char *name;
+    bool regular;
+};
+
+static int cmp_listed(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const struct listed *)a)->name,
+                  ((const struct listed *)b)->name);
 }
 
 /* Why a project file was not read (read_file's negative returns). */
@@ -88,8 +96,9 @@ static int resolve_inside(const struct project *p, struct arena *a,
  * Returns 0, an errno value, or one of the READ_* codes (*mode is the
  * file's type for READ_NOT_REGULAR). */
 static int read_file(const struct project *p, struct arena *a, const char *rel,
-                     bool on_heap, char **out, size_t *len, size_t limit,
-                     bool *too_big, struct file_stat *fs, mode_t *mode)
+                     bool listed_regular, bool on_heap, char **out, size_t *len,
+                     size_t limit, bool *too_big, struct file_stat *fs,
+                     mode_t *mode)
 {
     *too_big = false;
     /* The same file either way: from dir's descriptor, rel is short. */
@@ -99,6 +108,17 @@ static int read_file(const struct project *p, struct arena *a, const char *rel,
     struct stat st;
     if (!name)
         return ENOMEM;
+    /* Listed as a regular file: opened at once, without looking first
+     * (a path lookup less). What the descriptor is gets checked below
+     * as after a look; one that became a link since is looked at. */
+    int fd = -1;
+    if (listed_regular) {
+        fd = openat(at, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+        if (fd < 0 && errno != ELOOP)
+            return errno;
+        if (fd >= 0)
+            goto opened;
+    }
     if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno;
     if (S_ISLNK(st.st_mode)) {
@@ -121,14 +141,16 @@ static int read_file(const struct project *p, struct arena *a, const char *rel,
         return EISDIR;
     if (!S_ISREG(st.st_mode))
         return READ_NOT_REGULAR;
-    int fd = openat(at, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    fd = openat(at, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0)
         return errno == ELOOP ? READ_OUTSIDE : errno; /* swapped meanwhile */
+opened:
     if (fstat(fd, &st) < 0) {
         int e = errno;
         close(fd);
         return e;
     }
+    *mode = st.st_mode;
     if (!S_ISREG(st.st_mode)) {
         *mode = st.st_mode;
         close(fd);
@@ -460,8 +482,8 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
      * other file's text is let go once parsed (source_release). */
     bool keep = (d->kind == KIND_AGENT && ends_with(d->path, ".md")) ||
                 d->kind == KIND_PROJECT;
-    int err = read_file(p, a, d->path, !keep, &bytes, &len, LIMIT_FILE_BYTES,
-                        &too_big, &d->stat, &mode);
+    int err = read_file(p, a, d->path, d->listed_regular, !keep, &bytes, &len,
+                        LIMIT_FILE_BYTES, &too_big, &d->stat, &mode);
     /* A file not read is reported with a source of no text, made only
      * then (a source per definition read is one too many). */
     struct source *nosrc =
@@ -649,7 +671,7 @@ void project_read_quoted_sources(struct project *p)
         struct file_stat fs;
         mode_t mode;
         src->unread = false;
-        if (read_file(p, &p->arena, src->path, false, &bytes, &len,
+        if (read_file(p, &p->arena, src->path, false, false, &bytes, &len,
                       LIMIT_FILE_BYTES, &too_big, &fs, &mode) != 0 ||
             too_big)
             continue;
@@ -677,7 +699,7 @@ struct load_job {
 static void load_one(void *ctx, size_t i, unsigned w)
 {
     struct load_job *j = ctx;
-    struct arena *a = &j->p->worker_arenas[w];
+    struct arena *a = &j->p->worker_arenas[w].a;
     if (j->cache && defcache_restore(j->cache, j->p, a, j->defs[i]))
         restore_def(j->p, a, j->defs[i]);
     else
@@ -807,7 +829,7 @@ static void discover(struct project *p, enum kind k)
         kind_dir_replaced(p, ops);
         return;
     }
-    char **names = NULL;
+    struct listed *names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(dir))) {
@@ -815,28 +837,31 @@ static void discover(struct project *p, enum kind k)
             continue;
         if (arena_grow(&p->arena, (void **)&names, &cap, n + 1,
                        sizeof(*names)) < 0 ||
-            !(names[n++] = arena_strdup(&p->arena, e->d_name))) {
+            !(names[n].name = arena_strdup(&p->arena, e->d_name))) {
             closedir(dir);
             return;
         }
+        /* Only where the kind's directory is no link: its files are
+         * then opened from it by a path that crosses no link. */
+        names[n++].regular = e->d_type == DT_REG && !real;
     }
     /* Byte order, never the file system's or the locale's. */
     if (n > 1)
-        qsort(names, n, sizeof(*names), cmp_str);
+        qsort(names, n, sizeof(*names), cmp_listed);
     size_t kept = 0;
     p->defs[k] = arena_alloc(&p->arena, (n + 1) * sizeof(struct def));
     for (size_t i = 0; i < n && p->defs[k]; i++) {
-        char *path = arena_path(&p->arena, ops->dir, names[i]);
+        char *path = arena_path(&p->arena, ops->dir, names[i].name);
         if (!path)
             break;
-        if (!accepts(ops, names[i])) {
+        if (!accepts(ops, names[i].name)) {
             /* tests/ is a common name: whatever else lives there (a
              * project's own test scripts) is not ours to judge. */
             if (k == KIND_TEST)
                 continue;
             struct source *where = source_from_bytes(&p->arena, path, "", 0);
             struct stat st; /* in the directory listed */
-            bool isdir = fstatat(dirfd(dir), names[i], &st, 0) == 0 &&
+            bool isdir = fstatat(dirfd(dir), names[i].name, &st, 0) == 0 &&
                          S_ISDIR(st.st_mode);
             diag_add(&p->diags, SEV_WARNING, "stray-file", where, 0, 0,
                      isdir ? "definitions are not read from subdirectories"
@@ -859,6 +884,7 @@ static void discover(struct project *p, enum kind k)
         struct def *d = &p->defs[k][kept++];
         d->kind = k;
         d->path = path;
+        d->listed_regular = names[i].regular;
     }
     closedir(dir);
     p->ndefs[k] = kept;
@@ -910,7 +936,7 @@ bool project_out_of_memory(const struct project *p)
 {
     bool failed = p->arena.failed || json_mem_failed();
     for (size_t t = 0; t < p->nworkers && p->worker_arenas; t++)
-        failed = failed || p->worker_arenas[t].failed;
+        failed = failed || p->worker_arenas[t].a.failed;
     return failed;
 }
 
@@ -970,7 +996,8 @@ int project_load_defs(struct project *p, unsigned threads,
 
     unsigned n = threads ? threads : pool_threads(total);
     p->nworkers = n;
-    p->worker_arenas = calloc(n, sizeof(*p->worker_arenas));
+    p->worker_arenas = aligned_alloc(_Alignof(struct worker_arena),
+                                     n * sizeof(*p->worker_arenas));
     if (!p->worker_arenas) {
         p->nworkers = 0;
         p->arena.failed = 1;
@@ -978,7 +1005,7 @@ int project_load_defs(struct project *p, unsigned threads,
         return -1;
     }
     for (unsigned t = 0; t < n; t++)
-        arena_init(&p->worker_arenas[t]);
+        arena_init(&p->worker_arenas[t].a);
     progress_phase(p->progress, PROGRESS_READ, total);
     pool_run(n, total, load_one, &job);
     for (size_t d = 0; d < total; d++)
@@ -1000,7 +1027,7 @@ void project_free(struct project *p)
     if (!p->schemas_shared)
         schema_set_free(&p->schemas);
     for (size_t t = 0; t < p->nworkers; t++)
-        arena_free(&p->worker_arenas[t]);
+        arena_free(&p->worker_arenas[t].a);
     free(p->worker_arenas);
     arena_free(&p->arena);
     defcache_free(p->cache);

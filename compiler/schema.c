@@ -1003,9 +1003,14 @@ static void check_scalar(const struct schema *s, const struct node *n,
             V->errors++;
             return;
         }
-        if (s->rare->min_len >= 0 || s->rare->max_len >= 0) {
+        /* Characters are counted only when the bytes cannot tell: a
+         * text (UTF-8, checked when read) has between a quarter of its
+         * bytes, rounded up, and all of them. */
+        long bytes = (long)node_len(n), fewest = (bytes + 3) / 4;
+        if ((s->rare->min_len >= 0 && fewest < s->rare->min_len) ||
+            (s->rare->max_len >= 0 && bytes > s->rare->max_len)) {
             long chars = 0;
-            for (size_t i = 0, len = node_len(n); i < len; i++)
+            for (long i = 0; i < bytes; i++)
                 if (((unsigned char)n->str[i] & 0xC0) != 0x80)
                     chars++;
             if (s->rare->min_len >= 0 && chars < s->rare->min_len) {

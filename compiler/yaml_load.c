@@ -254,6 +254,7 @@ static void check_duplicates(struct loader *L, struct node *m)
         for (size_t i = 1; i < m->n; i++)
             for (size_t j = 0; j < i; j++)
                 if (node_len(&m->kids[2 * i]) == node_len(&m->kids[2 * j]) &&
+                    m->kids[2 * i].str[0] == m->kids[2 * j].str[0] &&
                     !memcmp(m->kids[2 * i].str, m->kids[2 * j].str,
                             node_len(&m->kids[2 * i]))) {
                     report_duplicate(L, &m->kids[2 * j], &m->kids[2 * i]);

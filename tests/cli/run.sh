@@ -798,6 +798,38 @@ t "hardening: dev with a FIFO -> exit 1 without blocking, no commit" \
     bash -c "[ $RC -eq 1 ] && ! git -C '$H' rev-parse -q --verify refs/heads/struere/development >/dev/null"
 rm "$H/data/x.yaml"
 
+# A file swapped, again and again, between a regular file and a link out
+# of the project while check reads the directory: whichever it is when
+# it is listed (as a regular file, then opened without a look first) or
+# opened, what lies outside is never read. 40 runs against a swapper.
+hp "$H"
+printf 'name: Swap\nslug: swap\nschema:\n  type: object\n  properties:\n    name: {type: string}\n' >"$T/plain.yaml"
+# read, the file outside would be reported with its secret quoted
+printf 'name: Leak\nslug: swap\nschema:\n  type: object\n  properties:\n    name: {type: %s}\n' \
+    "$SECRET" >"$T/outside-swap.yaml"
+(
+    while [ ! -e "$T/swap.stop" ]; do
+        ln -sfn "$T/outside-swap.yaml" "$H/data/.swap-link"
+        mv -T "$H/data/.swap-link" "$H/data/swap.yaml"
+        cp "$T/plain.yaml" "$H/data/.swap-file"
+        mv -T "$H/data/.swap-file" "$H/data/swap.yaml"
+    done
+) &
+swapper=$!
+leaked=0 bad_exit=0 linked=0 plain=0
+for i in $(seq 40); do
+    run timeout 10 "$BIN" -C "$H" check --format json
+    grep -q "$SECRET" "$T/out" "$T/err" && leaked=$((leaked + 1))
+    case $RC in 0) plain=$((plain + 1)) ;; 1) linked=$((linked + 1)) ;; *) bad_exit=$((bad_exit + 1)) ;; esac
+done
+touch "$T/swap.stop"
+wait "$swapper"
+rm -f "$T/swap.stop"
+t "hardening: a file swapped with a link out meanwhile: nothing from outside printed in 40 runs" \
+    [ "$leaked" -eq 0 ]
+t "hardening: a file swapped with a link out meanwhile: exit 0 or 1, never a crash or a hang ($plain, $linked)" \
+    [ "$bad_exit" -eq 0 ]
+
 # ---- hardening: a UTF-8 byte order mark is skipped ---------------------
 
 hp "$H"

@@ -3,6 +3,7 @@
  * each keyword's violation with the right code.
  */
 #include <regex.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "arena.h"
@@ -32,6 +33,28 @@ static const char *first_code(const struct schema_set *set, const char *kind,
     schema_validate(schema_set_get(set, kind), load(a, doc), kind, &d);
     *n = d.n;
     return d.n ? d.items[0].code : "";
+}
+
+/* The first code schema s reports for a string node of text (NULL: none
+ * reported), and how many it reports, in *n. */
+static const char *text_code(const struct schema *s, const char *text,
+                             size_t *n)
+{
+    static char code[64];
+    struct arena scratch;
+    arena_init(&scratch);
+    struct diag_list got;
+    diag_list_init(&got, &scratch);
+    struct node t;
+    node_init(&t, NODE_STRING, NULL, 1, 1);
+    t.str = text;
+    t.len = (unsigned)strlen(text);
+    schema_validate(s, &t, "value", &got);
+    *n = got.n;
+    if (got.n)
+        snprintf(code, sizeof(code), "%s", got.items[0].code);
+    arena_free(&scratch);
+    return got.n ? code : NULL;
 }
 
 static void test_embedded(void)
@@ -205,20 +228,12 @@ static void test_slug_shape(void)
             for (size_t i = 0; i < len; i++, v /= k)
                 text[i] = alphabet[v % k];
             text[len] = '\0';
-            struct arena scratch;
-            arena_init(&scratch);
-            struct diag_list got;
-            diag_list_init(&got, &scratch);
-            struct node n;
-            node_init(&n, NODE_STRING, NULL, 1, 1);
-            n.str = text;
-            n.len = (unsigned)len;
-            schema_validate(slug, &n, "agent", &got);
-            bool ok = got.n == 0, want = regexec(&re, text, 0, NULL, 0) == 0;
+            size_t n;
+            text_code(slug, text, &n);
+            bool ok = n == 0, want = regexec(&re, text, 0, NULL, 0) == 0;
             accepted += ok;
             refused += !ok;
             differ += ok != want;
-            arena_free(&scratch);
         }
     }
     CHECK(differ == 0);
@@ -229,10 +244,62 @@ static void test_slug_shape(void)
     arena_free(&a);
 }
 
+/* minLength and maxLength count characters, not bytes: every text of up
+ * to five characters, each of one to four UTF-8 bytes, against bounds
+ * around them; the number of characters is known by construction. */
+static void test_text_lengths(void)
+{
+    static const char *const chars[] = {"a", "\xc3\xa9", "\xe2\x82\xac",
+                                        "\xf0\x9f\x98\x80"};
+    const long mins[] = {-1, 0, 1, 2, 3, 5, 6};
+    const long maxs[] = {-1, 0, 1, 3, 4, 5, 8};
+    struct arena a;
+    arena_init(&a);
+    size_t wrong = 0, short_seen = 0, long_seen = 0, texts = 0;
+    for (size_t mi = 0; mi < sizeof(mins) / sizeof(*mins); mi++)
+        for (size_t xi = 0; xi < sizeof(maxs) / sizeof(*maxs); xi++) {
+            char doc[96] = "type: string\n";
+            if (mins[mi] >= 0)
+                snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc),
+                         "minLength: %ld\n", mins[mi]);
+            if (maxs[xi] >= 0)
+                snprintf(doc + strlen(doc), sizeof(doc) - strlen(doc),
+                         "maxLength: %ld\n", maxs[xi]);
+            struct diag_list d;
+            diag_list_init(&d, &a);
+            const struct schema *sc =
+                schema_compile_data(&a, load(&a, doc), &d);
+            CHECK(sc && d.n == 0);
+            if (!sc)
+                continue;
+            /* n characters: the digits of k in base 4 pick them */
+            for (long n = 0; n <= 5; n++)
+                for (long k = 0, end = 1L << (2 * n); k < end; k++) {
+                    char text[32] = "";
+                    for (long i = 0, v = k; i < n; i++, v /= 4)
+                        strcat(text, chars[v % 4]);
+                    size_t got;
+                    const char *code = text_code(sc, text, &got);
+                    const char *want =
+                        mins[mi] >= 0 && n < mins[mi]   ? "too-short"
+                        : maxs[xi] >= 0 && n > maxs[xi] ? "too-long"
+                                                        : "";
+                    wrong += got > 1 || strcmp(code ? code : "", want) != 0;
+                    short_seen += !strcmp(want, "too-short");
+                    long_seen += !strcmp(want, "too-long");
+                    texts++;
+                }
+        }
+    CHECK(wrong == 0);
+    CHECK(texts == 49 * 1365 && short_seen > 0 && long_seen > 0);
+    arena_free(&a);
+}
+
 const struct test schema_tests[] = {
     {"embedded schemas", test_embedded},
     {"packed schema trees", test_packed_trees},
     {"validator codes", test_codes},
     {"slug pattern by hand", test_slug_shape},
+    {"text lengths in characters", test_text_lengths},
     {0, 0},
 };
