@@ -657,16 +657,16 @@ bool defcache_restore(const struct defcache *c, const struct project *p,
     bin_bytes(&r, h, 32);
     if (r.bad || kind != (unsigned)d->kind)
         return false;
-    /* The whole path only where the directory's descriptor is not. */
-    char *full = p->dir_fd > 0 ? NULL : arena_path(a, p->dir, d->path);
-    struct stat st;
-    if (p->dir_fd <= 0 && !full)
+    /* From its directory as listed; the whole path only where no
+     * descriptor is open. */
+    const char *name;
+    int at = project_file_at(p, d, &name);
+    if (!name && !(name = arena_path(a, p->dir, d->path)))
         return false;
+    struct stat st;
     /* Not followed: a symbolic link is never restored; it is read again,
      * and its target checked (project.c), on every run. */
-    if (fstatat(p->dir_fd > 0 ? p->dir_fd : AT_FDCWD,
-                p->dir_fd > 0 ? d->path : full, &st,
-                AT_SYMLINK_NOFOLLOW) != 0 ||
+    if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
         !S_ISREG(st.st_mode))
         return false;
     struct file_stat now;
@@ -677,9 +677,8 @@ bool defcache_restore(const struct defcache *c, const struct project *p,
         /* Written just before the run that cached it: its bytes decide. */
         size_t flen = 0;
         bool bad;
-        unsigned char *bytes = cache_file_read_at(
-            p->dir_fd > 0 ? p->dir_fd : AT_FDCWD,
-            p->dir_fd > 0 ? d->path : full, SIZE_MAX, &flen, &bad);
+        unsigned char *bytes =
+            cache_file_read_at(at, name, SIZE_MAX, &flen, &bad);
         unsigned char fh[32];
         bool same = (bytes || now.size == 0) && flen == now.size;
         if (same) {

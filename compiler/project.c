@@ -87,24 +87,26 @@ static int resolve_inside(const struct project *p, struct arena *a,
     return inside ? 0 : READ_OUTSIDE;
 }
 
-/* Reads project file rel (relative to the project directory) into arena
- * memory (NUL-terminated). Project files are regular files inside the
- * project: a symbolic link is followed only when it resolves inside the
- * project directory (checked before anything is opened, so a link to a
- * device is never opened), and nothing that is not a regular file is
- * opened in a way that could block (O_NONBLOCK, O_NOFOLLOW, then fstat).
- * Returns 0, an errno value, or one of the READ_* codes (*mode is the
- * file's type for READ_NOT_REGULAR). */
+/* Reads project file rel (relative to the project directory), looked up
+ * as name from descriptor at (project_file_at; name NULL: by its whole
+ * path), into arena memory (NUL-terminated). Project files are regular
+ * files inside the project: a symbolic link is followed only when it
+ * resolves inside the project directory (checked before it is opened, so
+ * a link to a device is never opened), and nothing that is not a regular
+ * file is opened in a way that could block (O_NONBLOCK, O_NOFOLLOW, then
+ * fstat). A file its directory's listing said is regular is opened
+ * without that look (a FIFO swapped in since is then opened, without
+ * blocking, and refused). Returns 0, an errno value, or one of the
+ * READ_* codes (*mode is the file's type for READ_NOT_REGULAR). */
 static int read_file(const struct project *p, struct arena *a, const char *rel,
-                     bool listed_regular, bool on_heap, char **out, size_t *len,
-                     size_t limit, bool *too_big, struct file_stat *fs,
-                     mode_t *mode)
+                     int at, const char *name, bool listed_regular,
+                     bool on_heap, char **out, size_t *len, size_t limit,
+                     bool *too_big, struct file_stat *fs, mode_t *mode)
 {
     *too_big = false;
-    /* The same file either way: from dir's descriptor, rel is short. */
-    int at = p->dir_fd > 0 ? p->dir_fd : AT_FDCWD;
-    const char *path = p->dir_fd > 0 ? NULL : arena_path(a, p->dir, rel);
-    const char *name = p->dir_fd > 0 ? rel : path;
+    const char *path = name ? NULL : arena_path(a, p->dir, rel);
+    if (!name)
+        name = path;
     struct stat st;
     if (!name)
         return ENOMEM;
@@ -482,8 +484,11 @@ static void load_def(struct project *p, struct arena *a, struct def *d)
      * other file's text is let go once parsed (source_release). */
     bool keep = (d->kind == KIND_AGENT && ends_with(d->path, ".md")) ||
                 d->kind == KIND_PROJECT;
-    int err = read_file(p, a, d->path, d->listed_regular, !keep, &bytes, &len,
-                        LIMIT_FILE_BYTES, &too_big, &d->stat, &mode);
+    const char *name;
+    int at = project_file_at(p, d, &name);
+    int err =
+        read_file(p, a, d->path, at, name, d->listed_regular, !keep, &bytes,
+                  &len, LIMIT_FILE_BYTES, &too_big, &d->stat, &mode);
     /* A file not read is reported with a source of no text, made only
      * then (a source per definition read is one too many). */
     struct source *nosrc =
@@ -656,6 +661,20 @@ static void restore_def(struct project *p, struct arena *a, struct def *d)
     d->restored = true;
 }
 
+int project_path_at(const struct project *p, const char *rel, const char **name)
+{
+    const char *slash = strchr(rel, '/');
+    for (int k = 0; slash && !strchr(slash + 1, '/') && k < KIND_COUNT; k++)
+        if (p->kind_dir[k] &&
+            strlen(kind_table[k].dir) == (size_t)(slash - rel) &&
+            !strncmp(rel, kind_table[k].dir, (size_t)(slash - rel))) {
+            *name = slash + 1;
+            return p->kind_fd[k];
+        }
+    *name = p->dir_fd > 0 ? rel : NULL;
+    return p->dir_fd > 0 ? p->dir_fd : AT_FDCWD;
+}
+
 void project_read_quoted_sources(struct project *p)
 {
     /* Reports show the first LIMIT_DIAGNOSTICS (the list is sorted). */
@@ -671,8 +690,10 @@ void project_read_quoted_sources(struct project *p)
         struct file_stat fs;
         mode_t mode;
         src->unread = false;
-        if (read_file(p, &p->arena, src->path, false, false, &bytes, &len,
-                      LIMIT_FILE_BYTES, &too_big, &fs, &mode) != 0 ||
+        const char *name;
+        int at = project_path_at(p, src->path, &name);
+        if (read_file(p, &p->arena, src->path, at, name, false, false, &bytes,
+                      &len, LIMIT_FILE_BYTES, &too_big, &fs, &mode) != 0 ||
             too_big)
             continue;
         /* Quoted only from the file that was read (or cached): not from
@@ -841,9 +862,7 @@ static void discover(struct project *p, enum kind k)
             closedir(dir);
             return;
         }
-        /* Only where the kind's directory is no link: its files are
-         * then opened from it by a path that crosses no link. */
-        names[n++].regular = e->d_type == DT_REG && !real;
+        names[n++].regular = e->d_type == DT_REG;
     }
     /* Byte order, never the file system's or the locale's. */
     if (n > 1)
@@ -886,7 +905,12 @@ static void discover(struct project *p, enum kind k)
         d->path = path;
         d->listed_regular = names[i].regular;
     }
-    closedir(dir);
+    /* Its files are looked up from the directory listed (project_file_at),
+     * kept open until project_free. */
+    if (p->kind_dir[k])
+        closedir(p->kind_dir[k]);
+    p->kind_dir[k] = dir;
+    p->kind_fd[k] = dirfd(dir);
     p->ndefs[k] = kept;
 }
 
@@ -1034,4 +1058,9 @@ void project_free(struct project *p)
     if (p->dir_fd > 0)
         close(p->dir_fd);
     p->dir_fd = 0;
+    for (int k = 0; k < KIND_COUNT; k++)
+        if (p->kind_dir[k])
+            closedir(p->kind_dir[k]);
+    memset(p->kind_dir, 0, sizeof(p->kind_dir));
+    memset(p->kind_fd, 0, sizeof(p->kind_fd));
 }

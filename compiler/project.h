@@ -7,9 +7,12 @@
 #ifndef STRUERE_PROJECT_H
 #define STRUERE_PROJECT_H
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arena.h"
 #include "diag.h"
@@ -90,6 +93,14 @@ struct project {
     struct def *config; /* struere.yaml */
     struct def *defs[KIND_COUNT];
     size_t ndefs[KIND_COUNT];
+    /* Each kind's directory as discovery listed it, kept open (NULL where
+     * it was not listed; its descriptor may be 0): its files are looked up
+     * from it by name, so that a directory re-pointed since (a link put
+     * in its place) does not change which regular files are read. A
+     * file that is itself a link is resolved by its path, and read only
+     * when that stays inside the project. */
+    DIR *kind_dir[KIND_COUNT];
+    int kind_fd[KIND_COUNT];
     struct diag_list diags; /* everything, once project_check is done */
     struct worker_arena *worker_arenas; /* one per thread of the pool */
     size_t nworkers;
@@ -160,5 +171,26 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
                        const char *bytes, size_t len);
 /* Releases everything project_open and project_load allocated. */
 void project_free(struct project *p);
+
+/* The same for a file by its path relative to the project: from its
+ * kind's directory when it is a definition file ("agents/x.yaml"). */
+int project_path_at(const struct project *p, const char *rel,
+                    const char **name);
+
+/* Where d's file is looked up from: the descriptor of its kind's
+ * directory as listed, with *name its file name there; else the project
+ * directory's, with *name its path relative to it; else AT_FDCWD, with
+ * *name NULL (the caller builds the whole path). */
+static inline int project_file_at(const struct project *p, const struct def *d,
+                                  const char **name)
+{
+    const char *slash = strrchr(d->path, '/');
+    if (d->kind < KIND_COUNT && p->kind_dir[d->kind] && slash) {
+        *name = slash + 1;
+        return p->kind_fd[d->kind];
+    }
+    *name = p->dir_fd > 0 ? d->path : NULL;
+    return p->dir_fd > 0 ? p->dir_fd : AT_FDCWD;
+}
 
 #endif

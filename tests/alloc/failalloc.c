@@ -1,9 +1,9 @@
 /*
  * failalloc.c - fails the Nth allocation, the way SQLite tests itself.
  * Linked only into test programs, with -Wl,--wrap for malloc, calloc,
- * realloc, strdup and strndup, so every such call in struere's own code
- * (the compiler's and the runtime's static libraries, main) comes here;
- * the shared dependencies (libyaml, cmark, jansson, libgit2, zlib,
+ * realloc, aligned_alloc, strdup and strndup, so every such call in struere's
+ * own code (the compiler's and the runtime's static libraries, main) comes
+ * here; the shared dependencies (libyaml, cmark, jansson, libgit2, zlib,
  * libsodium) allocate as usual.
  *
  * A whole program reads STRUERE_FAILALLOC=N at start (the Nth allocation
@@ -22,11 +22,13 @@
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t size);
+void *__real_aligned_alloc(size_t align, size_t size);
 char *__real_strdup(const char *s);
 char *__real_strndup(const char *s, size_t n);
 void *__wrap_malloc(size_t size);
 void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t size);
+void *__wrap_aligned_alloc(size_t align, size_t size);
 char *__wrap_strdup(const char *s);
 char *__wrap_strndup(const char *s, size_t n);
 
@@ -75,6 +77,11 @@ void *__wrap_calloc(size_t n, size_t size)
 void *__wrap_realloc(void *p, size_t size)
 {
     return failalloc_next() ? NULL : __real_realloc(p, size);
+}
+
+void *__wrap_aligned_alloc(size_t align, size_t size)
+{
+    return failalloc_next() ? NULL : __real_aligned_alloc(align, size);
 }
 
 char *__wrap_strdup(const char *s)

@@ -830,6 +830,86 @@ t "hardening: a file swapped with a link out meanwhile: nothing from outside pri
 t "hardening: a file swapped with a link out meanwhile: exit 0 or 1, never a crash or a hang ($plain, $linked)" \
     [ "$bad_exit" -eq 0 ]
 
+# The same, made certain: a shim (LD_PRELOAD, built here) runs a command
+# the moment check first opens data/x.yaml by any path, between the
+# listing and the read: what is read is then what the directory listed
+# holds, or an error naming the file; never the file outside.
+cat >"$T/swap-shim.c" <<'EOF2'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+static int swapped;
+static void before(const char *path)
+{
+    const char *cmd = getenv("SWAP_CMD"), *b = path ? strrchr(path, '/') : 0;
+    b = b ? b + 1 : path;
+    if (!swapped && cmd && b && !strcmp(b, "x.yaml")) {
+        swapped = 1;
+        unsetenv("LD_PRELOAD");
+        if (system(cmd) != 0)
+            abort();
+    }
+}
+#define SHIM(fn)                                                          \
+    int fn(int at, const char *path, int flags, ...)                      \
+    {                                                                     \
+        static int (*real)(int, const char *, int, ...);                  \
+        va_list ap;                                                       \
+        va_start(ap, flags);                                              \
+        int mode = va_arg(ap, int);                                       \
+        va_end(ap);                                                       \
+        if (!real)                                                        \
+            real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, #fn); \
+        before(path);                                                     \
+        return real(at, path, flags, mode);                               \
+    }
+SHIM(openat)
+SHIM(openat64)
+int fstatat(int at, const char *path, void *st, int flags)
+{
+    static int (*real)(int, const char *, void *, int);
+    if (!real)
+        real = (int (*)(int, const char *, void *, int))dlsym(RTLD_NEXT, "fstatat");
+    before(path);
+    return real(at, path, st, flags);
+}
+EOF2
+if ${CC:-cc} -shared -fPIC -o "$T/swap-shim.so" "$T/swap-shim.c" -ldl 2>"$T/err"; then
+    mkdir -p "$T/outdir"
+    cp "$T/outside-swap.yaml" "$T/outdir/x.yaml"
+    # a sanitized build wants its runtime first among the preloaded
+    preload="$(ldd "$BIN" | awk '/libasan/ {print $3}') $T/swap-shim.so"
+    # swap_check NAME CMD: check with CMD run at the first open of x.yaml
+    swap_check() {
+        hp "$H"
+        sed 's/slug: swap/slug: x/' "$T/plain.yaml" >"$H/data/x.yaml"
+        SWAP_CMD="$2" LD_PRELOAD="$preload" STRUERE_THREADS=1 \
+            run timeout 10 "$BIN" -C "$H" check --format json
+        t "hardening: $1 between listing and reading: nothing from outside printed" \
+            bash -c "! grep -q '$SECRET' '$T/out' '$T/err'"
+    }
+    swap_check "data/ replaced by a link out" \
+        "mv '$H/data' '$H/data.listed' && ln -s '$T/outdir' '$H/data'"
+    t "hardening: data/ replaced by a link out: the directory listed is read, clean (exit 0)" \
+        json_ok "$T/out" 'd["errors"] == 0 and d["diagnostics"] == [] or print(d)'
+    swap_check "the file replaced by a link out" \
+        "ln -sfn '$T/outside-swap.yaml' '$H/data/x.yaml'"
+    t "hardening: the file replaced by a link out: outside-project at it, exit 1" \
+        bash -c "[ $RC -eq 1 ] && python3 -c 'import json,sys; d=json.load(open(\"$T/out\")); sys.exit([(x[\"code\"], x[\"file\"]) for x in d[\"diagnostics\"]] != [(\"outside-project\", \"data/x.yaml\")])'"
+    swap_check "the file replaced by a FIFO" \
+        "rm '$H/data/x.yaml' && mkfifo '$H/data/x.yaml'"
+    t "hardening: the file replaced by a FIFO: not-regular-file, exit 1, no hang" \
+        bash -c "[ $RC -eq 1 ] && grep -q '\"not-regular-file\"' '$T/out'"
+    swap_check "the file removed" "rm '$H/data/x.yaml'"
+    t "hardening: the file removed: io-error naming it, exit 3" \
+        bash -c "[ $RC -eq 3 ] && grep -q '\"io-error\"' '$T/out'"
+    rm -rf "$H/data.listed" "$T/outdir"
+else
+    skip "hardening: swaps between listing and reading (no C compiler: $(head -c 200 "$T/err"))"
+fi
+
 # ---- hardening: a UTF-8 byte order mark is skipped ---------------------
 
 hp "$H"
