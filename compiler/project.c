@@ -154,7 +154,6 @@ opened:
     }
     *mode = st.st_mode;
     if (!S_ISREG(st.st_mode)) {
-        *mode = st.st_mode;
         close(fd);
         return S_ISDIR(st.st_mode) ? EISDIR : READ_NOT_REGULAR;
     }
@@ -661,18 +660,39 @@ static void restore_def(struct project *p, struct arena *a, struct def *d)
     d->restored = true;
 }
 
+/* rel ("dir/name") of kind k (KIND_COUNT: none): from k's directory as
+ * listed when it is open, else as project_file_at says. */
+static int kind_file_at(const struct project *p, int k, const char *rel,
+                        const char **name)
+{
+    const char *slash = strrchr(rel, '/');
+    if (k < KIND_COUNT && p->kind_dir[k] && slash) {
+        *name = slash + 1;
+        return dirfd(p->kind_dir[k]);
+    }
+    *name = p->dir_fd > 0 ? rel : NULL;
+    return p->dir_fd > 0 ? p->dir_fd : AT_FDCWD;
+}
+
+int project_file_at(const struct project *p, const struct def *d,
+                    const char **name)
+{
+    return kind_file_at(p, d->kind < KIND_COUNT ? (int)d->kind : KIND_COUNT,
+                        d->path, name);
+}
+
 int project_path_at(const struct project *p, const char *rel, const char **name)
 {
     const char *slash = strchr(rel, '/');
-    for (int k = 0; slash && !strchr(slash + 1, '/') && k < KIND_COUNT; k++)
-        if (p->kind_dir[k] &&
-            strlen(kind_table[k].dir) == (size_t)(slash - rel) &&
-            !strncmp(rel, kind_table[k].dir, (size_t)(slash - rel))) {
-            *name = slash + 1;
-            return p->kind_fd[k];
-        }
-    *name = p->dir_fd > 0 ? rel : NULL;
-    return p->dir_fd > 0 ? p->dir_fd : AT_FDCWD;
+    int k = 0;
+    if (slash && !strchr(slash + 1, '/'))
+        while (k < KIND_COUNT &&
+               (strlen(kind_table[k].dir) != (size_t)(slash - rel) ||
+                strncmp(rel, kind_table[k].dir, (size_t)(slash - rel))))
+            k++;
+    else
+        k = KIND_COUNT;
+    return kind_file_at(p, k, rel, name);
 }
 
 void project_read_quoted_sources(struct project *p)
@@ -910,7 +930,6 @@ static void discover(struct project *p, enum kind k)
     if (p->kind_dir[k])
         closedir(p->kind_dir[k]);
     p->kind_dir[k] = dir;
-    p->kind_fd[k] = dirfd(dir);
     p->ndefs[k] = kept;
 }
 
@@ -1062,5 +1081,4 @@ void project_free(struct project *p)
         if (p->kind_dir[k])
             closedir(p->kind_dir[k]);
     memset(p->kind_dir, 0, sizeof(p->kind_dir));
-    memset(p->kind_fd, 0, sizeof(p->kind_fd));
 }

@@ -8,11 +8,9 @@
 #define STRUERE_PROJECT_H
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "arena.h"
 #include "diag.h"
@@ -67,8 +65,8 @@ _Static_assert(sizeof(struct def) <= 280, "a def is at most 280 bytes");
 
 /* A worker thread's arena, alone on its cache lines: every allocation
  * writes the arena's fields, and two arenas sharing a line would have the
- * cores pass it back and forth on each (measured: a third more CPU for
- * `check` on two cores). */
+ * cores pass it back and forth on each (check at 10,000 on two cores:
+ * 3-10% more CPU with them on one line, bench/RESULTS.md). */
 struct worker_arena {
     _Alignas(64) struct arena a;
 };
@@ -100,7 +98,6 @@ struct project {
      * file that is itself a link is resolved by its path, and read only
      * when that stays inside the project. */
     DIR *kind_dir[KIND_COUNT];
-    int kind_fd[KIND_COUNT];
     struct diag_list diags; /* everything, once project_check is done */
     struct worker_arena *worker_arenas; /* one per thread of the pool */
     size_t nworkers;
@@ -172,25 +169,15 @@ void project_parse_def(struct project *p, struct arena *a, struct def *d,
 /* Releases everything project_open and project_load allocated. */
 void project_free(struct project *p);
 
-/* The same for a file by its path relative to the project: from its
- * kind's directory when it is a definition file ("agents/x.yaml"). */
-int project_path_at(const struct project *p, const char *rel,
-                    const char **name);
-
 /* Where d's file is looked up from: the descriptor of its kind's
  * directory as listed, with *name its file name there; else the project
  * directory's, with *name its path relative to it; else AT_FDCWD, with
  * *name NULL (the caller builds the whole path). */
-static inline int project_file_at(const struct project *p, const struct def *d,
-                                  const char **name)
-{
-    const char *slash = strrchr(d->path, '/');
-    if (d->kind < KIND_COUNT && p->kind_dir[d->kind] && slash) {
-        *name = slash + 1;
-        return p->kind_fd[d->kind];
-    }
-    *name = p->dir_fd > 0 ? d->path : NULL;
-    return p->dir_fd > 0 ? p->dir_fd : AT_FDCWD;
-}
+int project_file_at(const struct project *p, const struct def *d,
+                    const char **name);
+/* The same for a file by its path relative to the project, its kind
+ * told by its directory ("agents/x.yaml"). */
+int project_path_at(const struct project *p, const char *rel,
+                    const char **name);
 
 #endif

@@ -1,7 +1,7 @@
 # tests/alloc/alloc.mk - the allocation-failure injection programs
 # (included by the Makefile). They are linked with every malloc, calloc,
-# realloc, aligned_alloc, strdup and strndup of struere's own code wrapped by failalloc.c;
-# nothing installed is.
+# realloc, aligned_alloc, strdup and strndup of struere's own code wrapped
+# by failalloc.c; nothing installed is.
 FAILALLOC_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
                      -Wl,--wrap=aligned_alloc \
                      -Wl,--wrap=strdup,--wrap=strndup
