@@ -79,9 +79,9 @@ static void check_parallel(struct check_ctx *c, struct def **defs, size_t n)
 {
     struct project *p = c->project;
     unsigned workers = p->nworkers ? (unsigned)p->nworkers : 1;
-    struct refs_worker per[64];
-    if (workers > 64)
-        workers = 64;
+    struct refs_worker per[POOL_MAX_THREADS];
+    if (workers > POOL_MAX_THREADS)
+        workers = POOL_MAX_THREADS;
     for (unsigned w = 0; w < workers; w++) {
         struct refs_worker *r = &per[w];
         struct arena *a = p->nworkers ? &p->worker_arenas[w].a : c->arena;

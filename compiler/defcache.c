@@ -690,6 +690,8 @@ bool defcache_restore(const struct defcache *c, const struct project *p,
             return false;
     }
     struct source *src = source_from_bytes(a, d->path, "", 0);
+    if (!src)
+        return false; /* out of memory: the arena says so */
     src->unread = true;
     size_t budget = LIMIT_NODES;
     struct node *root = arena_alloc(a, sizeof(*root));

@@ -4,33 +4,9 @@
 #include "pool.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-struct pool_job {
-    pool_fn fn;
-    void *ctx;
-    size_t count;
-    size_t next; /* atomic */
-};
-
-struct pool_arg {
-    struct pool_job *job;
-    unsigned w;
-};
-
-static void *work(void *p)
-{
-    struct pool_arg *arg = p;
-    struct pool_job *j = arg->job;
-    for (;;) {
-        size_t i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
-        if (i >= j->count)
-            break;
-        j->fn(j->ctx, i, arg->w);
-    }
-    return NULL;
-}
 
 unsigned pool_cores(void)
 {
@@ -42,7 +18,7 @@ unsigned pool_cores(void)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
     }
-    return threads > 64 ? 64 : threads;
+    return threads > POOL_MAX_THREADS ? POOL_MAX_THREADS : threads;
 }
 
 unsigned pool_threads(size_t count)
@@ -58,24 +34,119 @@ unsigned pool_threads_large(size_t count)
     return count < threads ? (count ? (unsigned)count : 1) : threads;
 }
 
+/* Each worker claims the next index (fetch-add) and runs it once it is
+ * published; one claimed past what is published waits for more, or for
+ * the feed's end, when it is not an item at all. A run whose items are
+ * all known at the start (pool_run) publishes them at once. */
+
+struct pool_feed {
+    pool_fn fn;
+    void *ctx;
+    size_t next;      /* atomic: the next index to claim */
+    size_t published; /* atomic (written under lock): indexes below are ready */
+    bool done;        /* under lock: nothing more will be published */
+    pthread_mutex_t lock;
+    pthread_cond_t more;
+    unsigned fixed;   /* threads asked for, or 0 */
+    unsigned most;    /* never more workers than this */
+    unsigned started; /* workers running (the caller is worker 0) */
+    pthread_t tids[POOL_MAX_THREADS];
+    struct feed_arg {
+        struct pool_feed *feed;
+        unsigned w;
+    } args[POOL_MAX_THREADS];
+};
+
+/* Whether index i is an item: waits until it is published or the feed
+ * has ended. */
+static bool feed_ready(struct pool_feed *f, size_t i)
+{
+    if (i < __atomic_load_n(&f->published, __ATOMIC_ACQUIRE))
+        return true;
+    pthread_mutex_lock(&f->lock);
+    while (i >= f->published && !f->done)
+        pthread_cond_wait(&f->more, &f->lock);
+    bool ready = i < f->published;
+    pthread_mutex_unlock(&f->lock);
+    return ready;
+}
+
+static void *work_fed(void *p)
+{
+    struct feed_arg *arg = p;
+    struct pool_feed *f = arg->feed;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&f->next, 1, __ATOMIC_RELAXED);
+        if (!feed_ready(f, i))
+            break;
+        f->fn(f->ctx, i, arg->w);
+    }
+    return NULL;
+}
+
+void pool_feed_publish(struct pool_feed *f, size_t count)
+{
+    pthread_mutex_lock(&f->lock);
+    if (count > f->published) {
+        __atomic_store_n(&f->published, count, __ATOMIC_RELEASE);
+        pthread_cond_broadcast(&f->more);
+    }
+    pthread_mutex_unlock(&f->lock);
+    unsigned want = f->fixed ? f->fixed : pool_threads(count);
+    if (want > f->most)
+        want = f->most;
+    while (f->started < want) {
+        unsigned w = f->started;
+        f->args[w].feed = f;
+        f->args[w].w = w;
+        if (pthread_create(&f->tids[w], NULL, work_fed, &f->args[w]) != 0) {
+            f->fixed = f->started; /* no more: the ones running do it */
+            break;
+        }
+        f->started++;
+    }
+}
+
+static unsigned run(unsigned threads, unsigned most, pool_feeder feed,
+                    void *feed_ctx, pool_fn fn, void *ctx)
+{
+    struct pool_feed state = {.fn = fn, .ctx = ctx, .fixed = threads};
+    state.most = most && most < POOL_MAX_THREADS ? most : POOL_MAX_THREADS;
+    struct pool_feed *f = &state;
+    f->started = 1;
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->more, NULL);
+    feed(feed_ctx, f);
+    pthread_mutex_lock(&f->lock);
+    f->done = true;
+    pthread_cond_broadcast(&f->more);
+    pthread_mutex_unlock(&f->lock);
+    f->args[0].feed = f;
+    f->args[0].w = 0;
+    work_fed(&f->args[0]);
+    for (unsigned t = 1; t < f->started; t++)
+        pthread_join(f->tids[t], NULL);
+    unsigned ran = f->started;
+    pthread_cond_destroy(&f->more);
+    pthread_mutex_destroy(&f->lock);
+    return ran;
+}
+
+unsigned pool_run_fed(unsigned threads, unsigned most, pool_feeder feed,
+                      pool_fn fn, void *ctx)
+{
+    return run(threads, most, feed, ctx, fn, ctx);
+}
+
+static void publish_all(void *count, struct pool_feed *feed)
+{
+    pool_feed_publish(feed, *(const size_t *)count);
+}
+
+/* All items are there from the start: a feed that publishes them at
+ * once. */
 void pool_run(unsigned threads, size_t count, pool_fn fn, void *ctx)
 {
-    struct pool_job job = {.fn = fn, .ctx = ctx, .count = count};
-    if (threads < 1)
-        threads = 1;
-    pthread_t tids[64];
-    struct pool_arg args[64];
-    unsigned started = 1;
-    for (unsigned t = 0; t < threads && t < 64; t++) {
-        args[t].job = &job;
-        args[t].w = t;
-    }
-    for (unsigned t = 1; t < threads && t < 64; t++) {
-        if (pthread_create(&tids[t], NULL, work, &args[t]) != 0)
-            break;
-        started++;
-    }
-    work(&args[0]);
-    for (unsigned t = 1; t < started; t++)
-        pthread_join(tids[t], NULL);
+    (void)run(threads ? threads : 1, POOL_MAX_THREADS, publish_all, &count, fn,
+              ctx);
 }

@@ -15,6 +15,12 @@ void progress_phase(struct progress *pr, enum progress_phase phase,
         pr->began(pr);
 }
 
+void progress_total(struct progress *pr, size_t total)
+{
+    if (pr)
+        atomic_store(&pr->total, total);
+}
+
 void progress_step(struct progress *pr)
 {
     if (pr)

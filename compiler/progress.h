@@ -30,6 +30,8 @@ struct progress {
 /* A new phase: `total` steps (0: not counted). */
 void progress_phase(struct progress *pr, enum progress_phase phase,
                     size_t total);
+/* The phase's total, once it is known (its steps may have begun). */
+void progress_total(struct progress *pr, size_t total);
 /* One step of the phase done. */
 void progress_step(struct progress *pr);
 

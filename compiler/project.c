@@ -1,7 +1,8 @@
 /*
- * project.c - finds the definition files, then parses and validates each
- * one on a pool of worker threads (one arena each): YAML, schema,
- * environment overlays, identity, and the kind's single-file checks.
+ * project.c - finds the definition files, kind by kind, and parses and
+ * validates each one on a pool of worker threads (one arena each) as soon
+ * as its kind is listed: YAML, schema, environment overlays, identity,
+ * and the kind's single-file checks.
  */
 #include "project.h"
 
@@ -731,21 +732,43 @@ void project_read_quoted_sources(struct project *p)
     }
 }
 
+/* Loading, fed by discovery: the kinds are listed one by one in the
+ * calling thread while the workers read the files of those listed. */
 struct load_job {
     struct project *p;
-    struct def **defs; /* every def, config first */
     const struct defcache *cache;
+    /* Where each kind's items start (kind order), set as each kind is
+     * listed: a worker reads only those of kinds published. */
+    size_t start[KIND_COUNT + 1];
 };
 
 static void load_one(void *ctx, size_t i, unsigned w)
 {
     struct load_job *j = ctx;
+    int k = 0;
+    while (i >= j->start[k + 1])
+        k++;
+    struct def *d = &j->p->defs[k][i - j->start[k]];
     struct arena *a = &j->p->worker_arenas[w].a;
-    if (j->cache && defcache_restore(j->cache, j->p, a, j->defs[i]))
-        restore_def(j->p, a, j->defs[i]);
+    if (j->cache && defcache_restore(j->cache, j->p, a, d))
+        restore_def(j->p, a, d);
     else
-        load_def(j->p, a, j->defs[i]);
+        load_def(j->p, a, d);
     progress_step(j->p->progress);
+}
+
+static void discover(struct project *p, enum kind k);
+
+static void discover_all(void *ctx, struct pool_feed *feed)
+{
+    struct load_job *j = ctx;
+    for (int k = 0; k < KIND_COUNT; k++) {
+        discover(j->p, (enum kind)k);
+        j->start[k + 1] = j->start[k] + j->p->ndefs[k];
+        /* what load_one reads of kind k is written: published */
+        pool_feed_publish(feed, j->start[k + 1]);
+    }
+    progress_total(j->p->progress, j->start[KIND_COUNT]);
 }
 
 /* ---- discovery ------------------------------------------------------------
@@ -798,7 +821,7 @@ static void kind_dir_replaced(struct project *p, const struct kind_ops *ops)
              "run again once the project stops moving",
              "cannot read directory %s: it was replaced while being read",
              ops->dir);
-    p->io_error = 1;
+    __atomic_store_n(&p->io_error, 1, __ATOMIC_RELAXED);
 }
 
 static void discover(struct project *p, enum kind k)
@@ -842,7 +865,7 @@ static void discover(struct project *p, enum kind k)
         if (r) {
             diag_add(&p->diags, SEV_ERROR, "io-error", NULL, 0, 0, NULL,
                      "cannot read directory %s: %s", ops->dir, strerror(r));
-            p->io_error = 1;
+            __atomic_store_n(&p->io_error, 1, __ATOMIC_RELAXED);
             return;
         }
     }
@@ -855,7 +878,7 @@ static void discover(struct project *p, enum kind k)
         if (errno != ENOENT) {
             diag_add(&p->diags, SEV_ERROR, "io-error", NULL, 0, 0, NULL,
                      "cannot read directory %s: %s", ops->dir, strerror(errno));
-            p->io_error = 1;
+            __atomic_store_n(&p->io_error, 1, __ATOMIC_RELAXED);
         }
         return;
     }
@@ -1021,39 +1044,26 @@ int project_load_defs(struct project *p, unsigned threads,
 {
     if (!p->config)
         return 0;
-    size_t total = 0;
-    for (int k = 0; k < KIND_COUNT; k++) {
-        discover(p, (enum kind)k);
-        total += p->ndefs[k];
-    }
-    struct load_job job = {.p = p, .cache = cache};
-    job.defs = malloc((total + 1) * sizeof(*job.defs));
-    if (!job.defs) {
-        p->arena.failed = 1;
-        return -1;
-    }
-    size_t i = 0;
-    for (int k = 0; k < KIND_COUNT; k++)
-        for (size_t j = 0; j < p->ndefs[k]; j++)
-            job.defs[i++] = &p->defs[k][j];
-
-    unsigned n = threads ? threads : pool_threads(total);
-    p->nworkers = n;
+    /* Arenas for as many workers as can run: those that do not use
+     * theirs leave it empty. */
+    unsigned most = threads ? threads : pool_cores();
+    if (most > POOL_MAX_THREADS)
+        most = POOL_MAX_THREADS;
     p->worker_arenas = aligned_alloc(_Alignof(struct worker_arena),
-                                     n * sizeof(*p->worker_arenas));
+                                     most * sizeof(*p->worker_arenas));
     if (!p->worker_arenas) {
-        p->nworkers = 0;
         p->arena.failed = 1;
-        free(job.defs);
         return -1;
     }
-    for (unsigned t = 0; t < n; t++)
+    for (unsigned t = 0; t < most; t++)
         arena_init(&p->worker_arenas[t].a);
-    progress_phase(p->progress, PROGRESS_READ, total);
-    pool_run(n, total, load_one, &job);
-    for (size_t d = 0; d < total; d++)
-        diag_append(&p->diags, &job.defs[d]->diags);
-    free(job.defs);
+    progress_phase(p->progress, PROGRESS_READ, 0);
+    struct load_job job = {.p = p, .cache = cache};
+    /* The later phases use as many workers (and their arenas). */
+    p->nworkers = pool_run_fed(threads, most, discover_all, load_one, &job);
+    for (int k = 0; k < KIND_COUNT; k++)
+        for (size_t i = 0; i < p->ndefs[k]; i++)
+            diag_append(&p->diags, &p->defs[k][i].diags);
     return 0;
 }
 

@@ -41,5 +41,6 @@ extern const struct test project_tests[];
 extern const struct test loose_deflate_tests[];
 extern const struct test cache_file_tests[];
 extern const struct test arena_tests[];
+extern const struct test pool_tests[];
 
 #endif
