@@ -42,10 +42,10 @@ void pool_feed_publish(struct pool_feed *feed, size_t count);
 /* Runs fn over the items that feed(ctx) publishes: the other workers
  * work while the calling thread feeds, which then works too (as worker
  * 0) until all are done. threads: 0 for pool_threads of the items, else
- * that many once anything is published; never more than most (the
- * per-worker state there is room for), nor than can be started. Returns
- * the number of workers that ran (at least one: worker indexes are
- * below it). */
+ * that many, started at the first publish (even of no items); never
+ * more than most (the per-worker state there is room for), nor than can
+ * be started. Returns the number of workers that ran (at least one:
+ * worker indexes are below it). */
 unsigned pool_run_fed(unsigned threads, unsigned most, pool_feeder feed,
                       pool_fn fn, void *ctx);
 

@@ -129,6 +129,65 @@ static void test_fed_many_runs(void)
     CHECK(all);
 }
 
+/* The point of a fed pool: the workers run what is published while the
+ * feed goes on. This feed publishes one item and waits for a worker to
+ * have run it before it publishes the rest (at most 10 s: a pool that
+ * starts its workers only once the feed is done never runs it in time). */
+static void feed_then_wait(void *ctx, struct pool_feed *feed)
+{
+    struct tally *t = ctx;
+    __atomic_store_n(&t->published, 1, __ATOMIC_RELEASE);
+    pool_feed_publish(feed, 1);
+    struct timespec pause = {0, 1000000}; /* 1 ms */
+    for (int waited = 0; waited < 10000; waited++) {
+        if (__atomic_load_n(&t->runs[0], __ATOMIC_ACQUIRE))
+            break;
+        nanosleep(&pause, NULL);
+    }
+    t->steps = __atomic_load_n(&t->runs[0], __ATOMIC_ACQUIRE); /* seen */
+    __atomic_store_n(&t->published, t->items, __ATOMIC_RELEASE);
+    pool_feed_publish(feed, t->items);
+}
+
+static void test_fed_runs_while_feeding(void)
+{
+    static struct tally t;
+    memset(&t, 0, sizeof(t));
+    t.items = 100;
+    unsigned ran = pool_run_fed(2, 64, feed_then_wait, run_item, &t);
+    CHECK(ran == 2);
+    CHECK(t.steps == 1); /* item 0 was run before the feed went on */
+    check_tally(&t, ran);
+}
+
+/* pool_run inside a pool_run item: each run has its own state. */
+static void run_nested(void *ctx, size_t i, unsigned w)
+{
+    (void)w;
+    struct tally *inner = (struct tally *)ctx + 1 + i;
+    pool_run(3, inner->items, run_item, inner);
+}
+
+static void test_run_edges(void)
+{
+    static struct tally t[4];
+    memset(t, 0, sizeof(t));
+    /* No items; zero threads asked for (one, the caller). */
+    pool_run(4, 0, run_item, &t[0]);
+    pool_run(0, 0, run_item, &t[0]);
+    check_tally(&t[0], 1);
+    t[0].items = t[0].published = 10;
+    pool_run(0, 10, run_item, &t[0]);
+    check_tally(&t[0], 1);
+    /* Nested: three runs of 1,000 items, each on three workers, from
+     * inside a run on three. */
+    for (int i = 1; i < 4; i++)
+        t[i].items = t[i].published = 1000;
+    pool_run(3, 3, run_nested, t);
+    for (int i = 1; i < 4; i++)
+        check_tally(&t[i], 3);
+}
+
 static void test_run(void)
 {
     static struct tally t;
@@ -144,5 +203,8 @@ const struct test pool_tests[] = {
     {"pool_run_fed: items published in steps", test_fed_in_steps},
     {"pool_run_fed: all at once, none, a few", test_fed_all_at_once_or_none},
     {"pool_run_fed: 200 short runs", test_fed_many_runs},
+    {"pool_run_fed: items run while the feed goes on",
+     test_fed_runs_while_feeding},
+    {"pool_run: no items, no threads, nested", test_run_edges},
     {0, 0},
 };
