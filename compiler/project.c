@@ -685,14 +685,12 @@ int project_file_at(const struct project *p, const struct def *d,
 int project_path_at(const struct project *p, const char *rel, const char **name)
 {
     const char *slash = strchr(rel, '/');
-    int k = 0;
+    int k = KIND_COUNT; /* not "dir/name": no kind */
     if (slash && !strchr(slash + 1, '/'))
-        while (k < KIND_COUNT &&
-               (strlen(kind_table[k].dir) != (size_t)(slash - rel) ||
-                strncmp(rel, kind_table[k].dir, (size_t)(slash - rel))))
-            k++;
-    else
-        k = KIND_COUNT;
+        for (k = 0; k < KIND_COUNT; k++)
+            if (strlen(kind_table[k].dir) == (size_t)(slash - rel) &&
+                !strncmp(rel, kind_table[k].dir, (size_t)(slash - rel)))
+                break;
     return kind_file_at(p, k, rel, name);
 }
 
