@@ -2,9 +2,28 @@
  * bundle_cache.c - the last committed bundles as pieces (bundle_cache.h).
  *
  * An index, <git dir>/struere/bundles/<blob id>.idx:
- *   "STRBIDX1" | u64 total | u32 count | count x (u32 length | sha256[32])
- * in host byte order (the file never leaves the machine). Each piece's
- * bytes are the file <git dir>/struere/chunks/<its SHA-256 in hex>.
+ *   "STRBIDX2" | blob id (40 hex digits) | the bytes' SHA-256 (32) |
+ *   u64 total | u32 count | count x (u32 length | sha256[32]) | seal
+ * in host byte order (the file never leaves the machine); the seal is
+ * cache_file_seal's, under the key of <git dir>/struere (as every cache
+ * there). Each piece's bytes are the file <git dir>/struere/chunks/<its
+ * SHA-256 in hex>.
+ *
+ * Why a seal, and the blob's id and SHA-256 inside it, when the bundle
+ * is used only if its pieces laid end to end have the manifest's
+ * SHA-256: that check vouches for the bytes whole, not for each piece's
+ * SHA-256 as the index gives it, and those are handed on (loose_known)
+ * so that the next blob's equal segments are not hashed again. With the
+ * seal, the index is one this store's key holder wrote, for this blob,
+ * from bytes of that SHA-256 cut at those lengths; the index is used
+ * only when that SHA-256 is also the manifest's, and the bytes found
+ * have it, so they are the bytes indexed and each piece is the one its
+ * SHA-256 was taken of. Without the seal, an index whose names were
+ * changed (the pieces' bytes copied under them) would pass the whole
+ * check with SHA-256s that are not its pieces'; without the id, another
+ * blob's sealed index renamed; without the SHA-256, a commit made by
+ * hand whose tree names a blob kept here and whose manifest gives the
+ * SHA-256 of other bytes, cut alike and written over the pieces.
  *
  * Both directories are opened without following a link and only when
  * they are directories of this user: every piece and index is read,
@@ -17,6 +36,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,14 +54,14 @@
 #include "source.h"
 #include "struere.h"
 
-#define IDX_MAGIC "STRBIDX1"
-#define IDX_HEAD (8 + 8 + 4)
+#define IDX_MAGIC "STRBIDX2"
+#define IDX_HEAD (8 + 40 + 32 + 8 + 4)
 #define IDX_ENTRY (4 + 32)
 /* The most pieces a bundle of the runtime's largest size is cut into
  * (each but the last at least LOOSE_SEGMENT_MIN bytes), and so the
  * largest index read. */
 #define IDX_MAX_COUNT (RT_LIMIT_BUNDLE_BYTES / LOOSE_SEGMENT_MIN + 1)
-#define IDX_MAX_BYTES (IDX_HEAD + IDX_ENTRY * IDX_MAX_COUNT)
+#define IDX_MAX_BYTES (IDX_HEAD + IDX_ENTRY * IDX_MAX_COUNT + CACHE_SEAL_BYTES)
 /* Bundles kept at once (dev's three and the production branch's), with
  * room to spare. */
 #define KEPT_MAX 8
@@ -107,16 +127,38 @@ static uint32_t get_u32(const unsigned char *p)
 /* ---- opening --------------------------------------------------------------
  */
 
-/* An index's pieces: count entries from e, each checked (1 to
- * LOOSE_SEGMENT_MAX bytes), adding up to total, at most the runtime's
- * largest bundle. NULL when malformed. */
-static const unsigned char *parse_index(const unsigned char *d, size_t len,
+/* The seal of an index's n bytes, under the key of <git dir>/struere:
+ * cache_file_seal takes the key of the directory holding the path it is
+ * given, and struere/bundles is in struere/. */
+static bool seal_index(const char *git_dir, bool create, const unsigned char *p,
+                       size_t n, unsigned char tag[CACHE_SEAL_BYTES])
+{
+    char path[4400];
+    return cache_file_path(git_dir, "bundles", path, sizeof(path)) &&
+           cache_file_seal(path, create, p, n, tag);
+}
+
+/* The pieces of blob id's index d (len bytes, its seal included): count
+ * entries from the result, each checked (1 to LOOSE_SEGMENT_MAX bytes),
+ * adding up to total, at most the runtime's largest bundle. NULL when
+ * malformed, another blob's, of bytes whose SHA-256 is not sha256 (NULL:
+ * any), or not sealed under this store's key. */
+static const unsigned char *parse_index(const char *git_dir, const char *id,
+                                        const unsigned char *sha256,
+                                        const unsigned char *d, size_t len,
                                         uint64_t *total, uint32_t *count)
 {
-    if (len < IDX_HEAD || memcmp(d, IDX_MAGIC, 8) != 0)
+    unsigned char tag[CACHE_SEAL_BYTES];
+    if (len < IDX_HEAD + CACHE_SEAL_BYTES || memcmp(d, IDX_MAGIC, 8) != 0 ||
+        memcmp(d + 8, id, 40) != 0 ||
+        (sha256 && memcmp(d + 48, sha256, 32) != 0))
         return NULL;
-    memcpy(total, d + 8, 8);
-    *count = get_u32(d + 16);
+    len -= CACHE_SEAL_BYTES;
+    if (!seal_index(git_dir, false, d, len, tag) ||
+        sodium_memcmp(tag, d + len, CACHE_SEAL_BYTES) != 0)
+        return NULL;
+    memcpy(total, d + 80, 8);
+    *count = get_u32(d + 88);
     if (*count == 0 || (len - IDX_HEAD) % IDX_ENTRY != 0 ||
         (len - IDX_HEAD) / IDX_ENTRY != *count ||
         *total > RT_LIMIT_BUNDLE_BYTES)
@@ -170,7 +212,8 @@ static void remove_piece(int chunks, const unsigned char sha256[32])
 struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
                                          int env,
                                          const unsigned char sha256_want[32],
-                                         bool recorded)
+                                         bool recorded,
+                                         struct loose_known *known)
 {
     struct dirs d = {-1, -1};
     char idx[64];
@@ -185,8 +228,9 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
         cache_file_read_at(d.bundles, idx, IDX_MAX_BYTES, &ilen, &bad);
     uint64_t total = 0;
     uint32_t count = 0;
-    const unsigned char *e =
-        index ? parse_index(index, ilen, &total, &count) : NULL;
+    const unsigned char *e = index ? parse_index(git_dir, id, sha256_want,
+                                                 index, ilen, &total, &count)
+                                   : NULL;
     unsigned char *data = e ? malloc(total) : NULL;
     unsigned char *state = e ? calloc(count, 1) : NULL;
     if (!data || !state) {
@@ -226,6 +270,15 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
             b = NULL;
             if (rc != STRUERE_ENOMEM)
                 unlinkat(d.bundles, idx, 0); /* a bad commit's bundle */
+        }
+        /* Each piece is the bytes its SHA-256 was taken of (the seal);
+         * they stay in place, the bundle's, while it is open. */
+        at = 0;
+        for (uint32_t i = 0; b && known && i < count; i++) {
+            const unsigned char *p = e + (size_t)i * IDX_ENTRY;
+            uint32_t n = get_u32(p);
+            (void)loose_known_add(known, data + at, n, p + 4);
+            at += n;
         }
     } else {
         /* Not this bundle: the pieces that are not their names' bytes (or
@@ -295,9 +348,9 @@ static bool kept_add(struct kept *k, const unsigned char d[32])
  * length, then its index (36 bytes a piece: on every run); adds its
  * pieces to k. False when the index is not written: the bundle is not
  * cut as its bytes say, or out of memory. */
-static bool keep_one(const struct dirs *d, const char *id,
-                     const unsigned char *data, size_t len,
-                     const struct loose_stream *s, struct kept *k)
+static bool keep_one(const char *git_dir, const struct dirs *d, const char *id,
+                     const unsigned char sha256[32], const unsigned char *data,
+                     size_t len, const struct loose_stream *s, struct kept *k)
 {
     size_t at = 0;
     for (size_t i = 0; i < s->nseg; i++) {
@@ -312,6 +365,8 @@ static bool keep_one(const struct dirs *d, const char *id,
     uint64_t total = len;
     uint32_t count = (uint32_t)s->nseg;
     rt_buf_put(&o, IDX_MAGIC, 8);
+    rt_buf_put(&o, id, 40);
+    rt_buf_put(&o, sha256, 32);
     rt_buf_put(&o, &total, 8);
     rt_buf_put(&o, &count, 4);
     at = 0;
@@ -331,8 +386,13 @@ static bool keep_one(const struct dirs *d, const char *id,
     }
     char name[64];
     snprintf(name, sizeof(name), "%s.idx", id);
-    bool ok =
-        !o.failed && cache_file_write_at(d->bundles, name, o.p, o.len) == 0;
+    unsigned char tag[CACHE_SEAL_BYTES];
+    bool ok = !o.failed &&
+              seal_index(git_dir, true, (unsigned char *)o.p, o.len, tag);
+    if (ok)
+        rt_buf_put(&o, tag, sizeof(tag));
+    ok = ok && !o.failed &&
+         cache_file_write_at(d->bundles, name, o.p, o.len) == 0;
     free(o.p);
     return ok;
 }
@@ -376,7 +436,8 @@ static bool is_kept_piece(const char *name, void *arg)
 }
 
 /* Adds the pieces of the index of blob id (when it parses) to k. */
-static bool keep_indexed(const struct dirs *d, const char *id, struct kept *k)
+static bool keep_indexed(const char *git_dir, const struct dirs *d,
+                         const char *id, struct kept *k)
 {
     char name[64];
     snprintf(name, sizeof(name), "%s.idx", id);
@@ -387,7 +448,8 @@ static bool keep_indexed(const struct dirs *d, const char *id, struct kept *k)
     uint64_t total;
     uint32_t count;
     const unsigned char *e =
-        index ? parse_index(index, len, &total, &count) : NULL;
+        index ? parse_index(git_dir, id, NULL, index, len, &total, &count)
+              : NULL;
     bool ok = e != NULL;
     for (uint32_t i = 0; ok && i < count; i++)
         ok = kept_add(k, e + (size_t)i * IDX_ENTRY + 4);
@@ -396,6 +458,7 @@ static bool keep_indexed(const struct dirs *d, const char *id, struct kept *k)
 }
 
 void bundle_cache_keep(const char *git_dir, const char *const *ids,
+                       const unsigned char (*sha256)[32],
                        const void *const *data, const size_t *lens,
                        const struct loose_stream *streams, size_t n,
                        const char *also)
@@ -409,9 +472,10 @@ void bundle_cache_keep(const char *git_dir, const char *const *ids,
     const char *keep_ids[KEPT_MAX + 1];
     size_t nids = 0;
     for (size_t i = 0; i < n; i++)
-        if (keep_one(&d, ids[i], data[i], lens[i], &streams[i], &k))
+        if (keep_one(git_dir, &d, ids[i], sha256[i], data[i], lens[i],
+                     &streams[i], &k))
             keep_ids[nids++] = ids[i];
-    if (also && is_blob_id(also) && keep_indexed(&d, also, &k))
+    if (also && is_blob_id(also) && keep_indexed(git_dir, &d, also, &k))
         keep_ids[nids++] = also;
     cache_file_sweep_at(d.bundles);
     cache_file_sweep_at(d.chunks);

@@ -272,8 +272,8 @@ static int committed_bundle(const struct cli *g, struct store *s, int e,
         return EXIT_OK;
     }
     if (recorded) {
-        struct struere_bundle *kept =
-            bundle_cache_open(store_git_dir(s), v.blob, e + 1, v.sha256, true);
+        struct struere_bundle *kept = bundle_cache_open(
+            store_git_dir(s), v.blob, e + 1, v.sha256, true, NULL);
         if (kept) {
             *source = "its bundle kept in the bundle cache";
             *out = kept;

@@ -167,6 +167,9 @@ struct branch {
     bool has_digest[ENV_COUNT];
     struct struere_bundle *cached[ENV_COUNT]; /* its bundles, if cached */
     size_t bundles_cached; /* previous bundles taken from the cache */
+    /* Shared by both branches: the cached bundles' pieces with their
+     * SHA-256 (bundle_cache_open), for the new bundles' writing. */
+    struct loose_known *known;
     /* The commit. */
     char *sources;
     char *message;
@@ -266,7 +269,7 @@ static void branch_fetch(struct branch *b, const char *store_at)
             continue;
         b->cached[e] = bundle_cache_open(
             store_git_dir(b->s), blob->id, e + 1, b->digest[e],
-            verify_recorded(b->s, blob->id, e, b->digest[e]));
+            verify_recorded(b->s, blob->id, e, b->digest[e]), b->known);
         b->bundles_cached += b->cached[e] != NULL;
     }
 }
@@ -525,6 +528,7 @@ struct bundle_jobs {
     struct compiled *c;
     char (*ids)[41];
     const struct loose_segments *prev; /* the last run's compressed pieces */
+    const struct loose_known *known;   /* the previous bundles' pieces */
     struct loose_stream *streams;      /* this run's, per environment */
     bool existed[ENV_COUNT];  /* the object was there: nothing written */
     int order[2 * ENV_COUNT]; /* job k: env order[k] % ENV_COUNT, blob
@@ -538,20 +542,25 @@ static void bundle_job(void *ctx, size_t k, unsigned w)
     int job = j->order[k], e = job % ENV_COUNT;
     struct bundle_bytes *b = &j->c->bundle[e];
     if (job < ENV_COUNT)
-        store_write_blob(j->s, w, b->data, b->len, j->prev, &j->streams[e],
-                         j->ids[e], &j->existed[e], j->errors[e],
-                         sizeof(j->errors[e]));
+        store_write_blob(j->s, w, b->data, b->len, j->prev, j->known,
+                         &j->streams[e], j->ids[e], &j->existed[e],
+                         j->errors[e], sizeof(j->errors[e]));
     else
         compile_digest(j->c, (enum env)e);
 }
 
 static int write_bundles(struct store *s, struct compiled *c, char ids[][41],
                          const struct loose_segments *prev,
+                         const struct loose_known *known,
                          struct loose_stream streams[ENV_COUNT],
                          const struct dev_hooks *h)
 {
-    struct bundle_jobs j = {
-        .s = s, .c = c, .ids = ids, .prev = prev, .streams = streams};
+    struct bundle_jobs j = {.s = s,
+                            .c = c,
+                            .ids = ids,
+                            .prev = prev,
+                            .known = known,
+                            .streams = streams};
     /* Writing costs about twice hashing; larger bundles first. */
     size_t cost[2 * ENV_COUNT];
     for (int k = 0; k < 2 * ENV_COUNT; k++) {
@@ -654,6 +663,7 @@ static void *save_defcache(void *arg)
 struct bundle_cache_job {
     const char *git_dir;
     const char *ids[ENV_COUNT];
+    unsigned char sha256[ENV_COUNT][32];
     const void *data[ENV_COUNT];
     size_t lens[ENV_COUNT];
     /* The bundles' loose objects as written, whose segments the next
@@ -667,8 +677,9 @@ struct bundle_cache_job {
 static void *keep_bundles(void *arg)
 {
     struct bundle_cache_job *j = arg;
-    bundle_cache_keep(j->git_dir, j->ids, j->data, j->lens, j->streams,
-                      ENV_COUNT, j->production[0] ? j->production : NULL);
+    bundle_cache_keep(j->git_dir, j->ids, (const unsigned char(*)[32])j->sha256,
+                      j->data, j->lens, j->streams, ENV_COUNT,
+                      j->production[0] ? j->production : NULL);
     loose_segments_save(j->git_dir, j->segments, j->streams, ENV_COUNT);
     return NULL;
 }
@@ -876,6 +887,9 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     }
     struct fetch fetch = {.br = br};
     branches_init(br);
+    /* Out of memory, NULL: every segment is hashed. */
+    struct loose_known *known = loose_known_new();
+    br[0].known = br[1].known = known;
     struct check_run cr = {.o = o, .fetch = &fetch, .p = &p};
     cr.started = defcache_now();
     struct check_options copt = {.cache = open_cache,
@@ -983,14 +997,18 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     if (rc == DEV_OK) {
         segments = loose_segments_open(bj.git_dir);
         bj.segments = segments;
-        rc = write_bundles(br[0].s, &c, bundle_ids, segments, bj.streams, h);
-        size_t kept = 0, pieces = 0;
+        rc = write_bundles(br[0].s, &c, bundle_ids, segments, known, bj.streams,
+                           h);
+        size_t kept = 0, pieces = 0, hashed = 0;
         for (int e = 0; e < ENV_COUNT; e++) {
             kept += bj.streams[e].reused;
             pieces += bj.streams[e].nseg;
+            hashed += bj.streams[e].nseg - bj.streams[e].known;
         }
-        phase(&ph, "wrote and hashed the bundles (%zu of %zu pieces reused)",
-              kept, pieces);
+        phase(&ph,
+              "wrote and hashed the bundles (%zu of %zu pieces reused, %zu "
+              "hashed)",
+              kept, pieces, hashed);
     }
     /* They verified above: a promotion of these blobs need not read
      * them again (verify.h). */
@@ -1001,6 +1019,7 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     if (rc == DEV_OK) {
         for (int e = 0; e < ENV_COUNT; e++) {
             bj.ids[e] = bundle_ids[e];
+            memcpy(bj.sha256[e], c.bundle[e].sha256, 32);
             bj.data[e] = c.bundle[e].data;
             bj.lens[e] = c.bundle[e].len;
         }
@@ -1053,6 +1072,7 @@ done:
         struere_bundle_free(reuse.old[e]);
     for (int i = 0; i < 2; i++)
         branch_free(&br[i]);
+    loose_known_free(known); /* its pieces were the bundles' just freed */
     compiled_free(&c);
     project_free(&p);
     return rc;

@@ -260,6 +260,129 @@ static const unsigned char *find_segment(const struct loose_segments *s,
     return NULL;
 }
 
+/* ---- pieces whose SHA-256 is known ----------------------------------------
+ * Open addressing on a hash of a piece's length and its first and last
+ * 16 bytes; a hit is confirmed by comparing every byte. */
+
+struct known_piece {
+    const unsigned char *p; /* NULL: an empty slot */
+    uint32_t n;
+    uint64_t h;
+    unsigned char sha256[32];
+};
+
+struct loose_known {
+    pthread_mutex_t lock;
+    struct known_piece *slot;
+    size_t nslot, count;
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15u + (h << 6) + (h >> 2);
+    return h * 0xbf58476d1ce4e5b9u;
+}
+
+static uint64_t piece_hash(const unsigned char *p, size_t n)
+{
+    unsigned char ends[32] = {0};
+    size_t e = n < 16 ? n : 16;
+    memcpy(ends, p, e);
+    memcpy(ends + 16, p + n - e, e);
+    uint64_t h = mix(0, n);
+    for (int i = 0; i < 4; i++) {
+        uint64_t v;
+        memcpy(&v, ends + 8 * i, 8);
+        h = mix(h, v);
+    }
+    return h ^ (h >> 31);
+}
+
+struct loose_known *loose_known_new(void)
+{
+    struct loose_known *k = calloc(1, sizeof(*k));
+    if (k && pthread_mutex_init(&k->lock, NULL) != 0) {
+        free(k);
+        k = NULL;
+    }
+    return k;
+}
+
+void loose_known_free(struct loose_known *k)
+{
+    if (!k)
+        return;
+    pthread_mutex_destroy(&k->lock);
+    free(k->slot);
+    free(k);
+}
+
+size_t loose_known_count(const struct loose_known *k)
+{
+    return k ? k->count : 0;
+}
+
+static void known_put(struct known_piece *slot, size_t nslot,
+                      const struct known_piece *e)
+{
+    size_t i = (size_t)e->h & (nslot - 1);
+    while (slot[i].p)
+        i = (i + 1) & (nslot - 1);
+    slot[i] = *e;
+}
+
+bool loose_known_add(struct loose_known *k, const unsigned char *p, size_t n,
+                     const unsigned char sha256[32])
+{
+    if (!k || n == 0 || n > LOOSE_SEGMENT_MAX)
+        return false;
+    struct known_piece e = {p, (uint32_t)n, piece_hash(p, n), {0}};
+    memcpy(e.sha256, sha256, 32);
+    bool ok = true;
+    pthread_mutex_lock(&k->lock);
+    if ((k->count + 1) * 2 > k->nslot) {
+        size_t nslot = k->nslot ? k->nslot * 2 : 1024;
+        struct known_piece *slot = calloc(nslot, sizeof(*slot));
+        if (!slot) {
+            ok = false;
+            goto done;
+        }
+        for (size_t i = 0; i < k->nslot; i++)
+            if (k->slot[i].p)
+                known_put(slot, nslot, &k->slot[i]);
+        free(k->slot);
+        k->slot = slot;
+        k->nslot = nslot;
+    }
+    /* The same bytes from another bundle (the three share most pieces):
+     * same length and SHA-256. */
+    for (size_t i = (size_t)e.h & (k->nslot - 1); k->slot[i].p;
+         i = (i + 1) & (k->nslot - 1))
+        if (k->slot[i].h == e.h && k->slot[i].n == e.n &&
+            memcmp(k->slot[i].sha256, e.sha256, 32) == 0)
+            goto done;
+    known_put(k->slot, k->nslot, &e);
+    k->count++;
+done:
+    pthread_mutex_unlock(&k->lock);
+    return ok;
+}
+
+const unsigned char *loose_known_find(const struct loose_known *k,
+                                      const unsigned char *p, size_t n)
+{
+    if (!k || !k->count || n == 0 || n > LOOSE_SEGMENT_MAX)
+        return NULL;
+    uint64_t h = piece_hash(p, n);
+    for (size_t i = (size_t)h & (k->nslot - 1); k->slot[i].p;
+         i = (i + 1) & (k->nslot - 1)) {
+        const struct known_piece *e = &k->slot[i];
+        if (e->h == h && e->n == n && memcmp(e->p, p, n) == 0)
+            return e->sha256;
+    }
+    return NULL;
+}
+
 /* ---- making a stream ------------------------------------------------------
  */
 
@@ -306,7 +429,8 @@ static struct loose_segment *add_segment(struct loose_stream *out)
     return &out->seg[out->nseg++];
 }
 
-int loose_deflate_blob(const struct loose_segments *prev, const void *data,
+int loose_deflate_blob(const struct loose_segments *prev,
+                       const struct loose_known *known, const void *data,
                        size_t len, struct loose_stream *out)
 {
     pthread_once(&gear_once, gear_init);
@@ -340,7 +464,13 @@ int loose_deflate_blob(const struct loose_segments *prev, const void *data,
             break;
         }
         memcpy(pair, pair + 32, 32);
-        rt_sha256(p + at, n, pair + 32);
+        const unsigned char *sha = loose_known_find(known, p + at, n);
+        if (sha) {
+            memcpy(pair + 32, sha, 32);
+            out->known++;
+        } else {
+            rt_sha256(p + at, n, pair + 32);
+        }
         rt_sha256(pair, sizeof(pair), s->key);
         memcpy(s->sha256, pair + 32, 32);
         s->raw_len = (uint32_t)n;

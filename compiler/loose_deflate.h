@@ -23,6 +23,7 @@
 #ifndef STRUERE_LOOSE_DEFLATE_H
 #define STRUERE_LOOSE_DEFLATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,7 @@ struct loose_stream {
     } * seg;
     size_t nseg, cap;
     size_t reused; /* segments copied from the previous run */
+    size_t known;  /* segments whose SHA-256 a known piece gave */
 };
 
 /* The segments kept by earlier runs in the store at git_dir (the base,
@@ -59,10 +61,39 @@ struct loose_stream {
 struct loose_segments *loose_segments_open(const char *git_dir);
 void loose_segments_free(struct loose_segments *s);
 
+/* Pieces of bytes in memory whose SHA-256 is known: the pieces of the
+ * previous bundles, whose bytes were found to be those bundles' and whose
+ * SHA-256 their sealed index gives (bundle_cache.h). A segment of a new
+ * blob whose bytes are those of a known piece (compared byte for byte,
+ * after a match of length, first and last bytes) takes its SHA-256
+ * instead of hashing its bytes again: at 10,000 definitions the unchanged
+ * segments are 35 MB of the bundles, hashed again on every run until
+ * then. The table does not copy the bytes: they must stay in place and
+ * unchanged until it is freed. Adding is safe from several threads at
+ * once; looking up, once every add is done (after a join). */
+struct loose_known;
+/* NULL when out of memory. */
+struct loose_known *loose_known_new(void);
+/* Adds the n bytes at p (1 to LOOSE_SEGMENT_MAX), whose SHA-256 the
+ * caller vouches is sha256; a piece with the same bytes there already is
+ * kept once. False when out of memory (the piece is then only hashed
+ * when met). */
+bool loose_known_add(struct loose_known *k, const unsigned char *p, size_t n,
+                     const unsigned char sha256[32]);
+/* The SHA-256 of the n bytes at p when a known piece has exactly those
+ * bytes; NULL otherwise (k may be NULL). */
+const unsigned char *loose_known_find(const struct loose_known *k,
+                                      const unsigned char *p, size_t n);
+size_t loose_known_count(const struct loose_known *k);
+void loose_known_free(struct loose_known *k);
+
 /* Makes the loose object bytes of the blob data (len bytes) into out
- * (zeroed by the caller), taking segments from prev (may be NULL).
- * Returns 0, or -1 when out of memory or zlib fails (out is freed). */
-int loose_deflate_blob(const struct loose_segments *prev, const void *data,
+ * (zeroed by the caller), taking segments from prev (may be NULL) and
+ * the SHA-256 of segments equal to a known piece from known (may be
+ * NULL). The same bytes either way. Returns 0, or -1 when out of memory
+ * or zlib fails (out is freed). */
+int loose_deflate_blob(const struct loose_segments *prev,
+                       const struct loose_known *known, const void *data,
                        size_t len, struct loose_stream *out);
 void loose_stream_free(struct loose_stream *out);
 

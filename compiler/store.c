@@ -805,8 +805,8 @@ static struct pinned_odb *pinned_backend(git_odb *odb)
 
 int store_write_blob(struct store *s, unsigned w, const void *data, size_t len,
                      const struct loose_segments *prev,
-                     struct loose_stream *out, char id[41], bool *existed,
-                     char *err, size_t errsize)
+                     const struct loose_known *known, struct loose_stream *out,
+                     char id[41], bool *existed, char *err, size_t errsize)
 {
     git_repository *own, *repo = worker_repo(s, w, &own);
     git_odb *odb = NULL;
@@ -822,7 +822,7 @@ int store_write_blob(struct store *s, unsigned w, const void *data, size_t len,
      * did not change, an earlier content come back): its segments are
      * the next run's. */
     if (!(p = pinned_backend(odb)) ||
-        loose_deflate_blob(prev, data, len, out) < 0) {
+        loose_deflate_blob(prev, known, data, len, out) < 0) {
         if (git_odb_write(&oid, odb, data, len, GIT_OBJECT_BLOB) == 0)
             rc = STORE_OK;
         goto done;

@@ -92,7 +92,8 @@ struct store_blob;
  * the calling thread and uses s's repository, the others open their own.
  * Its loose object is made by loose_deflate_blob into out (zeroed by the
  * caller; free with loose_stream_free), reusing the segments of prev (may
- * be NULL), and written into place by hand, as libgit2 writes one; an
+ * be NULL) and the SHA-256 of pieces in known (may be NULL), and written
+ * into place by hand, as libgit2 writes one; an
  * object already there is freshened (its stream is made all the same:
  * its segments are the next run's). The id is store_fast_blob_id's: when
  * *existed says the object was already there, nothing was written and
@@ -100,11 +101,12 @@ struct store_blob;
  * them, or store_hash_blob's collision-detecting id) before it commits
  * the id. STORE_ERROR with the reason in err. */
 struct loose_segments;
+struct loose_known;
 struct loose_stream;
 int store_write_blob(struct store *s, unsigned w, const void *data, size_t len,
                      const struct loose_segments *prev,
-                     struct loose_stream *out, char id[41], bool *existed,
-                     char *err, size_t errsize);
+                     const struct loose_known *known, struct loose_stream *out,
+                     char id[41], bool *existed, char *err, size_t errsize);
 /* Reads blobs ids[0..n) in parallel and hands each to fn (on the thread
  * that read it; the bytes are valid during the call only), without
  * libgit2's re-hashing of each object: for contents that carry their own

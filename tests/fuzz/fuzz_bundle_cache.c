@@ -4,18 +4,21 @@
  * the bundle it names must not crash, over-read, hang or leak, and takes
  * the bundle only when the pieces it names are the bundle's bytes.
  *
- * The input is a whole index file (.git/struere/bundles/<id>.idx). The
- * cache of a temporary git directory holds the pieces of two blobs, kept
- * as dev keeps them before each input (the open removes pieces it finds
- * bad): a valid development bundle (tests/fuzz/corpus-bundle, read from
- * the repository's root) and 600 KiB of JSON-like bytes cut in several
- * pieces. The input's index is then opened as the bundle's, with the
- * bundle's SHA-256: an index listing exactly the bundle's pieces opens
- * it, any other must not.
+ * The input is an index file (.git/struere/bundles/<id>.idx) after its
+ * head (magic and blob id, kept valid) and before its seal, which is made
+ * again under the temporary store's key (as only the key's owner can), so
+ * that the reader gets past both. The cache of a temporary git directory
+ * holds the pieces of two blobs, kept as dev keeps them before each input
+ * (the open removes pieces it finds bad): a valid development bundle
+ * (tests/fuzz/corpus-bundle, read from the repository's root) and 600 KiB
+ * of JSON-like bytes cut in several pieces. The input's index is then
+ * opened as the bundle's, with the bundle's SHA-256: an index listing
+ * exactly the bundle's pieces opens it, any other must not; when it
+ * opens, the pieces it hands on with their SHA-256 are the bundle's.
  *
  * STRUERE_FUZZ_SEEDS=DIR writes seeds: both blobs' indexes as dev writes
- * them, and cut down. Built by `make fuzz`, replayed over its corpus by
- * `make test` (tests/fuzz/replay.c).
+ * them (between head and seal), and cut down. Built by `make fuzz`, replayed
+ * over its corpus by `make test` (tests/fuzz/replay.c).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,8 +45,11 @@ static const void *bytes[2];
 static size_t lens[2];
 static struct loose_stream streams[2];
 static unsigned char bundle_sha[32];
-static unsigned char *bundle_index; /* the bundle's index as dev writes it */
+static unsigned char shas[2][32]; /* each blob's bytes' */
+/* The bundle's index as dev writes it, between head and seal. */
+static unsigned char *bundle_index;
 static size_t bundle_index_len;
+#define INDEX_HEAD (8 + 40) /* "STRBIDX2" and the blob id */
 
 static void cleanup(void)
 {
@@ -80,7 +86,8 @@ static unsigned char *read_whole(const char *path, size_t *len)
 
 static void keep(void)
 {
-    bundle_cache_keep(git_dir, ids, bytes, lens, streams, 2, NULL);
+    bundle_cache_keep(git_dir, ids, (const unsigned char(*)[32])shas, bytes,
+                      lens, streams, 2, NULL);
 }
 
 static void write_seeds(const char *out)
@@ -90,12 +97,13 @@ static void write_seeds(const char *out)
         snprintf(p, sizeof(p), "%s/struere/bundles/%s.idx", git_dir, ids[i]);
         size_t len;
         unsigned char *idx = read_whole(p, &len);
-        size_t cuts[] = {len, len - 36, 20, 8};
+        len -= INDEX_HEAD + CACHE_SEAL_BYTES;
+        size_t cuts[] = {len, len - 36, 44, 8};
         for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
             snprintf(p, sizeof(p), "%s/seed-%s-%zu", out, i ? "blob" : "bundle",
                      c);
             FILE *f = fopen(p, "wb");
-            if (!f || fwrite(idx, 1, cuts[c], f) != cuts[c])
+            if (!f || fwrite(idx + INDEX_HEAD, 1, cuts[c], f) != cuts[c])
                 abort();
             fclose(f);
         }
@@ -117,15 +125,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     bytes[1] = json_blob(lens[1]);
     rt_sha256(bytes[0], lens[0], bundle_sha);
     for (int i = 0; i < 2; i++)
-        if (loose_deflate_blob(NULL, bytes[i], lens[i], &streams[i]) != 0)
+        rt_sha256(bytes[i], lens[i], shas[i]);
+    for (int i = 0; i < 2; i++)
+        if (loose_deflate_blob(NULL, NULL, bytes[i], lens[i], &streams[i]) != 0)
             abort();
     keep();
     /* the bundle as dev keeps it opens */
     char p[4400];
     snprintf(p, sizeof(p), "%s/struere/bundles/%s.idx", git_dir, BUNDLE_ID);
-    bundle_index = read_whole(p, &bundle_index_len);
+    unsigned char *whole = read_whole(p, &bundle_index_len);
+    bundle_index_len -= INDEX_HEAD + CACHE_SEAL_BYTES;
+    bundle_index = malloc(bundle_index_len);
+    if (!bundle_index)
+        abort();
+    memcpy(bundle_index, whole + INDEX_HEAD, bundle_index_len);
+    free(whole);
     struct struere_bundle *b = bundle_cache_open(
-        git_dir, BUNDLE_ID, STRUERE_ENV_DEVELOPMENT, bundle_sha, false);
+        git_dir, BUNDLE_ID, STRUERE_ENV_DEVELOPMENT, bundle_sha, false, NULL);
     if (!b)
         abort();
     struere_bundle_free(b);
@@ -140,19 +156,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The parser's paths are all reached by 64 entries; more would only
      * make an index that repeats a piece up to the 1 GiB a bundle may
      * have: as many bytes read and hashed per input. */
-    if (size > 20 + 36 * 64)
+    if (size > 44 + 36 * 64)
         return 0;
     keep();
     char dir[4200];
+    unsigned char file[INDEX_HEAD + 44 + 36 * 64 + CACHE_SEAL_BYTES];
+    memcpy(file, "STRBIDX2" INPUT_ID, INDEX_HEAD);
+    if (size)
+        memcpy(file + INDEX_HEAD, data, size);
+    /* sealed as bundle_cache.c seals: the key of struere/, which holds
+     * struere/bundles */
     if (!cache_file_path(git_dir, "bundles", dir, sizeof(dir)) ||
-        cache_file_write(dir, INPUT_ID ".idx", data, size) != 0)
+        !cache_file_seal(dir, true, file, INDEX_HEAD + size,
+                         file + INDEX_HEAD + size) ||
+        cache_file_write(dir, INPUT_ID ".idx", file,
+                         INDEX_HEAD + size + CACHE_SEAL_BYTES) != 0)
+        return 0;
+    struct loose_known *known = loose_known_new();
+    if (!known)
         return 0;
     struct struere_bundle *b = bundle_cache_open(
-        git_dir, INPUT_ID, STRUERE_ENV_DEVELOPMENT, bundle_sha, false);
+        git_dir, INPUT_ID, STRUERE_ENV_DEVELOPMENT, bundle_sha, false, known);
     /* only the bundle's own index names pieces that make its digest */
     if (b &&
         (size != bundle_index_len || memcmp(data, bundle_index, size) != 0))
         abort();
+    /* and what it hands on is the bundle's pieces, each with its SHA-256:
+     * every segment of the bundle written again is found among them */
+    if (b) {
+        struct loose_stream s = {0};
+        if (loose_deflate_blob(NULL, known, bytes[0], lens[0], &s) != 0)
+            abort();
+        size_t at = 0;
+        for (size_t i = 0; i < s.nseg; i++) {
+            unsigned char got[32];
+            rt_sha256((const unsigned char *)bytes[0] + at, s.seg[i].raw_len,
+                      got);
+            if (memcmp(got, s.seg[i].sha256, 32) != 0)
+                abort();
+            at += s.seg[i].raw_len;
+        }
+        if (s.known != s.nseg)
+            abort();
+        loose_stream_free(&s);
+    }
     struere_bundle_free(b);
+    loose_known_free(known);
     return 0;
 }

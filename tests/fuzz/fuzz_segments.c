@@ -73,7 +73,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     blob = json_blob(blob_len);
     /* A real file: its header is kept for every input. */
     struct loose_stream s = {0};
-    if (loose_deflate_blob(NULL, blob, blob_len, &s) != 0)
+    if (loose_deflate_blob(NULL, NULL, blob, blob_len, &s) != 0)
         abort();
     loose_segments_save(git_dir, NULL, &s, 1);
     loose_stream_free(&s);
@@ -121,7 +121,7 @@ static void make_stream(void)
 {
     struct loose_segments *prev = loose_segments_open(git_dir);
     struct loose_stream s = {0};
-    if (loose_deflate_blob(prev, blob, blob_len, &s) == 0)
+    if (loose_deflate_blob(prev, NULL, blob, blob_len, &s) == 0)
         loose_stream_free(&s);
     loose_segments_free(prev);
 }

@@ -1456,8 +1456,13 @@ t_cache() {
         grep -q '3 bundles to reuse, 3 from the cache' "$ERR"
     # malformed indexes (tamper.py index): development's bundle is read
     # from git, nothing is allocated for what an index claims (huge: 16
-    # GiB), and the commit is the one a run without caches makes
-    for how in magic short count zero long sum huge; do
+    # GiB), and the commit is the one a run without caches makes; so for
+    # an index whose seal does not verify (forged: a piece's bytes copied
+    # under another name the index now gives, so that only the seal
+    # tells), and for a sealed index of another blob's id (id) or of
+    # other bytes' SHA-256 (digest), whose pieces are still this bundle's
+    # (only those fields tell)
+    for how in magic short count zero long sum huge forged id digest; do
         pb=$(git rev-parse "$(ref development):bundles/development.stb")
         python3 "$REPO/tests/store/tamper.py" index .git "$pb" "$how" ||
             fail "cache: break the index ($how)"
@@ -1794,8 +1799,8 @@ t_segments() {
     git init -q
     run "$S" dev -v
     rc_is "segments: first dev" 0
-    check "segments: the first run compresses every piece" \
-        grep -Eq 'wrote and hashed the bundles \(0 of [0-9]+ pieces reused\)' "$ERR"
+    check "segments: the first run compresses and hashes every piece" \
+        grep -Eq 'wrote and hashed the bundles \(0 of ([0-9]+) pieces reused, \1 hashed\)' "$ERR"
     check "segments: the pieces are kept in .git/struere/segments" test -s .git/struere/segments
     local agent i bad="" e
     agent=$(ls agents | sed -n 1p)
@@ -1804,8 +1809,13 @@ t_segments() {
         [ "$i" = 4 ] && printf '\n# an added line\n' >>"agents/$agent"
         run "$S" dev -v
         [ "$RC" = 0 ] || { bad="dev $i: exit $RC: $(head -c 200 "$ERR")"; break; }
-        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused\)' "$ERR" ||
+        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed\)' "$ERR" ||
             { bad="dev $i reused nothing: $(grep wrote "$ERR")"; break; }
+        # the pieces equal to a previous bundle's take its SHA-256
+        # (sealed in the bundle cache's index): fewer hashed than made
+        sed -n 's/.*of \([0-9]*\) pieces reused, \([0-9]*\) hashed.*/\1 \2/p' "$ERR" |
+            awk '{ ok = $2 < $1 } END { exit !(NR == 1 && ok) }' ||
+            { bad="dev $i hashed every piece again: $(grep wrote "$ERR")"; break; }
         verify_commit "$(ref development)" development >"$W/v.out" || { bad="dev $i: $(cat "$W/v.out")"; break; }
         verify_commit "$(ref eval)" eval >"$W/v.out" || { bad="dev $i: $(cat "$W/v.out")"; break; }
         for e in development eval; do
@@ -1835,7 +1845,7 @@ t_segments() {
     sed -i "s/^  temperature: .*/  temperature: 0.98/" "agents/$agent"
     run "$S" dev -v
     check "segments: ... and the next edit still reuses pieces" \
-        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused\)' "$ERR"
+        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed\)' "$ERR"
 
     # A damaged segments file: not used, and the same commit as without.
     clean_copy
@@ -1844,7 +1854,7 @@ t_segments() {
     run "$S" dev -v
     rc_is "segments: dev with a damaged segments file" 0
     check "segments: ... reuses nothing from it" \
-        grep -Eq 'wrote and hashed the bundles \(0 of [0-9]+ pieces reused\)' "$ERR"
+        grep -Eq 'wrote and hashed the bundles \(0 of [0-9]+ pieces reused, [0-9]+ hashed\)' "$ERR"
     as_clean "segments: a damaged segments file"
     run git fsck --full --strict --no-progress
     rc_is "segments: git fsck --full --strict after it" 0
@@ -1870,7 +1880,7 @@ t_segments_delta() {
         sed -i "s/^  temperature: .*/  temperature: 0.$i$i/" "agents/$agent"
         run "$S" dev -v
         [ "$RC" = 0 ] || { bad="dev $i: exit $RC"; break; }
-        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused\)' "$ERR" ||
+        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed\)' "$ERR" ||
             { bad="dev $i reused nothing"; break; }
         [ "$(sha256sum <.git/struere/segments)" = "$base" ] || { bad="dev $i wrote the base again"; break; }
         [ -s .git/struere/segments.delta ] || { bad="dev $i wrote no delta"; break; }
@@ -1897,7 +1907,7 @@ t_segments_delta() {
         run timeout 60 "$S" dev -v
         rc_is "segments delta: dev with the delta $what" 0
         check "segments delta: ... reuses pieces from the base" \
-            grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused\)' "$ERR"
+            grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed\)' "$ERR"
         as_clean "segments delta: the delta $what"
         rm -rf "$W/clean"
     done

@@ -22,7 +22,8 @@ cache_trust).
                                      bundle, whole, as DIR/<blob id>.stb
   tamper.py renamed GITDIR OLD NEW   as cached, but each edited piece is
                                      written under the SHA-256 of its new
-                                     bytes and the indexes name those: every
+                                     bytes and the indexes name those,
+                                     sealed with the store's key: every
                                      piece is what its name says, only the
                                      bundle's digest is not the manifest's
   tamper.py pieces GITDIR ID         the paths of blob ID's cached pieces,
@@ -37,7 +38,13 @@ cache_trust).
   tamper.py index GITDIR ID HOW      blob ID's index made malformed: HOW is
                                      magic, short, count, zero, long, sum
                                      or huge (65,536 entries of 256 KiB
-                                     naming its first piece)
+                                     naming its first piece), id (another
+                                     blob's id in it) or digest (other
+                                     bytes' SHA-256 in it), each sealed
+                                     again with the store's key; or
+                                     forged (the last piece's bytes
+                                     copied under another name the index
+                                     now gives, not sealed again)
 
 Exits 1 when OLD is not found.
 """
@@ -71,24 +78,38 @@ def fix_bundle_crcs(b):
     return bytes(b)
 
 
+# compiler/bundle_cache.c: "STRBIDX2" | blob id | the bytes' SHA-256 |
+# u64 total | u32 count | count x (u32 length | sha256) | seal
+IDX_HEAD = 8 + 40 + 32 + 8 + 4
+
+
 def cache_index(gitdir, blob):
     """The (length, path) of each piece of the cached bundle of blob."""
     d = open(os.path.join(gitdir, "struere", "bundles", blob + ".idx"), "rb").read()
-    assert d[:8] == b"STRBIDX1", "not an index"
-    count = struct.unpack_from("<I", d, 16)[0]
+    assert d[:8] == b"STRBIDX2", "not an index"
+    assert d[8:48] == blob.encode(), "another blob's index"
+    count = struct.unpack_from("<I", d, 88)[0]
     pieces = []
     for i in range(count):
-        n, = struct.unpack_from("<I", d, 20 + 36 * i)
-        name = d[24 + 36 * i:56 + 36 * i].hex()
+        n, = struct.unpack_from("<I", d, IDX_HEAD + 36 * i)
+        name = d[IDX_HEAD + 4 + 36 * i:IDX_HEAD + 36 + 36 * i].hex()
         pieces.append((n, os.path.join(gitdir, "struere", "chunks", name)))
     return pieces
 
 
-def write_index(gitdir, blob, entries):
-    """blob's index naming entries, (length, sha256 bytes) in order."""
+def seal(gitdir, body):
+    """body and its seal under the store's cache key (cache_file_seal):
+    what only someone holding the key can make."""
+    key = open(os.path.join(gitdir, "struere", "key"), "rb").read()
+    return body + hmac.new(key, hashlib.sha256(body).digest(), hashlib.sha256).digest()
+
+
+def write_index(gitdir, blob, digest, entries):
+    """blob's index of bytes whose SHA-256 is digest, naming entries,
+    (length, sha256 bytes) in order, sealed with the store's key."""
     body = b"".join(struct.pack("<I", n) + d for n, d in entries)
-    head = b"STRBIDX1" + struct.pack("<QI", sum(n for n, _ in entries), len(entries))
-    open(os.path.join(gitdir, "struere", "bundles", blob + ".idx"), "wb").write(head + body)
+    head = b"STRBIDX2" + blob.encode() + digest + struct.pack("<QI", sum(n for n, _ in entries), len(entries))
+    open(os.path.join(gitdir, "struere", "bundles", blob + ".idx"), "wb").write(seal(gitdir, head + body))
 
 
 def tamper_cached(gitdir, old, new, out, rename=False):
@@ -111,7 +132,7 @@ def tamper_cached(gitdir, old, new, out, rename=False):
             open(path, "wb").write(piece)
             at += n
         if rename:
-            write_index(gitdir, name[:-4], entries)
+            write_index(gitdir, name[:-4], hashlib.sha256(data).digest(), entries)
         edited += 1
         if out:
             open(os.path.join(out, name[:-4] + ".stb"), "wb").write(data)
@@ -120,30 +141,57 @@ def tamper_cached(gitdir, old, new, out, rename=False):
 
 
 def break_index(gitdir, blob, how):
-    path = os.path.join(gitdir, "struere", "bundles", blob + ".idx")
+    """Malformed as HOW says and sealed again with the store's key (as
+    only its holder can: the reader's checks past the seal are what is
+    tested), except for forged (a piece's bytes copied under another
+    name, which the index now gives, the seal left as it was: the whole
+    bundle still has the manifest's SHA-256) and short (cut before the
+    seal). id and digest: the blob's id or its bytes' SHA-256 in the
+    index changed to another's (the pieces are still the bundle's)."""
+    bundles = os.path.join(gitdir, "struere", "bundles")
+    path = os.path.join(bundles, blob + ".idx")
     d = bytearray(open(path, "rb").read())
-    total, count = struct.unpack_from("<QI", d, 8)
-    n0, = struct.unpack_from("<I", d, 20)
+    d, tag = d[:-32], d[-32:]
+    total, count = struct.unpack_from("<QI", d, 80)
+    n0, = struct.unpack_from("<I", d, IDX_HEAD)
     if how == "magic":
         d[0] ^= 1
     elif how == "short":
-        d = d[:30]
+        open(path, "wb").write(bytes(d[:30]))
+        return
     elif how == "count":
-        struct.pack_into("<I", d, 16, count + 1)
+        struct.pack_into("<I", d, 88, count + 1)
     elif how == "zero":
-        struct.pack_into("<I", d, 20, 0)
-        struct.pack_into("<Q", d, 8, total - n0)
+        struct.pack_into("<I", d, IDX_HEAD, 0)
+        struct.pack_into("<Q", d, 80, total - n0)
     elif how == "long":
-        struct.pack_into("<I", d, 20, 256 * 1024 + 1)
-        struct.pack_into("<Q", d, 8, total - n0 + 256 * 1024 + 1)
+        struct.pack_into("<I", d, IDX_HEAD, 256 * 1024 + 1)
+        struct.pack_into("<Q", d, 80, total - n0 + 256 * 1024 + 1)
     elif how == "sum":
-        struct.pack_into("<Q", d, 8, total + 1)
+        struct.pack_into("<Q", d, 80, total + 1)
     elif how == "huge":
-        write_index(gitdir, blob, [(256 * 1024, bytes(d[24:56]))] * 65536)
+        write_index(gitdir, blob, bytes(d[48:80]), [(256 * 1024, bytes(d[IDX_HEAD + 4:IDX_HEAD + 36]))] * 65536)
+        return
+    elif how == "id":
+        d[8:48] = ("0" * 40 if blob != "0" * 40 else "1" * 40).encode()
+    elif how == "digest":
+        d[48] ^= 1
+    elif how == "forged":
+        # the last piece's bytes under another name, which the index now
+        # gives as its SHA-256: the pieces still make up the bundle, and
+        # only the seal (left as it was) says the name is not the bytes'
+        n = count - 1
+        at = IDX_HEAD + 36 * n + 4
+        chunks = os.path.join(gitdir, "struere", "chunks")
+        piece = open(os.path.join(chunks, bytes(d[at:at + 32]).hex()), "rb").read()
+        name = hashlib.sha256(b"forged" + piece).digest()
+        open(os.path.join(chunks, name.hex()), "wb").write(piece)
+        d[at:at + 32] = name
+        open(path, "wb").write(bytes(d + tag))
         return
     else:
         sys.exit("tamper.py: no such way to break an index: " + how)
-    open(path, "wb").write(bytes(d))
+    open(path, "wb").write(seal(gitdir, bytes(d)))
 
 
 def read_uv(d, p):

@@ -5,6 +5,7 @@
  * the data; a small change recompresses only a few segments; a segments
  * file that does not verify is not used.
  */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -89,7 +90,7 @@ static void remove_git_dir(void)
 static struct loose_segments *after_run(const unsigned char *data, size_t len)
 {
     struct loose_stream s = {0};
-    CHECK(loose_deflate_blob(NULL, data, len, &s) == 0);
+    CHECK(loose_deflate_blob(NULL, NULL, data, len, &s) == 0);
     loose_segments_save(git_dir, NULL, &s, 1);
     loose_stream_free(&s);
     return loose_segments_open(git_dir);
@@ -108,7 +109,7 @@ static void test_sizes(void)
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         unsigned char *d = make_data(sizes[i] ? sizes[i] : 1);
         struct loose_stream s = {0};
-        CHECK(loose_deflate_blob(NULL, d, sizes[i], &s) == 0);
+        CHECK(loose_deflate_blob(NULL, NULL, d, sizes[i], &s) == 0);
         CHECK(inflates_to(&s.z, d, sizes[i]));
         CHECK(s.reused == 0);
         size_t sum = 0;
@@ -138,6 +139,19 @@ static void test_sizes(void)
     }
 }
 
+/* A copy of d (len bytes) with n bytes 'x' inserted at `at` (malloc'd). */
+static unsigned char *with_inserted(const unsigned char *d, size_t len,
+                                    size_t at, size_t n)
+{
+    unsigned char *out = malloc(len + n);
+    if (!out)
+        abort();
+    memcpy(out, d, at);
+    memset(out + at, 'x', n);
+    memcpy(out + at + n, d + at, len - at);
+    return out;
+}
+
 /* A byte changed, bytes inserted, bytes removed: the stream is still
  * exactly the data, and only the segments around the change are
  * compressed again. */
@@ -151,8 +165,8 @@ static void test_reuse_after_edits(void)
 
     /* The same bytes: everything reused, and the very same stream. */
     struct loose_stream first = {0};
-    CHECK(loose_deflate_blob(NULL, d, len, &first) == 0);
-    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(loose_deflate_blob(NULL, NULL, d, len, &first) == 0);
+    CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
     CHECK(s.nseg > 20 && s.reused == s.nseg);
     CHECK(s.z.len == first.z.len && !memcmp(s.z.p, first.z.p, s.z.len));
     CHECK(inflates_to(&s.z, d, len));
@@ -161,7 +175,7 @@ static void test_reuse_after_edits(void)
 
     /* One byte changed in the middle. */
     d[len / 2] ^= 0x20;
-    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
     CHECK(inflates_to(&s.z, d, len));
     CHECK(s.reused > 0 && s.nseg - s.reused <= 2);
     loose_stream_free(&s);
@@ -171,7 +185,7 @@ static void test_reuse_after_edits(void)
      * the cut, kept): the next segment's matches reach back into those
      * bytes, so it is compressed again too, not copied. */
     struct loose_stream base = {0};
-    CHECK(loose_deflate_blob(prev, d, len, &base) == 0);
+    CHECK(loose_deflate_blob(prev, NULL, d, len, &base) == 0);
     size_t cut = 0;
     for (size_t j = 0; j < base.nseg / 2; j++)
         cut += base.seg[j].raw_len;
@@ -180,7 +194,7 @@ static void test_reuse_after_edits(void)
         abort();
     memcpy(saved, d + cut - 8064, 8000);
     memset(d + cut - 8064, 'x', 8000);
-    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
     CHECK(inflates_to(&s.z, d, len));
     CHECK(s.nseg == base.nseg && s.nseg - s.reused == 2);
     loose_stream_free(&s);
@@ -189,19 +203,14 @@ static void test_reuse_after_edits(void)
     loose_stream_free(&base);
 
     /* 100 bytes inserted: the cuts after them move with the bytes. */
-    unsigned char *ins = malloc(len + 100);
-    if (!ins)
-        abort();
-    memcpy(ins, d, len / 3);
-    memset(ins + len / 3, 'x', 100);
-    memcpy(ins + len / 3 + 100, d + len / 3, len - len / 3);
-    CHECK(loose_deflate_blob(prev, ins, len + 100, &s) == 0);
+    unsigned char *ins = with_inserted(d, len, len / 3, 100);
+    CHECK(loose_deflate_blob(prev, NULL, ins, len + 100, &s) == 0);
     CHECK(inflates_to(&s.z, ins, len + 100));
     CHECK(s.reused > 0 && s.nseg - s.reused <= 3);
     loose_stream_free(&s);
 
     /* 5,000 bytes removed. */
-    CHECK(loose_deflate_blob(prev, d + 5000, len - 5000, &s) == 0);
+    CHECK(loose_deflate_blob(prev, NULL, d + 5000, len - 5000, &s) == 0);
     CHECK(inflates_to(&s.z, d + 5000, len - 5000));
     CHECK(s.reused > 0 && s.nseg - s.reused <= 2);
     loose_stream_free(&s);
@@ -235,7 +244,7 @@ static void test_damaged_file_unused(void)
     struct loose_segments *prev = loose_segments_open(git_dir);
     struct loose_stream s = {0};
     CHECK(prev != NULL);
-    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
     CHECK(s.reused == 0 && inflates_to(&s.z, d, len));
     loose_stream_free(&s);
     loose_segments_free(prev);
@@ -244,7 +253,7 @@ static void test_damaged_file_unused(void)
     loose_segments_free(after_run(d, len));
     CHECK(truncate(path, 100) == 0);
     prev = loose_segments_open(git_dir);
-    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
     CHECK(s.reused == 0 && inflates_to(&s.z, d, len));
     loose_stream_free(&s);
     loose_segments_free(prev);
@@ -252,7 +261,7 @@ static void test_damaged_file_unused(void)
     /* No file at all, and no key to seal one with: nothing reused. */
     CHECK(unlink(path) == 0);
     prev = loose_segments_open(git_dir);
-    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
     CHECK(s.reused == 0 && inflates_to(&s.z, d, len));
     loose_stream_free(&s);
     loose_segments_free(prev);
@@ -288,7 +297,7 @@ static size_t reused_with_file(const unsigned char *d, size_t len)
     struct loose_segments *prev = loose_segments_open(git_dir);
     struct loose_stream s = {0};
     CHECK(prev != NULL);
-    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
     CHECK(inflates_to(&s.z, d, len));
     size_t reused = s.reused;
     loose_stream_free(&s);
@@ -370,7 +379,7 @@ static struct loose_segments *run_with(struct loose_segments *prev,
                                        size_t *reused)
 {
     struct loose_stream s = {0};
-    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
     CHECK(inflates_to(&s.z, d, len));
     if (reused)
         *reused = s.reused;
@@ -406,7 +415,7 @@ static void test_delta(void)
     unsigned char *delta = file_bytes(dpath, &dn);
     CHECK(delta != NULL && dn < n0 / 8);
     struct loose_stream s = {0};
-    CHECK(loose_deflate_blob(prev, d, len, &s) == 0);
+    CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
     nseg = s.nseg;
     CHECK(nseg > 20 && s.reused == nseg && inflates_to(&s.z, d, len));
     loose_stream_free(&s);
@@ -549,7 +558,7 @@ static void test_delta(void)
         CHECK(access(dpath, F_OK) == 0 && same_file(base1, n0, path));
         prev = run_with(prev, grown, len + len / 4, NULL);
         CHECK(!same_file(base1, n0, path) && access(dpath, F_OK) != 0);
-        CHECK(loose_deflate_blob(NULL, grown, len + len / 4, &s) == 0);
+        CHECK(loose_deflate_blob(NULL, NULL, grown, len + len / 4, &s) == 0);
         CHECK(reused_with_file(grown, len + len / 4) == s.nseg);
         loose_stream_free(&s);
         free(grown);
@@ -562,7 +571,7 @@ static void test_delta(void)
         d[i] = '#';
     prev = run_with(prev, d, len, NULL);
     CHECK(!same_file(base1, n0, path) && access(dpath, F_OK) != 0);
-    CHECK(loose_deflate_blob(NULL, d, len, &s) == 0);
+    CHECK(loose_deflate_blob(NULL, NULL, d, len, &s) == 0);
     CHECK(reused_with_file(d, len) == s.nseg);
     loose_stream_free(&s);
 
@@ -585,6 +594,169 @@ static void test_delta(void)
     remove_git_dir();
 }
 
+/* Whether two streams are the same bytes with the same segments (cuts,
+ * SHA-256s, keys). */
+static bool same_stream(const struct loose_stream *a,
+                        const struct loose_stream *b)
+{
+    if (a->z.len != b->z.len || memcmp(a->z.p, b->z.p, a->z.len) != 0 ||
+        a->nseg != b->nseg)
+        return false;
+    for (size_t i = 0; i < a->nseg; i++)
+        if (a->seg[i].raw_len != b->seg[i].raw_len ||
+            memcmp(a->seg[i].sha256, b->seg[i].sha256, 32) != 0 ||
+            memcmp(a->seg[i].key, b->seg[i].key, 32) != 0)
+            return false;
+    return true;
+}
+
+/* The pieces of data as s cut it, each with its SHA-256 computed here
+ * (not s's), added to k. */
+static void know_pieces(struct loose_known *k, const unsigned char *data,
+                        const struct loose_stream *s)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < s->nseg; i++) {
+        unsigned char sha[32];
+        crypto_hash_sha256(sha, data + at, s->seg[i].raw_len);
+        CHECK(loose_known_add(k, data + at, s->seg[i].raw_len, sha));
+        at += s->seg[i].raw_len;
+    }
+}
+
+/* A blob's segments equal to known pieces take the pieces' SHA-256; the
+ * stream and every segment's SHA-256 and key are what they are without
+ * them; a piece that only looks the same (length, first and last bytes)
+ * gives nothing. */
+static void test_known_pieces(void)
+{
+    make_git_dir();
+    size_t len = 4u << 20;
+    unsigned char *old = make_data(len);
+    struct loose_stream first = {0}, plain = {0}, s = {0};
+    CHECK(loose_deflate_blob(NULL, NULL, old, len, &first) == 0);
+    CHECK(first.nseg > 10 && first.known == 0);
+    struct loose_known *k = loose_known_new();
+    CHECK(k != NULL);
+    know_pieces(k, old, &first);
+    CHECK(loose_known_count(k) == first.nseg);
+    /* the same pieces again (another bundle that shares them): once */
+    know_pieces(k, old, &first);
+    CHECK(loose_known_count(k) == first.nseg);
+    CHECK(!loose_known_add(k, old, 0, first.seg[0].sha256));
+    CHECK(!loose_known_add(k, old, LOOSE_SEGMENT_MAX + 1, first.seg[0].sha256));
+
+    /* The same bytes, in another buffer: every segment known. */
+    unsigned char *copy = malloc(len);
+    if (!copy)
+        abort();
+    memcpy(copy, old, len);
+    CHECK(loose_deflate_blob(NULL, k, copy, len, &s) == 0);
+    CHECK(s.known == s.nseg && same_stream(&s, &first));
+    loose_stream_free(&s);
+
+    /* Bytes changed, inserted and removed: the segments around them are
+     * hashed, the rest known, and the result is the same as hashing all
+     * (the segments file too: prev). */
+    struct loose_segments *prev = after_run(old, len);
+    unsigned char *edit = with_inserted(old, len, len / 3, 300);
+    edit[len / 2] ^= 0x20;
+    size_t elen = len + 300 - 7000;
+    memmove(edit + len * 3 / 4, edit + len * 3 / 4 + 7000,
+            len + 300 - len * 3 / 4 - 7000);
+    CHECK(loose_deflate_blob(prev, NULL, edit, elen, &plain) == 0);
+    CHECK(loose_deflate_blob(prev, k, edit, elen, &s) == 0);
+    CHECK(same_stream(&s, &plain) && inflates_to(&s.z, edit, elen));
+    CHECK(s.known > 0 && s.known + 8 >= s.nseg && s.known < s.nseg);
+    loose_stream_free(&s);
+    loose_stream_free(&plain);
+    loose_segments_free(prev);
+
+    /* A decoy: a piece of a segment's length whose first and last 16
+     * bytes are the segment's, with other bytes between and a SHA-256
+     * that is nobody's. Never taken: the bytes are compared. */
+    struct loose_known *decoy = loose_known_new();
+    CHECK(decoy != NULL);
+    size_t n1 = first.seg[1].raw_len, at1 = first.seg[0].raw_len;
+    unsigned char *fake = malloc(n1);
+    if (!fake)
+        abort();
+    memcpy(fake, old + at1, n1);
+    memset(fake + 16, 'q', n1 - 32);
+    unsigned char nobody[32];
+    memset(nobody, 0xAA, sizeof(nobody));
+    CHECK(loose_known_add(decoy, fake, n1, nobody));
+    CHECK(loose_known_find(decoy, old + at1, n1) == NULL);
+    CHECK(loose_known_find(decoy, fake, n1) != NULL);
+    CHECK(loose_deflate_blob(NULL, decoy, old, len, &s) == 0);
+    CHECK(s.known == 0 && same_stream(&s, &first));
+    loose_stream_free(&s);
+    loose_known_free(decoy);
+    free(fake);
+
+    /* No table, an empty one: everything hashed. */
+    struct loose_known *none = loose_known_new();
+    CHECK(none != NULL);
+    CHECK(loose_deflate_blob(NULL, none, old, len, &s) == 0);
+    CHECK(s.known == 0 && same_stream(&s, &first));
+    loose_stream_free(&s);
+    loose_known_free(none);
+    CHECK(loose_known_find(NULL, old, 100) == NULL);
+    loose_known_free(NULL);
+
+    loose_stream_free(&first);
+    loose_known_free(k);
+    free(edit);
+    free(copy);
+    free(old);
+    remove_git_dir();
+}
+
+/* Two threads adding at once (dev's fetch adds pieces while nothing
+ * looks up): every piece is there once. */
+struct adder {
+    struct loose_known *k;
+    const unsigned char *data;
+    size_t from, n, piece;
+};
+
+static void *add_pieces(void *arg)
+{
+    struct adder *a = arg;
+    for (size_t i = a->from; i < a->from + a->n; i++) {
+        unsigned char sha[32];
+        crypto_hash_sha256(sha, a->data + i * a->piece, a->piece);
+        if (!loose_known_add(a->k, a->data + i * a->piece, a->piece, sha))
+            abort();
+    }
+    return NULL;
+}
+
+static void test_known_threads(void)
+{
+    size_t piece = 1000, n = 4000;
+    unsigned char *d = make_data(piece * n);
+    struct loose_known *k = loose_known_new();
+    CHECK(k != NULL);
+    /* overlapping halves: pieces 1,500 to 2,500 added by both */
+    struct adder a = {k, d, 0, 2500, piece}, b = {k, d, 1500, 2500, piece};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, add_pieces, &b) == 0);
+    add_pieces(&a);
+    pthread_join(t, NULL);
+    CHECK(loose_known_count(k) == n);
+    bool all = true;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char sha[32];
+        crypto_hash_sha256(sha, d + i * piece, piece);
+        const unsigned char *got = loose_known_find(k, d + i * piece, piece);
+        all = all && got && memcmp(got, sha, 32) == 0;
+    }
+    CHECK(all);
+    loose_known_free(k);
+    free(d);
+}
+
 const struct test loose_deflate_tests[] = {
     {"streams of any size inflate to the blob", test_sizes},
     {"an edit recompresses only the segments around it",
@@ -593,4 +765,7 @@ const struct test loose_deflate_tests[] = {
     {"segments kept in a base and a delta", test_delta},
     {"a resealed file of another build, or whose lengths lie, is not used",
      test_resealed_file},
+    {"segments equal to known pieces take their SHA-256, nothing else",
+     test_known_pieces},
+    {"known pieces added from two threads at once", test_known_threads},
     {0, 0}};
