@@ -2,8 +2,10 @@
  * bundle_cache.c - the last committed bundles as pieces (bundle_cache.h).
  *
  * An index, <git dir>/struere/bundles/<blob id>.idx:
- *   "STRBIDX2" | blob id (40 hex digits) | the bytes' SHA-256 (32) |
- *   u64 total | u32 count | count x (u32 length | sha256[32]) | seal
+ *   "STRBIDX2" | the compiler's build (32: the SHA-256 of
+ *   cache_file_compiler_id's text) | blob id (40 hex digits) | the
+ *   bytes' SHA-256 (32) | u64 total | u32 count |
+ *   count x (u32 length | sha256[32]) | seal
  * in host byte order (the file never leaves the machine); the seal is
  * cache_file_seal's, under the key of <git dir>/struere (as every cache
  * there). Each piece's bytes are the file <git dir>/struere/chunks/<its
@@ -23,7 +25,12 @@
  * check with SHA-256s that are not its pieces'; without the id, another
  * blob's sealed index renamed; without the SHA-256, a commit made by
  * hand whose tree names a blob kept here and whose manifest gives the
- * SHA-256 of other bytes, cut alike and written over the pieces.
+ * SHA-256 of other bytes, cut alike and written over the pieces. The
+ * build is there because where the pieces are cut is this build's rule
+ * (loose_deflate.c): the pieces but the last are handed on as cut by it,
+ * so that the next blob takes their lengths without scanning for its
+ * cuts; another build's index is not read (the bundle then comes from
+ * git once).
  *
  * Both directories are opened without following a link and only when
  * they are directories of this user: every piece and index is read,
@@ -55,7 +62,7 @@
 #include "struere.h"
 
 #define IDX_MAGIC "STRBIDX2"
-#define IDX_HEAD (8 + 40 + 32 + 8 + 4)
+#define IDX_HEAD (8 + 32 + 40 + 32 + 8 + 4)
 #define IDX_ENTRY (4 + 32)
 /* The most pieces a bundle of the runtime's largest size is cut into
  * (each but the last at least LOOSE_SEGMENT_MIN bytes), and so the
@@ -138,27 +145,38 @@ static bool seal_index(const char *git_dir, bool create, const unsigned char *p,
            cache_file_seal(path, create, p, n, tag);
 }
 
+/* The running compiler's build, as an index names it. */
+static bool this_build(unsigned char build[32])
+{
+    char id[200];
+    if (!cache_file_compiler_id(id, sizeof(id)))
+        return false;
+    rt_sha256(id, strlen(id), build);
+    return true;
+}
+
 /* The pieces of blob id's index d (len bytes, its seal included): count
  * entries from the result, each checked (1 to LOOSE_SEGMENT_MAX bytes),
  * adding up to total, at most the runtime's largest bundle. NULL when
- * malformed, another blob's, of bytes whose SHA-256 is not sha256 (NULL:
- * any), or not sealed under this store's key. */
+ * malformed, another build's or blob's, of bytes whose SHA-256 is not
+ * sha256 (NULL: any), or not sealed under this store's key. */
 static const unsigned char *parse_index(const char *git_dir, const char *id,
                                         const unsigned char *sha256,
                                         const unsigned char *d, size_t len,
                                         uint64_t *total, uint32_t *count)
 {
-    unsigned char tag[CACHE_SEAL_BYTES];
+    unsigned char tag[CACHE_SEAL_BYTES], build[32];
     if (len < IDX_HEAD + CACHE_SEAL_BYTES || memcmp(d, IDX_MAGIC, 8) != 0 ||
-        memcmp(d + 8, id, 40) != 0 ||
-        (sha256 && memcmp(d + 48, sha256, 32) != 0))
+        !this_build(build) || memcmp(d + 8, build, 32) != 0 ||
+        memcmp(d + 40, id, 40) != 0 ||
+        (sha256 && memcmp(d + 80, sha256, 32) != 0))
         return NULL;
     len -= CACHE_SEAL_BYTES;
     if (!seal_index(git_dir, false, d, len, tag) ||
         sodium_memcmp(tag, d + len, CACHE_SEAL_BYTES) != 0)
         return NULL;
-    memcpy(total, d + 80, 8);
-    *count = get_u32(d + 88);
+    memcpy(total, d + 112, 8);
+    *count = get_u32(d + 120);
     if (*count == 0 || (len - IDX_HEAD) % IDX_ENTRY != 0 ||
         (len - IDX_HEAD) / IDX_ENTRY != *count ||
         *total > RT_LIMIT_BUNDLE_BYTES)
@@ -271,13 +289,14 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
             if (rc != STRUERE_ENOMEM)
                 unlinkat(d.bundles, idx, 0); /* a bad commit's bundle */
         }
-        /* Each piece is the bytes its SHA-256 was taken of (the seal);
-         * they stay in place, the bundle's, while it is open. */
+        /* Each piece is the bytes its SHA-256 was taken of, and all but
+         * the last were cut by this build's rule (the seal); they stay in
+         * place, the bundle's, while it is open. */
         at = 0;
         for (uint32_t i = 0; b && known && i < count; i++) {
             const unsigned char *p = e + (size_t)i * IDX_ENTRY;
             uint32_t n = get_u32(p);
-            (void)loose_known_add(known, data + at, n, p + 4);
+            (void)loose_known_add(known, data + at, n, p + 4, i + 1 < count);
             at += n;
         }
     } else {
@@ -364,7 +383,11 @@ static bool keep_one(const char *git_dir, const struct dirs *d, const char *id,
     rt_buf_grow_init(&o);
     uint64_t total = len;
     uint32_t count = (uint32_t)s->nseg;
+    unsigned char build[32];
+    if (!this_build(build))
+        return false;
     rt_buf_put(&o, IDX_MAGIC, 8);
+    rt_buf_put(&o, build, 32);
     rt_buf_put(&o, id, 40);
     rt_buf_put(&o, sha256, 32);
     rt_buf_put(&o, &total, 8);

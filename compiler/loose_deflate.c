@@ -260,21 +260,44 @@ static const unsigned char *find_segment(const struct loose_segments *s,
     return NULL;
 }
 
+/* Room in the array *p of *cap elements of size bytes for one past count
+ * (doubled, or first to begin with); false when out of memory. */
+static bool array_room(void **p, size_t *cap, size_t count, size_t size,
+                       size_t first)
+{
+    if (count < *cap)
+        return true;
+    size_t n = *cap ? *cap * 2 : first;
+    void *q = realloc(*p, n * size);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
 /* ---- pieces whose SHA-256 is known ----------------------------------------
- * Open addressing on a hash of a piece's length and its first and last
- * 16 bytes; a hit is confirmed by comparing every byte. */
+ * The pieces in an array; two open-addressing tables of indexes into it:
+ * by a hash of a piece's length and its first and last 16 bytes (for a
+ * segment already cut), and, for the pieces this build's rule cut (not
+ * their blob's end), by a hash of their first 32 bytes (to find where
+ * the next segment ends without scanning for the cut). A hit is always
+ * confirmed by comparing every byte. */
 
 struct known_piece {
-    const unsigned char *p; /* NULL: an empty slot */
+    const unsigned char *p;
     uint32_t n;
-    uint64_t h;
+    bool by_rule;
+    uint64_t h, head; /* piece_hash, head_hash */
     unsigned char sha256[32];
 };
 
 struct loose_known {
     pthread_mutex_t lock;
-    struct known_piece *slot;
-    size_t nslot, count;
+    struct known_piece *e;
+    size_t count, cap;
+    uint32_t *by_piece, *by_head; /* entry index + 1; 0: empty */
+    size_t nslot;
 };
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -283,19 +306,29 @@ static uint64_t mix(uint64_t h, uint64_t v)
     return h * 0xbf58476d1ce4e5b9u;
 }
 
+static uint64_t mix32(uint64_t h, const unsigned char b[32])
+{
+    for (int i = 0; i < 4; i++) {
+        uint64_t v;
+        memcpy(&v, b + 8 * i, 8);
+        h = mix(h, v);
+    }
+    return h ^ (h >> 31);
+}
+
 static uint64_t piece_hash(const unsigned char *p, size_t n)
 {
     unsigned char ends[32] = {0};
     size_t e = n < 16 ? n : 16;
     memcpy(ends, p, e);
     memcpy(ends + 16, p + n - e, e);
-    uint64_t h = mix(0, n);
-    for (int i = 0; i < 4; i++) {
-        uint64_t v;
-        memcpy(&v, ends + 8 * i, 8);
-        h = mix(h, v);
-    }
-    return h ^ (h >> 31);
+    return mix32(mix(0, n), ends);
+}
+
+/* Of a piece of at least 32 bytes. */
+static uint64_t head_hash(const unsigned char *p)
+{
+    return mix32(1, p);
 }
 
 struct loose_known *loose_known_new(void)
@@ -313,7 +346,9 @@ void loose_known_free(struct loose_known *k)
     if (!k)
         return;
     pthread_mutex_destroy(&k->lock);
-    free(k->slot);
+    free(k->e);
+    free(k->by_piece);
+    free(k->by_head);
     free(k);
 }
 
@@ -322,46 +357,77 @@ size_t loose_known_count(const struct loose_known *k)
     return k ? k->count : 0;
 }
 
-static void known_put(struct known_piece *slot, size_t nslot,
-                      const struct known_piece *e)
+static void slot_put(uint32_t *slot, size_t nslot, uint64_t h, uint32_t v)
 {
-    size_t i = (size_t)e->h & (nslot - 1);
-    while (slot[i].p)
+    size_t i = (size_t)h & (nslot - 1);
+    while (slot[i])
         i = (i + 1) & (nslot - 1);
-    slot[i] = *e;
+    slot[i] = v;
+}
+
+/* Room for one more entry (the tables at most half full). */
+static bool known_room(struct loose_known *k)
+{
+    if (!array_room((void **)&k->e, &k->cap, k->count, sizeof(*k->e), 512))
+        return false;
+    if ((k->count + 1) * 2 <= k->nslot)
+        return true;
+    size_t nslot = k->nslot ? k->nslot * 2 : 1024;
+    uint32_t *a = calloc(nslot, sizeof(*a)), *b = calloc(nslot, sizeof(*b));
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return false;
+    }
+    for (size_t i = 0; i < k->count; i++) {
+        slot_put(a, nslot, k->e[i].h, (uint32_t)i + 1);
+        if (k->e[i].by_rule)
+            slot_put(b, nslot, k->e[i].head, (uint32_t)i + 1);
+    }
+    free(k->by_piece);
+    free(k->by_head);
+    k->by_piece = a;
+    k->by_head = b;
+    k->nslot = nslot;
+    return true;
 }
 
 bool loose_known_add(struct loose_known *k, const unsigned char *p, size_t n,
-                     const unsigned char sha256[32])
+                     const unsigned char sha256[32], bool by_rule)
 {
-    if (!k || n == 0 || n > LOOSE_SEGMENT_MAX)
+    if (!k || n == 0 || n > LOOSE_SEGMENT_MAX ||
+        (by_rule && n <= LOOSE_SEGMENT_MIN))
         return false;
-    struct known_piece e = {p, (uint32_t)n, piece_hash(p, n), {0}};
+    struct known_piece e = {
+        p,  (uint32_t)n, by_rule, piece_hash(p, n), by_rule ? head_hash(p) : 0,
+        {0}};
     memcpy(e.sha256, sha256, 32);
     bool ok = true;
     pthread_mutex_lock(&k->lock);
-    if ((k->count + 1) * 2 > k->nslot) {
-        size_t nslot = k->nslot ? k->nslot * 2 : 1024;
-        struct known_piece *slot = calloc(nslot, sizeof(*slot));
-        if (!slot) {
-            ok = false;
+    /* The same bytes from another bundle (the three share most pieces):
+     * same length and SHA-256; kept once, cut by the rule if either
+     * was. */
+    for (size_t i = k->nslot ? (size_t)e.h & (k->nslot - 1) : 0;
+         k->nslot && k->by_piece[i]; i = (i + 1) & (k->nslot - 1)) {
+        struct known_piece *o = &k->e[k->by_piece[i] - 1];
+        if (o->h == e.h && o->n == e.n &&
+            memcmp(o->sha256, e.sha256, 32) == 0) {
+            if (by_rule && !o->by_rule) {
+                o->by_rule = true;
+                o->head = e.head;
+                slot_put(k->by_head, k->nslot, o->head, k->by_piece[i]);
+            }
             goto done;
         }
-        for (size_t i = 0; i < k->nslot; i++)
-            if (k->slot[i].p)
-                known_put(slot, nslot, &k->slot[i]);
-        free(k->slot);
-        k->slot = slot;
-        k->nslot = nslot;
     }
-    /* The same bytes from another bundle (the three share most pieces):
-     * same length and SHA-256. */
-    for (size_t i = (size_t)e.h & (k->nslot - 1); k->slot[i].p;
-         i = (i + 1) & (k->nslot - 1))
-        if (k->slot[i].h == e.h && k->slot[i].n == e.n &&
-            memcmp(k->slot[i].sha256, e.sha256, 32) == 0)
-            goto done;
-    known_put(k->slot, k->nslot, &e);
+    if (k->count >= UINT32_MAX - 1 || !known_room(k)) {
+        ok = false;
+        goto done;
+    }
+    k->e[k->count] = e;
+    slot_put(k->by_piece, k->nslot, e.h, (uint32_t)k->count + 1);
+    if (by_rule)
+        slot_put(k->by_head, k->nslot, e.head, (uint32_t)k->count + 1);
     k->count++;
 done:
     pthread_mutex_unlock(&k->lock);
@@ -374,11 +440,51 @@ const unsigned char *loose_known_find(const struct loose_known *k,
     if (!k || !k->count || n == 0 || n > LOOSE_SEGMENT_MAX)
         return NULL;
     uint64_t h = piece_hash(p, n);
-    for (size_t i = (size_t)h & (k->nslot - 1); k->slot[i].p;
+    for (size_t i = (size_t)h & (k->nslot - 1); k->by_piece[i];
          i = (i + 1) & (k->nslot - 1)) {
-        const struct known_piece *e = &k->slot[i];
+        const struct known_piece *e = &k->e[k->by_piece[i] - 1];
         if (e->h == h && e->n == n && memcmp(e->p, p, n) == 0)
             return e->sha256;
+    }
+    return NULL;
+}
+
+/* Whether the rule may have cut n bytes at p where they end: at a hit (a
+ * look at the 64 bytes before it, the only ones it depends on) or at
+ * LOOSE_SEGMENT_MAX. What the caller vouches for (loose_known_add), and
+ * not all of it (an earlier hit is not looked for): a piece handed on as
+ * cut by the rule that was not is mostly refused here. */
+static bool may_cut_at(const unsigned char *p, size_t n)
+{
+    if (n == LOOSE_SEGMENT_MAX)
+        return true;
+    uint64_t h = 0;
+    for (size_t i = n - 64; i < n; i++)
+        h = (h << 1) + gear[p[i]];
+    return !(h & CUT_MASK);
+}
+
+/* The known piece cut by the rule whose bytes the rest bytes at p start
+ * with, when segment_length would cut there: it cuts a piece's bytes
+ * where the rule cut them, and a piece cut by the rule (not by its
+ * blob's end) was cut by it at a hit found scanning from
+ * LOOSE_SEGMENT_MIN, or at LOOSE_SEGMENT_MAX with none; the same bytes
+ * with at least as many after them give the same scan, as long as they
+ * are not the blob's short end (more than LOOSE_SEGMENT_MIN + 64 bytes
+ * left). At most one piece can match: two cut by the rule cannot start
+ * alike and end apart. NULL when none. */
+static const struct known_piece *known_at(const struct loose_known *k,
+                                          const unsigned char *p, size_t rest)
+{
+    if (!k || !k->count || rest <= LOOSE_SEGMENT_MIN + 64)
+        return NULL;
+    uint64_t h = head_hash(p);
+    for (size_t i = (size_t)h & (k->nslot - 1); k->by_head[i];
+         i = (i + 1) & (k->nslot - 1)) {
+        const struct known_piece *e = &k->e[k->by_head[i] - 1];
+        if (e->head == h && e->n <= rest && memcmp(e->p, p, e->n) == 0 &&
+            may_cut_at(p, e->n))
+            return e;
     }
     return NULL;
 }
@@ -418,14 +524,9 @@ static int deflate_piece(z_stream *zs, const unsigned char *p, size_t n,
 
 static struct loose_segment *add_segment(struct loose_stream *out)
 {
-    if (out->nseg == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 256;
-        struct loose_segment *s = realloc(out->seg, cap * sizeof(*s));
-        if (!s)
-            return NULL;
-        out->seg = s;
-        out->cap = cap;
-    }
+    if (!array_room((void **)&out->seg, &out->cap, out->nseg, sizeof(*out->seg),
+                    256))
+        return NULL;
     return &out->seg[out->nseg++];
 }
 
@@ -457,14 +558,19 @@ int loose_deflate_blob(const struct loose_segments *prev,
     unsigned char pair[64] = {0};
     size_t dict = 0;
     for (size_t at = 0; rc == 0 && at < len;) {
-        size_t n = segment_length(p + at, len - at);
+        /* A previous bundle's piece where this one goes on as it did: its
+         * length is where the rule cuts, and its SHA-256 is known. */
+        const struct known_piece *kp = known_at(known, p + at, len - at);
+        size_t n = kp ? kp->n : segment_length(p + at, len - at);
         struct loose_segment *s = add_segment(out);
         if (!s) {
             rc = -1;
             break;
         }
         memcpy(pair, pair + 32, 32);
-        const unsigned char *sha = loose_known_find(known, p + at, n);
+        const unsigned char *sha =
+            kp ? kp->sha256 : loose_known_find(known, p + at, n);
+        out->skipped += kp != NULL;
         if (sha) {
             memcpy(pair + 32, sha, 32);
             out->known++;

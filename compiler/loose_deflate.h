@@ -49,8 +49,9 @@ struct loose_stream {
         size_t z_at; /* where its deflated bytes are in z */
     } * seg;
     size_t nseg, cap;
-    size_t reused; /* segments copied from the previous run */
-    size_t known;  /* segments whose SHA-256 a known piece gave */
+    size_t reused;  /* segments copied from the previous run */
+    size_t known;   /* segments whose SHA-256 a known piece gave */
+    size_t skipped; /* ... and whose cut it gave too (no scan) */
 };
 
 /* The segments kept by earlier runs in the store at git_dir (the base,
@@ -76,10 +77,14 @@ struct loose_known;
 struct loose_known *loose_known_new(void);
 /* Adds the n bytes at p (1 to LOOSE_SEGMENT_MAX), whose SHA-256 the
  * caller vouches is sha256; a piece with the same bytes there already is
- * kept once. False when out of memory (the piece is then only hashed
- * when met). */
+ * kept once. by_rule: the caller also vouches that this build's rule cut
+ * the piece where it ends (a segment of a blob this build wrote, not its
+ * last): a blob whose bytes go on as the piece's then gets a segment of
+ * exactly those bytes without a scan for where to cut (the same cut).
+ * False when out of memory (the piece is then only hashed when met), or
+ * for a piece of no such length. */
 bool loose_known_add(struct loose_known *k, const unsigned char *p, size_t n,
-                     const unsigned char sha256[32]);
+                     const unsigned char sha256[32], bool by_rule);
 /* The SHA-256 of the n bytes at p when a known piece has exactly those
  * bytes; NULL otherwise (k may be NULL). */
 const unsigned char *loose_known_find(const struct loose_known *k,

@@ -5,7 +5,8 @@
  * the bundle only when the pieces it names are the bundle's bytes.
  *
  * The input is an index file (.git/struere/bundles/<id>.idx) after its
- * head (magic and blob id, kept valid) and before its seal, which is made
+ * head (magic, the compiler's build and the blob id, kept valid) and
+ * before its seal, which is made
  * again under the temporary store's key (as only the key's owner can), so
  * that the reader gets past both. The cache of a temporary git directory
  * holds the pieces of two blobs, kept as dev keeps them before each input
@@ -49,7 +50,10 @@ static unsigned char shas[2][32]; /* each blob's bytes' */
 /* The bundle's index as dev writes it, between head and seal. */
 static unsigned char *bundle_index;
 static size_t bundle_index_len;
-#define INDEX_HEAD (8 + 40) /* "STRBIDX2" and the blob id */
+/* "STRBIDX2", the compiler's build (taken from the index dev writes) and
+ * the blob id */
+#define INDEX_HEAD (8 + 32 + 40)
+static unsigned char index_head[INDEX_HEAD];
 
 static void cleanup(void)
 {
@@ -139,6 +143,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!bundle_index)
         abort();
     memcpy(bundle_index, whole + INDEX_HEAD, bundle_index_len);
+    memcpy(index_head, whole, 40);
+    memcpy(index_head + 40, INPUT_ID, 40);
     free(whole);
     struct struere_bundle *b = bundle_cache_open(
         git_dir, BUNDLE_ID, STRUERE_ENV_DEVELOPMENT, bundle_sha, false, NULL);
@@ -161,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     keep();
     char dir[4200];
     unsigned char file[INDEX_HEAD + 44 + 36 * 64 + CACHE_SEAL_BYTES];
-    memcpy(file, "STRBIDX2" INPUT_ID, INDEX_HEAD);
+    memcpy(file, index_head, INDEX_HEAD);
     if (size)
         memcpy(file + INDEX_HEAD, data, size);
     /* sealed as bundle_cache.c seals: the key of struere/, which holds

@@ -1459,10 +1459,10 @@ t_cache() {
     # GiB), and the commit is the one a run without caches makes; so for
     # an index whose seal does not verify (forged: a piece's bytes copied
     # under another name the index now gives, so that only the seal
-    # tells), and for a sealed index of another blob's id (id) or of
-    # other bytes' SHA-256 (digest), whose pieces are still this bundle's
-    # (only those fields tell)
-    for how in magic short count zero long sum huge forged id digest; do
+    # tells), and for a sealed index of another compiler's build (build),
+    # another blob's id (id) or other bytes' SHA-256 (digest), whose
+    # pieces are still this bundle's (only those fields tell)
+    for how in magic short count zero long sum huge forged build id digest; do
         pb=$(git rev-parse "$(ref development):bundles/development.stb")
         python3 "$REPO/tests/store/tamper.py" index .git "$pb" "$how" ||
             fail "cache: break the index ($how)"

@@ -38,7 +38,8 @@ cache_trust).
   tamper.py index GITDIR ID HOW      blob ID's index made malformed: HOW is
                                      magic, short, count, zero, long, sum
                                      or huge (65,536 entries of 256 KiB
-                                     naming its first piece), id (another
+                                     naming its first piece), build
+                                     (another compiler's), id (another
                                      blob's id in it) or digest (other
                                      bytes' SHA-256 in it), each sealed
                                      again with the store's key; or
@@ -78,17 +79,22 @@ def fix_bundle_crcs(b):
     return bytes(b)
 
 
-# compiler/bundle_cache.c: "STRBIDX2" | blob id | the bytes' SHA-256 |
-# u64 total | u32 count | count x (u32 length | sha256) | seal
-IDX_HEAD = 8 + 40 + 32 + 8 + 4
+# compiler/bundle_cache.c: "STRBIDX2" | the compiler's build (32) | blob id |
+# the bytes' SHA-256 | u64 total | u32 count | count x (u32 length |
+# sha256) | seal
+IDX_HEAD = 8 + 32 + 40 + 32 + 8 + 4
+
+
+def read_index(gitdir, blob):
+    return open(os.path.join(gitdir, "struere", "bundles", blob + ".idx"), "rb").read()
 
 
 def cache_index(gitdir, blob):
     """The (length, path) of each piece of the cached bundle of blob."""
-    d = open(os.path.join(gitdir, "struere", "bundles", blob + ".idx"), "rb").read()
+    d = read_index(gitdir, blob)
     assert d[:8] == b"STRBIDX2", "not an index"
-    assert d[8:48] == blob.encode(), "another blob's index"
-    count = struct.unpack_from("<I", d, 88)[0]
+    assert d[40:80] == blob.encode(), "another blob's index"
+    count = struct.unpack_from("<I", d, 120)[0]
     pieces = []
     for i in range(count):
         n, = struct.unpack_from("<I", d, IDX_HEAD + 36 * i)
@@ -104,11 +110,12 @@ def seal(gitdir, body):
     return body + hmac.new(key, hashlib.sha256(body).digest(), hashlib.sha256).digest()
 
 
-def write_index(gitdir, blob, digest, entries):
-    """blob's index of bytes whose SHA-256 is digest, naming entries,
-    (length, sha256 bytes) in order, sealed with the store's key."""
+def write_index(gitdir, blob, build, digest, entries):
+    """blob's index written by build, of bytes whose SHA-256 is digest,
+    naming entries, (length, sha256 bytes) in order, sealed with the
+    store's key."""
     body = b"".join(struct.pack("<I", n) + d for n, d in entries)
-    head = b"STRBIDX2" + blob.encode() + digest + struct.pack("<QI", sum(n for n, _ in entries), len(entries))
+    head = b"STRBIDX2" + build + blob.encode() + digest + struct.pack("<QI", sum(n for n, _ in entries), len(entries))
     open(os.path.join(gitdir, "struere", "bundles", blob + ".idx"), "wb").write(seal(gitdir, head + body))
 
 
@@ -132,7 +139,8 @@ def tamper_cached(gitdir, old, new, out, rename=False):
             open(path, "wb").write(piece)
             at += n
         if rename:
-            write_index(gitdir, name[:-4], hashlib.sha256(data).digest(), entries)
+            build = read_index(gitdir, name[:-4])[8:40]
+            write_index(gitdir, name[:-4], build, hashlib.sha256(data).digest(), entries)
         edited += 1
         if out:
             open(os.path.join(out, name[:-4] + ".stb"), "wb").write(data)
@@ -146,13 +154,14 @@ def break_index(gitdir, blob, how):
     tested), except for forged (a piece's bytes copied under another
     name, which the index now gives, the seal left as it was: the whole
     bundle still has the manifest's SHA-256) and short (cut before the
-    seal). id and digest: the blob's id or its bytes' SHA-256 in the
-    index changed to another's (the pieces are still the bundle's)."""
+    seal). build, id and digest: the compiler's build, the blob's id or
+    its bytes' SHA-256 in the index changed to another's (the pieces are
+    still the bundle's)."""
     bundles = os.path.join(gitdir, "struere", "bundles")
     path = os.path.join(bundles, blob + ".idx")
     d = bytearray(open(path, "rb").read())
     d, tag = d[:-32], d[-32:]
-    total, count = struct.unpack_from("<QI", d, 80)
+    total, count = struct.unpack_from("<QI", d, 112)
     n0, = struct.unpack_from("<I", d, IDX_HEAD)
     if how == "magic":
         d[0] ^= 1
@@ -160,22 +169,25 @@ def break_index(gitdir, blob, how):
         open(path, "wb").write(bytes(d[:30]))
         return
     elif how == "count":
-        struct.pack_into("<I", d, 88, count + 1)
+        struct.pack_into("<I", d, 120, count + 1)
     elif how == "zero":
         struct.pack_into("<I", d, IDX_HEAD, 0)
-        struct.pack_into("<Q", d, 80, total - n0)
+        struct.pack_into("<Q", d, 112, total - n0)
     elif how == "long":
         struct.pack_into("<I", d, IDX_HEAD, 256 * 1024 + 1)
-        struct.pack_into("<Q", d, 80, total - n0 + 256 * 1024 + 1)
+        struct.pack_into("<Q", d, 112, total - n0 + 256 * 1024 + 1)
     elif how == "sum":
-        struct.pack_into("<Q", d, 80, total + 1)
+        struct.pack_into("<Q", d, 112, total + 1)
     elif how == "huge":
-        write_index(gitdir, blob, bytes(d[48:80]), [(256 * 1024, bytes(d[IDX_HEAD + 4:IDX_HEAD + 36]))] * 65536)
+        write_index(gitdir, blob, bytes(d[8:40]), bytes(d[80:112]),
+                    [(256 * 1024, bytes(d[IDX_HEAD + 4:IDX_HEAD + 36]))] * 65536)
         return
+    elif how == "build":
+        d[8] ^= 1
     elif how == "id":
-        d[8:48] = ("0" * 40 if blob != "0" * 40 else "1" * 40).encode()
+        d[40:80] = ("0" * 40 if blob != "0" * 40 else "1" * 40).encode()
     elif how == "digest":
-        d[48] ^= 1
+        d[80] ^= 1
     elif how == "forged":
         # the last piece's bytes under another name, which the index now
         # gives as its SHA-256: the pieces still make up the bundle, and

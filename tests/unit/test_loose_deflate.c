@@ -611,7 +611,7 @@ static bool same_stream(const struct loose_stream *a,
 }
 
 /* The pieces of data as s cut it, each with its SHA-256 computed here
- * (not s's), added to k. */
+ * (not s's), added to k; all but the last as cut by the rule. */
 static void know_pieces(struct loose_known *k, const unsigned char *data,
                         const struct loose_stream *s)
 {
@@ -619,9 +619,28 @@ static void know_pieces(struct loose_known *k, const unsigned char *data,
     for (size_t i = 0; i < s->nseg; i++) {
         unsigned char sha[32];
         crypto_hash_sha256(sha, data + at, s->seg[i].raw_len);
-        CHECK(loose_known_add(k, data + at, s->seg[i].raw_len, sha));
+        CHECK(loose_known_add(k, data + at, s->seg[i].raw_len, sha,
+                              i + 1 < s->nseg));
         at += s->seg[i].raw_len;
     }
+}
+
+/* The stream of data (len bytes) made with k and without: the same bytes,
+ * segments and keys; *known and *skipped from the one made with k. */
+static bool same_with_known(const struct loose_segments *prev,
+                            const struct loose_known *k,
+                            const unsigned char *data, size_t len,
+                            size_t *known, size_t *skipped)
+{
+    struct loose_stream with = {0}, without = {0};
+    bool same = loose_deflate_blob(prev, k, data, len, &with) == 0 &&
+                loose_deflate_blob(prev, NULL, data, len, &without) == 0 &&
+                same_stream(&with, &without) && inflates_to(&with.z, data, len);
+    *known = with.known;
+    *skipped = with.skipped;
+    loose_stream_free(&with);
+    loose_stream_free(&without);
+    return same;
 }
 
 /* A blob's segments equal to known pieces take the pieces' SHA-256; the
@@ -643,8 +662,12 @@ static void test_known_pieces(void)
     /* the same pieces again (another bundle that shares them): once */
     know_pieces(k, old, &first);
     CHECK(loose_known_count(k) == first.nseg);
-    CHECK(!loose_known_add(k, old, 0, first.seg[0].sha256));
-    CHECK(!loose_known_add(k, old, LOOSE_SEGMENT_MAX + 1, first.seg[0].sha256));
+    CHECK(!loose_known_add(k, old, 0, first.seg[0].sha256, false));
+    CHECK(!loose_known_add(k, old, LOOSE_SEGMENT_MAX + 1, first.seg[0].sha256,
+                           false));
+    /* no piece of the rule's is that short */
+    CHECK(
+        !loose_known_add(k, old, LOOSE_SEGMENT_MIN, first.seg[0].sha256, true));
 
     /* The same bytes, in another buffer: every segment known. */
     unsigned char *copy = malloc(len);
@@ -653,7 +676,20 @@ static void test_known_pieces(void)
     memcpy(copy, old, len);
     CHECK(loose_deflate_blob(NULL, k, copy, len, &s) == 0);
     CHECK(s.known == s.nseg && same_stream(&s, &first));
+    /* every cut taken from the pieces but the last (its blob's end) */
+    CHECK(s.skipped == s.nseg - 1);
     loose_stream_free(&s);
+
+    /* The bytes cut short inside a piece, or cut short just after one, or
+     * ending a few bytes into one: the cuts are the rule's all the same
+     * (a piece longer than what is left is not taken). */
+    size_t known, skipped, two = first.seg[0].raw_len + first.seg[1].raw_len;
+    size_t ends[] = {len - 5000, two, two + 100, two + LOOSE_SEGMENT_MIN + 65,
+                     first.seg[0].raw_len - 1};
+    for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        CHECK(same_with_known(NULL, k, copy, ends[i], &known, &skipped));
+        CHECK(skipped > 0 || ends[i] < two);
+    }
 
     /* Bytes changed, inserted and removed: the segments around them are
      * hashed, the rest known, and the result is the same as hashing all
@@ -668,6 +704,7 @@ static void test_known_pieces(void)
     CHECK(loose_deflate_blob(prev, k, edit, elen, &s) == 0);
     CHECK(same_stream(&s, &plain) && inflates_to(&s.z, edit, elen));
     CHECK(s.known > 0 && s.known + 8 >= s.nseg && s.known < s.nseg);
+    CHECK(s.skipped > 0 && s.skipped <= s.known);
     loose_stream_free(&s);
     loose_stream_free(&plain);
     loose_segments_free(prev);
@@ -685,12 +722,23 @@ static void test_known_pieces(void)
     memset(fake + 16, 'q', n1 - 32);
     unsigned char nobody[32];
     memset(nobody, 0xAA, sizeof(nobody));
-    CHECK(loose_known_add(decoy, fake, n1, nobody));
+    CHECK(loose_known_add(decoy, fake, n1, nobody, true));
     CHECK(loose_known_find(decoy, old + at1, n1) == NULL);
     CHECK(loose_known_find(decoy, fake, n1) != NULL);
     CHECK(loose_deflate_blob(NULL, decoy, old, len, &s) == 0);
-    CHECK(s.known == 0 && same_stream(&s, &first));
+    CHECK(s.known == 0 && s.skipped == 0 && same_stream(&s, &first));
     loose_stream_free(&s);
+    /* nor, mostly, one handed on as cut by the rule that was not (the
+     * caller's error: the bundle cache vouches only for its own build's
+     * pieces): one whose first bytes are a segment's and that ends a byte
+     * short of it, or a byte past the next, where the rule finds no cut */
+    struct loose_known *moved = loose_known_new();
+    CHECK(moved != NULL);
+    CHECK(loose_known_add(moved, old + at1, n1 - 1, nobody, true));
+    CHECK(loose_known_add(moved, old + at1 + n1, first.seg[2].raw_len + 1,
+                          nobody, true));
+    CHECK(same_with_known(NULL, moved, old, len, &known, &skipped));
+    loose_known_free(moved);
     loose_known_free(decoy);
     free(fake);
 
@@ -726,7 +774,8 @@ static void *add_pieces(void *arg)
     for (size_t i = a->from; i < a->from + a->n; i++) {
         unsigned char sha[32];
         crypto_hash_sha256(sha, a->data + i * a->piece, a->piece);
-        if (!loose_known_add(a->k, a->data + i * a->piece, a->piece, sha))
+        if (!loose_known_add(a->k, a->data + i * a->piece, a->piece, sha,
+                             false))
             abort();
     }
     return NULL;
