@@ -2,7 +2,7 @@
  * bundle_cache.c - the last committed bundles as pieces (bundle_cache.h).
  *
  * An index, <git dir>/struere/bundles/<blob id>.idx:
- *   "STRBIDX2" | the compiler's build (32: the SHA-256 of
+ *   "STRBIDX3" | the compiler's build (32: the SHA-256 of
  *   cache_file_compiler_id's text) | blob id (40 hex digits) | the
  *   bytes' SHA-256 (32) | u64 total | u32 count |
  *   count x (u32 length | sha256[32]) | seal
@@ -61,7 +61,7 @@
 #include "source.h"
 #include "struere.h"
 
-#define IDX_MAGIC "STRBIDX2"
+#define IDX_MAGIC "STRBIDX3"
 #define IDX_HEAD (8 + 32 + 40 + 32 + 8 + 4)
 #define IDX_ENTRY (4 + 32)
 /* The most pieces a bundle of the runtime's largest size is cut into

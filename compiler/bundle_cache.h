@@ -9,9 +9,9 @@
  * cut (loose_deflate.h), each piece a file named by its SHA-256
  * (<git dir>/struere/chunks/<hex>), with an index per bundle naming its
  * pieces in order (<git dir>/struere/bundles/<blob id>.idx), sealed as
- * the other caches are: the pieces' SHA-256 it gives are handed to the
- * next blob's writing (loose_known), which then hashes only the segments
- * that are not a previous bundle's piece. A change of
+ * the other caches are: the pieces and their SHA-256 are handed to the
+ * next blob's writing (loose_known), which then hashes, and scans for a
+ * cut, only where its bytes are not a previous bundle's pieces. A change of
  * one definition changes a few pieces: a run writes those and the
  * indexes, not every bundle whole (35 MB at 10,000 definitions, 355 MB at
  * 100,000), and the three bundles, which share most of their bytes,
@@ -28,8 +28,9 @@
  * checked and what the record vouches for not computed again. An index
  * that is not a regular file, is malformed (or claims more than the
  * runtime's largest bundle), is not sealed under this store's key (or
- * there is no key), names another blob or other bytes than the
- * manifest's SHA-256, or whose bundle does not match is removed,
+ * there is no key), names another build of the compiler, another blob or
+ * other bytes than the manifest's SHA-256, or whose bundle does not
+ * match is removed,
  * and so is each of its pieces that is not a regular file of its length
  * or whose bytes are not its name's (a directory put at such a name
  * stays, and that bundle is read from git): the next run writes them
@@ -57,8 +58,9 @@ struct struere_bundle;
  * are opened without computing again what the record vouches for
  * (rt_bundle_open_recorded: CRCs, strings, bodies' JSON); without a
  * record they are verified as any bundle. known (may be NULL) gets the
- * bundle's pieces with their SHA-256, pointing into the bundle's bytes:
- * it must not be used after the bundle is freed. */
+ * bundle's pieces with their SHA-256, all but the last as cut by this
+ * build's rule, pointing into the bundle's bytes: it must not be used
+ * after the bundle is freed. */
 struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
                                          int env,
                                          const unsigned char sha256[32],

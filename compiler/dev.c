@@ -999,16 +999,17 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
         bj.segments = segments;
         rc = write_bundles(br[0].s, &c, bundle_ids, segments, known, bj.streams,
                            h);
-        size_t kept = 0, pieces = 0, hashed = 0;
+        size_t kept = 0, pieces = 0, hashed = 0, scanned = 0;
         for (int e = 0; e < ENV_COUNT; e++) {
             kept += bj.streams[e].reused;
             pieces += bj.streams[e].nseg;
             hashed += bj.streams[e].nseg - bj.streams[e].known;
+            scanned += bj.streams[e].nseg - bj.streams[e].skipped;
         }
         phase(&ph,
               "wrote and hashed the bundles (%zu of %zu pieces reused, %zu "
-              "hashed)",
-              kept, pieces, hashed);
+              "hashed, %zu scanned for their cut)",
+              kept, pieces, hashed, scanned);
     }
     /* They verified above: a promotion of these blobs need not read
      * them again (verify.h). */

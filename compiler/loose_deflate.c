@@ -368,11 +368,11 @@ static void slot_put(uint32_t *slot, size_t nslot, uint64_t h, uint32_t v)
 /* Room for one more entry (the tables at most half full). */
 static bool known_room(struct loose_known *k)
 {
-    if (!array_room((void **)&k->e, &k->cap, k->count, sizeof(*k->e), 512))
+    if (!array_room((void **)&k->e, &k->cap, k->count, sizeof(*k->e), 16))
         return false;
     if ((k->count + 1) * 2 <= k->nslot)
         return true;
-    size_t nslot = k->nslot ? k->nslot * 2 : 1024;
+    size_t nslot = k->nslot ? k->nslot * 2 : 32;
     uint32_t *a = calloc(nslot, sizeof(*a)), *b = calloc(nslot, sizeof(*b));
     if (!a || !b) {
         free(a);

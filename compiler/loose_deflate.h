@@ -67,10 +67,13 @@ void loose_segments_free(struct loose_segments *s);
  * SHA-256 their sealed index gives (bundle_cache.h). A segment of a new
  * blob whose bytes are those of a known piece (compared byte for byte,
  * after a match of length, first and last bytes) takes its SHA-256
- * instead of hashing its bytes again: at 10,000 definitions the unchanged
- * segments are 35 MB of the bundles, hashed again on every run until
- * then. The table does not copy the bytes: they must stay in place and
- * unchanged until it is freed. Adding is safe from several threads at
+ * instead of hashing its bytes again; where the bytes at a cut go on as
+ * a known piece that this build's rule cut (looked up by its first 32
+ * bytes, then compared byte for byte), the piece's length is the
+ * segment's, without scanning for the cut. At 10,000 definitions the
+ * unchanged segments are 35 MB of the bundles, hashed and scanned again
+ * on every run until then. The table does not copy the bytes: they must stay in
+ * place and unchanged until it is freed. Adding is safe from several threads at
  * once; looking up, once every add is done (after a join). */
 struct loose_known;
 /* NULL when out of memory. */

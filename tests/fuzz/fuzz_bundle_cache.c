@@ -50,7 +50,7 @@ static unsigned char shas[2][32]; /* each blob's bytes' */
 /* The bundle's index as dev writes it, between head and seal. */
 static unsigned char *bundle_index;
 static size_t bundle_index_len;
-/* "STRBIDX2", the compiler's build (taken from the index dev writes) and
+/* "STRBIDX3", the compiler's build (taken from the index dev writes) and
  * the blob id */
 #define INDEX_HEAD (8 + 32 + 40)
 static unsigned char index_head[INDEX_HEAD];
@@ -202,7 +202,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             at += s.seg[i].raw_len;
         }
-        if (s.known != s.nseg)
+        /* and the stream made with them is the one made without, its
+         * cuts but the last taken from them */
+        const struct loose_stream *w = &streams[0];
+        if (s.known != s.nseg || s.skipped + 1 != s.nseg || s.nseg != w->nseg ||
+            s.z.len != w->z.len || memcmp(s.z.p, w->z.p, s.z.len) != 0)
             abort();
         loose_stream_free(&s);
     }

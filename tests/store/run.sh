@@ -1800,7 +1800,7 @@ t_segments() {
     run "$S" dev -v
     rc_is "segments: first dev" 0
     check "segments: the first run compresses and hashes every piece" \
-        grep -Eq 'wrote and hashed the bundles \(0 of ([0-9]+) pieces reused, \1 hashed\)' "$ERR"
+        grep -Eq 'wrote and hashed the bundles \(0 of ([0-9]+) pieces reused, \1 hashed, \1 scanned for their cut\)' "$ERR"
     check "segments: the pieces are kept in .git/struere/segments" test -s .git/struere/segments
     local agent i bad="" e
     agent=$(ls agents | sed -n 1p)
@@ -1809,13 +1809,14 @@ t_segments() {
         [ "$i" = 4 ] && printf '\n# an added line\n' >>"agents/$agent"
         run "$S" dev -v
         [ "$RC" = 0 ] || { bad="dev $i: exit $RC: $(head -c 200 "$ERR")"; break; }
-        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed\)' "$ERR" ||
+        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed, [0-9]+ scanned for their cut\)' "$ERR" ||
             { bad="dev $i reused nothing: $(grep wrote "$ERR")"; break; }
-        # the pieces equal to a previous bundle's take its SHA-256
-        # (sealed in the bundle cache's index): fewer hashed than made
-        sed -n 's/.*of \([0-9]*\) pieces reused, \([0-9]*\) hashed.*/\1 \2/p' "$ERR" |
-            awk '{ ok = $2 < $1 } END { exit !(NR == 1 && ok) }' ||
-            { bad="dev $i hashed every piece again: $(grep wrote "$ERR")"; break; }
+        # the pieces equal to a previous bundle's take its SHA-256 and
+        # its cut (sealed in the bundle cache's index): fewer hashed and
+        # scanned than made
+        sed -n 's/.*of \([0-9]*\) pieces reused, \([0-9]*\) hashed, \([0-9]*\) scanned.*/\1 \2 \3/p' "$ERR" |
+            awk '{ ok = $2 < $1 && $3 < $1 } END { exit !(NR == 1 && ok) }' ||
+            { bad="dev $i hashed or scanned every piece again: $(grep wrote "$ERR")"; break; }
         verify_commit "$(ref development)" development >"$W/v.out" || { bad="dev $i: $(cat "$W/v.out")"; break; }
         verify_commit "$(ref eval)" eval >"$W/v.out" || { bad="dev $i: $(cat "$W/v.out")"; break; }
         for e in development eval; do
@@ -1845,7 +1846,7 @@ t_segments() {
     sed -i "s/^  temperature: .*/  temperature: 0.98/" "agents/$agent"
     run "$S" dev -v
     check "segments: ... and the next edit still reuses pieces" \
-        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed\)' "$ERR"
+        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed, [0-9]+ scanned for their cut\)' "$ERR"
 
     # A damaged segments file: not used, and the same commit as without.
     clean_copy
@@ -1854,7 +1855,7 @@ t_segments() {
     run "$S" dev -v
     rc_is "segments: dev with a damaged segments file" 0
     check "segments: ... reuses nothing from it" \
-        grep -Eq 'wrote and hashed the bundles \(0 of [0-9]+ pieces reused, [0-9]+ hashed\)' "$ERR"
+        grep -Eq 'wrote and hashed the bundles \(0 of [0-9]+ pieces reused, [0-9]+ hashed, [0-9]+ scanned for their cut\)' "$ERR"
     as_clean "segments: a damaged segments file"
     run git fsck --full --strict --no-progress
     rc_is "segments: git fsck --full --strict after it" 0
@@ -1880,7 +1881,7 @@ t_segments_delta() {
         sed -i "s/^  temperature: .*/  temperature: 0.$i$i/" "agents/$agent"
         run "$S" dev -v
         [ "$RC" = 0 ] || { bad="dev $i: exit $RC"; break; }
-        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed\)' "$ERR" ||
+        grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed, [0-9]+ scanned for their cut\)' "$ERR" ||
             { bad="dev $i reused nothing"; break; }
         [ "$(sha256sum <.git/struere/segments)" = "$base" ] || { bad="dev $i wrote the base again"; break; }
         [ -s .git/struere/segments.delta ] || { bad="dev $i wrote no delta"; break; }
@@ -1907,7 +1908,7 @@ t_segments_delta() {
         run timeout 60 "$S" dev -v
         rc_is "segments delta: dev with the delta $what" 0
         check "segments delta: ... reuses pieces from the base" \
-            grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed\)' "$ERR"
+            grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, [0-9]+ hashed, [0-9]+ scanned for their cut\)' "$ERR"
         as_clean "segments delta: the delta $what"
         rm -rf "$W/clean"
     done

@@ -79,7 +79,7 @@ def fix_bundle_crcs(b):
     return bytes(b)
 
 
-# compiler/bundle_cache.c: "STRBIDX2" | the compiler's build (32) | blob id |
+# compiler/bundle_cache.c: "STRBIDX3" | the compiler's build (32) | blob id |
 # the bytes' SHA-256 | u64 total | u32 count | count x (u32 length |
 # sha256) | seal
 IDX_HEAD = 8 + 32 + 40 + 32 + 8 + 4
@@ -92,7 +92,7 @@ def read_index(gitdir, blob):
 def cache_index(gitdir, blob):
     """The (length, path) of each piece of the cached bundle of blob."""
     d = read_index(gitdir, blob)
-    assert d[:8] == b"STRBIDX2", "not an index"
+    assert d[:8] == b"STRBIDX3", "not an index"
     assert d[40:80] == blob.encode(), "another blob's index"
     count = struct.unpack_from("<I", d, 120)[0]
     pieces = []
@@ -115,7 +115,7 @@ def write_index(gitdir, blob, build, digest, entries):
     naming entries, (length, sha256 bytes) in order, sealed with the
     store's key."""
     body = b"".join(struct.pack("<I", n) + d for n, d in entries)
-    head = b"STRBIDX2" + build + blob.encode() + digest + struct.pack("<QI", sum(n for n, _ in entries), len(entries))
+    head = b"STRBIDX3" + build + blob.encode() + digest + struct.pack("<QI", sum(n for n, _ in entries), len(entries))
     open(os.path.join(gitdir, "struere", "bundles", blob + ".idx"), "wb").write(seal(gitdir, head + body))
 
 

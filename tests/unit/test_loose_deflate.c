@@ -643,10 +643,11 @@ static bool same_with_known(const struct loose_segments *prev,
     return same;
 }
 
-/* A blob's segments equal to known pieces take the pieces' SHA-256; the
- * stream and every segment's SHA-256 and key are what they are without
- * them; a piece that only looks the same (length, first and last bytes)
- * gives nothing. */
+/* A blob's segments equal to known pieces take the pieces' SHA-256, and
+ * where the bytes go on as a piece the rule cut, its cut; the stream and
+ * every segment's SHA-256 and key are what they are without them; a
+ * piece that only looks the same (length, first and last bytes, first 32
+ * bytes) gives nothing. */
 static void test_known_pieces(void)
 {
     make_git_dir();
@@ -680,16 +681,24 @@ static void test_known_pieces(void)
     CHECK(s.skipped == s.nseg - 1);
     loose_stream_free(&s);
 
-    /* The bytes cut short inside a piece, or cut short just after one, or
-     * ending a few bytes into one: the cuts are the rule's all the same
-     * (a piece longer than what is left is not taken). */
+    /* The bytes cut short just after the second piece, or a few bytes
+     * into the third, or fewer than its length into it: the first two
+     * cuts taken from the pieces, the rest as the rule cuts (a piece
+     * longer than what is left is not taken); cut short inside the first
+     * piece: none taken. */
     size_t known, skipped, two = first.seg[0].raw_len + first.seg[1].raw_len;
-    size_t ends[] = {len - 5000, two, two + 100, two + LOOSE_SEGMENT_MIN + 65,
-                     first.seg[0].raw_len - 1};
+    CHECK(first.seg[1].raw_len > LOOSE_SEGMENT_MIN + 64 &&
+          first.seg[2].raw_len > LOOSE_SEGMENT_MIN + 65);
+    size_t ends[] = {two, two + 100, two + LOOSE_SEGMENT_MIN + 65};
     for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
         CHECK(same_with_known(NULL, k, copy, ends[i], &known, &skipped));
-        CHECK(skipped > 0 || ends[i] < two);
+        CHECK(skipped == 2);
     }
+    CHECK(same_with_known(NULL, k, copy, first.seg[0].raw_len - 1, &known,
+                          &skipped));
+    CHECK(skipped == 0);
+    CHECK(same_with_known(NULL, k, copy, len - 5000, &known, &skipped));
+    CHECK(skipped + 2 >= first.nseg);
 
     /* Bytes changed, inserted and removed: the segments around them are
      * hashed, the rest known, and the result is the same as hashing all
@@ -728,19 +737,67 @@ static void test_known_pieces(void)
     CHECK(loose_deflate_blob(NULL, decoy, old, len, &s) == 0);
     CHECK(s.known == 0 && s.skipped == 0 && same_stream(&s, &first));
     loose_stream_free(&s);
-    /* nor, mostly, one handed on as cut by the rule that was not (the
-     * caller's error: the bundle cache vouches only for its own build's
-     * pieces): one whose first bytes are a segment's and that ends a byte
-     * short of it, or a byte past the next, where the rule finds no cut */
+    /* nor one whose first 32 bytes (where a cut is looked up) and all but
+     * one byte in the middle are the segment's */
+    struct loose_known *near = loose_known_new();
+    CHECK(near != NULL);
+    memcpy(fake, old + at1, n1);
+    fake[n1 / 2] ^= 1;
+    CHECK(loose_known_add(near, fake, n1, nobody, true));
+    CHECK(same_with_known(NULL, near, old, len, &known, &skipped));
+    CHECK(known == 0 && skipped == 0);
+    loose_known_free(near);
+    /* nor one handed on as cut by the rule that was not (the caller's
+     * error: the bundle cache vouches only for its own build's pieces)
+     * that ends a byte short of a segment: the rule's first hit is at the
+     * segment's end, so there is none where the piece ends (the one look
+     * made at a piece's end) */
     struct loose_known *moved = loose_known_new();
     CHECK(moved != NULL);
     CHECK(loose_known_add(moved, old + at1, n1 - 1, nobody, true));
-    CHECK(loose_known_add(moved, old + at1 + n1, first.seg[2].raw_len + 1,
-                          nobody, true));
     CHECK(same_with_known(NULL, moved, old, len, &known, &skipped));
+    CHECK(known == 0 && skipped == 0);
     loose_known_free(moved);
     loose_known_free(decoy);
     free(fake);
+
+    /* The pieces known first as not cut by the rule, then as cut by it
+     * (another bundle's): their cuts taken. */
+    struct loose_known *later = loose_known_new();
+    CHECK(later != NULL);
+    size_t at = 0;
+    for (size_t i = 0; i < first.nseg; i++) {
+        CHECK(loose_known_add(later, old + at, first.seg[i].raw_len,
+                              first.seg[i].sha256, false));
+        at += first.seg[i].raw_len;
+    }
+    CHECK(same_with_known(NULL, later, old, len, &known, &skipped));
+    CHECK(known == first.nseg && skipped == 0);
+    know_pieces(later, old, &first);
+    CHECK(loose_known_count(later) == first.nseg);
+    CHECK(same_with_known(NULL, later, old, len, &known, &skipped));
+    CHECK(known == first.nseg && skipped == first.nseg - 1);
+    loose_known_free(later);
+
+    /* Bytes the rule cuts at the longest a segment may be (zeros: no
+     * cut found), pieces of the same bytes kept once. */
+    size_t zlen = 3 * LOOSE_SEGMENT_MAX + 5000;
+    unsigned char *zeros = calloc(1, zlen);
+    if (!zeros)
+        abort();
+    struct loose_stream zs = {0};
+    CHECK(loose_deflate_blob(NULL, NULL, zeros, zlen, &zs) == 0);
+    CHECK(zs.nseg == 4 && zs.seg[0].raw_len == LOOSE_SEGMENT_MAX &&
+          zs.seg[2].raw_len == LOOSE_SEGMENT_MAX);
+    struct loose_known *zk = loose_known_new();
+    CHECK(zk != NULL);
+    know_pieces(zk, zeros, &zs);
+    CHECK(loose_known_count(zk) == 2);
+    CHECK(same_with_known(NULL, zk, zeros, zlen, &known, &skipped));
+    CHECK(known == 4 && skipped == 3);
+    loose_known_free(zk);
+    loose_stream_free(&zs);
+    free(zeros);
 
     /* No table, an empty one: everything hashed. */
     struct loose_known *none = loose_known_new();
@@ -814,7 +871,8 @@ const struct test loose_deflate_tests[] = {
     {"segments kept in a base and a delta", test_delta},
     {"a resealed file of another build, or whose lengths lie, is not used",
      test_resealed_file},
-    {"segments equal to known pieces take their SHA-256, nothing else",
+    {"segments equal to known pieces take their SHA-256 and cut, nothing "
+     "else",
      test_known_pieces},
     {"known pieces added from two threads at once", test_known_threads},
     {0, 0}};
