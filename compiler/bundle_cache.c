@@ -481,7 +481,7 @@ static bool keep_indexed(const char *git_dir, const struct dirs *d,
 }
 
 void bundle_cache_keep(const char *git_dir, const char *const *ids,
-                       const unsigned char (*sha256)[32],
+                       const unsigned char *const *sha256,
                        const void *const *data, const size_t *lens,
                        const struct loose_stream *streams, size_t n,
                        const char *also)

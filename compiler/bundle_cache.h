@@ -76,7 +76,7 @@ struct struere_bundle *bundle_cache_open(const char *git_dir, const char *id,
  * piece. Failures are ignored (the
  * cache is only a shortcut). */
 void bundle_cache_keep(const char *git_dir, const char *const *ids,
-                       const unsigned char (*sha256)[32],
+                       const unsigned char *const *sha256,
                        const void *const *data, const size_t *lens,
                        const struct loose_stream *streams, size_t n,
                        const char *also);

@@ -663,7 +663,7 @@ static void *save_defcache(void *arg)
 struct bundle_cache_job {
     const char *git_dir;
     const char *ids[ENV_COUNT];
-    unsigned char sha256[ENV_COUNT][32];
+    const unsigned char *sha256[ENV_COUNT];
     const void *data[ENV_COUNT];
     size_t lens[ENV_COUNT];
     /* The bundles' loose objects as written, whose segments the next
@@ -677,8 +677,8 @@ struct bundle_cache_job {
 static void *keep_bundles(void *arg)
 {
     struct bundle_cache_job *j = arg;
-    bundle_cache_keep(j->git_dir, j->ids, (const unsigned char(*)[32])j->sha256,
-                      j->data, j->lens, j->streams, ENV_COUNT,
+    bundle_cache_keep(j->git_dir, j->ids, j->sha256, j->data, j->lens,
+                      j->streams, ENV_COUNT,
                       j->production[0] ? j->production : NULL);
     loose_segments_save(j->git_dir, j->segments, j->streams, ENV_COUNT);
     return NULL;
@@ -1020,7 +1020,7 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     if (rc == DEV_OK) {
         for (int e = 0; e < ENV_COUNT; e++) {
             bj.ids[e] = bundle_ids[e];
-            memcpy(bj.sha256[e], c.bundle[e].sha256, 32);
+            bj.sha256[e] = c.bundle[e].sha256;
             bj.data[e] = c.bundle[e].data;
             bj.lens[e] = c.bundle[e].len;
         }

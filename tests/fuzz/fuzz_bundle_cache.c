@@ -47,6 +47,7 @@ static size_t lens[2];
 static struct loose_stream streams[2];
 static unsigned char bundle_sha[32];
 static unsigned char shas[2][32]; /* each blob's bytes' */
+static const unsigned char *const sha_of[2] = {shas[0], shas[1]};
 /* The bundle's index as dev writes it, between head and seal. */
 static unsigned char *bundle_index;
 static size_t bundle_index_len;
@@ -90,8 +91,7 @@ static unsigned char *read_whole(const char *path, size_t *len)
 
 static void keep(void)
 {
-    bundle_cache_keep(git_dir, ids, (const unsigned char(*)[32])shas, bytes,
-                      lens, streams, 2, NULL);
+    bundle_cache_keep(git_dir, ids, sha_of, bytes, lens, streams, 2, NULL);
 }
 
 static void write_seeds(const char *out)

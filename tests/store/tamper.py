@@ -103,11 +103,15 @@ def cache_index(gitdir, blob):
     return pieces
 
 
-def seal(gitdir, body):
-    """body and its seal under the store's cache key (cache_file_seal):
-    what only someone holding the key can make."""
-    key = open(os.path.join(gitdir, "struere", "key"), "rb").read()
+def sealed(key, body):
+    """body and its seal under key, as cache_file_seal makes it."""
     return body + hmac.new(key, hashlib.sha256(body).digest(), hashlib.sha256).digest()
+
+
+def seal(gitdir, body):
+    """body sealed under the store's cache key: what only someone holding
+    the key can make."""
+    return sealed(open(os.path.join(gitdir, "struere", "key"), "rb").read(), body)
 
 
 def write_index(gitdir, blob, build, digest, entries):
@@ -288,9 +292,7 @@ def main():
         path, old, new, keyfile = sys.argv[2:6]
         data = open(path, "rb").read()[:-32]
         key = os.urandom(32) if keyfile == "random" else open(keyfile, "rb").read()
-        body = replace(data, old, new)
-        tag = hmac.new(key, hashlib.sha256(body).digest(), hashlib.sha256).digest()
-        open(path, "wb").write(body + tag)
+        open(path, "wb").write(sealed(key, replace(data, old, new)))
     elif what == "loose":
         gitdir, oid, src = sys.argv[2:5]
         data = open(src, "rb").read()
