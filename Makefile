@@ -118,6 +118,7 @@ $(B)/gen/dashboard.o: $(B)/gen/dashboard.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/server/mhd.o: ALL_CFLAGS += $(call soname_flag,MHD_SONAME,libmicrohttpd)
+$(B)/compiler/gitlib.o: ALL_CFLAGS += $(call soname_flag,GIT_SONAME,libgit2)
 # The sonames compiled in, rewritten only when one changes (a library
 # upgraded to a new soname), so that the objects opening them are rebuilt.
 SONAMES = $(MHD_SONAME) $(GIT_SONAME) $(CRYPTO_SONAME)
@@ -126,7 +127,7 @@ $(B)/sonames: FORCE | $(DEPS_STAMP)
 	@echo '$(SONAMES)' | cmp -s - $@ || echo '$(SONAMES)' >$@
 .PHONY: FORCE
 FORCE:
-$(B)/server/mhd.o: $(B)/sonames
+$(B)/server/mhd.o $(B)/compiler/gitlib.o: $(B)/sonames
 
 $(B)/libstrueresrv.a: $(SERVER_OBJ) Makefile
 	rm -f $@ && ar rcs $@ $(filter %.o,$^)
@@ -192,7 +193,8 @@ test: $(B)/lib-boundary.ok $(B)/struere $(B)/unit-tests $(B)/fuzz-replay-check \
       $(B)/fuzz-replay-segments $(B)/fuzz-replay-bundle-cache \
       $(B)/fuzz-replay-serve $(B)/runtime-tests \
       $(B)/fuzz-replay-bundle $(B)/header-test.ok $(B)/libstruere.so \
-      $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE) $(TRUST_TOOL) \
+      $(ENGINE_BIN) $(RT_FUZZ_REPLAYS) $(KEYS_PROBE) $(GITREAD_PROBE) \
+      $(TRUST_TOOL) \
       $(FAILALLOC_BIN)
 	@./tests/run-all.sh $(B)
 

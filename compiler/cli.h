@@ -78,6 +78,10 @@ struct store *cli_store_if_any(const struct cli *g);
 /* Why the last cli_store_if_any gave NULL ("" when it has not). */
 const char *cli_no_store_reason(void);
 /* Opens the store of the project (p may be NULL). Returns an exit code. */
+/* Where the store is looked for (the path, or a folder inside it): the
+ * --store option, the project's store:, else the project folder. */
+const char *cli_store_location(const struct cli *g, const struct project *p,
+                               char *buf, size_t size);
 int cli_open_store(const struct cli *g, const struct project *p,
                    struct store **out);
 

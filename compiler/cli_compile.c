@@ -77,8 +77,8 @@ int cli_check(const struct cli *g, struct project *p)
 
 /* Where the store of the project is: --store, struere.yaml's store:, or
  * the repository enclosing -C DIR. buf holds a joined path if needed. */
-static const char *store_location(const struct cli *g, const struct project *p,
-                                  char *buf, size_t size)
+const char *cli_store_location(const struct cli *g, const struct project *p,
+                               char *buf, size_t size)
 {
     char sbuf[4096];
     return project_store_path(
@@ -90,7 +90,7 @@ int cli_open_store(const struct cli *g, const struct project *p,
 {
     char err[600];
     char buf[4096];
-    const char *where = store_location(g, p, buf, sizeof(buf));
+    const char *where = cli_store_location(g, p, buf, sizeof(buf));
     if (store_open(out, where, err, sizeof(err)) != STORE_OK) {
         cli_error("%s", err);
         return EXIT_IO;

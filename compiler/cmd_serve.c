@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "../runtime/src/gitread.h"
 #include "cli.h"
 #include "server.h"
 #include "store.h"
@@ -239,15 +240,32 @@ int cmd_serve(const struct cli *g, int argc, char **argv)
             rc = EXIT_IO;
             goto done;
         }
+        snprintf(path, sizeof(path), "%s", store_path(s));
+        store_close(s);
     } else {
+        /* Found as the other commands find it, but by the runtime's own
+         * reader: serve never maps libgit2 for a local store (its
+         * libraries and CA certificates are 6 MiB of the memory budget,
+         * DESIGN §11; the dashboard's history and comparison map it when
+         * first asked). */
         struct cli g2 = *g;
+        struct rt_git *repo;
+        struere_error e;
+        char buf[4096];
         if (store_opt)
             g2.store = store_opt;
-        if ((rc = cli_open_store(&g2, NULL, &s)) != EXIT_OK)
-            return rc;
+        const char *where = cli_store_location(&g2, NULL, buf, sizeof(buf));
+        /* a store named (--store) is the user's choice whoever owns it;
+         * one found from the folder must be the user's own */
+        if (rt_git_discover(&repo, where, g2.store != NULL, &e) < 0) {
+            cli_error("%s is not inside a git repository (%s); run 'git init' "
+                      "or 'struere init', or set store: in struere.yaml",
+                      where, e.message);
+            return EXIT_IO;
+        }
+        snprintf(path, sizeof(path), "%s", rt_git_name(repo));
+        rt_git_close(repo);
     }
-    snprintf(path, sizeof(path), "%s", store_path(s));
-    store_close(s);
     cfg.store = path;
     if (cfg.dashboard && !token_file) {
         fprintf(stderr, "struere serve: dashboard token: %s\n", token);

@@ -1,13 +1,14 @@
 # runtime/runtime.mk - included by the Makefile: builds libstruere (static
 # and shared), its tests, the bundle fuzz target and the header test. The
-# runtime links zlib and libsodium (to verify signatures), and opens
-# libgit2 (to read a store) and libcrypto (SHA-256, runtime/src/sha256.c)
-# when it first calls them (runtime/src/rt_dynlib.h):
-# never libyaml, cmark or the compiler's library. Its core links zlib only.
+# runtime links zlib (bundles, and the git objects it reads from a store
+# itself: runtime/src/gitread.c) and libsodium (to verify signatures), and
+# opens libcrypto (SHA-256 and SHA-1, runtime/src/sha256.c, sha1.c) when
+# it first calls it (runtime/src/rt_dynlib.h): never libgit2, libyaml,
+# cmark or the compiler's library. Its core links zlib only.
 #
 #   $(B)/libstruere.a $(B)/libstruere.so
 #   $(B)/libstruere-core.a    the core: bundle files, decisions, prompts,
-#                             automations; no libgit2, no libsodium
+#                             automations; no libsodium, no store
 #   $(B)/core-check.ok        a file-only program links against the core
 #                             alone and decides (make test)
 #   $(B)/runtime-tests        tests/runtime/*.c (make runtime-test runs it)
@@ -24,26 +25,23 @@ RT_SRC := $(sort $(wildcard runtime/src/*.c))
 RT_OBJ := $(RT_SRC:%.c=$(B)/%.o)
 # Opening by key (the store, keys, trust, manifests) sits on the core.
 RT_KEY_SRC := $(addprefix runtime/src/,keystore.c keys.c trust.c \
-                integrity.c sha256.c gitlib.c crypto.c dynlib.c)
+                integrity.c sha256.c sha1.c gitread.c crypto.c dynlib.c)
 RT_CORE_OBJ := $(filter-out $(RT_KEY_SRC:%.c=$(B)/%.o),$(RT_OBJ))
 RT_CORE_LIBS = $(or $(shell pkg-config --libs zlib 2>/dev/null),-lz) -lm
 RT_PIC_OBJ := $(RT_SRC:runtime/src/%.c=$(B)/runtime/pic/%.o)
 RT_TEST_SRC := $(sort $(wildcard tests/runtime/*.c))
 RT_TEST_OBJ := $(RT_TEST_SRC:%.c=$(B)/%.o)
 RT_FUZZ_OBJ := $(B)/tests/fuzz/fuzz_bundle.o
-RT_PKGS := zlib libgit2 libsodium libcrypto
+RT_PKGS := zlib libsodium libcrypto
 RT_CFLAGS = -Iruntime/include $(shell pkg-config --cflags $(RT_PKGS) 2>/dev/null)
-RT_LIBS = $(or $(shell pkg-config --libs $(RT_PKGS) 2>/dev/null),-lz -lgit2 -lsodium -lcrypto)
-# libgit2 and libcrypto are opened on first use (runtime/src/rt_dynlib.h),
-# by the sonames the Makefile found: the shared library does not link
-# them, so a program that only reads bundle files never maps them.
-RT_SO_LIBS = $(or $(shell pkg-config --libs $(filter-out libgit2 libcrypto,$(RT_PKGS)) 2>/dev/null),-lz -lsodium)
-$(B)/runtime/src/gitlib.o $(B)/runtime/pic/gitlib.o: \
-        ALL_CFLAGS += $(call soname_flag,GIT_SONAME,libgit2)
+RT_LIBS = $(or $(shell pkg-config --libs $(RT_PKGS) 2>/dev/null),-lz -lsodium -lcrypto)
+# libcrypto is opened on first use (runtime/src/rt_dynlib.h), by the
+# soname the Makefile found: the shared library does not link it, so a
+# program that only reads bundle files never maps it.
+RT_SO_LIBS = $(or $(shell pkg-config --libs $(filter-out libcrypto,$(RT_PKGS)) 2>/dev/null),-lz -lsodium)
 $(B)/runtime/src/crypto.o $(B)/runtime/pic/crypto.o: \
         ALL_CFLAGS += $(call soname_flag,CRYPTO_SONAME,libcrypto)
-$(B)/runtime/src/gitlib.o $(B)/runtime/pic/gitlib.o $(B)/runtime/src/crypto.o \
-        $(B)/runtime/pic/crypto.o: $(B)/sonames
+$(B)/runtime/src/crypto.o $(B)/runtime/pic/crypto.o: $(B)/sonames
 ENGINE_SRC := $(sort $(wildcard tests/engine/*_test.c))
 ENGINE_BIN := $(ENGINE_SRC:tests/engine/%_test.c=$(B)/engine/%)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o)
@@ -136,7 +134,9 @@ $(B)/engine/%: $(B)/tests/engine/%_test.o $(B)/tests/runtime/builder.o \
 # their CRCs made right); automation and mask read the example's bundles
 # (STRUERE_FUZZ_BUNDLE). trust and statement read the trust policy and
 # promotion statement documents (runtime/TRUST.md) against a fixed policy.
-RT_FUZZ_NAMES := template automation keys mask trust statement
+# gitread writes loose objects, pack indexes and packs into a temporary
+# store and reads them with runtime/src/gitread.c.
+RT_FUZZ_NAMES := template automation keys mask trust statement gitread
 RT_FUZZ_REPLAYS := $(RT_FUZZ_NAMES:%=$(B)/fuzz-replay-%)
 RT_FUZZ_SRC_OBJ := $(RT_FUZZ_NAMES:%=$(B)/tests/fuzz/fuzz_%.o) \
                    $(B)/tests/runtime/builder.o
@@ -146,7 +146,7 @@ $(B)/fuzz-replay-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/runtime/builder.o \
         $(B)/tests/fuzz/replay.o $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) -lm
 $(B)/fuzz-replay-keys $(B)/fuzz-replay-mask $(B)/fuzz-replay-trust \
-$(B)/fuzz-replay-statement: \
+$(B)/fuzz-replay-statement $(B)/fuzz-replay-gitread: \
 $(B)/fuzz-replay-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o \
         $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) -lm
@@ -155,7 +155,7 @@ build/fuzz/fuzz-%: build/fuzz/tests/fuzz/fuzz_%.o \
         build/fuzz/tests/runtime/builder.o build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(RT_LIBS) -lm
 build/fuzz/fuzz-keys build/fuzz/fuzz-mask build/fuzz/fuzz-trust \
-build/fuzz/fuzz-statement: \
+build/fuzz/fuzz-statement build/fuzz/fuzz-gitread: \
 build/fuzz/fuzz-%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(RT_LIBS) -lm
 
@@ -181,11 +181,20 @@ engine-test: $(B)/struere $(ENGINE_BIN)
 # stores, through this probe program (make keys-test runs it).
 KEYS_PROBE := $(B)/keys-probe
 $(B)/tests/keys/probe.o: ALL_CFLAGS += $(RT_CFLAGS)
+# Its timing mode reads the blob with libgit2 too, as the floor.
 $(KEYS_PROBE): $(B)/tests/keys/probe.o $(B)/libstruere.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) \
+	    $(or $(shell pkg-config --libs libgit2 2>/dev/null),-lgit2)
 .PHONY: keys-test
 keys-test: $(B)/struere $(KEYS_PROBE)
 	./tests/keys/run.sh $(B)
+
+# tests/gitread/run.sh compares the runtime's git reader with git itself
+# through this probe (it includes the reader's own header).
+GITREAD_PROBE := $(B)/gitread-probe
+$(B)/tests/gitread/probe.o: ALL_CFLAGS += $(RT_CFLAGS) -Iruntime/src
+$(GITREAD_PROBE): $(B)/tests/gitread/probe.o $(B)/libstruere.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS)
 
 # tests/trust/run.sh (the tamper matrix) signs by hand and opens with
 # struere_runtime_open's options through this tool.

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../runtime/src/gitread.h"
 #include "actors.h"
 #include "server.h"
 #include "store.h"
@@ -155,21 +156,31 @@ struct ref_state {
     char trust[2][41];
 };
 
-static void refs_read(struct store *st, struct ref_state *r)
+/* The id `name` holds, in hex; "" when there is none or it cannot be
+ * read (the load it leads to says why). */
+static void ref_hex(struct rt_git *g, const char *name, char hex[41])
+{
+    unsigned char id[RT_GIT_ID];
+    if (rt_git_ref(g, name, id, NULL) == 0)
+        rt_git_id_hex(id, hex);
+    else
+        hex[0] = 0;
+}
+
+/* The refs are read by the runtime's reader (gitread.h): the follower
+ * reads them five times a second, without libgit2 mapped. */
+static void refs_read(struct rt_git *g, struct ref_state *r)
 {
     memset(r, 0, sizeof(*r));
     for (int env = 1; env <= 3; env++) {
         char ref[100];
         snprintf(ref, sizeof(ref), "refs/heads/struere/%s",
                  struere_env_name(env));
-        if (store_ref_id(st, ref, r->env[env]) != STORE_OK)
-            r->env[env][0] = 0;
+        ref_hex(g, ref, r->env[env]);
     }
-    if (store_ref_id(st, "refs/struere/keys", r->keys) != STORE_OK)
-        r->keys[0] = 0;
+    ref_hex(g, "refs/struere/keys", r->keys);
     for (int i = 0; i < 2; i++)
-        if (store_ref_id(st, watched_refs[i], r->trust[i]) != STORE_OK)
-            r->trust[i][0] = 0;
+        ref_hex(g, watched_refs[i], r->trust[i]);
 }
 
 /* Loads what changed between *old and *now (everything when force). */
@@ -189,15 +200,14 @@ void envs_init(struct srv *s)
     for (int env = 0; env < 4; env++)
         pthread_mutex_init(&s->envs[env].mu, NULL);
     pthread_mutex_init(&s->keys_mu, NULL);
-    struct store *st;
-    char err[512];
+    struct rt_git *g;
     struct ref_state zero = {0}, now;
-    if (store_open(&st, s->store_path, err, sizeof(err)) != STORE_OK) {
+    if (rt_git_open(&g, s->store_path, NULL) < 0) {
         keys_load(s);
         return;
     }
-    refs_read(st, &now);
-    store_close(st);
+    refs_read(g, &now);
+    rt_git_close(g);
     refs_apply(s, &zero, &now, true);
     if ((s->refs = malloc(sizeof(now))))
         memcpy(s->refs, &now, sizeof(now));
@@ -213,40 +223,43 @@ static int64_t now_ms(void)
 static void *follow(void *arg)
 {
     struct srv *s = arg;
-    struct store *st = NULL;
+    struct rt_git *g = NULL;
     char err[512];
     struct ref_state last = {0}, now;
     int64_t next_fetch = 0;
     if (s->refs)
         memcpy(&last, s->refs, sizeof(last));
     while (!atomic_load(&s->stopping)) {
-        if (!st &&
-            store_open(&st, s->store_path, err, sizeof(err)) != STORE_OK) {
-            st = NULL;
+        if (rt_git_open(&g, s->store_path, NULL) < 0) {
             poll(NULL, 0, SRV_POLL_MS);
             continue;
         }
         bool force = atomic_exchange(&s->reload_now, 0);
         if (s->cfg.follow && (force || now_ms() >= next_fetch)) {
-            if (store_fetch(st, s->cfg.follow) != STORE_OK)
+            /* fetching is libgit2's (the mirror is a store of its own) */
+            struct store *st;
+            if (store_open(&st, s->store_path, err, sizeof(err)) != STORE_OK)
+                fprintf(stderr, "struere serve: fetch %s: %s\n", s->cfg.follow,
+                        err);
+            else if (store_fetch(st, s->cfg.follow) != STORE_OK)
                 fprintf(stderr, "struere serve: fetch %s: %s\n", s->cfg.follow,
                         store_error(st));
+            store_close(st);
             next_fetch = now_ms() + 1000 * (int64_t)s->cfg.interval;
         }
-        refs_read(st, &now);
+        refs_read(g, &now);
         if (force || memcmp(&last, &now, sizeof(now)))
             refs_apply(s, &last, &now, force);
         last = now;
-        /* the store's objects may have changed on disk (a repack, a
-         * fetch by another process): reopen now and then */
-        store_close(st);
-        st = NULL;
+        /* the store's packs may change on disk (a repack, a fetch by
+         * another process): opened again on each round */
+        rt_git_close(g);
+        g = NULL;
         for (int i = 0; i < SRV_POLL_MS / 50 && !atomic_load(&s->stopping) &&
                         !atomic_load(&s->reload_now);
              i++)
             poll(NULL, 0, 50);
     }
-    store_close(st);
     return NULL;
 }
 

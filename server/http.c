@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../runtime/src/rt_crypto.h"
 #include "embedded.h"
 #include "mhd.h"
 
@@ -503,6 +505,15 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
     struct srv *s = &srv;
     memset(s, 0, sizeof(*s));
     s->cfg = *cfg;
+    /* SHA-256 by libsodium, SHA-1 by the runtime's own code: libcrypto
+     * would add 4 MiB resident (its mapping and initialisation) to a
+     * process whose budget is the bundles plus 8 MiB (DESIGN §11). */
+    rt_crypto_forgo();
+    /* Bundles and the objects they are built from (megabytes each) are
+     * mapped and unmapped whole: with glibc's threshold left to adjust
+     * itself, a freed one raises it and the next ones stay in the heap,
+     * which keeps 15 MiB of them after a load (measured). */
+    mallopt(M_MMAP_THRESHOLD, SRV_MMAP_THRESHOLD);
     struct sockaddr_storage ss;
     bool v6;
     if (!mhd_load(err, errsize) || listen_addr(cfg, &ss, &v6, err, errsize) < 0)

@@ -58,6 +58,9 @@
 #define SRV_DECLOG_QUEUE 65536
 /* How often the store's refs are looked at (milliseconds). */
 #define SRV_POLL_MS 200
+/* Allocations from this size on are mapped on their own and unmapped when
+ * freed (glibc's default, made fixed: see srv_run). */
+#define SRV_MMAP_THRESHOLD (128 * 1024)
 
 struct srv_config {
     const char *host; /* listen address (numeric IPv4/IPv6) */

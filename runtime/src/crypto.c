@@ -7,6 +7,7 @@
 #include "rt_dynlib.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 /* The soname the build found (Makefile); the Debian 12 one otherwise. */
@@ -16,7 +17,8 @@
 
 static struct rt_crypto table;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool loaded;
+static atomic_bool loaded;
+static atomic_bool forgone;
 
 static void load(void)
 {
@@ -37,11 +39,18 @@ static void load(void)
         return;
     table.sha256 = fetch(NULL, "SHA256", NULL);
     table.sha1 = fetch(NULL, "SHA1", NULL);
-    loaded = true;
+    atomic_store(&loaded, true);
+}
+
+void rt_crypto_forgo(void)
+{
+    atomic_store(&forgone, true);
 }
 
 const struct rt_crypto *rt_crypto(void)
 {
+    if (atomic_load(&forgone) && !atomic_load(&loaded))
+        return NULL;
     pthread_once(&once, load);
-    return loaded ? &table : NULL;
+    return atomic_load(&loaded) ? &table : NULL;
 }

@@ -3,9 +3,9 @@
  * SHA-256 is looked up, in constant time, in the key records of the git
  * store (refs/struere/keys, keys.json, as compiler/cmd_keys.c writes them);
  * the record's environment picks refs/heads/struere/ENV, whose
- * bundles/ENV.stb is read through libgit2 and opened on the object's own
- * bytes. The only runtime module that calls libgit2 (gitlib.h) and
- * libsodium.
+ * bundles/ENV.stb is read (gitread.h, without libgit2) and opened on the
+ * object's own bytes. The only runtime module that reads stores, and
+ * calls libsodium.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gitlib.h"
+#include "gitread.h"
 #include "rt.h"
 #include "rt_env.h"
 #include "rt_keys.h"
@@ -35,11 +35,11 @@
  * What a runtime opened by key keeps of its store and key: the key's
  * digest, never the key; the repository's path, not the open repository,
  * which each open and reload opens and closes again - an open repository
- * keeps its pack files mapped and its object caches, 1-2 MiB of resident
- * memory a runtime should not carry between reloads (DESIGN §7).
+ * keeps its pack files mapped, resident memory a runtime should not carry
+ * between reloads (DESIGN §7).
  */
 struct rt_keystore {
-    char *path;               /* the git directory (git_repository_path) */
+    char *path;               /* the git directory (rt_git_dir) */
     char *trust_file;         /* a pinned trust policy, or NULL */
     char *state_file;         /* highest sequences accepted, or NULL */
     int env;                  /* the key's environment */
@@ -170,121 +170,64 @@ int rt_key_check(const char *keys_json, size_t len, const char *key,
 
 /* ---- the git store ---- */
 
-/* libgit2's reason for the last failure (it may have kept none). */
-static const char *libgit2_reason(void)
+static int store_open(struct rt_git **g, const char *store, struere_error *err)
 {
-    const git_error *e = git_error_last();
-    return e && e->message ? e->message : "no reason given";
-}
-
-/* libgit2 opened (gitlib.h) and given one more user, or why not: each
- * entry point's first call into it. */
-static int libgit2_start(struere_error *err)
-{
-    char why[512];
-    if (!gitlib_load(why, sizeof(why)))
-        return rt_fail(err, STRUERE_EIO, "%s", why);
-    if (git_libgit2_init() < 0)
-        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
-                       libgit2_reason());
-    return 0;
-}
-
-static int store_open(git_repository **repo, const char *store,
-                      struere_error *err)
-{
-    const char *path = store ? store : ".";
     /* No search upwards: a store path that is not a repository must not
      * quietly open the repository around it. */
-    if (git_repository_open_ext(repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
-                                NULL) < 0) {
-        *repo = NULL;
-        return rt_fail(err, STRUERE_ESTORE,
-                       "store %s is not a git repository: %s", path,
-                       libgit2_reason());
-    }
-    return 0;
+    return rt_git_open(g, store ? store : ".", err);
 }
 
 /* The commit `ref` names; `hint` says how to create a missing ref. */
-static int ref_commit(git_repository *repo, const char *ref, const char *hint,
-                      git_oid *id, struere_error *err)
+static int ref_commit(struct rt_git *g, const char *ref, const char *hint,
+                      unsigned char id[RT_GIT_ID], struere_error *err)
 {
-    int rc = git_reference_name_to_id(id, repo, ref);
-    if (rc == GIT_ENOTFOUND) {
-        /* The store as its user knows it: the work tree, else the git
-         * directory, without libgit2's trailing slash. */
-        const char *name = git_repository_workdir(repo);
-        if (!name)
-            name = git_repository_path(repo);
-        size_t n = strlen(name);
-        if (n > 1 && name[n - 1] == '/')
-            n--;
-        return rt_fail(err, STRUERE_ESTORE, "store %.*s has no %s (%s)", (int)n,
-                       name, ref, hint);
-    }
+    struere_error e;
+    int rc = rt_git_ref(g, ref, id, &e);
+    if (rc == STRUERE_ENOTFOUND)
+        return rt_fail(err, STRUERE_ESTORE, "store %s has no %s (%s)",
+                       rt_git_name(g), ref, hint);
     if (rc < 0)
-        return rt_fail(err, STRUERE_ESTORE, "%s cannot be read: %s", ref,
-                       libgit2_reason());
+        return rt_fail(err, STRUERE_ESTORE, "%s cannot be read: %.400s", ref,
+                       e.message);
     return 0;
 }
 
 /*
  * Reads the file `path` of the tree of commit `id` (the ref `ref` names)
- * as an odb object the caller frees with git_odb_object_free, refusing one
- * larger than `limit` before reading it.
+ * into `out` (its bytes for the caller to free), refusing one larger than
+ * `limit` before reading it.
  */
-static int commit_file(git_repository *repo, const char *ref, const git_oid *id,
-                       const char *path, size_t limit, git_odb_object **out,
+static int commit_file(struct rt_git *g, const char *ref,
+                       const unsigned char id[RT_GIT_ID], const char *path,
+                       size_t limit, struct rt_git_object *out,
                        struere_error *err)
 {
-    git_commit *commit = NULL;
-    git_tree *tree = NULL;
-    git_tree_entry *entry = NULL;
-    git_odb *odb = NULL;
-    size_t size;
-    git_object_t type;
-    int found, rc = STRUERE_ESTORE;
-    *out = NULL;
-    if (git_commit_lookup(&commit, repo, id) < 0 ||
-        git_commit_tree(&tree, commit) < 0) {
-        rt_fail(err, rc, "%s does not name a readable commit: %s", ref,
-                libgit2_reason());
-        goto cleanup;
+    unsigned char blob[RT_GIT_ID];
+    int file, rc = STRUERE_ESTORE;
+    struere_error e;
+    memset(out, 0, sizeof(*out));
+    int found = rt_git_commit_path(g, id, path, blob, &file, &e);
+    if (found == STRUERE_ENOTFOUND)
+        return rt_fail(err, rc, "%s has no %s", ref, path);
+    if (found < 0)
+        return rt_fail(err, rc, "%s does not name a readable commit: %.400s",
+                       ref, e.message);
+    if (!file)
+        return rt_fail(err, rc, "%s: %s is not a file", ref, path);
+    found = rt_git_read(g, blob, RT_GIT_BLOB, limit, out, &e);
+    if (found == STRUERE_ERANGE) {
+        size_t size = out->len;
+        memset(out, 0, sizeof(*out));
+        return rt_fail(err, rc,
+                       "%s: %s is %zu bytes, more than the %zu allowed", ref,
+                       path, size, limit);
     }
-    found = git_tree_entry_bypath(&entry, tree, path);
-    if (found == GIT_ENOTFOUND) {
-        rt_fail(err, rc, "%s has no %s", ref, path);
-        goto cleanup;
-    }
-    if (found < 0 || git_tree_entry_type(entry) != GIT_OBJECT_BLOB) {
-        rt_fail(err, rc, "%s: %s is not a file", ref, path);
-        goto cleanup;
-    }
-    if (git_repository_odb(&odb, repo) < 0 ||
-        git_odb_read_header(&size, &type, odb, git_tree_entry_id(entry)) < 0) {
-        rt_fail(err, rc, "%s: %s cannot be read: %s", ref, path,
-                libgit2_reason());
-        goto cleanup;
-    }
-    if (size > limit) {
-        rt_fail(err, rc, "%s: %s is %zu bytes, more than the %zu allowed", ref,
-                path, size, limit);
-        goto cleanup;
-    }
-    if (git_odb_read(out, odb, git_tree_entry_id(entry)) < 0) {
-        *out = NULL;
-        rt_fail(err, rc, "%s: %s cannot be read: %s", ref, path,
-                libgit2_reason());
-        goto cleanup;
-    }
-    rc = 0;
-cleanup:
-    git_odb_free(odb);
-    git_tree_entry_free(entry);
-    git_tree_free(tree);
-    git_commit_free(commit);
-    return rc;
+    if (found == STRUERE_ENOMEM)
+        return rt_fail(err, found, "%s: %s: %.400s", ref, path, e.message);
+    if (found < 0)
+        return rt_fail(err, rc, "%s: %s cannot be read: %.400s", ref, path,
+                       e.message);
+    return 0;
 }
 
 static int key_record_signed(const struere_trust *t, const void *record,
@@ -338,26 +281,25 @@ static int record_signed(const struct rt_key_record *r, const struere_trust *t,
 }
 
 /* Finds and checks the record of the keystore's key in the store. */
-static int key_lookup(git_repository *repo, const struct rt_keystore *ks,
+static int key_lookup(struct rt_git *repo, const struct rt_keystore *ks,
                       const struere_trust *trust, int64_t now,
                       struere_error *err)
 {
-    git_oid id;
-    git_odb_object *obj = NULL;
+    unsigned char id[RT_GIT_ID];
+    struct rt_git_object obj = {0};
     struct rt_key_record rec, *records = NULL;
     size_t count = 0;
     if (!ks->label[0]) /* opened for an environment, without a key */
         return 0;
-    int rc = ref_commit(repo, KEYS_REF,
-                        "create a key with: struere keys create --env ENV", &id,
-                        err);
+    int rc =
+        ref_commit(repo, KEYS_REF,
+                   "create a key with: struere keys create --env ENV", id, err);
     if (rc == 0)
-        rc = commit_file(repo, KEYS_REF, &id, KEYS_FILE, KEYS_JSON_LIMIT, &obj,
+        rc = commit_file(repo, KEYS_REF, id, KEYS_FILE, KEYS_JSON_LIMIT, &obj,
                          err);
     if (rc == 0)
-        rc = rt_key_records_read(git_odb_object_data(obj),
-                                 git_odb_object_size(obj), &records, &count,
-                                 err);
+        rc = rt_key_records_read((const char *)obj.data, obj.len, &records,
+                                 &count, err);
     if (rc == 0)
         rc = records_find(records, count, ks->digest, ks->label, &rec, err);
     if (rc == 0)
@@ -365,7 +307,7 @@ static int key_lookup(git_repository *repo, const struct rt_keystore *ks,
             record_check(&rec, ks->env, ks->label, now ? now : time(NULL), err);
     if (rc == 0)
         rc = record_signed(&rec, trust, ks->label, err);
-    git_odb_object_free(obj);
+    free(obj.data);
     if (records)
         sodium_memzero(records, count * sizeof(*records));
     free(records);
@@ -374,7 +316,7 @@ static int key_lookup(git_repository *repo, const struct rt_keystore *ks,
 }
 
 /* The commit of the environment's branch. */
-static int env_commit(git_repository *repo, int env, git_oid *id,
+static int env_commit(struct rt_git *repo, int env, unsigned char *id,
                       struere_error *err)
 {
     char ref[64];
@@ -394,15 +336,16 @@ struct digests {
 /* Checks bundles/ENV.stb (whose SHA-256 the caller put in d->bundle)
  * against manifest.json of the same commit (TRUST.md §1),
  * keeping the manifest's own SHA-256 in d->manifest. */
-static int manifest_match(git_repository *repo, const char *ref,
-                          const git_oid *id, int env, struct digests *d,
+static int manifest_match(struct rt_git *repo, const char *ref,
+                          const unsigned char *id, int env, struct digests *d,
                           struere_error *err)
 {
-    git_odb_object *manifest;
+    struct rt_git_object manifest;
     struere_error e;
     unsigned char want[32];
-    char short_id[13], want_hex[65], got_hex[65];
-    git_oid_tostr(short_id, sizeof(short_id), id);
+    char short_id[41], want_hex[65], got_hex[65];
+    rt_git_id_hex(id, short_id);
+    short_id[12] = '\0';
     int rc = commit_file(repo, ref, id, "manifest.json", (size_t)1 << 20,
                          &manifest, &e);
     if (rc < 0)
@@ -410,11 +353,9 @@ static int manifest_match(git_repository *repo, const char *ref,
                        "%s (commit %s): the bundle's digest cannot be "
                        "checked: %s",
                        ref, short_id, e.message);
-    rc = struere_manifest_digest(want, git_odb_object_data(manifest),
-                                 git_odb_object_size(manifest), env, &e);
-    rt_sha256(git_odb_object_data(manifest), git_odb_object_size(manifest),
-              d->manifest);
-    git_odb_object_free(manifest);
+    rc = struere_manifest_digest(want, manifest.data, manifest.len, env, &e);
+    rt_sha256(manifest.data, manifest.len, d->manifest);
+    free(manifest.data);
     if (rc < 0)
         return rt_fail(err, rc, "%s (commit %s): %s", ref, short_id, e.message);
     if (memcmp(want, d->bundle, 32) == 0)
@@ -428,14 +369,11 @@ static int manifest_match(git_repository *repo, const char *ref,
                    ref, short_id, struere_env_name(env), got_hex, want_hex);
 }
 
-/* A bundle's bytes are an odb object's, which lives on its own once read
- * (the repository may be closed): freeing the bundle frees it, then drops
- * the libgit2 reference taken for it, so that it may outlive the keystore
- * whatever order the two are freed in. */
-static void blob_release(void *obj)
+/* A bundle's bytes are the blob's, read into memory of their own (the
+ * store is closed once read): freeing the bundle frees them. */
+static void blob_release(void *data)
 {
-    git_odb_object_free(obj);
-    git_libgit2_shutdown();
+    free(data);
 }
 
 /*
@@ -456,13 +394,13 @@ static void *hash_run(void *arg)
     return NULL;
 }
 
-static int env_bundle(git_repository *repo, int env_code, const git_oid *id,
-                      struere_bundle **out, struct digests *d,
-                      struere_error *err)
+static int env_bundle(struct rt_git *repo, int env_code,
+                      const unsigned char *id, struere_bundle **out,
+                      struct digests *d, struere_error *err)
 {
     const char *env = struere_env_name(env_code);
     char ref[64], path[64];
-    git_odb_object *obj;
+    struct rt_git_object obj;
     struere_error e;
     *out = NULL;
     snprintf(ref, sizeof(ref), "refs/heads/struere/%s", env);
@@ -470,29 +408,22 @@ static int env_bundle(git_repository *repo, int env_code, const git_oid *id,
     int rc = commit_file(repo, ref, id, path, RT_LIMIT_BUNDLE_BYTES, &obj, err);
     if (rc < 0)
         return rc;
-    if (git_libgit2_init() < 0) {
-        git_odb_object_free(obj);
-        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
-                       libgit2_reason());
-    }
     /* The SHA-256 (for the manifest's digest) is computed on a thread of
      * its own while this one verifies the bundle: on two cores the
      * digest then costs close to nothing on top of the verification. */
-    struct hash_job job = {
-        git_odb_object_data(obj), git_odb_object_size(obj), {0}};
+    struct hash_job job = {obj.data, obj.len, {0}};
     pthread_t thread;
     int threaded = job.len >= ((size_t)1 << 20) &&
                    pthread_create(&thread, NULL, hash_run, &job) == 0;
-    rc = rt_bundle_open_owned(out, git_odb_object_data(obj),
-                              git_odb_object_size(obj), env_code, blob_release,
-                              obj, &e);
+    rc = rt_bundle_open_owned(out, obj.data, obj.len, env_code, blob_release,
+                              obj.data, &e);
     if (threaded)
         pthread_join(thread, NULL);
     else
         hash_run(&job);
     memcpy(d->bundle, job.digest, 32);
     if (rc < 0) {
-        blob_release(obj);
+        blob_release(obj.data);
         rt_fail(err, rc, "%s:%s: %s", ref, path, e.message);
         if (err)
             err->offset = e.offset;
@@ -554,16 +485,17 @@ static int file_read(const char *path, size_t limit, char **out, size_t *len,
 
 /* The trust policy in force (TRUST.md §3): *t NULL when the store has
  * none and none is pinned. */
-static int trust_read(git_repository *repo, const char *trust_file,
+static int trust_read(struct rt_git *repo, const char *trust_file,
                       struere_trust **t, struere_error *err)
 {
-    git_oid id;
-    git_odb_object *obj = NULL;
+    unsigned char id[RT_GIT_ID];
+    struct rt_git_object obj = {0};
+    struere_error e;
     char *pinned = NULL;
     size_t pinned_len = 0;
     *t = NULL;
-    int rc = git_reference_name_to_id(&id, repo, TRUST_REF);
-    if (rc == GIT_ENOTFOUND)
+    int rc = rt_git_ref(repo, TRUST_REF, id, &e);
+    if (rc == STRUERE_ENOTFOUND)
         return trust_file
                    ? rt_fail(err, STRUERE_ETRUST,
                              "a trust policy is pinned (%s) but the store "
@@ -571,10 +503,9 @@ static int trust_read(git_repository *repo, const char *trust_file,
                              trust_file)
                    : 0;
     if (rc < 0)
-        return rt_fail(err, STRUERE_ETRUST, TRUST_REF " cannot be read: %s",
-                       libgit2_reason());
-    rc =
-        commit_file(repo, TRUST_REF, &id, "trust.json", TRUST_LIMIT, &obj, err);
+        return rt_fail(err, STRUERE_ETRUST, TRUST_REF " cannot be read: %.400s",
+                       e.message);
+    rc = commit_file(repo, TRUST_REF, id, "trust.json", TRUST_LIMIT, &obj, err);
     if (rc < 0)
         return rt_fail(err, STRUERE_ETRUST, "%.400s", err ? err->message : "");
     if (trust_file) {
@@ -585,11 +516,10 @@ static int trust_read(git_repository *repo, const char *trust_file,
                          trust_file);
     }
     if (rc == 0)
-        rc = struere_trust_load(t, git_odb_object_data(obj),
-                                git_odb_object_size(obj), pinned, pinned_len,
-                                err);
+        rc = struere_trust_load(t, (const char *)obj.data, obj.len, pinned,
+                                pinned_len, err);
     free(pinned);
-    git_odb_object_free(obj);
+    free(obj.data);
     return rc;
 }
 
@@ -658,31 +588,31 @@ static int state_write(const char *path, int env, uint64_t seq,
  * digests read, and enough trusted signatures (TRUST.md §4). `*seq`
  * receives its sequence (0 when no signature is required).
  */
-static int promotion_check(git_repository *repo, const struct rt_keystore *ks,
-                           const struere_trust *t, const git_oid *id,
+static int promotion_check(struct rt_git *repo, const struct rt_keystore *ks,
+                           const struere_trust *t, const unsigned char *id,
                            const struct digests *d, uint64_t *seq,
                            struere_error *err)
 {
     int env = ks->env, k = struere_trust_required(t, env);
     const char *name = struere_env_name(env);
     char file[32], branch[41];
-    git_oid pid;
-    git_odb_object *obj = NULL;
+    unsigned char pid[RT_GIT_ID];
+    struct rt_git_object obj = {0};
     struere_statement st;
     struere_error e;
     *seq = 0;
     if (k < 1)
         return 0;
-    git_oid_tostr(branch, sizeof(branch), id);
+    rt_git_id_hex(id, branch);
     snprintf(file, sizeof(file), "%s.json", name);
-    int rc = git_reference_name_to_id(&pid, repo, PROMOTIONS_REF);
+    int rc = rt_git_ref(repo, PROMOTIONS_REF, pid, &e);
     if (rc < 0)
         return rt_fail(err, STRUERE_EUNAPPROVED,
                        "%s requires %d signature(s) but the store has no "
                        "promotion statement (" PROMOTIONS_REF "): "
                        "refs/heads/struere/%s was not promoted by struere",
                        name, k, name);
-    rc = commit_file(repo, PROMOTIONS_REF, &pid, file, TRUST_LIMIT, &obj, &e);
+    rc = commit_file(repo, PROMOTIONS_REF, pid, file, TRUST_LIMIT, &obj, &e);
     if (rc < 0)
         return rt_fail(err, STRUERE_EUNAPPROVED,
                        "%s requires %d signature(s) but no complete "
@@ -690,13 +620,12 @@ static int promotion_check(git_repository *repo, const struct rt_keystore *ks,
                        name, k, e.message);
     uint64_t seen[4] = {0};
     if (ks->state_file && (rc = state_read(ks->state_file, seen, err)) < 0) {
-        git_odb_object_free(obj);
+        free(obj.data);
         return rc;
     }
-    rc = struere_promotion_check(&st, git_odb_object_data(obj),
-                                 git_odb_object_size(obj), t, env, branch,
-                                 d->bundle, d->manifest, seen[env], &e);
-    git_odb_object_free(obj);
+    rc = struere_promotion_check(&st, (const char *)obj.data, obj.len, t, env,
+                                 branch, d->bundle, d->manifest, seen[env], &e);
+    free(obj.data);
     if (rc == STRUERE_EREPLAY)
         return rt_fail(err, rc, "%.400s (%s)", e.message, ks->state_file);
     if (rc < 0)
@@ -709,14 +638,14 @@ static int promotion_check(git_repository *repo, const struct rt_keystore *ks,
  * known: the trust policy, the key's record, the environment's commit,
  * and (unless it is `loaded`) its bundle, verified, with its promotion. */
 struct reading {
-    git_oid id;
+    unsigned char id[RT_GIT_ID];
     struere_bundle *bundle; /* NULL when the commit is `loaded` */
     uint64_t sequence;
 };
 
-static int store_reading(git_repository *repo, const struct rt_keystore *ks,
-                         int64_t now, const git_oid *loaded, struct reading *r,
-                         struere_error *err)
+static int store_reading(struct rt_git *repo, const struct rt_keystore *ks,
+                         int64_t now, const unsigned char *loaded,
+                         struct reading *r, struere_error *err)
 {
     struere_trust *trust = NULL;
     struct digests d;
@@ -726,12 +655,11 @@ static int store_reading(git_repository *repo, const struct rt_keystore *ks,
     if (rc == 0)
         rc = key_lookup(repo, ks, trust, now, err);
     if (rc == 0)
-        rc = env_commit(repo, ks->env, &r->id, err);
-    if (rc == 0 && !(loaded && git_oid_equal(&r->id, loaded))) {
-        rc = env_bundle(repo, ks->env, &r->id, &r->bundle, &d, err);
+        rc = env_commit(repo, ks->env, r->id, err);
+    if (rc == 0 && !(loaded && !memcmp(r->id, loaded, RT_GIT_ID))) {
+        rc = env_bundle(repo, ks->env, r->id, &r->bundle, &d, err);
         if (rc == 0)
-            rc =
-                promotion_check(repo, ks, trust, &r->id, &d, &r->sequence, err);
+            rc = promotion_check(repo, ks, trust, r->id, &d, &r->sequence, err);
     }
     if (rc < 0) {
         struere_bundle_free(r->bundle);
@@ -752,20 +680,17 @@ static void keystore_free(struct rt_keystore *ks)
     free(ks->state_file);
     sodium_memzero(ks, sizeof(*ks));
     free(ks);
-    git_libgit2_shutdown();
 }
 
 /* A new keystore for the key `key` (`len` bytes, of the form checked), or
- * for environment `env` without a key (`key` NULL), in the store `repo`. It
- * holds a libgit2 reference until freed, so that each reload finds libgit2
- * initialised. */
-static int keystore_new(struct rt_keystore **out, git_repository *repo,
+ * for environment `env` without a key (`key` NULL), in the store `repo`. */
+static int keystore_new(struct rt_keystore **out, struct rt_git *repo,
                         const char *key, size_t len, size_t prefix_len, int env,
                         const struere_open_options *o, struere_error *err)
 {
     struct rt_keystore *ks = calloc(1, sizeof(*ks));
     *out = NULL;
-    if (!ks || !(ks->path = strdup(git_repository_path(repo))) ||
+    if (!ks || !(ks->path = strdup(rt_git_dir(repo))) ||
         (o->trust_file && !(ks->trust_file = strdup(o->trust_file))) ||
         (o->state_file && !(ks->state_file = strdup(o->state_file)))) {
         if (ks) {
@@ -774,14 +699,6 @@ static int keystore_new(struct rt_keystore **out, git_repository *repo,
         }
         free(ks);
         return rt_fail(err, STRUERE_ENOMEM, "out of memory opening a store");
-    }
-    if (git_libgit2_init() < 0) {
-        free(ks->path);
-        free(ks->trust_file);
-        free(ks->state_file);
-        free(ks);
-        return rt_fail(err, STRUERE_EIO, "libgit2 cannot be initialised: %s",
-                       libgit2_reason());
     }
     ks->env = env;
     if (key) {
@@ -798,7 +715,7 @@ static int open_store(struere_runtime **out, const char *key, size_t len,
                       size_t prefix_len, int env, const struere_open_options *o,
                       struere_error *err)
 {
-    git_repository *repo = NULL;
+    struct rt_git *repo = NULL;
     struct rt_keystore *ks = NULL;
     struct reading r = {0};
     int rc = store_open(&repo, o->store, err);
@@ -806,7 +723,7 @@ static int open_store(struere_runtime **out, const char *key, size_t len,
         rc = keystore_new(&ks, repo, key, len, prefix_len, env, o, err);
     if (rc == 0)
         rc = store_reading(repo, ks, o->now, NULL, &r, err);
-    git_repository_free(repo);
+    rt_git_close(repo);
     if (rc == 0 && (rc = rt_runtime_new(out, r.bundle, err)) < 0)
         struere_bundle_free(r.bundle);
     if (rc == 0 && r.sequence && ks->state_file &&
@@ -821,7 +738,7 @@ static int open_store(struere_runtime **out, const char *key, size_t len,
     (*out)->ks = ks;
     (*out)->ks_free = keystore_free;
     (*out)->sequence = r.sequence;
-    git_oid_tostr((*out)->commit, sizeof((*out)->commit), &r.id);
+    rt_git_id_hex(r.id, (*out)->commit);
     return 0;
 }
 
@@ -841,15 +758,8 @@ int struere_runtime_open(struere_runtime **out, const char *key,
         return rc;
     if (sodium_init() < 0)
         return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
-    /* This reference covers the open; the keystore and each bundle take
-     * their own. */
-    int started = libgit2_start(err);
-    if (started < 0)
-        return started;
-    rc = open_store(out, key, len, prefix_len, env, options ? options : &none,
-                    err);
-    git_libgit2_shutdown();
-    return rc;
+    return open_store(out, key, len, prefix_len, env, options ? options : &none,
+                      err);
 }
 
 int struere_runtime_open_key(struere_runtime **out, const char *store,
@@ -875,12 +785,7 @@ int struere_runtime_open_env(struere_runtime **out, int env,
                        "environment %d is not one of STRUERE_ENV_*", env);
     if (sodium_init() < 0)
         return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
-    int started = libgit2_start(err);
-    if (started < 0)
-        return started;
-    int rc = open_store(out, NULL, 0, 0, env, options ? options : &none, err);
-    git_libgit2_shutdown();
-    return rc;
+    return open_store(out, NULL, 0, 0, env, options ? options : &none, err);
 }
 
 /* ---- the keyring: every record of a store, for checking many keys ---- */
@@ -909,41 +814,34 @@ void struere_keyring_free(struere_keyring *kr)
 
 /* Reads the records (none when the store has no keys ref) and the trust
  * policy of the open store into `kr`. */
-static int keyring_read(struere_keyring *kr, git_repository *repo,
+static int keyring_read(struere_keyring *kr, struct rt_git *repo,
                         const char *trust_file, struere_error *err)
 {
-    git_oid id;
-    git_odb_object *obj = NULL;
+    unsigned char id[RT_GIT_ID];
+    struct rt_git_object obj = {0};
+    struere_error e;
     int rc = trust_read(repo, trust_file, &kr->trust, err);
     if (rc < 0)
         return rc;
-    rc = git_reference_name_to_id(&id, repo, KEYS_REF);
-    if (rc == GIT_ENOTFOUND) {
-        struere_error e;
+    rc = rt_git_ref(repo, KEYS_REF, id, &e);
+    if (rc == STRUERE_ENOTFOUND) {
         ref_commit(repo, KEYS_REF,
-                   "create a key with: struere keys create --env ENV", &id, &e);
+                   "create a key with: struere keys create --env ENV", id, &e);
         return (kr->no_keys = strdup(e.message))
                    ? 0
                    : rt_fail(err, STRUERE_ENOMEM,
                              "out of memory opening a keyring");
     }
     if (rc < 0)
-        return rt_fail(err, STRUERE_ESTORE, KEYS_REF " cannot be read: %s",
-                       libgit2_reason());
-    rc =
-        commit_file(repo, KEYS_REF, &id, KEYS_FILE, KEYS_JSON_LIMIT, &obj, err);
+        return rt_fail(err, STRUERE_ESTORE, KEYS_REF " cannot be read: %.400s",
+                       e.message);
+    rc = commit_file(repo, KEYS_REF, id, KEYS_FILE, KEYS_JSON_LIMIT, &obj, err);
     if (rc < 0)
         return rc;
-    size_t len = git_odb_object_size(obj);
-    if (!(kr->json = malloc(len ? len : 1))) {
-        git_odb_object_free(obj);
-        return rt_fail(err, STRUERE_ENOMEM, "out of memory reading " KEYS_REF);
-    }
-    memcpy(kr->json, git_odb_object_data(obj), len);
-    git_odb_object_free(obj);
-    rc = rt_key_records_read(kr->json, len, &kr->records, &kr->count, err);
+    kr->json = (char *)obj.data; /* the keyring's, freed with it */
+    rc = rt_key_records_read(kr->json, obj.len, &kr->records, &kr->count, err);
     if (rc == 0)
-        git_oid_tostr(kr->commit, sizeof(kr->commit), &id);
+        rt_git_id_hex(id, kr->commit);
     return rc;
 }
 
@@ -953,24 +851,20 @@ int struere_keyring_open(struere_keyring **out,
 {
     struere_open_options none = {0};
     const struere_open_options *o = options ? options : &none;
-    git_repository *repo = NULL;
+    struct rt_git *repo = NULL;
     rt_clear(err);
     if (!out)
         return rt_fail(err, STRUERE_EINVAL, "no place to store the keyring");
     *out = NULL;
     if (sodium_init() < 0)
         return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
-    int started = libgit2_start(err);
-    if (started < 0)
-        return started;
     struere_keyring *kr = calloc(1, sizeof(*kr));
     int rc =
         kr ? store_open(&repo, o->store, err)
            : rt_fail(err, STRUERE_ENOMEM, "out of memory opening a keyring");
     if (rc == 0)
         rc = keyring_read(kr, repo, o->trust_file, err);
-    git_repository_free(repo);
-    git_libgit2_shutdown();
+    rt_git_close(repo);
     if (rc < 0) {
         struere_keyring_free(kr);
         return rc;
@@ -1013,8 +907,8 @@ uint64_t struere_runtime_sequence(const struere_runtime *rt)
 int struere_runtime_reload(int *changed, struere_runtime *rt, int64_t now,
                            struere_error *err)
 {
-    git_repository *repo = NULL;
-    git_oid loaded;
+    struct rt_git *repo = NULL;
+    unsigned char loaded[RT_GIT_ID];
     struct reading r = {0};
     rt_clear(err);
     if (changed)
@@ -1025,11 +919,11 @@ int struere_runtime_reload(int *changed, struere_runtime *rt, int64_t now,
         return rt_fail(err, STRUERE_EINVAL,
                        "this runtime was opened from a file: it has no "
                        "store to reload from");
-    int have = git_oid_fromstr(&loaded, rt->commit) == 0;
+    int have = rt_git_id_parse(rt->commit, loaded) == 0;
     int rc = store_open(&repo, rt->ks->path, err);
     if (rc == 0)
-        rc = store_reading(repo, rt->ks, now, have ? &loaded : NULL, &r, err);
-    git_repository_free(repo);
+        rc = store_reading(repo, rt->ks, now, have ? loaded : NULL, &r, err);
+    rt_git_close(repo);
     if (rc < 0 || !r.bundle)
         return rc;
     if (r.sequence && rt->ks->state_file &&
@@ -1042,7 +936,7 @@ int struere_runtime_reload(int *changed, struere_runtime *rt, int64_t now,
         struere_bundle_free(r.bundle);
         return rc;
     }
-    git_oid_tostr(rt->commit, sizeof(rt->commit), &r.id);
+    rt_git_id_hex(r.id, rt->commit);
     rt->sequence = r.sequence;
     if (changed)
         *changed = 1;

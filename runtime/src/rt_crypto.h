@@ -24,7 +24,13 @@ struct rt_crypto {
 };
 
 /* The library's digests, opened once per process; NULL when libcrypto
- * cannot be opened. */
+ * cannot be opened, or was forgone. */
 const struct rt_crypto *rt_crypto(void);
+
+/* From now on rt_crypto() gives NULL without opening the library, unless
+ * it was opened already: the callers' fallbacks compute the digests.
+ * `struere serve` forgoes it, whose memory budget (DESIGN §11) the 4 MiB
+ * libcrypto maps and initialises do not fit. */
+void rt_crypto_forgo(void);
 
 #endif

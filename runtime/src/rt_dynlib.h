@@ -7,7 +7,7 @@
  * command, whether it calls the library or not. libgit2 (with its TLS,
  * SSH and Kerberos chain: thirteen libraries), libcrypto and
  * libmicrohttpd are opened here instead, by the code that calls them
- * (gitlib.h, sha256.c, server/mhd.c), so that `struere check` starts
+ * (compiler/gitlib.h, sha256.c, server/mhd.c), so that `struere check` starts
  * with none of them.
  */
 #ifndef STRUERE_RT_DYNLIB_H

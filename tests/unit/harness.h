@@ -6,6 +6,7 @@
 #ifndef STRUERE_HARNESS_H
 #define STRUERE_HARNESS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 extern int harness_failures, harness_checks;
@@ -23,6 +24,10 @@ extern int harness_failures, harness_checks;
 /* A test that cannot check something here says why: unit_main prints
  * each reason on a line of its own ("1 skipped: WHY"), never as passed. */
 void harness_skip(const char *why);
+
+/* libgit2 opened and started (test_blob_id.c), or a failed check with the
+ * reason: the caller stops it with git_libgit2_shutdown. */
+bool libgit2_opened(void);
 
 typedef void (*test_fn)(void);
 struct test {
@@ -42,5 +47,6 @@ extern const struct test loose_deflate_tests[];
 extern const struct test cache_file_tests[];
 extern const struct test arena_tests[];
 extern const struct test pool_tests[];
+extern const struct test sha1_tests[];
 
 #endif

@@ -16,7 +16,7 @@
 
 /* libgit2 opened (gitlib.h) and started, as the store's entry points do:
  * a failed check, with the reason, when it cannot be. */
-static bool libgit2_opened(void)
+bool libgit2_opened(void)
 {
     char why[512];
     bool ok = gitlib_load(why, sizeof(why));
@@ -86,6 +86,7 @@ static void test_fast_against_libgit2(void)
 }
 
 const struct test blob_id_tests[] = {
+
     {"blob id: the ids git hash-object gives", test_known_ids},
     {"blob id: the fast id is libgit2's at every length",
      test_fast_against_libgit2},

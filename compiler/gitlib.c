@@ -3,7 +3,7 @@
  */
 #include "gitlib.h"
 
-#include "rt_dynlib.h"
+#include "../runtime/src/rt_dynlib.h"
 
 #include <pthread.h>
 #include <stdio.h>
