@@ -213,6 +213,37 @@ git -C "$TOP/shared" fetch -q origin '+refs/heads/*:refs/heads/*' '+refs/struere
 same_objects "shared: objects borrowed" "$TOP/shared"
 same_path "shared" "$TOP/shared" refs/heads/struere/production bundles/production.stb
 
+# Alternates by a relative path, in a cycle (two stores lending to each
+# other), and in a chain longer than git reads (git ignores the links
+# past the fifth, and so must the reader: the objects of the stores it
+# did read are still found).
+git clone -q --bare "$TOP/gc" "$TOP/alt/lender.git" 2>/dev/null
+git init -q --bare "$TOP/alt/borrower.git"
+printf '../../lender.git/objects\n# a comment\n\n' >"$TOP/alt/borrower.git/objects/info/alternates"
+git -C "$TOP/alt/borrower.git" update-ref refs/heads/struere/production \
+    "$(git -C "$TOP/gc" rev-parse struere/production)"
+same_path "alternates by a relative path" "$TOP/alt/borrower.git" \
+    refs/heads/struere/production bundles/production.stb
+printf '%s\n' "$TOP/alt/borrower.git/objects" >"$TOP/alt/lender.git/objects/info/alternates"
+same_path "alternates in a cycle" "$TOP/alt/borrower.git" \
+    refs/heads/struere/production manifest.json
+prev=$TOP/alt/lender.git
+for i in 1 2 3 4 5 6 7; do
+    git init -q --bare "$TOP/alt/link$i.git"
+    printf '%s\n' "$prev/objects" >"$TOP/alt/link$i.git/objects/info/alternates"
+    prev=$TOP/alt/link$i.git
+done
+git -C "$TOP/alt/link7.git" update-ref refs/heads/x "$(git -C "$TOP/gc" rev-parse struere/production)" 2>/dev/null
+git -C "$TOP/alt/link5.git" update-ref refs/heads/x "$(git -C "$TOP/gc" rev-parse struere/production)"
+commit=$(git -C "$TOP/gc" rev-parse struere/production)
+expect_line "alternates: a store five links away lends its objects" \
+    '^file [0-9a-f]{40}$' "$P" "$TOP/alt/link5.git" path "$commit" manifest.json
+expect_line "alternates: past the fifth link, none (as git)" \
+    '^error: .*not in the store' "$P" "$TOP/alt/link7.git" path "$commit" manifest.json
+git -C "$TOP/alt/link7.git" cat-file -e "$commit" 2>/dev/null &&
+    bad "alternates: git itself" "git reads past the fifth link" ||
+    ok "alternates: git itself reads no further than five links either"
+
 # A chain of deltas longer than git's default (50), and than 1000: 3,000
 # versions of a file of 100 lines, each changing one (the nearest version
 # makes the smallest delta), packed on one thread with git's largest depth.
