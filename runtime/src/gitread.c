@@ -1095,19 +1095,23 @@ struct place {
     uint64_t off;
 };
 
-/* Finds `id` (`hex`) among the mapped packs: 1 found, 0 not, or an error. */
+/* Finds `id` (`hex`) in the mapped packs from the `*next`th on: 1 found
+ * (*next then past its pack), 0 not, or an error (*next past the pack
+ * whose index is damaged). */
 static int pack_locate(struct rt_git *g, const unsigned char *id,
-                       const char *hex, struct place *at, struere_error *err)
+                       const char *hex, size_t *next, struct place *at,
+                       struere_error *err)
 {
-    for (size_t i = 0; i < g->npacks; i++) {
-        uint64_t off = pack_find(&g->packs[i], id);
+    while (*next < g->npacks) {
+        const struct pack *p = &g->packs[(*next)++];
+        uint64_t off = pack_find(p, id);
         if (off == UINT64_MAX)
             return rt_fail(err, STRUERE_ESTORE,
                            "object %s: pack %s's index gives it an offset out "
                            "of its table",
-                           hex, g->packs[i].name);
+                           hex, p->name);
         if (off) {
-            at->p = &g->packs[i];
+            at->p = p;
             at->off = off;
             return 1;
         }
@@ -1238,7 +1242,8 @@ static int pack_object(struct rt_git *g, struct place start, size_t limit,
             break;
         }
         struct place next;
-        got = pack_locate(g, cur.e.base_id, hex, &next, err);
+        size_t from = 0;
+        got = pack_locate(g, cur.e.base_id, hex, &from, &next, err);
         if (got == 0)
             rc = rt_fail(err, STRUERE_ESTORE,
                          "object %s: its delta's base %s is not in the store",
@@ -1329,28 +1334,20 @@ static int object_read(struct rt_git *g, const unsigned char *id, size_t limit,
         if ((!g->packs_read || pass == 1) &&
             (packs_free(g), rc = packs_read(g, err)) < 0)
             return rc;
-        size_t copies = g->npacks + g->nodirs;
-        for (size_t i = 0; i < copies; i++) {
-            struct place at = {NULL, 0};
-            if (i < g->npacks) {
-                uint64_t off = pack_find(&g->packs[i], id);
-                if (off == UINT64_MAX)
-                    rc = rt_fail(&first, STRUERE_ESTORE,
-                                 "object %s: pack %s's index gives it an "
-                                 "offset out of its table",
-                                 hex, g->packs[i].name);
-                else if (!off)
-                    continue;
-                else {
-                    at.p = &g->packs[i];
-                    at.off = off;
-                    rc = pack_object(g, at, limit, hex, o, &first);
-                }
-            } else {
-                rc = loose_read(g->odirs[i - g->npacks], hex, limit, o, &first);
+        size_t next_pack = 0, next_dir = 0;
+        for (;;) {
+            struct place at;
+            int found = pack_locate(g, id, hex, &next_pack, &at, &first);
+            if (found > 0)
+                rc = pack_object(g, at, limit, hex, o, &first);
+            else if (found < 0)
+                rc = found;
+            else if (next_dir < g->nodirs) {
+                rc = loose_read(g->odirs[next_dir++], hex, limit, o, &first);
                 if (rc == ABSENT)
                     continue;
-            }
+            } else
+                break;
             if (rc == 0)
                 rc = copy_check(id, hex, o, &first);
             if (rc == 0 || rc == STRUERE_ERANGE || rc == STRUERE_ENOMEM) {

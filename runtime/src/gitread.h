@@ -7,9 +7,10 @@
  *
  * The runtime reads stores only (the compiler writes them with libgit2),
  * so a program that opens by key maps neither libgit2 nor the TLS, SSH
- * and Kerberos libraries it brings (about 6 MiB resident in `struere
- * serve`, DESIGN §11), nor parses the system's CA certificates as
- * libgit2's initialisation does.
+ * and Kerberos libraries it brings, nor parses the system's CA
+ * certificates as libgit2's initialisation does. In `struere serve`
+ * (which forgoes libcrypto too) that is 7.4-7.7 MiB less resident at
+ * 10,000 definitions (bench/RESULTS.md, serve run 5; DESIGN §11).
  *
  * An rt_git is used by one thread at a time. Pack files are mapped from
  * the first object not found loose until rt_git_close: open, read and
