@@ -8,7 +8,9 @@
  * place under requests in flight.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +229,8 @@ static void *follow(void *arg)
     char err[512];
     struct ref_state last = {0}, now;
     int64_t next_fetch = 0;
+    long answered = 0;
+    bool busy = false;
     if (s->refs)
         memcpy(&last, s->refs, sizeof(last));
     while (!atomic_load(&s->stopping)) {
@@ -248,9 +252,23 @@ static void *follow(void *arg)
             next_fetch = now_ms() + 1000 * (int64_t)s->cfg.interval;
         }
         refs_read(g, &now);
-        if (force || memcmp(&last, &now, sizeof(now)))
+        bool moved = force || memcmp(&last, &now, sizeof(now));
+        if (moved)
             refs_apply(s, &last, &now, force);
         last = now;
+        /* Memory that answers freed goes back to the system once requests
+         * stop coming (a round without any after one with some), at once
+         * after a dashboard answer (its JSON documents run to tens of
+         * megabytes) or a reload. glibc otherwise keeps freed pages in
+         * each thread's heap: serve at 10,000 definitions measured bundles
+         * + 84 MiB resident after the dashboard's pages, + 9.7 MiB after
+         * a load of authorize requests, against + 7.4 at rest. */
+        long n = atomic_load(&s->answered);
+        if (atomic_exchange(&s->trim_now, 0) || moved ||
+            (busy && n == answered))
+            malloc_trim(0);
+        busy = n != answered;
+        answered = n;
         /* the store's packs may change on disk (a repack, a fetch by
          * another process): opened again on each round */
         rt_git_close(g);

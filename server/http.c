@@ -429,10 +429,13 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                      ? 408
                      : 0;
     metrics_request(s->metrics, q->route.id, status, since(&q->start));
+    if (route_is_dashboard(q->route.id))
+        atomic_store(&s->trim_now, 1);
     free(q->body);
     free(q);
     *con_cls = NULL;
     atomic_fetch_sub(&s->inflight, 1);
+    atomic_fetch_add(&s->answered, 1);
 }
 
 /* Counts the connections open, for the limit answered with 503, and

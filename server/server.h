@@ -129,6 +129,8 @@ struct srv {
     struct srv_metrics *metrics;
     struct srv_declog *declog;
     atomic_long inflight;
+    atomic_long answered;     /* requests completed, for envs.c's trim */
+    atomic_int trim_now;      /* a dashboard answer completed: trim soon */
     atomic_long connections;  /* open now */
     unsigned max_connections; /* answered beyond: 503 */
     struct srv_deadline *deadline;

@@ -13,17 +13,20 @@
  * writes is refused, naming it.
  */
 #include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rt.h"
 
-/* Decoded strings live in blocks that never move. */
+/* Decoded strings, and the arrays of compiled roles, live in blocks that
+ * never move, freed with the model. */
 typedef struct text_block {
     struct text_block *next;
     size_t used, cap;
-    char data[];
+    max_align_t data[];
 } text_block;
 
 typedef struct builder {
@@ -71,6 +74,34 @@ static int grow(void **arr, size_t *cap, size_t len, size_t n, size_t size)
     return 0;
 }
 
+/* n bytes aligned to `align` (a power of two, at most a block's own
+ * alignment) in the model's blocks, or NULL when out of memory. What a
+ * model keeps for its life is taken here rather than malloc'd one piece
+ * at a time: a role compiled while a request's transient memory is in
+ * the heap would otherwise leave its few small arrays among freed pages,
+ * and keep those pages resident (serve at 10,000 definitions: 6.7 MiB
+ * more resident after the dashboard's access matrix had compiled every
+ * role of one bundle, freed memory returned; the allocations still live
+ * had grown by 0.4 MB). */
+static void *block_take(builder *bd, size_t n, size_t align)
+{
+    text_block *t = *bd->blocks;
+    size_t at = t ? (t->used + align - 1) & ~(align - 1) : 0;
+    if (!t || at > t->cap || t->cap - at < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        t = malloc(sizeof(*t) + cap);
+        if (!t)
+            return NULL;
+        t->used = 0;
+        t->cap = cap;
+        t->next = *bd->blocks;
+        *bd->blocks = t;
+        at = 0;
+    }
+    t->used = at + n;
+    return (char *)t->data + at;
+}
+
 /* The JSON string `s` as an rt_str: in place when it has no escape, else
  * decoded into the model's blocks (NUL-terminated there). */
 static int str_of(builder *bd, struere_json s, rt_str *out)
@@ -85,22 +116,12 @@ static int str_of(builder *bd, struere_json s, rt_str *out)
         return 0;
     }
     size_t n = rt_json_str_len(s);
-    text_block *t = *bd->blocks;
-    if (!t || t->cap - t->used < n + 1) {
-        size_t cap = n + 1 > 65536 ? n + 1 : 65536;
-        t = malloc(sizeof(*t) + cap);
-        if (!t)
-            return nomem(bd);
-        t->used = 0;
-        t->cap = cap;
-        t->next = *bd->blocks;
-        *bd->blocks = t;
-    }
-    char *p = t->data + t->used;
+    char *p = block_take(bd, n + 1, 1);
+    if (!p)
+        return nomem(bd);
     rt_json_str_decode(s, p);
     if (memchr(p, 0, n) || n > UINT32_MAX)
         return corrupt(bd, "a string holds a NUL");
-    t->used += n + 1;
     out->p = p;
     out->n = (uint32_t)n;
     return 0;
@@ -367,20 +388,21 @@ static int read_role_body(builder *bd, struere_json body)
     return rc < 0 ? corrupt(bd, "invalid JSON") : 0;
 }
 
-/* Compiles role `index`: its policies, scope rules and masks. Called
- * with the model's lock held. */
-/* The array `p` of `n` items of `size` cut to its length (NULL when
- * empty; unchanged when the system keeps the block). */
-static void *fit(void *p, size_t n, size_t size)
+/* The array `p` of `n` items of `size`, moved into the model's blocks
+ * (NULL when empty); *failed set when out of memory. p is freed. */
+static void *keep(builder *bd, void *p, size_t n, size_t size, bool *failed)
 {
-    if (!n) {
-        free(p);
-        return NULL;
-    }
-    void *q = realloc(p, n * size);
-    return q ? q : p;
+    void *q = n ? block_take(bd, n * size, _Alignof(max_align_t)) : NULL;
+    if (q)
+        memcpy(q, p, n * size);
+    else if (n)
+        *failed = true;
+    free(p);
+    return q;
 }
 
+/* Compiles role `index`: its policies, scope rules and masks. Called
+ * with the model's lock held. */
 static int compile_role(builder *bd, size_t index)
 {
     struere_json body;
@@ -395,12 +417,21 @@ static int compile_role(builder *bd, size_t index)
     }
     /* A role lives as long as the runtime: keep exactly what it holds. */
     rt_role *r = &bd->m->roles[index];
-    r->policies = fit(bd->policies, bd->npolicies, sizeof(rt_policy));
+    bool failed = false;
+    r->policies =
+        keep(bd, bd->policies, bd->npolicies, sizeof(rt_policy), &failed);
     r->npolicies = (uint32_t)bd->npolicies;
-    r->rules = fit(bd->rules, bd->nrules, sizeof(rt_rule));
+    r->rules = keep(bd, bd->rules, bd->nrules, sizeof(rt_rule), &failed);
     r->nrules = (uint32_t)bd->nrules;
-    r->masks = fit(bd->masks, bd->nmasks, sizeof(rt_mask));
+    r->masks = keep(bd, bd->masks, bd->nmasks, sizeof(rt_mask), &failed);
     r->nmasks = (uint32_t)bd->nmasks;
+    if (failed) { /* not compiled: tried again by the next actor */
+        r->npolicies = r->nrules = r->nmasks = 0;
+        r->policies = NULL;
+        r->rules = NULL;
+        r->masks = NULL;
+        return nomem(bd);
+    }
     return 0;
 }
 
@@ -624,11 +655,6 @@ void rt_model_free(rt_model *m)
     for (text_block *t = m->priv_blocks, *next; t; t = next) {
         next = t->next;
         free(t);
-    }
-    for (size_t i = 0; m->roles && i < m->nroles; i++) {
-        free(m->roles[i].policies);
-        free(m->roles[i].rules);
-        free(m->roles[i].masks);
     }
     free(m->autos);
     free(m->autos_always);
