@@ -222,6 +222,33 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Memory that answers freed goes back to the system: glibc otherwise
+ * keeps freed pages in each thread's heap. serve at 10,000 definitions
+ * stayed 79-114 MiB above its bundles after the dashboard's access
+ * matrices (JSON documents of megabytes, built from small objects) and
+ * 9.0-9.6 MiB after a load of authorize requests, against 7.3-7.5 at rest
+ * (bench/serve/memory-use.sh). A trim walks every heap under its lock, so
+ * it is done once per round at most, and only when it may give much
+ * back: after one of those dashboard answers (trim_now, set by http.c), a
+ * reload, or a round without requests after at least SRV_TRIM_REQUESTS
+ * answered since the last trim (never under steady load, nor for a probe
+ * now and then). */
+struct trim_state {
+    long answered; /* s->answered at the last trim */
+    long seen;     /* ... at the last round */
+};
+
+static void trim_if_due(struct srv *s, struct trim_state *t, bool reloaded)
+{
+    long n = atomic_load(&s->answered);
+    bool quiet = n == t->seen && n - t->answered >= SRV_TRIM_REQUESTS;
+    t->seen = n;
+    if (atomic_exchange(&s->trim_now, 0) || reloaded || quiet) {
+        malloc_trim(0);
+        t->answered = n;
+    }
+}
+
 static void *follow(void *arg)
 {
     struct srv *s = arg;
@@ -229,12 +256,12 @@ static void *follow(void *arg)
     char err[512];
     struct ref_state last = {0}, now;
     int64_t next_fetch = 0;
-    long answered = 0;
-    bool busy = false;
+    struct trim_state trim = {0, 0};
     if (s->refs)
         memcpy(&last, s->refs, sizeof(last));
     while (!atomic_load(&s->stopping)) {
         if (rt_git_open(&g, s->store_path, NULL) < 0) {
+            trim_if_due(s, &trim, false);
             poll(NULL, 0, SRV_POLL_MS);
             continue;
         }
@@ -256,19 +283,7 @@ static void *follow(void *arg)
         if (moved)
             refs_apply(s, &last, &now, force);
         last = now;
-        /* Memory that answers freed goes back to the system once requests
-         * stop coming (a round without any after one with some), at once
-         * after a dashboard answer (its JSON documents run to tens of
-         * megabytes) or a reload. glibc otherwise keeps freed pages in
-         * each thread's heap: serve at 10,000 definitions measured bundles
-         * + 84 MiB resident after the dashboard's pages, + 9.7 MiB after
-         * a load of authorize requests, against + 7.4 at rest. */
-        long n = atomic_load(&s->answered);
-        if (atomic_exchange(&s->trim_now, 0) || moved ||
-            (busy && n == answered))
-            malloc_trim(0);
-        busy = n != answered;
-        answered = n;
+        trim_if_due(s, &trim, moved);
         /* the store's packs may change on disk (a repack, a fetch by
          * another process): opened again on each round */
         rt_git_close(g);

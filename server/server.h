@@ -58,6 +58,10 @@
 #define SRV_DECLOG_QUEUE 65536
 /* How often the store's refs are looked at (milliseconds). */
 #define SRV_POLL_MS 200
+/* Requests answered since the last trim of freed memory for a quiet round
+ * to trim again (envs.c, trim_if_due): a few requests free too little to
+ * be worth a walk of every heap. */
+#define SRV_TRIM_REQUESTS 1000
 /* Allocations from this size on are mapped on their own and unmapped when
  * freed (glibc's default, made fixed: see srv_run). */
 #define SRV_MMAP_THRESHOLD (128 * 1024)
@@ -130,7 +134,7 @@ struct srv {
     struct srv_declog *declog;
     atomic_long inflight;
     atomic_long answered;     /* requests completed, for envs.c's trim */
-    atomic_int trim_now;      /* a dashboard answer completed: trim soon */
+    atomic_int trim_now;      /* a large dashboard answer: trim this round */
     atomic_long connections;  /* open now */
     unsigned max_connections; /* answered beyond: 503 */
     struct srv_deadline *deadline;

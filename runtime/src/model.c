@@ -32,7 +32,7 @@ typedef struct text_block {
 typedef struct builder {
     const struere_bundle *b;
     rt_model *m;
-    text_block **blocks; /* the model's list of decoded strings */
+    text_block **blocks; /* the model's blocks (decoded strings, roles) */
     /* the role being compiled */
     rt_policy *policies;
     rt_rule *rules;
@@ -388,11 +388,13 @@ static int read_role_body(builder *bd, struere_json body)
     return rc < 0 ? corrupt(bd, "invalid JSON") : 0;
 }
 
-/* The array `p` of `n` items of `size`, moved into the model's blocks
- * (NULL when empty); *failed set when out of memory. p is freed. */
-static void *keep(builder *bd, void *p, size_t n, size_t size, bool *failed)
+/* The array `p` of `n` items of `size` (aligned to `align`), moved into
+ * the model's blocks (NULL when empty); *failed set when out of memory.
+ * p is freed. */
+static void *keep(builder *bd, void *p, size_t n, size_t align, size_t size,
+                  bool *failed)
 {
-    void *q = n ? block_take(bd, n * size, _Alignof(max_align_t)) : NULL;
+    void *q = n ? block_take(bd, n * size, align) : NULL;
     if (q)
         memcpy(q, p, n * size);
     else if (n)
@@ -415,23 +417,25 @@ static int compile_role(builder *bd, size_t index)
         free(bd->masks);
         return rc;
     }
-    /* A role lives as long as the runtime: keep exactly what it holds. */
-    rt_role *r = &bd->m->roles[index];
+    /* A role lives as long as the runtime: keep exactly what it holds.
+     * Nothing of the role changes unless all of it is kept (it is then
+     * compiled again by the next actor that holds it). */
     bool failed = false;
-    r->policies =
-        keep(bd, bd->policies, bd->npolicies, sizeof(rt_policy), &failed);
-    r->npolicies = (uint32_t)bd->npolicies;
-    r->rules = keep(bd, bd->rules, bd->nrules, sizeof(rt_rule), &failed);
-    r->nrules = (uint32_t)bd->nrules;
-    r->masks = keep(bd, bd->masks, bd->nmasks, sizeof(rt_mask), &failed);
-    r->nmasks = (uint32_t)bd->nmasks;
-    if (failed) { /* not compiled: tried again by the next actor */
-        r->npolicies = r->nrules = r->nmasks = 0;
-        r->policies = NULL;
-        r->rules = NULL;
-        r->masks = NULL;
+    rt_policy *policies = keep(bd, bd->policies, bd->npolicies,
+                               _Alignof(rt_policy), sizeof(rt_policy), &failed);
+    rt_rule *rules = keep(bd, bd->rules, bd->nrules, _Alignof(rt_rule),
+                          sizeof(rt_rule), &failed);
+    rt_mask *masks = keep(bd, bd->masks, bd->nmasks, _Alignof(rt_mask),
+                          sizeof(rt_mask), &failed);
+    if (failed)
         return nomem(bd);
-    }
+    rt_role *r = &bd->m->roles[index];
+    r->policies = policies;
+    r->npolicies = (uint32_t)bd->npolicies;
+    r->rules = rules;
+    r->nrules = (uint32_t)bd->nrules;
+    r->masks = masks;
+    r->nmasks = (uint32_t)bd->nmasks;
     return 0;
 }
 

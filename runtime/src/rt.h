@@ -209,7 +209,7 @@ typedef struct rt_model {
     uint32_t *by_id;    /* record indexes sorted by id */
     uint32_t *by_type;  /* record indexes grouped by type, fixture order */
     rt_relation *relations;
-    void *priv_blocks; /* model.c: the memory of decoded strings */
+    void *priv_blocks; /* model.c: decoded strings, compiled roles */
 } rt_model;
 
 /* Precomputes the model of a verified bundle. A body that is not what the
