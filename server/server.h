@@ -133,7 +133,7 @@ struct srv {
     struct srv_metrics *metrics;
     struct srv_declog *declog;
     atomic_long inflight;
-    atomic_long answered;     /* requests completed, for envs.c's trim */
+    atomic_ulong answered;    /* requests completed, for envs.c's trim */
     atomic_int trim_now;      /* a large dashboard answer: trim this round */
     atomic_long connections;  /* open now */
     unsigned max_connections; /* answered beyond: 503 */

@@ -690,7 +690,11 @@ static void policy_text(const struere_runtime *rt, const struere_decision *d,
         rt_bundle_find(rt->bundle, STRUERE_KIND_ROLE, d->role, strlen(d->role),
                        &index)) {
         const rt_role *r = &rt->model->roles[index];
-        if ((uint32_t)d->policy < r->npolicies)
+        /* A decision of this runtime compiled its role; one of another
+         * runtime may name a role this one has not compiled (or is
+         * compiling now): its arrays are read only once published. */
+        if (__atomic_load_n(&r->compiled, __ATOMIC_ACQUIRE) &&
+            (uint32_t)d->policy < r->npolicies)
             p = &r->policies[d->policy];
     }
     if (!p) {
