@@ -234,13 +234,13 @@ static int64_t now_ms(void)
  * answered since the last trim (never under steady load, nor for a probe
  * now and then). */
 struct trim_state {
-    unsigned long answered; /* s->answered at the last trim */
+    unsigned long answered; /* requests answered at the last trim */
     unsigned long seen;     /* ... at the last round */
 };
 
 static void trim_if_due(struct srv *s, struct trim_state *t, bool reloaded)
 {
-    unsigned long n = atomic_load(&s->answered);
+    unsigned long n = metrics_requests(s->metrics);
     bool quiet = n == t->seen && n - t->answered >= SRV_TRIM_REQUESTS;
     t->seen = n;
     if (atomic_exchange(&s->trim_now, 0) || reloaded || quiet) {

@@ -438,7 +438,6 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(q);
     *con_cls = NULL;
     atomic_fetch_sub(&s->inflight, 1);
-    atomic_fetch_add(&s->answered, 1);
 }
 
 /* Counts the connections open, for the limit answered with 503, and

@@ -58,6 +58,11 @@ void metrics_request(struct srv_metrics *m, int route, int status,
     atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
 }
 
+unsigned long metrics_requests(struct srv_metrics *m)
+{
+    return atomic_load_explicit(&m->count, memory_order_relaxed);
+}
+
 void metrics_decision(struct srv_metrics *m, int env, bool allowed)
 {
     if (env >= 1 && env <= 3)

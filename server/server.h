@@ -133,7 +133,6 @@ struct srv {
     struct srv_metrics *metrics;
     struct srv_declog *declog;
     atomic_long inflight;
-    atomic_ulong answered;    /* requests completed, for envs.c's trim */
     atomic_int trim_now;      /* a large dashboard answer: trim this round */
     atomic_long connections;  /* open now */
     unsigned max_connections; /* answered beyond: 503 */
@@ -167,6 +166,8 @@ void metrics_request(struct srv_metrics *m, int route, int status,
                      double seconds);
 void metrics_decision(struct srv_metrics *m, int env, bool allowed);
 void metrics_declog_dropped(struct srv_metrics *m);
+/* Requests answered so far (every route and status). */
+unsigned long metrics_requests(struct srv_metrics *m);
 /* The Prometheus text exposition, malloc'd. */
 char *metrics_render(struct srv *s, size_t *len);
 
