@@ -65,11 +65,16 @@ static const char rollback_usage[] =
     "may never have had, it is gated as deploy is (--allow-widening).\n";
 
 static const char fetch_usage[] =
-    "usage: struere fetch REMOTE\n"
+    "usage: struere fetch [--init] REMOTE\n"
     "\n"
     "Brings the remote's refs/heads/struere/* and refs/struere/* (keys,\n"
     "trust policy, promotion statements) into\n"
-    "the local store (for runtime hosts following a published store).\n";
+    "the local store (for runtime hosts following a published store).\n"
+    "\n"
+    "--init: when the store's place (--store PATH, or the project's) is not\n"
+    "itself a git repository, make one there first, even inside another\n"
+    "repository's work tree (a host that only follows a remote; serve\n"
+    "--follow keeps its mirror so).\n";
 
 static json_t *read_json(struct store *s, const char *id)
 {
@@ -448,19 +453,30 @@ int cmd_fetch(const struct cli *g, int argc, char **argv)
         fputs(fetch_usage, stdout);
         return EXIT_OK;
     }
-    if (argc != 2 || argv[1][0] == '-') {
+    bool init = argc == 3 && !strcmp(argv[1], "--init");
+    const char *remote = argv[argc - 1];
+    if ((argc != 2 && !init) || remote[0] == '-') {
         fputs(fetch_usage, stderr);
         return EXIT_USAGE;
+    }
+    if (init) {
+        char buf[4096], err[600];
+        bool created;
+        const char *where = cli_store_location(g, NULL, buf, sizeof(buf));
+        if (store_ensure_repository_at(where, &created, err, sizeof(err)) < 0) {
+            cli_error("fetch --init: %s: %s", where, err);
+            return EXIT_IO;
+        }
     }
     struct store *s;
     int rc = cli_open_store(g, NULL, &s);
     if (rc != EXIT_OK)
         return rc;
-    if (store_fetch(s, argv[1]) != STORE_OK) {
+    if (store_fetch(s, remote) != STORE_OK) {
         cli_error("%s", store_error(s));
         rc = EXIT_IO;
     } else {
-        printf("fetched struere refs from %s\n", argv[1]);
+        printf("fetched struere refs from %s\n", remote);
     }
     store_close(s);
     return rc;

@@ -4,17 +4,18 @@
  * and runs the server (server/, which does the work).
  */
 #include <errno.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../runtime/src/gitread.h"
 #include "cli.h"
 #include "server.h"
-#include "store.h"
 
 static const char serve_usage[] =
     "usage: struere serve [--listen ADDR:PORT] [--store PATH | --follow "
@@ -213,41 +214,68 @@ int cmd_serve(const struct cli *g, int argc, char **argv)
             return EXIT_USAGE;
         cfg.dashboard_token = token;
     }
-    char path[4096], mirror[4096] = "";
-    struct store *s;
+    char path[4096], mirror[4096] = "", remote[4096];
     int rc;
+    signal(SIGCHLD, SIG_DFL); /* children reaped by subcommand.c */
     if (cfg.follow) {
-        /* a private mirror, fetched into before serving */
+        /* a private mirror, made and fetched into before serving by
+         * `struere fetch --init` as a child process, as each later fetch
+         * (server/subcommand.c): serve never maps libgit2. The child runs
+         * in /: a remote that is a local path, and the mirror, are given
+         * to it absolute. */
         const char *tmp = getenv("TMPDIR");
-        snprintf(mirror, sizeof(mirror), "%s/struere-serve.XXXXXX",
+        struct stat st_remote;
+        struct rt_git *repo;
+        struere_error e;
+        char made[4096];
+        if (stat(cfg.follow, &st_remote) == 0 && realpath(cfg.follow, remote))
+            cfg.follow = remote;
+        snprintf(made, sizeof(made), "%s/struere-serve.XXXXXX",
                  tmp && tmp[0] ? tmp : "/tmp");
-        char err[512];
-        bool created;
-        if (!mkdtemp(mirror) ||
-            store_ensure_repository(mirror, &created, err, sizeof(err)) < 0) {
-            cli_error("serve --follow: cannot make a mirror in %s: %s", mirror,
-                      strerror(errno));
+        if (!mkdtemp(made)) {
+            cli_error("serve --follow: cannot make a mirror in %s: %s",
+                      tmp && tmp[0] ? tmp : "/tmp", strerror(errno));
             return EXIT_IO;
         }
-        if (store_open(&s, mirror, err, sizeof(err)) != STORE_OK) {
-            cli_error("serve --follow: %s", err);
+        if (!realpath(made, mirror)) {
+            cli_error("serve --follow: the mirror %s: %s", made,
+                      strerror(errno));
+            rmdir(made);
+            return EXIT_IO;
+        }
+        /* made exactly there by `fetch --init`, even inside a work tree */
+        const char *const args[] = {"fetch", "--init", cfg.follow, NULL};
+        /* in serve's process group: a Ctrl-C now stops it too */
+        struct subcommand c = {
+            .store = mirror, .args = args, .seconds = SRV_FETCH_SECONDS};
+        char diag[1024];
+        int frc = subcommand_run(&c, diag, sizeof(diag));
+        if (frc) {
+            cli_error("serve --follow %s: %s", cfg.follow, diag);
             rc = EXIT_IO;
             goto done;
         }
-        if (store_fetch(s, cfg.follow) != STORE_OK) {
-            cli_error("serve --follow %s: %s", cfg.follow, store_error(s));
-            store_close(s);
+        if (rt_git_discover(&repo, mirror, true, &e) < 0) {
+            cli_error("serve --follow: the mirror %s: %s", mirror, e.message);
             rc = EXIT_IO;
             goto done;
         }
-        snprintf(path, sizeof(path), "%s", store_path(s));
-        store_close(s);
+        snprintf(path, sizeof(path), "%s", rt_git_name(repo));
+        rt_git_close(repo);
+        if (strcmp(path, mirror)) { /* what fetch --init makes sure of */
+            cli_error("serve --follow: the mirror %s is not a repository of "
+                      "its own (%s)",
+                      mirror, path);
+            rc = EXIT_IO;
+            goto done;
+        }
     } else {
         /* Found as the other commands find it, but by the runtime's own
          * reader: serve never maps libgit2 for a local store (its
          * libraries, its CA certificates and the libcrypto they bring
          * were 7.4-7.7 MiB of the 8 MiB budget, DESIGN §11; the
-         * dashboard's history and comparison map it when first asked). */
+         * dashboard's history and comparison run struere log and diff as
+         * a child process, server/subcommand.c). */
         struct cli g2 = *g;
         struct rt_git *repo;
         struere_error e;

@@ -41,7 +41,7 @@ static const char usage[] =
     "  test [--coverage]     run the policy tests (tests/*.test.yaml)\n"
     "                        through the runtime, with coverage\n"
     "  keys create|list|revoke  API keys (hashes only are stored)\n"
-    "  fetch REMOTE          bring a remote's environment and key refs in\n"
+    "  fetch [--init] REMOTE bring a remote's environment and key refs in\n"
     "  signing-key create --out FILE   a new Ed25519 signing key\n"
     "  trust add|remove|require|show   the trust policy (who must sign)\n"
     "  approve [ENV] --sign FILE       sign a promotion that waits for it\n"

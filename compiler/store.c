@@ -112,6 +112,37 @@ cleanup:
     return rc;
 }
 
+int store_ensure_repository_at(const char *dir, bool *created, char *err,
+                               size_t errsize)
+{
+    git_repository *repo = NULL;
+    *created = false;
+    if (!libgit2_start(err, errsize))
+        return -1;
+    int rc = git_repository_open_ext(&repo, dir, GIT_REPOSITORY_OPEN_NO_SEARCH,
+                                     NULL);
+    if (rc < 0 && rc != GIT_ENOTFOUND) {
+        /* there, but not to be opened: never made again over it */
+        const git_error *e = git_error_last();
+        snprintf(err, errsize, "%s",
+                 e && e->message ? e->message : "cannot open");
+        rc = -1;
+    } else if (rc < 0) {
+        rc = 0;
+        if (git_repository_init(&repo, dir, 0) < 0) {
+            const git_error *e = git_error_last();
+            snprintf(err, errsize, "git init failed: %s",
+                     e && e->message ? e->message : "unknown error");
+            rc = -1;
+        } else {
+            *created = true;
+        }
+    }
+    git_repository_free(repo);
+    git_libgit2_shutdown();
+    return rc;
+}
+
 static void set_reflog_ident(struct store *s);
 
 /* ---- loose objects written next to a running git gc -----------------------

@@ -56,6 +56,11 @@ bool store_available(char *err, size_t errsize);
  * it is not. *created tells which. Returns 0, or -1 with a message. */
 int store_ensure_repository(const char *dir, bool *created, char *err,
                             size_t errsize);
+/* Ensures dir itself is a git repository (its work tree or git
+ * directory), never one found above it: `git init` on dir when it is not.
+ * Returns 0, or -1 with a message. */
+int store_ensure_repository_at(const char *dir, bool *created, char *err,
+                               size_t errsize);
 
 /* Opens the repository enclosing path. Returns STORE_OK, or STORE_ERROR
  * with the reason in err. */

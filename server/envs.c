@@ -20,7 +20,6 @@
 #include "../runtime/src/gitread.h"
 #include "actors.h"
 #include "server.h"
-#include "store.h"
 
 static const char *const watched_refs[] = {"refs/struere/trust",
                                            "refs/struere/promotions"};
@@ -266,16 +265,19 @@ static void *follow(void *arg)
             continue;
         }
         bool force = atomic_exchange(&s->reload_now, 0);
-        if (s->cfg.follow && (force || now_ms() >= next_fetch)) {
-            /* fetching is libgit2's (the mirror is a store of its own) */
-            struct store *st;
-            if (store_open(&st, s->store_path, err, sizeof(err)) != STORE_OK)
+        if (s->cfg.follow && !atomic_load(&s->stop_at_ms) &&
+            (force || now_ms() >= next_fetch)) {
+            /* fetching is libgit2's: `struere fetch` as a child process
+             * (the mirror is a store of its own) */
+            const char *const args[] = {"fetch", s->cfg.follow, NULL};
+            struct subcommand c = {.store = s->store_path,
+                                   .args = args,
+                                   .seconds = SRV_FETCH_SECONDS,
+                                   .stop_at_ms = &s->stop_at_ms,
+                                   .own_group = true};
+            if (subcommand_run(&c, err, sizeof(err)))
                 fprintf(stderr, "struere serve: fetch %s: %s\n", s->cfg.follow,
                         err);
-            else if (store_fetch(st, s->cfg.follow) != STORE_OK)
-                fprintf(stderr, "struere serve: fetch %s: %s\n", s->cfg.follow,
-                        store_error(st));
-            store_close(st);
             next_fetch = now_ms() + 1000 * (int64_t)s->cfg.interval;
         }
         refs_read(g, &now);

@@ -35,6 +35,7 @@ struct req {
     char *body;
     size_t len, cap;
     bool too_big, answered;
+    bool claimed; /* the deadline clock stopped: the request is in */
     int status;
     int env;
     struct srv_conn *conn; /* its connection's deadline clock */
@@ -106,7 +107,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
         fclose(r->f);
         r->f = NULL;
     }
-    if (!deadline_answering(q->conn)) {
+    if (!q->claimed && !deadline_answering(q->conn)) {
         free(r->body); /* answered 408 meanwhile (deadline.c) */
         return MHD_NO;
     }
@@ -403,6 +404,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         q->body[q->len] = 0;
         return MHD_YES;
     }
+    /* The request is in: the deadline is for its arrival, not for its
+     * answer (a dashboard answer is a child process that may take
+     * seconds; answered 408 meanwhile, it would be thrown away). */
+    if (!deadline_answering(q->conn))
+        return MHD_NO; /* answered 408 already (deadline.c) */
+    q->claimed = true;
     if (!reply_open(&r))
         return MHD_NO;
     if (q->too_big)
@@ -538,6 +545,8 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGCHLD,
+           SIG_DFL); /* children reaped by subcommand.c, not by the kernel */
     if (cfg->decision_log &&
         declog_open(&s->declog, cfg->decision_log, err, errsize) < 0) {
         metrics_free(s->metrics);
@@ -610,8 +619,17 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
         close(ls);
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* a child process still computing an answer two seconds before the
+     * drain ends is killed, so that its request is answered (503
+     * stopping) */
+    long long t0_ms = (long long)t0.tv_sec * 1000 + t0.tv_nsec / 1000000;
+    atomic_store(&s->stop_at_ms, t0_ms + (SRV_DRAIN_SECONDS - 2) * 1000LL);
     while (atomic_load(&s->inflight) > 0 && since(&t0) < SRV_DRAIN_SECONDS)
         usleep(10000);
+    /* a request begun since on a kept-alive connection: cut short at once */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    atomic_store(&s->stop_at_ms,
+                 (long long)t0.tv_sec * 1000 + t0.tv_nsec / 1000000);
     mhd.stop_daemon(d);
     srv_free(s);
     fprintf(stderr, "struere serve: stopped\n");

@@ -6,7 +6,9 @@
  * table and the request parsing, fuzzed), api.c (the /v1 answers),
  * envs.c (the loaded bundles, reference counted, and the follower that
  * swaps them), actors.c (the actors a loaded bundle keeps), metrics.c,
- * declog.c (the decision log), dashboard.c.
+ * declog.c (the decision log), dashboard.c, subcommand.c (struere's own
+ * commands as a child process: --follow's fetches, the dashboard's
+ * access, history and comparison).
  */
 #ifndef STRUERE_SERVER_H
 #define STRUERE_SERVER_H
@@ -56,6 +58,17 @@
 /* Decision log lines waiting for the writer; beyond, lines are dropped
  * (counted in /metrics) rather than slowing answers. */
 #define SRV_DECLOG_QUEUE 65536
+/* A fetch of --follow's remote (`struere fetch`, a child process) that
+ * takes longer is killed and tried again at the next interval: a remote
+ * that stops answering would otherwise stop the follower for good. */
+#define SRV_FETCH_SECONDS 300
+/* Dashboard answers computed at once, each a child process (the access
+ * matrix at 10,000 definitions takes 0.4 s and 29 MB) that holds a worker
+ * thread meanwhile: the page's three (access, history, compare), and
+ * fewer than the worker threads (--threads, default 4) when there are
+ * two or more, so that one stays free for new connections; more are 503
+ * busy (the page asks again) rather than a process each. */
+#define SRV_DASHBOARD_CHILDREN 3
 /* How often the store's refs are looked at (milliseconds). */
 #define SRV_POLL_MS 200
 /* Requests answered since the last trim of freed memory for a quiet round
@@ -121,7 +134,6 @@ struct srv {
     struct srv_config cfg;
     struere_open_options opts;
     char store_path[4096];
-    char tmp_store[4096];   /* --follow's local mirror, removed at exit */
     struct srv_env envs[4]; /* by STRUERE_ENV_* */
     pthread_mutex_t keys_mu;
     struct srv_keys *keys;
@@ -134,6 +146,9 @@ struct srv {
     struct srv_declog *declog;
     atomic_long inflight;
     atomic_int trim_now;      /* a large dashboard answer: trim this round */
+    atomic_int children;      /* dashboard answers being computed */
+    atomic_llong stop_at_ms;  /* CLOCK_MONOTONIC: child processes killed
+                                 from then on (SIGTERM's drain); 0 none */
     atomic_long connections;  /* open now */
     unsigned max_connections; /* answered beyond: 503 */
     struct srv_deadline *deadline;
@@ -239,6 +254,42 @@ void api_answer(struct srv *s, const struct srv_route *rt, struct srv_loaded *l,
 /* The dashboard's answers (dashboard.c), token already checked. */
 void dashboard_answer(struct srv *s, const struct srv_route *rt,
                       struct srv_reply *r);
+/* ---- struere's own commands, run as a child process (subcommand.c) ---- */
+/* An answer a child prints: the access matrix at 100,000 definitions is
+ * about 50 MB; more is a store no dashboard page can show. */
+#define SUBCOMMAND_OUTPUT_MAX (256u * 1024 * 1024)
+#define SUBCOMMAND_FAILED (-1)
+#define SUBCOMMAND_LATE (-2)
+#define SUBCOMMAND_STOPPED (-3)
+/* `struere --quiet --store STORE ARGS...`, run in / (STORE and every path
+ * in ARGS absolute). */
+struct subcommand {
+    const char *store;
+    const char *const *args; /* NULL-terminated, at most 11 */
+    unsigned seconds;        /* then it is killed: SUBCOMMAND_LATE */
+    /* CLOCK_MONOTONIC milliseconds from which it is killed
+     * (SUBCOMMAND_STOPPED) when not 0; NULL: none */
+    const atomic_llong *stop_at_ms;
+    FILE *out;         /* its output; NULL: dropped */
+    bool compact_json; /* its JSON without the whitespace between tokens */
+    bool own_group;    /* in a process group of its own (killed with it) */
+};
+/* Runs c: its output to c->out, its diagnostics' first line (without
+ * "struere: ") to diag (dsize >= 1). Returns its exit status; or
+ * SUBCOMMAND_LATE or SUBCOMMAND_STOPPED (killed); or SUBCOMMAND_FAILED:
+ * not run, stopped by a signal, output past SUBCOMMAND_OUTPUT_MAX, or none
+ * at all when c->out wants some (diag says which). */
+int subcommand_run(const struct subcommand *c, char *diag, size_t dsize);
+/* The answer is what the command prints, computed once the request is in,
+ * within --request-timeout: its JSON when it exits 0; else 500, "invalid"
+ * when it exits 1 (what the store holds does not verify), "store" for
+ * another exit status, "internal" when it did not run, was stopped by a
+ * signal or printed nothing, with `what` and its first diagnostic; 503
+ * "timeout" when it takes longer (it is killed), "stopping" when it still
+ * runs two seconds before SIGTERM's drain ends, "busy" when
+ * SRV_DASHBOARD_CHILDREN are running. */
+void subcommand_answer(struct srv *s, struct srv_reply *r, const char *what,
+                       const char *const args[]);
 /* server/dashboard/index.html is embedded_dashboard[0] (embedded.h),
  * written at build time by scripts/embed.sh. */
 

@@ -8,8 +8,8 @@
 #   1. at rest: 1 s after /ready (what bench/serve.sh and memory-ab.sh read);
 #   2. after load: 5 s of `wrk -t2 -c64` POST /v1/authorize (a development
 #      key, the system actor reading a data type), then 1.5 s of quiet;
-#   3. after the dashboard's access matrix of all three environments (every
-#      role of every bundle compiled), then 1.5 s;
+#   3. after the dashboard's access matrix of all three environments, then
+#      1.5 s;
 #   4. after the dashboard's history and comparison, then 1.5 s.
 # Prints VmRSS, RssAnon and RssFile (KiB) at each step, VmRSS against the
 # three bundles' size (`struere build --out`), and VmHWM at the end.

@@ -1,15 +1,16 @@
 /*
  * runtime_alloc.c - libstruere under allocation failure: each scenario
- * (open a bundle; prepare an actor and decide; render a system prompt;
- * match an automation) runs once to count its allocations and record its
- * answer, then once for every N from 1 to that count with the Nth
- * allocation failing. Each run must end either with the same answer (the
- * failure was absorbed) or with STRUERE_ENOMEM and nothing returned;
- * ASan (make check) catches crashes and leaks. Ends "alloc-runtime: N
- * passed, M failed", one assertion per run.
+ * (open a bundle; prepare an actor and decide; an actor whose role failed
+ * to compile, made again; render a system prompt; match an automation) runs
+ * once to count its allocations and record its answer, then once for every N
+ * from 1 to that count with the Nth allocation failing. Each run must end
+ * either with the same answer (the failure was absorbed) or with STRUERE_ENOMEM
+ * and nothing returned; ASan (make check) catches crashes and leaks. Ends
+ * "alloc-runtime: N passed, M failed", one assertion per run.
  *
  *   failalloc-runtime BUNDLE_DIR   (eval.stb and development.stb)
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,20 +50,28 @@ static void s_open(struct answer *a)
     struere_runtime_free(rt);
 }
 
-static void s_decide(struct answer *a)
+/* A user holding `roles` on the eval bundle, asking to read a student;
+ * with `again`, an actor whose making failed for want of memory is made
+ * again on the same runtime (the failure happens once, so it must be
+ * made). */
+static void decide_as(struct answer *a, const char *const *roles, size_t nroles,
+                      bool again)
 {
     struere_runtime *rt = NULL;
     struere_actor *actor = NULL;
     struere_error err;
     struere_decision d;
-    const char *roles[] = {"guardian", "staff"};
     struere_actor_spec spec = {
-        STRUERE_ACTOR_USER, "u1", roles, 2, NULL, NULL, 0, NULL};
+        STRUERE_ACTOR_USER, "u1", roles, nroles, NULL, NULL, 0, NULL};
     int rc = open_env(&rt, "eval");
-    if (rc == 0)
+    if (rc == 0) {
         rc = struere_actor_new(&actor, rt, &spec, &err);
-    if (rc < 0 && actor)
-        rc = 1000;
+        if (rc < 0 && actor)
+            rc = 1000;
+        if (again && rc == STRUERE_ENOMEM &&
+            (rc = struere_actor_new(&actor, rt, &spec, &err)) == STRUERE_ENOMEM)
+            rc = 1001;
+    }
     if (rc == 0)
         rc = struere_decide(&d, rt, actor, "read", "student", &err);
     char text[64] = "";
@@ -71,6 +80,22 @@ static void s_decide(struct answer *a)
     keep(a, rc, text, strlen(text));
     struere_actor_free(actor);
     struere_runtime_free(rt);
+}
+
+static void s_decide(struct answer *a)
+{
+    static const char *const roles[] = {"guardian", "staff"};
+    decide_as(a, roles, 2, false);
+}
+
+/* A role whose compiling failed is compiled again by the next actor that
+ * holds it: made again on the same runtime, the actor decides as if
+ * nothing had failed. guardian alone, so that no other role's policy
+ * answers for it. */
+static void s_recompile(struct answer *a)
+{
+    static const char *const roles[] = {"guardian"};
+    decide_as(a, roles, 1, true);
 }
 
 static void s_render(struct answer *a)
@@ -121,6 +146,7 @@ static const struct {
     void (*run)(struct answer *);
 } scenarios[] = {{"open", s_open},
                  {"decision", s_decide},
+                 {"role compiled again", s_recompile},
                  {"render", s_render},
                  {"automation", s_automation}};
 

@@ -824,6 +824,12 @@ rc, out, _ = st("diff", "production", "development", "--format", "json")
 s, h, b = req(P, "GET", "/dashboard/api/compare", key=S.token)
 check("dashboard: compare is `struere diff --format json production development`",
       s == 200 and json.loads(b) == json.loads(out) and json.loads(b)["changes"], (b[:300], out[:300]))
+# history and comparison read commits and reflogs through libgit2 in a
+# child process (struere log / diff): the server itself never loads it
+maps = open("/proc/%d/maps" % S.p.pid).read()
+check("dashboard: after history and compare, serve has no libgit2 (nor libcrypto) mapped",
+      "libgit2" not in maps and "libcrypto" not in maps,
+      [l for l in maps.splitlines() if "libgit2" in l or "libcrypto" in l][:3])
 
 # ---- following the store: isolation, deploys, corrupt bundles, keys --------
 
@@ -921,6 +927,23 @@ s, e, c, b = served("development")
 check("the old development bundle keeps serving", s == 200 and c == COMMIT_B, (s, c))
 git("update-ref", "refs/heads/struere/development", COMMIT_B)
 check("a good bundle again: ready", wait_for(lambda: req(P, "GET", "/ready")[0] == 200) is not None)
+# the comparison reads development's production bundle: corrupt that one
+prod_stb = os.path.join(T, "prod.stb")
+with open(prod_stb, "wb") as f:
+    f.write(subprocess.run(["git", "cat-file", "blob", COMMIT_B + ":bundles/production.stb"], cwd=STORE,
+                           stdout=subprocess.PIPE, check=True).stdout)
+at = subprocess.run(stb + ["at", prod_stb, "STRS", "letter"], stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+subprocess.run(stb + ["flip", prod_stb, prod_stb + ".bad", at, "--fix"], check=True)
+corrupt = swapped_commit(COMMIT_B, "bundles/production.stb", git("hash-object", "-w", prod_stb + ".bad"))
+git("update-ref", "refs/heads/struere/development", corrupt)
+rc, _, err = st("diff", "production", "development", "--format", "json")
+s, h, b = req(P, "GET", "/dashboard/api/compare", key=S.token)
+msg = json.loads(b).get("error", {}).get("message", "") if s == 500 else ""
+check("dashboard: compare with development's production bundle corrupt is 500 naming the failed check (diff exits %d)" % rc,
+      rc == 1 and s == 500 and is_error(b, "invalid") and msg.startswith("compare: ") and "SHA-256" in msg,
+      (rc, s, b[:300], err[:300]))
+git("update-ref", "refs/heads/struere/development", COMMIT_B)
+check("development restored: ready", wait_for(lambda: req(P, "GET", "/ready")[0] == 200) is not None)
 
 # a revoked key stops at the next keys reload
 check("the key to revoke works", served("production", REVOKE)[0] == 200)
@@ -1019,6 +1042,81 @@ check("SIGTERM: new connections are refused", refused)
 check("SIGTERM: the request in flight is answered", resp.startswith(b"HTTP/1.1 200") and b'"decision":"allow"' in resp, resp[:200])
 check("SIGTERM: exit 0", rc == 0, rc)
 
+
+# A dashboard answer whose command hangs: a store copy whose production
+# reflog is a FIFO nobody writes (libgit2's open of it blocks; serve's own
+# reader never reads reflogs). The child is killed at --request-timeout:
+# 503 timeout; the server answers meanwhile; at most three such children
+# at once (a fourth is 503 busy at once); none is left behind.
+def children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = open("/proc/%s/stat" % d).read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d))
+    return out
+
+
+HANG = os.path.join(T, "hang-store")
+shutil.copytree(STORE, HANG, symlinks=True)
+reflog = os.path.join(HANG, ".git", "logs", "refs", "heads", "struere", "production")
+check("the hanging store's production reflog exists (to become a FIFO)", os.path.isfile(reflog), reflog)
+os.remove(reflog)
+os.mkfifo(reflog)
+H = Server("--store", HANG, "--dashboard", "--request-timeout", "5", name="hang")
+check("a server on the hanging store starts", H.port is not None, H.stderr())
+got = {}
+
+
+def hist(i):
+    t0 = time.time()
+    got[i] = req(H.port, "GET", "/dashboard/api/history", key=H.token, timeout=30) + (time.time() - t0,)
+
+
+ths = [threading.Thread(target=hist, args=(i,)) for i in range(3)]
+for n, th in enumerate(ths):  # one after the other: each on a worker thread of its own
+    th.start()
+    wait_for(lambda: len(children(H.p.pid)) == n + 1, 3.0)
+s3, _, b3 = req(H.port, "GET", "/dashboard/api/history", key=H.token)
+check("dashboard: a fourth answer while three children run is 503 busy", s3 == 503 and is_error(b3, "busy"), (s3, b3))
+kids = children(H.p.pid)
+s, _, _ = req(H.port, "GET", "/health")
+check("the server answers while the children hang (three children, /health 200)", s == 200 and len(kids) == 3, (s, kids))
+for th in ths:
+    th.join(60)
+for i in range(3):
+    s, h, b, took = got.get(i, (0, {}, b"", 0))
+    check("dashboard: a history whose command hangs is 503 timeout after --request-timeout (5 s), request %d" % i,
+          s == 503 and is_error(b, "timeout") and b"history took more than 5 s" in b and 4.9 <= took < 15,
+          (s, b[:200], took))
+left = wait_for(lambda: not children(H.p.pid), 5.0)
+check("the killed children are reaped: none left", left is not None, children(H.p.pid))
+check("answers once they are gone are not busy (the count went down)",
+      req(H.port, "GET", "/dashboard/api/environments", key=H.token)[0] == 200 and
+      req(H.port, "GET", "/dashboard/api/compare", key=H.token)[0] == 200)
+H.stop()
+# SIGTERM while a child hangs: the drain waits (20 s), then the child is
+# killed, its request answered 503 stopping, and serve exits 0
+H = Server("--store", HANG, "--dashboard", "--request-timeout", "120", name="hang-stop")
+got.clear()
+th = threading.Thread(target=hist, args=(0,))
+th.start()
+wait_for(lambda: children(H.p.pid), 5.0)
+kids = children(H.p.pid)
+t0 = time.time()
+rc = H.stop(timeout=60)
+took = time.time() - t0
+th.join(60)
+s, h, b, _ = got.get(0, (0, {}, b"", 0))
+check("SIGTERM while a dashboard child hangs: answered 503 stopping after the drain, exit 0 within 25 s",
+      rc == 0 and took < 25 and s == 503 and is_error(b, "stopping"), (rc, took, s, b[:200]))
+check("... and its child (one while it hung) is gone, not left running",
+      len(kids) == 1 and not [k for k in kids if os.path.exists("/proc/%d" % k)], kids)
+
 # ---- --follow a bare remote -------------------------------------------------
 
 REMOTE = os.path.join(T, "remote.git")
@@ -1042,9 +1140,49 @@ st("dev")
 COMMIT_C = rev("development")
 push()
 t = wait_for(lambda: served("development")[2] == COMMIT_C, 5.0)
-check("--follow: a commit pushed to the remote is served within the interval", t is not None and t < 3.5, t)
+check("--follow: a commit pushed to the remote is served within the interval", t is not None and t < 5.0, t)
+maps = open("/proc/%d/maps" % F.p.pid).read()
+check("--follow: the fetches (struere fetch, a child process) leave no libgit2 (nor libcrypto) in the server",
+      "libgit2" not in maps and "libcrypto" not in maps,
+      [l for l in maps.splitlines() if "libgit2" in l or "libcrypto" in l][:3])
 rc = F.stop()
 check("--follow: SIGTERM exits 0 and removes the mirror", rc == 0 and not os.listdir(tmp), (rc, os.listdir(tmp)))
+env = dict(os.environ, TMPDIR=tmp)
+nowhere = os.path.join(T, "no-such-remote.git")
+p = subprocess.run([BIN, "serve", "--follow", nowhere, "--listen", "127.0.0.1:0"], env=env, cwd=T,
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+err = p.stderr.decode()
+check("--follow a remote that does not exist: exit 3 naming it and why, no mirror left",
+      p.returncode == 3 and ("serve --follow %s: " % nowhere) in err and len(err.splitlines()) == 1 and
+      not os.listdir(tmp), (p.returncode, err, os.listdir(tmp)))
+# fetch --init: a store made where there was none, then the remote's refs
+mirror = os.path.join(T, "mirror")
+rc, out, err = st("--store", mirror, "fetch", REMOTE, cwd=T)
+check("fetch into a place with no store: exit 3, nothing made", rc == 3 and not os.path.exists(mirror), (rc, err))
+rc, out, err = st("--store", mirror, "fetch", "--init", REMOTE, cwd=T)
+check("fetch --init makes the store and brings the remote's refs",
+      rc == 0 and rev("production", cwd=mirror) == rev("production", cwd=REMOTE) and
+      rev("development", cwd=mirror) == COMMIT_C, (rc, out, err))
+rc, out, err = st("--store", mirror, "fetch", "--init", REMOTE, cwd=T)
+check("fetch --init again: the same store, fetched again", rc == 0 and rev("development", cwd=mirror) == COMMIT_C, (rc, err))
+inside = os.path.join(STORE, "hosts", "mirror")
+rc, out, err = st("--store", inside, "fetch", "--init", REMOTE, cwd=T)
+check("fetch --init inside another repository's work tree makes a repository there, not fetching into the outer one",
+      rc == 0 and os.path.isdir(os.path.join(inside, ".git")) and rev("development", cwd=inside) == COMMIT_C,
+      (rc, err, os.listdir(os.path.dirname(inside)) if os.path.isdir(os.path.dirname(inside)) else None))
+shutil.rmtree(os.path.join(STORE, "hosts"))
+# a relative remote and a relative TMPDIR (serve runs in STORE; the child in /)
+F = Server("--follow", os.path.relpath(REMOTE, STORE), "--interval", "1",
+           env={"TMPDIR": os.path.relpath(tmp, STORE)}, name="follow-relative")
+check("--follow a relative path, TMPDIR relative: starts", F.port is not None, F.stderr())
+P = F.port
+s, e, c, b = served("production")
+check("--follow a relative path: answers from the remote's production commit",
+      s == 200 and c == rev("production", cwd=REMOTE), (s, c))
+rc = F.stop()
+check("--follow a relative path: SIGTERM exits 0 and removes the mirror", rc == 0 and not os.listdir(tmp), (rc, os.listdir(tmp)))
+rc, out, err = st("fetch", "--bogus", REMOTE, cwd=T)
+check("fetch --bogus REMOTE: exit 2 with the usage", rc == 2 and b"usage: struere fetch [--init] REMOTE" in err, (rc, err))
 
 # usage errors
 for args, pat in ((["--listen", "nowhere"], "ADDR:PORT"), (["--store", STORE, "--follow", REMOTE], "exclusive"),
