@@ -261,6 +261,13 @@ void dashboard_answer(struct srv *s, const struct srv_route *rt,
 #define SUBCOMMAND_FAILED (-1)
 #define SUBCOMMAND_LATE (-2)
 #define SUBCOMMAND_STOPPED (-3)
+/* A child's output, malloc'd (data may be NULL when len is 0). */
+struct subcommand_output {
+    char *data;
+    size_t len, cap;
+};
+/* The output's first block: above SRV_MMAP_THRESHOLD (subcommand.c). */
+#define SUBCOMMAND_FIRST_BLOCK (256 * 1024)
 /* `struere --quiet --store STORE ARGS...`, run in / (STORE and every path
  * in ARGS absolute). */
 struct subcommand {
@@ -270,11 +277,12 @@ struct subcommand {
     /* CLOCK_MONOTONIC milliseconds from which it is killed
      * (SUBCOMMAND_STOPPED) when not 0; NULL: none */
     const atomic_llong *stop_at_ms;
-    FILE *out;         /* its output; NULL: dropped */
+    struct subcommand_output *out; /* appended to (room for one byte
+                                      more); NULL: dropped */
     bool compact_json; /* its JSON without the whitespace between tokens */
     bool own_group;    /* in a process group of its own (killed with it) */
 };
-/* Runs c: its output to c->out, its diagnostics' first line (without
+/* Runs c: its output appended to c->out, its diagnostics' first line (without
  * "struere: ") to diag (dsize >= 1). Returns its exit status; or
  * SUBCOMMAND_LATE or SUBCOMMAND_STOPPED (killed); or SUBCOMMAND_FAILED:
  * not run, stopped by a signal, output past SUBCOMMAND_OUTPUT_MAX, or none

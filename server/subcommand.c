@@ -105,6 +105,29 @@ static size_t compact(struct compact *c, char *text, size_t n)
     return w;
 }
 
+/* Appends to b. Its first block is SUBCOMMAND_FIRST_BLOCK, above glibc's
+ * mmap threshold (SRV_MMAP_THRESHOLD, fixed): the answer is mapped on its
+ * own, grown by mremap and unmapped when freed, and never leaves pages in
+ * the worker thread's heap (glibc trims a thread's heap only past its
+ * trim threshold: 136-140 KiB stayed resident per worker thread after a
+ * matrix written to a memory stream). */
+static int grow(struct subcommand_output *b, const char *p, size_t n)
+{
+    if (b->len + n + 2 > b->cap) {
+        size_t cap = b->cap ? b->cap : SUBCOMMAND_FIRST_BLOCK;
+        while (cap < b->len + n + 2)
+            cap *= 2;
+        char *q = realloc(b->data, cap);
+        if (!q)
+            return -1;
+        b->data = q;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
 /* Whether the child is to be killed now: SUBCOMMAND_LATE past `until`,
  * SUBCOMMAND_STOPPED past *stop_at_ms, else 0. */
 static int cut(const struct subcommand *c, int64_t until)
@@ -180,14 +203,13 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
                 close(p[i].fd);
                 p[i].fd = -1;
             } else if (i == 0) {
-                size_t len = c->compact_json
-                                 ? compact(&json, buf, (size_t)got)
-                                 : (size_t)got;
+                size_t len = c->compact_json ? compact(&json, buf, (size_t)got)
+                                             : (size_t)got;
                 written += len;
                 if (written > SUBCOMMAND_OUTPUT_MAX) {
                     why = "its output is larger than the limit";
                     result = SUBCOMMAND_FAILED;
-                } else if (c->out && fwrite(buf, 1, len, c->out) != len) {
+                } else if (c->out && grow(c->out, buf, len) < 0) {
                     why = "out of memory";
                     result = SUBCOMMAND_FAILED;
                 }
@@ -235,8 +257,7 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
         return SUBCOMMAND_FAILED;
     }
     if (WIFSIGNALED(status)) {
-        snprintf(diag, dsize, "struere stopped by signal %d",
-                 WTERMSIG(status));
+        snprintf(diag, dsize, "struere stopped by signal %d", WTERMSIG(status));
         return SUBCOMMAND_FAILED;
     }
     if (WEXITSTATUS(status)) {
@@ -262,7 +283,7 @@ void subcommand_answer(struct srv *s, struct srv_reply *r, const char *what,
     /* a few at once (SRV_DASHBOARD_CHILDREN): one worker thread stays
      * free for the API */
     unsigned threads = s->cfg.threads ? s->cfg.threads : 4;
-    int most = threads <= 1                            ? 1
+    int most = threads <= 1                           ? 1
                : threads - 1 < SRV_DASHBOARD_CHILDREN ? (int)threads - 1
                                                       : SRV_DASHBOARD_CHILDREN;
     if (atomic_fetch_add(&s->children, 1) >= most) {
@@ -273,21 +294,34 @@ void subcommand_answer(struct srv *s, struct srv_reply *r, const char *what,
                     most);
         return;
     }
+    struct subcommand_output out = {NULL, 0, 0};
     struct subcommand c = {.store = s->store_path,
                            .args = args,
                            .seconds = s->request_seconds,
                            .stop_at_ms = &s->stop_at_ms,
-                           .out = r->f,
+                           .out = &out,
                            .compact_json = true,
                            .own_group = true};
-    int rc = atomic_load(&s->stop_at_ms) ? SUBCOMMAND_STOPPED
-                                         : subcommand_run(&c, diag, sizeof(diag));
+    int rc = atomic_load(&s->stop_at_ms)
+                 ? SUBCOMMAND_STOPPED
+                 : subcommand_run(&c, diag, sizeof(diag));
     if (rc == SUBCOMMAND_STOPPED && !diag[0])
         snprintf(diag, sizeof(diag), "serve is stopping");
     atomic_fetch_sub(&s->children, 1);
-    if (rc == 0 && r->f)
-        fputc('\n', r->f);
-    else if (rc == SUBCOMMAND_LATE)
+    if (rc == 0) {
+        /* the answer is the output's block itself (freed by
+         * libmicrohttpd once sent), not a copy in the memory stream */
+        out.data[out.len++] = '\n';
+        if (r->f)
+            fclose(r->f);
+        r->f = NULL;
+        free(r->body);
+        r->body = out.data;
+        r->len = out.len;
+        return;
+    }
+    free(out.data);
+    if (rc == SUBCOMMAND_LATE)
         reply_error(r, 503, "timeout", "%s %s", what, diag);
     else if (rc == SUBCOMMAND_STOPPED)
         reply_error(r, 503, "stopping", "%s: %s", what, diag);
