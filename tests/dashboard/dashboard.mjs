@@ -97,6 +97,25 @@ try {
   await shot(page, 'wrong-token');
 
   // ---- sign in -------------------------------------------------------------
+  // The server computes a few dashboard answers at once and answers 503
+  // busy beyond (server.h, SRV_DASHBOARD_CHILDREN); the page asks again.
+  // Here the first two asks for the history and the first for the access
+  // matrix are answered busy by the test, at the browser.
+  const busyLeft = { history: 2, access: 1 };
+  let busySent = 0;
+  const busyOnce = (r) => {
+    const p = new URL(r.url()).pathname;
+    const which = p === '/dashboard/api/history' ? 'history' : /^\/dashboard\/api\/env\/[a-z]+\/access$/.test(p) ? 'access' : null;
+    if (which && busyLeft[which] > 0) {
+      busyLeft[which]--;
+      busySent++;
+      r.respond({ status: 503, contentType: 'application/json', body: '{"error":{"code":"busy","message":"ask again"}}' });
+    } else {
+      r.continue();
+    }
+  };
+  await page.setRequestInterception(true);
+  page.on('request', busyOnce);
   await page.$eval('[data-testid=token-input]', (el) => { el.value = ''; });
   await page.type('[data-testid=token-input]', TOKEN);
   await page.click('[data-testid=sign-in]');
@@ -115,6 +134,12 @@ try {
     await text(page, '[data-testid=env-loaded-at]'));
   const defsShown = await until(page, () => document.querySelector('[data-testid=def-agents-front-desk]'));
   check('development lists its agents', defsShown);
+  const historyShown = await until(page, () => document.querySelectorAll('[data-testid=history-entry]').length > 0);
+  const matrixShown = await until(page, () => Number(document.querySelector('[data-testid=access-matrix]')?.getAttribute('data-cells')) > 0);
+  check('answers of 503 busy are asked again: the history and the access matrix show', busySent === 3 && historyShown && matrixShown,
+    `busy answers sent ${busySent}, history ${historyShown}, matrix ${matrixShown}`);
+  page.off('request', busyOnce);
+  await page.setRequestInterception(false);
   for (const sel of ['def-data-types-guardian', 'def-roles-staff', 'def-automations-send-invoice', 'def-tools-price_list'])
     check(`development lists ${sel.slice(4)}`, !!(await page.$(`[data-testid=${sel}]`)));
   check('no eval suites outside eval', !(await page.$('[data-testid=kind-evals]')));
