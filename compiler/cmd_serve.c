@@ -255,20 +255,15 @@ int cmd_serve(const struct cli *g, int argc, char **argv)
             rc = EXIT_IO;
             goto done;
         }
-        if (rt_git_discover(&repo, mirror, true, &e) < 0) {
+        /* fetch --init made it exactly there: opened there, not searched
+         * for above */
+        if (rt_git_open(&repo, mirror, &e) < 0) {
             cli_error("serve --follow: the mirror %s: %s", mirror, e.message);
             rc = EXIT_IO;
             goto done;
         }
         snprintf(path, sizeof(path), "%s", rt_git_name(repo));
         rt_git_close(repo);
-        if (strcmp(path, mirror)) { /* what fetch --init makes sure of */
-            cli_error("serve --follow: the mirror %s is not a repository of "
-                      "its own (%s)",
-                      mirror, path);
-            rc = EXIT_IO;
-            goto done;
-        }
     } else {
         /* Found as the other commands find it, but by the runtime's own
          * reader: serve never maps libgit2 for a local store (its

@@ -84,30 +84,33 @@ bool store_available(char *err, size_t errsize)
     return gitlib_load(err, errsize);
 }
 
-int store_ensure_repository(const char *dir, bool *created, char *err,
-                            size_t errsize)
+/* `git init` on dir (libgit2 started): 0 and *created, or -1 with a
+ * message. */
+static int init_at(const char *dir, bool *created, char *err, size_t errsize)
 {
-    int rc = -1;
-    git_buf found = GIT_BUF_INIT;
     git_repository *repo = NULL;
-    *created = false;
-    if (!libgit2_start(err, errsize))
-        return -1;
-    if (git_repository_discover(&found, dir, 0, NULL) == 0) {
-        rc = 0;
-        goto cleanup;
-    }
     if (git_repository_init(&repo, dir, 0) < 0) {
         const git_error *e = git_error_last();
         snprintf(err, errsize, "git init failed: %s",
                  e && e->message ? e->message : "unknown error");
-        goto cleanup;
+        return -1;
     }
-    *created = true;
-    rc = 0;
-cleanup:
-    git_buf_dispose(&found);
     git_repository_free(repo);
+    *created = true;
+    return 0;
+}
+
+int store_ensure_repository(const char *dir, bool *created, char *err,
+                            size_t errsize)
+{
+    git_buf found = GIT_BUF_INIT;
+    *created = false;
+    if (!libgit2_start(err, errsize))
+        return -1;
+    int rc = git_repository_discover(&found, dir, 0, NULL) == 0
+                 ? 0
+                 : init_at(dir, created, err, errsize);
+    git_buf_dispose(&found);
     git_libgit2_shutdown();
     return rc;
 }
@@ -121,24 +124,16 @@ int store_ensure_repository_at(const char *dir, bool *created, char *err,
         return -1;
     int rc = git_repository_open_ext(&repo, dir, GIT_REPOSITORY_OPEN_NO_SEARCH,
                                      NULL);
-    if (rc < 0 && rc != GIT_ENOTFOUND) {
+    git_repository_free(repo);
+    if (rc == GIT_ENOTFOUND) {
+        rc = init_at(dir, created, err, errsize);
+    } else if (rc < 0) {
         /* there, but not to be opened: never made again over it */
         const git_error *e = git_error_last();
         snprintf(err, errsize, "%s",
                  e && e->message ? e->message : "cannot open");
         rc = -1;
-    } else if (rc < 0) {
-        rc = 0;
-        if (git_repository_init(&repo, dir, 0) < 0) {
-            const git_error *e = git_error_last();
-            snprintf(err, errsize, "git init failed: %s",
-                     e && e->message ? e->message : "unknown error");
-            rc = -1;
-        } else {
-            *created = true;
-        }
     }
-    git_repository_free(repo);
     git_libgit2_shutdown();
     return rc;
 }

@@ -1067,7 +1067,8 @@ reflog = os.path.join(HANG, ".git", "logs", "refs", "heads", "struere", "product
 check("the hanging store's production reflog exists (to become a FIFO)", os.path.isfile(reflog), reflog)
 os.remove(reflog)
 os.mkfifo(reflog)
-H = Server("--store", HANG, "--dashboard", "--request-timeout", "5", name="hang")
+HANG_LOG = os.path.join(T, "hang-decisions.log")
+H = Server("--store", HANG, "--dashboard", "--request-timeout", "5", "--decision-log", HANG_LOG, name="hang")
 check("a server on the hanging store starts", H.port is not None, H.stderr())
 got = {}
 
@@ -1086,6 +1087,27 @@ check("dashboard: a fourth answer while three children run is 503 busy", s3 == 5
 kids = children(H.p.pid)
 s, _, _ = req(H.port, "GET", "/health")
 check("the server answers while the children hang (three children, /health 200)", s == 200 and len(kids) == 3, (s, kids))
+# what server/README.md promises of a child: in /, stdin /dev/null, in a
+# process group of its own, and none of the server's descriptors (its
+# sockets, its decision log)
+
+
+def fds(pid):
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out[int(fd)] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            pass
+    return out
+
+
+seen = {k: (os.readlink("/proc/%d/cwd" % k), os.getpgid(k), fds(k)) for k in kids}
+check("each child runs in /, in a process group of its own, stdin /dev/null",
+      all(cwd == "/" and pg == k and f.get(0) == "/dev/null" for k, (cwd, pg, f) in seen.items()), seen)
+check("no child holds a socket or the decision log",
+      all(not [p for p in f.values() if p.startswith("socket:") or p == HANG_LOG] for _, _, f in seen.values()) and
+      HANG_LOG in fds(H.p.pid).values(), seen)
 for th in ths:
     th.join(60)
 for i in range(3):
