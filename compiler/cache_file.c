@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -310,6 +311,39 @@ unsigned char *cache_file_read_at(int dir, const char *name, size_t max,
     }
     close(fd);
     return b;
+}
+
+bool cache_file_map_sealed(const char *path, size_t max, struct cache_map *m)
+{
+    memset(m, 0, sizeof(*m));
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    void *p = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_size > CACHE_SEAL_BYTES && (uint64_t)st.st_size <= max &&
+        (uint64_t)st.st_size <= SIZE_MAX)
+        p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return false;
+    m->data = p;
+    m->mapped = (size_t)st.st_size;
+    m->len = m->mapped - CACHE_SEAL_BYTES;
+    unsigned char tag[CACHE_SEAL_BYTES];
+    if (cache_file_seal(path, false, m->data, m->len, tag) &&
+        sodium_memcmp(tag, m->data + m->len, CACHE_SEAL_BYTES) == 0)
+        return true;
+    cache_file_unmap(m);
+    return false;
+}
+
+void cache_file_unmap(struct cache_map *m)
+{
+    if (m->data)
+        munmap((void *)m->data, m->mapped);
+    memset(m, 0, sizeof(*m));
 }
 
 unsigned char *cache_file_read(const char *path, size_t *len)

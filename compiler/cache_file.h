@@ -82,6 +82,30 @@ unsigned char *cache_file_read(const char *path, size_t *len);
  * read failed for a reason that says nothing of the file. */
 unsigned char *cache_file_read_at(int dir, const char *name, size_t max,
                                   size_t *len, bool *bad);
+/* A sealed cache file mapped read-only rather than read: the two large
+ * ones (the definition cache, the segments index) are 3-18 MB at 10,000
+ * definitions, and read() copied each into fresh memory, which the
+ * kernel zeroed first, every run (bench/RESULTS.md, twenty-fourth
+ * session). data[0, len) are the bytes before the seal, which verified;
+ * the seal follows them. The mapping keeps the file's bytes as they were
+ * mapped when the file is replaced meanwhile: cache files are replaced
+ * by rename, never written in place. (A process of this user truncating
+ * one in place, as nothing of struere's does, would make a read of the
+ * pages cut off fail with SIGBUS; such a process can change the store
+ * itself.) */
+struct cache_map {
+    const unsigned char *data; /* NULL: nothing mapped */
+    size_t len;
+    size_t mapped;
+};
+/* Maps the regular file at path (not through a link, never blocking on a
+ * FIFO) when it holds more than the seal and at most max bytes and its
+ * seal verifies under the key of its directory. False otherwise, with
+ * nothing mapped. */
+bool cache_file_map_sealed(const char *path, size_t max, struct cache_map *m);
+/* Unmaps m (mapped or not) and clears it. */
+void cache_file_unmap(struct cache_map *m);
+
 /* A file written within this long before a run started may have a stat
  * that a later write repeats (timestamps are coarse; FAT's are 2 s): the
  * caches do not take such a stat as proof that the file is unchanged. */

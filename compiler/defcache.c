@@ -92,9 +92,8 @@
 #define BOM 0x01020304u
 
 struct defcache {
-    unsigned char *data; /* the whole base file */
-    size_t len;
-    unsigned char *delta; /* the whole delta file, or NULL */
+    struct cache_map base;  /* the base file, mapped (cache_file.h) */
+    struct cache_map delta; /* the delta file, or nothing mapped */
     struct arena arena;
     struct index *records; /* path -> record (the byte after its length) */
     /* The results of the checks between definitions (xcheck.h): path ->
@@ -395,7 +394,7 @@ static bool put_cache(rt_buf *o, const struct project *p,
     config_digest(p, config);
     if (delta && (!old || !old->xchecks || memcmp(config, old->config, 32)))
         return false;
-    size_t limit = delta ? old->len / 8 : SIZE_MAX;
+    size_t limit = delta ? old->base.mapped / 8 : SIZE_MAX;
     put_header(o, delta ? DELTA_MAGIC : MAGIC, id, real, delta ? old : NULL);
     uint64_t count = 0, entries = 0;
     size_t count_at = o->len;
@@ -462,7 +461,7 @@ int defcache_save(const char *path, const struct project *p,
     free(o.p);
     /* About the size of the cache it replaces: one allocation. */
     rt_buf_grow_init(&o);
-    rt_buf_reserve(&o, (old ? old->len : 0) + (1u << 20));
+    rt_buf_reserve(&o, (old ? old->base.mapped : 0) + (1u << 20));
     int rc = put_cache(&o, p, old, false, started, id, real, &empty)
                  ? seal_and_write(path, "", &o)
                  : -1;
@@ -475,19 +474,15 @@ int defcache_save(const char *path, const struct project *p,
 /* ---- reading --------------------------------------------------------------
  */
 
-/* The whole file at path when its MAC is the store key's (its last
- * TAG_BYTES bytes; *tag gets them); NULL otherwise. */
-static unsigned char *read_sealed(const char *path, size_t max, size_t *len,
-                                  unsigned char tag[TAG_BYTES])
+/* The file at path mapped (m) when its MAC is the store key's (its
+ * last TAG_BYTES bytes) and it holds at least a header's magic, byte
+ * order and count; false otherwise. */
+static bool map_sealed(const char *path, size_t max, struct cache_map *m)
 {
-    bool bad;
-    unsigned char *data = cache_file_read_at(AT_FDCWD, path, max, len, &bad);
-    if (data && *len >= 8 + 4 + 8 + TAG_BYTES &&
-        cache_file_seal(path, false, data, *len - TAG_BYTES, tag) &&
-        sodium_memcmp(tag, data + *len - TAG_BYTES, TAG_BYTES) == 0)
-        return data;
-    free(data);
-    return NULL;
+    if (cache_file_map_sealed(path, max, m) && m->len >= 8 + 4 + 8)
+        return true;
+    cache_file_unmap(m);
+    return false;
 }
 
 /* The header both files begin with, up to the count (or the base's MAC):
@@ -583,14 +578,12 @@ static void open_delta(struct defcache *c, const char *path, const char *id,
     if (!c->xchecks || (size_t)snprintf(dpath, sizeof(dpath), "%s%s", path,
                                         DELTA_SUFFIX) >= sizeof(dpath))
         return;
-    size_t len = 0;
-    unsigned char tag[TAG_BYTES], named[TAG_BYTES], config[32];
+    unsigned char named[TAG_BYTES], config[32];
+    struct cache_map m;
     /* (a delta larger than an eighth of its base is never written) */
-    unsigned char *data =
-        read_sealed(dpath, c->len / 8 + TAG_BYTES + 4096, &len, tag);
-    if (!data)
+    if (!map_sealed(dpath, c->base.mapped / 8 + TAG_BYTES + 4096, &m))
         return;
-    struct bin_in r = {data, data + len - TAG_BYTES, false};
+    struct bin_in r = {m.data, m.data + m.len, false};
     struct index *records = NULL, *xchecks = NULL;
     if (read_header(&r, DELTA_MAGIC, id, real)) {
         bin_bytes(&r, named, TAG_BYTES);
@@ -600,10 +593,10 @@ static void open_delta(struct defcache *c, const char *path, const char *id,
     if (records)
         xchecks = read_xchecks(&r, &c->arena, config);
     if (!xchecks || memcmp(config, c->config, 32)) {
-        free(data); /* what the indexes took stays in the arena, unused */
+        cache_file_unmap(&m); /* what the indexes took stays in the arena */
         return;
     }
-    c->delta = data;
+    c->delta = m;
     c->delta_records = records;
     c->delta_xchecks = xchecks;
 }
@@ -617,10 +610,10 @@ struct defcache *defcache_open(const char *path, const struct project *p)
     if (!c)
         return NULL;
     arena_init(&c->arena);
-    c->data = read_sealed(path, SIZE_MAX, &c->len, c->tag);
-    if (!c->data)
+    if (!map_sealed(path, SIZE_MAX, &c->base))
         goto unusable;
-    struct bin_in r = {c->data, c->data + c->len - TAG_BYTES, false};
+    memcpy(c->tag, c->base.data + c->base.len, TAG_BYTES);
+    struct bin_in r = {c->base.data, c->base.data + c->base.len, false};
     if (!read_header(&r, MAGIC, id, real) ||
         !(c->records = read_records(&r, &c->arena, false)))
         goto unusable;
@@ -735,8 +728,8 @@ void defcache_free(struct defcache *c)
 {
     if (!c)
         return;
-    free(c->data);
-    free(c->delta);
+    cache_file_unmap(&c->base);
+    cache_file_unmap(&c->delta);
     arena_free(&c->arena);
     free(c);
 }

@@ -79,10 +79,12 @@ static size_t segment_length(const unsigned char *p, size_t n)
  */
 
 struct loose_segments {
-    unsigned char *data;        /* the base file */
+    struct cache_map base;      /* the base file, mapped (cache_file.h) */
+    const unsigned char *data;  /* its bytes, or NULL */
     size_t base_len;            /* its bytes before the seal (0: none) */
     size_t base_entries;        /* the bytes of its entries */
-    unsigned char *delta;       /* the delta file read, or NULL */
+    struct cache_map dmap;      /* the delta file, or nothing mapped */
+    const unsigned char *delta; /* its bytes, or NULL */
     const unsigned char **slot; /* open addressing by key: entry heads */
     size_t nslot;
 };
@@ -111,23 +113,15 @@ static bool delta_path(const char *git_dir, char *buf, size_t size)
     return cache_file_path(git_dir, "segments.delta", buf, size);
 }
 
-/* The file at path (malloc'd, *len bytes before its seal) when it holds
- * at most max bytes and its seal verifies; NULL otherwise. */
-static unsigned char *read_sealed(const char *path, size_t max, size_t *len)
+/* The file at path mapped (m; m->len bytes before its seal) when it
+ * holds at most max bytes and its seal verifies; NULL otherwise. */
+static const unsigned char *map_sealed(const char *path, size_t max,
+                                       struct cache_map *m, size_t *len)
 {
-    size_t n = 0;
-    bool bad;
-    unsigned char *data = cache_file_read_at(AT_FDCWD, path, max, &n, &bad);
-    unsigned char tag[CACHE_SEAL_BYTES];
-    if (data && n > CACHE_SEAL_BYTES &&
-        cache_file_seal(path, false, data, n - CACHE_SEAL_BYTES, tag) &&
-        sodium_memcmp(tag, data + n - CACHE_SEAL_BYTES, CACHE_SEAL_BYTES) ==
-            0) {
-        *len = n - CACHE_SEAL_BYTES;
-        return data;
-    }
-    free(data);
-    return NULL;
+    if (!cache_file_map_sealed(path, max, m))
+        return NULL;
+    *len = m->len;
+    return m->data;
 }
 
 /* Whether data[at, len) is exactly count entries, each inside it; *bytes
@@ -191,11 +185,11 @@ struct loose_segments *loose_segments_open(const char *git_dir)
     uint32_t count = 0, dcount = 0;
     if (!s || !segments_path(git_dir, path, sizeof(path)))
         return s;
-    s->data = read_sealed(path, SIZE_MAX, &len);
+    s->data = map_sealed(path, SIZE_MAX, &s->base, &len);
     if (!s->data || !base_head(s->data, len, &at, &count) ||
         !entries_fit(s->data, at, len, count, &s->base_entries)) {
         /* Unusable: nothing to take from it (it is replaced on save). */
-        free(s->data);
+        cache_file_unmap(&s->base);
         s->data = NULL;
         s->base_entries = 0;
         return s;
@@ -206,15 +200,16 @@ struct loose_segments *loose_segments_open(const char *git_dir)
      * entries and its head): a larger file is not even hashed. */
     size_t dbytes;
     if (delta_path(git_dir, path, sizeof(path)))
-        s->delta = read_sealed(
-            path, s->base_entries / 8 + dat + CACHE_SEAL_BYTES, &dlen);
+        s->delta =
+            map_sealed(path, s->base_entries / 8 + dat + CACHE_SEAL_BYTES,
+                       &s->dmap, &dlen);
     if (s->delta && dlen >= dat)
         dcount = get_u32(s->delta + dat - 4);
     if (s->delta &&
         !(dlen >= dat && memcmp(s->delta, DELTA_MAGIC, 8) == 0 &&
           sodium_memcmp(s->delta + 8, s->data + len, CACHE_SEAL_BYTES) == 0 &&
           entries_fit(s->delta, dat, dlen, dcount, &dbytes))) {
-        free(s->delta);
+        cache_file_unmap(&s->dmap);
         s->delta = NULL;
     }
     if (!s->delta)
@@ -224,8 +219,8 @@ struct loose_segments *loose_segments_open(const char *git_dir)
         nslot *= 2;
     s->slot = calloc(nslot, sizeof(*s->slot));
     if (!s->slot) { /* out of memory: an empty set */
-        free(s->data);
-        free(s->delta);
+        cache_file_unmap(&s->base);
+        cache_file_unmap(&s->dmap);
         memset(s, 0, sizeof(*s));
         return s;
     }
@@ -241,8 +236,8 @@ void loose_segments_free(struct loose_segments *s)
     if (!s)
         return;
     free(s->slot);
-    free(s->data);
-    free(s->delta);
+    cache_file_unmap(&s->base);
+    cache_file_unmap(&s->dmap);
     free(s);
 }
 
