@@ -39,6 +39,9 @@ struct req {
     int status;
     int env;
     struct srv_conn *conn; /* its connection's deadline clock */
+    /* A dashboard answer computed by a child (subcommand.h): the
+     * connection is suspended until it is done. */
+    struct subcommand_job *job;
 };
 
 /* The deadline clock libmicrohttpd keeps for c (connection_notify's). */
@@ -322,6 +325,12 @@ static void answer(struct srv *s, struct MHD_Connection *c, struct req *q,
     envs_release(l);
 }
 
+/* A suspended connection's job is done (on the job's thread). */
+static void resume(void *c)
+{
+    mhd.resume_connection(c);
+}
+
 static bool takes_body(enum srv_route_id id)
 {
     return id == ROUTE_AUTHORIZE || id == ROUTE_BATCH || id == ROUTE_PROMPT ||
@@ -370,6 +379,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         }
         return MHD_YES; /* the body (if any) follows, then the last call */
     }
+    if (q->job) {
+        /* resumed: the child's answer (its thread is done with it) */
+        struct srv_reply done = *subcommand_job_reply(q->job);
+        subcommand_job_reply(q->job)->body = NULL;
+        subcommand_job_free(q->job);
+        q->job = NULL;
+        return send_reply(c, q, &done);
+    }
     if (q->answered) {
         *upload_size = 0;
         return MHD_YES;
@@ -417,6 +434,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
                     "a request body holds at most %d bytes", SRV_BODY_MAX);
     else
         answer(s, c, q, &r);
+    if (r.job) {
+        /* computed on a thread of its own, this connection suspended
+         * meanwhile: the worker thread goes on with its other
+         * connections */
+        q->job = r.job;
+        if (r.f)
+            fclose(r.f);
+        free(r.body);
+        mhd.suspend_connection(c);
+        subcommand_job_start(q->job, resume, c);
+        return MHD_YES;
+    }
     return send_reply(c, q, &r);
 }
 
@@ -436,6 +465,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                      ? 408
                      : 0;
     metrics_request(s->metrics, q->route.id, status, since(&q->start));
+    /* a job done whose answer was not sent (the connection ended once
+     * resumed) */
+    subcommand_job_free(q->job);
     /* the dashboard's large answers: their memory given back (envs.c) */
     if (status == 200 &&
         (q->route.id == ROUTE_D_ACCESS || q->route.id == ROUTE_D_HISTORY ||
@@ -579,7 +611,8 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
                         ? (s->request_seconds > 1 ? s->request_seconds - 1 : 1)
                         : SRV_IDLE_SECONDS;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_USE_ITC | (v6 ? MHD_USE_IPv6 : 0) | MHD_USE_ERROR_LOG;
+                     MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                     (v6 ? MHD_USE_IPv6 : 0) | MHD_USE_ERROR_LOG;
     struct MHD_Daemon *d = mhd.start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, handler, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -630,6 +663,11 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     atomic_store(&s->stop_at_ms,
                  (long long)t0.tv_sec * 1000 + t0.tv_nsec / 1000000);
+    /* and every job's thread done (its connection resumed) before
+     * libmicrohttpd goes: a child is killed within its poll (200 ms);
+     * none starts from now on (subcommand_answer) */
+    while (atomic_load(&s->job_threads) > 0)
+        usleep(10000);
     mhd.stop_daemon(d);
     srv_free(s);
     fprintf(stderr, "struere serve: stopped\n");

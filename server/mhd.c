@@ -36,6 +36,8 @@ static void load(void)
         ENTRY(add_response_header, MHD_add_response_header),
         ENTRY(queue_response, MHD_queue_response),
         ENTRY(destroy_response, MHD_destroy_response),
+        ENTRY(suspend_connection, MHD_suspend_connection),
+        ENTRY(resume_connection, MHD_resume_connection),
     };
 #undef ENTRY
     /* Never closed: the server runs until the process ends. */

@@ -63,10 +63,9 @@
  * that stops answering would otherwise stop the follower for good. */
 #define SRV_FETCH_SECONDS 300
 /* Dashboard answers computed at once, each a child process (the access
- * matrix at 10,000 definitions takes 0.4 s and 29 MB) that holds a worker
- * thread meanwhile: the page's three (access, history, compare), and
- * fewer than the worker threads (--threads, default 4) when there are
- * two or more, so that one stays free for new connections; more are 503
+ * matrix at 10,000 definitions takes 0.4 s and 29 MB) waited for by a
+ * thread of its own, its connection suspended meanwhile (no worker thread
+ * is held): the page's three (access, history, compare); more are 503
  * busy (the page asks again) rather than a process each. */
 #define SRV_DASHBOARD_CHILDREN 3
 /* How often the store's refs are looked at (milliseconds). */
@@ -147,6 +146,7 @@ struct srv {
     atomic_long inflight;
     atomic_int trim_now;      /* a large dashboard answer: trim this round */
     atomic_int children;      /* dashboard answers being computed */
+    atomic_int job_threads;   /* their threads, until done with them */
     atomic_llong stop_at_ms;  /* CLOCK_MONOTONIC: child processes killed
                                  from then on (SIGTERM's drain); 0 none */
     atomic_long connections;  /* open now */
@@ -230,6 +230,7 @@ void declog_close(struct srv_declog *d);
 /* ---- answers ---- */
 
 /* What a handler answers: status, body (a memory stream), headers. */
+struct subcommand_job;
 struct srv_reply {
     int status;
     FILE *f;
@@ -240,6 +241,9 @@ struct srv_reply {
     int env;           /* Struere-Environment, 0 none */
     char commit[41];   /* Struere-Commit */
     bool close;        /* Connection: close after the answer */
+    /* A child to run before the answer (subcommand_answer): http.c runs
+     * it on a thread of its own, its connection suspended meanwhile. */
+    struct subcommand_job *job;
 };
 
 /* Sets an error answer {"error":{"code","message"}}. */
@@ -295,10 +299,28 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize);
  * another exit status, "internal" when it did not run, was stopped by a
  * signal or printed nothing, with `what` and its first diagnostic; 503
  * "timeout" when it takes longer (it is killed), "stopping" when it still
- * runs two seconds before SIGTERM's drain ends, "busy" when
- * SRV_DASHBOARD_CHILDREN are running. */
+ * runs two seconds before SIGTERM's drain ends, "busy" at once when
+ * SRV_DASHBOARD_CHILDREN are running.
+ *
+ * It is not run here: r->job is set (or r answered at once: busy,
+ * stopping once SIGTERM's drain began, out of memory), and the caller
+ * hands the job to subcommand_job_start. A child takes up to
+ * --request-timeout; run by the worker thread that read the request, it
+ * held up every other connection of that thread (libmicrohttpd gives each
+ * connection to one thread): an API client's kept-alive connections, the
+ * page's other requests. */
 void subcommand_answer(struct srv *s, struct srv_reply *r, const char *what,
                        const char *const args[]);
+/* Runs j on a thread of its own: done(arg) is called there once j's
+ * answer is in subcommand_job_reply (its body complete, no stream open).
+ * When no thread can be started, j runs here and done is called before
+ * this returns. j is the caller's to free (subcommand_job_free) once done
+ * has been called, and never before. */
+void subcommand_job_start(struct subcommand_job *j, void (*done)(void *),
+                          void *arg);
+struct srv_reply *subcommand_job_reply(struct subcommand_job *j);
+/* Frees j and its answer's body (NULL: nothing). */
+void subcommand_job_free(struct subcommand_job *j);
 /* server/dashboard/index.html is embedded_dashboard[0] (embedded.h),
  * written at build time by scripts/embed.sh. */
 

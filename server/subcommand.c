@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -276,27 +277,91 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
     return WEXITSTATUS(status);
 }
 
+/* A dashboard answer to compute (server.h): the command, copied, and the
+ * answer once it ran. */
+#define JOB_ARGS 12
+struct subcommand_job {
+    struct srv *s;
+    char what[16];
+    char *args[JOB_ARGS]; /* NULL-terminated */
+    struct srv_reply reply;
+    void (*done)(void *);
+    void *arg;
+};
+
+void subcommand_job_free(struct subcommand_job *j)
+{
+    if (!j)
+        return;
+    for (size_t i = 0; i < JOB_ARGS && j->args[i]; i++)
+        free(j->args[i]);
+    if (j->reply.f)
+        fclose(j->reply.f);
+    free(j->reply.body);
+    free(j);
+}
+
+struct srv_reply *subcommand_job_reply(struct subcommand_job *j)
+{
+    return &j->reply;
+}
+
 void subcommand_answer(struct srv *s, struct srv_reply *r, const char *what,
                        const char *const args[])
 {
-    char diag[1024] = "";
-    /* a few at once (SRV_DASHBOARD_CHILDREN): one worker thread stays
-     * free for the API */
-    unsigned threads = s->cfg.threads ? s->cfg.threads : 4;
-    int most = threads <= 1                           ? 1
-               : threads - 1 < SRV_DASHBOARD_CHILDREN ? (int)threads - 1
-                                                      : SRV_DASHBOARD_CHILDREN;
-    if (atomic_fetch_add(&s->children, 1) >= most) {
+    /* a few at once, each a process */
+    if (atomic_fetch_add(&s->children, 1) >= SRV_DASHBOARD_CHILDREN) {
         atomic_fetch_sub(&s->children, 1);
         reply_error(r, 503, "busy",
                     "%d dashboard answers are being computed; ask again "
                     "in a moment",
-                    most);
+                    SRV_DASHBOARD_CHILDREN);
         return;
     }
+    /* Once the drain began, no job: the main thread waits for the job
+     * threads (job_threads, counted from here on) before it stops
+     * libmicrohttpd, and a job begun after that wait would resume its
+     * connection on a daemon gone. It stores stop_at_ms before it reads
+     * the count, this thread counts before it reads stop_at_ms: one of
+     * the two sees the other. */
+    atomic_fetch_add(&s->job_threads, 1);
+    if (atomic_load(&s->stop_at_ms)) {
+        atomic_fetch_sub(&s->job_threads, 1);
+        atomic_fetch_sub(&s->children, 1);
+        reply_error(r, 503, "stopping", "%s: serve is stopping", what);
+        return;
+    }
+    struct subcommand_job *j = calloc(1, sizeof(*j));
+    bool ok = j != NULL;
+    for (size_t i = 0; ok && args[i]; i++)
+        ok = i + 1 < JOB_ARGS && (j->args[i] = strdup(args[i]));
+    if (!ok) {
+        subcommand_job_free(j);
+        atomic_fetch_sub(&s->job_threads, 1);
+        atomic_fetch_sub(&s->children, 1);
+        reply_error(r, 500, "internal", "%s: out of memory", what);
+        return;
+    }
+    j->s = s;
+    snprintf(j->what, sizeof(j->what), "%s", what);
+    j->reply = *r; /* its status, type and headers; a body of its own */
+    j->reply.f = NULL;
+    j->reply.body = NULL;
+    j->reply.len = 0;
+    j->reply.job = NULL;
+    r->job = j;
+}
+
+/* Runs j's command and makes its answer (no stream left open). */
+static void job_run(struct subcommand_job *j)
+{
+    struct srv *s = j->s;
+    struct srv_reply *r = &j->reply;
+    const char *what = j->what;
+    char diag[1024] = "";
     struct subcommand_output out = {NULL, 0, 0};
     struct subcommand c = {.store = s->store_path,
-                           .args = args,
+                           .args = (const char *const *)j->args,
                            .seconds = s->request_seconds,
                            .stop_at_ms = &s->stop_at_ms,
                            .out = &out,
@@ -307,7 +372,6 @@ void subcommand_answer(struct srv *s, struct srv_reply *r, const char *what,
                  : subcommand_run(&c, diag, sizeof(diag));
     if (rc == SUBCOMMAND_STOPPED && !diag[0])
         snprintf(diag, sizeof(diag), "serve is stopping");
-    atomic_fetch_sub(&s->children, 1);
     if (rc == 0) {
         /* the answer is the output's block itself (freed by
          * libmicrohttpd once sent), not a copy in the memory stream */
@@ -331,4 +395,44 @@ void subcommand_answer(struct srv *s, struct srv_reply *r, const char *what,
         reply_error(r, 500, "invalid", "%s: %s", what, diag);
     else if (rc)
         reply_error(r, 500, "store", "%s: %s", what, diag);
+    if (r->f) { /* the body complete, its address stable */
+        fclose(r->f);
+        r->f = NULL;
+    }
+}
+
+/* The job, then done; j is not touched after done (its caller may have
+ * freed it). The child is gone before done: a request asked again as soon
+ * as this one is answered is not busy. The count of job threads goes down
+ * last: serve's drain waits for it before it stops libmicrohttpd. */
+static void job_finish(struct subcommand_job *j)
+{
+    struct srv *s = j->s;
+    job_run(j);
+    atomic_fetch_sub(&s->children, 1);
+    j->done(j->arg);
+    atomic_fetch_sub(&s->job_threads, 1);
+}
+
+static void *job_thread(void *arg)
+{
+    job_finish(arg);
+    return NULL;
+}
+
+void subcommand_job_start(struct subcommand_job *j, void (*done)(void *),
+                          void *arg)
+{
+    j->done = done;
+    j->arg = arg;
+    pthread_attr_t at;
+    pthread_t t;
+    bool started = false;
+    if (pthread_attr_init(&at) == 0) {
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        started = pthread_create(&t, &at, job_thread, j) == 0;
+        pthread_attr_destroy(&at);
+    }
+    if (!started) /* as before there were threads for it: here */
+        job_finish(j);
 }

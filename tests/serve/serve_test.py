@@ -1121,6 +1121,45 @@ check("answers once they are gone are not busy (the count went down)",
       req(H.port, "GET", "/dashboard/api/environments", key=H.token)[0] == 200 and
       req(H.port, "GET", "/dashboard/api/compare", key=H.token)[0] == 200)
 H.stop()
+# One worker thread (--threads 1): a child is waited for on a thread of
+# its own, its connection suspended, so the worker goes on answering the
+# others meanwhile: a kept-alive connection it served before, a new one.
+# (While the worker itself waited for the child, every other request
+# waited until the child was killed.)
+H = Server("--store", HANG, "--dashboard", "--request-timeout", "5", "--threads", "1", name="hang-one-thread")
+check("a server with one worker thread on the hanging store starts", H.port is not None, H.stderr())
+kept = http.client.HTTPConnection("127.0.0.1", H.port, timeout=20)
+kept.request("GET", "/health")
+r0 = kept.getresponse()
+r0.read()
+got.clear()
+th = threading.Thread(target=hist, args=(0,))
+th.start()
+hung = wait_for(lambda: len(children(H.p.pid)) == 1, 5.0)
+try:
+    kept.request("GET", "/health")
+    r1 = kept.getresponse()
+    r1.read()
+    s1 = r1.status
+except (OSError, http.client.HTTPException) as e:
+    s1 = repr(e)
+try:
+    s2 = req(H.port, "GET", "/dashboard/api/environments", key=H.token, timeout=3)[0]
+except (OSError, http.client.HTTPException) as e:
+    s2 = repr(e)
+pending = 0 not in got and len(children(H.p.pid)) == 1
+check("one worker thread: while a dashboard child hangs, a kept-alive connection and a new one are answered, "
+      "the child's request still waiting",
+      hung is not None and r0.status == 200 and s1 == 200 and s2 == 200 and pending,
+      (hung, s1, s2, got.get(0)))
+kept.close()
+th.join(60)
+s, h, b, took = got.get(0, (0, {}, b"", 0))
+check("one worker thread: the hanging child's request is then answered 503 timeout",
+      s == 503 and is_error(b, "timeout") and 4.9 <= took < 15, (s, b[:200], took))
+check("one worker thread: the killed child is reaped", wait_for(lambda: not children(H.p.pid), 5.0) is not None,
+      children(H.p.pid))
+H.stop()
 # SIGTERM while a child hangs: the drain waits (20 s), then the child is
 # killed, its request answered 503 stopping, and serve exits 0
 H = Server("--store", HANG, "--dashboard", "--request-timeout", "120", name="hang-stop")
@@ -1129,7 +1168,24 @@ th = threading.Thread(target=hist, args=(0,))
 th.start()
 wait_for(lambda: children(H.p.pid), 5.0)
 kids = children(H.p.pid)
+# a kept-alive connection, open before SIGTERM: a dashboard answer asked
+# on it during the drain starts no child (503 stopping at once)
+kept = http.client.HTTPConnection("127.0.0.1", H.port, timeout=20)
+kept.request("GET", "/health")
+kept.getresponse().read()
 t0 = time.time()
+H.p.send_signal(signal.SIGTERM)
+time.sleep(0.5)
+try:
+    kept.request("GET", "/dashboard/api/history", headers={"Authorization": "Bearer " + H.token})
+    r1 = kept.getresponse()
+    during = (r1.status, r1.read(), time.time() - t0)
+except (OSError, http.client.HTTPException) as e:
+    during = (repr(e), b"", time.time() - t0)
+kept.close()
+check("SIGTERM: a dashboard answer asked during the drain (kept-alive) is 503 stopping at once, no child started",
+      during[0] == 503 and is_error(during[1], "stopping") and during[2] < 5 and len(children(H.p.pid)) <= 1,
+      (during, children(H.p.pid)))
 rc = H.stop(timeout=60)
 took = time.time() - t0
 th.join(60)
