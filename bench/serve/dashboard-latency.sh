@@ -54,7 +54,7 @@ for r in $(seq "$rounds"); do
         wrk -t2 -c64 -d"${secs}s" --latency -s "$work/auth.lua" \
             "http://127.0.0.1:$port/v1/authorize" |
             awk '/Requests\/sec/ { rps = $2 }
-                 /^ +Latency / { max = $4 }
+                 /^ +Latency +[0-9]/ { max = $4 }
                  /^ +50%/ { p50 = $2 } /^ +90%/ { p90 = $2 } /^ +99%/ { p99 = $2 }
                  /Socket errors|Non-2xx/ { err = err " " $0 }
                  END { printf "  %s requests/s  p50 %s  p90 %s  p99 %s  max %s%s\n",
