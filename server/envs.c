@@ -223,10 +223,12 @@ static int64_t now_ms(void)
 
 /* Memory that answers freed goes back to the system: glibc otherwise
  * keeps freed pages in each thread's heap. serve at 10,000 definitions
- * stayed 79-114 MiB above its bundles after the dashboard's access
- * matrices (JSON documents of megabytes, built from small objects) and
- * 9.0-9.6 MiB after a load of authorize requests, against 7.3-7.5 at rest
- * (bench/serve/memory-use.sh). A trim walks every heap under its lock, so
+ * stayed 9.0-9.6 MiB above its bundles after a load of authorize
+ * requests, against 7.3-7.5 at rest (bench/serve/memory-use.sh). The
+ * dashboard's large answers are now a child's output in a block mapped
+ * on its own, yet without the trim after them serve still ended 7.6-8.3
+ * MiB above its bundles, with it 7.7-7.8 (bench/RESULTS.md, twenty-fourth
+ * session). A trim walks every heap under its lock, so
  * it is done once per round at most, and only when it may give much
  * back: after one of those dashboard answers (trim_now, set by http.c), a
  * reload, or a round without requests after at least SRV_TRIM_REQUESTS
