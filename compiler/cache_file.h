@@ -89,10 +89,12 @@ unsigned char *cache_file_read_at(int dir, const char *name, size_t max,
  * session). data[0, len) are the bytes before the seal, which verified;
  * the seal follows them. The mapping keeps the file's bytes as they were
  * mapped when the file is replaced meanwhile: cache files are replaced
- * by rename, never written in place. (A process of this user truncating
- * one in place, as nothing of struere's does, would make a read of the
- * pages cut off fail with SIGBUS; such a process can change the store
- * itself.) */
+ * by rename, never written in place. A file rewritten in place while a
+ * run has it mapped (by nothing of struere's: cp or rsync --inplace over
+ * the git directory during a run) shows that run its new bytes, which
+ * were not verified, and pages cut off by a truncation fail with SIGBUS;
+ * whoever can do that can change the store's refs and objects as well.
+ * If the file system cannot map the file, the cache is not used. */
 struct cache_map {
     const unsigned char *data; /* NULL: nothing mapped */
     size_t len;

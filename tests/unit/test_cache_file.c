@@ -264,10 +264,13 @@ static void test_map_sealed(void)
     flip(path, 50000 + 3);
     CHECK(!cache_file_map_sealed(path, SIZE_MAX, &m) && !m.data);
     flip(path, 50000 + 3);
-    /* Sealed under another key: the key file replaced. */
+    /* No key, then another key (the key file removed, then made again). */
     char key[128];
     snprintf(key, sizeof(key), "%s/key", dir);
     CHECK(unlink(key) == 0);
+    CHECK(!cache_file_map_sealed(path, SIZE_MAX, &m) && !m.data);
+    unsigned char other_key[CACHE_KEY_BYTES];
+    CHECK(cache_file_key(dir, true, other_key)); /* a new one, made now */
     CHECK(!cache_file_map_sealed(path, SIZE_MAX, &m) && !m.data);
     /* Only the seal, or shorter: refused. */
     CHECK(write_sealed(path, 'z', 0));
