@@ -16,21 +16,8 @@ set -u
 src=$1 rounds=$2 secs=$3
 shift 3
 port=${PORT:-18286}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp -r "$src" "$work/store"
-first=$(realpath "$1")
-(cd "$work/store" && "$first" keys create --env development --name dashboard-latency) \
-    >"$work/key" 2>/dev/null || { echo "dashboard-latency.sh: keys create failed" >&2; exit 1; }
-type=$(ls "$work/store/data" | sed -n 1p)
-type=${type%.yaml}
-echo "tok-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$work/token"
-cat >"$work/auth.lua" <<EOF
-wrk.method = "POST"
-wrk.body = '{"actor":{"type":"system"},"action":"read","resource":"$type"}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $(cat "$work/key")"
-EOF
+. "$(dirname "$0")/setup.sh"
+serve_setup dashboard-latency "$src" "$1"
 auth="Authorization: Bearer $(cat "$work/token")"
 for r in $(seq "$rounds"); do
     for bin in "$@"; do

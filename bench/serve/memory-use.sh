@@ -19,24 +19,11 @@ set -u
 src=$1 rounds=$2
 shift 2
 port=${PORT:-18285}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp -r "$src" "$work/store"
-first=$(realpath "$1")
-(cd "$work/store" && "$first" keys create --env development --name memory-use) \
-    >"$work/key" 2>/dev/null || { echo "memory-use.sh: keys create failed" >&2; exit 1; }
-"$first" -C "$work/store" build --out "$work/out" >/dev/null ||
+. "$(dirname "$0")/setup.sh"
+serve_setup memory-use "$src" "$1"
+"$1" -C "$work/store" build --out "$work/out" >/dev/null ||
     { echo "memory-use.sh: build failed" >&2; exit 1; }
 bundles=$(cat "$work/out"/*.stb | wc -c)
-type=$(ls "$work/store/data" | sed -n 1p)
-type=${type%.yaml}
-echo "tok-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$work/token"
-cat >"$work/auth.lua" <<EOF
-wrk.method = "POST"
-wrk.body = '{"actor":{"type":"system"},"action":"read","resource":"$type"}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $(cat "$work/key")"
-EOF
 echo "bundles: $bundles bytes ($((bundles / 1024)) KiB); resource: $type"
 for r in $(seq "$rounds"); do
     for bin in "$@"; do
