@@ -379,6 +379,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         }
         return MHD_YES; /* the body (if any) follows, then the last call */
     }
+    if (q->job && subcommand_job_gone(q->job)) {
+        /* resumed with no answer: the client closed the connection while
+         * the child ran (counted as a request whose client went away) */
+        subcommand_job_free(q->job);
+        q->job = NULL;
+        return MHD_NO;
+    }
     if (q->job) {
         /* resumed: the child's answer (its thread is done with it) */
         struct srv_reply done = *subcommand_job_reply(q->job);
@@ -442,8 +449,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         if (r.f)
             fclose(r.f);
         free(r.body);
+        const union MHD_ConnectionInfo *ci =
+            mhd.get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        int fd = ci ? ci->connect_fd : -1;
         mhd.suspend_connection(c);
-        subcommand_job_start(q->job, resume, c);
+        subcommand_job_start(q->job, fd, resume, c);
         return MHD_YES;
     }
     return send_reply(c, q, &r);

@@ -266,6 +266,7 @@ void dashboard_answer(struct srv *s, const struct srv_route *rt,
 #define SUBCOMMAND_FAILED (-1)
 #define SUBCOMMAND_LATE (-2)
 #define SUBCOMMAND_STOPPED (-3)
+#define SUBCOMMAND_GONE (-4)
 /* A child's output, malloc'd (data may be NULL when len is 0). */
 struct subcommand_output {
     char *data;
@@ -286,10 +287,18 @@ struct subcommand {
                                       more); NULL: dropped */
     bool compact_json; /* its JSON without the whitespace between tokens */
     bool own_group;    /* in a process group of its own (killed with it) */
+    /* The connection of the request it answers (watch_client): when its
+     * client has closed it (an end of file or a reset read there), the
+     * child is killed (SUBCOMMAND_GONE), its answer having no one to go
+     * to. A client that half-closes its connection after its request
+     * (shutdown for writing) counts as gone too. */
+    bool watch_client;
+    int client_fd;
 };
 /* Runs c: its output appended to c->out, its diagnostics' first line (without
  * "struere: ") to diag (dsize >= 1). Returns its exit status; or
- * SUBCOMMAND_LATE or SUBCOMMAND_STOPPED (killed); or SUBCOMMAND_FAILED:
+ * SUBCOMMAND_LATE, SUBCOMMAND_STOPPED or SUBCOMMAND_GONE (killed); or
+ * SUBCOMMAND_FAILED:
  * not run, stopped by a signal, output past SUBCOMMAND_OUTPUT_MAX, or none
  * at all when c->out wants some (diag says which). */
 int subcommand_run(const struct subcommand *c, char *diag, size_t dsize);
@@ -312,13 +321,20 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize);
 void subcommand_answer(struct srv *s, struct srv_reply *r, const char *what,
                        const char *const args[]);
 /* Runs j on a thread of its own: done(arg) is called there once j's
- * answer is in subcommand_job_reply (its body complete, no stream open).
- * When no thread can be started, j runs here and done is called before
- * this returns. j is the caller's to free (subcommand_job_free) once done
- * has been called, and never before. */
-void subcommand_job_start(struct subcommand_job *j, void (*done)(void *),
-                          void *arg);
+ * answer is in subcommand_job_reply (its body complete, no stream open),
+ * or once its client has gone (subcommand_job_gone). client_fd: the
+ * request's connection, watched meanwhile (libmicrohttpd does not watch
+ * a suspended connection, and a page closed would otherwise hold one of
+ * the SRV_DASHBOARD_CHILDREN places until --request-timeout); -1: not
+ * watched. When no thread can be started, j runs here and done is called
+ * before this returns. j is the caller's to free (subcommand_job_free)
+ * once done has been called, and never before. */
+void subcommand_job_start(struct subcommand_job *j, int client_fd,
+                          void (*done)(void *), void *arg);
 struct srv_reply *subcommand_job_reply(struct subcommand_job *j);
+/* Whether j's client closed its connection before the answer was ready
+ * (the child killed): there is nothing to send. */
+bool subcommand_job_gone(const struct subcommand_job *j);
 /* Frees j and its answer's body (NULL: nothing). */
 void subcommand_job_free(struct subcommand_job *j);
 /* server/dashboard/index.html is embedded_dashboard[0] (embedded.h),

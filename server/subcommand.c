@@ -18,6 +18,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,6 +141,28 @@ static int cut(const struct subcommand *c, int64_t until)
                            : 0;
 }
 
+/* Whether the client of c's request closed its connection, poll having
+ * said revents of it: an end of file (or an error) read there. Bytes
+ * waiting there (a request sent after this one, then perhaps the end)
+ * say nothing yet: *watch goes false, the connection no longer watched
+ * (poll would say the same at once again); so it does when fd is no
+ * descriptor. */
+static bool client_gone(const struct subcommand *c, short revents, bool *watch)
+{
+    if (revents & POLLNVAL)
+        *watch = false; /* not a descriptor (never so while suspended) */
+    if (!(revents & (POLLRDHUP | POLLHUP | POLLERR)) || !*watch)
+        return false;
+    char b;
+    ssize_t k = recv(c->client_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (k == 0 ||
+        (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        return true;
+    if (k > 0)
+        *watch = false;
+    return false;
+}
+
 int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
 {
     /* struere --quiet --store PATH ARGS... */
@@ -179,7 +202,10 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
     size_t dlen = 0, written = 0;
     char buf[16384];
     int64_t until = now_ms() + 1000 * (int64_t)c->seconds;
-    struct pollfd p[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    bool watch = c->watch_client && c->client_fd >= 0;
+    struct pollfd p[3] = {{po[0], POLLIN, 0},
+                          {pe[0], POLLIN, 0},
+                          {watch ? c->client_fd : -1, POLLRDHUP, 0}};
     const char *why = NULL; /* why the child was killed */
     int result = 0;
     struct compact json = {false, false};
@@ -188,10 +214,16 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
             why = result == SUBCOMMAND_LATE ? "late" : "serve is stopping";
             break;
         }
-        int k = poll(p, 2, 200);
+        p[2].fd = watch ? c->client_fd : -1;
+        int k = poll(p, 3, 200);
         if (k < 0 && errno != EINTR) {
             why = "cannot wait for its output";
             result = SUBCOMMAND_FAILED;
+            break;
+        }
+        if (k > 0 && watch && client_gone(c, p[2].revents, &watch)) {
+            why = "its client went away";
+            result = SUBCOMMAND_GONE;
             break;
         }
         for (int i = 0; i < 2 && k > 0 && !why; i++) {
@@ -238,7 +270,13 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
             why = result == SUBCOMMAND_LATE ? "late" : "serve is stopping";
             break;
         }
-        poll(NULL, 0, 20);
+        p[2].fd = watch ? c->client_fd : -1;
+        p[2].revents = 0;
+        if (poll(&p[2], 1, 20) > 0 && watch &&
+            client_gone(c, p[2].revents, &watch)) {
+            why = "its client went away";
+            result = SUBCOMMAND_GONE;
+        }
     }
     if (why) {
         /* its group: whatever it started too */
@@ -285,6 +323,8 @@ struct subcommand_job {
     char what[16];
     char *args[JOB_ARGS]; /* NULL-terminated */
     struct srv_reply reply;
+    int client_fd; /* the request's connection; -1: not watched */
+    bool gone;     /* its client went away: the child killed, no answer */
     void (*done)(void *);
     void *arg;
 };
@@ -304,6 +344,11 @@ void subcommand_job_free(struct subcommand_job *j)
 struct srv_reply *subcommand_job_reply(struct subcommand_job *j)
 {
     return &j->reply;
+}
+
+bool subcommand_job_gone(const struct subcommand_job *j)
+{
+    return j->gone;
 }
 
 void subcommand_answer(struct srv *s, struct srv_reply *r, const char *what,
@@ -366,7 +411,9 @@ static void job_run(struct subcommand_job *j)
                            .stop_at_ms = &s->stop_at_ms,
                            .out = &out,
                            .compact_json = true,
-                           .own_group = true};
+                           .own_group = true,
+                           .watch_client = j->client_fd >= 0,
+                           .client_fd = j->client_fd};
     int rc = atomic_load(&s->stop_at_ms)
                  ? SUBCOMMAND_STOPPED
                  : subcommand_run(&c, diag, sizeof(diag));
@@ -385,6 +432,10 @@ static void job_run(struct subcommand_job *j)
         return;
     }
     free(out.data);
+    if (rc == SUBCOMMAND_GONE) {
+        j->gone = true; /* no answer: nothing is sent (http.c) */
+        return;
+    }
     if (rc == SUBCOMMAND_LATE)
         reply_error(r, 503, "timeout", "%s %s", what, diag);
     else if (rc == SUBCOMMAND_STOPPED)
@@ -420,9 +471,10 @@ static void *job_thread(void *arg)
     return NULL;
 }
 
-void subcommand_job_start(struct subcommand_job *j, void (*done)(void *),
-                          void *arg)
+void subcommand_job_start(struct subcommand_job *j, int client_fd,
+                          void (*done)(void *), void *arg)
 {
+    j->client_fd = client_fd;
     j->done = done;
     j->arg = arg;
     pthread_attr_t at;

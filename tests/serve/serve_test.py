@@ -1121,6 +1121,129 @@ check("answers once they are gone are not busy (the count went down)",
       req(H.port, "GET", "/dashboard/api/environments", key=H.token)[0] == 200 and
       req(H.port, "GET", "/dashboard/api/compare", key=H.token)[0] == 200)
 H.stop()
+# Clients that close their connections while their children run: the
+# children are killed at once (their answers have no one to go to), not
+# at --request-timeout (60 s here), and their places among the three are
+# free again. (libmicrohttpd does not watch a suspended connection; the
+# job's thread watches it.)
+H = Server("--store", HANG, "--dashboard", "--request-timeout", "60", name="hang-gone")
+check("a server on the hanging store with --request-timeout 60 starts", H.port is not None, H.stderr())
+
+
+def ask_raw(port, path, token):
+    so = socket.create_connection(("127.0.0.1", port), timeout=10)
+    so.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % (path, token)).encode())
+    return so
+
+
+socks = []
+for n in range(3):
+    socks.append(ask_raw(H.port, "/dashboard/api/history", H.token))
+    wait_for(lambda: len(children(H.p.pid)) == n + 1, 5.0)
+kids = children(H.p.pid)
+t0 = time.time()
+for so in socks:
+    so.close()
+gone = wait_for(lambda: not [k for k in kids if os.path.exists("/proc/%d" % k)], 10.0)
+took = time.time() - t0
+check("three clients close their connections while their dashboard children hang: the three children are killed "
+      "and reaped within 10 s (not at --request-timeout, 60 s)",
+      len(kids) == 3 and gone is not None and took < 10, (kids, took))
+
+
+def gone_requests():
+    """How many history requests /metrics counts as ended by their client."""
+    s, _, b = req(H.port, "GET", "/metrics")
+    m = re.search(rb'struere_http_requests_total\{route="/dashboard/api/history",status="other"\} (\d+)', b)
+    return int(m.group(1)) if s == 200 and m else 0
+
+
+# counted once their connections are done, after their places were freed
+counted = wait_for(lambda: gone_requests() == 3, 10.0)
+check("/metrics counts the three requests whose clients went away as status \"other\"", counted is not None,
+      gone_requests())
+so = ask_raw(H.port, "/dashboard/api/history", H.token)
+started = wait_for(lambda: len(children(H.p.pid)) == 1, 5.0)
+so.settimeout(0.5)
+try:
+    early = so.recv(100)
+except socket.timeout:
+    early = None
+check("... their places are free: a new dashboard answer starts a child (not 503 busy) and waits for it",
+      started is not None and early is None, (started, early))
+kid = children(H.p.pid)
+so.shutdown(socket.SHUT_WR)  # a half-close counts as gone too (server/README.md)
+gone = wait_for(lambda: not [k for k in kid if os.path.exists("/proc/%d" % k)], 10.0)
+try:
+    so.settimeout(5)
+    after = so.recv(100)
+except OSError as e:
+    after = repr(e)
+so.close()
+check("a client that shuts its connection down for writing while its child runs: the child is killed, "
+      "and the connection closed without an answer",
+      len(kid) == 1 and gone is not None and after == b"", (kid, after))
+counted = wait_for(lambda: gone_requests() == 4, 10.0)
+s, _, b = req(H.port, "GET", "/metrics")
+check("/metrics counts the fourth too, and none of the four as 503",
+      counted is not None and b'route="/dashboard/api/history",status="503"' not in b, (gone_requests(), b[:3000]))
+check("the server still answers, and stops with exit 0", req(H.port, "GET", "/health")[0] == 200 and H.stop() == 0)
+# No thread to be had for a dashboard answer (pthread_create failing, as
+# past a thread limit: tests/serve/fail_threads.c, preloaded): the job
+# runs on the worker thread that read the request, as before there were
+# job threads, and is answered all the same. Serve's own threads are made
+# before the flag file exists.
+SHIM = os.path.join(T, "fail_threads.so")
+FLAG = os.path.join(T, "fail-threads")
+cc = subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", SHIM,
+                     os.path.join(ROOT, "tests", "serve", "fail_threads.c"), "-ldl"],
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+check("the pthread_create shim compiles", cc.returncode == 0, cc.stdout[-500:])
+shim_env = {"LD_PRELOAD": SHIM, "STRUERE_TEST_FAIL_THREADS": FLAG,
+            # an ASan build wants its runtime first; the shim only forwards
+            "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+
+
+def tasks(pid):
+    return len(os.listdir("/proc/%d/task" % pid))
+
+
+def hanging_history():
+    """One history request on the hanging store while its child runs:
+    (whether the child ran, serve's threads meanwhile, the answer)."""
+    got.clear()
+    th = threading.Thread(target=hist, args=(0,))
+    th.start()
+    running = wait_for(lambda: len(children(H.p.pid)) == 1, 5.0)
+    during = tasks(H.p.pid)
+    th.join(30)
+    return running, during, got.get(0, (0, {}, b"", 0))
+
+
+H = Server("--store", HANG, "--dashboard", "--request-timeout", "3", env=shim_env, name="no-threads")
+check("a server with pthread_create shimmed starts", H.port is not None, H.stderr())
+open(FLAG, "w").close()
+before = tasks(H.p.pid)
+running, during, (s, h, b, took) = hanging_history()
+check("no thread to be had: the dashboard child runs (no thread made for it) and its request is answered "
+      "503 timeout at --request-timeout (3 s)",
+      running is not None and during == before and s == 503 and is_error(b, "timeout") and 2.9 <= took < 15,
+      (running, before, during, s, b[:200], took))
+check("... the child is reaped", wait_for(lambda: not children(H.p.pid), 5.0) is not None, children(H.p.pid))
+os.remove(FLAG)
+running, during, _ = hanging_history()
+check("the flag removed, the shim lets threads be made again: the child gets a thread of its own",
+      running is not None and during == before + 1, (running, before, during))
+H.stop()
+H = Server("--dashboard", env=shim_env, name="no-threads-answer")
+check("a server on the example store with pthread_create shimmed starts", H.port is not None, H.stderr())
+open(FLAG, "w").close()
+s, _, b = req(H.port, "GET", "/dashboard/api/history", key=H.token)
+rc, out, _ = st("log", "--json")
+os.remove(FLAG)
+check("no thread to be had: the history is answered on the worker thread, as `struere log --json` prints it",
+      s == 200 and rc == 0 and json.loads(b) == json.loads(out), (s, b[:300]))
+check("... and the server stops with exit 0", H.stop() == 0)
 # One worker thread (--threads 1): a child is waited for on a thread of
 # its own, its connection suspended, so the worker goes on answering the
 # others meanwhile: a kept-alive connection it served before, a new one.
