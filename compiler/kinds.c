@@ -77,18 +77,26 @@ void check_unknown_ref(struct check_ctx *c, const struct node *at, enum kind k,
     const char *name = at->str;
     if (!*name || check_is_broken(c, k, name))
         return; /* empty (reported by the schema) or its file is broken */
-    struct suggest sg;
+    struct suggest sg, other;
     suggest_init(&sg, name);
+    suggest_init(&other, name);
     const struct index *ix = c->index[k];
     for (size_t i = 0; ix && i < ix->cap; i++)
         if (ix->keys[i])
             suggest_offer(&sg, ix->keys[i]);
     for (; extra && *extra; extra++)
-        suggest_offer(&sg, *extra);
+        suggest_offer(&other, *extra);
+    /* a name the project defines before a word that is allowed too, when
+     * they are as close: `t` is as close to a data type `tg` as to `*`,
+     * and a grant on every resource is the worse guess */
+    const char *best = suggest_best(&sg);
+    if (suggest_best(&other) &&
+        (!best || other.best_distance < sg.best_distance))
+        best = suggest_best(&other);
     char hint[300];
     const char *h = NULL;
-    if (suggest_best(&sg)) {
-        snprintf(hint, sizeof(hint), "did you mean '%s'?", suggest_best(&sg));
+    if (best) {
+        snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
         h = hint;
     } else if (!ix || ix->n == 0) {
         snprintf(hint, sizeof(hint), "the project has no %s",

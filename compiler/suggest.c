@@ -57,7 +57,11 @@ void suggest_offer(struct suggest *s, const char *candidate)
 {
     size_t limit = threshold(s->word);
     size_t d = suggest_distance(s->word, candidate, limit);
-    if (d <= limit && d < s->best_distance) {
+    /* of candidates as close, the first in byte order: the same answer
+     * whatever order they come in (a hash table's slots) */
+    if (d <= limit &&
+        (d < s->best_distance ||
+         (d == s->best_distance && strcmp(candidate, s->best) < 0))) {
         s->best = candidate;
         s->best_distance = d;
     }

@@ -18,7 +18,9 @@ struct suggest {
 
 void suggest_init(struct suggest *s, const char *word);
 void suggest_offer(struct suggest *s, const char *candidate);
-/* The closest candidate if it is close enough to be a likely typo. */
+/* The closest candidate if it is close enough to be a likely typo; of
+ * several as close, the first in byte order (strcmp), whatever the order
+ * they were offered in. */
 const char *suggest_best(const struct suggest *s);
 
 #endif

@@ -48,5 +48,6 @@ extern const struct test cache_file_tests[];
 extern const struct test arena_tests[];
 extern const struct test pool_tests[];
 extern const struct test sha1_tests[];
+extern const struct test index_tests[];
 
 #endif
