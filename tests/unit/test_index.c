@@ -120,10 +120,20 @@ static void test_close_keys(void)
     struct arena a;
     arena_init(&a);
     struct index *ix = index_new(&a, 4);
-    static const char *const keys[] = {
-        "agents/a.md", "agents/b.md", "agents/a.mdx", "agents/a.m",
-        "agents/aaaaaaaa", "agents/aaaaaaab", "agents/aaaaaaaaa",
-        "tools/x", "tools/x ", "Tools/x", "a", "b", "ab", "ba"};
+    static const char *const keys[] = {"agents/a.md",
+                                       "agents/b.md",
+                                       "agents/a.mdx",
+                                       "agents/a.m",
+                                       "agents/aaaaaaaa",
+                                       "agents/aaaaaaab",
+                                       "agents/aaaaaaaaa",
+                                       "tools/x",
+                                       "tools/x ",
+                                       "Tools/x",
+                                       "a",
+                                       "b",
+                                       "ab",
+                                       "ba"};
     enum { N = sizeof(keys) / sizeof(*keys) };
     static int values[N];
     for (int i = 0; i < N; i++)
