@@ -271,7 +271,6 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
             break;
         }
         p[2].fd = watch ? c->client_fd : -1;
-        p[2].revents = 0;
         if (poll(&p[2], 1, 20) > 0 && watch &&
             client_gone(c, p[2].revents, &watch)) {
             why = "its client went away";
