@@ -10,6 +10,8 @@
 
 #include "rtout.h"
 
+#include "../runtime/src/rt_json.h"
+
 void rtout_json(FILE *f, const char *text, size_t len, bool compact)
 {
     if (compact) {
@@ -85,6 +87,34 @@ const char *rtout_json_type(const json_t *v)
     return "null";
 }
 
+/* How many arrays and objects deep v nests (0 for a scalar), counted up
+ * to more than limit at most. */
+static size_t nesting(const json_t *v, size_t limit)
+{
+    if (!json_is_object(v) && !json_is_array(v))
+        return 0;
+    size_t deepest = 0;
+    if (limit == 0)
+        return 1;
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v) && deepest < limit; i++) {
+            size_t d = nesting(json_array_get(v, i), limit - 1);
+            deepest = d > deepest ? d : deepest;
+        }
+    } else {
+        const char *k;
+        json_t *m;
+        json_object_foreach((json_t *)v, k, m)
+        {
+            size_t d = nesting(m, limit - 1);
+            deepest = d > deepest ? d : deepest;
+            if (deepest >= limit)
+                break;
+        }
+    }
+    return 1 + deepest;
+}
+
 const char *rtout_record_problem(const json_t *v, char *msg, size_t size)
 {
     static const struct {
@@ -105,6 +135,20 @@ const char *rtout_record_problem(const json_t *v, char *msg, size_t size)
         if (m && json_typeof(m) != members[i].type) {
             snprintf(msg, size, ": the record's \"%s\" must be %s, not %s",
                      members[i].key, members[i].text, rtout_json_type(m));
+            return msg;
+        }
+    }
+    /* The runtime reads each member's value on its own, as JSON nested at
+     * most RT_JSON_MAX_DEPTH deep: deeper, it would refuse the record. */
+    const char *k;
+    json_t *m;
+    json_object_foreach((json_t *)v, k, m)
+    {
+        if (nesting(m, RT_JSON_MAX_DEPTH) > RT_JSON_MAX_DEPTH) {
+            snprintf(msg, size,
+                     ": the record's \"%.100s\" nests arrays and objects more "
+                     "than %d deep (the runtime's limit)",
+                     k, RT_JSON_MAX_DEPTH);
             return msg;
         }
     }

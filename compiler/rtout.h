@@ -39,8 +39,10 @@ int rtout_json_line(FILE *f, const json_t *v);
 const char *rtout_json_type(const json_t *v);
 
 /* What is wrong with v as a record {"_id","type","status","data"} (each
- * optional, of its type): NULL when nothing, else msg filled with
- * ": the record's \"K\" must be T, not U" (or ": must be a JSON object"). */
+ * optional, of its type; every member's value nested at most as deep as
+ * the runtime reads, 128 arrays and objects): NULL when nothing, else msg
+ * filled with ": the record's \"K\" must be T, not U" (or ": must be a JSON
+ * object", or ": the record's \"K\" nests ... deep"). */
 const char *rtout_record_problem(const json_t *v, char *msg, size_t size);
 
 /* The eval fixture record `id` unmasked (as the system actor reads it),

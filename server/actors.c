@@ -46,17 +46,31 @@ void actors_free(struct srv_actors *c)
     free(c);
 }
 
-/* The spec as one string: every field, each ended by a byte no slug, id
- * or role can hold as a separator (a NUL inside would end it anyway). */
+/* A string field of the key: '-' when absent (NULL), else its length, ':'
+ * and its bytes, so that an absent field and an empty one, or bytes moved
+ * from one field to the next, never make the same key. */
+static void key_field(rt_buf *b, const char *v)
+{
+    if (v)
+        rt_buf_printf(b, "%zu:%s", strlen(v), v);
+    else
+        rt_buf_printf(b, "-");
+}
+
+/* The spec as one string: every field, absent or not, in order; the
+ * key of two specs is the same only when every field is (an absent
+ * entity is looked up in eval, an empty one is not). */
 static char *spec_key(const struere_actor_spec *s)
 {
     rt_buf b;
     rt_buf_grow_init(&b);
-    rt_buf_printf(&b, "%d\x1f%s\x1f%s\x1f%s", s->type, s->id ? s->id : "",
-                  s->entity_id ? s->entity_id : "",
-                  s->organization_id ? s->organization_id : "");
+    rt_buf_printf(&b, "%d;", s->type);
+    key_field(&b, s->id);
+    key_field(&b, s->entity_id);
+    key_field(&b, s->organization_id);
+    rt_buf_printf(&b, "%zu;", s->role_count);
     for (size_t i = 0; i < s->role_count; i++)
-        rt_buf_printf(&b, "\x1e%s", s->roles[i]);
+        key_field(&b, s->roles[i]);
     return rt_buf_finish(&b) == 0 ? b.p : NULL;
 }
 

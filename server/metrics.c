@@ -131,8 +131,8 @@ char *metrics_render(struct srv *s, size_t *len)
     }
     fprintf(f, "struere_http_request_duration_seconds_sum %.6f\n",
             (double)atomic_load(&m->latency_us) / 1e6);
-    fprintf(f, "struere_http_request_duration_seconds_count %lu\n",
-            atomic_load(&m->count));
+    /* the +Inf bucket's count, read once above: the two always agree */
+    fprintf(f, "struere_http_request_duration_seconds_count %lu\n", cum);
     fputs("# HELP struere_decisions_total Authorization decisions, by "
           "environment and result.\n"
           "# TYPE struere_decisions_total counter\n",
@@ -145,39 +145,83 @@ char *metrics_render(struct srv *s, size_t *len)
                 " %lu\n",
                 struere_env_name(env), a ? "allow" : "deny",
                 atomic_load(&m->decisions[env][a]));
-    fputs("# HELP struere_bundle_info The commit each environment serves "
-          "(1), with its load time.\n"
-          "# TYPE struere_bundle_info gauge\n",
-          f);
-    char err[512];
+    /* Each environment read once, then printed family by family: the
+     * text format wants all of a family's samples together. */
+    struct {
+        bool loaded, ready;
+        char commit[41], err[512];
+        long long loaded_at;
+    } e[4];
     for (int env = 1; env <= 3; env++) {
         struct srv_loaded *l = envs_acquire(s, env);
+        e[env].loaded = l != NULL;
         if (l) {
+            snprintf(e[env].commit, sizeof(e[env].commit), "%s", l->commit);
+            e[env].loaded_at = (long long)l->loaded_at;
+        }
+        envs_release(l);
+        e[env].ready = envs_ready(s, env, e[env].err, sizeof(e[env].err));
+    }
+    fputs("# HELP struere_bundle_info The commit each environment serves "
+          "(1).\n"
+          "# TYPE struere_bundle_info gauge\n",
+          f);
+    for (int env = 1; env <= 3; env++)
+        if (e[env].loaded)
             fprintf(f,
                     "struere_bundle_info{environment=\"%s\",commit=\"%s\"} 1\n",
-                    struere_env_name(env), l->commit);
+                    struere_env_name(env), e[env].commit);
+    fputs("# HELP struere_bundle_loaded_timestamp_seconds When each "
+          "environment's bundle was loaded (Unix time).\n"
+          "# TYPE struere_bundle_loaded_timestamp_seconds gauge\n",
+          f);
+    for (int env = 1; env <= 3; env++)
+        if (e[env].loaded)
             fprintf(f,
                     "struere_bundle_loaded_timestamp_seconds{environment=\"%s\""
                     "} %lld\n",
-                    struere_env_name(env), (long long)l->loaded_at);
-        }
-        envs_release(l);
-        bool ok = envs_ready(s, env, err, sizeof(err));
+                    struere_env_name(env), e[env].loaded_at);
+    fputs("# HELP struere_ready Whether the environment is ready (1): its "
+          "branch loaded and verified, as /ready says.\n"
+          "# TYPE struere_ready gauge\n",
+          f);
+    for (int env = 1; env <= 3; env++)
         fprintf(f, "struere_ready{environment=\"%s\"} %d\n",
-                struere_env_name(env), ok);
-        if (err[0]) {
+                struere_env_name(env), e[env].ready);
+    fputs("# HELP struere_bundle_error Why the environment's last load "
+          "failed (1), while it did.\n"
+          "# TYPE struere_bundle_error gauge\n",
+          f);
+    for (int env = 1; env <= 3; env++)
+        if (e[env].err[0]) {
             fprintf(f, "struere_bundle_error{environment=\"%s\",error=\"",
                     struere_env_name(env));
-            label(f, err);
+            label(f, e[env].err);
             fputs("\"} 1\n", f);
         }
+    fputs("# HELP struere_reloads_total Bundles of a new commit loaded (the "
+          "first included), by environment.\n"
+          "# TYPE struere_reloads_total counter\n",
+          f);
+    for (int env = 1; env <= 3; env++)
         fprintf(f, "struere_reloads_total{environment=\"%s\"} %lu\n",
                 struere_env_name(env), atomic_load(&s->envs[env].reloads));
+    fputs("# HELP struere_reload_failures_total Loads refused (the old "
+          "bundle kept), by environment.\n"
+          "# TYPE struere_reload_failures_total counter\n",
+          f);
+    for (int env = 1; env <= 3; env++)
         fprintf(f, "struere_reload_failures_total{environment=\"%s\"} %lu\n",
                 struere_env_name(env), atomic_load(&s->envs[env].failed));
-    }
+    fputs("# HELP struere_decision_log_dropped_total Decision log lines "
+          "dropped (the log could not keep up, or out of memory).\n"
+          "# TYPE struere_decision_log_dropped_total counter\n",
+          f);
     fprintf(f, "struere_decision_log_dropped_total %lu\n",
             atomic_load(&m->dropped));
+    fputs("# HELP struere_http_requests_in_flight Requests being answered.\n"
+          "# TYPE struere_http_requests_in_flight gauge\n",
+          f);
     fprintf(f, "struere_http_requests_in_flight %ld\n",
             atomic_load(&s->inflight));
     if (fclose(f)) {

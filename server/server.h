@@ -288,10 +288,11 @@ struct subcommand {
     bool compact_json; /* its JSON without the whitespace between tokens */
     bool own_group;    /* in a process group of its own (killed with it) */
     /* The connection of the request it answers (watch_client): when its
-     * client has closed it (an end of file or a reset read there), the
-     * child is killed (SUBCOMMAND_GONE), its answer having no one to go
-     * to. A client that half-closes its connection after its request
-     * (shutdown for writing) counts as gone too. */
+     * client has closed it (its end of the stream has come, behind any
+     * bytes not read yet, or the connection was reset), the child is
+     * killed (SUBCOMMAND_GONE), its answer having no one to go to. A
+     * client that half-closes its connection after its request (shutdown
+     * for writing) counts as gone too. */
     bool watch_client;
     int client_fd;
 };

@@ -18,7 +18,6 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,26 +140,19 @@ static int cut(const struct subcommand *c, int64_t until)
                            : 0;
 }
 
-/* Whether the client of c's request closed its connection, poll having
- * said revents of it: an end of file (or an error) read there. Bytes
- * waiting there (a request sent after this one, then perhaps the end)
- * say nothing yet: *watch goes false, the connection no longer watched
- * (poll would say the same at once again); so it does when fd is no
- * descriptor. */
-static bool client_gone(const struct subcommand *c, short revents, bool *watch)
+/* Whether the client of c's request is gone, poll having said revents of
+ * its connection (watched for POLLRDHUP alone): the peer shut its side
+ * down (an end of file, after any bytes still unread: requests it
+ * pipelined behind this one cannot be followed by more, and a client that
+ * only shut down writing is treated as gone, server/README.md), or the
+ * connection failed (reset). Bytes arriving on an open connection say
+ * nothing and do not wake poll. *watch goes false when fd is no
+ * descriptor (never so while suspended). */
+static bool client_gone(short revents, bool *watch)
 {
     if (revents & POLLNVAL)
-        *watch = false; /* not a descriptor (never so while suspended) */
-    if (!(revents & (POLLRDHUP | POLLHUP | POLLERR)) || !*watch)
-        return false;
-    char b;
-    ssize_t k = recv(c->client_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (k == 0 ||
-        (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-        return true;
-    if (k > 0)
         *watch = false;
-    return false;
+    return *watch && (revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
@@ -221,7 +213,7 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
             result = SUBCOMMAND_FAILED;
             break;
         }
-        if (k > 0 && watch && client_gone(c, p[2].revents, &watch)) {
+        if (k > 0 && watch && client_gone(p[2].revents, &watch)) {
             why = "its client went away";
             result = SUBCOMMAND_GONE;
             break;
@@ -272,7 +264,7 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
         }
         p[2].fd = watch ? c->client_fd : -1;
         if (poll(&p[2], 1, 20) > 0 && watch &&
-            client_gone(c, p[2].revents, &watch)) {
+            client_gone(p[2].revents, &watch)) {
             why = "its client went away";
             result = SUBCOMMAND_GONE;
         }

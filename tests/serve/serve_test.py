@@ -255,6 +255,49 @@ for env in ENVS:
             ({"actor": AUTHZ[0][0], "action": "read", "resource": "student", "record": {"data": 3}}, "invalid_record", 400)):
         s, h, b = req(P, "POST", "/v1/authorize", bad, key=k)
         check("%s key: authorize %s is %d %s" % (env, json.dumps(bad)[:60], st_, code), s == st_ and is_error(b, code), (s, b))
+    # The server keeps the actors its requests name (server/actors.c), by
+    # every field of the actor: an empty entity is not an absent one (a
+    # teacher's lessons are those whose teacherId is the entity), nor is
+    # an id holding a control character the same actor as a shorter id
+    # with an entity. Asked in both orders, each answer is `struere can`'s
+    # for the same actor, whichever was kept first.
+    for n, (first, second, tid) in enumerate((
+            ({"entity": ""}, {}, ""), ({}, {"entity": ""}, ""),
+            ({"id": "a\x1fb"}, {"id": "a", "entity": "b\x1f"}, "b\x1f"))):
+        rec = {"id": "s", "data": {"teacherId": tid, "status": "scheduled"}}
+        open(os.path.join(T, "actor-record.json"), "w").write(json.dumps(rec))
+        for extra in (first, second):
+            a = {"type": "user", "id": "fresh-%s-%d" % (env, n), "roles": ["teacher"]}
+            a.update(extra)
+            s, h, b = req(P, "POST", "/v1/authorize",
+                          {"actor": a, "action": "read", "resource": "session", "record": rec}, key=k)
+            cli = ["--as", "user:" + a["id"], "--role", "teacher"] + (["--entity", a["entity"]] if "entity" in a else [])
+            rc, out, err = st("can", "read", "session", "--json", *cli, "--record",
+                              os.path.join(T, "actor-record.json"), key=k)
+            check("%s key: authorize as %s after %s is `struere can --json` (actors kept by every field)"
+                  % (env, json.dumps(a), json.dumps(first if extra is second else None)),
+                  s == 200 and b == out and rc in (0, 1), (s, b[:200], out[:200], err[:200]))
+    # The runtime reads each member of a record nested at most 128 arrays
+    # and objects deep: a record at that depth is answered as `struere can`
+    # answers it; one deeper is the caller's error (400), not the server's.
+    for depth, ok in ((128, True), (129, False), (600, False)):
+        rec = json.loads('{"id": "deep", "data": {"n": %s%s}}' % ("[" * (depth - 1), "]" * (depth - 1)))
+        open(os.path.join(T, "deep-record.json"), "w").write(json.dumps(rec))
+        q = {"actor": {"type": "system"}, "action": "read", "resource": "session", "record": rec}
+        s, h, b = req(P, "POST", "/v1/authorize", q, key=k)
+        rc, out, err = st("can", "read", "session", "--json", "--as", "system", "--record",
+                          os.path.join(T, "deep-record.json"), key=k)
+        sb, _, bb = req(P, "POST", "/v1/authorize/batch", [q], key=k)
+        one = json.loads(bb)[0] if sb == 200 else {}
+        if ok:
+            check("%s key: a record whose data nests %d deep is answered as `struere can --record --json`" % (env, depth),
+                  s == 200 and rc == 0 and b == out and sb == 200 and one.get("decision") == "allow", (s, b[:100], err))
+        else:
+            check("%s key: a record whose data nests %d deep is 400 invalid_record (in a batch too), and "
+                  "`struere can --record` refuses it" % (env, depth),
+                  s == 400 and is_error(b, "invalid_record") and b"more than 128 deep" in b and
+                  one.get("error", {}).get("code") == "invalid_record" and one.get("status") == 400 and
+                  rc == 1 and b"more than 128 deep" in err, (s, b[:200], one, rc, err[:200]))
     # prompt and model request
     now = "1760000000000"
     s, h, b = req(P, "POST", "/v1/agents/front-desk/prompt",
@@ -470,6 +513,54 @@ check("decision log: one JSON line per decision with the contract's fields", len
 alltext = "\n".join(log)
 check("decision log: never a key", not any(k[8:] in alltext for k in KEYS.values()))
 check("decision log: never record values", "secret" not in alltext and "2015-01-01" not in alltext)
+
+
+def prom_problems(text):
+    """What breaks the Prometheus text format (0.0.4) in text: lines that are
+    neither a comment nor a sample, a family's samples not all together or
+    before its TYPE, a series twice, a histogram whose _count is not its
+    +Inf bucket or whose buckets go down. [] when none."""
+    sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? '
+                        r'(-?[0-9.eE+-]+|\+Inf|-Inf|NaN)$')
+    types, done, seen, out = {}, set(), set(), []
+    current, hist = None, {}
+    for line in text.splitlines():
+        if line.startswith("# "):
+            parts = line.split(" ", 3)
+            if parts[1] == "TYPE":
+                if parts[2] in types or parts[2] in done:
+                    out.append("TYPE again or after its samples: " + line)
+                types[parts[2]] = parts[3]
+            continue
+        m = sample.match(line)
+        if not m:
+            out.append("not a sample: " + line)
+            continue
+        name = m.group(1)
+        fam = re.sub(r"_(bucket|sum|count)$", "", name)
+        fam = fam if types.get(fam) == "histogram" else name
+        if fam not in types:
+            out.append("a sample with no TYPE before it: " + line)
+        if fam != current:
+            if fam in done:
+                out.append("a family's samples apart: " + line)
+            if current:
+                done.add(current)
+            current = fam
+        if line.rsplit(" ", 1)[0] in seen:
+            out.append("a series twice: " + line)
+        seen.add(line.rsplit(" ", 1)[0])
+        if types.get(fam) == "histogram":
+            h = hist.setdefault(fam, {"buckets": [], "count": None})
+            if name.endswith("_bucket"):
+                h["buckets"].append(float(m.group(3)))
+            elif name.endswith("_count"):
+                h["count"] = float(m.group(3))
+    for fam, h in hist.items():
+        if h["buckets"] != sorted(h["buckets"]) or not h["buckets"] or h["count"] != h["buckets"][-1]:
+            out.append("histogram %s: buckets %s, count %s" % (fam, h["buckets"][-3:], h["count"]))
+    return out
+
 s, h, b = req(P, "GET", "/metrics")
 mt = b.decode()
 check("metrics: Prometheus text with requests by route and status",
@@ -484,6 +575,8 @@ check("metrics: per environment the loaded commit",
       'struere_bundle_info{environment="development",commit="%s"} 1' % COMMIT_B in mt, mt[-1500:])
 check("metrics: reloads and failed reloads", "struere_reloads_total{environment=\"eval\"}" in mt and
       "struere_reload_failures_total{environment=\"development\"} 0" in mt)
+check("metrics: the text is Prometheus's format: each family together after its TYPE, no series twice, the "
+      "histogram's count its +Inf bucket", prom_problems(mt) == [], prom_problems(mt)[:5])
 
 # ---- probes and hostile HTTP ----------------------------------------------
 
@@ -820,6 +913,48 @@ check("dashboard: an unknown environment is 404", s == 404)
 rc, out, _ = st("log", "--json")
 s, h, b = req(P, "GET", "/dashboard/api/history", key=S.token)
 check("dashboard: history is `struere log --json`", s == 200 and json.loads(b) == json.loads(out), (b[:200], out[:200]))
+
+
+def responses(so, n, limit=20.0):
+    """The first n HTTP/1.1 answers read from so (each with a Content-Length):
+    [(status, head bytes, body bytes)], fewer if the connection ends first."""
+    so.settimeout(limit)
+    buf, out, end = b"", [], time.time() + limit
+    while len(out) < n and time.time() < end:
+        cut = buf.find(b"\r\n\r\n")
+        if cut >= 0:
+            head = buf[:cut]
+            m = re.search(rb"(?im)^content-length: *(\d+)", head)
+            size = int(m.group(1)) if m else 0
+            if len(buf) >= cut + 4 + size:
+                out.append((int(head.split(b" ", 2)[1]), head, buf[cut + 4:cut + 4 + size]))
+                buf = buf[cut + 4 + size:]
+                continue
+        try:
+            chunk = so.recv(65536)
+        except (socket.timeout, OSError):
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return out
+
+
+# Requests pipelined behind a dashboard answer (sent in the same write, so
+# libmicrohttpd reads them before the connection is suspended for the
+# child): answered after it, in order, on the same connection.
+so = socket.create_connection(("127.0.0.1", P), timeout=20)
+so.sendall(("GET /dashboard/api/history HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+            "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            "GET /v1/agents/front-desk HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+            % (S.token, KEYS["production"])).encode())
+piped = responses(so, 3)
+so.close()
+check("dashboard: two requests pipelined behind a history request are answered after it, in order "
+      "(history as `struere log --json`, /health, an agent)",
+      [g[0] for g in piped] == [200, 200, 200] and json.loads(piped[0][2]) == json.loads(out) and
+      json.loads(piped[1][2]) == {"status": "ok"} and json.loads(piped[2][2])["slug"] == "front-desk",
+      [(g[0], g[2][:80]) for g in piped])
 rc, out, _ = st("diff", "production", "development", "--format", "json")
 s, h, b = req(P, "GET", "/dashboard/api/compare", key=S.token)
 check("dashboard: compare is `struere diff --format json production development`",
@@ -923,6 +1058,7 @@ after = re.search(r'struere_reload_failures_total\{environment="development"\} (
 check("/metrics says so: ready 0, an error, one more failed reload",
       'struere_ready{environment="development"} 0' in mt and 'struere_bundle_error{environment="development"' in mt
       and int(after.group(1)) > int(before.group(1)), mt[-800:])
+check("/metrics with an error label is still Prometheus's format", prom_problems(mt) == [], prom_problems(mt)[:5])
 s, e, c, b = served("development")
 check("the old development bundle keeps serving", s == 200 and c == COMMIT_B, (s, c))
 git("update-ref", "refs/heads/struere/development", COMMIT_B)
@@ -1120,6 +1256,27 @@ check("the killed children are reaped: none left", left is not None, children(H.
 check("answers once they are gone are not busy (the count went down)",
       req(H.port, "GET", "/dashboard/api/environments", key=H.token)[0] == 200 and
       req(H.port, "GET", "/dashboard/api/compare", key=H.token)[0] == 200)
+# A request sent on the connection while it waits for its child (which
+# libmicrohttpd does not read while the connection is suspended): the
+# child is not killed for it, and both are answered in turn, the second
+# once the first is.
+so = socket.create_connection(("127.0.0.1", H.port), timeout=20)
+so.sendall(("GET /dashboard/api/history HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+            % H.token).encode())
+wait_for(lambda: len(children(H.p.pid)) == 1, 5.0)
+kid = children(H.p.pid)
+so.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+time.sleep(1.0)
+alive = [k for k in kid if os.path.exists("/proc/%d" % k)]
+t0 = time.time()
+piped = responses(so, 2)
+took = time.time() - t0
+so.close()
+check("a request sent behind a dashboard request while its child runs: the child is not killed for it; "
+      "the first is 503 timeout at --request-timeout, then the second is answered on the same connection",
+      len(kid) == 1 and alive == kid and [g[0] for g in piped] == [503, 200] and is_error(piped[0][2], "timeout") and
+      json.loads(piped[1][2]) == {"status": "ok"} and took < 15,
+      (kid, alive, [(g[0], g[2][:80]) for g in piped], took))
 H.stop()
 # Clients that close their connections while their children run: the
 # children are killed at once (their answers have no one to go to), not
@@ -1183,9 +1340,23 @@ so.close()
 check("a client that shuts its connection down for writing while its child runs: the child is killed, "
       "and the connection closed without an answer",
       len(kid) == 1 and gone is not None and after == b"", (kid, after))
-counted = wait_for(lambda: gone_requests() == 4, 10.0)
+# A client that sent another request behind its dashboard request (not
+# read by libmicrohttpd while the connection waits) and then closed the
+# connection: gone all the same, its child killed at once.
+so = ask_raw(H.port, "/dashboard/api/history", H.token)
+wait_for(lambda: len(children(H.p.pid)) == 1, 5.0)
+kid = children(H.p.pid)
+so.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+time.sleep(0.5)
+t0 = time.time()
+so.close()
+gone = wait_for(lambda: not [k for k in kid if os.path.exists("/proc/%d" % k)], 10.0)
+check("a client that sends a second request behind its dashboard request, then closes: the child is killed "
+      "within 10 s (the unread request does not keep it running to --request-timeout)",
+      len(kid) == 1 and gone is not None and time.time() - t0 < 10, (kid, time.time() - t0))
+counted = wait_for(lambda: gone_requests() == 5, 10.0)
 s, _, b = req(H.port, "GET", "/metrics")
-check("/metrics counts the fourth too, and none of the four as 503",
+check("/metrics counts the fourth and fifth too, and none of the five as 503",
       counted is not None and b'route="/dashboard/api/history",status="503"' not in b, (gone_requests(), b[:3000]))
 check("the server still answers, and stops with exit 0", req(H.port, "GET", "/health")[0] == 200 and H.stop() == 0)
 # No thread to be had for a dashboard answer (pthread_create failing, as
