@@ -237,8 +237,14 @@ static int promote(struct store *s, const char *from, const char *to,
     if (rc == EXIT_OK)
         semdiff_print(stdout, diff, SEMDIFF_TEXT, report_use_color(stdout));
     json_decref(diff);
-    if (rc != EXIT_OK)
+    if (rc != EXIT_OK) {
+        /* a bundle recorded verified whose object has since gone bad on
+         * disk is found here, where the access changes read it */
+        cli_error("%s: refusing to move production to %.12s: the access "
+                  "changes could not be computed (above)",
+                  verb, to);
         return rc;
+    }
     if (o->dry_run) {
         printf("dry run: production not changed\n");
         return EXIT_OK;

@@ -372,6 +372,29 @@ refused "verified record forged without the store's key: deploy verifies and ref
     "$PLAIN" 3 "SHA-256" deploy --yes
 rm -f "$VD/$XB"
 move "$PLAIN" development "$D2"
+# A blob recorded verified whose object then went bad on disk (a byte
+# of its content changed, the object recompressed: git's own check of
+# its id fails): the record spares deploy re-reading it, but the access
+# changes read it, and deploy refuses there, saying so.
+ROT=$TOP/rot
+cp -r "$REPO/fixtures/example" "$ROT"
+if (cd "$ROT" && git init -q . && "$S" dev >/dev/null 2>&1); then
+    RB=$(rev "$ROT" refs/heads/struere/development:bundles/production.stb)
+    RO=$(git -C "$ROT" rev-parse --git-path "objects/${RB:0:2}/${RB:2}")
+    (cd "$ROT" && python3 - "$RO" <<'PYEOF'
+import os, sys, zlib
+path = sys.argv[1]
+data = bytearray(zlib.decompress(open(path, "rb").read()))
+data[data.index(b"\0") + 4000] ^= 1
+os.chmod(path, 0o644)
+open(path, "wb").write(zlib.compress(bytes(data)))
+PYEOF
+    )
+    refused "a bundle recorded verified, its object gone bad on disk since: deploy refuses" \
+        "$ROT" 3 "refusing to move production" deploy --yes --allow-widening
+else
+    bad "setup of the store whose object goes bad" "struere dev in $ROT"
+fi
 
 # The matrix leaves the store as it found it: a good deploy still works.
 refused "plain store after the matrix: deploy of D2 still works" "$PLAIN" 0 \
