@@ -40,7 +40,8 @@ const char *rtout_json_type(const json_t *v);
 
 /* What is wrong with v as a record {"_id","type","status","data"} (each
  * optional, of its type; every member's value nested at most as deep as
- * the runtime reads, 128 arrays and objects): NULL when nothing, else msg
+ * the runtime reads, 128 arrays and objects, whether or not the decision
+ * will read that member): NULL when nothing, else msg
  * filled with ": the record's \"K\" must be T, not U" (or ": must be a JSON
  * object", or ": the record's \"K\" nests ... deep"). */
 const char *rtout_record_problem(const json_t *v, char *msg, size_t size);

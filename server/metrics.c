@@ -10,6 +10,7 @@
 
 #include "request.h"
 #include "server.h"
+#include "../runtime/src/rt_utf8.h"
 
 static const int statuses[] = {200, 400, 401, 403, 404, 405, 408,
                                413, 415, 422, 431, 500, 503};
@@ -75,16 +76,24 @@ void metrics_declog_dropped(struct srv_metrics *m)
     atomic_fetch_add_explicit(&m->dropped, 1, memory_order_relaxed);
 }
 
-/* A label value: backslash, quote and newline escaped. */
+/* A label value: backslash, quote and newline escaped, and every byte
+ * that is not part of valid UTF-8 or is another control character written
+ * as '?' (the text is UTF-8, and a load error may quote a bundle's bytes,
+ * cut anywhere). */
 static void label(FILE *f, const char *v)
 {
-    for (; *v; v++) {
-        if (*v == '\\' || *v == '"')
-            fprintf(f, "\\%c", *v);
-        else if (*v == '\n')
+    const unsigned char *p = (const unsigned char *)v, *end = p + strlen(v);
+    while (p < end) {
+        size_t n = rt_utf8_seq(p, end);
+        if (n == 1 && (*p == '\\' || *p == '"'))
+            fprintf(f, "\\%c", *p);
+        else if (n == 1 && *p == '\n')
             fputs("\\n", f);
+        else if (!n || (n == 1 && (*p < 0x20 || *p == 0x7f)))
+            putc('?', f);
         else
-            putc(*v, f);
+            fwrite(p, 1, n, f);
+        p += n ? n : 1;
     }
 }
 

@@ -280,6 +280,13 @@ for env in ENVS:
     # The runtime reads each member of a record nested at most 128 arrays
     # and objects deep: a record at that depth is answered as `struere can`
     # answers it; one deeper is the caller's error (400), not the server's.
+    # a user with no role is denied without the record being read: the
+    # record is refused all the same (checked before the decision)
+    deep = {"id": "deep", "data": {"n": json.loads("[" * 140 + "]" * 140)}}
+    s, h, b = req(P, "POST", "/v1/authorize", {"actor": {"type": "user", "id": "nobody-deep", "roles": []},
+                                               "action": "read", "resource": "session", "record": deep}, key=k)
+    check("%s key: a record nested too deep is 400 invalid_record for a question denied without reading it too" % env,
+          s == 400 and is_error(b, "invalid_record"), (s, b[:200]))
     for depth, ok in ((128, True), (129, False), (600, False)):
         rec = json.loads('{"id": "deep", "data": {"n": %s%s}}' % ("[" * (depth - 1), "]" * (depth - 1)))
         open(os.path.join(T, "deep-record.json"), "w").write(json.dumps(rec))
@@ -517,20 +524,33 @@ check("decision log: never record values", "secret" not in alltext and "2015-01-
 
 def prom_problems(text):
     """What breaks the Prometheus text format (0.0.4) in text: lines that are
-    neither a comment nor a sample, a family's samples not all together or
-    before its TYPE, a series twice, a histogram whose _count is not its
-    +Inf bucket or whose buckets go down. [] when none."""
-    sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? '
-                        r'(-?[0-9.eE+-]+|\+Inf|-Inf|NaN)$')
-    types, done, seen, out = {}, set(), set(), []
+    neither a HELP, a TYPE nor a sample, a family's samples not all together
+    or before its HELP and TYPE, a HELP or TYPE twice, a series twice, a
+    histogram whose buckets go down, do not end at +Inf, or whose _count is
+    not its +Inf bucket. [] when none."""
+    name_re = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+    pair = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+    sample = re.compile(r"^(%s)(\{(?:%s(?:,%s)*,?)?\})? (-?[0-9.eE+-]+|\+Inf|-Inf|NaN)$" % (name_re, pair, pair))
+    meta = re.compile(r"^# (HELP|TYPE) (%s)( .*)?$" % name_re)
+    types, helps, done, seen, out = {}, set(), set(), set(), []
     current, hist = None, {}
     for line in text.splitlines():
-        if line.startswith("# "):
-            parts = line.split(" ", 3)
-            if parts[1] == "TYPE":
-                if parts[2] in types or parts[2] in done:
-                    out.append("TYPE again or after its samples: " + line)
-                types[parts[2]] = parts[3]
+        if line.startswith("#"):
+            m = meta.match(line)
+            if not m:
+                out.append("a comment that is neither HELP nor TYPE: " + line)
+                continue
+            kind, fam = m.group(1), m.group(2)
+            if fam in done or fam == current:
+                out.append("%s after its family's samples: %s" % (kind, line))
+            if kind == "HELP":
+                if fam in helps or not (m.group(3) or "").strip():
+                    out.append("HELP again or empty: " + line)
+                helps.add(fam)
+            else:
+                if fam in types or (m.group(3) or "").strip() not in ("counter", "gauge", "histogram", "summary", "untyped"):
+                    out.append("TYPE again or unknown: " + line)
+                types[fam] = (m.group(3) or "").strip()
             continue
         m = sample.match(line)
         if not m:
@@ -539,26 +559,30 @@ def prom_problems(text):
         name = m.group(1)
         fam = re.sub(r"_(bucket|sum|count)$", "", name)
         fam = fam if types.get(fam) == "histogram" else name
-        if fam not in types:
-            out.append("a sample with no TYPE before it: " + line)
+        if fam not in types or fam not in helps:
+            out.append("a sample with no HELP and TYPE before it: " + line)
         if fam != current:
             if fam in done:
                 out.append("a family's samples apart: " + line)
             if current:
                 done.add(current)
             current = fam
-        if line.rsplit(" ", 1)[0] in seen:
+        series = line.rsplit(" ", 1)[0]
+        if series in seen:
             out.append("a series twice: " + line)
-        seen.add(line.rsplit(" ", 1)[0])
+        seen.add(series)
         if types.get(fam) == "histogram":
-            h = hist.setdefault(fam, {"buckets": [], "count": None})
+            h = hist.setdefault(fam, {"buckets": [], "last": None, "count": None})
             if name.endswith("_bucket"):
                 h["buckets"].append(float(m.group(3)))
+                h["last"] = re.search(r'le="([^"]*)"', line).group(1)
             elif name.endswith("_count"):
                 h["count"] = float(m.group(3))
     for fam, h in hist.items():
-        if h["buckets"] != sorted(h["buckets"]) or not h["buckets"] or h["count"] != h["buckets"][-1]:
-            out.append("histogram %s: buckets %s, count %s" % (fam, h["buckets"][-3:], h["count"]))
+        if (not h["buckets"] or h["buckets"] != sorted(h["buckets"]) or h["last"] != "+Inf" or
+                h["count"] != h["buckets"][-1]):
+            out.append("histogram %s: buckets %s ending at le=%s, count %s" %
+                       (fam, h["buckets"][-3:], h["last"], h["count"]))
     return out
 
 s, h, b = req(P, "GET", "/metrics")
@@ -575,8 +599,20 @@ check("metrics: per environment the loaded commit",
       'struere_bundle_info{environment="development",commit="%s"} 1' % COMMIT_B in mt, mt[-1500:])
 check("metrics: reloads and failed reloads", "struere_reloads_total{environment=\"eval\"}" in mt and
       "struere_reload_failures_total{environment=\"development\"} 0" in mt)
-check("metrics: the text is Prometheus's format: each family together after its TYPE, no series twice, the "
-      "histogram's count its +Inf bucket", prom_problems(mt) == [], prom_problems(mt)[:5])
+check("metrics: the text is Prometheus's format: each family together after its HELP and TYPE, no series twice, "
+      "the histogram's count its +Inf bucket", prom_problems(mt) == [], prom_problems(mt)[:5])
+BROKEN = {  # the checker itself finds each kind of break
+    "apart": "# HELP a A.\n# TYPE a gauge\na{x=\"1\"} 1\n# HELP b B.\n# TYPE b gauge\nb 1\na{x=\"2\"} 1\n",
+    "no TYPE": "# HELP a A.\na 1\n",
+    "labels without a comma": "# HELP a A.\n# TYPE a gauge\na{x=\"1\" y=\"2\"} 1\n",
+    "count not +Inf": "# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n",
+    "no +Inf": "# HELP h H.\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n",
+    "twice": "# HELP a A.\n# TYPE a gauge\na 1\na 2\n",
+}
+check("metrics: the format check finds each kind of break it looks for (%s)" % ", ".join(BROKEN),
+      all(prom_problems(t) for t in BROKEN.values()) and
+      prom_problems("# HELP a A.\n# TYPE a gauge\na{x=\"1\",y=\"q\\\"\"} 1\n") == [],
+      {k: prom_problems(t) for k, t in BROKEN.items()})
 
 # ---- probes and hostile HTTP ----------------------------------------------
 
