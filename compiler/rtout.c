@@ -87,23 +87,24 @@ const char *rtout_json_type(const json_t *v)
     return "null";
 }
 
-/* How many arrays and objects deep v nests (0 for a scalar), counted up
- * to more than limit at most. */
+/* How many arrays and objects deep v nests (0 for a scalar), counted no
+ * further than limit + 1. */
 static size_t nesting(const json_t *v, size_t limit)
 {
     if (!json_is_object(v) && !json_is_array(v))
         return 0;
-    size_t deepest = 0;
-    if (limit == 0)
-        return 1;
-    if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v) && deepest < limit; i++) {
-            size_t d = nesting(json_array_get(v, i), limit - 1);
+    size_t deepest = 0, i;
+    const char *k;
+    json_t *m;
+    if (limit > 0 && json_is_array(v)) {
+        json_array_foreach(v, i, m)
+        {
+            size_t d = nesting(m, limit - 1);
             deepest = d > deepest ? d : deepest;
+            if (deepest >= limit)
+                break;
         }
-    } else {
-        const char *k;
-        json_t *m;
+    } else if (limit > 0) {
         json_object_foreach((json_t *)v, k, m)
         {
             size_t d = nesting(m, limit - 1);

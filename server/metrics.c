@@ -97,6 +97,22 @@ static void label(FILE *f, const char *v)
     }
 }
 
+/* A family's HELP and TYPE lines, written before its samples (each
+ * family's samples together after them, as the text format wants). */
+static void family(FILE *f, const char *name, const char *type,
+                   const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A sample of family name per environment, v[env] its value. */
+static void per_env(FILE *f, const char *name, const unsigned long v[4])
+{
+    for (int env = 1; env <= 3; env++)
+        fprintf(f, "%s{environment=\"%s\"} %lu\n", name, struere_env_name(env),
+                v[env]);
+}
+
 char *metrics_render(struct srv *s, size_t *len)
 {
     struct srv_metrics *m = s->metrics;
@@ -104,10 +120,8 @@ char *metrics_render(struct srv *s, size_t *len)
     FILE *f = open_memstream(&buf, len);
     if (!f)
         return NULL;
-    fputs("# HELP struere_http_requests_total HTTP requests answered, by "
-          "route and status.\n"
-          "# TYPE struere_http_requests_total counter\n",
-          f);
+    family(f, "struere_http_requests_total", "counter",
+           "HTTP requests answered, by route and status.");
     for (int r = 0; r < ROUTE_COUNT; r++)
         for (size_t i = 0; i < NSTATUS; i++) {
             unsigned long n = atomic_load(&m->requests[r][i]);
@@ -120,10 +134,8 @@ char *metrics_render(struct srv *s, size_t *len)
             else
                 fprintf(f, "status=\"other\"} %lu\n", n);
         }
-    fputs("# HELP struere_http_request_duration_seconds Time from the "
-          "request's headers to its answer.\n"
-          "# TYPE struere_http_request_duration_seconds histogram\n",
-          f);
+    family(f, "struere_http_request_duration_seconds", "histogram",
+           "Time from the request's headers to its answer.");
     unsigned long cum = 0;
     for (size_t b = 0; b <= NBUCKET; b++) {
         cum += atomic_load(&m->buckets[b]);
@@ -142,10 +154,8 @@ char *metrics_render(struct srv *s, size_t *len)
             (double)atomic_load(&m->latency_us) / 1e6);
     /* the +Inf bucket's count, read once above: the two always agree */
     fprintf(f, "struere_http_request_duration_seconds_count %lu\n", cum);
-    fputs("# HELP struere_decisions_total Authorization decisions, by "
-          "environment and result.\n"
-          "# TYPE struere_decisions_total counter\n",
-          f);
+    family(f, "struere_decisions_total", "counter",
+           "Authorization decisions, by environment and result.");
     for (int env = 1; env <= 3; env++)
         for (int a = 0; a < 2; a++)
             fprintf(
@@ -157,10 +167,11 @@ char *metrics_render(struct srv *s, size_t *len)
     /* Each environment read once, then printed family by family: the
      * text format wants all of a family's samples together. */
     struct {
-        bool loaded, ready;
+        bool loaded;
         char commit[41], err[512];
         long long loaded_at;
     } e[4];
+    unsigned long ready[4], reloads[4], failed[4];
     for (int env = 1; env <= 3; env++) {
         struct srv_loaded *l = envs_acquire(s, env);
         e[env].loaded = l != NULL;
@@ -169,38 +180,31 @@ char *metrics_render(struct srv *s, size_t *len)
             e[env].loaded_at = (long long)l->loaded_at;
         }
         envs_release(l);
-        e[env].ready = envs_ready(s, env, e[env].err, sizeof(e[env].err));
+        ready[env] = envs_ready(s, env, e[env].err, sizeof(e[env].err));
+        reloads[env] = atomic_load(&s->envs[env].reloads);
+        failed[env] = atomic_load(&s->envs[env].failed);
     }
-    fputs("# HELP struere_bundle_info The commit each environment serves "
-          "(1).\n"
-          "# TYPE struere_bundle_info gauge\n",
-          f);
+    family(f, "struere_bundle_info", "gauge",
+           "The commit each environment serves (1).");
     for (int env = 1; env <= 3; env++)
         if (e[env].loaded)
             fprintf(f,
                     "struere_bundle_info{environment=\"%s\",commit=\"%s\"} 1\n",
                     struere_env_name(env), e[env].commit);
-    fputs("# HELP struere_bundle_loaded_timestamp_seconds When each "
-          "environment's bundle was loaded (Unix time).\n"
-          "# TYPE struere_bundle_loaded_timestamp_seconds gauge\n",
-          f);
+    family(f, "struere_bundle_loaded_timestamp_seconds", "gauge",
+           "When each environment's bundle was loaded (Unix time).");
     for (int env = 1; env <= 3; env++)
         if (e[env].loaded)
             fprintf(f,
                     "struere_bundle_loaded_timestamp_seconds{environment=\"%s\""
                     "} %lld\n",
                     struere_env_name(env), e[env].loaded_at);
-    fputs("# HELP struere_ready Whether the environment is ready (1): its "
-          "branch loaded and verified, as /ready says.\n"
-          "# TYPE struere_ready gauge\n",
-          f);
-    for (int env = 1; env <= 3; env++)
-        fprintf(f, "struere_ready{environment=\"%s\"} %d\n",
-                struere_env_name(env), e[env].ready);
-    fputs("# HELP struere_bundle_error Why the environment's last load "
-          "failed (1), while it did.\n"
-          "# TYPE struere_bundle_error gauge\n",
-          f);
+    family(f, "struere_ready", "gauge",
+           "Whether the environment is ready (1): its branch loaded and "
+           "verified, as /ready says.");
+    per_env(f, "struere_ready", ready);
+    family(f, "struere_bundle_error", "gauge",
+           "Why the environment's last load failed (1), while it did.");
     for (int env = 1; env <= 3; env++)
         if (e[env].err[0]) {
             fprintf(f, "struere_bundle_error{environment=\"%s\",error=\"",
@@ -208,29 +212,20 @@ char *metrics_render(struct srv *s, size_t *len)
             label(f, e[env].err);
             fputs("\"} 1\n", f);
         }
-    fputs("# HELP struere_reloads_total Bundles of a new commit loaded (the "
-          "first included), by environment.\n"
-          "# TYPE struere_reloads_total counter\n",
-          f);
-    for (int env = 1; env <= 3; env++)
-        fprintf(f, "struere_reloads_total{environment=\"%s\"} %lu\n",
-                struere_env_name(env), atomic_load(&s->envs[env].reloads));
-    fputs("# HELP struere_reload_failures_total Loads refused (the old "
-          "bundle kept), by environment.\n"
-          "# TYPE struere_reload_failures_total counter\n",
-          f);
-    for (int env = 1; env <= 3; env++)
-        fprintf(f, "struere_reload_failures_total{environment=\"%s\"} %lu\n",
-                struere_env_name(env), atomic_load(&s->envs[env].failed));
-    fputs("# HELP struere_decision_log_dropped_total Decision log lines "
-          "dropped (the log could not keep up, or out of memory).\n"
-          "# TYPE struere_decision_log_dropped_total counter\n",
-          f);
+    family(
+        f, "struere_reloads_total", "counter",
+        "Bundles of a new commit loaded (the first included), by environment.");
+    per_env(f, "struere_reloads_total", reloads);
+    family(f, "struere_reload_failures_total", "counter",
+           "Loads refused (the old bundle kept), by environment.");
+    per_env(f, "struere_reload_failures_total", failed);
+    family(f, "struere_decision_log_dropped_total", "counter",
+           "Decision log lines dropped (the log could not keep up, or out of "
+           "memory).");
     fprintf(f, "struere_decision_log_dropped_total %lu\n",
             atomic_load(&m->dropped));
-    fputs("# HELP struere_http_requests_in_flight Requests being answered.\n"
-          "# TYPE struere_http_requests_in_flight gauge\n",
-          f);
+    family(f, "struere_http_requests_in_flight", "gauge",
+           "Requests being answered.");
     fprintf(f, "struere_http_requests_in_flight %ld\n",
             atomic_load(&s->inflight));
     if (fclose(f)) {
