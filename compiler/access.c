@@ -30,24 +30,34 @@ static int fail(char *err, size_t n, int status, const char *fmt, ...)
 
 /* ---- one subject ---- */
 
+/* What lib_json reads of a decision. */
+enum lib_what {
+    LIB_PREDICATE, /* the rows, with the actor's values */
+    LIB_MASK,      /* the field masks */
+    LIB_WRITTEN,   /* the rows, with the rules' values as written */
+    LIB_WHATS
+};
+
 static int lib_text(const struere_runtime *rt, const struere_decision *d,
-                    bool mask, char *buf, size_t cap, size_t *need)
+                    enum lib_what what, char *buf, size_t cap, size_t *need)
 {
-    return mask ? struere_mask_json(buf, cap, need, rt, d, NULL)
-                : struere_predicate_json(buf, cap, need, rt, d, NULL);
+    return what == LIB_MASK ? struere_mask_json(buf, cap, need, rt, d, NULL)
+           : what == LIB_WRITTEN
+               ? struere_predicate_written_json(buf, cap, need, rt, d, NULL)
+               : struere_predicate_json(buf, cap, need, rt, d, NULL);
 }
 
-/* The last predicate and mask text of a subject, and what they became:
- * the actions on one resource mostly share them, and are parsed once. */
+/* The last text of each kind of a subject, and what it became: the
+ * actions on one resource mostly share them, and are parsed once. */
 struct memo {
-    char *text[2];
-    size_t len[2];
-    json_t *value[2];
+    char *text[LIB_WHATS];
+    size_t len[LIB_WHATS];
+    json_t *value[LIB_WHATS];
 };
 
 static void memo_free(struct memo *m)
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < LIB_WHATS; i++) {
         free(m->text[i]);
         json_decref(m->value[i]);
     }
@@ -55,12 +65,12 @@ static void memo_free(struct memo *m)
 
 static json_t *masks_of(json_t *lib);
 
-/* Decision d's predicate (mask false: `true` for every row, else the
- * engine's JSON) or masks (mask true: {"field","type","replacement"}
- * list) from libstruere's JSON text, through the memo. NULL when out of
- * memory or the text does not parse. */
+/* Decision d's predicate (`true` for every row, else the engine's JSON)
+ * or masks ({"field","type","replacement"} list) from libstruere's JSON
+ * text, through the memo. NULL when out of memory or the text does not
+ * parse. */
 static json_t *lib_json(const struere_runtime *rt, const struere_decision *d,
-                        bool mask, struct memo *m)
+                        enum lib_what mask, struct memo *m)
 {
     size_t need = 0;
     char small[256], *text = small;
@@ -76,7 +86,7 @@ static json_t *lib_json(const struere_runtime *rt, const struere_decision *d,
         v = json_incref(m->value[mask]);
     } else if (rc == 0) {
         v = json_loadb(text, need, JSON_DECODE_ANY, NULL);
-        if (v && mask) {
+        if (v && mask == LIB_MASK) {
             json_t *l = masks_of(v);
             json_decref(v);
             v = l;
@@ -121,10 +131,14 @@ static json_t *pair(const char *res, const char *act)
     return e;
 }
 
-/* Decides (res, act) and appends it to allowed or denied. */
+/* Decides (res, act) and appends it to allowed or denied: denied when
+ * an explicit deny removes what an allow grants, or (every_deny: a role
+ * alone, which a user may hold with others that allow it) when an
+ * explicit deny covers it at all. */
 static int decide_one(const struere_runtime *rt, const struere_actor *a,
-                      const char *res, const char *act, json_t *allowed,
-                      json_t *denied, struct memo *m, char *err, size_t errlen)
+                      const char *res, const char *act, bool every_deny,
+                      json_t *allowed, json_t *denied, struct memo *m,
+                      char *err, size_t errlen)
 {
     struere_decision d;
     int rc = struere_decide(&d, rt, a, act, res, NULL);
@@ -143,14 +157,18 @@ static int decide_one(const struere_runtime *rt, const struere_actor *a,
     }
     rc = ACCESS_OK;
     if (d.allowed) {
-        json_t *pred = lib_json(rt, &d, false, m);
-        json_t *mask = lib_json(rt, &d, true, m);
-        if (pred && mask) {
+        json_t *pred = lib_json(rt, &d, LIB_PREDICATE, m);
+        json_t *mask = lib_json(rt, &d, LIB_MASK, m);
+        json_t *rules = lib_json(rt, &d, LIB_WRITTEN, m);
+        if (pred && mask && rules) {
             json_t *e = pair(res, act);
             json_object_set(e, "by", allows);
             json_object_set_new(e, "scope",
                                 json_is_true(pred) ? json_null()
                                                    : json_incref(pred));
+            json_object_set_new(e, "rules",
+                                json_is_true(rules) ? json_null()
+                                                    : json_incref(rules));
             json_object_set(e, "masks", mask);
             json_array_append_new(allowed, e);
         } else {
@@ -160,7 +178,9 @@ static int decide_one(const struere_runtime *rt, const struere_actor *a,
         }
         json_decref(pred);
         json_decref(mask);
-    } else if (d.reason == STRUERE_REASON_DENIED && json_array_size(allows)) {
+        json_decref(rules);
+    } else if (d.reason == STRUERE_REASON_DENIED &&
+               (every_deny || json_array_size(allows))) {
         json_t *e = pair(res, act);
         json_object_set(e, "by", denies);
         json_array_append_new(denied, e);
@@ -179,7 +199,8 @@ static bool wanted(const json_t *only, const char *res)
 /* The allowed and denied lists of actor a, into subject s, over the
  * resources in `only` (NULL: all). */
 static int fill_access(const struere_runtime *rt, const struere_actor *a,
-                       const json_t *only, json_t *s, char *err, size_t errlen)
+                       bool every_deny, const json_t *only, json_t *s,
+                       char *err, size_t errlen)
 {
     json_t *allowed = json_array(), *denied = json_array();
     json_object_set_new(s, "allowed", allowed);
@@ -192,12 +213,13 @@ static int fill_access(const struere_runtime *rt, const struere_actor *a,
         return fail(err, errlen, ACCESS_FAILED, "out of memory");
     }
     rc = ACCESS_OK;
-    struct memo m = {{NULL, NULL}, {0, 0}, {NULL, NULL}};
+    struct memo m;
+    memset(&m, 0, sizeof(m));
     for (size_t i = 0; i < n && rc == ACCESS_OK; i++)
         for (size_t k = 0;
              k < NACTIONS && rc == ACCESS_OK && wanted(only, res[i]); k++)
-            rc = decide_one(rt, a, res[i], actions[k], allowed, denied, &m, err,
-                            errlen);
+            rc = decide_one(rt, a, res[i], actions[k], every_deny, allowed,
+                            denied, &m, err, errlen);
     memo_free(&m);
     free(res);
     return rc;
@@ -257,7 +279,7 @@ static int subject_on(const struere_runtime *rt, bool agent, const char *slug,
     const char *r;
     for (size_t i = 0; (r = struere_actor_role(a, i)); i++)
         json_array_append_new(roles, json_string(r));
-    rc = fill_access(rt, a, only, s, err, errlen);
+    rc = fill_access(rt, a, !agent, only, s, err, errlen);
     struere_actor_free(a);
     if (rc != ACCESS_OK) {
         json_decref(s);
@@ -405,14 +427,36 @@ static void mask_changes(json_t *list, const char *subject, const char *res,
     }
 }
 
-/* {"by","scope","masks"} of an allowed entry. */
+/* {"by","scope","masks"} of an allowed entry, its scope as the rules
+ * are written. */
 static json_t *grant_of(const json_t *e)
 {
     json_t *g = json_object();
     json_object_set(g, "by", json_object_get(e, "by"));
-    json_object_set(g, "scope", json_object_get(e, "scope"));
+    json_object_set(g, "scope", json_object_get(e, "rules"));
     json_object_set(g, "masks", json_object_get(e, "masks"));
     return g;
+}
+
+/* Whether scope a contains scope b (every row of b is one of a), and b
+ * contains a, proven on both forms of the entries' scopes: as the rules
+ * are written (a rule that compares with another actor value, or with a
+ * literal instead of one, is another rule) and with the subject's values
+ * resolved (the same rule selects other rows when the bundle's
+ * organization id changed). */
+static void scopes_compare(const json_t *ea, const json_t *eb, bool *a_has_b,
+                           bool *b_has_a)
+{
+    static const char *const forms[2] = {"rules", "scope"};
+    *a_has_b = *b_has_a = true;
+    for (int f = 0; f < 2; f++) {
+        json_t *ta = terms_of(json_object_get(ea, forms[f]));
+        json_t *tb = terms_of(json_object_get(eb, forms[f]));
+        *a_has_b = *a_has_b && contains(ta, tb);
+        *b_has_a = *b_has_a && contains(tb, ta);
+        json_decref(ta);
+        json_decref(tb);
+    }
 }
 
 static void pair_changes(json_t *list, const char *subject, const json_t *ea,
@@ -428,28 +472,25 @@ static void pair_changes(json_t *list, const char *subject, const json_t *ea,
         json_decref(g);
         return;
     }
-    json_t *sa = json_object_get(ea, "scope"),
-           *sb = json_object_get(eb, "scope");
-    json_t *ta = terms_of(sa), *tb = terms_of(sb);
-    bool narrower = contains(ta, tb), wider = contains(tb, ta);
+    bool narrower, wider;
+    scopes_compare(ea, eb, &narrower, &wider);
     if (!(narrower && wider))
         add_change(list, subject, res, act,
                    narrower ? "scope-narrowed"
                    : wider  ? "scope-widened"
                             : "scope-changed",
-                   !narrower, sa, sb);
-    json_decref(ta);
-    json_decref(tb);
+                   !narrower, json_object_get(ea, "rules"),
+                   json_object_get(eb, "rules"));
     mask_changes(list, subject, res, act, json_object_get(ea, "masks"),
                  json_object_get(eb, "masks"));
 }
 
-/* The allowed list of a subject keyed "RESOURCE\tACTION". */
-static json_t *by_pair(const json_t *subject)
+/* A list ("allowed" or "denied") of a subject keyed "RESOURCE\tACTION". */
+static json_t *by_pair(const json_t *subject, const char *list)
 {
     json_t *map = json_object(), *e;
     size_t i;
-    json_array_foreach(json_object_get(subject, "allowed"), i, e)
+    json_array_foreach(json_object_get(subject, list), i, e)
     {
         char key[600];
         snprintf(key, sizeof(key), "%s\t%s",
@@ -460,11 +501,51 @@ static json_t *by_pair(const json_t *subject)
     return map;
 }
 
-/* Changes of one subject, given its access on each side (NULL: absent). */
-static void subject_changes(json_t *list, const char *name, const json_t *a,
-                            const json_t *b)
+/* A role's explicit denies that one side has and the other lacks, where
+ * the pair is not allowed on the side that lacks it (else it is granted or
+ * revoked already): a deny removed lets a user who holds the role with
+ * one that allows the pair do it (widens); a deny added stops that. */
+static void deny_changes(json_t *list, const char *name, const json_t *a,
+                         const json_t *b)
 {
-    json_t *ma = by_pair(a), *mb = by_pair(b);
+    json_t *da = by_pair(a, "denied"), *db = by_pair(b, "denied");
+    json_t *aa = by_pair(a, "allowed"), *ab = by_pair(b, "allowed");
+    const json_t *sides[2] = {a, b};
+    for (int s = 0; s < 2; s++) {
+        json_t *other = s ? da : db, *other_allowed = s ? aa : ab, *e;
+        size_t i;
+        json_array_foreach(json_object_get(sides[s], "denied"), i, e)
+        {
+            char key[600];
+            snprintf(key, sizeof(key), "%s\t%s",
+                     json_string_value(json_object_get(e, "resource")),
+                     json_string_value(json_object_get(e, "action")));
+            if (json_object_get(other, key) ||
+                json_object_get(other_allowed, key))
+                continue;
+            json_t *by = json_object();
+            json_object_set(by, "by", json_object_get(e, "by"));
+            add_change(list, name,
+                       json_string_value(json_object_get(e, "resource")),
+                       json_string_value(json_object_get(e, "action")),
+                       s ? "deny-added" : "deny-removed", !s, s ? NULL : by,
+                       s ? by : NULL);
+            json_decref(by);
+        }
+    }
+    json_decref(da);
+    json_decref(db);
+    json_decref(aa);
+    json_decref(ab);
+}
+
+/* Changes of one subject, given its access on each side (NULL: absent);
+ * a role's explicit denies too (role: its denied lists hold every pair
+ * an explicit deny covers). */
+static void subject_changes(json_t *list, const char *name, bool role,
+                            const json_t *a, const json_t *b)
+{
+    json_t *ma = by_pair(a, "allowed"), *mb = by_pair(b, "allowed");
     /* pairs in the new side's order, then those only the old side has */
     size_t i;
     json_t *e;
@@ -487,6 +568,8 @@ static void subject_changes(json_t *list, const char *name, const json_t *a,
     }
     json_decref(ma);
     json_decref(mb);
+    if (role)
+        deny_changes(list, name, a, b);
 }
 
 /* One side of the difference: a runtime and its bundle (NULL: an empty
@@ -622,6 +705,16 @@ static int side_access(const struct side *s, bool agent, const char *slug,
     return subject_on(s->rt, agent, slug, only, out, err, errlen);
 }
 
+/* Whether both bundles exist and name other organization ids. */
+static bool organization_changed(const struere_bundle *a,
+                                 const struere_bundle *b)
+{
+    struere_bundle_info ia, ib;
+    return a && b && struere_bundle_get_info(&ia, a, NULL) == 0 &&
+           struere_bundle_get_info(&ib, b, NULL) == 0 &&
+           strcmp(ia.organization_id, ib.organization_id) != 0;
+}
+
 int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
                    json_t **out, char *err, size_t errlen)
 {
@@ -636,6 +729,9 @@ int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
     json_t *removed = types_only_in(&x, &y), *added = types_only_in(&y, &x);
     bool types_same = !json_object_size(removed) && !json_object_size(added);
     json_t *changed = changed_roles(&x, &y);
+    /* rules that compare with actor.organizationId select other rows
+     * when it changed: every subject is computed */
+    bool org_changed = organization_changed(from, to);
     json_t *list = json_array();
     static const int kinds[2] = {STRUERE_KIND_AGENT, STRUERE_KIND_ROLE};
     for (int k = 0; k < 2 && rc == ACCESS_OK; k++) {
@@ -654,7 +750,8 @@ int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
             const char *slug = cmp <= 0 ? sa : sb;
             i += cmp <= 0;
             j += cmp >= 0;
-            bool whole = may_differ(&x, &y, agent, slug, changed);
+            bool whole =
+                org_changed || may_differ(&x, &y, agent, slug, changed);
             if (!whole && types_same)
                 continue;
             json_t *a = NULL, *b = NULL;
@@ -667,7 +764,7 @@ int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
                 char name[300];
                 snprintf(name, sizeof(name), "%s:%s", agent ? "agent" : "role",
                          slug);
-                subject_changes(list, name, a, b);
+                subject_changes(list, name, !agent, a, b);
             }
             json_decref(a);
             json_decref(b);
@@ -722,8 +819,24 @@ static const char *op_word(const char *op)
     return !strcmp(op, "eq") ? "=" : !strcmp(op, "neq") ? "!=" : op;
 }
 
-/* A scope in words: "every row", or "rows where a = 1 and b in [...] or
- * c = 2". */
+/* A rule's value: an actor reference as written (actor.userId,
+ * actor.relatedIds:TYPE), anything else (a literal, or a resolved value)
+ * as JSON. */
+static void print_value(FILE *out, const json_t *v)
+{
+    const char *actor = json_string_value(json_object_get(v, "actor"));
+    const char *rel = json_string_value(json_object_get(v, "relation"));
+    if (actor) {
+        fprintf(out, "actor.%s%s%s", actor, rel ? ":" : "", rel ? rel : "");
+        return;
+    }
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    fputs(text ? text : "?", out);
+    free(text);
+}
+
+/* A scope in words: "every row", or "rows where a = 1 and b in
+ * actor.relatedIds:T or c = 2". */
 static void print_scope(FILE *out, const json_t *scope, bool md)
 {
     if (json_is_null(scope) || !scope) {
@@ -745,13 +858,11 @@ static void print_scope(FILE *out, const json_t *scope, bool md)
         fprintf(mem, "%s%s", i ? " or " : "", paren ? "(" : "");
         json_array_foreach((json_t *)all, j, c)
         {
-            char *v = json_dumps(json_object_get(c, "value"),
-                                 JSON_COMPACT | JSON_ENCODE_ANY);
             const char *op = json_string_value(json_object_get(c, "operator"));
-            fprintf(mem, "%s%s %s %s", j ? " and " : "",
+            fprintf(mem, "%s%s %s ", j ? " and " : "",
                     json_string_value(json_object_get(c, "field")),
-                    op_word(op ? op : "?"), v ? v : "?");
-            free(v);
+                    op_word(op ? op : "?"));
+            print_value(mem, json_object_get(c, "value"));
         }
         fputs(paren ? ")" : "", mem);
     }
@@ -826,7 +937,25 @@ static void print_change(FILE *out, const json_t *c, bool md)
                  *to = json_object_get(c, "to");
     const char *q = md ? "`" : "";
     print_subject(out, json_string_value(json_object_get(c, "subject")), md);
-    if (!strcmp(ch, "granted")) {
+    if (!strcmp(ch, "deny-removed") || !strcmp(ch, "deny-added")) {
+        bool removed = !strcmp(ch, "deny-removed");
+        const json_t *by = json_object_get(removed ? from : to, "by");
+        fprintf(out, " %s %s%s %s%s (",
+                removed ? "no longer denies" : "now denies", q, act, res, q);
+        size_t i;
+        json_t *p;
+        json_array_foreach((json_t *)by, i, p)
+            fprintf(out, "%s%s%s",
+                    i         ? ", "
+                    : removed ? "was "
+                              : "by ",
+                    json_string_value(p), "");
+        fputs(removed ? "): a user who holds it with a role that allows "
+                        "this can do it now"
+                      : "): a user who holds it cannot do this, whatever "
+                        "else they hold",
+              out);
+    } else if (!strcmp(ch, "granted")) {
         fprintf(out, " can now %s%s %s%s", q, act, res, q);
         print_grant(out, to, md);
     } else if (!strcmp(ch, "revoked")) {

@@ -33,10 +33,15 @@ enum access_status {
  * The effective access of one subject of `rt` (agent: the agent `slug`
  * with its roles; else the role `slug` alone) as
  * {"subject": "agent:SLUG"|"role:SLUG", "roles": [...], "allowed":
- * [{"resource", "action", "by", "scope", "masks"}], "denied":
- * [{"resource", "action", "by"}]}, in `*out` (caller owns it). Resources
- * in bundle order then "users", actions create, read, update, delete,
- * list. Returns an access_status; `err` says why when it is not ACCESS_OK.
+ * [{"resource", "action", "by", "scope", "rules", "masks"}], "denied":
+ * [{"resource", "action", "by"}]}, in `*out` (caller owns it): "scope"
+ * with the subject's values resolved, "rules" as the rules are written
+ * (struere_predicate_written_json); "denied" holds, for an agent, what an
+ * explicit deny removes from what its roles allow, and for a role alone
+ * every pair an explicit deny of it covers (a user may hold it with roles
+ * that allow it). Resources in bundle order then "users", actions
+ * create, read, update, delete, list. Returns an access_status; `err`
+ * says why when it is not ACCESS_OK.
  */
 int access_subject(const struere_runtime *rt, bool agent, const char *slug,
                    json_t **out, char *err, size_t errlen);
@@ -47,12 +52,16 @@ int access_subject(const struere_runtime *rt, bool agent, const char *slug,
  * {"subject", "resource", "action", "change", "widens", "from", "to"}, subject
  * by subject (agents, then roles, in slug order), where change is one of
  * granted, revoked, scope-widened, scope-narrowed, scope-changed,
- * mask-removed, mask-added, mask-changed. granted: from null, to
- * {"by","scope","masks"}; revoked: the reverse; scope-*: the scopes (null:
- * every row); mask-*: {"field","type","replacement"} or null. Only
- * subjects whose access can differ are computed (the agent or role, its
- * roles' definitions or the set of data types changed); a change where
- * effective access is identical is never listed. Returns an access_status.
+ * mask-removed, mask-added, mask-changed, and for a role deny-removed
+ * (widens) or deny-added. granted: from null, to {"by","scope","masks"};
+ * revoked: the reverse; scope-*: the scopes (null: every row); mask-*:
+ * {"field","type","replacement"} or null; deny-*: {"by"} or null. Scopes
+ * are shown as the rules are written and compared both so and resolved
+ * (a new organization id changes the rows of a rule on
+ * actor.organizationId). Only subjects whose access can differ are
+ * computed (the agent or role, its roles' definitions, the set of data
+ * types or the organization id changed); a change where effective access
+ * is identical is never listed. Returns an access_status.
  */
 int access_changes(const struere_runtime *from, const struere_runtime *to,
                    json_t **out, char *err, size_t errlen);

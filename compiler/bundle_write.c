@@ -99,6 +99,13 @@ struct section {
     rt_buf data;
 };
 
+const char *bundle_organization_id(const struct project *p)
+{
+    const struct node *cfg = p->config ? p->config->root : NULL;
+    const char *id = node_get_str(node_get(cfg, "organization"), "id");
+    return id ? id : "";
+}
+
 int bundle_write(const struct project *p, enum env e,
                  const unsigned char source_digest[32],
                  const struct bundle_entry *entries, size_t nentries,
@@ -167,9 +174,7 @@ int bundle_write(const struct project *p, enum env e,
     const char *metas[5] = {
         pname ? pname : "",
         node_get_str(cfg, "version") ? node_get_str(cfg, "version") : "",
-        node_get_str(node_get(cfg, "organization"), "id")
-            ? node_get_str(node_get(cfg, "organization"), "id")
-            : "",
+        bundle_organization_id(p),
         node_get_str(node_get(cfg, "organization"), "name")
             ? node_get_str(node_get(cfg, "organization"), "name")
             : (pname ? pname : ""),

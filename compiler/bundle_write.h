@@ -32,6 +32,9 @@ struct bundle_entry {
 /* Writes the bundle of environment e from its n compiled definitions (in
  * any order; slugs unique per kind). source_digest is the 32-byte SHA-256
  * of the sources. Returns 0, or -1 when out of memory. */
+/* The organization id a bundle of p carries in its META ("" when
+ * struere.yaml names none). */
+const char *bundle_organization_id(const struct project *p);
 int bundle_write(const struct project *p, enum env e,
                  const unsigned char source_digest[32],
                  const struct bundle_entry *entries, size_t n,

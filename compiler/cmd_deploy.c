@@ -15,6 +15,7 @@
 #include "kinds.h"
 #include "report.h"
 #include "semdiff.h"
+#include "sha256.h"
 #include "store.h"
 #include "struere.h"
 #include "trust.h"
@@ -142,15 +143,58 @@ struct options {
     size_t nsigns;
 };
 
+/* Opens the production bundle of commit id (verified whole) as a
+ * runtime; *rt stays NULL for "" (never deployed). */
+static int open_production(struct store *s, const char *id,
+                           struere_runtime **rt)
+{
+    struct verified v;
+    struere_bundle *bundle;
+    struere_error e;
+    char err[1024];
+    *rt = NULL;
+    if (!id[0])
+        return EXIT_OK;
+    int vrc = verify_commit_bundle(s, id, ENV_PRODUCTION, &bundle, &v, err,
+                                   sizeof(err));
+    if (vrc != VERIFY_OK) {
+        cli_error("%s", err);
+        return vrc == VERIFY_IO ? EXIT_IO : EXIT_INVALID;
+    }
+    if ((vrc = struere_runtime_open_bundle(rt, bundle, &e)) < 0) {
+        cli_error("%s: %s", id, e.message);
+        return vrc == STRUERE_ENOMEM ? EXIT_IO : EXIT_INVALID;
+    }
+    return EXIT_OK;
+}
+
+/* The access changes between the runtimes, set on diff. */
+static int set_access(const struere_runtime *a, const struere_runtime *b,
+                      json_t *diff)
+{
+    char err[1024];
+    json_t *access = NULL;
+    int arc = access_changes(a, b, &access, err, sizeof(err));
+    if (arc != ACCESS_OK) {
+        cli_error("access: %s", err);
+        return arc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
+    }
+    semdiff_set_access(diff, access);
+    json_decref(access);
+    return EXIT_OK;
+}
+
 /* The access changes of production from commit a (empty: never
- * deployed) to commit b, set on diff. Computed from both bundles only
- * when the diff changes an agent, a role or a data type, which is all a
+ * deployed) to commit b, set on diff (read from review trees this store
+ * recorded as their bundles'). Computed from both bundles when the diff
+ * changes an agent, a role or a data type, or the organization id
+ * changed (rules compare with actor.organizationId), which is all a
  * decision reads; otherwise access cannot differ and the list is empty
  * (deploy stays constant-time). */
 static int production_access(struct store *s, const char *a, const char *b,
-                             json_t *diff)
+                             bool org_changed, json_t *diff)
 {
-    bool reads = false;
+    bool reads = org_changed;
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(diff, "changes"), i, c)
@@ -159,45 +203,86 @@ static int production_access(struct store *s, const char *a, const char *b,
         reads |= !strcmp(kind, "agent") || !strcmp(kind, "role") ||
                  !strcmp(kind, "data");
     }
-    json_t *access = NULL;
-    int rc = EXIT_OK;
     if (!reads) {
-        access = json_array();
+        json_t *none = json_array();
+        semdiff_set_access(diff, none);
+        json_decref(none);
+        return EXIT_OK;
+    }
+    struere_runtime *rt[2] = {NULL, NULL};
+    int rc = open_production(s, a, &rt[0]);
+    if (rc == EXIT_OK)
+        rc = open_production(s, b, &rt[1]);
+    if (rc == EXIT_OK)
+        rc = set_access(rt[0], rt[1], diff);
+    struere_runtime_free(rt[0]);
+    struere_runtime_free(rt[1]);
+    return rc;
+}
+
+/* Whether the review/production/ trees of commits a (may be "") and b
+ * are what their production bundles render to, as this store's `dev`
+ * recorded when it wrote them (verify.h); *org_changed: the bundles'
+ * organization ids differ. A tree written by anyone else is not
+ * believed: development takes commits without signatures. */
+static bool review_recorded(struct store *s, const char *a, const char *b,
+                            bool *org_changed)
+{
+    const char *ids[2] = {a, b};
+    unsigned char org[2][32];
+    *org_changed = false;
+    for (int k = 0; k < 2; k++) {
+        char tree[41], blob[41];
+        if (!ids[k][0]) {
+            rt_sha256("", 0, org[k]);
+            continue;
+        }
+        if (store_tree_id(s, ids[k], "review/production", tree) != STORE_OK ||
+            store_blob_id(s, ids[k], compile_bundle_path(ENV_PRODUCTION),
+                          blob) != STORE_OK ||
+            !verify_review_recorded(s, tree, ENV_PRODUCTION, blob, org[k]))
+            return false;
+    }
+    *org_changed = a[0] && memcmp(org[0], org[1], 32) != 0;
+    return true;
+}
+
+/* The difference production would see moving from a to b, with its
+ * access changes: from the review trees when this store recorded them
+ * (what changed, constant time), else from the two bundles themselves.
+ * NULL after an error (printed); *rc says which exit. */
+static json_t *production_change(struct store *s, const char *a, const char *b,
+                                 const char *la, const char *lb, int *rc)
+{
+    bool org_changed;
+    json_t *diff;
+    if (review_recorded(s, a, b, &org_changed)) {
+        diff = production_diff(s, a, b, la, lb);
+        if (!diff) {
+            cli_error("%s", store_error(s));
+            *rc = EXIT_IO;
+            return NULL;
+        }
+        *rc = production_access(s, a, b, org_changed, diff);
     } else {
         struere_runtime *rt[2] = {NULL, NULL};
-        const char *ids[2] = {a, b};
-        char err[1024];
-        for (int k = 0; k < 2 && rc == EXIT_OK; k++) {
-            struct verified v;
-            struere_bundle *bundle;
-            struere_error e;
-            if (!ids[k][0])
-                continue;
-            int vrc = verify_commit_bundle(s, ids[k], ENV_PRODUCTION, &bundle,
-                                           &v, err, sizeof(err));
-            if (vrc != VERIFY_OK) {
-                cli_error("%s", err);
-                rc = vrc == VERIFY_IO ? EXIT_IO : EXIT_INVALID;
-            } else if ((vrc = struere_runtime_open_bundle(&rt[k], bundle, &e)) <
-                       0) {
-                cli_error("%s: %s", ids[k], e.message);
-                rc = vrc == STRUERE_ENOMEM ? EXIT_IO : EXIT_INVALID;
-            }
-        }
-        if (rc == EXIT_OK) {
-            int arc = access_changes(rt[0], rt[1], &access, err, sizeof(err));
-            if (arc != ACCESS_OK) {
-                cli_error("access: %s", err);
-                rc = arc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
-            }
-        }
+        *rc = open_production(s, a, &rt[0]);
+        if (*rc == EXIT_OK)
+            *rc = open_production(s, b, &rt[1]);
+        diff = *rc == EXIT_OK
+                   ? semdiff_bundles(struere_runtime_bundle(rt[0]),
+                                     struere_runtime_bundle(rt[1]), la, lb)
+                   : NULL;
+        if (diff)
+            *rc = set_access(rt[0], rt[1], diff);
         struere_runtime_free(rt[0]);
         struere_runtime_free(rt[1]);
     }
-    if (rc == EXIT_OK)
-        semdiff_set_access(diff, access);
-    json_decref(access);
-    return rc;
+    if (*rc != EXIT_OK) {
+        json_decref(diff);
+        return NULL;
+    }
+    return diff;
 }
 
 static bool confirm(const char *question)
@@ -227,12 +312,7 @@ static int promote(struct store *s, const char *from, const char *to,
     char la[64], lb[64];
     snprintf(la, sizeof(la), "production %.12s", from[0] ? from : "(empty)");
     snprintf(lb, sizeof(lb), "%.12s", to);
-    json_t *diff = production_diff(s, from, to, la, lb);
-    if (!diff) {
-        cli_error("%s", store_error(s));
-        return EXIT_IO;
-    }
-    rc = production_access(s, from, to, diff);
+    json_t *diff = production_change(s, from, to, la, lb, &rc);
     bool widens = json_is_true(json_object_get(diff, "widens"));
     if (rc == EXIT_OK)
         semdiff_print(stdout, diff, SEMDIFF_TEXT, report_use_color(stdout));

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "bundle_cache.h"
 #include "bundle_trust.h"
+#include "bundle_write.h"
 #include "check.h"
 #include "compile.h"
 #include "defcache.h"
@@ -841,6 +842,23 @@ static int try_unchanged(const struct dev_options *o, const struct dev_hooks *h,
     return rc;
 }
 
+/* After the development branch committed (or kept its commit, whose tree
+ * is then this run's): its review/production/ tree is the rendering of
+ * the production bundle blob this run wrote, which a promotion may then
+ * read its difference from (verify.h). */
+static void record_review(const struct branch *b, const struct project *p,
+                          const char *blob)
+{
+    char tree[41], in_commit[41];
+    if (b->rc == DEV_OK &&
+        store_tree_id(b->s, b->new_id, "review/production", tree) == STORE_OK &&
+        store_blob_id(b->s, b->new_id, compile_bundle_path(ENV_PRODUCTION),
+                      in_commit) == STORE_OK &&
+        !strcmp(in_commit, blob))
+        verify_record_review(b->s, tree, ENV_PRODUCTION, blob,
+                             bundle_organization_id(p));
+}
+
 /* After a run that committed (ids: its bundles' blob ids) or failed (ids
  * NULL): the record the shortcut relies on, written or removed. */
 static void remember_run(const struct project *p, const struct dev_options *o,
@@ -1042,8 +1060,10 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
         both_branches(br, build_fn, &x);
     for (int i = 0; rc == DEV_OK && i < 2; i++)
         rc = branch_finish(&br[i], i == 0 ? ENV_DEVELOPMENT : ENV_EVAL, o, h);
-    if (rc == DEV_OK)
+    if (rc == DEV_OK) {
+        record_review(&br[0], &p, bundle_ids[ENV_PRODUCTION]);
         phase(&ph, "committed");
+    }
     if (rc == DEV_OK && push) {
         /* The promotion statements too, when there are any: a runtime
          * host following the remote needs them to open a signed

@@ -1729,20 +1729,33 @@ int store_delete_ref(struct store *s, const char *ref, const char *expected)
     return rc < 0 ? fail(s, ref) : STORE_OK;
 }
 
-int store_blob_id(struct store *s, const char *id, const char *path,
-                  char blob[41])
+/* The id of path in commit id when it is an object of type want. */
+static int entry_id(struct store *s, const char *id, const char *path,
+                    git_object_t want, char out[41])
 {
     git_tree_entry *e = NULL;
     int rc = entry_at(s, id, path, &e);
     if (rc != STORE_OK)
         return rc;
-    if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
-        snprintf(s->error, sizeof(s->error), "%.12s:%s is not a file", id,
-                 path);
+    if (git_tree_entry_type(e) != want) {
+        snprintf(s->error, sizeof(s->error), "%.12s:%s is not a %s", id, path,
+                 want == GIT_OBJECT_BLOB ? "file" : "directory");
         rc = STORE_NOTFOUND;
     } else {
-        git_oid_tostr(blob, 41, git_tree_entry_id(e));
+        git_oid_tostr(out, 41, git_tree_entry_id(e));
     }
     git_tree_entry_free(e);
     return rc;
+}
+
+int store_blob_id(struct store *s, const char *id, const char *path,
+                  char blob[41])
+{
+    return entry_id(s, id, path, GIT_OBJECT_BLOB, blob);
+}
+
+int store_tree_id(struct store *s, const char *id, const char *path,
+                  char tree[41])
+{
+    return entry_id(s, id, path, GIT_OBJECT_TREE, tree);
 }

@@ -197,6 +197,9 @@ int store_push(struct store *s, const char *remote, const char *const *refs,
  * STORE_NOTFOUND when there is no such file. */
 int store_blob_id(struct store *s, const char *id, const char *path,
                   char blob[41]);
+/* The same for a directory: the tree id of path in commit id. */
+int store_tree_id(struct store *s, const char *id, const char *path,
+                  char tree[41]);
 /* Deletes ref if it still points at expected (40 hex). STORE_MOVED when
  * it moved, STORE_NOTFOUND when it is gone. */
 int store_delete_ref(struct store *s, const char *ref, const char *expected);

@@ -15,6 +15,7 @@
 #include "bundle_trust.h"
 #include "cache_file.h"
 #include "compile.h"
+#include "hex.h"
 #include "kinds.h"
 #include "sha256.h"
 #include "store.h"
@@ -26,39 +27,73 @@ static bool records_dir(struct store *s, char *buf, size_t size)
     return cache_file_path(store_git_dir(s), "verified", buf, size);
 }
 
-/* A record's text: the SHA-256 in hex, the environment, and an HMAC of
- * the blob id, digest and environment under the store's cache key
+/* The HMAC, in hex, of `what` under the store's cache key
  * (cache_file.h): a record written by anyone who cannot read the key, or
- * copied to another blob's name, does not match. False when there is no
- * key (made when `create`). */
-static bool record_text(struct store *s, const char *blob, int env,
-                        const unsigned char sha256[32], bool create,
-                        char buf[256])
+ * copied to another name, does not match. False when there is no key
+ * (made when `create`). */
+static bool record_mac(struct store *s, const char *what, bool create,
+                       char mac_hex[65])
 {
-    char h[65], dir[4200], signed_part[160], mac_hex[65];
+    char dir[4200];
     unsigned char key[CACHE_KEY_BYTES], mac[32];
     if (!cache_file_path(store_git_dir(s), "", dir, sizeof(dir)))
         return false;
     dir[strlen(dir) - 1] = '\0'; /* <git dir>/struere, without its '/' */
     if (!cache_file_key(dir, create, key))
         return false;
-    rt_sha256_hex(sha256, h);
-    int n = snprintf(signed_part, sizeof(signed_part), "%s %s %s", blob, h,
-                     env_names[env]);
-    crypto_auth_hmacsha256(mac, (const unsigned char *)signed_part, (size_t)n,
-                           key);
+    crypto_auth_hmacsha256(mac, (const unsigned char *)what, strlen(what), key);
     sodium_memzero(key, sizeof(key));
     rt_sha256_hex(mac, mac_hex);
+    return true;
+}
+
+/* A record's text: the SHA-256 in hex, the environment, and the MAC of
+ * the blob id, digest and environment. */
+static bool record_text(struct store *s, const char *blob, int env,
+                        const unsigned char sha256[32], bool create,
+                        char buf[256])
+{
+    char h[65], signed_part[160], mac_hex[65];
+    rt_sha256_hex(sha256, h);
+    snprintf(signed_part, sizeof(signed_part), "%s %s %s", blob, h,
+             env_names[env]);
+    if (!record_mac(s, signed_part, create, mac_hex))
+        return false;
     snprintf(buf, 256, "%s %s %s\n", h, env_names[env], mac_hex);
     return true;
+}
+
+/* Reads the record `name` of the records directory into buf (at most
+ * size - 1 bytes, NUL-terminated): never through a link, never waiting
+ * on a FIFO. False when there is none. */
+static bool record_read(struct store *s, const char *name, char *buf,
+                        size_t size)
+{
+    char dir[4200], path[4400];
+    if (!records_dir(s, dir, sizeof(dir)))
+        return false;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    if (n < 0)
+        return false;
+    buf[n] = '\0';
+    return true;
+}
+
+static bool is_object_id(const char *id)
+{
+    return strlen(id) == 40 && strspn(id, "0123456789abcdef") == 40;
 }
 
 void verify_record(struct store *s, const char *blob, int env,
                    const unsigned char sha256[32])
 {
     char dir[4200], text[256];
-    if (strlen(blob) != 40 || strspn(blob, "0123456789abcdef") != 40 ||
-        !records_dir(s, dir, sizeof(dir)) ||
+    if (!is_object_id(blob) || !records_dir(s, dir, sizeof(dir)) ||
         !record_text(s, blob, env, sha256, true, text))
         return;
     cache_file_write(dir, blob, text, strlen(text));
@@ -68,18 +103,67 @@ void verify_record(struct store *s, const char *blob, int env,
 bool verify_recorded(struct store *s, const char *blob, int env,
                      const unsigned char sha256[32])
 {
-    char dir[4200], path[4300], want[256], got[256];
-    if (!records_dir(s, dir, sizeof(dir)) ||
-        !record_text(s, blob, env, sha256, false, want))
+    char want[256], got[256];
+    if (!is_object_id(blob) ||
+        !record_text(s, blob, env, sha256, false, want) ||
+        !record_read(s, blob, got, sizeof(got)))
         return false;
-    snprintf(path, sizeof(path), "%s/%s", dir, blob);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, got, sizeof(got));
-    close(fd);
     size_t w = strlen(want);
-    return n == (ssize_t)w && sodium_memcmp(got, want, w) == 0;
+    return strlen(got) == w && sodium_memcmp(got, want, w) == 0;
+}
+
+/* A review record's text: the bundle's blob id, the SHA-256 of its
+ * organization id in hex, the environment, and the MAC of all of them
+ * with the tree id. */
+static bool review_text(struct store *s, const char *tree, int env,
+                        const char *blob, const char *org_hex, bool create,
+                        char buf[256])
+{
+    char signed_part[200], mac_hex[65];
+    snprintf(signed_part, sizeof(signed_part), "review %s %s %s %s", tree, blob,
+             org_hex, env_names[env]);
+    if (!record_mac(s, signed_part, create, mac_hex))
+        return false;
+    snprintf(buf, 256, "%s %s %s %s\n", blob, org_hex, env_names[env], mac_hex);
+    return true;
+}
+
+void verify_record_review(struct store *s, const char *tree, int env,
+                          const char *blob, const char *organization)
+{
+    char dir[4200], name[64], text[256], org_hex[65];
+    unsigned char org[32];
+    if (!is_object_id(tree) || !is_object_id(blob) ||
+        !records_dir(s, dir, sizeof(dir)))
+        return;
+    rt_sha256(organization, strlen(organization), org);
+    rt_sha256_hex(org, org_hex);
+    if (!review_text(s, tree, env, blob, org_hex, true, text))
+        return;
+    snprintf(name, sizeof(name), "%s.review", tree);
+    cache_file_write(dir, name, text, strlen(text));
+}
+
+bool verify_review_recorded(struct store *s, const char *tree, int env,
+                            const char *blob, unsigned char organization[32])
+{
+    char name[64], got[256], want[256], org_hex[65];
+    if (!is_object_id(tree) || !is_object_id(blob))
+        return false;
+    snprintf(name, sizeof(name), "%s.review", tree);
+    /* "<blob> <organization digest> <env> <mac>" */
+    if (!record_read(s, name, got, sizeof(got)) || strlen(got) < 41 + 65 ||
+        got[40] != ' ' || got[105] != ' ')
+        return false;
+    memcpy(org_hex, got + 41, 64);
+    org_hex[64] = '\0';
+    if (strspn(org_hex, "0123456789abcdef") != 64 ||
+        !review_text(s, tree, env, blob, org_hex, false, want))
+        return false;
+    size_t w = strlen(want);
+    if (strlen(got) != w || sodium_memcmp(got, want, w) != 0)
+        return false;
+    return rt_hex_decode(org_hex, 64, organization, 32) == 0;
 }
 
 int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize)

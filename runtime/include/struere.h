@@ -753,6 +753,19 @@ int struere_predicate_json(char *buf, size_t cap, size_t *len,
                            struere_error *err);
 
 /*
+ * The same predicate with each rule's value as the role writes it, not as
+ * the actor resolves it: a literal as a JSON string (without "literal:"),
+ * an actor reference as {"actor":"userId"}, {"actor":"organizationId"},
+ * {"actor":"entityId"} or {"actor":"relatedIds","relation":TYPE}. Two
+ * rules that compare with different things never look alike here,
+ * whatever one actor's values are (access analysis compares these).
+ */
+int struere_predicate_written_json(char *buf, size_t cap, size_t *len,
+                                   const struere_runtime *rt,
+                                   const struere_decision *d,
+                                   struere_error *err);
+
+/*
  * The field mask of a decision as JSON: [] when nothing is masked, else
  * [{"field":F,"mask":"hide"}|{"field":F,"mask":"redact","replacement":R}]
  * (the masks of every granting role for the resource; hide wins over

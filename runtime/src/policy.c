@@ -771,6 +771,30 @@ static void put_rstr(rt_buf *b, rt_str s)
     rt_buf_json_str(b, s.p, s.n);
 }
 
+/* A rule's value as the role writes it, as JSON: a literal as a string,
+ * an actor reference as {"actor": NAME} (and "relation": TYPE). */
+static void put_written(rt_buf *b, const rt_rule *rule)
+{
+    switch (rule->value) {
+    case RT_VAL_USER_ID:
+        rt_buf_puts(b, "{\"actor\":\"userId\"}");
+        return;
+    case RT_VAL_ORG_ID:
+        rt_buf_puts(b, "{\"actor\":\"organizationId\"}");
+        return;
+    case RT_VAL_ENTITY_ID:
+        rt_buf_puts(b, "{\"actor\":\"entityId\"}");
+        return;
+    case RT_VAL_RELATED:
+        rt_buf_puts(b, "{\"actor\":\"relatedIds\",\"relation\":");
+        put_rstr(b, rule->text);
+        rt_buf_puts(b, "}");
+        return;
+    default:
+        put_rstr(b, rule->text);
+    }
+}
+
 /* A rule's value as the actor resolves it, as JSON. */
 static void put_value(rt_buf *b, const rt_rule *rule, const struere_actor *a)
 {
@@ -830,7 +854,7 @@ static int finish_fixed(rt_buf *b, size_t *len)
 }
 
 static int predicate_json(const struere_runtime *rt, const struere_decision *d,
-                          char *buf, size_t cap, size_t *len)
+                          int written, char *buf, size_t cap, size_t *len)
 {
     const rt_dstate ds = rt_dstate_get(d);
     const struere_actor *a = actor_of(rt, d);
@@ -885,7 +909,10 @@ static int predicate_json(const struere_runtime *rt, const struere_decision *d,
             rt_buf_puts(&b, ",\"operator\":\"");
             rt_buf_puts(&b, op_name(rule->op));
             rt_buf_puts(&b, "\",\"value\":");
-            put_value(&b, rule, a);
+            if (written)
+                put_written(&b, rule);
+            else
+                put_value(&b, rule, a);
             rt_buf_puts(&b, "}");
         }
         rt_buf_puts(&b, "]}");
@@ -898,8 +925,17 @@ int struere_predicate_json(char *buf, size_t cap, size_t *len,
                            const struere_runtime *rt, const struere_decision *d,
                            struere_error *err)
 {
-    return rt_result(err, predicate_json(rt, d, buf, cap, len),
+    return rt_result(err, predicate_json(rt, d, 0, buf, cap, len),
                      "struere_predicate_json");
+}
+
+int struere_predicate_written_json(char *buf, size_t cap, size_t *len,
+                                   const struere_runtime *rt,
+                                   const struere_decision *d,
+                                   struere_error *err)
+{
+    return rt_result(err, predicate_json(rt, d, 1, buf, cap, len),
+                     "struere_predicate_written_json");
 }
 
 /* ---- field masks ---- */

@@ -78,7 +78,11 @@ def can(bundle, subject, resource, action):
     if r.returncode not in (0, 1):
         return None
     d = json.loads(r.stdout)
-    return (d["decision"], rows(d["predicate"]), fields(d["mask"]))
+    # an explicit deny names its role's policy ("Denied by role ...")
+    explicit = d["decision"] == "deny" and d["reason"].startswith(
+        "Denied by role")
+    return (d["decision"], rows(d["predicate"]), fields(d["mask"]),
+            explicit)
 
 
 def subjects(files):
@@ -106,8 +110,12 @@ def contradictions(before, after, doc):
     sides: a decision that flips must be listed as granted or revoked; a
     pair denied on both sides, or allowed with the same rows and masks,
     must not be listed; one allowed on both sides with other rows or masks
-    must be. Also: granted widens, revoked does not, and "widens" is
-    their OR. Returns the contradictions found (empty: none)."""
+    must be. A role alone (a user may hold it with others) denied on both
+    sides must be listed as deny-removed (widens) when only the old side
+    denies it explicitly, deny-added when only the new side does, and not
+    at all otherwise; an agent's denies are never listed (its roles are
+    all it holds). Also: granted widens, revoked does not, and "widens"
+    is their OR. Returns the contradictions found (empty: none)."""
     listed = {}
     bad = []
     for c in doc.get("access", []):
@@ -117,6 +125,10 @@ def contradictions(before, after, doc):
             bad.append((key, "granted but not widening"))
         if c["change"] == "revoked" and c["widens"] is not False:
             bad.append((key, "revoked but widening"))
+        if c["change"] == "deny-removed" and c["widens"] is not True:
+            bad.append((key, "deny removed but not widening"))
+        if c["change"] == "deny-added" and c["widens"] is not False:
+            bad.append((key, "deny added but widening"))
     if doc.get("widens") is not any(c["widens"] for c in doc.get("access", [])):
         bad.append(("widens", doc.get("widens")))
     for key in set(before) | set(after):
@@ -128,10 +140,13 @@ def contradictions(before, after, doc):
             want = "granted" if db == "allow" else "revoked"
             if change != want:
                 bad.append((key, da, db, change))
-        elif da == "deny" and change:
-            bad.append((key, "denied on both sides", change))
         elif da == "deny":
-            pass
+            ea, eb = bool(a and a[3]), bool(b and b[3])
+            want = None
+            if key[0].startswith("role:") and ea != eb:
+                want = "deny-removed" if ea else "deny-added"
+            if change != want:
+                bad.append((key, "denied on both sides", change, want))
         elif a == b and change:
             bad.append((key, "identical", change))
         elif a != b and not change:

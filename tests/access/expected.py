@@ -44,8 +44,34 @@ def key(m):
     return json.dumps(m, sort_keys=True)
 
 
+ORGANIZATION = "org_acme_tutoring"
+
+
+def resolved(rules, subject):
+    """The scope `rules` (the rules as written: a literal as a string, an
+    actor reference as {"actor": ...}) selects for the subject, resolved
+    as the header of expected.table says: an agent's user id is its slug,
+    a role subject's is "actor.userId"; neither has a bound record nor
+    relations."""
+    if rules is None:
+        return None
+    kind, slug = subject.split(":", 1)
+    user = slug if kind == "agent" else "actor.userId"
+
+    def value(v):
+        if not isinstance(v, dict):
+            return v
+        return {"userId": user, "organizationId": ORGANIZATION,
+                "entityId": None, "relatedIds": []}[v["actor"]]
+    return {"anyOf": [{"role": t["role"],
+                       "allOf": [dict(c, value=value(c["value"]))
+                                 for c in t["allOf"]]}
+                      for t in rules["anyOf"]]}
+
+
 def main():
     want = {}   # subject -> {(res, act): (kind, by, scope, masks)}
+    # RESOURCE may list several, comma-separated, as ACTIONS does
     roles = {}
     for line in open(sys.argv[1]):
         line = line.strip()
@@ -55,8 +81,9 @@ def main():
         if f[1] == "roles":
             roles[f[0]] = f[2].split(",")
             continue
-        subject, res, acts, kind, by = f[0], f[1], f[2], f[3], f[4]
-        for act in acts.split(","):
+        subject, ress, acts, kind, by = f[0], f[1], f[2], f[3], f[4]
+        for res, act in [(r, a) for r in ress.split(",")
+                         for a in acts.split(",")]:
             want.setdefault(subject, {})[(res, act)] = (
                 kind, by.split(","),
                 scope_of(f[5]) if kind == "allow" else None,
@@ -104,8 +131,9 @@ def main():
                 else:
                     ok = (d is None and a is not None and
                           set(a) == {"resource", "action", "by", "scope",
-                                     "masks"} and
+                                     "rules", "masks"} and
                           a["by"] == w[1] and a["scope"] == w[2] and
+                          resolved(a["rules"], subject) == w[2] and
                           sorted(map(key, a["masks"])) ==
                           sorted(map(key, w[3])))
                     check(name + ": allowed", ok,

@@ -212,6 +212,58 @@ expect_err "rollback --to a commit that widens: gated (1)" 1 'widens access'
 run "$S" rollback --yes --to "$(git rev-parse struere/development)" --allow-widening
 expect "rollback --to --allow-widening" 0 'production: '
 
+# ---- deploy believes only review trees this store's dev wrote ----------
+# Development takes commits without signatures: a commit whose review/ is
+# an older commit's, beside a bundle that lets guardians delete, must not
+# be shown (and gated) as "unchanged".
+PROD1=$(git rev-parse struere/production)
+OLDDEV=$(git rev-parse struere/development)
+cp roles/guardian.yaml "$T/guardian.yaml"
+python3 - roles/guardian.yaml <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+old = '  - resource: "*"\n    actions: [delete]\n    effect: deny\n'
+assert old in s
+open(p, "w").write(s.replace(old, old.replace("deny", "allow")))
+PY
+"$S" dev >/dev/null 2>&1 || fail "dev: guardians may delete"
+NEWDEV=$(git rev-parse struere/development)
+git ls-tree "$NEWDEV" | python3 -c '
+import sys
+old = sys.argv[1]
+for line in sys.stdin:
+    meta, name = line.rstrip("\n").split("\t")
+    mode, kind, _ = meta.split()
+    print(f"{mode} {kind} {old}\t{name}" if name == "review" else line, end="" if name != "review" else "\n")
+' "$(git rev-parse "$OLDDEV:review")" >"$T/forged.tree"
+FORGED=$(git -c user.name=t -c user.email=t@localhost commit-tree "$(git mktree <"$T/forged.tree")" -p "$NEWDEV" -m forged)
+git update-ref refs/heads/struere/development "$FORGED"
+if [ "$(git rev-parse "$FORGED:review")" = "$(git rev-parse "$OLDDEV:review")" ] &&
+    [ "$(git rev-parse "$FORGED:bundles")" = "$(git rev-parse "$NEWDEV:bundles")" ]; then
+    pass "forged: the new bundles beside the old review tree"
+else
+    fail "forged: the new bundles beside the old review tree"
+fi
+run "$S" deploy --yes
+expect_err "forged review: deploy --yes refuses to widen (1)" 1 'widens access .*--allow-widening'
+expect "forged review: the widening shown from the bundles" 1 '^  \+ role guardian can now delete student '
+expect "forged review: the definition shown from the bundles" 1 '^~ role guardian$'
+[ "$(git rev-parse struere/production)" = "$PROD1" ] && pass "forged review: production unmoved" || fail "forged review: production unmoved"
+run "$S" deploy --dry-run
+expect "forged review: --dry-run shows the widening" 0 '^Access widened \(7 changes\):$'
+git update-ref refs/heads/struere/development "$OLDDEV"
+cp "$T/guardian.yaml" roles/guardian.yaml
+# The organization id is read by rules on actor.organizationId (the AI
+# assistant's students), though no definition changes.
+sed -i 's/^  id: org_acme_tutoring$/  id: org_other/' struere.yaml
+"$S" dev >/dev/null 2>&1 || fail "dev: another organization id"
+run "$S" deploy --dry-run
+expect "organization changed: access shown changed" 0 '^  \+ role ai-assistant can read student on other rows \(not provably fewer\): rows where data.locationId = actor.organizationId -> rows where data.locationId = actor.organizationId$'
+expect "organization changed: no definition differs" 0 ': 0 definitions differ$'
+run "$S" diff --check no-new-access
+expect "organization changed: --check exits 1" 1 'access widens'
+
 # ---- usage, bad input ----------------------------------------------------
 run "$S" access --help
 expect "--help" 0 'usage: struere access'
