@@ -22,7 +22,8 @@ static const char serve_usage[] =
     "REMOTE\n"
     "                     [--interval SECONDS]] [--decision-log FILE]\n"
     "                     [--dashboard [--dashboard-token-file FILE]]\n"
-    "                     [--trust FILE] [--threads N] [--max-connections N]\n"
+    "                     [--trust FILE] [--state FILE] [--threads N]\n"
+    "                     [--max-connections N]\n"
     "                     [--request-timeout SECONDS]\n"
     "\n"
     "Serves the runtime over HTTP: one process for all three environments,\n"
@@ -47,6 +48,9 @@ static const char serve_usage[] =
     "  --dashboard-token-file FILE\n"
     "                        read the dashboard token from FILE instead\n"
     "  --trust FILE          pin the trust policy (as for struere get)\n"
+    "  --state FILE          keep the highest promotion sequence served per\n"
+    "                        environment across runs (as for struere get);\n"
+    "                        within a run an older one is always refused\n"
     "  --threads N           worker threads (default 4)\n"
     "  --max-connections N   connections at once (default 8192, less when the\n"
     "                        descriptor limit is lower); a request on one "
@@ -137,7 +141,7 @@ int cmd_serve(const struct cli *g, int argc, char **argv)
 {
     struct srv_config cfg = {.host = "127.0.0.1", .port = 8080, .interval = 5};
     const char *token_file = NULL, *store_opt = NULL;
-    char host[256], token[256], tbuf[4096], dbuf[4096];
+    char host[256], token[256], tbuf[4096], dbuf[4096], sbuf[4096];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_wants_help(a)) {
@@ -188,6 +192,8 @@ int cmd_serve(const struct cli *g, int argc, char **argv)
             token_file = v;
         } else if (!strcmp(a, "--trust")) {
             cfg.trust = cli_path(g, v, tbuf, sizeof(tbuf));
+        } else if (!strcmp(a, "--state")) {
+            cfg.state = cli_path(g, v, sbuf, sizeof(sbuf));
         } else {
             cli_error("serve: unknown option '%s'\n\n%s", a, serve_usage);
             return EXIT_USAGE;

@@ -63,9 +63,10 @@ int envs_check_key(struct srv *s, const char *key, int *env)
     struct srv_keys *k = s->keys;
     if (k)
         atomic_fetch_add(&k->refs, 1);
+    bool failed = !k && s->keys_error[0];
     pthread_mutex_unlock(&s->keys_mu);
     if (!k)
-        return STRUERE_EKEY;
+        return failed ? STRUERE_ESTORE : STRUERE_EKEY;
     int rc = struere_keyring_check(env, k->kr, key, 0, NULL);
     keys_put(k);
     return rc;
@@ -90,6 +91,22 @@ static void env_load(struct srv *s, int env, const char *ref_id)
     struere_runtime *rt = NULL;
     struere_error err = {0};
     int rc = struere_runtime_open_env(&rt, env, &s->opts, &err);
+    /* A signed environment never goes back to an older statement than
+     * one this process served (with --state, than one any run accepted):
+     * a ref and the promotions ref moved back together are a replay. */
+    uint64_t seq = rc == 0 ? struere_runtime_sequence(rt) : 0;
+    pthread_mutex_lock(&e->mu);
+    uint64_t served = e->sequence;
+    pthread_mutex_unlock(&e->mu);
+    if (rc == 0 && seq < served) {
+        struere_runtime_free(rt);
+        rt = NULL;
+        rc = STRUERE_EREPLAY;
+        snprintf(err.message, sizeof(err.message),
+                 "promotion statement #%llu is older than #%llu, already "
+                 "served: refusing a replayed promotion",
+                 (unsigned long long)seq, (unsigned long long)served);
+    }
     struct srv_loaded *l = NULL;
     if (rc == 0 && !(l = calloc(1, sizeof(*l)))) {
         struere_runtime_free(rt);
@@ -102,9 +119,20 @@ static void env_load(struct srv *s, int env, const char *ref_id)
         snprintf(e->error, sizeof(e->error), "%s",
                  err.message[0] ? err.message : struere_strerror(rc));
         atomic_fetch_add(&e->failed, 1);
+        /* A bundle that was approved stays served when a new one fails;
+         * but when the trust policy no longer approves the very commit
+         * being served (one was put in force, its K raised), it goes. */
+        struct srv_loaded *gone = NULL;
+        if ((rc == STRUERE_EUNAPPROVED || rc == STRUERE_ESIGNATURE ||
+             rc == STRUERE_ETRUST) &&
+            e->cur && !strcmp(e->cur->commit, ref_id)) {
+            gone = e->cur;
+            e->cur = NULL;
+        }
         pthread_mutex_unlock(&e->mu);
-        fprintf(stderr, "struere serve: %s: not loaded: %s\n",
-                struere_env_name(env), e->error);
+        fprintf(stderr, "struere serve: %s: %s: %s\n", struere_env_name(env),
+                gone ? "no longer served" : "not loaded", e->error);
+        loaded_put(gone);
         return;
     }
     l->rt = rt;
@@ -116,6 +144,8 @@ static void env_load(struct srv *s, int env, const char *ref_id)
     struct srv_loaded *old = e->cur;
     bool same = old && !strcmp(old->commit, l->commit);
     e->cur = l;
+    if (seq > e->sequence)
+        e->sequence = seq;
     e->error[0] = 0;
     if (!same)
         atomic_fetch_add(&e->reloads, 1);
@@ -132,12 +162,18 @@ static void keys_load(struct srv *s)
     struere_error err = {0};
     int rc = k ? struere_keyring_open(&k->kr, &s->opts, &err) : STRUERE_ENOMEM;
     if (rc < 0) {
+        /* Fail closed: the records that could not be read may revoke a
+         * key the old ones let in (README: a damaged keys.json makes the
+         * runtime refuse every key). */
         pthread_mutex_lock(&s->keys_mu);
         snprintf(s->keys_error, sizeof(s->keys_error), "%s",
                  err.message[0] ? err.message : struere_strerror(rc));
+        struct srv_keys *old = s->keys;
+        s->keys = NULL;
         pthread_mutex_unlock(&s->keys_mu);
         fprintf(stderr, "struere serve: keys not loaded: %s\n", s->keys_error);
         free(k);
+        keys_put(old);
         return;
     }
     atomic_init(&k->refs, 1);

@@ -297,6 +297,12 @@ static void answer(struct srv *s, struct MHD_Connection *c, struct req *q,
     int env = 0;
     int rc = envs_check_key(s, key, &env);
     memset(key, 0, sizeof(key));
+    if (rc == STRUERE_ESTORE) {
+        reply_error(r, 503, "keys_unavailable",
+                    "the key records could not be loaded, so no key is "
+                    "accepted until they can (see /ready)");
+        return;
+    }
     if (rc < 0) {
         reply_error(r, 401, key_code(rc), "%s",
                     rc == STRUERE_EREVOKED   ? "this API key was revoked"
@@ -575,6 +581,7 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
     snprintf(s->store_path, sizeof(s->store_path), "%s", cfg->store);
     s->opts.store = s->store_path;
     s->opts.trust_file = cfg->trust;
+    s->opts.state_file = cfg->state;
     if (metrics_new(&s->metrics) < 0) {
         snprintf(err, errsize, "out of memory");
         return -1;

@@ -88,6 +88,7 @@ struct srv_config {
     bool dashboard;
     const char *dashboard_token; /* when dashboard */
     const char *trust;
+    const char *state; /* --state FILE: the highest sequences accepted */
     unsigned threads;
     unsigned max_connections; /* 0: SRV_CONNECTIONS_MAX */
     unsigned request_timeout; /* seconds; 0: SRV_REQUEST_SECONDS */
@@ -122,6 +123,7 @@ struct srv_env {
     struct srv_loaded *cur; /* NULL until a bundle loaded */
     char seen[41];          /* the ref's commit last tried */
     char error[512];        /* why the last try failed, "" if it did not */
+    uint64_t sequence;      /* the highest promotion statement served */
     atomic_ulong reloads, failed;
 };
 
@@ -165,8 +167,10 @@ void envs_free(struct srv *s);
  * none is loaded. */
 struct srv_loaded *envs_acquire(struct srv *s, int env);
 void envs_release(struct srv_loaded *l);
-/* The key check: 0 and *env, or the library's code (STRUERE_EKEY when no
- * key records are loaded). */
+/* The key check: 0 and *env, or the library's code: STRUERE_ESTORE when
+ * the last load of the key records failed (no key is accepted then, not
+ * even one the records before it let in), STRUERE_EKEY when none were
+ * ever loaded. */
 int envs_check_key(struct srv *s, const char *key, int *env);
 /* Whether the environment has a bundle loaded and its last try did not
  * fail; a copy of its error. */

@@ -45,6 +45,11 @@ struct rt_keystore {
     int env;                  /* the key's environment */
     unsigned char digest[32]; /* SHA-256 of the key text */
     char label[24]; /* "sk_prod_abcd…", for messages; "" without a key */
+    /* The SHA-256 of the loaded bundle and of its manifest.json: a
+     * reload that finds the same commit checks its promotion against
+     * the trust policy of then without reading the bundle again. */
+    unsigned char loaded_bundle[32], loaded_manifest[32];
+    int have_loaded;
 };
 
 /* ---- keys.json ---- */
@@ -640,15 +645,23 @@ static int promotion_check(struct rt_git *repo, const struct rt_keystore *ks,
 struct reading {
     unsigned char id[RT_GIT_ID];
     struere_bundle *bundle; /* NULL when the commit is `loaded` */
+    struct digests d;       /* the bundle's, when it was read */
     uint64_t sequence;
 };
+
+/* Keeps what r read of a bundle for the next reload. */
+static void keep_loaded(struct rt_keystore *ks, const struct reading *r)
+{
+    memcpy(ks->loaded_bundle, r->d.bundle, 32);
+    memcpy(ks->loaded_manifest, r->d.manifest, 32);
+    ks->have_loaded = 1;
+}
 
 static int store_reading(struct rt_git *repo, const struct rt_keystore *ks,
                          int64_t now, const unsigned char *loaded,
                          struct reading *r, struere_error *err)
 {
     struere_trust *trust = NULL;
-    struct digests d;
     r->bundle = NULL;
     r->sequence = 0;
     int rc = trust_read(repo, ks->trust_file, &trust, err);
@@ -656,10 +669,19 @@ static int store_reading(struct rt_git *repo, const struct rt_keystore *ks,
         rc = key_lookup(repo, ks, trust, now, err);
     if (rc == 0)
         rc = env_commit(repo, ks->env, r->id, err);
-    if (rc == 0 && !(loaded && !memcmp(r->id, loaded, RT_GIT_ID))) {
-        rc = env_bundle(repo, ks->env, r->id, &r->bundle, &d, err);
+    int same = loaded && !memcmp(r->id, loaded, RT_GIT_ID) && ks->have_loaded;
+    if (rc == 0 && same) {
+        /* The same commit: its promotion is checked again all the same,
+         * under the trust policy as it is now (one may have been put in
+         * force, or its K raised, since the bundle was loaded). */
+        memcpy(r->d.bundle, ks->loaded_bundle, 32);
+        memcpy(r->d.manifest, ks->loaded_manifest, 32);
+        rc = promotion_check(repo, ks, trust, r->id, &r->d, &r->sequence, err);
+    } else if (rc == 0) {
+        rc = env_bundle(repo, ks->env, r->id, &r->bundle, &r->d, err);
         if (rc == 0)
-            rc = promotion_check(repo, ks, trust, r->id, &d, &r->sequence, err);
+            rc = promotion_check(repo, ks, trust, r->id, &r->d, &r->sequence,
+                                 err);
     }
     if (rc < 0) {
         struere_bundle_free(r->bundle);
@@ -735,6 +757,7 @@ static int open_store(struere_runtime **out, const char *key, size_t len,
         keystore_free(ks);
         return rc;
     }
+    keep_loaded(ks, &r);
     (*out)->ks = ks;
     (*out)->ks_free = keystore_free;
     (*out)->sequence = r.sequence;
@@ -938,6 +961,7 @@ int struere_runtime_reload(int *changed, struere_runtime *rt, int64_t now,
     }
     rt_git_id_hex(r.id, rt->commit);
     rt->sequence = r.sequence;
+    keep_loaded(rt->ks, &r);
     if (changed)
         *changed = 1;
     return 0;

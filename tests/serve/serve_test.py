@@ -1125,6 +1125,36 @@ s, h, b = req(P, "GET", "/v1/agents", key=REVOKE)
 check("a revoked key gets 401 revoked_key within a second", rc == 0 and t is not None and t < 1.5 and
       is_error(b, "revoked_key"), (rc, t, b))
 
+# key records that cannot be loaded are not worked around with the old
+# ones (which may be what they revoke): every key 503, /ready 503, until
+# the keys ref holds records that load
+KEYS_GOOD = git("rev-parse", "refs/struere/keys")
+records = json.loads(git("show", "refs/struere/keys:keys.json"))
+records.append({"sha256": "zz", "environment": "production"})
+damaged = os.path.join(T, "keys-damaged.json")
+open(damaged, "w").write(json.dumps(records))
+rc = subprocess.run(["sh", os.path.join(ROOT, "tests", "keys", "git-put.sh"),
+                     "refs/struere/keys", "keys.json", damaged], cwd=STORE,
+                    capture_output=True).returncode
+rc_cli, _, _ = st("get", "agent", "front-desk", key=KEYS["production"])
+t = wait_for(lambda: served("production")[0] == 503)
+s, h, b = req(P, "GET", "/v1/agents", key=KEYS["production"])
+check("damaged key records: the CLI refuses the key (exit %d)" % rc_cli, rc == 0 and rc_cli != 0)
+check("damaged key records: a valid key gets 503 keys_unavailable, with Retry-After",
+      t is not None and s == 503 and is_error(b, "keys_unavailable") and h.get("retry-after") == "1",
+      (rc, t, s, b))
+check("damaged key records: an eval key too",
+      served("eval")[0] == 503 and is_error(served("eval")[3], "keys_unavailable"))
+s, h, b = req(P, "GET", "/ready")
+j = json.loads(b) if s in (200, 503) else {}
+check("damaged key records: /ready 503, keys not loaded, the error said",
+      s == 503 and j.get("keys", {}).get("loaded") is False and j["keys"].get("error"), (s, b))
+git("update-ref", "refs/struere/keys", KEYS_GOOD)
+check("key records that load again: the key works again",
+      wait_for(lambda: served("production")[0] == 200) is not None and
+      req(P, "GET", "/ready")[0] == 200)
+check("... and the revoked key stays revoked", served("production", REVOKE)[0] == 401)
+
 # live deploy: deploy and rollback alternate while clients ask
 results = {"ok": 0, "fail": [], "commits": set()}
 stop = threading.Event()

@@ -404,6 +404,70 @@ refused "plain store after the matrix: deploy of D2 still works" "$PLAIN" 0 \
     "production" deploy --yes --dry-run
 
 
+# serve_start NAME STORE ARGS...: starts `struere serve` of STORE on a
+# free port; sets SPID and SPORT (empty when it did not print its port
+# within 10 s).
+serve_start() {
+    local log=$TOP/serve-$1.log store=$2
+    shift 2
+    "$S" serve --store "$store" --listen 127.0.0.1:0 "$@" 2>"$log" &
+    SPID=$! SPORT=
+    for _ in $(seq 100); do
+        SPORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$log")
+        [ -n "$SPORT" ] && break
+        sleep 0.1
+    done
+}
+# serve_get PATH [KEY]: "STATUS COMMIT" of a GET (COMMIT: Struere-Commit)
+serve_get() {
+    python3 - "$SPORT" "$1" "${2:-}" <<'PY'
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+h = {"Authorization": "Bearer " + sys.argv[3]} if sys.argv[3] else {}
+c.request("GET", sys.argv[2], headers=h)
+r = c.getresponse()
+r.read()
+print(r.status, r.getheader("Struere-Commit") or "-")
+PY
+}
+# serve_until WANT PATH [KEY]: waits up to 5 s for serve_get to print WANT
+serve_until() {
+    local want=$1 got=
+    shift
+    for _ in $(seq 50); do
+        got=$(serve_get "$@")
+        [ "$got" = "$want" ] && return 0
+        sleep 0.1
+    done
+    echo "$got"
+    return 1
+}
+# ---- a trust policy put in force over a served commit ----
+# The commit stays, its approval does not: a reload that finds the same
+# commit checks its promotion again (it did not before).
+K7=$TOP/k7
+cp -r "$PLAIN" "$K7"
+enforce="cd '$K7' && '$S' trust add '$(cat "$TOP/alice.pub")' --name alice >/dev/null &&
+    '$S' trust require production 1 >/dev/null && '$S' keys sign --sign '$A' >/dev/null"
+rt_reload "a trust policy put in force: reload of the same unsigned commit refuses" \
+    "$K7" "$KP" "$enforce" ESIGNATURE "the trust policy requires 1"
+rm -rf "$K7"
+cp -r "$PLAIN" "$K7"
+serve_start k7 "$K7"
+if [ -n "$SPORT" ] && serve_until "200 $D1" /v1/agents/front-desk "$KP" >/dev/null; then
+    ok "serve: serves the unsigned D1"
+else
+    bad "serve: serves D1" "$(cat "$TOP/serve-k7.log")"
+fi
+(eval "$enforce") || bad "enforce" "trust add/require/keys sign in $K7"
+if got=$(serve_until "503 -" /v1/agents/front-desk "$KP") &&
+    grep -q "production: no longer served: .*the trust policy requires 1" "$TOP/serve-k7.log"; then
+    ok "serve: a policy that no longer approves the served commit: it is no longer served"
+else
+    bad "serve: policy put in force" "$got; $(tail -3 "$TOP/serve-k7.log")"
+fi
+kill "$SPID" && wait "$SPID" 2>/dev/null
+
 # ---- the signed store: alice and bob trusted, production requires 2 ----
 echo "== signed promotions"
 SIGNED=$TOP/signed
@@ -617,6 +681,39 @@ rt_opens "replayed: without a state file it opens D2 (what the state is for)" \
     "$SIGNED" "$KS" "$D2"
 move "$SIGNED" production "$D3"
 git -C "$SIGNED" update-ref refs/struere/promotions "$PROMO"
+
+# serve: a running server never goes back to an older statement than one
+# it served; with --state, not even after a restart.
+serve_start replay "$SIGNED"
+if [ -n "$SPORT" ] && serve_until "200 $D3" /v1/agents/front-desk "$KS" >/dev/null; then
+    ok "serve: serves D3"
+else
+    bad "serve: serves D3" "$(cat "$TOP/serve-replay.log")"
+fi
+eval "$replay"
+sleep 1.5 # the follower looks five times a second
+if got=$(serve_until "503 -" /ready) && [ "$(serve_get /v1/agents/front-desk "$KS")" = "200 $D3" ] &&
+    grep -q "#$SEQ is older than #$((SEQ + 1))" "$TOP/serve-replay.log"; then
+    ok "serve: replayed older statement and commit: keeps serving D3, /ready 503, says why"
+else
+    bad "serve: replayed statement" "ready: $got; $(serve_get /v1/agents/front-desk "$KS"); $(tail -3 "$TOP/serve-replay.log")"
+fi
+kill "$SPID" && wait "$SPID" 2>/dev/null
+serve_start state "$SIGNED" --state "$STATE"
+if [ -n "$SPORT" ] && got=$(serve_until "503 -" /v1/agents/front-desk "$KS") &&
+    grep -q "#$SEQ" "$TOP/serve-state.log"; then
+    ok "serve --state: a new run refuses the replay it never served (503)"
+else
+    bad "serve --state" "$got; $(cat "$TOP/serve-state.log")"
+fi
+move "$SIGNED" production "$D3"
+git -C "$SIGNED" update-ref refs/struere/promotions "$PROMO"
+if got=$(serve_until "200 $D3" /v1/agents/front-desk "$KS"); then
+    ok "serve --state: the statement put back is served"
+else
+    bad "serve --state: put back" "$got; $(tail -3 "$TOP/serve-state.log")"
+fi
+kill "$SPID" && wait "$SPID" 2>/dev/null
 
 # ---- the trust policy ----
 # D4: on development, not deployed, so that deploy has work to refuse.
