@@ -17,7 +17,7 @@
 #include "store.h"
 #include "struere.h"
 
-#define MAX_LIST 64 /* --role, --param, --filter: at most this many each */
+#define MAX_LIST 64 /* --param, --filter: at most this many each */
 
 /* What every runtime command accepts. */
 struct rt_opts {
@@ -27,7 +27,7 @@ struct rt_opts {
     int json;
     /* the actor */
     const char *as;
-    const char *roles[MAX_LIST];
+    const char *roles[STRUERE_MAX_ACTOR_ROLES];
     size_t nroles;
     const char *entity;
 };
@@ -83,8 +83,10 @@ static int common_opt(struct rt_opts *o, int argc, char **argv, int *i)
     else if (!strcmp(a, "--entity"))
         slot = &o->entity;
     else if (!strcmp(a, "--role")) {
-        if (o->nroles == MAX_LIST) {
-            cli_error("at most %d --role options", MAX_LIST);
+        if (o->nroles == STRUERE_MAX_ACTOR_ROLES) {
+            cli_error("--role given more than %d times: one actor holds at "
+                      "most %d roles",
+                      STRUERE_MAX_ACTOR_ROLES, STRUERE_MAX_ACTOR_ROLES);
             return -1;
         }
         slot = &o->roles[o->nroles++];

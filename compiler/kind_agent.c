@@ -205,6 +205,8 @@ static void visit(void *ctx, const struct tmpl_expr *e)
 void agent_check_file(struct check_ctx *c, struct def *d,
                       const struct node *view)
 {
+    /* In each environment's view: an overlay may replace the list. */
+    check_role_count(c, node_get(view, "roles"), "agent");
     const struct node *prompt = node_get(view, "systemPrompt");
     if (!prompt || prompt->type != NODE_STRING)
         return;

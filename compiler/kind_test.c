@@ -62,6 +62,7 @@ static void check_actor(struct check_ctx *c, const struct node *actor)
         check_unknown_ref(c, agent, KIND_AGENT, "unknown-agent", "agent", NULL);
     check_roles(c, role);
     check_roles(c, node_get(actor, "roles"));
+    check_role_count(c, role ? role : node_get(actor, "roles"), "test actor");
     const struct node *entity = node_get(actor, "entity");
     if (user && entity && entity->type == NODE_STRING &&
         !check_fixture_ref(c, entity->str))

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "index.h"
+#include "limits.h"
 #include "xcheck.h"
 #include "node.h"
 #include "suggest.h"
@@ -151,4 +152,39 @@ void check_unknown_tool(struct check_ctx *c, const struct node *at,
                  at->str);
     diag_error(c->diags, at, "unknown-tool", hint, "%s unknown tool '%s'",
                context, at->str);
+}
+
+void check_role_count(struct check_ctx *c, const struct node *roles,
+                      const char *who)
+{
+    if (!roles || roles->type != NODE_SEQ || roles->n <= LIMIT_ACTOR_ROLES)
+        return;
+    /* The runtime counts entries, not distinct slugs: a repeat counts. */
+    size_t repeats = 0;
+    struct index *seen = index_new(c->arena, roles->n);
+    for (size_t i = 0; seen && i < roles->n; i++)
+        if (roles->kids[i].type == NODE_STRING &&
+            index_put(seen, roles->kids[i].str, (void *)&roles->kids[i]))
+            repeats++;
+    char hint[200];
+    if (repeats && roles->n - repeats <= LIMIT_ACTOR_ROLES)
+        snprintf(hint, sizeof(hint),
+                 "remove the %zu repeated entr%s: each counts toward the "
+                 "limit",
+                 repeats, repeats == 1 ? "y" : "ies");
+    else if (repeats)
+        snprintf(hint, sizeof(hint),
+                 "remove the %zu repeated entr%s (each counts), and merge "
+                 "roles until at most %d are listed",
+                 repeats, repeats == 1 ? "y" : "ies", LIMIT_ACTOR_ROLES);
+    else
+        snprintf(hint, sizeof(hint),
+                 "merge the policies of some roles into one, until at most "
+                 "%d are listed",
+                 LIMIT_ACTOR_ROLES);
+    diag_error(c->diags, &roles->kids[LIMIT_ACTOR_ROLES], "too-many-roles",
+               hint,
+               "%s lists %zu roles, more than the %d the runtime lets one "
+               "actor hold",
+               who, (size_t)roles->n, LIMIT_ACTOR_ROLES);
 }

@@ -75,6 +75,11 @@ void check_unknown_ref(struct check_ctx *c, const struct node *at, enum kind k,
                        const char *const *extra);
 /* Whether name is a built-in tool, or a custom tool of the project. */
 bool check_tool_exists(const struct check_ctx *c, const char *name);
+/* Reports a list of role slugs longer than one actor may hold at runtime
+ * (limits.h: LIMIT_ACTOR_ROLES), at its first entry past the limit; `who`
+ * ("agent", "test actor") names the holder in the message. */
+void check_role_count(struct check_ctx *c, const struct node *roles,
+                      const char *who);
 /* Whether a definition of kind k named slug exists but could not be
  * read or parsed (its own errors are reported; references to it are
  * not). */

@@ -9,6 +9,8 @@
 #ifndef STRUERE_LIMITS_H
 #define STRUERE_LIMITS_H
 
+#include "struere.h"
+
 /* Largest definition file read, in bytes. Fixture files are the largest
  * real inputs; 4 MiB holds tens of thousands of records. */
 #define LIMIT_FILE_BYTES (4u * 1024u * 1024u)
@@ -47,6 +49,13 @@
 /* Longest custom tool name, in bytes (a tool's name is its slug): model
  * providers refuse function names over 64 characters (DESIGN.md §2). */
 #define LIMIT_TOOL_NAME_BYTES 64u
+
+/* Most roles an agent (or a policy test's user) lists: the runtime's own
+ * limit on the roles one actor holds (STRUERE_MAX_ACTOR_ROLES: a decision
+ * keeps its granting roles in one 64-bit mask). The runtime counts the
+ * entries as listed, repeats too, so this does; checking it here keeps a
+ * bundle whose agent the runtime refuses from being committed. */
+#define LIMIT_ACTOR_ROLES STRUERE_MAX_ACTOR_ROLES
 
 /* Deepest nesting of {{ }} inside one template expression. */
 #define LIMIT_TEMPLATE_DEPTH 16
