@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "markdown.h"
+
 static const char *const actions[] = {"create", "read", "update", "delete",
                                       "list"};
 #define NACTIONS 5
@@ -793,25 +795,23 @@ bool access_widens(const json_t *changes)
 
 /* ---- words ---- */
 
-/* Text as Markdown inline code (a fence longer than any run of backticks
- * in it), or as it is. */
+/* Text as Markdown inline code (markdown_print_code), or as it is. */
 static void print_code(FILE *out, const char *text, bool md)
 {
-    if (!md) {
+    if (!text)
+        text = "?";
+    if (md)
+        markdown_print_code(out, text, 0);
+    else
         fputs(text, out);
-        return;
-    }
-    int run = 0, longest = 0;
-    for (const char *p = text; *p; p++) {
-        run = *p == '`' ? run + 1 : 0;
-        longest = run > longest ? run : longest;
-    }
-    bool pad = text[0] == '`' || (text[0] && text[strlen(text) - 1] == '`');
-    for (int i = 0; i <= longest; i++)
-        fputc('`', out);
-    fprintf(out, pad ? " %s " : "%s", text);
-    for (int i = 0; i <= longest; i++)
-        fputc('`', out);
+}
+
+/* "ACTION RESOURCE", as code in Markdown. */
+static void print_pair(FILE *out, const char *act, const char *res, bool md)
+{
+    char pair[300];
+    snprintf(pair, sizeof(pair), "%s %s", act ? act : "?", res ? res : "?");
+    print_code(out, pair, md);
 }
 
 static const char *op_word(const char *op)
@@ -935,33 +935,36 @@ static void print_change(FILE *out, const json_t *c, bool md)
     const char *act = json_string_value(json_object_get(c, "action"));
     const json_t *from = json_object_get(c, "from"),
                  *to = json_object_get(c, "to");
-    const char *q = md ? "`" : "";
     print_subject(out, json_string_value(json_object_get(c, "subject")), md);
     if (!strcmp(ch, "deny-removed") || !strcmp(ch, "deny-added")) {
         bool removed = !strcmp(ch, "deny-removed");
         const json_t *by = json_object_get(removed ? from : to, "by");
-        fprintf(out, " %s %s%s %s%s (",
-                removed ? "no longer denies" : "now denies", q, act, res, q);
+        fprintf(out, " %s ", removed ? "no longer denies" : "now denies");
+        print_pair(out, act, res, md);
+        fputs(" (", out);
         size_t i;
         json_t *p;
-        json_array_foreach((json_t *)by, i, p)
-            fprintf(out, "%s%s%s",
-                    i         ? ", "
-                    : removed ? "was "
-                              : "by ",
-                    json_string_value(p), "");
+        json_array_foreach((json_t *)by, i, p) fprintf(out, "%s%s",
+                                                       i         ? ", "
+                                                       : removed ? "was "
+                                                                 : "by ",
+                                                       json_string_value(p));
         fputs(removed ? "): a user who holds it with a role that allows "
                         "this can do it now"
                       : "): a user who holds it cannot do this, whatever "
                         "else they hold",
               out);
     } else if (!strcmp(ch, "granted")) {
-        fprintf(out, " can now %s%s %s%s", q, act, res, q);
+        fputs(" can now ", out);
+        print_pair(out, act, res, md);
         print_grant(out, to, md);
     } else if (!strcmp(ch, "revoked")) {
-        fprintf(out, " can no longer %s%s %s%s", q, act, res, q);
+        fputs(" can no longer ", out);
+        print_pair(out, act, res, md);
     } else if (!strncmp(ch, "scope-", 6)) {
-        fprintf(out, " can %s%s %s%s on %s: ", q, act, res, q,
+        fputs(" can ", out);
+        print_pair(out, act, res, md);
+        fprintf(out, " on %s: ",
                 !strcmp(ch, "scope-widened")    ? "more rows"
                 : !strcmp(ch, "scope-narrowed") ? "fewer rows"
                                                 : "other rows (not provably "
@@ -971,7 +974,9 @@ static void print_change(FILE *out, const json_t *c, bool md)
         print_scope(out, to, md);
     } else {
         const json_t *m = json_is_null(to) ? from : to;
-        fprintf(out, " can %s%s %s%s with ", q, act, res, q);
+        fputs(" can ", out);
+        print_pair(out, act, res, md);
+        fputs(" with ", out);
         print_field(out, m, md);
         fputc(' ', out);
         print_state(out, json_is_null(to) ? NULL : to, md);

@@ -62,18 +62,21 @@ static void print_by(FILE *out, const json_t *by, const char *sep)
         fprintf(out, "%s%s", i ? sep : "", json_string_value(p));
 }
 
-/* JSON text (a predicate, a replacement) in a Markdown table cell or
- * list item: | would split a cell, ` and * and _ and \ would format. */
-static void print_md_text(FILE *out, const char *t)
+/* How a value (a field path, JSON text) is written: as it is in text; as
+ * code in Markdown (markdown_print_code), in a table cell or not. */
+enum how { AS_TEXT, AS_MD, AS_MD_CELL };
+
+static void print_value(FILE *out, const char *t, enum how how)
 {
-    for (const char *p = t; *p; p++) {
-        if (strchr("|`*_\\[]<>", *p))
-            fputc('\\', out);
-        fputc(*p, out);
-    }
+    if (!t)
+        t = "?";
+    if (how == AS_TEXT)
+        fputs(t, out);
+    else
+        markdown_print_code(out, t, how == AS_MD_CELL ? MARKDOWN_IN_TABLE : 0);
 }
 
-static void print_masks(FILE *out, const json_t *masks, int md)
+static void print_masks(FILE *out, const json_t *masks, enum how how)
 {
     size_t i;
     json_t *m;
@@ -81,18 +84,12 @@ static void print_masks(FILE *out, const json_t *masks, int md)
     {
         const json_t *r = json_object_get(m, "replacement");
         fprintf(out, "%s", i ? "; " : "");
-        if (md)
-            print_md_text(out, json_string_value(json_object_get(m, "field")));
-        else
-            fputs(json_string_value(json_object_get(m, "field")), out);
+        print_value(out, json_string_value(json_object_get(m, "field")), how);
         fprintf(out, " %s", json_string_value(json_object_get(m, "type")));
         if (!json_is_null(r)) {
             char *t = compact(r);
             fputc(' ', out);
-            if (md)
-                print_md_text(out, t ? t : "?");
-            else
-                fputs(t ? t : "?", out);
+            print_value(out, t, how);
             free(t);
         }
     }
@@ -126,7 +123,7 @@ static void print_text(FILE *out, const json_t *s)
             json_t *masks = json_object_get(e, "masks");
             if (json_array_size(masks)) {
                 fprintf(out, "    masks: ");
-                print_masks(out, masks, 0);
+                print_masks(out, masks, AS_TEXT);
                 fprintf(out, "\n");
             }
         }
@@ -182,12 +179,15 @@ static void print_md(FILE *out, const json_t *s, int table)
             json_t *scope = json_object_get(e, "scope");
             char *t = json_is_null(scope) ? NULL : compact(scope);
             fputs(table ? " | " : "; rows: ", out);
-            print_md_text(out, t ? t : "every row");
+            if (t)
+                print_value(out, t, table ? AS_MD_CELL : AS_MD);
+            else
+                fputs("every row", out);
             free(t);
             json_t *masks = json_object_get(e, "masks");
             if (table || json_array_size(masks)) {
                 fputs(table ? " | " : "; masks: ", out);
-                print_masks(out, masks, 1);
+                print_masks(out, masks, table ? AS_MD_CELL : AS_MD);
             }
             fputs(table ? " |\n" : "\n", out);
         }

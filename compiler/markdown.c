@@ -1,6 +1,6 @@
 /*
  * markdown.c - front matter split of agent prompts, and their outline
- * (cmark) when asked for.
+ * (cmark) when asked for; HTML; values as code spans in the reports.
  */
 #include "markdown.h"
 
@@ -132,4 +132,35 @@ struct markdown *markdown_load(struct arena *a, const struct source *src,
 char *markdown_to_html(const char *text, size_t len)
 {
     return cmark_markdown_to_html(text, len, CMARK_OPT_DEFAULT);
+}
+
+void markdown_print_code(FILE *out, const char *text, unsigned flags)
+{
+    size_t run = 0, longest = 0, n = strlen(text);
+    for (const char *p = text; *p; p++) {
+        run = *p == '`' ? run + 1 : 0;
+        longest = run > longest ? run : longest;
+    }
+    /* An empty span cannot be written: a space shows as nothing. */
+    bool blank = !n || strspn(text, " ") == n;
+    bool pad = !blank && (text[0] == '`' || text[n - 1] == '`' ||
+                          (text[0] == ' ' && text[n - 1] == ' '));
+    for (size_t i = 0; i <= longest; i++)
+        fputc('`', out);
+    fputs(pad || !n ? " " : "", out);
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p == '\t')
+            fputs("\\t", out);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\x%02x", *p);
+        else if (*p == '|' && (flags & MARKDOWN_IN_TABLE))
+            fputs("\\|", out);
+        else
+            fputc(*p, out);
+    }
+    fputs(pad ? " " : "", out);
+    for (size_t i = 0; i <= longest; i++)
+        fputc('`', out);
 }

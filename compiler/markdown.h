@@ -1,13 +1,15 @@
 /*
  * markdown.h - agents written as Markdown: YAML front matter between ---
  * lines, then the system prompt. The only module that uses cmark: the
- * prompt's outline (its headings) when asked for, and HTML.
+ * prompt's outline (its headings) when asked for, and HTML. And values
+ * written into the Markdown reports (diff, access) as code.
  */
 #ifndef STRUERE_MARKDOWN_H
 #define STRUERE_MARKDOWN_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct arena;
 struct source;
@@ -44,5 +46,21 @@ bool markdown_outline(struct arena *a, struct markdown *md,
 /* Markdown text to HTML (cmark, safe mode: raw HTML is not passed
  * through). The caller frees the result with free(). */
 char *markdown_to_html(const char *text, size_t len);
+
+/* markdown_print_code's flags. */
+#define MARKDOWN_IN_TABLE 1u /* in a GitHub table cell: '|' as '\|' */
+
+/*
+ * Writes text as one CommonMark code span that shows it as it is, so that
+ * nothing in a value (a backtick, '*', '[', '<', a URL) is taken as
+ * Markdown: fenced by a backtick run longer than any in the text, with a
+ * space inside each fence when the text starts or ends with a backtick, or
+ * starts and ends with a space (a renderer strips one of each). A line end
+ * would end the span's paragraph or table row, so control characters are
+ * written as escapes (\n, \t, \x01). In a table cell (MARKDOWN_IN_TABLE),
+ * '|' is written '\|', which GitHub's tables read as a '|' of the cell,
+ * code spans included.
+ */
+void markdown_print_code(FILE *out, const char *text, unsigned flags);
 
 #endif

@@ -191,6 +191,13 @@ int semdiff_format_parse(const char *s)
     return -1;
 }
 
+/* A string member's value, "?" when it is none. */
+static const char *str(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    return s ? s : "?";
+}
+
 static const char *label_of(const char *kind)
 {
     for (int k = 0; k < STRUERE_KIND_COUNT; k++)
@@ -210,9 +217,15 @@ static void print_change_details(FILE *out, json_t *c, bool md)
             json_object_get(f, "added") ? NULL : json_object_get(f, "from"));
         char *b = show(
             json_object_get(f, "removed") ? NULL : json_object_get(f, "to"));
-        if (md)
-            fprintf(out, "- `%s`: `%s` → `%s`\n", path, a, b);
-        else
+        if (md) {
+            fputs("- ", out);
+            markdown_print_code(out, path ? path : "?", 0);
+            fputs(": ", out);
+            markdown_print_code(out, a ? a : "?", 0);
+            fputs(" → ", out);
+            markdown_print_code(out, b ? b : "?", 0);
+            fputc('\n', out);
+        } else
             fprintf(out, "    %s: %s -> %s\n", path, a, b);
         free(a);
         free(b);
@@ -226,9 +239,12 @@ static void print_md(FILE *out, const json_t *diff, bool table)
 {
     json_t *changes = json_object_get(diff, "changes");
     json_t *access = json_object_get(diff, "access");
-    fprintf(out, "## struere: %s → %s\n\n",
-            json_string_value(json_object_get(diff, "from")),
-            json_string_value(json_object_get(diff, "to")));
+    /* The labels are revisions or file names as given: values too. */
+    fputs("## struere: ", out);
+    markdown_print_code(out, str(json_object_get(diff, "from")), 0);
+    fputs(" → ", out);
+    markdown_print_code(out, str(json_object_get(diff, "to")), 0);
+    fputs("\n\n", out);
     if (access) {
         if (access_widens(access))
             fprintf(out, "**This change widens access.**\n\n");
@@ -244,18 +260,22 @@ static void print_md(FILE *out, const json_t *diff, bool table)
     size_t i;
     json_t *c;
     json_array_foreach(changes, i, c)
-        fprintf(out, table ? "| %s | %s | `%s` |\n" : "- %s %s `%s`\n",
-                json_string_value(json_object_get(c, "change")),
-                label_of(json_string_value(json_object_get(c, "kind"))),
-                json_string_value(json_object_get(c, "slug")));
+    {
+        fprintf(out, table ? "| %s | %s | " : "- %s %s ",
+                str(json_object_get(c, "change")),
+                label_of(str(json_object_get(c, "kind"))));
+        markdown_print_code(out, str(json_object_get(c, "slug")),
+                            table ? MARKDOWN_IN_TABLE : 0);
+        fputs(table ? " |\n" : "\n", out);
+    }
     json_array_foreach(changes, i, c)
     {
         if (strcmp(json_string_value(json_object_get(c, "change")), "changed"))
             continue;
-        fprintf(out, "\n%s %s `%s` (%s)\n\n", access ? "####" : "###",
-                label_of(json_string_value(json_object_get(c, "kind"))),
-                json_string_value(json_object_get(c, "slug")),
-                json_string_value(json_object_get(c, "change")));
+        fprintf(out, "\n%s %s ", access ? "####" : "###",
+                label_of(str(json_object_get(c, "kind"))));
+        markdown_print_code(out, str(json_object_get(c, "slug")), 0);
+        fprintf(out, " (%s)\n\n", str(json_object_get(c, "change")));
         print_change_details(out, c, true);
     }
 }

@@ -8,8 +8,8 @@
 # options and the exit codes; the access changes of `struere diff`: the
 # catalogue of hand-made edits (catalogue.py), random projects randomly
 # edited, checked against can (random_edits.py), --check no-new-access, the
-# md/html/json reports, and deploy's gate on widening. Ends "access: N
-# passed, M failed".
+# md/html/json reports (values as code: md_report.py), and deploy's gate on
+# widening. Ends "access: N passed, M failed".
 set -u
 BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -125,12 +125,17 @@ expect "text: a scope" 0 'rows: \{"anyOf":\[\{"role":"ai-assistant"'
 expect "text: a mask" 0 'masks: data.card.last4 redact "\*\*\*"'
 run "$S" access --role guardian --format md
 expect "md: a heading per subject" 0 '^## role:guardian'
-expect "md: a table row" 0 '^\| teacher \| read \| guardian#policies\[5\] \| every row \| data.hourlyRate hide'
-expect "md: a scope, its brackets escaped" 0 '^\| session \| read \| guardian#policies\[2\] \| \{"anyOf":\\\['
+expect "md: a table row" 0 '^\| teacher \| read \| guardian#policies\[5\] \| every row \| `data.hourlyRate` hide'
+expect "md: a scope, as code" 0 '^\| session \| read \| guardian#policies\[2\] \| `\{"anyOf":\['
 run "$S" access --role guardian --format html
 expect "html: a heading per subject" 0 '^<h2>role:guardian</h2>'
-expect "html: an allowed pair, text escaped" 0 '^<li>read teacher by guardian#policies\[5\]; rows: every row; masks: data.hourlyRate hide; data.address hide; data.phone redact &quot;\*\*\*&quot;</li>'
+expect "html: an allowed pair, text escaped" 0 '^<li>read teacher by guardian#policies\[5\]; rows: every row; masks: <code>data.hourlyRate</code> hide; <code>data.address</code> hide; <code>data.phone</code> redact <code>&quot;\*\*\*&quot;</code></li>'
 if grep -q '|' "$T/out"; then fail "html: no raw table pipes"; else pass "html: no raw table pipes"; fi
+
+# values holding backticks, Markdown, HTML, '|' and a line end stay code
+# in the md and html reports of diff and access
+mkdir -p "$T/md"
+py "md report" "$HERE/md_report.py" "$S" "$T/md"
 
 # ---- diff: the access changes, the gate, deploy ------------------------
 py "catalogue" "$HERE/catalogue.py" "$S" "$T/catalogue"
