@@ -448,6 +448,141 @@ assert m.strip() == open('$W/msg').read().strip(), (len(m), len(open('$W/msg').r
     rc_is "e2e: git fsck --strict at the end" 0
 }
 
+# ---- 1a. diff: what changed in a list ----------------------------------
+# A list that changes is shown element by element: each removed element
+# (named by its index before), each added one (by its index after), each
+# element changed in place member by member, never the whole list cut at
+# 120 bytes. The expected lines are written by hand from the projects.
+
+t_diff_fields() {
+    newtest diff_fields
+    mkdir -p p/roles p/data p/agents
+    printf 'name: d\nversion: 1.0.0\n' >p/struere.yaml
+    local X40 X150 Y130 Y27
+    X40=$(printf 'x%.0s' $(seq 40))
+    X150=$(printf 'x%.0s' $(seq 150))
+    Y130=$(printf 'y%.0s' $(seq 130))
+    Y27=$(printf 'y%.0s' $(seq 27))
+    # state NAME: p built into $W/NAME
+    state() {
+        "$S" -C p build --out "$W/$1" >/dev/null 2>"$ERR" ||
+            fail "diff fields: build $1" "$(head -c 300 "$ERR")"
+    }
+    policies() {
+        printf 'name: R\nslug: r\npolicies:\n' >p/roles/r.yaml &&
+            printf '  - %s\n' "$@" >>p/roles/r.yaml
+    }
+    local P0='{resource: ticket, actions: [list, read], effect: allow}'
+    local P1='{resource: ticket, actions: [delete], effect: deny}'
+    local P2='{resource: users, actions: [read], effect: deny}'
+    # required LIST [ENUM]: ticket requires LIST; with ENUM, a field e
+    # whose enum is ENUM
+    required() {
+        local e=
+        [ -z "${2:-}" ] || e="    e: {type: string, enum: [$2]}"$'\n'
+        printf 'name: Ticket\nslug: ticket\nschema:\n  type: object\n  properties:\n    a: {type: string}\n    b: {type: string}\n    c: {type: string}\n    d: {type: string}\n%s  required: [%s]\n' \
+            "$e" "$1" >p/data/ticket.yaml
+    }
+    agent() {
+        printf 'name: H\nslug: h\nversion: "1"\nroles: [r]\nsystemPrompt: Hi.\ndescription: %s\nthreadContextParams:\n  - {name: first, type: string}\n%s' \
+            "$1" "${2:-}" >p/agents/h.yaml
+    }
+    # diff_is NAME FROM TO: `diff` from FROM's production bundle to TO's
+    # prints its two header lines, then exactly the lines on stdin.
+    diff_is() {
+        {
+            printf '%s/production.stb..%s/production.stb: 1 definition differ\n' "$2" "$3"
+            echo "Effective access: unchanged"
+            cat
+        } >"$W/want"
+        (cd "$W" && "$S" diff "$2/production.stb" "$3/production.stb") >"$OUT" 2>"$ERR"
+        if diff -u "$W/want" "$OUT" >"$W/d"; then pass "$1"; else fail "$1" "$(cat "$W/d")"; fi
+    }
+    policies "$P0" "$P1" "$P2"
+    required "a, b, c"
+    agent "${X150}OLD"
+    state s0
+
+    policies "$P0" "$P2"
+    state s1
+    diff_is "diff fields: a policy removed from the middle, alone and whole" s0 s1 <<'EOF'
+~ role r
+    policies[1]: {"actions":["delete"],"effect":"deny","resource":"ticket"} -> (none)
+EOF
+    policies "$P0" '{resource: users, actions: [read, list], effect: deny}'
+    state s2
+    diff_is "diff fields: a policy removed, the one after it changed: each shown" s0 s2 <<'EOF'
+~ role r
+    policies[1]: {"actions":["delete"],"effect":"deny","resource":"ticket"} -> (none)
+    policies[2].actions[1]: (none) -> "list"
+EOF
+    (cd "$W" && "$S" diff --format json s0/production.stb s2/production.stb) >"$OUT" 2>"$ERR"
+    check "diff fields: the json lists them whole, removed and added" json_ok "$OUT" '
+[c["fields"] for c in d["changes"]] == [[
+  {"path": "policies[1]", "from": {"actions": ["delete"], "effect": "deny", "resource": "ticket"}, "to": None, "removed": True},
+  {"path": "policies[2].actions[1]", "from": None, "to": "list", "added": True}]]'
+    (cd "$W" && "$S" diff --format md s0/production.stb s2/production.stb) >"$OUT" 2>"$ERR"
+    cat >"$W/want" <<'EOF'
+- `policies[1]`: `{"actions":["delete"],"effect":"deny","resource":"ticket"}` → `(none)`
+- `policies[2].actions[1]`: `(none)` → `"list"`
+EOF
+    check "diff fields: the md lists them the same" \
+        sh -c "grep '^- ' '$OUT' | diff -u '$W/want' -"
+    policies '{resource: ticket, actions: [update], effect: deny}' "$P0" "$P1" "$P2"
+    state s3
+    diff_is "diff fields: a policy added in front, alone" s0 s3 <<'EOF'
+~ role r
+    policies[0]: (none) -> {"actions":["update"],"effect":"deny","resource":"ticket"}
+EOF
+    policies "$P0" "$P1" '{resource: users, actions: [create], effect: deny}'
+    state s4
+    diff_is "diff fields: an element changed in place, by index" s0 s4 <<'EOF'
+~ role r
+    policies[2].actions[0]: "read" -> "create"
+EOF
+    policies "$P0" "$P1" "$P2"
+    required "b, c, d"
+    state s5
+    diff_is "diff fields: a list of the same length shifted: one removed, one added" s0 s5 <<'EOF'
+~ data type ticket
+    schema.required[0]: "a" -> (none)
+    schema.required[2]: (none) -> "d"
+EOF
+    required "a, b, c"
+    agent "${X150}NEW"
+    state s6
+    diff_is "diff fields: a long text changed at its end shows where" s0 s6 <<EOF
+~ agent h
+    description: ...${X40}OLD" -> ...${X40}NEW"
+EOF
+    # (required: false is the schema's default, written into the bundle)
+    agent "${X150}OLD" "  - {name: second, type: string, description: $Y130}
+"
+    state s7
+    diff_is "diff fields: a long element added shows each member, shortened" s0 s7 <<EOF
+~ agent h
+    threadContextParams[1]: (none) -> {"description":"${Y27}...","name":"second","required":false,"type":"string"}
+EOF
+    # Long lists: 3,000 values, one removed in the middle; then 300 all
+    # replaced (past what is aligned: compared index by index).
+    enum() { required "a, b, c" "$1"; }
+    agent "${X150}OLD"
+    enum "$(seq -s, -f 'v%g' 3000)"
+    state s8
+    enum "$(seq -s, -f 'v%g' 1499),$(seq -s, -f 'v%g' 1501 3000)"
+    state s9
+    diff_is "diff fields: one value removed from 3,000: that one" s8 s9 <<'EOF'
+~ data type ticket
+    schema.properties.e.enum[1499]: "v1500" -> (none)
+EOF
+    enum "$(seq -s, -f 'v%g' 300)"
+    state s10
+    enum "$(seq -s, -f 'w%g' 300)"
+    state s11
+    seq 0 299 | awk '{ printf "    schema.properties.e.enum[%d]: \"v%d\" -> \"w%d\"\n", $1, $1 + 1, $1 + 1 }' >"$W/lines"
+    diff_is "diff fields: 300 values replaced: each by its index" s10 s11 < <(echo "~ data type ticket" && cat "$W/lines")
+}
+
 # ---- 2. idempotence -----------------------------------------------------
 
 t_idempotence() {
@@ -2529,7 +2664,7 @@ t_two_devs() {
     check "two devs: each succeeds or fails with 'moved'; the trees of one run alone; fsck clean${bad:+ ($bad)}" test -z "$bad"
 }
 
-TESTS="e2e idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
+TESTS="e2e diff_fields idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do
