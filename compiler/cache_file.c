@@ -147,10 +147,12 @@ void cache_file_sweep(const char *dir)
     }
 }
 
-/* Reads dir/key when it is a key only this user can read or write. */
+/* Reads dir/key when it is a key only this user can read or write. Never
+ * waits on a FIFO put there (O_NONBLOCK, as the other cache readers): it
+ * is not a regular file, so not a key, and is replaced as any other. */
 static bool read_key(const char *path, unsigned char key[CACHE_KEY_BYTES])
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return false;
     struct stat st;

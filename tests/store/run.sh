@@ -2390,6 +2390,36 @@ grep -q '^production: up to date with production ($(ref production | cut -c1-12)
                test -f '$piece' -a ! -p '$piece'"
 }
 
+# ---- 13c. a FIFO as the caches' key ---------------------------------------
+# The key the caches are sealed under (.git/struere/key, cache_file.h)
+# replaced by a FIFO: it is not a key (only a regular 0600 file of this
+# user is), so status, which makes no key, uses no cache, and dev replaces
+# it with a new key, as any unusable one; neither waits on it (each runs
+# under a timeout).
+t_cache_key() {
+    newtest cache_key
+    example proj
+    cd proj || return
+    local want_rc
+    "$S" dev >/dev/null 2>&1
+    "$S" deploy --yes >/dev/null 2>&1
+    bump 1
+    clean_copy
+    (cd "$W/clean" && "$S" status >"$W/want" 2>/dev/null)
+    want_rc=$?
+    rm -f .git/struere/key
+    mkfifo .git/struere/key
+    run timeout 60 "$S" status
+    check "cache key: a FIFO as the key: status does not wait on it, says what a store without caches says, and leaves it" \
+        sh -c "test $RC = $want_rc && cmp -s '$OUT' '$W/want' && test -p .git/struere/key"
+    run timeout 60 "$S" dev
+    rc_is "cache key: a FIFO as the key: dev does not wait on it" 0
+    check "cache key: ... dev replaces it by a key: a regular file of 32 bytes, mode 600" \
+        sh -c 'test -f .git/struere/key -a ! -p .git/struere/key &&
+               test "$(stat -c %a:%s .git/struere/key)" = 600:32'
+    as_clean "cache key: dev with a FIFO as the key"
+}
+
 # ---- 14. the first dev beside a git gc -----------------------------------
 # Issue 8: the first dev of a generated project failed in about half the
 # runs ("failed to rename lockfile to '.git/objects/xx/...'"): the gc that
@@ -2664,7 +2694,7 @@ t_two_devs() {
     check "two devs: each succeeds or fails with 'moved'; the trees of one run alone; fsck clean${bad:+ ($bad)}" test -z "$bad"
 }
 
-TESTS="e2e diff_fields idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
+TESTS="e2e diff_fields idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust cache_key status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do
