@@ -121,7 +121,9 @@ static int load(struct store *s, char parent[41], json_t **records)
         return EXIT_IO;
     }
     json_error_t e;
-    *records = json_loadb((const char *)data, len, 0, &e);
+    /* check_records refused a member named twice already; jansson is told
+     * to refuse one too, rather than keep the last one quietly. */
+    *records = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &e);
     free(data);
     if (!json_is_array(*records)) { /* read above: memory ran out */
         json_decref(*records);

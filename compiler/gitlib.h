@@ -68,6 +68,7 @@
     X(git_odb_object_data) \
     X(git_odb_object_free) \
     X(git_odb_object_size) \
+    X(git_odb_object_type) \
     X(git_odb_open_rstream) \
     X(git_odb_read) \
     X(git_odb_read_header) \
@@ -196,6 +197,7 @@ const struct gitlib *gitlib(void);
 #define git_odb_object_data(...) (gitlib()->git_odb_object_data(__VA_ARGS__))
 #define git_odb_object_free(...) (gitlib()->git_odb_object_free(__VA_ARGS__))
 #define git_odb_object_size(...) (gitlib()->git_odb_object_size(__VA_ARGS__))
+#define git_odb_object_type(...) (gitlib()->git_odb_object_type(__VA_ARGS__))
 #define git_odb_open_rstream(...) (gitlib()->git_odb_open_rstream(__VA_ARGS__))
 #define git_odb_read(...) (gitlib()->git_odb_read(__VA_ARGS__))
 #define git_odb_read_header(...) (gitlib()->git_odb_read_header(__VA_ARGS__))

@@ -10,6 +10,7 @@
 
 #include "gitlib.h"
 #include "loose_deflate.h"
+#include "../runtime/src/gitread.h"
 #include "../runtime/src/rt_crypto.h"
 #include "pool.h"
 #include "source.h"
@@ -377,36 +378,111 @@ static int tree_of(struct store *s, const char *id, git_tree **out)
     return STORE_OK;
 }
 
-/* The tree entry at path in commit id (caller frees it); STORE_NOTFOUND
- * with a message when the commit has no such path. */
-static int entry_at(struct store *s, const char *id, const char *path,
-                    git_tree_entry **out)
+/* The libgit2 type of a tree entry of mode `mode` (octal digits), as
+ * git_tree_entry_type gives it: a folder, a submodule, else a blob. */
+static git_object_t mode_type(const char *mode)
 {
-    git_tree *t = NULL;
-    *out = NULL;
-    int rc = tree_of(s, id, &t);
-    if (rc == STORE_OK && git_tree_entry_bypath(out, t, path) < 0) {
-        snprintf(s->error, sizeof(s->error), "commit %.12s has no %s", id,
-                 path);
-        rc = STORE_NOTFOUND;
+    unsigned long m = strtoul(mode, NULL, 8);
+    return (m & 0170000) == 0040000   ? GIT_OBJECT_TREE
+           : (m & 0170000) == 0160000 ? GIT_OBJECT_COMMIT
+                                      : GIT_OBJECT_BLOB;
+}
+
+/*
+ * The id and type of the entry at path in commit id; STORE_NOTFOUND with
+ * a message when the commit has no such path. Each tree on the way is
+ * read by the runtime's rt_git_tree_entry on its own bytes, not by
+ * libgit2's lookup: a tree that names an entry twice or is out of git's
+ * order is refused here as the runtime refuses it, and an entry found is
+ * the one the runtime reads (libgit2 bisects, and on such a tree may find
+ * another one, or none).
+ */
+static int entry_at(struct store *s, const char *id, const char *path,
+                    git_oid *out, git_object_t *type)
+{
+    git_oid oid;
+    git_commit *c = NULL;
+    git_odb *odb = NULL;
+    if (git_oid_fromstr(&oid, id) < 0 ||
+        git_commit_lookup(&c, s->repo, &oid) < 0) {
+        git_commit_free(c);
+        return fail(s, id);
     }
-    git_tree_free(t);
+    git_oid_cpy(out, git_commit_tree_id(c));
+    git_commit_free(c);
+    *type = GIT_OBJECT_TREE;
+    if (git_repository_odb(&odb, s->repo) < 0)
+        return fail(s, "opening the object database");
+    int rc = STORE_OK;
+    for (const char *name = path; rc == STORE_OK;) {
+        size_t n = strcspn(name, "/");
+        git_odb_object *o = NULL;
+        unsigned char at[RT_GIT_ID];
+        char mode[8];
+        int found = RT_GIT_TREE_ABSENT;
+        if (*type != GIT_OBJECT_TREE) {
+            /* a file where a folder would be */
+        } else if (git_odb_read(&o, odb, out) < 0) {
+            rc = fail(s, path);
+            break;
+        } else if (git_odb_object_type(o) != GIT_OBJECT_TREE) {
+            snprintf(s->error, sizeof(s->error),
+                     "commit %.12s: a tree of %s is not a tree", id, path);
+            rc = STORE_ERROR;
+        } else if (n) {
+            found =
+                rt_git_tree_entry(git_odb_object_data(o),
+                                  git_odb_object_size(o), name, n, at, mode);
+        }
+        git_odb_object_free(o);
+        if (rc != STORE_OK)
+            break;
+        if (found == RT_GIT_TREE_TWICE) {
+            snprintf(s->error, sizeof(s->error),
+                     "commit %.12s: a tree of %s names %.*s twice (git fsck: "
+                     "duplicateEntries): which one counts is not defined",
+                     id, path, (int)n, name);
+            rc = STORE_ERROR;
+        } else if (found == RT_GIT_TREE_UNSORTED) {
+            snprintf(s->error, sizeof(s->error),
+                     "commit %.12s: a tree of %s has entries out of git's "
+                     "order or one name twice (git fsck: treeNotSorted, "
+                     "duplicateEntries)",
+                     id, path);
+            rc = STORE_ERROR;
+        } else if (found < 0) {
+            snprintf(s->error, sizeof(s->error),
+                     "commit %.12s: a tree of %s is damaged", id, path);
+            rc = STORE_ERROR;
+        } else if (found == RT_GIT_TREE_ABSENT) {
+            snprintf(s->error, sizeof(s->error), "commit %.12s has no %s", id,
+                     path);
+            rc = STORE_NOTFOUND;
+        } else {
+            git_oid_fromraw(out, at);
+            *type = mode_type(mode);
+            if (!name[n])
+                break;
+            name += n + 1;
+        }
+    }
+    git_odb_free(odb);
     return rc;
 }
 
 int store_read(struct store *s, const char *id, const char *path,
                unsigned char **data, size_t *len)
 {
-    git_tree_entry *entry = NULL;
+    git_oid entry;
+    git_object_t type;
     *data = NULL;
     *len = 0;
-    int rc = entry_at(s, id, path, &entry);
+    int rc = entry_at(s, id, path, &entry, &type);
     if (rc == STORE_OK) {
         char blob[41];
-        git_oid_tostr(blob, 41, git_tree_entry_id(entry));
+        git_oid_tostr(blob, 41, &entry);
         rc = store_read_blob(s, blob, data, len);
     }
-    git_tree_entry_free(entry);
     return rc;
 }
 
@@ -1646,12 +1722,13 @@ int store_read_head(struct store *s, const char *id, const char *path,
                     unsigned char *buf, size_t max, size_t *got,
                     uint64_t *total)
 {
-    git_tree_entry *entry = NULL;
+    git_oid entry;
+    git_object_t type;
     git_odb *odb = NULL;
     git_odb_stream *stream = NULL;
     *got = 0;
     *total = 0;
-    int rc = entry_at(s, id, path, &entry);
+    int rc = entry_at(s, id, path, &entry, &type);
     if (rc != STORE_OK)
         goto cleanup;
     if (git_repository_odb(&odb, s->repo) < 0) {
@@ -1659,9 +1736,7 @@ int store_read_head(struct store *s, const char *id, const char *path,
         goto cleanup;
     }
     size_t len;
-    git_object_t type;
-    if (git_odb_open_rstream(&stream, &len, &type, odb,
-                             git_tree_entry_id(entry)) == 0) {
+    if (git_odb_open_rstream(&stream, &len, &type, odb, &entry) == 0) {
         while (*got < max) {
             int r = stream->read(stream, (char *)buf + *got, max - *got);
             if (r < 0) {
@@ -1680,7 +1755,7 @@ int store_read_head(struct store *s, const char *id, const char *path,
     unsigned char *data;
     size_t n;
     char blob[41];
-    git_oid_tostr(blob, 41, git_tree_entry_id(entry));
+    git_oid_tostr(blob, 41, &entry);
     if ((rc = store_read_blob(s, blob, &data, &n)) != STORE_OK)
         goto cleanup;
     *got = n < max ? n : max;
@@ -1691,7 +1766,6 @@ cleanup:
     if (stream)
         git_odb_stream_free(stream);
     git_odb_free(odb);
-    git_tree_entry_free(entry);
     return rc;
 }
 
@@ -1733,18 +1807,18 @@ int store_delete_ref(struct store *s, const char *ref, const char *expected)
 static int entry_id(struct store *s, const char *id, const char *path,
                     git_object_t want, char out[41])
 {
-    git_tree_entry *e = NULL;
-    int rc = entry_at(s, id, path, &e);
+    git_oid e;
+    git_object_t type;
+    int rc = entry_at(s, id, path, &e, &type);
     if (rc != STORE_OK)
         return rc;
-    if (git_tree_entry_type(e) != want) {
+    if (type != want) {
         snprintf(s->error, sizeof(s->error), "%.12s:%s is not a %s", id, path,
                  want == GIT_OBJECT_BLOB ? "file" : "directory");
         rc = STORE_NOTFOUND;
     } else {
-        git_oid_tostr(out, 41, git_tree_entry_id(e));
+        git_oid_tostr(out, 41, &e);
     }
-    git_tree_entry_free(e);
     return rc;
 }
 

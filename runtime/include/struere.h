@@ -283,7 +283,8 @@ void struere_trust_digest(unsigned char out[32], const struere_trust *t);
  * carries a valid signature by a key `t` trusts (TRUST.md §5): 0 when it
  * does; STRUERE_ENOTFOUND when it carries none; STRUERE_ESIGNATURE when
  * its signature does not verify with a trusted key; STRUERE_ESTORE when
- * it is not a well-formed record. For tools that list key records.
+ * it is not a well-formed record (one with a member named twice is not).
+ * For tools that list key records.
  */
 int struere_key_record_signed(const struere_trust *t, const void *record,
                               size_t len, struere_error *err);
@@ -408,7 +409,9 @@ typedef struct struere_runtime struere_runtime;
  *    128 base62 characters (STRUERE_EKEY otherwise);
  *  - its SHA-256 is looked up in the key records (refs/struere/keys,
  *    keys.json) with a constant-time comparison (STRUERE_EKEY when no
- *    record has it);
+ *    record has it; STRUERE_ESTORE, whatever the key, when a record is
+ *    damaged or has a member named twice, or a tree on the way names an
+ *    entry twice or is out of git's order);
  *  - the record's environment decides the environment; the key's prefix
  *    must name the same one (STRUERE_EKEY);
  *  - a revoked record gives STRUERE_EREVOKED, an expired one (expiry

@@ -1394,30 +1394,6 @@ int rt_git_read(struct rt_git *g, const unsigned char id[RT_GIT_ID], int type,
 
 /* ---- commits and trees ---- */
 
-/* The entry `name` (`n` bytes) of a tree: 1 found, 0 absent, -1 when the
- * tree is damaged. */
-static int tree_find(const struct rt_git_object *t, const char *name, size_t n,
-                     unsigned char id[RT_GIT_ID], char mode[8])
-{
-    const unsigned char *p = t->data, *end = t->data + t->len;
-    while (p < end) {
-        const unsigned char *sp = memchr(p, ' ', (size_t)(end - p));
-        if (!sp || sp == p || sp - p > 7)
-            return -1;
-        const unsigned char *nul = memchr(sp + 1, '\0', (size_t)(end - sp - 1));
-        if (!nul || nul == sp + 1 || end - nul - 1 < RT_GIT_ID)
-            return -1;
-        if ((size_t)(nul - sp - 1) == n && !memcmp(sp + 1, name, n)) {
-            memcpy(mode, p, (size_t)(sp - p));
-            mode[sp - p] = '\0';
-            memcpy(id, nul + 1, RT_GIT_ID);
-            return 1;
-        }
-        p = nul + 1 + RT_GIT_ID;
-    }
-    return 0;
-}
-
 /* The kind of object a tree entry's mode names, as git reads the octal
  * number (some tools write "040000" for "40000"): S_IFDIR, S_IFREG (any
  * 100xxx), or 0 for links, submodules and the malformed. */
@@ -1432,6 +1408,57 @@ static unsigned mode_kind(const char *mode)
     return (m & 0170000) == 0040000   ? S_IFDIR
            : (m & 0170000) == 0100000 ? S_IFREG
                                       : 0;
+}
+
+/* Two entries in git's order (base_name_compare): their names byte by
+ * byte, a folder's as if it ended with '/'. */
+static int entry_cmp(const unsigned char *a, size_t na, int dir_a,
+                     const unsigned char *b, size_t nb, int dir_b)
+{
+    size_t n = na < nb ? na : nb;
+    int c = memcmp(a, b, n);
+    if (c)
+        return c;
+    unsigned ca = na > n ? a[n] : dir_a ? '/' : 0;
+    unsigned cb = nb > n ? b[n] : dir_b ? '/' : 0;
+    return (ca > cb) - (ca < cb);
+}
+
+int rt_git_tree_entry(const unsigned char *data, size_t len, const char *name,
+                      size_t n, unsigned char id[RT_GIT_ID], char mode[8])
+{
+    const unsigned char *p = data, *end = data + len, *last = NULL;
+    size_t last_n = 0;
+    int last_dir = 0, found = 0, unsorted = 0;
+    while (p < end) {
+        const unsigned char *sp = memchr(p, ' ', (size_t)(end - p));
+        if (!sp || sp == p || sp - p > 7)
+            return RT_GIT_TREE_DAMAGED;
+        const unsigned char *nul = memchr(sp + 1, '\0', (size_t)(end - sp - 1));
+        if (!nul || nul == sp + 1 || end - nul - 1 < RT_GIT_ID)
+            return RT_GIT_TREE_DAMAGED;
+        char m[8];
+        memcpy(m, p, (size_t)(sp - p));
+        m[sp - p] = '\0';
+        const unsigned char *at = sp + 1;
+        size_t at_n = (size_t)(nul - at);
+        int dir = mode_kind(m) == S_IFDIR;
+        if (last && (entry_cmp(last, last_n, last_dir, at, at_n, dir) >= 0 ||
+                     (last_n == at_n && !memcmp(last, at, at_n))))
+            unsorted = 1;
+        if (at_n == n && !memcmp(at, name, n) && found++ == 0) {
+            memcpy(mode, m, sizeof(m));
+            memcpy(id, nul + 1, RT_GIT_ID);
+        }
+        last = at;
+        last_n = at_n;
+        last_dir = dir;
+        p = nul + 1 + RT_GIT_ID;
+    }
+    return found > 1  ? RT_GIT_TREE_TWICE
+           : unsorted ? RT_GIT_TREE_UNSORTED
+           : found    ? RT_GIT_TREE_FOUND
+                      : RT_GIT_TREE_ABSENT;
 }
 
 int rt_git_commit_path(struct rt_git *g, const unsigned char commit[RT_GIT_ID],
@@ -1476,13 +1503,24 @@ int rt_git_commit_path(struct rt_git *g, const unsigned char commit[RT_GIT_ID],
         }
         if (rc < 0)
             return rc;
-        int found = n ? tree_find(&o, name, n, at, mode) : 0;
+        int found = n ? rt_git_tree_entry(o.data, o.len, name, n, at, mode)
+                      : RT_GIT_TREE_ABSENT;
         free(o.data);
-        if (found < 0) {
-            rt_git_id_hex(at, hex);
+        if (found == RT_GIT_TREE_TWICE)
+            return rt_fail(err, STRUERE_ESTORE,
+                           "a tree of %s names %.*s twice (git fsck: "
+                           "duplicateEntries): which one counts is not "
+                           "defined",
+                           path, (int)n, name);
+        if (found == RT_GIT_TREE_UNSORTED)
+            return rt_fail(err, STRUERE_ESTORE,
+                           "a tree of %s has entries out of git's order or "
+                           "one name twice (git fsck: treeNotSorted, "
+                           "duplicateEntries)",
+                           path);
+        if (found < 0)
             return rt_fail(err, STRUERE_ESTORE, "a tree of %s is damaged",
                            path);
-        }
         if (!found)
             return STRUERE_ENOTFOUND;
         if (!name[n]) {

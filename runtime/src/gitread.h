@@ -90,11 +90,36 @@ int rt_git_read(struct rt_git *g, const unsigned char id[RT_GIT_ID], int type,
  * whether it is a regular file (*file 1) or something else (a tree, a
  * symbolic link, a submodule: *file 0). STRUERE_ENOTFOUND when the tree
  * has no such path; STRUERE_ESTORE when the commit or a tree on the way
- * cannot be read (the reason in *err).
+ * cannot be read, or a tree on the way is one rt_git_tree_entry refuses
+ * (the reason in *err).
  */
 int rt_git_commit_path(struct rt_git *g, const unsigned char commit[RT_GIT_ID],
                        const char *path, unsigned char id[RT_GIT_ID], int *file,
                        struere_error *err);
+
+/* What rt_git_tree_entry finds. */
+enum rt_git_tree_found {
+    RT_GIT_TREE_FOUND = 1,
+    RT_GIT_TREE_ABSENT = 0,
+    RT_GIT_TREE_DAMAGED = -1,  /* not a tree's entries */
+    RT_GIT_TREE_UNSORTED = -2, /* entries out of git's order, or one twice */
+    RT_GIT_TREE_TWICE = -3,    /* the name looked up is there twice */
+};
+
+/*
+ * The entry `name` (`n` bytes) of a tree, from its `len` bytes as git
+ * stores them (each entry "MODE NAME", a NUL, a 20-byte id): its id and
+ * its mode (up to 7 octal digits, NUL-ended). Every entry is read, and a
+ * tree that two readers could read differently is read by neither: one
+ * whose entries are not in git's strict order, which also puts one name
+ * twice side by side (git fsck: treeNotSorted, duplicateEntries), or
+ * that names `name` twice anywhere (a file and a folder of one name need
+ * not be neighbours). libgit2 looks a name up by bisection and this by
+ * scanning; the compiler's store (store.c) looks up paths with this
+ * function too, so that `struere` and the runtime read the same entry.
+ */
+int rt_git_tree_entry(const unsigned char *data, size_t len, const char *name,
+                      size_t n, unsigned char id[RT_GIT_ID], char mode[8]);
 
 /* `id` as 40 lowercase hex digits and a NUL; 40 of them back to 20
  * bytes (0, or -1 when not 40 lowercase hex digits). */

@@ -452,6 +452,24 @@ int rt_json_str_contains(struere_json s, const char *x, size_t n)
     }
 }
 
+int rt_json_str_cmp(struere_json a, struere_json b)
+{
+    if (!has_escape(a) && !has_escape(b)) {
+        size_t na = a.len - 2, nb = b.len - 2;
+        int c = memcmp(a.ptr + 1, b.ptr + 1, na < nb ? na : nb);
+        return c ? c : (na > nb) - (na < nb);
+    }
+    strdec da, db;
+    int ca, cb;
+    dec_init(&da, a);
+    dec_init(&db, b);
+    do {
+        ca = dec_next(&da);
+        cb = dec_next(&db);
+    } while (ca == cb && ca >= 0);
+    return (ca > cb) - (ca < cb);
+}
+
 size_t rt_json_str_len(struere_json s)
 {
     if (!has_escape(s))

@@ -225,6 +225,69 @@ const char *rt_key_record_read(struere_json obj, struct rt_key_record *r)
     return NULL;
 }
 
+/* ---- members named twice ---- */
+
+/* Objects of up to this many members are checked without allocating (a
+ * record as `struere keys` writes it has 7 to 9). */
+#define SMALL_OBJECT 16
+
+static int name_order(const void *a, const void *b)
+{
+    return rt_json_str_cmp(*(const struere_json *)a, *(const struere_json *)b);
+}
+
+/* Sorting the names keeps a record of a million members (keys.json may
+ * hold 16 MiB) from taking a million squared comparisons. */
+int rt_key_named_twice(struere_json v, struere_json *name)
+{
+    rt_json_it it;
+    struere_json k, val, small[SMALL_OBJECT], *names = small;
+    size_t n = 0, cap = SMALL_OBJECT;
+    int kind = rt_json_kind(v), rc = 0;
+    if (kind != STRUERE_JSON_OBJECT && kind != STRUERE_JSON_ARRAY)
+        return 0;
+    rt_json_iter(v, kind, &it);
+    while (rc == 0 && rt_json_next(&it, &k, &val) == 1) {
+        rc = rt_key_named_twice(val, name);
+        if (rc || kind != STRUERE_JSON_OBJECT)
+            continue;
+        if (n == cap) {
+            struere_json *more =
+                realloc(names == small ? NULL : names, 2 * cap * sizeof(k));
+            if (!more) {
+                rc = STRUERE_ENOMEM;
+                break;
+            }
+            if (names == small)
+                memcpy(more, small, sizeof(small));
+            names = more;
+            cap *= 2;
+        }
+        names[n++] = k;
+    }
+    if (rc == 0 && n > 1) {
+        qsort(names, n, sizeof(*names), name_order);
+        for (size_t i = 1; i < n && rc == 0; i++)
+            if (name_order(&names[i - 1], &names[i]) == 0) {
+                *name =
+                    names[i].ptr > names[i - 1].ptr ? names[i] : names[i - 1];
+                rc = 1;
+            }
+    }
+    if (names != small)
+        free(names);
+    return rc;
+}
+
+/* The line (from 1) of `at` in `text`. */
+static size_t line_of(const char *text, const char *at)
+{
+    size_t line = 1;
+    for (const char *p = text; p < at; p++)
+        line += *p == '\n';
+    return line;
+}
+
 int rt_key_records_read(const char *json, size_t len,
                         struct rt_key_record **out, size_t *count,
                         struere_error *err)
@@ -253,7 +316,20 @@ int rt_key_records_read(const char *json, size_t len,
             records = more;
             cap = grown;
         }
-        const char *why = rt_key_record_read(v, &records[n]);
+        struere_json twice;
+        int dup = rt_key_named_twice(v, &twice);
+        const char *why = dup ? NULL : rt_key_record_read(v, &records[n]);
+        if (dup) {
+            sodium_memzero(records, n * sizeof(*records));
+            free(records);
+            if (dup < 0)
+                return rt_fail(err, dup, "out of memory reading " KEYS_WHERE);
+            return rt_fail(err, STRUERE_ESTORE,
+                           KEYS_WHERE " record %zu has the member %.*s twice "
+                                      "(line %zu)",
+                           n + 1, (int)(twice.len < 64 ? twice.len : 64),
+                           twice.ptr, line_of(json, twice.ptr));
+        }
         if (why) {
             sodium_memzero(records, n * sizeof(*records));
             free(records);
@@ -286,9 +362,10 @@ int rt_key_record_payload(const struct rt_key_record *r, char *payload,
 int rt_key_record_text_payload(const char *json, size_t len, char *payload,
                                size_t size)
 {
-    struere_json v;
+    struere_json v, twice;
     struct rt_key_record r;
-    if (rt_json_value(json, len, &v) < 0 || rt_key_record_read(v, &r))
+    if (rt_json_value(json, len, &v) < 0 || rt_key_named_twice(v, &twice) ||
+        rt_key_record_read(v, &r))
         return -1;
     return rt_key_record_payload(&r, payload, size);
 }

@@ -214,9 +214,9 @@ static int commit_file(struct rt_git *g, const char *ref,
     int found = rt_git_commit_path(g, id, path, blob, &file, &e);
     if (found == STRUERE_ENOTFOUND)
         return rt_fail(err, rc, "%s has no %s", ref, path);
-    if (found < 0)
-        return rt_fail(err, rc, "%s does not name a readable commit: %.400s",
-                       ref, e.message);
+    if (found < 0) /* the commit, or a tree on the way (its reason) */
+        return rt_fail(err, rc, "%s: %s cannot be read: %.400s", ref, path,
+                       e.message);
     if (!file)
         return rt_fail(err, rc, "%s: %s is not a file", ref, path);
     found = rt_git_read(g, blob, RT_GIT_BLOB, limit, out, &e);
@@ -238,11 +238,11 @@ static int commit_file(struct rt_git *g, const char *ref,
 static int key_record_signed(const struere_trust *t, const void *record,
                              size_t len)
 {
-    struere_json v;
+    struere_json v, twice;
     struct rt_key_record r;
     char payload[256];
     if (!record || rt_json_value(record, len, &v) < 0 ||
-        rt_key_record_read(v, &r))
+        rt_key_named_twice(v, &twice) || rt_key_record_read(v, &r))
         return STRUERE_ESTORE;
     if (!r.signature.ptr)
         return STRUERE_ENOTFOUND;

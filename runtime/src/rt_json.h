@@ -73,6 +73,10 @@ int rt_json_str_eq(struere_json s, const char *x, size_t n);
 /* 1 when the JSON string `s`, decoded, contains the `n` bytes at `x`. */
 int rt_json_str_contains(struere_json s, const char *x, size_t n);
 
+/* The two JSON strings' decoded bytes compared as memcmp compares them
+ * (a prefix first): negative, 0 or positive. */
+int rt_json_str_cmp(struere_json a, struere_json b);
+
 /* Decoded length of the JSON string `s`. */
 size_t rt_json_str_len(struere_json s);
 

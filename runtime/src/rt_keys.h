@@ -79,11 +79,25 @@ struct rt_key_record {
 const char *rt_key_record_read(struere_json obj, struct rt_key_record *r);
 
 /*
+ * Whether an object in `v`, at any depth, has two members of one name
+ * (compared decoded: "a" and "\u0061" are one name): 1 with `*name` the
+ * later one's key (its JSON text), 0 when none, STRUERE_ENOMEM. Readers
+ * differ on such a member (rt_json_member takes the first, jansson the
+ * last), so a record that has one says nothing certain: every reader of
+ * records refuses it.
+ */
+int rt_key_named_twice(struere_json v, struere_json *name);
+
+/*
  * Every record of keys.json (`len` bytes): a new array in `*out` (free
  * it), `*count` records. A record that does not read refuses the whole
  * text, since skipping one could skip a revocation: STRUERE_ESTORE,
- * "refs/struere/keys: keys.json record N has no valid ...".
- * STRUERE_ENOMEM when memory runs out.
+ * "refs/struere/keys: keys.json record N has no valid ...". So does a
+ * record with a member named twice in one object, at any depth ("record
+ * N has the member "revoked" twice (line L)"): readers differ on which
+ * one counts (jansson takes the last, rt_json_member the first), and
+ * `struere keys` must see what the runtime sees. STRUERE_ENOMEM when
+ * memory runs out.
  */
 int rt_key_records_read(const char *json, size_t len,
                         struct rt_key_record **out, size_t *count,
@@ -95,7 +109,8 @@ int rt_key_record_payload(const struct rt_key_record *r, char *payload,
                           size_t size);
 
 /* As rt_key_record_payload, from one record's JSON text (`len` bytes):
- * -1 also when it is not a record that reads (rt_key_record_read). */
+ * -1 also when it is not a record that reads (rt_key_record_read) or has
+ * a member named twice. */
 int rt_key_record_text_payload(const char *json, size_t len, char *payload,
                                size_t size);
 

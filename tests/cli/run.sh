@@ -1086,26 +1086,35 @@ GOOD=$(git -C "$K" show refs/struere/keys:keys.json)
 # put_keys PYTHON-EXPR: keys.json := EXPR over `good` (the record above),
 # committed to refs/struere/keys by hand, as a push by anyone could.
 put_keys() {
-    local text blob tree commit
-    text=$(printf '%s' "$GOOD" | python3 -c '
+    put_keys_text "$(printf '%s' "$GOOD" | python3 -c '
 import json, sys
 good = json.load(sys.stdin)[0]
 def without(k):
     r = dict(good); del r[k]; return r
 def with_(k, v):
     r = dict(good); r[k] = v; return r
-print(json.dumps(eval(sys.argv[1]), indent=2))' "$1")
-    blob=$(printf '%s\n' "$text" | git -C "$K" hash-object -w --stdin)
-    tree=$(printf '100644 blob %s\tkeys.json\n' "$blob" | git -C "$K" mktree)
+print(json.dumps(eval(sys.argv[1]), indent=2))' "$1")"
+}
+# put_keys_text TEXT: keys.json := TEXT as it is.
+put_keys_text() {
+    local blob
+    blob=$(printf '%s\n' "$1" | git -C "$K" hash-object -w --stdin)
+    put_keys_tree "$(printf '100644 blob %s\tkeys.json\n' "$blob" | git -C "$K" mktree)"
+}
+# put_keys_tree TREE: refs/struere/keys := a commit of TREE.
+put_keys_tree() {
+    local commit
     commit=$(GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x@x GIT_COMMITTER_NAME=x \
-        GIT_COMMITTER_EMAIL=x@x git -C "$K" commit-tree "$tree" -m hand)
+        GIT_COMMITTER_EMAIL=x@x git -C "$K" commit-tree "$1" -m hand)
     git -C "$K" update-ref refs/struere/keys "$commit"
 }
 # damaged NAME EXPR MESSAGE: list, list --json, create and revoke all
 # refuse with MESSAGE (exit 3), and refs/struere/keys does not move.
-damaged() {
-    local name=$1 msg=$3 before sub
-    put_keys "$2"
+# damaged_as PUT NAME ARG MESSAGE: the same, keys.json put by `PUT ARG`.
+damaged() { damaged_as put_keys "$@"; }
+damaged_as() {
+    local name=$2 msg=$4 before sub
+    "$1" "$3"
     before=$(git -C "$K" rev-parse refs/struere/keys)
     for sub in "list" "list --json" "create --env production" "revoke sk_dev_"; do
         # shellcheck disable=SC2086
@@ -1138,6 +1147,34 @@ damaged "a record that is a number" '[good, 5]' 'keys.json record 2 is not an ob
 damaged "a record without prefix" '[without("prefix")]' 'record 1 has no "prefix"'
 damaged "two records with one digest" '[good, with_("prefix", "sk_dev_zzzzzz")]' \
     'keys.json records 1 and 2 have the same "sha256"'
+# A member twice in a record: jansson would keep the last, the runtime
+# refuses every key (rt_key_records_read), so these refuse the store.
+damaged_as put_keys_text "\"revoked\" twice, false then true" \
+    "$(printf '%s' "$GOOD" | sed 's/"revoked": false,/&\n    "revoked": true,/')" \
+    'keys.json record 1 has the member "revoked" twice (line 9)'
+damaged_as put_keys_text "\"environment\" twice" \
+    "$(printf '%s' "$GOOD" | sed 's/"environment": "development",/&\n    "environment": "production",/')" \
+    'keys.json record 1 has the member "environment" twice (line 5)'
+# A keys tree with keys.json twice (git fsck: duplicateEntries), the good
+# records and the same revoked: refused as the runtime refuses it.
+GOOD_BLOB=$(printf '%s\n' "$GOOD" | git -C "$K" hash-object -w --stdin)
+REVOKED_BLOB=$(printf '%s\n' "$GOOD" | sed 's/"revoked": false/"revoked": true/' |
+    git -C "$K" hash-object -w --stdin)
+# raw_tree MODE NAME ID...: the tree of these entries in this order, as
+# git mktree would never write it; its id.
+raw_tree() {
+    while [ $# -gt 0 ]; do
+        printf '%s %s\0' "$1" "$2"
+        perl -e 'print pack("H*", $ARGV[0])' "$3"
+        shift 3
+    done | git -C "$K" hash-object -t tree --literally -w --stdin
+}
+damaged_as put_keys_tree "keys.json twice in the tree, the revoked one last" \
+    "$(raw_tree 100644 keys.json "$GOOD_BLOB" 100644 keys.json "$REVOKED_BLOB")" \
+    'a tree of keys.json names keys.json twice (git fsck: duplicateEntries)'
+damaged_as put_keys_tree "keys.json twice in the tree, the revoked one first" \
+    "$(raw_tree 100644 keys.json "$REVOKED_BLOB" 100644 keys.json "$GOOD_BLOB")" \
+    'a tree of keys.json names keys.json twice (git fsck: duplicateEntries)'
 # Sound records without the optional name and created: listed, no (null).
 put_keys '[{k: v for k, v in good.items() if k not in ("name", "created")}]'
 run "$BIN" -C "$K" keys list

@@ -384,6 +384,64 @@ expect_line "a folder is not a file" '^other [0-9a-f]{40}$' \
 expect_line "a path through a file" '^notfound: manifest.json/x' \
     "$P" "$TOP/loose" path "$commit" manifest.json/x
 
+# Trees git fsck refuses, written as they are (git mktree sorts and
+# refuses a name twice): libgit2 looks a name up by bisection and this
+# reader by scanning, so on such a tree they could read other entries.
+# The reader refuses a tree out of git's order or with one name twice
+# side by side (fsck: treeNotSorted, duplicateEntries), and one naming
+# the entry looked up twice anywhere (a file and a folder of one name,
+# with an entry between them, are in order). Each check: git fsck names
+# the fault, and the path through the tree is refused.
+T=$TOP/trees
+cp -r "$TOP/loose" "$T"
+# raw_tree MODE NAME ID...: the tree of these entries in this order; its id.
+raw_tree() {
+    while [ $# -gt 0 ]; do
+        printf '%s %s\0' "$1" "$2"
+        perl -e 'print pack("H*", $ARGV[0])' "$3"
+        shift 3
+    done | git -C "$T" hash-object -t tree --literally -w --stdin
+}
+MAN=$(git -C "$T" rev-parse "$commit:manifest.json")
+BUNDLES=$(git -C "$T" rev-parse "$commit:bundles")
+OTHER=$(printf 'other\n' | git -C "$T" hash-object -w --stdin)
+# bad_tree NAME FSCK PATH PATTERN TREE: git fsck says FSCK of TREE, and
+# PATH in a commit of it is refused with PATTERN.
+bad_tree() {
+    local name=$1 fsck=$2 path=$3 pat=$4 tree=$5 c out
+    c=$(git -C "$T" commit-tree "$tree" -m "$name")
+    if ! git -C "$T" fsck --no-dangling 2>&1 | grep -q "error in tree $tree: $fsck:"; then
+        bad "tree: $name" "git fsck does not report $fsck for $tree"
+        return
+    fi
+    out=$("$P" "$T" path "$c" "$path" 2>&1)
+    if printf '%s\n' "$out" | grep -qE -- "$pat"; then
+        ok "tree: $name (git fsck: $fsck)"
+    else
+        bad "tree: $name" "wanted /$pat/, got: $(printf '%s' "$out" | head -c 300)"
+    fi
+}
+bad_tree "the file looked up twice, side by side" duplicateEntries manifest.json \
+    '^error: a tree of manifest.json names manifest.json twice' \
+    "$(raw_tree 100644 manifest.json "$OTHER" 100644 manifest.json "$MAN")"
+bad_tree "the folder on the way twice" duplicateEntries bundles/production.stb \
+    '^error: a tree of bundles/production.stb names bundles twice' \
+    "$(raw_tree 40000 bundles "$BUNDLES" 40000 bundles "$BUNDLES")"
+bad_tree "a file and a folder of the name looked up, an entry between" \
+    duplicateEntries manifest.json \
+    '^error: a tree of manifest.json names manifest.json twice' \
+    "$(raw_tree 100644 manifest.json "$MAN" 100644 manifest.json.old "$OTHER" \
+        40000 manifest.json "$BUNDLES")"
+bad_tree "another name twice, side by side" duplicateEntries manifest.json \
+    "^error: a tree of manifest.json has entries out of git's order or one name twice" \
+    "$(raw_tree 100644 manifest.json "$MAN" 100644 notes "$OTHER" 100644 notes "$OTHER")"
+bad_tree "entries out of git's order" treeNotSorted manifest.json \
+    "^error: a tree of manifest.json has entries out of git's order" \
+    "$(raw_tree 100644 manifest.json "$MAN" 40000 bundles "$BUNDLES")"
+bad_tree "a folder sorted as a file (before a name it sorts after)" treeNotSorted \
+    bundles/production.stb "^error: a tree of bundles/production.stb has entries out of git's order" \
+    "$(raw_tree 40000 bundles "$BUNDLES" 100644 bundles.old "$OTHER")"
+
 # ---- damage ----------------------------------------------------------------
 
 # A loose object rewritten with other bytes (a valid zlib stream of

@@ -481,6 +481,83 @@ put "$dir" refs/struere/keys keys.json -
 expect_err "records: a commit without keys.json" "$dir" "${KEY[eval]}" ESTORE \
     "refs/struere/keys has no keys.json"
 
+# A member named twice in one object: readers differ on which one counts
+# (jansson, which `struere keys` uses, keeps the last), so the records
+# mean nothing certain and every key is refused, as for a damaged record.
+# plus RECORD TEXT: RECORD with TEXT added before its closing brace.
+plus() { printf '%s' "${1%\}}$2}"; }
+R=$(record development "$D")
+keys "\"revoked\" twice, false then true" ESTORE \
+    "keys.json record 1 has the member \"revoked\" twice (line 1)" \
+    "[$(plus "$R" ',"revoked":true')]"
+keys "\"revoked\" twice, true then false" ESTORE \
+    "record 1 has the member \"revoked\" twice" \
+    "[$(plus "$(record development "$D" true)" ',"revoked":false')]"
+keys "\"environment\" twice" ESTORE \
+    "record 1 has the member \"environment\" twice" \
+    "[$(plus "$R" ',"environment":"production"')]"
+keys "\"revoked\" twice, once escaped, on line 3" ESTORE \
+    "record 1 has the member \"\\u0072evoked\" twice (line 3)" \
+    "[
+$(plus "$R" ',
+"\u0072evoked":true')]"
+keys "a member twice in another record" ESTORE \
+    "record 2 has the member \"name\" twice" \
+    "[$R,$(plus "$(record eval "$(sha "${KEY[eval]}")")" ',"name":"u"')]"
+keys "a member twice inside the signature" ESTORE \
+    "record 1 has the member \"key\" twice" \
+    "[$(plus "$R" ',"signature":{"key":"a","key":"b","signature":"c"}')]"
+
+# A keys tree that two readers could read differently (git fsck:
+# duplicateEntries, treeNotSorted) is refused whole, as a damaged
+# keys.json: with keys.json twice (the true records and all of them
+# revoked, in either order), or its entries out of order.
+# raw_tree DIR MODE NAME ID...: a tree of these entries, in this order,
+# written as they are (git mktree would sort them and refuse a name
+# twice); prints its id.
+raw_tree() {
+    local dir=$1
+    shift
+    while [ $# -gt 0 ]; do
+        printf '%s %s\0' "$1" "$2"
+        perl -e 'print pack("H*", $ARGV[0])' "$3"
+        shift 3
+    done | git -C "$dir" hash-object -t tree --literally -w --stdin
+}
+# keys_tree NAME TREE_ENTRIES...: refs/struere/keys moved to a commit of
+# that tree in a copy of the store; every key refused with TEXT.
+keys_tree() {
+    local name=$1 text=$2 dir tree env
+    shift 2
+    dir=$(copy "keys-tree")
+    tree=$(raw_tree "$dir" "$@")
+    git -C "$dir" update-ref refs/struere/keys "$(git -C "$dir" commit-tree \
+        "$tree" -p refs/struere/keys -m "$name")"
+    for env in $ENVS; do
+        expect_err "keys tree: $name: $env key" "$dir" "${KEY[$env]}" ESTORE \
+            "refs/struere/keys: keys.json cannot be read: $text"
+    done
+}
+GOOD_KEYS=$(git -C "$BASE" rev-parse refs/struere/keys:keys.json)
+ALL_REVOKED=$(git -C "$BASE" show refs/struere/keys:keys.json |
+    sed 's/"revoked": false/"revoked": true/' |
+    git -C "$BASE" hash-object -w --stdin)
+OTHER=$(printf 'other\n' | git -C "$BASE" hash-object -w --stdin)
+keys_tree "keys.json twice, the true records first" \
+    "a tree of keys.json names keys.json twice" \
+    100644 keys.json "$GOOD_KEYS" 100644 keys.json "$ALL_REVOKED"
+keys_tree "keys.json twice, the revoked records first" \
+    "a tree of keys.json names keys.json twice" \
+    100644 keys.json "$ALL_REVOKED" 100644 keys.json "$GOOD_KEYS"
+keys_tree "keys.json as a file and as a folder, another entry between" \
+    "a tree of keys.json names keys.json twice" \
+    100644 keys.json "$GOOD_KEYS" 100644 keys.json.old "$OTHER" \
+    40000 keys.json "$(git -C "$BASE" rev-parse 'refs/struere/keys^{tree}')"
+keys_tree "another name twice" "a tree of keys.json has entries out of git's order or one name twice" \
+    100644 keys.json "$GOOD_KEYS" 100644 notes "$OTHER" 100644 notes "$OTHER"
+keys_tree "entries out of git's order" "a tree of keys.json has entries out of git's order" \
+    100644 keys.json "$GOOD_KEYS" 100644 a-note "$OTHER"
+
 # ---- 8. reload -------------------------------------------------------------
 
 # reload NAME ENV CMD EXPECT_RELOAD EXPECT_AGAIN [NOW [STORE]]: opens with
