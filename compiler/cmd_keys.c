@@ -220,11 +220,10 @@ static int create(struct store *s, int env, const char *name,
     int rc = load(s, parent, &records);
     if (rc != EXIT_OK)
         return rc;
-    char key[RT_KEY_MAX], prefix[32];
+    char key[RT_KEY_MAX], prefix[RT_KEY_LABEL_MAX];
     for (int attempt = 0;; attempt++) {
         rt_key_generate(key, env + 1);
-        snprintf(prefix, sizeof(prefix), "%.*s",
-                 (int)(strlen(env_prefix[env]) + RT_KEY_PREFIX_KEPT), key);
+        rt_key_kept(prefix, key, strlen(env_prefix[env]));
         bool clash = false;
         size_t i;
         json_t *r;
@@ -341,6 +340,12 @@ static int revoke(struct store *s, const char *prefix, const char *push,
     int rc = load(s, parent, &records);
     if (rc != EXIT_OK)
         return rc;
+    /* The record is picked by its "prefix", a label that is not signed
+     * (TRUST.md §5): one moved to another record by hand cannot be seen
+     * here, since only the key, which this command never has, tells
+     * which record is its. The runtime checks the label against the key:
+     * a key whose record carries another label opens nothing, so after
+     * two labels are swapped neither key opens, whichever is revoked. */
     json_t *found = NULL;
     size_t matches = 0, i;
     json_t *r;

@@ -414,6 +414,9 @@ typedef struct struere_runtime struere_runtime;
  *    entry twice or is out of git's order);
  *  - the record's environment decides the environment; the key's prefix
  *    must name the same one (STRUERE_EKEY);
+ *  - the record's "prefix" label must be the key's own: its prefix and
+ *    next 6 characters (STRUERE_EKEY: the label is not signed, and
+ *    `struere keys revoke` picks a record by it);
  *  - a revoked record gives STRUERE_EREVOKED, an expired one (expiry
  *    before `now`, seconds since the epoch; 0 means the clock)
  *    STRUERE_EEXPIRED;
@@ -531,7 +534,8 @@ int struere_keyring_open(struere_keyring **out,
  * Checks the API key `key` as struere_runtime_open does, without reading
  * the store: its form (STRUERE_EKEY), its record found in constant time
  * (STRUERE_EKEY when none), the prefix against the record's environment
- * (STRUERE_EKEY), revoked (STRUERE_EREVOKED), expired before `now`
+ * and the record's "prefix" label against the key (STRUERE_EKEY), revoked
+ * (STRUERE_EREVOKED), expired before `now`
  * (seconds since the epoch, 0: the clock; STRUERE_EEXPIRED), and the
  * record's signature where the trust policy requires signatures for its
  * environment (STRUERE_ESIGNATURE). On success `*env` is the key's

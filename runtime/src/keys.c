@@ -71,6 +71,12 @@ int rt_key_parse(const char *key, int *env, size_t *prefix_len, size_t *len,
     return 0;
 }
 
+void rt_key_kept(char buf[RT_KEY_LABEL_MAX], const char *key, size_t prefix_len)
+{
+    snprintf(buf, RT_KEY_LABEL_MAX, "%.*s",
+             (int)(prefix_len + RT_KEY_PREFIX_KEPT), key);
+}
+
 void rt_key_generate(char key[RT_KEY_MAX], int env)
 {
     static const char alphabet[] =
@@ -144,13 +150,6 @@ static int json_text(struere_json v, char *buf, size_t cap, size_t *len)
     return strlen(buf) == *len;
 }
 
-static int is_string(struere_json obj, const char *name)
-{
-    struere_json v;
-    return rt_json_member(obj, name, strlen(name), &v) == 1 &&
-           rt_json_kind(v) == STRUERE_JSON_STRING;
-}
-
 /* `n` hex digits of either case into `out` (n / 2 bytes): 1, or 0. */
 static int hex_read(const char *s, size_t n, unsigned char *out, size_t size)
 {
@@ -203,8 +202,11 @@ const char *rt_key_record_read(struere_json obj, struct rt_key_record *r)
                    "(YYYY-MM-DDTHH:MM:SSZ)";
         r->expires_set = 1;
     }
-    if (!is_string(obj, "prefix"))
+    if (rt_json_member(obj, "prefix", 6, &v) != 1 ||
+        rt_json_kind(v) != STRUERE_JSON_STRING)
         return "has no \"prefix\" (a string)";
+    if (!json_text(v, r->prefix, sizeof(r->prefix), &n))
+        r->prefix[0] = '\0'; /* longer than a key's label: it names none */
     static const char *const texts[] = {"name", "created", "revokedAt"};
     static const char *const problems[] = {
         "has a \"name\" that is not a string",

@@ -50,6 +50,9 @@ struct rt_keystore {
      * the trust policy of then without reading the bundle again. */
     unsigned char loaded_bundle[32], loaded_manifest[32];
     int have_loaded;
+    /* The label its record must carry (rt_key_kept): no more of the key
+     * than keys.json shows. */
+    char kept[RT_KEY_LABEL_MAX];
 };
 
 /* ---- keys.json ---- */
@@ -94,17 +97,28 @@ static int records_find(const struct rt_key_record *records, size_t count,
 
 /*
  * The checks on a found record, in the header's order: the key's prefix
- * must name the record's environment, then not revoked, then not expired
- * (expiry before `now`).
+ * must name the record's environment, the record's "prefix" must be the
+ * key's own label `kept` (rt_key_kept), then not revoked, then not
+ * expired (expiry before `now`). The label is not signed: were it not
+ * checked, two records' labels swapped in keys.json would leave `keys
+ * revoke LABEL` revoking the other key while the key named stayed good.
  */
 static int record_check(const struct rt_key_record *r, int key_env,
-                        const char *label, int64_t now, struere_error *err)
+                        const char *kept, const char *label, int64_t now,
+                        struere_error *err)
 {
     if (r->env != key_env)
         return rt_fail(err, STRUERE_EKEY,
                        "the key's prefix says %s but its record says %s "
                        "(%s)",
                        struere_env_name(key_env), struere_env_name(r->env),
+                       label);
+    if (strcmp(r->prefix, kept) != 0)
+        return rt_fail(err, STRUERE_EKEY,
+                       "the record of key %s has a \"prefix\" that is not "
+                       "this key's (keys.json was edited: `struere keys "
+                       "revoke` picks a record by that label, and would "
+                       "pick the wrong one)",
                        label);
     if (r->revoked)
         return r->revoked_at[0]
@@ -137,7 +151,7 @@ static int key_check(const struct rt_key_record *records, size_t count,
     int key_env;
     size_t prefix_len, key_len;
     unsigned char digest[32];
-    char label[64];
+    char label[64], kept[RT_KEY_LABEL_MAX];
     struct rt_key_record rec;
     int rc = rt_key_parse(key, &key_env, &prefix_len, &key_len, err);
     if (rc < 0)
@@ -146,9 +160,11 @@ static int key_check(const struct rt_key_record *records, size_t count,
         return rt_fail(err, STRUERE_ESTORE, "%s", no_records);
     rt_sha256(key, key_len, digest);
     rt_key_label(label, sizeof(label), key, prefix_len);
+    rt_key_kept(kept, key, prefix_len);
     rc = records_find(records, count, digest, label, &rec, err);
     if (rc == 0)
-        rc = record_check(&rec, key_env, label, now ? now : time(NULL), err);
+        rc = record_check(&rec, key_env, kept, label, now ? now : time(NULL),
+                          err);
     if (rc == 0)
         rc = record_signed(&rec, trust, label, err);
     if (rc == 0)
@@ -308,8 +324,8 @@ static int key_lookup(struct rt_git *repo, const struct rt_keystore *ks,
     if (rc == 0)
         rc = records_find(records, count, ks->digest, ks->label, &rec, err);
     if (rc == 0)
-        rc =
-            record_check(&rec, ks->env, ks->label, now ? now : time(NULL), err);
+        rc = record_check(&rec, ks->env, ks->kept, ks->label,
+                          now ? now : time(NULL), err);
     if (rc == 0)
         rc = record_signed(&rec, trust, ks->label, err);
     free(obj.data);
@@ -726,6 +742,7 @@ static int keystore_new(struct rt_keystore **out, struct rt_git *repo,
     if (key) {
         rt_sha256(key, len, ks->digest);
         rt_key_label(ks->label, sizeof(ks->label), key, prefix_len);
+        rt_key_kept(ks->kept, key, prefix_len);
     }
     *out = ks;
     return 0;

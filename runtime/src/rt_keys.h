@@ -27,6 +27,9 @@ enum {
 
 /* Room for any key the form accepts, with its NUL. */
 #define RT_KEY_MAX 144
+/* Room for a record's "prefix": a key's prefix and RT_KEY_PREFIX_KEPT
+ * characters, with its NUL. */
+#define RT_KEY_LABEL_MAX 24
 
 /*
  * Checks the form of `key`: sk_dev_|sk_prod_|sk_eval_ then 32 to 128
@@ -40,6 +43,11 @@ int rt_key_parse(const char *key, int *env, size_t *prefix_len, size_t *len,
 /* How messages name a key: its prefix and RT_KEY_SHOWN characters, then
  * an ellipsis (never more of a secret). */
 void rt_key_label(char *buf, size_t size, const char *key, size_t prefix_len);
+
+/* The label a record keeps of `key` (its "prefix"): the key's prefix and
+ * RT_KEY_PREFIX_KEPT characters. The key's form was checked. */
+void rt_key_kept(char buf[RT_KEY_LABEL_MAX], const char *key,
+                 size_t prefix_len);
 
 /* A new key of environment `env` (STRUERE_ENV_*) from libsodium's
  * generator: its prefix and RT_KEY_RANDOM base62 characters, NUL-ended
@@ -64,14 +72,20 @@ struct rt_key_record {
     int expires_set;
     int64_t expires;
     char expires_text[32];
-    char revoked_at[32];    /* "" when the record has none */
+    char revoked_at[32]; /* "" when the record has none */
+    /* Its "prefix": the label `keys list` shows and `keys revoke` picks
+     * the record by. It is not signed (TRUST.md §5), so an open checks
+     * it against the key itself (rt_key_kept): a label moved to another
+     * record opens nothing. "" when too long to be a key's. */
+    char prefix[RT_KEY_LABEL_MAX];
     struere_json signature; /* {"key", "signature"}, or empty */
 };
 
 /*
  * Reads one record of keys.json: every field `struere keys` writes must
  * be there and sound ("sha256" 64 hex digits, "environment", "revoked"
- * true or false, "expires" null or a date, "prefix" a string; "name",
+ * true or false, "expires" null or a date, "prefix" a string (which an
+ * open requires to be the key's own label, rt_key_kept); "name",
  * "created", "revokedAt" strings or null when present). NULL when it is, with
  * `*r` filled (its signature borrows from `obj`'s text); otherwise what
  * is wrong, to follow "record N " in a message.

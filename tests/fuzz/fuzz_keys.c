@@ -1,8 +1,11 @@
 /*
  * fuzz_keys.c - libFuzzer target for the API key checks of an open: the
  * key's form, its record in keys.json (found by SHA-256 in constant
- * time), prefix against record, revoked, expired (rt_key_check, the very
- * functions struere_runtime_open_key runs on the store's keys.json).
+ * time), prefix against record, the record's label against the key,
+ * revoked, expired (rt_key_check, the very functions
+ * struere_runtime_open_key runs on the store's keys.json). The planted
+ * records carry the planted keys' labels ("sk_dev_012345"), so that the
+ * checks after the label's are reached.
  *
  * Input: the key, a newline, then keys.json. Byte 0 of the key, when it
  * is one of '0'..'2', is replaced by a well-formed key whose digest is

@@ -76,12 +76,15 @@ put() { (cd "$1" && sh "$PUT" "$2" "$3" "$4"); }
 # put_keys DIR FILE: FILE becomes keys.json of refs/struere/keys.
 put_keys() { put "$1" refs/struere/keys keys.json "$2"; }
 
-# record ENV SHA256 [REVOKED [EXPIRES [REVOKED_AT]]]: one keys.json record.
+# record ENV SHA256 [REVOKED [EXPIRES [REVOKED_AT]]]: one keys.json record,
+# its "prefix" the label of the key SHA256 is the digest of (LABEL, filled
+# once the keys are made), else "x".
+declare -A LABEL
 record() {
     local at=""
     [ -z "${5:-}" ] || at=",\"revokedAt\":\"$5\""
-    printf '{"created":"2026-01-01T00:00:00Z","environment":"%s","expires":%s,"name":"t","prefix":"x","revoked":%s,"sha256":"%s"%s}' \
-        "$1" "${4:-null}" "${3:-false}" "$2" "$at"
+    printf '{"created":"2026-01-01T00:00:00Z","environment":"%s","expires":%s,"name":"t","prefix":"%s","revoked":%s,"sha256":"%s"%s}' \
+        "$1" "${4:-null}" "${LABEL[${2,,}]:-x}" "${3:-false}" "$2" "$at"
 }
 sha() { printf '%s' "$1" | sha256sum | cut -c1-64; }
 # shown KEY: what messages may show of a key (prefix and 4 characters);
@@ -127,6 +130,12 @@ for env in $ENVS; do
             exit 1
             ;;
         esac
+    done
+done
+for env in $ENVS; do
+    for key in "${KEY[$env]}" "${REVOKED[$env]}" "${EXPIRED[$env]}" \
+        "${LATER[$env]}"; do
+        LABEL[$(sha "$key")]=$(stored "$key")
     done
 done
 # Every other store starts as a copy of this one: the same keys work.
@@ -507,6 +516,43 @@ keys "a member twice in another record" ESTORE \
 keys "a member twice inside the signature" ESTORE \
     "record 1 has the member \"key\" twice" \
     "[$(plus "$R" ',"signature":{"key":"a","key":"b","signature":"c"}')]"
+
+# A record's "prefix" is the label keys list shows and keys revoke picks
+# it by; it is not signed, so the key itself must agree with it (the key's
+# prefix and 6 characters): a record labelled otherwise opens nothing.
+# label RECORD TEXT: RECORD with its "prefix" set to TEXT.
+label() { printf '%s' "$1" | sed "s/\"prefix\":\"[^\"]*\"/\"prefix\":\"$2\"/"; }
+keys "a record labelled with another key's prefix" EKEY \
+    "the record of key $(shown "${KEY[development]}")… has a \"prefix\" that is not this key's" \
+    "[$(label "$R" "$(stored "${LATER[development]}")")]"
+keys "a record labelled with one character less" EKEY \
+    "has a \"prefix\" that is not this key's" \
+    "[$(label "$R" "$(stored "${KEY[development]}" | sed 's/.$//')")]"
+keys "a record labelled \"x\"" EKEY "has a \"prefix\" that is not this key's" \
+    "[$(label "$R" x)]"
+keys "a record labelled with the whole key" EKEY \
+    "has a \"prefix\" that is not this key's" "[$(label "$R" "${KEY[development]}")]"
+# Two production records' labels swapped: `keys revoke LABEL` then revokes
+# the other key's record (it cannot know), but neither key opens, before
+# or after.
+dir=$(copy prefix-swap)
+git -C "$dir" show refs/struere/keys:keys.json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+a, b = (r for r in d if r["prefix"] in sys.argv[1:])
+a["prefix"], b["prefix"] = b["prefix"], a["prefix"]
+print(json.dumps(d, indent=2))' "$(stored "${KEY[production]}")" \
+    "$(stored "${LATER[production]}")" >"$TOP/swapped.json"
+put_keys "$dir" "$TOP/swapped.json"
+expect_err "labels swapped: the production key" "$dir" "${KEY[production]}" \
+    EKEY "has a \"prefix\" that is not this key's"
+expect_err "labels swapped: the other production key" "$dir" \
+    "${LATER[production]}" EKEY "has a \"prefix\" that is not this key's"
+"$S" -C "$dir" keys revoke "$(stored "${KEY[production]}")" >/dev/null 2>&1
+expect_err "labels swapped, then keys revoke: the key named still opens nothing" \
+    "$dir" "${KEY[production]}" EKEY "has a \"prefix\" that is not this key's"
+expect_err "labels swapped, then keys revoke: the other key opens nothing" \
+    "$dir" "${LATER[production]}" EKEY "has a \"prefix\" that is not this key's"
 
 # A keys tree that two readers could read differently (git fsck:
 # duplicateEntries, treeNotSorted) is refused whole, as a damaged
