@@ -602,21 +602,8 @@ int rt_json_scalar_eq(struere_json a, struere_json b)
     case STRUERE_JSON_TRUE:
     case STRUERE_JSON_FALSE:
         return 1;
-    case STRUERE_JSON_STRING: {
-        if (!has_escape(a) && !has_escape(b))
-            return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
-        strdec da, db;
-        int ca, cb;
-        dec_init(&da, a);
-        dec_init(&db, b);
-        do {
-            ca = dec_next(&da);
-            cb = dec_next(&db);
-            if (ca != cb)
-                return 0;
-        } while (ca >= 0);
-        return 1;
-    }
+    case STRUERE_JSON_STRING:
+        return rt_json_str_cmp(a, b) == 0;
     case STRUERE_JSON_NUMBER: {
         char ba[64], bb[64];
         if (a.len >= sizeof(ba) || b.len >= sizeof(bb))

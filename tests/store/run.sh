@@ -487,12 +487,15 @@ t_diff_fields() {
         printf 'name: H\nslug: h\nversion: "1"\nroles: [r]\nsystemPrompt: Hi.\ndescription: %s\nthreadContextParams:\n  - {name: first, type: string}\n%s' \
             "$1" "${2:-}" >p/agents/h.yaml
     }
-    # diff_is NAME FROM TO: `diff` from FROM's production bundle to TO's
-    # prints its two header lines, then exactly the lines on stdin.
+    # diff_is NAME FROM TO [ACCESS]: `diff` from FROM's production bundle
+    # to TO's prints its header line, the access changes (ACCESS, lines;
+    # default: unchanged), then exactly the lines on stdin.
+    local WIDER='a user who holds it with a role that allows this can do it now'
+    local NARROWER='a user who holds it cannot do this, whatever else they hold'
     diff_is() {
         {
             printf '%s/production.stb..%s/production.stb: 1 definition differ\n' "$2" "$3"
-            echo "Effective access: unchanged"
+            printf '%s\n' "${4:-Effective access: unchanged}"
             cat
         } >"$W/want"
         (cd "$W" && "$S" diff "$2/production.stb" "$3/production.stb") >"$OUT" 2>"$ERR"
@@ -505,13 +508,22 @@ t_diff_fields() {
 
     policies "$P0" "$P2"
     state s1
-    diff_is "diff fields: a policy removed from the middle, alone and whole" s0 s1 <<'EOF'
+    # role r alone denies delete ticket (P1) and read users (P2): a user
+    # holding it with a role that allows those gains what a removed deny
+    # stopped (agent h holds r alone: its access is unchanged)
+    diff_is "diff fields: a policy removed from the middle, alone and whole" s0 s1 \
+        "Access widened (1 change):
+  + role r no longer denies delete ticket (was r#policies[1]): $WIDER" <<'EOF'
 ~ role r
     policies[1]: {"actions":["delete"],"effect":"deny","resource":"ticket"} -> (none)
 EOF
     policies "$P0" '{resource: users, actions: [read, list], effect: deny}'
     state s2
-    diff_is "diff fields: a policy removed, the one after it changed: each shown" s0 s2 <<'EOF'
+    diff_is "diff fields: a policy removed, the one after it changed: each shown" s0 s2 \
+        "Access widened (1 change):
+  + role r no longer denies delete ticket (was r#policies[1]): $WIDER
+Access narrowed (1 change):
+  - role r now denies list users (by r#policies[1]): $NARROWER" <<'EOF'
 ~ role r
     policies[1]: {"actions":["delete"],"effect":"deny","resource":"ticket"} -> (none)
     policies[2].actions[1]: (none) -> "list"
@@ -522,7 +534,9 @@ EOF
   {"path": "policies[1]", "from": {"actions": ["delete"], "effect": "deny", "resource": "ticket"}, "to": None, "removed": True},
   {"path": "policies[2].actions[1]", "from": None, "to": "list", "added": True}]]'
     (cd "$W" && "$S" diff --format md s0/production.stb s2/production.stb) >"$OUT" 2>"$ERR"
-    cat >"$W/want" <<'EOF'
+    printf '%s\n' "- role **r** no longer denies \`delete ticket\` (was r#policies[1]): $WIDER" \
+        "- role **r** now denies \`list users\` (by r#policies[1]): $NARROWER" >"$W/want"
+    cat >>"$W/want" <<'EOF'
 - `policies[1]`: `{"actions":["delete"],"effect":"deny","resource":"ticket"}` → `(none)`
 - `policies[2].actions[1]`: `(none)` → `"list"`
 EOF
@@ -530,13 +544,19 @@ EOF
         sh -c "grep '^- ' '$OUT' | diff -u '$W/want' -"
     policies '{resource: ticket, actions: [update], effect: deny}' "$P0" "$P1" "$P2"
     state s3
-    diff_is "diff fields: a policy added in front, alone" s0 s3 <<'EOF'
+    diff_is "diff fields: a policy added in front, alone" s0 s3 \
+        "Access narrowed (1 change):
+  - role r now denies update ticket (by r#policies[0]): $NARROWER" <<'EOF'
 ~ role r
     policies[0]: (none) -> {"actions":["update"],"effect":"deny","resource":"ticket"}
 EOF
     policies "$P0" "$P1" '{resource: users, actions: [create], effect: deny}'
     state s4
-    diff_is "diff fields: an element changed in place, by index" s0 s4 <<'EOF'
+    diff_is "diff fields: an element changed in place, by index" s0 s4 \
+        "Access widened (1 change):
+  + role r no longer denies read users (was r#policies[2]): $WIDER
+Access narrowed (1 change):
+  - role r now denies create users (by r#policies[2]): $NARROWER" <<'EOF'
 ~ role r
     policies[2].actions[0]: "read" -> "create"
 EOF
