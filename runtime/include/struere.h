@@ -730,7 +730,11 @@ int struere_record_visible(const struere_runtime *rt, const struere_decision *d,
  * Decides for one record: struere_decide, then, when allowed, the row
  * scope (as struere_record_visible); a record outside it turns the
  * decision into a deny with STRUERE_REASON_OUT_OF_SCOPE (role NULL,
- * policy -1). Allocates nothing.
+ * policy -1). An allow names the role that admitted the record: the first
+ * of the actor's roles, in order, that grants the action and whose scope
+ * accepts the record, with its first granting policy (not necessarily
+ * struere_decide's, whose role's scope may refuse the record).
+ * Allocates nothing.
  */
 int struere_decide_record(struere_decision *out, const struere_runtime *rt,
                           const struere_actor *actor, const char *action,

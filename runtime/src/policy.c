@@ -575,13 +575,19 @@ static int record_value(const char *record, size_t len, struere_json *out)
     return 0;
 }
 
+/* Whether the record passes the row scope of one of the decision's
+ * granting roles: 1 (*admitting, when not NULL, the first such role's
+ * index in the actor's roles; SIZE_MAX for an admin or system actor),
+ * 0, or an error. */
 static int visible(const struere_runtime *rt, const struere_actor *a,
                    const struere_decision *d, const rt_dstate *dsp,
-                   struere_json rec)
+                   struere_json rec, size_t *admitting)
 {
     const rt_dstate ds = *dsp;
     if (!d->allowed)
         return 0;
+    if (admitting)
+        *admitting = SIZE_MAX;
     if (a->type == STRUERE_ACTOR_ADMIN || a->type == STRUERE_ACTOR_SYSTEM)
         return 1;
     const rt_model *m = rt->model;
@@ -600,8 +606,11 @@ static int visible(const struere_runtime *rt, const struere_actor *a,
                 return ok;
             all = ok;
         }
-        if (all)
+        if (all) {
+            if (admitting)
+                *admitting = i;
             return 1;
+        }
     }
     return 0;
 }
@@ -616,7 +625,7 @@ static int record_visible(const struere_runtime *rt, const struere_decision *d,
     if (record_value(record, len, &rec) < 0)
         return STRUERE_EJSON;
     const rt_dstate ds = rt_dstate_get(d);
-    return visible(rt, a, d, &ds, rec);
+    return visible(rt, a, d, &ds, rec, NULL);
 }
 
 int struere_record_visible(const struere_runtime *rt, const struere_decision *d,
@@ -638,10 +647,11 @@ static int decide_record(const struere_runtime *rt, const struere_actor *actor,
     rt_dstate_put(out, &st);
     if (rc < 0 || !out->allowed)
         return rc;
+    size_t admitting = SIZE_MAX;
     if (record_value(record, len, &rec) < 0)
         rc = STRUERE_EJSON;
     else
-        rc = visible(rt, actor, out, &st, rec);
+        rc = visible(rt, actor, out, &st, rec, &admitting);
     if (rc < 0) { /* never leave an allow behind an error */
         out->allowed = 0;
         out->role = NULL;
@@ -653,6 +663,19 @@ static int decide_record(const struere_runtime *rt, const struere_actor *actor,
         out->reason = STRUERE_REASON_OUT_OF_SCOPE;
         out->role = NULL; /* no one role decided: every granting one refused */
         out->policy = -1;
+    } else if (admitting != SIZE_MAX) {
+        /* The role whose scope admitted the record decided, not merely
+         * the first that grants the action: its first granting policy. */
+        const rt_role *r = &rt->model->roles[actor->roles[admitting]];
+        for (uint32_t k = 0; k < r->npolicies; k++) {
+            const rt_policy *p = &r->policies[k];
+            if (p->allow && (p->actions & st.action) &&
+                (p->resource == st.resource || p->resource == RT_RES_ANY)) {
+                out->role = r->slug;
+                out->policy = (int)k;
+                break;
+            }
+        }
     }
     return 0;
 }
