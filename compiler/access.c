@@ -476,13 +476,19 @@ static void pair_changes(json_t *list, const char *subject, const json_t *ea,
     }
     bool narrower, wider;
     scopes_compare(ea, eb, &narrower, &wider);
+    /* The rules as written, unless they are the same on both sides (the
+     * organization id changed): then the values that changed are shown */
+    const char *form =
+        json_equal(json_object_get(ea, "rules"), json_object_get(eb, "rules"))
+            ? "scope"
+            : "rules";
     if (!(narrower && wider))
         add_change(list, subject, res, act,
                    narrower ? "scope-narrowed"
                    : wider  ? "scope-widened"
                             : "scope-changed",
-                   !narrower, json_object_get(ea, "rules"),
-                   json_object_get(eb, "rules"));
+                   !narrower, json_object_get(ea, form),
+                   json_object_get(eb, form));
     mask_changes(list, subject, res, act, json_object_get(ea, "masks"),
                  json_object_get(eb, "masks"));
 }
@@ -508,22 +514,27 @@ static json_t *by_pair(const json_t *subject, const char *list)
  * revoked already): a deny removed lets a user who holds the role with
  * one that allows the pair do it (widens); a deny added stops that. */
 static void deny_changes(json_t *list, const char *name, const json_t *a,
-                         const json_t *b)
+                         const json_t *b, const json_t *removed,
+                         const json_t *added)
 {
     json_t *da = by_pair(a, "denied"), *db = by_pair(b, "denied");
     json_t *aa = by_pair(a, "allowed"), *ab = by_pair(b, "allowed");
     const json_t *sides[2] = {a, b};
     for (int s = 0; s < 2; s++) {
         json_t *other = s ? da : db, *other_allowed = s ? aa : ab, *e;
+        const json_t *one_side = s ? added : removed;
         size_t i;
         json_array_foreach(json_object_get(sides[s], "denied"), i, e)
         {
             char key[600];
-            snprintf(key, sizeof(key), "%s\t%s",
-                     json_string_value(json_object_get(e, "resource")),
+            const char *res = json_string_value(json_object_get(e, "resource"));
+            snprintf(key, sizeof(key), "%s\t%s", res,
                      json_string_value(json_object_get(e, "action")));
+            /* a type one side lacks: nobody does anything with it there,
+             * a deny on it neither lets through nor stops anything */
             if (json_object_get(other, key) ||
-                json_object_get(other_allowed, key))
+                json_object_get(other_allowed, key) ||
+                json_object_get(one_side, res))
                 continue;
             json_t *by = json_object();
             json_object_set(by, "by", json_object_get(e, "by"));
@@ -543,9 +554,11 @@ static void deny_changes(json_t *list, const char *name, const json_t *a,
 
 /* Changes of one subject, given its access on each side (NULL: absent);
  * a role's explicit denies too (role: its denied lists hold every pair
- * an explicit deny covers). */
+ * an explicit deny covers), on the data types both sides have (removed,
+ * added: those only the old, only the new side has). */
 static void subject_changes(json_t *list, const char *name, bool role,
-                            const json_t *a, const json_t *b)
+                            const json_t *a, const json_t *b,
+                            const json_t *removed, const json_t *added)
 {
     json_t *ma = by_pair(a, "allowed"), *mb = by_pair(b, "allowed");
     /* pairs in the new side's order, then those only the old side has */
@@ -571,7 +584,7 @@ static void subject_changes(json_t *list, const char *name, bool role,
     json_decref(ma);
     json_decref(mb);
     if (role)
-        deny_changes(list, name, a, b);
+        deny_changes(list, name, a, b, removed, added);
 }
 
 /* One side of the difference: a runtime and its bundle (NULL: an empty
@@ -707,14 +720,17 @@ static int side_access(const struct side *s, bool agent, const char *slug,
     return subject_on(s->rt, agent, slug, only, out, err, errlen);
 }
 
-/* Whether both bundles exist and name other organization ids. */
+/* Whether both bundles exist and actor.organizationId can resolve
+ * otherwise in them: another organization id, or another project name
+ * (which the runtime takes when there is no organization id). */
 static bool organization_changed(const struere_bundle *a,
                                  const struere_bundle *b)
 {
     struere_bundle_info ia, ib;
     return a && b && struere_bundle_get_info(&ia, a, NULL) == 0 &&
            struere_bundle_get_info(&ib, b, NULL) == 0 &&
-           strcmp(ia.organization_id, ib.organization_id) != 0;
+           (strcmp(ia.organization_id, ib.organization_id) != 0 ||
+            strcmp(ia.project_name, ib.project_name) != 0);
 }
 
 int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
@@ -766,7 +782,7 @@ int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
                 char name[300];
                 snprintf(name, sizeof(name), "%s:%s", agent ? "agent" : "role",
                          slug);
-                subject_changes(list, name, !agent, a, b);
+                subject_changes(list, name, !agent, a, b, removed, added);
             }
             json_decref(a);
             json_decref(b);

@@ -56,8 +56,9 @@ int access_subject(const struere_runtime *rt, bool agent, const char *slug,
  * (widens) or deny-added. granted: from null, to {"by","scope","masks"};
  * revoked: the reverse; scope-*: the scopes (null: every row); mask-*:
  * {"field","type","replacement"} or null; deny-*: {"by"} or null. Scopes
- * are shown as the rules are written and compared both so and resolved
- * (a new organization id changes the rows of a rule on
+ * are shown as the rules are written (resolved when those are the same
+ * on both sides) and compared both so and resolved (a new organization
+ * id, or project name without one, changes the rows of a rule on
  * actor.organizationId). Only subjects whose access can differ are
  * computed (the agent or role, its roles' definitions, the set of data
  * types or the organization id changed); a change where effective access

@@ -106,6 +106,13 @@ const char *bundle_organization_id(const struct project *p)
     return id ? id : "";
 }
 
+const char *bundle_project_name(const struct project *p)
+{
+    const struct node *cfg = p->config ? p->config->root : NULL;
+    const char *name = node_get_str(cfg, "name");
+    return name ? name : "";
+}
+
 int bundle_write(const struct project *p, enum env e,
                  const unsigned char source_digest[32],
                  const struct bundle_entry *entries, size_t nentries,
@@ -170,14 +177,14 @@ int bundle_write(const struct project *p, enum env e,
 
     /* META first in the pool, then each kind's slugs and bodies. */
     const struct node *cfg = p->config ? p->config->root : NULL;
-    const char *pname = node_get_str(cfg, "name");
+    const char *pname = bundle_project_name(p);
     const char *metas[5] = {
-        pname ? pname : "",
+        pname,
         node_get_str(cfg, "version") ? node_get_str(cfg, "version") : "",
         bundle_organization_id(p),
         node_get_str(node_get(cfg, "organization"), "name")
             ? node_get_str(node_get(cfg, "organization"), "name")
-            : (pname ? pname : ""),
+            : pname,
         "struere " STRUERE_VERSION,
     };
     for (int i = 0; i < 5; i++) {

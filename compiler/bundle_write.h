@@ -35,6 +35,9 @@ struct bundle_entry {
 /* The organization id a bundle of p carries in its META ("" when
  * struere.yaml names none). */
 const char *bundle_organization_id(const struct project *p);
+/* The project name it carries ("" when none); without an organization id
+ * the runtime gives actor.organizationId the project name. */
+const char *bundle_project_name(const struct project *p);
 int bundle_write(const struct project *p, enum env e,
                  const unsigned char source_digest[32],
                  const struct bundle_entry *entries, size_t n,

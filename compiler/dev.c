@@ -224,6 +224,25 @@ static void trust_bodies(struct store *s, struere_bundle *b, const char *id,
         rt_bundle_bodies_known_valid(b);
 }
 
+/* Whether this store's dev wrote the branch's previous commit: each of
+ * its environments' review trees recorded as its bundle's
+ * (record_review). */
+static bool parent_ours(const struct branch *b)
+{
+    for (int e = 0; e < ENV_COUNT; e++) {
+        char path[64], tree[41];
+        unsigned char org[32];
+        snprintf(path, sizeof(path), "review/%s", env_names[e]);
+        const struct store_blob *blob =
+            find_blob(b->blobs, b->nblobs, compile_bundle_path((enum env)e));
+        if ((b->env_mask & (1u << e)) &&
+            (!blob || store_tree_id(b->s, b->parent, path, tree) != STORE_OK ||
+             !verify_review_recorded(b->s, tree, e, blob->id, org)))
+            return false;
+    }
+    return true;
+}
+
 /* Reads what the branch's previous commit offers (on its own store
  * handle, while the project is being checked): its tree, its sources
  * list, its bundles' digests from its manifest.json, and its bundles from
@@ -256,6 +275,14 @@ static void branch_fetch(struct branch *b, const char *store_at)
     b->old_sources = (char *)data;
     if (!compile_sources_compatible(b->old_sources))
         return;
+    if (!parent_ours(b)) {
+        /* Anyone who can push the branch can put compiled bodies and
+         * review renderings there that its sources list does not
+         * produce: only a commit this store's dev wrote is reused. */
+        free(b->old_sources);
+        b->old_sources = NULL;
+        return;
+    }
     if (store_read(b->s, b->parent, "manifest.json", &data, &len) != STORE_OK)
         return; /* no digests: nothing is reused */
     for (int e = 0; e < ENV_COUNT; e++)
@@ -842,21 +869,27 @@ static int try_unchanged(const struct dev_options *o, const struct dev_hooks *h,
     return rc;
 }
 
-/* After the development branch committed (or kept its commit, whose tree
- * is then this run's): its review/production/ tree is the rendering of
- * the production bundle blob this run wrote, which a promotion may then
- * read its difference from (verify.h). */
+/* After a branch committed (or kept its commit, whose tree is then this
+ * run's): each of its review/<env>/ trees is the rendering of the bundle
+ * blob of env this run wrote (ids), which a promotion may then read its
+ * difference from, and the next run reuse definitions from (verify.h). */
 static void record_review(const struct branch *b, const struct project *p,
-                          const char *blob)
+                          char (*ids)[41])
 {
-    char tree[41], in_commit[41];
-    if (b->rc == DEV_OK &&
-        store_tree_id(b->s, b->new_id, "review/production", tree) == STORE_OK &&
-        store_blob_id(b->s, b->new_id, compile_bundle_path(ENV_PRODUCTION),
-                      in_commit) == STORE_OK &&
-        !strcmp(in_commit, blob))
-        verify_record_review(b->s, tree, ENV_PRODUCTION, blob,
-                             bundle_organization_id(p));
+    /* what actor.organizationId resolves to comes from both */
+    char org[1024];
+    snprintf(org, sizeof(org), "%s\n%s", bundle_organization_id(p),
+             bundle_project_name(p));
+    for (int e = 0; b->rc == DEV_OK && e < ENV_COUNT; e++) {
+        char path[64], tree[41], in_commit[41];
+        snprintf(path, sizeof(path), "review/%s", env_names[e]);
+        if ((b->env_mask & (1u << e)) &&
+            store_tree_id(b->s, b->new_id, path, tree) == STORE_OK &&
+            store_blob_id(b->s, b->new_id, compile_bundle_path((enum env)e),
+                          in_commit) == STORE_OK &&
+            !strcmp(in_commit, ids[e]))
+            verify_record_review(b->s, tree, e, ids[e], org);
+    }
 }
 
 /* After a run that committed (ids: its bundles' blob ids) or failed (ids
@@ -1061,7 +1094,8 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     for (int i = 0; rc == DEV_OK && i < 2; i++)
         rc = branch_finish(&br[i], i == 0 ? ENV_DEVELOPMENT : ENV_EVAL, o, h);
     if (rc == DEV_OK) {
-        record_review(&br[0], &p, bundle_ids[ENV_PRODUCTION]);
+        for (int i = 0; i < 2; i++)
+            record_review(&br[i], &p, bundle_ids);
         phase(&ph, "committed");
     }
     if (rc == DEV_OK && push) {

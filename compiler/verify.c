@@ -140,7 +140,7 @@ void verify_record_review(struct store *s, const char *tree, int env,
     rt_sha256_hex(org, org_hex);
     if (!review_text(s, tree, env, blob, org_hex, true, text))
         return;
-    snprintf(name, sizeof(name), "%s.review", tree);
+    snprintf(name, sizeof(name), "%s.%s.review", tree, env_names[env]);
     cache_file_write(dir, name, text, strlen(text));
 }
 
@@ -150,7 +150,7 @@ bool verify_review_recorded(struct store *s, const char *tree, int env,
     char name[64], got[256], want[256], org_hex[65];
     if (!is_object_id(tree) || !is_object_id(blob))
         return false;
-    snprintf(name, sizeof(name), "%s.review", tree);
+    snprintf(name, sizeof(name), "%s.%s.review", tree, env_names[env]);
     /* "<blob> <organization digest> <env> <mac>" */
     if (!record_read(s, name, got, sizeof(got)) || strlen(got) < 41 + 65 ||
         got[40] != ' ' || got[105] != ' ')

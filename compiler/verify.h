@@ -75,13 +75,16 @@ int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize);
 void verify_record(struct store *s, const char *blob, int env,
                    const unsigned char sha256[32]);
 
-/* Records that tree (a commit's review/<env>/ tree, 40 hex) is what the
- * bundle blob `blob` of env, whose organization id is `organization`,
- * renders to: for `dev`, which wrote both. A promotion then reads the
- * difference from the review trees (what changed, constant time) only
- * when this store recorded both sides' trees as their bundles'; anything
- * else in a commit (a review tree written by hand beside a bundle) is
- * not believed, and the difference is computed from the bundles. */
+/* Records (<tree>.<env>.review) that tree (a commit's review/<env>/
+ * tree, 40 hex) is what the bundle blob `blob` of env renders to, for a
+ * project whose actor.organizationId comes from `organization` (its
+ * organization id and project name): for `dev`, which compiled both. A
+ * promotion then reads the difference from the review trees (what
+ * changed, constant time) only when this store recorded both sides'
+ * trees as their bundles', and dev reuses definitions only from a
+ * previous commit so recorded; anything else in a commit (a review tree
+ * or bundle written by hand) is not believed: the difference is computed
+ * from the bundles, and everything is compiled again. */
 void verify_record_review(struct store *s, const char *tree, int env,
                           const char *blob, const char *organization);
 /* Whether this store recorded tree as the rendering of blob in env;

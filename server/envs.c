@@ -21,6 +21,7 @@
 #include "actors.h"
 #include "server.h"
 
+/* [0]: the trust policy; [1]: the promotion statements. */
 static const char *const watched_refs[] = {"refs/struere/trust",
                                            "refs/struere/promotions"};
 
@@ -69,7 +70,9 @@ int envs_check_key(struct srv *s, const char *key, int *env)
         return failed ? STRUERE_ESTORE : STRUERE_EKEY;
     int rc = struere_keyring_check(env, k->kr, key, 0, NULL);
     keys_put(k);
-    return rc;
+    /* A store with no key records: the key is unknown (401), not the
+     * records unavailable (503, which only a failed load gives). */
+    return rc == STRUERE_ESTORE ? STRUERE_EKEY : rc;
 }
 
 bool envs_ready(struct srv *s, int env, char *error, size_t size)
@@ -85,7 +88,8 @@ bool envs_ready(struct srv *s, int env, char *error, size_t size)
 
 /* Opens environment env's bundle as the store holds it now and swaps it
  * in when it verifies; else keeps the old and records why. */
-static void env_load(struct srv *s, int env, const char *ref_id)
+static void env_load(struct srv *s, int env, const char *ref_id,
+                     bool policy_moved)
 {
     struct srv_env *e = &s->envs[env];
     struere_runtime *rt = NULL;
@@ -119,13 +123,18 @@ static void env_load(struct srv *s, int env, const char *ref_id)
         snprintf(e->error, sizeof(e->error), "%s",
                  err.message[0] ? err.message : struere_strerror(rc));
         atomic_fetch_add(&e->failed, 1);
-        /* A bundle that was approved stays served when a new one fails;
-         * but when the trust policy no longer approves the very commit
-         * being served (one was put in force, its K raised), it goes. */
+        /* A bundle that was approved stays served when a new one fails
+         * under the same trust policy: also while a deploy has written
+         * its statement and not yet moved the branch (EUNAPPROVED for a
+         * moment). But when the policy itself moved (one put in force,
+         * its K raised) and the approval failed, or the signatures of
+         * the very commit being served fail, what is served may no
+         * longer be approved: it goes. */
         struct srv_loaded *gone = NULL;
-        if ((rc == STRUERE_EUNAPPROVED || rc == STRUERE_ESIGNATURE ||
-             rc == STRUERE_ETRUST) &&
-            e->cur && !strcmp(e->cur->commit, ref_id)) {
+        bool signatures = rc == STRUERE_ESIGNATURE || rc == STRUERE_ETRUST;
+        if (e->cur && ((signatures &&
+                        (policy_moved || !strcmp(e->cur->commit, ref_id))) ||
+                       (rc == STRUERE_EUNAPPROVED && policy_moved))) {
             gone = e->cur;
             e->cur = NULL;
         }
@@ -229,7 +238,8 @@ static void refs_apply(struct srv *s, const struct ref_state *old,
         keys_load(s);
     for (int env = 1; env <= 3; env++)
         if (now->env[env][0] && (trust || strcmp(old->env[env], now->env[env])))
-            env_load(s, env, now->env[env]);
+            env_load(s, env, now->env[env],
+                     strcmp(old->trust[0], now->trust[0]) != 0);
 }
 
 void envs_init(struct srv *s)

@@ -167,10 +167,10 @@ void envs_free(struct srv *s);
  * none is loaded. */
 struct srv_loaded *envs_acquire(struct srv *s, int env);
 void envs_release(struct srv_loaded *l);
-/* The key check: 0 and *env, or the library's code: STRUERE_ESTORE when
- * the last load of the key records failed (no key is accepted then, not
- * even one the records before it let in), STRUERE_EKEY when none were
- * ever loaded. */
+/* The key check: 0 and *env, or the library's code: STRUERE_ESTORE only
+ * when the last load of the key records failed (no key is accepted then,
+ * not even one the records before it let in); STRUERE_EKEY when none were
+ * ever loaded or the store has none. */
 int envs_check_key(struct srv *s, const char *key, int *env);
 /* Whether the environment has a bundle loaded and its last try did not
  * fail; a copy of its error. */

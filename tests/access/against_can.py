@@ -115,7 +115,9 @@ def contradictions(before, after, doc):
     denies it explicitly, deny-added when only the new side does, and not
     at all otherwise; an agent's denies are never listed (its roles are
     all it holds). Also: granted widens, revoked does not, and "widens"
-    is their OR. Returns the contradictions found (empty: none)."""
+    is their OR. A deny on a data type one side lacks is never listed
+    (nothing is done with that type there). Returns the contradictions
+    found (empty: none)."""
     listed = {}
     bad = []
     for c in doc.get("access", []):
@@ -131,6 +133,7 @@ def contradictions(before, after, doc):
             bad.append((key, "deny added but widening"))
     if doc.get("widens") is not any(c["widens"] for c in doc.get("access", [])):
         bad.append(("widens", doc.get("widens")))
+    both_types = {k[1] for k in before} & {k[1] for k in after}
     for key in set(before) | set(after):
         a, b = before.get(key), after.get(key)
         da = a[0] if a else "deny"
@@ -143,7 +146,8 @@ def contradictions(before, after, doc):
         elif da == "deny":
             ea, eb = bool(a and a[3]), bool(b and b[3])
             want = None
-            if key[0].startswith("role:") and ea != eb:
+            if key[0].startswith("role:") and ea != eb and \
+                    key[1] in both_types:
                 want = "deny-removed" if ea else "deny-added"
             if change != want:
                 bad.append((key, "denied on both sides", change, want))

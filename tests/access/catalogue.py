@@ -404,6 +404,10 @@ CATALOGUE = [
      sub("struere.yaml", "version: 1.0.0\n",
          "version: 1.0.0\norganization:\n  id: org_b\n  name: B\n"),
      pairs(["role:auditor"], "invoice", RL, "scope-changed", W)),
+    # with no organization id, actor.organizationId is the project name
+    ("the project renamed, no organization id: rules on it",
+     sub("struere.yaml", "name: catalogue\n", "name: other-tenant\n"),
+     pairs(["role:auditor"], "invoice", RL, "scope-changed", W)),
     ("users made readable",
      sub(SUPPORT, "scopeRules:\n",
          "  - resource: users\n    actions: [read]\n    effect: allow\n"

@@ -257,17 +257,66 @@ expect "forged review: the definition shown from the bundles" 1 '^~ role guardia
 [ "$(git rev-parse struere/production)" = "$PROD1" ] && pass "forged review: production unmoved" || fail "forged review: production unmoved"
 run "$S" deploy --dry-run
 expect "forged review: --dry-run shows the widening" 0 '^Access widened \(7 changes\):$'
-git update-ref refs/heads/struere/development "$OLDDEV"
+# The same bundles beside the older commit's review/ and sources: the
+# victim's next dev, its files unchanged since that older commit, must not
+# reuse what the forged commit holds (and so record it as its own).
+git ls-tree "$NEWDEV" | python3 -c '
+import sys
+old = dict(zip(("review", "sources"), sys.argv[1:]))
+for line in sys.stdin:
+    meta, name = line.rstrip("\n").split("\t")
+    mode, kind, oid = meta.split()
+    print(f"{mode} {kind} {old.get(name, oid)}\t{name}")
+' "$(git rev-parse "$OLDDEV:review")" "$(git rev-parse "$OLDDEV:sources")" >"$T/forged2.tree"
+FORGED2=$(git -c user.name=t -c user.email=t@localhost commit-tree "$(git mktree <"$T/forged2.tree")" -p "$NEWDEV" -m forged)
+git update-ref refs/heads/struere/development "$FORGED2"
 cp "$T/guardian.yaml" roles/guardian.yaml
+run "$S" dev
+expect "forged parent: dev compiles the files as they are (0)" 0
+git show struere/development:bundles/production.stb >"$T/after-forged.stb"
+run "$S" can delete student --as user:u1 --role guardian --bundle "$T/after-forged.stb"
+expect "forged parent: the new bundle denies what guardian.yaml denies (1)" 1 "^deny: Denied by role 'guardian'"
+run "$S" deploy --dry-run
+if [ "$RC" = 0 ] && ! grep -q 'Access widened' "$T/out"; then
+    pass "forged parent: deploy shows no widening (the files widen nothing)"
+else
+    fail "forged parent: deploy shows no widening" "$(head -c 300 "$T/out")"
+fi
+git update-ref refs/heads/struere/development "$OLDDEV"
 # The organization id is read by rules on actor.organizationId (the AI
 # assistant's students), though no definition changes.
 sed -i 's/^  id: org_acme_tutoring$/  id: org_other/' struere.yaml
 "$S" dev >/dev/null 2>&1 || fail "dev: another organization id"
 run "$S" deploy --dry-run
-expect "organization changed: access shown changed" 0 '^  \+ role ai-assistant can read student on other rows \(not provably fewer\): rows where data.locationId = actor.organizationId -> rows where data.locationId = actor.organizationId$'
+expect "organization changed: access shown changed, with the two ids" 0 '^  \+ role ai-assistant can read student on other rows \(not provably fewer\): rows where data.locationId = "org_acme_tutoring" -> rows where data.locationId = "org_other"$'
 expect "organization changed: no definition differs" 0 ': 0 definitions differ$'
 run "$S" diff --check no-new-access
 expect "organization changed: --check exits 1" 1 'access widens'
+
+# ---- a data type removed under a deny on every type ---------------------
+# role r denies everything on every type: removing a type takes nothing
+# from anyone (no one does anything with it any more), so nothing widens.
+for side in one two; do
+    mkdir -p "$T/types-$side/roles" "$T/types-$side/data"
+    printf 'name: t\nversion: 1.0.0\n' >"$T/types-$side/struere.yaml"
+    printf 'name: R\nslug: r\npolicies:\n  - resource: "*"\n    actions: ["*"]\n    effect: deny\n' \
+        >"$T/types-$side/roles/r.yaml"
+    printf 'name: Ticket\nslug: ticket\nschema:\n  type: object\n  properties:\n    a: {type: string}\n' \
+        >"$T/types-$side/data/ticket.yaml"
+done
+printf 'name: Invoice\nslug: invoice\nschema:\n  type: object\n  properties:\n    a: {type: string}\n' \
+    >"$T/types-one/data/invoice.yaml"
+"$S" -C "$T/types-one" build --out "$T/types-one/dist" >/dev/null 2>&1 &&
+    "$S" -C "$T/types-two" build --out "$T/types-two/dist" >/dev/null 2>&1 ||
+    fail "types: build"
+run "$S" diff "$T/types-one/dist/production.stb" "$T/types-two/dist/production.stb" --format json
+json_is "a type removed under a deny on every type: no deny change, nothing widens" \
+    "d['access'] == [] and d['widens'] is False"
+run "$S" diff "$T/types-one/dist/production.stb" "$T/types-two/dist/production.stb" --check no-new-access
+expect "... and --check no-new-access passes (0)" 0 'no new access'
+run "$S" diff "$T/types-two/dist/production.stb" "$T/types-one/dist/production.stb" --format json
+json_is "a type added under a deny on every type: no deny change either" \
+    "d['access'] == []"
 
 # ---- usage, bad input ----------------------------------------------------
 run "$S" access --help

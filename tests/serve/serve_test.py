@@ -1154,6 +1154,16 @@ check("key records that load again: the key works again",
       wait_for(lambda: served("production")[0] == 200) is not None and
       req(P, "GET", "/ready")[0] == 200)
 check("... and the revoked key stays revoked", served("production", REVOKE)[0] == 401)
+# a store that has no key records at all: a key is unknown (401), the
+# records are not "unavailable" (503 is for records that fail to load)
+NOKEYS = os.path.join(T, "nokeys")
+shutil.copytree(STORE, NOKEYS)
+git("update-ref", "-d", "refs/struere/keys", cwd=NOKEYS)
+NK = Server("--store", NOKEYS, name="nokeys")
+s, h, b = req(NK.port, "GET", "/v1/agents", key=KEYS["production"]) if NK.port else (0, {}, b"")
+check("no key records in the store: a well-formed key gets 401 invalid_key",
+      s == 401 and is_error(b, "invalid_key"), (s, b, NK.stderr()[-300:]))
+NK.stop()
 
 # live deploy: deploy and rollback alternate while clients ask
 results = {"ok": 0, "fail": [], "commits": set()}

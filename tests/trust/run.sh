@@ -467,6 +467,27 @@ else
     bad "serve: policy put in force" "$got; $(tail -3 "$TOP/serve-k7.log")"
 fi
 kill "$SPID" && wait "$SPID" 2>/dev/null
+# The same, with production moved by hand to an unsigned commit in the
+# same look at the refs (serve stopped meanwhile): the new commit fails,
+# and the old one, which the new policy does not approve either, goes.
+rm -rf "$K7"
+cp -r "$PLAIN" "$K7"
+serve_start k7b "$K7"
+if [ -n "$SPORT" ] && serve_until "200 $D1" /v1/agents/front-desk "$KP" >/dev/null; then
+    kill -STOP "$SPID"
+    (eval "$enforce") || bad "enforce" "trust add/require/keys sign in $K7"
+    move "$K7" production "$D2"
+    kill -CONT "$SPID"
+    if got=$(serve_until "503 -" /v1/agents/front-desk "$KP") &&
+        grep -q "production: no longer served: " "$TOP/serve-k7b.log"; then
+        ok "serve: a policy put in force while the branch moved: neither commit is served"
+    else
+        bad "serve: policy and branch moved together" "$got; $(tail -3 "$TOP/serve-k7b.log")"
+    fi
+else
+    bad "serve: serves D1 (k7b)" "$(cat "$TOP/serve-k7b.log")"
+fi
+kill "$SPID" && wait "$SPID" 2>/dev/null
 
 # ---- the signed store: alice and bob trusted, production requires 2 ----
 echo "== signed promotions"
