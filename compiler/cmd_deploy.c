@@ -184,15 +184,12 @@ static int set_access(const struere_runtime *a, const struere_runtime *b,
     return EXIT_OK;
 }
 
-/* The access changes of production from commit a (empty: never
- * deployed) to commit b, set on diff (read from review trees this store
- * recorded as their bundles'). Computed from both bundles when the diff
- * changes an agent, a role or a data type, or the organization id
- * changed (rules compare with actor.organizationId), which is all a
- * decision reads; otherwise access cannot differ and the list is empty
- * (deploy stays constant-time). */
-static int production_access(struct store *s, const char *a, const char *b,
-                             bool org_changed, json_t *diff)
+/* Whether a difference read from review trees this store recorded can
+ * change access: it changes an agent, a role or a data type, or the
+ * organization id changed (rules compare with actor.organizationId),
+ * which is all a decision reads. Otherwise the access changes are none
+ * without opening a bundle (deploy stays constant-time). */
+static bool reaches_access(const json_t *diff, bool org_changed)
 {
     bool reads = org_changed;
     size_t i;
@@ -203,21 +200,7 @@ static int production_access(struct store *s, const char *a, const char *b,
         reads |= !strcmp(kind, "agent") || !strcmp(kind, "role") ||
                  !strcmp(kind, "data");
     }
-    if (!reads) {
-        json_t *none = json_array();
-        semdiff_set_access(diff, none);
-        json_decref(none);
-        return EXIT_OK;
-    }
-    struere_runtime *rt[2] = {NULL, NULL};
-    int rc = open_production(s, a, &rt[0]);
-    if (rc == EXIT_OK)
-        rc = open_production(s, b, &rt[1]);
-    if (rc == EXIT_OK)
-        rc = set_access(rt[0], rt[1], diff);
-    struere_runtime_free(rt[0]);
-    struere_runtime_free(rt[1]);
-    return rc;
+    return reads;
 }
 
 /* Whether the review/production/ trees of commits a (may be "") and b
@@ -255,29 +238,32 @@ static json_t *production_change(struct store *s, const char *a, const char *b,
                                  const char *la, const char *lb, int *rc)
 {
     bool org_changed;
-    json_t *diff;
+    json_t *diff = NULL;
+    *rc = EXIT_OK;
     if (review_recorded(s, a, b, &org_changed)) {
-        diff = production_diff(s, a, b, la, lb);
-        if (!diff) {
+        if (!(diff = production_diff(s, a, b, la, lb))) {
             cli_error("%s", store_error(s));
             *rc = EXIT_IO;
             return NULL;
         }
-        *rc = production_access(s, a, b, org_changed, diff);
-    } else {
-        struere_runtime *rt[2] = {NULL, NULL};
-        *rc = open_production(s, a, &rt[0]);
-        if (*rc == EXIT_OK)
-            *rc = open_production(s, b, &rt[1]);
-        diff = *rc == EXIT_OK
-                   ? semdiff_bundles(struere_runtime_bundle(rt[0]),
-                                     struere_runtime_bundle(rt[1]), la, lb)
-                   : NULL;
-        if (diff)
-            *rc = set_access(rt[0], rt[1], diff);
-        struere_runtime_free(rt[0]);
-        struere_runtime_free(rt[1]);
+        if (!reaches_access(diff, org_changed)) {
+            json_t *none = json_array();
+            semdiff_set_access(diff, none);
+            json_decref(none);
+            return diff;
+        }
     }
+    struere_runtime *rt[2] = {NULL, NULL};
+    *rc = open_production(s, a, &rt[0]);
+    if (*rc == EXIT_OK)
+        *rc = open_production(s, b, &rt[1]);
+    if (*rc == EXIT_OK && !diff)
+        diff = semdiff_bundles(struere_runtime_bundle(rt[0]),
+                               struere_runtime_bundle(rt[1]), la, lb);
+    if (*rc == EXIT_OK)
+        *rc = set_access(rt[0], rt[1], diff);
+    struere_runtime_free(rt[0]);
+    struere_runtime_free(rt[1]);
     if (*rc != EXIT_OK) {
         json_decref(diff);
         return NULL;
