@@ -31,7 +31,8 @@ static const char keys_usage[] =
     "key is printed once, at creation; the store keeps only its SHA-256,\n"
     "prefix, name, environment, creation and expiry times and whether it\n"
     "is revoked (refs/struere/keys, keys.json). DATE is YYYY-MM-DD or\n"
-    "YYYY-MM-DDTHH:MM:SSZ (UTC).\n"
+    "YYYY-MM-DDTHH:MM:SSZ (UTC); a date alone means its first second, so\n"
+    "--expires 2027-01-01 opens nothing from 2027-01-01T00:00:00Z on.\n"
     "\n"
     "While the trust policy requires signatures for an environment, its\n"
     "key records must be signed by a trusted key (runtime/TRUST.md): create\n"
@@ -52,11 +53,10 @@ static void now_iso(char *buf, size_t size)
 
 /* Accepts exactly YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), a real date;
  * writes the full form. */
-static bool parse_date(const char *s, char *out, size_t size)
+static bool parse_date(const char *s, char *out, size_t size, int64_t *t)
 {
-    int64_t t;
     char canon[21];
-    if (!rt_key_date_parse(s, strlen(s), &t, canon) || t < 0) /* < 1970 */
+    if (!rt_key_date_parse(s, strlen(s), t, canon) || *t < 0) /* < 1970 */
         return false;
     snprintf(out, size, "%s", canon);
     return true;
@@ -212,7 +212,7 @@ static int sign_record(struct store *s, json_t *r, const struct signer *signer)
 }
 
 static int create(struct store *s, int env, const char *name,
-                  const char *expires, const char *push,
+                  const char *expires, int64_t expires_at, const char *push,
                   const struct signer *signer)
 {
     char parent[41];
@@ -272,6 +272,10 @@ static int create(struct store *s, int env, const char *name,
         fprintf(stderr,
                 "created key %s for %s; this is the only time it is shown\n",
                 prefix, env_names[env]);
+        if (expires && expires_at <= (int64_t)time(NULL))
+            cli_error("warning: key %s expired on %s, before it was created: "
+                      "it opens nothing (--expires is in the past)",
+                      prefix, expires);
     }
     sodium_memzero(key, sizeof(key));
     return rc;
@@ -430,6 +434,7 @@ int cmd_keys(const struct cli *g, int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : NULL;
     const char *name = NULL, *expires = NULL, *push = NULL, *target = NULL;
+    int64_t expires_at = 0;
     int env = -1;
     bool json = false;
     char exp[64];
@@ -451,7 +456,7 @@ int cmd_keys(const struct cli *g, int argc, char **argv)
         } else if (!strcmp(argv[i], "--name") && i + 1 < argc) {
             name = argv[++i];
         } else if (!strcmp(argv[i], "--expires") && i + 1 < argc) {
-            if (!parse_date(argv[++i], exp, sizeof(exp))) {
+            if (!parse_date(argv[++i], exp, sizeof(exp), &expires_at)) {
                 cli_error("--expires takes YYYY-MM-DD or "
                           "YYYY-MM-DDTHH:MM:SSZ, not '%s'",
                           argv[i]);
@@ -499,7 +504,7 @@ int cmd_keys(const struct cli *g, int argc, char **argv)
         return rc;
     }
     if (!strcmp(sub, "create"))
-        rc = create(s, env, name, expires, push, signer);
+        rc = create(s, env, name, expires, expires_at, push, signer);
     else if (!strcmp(sub, "list"))
         rc = list(s, json);
     else if (!strcmp(sub, "sign"))

@@ -45,8 +45,9 @@ static const char common_help[] =
     "  --trust FILE          pin the trust policy (a trust.json, from\n"
     "                        struere trust show --json); default: the\n"
     "                        store's first policy, trusted on first use\n"
-    "  --state FILE          keep the highest promotion sequence accepted\n"
-    "                        per environment there; refuse a lower one\n"
+    "  --state FILE          remember there what was accepted: the highest\n"
+    "                        promotion per environment, the trust policy in\n"
+    "                        force, keys seen revoked; refuse older ones\n"
     "  --json                machine-readable output\n";
 
 static const char actor_help[] =

@@ -24,7 +24,7 @@ RT_SAVED_GOAL := $(.DEFAULT_GOAL)
 RT_SRC := $(sort $(wildcard runtime/src/*.c))
 RT_OBJ := $(RT_SRC:%.c=$(B)/%.o)
 # Opening by key (the store, keys, trust, manifests) sits on the core.
-RT_KEY_SRC := $(addprefix runtime/src/,keystore.c keys.c trust.c \
+RT_KEY_SRC := $(addprefix runtime/src/,keystore.c keys.c trust.c state.c \
                 integrity.c sha256.c sha1.c gitread.c crypto.c dynlib.c)
 RT_CORE_OBJ := $(filter-out $(RT_KEY_SRC:%.c=$(B)/%.o),$(RT_OBJ))
 RT_CORE_LIBS = $(or $(shell pkg-config --libs zlib 2>/dev/null),-lz) -lm

@@ -94,23 +94,11 @@ static void env_load(struct srv *s, int env, const char *ref_id,
     struct srv_env *e = &s->envs[env];
     struere_runtime *rt = NULL;
     struere_error err = {0};
-    int rc = struere_runtime_open_env(&rt, env, &s->opts, &err);
     /* A signed environment never goes back to an older statement than
-     * one this process served (with --state, than one any run accepted):
-     * a ref and the promotions ref moved back together are a replay. */
-    uint64_t seq = rc == 0 ? struere_runtime_sequence(rt) : 0;
-    pthread_mutex_lock(&e->mu);
-    uint64_t served = e->sequence;
-    pthread_mutex_unlock(&e->mu);
-    if (rc == 0 && seq < served) {
-        struere_runtime_free(rt);
-        rt = NULL;
-        rc = STRUERE_EREPLAY;
-        snprintf(err.message, sizeof(err.message),
-                 "promotion statement #%llu is older than #%llu, already "
-                 "served: refusing a replayed promotion",
-                 (unsigned long long)seq, (unsigned long long)served);
-    }
+     * one this process accepted (with --state, than one any run
+     * accepted): a ref and the promotions ref moved back together are a
+     * replay (STRUERE_EREPLAY). Nor does the trust policy go back. */
+    int rc = rt_runtime_open_env(&rt, env, &s->opts, &s->seen, &err);
     struct srv_loaded *l = NULL;
     if (rc == 0 && !(l = calloc(1, sizeof(*l)))) {
         struere_runtime_free(rt);
@@ -153,8 +141,6 @@ static void env_load(struct srv *s, int env, const char *ref_id,
     struct srv_loaded *old = e->cur;
     bool same = old && !strcmp(old->commit, l->commit);
     e->cur = l;
-    if (seq > e->sequence)
-        e->sequence = seq;
     e->error[0] = 0;
     if (!same)
         atomic_fetch_add(&e->reloads, 1);
@@ -169,7 +155,10 @@ static void keys_load(struct srv *s)
 {
     struct srv_keys *k = calloc(1, sizeof(*k));
     struere_error err = {0};
-    int rc = k ? struere_keyring_open(&k->kr, &s->opts, &err) : STRUERE_ENOMEM;
+    /* A key seen revoked stays revoked, and the trust policy does not go
+     * back, whatever the refs say later (with --state, across runs). */
+    int rc =
+        k ? rt_keyring_open(&k->kr, &s->opts, &s->seen, &err) : STRUERE_ENOMEM;
     if (rc < 0) {
         /* Fail closed: the records that could not be read may revoke a
          * key the old ones let in (README: a damaged keys.json makes the
@@ -377,5 +366,6 @@ void envs_free(struct srv *s)
     s->keys = NULL;
     free(s->refs);
     s->refs = NULL;
+    rt_state_clear(&s->seen);
     pthread_mutex_destroy(&s->keys_mu);
 }

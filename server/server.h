@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../runtime/src/rt_state.h"
 #include "struere.h"
 
 /* Every limit of the server, with its reason. */
@@ -88,7 +89,7 @@ struct srv_config {
     bool dashboard;
     const char *dashboard_token; /* when dashboard */
     const char *trust;
-    const char *state; /* --state FILE: the highest sequences accepted */
+    const char *state; /* --state FILE: what runs accepted (TRUST.md §6) */
     unsigned threads;
     unsigned max_connections; /* 0: SRV_CONNECTIONS_MAX */
     unsigned request_timeout; /* seconds; 0: SRV_REQUEST_SECONDS */
@@ -123,7 +124,6 @@ struct srv_env {
     struct srv_loaded *cur; /* NULL until a bundle loaded */
     char seen[41];          /* the ref's commit last tried */
     char error[512];        /* why the last try failed, "" if it did not */
-    uint64_t sequence;      /* the highest promotion statement served */
     atomic_ulong reloads, failed;
 };
 
@@ -140,6 +140,11 @@ struct srv {
     struct srv_keys *keys;
     char keys_error[512];
     void *refs; /* envs.c: the ids of the refs last looked at */
+    /* What this run accepted (runtime/src/rt_state.h): no environment,
+     * trust policy or key record goes back to an older one. Used by the
+     * loads, which run on one thread at a time (envs_init, then the
+     * follower). */
+    struct rt_state seen;
     atomic_int reload_now, stopping;
     pthread_t follower;
     bool follower_started;

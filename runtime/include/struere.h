@@ -463,7 +463,10 @@ int struere_runtime_open_bundle(struere_runtime **out, struere_bundle *b,
  * On any failure (a revoked key included) the runtime keeps the bundle it
  * had and the code says why. A swap invalidates everything borrowed from
  * the runtime and every actor made on it (they then give STRUERE_EINVAL).
- * STRUERE_EINVAL for a runtime opened from a file.
+ * A reload never goes back on what this runtime accepted (TRUST.md §6):
+ * an older promotion, a trust policy without the one in force then, its
+ * key's record from before a revocation it saw. STRUERE_EINVAL for a
+ * runtime opened from a file.
  */
 int struere_runtime_reload(int *changed, struere_runtime *rt, int64_t now,
                            struere_error *err);
@@ -479,9 +482,14 @@ typedef struct struere_open_options {
      * show --json`): the store's policy must descend from its last policy.
      * NULL: the store's first policy is trusted on first use. */
     const char *trust_file;
-    /* A file where the runtime keeps the highest promotion sequence it
-     * has accepted per environment, and refuses a lower one (a replayed
-     * older statement) with STRUERE_EREPLAY. NULL: none kept. */
+    /* A file where the runtime remembers what it accepted (TRUST.md §6)
+     * and refuses to go back on it: a promotion statement older than the
+     * highest accepted per environment (STRUERE_EREPLAY), a trust policy
+     * that does not contain the one in force when last accepted - the
+     * trust ref moved back, replaced or deleted - (STRUERE_ETRUST), a key
+     * seen revoked, by a revocation that counted, whose record no longer
+     * says so (STRUERE_EREVOKED). NULL: none kept across opens; a
+     * runtime still remembers for its own reloads. */
     const char *state_file;
 } struere_open_options;
 
@@ -493,9 +501,9 @@ typedef struct struere_open_options {
  * statement of the environment must name exactly the branch's commit
  * (STRUERE_EUNAPPROVED), with the bundle's and manifest's SHA-256
  * (STRUERE_EDIGEST) and K valid signatures of distinct trusted keys
- * (STRUERE_ESIGNATURE); with a state file, its sequence must not be lower
- * than one already accepted (STRUERE_EREPLAY). A trust policy that does
- * not verify is STRUERE_ETRUST. The options are kept for reloads (the
+ * (STRUERE_ESIGNATURE); with a state file, nothing older than what was
+ * accepted before (`state_file` above). A trust policy that does not
+ * verify is STRUERE_ETRUST. The options are kept for reloads (the
  * strings are copied).
  */
 int struere_runtime_open(struere_runtime **out, const char *key,
@@ -521,9 +529,11 @@ int struere_runtime_open_env(struere_runtime **out, int env,
  * without reading the store again. A record that does not read refuses
  * the whole keyring (STRUERE_ESTORE), as it refuses an open by key; a
  * store without refs/struere/keys gives an empty keyring, whose checks
- * say so (STRUERE_ESTORE, as an open by key does). Options: `store` and
- * `trust_file` as for struere_runtime_open. Read again (a new keyring)
- * to see revocations made since.
+ * say so (STRUERE_ESTORE, as an open by key does). Options: `store`,
+ * `trust_file` and `state_file` as for struere_runtime_open (with a state
+ * file, the revocations read are remembered, and a record seen revoked
+ * before checks as revoked). Read again (a new keyring) to see
+ * revocations made since.
  */
 typedef struct struere_keyring struere_keyring;
 int struere_keyring_open(struere_keyring **out,

@@ -22,6 +22,7 @@
 #include "rt_env.h"
 #include "rt_keys.h"
 #include "rt_limits.h"
+#include "rt_state.h"
 #include "sha256.h"
 
 /* keys.json holds one short record per key: 16 MiB is far more than any
@@ -41,7 +42,7 @@
 struct rt_keystore {
     char *path;               /* the git directory (rt_git_dir) */
     char *trust_file;         /* a pinned trust policy, or NULL */
-    char *state_file;         /* highest sequences accepted, or NULL */
+    char *state_file;         /* what runs accepted (rt_state.h), or NULL */
     int env;                  /* the key's environment */
     unsigned char digest[32]; /* SHA-256 of the key text */
     char label[24]; /* "sk_prod_abcd…", for messages; "" without a key */
@@ -53,6 +54,10 @@ struct rt_keystore {
     /* The label its record must carry (rt_key_kept): no more of the key
      * than keys.json shows. */
     char kept[RT_KEY_LABEL_MAX];
+    /* What this runtime accepted (with the state file's, at each open
+     * and reload): a reload never goes back to an older promotion,
+     * trust policy or key record. */
+    struct rt_state seen;
 };
 
 /* ---- keys.json ---- */
@@ -126,6 +131,13 @@ static int record_check(const struct rt_key_record *r, int key_env,
                              label, r->revoked_at)
                    : rt_fail(err, STRUERE_EREVOKED, "key %s was revoked",
                              label);
+    if (r->revoked_before)
+        return rt_fail(err, STRUERE_EREVOKED,
+                       "key %s was seen revoked before (the runtime's state "
+                       "remembers it) but keys.json says it is not: "
+                       "refs/struere/keys was moved back to before the "
+                       "revocation",
+                       label);
     if (r->expires_set && r->expires < now)
         return rt_fail(err, STRUERE_EEXPIRED, "key %s expired on %s", label,
                        r->expires_text);
@@ -301,10 +313,63 @@ static int record_signed(const struct rt_key_record *r, const struere_trust *t,
     return 0;
 }
 
-/* Finds and checks the record of the keystore's key in the store. */
+/*
+ * Whether the revocation in record `r` counts, to be remembered (TRUST.md
+ * §6): its record signed by a key the policy trusts, whatever environment
+ * the record names (whoever writes keys.json can change that field). An
+ * unsigned one is not remembered even where no signature is required:
+ * whoever can write keys.json there can clear the flag without a replay,
+ * and could fill the state with made-up revocations.
+ */
+static int revocation_counts(const struct rt_key_record *r,
+                             const struere_trust *t)
+{
+    char payload[256];
+    int n = rt_key_record_payload(r, payload, sizeof(payload));
+    return r->signature.ptr && n >= 0 &&
+           rt_record_signed(t, r->signature, payload, (size_t)n);
+}
+
+/*
+ * Adds to `st` the revocations among `count` records that count and `st`
+ * does not know yet (a signature is checked only for those), then marks
+ * each record that is not revoked but that `st` saw revoked before. 0, or
+ * STRUERE_ENOMEM.
+ */
+static int revocations_note(struct rt_key_record *records, size_t count,
+                            const struere_trust *trust, struct rt_state *st)
+{
+    size_t known = st->nrevoked;
+    unsigned char(*fresh)[32] = NULL;
+    size_t nfresh = 0;
+    for (size_t i = 0; i < count; i++) {
+        const struct rt_key_record *r = &records[i];
+        if (!r->revoked || rt_state_revoked(st, r->digest) ||
+            !revocation_counts(r, trust))
+            continue;
+        if (!fresh && !(fresh = malloc(count * sizeof(*fresh))))
+            return STRUERE_ENOMEM;
+        memcpy(fresh[nfresh++], r->digest, 32);
+    }
+    for (size_t i = 0; i < nfresh; i++)
+        if (rt_state_add(st, fresh[i]) < 0) {
+            st->nrevoked = known; /* still sorted */
+            free(fresh);
+            return STRUERE_ENOMEM;
+        }
+    free(fresh);
+    rt_state_sort(st);
+    for (size_t i = 0; i < count; i++)
+        records[i].revoked_before =
+            !records[i].revoked && rt_state_revoked(st, records[i].digest);
+    return 0;
+}
+
+/* Finds and checks the record of the keystore's key in the store,
+ * noting its revocation in `st`. */
 static int key_lookup(struct rt_git *repo, const struct rt_keystore *ks,
                       const struere_trust *trust, int64_t now,
-                      struere_error *err)
+                      struct rt_state *st, struere_error *err)
 {
     unsigned char id[RT_GIT_ID];
     struct rt_git_object obj = {0};
@@ -323,6 +388,8 @@ static int key_lookup(struct rt_git *repo, const struct rt_keystore *ks,
                                  &count, err);
     if (rc == 0)
         rc = records_find(records, count, ks->digest, ks->label, &rec, err);
+    if (rc == 0 && revocations_note(&rec, 1, trust, st) < 0)
+        rc = rt_fail(err, STRUERE_ENOMEM, "out of memory reading key records");
     if (rc == 0)
         rc = record_check(&rec, ks->env, ks->kept, ks->label,
                           now ? now : time(NULL), err);
@@ -467,47 +534,38 @@ static int env_bundle(struct rt_git *repo, int env_code,
 #define PROMOTIONS_REF "refs/struere/promotions"
 #define TRUST_LIMIT ((size_t)1 << 20)
 
-/* Reads the regular file `path` whole (at most `limit` bytes) into a
- * malloc'd buffer. ENOENT gives STRUERE_ENOTFOUND. */
-static int file_read(const char *path, size_t limit, char **out, size_t *len,
-                     struere_error *err)
+/* Where what a runtime accepted before is remembered, for messages. */
+static const char *state_where(const char *state_file, char *buf, size_t size)
 {
-    char reason[128];
-    *out = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return errno == ENOENT
-                   ? STRUERE_ENOTFOUND
-                   : rt_fail(err, STRUERE_EIO, "%s: %s", path,
-                             rt_sys_reason(errno, reason, sizeof(reason)));
-    struct stat st;
-    char *buf = NULL;
-    int rc = 0;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
-        rc = rt_fail(err, STRUERE_EIO, "%s: not a regular file", path);
-    else if ((uint64_t)st.st_size > limit)
-        rc =
-            rt_fail(err, STRUERE_EIO, "%s: larger than %zu bytes", path, limit);
-    else if (!(buf = malloc((size_t)st.st_size + 1)))
-        rc = rt_fail(err, STRUERE_ENOMEM, "out of memory reading %s", path);
-    else if ((*len = fread(buf, 1, (size_t)st.st_size, f)) !=
-             (size_t)st.st_size)
-        rc = rt_fail(err, STRUERE_EIO, "%s: cannot be read", path);
-    fclose(f);
-    if (rc < 0) {
-        free(buf);
-        return rc;
-    }
-    buf[*len] = '\0';
-    *out = buf;
-    return 0;
+    if (!state_file)
+        return "remembered by this runtime";
+    snprintf(buf, size, "remembered by this runtime and state file %.400s",
+             state_file);
+    return buf;
 }
 
-/* The trust policy in force (TRUST.md §3): *t NULL when the store has
- * none and none is pinned. */
+/* The highest promotion `st` remembers accepting (0: none), with its
+ * environment in `*env`. */
+static uint64_t signed_before(const struct rt_state *st, int *env)
+{
+    uint64_t best = 0;
+    for (int e = STRUERE_ENV_DEVELOPMENT; e <= STRUERE_ENV_EVAL; e++)
+        if (st->sequence[e] > best) {
+            best = st->sequence[e];
+            *env = e;
+        }
+    return best;
+}
+
+/*
+ * The trust policy in force (TRUST.md §3): *t NULL when the store has
+ * none and none is pinned. It must contain the policy `st` remembers as
+ * in force (TRUST.md §6): a trust ref deleted, moved back or replaced
+ * since is STRUERE_ETRUST. The policy read is remembered in `st`.
+ */
 static int trust_read(struct rt_git *repo, const char *trust_file,
-                      struere_trust **t, struere_error *err)
+                      struct rt_state *st, const char *where, struere_trust **t,
+                      struere_error *err)
 {
     unsigned char id[RT_GIT_ID];
     struct rt_git_object obj = {0};
@@ -516,6 +574,23 @@ static int trust_read(struct rt_git *repo, const char *trust_file,
     size_t pinned_len = 0;
     *t = NULL;
     int rc = rt_git_ref(repo, TRUST_REF, id, &e);
+    int signed_env = 0;
+    uint64_t signed_seq = signed_before(st, &signed_env);
+    if (rc == STRUERE_ENOTFOUND && st->trust_version)
+        return rt_fail(err, STRUERE_ETRUST,
+                       "the store has no trust policy (" TRUST_REF "), but "
+                       "version %u was in force when it was accepted before "
+                       "(%s): the ref was deleted",
+                       st->trust_version, where);
+    /* A state from before policies were remembered: a signed promotion
+     * accepted says a policy required signatures then. */
+    if (rc == STRUERE_ENOTFOUND && signed_seq)
+        return rt_fail(err, STRUERE_ETRUST,
+                       "the store has no trust policy (" TRUST_REF "), but "
+                       "signed promotion #%llu of %s was accepted before "
+                       "(%s): the ref was deleted",
+                       (unsigned long long)signed_seq,
+                       struere_env_name(signed_env), where);
     if (rc == STRUERE_ENOTFOUND)
         return trust_file
                    ? rt_fail(err, STRUERE_ETRUST,
@@ -530,77 +605,41 @@ static int trust_read(struct rt_git *repo, const char *trust_file,
     if (rc < 0)
         return rt_fail(err, STRUERE_ETRUST, "%.400s", err ? err->message : "");
     if (trust_file) {
-        rc = file_read(trust_file, TRUST_LIMIT, &pinned, &pinned_len, err);
+        rc = rt_file_read(trust_file, TRUST_LIMIT, &pinned, &pinned_len, err);
         if (rc == STRUERE_ENOTFOUND)
             rc = rt_fail(err, STRUERE_ETRUST,
                          "the pinned trust policy %s does not exist",
                          trust_file);
     }
     if (rc == 0)
-        rc = struere_trust_load(t, (const char *)obj.data, obj.len, pinned,
-                                pinned_len, err);
+        rc = rt_trust_load(t, (const char *)obj.data, obj.len, pinned,
+                           pinned_len, st->trust_version, st->trust_digest,
+                           where, err);
+    /* A state from before policies were remembered (signed promotions,
+     * no policy): the chain cannot be anchored, but a policy that requires
+     * no signature where one was given is not the one of then. */
+    for (int env = STRUERE_ENV_DEVELOPMENT;
+         rc == 0 && !st->trust_version && env <= STRUERE_ENV_EVAL; env++)
+        if (st->sequence[env] && struere_trust_required(*t, env) < 1) {
+            rc = rt_fail(err, STRUERE_ETRUST,
+                         "signed promotion #%llu of %s was accepted before "
+                         "(%s) but the store's trust policy (version %u) "
+                         "requires no signature for %s: refs/struere/trust "
+                         "was replaced or moved back",
+                         (unsigned long long)st->sequence[env],
+                         struere_env_name(env), where,
+                         struere_trust_version(*t), struere_env_name(env));
+            struere_trust_free(*t);
+            *t = NULL;
+        }
+    if (rc == 0) {
+        unsigned char digest[32];
+        struere_trust_digest(digest, *t);
+        rt_state_trust(st, struere_trust_version(*t), digest);
+    }
     free(pinned);
     free(obj.data);
     return rc;
-}
-
-/* The highest sequence the state file records for `env` (0: none). */
-/* The highest sequence the state file records for each environment
- * (seen[STRUERE_ENV_*]; 0: none, also when there is no file yet). */
-static int state_read(const char *path, uint64_t seen[4], struere_error *err)
-{
-    char *text;
-    size_t len;
-    memset(seen, 0, 4 * sizeof(*seen));
-    int rc = file_read(path, 4096, &text, &len, err);
-    if (rc == STRUERE_ENOTFOUND)
-        return 0;
-    if (rc < 0)
-        return rc;
-    for (char *line = text; line && *line;) {
-        char *next = strchr(line, '\n');
-        for (int e = STRUERE_ENV_DEVELOPMENT; e <= STRUERE_ENV_EVAL; e++) {
-            size_t n = strlen(struere_env_name(e));
-            if (!strncmp(line, struere_env_name(e), n) && line[n] == ' ')
-                seen[e] = strtoull(line + n + 1, NULL, 10);
-        }
-        line = next ? next + 1 : NULL;
-    }
-    free(text);
-    return 0;
-}
-
-static int state_write(const char *path, int env, uint64_t seq,
-                       struere_error *err)
-{
-    uint64_t seen[4];
-    char tmp[4200], reason[128];
-    int rc = state_read(path, seen, err);
-    if (rc < 0)
-        return rc;
-    if (seen[env] >= seq)
-        return 0;
-    seen[env] = seq;
-    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return rt_fail(err, STRUERE_EIO, "%s: %s", tmp,
-                       rt_sys_reason(errno, reason, sizeof(reason)));
-    char text[256];
-    size_t n = 0;
-    for (int e = STRUERE_ENV_DEVELOPMENT; e <= STRUERE_ENV_EVAL; e++)
-        if (seen[e])
-            n += (size_t)snprintf(text + n, sizeof(text) - n, "%s %llu\n",
-                                  struere_env_name(e),
-                                  (unsigned long long)seen[e]);
-    int wrote = fwrite(text, 1, n, f) == n;
-    if (fclose(f) != 0 || !wrote || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return rt_fail(err, STRUERE_EIO, "%s: %s", path,
-                       rt_sys_reason(e, reason, sizeof(reason)));
-    }
-    return 0;
 }
 
 /*
@@ -611,15 +650,15 @@ static int state_write(const char *path, int env, uint64_t seq,
  */
 static int promotion_check(struct rt_git *repo, const struct rt_keystore *ks,
                            const struere_trust *t, const unsigned char *id,
-                           const struct digests *d, uint64_t *seq,
-                           struere_error *err)
+                           const struct digests *d, const struct rt_state *st,
+                           uint64_t *seq, struere_error *err)
 {
     int env = ks->env, k = struere_trust_required(t, env);
     const char *name = struere_env_name(env);
     char file[32], branch[41];
     unsigned char pid[RT_GIT_ID];
     struct rt_git_object obj = {0};
-    struere_statement st;
+    struere_statement statement;
     struere_error e;
     *seq = 0;
     if (k < 1)
@@ -639,19 +678,17 @@ static int promotion_check(struct rt_git *repo, const struct rt_keystore *ks,
                        "%s requires %d signature(s) but no complete "
                        "promotion statement exists for it (%.200s)",
                        name, k, e.message);
-    uint64_t seen[4] = {0};
-    if (ks->state_file && (rc = state_read(ks->state_file, seen, err)) < 0) {
-        free(obj.data);
-        return rc;
-    }
-    rc = struere_promotion_check(&st, (const char *)obj.data, obj.len, t, env,
-                                 branch, d->bundle, d->manifest, seen[env], &e);
+    rc = struere_promotion_check(&statement, (const char *)obj.data, obj.len, t,
+                                 env, branch, d->bundle, d->manifest,
+                                 st->sequence[env], &e);
     free(obj.data);
+    char where[512];
     if (rc == STRUERE_EREPLAY)
-        return rt_fail(err, rc, "%.400s (%s)", e.message, ks->state_file);
+        return rt_fail(err, rc, "%.400s (%s)", e.message,
+                       state_where(ks->state_file, where, sizeof(where)));
     if (rc < 0)
         return rt_fail(err, rc, "%.480s", e.message);
-    *seq = st.sequence;
+    *seq = statement.sequence;
     return 0;
 }
 
@@ -673,16 +710,23 @@ static void keep_loaded(struct rt_keystore *ks, const struct reading *r)
     ks->have_loaded = 1;
 }
 
+/* `st`: what was accepted before, to which what is read is added (the
+ * trust policy in force, a revocation, the sequence of a promotion
+ * accepted). */
 static int store_reading(struct rt_git *repo, const struct rt_keystore *ks,
                          int64_t now, const unsigned char *loaded,
-                         struct reading *r, struere_error *err)
+                         struct rt_state *st, struct reading *r,
+                         struere_error *err)
 {
     struere_trust *trust = NULL;
     r->bundle = NULL;
     r->sequence = 0;
-    int rc = trust_read(repo, ks->trust_file, &trust, err);
+    char where[512];
+    int rc = trust_read(repo, ks->trust_file, st,
+                        state_where(ks->state_file, where, sizeof(where)),
+                        &trust, err);
     if (rc == 0)
-        rc = key_lookup(repo, ks, trust, now, err);
+        rc = key_lookup(repo, ks, trust, now, st, err);
     if (rc == 0)
         rc = env_commit(repo, ks->env, r->id, err);
     int same = loaded && !memcmp(r->id, loaded, RT_GIT_ID) && ks->have_loaded;
@@ -692,13 +736,16 @@ static int store_reading(struct rt_git *repo, const struct rt_keystore *ks,
          * force, or its K raised, since the bundle was loaded). */
         memcpy(r->d.bundle, ks->loaded_bundle, 32);
         memcpy(r->d.manifest, ks->loaded_manifest, 32);
-        rc = promotion_check(repo, ks, trust, r->id, &r->d, &r->sequence, err);
+        rc = promotion_check(repo, ks, trust, r->id, &r->d, st, &r->sequence,
+                             err);
     } else if (rc == 0) {
         rc = env_bundle(repo, ks->env, r->id, &r->bundle, &r->d, err);
         if (rc == 0)
-            rc = promotion_check(repo, ks, trust, r->id, &r->d, &r->sequence,
-                                 err);
+            rc = promotion_check(repo, ks, trust, r->id, &r->d, st,
+                                 &r->sequence, err);
     }
+    if (rc == 0 && r->sequence > st->sequence[ks->env])
+        st->sequence[ks->env] = r->sequence;
     if (rc < 0) {
         struere_bundle_free(r->bundle);
         r->bundle = NULL;
@@ -716,6 +763,7 @@ static void keystore_free(struct rt_keystore *ks)
     free(ks->path);
     free(ks->trust_file);
     free(ks->state_file);
+    rt_state_clear(&ks->seen);
     sodium_memzero(ks, sizeof(*ks));
     free(ks);
 }
@@ -748,29 +796,89 @@ static int keystore_new(struct rt_keystore **out, struct rt_git *repo,
     return 0;
 }
 
+/* ---- what was accepted before (rt_state.h) ---- */
+
+/* What an open or reload starts from, and adds to as it reads. */
+struct remembered {
+    struct rt_state seen; /* the runtime's, the caller's and the file's */
+    struct rt_state file; /* the state file as read (none: empty) */
+};
+
+/* What was accepted before an open or reload, into `r`: what the runtime
+ * (`own`) and the caller (`memory`) remember, each NULL for none, and the
+ * state file (NULL: none). */
+static int state_begin(struct remembered *r, const struct rt_state *own,
+                       const struct rt_state *memory, const char *state_file,
+                       struere_error *err)
+{
+    memset(r, 0, sizeof(*r));
+    int rc = state_file ? rt_state_load(state_file, &r->file, err) : 0;
+    if (rc == 0 && (rt_state_merge(&r->seen, &r->file) < 0 ||
+                    (own && rt_state_merge(&r->seen, own) < 0) ||
+                    (memory && rt_state_merge(&r->seen, memory) < 0)))
+        rc = rt_fail(err, STRUERE_ENOMEM, "out of memory opening a store");
+    if (rc < 0) {
+        rt_state_clear(&r->seen);
+        rt_state_clear(&r->file);
+    }
+    return rc;
+}
+
+/*
+ * Keeps what `r` holds once an open or reload has ended with `rc`: in
+ * `own` and `memory` (each NULL for none), and in the state file when
+ * that adds to what it held (else it is not even locked: a runtime that
+ * may only read its state file opens while nothing changes), also when
+ * the open failed (a revocation, the trust policy in force, are known all
+ * the same). Returns `rc`; when it was 0, a failure to keep. `r` is
+ * cleared.
+ */
+static int state_end(struct remembered *r, struct rt_state *own,
+                     struct rt_state *memory, const char *state_file, int rc,
+                     struere_error *err)
+{
+    struere_error ignored;
+    int kept =
+        state_file && rt_state_adds(&r->file, &r->seen)
+            ? rt_state_save(state_file, &r->seen, rc == 0 ? err : &ignored)
+            : 0;
+    if ((own && rt_state_merge(own, &r->seen) < 0) ||
+        (memory && rt_state_merge(memory, &r->seen) < 0))
+        kept = rc == 0 ? rt_fail(err, STRUERE_ENOMEM,
+                                 "out of memory opening a store")
+                       : kept;
+    rt_state_clear(&r->seen);
+    rt_state_clear(&r->file);
+    return rc < 0 ? rc : kept;
+}
+
 /* The steps of an open after the key's form is checked: the store, what
- * store_reading reads, the runtime, the state file. */
+ * was accepted before (the caller's `memory`, NULL for none, and the
+ * state file), what store_reading reads, the runtime. */
 static int open_store(struere_runtime **out, const char *key, size_t len,
                       size_t prefix_len, int env, const struere_open_options *o,
-                      struere_error *err)
+                      struct rt_state *memory, struere_error *err)
 {
     struct rt_git *repo = NULL;
     struct rt_keystore *ks = NULL;
     struct reading r = {0};
+    struct remembered st;
+    int begun = 0;
     int rc = store_open(&repo, o->store, err);
     if (rc == 0)
         rc = keystore_new(&ks, repo, key, len, prefix_len, env, o, err);
     if (rc == 0)
-        rc = store_reading(repo, ks, o->now, NULL, &r, err);
+        begun = (rc = state_begin(&st, NULL, memory, ks->state_file, err)) == 0;
+    if (rc == 0)
+        rc = store_reading(repo, ks, o->now, NULL, &st.seen, &r, err);
     rt_git_close(repo);
     if (rc == 0 && (rc = rt_runtime_new(out, r.bundle, err)) < 0)
         struere_bundle_free(r.bundle);
-    if (rc == 0 && r.sequence && ks->state_file &&
-        (rc = state_write(ks->state_file, env, r.sequence, err)) < 0) {
+    if (begun)
+        rc = state_end(&st, &ks->seen, memory, ks->state_file, rc, err);
+    if (rc < 0) {
         struere_runtime_free(*out); /* the keystore is not attached yet */
         *out = NULL;
-    }
-    if (rc < 0) {
         keystore_free(ks);
         return rc;
     }
@@ -799,7 +907,7 @@ int struere_runtime_open(struere_runtime **out, const char *key,
     if (sodium_init() < 0)
         return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
     return open_store(out, key, len, prefix_len, env, options ? options : &none,
-                      err);
+                      NULL, err);
 }
 
 int struere_runtime_open_key(struere_runtime **out, const char *store,
@@ -811,9 +919,9 @@ int struere_runtime_open_key(struere_runtime **out, const char *store,
     return struere_runtime_open(out, key, &o, err);
 }
 
-int struere_runtime_open_env(struere_runtime **out, int env,
-                             const struere_open_options *options,
-                             struere_error *err)
+int rt_runtime_open_env(struere_runtime **out, int env,
+                        const struere_open_options *options,
+                        struct rt_state *memory, struere_error *err)
 {
     struere_open_options none = {0};
     rt_clear(err);
@@ -825,7 +933,15 @@ int struere_runtime_open_env(struere_runtime **out, int env,
                        "environment %d is not one of STRUERE_ENV_*", env);
     if (sodium_init() < 0)
         return rt_fail(err, STRUERE_EIO, "libsodium cannot be initialised");
-    return open_store(out, NULL, 0, 0, env, options ? options : &none, err);
+    return open_store(out, NULL, 0, 0, env, options ? options : &none, memory,
+                      err);
+}
+
+int struere_runtime_open_env(struere_runtime **out, int env,
+                             const struere_open_options *options,
+                             struere_error *err)
+{
+    return rt_runtime_open_env(out, env, options, NULL, err);
 }
 
 /* ---- the keyring: every record of a store, for checking many keys ---- */
@@ -853,14 +969,16 @@ void struere_keyring_free(struere_keyring *kr)
 }
 
 /* Reads the records (none when the store has no keys ref) and the trust
- * policy of the open store into `kr`. */
+ * policy of the open store into `kr`, against what was accepted before
+ * (`st`, to which the policy and the revocations read are added). */
 static int keyring_read(struere_keyring *kr, struct rt_git *repo,
-                        const char *trust_file, struere_error *err)
+                        const char *trust_file, struct rt_state *st,
+                        const char *where, struere_error *err)
 {
     unsigned char id[RT_GIT_ID];
     struct rt_git_object obj = {0};
     struere_error e;
-    int rc = trust_read(repo, trust_file, &kr->trust, err);
+    int rc = trust_read(repo, trust_file, st, where, &kr->trust, err);
     if (rc < 0)
         return rc;
     rc = rt_git_ref(repo, KEYS_REF, id, &e);
@@ -880,14 +998,15 @@ static int keyring_read(struere_keyring *kr, struct rt_git *repo,
         return rc;
     kr->json = (char *)obj.data; /* the keyring's, freed with it */
     rc = rt_key_records_read(kr->json, obj.len, &kr->records, &kr->count, err);
+    if (rc == 0 && revocations_note(kr->records, kr->count, kr->trust, st) < 0)
+        rc = rt_fail(err, STRUERE_ENOMEM, "out of memory reading key records");
     if (rc == 0)
         rt_git_id_hex(id, kr->commit);
     return rc;
 }
 
-int struere_keyring_open(struere_keyring **out,
-                         const struere_open_options *options,
-                         struere_error *err)
+int rt_keyring_open(struere_keyring **out, const struere_open_options *options,
+                    struct rt_state *memory, struere_error *err)
 {
     struere_open_options none = {0};
     const struere_open_options *o = options ? options : &none;
@@ -902,8 +1021,15 @@ int struere_keyring_open(struere_keyring **out,
     int rc =
         kr ? store_open(&repo, o->store, err)
            : rt_fail(err, STRUERE_ENOMEM, "out of memory opening a keyring");
-    if (rc == 0)
-        rc = keyring_read(kr, repo, o->trust_file, err);
+    struct remembered st;
+    if (rc == 0 &&
+        (rc = state_begin(&st, NULL, memory, o->state_file, err)) == 0) {
+        char where[512];
+        rc =
+            keyring_read(kr, repo, o->trust_file, &st.seen,
+                         state_where(o->state_file, where, sizeof(where)), err);
+        rc = state_end(&st, NULL, memory, o->state_file, rc, err);
+    }
     rt_git_close(repo);
     if (rc < 0) {
         struere_keyring_free(kr);
@@ -911,6 +1037,13 @@ int struere_keyring_open(struere_keyring **out,
     }
     *out = kr;
     return 0;
+}
+
+int struere_keyring_open(struere_keyring **out,
+                         const struere_open_options *options,
+                         struere_error *err)
+{
+    return rt_keyring_open(out, options, NULL, err);
 }
 
 int struere_keyring_check(int *env, const struere_keyring *kr, const char *key,
@@ -959,16 +1092,20 @@ int struere_runtime_reload(int *changed, struere_runtime *rt, int64_t now,
         return rt_fail(err, STRUERE_EINVAL,
                        "this runtime was opened from a file: it has no "
                        "store to reload from");
-    int have = rt_git_id_parse(rt->commit, loaded) == 0;
-    int rc = store_open(&repo, rt->ks->path, err);
+    struct rt_keystore *ks = rt->ks;
+    struct remembered st;
+    int have = rt_git_id_parse(rt->commit, loaded) == 0, begun = 0;
+    int rc = store_open(&repo, ks->path, err);
     if (rc == 0)
-        rc = store_reading(repo, rt->ks, now, have ? loaded : NULL, &r, err);
+        begun =
+            (rc = state_begin(&st, &ks->seen, NULL, ks->state_file, err)) == 0;
+    if (rc == 0)
+        rc = store_reading(repo, ks, now, have ? loaded : NULL, &st.seen, &r,
+                           err);
     rt_git_close(repo);
-    if (rc < 0 || !r.bundle)
-        return rc;
-    if (r.sequence && rt->ks->state_file &&
-        (rc = state_write(rt->ks->state_file, rt->ks->env, r.sequence, err)) <
-            0) {
+    if (begun)
+        rc = state_end(&st, &ks->seen, NULL, ks->state_file, rc, err);
+    if (rc < 0 || !r.bundle) {
         struere_bundle_free(r.bundle);
         return rc;
     }

@@ -71,6 +71,15 @@ const char *rt_sys_reason(int e, char *buf, size_t n);
 
 /* ---- trust (trust.c) ---- */
 
+/* struere_trust_load, and with `anchor` (the digest of the payload of
+ * trust policy `anchor_version` - rt_state.h -; NULL or version 0: none)
+ * the chain must contain that policy, and only what follows the later
+ * of it and the pinned one is checked. `where` says where the anchor was
+ * remembered, for the message. */
+int rt_trust_load(struere_trust **out, const void *json, size_t len,
+                  const void *pinned, size_t pinned_len,
+                  unsigned anchor_version, const unsigned char *anchor,
+                  const char *where, struere_error *err);
 /* "ed25519:<base64>" into its 32 bytes: 0, or -1 when malformed. */
 int rt_pubkey_parse(const char *text, unsigned char pk[32]);
 /* 1 when `sig` (a signature object of TRUST.md) is by a key `t` trusts

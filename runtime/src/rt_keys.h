@@ -69,6 +69,10 @@ struct rt_key_record {
     unsigned char digest[32]; /* SHA-256 of the key text */
     int env;                  /* STRUERE_ENV_* */
     int revoked;
+    /* Not revoked here, but seen revoked before (rt_state.h): keys.json
+     * was moved back to before the revocation. Set by the reader that
+     * holds a state, never read from keys.json. */
+    int revoked_before;
     int expires_set;
     int64_t expires;
     char expires_text[32];

@@ -408,9 +408,10 @@ static int chain_verify(const struct entry *list, size_t n, size_t from,
     return 0;
 }
 
-int struere_trust_load(struere_trust **out, const void *json, size_t len,
-                       const void *pinned, size_t pinned_len,
-                       struere_error *err)
+int rt_trust_load(struere_trust **out, const void *json, size_t len,
+                  const void *pinned, size_t pinned_len,
+                  unsigned anchor_version, const unsigned char *anchor,
+                  const char *where, struere_error *err)
 {
     struct entry *chain = NULL, *pin = NULL;
     size_t n = 0, npin = 0, from = 0;
@@ -430,19 +431,44 @@ int struere_trust_load(struere_trust **out, const void *json, size_t len,
                         "policy",
                         err);
         if (rc == 0) {
-            const struct entry *anchor = &pin[npin - 1];
+            /* its first place: every entry after it is checked, so a
+             * copy of it appended later is refused, not put in force */
+            const struct entry *a = &pin[npin - 1];
             size_t i;
-            for (i = n; i-- > 0;)
-                if (chain[i].n == anchor->n &&
-                    !memcmp(chain[i].payload, anchor->payload, anchor->n))
+            for (i = 0; i < n; i++)
+                if (chain[i].n == a->n &&
+                    !memcmp(chain[i].payload, a->payload, a->n))
                     break;
-            if (i == (size_t)-1)
+            if (i == n)
                 rc = rt_fail(err, STRUERE_ETRUST,
                              "the store's trust policy does not descend from "
                              "the pinned one");
             else
                 from = i;
         }
+    }
+    if (rc == 0 && anchor && anchor_version) {
+        /* The policy in force when the store was last accepted: a chain
+         * without it was moved back to an older policy, or replaced. */
+        unsigned char d[32];
+        size_t i;
+        for (i = 0; i < n; i++) {
+            rt_sha256(chain[i].payload, chain[i].n, d);
+            if (!memcmp(d, anchor, 32))
+                break;
+        }
+        if (i == n)
+            rc = rt_fail(err, STRUERE_ETRUST,
+                         "the store's trust policy does not contain version "
+                         "%u, in force when it was accepted before (%s): "
+                         "refs/struere/trust was moved back to an older "
+                         "policy or replaced",
+                         anchor_version, where);
+        else if (!pinned || i < from)
+            /* both: checked from the older, so that the newer is proven
+             * to follow it (a copy of the pinned policy appended after
+             * the remembered one is then refused, its version wrong) */
+            from = i;
     }
     struct struere_trust *t = NULL;
     if (rc == 0 && !(t = malloc(sizeof(*t))))
@@ -457,6 +483,14 @@ int struere_trust_load(struere_trust **out, const void *json, size_t len,
     chain_free(chain, n);
     chain_free(pin, npin);
     return rc;
+}
+
+int struere_trust_load(struere_trust **out, const void *json, size_t len,
+                       const void *pinned, size_t pinned_len,
+                       struere_error *err)
+{
+    return rt_trust_load(out, json, len, pinned, pinned_len, 0, NULL, NULL,
+                         err);
 }
 
 void struere_trust_free(struere_trust *t)

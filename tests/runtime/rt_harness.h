@@ -9,6 +9,9 @@
 
 extern int rt_passed, rt_failed;
 
+/* test_state.c: what a runtime remembers (rt_state.h) */
+void test_state(void);
+
 #define CHECK(cond)                                                            \
     do {                                                                       \
         if (cond) {                                                            \

@@ -991,6 +991,7 @@ int main(int argc, char **argv)
     test_exhaustive();
     test_open();
     test_open_recorded();
+    test_state();
     printf("runtime: %d passed, %d failed\n", rt_passed, rt_failed);
     return rt_failed != 0;
 }

@@ -1217,7 +1217,9 @@ and d[0]['environment'] == 'development' and d[0]['revoked'] is False and d[0]['
 and '$kd'.startswith(d[0]['prefix']) and len(d[0]['prefix']) < len('$kd') - 20
 and set(d[0]) == {'prefix', 'name', 'environment', 'created', 'expires', 'revoked', 'sha256'}"
     kp=$("$S" keys create --env production 2>/dev/null)
-    ke=$("$S" keys create --env eval --expires 2000-01-01 2>/dev/null)
+    ke=$("$S" keys create --env eval --expires 2000-01-01 2>"$ERR")
+    check "keys: create --expires in the past warns that the key opens nothing" \
+        grep -q "warning: key sk_eval_.* expired on 2000-01-01T00:00:00Z, before it was created: it opens nothing" "$ERR"
     check "keys: production key starts sk_prod_" sh -c "printf %s '$kp' | grep -Eqx 'sk_prod_[0-9A-Za-z]{32,}'"
     check "keys: eval key starts sk_eval_" sh -c "printf %s '$ke' | grep -Eqx 'sk_eval_[0-9A-Za-z]{32,}'"
     check "keys: keys are distinct" test "$kd" != "$kp" -a "$kp" != "$ke"
@@ -1248,6 +1250,7 @@ and set(d[0]) == {'prefix', 'name', 'environment', 'created', 'expires', 'revoke
         "[k['prefix'] for k in d if k['revoked']] == ['$pp'] and len(d) == 3 and all('sha256' in k for k in d)"
     run "$S" keys create --env production --expires 2099-12-31T23:59:59Z
     rc_is "keys: --expires with a time" 0
+    check "keys: create --expires in the future does not warn" sh -c "! grep -q warning '$ERR'"
     run "$S" keys list
     out_has "keys: list shows the time expiry active" '2099-12-31T23:59:59Z +active'
     local bad

@@ -685,10 +685,16 @@ rt_opens "the runtime opens D3" "$SIGNED" "$KS" "$D3"
 PROMO=$(rev "$SIGNED" refs/struere/promotions)
 STATE=$TOP/state
 rt_opens "with a state file: opens D3" "$SIGNED" "$KS" "$D3" --state "$STATE"
-if [ "$(cat "$STATE" 2>/dev/null)" = "production $((SEQ + 1))" ]; then
-    ok "the state file records 'production $((SEQ + 1))'"
+# TRUST.md §6: a line per environment, and the policy in force
+TV=$(git -C "$SIGNED" show refs/struere/trust:trust.json | python3 -c '
+import hashlib, json, sys
+p = json.load(sys.stdin)["chain"][-1]["policy"]
+print(json.loads(p)["version"], hashlib.sha256(p.encode()).hexdigest())')
+if [ "$(cat "$STATE" 2>/dev/null)" = "production $((SEQ + 1))
+trust $TV" ]; then
+    ok "the state file records 'production $((SEQ + 1))' and 'trust $TV'"
 else
-    bad "state file" "holds '$(cat "$STATE" 2>/dev/null)', want 'production $((SEQ + 1))'"
+    bad "state file" "holds '$(cat "$STATE" 2>/dev/null)', want 'production $((SEQ + 1))' and 'trust $TV'"
 fi
 replay="git -C '$SIGNED' update-ref refs/heads/struere/production $D2 &&
     cd '$SIGNED' && sh '$REPO/tests/keys/git-put.sh' refs/struere/promotions production.json '$TOP/good.json'"
@@ -714,7 +720,7 @@ fi
 eval "$replay"
 sleep 1.5 # the follower looks five times a second
 if got=$(serve_until "503 -" /ready) && [ "$(serve_get /v1/agents/front-desk "$KS")" = "200 $D3" ] &&
-    grep -q "#$SEQ is older than #$((SEQ + 1))" "$TOP/serve-replay.log"; then
+    grep -q "#$SEQ of production is older than #$((SEQ + 1))" "$TOP/serve-replay.log"; then
     ok "serve: replayed older statement and commit: keeps serving D3, /ready 503, says why"
 else
     bad "serve: replayed statement" "ready: $got; $(serve_get /v1/agents/front-desk "$KS"); $(tail -3 "$TOP/serve-replay.log")"
@@ -928,6 +934,321 @@ if "$S" -C "$HOST" fetch "$REMOTE" >/dev/null 2>&1; then
         "$HOST" "$KH" "$(rev "$DEVS" refs/heads/struere/development)"
 else
     bad "fetch" "struere fetch $REMOTE failed"
+fi
+
+# ---- what a runtime remembers (TRUST.md §6) ----
+# Every ref below is moved back to an older state that was itself signed
+# and valid: only what a runtime remembers of what it accepted can tell.
+echo "== what a runtime remembers"
+REM=$TOP/remember
+cp -r "$PLAIN" "$REM"
+(
+    cd "$REM" &&
+        "$S" trust add "$(cat "$TOP/alice.pub")" --name alice >/dev/null &&
+        "$S" trust require production 1 >/dev/null &&
+        "$S" deploy --yes --sign "$A" >/dev/null 2>&1 &&
+        "$S" trust add "$(cat "$TOP/bob.pub")" --name bob --sign "$A" >/dev/null
+) || bad "setup" "trust add/require/deploy in $REM"
+RK=$("$S" -C "$REM" keys create --env production --sign "$A" 2>/dev/null)
+RT3=$(rev "$REM" refs/struere/trust)
+RT2=$(rev "$REM" "refs/struere/trust^")
+# the policy in force as TRUST.md §3 and §6 describe it: version, and the
+# SHA-256 of the payload (the decoded string), computed here
+policy_of() {
+    git -C "$REM" show "$1:trust.json" | python3 -c '
+import hashlib, json, sys
+p = json.load(sys.stdin)["chain"][-1]["policy"]
+print(json.loads(p)["version"], hashlib.sha256(p.encode()).hexdigest())'
+}
+P3=$(policy_of "$RT3")
+P2=$(policy_of "$RT2")
+case "$P3/$P2" in
+"3 "*/"2 "*) ;;
+*) bad "setup" "policies '$P3' and '$P2', want versions 3 and 2" ;;
+esac
+RS=$TOP/remember.state
+rt_opens "remember: with a state file, opens production" "$REM" "$RK" "$D2" --state "$RS"
+if grep -qx "trust $P3" "$RS"; then
+    ok "remember: the state file records the policy in force: 'trust $P3'"
+else
+    bad "remember: trust line" "holds '$(cat "$RS")', want 'trust $P3'"
+fi
+
+# The trust ref moved back one version: a policy that was valid.
+git -C "$REM" update-ref refs/struere/trust "$RT2"
+rt_refused "trust ref moved back to version 2: open with the state refuses" \
+    "$REM" "$RK" ETRUST "does not contain version 3" --state "$RS"
+get_refused "trust ref moved back: struere get --state serves nothing" \
+    "$REM" "$RK" "does not contain version 3" --state "$RS"
+rt_refused "trust ref moved back: the message names the state file" \
+    "$REM" "$RK" ETRUST "state file $RS)" --state "$RS"
+rt_opens "trust ref moved back: without a state file it opens (what the state is for)" \
+    "$REM" "$RK" "$D2"
+git -C "$REM" update-ref refs/struere/trust "$RT3"
+rt_reload "trust ref moved back while a runtime runs (no state file): reload refuses" \
+    "$REM" "$RK" "git -C '$REM' update-ref refs/struere/trust $RT2" \
+    ETRUST "remembered by this runtime)"
+git -C "$REM" update-ref refs/struere/trust "$RT3"
+
+# The trust ref deleted: no policy would mean no signature required.
+git -C "$REM" update-ref -d refs/struere/trust
+rt_refused "trust ref deleted: open with the state refuses" \
+    "$REM" "$RK" ETRUST "was deleted" --state "$RS"
+rt_opens "trust ref deleted: without a state file it opens" "$REM" "$RK" "$D2"
+git -C "$REM" update-ref refs/struere/trust "$RT3"
+rt_reload "trust ref deleted while a runtime runs: reload refuses" \
+    "$REM" "$RK" "git -C '$REM' update-ref -d refs/struere/trust" \
+    ETRUST "version 3 was in force"
+git -C "$REM" update-ref refs/struere/trust "$RT3"
+
+# The trust ref replaced by another first policy (carol's, requiring
+# nothing): trusted on first use only by a runtime with no memory.
+OTHER=$TOP/other-trust
+git init -q "$OTHER"
+"$S" -C "$OTHER" trust add "$(cat "$TOP/carol.pub")" --name carol >/dev/null 2>&1
+git -C "$OTHER" show refs/struere/trust:trust.json >"$TOP/carol-trust.json"
+put "$REM" refs/struere/trust trust.json "$TOP/carol-trust.json"
+rt_refused "trust ref replaced by another chain: open with the state refuses" \
+    "$REM" "$RK" ETRUST "does not contain version 3" --state "$RS"
+rt_opens "trust ref replaced: without a state file it opens (trust on first use)" \
+    "$REM" "$RK" "$D2"
+git -C "$REM" update-ref refs/struere/trust "$RT3"
+rt_opens "remember: the policy put back opens with the state" "$REM" "$RK" "$D2" --state "$RS"
+# A later policy moves the state on; the older one is refused from then.
+"$S" -C "$REM" trust add "$(cat "$TOP/dave.pub")" --name dave --sign "$A" >/dev/null 2>&1
+RT4=$(rev "$REM" refs/struere/trust)
+P4=$(policy_of "$RT4")
+rt_opens "remember: a new policy (version 4) opens with the state" "$REM" "$RK" "$D2" --state "$RS"
+if grep -qx "trust $P4" "$RS" && ! grep -q "^trust $P3" "$RS" && [ "${P4%% *}" = 4 ]; then
+    ok "remember: the state file now records version 4 only"
+else
+    bad "remember: trust line after version 4" "holds '$(cat "$RS")', want 'trust $P4'"
+fi
+git -C "$REM" update-ref refs/struere/trust "$RT3"
+rt_refused "trust ref moved back from 4 to 3: refused" "$REM" "$RK" ETRUST \
+    "does not contain version 4" --state "$RS"
+git -C "$REM" update-ref refs/struere/trust "$RT4"
+
+# A state file from before policies were remembered holds only sequences:
+# a signed promotion accepted says a policy was in force, so the trust ref
+# deleted is refused all the same.
+printf 'production 1\n' >"$TOP/old.state"
+git -C "$REM" update-ref -d refs/struere/trust
+rt_refused "trust ref deleted, state with only a sequence: refused" \
+    "$REM" "$RK" ETRUST "signed promotion #1 of production was accepted before" \
+    --state "$TOP/old.state"
+git -C "$REM" update-ref refs/struere/trust "$RT4"
+# ... nor by a chain that requires no signature where one was given.
+put "$REM" refs/struere/trust trust.json "$TOP/carol-trust.json"
+rt_refused "state with only a sequence, trust ref replaced by a chain requiring none: refused" \
+    "$REM" "$RK" ETRUST "requires no signature for production" --state "$TOP/old.state"
+git -C "$REM" update-ref refs/struere/trust "$RT4"
+
+# A pinned policy (--trust) and a remembered one together: the chain is
+# checked from the older of the two, so a copy of the pinned (older)
+# policy appended after the remembered one does not put it back in force.
+git -C "$REM" show "$RT2:trust.json" >"$TOP/pin2.json"
+RSP=$TOP/pinned.state
+rt_opens "pinned version 2, store at version 4: opens, remembers version 4" \
+    "$REM" "$RK" "$D2" --trust "$TOP/pin2.json" --state "$RSP"
+git -C "$REM" show "$RT4:trust.json" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d["chain"].append(d["chain"][1])  # version 2 again, after version 4
+print(json.dumps(d))' >"$TOP/v2-again.json"
+put "$REM" refs/struere/trust trust.json "$TOP/v2-again.json"
+rt_refused "pinned 2, remembered 4, a copy of 2 appended after 4: refused" \
+    "$REM" "$RK" ETRUST "does not follow version 4" --trust "$TOP/pin2.json" --state "$RSP"
+rt_refused "pinned 2 alone, a copy of 2 appended after 4: refused, not put back in force" \
+    "$REM" "$RK" ETRUST "does not follow version 4" --trust "$TOP/pin2.json"
+git -C "$REM" show "$RT4:trust.json" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d["chain"] = [d["chain"][3], d["chain"][1]]  # version 4, then 2
+print(json.dumps(d))' >"$TOP/v4-v2.json"
+put "$REM" refs/struere/trust trust.json "$TOP/v4-v2.json"
+rt_refused "pinned 2, remembered 4, a chain of 4 then 2: refused" \
+    "$REM" "$RK" ETRUST "" --trust "$TOP/pin2.json" --state "$RSP"
+git -C "$REM" update-ref refs/struere/trust "$RT4"
+rt_opens "pinned 2, remembered 4, the true chain: opens" \
+    "$REM" "$RK" "$D2" --trust "$TOP/pin2.json" --state "$RSP"
+
+# An open that adds nothing to the state file neither writes nor locks it
+# (a host may give a runtime a state file it can only read).
+rm -f "$RS.lock"
+ino=$(stat -c %i "$RS")
+rt_opens "remember: an open with nothing new" "$REM" "$RK" "$D2" --state "$RS"
+if [ ! -e "$RS.lock" ] && [ "$(stat -c %i "$RS")" = "$ino" ]; then
+    ok "an open with nothing new neither locks nor rewrites the state file"
+else
+    bad "open with nothing new" "lock: $(ls "$RS.lock" 2>&1); inode $ino -> $(stat -c %i "$RS")"
+fi
+ln -s "$RS" "$TOP/link.state"
+rt_refused "a state file given as a symbolic link: refused" \
+    "$REM" "$RK" EIO "symbolic link" --state "$TOP/link.state"
+
+# A revocation stays: the keys ref moved back to before it opens nothing.
+RV=$("$S" -C "$REM" keys create --env production --sign "$A" 2>/dev/null)
+KEYS_BEFORE=$(rev "$REM" refs/struere/keys)
+rt_opens "remember: a new key opens with the state" "$REM" "$RV" "$D2" --state "$RS"
+"$S" -C "$REM" keys revoke "$(prefix_of "$RV")" --sign "$A" >/dev/null 2>&1
+rt_refused "remember: the revoked key: EREVOKED" "$REM" "$RV" EREVOKED "was revoked" --state "$RS"
+RVSHA=$(printf '%s' "$RV" | sha256sum | cut -c1-64)
+if grep -qx "revoked $RVSHA" "$RS"; then
+    ok "remember: the state file records 'revoked <SHA-256 of the key>'"
+else
+    bad "remember: revoked line" "holds '$(cat "$RS")', want 'revoked $RVSHA'"
+fi
+KEYS_REVOKED=$(rev "$REM" refs/struere/keys)
+git -C "$REM" update-ref refs/struere/keys "$KEYS_BEFORE"
+rt_refused "keys ref moved back to before the revocation: open with the state refuses" \
+    "$REM" "$RV" EREVOKED "seen revoked before" --state "$RS"
+get_refused "keys ref moved back: struere get --state serves nothing" \
+    "$REM" "$RV" "seen revoked before" --state "$RS"
+rt_opens "keys ref moved back: without a state file it opens (what the state is for)" \
+    "$REM" "$RV" "$D2"
+rt_opens "keys ref moved back: another key still opens with the state" \
+    "$REM" "$RK" "$D2" --state "$RS"
+git -C "$REM" update-ref refs/struere/keys "$KEYS_REVOKED"
+
+# A revocation that does not count (not signed, where signatures are
+# required) refuses the key now, but is not remembered: whoever can write
+# keys.json cannot revoke a key for good without a trusted signature.
+RU=$("$S" -C "$REM" keys create --env production --sign "$A" 2>/dev/null)
+KEYS_RU=$(rev "$REM" refs/struere/keys)
+git -C "$REM" show refs/struere/keys:keys.json >"$TOP/rem-keys.json"
+$DOC record-set "$TOP/rem-keys.json" "$(prefix_of "$RU")" revoked=true >"$TOP/rem-unsigned.json"
+put "$REM" refs/struere/keys keys.json "$TOP/rem-unsigned.json"
+rt_refused "an unsigned revocation refuses the key" "$REM" "$RU" EREVOKED "" --state "$RS"
+RUSHA=$(printf '%s' "$RU" | sha256sum | cut -c1-64)
+if ! grep -q "$RUSHA" "$RS"; then
+    ok "an unsigned revocation is not remembered"
+else
+    bad "unsigned revocation" "the state file records it: $(cat "$RS")"
+fi
+git -C "$REM" update-ref refs/struere/keys "$KEYS_RU"
+rt_opens "the record put back: the key opens with the state" "$REM" "$RU" "$D2" --state "$RS"
+# The same, with the record's environment rewritten to one that needs no
+# signature: whoever writes keys.json chooses that field, so it decides
+# nothing about whether a revocation counts.
+$DOC record-set "$TOP/rem-keys.json" "$(prefix_of "$RU")" revoked=true \
+    environment=development >"$TOP/rem-spoof.json"
+put "$REM" refs/struere/keys keys.json "$TOP/rem-spoof.json"
+rt_refused "a production record rewritten as a revoked development one: refused" \
+    "$REM" "$RU" EKEY "" --state "$RS"
+"$S" serve --store "$REM" --listen 127.0.0.1:0 --state "$RS" 2>"$TOP/serve-spoof.log" &
+SPID=$!
+for _ in $(seq 100); do grep -q "listening on" "$TOP/serve-spoof.log" && break; sleep 0.1; done
+kill "$SPID" && wait "$SPID" 2>/dev/null
+if ! grep -q "$RUSHA" "$RS"; then
+    ok "a revocation under a rewritten environment is not remembered (open and serve)"
+else
+    bad "spoofed environment" "the state file records it: $(cat "$RS")"
+fi
+git -C "$REM" update-ref refs/struere/keys "$KEYS_RU"
+rt_opens "the record put back after the spoof: the key opens with the state" \
+    "$REM" "$RU" "$D2" --state "$RS"
+
+# Without a policy, a revocation is not remembered: whoever writes
+# keys.json can clear the flag there without a replay, and must not be
+# able to fill the state with made-up revocations.
+NOPOL=$TOP/nopolicy
+cp -r "$PLAIN" "$NOPOL"
+RN=$("$S" -C "$NOPOL" keys create --env production 2>/dev/null)
+KEYS_RN=$(rev "$NOPOL" refs/struere/keys)
+"$S" -C "$NOPOL" keys revoke "$(prefix_of "$RN")" >/dev/null 2>&1
+rt_refused "no policy: a revoked key: EREVOKED" "$NOPOL" "$RN" EREVOKED "" --state "$TOP/nopolicy.state"
+if ! grep -q "^revoked" "$TOP/nopolicy.state" 2>/dev/null; then
+    ok "no policy: an unsigned revocation is not remembered"
+else
+    bad "no policy: revocation" "remembered: $(cat "$TOP/nopolicy.state")"
+fi
+
+# serve remembers for its run, and with --state across runs.
+git -C "$REM" update-ref refs/struere/keys "$KEYS_RU"
+RW=$("$S" -C "$REM" keys create --env production --sign "$A" 2>/dev/null)
+KEYS_RW=$(rev "$REM" refs/struere/keys)
+serve_start remember "$REM"
+if [ -n "$SPORT" ] && serve_until "200 $D2" /v1/agents/front-desk "$RW" >/dev/null; then
+    "$S" -C "$REM" keys revoke "$(prefix_of "$RW")" --sign "$A" >/dev/null 2>&1
+    KEYS_RW_REVOKED=$(rev "$REM" refs/struere/keys)
+    if serve_until "401 -" /v1/agents/front-desk "$RW" >/dev/null; then
+        git -C "$REM" update-ref refs/struere/keys "$KEYS_RW"
+        sleep 1.5 # the follower looks five times a second
+        got=$(serve_get /v1/agents/front-desk "$RW")
+        if [ "$got" = "401 -" ] &&
+            [ "$(serve_get /v1/agents/front-desk "$RK")" = "200 $D2" ]; then
+            ok "serve: the keys ref moved back after a revocation: the key stays refused (401)"
+        else
+            bad "serve: keys moved back" "$got; $(tail -3 "$TOP/serve-remember.log")"
+        fi
+    else
+        bad "serve: revoked key" "not refused; $(tail -3 "$TOP/serve-remember.log")"
+    fi
+    git -C "$REM" update-ref refs/struere/trust "$RT3"
+    if got=$(serve_until "503 -" /v1/agents/front-desk "$RK") &&
+        grep -q "production: no longer served: .*does not contain version 4" "$TOP/serve-remember.log"; then
+        ok "serve: the trust ref moved back: production is no longer served, and says why"
+    else
+        bad "serve: trust moved back" "$got; $(tail -3 "$TOP/serve-remember.log")"
+    fi
+    git -C "$REM" update-ref refs/struere/trust "$RT4"
+    if got=$(serve_until "200 $D2" /v1/agents/front-desk "$RK"); then
+        ok "serve: the policy put back: production is served again"
+    else
+        bad "serve: trust put back" "$got; $(tail -3 "$TOP/serve-remember.log")"
+    fi
+else
+    bad "serve: remember" "$(cat "$TOP/serve-remember.log")"
+fi
+kill "$SPID" && wait "$SPID" 2>/dev/null
+# serve ran without --state: the file learns of the revocation from an
+# open that sees it, then the ref goes back, then serve starts with it.
+git -C "$REM" update-ref refs/struere/keys "${KEYS_RW_REVOKED:-$KEYS_RW}"
+rt_refused "remember: an open with the state sees the revocation" "$REM" "$RW" EREVOKED "was revoked" --state "$RS"
+git -C "$REM" update-ref refs/struere/keys "$KEYS_RW"
+serve_start remember2 "$REM" --state "$RS"
+if [ -n "$SPORT" ] && got=$(serve_until "401 -" /v1/agents/front-desk "$RW") &&
+    [ "$(serve_get /v1/agents/front-desk "$RK")" = "200 $D2" ]; then
+    ok "serve --state: a new run refuses a key revoked before, with the keys ref moved back"
+else
+    bad "serve --state: revoked before" "$got; $(cat "$TOP/serve-remember2.log")"
+fi
+kill "$SPID" && wait "$SPID" 2>/dev/null
+git -C "$REM" update-ref refs/struere/keys "$KEYS_RW_REVOKED"
+
+# A damaged state file refuses, located; a FIFO is refused at once.
+printf 'production 3\nproduction three\n' >"$TOP/bad.state"
+rt_refused "a damaged state file: refused with its line" "$REM" "$RK" ESTORE \
+    "bad.state:2:" --state "$TOP/bad.state"
+if [ "$(cat "$TOP/bad.state")" = "production 3
+production three" ]; then
+    ok "a damaged state file is left as it was"
+else
+    bad "damaged state file" "rewritten: $(cat "$TOP/bad.state")"
+fi
+mkfifo "$TOP/fifo.state"
+out=$(timeout 10 "$T" open "$REM" "$RK" --state "$TOP/fifo.state" 2>&1)
+case $out in
+"open error EIO: "*"not a regular file"*) ok "a FIFO as the state file: refused at once" ;;
+*) bad "FIFO state file" "$out" ;;
+esac
+
+# Twenty runs at once on one state file lose nothing and leave no
+# temporary file (rt_state_save locks).
+SH=$TOP/shared-state
+for i in $(seq 20); do
+    "$T" open "$REM" "$RK" --state "$SH" >"$TOP/par.$i" 2>&1 &
+done
+wait
+bad_runs=$(grep -L "^open commit=$D2 " "$TOP"/par.* | wc -l)
+lines=$(sort "$SH" | tr '\n' '|')
+want=$(printf 'production %s\ntrust %s\n' "$(sed -n 's/^production //p' "$RS")" "$P4" | sort | tr '\n' '|')
+if [ "$bad_runs" = 0 ] && [ "$lines" = "$want" ] &&
+    [ -z "$(find "$TOP" -maxdepth 1 -name 'shared-state.*.tmp')" ]; then
+    ok "twenty runs on one state file: all open, the file is whole"
+else
+    bad "twenty runs on one state file" "$bad_runs failed; '$lines' want '$want'"
 fi
 
 # ---- exhaustive single-byte corruption of a small bundle ----
