@@ -388,20 +388,26 @@ static int lock_take(const char *path, struere_error *err)
     if (!lock)
         return rt_fail(err, STRUERE_ENOMEM, "out of memory writing %s", path);
     snprintf(lock, ll, "%s.lock", path);
-    /* opened for writing, with the state file's mode: only who may
-     * update the file may hold its lock (flock needs no more than a
-     * read-only descriptor, so a lock readable by others could be held
-     * by anyone, stalling every update) */
+    /* Readable only by who may write the state file: flock needs no
+     * more than a read-only descriptor, so a lock others could read
+     * could be held by anyone, stalling every update. */
     struct stat sf;
-    mode_t mode = stat(path, &sf) == 0 ? (sf.st_mode & 0666) : 0600;
+    mode_t m = stat(path, &sf) == 0 ? sf.st_mode : 0600;
+    mode_t mode = 0600 | ((m & 020) ? 060 : 0) | ((m & 002) ? 006 : 0);
     int fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
                   mode);
+    int e = errno;
     struct stat st;
     int rc = 0;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    if (fd < 0 && e == ENOENT)
+        rc = rt_fail(err, STRUERE_EIO,
+                     "state file %s: its directory does not exist", path);
+    else if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         rc = rt_fail(err, STRUERE_EIO, "%s: %s", lock,
-                     fd < 0 ? rt_sys_reason(errno, reason, sizeof(reason))
+                     fd < 0 ? rt_sys_reason(e, reason, sizeof(reason))
                             : "not a regular file");
+    else if ((st.st_mode & 0777) != mode && st.st_uid == geteuid())
+        fchmod(fd, mode); /* the umask's, or one made more open */
     for (int waited = 0; rc == 0 && flock(fd, LOCK_EX | LOCK_NB) != 0;
          waited += 10) {
         if (errno != EWOULDBLOCK && errno != EINTR)

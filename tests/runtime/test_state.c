@@ -218,6 +218,35 @@ static void test_file(const char *dir)
     CHECK(got && !strcmp(got, "eval 5\n"));
     rt_state_clear(&big);
 
+    /* the lock is readable only by who may write the state file (any
+     * reader could hold it): 0640 gives a 0600 lock, 0664 a 0660 one, and
+     * a lock of ours made more open is closed again */
+    char lockp[600];
+    snprintf(lockp, sizeof(lockp), "%s.lock", path);
+    struct rt_state u = {0};
+    unlink(lockp);
+    u.sequence[STRUERE_ENV_EVAL] = 7;
+    CHECK(rt_state_save(path, &u, &err) == 0);
+    CHECK(stat(lockp, &st) == 0 && (st.st_mode & 0777) == 0600);
+    unlink(lockp);
+    CHECK(chmod(path, 0664) == 0);
+    u.sequence[STRUERE_ENV_EVAL] = 8;
+    CHECK(rt_state_save(path, &u, &err) == 0);
+    CHECK(stat(lockp, &st) == 0 && (st.st_mode & 0777) == 0660);
+    CHECK(chmod(path, 0640) == 0 && chmod(lockp, 0644) == 0);
+    u.sequence[STRUERE_ENV_EVAL] = 9;
+    CHECK(rt_state_save(path, &u, &err) == 0);
+    CHECK(stat(lockp, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK(write_text(path, "eval 5\n", 7) == 0);
+    rt_state_clear(&u);
+    /* a state file whose directory does not exist: said so */
+    char nodir[600];
+    snprintf(nodir, sizeof(nodir), "%s/missing/state", dir);
+    u.sequence[STRUERE_ENV_EVAL] = 1;
+    CHECK(rt_state_save(nodir, &u, &err) == STRUERE_EIO &&
+          strstr(err.message, "its directory does not exist"));
+    rt_state_clear(&u);
+
     /* a state file that is a symbolic link: refused, not replaced */
     char link[600];
     snprintf(link, sizeof(link), "%s/link", dir);
