@@ -135,8 +135,9 @@ $(B)/engine/%: $(B)/tests/engine/%_test.o $(B)/tests/runtime/builder.o \
 # (STRUERE_FUZZ_BUNDLE). trust and statement read the trust policy and
 # promotion statement documents (runtime/TRUST.md) against a fixed policy.
 # gitread writes loose objects, pack indexes and packs into a temporary
-# store and reads them with runtime/src/gitread.c.
-RT_FUZZ_NAMES := template automation keys mask trust statement gitread
+# store and reads them with runtime/src/gitread.c. state reads the input
+# as a state file (runtime/TRUST.md §6) and saves it back.
+RT_FUZZ_NAMES := template automation keys mask trust statement gitread state
 RT_FUZZ_REPLAYS := $(RT_FUZZ_NAMES:%=$(B)/fuzz-replay-%)
 RT_FUZZ_SRC_OBJ := $(RT_FUZZ_NAMES:%=$(B)/tests/fuzz/fuzz_%.o) \
                    $(B)/tests/runtime/builder.o
@@ -146,7 +147,7 @@ $(B)/fuzz-replay-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/runtime/builder.o \
         $(B)/tests/fuzz/replay.o $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) -lm
 $(B)/fuzz-replay-keys $(B)/fuzz-replay-mask $(B)/fuzz-replay-trust \
-$(B)/fuzz-replay-statement $(B)/fuzz-replay-gitread: \
+$(B)/fuzz-replay-statement $(B)/fuzz-replay-gitread $(B)/fuzz-replay-state: \
 $(B)/fuzz-replay-%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/replay.o \
         $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(RT_LIBS) -lm
@@ -155,7 +156,7 @@ build/fuzz/fuzz-%: build/fuzz/tests/fuzz/fuzz_%.o \
         build/fuzz/tests/runtime/builder.o build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(RT_LIBS) -lm
 build/fuzz/fuzz-keys build/fuzz/fuzz-mask build/fuzz/fuzz-trust \
-build/fuzz/fuzz-statement build/fuzz/fuzz-gitread: \
+build/fuzz/fuzz-statement build/fuzz/fuzz-gitread build/fuzz/fuzz-state: \
 build/fuzz/fuzz-%: build/fuzz/tests/fuzz/fuzz_%.o build/fuzz/libstruere.a
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(RT_LIBS) -lm
 

@@ -1,9 +1,10 @@
 #!/bin/sh
 # tests/fuzz/replay-runtime.sh BUILD_DIR - replays the runtime's fuzz
-# corpora (template, automation, keys, mask, trust, statement, gitread)
+# corpora (template, automation, keys, mask, trust, statement, gitread,
+# state)
 # with BUILD_DIR's replay drivers; automation and mask read the example
 # project's bundles, built here first. Ends "N fuzz inputs replayed" and
-# "fuzz replay: 0 passed, M failed" over all seven (a replay asserts only
+# "fuzz replay: 0 passed, M failed" over all eight (a replay asserts only
 # that nothing crashed).
 set -u
 b=$1
@@ -16,7 +17,7 @@ if ! "$b/struere" -C fixtures/example build --out "$tmp" >"$tmp/out" 2>&1; then
 fi
 replayed=0
 fail=0
-for t in template automation keys mask trust statement gitread; do
+for t in template automation keys mask trust statement gitread state; do
     case $t in
     automation) bundle=$tmp/development.stb ;;
     *) bundle=$tmp/eval.stb ;;

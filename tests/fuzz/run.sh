@@ -10,7 +10,7 @@ mkdir -p "$b/artifacts"
 bundles=$(mktemp -d)
 trap 'rm -rf "$bundles"' EXIT
 build/release/struere -C fixtures/example build --out "$bundles" >/dev/null
-for target in ${FUZZ_TARGETS:-check defcache xcheck segments bundle-cache bundle template automation keys mask trust statement gitread serve}; do
+for target in ${FUZZ_TARGETS:-check defcache xcheck segments bundle-cache bundle template automation keys mask trust statement gitread state serve}; do
     case $target in
     automation) export STRUERE_FUZZ_BUNDLE="$bundles/development.stb" ;;
     *) export STRUERE_FUZZ_BUNDLE="$bundles/eval.stb" ;;
