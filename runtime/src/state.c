@@ -26,51 +26,6 @@ void rt_state_clear(struct rt_state *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* Where `digest` is, or would be inserted, in the sorted list. */
-static size_t revoked_at(const struct rt_state *s,
-                         const unsigned char digest[32], int *found)
-{
-    size_t lo = 0, hi = s->nrevoked;
-    *found = 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = memcmp(s->revoked[mid], digest, 32);
-        if (c == 0) {
-            *found = 1;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-int rt_state_revoked(const struct rt_state *s, const unsigned char digest[32])
-{
-    int found;
-    revoked_at(s, digest, &found);
-    return found;
-}
-
-static int reserve(struct rt_state *s, size_t more);
-
-int rt_state_revoke(struct rt_state *s, const unsigned char digest[32])
-{
-    int found;
-    size_t at = revoked_at(s, digest, &found);
-    if (found)
-        return 0;
-    if (reserve(s, 1) < 0)
-        return STRUERE_ENOMEM;
-    memmove(s->revoked + at + 1, s->revoked + at,
-            (s->nrevoked - at) * sizeof(*s->revoked));
-    memcpy(s->revoked[at], digest, 32);
-    s->nrevoked++;
-    return 1;
-}
-
 void rt_state_trust(struct rt_state *s, unsigned version,
                     const unsigned char digest[32])
 {
@@ -119,6 +74,22 @@ void rt_state_sort(struct rt_state *s)
         if (memcmp(s->revoked[i], s->revoked[n - 1], 32))
             memcpy(s->revoked[n++], s->revoked[i], 32);
     s->nrevoked = n;
+}
+
+int rt_state_revoked(const struct rt_state *s, const unsigned char digest[32])
+{
+    return s->nrevoked && bsearch(digest, s->revoked, s->nrevoked,
+                                  sizeof(*s->revoked), digest_cmp) != NULL;
+}
+
+int rt_state_revoke(struct rt_state *s, const unsigned char digest[32])
+{
+    if (rt_state_revoked(s, digest))
+        return 0;
+    if (rt_state_add(s, digest) < 0)
+        return STRUERE_ENOMEM;
+    rt_state_sort(s);
+    return 1;
 }
 
 int rt_state_merge(struct rt_state *dst, const struct rt_state *src)

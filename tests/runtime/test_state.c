@@ -5,6 +5,7 @@
  * files, and runs sharing one file losing nothing of each other's.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,6 +327,50 @@ static void test_shared(const char *dir)
     rt_state_clear(&r);
 }
 
+/* TRUST.md §6: "a kill at any moment leaves the old file or the new
+ * one". A run saving a large state is killed at varied moments; the file
+ * then reads, and is whole: the old state or the new. */
+static void test_killed(const char *dir)
+{
+    enum { ROUNDS = 12, MANY = 150000 };
+    char path[512];
+    snprintf(path, sizeof(path), "%s/killed", dir);
+    struct rt_state big = {0};
+    for (size_t i = 0; i < MANY; i++) {
+        unsigned char d[32] = {1};
+        memcpy(d + 1, &i, sizeof(i));
+        rt_state_add(&big, d);
+    }
+    rt_state_sort(&big);
+    big.sequence[STRUERE_ENV_EVAL] = 2;
+    int whole = 1, olds = 0, news = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        CHECK(write_text(path, "eval 1\n", 7) == 0);
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(rt_state_save(path, &big, NULL) != 0);
+        usleep((useconds_t)(r * r * 3000)); /* 0 to 363 ms into it */
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        struct rt_state got = {0};
+        struere_error err;
+        if (rt_state_load(path, &got, &err) != 0)
+            whole = 0;
+        else if (got.sequence[STRUERE_ENV_EVAL] == 1 && got.nrevoked == 0)
+            olds++;
+        else if (got.sequence[STRUERE_ENV_EVAL] == 2 && got.nrevoked == MANY &&
+                 !rt_state_adds(&got, &big))
+            news++;
+        else
+            whole = 0;
+        rt_state_clear(&got);
+    }
+    printf("  killed saves: %d left the old file, %d the new one\n", olds,
+           news);
+    CHECK(whole && olds + news == ROUNDS);
+    rt_state_clear(&big);
+}
+
 void test_state(void)
 {
     char dir[] = "/tmp/struere-state-test.XXXXXX";
@@ -336,6 +381,7 @@ void test_state(void)
     test_merge();
     test_file(dir);
     test_shared(dir);
+    test_killed(dir);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
