@@ -8,6 +8,14 @@
  * engine's granting policies, row predicate and field mask. The
  * difference compares two subjects' allowed pairs: scopes by containment
  * of their OR-of-AND predicates, masks field by field.
+ *
+ * Automations run as the system actor, which the engine lets do anything:
+ * a subject allowed the write an automation's trigger names sets it off,
+ * and through it does what its actions do (and the automations its
+ * cascading writes set off do), on every row and with no mask. Those
+ * routes are read from the automations' bodies (their tools and the data
+ * type each names); whether the subject sets one off is the engine's
+ * decision on the trigger's write.
  */
 #include "access.h"
 
@@ -244,14 +252,208 @@ static json_t *agent_roles(const struere_bundle *b, const char *slug)
     return roles;
 }
 
-/* access_subject over the resources in `only` (NULL: all). */
-static int subject_on(const struere_runtime *rt, bool agent, const char *slug,
-                      const json_t *only, json_t **out, char *err,
-                      size_t errlen)
+/* ---- what automations do ---- */
+
+/* The action a record tool does (NULL: not a record tool), and the event
+ * a write of it sets off. */
+static const char *tool_action(const char *tool)
+{
+    static const char *const tools[][2] = {{"entity.create", "create"},
+                                           {"entity.get", "read"},
+                                           {"entity.query", "list"},
+                                           {"entity.update", "update"},
+                                           {"entity.delete", "delete"}};
+    for (size_t i = 0; tool && i < sizeof(tools) / sizeof(tools[0]); i++)
+        if (!strcmp(tool, tools[i][0]))
+            return tools[i][1];
+    return NULL;
+}
+
+/* "created" -> "create", ...; NULL for anything else. */
+static const char *event_action(const char *event)
+{
+    return !event                      ? NULL
+           : !strcmp(event, "created") ? "create"
+           : !strcmp(event, "updated") ? "update"
+           : !strcmp(event, "deleted") ? "delete"
+                                       : NULL;
+}
+
+/* The data type an action's args name: their "type" when it is a slug
+ * written out, else "*" (any type: entity.get and entity.delete take an
+ * id alone, and a template names a type only when the automation runs). */
+static const char *action_type(const json_t *args)
+{
+    const char *t = json_string_value(json_object_get(args, "type"));
+    return t && *t && !strstr(t, "{{") ? t : "*";
+}
+
+/* "RESOURCE\tACTION" into key (at least 600 bytes). */
+static const char *pair_key(char *key, size_t cap, const char *res,
+                            const char *act)
+{
+    snprintf(key, cap, "%s\t%s", res ? res : "?", act ? act : "?");
+    return key;
+}
+
+/* The automations of a bundle, parsed once. */
+struct auto_set {
+    size_t n;
+    json_t **bodies;
+    const char **slugs;
+    json_t *by_trigger; /* "TYPE\tACTION" -> [indexes] */
+    char *seen;
+};
+
+/* Adds what automation u does, and what the automations its cascading
+ * writes set off do, to `does` (keyed "RESOURCE\tACTION\tBY" in keys),
+ * once each; `seen` marks the automations visited (a cascade cycle, which
+ * check refuses, would otherwise not end). */
+static void reach(struct auto_set *set, size_t u, json_t *does, json_t *keys)
+{
+    if (set->seen[u])
+        return;
+    set->seen[u] = 1;
+    json_t *act;
+    size_t i;
+    json_array_foreach(json_object_get(set->bodies[u], "actions"), i, act)
+    {
+        const char *what =
+            tool_action(json_string_value(json_object_get(act, "tool")));
+        if (!what)
+            continue;
+        const json_t *args = json_object_get(act, "args");
+        const char *type = action_type(args);
+        char by[300], key[900];
+        snprintf(by, sizeof(by), "%s#actions[%zu]", set->slugs[u], i);
+        snprintf(key, sizeof(key), "%s\t%s\t%s", type, what, by);
+        if (!json_object_get(keys, key)) {
+            json_t *e = pair(type, what);
+            json_object_set_new(e, "by", json_string(by));
+            json_array_append_new(does, e);
+            json_object_set_new(keys, key, json_true());
+        }
+        /* a write with cascade: true sets off the automations on it; one
+         * of any type (*), those on that write of every type */
+        if (!json_is_true(json_object_get(args, "cascade")) ||
+            !strcmp(what, "read") || !strcmp(what, "list"))
+            continue;
+        if (strcmp(type, "*") != 0) {
+            json_t *v;
+            size_t k;
+            json_array_foreach(
+                json_object_get(set->by_trigger,
+                                pair_key(key, sizeof(key), type, what)),
+                k, v) reach(set, (size_t)json_integer_value(v), does, keys);
+            continue;
+        }
+        for (size_t v = 0; v < set->n; v++) {
+            const json_t *on = json_object_get(set->bodies[v], "on");
+            const char *a =
+                event_action(json_string_value(json_object_get(on, "action")));
+            if (a && !strcmp(a, what))
+                reach(set, v, does, keys);
+        }
+    }
+}
+
+struct access_automations {
+    json_t *list;       /* the entries, in slug order */
+    json_t *by_trigger; /* "RESOURCE\tACTION" of "when" -> [entries] */
+};
+
+void access_automations_free(struct access_automations *au)
+{
+    if (!au)
+        return;
+    json_decref(au->list);
+    json_decref(au->by_trigger);
+    free(au);
+}
+
+const json_t *access_automations_list(const struct access_automations *au)
+{
+    return au ? au->list : NULL;
+}
+
+struct access_automations *access_automations_new(const struere_runtime *rt)
+{
+    const struere_bundle *b = rt ? struere_runtime_bundle(rt) : NULL;
+    struct auto_set set = {0};
+    set.n = struere_bundle_count(b, STRUERE_KIND_AUTOMATION);
+    size_t n = set.n ? set.n : 1;
+    struct access_automations *out = calloc(1, sizeof(*out));
+    set.bodies = calloc(n, sizeof(*set.bodies));
+    set.slugs = calloc(n, sizeof(*set.slugs));
+    set.seen = malloc(n);
+    set.by_trigger = json_object();
+    bool ok = out && set.bodies && set.slugs && set.seen && set.by_trigger &&
+              (out->list = json_array()) && (out->by_trigger = json_object());
+    char key[600];
+    for (size_t i = 0; ok && i < set.n; i++) {
+        const char *body;
+        size_t len;
+        if (struere_bundle_entry(&set.slugs[i], &body, &len, b,
+                                 STRUERE_KIND_AUTOMATION, i, NULL) == 0)
+            set.bodies[i] = json_loadb(body, len, 0, NULL);
+        const json_t *on = json_object_get(set.bodies[i], "on");
+        const char *t = json_string_value(json_object_get(on, "entityType"));
+        const char *a =
+            event_action(json_string_value(json_object_get(on, "action")));
+        /* a bundle verified as this compiler writes it has none without */
+        ok = set.bodies[i] && t && a;
+        if (!ok)
+            break;
+        pair_key(key, sizeof(key), t, a);
+        json_t *l = json_object_get(set.by_trigger, key);
+        if (!l)
+            json_object_set_new(set.by_trigger, key, l = json_array());
+        json_array_append_new(l, json_integer((json_int_t)i));
+    }
+    for (size_t i = 0; ok && i < set.n; i++) {
+        const json_t *on = json_object_get(set.bodies[i], "on");
+        const char *t = json_string_value(json_object_get(on, "entityType"));
+        const char *a =
+            event_action(json_string_value(json_object_get(on, "action")));
+        json_t *au = json_object(), *when = pair(t, a);
+        json_t *does = json_array(), *keys = json_object();
+        const json_t *cond = json_object_get(on, "condition");
+        json_object_set(when, "condition", cond ? (json_t *)cond : json_null());
+        json_object_set_new(au, "automation", json_string(set.slugs[i]));
+        json_object_set_new(au, "when", when);
+        memset(set.seen, 0, set.n);
+        reach(&set, i, does, keys);
+        json_object_set_new(au, "does", does);
+        json_decref(keys);
+        json_array_append(out->list, au);
+        pair_key(key, sizeof(key), t, a);
+        json_t *l = json_object_get(out->by_trigger, key);
+        if (!l)
+            json_object_set_new(out->by_trigger, key, l = json_array());
+        json_array_append_new(l, au);
+    }
+    for (size_t i = 0; set.bodies && i < set.n; i++)
+        json_decref(set.bodies[i]);
+    free(set.bodies);
+    free(set.slugs);
+    free(set.seen);
+    json_decref(set.by_trigger);
+    if (!ok) {
+        access_automations_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* The actor a subject stands for: the agent, or a user holding the role
+ * alone. */
+static int subject_actor(const struere_runtime *rt, bool agent,
+                         const char *slug, struere_actor **a, char *err,
+                         size_t errlen)
 {
     const struere_bundle *b = struere_runtime_bundle(rt);
     struere_actor_spec spec = {0};
-    *out = NULL;
+    *a = NULL;
     if (struere_bundle_lookup(NULL, NULL, b,
                               agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE,
                               slug, NULL) < 0)
@@ -266,13 +468,70 @@ static int subject_on(const struere_runtime *rt, bool agent, const char *slug,
         spec.roles = &slug;
         spec.role_count = 1;
     }
-    struere_actor *a;
     struere_error e;
-    int rc = struere_actor_new(&a, rt, &spec, &e);
+    int rc = struere_actor_new(a, rt, &spec, &e);
     if (rc < 0)
         return fail(err, errlen,
                     rc == STRUERE_ENOMEM ? ACCESS_FAILED : ACCESS_INVALID,
                     "%.400s", e.message);
+    return ACCESS_OK;
+}
+
+/* A list ("allowed" or "denied") of a subject keyed "RESOURCE\tACTION". */
+static json_t *by_pair(const json_t *subject, const char *list);
+
+/* The automations whose trigger's write the subject s is allowed (its
+ * "allowed" list), each with what it does, in slug order. */
+static int by_slug(const void *x, const void *y)
+{
+    const json_t *a = *(const json_t *const *)x, *b = *(const json_t *const *)y;
+    return strcmp(json_string_value(json_object_get(a, "automation")),
+                  json_string_value(json_object_get(b, "automation")));
+}
+
+static json_t *set_off(const json_t *s, const struct access_automations *autos)
+{
+    json_t *out = json_array(), *e;
+    size_t i;
+    json_array_foreach(json_object_get(s, "allowed"), i, e)
+    {
+        char key[600];
+        json_t *au;
+        size_t k;
+        json_array_foreach(
+            json_object_get(
+                autos->by_trigger,
+                pair_key(key, sizeof(key),
+                         json_string_value(json_object_get(e, "resource")),
+                         json_string_value(json_object_get(e, "action")))),
+            k, au) json_array_append(out, au);
+    }
+    size_t n = json_array_size(out);
+    json_t **v = malloc((n ? n : 1) * sizeof(*v));
+    if (!v)
+        return out;
+    for (i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(out, i));
+    qsort(v, n, sizeof(*v), by_slug);
+    json_array_clear(out);
+    for (i = 0; i < n; i++)
+        json_array_append_new(out, v[i]);
+    free(v);
+    return out;
+}
+
+/* access_subject over the resources in `only` (NULL: all), with the
+ * automations it sets off among `autos` (NULL: none listed). */
+static int subject_on(const struere_runtime *rt, bool agent, const char *slug,
+                      const json_t *only,
+                      const struct access_automations *autos, json_t **out,
+                      char *err, size_t errlen)
+{
+    struere_actor *a;
+    *out = NULL;
+    int rc = subject_actor(rt, agent, slug, &a, err, errlen);
+    if (rc != ACCESS_OK)
+        return rc;
     char name[300];
     snprintf(name, sizeof(name), "%s:%s", agent ? "agent" : "role", slug);
     json_t *s = json_object(), *roles = json_array();
@@ -287,14 +546,17 @@ static int subject_on(const struere_runtime *rt, bool agent, const char *slug,
         json_decref(s);
         return rc;
     }
+    if (autos)
+        json_object_set_new(s, "automations", set_off(s, autos));
     *out = s;
     return ACCESS_OK;
 }
 
-int access_subject(const struere_runtime *rt, bool agent, const char *slug,
-                   json_t **out, char *err, size_t errlen)
+int access_subject(const struere_runtime *rt,
+                   const struct access_automations *automations, bool agent,
+                   const char *slug, json_t **out, char *err, size_t errlen)
 {
-    return subject_on(rt, agent, slug, NULL, out, err, errlen);
+    return subject_on(rt, agent, slug, NULL, automations, out, err, errlen);
 }
 
 /* ---- the difference ---- */
@@ -717,7 +979,170 @@ static int side_access(const struct side *s, bool agent, const char *slug,
                               agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE,
                               slug, NULL) < 0)
         return ACCESS_OK;
-    return subject_on(s->rt, agent, slug, only, out, err, errlen);
+    return subject_on(s->rt, agent, slug, only, NULL, out, err, errlen);
+}
+
+/* Adds the routes through automation au (what it does, keyed
+ * "AUTOMATION\tRESOURCE\tACTION" in keys) to list: one {"automation",
+ * "resource", "action", "when", "by": [...]} per resource and action. */
+static void add_routes(json_t *list, json_t *keys, json_t *au)
+{
+    const char *name = json_string_value(json_object_get(au, "automation"));
+    json_t *when = json_object_get(au, "when"), *e;
+    size_t k;
+    json_array_foreach(json_object_get(au, "does"), k, e)
+    {
+        const char *r = json_string_value(json_object_get(e, "resource"));
+        const char *x = json_string_value(json_object_get(e, "action"));
+        char key[900];
+        snprintf(key, sizeof(key), "%s\t%s\t%s", name, r, x);
+        json_t *route = json_object_get(keys, key);
+        if (!route) {
+            route = pair(r, x);
+            json_object_set_new(route, "automation", json_string(name));
+            json_object_set(route, "when", when);
+            json_object_set_new(route, "by", json_array());
+            json_object_set_new(keys, key, route);
+            json_array_append(list, route);
+        }
+        json_array_append(json_object_get(route, "by"),
+                          json_object_get(e, "by"));
+    }
+}
+
+/* The routes through automations of a subject on side s, in *list and
+ * keyed in *keys (add_routes): with its access `doc` (all of it), through
+ * every automation it sets off; without, through those of `candidates`
+ * whose trigger's write the engine allows it. Both empty when the side
+ * lacks the subject. */
+static int side_routes(const struct side *s,
+                       const struct access_automations *autos, bool agent,
+                       const char *slug, const json_t *doc,
+                       const json_t *candidates, json_t **list, json_t **keys,
+                       char *err, size_t errlen)
+{
+    *list = json_array();
+    *keys = json_object();
+    if (!s->b ||
+        struere_bundle_lookup(NULL, NULL, s->b,
+                              agent ? STRUERE_KIND_AGENT : STRUERE_KIND_ROLE,
+                              slug, NULL) < 0)
+        return ACCESS_OK;
+    json_t *au;
+    size_t i;
+    if (doc) {
+        json_t *on = set_off(doc, autos);
+        json_array_foreach(on, i, au) add_routes(*list, *keys, au);
+        json_decref(on);
+        return ACCESS_OK;
+    }
+    struere_actor *a;
+    int rc = subject_actor(s->rt, agent, slug, &a, err, errlen);
+    json_array_foreach(candidates, i, au)
+    {
+        if (rc != ACCESS_OK)
+            break;
+        json_t *when = json_object_get(au, "when");
+        const char *res = json_string_value(json_object_get(when, "resource"));
+        const char *act = json_string_value(json_object_get(when, "action"));
+        struere_decision d;
+        int drc = struere_decide(&d, s->rt, a, act, res, NULL);
+        if (drc < 0)
+            rc = fail(err, errlen, ACCESS_FAILED, "%s on %s: %s", act, res,
+                      struere_strerror(drc));
+        else if (d.allowed)
+            add_routes(*list, *keys, au);
+    }
+    if (a)
+        struere_actor_free(a);
+    return rc;
+}
+
+/* {"automation", "when", "by"} of a route, for a change's from or to. */
+static json_t *route_of(const json_t *r)
+{
+    json_t *g = json_object();
+    json_object_set(g, "automation", json_object_get(r, "automation"));
+    json_object_set(g, "when", json_object_get(r, "when"));
+    json_object_set(g, "by", json_object_get(r, "by"));
+    return g;
+}
+
+/* The routes through automations a subject gains (widens: the
+ * automation does it on every row, with no mask, whatever else the
+ * subject may do) and loses, between the sides: all of them where the
+ * subject's whole access is given on each side (docs, NULL where the side
+ * lacks it), else those through the automations in candidates (the
+ * changed ones, on each side). */
+static int route_changes(json_t *list, const char *name, const struct side *x,
+                         const struct side *y,
+                         const struct access_automations *const aut[2],
+                         bool agent, const char *slug,
+                         const json_t *const docs[2],
+                         const json_t *const candidates[2], char *err,
+                         size_t errlen)
+{
+    json_t *la, *ka, *lb = NULL, *kb = NULL;
+    int rc = side_routes(x, aut[0], agent, slug, docs[0], candidates[0], &la,
+                         &ka, err, errlen);
+    if (rc == ACCESS_OK)
+        rc = side_routes(y, aut[1], agent, slug, docs[1], candidates[1], &lb,
+                         &kb, err, errlen);
+    /* those of the new side in its order, then those only the old had */
+    const json_t *lists[2] = {lb, la}, *other[2] = {ka, kb};
+    for (int s = 0; s < 2 && rc == ACCESS_OK; s++) {
+        json_t *r;
+        size_t i;
+        json_array_foreach(lists[s], i, r)
+        {
+            char key[900];
+            snprintf(key, sizeof(key), "%s\t%s\t%s",
+                     json_string_value(json_object_get(r, "automation")),
+                     json_string_value(json_object_get(r, "resource")),
+                     json_string_value(json_object_get(r, "action")));
+            if (json_object_get(other[s], key))
+                continue;
+            json_t *g = route_of(r);
+            add_change(list, name,
+                       json_string_value(json_object_get(r, "resource")),
+                       json_string_value(json_object_get(r, "action")),
+                       s ? "automation-revoked" : "automation-granted", !s,
+                       s ? g : NULL, s ? NULL : g);
+            json_decref(g);
+        }
+    }
+    json_decref(la);
+    json_decref(ka);
+    json_decref(lb);
+    json_decref(kb);
+    return rc;
+}
+
+/* The automations whose trigger or reach differ between the sides (on
+ * one side only, or other), as a set of slugs, and each side's entries
+ * of them appended to cx and cy. Both lists are in slug order. */
+static json_t *changed_automations(const json_t *ax, const json_t *ay,
+                                   json_t *cx, json_t *cy)
+{
+    json_t *set = json_object();
+    size_t i = 0, j = 0, na = json_array_size(ax), nb = json_array_size(ay);
+    while (i < na || j < nb) {
+        const json_t *a = i < na ? json_array_get(ax, i) : NULL;
+        const json_t *b = j < nb ? json_array_get(ay, j) : NULL;
+        const char *sa = json_string_value(json_object_get(a, "automation"));
+        const char *sb = json_string_value(json_object_get(b, "automation"));
+        int cmp = !sa ? 1 : !sb ? -1 : strcmp(sa, sb);
+        if (cmp != 0 || !json_equal((json_t *)a, (json_t *)b)) {
+            json_object_set_new(set, cmp <= 0 ? sa : sb, json_true());
+            if (cmp <= 0)
+                json_array_append(cx, (json_t *)a);
+            if (cmp >= 0)
+                json_array_append(cy, (json_t *)b);
+        }
+        i += cmp <= 0;
+        j += cmp >= 0;
+    }
+    return set;
 }
 
 /* Whether both bundles exist and actor.organizationId can resolve
@@ -731,6 +1156,45 @@ static bool organization_changed(const struere_bundle *a,
            struere_bundle_get_info(&ib, b, NULL) == 0 &&
            (strcmp(ia.organization_id, ib.organization_id) != 0 ||
             strcmp(ia.project_name, ib.project_name) != 0);
+}
+
+/* Whether the definitions of `kind` differ between the sides: one has
+ * a slug the other lacks, or another body. */
+static bool bodies_differ(const struct side *x, const struct side *y, int kind)
+{
+    size_t n = struere_bundle_count(x->b, kind);
+    if (n != struere_bundle_count(y->b, kind))
+        return true;
+    for (size_t i = 0; i < n; i++) {
+        const char *slug;
+        if (struere_bundle_entry(&slug, NULL, NULL, x->b, kind, i, NULL) < 0 ||
+            !same_body(x, y, kind, slug))
+            return true;
+    }
+    return false;
+}
+
+/* The automations of both sides (access_automations_new), the changed
+ * ones' slugs and each side's entries of them (changed_automations). */
+static int parse_automations(const struere_runtime *rfrom,
+                             const struere_runtime *rto,
+                             struct access_automations *aut[2], json_t *cand[2],
+                             json_t **changed, char *err, size_t errlen)
+{
+    aut[0] = access_automations_new(rfrom);
+    aut[1] = access_automations_new(rto);
+    cand[0] = json_array();
+    cand[1] = json_array();
+    const json_t *ax = access_automations_list(aut[0]),
+                 *ay = access_automations_list(aut[1]);
+    *changed = ax && ay && cand[0] && cand[1]
+                   ? changed_automations(ax, ay, cand[0], cand[1])
+                   : NULL;
+    if (!*changed)
+        return fail(err, errlen, ACCESS_FAILED,
+                    "out of memory, or an automation of a bundle is not "
+                    "what the compiler writes");
+    return ACCESS_OK;
 }
 
 int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
@@ -750,6 +1214,15 @@ int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
     /* rules that compare with actor.organizationId select other rows
      * when it changed: every subject is computed */
     bool org_changed = organization_changed(from, to);
+    /* what the automations do on each side, parsed when first needed: a
+     * subject's routes through them are compared where its access can
+     * differ, or an automation's trigger or reach did (only where their
+     * bodies differ) */
+    bool autos = struere_bundle_count(from, STRUERE_KIND_AUTOMATION) ||
+                 struere_bundle_count(to, STRUERE_KIND_AUTOMATION);
+    bool autos_differ = bodies_differ(&x, &y, STRUERE_KIND_AUTOMATION);
+    struct access_automations *aut[2] = {NULL, NULL};
+    json_t *cand[2] = {NULL, NULL}, *autos_changed = NULL;
     json_t *list = json_array();
     static const int kinds[2] = {STRUERE_KIND_AGENT, STRUERE_KIND_ROLE};
     for (int k = 0; k < 2 && rc == ACCESS_OK; k++) {
@@ -770,24 +1243,41 @@ int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
             j += cmp >= 0;
             bool whole =
                 org_changed || may_differ(&x, &y, agent, slug, changed);
-            if (!whole && types_same)
-                continue;
+            char name[300];
+            snprintf(name, sizeof(name), "%s:%s", agent ? "agent" : "role",
+                     slug);
             json_t *a = NULL, *b = NULL;
-            rc = side_access(&x, agent, slug, whole ? NULL : removed, &a, err,
-                             errlen);
-            if (rc == ACCESS_OK)
-                rc = side_access(&y, agent, slug, whole ? NULL : added, &b, err,
-                                 errlen);
-            if (rc == ACCESS_OK) {
-                char name[300];
-                snprintf(name, sizeof(name), "%s:%s", agent ? "agent" : "role",
-                         slug);
-                subject_changes(list, name, !agent, a, b, removed, added);
+            if (whole || !types_same) {
+                rc = side_access(&x, agent, slug, whole ? NULL : removed, &a,
+                                 err, errlen);
+                if (rc == ACCESS_OK)
+                    rc = side_access(&y, agent, slug, whole ? NULL : added, &b,
+                                     err, errlen);
+                if (rc == ACCESS_OK)
+                    subject_changes(list, name, !agent, a, b, removed, added);
             }
+            /* the whole access on each side gives every automation set off;
+             * else only the changed automations can be set off otherwise */
+            const json_t *docs[2] = {a, b}, *none[2] = {NULL, NULL};
+            if (rc == ACCESS_OK && autos && (whole || autos_differ) && !aut[0])
+                rc = parse_automations(rfrom, rto, aut, cand, &autos_changed,
+                                       err, errlen);
+            if (rc == ACCESS_OK && autos &&
+                (whole || json_object_size(autos_changed)))
+                rc =
+                    route_changes(list, name, &x, &y,
+                                  (const struct access_automations *const *)aut,
+                                  agent, slug, whole ? docs : none,
+                                  (const json_t *const *)cand, err, errlen);
             json_decref(a);
             json_decref(b);
         }
     }
+    access_automations_free(aut[0]);
+    access_automations_free(aut[1]);
+    json_decref(cand[0]);
+    json_decref(cand[1]);
+    json_decref(autos_changed);
     json_decref(changed);
     json_decref(removed);
     json_decref(added);
@@ -952,7 +1442,31 @@ static void print_change(FILE *out, const json_t *c, bool md)
     const json_t *from = json_object_get(c, "from"),
                  *to = json_object_get(c, "to");
     print_subject(out, json_string_value(json_object_get(c, "subject")), md);
-    if (!strcmp(ch, "deny-removed") || !strcmp(ch, "deny-added")) {
+    if (!strncmp(ch, "automation-", 11)) {
+        bool granted = !strcmp(ch, "automation-granted");
+        const json_t *r = granted ? to : from;
+        const json_t *when = json_object_get(r, "when");
+        fputs(granted ? " now sets off automation "
+                      : " no longer sets off "
+                        "automation ",
+              out);
+        print_code(out, json_string_value(json_object_get(r, "automation")),
+                   md);
+        fputs(" (on ", out);
+        print_pair(out, json_string_value(json_object_get(when, "action")),
+                   json_string_value(json_object_get(when, "resource")), md);
+        fputs("), which does ", out);
+        print_pair(out, act, res, md);
+        fputs(res && !strcmp(res, "*") ? " (any data type)" : "", out);
+        fputs(granted ? " on every row, with no mask, as the system actor (by "
+                      : " (was by ",
+              out);
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(r, "by"), i, p)
+            fprintf(out, "%s%s", i ? ", " : "", json_string_value(p));
+        fputc(')', out);
+    } else if (!strcmp(ch, "deny-removed") || !strcmp(ch, "deny-added")) {
         bool removed = !strcmp(ch, "deny-removed");
         const json_t *by = json_object_get(removed ? from : to, "by");
         fprintf(out, " %s ", removed ? "no longer denies" : "now denies");

@@ -30,21 +30,46 @@ enum access_status {
 };
 
 /*
+ * What each automation of `rt`'s bundle does when it runs, as the system
+ * actor (every row, no mask), parsed once for access_subject and
+ * access_changes. Its list (access_automations_list) is, in slug order,
+ * {"automation": SLUG, "when": {"resource", "action", "condition"},
+ * "does": [{"resource", "action", "by": "SLUG#actions[i]"}]}, where
+ * "when" is the write that sets it off (its trigger: the data type, and
+ * create, update or delete for created, updated, deleted; the condition
+ * as written, or null) and "does" every record tool its actions call
+ * (entity.create, .get, .query, .update, .delete: create, read, list,
+ * update, delete) on the data type its args name ("*": any, where they
+ * name none or a template does), then what the automations its cascading
+ * writes (cascade: true) set off do, each once. Empty where the
+ * environment has no automations (eval). NULL when out of memory or an
+ * automation's body is not what the compiler writes.
+ */
+struct access_automations;
+struct access_automations *access_automations_new(const struere_runtime *rt);
+const json_t *access_automations_list(const struct access_automations *au);
+void access_automations_free(struct access_automations *au);
+
+/*
  * The effective access of one subject of `rt` (agent: the agent `slug`
  * with its roles; else the role `slug` alone) as
  * {"subject": "agent:SLUG"|"role:SLUG", "roles": [...], "allowed":
  * [{"resource", "action", "by", "scope", "rules", "masks"}], "denied":
- * [{"resource", "action", "by"}]}, in `*out` (caller owns it): "scope"
- * with the subject's values resolved, "rules" as the rules are written
- * (struere_predicate_written_json); "denied" holds, for an agent, what an
- * explicit deny removes from what its roles allow, and for a role alone
- * every pair an explicit deny of it covers (a user may hold it with roles
- * that allow it). Resources in bundle order then "users", actions
- * create, read, update, delete, list. Returns an access_status; `err`
- * says why when it is not ACCESS_OK.
+ * [{"resource", "action", "by"}], "automations": [...]}, in `*out`
+ * (caller owns it): "scope" with the subject's values resolved, "rules"
+ * as the rules are written (struere_predicate_written_json); "denied"
+ * holds, for an agent, what an explicit deny removes from what its roles
+ * allow, and for a role alone every pair an explicit deny of it covers (a
+ * user may hold it with roles that allow it); "automations" (only when
+ * `automations`, access_automations_new of `rt`, is not NULL) the
+ * entries of its list whose trigger's write the subject is allowed, in
+ * slug order: it sets them off, and through them does what they do. Resources
+ * in bundle order then "users", actions create, read, update, delete, list.
+ * Returns an access_status; `err` says why when it is not ACCESS_OK.
  */
-int access_subject(const struere_runtime *rt, bool agent, const char *slug,
-                   json_t **out, char *err, size_t errlen);
+int access_subject(const struere_runtime *rt,
+                   const struct access_automations *automations, bool agent,
+                   const char *slug, json_t **out, char *err, size_t errlen);
 
 /*
  * The access changes from the bundle of runtime `from` to that of `to`
@@ -52,17 +77,26 @@ int access_subject(const struere_runtime *rt, bool agent, const char *slug,
  * {"subject", "resource", "action", "change", "widens", "from", "to"}, subject
  * by subject (agents, then roles, in slug order), where change is one of
  * granted, revoked, scope-widened, scope-narrowed, scope-changed,
- * mask-removed, mask-added, mask-changed, and for a role deny-removed
- * (widens) or deny-added. granted: from null, to {"by","scope","masks"};
+ * mask-removed, mask-added, mask-changed, for a role deny-removed
+ * (widens) or deny-added, and automation-granted (widens) or
+ * automation-revoked. granted: from null, to {"by","scope","masks"};
  * revoked: the reverse; scope-*: the scopes (null: every row); mask-*:
- * {"field","type","replacement"} or null; deny-*: {"by"} or null. Scopes
+ * {"field","type","replacement"} or null; deny-*: {"by"} or null;
+ * automation-*: {"automation","when","by"} (access_automations) or null:
+ * the subject now sets off (no longer sets off) that automation, which
+ * does the action on the resource ("*": any data type) as the system
+ * actor; listed per automation, and widening even where the subject may
+ * already do the same itself (the automation does it on every row, with
+ * no mask) or through another automation. Scopes
  * are shown as the rules are written (resolved when those are the same
  * on both sides) and compared both so and resolved (a new organization
  * id, or project name without one, changes the rows of a rule on
  * actor.organizationId). Only subjects whose access can differ are
  * computed (the agent or role, its roles' definitions, the set of data
- * types or the organization id changed); a change where effective access
- * is identical is never listed. Returns an access_status.
+ * types or the organization id changed), and routes through automations
+ * for those and for the automations whose trigger or reach changed; a
+ * change where effective access is identical is never listed. Returns an
+ * access_status.
  */
 int access_changes(const struere_runtime *from, const struere_runtime *to,
                    json_t **out, char *err, size_t errlen);

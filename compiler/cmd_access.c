@@ -30,7 +30,11 @@ static const char access_usage[] =
     "that allow it (ROLE#policies[i]), the row scope (the predicate `can\n"
     "--json` prints; none: every row) and the field masks; then the pairs\n"
     "an explicit deny removes (a deny policy matches where an allow would\n"
-    "grant), with the deny policies.\n"
+    "grant), with the deny policies; then the automations it sets off:\n"
+    "those whose trigger is a write (create, update, delete of a data\n"
+    "type) it is allowed, each with what its actions do, and the\n"
+    "automations their cascading writes set off do (an automation runs as\n"
+    "the system actor: every row, no mask; \"*\": any data type).\n"
     "\n"
     "REV|FILE: a revision of the store or a bundle file (.stb), as for\n"
     "inspect; default: the --env environment's commit (default\n"
@@ -42,7 +46,10 @@ static const char access_usage[] =
     "[{\"subject\",\n"
     "\"roles\", \"allowed\": [{\"resource\", \"action\", \"by\", \"scope\",\n"
     "\"masks\": [{\"field\", \"type\", \"replacement\"}]}], \"denied\":\n"
-    "[{\"resource\", \"action\", \"by\"}]}]}\n"
+    "[{\"resource\", \"action\", \"by\"}], \"automations\":\n"
+    "[{\"automation\", \"when\": {\"resource\", \"action\", "
+    "\"condition\"},\n"
+    "\"does\": [{\"resource\", \"action\", \"by\"}]}]}]}\n"
     "Exit 0; 1 bad input (an unknown agent or role, a bad bundle); 2 usage;\n"
     "3 I/O.\n";
 
@@ -135,6 +142,23 @@ static void print_text(FILE *out, const json_t *s)
             print_by(out, json_object_get(e, "by"), ", ");
             fprintf(out, "\n");
         }
+        json_array_foreach(json_object_get(s, "automations"), j, e)
+        {
+            const json_t *when = json_object_get(e, "when");
+            fprintf(out,
+                    "  sets off automation %s on %s %s (runs as the system "
+                    "actor: every row, no mask)\n",
+                    json_string_value(json_object_get(e, "automation")),
+                    json_string_value(json_object_get(when, "action")),
+                    json_string_value(json_object_get(when, "resource")));
+            size_t k;
+            json_t *d;
+            json_array_foreach(json_object_get(e, "does"), k, d)
+                fprintf(out, "    does %s %s  by %s\n",
+                        json_string_value(json_object_get(d, "action")),
+                        json_string_value(json_object_get(d, "resource")),
+                        json_string_value(json_object_get(d, "by")));
+        }
     }
 }
 
@@ -203,6 +227,41 @@ static void print_md(FILE *out, const json_t *s, int table)
                 print_by(out, json_object_get(e, "by"), ", ");
                 fputs(table ? " |\n" : "\n", out);
             }
+        }
+        json_t *au = json_object_get(s, "automations");
+        if (json_array_size(au)) {
+            fprintf(out, "\nSets off automations (each runs as the system "
+                         "actor: every row, no mask):\n\n");
+            if (table)
+                fprintf(out, "| automation | on | does | by |\n"
+                             "| --- | --- | --- | --- |\n");
+        }
+        json_array_foreach(au, j, e)
+        {
+            const json_t *when = json_object_get(e, "when");
+            const char *name =
+                json_string_value(json_object_get(e, "automation"));
+            size_t k;
+            json_t *d;
+            json_array_foreach(json_object_get(e, "does"), k, d)
+            {
+                fprintf(out,
+                        table ? "| %s | %s %s | %s %s | %s |\n"
+                              : "- %s, on %s %s: %s %s by %s\n",
+                        name,
+                        json_string_value(json_object_get(when, "action")),
+                        json_string_value(json_object_get(when, "resource")),
+                        json_string_value(json_object_get(d, "action")),
+                        json_string_value(json_object_get(d, "resource")),
+                        json_string_value(json_object_get(d, "by")));
+            }
+            if (!json_array_size(json_object_get(e, "does")))
+                fprintf(out,
+                        table ? "| %s | %s %s | no record | |\n"
+                              : "- %s, on %s %s: no record\n",
+                        name,
+                        json_string_value(json_object_get(when, "action")),
+                        json_string_value(json_object_get(when, "resource")));
         }
     }
 }
@@ -286,12 +345,13 @@ static int report_tail(struct report *r)
 }
 
 /* One subject's access, written. Returns an exit code. */
-static int add_subject(const struere_runtime *rt, struct report *r, bool agent,
-                       const char *slug)
+static int add_subject(const struere_runtime *rt,
+                       const struct access_automations *autos, struct report *r,
+                       bool agent, const char *slug)
 {
     json_t *s;
     char err[512];
-    int rc = access_subject(rt, agent, slug, &s, err, sizeof(err));
+    int rc = access_subject(rt, autos, agent, slug, &s, err, sizeof(err));
     if (rc != ACCESS_OK) {
         cli_error("access: %s", err);
         return rc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
@@ -358,6 +418,7 @@ int cmd_access(const struct cli *g, int argc, char **argv)
     struct store *s = cli_store_if_any(g);
     const struere_bundle *b = NULL;
     struere_runtime *rt = NULL;
+    struct access_automations *autos = NULL;
     char label[300];
     int rc = cli_load_runtime(g, s, spec, env, &rt, label, sizeof(label));
     if (rc != EXIT_OK)
@@ -384,6 +445,13 @@ int cmd_access(const struct cli *g, int argc, char **argv)
             goto cleanup;
         }
     }
+    autos = access_automations_new(rt);
+    if (!autos) {
+        cli_error("access: out of memory, or an automation of the bundle is "
+                  "not what the compiler writes");
+        rc = EXIT_IO;
+        goto cleanup;
+    }
     struct report r = {.fmt = fmt, .out = stdout};
     rc = report_head(&r, struere_env_name(struere_runtime_env(rt)),
                      id[0] ? id : NULL);
@@ -394,7 +462,7 @@ int cmd_access(const struct cli *g, int argc, char **argv)
             const char *slug;
             struere_bundle_entry(&slug, NULL, NULL, b, STRUERE_KIND_AGENT, i,
                                  NULL);
-            rc = add_subject(rt, &r, true, slug);
+            rc = add_subject(rt, autos, &r, true, slug);
         }
         for (size_t i = 0;
              rc == EXIT_OK && i < struere_bundle_count(b, STRUERE_KIND_ROLE);
@@ -402,13 +470,13 @@ int cmd_access(const struct cli *g, int argc, char **argv)
             const char *slug;
             struere_bundle_entry(&slug, NULL, NULL, b, STRUERE_KIND_ROLE, i,
                                  NULL);
-            rc = add_subject(rt, &r, false, slug);
+            rc = add_subject(rt, autos, &r, false, slug);
         }
     } else {
         for (size_t i = 0; rc == EXIT_OK && i < nagents; i++)
-            rc = add_subject(rt, &r, true, agents[i]);
+            rc = add_subject(rt, autos, &r, true, agents[i]);
         for (size_t i = 0; rc == EXIT_OK && i < nroles; i++)
-            rc = add_subject(rt, &r, false, roles[i]);
+            rc = add_subject(rt, autos, &r, false, roles[i]);
     }
     if (rc == EXIT_OK)
         rc = report_tail(&r);
@@ -419,6 +487,7 @@ int cmd_access(const struct cli *g, int argc, char **argv)
     if (fflush(stdout) != 0)
         rc = EXIT_IO;
 cleanup:
+    access_automations_free(autos);
     struere_runtime_free(rt);
     if (s)
         store_close(s);

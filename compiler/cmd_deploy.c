@@ -187,7 +187,8 @@ static int set_access(const struere_runtime *a, const struere_runtime *b,
 /* Whether a difference read from review trees this store recorded can
  * change access: it changes an agent, a role or a data type, or the
  * organization id changed (rules compare with actor.organizationId),
- * which is all a decision reads. Otherwise the access changes are none
+ * which is all a decision reads, or an automation (what a subject sets
+ * off, access.h). Otherwise the access changes are none
  * without opening a bundle (deploy stays constant-time). */
 static bool reaches_access(const json_t *diff, bool org_changed)
 {
@@ -198,7 +199,7 @@ static bool reaches_access(const json_t *diff, bool org_changed)
     {
         const char *kind = json_string_value(json_object_get(c, "kind"));
         reads |= !strcmp(kind, "agent") || !strcmp(kind, "role") ||
-                 !strcmp(kind, "data");
+                 !strcmp(kind, "data") || !strcmp(kind, "automation");
     }
     return reads;
 }

@@ -121,6 +121,11 @@ def contradictions(before, after, doc):
     listed = {}
     bad = []
     for c in doc.get("access", []):
+        if c["change"].startswith("automation-"):
+            # what a subject sets off, not what can decides for it
+            if c["widens"] is not (c["change"] == "automation-granted"):
+                bad.append((c["subject"], c["change"], c["widens"]))
+            continue
         key = (c["subject"], c["resource"], c["action"])
         listed[key] = c["change"]
         if c["change"] == "granted" and c["widens"] is not True:
@@ -156,3 +161,37 @@ def contradictions(before, after, doc):
         elif a != b and not change:
             bad.append((key, "rows or masks differ, nothing listed"))
     return bad
+
+
+def check_diff(check, name, base_bundle, base_table, bundle, files, expected,
+               blind=frozenset()):
+    """`struere diff` from base_bundle to bundle (of project `files`): its
+    access list is exactly `expected` ((subject, resource, action,
+    change, widens) tuples), "widens" their OR, `--check no-new-access`
+    exits 1 exactly when one widens, and nothing contradicts `can` (but
+    pairs in `blind`, which can's made-up actor cannot tell apart, may be
+    listed as identical). Returns the diff document, or None."""
+    r = subprocess.run([BIN, "diff", base_bundle, bundle, "--format", "json"],
+                       capture_output=True, text=True)
+    check(f"{name}: diff exits 0", r.returncode == 0, r.stderr)
+    try:
+        doc = json.loads(r.stdout)
+    except ValueError:
+        check(f"{name}: diff prints JSON", False, r.stdout[:300])
+        return None
+    got = sorted((c["subject"], c["resource"], c["action"], c["change"],
+                  c["widens"]) for c in doc.get("access", []))
+    want = sorted(expected)
+    check(f"{name}: the access changes", got == want,
+          f"got {got} want {want}")
+    widens = any(c[4] for c in expected)
+    check(f"{name}: widens is {widens}", doc.get("widens") is widens)
+    g = subprocess.run([BIN, "diff", base_bundle, bundle, "--check",
+                        "no-new-access"], capture_output=True, text=True)
+    check(f"{name}: --check no-new-access exits {int(widens)}",
+          g.returncode == int(widens), g.stdout + g.stderr)
+    bad = [b for b in contradictions(base_table, table(bundle, files), doc)
+           if not (b[0] in blind and b[1] == "identical")]
+    check(f"{name}: agrees with can on every subject x resource x action",
+          not bad, str(bad[:3]))
+    return doc

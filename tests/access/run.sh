@@ -9,7 +9,8 @@
 # catalogue of hand-made edits (catalogue.py), random projects randomly
 # edited, checked against can (random_edits.py), --check no-new-access, the
 # md/html/json reports (values as code: md_report.py), and deploy's gate on
-# widening. Ends "access: N passed, M failed".
+# widening; what subjects set off through automations (automations.py).
+# Ends "access: N passed, M failed".
 set -u
 BIN=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -142,6 +143,9 @@ py "catalogue" "$HERE/catalogue.py" "$S" "$T/catalogue"
 # random projects, randomly edited (ACCESS_ROUNDS, ACCESS_SEED for more)
 mkdir -p "$T/random"
 py "random edits" "$HERE/random_edits.py" "$S" "$T/random" "${ACCESS_ROUNDS:-12}" "${ACCESS_SEED:-20261202}"
+# what subjects set off through automations (access and diff)
+mkdir -p "$T/automations"
+py "automations" "$HERE/automations.py" "$S" "$T/automations"
 run "$S" deploy --yes
 expect "the first deploy is not refused for widening" 0 'Access widened'
 PROD0=$(git rev-parse struere/production)
@@ -217,6 +221,37 @@ expect_err "rollback --to a commit that widens: gated (1)" 1 'widens access'
 run "$S" rollback --yes --to "$(git rev-parse struere/development)" --allow-widening
 expect "rollback --to --allow-widening" 0 'production: '
 
+# ---- an automation alone widens access ---------------------------------
+# Teachers may create progress reports; a new automation on that write
+# updates the lesson, with cascade, so bill-completed-session (on update
+# session) creates a payment: teachers, whose role denies every payment
+# action, now set off a payment's creation (as the system actor).
+cat >automations/close-on-report.yaml <<'EOF'
+name: Close On Report
+slug: close-on-report
+on:
+  entityType: progress-report
+  action: created
+actions:
+  - tool: entity.update
+    args:
+      id: "{{trigger.data.sessionId}}"
+      type: session
+      data:
+        status: completed
+      cascade: true
+EOF
+"$S" dev >/dev/null 2>&1 || fail "dev with the automation"
+run "$S" deploy --yes
+expect_err "deploy --yes refuses an automation that widens access (1)" 1 'widens access .*--allow-widening'
+expect "refused: who sets it off, and the payment it creates" 1 '^  \+ role teacher now sets off automation close-on-report \(on create progress-report\), which does create payment on every row, with no mask, as the system actor \(by bill-completed-session#actions\[2\]\)$'
+run "$S" diff --check no-new-access
+expect "--check: an automation alone widens (1)" 1 'role teacher now sets off automation close-on-report'
+rm automations/close-on-report.yaml
+"$S" dev >/dev/null 2>&1 || fail "dev without the automation"
+run "$S" deploy --yes
+expect "the automation removed: not gated" 0 'production: '
+
 # ---- deploy believes only review trees this store's dev wrote ----------
 # Development takes commits without signatures: a commit whose review/ is
 # an older commit's, beside a bundle that lets guardians delete, must not
@@ -256,7 +291,10 @@ expect "forged review: the widening shown from the bundles" 1 '^  \+ role guardi
 expect "forged review: the definition shown from the bundles" 1 '^~ role guardian$'
 [ "$(git rev-parse struere/production)" = "$PROD1" ] && pass "forged review: production unmoved" || fail "forged review: production unmoved"
 run "$S" deploy --dry-run
-expect "forged review: --dry-run shows the widening" 0 '^Access widened \(7 changes\):$'
+# seven deletes, and deleting a session sets off
+# notify-tutor-of-cancellation (on delete session), which reads records
+expect "forged review: --dry-run shows the widening" 0 '^Access widened \(8 changes\):$'
+expect "forged review: --dry-run shows the automation set off" 0 '^  \+ role guardian now sets off automation notify-tutor-of-cancellation \(on delete session\), which does read \* \(any data type\)'
 # The same bundles beside the older commit's review/ and sources: the
 # victim's next dev, its files unchanged since that older commit, must not
 # reuse what the forged commit holds (and so record it as its own).

@@ -196,6 +196,17 @@ try {
   check('the other cells say not allowed', cells === agree + none, `${cells} cells, ${agree} + ${none}`);
   const staff = await cell('role:staff', 'payment', 'delete');
   check('role:staff may not delete payments: marked denied, with the deny policy', staff && staff.state === 'deny' && /staff#policies\[1\]/.test(staff.title), JSON.stringify(staff));
+  // the teacher role denies every payment action, yet completing a lesson
+  // (an update of a session it may do) sets off bill-completed-session,
+  // which creates a payment as the system actor (fixtures/example)
+  const via = (s, r, a) => page.$eval(`[data-testid=access-cell][data-subject="${s}"][data-resource="${r}"][data-action="${a}"]`,
+    (el) => ({ state: el.dataset.state, via: el.dataset.via, title: el.title })).catch(() => null);
+  const teacherPays = await via('role:teacher', 'payment', 'create');
+  check('role:teacher creates payments through bill-completed-session, though denied itself',
+    teacherPays && teacherPays.state === 'deny' && teacherPays.via.split(' ').includes('bill-completed-session') &&
+    /through automation bill-completed-session/.test(teacherPays.title), JSON.stringify(teacherPays));
+  const guardianPays = await via('role:guardian', 'payment', 'create');
+  check('role:guardian sets off no automation that creates payments', guardianPays && guardianPays.via === '', JSON.stringify(guardianPays));
   const masked = await cell('agent:front-desk', 'teacher', 'read');
   check('agent:front-desk reads teachers with a mask marker', masked && masked.masks > 0 && /data\.hourlyRate hide/.test(masked.title), JSON.stringify(masked));
   await page.select('[data-testid=access-subject]', 'role:guardian');

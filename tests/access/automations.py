@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""What subjects set off: automations in `struere access` and `struere
+diff`. Automations run as the system actor (every row, no mask), so a
+subject allowed the write an automation's trigger names does, through it,
+what its actions do, and what the automations its cascading writes set off
+do. Every expectation below is worked out by hand from the project in this
+file and the model's automation semantics (reference section 2.4:
+triggers on created/updated/deleted, record tools, cascade: true), never
+from the program's output.
+
+    automations.py STRUERE_BINARY WORKDIR
+
+Ends "automations: N passed, M failed".
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import against_can
+from against_can import Checks, build, check_diff, table
+
+BIN, WORK = sys.argv[1], sys.argv[2]
+against_can.BIN = BIN
+check = Checks()
+
+AGENT = """name: {name}
+slug: {slug}
+version: 1.0.0
+model:
+  model: openai/gpt-5-mini
+roles: {roles}
+systemPrompt: |
+  You help the desk.
+"""
+
+
+def data(slug, props):
+    return (f"name: {slug.title()}\nslug: {slug}\nschema:\n  type: object\n"
+            f"  properties:\n" +
+            "".join(f"    {p}: {{type: string}}\n" for p in props))
+
+
+def role(slug, policies):
+    return (f"name: {slug.title()}\nslug: {slug}\npolicies:\n" +
+            "".join(f"  - resource: {r}\n    actions: {a}\n    effect: {e}\n"
+                    for r, a, e in policies))
+
+
+# The base project, and what it does, by hand:
+#   support: read/list/update ticket; every invoice action denied.
+#   clerk: create/read/list invoice.
+#   viewer: read/list ticket.
+#   bill-ticket (on ticket updated): entity.get by id (read, any type:
+#     actions[0]); entity.create invoice with cascade (create invoice:
+#     actions[1]), which sets off log-invoice; entity.update ticket without
+#     cascade (update ticket: actions[2]); email.send (no record).
+#   log-invoice (on invoice created): entity.create audit, no cascade
+#     (create audit: actions[0]); entity.query invoice (list invoice:
+#     actions[1]).
+#   sweep-audit (on audit created): entity.delete by id (delete, any type):
+#     nothing sets it off, log-invoice's create has no cascade.
+BASE = {
+    "struere.yaml": "name: automations\nversion: 1.0.0\n",
+    "data/ticket.yaml": data("ticket", ["title", "status", "kind", "ownerId"]),
+    "data/invoice.yaml": data("invoice", ["ticketId", "amount"]),
+    "data/audit.yaml": data("audit", ["what"]),
+    "roles/support.yaml": role("support", [
+        ("ticket", "[read, list, update]", "allow"),
+        ("invoice", '["*"]', "deny")]),
+    "roles/clerk.yaml": role("clerk", [("invoice", "[create, read, list]",
+                                        "allow")]),
+    "roles/viewer.yaml": role("viewer", [("ticket", "[read, list]", "allow")]),
+    "agents/helper.yaml": AGENT.format(name="Helper", slug="helper",
+                                       roles="[support]"),
+    "automations/bill-ticket.yaml": """name: Bill Ticket
+slug: bill-ticket
+on:
+  entityType: ticket
+  action: updated
+  condition:
+    data.status: done
+actions:
+  - tool: entity.get
+    args:
+      id: "{{trigger.data.ownerId}}"
+    as: owner
+  - tool: entity.create
+    args:
+      type: invoice
+      data:
+        ticketId: "{{trigger.entityId}}"
+      cascade: true
+  - tool: entity.update
+    args:
+      id: "{{trigger.entityId}}"
+      type: ticket
+      data:
+        status: billed
+  - tool: email.send
+    args:
+      to: billing@example.com
+      subject: "Billed {{trigger.entityId}}"
+      text: done
+""",
+    "automations/log-invoice.yaml": """name: Log Invoice
+slug: log-invoice
+on:
+  entityType: invoice
+  action: created
+actions:
+  - tool: entity.create
+    args:
+      type: audit
+      data:
+        what: "invoice {{trigger.entityId}}"
+  - tool: entity.query
+    args:
+      type: invoice
+""",
+    "automations/sweep-audit.yaml": """name: Sweep Audit
+slug: sweep-audit
+on:
+  entityType: audit
+  action: created
+actions:
+  - tool: entity.delete
+    args:
+      id: "{{trigger.entityId}}"
+""",
+}
+
+BILL = [("*", "read", "bill-ticket#actions[0]"),
+        ("invoice", "create", "bill-ticket#actions[1]"),
+        ("audit", "create", "log-invoice#actions[0]"),
+        ("invoice", "list", "log-invoice#actions[1]"),
+        ("ticket", "update", "bill-ticket#actions[2]")]
+LOG = [("audit", "create", "log-invoice#actions[0]"),
+       ("invoice", "list", "log-invoice#actions[1]")]
+SWEEP = [("*", "delete", "sweep-audit#actions[0]")]
+
+
+def sets_off(doc):
+    """subject -> {automation: (when, sorted does)} of an access doc."""
+    return {s["subject"]: {a["automation"]: (
+        (a["when"]["resource"], a["when"]["action"]),
+        sorted((d["resource"], d["action"], d["by"]) for d in a["does"]))
+        for a in s.get("automations", [])} for s in doc["subjects"]}
+
+
+base_dir = os.path.join(WORK, "base")
+ok, err = build(BASE, base_dir)
+check("the base project builds", ok, err)
+base_bundle = base_dir + "/dist/production.stb"
+
+# ---- struere access ----------------------------------------------------------
+r = subprocess.run([BIN, "access", base_bundle, "--format", "json"],
+                   capture_output=True, text=True)
+check("access --format json exits 0", r.returncode == 0, r.stderr)
+got = sets_off(json.loads(r.stdout)) if r.returncode == 0 else {}
+bill = (("ticket", "update"), sorted(BILL))
+want = {"agent:helper": {"bill-ticket": bill},
+        "role:support": {"bill-ticket": bill},
+        "role:clerk": {"log-invoice": (("invoice", "create"), sorted(LOG))},
+        "role:viewer": {}}
+for subject, autos in want.items():
+    check(f"access: {subject} sets off exactly {sorted(autos)}",
+          got.get(subject) == autos, f"got {got.get(subject)}")
+doc = json.loads(r.stdout) if r.returncode == 0 else {"subjects": []}
+cond = [a["when"]["condition"] for s in doc["subjects"]
+        for a in s.get("automations", []) if a["automation"] == "bill-ticket"]
+check("access: the trigger's condition as written",
+      cond and all(c == {"data.status": "done"} for c in cond), str(cond))
+r = subprocess.run([BIN, "access", base_bundle, "--role", "support"],
+                   capture_output=True, text=True)
+check("access text: support sets off bill-ticket, as the system actor",
+      "  sets off automation bill-ticket on update ticket (runs as the system "
+      "actor: every row, no mask)\n    does read *  by bill-ticket#actions[0]\n"
+      "    does create invoice  by bill-ticket#actions[1]\n" in r.stdout,
+      r.stdout[-600:])
+check("access text: the cascade's writes are listed",
+      "    does create audit  by log-invoice#actions[0]\n" in r.stdout,
+      r.stdout[-600:])
+r = subprocess.run([BIN, "access", base_bundle, "--role", "viewer"],
+                   capture_output=True, text=True)
+check("access text: viewer sets off nothing", r.returncode == 0 and
+      "sets off" not in r.stdout, r.stdout)
+for fmt in ("md", "html"):
+    r = subprocess.run([BIN, "access", base_bundle, "--role", "clerk",
+                        "--format", fmt], capture_output=True, text=True)
+    check(f"access {fmt}: clerk's automations listed", r.returncode == 0 and
+          "Sets off automations" in r.stdout and
+          "log-invoice#actions[1]" in r.stdout, r.stdout[-400:])
+r = subprocess.run([BIN, "access", base_dir + "/dist/eval.stb", "--format",
+                    "json"], capture_output=True, text=True)
+check("access in eval (no automations): none set off", r.returncode == 0 and
+      all(s["automations"] == [] for s in json.loads(r.stdout)["subjects"]),
+      r.stdout[:300] + r.stderr)
+
+
+# ---- struere diff ------------------------------------------------------------
+def sub(path, old, new):
+    def edit(files):
+        assert old in files[path], (path, old)
+        files[path] = files[path].replace(old, new, 1)
+    return edit
+
+
+def remove(path):
+    def edit(files):
+        del files[path]
+    return edit
+
+
+def add(path, text):
+    def edit(files):
+        files[path] = text
+    return edit
+
+
+W, N = True, False
+SUP = ["agent:helper", "role:support"]
+
+
+def routes(subjects, pairs, change):
+    return [(s, r, a, change, change == "automation-granted")
+            for s in subjects for r, a in pairs]
+
+
+ALL_BILL = [(r, a) for r, a, _ in BILL]
+BILL_AUTO = "automations/bill-ticket.yaml"
+# (name, edit, expected (subject, resource, action, change, widens))
+CATALOGUE = [
+    ("an automation's description", sub(BILL_AUTO, "slug: bill-ticket\n",
+                                        "slug: bill-ticket\ndescription: x\n"),
+     []),
+    ("an automation removed", remove(BILL_AUTO),
+     routes(SUP, ALL_BILL, "automation-revoked")),
+    ("an automation's trigger moved to a write nobody may do",
+     sub(BILL_AUTO, "action: updated", "action: created"),
+     routes(SUP, ALL_BILL, "automation-revoked")),
+    ("a cascade removed: the set-off automation's writes go",
+     sub(BILL_AUTO, "      cascade: true\n", ""),
+     routes(SUP, [("audit", "create"), ("invoice", "list")],
+            "automation-revoked")),
+    # log-invoice's write now sets off sweep-audit: everyone reaching
+    # log-invoice (the clerk, and support through bill-ticket) reaches its
+    # delete (by id: any type)
+    ("a cascade added on the audit write",
+     sub("automations/log-invoice.yaml",
+         "        what: \"invoice {{trigger.entityId}}\"\n",
+         "        what: \"invoice {{trigger.entityId}}\"\n      cascade: true\n"),
+     routes(SUP + ["role:clerk"], [("*", "delete")], "automation-granted")),
+    # a created record of any type sets off every automation on created:
+    # log-invoice as before, and sweep-audit now
+    ("a type written as a template: any type",
+     sub(BILL_AUTO, "      type: invoice\n", "      type: \"{{trigger.data.kind}}\"\n"),
+     routes(SUP, [("*", "create"), ("*", "delete")], "automation-granted") +
+     routes(SUP, [("invoice", "create")], "automation-revoked")),
+    ("a role allowed the trigger's write",
+     sub("roles/viewer.yaml", "actions: [read, list]",
+         "actions: [read, list, update]"),
+     [("role:viewer", "ticket", "update", "granted", W)] +
+     routes(["role:viewer"], ALL_BILL, "automation-granted")),
+    # helper holds clerk too, but support's deny on every invoice action
+    # wins: helper may not create invoices, so sets off no log-invoice
+    ("an agent gains a role whose trigger write a deny overrides",
+     sub("agents/helper.yaml", "roles: [support]", "roles: [support, clerk]"),
+     []),
+    ("an automation added that writes no record",
+     add("automations/ping.yaml", "name: Ping\nslug: ping\non:\n"
+         "  entityType: ticket\n  action: updated\nactions:\n"
+         "  - tool: email.send\n    args:\n      to: a@example.com\n"
+         "      subject: ping\n      text: ping\n"),
+     []),
+    ("an automation added that the clerk sets off",
+     add("automations/void-ticket.yaml", "name: Void Ticket\nslug: void-ticket\n"
+         "on:\n  entityType: invoice\n  action: created\nactions:\n"
+         "  - tool: entity.update\n    args:\n      id: \"{{trigger.data.ticketId}}\"\n"
+         "      type: ticket\n      data:\n        status: void\n"),
+     # support reaches it too, through bill-ticket's cascading invoice
+     # create, but bill-ticket updated tickets already: a route is an
+     # automation and what it does, not which of its actions does it
+     routes(["role:clerk"], [("ticket", "update")], "automation-granted")),
+]
+
+base_table = table(base_bundle, BASE) if ok else {}
+for i, (name, edit, expected) in enumerate(CATALOGUE):
+    files = dict(BASE)
+    edit(files)
+    root = os.path.join(WORK, "edit%02d" % i)
+    ok, err = build(files, root)
+    check(f"{name}: builds", ok, err)
+    if not ok:
+        continue
+    bundle = root + "/dist/production.stb"
+    doc = check_diff(check, name, base_bundle, base_table, bundle, files,
+                     expected)
+    if doc is None:
+        continue
+    for c in doc.get("access", []):
+        if c["change"].startswith("automation-"):
+            side = c["to"] if c["change"] == "automation-granted" else c["from"]
+            check(f"{name}: {c['subject']} {c['action']} {c['resource']} "
+                  "names its automation and actions",
+                  side and side.get("automation") and side.get("by") and
+                  all(b.startswith(tuple(a + "#actions[" for a in (
+                      "bill-ticket", "log-invoice", "sweep-audit",
+                      "void-ticket"))) for b in side["by"]), str(side))
+
+sys.exit(check.done("automations"))
