@@ -10,7 +10,9 @@
 #     the deployed state): one agent's temperature (nothing access reads),
 #     one role given one more action (every agent holding it is
 #     recomputed), one agent given one more role, one data type added
-#     (every subject is recomputed: the worst case),
+#     (every subject is recomputed: the worst case), one automation's
+#     description (every automation parsed, every subject asked whether
+#     it sets that one off),
 #   - the old diff on the same two commits.
 # Prints a Markdown table on stdout.
 #
@@ -89,8 +91,11 @@ for n in "${sizes[@]}"; do
     atc=$(bestcpu "$struere" access)
     agent=$(ls agents | sed -n 1p)
     role=$(ls roles | sed -n 1p)
-    for edit in temperature role-action agent-role data-type; do
-        git checkout -q -- . 2>/dev/null || true
+    auto=$(ls automations | sed -n 1p)
+    for edit in temperature role-action agent-role data-type automation; do
+        # each edit from the deployed sources (git does not track them:
+        # the store's branches hold the bundles)
+        cp -r "$proj"/. .
         rm -f data/zz-bench-added.yaml
         case $edit in
         temperature)
@@ -120,6 +125,8 @@ s = re.sub(r'^roles: \[', 'roles: ["%s", ' % r, s, count=1, flags=re.M)
 open(p, "w").write(s)
 PY
             ;;
+        automation)
+            sed -i 's/^description: .*/description: "edited by the access bench"/' "automations/$auto" ;;
         data-type)
             printf 'name: "Zz Bench Added"\nslug: "zz-bench-added"\nschema:\n  type: "object"\n  properties:\n    title:\n      type: "string"\n' >data/zz-bench-added.yaml ;;
         esac

@@ -1174,15 +1174,16 @@ static bool bodies_differ(const struct side *x, const struct side *y, int kind)
     return false;
 }
 
-/* The automations of both sides (access_automations_new), the changed
- * ones' slugs and each side's entries of them (changed_automations). */
+/* The automations of both sides (access_automations_new; parsed once
+ * when their bodies are the same on both), the changed ones' slugs and
+ * each side's entries of them (changed_automations). */
 static int parse_automations(const struere_runtime *rfrom,
-                             const struere_runtime *rto,
+                             const struere_runtime *rto, bool same,
                              struct access_automations *aut[2], json_t *cand[2],
                              json_t **changed, char *err, size_t errlen)
 {
     aut[0] = access_automations_new(rfrom);
-    aut[1] = access_automations_new(rto);
+    aut[1] = same ? aut[0] : access_automations_new(rto);
     cand[0] = json_array();
     cand[1] = json_array();
     const json_t *ax = access_automations_list(aut[0]),
@@ -1260,8 +1261,8 @@ int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
              * else only the changed automations can be set off otherwise */
             const json_t *docs[2] = {a, b}, *none[2] = {NULL, NULL};
             if (rc == ACCESS_OK && autos && (whole || autos_differ) && !aut[0])
-                rc = parse_automations(rfrom, rto, aut, cand, &autos_changed,
-                                       err, errlen);
+                rc = parse_automations(rfrom, rto, !autos_differ, aut, cand,
+                                       &autos_changed, err, errlen);
             if (rc == ACCESS_OK && autos &&
                 (whole || json_object_size(autos_changed)))
                 rc =
@@ -1273,8 +1274,9 @@ int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
             json_decref(b);
         }
     }
+    if (aut[1] != aut[0])
+        access_automations_free(aut[1]);
     access_automations_free(aut[0]);
-    access_automations_free(aut[1]);
     json_decref(cand[0]);
     json_decref(cand[1]);
     json_decref(autos_changed);

@@ -49,8 +49,10 @@ static const char diff_usage[] =
     "FROM and TO are environments (development, production, eval), any\n"
     "git revision of the store, or .stb files; default production\n"
     "development. ENV picks which bundle of a commit (default production;\n"
-    "eval for the eval branch). md is a review-ready report for a pull\n"
-    "request (\"Access widened\" first); html is it rendered.\n"
+    "eval for the eval branch); an eval bundle compared with another\n"
+    "environment's is warned about on stderr (eval holds other kinds).\n"
+    "md is a review-ready report for a pull request (\"Access widened\"\n"
+    "first); html is it rendered.\n"
     "\n"
     "JSON: {\"from\", \"to\", \"changes\": [...], \"access\": [{\"subject\",\n"
     "\"resource\", \"action\", \"change\", \"widens\", \"from\", \"to\"}],\n"
@@ -144,6 +146,20 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
         }
         rc = cli_load_runtime(g, s, side[k], env, &rt[k], label[k],
                               sizeof(label[k]));
+    }
+    /* Eval's bundle holds other kinds than the others' (eval suites and
+     * fixtures, no automations), by design: say so, as what follows is
+     * no promotion's difference. */
+    if (rc == EXIT_OK && rt[0] && rt[1] &&
+        (struere_runtime_env(rt[0]) == STRUERE_ENV_EVAL) !=
+            (struere_runtime_env(rt[1]) == STRUERE_ENV_EVAL)) {
+        bool first = struere_runtime_env(rt[0]) == STRUERE_ENV_EVAL;
+        fprintf(stderr,
+                "struere: warning: %s is an eval bundle and %s a %s bundle: "
+                "eval holds eval suites and fixtures and no automations, so "
+                "they differ by design; no deploy makes this difference\n",
+                label[first ? 0 : 1], label[first ? 1 : 0],
+                struere_env_name(struere_runtime_env(rt[first ? 1 : 0])));
     }
     json_t *access = NULL;
     if (rc == EXIT_OK) {

@@ -133,8 +133,9 @@ void role_check_file(struct check_ctx *c, struct def *d,
             if (s == 0)
                 check_value(c, rule);
             const struct node *t = node_get(rule, "entityType");
+            /* "*" is no data type: an error of its own (check_path) */
             if (effects_known && t && t->type == NODE_STRING &&
-                !grants(view, t->str, NULL))
+                strcmp(t->str, "*") != 0 && !grants(view, t->str, NULL))
                 diag_warning(c->diags, t, "rule-unused",
                              "add an allow policy for this data type, or "
                              "remove the rule",
@@ -152,6 +153,19 @@ static void check_path(struct check_ctx *c, const struct node *rule,
     const struct node *f = node_get(rule, key);
     if (!t || t->type != NODE_STRING)
         return;
+    /* A policy's resource may be "*"; a rule is for the records of one
+     * data type (the engine attaches it where resource == entityType). */
+    if (!strcmp(t->str, "*")) {
+        bool scope = !strcmp(key, "field");
+        diag_error(c->diags, t, "unknown-data-type",
+                   scope ? "write one scope rule per data type it is for"
+                         : "write one field mask per data type it is for",
+                   "'*' is not a data type: a %s applies to the records of "
+                   "the one data type it names (only a policy's resource "
+                   "may be '*')",
+                   scope ? "scope rule" : "field mask");
+        return;
+    }
     struct def *data = check_lookup(c, KIND_DATA, t->str);
     if (!data) {
         check_unknown_ref(c, t, KIND_DATA, "unknown-data-type", "data type",

@@ -544,17 +544,37 @@ static const char *state_where(const char *state_file, char *buf, size_t size)
     return buf;
 }
 
-/* The highest promotion `st` remembers accepting (0: none), with its
- * environment in `*env`. */
-static uint64_t signed_before(const struct rt_state *st, int *env)
+/*
+ * A state from before policies were remembered (signed promotions, no
+ * policy) cannot anchor the chain; but a signed promotion accepted says a
+ * policy required a signature then, so neither no policy (t NULL: the
+ * trust ref deleted) nor one that requires none for that environment is
+ * the one of then: STRUERE_ETRUST.
+ */
+static int legacy_check(const struct rt_state *st, const struere_trust *t,
+                        const char *where, struere_error *err)
 {
-    uint64_t best = 0;
-    for (int e = STRUERE_ENV_DEVELOPMENT; e <= STRUERE_ENV_EVAL; e++)
-        if (st->sequence[e] > best) {
-            best = st->sequence[e];
-            *env = e;
-        }
-    return best;
+    for (int env = STRUERE_ENV_DEVELOPMENT;
+         !st->trust_version && env <= STRUERE_ENV_EVAL; env++) {
+        if (!st->sequence[env] || struere_trust_required(t, env) >= 1)
+            continue;
+        if (!t)
+            return rt_fail(err, STRUERE_ETRUST,
+                           "signed promotion #%llu of %s was accepted before "
+                           "(%s) but the store has no trust policy (" TRUST_REF
+                           "): the ref was deleted",
+                           (unsigned long long)st->sequence[env],
+                           struere_env_name(env), where);
+        return rt_fail(err, STRUERE_ETRUST,
+                       "signed promotion #%llu of %s was accepted before "
+                       "(%s) but the store's trust policy (version %u) "
+                       "requires no signature for %s: " TRUST_REF
+                       " was replaced or moved back",
+                       (unsigned long long)st->sequence[env],
+                       struere_env_name(env), where, struere_trust_version(t),
+                       struere_env_name(env));
+    }
+    return 0;
 }
 
 /*
@@ -574,23 +594,14 @@ static int trust_read(struct rt_git *repo, const char *trust_file,
     size_t pinned_len = 0;
     *t = NULL;
     int rc = rt_git_ref(repo, TRUST_REF, id, &e);
-    int signed_env = 0;
-    uint64_t signed_seq = signed_before(st, &signed_env);
     if (rc == STRUERE_ENOTFOUND && st->trust_version)
         return rt_fail(err, STRUERE_ETRUST,
                        "the store has no trust policy (" TRUST_REF "), but "
                        "version %u was in force when it was accepted before "
                        "(%s): the ref was deleted",
                        st->trust_version, where);
-    /* A state from before policies were remembered: a signed promotion
-     * accepted says a policy required signatures then. */
-    if (rc == STRUERE_ENOTFOUND && signed_seq)
-        return rt_fail(err, STRUERE_ETRUST,
-                       "the store has no trust policy (" TRUST_REF "), but "
-                       "signed promotion #%llu of %s was accepted before "
-                       "(%s): the ref was deleted",
-                       (unsigned long long)signed_seq,
-                       struere_env_name(signed_env), where);
+    if (rc == STRUERE_ENOTFOUND && legacy_check(st, NULL, where, err) < 0)
+        return STRUERE_ETRUST;
     if (rc == STRUERE_ENOTFOUND)
         return trust_file
                    ? rt_fail(err, STRUERE_ETRUST,
@@ -615,23 +626,10 @@ static int trust_read(struct rt_git *repo, const char *trust_file,
         rc = rt_trust_load(t, (const char *)obj.data, obj.len, pinned,
                            pinned_len, st->trust_version, st->trust_digest,
                            where, err);
-    /* A state from before policies were remembered (signed promotions,
-     * no policy): the chain cannot be anchored, but a policy that requires
-     * no signature where one was given is not the one of then. */
-    for (int env = STRUERE_ENV_DEVELOPMENT;
-         rc == 0 && !st->trust_version && env <= STRUERE_ENV_EVAL; env++)
-        if (st->sequence[env] && struere_trust_required(*t, env) < 1) {
-            rc = rt_fail(err, STRUERE_ETRUST,
-                         "signed promotion #%llu of %s was accepted before "
-                         "(%s) but the store's trust policy (version %u) "
-                         "requires no signature for %s: refs/struere/trust "
-                         "was replaced or moved back",
-                         (unsigned long long)st->sequence[env],
-                         struere_env_name(env), where,
-                         struere_trust_version(*t), struere_env_name(env));
-            struere_trust_free(*t);
-            *t = NULL;
-        }
+    if (rc == 0 && (rc = legacy_check(st, *t, where, err)) < 0) {
+        struere_trust_free(*t);
+        *t = NULL;
+    }
     if (rc == 0) {
         unsigned char digest[32];
         struere_trust_digest(digest, *t);

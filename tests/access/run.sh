@@ -95,6 +95,16 @@ py "expected.table" "$HERE/expected.py" "$HERE/expected.table" "$T/named.json"
 # ---- the differential against can (eval bundle file) ---------------------
 py "differential" "$HERE/differential.py" "$S" "$T/b/eval.stb"
 
+# ---- diff across environments --------------------------------------------
+# eval holds other kinds (suites, fixtures, no automations): comparing its
+# bundle with another environment's is said to be no promotion's difference
+run "$S" diff "$T/b/production.stb" "$T/b/eval.stb"
+expect_err "diff of a production and an eval bundle: warned, exit 0" 0 \
+    "^struere: warning: $T/b/eval.stb is an eval bundle and $T/b/production.stb a production bundle: .*no deploy makes this difference$"
+run "$S" diff "$T/b/production.stb" "$T/b/development.stb"
+if [ "$RC" = 0 ] && ! grep -q warning "$T/err"; then pass "diff of production and development bundles: no warning"; else
+    fail "diff of production and development bundles: no warning" "exit $RC: $(head -c 300 "$T/err")"; fi
+
 # ---- subjects, revisions, files ------------------------------------------
 run "$S" access --json
 expect "default: every agent and every role" 0
