@@ -279,13 +279,27 @@ static const char *event_action(const char *event)
                                        : NULL;
 }
 
-/* The data type an action's args name: their "type" when it is a slug
- * written out, else "*" (any type: entity.get and entity.delete take an
- * id alone, and a template names a type only when the automation runs). */
-static const char *action_type(const json_t *args)
+/* The data type a record tool's call reaches: its args' "type" when it
+ * is a slug written out, else "*" (any type: a template names a type only
+ * when the automation runs). entity.get and entity.delete take an id
+ * alone (schemas/builtin-tools.yaml): a "type" beside it is not read, and
+ * the record may be of any type. */
+static const char *action_type(const char *what, const json_t *args)
 {
+    if (!strcmp(what, "read") || !strcmp(what, "delete"))
+        return "*";
     const char *t = json_string_value(json_object_get(args, "type"));
     return t && *t && !strstr(t, "{{") ? t : "*";
+}
+
+/* Whether a write's args may set off the automations on it: cascade is
+ * true, or a template that may resolve to true when the automation runs
+ * (a string that is one {{path}} becomes the value it names). */
+static bool may_cascade(const json_t *args)
+{
+    const json_t *c = json_object_get(args, "cascade");
+    const char *t = json_string_value(c);
+    return json_is_true(c) || (t && strstr(t, "{{"));
 }
 
 /* "RESOURCE\tACTION" into key (at least 600 bytes). */
@@ -323,7 +337,7 @@ static void reach(struct auto_set *set, size_t u, json_t *does, json_t *keys)
         if (!what)
             continue;
         const json_t *args = json_object_get(act, "args");
-        const char *type = action_type(args);
+        const char *type = action_type(what, args);
         char by[300], key[900];
         snprintf(by, sizeof(by), "%s#actions[%zu]", set->slugs[u], i);
         snprintf(key, sizeof(key), "%s\t%s\t%s", type, what, by);
@@ -333,10 +347,11 @@ static void reach(struct auto_set *set, size_t u, json_t *does, json_t *keys)
             json_array_append_new(does, e);
             json_object_set_new(keys, key, json_true());
         }
-        /* a write with cascade: true sets off the automations on it; one
-         * of any type (*), those on that write of every type */
-        if (!json_is_true(json_object_get(args, "cascade")) ||
-            !strcmp(what, "read") || !strcmp(what, "list"))
+        /* a write with cascade: true (or a template) sets off the
+         * automations on it; one of any type (*), those on that write of
+         * every type */
+        if (!may_cascade(args) || !strcmp(what, "read") ||
+            !strcmp(what, "list"))
             continue;
         if (strcmp(type, "*") != 0) {
             json_t *v;

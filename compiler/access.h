@@ -39,9 +39,10 @@ enum access_status {
  * create, update or delete for created, updated, deleted; the condition
  * as written, or null) and "does" every record tool its actions call
  * (entity.create, .get, .query, .update, .delete: create, read, list,
- * update, delete) on the data type its args name ("*": any, where they
- * name none or a template does), then what the automations its cascading
- * writes (cascade: true) set off do, each once. Empty where the
+ * update, delete) on the data type its args name ("*": any, for a get or
+ * a delete, which take an id alone, and where a template names it), then
+ * what the automations its cascading writes (cascade: true, or a
+ * template that may resolve to it) set off do, each once. Empty where the
  * environment has no automations (eval). NULL when out of memory or an
  * automation's body is not what the compiler writes.
  */
@@ -85,7 +86,8 @@ int access_subject(const struere_runtime *rt,
  * automation-*: {"automation","when","by"} (access_automations) or null:
  * the subject now sets off (no longer sets off) that automation, which
  * does the action on the resource ("*": any data type) as the system
- * actor; listed per automation, and widening even where the subject may
+ * actor; listed per automation (a renamed one: its routes revoked, and
+ * granted under the new slug), and widening even where the subject may
  * already do the same itself (the automation does it on every row, with
  * no mask) or through another automation. Scopes
  * are shown as the rules are written (resolved when those are the same

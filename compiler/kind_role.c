@@ -153,17 +153,18 @@ static void check_path(struct check_ctx *c, const struct node *rule,
     const struct node *f = node_get(rule, key);
     if (!t || t->type != NODE_STRING)
         return;
-    /* A policy's resource may be "*"; a rule is for the records of one
-     * data type (the engine attaches it where resource == entityType). */
+    /* A policy's resource may be "*"; a rule is checked against the
+     * schema of the one data type it names. */
     if (!strcmp(t->str, "*")) {
         bool scope = !strcmp(key, "field");
         diag_error(c->diags, t, "unknown-data-type",
                    scope ? "write one scope rule per data type it is for"
                          : "write one field mask per data type it is for",
-                   "'*' is not a data type: a %s applies to the records of "
-                   "the one data type it names (only a policy's resource "
-                   "may be '*')",
-                   scope ? "scope rule" : "field mask");
+                   "'*' is not a data type: a %s names the data type "
+                   "whose records it applies to, so that its %s is checked "
+                   "against that type's schema",
+                   scope ? "scope rule" : "field mask",
+                   scope ? "field" : "fieldPath");
         return;
     }
     struct def *data = check_lookup(c, KIND_DATA, t->str);

@@ -268,6 +268,21 @@ CATALOGUE = [
     ("an agent gains a role whose trigger write a deny overrides",
      sub("agents/helper.yaml", "roles: [support]", "roles: [support, clerk]"),
      []),
+    # a cascade written as a template may resolve to true when the
+    # automation runs (a string that is one {{path}} becomes its value):
+    # what it sets off is still reached
+    ("a cascade written as a template",
+     sub(BILL_AUTO, "      cascade: true\n",
+         "      cascade: \"{{trigger.data.kind}}\"\n"),
+     []),
+    # entity.delete takes an id alone: a type beside it is not read, and
+    # the record deleted may be of any type
+    ("an automation added whose delete names a type beside its id",
+     add("automations/purge.yaml", "name: Purge\nslug: purge\non:\n"
+         "  entityType: ticket\n  action: updated\nactions:\n"
+         "  - tool: entity.delete\n    args:\n"
+         "      id: \"{{trigger.data.kind}}\"\n      type: audit\n"),
+     routes(SUP, [("*", "delete")], "automation-granted")),
     ("an automation added that writes no record",
      add("automations/ping.yaml", "name: Ping\nslug: ping\non:\n"
          "  entityType: ticket\n  action: updated\nactions:\n"
@@ -307,6 +322,7 @@ for i, (name, edit, expected) in enumerate(CATALOGUE):
                   side and side.get("automation") and side.get("by") and
                   all(b.startswith(tuple(a + "#actions[" for a in (
                       "bill-ticket", "log-invoice", "sweep-audit",
-                      "void-ticket"))) for b in side["by"]), str(side))
+                      "void-ticket", "purge"))) for b in side["by"]),
+                  str(side))
 
 sys.exit(check.done("automations"))
