@@ -492,11 +492,7 @@ static int subject_actor(const struere_runtime *rt, bool agent,
     return ACCESS_OK;
 }
 
-/* A list ("allowed" or "denied") of a subject keyed "RESOURCE\tACTION". */
-static json_t *by_pair(const json_t *subject, const char *list);
-
-/* The automations whose trigger's write the subject s is allowed (its
- * "allowed" list), each with what it does, in slug order. */
+/* Orders automation entries by slug. */
 static int by_slug(const void *x, const void *y)
 {
     const json_t *a = *(const json_t *const *)x, *b = *(const json_t *const *)y;
@@ -504,6 +500,8 @@ static int by_slug(const void *x, const void *y)
                   json_string_value(json_object_get(b, "automation")));
 }
 
+/* The automations whose trigger's write the subject s is allowed (its
+ * "allowed" list), each with what it does, in slug order. */
 static json_t *set_off(const json_t *s, const struct access_automations *autos)
 {
     json_t *out = json_array(), *e;
