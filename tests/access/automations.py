@@ -237,6 +237,13 @@ CATALOGUE = [
      []),
     ("an automation removed", remove(BILL_AUTO),
      routes(SUP, ALL_BILL, "automation-revoked")),
+    # routes are per automation (access.h, README): the same automation
+    # under a new slug is its routes revoked and granted again
+    ("an automation renamed",
+     lambda files: files.update({"automations/bill-ticket-2.yaml": files.pop(
+         BILL_AUTO).replace("slug: bill-ticket\n", "slug: bill-ticket-2\n")}),
+     routes(SUP, ALL_BILL, "automation-revoked") +
+     routes(SUP, ALL_BILL, "automation-granted")),
     ("an automation's trigger moved to a write nobody may do",
      sub(BILL_AUTO, "action: updated", "action: created"),
      routes(SUP, ALL_BILL, "automation-revoked")),
@@ -322,7 +329,8 @@ for i, (name, edit, expected) in enumerate(CATALOGUE):
                   side and side.get("automation") and side.get("by") and
                   all(b.startswith(tuple(a + "#actions[" for a in (
                       "bill-ticket", "log-invoice", "sweep-audit",
-                      "void-ticket", "purge"))) for b in side["by"]),
+                      "void-ticket", "purge", "bill-ticket-2")))
+                      for b in side["by"]),
                   str(side))
 
 sys.exit(check.done("automations"))
