@@ -102,7 +102,12 @@ int cache_file_write(const char *dir, const char *name, const void *data,
                      size_t len)
 {
     make_dirs(dir);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_uid != geteuid())) {
+        close(fd);
+        return -1;
+    }
     if (fd < 0)
         return -1;
     int rc = cache_file_write_at(fd, name, data, len);
@@ -147,12 +152,13 @@ void cache_file_sweep(const char *dir)
     }
 }
 
-/* Reads dir/key when it is a key only this user can read or write. Never
- * waits on a FIFO put there (O_NONBLOCK, as the other cache readers): it
- * is not a regular file, so not a key, and is replaced as any other. */
-static bool read_key(const char *path, unsigned char key[CACHE_KEY_BYTES])
+/* Reads key in the directory open as dir when it is a key only this user
+ * can read or write. Never waits on a FIFO put there (O_NONBLOCK, as the
+ * other cache readers): it is not a regular file, so not a key, and is
+ * replaced as any other. */
+static bool read_key(int dir, unsigned char key[CACHE_KEY_BYTES])
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    int fd = openat(dir, "key", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return false;
     struct stat st;
@@ -164,17 +170,15 @@ static bool read_key(const char *path, unsigned char key[CACHE_KEY_BYTES])
     return ok;
 }
 
-bool cache_file_key(const char *dir, bool create,
-                    unsigned char key[CACHE_KEY_BYTES])
+/* The key of the directory open as at (cache_file_key). */
+static bool key_at(int at, bool create, unsigned char key[CACHE_KEY_BYTES])
 {
-    char path[4400];
-    snprintf(path, sizeof(path), "%s/key", dir);
-    if (read_key(path, key))
+    if (read_key(at, key))
         return true;
     if (!create)
         return false;
     struct stat st;
-    if (lstat(path, &st) == 0) {
+    if (fstatat(at, "key", &st, AT_SYMLINK_NOFOLLOW) == 0) {
         /* One that looks usable is never replaced: made meanwhile by
          * another thread or run, or a read that failed for a passing
          * reason. One that is not (type, owner, mode, size) is replaced,
@@ -183,22 +187,17 @@ bool cache_file_key(const char *dir, bool create,
          * caches of one are then ignored next time, a cache miss.) */
         if (S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
             (st.st_mode & 077) == 0 && st.st_size == CACHE_KEY_BYTES)
-            return read_key(path, key);
-        unlink(path);
+            return read_key(at, key);
+        unlinkat(at, "key", 0);
     }
     /* A new key, written whole with mode 0600 and linked into place: when
      * two runs make one at once, the first link wins and both use it. */
     if (sodium_init() < 0)
         return false;
-    make_dirs(dir);
-    int at = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     char tmp[64];
-    int fd = at >= 0 ? temp_create(at, "key", 0600, tmp, sizeof(tmp)) : -1;
-    if (fd < 0) {
-        if (at >= 0)
-            close(at);
+    int fd = temp_create(at, "key", 0600, tmp, sizeof(tmp));
+    if (fd < 0)
         return false;
-    }
     unsigned char fresh[CACHE_KEY_BYTES];
     randombytes_buf(fresh, sizeof(fresh));
     bool written =
@@ -207,9 +206,30 @@ bool cache_file_key(const char *dir, bool create,
     if (written && linkat(at, tmp, at, "key", 0) != 0 && errno != EEXIST)
         written = false;
     unlinkat(at, tmp, 0);
-    close(at);
     sodium_memzero(fresh, sizeof(fresh));
-    return written && read_key(path, key);
+    return written && read_key(at, key);
+}
+
+bool cache_file_key(const char *dir, bool create,
+                    unsigned char key[CACHE_KEY_BYTES])
+{
+    /* Without its trailing slashes: a link would be followed. */
+    char d[4400];
+    size_t n = (size_t)snprintf(d, sizeof(d), "%s", dir);
+    if (n >= sizeof(d))
+        return false;
+    while (n > 1 && d[n - 1] == '/')
+        d[--n] = '\0';
+    if (create)
+        make_dirs(d);
+    int at = open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (at < 0)
+        return false;
+    struct stat st;
+    bool ok = fstat(at, &st) == 0 && st.st_uid == geteuid() &&
+              key_at(at, create, key);
+    close(at);
+    return ok;
 }
 
 /* ---- sealing -------------------------------------------------------------

@@ -25,7 +25,8 @@ bool cache_file_project_path(const char *git_dir, const char *prefix,
                              const char *project_dir, char *buf, size_t size);
 /* Writes data as dir/name: to dir/.name.PID.N.tmp first (N: this process's
  * count), renamed over dir/name when it is all written. Creates dir (and its
- * parent) when missing. Returns 0, or -1 (nothing is left behind). */
+ * parent) when missing. Not in a dir that is a link or another user's.
+ * Returns 0, or -1 (nothing is left behind). */
 int cache_file_write(const char *dir, const char *name, const void *data,
                      size_t len);
 /* The same in the directory open as dir (a descriptor), which is not
@@ -45,8 +46,10 @@ DIR *cache_file_list(int dir);
 /* The store's secret key for authenticating its caches (CACHE_KEY_BYTES
  * random bytes in dir/key, dir being <git dir>/struere), made when
  * missing if create is set. Only a regular file of the right size, of
- * this user and readable or writable by no one else, is taken: whoever
- * else can write the git directory can then neither read nor replace it.
+ * this user and readable or writable by no one else, in a directory of
+ * this user that is not a link, is taken: whoever else can write the git
+ * directory can then neither read nor replace it, nor send the caches
+ * elsewhere (a link put at struere/).
  * With create, an unusable key is replaced by a new one. Returns false
  * when there is no usable key (the caches are then not used). */
 #define CACHE_KEY_BYTES 32

@@ -48,8 +48,11 @@ static const char diff_usage[] =
     "\n"
     "FROM and TO are environments (development, production, eval), any\n"
     "git revision of the store, or .stb files; default production\n"
-    "development. ENV picks which bundle of a commit (default production;\n"
-    "eval for the eval branch); an eval bundle compared with another\n"
+    "development. ENV picks which bundle of a commit; without it, eval's\n"
+    "for eval, production's for development and production (what a\n"
+    "deploy promotes), and for another revision production's when its\n"
+    "commit holds one, else eval's. A file is the environment it was\n"
+    "built for, whatever ENV. An eval bundle compared with another\n"
     "environment's is warned about on stderr (eval holds other kinds).\n"
     "md is a review-ready report for a pull request (\"Access widened\"\n"
     "first); html is it rendered.\n"
@@ -82,6 +85,24 @@ static const char status_usage[] =
     "bundle that run compiled is up to date.\n"
     "\n"
     "  -v, --verbose   say on stderr what each phase took\n";
+
+/* Without --env, the bundle a side names: eval's for eval, production's
+ * for development and production (what a deploy promotes), and for a
+ * revision production's when its commit holds one, else eval's (a commit
+ * of the eval branch holds eval's alone). A file is what it is. */
+static int side_env(struct store *s, const char *side)
+{
+    char id[41], blob[41];
+    if (!strcmp(side, "eval"))
+        return ENV_EVAL;
+    if (s && strcmp(side, "production") && strcmp(side, "development") &&
+        store_resolve(s, side, id) == STORE_OK &&
+        store_blob_id(s, id, compile_bundle_path(ENV_PRODUCTION), blob) ==
+            STORE_NOTFOUND &&
+        store_blob_id(s, id, compile_bundle_path(ENV_EVAL), blob) == STORE_OK)
+        return ENV_EVAL;
+    return ENV_PRODUCTION;
+}
 
 int cmd_diff(const struct cli *g, int argc, char **argv)
 {
@@ -128,11 +149,10 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
         side[0] = "production";
     if (!side[1])
         side[1] = "development";
-    if (env < 0)
-        env = !strcmp(side[0], "eval") || !strcmp(side[1], "eval")
-                  ? ENV_EVAL
-                  : ENV_PRODUCTION;
     struct store *s = cli_store_if_any(g);
+    int side_of[2] = {env, env};
+    for (int k = 0; k < 2 && env < 0; k++)
+        side_of[k] = side_env(s, side[k]);
     struere_runtime *rt[2] = {NULL, NULL};
     char label[2][300];
     int rc = EXIT_OK;
@@ -144,22 +164,24 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
             snprintf(label[k], sizeof(label[k]), "production (never deployed)");
             continue;
         }
-        rc = cli_load_runtime(g, s, side[k], env, &rt[k], label[k],
+        rc = cli_load_runtime(g, s, side[k], side_of[k], &rt[k], label[k],
                               sizeof(label[k]));
     }
     /* Eval's bundle holds other kinds than the others' (eval suites and
      * fixtures, no automations), by design: say so, as what follows is
-     * no promotion's difference. */
-    if (rc == EXIT_OK && rt[0] && rt[1] &&
-        (struere_runtime_env(rt[0]) == STRUERE_ENV_EVAL) !=
-            (struere_runtime_env(rt[1]) == STRUERE_ENV_EVAL)) {
-        bool first = struere_runtime_env(rt[0]) == STRUERE_ENV_EVAL;
+     * no promotion's difference. A side with no bundle is production
+     * never deployed, as empty as the bundle asked for would be. */
+    int env_of[2];
+    for (int k = 0; k < 2; k++)
+        env_of[k] = rt[k] ? struere_runtime_env(rt[k]) : side_of[k] + 1;
+    if (rc == EXIT_OK &&
+        (env_of[0] == STRUERE_ENV_EVAL) != (env_of[1] == STRUERE_ENV_EVAL)) {
+        int ev = env_of[0] == STRUERE_ENV_EVAL ? 0 : 1;
         fprintf(stderr,
                 "struere: warning: %s is an eval bundle and %s a %s bundle: "
                 "eval holds eval suites and fixtures and no automations, so "
                 "they differ by design; no deploy makes this difference\n",
-                label[first ? 0 : 1], label[first ? 1 : 0],
-                struere_env_name(struere_runtime_env(rt[first ? 1 : 0])));
+                label[ev], label[1 - ev], struere_env_name(env_of[1 - ev]));
     }
     json_t *access = NULL;
     if (rc == EXIT_OK) {

@@ -261,12 +261,29 @@ void automation_check_refs(struct check_ctx *c, struct def *d,
 /* ---- cascades -------------------------------------------------------------
  */
 
+/* How an action's write sets off an automation: not at all; surely
+ * (cascade: true, and the write's type and event are the automation's
+ * trigger); or maybe, when the record decides (why_maybe). */
+enum edge { EDGE_NONE, EDGE_SURE, EDGE_MAYBE };
+enum why_maybe {
+    MAYBE_CASCADE, /* cascade is one {{path}}: the value it names */
+    MAYBE_TYPE,    /* the type written is a template */
+    MAYBE_DELETE,  /* a delete takes an id alone: a record of any type */
+};
+
 struct cascade_graph {
     struct def **autos;
     size_t n;
     int *color; /* 0 new, 1 on the path, 2 done */
+    /* The path: path[k], entered from path[k - 1] by its action
+     * via[k] (index via_index[k]), maybe[k] when that edge is a maybe. */
     size_t *path;
+    const struct node **via;
+    size_t *via_index;
+    bool *maybe;
     size_t depth;
+    bool maybes;  /* this pass follows maybe edges too */
+    bool *warned; /* an automation's possible cycle is told once */
 };
 
 static const char *event_of(const char *tool)
@@ -280,52 +297,203 @@ static const char *event_of(const char *tool)
     return NULL;
 }
 
+/* The path of a string that is exactly one {{path}} (spaces around it
+ * allowed), into buf; NULL for anything else. The runtime gives such a
+ * string the value it names (struere-model §2.4). */
+static const char *one_path(const struct node *n, char *buf, size_t size)
+{
+    if (!n || n->type != NODE_STRING || n->len < 4 ||
+        strncmp(n->str, "{{", 2) || strcmp(n->str + n->len - 2, "}}"))
+        return NULL;
+    const char *p = n->str + 2, *end = n->str + n->len - 2;
+    while (p < end && *p == ' ')
+        p++;
+    while (end > p && end[-1] == ' ')
+        end--;
+    size_t len = (size_t)(end - p);
+    if (!len || len >= size || memchr(p, '{', len) || memchr(p, '}', len))
+        return NULL;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* The edge from u's action act to the automation triggered by `on`; why
+ * says why when it is a maybe. */
+static enum edge edge_to(const struct node *act, const struct node *u_on,
+                         const struct node *on, enum why_maybe *why)
+{
+    const struct node *args = node_get(act, "args");
+    const struct node *cascade = node_get(args, "cascade");
+    const struct node *type = node_get(args, "type");
+    const char *tool = node_get_str(act, "tool");
+    const char *ev = tool ? event_of(tool) : NULL;
+    char path[128];
+    bool sure = cascade && cascade->type == NODE_BOOL && cascade->b;
+    if (!ev || !(sure || one_path(cascade, path, sizeof(path))) ||
+        !node_is_str(node_get(on, "action"), ev))
+        return EDGE_NONE;
+    /* {{trigger.entityType}} is u's own trigger type */
+    const char *t = type && type->type == NODE_STRING ? type->str : NULL;
+    if (one_path(type, path, sizeof(path)) &&
+        !strcmp(path, "trigger.entityType"))
+        t = node_get_str(u_on, "entityType");
+    else if (t && strstr(t, "{{"))
+        t = NULL;
+    bool same = t && node_is_str(node_get(on, "entityType"), t);
+    if (same && sure)
+        return EDGE_SURE;
+    *why = !sure                    ? MAYBE_CASCADE
+           : !strcmp(ev, "deleted") ? MAYBE_DELETE
+                                    : MAYBE_TYPE;
+    if (same || !strcmp(ev, "deleted") ||
+        (!t && type && type->type == NODE_STRING))
+        return EDGE_MAYBE;
+    return EDGE_NONE;
+}
+
+/* Appends s to chain (size bytes, used so far): "..." instead once it
+ * does not fit, and nothing after that. */
+static void chain_add(char *chain, size_t size, size_t *used, const char *s)
+{
+    size_t len = strlen(s);
+    if (*used >= size - 4)
+        return; /* cut already */
+    if (*used + len < size - 4) {
+        memcpy(chain + *used, s, len + 1);
+        *used += len;
+    } else {
+        memcpy(chain + *used, "...", 4);
+        *used = size - 4;
+    }
+}
+
+static const char *why_text(enum why_maybe why)
+{
+    switch (why) {
+    case MAYBE_CASCADE:
+        return "its cascade is a {{path}}: the record decides";
+    case MAYBE_TYPE:
+        return "the type it writes is a template: the record decides";
+    default:
+        return "a delete takes an id alone: the record it deletes may be "
+               "of any type";
+    }
+}
+
+static const char *why_hint(enum why_maybe why)
+{
+    switch (why) {
+    case MAYBE_CASCADE:
+        return "write 'cascade' as true or false";
+    case MAYBE_TYPE:
+        return "name the type written instead of a template, or remove "
+               "'cascade'";
+    default:
+        return "remove 'cascade: true' from the delete, unless what it "
+               "deletes never sets this cycle off";
+    }
+}
+
+/* The cycle that u's action act (index ai), an edge of kind `edge`, closes
+ * back to v on the path: an error in the first pass (every edge sure), a
+ * warning in the second when an edge is a maybe (at the first such edge,
+ * once per automation). */
+static void report_cycle(struct check_ctx *c, struct cascade_graph *g, size_t v,
+                         const struct node *act, size_t ai, enum edge edge)
+{
+    size_t start = 0;
+    while (g->path[start] != v)
+        start++;
+    /* The first maybe edge: from path[k - 1] by via[k], else the last. */
+    size_t from = g->path[g->depth - 1], at_index = ai;
+    const struct node *at = act;
+    bool maybe = false;
+    for (size_t k = start + 1; k < g->depth && !maybe; k++)
+        if (g->maybe[k]) {
+            maybe = true;
+            from = g->path[k - 1];
+            at = g->via[k];
+            at_index = g->via_index[k];
+        }
+    maybe |= edge == EDGE_MAYBE;
+    if (maybe != g->maybes || (maybe && g->warned[from]))
+        return;
+    char chain[600];
+    size_t used = 0;
+    chain[0] = '\0';
+    for (size_t k = start; k < g->depth; k++) {
+        chain_add(chain, sizeof(chain), &used, g->autos[g->path[k]]->slug);
+        chain_add(chain, sizeof(chain), &used, " -> ");
+    }
+    chain_add(chain, sizeof(chain), &used, g->autos[v]->slug);
+    if (!maybe) {
+        diag_error(c->diags, node_get_key(node_get(act, "args"), "cascade"),
+                   "cascade-cycle",
+                   "remove 'cascade: true' from one action of the cycle",
+                   "automations cascade in a cycle: %s", chain);
+        return;
+    }
+    g->warned[from] = true;
+    /* why, and where: the cascade, the type, or the tool */
+    size_t next = g->path[start];
+    for (size_t k = start + 1; k < g->depth; k++)
+        if (g->path[k - 1] == from)
+            next = g->path[k];
+    enum why_maybe why = MAYBE_DELETE;
+    edge_to(at, node_get(g->autos[from]->view[c->env], "on"),
+            node_get(g->autos[next]->view[c->env], "on"), &why);
+    const struct node *args = node_get(at, "args");
+    const struct node *where = why == MAYBE_CASCADE
+                                   ? node_get_key(args, "cascade")
+                               : why == MAYBE_TYPE ? node_get_key(args, "type")
+                                                   : node_get_key(at, "tool");
+    diag_warning(c->diags, where, "cascade-cycle-possible", why_hint(why),
+                 "automations may cascade in a cycle: %s (%s's actions[%zu]: "
+                 "%s)",
+                 chain, g->autos[from]->slug, at_index, why_text(why));
+}
+
 static void visit_auto(struct check_ctx *c, struct cascade_graph *g, size_t u)
 {
     g->color[u] = 1;
     g->path[g->depth++] = u;
     const struct node *view = g->autos[u]->view[c->env];
     const struct node *acts = node_get(view, "actions");
-    for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
-        const struct node *args = node_get(&acts->kids[i], "args");
-        const char *tool = node_get_str(&acts->kids[i], "tool");
-        const struct node *cascade = node_get(args, "cascade");
-        const char *type = node_get_str(args, "type");
-        const char *ev = tool ? event_of(tool) : NULL;
-        if (!ev || !cascade || cascade->type != NODE_BOOL || !cascade->b ||
-            !type)
-            continue;
-        for (size_t v = 0; v < g->n; v++) {
-            const struct node *on = node_get(g->autos[v]->view[c->env], "on");
-            if (!node_is_str(node_get(on, "entityType"), type) ||
-                !node_is_str(node_get(on, "action"), ev))
-                continue;
-            if (g->color[v] == 1) {
-                char chain[600];
-                size_t used = 0;
-                size_t start = 0;
-                while (g->path[start] != v)
-                    start++;
-                for (size_t k = start; k < g->depth && used < 500; k++)
-                    used +=
-                        (size_t)snprintf(chain + used, sizeof(chain) - used,
-                                         "%s -> ", g->autos[g->path[k]]->slug);
-                snprintf(chain + used, sizeof(chain) - used, "%s",
-                         g->autos[v]->slug);
-                diag_error(c->diags, node_get_key(args, "cascade"),
-                           "cascade-cycle",
-                           "remove 'cascade: true' from one action of the "
-                           "cycle, or narrow a condition",
-                           "automations cascade in a cycle: %s", chain);
-            } else if (g->color[v] == 0) {
-                visit_auto(c, g, v);
+    const struct node *u_on = node_get(view, "on");
+    size_t nacts = acts && acts->type == NODE_SEQ ? acts->n : 0;
+    for (size_t v = 0; v < g->n; v++) {
+        /* the surest edge of u's actions to v */
+        const struct node *on = node_get(g->autos[v]->view[c->env], "on");
+        enum edge best = EDGE_NONE;
+        size_t bi = 0;
+        for (size_t i = 0; i < nacts && best != EDGE_SURE; i++) {
+            enum why_maybe why;
+            enum edge edge = edge_to(&acts->kids[i], u_on, on, &why);
+            if (edge == EDGE_SURE ||
+                (edge == EDGE_MAYBE && best == EDGE_NONE)) {
+                best = edge;
+                bi = i;
             }
+        }
+        if (best == EDGE_NONE || (best == EDGE_MAYBE && !g->maybes))
+            continue;
+        if (g->color[v] == 1) {
+            report_cycle(c, g, v, &acts->kids[bi], bi, best);
+        } else if (g->color[v] == 0) {
+            g->via[g->depth] = &acts->kids[bi];
+            g->via_index[g->depth] = bi;
+            g->maybe[g->depth] = best == EDGE_MAYBE;
+            visit_auto(c, g, v);
         }
     }
     g->color[u] = 2;
     g->depth--;
 }
 
+/* Two passes: the sure edges alone (errors), then with the maybe edges
+ * too (warnings for the cycles only these close). A project with neither
+ * has no cycle. */
 void automation_check_cascades(struct check_ctx *c)
 {
     struct project *p = c->project;
@@ -342,9 +510,20 @@ void automation_check_cascades(struct check_ctx *c)
     g.n = k;
     g.color = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.color));
     g.path = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.path));
-    if (!g.color || !g.path)
+    g.via = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.via));
+    g.via_index = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.via_index));
+    g.maybe = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.maybe));
+    g.warned = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.warned));
+    if (!g.color || !g.path || !g.via || !g.via_index || !g.maybe || !g.warned)
         return; /* out of memory: the arena says so */
-    for (size_t i = 0; i < g.n; i++)
-        if (g.color[i] == 0)
-            visit_auto(c, &g, i);
+    memset(g.warned, 0, (g.n + 1) * sizeof(*g.warned));
+    for (int pass = 0; pass < 2; pass++) {
+        g.maybes = pass == 1;
+        memset(g.color, 0, (g.n + 1) * sizeof(*g.color));
+        for (size_t i = 0; i < g.n; i++)
+            if (g.color[i] == 0) {
+                g.maybe[0] = false;
+                visit_auto(c, &g, i);
+            }
+    }
 }

@@ -828,18 +828,26 @@ static int state_begin(struct remembered *r, const struct rt_state *own,
  * that adds to what it held (else it is not even locked: a runtime that
  * may only read its state file opens while nothing changes), also when
  * the open failed (a revocation, the trust policy in force, are known all
- * the same). Returns `rc`; when it was 0, a failure to keep. `r` is
- * cleared.
+ * the same). Returns `rc`; when it was 0, a failure to keep (when it was
+ * not, a failure to keep is added to err's message). `r` is cleared.
  */
 static int state_end(struct remembered *r, struct rt_state *own,
                      struct rt_state *memory, const char *state_file, int rc,
                      struere_error *err)
 {
-    struere_error ignored;
+    struere_error unsaved = {0};
     int kept =
         state_file && rt_state_adds(&r->file, &r->seen)
-            ? rt_state_save(state_file, &r->seen, rc == 0 ? err : &ignored)
+            ? rt_state_save(state_file, &r->seen, rc == 0 ? err : &unsaved)
             : 0;
+    /* The open failed, and what it learnt (a revocation, say) is not
+     * kept either: both are said. */
+    if (rc < 0 && kept < 0 && err) {
+        size_t n = strnlen(err->message, sizeof(err->message) - 1);
+        snprintf(err->message + n, sizeof(err->message) - n,
+                 " (and state file %s was not updated: %s)", state_file,
+                 unsaved.message);
+    }
     if ((own && rt_state_merge(own, &r->seen) < 0) ||
         (memory && rt_state_merge(memory, &r->seen) < 0))
         kept = rc == 0 ? rt_fail(err, STRUERE_ENOMEM,

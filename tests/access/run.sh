@@ -124,6 +124,14 @@ run "$S" access --env eval --role guardian --json
 json_is "--env eval reads the eval commit" "d['environment'] == 'eval' and d['commit'] == '$(git rev-parse struere/eval 2>/dev/null)'"
 run "$S" access --env production
 expect_err "--env production before any deploy: says so (exit 1)" 1 "deploy"
+# production never deployed is an empty production environment: beside
+# eval it is warned about as any production bundle is
+run "$S" diff production eval
+expect_err "diff production eval before any deploy: warned, exit 0" 0 \
+    "^struere: warning: eval \([0-9a-f]{12}\) is an eval bundle and production \(never deployed\) a production bundle: .*no deploy makes this difference$"
+run "$S" diff eval production
+expect_err "diff eval production before any deploy: warned, exit 0" 0 \
+    "^struere: warning: eval \([0-9a-f]{12}\) is an eval bundle and production \(never deployed\) a production bundle: "
 
 # ---- text and md ---------------------------------------------------------
 run "$S" access --role staff
@@ -159,6 +167,30 @@ py "automations" "$HERE/automations.py" "$S" "$T/automations"
 run "$S" deploy --yes
 expect "the first deploy is not refused for widening" 0 'Access widened'
 PROD0=$(git rev-parse struere/production)
+# without --env each side is its own environment's bundle: production's
+# of the production branch against eval's of the eval branch (warned)
+run "$S" diff production eval
+expect_err "diff production eval: each side's own bundle, warned, exit 0" 0 \
+    "^struere: warning: eval \([0-9a-f]{12}\) is an eval bundle and production \([0-9a-f]{12}\) a production bundle: "
+grep -qE '^production \([0-9a-f]{12}\)\.\.eval \([0-9a-f]{12}\): [1-9][0-9]* definitions differ$' "$T/out" &&
+    pass "diff production eval: the eval suites and fixtures differ" ||
+    fail "diff production eval: the eval suites and fixtures differ" "$(head -c 300 "$T/out")"
+# a revision beside eval: eval's bundle of it, not an error
+run "$S" diff eval struere/eval
+expect "diff eval struere/eval: eval's bundle on both sides, the same" 0 \
+    '^eval \([0-9a-f]{12}\)\.\.struere/eval \([0-9a-f]{12}\): 0 definitions differ$'
+if grep -q warning "$T/err"; then fail "diff eval struere/eval: no warning" "$(head -c 300 "$T/err")"; else pass "diff eval struere/eval: no warning"; fi
+# a revision is read for the bundle its commit holds: production's when
+# there is one, else eval's (an eval commit holds eval's alone)
+run "$S" diff struere/eval production
+expect_err "diff struere/eval production: the eval commit's own bundle, warned" 0 \
+    "^struere: warning: struere/eval \([0-9a-f]{12}\) is an eval bundle and production \([0-9a-f]{12}\) a production bundle: "
+run "$S" diff eval struere/production
+expect_err "diff eval struere/production: the production commit's production bundle, warned" 0 \
+    "^struere: warning: eval \([0-9a-f]{12}\) is an eval bundle and struere/production \([0-9a-f]{12}\) a production bundle: "
+run "$S" diff --env eval production eval
+expect_err "diff --env eval production eval: production holds no eval bundle (exit 1)" 1 \
+    "^struere: production: commit [0-9a-f]{12} has no bundles/eval.stb"
 run "$S" diff --check no-new-access
 expect "--check: production = development: no new access (0)" 0 'no new access'
 # the learning assistant reads cancelled sessions too, and student

@@ -682,6 +682,29 @@ past_in automations "$S128.yaml"
 past_in evals "$S128.eval.yaml"
 past_in fixtures "$S128.fixture.yaml"
 
+# A cascade cycle through five automations, slugs of 128 bytes but the
+# fourth's of 99: the chain in the message is cut with "..." (those
+# lengths once took it past its buffer). Files are read in path order, so
+# the walk starts at the fourth (its slug sorts first) and the edge back
+# to it is the third's.
+P=$T/slugring
+project "$P"
+mkdir -p "$P/data" "$P/automations"
+ring=()
+for i in 0 1 2 3 4; do
+    if [ $i = 3 ]; then ring+=("${S128:0:95}3333"); else ring+=("${S128%????}$i$i$i$i"); fi
+done
+for i in 0 1 2 3 4; do
+    printf 'name: T%s\nslug: t%s\nschema:\n  type: object\n  properties:\n    ref: {type: string}\n' \
+        "$i" "$i" >"$P/data/t$i.yaml"
+    printf 'name: A\nslug: %s\non:\n  entityType: t%s\n  action: updated\nactions:\n  - tool: entity.update\n    args:\n      id: "{{trigger.data.ref}}"\n      type: t%s\n      data: {ref: x}\n      cascade: true\n' \
+        "${ring[$i]}" "$i" "$(((i + 1) % 5))" >"$P/automations/${ring[$i]}.yaml"
+done
+check "$P"
+rejected "slug: a cascade cycle through slugs of 128 and 99 bytes: one error, its chain cut" \
+    cascade-cycle count=1 file="automations/${ring[2]}.yaml" line=12 column=7 \
+    message="${ring[3]} -> ${ring[4]} -> ${ring[0]} -> ${ring[1]} -> ..."
+
 # Kinds others refer to, alone in a project.
 P=$T/slug1
 project "$P"

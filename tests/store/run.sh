@@ -1670,6 +1670,30 @@ t_cache() {
             sh -c "test $RC = 0 && grep -q '3 bundles to reuse, 3 from the cache' '$ERR'"
     done
 
+    # struere/ itself, and its verified/, as links to a copy of them (a
+    # usable key and caches included): not followed either, so no cache is
+    # read there and nothing there is written or removed.
+    for d in struere struere/verified; do
+        rm -rf "$W/elsewhere" && cp -a .git/$d "$W/elsewhere"
+        before=$(cd "$W/elsewhere" && ls -AliR --time-style=full-iso && find . -type f | sort | xargs sha256sum)
+        mv .git/$d "$W/linked-real"
+        ln -s "$W/elsewhere" .git/$d
+        bump "link $d"
+        run "$S" dev -v
+        if [ $d = struere ]; then
+            check "cache: struere/ a link: dev commits restoring nothing from the copy there" \
+                sh -c "test $RC = 0 && grep -q '(0 restored from the cache)' '$ERR'"
+        else
+            check "cache: struere/verified/ a link: dev commits" test "$RC" = 0
+        fi
+        check "cache: ... and nothing where $d/ points is removed or written" \
+            test "$(cd "$W/elsewhere" && ls -AliR --time-style=full-iso && find . -type f | sort | xargs sha256sum)" = "$before"
+        rm .git/$d
+        mv "$W/linked-real" .git/$d
+    done
+    bump "links back"
+    "$S" dev >/dev/null 2>&1
+
     # Temporaries left by a killed run go once they are old; a fresh one
     # (a run writing now) stays.
     d=$(ls .git/struere/defs-* | head -1)

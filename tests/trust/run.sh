@@ -1092,6 +1092,12 @@ RV=$("$S" -C "$REM" keys create --env production --sign "$A" 2>/dev/null)
 KEYS_BEFORE=$(rev "$REM" refs/struere/keys)
 rt_opens "remember: a new key opens with the state" "$REM" "$RV" "$D2" --state "$RS"
 "$S" -C "$REM" keys revoke "$(prefix_of "$RV")" --sign "$A" >/dev/null 2>&1
+# a state file that cannot be updated (a directory where its lock goes):
+# the open is refused for the revocation, and says it is not remembered
+mkdir -p "$TOP/unkept.state.lock"
+rt_refused "the revoked key, the state file not updatable: both said" "$REM" "$RV" \
+    EREVOKED "(and state file $TOP/unkept.state was not updated: $TOP/unkept.state.lock: Is a directory)" \
+    --state "$TOP/unkept.state"
 rt_refused "remember: the revoked key: EREVOKED" "$REM" "$RV" EREVOKED "was revoked" --state "$RS"
 RVSHA=$(printf '%s' "$RV" | sha256sum | cut -c1-64)
 if grep -qx "revoked $RVSHA" "$RS"; then
