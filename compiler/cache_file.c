@@ -53,7 +53,7 @@ bool cache_file_project_path(const char *git_dir, const char *prefix,
 /* dir, and the directory above it (struere/ for struere/bundles). */
 static void make_dirs(const char *dir)
 {
-    char parent[4200];
+    char parent[4400];
     snprintf(parent, sizeof(parent), "%s", dir);
     char *slash = strrchr(parent, '/');
     if (slash) {
@@ -98,16 +98,30 @@ int cache_file_write_at(int dir, const char *name, const void *data, size_t len)
     return 0;
 }
 
-int cache_file_write(const char *dir, const char *name, const void *data,
-                     size_t len)
+int cache_file_dir_open(const char *dir, bool create)
 {
-    make_dirs(dir);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* Without its trailing slashes: a link would be followed. */
+    char d[4400];
+    size_t n = (size_t)snprintf(d, sizeof(d), "%s", dir);
+    if (n >= sizeof(d))
+        return -1;
+    while (n > 1 && d[n - 1] == '/')
+        d[--n] = '\0';
+    if (create)
+        make_dirs(d);
+    int fd = open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
     if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_uid != geteuid())) {
         close(fd);
-        return -1;
+        fd = -1;
     }
+    return fd;
+}
+
+int cache_file_write(const char *dir, const char *name, const void *data,
+                     size_t len)
+{
+    int fd = cache_file_dir_open(dir, true);
     if (fd < 0)
         return -1;
     int rc = cache_file_write_at(fd, name, data, len);
@@ -213,21 +227,10 @@ static bool key_at(int at, bool create, unsigned char key[CACHE_KEY_BYTES])
 bool cache_file_key(const char *dir, bool create,
                     unsigned char key[CACHE_KEY_BYTES])
 {
-    /* Without its trailing slashes: a link would be followed. */
-    char d[4400];
-    size_t n = (size_t)snprintf(d, sizeof(d), "%s", dir);
-    if (n >= sizeof(d))
-        return false;
-    while (n > 1 && d[n - 1] == '/')
-        d[--n] = '\0';
-    if (create)
-        make_dirs(d);
-    int at = open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int at = cache_file_dir_open(dir, create);
     if (at < 0)
         return false;
-    struct stat st;
-    bool ok = fstat(at, &st) == 0 && st.st_uid == geteuid() &&
-              key_at(at, create, key);
+    bool ok = key_at(at, create, key);
     close(at);
     return ok;
 }

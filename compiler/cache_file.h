@@ -23,6 +23,10 @@ bool cache_file_path(const char *git_dir, const char *name, char *buf,
  * when the path does not fit or project_dir cannot be resolved. */
 bool cache_file_project_path(const char *git_dir, const char *prefix,
                              const char *project_dir, char *buf, size_t size);
+/* The cache directory dir (<git dir>/struere, or one in it), open: made
+ * (with its parent) when create; never through a link, nor one of another
+ * user (-1 then). */
+int cache_file_dir_open(const char *dir, bool create);
 /* Writes data as dir/name: to dir/.name.PID.N.tmp first (N: this process's
  * count), renamed over dir/name when it is all written. Creates dir (and its
  * parent) when missing. Not in a dir that is a link or another user's.

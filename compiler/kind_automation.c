@@ -266,24 +266,26 @@ void automation_check_refs(struct check_ctx *c, struct def *d,
  * trigger); or maybe, when the record decides (why_maybe). */
 enum edge { EDGE_NONE, EDGE_SURE, EDGE_MAYBE };
 enum why_maybe {
-    MAYBE_CASCADE, /* cascade is one {{path}}: the value it names */
+    MAYBE_CASCADE, /* cascade is a template: the value it gives */
     MAYBE_TYPE,    /* the type written is a template */
     MAYBE_DELETE,  /* a delete takes an id alone: a record of any type */
 };
 
 struct cascade_graph {
+    struct check_ctx *c;
     struct def **autos;
     size_t n;
+    /* the sure edges' walk (errors) */
     int *color; /* 0 new, 1 on the path, 2 done */
-    /* The path: path[k], entered from path[k - 1] by its action
-     * via[k] (index via_index[k]), maybe[k] when that edge is a maybe. */
     size_t *path;
-    const struct node **via;
-    size_t *via_index;
-    bool *maybe;
     size_t depth;
-    bool maybes;  /* this pass follows maybe edges too */
-    bool *warned; /* an automation's possible cycle is told once */
+    /* the strongly connected parts over every edge (Tarjan) */
+    size_t *index, *low, *part, *stack, counter, sp;
+    bool *on_stack;
+    size_t *from; /* a path back, found breadth first */
+    /* cascades[u]: u has an action that may set automations off (most
+     * have none: their edges are not looked for) */
+    bool *cascades;
 };
 
 static const char *event_of(const char *tool)
@@ -297,29 +299,31 @@ static const char *event_of(const char *tool)
     return NULL;
 }
 
-/* The path of a string that is exactly one {{path}} (spaces around it
- * allowed), into buf; NULL for anything else. The runtime gives such a
- * string the value it names (struere-model §2.4). */
-static const char *one_path(const struct node *n, char *buf, size_t size)
+/* Whether a string value is a template: as the access analysis takes it
+ * (access.c), a cascade written so may be true when the automation runs
+ * (a string that is one {{path}} becomes the value it names). */
+static bool is_template(const struct node *n)
 {
-    if (!n || n->type != NODE_STRING || n->len < 4 ||
-        strncmp(n->str, "{{", 2) || strcmp(n->str + n->len - 2, "}}"))
-        return NULL;
-    const char *p = n->str + 2, *end = n->str + n->len - 2;
-    while (p < end && *p == ' ')
-        p++;
-    while (end > p && end[-1] == ' ')
-        end--;
-    size_t len = (size_t)(end - p);
-    if (!len || len >= size || memchr(p, '{', len) || memchr(p, '}', len))
-        return NULL;
-    memcpy(buf, p, len);
-    buf[len] = '\0';
-    return buf;
+    return n && n->type == NODE_STRING && strstr(n->str, "{{");
 }
 
-/* The edge from u's action act to the automation triggered by `on`; why
- * says why when it is a maybe. */
+/* Whether n is the string {{trigger.entityType}} (spaces inside the
+ * braces allowed): the automation's own trigger type. */
+static bool is_trigger_type(const struct node *n)
+{
+    if (!n || n->type != NODE_STRING || strncmp(n->str, "{{", 2))
+        return false;
+    const char *p = n->str + 2;
+    p += strspn(p, " ");
+    if (strncmp(p, "trigger.entityType", 18))
+        return false;
+    p += 18;
+    p += strspn(p, " ");
+    return !strcmp(p, "}}");
+}
+
+/* The edge from u's action act to the automation triggered by `on`
+ * (u_on: u's own trigger); why says why when it is a maybe. */
 static enum edge edge_to(const struct node *act, const struct node *u_on,
                          const struct node *on, enum why_maybe *why)
 {
@@ -328,28 +332,48 @@ static enum edge edge_to(const struct node *act, const struct node *u_on,
     const struct node *type = node_get(args, "type");
     const char *tool = node_get_str(act, "tool");
     const char *ev = tool ? event_of(tool) : NULL;
-    char path[128];
     bool sure = cascade && cascade->type == NODE_BOOL && cascade->b;
-    if (!ev || !(sure || one_path(cascade, path, sizeof(path))) ||
+    if (!ev || !(sure || is_template(cascade)) ||
         !node_is_str(node_get(on, "action"), ev))
         return EDGE_NONE;
-    /* {{trigger.entityType}} is u's own trigger type */
-    const char *t = type && type->type == NODE_STRING ? type->str : NULL;
-    if (one_path(type, path, sizeof(path)) &&
-        !strcmp(path, "trigger.entityType"))
-        t = node_get_str(u_on, "entityType");
-    else if (t && strstr(t, "{{"))
-        t = NULL;
-    bool same = t && node_is_str(node_get(on, "entityType"), t);
-    if (same && sure)
-        return EDGE_SURE;
-    *why = !sure                    ? MAYBE_CASCADE
-           : !strcmp(ev, "deleted") ? MAYBE_DELETE
-                                    : MAYBE_TYPE;
-    if (same || !strcmp(ev, "deleted") ||
-        (!t && type && type->type == NODE_STRING))
+    if (!strcmp(ev, "deleted")) {
+        *why = MAYBE_DELETE; /* its type, if any, is not read */
         return EDGE_MAYBE;
-    return EDGE_NONE;
+    }
+    const char *t = is_trigger_type(type) ? node_get_str(u_on, "entityType")
+                    : type && type->type == NODE_STRING ? type->str
+                                                        : NULL;
+    if (is_template(type) && !is_trigger_type(type)) {
+        *why = sure ? MAYBE_TYPE : MAYBE_CASCADE;
+        return EDGE_MAYBE;
+    }
+    if (!t || !node_is_str(node_get(on, "entityType"), t))
+        return EDGE_NONE;
+    *why = MAYBE_CASCADE;
+    return sure ? EDGE_SURE : EDGE_MAYBE;
+}
+
+/* The surest edge of u's actions to v; *action: the action giving it. */
+static enum edge best_edge(const struct cascade_graph *g, size_t u, size_t v,
+                           size_t *action)
+{
+    enum env env = g->c->env;
+    const struct node *view = g->autos[u]->view[env];
+    const struct node *acts = node_get(view, "actions");
+    const struct node *u_on = node_get(view, "on");
+    const struct node *on = node_get(g->autos[v]->view[env], "on");
+    enum edge best = EDGE_NONE;
+    for (size_t i = 0; g->cascades[u] && acts && acts->type == NODE_SEQ &&
+                       i < acts->n && best != EDGE_SURE;
+         i++) {
+        enum why_maybe why;
+        enum edge edge = edge_to(&acts->kids[i], u_on, on, &why);
+        if (edge == EDGE_SURE || (edge == EDGE_MAYBE && best == EDGE_NONE)) {
+            best = edge;
+            *action = i;
+        }
+    }
+    return best;
 }
 
 /* Appends s to chain (size bytes, used so far): "..." instead once it
@@ -368,11 +392,115 @@ static void chain_add(char *chain, size_t size, size_t *used, const char *s)
     }
 }
 
+/* ---- sure cycles: errors, from a walk over the sure edges ---- */
+
+static void visit_sure(struct cascade_graph *g, size_t u)
+{
+    g->color[u] = 1;
+    g->path[g->depth++] = u;
+    for (size_t v = 0; g->cascades[u] && v < g->n; v++) {
+        size_t a = 0;
+        if (best_edge(g, u, v, &a) != EDGE_SURE)
+            continue;
+        if (g->color[v] == 0) {
+            visit_sure(g, v);
+            continue;
+        }
+        if (g->color[v] != 1)
+            continue;
+        size_t start = 0, used = 0;
+        char chain[600] = "";
+        while (g->path[start] != v)
+            start++;
+        for (size_t k = start; k < g->depth; k++) {
+            chain_add(chain, sizeof(chain), &used, g->autos[g->path[k]]->slug);
+            chain_add(chain, sizeof(chain), &used, " -> ");
+        }
+        chain_add(chain, sizeof(chain), &used, g->autos[v]->slug);
+        const struct node *acts =
+            node_get(g->autos[u]->view[g->c->env], "actions");
+        diag_error(g->c->diags,
+                   node_get_key(node_get(&acts->kids[a], "args"), "cascade"),
+                   "cascade-cycle",
+                   "remove 'cascade: true' from one action of the cycle",
+                   "automations cascade in a cycle: %s", chain);
+    }
+    g->color[u] = 2;
+    g->depth--;
+}
+
+/* ---- possible cycles: warnings, from the strongly connected parts ----
+ * A maybe edge u -> v is on a cycle exactly when v reaches u, i.e. when
+ * both are in one strongly connected part of the graph of every edge:
+ * whatever the order of the files, each automation with such an edge is
+ * told, once, at the first (its own loop first). */
+
+static void strong(struct cascade_graph *g, size_t u)
+{
+    g->index[u] = g->low[u] = ++g->counter;
+    g->stack[g->sp++] = u;
+    g->on_stack[u] = true;
+    for (size_t v = 0; g->cascades[u] && v < g->n; v++) {
+        size_t a;
+        if (best_edge(g, u, v, &a) == EDGE_NONE)
+            continue;
+        if (!g->index[v]) {
+            strong(g, v);
+            if (g->low[v] < g->low[u])
+                g->low[u] = g->low[v];
+        } else if (g->on_stack[v] && g->index[v] < g->low[u]) {
+            g->low[u] = g->index[v];
+        }
+    }
+    if (g->low[u] != g->index[u])
+        return;
+    size_t w;
+    do {
+        w = g->stack[--g->sp];
+        g->on_stack[w] = false;
+        g->part[w] = u;
+    } while (w != u);
+}
+
+/* The chain u -> v -> ... -> u, v's way back to u found breadth first in
+ * their part (g->from: each one's predecessor). */
+static void chain_back(struct cascade_graph *g, size_t u, size_t v, char *chain,
+                       size_t size)
+{
+    size_t used = 0, *queue = g->stack, head = 0, tail = 0;
+    for (size_t i = 0; i < g->n; i++)
+        g->from[i] = SIZE_MAX;
+    g->from[v] = v;
+    queue[tail++] = v;
+    while (head < tail && g->from[u] == SIZE_MAX) {
+        size_t x = queue[head++], a;
+        for (size_t y = 0; g->cascades[x] && y < g->n && g->from[u] == SIZE_MAX;
+             y++)
+            if (g->part[y] == g->part[u] && g->from[y] == SIZE_MAX &&
+                best_edge(g, x, y, &a) != EDGE_NONE) {
+                g->from[y] = x;
+                queue[tail++] = y;
+            }
+    }
+    /* the way back, reversed into path (u last) */
+    size_t n = 0;
+    for (size_t x = u; u != v && x != v && x != SIZE_MAX && n < g->n;
+         x = g->from[x])
+        g->path[n++] = x;
+    chain_add(chain, size, &used, g->autos[u]->slug);
+    chain_add(chain, size, &used, " -> ");
+    chain_add(chain, size, &used, g->autos[v]->slug);
+    while (n-- > 0) {
+        chain_add(chain, size, &used, " -> ");
+        chain_add(chain, size, &used, g->autos[g->path[n]]->slug);
+    }
+}
+
 static const char *why_text(enum why_maybe why)
 {
     switch (why) {
     case MAYBE_CASCADE:
-        return "its cascade is a {{path}}: the record decides";
+        return "its cascade is a template: the record decides";
     case MAYBE_TYPE:
         return "the type it writes is a template: the record decides";
     default:
@@ -390,114 +518,43 @@ static const char *why_hint(enum why_maybe why)
         return "name the type written instead of a template, or remove "
                "'cascade'";
     default:
-        return "remove 'cascade: true' from the delete, unless what it "
-               "deletes never sets this cycle off";
+        return "remove 'cascade' from the delete, unless what it deletes "
+               "never sets this cycle off";
     }
 }
 
-/* The cycle that u's action act (index ai), an edge of kind `edge`, closes
- * back to v on the path: an error in the first pass (every edge sure), a
- * warning in the second when an edge is a maybe (at the first such edge,
- * once per automation). */
-static void report_cycle(struct check_ctx *c, struct cascade_graph *g, size_t v,
-                         const struct node *act, size_t ai, enum edge edge)
+static void warn_possible(struct cascade_graph *g, size_t u)
 {
-    size_t start = 0;
-    while (g->path[start] != v)
-        start++;
-    /* The first maybe edge: from path[k - 1] by via[k], else the last. */
-    size_t from = g->path[g->depth - 1], at_index = ai;
-    const struct node *at = act;
-    bool maybe = false;
-    for (size_t k = start + 1; k < g->depth && !maybe; k++)
-        if (g->maybe[k]) {
-            maybe = true;
-            from = g->path[k - 1];
-            at = g->via[k];
-            at_index = g->via_index[k];
-        }
-    maybe |= edge == EDGE_MAYBE;
-    if (maybe != g->maybes || (maybe && g->warned[from]))
-        return;
-    char chain[600];
-    size_t used = 0;
-    chain[0] = '\0';
-    for (size_t k = start; k < g->depth; k++) {
-        chain_add(chain, sizeof(chain), &used, g->autos[g->path[k]]->slug);
-        chain_add(chain, sizeof(chain), &used, " -> ");
-    }
-    chain_add(chain, sizeof(chain), &used, g->autos[v]->slug);
-    if (!maybe) {
-        diag_error(c->diags, node_get_key(node_get(act, "args"), "cascade"),
-                   "cascade-cycle",
-                   "remove 'cascade: true' from one action of the cycle",
-                   "automations cascade in a cycle: %s", chain);
-        return;
-    }
-    g->warned[from] = true;
-    /* why, and where: the cascade, the type, or the tool */
-    size_t next = g->path[start];
-    for (size_t k = start + 1; k < g->depth; k++)
-        if (g->path[k - 1] == from)
-            next = g->path[k];
-    enum why_maybe why = MAYBE_DELETE;
-    edge_to(at, node_get(g->autos[from]->view[c->env], "on"),
-            node_get(g->autos[next]->view[c->env], "on"), &why);
-    const struct node *args = node_get(at, "args");
-    const struct node *where = why == MAYBE_CASCADE
-                                   ? node_get_key(args, "cascade")
-                               : why == MAYBE_TYPE ? node_get_key(args, "type")
-                                                   : node_get_key(at, "tool");
-    diag_warning(c->diags, where, "cascade-cycle-possible", why_hint(why),
-                 "automations may cascade in a cycle: %s (%s's actions[%zu]: "
-                 "%s)",
-                 chain, g->autos[from]->slug, at_index, why_text(why));
-}
-
-static void visit_auto(struct check_ctx *c, struct cascade_graph *g, size_t u)
-{
-    g->color[u] = 1;
-    g->path[g->depth++] = u;
-    const struct node *view = g->autos[u]->view[c->env];
-    const struct node *acts = node_get(view, "actions");
-    const struct node *u_on = node_get(view, "on");
-    size_t nacts = acts && acts->type == NODE_SEQ ? acts->n : 0;
-    for (size_t v = 0; v < g->n; v++) {
-        /* the surest edge of u's actions to v */
-        const struct node *on = node_get(g->autos[v]->view[c->env], "on");
-        enum edge best = EDGE_NONE;
-        size_t bi = 0;
-        for (size_t i = 0; i < nacts && best != EDGE_SURE; i++) {
-            enum why_maybe why;
-            enum edge edge = edge_to(&acts->kids[i], u_on, on, &why);
-            if (edge == EDGE_SURE ||
-                (edge == EDGE_MAYBE && best == EDGE_NONE)) {
-                best = edge;
-                bi = i;
-            }
-        }
-        if (best == EDGE_NONE || (best == EDGE_MAYBE && !g->maybes))
+    enum env env = g->c->env;
+    for (size_t k = 0; g->cascades[u] && k <= g->n; k++) {
+        size_t v = k == 0 ? u : k - 1, a = 0;
+        if ((k > 0 && v == u) || g->part[v] != g->part[u] ||
+            best_edge(g, u, v, &a) != EDGE_MAYBE)
             continue;
-        if (g->color[v] == 1) {
-            report_cycle(c, g, v, &acts->kids[bi], bi, best);
-        } else if (g->color[v] == 0) {
-            g->via[g->depth] = &acts->kids[bi];
-            g->via_index[g->depth] = bi;
-            g->maybe[g->depth] = best == EDGE_MAYBE;
-            visit_auto(c, g, v);
-        }
+        const struct node *view = g->autos[u]->view[env];
+        const struct node *act = &node_get(view, "actions")->kids[a];
+        enum why_maybe why = MAYBE_CASCADE;
+        edge_to(act, node_get(view, "on"),
+                node_get(g->autos[v]->view[env], "on"), &why);
+        const struct node *args = node_get(act, "args");
+        const struct node *at = why == MAYBE_CASCADE
+                                    ? node_get_key(args, "cascade")
+                                : why == MAYBE_TYPE ? node_get_key(args, "type")
+                                                    : node_get_key(act, "tool");
+        char chain[600] = "";
+        chain_back(g, u, v, chain, sizeof(chain));
+        diag_warning(g->c->diags, at, "cascade-cycle-possible", why_hint(why),
+                     "automations may cascade in a cycle: %s (%s's "
+                     "actions[%zu]: %s)",
+                     chain, g->autos[u]->slug, a, why_text(why));
+        return;
     }
-    g->color[u] = 2;
-    g->depth--;
 }
 
-/* Two passes: the sure edges alone (errors), then with the maybe edges
- * too (warnings for the cycles only these close). A project with neither
- * has no cycle. */
 void automation_check_cascades(struct check_ctx *c)
 {
     struct project *p = c->project;
-    struct cascade_graph g = {0};
+    struct cascade_graph g = {.c = c};
     g.n = p->ndefs[KIND_AUTOMATION];
     g.autos = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.autos));
     if (!g.autos)
@@ -508,22 +565,41 @@ void automation_check_cascades(struct check_ctx *c)
             p->defs[KIND_AUTOMATION][i].slug)
             g.autos[k++] = &p->defs[KIND_AUTOMATION][i];
     g.n = k;
+    size_t sz = (g.n + 1) * sizeof(size_t);
     g.color = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.color));
-    g.path = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.path));
-    g.via = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.via));
-    g.via_index = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.via_index));
-    g.maybe = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.maybe));
-    g.warned = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.warned));
-    if (!g.color || !g.path || !g.via || !g.via_index || !g.maybe || !g.warned)
+    g.on_stack = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.on_stack));
+    g.path = arena_alloc(c->arena, sz);
+    g.index = arena_alloc(c->arena, sz);
+    g.low = arena_alloc(c->arena, sz);
+    g.part = arena_alloc(c->arena, sz);
+    g.stack = arena_alloc(c->arena, sz);
+    g.from = arena_alloc(c->arena, sz);
+    if (!g.color || !g.on_stack || !g.path || !g.index || !g.low || !g.part ||
+        !g.stack || !g.from)
         return; /* out of memory: the arena says so */
-    memset(g.warned, 0, (g.n + 1) * sizeof(*g.warned));
-    for (int pass = 0; pass < 2; pass++) {
-        g.maybes = pass == 1;
-        memset(g.color, 0, (g.n + 1) * sizeof(*g.color));
-        for (size_t i = 0; i < g.n; i++)
-            if (g.color[i] == 0) {
-                g.maybe[0] = false;
-                visit_auto(c, &g, i);
-            }
+    g.cascades = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.cascades));
+    if (!g.cascades)
+        return;
+    for (size_t u = 0; u < g.n; u++) {
+        const struct node *acts = node_get(g.autos[u]->view[c->env], "actions");
+        g.cascades[u] = false;
+        for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
+            const struct node *cascade =
+                node_get(node_get(&acts->kids[i], "args"), "cascade");
+            g.cascades[u] |=
+                (cascade && cascade->type == NODE_BOOL && cascade->b) ||
+                is_template(cascade);
+        }
     }
+    memset(g.color, 0, (g.n + 1) * sizeof(*g.color));
+    memset(g.on_stack, 0, (g.n + 1) * sizeof(*g.on_stack));
+    memset(g.index, 0, sz);
+    for (size_t i = 0; i < g.n; i++)
+        if (g.color[i] == 0)
+            visit_sure(&g, i);
+    for (size_t i = 0; i < g.n; i++)
+        if (!g.index[i])
+            strong(&g, i);
+    for (size_t i = 0; i < g.n; i++)
+        warn_possible(&g, i);
 }

@@ -69,11 +69,14 @@ static bool record_text(struct store *s, const char *blob, int env,
 static bool record_read(struct store *s, const char *name, char *buf,
                         size_t size)
 {
-    char dir[4200], path[4400];
-    if (!records_dir(s, dir, sizeof(dir)))
-        return false;
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    char dir[4200];
+    int at =
+        records_dir(s, dir, sizeof(dir)) ? cache_file_dir_open(dir, false) : -1;
+    int fd = at >= 0 ? openat(at, name,
+                              O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+                     : -1;
+    if (at >= 0)
+        close(at);
     if (fd < 0)
         return false;
     ssize_t n = read(fd, buf, size - 1);
