@@ -286,7 +286,24 @@ struct cascade_graph {
     /* cascades[u]: u has an action that may set automations off (most
      * have none: their edges are not looked for) */
     bool *cascades;
+    /* the automations by trigger (event, type, then position): what a
+     * write sets off is a range of it */
+    struct trigger *by_trigger;
 };
+
+struct trigger {
+    const char *event, *type; /* "" when not given */
+    size_t u;
+};
+
+static int cmp_trigger(const void *a, const void *b)
+{
+    const struct trigger *x = a, *y = b;
+    int d = strcmp(x->event, y->event);
+    if (!d)
+        d = strcmp(x->type, y->type);
+    return d ? d : x->u < y->u ? -1 : x->u > y->u;
+}
 
 static const char *event_of(const char *tool)
 {
@@ -376,6 +393,77 @@ static enum edge best_edge(const struct cascade_graph *g, size_t u, size_t v,
     return best;
 }
 
+/* The first position in by_trigger whose trigger is not before (event,
+ * type); type NULL: whose event is after event. */
+static size_t trigger_bound(const struct cascade_graph *g, const char *event,
+                            const char *type, bool after)
+{
+    size_t lo = 0, hi = g->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct trigger *t = &g->by_trigger[mid];
+        int d = strcmp(t->event, event);
+        if (!d && type)
+            d = strcmp(t->type, type);
+        if (d < 0 || (d == 0 && after))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The automations that u's action act may set off, a superset of those
+ * edge_to finds an edge to: by_trigger[*lo, *hi). */
+static void action_range(const struct cascade_graph *g, size_t u,
+                         const struct node *act, size_t *lo, size_t *hi)
+{
+    const struct node *args = node_get(act, "args");
+    const struct node *cascade = node_get(args, "cascade");
+    const struct node *type = node_get(args, "type");
+    const char *tool = node_get_str(act, "tool");
+    const char *ev = tool ? event_of(tool) : NULL;
+    *lo = *hi = 0;
+    if (!ev || !((cascade && cascade->type == NODE_BOOL && cascade->b) ||
+                 is_template(cascade)))
+        return;
+    const char *t = NULL;
+    if (strcmp(ev, "deleted") &&
+        !(is_template(type) && !is_trigger_type(type))) {
+        t = is_trigger_type(type)
+                ? node_get_str(node_get(g->autos[u]->view[g->c->env], "on"),
+                               "entityType")
+            : type && type->type == NODE_STRING ? type->str
+                                                : NULL;
+        if (!t)
+            return;
+    }
+    *lo = trigger_bound(g, ev, t ? t : "", false);
+    *hi = trigger_bound(g, ev, t, true);
+}
+
+/* Walks the automations u's actions may set off, in order (one may come
+ * more than once): each call gives the next in *v, false at the end. */
+struct targets {
+    size_t action, at, end;
+};
+
+static bool next_target(const struct cascade_graph *g, size_t u,
+                        struct targets *it, size_t *v)
+{
+    if (!g->cascades[u])
+        return false;
+    const struct node *acts = node_get(g->autos[u]->view[g->c->env], "actions");
+    size_t n = acts && acts->type == NODE_SEQ ? acts->n : 0;
+    while (it->at >= it->end) {
+        if (it->action >= n)
+            return false;
+        action_range(g, u, &acts->kids[it->action++], &it->at, &it->end);
+    }
+    *v = g->by_trigger[it->at++].u;
+    return true;
+}
+
 /* Appends s to chain (size bytes, used so far): "..." instead once it
  * does not fit, and nothing after that. */
 static void chain_add(char *chain, size_t size, size_t *used, const char *s)
@@ -398,7 +486,8 @@ static void visit_sure(struct cascade_graph *g, size_t u)
 {
     g->color[u] = 1;
     g->path[g->depth++] = u;
-    for (size_t v = 0; g->cascades[u] && v < g->n; v++) {
+    struct targets it = {0};
+    for (size_t v; next_target(g, u, &it, &v);) {
         size_t a = 0;
         if (best_edge(g, u, v, &a) != EDGE_SURE)
             continue;
@@ -440,7 +529,8 @@ static void strong(struct cascade_graph *g, size_t u)
     g->index[u] = g->low[u] = ++g->counter;
     g->stack[g->sp++] = u;
     g->on_stack[u] = true;
-    for (size_t v = 0; g->cascades[u] && v < g->n; v++) {
+    struct targets it = {0};
+    for (size_t v; next_target(g, u, &it, &v);) {
         size_t a;
         if (best_edge(g, u, v, &a) == EDGE_NONE)
             continue;
@@ -474,8 +564,8 @@ static void chain_back(struct cascade_graph *g, size_t u, size_t v, char *chain,
     queue[tail++] = v;
     while (head < tail && g->from[u] == SIZE_MAX) {
         size_t x = queue[head++], a;
-        for (size_t y = 0; g->cascades[x] && y < g->n && g->from[u] == SIZE_MAX;
-             y++)
+        struct targets it = {0};
+        for (size_t y; g->from[u] == SIZE_MAX && next_target(g, x, &it, &y);)
             if (g->part[y] == g->part[u] && g->from[y] == SIZE_MAX &&
                 best_edge(g, x, y, &a) != EDGE_NONE) {
                 g->from[y] = x;
@@ -526,9 +616,10 @@ static const char *why_hint(enum why_maybe why)
 static void warn_possible(struct cascade_graph *g, size_t u)
 {
     enum env env = g->c->env;
-    for (size_t k = 0; g->cascades[u] && k <= g->n; k++) {
-        size_t v = k == 0 ? u : k - 1, a = 0;
-        if ((k > 0 && v == u) || g->part[v] != g->part[u] ||
+    struct targets it = {0};
+    for (size_t v = u, a = 0, self = 1; self || next_target(g, u, &it, &v);
+         self = 0) {
+        if ((!self && v == u) || g->part[v] != g->part[u] ||
             best_edge(g, u, v, &a) != EDGE_MAYBE)
             continue;
         const struct node *view = g->autos[u]->view[env];
@@ -591,6 +682,16 @@ void automation_check_cascades(struct check_ctx *c)
                 is_template(cascade);
         }
     }
+    g.by_trigger = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.by_trigger));
+    if (!g.by_trigger)
+        return;
+    for (size_t u = 0; u < g.n; u++) {
+        const struct node *on = node_get(g.autos[u]->view[c->env], "on");
+        const char *ev = node_get_str(on, "action"),
+                   *t = node_get_str(on, "entityType");
+        g.by_trigger[u] = (struct trigger){ev ? ev : "", t ? t : "", u};
+    }
+    qsort(g.by_trigger, g.n, sizeof(*g.by_trigger), cmp_trigger);
     memset(g.color, 0, (g.n + 1) * sizeof(*g.color));
     memset(g.on_stack, 0, (g.n + 1) * sizeof(*g.on_stack));
     memset(g.index, 0, sz);
