@@ -339,35 +339,56 @@ static bool is_trigger_type(const struct node *n)
     return !strcmp(p, "}}");
 }
 
-/* The edge from u's action act to the automation triggered by `on`
- * (u_on: u's own trigger); why says why when it is a maybe. */
-static enum edge edge_to(const struct node *act, const struct node *u_on,
-                         const struct node *on, enum why_maybe *why)
+/* What an action's write is to the cascades: its event, whether it
+ * cascades surely (cascade: true) or maybe (a template), and the type it
+ * writes, NULL for any (a delete, which takes an id alone; a type written
+ * as a template). False when it sets nothing off (u_on: the automation's
+ * own trigger, whose type {{trigger.entityType}} is). */
+struct cascade_write {
+    const char *event, *type;
+    bool sure;
+};
+
+static bool cascade_write(const struct node *act, const struct node *u_on,
+                          struct cascade_write *w)
 {
     const struct node *args = node_get(act, "args");
     const struct node *cascade = node_get(args, "cascade");
     const struct node *type = node_get(args, "type");
     const char *tool = node_get_str(act, "tool");
-    const char *ev = tool ? event_of(tool) : NULL;
-    bool sure = cascade && cascade->type == NODE_BOOL && cascade->b;
-    if (!ev || !(sure || is_template(cascade)) ||
-        !node_is_str(node_get(on, "action"), ev))
+    w->event = tool ? event_of(tool) : NULL;
+    w->sure = cascade && cascade->type == NODE_BOOL && cascade->b;
+    w->type = NULL;
+    if (!w->event || !(w->sure || is_template(cascade)))
+        return false;
+    if (!strcmp(w->event, "deleted") ||
+        (is_template(type) && !is_trigger_type(type)))
+        return true;
+    w->type = is_trigger_type(type) ? node_get_str(u_on, "entityType")
+              : type && type->type == NODE_STRING ? type->str
+                                                  : NULL;
+    return w->type != NULL;
+}
+
+/* The edge from u's action act to the automation triggered by `on`
+ * (u_on: u's own trigger); why says why when it is a maybe. */
+static enum edge edge_to(const struct node *act, const struct node *u_on,
+                         const struct node *on, enum why_maybe *why)
+{
+    struct cascade_write w;
+    if (!cascade_write(act, u_on, &w) ||
+        !node_is_str(node_get(on, "action"), w.event))
         return EDGE_NONE;
-    if (!strcmp(ev, "deleted")) {
-        *why = MAYBE_DELETE; /* its type, if any, is not read */
+    if (!w.type) {
+        *why = !strcmp(w.event, "deleted") ? MAYBE_DELETE
+               : w.sure                    ? MAYBE_TYPE
+                                           : MAYBE_CASCADE;
         return EDGE_MAYBE;
     }
-    const char *t = is_trigger_type(type) ? node_get_str(u_on, "entityType")
-                    : type && type->type == NODE_STRING ? type->str
-                                                        : NULL;
-    if (is_template(type) && !is_trigger_type(type)) {
-        *why = sure ? MAYBE_TYPE : MAYBE_CASCADE;
-        return EDGE_MAYBE;
-    }
-    if (!t || !node_is_str(node_get(on, "entityType"), t))
+    if (!node_is_str(node_get(on, "entityType"), w.type))
         return EDGE_NONE;
     *why = MAYBE_CASCADE;
-    return sure ? EDGE_SURE : EDGE_MAYBE;
+    return w.sure ? EDGE_SURE : EDGE_MAYBE;
 }
 
 /* The surest edge of u's actions to v; *action: the action giving it. */
@@ -418,28 +439,12 @@ static size_t trigger_bound(const struct cascade_graph *g, const char *event,
 static void action_range(const struct cascade_graph *g, size_t u,
                          const struct node *act, size_t *lo, size_t *hi)
 {
-    const struct node *args = node_get(act, "args");
-    const struct node *cascade = node_get(args, "cascade");
-    const struct node *type = node_get(args, "type");
-    const char *tool = node_get_str(act, "tool");
-    const char *ev = tool ? event_of(tool) : NULL;
+    struct cascade_write w;
     *lo = *hi = 0;
-    if (!ev || !((cascade && cascade->type == NODE_BOOL && cascade->b) ||
-                 is_template(cascade)))
+    if (!cascade_write(act, node_get(g->autos[u]->view[g->c->env], "on"), &w))
         return;
-    const char *t = NULL;
-    if (strcmp(ev, "deleted") &&
-        !(is_template(type) && !is_trigger_type(type))) {
-        t = is_trigger_type(type)
-                ? node_get_str(node_get(g->autos[u]->view[g->c->env], "on"),
-                               "entityType")
-            : type && type->type == NODE_STRING ? type->str
-                                                : NULL;
-        if (!t)
-            return;
-    }
-    *lo = trigger_bound(g, ev, t ? t : "", false);
-    *hi = trigger_bound(g, ev, t, true);
+    *lo = trigger_bound(g, w.event, w.type ? w.type : "", false);
+    *hi = trigger_bound(g, w.event, w.type, true);
 }
 
 /* Walks the automations u's actions may set off, in order (one may come
@@ -672,15 +677,13 @@ void automation_check_cascades(struct check_ctx *c)
     if (!g.cascades)
         return;
     for (size_t u = 0; u < g.n; u++) {
-        const struct node *acts = node_get(g.autos[u]->view[c->env], "actions");
+        const struct node *view = g.autos[u]->view[c->env];
+        const struct node *acts = node_get(view, "actions");
+        struct cascade_write w;
         g.cascades[u] = false;
-        for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
-            const struct node *cascade =
-                node_get(node_get(&acts->kids[i], "args"), "cascade");
+        for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++)
             g.cascades[u] |=
-                (cascade && cascade->type == NODE_BOOL && cascade->b) ||
-                is_template(cascade);
-        }
+                cascade_write(&acts->kids[i], node_get(view, "on"), &w);
     }
     g.by_trigger = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.by_trigger));
     if (!g.by_trigger)
