@@ -310,19 +310,231 @@ static const char *pair_key(char *key, size_t cap, const char *res,
     return key;
 }
 
-/* The automations of a bundle, parsed once. */
+/* The automations of a bundle, parsed once, and what their routes read
+ * of its agents and tools. */
 struct auto_set {
+    const struere_bundle *b;
     size_t n;
     json_t **bodies;
     const char **slugs;
     json_t *by_trigger; /* "TYPE\tACTION" -> [indexes] */
     char *seen;
+    /* the agents, parsed when an action first asks one (agent.chat) */
+    size_t nagents;
+    json_t **agents;
+    const char **agent_slugs;
+    char *agent_seen; /* the agents asked from one action (chat_action) */
+    bool agents_read, ok;
 };
+
+static void reach(struct auto_set *set, size_t u, json_t *does, json_t *keys);
+
+/* Adds `what` on `type`, by `by`, to what a route does (once). A write
+ * that `cascades` also sets off the automations on it: on a type written
+ * out, those on that write of it; on any type (*), those on that write
+ * of every type. */
+static void does_add(struct auto_set *set, const char *type, const char *what,
+                     const char *by, bool cascades, json_t *does, json_t *keys)
+{
+    char key[900];
+    snprintf(key, sizeof(key), "%s\t%s\t%s", type, what, by);
+    if (!json_object_get(keys, key)) {
+        json_t *e = pair(type, what);
+        json_object_set_new(e, "by", json_string(by));
+        json_array_append_new(does, e);
+        json_object_set_new(keys, key, json_true());
+    }
+    if (!cascades || !strcmp(what, "read") || !strcmp(what, "list"))
+        return;
+    if (strcmp(type, "*") != 0) {
+        json_t *v;
+        size_t k;
+        json_array_foreach(
+            json_object_get(set->by_trigger,
+                            pair_key(key, sizeof(key), type, what)),
+            k, v) reach(set, (size_t)json_integer_value(v), does, keys);
+        return;
+    }
+    for (size_t v = 0; v < set->n; v++) {
+        const json_t *on = json_object_get(set->bodies[v], "on");
+        const char *a =
+            event_action(json_string_value(json_object_get(on, "action")));
+        if (a && !strcmp(a, what))
+            reach(set, v, does, keys);
+    }
+}
+
+/* Whether handler text at `p` is `word` as a whole identifier. */
+static bool js_word(const char *text, const char *p, const char *word)
+{
+    size_t n = strlen(word);
+    const char *id = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789_$";
+    return !strncmp(p, word, n) && (p == text || !strchr(id, p[-1])) &&
+           (!p[n] || !strchr(id, p[n]));
+}
+
+/* Past white space and one "." or "?." at p; NULL when there is none. */
+static const char *js_dot(const char *p)
+{
+    p += strspn(p, " \t\r\n");
+    if (*p == '?' && p[1] == '.')
+        p++;
+    if (*p != '.')
+        return NULL;
+    return p + 1 + strspn(p + 1, " \t\r\n");
+}
+
+/*
+ * What a custom tool's handler may do to records, as a set of bits over
+ * actions[] (create, read, update, delete, list). The handler is the body
+ * of async (args, context, struere, fetch) => {...}: it reaches records
+ * only through `struere`. Each use of it that reads
+ * struere.entity.METHOD( (create, get, query, update, delete) adds that
+ * method's action; any other use (struere handed on, indexed, a method
+ * not known), and any `eval` or `arguments` (which can reach it without
+ * naming it), may do all five. A handler that never names them does
+ * nothing to records.
+ */
+static unsigned handler_actions(const char *h)
+{
+    static const char *const methods[] = {"create", "get", "update", "delete",
+                                          "query"};
+    static const unsigned bits[] = {1u << 0, 1u << 1, 1u << 2, 1u << 3,
+                                    1u << 4};
+    unsigned out = 0;
+    for (const char *p = h; p && *p; p++) {
+        if (js_word(h, p, "eval") || js_word(h, p, "arguments"))
+            return 31;
+        if (!js_word(h, p, "struere"))
+            continue;
+        const char *q = js_dot(p + 7);
+        if (!q || strncmp(q, "entity", 6) != 0 || !(q = js_dot(q + 6)))
+            return 31;
+        size_t m = 0;
+        while (m < 5 && !js_word(h, q, methods[m]))
+            m++;
+        if (m == 5)
+            return 31;
+        q += strlen(methods[m]);
+        q += strspn(q, " \t\r\n");
+        if (*q == '?' && q[1] == '.')
+            q += 2 + strspn(q + 2, " \t\r\n");
+        if (*q != '(')
+            return 31;
+        out |= bits[m];
+        p = q;
+    }
+    return out;
+}
+
+/* Adds what custom tool `name`'s handler may do (handler_actions), on
+ * any type: its writes set off the automations on them, as a write
+ * through the API does. */
+static void custom_tool(struct auto_set *set, const char *name, const char *by,
+                        json_t *does, json_t *keys)
+{
+    const char *body;
+    size_t len;
+    if (struere_bundle_lookup(&body, &len, set->b, STRUERE_KIND_TOOL, name,
+                              NULL) != 0)
+        return;
+    json_t *tool = json_loadb(body, len, 0, NULL);
+    if (!tool) {
+        set->ok = false;
+        return;
+    }
+    unsigned acts =
+        handler_actions(json_string_value(json_object_get(tool, "handler")));
+    for (int a = 0; a < NACTIONS; a++)
+        if (acts & (1u << a))
+            does_add(set, "*", actions[a], by, true, does, keys);
+    json_decref(tool);
+}
+
+/* Reads the bundle's agents, once. */
+static void agents_read(struct auto_set *set)
+{
+    if (set->agents_read)
+        return;
+    set->agents_read = true;
+    size_t n = set->nagents = struere_bundle_count(set->b, STRUERE_KIND_AGENT);
+    set->agents = calloc(n ? n : 1, sizeof(*set->agents));
+    set->agent_slugs = calloc(n ? n : 1, sizeof(*set->agent_slugs));
+    if (!set->agents || !set->agent_slugs) {
+        set->nagents = 0;
+        set->ok = false;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *body;
+        size_t len;
+        if (struere_bundle_entry(&set->agent_slugs[i], &body, &len, set->b,
+                                 STRUERE_KIND_AGENT, i, NULL) != 0 ||
+            !(set->agents[i] = json_loadb(body, len, 0, NULL)))
+            set->ok = false;
+    }
+}
+
+/*
+ * Adds what agent x may do when an automation's action `origin` asks it
+ * (agent.chat): whatever its tools do, on any type, since the model picks
+ * the type and the record. The model does not say which actor a chat an
+ * automation starts runs as; the automation's own (the system actor, which
+ * may do anything) is assumed. Its record writes set off the automations
+ * on them, as every agent's do; its own agent.chat may ask any agent.
+ */
+static void chat(struct auto_set *set, size_t x, const char *origin,
+                 json_t *does, json_t *keys)
+{
+    if (x >= set->nagents || set->agent_seen[x])
+        return;
+    set->agent_seen[x] = 1;
+    json_t *t;
+    size_t i;
+    json_array_foreach(json_object_get(set->agents[x], "tools"), i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "name"));
+        const char *what = tool_action(name);
+        char by[900];
+        snprintf(by, sizeof(by), "%s via agent %s, tool %s", origin,
+                 set->agent_slugs[x], name ? name : "?");
+        if (what)
+            does_add(set, "*", what, by, true, does, keys);
+        else if (name && !strcmp(name, "agent.chat"))
+            for (size_t y = 0; y < set->nagents; y++)
+                chat(set, y, origin, does, keys);
+        else if (name && !json_is_true(json_object_get(t, "builtin")))
+            custom_tool(set, name, by, does, keys);
+    }
+}
+
+/* The agents an agent.chat's args ask: the one named, or every agent
+ * when the name is a template. */
+static void chat_action(struct auto_set *set, const json_t *args,
+                        const char *origin, json_t *does, json_t *keys)
+{
+    agents_read(set);
+    char *outer = set->agent_seen; /* a chat this one's writes set off */
+    if (!(set->agent_seen = calloc(set->nagents ? set->nagents : 1, 1))) {
+        set->agent_seen = outer;
+        set->ok = false;
+        return;
+    }
+    const char *a = json_string_value(json_object_get(args, "agent"));
+    for (size_t x = 0; x < set->nagents; x++)
+        if (!a || strstr(a, "{{") || !strcmp(a, set->agent_slugs[x]))
+            chat(set, x, origin, does, keys);
+    free(set->agent_seen);
+    set->agent_seen = outer;
+}
 
 /* Adds what automation u does, and what the automations its cascading
  * writes set off do, to `does` (keyed "RESOURCE\tACTION\tBY" in keys),
  * once each; `seen` marks the automations visited (a cascade cycle, which
- * check refuses, would otherwise not end). */
+ * check refuses, would otherwise not end). An action does what its
+ * record tool does; an agent.chat, what the agent asked may do (chat); a
+ * custom tool, what its handler may (custom_tool). */
 static void reach(struct auto_set *set, size_t u, json_t *does, json_t *keys)
 {
     if (set->seen[u])
@@ -332,42 +544,20 @@ static void reach(struct auto_set *set, size_t u, json_t *does, json_t *keys)
     size_t i;
     json_array_foreach(json_object_get(set->bodies[u], "actions"), i, act)
     {
-        const char *what =
-            tool_action(json_string_value(json_object_get(act, "tool")));
-        if (!what)
-            continue;
+        const char *tool = json_string_value(json_object_get(act, "tool"));
+        const char *what = tool_action(tool);
         const json_t *args = json_object_get(act, "args");
-        const char *type = action_type(what, args);
-        char by[300], key[900];
+        char by[300];
         snprintf(by, sizeof(by), "%s#actions[%zu]", set->slugs[u], i);
-        snprintf(key, sizeof(key), "%s\t%s\t%s", type, what, by);
-        if (!json_object_get(keys, key)) {
-            json_t *e = pair(type, what);
-            json_object_set_new(e, "by", json_string(by));
-            json_array_append_new(does, e);
-            json_object_set_new(keys, key, json_true());
-        }
-        /* a write with cascade: true (or a template) sets off the
-         * automations on it; one of any type (*), those on that write of
-         * every type */
-        if (!may_cascade(args) || !strcmp(what, "read") ||
-            !strcmp(what, "list"))
-            continue;
-        if (strcmp(type, "*") != 0) {
-            json_t *v;
-            size_t k;
-            json_array_foreach(
-                json_object_get(set->by_trigger,
-                                pair_key(key, sizeof(key), type, what)),
-                k, v) reach(set, (size_t)json_integer_value(v), does, keys);
-            continue;
-        }
-        for (size_t v = 0; v < set->n; v++) {
-            const json_t *on = json_object_get(set->bodies[v], "on");
-            const char *a =
-                event_action(json_string_value(json_object_get(on, "action")));
-            if (a && !strcmp(a, what))
-                reach(set, v, does, keys);
+        if (what) {
+            does_add(set, action_type(what, args), what, by, may_cascade(args),
+                     does, keys);
+        } else if (tool && !strcmp(tool, "agent.chat")) {
+            chat_action(set, args, by, does, keys);
+        } else if (tool) {
+            char via[900];
+            snprintf(via, sizeof(via), "%s via tool %s", by, tool);
+            custom_tool(set, tool, via, does, keys);
         }
     }
 }
@@ -394,7 +584,7 @@ const json_t *access_automations_list(const struct access_automations *au)
 struct access_automations *access_automations_new(const struere_runtime *rt)
 {
     const struere_bundle *b = rt ? struere_runtime_bundle(rt) : NULL;
-    struct auto_set set = {0};
+    struct auto_set set = {.b = b, .ok = true};
     set.n = struere_bundle_count(b, STRUERE_KIND_AUTOMATION);
     size_t n = set.n ? set.n : 1;
     struct access_automations *out = calloc(1, sizeof(*out));
@@ -453,7 +643,11 @@ struct access_automations *access_automations_new(const struere_runtime *rt)
     free(set.slugs);
     free(set.seen);
     json_decref(set.by_trigger);
-    if (!ok) {
+    for (size_t i = 0; set.agents && i < set.nagents; i++)
+        json_decref(set.agents[i]);
+    free(set.agents);
+    free(set.agent_slugs);
+    if (!ok || !set.ok) {
         access_automations_free(out);
         return NULL;
     }
@@ -1234,7 +1428,11 @@ int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
      * bodies differ) */
     bool autos = struere_bundle_count(from, STRUERE_KIND_AUTOMATION) ||
                  struere_bundle_count(to, STRUERE_KIND_AUTOMATION);
-    bool autos_differ = bodies_differ(&x, &y, STRUERE_KIND_AUTOMATION);
+    /* an automation's reach reads the agents it asks and the custom
+     * tools it calls (their tools, their handlers) too */
+    bool autos_differ = bodies_differ(&x, &y, STRUERE_KIND_AUTOMATION) ||
+                        (autos && (bodies_differ(&x, &y, STRUERE_KIND_AGENT) ||
+                                   bodies_differ(&x, &y, STRUERE_KIND_TOOL)));
     struct access_automations *aut[2] = {NULL, NULL};
     json_t *cand[2] = {NULL, NULL}, *autos_changed = NULL;
     json_t *list = json_array();

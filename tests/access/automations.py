@@ -35,6 +35,15 @@ systemPrompt: |
   You help the desk.
 """
 
+TOOL = """name: {name}
+description: A tool.
+parameters:
+  type: object
+  properties:
+    id: {{type: string}}
+handler: |
+{handler}"""
+
 
 def data(slug, props):
     return (f"name: {slug.title()}\nslug: {slug}\nschema:\n  type: object\n"
@@ -61,6 +70,12 @@ def role(slug, policies):
 #     actions[1]).
 #   sweep-audit (on audit created): entity.delete by id (delete, any type):
 #     nothing sets it off, log-invoice's create has no cascade.
+#   helper's tools: entity.query and entity.update; no automation asks it
+#     (agent.chat) in the base.
+#   tools lookup (handler: struere.entity.query and struere.entity.get),
+#     notify (handler: fetch alone; names like mystruere are not struere),
+#     wild (handler: struere handed to a variable, so any method): no
+#     automation calls them in the base.
 BASE = {
     "struere.yaml": "name: automations\nversion: 1.0.0\n",
     "data/ticket.yaml": data("ticket", ["title", "status", "kind", "ownerId"]),
@@ -73,7 +88,23 @@ BASE = {
                                         "allow")]),
     "roles/viewer.yaml": role("viewer", [("ticket", "[read, list]", "allow")]),
     "agents/helper.yaml": AGENT.format(name="Helper", slug="helper",
-                                       roles="[support]"),
+                                       roles="[support]") +
+    "tools: [entity.query, entity.update]\n",
+    "tools/lookup.yaml": TOOL.format(name="lookup", handler="""\
+  const rows = await struere.entity.query({ type: "ticket" })
+  const one = await struere
+    .entity?.get({ id: args.id })
+  return { rows, one }
+"""),
+    "tools/notify.yaml": TOOL.format(name="notify", handler="""\
+  const mystruere = "x", struereX = 1
+  const r = await fetch("https://hooks.example.com/notify", { method: "POST" })
+  return { ok: r.ok, mystruere, struereX }
+"""),
+    "tools/wild.yaml": TOOL.format(name="wild", handler="""\
+  const api = struere
+  return api.entity.delete({ id: args.id })
+"""),
     "automations/bill-ticket.yaml": """name: Bill Ticket
 slug: bill-ticket
 on:
@@ -220,6 +251,15 @@ def add(path, text):
 
 
 W, N = True, False
+CHAT_HELPER = ("  - tool: agent.chat\n    args:\n      agent: helper\n"
+               "      message: \"Close {{trigger.entityId}}\"\n")
+
+
+def call(tool):
+    return (f"  - tool: {tool}\n    args:\n"
+            "      id: \"{{trigger.entityId}}\"\n")
+
+
 SUP = ["agent:helper", "role:support"]
 
 
@@ -305,6 +345,51 @@ CATALOGUE = [
      # create, but bill-ticket updated tickets already: a route is an
      # automation and what it does, not which of its actions does it
      routes(["role:clerk"], [("ticket", "update")], "automation-granted")),
+    # agent.chat: the agent asked may do what its tools do, on any type
+    # (the model picks it), as the automation's system actor; helper's
+    # update sets off bill-ticket, which is already on the route
+    ("an automation asks an agent (agent.chat)",
+     sub(BILL_AUTO, "  - tool: email.send\n", CHAT_HELPER + "  - tool: email.send\n"),
+     routes(SUP, [("*", "list"), ("*", "update")], "automation-granted")),
+    # a templated agent may be any agent: purger's delete too; purger is a
+    # new subject, with viewer's reads
+    ("an automation asks an agent named by a template",
+     lambda files: (sub(BILL_AUTO, "  - tool: email.send\n", CHAT_HELPER.replace(
+         "agent: helper", 'agent: "{{trigger.data.kind}}"') +
+         "  - tool: email.send\n")(files), files.update(
+         {"agents/purger.yaml": AGENT.format(name="Purger", slug="purger",
+                                             roles="[viewer]") +
+          "tools: [entity.delete]\n"})),
+     routes(SUP, [("*", "list"), ("*", "update"), ("*", "delete")],
+            "automation-granted") +
+     [("agent:purger", "ticket", "read", "granted", W),
+      ("agent:purger", "ticket", "list", "granted", W)]),
+    ("an agent no automation asks gains a delete tool",
+     sub("agents/helper.yaml", "tools: [entity.query, entity.update]",
+         "tools: [entity.query, entity.update, entity.delete]"),
+     []),
+    # a custom tool's handler reaches records through struere alone
+    ("an automation calls a custom tool whose handler queries and gets",
+     sub(BILL_AUTO, "  - tool: email.send\n", call("lookup") + "  - tool: email.send\n"),
+     routes(SUP, [("*", "list")], "automation-granted")),
+    ("an automation calls a custom tool whose handler only fetches",
+     sub(BILL_AUTO, "  - tool: email.send\n", call("notify") + "  - tool: email.send\n"),
+     []),
+    # struere handed to a variable: any method, so all five on any type;
+    # its writes set off every automation on created, updated and deleted
+    # (log-invoice, sweep-audit, bill-ticket itself)
+    ("an automation calls a custom tool whose handler hands struere on",
+     sub(BILL_AUTO, "  - tool: email.send\n", call("wild") + "  - tool: email.send\n"),
+     routes(SUP, [("*", "create"), ("*", "update"), ("*", "delete"),
+                  ("*", "list")], "automation-granted")),
+    ("an automation asks an agent whose custom tool hands struere on",
+     lambda files: (sub(BILL_AUTO, "  - tool: email.send\n", CHAT_HELPER +
+                        "  - tool: email.send\n")(files),
+                    sub("agents/helper.yaml",
+                        "tools: [entity.query, entity.update]",
+                        "tools: [wild]")(files)),
+     routes(SUP, [("*", "create"), ("*", "update"), ("*", "delete"),
+                  ("*", "list")], "automation-granted")),
 ]
 
 base_table = table(base_bundle, BASE) if ok else {}
@@ -332,5 +417,67 @@ for i, (name, edit, expected) in enumerate(CATALOGUE):
                       "void-ticket", "purge", "bill-ticket-2")))
                       for b in side["by"]),
                   str(side))
+
+# ---- what is reached through an agent or a tool, exactly --------------------
+# bill-ticket asks helper (actions[3]) and calls lookup (actions[4]); each
+# entry names the action, and the agent and tool it goes through
+files = dict(BASE)
+sub(BILL_AUTO, "  - tool: email.send\n",
+    CHAT_HELPER + call("lookup") + "  - tool: email.send\n")(files)
+root = os.path.join(WORK, "through")
+ok, err = build(files, root)
+check("through an agent and a tool: builds", ok, err)
+r = subprocess.run([BIN, "access", root + "/dist/production.stb", "--format",
+                    "json"], capture_output=True, text=True)
+got = sets_off(json.loads(r.stdout)) if r.returncode == 0 else {}
+via = sorted(BILL + [
+    ("*", "list", "bill-ticket#actions[3] via agent helper, tool entity.query"),
+    ("*", "update",
+     "bill-ticket#actions[3] via agent helper, tool entity.update"),
+    ("*", "list", "bill-ticket#actions[4] via tool lookup"),
+    ("*", "read", "bill-ticket#actions[4] via tool lookup")])
+for subject in SUP:
+    check(f"through an agent and a tool: {subject}'s route, entry by entry",
+          got.get(subject) == {"bill-ticket": (("ticket", "update"), via)},
+          f"got {got.get(subject)}")
+
+# ---- a change to what an automation asks or calls, under it -----------------
+# The automation's body is the same on both sides: the agent's tools or
+# the tool's handler changed.
+UNDER = [
+    ("the agent an automation asks gains a delete tool",
+     CHAT_HELPER,
+     sub("agents/helper.yaml", "tools: [entity.query, entity.update]",
+         "tools: [entity.query, entity.update, entity.delete]"),
+     routes(SUP, [("*", "delete")], "automation-granted")),
+    # a create of any type sets off log-invoice and sweep-audit: sweep's
+    # delete is new on the route
+    ("the handler of a tool an automation calls creates records",
+     call("lookup"),
+     sub("tools/lookup.yaml", "  return { rows, one }\n",
+         "  await struere.entity.create({ type: \"audit\", data: {} })\n"
+         "  return { rows, one }\n"),
+     routes(SUP, [("*", "create"), ("*", "delete")], "automation-granted")),
+    ("the handler of a tool an automation calls stops getting",
+     call("lookup"),
+     sub("tools/lookup.yaml", "  const one = await struere\n    .entity?.get({ id: args.id })\n",
+         "  const one = null\n"),
+     []),
+]
+for i, (name, action, edit, expected) in enumerate(UNDER):
+    before = dict(BASE)
+    sub(BILL_AUTO, "  - tool: email.send\n", action + "  - tool: email.send\n")(before)
+    broot = os.path.join(WORK, "under%02d-base" % i)
+    ok, err = build(before, broot)
+    check(f"{name}: the base builds", ok, err)
+    after = dict(before)
+    edit(after)
+    aroot = os.path.join(WORK, "under%02d" % i)
+    ok2, err2 = build(after, aroot)
+    check(f"{name}: builds", ok2, err2)
+    if ok and ok2:
+        bb = broot + "/dist/production.stb"
+        check_diff(check, name, bb, table(bb, before),
+                   aroot + "/dist/production.stb", after, expected)
 
 sys.exit(check.done("automations"))
