@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handler.h"
 #include "markdown.h"
 
 static const char *const actions[] = {"create", "read", "update", "delete",
@@ -364,73 +365,9 @@ static void does_add(struct auto_set *set, const char *type, const char *what,
     }
 }
 
-/* Whether handler text at `p` is `word` as a whole identifier. */
-static bool js_word(const char *text, const char *p, const char *word)
-{
-    size_t n = strlen(word);
-    const char *id = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                     "0123456789_$";
-    return !strncmp(p, word, n) && (p == text || !strchr(id, p[-1])) &&
-           (!p[n] || !strchr(id, p[n]));
-}
-
-/* Past white space and one "." or "?." at p; NULL when there is none. */
-static const char *js_dot(const char *p)
-{
-    p += strspn(p, " \t\r\n");
-    if (*p == '?' && p[1] == '.')
-        p++;
-    if (*p != '.')
-        return NULL;
-    return p + 1 + strspn(p + 1, " \t\r\n");
-}
-
-/*
- * What a custom tool's handler may do to records, as a set of bits over
- * actions[] (create, read, update, delete, list). The handler is the body
- * of async (args, context, struere, fetch) => {...}: it reaches records
- * only through `struere`. Each use of it that reads
- * struere.entity.METHOD( (create, get, query, update, delete) adds that
- * method's action; any other use (struere handed on, indexed, a method
- * not known), and any `eval` or `arguments` (which can reach it without
- * naming it), may do all five. A handler that never names them does
- * nothing to records.
- */
-static unsigned handler_actions(const char *h)
-{
-    static const char *const methods[] = {"create", "get", "update", "delete",
-                                          "query"};
-    static const unsigned bits[] = {1u << 0, 1u << 1, 1u << 2, 1u << 3,
-                                    1u << 4};
-    unsigned out = 0;
-    for (const char *p = h; p && *p; p++) {
-        if (js_word(h, p, "eval") || js_word(h, p, "arguments"))
-            return 31;
-        if (!js_word(h, p, "struere"))
-            continue;
-        const char *q = js_dot(p + 7);
-        if (!q || strncmp(q, "entity", 6) != 0 || !(q = js_dot(q + 6)))
-            return 31;
-        size_t m = 0;
-        while (m < 5 && !js_word(h, q, methods[m]))
-            m++;
-        if (m == 5)
-            return 31;
-        q += strlen(methods[m]);
-        q += strspn(q, " \t\r\n");
-        if (*q == '?' && q[1] == '.')
-            q += 2 + strspn(q + 2, " \t\r\n");
-        if (*q != '(')
-            return 31;
-        out |= bits[m];
-        p = q;
-    }
-    return out;
-}
-
-/* Adds what custom tool `name`'s handler may do (handler_actions), on
- * any type: its writes set off the automations on them, as a write
- * through the API does. */
+/* Adds what custom tool `name`'s handler may do (handler.h), on any
+ * type: its writes set off the automations on them, as a write through
+ * the API does. The HANDLER_* bits are in the order of actions[]. */
 static void custom_tool(struct auto_set *set, const char *name, const char *by,
                         json_t *does, json_t *keys)
 {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "handler.h"
 #include "kinds.h"
 #include "node.h"
 #include "suggest.h"
@@ -269,6 +270,8 @@ enum why_maybe {
     MAYBE_CASCADE, /* cascade is a template: the value it gives */
     MAYBE_TYPE,    /* the type written is a template */
     MAYBE_DELETE,  /* a delete takes an id alone: a record of any type */
+    MAYBE_AGENT,   /* an agent asked (agent.chat) may write any record */
+    MAYBE_HANDLER, /* a custom tool's handler may write any record */
 };
 
 struct cascade_graph {
@@ -289,7 +292,23 @@ struct cascade_graph {
     /* the automations by trigger (event, type, then position): what a
      * write sets off is a range of it */
     struct trigger *by_trigger;
+    /* indirect[u][i]: the events u's action i may write through an agent
+     * it asks or a custom tool it calls (NULL: u has no such action) */
+    unsigned char **indirect;
+    unsigned every_agent; /* what any agent may write, once known */
+    bool every_agent_known;
 };
+
+/* The events a write may set off, as bits in by_trigger's order. */
+static const char *const event_names[] = {"created", "deleted", "updated"};
+
+static unsigned event_bit(const char *event)
+{
+    for (unsigned k = 0; event && k < 3; k++)
+        if (!strcmp(event, event_names[k]))
+            return 1u << k;
+    return 0;
+}
 
 struct trigger {
     const char *event, *type; /* "" when not given */
@@ -339,6 +358,77 @@ static bool is_trigger_type(const struct node *n)
     return !strcmp(p, "}}");
 }
 
+/* ---- writes through an agent or a custom tool ----
+ * An agent's record writes set automations off whatever `cascade` says
+ * (struere-model §2.4: triggers fire from agent tool calls), on any type
+ * (the model picks it); so may a custom tool's writes through `struere`
+ * (handler.h). So an action that asks an agent or calls such a tool is
+ * a maybe edge to every automation on an event it may write. */
+
+/* The events custom tool `name`'s handler may write (0: no such tool). */
+static unsigned tool_events(const struct check_ctx *c, const char *name)
+{
+    const struct def *t = check_lookup(c, KIND_TOOL, name);
+    unsigned acts = handler_actions(
+        t && t->root ? node_get_str(t->view[c->env], "handler") : NULL);
+    return (acts & HANDLER_CREATE ? event_bit("created") : 0) |
+           (acts & HANDLER_DELETE ? event_bit("deleted") : 0) |
+           (acts & HANDLER_UPDATE ? event_bit("updated") : 0);
+}
+
+/* The events agent a may write with its own tools; *chats: whether it
+ * may ask other agents (agent.chat), which may write theirs. */
+static unsigned agent_events(const struct check_ctx *c, const struct def *a,
+                             bool *chats)
+{
+    const struct node *tools =
+        a && a->root ? node_get(a->view[c->env], "tools") : NULL;
+    unsigned ev = 0;
+    for (size_t i = 0; tools && tools->type == NODE_SEQ && i < tools->n; i++) {
+        const struct node *t = &tools->kids[i];
+        if (t->type != NODE_STRING)
+            continue;
+        if (event_of(t->str))
+            ev |= event_bit(event_of(t->str));
+        else if (!strcmp(t->str, "agent.chat"))
+            *chats = true;
+        else
+            ev |= tool_events(c, t->str);
+    }
+    return ev;
+}
+
+/* The events any agent of the project may write, found once. */
+static unsigned every_agent(struct cascade_graph *g)
+{
+    const struct project *p = g->c->project;
+    for (size_t i = 0; !g->every_agent_known && i < p->ndefs[KIND_AGENT]; i++) {
+        bool chats = false;
+        g->every_agent |= agent_events(g->c, &p->defs[KIND_AGENT][i], &chats);
+    }
+    g->every_agent_known = true;
+    return g->every_agent;
+}
+
+/* The events action act may write through an agent it asks (the one it
+ * names, every agent for a template) or a custom tool it calls; 0 for a
+ * record tool (cascade_write says) or a tool that writes nothing. */
+static unsigned indirect_events(struct cascade_graph *g, const struct node *act)
+{
+    const char *tool = node_get_str(act, "tool");
+    if (!tool || event_of(tool))
+        return 0;
+    if (strcmp(tool, "agent.chat") != 0)
+        return tool_events(g->c, tool);
+    const struct node *who = node_get(node_get(act, "args"), "agent");
+    if (!who || who->type != NODE_STRING || is_template(who))
+        return every_agent(g);
+    bool chats = false;
+    unsigned ev =
+        agent_events(g->c, check_lookup(g->c, KIND_AGENT, who->str), &chats);
+    return chats ? ev | every_agent(g) : ev;
+}
+
 /* What an action's write is to the cascades: its event, whether it
  * cascades surely (cascade: true) or maybe (a template), and the type it
  * writes, NULL for any (a delete, which takes an id alone; a type written
@@ -370,11 +460,22 @@ static bool cascade_write(const struct node *act, const struct node *u_on,
     return w->type != NULL;
 }
 
-/* The edge from u's action act to the automation triggered by `on`
- * (u_on: u's own trigger); why says why when it is a maybe. */
-static enum edge edge_to(const struct node *act, const struct node *u_on,
+/* The edge from u's action i to the automation triggered by `on`; why
+ * says why when it is a maybe. */
+static enum edge edge_to(const struct cascade_graph *g, size_t u, size_t i,
                          const struct node *on, enum why_maybe *why)
 {
+    const struct node *view = g->autos[u]->view[g->c->env];
+    const struct node *act = &node_get(view, "actions")->kids[i];
+    const struct node *u_on = node_get(view, "on");
+    unsigned ev = g->indirect[u] ? g->indirect[u][i] : 0;
+    if (ev) {
+        if (!(ev & event_bit(node_get_str(on, "action"))))
+            return EDGE_NONE;
+        *why = node_is_str(node_get(act, "tool"), "agent.chat") ? MAYBE_AGENT
+                                                                : MAYBE_HANDLER;
+        return EDGE_MAYBE;
+    }
     struct cascade_write w;
     if (!cascade_write(act, u_on, &w) ||
         !node_is_str(node_get(on, "action"), w.event))
@@ -396,16 +497,14 @@ static enum edge best_edge(const struct cascade_graph *g, size_t u, size_t v,
                            size_t *action)
 {
     enum env env = g->c->env;
-    const struct node *view = g->autos[u]->view[env];
-    const struct node *acts = node_get(view, "actions");
-    const struct node *u_on = node_get(view, "on");
+    const struct node *acts = node_get(g->autos[u]->view[env], "actions");
     const struct node *on = node_get(g->autos[v]->view[env], "on");
     enum edge best = EDGE_NONE;
     for (size_t i = 0; g->cascades[u] && acts && acts->type == NODE_SEQ &&
                        i < acts->n && best != EDGE_SURE;
          i++) {
         enum why_maybe why;
-        enum edge edge = edge_to(&acts->kids[i], u_on, on, &why);
+        enum edge edge = edge_to(g, u, i, on, &why);
         if (edge == EDGE_SURE || (edge == EDGE_MAYBE && best == EDGE_NONE)) {
             best = edge;
             *action = i;
@@ -434,14 +533,27 @@ static size_t trigger_bound(const struct cascade_graph *g, const char *event,
     return lo;
 }
 
-/* The automations that u's action act may set off, a superset of those
+/* The automations that u's action i may set off, a superset of those
  * edge_to finds an edge to: by_trigger[*lo, *hi). */
-static void action_range(const struct cascade_graph *g, size_t u,
-                         const struct node *act, size_t *lo, size_t *hi)
+static void action_range(const struct cascade_graph *g, size_t u, size_t i,
+                         size_t *lo, size_t *hi)
 {
+    const struct node *view = g->autos[u]->view[g->c->env];
+    unsigned ev = g->indirect[u] ? g->indirect[u][i] : 0;
     struct cascade_write w;
     *lo = *hi = 0;
-    if (!cascade_write(act, node_get(g->autos[u]->view[g->c->env], "on"), &w))
+    if (ev) { /* from the first event's automations to the last's */
+        unsigned first = 0, last = 2;
+        while (!(ev & (1u << first)))
+            first++;
+        while (!(ev & (1u << last)))
+            last--;
+        *lo = trigger_bound(g, event_names[first], "", false);
+        *hi = trigger_bound(g, event_names[last], NULL, true);
+        return;
+    }
+    if (!cascade_write(&node_get(view, "actions")->kids[i],
+                       node_get(view, "on"), &w))
         return;
     *lo = trigger_bound(g, w.event, w.type ? w.type : "", false);
     *hi = trigger_bound(g, w.event, w.type, true);
@@ -463,7 +575,7 @@ static bool next_target(const struct cascade_graph *g, size_t u,
     while (it->at >= it->end) {
         if (it->action >= n)
             return false;
-        action_range(g, u, &acts->kids[it->action++], &it->at, &it->end);
+        action_range(g, u, it->action++, &it->at, &it->end);
     }
     *v = g->by_trigger[it->at++].u;
     return true;
@@ -598,6 +710,12 @@ static const char *why_text(enum why_maybe why)
         return "its cascade is a template: the record decides";
     case MAYBE_TYPE:
         return "the type it writes is a template: the record decides";
+    case MAYBE_AGENT:
+        return "it asks an agent whose tools may write a record of any "
+               "type, and an agent's writes set automations off";
+    case MAYBE_HANDLER:
+        return "the custom tool's handler may write a record of any type "
+               "through struere";
     default:
         return "a delete takes an id alone: the record it deletes may be "
                "of any type";
@@ -612,6 +730,12 @@ static const char *why_hint(enum why_maybe why)
     case MAYBE_TYPE:
         return "name the type written instead of a template, or remove "
                "'cascade'";
+    case MAYBE_AGENT:
+        return "ask an agent without tools that write here, unless what it "
+               "writes never sets this cycle off";
+    case MAYBE_HANDLER:
+        return "call a tool whose handler does not write here, unless what "
+               "it writes never sets this cycle off";
     default:
         return "remove 'cascade' from the delete, unless what it deletes "
                "never sets this cycle off";
@@ -630,8 +754,7 @@ static void warn_possible(struct cascade_graph *g, size_t u)
         const struct node *view = g->autos[u]->view[env];
         const struct node *act = &node_get(view, "actions")->kids[a];
         enum why_maybe why = MAYBE_CASCADE;
-        edge_to(act, node_get(view, "on"),
-                node_get(g->autos[v]->view[env], "on"), &why);
+        edge_to(g, u, a, node_get(g->autos[v]->view[env], "on"), &why);
         const struct node *args = node_get(act, "args");
         const struct node *at = why == MAYBE_CASCADE
                                     ? node_get_key(args, "cascade")
@@ -674,16 +797,25 @@ void automation_check_cascades(struct check_ctx *c)
         !g.stack || !g.from)
         return; /* out of memory: the arena says so */
     g.cascades = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.cascades));
-    if (!g.cascades)
+    g.indirect = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.indirect));
+    if (!g.cascades || !g.indirect)
         return;
     for (size_t u = 0; u < g.n; u++) {
         const struct node *view = g.autos[u]->view[c->env];
         const struct node *acts = node_get(view, "actions");
         struct cascade_write w;
         g.cascades[u] = false;
-        for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++)
+        g.indirect[u] = NULL;
+        for (size_t i = 0; acts && acts->type == NODE_SEQ && i < acts->n; i++) {
+            unsigned ev = indirect_events(&g, &acts->kids[i]);
+            if (ev && !g.indirect[u] &&
+                !(g.indirect[u] = arena_alloc(c->arena, acts->n)))
+                return;
+            if (ev)
+                g.indirect[u][i] = (unsigned char)ev;
             g.cascades[u] |=
-                cascade_write(&acts->kids[i], node_get(view, "on"), &w);
+                ev || cascade_write(&acts->kids[i], node_get(view, "on"), &w);
+        }
     }
     g.by_trigger = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.by_trigger));
     if (!g.by_trigger)

@@ -49,5 +49,6 @@ extern const struct test arena_tests[];
 extern const struct test pool_tests[];
 extern const struct test sha1_tests[];
 extern const struct test index_tests[];
+extern const struct test handler_tests[];
 
 #endif
