@@ -245,7 +245,7 @@ static json_t *agent_roles(const struere_bundle *b, const char *slug)
     if (struere_bundle_lookup(&body, &len, b, STRUERE_KIND_AGENT, slug, NULL) <
         0)
         return roles;
-    json_t *def = json_loadb(body, len, 0, NULL);
+    json_t *def = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
     json_t *r = json_object_get(def, "roles");
     if (json_is_array(r))
         json_array_extend(roles, r);
@@ -324,7 +324,8 @@ struct auto_set {
     size_t nagents;
     json_t **agents;
     const char **agent_slugs;
-    char *agent_seen; /* the agents asked from one action (chat_action) */
+    char *agent_seen;     /* the agents asked from one action (chat_action) */
+    json_t *tool_actions; /* custom tool name -> its HANDLER_* bits */
     bool agents_read, ok;
 };
 
@@ -337,7 +338,7 @@ static void reach(struct auto_set *set, size_t u, json_t *does, json_t *keys);
 static void does_add(struct auto_set *set, const char *type, const char *what,
                      const char *by, bool cascades, json_t *does, json_t *keys)
 {
-    char key[900];
+    char key[1200];
     snprintf(key, sizeof(key), "%s\t%s\t%s", type, what, by);
     if (!json_object_get(keys, key)) {
         json_t *e = pair(type, what);
@@ -371,22 +372,29 @@ static void does_add(struct auto_set *set, const char *type, const char *what,
 static void custom_tool(struct auto_set *set, const char *name, const char *by,
                         json_t *does, json_t *keys)
 {
-    const char *body;
-    size_t len;
-    if (struere_bundle_lookup(&body, &len, set->b, STRUERE_KIND_TOOL, name,
-                              NULL) != 0)
-        return;
-    json_t *tool = json_loadb(body, len, 0, NULL);
-    if (!tool) {
-        set->ok = false;
-        return;
+    /* each tool's handler is read once (a route may pass it often) */
+    json_t *memo = json_object_get(set->tool_actions, name);
+    if (!memo) {
+        const char *body;
+        size_t len;
+        unsigned bits = 0;
+        if (struere_bundle_lookup(&body, &len, set->b, STRUERE_KIND_TOOL, name,
+                                  NULL) == 0) {
+            json_t *tool = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+            const json_t *h = json_object_get(tool, "handler");
+            if (!tool)
+                set->ok = false;
+            bits = handler_actions(json_string_value(h), json_string_length(h));
+            json_decref(tool);
+        }
+        memo = json_integer(bits);
+        if (json_object_set_new(set->tool_actions, name, memo) != 0)
+            set->ok = false;
     }
-    unsigned acts =
-        handler_actions(json_string_value(json_object_get(tool, "handler")));
+    unsigned acts = (unsigned)json_integer_value(memo);
     for (int a = 0; a < NACTIONS; a++)
         if (acts & (1u << a))
             does_add(set, "*", actions[a], by, true, does, keys);
-    json_decref(tool);
 }
 
 /* Reads the bundle's agents, once. */
@@ -408,41 +416,45 @@ static void agents_read(struct auto_set *set)
         size_t len;
         if (struere_bundle_entry(&set->agent_slugs[i], &body, &len, set->b,
                                  STRUERE_KIND_AGENT, i, NULL) != 0 ||
-            !(set->agents[i] = json_loadb(body, len, 0, NULL)))
+            !(set->agents[i] = json_loadb(body, len, JSON_ALLOW_NUL, NULL)))
             set->ok = false;
     }
 }
 
 /*
- * Adds what agent x may do when an automation's action `origin` asks it
+ * Adds what agent x may do when an automation's action asks it
  * (agent.chat): whatever its tools do, on any type, since the model picks
  * the type and the record. The model does not say which actor a chat an
  * automation starts runs as; the automation's own (the system actor, which
  * may do anything) is assumed. Its record writes set off the automations
  * on them, as every agent's do; its own agent.chat may ask any agent.
+ * `via` is the way there ("A#actions[i] via", then ", agent Y" for each
+ * agent asked on the way).
  */
-static void chat(struct auto_set *set, size_t x, const char *origin,
-                 json_t *does, json_t *keys)
+static void chat(struct auto_set *set, size_t x, const char *via, json_t *does,
+                 json_t *keys)
 {
     if (x >= set->nagents || set->agent_seen[x])
         return;
     set->agent_seen[x] = 1;
+    char path[900], by[1000];
+    snprintf(path, sizeof(path), "%s agent %s", via, set->agent_slugs[x]);
     json_t *t;
     size_t i;
     json_array_foreach(json_object_get(set->agents[x], "tools"), i, t)
     {
         const char *name = json_string_value(json_object_get(t, "name"));
         const char *what = tool_action(name);
-        char by[900];
-        snprintf(by, sizeof(by), "%s via agent %s, tool %s", origin,
-                 set->agent_slugs[x], name ? name : "?");
-        if (what)
+        snprintf(by, sizeof(by), "%s, tool %s", path, name ? name : "?");
+        if (what) {
             does_add(set, "*", what, by, true, does, keys);
-        else if (name && !strcmp(name, "agent.chat"))
+        } else if (name && !strcmp(name, "agent.chat")) {
+            snprintf(by, sizeof(by), "%s,", path);
             for (size_t y = 0; y < set->nagents; y++)
-                chat(set, y, origin, does, keys);
-        else if (name && !json_is_true(json_object_get(t, "builtin")))
+                chat(set, y, by, does, keys);
+        } else if (name && !json_is_true(json_object_get(t, "builtin"))) {
             custom_tool(set, name, by, does, keys);
+        }
     }
 }
 
@@ -459,9 +471,11 @@ static void chat_action(struct auto_set *set, const json_t *args,
         return;
     }
     const char *a = json_string_value(json_object_get(args, "agent"));
+    char via[400];
+    snprintf(via, sizeof(via), "%s via", origin);
     for (size_t x = 0; x < set->nagents; x++)
         if (!a || strstr(a, "{{") || !strcmp(a, set->agent_slugs[x]))
-            chat(set, x, origin, does, keys);
+            chat(set, x, via, does, keys);
     free(set->agent_seen);
     set->agent_seen = outer;
 }
@@ -521,7 +535,7 @@ const json_t *access_automations_list(const struct access_automations *au)
 struct access_automations *access_automations_new(const struere_runtime *rt)
 {
     const struere_bundle *b = rt ? struere_runtime_bundle(rt) : NULL;
-    struct auto_set set = {.b = b, .ok = true};
+    struct auto_set set = {.b = b, .ok = true, .tool_actions = json_object()};
     set.n = struere_bundle_count(b, STRUERE_KIND_AUTOMATION);
     size_t n = set.n ? set.n : 1;
     struct access_automations *out = calloc(1, sizeof(*out));
@@ -537,7 +551,7 @@ struct access_automations *access_automations_new(const struere_runtime *rt)
         size_t len;
         if (struere_bundle_entry(&set.slugs[i], &body, &len, b,
                                  STRUERE_KIND_AUTOMATION, i, NULL) == 0)
-            set.bodies[i] = json_loadb(body, len, 0, NULL);
+            set.bodies[i] = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
         const json_t *on = json_object_get(set.bodies[i], "on");
         const char *t = json_string_value(json_object_get(on, "entityType"));
         const char *a =
@@ -584,7 +598,8 @@ struct access_automations *access_automations_new(const struere_runtime *rt)
         json_decref(set.agents[i]);
     free(set.agents);
     free(set.agent_slugs);
-    if (!ok || !set.ok) {
+    json_decref(set.tool_actions);
+    if (!ok || !set.ok || !set.tool_actions) {
         access_automations_free(out);
         return NULL;
     }

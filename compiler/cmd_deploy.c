@@ -187,9 +187,10 @@ static int set_access(const struere_runtime *a, const struere_runtime *b,
 /* Whether a difference read from review trees this store recorded can
  * change access: it changes an agent, a role or a data type, or the
  * organization id changed (rules compare with actor.organizationId),
- * which is all a decision reads, or an automation (what a subject sets
- * off, access.h). Otherwise the access changes are none
- * without opening a bundle (deploy stays constant-time). */
+ * which is all a decision reads, or an automation or a custom tool (what
+ * a subject sets off, and what an automation does through a tool's
+ * handler, access.h). Otherwise the access changes are none without
+ * opening a bundle (deploy stays constant-time). */
 static bool reaches_access(const json_t *diff, bool org_changed)
 {
     bool reads = org_changed;
@@ -199,7 +200,8 @@ static bool reaches_access(const json_t *diff, bool org_changed)
     {
         const char *kind = json_string_value(json_object_get(c, "kind"));
         reads |= !strcmp(kind, "agent") || !strcmp(kind, "role") ||
-                 !strcmp(kind, "data") || !strcmp(kind, "automation");
+                 !strcmp(kind, "data") || !strcmp(kind, "automation") ||
+                 !strcmp(kind, "tool");
     }
     return reads;
 }

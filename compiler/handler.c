@@ -4,7 +4,10 @@
 #include "handler.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "hex.h"
 
 /* Whether text at p is `word` as a whole identifier. */
 static bool js_word(const char *text, const char *p, const char *word)
@@ -57,14 +60,67 @@ static unsigned entity_call(const char *text, const char *p, const char **end)
     return HANDLER_ANY;
 }
 
-unsigned handler_actions(const char *h)
+/* The code point of the escape whose hex digits start at p (n bytes
+ * there): XXXX, or {X...} of any number of digits (leading zeros too)
+ * up to 10FFFF. The bytes it takes, 0 for no escape. */
+static size_t escape_at(const char *p, size_t n, unsigned long *cp)
 {
+    size_t i, digits = 0;
+    bool braced = n > 0 && p[0] == '{', big = false;
+    *cp = 0;
+    for (i = braced; i < n && (braced || digits < 4); i++) {
+        int v = rt_hex_digit(p[i]);
+        if (v < 0)
+            break;
+        *cp = *cp * 16 + (unsigned long)v;
+        big |= *cp > 0x10FFFF;
+        if (big)
+            *cp = 0x110000; /* stays too big, never wraps */
+        digits++;
+    }
+    if (braced)
+        return digits >= 1 && !big && i < n && p[i] == '}' ? i + 1 : 0;
+    return digits == 4 ? 4 : 0;
+}
+
+/* h as the scan reads it: each escape of an ASCII character (but NUL)
+ * as that character, each NUL as a space; a new string, or NULL. */
+static char *as_read(const char *h, size_t len)
+{
+    char *out = malloc(len + 1);
+    size_t o = 0;
+    for (size_t i = 0; out && i < len;) {
+        unsigned long cp;
+        size_t used = h[i] == '\\' && i + 1 < len && h[i + 1] == 'u'
+                          ? escape_at(h + i + 2, len - i - 2, &cp)
+                          : 0;
+        if (used && cp > 0 && cp < 0x80) {
+            out[o++] = (char)cp;
+            i += 2 + used;
+            continue;
+        }
+        out[o++] = h[i] ? h[i] : ' ';
+        i++;
+    }
+    if (out)
+        out[o] = '\0';
+    return out;
+}
+
+unsigned handler_actions(const char *text, size_t len)
+{
+    if (!text)
+        return 0;
+    char *h = as_read(text, len);
+    if (!h)
+        return HANDLER_ANY;
     unsigned out = 0;
-    for (const char *p = h; p && *p && out != HANDLER_ANY; p++) {
+    for (const char *p = h; *p && out != HANDLER_ANY; p++) {
         if (js_word(h, p, "eval") || js_word(h, p, "arguments"))
-            return HANDLER_ANY;
-        if (js_word(h, p, "struere"))
+            out = HANDLER_ANY;
+        else if (js_word(h, p, "struere"))
             out |= entity_call(h, p + 7, &p);
     }
+    free(h);
     return out;
 }

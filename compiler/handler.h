@@ -11,11 +11,16 @@
  * not known), and any `eval` or `arguments` (which can reach it without
  * naming it), may do all five. The words are matched whole, wherever
  * they are (a comment or a string that names struere counts too: the
- * answer errs on the side of more). A handler that never names them, or
- * none, does nothing to records.
+ * answer errs on the side of more), after each \uXXXX or \u{X} escape
+ * of an ASCII character is read as that character (JavaScript reads
+ * `str\u0075ere` as `struere`); a NUL is a character like any other,
+ * not the text's end. A handler that never names them, or none, does
+ * nothing to records.
  */
 #ifndef STRUERE_HANDLER_H
 #define STRUERE_HANDLER_H
+
+#include <stddef.h>
 
 enum handler_action {
     HANDLER_CREATE = 1u << 0,
@@ -26,7 +31,8 @@ enum handler_action {
     HANDLER_ANY = (1u << 5) - 1
 };
 
-/* The actions handler text `h` (NULL: none) may do, as HANDLER_* bits. */
-unsigned handler_actions(const char *h);
+/* The actions handler text `h` of `len` bytes (NULL: none) may do, as
+ * HANDLER_* bits; HANDLER_ANY when out of memory. */
+unsigned handler_actions(const char *h, size_t len);
 
 #endif

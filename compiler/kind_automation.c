@@ -369,8 +369,10 @@ static bool is_trigger_type(const struct node *n)
 static unsigned tool_events(const struct check_ctx *c, const char *name)
 {
     const struct def *t = check_lookup(c, KIND_TOOL, name);
-    unsigned acts = handler_actions(
-        t && t->root ? node_get_str(t->view[c->env], "handler") : NULL);
+    const struct node *h =
+        t && t->root ? node_get(t->view[c->env], "handler") : NULL;
+    unsigned acts =
+        h && h->type == NODE_STRING ? handler_actions(h->str, node_len(h)) : 0;
     return (acts & HANDLER_CREATE ? event_bit("created") : 0) |
            (acts & HANDLER_DELETE ? event_bit("deleted") : 0) |
            (acts & HANDLER_UPDATE ? event_bit("updated") : 0);

@@ -14,13 +14,10 @@
  * make the runtime read. */
 #define MANIFEST_LIMIT ((size_t)1 << 20)
 
+/* A lowercase hex digit's value, or -1. */
 static int hex_nibble(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    return c >= 'A' && c <= 'F' ? -1 : rt_hex_digit(c);
 }
 
 int rt_hex_decode(const char *hex, size_t n, unsigned char *out, size_t size)

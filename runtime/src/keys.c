@@ -156,11 +156,7 @@ static int hex_read(const char *s, size_t n, unsigned char *out, size_t size)
     if (n != 2 * size)
         return 0;
     for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int v = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
+        int v = rt_hex_digit(s[i]);
         if (v < 0)
             return 0;
         out[i / 2] = (unsigned char)(i % 2 ? out[i / 2] | v : v << 4);

@@ -8,6 +8,15 @@
 
 #include <stddef.h>
 
+/* The value of hex digit c of either case, or -1. */
+static inline int rt_hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 /* Decodes exactly `2 * size` lowercase hex digits into `out`: 0, or -1
  * when `n` is not `2 * size` or a digit is not lowercase hex. */
 int rt_hex_decode(const char *hex, size_t n, unsigned char *out, size_t size);

@@ -419,17 +419,24 @@ for i, (name, edit, expected) in enumerate(CATALOGUE):
                   str(side))
 
 # ---- what is reached through an agent or a tool, exactly --------------------
+def built_access(name, files, root):
+    """Builds project `files` in root ("NAME: builds" checked): `access
+    --format json` on its production bundle, and what it says subjects set
+    off (sets_off; {} when it failed)."""
+    ok, err = build(files, root)
+    check(f"{name}: builds", ok, err)
+    r = subprocess.run([BIN, "access", root + "/dist/production.stb",
+                        "--format", "json"], capture_output=True, text=True)
+    return r, sets_off(json.loads(r.stdout)) if r.returncode == 0 else {}
+
+
 # bill-ticket asks helper (actions[3]) and calls lookup (actions[4]); each
 # entry names the action, and the agent and tool it goes through
 files = dict(BASE)
 sub(BILL_AUTO, "  - tool: email.send\n",
     CHAT_HELPER + call("lookup") + "  - tool: email.send\n")(files)
-root = os.path.join(WORK, "through")
-ok, err = build(files, root)
-check("through an agent and a tool: builds", ok, err)
-r = subprocess.run([BIN, "access", root + "/dist/production.stb", "--format",
-                    "json"], capture_output=True, text=True)
-got = sets_off(json.loads(r.stdout)) if r.returncode == 0 else {}
+r, got = built_access("through an agent and a tool", files,
+                      os.path.join(WORK, "through"))
 via = sorted(BILL + [
     ("*", "list", "bill-ticket#actions[3] via agent helper, tool entity.query"),
     ("*", "update",
@@ -440,6 +447,41 @@ for subject in SUP:
     check(f"through an agent and a tool: {subject}'s route, entry by entry",
           got.get(subject) == {"bill-ticket": (("ticket", "update"), via)},
           f"got {got.get(subject)}")
+
+# An agent that asks agents (router: agent.chat alone) reaches every agent's
+# tools; each entry names the agents on the way.
+files = dict(BASE)
+files["agents/router.yaml"] = (AGENT.format(name="Router", slug="router",
+                                            roles="[]") +
+                               "tools: [agent.chat]\n")
+sub(BILL_AUTO, "  - tool: email.send\n",
+    CHAT_HELPER.replace("agent: helper", "agent: router") +
+    "  - tool: email.send\n")(files)
+r, got = built_access("through an agent that asks agents", files,
+                      os.path.join(WORK, "through-router"))
+via = sorted(BILL + [
+    ("*", "list",
+     "bill-ticket#actions[3] via agent router, agent helper, tool entity.query"),
+    ("*", "update",
+     "bill-ticket#actions[3] via agent router, agent helper, tool entity.update")])
+check("through an agent that asks agents: support's route names the way",
+      got.get("role:support") == {"bill-ticket": (("ticket", "update"), via)},
+      f"got {got.get('role:support')}")
+
+# A NUL in an agent's prompt (a YAML "\0") is text like any other: access
+# still reads every agent.
+files = dict(BASE)
+sub("agents/helper.yaml", "systemPrompt: |\n  You help the desk.\n",
+    'systemPrompt: "You help\\0 the desk."\n')(files)
+sub(BILL_AUTO, "  - tool: email.send\n", CHAT_HELPER + "  - tool: email.send\n")(files)
+r, got = built_access("a NUL in an agent's prompt", files,
+                      os.path.join(WORK, "nul-prompt"))
+check("a NUL in an agent's prompt: access reads it (exit 0)",
+      r.returncode == 0, r.stderr)
+check("a NUL in an agent's prompt: its tools are still reached",
+      ("*", "update", "bill-ticket#actions[3] via agent helper, tool "
+       "entity.update") in dict(got.get("role:support", {})).get(
+           "bill-ticket", ((), []))[1], f"got {got.get('role:support')}")
 
 # ---- a change to what an automation asks or calls, under it -----------------
 # The automation's body is the same on both sides: the agent's tools or
@@ -458,6 +500,13 @@ UNDER = [
          "  await struere.entity.create({ type: \"audit\", data: {} })\n"
          "  return { rows, one }\n"),
      routes(SUP, [("*", "create"), ("*", "delete")], "automation-granted")),
+    # JavaScript reads str\u0075ere as struere
+    ("the handler of a tool an automation calls names struere with an escape",
+     call("lookup"),
+     sub("tools/lookup.yaml", "  return { rows, one }\n",
+         "  await str\\u0075ere.entity.delete({ id: args.id })\n"
+         "  return { rows, one }\n"),
+     routes(SUP, [("*", "delete")], "automation-granted")),
     ("the handler of a tool an automation calls stops getting",
      call("lookup"),
      sub("tools/lookup.yaml", "  const one = await struere\n    .entity?.get({ id: args.id })\n",

@@ -294,6 +294,26 @@ rm automations/close-on-report.yaml
 run "$S" deploy --yes
 expect "the automation removed: not gated" 0 'production: '
 
+# ---- a custom tool's handler alone widens access -----------------------
+# bill-completed-session calls create_payment_link, whose handler reaches
+# Stripe alone. A handler that also updates a record through struere lets
+# every subject that sets the automation off (a teacher marking a lesson
+# completed) update any record, as the system actor. Only the tool
+# changes: no agent, role, data type or automation.
+cp tools/create_payment_link.yaml "$T/link.yaml"
+sed -i 's/^  return { id: link.id, url: link.url }$/  await struere.entity.update({ id: args.reference, type: "session", data: { linked: true } })\n&/' tools/create_payment_link.yaml
+grep -q 'await struere.entity.update' tools/create_payment_link.yaml && pass "the handler now updates a record" || fail "the handler now updates a record"
+"$S" dev >/dev/null 2>&1 || fail "dev with the handler that updates"
+run "$S" deploy --yes
+expect_err "deploy --yes refuses a handler that widens access (1)" 1 'widens access .*--allow-widening'
+expect "refused: the route through the tool" 1 '^  \+ role teacher now sets off automation bill-completed-session \(on update session\), which does update \* .*\(by bill-completed-session#actions\[1\] via tool create_payment_link\)$'
+run "$S" diff --check no-new-access
+expect "--check: a handler alone widens (1)" 1 'via tool create_payment_link'
+cp "$T/link.yaml" tools/create_payment_link.yaml
+"$S" dev >/dev/null 2>&1 || fail "dev with the handler as it was"
+run "$S" deploy --yes
+expect "the handler as it was: not gated" 0 'production: '
+
 # ---- deploy believes only review trees this store's dev wrote ----------
 # Development takes commits without signatures: a commit whose review/ is
 # an older commit's, beside a bundle that lets guardians delete, must not
