@@ -20,6 +20,7 @@
 #include "access.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -324,7 +325,6 @@ struct auto_set {
     size_t nagents;
     json_t **agents;
     const char **agent_slugs;
-    char *agent_seen;     /* the agents asked from one action (chat_action) */
     json_t *tool_actions; /* custom tool name -> its HANDLER_* bits */
     bool agents_read, ok;
 };
@@ -373,25 +373,25 @@ static void custom_tool(struct auto_set *set, const char *name, const char *by,
                         json_t *does, json_t *keys)
 {
     /* each tool's handler is read once (a route may pass it often) */
-    json_t *memo = json_object_get(set->tool_actions, name);
-    if (!memo) {
+    const json_t *memo = json_object_get(set->tool_actions, name);
+    unsigned acts = 0;
+    if (memo) {
+        acts = (unsigned)json_integer_value(memo);
+    } else {
         const char *body;
         size_t len;
-        unsigned bits = 0;
         if (struere_bundle_lookup(&body, &len, set->b, STRUERE_KIND_TOOL, name,
                                   NULL) == 0) {
             json_t *tool = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
             const json_t *h = json_object_get(tool, "handler");
             if (!tool)
                 set->ok = false;
-            bits = handler_actions(json_string_value(h), json_string_length(h));
+            acts = handler_actions(json_string_value(h), json_string_length(h));
             json_decref(tool);
         }
-        memo = json_integer(bits);
-        if (json_object_set_new(set->tool_actions, name, memo) != 0)
+        if (json_object_set_new(set->tool_actions, name, json_integer(acts)))
             set->ok = false;
     }
-    unsigned acts = (unsigned)json_integer_value(memo);
     for (int a = 0; a < NACTIONS; a++)
         if (acts & (1u << a))
             does_add(set, "*", actions[a], by, true, does, keys);
@@ -421,63 +421,84 @@ static void agents_read(struct auto_set *set)
     }
 }
 
-/*
- * Adds what agent x may do when an automation's action asks it
- * (agent.chat): whatever its tools do, on any type, since the model picks
- * the type and the record. The model does not say which actor a chat an
- * automation starts runs as; the automation's own (the system actor, which
- * may do anything) is assumed. Its record writes set off the automations
- * on them, as every agent's do; its own agent.chat may ask any agent.
- * `via` is the way there ("A#actions[i] via", then ", agent Y" for each
- * agent asked on the way).
- */
-static void chat(struct auto_set *set, size_t x, const char *via, json_t *does,
-                 json_t *keys)
+/* "ORIGIN via agent a, agent b" into buf: the way to agent x, back
+ * through from[] to an agent asked first (its own from). */
+static void agent_way(const struct auto_set *set, const size_t *from, size_t x,
+                      const char *origin, char *buf, size_t size)
 {
-    if (x >= set->nagents || set->agent_seen[x])
-        return;
-    set->agent_seen[x] = 1;
-    char path[900], by[1000];
-    snprintf(path, sizeof(path), "%s agent %s", via, set->agent_slugs[x]);
-    json_t *t;
-    size_t i;
-    json_array_foreach(json_object_get(set->agents[x], "tools"), i, t)
-    {
-        const char *name = json_string_value(json_object_get(t, "name"));
-        const char *what = tool_action(name);
-        snprintf(by, sizeof(by), "%s, tool %s", path, name ? name : "?");
-        if (what) {
-            does_add(set, "*", what, by, true, does, keys);
-        } else if (name && !strcmp(name, "agent.chat")) {
-            snprintf(by, sizeof(by), "%s,", path);
-            for (size_t y = 0; y < set->nagents; y++)
-                chat(set, y, by, does, keys);
-        } else if (name && !json_is_true(json_object_get(t, "builtin"))) {
-            custom_tool(set, name, by, does, keys);
-        }
+    size_t depth = 0, at = x;
+    while (from[at] != at && depth < set->nagents) {
+        at = from[at];
+        depth++;
+    }
+    size_t used = (size_t)snprintf(buf, size, "%s via", origin);
+    for (size_t d = depth + 1; d-- > 0 && used < size;) {
+        at = x;
+        for (size_t k = 0; k < d; k++)
+            at = from[at];
+        used += (size_t)snprintf(buf + used, size - used, "%s agent %s",
+                                 d == depth ? "" : ",", set->agent_slugs[at]);
     }
 }
 
-/* The agents an agent.chat's args ask: the one named, or every agent
- * when the name is a template. */
+/*
+ * Adds what the agents an agent.chat action asks may do (the one named,
+ * or every agent when the name is a template): whatever their tools do,
+ * on any type, since the model picks the type and the record. The model
+ * does not say which actor a chat an automation starts runs as; the
+ * automation's own (the system actor, which may do anything) is assumed.
+ * Their record writes set off the automations on them, as every agent's
+ * do; an agent with agent.chat may ask any agent in turn. The agents are
+ * taken nearest first, so that each entry's `by` names a shortest way
+ * ("A#actions[i] via agent a, agent b, tool X").
+ */
 static void chat_action(struct auto_set *set, const json_t *args,
                         const char *origin, json_t *does, json_t *keys)
 {
     agents_read(set);
-    char *outer = set->agent_seen; /* a chat this one's writes set off */
-    if (!(set->agent_seen = calloc(set->nagents ? set->nagents : 1, 1))) {
-        set->agent_seen = outer;
+    size_t n = set->nagents, head = 0, tail = 0;
+    size_t *queue = malloc((n ? n : 1) * sizeof(*queue));
+    size_t *from = malloc((n ? n : 1) * sizeof(*from)); /* SIZE_MAX: not yet */
+    if (!queue || !from) {
+        free(queue);
+        free(from);
         set->ok = false;
         return;
     }
     const char *a = json_string_value(json_object_get(args, "agent"));
-    char via[400];
-    snprintf(via, sizeof(via), "%s via", origin);
-    for (size_t x = 0; x < set->nagents; x++)
-        if (!a || strstr(a, "{{") || !strcmp(a, set->agent_slugs[x]))
-            chat(set, x, via, does, keys);
-    free(set->agent_seen);
-    set->agent_seen = outer;
+    for (size_t x = 0; x < n; x++) {
+        from[x] = SIZE_MAX;
+        if (!a || strstr(a, "{{") || !strcmp(a, set->agent_slugs[x])) {
+            from[x] = x;
+            queue[tail++] = x;
+        }
+    }
+    while (head < tail) {
+        size_t x = queue[head++];
+        char path[900], by[1000];
+        agent_way(set, from, x, origin, path, sizeof(path));
+        json_t *t;
+        size_t i;
+        json_array_foreach(json_object_get(set->agents[x], "tools"), i, t)
+        {
+            const char *name = json_string_value(json_object_get(t, "name"));
+            const char *what = tool_action(name);
+            snprintf(by, sizeof(by), "%s, tool %s", path, name ? name : "?");
+            if (what) {
+                does_add(set, "*", what, by, true, does, keys);
+            } else if (name && !strcmp(name, "agent.chat")) {
+                for (size_t y = 0; y < n; y++)
+                    if (from[y] == SIZE_MAX) {
+                        from[y] = x;
+                        queue[tail++] = y;
+                    }
+            } else if (name && !json_is_true(json_object_get(t, "builtin"))) {
+                custom_tool(set, name, by, does, keys);
+            }
+        }
+    }
+    free(queue);
+    free(from);
 }
 
 /* Adds what automation u does, and what the automations its cascading

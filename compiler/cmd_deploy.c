@@ -84,16 +84,18 @@ static json_t *read_json(struct store *s, const char *id)
     if (!id[0] || store_read_blob(s, id, &data, &len) != STORE_OK)
         return NULL;
     json_error_t e;
-    json_t *v = json_loadb((const char *)data, len, 0, &e);
+    json_t *v = json_loadb((const char *)data, len, JSON_ALLOW_NUL, &e);
     free(data);
     return v;
 }
 
 /* The semantic diff of production between commits a and b, from their
  * review/production/ trees: git skips identical subtrees, so this costs
- * what changed, not the project's size (deploy stays constant-time). */
+ * what changed, not the project's size (deploy stays constant-time).
+ * *unread: a definition of either side could not be read (then the diff
+ * lacks it, and must not be believed). */
 static json_t *production_diff(struct store *s, const char *a, const char *b,
-                               const char *la, const char *lb)
+                               const char *la, const char *lb, bool *unread)
 {
     struct store_change *ch;
     size_t n;
@@ -108,6 +110,7 @@ static json_t *production_diff(struct store *s, const char *a, const char *b,
             continue;
         json_t *x = read_json(s, ch[i].old_id);
         json_t *y = read_json(s, ch[i].new_id);
+        *unread |= (ch[i].old_id[0] && !x) || (ch[i].new_id[0] && !y);
         semdiff_add(doc, kind_table[k].name, name, x, y);
         json_decref(x);
         json_decref(y);
@@ -240,16 +243,19 @@ static bool review_recorded(struct store *s, const char *a, const char *b,
 static json_t *production_change(struct store *s, const char *a, const char *b,
                                  const char *la, const char *lb, int *rc)
 {
-    bool org_changed;
+    bool org_changed, unread = false;
     json_t *diff = NULL;
     *rc = EXIT_OK;
     if (review_recorded(s, a, b, &org_changed)) {
-        if (!(diff = production_diff(s, a, b, la, lb))) {
+        if (!(diff = production_diff(s, a, b, la, lb, &unread))) {
             cli_error("%s", store_error(s));
             *rc = EXIT_IO;
             return NULL;
         }
-        if (!reaches_access(diff, org_changed)) {
+        if (unread) { /* the bundles themselves say what differs */
+            json_decref(diff);
+            diff = NULL;
+        } else if (!reaches_access(diff, org_changed)) {
             json_t *none = json_array();
             semdiff_set_access(diff, none);
             json_decref(none);

@@ -297,7 +297,13 @@ struct cascade_graph {
     unsigned char **indirect;
     unsigned every_agent; /* what any agent may write, once known */
     bool every_agent_known;
+    /* what each tool's handler and each agent's tools may write, by the
+     * definition's position, read once: 0 not yet, else MEMO_KNOWN with
+     * the event bits (and MEMO_CHATS: the agent may ask agents) */
+    unsigned char *tool_memo, *agent_memo;
 };
+
+enum { MEMO_CHATS = 1u << 3, MEMO_KNOWN = 1u << 7 };
 
 /* The events a write may set off, as bits in by_trigger's order. */
 static const char *const event_names[] = {"created", "deleted", "updated"};
@@ -365,27 +371,50 @@ static bool is_trigger_type(const struct node *n)
  * (handler.h). So an action that asks an agent or calls such a tool is
  * a maybe edge to every automation on an event it may write. */
 
-/* The events custom tool `name`'s handler may write (0: no such tool). */
-static unsigned tool_events(const struct check_ctx *c, const char *name)
+/* Where def d is among its kind's definitions (memo's index), or -1. */
+static long def_position(const struct cascade_graph *g, enum kind k,
+                         const struct def *d)
 {
+    const struct project *p = g->c->project;
+    return d && d >= p->defs[k] && d < p->defs[k] + p->ndefs[k]
+               ? (long)(d - p->defs[k])
+               : -1;
+}
+
+/* The events custom tool `name`'s handler may write (0: no such tool). */
+static unsigned tool_events(struct cascade_graph *g, const char *name)
+{
+    const struct check_ctx *c = g->c;
     const struct def *t = check_lookup(c, KIND_TOOL, name);
+    long at = def_position(g, KIND_TOOL, t);
+    if (at >= 0 && g->tool_memo[at])
+        return g->tool_memo[at] & ~(unsigned)MEMO_KNOWN;
     const struct node *h =
         t && t->root ? node_get(t->view[c->env], "handler") : NULL;
     unsigned acts =
         h && h->type == NODE_STRING ? handler_actions(h->str, node_len(h)) : 0;
-    return (acts & HANDLER_CREATE ? event_bit("created") : 0) |
-           (acts & HANDLER_DELETE ? event_bit("deleted") : 0) |
-           (acts & HANDLER_UPDATE ? event_bit("updated") : 0);
+    unsigned ev = (acts & HANDLER_CREATE ? event_bit("created") : 0) |
+                  (acts & HANDLER_DELETE ? event_bit("deleted") : 0) |
+                  (acts & HANDLER_UPDATE ? event_bit("updated") : 0);
+    if (at >= 0)
+        g->tool_memo[at] = (unsigned char)(ev | MEMO_KNOWN);
+    return ev;
 }
 
 /* The events agent a may write with its own tools; *chats: whether it
  * may ask other agents (agent.chat), which may write theirs. */
-static unsigned agent_events(const struct check_ctx *c, const struct def *a,
+static unsigned agent_events(struct cascade_graph *g, const struct def *a,
                              bool *chats)
 {
+    long at = def_position(g, KIND_AGENT, a);
+    if (at >= 0 && g->agent_memo[at]) {
+        *chats = g->agent_memo[at] & MEMO_CHATS;
+        return g->agent_memo[at] & 7u;
+    }
     const struct node *tools =
-        a && a->root ? node_get(a->view[c->env], "tools") : NULL;
+        a && a->root ? node_get(a->view[g->c->env], "tools") : NULL;
     unsigned ev = 0;
+    *chats = false;
     for (size_t i = 0; tools && tools->type == NODE_SEQ && i < tools->n; i++) {
         const struct node *t = &tools->kids[i];
         if (t->type != NODE_STRING)
@@ -395,8 +424,11 @@ static unsigned agent_events(const struct check_ctx *c, const struct def *a,
         else if (!strcmp(t->str, "agent.chat"))
             *chats = true;
         else
-            ev |= tool_events(c, t->str);
+            ev |= tool_events(g, t->str);
     }
+    if (at >= 0)
+        g->agent_memo[at] =
+            (unsigned char)(ev | (*chats ? MEMO_CHATS : 0) | MEMO_KNOWN);
     return ev;
 }
 
@@ -406,7 +438,7 @@ static unsigned every_agent(struct cascade_graph *g)
     const struct project *p = g->c->project;
     for (size_t i = 0; !g->every_agent_known && i < p->ndefs[KIND_AGENT]; i++) {
         bool chats = false;
-        g->every_agent |= agent_events(g->c, &p->defs[KIND_AGENT][i], &chats);
+        g->every_agent |= agent_events(g, &p->defs[KIND_AGENT][i], &chats);
     }
     g->every_agent_known = true;
     return g->every_agent;
@@ -421,13 +453,13 @@ static unsigned indirect_events(struct cascade_graph *g, const struct node *act)
     if (!tool || event_of(tool))
         return 0;
     if (strcmp(tool, "agent.chat") != 0)
-        return tool_events(g->c, tool);
+        return tool_events(g, tool);
     const struct node *who = node_get(node_get(act, "args"), "agent");
     if (!who || who->type != NODE_STRING || is_template(who))
         return every_agent(g);
     bool chats = false;
     unsigned ev =
-        agent_events(g->c, check_lookup(g->c, KIND_AGENT, who->str), &chats);
+        agent_events(g, check_lookup(g->c, KIND_AGENT, who->str), &chats);
     return chats ? ev | every_agent(g) : ev;
 }
 
@@ -800,7 +832,9 @@ void automation_check_cascades(struct check_ctx *c)
         return; /* out of memory: the arena says so */
     g.cascades = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.cascades));
     g.indirect = arena_alloc(c->arena, (g.n + 1) * sizeof(*g.indirect));
-    if (!g.cascades || !g.indirect)
+    g.tool_memo = arena_alloc(c->arena, p->ndefs[KIND_TOOL] + 1);
+    g.agent_memo = arena_alloc(c->arena, p->ndefs[KIND_AGENT] + 1);
+    if (!g.cascades || !g.indirect || !g.tool_memo || !g.agent_memo)
         return;
     for (size_t u = 0; u < g.n; u++) {
         const struct node *view = g.autos[u]->view[c->env];

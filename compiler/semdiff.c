@@ -18,7 +18,7 @@ static const char *const kind_label[STRUERE_KIND_COUNT] = {
 static json_t *load_body(const char *body, size_t len)
 {
     json_error_t e;
-    return json_loadb(body, len, 0, &e);
+    return json_loadb(body, len, JSON_ALLOW_NUL, &e);
 }
 
 /* Longest value shown in text and Markdown, in bytes (JSON keeps them

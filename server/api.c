@@ -480,7 +480,7 @@ static void model_request(const struct srv_loaded *l, const char *agent,
     }
     if (!(text = render(r, l, agent, o, &n)))
         goto done;
-    a = json_loadb(def, dlen, 0, NULL);
+    a = json_loadb(def, dlen, JSON_ALLOW_NUL, NULL);
     json_t *model = json_object_get(a, "model");
     json_t *req = json_object();
     json_object_set(req, "model", json_object_get(model, "model"));
@@ -594,7 +594,7 @@ static void entities(const struct srv_loaded *l, bool get, const char *body,
     int rc;
     if (get) {
         rc = struere_get_record(&out, &n, &d, l->rt, actor, id, NULL);
-        json_t *rec = rc < 0 ? NULL : json_loadb(out, n, 0, NULL);
+        json_t *rec = rc < 0 ? NULL : json_loadb(out, n, JSON_ALLOW_NUL, NULL);
         const char *rt = json_string_value(json_object_get(rec, "type"));
         if (rc == 0 && (!rt || strcmp(rt, type)))
             rc = STRUERE_ENOTFOUND;

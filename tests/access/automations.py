@@ -449,11 +449,14 @@ for subject in SUP:
           f"got {got.get(subject)}")
 
 # An agent that asks agents (router: agent.chat alone) reaches every agent's
-# tools; each entry names the agents on the way.
+# tools; each entry names the agents on a shortest way: router asks helper
+# itself, so not "router, asker, helper" (asker, which sorts first, may
+# ask agents too).
 files = dict(BASE)
-files["agents/router.yaml"] = (AGENT.format(name="Router", slug="router",
-                                            roles="[]") +
-                               "tools: [agent.chat]\n")
+for slug in ("router", "asker"):
+    files[f"agents/{slug}.yaml"] = (AGENT.format(name=slug.title(), slug=slug,
+                                                 roles="[]") +
+                                    "tools: [agent.chat]\n")
 sub(BILL_AUTO, "  - tool: email.send\n",
     CHAT_HELPER.replace("agent: helper", "agent: router") +
     "  - tool: email.send\n")(files)

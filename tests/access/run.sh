@@ -283,16 +283,25 @@ actions:
         status: completed
       cascade: true
 EOF
-"$S" dev >/dev/null 2>&1 || fail "dev with the automation"
-run "$S" deploy --yes
-expect_err "deploy --yes refuses an automation that widens access (1)" 1 'widens access .*--allow-widening'
-expect "refused: who sets it off, and the payment it creates" 1 '^  \+ role teacher now sets off automation close-on-report \(on create progress-report\), which does create payment on every row, with no mask, as the system actor \(by bill-completed-session#actions\[2\]\)$'
+# deploy_refused CASE PATTERN: after dev, deploy --yes refuses to widen
+# access without --allow-widening, and shows what widens (PATTERN).
+deploy_refused() {
+    "$S" dev >/dev/null 2>&1 || fail "$1: dev"
+    run "$S" deploy --yes
+    expect_err "$1: deploy --yes refuses (1)" 1 'widens access .*--allow-widening'
+    expect "$1: refused, showing what widens" 1 "$2"
+}
+# deploy_passes CASE: after dev, deploy --yes moves production.
+deploy_passes() {
+    "$S" dev >/dev/null 2>&1 || fail "$1: dev"
+    run "$S" deploy --yes
+    expect "$1: not gated" 0 'production: '
+}
+deploy_refused "an automation that widens access" '^  \+ role teacher now sets off automation close-on-report \(on create progress-report\), which does create payment on every row, with no mask, as the system actor \(by bill-completed-session#actions\[2\]\)$'
 run "$S" diff --check no-new-access
 expect "--check: an automation alone widens (1)" 1 'role teacher now sets off automation close-on-report'
 rm automations/close-on-report.yaml
-"$S" dev >/dev/null 2>&1 || fail "dev without the automation"
-run "$S" deploy --yes
-expect "the automation removed: not gated" 0 'production: '
+deploy_passes "the automation removed"
 
 # ---- a custom tool's handler alone widens access -----------------------
 # bill-completed-session calls create_payment_link, whose handler reaches
@@ -303,16 +312,23 @@ expect "the automation removed: not gated" 0 'production: '
 cp tools/create_payment_link.yaml "$T/link.yaml"
 sed -i 's/^  return { id: link.id, url: link.url }$/  await struere.entity.update({ id: args.reference, type: "session", data: { linked: true } })\n&/' tools/create_payment_link.yaml
 grep -q 'await struere.entity.update' tools/create_payment_link.yaml && pass "the handler now updates a record" || fail "the handler now updates a record"
-"$S" dev >/dev/null 2>&1 || fail "dev with the handler that updates"
-run "$S" deploy --yes
-expect_err "deploy --yes refuses a handler that widens access (1)" 1 'widens access .*--allow-widening'
-expect "refused: the route through the tool" 1 '^  \+ role teacher now sets off automation bill-completed-session \(on update session\), which does update \* .*\(by bill-completed-session#actions\[1\] via tool create_payment_link\)$'
+deploy_refused "a handler that widens access" '^  \+ role teacher now sets off automation bill-completed-session \(on update session\), which does update \* .*\(by bill-completed-session#actions\[1\] via tool create_payment_link\)$'
 run "$S" diff --check no-new-access
 expect "--check: a handler alone widens (1)" 1 'via tool create_payment_link'
 cp "$T/link.yaml" tools/create_payment_link.yaml
-"$S" dev >/dev/null 2>&1 || fail "dev with the handler as it was"
-run "$S" deploy --yes
-expect "the handler as it was: not gated" 0 'production: '
+deploy_passes "the handler as it was"
+
+# ---- a NUL in a definition does not blind the gate ---------------------
+# deploy reads what changed from the review trees; a body holding a NUL
+# (a YAML "\0") was unreadable there, so the change was not seen at all.
+cp roles/teacher.yaml "$T/teacher.yaml"
+sed -i 's/^name: Teacher$/name: "Teacher\\0"/' roles/teacher.yaml
+grep -q '^name: "Teacher\\0"$' roles/teacher.yaml && pass "the role's name holds a NUL" || fail "the role's name holds a NUL"
+deploy_passes "a NUL in a name alone"
+sed -i 's/^    actions: \[list, read, update\]$/    actions: [list, read, update, delete]/' roles/teacher.yaml
+deploy_refused "a widening beside a NUL" 'role teacher .*delete session'
+cp "$T/teacher.yaml" roles/teacher.yaml
+deploy_passes "the role as it was"
 
 # ---- deploy believes only review trees this store's dev wrote ----------
 # Development takes commits without signatures: a commit whose review/ is
