@@ -296,7 +296,7 @@ static json_t *fixture_records(const struere_bundle *eval)
         if (struere_bundle_entry(NULL, &body, &len, eval, STRUERE_KIND_FIXTURE,
                                  i, NULL) < 0)
             continue;
-        json_t *f = json_loadb(body, len, JSON_ALLOW_NUL, NULL), *e;
+        json_t *f = json_loadb(body, len, 0, NULL), *e;
         size_t k;
         json_array_foreach(json_object_get(f, "entities"), k, e)
         {
@@ -528,7 +528,7 @@ static void run_request(struct run *r, const struct node *cs, struere_actor *a)
         if (masked && struere_record_mask(masked, need + 1, &need, r->rt, &d,
                                           text, strlen(text), NULL) == 0) {
             shown = 1;
-            json_t *seen = json_loadb(masked, need, JSON_ALLOW_NUL, NULL);
+            json_t *seen = json_loadb(masked, need, 0, NULL);
             if (has_fields(expect))
                 check_fields(r, expect, seen, "the record");
             json_decref(seen);
@@ -591,7 +591,7 @@ static void run_query(struct run *r, const struct node *cs, struere_actor *a)
         struere_free(out);
         return;
     }
-    json_t *got = json_loadb(out, len, JSON_ALLOW_NUL, NULL), *rec;
+    json_t *got = json_loadb(out, len, 0, NULL), *rec;
     struere_free(out);
     size_t n = json_array_size(got), k;
     const char **gids = calloc(n + 1, sizeof(*gids));

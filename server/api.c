@@ -594,7 +594,7 @@ static void entities(const struct srv_loaded *l, bool get, const char *body,
     int rc;
     if (get) {
         rc = struere_get_record(&out, &n, &d, l->rt, actor, id, NULL);
-        json_t *rec = rc < 0 ? NULL : json_loadb(out, n, JSON_ALLOW_NUL, NULL);
+        json_t *rec = rc < 0 ? NULL : json_loadb(out, n, 0, NULL);
         const char *rt = json_string_value(json_object_get(rec, "type"));
         if (rc == 0 && (!rt || strcmp(rt, type)))
             rc = STRUERE_ENOTFOUND;
