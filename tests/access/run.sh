@@ -313,6 +313,8 @@ cp tools/create_payment_link.yaml "$T/link.yaml"
 sed -i 's/^  return { id: link.id, url: link.url }$/  await struere.entity.update({ id: args.reference, type: "session", data: { linked: true } })\n&/' tools/create_payment_link.yaml
 grep -q 'await struere.entity.update' tools/create_payment_link.yaml && pass "the handler now updates a record" || fail "the handler now updates a record"
 deploy_refused "a handler that widens access" '^  \+ role teacher now sets off automation bill-completed-session \(on update session\), which does update \* .*\(by bill-completed-session#actions\[1\] via tool create_payment_link\)$'
+run "$S" rollback --yes --to "$(git rev-parse struere/development)"
+expect_err "rollback --to the commit whose handler widens: gated (1)" 1 'widens access'
 run "$S" diff --check no-new-access
 expect "--check: a handler alone widens (1)" 1 'via tool create_payment_link'
 cp "$T/link.yaml" tools/create_payment_link.yaml
