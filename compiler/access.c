@@ -327,11 +327,23 @@ struct auto_set {
     const char **agent_slugs;
     json_t *tool_actions; /* custom tool name -> its HANDLER_* bits */
     bool agents_read, ok;
+    /* reach's walk: the automations set off, in the order they are met,
+     * and the actions whose writes of any type (*) set them off already */
+    size_t *queue, tail;
+    unsigned any_type_set_off;
 };
 
-static void reach(struct auto_set *set, size_t u, json_t *does, json_t *keys);
+/* Automation v is set off: it is walked once, after those met before. */
+static void set_off_one(struct auto_set *set, size_t v)
+{
+    if (set->seen[v])
+        return;
+    set->seen[v] = 1;
+    set->queue[set->tail++] = v;
+}
 
-/* Adds `what` on `type`, by `by`, to what a route does (once). A write
+/* Adds `what` on `type` to what a route does, by `by` when it is the
+ * first way to it (the walk meets the nearest first: reach). A write
  * that `cascades` also sets off the automations on it: on a type written
  * out, those on that write of it; on any type (*), those on that write
  * of every type. */
@@ -339,7 +351,7 @@ static void does_add(struct auto_set *set, const char *type, const char *what,
                      const char *by, bool cascades, json_t *does, json_t *keys)
 {
     char key[1200];
-    snprintf(key, sizeof(key), "%s\t%s\t%s", type, what, by);
+    pair_key(key, sizeof(key), type, what);
     if (!json_object_get(keys, key)) {
         json_t *e = pair(type, what);
         json_object_set_new(e, "by", json_string(by));
@@ -351,18 +363,23 @@ static void does_add(struct auto_set *set, const char *type, const char *what,
     if (strcmp(type, "*") != 0) {
         json_t *v;
         size_t k;
-        json_array_foreach(
-            json_object_get(set->by_trigger,
-                            pair_key(key, sizeof(key), type, what)),
-            k, v) reach(set, (size_t)json_integer_value(v), does, keys);
+        json_array_foreach(json_object_get(set->by_trigger, key), k, v)
+            set_off_one(set, (size_t)json_integer_value(v));
         return;
     }
+    int bit = 0;
+    while (bit < NACTIONS && strcmp(actions[bit], what))
+        bit++;
+    if (bit < NACTIONS && (set->any_type_set_off & (1u << bit)))
+        return; /* every automation on that write is set off already */
+    if (bit < NACTIONS)
+        set->any_type_set_off |= 1u << bit;
     for (size_t v = 0; v < set->n; v++) {
         const json_t *on = json_object_get(set->bodies[v], "on");
         const char *a =
             event_action(json_string_value(json_object_get(on, "action")));
         if (a && !strcmp(a, what))
-            reach(set, v, does, keys);
+            set_off_one(set, v);
     }
 }
 
@@ -502,34 +519,43 @@ static void chat_action(struct auto_set *set, const json_t *args,
 }
 
 /* Adds what automation u does, and what the automations its cascading
- * writes set off do, to `does` (keyed "RESOURCE\tACTION\tBY" in keys),
- * once each; `seen` marks the automations visited (a cascade cycle, which
- * check refuses, would otherwise not end). An action does what its
- * record tool does; an agent.chat, what the agent asked may do (chat); a
- * custom tool, what its handler may (custom_tool). */
+ * writes set off do, to `does`: each (resource, action) once (keyed
+ * "RESOURCE\tACTION" in keys), by the first way the walk meets. The
+ * walk takes the automations breadth first (u, then those u sets off,
+ * then those they set off, each once: `seen`, so a cascade cycle, which
+ * check refuses, ends), and each one's actions in order, so `by` names a
+ * way through the fewest automations. An action does what its record
+ * tool does; an agent.chat, what the agent asked may do (chat_action); a
+ * custom tool, what its handler may (custom_tool). One entry per pair
+ * keeps a subject's listing in proportion to the automations it sets
+ * off, not to the ways between them. */
 static void reach(struct auto_set *set, size_t u, json_t *does, json_t *keys)
 {
-    if (set->seen[u])
-        return;
-    set->seen[u] = 1;
-    json_t *act;
-    size_t i;
-    json_array_foreach(json_object_get(set->bodies[u], "actions"), i, act)
-    {
-        const char *tool = json_string_value(json_object_get(act, "tool"));
-        const char *what = tool_action(tool);
-        const json_t *args = json_object_get(act, "args");
-        char by[300];
-        snprintf(by, sizeof(by), "%s#actions[%zu]", set->slugs[u], i);
-        if (what) {
-            does_add(set, action_type(what, args), what, by, may_cascade(args),
-                     does, keys);
-        } else if (tool && !strcmp(tool, "agent.chat")) {
-            chat_action(set, args, by, does, keys);
-        } else if (tool) {
-            char via[900];
-            snprintf(via, sizeof(via), "%s via tool %s", by, tool);
-            custom_tool(set, tool, via, does, keys);
+    memset(set->seen, 0, set->n);
+    set->tail = 0;
+    set->any_type_set_off = 0;
+    set_off_one(set, u);
+    for (size_t head = 0; head < set->tail; head++) {
+        size_t v = set->queue[head];
+        json_t *act;
+        size_t i;
+        json_array_foreach(json_object_get(set->bodies[v], "actions"), i, act)
+        {
+            const char *tool = json_string_value(json_object_get(act, "tool"));
+            const char *what = tool_action(tool);
+            const json_t *args = json_object_get(act, "args");
+            char by[300];
+            snprintf(by, sizeof(by), "%s#actions[%zu]", set->slugs[v], i);
+            if (what) {
+                does_add(set, action_type(what, args), what, by,
+                         may_cascade(args), does, keys);
+            } else if (tool && !strcmp(tool, "agent.chat")) {
+                chat_action(set, args, by, does, keys);
+            } else if (tool) {
+                char via[900];
+                snprintf(via, sizeof(via), "%s via tool %s", by, tool);
+                custom_tool(set, tool, via, does, keys);
+            }
         }
     }
 }
@@ -563,9 +589,11 @@ struct access_automations *access_automations_new(const struere_runtime *rt)
     set.bodies = calloc(n, sizeof(*set.bodies));
     set.slugs = calloc(n, sizeof(*set.slugs));
     set.seen = malloc(n);
+    set.queue = malloc(n * sizeof(*set.queue));
     set.by_trigger = json_object();
-    bool ok = out && set.bodies && set.slugs && set.seen && set.by_trigger &&
-              (out->list = json_array()) && (out->by_trigger = json_object());
+    bool ok = out && set.bodies && set.slugs && set.seen && set.queue &&
+              set.by_trigger && (out->list = json_array()) &&
+              (out->by_trigger = json_object());
     char key[600];
     for (size_t i = 0; ok && i < set.n; i++) {
         const char *body;
@@ -598,7 +626,6 @@ struct access_automations *access_automations_new(const struere_runtime *rt)
         json_object_set(when, "condition", cond ? (json_t *)cond : json_null());
         json_object_set_new(au, "automation", json_string(set.slugs[i]));
         json_object_set_new(au, "when", when);
-        memset(set.seen, 0, set.n);
         reach(&set, i, does, keys);
         json_object_set_new(au, "does", does);
         json_decref(keys);
@@ -614,6 +641,7 @@ struct access_automations *access_automations_new(const struere_runtime *rt)
     free(set.bodies);
     free(set.slugs);
     free(set.seen);
+    free(set.queue);
     json_decref(set.by_trigger);
     for (size_t i = 0; set.agents && i < set.nagents; i++)
         json_decref(set.agents[i]);

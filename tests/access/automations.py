@@ -430,23 +430,65 @@ def built_access(name, files, root):
     return r, sets_off(json.loads(r.stdout)) if r.returncode == 0 else {}
 
 
-# bill-ticket asks helper (actions[3]) and calls lookup (actions[4]); each
-# entry names the action, and the agent and tool it goes through
+# bill-ticket calls lookup (actions[3]) and asks helper (actions[4]). A
+# route lists each (resource, action) once, by the first way met (README:
+# the automations breadth first, each one's actions in order): read * is
+# actions[0]'s before lookup's get; list * is lookup's query before the
+# helper's entity.query; update * is the helper's alone. Each names the
+# action, and the tool or agent it goes through.
 files = dict(BASE)
 sub(BILL_AUTO, "  - tool: email.send\n",
-    CHAT_HELPER + call("lookup") + "  - tool: email.send\n")(files)
+    call("lookup") + CHAT_HELPER + "  - tool: email.send\n")(files)
 r, got = built_access("through an agent and a tool", files,
                       os.path.join(WORK, "through"))
 via = sorted(BILL + [
-    ("*", "list", "bill-ticket#actions[3] via agent helper, tool entity.query"),
+    ("*", "list", "bill-ticket#actions[3] via tool lookup"),
     ("*", "update",
-     "bill-ticket#actions[3] via agent helper, tool entity.update"),
-    ("*", "list", "bill-ticket#actions[4] via tool lookup"),
-    ("*", "read", "bill-ticket#actions[4] via tool lookup")])
+     "bill-ticket#actions[4] via agent helper, tool entity.update")])
 for subject in SUP:
     check(f"through an agent and a tool: {subject}'s route, entry by entry",
           got.get(subject) == {"bill-ticket": (("ticket", "update"), via)},
           f"got {got.get(subject)}")
+
+# The nearest way is the automation's own: bill-ticket creates an audit
+# itself (actions[3], before email.send), after the invoice create (actions[1]) that sets off
+# log-invoice, which creates one too (its actions[0]). One entry, by
+# bill-ticket's own action, although log-invoice's is met first in the
+# order of the actions.
+files = dict(BASE)
+sub(BILL_AUTO, "  - tool: email.send\n",
+    "  - tool: entity.create\n    args:\n      type: audit\n"
+    "      data:\n        what: direct\n  - tool: email.send\n")(files)
+r, got = built_access("the nearest way", files, os.path.join(WORK, "nearest"))
+near = sorted([e for e in BILL if e[:2] != ("audit", "create")] +
+              [("audit", "create", "bill-ticket#actions[3]")])
+check("the nearest way: support's route names bill-ticket's own create",
+      got.get("role:support") == {"bill-ticket": (("ticket", "update"),
+                                                  near)},
+      f"got {got.get('role:support')}")
+
+# Many automations asking one agent that may update any record: each one's
+# agent sets off all the others (ticket updated), yet each lists its own
+# two ways only, not the others' (before, each listed every automation's:
+# a listing growing with the square of their number).
+MANY = 40
+files = dict(BASE)
+del files[BILL_AUTO]
+for k in range(MANY):
+    files[f"automations/ask-{k:02}.yaml"] = (
+        f"name: Ask {k}\nslug: ask-{k:02}\non:\n  entityType: ticket\n"
+        "  action: updated\nactions:\n" + CHAT_HELPER)
+r, got = built_access("many automations asking one agent", files,
+                      os.path.join(WORK, "many"))
+many = {f"ask-{k:02}": (("ticket", "update"), sorted([
+    ("*", "list", f"ask-{k:02}#actions[0] via agent helper, tool entity.query"),
+    ("*", "update",
+     f"ask-{k:02}#actions[0] via agent helper, tool entity.update")]))
+    for k in range(MANY)}
+for subject in SUP:
+    check(f"many automations asking one agent: {subject} sets off each, "
+          "with its own ways only", got.get(subject) == many,
+          f"got {str(got.get(subject))[:600]}")
 
 # An agent that asks agents (router: agent.chat alone) reaches every agent's
 # tools; each entry names the agents on a shortest way: router asks helper
