@@ -42,7 +42,11 @@ enum access_status {
  * update, delete) on the data type its args name ("*": any, for a get or
  * a delete, which take an id alone, and where a template names it), then
  * what the automations its cascading writes (cascade: true, or a
- * template that may resolve to it) set off do, each once. Empty where the
+ * template that may resolve to it) set off do (and what agent.chat and
+ * custom tools do: access.c). Each (resource, action) is listed once,
+ * "by" the first way a breadth-first walk over the automations set off
+ * meets (the fewest automations; README, "Reviewing a promotion"): the
+ * list grows with the automations, not with the ways. Empty where the
  * environment has no automations (eval). NULL when out of memory or an
  * automation's body is not what the compiler writes.
  */

@@ -118,6 +118,29 @@ int cache_file_dir_open(const char *dir, bool create)
     return fd;
 }
 
+bool cache_file_dir_refused(const char *dir, char *why, size_t size)
+{
+    char d[4400];
+    size_t n = (size_t)snprintf(d, sizeof(d), "%s", dir);
+    if (n >= sizeof(d))
+        return false;
+    while (n > 1 && d[n - 1] == '/')
+        d[--n] = '\0';
+    struct stat st;
+    if (lstat(d, &st) != 0)
+        return false; /* absent: made by the first run that saves one */
+    if (S_ISLNK(st.st_mode))
+        snprintf(why, size, "%s is a symbolic link", d);
+    else if (!S_ISDIR(st.st_mode))
+        snprintf(why, size, "%s is not a directory", d);
+    else if (st.st_uid != geteuid())
+        snprintf(why, size, "%s belongs to another user (uid %lu)", d,
+                 (unsigned long)st.st_uid);
+    else
+        return false;
+    return true;
+}
+
 int cache_file_write(const char *dir, const char *name, const void *data,
                      size_t len)
 {

@@ -53,19 +53,21 @@ int cli_env_parse(const char *name);
  * when it is not an environment. */
 int cli_env_arg(const char *value, int *env);
 /* Loads a bundle: spec is a .stb file, or a revision of the store s
- * (s may be NULL for files only) whose `env` bundle is read. label
- * receives a description for headings. Returns an exit code (errors
- * printed). */
+ * (s may be NULL for files only) whose `env` bundle is read (env -1:
+ * production's when the commit holds one, else eval's). label receives
+ * a description for headings; commit (when not NULL) the commit id the
+ * revision named when the bundle was read, resolved once ("" for a
+ * file). Returns an exit code (errors printed). */
 struct struere_bundle;
 struct struere_runtime;
 int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
                     int env, struct struere_bundle **out, char *label,
-                    size_t label_size);
+                    size_t label_size, char commit[41]);
 /* cli_load_bundle, then a runtime over the bundle (not verified again);
  * the bundle is struere_runtime_bundle(*out). */
 int cli_load_runtime(const struct cli *g, struct store *s, const char *spec,
                      int env, struct struere_runtime **out, char *label,
-                     size_t label_size);
+                     size_t label_size, char commit[41]);
 /* Checks the project of g, printing its problems to stderr. Returns an
  * exit code (EXIT_OK when it may be compiled). */
 int cli_check(const struct cli *g, struct project *p);

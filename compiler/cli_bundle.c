@@ -67,15 +67,30 @@ static int file_checks(const char *file, const struere_bundle *b,
     return EXIT_OK;
 }
 
+/* Without --env, the bundle a revision's commit id names: production's
+ * when the commit holds one (what a deploy promotes), else eval's when it
+ * holds one (a commit of the eval branch holds eval's alone). */
+static int commit_env(struct store *s, const char *id)
+{
+    char blob[41];
+    if (store_blob_id(s, id, compile_bundle_path(ENV_PRODUCTION), blob) ==
+            STORE_NOTFOUND &&
+        store_blob_id(s, id, compile_bundle_path(ENV_EVAL), blob) == STORE_OK)
+        return ENV_EVAL;
+    return ENV_PRODUCTION;
+}
+
 int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
                     int env, struere_bundle **out, char *label,
-                    size_t label_size)
+                    size_t label_size, char commit[41])
 {
     struct stat st;
     struere_error err;
     char buf[4096];
     const char *file = cli_path(g, spec, buf, sizeof(buf));
     *out = NULL;
+    if (commit)
+        commit[0] = '\0';
     if (stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
         int rc = struere_bundle_open_file(out, file, 0, &err);
         if (rc != STRUERE_OK) {
@@ -114,6 +129,10 @@ int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
         cli_error("%s", store_error(s));
         return EXIT_IO;
     }
+    /* The revision is resolved once: what is read, and the commit named
+     * beside it, are the same commit however its ref moves meanwhile. */
+    if (env < 0)
+        env = commit_env(s, id);
     /* A bundle read from a commit is verified whole, its SHA-256 against
      * the commit's manifest.json included. */
     struct verified v;
@@ -124,17 +143,19 @@ int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
         return rc == VERIFY_IO ? EXIT_IO : EXIT_INVALID;
     }
     snprintf(label, label_size, "%s (%.12s)", spec, id);
+    if (commit)
+        memcpy(commit, id, 41);
     return EXIT_OK;
 }
 
 int cli_load_runtime(const struct cli *g, struct store *s, const char *spec,
                      int env, struere_runtime **out, char *label,
-                     size_t label_size)
+                     size_t label_size, char commit[41])
 {
     struere_bundle *b;
     struere_error err;
     *out = NULL;
-    int rc = cli_load_bundle(g, s, spec, env, &b, label, label_size);
+    int rc = cli_load_bundle(g, s, spec, env, &b, label, label_size, commit);
     if (rc != EXIT_OK)
         return rc;
     int orc = struere_runtime_open_bundle(out, b, &err);

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "access.h"
 #include "cli.h"
@@ -425,18 +424,11 @@ int cmd_access(const struct cli *g, int argc, char **argv)
     const struere_bundle *b = NULL;
     struere_runtime *rt = NULL;
     struct access_automations *autos = NULL;
-    char label[300];
-    int rc = cli_load_runtime(g, s, spec, env, &rt, label, sizeof(label));
+    char label[300], id[41];
+    /* id: the commit read ("" for a bundle file), resolved once */
+    int rc = cli_load_runtime(g, s, spec, env, &rt, label, sizeof(label), id);
     if (rc != EXIT_OK)
         goto cleanup;
-    char id[41] = "", pbuf[4096];
-    struct stat st;
-    const char *file = cli_path(g, spec, pbuf, sizeof(pbuf));
-    /* A bundle file has no commit; a revision names one (as
-     * cli_load_bundle decides which it is). */
-    if ((stat(file, &st) == 0 && S_ISREG(st.st_mode)) || !s ||
-        store_resolve(s, spec, id) != STORE_OK)
-        id[0] = 0;
     b = struere_runtime_bundle(rt);
     /* every named subject exists before anything is written */
     for (size_t i = 0; i < nagents + nroles; i++) {

@@ -125,6 +125,16 @@ static void on_error(void *arg, const char *message)
     cli_error("%s", message);
 }
 
+/* Said once a process: dev --watch would say it on every run. */
+static void on_warning(void *arg, const char *message)
+{
+    static bool said;
+    cli_progress_stop(&((struct dev_out *)arg)->progress);
+    if (!said)
+        cli_error("warning: %s", message);
+    said = true;
+}
+
 /* The signing keys of --sign, for branches whose environment the trust
  * policy wants signed. */
 struct dev_signers {
@@ -149,6 +159,7 @@ static int dev_once(const struct cli *g, const char *push, bool verbose,
                           .branch = on_branch,
                           .pushed = on_pushed,
                           .error = on_error,
+                          .warning = on_warning,
                           .arg = &out};
     o.progress = verbose ? NULL : cli_progress_start(&out.progress, g);
     int rc = dev_run(&o, &h);

@@ -88,20 +88,16 @@ static const char status_usage[] =
 
 /* Without --env, the bundle a side names: eval's for eval, production's
  * for development and production (what a deploy promotes), and for a
- * revision production's when its commit holds one, else eval's (a commit
- * of the eval branch holds eval's alone). A file is what it is. */
-static int side_env(struct store *s, const char *side)
+ * revision -1: cli_load_bundle reads production's when its commit holds
+ * one, else eval's, from the commit it resolves (once). A file is what
+ * it is. */
+static int side_env(const char *side)
 {
-    char id[41], blob[41];
     if (!strcmp(side, "eval"))
         return ENV_EVAL;
-    if (s && strcmp(side, "production") && strcmp(side, "development") &&
-        store_resolve(s, side, id) == STORE_OK &&
-        store_blob_id(s, id, compile_bundle_path(ENV_PRODUCTION), blob) ==
-            STORE_NOTFOUND &&
-        store_blob_id(s, id, compile_bundle_path(ENV_EVAL), blob) == STORE_OK)
-        return ENV_EVAL;
-    return ENV_PRODUCTION;
+    if (!strcmp(side, "production") || !strcmp(side, "development"))
+        return ENV_PRODUCTION;
+    return -1;
 }
 
 int cmd_diff(const struct cli *g, int argc, char **argv)
@@ -152,7 +148,7 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
     struct store *s = cli_store_if_any(g);
     int side_of[2] = {env, env};
     for (int k = 0; k < 2 && env < 0; k++)
-        side_of[k] = side_env(s, side[k]);
+        side_of[k] = side_env(side[k]);
     struere_runtime *rt[2] = {NULL, NULL};
     char label[2][300];
     int rc = EXIT_OK;
@@ -165,7 +161,7 @@ int cmd_diff(const struct cli *g, int argc, char **argv)
             continue;
         }
         rc = cli_load_runtime(g, s, side[k], side_of[k], &rt[k], label[k],
-                              sizeof(label[k]));
+                              sizeof(label[k]), NULL);
     }
     /* Eval's bundle holds other kinds than the others' (eval suites and
      * fixtures, no automations), by design: say so, as what follows is
@@ -240,6 +236,13 @@ static void status_error(void *arg, const char *message)
     struct status_run *r = arg;
     cli_progress_stop(&r->progress);
     cli_error("%s", message);
+}
+
+static void status_warning(void *arg, const char *message)
+{
+    struct status_run *r = arg;
+    cli_progress_stop(&r->progress);
+    cli_error("warning: %s", message);
 }
 
 /* Environment e's branch: the commit it is at (id) and, when that
@@ -331,7 +334,7 @@ static int committed_bundle(const struct cli *g, struct store *s, int e,
     }
     *source = "its bundle read from git";
     struere_bundle *loaded = NULL;
-    rc = cli_load_bundle(g, s, env_names[e], e, &loaded, label, size);
+    rc = cli_load_bundle(g, s, env_names[e], e, &loaded, label, size, NULL);
     *out = loaded;
     *owned = loaded != NULL;
     return rc;
@@ -503,6 +506,7 @@ int cmd_status(const struct cli *g, int argc, char **argv)
     };
     struct dev_hooks h = {.checked = status_checked,
                           .error = status_error,
+                          .warning = status_warning,
                           .compiled = status_compiled,
                           .unchanged = status_unchanged,
                           .phase = status_phase,

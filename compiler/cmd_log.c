@@ -5,7 +5,6 @@
  */
 #include <jansson.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -135,16 +134,12 @@ int cmd_log(const struct cli *g, int argc, char **argv)
 /* What a runtime would decide about commit `id` of env as the branch's
  * commit (struere_promotion_check, the check opening by key makes, on the
  * latest complete statement), as inspect shows it. */
-static void inspect_statement(const struct cli *g, struct store *s,
-                              const char *spec, int env,
+static void inspect_statement(struct store *s, const char *id, int env,
                               const struere_bundle *b, json_t *o, bool json)
 {
-    char id[41], err[1024], buf[4096];
-    struct stat st_file;
-    const char *file = cli_path(g, spec, buf, sizeof(buf));
-    if (!s || (stat(file, &st_file) == 0 && S_ISREG(st_file.st_mode)) ||
-        store_resolve(s, spec, id) != STORE_OK)
-        return;
+    char err[1024];
+    if (!s || !id[0])
+        return; /* a bundle file: no commit */
     struct trust_state ts;
     if (trust_read(s, &ts, err, sizeof(err)) != TRUST_OK) {
         if (!json)
@@ -235,8 +230,8 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
         env = cli_env_parse(spec) >= 0 ? cli_env_parse(spec) : ENV_DEVELOPMENT;
     struct store *s = cli_store_if_any(g);
     struere_bundle *b = NULL;
-    char label[300];
-    int rc = cli_load_bundle(g, s, spec, env, &b, label, sizeof(label));
+    char label[300], id[41];
+    int rc = cli_load_bundle(g, s, spec, env, &b, label, sizeof(label), id);
     if (rc == EXIT_OK) {
         struere_bundle_info info;
         struere_bundle_get_info(&info, b, NULL);
@@ -272,7 +267,7 @@ int cmd_inspect(const struct cli *g, int argc, char **argv)
         json_object_set_new(o, "definitions", defs);
         if (!json)
             printf("bundle %s: valid\n", label);
-        inspect_statement(g, s, spec, env, b, o, json);
+        inspect_statement(s, id, env, b, o, json);
         if (json) {
             json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
             fputc('\n', stdout);

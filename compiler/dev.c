@@ -19,6 +19,7 @@
 #include "bundle_cache.h"
 #include "bundle_trust.h"
 #include "bundle_write.h"
+#include "cache_file.h"
 #include "check.h"
 #include "compile.h"
 #include "defcache.h"
@@ -679,6 +680,8 @@ struct check_run {
     const struct project *p;
     char cache_path[4600]; /* "" when there is no cache to save */
     int64_t started;       /* CLOCK_REALTIME ns before reading */
+    char refused[4700];    /* why the caches' directory holds none, or "" */
+    char cache_dir[4400];  /* that directory */
 };
 
 static void *save_defcache(void *arg)
@@ -773,6 +776,10 @@ static struct defcache *open_cache(const struct project *p, void *arg)
     if (store_open(&s, at, err, sizeof(err)) == STORE_OK) {
         snprintf(f->store_at, sizeof(f->store_at), "%s", at);
         f->running = pthread_create(&f->thread, NULL, fetch_branches, f) == 0;
+        if (cache_file_path(store_git_dir(s), "", j->cache_dir,
+                            sizeof(j->cache_dir)))
+            cache_file_dir_refused(j->cache_dir, j->refused,
+                                   sizeof(j->refused));
         if (defcache_path(store_git_dir(s), j->o->dir, j->cache_path,
                           sizeof(j->cache_path)))
             cache = defcache_open(j->cache_path, p);
@@ -948,6 +955,20 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
                                  .progress = o->progress,
                                  .hash_sources = true};
     int checked = check_project(&p, o->dir, &copt);
+    if (cr.refused[0] && h->warning) {
+        /* Nothing is lost but time: say why every run is a whole one. */
+        char w[14000];
+        bool other = strstr(cr.refused, "another user") != NULL;
+        snprintf(w, sizeof(w),
+                 "%s, so no cache is used: every definition is read, "
+                 "checked and compiled again on every run (%s%s%s; the next "
+                 "run makes it again)",
+                 cr.refused,
+                 other ? "have its owner or root remove it: sudo rm -rf '"
+                       : "remove it",
+                 other ? cr.cache_dir : "", other ? "'" : "");
+        h->warning(h->arg, w);
+    }
     size_t definitions = 0, restored = 0;
     for (int k = 0; k < KIND_COUNT; k++)
         for (size_t i = 0; i < p.ndefs[k]; i++) {

@@ -73,6 +73,9 @@ struct dev_hooks {
     void (*pushed)(void *arg, const char *remote, bool with_promotions);
     /* Why the run stops: its first failure. */
     void (*error)(void *arg, const char *message);
+    /* Something the user should know that does not stop the run (NULL:
+     * not told): the caches' directory refused (the run is a whole one). */
+    void (*warning)(void *arg, const char *message);
     /* A dry run's end: the bundles compiled (and verified) as a run would
      * commit them, c, and opened, b. Returns the status to end the run
      * with. */

@@ -436,6 +436,79 @@ run "$S" diff "$T/types-two/dist/production.stb" "$T/types-one/dist/production.s
 json_is "a type added under a deny on every type: no deny change either" \
     "d['access'] == []"
 
+# ---- a ref moved while access and inspect read it -----------------------
+# The revision is resolved once: the commit a report names is the one its
+# bundle was read from, however the ref moves meanwhile (a deploy, a dev,
+# by hand). Development goes back and forth between two commits, one with
+# a role the other lacks, as fast as git moves it, during 40 runs of each.
+A=$(git rev-parse struere/development)
+sed 's/^slug: staff$/slug: zz-extra/; s/^name: .*/name: Extra/' roles/staff.yaml >roles/zz-extra.yaml
+"$S" dev >/dev/null 2>&1 || fail "moved ref: dev with a new role"
+B=$(git rev-parse struere/development)
+# move_start BRANCH X Y: the branch moved from X to Y and back, as fast as
+# git can, in the background; move_stop BRANCH AT: stopped, left at AT.
+move_start() {
+    (while :; do
+        git update-ref "refs/heads/struere/$1" "$2"
+        git update-ref "refs/heads/struere/$1" "$3"
+    done) 2>/dev/null &
+    MOVER=$!
+}
+move_stop() {
+    kill "$MOVER"
+    wait "$MOVER" 2>/dev/null
+    git update-ref "refs/heads/struere/$1" "$2"
+}
+move_start development "$A" "$B"
+moved_bad=0 moved_runs=0
+for i in $(seq 40); do
+    "$S" access --format json >"$T/moved.json" 2>/dev/null &&
+        "$S" inspect development --json >"$T/moved-inspect.json" 2>/dev/null ||
+        continue
+    moved_runs=$((moved_runs + 1))
+    python3 - "$A" "$B" "$T/moved.json" "$T/moved-inspect.json" <<'PY' || moved_bad=$((moved_bad + 1))
+import json, sys
+a, b = sys.argv[1], sys.argv[2]
+d = json.load(open(sys.argv[3]))
+has = "role:zz-extra" in [s["subject"] for s in d["subjects"]]
+i = json.load(open(sys.argv[4]))
+has_i = "zz-extra" in i["definitions"]["role"]
+ok = d["commit"] in (a, b) and (d["commit"] == b) == has
+ok = ok and ("(%s)" % b[:12] in i["bundle"]) == has_i
+sys.exit(0 if ok else 1)
+PY
+done
+move_stop development "$B"
+if [ "$moved_runs" -gt 0 ] && [ "$moved_bad" = 0 ]; then
+    pass "a ref moved meanwhile: each report names the commit it read ($moved_runs runs)"
+else
+    fail "a ref moved meanwhile: each report names the commit it read" "$moved_bad of $moved_runs runs named another"
+fi
+# inspect's promotion check hashes the bundle it read against the latest
+# statement: production deployed at P (its statement names P) goes back
+# and forth with B (no statement names it). Each answer that names P
+# verifies, each that names B does not: never the bundle of one commit
+# checked as the other.
+P=$(git rev-parse -q --verify struere/production)
+move_start production "$P" "$B"
+moved_bad=0 moved_runs=0
+for i in $(seq 40); do
+    "$S" inspect production --json >"$T/moved-inspect.json" 2>/dev/null || continue
+    moved_runs=$((moved_runs + 1))
+    python3 - "$P" "$T/moved-inspect.json" <<'PY' || moved_bad=$((moved_bad + 1))
+import json, sys
+d = json.load(open(sys.argv[2]))
+sys.exit(0 if ("(%s)" % sys.argv[1][:12] in d["bundle"]) ==
+         d["promotion"]["verifies"] else 1)
+PY
+done
+move_stop production "$P"
+if [ -n "$P" ] && [ "$moved_runs" -gt 0 ] && [ "$moved_bad" = 0 ]; then
+    pass "production moved meanwhile: inspect checks the statement against the bundle it read ($moved_runs runs)"
+else
+    fail "production moved meanwhile: inspect checks the statement against the bundle it read" "production '$P': $moved_bad of $moved_runs runs wrong"
+fi
+
 # ---- usage, bad input ----------------------------------------------------
 run "$S" access --help
 expect "--help" 0 'usage: struere access'

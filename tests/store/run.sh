@@ -2471,6 +2471,60 @@ t_cache_key() {
     as_clean "cache key: dev with a FIFO as the key"
 }
 
+# ---- 13d. a caches' directory that cannot hold them ----------------------
+# .git/struere of another user (a `sudo struere dev` once), a link, or a
+# file: no cache is read or written there (cache_file.h), so every run is
+# a whole one. dev and status say so, once, on stderr, and still commit
+# and answer what a store without caches does.
+t_cache_dir() {
+    newtest cache_dir
+    example proj
+    cd proj || return
+    export SOURCE_DATE_EPOCH=1700000000 # the same commits as the clean copy's
+    local n
+    "$S" dev >/dev/null 2>&1
+    chown -R 12345 .git/struere
+    bump 1
+    clean_copy
+    run "$S" dev -v
+    rc_is "cache dir: another user's: dev goes on" 0
+    n=$(grep -c "^struere: warning: $PWD/.git/struere belongs to another user (uid 12345), so no cache is used: every definition is read, checked and compiled again on every run (have its owner or root remove it: sudo rm -rf '$PWD/.git/struere/'; the next run makes it again)$" "$ERR")
+    check "cache dir: another user's: dev says so, once" test "$n" = 1
+    check "cache dir: ... and restores nothing from it" \
+        grep -q '(0 restored from the cache)' "$ERR"
+    as_clean "cache dir: another user's"
+    check "cache dir: ... which is left as it was (nothing written in it)" \
+        test -z "$(find .git/struere ! -uid 12345)"
+    bump 2
+    (cd "$W/clean" && cp ../proj/agents/front-desk.md agents/ &&
+        "$S" status >"$W/want" 2>/dev/null)
+    run "$S" status
+    check "cache dir: another user's: status says so too, and what a store without caches says" \
+        sh -c "grep -q '^struere: warning: .* belongs to another user (uid 12345)' '$ERR' && cmp -s '$OUT' '$W/want'"
+    mv .git/struere "$W/elsewhere"
+    chown -R "$(id -u)" "$W/elsewhere"
+    ln -s "$W/elsewhere" .git/struere
+    bump 3
+    clean_copy
+    run "$S" dev
+    check "cache dir: a link: dev says so and goes on" \
+        sh -c "test $RC = 0 && grep -q '^struere: warning: $PWD/.git/struere is a symbolic link, so no cache is used: .*(remove it; the next run makes it again)$' '$ERR'"
+    as_clean "cache dir: a link"
+    rm .git/struere
+    printf 'not a directory' >.git/struere
+    bump 4
+    clean_copy
+    run "$S" dev
+    check "cache dir: a file: dev says so and goes on" \
+        sh -c "test $RC = 0 && grep -q '^struere: warning: $PWD/.git/struere is not a directory, so no cache is used' '$ERR'"
+    as_clean "cache dir: a file"
+    rm .git/struere
+    bump 5
+    run "$S" dev
+    check "cache dir: removed: dev makes it again, and says nothing" \
+        sh -c "test $RC = 0 && test -d .git/struere && ! grep -q warning '$ERR'"
+}
+
 # ---- 14. the first dev beside a git gc -----------------------------------
 # Issue 8: the first dev of a generated project failed in about half the
 # runs ("failed to rename lockfile to '.git/objects/xx/...'"): the gc that
@@ -2745,7 +2799,7 @@ t_two_devs() {
     check "two devs: each succeeds or fails with 'moved'; the trees of one run alone; fsck clean${bad:+ ($bad)}" test -z "$bad"
 }
 
-TESTS="e2e diff_fields idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust cache_key status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
+TESTS="e2e diff_fields idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust cache_key cache_dir status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do
