@@ -62,14 +62,14 @@ struct schema_rare {
  * matched against every definition's slug and most references. Matched by
  * hand instead of by regexec (about 3,200 instructions a match in glibc,
  * 3.5% of check's at 1,000 definitions); the same strings match (the unit
- * test compares the two over every short string of its alphabet). Like
- * regexec, it reads s up to its first NUL. */
+ * test compares the two over every short string of its alphabet). All
+ * len bytes are read: a NUL is a byte the pattern does not allow. */
 #define SLUG_PATTERN "^[a-z0-9]+(-[a-z0-9]+)*$"
 
-static bool slug_shaped(const char *s)
+static bool slug_shaped(const char *s, size_t len)
 {
     bool want_alnum = true; /* at the start, and after a '-' */
-    for (; *s; s++) {
+    for (const char *end = s + len; s < end; s++) {
         if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9'))
             want_alnum = false;
         else if (*s == '-' && !want_alnum)
@@ -759,6 +759,28 @@ static void report_x(struct vctx *V, const struct node *at,
     V->errors++;
 }
 
+/* String node n as a diagnostic quotes it: its text, or where it holds
+ * NULs (a YAML "\0"), a copy in buf with each written \0, so that the
+ * message shows the whole value rather than its part before the first. */
+static const char *shown_value(const struct node *n, char *buf, size_t size)
+{
+    size_t len = node_len(n), used = 0, i = 0;
+    if (!memchr(n->str, '\0', len))
+        return n->str;
+    for (; i < len && used + 6 < size; i++) { /* room for \0 "..." NUL */
+        if (n->str[i] == '\0') {
+            buf[used++] = '\\';
+            buf[used++] = '0';
+        } else {
+            buf[used++] = n->str[i];
+        }
+    }
+    if (i < len) /* cut: said, not hidden */
+        used += (size_t)snprintf(buf + used, size - used, "...");
+    buf[used] = '\0';
+    return buf;
+}
+
 static void types_text(unsigned types, char *buf, size_t size)
 {
     static const char *names[] = {"a map",    "a list",     "a string",
@@ -878,7 +900,10 @@ static void check_map(const struct schema *s, const struct node *n,
         const struct node *k = &n->kids[2 * i];
         const struct node *v = &n->kids[2 * i + 1];
         struct vpath sub = {.up = path, .key = k->str};
-        const struct schema_prop *p = find_prop(s, k->str);
+        /* No property's name holds a NUL: a key that does ("slug\0x") is
+         * not the property its part before the NUL names. */
+        const struct schema_prop *p =
+            memchr(k->str, '\0', node_len(k)) ? NULL : find_prop(s, k->str);
         if (p) {
             const struct schema *ps = deref(p->schema);
             if (ps && ps->rare->x_error) {
@@ -920,8 +945,9 @@ static void check_map(const struct schema *s, const struct node *n,
             }
         }
         describe(V, path, where, sizeof(where));
+        char shown[256];
         diag_error(V->diags, k, "unknown-key", hint, "unknown key '%s' in %s",
-                   k->str, where);
+                   shown_value(k, shown, sizeof(shown)), where);
         V->errors++;
     }
     for (size_t r = 0; r < s->nrequired; r++) {
@@ -953,11 +979,11 @@ static bool enum_has(const struct node *enums, const struct node *n)
 static void check_scalar(const struct schema *s, const struct node *n,
                          const struct vpath *path, struct vctx *V)
 {
-    char where[300], hint[400];
+    char where[300], hint[400], shown[256];
     const char *key = path && path->key ? path->key : "";
     if (s->enums && !enum_has(s->enums, n)) {
         for (size_t i = 0; i < s->rare->nx_enum; i++) {
-            if (n->type == NODE_STRING &&
+            if (n->type == NODE_STRING && !memchr(n->str, '\0', node_len(n)) &&
                 !strcmp(s->rare->x_enum[i].value, n->str)) {
                 report_x(V, n, &s->rare->x_enum[i].diag, key, n->str);
                 return;
@@ -976,30 +1002,37 @@ static void check_scalar(const struct schema *s, const struct node *n,
             snprintf(hint, sizeof(hint), "did you mean '%s'?",
                      suggest_best(&sg));
         diag_error(V->diags, n, "bad-enum", suggest_best(&sg) ? hint : NULL,
-                   "%s must be one of %s, not '%s'", where, values, n->str);
+                   "%s must be one of %s, not '%s'", where, values,
+                   shown_value(n, shown, sizeof(shown)));
         V->errors++;
         return;
     }
     if (s->rare->constv && !node_equal(s->rare->constv, n)) {
         describe(V, path, where, sizeof(where));
         diag_error(V->diags, n, "bad-value", NULL, "%s must be '%s', not '%s'",
-                   where, node_text(s->rare->constv), n->str);
+                   where, node_text(s->rare->constv),
+                   shown_value(n, shown, sizeof(shown)));
         V->errors++;
         return;
     }
     if (n->type == NODE_STRING) {
+        /* The whole string, NULs included (a YAML "\0"): regexec alone
+         * would stop at the first, so that "a\0b" would pass as "a" and
+         * be written cut there. REG_STARTEND bounds it by its length. */
+        regmatch_t whole = {.rm_so = 0, .rm_eo = (regoff_t)node_len(n)};
         if (s->rare->pattern_src &&
-            (s->rare->slug_shape
-                 ? !slug_shaped(n->str)
-                 : regexec(&s->rare->pattern, n->str, 0, NULL, 0) != 0)) {
+            (s->rare->slug_shape ? !slug_shaped(n->str, node_len(n))
+                                 : regexec(&s->rare->pattern, n->str, 1, &whole,
+                                           REG_STARTEND) != 0)) {
+            const char *value = shown_value(n, shown, sizeof(shown));
             if (s->rare->x_pattern_error) {
-                report_x(V, n, s->rare->x_pattern_error, key, n->str);
+                report_x(V, n, s->rare->x_pattern_error, key, value);
                 return;
             }
             describe(V, path, where, sizeof(where));
             diag_error(V->diags, n, "bad-pattern", NULL,
                        "%s value '%s' does not match the pattern %s", where,
-                       n->str, s->rare->pattern_src);
+                       value, s->rare->pattern_src);
             V->errors++;
             return;
         }
@@ -1168,7 +1201,7 @@ static void check_one_of(const struct schema *s, const struct node *n,
             }
             struct vpath sub = {.up = path, .key = key};
             describe(V, &sub, where, sizeof(where));
-            char hint[200];
+            char hint[200], shown[256];
             if (suggest_best(&sg))
                 snprintf(hint, sizeof(hint), "did you mean '%s'?",
                          suggest_best(&sg));
@@ -1177,9 +1210,12 @@ static void check_one_of(const struct schema *s, const struct node *n,
                            "%s must be one of %s, not %s", where, values,
                            node_type_name((enum node_type)v->type));
             else
-                diag_error(
-                    V->diags, v, "bad-enum", suggest_best(&sg) ? hint : NULL,
-                    "%s must be one of %s, not '%s'", where, values, v->str);
+                diag_error(V->diags, v, "bad-enum",
+                           suggest_best(&sg) ? hint : NULL,
+                           "%s must be one of %s, not '%s'", where, values,
+                           v->type == NODE_STRING
+                               ? shown_value(v, shown, sizeof(shown))
+                               : v->str);
             V->errors++;
             return;
         }

@@ -179,6 +179,25 @@ static void test_codes(void)
                   "bad-slug"));
     CHECK(!strcmp(first_code(&set, "agent", "name: A\n", &a, &n),
                   "missing-field"));
+    /* a pattern sees the whole string: a NUL (YAML "\0") is a byte no
+     * pattern allows, not the string's end (it was: "a\0b" passed as "a",
+     * by hand for slugs, by regexec for the others) */
+    CHECK(!strcmp(first_code(&set, "agent",
+                             "name: A\nslug: \"a\\0b\"\nversion: '1'\n"
+                             "systemPrompt: p\n",
+                             &a, &n),
+                  "bad-slug"));
+    CHECK(!strcmp(first_code(&set, "fixture",
+                             "name: F\nslug: f\nentities:\n  - {ref: "
+                             "\"a\\0b\", type: t, data: {}}\n",
+                             &a, &n),
+                  "bad-ref"));
+    CHECK(!strcmp(first_code(&set, "fixture",
+                             "name: F\nslug: f\nentities:\n  - {ref: "
+                             "a.b, type: t, data: {}}\n",
+                             &a, &n),
+                  "") &&
+          n == 0);
     /* oneOf: the assertion's type picks the branch that is reported */
     const char *eval = "suite: S\nslug: s\nagent: a\ncases:\n  - name: c\n"
                        "    turns:\n      - user: hi\n        assertions:\n"
