@@ -367,13 +367,13 @@ static void does_add(struct auto_set *set, const char *type, const char *what,
             set_off_one(set, (size_t)json_integer_value(v));
         return;
     }
-    int bit = 0;
-    while (bit < NACTIONS && strcmp(actions[bit], what))
-        bit++;
-    if (bit < NACTIONS && (set->any_type_set_off & (1u << bit)))
+    int x = 0;
+    while (x < NACTIONS && strcmp(actions[x], what))
+        x++;
+    unsigned bit = x < NACTIONS ? 1u << x : 0;
+    if (set->any_type_set_off & bit)
         return; /* every automation on that write is set off already */
-    if (bit < NACTIONS)
-        set->any_type_set_off |= 1u << bit;
+    set->any_type_set_off |= bit;
     for (size_t v = 0; v < set->n; v++) {
         const json_t *on = json_object_get(set->bodies[v], "on");
         const char *a =

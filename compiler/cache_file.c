@@ -98,15 +98,23 @@ int cache_file_write_at(int dir, const char *name, const void *data, size_t len)
     return 0;
 }
 
-int cache_file_dir_open(const char *dir, bool create)
+/* dir into d without its trailing slashes (through which a link would be
+ * followed); false when it does not fit. */
+static bool unslashed(const char *dir, char *d, size_t size)
 {
-    /* Without its trailing slashes: a link would be followed. */
-    char d[4400];
-    size_t n = (size_t)snprintf(d, sizeof(d), "%s", dir);
-    if (n >= sizeof(d))
-        return -1;
+    size_t n = (size_t)snprintf(d, size, "%s", dir);
+    if (n >= size)
+        return false;
     while (n > 1 && d[n - 1] == '/')
         d[--n] = '\0';
+    return true;
+}
+
+int cache_file_dir_open(const char *dir, bool create)
+{
+    char d[4400];
+    if (!unslashed(dir, d, sizeof(d)))
+        return -1;
     if (create)
         make_dirs(d);
     int fd = open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -118,27 +126,27 @@ int cache_file_dir_open(const char *dir, bool create)
     return fd;
 }
 
-bool cache_file_dir_refused(const char *dir, char *why, size_t size)
+enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
+                                              size_t size)
 {
     char d[4400];
-    size_t n = (size_t)snprintf(d, sizeof(d), "%s", dir);
-    if (n >= sizeof(d))
-        return false;
-    while (n > 1 && d[n - 1] == '/')
-        d[--n] = '\0';
     struct stat st;
-    if (lstat(d, &st) != 0)
-        return false; /* absent: made by the first run that saves one */
-    if (S_ISLNK(st.st_mode))
+    if (!unslashed(dir, d, sizeof(d)) || lstat(d, &st) != 0)
+        return CACHE_DIR_USABLE; /* absent: made by the first run saving one */
+    if (S_ISLNK(st.st_mode)) {
         snprintf(why, size, "%s is a symbolic link", d);
-    else if (!S_ISDIR(st.st_mode))
+        return CACHE_DIR_LINK;
+    }
+    if (!S_ISDIR(st.st_mode)) {
         snprintf(why, size, "%s is not a directory", d);
-    else if (st.st_uid != geteuid())
+        return CACHE_DIR_NOT_DIRECTORY;
+    }
+    if (st.st_uid != geteuid()) {
         snprintf(why, size, "%s belongs to another user (uid %lu)", d,
                  (unsigned long)st.st_uid);
-    else
-        return false;
-    return true;
+        return CACHE_DIR_OTHER_USER;
+    }
+    return CACHE_DIR_USABLE;
 }
 
 int cache_file_write(const char *dir, const char *name, const void *data,

@@ -28,9 +28,17 @@ bool cache_file_project_path(const char *git_dir, const char *prefix,
  * user (-1 then). */
 int cache_file_dir_open(const char *dir, bool create);
 /* Why the cache directory dir, which exists, can hold no cache
- * (cache_file_dir_open refuses it: a link, not a directory, or another
- * user's), written into why; false when it is absent or usable. */
-bool cache_file_dir_refused(const char *dir, char *why, size_t size);
+ * (cache_file_dir_open refuses it), with the reason in words ("PATH is a
+ * symbolic link") written into why; CACHE_DIR_USABLE (why untouched) when
+ * it is absent or usable. */
+enum cache_dir_refusal {
+    CACHE_DIR_USABLE = 0,
+    CACHE_DIR_LINK,
+    CACHE_DIR_NOT_DIRECTORY,
+    CACHE_DIR_OTHER_USER
+};
+enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
+                                              size_t size);
 /* Writes data as dir/name: to dir/.name.PID.N.tmp first (N: this process's
  * count), renamed over dir/name when it is all written. Creates dir (and its
  * parent) when missing. Not in a dir that is a link or another user's.

@@ -678,10 +678,11 @@ struct check_run {
     const struct dev_options *o;
     struct fetch *fetch;
     const struct project *p;
-    char cache_path[4600]; /* "" when there is no cache to save */
-    int64_t started;       /* CLOCK_REALTIME ns before reading */
-    char refused[4700];    /* why the caches' directory holds none, or "" */
-    char cache_dir[4400];  /* that directory */
+    char cache_path[4600];          /* "" when there is no cache to save */
+    int64_t started;                /* CLOCK_REALTIME ns before reading */
+    enum cache_dir_refusal refusal; /* the caches' directory holds none */
+    char refused[4700];             /* ... why, in words */
+    char cache_dir[4400];           /* that directory */
 };
 
 static void *save_defcache(void *arg)
@@ -778,8 +779,8 @@ static struct defcache *open_cache(const struct project *p, void *arg)
         f->running = pthread_create(&f->thread, NULL, fetch_branches, f) == 0;
         if (cache_file_path(store_git_dir(s), "", j->cache_dir,
                             sizeof(j->cache_dir)))
-            cache_file_dir_refused(j->cache_dir, j->refused,
-                                   sizeof(j->refused));
+            j->refusal = cache_file_dir_refused(j->cache_dir, j->refused,
+                                                sizeof(j->refused));
         if (defcache_path(store_git_dir(s), j->o->dir, j->cache_path,
                           sizeof(j->cache_path)))
             cache = defcache_open(j->cache_path, p);
@@ -955,10 +956,10 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
                                  .progress = o->progress,
                                  .hash_sources = true};
     int checked = check_project(&p, o->dir, &copt);
-    if (cr.refused[0] && h->warning) {
+    if (cr.refusal != CACHE_DIR_USABLE && h->warning) {
         /* Nothing is lost but time: say why every run is a whole one. */
         char w[14000];
-        bool other = strstr(cr.refused, "another user") != NULL;
+        bool other = cr.refusal == CACHE_DIR_OTHER_USER;
         snprintf(w, sizeof(w),
                  "%s, so no cache is used: every definition is read, "
                  "checked and compiled again on every run (%s%s%s; the next "

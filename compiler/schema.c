@@ -759,7 +759,7 @@ static void report_x(struct vctx *V, const struct node *at,
     V->errors++;
 }
 
-/* String node n as a diagnostic quotes it: its text, or where it holds
+/* Scalar node n as a diagnostic quotes it: its text, or where it holds
  * NULs (a YAML "\0"), a copy in buf with each written \0, so that the
  * message shows the whole value rather than its part before the first. */
 static const char *shown_value(const struct node *n, char *buf, size_t size)
@@ -1213,9 +1213,7 @@ static void check_one_of(const struct schema *s, const struct node *n,
                 diag_error(V->diags, v, "bad-enum",
                            suggest_best(&sg) ? hint : NULL,
                            "%s must be one of %s, not '%s'", where, values,
-                           v->type == NODE_STRING
-                               ? shown_value(v, shown, sizeof(shown))
-                               : v->str);
+                           shown_value(v, shown, sizeof(shown)));
             V->errors++;
             return;
         }
