@@ -5,6 +5,7 @@
 #include "yaml_load.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +59,15 @@ struct loader {
     size_t budget;
     struct node root;
     bool has_root;
-    int failed; /* an error was reported */
-    int fatal;  /* parsing cannot go on */
+    int failed;        /* an error was reported */
+    int fatal;         /* parsing cannot go on */
+    int has_nul;       /* a string holds a NUL: the tree is not given out */
+    const char *input; /* what the parser reads (marks count from it) */
+    size_t input_len;
     int documents;
 };
 
-static int line_of(struct loader *L, yaml_mark_t m)
+static int line_of(const struct loader *L, yaml_mark_t m)
 {
     return (int)m.line + 1 + L->line_base;
 }
@@ -215,11 +219,20 @@ static bool spend(struct loader *L, size_t weight, yaml_mark_t m)
     return true;
 }
 
+/* Keys by their whole text (a NUL included: a file holding one is
+ * refused, but its keys must not be reported duplicates of each other). */
+static int key_text_cmp(const struct node *a, const struct node *b)
+{
+    size_t la = node_len(a), lb = node_len(b);
+    int c = memcmp(a->str, b->str, la < lb ? la : lb);
+    return c ? c : (la > lb) - (la < lb);
+}
+
 static int cmp_key(const void *pa, const void *pb)
 {
     const struct node *a = *(struct node *const *)pa;
     const struct node *b = *(struct node *const *)pb;
-    int c = strcmp(a->str, b->str);
+    int c = key_text_cmp(a, b);
     if (c)
         return c;
     if (a->line != b->line)
@@ -271,10 +284,10 @@ static void check_duplicates(struct loader *L, struct node *m)
         keys[i] = &m->kids[2 * i];
     qsort(keys, m->n, sizeof(*keys), cmp_key);
     for (size_t i = 1; i < m->n; i++) {
-        if (strcmp(keys[i]->str, keys[i - 1]->str))
+        if (key_text_cmp(keys[i], keys[i - 1]))
             continue;
         size_t first = i - 1;
-        while (first > 0 && !strcmp(keys[first - 1]->str, keys[i]->str))
+        while (first > 0 && !key_text_cmp(keys[first - 1], keys[i]))
             first--;
         report_duplicate(L, keys[first], keys[i]);
     }
@@ -416,6 +429,80 @@ static unsigned char literal_indent(const struct loader *L,
     return (unsigned char)indent;
 }
 
+/* The byte of the input where the parser's mark m is, or NULL: libyaml
+ * counts a mark's index in characters from the input's start (which is
+ * also right where its lines are not ours: U+2028, a lone CR). */
+static const char *mark_byte(const struct loader *L, yaml_mark_t m)
+{
+    const char *p = L->input, *end = L->input + L->input_len;
+    for (size_t c = 0; c < m.index && p < end; c++)
+        for (p++; p < end && ((unsigned char)*p & 0xC0) == 0x80; p++)
+            ;
+    return p < end ? p : NULL;
+}
+
+/* The escape (\0, \x00, \u0000, \U00000000) that wrote a NUL into the
+ * double-quoted scalar starting at m (at its anchor or tag when it has
+ * one), or NULL when the source cannot show it; *n receives its length. */
+static const char *nul_escape_at(const struct loader *L, yaml_mark_t m, int *n)
+{
+    const char *p = mark_byte(L, m), *end = L->input + L->input_len;
+    if (!p)
+        return NULL;
+    while (p < end && (*p == '&' || *p == '!')) { /* "&a !!str "x\0"" */
+        while (p < end && !strchr(" \t\r\n", *p))
+            p++;
+        while (p < end && *p && strchr(" \t\r\n", *p))
+            p++;
+    }
+    if (p >= end || *p != '"')
+        return NULL;
+    static const struct {
+        char letter;
+        size_t zeros;
+    } forms[] = {{'0', 0}, {'x', 2}, {'u', 4}, {'U', 8}};
+    for (p++; p < end && *p != '"'; p++) {
+        if (*p != '\\')
+            continue;
+        for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++)
+            if (end - p >= (ptrdiff_t)(2 + forms[f].zeros) &&
+                p[1] == forms[f].letter &&
+                strspn(p + 2, "0") >= forms[f].zeros) {
+                *n = (int)(2 + forms[f].zeros);
+                return p;
+            }
+        p++; /* the escaped character, a quote or a backslash included */
+    }
+    return NULL;
+}
+
+/* Reports the first NUL in a scalar of the file (written with an escape:
+ * a raw NUL byte never reaches the parser), the file being refused as a
+ * whole (a report per NUL string would also cost a walk of the text
+ * each). Names, slugs, keys and references are compared as C strings by
+ * too many readers of a bundle (git, shells, the runtime's callers) for
+ * one to be trusted to hold a NUL, and no text needs one, so no string
+ * of a definition may. */
+static void refuse_nul(struct loader *L, yaml_event_t *ev)
+{
+    if (L->has_nul)
+        return;
+    L->failed = 1;
+    L->has_nul = 1;
+    yaml_mark_t m = ev->start_mark;
+    int line = line_of(L, m), col = col_of(m);
+    int n = 0;
+    const char *at = nul_escape_at(L, m, &n);
+    if (at)
+        source_position(L->src, (size_t)(at - L->src->text), &line, &col);
+    diag_add(L->diags, SEV_ERROR, "nul-character", L->src, line, col,
+             "no name, key or text of a definition may hold a NUL; for a "
+             "backslash and a 0, write \\\\0 or use single quotes",
+             "%s%.*s writes a NUL character into a string",
+             at ? "the escape " : "an escape such as \\0", at ? n : 0,
+             at ? at : "");
+}
+
 /* Fills n with the scalar of ev; false when out of memory. */
 static bool scalar_node(struct loader *L, yaml_event_t *ev, struct node *n)
 {
@@ -435,6 +522,8 @@ static bool scalar_node(struct loader *L, yaml_event_t *ev, struct node *n)
               L->a, (const char *)ev->data.scalar.value, len)))
         return false;
     n->len = (unsigned)len;
+    if (memchr(n->str, '\0', len))
+        refuse_nul(L, ev);
     if (ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE)
         n->block_indent = literal_indent(L, n);
     const char *tag = (const char *)ev->data.scalar.tag;
@@ -486,6 +575,8 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
     L.src = src;
     L.diags = diags;
     L.line_base = first_line - 1;
+    L.input = src->text + offset;
+    L.input_len = len;
 
     yaml_parser_t p;
     yaml_event_t ev;
@@ -636,7 +727,7 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
     yaml_parser_delete(&p);
     free(L.scratch);
     *failed = L.failed;
-    if (L.fatal || !L.has_root)
+    if (L.fatal || L.has_nul || !L.has_root)
         return NULL;
     struct node *root = arena_alloc(a, sizeof(*root));
     if (!root) {

@@ -15,6 +15,7 @@ Ends "automations: N passed, M failed".
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -513,20 +514,22 @@ check("through an agent that asks agents: support's route names the way",
       got.get("role:support") == {"bill-ticket": (("ticket", "update"), via)},
       f"got {got.get('role:support')}")
 
-# A NUL in an agent's prompt (a YAML "\0") is text like any other: access
-# still reads every agent.
+# A NUL in an agent's prompt (a YAML "\0") is refused where the file is
+# read (DIAGNOSTICS.md, nul-character): build fails there and writes no
+# bundle, so access never reads a prompt cut at its NUL.
 files = dict(BASE)
 sub("agents/helper.yaml", "systemPrompt: |\n  You help the desk.\n",
     'systemPrompt: "You help\\0 the desk."\n')(files)
 sub(BILL_AUTO, "  - tool: email.send\n", CHAT_HELPER + "  - tool: email.send\n")(files)
-r, got = built_access("a NUL in an agent's prompt", files,
-                      os.path.join(WORK, "nul-prompt"))
-check("a NUL in an agent's prompt: access reads it (exit 0)",
-      r.returncode == 0, r.stderr)
-check("a NUL in an agent's prompt: its tools are still reached",
-      ("*", "update", "bill-ticket#actions[3] via agent helper, tool "
-       "entity.update") in dict(got.get("role:support", {})).get(
-           "bill-ticket", ((), []))[1], f"got {got.get('role:support')}")
+nul_root = os.path.join(WORK, "nul-prompt")
+ok, err = build(files, nul_root)
+check("a NUL in an agent's prompt: build refuses it",
+      not ok and re.search(r"agents/helper\.yaml:\d+:\d+: error: the escape "
+                           r"\\0 writes a NUL .*\[nul-character\]", err),
+      err)
+check("a NUL in an agent's prompt: no bundle written",
+      not os.path.exists(os.path.join(nul_root, "dist", "production.stb")),
+      str(os.listdir(nul_root)))
 
 # ---- a change to what an automation asks or calls, under it -----------------
 # The automation's body is the same on both sides: the agent's tools or

@@ -320,17 +320,19 @@ expect "--check: a handler alone widens (1)" 1 'via tool create_payment_link'
 cp "$T/link.yaml" tools/create_payment_link.yaml
 deploy_passes "the handler as it was"
 
-# ---- a NUL in a definition does not blind the gate ---------------------
-# deploy reads what changed from the review trees; a body holding a NUL
-# (a YAML "\0") was unreadable there, so the change was not seen at all.
+# ---- a NUL in a definition never reaches a commit -----------------------
+# A NUL (a YAML "\0") in a name once made the review trees unreadable to
+# deploy's gate; now the loader refuses it, so dev commits nothing and the
+# gate never meets one.
 cp roles/teacher.yaml "$T/teacher.yaml"
+DEVBEFORE=$(git rev-parse struere/development)
 sed -i 's/^name: Teacher$/name: "Teacher\\0"/' roles/teacher.yaml
-grep -q '^name: "Teacher\\0"$' roles/teacher.yaml && pass "the role's name holds a NUL" || fail "the role's name holds a NUL"
-deploy_passes "a NUL in a name alone"
 sed -i 's/^    actions: \[list, read, update\]$/    actions: [list, read, update, delete]/' roles/teacher.yaml
-deploy_refused "a widening beside a NUL" 'role teacher .*delete session'
+grep -q '^name: "Teacher\\0"$' roles/teacher.yaml && pass "the role's name holds a NUL" || fail "the role's name holds a NUL"
+run "$S" dev
+expect_err "dev refuses a NUL in a role's name (1)" 1 'roles/teacher.yaml:[0-9]+:[0-9]+: error: the escape \\0 writes a NUL.*\[nul-character\]'
+[ "$(git rev-parse struere/development)" = "$DEVBEFORE" ] && pass "a refused NUL leaves development where it was" || fail "a refused NUL leaves development where it was"
 cp "$T/teacher.yaml" roles/teacher.yaml
-deploy_passes "the role as it was"
 
 # ---- deploy believes only review trees this store's dev wrote ----------
 # Development takes commits without signatures: a commit whose review/ is

@@ -35,6 +35,41 @@ static const char *first_code(const struct schema_set *set, const char *kind,
     return d.n ? d.items[0].code : "";
 }
 
+/* Gives each scalar under n that holds a '~' a copy with each '~' a NUL
+ * (the loader's strings may be shared: never written). */
+static void tilde_to_nul(struct arena *a, struct node *n)
+{
+    if (n->type == NODE_MAP || n->type == NODE_SEQ) {
+        unsigned kids = n->type == NODE_MAP ? 2 * n->n : n->n;
+        for (unsigned k = 0; k < kids; k++)
+            tilde_to_nul(a, &n->kids[k]);
+        return;
+    }
+    if (!n->str || !memchr(n->str, '~', n->len))
+        return;
+    char *copy = arena_strndup(a, n->str, n->len);
+    for (char *c = copy; c && c < copy + n->len; c++)
+        if (*c == '~')
+            *c = '\0';
+    if (copy)
+        n->str = copy;
+}
+
+/* As first_code, with each '~' of doc's strings made a NUL once loaded. */
+static const char *first_code_nul(const struct schema_set *set,
+                                  const char *kind, const char *doc,
+                                  struct arena *a, size_t *n)
+{
+    struct diag_list d;
+    diag_list_init(&d, a);
+    struct node *root = load(a, doc);
+    if (root)
+        tilde_to_nul(a, root);
+    schema_validate(schema_set_get(set, kind), root, kind, &d);
+    *n = d.n;
+    return d.n ? d.items[0].code : "";
+}
+
 /* The first code schema s reports for a string node of text (NULL: none
  * reported), and how many it reports, in *n. */
 static const char *text_code(const struct schema *s, const char *text,
@@ -179,19 +214,52 @@ static void test_codes(void)
                   "bad-slug"));
     CHECK(!strcmp(first_code(&set, "agent", "name: A\n", &a, &n),
                   "missing-field"));
-    /* a pattern sees the whole string: a NUL (YAML "\0") is a byte no
-     * pattern allows, not the string's end (it was: "a\0b" passed as "a",
-     * by hand for slugs, by regexec for the others) */
-    CHECK(!strcmp(first_code(&set, "agent",
-                             "name: A\nslug: \"a\\0b\"\nversion: '1'\n"
-                             "systemPrompt: p\n",
-                             &a, &n),
+    /* the loader refuses a NUL (YAML "\0"): nul-character, and no tree */
+    {
+        struct diag_list nd;
+        diag_list_init(&nd, &a);
+        const char *doc = "name: A\nslug: \"a\\0b\"\n";
+        struct source *s = source_from_bytes(&a, "t.yaml", doc, strlen(doc));
+        int failed = 0;
+        CHECK(!yaml_load(&a, s, 0, s->len, 1, &nd, &failed) && failed &&
+              nd.n == 1 && !strcmp(nd.items[0].code, "nul-character") &&
+              nd.items[0].line == 2 && nd.items[0].col == 9);
+        /* keys that differ after a NUL are not duplicates (more than 16
+         * keys: the sorted comparison), and only the first NUL is told */
+        char big[600];
+        size_t at = (size_t)snprintf(big, sizeof(big), "model:\n");
+        for (int k = 0; k < 16; k++)
+            at += (size_t)snprintf(big + at, sizeof(big) - at, "  k%d: 1\n", k);
+        snprintf(big + at, sizeof(big) - at,
+                 "  \"q\\0x\": 1\n  \"q\\0y\": 2\n");
+        struct diag_list kd;
+        diag_list_init(&kd, &a);
+        s = source_from_bytes(&a, "t.yaml", big, strlen(big));
+        failed = 0;
+        CHECK(!yaml_load(&a, s, 0, s->len, 1, &kd, &failed) && failed &&
+              kd.n == 1 && !strcmp(kd.items[0].code, "nul-character") &&
+              kd.items[0].line == 18 && kd.items[0].col == 5);
+    }
+    /* yet a pattern sees the whole string of a tree made another way: a
+     * NUL is a byte no pattern allows, not the string's end (it was:
+     * "a\0b" passed as "a", by hand for slugs, by regexec for the
+     * others); '~' below is made a NUL after loading */
+    CHECK(!strcmp(first_code_nul(&set, "agent",
+                                 "name: A\nslug: a~b\nversion: '1'\n"
+                                 "systemPrompt: p\n",
+                                 &a, &n),
                   "bad-slug"));
-    CHECK(!strcmp(first_code(&set, "fixture",
-                             "name: F\nslug: f\nentities:\n  - {ref: "
-                             "\"a\\0b\", type: t, data: {}}\n",
-                             &a, &n),
+    CHECK(!strcmp(first_code_nul(&set, "fixture",
+                                 "name: F\nslug: f\nentities:\n  - {ref: "
+                                 "a~b, type: t, data: {}}\n",
+                                 &a, &n),
                   "bad-ref"));
+    CHECK(!strcmp(first_code_nul(&set, "agent",
+                                 "name: A\nslug: a\nversion: '1'\n"
+                                 "systemPrompt: p~q\n",
+                                 &a, &n),
+                  "") &&
+          n == 0);
     CHECK(!strcmp(first_code(&set, "fixture",
                              "name: F\nslug: f\nentities:\n  - {ref: "
                              "a.b, type: t, data: {}}\n",
