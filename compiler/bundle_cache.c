@@ -76,21 +76,8 @@
 /* ---- the directories ------------------------------------------------------
  */
 
-/* dir (opened relative to at) when it is a directory of this user, not a
- * link; made first when create is set. -1 otherwise. */
-static int open_dir_at(int at, const char *name, bool create)
-{
-    if (create)
-        mkdirat(at, name, 0777);
-    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_uid != geteuid())) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
-
+/* The caches' directories, opened as cache_file_dir_open_at does: this
+ * user's, never through a link. */
 struct dirs {
     int bundles, chunks; /* -1 when not there or not usable */
 };
@@ -99,10 +86,10 @@ static bool open_dirs(const char *git_dir, bool create, struct dirs *d)
 {
     d->bundles = d->chunks = -1;
     int git = open(git_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int top = git >= 0 ? open_dir_at(git, "struere", create) : -1;
+    int top = git >= 0 ? cache_file_dir_open_at(git, "struere", create) : -1;
     if (top >= 0) {
-        d->bundles = open_dir_at(top, "bundles", create);
-        d->chunks = open_dir_at(top, "chunks", create);
+        d->bundles = cache_file_dir_open_at(top, "bundles", create);
+        d->chunks = cache_file_dir_open_at(top, "chunks", create);
     }
     if (git >= 0)
         close(git);

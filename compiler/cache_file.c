@@ -110,6 +110,19 @@ static bool unslashed(const char *dir, char *d, size_t size)
     return true;
 }
 
+int cache_file_dir_open_at(int at, const char *name, bool create)
+{
+    if (create)
+        mkdirat(at, name, 0777);
+    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_uid != geteuid())) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 int cache_file_dir_open(const char *dir, bool create)
 {
     char d[4400];
@@ -117,13 +130,7 @@ int cache_file_dir_open(const char *dir, bool create)
         return -1;
     if (create)
         make_dirs(d);
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    struct stat st;
-    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_uid != geteuid())) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
+    return cache_file_dir_open_at(AT_FDCWD, d, false);
 }
 
 enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
@@ -145,6 +152,12 @@ enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
         snprintf(why, size, "%s belongs to another user (uid %lu)", d,
                  (unsigned long)st.st_uid);
         return CACHE_DIR_OTHER_USER;
+    }
+    /* Caches are written as temporary files renamed into it. */
+    if (faccessat(AT_FDCWD, d, W_OK | X_OK, AT_EACCESS) != 0) {
+        snprintf(why, size, "%s cannot be written (mode %03o)", d,
+                 (unsigned)(st.st_mode & 07777));
+        return CACHE_DIR_UNWRITABLE;
     }
     return CACHE_DIR_USABLE;
 }

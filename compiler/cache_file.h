@@ -27,15 +27,20 @@ bool cache_file_project_path(const char *git_dir, const char *prefix,
  * (with its parent) when create; never through a link, nor one of another
  * user (-1 then). */
 int cache_file_dir_open(const char *dir, bool create);
+/* The same for the directory name in the one open as at (made, without
+ * its parent, when create). */
+int cache_file_dir_open_at(int at, const char *name, bool create);
 /* Why the cache directory dir, which exists, can hold no cache
  * (cache_file_dir_open refuses it), with the reason in words ("PATH is a
  * symbolic link") written into why; CACHE_DIR_USABLE (why untouched) when
- * it is absent or usable. */
+ * it is absent or usable. CACHE_DIR_UNWRITABLE is half a refusal: its
+ * files are read, none can be made in it. */
 enum cache_dir_refusal {
     CACHE_DIR_USABLE = 0,
     CACHE_DIR_LINK,
     CACHE_DIR_NOT_DIRECTORY,
-    CACHE_DIR_OTHER_USER
+    CACHE_DIR_OTHER_USER,
+    CACHE_DIR_UNWRITABLE /* this user's, but its mode lets no file be made */
 };
 enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
                                               size_t size);

@@ -959,15 +959,26 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     if (cr.refusal != CACHE_DIR_USABLE && h->warning) {
         /* Nothing is lost but time: say why every run is a whole one. */
         char w[14000];
-        bool other = cr.refusal == CACHE_DIR_OTHER_USER;
-        snprintf(w, sizeof(w),
-                 "%s, so no cache is used: every definition is read, "
-                 "checked and compiled again on every run (%s%s%s; the next "
-                 "run makes it again)",
-                 cr.refused,
-                 other ? "have its owner or root remove it: sudo rm -rf '"
-                       : "remove it",
-                 other ? cr.cache_dir : "", other ? "'" : "");
+        const char *fix = "remove it", *quoted = "", *after = "";
+        if (cr.refusal == CACHE_DIR_OTHER_USER) {
+            fix = "have its owner or root remove it: sudo rm -rf '";
+            quoted = cr.cache_dir;
+            after = "'";
+        } else if (cr.refusal == CACHE_DIR_UNWRITABLE) {
+            fix = "let its owner write in it: chmod u+rwx '";
+            quoted = cr.cache_dir;
+            after = "'";
+        }
+        bool unwritable = cr.refusal == CACHE_DIR_UNWRITABLE;
+        snprintf(w, sizeof(w), "%s, so %s (%s%s%s%s)", cr.refused,
+                 unwritable
+                     ? "the definitions cache in it is read but never "
+                       "brought up to date: every definition changed since "
+                       "it became so is read and checked again on every run"
+                     : "no cache is used: every definition is read, checked "
+                       "and compiled again on every run",
+                 fix, quoted, after,
+                 unwritable ? "" : "; the next run makes it again");
         h->warning(h->arg, w);
     }
     size_t definitions = 0, restored = 0;

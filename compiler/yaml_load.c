@@ -551,11 +551,10 @@ static const struct anchor *find_anchor(struct loader *L, const char *name)
     return NULL;
 }
 
-static const char *hint_for(const yaml_parser_t *p, const struct source *src,
-                            size_t offset)
+static const char *hint_for(const struct loader *L, const yaml_parser_t *p)
 {
-    size_t at = offset + p->problem_mark.index;
-    if (at < src->len && src->text[at] == '\t')
+    const char *at = mark_byte(L, p->problem_mark); /* not its index: bytes */
+    if (at && *at == '\t')
         return "YAML indentation must use spaces, not tabs";
     if (p->problem && strstr(p->problem, "mapping values are not allowed"))
         return "quote values that contain ': ', or check the indentation "
@@ -605,8 +604,7 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
             else
                 snprintf(msg, sizeof(msg), "invalid YAML: %s",
                          p.problem ? p.problem : "syntax error");
-            error_at(&L, p.problem_mark, "yaml-syntax",
-                     hint_for(&p, src, offset), msg);
+            error_at(&L, p.problem_mark, "yaml-syntax", hint_for(&L, &p), msg);
             L.fatal = 1;
             break;
         }

@@ -2481,7 +2481,7 @@ t_cache_dir() {
     example proj
     cd proj || return
     export SOURCE_DATE_EPOCH=1700000000 # the same commits as the clean copy's
-    local n
+    local n i
     "$S" dev >/dev/null 2>&1
     chown -R 12345 .git/struere
     bump 1
@@ -2518,11 +2518,64 @@ t_cache_dir() {
     check "cache dir: a file: dev says so and goes on" \
         sh -c "test $RC = 0 && grep -q '^struere: warning: $PWD/.git/struere is not a directory, so no cache is used' '$ERR'"
     as_clean "cache dir: a file"
+    # dev --watch runs dev on every change: it says so once, not per run
+    local pid d0 d1
+    "$S" dev --watch >"$W/watch.out" 2>&1 &
+    pid=$!
+    wait_for 20 grep -q '^watching' "$W/watch.out" || true
+    for i in 1 2; do
+        d0=$(ref development)
+        bump "watch $i"
+        wait_for 20 sh -c "test \"\$(git rev-parse -q --verify refs/heads/struere/development)\" != '$d0'" || true
+        d1=$(ref development)
+        check "cache dir: a file: dev --watch commits change $i" test "$d1" != "$d0"
+    done
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid"
+    n=$(grep -c 'is not a directory, so no cache is used' "$W/watch.out")
+    check "cache dir: a file: dev --watch says so once in its three runs ($n)" \
+        test "$n" = 1
     rm .git/struere
     bump 5
     run "$S" dev
     check "cache dir: removed: dev makes it again, and says nothing" \
         sh -c "test $RC = 0 && test -d .git/struere && ! grep -q warning '$ERR'"
+    # This user's but not writable (chmod 555): the definitions cache in
+    # it is read, never written (the caches in its directories, writable,
+    # still are), and dev says so. Run as a user other than root, whom no
+    # mode stops.
+    local as_user="setpriv --reuid=12345 --regid=12345 --clear-groups env HOME=$W"
+    chmod 711 "$TOP" "$W"
+    chown -R 12345:12345 "$W/proj"
+    if ! $as_user test -x "$S"; then
+        skip "cache dir: not writable: user 12345 cannot run $S"
+        return
+    fi
+    bump 6
+    run $as_user "$S" dev
+    check "cache dir: another user's own: dev as that user, no warning" \
+        sh -c "test $RC = 0 && ! grep -q warning '$ERR'"
+    chmod 555 .git/struere
+    bump 7
+    clean_copy
+    touch "$W/before"
+    run $as_user "$S" dev -v
+    rc_is "cache dir: not writable: dev goes on" 0
+    n=$(grep -c "^struere: warning: $PWD/.git/struere cannot be written (mode 555), so the definitions cache in it is read but never brought up to date: every definition changed since it became so is read and checked again on every run (let its owner write in it: chmod u+rwx '$PWD/.git/struere/')$" "$ERR")
+    check "cache dir: not writable: dev says so, once" test "$n" = 1
+    check "cache dir: ... and restores from it what it holds" \
+        grep -qE '\([1-9][0-9]* restored from the cache\)' "$ERR"
+    check "cache dir: ... and writes no file directly in it" \
+        test -z "$(find .git/struere -maxdepth 1 -type f -newer "$W/before")"
+    chown -R "$(id -u):$(id -g)" "$W/proj" # for git's own ownership check
+    as_clean "cache dir: not writable"
+    chown -R 12345:12345 "$W/proj"
+    chmod 755 .git/struere
+    bump 8
+    run $as_user "$S" dev
+    check "cache dir: writable again: dev says nothing" \
+        sh -c "test $RC = 0 && ! grep -q warning '$ERR'"
+    chown -R "$(id -u):$(id -g)" "$W/proj"
 }
 
 # ---- 14. the first dev beside a git gc -----------------------------------
