@@ -133,6 +133,13 @@ int cache_file_dir_open(const char *dir, bool create)
     return cache_file_dir_open_at(AT_FDCWD, d, false);
 }
 
+/* Whether path's mode lets this user do what mode asks (R_OK, W_OK,
+ * X_OK); true too when the check itself fails for another reason. */
+static bool mode_allows(const char *path, int mode)
+{
+    return faccessat(AT_FDCWD, path, mode, AT_EACCESS) == 0 || errno != EACCES;
+}
+
 enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
                                               size_t size)
 {
@@ -153,12 +160,38 @@ enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
                  (unsigned long)st.st_uid);
         return CACHE_DIR_OTHER_USER;
     }
-    /* Caches are written as temporary files renamed into it. */
-    if (faccessat(AT_FDCWD, d, W_OK | X_OK, AT_EACCESS) != 0) {
+    /* Caches are read from it and its directories, and written there
+     * as temporary files renamed into place. Only a mode refuses: not a
+     * read-only file system (a checkout mounted so, on purpose), nor an
+     * error of the call itself (EPERM from a sandbox that forbids it). */
+    if (!mode_allows(d, R_OK | X_OK)) {
+        snprintf(why, size, "%s cannot be read (mode %03o)", d,
+                 (unsigned)(st.st_mode & 07777));
+        return CACHE_DIR_UNREADABLE;
+    }
+    if (!mode_allows(d, W_OK)) {
         snprintf(why, size, "%s cannot be written (mode %03o)", d,
                  (unsigned)(st.st_mode & 07777));
         return CACHE_DIR_UNWRITABLE;
     }
+    DIR *list = opendir(d);
+    struct dirent *e;
+    while (list && (e = readdir(list))) {
+        char sub[4700];
+        struct stat sst;
+        if (e->d_name[0] == '.' ||
+            (size_t)snprintf(sub, sizeof(sub), "%s/%s", d, e->d_name) >=
+                sizeof(sub) ||
+            lstat(sub, &sst) != 0 || !S_ISDIR(sst.st_mode) ||
+            sst.st_uid != geteuid() || mode_allows(sub, R_OK | W_OK | X_OK))
+            continue;
+        snprintf(why, size, "%s cannot be written (mode %03o)", sub,
+                 (unsigned)(sst.st_mode & 07777));
+        closedir(list);
+        return CACHE_DIR_UNWRITABLE;
+    }
+    if (list)
+        closedir(list);
     return CACHE_DIR_USABLE;
 }
 

@@ -34,13 +34,18 @@ int cache_file_dir_open_at(int at, const char *name, bool create);
  * (cache_file_dir_open refuses it), with the reason in words ("PATH is a
  * symbolic link") written into why; CACHE_DIR_USABLE (why untouched) when
  * it is absent or usable. CACHE_DIR_UNWRITABLE is half a refusal: its
- * files are read, none can be made in it. */
+ * files are read, none can be made in it. Only modes refuse (EACCES): a
+ * read-only file system does not. */
 enum cache_dir_refusal {
     CACHE_DIR_USABLE = 0,
     CACHE_DIR_LINK,
     CACHE_DIR_NOT_DIRECTORY,
     CACHE_DIR_OTHER_USER,
-    CACHE_DIR_UNWRITABLE /* this user's, but its mode lets no file be made */
+    /* this user's, but its mode lets it be neither listed nor opened */
+    CACHE_DIR_UNREADABLE,
+    /* this user's, but its mode (or one of its directories') lets no file
+     * be made there: what is there is read, nothing written */
+    CACHE_DIR_UNWRITABLE
 };
 enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
                                               size_t size);

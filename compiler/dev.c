@@ -957,28 +957,30 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
                                  .hash_sources = true};
     int checked = check_project(&p, o->dir, &copt);
     if (cr.refusal != CACHE_DIR_USABLE && h->warning) {
-        /* Nothing is lost but time: say why every run is a whole one. */
+        /* Nothing is lost but time: say why runs do more than they
+         * would. */
         char w[14000];
+        bool by_mode = cr.refusal == CACHE_DIR_UNWRITABLE ||
+                       cr.refusal == CACHE_DIR_UNREADABLE;
         const char *fix = "remove it", *quoted = "", *after = "";
         if (cr.refusal == CACHE_DIR_OTHER_USER) {
             fix = "have its owner or root remove it: sudo rm -rf '";
             quoted = cr.cache_dir;
             after = "'";
-        } else if (cr.refusal == CACHE_DIR_UNWRITABLE) {
-            fix = "let its owner write in it: chmod u+rwx '";
+        } else if (by_mode) {
+            fix = "restore its mode: chmod -R u+rwX '";
             quoted = cr.cache_dir;
             after = "'";
         }
-        bool unwritable = cr.refusal == CACHE_DIR_UNWRITABLE;
         snprintf(w, sizeof(w), "%s, so %s (%s%s%s%s)", cr.refused,
-                 unwritable
-                     ? "the definitions cache in it is read but never "
-                       "brought up to date: every definition changed since "
-                       "it became so is read and checked again on every run"
+                 cr.refusal == CACHE_DIR_UNWRITABLE
+                     ? "the caches in it are not kept up to date: every run "
+                       "does again what they would have saved (reading, "
+                       "checking and compiling what changed since)"
                      : "no cache is used: every definition is read, checked "
                        "and compiled again on every run",
                  fix, quoted, after,
-                 unwritable ? "" : "; the next run makes it again");
+                 by_mode ? "" : "; the next run makes it again");
         h->warning(h->arg, w);
     }
     size_t definitions = 0, restored = 0;

@@ -2540,40 +2540,69 @@ t_cache_dir() {
     run "$S" dev
     check "cache dir: removed: dev makes it again, and says nothing" \
         sh -c "test $RC = 0 && test -d .git/struere && ! grep -q warning '$ERR'"
-    # This user's but not writable (chmod 555): the definitions cache in
-    # it is read, never written (the caches in its directories, writable,
-    # still are), and dev says so. Run as a user other than root, whom no
-    # mode stops.
+    # This user's, but its mode (or one of its directories') lets no cache
+    # be written: what is there is read, nothing kept up to date, and dev
+    # and status say so; one that cannot be opened is no cache at all. Run
+    # as a user other than root, whom no mode stops.
     local as_user="setpriv --reuid=12345 --regid=12345 --clear-groups env HOME=$W"
+    local said
     chmod 711 "$TOP" "$W"
     chown -R 12345:12345 "$W/proj"
     if ! $as_user test -x "$S"; then
-        skip "cache dir: not writable: user 12345 cannot run $S"
+        skip "cache dir: by mode: setpriv cannot run $S as user 12345"
+        chown -R "$(id -u):$(id -g)" "$W/proj"
         return
     fi
     bump 6
     run $as_user "$S" dev
-    check "cache dir: another user's own: dev as that user, no warning" \
+    check "cache dir: by mode: dev as the owner, no warning" \
         sh -c "test $RC = 0 && ! grep -q warning '$ERR'"
+    said="so the caches in it are not kept up to date: every run does again what they would have saved (reading, checking and compiling what changed since) (restore its mode: chmod -R u+rwX '$PWD/.git/struere/')"
     chmod 555 .git/struere
     bump 7
     clean_copy
-    touch "$W/before"
     run $as_user "$S" dev -v
     rc_is "cache dir: not writable: dev goes on" 0
-    n=$(grep -c "^struere: warning: $PWD/.git/struere cannot be written (mode 555), so the definitions cache in it is read but never brought up to date: every definition changed since it became so is read and checked again on every run (let its owner write in it: chmod u+rwx '$PWD/.git/struere/')$" "$ERR")
+    n=$(grep -cF "struere: warning: $PWD/.git/struere cannot be written (mode 555), $said" "$ERR")
     check "cache dir: not writable: dev says so, once" test "$n" = 1
     check "cache dir: ... and restores from it what it holds" \
         grep -qE '\([1-9][0-9]* restored from the cache\)' "$ERR"
-    check "cache dir: ... and writes no file directly in it" \
-        test -z "$(find .git/struere -maxdepth 1 -type f -newer "$W/before")"
     chown -R "$(id -u):$(id -g)" "$W/proj" # for git's own ownership check
     as_clean "cache dir: not writable"
     chown -R 12345:12345 "$W/proj"
+    run $as_user "$S" status
+    check "cache dir: not writable: status says so too" \
+        grep -qF "struere: warning: $PWD/.git/struere cannot be written (mode 555), $said" "$ERR"
     chmod 755 .git/struere
+    # a directory of it: dev's records of the bundles it verified, without
+    # which nothing compiled before is reused
+    chmod 555 .git/struere/verified
     bump 8
+    clean_copy
     run $as_user "$S" dev
-    check "cache dir: writable again: dev says nothing" \
+    rc_is "cache dir: a directory in it not writable: dev goes on" 0
+    check "cache dir: ... and says which" \
+        grep -qF "struere: warning: $PWD/.git/struere/verified cannot be written (mode 555), $said" "$ERR"
+    chown -R "$(id -u):$(id -g)" "$W/proj"
+    as_clean "cache dir: a directory in it not writable"
+    chown -R 12345:12345 "$W/proj"
+    chmod 755 .git/struere/verified
+    chmod 644 .git/struere
+    bump 9
+    clean_copy
+    run $as_user "$S" dev -v
+    rc_is "cache dir: not readable: dev goes on" 0
+    check "cache dir: ... says no cache is used" \
+        grep -qF "struere: warning: $PWD/.git/struere cannot be read (mode 644), so no cache is used: every definition is read, checked and compiled again on every run (restore its mode: chmod -R u+rwX '$PWD/.git/struere/')" "$ERR"
+    check "cache dir: ... and restores nothing" \
+        grep -q '(0 restored from the cache)' "$ERR"
+    chown -R "$(id -u):$(id -g)" "$W/proj"
+    as_clean "cache dir: not readable"
+    chown -R 12345:12345 "$W/proj"
+    chmod 755 .git/struere
+    bump 10
+    run $as_user "$S" dev
+    check "cache dir: its mode restored: dev says nothing" \
         sh -c "test $RC = 0 && ! grep -q warning '$ERR'"
     chown -R "$(id -u):$(id -g)" "$W/proj"
 }
