@@ -604,7 +604,21 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
             else
                 snprintf(msg, sizeof(msg), "invalid YAML: %s",
                          p.problem ? p.problem : "syntax error");
-            error_at(&L, p.problem_mark, "yaml-syntax", hint_for(&L, &p), msg);
+            if (p.error == YAML_READER_ERROR) {
+                /* found before the text is read into tokens: no mark,
+                 * but the offset of the byte (libyaml's problem_offset) */
+                int line, col;
+                source_position(src, offset + p.problem_offset, &line, &col);
+                diag_add(diags, SEV_ERROR, "yaml-syntax", src, line, col,
+                         "remove it, or write it as an escape in a "
+                         "double-quoted string",
+                         "%s (character 0x%02x)", msg,
+                         (unsigned)p.problem_value);
+                L.failed = 1;
+            } else {
+                error_at(&L, p.problem_mark, "yaml-syntax", hint_for(&L, &p),
+                         msg);
+            }
             L.fatal = 1;
             break;
         }
