@@ -899,15 +899,23 @@ static void mask_changes(json_t *list, const char *subject, const char *res,
     }
 }
 
+/* The object of from's members named as[i][1], each under the name
+ * as[i][0]: what a change shows of an entry (its from or to). */
+static json_t *picked(const json_t *from, const char *const as[3][2])
+{
+    json_t *g = json_object();
+    for (int i = 0; i < 3; i++)
+        json_object_set(g, as[i][0], json_object_get(from, as[i][1]));
+    return g;
+}
+
 /* {"by","scope","masks"} of an allowed entry, its scope as the rules
  * are written. */
 static json_t *grant_of(const json_t *e)
 {
-    json_t *g = json_object();
-    json_object_set(g, "by", json_object_get(e, "by"));
-    json_object_set(g, "scope", json_object_get(e, "rules"));
-    json_object_set(g, "masks", json_object_get(e, "masks"));
-    return g;
+    static const char *const as[3][2] = {
+        {"by", "by"}, {"scope", "rules"}, {"masks", "masks"}};
+    return picked(e, as);
 }
 
 /* Whether scope a contains scope b (every row of b is one of a), and b
@@ -1269,11 +1277,9 @@ static int side_routes(const struct side *s,
 /* {"automation", "when", "by"} of a route, for a change's from or to. */
 static json_t *route_of(const json_t *r)
 {
-    json_t *g = json_object();
-    json_object_set(g, "automation", json_object_get(r, "automation"));
-    json_object_set(g, "when", json_object_get(r, "when"));
-    json_object_set(g, "by", json_object_get(r, "by"));
-    return g;
+    static const char *const as[3][2] = {
+        {"automation", "automation"}, {"when", "when"}, {"by", "by"}};
+    return picked(r, as);
 }
 
 /* The routes through automations a subject gains (widens: the

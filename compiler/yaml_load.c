@@ -609,11 +609,16 @@ struct node *yaml_load(struct arena *a, const struct source *src, size_t offset,
                  * but the offset of the byte (libyaml's problem_offset) */
                 int line, col;
                 source_position(src, offset + p.problem_offset, &line, &col);
+                char code[40] = "";
+                if (p.problem_value >= 0) /* -1: no character to name */
+                    snprintf(code, sizeof(code), " (character 0x%02x)",
+                             (unsigned)p.problem_value);
                 diag_add(diags, SEV_ERROR, "yaml-syntax", src, line, col,
-                         "remove it, or write it as an escape in a "
-                         "double-quoted string",
-                         "%s (character 0x%02x)", msg,
-                         (unsigned)p.problem_value);
+                         p.problem_value >= 0
+                             ? "remove it, or write it as an escape in a "
+                               "double-quoted string"
+                             : NULL,
+                         "%s%s", msg, code);
                 L.failed = 1;
             } else {
                 error_at(&L, p.problem_mark, "yaml-syntax", hint_for(&L, &p),
