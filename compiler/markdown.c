@@ -11,17 +11,16 @@
 #include "diag.h"
 #include "source.h"
 
-/* Length of the line starting at s (up to len), and of its terminator. */
+/* Length of the line starting at s (up to len), and of its terminator:
+ * \n, \r\n or a lone \r, as the source's line table counts them. */
 static size_t line_len(const char *s, size_t len, size_t *eol)
 {
     size_t n = 0;
-    while (n < len && s[n] != '\n')
+    while (n < len && s[n] != '\n' && s[n] != '\r')
         n++;
-    *eol = n < len ? 1 : 0;
-    if (n > 0 && s[n - 1] == '\r') {
-        n--;
-        (*eol)++;
-    }
+    *eol = n >= len                                          ? 0
+           : s[n] == '\r' && n + 1 < len && s[n + 1] == '\n' ? 2
+                                                             : 1;
     return n;
 }
 

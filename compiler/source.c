@@ -106,10 +106,19 @@ static struct source *adopt(struct arena *a, const char *path, char *text,
     const char *end = text + len, *p;
     s->text = text;
     s->len = len;
-    /* memchr is vectorised: both passes run at memory speed */
-    size_t n = 1;
+    /* Lines end at \n, \r\n or a lone \r, as YAML and CommonMark end
+     * them (so the parsers' line numbers are ours, except after the
+     * U+0085, U+2028 and U+2029 that libyaml also counts: rare, and no
+     * editor shows them so). memchr is vectorised:
+     * the passes run at memory speed; a lone \r (a rare file) costs a
+     * byte-by-byte one. */
+    size_t n = 1, lone_cr = 0;
     for (p = text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
         n++;
+    for (p = text; (p = memchr(p, '\r', (size_t)(end - p))); p++)
+        if (p + 1 == end || p[1] != '\n')
+            lone_cr++;
+    n += lone_cr;
     s->line_starts = owned ? malloc(n * sizeof(*s->line_starts))
                            : arena_alloc(a, n * sizeof(*s->line_starts));
     if (!s->line_starts) {
@@ -120,8 +129,13 @@ static struct source *adopt(struct arena *a, const char *path, char *text,
     s->nlines = n;
     size_t k = 0;
     s->line_starts[k++] = 0;
-    for (p = text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-        s->line_starts[k++] = (uint32_t)(p - text) + 1;
+    if (!lone_cr)
+        for (p = text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+            s->line_starts[k++] = (uint32_t)(p - text) + 1;
+    else
+        for (p = text; p < end; p++)
+            if (*p == '\n' || (*p == '\r' && (p + 1 == end || p[1] != '\n')))
+                s->line_starts[k++] = (uint32_t)(p - text) + 1;
     return s;
 }
 
@@ -209,10 +223,8 @@ const char *source_line(const struct source *s, int line, size_t *len)
         return NULL;
     size_t start = s->line_starts[line - 1];
     size_t end = start;
-    while (end < s->len && s->text[end] != '\n')
+    while (end < s->len && s->text[end] != '\n' && s->text[end] != '\r')
         end++;
-    if (end > start && s->text[end - 1] == '\r')
-        end--;
     *len = end - start;
     return s->text + start;
 }

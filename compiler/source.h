@@ -68,7 +68,7 @@ const struct source *source_get(unsigned id);
 /* Byte offset to 1-based line and column (columns count characters). */
 void source_position(const struct source *s, size_t offset, int *line,
                      int *col);
-/* The text of 1-based line, without its newline; *len receives its length.
+/* The text of 1-based line, without its line break; *len receives its length.
  * Returns NULL when the line does not exist. */
 const char *source_line(const struct source *s, int line, size_t *len);
 /* Reads up to len bytes from fd into buf, retrying when interrupted;

@@ -431,7 +431,7 @@ static unsigned char literal_indent(const struct loader *L,
 
 /* The byte of the input where the parser's mark m is, or NULL: libyaml
  * counts a mark's index in characters from the input's start (which is
- * also right where its lines are not ours: U+2028, a lone CR). */
+ * also right where its lines are not ours: after a U+2028 or U+0085). */
 static const char *mark_byte(const struct loader *L, yaml_mark_t m)
 {
     const char *p = L->input, *end = L->input + L->input_len;

@@ -94,6 +94,26 @@ static void test_positions(void)
     const char *l = source_line(s, 2, &len);
     CHECK(l && len == 4);
     CHECK(source_line(s, 9, &len) == NULL);
+    /* lines end at \n, \r\n and a lone \r, as YAML counts them */
+    const char mixed[] = "a\r\nbb\rc\r\r\nd\r";
+    s = source_from_bytes(&a, "g", mixed, sizeof(mixed) - 1);
+    CHECK(s && s->nlines == 6);
+    l = source_line(s, 1, &len);
+    CHECK(l && len == 1 && l[0] == 'a');
+    l = source_line(s, 2, &len);
+    CHECK(l && len == 2 && !memcmp(l, "bb", 2));
+    l = source_line(s, 3, &len);
+    CHECK(l && len == 1 && l[0] == 'c');
+    l = source_line(s, 4, &len);
+    CHECK(l && len == 0);
+    l = source_line(s, 5, &len);
+    CHECK(l && len == 1 && l[0] == 'd');
+    l = source_line(s, 6, &len);
+    CHECK(l && len == 0);
+    source_position(s, 6, &line, &col); /* 'c' */
+    CHECK(line == 3 && col == 1);
+    source_position(s, 10, &line, &col); /* 'd' */
+    CHECK(line == 5 && col == 1);
     arena_free(&a);
 }
 
