@@ -11,16 +11,14 @@
 #include "diag.h"
 #include "source.h"
 
-/* Length of the line starting at s (up to len), and of its terminator:
- * \n, \r\n or a lone \r, as the source's line table counts them. */
+/* Length of the line starting at s (up to len), and of its line break
+ * (source_break_len). */
 static size_t line_len(const char *s, size_t len, size_t *eol)
 {
     size_t n = 0;
-    while (n < len && s[n] != '\n' && s[n] != '\r')
+    while (n < len && !source_break_len(s + n, s + len))
         n++;
-    *eol = n >= len                                          ? 0
-           : s[n] == '\r' && n + 1 < len && s[n + 1] == '\n' ? 2
-                                                             : 1;
+    *eol = source_break_len(s + n, s + len);
     return n;
 }
 

@@ -242,13 +242,10 @@ static void inject_prompt(struct arena *a, struct def *d, struct node *root)
     const char *body = d->src->text + md->body_offset;
     size_t blen = md->body_len;
     int line = md->body_line;
-    /* A blank line after the front matter is layout, not prompt (lines
-     * end at \n, \r\n or a lone \r, as the line table counts them). */
-    while (blen > 0 && (body[0] == '\n' || body[0] == '\r')) {
-        if (body[0] == '\n' || blen < 2 || body[1] != '\n')
-            line++;
-        body++;
-        blen--;
+    /* A blank line after the front matter is layout, not prompt. */
+    for (size_t b; (b = source_break_len(body, body + blen)); line++) {
+        body += b;
+        blen -= b;
     }
     struct node *given = node_get_key(root, "systemPrompt");
     if (given) {

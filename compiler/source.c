@@ -106,17 +106,16 @@ static struct source *adopt(struct arena *a, const char *path, char *text,
     const char *end = text + len, *p;
     s->text = text;
     s->len = len;
-    /* Lines end at \n, \r\n or a lone \r, as YAML and CommonMark end
-     * them (so the parsers' line numbers are ours, except after the
-     * U+0085, U+2028 and U+2029 that libyaml also counts: rare, and no
-     * editor shows them so). memchr is vectorised:
-     * the passes run at memory speed; a lone \r (a rare file) costs a
-     * byte-by-byte one. */
+    /* Lines end as source_break_len says (so the parsers' line numbers
+     * are ours, except after the U+0085, U+2028 and U+2029 that libyaml
+     * also counts: rare, and no editor shows them so). memchr is
+     * vectorised: the passes run at memory speed; a lone \r (a rare
+     * file) costs a byte-by-byte one. */
     size_t n = 1, lone_cr = 0;
     for (p = text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
         n++;
     for (p = text; (p = memchr(p, '\r', (size_t)(end - p))); p++)
-        if (p + 1 == end || p[1] != '\n')
+        if (source_break_len(p, end) == 1)
             lone_cr++;
     n += lone_cr;
     s->line_starts = owned ? malloc(n * sizeof(*s->line_starts))
@@ -133,9 +132,12 @@ static struct source *adopt(struct arena *a, const char *path, char *text,
         for (p = text; (p = memchr(p, '\n', (size_t)(end - p))); p++)
             s->line_starts[k++] = (uint32_t)(p - text) + 1;
     else
-        for (p = text; p < end; p++)
-            if (*p == '\n' || (*p == '\r' && (p + 1 == end || p[1] != '\n')))
-                s->line_starts[k++] = (uint32_t)(p - text) + 1;
+        for (p = text; p < end;) {
+            size_t b = source_break_len(p, end);
+            p += b ? b : 1;
+            if (b)
+                s->line_starts[k++] = (uint32_t)(p - text);
+        }
     return s;
 }
 
@@ -223,7 +225,7 @@ const char *source_line(const struct source *s, int line, size_t *len)
         return NULL;
     size_t start = s->line_starts[line - 1];
     size_t end = start;
-    while (end < s->len && s->text[end] != '\n' && s->text[end] != '\r')
+    while (end < s->len && !source_break_len(s->text + end, s->text + s->len))
         end++;
     *len = end - start;
     return s->text + start;

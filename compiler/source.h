@@ -65,6 +65,15 @@ void source_release(struct source *s);
  * node name its file in 4 bytes instead of a pointer; an id is valid until
  * the arena its source was made in is freed, and is then reused. */
 const struct source *source_get(unsigned id);
+/* The length of the line break at p (before end): 2 for \r\n, 1 for \n
+ * or a lone \r, 0 when p starts none. Lines end so in the line table, as
+ * YAML and CommonMark end them. */
+static inline size_t source_break_len(const char *p, const char *end)
+{
+    if (p >= end || (*p != '\n' && *p != '\r'))
+        return 0;
+    return *p == '\r' && p + 1 < end && p[1] == '\n' ? 2 : 1;
+}
 /* Byte offset to 1-based line and column (columns count characters). */
 void source_position(const struct source *s, size_t offset, int *line,
                      int *col);

@@ -24,15 +24,23 @@ static struct node *load(struct arena *a, const char *text)
     return yaml_load(a, s, 0, s->len, 1, &d, &failed);
 }
 
-/* The codes reported for doc against the named embedded schema. */
-static const char *first_code(const struct schema_set *set, const char *kind,
-                              const char *doc, struct arena *a, size_t *n)
+/* The first code reported for tree root against the named embedded
+ * schema ("" for none), and how many are reported, in *n. */
+static const char *first_code_of(const struct schema_set *set, const char *kind,
+                                 struct node *root, struct arena *a, size_t *n)
 {
     struct diag_list d;
     diag_list_init(&d, a);
-    schema_validate(schema_set_get(set, kind), load(a, doc), kind, &d);
+    schema_validate(schema_set_get(set, kind), root, kind, &d);
     *n = d.n;
     return d.n ? d.items[0].code : "";
+}
+
+/* The same for the tree of doc. */
+static const char *first_code(const struct schema_set *set, const char *kind,
+                              const char *doc, struct arena *a, size_t *n)
+{
+    return first_code_of(set, kind, load(a, doc), a, n);
 }
 
 /* Gives each scalar under n that holds a '~' a copy with each '~' a NUL
@@ -60,14 +68,10 @@ static const char *first_code_nul(const struct schema_set *set,
                                   const char *kind, const char *doc,
                                   struct arena *a, size_t *n)
 {
-    struct diag_list d;
-    diag_list_init(&d, a);
     struct node *root = load(a, doc);
     if (root)
         tilde_to_nul(a, root);
-    schema_validate(schema_set_get(set, kind), root, kind, &d);
-    *n = d.n;
-    return d.n ? d.items[0].code : "";
+    return first_code_of(set, kind, root, a, n);
 }
 
 /* The first code schema s reports for a string node of text (NULL: none
