@@ -174,6 +174,7 @@ struct branch {
     struct loose_known *known;
     /* The commit. */
     char *sources;
+    char sources_id[41]; /* its blob, written with the bundles */
     char *message;
     char new_id[41];
     bool changed;  /* new_id is a new commit (else the parent) */
@@ -379,9 +380,10 @@ static void load_missing_bundles(struct store *s, struct branch *br,
         store_read_blobs_trusted(s, ids, n, open_old_bundle, &o);
 }
 
-/* Writes the branch's next commit (manifest.json, sources, its bundles,
- * already written as bundle_ids, and its review/ renderings) without
- * moving its ref: branch_finish does, in order. */
+/* Writes the branch's next commit (manifest.json, its bundles and its
+ * sources list, already written as bundle_ids and sources_id, and its
+ * review/ renderings) without moving its ref: branch_finish does, in
+ * order. */
 static void branch_build(struct branch *b, const struct project *p,
                          struct compiled *c, char bundle_ids[][41])
 {
@@ -418,7 +420,7 @@ static void branch_build(struct branch *b, const struct project *p,
                 c->review[e][i].blob_id};
     }
     files[k++] =
-        (struct store_file){"sources", b->sources, strlen(b->sources), NULL};
+        (struct store_file){"sources", NULL, strlen(b->sources), b->sources_id};
     if (store_commit_objects(b->s, b->parent, b->parent[0] ? b->blobs : NULL,
                              b->nblobs, files, k, b->message, b->new_id,
                              &b->changed) != STORE_OK)
@@ -549,63 +551,106 @@ static void build_fn(struct branch *b, void *arg)
 }
 
 /* ---- writing and hashing the bundles --------------------------------------
- * Six independent jobs: each bundle's git blob (SHA-1 and compression)
- * and its SHA-256 for the manifests, largest first, on every core. */
+ * Eight independent jobs: each bundle's git blob (SHA-1 and compression)
+ * and its SHA-256 for the manifests, and each branch's sources list
+ * (which changes with every file, and at 100,000 definitions is 7 MB),
+ * largest first, on every core. The sources lists go through the same
+ * writer as the bundles, so that only the segments around a changed line
+ * are compressed again. */
+
+/* Where the blobs of one run are in its streams and blob ids: the
+ * bundles by environment, then the branches' sources lists. */
+enum { BLOB_SOURCES = ENV_COUNT, BLOB_COUNT = ENV_COUNT + 2 };
 
 struct bundle_jobs {
     struct store *s;
     struct compiled *c;
-    char (*ids)[41];
-    const struct loose_segments *prev; /* the last run's compressed pieces */
-    const struct loose_known *known;   /* the previous bundles' pieces */
-    struct loose_stream *streams;      /* this run's, per environment */
-    bool existed[ENV_COUNT];  /* the object was there: nothing written */
-    int order[2 * ENV_COUNT]; /* job k: env order[k] % ENV_COUNT, blob
-                                 when < ENV_COUNT, digest otherwise */
-    char errors[ENV_COUNT][300];
+    const struct branch *br; /* their sources lists */
+    char (*ids)[41];         /* this run's, per blob */
+    /* the last run's compressed pieces: the bundles', the sources lists' */
+    const struct loose_segments *prev, *prev_sources;
+    const struct loose_known *known; /* the previous bundles' pieces */
+    struct loose_stream *streams;    /* this run's, per blob */
+    bool existed[BLOB_COUNT];        /* the object was there: nothing written */
+    int order[BLOB_COUNT + ENV_COUNT]; /* job k: blob order[k] when below
+                                          BLOB_COUNT, else the digest of
+                                          environment order[k] - BLOB_COUNT */
+    char errors[BLOB_COUNT][300];
 };
+
+/* Blob i's bytes (a bundle, or a branch's sources list). */
+static const void *blob_data(const struct bundle_jobs *j, int i, size_t *len)
+{
+    if (i < BLOB_SOURCES) {
+        *len = j->c->bundle[i].len;
+        return j->c->bundle[i].data;
+    }
+    const char *text = j->br[i - BLOB_SOURCES].sources;
+    *len = strlen(text);
+    return text;
+}
+
+static const char *blob_path(int i)
+{
+    return i < BLOB_SOURCES ? compile_bundle_path((enum env)i) : "sources";
+}
 
 static void bundle_job(void *ctx, size_t k, unsigned w)
 {
     struct bundle_jobs *j = ctx;
-    int job = j->order[k], e = job % ENV_COUNT;
-    struct bundle_bytes *b = &j->c->bundle[e];
-    if (job < ENV_COUNT)
-        store_write_blob(j->s, w, b->data, b->len, j->prev, j->known,
-                         &j->streams[e], j->ids[e], &j->existed[e],
-                         j->errors[e], sizeof(j->errors[e]));
-    else
-        compile_digest(j->c, (enum env)e);
+    int job = j->order[k];
+    size_t len;
+    if (job < BLOB_COUNT) {
+        const void *data = blob_data(j, job, &len);
+        /* the known pieces are the previous bundles' */
+        bool bundle = job < BLOB_SOURCES;
+        store_write_blob(j->s, w, data, len, bundle ? j->prev : j->prev_sources,
+                         bundle ? j->known : NULL, &j->streams[job],
+                         j->ids[job], &j->existed[job], j->errors[job],
+                         sizeof(j->errors[job]));
+    } else {
+        compile_digest(j->c, (enum env)(job - BLOB_COUNT));
+    }
 }
 
-static int write_bundles(struct store *s, struct compiled *c, char ids[][41],
+static int write_bundles(struct store *s, struct compiled *c,
+                         const struct branch br[2], char ids[][41],
                          const struct loose_segments *prev,
+                         const struct loose_segments *prev_sources,
                          const struct loose_known *known,
-                         struct loose_stream streams[ENV_COUNT],
+                         struct loose_stream streams[BLOB_COUNT],
                          const struct dev_hooks *h)
 {
     struct bundle_jobs j = {.s = s,
                             .c = c,
+                            .br = br,
                             .ids = ids,
                             .prev = prev,
+                            .prev_sources = prev_sources,
                             .known = known,
                             .streams = streams};
-    /* Writing costs about twice hashing; larger bundles first. */
-    size_t cost[2 * ENV_COUNT];
-    for (int k = 0; k < 2 * ENV_COUNT; k++) {
+    /* Writing costs about twice hashing; larger blobs first. */
+    enum { JOBS = BLOB_COUNT + ENV_COUNT };
+    size_t cost[JOBS];
+    for (int k = 0; k < JOBS; k++) {
+        size_t len;
         j.order[k] = k;
-        cost[k] = c->bundle[k % ENV_COUNT].len * (k < ENV_COUNT ? 2 : 1);
+        if (k < BLOB_COUNT)
+            (void)blob_data(&j, k, &len);
+        else
+            len = c->bundle[k - BLOB_COUNT].len;
+        cost[k] = len * (k < BLOB_COUNT ? 2 : 1);
     }
-    for (int a = 1; a < 2 * ENV_COUNT; a++)
+    for (int a = 1; a < JOBS; a++)
         for (int b = a; b > 0 && cost[j.order[b]] > cost[j.order[b - 1]]; b--) {
             int t = j.order[b];
             j.order[b] = j.order[b - 1];
             j.order[b - 1] = t;
         }
-    pool_run(pool_threads_large(2 * ENV_COUNT), 2 * ENV_COUNT, bundle_job, &j);
-    for (int e = 0; e < ENV_COUNT; e++)
-        if (j.errors[e][0]) {
-            fail(h, "%s: %s", compile_bundle_path((enum env)e), j.errors[e]);
+    pool_run(pool_threads_large(JOBS), JOBS, bundle_job, &j);
+    for (int i = 0; i < BLOB_COUNT; i++)
+        if (j.errors[i][0]) {
+            fail(h, "%s: %s", blob_path(i), j.errors[i]);
             return DEV_IO;
         }
     /* An object already there under a bundle's fast id (store.h) holds
@@ -622,6 +667,24 @@ static int write_bundles(struct store *s, struct compiled *c, char ids[][41],
                  "bundle (its bytes collide with another's SHA-1): nothing "
                  "was committed",
                  compile_bundle_path((enum env)e), ids[e]);
+            return DEV_IO;
+        }
+    }
+    /* No record binds a sources list: an object already there under its
+     * fast id is confirmed by the collision-detecting SHA-1. */
+    for (int i = BLOB_SOURCES; i < BLOB_COUNT; i++) {
+        char check[41];
+        size_t len;
+        const void *data = blob_data(&j, i, &len);
+        if (!j.existed[i])
+            continue;
+        store_hash_blob(data, len, check);
+        if (strcmp(check, ids[i])) {
+            fail(h,
+                 "sources: the store already holds an object %s that is "
+                 "not this list (its bytes collide with another's SHA-1): "
+                 "nothing was committed",
+                 ids[i]);
             return DEV_IO;
         }
     }
@@ -698,10 +761,11 @@ struct bundle_cache_job {
     const unsigned char *sha256[ENV_COUNT];
     const void *data[ENV_COUNT];
     size_t lens[ENV_COUNT];
-    /* The bundles' loose objects as written, whose segments the next
-     * run's may reuse (loose_deflate.h), and the segments kept before. */
-    struct loose_stream streams[ENV_COUNT];
-    const struct loose_segments *segments;
+    /* The loose objects of the bundles and sources lists as written
+     * (BLOB_*), whose segments the next run's may reuse (loose_deflate.h),
+     * and the segments kept before (the bundles', the sources lists'). */
+    struct loose_stream streams[BLOB_COUNT];
+    const struct loose_segments *segments, *source_segments;
     /* The production branch's bundle, kept too when its file is there. */
     char production[41];
 };
@@ -712,7 +776,10 @@ static void *keep_bundles(void *arg)
     bundle_cache_keep(j->git_dir, j->ids, j->sha256, j->data, j->lens,
                       j->streams, ENV_COUNT,
                       j->production[0] ? j->production : NULL);
-    loose_segments_save(j->git_dir, j->segments, j->streams, ENV_COUNT);
+    loose_segments_save(j->git_dir, LOOSE_SEGMENTS_BUNDLES, j->segments,
+                        j->streams, ENV_COUNT);
+    loose_segments_save(j->git_dir, LOOSE_SEGMENTS_SOURCES, j->source_segments,
+                        j->streams + BLOB_SOURCES, BLOB_COUNT - BLOB_SOURCES);
     return NULL;
 }
 
@@ -931,7 +998,7 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     struct branch br[2];
     struct background saver = {0}, keeper = {0};
     struct phases ph = {.h = h};
-    char bundle_ids[ENV_COUNT][41];
+    char bundle_ids[BLOB_COUNT][41]; /* and the sources lists' (BLOB_*) */
     const char *push = o->push;
     clock_gettime(CLOCK_MONOTONIC, &ph.last);
     memset(&reuse, 0, sizeof(reuse));
@@ -1079,12 +1146,17 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     x.bundle_ids = bundle_ids;
     struct bundle_cache_job bj = {.git_dir =
                                       br[0].s ? store_git_dir(br[0].s) : NULL};
-    struct loose_segments *segments = NULL;
+    struct loose_segments *segments = NULL, *source_segments = NULL;
     if (rc == DEV_OK) {
-        segments = loose_segments_open(bj.git_dir);
+        segments = loose_segments_open(bj.git_dir, LOOSE_SEGMENTS_BUNDLES);
+        source_segments =
+            loose_segments_open(bj.git_dir, LOOSE_SEGMENTS_SOURCES);
         bj.segments = segments;
-        rc = write_bundles(br[0].s, &c, bundle_ids, segments, known, bj.streams,
-                           h);
+        bj.source_segments = source_segments;
+        rc = write_bundles(br[0].s, &c, br, bundle_ids, segments,
+                           source_segments, known, bj.streams, h);
+        for (int i = 0; rc == DEV_OK && i < 2; i++)
+            memcpy(br[i].sources_id, bundle_ids[BLOB_SOURCES + i], 41);
         size_t kept = 0, pieces = 0, hashed = 0, scanned = 0;
         for (int e = 0; e < ENV_COUNT; e++) {
             kept += bj.streams[e].reused;
@@ -1094,8 +1166,13 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
         }
         phase(&ph,
               "wrote and hashed the bundles (%zu of %zu pieces reused, %zu "
-              "hashed, %zu scanned for their cut)",
-              kept, pieces, hashed, scanned);
+              "hashed, %zu scanned for their cut) and the sources lists "
+              "(%zu of %zu pieces reused)",
+              kept, pieces, hashed, scanned,
+              bj.streams[BLOB_SOURCES].reused +
+                  bj.streams[BLOB_SOURCES + 1].reused,
+              bj.streams[BLOB_SOURCES].nseg +
+                  bj.streams[BLOB_SOURCES + 1].nseg);
     }
     /* They verified above: a promotion of these blobs need not read
      * them again (verify.h). */
@@ -1150,8 +1227,9 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
     }
     background_wait(&keeper);
     loose_segments_free(segments);
-    for (int e = 0; e < ENV_COUNT; e++)
-        loose_stream_free(&bj.streams[e]);
+    loose_segments_free(source_segments);
+    for (int i = 0; i < BLOB_COUNT; i++)
+        loose_stream_free(&bj.streams[i]);
     remember_run(&p, o, br, rc == DEV_OK && checked == 0 ? bundle_ids : NULL,
                  cr.started);
 done:

@@ -103,14 +103,19 @@ static size_t slot_of(const unsigned char key[32], size_t nslot)
     return (size_t)h & (nslot - 1);
 }
 
-static bool segments_path(const char *git_dir, char *buf, size_t size)
+static bool segments_path(const char *git_dir, const char *name, char *buf,
+                          size_t size)
 {
-    return cache_file_path(git_dir, "segments", buf, size);
+    return cache_file_path(git_dir, name, buf, size);
 }
 
-static bool delta_path(const char *git_dir, char *buf, size_t size)
+static bool delta_path(const char *git_dir, const char *name, char *buf,
+                       size_t size)
 {
-    return cache_file_path(git_dir, "segments.delta", buf, size);
+    char delta[64];
+    return (size_t)snprintf(delta, sizeof(delta), "%s.delta", name) <
+               sizeof(delta) &&
+           cache_file_path(git_dir, delta, buf, size);
 }
 
 /* The file at path mapped (m; m->len bytes before its seal) when it
@@ -177,13 +182,14 @@ static bool base_head(const unsigned char *data, size_t len, size_t *at,
     return true;
 }
 
-struct loose_segments *loose_segments_open(const char *git_dir)
+struct loose_segments *loose_segments_open(const char *git_dir,
+                                           const char *name)
 {
     struct loose_segments *s = calloc(1, sizeof(*s));
     char path[4300];
     size_t len = 0, dlen = 0, at = 0, dat = 8 + CACHE_SEAL_BYTES + 4;
     uint32_t count = 0, dcount = 0;
-    if (!s || !segments_path(git_dir, path, sizeof(path)))
+    if (!s || !segments_path(git_dir, name, path, sizeof(path)))
         return s;
     s->data = map_sealed(path, SIZE_MAX, &s->base, &len);
     if (!s->data || !base_head(s->data, len, &at, &count) ||
@@ -199,7 +205,7 @@ struct loose_segments *loose_segments_open(const char *git_dir)
      * larger than a delta is ever written (an eighth of the base's
      * entries and its head): a larger file is not even hashed. */
     size_t dbytes;
-    if (delta_path(git_dir, path, sizeof(path)))
+    if (delta_path(git_dir, name, path, sizeof(path)))
         s->delta =
             map_sealed(path, s->base_entries / 8 + dat + CACHE_SEAL_BYTES,
                        &s->dmap, &dlen);
@@ -694,12 +700,13 @@ static int write_entries(const char *path, const void *head, size_t hlen,
     return rc;
 }
 
-void loose_segments_save(const char *git_dir, const struct loose_segments *prev,
+void loose_segments_save(const char *git_dir, const char *name,
+                         const struct loose_segments *prev,
                          const struct loose_stream *out, size_t n)
 {
     char path[4300], dpath[4300], id[200];
-    if (!segments_path(git_dir, path, sizeof(path)) ||
-        !delta_path(git_dir, dpath, sizeof(dpath)) ||
+    if (!segments_path(git_dir, name, path, sizeof(path)) ||
+        !delta_path(git_dir, name, dpath, sizeof(dpath)) ||
         !cache_file_compiler_id(id, sizeof(id)))
         return;
     const unsigned char **from;

@@ -14,8 +14,9 @@
  * with a sync flush on a byte boundary, so that the deflated segments
  * laid end to end form one valid stream; Adler-32 is combined from the
  * segments'. The segments of the last bundles written are kept in
- * <git dir>/struere/segments (and segments.delta: loose_deflate.c),
- * sealed as every cache is (cache_file.h),
+ * <git dir>/struere/segments (and segments.delta: loose_deflate.c), those
+ * of the last sources lists in sources-segments (and its .delta), each
+ * pair sized by its own blobs, sealed as every cache is (cache_file.h),
  * keyed by the SHA-256 of their bytes and of the bytes before: a segment
  * found there is copied, not compressed, and a change costs the segment
  * it is in and the one after. The stream is as valid as libgit2's own.
@@ -38,6 +39,11 @@
  * the threads writing blobs. */
 struct loose_segments;
 
+/* The names of the segments files in <git dir>/struere/: the bundles',
+ * and the branches' sources lists' (which change with every file). */
+#define LOOSE_SEGMENTS_BUNDLES "segments"
+#define LOOSE_SEGMENTS_SOURCES "sources-segments"
+
 /* One blob's stream and the segments it is made of. */
 struct loose_stream {
     rt_buf z; /* the loose object's bytes */
@@ -54,12 +60,14 @@ struct loose_stream {
     size_t skipped; /* ... and whose cut it gave too (no scan) */
 };
 
-/* The segments kept by earlier runs in the store at git_dir (the base,
- * which may hold a quarter of segments no longer used, and the delta
- * beside it): an empty set when there is no base, it does not verify or
- * there is no seal key; the base alone when the delta does not verify or
- * names another base. NULL only when out of memory. */
-struct loose_segments *loose_segments_open(const char *git_dir);
+/* The segments kept by earlier runs in the store at git_dir under name
+ * (LOOSE_SEGMENTS_*): the base, which may hold a quarter of segments no
+ * longer used, and the delta beside it; an empty set when there is no
+ * base, it does not verify or there is no seal key; the base alone when
+ * the delta does not verify or names another base. NULL only when out of
+ * memory. */
+struct loose_segments *loose_segments_open(const char *git_dir,
+                                           const char *name);
 void loose_segments_free(struct loose_segments *s);
 
 /* Pieces of bytes in memory whose SHA-256 is known: the pieces of the
@@ -105,13 +113,15 @@ int loose_deflate_blob(const struct loose_segments *prev,
                        size_t len, struct loose_stream *out);
 void loose_stream_free(struct loose_stream *out);
 
-/* Keeps the segments of the n streams for the next run, sealed and
- * renamed into place: those the base file (opened as prev, may be NULL)
+/* Keeps the segments of the n streams for the next run under name
+ * (LOOSE_SEGMENTS_*), sealed and renamed into place: those the base file
+ * (opened as prev, may be NULL)
  * has not go to the delta beside it while they are few and the base's
  * unused ones not many; otherwise the base is written again with exactly
  * these, and the delta removed. Failures are ignored: the files are only
  * a shortcut. */
-void loose_segments_save(const char *git_dir, const struct loose_segments *prev,
+void loose_segments_save(const char *git_dir, const char *name,
+                         const struct loose_segments *prev,
                          const struct loose_stream *out, size_t n);
 
 #endif

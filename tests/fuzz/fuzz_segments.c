@@ -75,7 +75,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     struct loose_stream s = {0};
     if (loose_deflate_blob(NULL, NULL, blob, blob_len, &s) != 0)
         abort();
-    loose_segments_save(git_dir, NULL, &s, 1);
+    loose_segments_save(git_dir, LOOSE_SEGMENTS_BUNDLES, NULL, &s, 1);
     loose_stream_free(&s);
     snprintf(path, sizeof(path), "%s/struere/segments", git_dir);
     size_t len = 0;
@@ -119,7 +119,8 @@ static void write_sealed(const char *p, unsigned char *bytes, size_t n)
 
 static void make_stream(void)
 {
-    struct loose_segments *prev = loose_segments_open(git_dir);
+    struct loose_segments *prev =
+        loose_segments_open(git_dir, LOOSE_SEGMENTS_BUNDLES);
     struct loose_stream s = {0};
     if (loose_deflate_blob(prev, NULL, blob, blob_len, &s) == 0)
         loose_stream_free(&s);

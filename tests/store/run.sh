@@ -2004,6 +2004,9 @@ t_segments() {
         for e in development eval; do
             [ "$(git cat-file blob "$(ref $e):bundles/$e.stb" | git hash-object --stdin)" = \
                 "$(git rev-parse "$(ref $e):bundles/$e.stb")" ] || bad="dev $i: git reads $e's blob as other bytes"
+            # the sources list goes through the same writer
+            [ "$(git cat-file blob "$(ref $e):sources" | git hash-object --stdin)" = \
+                "$(git rev-parse "$(ref $e):sources")" ] || bad="dev $i: git reads $e's sources list as other bytes"
         done
         [ -z "$bad" ] || break
     done
@@ -2069,8 +2072,39 @@ t_segments_delta() {
         [ -s .git/struere/segments.delta ] || { bad="dev $i wrote no delta"; break; }
         verify_commit "$(ref development)" development >"$W/v.out" &&
             verify_commit "$(ref eval)" eval >>"$W/v.out" || { bad="dev $i: $(cat "$W/v.out")"; break; }
+        # The sources lists (3,000 lines, several pieces) are written as
+        # the bundles are: the pieces around the changed line compressed
+        # again, the others copied; git reads back a list that gives each
+        # file's SHA-256 (sha256sum's), struere.yaml's too.
+        sed -n 's/.*and the sources lists (\([0-9]*\) of \([0-9]*\) pieces reused).*/\1 \2/p' "$ERR" |
+            awk '{ ok = $1 >= 1 && $1 < $2 } END { exit !(NR == 1 && ok) }' ||
+            { bad="dev $i: the sources lists' pieces: $(grep -o 'and the sources lists.*' "$ERR")"; break; }
+        for e in development eval; do
+            git cat-file blob "$(ref $e):sources" >"$W/sources.$e"
+            [ "$(git hash-object "$W/sources.$e")" = "$(git rev-parse "$(ref $e):sources")" ] ||
+                { bad="dev $i: git reads $e's sources list as other bytes"; break 2; }
+            python3 - "$W/sources.$e" "$e" <<'PY' || { bad="dev $i: $e's sources list: $(cat "$W/v.out")"; break 2; }
+import hashlib, os, sys
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[0].startswith("struere-sources 1 ") and lines[-1] == "", lines[0]
+named = {}
+for line in lines[1:-1]:
+    digest, path = line.split(" ", 1)
+    named[path] = digest
+files = {"struere.yaml"}
+dirs = ["evals", "fixtures"] if sys.argv[2] == "eval" else [
+    "agents", "automations", "data", "roles", "tools"]
+for d in dirs:
+    if os.path.isdir(d):
+        files |= {d + "/" + f for f in os.listdir(d)}
+bad = [p for p in sorted(files | set(named))
+       if named.get(p) != (os.path.isfile(p) and
+                           hashlib.sha256(open(p, "rb").read()).hexdigest())]
+assert not bad, bad[:3]
+PY
+        done
     done
-    check "segments delta: three edits, the base kept byte for byte, a delta beside it, every bundle the manifest's${bad:+ ($bad)}" \
+    check "segments delta: three edits, the base kept byte for byte, a delta beside it, every bundle the manifest's, the sources lists' pieces reused and read back as each file's SHA-256${bad:+ ($bad)}" \
         test -z "$bad"
     delta=$(sha256sum <.git/struere/segments.delta)
 
@@ -2099,6 +2133,29 @@ t_segments_delta() {
         test -f .git/struere/segments.delta -a ! -L .git/struere/segments.delta
     check "segments delta: ... another than the first" \
         test "$(sha256sum <.git/struere/segments.delta 2>/dev/null)" != "$delta"
+
+    # The sources lists' segments (a file of their own) damaged, a FIFO,
+    # a link to /dev/zero: nothing reused from it, no hang, the trees of a
+    # run without caches, and the file written again after.
+    for what in damaged fifo link; do
+        clean_copy
+        case $what in
+            damaged) printf 'XX' | dd of=.git/struere/sources-segments bs=1 seek=100 conv=notrunc 2>/dev/null ;;
+            fifo) rm -f .git/struere/sources-segments && mkfifo .git/struere/sources-segments ;;
+            link) rm -f .git/struere/sources-segments && ln -s /dev/zero .git/struere/sources-segments ;;
+        esac
+        temp=$((temp + 1))
+        sed -i "s/^  temperature: .*/  temperature: 0.$temp/" "agents/$agent" "$W/clean/agents/$agent"
+        run timeout 60 "$S" dev -v
+        rc_is "segments delta: dev with the sources lists' segments $what" 0
+        check "segments delta: ... reuses none of the sources lists' pieces, and still the bundles'" \
+            grep -Eq 'wrote and hashed the bundles \([1-9][0-9]* of [0-9]+ pieces reused, .*and the sources lists \(0 of [1-9][0-9]* pieces reused\)' "$ERR"
+        as_clean "segments delta: the sources lists' segments $what"
+        check "segments delta: ... written again, a file" \
+            test -f .git/struere/sources-segments -a ! -L .git/struere/sources-segments
+        rm -rf "$W/clean"
+    done
+    check "segments delta: /dev/zero untouched" test -c /dev/zero
 
     # Every agent edited: more than an eighth of the pieces new, so the
     # base is written again and the delta removed.

@@ -91,9 +91,9 @@ static struct loose_segments *after_run(const unsigned char *data, size_t len)
 {
     struct loose_stream s = {0};
     CHECK(loose_deflate_blob(NULL, NULL, data, len, &s) == 0);
-    loose_segments_save(git_dir, NULL, &s, 1);
+    loose_segments_save(git_dir, LOOSE_SEGMENTS_BUNDLES, NULL, &s, 1);
     loose_stream_free(&s);
-    return loose_segments_open(git_dir);
+    return loose_segments_open(git_dir, LOOSE_SEGMENTS_BUNDLES);
 }
 
 /* Small and odd sizes: whole, valid streams. */
@@ -221,6 +221,61 @@ static void test_reuse_after_edits(void)
     remove_git_dir();
 }
 
+/* The bundles' and the sources lists' segments are kept apart: what one
+ * name keeps is not found under the other, and keeping one leaves the
+ * other's files as they were. */
+static void test_names_apart(void)
+{
+    make_git_dir();
+    size_t len = 1u << 20, olen = 600u << 10;
+    unsigned char *d = make_data(len), *o = make_data(olen + 7);
+    for (size_t i = 0; i < olen + 7; i++) /* bytes of no segment of d */
+        if (o[i] >= 'a' && o[i] <= 'z')
+            o[i] = (unsigned char)(o[i] - 'a' + 'A');
+    struct loose_stream s = {0}, t = {0};
+    CHECK(loose_deflate_blob(NULL, NULL, d, len, &s) == 0);
+    loose_segments_save(git_dir, LOOSE_SEGMENTS_BUNDLES, NULL, &s, 1);
+    loose_stream_free(&s);
+    /* other bytes under the other name */
+    CHECK(loose_deflate_blob(NULL, NULL, o + 7, olen, &t) == 0);
+    loose_segments_save(git_dir, LOOSE_SEGMENTS_SOURCES, NULL, &t, 1);
+    loose_stream_free(&t);
+    char path[128], other[128];
+    snprintf(path, sizeof(path), "%s/struere/segments", git_dir);
+    snprintf(other, sizeof(other), "%s/struere/sources-segments", git_dir);
+    struct stat a, b;
+    CHECK(stat(path, &a) == 0 && stat(other, &b) == 0);
+
+    struct loose_segments *bundles =
+        loose_segments_open(git_dir, LOOSE_SEGMENTS_BUNDLES);
+    struct loose_segments *sources =
+        loose_segments_open(git_dir, LOOSE_SEGMENTS_SOURCES);
+    CHECK(bundles != NULL && sources != NULL);
+    CHECK(loose_deflate_blob(bundles, NULL, d, len, &s) == 0);
+    CHECK(s.nseg > 1 && s.reused == s.nseg && inflates_to(&s.z, d, len));
+    loose_stream_free(&s);
+    CHECK(loose_deflate_blob(sources, NULL, d, len, &s) == 0);
+    CHECK(s.reused == 0 && inflates_to(&s.z, d, len));
+    loose_stream_free(&s);
+    CHECK(loose_deflate_blob(sources, NULL, o + 7, olen, &t) == 0);
+    CHECK(t.nseg > 1 && t.reused == t.nseg && inflates_to(&t.z, o + 7, olen));
+    CHECK(loose_deflate_blob(bundles, NULL, o + 7, olen, &s) == 0);
+    CHECK(s.reused == 0);
+    loose_stream_free(&s);
+
+    /* Keeping the sources lists again does not touch the bundles' file. */
+    loose_segments_save(git_dir, LOOSE_SEGMENTS_SOURCES, sources, &t, 1);
+    loose_stream_free(&t);
+    struct stat a2;
+    CHECK(stat(path, &a2) == 0 && a2.st_ino == a.st_ino &&
+          a2.st_mtim.tv_nsec == a.st_mtim.tv_nsec && a2.st_size == a.st_size);
+    loose_segments_free(bundles);
+    loose_segments_free(sources);
+    free(d);
+    free(o);
+    remove_git_dir();
+}
+
 /* A segments file with any byte changed (or cut short) fails its seal and
  * is not used: nothing reused, the stream still right. */
 static void test_damaged_file_unused(void)
@@ -241,7 +296,8 @@ static void test_damaged_file_unused(void)
         fputc(c ^ 1, f);
         fclose(f);
     }
-    struct loose_segments *prev = loose_segments_open(git_dir);
+    struct loose_segments *prev =
+        loose_segments_open(git_dir, LOOSE_SEGMENTS_BUNDLES);
     struct loose_stream s = {0};
     CHECK(prev != NULL);
     CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
@@ -252,7 +308,7 @@ static void test_damaged_file_unused(void)
     /* Cut short. */
     loose_segments_free(after_run(d, len));
     CHECK(truncate(path, 100) == 0);
-    prev = loose_segments_open(git_dir);
+    prev = loose_segments_open(git_dir, LOOSE_SEGMENTS_BUNDLES);
     CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
     CHECK(s.reused == 0 && inflates_to(&s.z, d, len));
     loose_stream_free(&s);
@@ -260,7 +316,7 @@ static void test_damaged_file_unused(void)
 
     /* No file at all, and no key to seal one with: nothing reused. */
     CHECK(unlink(path) == 0);
-    prev = loose_segments_open(git_dir);
+    prev = loose_segments_open(git_dir, LOOSE_SEGMENTS_BUNDLES);
     CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
     CHECK(s.reused == 0 && inflates_to(&s.z, d, len));
     loose_stream_free(&s);
@@ -294,7 +350,8 @@ static void write_resealed(const char *path, const unsigned char *body,
 
 static size_t reused_with_file(const unsigned char *d, size_t len)
 {
-    struct loose_segments *prev = loose_segments_open(git_dir);
+    struct loose_segments *prev =
+        loose_segments_open(git_dir, LOOSE_SEGMENTS_BUNDLES);
     struct loose_stream s = {0};
     CHECK(prev != NULL);
     CHECK(loose_deflate_blob(prev, NULL, d, len, &s) == 0);
@@ -383,10 +440,10 @@ static struct loose_segments *run_with(struct loose_segments *prev,
     CHECK(inflates_to(&s.z, d, len));
     if (reused)
         *reused = s.reused;
-    loose_segments_save(git_dir, prev, &s, 1);
+    loose_segments_save(git_dir, LOOSE_SEGMENTS_BUNDLES, prev, &s, 1);
     loose_stream_free(&s);
     loose_segments_free(prev);
-    return loose_segments_open(git_dir);
+    return loose_segments_open(git_dir, LOOSE_SEGMENTS_BUNDLES);
 }
 
 /* Segments kept in a base and a delta: a small change leaves the base as
@@ -537,7 +594,8 @@ static void test_delta(void)
     loose_segments_free(after_run(d, len));
     unsigned char *base1 = file_bytes(path, &n0);
     d[len / 3] ^= 0x20;
-    prev = run_with(loose_segments_open(git_dir), d, len, NULL);
+    prev = run_with(loose_segments_open(git_dir, LOOSE_SEGMENTS_BUNDLES), d,
+                    len, NULL);
     CHECK(access(dpath, F_OK) == 0);
     d[len / 3] ^= 0x20;
     prev = run_with(prev, d, len, &reused);
@@ -867,6 +925,8 @@ const struct test loose_deflate_tests[] = {
     {"streams of any size inflate to the blob", test_sizes},
     {"an edit recompresses only the segments around it",
      test_reuse_after_edits},
+    {"the bundles' and the sources lists' segments are kept apart",
+     test_names_apart},
     {"a damaged segments file is not used", test_damaged_file_unused},
     {"segments kept in a base and a delta", test_delta},
     {"a resealed file of another build, or whose lengths lie, is not used",
