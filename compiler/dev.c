@@ -650,7 +650,9 @@ static int write_bundles(struct store *s, struct compiled *c,
     pool_run(pool_threads_large(JOBS), JOBS, bundle_job, &j);
     for (int i = 0; i < BLOB_COUNT; i++)
         if (j.errors[i][0]) {
-            fail(h, "%s: %s", blob_path(i), j.errors[i]);
+            fail(h, "%s%s%s: %s", blob_path(i), i < BLOB_SOURCES ? "" : " of ",
+                 i < BLOB_SOURCES ? "" : br[i - BLOB_SOURCES].label,
+                 j.errors[i]);
             return DEV_IO;
         }
     /* An object already there under a bundle's fast id (store.h) holds
@@ -671,7 +673,18 @@ static int write_bundles(struct store *s, struct compiled *c,
         }
     }
     /* No record binds a sources list: an object already there under its
-     * fast id is confirmed by the collision-detecting SHA-1. */
+     * fast id is confirmed by the collision-detecting SHA-1; and the two
+     * branches' lists, written at once, share an id only when they are
+     * the same list (else one would have found the other's object there
+     * unchecked). */
+    if (!strcmp(ids[BLOB_SOURCES], ids[BLOB_SOURCES + 1]) &&
+        strcmp(br[0].sources, br[1].sources)) {
+        fail(h,
+             "sources: the %s and %s lists are other bytes under one SHA-1 "
+             "%s (a collision): nothing was committed",
+             br[0].label, br[1].label, ids[BLOB_SOURCES]);
+        return DEV_IO;
+    }
     for (int i = BLOB_SOURCES; i < BLOB_COUNT; i++) {
         char check[41];
         size_t len;
@@ -681,10 +694,10 @@ static int write_bundles(struct store *s, struct compiled *c,
         store_hash_blob(data, len, check);
         if (strcmp(check, ids[i])) {
             fail(h,
-                 "sources: the store already holds an object %s that is "
-                 "not this list (its bytes collide with another's SHA-1): "
-                 "nothing was committed",
-                 ids[i]);
+                 "sources of %s: the store already holds an object %s that "
+                 "is not this list (its bytes collide with another's "
+                 "SHA-1): nothing was committed",
+                 br[i - BLOB_SOURCES].label, ids[i]);
             return DEV_IO;
         }
     }

@@ -731,15 +731,16 @@ static int update_ref(struct store *s, const char *ref, const git_oid *id,
  * libgit2's collision-detecting SHA-1 (sha1dc), which is four to five
  * times slower: 75-100 ms for the 35 MB of a 10,000-definition project's
  * bundles against 20 (measured side by side, bench/RESULTS.md). Only for
- * a bundle about to be written (store_write_blob): when the object is
- * new, it is stored under the id of its own bytes, colliding or not, and
- * what the trust records and signatures bind is its SHA-256 (DESIGN.md
- * §9). When an object of that id is already there, nothing is written
- * and the caller confirms the id with the collision-detecting SHA-1
- * unless the store's record already binds it to these bytes (dev.c).
- * Every id that decides whether two blobs are the same elsewhere
- * (store_hash_blob, file_blob) is libgit2's. libgit2 computes it when
- * libcrypto cannot. */
+ * a blob about to be written (store_write_blob: a bundle, or a branch's
+ * sources list): when the object is new, it is stored under the id of
+ * its own bytes, colliding or not; what the trust records and signatures
+ * bind is a bundle's SHA-256 (DESIGN.md §9). When an object of that id
+ * is already there, nothing is written and the caller confirms the id
+ * with the collision-detecting SHA-1 unless the store's record already
+ * binds it to these bytes, and two blobs written in one run under one id
+ * must be the same bytes (dev.c). Every other id that decides whether
+ * two blobs are the same (store_hash_blob, file_blob) is libgit2's.
+ * libgit2 computes it when libcrypto cannot. */
 static int fast_blob_oid(git_oid *id, const void *data, size_t len)
 {
     const struct rt_crypto *c = rt_crypto();

@@ -93,18 +93,17 @@ int store_commit(struct store *s, const char *ref, const char *expected_parent,
                  char new_id[41], bool *committed);
 struct store_blob;
 /* Writes a blob that is written again and again with small changes (a
- * bundle), its id to id, from worker w of a pool (pool.h): worker 0 is
- * the calling thread and uses s's repository, the others open their own.
- * Its loose object is made by loose_deflate_blob into out (zeroed by the
- * caller; free with loose_stream_free), reusing the segments of prev (may
- * be NULL) and the SHA-256 of pieces in known (may be NULL), and written
- * into place by hand, as libgit2 writes one; an
- * object already there is freshened (its stream is made all the same:
- * its segments are the next run's). The id is store_fast_blob_id's: when
- * *existed says the object was already there, nothing was written and
- * the caller must confirm that the object holds these bytes (a record of
- * them, or store_hash_blob's collision-detecting id) before it commits
- * the id. STORE_ERROR with the reason in err. */
+ * bundle, a branch's sources list), its id to id, from worker w of a pool
+ * (pool.h): worker 0 is the calling thread and uses s's repository, the others
+ * open their own. Its loose object is made by loose_deflate_blob into out
+ * (zeroed by the caller; free with loose_stream_free), reusing the segments of
+ * prev (may be NULL) and the SHA-256 of pieces in known (may be NULL), and
+ * written into place by hand, as libgit2 writes one; an object already there is
+ * freshened (its stream is made all the same: its segments are the next run's).
+ * The id is store_fast_blob_id's: when *existed says the object was already
+ * there, nothing was written and the caller must confirm that the object holds
+ * these bytes (a record of them, or store_hash_blob's collision-detecting id)
+ * before it commits the id. STORE_ERROR with the reason in err. */
 struct loose_segments;
 struct loose_known;
 struct loose_stream;

@@ -2091,15 +2091,17 @@ named = {}
 for line in lines[1:-1]:
     digest, path = line.split(" ", 1)
     named[path] = digest
+# the kinds each environment receives (DESIGN.md §2): automations
+# run in development and production, evals and fixtures only in eval
 files = {"struere.yaml"}
-dirs = ["evals", "fixtures"] if sys.argv[2] == "eval" else [
-    "agents", "automations", "data", "roles", "tools"]
+dirs = ["agents", "data", "roles", "tools"] + (
+    ["evals", "fixtures"] if sys.argv[2] == "eval" else ["automations"])
 for d in dirs:
     if os.path.isdir(d):
         files |= {d + "/" + f for f in os.listdir(d)}
-bad = [p for p in sorted(files | set(named))
-       if named.get(p) != (os.path.isfile(p) and
-                           hashlib.sha256(open(p, "rb").read()).hexdigest())]
+assert set(named) == files, sorted(set(named) ^ files)[:3]
+bad = [p for p in sorted(files)
+       if named[p] != hashlib.sha256(open(p, "rb").read()).hexdigest()]
 assert not bad, bad[:3]
 PY
         done
