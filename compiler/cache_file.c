@@ -140,6 +140,26 @@ static bool mode_allows(const char *path, int mode)
     return faccessat(AT_FDCWD, path, mode, AT_EACCESS) == 0 || errno != EACCES;
 }
 
+/* The caches' directories in <git dir>/struere/ (bundle_cache.c,
+ * verify.c), and the names of its cache files (key_at; defcache.c and
+ * lastrun.c by cache_file_project_path; loose_deflate.h's segments). */
+static bool cache_dir_name(const char *n)
+{
+    return !strcmp(n, "bundles") || !strcmp(n, "chunks") ||
+           !strcmp(n, "verified");
+}
+
+static bool cache_file_name(const char *n)
+{
+    static const char *const names[] = {"key", "segments", "segments.delta",
+                                        "sources-segments",
+                                        "sources-segments.delta"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+        if (!strcmp(n, names[i]))
+            return true;
+    return !strncmp(n, "defs-", 5) || !strncmp(n, "lastrun-", 8);
+}
+
 enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
                                               size_t size)
 {
@@ -174,25 +194,61 @@ enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
                  (unsigned)(st.st_mode & 07777));
         return CACHE_DIR_UNWRITABLE;
     }
+    /* The key: one that looks usable (key_at's test) is never replaced,
+     * nor can a directory in its place be: a mode that keeps such a key
+     * from being read, or a directory, would have every run without
+     * caches, saying nothing. */
+    char sub[4700];
+    struct stat sst;
+    if ((size_t)snprintf(sub, sizeof(sub), "%s/key", d) < sizeof(sub) &&
+        lstat(sub, &sst) == 0) {
+        if (S_ISDIR(sst.st_mode)) {
+            snprintf(why, size, "%s is a directory, not the caches' key", sub);
+            return CACHE_DIR_KEY_NOT_FILE;
+        }
+        if (S_ISREG(sst.st_mode) && sst.st_uid == geteuid() &&
+            (sst.st_mode & 077) == 0 && sst.st_size == CACHE_KEY_BYTES &&
+            !mode_allows(sub, R_OK)) {
+            snprintf(why, size, "%s cannot be read (mode %03o)", sub,
+                     (unsigned)(sst.st_mode & 07777));
+            return CACHE_DIR_UNREADABLE;
+        }
+    }
+    /* What is in it: its directories must be this user's and writable
+     * (they are never replaced), and a directory at a cache file's name
+     * cannot be renamed over: each keeps its caches from ever being
+     * kept. */
     DIR *list = opendir(d);
     struct dirent *e;
-    while (list && (e = readdir(list))) {
-        char sub[4700];
-        struct stat sst;
+    enum cache_dir_refusal found = CACHE_DIR_USABLE;
+    while (found == CACHE_DIR_USABLE && list && (e = readdir(list))) {
         if (e->d_name[0] == '.' ||
             (size_t)snprintf(sub, sizeof(sub), "%s/%s", d, e->d_name) >=
                 sizeof(sub) ||
-            lstat(sub, &sst) != 0 || !S_ISDIR(sst.st_mode) ||
-            sst.st_uid != geteuid() || mode_allows(sub, R_OK | W_OK | X_OK))
+            lstat(sub, &sst) != 0)
             continue;
-        snprintf(why, size, "%s cannot be written (mode %03o)", sub,
-                 (unsigned)(sst.st_mode & 07777));
-        closedir(list);
-        return CACHE_DIR_UNWRITABLE;
+        bool is_dir = S_ISDIR(sst.st_mode),
+             dir_name = cache_dir_name(e->d_name);
+        if (dir_name && !is_dir) {
+            snprintf(why, size, "%s is not a directory", sub);
+            found = CACHE_DIR_IN_THE_WAY;
+        } else if (!dir_name && is_dir && cache_file_name(e->d_name)) {
+            snprintf(why, size, "%s is a directory, where a cache file belongs",
+                     sub);
+            found = CACHE_DIR_IN_THE_WAY;
+        } else if (dir_name && sst.st_uid != geteuid()) {
+            snprintf(why, size, "%s belongs to another user (uid %lu)", sub,
+                     (unsigned long)sst.st_uid);
+            found = CACHE_DIR_PART_OTHER_USER;
+        } else if (dir_name && !mode_allows(sub, R_OK | W_OK | X_OK)) {
+            snprintf(why, size, "%s cannot be written (mode %03o)", sub,
+                     (unsigned)(sst.st_mode & 07777));
+            found = CACHE_DIR_UNWRITABLE;
+        }
     }
     if (list)
         closedir(list);
-    return CACHE_DIR_USABLE;
+    return found;
 }
 
 int cache_file_write(const char *dir, const char *name, const void *data,

@@ -41,11 +41,22 @@ enum cache_dir_refusal {
     CACHE_DIR_LINK,
     CACHE_DIR_NOT_DIRECTORY,
     CACHE_DIR_OTHER_USER,
-    /* this user's, but its mode lets it be neither listed nor opened */
+    /* this user's, but its mode lets it be neither listed nor opened, or
+     * that of its key (one that looks usable, kept as it is) lets the key
+     * not be read: no cache can be checked or sealed */
     CACHE_DIR_UNREADABLE,
     /* this user's, but its mode (or one of its directories') lets no file
      * be made there: what is there is read, nothing written */
-    CACHE_DIR_UNWRITABLE
+    CACHE_DIR_UNWRITABLE,
+    /* a directory where its key belongs, which no run can replace: no
+     * cache can be checked or sealed */
+    CACHE_DIR_KEY_NOT_FILE,
+    /* something in it no run can replace (a file where one of its
+     * directories belongs, a directory at a cache file's name): the
+     * caches kept there are never kept */
+    CACHE_DIR_IN_THE_WAY,
+    /* one of its directories is another user's: the same */
+    CACHE_DIR_PART_OTHER_USER
 };
 enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
                                               size_t size);

@@ -1042,8 +1042,11 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
         char w[14000];
         bool by_mode = cr.refusal == CACHE_DIR_UNWRITABLE ||
                        cr.refusal == CACHE_DIR_UNREADABLE;
+        bool part = cr.refusal == CACHE_DIR_IN_THE_WAY ||
+                    cr.refusal == CACHE_DIR_PART_OTHER_USER;
         const char *fix = "remove it", *quoted = "", *after = "";
-        if (cr.refusal == CACHE_DIR_OTHER_USER) {
+        if (cr.refusal == CACHE_DIR_OTHER_USER ||
+            cr.refusal == CACHE_DIR_PART_OTHER_USER) {
             fix = "have its owner or root remove it: sudo rm -rf '";
             quoted = cr.cache_dir;
             after = "'";
@@ -1057,8 +1060,10 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
                      ? "the caches in it are not kept up to date: every run "
                        "does again what they would have saved (reading, "
                        "checking and compiling what changed since)"
-                     : "no cache is used: every definition is read, checked "
-                       "and compiled again on every run",
+                 : part ? "the caches that belong there are never kept: "
+                          "every run does again what they would have saved"
+                        : "no cache is used: every definition is read, "
+                          "checked and compiled again on every run",
                  fix, quoted, after,
                  by_mode ? "" : "; the next run makes it again");
         h->warning(h->arg, w);

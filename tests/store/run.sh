@@ -2663,6 +2663,111 @@ t_cache_dir() {
     run $as_user "$S" dev
     check "cache dir: its mode restored: dev says nothing" \
         sh -c "test $RC = 0 && ! grep -q warning '$ERR'"
+    # The key (kept as it is while it looks like one: 0600, this user's,
+    # its size) made unreadable: no cache could be checked or sealed, so
+    # every run would go without caches, and say nothing.
+    local m
+    for m in 000 200; do
+        chmod "$m" .git/struere/key
+        bump $((m == 0 ? 11 : 12))
+        clean_copy
+        run $as_user "$S" dev -v
+        rc_is "cache dir: its key mode $m: dev goes on" 0
+        check "cache dir: ... says no cache is used, and why" \
+            grep -qF "struere: warning: $PWD/.git/struere/key cannot be read (mode $m), so no cache is used: every definition is read, checked and compiled again on every run (restore its mode: chmod -R u+rwX '$PWD/.git/struere/')" "$ERR"
+        check "cache dir: ... and restores nothing" \
+            grep -q '(0 restored from the cache)' "$ERR"
+        chown -R "$(id -u):$(id -g)" "$W/proj"
+        as_clean "cache dir: its key mode $m"
+        chown -R 12345:12345 "$W/proj"
+        run $as_user "$S" status
+        check "cache dir: its key mode $m: status says so too" \
+            grep -qF "struere: warning: $PWD/.git/struere/key cannot be read (mode $m)" "$ERR"
+        chmod 600 .git/struere/key
+    done
+    # A directory where the key belongs: no run can replace it.
+    mv .git/struere/key "$W/key.saved"
+    mkdir .git/struere/key
+    bump 15
+    clean_copy
+    run $as_user "$S" dev -v
+    rc_is "cache dir: a directory for its key: dev goes on" 0
+    check "cache dir: ... says no cache is used, and why" \
+        grep -qF "struere: warning: $PWD/.git/struere/key is a directory, not the caches' key, so no cache is used: every definition is read, checked and compiled again on every run (remove it; the next run makes it again)" "$ERR"
+    check "cache dir: ... and restores nothing" \
+        grep -q '(0 restored from the cache)' "$ERR"
+    chown -R "$(id -u):$(id -g)" "$W/proj"
+    as_clean "cache dir: a directory for its key"
+    chown -R 12345:12345 "$W/proj"
+    rmdir .git/struere/key
+    # ... and one whose own mode is not rwx: still told as the key
+    mkdir .git/struere/key
+    chmod 555 .git/struere/key
+    bump 16
+    run $as_user "$S" dev
+    check "cache dir: a directory for its key, mode 555: told as the key, once" \
+        test "$(grep -c "warning: $PWD/.git/struere/key is a directory, not the caches' key" "$ERR")" = 1 -a "$(grep -c warning "$ERR")" = 1
+    rmdir .git/struere/key
+    # A key unreadable but not one that looks usable (its size): replaced
+    # in the same run, so nothing to say.
+    head -c 16 /dev/urandom >.git/struere/key
+    chmod 000 .git/struere/key
+    bump 17
+    run $as_user "$S" dev
+    check "cache dir: an unreadable key of the wrong size: replaced, no warning" \
+        sh -c "test $RC = 0 && ! grep -q warning '$ERR' && test \"\$(stat -c '%a %s' .git/struere/key)\" = '600 32'"
+    rm -f .git/struere/key
+    mv "$W/key.saved" .git/struere/key
+    bump 13
+    run $as_user "$S" dev
+    check "cache dir: the key restored: dev says nothing" \
+        sh -c "test $RC = 0 && ! grep -q warning '$ERR'"
+    bump 14
+    run $as_user "$S" dev -v
+    check "cache dir: ... and the next run uses the caches it kept" \
+        grep -qE '\([1-9][0-9]* restored from the cache\)' "$ERR"
+    # Things no run can replace: a directory at a cache file's name, a
+    # file where one of its directories belongs, one of its directories
+    # another user's. Each is told once, with what mends it; the trees
+    # are a run's without caches; mended, the caches come back.
+    local defs what rest
+    defs=$(cd .git/struere && ls -d defs-* | grep -v delta | head -1)
+    for what in "$defs:dir" "segments:dir" "bundles:file" "bundles:root"; do
+        local name=${what%%:*} how=${what#*:} said_what fix
+        mv ".git/struere/$name" "$W/saved.$name"
+        case $how in
+            dir) mkdir ".git/struere/$name"
+                said_what="is a directory, where a cache file belongs"
+                fix="remove it; the next run makes it again" ;;
+            file) printf 'x' >".git/struere/$name"
+                said_what="is not a directory"
+                fix="remove it; the next run makes it again" ;;
+            root) mkdir ".git/struere/$name"
+                chown 0:0 ".git/struere/$name"
+                said_what="belongs to another user (uid 0)"
+                fix="have its owner or root remove it: sudo rm -rf '$PWD/.git/struere/'; the next run makes it again" ;;
+        esac
+        bump "1$how$name"
+        clean_copy
+        run $as_user "$S" dev -v
+        rc_is "cache dir: $name as $how: dev goes on" 0
+        check "cache dir: ... says once that its caches are never kept, and what mends it" \
+            test "$(grep -cF "struere: warning: $PWD/.git/struere/$name $said_what, so the caches that belong there are never kept: every run does again what they would have saved ($fix)" "$ERR")" = 1
+        chown -R "$(id -u):$(id -g)" "$W/proj"
+        as_clean "cache dir: $name as $how"
+        rm -rf ".git/struere/$name"
+        mv "$W/saved.$name" ".git/struere/$name"
+        chown -R 12345:12345 "$W/proj"
+        bump "2$how$name"
+        run $as_user "$S" dev
+        bump "3$how$name"
+        run $as_user "$S" dev -v
+        # (this project's bundles are a piece or two: an edit leaves no
+        # segment to reuse; t_segments shows those)
+        rest=$(grep -E 'restored from the cache|previous commits' "$ERR" | tr '\n' ' ')
+        check "cache dir: $name mended: no warning, the caches used again" \
+            sh -c "test $RC = 0 && ! grep -q warning '$ERR' && echo '$rest' | grep -qE '\([1-9][0-9]* restored from the cache\).*[1-9] from the cache'"
+    done
     chown -R "$(id -u):$(id -g)" "$W/proj"
 }
 
