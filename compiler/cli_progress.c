@@ -4,8 +4,9 @@
  * definitions 4,120/10,000") until it ends, then the line is erased.
  * Never when stderr is not a terminal, or with --quiet.
  * STRUERE_PROGRESS_MS sets the delay; 0 (or less) also shows each phase
- * as it begins, however short (what the tests rely on: the line then
- * does not depend on when this thread gets to run).
+ * as it begins and again once its total is known, however short (what
+ * the tests rely on: the line then does not depend on when this thread
+ * gets to run).
  */
 #include <pthread.h>
 #include <stddef.h>

@@ -17,8 +17,11 @@ void progress_phase(struct progress *pr, enum progress_phase phase,
 
 void progress_total(struct progress *pr, size_t total)
 {
-    if (pr)
-        atomic_store(&pr->total, total);
+    if (!pr)
+        return;
+    atomic_store(&pr->total, total);
+    if (pr->began)
+        pr->began(pr);
 }
 
 void progress_step(struct progress *pr)

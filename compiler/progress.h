@@ -21,9 +21,10 @@ enum progress_phase {
 struct progress {
     atomic_int phase;
     atomic_size_t done, total;
-    /* Called by progress_phase once the phase is stored, in the caller's
-     * thread, or NULL: what shows the line at once when asked to
-     * (cli_progress.c), so that no phase is missed between two looks. */
+    /* Called by progress_phase once the phase is stored, and by
+     * progress_total once its total is, in the caller's thread, or NULL:
+     * what shows the line at once when asked to (cli_progress.c), so that
+     * no phase, nor its count, is missed between two looks. */
     void (*began)(struct progress *pr);
 };
 
