@@ -140,6 +140,15 @@ static bool mode_allows(const char *path, int mode)
     return faccessat(AT_FDCWD, path, mode, AT_EACCESS) == 0 || errno != EACCES;
 }
 
+/* Whether st is a key this user's that looks usable (type, owner, mode,
+ * size): one such is never replaced (key_at), also when it cannot be
+ * read (cache_file_dir_refused says so). */
+static bool key_looks_usable(const struct stat *st)
+{
+    return S_ISREG(st->st_mode) && st->st_uid == geteuid() &&
+           (st->st_mode & 077) == 0 && st->st_size == CACHE_KEY_BYTES;
+}
+
 /* The caches' directories in <git dir>/struere/ (bundle_cache.c,
  * verify.c), and the names of its cache files (key_at; defcache.c and
  * lastrun.c by cache_file_project_path; loose_deflate.h's segments). */
@@ -194,7 +203,7 @@ enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
                  (unsigned)(st.st_mode & 07777));
         return CACHE_DIR_UNWRITABLE;
     }
-    /* The key: one that looks usable (key_at's test) is never replaced,
+    /* The key: one that looks usable is never replaced,
      * nor can a directory in its place be: a mode that keeps such a key
      * from being read, or a directory, would have every run without
      * caches, saying nothing. */
@@ -206,9 +215,7 @@ enum cache_dir_refusal cache_file_dir_refused(const char *dir, char *why,
             snprintf(why, size, "%s is a directory, not the caches' key", sub);
             return CACHE_DIR_KEY_NOT_FILE;
         }
-        if (S_ISREG(sst.st_mode) && sst.st_uid == geteuid() &&
-            (sst.st_mode & 077) == 0 && sst.st_size == CACHE_KEY_BYTES &&
-            !mode_allows(sub, R_OK)) {
+        if (key_looks_usable(&sst) && !mode_allows(sub, R_OK)) {
             snprintf(why, size, "%s cannot be read (mode %03o)", sub,
                      (unsigned)(sst.st_mode & 07777));
             return CACHE_DIR_UNREADABLE;
@@ -332,8 +339,7 @@ static bool key_at(int at, bool create, unsigned char key[CACHE_KEY_BYTES])
          * and the caches made under it are then ignored, as they should
          * be. (Two runs replacing it at once may each keep its own key: the
          * caches of one are then ignored next time, a cache miss.) */
-        if (S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-            (st.st_mode & 077) == 0 && st.st_size == CACHE_KEY_BYTES)
+        if (key_looks_usable(&st))
             return read_key(at, key);
         unlinkat(at, "key", 0);
     }
