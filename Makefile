@@ -153,7 +153,7 @@ $(B)/lib-boundary.ok: $(B)/libstruerec.a
 	    echo "$$bad" >&2; exit 1; \
 	fi; touch $@
 
-$(B)/unit-tests: $(UNIT_OBJ) $(B)/libstruerec.a $(B)/libstruere.a
+$(B)/unit-tests: $(UNIT_OBJ) $(B)/libstrueresrv.a $(B)/libstruerec.a $(B)/libstruere.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/fuzz-replay-check: $(B)/tests/fuzz/fuzz_check.o $(B)/tests/fuzz/replay.o $(B)/libstruerec.a $(B)/libstruere.a

@@ -181,31 +181,34 @@ int rtout_fixture_record(char **out, const struere_runtime *rt, const char *id)
     return rc < 0 ? rc : 0;
 }
 
-/* Text from a buffer-filling call of the library (snprintf-style), in a
- * buffer of the size it says it needs; NULL when the call fails. */
+/* Text from a buffer-filling call of the library (snprintf-style): in
+ * `small` when it fits (most answers: the call runs once, nothing is
+ * allocated), else in `big`, of the size the first call said it needs. */
+struct filled {
+    const char *s;
+    size_t len;
+    char *big;
+    char small[2048];
+};
 typedef int (*fill_fn)(const struere_runtime *, const struere_decision *,
                        const char *record, char *, size_t, size_t *);
-static char *filled(const struere_runtime *rt, const struere_decision *d,
-                    const char *record, fill_fn fn)
+static bool fill(struct filled *o, const struere_runtime *rt,
+                 const struere_decision *d, const char *record, fill_fn fn)
 {
-    /* most answers fit here: the call runs once */
-    char small[2048];
-    size_t need = 0;
-    int rc = fn(rt, d, record, small, sizeof(small), &need);
-    if (rc >= 0) {
-        char *s = malloc(need + 1);
-        if (s) {
-            memcpy(s, small, need);
-            s[need] = 0;
-        }
-        return s;
+    o->big = NULL;
+    o->s = o->small;
+    int rc = fn(rt, d, record, o->small, sizeof(o->small), &o->len);
+    if (rc >= 0)
+        return true;
+    if (rc != STRUERE_ERANGE || !(o->big = malloc(o->len + 1)))
+        return false;
+    if (fn(rt, d, record, o->big, o->len + 1, &o->len) < 0) {
+        free(o->big);
+        o->big = NULL;
+        return false;
     }
-    char *s = rc == STRUERE_ERANGE ? malloc(need + 1) : NULL;
-    if (s && fn(rt, d, record, s, need + 1, &need) < 0) {
-        free(s);
-        s = NULL;
-    }
-    return s;
+    o->s = o->big;
+    return true;
 }
 
 static int mask_fill(const struere_runtime *rt, const struere_decision *d,
@@ -228,6 +231,25 @@ static int record_fill(const struere_runtime *rt, const struere_decision *d,
     return struere_record_mask(b, cap, n, rt, d, record, strlen(record), NULL);
 }
 
+void rtout_json_string(FILE *f, const char *s)
+{
+    size_t n = strlen(s);
+    bool plain = rt_utf8_valid(s, n);
+    for (size_t i = 0; plain && i < n; i++)
+        plain = (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\';
+    if (plain) {
+        putc('"', f);
+        fwrite(s, 1, n, f);
+        putc('"', f);
+        return;
+    }
+    json_t *js = json_string(s);
+    char *t = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+    fputs(t ? t : "null", f);
+    free(t);
+    json_decref(js);
+}
+
 int rtout_can(FILE *f, const struere_runtime *rt, const struere_actor *actor,
               const char *action, const char *resource, const char *record,
               bool json, struere_decision *dout)
@@ -240,42 +262,45 @@ int rtout_can(FILE *f, const struere_runtime *rt, const struere_actor *actor,
         return rc;
     char reason[300];
     struere_reason_text(reason, sizeof(reason), NULL, rt, &d, NULL);
-    char *pred = filled(rt, &d, NULL, pred_fill);
-    char *mask = filled(rt, &d, NULL, mask_fill);
-    char *masked =
-        record && d.allowed ? filled(rt, &d, record, record_fill) : NULL;
-    if (!pred || !mask || (record && d.allowed && !masked)) {
-        free(pred);
-        free(mask);
-        free(masked);
-        return STRUERE_ENOMEM;
-    }
-    if (json) {
+    struct filled pred, mask, masked = {.big = NULL};
+    bool shown = record && d.allowed;
+    bool ok = fill(&pred, rt, &d, NULL, pred_fill);
+    if (!fill(&mask, rt, &d, NULL, mask_fill))
+        ok = false;
+    if (shown && !fill(&masked, rt, &d, record, record_fill))
+        ok = false;
+    if (ok && json) {
         fprintf(f, "{\"decision\":\"%s\",\"reason\":",
                 d.allowed ? "allow" : "deny");
-        json_t *js = json_string(reason);
-        char *r = json_dumps(js, JSON_ENCODE_ANY);
-        fputs(r ? r : "null", f);
-        free(r);
-        json_decref(js);
+        rtout_json_string(f, reason);
         if (d.role)
             fprintf(f, ",\"role\":\"%s\"", d.role); /* slugs need no escaping */
         else
             fputs(",\"role\":null", f);
-        fprintf(f, ",\"predicate\":%s,\"mask\":%s,\"record\":%s}\n", pred, mask,
-                masked ? masked : "null");
-    } else {
+        fputs(",\"predicate\":", f);
+        fwrite(pred.s, 1, pred.len, f);
+        fputs(",\"mask\":", f);
+        fwrite(mask.s, 1, mask.len, f);
+        fputs(",\"record\":", f);
+        if (shown)
+            fwrite(masked.s, 1, masked.len, f);
+        else
+            fputs("null", f);
+        fputs("}\n", f);
+    } else if (ok) {
         fprintf(f, "%s: %s\n", d.allowed ? "allow" : "deny", reason);
-        fprintf(f, "predicate: %s\n", pred);
-        fprintf(f, "mask: %s\n", mask);
-        if (masked) {
+        fprintf(f, "predicate: %.*s\n", (int)pred.len, pred.s);
+        fprintf(f, "mask: %.*s\n", (int)mask.len, mask.s);
+        if (shown) {
             fprintf(f, "record:\n");
-            rtout_json(f, masked, strlen(masked), false);
+            rtout_json(f, masked.s, masked.len, false);
         }
     }
-    free(pred);
-    free(mask);
-    free(masked);
+    free(pred.big);
+    free(mask.big);
+    free(masked.big);
+    if (!ok)
+        return STRUERE_ENOMEM;
     if (dout)
         *dout = d;
     return d.allowed ? 1 : 0;

@@ -19,6 +19,10 @@
  * exactly as the bundle holds them); a newline ends it. */
 void rtout_json(FILE *f, const char *text, size_t len, bool compact);
 
+/* `s` as a JSON string, quoted, as jansson writes it (null when it is not
+ * UTF-8); without jansson when there is nothing to escape. */
+void rtout_json_string(FILE *f, const char *s);
+
 /* Decides (actor, action, resource), on `record` (a JSON object text, or
  * NULL) when given, and writes the answer: with `json` the one line
  * {"decision","reason","role","predicate","mask","record"}, else the

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/src/rt_buf.h"
-
 enum { SLOTS = 2 * SRV_ACTORS_MAX }; /* open addressing, at most half full */
 
 struct slot {
@@ -46,32 +44,62 @@ void actors_free(struct srv_actors *c)
     free(c);
 }
 
+/* The key being written: bytes past `cap` are counted, not written. */
+struct keybuf {
+    char *p;
+    size_t n, cap;
+};
+
+static void put(struct keybuf *k, const char *s, size_t n)
+{
+    if (k->n < k->cap)
+        memcpy(k->p + k->n, s, k->n + n <= k->cap ? n : k->cap - k->n);
+    k->n += n;
+}
+
+static void put_number(struct keybuf *k, size_t v, char end)
+{
+    char d[24];
+    size_t i = sizeof(d);
+    d[--i] = end;
+    do
+        d[--i] = (char)('0' + v % 10);
+    while ((v /= 10));
+    put(k, d + i, sizeof(d) - i);
+}
+
 /* A string field of the key: '-' when absent (NULL), else its length, ':'
  * and its bytes, so that an absent field and an empty one, or bytes moved
  * from one field to the next, never make the same key. */
-static void key_field(rt_buf *b, const char *v)
+static void key_field(struct keybuf *k, const char *v)
 {
-    if (v)
-        rt_buf_printf(b, "%zu:%s", strlen(v), v);
-    else
-        rt_buf_printf(b, "-");
+    if (!v) {
+        put(k, "-", 1);
+        return;
+    }
+    size_t n = strlen(v);
+    put_number(k, n, ':');
+    put(k, v, n);
 }
 
-/* The spec as one string: every field, absent or not, in order; the
- * key of two specs is the same only when every field is (an absent
- * entity is looked up in eval, an empty one is not). */
-static char *spec_key(const struere_actor_spec *s)
+/* The spec as one string, into buf (cap bytes) as snprintf writes: every
+ * field, absent or not, in order; the key of two specs is the same only
+ * when every field is (an absent entity is looked up in eval, an empty one
+ * is not). Returns the key's length. Written without printf: it is made
+ * for every request that names an actor. */
+static size_t spec_key(char *buf, size_t cap, const struere_actor_spec *s)
 {
-    rt_buf b;
-    rt_buf_grow_init(&b);
-    rt_buf_printf(&b, "%d;", s->type);
-    key_field(&b, s->id);
-    key_field(&b, s->entity_id);
-    key_field(&b, s->organization_id);
-    rt_buf_printf(&b, "%zu;", s->role_count);
+    struct keybuf k = {buf, 0, cap ? cap - 1 : 0};
+    put_number(&k, (size_t)s->type, ';');
+    key_field(&k, s->id);
+    key_field(&k, s->entity_id);
+    key_field(&k, s->organization_id);
+    put_number(&k, s->role_count, ';');
     for (size_t i = 0; i < s->role_count; i++)
-        key_field(&b, s->roles[i]);
-    return rt_buf_finish(&b) == 0 ? b.p : NULL;
+        key_field(&k, s->roles[i]);
+    if (cap)
+        buf[k.n < k.cap ? k.n : k.cap] = 0;
+    return k.n;
 }
 
 static uint64_t hash_of(const char *s)
@@ -100,40 +128,47 @@ int actors_get(struere_actor **out, bool *owned, struct srv_actors *c,
     *owned = true;
     /* Relations given by the caller are not part of the key: such an
      * actor is made per request (serve gives none). */
-    char *key = c && !spec->related ? spec_key(spec) : NULL;
-    if (!key)
+    if (!c || spec->related)
         return struere_actor_new(out, rt, spec, err);
+    /* the key: in place for most, else on the heap */
+    char small[256], *key = small;
+    size_t n = spec_key(small, sizeof(small), spec);
+    if (n >= sizeof(small)) {
+        if (!(key = malloc(n + 1)))
+            return struere_actor_new(out, rt, spec, err);
+        spec_key(key, n + 1, spec);
+    }
     uint64_t h = hash_of(key);
     pthread_rwlock_rdlock(&c->lock);
     struct slot *s = find(c, key, h);
     struere_actor *kept = s->key ? s->actor : NULL;
     pthread_rwlock_unlock(&c->lock);
+    int rc = 0;
     if (kept) {
-        free(key);
         *out = kept;
         *owned = false;
-        return 0;
+        goto done;
     }
-    int rc = struere_actor_new(out, rt, spec, err);
-    if (rc < 0) {
-        free(key);
-        return rc;
-    }
+    if ((rc = struere_actor_new(out, rt, spec, err)) < 0)
+        goto done;
     pthread_rwlock_wrlock(&c->lock);
     s = find(c, key, h);
     if (s->key) { /* another request made it meanwhile: use that one */
         struere_actor_free(*out);
         *out = s->actor;
         *owned = false;
-    } else if (c->count < SRV_ACTORS_MAX) {
-        s->key = key;
+    } else if (c->count < SRV_ACTORS_MAX &&
+               (s->key = key == small ? strdup(key) : key)) {
         s->hash = h;
         s->actor = *out;
         c->count++;
-        key = NULL;
+        if (key != small)
+            key = small; /* kept */
         *owned = false;
     }
     pthread_rwlock_unlock(&c->lock);
-    free(key);
-    return 0;
+done:
+    if (key != small)
+        free(key);
+    return rc;
 }

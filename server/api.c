@@ -4,7 +4,10 @@
  * writes both): GET /v1/{kind}/{slug} as `struere get KIND SLUG --json`,
  * authorize as `struere can --json`, events as `struere fire --json`,
  * entities/query as `struere query --json`, evals as `struere eval list
- * --json` and `eval plan`. JSON in through jansson.
+ * --json` and `eval plan`. A body is checked whole by body.c and read in
+ * place (authorize reads nothing else); the routes that pass parts of it
+ * on as JSON text also parse it with jansson, which writes that text as
+ * the commands do.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -12,32 +15,52 @@
 #include <time.h>
 
 #include "actors.h"
+#include "body.h"
 #include "request.h"
 #include "rtout.h"
 #include "server.h"
 
-/* The body as JSON of type `want`, or NULL with the error answer set. */
-static json_t *body_json(struct srv_reply *r, const char *body, size_t len,
-                         json_type want)
+/* The body checked (body.h) and of JSON type `want` (STRUERE_JSON_OBJECT
+ * or _ARRAY): true with *root set, or false with the error answer set. */
+static bool body_open(struct srv_reply *r, const char *body, size_t len,
+                      int want, struere_json *root)
 {
-    json_error_t je;
+    char msg[300];
     if (!len) {
         reply_error(r, 400, "invalid_json", "the request needs a JSON body");
-        return NULL;
+        return false;
     }
+    int rc = body_check(body, len, msg, sizeof(msg));
+    if (rc < 0) {
+        if (rc == -2)
+            reply_error(r, 500, "internal", "%s", msg);
+        else
+            reply_error(r, 400, "invalid_json", "%s", msg);
+        return false;
+    }
+    *root = body_root(body, len);
+    if (body_type(*root) != want) {
+        reply_error(r, 400, "invalid_request", "the body must be %s, not %s",
+                    want == STRUERE_JSON_ARRAY ? "an array" : "an object",
+                    body_type_name(*root));
+        return false;
+    }
+    return true;
+}
+
+/* The body, an object, as body_open checks it, also parsed by jansson (for
+ * the routes that pass parts of it on as jansson writes JSON): NULL with
+ * the error answer set. */
+static json_t *body_json(struct srv_reply *r, const char *body, size_t len,
+                         struere_json *root)
+{
+    if (!body_open(r, body, len, STRUERE_JSON_OBJECT, root))
+        return NULL;
+    json_error_t je;
     json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!v) {
+    if (!v)
         reply_error(r, 400, "invalid_json", "body:%d:%d: %s", je.line,
                     je.column, je.text);
-        return NULL;
-    }
-    if (json_typeof(v) != want) {
-        reply_error(r, 400, "invalid_request", "the body must be %s, not %s",
-                    want == JSON_ARRAY ? "an array" : "an object",
-                    rtout_json_type(v));
-        json_decref(v);
-        return NULL;
-    }
     return v;
 }
 
@@ -58,6 +81,27 @@ static const char *str_member(struct srv_reply *r, const json_t *o,
     return json_string_value(v);
 }
 
+/* As str_member, for the member `key` of a checked body, its value v
+ * ({NULL, 0} when absent), the string decoded into bs. */
+static const char *str_value(struct srv_reply *r, struct body_strings *bs,
+                             struere_json v, const char *key, bool required,
+                             bool *bad)
+{
+    if (!v.ptr && !required)
+        return NULL;
+    const char *s = body_string(bs, v);
+    if (!s) {
+        if (body_type(v) == STRUERE_JSON_STRING)
+            reply_error(r, 500, "internal", "no room for \"%s\"", key);
+        else
+            reply_error(r, 400, "invalid_request",
+                        "\"%s\" must be a string, not %s", key,
+                        body_type_name(v));
+        *bad = true;
+    }
+    return s;
+}
+
 static int status_for(int rc)
 {
     switch (rc) {
@@ -74,21 +118,27 @@ static int status_for(int rc)
     }
 }
 
-/* The actor of a request's "actor" member, on l's runtime (one l keeps:
- * free it with actor_done); NULL with the error answer set. */
+/* The actor of a request, its "actor" member a ({NULL, 0} when absent),
+ * on l's runtime (one l keeps: free it with actor_done); NULL with the
+ * error answer set. Its strings are decoded into bs. */
 static struere_actor *actor_of(struct srv_reply *r, const struct srv_loaded *l,
-                               const json_t *o, bool *owned)
+                               struere_json a, struct body_strings *bs,
+                               bool *owned)
 {
-    json_t *a = json_object_get(o, "actor");
+    enum { TYPE, SLUG, ID, ENTITY, ROLES, N };
+    static const char *const names[N] = {"type", "slug", "id", "entity",
+                                         "roles"};
+    struere_json m[N];
     bool bad = false;
-    if (!json_is_object(a)) {
+    if (body_type(a) != STRUERE_JSON_OBJECT) {
         reply_error(r, 400, "invalid_actor",
                     "\"actor\" must be an object {\"type\": \"user\"|\"agent\"|"
                     "\"system\"|\"admin\", ...}, not %s",
-                    rtout_json_type(a));
+                    body_type_name(a));
         return NULL;
     }
-    const char *type = str_member(r, a, "type", true, &bad);
+    body_members(a, names, N, m);
+    const char *type = str_value(r, bs, m[TYPE], "type", true, &bad);
     if (bad)
         return NULL;
     struere_actor_spec spec = {0};
@@ -97,32 +147,39 @@ static struere_actor *actor_of(struct srv_reply *r, const struct srv_loaded *l,
         spec.type = type[0] == 's' ? STRUERE_ACTOR_SYSTEM : STRUERE_ACTOR_ADMIN;
     } else if (!strcmp(type, "agent")) {
         spec.type = STRUERE_ACTOR_AGENT;
-        spec.id = str_member(r, a, "slug", true, &bad);
+        spec.id = str_value(r, bs, m[SLUG], "slug", true, &bad);
     } else if (!strcmp(type, "user")) {
         spec.type = STRUERE_ACTOR_USER;
-        spec.id = str_member(r, a, "id", true, &bad);
-        spec.entity_id = bad ? NULL : str_member(r, a, "entity", false, &bad);
-        json_t *rs = json_object_get(a, "roles");
-        if (!bad && rs && !json_is_array(rs)) {
+        spec.id = str_value(r, bs, m[ID], "id", true, &bad);
+        spec.entity_id =
+            bad ? NULL : str_value(r, bs, m[ENTITY], "entity", false, &bad);
+        struere_json rs = m[ROLES];
+        if (!bad && rs.ptr && body_type(rs) != STRUERE_JSON_ARRAY) {
             reply_error(r, 400, "invalid_actor",
                         "\"roles\" must be an array of role slugs, not %s",
-                        rtout_json_type(rs));
+                        body_type_name(rs));
             return NULL;
         }
-        if (!bad && json_array_size(rs) > STRUERE_MAX_ACTOR_ROLES) {
+        struct body_it it;
+        struere_json s;
+        size_t count = 0;
+        for (body_iter(&it, rs); body_next(&it, NULL, &s);)
+            count++;
+        if (!bad && count > STRUERE_MAX_ACTOR_ROLES) {
             reply_error(r, 400, "invalid_actor", "at most %d roles",
                         STRUERE_MAX_ACTOR_ROLES);
             return NULL;
         }
-        for (size_t i = 0; !bad && i < json_array_size(rs); i++) {
-            json_t *s = json_array_get(rs, i);
-            if (!json_is_string(s)) {
-                reply_error(r, 400, "invalid_actor",
-                            "\"roles\"[%zu] must be a string, not %s", i,
-                            rtout_json_type(s));
-                return NULL;
+        if (!bad && rs.ptr && body_iter(&it, rs)) {
+            for (size_t i = 0; body_next(&it, NULL, &s); i++) {
+                if (!(roles[i] = body_string(bs, s))) {
+                    reply_error(r, 400, "invalid_actor",
+                                "\"roles\"[%zu] must be a string, not %s", i,
+                                body_type_name(s));
+                    return NULL;
+                }
+                spec.role_count++;
             }
-            roles[spec.role_count++] = json_string_value(s);
         }
         spec.roles = roles;
     } else {
@@ -152,13 +209,12 @@ static void actor_done(struere_actor *actor, bool owned)
 }
 
 /* The decision log line of one decision: who, what, the answer; never the
- * key, never record values. */
+ * key, never record values. The actor's members are written as they were
+ * sent, without white space. */
 static void log_decision(struct srv *s, const struct srv_loaded *l,
-                         const json_t *q, const char *action,
-                         const char *resource, const struere_decision *d,
-                         FILE *answer_unused)
+                         struere_json a, struere_json rid, const char *action,
+                         const char *resource, const struere_decision *d)
 {
-    (void)answer_unused;
     metrics_decision(s->metrics, l->env, d->allowed);
     if (!s->declog)
         return;
@@ -170,117 +226,171 @@ static void log_decision(struct srv *s, const struct srv_loaded *l,
     gmtime_r(&ts.tv_sec, &tm);
     size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
-    json_t *a = json_object_get(q, "actor"), *actor = json_object();
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        metrics_declog_dropped(s->metrics);
+        return;
+    }
+    fprintf(f, "{\"time\":\"%s\",\"environment\":\"%s\",\"commit\":", when,
+            struere_env_name(l->env));
+    rtout_json_string(f, l->commit);
+    fputs(",\"actor\":{", f);
     static const char *const actor_keys[] = {"type", "id", "slug", "roles",
                                              "entity"};
+    bool first = true;
     for (size_t i = 0; i < sizeof(actor_keys) / sizeof(*actor_keys); i++) {
-        json_t *v = json_object_get(a, actor_keys[i]);
-        if (v)
-            json_object_set(actor, actor_keys[i], v);
+        struere_json v = body_member(a, actor_keys[i]);
+        if (!v.ptr)
+            continue;
+        fprintf(f, "%s\"%s\":", first ? "" : ",", actor_keys[i]);
+        body_write_compact(f, v);
+        first = false;
     }
-    json_t *line =
-        json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s}", "time", when,
-                  "environment", struere_env_name(l->env), "commit", l->commit,
-                  "actor", actor, "action", action, "resource", resource,
-                  "decision", d->allowed ? "allow" : "deny", "reason", reason);
-    json_t *rid = json_object_get(q, "recordId");
-    if (line && json_is_string(rid))
-        json_object_set(line, "recordId", rid);
-    char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
-    if (!text || !declog_write(s->declog, text, strlen(text)))
+    fputs("},\"action\":", f);
+    rtout_json_string(f, action);
+    fputs(",\"resource\":", f);
+    rtout_json_string(f, resource);
+    fprintf(f,
+            ",\"decision\":\"%s\",\"reason\":", d->allowed ? "allow" : "deny");
+    rtout_json_string(f, reason);
+    if (body_type(rid) == STRUERE_JSON_STRING) {
+        fputs(",\"recordId\":", f);
+        body_write_compact(f, rid);
+    }
+    putc('}', f);
+    bool ok = fclose(f) == 0;
+    if (!ok || !declog_write(s->declog, text, len))
         metrics_declog_dropped(s->metrics);
     free(text);
-    json_decref(line);
 }
 
-/* One authorization question, the object q, answered into f as `struere
- * can --json` prints it. Returns 200, or the error status with the error
- * answer in r (f untouched). */
-static int authorize_one(struct srv *s, const struct srv_loaded *l,
-                         const json_t *q, FILE *f, struct srv_reply *r)
+/* The record of a question, as text the runtime reads: "record" (rec) as
+ * jansson writes it (as `struere can --record` passes it on), or the
+ * eval fixture "recordId" names. Returns 0 (*out NULL when neither is
+ * given) or the error status with the error answer in r. */
+static int question_record(char **out, struct srv_reply *r,
+                           const struct srv_loaded *l, struere_json rec,
+                           struere_json rid, struct body_strings *bs)
 {
-    bool bad = false;
-    const char *action = str_member(r, q, "action", true, &bad);
-    const char *resource =
-        bad ? NULL : str_member(r, q, "resource", true, &bad);
-    if (bad)
-        return r->status;
-    json_t *rec = json_object_get(q, "record"),
-           *rid = json_object_get(q, "recordId");
-    if (rec && rid) {
+    *out = NULL;
+    if (rec.ptr && rid.ptr) {
         reply_error(r, 400, "invalid_request",
                     "\"record\" and \"recordId\" are exclusive");
         return 400;
     }
-    char *record = NULL;
-    if (rec) {
+    if (rec.ptr) {
+        json_error_t je;
+        json_t *v = json_loadb(rec.ptr, rec.len,
+                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
         char msg[300];
-        if (rtout_record_problem(rec, msg, sizeof(msg))) {
+        if (!v) {
+            reply_error(r, 400, "invalid_record", "\"record\": %s", je.text);
+            return 400;
+        }
+        if (rtout_record_problem(v, msg, sizeof(msg))) {
+            json_decref(v);
             reply_error(r, 400, "invalid_record", "\"record\"%s", msg);
             return 400;
         }
-        record = json_dumps(rec, JSON_COMPACT | JSON_ENCODE_ANY);
-    } else if (rid) {
-        if (!json_is_string(rid)) {
-            reply_error(r, 400, "invalid_request",
-                        "\"recordId\" must be a string, not %s",
-                        rtout_json_type(rid));
-            return 400;
+        *out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(v);
+        if (!*out) {
+            reply_error(r, 500, "internal", "out of memory");
+            return 500;
         }
-        int rc = rtout_fixture_record(&record, l->rt, json_string_value(rid));
-        if (rc == STRUERE_EENV) {
-            reply_error(r, 403, "eval_only",
-                        "\"recordId\" reads eval fixture records: this key's "
-                        "environment is %s; send the \"record\" instead",
-                        struere_env_name(l->env));
-            return 403;
-        }
-        if (rc < 0) {
-            reply_error(r, 404, "not_found",
-                        "no fixture record '%s' in the eval bundle",
-                        json_string_value(rid));
-            return 404;
-        }
+        return 0;
     }
+    if (!rid.ptr)
+        return 0;
+    const char *id = body_string(bs, rid);
+    if (!id) {
+        reply_error(r, 400, "invalid_request",
+                    "\"recordId\" must be a string, not %s",
+                    body_type_name(rid));
+        return 400;
+    }
+    /* read as the system actor (as rtout_fixture_record reads it for
+     * `struere can --id`), the one the bundle's set keeps */
+    struere_actor_spec spec = {.type = STRUERE_ACTOR_SYSTEM};
+    struere_actor *sys;
     bool owned;
-    struere_actor *actor = actor_of(r, l, q, &owned);
-    if (!actor) {
-        free(record);
-        return r->status;
+    size_t n;
+    int rc = actors_get(&sys, &owned, l->actors, l->rt, &spec, NULL);
+    if (rc == 0) {
+        rc = struere_get_record(out, &n, NULL, l->rt, sys, id, NULL);
+        actor_done(sys, owned);
     }
+    if (rc == STRUERE_EENV) {
+        reply_error(r, 403, "eval_only",
+                    "\"recordId\" reads eval fixture records: this key's "
+                    "environment is %s; send the \"record\" instead",
+                    struere_env_name(l->env));
+        return 403;
+    }
+    if (rc < 0) {
+        reply_error(r, 404, "not_found",
+                    "no fixture record '%s' in the eval bundle", id);
+        return 404;
+    }
+    return 0;
+}
+
+/* One authorization question, the checked object q, answered into f as
+ * `struere can --json` prints it. Returns 200, or the error status with
+ * the error answer in r (f untouched). */
+static int authorize_one(struct srv *s, const struct srv_loaded *l,
+                         struere_json q, FILE *f, struct srv_reply *r)
+{
+    struct body_strings bs;
+    if (!body_strings_init(&bs, q.len)) {
+        reply_error(r, 500, "internal", "out of memory");
+        return 500;
+    }
+    enum { ACTION, RESOURCE, RECORD, RECORD_ID, ACTOR, N };
+    static const char *const names[N] = {"action", "resource", "record",
+                                         "recordId", "actor"};
+    struere_json m[N];
+    body_members(q, names, N, m);
+    bool bad = false;
+    char *record = NULL;
+    struere_actor *actor = NULL;
+    bool owned = false;
+    const char *action = str_value(r, &bs, m[ACTION], "action", true, &bad);
+    const char *resource =
+        bad ? NULL : str_value(r, &bs, m[RESOURCE], "resource", true, &bad);
+    if (bad || question_record(&record, r, l, m[RECORD], m[RECORD_ID], &bs) ||
+        !(actor = actor_of(r, l, m[ACTOR], &bs, &owned)))
+        goto done;
     struere_decision d;
     int rc = rtout_can(f, l->rt, actor, action, resource, record, true, &d);
-    actor_done(actor, owned);
-    free(record);
-    if (rc == STRUERE_EINVAL) {
+    if (rc == STRUERE_EINVAL)
         reply_error(r, 400, "unknown_action",
                     "unknown action '%s' (create, read, update, delete, list)",
                     action);
-        return 400;
-    }
-    if (rc == STRUERE_ENOTFOUND) {
+    else if (rc == STRUERE_ENOTFOUND)
         reply_error(r, 404, "unknown_resource",
                     "unknown resource '%s': not a data type of the %s bundle "
                     "(nor users)",
                     resource, struere_env_name(l->env));
-        return 404;
-    }
-    if (rc < 0) {
+    else if (rc < 0)
         reply_error(r, 500, "internal", "%s", struere_strerror(rc));
-        return 500;
-    }
-    log_decision(s, l, q, action, resource, &d, f);
-    return 200;
+    else
+        log_decision(s, l, m[ACTOR], m[RECORD_ID], action, resource, &d);
+done:
+    actor_done(actor, owned);
+    free(record);
+    body_strings_free(&bs);
+    return r->status;
 }
 
 static void authorize(struct srv *s, const struct srv_loaded *l,
                       const char *body, size_t len, struct srv_reply *r)
 {
-    json_t *q = body_json(r, body, len, JSON_OBJECT);
-    if (!q)
-        return;
-    authorize_one(s, l, q, r->f, r);
-    json_decref(q);
+    struere_json q;
+    if (body_open(r, body, len, STRUERE_JSON_OBJECT, &q))
+        authorize_one(s, l, q, r->f, r);
 }
 
 /* A batch: an array of questions, answered in order; a question in error
@@ -288,31 +398,35 @@ static void authorize(struct srv *s, const struct srv_loaded *l,
 static void batch(struct srv *s, const struct srv_loaded *l, const char *body,
                   size_t len, struct srv_reply *r)
 {
-    json_t *a = body_json(r, body, len, JSON_ARRAY);
-    if (!a)
+    struere_json a, q;
+    struct body_it it;
+    if (!body_open(r, body, len, STRUERE_JSON_ARRAY, &a))
         return;
-    if (json_array_size(a) > SRV_BATCH_MAX) {
+    size_t count = 0;
+    body_iter(&it, a);
+    while (body_next(&it, NULL, &q))
+        count++;
+    if (count > SRV_BATCH_MAX) {
         reply_error(r, 413, "batch_too_large",
-                    "%zu questions: a batch holds at most %d",
-                    json_array_size(a), SRV_BATCH_MAX);
-        json_decref(a);
+                    "%zu questions: a batch holds at most %d", count,
+                    SRV_BATCH_MAX);
         return;
     }
     fputc('[', r->f);
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        json_t *q = json_array_get(a, i);
+    body_iter(&it, a);
+    for (size_t i = 0; body_next(&it, NULL, &q); i++) {
         struct srv_reply er = {.status = 200};
         er.f = open_memstream(&er.body, &er.len);
         if (!er.f) {
             reply_error(r, 500, "internal", "out of memory");
-            break;
+            return;
         }
         if (i)
             fputc(',', r->f);
-        if (!json_is_object(q))
+        if (body_type(q) != STRUERE_JSON_OBJECT)
             reply_error(&er, 400, "invalid_request",
                         "question %zu must be an object, not %s", i,
-                        rtout_json_type(q));
+                        body_type_name(q));
         else
             authorize_one(s, l, q, er.f, &er);
         fclose(er.f);
@@ -328,7 +442,6 @@ static void batch(struct srv *s, const struct srv_loaded *l, const char *body,
         free(one);
     }
     fputs("]\n", r->f);
-    json_decref(a);
 }
 
 /* The thread context of a prompt request: channel, params (strings, or
@@ -401,17 +514,26 @@ static void prompt_req_free(struct prompt_req *p)
 /* The rendered prompt of the agent, malloc'd (struere_free), or NULL with
  * the error answer set. */
 static char *render(struct srv_reply *r, const struct srv_loaded *l,
-                    const char *agent, const json_t *o, size_t *len)
+                    const char *agent, const json_t *o, struere_json root,
+                    size_t *len)
 {
     struct prompt_req p = {0};
+    struct body_strings bs;
     char *out = NULL;
     if (!prompt_req(r, o, &p)) {
         prompt_req_free(&p);
         return NULL;
     }
+    if (!body_strings_init(&bs, root.len)) {
+        reply_error(r, 500, "internal", "out of memory");
+        prompt_req_free(&p);
+        return NULL;
+    }
     struere_actor *actor = NULL;
     bool owned = true;
-    if (json_object_get(o, "actor") && !(actor = actor_of(r, l, o, &owned))) {
+    struere_json a = body_member(root, "actor");
+    if (a.ptr && !(actor = actor_of(r, l, a, &bs, &owned))) {
+        body_strings_free(&bs);
         prompt_req_free(&p);
         return NULL;
     }
@@ -423,6 +545,7 @@ static char *render(struct srv_reply *r, const struct srv_loaded *l,
                     rc == STRUERE_ENOTFOUND ? "not_found" : "prompt_error",
                     "%s", err.message);
     actor_done(actor, owned);
+    body_strings_free(&bs);
     prompt_req_free(&p);
     return rc < 0 ? NULL : out;
 }
@@ -430,11 +553,12 @@ static char *render(struct srv_reply *r, const struct srv_loaded *l,
 static void prompt(const struct srv_loaded *l, const char *agent,
                    const char *body, size_t len, struct srv_reply *r)
 {
-    json_t *o = body_json(r, body, len, JSON_OBJECT);
+    struere_json root;
+    json_t *o = body_json(r, body, len, &root);
     if (!o)
         return;
     size_t n;
-    char *text = render(r, l, agent, o, &n);
+    char *text = render(r, l, agent, o, root, &n);
     if (text) {
         /* as `struere prompt --json` prints it */
         json_t *j = json_pack("{s:s, s:s%}", "agent", agent, "prompt", text, n);
@@ -461,7 +585,8 @@ static json_t *function_name(const char *name)
 static void model_request(const struct srv_loaded *l, const char *agent,
                           const char *body, size_t len, struct srv_reply *r)
 {
-    json_t *o = body_json(r, body, len, JSON_OBJECT);
+    struere_json root;
+    json_t *o = body_json(r, body, len, &root);
     if (!o)
         return;
     bool bad = false;
@@ -478,7 +603,7 @@ static void model_request(const struct srv_loaded *l, const char *agent,
                     agent, struere_env_name(l->env));
         goto done;
     }
-    if (!(text = render(r, l, agent, o, &n)))
+    if (!(text = render(r, l, agent, o, root, &n)))
         goto done;
     a = json_loadb(def, dlen, JSON_ALLOW_NUL, NULL);
     json_t *model = json_object_get(a, "model");
@@ -524,7 +649,8 @@ done:
 static void events(const struct srv_loaded *l, const char *body, size_t len,
                    struct srv_reply *r)
 {
-    json_t *o = body_json(r, body, len, JSON_OBJECT);
+    struere_json root;
+    json_t *o = body_json(r, body, len, &root);
     if (!o)
         return;
     bool bad = false;
@@ -566,9 +692,16 @@ done:
 static void entities(const struct srv_loaded *l, bool get, const char *body,
                      size_t len, struct srv_reply *r)
 {
-    json_t *o = body_json(r, body, len, JSON_OBJECT);
+    struere_json root;
+    json_t *o = body_json(r, body, len, &root);
     if (!o)
         return;
+    struct body_strings bs;
+    if (!body_strings_init(&bs, len)) {
+        reply_error(r, 500, "internal", "out of memory");
+        json_decref(o);
+        return;
+    }
     bool bad = false;
     const char *type = str_member(r, o, "type", true, &bad);
     const char *id = bad || !get ? NULL : str_member(r, o, "id", true, &bad);
@@ -588,7 +721,7 @@ static void entities(const struct srv_loaded *l, bool get, const char *body,
                     "non-negative integer");
         goto done;
     }
-    if (!(actor = actor_of(r, l, o, &owned)))
+    if (!(actor = actor_of(r, l, body_member(root, "actor"), &bs, &owned)))
         goto done;
     struere_decision d;
     int rc;
@@ -623,6 +756,7 @@ done:
     free(f);
     struere_free(out);
     actor_done(actor, owned);
+    body_strings_free(&bs);
     json_decref(o);
 }
 

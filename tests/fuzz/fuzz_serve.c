@@ -4,13 +4,20 @@
  * first newline, also tried as an Authorization value) and a body; the
  * route is matched and, for a /v1 route, answered from the eval bundle
  * (STRUERE_FUZZ_BUNDLE, default the committed corpus-bundle/eval.stb)
- * exactly as the server would, without the sockets.
+ * exactly as the server would, without the sockets, with the bundle's
+ * set of actors kept (server/actors.c). The body is also held to jansson's
+ * verdict: body_check (server/body.c) accepts what jansson accepts and
+ * refuses what it refuses, but for a NUL byte right after a number, which
+ * jansson lets through (it is not JSON text; body_check refuses any NUL).
  */
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actors.h"
+#include "body.h"
 #include "request.h"
 #include "server.h"
 
@@ -31,6 +38,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         exit(1);
     }
     loaded.env = struere_runtime_env(loaded.rt);
+    loaded.actors = actors_new();
     atomic_init(&loaded.refs, 1);
     if (metrics_new(&srv.metrics) < 0)
         exit(1);
@@ -58,6 +66,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t blen = nl ? size - plen - 1 : 0;
     size_t tlen;
     auth_bearer(path, &tlen);
+    char msg[300];
+    bool ours = body_check(body, blen, msg, sizeof(msg)) == 0;
+    json_error_t je;
+    json_t *j =
+        json_loadb(body, blen, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    bool theirs = j != NULL;
+    json_decref(j);
+    if (ours && !theirs) {
+        fprintf(stderr, "body_check accepts what jansson refuses: %s\n",
+                je.text);
+        abort();
+    }
+    if (!ours && theirs && !memchr(body, 0, blen)) {
+        fprintf(stderr, "body_check refuses what jansson accepts: %s\n", msg);
+        abort();
+    }
     struct srv_route rt;
     const char *allow;
     int st = route_parse(&rt, &allow, method, path);

@@ -255,6 +255,38 @@ for env in ENVS:
             ({"actor": AUTHZ[0][0], "action": "read", "resource": "student", "record": {"data": 3}}, "invalid_record", 400)):
         s, h, b = req(P, "POST", "/v1/authorize", bad, key=k)
         check("%s key: authorize %s is %d %s" % (env, json.dumps(bad)[:60], st_, code), s == st_ and is_error(b, code), (s, b))
+    # A body is read as JSON, not as bytes (server/body.c): escapes, white
+    # space and the order of members change no answer; a key named twice,
+    # in the body or in its actor, is the caller's error, told with its
+    # line and column (in characters).
+    plain = {"actor": {"type": "user", "id": "u1", "roles": ["teacher", "staff"]},
+             "action": "update", "resource": "payment"}
+    s0, _, b0 = req(P, "POST", "/v1/authorize", plain, key=k)
+    spelled = (b'{ "resource" : "pay\\u006dent",\n "action":"upd\\u0061te" ,\t"actor" : '
+               b'{ "roles" : [ "te\\u0061cher" , "staff" ] , "id" : "\\u0075\\u0031", "type":"user" } }')
+    s1, _, b1 = req(P, "POST", "/v1/authorize", raw=spelled, key=k)
+    check("%s key: a question with escapes, white space and members in another order is answered alike" % env,
+          s0 == 200 and s1 == 200 and b1 == b0, (s0, s1, b0[:200], b1[:200]))
+    sb, _, bb = req(P, "POST", "/v1/authorize/batch", raw=b"[" + spelled + b" ,\n" + json.dumps(plain).encode() + b"]",
+                    key=k)
+    check("%s key: the same two questions in a batch get the same answer twice" % env,
+          sb == 200 and json.loads(bb) == [json.loads(b0)] * 2, (sb, bb[:300]))
+    for raw, where in ((b'{"actor": {"type": "system"},\n "action": "read", "resource": "student", "action": "list"}',
+                        'body:2:43: the key "action" appears twice'),
+                       (b'{"actor": {"type": "user", "id": "\xc3\xa9", "\\u0069d": "x"}, "action": "read"}',
+                        'body:1:39: the key "\\u0069d" appears twice'),
+                       (b'[{"actor": {"type": "system"}, "action": "read", "resource": "student"},\n'
+                        b' {"actor": {"type": "system", "type": "admin"}}]', 'body:2:31: the key "type" appears twice'),
+                       # JSON sets no range, jansson does (and a decision log's readers)
+                       (b'{"actor":{"type":"system","id":1e400},"action":"read","resource":"student"}',
+                        "body:1:32: a number beyond a double's range"),
+                       (b'{"actor":{"type":"system"},"action":"read","resource":"student","n":-9223372036854775809}',
+                        'body:1:69: an integer beyond 64 bits')):
+        route = "/v1/authorize/batch" if raw.startswith(b"[") else "/v1/authorize"
+        s, h, b = req(P, "POST", route, raw=raw, key=k)
+        msg = json.loads(b)["error"]["message"] if is_error(b) else ""
+        check("%s key: %s is 400 invalid_json, located (%s)" % (env, route, where),
+              s == 400 and is_error(b, "invalid_json") and msg.startswith(where), (s, b[:300]))
     # The server keeps the actors its requests name (server/actors.c), by
     # every field of the actor: an empty entity is not an absent one (a
     # teacher's lessons are those whose teacherId is the entity), nor is

@@ -50,5 +50,6 @@ extern const struct test pool_tests[];
 extern const struct test sha1_tests[];
 extern const struct test index_tests[];
 extern const struct test handler_tests[];
+extern const struct test body_tests[];
 
 #endif
