@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <malloc.h>
 #include <poll.h>
+#include <sodium.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,17 +60,78 @@ void envs_release(struct srv_loaded *l)
     loaded_put(l);
 }
 
+/*
+ * The keys this worker thread let in during the current second, with the
+ * key records they were checked against (s->keys_gen): a client on a
+ * kept-alive connection sends its key with every request, and checking it
+ * (its SHA-256, a constant-time search of the records) was a twentieth of
+ * an authorize answer's time. A key found here with the same records and
+ * the same second is let in as the check would: the records decide
+ * revocation (a reload of the keys ref is a new generation), the second
+ * decides expiry (the check compares whole seconds). Only keys that
+ * passed are kept, compared in constant time; a slot is wiped when it is
+ * replaced or found stale.
+ */
+enum { KEY_MEMO_SLOTS = 4, KEY_MEMO_MAX = 255 };
+struct key_memo {
+    uint64_t gen;
+    time_t second;
+    int env;
+    size_t len; /* 0: empty */
+    char key[KEY_MEMO_MAX];
+};
+static _Thread_local struct key_memo key_memo[KEY_MEMO_SLOTS];
+static _Thread_local unsigned key_memo_next;
+
+static int key_memo_find(uint64_t gen, time_t now, const char *key, size_t len)
+{
+    for (int i = 0; i < KEY_MEMO_SLOTS; i++) {
+        struct key_memo *m = &key_memo[i];
+        if (!m->len)
+            continue;
+        if (m->gen != gen || m->second != now) {
+            sodium_memzero(m, sizeof(*m));
+            continue;
+        }
+        if (m->len == len && sodium_memcmp(m->key, key, len) == 0)
+            return m->env;
+    }
+    return 0;
+}
+
+static void key_memo_keep(uint64_t gen, time_t now, const char *key, size_t len,
+                          int env)
+{
+    if (len > KEY_MEMO_MAX)
+        return;
+    struct key_memo *m = &key_memo[key_memo_next++ % KEY_MEMO_SLOTS];
+    sodium_memzero(m, sizeof(*m));
+    memcpy(m->key, key, len);
+    m->len = len;
+    m->gen = gen;
+    m->second = now;
+    m->env = env;
+}
+
 int envs_check_key(struct srv *s, const char *key, int *env)
 {
     pthread_mutex_lock(&s->keys_mu);
     struct srv_keys *k = s->keys;
+    uint64_t gen = s->keys_gen;
     if (k)
         atomic_fetch_add(&k->refs, 1);
     bool failed = !k && s->keys_error[0];
     pthread_mutex_unlock(&s->keys_mu);
     if (!k)
         return failed ? STRUERE_ESTORE : STRUERE_EKEY;
-    int rc = struere_keyring_check(env, k->kr, key, 0, NULL);
+    time_t now = time(NULL);
+    size_t len = strlen(key);
+    int rc = 0;
+    if (!(*env = key_memo_find(gen, now, key, len))) {
+        rc = struere_keyring_check(env, k->kr, key, (int64_t)now, NULL);
+        if (rc == 0)
+            key_memo_keep(gen, now, key, len, *env);
+    }
     keys_put(k);
     /* A store with no key records: the key is unknown (401), not the
      * records unavailable (503, which only a failed load gives). */
@@ -168,6 +231,7 @@ static void keys_load(struct srv *s)
                  err.message[0] ? err.message : struere_strerror(rc));
         struct srv_keys *old = s->keys;
         s->keys = NULL;
+        s->keys_gen++;
         pthread_mutex_unlock(&s->keys_mu);
         fprintf(stderr, "struere serve: keys not loaded: %s\n", s->keys_error);
         free(k);
@@ -179,6 +243,7 @@ static void keys_load(struct srv *s)
     pthread_mutex_lock(&s->keys_mu);
     struct srv_keys *old = s->keys;
     s->keys = k;
+    s->keys_gen++;
     s->keys_error[0] = 0;
     pthread_mutex_unlock(&s->keys_mu);
     keys_put(old);

@@ -137,6 +137,9 @@ struct srv {
     char store_path[4096];
     struct srv_env envs[4]; /* by STRUERE_ENV_* */
     pthread_mutex_t keys_mu;
+    /* bumped under keys_mu whenever `keys` is replaced (envs.c's memo of
+     * keys let in holds only for one generation) */
+    uint64_t keys_gen;
     struct srv_keys *keys;
     char keys_error[512];
     void *refs; /* envs.c: the ids of the refs last looked at */
