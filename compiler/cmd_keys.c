@@ -274,7 +274,7 @@ static int create(struct store *s, int env, const char *name,
         fprintf(stderr,
                 "created key %s for %s; this is the only time it is shown\n",
                 prefix, env_names[env]);
-        if (expires && expires_at <= (int64_t)time(NULL))
+        if (expires && expires_at < (int64_t)time(NULL))
             cli_error("warning: key %s expired on %s, before it was created: "
                       "it opens nothing (--expires is in the past)",
                       prefix, expires);

@@ -69,8 +69,11 @@ void envs_release(struct srv_loaded *l)
  * the same second is let in as the check would: the records decide
  * revocation (a reload of the keys ref is a new generation), the second
  * decides expiry (the check compares whole seconds). Only keys that
- * passed are kept, compared in constant time; a slot is wiped when it is
- * replaced or found stale.
+ * passed are kept, compared in constant time. The kept keys are the
+ * requests' own bytes: a slot is wiped when it is replaced, when the
+ * thread's next check finds it stale, and when the thread ends; until
+ * then a key stays in the memory of the thread that let it in (as in
+ * libmicrohttpd's buffers of the connection that sent it).
  */
 enum { KEY_MEMO_SLOTS = 4, KEY_MEMO_MAX = 255 };
 struct key_memo {
@@ -82,6 +85,21 @@ struct key_memo {
 };
 static _Thread_local struct key_memo key_memo[KEY_MEMO_SLOTS];
 static _Thread_local unsigned key_memo_next;
+static _Thread_local bool key_memo_registered;
+static pthread_key_t key_memo_wipe_at_exit;
+static bool key_memo_wipes;
+static pthread_once_t key_memo_once = PTHREAD_ONCE_INIT;
+
+static void key_memo_wipe(void *slots)
+{
+    sodium_memzero(slots, sizeof(key_memo));
+}
+
+static void key_memo_init(void)
+{
+    key_memo_wipes =
+        pthread_key_create(&key_memo_wipe_at_exit, key_memo_wipe) == 0;
+}
 
 static int key_memo_find(uint64_t gen, time_t now, const char *key, size_t len)
 {
@@ -104,6 +122,14 @@ static void key_memo_keep(uint64_t gen, time_t now, const char *key, size_t len,
 {
     if (len > KEY_MEMO_MAX)
         return;
+    if (!key_memo_registered) {
+        /* wiped when the thread ends; kept only where that is arranged */
+        pthread_once(&key_memo_once, key_memo_init);
+        if (!key_memo_wipes ||
+            pthread_setspecific(key_memo_wipe_at_exit, key_memo) != 0)
+            return;
+        key_memo_registered = true;
+    }
     struct key_memo *m = &key_memo[key_memo_next++ % KEY_MEMO_SLOTS];
     sodium_memzero(m, sizeof(*m));
     memcpy(m->key, key, len);
