@@ -237,15 +237,17 @@ static void log_decision(struct srv *s, const struct srv_loaded *l,
             struere_env_name(l->env));
     rtout_json_string(f, l->commit);
     fputs(",\"actor\":{", f);
-    static const char *const actor_keys[] = {"type", "id", "slug", "roles",
-                                             "entity"};
+    enum { N = 5 };
+    static const char *const actor_keys[N] = {"type", "id", "slug", "roles",
+                                              "entity"};
+    struere_json m[N];
+    body_members(a, actor_keys, N, m); /* one walk over the actor */
     bool first = true;
-    for (size_t i = 0; i < sizeof(actor_keys) / sizeof(*actor_keys); i++) {
-        struere_json v = body_member(a, actor_keys[i]);
-        if (!v.ptr)
+    for (size_t i = 0; i < N; i++) {
+        if (!m[i].ptr)
             continue;
         fprintf(f, "%s\"%s\":", first ? "" : ",", actor_keys[i]);
-        body_write_compact(f, v);
+        body_write_compact(f, m[i]);
         first = false;
     }
     fputs("},\"action\":", f);
