@@ -1099,8 +1099,10 @@ int dev_run(const struct dev_options *o, const struct dev_hooks *h)
             rc = DEV_IO;
         }
         store_close(s);
-        if (rc == DEV_OK)
-            fetch_branches(&fetch); /* it appeared meanwhile */
+        if (rc == DEV_OK) { /* it appeared meanwhile */
+            snprintf(fetch.store_at, sizeof(fetch.store_at), "%s", at);
+            fetch_branches(&fetch);
+        }
     }
     if (rc == DEV_OK)
         rc = branches_failed(br, h);

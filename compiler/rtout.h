@@ -23,8 +23,11 @@ void rtout_json(FILE *f, const char *text, size_t len, bool compact);
  * UTF-8); without jansson when there is nothing to escape. */
 void rtout_json_string(FILE *f, const char *s);
 
-/* Decides (actor, action, resource), on `record` (a JSON object text, or
- * NULL) when given, and writes the answer: with `json` the one line
+/* Decides (actor, action, resource), on `record` when given (NULL or a
+ * JSON object's text as jansson writes it compact, or as
+ * rtout_fixture_record gives it: valid, so it is masked without being
+ * read again when no mask applies), and writes the answer: with `json` the one
+ * line
  * {"decision","reason","role","predicate","mask","record"}, else the
  * text form. Returns the library's code (< 0, nothing written:
  * STRUERE_EINVAL an unknown action, STRUERE_ENOTFOUND an unknown

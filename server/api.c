@@ -313,16 +313,11 @@ static int question_record(char **out, struct srv_reply *r,
                     body_type_name(rid));
         return 400;
     }
-    /* read as the system actor (as rtout_fixture_record reads it for
-     * `struere can --id`), the one the bundle's set keeps */
-    struere_actor_spec spec = {.type = STRUERE_ACTOR_SYSTEM};
-    struere_actor *sys;
-    bool owned;
-    size_t n;
-    int rc = actors_get(&sys, &owned, l->actors, l->rt, &spec, NULL);
-    if (rc == 0) {
-        rc = struere_get_record(out, &n, NULL, l->rt, sys, id, NULL);
-        actor_done(sys, owned);
+    /* unmasked, as `struere can --id` reads it */
+    int rc = rtout_fixture_record(out, l->rt, id);
+    if (rc == STRUERE_ENOMEM) {
+        reply_error(r, 500, "internal", "out of memory");
+        return 500;
     }
     if (rc == STRUERE_EENV) {
         reply_error(r, 403, "eval_only",

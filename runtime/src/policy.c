@@ -6,11 +6,11 @@
  * nothing. Scope rules and masks are read from the model and applied to
  * the caller's JSON in place.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rt.h"
+#include "rt_output.h"
 
 /* ---- actors ---- */
 
@@ -701,9 +701,9 @@ static const char *resource_name(const struere_runtime *rt, size_t res)
     return "?";
 }
 
-/* What the deciding policy says: "deny delete on *". */
+/* What the deciding policy says: "deny delete on *", into `b`. */
 static void policy_text(const struere_runtime *rt, const struere_decision *d,
-                        char *buf, size_t cap)
+                        rt_buf *b)
 {
     static const char *const names[] = {"create", "read", "update", "delete",
                                         "list"};
@@ -721,71 +721,94 @@ static void policy_text(const struere_runtime *rt, const struere_decision *d,
             p = &r->policies[d->policy];
     }
     if (!p) {
-        snprintf(buf, cap, "?");
+        rt_buf_puts(b, "?");
         return;
     }
-    size_t at = (size_t)snprintf(buf, cap, "%s ", p->allow ? "allow" : "deny");
+    rt_buf_puts(b, p->allow ? "allow " : "deny ");
     if (p->actions == RT_ACTION_ALL) {
-        at += (size_t)snprintf(buf + (at < cap ? at : cap),
-                               at < cap ? cap - at : 0, "*");
+        rt_buf_puts(b, "*");
     } else {
         const char *sep = "";
         for (int k = 0; k < 5; k++)
             if (p->actions & (1 << k)) {
-                at += (size_t)snprintf(buf + (at < cap ? at : cap),
-                                       at < cap ? cap - at : 0, "%s%s", sep,
-                                       names[k]);
+                rt_buf_puts(b, sep);
+                rt_buf_puts(b, names[k]);
                 sep = ", ";
             }
     }
-    const char *res =
-        p->resource == RT_RES_ANY ? "*" : resource_name(rt, p->resource);
-    snprintf(buf + (at < cap ? at : cap), at < cap ? cap - at : 0, " on %s",
-             res);
+    rt_buf_puts(b, " on ");
+    rt_buf_puts(b, p->resource == RT_RES_ANY ? "*"
+                                             : resource_name(rt, p->resource));
 }
 
+/* An int in decimal, as "%d" writes it. */
+static void put_int(rt_buf *b, int v)
+{
+    char digits[12];
+    size_t n = sizeof(digits);
+    unsigned long long u =
+        v < 0 ? 0ull - (unsigned long long)(long long)v : (unsigned long long)v;
+    do
+        digits[--n] = (char)('0' + u % 10);
+    while ((u /= 10) && n > 1);
+    if (v < 0)
+        digits[--n] = '-';
+    rt_buf_put(b, digits + n, sizeof(digits) - n);
+}
+
+/* Written without printf: it is part of every decision's answer. */
 int struere_reason_text(char *buf, size_t cap, size_t *len,
                         const struere_runtime *rt, const struere_decision *d,
                         struere_error *err)
 {
     const char *res =
         rt && d ? resource_name(rt, rt_dstate_get(d).resource) : "?";
-    int n;
+    rt_buf b;
+    rt_buf_fixed(&b, buf, cap);
     switch (d ? d->reason : 0) {
     case STRUERE_REASON_ADMIN:
-        n = snprintf(buf, cap, "Organization admin has full access");
+        rt_buf_puts(&b, "Organization admin has full access");
         break;
     case STRUERE_REASON_SYSTEM:
-        n = snprintf(buf, cap, "The system actor has full access");
+        rt_buf_puts(&b, "The system actor has full access");
         break;
     case STRUERE_REASON_NO_ROLES:
-        n = snprintf(buf, cap, "Actor has no roles assigned");
+        rt_buf_puts(&b, "Actor has no roles assigned");
         break;
     case STRUERE_REASON_DENIED:
     case STRUERE_REASON_ALLOWED: {
+        /* the policy's text as it always was: at most 159 bytes */
         char what[160];
-        policy_text(rt, d, what, sizeof(what));
-        n = snprintf(buf, cap, "%s by role '%s', policies[%d] (%s)",
-                     d->reason == STRUERE_REASON_DENIED ? "Denied" : "Allowed",
-                     d->role, d->policy, what);
+        rt_buf w;
+        rt_buf_fixed(&w, what, sizeof(what));
+        policy_text(rt, d, &w);
+        rt_buf_finish(&w);
+        rt_buf_puts(&b,
+                    d->reason == STRUERE_REASON_DENIED ? "Denied" : "Allowed");
+        rt_buf_puts(&b, " by role '");
+        rt_buf_puts(&b, d->role ? d->role : "(null)");
+        rt_buf_puts(&b, "', policies[");
+        put_int(&b, d->policy);
+        rt_buf_puts(&b, "] (");
+        rt_buf_puts(&b, what);
+        rt_buf_puts(&b, ")");
         break;
     }
     case STRUERE_REASON_NO_POLICY:
-        n = snprintf(buf, cap, "No policy grants this action on %s", res);
+        rt_buf_puts(&b, "No policy grants this action on ");
+        rt_buf_puts(&b, res);
         break;
     case STRUERE_REASON_OUT_OF_SCOPE:
-        n = snprintf(buf, cap,
-                     "The record is outside the row scope of every role "
-                     "granting this action on %s",
-                     res);
+        rt_buf_puts(&b, "The record is outside the row scope of every role "
+                        "granting this action on ");
+        rt_buf_puts(&b, res);
         break;
     default:
-        n = snprintf(buf, cap, "No decision");
+        rt_buf_puts(&b, "No decision");
     }
-    size_t need = n < 0 ? 0 : (size_t)n;
     if (len)
-        *len = need;
-    return rt_result(err, need < cap ? 0 : STRUERE_ERANGE,
+        *len = b.len;
+    return rt_result(err, rt_buf_finish(&b) < 0 ? STRUERE_ERANGE : 0,
                      "struere_reason_text");
 }
 
@@ -1146,8 +1169,8 @@ static int mask_record(const struere_runtime *rt, const struere_actor *a,
 }
 
 static int record_mask(const struere_runtime *rt, const struere_decision *d,
-                       const char *record, size_t len, char *buf, size_t cap,
-                       size_t *out_len)
+                       const char *record, size_t len, int trusted, char *buf,
+                       size_t cap, size_t *out_len)
 {
     const struere_actor *a = actor_of(rt, d);
     struere_json rec;
@@ -1157,7 +1180,7 @@ static int record_mask(const struere_runtime *rt, const struere_decision *d,
     if (record_value(record, len, &rec) < 0)
         return STRUERE_EJSON;
     rt_buf_fixed(&b, buf, cap);
-    int rc = mask_record(rt, a, d, rec, 0, &b);
+    int rc = mask_record(rt, a, d, rec, trusted, &b);
     if (rc < 0)
         return rc;
     return finish_fixed(&b, out_len);
@@ -1167,8 +1190,15 @@ int struere_record_mask(char *buf, size_t cap, size_t *out_len,
                         const struere_runtime *rt, const struere_decision *d,
                         const char *record, size_t len, struere_error *err)
 {
-    return rt_result(err, record_mask(rt, d, record, len, buf, cap, out_len),
+    return rt_result(err, record_mask(rt, d, record, len, 0, buf, cap, out_len),
                      "struere_record_mask");
+}
+
+int rt_record_mask_valid(char *buf, size_t cap, size_t *out_len,
+                         const struere_runtime *rt, const struere_decision *d,
+                         const char *record, size_t len)
+{
+    return record_mask(rt, d, record, len, 1, buf, cap, out_len);
 }
 
 int rt_mask_record(const struere_runtime *rt, const struere_actor *a,

@@ -945,6 +945,38 @@ static void check_ranges(void)
     CHECKF(!strcmp(full, "Denied by role 'guardian', policies[6] (deny "
                          "delete on *)"),
            "reason_text: %s", full);
+    /* every buffer too small: the text cut as snprintf cuts it, its
+     * length counted all the same, and ERANGE */
+    int cut_ok = 1;
+    for (size_t cap = 1; cap <= need; cap++) {
+        char part[512];
+        size_t n = 0;
+        memset(part, 'x', sizeof(part));
+        int rc = struere_reason_text(part, cap, &n, rt, &d, NULL);
+        if (rc != STRUERE_ERANGE || n != need || strlen(part) != cap - 1 ||
+            strncmp(part, full, cap - 1) || part[cap] != 'x')
+            cut_ok = 0;
+    }
+    CHECK(cut_ok);
+    /* a decision made elsewhere, taken apart: written as "%d" and "%s"
+     * write them (a NULL role as glibc's "(null)"; no policy to read) */
+    struere_decision odd = d;
+    odd.role = NULL;
+    odd.policy = INT32_MIN; /* int is 32 bits here */
+    CHECK(struere_reason_text(full, sizeof(full), &got, rt, &odd, NULL) == 0);
+    CHECKF(!strcmp(full, "Denied by role '(null)', policies[-2147483648] (?)"),
+           "reason_text: %s", full);
+    odd.reason = STRUERE_REASON_ALLOWED;
+    odd.role = "guardian";
+    odd.policy = 1234567;
+    CHECK(struere_reason_text(full, sizeof(full), &got, rt, &odd, NULL) == 0);
+    CHECKF(!strcmp(full, "Allowed by role 'guardian', policies[1234567] (?)"),
+           "reason_text: %s", full);
+    odd.policy = 0; /* guardian's first policy */
+    CHECK(struere_reason_text(full, sizeof(full), &got, rt, &odd, NULL) == 0);
+    CHECKF(!strncmp(full, "Allowed by role 'guardian', policies[0] (", 41) &&
+               full[strlen(full) - 1] == ')' && !strstr(full, "(?)"),
+           "reason_text: %s", full);
 }
 
 /* Row visibility under a decision, and decisions refusing bad records. */

@@ -1416,6 +1416,45 @@ t_location() {
     check "location: -C q --store inner.git resolves inside q" \
  \
         test "$RC" = 0 -a -n "$(git -C q/inner.git rev-parse -q --verify refs/heads/struere/development)"
+
+    # The caches are found before libgit2 starts (store_find_git_dir): in
+    # the git directory libgit2 opens, wherever the store is. A second run
+    # after one change restores every file but that one, and nothing of
+    # the caches is left outside that directory.
+    cache_found() { # LABEL PROJECT GIT-DIR [GLOBAL OPTION...]
+        local label=$1 proj=$2 gd=$3 total
+        shift 3
+        total=$(cd "$proj" && find agents data roles automations tools evals fixtures tests -type f | wc -l)
+        "$S" "$@" -C "$proj" dev >/dev/null 2>&1
+        sleep 2.2 # older than the cache's timestamp margin
+        (cd "$proj" && bump "$label")
+        run "$S" "$@" -C "$proj" dev -v
+        rc_is "location: $label: dev -v after one change" 0
+        check "location: $label: the caches are in $gd/struere" \
+            sh -c "ls '$gd'/struere/defs-* && ls '$gd'/struere/bundles/*.idx"
+        check "location: $label: all but the changed file restored" \
+            grep -q "($((total - 1)) restored from the cache)" "$ERR"
+        check "location: $label: the previous bundles from the cache" \
+            grep -q '(3 bundles to reuse, 3 from the cache)' "$ERR"
+    }
+    cache_found "store: in struere.yaml" q qstore/.git
+    cache_found "--store bare.git" q bare.git --store "$PWD/bare.git"
+    # a project in a folder of its repository, found by searching up
+    mkdir -p outer/sub && git -C outer init -q && cp -R "$EXAMPLE" outer/sub/proj
+    cache_found "a repository above the project" outer/sub/proj outer/.git
+    # a linked work tree: its own git directory, named by its .git file
+    (cd p && git worktree add -q ../linked HEAD >/dev/null 2>&1)
+    cache_found "a linked work tree" linked p/.git/worktrees/linked
+    # found without libgit2, refused by it (an extension it does not
+    # know): its refusal, and no cache written (the saver waits for it)
+    example ext
+    git -C ext config core.repositoryformatversion 1
+    git -C ext config extensions.notknown true
+    run "$S" -C ext dev
+    rc_is "location: a repository libgit2 refuses: its reason" 3 'unsupported extension name extensions.notknown'
+    check "location: a repository libgit2 refuses: no cache written" test ! -e ext/.git/struere
+    check "location: a linked work tree: no cache in the main git directory's own" \
+        test "$(ls p/.git/struere | grep -c '^defs-[0-9a-f]*$')" = 1
 }
 
 # ---- main ---------------------------------------------------------------
