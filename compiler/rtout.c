@@ -235,23 +235,68 @@ static int record_fill(const struere_runtime *rt, const struere_decision *d,
     return rt_record_mask_valid(b, cap, n, rt, d, record, strlen(record));
 }
 
-void rtout_json_string(FILE *f, const char *s)
+/* `s` as a JSON string, as jansson writes it (rtout.h), into `b`. */
+static void put_json_string(rt_buf *b, const char *s)
 {
     size_t n = strlen(s);
     bool plain = rt_utf8_valid(s, n);
     for (size_t i = 0; plain && i < n; i++)
         plain = (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\';
     if (plain) {
-        putc('"', f);
-        fwrite(s, 1, n, f);
-        putc('"', f);
+        rt_buf_puts(b, "\"");
+        rt_buf_put(b, s, n);
+        rt_buf_puts(b, "\"");
         return;
     }
     json_t *js = json_string(s);
     char *t = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
-    fputs(t ? t : "null", f);
+    rt_buf_puts(b, t ? t : "null");
     free(t);
     json_decref(js);
+}
+
+void rtout_json_string(FILE *f, const char *s)
+{
+    char small[512];
+    rt_buf b;
+    rt_buf_fixed(&b, small, sizeof(small));
+    put_json_string(&b, s);
+    if (b.len < sizeof(small)) {
+        fwrite(small, 1, b.len, f);
+        return;
+    }
+    rt_buf_grow_init(&b);
+    put_json_string(&b, s);
+    if (rt_buf_finish(&b) == 0)
+        fwrite(b.p, 1, b.len, f);
+    free(b.p);
+}
+
+/* `struere can --json`'s line, into `b`. */
+static void can_json(rt_buf *b, const struere_decision *d, const char *reason,
+                     const struct filled *pred, const struct filled *mask,
+                     const struct filled *masked)
+{
+    rt_buf_puts(b, d->allowed ? "{\"decision\":\"allow\",\"reason\":"
+                              : "{\"decision\":\"deny\",\"reason\":");
+    put_json_string(b, reason);
+    if (d->role) { /* slugs need no escaping */
+        rt_buf_puts(b, ",\"role\":\"");
+        rt_buf_puts(b, d->role);
+        rt_buf_puts(b, "\"");
+    } else {
+        rt_buf_puts(b, ",\"role\":null");
+    }
+    rt_buf_puts(b, ",\"predicate\":");
+    rt_buf_put(b, pred->s, pred->len);
+    rt_buf_puts(b, ",\"mask\":");
+    rt_buf_put(b, mask->s, mask->len);
+    rt_buf_puts(b, ",\"record\":");
+    if (masked)
+        rt_buf_put(b, masked->s, masked->len);
+    else
+        rt_buf_puts(b, "null");
+    rt_buf_puts(b, "}\n");
 }
 
 int rtout_can(FILE *f, const struere_runtime *rt, const struere_actor *actor,
@@ -274,23 +319,24 @@ int rtout_can(FILE *f, const struere_runtime *rt, const struere_actor *actor,
     if (shown && !fill(&masked, rt, &d, record, record_fill))
         ok = false;
     if (ok && json) {
-        fprintf(f, "{\"decision\":\"%s\",\"reason\":",
-                d.allowed ? "allow" : "deny");
-        rtout_json_string(f, reason);
-        if (d.role)
-            fprintf(f, ",\"role\":\"%s\"", d.role); /* slugs need no escaping */
-        else
-            fputs(",\"role\":null", f);
-        fputs(",\"predicate\":", f);
-        fwrite(pred.s, 1, pred.len, f);
-        fputs(",\"mask\":", f);
-        fwrite(mask.s, 1, mask.len, f);
-        fputs(",\"record\":", f);
-        if (shown)
-            fwrite(masked.s, 1, masked.len, f);
-        else
-            fputs("null", f);
-        fputs("}\n", f);
+        /* one write: the line is most of an answer of serve's */
+        char line[4096];
+        rt_buf b;
+        rt_buf_fixed(&b, line, sizeof(line));
+        can_json(&b, &d, reason, &pred, &mask, shown ? &masked : NULL);
+        if (b.len < sizeof(line)) {
+            fwrite(line, 1, b.len, f);
+        } else {
+            size_t need = b.len;
+            rt_buf_grow_init(&b);
+            rt_buf_reserve(&b, need);
+            can_json(&b, &d, reason, &pred, &mask, shown ? &masked : NULL);
+            if (rt_buf_finish(&b) == 0)
+                fwrite(b.p, 1, b.len, f);
+            else
+                ok = false;
+            free(b.p);
+        }
     } else if (ok) {
         fprintf(f, "%s: %s\n", d.allowed ? "allow" : "deny", reason);
         fprintf(f, "predicate: %.*s\n", (int)pred.len, pred.s);

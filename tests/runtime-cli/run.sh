@@ -121,6 +121,20 @@ cat >"$T/rec.json" <<'R'
 R
 run "$S" can read teacher --as user:user_maria_martinez --role guardian --record "$T/rec.json" --json
 json_is "can --record: the record as the actor sees it (hide, redact)" "d['record']['data']=={'name':'T','email':'t@acmetutoring.com','phone':'***'}"
+# an answer longer than the line kept on the stack (rtout.c: 4 KiB), of a
+# record with escapes and non-ASCII text: the record comes back the same
+python3 -c "
+import json
+rec = {'_id': 't9', 'type': 'teacher', 'status': 'active',
+       'data': {'name': 'N' * 9000, 'email': 'x@acmetutoring.com', 'phone': '+1',
+                'note': 'caf\\u00e9 \\\\ \\\" \\u0001 \\ud83d\\ude00'}}
+print(json.dumps(rec))" >"$T/rec9.json"
+run "$S" can read teacher --as admin --record "$T/rec9.json" --json
+json_is "can --record: an answer over 4 KiB, the record whole" \
+    "d['decision']=='allow' and d['record']==json.load(open('$T/rec9.json'))"
+run "$S" can read teacher --as user:user_maria_martinez --role guardian --record "$T/rec9.json" --json
+json_is "can --record: an answer over 4 KiB, masked" \
+    "d['record']['data']['phone']=='***' and 'hourlyRate' not in d['record']['data'] and len(d['record']['data']['name'])==9000 and d['record']['data']['note']==json.load(open('$T/rec9.json'))['data']['note']"
 cat >"$T/rec2.json" <<'R'
 {"_id":"t2","type":"teacher","status":"active","data":{"email":"t@gmail.com"}}
 R
