@@ -187,16 +187,19 @@ static int get_record(const struere_runtime *rt, const struere_actor *actor,
 
 int rt_fixture_record(rt_buf *b, const struere_runtime *rt, const char *id)
 {
-    if (!rt || !id)
+    /* in get_record's order: the environment before the id */
+    if (!rt)
         return STRUERE_EINVAL;
     if (rt->env != STRUERE_ENV_EVAL)
         return STRUERE_EENV;
+    if (!id)
+        return STRUERE_EINVAL;
     const rt_record *r = rt_model_record(rt->model, id, strlen(id));
     if (!r)
         return STRUERE_ENOTFOUND;
     /* what get_record's decision refuses for the system actor, who is
      * granted every read (no row scope, no mask): a record that is not
-     * an object */
+     * an object (model.c builds none such; kept should that change) */
     size_t i = 0;
     while (i < r->json.len &&
            (r->json.ptr[i] == ' ' || r->json.ptr[i] == '\n' ||

@@ -819,8 +819,31 @@ static const char audit_fixture[] = "name: Audit\n"
                                     "      preferredChannel: email\n"
                                     "      notes: Test family.\n";
 
-/* Copies the example to `tmp`/p, adds the auditor role, agent and fixture,
- * and builds its bundles into `tmp`/out. 0 on success. */
+/* A data type whose slug is as long as a slug may be (128 bytes:
+ * compiler/limits.h), and a role granting four actions on it: the
+ * policy's text in a reason is then longer than the 159 bytes it is cut
+ * to (struere_reason_text). */
+#define LONG_SLUG                                                              \
+    "long-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"  \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+static const char long_type[] = "name: Long\n"
+                                "slug: " LONG_SLUG "\n"
+                                "description: The longest slug.\n"
+                                "schema:\n"
+                                "  type: object\n"
+                                "  properties:\n"
+                                "    note: {type: string}\n";
+static const char long_role[] =
+    "name: Long Writer\n"
+    "slug: long-writer\n"
+    "description: Writes the long type.\n"
+    "policies:\n"
+    "  - {resource: " LONG_SLUG ",\n"
+    "     actions: [create, list, read, update], effect: allow}\n";
+
+/* Copies the example to `tmp`/p, adds the auditor role, agent and fixture
+ * and the long type and role, and builds its bundles into `tmp`/out. 0 on
+ * success. */
 static int build_variant(const char *tmp, const char *example,
                          const char *struere)
 {
@@ -831,7 +854,10 @@ static int build_variant(const char *tmp, const char *example,
     snprintf(p, sizeof(p), "%s/p", tmp);
     if (engine_write_file(p, "roles/auditor.yaml", auditor_role) < 0 ||
         engine_write_file(p, "agents/auditor-bot.yaml", auditor_agent) < 0 ||
-        engine_write_file(p, "fixtures/audit.fixture.yaml", audit_fixture) < 0)
+        engine_write_file(p, "fixtures/audit.fixture.yaml", audit_fixture) <
+            0 ||
+        engine_write_file(p, "data/" LONG_SLUG ".yaml", long_type) < 0 ||
+        engine_write_file(p, "roles/long-writer.yaml", long_role) < 0)
         return -1;
     snprintf(cmd, sizeof(cmd),
              "'%s' -C '%s/p' build --out '%s/out' >'%s/build.log' 2>&1",
@@ -948,13 +974,14 @@ static void check_ranges(void)
     /* every buffer too small: the text cut as snprintf cuts it, its
      * length counted all the same, and ERANGE */
     int cut_ok = 1;
-    for (size_t cap = 1; cap <= need; cap++) {
+    for (size_t cap = 0; cap <= need + 1; cap++) {
         char part[512];
-        size_t n = 0;
+        size_t n = 0, kept = cap ? (cap - 1 < need ? cap - 1 : need) : 0;
         memset(part, 'x', sizeof(part));
         int rc = struere_reason_text(part, cap, &n, rt, &d, NULL);
-        if (rc != STRUERE_ERANGE || n != need || strlen(part) != cap - 1 ||
-            strncmp(part, full, cap - 1) || part[cap] != 'x')
+        if (rc != (cap > need ? 0 : STRUERE_ERANGE) || n != need ||
+            (cap && (strlen(part) != kept || strncmp(part, full, kept))) ||
+            part[cap] != 'x')
             cut_ok = 0;
     }
     CHECK(cut_ok);
@@ -972,6 +999,33 @@ static void check_ranges(void)
     CHECK(struere_reason_text(full, sizeof(full), &got, rt, &odd, NULL) == 0);
     CHECKF(!strcmp(full, "Allowed by role 'guardian', policies[1234567] (?)"),
            "reason_text: %s", full);
+    /* a policy's text over 159 bytes is cut there, as it always was:
+     * "allow create, read, update, list on " (the actions in the
+     * runtime's order) and the 128-byte slug */
+    struere_runtime *vrt = runtimes[B_VEVAL];
+    const char *long_roles[] = {"long-writer"};
+    struere_actor_spec ls = {.type = STRUERE_ACTOR_USER,
+                             .id = "u",
+                             .roles = long_roles,
+                             .role_count = 1};
+    struere_actor *la = NULL;
+    struere_decision ld;
+    int made = vrt && struere_actor_new(&la, vrt, &ls, NULL) == 0;
+    CHECK(made);
+    int decided =
+        made && struere_decide(&ld, vrt, la, "update", LONG_SLUG, NULL) == 0;
+    CHECK(decided && ld.allowed);
+    if (decided) {
+        char want[512];
+        snprintf(want, sizeof(want),
+                 "Allowed by role 'long-writer', policies[0] (%.159s)",
+                 "allow create, read, update, list on " LONG_SLUG);
+        CHECK(struere_reason_text(full, sizeof(full), &got, vrt, &ld, NULL) ==
+              0);
+        CHECKF(!strcmp(full, want) && strlen(want) == 44 + 159 + 1,
+               "reason_text: %s", full);
+    }
+    struere_actor_free(la);
     odd.policy = 0; /* guardian's first policy */
     CHECK(struere_reason_text(full, sizeof(full), &got, rt, &odd, NULL) == 0);
     CHECKF(!strncmp(full, "Allowed by role 'guardian', policies[0] (", 41) &&

@@ -11,7 +11,9 @@
  * JSON is a deny; a mask of a valid JSON object is a valid JSON object
  * (when not nested past the reader's depth) and the same with an exact
  * buffer as with a large one; a buffer too small gives STRUERE_ERANGE
- * with the length needed; predicates and masks are valid JSON.
+ * with the length needed; predicates and masks are valid JSON; a masked
+ * record masked again by rt_record_mask_valid (which copies a record it
+ * is told is valid) is what struere_record_mask makes of it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "rt.h"
+#include "rt_output.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -132,6 +135,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (struere_record_mask(small, sizeof(small), &need2, rt, &d, rec,
                                     len, NULL) != STRUERE_ERANGE ||
                 need2 != need)
+                abort();
+        }
+        if (m == 0 && valid_object) {
+            /* a masked record is valid text: masked again, the call that
+             * trusts it (rt_output.h) gives what the one that reads it
+             * does */
+            static char again[1 << 16], trusted[1 << 16];
+            size_t n1 = 0, n2 = 0;
+            int r1 = struere_record_mask(again, sizeof(again), &n1, rt, &d, big,
+                                         need, NULL);
+            int r2 = rt_record_mask_valid(trusted, sizeof(trusted), &n2, rt, &d,
+                                          big, need);
+            if (r1 != r2 ||
+                (r1 == 0 && (n1 != n2 || memcmp(again, trusted, n1) != 0)))
                 abort();
         }
     }

@@ -1417,10 +1417,9 @@ t_location() {
  \
         test "$RC" = 0 -a -n "$(git -C q/inner.git rev-parse -q --verify refs/heads/struere/development)"
 
-    # The caches are found before libgit2 starts (store_find_git_dir): in
-    # the git directory libgit2 opens, wherever the store is. A second run
-    # after one change restores every file but that one, and nothing of
-    # the caches is left outside that directory.
+    # The caches are in the git directory libgit2 opens, wherever the
+    # store is: a second run after one change restores every file but
+    # that one, and the previous bundles, from there.
     cache_found() { # LABEL PROJECT GIT-DIR [GLOBAL OPTION...]
         local label=$1 proj=$2 gd=$3 total
         shift 3
@@ -1445,8 +1444,8 @@ t_location() {
     # a linked work tree: its own git directory, named by its .git file
     (cd p && git worktree add -q ../linked HEAD >/dev/null 2>&1)
     cache_found "a linked work tree" linked p/.git/worktrees/linked
-    # found without libgit2, refused by it (an extension it does not
-    # know): its refusal, and no cache written (the saver waits for it)
+    # a repository libgit2 refuses (an extension it does not know): its
+    # refusal, and no cache written
     example ext
     git -C ext config core.repositoryformatversion 1
     git -C ext config extensions.notknown true
