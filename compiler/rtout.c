@@ -255,45 +255,68 @@ static void put_json_string(rt_buf *b, const char *s)
     json_decref(js);
 }
 
-void rtout_json_string(FILE *f, const char *s)
+/* What `build` writes from `arg`, handed to f in one call: built in 4 KiB
+ * on the stack when it fits, else in one allocation of the size the first
+ * pass counted. False (nothing written) when memory runs out. */
+static bool write_built(FILE *f, void (*build)(rt_buf *, const void *),
+                        const void *arg)
 {
-    char small[512];
+    char small[4096];
     rt_buf b;
     rt_buf_fixed(&b, small, sizeof(small));
-    put_json_string(&b, s);
+    build(&b, arg);
     if (b.len < sizeof(small)) {
         fwrite(small, 1, b.len, f);
-        return;
+        return true;
     }
+    size_t need = b.len;
     rt_buf_grow_init(&b);
-    put_json_string(&b, s);
-    if (rt_buf_finish(&b) == 0)
+    rt_buf_reserve(&b, need);
+    build(&b, arg);
+    bool ok = rt_buf_finish(&b) == 0; /* frees on failure */
+    if (ok)
         fwrite(b.p, 1, b.len, f);
     free(b.p);
+    return ok;
 }
 
-/* `struere can --json`'s line, into `b`. */
-static void can_json(rt_buf *b, const struere_decision *d, const char *reason,
-                     const struct filled *pred, const struct filled *mask,
-                     const struct filled *masked)
+static void json_string_built(rt_buf *b, const void *s)
 {
-    rt_buf_puts(b, d->allowed ? "{\"decision\":\"allow\",\"reason\":"
-                              : "{\"decision\":\"deny\",\"reason\":");
-    put_json_string(b, reason);
-    if (d->role) { /* slugs need no escaping */
+    put_json_string(b, s);
+}
+
+void rtout_json_string(FILE *f, const char *s)
+{
+    write_built(f, json_string_built, s);
+}
+
+/* `struere can --json`'s line. */
+struct can_line {
+    const struere_decision *d;
+    const char *reason;
+    const struct filled *pred, *mask, *masked; /* masked: NULL, none */
+};
+
+static void can_json(rt_buf *b, const void *arg)
+{
+    const struct can_line *l = arg;
+    rt_buf_puts(b, l->d->allowed ? "{\"decision\":\"allow\",\"reason\":"
+                                 : "{\"decision\":\"deny\",\"reason\":");
+    put_json_string(b, l->reason);
+    if (l->d->role) { /* slugs need no escaping */
         rt_buf_puts(b, ",\"role\":\"");
-        rt_buf_puts(b, d->role);
+        rt_buf_puts(b, l->d->role);
         rt_buf_puts(b, "\"");
     } else {
         rt_buf_puts(b, ",\"role\":null");
     }
     rt_buf_puts(b, ",\"predicate\":");
-    rt_buf_put(b, pred->s, pred->len);
+    rt_buf_put(b, l->pred->s, l->pred->len);
     rt_buf_puts(b, ",\"mask\":");
-    rt_buf_put(b, mask->s, mask->len);
+    rt_buf_put(b, l->mask->s, l->mask->len);
     rt_buf_puts(b, ",\"record\":");
-    if (masked)
-        rt_buf_put(b, masked->s, masked->len);
+    if (l->masked)
+        rt_buf_put(b, l->masked->s, l->masked->len);
     else
         rt_buf_puts(b, "null");
     rt_buf_puts(b, "}\n");
@@ -320,23 +343,9 @@ int rtout_can(FILE *f, const struere_runtime *rt, const struere_actor *actor,
         ok = false;
     if (ok && json) {
         /* one write: the line is most of an answer of serve's */
-        char line[4096];
-        rt_buf b;
-        rt_buf_fixed(&b, line, sizeof(line));
-        can_json(&b, &d, reason, &pred, &mask, shown ? &masked : NULL);
-        if (b.len < sizeof(line)) {
-            fwrite(line, 1, b.len, f);
-        } else {
-            size_t need = b.len;
-            rt_buf_grow_init(&b);
-            rt_buf_reserve(&b, need);
-            can_json(&b, &d, reason, &pred, &mask, shown ? &masked : NULL);
-            if (rt_buf_finish(&b) == 0)
-                fwrite(b.p, 1, b.len, f);
-            else
-                ok = false;
-            free(b.p);
-        }
+        struct can_line line = {&d, reason, &pred, &mask,
+                                shown ? &masked : NULL};
+        ok = write_built(f, can_json, &line);
     } else if (ok) {
         fprintf(f, "%s: %s\n", d.allowed ? "allow" : "deny", reason);
         fprintf(f, "predicate: %.*s\n", (int)pred.len, pred.s);

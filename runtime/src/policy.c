@@ -744,13 +744,12 @@ static void policy_text(const struere_runtime *rt, const struere_decision *d,
 /* An int in decimal, as "%d" writes it. */
 static void put_int(rt_buf *b, int v)
 {
-    char digits[12];
+    char digits[3 * sizeof(int) + 2]; /* digits and a sign, at most */
     size_t n = sizeof(digits);
-    unsigned long long u =
-        v < 0 ? 0ull - (unsigned long long)(long long)v : (unsigned long long)v;
+    unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
     do
         digits[--n] = (char)('0' + u % 10);
-    while ((u /= 10) && n > 1);
+    while ((u /= 10));
     if (v < 0)
         digits[--n] = '-';
     rt_buf_put(b, digits + n, sizeof(digits) - n);

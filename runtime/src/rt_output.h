@@ -15,8 +15,7 @@
 /* The eval fixture record `id` unmasked, exactly as struere_get_record
  * gives it to the system actor, appended to `b` (records.c), without a
  * decision or a copy. 0, STRUERE_EINVAL (rt or id NULL), STRUERE_EENV
- * (not an eval runtime), STRUERE_ENOTFOUND, STRUERE_EJSON (a record that
- * is not an object, as struere_get_record refuses it). */
+ * (not an eval runtime) or STRUERE_ENOTFOUND. */
 int rt_fixture_record(rt_buf *b, const struere_runtime *rt, const char *id);
 
 /* As struere_record_mask, on `record` (`len` bytes) that the caller

@@ -142,6 +142,31 @@ run "$S" can read teacher --as agent:front-desk --record "$T/rec2.json"
 expect "can --record: outside the row scope is a deny" 1 "^deny: The record is outside the row scope"
 run "$S" can read teacher --as agent:front-desk --id teacher-alice
 expect_err "can --id needs eval" 1 "eval"
+# `can --id` reads a fixture record as the system actor does (rt_output.h):
+# for every fixture record, admin's answer shows it as `query --as
+# system` lists it, member for member and in order
+same=0 differ=""
+for type in $(cd "$ROOT/fixtures/example/data" && ls | sed 's/[.]yaml$//'); do
+    "$S" query "$type" --as system --json --bundle "$T/b/eval.stb" >"$T/q.json" 2>/dev/null || differ="$differ query:$type"
+    for id in $(python3 -c "import json,sys; [print(r['_id']) for r in json.load(open(sys.argv[1]))]" "$T/q.json"); do
+        "$S" can read "$type" --as admin --id "$id" --json --bundle "$T/b/eval.stb" >"$T/c.json" 2>/dev/null
+        if python3 -c "
+import json, sys
+pairs = lambda p: p
+q = [r for r in json.load(open(sys.argv[1]), object_pairs_hook=pairs) if dict(r)['_id'] == sys.argv[3]]
+c = dict(json.load(open(sys.argv[2]), object_pairs_hook=pairs))['record']
+sys.exit(0 if len(q) == 1 and q[0] == c else 1)" "$T/q.json" "$T/c.json" "$id"; then
+            same=$((same + 1))
+        else
+            differ="$differ $type/$id"
+        fi
+    done
+done
+if [ -z "$differ" ] && [ "$same" -gt 20 ]; then
+    pass "can --id: every fixture record ($same) as query --as system lists it"
+else
+    fail "can --id: every fixture record as query --as system lists it" "$same same; differ:$differ"
+fi
 run env STRUERE_API_KEY="$EVAL" "$S" can read student --as user:user_maria_martinez --role guardian --id student-emma --json
 json_is "can --id in eval: another family's child is out of scope" "d['decision']=='deny' and d['record'] is None"
 run env STRUERE_API_KEY="$EVAL" "$S" can read session --as user:user_maria_martinez --role guardian --id session-sofia-sep29 --json
