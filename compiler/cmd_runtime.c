@@ -823,7 +823,12 @@ static const char eval_usage[] =
 /* Prints the cases of one suite body as JSON lines. */
 static int plan_suite(const char *slug, const char *body, size_t len)
 {
-    if (rtout_plan_suite(stdout, slug, body, len) < 0) {
+    int rc = rtout_plan_suite(stdout, slug, body, len);
+    if (rc == STRUERE_ENOMEM) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
+    if (rc < 0) {
         cli_error("eval suite '%s' has no cases in the bundle", slug);
         return EXIT_IO;
     }

@@ -15,6 +15,7 @@
 
 #include "../runtime/src/gitread.h"
 #include "cli.h"
+#include "jsonmem.h"
 #include "server.h"
 
 static const char serve_usage[] =
@@ -303,6 +304,9 @@ int cmd_serve(const struct cli *g, int argc, char **argv)
     rc = srv_run(&cfg, err, sizeof(err)) < 0 ? EXIT_IO : EXIT_OK;
     if (rc)
         cli_error("serve: %s", err);
+    /* each of jansson's failed allocations was answered where it
+     * happened: a request's 500, a reload that kept the last bundle */
+    json_mem_answered();
 done:
     if (mirror[0])
         nftw(mirror, rm_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -8,12 +8,15 @@
 #include <stdlib.h>
 
 static atomic_bool failed;
+static _Thread_local unsigned long thread_failures;
 
 static void *watched_malloc(size_t size)
 {
     void *p = malloc(size);
-    if (!p)
+    if (!p) {
         atomic_store(&failed, true);
+        thread_failures++;
+    }
     return p;
 }
 
@@ -25,4 +28,14 @@ void json_mem_install(void)
 bool json_mem_failed(void)
 {
     return atomic_load(&failed);
+}
+
+unsigned long json_mem_thread_failures(void)
+{
+    return thread_failures;
+}
+
+void json_mem_answered(void)
+{
+    atomic_store(&failed, false);
 }

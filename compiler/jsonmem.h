@@ -20,4 +20,14 @@ void json_mem_install(void);
  * json_mem_install (always false without it). */
 bool json_mem_failed(void);
 
+/* How many of jansson's allocations have failed on the calling thread:
+ * a server compares it before and after a request, and answers one
+ * whose count moved as out of memory, whatever jansson built. */
+unsigned long json_mem_thread_failures(void);
+
+/* Clears the flag of json_mem_failed, for a program that answered each
+ * failure where it happened (serve: a 500, a reload that kept the last
+ * bundle), so that its exit does not report them again. */
+void json_mem_answered(void);
+
 #endif

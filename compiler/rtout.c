@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_tree.h"
 #include "rtout.h"
 
 #include "../runtime/src/rt_json.h"
@@ -367,7 +368,9 @@ int rtout_can(FILE *f, const struere_runtime *rt, const struere_actor *actor,
 
 int rtout_plan_suite(FILE *f, const char *slug, const char *body, size_t len)
 {
-    json_t *s = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+    json_t *s = json_tree(body, len); /* a verified bundle's body */
+    if (!s)
+        return STRUERE_ENOMEM;
     json_t *cases = json_object_get(s, "cases");
     if (!json_is_array(cases)) {
         json_decref(s);
@@ -414,7 +417,7 @@ void rtout_eval_list(FILE *f, const struere_bundle *b, bool json)
         if (struere_bundle_entry(&slug, &body, &len, b, STRUERE_KIND_EVAL, i,
                                  NULL) < 0)
             continue;
-        json_t *s = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+        json_t *s = json_tree(body, len); /* a verified bundle's body */
         json_t *item = json_object();
         size_t ncases = json_array_size(json_object_get(s, "cases"));
         json_object_set_new(item, "slug", json_string(slug));

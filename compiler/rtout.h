@@ -60,7 +60,7 @@ int rtout_fixture_record(char **out, const struere_runtime *rt, const char *id);
 
 /* Writes the cases of the eval suite `slug` (its bundle body) as JSON
  * lines, as `struere eval plan` prints them. STRUERE_ECORRUPT when the
- * suite holds no case list. */
+ * suite holds no case list, STRUERE_ENOMEM when memory runs out. */
 int rtout_plan_suite(FILE *f, const char *slug, const char *body, size_t len);
 
 /* Writes the eval suites of bundle b as `struere eval list` prints them:

@@ -14,8 +14,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "../runtime/src/rt_json.h"
 #include "actors.h"
 #include "body.h"
+#include "json_tree.h"
 #include "request.h"
 #include "rtout.h"
 #include "server.h"
@@ -33,7 +35,7 @@ static bool body_open(struct srv_reply *r, const char *body, size_t len,
     int rc = body_check(body, len, msg, sizeof(msg));
     if (rc < 0) {
         if (rc == -2)
-            reply_error(r, 500, "internal", "%s", msg);
+            srv_out_of_memory();
         else
             reply_error(r, 400, "invalid_json", "%s", msg);
         return false;
@@ -56,11 +58,10 @@ static json_t *body_json(struct srv_reply *r, const char *body, size_t len,
 {
     if (!body_open(r, body, len, STRUERE_JSON_OBJECT, root))
         return NULL;
-    json_error_t je;
-    json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    /* checked: the tree fails only for want of memory */
+    json_t *v = json_tree(body, len);
     if (!v)
-        reply_error(r, 400, "invalid_json", "body:%d:%d: %s", je.line,
-                    je.column, je.text);
+        srv_out_of_memory();
     return v;
 }
 
@@ -105,6 +106,9 @@ static const char *str_value(struct srv_reply *r, struct body_strings *bs,
 static int status_for(int rc)
 {
     switch (rc) {
+    case STRUERE_ENOMEM:
+        srv_out_of_memory();
+        return 500;
     case STRUERE_ENOTFOUND:
         return 404;
     case STRUERE_EINVAL:
@@ -283,13 +287,13 @@ static int question_record(char **out, struct srv_reply *r,
         return 400;
     }
     if (rec.ptr) {
-        json_error_t je;
-        json_t *v = json_loadb(rec.ptr, rec.len,
-                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+        /* a part of the checked body: the tree fails only for want of
+         * memory */
+        json_t *v = json_tree(rec.ptr, rec.len);
         char msg[300];
         if (!v) {
-            reply_error(r, 400, "invalid_record", "\"record\": %s", je.text);
-            return 400;
+            srv_out_of_memory();
+            return 500;
         }
         if (rtout_record_problem(v, msg, sizeof(msg))) {
             json_decref(v);
@@ -602,7 +606,11 @@ static void model_request(const struct srv_loaded *l, const char *agent,
     }
     if (!(text = render(r, l, agent, o, root, &n)))
         goto done;
-    a = json_loadb(def, dlen, JSON_ALLOW_NUL, NULL);
+    /* the bundle's body, verified when it was opened */
+    if (!(a = json_tree(def, dlen))) {
+        srv_out_of_memory();
+        goto done;
+    }
     json_t *model = json_object_get(a, "model");
     json_t *req = json_object();
     json_object_set(req, "model", json_object_get(model, "model"));
@@ -724,11 +732,11 @@ static void entities(const struct srv_loaded *l, bool get, const char *body,
     int rc;
     if (get) {
         rc = struere_get_record(&out, &n, &d, l->rt, actor, id, NULL);
-        json_t *rec = rc < 0 ? NULL : json_loadb(out, n, 0, NULL);
-        const char *rt = json_string_value(json_object_get(rec, "type"));
-        if (rc == 0 && (!rt || strcmp(rt, type)))
+        /* the record's "type", read in place (the runtime wrote it) */
+        struere_json rec = {out, n}, rt;
+        if (rc == 0 && (rt_json_member(rec, "type", 4, &rt) != 1 ||
+                        !rt_json_str_eq(rt, type, strlen(type))))
             rc = STRUERE_ENOTFOUND;
-        json_decref(rec);
         if (rc == STRUERE_ENOTFOUND) {
             reply_error(r, 404, "not_found",
                         "no %s record '%s' this actor may read", type, id);
@@ -814,14 +822,19 @@ void api_answer(struct srv *s, const struct srv_route *rt, struct srv_loaded *l,
     case ROUTE_EVALS:
         rtout_eval_list(r->f, b, true);
         break;
-    case ROUTE_PLAN:
+    case ROUTE_PLAN: {
+        int rc = STRUERE_ENOTFOUND;
         if (struere_bundle_lookup(&def, &dlen, b, STRUERE_KIND_EVAL, rt->slug,
                                   NULL) < 0)
             reply_error(r, 404, "not_found", "no eval suite '%s'", rt->slug);
-        else if (rtout_plan_suite(r->f, rt->slug, def, dlen) < 0)
+        else if ((rc = rtout_plan_suite(r->f, rt->slug, def, dlen)) ==
+                 STRUERE_ENOMEM)
+            srv_out_of_memory();
+        else if (rc < 0)
             reply_error(r, 500, "internal",
                         "eval suite '%s' has no cases in the bundle", rt->slug);
         break;
+    }
     default:
         reply_error(r, 404, "not_found", "no such route");
     }

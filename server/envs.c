@@ -176,8 +176,9 @@ bool envs_ready(struct srv *s, int env, char *error, size_t size)
 }
 
 /* Opens environment env's bundle as the store holds it now and swaps it
- * in when it verifies; else keeps the old and records why. */
-static void env_load(struct srv *s, int env, const char *ref_id,
+ * in when it verifies; else keeps the old and records why. True when it
+ * failed for want of memory (to be tried again). */
+static bool env_load(struct srv *s, int env, const char *ref_id,
                      bool policy_moved)
 {
     struct srv_env *e = &s->envs[env];
@@ -219,7 +220,7 @@ static void env_load(struct srv *s, int env, const char *ref_id,
         fprintf(stderr, "struere serve: %s: %s: %s\n", struere_env_name(env),
                 gone ? "no longer served" : "not loaded", e->error);
         loaded_put(gone);
-        return;
+        return rc == STRUERE_ENOMEM;
     }
     l->rt = rt;
     l->actors = actors_new(); /* NULL: actors made per request */
@@ -238,9 +239,12 @@ static void env_load(struct srv *s, int env, const char *ref_id,
         fprintf(stderr, "struere serve: %s: serving %.12s\n",
                 struere_env_name(env), l->commit);
     loaded_put(old);
+    return false;
 }
 
-static void keys_load(struct srv *s)
+/* Loads the key records; true when that failed for want of memory (to
+ * be tried again: meanwhile no key is accepted). */
+static bool keys_load(struct srv *s)
 {
     struct srv_keys *k = calloc(1, sizeof(*k));
     struere_error err = {0};
@@ -262,7 +266,7 @@ static void keys_load(struct srv *s)
         fprintf(stderr, "struere serve: keys not loaded: %s\n", s->keys_error);
         free(k);
         keys_put(old);
-        return;
+        return rc == STRUERE_ENOMEM;
     }
     atomic_init(&k->refs, 1);
     snprintf(k->commit, sizeof(k->commit), "%s", struere_keyring_commit(k->kr));
@@ -273,6 +277,7 @@ static void keys_load(struct srv *s)
     s->keys_error[0] = 0;
     pthread_mutex_unlock(&s->keys_mu);
     keys_put(old);
+    return false;
 }
 
 /* The ids of the refs that decide what is served. */
@@ -309,17 +314,21 @@ static void refs_read(struct rt_git *g, struct ref_state *r)
         ref_hex(g, watched_refs[i], r->trust[i]);
 }
 
-/* Loads what changed between *old and *now (everything when force). */
-static void refs_apply(struct srv *s, const struct ref_state *old,
+/* Loads what changed between *old and *now (everything when force).
+ * True when a load failed for want of memory: the follower tries again
+ * on its next round, although no ref moved. */
+static bool refs_apply(struct srv *s, const struct ref_state *old,
                        const struct ref_state *now, bool force)
 {
     bool trust = force || memcmp(old->trust, now->trust, sizeof(now->trust));
+    bool again = false;
     if (trust || strcmp(old->keys, now->keys))
-        keys_load(s);
+        again |= keys_load(s);
     for (int env = 1; env <= 3; env++)
         if (now->env[env][0] && (trust || strcmp(old->env[env], now->env[env])))
-            env_load(s, env, now->env[env],
-                     strcmp(old->trust[0], now->trust[0]) != 0);
+            again |= env_load(s, env, now->env[env],
+                              strcmp(old->trust[0], now->trust[0]) != 0);
+    return again;
 }
 
 void envs_init(struct srv *s)
@@ -335,8 +344,8 @@ void envs_init(struct srv *s)
     }
     refs_read(g, &now);
     rt_git_close(g);
-    refs_apply(s, &zero, &now, true);
-    if ((s->refs = malloc(sizeof(now))))
+    /* without s->refs, the follower's first round loads everything */
+    if (!refs_apply(s, &zero, &now, true) && (s->refs = malloc(sizeof(now))))
         memcpy(s->refs, &now, sizeof(now));
 }
 
@@ -384,6 +393,7 @@ static void *follow(void *arg)
     struct ref_state last = {0}, now;
     int64_t next_fetch = 0;
     struct trim_state trim = {0, 0};
+    bool again = false; /* a load ran out of memory: everything again */
     if (s->refs)
         memcpy(&last, s->refs, sizeof(last));
     while (!atomic_load(&s->stopping)) {
@@ -409,9 +419,9 @@ static void *follow(void *arg)
             next_fetch = now_ms() + 1000 * (int64_t)s->cfg.interval;
         }
         refs_read(g, &now);
-        bool moved = force || memcmp(&last, &now, sizeof(now));
+        bool moved = force || again || memcmp(&last, &now, sizeof(now));
         if (moved)
-            refs_apply(s, &last, &now, force);
+            again = refs_apply(s, &last, &now, force || again);
         last = now;
         trim_if_due(s, &trim, moved);
         /* the store's packs may change on disk (a repack, a fetch by

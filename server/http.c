@@ -18,6 +18,7 @@
 
 #include "../runtime/src/rt_crypto.h"
 #include "embedded.h"
+#include "jsonmem.h"
 #include "mhd.h"
 
 extern const struct embedded_file embedded_dashboard[];
@@ -35,6 +36,7 @@ struct req {
     char *body;
     size_t len, cap;
     bool too_big, answered;
+    bool oom;     /* memory for its body could not be had */
     bool claimed; /* the deadline clock stopped: the request is in */
     int status;
     int env;
@@ -85,13 +87,49 @@ void reply_error(struct srv_reply *r, int status, const char *code,
     r->len = 0;
     r->f = open_memstream(&r->body, &r->len);
     r->status = status;
-    json_t *j =
-        json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (!r->f) {
+        r->oom = true;
+        return;
+    }
+    /* written as jansson writes it ({"error":{"code":..,"message":..}}),
+     * without building a tree that could lose a member */
+    fputs("{\"error\":{\"code\":", r->f);
+    rtout_json_string(r->f, code);
+    fputs(",\"message\":", r->f);
+    rtout_json_string(r->f, msg);
+    fputs("}}\n", r->f);
+}
+
+/* What is answered when memory runs out: from memory of its own. */
+static const char oom_body[] =
+    "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}\n";
+
+void reply_oom(struct srv_reply *r)
+{
     if (r->f)
-        fprintf(r->f, "%s\n", s ? s : "{\"error\":{}}");
-    free(s);
-    json_decref(j);
+        fclose(r->f);
+    r->f = NULL;
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+    r->status = 500;
+    r->env = 0;
+    r->oom = true;
+}
+
+/* Failures to allocate on this thread that the request's code saw
+ * (srv_out_of_memory) or jansson's (jsonmem.h): a request during which
+ * either count moves is answered as out of memory, whatever it built. */
+static _Thread_local unsigned long oom_seen;
+
+void srv_out_of_memory(void)
+{
+    oom_seen++;
+}
+
+static unsigned long oom_count(void)
+{
+    return oom_seen + json_mem_thread_failures();
 }
 
 static double since(const struct timespec *t0)
@@ -106,16 +144,24 @@ static double since(const struct timespec *t0)
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
                                   struct srv_reply *r)
 {
-    if (r->f) {
-        fclose(r->f);
-        r->f = NULL;
-    }
+    /* a stream that could not grow holds less than was written */
+    if (r->f && fclose(r->f) != 0)
+        reply_oom(r);
+    r->f = NULL;
     if (!q->claimed && !deadline_answering(q->conn)) {
         free(r->body); /* answered 408 meanwhile (deadline.c) */
         return MHD_NO;
     }
+    if (r->oom) {
+        free(r->body);
+        r->body = NULL;
+        r->len = sizeof(oom_body) - 1;
+        r->status = 500;
+        r->ctype = NULL;
+        r->env = 0;
+    }
     struct MHD_Response *resp = mhd.create_response_from_buffer(
-        r->len, r->body ? r->body : (void *)"",
+        r->len, r->body ? r->body : (void *)(r->oom ? oom_body : ""),
         r->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         free(r->body);
@@ -158,12 +204,15 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
     return ok;
 }
 
-static bool reply_open(struct srv_reply *r)
+/* A reply begun: 200 and an empty body, or (no memory for its stream)
+ * the answer to running out of memory. */
+static void reply_open(struct srv_reply *r)
 {
     memset(r, 0, sizeof(*r));
     r->status = 200;
     r->f = open_memstream(&r->body, &r->len);
-    return r->f != NULL;
+    if (!r->f)
+        reply_oom(r);
 }
 
 /* /ready: every environment whose branch exists is loaded and its last
@@ -357,16 +406,22 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         struct srv_conn *conn = conn_of(c);
         if (!deadline_request_begins(conn))
             return MHD_NO; /* answered 408 already (deadline.c) */
-        if (!(q = calloc(1, sizeof(*q))))
-            return MHD_NO;
+        if (!(q = calloc(1, sizeof(*q)))) {
+            /* answered at once, the connection closed after it (a body
+             * still coming is not read) */
+            struct req none = {.claimed = true};
+            reply_open(&r);
+            reply_oom(&r);
+            r.close = true;
+            return send_reply(c, &none, &r);
+        }
         q->conn = conn;
         clock_gettime(CLOCK_MONOTONIC, &q->start);
         atomic_fetch_add(&s->inflight, 1);
         *con_cls = q;
         q->parsed = route_parse(&q->route, &q->allow, method, url);
         if (atomic_load(&s->connections) > (long)s->max_connections) {
-            if (!reply_open(&r))
-                return MHD_NO;
+            reply_open(&r);
             reply_error(&r, 503, "too_many_connections",
                         "the server holds at most %u connections at once; "
                         "retry later",
@@ -377,8 +432,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         const char *cl =
             mhd.lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > SRV_BODY_MAX) {
-            if (!reply_open(&r))
-                return MHD_NO;
+            reply_open(&r);
             reply_error(&r, 413, "body_too_large",
                         "a request body holds at most %d bytes", SRV_BODY_MAX);
             return send_reply(c, q, &r);
@@ -419,13 +473,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
             q->too_big = true;
             return MHD_YES;
         }
+        if (q->oom)
+            return MHD_YES; /* read, and answered as out of memory */
         if (q->len + n + 1 > q->cap) {
             size_t cap = q->cap ? q->cap : 4096;
             while (cap < q->len + n + 1)
                 cap *= 2;
             char *b = realloc(q->body, cap);
-            if (!b)
-                return MHD_NO;
+            if (!b) {
+                q->oom = true;
+                return MHD_YES;
+            }
             q->body = b;
             q->cap = cap;
         }
@@ -440,13 +498,20 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     if (!deadline_answering(q->conn))
         return MHD_NO; /* answered 408 already (deadline.c) */
     q->claimed = true;
-    if (!reply_open(&r))
-        return MHD_NO;
+    unsigned long oom_before = oom_count();
+    reply_open(&r);
     if (q->too_big)
         reply_error(&r, 413, "body_too_large",
                     "a request body holds at most %d bytes", SRV_BODY_MAX);
-    else
+    else if (!q->oom && !r.oom)
         answer(s, c, q, &r);
+    if (q->oom || oom_count() != oom_before) {
+        if (r.job) { /* not started */
+            subcommand_job_cancel(r.job);
+            r.job = NULL;
+        }
+        reply_oom(&r);
+    }
     if (r.job) {
         /* computed on a thread of its own, this connection suspended
          * meanwhile: the worker thread goes on with its other
@@ -630,11 +695,16 @@ int srv_run(const struct srv_config *cfg, char *err, size_t errsize)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
                      (v6 ? MHD_USE_IPv6 : 0) | MHD_USE_ERROR_LOG;
+    /* one thread: libmicrohttpd's own polling thread, without a pool (it
+     * warns of a pool of one, or of none) */
+    struct MHD_OptionItem pool[] = {
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+         (intptr_t)threads, NULL},
+        {MHD_OPTION_END, 0, NULL}};
     struct MHD_Daemon *d = mhd.start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, handler, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-        conns, MHD_OPTION_CONNECTION_TIMEOUT, idle,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_ARRAY, pool,
+        MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT, idle,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SRV_HEADER_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_NOTIFY_CONNECTION,
         connection_notify, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,

@@ -253,6 +253,7 @@ struct srv_reply {
     int env;           /* Struere-Environment, 0 none */
     char commit[41];   /* Struere-Commit */
     bool close;        /* Connection: close after the answer */
+    bool oom;          /* answered as out of memory (reply_oom) */
     /* A child to run before the answer (subcommand_answer): http.c runs
      * it on a thread of its own, its connection suspended meanwhile. */
     struct subcommand_job *job;
@@ -261,6 +262,15 @@ struct srv_reply {
 /* Sets an error answer {"error":{"code","message"}}. */
 void reply_error(struct srv_reply *r, int status, const char *code,
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Sets the answer to running out of memory: 500 {"error":{"code":
+ * "internal","message":"out of memory"}}, from memory of its own,
+ * whatever was written before. */
+void reply_oom(struct srv_reply *r);
+/* Says that the request being answered on this thread ran out of memory
+ * somewhere (a call that returned STRUERE_ENOMEM, an allocation that
+ * failed): its answer is then reply_oom's, whatever was built. jansson's
+ * failures are counted without it (jsonmem.h). */
+void srv_out_of_memory(void);
 
 struct srv_route;
 /* The /v1 answers (api.c): the key already checked, `l` the key's
@@ -279,6 +289,7 @@ void dashboard_answer(struct srv *s, const struct srv_route *rt,
 #define SUBCOMMAND_LATE (-2)
 #define SUBCOMMAND_STOPPED (-3)
 #define SUBCOMMAND_GONE (-4)
+#define SUBCOMMAND_NOMEM (-5) /* no memory for its output: killed */
 /* A child's output, malloc'd (data may be NULL when len is 0). */
 struct subcommand_output {
     char *data;
@@ -310,8 +321,8 @@ struct subcommand {
 };
 /* Runs c: its output appended to c->out, its diagnostics' first line (without
  * "struere: ") to diag (dsize >= 1). Returns its exit status; or
- * SUBCOMMAND_LATE, SUBCOMMAND_STOPPED or SUBCOMMAND_GONE (killed); or
- * SUBCOMMAND_FAILED:
+ * SUBCOMMAND_LATE, SUBCOMMAND_STOPPED, SUBCOMMAND_GONE or SUBCOMMAND_NOMEM
+ * (killed); or SUBCOMMAND_FAILED:
  * not run, stopped by a signal, output past SUBCOMMAND_OUTPUT_MAX, or none
  * at all when c->out wants some (diag says which). */
 int subcommand_run(const struct subcommand *c, char *diag, size_t dsize);
@@ -350,6 +361,9 @@ struct srv_reply *subcommand_job_reply(struct subcommand_job *j);
 bool subcommand_job_gone(const struct subcommand_job *j);
 /* Frees j and its answer's body (NULL: nothing). */
 void subcommand_job_free(struct subcommand_job *j);
+/* Frees j, made by subcommand_answer but never started (the request ran
+ * out of memory meanwhile), and gives back its places. */
+void subcommand_job_cancel(struct subcommand_job *j);
 /* server/dashboard/index.html is embedded_dashboard[0] (embedded.h),
  * written at build time by scripts/embed.sh. */
 

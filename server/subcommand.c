@@ -236,7 +236,7 @@ int subcommand_run(const struct subcommand *c, char *diag, size_t dsize)
                     result = SUBCOMMAND_FAILED;
                 } else if (c->out && grow(c->out, buf, len) < 0) {
                     why = "out of memory";
-                    result = SUBCOMMAND_FAILED;
+                    result = SUBCOMMAND_NOMEM;
                 }
             } else if (dsize > 1) {
                 size_t room = dsize - 1 - dlen;
@@ -332,6 +332,14 @@ void subcommand_job_free(struct subcommand_job *j)
     free(j);
 }
 
+void subcommand_job_cancel(struct subcommand_job *j)
+{
+    struct srv *s = j->s;
+    subcommand_job_free(j);
+    atomic_fetch_sub(&s->job_threads, 1);
+    atomic_fetch_sub(&s->children, 1);
+}
+
 struct srv_reply *subcommand_job_reply(struct subcommand_job *j)
 {
     return &j->reply;
@@ -375,7 +383,7 @@ void subcommand_answer(struct srv *s, struct srv_reply *r, const char *what,
         subcommand_job_free(j);
         atomic_fetch_sub(&s->job_threads, 1);
         atomic_fetch_sub(&s->children, 1);
-        reply_error(r, 500, "internal", "%s: out of memory", what);
+        srv_out_of_memory();
         return;
     }
     j->s = s;
@@ -427,7 +435,9 @@ static void job_run(struct subcommand_job *j)
         j->gone = true; /* no answer: nothing is sent (http.c) */
         return;
     }
-    if (rc == SUBCOMMAND_LATE)
+    if (rc == SUBCOMMAND_NOMEM)
+        reply_oom(r);
+    else if (rc == SUBCOMMAND_LATE)
         reply_error(r, 503, "timeout", "%s %s", what, diag);
     else if (rc == SUBCOMMAND_STOPPED)
         reply_error(r, 503, "stopping", "%s: %s", what, diag);

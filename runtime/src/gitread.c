@@ -185,11 +185,14 @@ static char *join(const char *a, const char *b)
 
 static bool is_kind(const char *dir, const char *name, mode_t kind)
 {
-    char *p = join(dir, name);
+    /* on the stack: a failed allocation must not read as "not there" */
+    char p[4096];
+    size_t n = strlen(dir);
+    int w = snprintf(p, sizeof(p), "%s%s%s", dir,
+                     n && dir[n - 1] != '/' ? "/" : "", name);
     struct stat st;
-    bool yes = p && stat(p, &st) == 0 && (st.st_mode & S_IFMT) == kind;
-    free(p);
-    return yes;
+    return w > 0 && (size_t)w < sizeof(p) && stat(p, &st) == 0 &&
+           (st.st_mode & S_IFMT) == kind;
 }
 
 /* A git directory: HEAD, and objects and refs (here or in commondir). */
@@ -214,12 +217,16 @@ static char *absolute(const char *path, bool slash)
 }
 
 /* The directory a "gitdir: X" file or a commondir file names, relative to
- * `base`; NULL when the file does not hold one. */
-static char *named_dir(const char *base, const char *file)
+ * `base`; NULL when the file does not hold one, or (*oom set) when memory
+ * ran out. */
+static char *named_dir(const char *base, const char *file, bool *oom)
 {
     char *text, *path = join(base, file), *out = NULL;
     size_t len;
-    if (!path || slurp(path, REF_FILE_LIMIT, &text, &len, NULL) != 0) {
+    int rc =
+        path ? slurp(path, REF_FILE_LIMIT, &text, &len, NULL) : STRUERE_ENOMEM;
+    *oom = rc == STRUERE_ENOMEM;
+    if (rc != 0) {
         free(path);
         return NULL;
     }
@@ -237,7 +244,9 @@ static char *named_dir(const char *base, const char *file)
     s[strcspn(s, "\r\n")] = '\0';
     if (*s) {
         char *full = s[0] == '/' ? strdup(s) : join(base, s);
+        errno = 0;
         out = full ? absolute(full, true) : NULL;
+        *oom = !full || (!out && errno == ENOMEM);
         free(full);
     }
     free(text);
@@ -264,7 +273,13 @@ static int open_at(struct rt_git *g, const char *real, const char *path,
     if (is_dir && is_git_dir(dotgit)) {
         g->dir = join(dotgit, "");
     } else if (is_file) {
-        g->dir = named_dir(real, ".git");
+        bool oom;
+        g->dir = named_dir(real, ".git", &oom);
+        if (!g->dir && oom) {
+            free(dotgit);
+            return rt_fail(err, STRUERE_ENOMEM,
+                           "out of memory opening a store");
+        }
         if (!g->dir || !is_git_dir(g->dir)) {
             free(dotgit);
             return rt_fail(err, STRUERE_ESTORE,
@@ -300,13 +315,16 @@ static int open_real(struct rt_git **out, const char *real, const char *path,
     if (!g)
         return rt_fail(err, STRUERE_ENOMEM, "out of memory opening a store");
     int rc = open_at(g, real, path, err);
+    bool oom = false;
     if (rc == 0 && !(g->common = is_kind(g->dir, "commondir", S_IFREG)
-                                     ? named_dir(g->dir, "commondir")
+                                     ? named_dir(g->dir, "commondir", &oom)
                                      : strdup(g->dir)))
-        rc = rt_fail(err, STRUERE_ESTORE,
-                     "store %s is not a git repository: its commondir names "
-                     "no directory",
-                     path);
+        rc = oom || !is_kind(g->dir, "commondir", S_IFREG)
+                 ? rt_fail(err, STRUERE_ENOMEM, "out of memory opening a store")
+                 : rt_fail(err, STRUERE_ESTORE,
+                           "store %s is not a git repository: its commondir "
+                           "names no directory",
+                           path);
     if (rc < 0) {
         rt_git_close(g);
         return rc;

@@ -210,6 +210,14 @@ static int store_open(struct rt_git **g, const char *store, struere_error *err)
     return rt_git_open(g, store ? store : ".", err);
 }
 
+/* What a failure `rc` on the way to a reading is reported as: `as`,
+ * except running out of memory, which says nothing of the store and
+ * stays STRUERE_ENOMEM (a server tries that again). */
+static int failed_as(int rc, int as)
+{
+    return rc == STRUERE_ENOMEM ? rc : as;
+}
+
 /* The commit `ref` names; `hint` says how to create a missing ref. */
 static int ref_commit(struct rt_git *g, const char *ref, const char *hint,
                       unsigned char id[RT_GIT_ID], struere_error *err)
@@ -220,8 +228,8 @@ static int ref_commit(struct rt_git *g, const char *ref, const char *hint,
         return rt_fail(err, STRUERE_ESTORE, "store %s has no %s (%s)",
                        rt_git_name(g), ref, hint);
     if (rc < 0)
-        return rt_fail(err, STRUERE_ESTORE, "%s cannot be read: %.400s", ref,
-                       e.message);
+        return rt_fail(err, failed_as(rc, STRUERE_ESTORE),
+                       "%s cannot be read: %.400s", ref, e.message);
     return 0;
 }
 
@@ -243,8 +251,8 @@ static int commit_file(struct rt_git *g, const char *ref,
     if (found == STRUERE_ENOTFOUND)
         return rt_fail(err, rc, "%s has no %s", ref, path);
     if (found < 0) /* the commit, or a tree on the way (its reason) */
-        return rt_fail(err, rc, "%s: %s cannot be read: %.400s", ref, path,
-                       e.message);
+        return rt_fail(err, failed_as(found, rc),
+                       "%s: %s cannot be read: %.400s", ref, path, e.message);
     if (!file)
         return rt_fail(err, rc, "%s: %s is not a file", ref, path);
     found = rt_git_read(g, blob, RT_GIT_BLOB, limit, out, &e);
@@ -437,7 +445,7 @@ static int manifest_match(struct rt_git *repo, const char *ref,
     int rc = commit_file(repo, ref, id, "manifest.json", (size_t)1 << 20,
                          &manifest, &e);
     if (rc < 0)
-        return rt_fail(err, STRUERE_EDIGEST,
+        return rt_fail(err, failed_as(rc, STRUERE_EDIGEST),
                        "%s (commit %s): the bundle's digest cannot be "
                        "checked: %s",
                        ref, short_id, e.message);
@@ -610,11 +618,12 @@ static int trust_read(struct rt_git *repo, const char *trust_file,
                              trust_file)
                    : 0;
     if (rc < 0)
-        return rt_fail(err, STRUERE_ETRUST, TRUST_REF " cannot be read: %.400s",
-                       e.message);
+        return rt_fail(err, failed_as(rc, STRUERE_ETRUST),
+                       TRUST_REF " cannot be read: %.400s", e.message);
     rc = commit_file(repo, TRUST_REF, id, "trust.json", TRUST_LIMIT, &obj, err);
     if (rc < 0)
-        return rt_fail(err, STRUERE_ETRUST, "%.400s", err ? err->message : "");
+        return rt_fail(err, failed_as(rc, STRUERE_ETRUST), "%.400s",
+                       err ? err->message : "");
     if (trust_file) {
         rc = rt_file_read(trust_file, TRUST_LIMIT, &pinned, &pinned_len, err);
         if (rc == STRUERE_ENOTFOUND)
@@ -997,8 +1006,8 @@ static int keyring_read(struere_keyring *kr, struct rt_git *repo,
                              "out of memory opening a keyring");
     }
     if (rc < 0)
-        return rt_fail(err, STRUERE_ESTORE, KEYS_REF " cannot be read: %.400s",
-                       e.message);
+        return rt_fail(err, failed_as(rc, STRUERE_ESTORE),
+                       KEYS_REF " cannot be read: %.400s", e.message);
     rc = commit_file(repo, KEYS_REF, id, KEYS_FILE, KEYS_JSON_LIMIT, &obj, err);
     if (rc < 0)
         return rc;

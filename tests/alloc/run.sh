@@ -4,6 +4,12 @@
 #  - libstruere: failalloc-runtime opens a bundle, decides, renders a
 #    system prompt and matches an automation with each of their
 #    allocations failing in turn (every N);
+#  - `struere serve` (serve_alloc.py): every allocation of each request
+#    failing in turn, on every route with each key kind, the dashboard's
+#    and the probes among them, then while a moved branch is reloaded: a
+#    request is answered as without the failure or 500 out of memory, the
+#    same request is then answered as before, a reload keeps the last
+#    bundle and is tried again, SIGTERM exits 0;
 #  - the compiler, on the example project, one thread (so that
 #    allocations come in about one order), with the Nth allocation
 #    failing, for N = 1, 1+STRIDE, 1+2*STRIDE, ... and the last one, where
@@ -42,17 +48,26 @@ if ! "$b/struere" -C fixtures/example build --out "$tmp/bundles" >"$tmp/out" 2>&
     echo "alloc: 0 passed, 1 failed"
     exit 1
 fi
-out=$("$b/failalloc-runtime" "$tmp/bundles" 2>&1)
-rc=$?
-printf '%s\n' "$out" | grep -v '^alloc-runtime: '
-p=$(printf '%s\n' "$out" | sed -n -E 's/^alloc-runtime: ([0-9]+) passed, ([0-9]+) failed$/\1/p')
-f=$(printf '%s\n' "$out" | sed -n -E 's/^alloc-runtime: ([0-9]+) passed, ([0-9]+) failed$/\2/p')
-if [ -z "$p" ] || [ "$rc" -ne 0 ]; then
-    echo "FAIL failalloc-runtime (exit $rc)"
-    f=$((${f:-0} + 1))
-fi
-pass=$((pass + ${p:-0}))
-fail=$((fail + f))
+# tally NAME PROGRAM ARGS...: runs a program that ends "NAME: N passed, M
+# failed", prints the rest of its output and adds its counts (a program
+# that fails without its line counts as one failure).
+tally() {
+    name=$1
+    shift
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out" | grep -v "^$name: [0-9]* passed"
+    p=$(printf '%s\n' "$out" | sed -n -E "s/^$name: ([0-9]+) passed, ([0-9]+) failed\$/\\1/p")
+    f=$(printf '%s\n' "$out" | sed -n -E "s/^$name: ([0-9]+) passed, ([0-9]+) failed\$/\\2/p")
+    if [ -z "$p" ] || [ "$rc" -ne 0 ]; then
+        echo "FAIL $name (exit $rc)"
+        f=$((${f:-0} + 1))
+    fi
+    pass=$((pass + ${p:-0}))
+    fail=$((fail + f))
+}
+tally alloc-runtime "$b/failalloc-runtime" "$tmp/bundles"
+tally serve-alloc python3 "$(dirname "$0")/serve_alloc.py" "$b" "$tmp/serve"
 
 S=$b/struere-failalloc
 STRUERE_THREADS=1

@@ -51,5 +51,6 @@ extern const struct test sha1_tests[];
 extern const struct test index_tests[];
 extern const struct test handler_tests[];
 extern const struct test body_tests[];
+extern const struct test json_tree_tests[];
 
 #endif

@@ -23,7 +23,7 @@ int main(void)
         text_tests,       yaml_tests,    schema_tests,        sha256_tests,
         crc_tests,        project_tests, loose_deflate_tests, blob_id_tests,
         cache_file_tests, arena_tests,   pool_tests,          sha1_tests,
-        index_tests,      handler_tests, body_tests};
+        index_tests,      handler_tests, body_tests,          json_tree_tests};
     int tests = 0, failing = 0;
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
         for (const struct test *c = tables[t]; c->name; c++) {
