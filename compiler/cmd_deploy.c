@@ -94,27 +94,65 @@ static json_t *read_json(struct store *s, const char *id)
  * what changed, not the project's size (deploy stays constant-time).
  * *unread: a definition of either side could not be read (then the diff
  * lacks it, and must not be believed). */
+/* One changed rendering of the review trees. */
+struct review_change {
+    int order; /* its kind's place in a bundle (STRUERE_KIND_*) */
+    int kind;  /* enum kind */
+    const struct store_change *change;
+    char slug[512];
+};
+
+/* The place of compiler kind k among a bundle's kinds. */
+static int bundle_order(int k)
+{
+    for (int r = 0; r < STRUERE_KIND_COUNT; r++)
+        if (!strcmp(struere_kind_name(r), kind_table[k].name))
+            return r;
+    return STRUERE_KIND_COUNT;
+}
+
+static int review_change_cmp(const void *pa, const void *pb)
+{
+    const struct review_change *a = pa, *b = pb;
+    if (a->order != b->order)
+        return a->order < b->order ? -1 : 1;
+    return strcmp(a->slug, b->slug);
+}
+
 static json_t *production_diff(struct store *s, const char *a, const char *b,
                                const char *la, const char *lb, bool *unread)
 {
     struct store_change *ch;
-    size_t n;
+    size_t n, m = 0;
     const char *prefix = "review/production/";
     if (store_changes(s, a, b, prefix, &ch, &n) != STORE_OK)
         return NULL;
-    json_t *doc = semdiff_new(la, lb);
-    for (size_t i = 0; i < n; i++) {
-        char name[512];
-        int k = compile_review_parse(ch[i].path, name, sizeof(name));
+    /* listed as semdiff_bundles lists two bundles' changes, not in the
+     * trees' path order: deploy says the same whichever way it found
+     * them */
+    struct review_change *rc = calloc(n ? n : 1, sizeof(*rc));
+    json_t *doc = rc ? semdiff_new(la, lb) : NULL;
+    for (size_t i = 0; doc && i < n; i++) {
+        int k =
+            compile_review_parse(ch[i].path, rc[m].slug, sizeof(rc[m].slug));
         if (k < 0)
             continue;
-        json_t *x = read_json(s, ch[i].old_id);
-        json_t *y = read_json(s, ch[i].new_id);
-        *unread |= (ch[i].old_id[0] && !x) || (ch[i].new_id[0] && !y);
-        semdiff_add(doc, kind_table[k].name, name, x, y);
+        rc[m].kind = k;
+        rc[m].order = bundle_order(k);
+        rc[m++].change = &ch[i];
+    }
+    if (doc)
+        qsort(rc, m, sizeof(*rc), review_change_cmp);
+    for (size_t i = 0; doc && i < m; i++) {
+        json_t *x = read_json(s, rc[i].change->old_id);
+        json_t *y = read_json(s, rc[i].change->new_id);
+        *unread |=
+            (rc[i].change->old_id[0] && !x) || (rc[i].change->new_id[0] && !y);
+        semdiff_add(doc, kind_table[rc[i].kind].name, rc[i].slug, x, y);
         json_decref(x);
         json_decref(y);
     }
+    free(rc);
     free(ch);
     return doc;
 }
@@ -221,7 +259,7 @@ static bool review_recorded(struct store *s, const char *a, const char *b,
     unsigned char org[2][32];
     *org_changed = false;
     for (int k = 0; k < 2; k++) {
-        char tree[41], blob[41];
+        char tree[41], blob[41], sources[41];
         if (!ids[k][0]) {
             rt_sha256("", 0, org[k]);
             continue;
@@ -229,7 +267,9 @@ static bool review_recorded(struct store *s, const char *a, const char *b,
         if (store_tree_id(s, ids[k], "review/production", tree) != STORE_OK ||
             store_blob_id(s, ids[k], compile_bundle_path(ENV_PRODUCTION),
                           blob) != STORE_OK ||
-            !verify_review_recorded(s, tree, ENV_PRODUCTION, blob, org[k]))
+            store_blob_id(s, ids[k], "sources", sources) != STORE_OK ||
+            !verify_review_recorded(s, tree, ENV_PRODUCTION, blob, sources,
+                                    org[k]))
             return false;
     }
     *org_changed = a[0] && memcmp(org[0], org[1], 32) != 0;

@@ -231,6 +231,8 @@ static void trust_bodies(struct store *s, struere_bundle *b, const char *id,
  * (record_review). */
 static bool parent_ours(const struct branch *b)
 {
+    const struct store_blob *sources =
+        find_blob(b->blobs, b->nblobs, "sources");
     for (int e = 0; e < ENV_COUNT; e++) {
         char path[64], tree[41];
         unsigned char org[32];
@@ -238,8 +240,10 @@ static bool parent_ours(const struct branch *b)
         const struct store_blob *blob =
             find_blob(b->blobs, b->nblobs, compile_bundle_path((enum env)e));
         if ((b->env_mask & (1u << e)) &&
-            (!blob || store_tree_id(b->s, b->parent, path, tree) != STORE_OK ||
-             !verify_review_recorded(b->s, tree, e, blob->id, org)))
+            (!blob || !sources ||
+             store_tree_id(b->s, b->parent, path, tree) != STORE_OK ||
+             !verify_review_recorded(b->s, tree, e, blob->id, sources->id,
+                                     org)))
             return false;
     }
     return true;
@@ -968,6 +972,9 @@ static void record_review(const struct branch *b, const struct project *p,
     char org[1024];
     snprintf(org, sizeof(org), "%s\n%s", bundle_organization_id(p),
              bundle_project_name(p));
+    char sources[41];
+    if (store_blob_id(b->s, b->new_id, "sources", sources) != STORE_OK)
+        return;
     for (int e = 0; b->rc == DEV_OK && e < ENV_COUNT; e++) {
         char path[64], tree[41], in_commit[41];
         snprintf(path, sizeof(path), "review/%s", env_names[e]);
@@ -976,7 +983,7 @@ static void record_review(const struct branch *b, const struct project *p,
             store_blob_id(b->s, b->new_id, compile_bundle_path((enum env)e),
                           in_commit) == STORE_OK &&
             !strcmp(in_commit, ids[e]))
-            verify_record_review(b->s, tree, e, ids[e], org);
+            verify_record_review(b->s, tree, e, ids[e], sources, org);
     }
 }
 

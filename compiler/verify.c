@@ -117,14 +117,14 @@ bool verify_recorded(struct store *s, const char *blob, int env,
 
 /* A review record's text: the bundle's blob id, the SHA-256 of its
  * organization id in hex, the environment, and the MAC of all of them
- * with the tree id. */
+ * with the tree id and the commit's sources list's blob id. */
 static bool review_text(struct store *s, const char *tree, int env,
-                        const char *blob, const char *org_hex, bool create,
-                        char buf[256])
+                        const char *blob, const char *sources,
+                        const char *org_hex, bool create, char buf[256])
 {
-    char signed_part[200], mac_hex[65];
-    snprintf(signed_part, sizeof(signed_part), "review %s %s %s %s", tree, blob,
-             org_hex, env_names[env]);
+    char signed_part[240], mac_hex[65];
+    snprintf(signed_part, sizeof(signed_part), "review %s %s %s %s %s", tree,
+             blob, sources, org_hex, env_names[env]);
     if (!record_mac(s, signed_part, create, mac_hex))
         return false;
     snprintf(buf, 256, "%s %s %s %s\n", blob, org_hex, env_names[env], mac_hex);
@@ -132,26 +132,28 @@ static bool review_text(struct store *s, const char *tree, int env,
 }
 
 void verify_record_review(struct store *s, const char *tree, int env,
-                          const char *blob, const char *organization)
+                          const char *blob, const char *sources,
+                          const char *organization)
 {
     char dir[4200], name[64], text[256], org_hex[65];
     unsigned char org[32];
-    if (!is_object_id(tree) || !is_object_id(blob) ||
+    if (!is_object_id(tree) || !is_object_id(blob) || !is_object_id(sources) ||
         !records_dir(s, dir, sizeof(dir)))
         return;
     rt_sha256(organization, strlen(organization), org);
     rt_sha256_hex(org, org_hex);
-    if (!review_text(s, tree, env, blob, org_hex, true, text))
+    if (!review_text(s, tree, env, blob, sources, org_hex, true, text))
         return;
     snprintf(name, sizeof(name), "%s.%s.review", tree, env_names[env]);
     cache_file_write(dir, name, text, strlen(text));
 }
 
 bool verify_review_recorded(struct store *s, const char *tree, int env,
-                            const char *blob, unsigned char organization[32])
+                            const char *blob, const char *sources,
+                            unsigned char organization[32])
 {
     char name[64], got[256], want[256], org_hex[65];
-    if (!is_object_id(tree) || !is_object_id(blob))
+    if (!is_object_id(tree) || !is_object_id(blob) || !is_object_id(sources))
         return false;
     snprintf(name, sizeof(name), "%s.%s.review", tree, env_names[env]);
     /* "<blob> <organization digest> <env> <mac>" */
@@ -161,7 +163,7 @@ bool verify_review_recorded(struct store *s, const char *tree, int env,
     memcpy(org_hex, got + 41, 64);
     org_hex[64] = '\0';
     if (strspn(org_hex, "0123456789abcdef") != 64 ||
-        !review_text(s, tree, env, blob, org_hex, false, want))
+        !review_text(s, tree, env, blob, sources, org_hex, false, want))
         return false;
     size_t w = strlen(want);
     if (strlen(got) != w || sodium_memcmp(got, want, w) != 0)

@@ -76,9 +76,14 @@ void verify_record(struct store *s, const char *blob, int env,
                    const unsigned char sha256[32]);
 
 /* Records (<tree>.<env>.review) that tree (a commit's review/<env>/
- * tree, 40 hex) is what the bundle blob `blob` of env renders to, for a
- * project whose actor.organizationId comes from `organization` (its
- * organization id and project name): for `dev`, which compiled both. A
+ * tree, 40 hex) is what the bundle blob `blob` of env renders to, and
+ * that both were compiled from the sources the commit's `sources` list
+ * (blob id `sources`) names, for a project whose actor.organizationId
+ * comes from `organization` (its organization id and project name): for
+ * `dev`, which compiled them. dev takes a definition as unchanged from
+ * that list; a commit made by hand could otherwise pair a list of the
+ * sources now with the bodies of older ones, which a run reusing them
+ * would keep for ever (a clean run compiles them again). A
  * promotion then reads the difference from the review trees (what
  * changed, constant time) only when this store recorded both sides'
  * trees as their bundles', and dev reuses definitions only from a
@@ -86,11 +91,13 @@ void verify_record(struct store *s, const char *blob, int env,
  * or bundle written by hand) is not believed: the difference is computed
  * from the bundles, and everything is compiled again. */
 void verify_record_review(struct store *s, const char *tree, int env,
-                          const char *blob, const char *organization);
-/* Whether this store recorded tree as the rendering of blob in env;
- * then *organization receives the SHA-256 of the bundle's organization
- * id. */
+                          const char *blob, const char *sources,
+                          const char *organization);
+/* Whether this store recorded tree as the rendering of blob in env, with
+ * the sources list `sources`; then *organization receives the SHA-256 of
+ * the bundle's organization id. */
 bool verify_review_recorded(struct store *s, const char *tree, int env,
-                            const char *blob, unsigned char organization[32]);
+                            const char *blob, const char *sources,
+                            unsigned char organization[32]);
 
 #endif

@@ -3083,7 +3083,68 @@ t_two_devs() {
     check "two devs: each succeeds or fails with 'moved'; the trees of one run alone; fsck clean${bad:+ ($bad)}" test -z "$bad"
 }
 
-TESTS="e2e diff_fields idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust cache_key cache_dir status_kept existing_blob xcheck_broken lastrun first_dev two_devs"
+# What dev reuses from its last commit, and what deploy reads from the
+# review trees, only where this store recorded them: a commit made by hand
+# that pairs the sources list of now with the bodies of before is
+# compiled again, and a promotion lists its changes in one order whether
+# or not the records are there.
+t_review_binding() {
+    newtest review_binding
+    example proj
+    cd proj || return
+    export SOURCE_DATE_EPOCH=1700000000
+    local c1 c2 new blob idx
+    "$S" dev >/dev/null 2>&1
+    c1=$(ref development)
+    edit roles/teacher.yaml 's.replace("actions: [list, read]", "actions: [list, read, update, delete]", 1)'
+    "$S" dev >/dev/null 2>&1
+    c2=$(ref development)
+    # c1's bundles and review trees (recorded by this store), under a
+    # sources list naming roles/teacher.yaml as it is now
+    new=$(sha <roles/teacher.yaml)
+    blob=$(git show "$c1:sources" |
+        sed "s|^[0-9a-f]* roles/teacher.yaml\$|$new roles/teacher.yaml|" |
+        git hash-object -w --stdin)
+    check "review binding: the forged list names the teacher role as it is now" \
+        sh -c "git cat-file -p $blob | grep -q '^$new roles/teacher.yaml\$'"
+    idx=$W/index
+    GIT_INDEX_FILE=$idx git read-tree "$c1"
+    GIT_INDEX_FILE=$idx git update-index --cacheinfo "100644,$blob,sources"
+    git update-ref refs/heads/struere/development \
+        "$(git commit-tree "$(GIT_INDEX_FILE=$idx git write-tree)" -p "$c2" -m 'by hand')"
+    clean_copy
+    run "$S" dev
+    rc_is "review binding: dev after a commit made by hand" 0
+    out_has "review binding: ... compiles the teacher role again (it is not the list's)" '~ role teacher'
+    as_clean "review binding: a sources list made by hand"
+    check "review binding: the committed teacher policy has the actions of the file" \
+        sh -c "git show $(ref development):review/development/roles/t/teacher.json | tr -d ' \n' | grep -q '\"list\",\"read\",\"update\",\"delete\"'"
+    # a promotion across kinds, with a slug whose review file sorts before
+    # its neighbour's although the slug sorts after (teacher-aide.json
+    # before teacher.json; teacher before teacher-aide)
+    "$S" deploy --yes >/dev/null 2>&1
+    sed 's/slug: teacher$/slug: teacher-aide/; s/name: Teacher$/name: Teacher Aide/' \
+        roles/teacher.yaml >roles/teacher-aide.yaml
+    edit roles/teacher.yaml 's.replace("actions: [list, read, update, delete]", "actions: [list, read, update]", 1)'
+    edit automations/send-invoice.yaml 's.replace("description: ", "description: Sent, ", 1)'
+    printf '\nRevision 2.\n' >>agents/front-desk.md
+    run "$S" dev
+    rc_is "review binding: dev after edits of four kinds" 0
+    clean_copy
+    run "$S" deploy --dry-run
+    rc_is "review binding: deploy --dry-run with this store's records" 0
+    cp "$OUT" "$W/recorded"
+    (cd "$W/clean" && "$S" deploy --dry-run >"$W/unrecorded" 2>&1)
+    check "review binding: deploy lists the same changes in the same order with the records and without" \
+        cmp -s "$W/recorded" "$W/unrecorded"
+    check "review binding: ... agents, roles by slug (teacher before teacher-aide, although teacher-aide.json sorts first), then automations" \
+        python3 -c '
+import re, sys
+got = [m.group(1) for m in re.finditer(r"^ *[-+~] (\w+ [\w-]+)$", open(sys.argv[1]).read(), re.M)]
+sys.exit(got != ["agent front-desk", "role teacher", "role teacher-aide", "automation send-invoice"])' "$W/recorded"
+}
+
+TESTS="e2e diff_fields idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust cache_key cache_dir status_kept existing_blob xcheck_broken lastrun first_dev two_devs review_binding"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do
