@@ -1,6 +1,8 @@
 # struere - GNU make. Out-of-tree objects under build/<variant>/.
 #   make            build the struere command (build/release/struere)
-#   make demo       check the bundled example project and print a summary
+#   make demo       check the bundled example project, then run the whole
+#                   workflow on a copy of it in a temporary store (dev,
+#                   keys, deploy, runtime answers, serve, diff, rollback, log)
 #   make test       everything: unit, golden, limits, CLI, fuzz replay
 #   make check      the same tests under ASan+UBSan
 #   make fuzz       run each fuzz target for FUZZ_SECONDS (clang/libFuzzer)

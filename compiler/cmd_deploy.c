@@ -53,8 +53,9 @@ static const char deploy_usage[] =
     "  --push REMOTE  push refs/heads/struere/production to a git remote\n";
 
 static const char rollback_usage[] =
-    "usage: struere rollback [--to REV] [--yes] [--allow-widening]\n"
-    "                        [--sign FILE]... [--push REMOTE]\n"
+    "usage: struere rollback [--to REV] [--dry-run] [--yes]\n"
+    "                        [--allow-widening] [--sign FILE]...\n"
+    "                        [--push REMOTE]\n"
     "\n"
     "Moves production back to the commit it had before the deploy that\n"
     "brought its current commit (from the reflog), or to REV, which must\n"
@@ -63,7 +64,16 @@ static const char rollback_usage[] =
     "The access it changes is shown first, as for deploy. Rolling back to\n"
     "the previous production commit restores what production had and is\n"
     "never refused for widening access; with --to, a commit production\n"
-    "may never have had, it is gated as deploy is (--allow-widening).\n";
+    "may never have had, it is gated as deploy is (--allow-widening).\n"
+    "\n"
+    "  --to REV       roll back to this development commit instead\n"
+    "  --dry-run      only show the diff\n"
+    "  --yes          do not ask (required when not on a terminal, e.g. CI)\n"
+    "  --allow-widening  roll back under --yes (with --to) even when\n"
+    "                 access widens\n"
+    "  --sign FILE    sign the promotion with this signing key (repeatable;\n"
+    "                 default: STRUERE_SIGNING_KEY)\n"
+    "  --push REMOTE  push refs/heads/struere/production to a git remote\n";
 
 static const char fetch_usage[] =
     "usage: struere fetch [--init] REMOTE\n"
@@ -369,9 +379,9 @@ static int promote(struct store *s, const char *from, const char *to,
     widens = widens && gate && !o->allow_widening && from[0];
     if (widens && o->yes) {
         cli_error("%s: refusing to move production to %.12s: it widens "
-                  "access (above); pass --allow-widening to deploy it "
-                  "anyway",
-                  verb, to);
+                  "access (above); pass --allow-widening to %s anyway",
+                  verb, to,
+                  !strcmp(verb, "rollback") ? "roll back" : "deploy it");
         return EXIT_INVALID;
     }
     if (!o->yes) {

@@ -270,41 +270,81 @@ static int make_actor(const struere_runtime *rt, const struct rt_opts *o,
     return EXIT_OK;
 }
 
-/* The JSON in path (or stdin for "-") as compact text (malloc'd), which
- * must be an object: `must` says what the object is, for the message;
- * a record's members are checked too. NULL (a message printed) when it
- * is not what is wanted. */
-static char *read_json_file(const struct cli *g, const char *path,
-                            const char *what, const char *must, bool record)
+/* A file read for jansson, keeping the reason a read failed (jansson
+ * takes a failed read for the end of the input). */
+struct json_reader {
+    FILE *f;
+    int err;
+};
+
+static size_t json_read(void *buffer, size_t len, void *data)
+{
+    struct json_reader *r = data;
+    size_t n = fread(buffer, 1, len, r->f);
+    if (n == 0 && ferror(r->f)) {
+        r->err = errno ? errno : EIO;
+        return (size_t)-1;
+    }
+    return n;
+}
+
+/* The JSON in path (or stdin for "-") as compact text (*out, malloc'd),
+ * which must be an object: `must` says what the object is, for the
+ * message; a record's members are checked too. Returns EXIT_OK, else
+ * (a message printed, *out NULL) EXIT_IO when the file cannot be opened
+ * or read, EXIT_INVALID when it is not what is wanted. */
+static int read_json_file(char **out, const struct cli *g, const char *path,
+                          const char *what, const char *must, bool record)
 {
     char buf[4096];
     json_error_t jerr;
-    json_t *v;
-    if (!strcmp(path, "-"))
-        v = json_loadf(stdin, 0, &jerr);
-    else
-        v = json_load_file(cli_path(g, path, buf, sizeof(buf)), 0, &jerr);
+    struct json_reader r = {stdin, 0};
+    *out = NULL;
+    if (strcmp(path, "-") &&
+        !(r.f = fopen(cli_path(g, path, buf, sizeof(buf)), "rb"))) {
+        cli_error("%s %s: %s", what, path, strerror(errno));
+        return EXIT_IO;
+    }
+    json_t *v = json_load_callback(json_read, &r, 0, &jerr);
+    if (r.f != stdin)
+        fclose(r.f);
+    if (r.err) {
+        cli_error("%s %s: %s", what, path, strerror(r.err));
+        json_decref(v);
+        return EXIT_IO;
+    }
+    if (!v && json_error_code(&jerr) == json_error_out_of_memory) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
     if (!v) {
-        cli_error("%s %s:%d:%d: %s", what, path, jerr.line, jerr.column,
-                  jerr.text);
-        return NULL;
+        /* jansson's column is the last character it read (1-based, in
+         * characters), 0 when that was a line break: an error at the end
+         * of the input, which is the start of that line. */
+        cli_error("%s %s:%d:%d: %s", what, path, jerr.line,
+                  jerr.column > 0 ? jerr.column : 1, jerr.text);
+        return EXIT_INVALID;
     }
     if (!json_is_object(v)) {
         cli_error("%s %s: must be a JSON object (%s), not %s", what, path, must,
                   rtout_json_type(v));
         json_decref(v);
-        return NULL;
+        return EXIT_INVALID;
     }
     /* A record's members, when present, have these types. */
     char msg[300];
     if (record && rtout_record_problem(v, msg, sizeof(msg))) {
         cli_error("%s %s%s", what, path, msg);
         json_decref(v);
-        return NULL;
+        return EXIT_INVALID;
     }
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    *out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(v);
-    return s;
+    if (!*out) {
+        cli_error("out of memory");
+        return EXIT_IO;
+    }
+    return EXIT_OK;
 }
 
 static const struct {
@@ -378,7 +418,8 @@ static const char can_usage[] =
     "With a record (a JSON file {\"_id\",\"type\",\"status\",\"data\"}, or an\n"
     "eval fixture record by --id), the row scope decides too and the record\n"
     "is printed as the actor sees it.\n"
-    "Exit 0 when allowed, 1 when denied.\n";
+    "Exit 0 when allowed, 1 when denied or on invalid input, 3 when the\n"
+    "record file cannot be opened or read.\n";
 
 /* The fixture record `id` unmasked (as the system actor reads it). */
 static char *fixture_record(const struere_runtime *rt, const char *id)
@@ -460,12 +501,11 @@ int cmd_can(const struct cli *g, int argc, char **argv)
     struere_actor *actor = NULL;
     char *record = NULL;
     ec = make_actor(rt, &o, NULL, &actor);
-    if (!ec && record_file &&
-        !(record = read_json_file(g, record_file, "--record",
-                                  "a record {\"_id\", \"type\", "
-                                  "\"status\", \"data\"}",
-                                  true)))
-        ec = EXIT_INVALID;
+    if (!ec && record_file)
+        ec = read_json_file(&record, g, record_file, "--record",
+                            "a record {\"_id\", \"type\", "
+                            "\"status\", \"data\"}",
+                            true);
     if (!ec && id && !(record = fixture_record(rt, id)))
         ec = EXIT_INVALID;
     if (!ec)
@@ -769,17 +809,16 @@ int cmd_fire(const struct cli *g, int argc, char **argv)
     }
     const char **pos = a.pos, *data_file = f.data_file,
                *prev_file = f.prev_file, *id = f.id;
-    char *data =
-        read_json_file(g, data_file, "--data", "the record's data", false);
-    char *prev = prev_file ? read_json_file(g, prev_file, "--previous",
-                                            "the record's data before the "
-                                            "change",
-                                            false)
-                           : NULL;
-    if (!data || (prev_file && !prev)) {
+    char *data, *prev = NULL;
+    ec = read_json_file(&data, g, data_file, "--data", "the record's data",
+                        false);
+    if (!ec && prev_file)
+        ec = read_json_file(&prev, g, prev_file, "--previous",
+                            "the record's data before the change", false);
+    if (ec) {
         free(data);
         free(prev);
-        return EXIT_INVALID;
+        return ec;
     }
     struere_runtime *rt;
     if ((ec = open_runtime(g, &o, &rt))) {

@@ -20,8 +20,8 @@ static const char schema_usage[] =
     "usage: struere schema export DIR\n"
     "\n"
     "Writes DIR/<kind>.json (project, agent, data, role, automation, tool,\n"
-    "eval, fixture) as JSON Schema draft-07, and builtin-tools.json. For VS\n"
-    "Code's YAML extension, map them in settings.json, e.g.\n"
+    "eval, fixture, test) as JSON Schema draft-07, and builtin-tools.json.\n"
+    "For VS Code's YAML extension, map them in settings.json, e.g.\n"
     "  \"yaml.schemas\": {\"DIR/agent.json\": \"agents/*.yaml\",\n"
     "                   \"DIR/role.json\": \"roles/*.yaml\", ...}\n";
 

@@ -571,10 +571,11 @@ void semdiff_print(FILE *out, const json_t *diff, enum semdiff_format fmt,
         return;
     }
     json_t *changes = json_object_get(diff, "changes");
-    fprintf(out, "%s..%s: %zu definition%s differ\n",
+    bool one = json_array_size(changes) == 1;
+    fprintf(out, "%s..%s: %zu definition%s\n",
             json_string_value(json_object_get(diff, "from")),
             json_string_value(json_object_get(diff, "to")),
-            json_array_size(changes), json_array_size(changes) == 1 ? "" : "s");
+            json_array_size(changes), one ? " differs" : "s differ");
     json_t *access = json_object_get(diff, "access");
     if (access && !json_array_size(access))
         fprintf(out, "Effective access: unchanged\n");

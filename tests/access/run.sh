@@ -240,7 +240,7 @@ expect "md: a change in words" 0 '^- role \*\*learning-assistant\*\* can `read s
 run "$S" diff --format html
 expect "html: Access widened heading" 0 '^<h3>Access widened \(8\)</h3>$'
 run "$S" deploy --yes
-expect_err "deploy --yes refuses to widen access (1)" 1 'widens access .*--allow-widening'
+expect_err "deploy --yes refuses to widen access (1)" 1 'widens access .*--allow-widening to deploy it anyway'
 if [ "$(git rev-parse struere/production)" = "$PROD0" ]; then pass "refused: production unmoved"; else fail "refused: production unmoved"; fi
 expect "refused: the widening was shown" 1 '^Access widened \(8 changes\):$'
 run "$S" deploy --dry-run
@@ -259,7 +259,7 @@ expect "deploy --yes --allow-widening moves production" 0 'production: .* -> '
 run "$S" rollback --yes
 expect "rollback to the previous production is not gated" 0 'Access narrowed'
 run "$S" rollback --yes --to "$(git rev-parse struere/development)"
-expect_err "rollback --to a commit that widens: gated (1)" 1 'widens access'
+expect_err "rollback --to a commit that widens: gated (1)" 1 'widens access .*--allow-widening to roll back anyway'
 run "$S" rollback --yes --to "$(git rev-parse struere/development)" --allow-widening
 expect "rollback --to --allow-widening" 0 'production: '
 

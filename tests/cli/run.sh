@@ -358,6 +358,12 @@ run "$BIN" --help
 t "help: main help lists the commands" grep -q 'schema export' "$T/out"
 run "$BIN" check --help
 t "help: check help lists the formats" grep -q 'sarif' "$T/out"
+run "$BIN" --help
+t "help: main help lists serve" grep -q '^  serve \[--listen ADDR:PORT\]' "$T/out"
+run "$BIN" schema --help
+t "help: schema help names the test kind" grep -q 'eval, fixture, test)' "$T/out"
+run "$BIN" rollback --help
+t "help: rollback help lists --dry-run" grep -q '^  --dry-run ' "$T/out"
 run "$BIN" --version
 t "version: exit 0, 'struere X.Y.Z'" \
     bash -c "[ $RC -eq 0 ] && grep -Eqx 'struere [0-9]+\.[0-9]+\.[0-9]+.*' '$T/out'"

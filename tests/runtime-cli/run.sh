@@ -209,6 +209,45 @@ run "$S" fire session updated --data "$T/dataarr.json"
 expect_err "fire --data [..]: says it must be an object" 1 "dataarr.json: must be a JSON object"
 run "$S" can read payment --as admin --record "$T/rec.json" --id x
 expect_err "can: --record and --id are exclusive" 2 "exclusive"
+# A file that cannot be opened or read is an I/O error (exit 3, never 1,
+# which is a deny), named with the system's reason; a JSON syntax error is
+# located at the line and column (1-based, in characters) where jansson
+# stopped, the end of the input after a line break at column 1.
+# expect_exact NAME RC STDERR: the last run's exit code and whole stderr.
+expect_exact() {
+    printf '%s\n' "$3" >"$T/want"
+    if [ "$RC" = "$2" ] && cmp -s "$T/want" "$T/err"; then pass "$1"; else
+        fail "$1" "exit $RC, want $2; stderr: $(head -c 300 "$T/err")"; fi
+}
+run "$S" can read payment --as admin --record "$T/missing.json"
+expect_exact "can --record: a missing file is an I/O error" 3 \
+    "struere: --record $T/missing.json: No such file or directory"
+run "$S" can read payment --as admin --record "$T"
+expect_exact "can --record: a directory is an I/O error" 3 \
+    "struere: --record $T: Is a directory"
+run "$S" fire session updated --data "$T/nope.json"
+expect_exact "fire --data: a missing file is an I/O error" 3 \
+    "struere: --data $T/nope.json: No such file or directory"
+printf '{"status": "completed"}' >"$T/okdata.json"
+run "$S" fire session updated --data "$T/okdata.json" --previous "$T/nope.json"
+expect_exact "fire --previous: a missing file is an I/O error" 3 \
+    "struere: --previous $T/nope.json: No such file or directory"
+printf '{"_id": "t1",\n  "type": }\n' >"$T/syntax.json"
+run "$S" can read payment --as admin --record "$T/syntax.json"
+expect_exact "can --record: a syntax error at its line and column" 1 \
+    "struere: --record $T/syntax.json:2:11: unexpected token near '}'"
+printf '{"name": "h\303\251llo" x}' >"$T/utf8.json"
+run "$S" can read payment --as admin --record "$T/utf8.json"
+expect_exact "can --record: the column counts characters, not bytes" 1 \
+    "struere: --record $T/utf8.json:1:18: '}' expected near 'x'"
+printf '{"status":\n' >"$T/eof.json"
+run "$S" fire session updated --data "$T/eof.json"
+expect_exact "fire --data: the end of the input after a line break: column 1" 1 \
+    "struere: --data $T/eof.json:2:1: unexpected token near end of file"
+: >"$T/empty.json"
+run "$S" can read payment --as admin --record "$T/empty.json"
+expect_exact "can --record: an empty file: 1:1, not column 0" 1 \
+    "struere: --record $T/empty.json:1:1: '[' or '{' expected near end of file"
 
 # ---- query -------------------------------------------------------------
 export STRUERE_API_KEY=$EVAL

@@ -494,7 +494,7 @@ t_diff_fields() {
     local NARROWER='a user who holds it cannot do this, whatever else they hold'
     diff_is() {
         {
-            printf '%s/production.stb..%s/production.stb: 1 definition differ\n' "$2" "$3"
+            printf '%s/production.stb..%s/production.stb: 1 definition differs\n' "$2" "$3"
             printf '%s\n' "${4:-Effective access: unchanged}"
             cat
         } >"$W/want"
