@@ -298,7 +298,8 @@ static json_t *production_change(struct store *s, const char *a, const char *b,
     *rc = EXIT_OK;
     if (review_recorded(s, a, b, &org_changed)) {
         if (!(diff = production_diff(s, a, b, la, lb, &unread))) {
-            cli_error("%s", store_error(s));
+            const char *why = store_error(s);
+            cli_error("%s", why && why[0] ? why : "out of memory");
             *rc = EXIT_IO;
             return NULL;
         }

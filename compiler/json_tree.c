@@ -21,12 +21,35 @@ static void skip_space(struct cursor *c)
         c->p++;
 }
 
+/* The length of the escape at q (a backslash) when it is one JSON has,
+ * a \u escape of a surrogate with its pair; 0 otherwise (the decoder
+ * then never reads past what is checked here). */
+static size_t escape_len(const char *q, const char *end)
+{
+    if (end - q < 2)
+        return 0;
+    if (q[1] != 'u')
+        return strchr("\"\\/bfnrt", q[1]) && q[1] ? 2 : 0;
+    long u = end - q >= 6 ? rt_json_hex4(q + 2) : -1;
+    if (u < 0 || (u >= 0xDC00 && u <= 0xDFFF))
+        return 0;
+    if (u < 0xD800 || u > 0xDBFF)
+        return 6;
+    long low =
+        end - q >= 12 && q[6] == '\\' && q[7] == 'u' ? rt_json_hex4(q + 8) : -1;
+    return low >= 0xDC00 && low <= 0xDFFF ? 12 : 0;
+}
+
 /* The string token at c->p (its quotes included), c->p moved past it. */
 static bool string_token(struct cursor *c, struere_json *s)
 {
     const char *q = c->p + 1;
-    while (q < c->end && *q != '"')
-        q += *q == '\\' ? 2 : 1;
+    while (q < c->end && *q != '"') {
+        size_t n = *q == '\\' ? escape_len(q, c->end) : 1;
+        if (!n)
+            return false;
+        q += n;
+    }
     if (q >= c->end)
         return false;
     *s = (struere_json){c->p, (size_t)(q + 1 - c->p)};

@@ -30,6 +30,12 @@ bool json_mem_failed(void)
     return atomic_load(&failed);
 }
 
+void json_mem_note_failure(void)
+{
+    atomic_store(&failed, true);
+    thread_failures++;
+}
+
 unsigned long json_mem_thread_failures(void)
 {
     return thread_failures;

@@ -25,6 +25,11 @@ bool json_mem_failed(void);
  * whose count moved as out of memory, whatever jansson built. */
 unsigned long json_mem_thread_failures(void);
 
+/* Counts a failure of another writer of JSON text (rtout.c's, whose text
+ * then misses a part) as one of jansson's: json_mem_failed and
+ * json_mem_thread_failures then say it. */
+void json_mem_note_failure(void);
+
 /* Clears the flag of json_mem_failed, for a program that answered each
  * failure where it happened (serve: a 500, a reload that kept the last
  * bundle), so that its exit does not report them again. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "json_tree.h"
+#include "jsonmem.h"
 #include "rtout.h"
 
 #include "../runtime/src/rt_json.h"
@@ -277,6 +278,8 @@ static bool write_built(FILE *f, void (*build)(rt_buf *, const void *),
     bool ok = rt_buf_finish(&b) == 0; /* frees on failure */
     if (ok)
         fwrite(b.p, 1, b.len, f);
+    else /* the text is not written: what reads the stream must know */
+        json_mem_note_failure();
     free(b.p);
     return ok;
 }

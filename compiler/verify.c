@@ -135,7 +135,7 @@ void verify_record_review(struct store *s, const char *tree, int env,
                           const char *blob, const char *sources,
                           const char *organization)
 {
-    char dir[4200], name[64], text[256], org_hex[65];
+    char dir[4200], name[128], text[256], org_hex[65];
     unsigned char org[32];
     if (!is_object_id(tree) || !is_object_id(blob) || !is_object_id(sources) ||
         !records_dir(s, dir, sizeof(dir)))
@@ -144,7 +144,10 @@ void verify_record_review(struct store *s, const char *tree, int env,
     rt_sha256_hex(org, org_hex);
     if (!review_text(s, tree, env, blob, sources, org_hex, true, text))
         return;
-    snprintf(name, sizeof(name), "%s.%s.review", tree, env_names[env]);
+    /* named by the sources too: two commits whose sources differ but
+     * whose review trees are the same keep a record each */
+    snprintf(name, sizeof(name), "%s.%s.%s.review", tree, sources,
+             env_names[env]);
     cache_file_write(dir, name, text, strlen(text));
 }
 
@@ -152,10 +155,13 @@ bool verify_review_recorded(struct store *s, const char *tree, int env,
                             const char *blob, const char *sources,
                             unsigned char organization[32])
 {
-    char name[64], got[256], want[256], org_hex[65];
+    char name[128], got[256], want[256], org_hex[65];
     if (!is_object_id(tree) || !is_object_id(blob) || !is_object_id(sources))
         return false;
-    snprintf(name, sizeof(name), "%s.%s.review", tree, env_names[env]);
+    /* named by the sources too: two commits whose sources differ but
+     * whose review trees are the same keep a record each */
+    snprintf(name, sizeof(name), "%s.%s.%s.review", tree, sources,
+             env_names[env]);
     /* "<blob> <organization digest> <env> <mac>" */
     if (!record_read(s, name, got, sizeof(got)) || strlen(got) < 41 + 65 ||
         got[40] != ' ' || got[105] != ' ')

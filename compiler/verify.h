@@ -75,7 +75,7 @@ int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize);
 void verify_record(struct store *s, const char *blob, int env,
                    const unsigned char sha256[32]);
 
-/* Records (<tree>.<env>.review) that tree (a commit's review/<env>/
+/* Records (<tree>.<sources>.<env>.review) that tree (a commit's review/<env>/
  * tree, 40 hex) is what the bundle blob `blob` of env renders to, and
  * that both were compiled from the sources the commit's `sources` list
  * (blob id `sources`) names, for a project whose actor.organizationId

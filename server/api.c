@@ -232,7 +232,8 @@ static void log_decision(struct srv *s, const struct srv_loaded *l,
     snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
     char *text = NULL;
     size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    bool failed = false;
+    FILE *f = srv_stream(&text, &len, &failed);
     if (!f) {
         metrics_declog_dropped(s->metrics);
         return;
@@ -266,7 +267,7 @@ static void log_decision(struct srv *s, const struct srv_loaded *l,
         body_write_compact(f, rid);
     }
     putc('}', f);
-    bool ok = fclose(f) == 0;
+    bool ok = srv_stream_close(f, &failed); /* a line cut short: dropped */
     if (!ok || !declog_write(s->declog, text, len))
         metrics_declog_dropped(s->metrics);
     free(text);
@@ -303,7 +304,7 @@ static int question_record(char **out, struct srv_reply *r,
         *out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         json_decref(v);
         if (!*out) {
-            reply_error(r, 500, "internal", "out of memory");
+            srv_out_of_memory();
             return 500;
         }
         return 0;
@@ -320,7 +321,7 @@ static int question_record(char **out, struct srv_reply *r,
     /* unmasked, as `struere can --id` reads it */
     int rc = rtout_fixture_record(out, l->rt, id);
     if (rc == STRUERE_ENOMEM) {
-        reply_error(r, 500, "internal", "out of memory");
+        srv_out_of_memory();
         return 500;
     }
     if (rc == STRUERE_EENV) {
@@ -346,7 +347,7 @@ static int authorize_one(struct srv *s, const struct srv_loaded *l,
 {
     struct body_strings bs;
     if (!body_strings_init(&bs, q.len)) {
-        reply_error(r, 500, "internal", "out of memory");
+        srv_out_of_memory();
         return 500;
     }
     enum { ACTION, RESOURCE, RECORD, RECORD_ID, ACTOR, N };
@@ -376,7 +377,7 @@ static int authorize_one(struct srv *s, const struct srv_loaded *l,
                     "(nor users)",
                     resource, struere_env_name(l->env));
     else if (rc < 0)
-        reply_error(r, 500, "internal", "%s", struere_strerror(rc));
+        reply_error(r, status_for(rc), "internal", "%s", struere_strerror(rc));
     else
         log_decision(s, l, m[ACTOR], m[RECORD_ID], action, resource, &d);
 done:
@@ -417,9 +418,9 @@ static void batch(struct srv *s, const struct srv_loaded *l, const char *body,
     body_iter(&it, a);
     for (size_t i = 0; body_next(&it, NULL, &q); i++) {
         struct srv_reply er = {.status = 200};
-        er.f = open_memstream(&er.body, &er.len);
+        er.f = srv_stream(&er.body, &er.len, &er.oom);
         if (!er.f) {
-            reply_error(r, 500, "internal", "out of memory");
+            srv_out_of_memory();
             return;
         }
         if (i)
@@ -430,7 +431,12 @@ static void batch(struct srv *s, const struct srv_loaded *l, const char *body,
                         body_type_name(q));
         else
             authorize_one(s, l, q, er.f, &er);
-        fclose(er.f);
+        /* reply_error opened er's stream again: it may have failed */
+        if (!er.f || !srv_stream_close(er.f, &er.oom)) {
+            free(er.body);
+            srv_out_of_memory();
+            return;
+        }
         size_t n = er.len;
         char *one = er.body;
         if (n && one[n - 1] == '\n')
@@ -526,7 +532,7 @@ static char *render(struct srv_reply *r, const struct srv_loaded *l,
         return NULL;
     }
     if (!body_strings_init(&bs, root.len)) {
-        reply_error(r, 500, "internal", "out of memory");
+        srv_out_of_memory();
         prompt_req_free(&p);
         return NULL;
     }
@@ -703,7 +709,7 @@ static void entities(const struct srv_loaded *l, bool get, const char *body,
         return;
     struct body_strings bs;
     if (!body_strings_init(&bs, len)) {
-        reply_error(r, 500, "internal", "out of memory");
+        srv_out_of_memory();
         json_decref(o);
         return;
     }

@@ -142,12 +142,13 @@ static bool digits(const char **p, const char *end)
 }
 
 /* Whether the number text at p (n bytes, grammar checked) is one a
- * 64-bit integer (without fraction or exponent) or a double holds. */
-static bool number_fits(const char *p, size_t n, bool integer)
+ * 64-bit integer (without fraction or exponent) or a double holds; -1
+ * when memory to read a long one cannot be had. */
+static int number_fits(const char *p, size_t n, bool integer)
 {
     char small[64], *t = n < sizeof(small) ? small : malloc(n + 1);
     if (!t)
-        return true; /* said by what reads it next, if anything */
+        return -1;
     memcpy(t, p, n);
     t[n] = 0;
     errno = 0;
@@ -190,7 +191,12 @@ static bool number(struct chk *c)
     }
     /* JSON sets no range, but what reads a body does: jansson (the other
      * routes, a record) and the decision log's readers */
-    if (!number_fits(c->p, (size_t)(p - c->p), integer))
+    int fits = number_fits(c->p, (size_t)(p - c->p), integer);
+    if (fits < 0) {
+        c->oom = true;
+        return fail(c, c->p, "out of memory for a long number");
+    }
+    if (!fits)
         return fail(c, c->p,
                     integer ? "an integer beyond 64 bits"
                             : "a number beyond a double's range");

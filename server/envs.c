@@ -288,47 +288,67 @@ struct ref_state {
 };
 
 /* The id `name` holds, in hex; "" when there is none or it cannot be
- * read (the load it leads to says why). */
-static void ref_hex(struct rt_git *g, const char *name, char hex[41])
+ * read (the load it leads to says why); `last` (what was read before)
+ * when memory to read it could not be had: a ref does not seem to move
+ * for want of memory. */
+static void ref_hex(struct rt_git *g, const char *name, const char *last,
+                    char hex[41])
 {
     unsigned char id[RT_GIT_ID];
-    if (rt_git_ref(g, name, id, NULL) == 0)
+    int rc = rt_git_ref(g, name, id, NULL);
+    if (rc == 0)
         rt_git_id_hex(id, hex);
+    else if (rc == STRUERE_ENOMEM)
+        memcpy(hex, last, 41);
     else
         hex[0] = 0;
 }
 
 /* The refs are read by the runtime's reader (gitread.h): the follower
  * reads them five times a second, without libgit2 mapped. */
-static void refs_read(struct rt_git *g, struct ref_state *r)
+static void refs_read(struct rt_git *g, const struct ref_state *last,
+                      struct ref_state *r)
 {
     memset(r, 0, sizeof(*r));
     for (int env = 1; env <= 3; env++) {
         char ref[100];
         snprintf(ref, sizeof(ref), "refs/heads/struere/%s",
                  struere_env_name(env));
-        ref_hex(g, ref, r->env[env]);
+        ref_hex(g, ref, last->env[env], r->env[env]);
     }
-    ref_hex(g, "refs/struere/keys", r->keys);
+    ref_hex(g, "refs/struere/keys", last->keys, r->keys);
     for (int i = 0; i < 2; i++)
-        ref_hex(g, watched_refs[i], r->trust[i]);
+        ref_hex(g, watched_refs[i], last->trust[i], r->trust[i]);
 }
 
-/* Loads what changed between *old and *now (everything when force).
- * True when a load failed for want of memory: the follower tries again
- * on its next round, although no ref moved. */
-static bool refs_apply(struct srv *s, const struct ref_state *old,
-                       const struct ref_state *now, bool force)
+/* What a load that ran out of memory leaves in the state seen: an id no
+ * ref holds, so that the next round loads it again (without waiting for
+ * the ref to move). */
+static const char not_loaded[41] = "-";
+
+/* Loads what changed between *old and *now (everything when force). What
+ * failed for want of memory is marked in *now as not seen: the follower
+ * tries it again on its next round, and only it; a trust policy that
+ * moved is marked so too, so that what is tried again is judged as under
+ * a policy that moved. */
+static void refs_apply(struct srv *s, const struct ref_state *old,
+                       struct ref_state *now, bool force)
 {
     bool trust = force || memcmp(old->trust, now->trust, sizeof(now->trust));
-    bool again = false;
-    if (trust || strcmp(old->keys, now->keys))
-        again |= keys_load(s);
+    bool policy_moved = strcmp(old->trust[0], now->trust[0]) != 0, oom = false;
+    if ((trust || strcmp(old->keys, now->keys)) && keys_load(s)) {
+        memcpy(now->keys, not_loaded, 41);
+        oom = true;
+    }
     for (int env = 1; env <= 3; env++)
-        if (now->env[env][0] && (trust || strcmp(old->env[env], now->env[env])))
-            again |= env_load(s, env, now->env[env],
-                              strcmp(old->trust[0], now->trust[0]) != 0);
-    return again;
+        if (now->env[env][0] &&
+            (trust || strcmp(old->env[env], now->env[env])) &&
+            env_load(s, env, now->env[env], policy_moved)) {
+            memcpy(now->env[env], not_loaded, 41);
+            oom = true;
+        }
+    if (oom && policy_moved)
+        memcpy(now->trust[0], not_loaded, 41);
 }
 
 void envs_init(struct srv *s)
@@ -342,10 +362,11 @@ void envs_init(struct srv *s)
         keys_load(s);
         return;
     }
-    refs_read(g, &now);
+    refs_read(g, &zero, &now);
     rt_git_close(g);
+    refs_apply(s, &zero, &now, true);
     /* without s->refs, the follower's first round loads everything */
-    if (!refs_apply(s, &zero, &now, true) && (s->refs = malloc(sizeof(now))))
+    if ((s->refs = malloc(sizeof(now))))
         memcpy(s->refs, &now, sizeof(now));
 }
 
@@ -393,7 +414,6 @@ static void *follow(void *arg)
     struct ref_state last = {0}, now;
     int64_t next_fetch = 0;
     struct trim_state trim = {0, 0};
-    bool again = false; /* a load ran out of memory: everything again */
     if (s->refs)
         memcpy(&last, s->refs, sizeof(last));
     while (!atomic_load(&s->stopping)) {
@@ -418,10 +438,10 @@ static void *follow(void *arg)
                         err);
             next_fetch = now_ms() + 1000 * (int64_t)s->cfg.interval;
         }
-        refs_read(g, &now);
-        bool moved = force || again || memcmp(&last, &now, sizeof(now));
+        refs_read(g, &last, &now);
+        bool moved = force || memcmp(&last, &now, sizeof(now));
         if (moved)
-            again = refs_apply(s, &last, &now, force || again);
+            refs_apply(s, &last, &now, force);
         last = now;
         trim_if_due(s, &trim, moved);
         /* the store's packs may change on disk (a repack, a fetch by

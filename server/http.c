@@ -46,6 +46,10 @@ struct req {
     struct subcommand_job *job;
 };
 
+/* The request of a connection whose own could not be allocated: already
+ * answered (500 out of memory), never written. */
+static struct req oom_request;
+
 /* The deadline clock libmicrohttpd keeps for c (connection_notify's). */
 static struct srv_conn *conn_of(struct MHD_Connection *c)
 {
@@ -85,12 +89,10 @@ void reply_error(struct srv_reply *r, int status, const char *code,
     free(r->body);
     r->body = NULL;
     r->len = 0;
-    r->f = open_memstream(&r->body, &r->len);
+    r->f = srv_stream(&r->body, &r->len, &r->oom);
     r->status = status;
-    if (!r->f) {
-        r->oom = true;
+    if (!r->f)
         return;
-    }
     /* written as jansson writes it ({"error":{"code":..,"message":..}}),
      * without building a tree that could lose a member */
     fputs("{\"error\":{\"code\":", r->f);
@@ -145,9 +147,12 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
                                   struct srv_reply *r)
 {
     /* a stream that could not grow holds less than was written */
-    if (r->f && fclose(r->f) != 0)
-        reply_oom(r);
-    r->f = NULL;
+    if (r->f) {
+        bool whole = srv_stream_close(r->f, &r->oom);
+        r->f = NULL;
+        if (!whole)
+            reply_oom(r);
+    }
     if (!q->claimed && !deadline_answering(q->conn)) {
         free(r->body); /* answered 408 meanwhile (deadline.c) */
         return MHD_NO;
@@ -210,7 +215,7 @@ static void reply_open(struct srv_reply *r)
 {
     memset(r, 0, sizeof(*r));
     r->status = 200;
-    r->f = open_memstream(&r->body, &r->len);
+    r->f = srv_stream(&r->body, &r->len, &r->oom);
     if (!r->f)
         reply_oom(r);
 }
@@ -407,9 +412,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
         if (!deadline_request_begins(conn))
             return MHD_NO; /* answered 408 already (deadline.c) */
         if (!(q = calloc(1, sizeof(*q)))) {
-            /* answered at once, the connection closed after it (a body
-             * still coming is not read) */
+            /* answered at once, the connection closed after it; a body
+             * still coming is read into nothing (oom_request) */
             struct req none = {.claimed = true};
+            *con_cls = &oom_request;
             reply_open(&r);
             reply_oom(&r);
             r.close = true;
@@ -438,6 +444,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
             return send_reply(c, q, &r);
         }
         return MHD_YES; /* the body (if any) follows, then the last call */
+    }
+    if (q == &oom_request) {
+        *upload_size = 0;
+        return MHD_YES;
     }
     if (q->job && subcommand_job_gone(q->job)) {
         /* resumed with no answer: the client closed the connection while
@@ -536,8 +546,10 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct srv *s = cls;
     struct req *q = *con_cls;
     deadline_request_ends(conn_of(c));
-    if (!q)
+    if (!q || q == &oom_request) {
+        *con_cls = NULL;
         return;
+    }
     /* a request cut off before its answer: 408 when the client was too
      * slow, else (the client went away) "other" */
     int status = q->answered ? q->status

@@ -117,7 +117,8 @@ char *metrics_render(struct srv *s, size_t *len)
 {
     struct srv_metrics *m = s->metrics;
     char *buf = NULL;
-    FILE *f = open_memstream(&buf, len);
+    bool short_of_memory = false;
+    FILE *f = srv_stream(&buf, len, &short_of_memory);
     if (!f)
         return NULL;
     family(f, "struere_http_requests_total", "counter",
@@ -228,7 +229,7 @@ char *metrics_render(struct srv *s, size_t *len)
            "Requests being answered.");
     fprintf(f, "struere_http_requests_in_flight %ld\n",
             atomic_load(&s->inflight));
-    if (fclose(f)) {
+    if (!srv_stream_close(f, &short_of_memory)) {
         free(buf);
         return NULL;
     }

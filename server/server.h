@@ -259,6 +259,15 @@ struct srv_reply {
     struct subcommand_job *job;
 };
 
+/* A stream that writes into *body (malloc'd, NUL-terminated; NULL until
+ * something is written) and *len, growing as it is written, as
+ * open_memstream's does; but when memory to grow cannot be had, *failed
+ * is set and that write and every later one fail (stream.c). NULL, with
+ * *failed set, when the stream cannot be opened. */
+FILE *srv_stream(char **body, size_t *len, bool *failed);
+/* Closes f: true when everything written is in the body. */
+bool srv_stream_close(FILE *f, const bool *failed);
+
 /* Sets an error answer {"error":{"code","message"}}. */
 void reply_error(struct srv_reply *r, int status, const char *code,
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));

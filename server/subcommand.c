@@ -448,8 +448,10 @@ static void job_run(struct subcommand_job *j)
     else if (rc)
         reply_error(r, 500, "store", "%s: %s", what, diag);
     if (r->f) { /* the body complete, its address stable */
-        fclose(r->f);
+        bool whole = srv_stream_close(r->f, &r->oom);
         r->f = NULL;
+        if (!whole)
+            reply_oom(r);
     }
 }
 
