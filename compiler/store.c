@@ -516,15 +516,20 @@ static void ident_of(enum role r, const git_signature *def, const char **name,
 }
 
 /* Reflog entries (libgit2 writes them when a ref moves) name the
- * committer: tell libgit2 who that is when the environment says so. */
+ * committer: tell libgit2 who that is when the environment says so, or
+ * when the configuration names no one (libgit2 would write "unknown
+ * <unknown>" where the commits and promotion statements say struere's
+ * fallback). */
 static void set_reflog_ident(struct store *s)
 {
-    if (!env_nonempty("GIT_COMMITTER_NAME") &&
-        !env_nonempty("GIT_COMMITTER_EMAIL"))
-        return; /* libgit2 uses the configuration, as git does */
     git_signature *def = NULL;
     if (git_signature_default(&def, s->repo) < 0)
         def = NULL;
+    if (def && !env_nonempty("GIT_COMMITTER_NAME") &&
+        !env_nonempty("GIT_COMMITTER_EMAIL")) {
+        git_signature_free(def);
+        return; /* libgit2 uses the configuration, as git does */
+    }
     const char *name, *email;
     ident_of(COMMITTER, def, &name, &email);
     git_repository_set_ident(s->repo, name, email);

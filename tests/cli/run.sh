@@ -364,6 +364,10 @@ run "$BIN" schema --help
 t "help: schema help names the test kind" grep -q 'eval, fixture, test)' "$T/out"
 run "$BIN" rollback --help
 t "help: rollback help lists --dry-run" grep -q '^  --dry-run ' "$T/out"
+run python3 "$(dirname "$0")/readme_commands.py" "$BIN" "$(dirname "$0")/../../README.md"
+t "help: every command has a row in the README's commands table, with every option its --help defines" \
+    bash -c "[ $RC -eq 0 ]"
+[ "$RC" -eq 0 ] || cat "$T/out"
 run "$BIN" --version
 t "version: exit 0, 'struere X.Y.Z'" \
     bash -c "[ $RC -eq 0 ] && grep -Eqx 'struere [0-9]+\.[0-9]+\.[0-9]+.*' '$T/out'"

@@ -3144,7 +3144,31 @@ got = [m.group(1) for m in re.finditer(r"^ *[-+~] (\w+ [\w-]+)$", open(sys.argv[
 sys.exit(got != ["agent front-desk", "role teacher", "role teacher-aide", "automation send-invoice"])' "$W/recorded"
 }
 
-TESTS="e2e diff_fields idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust cache_key cache_dir status_kept existing_blob xcheck_broken lastrun first_dev two_devs review_binding"
+# Without any identity configured (where git refuses to commit), a
+# deploy's reflog entry names whom its commit and promotion statement
+# name: struere, with $EMAIL or struere@localhost (README).
+t_ident() {
+    newtest ident
+    example proj
+    cd proj || return
+    mkdir -p "$W/nobody"
+    "$S" dev >/dev/null 2>&1
+    run env HOME="$W/nobody" XDG_CONFIG_HOME="$W/nobody" EMAIL= "$S" deploy --yes
+    rc_is "ident: deploy without an identity" 0
+    check "ident: its reflog entry names struere <struere@localhost>" \
+        test "$(git reflog show --format='%gn <%ge>' refs/heads/struere/production | head -n 1)" = "struere <struere@localhost>"
+    bump 3
+    "$S" dev >/dev/null 2>&1
+    run env HOME="$W/nobody" XDG_CONFIG_HOME="$W/nobody" EMAIL=ci@example.test "$S" deploy --yes
+    rc_is "ident: deploy without an identity, EMAIL set" 0
+    check "ident: its reflog entry names struere <\$EMAIL>" \
+        test "$(git reflog show --format='%gn <%ge>' refs/heads/struere/production | head -n 1)" = "struere <ci@example.test>"
+    run "$S" rollback --yes --allow-widening
+    check "ident: with an identity configured, the reflog names it" \
+        test "$(git reflog show --format='%gn <%ge>' refs/heads/struere/production | head -n 1)" = "$(git config user.name) <$(git config user.email)>"
+}
+
+TESTS="e2e diff_fields idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust cache_key cache_dir status_kept existing_blob xcheck_broken lastrun first_dev two_devs review_binding ident"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do
