@@ -376,8 +376,10 @@ static int authorize_one(struct srv *s, const struct srv_loaded *l,
                     "unknown resource '%s': not a data type of the %s bundle "
                     "(nor users)",
                     resource, struere_env_name(l->env));
+    else if (rc == STRUERE_ENOMEM)
+        srv_out_of_memory();
     else if (rc < 0)
-        reply_error(r, status_for(rc), "internal", "%s", struere_strerror(rc));
+        reply_error(r, 500, "internal", "%s", struere_strerror(rc));
     else
         log_decision(s, l, m[ACTOR], m[RECORD_ID], action, resource, &d);
 done:

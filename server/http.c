@@ -115,6 +115,7 @@ void reply_oom(struct srv_reply *r)
     r->body = NULL;
     r->len = 0;
     r->status = 500;
+    r->ctype = NULL;
     r->env = 0;
     r->oom = true;
 }
@@ -157,13 +158,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct req *q,
         free(r->body); /* answered 408 meanwhile (deadline.c) */
         return MHD_NO;
     }
-    if (r->oom) {
-        free(r->body);
-        r->body = NULL;
+    if (r->oom) { /* also set by a stream that could not be opened */
+        reply_oom(r);
         r->len = sizeof(oom_body) - 1;
-        r->status = 500;
-        r->ctype = NULL;
-        r->env = 0;
     }
     struct MHD_Response *resp = mhd.create_response_from_buffer(
         r->len, r->body ? r->body : (void *)(r->oom ? oom_body : ""),
@@ -416,7 +413,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
              * still coming is read into nothing (oom_request) */
             struct req none = {.claimed = true};
             *con_cls = &oom_request;
-            reply_open(&r);
+            r = (struct srv_reply){0};
             reply_oom(&r);
             r.close = true;
             return send_reply(c, &none, &r);
