@@ -129,6 +129,13 @@ int cli_signers_load(const char *const *paths, size_t n, bool use_default,
 void cli_signers_free(struct signer *list, size_t n);
 /* Prints what a promotion did (moved, or pending and who is next). */
 void cli_promotion_report(int env, const struct promotion_result *r);
+/* Before production moves from `from` ("" for none) to `to` (deploy,
+ * rollback, approve): verifies to's production bundle and prints what
+ * changes, access first; *widens when access widens. An exit status,
+ * the reason printed (`verb` names the command). */
+struct verified;
+int cli_review_production(struct store *s, const char *from, const char *to,
+                          const char *verb, struct verified *v, bool *widens);
 /* Pushes env's branch and the promotion statements. */
 int cli_push_env(struct store *s, int env, const char *remote);
 

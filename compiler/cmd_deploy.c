@@ -347,30 +347,38 @@ static bool confirm(const char *question)
  * (trust.h); else the promotion waits for `struere approve`. With `gate`
  * (deploy), a promotion that widens access needs --allow-widening under
  * --yes, and is asked about with the widening shown at a terminal. */
-static int promote(struct store *s, const char *from, const char *to,
-                   const char *verb, const struct options *o, bool gate,
-                   const struct signer *signers, size_t nsigners)
+int cli_review_production(struct store *s, const char *from, const char *to,
+                          const char *verb, struct verified *v, bool *widens)
 {
-    struct verified v;
-    int rc = verified_production(s, to, &v);
+    int rc = verified_production(s, to, v);
     if (rc != EXIT_OK)
         return rc;
     char la[64], lb[64];
     snprintf(la, sizeof(la), "production %.12s", from[0] ? from : "(empty)");
     snprintf(lb, sizeof(lb), "%.12s", to);
     json_t *diff = production_change(s, from, to, la, lb, &rc);
-    bool widens = json_is_true(json_object_get(diff, "widens"));
+    *widens = json_is_true(json_object_get(diff, "widens"));
     if (rc == EXIT_OK)
         semdiff_print(stdout, diff, SEMDIFF_TEXT, report_use_color(stdout));
     json_decref(diff);
-    if (rc != EXIT_OK) {
+    if (rc != EXIT_OK)
         /* a bundle recorded verified whose object has since gone bad on
          * disk is found here, where the access changes read it */
         cli_error("%s: refusing to move production to %.12s: the access "
                   "changes could not be computed (above)",
                   verb, to);
+    return rc;
+}
+
+static int promote(struct store *s, const char *from, const char *to,
+                   const char *verb, const struct options *o, bool gate,
+                   const struct signer *signers, size_t nsigners)
+{
+    struct verified v;
+    bool widens;
+    int rc = cli_review_production(s, from, to, verb, &v, &widens);
+    if (rc != EXIT_OK)
         return rc;
-    }
     if (o->dry_run) {
         printf("dry run: production not changed\n");
         return EXIT_OK;
@@ -483,7 +491,9 @@ int cmd_deploy(const struct cli *g, int argc, char **argv)
         begin(g, argc, argv, deploy_usage, false, &o, &s, &signers, &nsigners);
     if (rc != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
-    char dev[41], prod[41];
+    char dev[41], prod[41], err[1024];
+    bool missing;
+    int trc;
     if (store_ref_id(s, STORE_DEVELOPMENT, dev) != STORE_OK) {
         cli_error("nothing to deploy: struere/development does not exist; "
                   "run 'struere dev' first");
@@ -491,8 +501,14 @@ int cmd_deploy(const struct cli *g, int argc, char **argv)
     } else if (store_ref_id(s, STORE_PRODUCTION, prod) == STORE_ERROR) {
         cli_error("%s", store_error(s));
         rc = EXIT_IO;
-    } else if (!strcmp(dev, prod) &&
-               !promotion_missing(s, ENV_PRODUCTION, prod)) {
+    } else if ((trc = promotion_missing(s, ENV_PRODUCTION, prod, &missing, err,
+                                        sizeof(err))) != TRUST_OK) {
+        cli_error("%s", err);
+        cli_error("deploy: refusing to promote over statements that do not "
+                  "verify; restore " PROMOTIONS_REF " (or " TRUST_REF
+                  ") to a commit that does (git log shows them)");
+        rc = trc == TRUST_IO ? EXIT_IO : EXIT_INVALID;
+    } else if (!strcmp(dev, prod) && !missing) {
         printf("production is already at the development commit %.12s\n", dev);
     } else {
         /* With prod == dev here, production has no approved statement
@@ -566,6 +582,24 @@ int cmd_rollback(const struct cli *g, int argc, char **argv)
         }
     } else if ((rc = previous_production(s, prod, target)) != EXIT_OK) {
         goto done;
+    } else {
+        /* the reflog says where production was, not that it was right
+         * there: a ref moved by hand is no development commit */
+        bool on = false;
+        if (store_on_branch(s, target, STORE_DEVELOPMENT, &on) != STORE_OK) {
+            cli_error("%s", store_error(s));
+            rc = EXIT_IO;
+            goto done;
+        }
+        if (!on) {
+            cli_error("production's previous commit %.12s (its reflog) was "
+                      "never a development commit (was production moved by "
+                      "hand?); production only takes development commits: "
+                      "name one with --to REV",
+                      target);
+            rc = EXIT_INVALID;
+            goto done;
+        }
     }
     if (!strcmp(target, prod)) {
         printf("production is already at %.12s\n", prod);

@@ -421,17 +421,23 @@ static const char can_usage[] =
     "Exit 0 when allowed, 1 when denied or on invalid input, 3 when the\n"
     "record file cannot be opened or read.\n";
 
-/* The fixture record `id` unmasked (as the system actor reads it). */
-static char *fixture_record(const struere_runtime *rt, const char *id)
+/* The fixture record `id` unmasked (as the system actor reads it) in
+ * *out; else an exit status, said why. */
+static int fixture_record(const struere_runtime *rt, const char *id, char **out)
 {
-    char *out;
-    int rc = rtout_fixture_record(&out, rt, id);
+    int rc = rtout_fixture_record(out, rt, id);
+    if (rc == 0)
+        return EXIT_OK;
+    if (rc == STRUERE_ENOMEM) {
+        cli_error("out of memory reading fixture record '%s'", id);
+        return EXIT_IO;
+    }
     if (rc == STRUERE_EENV)
         cli_error("--id reads eval fixture records: use an eval key or "
                   "bundle, or --record FILE");
-    else if (rc < 0)
+    else
         cli_error("no fixture record '%s' in the eval bundle", id);
-    return rc < 0 ? NULL : out;
+    return EXIT_INVALID;
 }
 
 static int can_run(const struere_runtime *rt, const struere_actor *actor,
@@ -506,8 +512,8 @@ int cmd_can(const struct cli *g, int argc, char **argv)
                             "a record {\"_id\", \"type\", "
                             "\"status\", \"data\"}",
                             true);
-    if (!ec && id && !(record = fixture_record(rt, id)))
-        ec = EXIT_INVALID;
+    if (!ec && id)
+        ec = fixture_record(rt, id, &record);
     if (!ec)
         ec = can_run(rt, actor, pos[0], pos[1], record, o.json);
     free(record);

@@ -13,6 +13,7 @@
 #include "compile.h"
 #include "store.h"
 #include "trust.h"
+#include "verify.h"
 
 static const char signing_key_usage[] =
     "usage: struere signing-key create --out FILE\n"
@@ -38,12 +39,17 @@ static const char trust_usage[] =
     "which a runtime host can pin with --trust FILE.\n";
 
 static const char approve_usage[] =
-    "usage: struere approve [ENV] [--sign FILE] [--push REMOTE]\n"
+    "usage: struere approve [ENV] [--sign FILE] [--allow-widening]\n"
+    "                       [--push REMOTE]\n"
     "\n"
     "Signs the promotion of ENV (default production) that waits for\n"
     "approval. The signature that reaches the number the trust policy\n"
     "requires moves the branch (compare-and-swap). The bundle is verified\n"
-    "again before it is signed. --sign defaults to STRUERE_SIGNING_KEY.\n";
+    "again before it is signed, and a production promotion is shown first\n"
+    "as deploy shows it: one that widens access is signed only with\n"
+    "--allow-widening, one that names a commit development never had, or\n"
+    "that is not newer than production's latest statement, never.\n"
+    "--sign defaults to STRUERE_SIGNING_KEY.\n";
 
 /* Loads the signing keys named by --sign (or STRUERE_SIGNING_KEY when
  * none is named and `use_default`). Prints why on failure. */
@@ -299,10 +305,18 @@ static int trust_sane(const struct trust_change *c)
 static void warn_unapproved(struct store *s)
 {
     for (int e = 0; e < ENV_COUNT; e++) {
-        char ref[64], id[41];
+        char ref[64], id[41], err[1024];
+        bool missing;
         snprintf(ref, sizeof(ref), "refs/heads/struere/%s", env_names[e]);
-        if (store_ref_id(s, ref, id) != STORE_OK ||
-            !promotion_missing(s, e, id))
+        if (store_ref_id(s, ref, id) != STORE_OK)
+            continue;
+        if (promotion_missing(s, e, id, &missing, err, sizeof(err)) !=
+            TRUST_OK) {
+            printf("note: %s (%.12s) is refused by the runtime: %s\n",
+                   env_names[e], id, err);
+            continue;
+        }
+        if (!missing)
             continue;
         printf("note: %s (%.12s) has no approved promotion statement: its "
                "keys are refused until one is approved (struere %s --sign "
@@ -424,16 +438,55 @@ int cmd_trust(const struct cli *g, int argc, char **argv)
 
 /* ---- approve ---- */
 
+/* Shows env's pending promotion before it is signed: for production, what
+ * it changes as deploy shows it, refused (*rc) when it widens access
+ * without allow_widening. *payload: the statement shown, for
+ * promotion_approve to hold the signature to. TRUST_OK with *rc EXIT_OK
+ * when it may be signed; otherwise the reason is printed. */
+static int review_pending(struct store *s, int env, bool allow_widening,
+                          char **payload, int *rc)
+{
+    struere_statement st;
+    char err[1024];
+    *rc = EXIT_OK;
+    int trc = promotion_pending(s, env, &st, payload, err, sizeof(err));
+    if (trc != TRUST_OK) {
+        cli_error("%s", err);
+        *rc = trc == TRUST_INVALID ? EXIT_INVALID : EXIT_IO;
+        return trc;
+    }
+    printf("promotion #%llu of %s: %.12s (replaces %.12s), proposed by %s "
+           "(%s)\n",
+           (unsigned long long)st.sequence, env_names[env], st.commit,
+           st.replaces[0] ? st.replaces : "none", st.who, st.action);
+    if (env != ENV_PRODUCTION)
+        return TRUST_OK;
+    struct verified v;
+    bool widens = false;
+    *rc = cli_review_production(s, st.replaces, st.commit, "approve", &v,
+                                &widens);
+    if (*rc == EXIT_OK && widens && st.replaces[0] && !allow_widening) {
+        cli_error("approve: refusing to sign promotion #%llu: it widens "
+                  "access (above); pass --allow-widening to approve it "
+                  "anyway",
+                  (unsigned long long)st.sequence);
+        *rc = EXIT_INVALID;
+    }
+    return TRUST_OK;
+}
+
 int cmd_approve(const struct cli *g, int argc, char **argv)
 {
     const char *signs[1], *push = NULL;
     size_t nsigns = 0;
     int env = ENV_PRODUCTION;
-    bool env_given = false;
+    bool env_given = false, allow_widening = false;
     for (int i = 1; i < argc; i++) {
         if (cli_wants_help(argv[i])) {
             fputs(approve_usage, stdout);
             return EXIT_OK;
+        } else if (!strcmp(argv[i], "--allow-widening")) {
+            allow_widening = true;
         } else if (!strcmp(argv[i], "--sign") && i + 1 < argc && !nsigns) {
             signs[nsigns++] = argv[++i];
         } else if (!strcmp(argv[i], "--push") && i + 1 < argc) {
@@ -464,16 +517,23 @@ int cmd_approve(const struct cli *g, int argc, char **argv)
         return rc;
     }
     struct promotion_result r;
-    char err[1024];
-    int trc = promotion_approve(s, env, signer, &r, err, sizeof(err));
-    if (trc != TRUST_OK) {
-        cli_error("%s", err);
-        rc = trc == TRUST_INVALID ? EXIT_INVALID : EXIT_IO;
+    char err[1024], *payload = NULL;
+    int trc = review_pending(s, env, allow_widening, &payload, &rc);
+    if (trc == TRUST_OK && rc == EXIT_OK)
+        trc = promotion_approve(s, env, signer, payload, &r, err, sizeof(err));
+    else
+        err[0] = '\0'; /* said */
+    if (trc != TRUST_OK || rc != EXIT_OK) {
+        if (err[0])
+            cli_error("%s", err);
+        if (rc == EXIT_OK)
+            rc = trc == TRUST_INVALID ? EXIT_INVALID : EXIT_IO;
     } else {
         cli_promotion_report(env, &r);
         if (r.complete && push)
             rc = cli_push_env(s, env, push);
     }
+    free(payload);
     cli_signers_free(signer, n);
     store_close(s);
     return rc;

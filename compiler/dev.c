@@ -447,7 +447,14 @@ static int branch_promote(struct branch *b, int env,
         branch_fail(b, DEV_INVALID, err);
         return 1;
     }
-    if (k == 0 || (!b->changed && !promotion_missing(b->s, env, b->new_id)))
+    bool missing = true;
+    if (k > 0 && !b->changed &&
+        promotion_missing(b->s, env, b->new_id, &missing, err, sizeof(err)) !=
+            TRUST_OK) {
+        branch_fail(b, DEV_INVALID, err);
+        return 1;
+    }
+    if (k == 0 || !missing)
         return 0;
     struct verified v;
     struct promotion_result r;

@@ -292,10 +292,14 @@ int store_open(struct store **out, const char *path, char *err, size_t errsize)
     if (git_repository_open_ext(&s->repo, path, 0, NULL) < 0 ||
         pin_objects(s->repo) < 0) {
         const git_error *e = git_error_last();
-        snprintf(err, errsize,
-                 "%s is not inside a git repository (%s); run 'git init' or "
-                 "'struere init', or set store: in struere.yaml",
-                 path, e && e->message ? e->message : "not found");
+        if (e && e->klass == GIT_ERROR_NOMEMORY)
+            snprintf(err, errsize, "out of memory opening the store at %s",
+                     path);
+        else
+            snprintf(err, errsize,
+                     "%s is not inside a git repository (%s); run 'git init' "
+                     "or 'struere init', or set store: in struere.yaml",
+                     path, e && e->message ? e->message : "not found");
         git_repository_free(s->repo);
         free(s);
         git_libgit2_shutdown();

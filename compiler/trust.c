@@ -575,29 +575,111 @@ done:
     return rc;
 }
 
+/* env's pending statement, read under the policy in force (*st; its
+ * payload, the signed text, in the document p->pending); TRUST_OK, or the
+ * reason in err (ts and p then freed). */
+static int pending_read(struct store *s, int env, struct trust_state *ts,
+                        struct promotions *p, struere_statement *st,
+                        const char **payload, char *err, size_t errsize)
+{
+    struere_error e;
+    int rc = promotion_state(s, env, ts, p, err, errsize);
+    if (rc != TRUST_OK)
+        return rc;
+    rc = TRUST_INVALID;
+    if (!p->pending)
+        snprintf(err, errsize, "no promotion of %s is waiting for approval",
+                 env_names[env]);
+    else if (struere_statement_read(st, p->pending_text, p->pending_len, ts->t,
+                                    &e) != 0)
+        snprintf(err, errsize, PROMOTIONS_REF ":pending/%s.json: %s",
+                 env_names[env], e.message);
+    else if (!(*payload = json_string_value(
+                   json_object_get(p->pending, "statement"))) ||
+             !json_is_array(json_object_get(p->pending, "signatures")))
+        snprintf(err, errsize, "the pending statement is malformed");
+    else
+        return TRUST_OK;
+    promotions_free(p);
+    trust_state_free(ts);
+    return rc;
+}
+
+int promotion_pending(struct store *s, int env, struere_statement *st,
+                      char **payload, char *err, size_t errsize)
+{
+    struct trust_state ts;
+    struct promotions p;
+    const char *text;
+    *payload = NULL;
+    int rc = pending_read(s, env, &ts, &p, st, &text, err, errsize);
+    if (rc != TRUST_OK)
+        return rc;
+    if (!(*payload = strdup(text))) {
+        snprintf(err, errsize, "out of memory");
+        rc = TRUST_IO;
+    }
+    promotions_free(&p);
+    trust_state_free(&ts);
+    return rc;
+}
+
 int promotion_approve(struct store *s, int env, const struct signer *signer,
-                      struct promotion_result *r, char *err, size_t errsize)
+                      const char *reviewed, struct promotion_result *r,
+                      char *err, size_t errsize)
 {
     struct trust_state ts;
     struct promotions p;
     struere_statement st;
-    struere_error e;
     struct verified v;
+    const char *payload;
     char ref[64], current[41] = "", why[1024];
     memset(r, 0, sizeof(*r));
-    int rc = promotion_state(s, env, &ts, &p, err, errsize);
+    int rc = pending_read(s, env, &ts, &p, &st, &payload, err, errsize);
     if (rc != TRUST_OK)
         return rc;
     rc = TRUST_INVALID;
-    if (!p.pending) {
-        snprintf(err, errsize, "no promotion of %s is waiting for approval",
+    if (reviewed && strcmp(reviewed, payload)) {
+        snprintf(err, errsize,
+                 "the pending promotion of %s changed since it was shown: "
+                 "nothing signed; run approve again",
+                 env_names[env]);
+        rc = TRUST_MOVED;
+        goto done;
+    }
+    /* the sequence only grows: a statement no newer than the latest is a
+     * replay, or a proposal a later promotion superseded */
+    uint64_t latest = sequence_of(p.latest_text, p.latest_len);
+    if (p.latest_text && !latest) {
+        snprintf(err, errsize,
+                 PROMOTIONS_REF ":%s.json, the latest statement, does not "
+                                "read: refusing to sign after it",
                  env_names[env]);
         goto done;
     }
-    if (struere_statement_read(&st, p.pending_text, p.pending_len, ts.t, &e) !=
-        0) {
-        snprintf(err, errsize, PROMOTIONS_REF ":pending/%s.json: %s",
-                 env_names[env], e.message);
+    if (st.sequence <= latest) {
+        snprintf(err, errsize,
+                 "promotion #%llu is not newer than %s's latest statement "
+                 "#%llu (a replayed or superseded proposal): refusing to "
+                 "sign it; propose it again",
+                 (unsigned long long)st.sequence, env_names[env],
+                 (unsigned long long)latest);
+        goto done;
+    }
+    /* production only ever takes a commit that was development's */
+    bool on = true;
+    if (env == ENV_PRODUCTION &&
+        store_on_branch(s, st.commit, STORE_DEVELOPMENT, &on) != STORE_OK) {
+        snprintf(err, errsize, "%s", store_error(s));
+        rc = TRUST_IO;
+        goto done;
+    }
+    if (!on) {
+        snprintf(err, errsize,
+                 "promotion #%llu names %.12s, which was never a development "
+                 "commit: refusing to sign it (production only takes "
+                 "development commits)",
+                 (unsigned long long)st.sequence, st.commit);
         goto done;
     }
     snprintf(ref, sizeof(ref), "refs/heads/struere/%s", env_names[env]);
@@ -651,13 +733,7 @@ int promotion_approve(struct store *s, int env, const struct signer *signer,
                  (unsigned long long)st.sequence, name);
         goto done;
     }
-    const char *payload =
-        json_string_value(json_object_get(p.pending, "statement"));
     json_t *sigs = json_object_get(p.pending, "signatures");
-    if (!payload || !json_is_array(sigs)) {
-        snprintf(err, errsize, "the pending statement is malformed");
-        goto done;
-    }
     json_array_append_new(sigs, signer_sign(signer, trust_domain_statement,
                                             payload, strlen(payload)));
     char *text = doc_text(p.pending);
@@ -767,27 +843,36 @@ int trust_required(struct store *s, int env, char *err, size_t errsize)
     return k;
 }
 
-bool promotion_missing(struct store *s, int env, const char *commit)
+int promotion_missing(struct store *s, int env, const char *commit,
+                      bool *missing, char *err, size_t errsize)
 {
     struct trust_state ts;
     struct promotions p;
     struere_statement st;
-    char err[1024];
-    bool missing = false;
-    if (trust_read(s, &ts, err, sizeof(err)) != TRUST_OK)
-        return false;
-    if (struere_trust_required(ts.t, env + 1) > 0 &&
-        promotions_read(s, env, &p, err, sizeof(err)) == TRUST_OK) {
-        missing =
-            !p.latest_text ||
+    struere_error e;
+    *missing = false;
+    int rc = trust_read(s, &ts, err, errsize);
+    if (rc != TRUST_OK)
+        return rc;
+    int k = struere_trust_required(ts.t, env + 1);
+    if (k > 0 && (rc = promotions_read(s, env, &p, err, errsize)) == TRUST_OK) {
+        /* a latest statement that is there and does not read is not
+         * taken for none: the runtime refuses the branch for it, and a
+         * new promotion would be built on it */
+        if (p.latest_text &&
             struere_statement_read(&st, p.latest_text, p.latest_len, ts.t,
-                                   NULL) != 0 ||
-            strcmp(st.commit, commit) ||
-            st.signatures < (unsigned)struere_trust_required(ts.t, env + 1);
+                                   &e) != 0) {
+            snprintf(err, errsize, PROMOTIONS_REF ":%s.json: %s",
+                     env_names[env], e.message);
+            rc = TRUST_INVALID;
+        } else {
+            *missing = !p.latest_text || strcmp(st.commit, commit) ||
+                       st.signatures < (unsigned)k;
+        }
         promotions_free(&p);
     }
     trust_state_free(&ts);
-    return missing;
+    return rc;
 }
 
 bool trust_record_payload(json_t *record, char *buf, size_t size)

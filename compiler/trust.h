@@ -113,13 +113,25 @@ int promotion_propose(struct store *s, int env, const char *action,
                       struct promotion_result *r, char *err, size_t errsize);
 
 /*
- * Adds signer's signature to env's pending statement (after checking the
- * branch still points where the statement starts from and the bundle
- * still verifies with its digests); the signature that reaches K moves
- * the branch as promotion_propose does.
+ * env's pending statement, read under the policy in force, and its
+ * payload (the signed text, malloc'd): what `approve` shows before it
+ * signs.
+ */
+int promotion_pending(struct store *s, int env, struere_statement *st,
+                      char **payload, char *err, size_t errsize);
+
+/*
+ * Adds signer's signature to env's pending statement, after checking that
+ * it is the one the caller showed (its payload `reviewed`; NULL: any),
+ * that it is newer than env's latest statement (no replay, nothing
+ * superseded), that a production statement names a development commit,
+ * that the branch still points where the statement starts from, and that
+ * the bundle still verifies with its digests; the signature that reaches
+ * K moves the branch as promotion_propose does.
  */
 int promotion_approve(struct store *s, int env, const struct signer *signer,
-                      struct promotion_result *r, char *err, size_t errsize);
+                      const char *reviewed, struct promotion_result *r,
+                      char *err, size_t errsize);
 
 /* The names of the keys of t whose bits are set in `bits` (a statement's
  * signed_by), comma-separated, into buf; "" for none. */
@@ -147,9 +159,12 @@ int promotion_history(struct store *s, int env, const struere_trust *t,
 int trust_required(struct store *s, int env, char *err, size_t errsize);
 
 /* Whether env's branch (at `commit`) would be refused by the runtime for
- * want of a complete statement naming it: the policy requires K >= 1 and
- * no complete statement of env names `commit`. */
-bool promotion_missing(struct store *s, int env, const char *commit);
+ * want of a complete statement naming it (*missing): the policy requires
+ * K >= 1 and no complete statement of env names `commit`. TRUST_OK, or
+ * an error with err when the policy does not verify or env's latest
+ * statement cannot be read. */
+int promotion_missing(struct store *s, int env, const char *commit,
+                      bool *missing, char *err, size_t errsize);
 
 /* Whether text is a public key "ed25519:<base64 of 32 bytes>". */
 bool trust_pubkey_ok(const char *text);

@@ -406,6 +406,60 @@ static void trim_if_due(struct srv *s, struct trim_state *t, bool reloaded)
     }
 }
 
+_Static_assert(sizeof(struct ref_state) % 41 == 0,
+               "struct ref_state is ids of 41 bytes, nothing else");
+
+/* Whether every id that differs between *last and *now is a load that
+ * ran out of memory (not_loaded in *last) of the id it was tried with
+ * (*tried): nothing moved since, only a retry is due. */
+static bool only_retries(const struct ref_state *last,
+                         const struct ref_state *now,
+                         const struct ref_state *tried)
+{
+    const char(*l)[41] = (const char(*)[41])last;
+    const char(*n)[41] = (const char(*)[41])now;
+    const char(*t)[41] = (const char(*)[41])tried;
+    bool any = false;
+    for (size_t i = 0; i < sizeof(*last) / 41; i++)
+        if (strcmp(l[i], n[i])) {
+            if (strcmp(l[i], not_loaded) || strcmp(n[i], t[i]))
+                return false;
+            any = true;
+        }
+    return any;
+}
+
+static bool has_not_loaded(const struct ref_state *r)
+{
+    const char(*ids)[41] = (const char(*)[41])r;
+    for (size_t i = 0; i < sizeof(*r) / 41; i++)
+        if (!strcmp(ids[i], not_loaded))
+            return true;
+    return false;
+}
+
+/* When loads that ran out of memory are tried again: after one round,
+ * then after twice as long each time they run out again, up to
+ * SRV_RETRY_MAX_MS; at once when a ref moves or on SIGHUP. */
+struct retry_state {
+    struct ref_state tried; /* the ids the last apply was given */
+    int64_t at_ms;          /* not before */
+    int64_t delay_ms;       /* 0: nothing failed */
+};
+
+static void retry_after_apply(struct retry_state *r,
+                              const struct ref_state *last)
+{
+    if (!has_not_loaded(last)) {
+        r->delay_ms = 0;
+        return;
+    }
+    r->delay_ms = r->delay_ms ? r->delay_ms * 2 : SRV_POLL_MS;
+    if (r->delay_ms > SRV_RETRY_MAX_MS)
+        r->delay_ms = SRV_RETRY_MAX_MS;
+    r->at_ms = now_ms() + r->delay_ms;
+}
+
 static void *follow(void *arg)
 {
     struct srv *s = arg;
@@ -414,6 +468,7 @@ static void *follow(void *arg)
     struct ref_state last = {0}, now;
     int64_t next_fetch = 0;
     struct trim_state trim = {0, 0};
+    struct retry_state retry = {.delay_ms = 0};
     if (s->refs)
         memcpy(&last, s->refs, sizeof(last));
     while (!atomic_load(&s->stopping)) {
@@ -440,9 +495,16 @@ static void *follow(void *arg)
         }
         refs_read(g, &last, &now);
         bool moved = force || memcmp(&last, &now, sizeof(now));
-        if (moved)
+        if (moved && !force && only_retries(&last, &now, &retry.tried) &&
+            now_ms() < retry.at_ms)
+            moved = false; /* a retry, not due yet: last stays as it is */
+        else if (moved) {
+            retry.tried = now;
             refs_apply(s, &last, &now, force);
-        last = now;
+            last = now;
+            retry_after_apply(&retry, &last);
+        } else
+            last = now;
         trim_if_due(s, &trim, moved);
         /* the store's packs may change on disk (a repack, a fetch by
          * another process): opened again on each round */

@@ -71,6 +71,11 @@
 #define SRV_DASHBOARD_CHILDREN 3
 /* How often the store's refs are looked at (milliseconds). */
 #define SRV_POLL_MS 200
+/* A load that ran out of memory is tried again after a round, then after
+ * twice as long each time it runs out again, up to this (milliseconds):
+ * a server short of memory for good does not spend it reloading five
+ * times a second. A ref that moves, or SIGHUP, loads at once. */
+#define SRV_RETRY_MAX_MS 10000
 /* Requests answered since the last trim of freed memory for a quiet round
  * to trim again (envs.c, trim_if_due): a few requests free too little to
  * be worth a walk of every heap. */

@@ -271,7 +271,11 @@ static int open_at(struct rt_git *g, const char *real, const char *path,
     bool is_dir = stat(dotgit, &st) == 0 && S_ISDIR(st.st_mode);
     bool is_file = !is_dir && stat(dotgit, &st) == 0 && S_ISREG(st.st_mode);
     if (is_dir && is_git_dir(dotgit)) {
-        g->dir = join(dotgit, "");
+        if (!(g->dir = join(dotgit, ""))) {
+            free(dotgit);
+            return rt_fail(err, STRUERE_ENOMEM,
+                           "out of memory opening a store");
+        }
     } else if (is_file) {
         bool oom;
         g->dir = named_dir(real, ".git", &oom);

@@ -14,7 +14,8 @@
  * STRUERE_FAILALLOC_ARM=FILE set, each SIGUSR2 first writes FILE.status,
  * "SEQ FAILED COUNT\n" of the arming it ends (FAILED 0 or 1, COUNT the
  * allocations since), then arms what FILE says, "SEQ N" (from now on, the
- * Nth allocation fails; 0: none, only counting). The test waits for
+ * Nth allocation fails; 0: none, only counting) or "SEQ N P" (the Nth
+ * and every Pth after it: memory short for good). The test waits for
  * FILE.status to name its SEQ before it goes on.
  */
 #include "failalloc.h"
@@ -44,14 +45,23 @@ char *__wrap_strndup(const char *s, size_t n);
 
 static atomic_long counted;
 static atomic_long fail_at;
+static atomic_long fail_every; /* 0: only the fail_at'th */
 static atomic_int failed;
 
-void failalloc_set(long n)
+/* From now on the nth allocation fails (0: none), and with every > 0
+ * every `every`th after it. */
+static void failalloc_set_every(long n, long every)
 {
     atomic_store(&fail_at, 0);
     atomic_store(&counted, 0);
     atomic_store(&failed, 0);
+    atomic_store(&fail_every, every);
     atomic_store(&fail_at, n);
+}
+
+void failalloc_set(long n)
+{
+    failalloc_set_every(n, 0);
 }
 
 long failalloc_count(void)
@@ -67,7 +77,8 @@ int failalloc_failed(void)
 int failalloc_next(void)
 {
     long n = atomic_fetch_add(&counted, 1) + 1;
-    if (n != atomic_load(&fail_at))
+    long at = atomic_load(&fail_at), every = atomic_load(&fail_every);
+    if (!at || (n != at && (every <= 0 || n < at || (n - at) % every)))
         return 0;
     atomic_store(&failed, 1);
     errno = ENOMEM;
@@ -135,7 +146,7 @@ static void failalloc_arm(int sig)
     (void)sig;
     int saved = errno;
     char in[64];
-    unsigned long seq = 0, n = 0;
+    unsigned long seq = 0, n = 0, every = 0;
     int fd = open(arm_path, O_RDONLY | O_CLOEXEC);
     ssize_t got = fd >= 0 ? read(fd, in, sizeof(in)) : -1;
     if (fd >= 0)
@@ -145,6 +156,8 @@ static void failalloc_arm(int sig)
         errno = saved;
         return;
     }
+    if (!get_num(&p, end, &every))
+        every = 0;
     char out[80];
     size_t k = put_num(out, seq);
     out[k++] = ' ';
@@ -152,7 +165,7 @@ static void failalloc_arm(int sig)
     out[k++] = ' ';
     k += put_num(out + k, (unsigned long)atomic_load(&counted));
     out[k++] = '\n';
-    failalloc_set((long)n);
+    failalloc_set_every((long)n, (long)every);
     fd = open(status_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd >= 0) {
         if (write(fd, out, k) != (ssize_t)k)

@@ -10,6 +10,9 @@
 #    request is answered as without the failure or 500 out of memory, the
 #    same request is then answered as before, a reload keeps the last
 #    bundle and is tried again, SIGTERM exits 0;
+#  - `can --id` with an eval key in a deployed store (the store, the
+#    key records, the trust refs, the bundle and a fixture record read),
+#    every allocation failing in turn;
 #  - the compiler, on the example project, one thread (so that
 #    allocations come in about one order), with the Nth allocation
 #    failing, for N = 1, 1+STRIDE, 1+2*STRIDE, ... and the last one, where
@@ -25,7 +28,7 @@
 #
 # A run passes when it gives the same output and exit status as without a
 # failure (the failure was absorbed), or exits 3 with "struere: out of
-# memory" and nothing on stdout (dev: or what it committed before the
+# memory" (or "struere: WHAT: out of memory...") and nothing on stdout (dev: or what it committed before the
 # failure, its branches as they must be); a crash, a sanitizer report (make check
 # builds with ASan and UBSan, leaks included) or anything else fails it.
 # And nothing is written half: after `build`, every bundle in DIR is the
@@ -109,6 +112,21 @@ dev_run() {
     sed -E 's/[0-9a-f]{12}/ID/g' "$1/raw"
     return $rc
 }
+# A store deployed once, with an eval key: `can` opens the store, reads
+# the key records, the trust refs and the branch's bundle, and decides
+# over a fixture record (every allocation failing in turn).
+mkdir -p "$tmp/cstore"
+cp -R fixtures/example/. "$tmp/cstore/"
+git -C "$tmp/cstore" init -q
+"$b/struere" -C "$tmp/cstore" dev >/dev/null 2>&1 &&
+    "$b/struere" -C "$tmp/cstore" deploy --yes >/dev/null 2>&1
+ckey=$("$b/struere" -C "$tmp/cstore" keys create --env eval --name alloc 2>/dev/null)
+can_run() {
+    STRUERE_API_KEY=$ckey "$S" -C "$tmp/cstore" can read teacher --id teacher-alice \
+        --as user:user_alice_chen --role teacher --json
+}
+can_after() { :; }
+
 tree_of() { git -C "$1" rev-parse -q --verify "refs/heads/struere/$2^{tree}" 2>/dev/null; }
 dev_after() {
     for br in development eval; do
@@ -155,7 +173,7 @@ inject() {
         if grep -q -E 'Sanitizer|runtime error' "$run/err"; then
             ok=no
         elif [ "$rc" -eq 3 ] && { [ ! -s "$run/got" ] || [ "$name" = dev ]; } &&
-            grep -q '^struere: out of memory' "$run/err"; then
+            grep -q -E '^struere: (.*: )?out of memory' "$run/err"; then
             ok=yes
         elif [ "$rc" -eq "$want_rc" ] && cmp -s "$ref/want" "$run/got"; then
             ok=yes
@@ -186,6 +204,7 @@ inject() {
 slow=1
 case $b in *asan*) slow=2 ;; esac
 inject check "${FAILALLOC_STRIDE:-$((13 * slow))}"
+inject can 1
 inject build "${FAILALLOC_STRIDE_BUILD:-$((307 * slow))}"
 inject dev "${FAILALLOC_STRIDE_DEV:-$((401 * slow))}"
 echo "alloc: $pass passed, $fail failed"

@@ -85,9 +85,12 @@ text = open(fd).read()
 open(fd, "w").write(text.replace("name: Front Desk", "name: Front Desk Two", 1))
 ok = ok and run(ST, "dev")[0] == 0
 COMMIT_B = git("rev-parse", "refs/heads/struere/development")
+open(fd, "w").write(text.replace("name: Front Desk", "name: Front Desk Three", 1))
+ok = ok and run(ST, "dev")[0] == 0
+COMMIT_C = git("rev-parse", "refs/heads/struere/development")
 git("update-ref", "refs/heads/struere/development", COMMIT_A)
 if not check("setup: dev, deploy, keys and a second commit",
-             ok and all(k.startswith("sk_") for k in KEYS.values()) and COMMIT_A != COMMIT_B):
+             ok and all(k.startswith("sk_") for k in KEYS.values()) and len({COMMIT_A, COMMIT_B, COMMIT_C}) == 3):
     print("serve-alloc: %d passed, %d failed" % (PASSED, FAILED))
     sys.exit(1)
 
@@ -128,14 +131,15 @@ if not check("struere-failalloc serve starts", PORT, open(LOG, errors="replace")
 SEQ = 0
 
 
-def arm(n):
-    """Arms the Nth allocation from now (0: none); returns what the last
-    arming saw: (whether its allocation failed, allocations since)."""
+def arm(n, every=0):
+    """Arms the Nth allocation from now (0: none), and with every the
+    Nth and every every'th after it; returns what the last arming saw:
+    (whether an allocation failed, allocations since)."""
     global SEQ
     SEQ += 1
     tmp = ARM + ".tmp"
     with open(tmp, "w") as f:
-        f.write("%d %d\n" % (SEQ, n))
+        f.write("%d %d %d\n" % (SEQ, n, every))
     os.replace(tmp, ARM)
     signal_serve(signal.SIGUSR2)
     end = time.time() + 30
@@ -321,6 +325,44 @@ for n in points:
     check("reload after allocation %d failed: serve tries again by itself and serves the moved branch" % n,
           seen and seen[-1] == other and good, (failed, seen[-5:], BAD[-3:]))
 print("serve-alloc: %d reloads with one of their allocations failing" % len(points))
+
+# ---- memory short for good: the retries back off, a moved ref does not wait
+# One of every N allocations fails, N half of what a reload makes, so
+# that every try fails, for WINDOW seconds without a request. serve tries after a round (0.2 s),
+# then after twice as long each time (server.h, SRV_RETRY_MAX_MS): tries
+# at 0, 0.2, 0.6, 1.4, 3.0 and 6.2 s, the next at 12.6 s. Without the
+# back-off it tried five times a second.
+WINDOW = 6.5
+here = git("rev-parse", "refs/heads/struere/development")
+other = COMMIT_A if here == COMMIT_B else COMMIT_B
+# the allocations of a quiet round (the refs read) and of a reload alone
+arm(0)
+time.sleep(1)
+_, quiet = arm(0)
+git("update-ref", "refs/heads/struere/development", other)
+time.sleep(1)
+_, reload = arm(0)
+git("update-ref", "refs/heads/struere/development", here)
+time.sleep(1)
+# every reload fails (two of its allocations or more), most quiet rounds not
+every = max(2, (reload - quiet) // 2)
+start = len(open(LOG, "rb").read())
+arm(1, every)
+git("update-ref", "refs/heads/struere/development", other)
+time.sleep(WINDOW)
+arm(0)
+tries = len(re.findall(rb"struere serve: development: not loaded: ", open(LOG, "rb").read()[start:]))
+check("memory short for good: serve tries the reload again, at doubling intervals "
+      "(2 to 7 tries in %.1f s)" % WINDOW, 2 <= tries <= 7, tries)
+# the retry now due in about 6 s; a ref that moves is loaded at once
+git("update-ref", "refs/heads/struere/development", COMMIT_C)
+seen = []
+end = time.time() + 3
+while time.time() < end and (not seen or seen[-1] != COMMIT_C):
+    seen.append(commit_now()[1])
+    time.sleep(0.02)
+check("memory short for good, then a ref moved: loaded within 3 s, without waiting for the retry "
+      "(due 6 s later)", seen and seen[-1] == COMMIT_C, seen[-5:])
 
 signal_serve(signal.SIGTERM)
 try:

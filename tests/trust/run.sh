@@ -329,11 +329,14 @@ while read -r v code frag; do
     refused "$v: deploy --yes refuses" "$PLAIN" 3 "$frag" deploy --yes
     refused "$v: rollback --to refuses" "$PLAIN" 3 "$frag" rollback --to "$X" --yes
     move "$PLAIN" development "$D2"
-    # rollback: the reflog says production came from the tampered commit.
+    # rollback: the reflog says production came from the tampered
+    # commit, which development had (the bundle is what is refused).
     move "$PLAIN" production "$X"
     git -C "$PLAIN" update-ref -m "struere deploy: by hand" \
         refs/heads/struere/production "$D1"
+    move "$PLAIN" development "$X"
     refused "$v: rollback refuses" "$PLAIN" 3 "$frag" rollback --yes
+    move "$PLAIN" development "$D2"
     refused "$v: inspect says it does not verify" "$PLAIN" 1 "$frag" \
         inspect "$X" --env production
     # the runtime: production moved to it by hand (no policy: allowed).
@@ -348,6 +351,16 @@ while read -r v code frag; do
 done <<EOF
 $MATRIX
 EOF
+# rollback to where the reflog says production was, a commit development
+# never had (production moved there by hand): production only ever takes
+# development commits (DESIGN §4), whatever its bundle.
+X=$(git -C "$PLAIN" commit-tree "$D2^{tree}" -m "not development's")
+move "$PLAIN" production "$X"
+git -C "$PLAIN" update-ref -m "struere deploy: by hand" \
+    refs/heads/struere/production "$D1"
+refused "rollback to a commit development never had (the reflog's)" "$PLAIN" 1 \
+    "never a development commit" rollback --yes
+move "$PLAIN" production "$D1"
 # The records that let a promotion skip re-reading a verified blob
 # (.git/struere/verified/<blob>) cannot be forged or moved: a record
 # claiming a tampered blob verified, in the old unauthenticated form or
@@ -666,6 +679,25 @@ for v in raw-STRS fix-STRS manifest; do
         "$TOP/p-bad.json" nz "$frag"
     move "$SIGNED" development "$D3"
 done
+# A pending statement validly signed by alice for a commit development
+# never had (D3's very tree, in a commit of its own: the bundle verifies,
+# the digests are right): production only takes development commits.
+X=$(git -C "$SIGNED" commit-tree "$D3^{tree}" -m "not development's")
+$DOC payload "$TOP/pending.json" "commit=$X" >"$TOP/payload"
+sign "$A" "$TOP/payload" "$TOP/sig-a"
+$DOC wrap "$TOP/payload" "$TOP/sig-a" >"$TOP/p-foreign.json"
+approve_unmoved "approve of a pending statement naming a commit development never had" \
+    "$TOP/p-foreign.json" nz "never a development commit"
+# One whose sequence is not above the latest complete statement's (a
+# proposal replayed, or one a later promotion superseded): the sequence
+# only grows (DESIGN §9).
+for q in "$SEQ" "$((SEQ - 1))"; do
+    $DOC payload "$TOP/pending.json" "sequence=$q" >"$TOP/payload"
+    sign "$A" "$TOP/payload" "$TOP/sig-a"
+    $DOC wrap "$TOP/payload" "$TOP/sig-a" >"$TOP/p-old.json"
+    approve_unmoved "approve of a pending statement numbered $q (the latest is #$SEQ)" \
+        "$TOP/p-old.json" nz "not newer than production's latest statement #$SEQ"
+done
 # Production moved since the proposal (by hand, to D1): the statement
 # replaces D2, so approving it now would move production from a commit
 # nobody reviewed it against; approve refuses and moves nothing.
@@ -680,6 +712,37 @@ else
     bad "approve" "$(cat "$TOP/out")"
 fi
 rt_opens "the runtime opens D3" "$SIGNED" "$KS" "$D3"
+
+# approve shows what it signs, as deploy does, and a promotion that widens
+# access is signed only with --allow-widening (DESIGN §10), whoever
+# proposed it: the pending statement is not the proposer's review.
+WIDE=$TOP/wide
+cp -r "$SIGNED" "$WIDE"
+(
+    cd "$WIDE" &&
+        python3 -c 'import sys; p="roles/teacher.yaml"; t=open(p).read(); open(p,"w").write(t.replace("actions: [list, read]", "actions: [list, read, update, delete]", 1))' &&
+        git commit -qam wider && "$S" dev >/dev/null &&
+        "$S" deploy --yes --allow-widening --sign "$A" >/dev/null 2>&1
+) || bad "setup" "a widening pending promotion in $WIDE"
+D4=$(rev "$WIDE" refs/heads/struere/development)
+refused "approve of a promotion that widens access, without --allow-widening" \
+    "$WIDE" 1 "widens access" approve production --sign "$Bk"
+out=$("$S" -C "$WIDE" approve production --sign "$Bk" --allow-widening 2>&1)
+if [ $? -eq 0 ] && [ "$(rev "$WIDE" refs/heads/struere/production)" = "$D4" ] &&
+    [[ $out == *"Access widened"* ]] && [[ $out == *"role teacher"* ]]; then
+    ok "approve --allow-widening shows the widening and moves production"
+else
+    bad "approve --allow-widening" "$out"
+fi
+# A latest statement that does not read: the runtime refuses production,
+# and deploy neither says production is where it should be nor builds a
+# promotion on it (its sequence would start again).
+printf '{"statement": 5' >"$TOP/broken.json"
+put "$WIDE" refs/struere/promotions production.json "$TOP/broken.json"
+refused "deploy over a latest statement that does not read (production at development's commit)" \
+    "$WIDE" 1 "refusing to promote over statements" deploy --yes --sign "$A" --sign "$Bk"
+refused "deploy --dry-run over a latest statement that does not read" \
+    "$WIDE" 1 "production.json" deploy --dry-run
 
 # ---- replay: a state file refuses an older statement ----
 PROMO=$(rev "$SIGNED" refs/struere/promotions)
