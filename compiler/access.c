@@ -1388,6 +1388,232 @@ static bool bodies_differ(const struct side *x, const struct side *y, int kind)
     return false;
 }
 
+/* ---- what actor.entityId stands for ---- */
+
+static bool has_role(const struct side *s, const char *slug)
+{
+    return s->b && struere_bundle_lookup(NULL, NULL, s->b, STRUERE_KIND_ROLE,
+                                         slug, NULL) == 0;
+}
+
+/* Role -> {"type", "userIdField"}: the data type bound to each role on
+ * side s (boundToRole; userIdField defaults to userId), as a set. */
+static json_t *bindings_of(const struct side *s)
+{
+    json_t *map = json_object();
+    size_t n = s->b ? struere_bundle_count(s->b, STRUERE_KIND_DATA) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *slug, *body;
+        size_t len;
+        struere_bundle_entry(&slug, &body, &len, s->b, STRUERE_KIND_DATA, i,
+                             NULL);
+        json_t *def = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+        const char *role =
+            json_string_value(json_object_get(def, "boundToRole"));
+        const char *field =
+            json_string_value(json_object_get(def, "userIdField"));
+        if (role && !json_object_get(map, role))
+            json_object_set_new(map, role,
+                                json_pack("{s:s, s:s}", "type", slug,
+                                          "userIdField",
+                                          field ? field : "userId"));
+        json_decref(def);
+    }
+    return map;
+}
+
+/* Whether an allowed entry's rules, as written, compare with
+ * actor.entityId or actor.relatedIds:TYPE (which start from it). */
+static bool reads_entity(const json_t *e, bool *neq)
+{
+    json_t *terms = json_object_get(json_object_get(e, "rules"), "anyOf");
+    json_t *term, *cond;
+    size_t i, j;
+    bool reads = false;
+    *neq = false;
+    json_array_foreach(terms, i, term)
+    {
+        json_array_foreach(json_object_get(term, "allOf"), j, cond)
+        {
+            const char *actor = json_string_value(
+                json_object_get(json_object_get(cond, "value"), "actor"));
+            const char *op =
+                json_string_value(json_object_get(cond, "operator"));
+            if (actor &&
+                (!strcmp(actor, "entityId") || !strcmp(actor, "relatedIds"))) {
+                reads = true;
+                *neq |= op && !strcmp(op, "neq");
+            }
+        }
+    }
+    return reads;
+}
+
+/*
+ * actor.entityId is the id of the user's record in the data type bound
+ * to one of their roles (boundToRole), found by its userIdField; rules
+ * that compare with it, or with actor.relatedIds, select other rows when
+ * that binding changes, though they read the same (unbound, `eq` selects
+ * none and `neq` every row). For each role bound otherwise on the two
+ * sides, each pair it is allowed on the new side with such a rule is
+ * listed as "binding-changed" (from, to: {"type","userIdField"} or null),
+ * widening where the role is bound on the new side (which rows the rules
+ * now select depends on the records) or a rule compares with `neq`
+ * (unbound, it admits every row); unbound, the others admit none.
+ */
+static int binding_changes(json_t *list, const struct side *x,
+                           const struct side *y, char *err, size_t errlen)
+{
+    int rc = ACCESS_OK;
+    if (!x->b || !y->b)
+        return rc;
+    json_t *bx = bindings_of(x), *by = bindings_of(y);
+    const json_t *maps[2] = {bx, by};
+    for (int m = 0; m < 2 && rc == ACCESS_OK; m++) {
+        const char *role;
+        json_t *v;
+        json_object_foreach((json_t *)maps[m], role, v)
+        {
+            const json_t *was = json_object_get(bx, role),
+                         *now = json_object_get(by, role);
+            /* each role once: from the old side's map, or the new's when
+             * the old lacks it */
+            if ((m == 1 && was) || json_equal(was, now) || !has_role(y, role))
+                continue;
+            json_t *acc = NULL, *e;
+            rc = side_access(y, false, role, NULL, &acc, err, errlen);
+            if (rc != ACCESS_OK)
+                break;
+            char name[300];
+            snprintf(name, sizeof(name), "role:%s", role);
+            size_t i;
+            json_array_foreach(json_object_get(acc, "allowed"), i, e)
+            {
+                bool neq;
+                /* unbound, a rule on it admits nothing, but with neq
+                 * every row */
+                if (reads_entity(e, &neq))
+                    add_change(
+                        list, name,
+                        json_string_value(json_object_get(e, "resource")),
+                        json_string_value(json_object_get(e, "action")),
+                        "binding-changed", now || neq, (json_t *)was,
+                        (json_t *)now);
+            }
+            json_decref(acc);
+        }
+    }
+    json_decref(bx);
+    json_decref(by);
+    return rc;
+}
+
+/* ---- a user holding two roles ---- */
+
+/* The entry of (res, act) that a user holding `roles` (n of them) is
+ * allowed on side s, or NULL (*out) when not allowed. */
+static int roles_entry(const struct side *s, const char *const *roles, size_t n,
+                       const char *res, const char *act, json_t **out,
+                       char *err, size_t errlen)
+{
+    struere_actor_spec spec = {0};
+    struere_actor *a;
+    struere_error e;
+    *out = NULL;
+    spec.type = STRUERE_ACTOR_USER;
+    spec.id = ACCESS_ROLE_USER_ID;
+    spec.roles = roles;
+    spec.role_count = n;
+    int rc = struere_actor_new(&a, s->rt, &spec, &e);
+    if (rc < 0)
+        return fail(err, errlen,
+                    rc == STRUERE_ENOMEM ? ACCESS_FAILED : ACCESS_INVALID,
+                    "%.400s", e.message);
+    json_t *allowed = json_array(), *denied = json_array();
+    struct memo m;
+    memset(&m, 0, sizeof(m));
+    rc =
+        decide_one(s->rt, a, res, act, false, allowed, denied, &m, err, errlen);
+    memo_free(&m);
+    struere_actor_free(a);
+    if (rc == ACCESS_OK && json_array_size(allowed))
+        *out = json_incref(json_array_get(allowed, 0));
+    json_decref(allowed);
+    json_decref(denied);
+    return rc;
+}
+
+/*
+ * A role's grant that carried a row scope or field masks, revoked (or the
+ * role gone): for a user who also holds another role that grants the
+ * pair, that grant restricted what the other allows (the engine ORs the
+ * scope rules of the roles that grant, a role without rules adding none,
+ * and applies the masks of each), and no longer does. For each such
+ * revocation in `list` and each other role of both sides, a user holding
+ * the two is decided by the engine on each side; what widens for that
+ * user is added, its subject "roles:R+S".
+ */
+static int role_pair_changes(json_t *list, const struct side *x,
+                             const struct side *y, char *err, size_t errlen)
+{
+    size_t n = json_array_size(list);
+    int rc = ACCESS_OK;
+    if (!x->b || !y->b)
+        return rc;
+    for (size_t i = 0; i < n && rc == ACCESS_OK; i++) {
+        const json_t *c = json_array_get(list, i);
+        const char *subject = json_string_value(json_object_get(c, "subject"));
+        const json_t *from = json_object_get(c, "from");
+        if (strncmp(subject, "role:", 5) ||
+            strcmp(json_string_value(json_object_get(c, "change")),
+                   "revoked") ||
+            (json_is_null(json_object_get(from, "scope")) &&
+             !json_array_size(json_object_get(from, "masks"))))
+            continue;
+        const char *r = subject + 5;
+        const char *res = json_string_value(json_object_get(c, "resource"));
+        const char *act = json_string_value(json_object_get(c, "action"));
+        /* a data type gone: nobody does anything with it */
+        if (strcmp(res, "users") &&
+            struere_bundle_lookup(NULL, NULL, y->b, STRUERE_KIND_DATA, res,
+                                  NULL) < 0)
+            continue;
+        size_t ns = struere_bundle_count(y->b, STRUERE_KIND_ROLE);
+        for (size_t k = 0; k < ns && rc == ACCESS_OK; k++) {
+            const char *other;
+            struere_bundle_entry(&other, NULL, NULL, y->b, STRUERE_KIND_ROLE, k,
+                                 NULL);
+            if (!strcmp(other, r) || !has_role(x, other))
+                continue; /* a role new on this side: nobody held both */
+            const char *both[2] = {r, other};
+            json_t *ea = NULL, *eb = NULL;
+            rc = roles_entry(x, both, 2, res, act, &ea, err, errlen);
+            /* the role gone: the user holds the other alone */
+            if (rc == ACCESS_OK && ea)
+                rc = has_role(y, r)
+                         ? roles_entry(y, both, 2, res, act, &eb, err, errlen)
+                         : roles_entry(y, both + 1, 1, res, act, &eb, err,
+                                       errlen);
+            if (rc == ACCESS_OK && ea) {
+                char name[600];
+                snprintf(name, sizeof(name), "roles:%s+%s",
+                         strcmp(r, other) < 0 ? r : other,
+                         strcmp(r, other) < 0 ? other : r);
+                json_t *found = json_array(), *f;
+                size_t j;
+                pair_changes(found, name, ea, eb);
+                json_array_foreach(
+                    found, j, f) if (json_is_true(json_object_get(f, "widens")))
+                    json_array_append(list, f);
+                json_decref(found);
+            }
+            json_decref(ea);
+            json_decref(eb);
+        }
+    }
+    return rc;
+}
+
 /* The automations of both sides (access_automations_new; parsed once
  * when their bodies are the same on both), the changed ones' slugs and
  * each side's entries of them (changed_automations). */
@@ -1492,6 +1718,10 @@ int access_changes(const struere_runtime *rfrom, const struere_runtime *rto,
             json_decref(b);
         }
     }
+    if (rc == ACCESS_OK)
+        rc = binding_changes(list, &x, &y, err, errlen);
+    if (rc == ACCESS_OK)
+        rc = role_pair_changes(list, &x, &y, err, errlen);
     if (aut[1] != aut[0])
         access_automations_free(aut[1]);
     access_automations_free(aut[0]);
@@ -1601,11 +1831,20 @@ static void print_scope(FILE *out, const json_t *scope, bool md)
     free(text);
 }
 
-/* "agent front-desk" / "role staff" */
+/* "agent front-desk" / "role staff" / "a user with roles staff and
+ * teacher" */
 static void print_subject(FILE *out, const char *subject, bool md)
 {
     const char *colon = strchr(subject, ':');
     int n = colon ? (int)(colon - subject) : 0;
+    const char *plus = colon ? strchr(colon, '+') : NULL;
+    if (plus && !strncmp(subject, "roles:", 6)) {
+        fprintf(out,
+                md ? "a user with roles **%.*s** and **%s**"
+                   : "a user with roles %.*s and %s",
+                (int)(plus - colon - 1), colon + 1, plus + 1);
+        return;
+    }
     fprintf(out, md ? "%.*s **%s**" : "%.*s %s", n, subject,
             colon ? colon + 1 : subject);
 }
@@ -1653,6 +1892,20 @@ static void print_grant(FILE *out, const json_t *g, bool md)
     fputc(')', out);
 }
 
+/* What actor.entityId stands for under a binding ({"type",
+ * "userIdField"}, or null). */
+static void print_binding(FILE *out, const json_t *b, bool md)
+{
+    if (!b || json_is_null(b)) {
+        fputs("nothing: no data type is bound to the role", out);
+        return;
+    }
+    fputs("the user's record in data type ", out);
+    print_code(out, json_string_value(json_object_get(b, "type")), md);
+    fputs(", matched by ", out);
+    print_code(out, json_string_value(json_object_get(b, "userIdField")), md);
+}
+
 /* One change as a sentence. */
 static void print_change(FILE *out, const json_t *c, bool md)
 {
@@ -1685,6 +1938,14 @@ static void print_change(FILE *out, const json_t *c, bool md)
         json_t *p;
         json_array_foreach(json_object_get(r, "by"), i, p)
             fprintf(out, "%s%s", i ? ", " : "", json_string_value(p));
+        fputc(')', out);
+    } else if (!strcmp(ch, "binding-changed")) {
+        fputs(": the rules of ", out);
+        print_pair(out, act, res, md);
+        fputs(" compare with actor.entityId, which now stands for ", out);
+        print_binding(out, to, md);
+        fputs(" (was ", out);
+        print_binding(out, from, md);
         fputc(')', out);
     } else if (!strcmp(ch, "deny-removed") || !strcmp(ch, "deny-added")) {
         bool removed = !strcmp(ch, "deny-removed");

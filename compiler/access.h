@@ -80,10 +80,17 @@ int access_subject(const struere_runtime *rt,
  * The access changes from the bundle of runtime `from` to that of `to`
  * (NULL: an empty environment), in `*out` (caller owns it): an array of
  * {"subject", "resource", "action", "change", "widens", "from", "to"}, subject
- * by subject (agents, then roles, in slug order), where change is one of
+ * by subject (agents, then roles, in slug order, then "roles:R+S": a user
+ * holding two roles, listed only where a grant of R that carried a row
+ * scope or masks was revoked, or R removed: the widening changes of such
+ * a user, decided by the engine on both sides), where change is one of
  * granted, revoked, scope-widened, scope-narrowed, scope-changed,
  * mask-removed, mask-added, mask-changed, for a role deny-removed
- * (widens) or deny-added, and automation-granted (widens) or
+ * (widens), deny-added or binding-changed (the data type bound to the
+ * role changed, and with it what actor.entityId stands for in the rules
+ * of that pair; from, to: {"type","userIdField"} or null; widens unless
+ * the role is no longer bound and no such rule compares with neq), and
+ * automation-granted (widens) or
  * automation-revoked. granted: from null, to {"by","scope","masks"};
  * revoked: the reverse; scope-*: the scopes (null: every row); mask-*:
  * {"field","type","replacement"} or null; deny-*: {"by"} or null;

@@ -146,6 +146,50 @@ void role_check_file(struct check_ctx *c, struct def *d,
     }
 }
 
+/* The JSON type a data type's schema gives the record path `path` ("data"
+ * itself: object), or NULL when it gives none (any type, or a record
+ * field outside data). */
+static const char *path_type(const struct node *data_view, const char *path)
+{
+    if (!strcmp(path, "data"))
+        return "object";
+    if (strncmp(path, "data.", 5))
+        return NULL;
+    const struct node *field = data_field(data_view, path + 5);
+    const struct node *type = node_get(field, "type");
+    return type && type->type == NODE_STRING ? type->str : NULL;
+}
+
+/* A scope rule compares the field's value with a string (the runtime's
+ * eq, neq, in and contains read strings only): on a field of another
+ * type 'neq' admits every record and the others none. Changing a
+ * field's type so would silently change who reads what. */
+static void check_compared_type(struct check_ctx *c, const struct node *rule,
+                                const struct node *data_view,
+                                const struct node *f, const char *type_slug)
+{
+    const char *type = path_type(data_view, f->str);
+    if (!type || !strcmp(type, "string"))
+        return;
+    const struct node *op = node_get(rule, "operator");
+    bool neq = node_is_str(op, "neq"), object = !strcmp(type, "object");
+    char hint[300];
+    if (object)
+        snprintf(hint, sizeof(hint),
+                 "compare one of its string fields ('%s.<field>')", f->str);
+    else
+        snprintf(hint, sizeof(hint),
+                 "compare a string field, or make this field a string");
+    diag_error(c->diags, f, "scope-field-not-string", hint,
+               "'%s' is %s %s field of data type '%s', and scope rules "
+               "compare strings: this rule %s",
+               f->str, object || !strcmp(type, "array") ? "an" : "a", type,
+               type_slug,
+               neq ? "admits every record (no value is a string equal to "
+                     "it)"
+                   : "admits no record");
+}
+
 static void check_path(struct check_ctx *c, const struct node *rule,
                        const char *key)
 {
@@ -176,12 +220,16 @@ static void check_path(struct check_ctx *c, const struct node *rule,
     if (!f || f->type != NODE_STRING || !data->root)
         return;
     const char *why = NULL;
-    if (!data_record_path(data->view[c->env], f->str, &why))
+    if (!data_record_path(data->view[c->env], f->str, &why)) {
         diag_error(c->diags, f, "unknown-field",
                    why ? why
                        : "paths are on the whole record: 'data.<field>' "
                          "(dots for nested fields)",
                    "'%s' is not a field of data type '%s'", f->str, t->str);
+        return;
+    }
+    if (!strcmp(key, "field"))
+        check_compared_type(c, rule, data->view[c->env], f, t->str);
 }
 
 void role_check_refs(struct check_ctx *c, struct def *d,

@@ -265,9 +265,27 @@ CATALOGUE = [
     ("an action added",
      sub(SUPPORT, "actions: [update]", "actions: [update, create]"),
      pairs(SUP, "ticket", ["create"], "granted", W)),
+    # Support's grant of ticket list carried its phone mask: a user who
+    # holds support with billing or auditor (both grant ticket list, on
+    # every row) had the phone redacted, and no longer has (a granting
+    # role's masks apply; its rules are ORed with the others', one
+    # without rules admitting every row).
     ("an action removed",
      sub(SUPPORT, "actions: [read, list]", "actions: [read]"),
-     pairs(SUP, "ticket", ["list"], "revoked", N)),
+     pairs(SUP, "ticket", ["list"], "revoked", N) +
+     [("roles:billing+support", "ticket", "list", "mask-removed", W),
+      ("roles:auditor+support", "ticket", "list", "mask-removed", W)]),
+    # The same for invoice read: support granted it on every row with
+    # data.card hidden; billing (status != void) and auditor (customerId
+    # is the organization id) grant it with rules of their own and no
+    # mask: for a user with both, the rows narrow (not listed) and the
+    # card shows (listed).
+    ("a masked grant revoked while other roles grant the same",
+     sub(SUPPORT, "  - resource: invoice\n    actions: [read, list]\n",
+         "  - resource: invoice\n    actions: [list]\n"),
+     pairs(SUP, "invoice", ["read"], "revoked", N) +
+     [("roles:billing+support", "invoice", "read", "mask-removed", W),
+      ("roles:auditor+support", "invoice", "read", "mask-removed", W)]),
     ("a wildcard action for a role no agent holds",
      sub(AUDITOR, "actions: [read, list]", "actions: [\"*\"]"),
      [("role:auditor", r, a, "granted", W)
@@ -365,6 +383,24 @@ CATALOGUE = [
          "  - resource: ticket\n    actions: [read, list]\n"
          "    effect: allow\n"),
      pairs(["role:viewer"], "ticket", RL, "granted", W)),
+    # Billing gone (its agent moved to auditor): a user who held billing
+    # with support or auditor read tickets with data.notes hidden, and now
+    # sees them; invoices narrow for billing with auditor, and are as
+    # they were for billing with support (support's own grant, every row,
+    # card hidden).
+    ("a role with masks removed",
+     both(remove(BILLING),
+          sub("agents/cashier.yaml", "roles: [billing]", "roles: [auditor]")),
+     pairs(["agent:cashier"], "invoice", ["create", "update"], "revoked", N) +
+     pairs(["agent:cashier"], "invoice", RL, "scope-changed", W) +
+     pairs(["agent:cashier"], "ticket", RL, "mask-removed", W) +
+     pairs(["agent:cashier"], "users", RL, "granted", W) +
+     pairs(["agent:cashier"], "archive", RL, "granted", W) +
+     pairs(["role:billing"], "invoice", CRUL, "revoked", N) +
+     pairs(["role:billing"], "ticket", RL, "revoked", N) +
+     [("role:billing", "invoice", "delete", "deny-removed", W)] +
+     pairs(["roles:billing+support", "roles:auditor+billing"], "ticket", RL,
+           "mask-removed", W)),
     ("a role removed", remove(AUDITOR),
      [("role:auditor", r, a, "revoked", N)
       for r in ("archive", "invoice", "ticket", "users") for a in RL]),
@@ -408,6 +444,18 @@ CATALOGUE = [
     ("the project renamed, no organization id: rules on it",
      sub("struere.yaml", "name: catalogue\n", "name: other-tenant\n"),
      pairs(["role:auditor"], "invoice", RL, "scope-changed", W)),
+    # A data type bound to auditor: actor.entityId (and the relatedIds
+    # that start from it) now stands for the user's staff record, and the
+    # archive rule (_id in actor.relatedIds:manages) selects other rows
+    # though it reads the same (can's made-up actor has no record either
+    # way: blind).
+    ("a data type bound to a role whose rules read actor.relatedIds",
+     add("data/staff.yaml", "name: Staff\nslug: staff\nboundToRole: auditor\n"
+         "schema:\n  type: object\n  properties:\n"
+         "    userId: {type: string}\n"),
+     pairs(["role:auditor"], "staff", RL, "granted", W) +
+     pairs(["role:auditor"], "archive", RL, "binding-changed", W),
+     {("role:auditor", "archive", a) for a in RL}),
     ("users made readable",
      sub(SUPPORT, "scopeRules:\n",
          "  - resource: users\n    actions: [read]\n    effect: allow\n"
