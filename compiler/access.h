@@ -80,10 +80,11 @@ int access_subject(const struere_runtime *rt,
  * The access changes from the bundle of runtime `from` to that of `to`
  * (NULL: an empty environment), in `*out` (caller owns it): an array of
  * {"subject", "resource", "action", "change", "widens", "from", "to"}, subject
- * by subject (agents, then roles, in slug order, then "roles:R+S": a user
- * holding two roles, listed only where a grant of R that carried a row
- * scope or masks was revoked, or R removed: the widening changes of such
- * a user, decided by the engine on both sides), where change is one of
+ * by subject (agents, then roles, in slug order), then the roles'
+ * binding-changed entries, then "roles:R+S": a user holding two roles,
+ * listed only where a grant of R that carried a row scope or masks was
+ * revoked, or R removed: the widening changes of such a user, decided by
+ * the engine on both sides. change is one of
  * granted, revoked, scope-widened, scope-narrowed, scope-changed,
  * mask-removed, mask-added, mask-changed, for a role deny-removed
  * (widens), deny-added or binding-changed (the data type bound to the

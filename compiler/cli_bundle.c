@@ -2,6 +2,7 @@
  * cli_bundle.c - finding a bundle for the commands that read them: a
  * .stb file, or an environment's bundle in a commit of the store.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,17 @@ int cli_load_bundle(const struct cli *g, struct store *s, const char *spec,
     *out = NULL;
     if (commit)
         commit[0] = '\0';
-    if (stat(file, &st) == 0 && S_ISREG(st.st_mode)) {
+    int st_rc = stat(file, &st), st_errno = errno;
+    size_t n = strlen(spec);
+    /* a revision never starts so, nor ends in .stb: a file that is not
+     * there (git's "unknown revision" would mislead) */
+    if (st_rc != 0 && (spec[0] == '/' || !strncmp(spec, "./", 2) ||
+                       !strncmp(spec, "../", 3) ||
+                       (n > 4 && !strcmp(spec + n - 4, ".stb")))) {
+        cli_error("%s: %s", spec, strerror(st_errno));
+        return EXIT_IO;
+    }
+    if (st_rc == 0 && S_ISREG(st.st_mode)) {
         int rc = struere_bundle_open_file(out, file, 0, &err);
         if (rc != STRUERE_OK) {
             cli_error("%s: %s", spec, err.message);

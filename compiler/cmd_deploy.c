@@ -58,7 +58,8 @@ static const char rollback_usage[] =
     "                        [--push REMOTE]\n"
     "\n"
     "Moves production back to the commit it had before the deploy that\n"
-    "brought its current commit (from the reflog), or to REV, which must\n"
+    "brought its current commit (from the reflog, else from production's\n"
+    "promotion statements, which a clone fetches), or to REV; either must\n"
     "be a commit of the development branch. Same compare-and-swap rule as\n"
     "deploy; the same verification, promotion statement and signatures.\n"
     "The access it changes is shown first, as for deploy. Rolling back to\n"
@@ -521,17 +522,52 @@ int cmd_deploy(const struct cli *g, int argc, char **argv)
     return rc;
 }
 
-/* The commit production had before the deploy that brought `current`. */
+/* The commit production had before the latest deploy statement that
+ * brought `current` (refs/struere/promotions travels with fetch and
+ * push; the reflog is this clone's alone): its `replaces`. Statements
+ * of pending promotions and of rollbacks do not count, as in the
+ * reflog. EXIT_OK, EXIT_INVALID when there is none, or an error
+ * (said: *said). */
+static int previous_by_statement(struct store *s, const char *current,
+                                 char out[41], bool *said)
+{
+    struct promotion_entry *list;
+    size_t n;
+    char err[1024];
+    int trc = promotion_history(s, ENV_PRODUCTION, NULL, 1000, &list, &n, err,
+                                sizeof(err));
+    if (trc != TRUST_OK) {
+        cli_error("%s", err);
+        *said = true;
+        return trc == TRUST_IO ? EXIT_IO : EXIT_INVALID;
+    }
+    int rc = EXIT_INVALID;
+    for (size_t i = 0; i < n && rc != EXIT_OK; i++)
+        if (!list[i].pending && !strcmp(list[i].st.action, "deploy") &&
+            list[i].st.environment == STRUERE_ENV_PRODUCTION &&
+            !strcmp(list[i].st.commit, current) && list[i].st.replaces[0]) {
+            memcpy(out, list[i].st.replaces, 41);
+            rc = EXIT_OK;
+        }
+    free(list);
+    return rc;
+}
+
+/* The commit production had before the deploy that brought `current`:
+ * from this clone's reflog, else from production's promotion statements
+ * (*from says which, for messages). */
 static int previous_production(struct store *s, const char *current,
-                               char out[41])
+                               char out[41], const char **from)
 {
     struct store_reflog_entry *log;
     size_t n;
+    bool said = false;
     if (store_reflog(s, STORE_PRODUCTION, &log, &n) != STORE_OK) {
         cli_error("%s", store_error(s));
         return EXIT_IO;
     }
     int rc = EXIT_INVALID;
+    *from = "its reflog";
     for (size_t i = 0; i < n; i++) {
         if (strncmp(log[i].message, "struere deploy", 14) ||
             strcmp(log[i].new_id, current))
@@ -543,7 +579,11 @@ static int previous_production(struct store *s, const char *current,
         break;
     }
     free(log);
-    if (rc != EXIT_OK)
+    if (rc != EXIT_OK) {
+        *from = "its latest deploy statement";
+        rc = previous_by_statement(s, current, out, &said);
+    }
+    if (rc != EXIT_OK && !said)
         cli_error("no earlier production commit to roll back to (use "
                   "--to REV)");
     return rc;
@@ -560,6 +600,7 @@ int cmd_rollback(const struct cli *g, int argc, char **argv)
     if (rc != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
     char prod[41], target[41];
+    const char *from;
     if (store_ref_id(s, STORE_PRODUCTION, prod) != STORE_OK) {
         cli_error("nothing to roll back: production was never deployed");
         rc = EXIT_INVALID;
@@ -580,7 +621,7 @@ int cmd_rollback(const struct cli *g, int argc, char **argv)
             rc = EXIT_INVALID;
             goto done;
         }
-    } else if ((rc = previous_production(s, prod, target)) != EXIT_OK) {
+    } else if ((rc = previous_production(s, prod, target, &from)) != EXIT_OK) {
         goto done;
     } else {
         /* the reflog says where production was, not that it was right
@@ -592,11 +633,11 @@ int cmd_rollback(const struct cli *g, int argc, char **argv)
             goto done;
         }
         if (!on) {
-            cli_error("production's previous commit %.12s (its reflog) was "
+            cli_error("production's previous commit %.12s (%s) was "
                       "never a development commit (was production moved by "
                       "hand?); production only takes development commits: "
                       "name one with --to REV",
-                      target);
+                      target, from);
             rc = EXIT_INVALID;
             goto done;
         }

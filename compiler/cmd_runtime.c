@@ -12,7 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "../server/body.h"
 #include "cli.h"
+#include "json_tree.h"
+#include "jsonmem.h"
 #include "rtout.h"
 #include "store.h"
 #include "struere.h"
@@ -270,61 +273,96 @@ static int make_actor(const struere_runtime *rt, const struct rt_opts *o,
     return EXIT_OK;
 }
 
-/* A file read for jansson, keeping the reason a read failed (jansson
- * takes a failed read for the end of the input). */
-struct json_reader {
-    FILE *f;
-    int err;
-};
-
-static size_t json_read(void *buffer, size_t len, void *data)
+/* The whole of f in *text (malloc'd, *len bytes): 0, or an errno (a
+ * read that failed, ENOMEM). */
+static int read_all(FILE *f, char **text, size_t *len)
 {
-    struct json_reader *r = data;
-    size_t n = fread(buffer, 1, len, r->f);
-    if (n == 0 && ferror(r->f)) {
-        r->err = errno ? errno : EIO;
-        return (size_t)-1;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            char *more = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+            if (!more) {
+                free(buf);
+                return ENOMEM;
+            }
+            buf = more;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                int e = errno ? errno : EIO;
+                free(buf);
+                return e;
+            }
+            break;
+        }
     }
-    return n;
+    *text = buf;
+    *len = n;
+    return 0;
 }
 
 /* The JSON in path (or stdin for "-") as compact text (*out, malloc'd),
  * which must be an object: `must` says what the object is, for the
  * message; a record's members are checked too. Returns EXIT_OK, else
  * (a message printed, *out NULL) EXIT_IO when the file cannot be opened
- * or read, EXIT_INVALID when it is not what is wanted. */
+ * or read, or memory runs out, EXIT_INVALID when it is not what is
+ * wanted. The text is checked (body.h) and its tree built with checked
+ * allocations (json_tree.h): jansson's own loader is not safe when memory
+ * runs out. Only text that does not check is given to jansson, for its
+ * message (located as users know it). */
 static int read_json_file(char **out, const struct cli *g, const char *path,
                           const char *what, const char *must, bool record)
 {
-    char buf[4096];
-    json_error_t jerr;
-    struct json_reader r = {stdin, 0};
+    char buf[4096], msg[300];
+    FILE *f = stdin;
+    char *text;
+    size_t len;
     *out = NULL;
     if (strcmp(path, "-") &&
-        !(r.f = fopen(cli_path(g, path, buf, sizeof(buf)), "rb"))) {
+        !(f = fopen(cli_path(g, path, buf, sizeof(buf)), "rb"))) {
         cli_error("%s %s: %s", what, path, strerror(errno));
         return EXIT_IO;
     }
-    json_t *v = json_load_callback(json_read, &r, 0, &jerr);
-    if (r.f != stdin)
-        fclose(r.f);
-    if (r.err) {
-        cli_error("%s %s: %s", what, path, strerror(r.err));
-        json_decref(v);
+    int rerr = read_all(f, &text, &len);
+    if (f != stdin)
+        fclose(f);
+    if (rerr) {
+        if (rerr == ENOMEM)
+            cli_error("out of memory reading %s %s", what, path);
+        else
+            cli_error("%s %s: %s", what, path, strerror(rerr));
         return EXIT_IO;
     }
-    if (!v && json_error_code(&jerr) == json_error_out_of_memory) {
-        cli_error("out of memory");
+    json_t *v = NULL;
+    int bc = body_check(text, len, msg, sizeof(msg));
+    if (bc == 0 && !(v = json_tree(text, len)))
+        bc = -2;
+    if (bc == -1) {
+        json_error_t jerr;
+        json_t *j = json_loadb(text, len, 0, &jerr);
+        if (j) /* what jansson takes and the check does not: a key twice */
+            cli_error("%s %s%s", what, path, msg + 4);
+        else
+            /* jansson's column is the last character it read (1-based,
+             * in characters), 0 when that was a line break: an error at
+             * the end of the input, which is the start of that line. */
+            cli_error("%s %s:%d:%d: %s", what, path, jerr.line,
+                      jerr.column > 0 ? jerr.column : 1, jerr.text);
+        json_decref(j);
+    }
+    free(text);
+    if (bc == -2) {
+        cli_error("out of memory reading %s %s", what, path);
         return EXIT_IO;
     }
-    if (!v) {
-        /* jansson's column is the last character it read (1-based, in
-         * characters), 0 when that was a line break: an error at the end
-         * of the input, which is the start of that line. */
-        cli_error("%s %s:%d:%d: %s", what, path, jerr.line,
-                  jerr.column > 0 ? jerr.column : 1, jerr.text);
+    if (bc != 0)
         return EXIT_INVALID;
-    }
     if (!json_is_object(v)) {
         cli_error("%s %s: must be a JSON object (%s), not %s", what, path, must,
                   rtout_json_type(v));
@@ -332,16 +370,20 @@ static int read_json_file(char **out, const struct cli *g, const char *path,
         return EXIT_INVALID;
     }
     /* A record's members, when present, have these types. */
-    char msg[300];
     if (record && rtout_record_problem(v, msg, sizeof(msg))) {
         cli_error("%s %s%s", what, path, msg);
         json_decref(v);
         return EXIT_INVALID;
     }
+    /* jansson's writer may leave out what it could not allocate and
+     * still return text: its failures are counted (jsonmem.h) */
+    unsigned long failures = json_mem_thread_failures();
     *out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(v);
-    if (!*out) {
-        cli_error("out of memory");
+    if (!*out || json_mem_thread_failures() != failures) {
+        free(*out);
+        *out = NULL;
+        cli_error("out of memory reading %s %s", what, path);
         return EXIT_IO;
     }
     return EXIT_OK;

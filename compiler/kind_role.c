@@ -183,7 +183,7 @@ static void check_compared_type(struct check_ctx *c, const struct node *rule,
     diag_error(c->diags, f, "scope-field-not-string", hint,
                "'%s' is %s %s field of data type '%s', and scope rules "
                "compare strings: this rule %s",
-               f->str, object || !strcmp(type, "array") ? "an" : "a", type,
+               f->str, type[0] && strchr("aeiou", type[0]) ? "an" : "a", type,
                type_slug,
                neq ? "admits every record (no value is a string equal to "
                      "it)"

@@ -182,7 +182,7 @@ int trust_read(struct store *s, struct trust_state *st, char *err,
         return TRUST_IO;
     }
     json_error_t je;
-    st->doc = json_loadb((const char *)data, len, 0, &je);
+    st->doc = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &je);
     rc = struere_trust_load(&st->t, data, len, NULL, 0, &e);
     free(data);
     if (rc != STRUERE_OK || !st->doc) {
@@ -336,7 +336,9 @@ static int read_doc(struct store *s, const char *commit, const char *path,
         return TRUST_IO;
     }
     json_error_t je;
-    *doc = json_loadb((const char *)data, *len, 0, &je);
+    /* a key named twice would be read one way here and another by the
+     * runtime: refused (the runtime refuses it too) */
+    *doc = json_loadb((const char *)data, *len, JSON_REJECT_DUPLICATES, &je);
     *text = (char *)data;
     if (!*doc) {
         snprintf(err, errsize, PROMOTIONS_REF ":%s: %s", path, je.text);
@@ -598,6 +600,11 @@ static int pending_read(struct store *s, int env, struct trust_state *ts,
                    json_object_get(p->pending, "statement"))) ||
              !json_is_array(json_object_get(p->pending, "signatures")))
         snprintf(err, errsize, "the pending statement is malformed");
+    else if (st->environment != env + 1)
+        snprintf(err, errsize,
+                 PROMOTIONS_REF ":pending/%s.json is a statement for %s: "
+                                "refusing to sign it",
+                 env_names[env], struere_env_name(st->environment));
     else
         return TRUST_OK;
     promotions_free(p);

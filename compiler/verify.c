@@ -192,6 +192,14 @@ int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize)
             }
         }
     }
+    /* a role's body is read when an actor first holds it: one that the
+     * runtime cannot compile would fail every decision that needs it */
+    struere_error e;
+    int rc = rt_bundle_roles_check(b, &e);
+    if (rc < 0) {
+        snprintf(err, errsize, "%s", e.message);
+        return rc == STRUERE_ENOMEM ? VERIFY_IO : VERIFY_INVALID;
+    }
     return VERIFY_OK;
 }
 

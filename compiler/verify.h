@@ -60,8 +60,10 @@ int verify_locate(struct store *s, const char *id, int env, struct verified *v,
 bool verify_recorded(struct store *s, const char *blob, int env,
                      const unsigned char sha256[32]);
 
-/* Every body of b is one JSON object: VERIFY_OK, or VERIFY_INVALID with
- * the kind and slug of the first that is not. */
+/* Every body of b is one JSON object, and every role compiles as the
+ * runtime compiles it when an actor first holds it: VERIFY_OK, or
+ * VERIFY_INVALID with the kind and slug of the first that fails
+ * (VERIFY_IO when memory ran out). */
 int verify_bodies(const struct struere_bundle *b, char *err, size_t errsize);
 
 /* Records that blob (40 hex) holds a verified bundle of environment env

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../runtime/src/gitread.h"
+#include "../runtime/src/rt_bundle_trust.h"
 #include "actors.h"
 #include "server.h"
 
@@ -189,6 +190,14 @@ static bool env_load(struct srv *s, int env, const char *ref_id,
      * accepted): a ref and the promotions ref moved back together are a
      * replay (STRUERE_EREPLAY). Nor does the trust policy go back. */
     int rc = rt_runtime_open_env(&rt, env, &s->opts, &s->seen, &err);
+    /* opening reads a role's body only when an actor first holds it: a
+     * role that does not compile would fail every decision needing it,
+     * so a bundle holding one does not replace the one served */
+    if (rc == 0 &&
+        (rc = rt_bundle_roles_check(struere_runtime_bundle(rt), &err)) < 0) {
+        struere_runtime_free(rt);
+        rt = NULL;
+    }
     struct srv_loaded *l = NULL;
     if (rc == 0 && !(l = calloc(1, sizeof(*l)))) {
         struere_runtime_free(rt);

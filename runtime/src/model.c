@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "rt.h"
+#include "rt_bundle_trust.h"
 
 /* Decoded strings, and the arrays of compiled roles, live in blocks that
  * never move, freed with the model. */
@@ -650,6 +651,16 @@ int rt_model_build(const struere_bundle *b, rt_model **out, struere_error *err)
     }
     *out = m;
     return 0;
+}
+
+int rt_bundle_roles_check(const struere_bundle *b, struere_error *err)
+{
+    rt_model *m;
+    int rc = rt_model_build(b, &m, err);
+    for (size_t i = 0; rc == 0 && i < m->nroles; i++)
+        rc = rt_model_role(b, m, (uint32_t)i, err);
+    rt_model_free(m);
+    return rc;
 }
 
 void rt_model_free(rt_model *m)

@@ -36,4 +36,11 @@ int rt_bundle_open_taking(struere_bundle **out, void *bytes, size_t len,
 int rt_bundle_open_recorded(struere_bundle **out, void *bytes, size_t len,
                             int expected_env, struere_error *err);
 
+/* Compiles every role of b as the runtime does when an actor first holds
+ * one (a role's body is read then, not when the bundle is opened), and
+ * drops them: 0, or the first failure (STRUERE_ECORRUPT naming the role,
+ * STRUERE_ENOMEM). What verification before a promotion adds to what
+ * opening a bundle checks. */
+int rt_bundle_roles_check(const struere_bundle *b, struere_error *err);
+
 #endif

@@ -83,9 +83,25 @@ static int uint_get(struere_json v, uint64_t *out)
     return 0;
 }
 
+/* The member `key` of obj, which must be there once: a trust document
+ * whose key is named twice is read one way here and another by jansson
+ * (which keeps the last), so that what a signer was shown is not what
+ * the runtime reads; it is refused as malformed. */
 static int member(struere_json obj, const char *key, struere_json *out)
 {
-    return rt_json_member(obj, key, strlen(key), out) == 1 ? 0 : -1;
+    rt_json_it it;
+    struere_json k, v;
+    size_t n = strlen(key);
+    int found = 0, rc;
+    if (rt_json_iter(obj, STRUERE_JSON_OBJECT, &it) < 0)
+        return -1;
+    while ((rc = rt_json_next(&it, &k, &v)) == 1)
+        if (rt_json_str_eq(k, key, n)) {
+            if (found++)
+                return -1;
+            *out = v;
+        }
+    return rc < 0 || !found ? -1 : 0;
 }
 
 int rt_pubkey_parse(const char *text, unsigned char pk[32])

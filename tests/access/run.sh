@@ -529,6 +529,10 @@ expect "an unknown revision: bad input (1)" 1
 printf 'not a bundle' >"$T/bad.stb"
 run "$S" access "$T/bad.stb"
 expect "a file that is not a bundle: bad input (1)" 1
+run "$S" access "$T/nowhere/production.stb"
+expect_err "a bundle file that is not there: I/O (3), said as such" 3 "nowhere/production.stb: No such file"
+run "$S" access ./nowhere
+expect_err "a path (./) that is not there: I/O (3), not an unknown revision" 3 "nowhere: No such file"
 run "$S" --help
 expect "struere --help lists access" 0 '^  access \[REV\|FILE\]'
 

@@ -12,7 +12,7 @@
 #    bundle and is tried again, SIGTERM exits 0;
 #  - `can --id` with an eval key in a deployed store (the store, the
 #    key records, the trust refs, the bundle and a fixture record read),
-#    every allocation failing in turn;
+#    and `can --record FILE`, every allocation failing in turn;
 #  - the compiler, on the example project, one thread (so that
 #    allocations come in about one order), with the Nth allocation
 #    failing, for N = 1, 1+STRIDE, 1+2*STRIDE, ... and the last one, where
@@ -126,6 +126,20 @@ can_run() {
         --as user:user_alice_chen --role teacher --json
 }
 can_after() { :; }
+# The same over a record file (--record: read, checked, built, written
+# compact): strings with escapes, numbers, nested values.
+cat >"$tmp/record.json" <<'EOF'
+{"_id": "t9", "type": "teacher", "status": "active",
+ "data": {"userId": "user_alice_chen", "name": "Alice \u00e9 \"q\"",
+          "hourlyRate": 38.5, "subjects": ["math", "physics"],
+          "bio": null, "x": true, "address": {"city": "Austin"}}}
+EOF
+can_record_run() {
+    STRUERE_API_KEY=$ckey "$S" -C "$tmp/cstore" can read teacher \
+        --record "$tmp/record.json" --as user:user_alice_chen --role teacher \
+        --json
+}
+can_record_after() { :; }
 
 tree_of() { git -C "$1" rev-parse -q --verify "refs/heads/struere/$2^{tree}" 2>/dev/null; }
 dev_after() {
@@ -205,6 +219,7 @@ slow=1
 case $b in *asan*) slow=2 ;; esac
 inject check "${FAILALLOC_STRIDE:-$((13 * slow))}"
 inject can 1
+inject can_record 1
 inject build "${FAILALLOC_STRIDE_BUILD:-$((307 * slow))}"
 inject dev "${FAILALLOC_STRIDE_DEV:-$((401 * slow))}"
 echo "alloc: $pass passed, $fail failed"

@@ -3168,7 +3168,33 @@ t_ident() {
         test "$(git reflog show --format='%gn <%ge>' refs/heads/struere/production | head -n 1)" = "$(git config user.name) <$(git config user.email)>"
 }
 
-TESTS="e2e diff_fields idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust cache_key cache_dir status_kept existing_blob xcheck_broken lastrun first_dev two_devs review_binding ident"
+# rollback in a clone: the reflog is the clone's own, the promotion
+# statements travel with the refs; rollback goes where production's latest
+# deploy statement says it came from (a rollback's own statement does not
+# count, as in the reflog).
+t_rollback_clone() {
+    newtest rollback_clone
+    example proj
+    cd proj || return
+    local c1 c2
+    "$S" dev >/dev/null 2>&1 && "$S" deploy --yes >/dev/null 2>&1
+    c1=$(ref production)
+    bump 2
+    "$S" dev >/dev/null 2>&1 && "$S" deploy --yes >/dev/null 2>&1
+    c2=$(ref production)
+    cd "$W" && git clone -q proj clone && cd clone || return
+    run "$S" fetch "$W/proj"
+    rc_is "rollback clone: struere fetch" 0
+    check "rollback clone: the clone's production is the store's" test "$(ref production)" = "$c2"
+    run "$S" rollback --yes
+    rc_is "rollback clone: rollback without the deploys in its reflog" 0
+    check "rollback clone: production is at the commit the deploy replaced" test "$(ref production)" = "$c1"
+    run "$S" rollback --yes
+    rc_is "rollback clone: again, where nothing was deployed before c1" 1 "no earlier production commit"
+    check "rollback clone: production did not move" test "$(ref production)" = "$c1"
+}
+
+TESTS="e2e diff_fields idempotence determinism concurrency crash stale_lock corruption push keys errors location watch cache cache_delta segments segments_delta cache_trust cache_key cache_dir status_kept existing_blob xcheck_broken lastrun first_dev two_devs review_binding ident rollback_clone"
 [ -n "${ONLY:-}" ] && TESTS=$ONLY
 START=$(date +%s)
 for t in $TESTS; do

@@ -351,6 +351,23 @@ while read -r v code frag; do
 done <<EOF
 $MATRIX
 EOF
+# A role body the runtime cannot compile (an effect "alloW"), every CRC
+# right: opening reads a role's body only when an actor first holds it,
+# so verification compiles every role (DESIGN §9: well-formed bodies).
+git -C "$PLAIN" cat-file blob "$D2:bundles/production.stb" >"$TOP/base.stb"
+mkdir -p "$TOP/effect"
+if $STB replace "$TOP/base.stb" "$TOP/effect/effect.stb" '"effect":"allow"' '"effect":"alloW"'; then
+    out=$("$S" inspect "$TOP/effect/effect.stb" 2>&1)
+    rc=$?
+    if [ "$rc" -eq 1 ] && [[ $out == *"neither allow nor deny"* ]] &&
+        [[ $out != *valid* ]]; then
+        ok "inspect: a role whose policy's effect does not compile is not valid"
+    else
+        bad "inspect of a role that does not compile" "exit $rc: $out"
+    fi
+else
+    bad "setup" "no '\"effect\":\"allow\"' in the production bundle"
+fi
 # rollback to where the reflog says production was, a commit development
 # never had (production moved there by hand): production only ever takes
 # development commits (DESIGN §4), whatever its bundle.
@@ -455,6 +472,39 @@ serve_until() {
     echo "$got"
     return 1
 }
+# serve: production moved to a commit whose bundle and manifest agree but
+# whose role does not compile (effect.stb above): not loaded, the last
+# good bundle keeps serving.
+if [ -s "$TOP/effect/effect.stb" ]; then
+    git -C "$PLAIN" show "$D2:manifest.json" |
+        python3 -c 'import hashlib,json,sys
+m=json.load(sys.stdin)
+m["bundles"]["production"]["sha256"]=hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest()
+print(json.dumps(m, indent=2))' "$TOP/effect/effect.stb" >"$TOP/effect-manifest.json"
+    git -C "$PLAIN" update-ref refs/tamper/base "$D2"
+    put "$PLAIN" refs/tamper/base bundles/production.stb "$TOP/effect/effect.stb"
+    put "$PLAIN" refs/tamper/base manifest.json "$TOP/effect-manifest.json"
+    EF=$(rev "$PLAIN" refs/tamper/base)
+    git -C "$PLAIN" update-ref -d refs/tamper/base
+    serve_start effect "$PLAIN"
+    if [ -n "$SPORT" ] && serve_until "200 $D1" /v1/agents/front-desk "$KP" >/dev/null; then
+        move "$PLAIN" production "$EF"
+        for _ in $(seq 50); do
+            grep -q "production: not loaded: .*neither allow nor deny" "$TOP/serve-effect.log" && break
+            sleep 0.1
+        done
+        if grep -q "production: not loaded: .*neither allow nor deny" "$TOP/serve-effect.log" &&
+            got=$(serve_until "200 $D1" /v1/agents/front-desk "$KP"); then
+            ok "serve: a bundle whose role does not compile is not loaded; D1 keeps serving"
+        else
+            bad "serve: a role that does not compile" "${got:-}; $(tail -3 "$TOP/serve-effect.log")"
+        fi
+        move "$PLAIN" production "$D1"
+    else
+        bad "serve: serves D1 (effect)" "$(cat "$TOP/serve-effect.log")"
+    fi
+    kill "$SPID" && wait "$SPID" 2>/dev/null
+fi
 # ---- a trust policy put in force over a served commit ----
 # The commit stays, its approval does not: a reload that finds the same
 # commit checks its promotion again (it did not before).
@@ -607,6 +657,16 @@ stmt_case "statement naming another manifest digest, validly signed" \
 # open and reload: make check's LeakSanitizer watches this one.)
 $DOC sigs "$TOP/good.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); del d["signatures"]; print(json.dumps(d))' >"$TOP/nosigs.json"
 stmt_case "statement without a signatures list" "$TOP/nosigs.json" EUNAPPROVED "not a statement document"
+# "statement" twice: one reader would take the first, jansson the last
+# (what a signer was shown is then not what is served): refused.
+python3 - "$TOP/good.json" "$(statement dup-other "commit=$D1")" >"$TOP/dupkey.json" <<'PY'
+import json, sys
+good, other = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+print('{"statement": %s, "statement": %s, "signatures": %s}' % (
+    json.dumps(good["statement"]), json.dumps(other["statement"]),
+    json.dumps(good["signatures"])))
+PY
+stmt_case "a statement document with \"statement\" twice" "$TOP/dupkey.json" EUNAPPROVED "not a statement document"
 put "$SIGNED" refs/struere/promotions production.json -
 rt_refused "no complete statement at all" "$SIGNED" "$KS" EUNAPPROVED "statement"
 restore
@@ -663,6 +723,24 @@ $DOC payload "$TOP/pending.json" >"$TOP/payload"
 sign "$C" "$TOP/payload" "$TOP/sig-c"
 $DOC sigs "$TOP/pending.json" "$TOP/sig-c" >"$TOP/p-carol.json"
 approve_unmoved "approve of a pending statement signed by an untrusted key" "$TOP/p-carol.json"
+# "statement" twice in the pending document: approve would show the first
+# (the runtime's reading) and sign the last (jansson's): refused.
+$DOC payload "$TOP/pending.json" "commit=$D1" >"$TOP/payload"
+python3 - "$TOP/pending.json" "$TOP/payload" >"$TOP/p-dup.json" <<'PY'
+import json, sys
+pending = json.load(open(sys.argv[1]))
+print('{"statement": %s, "statement": %s, "signatures": %s}' % (
+    json.dumps(pending["statement"]), json.dumps(open(sys.argv[2]).read()),
+    json.dumps(pending["signatures"])))
+PY
+approve_unmoved "approve of a pending document naming \"statement\" twice" \
+    "$TOP/p-dup.json" nz "duplicate"
+# A statement for another environment in production's pending file
+$DOC payload "$TOP/pending.json" "environment=development" >"$TOP/payload"
+sign "$A" "$TOP/payload" "$TOP/sig-a"
+$DOC wrap "$TOP/payload" "$TOP/sig-a" >"$TOP/p-env.json"
+approve_unmoved "approve of a statement for development in production's pending file" \
+    "$TOP/p-env.json" nz "is a statement for development"
 # A pending statement validly signed by alice for a commit whose bundle
 # does not verify (on development, digests of its very bytes): approve
 # verifies the bundle again and refuses.

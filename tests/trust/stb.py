@@ -7,6 +7,8 @@ recomputed so that only the manifest's SHA-256 can tell.
   stb.py flip IN OUT OFFSET [--fix] OUT is IN with byte OFFSET xor 0x01;
                                     --fix recomputes every CRC
   stb.py fix IN OUT                 IN with every CRC recomputed
+  stb.py replace IN OUT OLD NEW     OUT is IN with the first OLD (text) made
+                                    NEW (as long), every CRC recomputed
   stb.py at FILE ID [letter]        the offset of section ID's first byte;
                                     with letter, of the first a-z byte
                                     from the middle of the section on
@@ -62,6 +64,16 @@ def main(argv):
         return 0
     if len(argv) == 4 and argv[1] == "fix":
         open(argv[3], "wb").write(fix_crcs(open(argv[2], "rb").read()))
+        return 0
+    if len(argv) == 6 and argv[1] == "replace":
+        data = open(argv[2], "rb").read()
+        old, new = argv[4].encode(), argv[5].encode()
+        at = data.find(old)
+        if at < 0 or len(old) != len(new):
+            sys.stderr.write("replace: not found, or not as long\n")
+            return 1
+        data = data[:at] + new + data[at + len(old):]
+        open(argv[3], "wb").write(fix_crcs(data))
         return 0
     if len(argv) in (4, 5) and argv[1] == "at":
         data = open(argv[2], "rb").read()
