@@ -39,9 +39,10 @@ static int file_checks(const char *file, const struere_bundle *b,
                        const char *spec)
 {
     char why[600], mpath[4200];
-    if (verify_bodies(b, why, sizeof(why)) != VERIFY_OK) {
+    int vrc = verify_bodies(b, why, sizeof(why));
+    if (vrc != VERIFY_OK) {
         cli_error("%s: %s", spec, why);
-        return EXIT_INVALID;
+        return vrc == VERIFY_IO ? EXIT_IO : EXIT_INVALID;
     }
     const char *slash = strrchr(file, '/');
     int dirlen = slash ? (int)(slash - file) : 1;

@@ -526,30 +526,42 @@ int cmd_deploy(const struct cli *g, int argc, char **argv)
  * brought `current` (refs/struere/promotions travels with fetch and
  * push; the reflog is this clone's alone): its `replaces`. Statements
  * of pending promotions and of rollbacks do not count, as in the
- * reflog. EXIT_OK, EXIT_INVALID when there is none, or an error
- * (said: *said). */
+ * reflog, nor, under a trust policy, statements it does not approve.
+ * EXIT_OK, EXIT_INVALID when there is none, or an error (said:
+ * *said). */
 static int previous_by_statement(struct store *s, const char *current,
                                  char out[41], bool *said)
 {
-    struct promotion_entry *list;
-    size_t n;
+    struct promotion_entry *list = NULL;
+    struct trust_state ts;
+    size_t n = 0;
     char err[1024];
-    int trc = promotion_history(s, ENV_PRODUCTION, NULL, 1000, &list, &n, err,
+    /* under a trust policy, only statements it approves (K signatures of
+     * its keys): anyone who can push can write one without */
+    int trc = trust_read(s, &ts, err, sizeof(err));
+    if (trc == TRUST_OK) {
+        trc = promotion_history(s, ENV_PRODUCTION, ts.t, 1000, &list, &n, err,
                                 sizeof(err));
+        if (trc != TRUST_OK)
+            trust_state_free(&ts);
+    }
     if (trc != TRUST_OK) {
         cli_error("%s", err);
         *said = true;
         return trc == TRUST_IO ? EXIT_IO : EXIT_INVALID;
     }
+    int k = struere_trust_required(ts.t, STRUERE_ENV_PRODUCTION);
     int rc = EXIT_INVALID;
     for (size_t i = 0; i < n && rc != EXIT_OK; i++)
         if (!list[i].pending && !strcmp(list[i].st.action, "deploy") &&
             list[i].st.environment == STRUERE_ENV_PRODUCTION &&
+            list[i].st.signatures >= (unsigned)(k > 0 ? k : 0) &&
             !strcmp(list[i].st.commit, current) && list[i].st.replaces[0]) {
             memcpy(out, list[i].st.replaces, 41);
             rc = EXIT_OK;
         }
     free(list);
+    trust_state_free(&ts);
     return rc;
 }
 

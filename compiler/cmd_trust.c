@@ -455,10 +455,11 @@ static int review_pending(struct store *s, int env, bool allow_widening,
         *rc = trc == TRUST_INVALID ? EXIT_INVALID : EXIT_IO;
         return trc;
     }
-    printf("promotion #%llu of %s: %.12s (replaces %.12s), proposed by %s "
-           "(%s)\n",
+    printf("promotion #%llu of %s: %.12s (replaces %.12s), %s, proposed by "
+           "%s as the statement says, %u valid signature(s) so far\n",
            (unsigned long long)st.sequence, env_names[env], st.commit,
-           st.replaces[0] ? st.replaces : "none", st.who, st.action);
+           st.replaces[0] ? st.replaces : "none", st.action, st.who,
+           st.signatures);
     if (env != ENV_PRODUCTION)
         return TRUST_OK;
     struct verified v;

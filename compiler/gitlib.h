@@ -37,6 +37,8 @@
     X(git_commit_id) \
     X(git_commit_lookup) \
     X(git_commit_message) \
+    X(git_commit_parent_id) \
+    X(git_commit_parentcount) \
     X(git_commit_time) \
     X(git_commit_time_offset) \
     X(git_commit_tree) \
@@ -166,6 +168,8 @@ const struct gitlib *gitlib(void);
 #define git_commit_id(...) (gitlib()->git_commit_id(__VA_ARGS__))
 #define git_commit_lookup(...) (gitlib()->git_commit_lookup(__VA_ARGS__))
 #define git_commit_message(...) (gitlib()->git_commit_message(__VA_ARGS__))
+#define git_commit_parent_id(...) (gitlib()->git_commit_parent_id(__VA_ARGS__))
+#define git_commit_parentcount(...) (gitlib()->git_commit_parentcount(__VA_ARGS__))
 #define git_commit_time(...) (gitlib()->git_commit_time(__VA_ARGS__))
 #define git_commit_time_offset(...) (gitlib()->git_commit_time_offset(__VA_ARGS__))
 #define git_commit_tree(...) (gitlib()->git_commit_tree(__VA_ARGS__))

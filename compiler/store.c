@@ -1363,6 +1363,22 @@ int store_on_branch(struct store *s, const char *id, const char *ref, bool *yes)
     return STORE_OK;
 }
 
+int store_first_parent(struct store *s, const char *id, char parent[41])
+{
+    git_oid oid;
+    git_commit *c;
+    parent[0] = '\0';
+    if (git_oid_fromstr(&oid, id) < 0 ||
+        git_commit_lookup(&c, s->repo, &oid) < 0)
+        return fail(s, id);
+    const git_oid *p =
+        git_commit_parentcount(c) ? git_commit_parent_id(c, 0) : NULL;
+    if (p)
+        git_oid_tostr(parent, 41, p);
+    git_commit_free(c);
+    return STORE_OK;
+}
+
 static int lookup_remote(struct store *s, const char *name, git_remote **out)
 {
     if (git_remote_lookup(out, s->repo, name) == 0)

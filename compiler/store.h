@@ -148,6 +148,8 @@ int store_reflog(struct store *s, const char *ref,
 int store_log(struct store *s, const char *ref, size_t max,
               struct store_commit_info **out, size_t *n);
 void store_log_free(struct store_commit_info *log, size_t n);
+/* Commit id's first parent in `parent` ("" for a root commit). */
+int store_first_parent(struct store *s, const char *id, char parent[41]);
 /* Whether commit id is ref's commit or one of its ancestors. */
 int store_on_branch(struct store *s, const char *id, const char *ref,
                     bool *yes);

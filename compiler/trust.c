@@ -577,6 +577,50 @@ done:
     return rc;
 }
 
+/* Whether env's statements (pending and complete) in the whole history
+ * of refs/struere/promotions hold one that supersedes statement `mine`
+ * (a higher sequence, or its sequence for another commit): *seq and
+ * commit name it (0 and "" for none). */
+static int superseding_statement(struct store *s, int env,
+                                 const struere_statement *mine, uint64_t *seq,
+                                 char commit[41], char *err, size_t errsize)
+{
+    struct store_commit_info *log = NULL;
+    size_t nlog = 0;
+    char paths[2][64];
+    *seq = 0;
+    commit[0] = '\0';
+    int rc = store_log(s, PROMOTIONS_REF, 100000, &log, &nlog);
+    if (rc == STORE_NOTFOUND)
+        return TRUST_OK;
+    if (rc != STORE_OK) {
+        snprintf(err, errsize, "%s", store_error(s));
+        return TRUST_IO;
+    }
+    snprintf(paths[0], sizeof(paths[0]), "pending/%s.json", env_names[env]);
+    snprintf(paths[1], sizeof(paths[1]), "%s.json", env_names[env]);
+    for (size_t i = 0; i < nlog; i++)
+        for (int w = 0; w < 2; w++) {
+            unsigned char *data;
+            size_t len;
+            struere_statement st;
+            if (store_read(s, log[i].id, paths[w], &data, &len) != STORE_OK)
+                continue;
+            int ok = struere_statement_read(&st, data, len, NULL, NULL) == 0;
+            free(data);
+            if (ok && st.environment == env + 1 &&
+                (st.sequence > mine->sequence ||
+                 (st.sequence == mine->sequence &&
+                  strcmp(st.commit, mine->commit))) &&
+                st.sequence >= *seq) {
+                *seq = st.sequence;
+                memcpy(commit, st.commit, 41);
+            }
+        }
+    store_log_free(log, nlog);
+    return TRUST_OK;
+}
+
 /* env's pending statement, read under the policy in force (*st; its
  * payload, the signed text, in the document p->pending); TRUST_OK, or the
  * reason in err (ts and p then freed). */
@@ -687,6 +731,41 @@ int promotion_approve(struct store *s, int env, const struct signer *signer,
                  "commit: refusing to sign it (production only takes "
                  "development commits)",
                  (unsigned long long)st.sequence, st.commit);
+        goto done;
+    }
+    /* development and eval move by `dev`: to a commit made on the one
+     * they point at (approving the commit they have: to itself) */
+    if (env != ENV_PRODUCTION && strcmp(st.commit, st.replaces)) {
+        char parent[41];
+        if (store_first_parent(s, st.commit, parent) != STORE_OK) {
+            snprintf(err, errsize, "%s", store_error(s));
+            rc = TRUST_IO;
+            goto done;
+        }
+        if (strcmp(parent, st.replaces)) {
+            snprintf(err, errsize,
+                     "promotion #%llu names %.12s, which is not a commit made "
+                     "on %.12s (the commit it says it replaces): refusing to "
+                     "sign it (dev only adds a commit to the branch)",
+                     (unsigned long long)st.sequence, st.commit,
+                     st.replaces[0] ? st.replaces : "(none)");
+            goto done;
+        }
+    }
+    /* a proposal a later one superseded (put back by hand) */
+    uint64_t seen_seq;
+    char seen_commit[41];
+    if ((rc = superseding_statement(s, env, &st, &seen_seq, seen_commit, err,
+                                    errsize)) != TRUST_OK)
+        goto done;
+    rc = TRUST_INVALID;
+    if (seen_commit[0]) {
+        snprintf(err, errsize,
+                 "promotion #%llu of %.12s was superseded: the history "
+                 "of " PROMOTIONS_REF " holds #%llu for %.12s, proposed since: "
+                 "refusing to sign it",
+                 (unsigned long long)st.sequence, st.commit,
+                 (unsigned long long)seen_seq, seen_commit);
         goto done;
     }
     snprintf(ref, sizeof(ref), "refs/heads/struere/%s", env_names[env]);

@@ -47,16 +47,21 @@ static bool record_mac(struct store *s, const char *what, bool create,
     return true;
 }
 
+/* What a verification checks, named in each record's MAC: a record made
+ * by a struere that checked less (before every role was compiled: v2) is
+ * not believed, and the bundle is verified again. */
+#define VERIFY_RECORD_VERSION "v2"
+
 /* A record's text: the SHA-256 in hex, the environment, and the MAC of
- * the blob id, digest and environment. */
+ * the version, blob id, digest and environment. */
 static bool record_text(struct store *s, const char *blob, int env,
                         const unsigned char sha256[32], bool create,
                         char buf[256])
 {
     char h[65], signed_part[160], mac_hex[65];
     rt_sha256_hex(sha256, h);
-    snprintf(signed_part, sizeof(signed_part), "%s %s %s", blob, h,
-             env_names[env]);
+    snprintf(signed_part, sizeof(signed_part),
+             VERIFY_RECORD_VERSION " %s %s %s", blob, h, env_names[env]);
     if (!record_mac(s, signed_part, create, mac_hex))
         return false;
     snprintf(buf, 256, "%s %s %s\n", h, env_names[env], mac_hex);
@@ -283,10 +288,10 @@ static int verify_whole(struct store *s, const char *id, int env,
     char why[600];
     if (verify_recorded(s, v->blob, env, v->sha256)) {
         rt_bundle_bodies_known_valid(b);
-    } else if (verify_bodies(b, why, sizeof(why)) != VERIFY_OK) {
+    } else if ((rc = verify_bodies(b, why, sizeof(why))) != VERIFY_OK) {
         snprintf(err, errsize, "%.12s:%s: %s", id, path, why);
         struere_bundle_free(b);
-        return VERIFY_INVALID;
+        return rc;
     } else {
         verify_record(s, v->blob, env, v->sha256);
     }

@@ -612,7 +612,9 @@ const rt_record *rt_model_record(const rt_model *m, const char *id, size_t n)
     return NULL;
 }
 
-int rt_model_build(const struere_bundle *b, rt_model **out, struere_error *err)
+/* rt_model_build; an eval bundle's fixtures only when `fixtures`. */
+static int model_build(const struere_bundle *b, rt_model **out,
+                       struere_error *err, bool fixtures)
 {
     builder bd = {0};
     struere_bundle_info info;
@@ -643,7 +645,7 @@ int rt_model_build(const struere_bundle *b, rt_model **out, struere_error *err)
                              STRUERE_KIND_ROLE, i, NULL);
     if (rc == 0)
         rc = read_types(&bd);
-    if (rc == 0 && info.environment == STRUERE_ENV_EVAL)
+    if (rc == 0 && fixtures && info.environment == STRUERE_ENV_EVAL)
         rc = read_fixtures(&bd);
     if (rc < 0) {
         rt_model_free(m);
@@ -653,10 +655,16 @@ int rt_model_build(const struere_bundle *b, rt_model **out, struere_error *err)
     return 0;
 }
 
+int rt_model_build(const struere_bundle *b, rt_model **out, struere_error *err)
+{
+    return model_build(b, out, err, true);
+}
+
 int rt_bundle_roles_check(const struere_bundle *b, struere_error *err)
 {
     rt_model *m;
-    int rc = rt_model_build(b, &m, err);
+    /* roles name data types, never fixture records */
+    int rc = model_build(b, &m, err, false);
     for (size_t i = 0; rc == 0 && i < m->nroles; i++)
         rc = rt_model_role(b, m, (uint32_t)i, err);
     rt_model_free(m);

@@ -791,6 +791,30 @@ else
 fi
 rt_opens "the runtime opens D3" "$SIGNED" "$KS" "$D3"
 
+# rollback in a clone (no reflog of its own) follows production's deploy
+# statements, and under the policy only those it approves: one written
+# by hand, unsigned, naming D1 as what D3 replaced, is not followed.
+CLONE=$TOP/signed-clone
+git clone -q "$SIGNED" "$CLONE" 2>/dev/null
+"$S" -C "$CLONE" fetch "$SIGNED" >/dev/null 2>&1
+out=$("$S" -C "$CLONE" rollback --dry-run 2>&1)
+if [[ $out == *"${D3:0:12}..${D2:0:12}"* ]]; then
+    ok "rollback in a clone: from production's statements, D3 back to D2"
+else
+    bad "rollback in a clone" "$out"
+fi
+$DOC payload "$(git -C "$CLONE" show refs/struere/promotions:production.json >"$TOP/latest.json"; echo "$TOP/latest.json")" \
+    "replaces=$D1" "sequence=$((SEQ + 5))" >"$TOP/payload"
+$DOC wrap "$TOP/payload" >"$TOP/forged.json"
+put "$CLONE" refs/struere/promotions production.json "$TOP/forged.json"
+out=$("$S" -C "$CLONE" rollback --dry-run 2>&1)
+if [[ $out == *"${D3:0:12}..${D2:0:12}"* ]] && [[ $out != *"${D1:0:12}"* ]]; then
+    ok "rollback in a clone: an unsigned statement naming D1 is not followed"
+else
+    bad "rollback in a clone, a forged statement" "$out"
+fi
+rm -rf "$CLONE"
+
 # approve shows what it signs, as deploy does, and a promotion that widens
 # access is signed only with --allow-widening (DESIGN §10), whoever
 # proposed it: the pending statement is not the proposer's review.
@@ -1036,6 +1060,28 @@ fi
 rt_opens "dev policy: the development key opens the signed commit" "$DEVS" "$KD" "$DEV1"
 refused "approve eval with alice again: already signed" "$DEVS" 1 "already signed"     approve eval --sign "$A"
 refused "approve eval with an untrusted key" "$DEVS" 1 "not in the trust policy"     approve eval --sign "$C"
+# The pending eval statement swapped by someone who can push: approve
+# signs only what dev makes, a commit on the one the branch points at,
+# and never a proposal a later one superseded.
+EPEND=$(rev "$DEVS" refs/struere/promotions)
+git -C "$DEVS" show "$EPEND:pending/eval.json" >"$TOP/e-pending.json"
+ECOMMIT=$($DOC payload "$TOP/e-pending.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["commit"])')
+X=$(git -C "$DEVS" commit-tree "$ECOMMIT^{tree}" -m "not made on eval")
+$DOC payload "$TOP/e-pending.json" "commit=$X" >"$TOP/payload"
+sign "$A" "$TOP/payload" "$TOP/sig-a"
+$DOC wrap "$TOP/payload" "$TOP/sig-a" >"$TOP/e-foreign.json"
+put "$DEVS" refs/struere/promotions pending/eval.json "$TOP/e-foreign.json"
+refused "approve eval of a commit not made on eval's (a foreign tree's commit)" "$DEVS" 1 \
+    "not a commit made on" approve eval --sign "$Bk"
+git -C "$DEVS" update-ref refs/struere/promotions "$EPEND"
+SUPER=$TOP/devsuper
+cp -r "$DEVS" "$SUPER"
+sed -i 's/^version: 1.4.1/version: 1.4.9/' "$SUPER/agents/front-desk.md"
+"$S" -C "$SUPER" dev --sign "$A" >/dev/null 2>&1
+put "$SUPER" refs/struere/promotions pending/eval.json "$TOP/e-pending.json"
+refused "approve eval of a proposal put back after a later one (superseded)" "$SUPER" 1 \
+    "superseded" approve eval --sign "$Bk"
+rm -rf "$SUPER"
 if "$S" -C "$DEVS" approve eval --sign "$Bk" >"$TOP/out" 2>&1 &&
     [ "$(rev "$DEVS" refs/heads/struere/eval)" != "$EVAL0" ]; then
     ok "approve eval with bob (2 of 2) moves eval"
