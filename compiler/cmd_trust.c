@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "cli.h"
 #include "compile.h"
+#include "report.h"
+#include "semdiff.h"
 #include "store.h"
 #include "trust.h"
 #include "verify.h"
@@ -45,10 +48,13 @@ static const char approve_usage[] =
     "Signs the promotion of ENV (default production) that waits for\n"
     "approval. The signature that reaches the number the trust policy\n"
     "requires moves the branch (compare-and-swap). The bundle is verified\n"
-    "again before it is signed, and a production promotion is shown first\n"
-    "as deploy shows it: one that widens access is signed only with\n"
-    "--allow-widening, one that names a commit development never had, or\n"
-    "that is not newer than production's latest statement, never.\n"
+    "again before it is signed, and what it changes is shown first (as\n"
+    "deploy shows it for production, as diff for development and eval): a\n"
+    "production promotion that widens access is signed only with\n"
+    "--allow-widening; one that names a commit development never had (for\n"
+    "development and eval: not made on the branch's commit), that a later\n"
+    "proposal superseded, or that is not newer than the latest statement,\n"
+    "never.\n"
     "--sign defaults to STRUERE_SIGNING_KEY.\n";
 
 /* Loads the signing keys named by --sign (or STRUERE_SIGNING_KEY when
@@ -438,13 +444,50 @@ int cmd_trust(const struct cli *g, int argc, char **argv)
 
 /* ---- approve ---- */
 
+/* What a development or eval promotion changes, as `struere diff` shows
+ * it (the definitions, access first): the bundles of the commit it
+ * replaces and of its commit, each verified. An exit status. */
+static int show_change(const struct cli *g, struct store *s, int env,
+                       const struere_statement *st)
+{
+    if (!st->replaces[0] || !strcmp(st->replaces, st->commit))
+        return EXIT_OK; /* the first commit, or the one it has */
+    struere_runtime *rt[2] = {NULL, NULL};
+    const char *ids[2] = {st->replaces, st->commit};
+    char label[2][300], err[512];
+    int rc = EXIT_OK;
+    for (int k = 0; k < 2 && rc == EXIT_OK; k++)
+        rc = cli_load_runtime(g, s, ids[k], env, &rt[k], label[k],
+                              sizeof(label[k]), NULL);
+    json_t *access = NULL;
+    if (rc == EXIT_OK) {
+        int arc = access_changes(rt[0], rt[1], &access, err, sizeof(err));
+        if (arc != ACCESS_OK) {
+            cli_error("approve: access: %s", err);
+            rc = arc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
+        }
+    }
+    if (rc == EXIT_OK) {
+        json_t *diff =
+            semdiff_bundles(struere_runtime_bundle(rt[0]),
+                            struere_runtime_bundle(rt[1]), label[0], label[1]);
+        semdiff_set_access(diff, access);
+        semdiff_print(stdout, diff, SEMDIFF_TEXT, report_use_color(stdout));
+        json_decref(diff);
+    }
+    json_decref(access);
+    struere_runtime_free(rt[0]);
+    struere_runtime_free(rt[1]);
+    return rc;
+}
+
 /* Shows env's pending promotion before it is signed: for production, what
  * it changes as deploy shows it, refused (*rc) when it widens access
  * without allow_widening. *payload: the statement shown, for
  * promotion_approve to hold the signature to. TRUST_OK with *rc EXIT_OK
  * when it may be signed; otherwise the reason is printed. */
-static int review_pending(struct store *s, int env, bool allow_widening,
-                          char **payload, int *rc)
+static int review_pending(const struct cli *g, struct store *s, int env,
+                          bool allow_widening, char **payload, int *rc)
 {
     struere_statement st;
     char err[1024];
@@ -460,8 +503,10 @@ static int review_pending(struct store *s, int env, bool allow_widening,
            (unsigned long long)st.sequence, env_names[env], st.commit,
            st.replaces[0] ? st.replaces : "none", st.action, st.who,
            st.signatures);
-    if (env != ENV_PRODUCTION)
+    if (env != ENV_PRODUCTION) {
+        *rc = show_change(g, s, env, &st);
         return TRUST_OK;
+    }
     struct verified v;
     bool widens = false;
     *rc = cli_review_production(s, st.replaces, st.commit, "approve", &v,
@@ -519,7 +564,7 @@ int cmd_approve(const struct cli *g, int argc, char **argv)
     }
     struct promotion_result r;
     char err[1024], *payload = NULL;
-    int trc = review_pending(s, env, allow_widening, &payload, &rc);
+    int trc = review_pending(g, s, env, allow_widening, &payload, &rc);
     if (trc == TRUST_OK && rc == EXIT_OK)
         trc = promotion_approve(s, env, signer, payload, &r, err, sizeof(err));
     else

@@ -1083,8 +1083,10 @@ refused "approve eval of a proposal put back after a later one (superseded)" "$S
     "superseded" approve eval --sign "$Bk"
 rm -rf "$SUPER"
 if "$S" -C "$DEVS" approve eval --sign "$Bk" >"$TOP/out" 2>&1 &&
-    [ "$(rev "$DEVS" refs/heads/struere/eval)" != "$EVAL0" ]; then
-    ok "approve eval with bob (2 of 2) moves eval"
+    [ "$(rev "$DEVS" refs/heads/struere/eval)" != "$EVAL0" ] &&
+    grep -q "~ agent front-desk" "$TOP/out" &&
+    grep -q "1 valid signature(s) so far" "$TOP/out"; then
+    ok "approve eval with bob (2 of 2) shows what changes (front-desk), then moves eval"
 else
     bad "approve eval" "$(cat "$TOP/out")"
 fi
