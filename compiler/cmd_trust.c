@@ -9,11 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "access.h"
 #include "cli.h"
 #include "compile.h"
-#include "report.h"
-#include "semdiff.h"
 #include "store.h"
 #include "trust.h"
 #include "verify.h"
@@ -444,41 +441,20 @@ int cmd_trust(const struct cli *g, int argc, char **argv)
 
 /* ---- approve ---- */
 
-/* What a development or eval promotion changes, as `struere diff` shows
- * it (the definitions, access first): the bundles of the commit it
- * replaces and of its commit, each verified. An exit status. */
-static int show_change(const struct cli *g, struct store *s, int env,
+/* What a development or eval promotion changes: `struere diff REPLACES
+ * COMMIT --env ENV` (the definitions, access first; both bundles
+ * verified). An exit status. */
+static int show_change(const struct cli *g, int env,
                        const struere_statement *st)
 {
     if (!st->replaces[0] || !strcmp(st->replaces, st->commit))
         return EXIT_OK; /* the first commit, or the one it has */
-    struere_runtime *rt[2] = {NULL, NULL};
-    const char *ids[2] = {st->replaces, st->commit};
-    char label[2][300], err[512];
-    int rc = EXIT_OK;
-    for (int k = 0; k < 2 && rc == EXIT_OK; k++)
-        rc = cli_load_runtime(g, s, ids[k], env, &rt[k], label[k],
-                              sizeof(label[k]), NULL);
-    json_t *access = NULL;
-    if (rc == EXIT_OK) {
-        int arc = access_changes(rt[0], rt[1], &access, err, sizeof(err));
-        if (arc != ACCESS_OK) {
-            cli_error("approve: access: %s", err);
-            rc = arc == ACCESS_INVALID ? EXIT_INVALID : EXIT_IO;
-        }
-    }
-    if (rc == EXIT_OK) {
-        json_t *diff =
-            semdiff_bundles(struere_runtime_bundle(rt[0]),
-                            struere_runtime_bundle(rt[1]), label[0], label[1]);
-        semdiff_set_access(diff, access);
-        semdiff_print(stdout, diff, SEMDIFF_TEXT, report_use_color(stdout));
-        json_decref(diff);
-    }
-    json_decref(access);
-    struere_runtime_free(rt[0]);
-    struere_runtime_free(rt[1]);
-    return rc;
+    char from[41], to[41], name[16];
+    snprintf(from, sizeof(from), "%s", st->replaces);
+    snprintf(to, sizeof(to), "%s", st->commit);
+    snprintf(name, sizeof(name), "%s", env_names[env]);
+    char *argv[] = {"diff", from, to, "--env", name, NULL};
+    return cmd_diff(g, 5, argv);
 }
 
 /* Shows env's pending promotion before it is signed: for production, what
@@ -504,7 +480,7 @@ static int review_pending(const struct cli *g, struct store *s, int env,
            st.replaces[0] ? st.replaces : "none", st.action, st.who,
            st.signatures);
     if (env != ENV_PRODUCTION) {
-        *rc = show_change(g, s, env, &st);
+        *rc = show_change(g, env, &st);
         return TRUST_OK;
     }
     struct verified v;

@@ -577,19 +577,20 @@ done:
     return rc;
 }
 
-/* Whether env's statements (pending and complete) in the whole history
- * of refs/struere/promotions hold one that supersedes statement `mine`
- * (a higher sequence, or its sequence for another commit): *seq and
- * commit name it (0 and "" for none). */
-static int superseding_statement(struct store *s, int env,
-                                 const struere_statement *mine, uint64_t *seq,
-                                 char commit[41], char *err, size_t errsize)
+/* Each statement of env in the history of refs/struere/promotions,
+ * newest commit first: its pending statement (every commit's with
+ * all_pending, else only the newest's), then its complete one, read with
+ * t counting signatures, given to fn(arg, st, pending) until it returns
+ * false. */
+typedef bool (*statement_fn)(void *arg, const struere_statement *st,
+                             bool pending);
+static int statements_walk(struct store *s, int env, const struere_trust *t,
+                           bool all_pending, statement_fn fn, void *arg,
+                           char *err, size_t errsize)
 {
     struct store_commit_info *log = NULL;
     size_t nlog = 0;
     char paths[2][64];
-    *seq = 0;
-    commit[0] = '\0';
     int rc = store_log(s, PROMOTIONS_REF, 100000, &log, &nlog);
     if (rc == STORE_NOTFOUND)
         return TRUST_OK;
@@ -599,26 +600,45 @@ static int superseding_statement(struct store *s, int env,
     }
     snprintf(paths[0], sizeof(paths[0]), "pending/%s.json", env_names[env]);
     snprintf(paths[1], sizeof(paths[1]), "%s.json", env_names[env]);
-    for (size_t i = 0; i < nlog; i++)
-        for (int w = 0; w < 2; w++) {
+    bool more = true;
+    for (size_t i = 0; i < nlog && more; i++)
+        for (int which = 0; which < 2 && more; which++) {
             unsigned char *data;
             size_t len;
             struere_statement st;
-            if (store_read(s, log[i].id, paths[w], &data, &len) != STORE_OK)
+            if ((which == 0 && i > 0 && !all_pending) ||
+                store_read(s, log[i].id, paths[which], &data, &len) != STORE_OK)
                 continue;
-            int ok = struere_statement_read(&st, data, len, NULL, NULL) == 0;
+            int ok = struere_statement_read(&st, data, len, t, NULL) == 0;
             free(data);
-            if (ok && st.environment == env + 1 &&
-                (st.sequence > mine->sequence ||
-                 (st.sequence == mine->sequence &&
-                  strcmp(st.commit, mine->commit))) &&
-                st.sequence >= *seq) {
-                *seq = st.sequence;
-                memcpy(commit, st.commit, 41);
-            }
+            if (ok)
+                more = fn(arg, &st, which == 0);
         }
     store_log_free(log, nlog);
     return TRUST_OK;
+}
+
+/* What supersedes statement `mine`: a statement of its environment with
+ * a higher sequence, or its sequence for another commit (the highest). */
+struct superseding {
+    const struere_statement *mine;
+    uint64_t seq;
+    char commit[41];
+};
+
+static bool supersedes(void *arg, const struere_statement *st, bool pending)
+{
+    struct superseding *w = arg;
+    (void)pending;
+    if (st->environment == w->mine->environment &&
+        (st->sequence > w->mine->sequence ||
+         (st->sequence == w->mine->sequence &&
+          strcmp(st->commit, w->mine->commit))) &&
+        st->sequence >= w->seq) {
+        w->seq = st->sequence;
+        memcpy(w->commit, st->commit, 41);
+    }
+    return true;
 }
 
 /* env's pending statement, read under the policy in force (*st; its
@@ -753,19 +773,18 @@ int promotion_approve(struct store *s, int env, const struct signer *signer,
         }
     }
     /* a proposal a later one superseded (put back by hand) */
-    uint64_t seen_seq;
-    char seen_commit[41];
-    if ((rc = superseding_statement(s, env, &st, &seen_seq, seen_commit, err,
-                                    errsize)) != TRUST_OK)
+    struct superseding later = {.mine = &st, .seq = 0, .commit = ""};
+    if ((rc = statements_walk(s, env, NULL, true, supersedes, &later, err,
+                              errsize)) != TRUST_OK)
         goto done;
     rc = TRUST_INVALID;
-    if (seen_commit[0]) {
+    if (later.commit[0]) {
         snprintf(err, errsize,
                  "promotion #%llu of %.12s was superseded: the history "
                  "of " PROMOTIONS_REF " holds #%llu for %.12s, proposed since: "
                  "refusing to sign it",
                  (unsigned long long)st.sequence, st.commit,
-                 (unsigned long long)seen_seq, seen_commit);
+                 (unsigned long long)later.seq, later.commit);
         goto done;
     }
     snprintf(ref, sizeof(ref), "refs/heads/struere/%s", env_names[env]);
@@ -864,58 +883,48 @@ void trust_signer_names(const struere_trust *t, uint64_t bits, char *buf,
     }
 }
 
+/* promotion_history's list, filled by statements_walk: one entry per
+ * sequence, at most max. */
+struct history {
+    const struere_trust *t;
+    struct promotion_entry *list;
+    size_t n, max;
+};
+
+static bool history_add(void *arg, const struere_statement *st, bool pending)
+{
+    struct history *h = arg;
+    for (size_t j = 0; j < h->n; j++)
+        if (h->list[j].st.sequence == st->sequence)
+            return true;
+    struct promotion_entry *e = &h->list[h->n++];
+    memset(e, 0, sizeof(*e));
+    e->st = *st;
+    e->pending = pending;
+    trust_signer_names(h->t, st->signed_by, e->signers, sizeof(e->signers));
+    return h->n < h->max;
+}
+
 int promotion_history(struct store *s, int env, const struere_trust *t,
                       size_t max, struct promotion_entry **out, size_t *n,
                       char *err, size_t errsize)
 {
-    struct store_commit_info *log = NULL;
-    size_t nlog = 0, k = 0;
-    char paths[2][64];
+    struct history h = {t, NULL, 0, max};
     *out = NULL;
     *n = 0;
-    int rc = store_log(s, PROMOTIONS_REF, 100000, &log, &nlog);
-    if (rc == STORE_NOTFOUND || (rc == STORE_OK && nlog == 0))
+    if (!max)
         return TRUST_OK;
-    if (rc != STORE_OK) {
-        snprintf(err, errsize, "%s", store_error(s));
-        return TRUST_IO;
-    }
-    struct promotion_entry *list = calloc(max ? max : 1, sizeof(*list));
-    if (!list) {
-        store_log_free(log, nlog);
+    if (!(h.list = calloc(max, sizeof(*h.list)))) {
         snprintf(err, errsize, "out of memory");
         return TRUST_IO;
     }
-    snprintf(paths[0], sizeof(paths[0]), "pending/%s.json", env_names[env]);
-    snprintf(paths[1], sizeof(paths[1]), "%s.json", env_names[env]);
-    for (size_t i = 0; i < nlog && k < max; i++) {
-        for (int which = 0; which < 2 && k < max; which++) {
-            unsigned char *data;
-            size_t len;
-            struct promotion_entry e;
-            memset(&e, 0, sizeof(e));
-            /* Only the newest commit's pending statement is pending. */
-            if (which == 0 && i > 0)
-                continue;
-            if (store_read(s, log[i].id, paths[which], &data, &len) != STORE_OK)
-                continue;
-            int ok = struere_statement_read(&e.st, data, len, t, NULL) == 0;
-            free(data);
-            if (!ok)
-                continue;
-            bool seen = false;
-            for (size_t j = 0; j < k; j++)
-                seen |= list[j].st.sequence == e.st.sequence;
-            if (seen)
-                continue;
-            e.pending = which == 0;
-            trust_signer_names(t, e.st.signed_by, e.signers, sizeof(e.signers));
-            list[k++] = e;
-        }
+    int rc = statements_walk(s, env, t, false, history_add, &h, err, errsize);
+    if (rc != TRUST_OK) {
+        free(h.list);
+        return rc;
     }
-    store_log_free(log, nlog);
-    *out = list;
-    *n = k;
+    *out = h.list;
+    *n = h.n;
     return TRUST_OK;
 }
 
